@@ -1,0 +1,121 @@
+/*
+ * fileio: whole-file reads, atomic writes and directory creation.
+ */
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ostel_error("cannot open '%s': %s", path, strerror(errno));
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            close(fd);
+            return ostel_error("cannot read '%s': %s", path, strerror(e));
+        }
+        if (n == 0)
+            break;
+        if (out->len + (size_t)n > max) {
+            close(fd);
+            return ostel_error("'%s' is larger than %zu bytes", path, max);
+        }
+        ostel_buf_append(out, chunk, (size_t)n);
+    }
+    close(fd);
+    return OSTEL_OK;
+}
+
+int ostel_file_write_atomic(const char *path, const void *data, size_t len)
+{
+    char *tmp = ostel_xasprintf("%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return ostel_error("cannot create a file beside '%s': %s", path, strerror(e));
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = n < 0 ? errno : EIO;
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return ostel_error("cannot write '%s': %s", path, strerror(e));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return ostel_error("cannot write '%s': %s", path, strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return ostel_error("cannot rename into '%s': %s", path, strerror(e));
+    }
+    free(tmp);
+    return OSTEL_OK;
+}
+
+int ostel_mkdir_p(const char *path)
+{
+    char *p = ostel_xstrdup(path);
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/')
+        p[--n] = '\0';
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            int e = errno;
+            ostel_error("cannot create directory '%s': %s", p, strerror(e));
+            free(p);
+            return OSTEL_ERR;
+        }
+        *s = '/';
+    }
+    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        int e = errno;
+        ostel_error("cannot create directory '%s': %s", p, strerror(e));
+        free(p);
+        return OSTEL_ERR;
+    }
+    free(p);
+    if (!ostel_is_dir(path))
+        return ostel_error("'%s' exists and is not a directory", path);
+    return OSTEL_OK;
+}
+
+bool ostel_is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool ostel_is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}

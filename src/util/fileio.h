@@ -1,0 +1,20 @@
+/*
+ * fileio: whole-file reads with a size cap, atomic writes (temporary file, fsync, rename), mkdir -p.
+ * Every function prints its own error through ostel_error() and returns OSTEL_ERR on failure.
+ */
+#ifndef OSTEL_FILEIO_H
+#define OSTEL_FILEIO_H
+
+#include "util/util.h"
+
+/* Reads all of `path` into `out` (initialised by the caller); fails when the file exceeds max bytes. */
+int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out);
+/* Writes data to path atomically: readers see the old file or the whole new one, never a part. */
+int ostel_file_write_atomic(const char *path, const void *data, size_t len);
+/* Creates a directory and its parents (mode 0755); an existing directory is fine. */
+int ostel_mkdir_p(const char *path);
+/* True when path exists and is a regular file / a directory. */
+bool ostel_is_file(const char *path);
+bool ostel_is_dir(const char *path);
+
+#endif

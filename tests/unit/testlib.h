@@ -1,0 +1,35 @@
+/*
+ * testlib: helpers shared by the cmocka unit tests: fixture paths, temporary directories, running the
+ * real ostel binary and capturing its output.
+ */
+#ifndef OSTEL_TESTLIB_H
+#define OSTEL_TESTLIB_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "util/util.h"
+
+/* $OSTEL_SRC_DIR/<rel> (the source tree, set by CTest); the caller frees it. */
+char *test_src_path(const char *rel);
+/* ../shared/logs beside the source tree, or NULL when absent (tests using it then skip). */
+char *test_shared_logs_dir(void);
+/* A fresh temporary directory; the caller frees the string and may remove the directory. */
+char *test_tmpdir(void);
+/* Removes a directory tree (best effort). */
+void test_rmtree(const char *path);
+/* Reads a whole file into a NUL-terminated string (fails the test when unreadable). */
+char *test_read_file(const char *path, size_t *len);
+void test_write_file(const char *path, const void *data, size_t len);
+
+/*
+ * Runs the ostel binary ($OSTEL_BIN) with argv (NULL-terminated, without "ostel"), capturing stdout and
+ * stderr. Returns the exit status (128+signal when killed). The caller frees *out and *err.
+ */
+int test_run_ostel(const char *const *argv, char **out, char **err);
+
+#endif
