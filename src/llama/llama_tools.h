@@ -13,7 +13,7 @@
 
 #define OSTEL_LLAMA_PIN "nlc-3.21.1"
 #define OSTEL_LLAMA_PIN_DESCRIPTION                                                                \
-    "as shipped by node-llama-cpp@3.21.1 (llama.cpp commit 80fb11a, 2026-09-12)"
+    "0.4.0-dev (build 1, commit 80fb11a, 2026-09-12) as shipped by node-llama-cpp@3.21.1"
 
 /* The cache directory; the caller frees the result. */
 char *ostel_cache_dir(void);

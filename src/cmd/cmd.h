@@ -1,0 +1,13 @@
+/*
+ * cmd: one function per subcommand, each in cmd_<name>.c. A command receives argv with argv[0] set to
+ * its own name and returns the process exit code (OSTEL_EXIT_OK, _FAIL or _USAGE).
+ */
+#ifndef OSTEL_CMD_H
+#define OSTEL_CMD_H
+
+int cmd_inspect(int argc, char **argv);
+int cmd_parse(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+
+#endif

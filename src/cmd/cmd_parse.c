@@ -1,0 +1,11 @@
+/* cmd_parse: placeholder until the module lands (replaced, never committed as is). */
+#include "cmd/cmd.h"
+#include "util/util.h"
+
+int cmd_parse(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    ostel_error("parse: not built yet");
+    return OSTEL_EXIT_FAIL;
+}

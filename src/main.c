@@ -1,0 +1,84 @@
+/*
+ * main: the command table and dispatch (git's commands[]). Each entry's function parses its own options
+ * from its own table; `ostel help CMD` and `ostel CMD --help` print the same text.
+ */
+#include "cmd/cmd.h"
+#include "llama/llama_tools.h"
+#include "util/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+/* Sorted by name. */
+static const struct command commands[] = {
+    {"inspect", cmd_inspect, "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
+    {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
+    {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
+    {"synth", cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
+};
+
+static void print_usage(FILE *f)
+{
+    fprintf(f, "usage: ostel [--version] [--help] COMMAND [ARGS]\n\n"
+               "Measure what a llama.cpp model does to this machine: memory fit, speed, OS "
+               "telemetry.\n\ncommands:\n");
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'ostel help COMMAND' or 'ostel COMMAND --help' shows a command's options.\n"
+               "exit status: 0 ok, 1 runtime error, 2 usage error\n");
+}
+
+static void print_version(void)
+{
+    printf("ostel %s\ntested against llama.cpp %s\n", OSTEL_VERSION, OSTEL_LLAMA_PIN_DESCRIPTION);
+}
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return OSTEL_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        print_usage(stdout);
+        return OSTEL_EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0 || strcmp(name, "version") == 0) {
+        print_version();
+        return OSTEL_EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            print_usage(stdout);
+            return OSTEL_EXIT_OK;
+        }
+        const struct command *c = find_command(argv[2]);
+        if (!c) {
+            ostel_error("'%s' is not an ostel command (see 'ostel --help')", argv[2]);
+            return OSTEL_EXIT_USAGE;
+        }
+        char *hargv[] = {(char *)c->name, "--help", NULL};
+        return c->fn(2, hargv);
+    }
+    const struct command *c = find_command(name);
+    if (!c) {
+        ostel_error("'%s' is not an ostel command (see 'ostel --help')", name);
+        return OSTEL_EXIT_USAGE;
+    }
+    return c->fn(argc - 1, argv + 1);
+}

@@ -1,0 +1,107 @@
+/*
+ * child: posix_spawn into a new process group with stdout+stderr on one pipe. See child.h.
+ */
+#include "run/child.h"
+
+#include "util/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int ostel_child_spawn(char *const argv[], struct ostel_child *c)
+{
+    int p[2];
+    c->pid = -1;
+    c->out_fd = -1;
+    c->reaped = false;
+    if (pipe(p) != 0)
+        return ostel_error("cannot create a pipe: %s", strerror(errno));
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    posix_spawn_file_actions_addclose(&fa, p[0]);
+    posix_spawn_file_actions_addclose(&fa, p[1]);
+    /* Own process group; default signal dispositions and an empty mask whatever ostel set up. */
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                        POSIX_SPAWN_SETSIGDEF);
+    pid_t pid;
+    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    close(p[1]);
+    if (rc != 0) {
+        close(p[0]);
+        return ostel_error("cannot start '%s': %s", argv[0], strerror(rc));
+    }
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    c->pid = pid;
+    c->out_fd = p[0];
+    return OSTEL_OK;
+}
+
+int ostel_child_check_exit(const struct ostel_child *c, bool *exited)
+{
+    siginfo_t si;
+    memset(&si, 0, sizeof(si));
+    *exited = false;
+    if (c->reaped) {
+        *exited = true;
+        return OSTEL_OK;
+    }
+    if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0) {
+        if (errno == EINTR)
+            return OSTEL_OK;
+        return ostel_error("waitid: %s", strerror(errno));
+    }
+    *exited = si.si_pid == c->pid;
+    return OSTEL_OK;
+}
+
+int ostel_child_reap(struct ostel_child *c, int *wstatus)
+{
+    for (;;) {
+        pid_t r = waitpid(c->pid, wstatus, 0);
+        if (r == c->pid)
+            break;
+        if (r < 0 && errno != EINTR)
+            return ostel_error("waitpid: %s", strerror(errno));
+    }
+    c->reaped = true;
+    return OSTEL_OK;
+}
+
+void ostel_child_signal_group(const struct ostel_child *c, int sig)
+{
+    if (c->pid > 0)
+        kill(-c->pid, sig);
+}
+
+bool ostel_child_group_alive(const struct ostel_child *c)
+{
+    return c->pid > 0 && (kill(-c->pid, 0) == 0 || errno == EPERM);
+}
+
+void ostel_child_close(struct ostel_child *c)
+{
+    if (c->out_fd >= 0)
+        close(c->out_fd);
+    c->out_fd = -1;
+}
