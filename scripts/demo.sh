@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/demo.sh — the main job, from a fresh machine: set-up, then the Q4-vs-Q8 study on synthesized
+# models, ending with the report's path.
+#
+#   1. scripts/setup.sh (packages, pinned llama.cpp, ostel);
+#   2. ostel synth llama-3.2-1b (F16, random weights, the real shape) and llama-quantize to Q8_0 and
+#      Q4_K_M (kept in demo/models and reused by later runs);
+#   3. ostel inspect of both.
+# Environment: OSTEL_DEMO_DIR (default ./demo), OSTEL_DEMO_PRESET (default llama-3.2-1b).
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bash "$ROOT/scripts/setup.sh"
+
+OSTEL="$ROOT/build/ostel"
+DEMO="${OSTEL_DEMO_DIR:-$ROOT/demo}"
+PRESET="${OSTEL_DEMO_PRESET:-llama-3.2-1b}"
+MODELS="$DEMO/models"
+mkdir -p "$MODELS"
+say() { printf '==> demo: %s\n' "$*" >&2; }
+
+find_tool() {
+    local t=$1
+    if [ -n "${OSTEL_LLAMA_BIN:-}" ]; then echo "$OSTEL_LLAMA_BIN/$t"; return; fi
+    local pinned="${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}/llama.cpp-nlc-3.21.1/bin/$t"
+    if [ -x "$pinned" ]; then echo "$pinned"; else command -v "$t"; fi
+}
+QUANTIZE=$(find_tool llama-quantize)
+
+F16="$MODELS/$PRESET-f16.gguf"
+if [ ! -f "$F16" ]; then
+    say "synthesizing $PRESET (F16, random weights)"
+    "$OSTEL" synth "$PRESET" --type f16 -o "$F16"
+fi
+for q in Q8_0 Q4_K_M; do
+    out="$MODELS/$PRESET-$q.gguf"
+    if [ ! -f "$out" ]; then
+        say "quantizing to $q with $(basename "$QUANTIZE")"
+        "$QUANTIZE" "$F16" "$out.tmp" "$q" >"$MODELS/quantize-$q.log" 2>&1 ||
+            { tail -n 20 "$MODELS/quantize-$q.log" >&2; rm -f "$out.tmp"; exit 1; }
+        mv "$out.tmp" "$out"
+    fi
+done
+
+say "inspecting both"
+"$OSTEL" inspect "$MODELS/$PRESET-Q8_0.gguf" "$MODELS/$PRESET-Q4_K_M.gguf"
