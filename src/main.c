@@ -17,6 +17,8 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
+    {"db", cmd_db, "the results database: import run directories, export, info"},
+    {"hog", cmd_hog, "make background load: hold memory, keep CPUs busy"},
     {"inspect", cmd_inspect, "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
     {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
     {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},

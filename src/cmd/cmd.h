@@ -5,6 +5,8 @@
 #ifndef OSTEL_CMD_H
 #define OSTEL_CMD_H
 
+int cmd_db(int argc, char **argv);
+int cmd_hog(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
 int cmd_run(int argc, char **argv);

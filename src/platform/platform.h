@@ -1,0 +1,259 @@
+/*
+ * platform: how ostel reads a process tree's and the system's memory, CPU, paging and memory pressure.
+ *
+ * One interface, one backend per OS (htop's rule): src/platform/linux/, darwin/ and stub/; CMake compiles
+ * exactly one, and the pure parsers of every backend (*_parse.c) everywhere. Core code never has an OS
+ * #ifdef: it calls these functions, and a value a platform cannot read is an invalid field (an empty
+ * CSV cell), never 0.
+ *
+ * The sampler's loop:
+ *     p = ostel_platform_open(child_pid, 256, err, sizeof(err));    // allocates, opens fds
+ *     ostel_platform_pressure_init(&pressure);
+ *     every interval: ostel_platform_sample(p, &cur);                 // no allocation, no printing
+ *                     ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure, &m);
+ *                     prev = cur;
+ *     ostel_platform_read_oom_kills(p, &kills);                       // after the child ended
+ *     ostel_platform_close(p);
+ *
+ * Samples hold raw cumulative counters; the pure functions at the bottom turn two consecutive samples
+ * into the per-interval values of metrics.csv (docs/run-directory.md). docs/platform.md says where each
+ * field comes from on each OS.
+ */
+#ifndef OSTEL_PLATFORM_H
+#define OSTEL_PLATFORM_H
+
+#include "util/util.h"
+
+#include <sys/types.h>
+
+/* Opaque handle of one watched process tree plus system-wide counters. */
+struct ostel_platform;
+
+/* Fields of a sample; bit (1 << field) of ostel_platform_sample.valid says it was read. */
+enum ostel_platform_field {
+    OSTEL_PLATFORM_FIELD_RSS,            /* tree: resident bytes */
+    OSTEL_PLATFORM_FIELD_RSS_ANON,       /* tree: anonymous resident bytes */
+    OSTEL_PLATFORM_FIELD_RSS_FILE,       /* tree: file-backed + shmem resident bytes */
+    OSTEL_PLATFORM_FIELD_SWAP,           /* tree: bytes in swap */
+    OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT, /* tree: macOS phys_footprint bytes */
+    OSTEL_PLATFORM_FIELD_CPU,            /* tree: cumulative user+sys ns */
+    OSTEL_PLATFORM_FIELD_MINFLT,         /* tree: cumulative minor faults */
+    OSTEL_PLATFORM_FIELD_MAJFLT,         /* tree: cumulative major faults (macOS: pageins) */
+    OSTEL_PLATFORM_FIELD_THREADS,        /* tree: threads */
+    OSTEL_PLATFORM_FIELD_PROCS,          /* tree: processes */
+    OSTEL_PLATFORM_FIELD_MEM_TOTAL,      /* system: physical memory bytes */
+    OSTEL_PLATFORM_FIELD_MEM_AVAIL,      /* system: available memory bytes */
+    OSTEL_PLATFORM_FIELD_SWAP_TOTAL,     /* system: swap bytes */
+    OSTEL_PLATFORM_FIELD_SWAP_FREE,      /* system: free swap bytes */
+    OSTEL_PLATFORM_FIELD_PAGEINS,        /* system: cumulative pages read in from disk */
+    OSTEL_PLATFORM_FIELD_PAGEOUTS,       /* system: cumulative pages written out */
+    OSTEL_PLATFORM_FIELD_SWAPINS,        /* system: cumulative pages swapped in */
+    OSTEL_PLATFORM_FIELD_SWAPOUTS,       /* system: cumulative pages swapped out */
+    OSTEL_PLATFORM_FIELD_SYS_MAJFLT,     /* system: cumulative major faults (Linux pgmajfault) */
+    OSTEL_PLATFORM_FIELD_REFAULT_FILE,   /* system: file pages read back after eviction (Linux) */
+    OSTEL_PLATFORM_FIELD_PSI_SOME_TOTAL, /* system: PSI memory some total= us */
+    OSTEL_PLATFORM_FIELD_PSI_FULL_TOTAL, /* system: PSI memory full total= us */
+    OSTEL_PLATFORM_FIELD_PSI_SOME_AVG10, /* system: PSI memory some avg10 % */
+    OSTEL_PLATFORM_FIELD_PSI_FULL_AVG10, /* system: PSI memory full avg10 % */
+    OSTEL_PLATFORM_FIELD_PRESSURE_LEVEL, /* system: the kernel's own level 1/2/4 (macOS) */
+    OSTEL_PLATFORM_FIELD_AVAIL_LEVEL,    /* system: the kernel's own available % (macOS) */
+    OSTEL_PLATFORM_FIELD_COUNT
+};
+
+/*
+ * One sample: RAW values, counters cumulative since boot (system) or since the processes started
+ * (tree). Plain data: copy it by value.
+ */
+struct ostel_platform_sample {
+    uint64_t valid;       /* bit (1 << OSTEL_PLATFORM_FIELD_*) per field that holds a value */
+    int64_t realtime_ns;  /* CLOCK_REALTIME when the sample began; always set */
+    int64_t monotonic_ns; /* CLOCK_MONOTONIC when the sample began; always set */
+    bool root_alive;      /* the root process exists and is not a zombie */
+    bool tree_truncated;  /* the tree had more than max_procs processes: the extras were skipped */
+
+    /* The tree: the root process and its descendants (tracked until they exit). */
+    uint64_t rss_bytes;
+    uint64_t rss_anon_bytes;
+    uint64_t rss_file_bytes; /* file-backed + shmem */
+    uint64_t swap_bytes;
+    uint64_t phys_footprint_bytes;
+    uint64_t cpu_ns; /* user+sys, with reaped descendants as far as the OS tells */
+    uint64_t minflt;
+    uint64_t majflt;
+    uint64_t threads;
+    uint64_t procs;
+
+    /* The system. Page counts are in pages of the host's page size (ostel_platform_host). */
+    uint64_t mem_total_bytes;
+    uint64_t mem_avail_bytes;
+    uint64_t swap_total_bytes;
+    uint64_t swap_free_bytes;
+    uint64_t pageins;
+    uint64_t pageouts;
+    uint64_t swapins;
+    uint64_t swapouts;
+    uint64_t sys_majflt;
+    uint64_t refault_file;
+    uint64_t psi_some_total_us;
+    uint64_t psi_full_total_us;
+    double psi_some_avg10; /* % */
+    double psi_full_avg10; /* % */
+    int pressure_level;    /* 1 normal, 2 warning, 4 critical */
+    int avail_level_pct;   /* 0..100 */
+};
+
+static inline bool ostel_platform_sample_has(const struct ostel_platform_sample *s,
+                                             enum ostel_platform_field f)
+{
+    return (s->valid >> f) & 1u;
+}
+static inline void ostel_platform_sample_mark(struct ostel_platform_sample *s,
+                                              enum ostel_platform_field f)
+{
+    s->valid |= (uint64_t)1 << f;
+}
+
+/* "linux", "darwin" or "stub": the backend compiled into this binary. Static string. */
+const char *ostel_platform_backend_name(void);
+
+/*
+ * Prepares watching the process tree rooted at root_pid (children of children too) and the system:
+ * preallocates room for max_procs processes (1..65536) and opens what can stay open. root_pid may
+ * already have exited (the tree is then empty, system fields still valid). Returns a handle the caller
+ * frees with ostel_platform_close(), or NULL with a one-line reason in err (nothing printed).
+ */
+struct ostel_platform *ostel_platform_open(pid_t root_pid, size_t max_procs, char *err,
+                                           size_t err_size);
+/* Closes every descriptor and frees the handle; NULL is fine. */
+void ostel_platform_close(struct ostel_platform *p);
+
+/*
+ * Takes one sample into *out (fully overwritten). Never allocates and never prints: it is called in
+ * the sampler's fixed-interval loop. A process that vanishes between two reads is not an error; a
+ * field that cannot be read is left invalid. Returns 0 (there is no failure a caller could act on).
+ */
+int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample *out);
+
+/*
+ * Kernel OOM kills counted since ostel_platform_open() in the narrowest scope this host offers
+ * (docs/platform.md): *scope gets a static string naming it ("cgroup v2 memory.events", "cgroup v1
+ * memory.oom_control", "system /proc/vmstat"). Returns true with *kills set, or false when no source
+ * exists (stub, macOS). Allocation-free; call it after the child ended and combine it with the child's
+ * SIGKILL: a kill counted while our child died of SIGKILL means the OOM killer ended it.
+ */
+bool ostel_platform_read_oom_kills(struct ostel_platform *p, uint64_t *kills, const char **scope);
+
+/*
+ * One line describing how this handle reads things (tree discovery method, OOM scope), for config.txt
+ * and --verbose. Writes a NUL-terminated string into out.
+ */
+void ostel_platform_describe(const struct ostel_platform *p, char *out, size_t out_size);
+
+/* Host facts for config.txt and summary.json; strings are NUL-terminated, "" when unknown. */
+enum ostel_platform_host_field {
+    OSTEL_PLATFORM_HOST_CORES,
+    OSTEL_PLATFORM_HOST_RAM,
+    OSTEL_PLATFORM_HOST_PAGE_SIZE,
+    OSTEL_PLATFORM_HOST_SWAP_TOTAL,
+    OSTEL_PLATFORM_HOST_GPU_WIRED_LIMIT, /* macOS iogpu.wired_limit_mb */
+};
+struct ostel_platform_host {
+    uint32_t valid; /* bit (1 << OSTEL_PLATFORM_HOST_*) per numeric field read */
+    char hostname[256];
+    char os[64];          /* "Linux", "Darwin" */
+    char os_version[64];  /* macOS product version ("14.5"); Linux PRETTY_NAME of os-release */
+    char kernel[128];     /* uname release */
+    char machine[32];     /* uname machine ("x86_64", "arm64") */
+    char cpu_model[128];
+    uint32_t logical_cores;
+    uint64_t ram_bytes;
+    uint64_t page_size;
+    uint64_t swap_total_bytes;
+    uint64_t gpu_wired_limit_bytes; /* 0 = the OS default */
+};
+/* Fills *out (fully overwritten). Allocation-free; returns 0 (unknown facts are simply absent). */
+int ostel_platform_host_read(struct ostel_platform_host *out);
+
+/* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ---- */
+
+/*
+ * vm_pressure_flag on platforms without a kernel level (Linux): a small state machine over PSI memory
+ * stall shares, smoothed over about a second, with thresholds and hysteresis (docs/platform.md).
+ * Without PSI it falls back to MemAvailable / MemTotal. Initialise once per run; plain data.
+ */
+struct ostel_platform_pressure {
+    int level;            /* 1, 2 or 4 */
+    bool primed;          /* the averages hold at least one interval */
+    double some_pct_avg;  /* PSI some share, exponentially averaged, % */
+    double full_pct_avg;  /* PSI full share, exponentially averaged, % */
+    int64_t calm_since_ns; /* monotonic ns since which the level's exit condition holds, or -1 */
+};
+void ostel_platform_pressure_init(struct ostel_platform_pressure *st);
+
+/* Thresholds (percent of wall time stalled, averaged) and timings of the state machine. */
+#define OSTEL_PRESSURE_TAU_NS 1000000000LL    /* time constant of the average: 1 s */
+#define OSTEL_PRESSURE_WARN_SOME_PCT 10.0     /* enter warning: some >= 10 % */
+#define OSTEL_PRESSURE_WARN_EXIT_SOME_PCT 5.0 /* leave warning: some < 5 % ... */
+#define OSTEL_PRESSURE_CRIT_FULL_PCT 10.0     /* enter critical: full >= 10 % */
+#define OSTEL_PRESSURE_CRIT_SOME_PCT 50.0     /* ... or some >= 50 % */
+#define OSTEL_PRESSURE_CRIT_EXIT_FULL_PCT 5.0 /* leave critical: full < 5 % and some < 25 % ... */
+#define OSTEL_PRESSURE_CRIT_EXIT_SOME_PCT 25.0
+#define OSTEL_PRESSURE_HOLD_NS 2000000000LL   /* ... held for 2 s before stepping down one level */
+#define OSTEL_PRESSURE_AVAIL_WARN_PCT 10.0    /* no PSI: warning below 10 % available */
+#define OSTEL_PRESSURE_AVAIL_CRIT_PCT 5.0     /* no PSI: critical below 5 % available */
+#define OSTEL_PRESSURE_AVAIL_EXIT_MARGIN 2.0  /* no PSI: leave when 2 points above the entry */
+
+/*
+ * Feeds one interval into the state machine and returns the level (1, 2, 4). some_pct / full_pct are
+ * the interval's stall shares (pass a negative value when unknown); avail_pct is MemAvailable/MemTotal
+ * (negative when unknown); interval_ns the interval's length and now_ns its end (monotonic). Returns 0
+ * when nothing at all is known.
+ */
+int ostel_platform_pressure_update(struct ostel_platform_pressure *st, double some_pct,
+                                   double full_pct, double avail_pct, int64_t interval_ns,
+                                   int64_t now_ns);
+
+/* Per-interval values of one metrics.csv row (docs/run-directory.md), in the CSV's units. */
+enum ostel_platform_metric {
+    OSTEL_PLATFORM_METRIC_TS,
+    OSTEL_PLATFORM_METRIC_RSS_MIB,
+    OSTEL_PLATFORM_METRIC_CPU_PCT,
+    OSTEL_PLATFORM_METRIC_VM_PRESSURE_FLAG,
+    OSTEL_PLATFORM_METRIC_AVAIL_MEM_LEVEL,
+    OSTEL_PLATFORM_METRIC_PAGEINS_DELTA,
+    OSTEL_PLATFORM_METRIC_PAGEOUTS_DELTA,
+    OSTEL_PLATFORM_METRIC_RSS_ANON_MIB,
+    OSTEL_PLATFORM_METRIC_RSS_FILE_MIB,
+    OSTEL_PLATFORM_METRIC_SWAP_MIB,
+    OSTEL_PLATFORM_METRIC_MINFLT_DELTA,
+    OSTEL_PLATFORM_METRIC_MAJFLT_DELTA,
+    OSTEL_PLATFORM_METRIC_THREADS,
+    OSTEL_PLATFORM_METRIC_SYS_AVAIL_MIB,
+    OSTEL_PLATFORM_METRIC_SWAPIN_DELTA,
+    OSTEL_PLATFORM_METRIC_SWAPOUT_DELTA,
+    OSTEL_PLATFORM_METRIC_PSI_SOME_PCT,
+    OSTEL_PLATFORM_METRIC_PSI_FULL_PCT,
+    OSTEL_PLATFORM_METRIC_COUNT
+};
+struct ostel_platform_metrics {
+    uint32_t valid; /* bit (1 << OSTEL_PLATFORM_METRIC_*) per value */
+    double v[OSTEL_PLATFORM_METRIC_COUNT];
+};
+static inline bool ostel_platform_metrics_has(const struct ostel_platform_metrics *m,
+                                              enum ostel_platform_metric k)
+{
+    return (m->valid >> k) & 1u;
+}
+
+/*
+ * Computes cur's row. prev is the previous sample of the same handle, or NULL for the first sample
+ * (deltas, cpu_pct and PSI shares are then invalid; gauges are valid). Deltas of tree counters that
+ * went backwards (a process left the tree) are clamped at 0; a system counter that went backwards
+ * makes its delta invalid. st is the run's pressure state (updated). Pure: no I/O, no allocation.
+ */
+void ostel_platform_metrics_compute(const struct ostel_platform_sample *prev,
+                                    const struct ostel_platform_sample *cur,
+                                    struct ostel_platform_pressure *st,
+                                    struct ostel_platform_metrics *out);
+
+#endif

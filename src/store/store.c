@@ -1,0 +1,1089 @@
+/*
+ * store: opening and migrating the database, importing run directories in one transaction each,
+ * the resume query and reading runs back (see store.h; schema and concurrency in docs/store.md).
+ *
+ * Every value reaches SQL through a bound parameter. The only SQL text built at run time is made of
+ * this file's constant column names. Statements are prepared once per handle and reused, which is what
+ * makes a 100k-sample import take a fraction of a second.
+ */
+#include "store/store_internal.h"
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* ---- schema ------------------------------------------------------------------------------- */
+
+/*
+ * migrations[i] takes a database from user_version i to i+1. Append only: never edit a step that
+ * has shipped; add the next one (ALTER TABLE / CREATE … / data fixes) and bump
+ * OSTEL_STORE_SCHEMA_VERSION.
+ */
+static const char *const migrations[] = {
+    /* 0 -> 1: the first schema */
+    "CREATE TABLE machines("
+    " id INTEGER PRIMARY KEY,"
+    " fingerprint TEXT NOT NULL UNIQUE,"
+    " hostname TEXT, os TEXT, cpu_model TEXT, cpu_cores INTEGER, ram_mib INTEGER,"
+    " first_seen_ts REAL, last_seen_ts REAL);"
+    "CREATE TABLE studies("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT,"
+    " definition TEXT NOT NULL,"
+    " definition_hash TEXT NOT NULL UNIQUE,"
+    " created_at TEXT NOT NULL);"
+    "CREATE TABLE runs("
+    " id INTEGER PRIMARY KEY,"
+    " run_key TEXT NOT NULL UNIQUE,"
+    " study_id INTEGER REFERENCES studies(id),"
+    " machine_id INTEGER REFERENCES machines(id),"
+    " spec_hash TEXT, run_dir TEXT NOT NULL, imported_at TEXT NOT NULL,"
+    " kernel TEXT, llama_version TEXT,"
+    " tag TEXT, status TEXT NOT NULL, exit_code INTEGER, signal TEXT, oom_killed INTEGER,"
+    " start_ts REAL, end_ts REAL, wall_s REAL,"
+    " tool TEXT, model TEXT, ctx INTEGER, gen INTEGER, scenario TEXT, repetition INTEGER,"
+    " ostel_version TEXT,"
+    " samples INTEGER, interval_ms REAL, interval_ms_mean REAL, interval_ms_p99 REAL,"
+    " load_ms REAL, prompt_tokens INTEGER, prompt_ms REAL, prompt_tok_s REAL,"
+    " gen_tokens INTEGER, gen_ms REAL, gen_tok_s REAL,"
+    " rss_peak_mib REAL, rss_anon_peak_mib REAL, rss_file_peak_mib REAL, swap_peak_mib REAL,"
+    " cpu_mean_pct REAL, majflt INTEGER, pageouts INTEGER, swapouts INTEGER,"
+    " pressure_worst INTEGER, avail_min_pct REAL,"
+    " summary_json TEXT NOT NULL, config_text TEXT, metrics_header TEXT NOT NULL);"
+    "CREATE INDEX runs_spec_hash ON runs(spec_hash);"
+    "CREATE INDEX runs_study ON runs(study_id);"
+    "CREATE TABLE samples("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " ts REAL NOT NULL, rss_mb REAL, cpu_pct REAL, vm_pressure_flag INTEGER,"
+    " avail_mem_level REAL, pageins_delta INTEGER, pageouts_delta INTEGER, phase TEXT,"
+    " rss_anon_mb REAL, rss_file_mb REAL, swap_mb REAL, minflt_delta INTEGER,"
+    " majflt_delta INTEGER, threads INTEGER, sys_avail_mb REAL, swapin_delta INTEGER,"
+    " swapout_delta INTEGER, psi_some_pct REAL, psi_full_pct REAL, extra TEXT,"
+    " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE phase_summaries("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " phase TEXT NOT NULL,"
+    " start_ts REAL, end_ts REAL, duration_s REAL, samples INTEGER,"
+    " rss_peak_mib REAL, rss_mean_mib REAL, rss_anon_peak_mib REAL, rss_file_peak_mib REAL,"
+    " cpu_mean_pct REAL, cpu_peak_pct REAL, pageins INTEGER, pageouts INTEGER,"
+    " majflt INTEGER, minflt INTEGER, swapins INTEGER, swapouts INTEGER,"
+    " pressure_worst INTEGER, avail_min_pct REAL, sys_avail_min_mib REAL,"
+    " psi_some_max_pct REAL, psi_full_max_pct REAL, swap_peak_mib REAL, threads_peak INTEGER,"
+    " PRIMARY KEY(run_id, phase)) WITHOUT ROWID;"
+    "CREATE TABLE scenarios("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+    " name TEXT NOT NULL, definition TEXT, telemetry_json TEXT,"
+    " rss_peak_mib REAL, cpu_mean_pct REAL);"
+    "CREATE TABLE memory_breakdown("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " device TEXT NOT NULL, description TEXT,"
+    " total_mib INTEGER, free_mib INTEGER, self_mib INTEGER, model_mib INTEGER,"
+    " context_mib INTEGER, compute_mib INTEGER, unaccounted_mib INTEGER,"
+    " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;",
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+/*
+ * Columns of `runs` taken from summary.json. 's'/'n'/'b': string/number/boolean the run-directory
+ * contract defines (another type is a corrupt summary); 'S'/'N': values from sections other modules
+ * define (llama perf), where an unexpected type is stored as NULL rather than refusing the run.
+ */
+struct run_col {
+    const char *col;
+    const char *path;
+    char kind;
+    const char *alt_path; /* tried when path is absent (the llama section's layout is not final) */
+};
+static const struct run_col run_cols[] = {
+    {"tag", "run.tag", 's', NULL},
+    {"status", "run.status", 's', NULL},
+    {"exit_code", "run.exit_code", 'n', NULL},
+    {"signal", "run.signal", 's', NULL},
+    {"oom_killed", "run.oom_killed", 'b', NULL},
+    {"start_ts", "run.start_ts", 'n', NULL},
+    {"end_ts", "run.end_ts", 'n', NULL},
+    {"wall_s", "run.wall_s", 'n', NULL},
+    {"tool", "run.tool", 's', NULL},
+    {"model", "run.model", 's', NULL},
+    {"ctx", "run.ctx", 'n', NULL},
+    {"gen", "run.gen", 'n', NULL},
+    {"scenario", "run.scenario", 'S', NULL},
+    {"repetition", "run.repetition", 'n', NULL},
+    {"ostel_version", "ostel_version", 's', NULL},
+    {"samples", "telemetry.samples", 'n', NULL},
+    {"interval_ms", "telemetry.interval_ms", 'n', NULL},
+    {"interval_ms_mean", "telemetry.interval_ms_mean", 'n', NULL},
+    {"interval_ms_p99", "telemetry.interval_ms_p99", 'n', NULL},
+    {"load_ms", "llama.timings.load_ms", 'N', "llama.load_ms"},
+    {"prompt_tokens", "llama.timings.prompt_tokens", 'N', "llama.prompt_tokens"},
+    {"prompt_ms", "llama.timings.prompt_ms", 'N', "llama.prompt_ms"},
+    {"prompt_tok_s", "llama.timings.prompt_tps", 'N', "llama.prompt_tps"},
+    {"gen_tokens", "llama.timings.gen_tokens", 'N', "llama.gen_tokens"},
+    {"gen_ms", "llama.timings.gen_ms", 'N', "llama.gen_ms"},
+    {"gen_tok_s", "llama.timings.gen_tps", 'N', "llama.gen_tps"},
+    {"rss_peak_mib", "telemetry.overall.rss_peak_mib", 'n', NULL},
+    {"rss_anon_peak_mib", "telemetry.overall.rss_anon_peak_mib", 'n', NULL},
+    {"rss_file_peak_mib", "telemetry.overall.rss_file_peak_mib", 'n', NULL},
+    {"swap_peak_mib", "telemetry.overall.swap_peak_mib", 'n', NULL},
+    {"cpu_mean_pct", "telemetry.overall.cpu_mean_pct", 'n', NULL},
+    {"majflt", "telemetry.overall.majflt", 'n', NULL},
+    {"pageouts", "telemetry.overall.pageouts", 'n', NULL},
+    {"swapouts", "telemetry.overall.swapouts", 'n', NULL},
+    {"pressure_worst", "telemetry.overall.pressure_worst", 'n', NULL},
+    {"avail_min_pct", "telemetry.overall.avail_min_pct", 'n', NULL},
+};
+/* Bound before run_cols, in this order. */
+static const char *const run_fixed_cols[] = {
+    "run_key",     "study_id",     "machine_id",  "spec_hash",     "run_dir", "imported_at",
+    "kernel",      "llama_version", "summary_json", "config_text", "metrics_header",
+};
+
+/* PHASE STATS of docs/run-directory.md: phase_summaries' columns, named like the JSON keys. */
+static const char *const phase_stats[] = {
+    "start_ts",          "end_ts",           "duration_s",       "samples",
+    "rss_peak_mib",      "rss_mean_mib",     "rss_anon_peak_mib", "rss_file_peak_mib",
+    "cpu_mean_pct",      "cpu_peak_pct",     "pageins",          "pageouts",
+    "majflt",            "minflt",           "swapins",          "swapouts",
+    "pressure_worst",    "avail_min_pct",    "sys_avail_min_mib", "psi_some_max_pct",
+    "psi_full_max_pct",  "swap_peak_mib",    "threads_peak",
+};
+static const char *const phase_keys[] = {"overall", "load", "prompt", "generate", "teardown"};
+
+static const char *const memory_cols[] = {"total_mib",   "free_mib",    "self_mib",
+                                          "model_mib",   "context_mib", "compute_mib",
+                                          "unaccounted_mib"};
+
+/* ---- small helpers ---------------------------------------------------------------------------- */
+
+int ostel_store_sql_error(struct ostel_store *s, const char *what)
+{
+    return ostel_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+}
+
+static int exec(struct ostel_store *s, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int rc = ostel_error("%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return rc;
+    }
+    return OSTEL_OK;
+}
+
+static int user_version(struct ostel_store *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "reading the schema version");
+    int v = -1;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if (v < 0)
+        return ostel_store_sql_error(s, "reading the schema version");
+    return v;
+}
+
+static void now_iso(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static sqlite3_stmt *stmt_get(struct ostel_store *s, enum store_stmt which, const char *sql)
+{
+    if (!s->stmt[which]) {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[which],
+                               NULL) != SQLITE_OK) {
+            ostel_store_sql_error(s, "preparing a statement");
+            return NULL;
+        }
+    }
+    sqlite3_reset(s->stmt[which]);
+    sqlite3_clear_bindings(s->stmt[which]);
+    return s->stmt[which];
+}
+
+/* "INSERT INTO t(a,b,…) VALUES(?,?,…)" from constant column names (never from input). */
+static char *insert_sql(const char *table, const char *const *a, size_t na,
+                        const char *const *b, size_t nb)
+{
+    struct ostel_buf q;
+    ostel_buf_init(&q, 0);
+    ostel_buf_printf(&q, "INSERT INTO %s(", table);
+    for (size_t i = 0; i < na + nb; i++)
+        ostel_buf_printf(&q, "%s%s", i ? "," : "", i < na ? a[i] : b[i - na]);
+    ostel_buf_puts(&q, ") VALUES(");
+    for (size_t i = 0; i < na + nb; i++)
+        ostel_buf_puts(&q, i ? ",?" : "?");
+    ostel_buf_puts(&q, ")");
+    return ostel_buf_detach(&q);
+}
+
+static int bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+/* Integers stay integers in the database (exit codes, counts); everything else is a REAL. */
+static int bind_number(sqlite3_stmt *st, int i, double v)
+{
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+    return sqlite3_bind_double(st, i, v);
+}
+
+/* ---- open / close / migrate ---------------------------------------------------------------- */
+
+static int migrate(struct ostel_store *s)
+{
+    int v = user_version(s);
+    if (v < 0)
+        return OSTEL_ERR;
+    if (v > OSTEL_STORE_SCHEMA_VERSION)
+        return ostel_error("%s: schema version %d is newer than this ostel understands (%d)",
+                           s->path, v, OSTEL_STORE_SCHEMA_VERSION);
+    if (v == OSTEL_STORE_SCHEMA_VERSION || s->readonly)
+        return OSTEL_OK;
+    /* One writer migrates; a second process waits on the lock and then finds nothing to do. */
+    if (exec(s, "BEGIN IMMEDIATE") != OSTEL_OK)
+        return OSTEL_ERR;
+    v = user_version(s);
+    if (v < 0)
+        goto fail;
+    for (; v < OSTEL_STORE_SCHEMA_VERSION; v++) {
+        if (exec(s, migrations[v]) != OSTEL_OK)
+            goto fail;
+        char pragma[64];
+        snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d", v + 1);
+        if (exec(s, pragma) != OSTEL_OK)
+            goto fail;
+    }
+    if (exec(s, "COMMIT") != OSTEL_OK)
+        goto fail;
+    return OSTEL_OK;
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return ostel_error("%s: cannot upgrade the schema", s->path);
+}
+
+int ostel_store_open(const char *path, int flags, struct ostel_store **out)
+{
+    *out = NULL;
+    struct ostel_store *s = ostel_xcalloc(1, sizeof(*s));
+    s->path = ostel_xstrdup(path);
+    s->readonly = (flags & OSTEL_STORE_OPEN_READONLY) != 0;
+    if (s->readonly && !ostel_is_file(path)) {
+        ostel_error("no database at '%s'", path);
+        goto fail;
+    }
+    int oflags = s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        ostel_error("cannot open database '%s': %s", path,
+                    s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, OSTEL_STORE_BUSY_TIMEOUT_MS);
+    /* Is it a database at all? Reading the schema fails cleanly on any other file. */
+    if (exec(s, "SELECT count(*) FROM sqlite_schema") != OSTEL_OK)
+        goto fail;
+    if (!s->readonly) {
+        /* WAL: readers never block the writer and a killed writer leaves no partial data.
+         * synchronous=NORMAL is durable across process crashes (only an OS crash may lose the
+         * last transactions, never corrupt the file). */
+        if (exec(s, "PRAGMA journal_mode=WAL") != OSTEL_OK ||
+            exec(s, "PRAGMA synchronous=NORMAL") != OSTEL_OK)
+            goto fail;
+    }
+    if (exec(s, "PRAGMA foreign_keys=ON") != OSTEL_OK || migrate(s) != OSTEL_OK)
+        goto fail;
+    *out = s;
+    return OSTEL_OK;
+fail:
+    ostel_store_close(s);
+    return OSTEL_ERR;
+}
+
+void ostel_store_close(struct ostel_store *s)
+{
+    if (!s)
+        return;
+    if (s->in_tx)
+        ostel_store_run_rollback(s);
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+int ostel_store_schema_version(struct ostel_store *s)
+{
+    return user_version(s);
+}
+
+/* ---- studies ------------------------------------------------------------------------------- */
+
+int ostel_store_insert_study(struct ostel_store *s, const char *name, const char *definition,
+                             size_t len, int64_t *study_id)
+{
+    char hash[17], now[32];
+    ostel_store_hash_hex(definition, len, hash);
+    now_iso(now);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "INSERT INTO studies(name, definition, definition_hash, created_at) "
+                           "VALUES(?,?,?,?) ON CONFLICT(definition_hash) DO NOTHING",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "recording the study");
+    bind_text_or_null(st, 1, name);
+    sqlite3_bind_text(st, 2, definition, (int)len, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return ostel_store_sql_error(s, "recording the study");
+    if (sqlite3_prepare_v2(s->db, "SELECT id FROM studies WHERE definition_hash=?", -1, &st,
+                           NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "recording the study");
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *study_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? OSTEL_OK : ostel_store_sql_error(s, "recording the study");
+}
+
+/* ---- one run's transaction ------------------------------------------------------------------ */
+
+int ostel_store_run_begin(struct ostel_store *s)
+{
+    OSTEL_ASSERT(!s->in_tx);
+    if (s->readonly)
+        return ostel_error("%s: opened read-only", s->path);
+    if (exec(s, "BEGIN IMMEDIATE") != OSTEL_OK)
+        return OSTEL_ERR;
+    s->in_tx = true;
+    return OSTEL_OK;
+}
+
+int ostel_store_run_commit(struct ostel_store *s)
+{
+    OSTEL_ASSERT(s->in_tx);
+    if (exec(s, "COMMIT") != OSTEL_OK) {
+        ostel_store_run_rollback(s);
+        return OSTEL_ERR;
+    }
+    s->in_tx = false;
+    return OSTEL_OK;
+}
+
+void ostel_store_run_rollback(struct ostel_store *s)
+{
+    if (!s->in_tx)
+        return;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_tx = false;
+}
+
+/* The three files of a run directory, read and validated. */
+struct run_files {
+    char *metrics_path, *summary_path, *config_path;
+    struct ostel_buf metrics, summary, config;
+    bool have_config;
+    cJSON *doc;
+};
+
+static void run_files_free(struct run_files *f)
+{
+    free(f->metrics_path);
+    free(f->summary_path);
+    free(f->config_path);
+    ostel_buf_free(&f->metrics);
+    ostel_buf_free(&f->summary);
+    ostel_buf_free(&f->config);
+    cJSON_Delete(f->doc);
+}
+
+static int run_files_read(const char *dir, struct run_files *f)
+{
+    memset(f, 0, sizeof(*f));
+    ostel_buf_init(&f->metrics, OSTEL_STORE_MAX_METRICS_BYTES + 1);
+    ostel_buf_init(&f->summary, OSTEL_STORE_MAX_SUMMARY_BYTES + 1);
+    ostel_buf_init(&f->config, OSTEL_STORE_MAX_CONFIG_BYTES + 1);
+    f->metrics_path = ostel_xasprintf("%s/metrics.csv", dir);
+    f->summary_path = ostel_xasprintf("%s/summary.json", dir);
+    f->config_path = ostel_xasprintf("%s/config.txt", dir);
+    char err[256];
+    if (!ostel_is_dir(dir))
+        return ostel_error("'%s' is not a directory", dir);
+    if (!ostel_is_file(f->summary_path))
+        return ostel_error("'%s' is missing: not a finished run directory", f->summary_path);
+    if (!ostel_is_file(f->metrics_path))
+        return ostel_error("'%s' is missing", f->metrics_path);
+    if (ostel_file_read_all(f->summary_path, OSTEL_STORE_MAX_SUMMARY_BYTES, &f->summary) ||
+        ostel_file_read_all(f->metrics_path, OSTEL_STORE_MAX_METRICS_BYTES, &f->metrics))
+        return OSTEL_ERR;
+    f->doc = ostel_store_summary_parse(f->summary.data, f->summary.len, err, sizeof(err));
+    if (!f->doc)
+        return ostel_error("'%s': %s", f->summary_path, err);
+    if (ostel_is_file(f->config_path)) {
+        if (ostel_file_read_all(f->config_path, OSTEL_STORE_MAX_CONFIG_BYTES, &f->config))
+            return OSTEL_ERR;
+        if (ostel_store_config_validate(f->config.data, f->config.len, err, sizeof(err)))
+            return ostel_error("'%s': %s", f->config_path, err);
+        f->have_config = true;
+    }
+    return OSTEL_OK;
+}
+
+static char *config_get(const struct run_files *f, const char *key)
+{
+    if (!f->have_config)
+        return NULL;
+    char *v = ostel_store_config_get(f->config.data, f->config.len, key);
+    if (v && !*v) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+/*
+ * The run's identity, stable wherever the directory is imported from: config.txt's run_id when the
+ * runner writes one, else start time (ms) + tag + host, which no two runs share.
+ */
+static int run_key(const struct run_files *f, char **out)
+{
+    char *id = config_get(f, "run_id");
+    if (id) {
+        *out = ostel_xasprintf("id:%s", id);
+        free(id);
+        return OSTEL_OK;
+    }
+    double start = 0;
+    const char *tag = "", *host = "";
+    if (ostel_store_json_number(f->doc, "run.start_ts", &start) != 1)
+        return ostel_error("'%s': no run.start_ts: cannot identify the run", f->summary_path);
+    ostel_store_json_string(f->doc, "run.tag", &tag);
+    ostel_store_json_string(f->doc, "host.hostname", &host);
+    *out = ostel_xasprintf("%.3f|%s|%s", start, tag, host);
+    return OSTEL_OK;
+}
+
+static int find_run(struct ostel_store *s, const char *key, int64_t *id)
+{
+    sqlite3_stmt *st = stmt_get(s, STMT_FIND_RUN, "SELECT id FROM runs WHERE run_key=?");
+    if (!st)
+        return OSTEL_ERR;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        return 1;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : ostel_store_sql_error(s, "looking up the run");
+}
+
+/* machines: one row per fingerprint of the host facts; returns its id, 0 when the run has none. */
+static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t *id)
+{
+    *id = 0;
+    const char *hostname = NULL, *os = NULL, *cpu = NULL;
+    double cores = 0, ram = 0;
+    if (!cJSON_IsObject(ostel_store_json_get(f->doc, "host")))
+        return OSTEL_OK;
+    if (ostel_store_json_string(f->doc, "host.hostname", &hostname) < 0 ||
+        ostel_store_json_string(f->doc, "host.os", &os) < 0 ||
+        ostel_store_json_string(f->doc, "host.cpu_model", &cpu) < 0 ||
+        ostel_store_json_number(f->doc, "host.cpu_cores", &cores) < 0 ||
+        ostel_store_json_number(f->doc, "host.ram_mib", &ram) < 0)
+        return ostel_error("'%s': a \"host\" value has the wrong type", f->summary_path);
+    char *facts = ostel_xasprintf("%s\n%s\n%s\n%.0f\n%.0f", hostname ? hostname : "",
+                                  os ? os : "", cpu ? cpu : "", cores, ram);
+    char fp[17];
+    ostel_store_hash_hex(facts, strlen(facts), fp);
+    free(facts);
+    double start = 0;
+    bool have_start = ostel_store_json_number(f->doc, "run.start_ts", &start) == 1;
+
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_MACHINE,
+                                "INSERT INTO machines(fingerprint, hostname, os, cpu_model, "
+                                "cpu_cores, ram_mib, first_seen_ts, last_seen_ts) "
+                                "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(fingerprint) DO NOTHING");
+    if (!st)
+        return OSTEL_ERR;
+    sqlite3_bind_text(st, 1, fp, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 2, hostname);
+    bind_text_or_null(st, 3, os);
+    bind_text_or_null(st, 4, cpu);
+    ostel_store_json_number(f->doc, "host.cpu_cores", &cores) == 1 ? bind_number(st, 5, cores)
+                                                                    : sqlite3_bind_null(st, 5);
+    ostel_store_json_number(f->doc, "host.ram_mib", &ram) == 1 ? bind_number(st, 6, ram)
+                                                                : sqlite3_bind_null(st, 6);
+    if (have_start) {
+        sqlite3_bind_double(st, 7, start);
+        sqlite3_bind_double(st, 8, start);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return ostel_store_sql_error(s, "recording the machine");
+    st = stmt_get(s, STMT_FIND_MACHINE, "SELECT id FROM machines WHERE fingerprint=?");
+    if (!st)
+        return OSTEL_ERR;
+    sqlite3_bind_text(st, 1, fp, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_ROW)
+        return ostel_store_sql_error(s, "recording the machine");
+    *id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (have_start) {
+        st = stmt_get(s, STMT_TOUCH_MACHINE,
+                      "UPDATE machines SET "
+                      "first_seen_ts=min(coalesce(first_seen_ts, ?1), ?1), "
+                      "last_seen_ts=max(coalesce(last_seen_ts, ?1), ?1) WHERE id=?2");
+        if (!st)
+            return OSTEL_ERR;
+        sqlite3_bind_double(st, 1, start);
+        sqlite3_bind_int64(st, 2, *id);
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return ostel_store_sql_error(s, "recording the machine");
+    }
+    return OSTEL_OK;
+}
+
+static int insert_run_row(struct ostel_store *s, const struct run_files *f, const char *key,
+                          const char *dir, const struct ostel_store_import_opts *opts,
+                          int64_t mid, const char *header, int64_t *run_id)
+{
+    const char *names[OSTEL_ARRAY_LEN(run_cols)];
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(run_cols); i++)
+        names[i] = run_cols[i].col;
+    char *sql = insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), names,
+                     OSTEL_ARRAY_LEN(run_cols));
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_RUN, sql);
+    free(sql);
+    if (!st)
+        return OSTEL_ERR;
+
+    char now[32];
+    now_iso(now);
+    char *spec = opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash)
+                                         : config_get(f, "spec_hash");
+    char *llama_version = config_get(f, "llama_version");
+    const char *kernel = NULL;
+    char *abs_dir = realpath(dir, NULL);
+    int i = 1;
+    sqlite3_bind_text(st, i++, key, -1, SQLITE_TRANSIENT);
+    if (opts && opts->study_id > 0)
+        sqlite3_bind_int64(st, i, opts->study_id);
+    i++;
+    if (mid > 0)
+        sqlite3_bind_int64(st, i, mid);
+    i++;
+    bind_text_or_null(st, i++, spec);
+    sqlite3_bind_text(st, i++, abs_dir ? abs_dir : dir, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i++, now, -1, SQLITE_TRANSIENT);
+    ostel_store_json_string(f->doc, "host.kernel", &kernel);
+    bind_text_or_null(st, i++, kernel);
+    bind_text_or_null(st, i++, llama_version);
+    sqlite3_bind_text(st, i++, f->summary.data, (int)f->summary.len, SQLITE_STATIC);
+    if (f->have_config)
+        sqlite3_bind_text(st, i, f->config.data, (int)f->config.len, SQLITE_STATIC);
+    i++;
+    sqlite3_bind_text(st, i++, header, -1, SQLITE_TRANSIENT);
+    free(spec);
+    free(llama_version);
+    free(abs_dir);
+
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(run_cols); c++, i++) {
+        const struct run_col *rc = &run_cols[c];
+        const cJSON *v = ostel_store_json_get(f->doc, rc->path);
+        if (!v && rc->alt_path)
+            v = ostel_store_json_get(f->doc, rc->alt_path);
+        if (!v || cJSON_IsNull(v))
+            continue;
+        bool strict = rc->kind == 's' || rc->kind == 'n' || rc->kind == 'b';
+        if ((rc->kind == 's' || rc->kind == 'S') && cJSON_IsString(v))
+            sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT);
+        else if ((rc->kind == 'n' || rc->kind == 'N') && cJSON_IsNumber(v) &&
+                 isfinite(v->valuedouble))
+            bind_number(st, i, v->valuedouble);
+        else if (rc->kind == 'b' && cJSON_IsBool(v))
+            sqlite3_bind_int(st, i, cJSON_IsTrue(v));
+        else if (strict)
+            return ostel_error("'%s': \"%s\" has the wrong type", f->summary_path, rc->path);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return ostel_store_sql_error(s, "inserting the run");
+    *run_id = sqlite3_last_insert_rowid(s->db);
+    return OSTEL_OK;
+}
+
+static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
+{
+    static const char *const tail[] = {"phase", "extra"};
+    const char *names[2 + OSTEL_STORE_METRIC_COUNT];
+    names[0] = "run_id";
+    names[1] = "seq";
+    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
+        names[2 + m] = ostel_store_metric_name(m);
+    char *sql = insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SAMPLE, sql);
+    free(sql);
+    if (!st)
+        return OSTEL_ERR;
+
+    struct ostel_store_metrics_reader r;
+    char err[256];
+    if (ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
+        return ostel_error("'%s': %s", f->metrics_path, err);
+    struct ostel_store_sample row;
+    int64_t seq = 0;
+    int rc;
+    while ((rc = ostel_store_metrics_reader_next(&r, &row, err, sizeof(err))) == 1) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int64(st, 2, seq++);
+        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
+            if (row.valid & (1u << m))
+                bind_number(st, 3 + m, row.v[m]);
+            else
+                sqlite3_bind_null(st, 3 + m);
+        }
+        int p = 3 + OSTEL_STORE_METRIC_COUNT;
+        if (row.phase)
+            sqlite3_bind_text(st, p, ostel_store_phase_name(row.phase), -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(st, p);
+        bind_text_or_null(st, p + 1, row.extra);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            ostel_store_metrics_reader_free(&r);
+            return ostel_store_sql_error(s, "inserting samples");
+        }
+    }
+    ostel_store_metrics_reader_free(&r);
+    sqlite3_reset(st);
+    if (rc < 0)
+        return ostel_error("'%s': %s", f->metrics_path, err);
+    return OSTEL_OK;
+}
+
+static int insert_phases(struct ostel_store *s, const struct run_files *f, int64_t run_id)
+{
+    static const char *const head[] = {"run_id", "phase"};
+    char *sql = insert_sql("phase_summaries", head, 2, phase_stats, OSTEL_ARRAY_LEN(phase_stats));
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_PHASE, sql);
+    free(sql);
+    if (!st)
+        return OSTEL_ERR;
+    for (size_t p = 0; p < OSTEL_ARRAY_LEN(phase_keys); p++) {
+        char path[64];
+        snprintf(path, sizeof(path), p == 0 ? "telemetry.%s" : "telemetry.phases.%s",
+                 phase_keys[p]);
+        const cJSON *obj = ostel_store_json_get(f->doc, path);
+        if (!obj || cJSON_IsNull(obj))
+            continue;
+        if (!cJSON_IsObject(obj))
+            return ostel_error("'%s': \"%s\" is not an object", f->summary_path, path);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_text(st, 2, phase_keys[p], -1, SQLITE_STATIC);
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(phase_stats); k++) {
+            double v;
+            int got = ostel_store_json_number(obj, phase_stats[k], &v);
+            if (got < 0)
+                return ostel_error("'%s': \"%s.%s\" is not a number", f->summary_path, path,
+                                   phase_stats[k]);
+            if (got == 1)
+                bind_number(st, 3 + (int)k, v);
+        }
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return ostel_store_sql_error(s, "inserting phase summaries");
+    }
+    return OSTEL_OK;
+}
+
+/* llama.memory_breakdown: written by the log parser (docs/parse.md); unexpected shapes are skipped. */
+static int insert_memory(struct ostel_store *s, const struct run_files *f, int64_t run_id)
+{
+    const cJSON *arr = ostel_store_json_get(f->doc, "llama.memory_breakdown");
+    if (!arr)
+        arr = ostel_store_json_get(f->doc, "llama.breakdown");
+    if (!cJSON_IsArray(arr))
+        return OSTEL_OK;
+    static const char *const head[] = {"run_id", "seq", "device", "description"};
+    char *sql = insert_sql("memory_breakdown", head, 4, memory_cols, OSTEL_ARRAY_LEN(memory_cols));
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_MEMORY, sql);
+    free(sql);
+    if (!st)
+        return OSTEL_ERR;
+    int seq = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, arr)
+    {
+        const char *device = NULL, *desc = NULL;
+        if (ostel_store_json_string(row, "device", &device) != 1 || !*device)
+            continue;
+        ostel_store_json_string(row, "description", &desc);
+        /* "CUDA0 (H100)" as llama.cpp prints it: the name, and the description in brackets */
+        size_t name_len = strcspn(device, " (");
+        const char *open = strstr(device, " (");
+        size_t dlen = strlen(device);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        sqlite3_bind_int64(st, 1, run_id);
+        sqlite3_bind_int(st, 2, seq++);
+        sqlite3_bind_text(st, 3, device, (int)name_len, SQLITE_TRANSIENT);
+        if (desc)
+            sqlite3_bind_text(st, 4, desc, -1, SQLITE_TRANSIENT);
+        else if (open && dlen > 0 && device[dlen - 1] == ')')
+            sqlite3_bind_text(st, 4, open + 2, (int)(device + dlen - 1 - (open + 2)),
+                              SQLITE_TRANSIENT);
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(memory_cols); k++) {
+            /* "self" or "self_mib": both are MiB */
+            char bare[32];
+            size_t n = strlen(memory_cols[k]) - 4;
+            memcpy(bare, memory_cols[k], n);
+            bare[n] = '\0';
+            double v;
+            if (ostel_store_json_number(row, memory_cols[k], &v) == 1 ||
+                ostel_store_json_number(row, bare, &v) == 1)
+                bind_number(st, 5 + (int)k, v);
+        }
+        if (sqlite3_step(st) != SQLITE_DONE)
+            return ostel_store_sql_error(s, "inserting the memory breakdown");
+    }
+    return OSTEL_OK;
+}
+
+/*
+ * scenarios: a run under background load. The name is run.scenario (or a "scenario" object's
+ * "name"); the definition is config.txt's scenario_spec or the object's "definition"; the object's
+ * "telemetry" (the load's own summary) is kept as JSON with two numbers pulled out.
+ */
+static int insert_scenario(struct ostel_store *s, const struct run_files *f, int64_t run_id)
+{
+    const char *name = NULL, *def = NULL;
+    const cJSON *obj = ostel_store_json_get(f->doc, "scenario");
+    if (!cJSON_IsObject(obj))
+        obj = NULL;
+    if (ostel_store_json_string(f->doc, "run.scenario", &name) != 1 && obj)
+        ostel_store_json_string(obj, "name", &name);
+    if (!name || !*name || strcmp(name, "none") == 0)
+        return OSTEL_OK;
+    char *cfg_def = config_get(f, "scenario_spec");
+    if (obj)
+        ostel_store_json_string(obj, "definition", &def);
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SCENARIO,
+                                "INSERT INTO scenarios(run_id, name, definition, telemetry_json, "
+                                "rss_peak_mib, cpu_mean_pct) VALUES(?,?,?,?,?,?)");
+    if (!st) {
+        free(cfg_def);
+        return OSTEL_ERR;
+    }
+    sqlite3_bind_int64(st, 1, run_id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, def ? def : cfg_def);
+    free(cfg_def);
+    const cJSON *tel = obj ? ostel_store_json_get(obj, "telemetry") : NULL;
+    if (cJSON_IsObject(tel)) {
+        char *txt = cJSON_PrintUnformatted(tel);
+        OSTEL_ASSERT(txt);
+        sqlite3_bind_text(st, 4, txt, -1, SQLITE_TRANSIENT);
+        free(txt);
+        double v;
+        if (ostel_store_json_number(tel, "rss_peak_mib", &v) == 1)
+            sqlite3_bind_double(st, 5, v);
+        if (ostel_store_json_number(tel, "cpu_mean_pct", &v) == 1)
+            sqlite3_bind_double(st, 6, v);
+    }
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return ostel_store_sql_error(s, "inserting the scenario");
+    return OSTEL_OK;
+}
+
+int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
+                            const struct ostel_store_import_opts *opts, int64_t *run_id)
+{
+    OSTEL_ASSERT(s->in_tx);
+    struct run_files f;
+    char *key = NULL, *header = NULL;
+    int64_t id = 0, mid = 0;
+    int rc = OSTEL_ERR;
+    if (run_files_read(dir, &f) != OSTEL_OK || run_key(&f, &key) != OSTEL_OK)
+        goto out;
+    int found = find_run(s, key, &id);
+    if (found < 0)
+        goto out;
+    if (found == 1) {
+        rc = OSTEL_STORE_ALREADY;
+        goto out;
+    }
+    struct ostel_str rest = ostel_str_make(f.metrics.data, f.metrics.len), line;
+    if (!ostel_str_next_line(&rest, &line)) {
+        ostel_error("'%s': line 1: no header", f.metrics_path);
+        goto out;
+    }
+    header = ostel_xstrndup(line.p, line.n);
+    if (machine_id(s, &f, &mid) != OSTEL_OK ||
+        insert_run_row(s, &f, key, dir, opts, mid, header, &id) != OSTEL_OK ||
+        insert_samples(s, &f, id) != OSTEL_OK || insert_phases(s, &f, id) != OSTEL_OK ||
+        insert_memory(s, &f, id) != OSTEL_OK || insert_scenario(s, &f, id) != OSTEL_OK)
+        goto out;
+    rc = OSTEL_STORE_ADDED;
+out:
+    if (run_id && rc >= 0)
+        *run_id = id;
+    free(key);
+    free(header);
+    run_files_free(&f);
+    return rc;
+}
+
+int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
+                               const struct ostel_store_import_opts *opts, int64_t *run_id)
+{
+    if (ostel_store_run_begin(s) != OSTEL_OK)
+        return OSTEL_ERR;
+    int rc = ostel_store_run_add_dir(s, dir, opts, run_id);
+    if (rc < 0) {
+        ostel_store_run_rollback(s);
+        return rc;
+    }
+    if (ostel_store_run_commit(s) != OSTEL_OK)
+        return OSTEL_ERR;
+    return rc;
+}
+
+int ostel_store_run_is_complete(struct ostel_store *s, const char *spec_hash)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT 1 FROM runs WHERE spec_hash=? AND status IN "
+                           "('ok','failed','killed','timeout') LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "looking up a run");
+    sqlite3_bind_text(st, 1, spec_hash, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return 1;
+    return rc == SQLITE_DONE ? 0 : ostel_store_sql_error(s, "looking up a run");
+}
+
+/* ---- reading back ----------------------------------------------------------------------------- */
+
+int ostel_store_list_runs(struct ostel_store *s, int64_t study_id, const char *tag, int64_t **ids,
+                          size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id FROM runs WHERE (?1 <= 0 OR study_id = ?1) "
+                           "AND (?2 IS NULL OR tag = ?2) ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "listing runs");
+    sqlite3_bind_int64(st, 1, study_id);
+    bind_text_or_null(st, 2, tag);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *ids = ostel_xrealloc(*ids, cap * sizeof(**ids));
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+        return ostel_store_sql_error(s, "listing runs");
+    }
+    return OSTEL_OK;
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? ostel_xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+int ostel_store_load_run(struct ostel_store *s, int64_t id, struct ostel_store_run_record *out)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT run_key, run_dir, summary_json, config_text, metrics_header "
+                           "FROM runs WHERE id=?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "reading a run");
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE ? ostel_error("%s: no run with id %lld", s->path, (long long)id)
+                                 : ostel_store_sql_error(s, "reading a run");
+    }
+    out->id = id;
+    out->run_key = col_strdup(st, 0);
+    out->run_dir = col_strdup(st, 1);
+    out->summary_json = col_strdup(st, 2);
+    out->config_text = col_strdup(st, 3);
+    out->metrics_header = col_strdup(st, 4);
+    sqlite3_finalize(st);
+
+    struct ostel_buf q;
+    ostel_buf_init(&q, 0);
+    ostel_buf_puts(&q, "SELECT phase, extra");
+    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
+        ostel_buf_printf(&q, ", %s", ostel_store_metric_name(m));
+    ostel_buf_puts(&q, " FROM samples WHERE run_id=? ORDER BY seq");
+    rc = sqlite3_prepare_v2(s->db, q.data, -1, &st, NULL);
+    ostel_buf_free(&q);
+    if (rc != SQLITE_OK) {
+        ostel_store_run_record_free(out);
+        return ostel_store_sql_error(s, "reading samples");
+    }
+    sqlite3_bind_int64(st, 1, id);
+    size_t cap = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->nsamples == cap) {
+            cap = cap ? cap * 2 : 256;
+            out->samples = ostel_xrealloc(out->samples, cap * sizeof(*out->samples));
+        }
+        struct ostel_store_sample *r = &out->samples[out->nsamples++];
+        memset(r, 0, sizeof(*r));
+        const char *ph = (const char *)sqlite3_column_text(st, 0);
+        for (int p = 1; ph && p <= 4; p++)
+            if (strcmp(ph, ostel_store_phase_name(p)) == 0)
+                r->phase = p;
+        r->extra = col_strdup(st, 1);
+        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
+            if (sqlite3_column_type(st, 2 + m) == SQLITE_NULL)
+                continue;
+            r->v[m] = sqlite3_column_double(st, 2 + m);
+            r->valid |= 1u << m;
+        }
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        ostel_store_run_record_free(out);
+        return ostel_store_sql_error(s, "reading samples");
+    }
+    return OSTEL_OK;
+}
+
+void ostel_store_run_record_free(struct ostel_store_run_record *r)
+{
+    for (size_t i = 0; i < r->nsamples; i++)
+        free(r->samples[i].extra);
+    free(r->samples);
+    free(r->run_key);
+    free(r->run_dir);
+    free(r->summary_json);
+    free(r->config_text);
+    free(r->metrics_header);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Writes one number as metrics.csv does: ts with 3 decimals, integers bare, others shortest. */
+static void put_number(struct ostel_buf *b, int metric, double v)
+{
+    if (metric == OSTEL_STORE_METRIC_TS)
+        ostel_buf_printf(b, "%.3f", v);
+    else if (v == floor(v) && fabs(v) < 1e15)
+        ostel_buf_printf(b, "%.0f", v);
+    else
+        ostel_buf_printf(b, "%.17g", v);
+}
+
+char *ostel_store_run_record_metrics_csv(const struct ostel_store_run_record *r, size_t *len)
+{
+    /* Columns as in the original header, so the file reads back the same. */
+    struct ostel_store_metrics_reader rd;
+    char err[256];
+    if (ostel_store_metrics_reader_init(&rd, r->metrics_header, strlen(r->metrics_header), err,
+                                        sizeof(err))) {
+        ostel_error("run %lld: stored metrics header: %s", (long long)r->id, err);
+        return NULL;
+    }
+    struct ostel_buf csv;
+    ostel_buf_init(&csv, 0);
+    ostel_buf_printf(&csv, "%s\n", r->metrics_header);
+    for (size_t i = 0; i < r->nsamples; i++) {
+        const struct ostel_store_sample *row = &r->samples[i];
+        cJSON *extra = row->extra ? cJSON_Parse(row->extra) : NULL;
+        for (size_t c = 0; c < rd.ncols; c++) {
+            if (c)
+                ostel_buf_putc(&csv, ',');
+            int map = rd.col_map[c];
+            if (map >= 0 && (row->valid & (1u << map)))
+                put_number(&csv, map, row->v[map]);
+            else if (map == -1)
+                ostel_buf_puts(&csv, ostel_store_phase_name(row->phase));
+            else if (map == -2 && extra) {
+                const char *v = NULL;
+                if (ostel_store_json_string(extra, rd.col_names[c], &v) == 1)
+                    ostel_buf_puts(&csv, v);
+            }
+        }
+        ostel_buf_putc(&csv, '\n');
+        cJSON_Delete(extra);
+    }
+    ostel_store_metrics_reader_free(&rd);
+    if (csv.overflow) {
+        ostel_buf_free(&csv);
+        ostel_error("run %lld: metrics too large to rebuild", (long long)r->id);
+        return NULL;
+    }
+    if (len)
+        *len = csv.len;
+    return ostel_buf_detach(&csv);
+}
+
+static int write_file(const char *dir, const char *name, const char *data, size_t len)
+{
+    char *p = ostel_xasprintf("%s/%s", dir, name);
+    int rc = ostel_file_write_atomic(p, data, len);
+    free(p);
+    return rc;
+}
+
+int ostel_store_write_run_dir(struct ostel_store *s, int64_t id, const char *dir)
+{
+    struct ostel_store_run_record r;
+    if (ostel_store_load_run(s, id, &r) != OSTEL_OK)
+        return OSTEL_ERR;
+    size_t len = 0;
+    char *csv = NULL;
+    int rc = OSTEL_ERR;
+    if (ostel_mkdir_p(dir) != OSTEL_OK ||
+        !(csv = ostel_store_run_record_metrics_csv(&r, &len)) ||
+        write_file(dir, "metrics.csv", csv, len) != OSTEL_OK ||
+        (r.config_text &&
+         write_file(dir, "config.txt", r.config_text, strlen(r.config_text)) != OSTEL_OK) ||
+        write_file(dir, "summary.json", r.summary_json, strlen(r.summary_json)) != OSTEL_OK)
+        goto out;
+    rc = OSTEL_OK;
+out:
+    free(csv);
+    ostel_store_run_record_free(&r);
+    return rc;
+}

@@ -1,0 +1,347 @@
+/*
+ * store_rundir: validating readers of metrics.csv, config.txt and summary.json (see store_rundir.h).
+ * Pure: no printing, no I/O, no SQL.
+ */
+#include "store/store_rundir.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const metric_names[OSTEL_STORE_METRIC_COUNT] = {
+    "ts",           "rss_mb",        "cpu_pct",       "vm_pressure_flag", "avail_mem_level",
+    "pageins_delta", "pageouts_delta", "rss_anon_mb",  "rss_file_mb",      "swap_mb",
+    "minflt_delta", "majflt_delta",  "threads",       "sys_avail_mb",     "swapin_delta",
+    "swapout_delta", "psi_some_pct",  "psi_full_pct",
+};
+
+static const char *const phase_names[] = {"", "load", "prompt", "generate", "teardown"};
+
+#define COL_PHASE (-1)
+#define COL_EXTRA (-2)
+
+const char *ostel_store_metric_name(int metric)
+{
+    OSTEL_ASSERT(metric >= 0 && metric < OSTEL_STORE_METRIC_COUNT);
+    return metric_names[metric];
+}
+
+const char *ostel_store_phase_name(int phase)
+{
+    if (phase < 0 || phase >= (int)OSTEL_ARRAY_LEN(phase_names))
+        return "";
+    return phase_names[phase];
+}
+
+/* Next comma-separated cell of a line; false when the line is exhausted. */
+static bool next_cell(struct ostel_str *line, bool *done, struct ostel_str *cell)
+{
+    if (*done)
+        return false;
+    const char *comma = memchr(line->p, ',', line->n);
+    if (!comma) {
+        *cell = *line;
+        *done = true;
+        return true;
+    }
+    *cell = ostel_str_make(line->p, (size_t)(comma - line->p));
+    line->n -= (size_t)(comma - line->p) + 1;
+    line->p = comma + 1;
+    return true;
+}
+
+/* Copies at most 40 bytes of a cell into out for an error message, replacing control bytes. */
+static const char *show(struct ostel_str s, char out[48])
+{
+    size_t n = s.n > 40 ? 40 : s.n;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)s.p[i] < 0x20 ? '?' : s.p[i];
+    strcpy(out + n, s.n > 40 ? "..." : "");
+    return out;
+}
+
+static bool parse_number(struct ostel_str s, double *out)
+{
+    char tmp[64];
+    if (s.n == 0 || s.n >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s.p, s.n);
+    tmp[s.n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    if (*end || !isfinite(v) || tmp[0] == ' ')
+        return false;
+    *out = v;
+    return true;
+}
+
+int ostel_store_metrics_reader_init(struct ostel_store_metrics_reader *r, const char *text,
+                                    size_t len, char *err, size_t err_size)
+{
+    memset(r, 0, sizeof(*r));
+    r->rest = ostel_str_make(text, len);
+    struct ostel_str line;
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) /* a spreadsheet's BOM */
+        r->rest = ostel_str_make(text + 3, len - 3);
+    if (!ostel_str_next_line(&r->rest, &line) || line.n == 0) {
+        snprintf(err, err_size, "line 1: no header");
+        return OSTEL_ERR;
+    }
+    r->line = 1;
+    bool done = false, have_ts = false;
+    struct ostel_str cell;
+    char shown[48];
+    while (next_cell(&line, &done, &cell)) {
+        if (r->ncols == OSTEL_STORE_MAX_COLUMNS) {
+            snprintf(err, err_size, "line 1: more than %d columns", OSTEL_STORE_MAX_COLUMNS);
+            goto fail;
+        }
+        if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
+            snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
+            goto fail;
+        }
+        for (size_t i = 0; i < r->ncols; i++) {
+            if (ostel_str_eq(cell, r->col_names[i])) {
+                snprintf(err, err_size, "line 1: column '%s' appears twice", r->col_names[i]);
+                goto fail;
+            }
+        }
+        int map = COL_EXTRA;
+        if (ostel_str_eq(cell, "phase"))
+            map = COL_PHASE;
+        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
+            if (ostel_str_eq(cell, metric_names[m]))
+                map = m;
+        if (map == OSTEL_STORE_METRIC_TS)
+            have_ts = true;
+        r->col_map[r->ncols] = map;
+        r->col_names[r->ncols] = ostel_xstrndup(cell.p, cell.n);
+        r->ncols++;
+    }
+    if (!have_ts) {
+        snprintf(err, err_size, "line 1: no 'ts' column");
+        goto fail;
+    }
+    return OSTEL_OK;
+fail:
+    ostel_store_metrics_reader_free(r);
+    return OSTEL_ERR;
+}
+
+int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
+                                    struct ostel_store_sample *out, char *err, size_t err_size)
+{
+    struct ostel_str line;
+    char shown[48];
+    for (;;) {
+        if (!ostel_str_next_line(&r->rest, &line))
+            return 0;
+        r->line++;
+        if (line.n > 0)
+            break;
+    }
+    memset(out, 0, sizeof(*out));
+    free(r->extra);
+    r->extra = NULL;
+    cJSON *extra = NULL;
+    bool done = false;
+    struct ostel_str cell;
+    size_t i = 0;
+    while (next_cell(&line, &done, &cell)) {
+        if (i == r->ncols) {
+            snprintf(err, err_size, "line %zu: more cells than the header's %zu", r->line,
+                     r->ncols);
+            goto fail;
+        }
+        int map = r->col_map[i];
+        if (map >= 0) {
+            if (cell.n > 0) {
+                if (!parse_number(cell, &out->v[map])) {
+                    snprintf(err, err_size, "line %zu: cell '%s' is not a number: '%s'", r->line,
+                             r->col_names[i], show(cell, shown));
+                    goto fail;
+                }
+                out->valid |= 1u << map;
+            }
+        } else if (map == COL_PHASE) {
+            int ph = -1;
+            for (int p = 0; p < (int)OSTEL_ARRAY_LEN(phase_names); p++)
+                if (ostel_str_eq(cell, phase_names[p]))
+                    ph = p;
+            if (ph < 0) {
+                snprintf(err, err_size, "line %zu: unknown phase '%s'", r->line,
+                         show(cell, shown));
+                goto fail;
+            }
+            out->phase = ph;
+        } else if (cell.n > 0) {
+            if (cell.n > 256 || memchr(cell.p, '"', cell.n) || memchr(cell.p, '\0', cell.n)) {
+                snprintf(err, err_size, "line %zu: bad cell '%s': '%s'", r->line,
+                         r->col_names[i], show(cell, shown));
+                goto fail;
+            }
+            if (!extra)
+                extra = cJSON_CreateObject();
+            char *v = ostel_xstrndup(cell.p, cell.n);
+            cJSON_AddStringToObject(extra, r->col_names[i], v);
+            free(v);
+        }
+        i++;
+    }
+    if (i != r->ncols) {
+        snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", r->line, i,
+                 r->ncols);
+        goto fail;
+    }
+    if (!(out->valid & (1u << OSTEL_STORE_METRIC_TS))) {
+        snprintf(err, err_size, "line %zu: empty 'ts'", r->line);
+        goto fail;
+    }
+    if (extra) {
+        r->extra = cJSON_PrintUnformatted(extra);
+        OSTEL_ASSERT(r->extra);
+        cJSON_Delete(extra);
+        out->extra = r->extra;
+    }
+    return 1;
+fail:
+    cJSON_Delete(extra);
+    return OSTEL_ERR;
+}
+
+void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r)
+{
+    for (size_t i = 0; i < r->ncols; i++)
+        free(r->col_names[i]);
+    free(r->extra);
+    memset(r, 0, sizeof(*r));
+}
+
+static bool key_char_ok(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-';
+}
+
+int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size)
+{
+    struct ostel_str rest = ostel_str_make(text, len), line;
+    size_t n = 0;
+    char shown[48];
+    if (memchr(text, '\0', len)) {
+        snprintf(err, err_size, "contains a NUL byte");
+        return OSTEL_ERR;
+    }
+    while (ostel_str_next_line(&rest, &line)) {
+        n++;
+        if (ostel_str_trim(line).n == 0)
+            continue;
+        long eq = ostel_str_find(line, "=");
+        bool ok = eq > 0;
+        for (long i = 0; ok && i < eq; i++)
+            ok = key_char_ok(line.p[i]);
+        if (!ok) {
+            snprintf(err, err_size, "line %zu is not key=value: '%s'", n, show(line, shown));
+            return OSTEL_ERR;
+        }
+    }
+    return OSTEL_OK;
+}
+
+char *ostel_store_config_get(const char *text, size_t len, const char *key)
+{
+    struct ostel_str rest = ostel_str_make(text, len), line;
+    size_t klen = strlen(key);
+    while (ostel_str_next_line(&rest, &line)) {
+        if (line.n > klen && memcmp(line.p, key, klen) == 0 && line.p[klen] == '=')
+            return ostel_xstrndup(line.p + klen + 1, line.n - klen - 1);
+    }
+    return NULL;
+}
+
+const cJSON *ostel_store_json_get(const cJSON *root, const char *path)
+{
+    const cJSON *cur = root;
+    const char *p = path;
+    while (cur && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        char key[64];
+        if (n >= sizeof(key) || !cJSON_IsObject(cur))
+            return NULL;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        cur = cJSON_GetObjectItemCaseSensitive(cur, key);
+        p += n + (dot ? 1 : 0);
+    }
+    return cur;
+}
+
+int ostel_store_json_number(const cJSON *root, const char *path, double *out)
+{
+    const cJSON *v = ostel_store_json_get(root, path);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return -1;
+    *out = v->valuedouble;
+    return 1;
+}
+
+int ostel_store_json_string(const cJSON *root, const char *path, const char **out)
+{
+    const cJSON *v = ostel_store_json_get(root, path);
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    if (!cJSON_IsString(v) || !v->valuestring)
+        return -1;
+    *out = v->valuestring;
+    return 1;
+}
+
+cJSON *ostel_store_summary_parse(const char *text, size_t len, char *err, size_t err_size)
+{
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, false);
+    if (!root) {
+        size_t off = end && end >= text && end <= text + len ? (size_t)(end - text) : 0;
+        snprintf(err, err_size, "not valid JSON (near byte %zu)", off);
+        return NULL;
+    }
+    const char *schema = NULL, *status = NULL;
+    double version = 0;
+    if (!cJSON_IsObject(root) || ostel_store_json_string(root, "schema", &schema) != 1 ||
+        strcmp(schema, "ostel.summary") != 0) {
+        snprintf(err, err_size, "not an ostel summary (\"schema\" is not \"ostel.summary\")");
+        goto fail;
+    }
+    if (ostel_store_json_number(root, "schema_version", &version) != 1 || version < 1) {
+        snprintf(err, err_size, "missing or bad \"schema_version\"");
+        goto fail;
+    }
+    if (version > 1) {
+        snprintf(err, err_size, "schema_version %g is newer than this ostel understands (1)",
+                 version);
+        goto fail;
+    }
+    if (!cJSON_IsObject(ostel_store_json_get(root, "run")) ||
+        ostel_store_json_string(root, "run.status", &status) != 1 || !*status) {
+        snprintf(err, err_size, "missing \"run\" object or its \"status\"");
+        goto fail;
+    }
+    return root;
+fail:
+    cJSON_Delete(root);
+    return NULL;
+}
+
+void ostel_store_hash_hex(const void *data, size_t len, char out[17])
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 offset basis */
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ull;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}

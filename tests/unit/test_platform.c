@@ -1,0 +1,470 @@
+/*
+ * Unit tests for the compiled platform backend on the live system, and for the macOS backend's pure
+ * helpers (darwin_parse.c, built everywhere).
+ *
+ * The live test forks a 3-level tree (A -> B -> C), has C allocate and touch 64 MiB, then burn CPU,
+ * and checks that the tree count, the RSS growth and the CPU time follow. It also checks that
+ * ostel_platform_sample() never allocates: under AddressSanitizer with the sanitizer's malloc hooks,
+ * in a plain glibc build by interposing malloc.
+ */
+#include "testlib.h"
+#include "platform/darwin/darwin_parse.h"
+#include "platform/platform.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- counting allocations ---- */
+
+static volatile long alloc_count;
+static volatile int alloc_counting;
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OSTEL_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define OSTEL_TEST_ASAN 1
+#endif
+
+#if defined(OSTEL_TEST_ASAN)
+int __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t),
+                                              void (*f)(const volatile void *));
+static void on_malloc(const volatile void *p, size_t n)
+{
+    (void)p;
+    (void)n;
+    if (alloc_counting)
+        alloc_count++;
+}
+static void on_free(const volatile void *p)
+{
+    (void)p;
+}
+static bool alloc_hook_install(void)
+{
+    return __sanitizer_install_malloc_and_free_hooks(on_malloc, on_free) != 0;
+}
+#elif defined(__GLIBC__)
+void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t c, size_t n);
+void *__libc_realloc(void *p, size_t n);
+void *malloc(size_t n)
+{
+    if (alloc_counting)
+        alloc_count++;
+    return __libc_malloc(n);
+}
+void *calloc(size_t c, size_t n)
+{
+    if (alloc_counting)
+        alloc_count++;
+    return __libc_calloc(c, n);
+}
+void *realloc(void *p, size_t n)
+{
+    if (alloc_counting)
+        alloc_count++;
+    return __libc_realloc(p, n);
+}
+static bool alloc_hook_install(void)
+{
+    return true;
+}
+#else
+static bool alloc_hook_install(void)
+{
+    return false;
+}
+#endif
+
+/* ---- the child tree ---- */
+
+#define TREE_ALLOC_BYTES (64u << 20)
+
+struct tree {
+    pid_t a;
+    int cmd_w;   /* test -> C: 'a' allocate, 'b' burn CPU, close = exit */
+    int ready_r; /* C -> test: one byte per finished command */
+};
+
+static void wait_byte(int fd)
+{
+    char c;
+    while (read(fd, &c, 1) < 0)
+        ;
+}
+
+static OSTEL_NORETURN void run_c(int cmd_r, int ready_w)
+{
+    char *mem = NULL;
+    char c;
+    if (write(ready_w, "r", 1) != 1)
+        _exit(1);
+    while (read(cmd_r, &c, 1) == 1) {
+        if (c == 'a') {
+            mem = malloc(TREE_ALLOC_BYTES);
+            if (!mem)
+                _exit(1);
+            for (size_t i = 0; i < TREE_ALLOC_BYTES; i += 4096)
+                mem[i] = (char)i | 1;
+        } else if (c == 'b') {
+            struct timespec t0, t;
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+            volatile uint64_t x = 0;
+            do {
+                for (int i = 0; i < 100000; i++)
+                    x += (uint64_t)i * 7;
+                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+            } while ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) <
+                     300000000LL);
+        }
+        if (write(ready_w, "r", 1) != 1)
+            _exit(1);
+    }
+    free(mem);
+    _exit(0);
+}
+
+/* A forks B, B forks C; A and B wait for their child. */
+static struct tree tree_start(void)
+{
+    int cmd[2], ready[2];
+    assert_int_equal(pipe(cmd), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t a = fork();
+    assert_true(a >= 0);
+    if (a == 0) {
+        close(cmd[1]);
+        close(ready[0]);
+        pid_t b = fork();
+        if (b == 0) {
+            pid_t c = fork();
+            if (c == 0)
+                run_c(cmd[0], ready[1]);
+            close(cmd[0]);
+            close(ready[1]);
+            int st;
+            waitpid(c, &st, 0);
+            _exit(0);
+        }
+        close(cmd[0]);
+        close(ready[1]);
+        int st;
+        waitpid(b, &st, 0);
+        _exit(0);
+    }
+    close(cmd[0]);
+    close(ready[1]);
+    struct tree t = {a, cmd[1], ready[0]};
+    wait_byte(t.ready_r);
+    return t;
+}
+
+static void tree_command(struct tree *t, char c)
+{
+    assert_int_equal(write(t->cmd_w, &c, 1), 1);
+    wait_byte(t->ready_r);
+}
+
+static void tree_stop(struct tree *t)
+{
+    close(t->cmd_w);
+    close(t->ready_r);
+    int st;
+    waitpid(t->a, &st, 0);
+}
+
+/* ---- live tests ---- */
+
+static void test_self(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    struct ostel_platform *p = ostel_platform_open(getpid(), 64, err, sizeof(err));
+    assert_non_null(p);
+    struct ostel_platform_sample s;
+    assert_int_equal(ostel_platform_sample(p, &s), 0);
+    assert_true(s.realtime_ns > 1600000000LL * 1000000000LL);
+    assert_true(s.monotonic_ns > 0);
+    char desc[512];
+    ostel_platform_describe(p, desc, sizeof(desc));
+    assert_true(strncmp(desc, ostel_platform_backend_name(), strlen(ostel_platform_backend_name())) ==
+                0);
+    if (strcmp(ostel_platform_backend_name(), "stub") == 0) {
+        assert_int_equal(s.valid, 0);
+    } else {
+        assert_true(s.root_alive);
+        assert_int_equal(s.procs, 1);
+        assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_RSS));
+        assert_true(s.rss_bytes > (1u << 20));
+        assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_MEM_TOTAL));
+        assert_true(s.mem_avail_bytes > 0 && s.mem_avail_bytes <= s.mem_total_bytes);
+        assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_PAGEINS));
+    }
+    if (strcmp(ostel_platform_backend_name(), "linux") == 0) {
+        assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_RSS_ANON));
+        assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_RSS_FILE));
+        assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_SWAP));
+        assert_true(s.rss_anon_bytes + s.rss_file_bytes <= s.rss_bytes + (1u << 20));
+        uint64_t kills = 99;
+        const char *scope = NULL;
+        assert_true(ostel_platform_read_oom_kills(p, &kills, &scope));
+        assert_int_equal(kills, 0);
+        assert_non_null(scope);
+        print_message("      %s\n", desc);
+    }
+    ostel_platform_close(p);
+
+    assert_null(ostel_platform_open(0, 64, err, sizeof(err)));
+    assert_true(strlen(err) > 0);
+    assert_null(ostel_platform_open(getpid(), 0, err, sizeof(err)));
+}
+
+static void run_tree(bool force_scan)
+{
+    if (force_scan)
+        setenv("OSTEL_PLATFORM_SCAN", "1", 1);
+    struct tree t = tree_start();
+    char err[256] = "";
+    struct ostel_platform *p = ostel_platform_open(t.a, 16, err, sizeof(err));
+    unsetenv("OSTEL_PLATFORM_SCAN");
+    assert_non_null(p);
+    char desc[512];
+    ostel_platform_describe(p, desc, sizeof(desc));
+    print_message("      %s\n", desc);
+    struct ostel_platform_sample s0, s1, s2, s3;
+    assert_int_equal(ostel_platform_sample(p, &s0), 0);
+    assert_int_equal(s0.procs, 3);
+    assert_int_equal(s0.threads, 3);
+    assert_true(s0.root_alive);
+    assert_false(s0.tree_truncated);
+
+    tree_command(&t, 'a');
+    assert_int_equal(ostel_platform_sample(p, &s1), 0);
+    assert_int_equal(s1.procs, 3);
+    double grew_mib = ((double)s1.rss_bytes - (double)s0.rss_bytes) / 1048576.0;
+    print_message("      tree rss grew by %.1f MiB (allocated 64)\n", grew_mib);
+    assert_true(grew_mib > 60.0 && grew_mib < 70.0);
+    if (ostel_platform_sample_has(&s1, OSTEL_PLATFORM_FIELD_RSS_ANON)) {
+        double anon_mib = ((double)s1.rss_anon_bytes - (double)s0.rss_anon_bytes) / 1048576.0;
+        assert_true(anon_mib > 60.0 && anon_mib < 70.0);
+    }
+    assert_true(s1.minflt >= s0.minflt + (TREE_ALLOC_BYTES / 4096) / 2);
+
+    tree_command(&t, 'b');
+    assert_int_equal(ostel_platform_sample(p, &s2), 0);
+    double cpu_ms = (double)(s2.cpu_ns - s1.cpu_ns) / 1e6;
+    print_message("      tree cpu grew by %.0f ms (burned 300)\n", cpu_ms);
+    assert_true(cpu_ms >= 250.0 && cpu_ms < 2000.0);
+
+    struct ostel_platform_pressure st;
+    ostel_platform_pressure_init(&st);
+    struct ostel_platform_metrics m;
+    ostel_platform_metrics_compute(&s1, &s2, &st, &m);
+    assert_true(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_CPU_PCT));
+    assert_true(m.v[OSTEL_PLATFORM_METRIC_CPU_PCT] > 10.0);
+    assert_true(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_VM_PRESSURE_FLAG));
+
+    /* No allocation inside sample(). */
+    if (alloc_hook_install()) {
+        /* The hook itself must see an allocation, or the zero below would prove nothing. */
+        alloc_count = 0;
+        alloc_counting = 1;
+        void *volatile probe = malloc(16);
+        free(probe);
+        alloc_counting = 0;
+        assert_true(alloc_count >= 1);
+        alloc_count = 0;
+        alloc_counting = 1;
+        for (int i = 0; i < 50; i++)
+            ostel_platform_sample(p, &s3);
+        alloc_counting = 0;
+        assert_int_equal(alloc_count, 0);
+        assert_int_equal(s3.procs, 3);
+    }
+
+    /* The tree ends: its processes vanish between samples, which is not an error. */
+    tree_stop(&t);
+    assert_int_equal(ostel_platform_sample(p, &s3), 0);
+    assert_false(s3.root_alive);
+    assert_int_equal(s3.procs, 0);
+    assert_true(ostel_platform_sample_has(&s3, OSTEL_PLATFORM_FIELD_MEM_TOTAL));
+    ostel_platform_close(p);
+}
+
+static void test_tree(void **state)
+{
+    (void)state;
+    if (strcmp(ostel_platform_backend_name(), "stub") == 0)
+        skip();
+    run_tree(false);
+}
+
+/* Linux: the /proc scan used where the kernel has no task children files. */
+static void test_tree_scan(void **state)
+{
+    (void)state;
+    if (strcmp(ostel_platform_backend_name(), "linux") != 0)
+        skip();
+    run_tree(true);
+}
+
+static void test_tree_truncated(void **state)
+{
+    (void)state;
+    if (strcmp(ostel_platform_backend_name(), "stub") == 0)
+        skip();
+    struct tree t = tree_start();
+    struct ostel_platform *p = ostel_platform_open(t.a, 2, NULL, 0);
+    assert_non_null(p);
+    struct ostel_platform_sample s;
+    ostel_platform_sample(p, &s);
+    assert_int_equal(s.procs, 2);
+    assert_true(s.tree_truncated);
+    tree_stop(&t);
+    ostel_platform_close(p);
+}
+
+static void test_host(void **state)
+{
+    (void)state;
+    struct ostel_platform_host h;
+    assert_int_equal(ostel_platform_host_read(&h), 0);
+    assert_true(strlen(h.os) > 0);
+    assert_true(strlen(h.kernel) > 0);
+    assert_true((h.valid >> OSTEL_PLATFORM_HOST_PAGE_SIZE) & 1u);
+    assert_true(h.page_size >= 4096);
+    if (strcmp(ostel_platform_backend_name(), "stub") != 0) {
+        assert_true((h.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
+        assert_true(h.logical_cores >= 1);
+        assert_true((h.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
+        assert_true(h.ram_bytes >= (64ull << 20));
+    }
+    print_message("      host=%s os=%s (%s) kernel=%s cpu=%s cores=%u ram=%llu MiB\n", h.hostname,
+                  h.os, h.os_version, h.kernel, h.cpu_model, h.logical_cores,
+                  (unsigned long long)(h.ram_bytes >> 20));
+}
+
+/* ---- darwin_parse: the macOS backend's pure part ---- */
+
+static void test_darwin_units(void **state)
+{
+    (void)state;
+    /* Apple Silicon: 24 MHz ticks, numer/denom 125/3: 24,000,000 ticks = 1 s. */
+    assert_int_equal(ostel_darwin_mach_to_ns(24000000, 125, 3), 1000000000ull);
+    assert_int_equal(ostel_darwin_mach_to_ns(1, 125, 3), 41);
+    assert_int_equal(ostel_darwin_mach_to_ns(123456789, 1, 1), 123456789);
+    assert_int_equal(ostel_darwin_mach_to_ns(5, 0, 0), 5);
+    /* No overflow on large values: 10^15 ticks ~ 1.3 years of CPU. */
+    assert_int_equal(ostel_darwin_mach_to_ns(1000000000000002ull, 125, 3),
+                     41666666666666750ull);
+    assert_int_equal(ostel_darwin_mach_to_ns(UINT64_MAX, 125, 3), UINT64_MAX);
+
+    assert_int_equal(ostel_darwin_pressure_flag(1), 1);
+    assert_int_equal(ostel_darwin_pressure_flag(2), 2);
+    assert_int_equal(ostel_darwin_pressure_flag(4), 4);
+    assert_int_equal(ostel_darwin_pressure_flag(0), 0);
+    assert_int_equal(ostel_darwin_pressure_flag(3), 0);
+    assert_int_equal(ostel_darwin_avail_level(37), 37);
+    assert_int_equal(ostel_darwin_avail_level(101), -1);
+    assert_int_equal(ostel_darwin_avail_level(-1), -1);
+
+    int32_t i32 = -7;
+    int64_t i64 = 1ll << 40, v;
+    assert_true(ostel_darwin_sysctl_int(&i32, sizeof(i32), &v));
+    assert_int_equal(v, -7);
+    assert_true(ostel_darwin_sysctl_int(&i64, sizeof(i64), &v));
+    assert_true(v == 1ll << 40);
+    assert_false(ostel_darwin_sysctl_int(&i64, 2, &v));
+
+    uint64_t bytes;
+    assert_true(ostel_darwin_wired_limit_bytes(0, &bytes));
+    assert_int_equal(bytes, 0);
+    assert_true(ostel_darwin_wired_limit_bytes(49152, &bytes));
+    assert_true(bytes == 49152ull << 20);
+    assert_false(ostel_darwin_wired_limit_bytes(-1, &bytes));
+}
+
+static void test_darwin_avail(void **state)
+{
+    (void)state;
+    /* 16 GiB with 16 KiB pages = 1048576 pages. Used = (internal 400000 - purgeable 50000) + wired
+     * 150000 + compressed 100000 = 600000 pages; available = 448576 pages. */
+    struct ostel_darwin_vm vm = {
+        .free_count = 20000, .active_count = 300000, .inactive_count = 290000,
+        .speculative_count = 10000, .wire_count = 150000, .purgeable_count = 50000,
+        .compressor_page_count = 100000, .internal_page_count = 400000,
+        .external_page_count = 300000,
+    };
+    uint64_t total = 16ull << 30;
+    assert_true(ostel_darwin_avail_bytes(&vm, 16384, total) == 448576ull * 16384);
+    vm.wire_count = 2000000; /* more used than RAM: 0, not a wrapped number */
+    assert_int_equal(ostel_darwin_avail_bytes(&vm, 16384, total), 0);
+    vm.wire_count = UINT64_MAX;
+    assert_int_equal(ostel_darwin_avail_bytes(&vm, 16384, total), 0);
+    vm.wire_count = 0;
+    vm.purgeable_count = 500000; /* purgeable > internal */
+    assert_true(ostel_darwin_avail_bytes(&vm, 16384, total) == (1048576ull - 100000) * 16384);
+}
+
+/* A fake process table: parent of each pid. */
+struct fake_procs {
+    pid_t pid[16], ppid[16];
+    size_t n;
+};
+
+static int fake_list(void *ctx, pid_t ppid, pid_t *buf, size_t cap)
+{
+    struct fake_procs *f = ctx;
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->ppid[i] == ppid && n < cap)
+            buf[n++] = f->pid[i];
+    return (int)n;
+}
+
+static void test_darwin_tree(void **state)
+{
+    (void)state;
+    pid_t pids[6] = {5, 0, -1, 9, 0, 0};
+    assert_int_equal(ostel_darwin_clean_pids(pids, 6, 6), 2);
+    assert_int_equal(pids[0], 5);
+    assert_int_equal(pids[1], 9);
+    assert_int_equal(ostel_darwin_clean_pids(pids, -1, 6), 0);
+    pid_t big[3] = {1, 2, 3};
+    assert_int_equal(ostel_darwin_clean_pids(big, 1000, 3), 3);
+
+    /* 100 -> 101 -> 102 -> 103, 100 -> 104; 200 unrelated; 105 was ours, reparented to 1. */
+    struct fake_procs f = {{101, 102, 103, 104, 200, 105, 106},
+                           {100, 101, 102, 100, 1, 1, 105}, 7};
+    pid_t tree[8] = {100, 105}, scratch[4];
+    size_t n = 2;
+    bool trunc;
+    ostel_darwin_walk_tree(tree, &n, 8, scratch, 4, fake_list, &f, &trunc);
+    assert_int_equal(n, 7);
+    assert_false(trunc);
+    for (size_t i = 0; i < n; i++)
+        assert_true(tree[i] != 200);
+    n = 1;
+    ostel_darwin_walk_tree(tree, &n, 3, scratch, 4, fake_list, &f, &trunc);
+    assert_int_equal(n, 3);
+    assert_true(trunc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_self),         cmocka_unit_test(test_tree),
+        cmocka_unit_test(test_tree_scan),
+        cmocka_unit_test(test_tree_truncated), cmocka_unit_test(test_host),
+        cmocka_unit_test(test_darwin_units), cmocka_unit_test(test_darwin_avail),
+        cmocka_unit_test(test_darwin_tree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

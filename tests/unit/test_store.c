@@ -1,0 +1,496 @@
+/*
+ * Unit tests for the store: migrations, importing the fixture run directories
+ * (tests/data/store-runs), idempotence, rollback of corrupt runs, bound parameters, two processes
+ * importing at once, reading runs back, and the speed of a 100k-sample import.
+ */
+#include "testlib.h"
+#include "store/store.h"
+#include "util/fileio.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const fixtures[] = {"q4-ok", "q4-failed", "q8-hog"};
+
+static char *fixture(const char *name)
+{
+    char *rel = ostel_xasprintf("tests/data/store-runs/%s", name);
+    char *p = test_src_path(rel);
+    free(rel);
+    return p;
+}
+
+static int64_t count(struct ostel_store *s, const char *table)
+{
+    int64_t n = -1;
+    assert_int_equal(ostel_store_count_rows(s, table, &n), OSTEL_OK);
+    return n;
+}
+
+/* Copies a fixture run directory to dst (created). */
+static void copy_run(const char *name, const char *dst)
+{
+    char *src = fixture(name);
+    assert_int_equal(ostel_mkdir_p(dst), OSTEL_OK);
+    const char *files[] = {"metrics.csv", "config.txt", "summary.json"};
+    for (size_t i = 0; i < 3; i++) {
+        char *a = ostel_xasprintf("%s/%s", src, files[i]);
+        char *b = ostel_xasprintf("%s/%s", dst, files[i]);
+        size_t n;
+        char *d = test_read_file(a, &n);
+        test_write_file(b, d, n);
+        free(d);
+        free(a);
+        free(b);
+    }
+    free(src);
+}
+
+/* Replaces the first occurrence of `from` by `to` in dir/file. */
+static void patch(const char *dir, const char *file, const char *from, const char *to)
+{
+    char *p = ostel_xasprintf("%s/%s", dir, file);
+    size_t n;
+    char *d = test_read_file(p, &n);
+    char *at = strstr(d, from);
+    assert_non_null(at);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_buf_append(&b, d, (size_t)(at - d));
+    ostel_buf_puts(&b, to);
+    ostel_buf_puts(&b, at + strlen(from));
+    test_write_file(p, b.data, b.len);
+    ostel_buf_free(&b);
+    free(d);
+    free(p);
+}
+
+static char *export_string(struct ostel_store *s, const char *table, enum ostel_store_format fmt,
+                           int64_t run)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(ostel_store_export(s, table, fmt, run, f), OSTEL_OK);
+    fclose(f);
+    return buf;
+}
+
+static void test_migrations(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, OSTEL_STORE_OPEN_READONLY, &s), OSTEL_ERR);
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_schema_version(s), OSTEL_STORE_SCHEMA_VERSION);
+    assert_int_equal(count(s, "runs"), 0);
+    assert_int_equal(count(s, "samples"), 0);
+    assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
+    ostel_store_close(s);
+    /* reopening is a no-op; read-only works now that the file exists */
+    assert_int_equal(ostel_store_open(db, OSTEL_STORE_OPEN_READONLY, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_schema_version(s), OSTEL_STORE_SCHEMA_VERSION);
+    ostel_store_close(s);
+
+    /* a file that is not a database is refused cleanly */
+    char *junk = ostel_xasprintf("%s/junk.db", dir);
+    test_write_file(junk, "this is not sqlite, just text padded to be long enough.......", 62);
+    assert_int_equal(ostel_store_open(junk, 0, &s), OSTEL_ERR);
+    free(junk);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+static void test_import_fixtures(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    int64_t ids[3];
+    for (size_t i = 0; i < 3; i++) {
+        char *p = fixture(fixtures[i]);
+        assert_int_equal(ostel_store_import_run_dir(s, p, NULL, &ids[i]), OSTEL_STORE_ADDED);
+        free(p);
+    }
+    assert_int_equal(count(s, "runs"), 3);
+    assert_int_equal(count(s, "samples"), 8 + 2 + 3);
+    assert_int_equal(count(s, "phase_summaries"), 5 + 1 + 1);
+    assert_int_equal(count(s, "memory_breakdown"), 1 + 0 + 2);
+    assert_int_equal(count(s, "scenarios"), 1);
+    assert_int_equal(count(s, "machines"), 2);
+
+    /* idempotent: the same runs again add nothing */
+    for (size_t i = 0; i < 3; i++) {
+        char *p = fixture(fixtures[i]);
+        int64_t id = 0;
+        assert_int_equal(ostel_store_import_run_dir(s, p, NULL, &id), OSTEL_STORE_ALREADY);
+        assert_int_equal(id, ids[i]);
+        free(p);
+    }
+    assert_int_equal(count(s, "runs"), 3);
+    assert_int_equal(count(s, "samples"), 13);
+
+    /* key numbers as columns; nulls stay NULL (empty in CSV) */
+    char *csv = export_string(s, "runs", OSTEL_STORE_FORMAT_CSV, ids[0]);
+    assert_non_null(strstr(csv, ",q4,ok,0,,0,1764136800.05,"));
+    assert_non_null(strstr(csv, ",180.5,18,95.2,189.08,64,310,206.45,404,"));
+    free(csv);
+    csv = export_string(s, "runs", OSTEL_STORE_FORMAT_CSV, ids[1]);
+    assert_non_null(strstr(csv, ",q4,failed,1,,0,"));
+    assert_non_null(strstr(csv, ",0.1.0,2,100,100,100,,,,,,,,3.2,")); /* llama null: 7 NULLs */
+    free(csv);
+    char *json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, ids[2]);
+    assert_non_null(strstr(json, "\"tag\":\"q8 \\\"fast\\\"\""));
+    assert_non_null(strstr(json, "\"run_key\":\"id:6f1c2a8e-0b4e-4d57-9a51-3c2f7b0d9e11\""));
+    assert_non_null(strstr(json, "\"spec_hash\":\"3b1f0c9d2e7a4410\""));
+    assert_non_null(strstr(json, "\"summary\":{\"schema\":\"ostel.summary\""));
+    free(json);
+    json = export_string(s, "memory_breakdown", OSTEL_STORE_FORMAT_JSON, ids[2]);
+    assert_non_null(strstr(json, "\"device\":\"CUDA0\",\"description\":\"H100 80GB HBM3\","
+                                 "\"total_mib\":81090"));
+    assert_non_null(strstr(json, "\"unaccounted_mib\":-1560"));
+    free(json);
+    json = export_string(s, "scenarios", OSTEL_STORE_FORMAT_JSON, 0);
+    assert_non_null(strstr(json, "\"name\":\"mem70\",\"definition\":\"mem:70%avail,cpu:1\""));
+    assert_non_null(strstr(json, "\"rss_peak_mib\":71680"));
+    free(json);
+    csv = export_string(s, "phase_summaries", OSTEL_STORE_FORMAT_CSV, ids[0]);
+    assert_non_null(strstr(csv, ",generate,1764136800.5,1764136800.7,0.2,3,404,403.97,"));
+    free(csv);
+
+    /* samples: typed, NULL for empty cells, unknown columns kept in extra */
+    struct ostel_store_run_record r;
+    assert_int_equal(ostel_store_load_run(s, ids[0], &r), OSTEL_OK);
+    assert_int_equal(r.nsamples, 8);
+    assert_true(r.samples[3].valid & (1u << OSTEL_STORE_METRIC_RSS_MB));
+    assert_false(r.samples[3].valid & (1u << OSTEL_STORE_METRIC_PSI_SOME_PCT));
+    assert_true(fabs(r.samples[3].v[OSTEL_STORE_METRIC_RSS_MB] - 403.1) < 1e-9);
+    assert_int_equal(r.samples[4].phase, 3);
+    assert_string_equal(ostel_store_phase_name(r.samples[4].phase), "generate");
+    ostel_store_run_record_free(&r);
+    assert_int_equal(ostel_store_load_run(s, ids[2], &r), OSTEL_OK);
+    assert_int_equal(r.nsamples, 3);
+    assert_string_equal(r.samples[0].extra, "{\"gpu0_mem_mb\":\"600\"}");
+    size_t len;
+    char *rebuilt = ostel_store_run_record_metrics_csv(&r, &len);
+    assert_non_null(rebuilt);
+    assert_non_null(strstr(rebuilt, "\n1764140400.250,500,100,2,25,9000,120,load,50,450,0,20000,"
+                                    "900,4,31000,0,0,4.5,1.2,600,\n"));
+    free(rebuilt);
+    ostel_store_run_record_free(&r);
+
+    /* resume */
+    assert_int_equal(ostel_store_run_is_complete(s, "3b1f0c9d2e7a4410"), 1);
+    assert_int_equal(ostel_store_run_is_complete(s, "0000000000000000"), 0);
+
+    /* listing by tag */
+    int64_t *list;
+    size_t n;
+    assert_int_equal(ostel_store_list_runs(s, 0, "q4", &list, &n), OSTEL_OK);
+    assert_int_equal(n, 2);
+    free(list);
+
+    /* checkout writes a directory that imports as the same run */
+    char *co = ostel_xasprintf("%s/co", dir);
+    assert_int_equal(ostel_store_write_run_dir(s, ids[0], co), OSTEL_OK);
+    int64_t again = 0;
+    assert_int_equal(ostel_store_import_run_dir(s, co, NULL, &again), OSTEL_STORE_ALREADY);
+    assert_int_equal(again, ids[0]);
+    free(co);
+
+    assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+static void expect_refused(struct ostel_store *s, const char *dir)
+{
+    int64_t before = count(s, "runs"), samples = count(s, "samples");
+    assert_int_equal(ostel_store_import_run_dir(s, dir, NULL, NULL), OSTEL_ERR);
+    assert_int_equal(count(s, "runs"), before);
+    assert_int_equal(count(s, "samples"), samples);
+}
+
+static void test_corrupt_rolls_back(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    char *run = ostel_xasprintf("%s/run", dir);
+
+    /* a bad number in the 6th data row: rows before it were inserted, then rolled back */
+    copy_run("q4-ok", run);
+    patch(run, "metrics.csv", "1764136800.600,404.0", "1764136800.600,40x4.0");
+    expect_refused(s, run);
+    /* a truncated row (fewer cells) */
+    copy_run("q4-ok", run);
+    patch(run, "metrics.csv", ",0,0,0.00,0.00\n1764136800.800", "\n1764136800.800");
+    expect_refused(s, run);
+    /* an unknown phase */
+    copy_run("q4-ok", run);
+    patch(run, "metrics.csv", "teardown", "tear down");
+    expect_refused(s, run);
+    /* summary.json cut short */
+    copy_run("q4-ok", run);
+    patch(run, "summary.json", "\"host\": {", "\"host\": ");
+    expect_refused(s, run);
+    /* a contract value with the wrong type */
+    copy_run("q4-ok", run);
+    patch(run, "summary.json", "\"ctx\": 4096", "\"ctx\": \"4096\"");
+    expect_refused(s, run);
+    /* a phase statistic with the wrong type */
+    copy_run("q4-ok", run);
+    patch(run, "summary.json", "\"rss_mean_mib\": 403.97", "\"rss_mean_mib\": [1]");
+    expect_refused(s, run);
+    /* a config line that is not key=value */
+    copy_run("q4-ok", run);
+    patch(run, "config.txt", "ctx=4096", "ctx 4096");
+    expect_refused(s, run);
+    /* no summary.json at all (a run still going, or killed) */
+    copy_run("q4-ok", run);
+    char *sj = ostel_xasprintf("%s/summary.json", run);
+    unlink(sj);
+    free(sj);
+    expect_refused(s, run);
+    assert_int_equal(count(s, "runs"), 0);
+    assert_int_equal(count(s, "machines"), 0);
+
+    /* and the intact copy still goes in */
+    copy_run("q4-ok", run);
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);
+    assert_int_equal(count(s, "samples"), 8);
+
+    /* an explicit transaction rolled back leaves nothing either */
+    copy_run("q4-failed", run);
+    assert_int_equal(ostel_store_run_begin(s), OSTEL_OK);
+    assert_int_equal(ostel_store_run_add_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);
+    ostel_store_run_rollback(s);
+    assert_int_equal(count(s, "runs"), 1);
+    assert_int_equal(count(s, "samples"), 8);
+
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+    free(run);
+}
+
+static void test_bound_parameters(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *run = ostel_xasprintf("%s/run", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    static const char evil[] = "x'); DROP TABLE runs; --";
+    copy_run("q4-ok", run);
+    patch(run, "summary.json", "\"tag\": \"q4\"", "\"tag\": \"x'); DROP TABLE runs; --\"");
+    patch(run, "config.txt", "tag=q4", "tag=x'); DROP TABLE runs; --");
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);
+    copy_run("q4-ok", run);
+    patch(run, "summary.json", "\"tag\": \"q4\"", "\"tag\": \"it's \\\"q\\\"\"");
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);
+    assert_int_equal(count(s, "runs"), 2);
+    int64_t *ids;
+    size_t n;
+    assert_int_equal(ostel_store_list_runs(s, 0, evil, &ids, &n), OSTEL_OK);
+    assert_int_equal(n, 1);
+    free(ids);
+    assert_int_equal(ostel_store_list_runs(s, 0, "it's \"q\"", &ids, &n), OSTEL_OK);
+    assert_int_equal(n, 1);
+    free(ids);
+    char *csv = export_string(s, "runs", OSTEL_STORE_FORMAT_CSV, 0);
+    assert_non_null(strstr(csv, ",x'); DROP TABLE runs; --,ok,"));
+    assert_non_null(strstr(csv, ",\"it's \"\"q\"\"\",ok,"));
+    free(csv);
+
+    /* studies: same text, same id; the hash is over the text */
+    int64_t a = 0, b = 0, c = 0;
+    static const char def[] = "[study]\nname='; DROP TABLE studies; --\nctx=4096,8192\n";
+    assert_int_equal(ostel_store_insert_study(s, "s'1", def, strlen(def), &a), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, "s'1", def, strlen(def), &b), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, NULL, def, strlen(def) - 1, &c), OSTEL_OK);
+    assert_true(a > 0);
+    assert_int_equal(a, b);
+    assert_true(c != a);
+    assert_int_equal(count(s, "studies"), 2);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+    free(run);
+}
+
+/* Makes `n` distinct runs from q4-ok under base/r<i> (distinct start times). */
+static void make_runs(const char *base, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *run = ostel_xasprintf("%s/r%02d", base, i);
+        copy_run("q4-ok", run);
+        char ts[64];
+        snprintf(ts, sizeof(ts), "\"start_ts\": %d.05", 1764100000 + i);
+        patch(run, "summary.json", "\"start_ts\": 1764136800.05", ts);
+        free(run);
+    }
+}
+
+static void test_two_processes(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    enum { RUNS = 12 };
+    make_runs(dir, RUNS);
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            /* both processes import every run, one forwards and one backwards */
+            struct ostel_store *s;
+            if (ostel_store_open(db, 0, &s) != OSTEL_OK)
+                _exit(3);
+            int bad = 0;
+            for (int i = 0; i < RUNS; i++) {
+                int j = k == 0 ? i : RUNS - 1 - i;
+                char *run = ostel_xasprintf("%s/r%02d", dir, j);
+                if (ostel_store_import_run_dir(s, run, NULL, NULL) < 0)
+                    bad++;
+                free(run);
+            }
+            ostel_store_close(s);
+            _exit(bad ? 4 : 0);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        int st;
+        assert_int_equal(waitpid(kids[k], &st, 0), kids[k]);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+    }
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
+    assert_int_equal(count(s, "runs"), RUNS);
+    assert_int_equal(count(s, "samples"), RUNS * 8);
+    assert_int_equal(count(s, "machines"), 1);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_bulk_speed(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *run = ostel_xasprintf("%s/run", dir);
+    copy_run("q4-ok", run);
+    enum { ROWS = 100000 };
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_buf_puts(&b, "ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,"
+                       "pageouts_delta,phase,rss_anon_mb,rss_file_mb,swap_mb,minflt_delta,"
+                       "majflt_delta,threads,sys_avail_mb,swapin_delta,swapout_delta,"
+                       "psi_some_pct,psi_full_pct\n");
+    for (int i = 0; i < ROWS; i++)
+        ostel_buf_printf(&b, "%.3f,%.1f,%.1f,1,%d,%d,0,generate,%.1f,338.3,0,%d,0,3,21500,0,0,"
+                             "%s,0.00\n",
+                         1764136800.0 + i * 0.1, 400.0 + i % 17, 100.0 + i % 99, 80 + i % 10,
+                         i % 7, 60.0 + i % 5, i % 31, i % 13 ? "0.10" : "");
+    char *p = ostel_xasprintf("%s/metrics.csv", run);
+    test_write_file(p, b.data, b.len);
+    free(p);
+    ostel_buf_free(&b);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    double t0 = mono_s();
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);
+    double dt = mono_s() - t0;
+    print_message("imported %d samples in %.3f s\n", ROWS, dt);
+    assert_int_equal(count(s, "samples"), ROWS);
+    /* well under a second in a release build; sanitizers slow it several times */
+    assert_true(dt < 8.0);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+    free(run);
+}
+
+static void test_metrics_reader(void **state)
+{
+    (void)state;
+    char err[256];
+    struct ostel_store_metrics_reader r;
+    struct ostel_store_sample row;
+    static const char ok[] = "\xef\xbb\xbfts,rss_mb,phase,gpu\r\n1.5,,prompt,7\r\n\n2,3e2,,\n";
+    assert_int_equal(ostel_store_metrics_reader_init(&r, ok, sizeof(ok) - 1, err, sizeof(err)), 0);
+    assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
+    assert_true(row.v[OSTEL_STORE_METRIC_TS] == 1.5);
+    assert_false(row.valid & (1u << OSTEL_STORE_METRIC_RSS_MB));
+    assert_int_equal(row.phase, 2);
+    assert_string_equal(row.extra, "{\"gpu\":\"7\"}");
+    assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
+    assert_true(row.v[OSTEL_STORE_METRIC_RSS_MB] == 300.0);
+    assert_null(row.extra);
+    assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 0);
+    ostel_store_metrics_reader_free(&r);
+
+    static const char *const bad_headers[] = {"", "rss_mb,cpu_pct\n", "ts,ts\n", "ts,,x\n",
+                                              "ts,\"q\"\n"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(bad_headers); i++)
+        assert_int_equal(ostel_store_metrics_reader_init(&r, bad_headers[i],
+                                                         strlen(bad_headers[i]), err,
+                                                         sizeof(err)),
+                         -1);
+    static const char *const bad_rows[] = {"ts,rss_mb\n1,2,3\n", "ts,rss_mb\n1\n",
+                                           "ts,rss_mb\n,2\n",     "ts,rss_mb\n1,nan\n",
+                                           "ts,rss_mb\n1,1e999\n", "ts,phase\n1,idle\n"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(bad_rows); i++) {
+        assert_int_equal(
+            ostel_store_metrics_reader_init(&r, bad_rows[i], strlen(bad_rows[i]), err, sizeof(err)),
+            0);
+        assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "line 2"));
+        ostel_store_metrics_reader_free(&r);
+    }
+    char hex[17];
+    ostel_store_hash_hex("", 0, hex);
+    assert_string_equal(hex, "cbf29ce484222325"); /* FNV-1a 64 offset basis */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_migrations),       cmocka_unit_test(test_import_fixtures),
+        cmocka_unit_test(test_corrupt_rolls_back), cmocka_unit_test(test_bound_parameters),
+        cmocka_unit_test(test_two_processes),    cmocka_unit_test(test_bulk_speed),
+        cmocka_unit_test(test_metrics_reader),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
