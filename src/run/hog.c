@@ -1,0 +1,460 @@
+/*
+ * hog: memory and CPU load for studies under pressure (see hog.h and docs/hog.md).
+ *
+ * Threads: the caller's thread fills and then maintains the memory; N CPU threads spin; one thread
+ * waits for SIGTERM/SIGINT/SIGHUP with sigwait() (the signals are blocked everywhere else), so no
+ * signal handler and no global flag are needed: everything shares one struct hog on the stack.
+ * /proc is read only through read_small_file(), which fails soft where /proc does not exist.
+ */
+#include "run/hog.h"
+#include "util/fileio.h"
+#include "util/opt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- pure parsers ---------------------------------------------------------------------------- */
+
+static bool ends_with(const char *s, size_t n, const char *suffix, size_t *stem)
+{
+    size_t k = strlen(suffix);
+    if (n < k || memcmp(s + n - k, suffix, k) != 0)
+        return false;
+    *stem = n - k;
+    return true;
+}
+
+static int parse_mem(const char *v, size_t n, struct ostel_hog_spec *out, char *err,
+                     size_t err_size)
+{
+    char num[40];
+    size_t stem;
+    enum ostel_hog_mem_kind kind = OSTEL_HOG_MEM_BYTES;
+    if (ends_with(v, n, "%avail", &stem))
+        kind = OSTEL_HOG_MEM_PCT_AVAIL;
+    else if (ends_with(v, n, "%", &stem))
+        kind = OSTEL_HOG_MEM_PCT_TOTAL;
+    else
+        stem = n;
+    if (stem == 0 || stem >= sizeof(num)) {
+        snprintf(err, err_size, "mem: needs a size (mem:2G), a share of RAM (mem:70%%) or of "
+                                "available memory (mem:70%%avail)");
+        return OSTEL_ERR;
+    }
+    memcpy(num, v, stem);
+    num[stem] = '\0';
+    out->mem_kind = kind;
+    if (kind == OSTEL_HOG_MEM_BYTES) {
+        if (!ostel_parse_size_bytes(num, &out->mem_bytes) || out->mem_bytes == 0) {
+            snprintf(err, err_size, "mem: bad size '%s' (use e.g. 512M, 2G, 1.5GiB)", num);
+            return OSTEL_ERR;
+        }
+    } else {
+        if (!ostel_parse_f64(num, &out->mem_pct) || !(out->mem_pct > 0) ||
+            out->mem_pct > 100) {
+            snprintf(err, err_size, "mem: bad percentage '%s' (more than 0, at most 100)", num);
+            return OSTEL_ERR;
+        }
+    }
+    return OSTEL_OK;
+}
+
+int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err,
+                         size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    if (!text || !*text) {
+        snprintf(err, err_size, "empty load spec (mem:SIZE, mem:PCT%%, mem:PCT%%avail, cpu:N)");
+        return OSTEL_ERR;
+    }
+    const char *p = text;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char tok[48];
+        if (n == 0 || n >= sizeof(tok)) {
+            snprintf(err, err_size, "bad load spec '%.60s'", text);
+            return OSTEL_ERR;
+        }
+        memcpy(tok, p, n);
+        tok[n] = '\0';
+        if (strncmp(tok, "mem:", 4) == 0) {
+            if (out->mem_kind != OSTEL_HOG_MEM_NONE) {
+                snprintf(err, err_size, "mem: given twice");
+                return OSTEL_ERR;
+            }
+            if (parse_mem(tok + 4, n - 4, out, err, err_size) != OSTEL_OK)
+                return OSTEL_ERR;
+            snprintf(out->mem_text, sizeof(out->mem_text), "%s", tok);
+        } else if (strncmp(tok, "cpu:", 4) == 0) {
+            int64_t t;
+            if (out->cpu_threads) {
+                snprintf(err, err_size, "cpu: given twice");
+                return OSTEL_ERR;
+            }
+            if (!ostel_parse_i64(tok + 4, 1, OSTEL_HOG_MAX_THREADS, &t)) {
+                snprintf(err, err_size, "cpu: needs a thread count from 1 to %d, not '%s'",
+                         OSTEL_HOG_MAX_THREADS, tok + 4);
+                return OSTEL_ERR;
+            }
+            out->cpu_threads = (int)t;
+        } else {
+            snprintf(err, err_size,
+                     "unknown load '%s' (mem:SIZE, mem:PCT%%, mem:PCT%%avail, cpu:N)", tok);
+            return OSTEL_ERR;
+        }
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    return OSTEL_OK;
+}
+
+/* The value in kB of a "Key:   123 kB" line of /proc text, as bytes. */
+static bool kb_field(const char *text, size_t len, const char *key, uint64_t *bytes)
+{
+    struct ostel_str rest = ostel_str_make(text, len), line;
+    size_t k = strlen(key);
+    while (ostel_str_next_line(&rest, &line)) {
+        if (line.n <= k || memcmp(line.p, key, k) != 0 || line.p[k] != ':')
+            continue;
+        uint64_t v = 0;
+        size_t i = k + 1;
+        while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
+            i++;
+        size_t digits = 0;
+        for (; i < line.n && line.p[i] >= '0' && line.p[i] <= '9'; i++, digits++) {
+            if (!ostel_mul_u64(v, 10, &v) || !ostel_add_u64(v, (uint64_t)(line.p[i] - '0'), &v))
+                return false;
+        }
+        if (digits == 0 || !ostel_mul_u64(v, 1024, &v))
+            return false;
+        *bytes = v;
+        return true;
+    }
+    return false;
+}
+
+void ostel_hog_parse_meminfo(const char *text, size_t len, struct ostel_hog_meminfo *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->valid = kb_field(text, len, "MemTotal", &out->total_bytes) &&
+                 kb_field(text, len, "MemAvailable", &out->avail_bytes);
+}
+
+bool ostel_hog_parse_status_rss(const char *text, size_t len, uint64_t *rss_bytes)
+{
+    return kb_field(text, len, "VmRSS", rss_bytes);
+}
+
+static double gib(uint64_t b)
+{
+    return (double)b / (1024.0 * 1024.0 * 1024.0);
+}
+
+int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_hog_meminfo *mi,
+                          uint64_t reserve_bytes, uint64_t *bytes, bool *checked, char *err,
+                          size_t err_size)
+{
+    *bytes = 0;
+    *checked = false;
+    if (spec->mem_kind == OSTEL_HOG_MEM_NONE)
+        return OSTEL_OK;
+    if (!mi->valid) {
+        if (spec->mem_kind != OSTEL_HOG_MEM_BYTES) {
+            snprintf(err, err_size, "%s needs the machine's memory size, which this system does "
+                                    "not report; give a size (mem:2G)", spec->mem_text);
+            return OSTEL_ERR;
+        }
+        *bytes = spec->mem_bytes;
+        return OSTEL_OK;
+    }
+    uint64_t want = spec->mem_bytes;
+    if (spec->mem_kind == OSTEL_HOG_MEM_PCT_TOTAL)
+        want = (uint64_t)((double)mi->total_bytes * spec->mem_pct / 100.0);
+    else if (spec->mem_kind == OSTEL_HOG_MEM_PCT_AVAIL)
+        want = (uint64_t)((double)mi->avail_bytes * spec->mem_pct / 100.0);
+    uint64_t usable = mi->avail_bytes > reserve_bytes ? mi->avail_bytes - reserve_bytes : 0;
+    if (want > usable) {
+        snprintf(err, err_size,
+                 "%s asks %.1f GiB but only %.1f GiB is available (keeping %llu MiB spare)",
+                 spec->mem_text, gib(want), gib(usable),
+                 (unsigned long long)(reserve_bytes >> 20));
+        return OSTEL_ERR;
+    }
+    if (want == 0) {
+        snprintf(err, err_size, "%s comes to 0 bytes", spec->mem_text);
+        return OSTEL_ERR;
+    }
+    *bytes = want;
+    *checked = true;
+    return OSTEL_OK;
+}
+
+/* ---- the machine ----------------------------------------------------------------------------- */
+
+/* Reads a small /proc-like file into buf; false (silently) when it does not exist or fails. */
+static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    size_t n = 0;
+    while (n + 1 < cap) {
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    return n > 0;
+}
+
+void ostel_hog_read_meminfo(struct ostel_hog_meminfo *out)
+{
+    char buf[8192];
+    size_t n;
+    memset(out, 0, sizeof(*out));
+    if (read_small_file("/proc/meminfo", buf, sizeof(buf), &n))
+        ostel_hog_parse_meminfo(buf, n, out);
+}
+
+static bool self_rss(uint64_t *bytes)
+{
+    char buf[8192];
+    size_t n;
+    return read_small_file("/proc/self/status", buf, sizeof(buf), &n) &&
+           ostel_hog_parse_status_rss(buf, n, bytes);
+}
+
+/* Asks the kernel to pick this process first when it must kill one; false where unsupported. */
+static bool raise_oom_score(void)
+{
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, "1000", 4) == 4;
+    close(fd);
+    return ok;
+}
+
+/* ---- the load -------------------------------------------------------------------------------- */
+
+struct hog {
+    atomic_bool stop;
+    atomic_int signal; /* the signal that stopped us, 0 = none */
+    sigset_t sigs;
+    atomic_uint_fast64_t spins; /* CPU threads' loop count, so the work cannot be optimized away */
+};
+
+static void *signal_main(void *arg)
+{
+    struct hog *h = arg;
+    int sig = 0;
+    if (sigwait(&h->sigs, &sig) == 0 && !atomic_load(&h->stop))
+        atomic_store(&h->signal, sig);
+    atomic_store(&h->stop, true);
+    return NULL;
+}
+
+static void *cpu_main(void *arg)
+{
+    struct hog *h = arg;
+    uint64_t x = 88172645463325252ull, n = 0;
+    while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
+        for (int i = 0; i < 4096; i++) { /* xorshift: pure ALU work */
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        n++;
+    }
+    atomic_fetch_add(&h->spins, n + (x & 1));
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Writes one byte in each of pages [from, from+count) (wrapping); the value changes every cycle so
+ * each write really dirties the page. */
+static void touch_pages(volatile unsigned char *mem, size_t page, uint64_t npages, uint64_t from,
+                        uint64_t count, uint64_t cycle)
+{
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t p = (from + i) % npages;
+        mem[p * page] = (unsigned char)(((p + cycle) & 0x7f) | 1);
+    }
+}
+
+int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
+                  const struct ostel_hog_params *params, FILE *out)
+{
+    struct hog h;
+    memset(&h, 0, sizeof(h));
+    atomic_init(&h.stop, false);
+    atomic_init(&h.signal, 0);
+    atomic_init(&h.spins, 0);
+    sigemptyset(&h.sigs);
+    sigaddset(&h.sigs, SIGTERM);
+    sigaddset(&h.sigs, SIGINT);
+    sigaddset(&h.sigs, SIGHUP);
+    sigset_t old;
+    if (pthread_sigmask(SIG_BLOCK, &h.sigs, &old) != 0)
+        return ostel_error("hog: cannot block signals");
+    pthread_t sig_thread, *cpu = NULL;
+    if (pthread_create(&sig_thread, NULL, signal_main, &h) != 0) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return ostel_error("hog: cannot start a thread");
+    }
+    int rc = OSTEL_OK, started = 0;
+    bool wrote_ready = false;
+    bool oom = raise_oom_score();
+    double t0 = now_s();
+    double deadline = params->duration_ns ? t0 + (double)params->duration_ns / 1e9 : 0;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (page == 0 || page == (size_t)-1)
+        page = 4096;
+    uint64_t npages = (mem_bytes + page - 1) / page;
+    unsigned char *mem = NULL;
+    size_t map_len = 0;
+
+    if (npages) {
+        if (!ostel_mul_u64(npages, page, &mem_bytes) || mem_bytes > SIZE_MAX) {
+            rc = ostel_error("hog: %s is too large for this system", spec->mem_text);
+            goto out;
+        }
+        map_len = (size_t)mem_bytes;
+        void *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            rc = ostel_error("hog: cannot map %s: %s", spec->mem_text, strerror(errno));
+            map_len = 0;
+            goto out;
+        }
+        mem = m;
+    }
+    if (spec->cpu_threads) {
+        cpu = ostel_xcalloc((size_t)spec->cpu_threads, sizeof(*cpu));
+        for (; started < spec->cpu_threads; started++) {
+            if (pthread_create(&cpu[started], NULL, cpu_main, &h) != 0) {
+                rc = ostel_error("hog: cannot start CPU thread %d", started + 1);
+                goto out;
+            }
+        }
+    }
+    /* Fill: every page written once, checking for a stop every 16 MiB. */
+    uint64_t chunk = ((uint64_t)16 << 20) / page;
+    for (uint64_t p = 0; p < npages && !atomic_load(&h.stop); p += chunk) {
+        touch_pages(mem, page, npages, p, npages - p < chunk ? npages - p : chunk, 0);
+        if (deadline && now_s() >= deadline)
+            atomic_store(&h.stop, true);
+    }
+    if (atomic_load(&h.stop)) {
+        int sig = atomic_load(&h.signal);
+        fprintf(out, "hog: stopped (%s) after %.1f s before the memory was in place\n",
+                sig ? "signal" : "duration", now_s() - t0);
+        fflush(out);
+        goto out;
+    }
+
+    uint64_t rss = 0;
+    bool have_rss = self_rss(&rss);
+    uint64_t rate = params->rate_pages_s ? params->rate_pages_s
+                                         : (npages + OSTEL_HOG_CYCLE_S - 1) / OSTEL_HOG_CYCLE_S;
+    fprintf(out, "hog: ready rss=%s%llu MiB mem=%llu MiB cpu=%d pid=%ld oom_score_adj=%s",
+            have_rss ? "" : "~", (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
+            (unsigned long long)(mem_bytes >> 20), spec->cpu_threads, (long)getpid(),
+            oom ? "1000" : "unchanged");
+    if (npages)
+        fprintf(out, " rewrite=%llu pages/s (every page each %.1f s)", (unsigned long long)rate,
+                rate ? (double)npages / (double)rate : 0.0);
+    fprintf(out, " fill=%.2f s\n", now_s() - t0);
+    fflush(out);
+    if (params->ready_file) {
+        char *txt = ostel_xasprintf("pid=%ld\nrss_mib=%llu\nmem_mib=%llu\ncpu_threads=%d\n",
+                                    (long)getpid(),
+                                    (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
+                                    (unsigned long long)(mem_bytes >> 20), spec->cpu_threads);
+        int w = ostel_file_write_atomic(params->ready_file, txt, strlen(txt));
+        free(txt);
+        wrote_ready = w == OSTEL_OK;
+        if (w != OSTEL_OK) {
+            rc = OSTEL_ERR;
+            goto out;
+        }
+    }
+
+    /* Maintain: re-write pages at `rate`, in 100 ms ticks, never more than one cycle per tick. */
+    double tm = now_s();
+    uint64_t done = 0, cursor = 0;
+    while (!atomic_load(&h.stop)) {
+        double t = now_s();
+        if (deadline && t >= deadline)
+            break;
+        if (npages && rate) {
+            uint64_t due = (uint64_t)((t - tm) * (double)rate);
+            uint64_t n = due > done ? due - done : 0;
+            if (n > npages)
+                n = npages;
+            touch_pages(mem, page, npages, cursor % npages, n, 1 + cursor / npages);
+            cursor += n;
+            done = due;
+        }
+        double left = deadline ? deadline - now_s() : 0.1;
+        sleep_s(left < 0.1 ? (left > 0 ? left : 0) : 0.1);
+    }
+    int sig = atomic_load(&h.signal);
+    fprintf(out, "hog: stopping (%s) after %.1f s, %llu page rewrites\n",
+            sig == SIGTERM  ? "SIGTERM"
+            : sig == SIGINT ? "SIGINT"
+            : sig == SIGHUP ? "SIGHUP"
+                            : "duration",
+            now_s() - t0, (unsigned long long)cursor);
+    fflush(out);
+out:
+    atomic_store(&h.stop, true);
+    for (int i = 0; i < started; i++)
+        pthread_join(cpu[i], NULL);
+    free(cpu);
+    pthread_kill(sig_thread, SIGTERM); /* blocked, so it only wakes the sigwait() */
+    pthread_join(sig_thread, NULL);
+    if (mem)
+        munmap(mem, map_len);
+    if (wrote_ready)
+        unlink(params->ready_file);
+    /* A signal that arrived after the sigwait thread ended stays pending: drop it before unblocking
+     * so that a clean stop does not become a death by signal. */
+    sigset_t pending;
+    while (sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) ||
+            sigismember(&pending, SIGHUP))) {
+        int s;
+        if (sigwait(&h.sigs, &s) != 0)
+            break;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
