@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# e2e: `ostel synth` tiny models, quantize them with the real llama-quantize, load them in the real
+# llama-completion, and check that `ostel inspect` agrees with what llama.cpp printed: file type,
+# file size (tensor bytes, MiB, and BPW) and parameter count.
+set -euo pipefail
+
+OSTEL=${OSTEL_BIN:?OSTEL_BIN must point at the ostel binary}
+CACHE=${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}
+BIN=${OSTEL_LLAMA_BIN:-$CACHE/llama.cpp-nlc-3.21.1/bin}
+for t in llama-quantize llama-completion; do
+    if [ ! -x "$BIN/$t" ]; then
+        echo "SKIP: $BIN/$t not found (run scripts/setup.sh)"
+        exit 0
+    fi
+done
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ostel-e2e-synth.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$OSTEL" synth tiny-llama -o "$TMP/llama-f16.gguf" --seed 5
+"$OSTEL" synth tiny-qwen --type q8_0 -o "$TMP/qwen-q8.gguf" --seed 5
+# the same seed gives the same bytes
+"$OSTEL" synth tiny-qwen --type q8_0 -o "$TMP/qwen-q8-again.gguf" --seed 5
+cmp -s "$TMP/qwen-q8.gguf" "$TMP/qwen-q8-again.gguf" || fail "synth is not deterministic"
+
+q() { "$BIN/llama-quantize" "$@" 2 >"$TMP/quantize.log" 2>&1 || { cat "$TMP/quantize.log"; fail "llama-quantize $*"; }; }
+q "$TMP/llama-f16.gguf" "$TMP/llama-q8.gguf" Q8_0
+q "$TMP/llama-f16.gguf" "$TMP/llama-q4km.gguf" Q4_K_M
+q --allow-requantize "$TMP/qwen-q8.gguf" "$TMP/qwen-q4km.gguf" Q4_K_M
+
+# llama.cpp's "%.2f" of a byte count in MiB, and of params in K/M/B as print_info does
+mib() { awk -v b="$1" 'BEGIN { printf "%.2f MiB", b / 1048576 }'; }
+
+check() {
+    local m=$1 log="$TMP/$(basename "$1").log"
+    "$BIN/llama-completion" -m "$m" -p "Hello" -n 4 -no-cnv -lv 4 -c 256 -t 2 --temp 0 \
+        >"$log" 2>&1 || { tail -20 "$log"; fail "llama-completion failed on $m"; }
+    local ftype fsize params
+    ftype=$(sed -n 's/.*print_info: file type   = \(.*\)$/\1/p' "$log" | head -1)
+    fsize=$(sed -n 's/.*print_info: file size   = \(.*\) $/\1/p' "$log" | head -1)
+    params=$(sed -n 's/.*print_info: model params *= \(.*\)$/\1/p' "$log" | head -1)
+    [ -n "$ftype" ] && [ -n "$fsize" ] && [ -n "$params" ] || fail "no model-load lines in $log"
+    grep -qi ' nan' "$log" && fail "nan in the output of $m"
+
+    local insp
+    insp=$("$OSTEL" inspect "$m")
+    local o_ftype o_bytes o_bpw o_params
+    o_ftype=$(sed -n 's/^file type  *\(.*\) ([0-9]*)$/\1/p' <<<"$insp")
+    o_bytes=$(sed -n 's/^tensor data .*(\([0-9]*\) bytes).*/\1/p' <<<"$insp")
+    o_bpw=$(sed -n 's/^tensor data .*, \([0-9.]*\) BPW$/\1/p' <<<"$insp")
+    o_params=$(sed -n 's/^parameters  *\([0-9.]* [KMB]\) (.*/\1/p' <<<"$insp")
+    [ "$o_ftype" = "$ftype" ] || fail "$m: file type: ostel '$o_ftype', llama.cpp '$ftype'"
+    [ "$(mib "$o_bytes") ($o_bpw BPW)" = "$fsize" ] ||
+        fail "$m: file size: ostel '$(mib "$o_bytes") ($o_bpw BPW)', llama.cpp '$fsize'"
+    [ "$o_params" = "$params" ] || fail "$m: params: ostel '$o_params', llama.cpp '$params'"
+    echo "ok $(basename "$m"): $ftype, $fsize, $params"
+}
+
+check "$TMP/llama-f16.gguf"
+check "$TMP/llama-q8.gguf"
+check "$TMP/llama-q4km.gguf"
+check "$TMP/qwen-q8.gguf"
+check "$TMP/qwen-q4km.gguf"
+
+# several files side by side, and JSON
+"$OSTEL" inspect "$TMP/llama-q8.gguf" "$TMP/llama-q4km.gguf" | grep -q 'Q8_0 (7) .*Q4_K - Medium (15)' ||
+    fail "side-by-side table"
+"$OSTEL" inspect --json "$TMP/llama-q8.gguf" "$TMP/qwen-q4km.gguf" | grep -q '"file_type_name":[[:space:]]*"Q4_K - Medium"' ||
+    fail "json array"
+
+# a truncated model: one error, exit 1
+head -c 1000000 "$TMP/llama-q8.gguf" >"$TMP/cut.gguf"
+set +e
+err=$("$OSTEL" inspect "$TMP/cut.gguf" 2>&1 >/dev/null)
+rc=$?
+set -e
+[ "$rc" = 1 ] || fail "truncated file: exit $rc"
+grep -q truncated <<<"$err" || fail "truncated file: '$err'"
+echo "all ok"
