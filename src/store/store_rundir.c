@@ -60,8 +60,42 @@ static const char *show(struct ostel_str s, char out[48])
     return out;
 }
 
+/*
+ * The common cell ("-12.345": at most 15 significant digits, no exponent) without strtod: an exact
+ * integer mantissa divided by an exact power of ten is correctly rounded (Clinger's fast path), so
+ * the result is the same double strtod gives. Anything else takes the strtod path.
+ */
+static bool parse_simple(struct ostel_str s, double *out)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = 0, digits = 0, frac = 0;
+    bool neg = false, dot = false;
+    uint64_t m = 0;
+    if (s.n && (s.p[0] == '-' || s.p[0] == '+'))
+        neg = s.p[i++] == '-';
+    for (; i < s.n; i++) {
+        char c = s.p[i];
+        if (c == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (c < '0' || c > '9' || ++digits > 15)
+            return false;
+        m = m * 10 + (uint64_t)(c - '0');
+        frac += dot;
+    }
+    if (digits == 0)
+        return false;
+    double v = (double)m / pow10[frac];
+    *out = neg ? -v : v;
+    return true;
+}
+
 static bool parse_number(struct ostel_str s, double *out)
 {
+    if (parse_simple(s, out))
+        return true;
     char tmp[64];
     if (s.n == 0 || s.n >= sizeof(tmp))
         return false;

@@ -479,6 +479,19 @@ static void test_metrics_reader(void **state)
         assert_non_null(strstr(err, "line 2"));
         ostel_store_metrics_reader_free(&r);
     }
+    /* the fast number path gives exactly what strtod gives */
+    static const char *const nums[] = {"0.1", "-2.675", "1764136800.123", "99999999999.9999",
+                                       "0.000000000000001", "123456789012345", "5.", ".5",
+                                       "1e3", "1234567890123456789", "-0", "+7.25"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(nums); i++) {
+        char *csv = ostel_xasprintf("ts\n%s\n", nums[i]);
+        assert_int_equal(ostel_store_metrics_reader_init(&r, csv, strlen(csv), err, sizeof(err)),
+                         0);
+        assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
+        assert_true(row.v[OSTEL_STORE_METRIC_TS] == strtod(nums[i], NULL));
+        ostel_store_metrics_reader_free(&r);
+        free(csv);
+    }
     char hex[17];
     ostel_store_hash_hex("", 0, hex);
     assert_string_equal(hex, "cbf29ce484222325"); /* FNV-1a 64 offset basis */
