@@ -1,11 +1,35 @@
-/* cmd_run: placeholder until the module lands (replaced, never committed as is). */
+/*
+ * cmd_run: `ostel run` — one llama.cpp run (or any command) under OS telemetry.
+ *
+ *   ostel run -m MODEL -c CTX -n GEN --tag TAG [options] [-- extra llama.cpp args]
+ *   ostel run MODEL CTX GEN TAG [options]                   (the original harness's form)
+ *   ostel run --tag TAG [options] -- COMMAND [ARGS...]      (watch any command)
+ */
 #include "cmd/cmd.h"
+#include "cmd/run_args.h"
+#include "run/runner.h"
 #include "util/util.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 
 int cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    ostel_error("run: not built yet");
-    return OSTEL_EXIT_FAIL;
+    struct ostel_run_args a;
+    int rc = ostel_run_args_parse(&a, argc, argv);
+    if (rc != OSTEL_OPT_DONE) {
+        ostel_run_args_free(&a);
+        return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
+    }
+    struct ostel_run_result res;
+    if (ostel_runner_run(&a.spec, &res) != 0) {
+        ostel_run_args_free(&a);
+        return OSTEL_EXIT_FAIL;
+    }
+    ostel_run_args_report(&a, &res);
+    ostel_run_args_free(&a);
+    if (res.status == OSTEL_RUN_INTERRUPTED)
+        return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
+    return res.status == OSTEL_RUN_OK ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 }

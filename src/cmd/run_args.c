@@ -1,0 +1,415 @@
+/*
+ * run_args: option table and validation of `ostel run` (see run_args.h).
+ */
+#include "cmd/run_args.h"
+
+#include "llama/gguf.h"
+#include "llama/llama_tools.h"
+#include "run/llama_cmd.h"
+#include "util/fileio.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    OPT_INTERVAL = 1000,
+    OPT_LLAMA_BIN,
+    OPT_RUNS_DIR,
+    OPT_SEED,
+    OPT_TIMEOUT,
+    OPT_TOOL,
+};
+
+/* Sorted by long name. */
+static const struct ostel_option run_options[] = {
+    {'c', "ctx-size", "N", "OSTEL_CTX", "context size (tokens) given to llama.cpp"},
+    {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL",
+     "sampling interval: 100ms (default), 10ms, 1s; at least 1ms"},
+    {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN",
+     "directory of llama.cpp's programs (default: the pinned build, then PATH)"},
+    {'m', "model", "FILE", "OSTEL_MODEL", "GGUF model to run"},
+    {'n', "n-predict", "N", "OSTEL_GEN", "tokens to generate (exactly: --ignore-eos)"},
+    {'o', "out", "DIR", NULL, "run directory (default: RUNS_DIR/<UTC time>-<tag>)"},
+    {'p', "prompt", "TEXT", NULL, "prompt text (default: a fixed paragraph of ~120 tokens)"},
+    {'f', "prompt-file", "FILE", NULL, "read the prompt from FILE"},
+    {'q', "quiet", NULL, NULL, "print nothing but errors"},
+    {OPT_RUNS_DIR, "runs-dir", "DIR", "OSTEL_RUNS_DIR", "where run directories go (default: runs)"},
+    {OPT_SEED, "seed", "N", NULL, "llama.cpp sampling seed (default: 42)"},
+    {'t', "tag", "TAG", "OSTEL_TAG", "label of the run (groups runs in reports)"},
+    {OPT_TIMEOUT, "timeout", "DUR", "OSTEL_TIMEOUT", "end the child after DUR (e.g. 10m)"},
+    {OPT_TOOL, "tool", "NAME", "OSTEL_TOOL", "llama-completion (default) or llama-cli"},
+    {'v', "verbose", NULL, "OSTEL_VERBOSE", "echo the child's output live"},
+};
+
+static const struct ostel_command_help run_help = {
+    "run",
+    "-m MODEL -c CTX -n GEN -t TAG [options] [-- llama.cpp args]\n"
+    "       ostel run MODEL CTX GEN TAG [options]\n"
+    "       ostel run -t TAG [options] -- COMMAND [ARGS...]",
+    "Runs llama.cpp once (or any command) while sampling the process tree's memory, CPU and paging\n"
+    "and the system's memory pressure, and writes a run directory: llama_output.log, metrics.csv,\n"
+    "config.txt and summary.json (docs/run-directory.md).",
+    "exit status: 0 the run succeeded, 1 it failed (recorded all the same), 2 usage error,\n"
+    "130/143 interrupted by SIGINT/SIGTERM (the child is stopped, the run directory completed).",
+};
+
+static void replace(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = v ? ostel_xstrdup(v) : NULL;
+}
+
+static int on_option(void *ctx, int id, const char *arg, const char *source)
+{
+    struct ostel_run_args *a = ctx;
+    const char *what = source ? source : NULL;
+    int64_t v;
+    switch (id) {
+    case 'c':
+        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
+            return ostel_error("run: %s%sctx-size must be a number of tokens from 1, got '%s'",
+                               what ? what : "", what ? ": " : "", arg);
+        a->ctx = v;
+        return 0;
+    case 'n':
+        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
+            return ostel_error("run: n-predict must be a number of tokens from 1, got '%s'", arg);
+        a->gen = v;
+        return 0;
+    case OPT_SEED:
+        if (!ostel_parse_i64(arg, 0, UINT32_MAX, &v))
+            return ostel_error("run: seed must be a number from 0 to 4294967295, got '%s'", arg);
+        a->seed = v;
+        return 0;
+    case OPT_INTERVAL:
+        if (!ostel_parse_duration_ns(arg, 1000000ull, &a->interval_ns) ||
+            a->interval_ns < 1000000ull || a->interval_ns > 3600ull * 1000000000ull)
+            return ostel_error("run: interval must be from 1ms to 1h (e.g. 100ms, 1s), got '%s'",
+                               arg);
+        return 0;
+    case OPT_TIMEOUT:
+        if (!ostel_parse_duration_ns(arg, 1000000000ull, &a->timeout_ns) || a->timeout_ns == 0)
+            return ostel_error("run: timeout must be a positive duration (e.g. 90s, 10m), got '%s'",
+                               arg);
+        return 0;
+    case OPT_TOOL:
+        if (strcmp(arg, "llama-completion") && strcmp(arg, "llama-cli"))
+            return ostel_error("run: tool must be llama-completion or llama-cli, got '%s'", arg);
+        replace(&a->tool, arg);
+        return 0;
+    case OPT_LLAMA_BIN: replace(&a->llama_bin, arg); return 0;
+    case OPT_RUNS_DIR: replace(&a->runs_dir, arg); return 0;
+    case 'm': replace(&a->model, arg); return 0;
+    case 'o': replace(&a->out, arg); return 0;
+    case 'p': replace(&a->prompt, arg); return 0;
+    case 'f': replace(&a->prompt_file, arg); return 0;
+    case 't': replace(&a->tag, arg); return 0;
+    case 'q': a->quiet = true; return 0;
+    case 'v': a->verbose = true; return 0;
+    }
+    return ostel_error("run: unhandled option");
+}
+
+char *ostel_run_sanitize_tag(const char *tag)
+{
+    size_t n = strlen(tag);
+    if (n > 64)
+        n = 64;
+    char *s = ostel_xstrndup(tag, n);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        bool ok = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok || (i == 0 && c == '.'))
+            s[i] = '_';
+    }
+    if (n == 0) {
+        free(s);
+        s = ostel_xstrdup("run");
+    }
+    return s;
+}
+
+static char *join_cmdline(int argc, char **argv)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 20);
+    ostel_buf_puts(&b, "ostel");
+    for (int i = 0; i < argc; i++) {
+        ostel_buf_putc(&b, ' ');
+        ostel_buf_puts(&b, argv[i]);
+    }
+    return ostel_buf_detach(&b);
+}
+
+/* A command given after "--" in command mode: resolved through PATH like a shell would. */
+static char *resolve_command(const char *name)
+{
+    if (strchr(name, '/'))
+        return access(name, X_OK) == 0 && ostel_is_file(name) ? ostel_xstrdup(name) : NULL;
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    char *copy = ostel_xstrdup(path), *save = NULL, *found = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *p = ostel_xasprintf("%s/%s", *d ? d : ".", name);
+        if (access(p, X_OK) == 0 && ostel_is_file(p))
+            found = p;
+        else
+            free(p);
+    }
+    free(copy);
+    return found;
+}
+
+static char **copy_argv(int n, char **v)
+{
+    char **out = ostel_xcalloc((size_t)n + 1, sizeof(char *));
+    for (int i = 0; i < n; i++)
+        out[i] = ostel_xstrdup(v[i]);
+    return out;
+}
+
+static void free_argv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
+{
+    memset(a, 0, sizeof(*a));
+    a->ctx = a->gen = -1;
+    a->seed = 42;
+    a->interval_ns = 100000000ull;
+    int first;
+    int rc = ostel_options_parse(&run_help, run_options, OSTEL_ARRAY_LEN(run_options), argc, argv,
+                                 on_option, a, &first);
+    if (rc != OSTEL_OPT_DONE)
+        return rc;
+
+    /* Positionals: the classic MODEL CTX GEN TAG (options may follow them), or "--" and more. */
+    char **rest = argv + first;
+    int nrest = argc - first;
+    bool dashdash = first > 0 && first <= argc && strcmp(argv[first - 1], "--") == 0;
+    if (!dashdash && nrest > 0) {
+        if (nrest < 4)
+            return ostel_error("run: expected MODEL CTX GEN TAG or options (see 'ostel run --help')"),
+                   OSTEL_OPT_USAGE;
+        int64_t v;
+        replace(&a->model, rest[0]);
+        if (!ostel_parse_i64(rest[1], 1, 1 << 24, &v))
+            return ostel_error("run: CTX must be a number of tokens, got '%s'", rest[1]),
+                   OSTEL_OPT_USAGE;
+        a->ctx = v;
+        if (!ostel_parse_i64(rest[2], 1, 1 << 24, &v))
+            return ostel_error("run: GEN must be a number of tokens, got '%s'", rest[2]),
+                   OSTEL_OPT_USAGE;
+        a->gen = v;
+        replace(&a->tag, rest[3]);
+        /* options after the four positionals */
+        int n2 = nrest - 3;
+        char **argv2 = ostel_xcalloc((size_t)n2 + 1, sizeof(char *));
+        argv2[0] = argv[0];
+        for (int i = 1; i < n2; i++)
+            argv2[i] = rest[3 + i];
+        int first2;
+        rc = ostel_options_parse(&run_help, run_options, OSTEL_ARRAY_LEN(run_options), n2, argv2,
+                                 on_option, a, &first2);
+        if (rc == OSTEL_OPT_DONE && first2 < n2 && strcmp(argv2[first2 - 1], "--") != 0) {
+            ostel_error("run: unexpected argument '%s'", argv2[first2]);
+            rc = OSTEL_OPT_USAGE;
+        }
+        rest = argv2 + first2;
+        nrest = n2 - first2;
+        dashdash = rc == OSTEL_OPT_DONE && nrest > 0;
+        char **extra = dashdash ? copy_argv(nrest, rest) : NULL;
+        free(argv2);
+        if (rc != OSTEL_OPT_DONE) {
+            free_argv(extra);
+            return rc;
+        }
+        rest = extra;
+        a->child_argv = extra; /* temporarily: the extra llama.cpp args */
+    } else {
+        a->child_argv = nrest > 0 ? copy_argv(nrest, rest) : NULL;
+        rest = a->child_argv;
+    }
+    nrest = 0;
+    while (rest && rest[nrest])
+        nrest++;
+
+    a->command_mode = !a->model;
+    if (!a->tag)
+        a->tag = ostel_xstrdup(a->command_mode ? "command" : "run");
+    if (a->command_mode) {
+        if (nrest == 0)
+            return ostel_error("run: nothing to run: give -m MODEL, or -- COMMAND (see 'ostel run "
+                               "--help')"),
+                   OSTEL_OPT_USAGE;
+        char *path = resolve_command(rest[0]);
+        if (!path)
+            return ostel_error("run: command '%s' not found", rest[0]), OSTEL_OPT_USAGE;
+        free(a->child_argv[0]);
+        a->child_argv[0] = path;
+    } else {
+        if (a->ctx < 0)
+            a->ctx = 4096;
+        if (a->gen < 0)
+            a->gen = 256;
+        if (!ostel_is_file(a->model))
+            return ostel_error("run: model '%s' not found", a->model), OSTEL_OPT_USAGE;
+        char err[256];
+        struct ostel_gguf g;
+        if (ostel_gguf_read_file(&g, a->model, err, sizeof(err)) != 0)
+            return ostel_error("run: '%s' is not a usable GGUF model: %s", a->model, err),
+                   OSTEL_OPT_USAGE;
+        ostel_gguf_free(&g);
+        if (a->prompt && a->prompt_file)
+            return ostel_error("run: give --prompt or --prompt-file, not both"), OSTEL_OPT_USAGE;
+        if (a->prompt_file && !ostel_is_file(a->prompt_file))
+            return ostel_error("run: prompt file '%s' not found", a->prompt_file),
+                   OSTEL_OPT_USAGE;
+        const char *tool = a->tool ? a->tool : "llama-completion";
+        a->tool_path = ostel_llama_find_tool(a->llama_bin, tool);
+        if (!a->tool_path)
+            return ostel_error("run: %s not found (%s%s); run scripts/setup.sh, or point "
+                               "--llama-bin / OSTEL_LLAMA_BIN at llama.cpp's build/bin",
+                               tool, a->llama_bin ? "looked in " : "looked in OSTEL_LLAMA_BIN, the "
+                                                                   "pinned build and PATH",
+                               a->llama_bin ? a->llama_bin : ""),
+                   OSTEL_OPT_USAGE;
+        if (!a->tool)
+            a->tool = ostel_xstrdup(tool);
+        a->llama_version = ostel_llama_tool_version(a->tool_path);
+        struct ostel_llama_cmd lc = {a->tool_path, a->tool,   a->model, a->ctx,
+                                     a->gen,       a->prompt, a->prompt_file, a->seed,
+                                     a->child_argv};
+        char **llama_argv = ostel_llama_cmd_argv(&lc);
+        free_argv(a->child_argv);
+        a->child_argv = llama_argv;
+    }
+
+    if (a->out) {
+        a->dir = ostel_xstrdup(a->out);
+    } else {
+        char stamp[32];
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+        char *safe = ostel_run_sanitize_tag(a->tag);
+        a->dir = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
+                                 ts.tv_nsec / 1000000, safe);
+        free(safe);
+    }
+    a->cmdline = join_cmdline(argc, argv);
+
+    struct ostel_run_spec *s = &a->spec;
+    s->dir = a->dir;
+    s->argv = a->child_argv;
+    s->tag = a->tag;
+    s->tool = a->command_mode ? "command" : a->tool;
+    s->model = a->model;
+    s->ctx = a->command_mode ? -1 : a->ctx;
+    s->gen = a->command_mode ? -1 : a->gen;
+    s->prompt_desc = a->command_mode ? NULL
+                     : a->prompt_file ? a->prompt_file
+                     : a->prompt      ? "text given with --prompt"
+                                      : "ostel default prompt";
+    s->scenario = "none";
+    s->llama_bin = a->llama_bin ? a->llama_bin : getenv("OSTEL_LLAMA_BIN");
+    s->ostel_cmdline = a->cmdline;
+    s->llama_version = a->llama_version;
+    s->interval_ns = a->interval_ns;
+    s->timeout_ns = a->timeout_ns;
+    s->verbose = a->verbose;
+    s->quiet = a->quiet;
+    return OSTEL_OPT_DONE;
+}
+
+void ostel_run_args_free(struct ostel_run_args *a)
+{
+    free(a->model);
+    free(a->tag);
+    free(a->out);
+    free(a->runs_dir);
+    free(a->prompt);
+    free(a->prompt_file);
+    free(a->tool);
+    free(a->llama_bin);
+    free_argv(a->child_argv);
+    free(a->dir);
+    free(a->cmdline);
+    free(a->tool_path);
+    free(a->llama_version);
+    memset(a, 0, sizeof(*a));
+}
+
+static double jnum(const cJSON *o, const char *path)
+{
+    /* path: dot-separated keys */
+    char key[64];
+    const char *p = path;
+    while (o && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n >= sizeof(key))
+            return NAN;
+        memcpy(key, p, n);
+        key[n] = '\0';
+        o = cJSON_GetObjectItemCaseSensitive(o, key);
+        p = dot ? dot + 1 : p + n;
+    }
+    return cJSON_IsNumber(o) ? o->valuedouble : NAN;
+}
+
+void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_run_result *res)
+{
+    char *path = ostel_xasprintf("%s/summary.json", a->dir);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    cJSON *root = NULL;
+    if (ostel_file_read_all(path, 64u << 20, &b) == 0)
+        root = cJSON_ParseWithLength(b.data, b.len);
+    ostel_buf_free(&b);
+    free(path);
+
+    if (!a->command_mode && root && res->status == OSTEL_RUN_OK) {
+        const cJSON *llama = cJSON_GetObjectItem(root, "llama");
+        const cJSON *bufs = cJSON_GetObjectItem(llama, "buffers");
+        const cJSON *bd = cJSON_GetObjectItem(llama, "memory_breakdown");
+        if (cJSON_GetArraySize(bufs) == 0 && cJSON_GetArraySize(bd) == 0)
+            ostel_warn("llama.cpp printed no memory lines (buffer sizes, memory breakdown) although "
+                       "ostel asked for them with -lv 4: this llama.cpp may print them at another "
+                       "verbosity; the memory half of the report will be empty");
+        double gen = jnum(root, "run.tokens.generated");
+        if (!isnan(gen) && (long long)gen != a->gen)
+            ostel_warn("llama.cpp generated %.0f tokens, %lld were asked", gen, a->gen);
+    }
+    if (!a->quiet) {
+        const cJSON *llama = root ? cJSON_GetObjectItem(root, "llama") : NULL;
+        double pp = jnum(llama, "timings.prompt_tps"), tg = jnum(llama, "timings.gen_tps");
+        double rss = jnum(root, "telemetry.overall.rss_peak_mib");
+        fprintf(stderr, "ostel: run %s", ostel_run_status_name(res->status));
+        if (res->status == OSTEL_RUN_FAILED)
+            fprintf(stderr, " (exit %d)", res->exit_code);
+        if (res->signal && res->status != OSTEL_RUN_INTERRUPTED)
+            fprintf(stderr, " (signal %d%s)", res->signal, res->oom_killed ? ", OOM killer" : "");
+        if (!isnan(pp))
+            fprintf(stderr, ", prompt %.2f t/s", pp);
+        if (!isnan(tg))
+            fprintf(stderr, ", generation %.2f t/s", tg);
+        if (!isnan(rss))
+            fprintf(stderr, ", peak RSS %.0f MiB", rss);
+        fprintf(stderr, ", %llu samples\n", (unsigned long long)res->samples);
+        printf("%s\n", a->dir);
+    }
+    cJSON_Delete(root);
+}

@@ -1,0 +1,34 @@
+/*
+ * run_args: `ostel run`'s options, validated into a runner spec (kept apart from cmd_run.c so the
+ * parsing is unit-testable without running anything).
+ */
+#ifndef OSTEL_RUN_ARGS_H
+#define OSTEL_RUN_ARGS_H
+
+#include "run/runner.h"
+#include "util/opt.h"
+
+struct ostel_run_args {
+    struct ostel_run_spec spec; /* points into the fields below */
+    char *model, *tag, *out, *runs_dir, *prompt, *prompt_file, *tool, *llama_bin;
+    long long ctx, gen, seed;
+    uint64_t interval_ns, timeout_ns;
+    bool verbose, quiet;
+    char **child_argv;  /* owned */
+    char *dir;          /* owned: the run directory */
+    char *cmdline;      /* owned */
+    char *tool_path;    /* owned */
+    char *llama_version; /* owned */
+    bool command_mode;  /* watching an arbitrary command */
+};
+
+/* Parses and validates; prints errors. Returns OSTEL_OPT_DONE, _HELP or _USAGE. Free with _free
+ * whatever it returned. */
+int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv);
+void ostel_run_args_free(struct ostel_run_args *a);
+/* Prints the one-line outcome (and warnings drawn from summary.json) unless quiet. */
+void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_run_result *res);
+/* A tag made safe for a file name: [A-Za-z0-9._-], others become '_', at most 64 bytes; caller frees. */
+char *ostel_run_sanitize_tag(const char *tag);
+
+#endif

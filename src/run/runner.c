@@ -1,0 +1,661 @@
+/*
+ * runner: one run from spawn to a complete run directory (see runner.h).
+ *
+ * Threads: the sampler runs in its own thread (sampler.c); this thread drains the child's output pipe
+ * (the child must never block on a full pipe), writes it to llama_output.log as it arrives, records when
+ * notable log lines arrive (phase marks), enforces --timeout and reacts to SIGINT/SIGTERM. When the
+ * child has exited (seen without reaping it), the sampler takes its last sample, the child is reaped,
+ * and the artifacts are post-processed: the log parsed, phases labelled in metrics.csv, summary.json
+ * written atomically, config.txt rewritten with the final status.
+ *
+ * The one piece of process-wide state is the signal self-pipe: a signal handler can reach nothing else.
+ */
+#include "run/runner.h"
+
+#include "llama/gguf.h"
+#include "llama/logparse.h"
+#include "platform/platform.h"
+#include "run/aggregate.h"
+#include "run/child.h"
+#include "run/metrics.h"
+#include "run/phases.h"
+#include "run/sampler.h"
+#include "util/fileio.h"
+#include "util/util.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LOG_MAX_BYTES ((size_t)1 << 30)  /* a log bigger than this is kept but not parsed whole */
+#define LINE_MAX_BYTES 65536             /* longer lines are classified on their first 64 KiB */
+#define KILL_GRACE_S 5.0                 /* SIGTERM, then SIGKILL after this */
+#define MAX_MARKS 100000
+
+static const char *const status_names[] = {"ok", "failed", "killed", "timeout", "interrupted",
+                                           "spawn_failed"};
+
+const char *ostel_run_status_name(enum ostel_run_status s)
+{
+    return (unsigned)s < OSTEL_ARRAY_LEN(status_names) ? status_names[s] : "unknown";
+}
+
+static volatile sig_atomic_t g_signal_received; /* the signal handler's only outputs */
+static int g_signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    g_signal_received = sig;
+    if (g_signal_pipe[1] >= 0) {
+        char c = (char)sig;
+        (void)!write(g_signal_pipe[1], &c, 1);
+    }
+    errno = saved;
+}
+
+struct saved_signals {
+    struct sigaction old_int, old_term, old_hup, old_pipe;
+};
+
+static int install_signals(struct saved_signals *sv)
+{
+    if (pipe(g_signal_pipe) != 0)
+        return ostel_error("cannot create a pipe: %s", strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        fcntl(g_signal_pipe[i], F_SETFD, FD_CLOEXEC);
+        fcntl(g_signal_pipe[i], F_SETFL, fcntl(g_signal_pipe[i], F_GETFL) | O_NONBLOCK);
+    }
+    g_signal_received = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &sv->old_int);
+    sigaction(SIGTERM, &sa, &sv->old_term);
+    sigaction(SIGHUP, &sa, &sv->old_hup);
+    struct sigaction ign;
+    memset(&ign, 0, sizeof(ign));
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ign, &sv->old_pipe);
+    return OSTEL_OK;
+}
+
+static void restore_signals(const struct saved_signals *sv)
+{
+    sigaction(SIGINT, &sv->old_int, NULL);
+    sigaction(SIGTERM, &sv->old_term, NULL);
+    sigaction(SIGHUP, &sv->old_hup, NULL);
+    sigaction(SIGPIPE, &sv->old_pipe, NULL);
+    close(g_signal_pipe[0]);
+    close(g_signal_pipe[1]);
+    g_signal_pipe[0] = g_signal_pipe[1] = -1;
+}
+
+static double now_real(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static double now_mono(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return OSTEL_ERR;
+        p += w;
+        n -= (size_t)w;
+    }
+    return OSTEL_OK;
+}
+
+/* The run directory must be new or empty: a run never mixes its files with an earlier one's. */
+static int prepare_dir(const char *dir)
+{
+    if (ostel_is_dir(dir)) {
+        DIR *d = opendir(dir);
+        if (!d)
+            return ostel_error("cannot open '%s': %s", dir, strerror(errno));
+        struct dirent *e;
+        bool empty = true;
+        while ((e = readdir(d)))
+            if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+                empty = false;
+        closedir(d);
+        if (!empty)
+            return ostel_error("output directory '%s' is not empty", dir);
+    } else if (ostel_mkdir_p(dir) != 0) {
+        return OSTEL_ERR;
+    }
+    char *probe = ostel_xasprintf("%s/.ostel-write-test", dir);
+    int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int e = errno;
+    if (fd >= 0) {
+        close(fd);
+        unlink(probe);
+    }
+    free(probe);
+    if (fd < 0)
+        return ostel_error("cannot write in '%s': %s", dir, strerror(e));
+    return OSTEL_OK;
+}
+
+static void kv_line(struct ostel_buf *b, const char *key, const char *value)
+{
+    ostel_buf_printf(b, "%s=", key);
+    for (const char *p = value ? value : ""; *p; p++)
+        ostel_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    ostel_buf_putc(b, '\n');
+}
+
+static void kv_num(struct ostel_buf *b, const char *key, long long v, bool valid)
+{
+    char tmp[32];
+    snprintf(tmp, sizeof(tmp), "%lld", v);
+    kv_line(b, key, valid ? tmp : "");
+}
+
+/* Shell-quotes argv for reading (config.txt's command line); never executed. */
+static char *join_argv(char *const *argv)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 20);
+    for (size_t i = 0; argv[i]; i++) {
+        const char *a = argv[i];
+        bool plain = *a != '\0';
+        for (const char *p = a; *p; p++)
+            if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') ||
+                  strchr("-_./=:,+@%", *p)))
+                plain = false;
+        if (i)
+            ostel_buf_putc(&b, ' ');
+        if (plain) {
+            ostel_buf_puts(&b, a);
+            continue;
+        }
+        ostel_buf_putc(&b, '\'');
+        for (const char *p = a; *p; p++) {
+            if (*p == '\'')
+                ostel_buf_puts(&b, "'\\''");
+            else
+                ostel_buf_putc(&b, *p);
+        }
+        ostel_buf_putc(&b, '\'');
+    }
+    return ostel_buf_detach(&b);
+}
+
+struct run_ctx {
+    const struct ostel_run_spec *spec;
+    struct ostel_run_result *res;
+    struct ostel_platform_host host;
+    char llama_version[256];
+    char start_time[40];
+    struct ostel_line_mark *marks;
+    size_t n_marks, cap_marks;
+    struct ostel_buf line; /* the current, not yet complete line */
+    bool line_overflow;
+};
+
+static void write_config(const struct run_ctx *c, const char *status)
+{
+    const struct ostel_run_spec *s = c->spec;
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    char *cmd = join_argv(s->argv);
+    kv_line(&b, "tag", s->tag);
+    kv_line(&b, "model", s->model);
+    kv_num(&b, "ctx", s->ctx, s->ctx >= 0);
+    kv_num(&b, "gen", s->gen, s->gen >= 0);
+    kv_line(&b, "prompt", s->prompt_desc);
+    kv_line(&b, "tool", s->tool);
+    kv_line(&b, "command", cmd);
+    kv_line(&b, "ostel_command", s->ostel_cmdline);
+    kv_line(&b, "llama_bin", s->llama_bin);
+    kv_line(&b, "llama_version", c->llama_version[0] ? c->llama_version : s->llama_version);
+    kv_line(&b, "ostel_version", OSTEL_VERSION);
+    kv_line(&b, "host", c->host.hostname);
+    kv_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
+    kv_line(&b, "kernel", c->host.kernel);
+    kv_line(&b, "arch", c->host.machine);
+    kv_line(&b, "cpu_model", c->host.cpu_model);
+    kv_num(&b, "cpu_cores", c->host.logical_cores,
+           (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
+    kv_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
+           (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
+    kv_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
+           (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
+    kv_line(&b, "platform", ostel_platform_backend_name());
+    kv_line(&b, "start_time", c->start_time);
+    char iv[32];
+    snprintf(iv, sizeof(iv), "%.3f", (double)s->interval_ns / 1e6);
+    kv_line(&b, "interval_ms", iv);
+    kv_line(&b, "scenario", s->scenario ? s->scenario : "none");
+    kv_num(&b, "repetition", s->repetition, s->repetition > 0);
+    kv_line(&b, "status", status);
+    char *path = ostel_xasprintf("%s/config.txt", s->dir);
+    if (ostel_file_write_atomic(path, b.data, b.len) != 0)
+        ostel_warn("config.txt could not be written");
+    free(path);
+    free(cmd);
+    ostel_buf_free(&b);
+}
+
+static void add_mark(struct run_ctx *c, double ts, enum ostel_logparse_event e)
+{
+    if (c->n_marks == MAX_MARKS)
+        return;
+    if (c->n_marks == c->cap_marks) {
+        c->cap_marks = c->cap_marks ? c->cap_marks * 2 : 64;
+        c->marks = ostel_xrealloc(c->marks, c->cap_marks * sizeof(*c->marks));
+    }
+    c->marks[c->n_marks].ts = ts;
+    c->marks[c->n_marks].event = e;
+    c->n_marks++;
+}
+
+static void end_line(struct run_ctx *c, double ts)
+{
+    enum ostel_logparse_event e = ostel_logparse_classify_line(c->line.data, c->line.len);
+    if (e != OSTEL_LOGPARSE_EVENT_NONE)
+        add_mark(c, ts, e);
+    /* The version line is kept for config.txt. */
+    if (!c->llama_version[0]) {
+        struct ostel_str l = ostel_str_trim(ostel_str_make(c->line.data, c->line.len));
+        long at = ostel_str_find(l, "version: ");
+        if (at < 0)
+            at = ostel_str_find(l, "build: ");
+        if (at >= 0 && (size_t)at < 64) {
+            size_t n = l.n - (size_t)at;
+            if (n >= sizeof(c->llama_version))
+                n = sizeof(c->llama_version) - 1;
+            memcpy(c->llama_version, l.p + at, n);
+            c->llama_version[n] = '\0';
+        }
+    }
+    ostel_buf_reset(&c->line);
+    c->line_overflow = false;
+}
+
+/* Records one chunk of output: its lines' arrival times (marks) and the version line. */
+static void scan_chunk(struct run_ctx *c, const char *p, size_t n, double ts)
+{
+    while (n) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        if (!c->line_overflow) {
+            size_t room = LINE_MAX_BYTES - c->line.len;
+            ostel_buf_append(&c->line, p, take < room ? take : room);
+            if (take >= room)
+                c->line_overflow = true;
+        }
+        if (!nl)
+            return;
+        end_line(c, ts);
+        p += take + 1;
+        n -= take + 1;
+    }
+}
+
+static int signal_number_after_exit(int wstatus, int *exit_code)
+{
+    if (WIFEXITED(wstatus)) {
+        *exit_code = WEXITSTATUS(wstatus);
+        return 0;
+    }
+    *exit_code = -1;
+    return WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGKILL: return "SIGKILL";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    case SIGHUP: return "SIGHUP";
+    case SIGPIPE: return "SIGPIPE";
+    default: return NULL;
+    }
+}
+
+static cJSON *num_or_null(double v, bool valid)
+{
+    return valid && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+static cJSON *str_or_null(const char *s)
+{
+    return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+/* Post-processing: parse the log, label phases, rewrite metrics.csv, write summary.json. */
+static void finalize(struct run_ctx *c)
+{
+    const struct ostel_run_spec *s = c->spec;
+    struct ostel_run_result *res = c->res;
+
+    struct ostel_buf log;
+    ostel_buf_init(&log, LOG_MAX_BYTES + 1);
+    char *log_path = ostel_xasprintf("%s/llama_output.log", s->dir);
+    struct ostel_log_result lr;
+    ostel_log_result_init(&lr);
+    bool parsed = false;
+    if (ostel_file_read_all(log_path, LOG_MAX_BYTES, &log) == 0) {
+        char err[256];
+        parsed = ostel_logparse_parse(log.data, log.len, &lr, err, sizeof(err)) == 0;
+    }
+    ostel_buf_free(&log);
+    free(log_path);
+
+    struct ostel_metrics_table t = {0};
+    struct ostel_buf csv;
+    ostel_buf_init(&csv, 0);
+    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
+    char err[256];
+    if (ostel_file_read_all(csv_path, (size_t)1 << 31, &csv) == 0 &&
+        ostel_metrics_parse(csv.data, csv.len, &t, err, sizeof(err)) != 0)
+        ostel_warn("%s: %s", csv_path, err);
+    ostel_buf_free(&csv);
+
+    struct ostel_phase_bounds b;
+    ostel_phases_compute(c->marks, c->n_marks, &lr.timings, res->start_ts, res->end_ts, &b);
+    if (!parsed)
+        for (int p = OSTEL_PHASE_PROMPT; p < OSTEL_PHASE_COUNT; p++)
+            b.start[p] = -1;
+    ostel_phases_label_rows(&b, t.rows, t.n);
+
+    struct ostel_buf out;
+    ostel_buf_init(&out, 0);
+    char line[512];
+    size_t n = ostel_metrics_format_header(line, sizeof(line));
+    ostel_buf_append(&out, line, n);
+    for (size_t i = 0; i < t.n; i++) {
+        n = ostel_metrics_format_row(&t.rows[i], line, sizeof(line));
+        ostel_buf_append(&out, line, n);
+    }
+    if (ostel_file_write_atomic(csv_path, out.data, out.len) != 0)
+        ostel_warn("metrics.csv keeps its rows without phases");
+    ostel_buf_free(&out);
+    free(csv_path);
+
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "schema", "ostel.summary");
+    cJSON_AddNumberToObject(root, "schema_version", 1);
+    cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
+    cJSON *run = cJSON_AddObjectToObject(root, "run");
+    cJSON_AddItemToObject(run, "tag", str_or_null(s->tag));
+    cJSON_AddStringToObject(run, "status", ostel_run_status_name(res->status));
+    cJSON_AddItemToObject(run, "exit_code",
+                          num_or_null(res->exit_code, res->status == OSTEL_RUN_OK ||
+                                                          res->status == OSTEL_RUN_FAILED));
+    cJSON_AddItemToObject(run, "signal", str_or_null(res->signal ? signal_name(res->signal) : NULL));
+    if (res->signal && !signal_name(res->signal))
+        cJSON_ReplaceItemInObject(run, "signal", cJSON_CreateNumber(res->signal));
+    cJSON_AddBoolToObject(run, "oom_killed", res->oom_killed);
+    cJSON_AddNumberToObject(run, "start_ts", round(res->start_ts * 1000) / 1000);
+    cJSON_AddNumberToObject(run, "end_ts", round(res->end_ts * 1000) / 1000);
+    cJSON_AddNumberToObject(run, "wall_s", round((res->end_ts - res->start_ts) * 1000) / 1000);
+    cJSON *av = cJSON_AddArrayToObject(run, "argv");
+    for (size_t i = 0; s->argv[i]; i++)
+        cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
+    cJSON_AddItemToObject(run, "tool", str_or_null(s->tool));
+    cJSON_AddItemToObject(run, "model", str_or_null(s->model));
+    cJSON_AddItemToObject(run, "ctx", num_or_null((double)s->ctx, s->ctx >= 0));
+    cJSON_AddItemToObject(run, "gen", num_or_null((double)s->gen, s->gen >= 0));
+    cJSON_AddStringToObject(run, "scenario", s->scenario ? s->scenario : "none");
+    cJSON_AddItemToObject(run, "repetition", num_or_null(s->repetition, s->repetition > 0));
+    /* llama.cpp's "eval time" counts n-1 decode runs: the first generated token is sampled from the
+     * prompt's logits. Generated tokens are therefore eval runs + 1 when a prompt was evaluated. */
+    cJSON *tok = cJSON_AddObjectToObject(run, "tokens");
+    const struct ostel_log_timings *lt = &lr.timings;
+    cJSON_AddItemToObject(tok, "prompt", num_or_null(lt->prompt_tokens.value,
+                                                     parsed && lt->prompt_tokens.valid));
+    cJSON_AddItemToObject(tok, "generated",
+                          num_or_null(lt->gen_tokens.value + 1, parsed && lt->gen_tokens.valid &&
+                                                                    lt->prompt_tokens.valid &&
+                                                                    lt->prompt_tokens.value > 0));
+    cJSON_AddItemToObject(run, "interrupted_by",
+                          str_or_null(res->ostel_signal ? signal_name(res->ostel_signal) : NULL));
+
+    cJSON_AddItemToObject(root, "llama", parsed ? ostel_logparse_to_json(&lr) : cJSON_CreateNull());
+    cJSON *mf = NULL;
+    if (s->model) {
+        char gerr[256];
+        mf = ostel_gguf_inspect_json(s->model, gerr, sizeof(gerr));
+    }
+    cJSON_AddItemToObject(root, "model_file", mf ? mf : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "telemetry",
+                          ostel_aggregate_telemetry_json(t.rows, t.n, (double)s->interval_ns / 1e6));
+    cJSON *ph = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "telemetry"), "phases");
+    cJSON *bounds = cJSON_AddObjectToObject(cJSON_GetObjectItem(root, "telemetry"), "phase_starts");
+    (void)ph;
+    for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++)
+        cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
+                              num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
+
+    cJSON *host = cJSON_AddObjectToObject(root, "host");
+    const struct ostel_platform_host *h = &c->host;
+    cJSON_AddItemToObject(host, "hostname", str_or_null(h->hostname));
+    cJSON_AddItemToObject(host, "os", str_or_null(h->os));
+    cJSON_AddItemToObject(host, "os_version", str_or_null(h->os_version));
+    cJSON_AddItemToObject(host, "kernel", str_or_null(h->kernel));
+    cJSON_AddItemToObject(host, "arch", str_or_null(h->machine));
+    cJSON_AddItemToObject(host, "cpu_model", str_or_null(h->cpu_model));
+    cJSON_AddItemToObject(host, "cpu_cores",
+                          num_or_null(h->logical_cores, (h->valid >> OSTEL_PLATFORM_HOST_CORES) & 1));
+    cJSON_AddItemToObject(host, "ram_mib", num_or_null((double)(h->ram_bytes >> 20),
+                                                       (h->valid >> OSTEL_PLATFORM_HOST_RAM) & 1));
+    cJSON_AddItemToObject(host, "swap_mib",
+                          num_or_null((double)(h->swap_total_bytes >> 20),
+                                      (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1));
+    cJSON_AddStringToObject(host, "platform", ostel_platform_backend_name());
+
+    char *json = cJSON_Print(root);
+    char *sum_path = ostel_xasprintf("%s/summary.json", s->dir);
+    size_t jl = strlen(json);
+    json = ostel_xrealloc(json, jl + 2);
+    json[jl] = '\n';
+    json[jl + 1] = '\0';
+    if (ostel_file_write_atomic(sum_path, json, jl + 1) != 0)
+        ostel_warn("summary.json could not be written");
+    free(sum_path);
+    free(json);
+    cJSON_Delete(root);
+    ostel_metrics_table_free(&t);
+    ostel_log_result_free(&lr);
+}
+
+int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    if (prepare_dir(s->dir) != 0)
+        return OSTEL_ERR;
+
+    struct run_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.spec = s;
+    c.res = res;
+    ostel_platform_host_read(&c.host);
+    ostel_buf_init(&c.line, LINE_MAX_BYTES + 1);
+
+    char *log_path = ostel_xasprintf("%s/llama_output.log", s->dir);
+    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
+    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int csv_fd = open(csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+    if (log_fd < 0 || csv_fd < 0) {
+        int e = errno;
+        if (log_fd >= 0)
+            close(log_fd);
+        if (csv_fd >= 0)
+            close(csv_fd);
+        free(log_path);
+        free(csv_path);
+        ostel_buf_free(&c.line);
+        return ostel_error("cannot create files in '%s': %s", s->dir, strerror(e));
+    }
+    char header[512];
+    size_t hl = ostel_metrics_format_header(header, sizeof(header));
+    if (write_all(csv_fd, header, hl) != 0)
+        ostel_warn("cannot write metrics.csv: %s", strerror(errno));
+
+    res->start_ts = now_real();
+    time_t st = (time_t)res->start_ts;
+    struct tm tm;
+    gmtime_r(&st, &tm);
+    strftime(c.start_time, sizeof(c.start_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    write_config(&c, "running");
+
+    struct saved_signals sv;
+    if (install_signals(&sv) != 0) {
+        close(log_fd);
+        close(csv_fd);
+        free(log_path);
+        free(csv_path);
+        ostel_buf_free(&c.line);
+        return OSTEL_ERR;
+    }
+
+    struct ostel_child child;
+    struct ostel_sampler *sampler = NULL;
+    if (ostel_child_spawn(s->argv, &child) != 0) {
+        res->status = OSTEL_RUN_SPAWN_FAILED;
+        res->exit_code = -1;
+        res->end_ts = now_real();
+        goto finish;
+    }
+    sampler = ostel_sampler_start(child.pid, csv_fd, s->interval_ns);
+    if (!sampler)
+        ostel_warn("the run goes on without telemetry");
+
+    int64_t oom_kills = -1;
+    double t0 = now_mono();
+    double deadline = s->timeout_ns ? t0 + (double)s->timeout_ns / 1e9 : 0;
+    double term_sent = 0;
+    bool timed_out = false, exited = false, eof = false;
+    double exited_at = 0;
+    char chunk[65536];
+    for (;;) {
+        /* Wait for output (while the pipe is open) or a signal; wake at least every 20 ms. */
+        struct pollfd set[2];
+        nfds_t k = 0;
+        if (!eof)
+            set[k++] = (struct pollfd){child.out_fd, POLLIN, 0};
+        set[k++] = (struct pollfd){g_signal_pipe[0], POLLIN, 0};
+        int rc = poll(set, k, 20);
+        if (rc < 0 && errno != EINTR) {
+            ostel_warn("poll: %s", strerror(errno));
+            break;
+        }
+        if (!eof) {
+            for (;;) {
+                ssize_t r = read(child.out_fd, chunk, sizeof(chunk));
+                if (r > 0) {
+                    double ts = now_real();
+                    if (write_all(log_fd, chunk, (size_t)r) != 0)
+                        ostel_warn("cannot write llama_output.log: %s", strerror(errno));
+                    if (s->verbose)
+                        (void)!write(STDERR_FILENO, chunk, (size_t)r);
+                    scan_chunk(&c, chunk, (size_t)r, ts);
+                    continue;
+                }
+                if (r == 0)
+                    eof = true;
+                else if (errno == EINTR)
+                    continue;
+                break;
+            }
+        }
+        char sigbuf[16];
+        while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
+            ;
+        double now = now_mono();
+        if (g_signal_received && !res->ostel_signal) {
+            res->ostel_signal = g_signal_received;
+            ostel_child_signal_group(&child, SIGTERM);
+            term_sent = now;
+        }
+        if (deadline && now >= deadline && !timed_out && !res->ostel_signal) {
+            timed_out = true;
+            ostel_child_signal_group(&child, SIGTERM);
+            term_sent = now;
+        }
+        if (term_sent && now - term_sent >= KILL_GRACE_S) {
+            ostel_child_signal_group(&child, SIGKILL);
+            term_sent = now; /* repeat every grace period until the group is gone */
+        }
+        if (!exited) {
+            ostel_child_check_exit(&child, &exited);
+            if (exited)
+                exited_at = now;
+        }
+        /* Done when the child exited and its output is drained; descendants that keep the pipe open
+         * get a short while, then the group is ended. */
+        if (exited && (eof || now - exited_at > 1.0))
+            break;
+    }
+    res->end_ts = now_real();
+    if (sampler) {
+        int64_t kills = -1;
+        res->samples = ostel_sampler_stop(sampler, &kills);
+        oom_kills = kills;
+        sampler = NULL;
+    }
+    int wstatus = 0;
+    ostel_child_reap(&child, &wstatus);
+    ostel_child_signal_group(&child, SIGKILL); /* leave no stray descendant behind */
+    ostel_child_close(&child);
+    if (c.line.len)
+        end_line(&c, res->end_ts);
+
+    res->signal = signal_number_after_exit(wstatus, &res->exit_code);
+    if (res->ostel_signal)
+        res->status = OSTEL_RUN_INTERRUPTED;
+    else if (timed_out)
+        res->status = OSTEL_RUN_TIMEOUT;
+    else if (res->signal)
+        res->status = OSTEL_RUN_KILLED;
+    else
+        res->status = res->exit_code == 0 ? OSTEL_RUN_OK : OSTEL_RUN_FAILED;
+    /* The kernel's OOM killer sends SIGKILL; a kill counted in our scope during the run names it. */
+    res->oom_killed = res->signal == SIGKILL && !res->ostel_signal && !timed_out && oom_kills > 0;
+
+finish:
+    close(log_fd);
+    close(csv_fd);
+    free(log_path);
+    free(csv_path);
+    finalize(&c);
+    write_config(&c, ostel_run_status_name(res->status));
+    restore_signals(&sv);
+    free(c.marks);
+    ostel_buf_free(&c.line);
+    return OSTEL_OK;
+}

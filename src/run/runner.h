@@ -1,0 +1,59 @@
+/*
+ * runner: one run — the child under the sampler, its output captured with arrival times, the run
+ * directory made complete whatever happens (exit, crash, kill, timeout, Ctrl-C), then parsed and
+ * summarised. The contract of the run directory is docs/run-directory.md.
+ */
+#ifndef OSTEL_RUNNER_H
+#define OSTEL_RUNNER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum ostel_run_status {
+    OSTEL_RUN_OK = 0,      /* exited with status 0 */
+    OSTEL_RUN_FAILED,      /* exited non-zero */
+    OSTEL_RUN_KILLED,      /* ended by a signal it did not get from ostel */
+    OSTEL_RUN_TIMEOUT,     /* ended by ostel after --timeout */
+    OSTEL_RUN_INTERRUPTED, /* ostel got SIGINT/SIGTERM and stopped it */
+    OSTEL_RUN_SPAWN_FAILED /* could not be started */
+};
+
+/* Everything a run needs; every pointer is borrowed for the duration of ostel_runner_run(). */
+struct ostel_run_spec {
+    const char *dir;       /* run directory; created; must not exist or be empty */
+    char *const *argv;     /* the child's argv; argv[0] is a path */
+    const char *tag;
+    const char *tool;      /* "llama-completion", "llama-cli", or "command" */
+    const char *model;     /* NULL for a plain command */
+    long long ctx, gen;    /* < 0 when not applicable */
+    const char *prompt_desc; /* how the prompt was given, for config.txt ("default", a file), or NULL */
+    const char *scenario;  /* "none" unless a study says otherwise */
+    int repetition;        /* 0 when not part of a study */
+    const char *llama_bin; /* directory of the llama.cpp tools, or NULL */
+    const char *llama_version; /* `TOOL --version`'s line, or NULL (the log's own line wins) */
+    const char *ostel_cmdline; /* ostel's own command line, for config.txt */
+    uint64_t interval_ns;
+    uint64_t timeout_ns;   /* 0 = none */
+    bool verbose;          /* echo the child's output live on stderr */
+    bool quiet;            /* print nothing on success */
+};
+
+struct ostel_run_result {
+    enum ostel_run_status status;
+    int exit_code;  /* valid when status is OK or FAILED */
+    int signal;     /* the signal that ended the child, or 0 */
+    bool oom_killed;
+    double start_ts, end_ts;
+    uint64_t samples;
+    int ostel_signal; /* SIGINT/SIGTERM that interrupted ostel, or 0 */
+};
+
+const char *ostel_run_status_name(enum ostel_run_status s);
+
+/*
+ * Runs the spec. Returns 0 when the run directory is complete (whatever the child did: see res), or
+ * OSTEL_ERR after printing why the run could not be recorded (the directory could not be made).
+ */
+int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result *res);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * sampler: a thread sampling at absolute deadlines (see sampler.h).
+ */
+#include "run/sampler.h"
+
+#include "platform/platform.h"
+#include "run/metrics.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ostel's metrics columns, in the platform's metric order (the phase column has no metric). */
+static const enum ostel_metric_col metric_to_col[OSTEL_PLATFORM_METRIC_COUNT] = {
+    [OSTEL_PLATFORM_METRIC_TS] = OSTEL_COL_TS,
+    [OSTEL_PLATFORM_METRIC_RSS_MIB] = OSTEL_COL_RSS_MB,
+    [OSTEL_PLATFORM_METRIC_CPU_PCT] = OSTEL_COL_CPU_PCT,
+    [OSTEL_PLATFORM_METRIC_VM_PRESSURE_FLAG] = OSTEL_COL_VM_PRESSURE_FLAG,
+    [OSTEL_PLATFORM_METRIC_AVAIL_MEM_LEVEL] = OSTEL_COL_AVAIL_MEM_LEVEL,
+    [OSTEL_PLATFORM_METRIC_PAGEINS_DELTA] = OSTEL_COL_PAGEINS_DELTA,
+    [OSTEL_PLATFORM_METRIC_PAGEOUTS_DELTA] = OSTEL_COL_PAGEOUTS_DELTA,
+    [OSTEL_PLATFORM_METRIC_RSS_ANON_MIB] = OSTEL_COL_RSS_ANON_MB,
+    [OSTEL_PLATFORM_METRIC_RSS_FILE_MIB] = OSTEL_COL_RSS_FILE_MB,
+    [OSTEL_PLATFORM_METRIC_SWAP_MIB] = OSTEL_COL_SWAP_MB,
+    [OSTEL_PLATFORM_METRIC_MINFLT_DELTA] = OSTEL_COL_MINFLT_DELTA,
+    [OSTEL_PLATFORM_METRIC_MAJFLT_DELTA] = OSTEL_COL_MAJFLT_DELTA,
+    [OSTEL_PLATFORM_METRIC_THREADS] = OSTEL_COL_THREADS,
+    [OSTEL_PLATFORM_METRIC_SYS_AVAIL_MIB] = OSTEL_COL_SYS_AVAIL_MB,
+    [OSTEL_PLATFORM_METRIC_SWAPIN_DELTA] = OSTEL_COL_SWAPIN_DELTA,
+    [OSTEL_PLATFORM_METRIC_SWAPOUT_DELTA] = OSTEL_COL_SWAPOUT_DELTA,
+    [OSTEL_PLATFORM_METRIC_PSI_SOME_PCT] = OSTEL_COL_PSI_SOME_PCT,
+    [OSTEL_PLATFORM_METRIC_PSI_FULL_PCT] = OSTEL_COL_PSI_FULL_PCT,
+};
+
+struct ostel_sampler {
+    struct ostel_platform *plat;
+    struct ostel_platform_pressure pressure;
+    struct ostel_platform_sample prev, cur;
+    bool have_prev;
+    int csv_fd;
+    uint64_t interval_ns;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_uint_fast64_t rows;
+    atomic_bool failed;
+    char row[512];
+};
+
+static void take_one(struct ostel_sampler *s)
+{
+    ostel_platform_sample(s->plat, &s->cur);
+    struct ostel_platform_metrics m;
+    ostel_platform_metrics_compute(s->have_prev ? &s->prev : NULL, &s->cur, &s->pressure, &m);
+    s->prev = s->cur;
+    s->have_prev = true;
+
+    struct ostel_metrics_row r;
+    r.valid = 0;
+    r.phase = OSTEL_PHASE_NONE;
+    for (int k = 0; k < OSTEL_PLATFORM_METRIC_COUNT; k++)
+        if (ostel_platform_metrics_has(&m, (enum ostel_platform_metric)k))
+            ostel_metrics_set(&r, metric_to_col[k], m.v[k]);
+    size_t n = ostel_metrics_format_row(&r, s->row, sizeof(s->row));
+    const char *p = s->row;
+    while (n > 0) {
+        ssize_t w = write(s->csv_fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            atomic_store(&s->failed, true);
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    atomic_fetch_add(&s->rows, 1);
+}
+
+static void add_ns(struct timespec *t, uint64_t ns)
+{
+    t->tv_sec += (time_t)(ns / 1000000000ull);
+    t->tv_nsec += (long)(ns % 1000000000ull);
+    if (t->tv_nsec >= 1000000000L) {
+        t->tv_sec++;
+        t->tv_nsec -= 1000000000L;
+    }
+}
+
+static void *loop(void *arg)
+{
+    struct ostel_sampler *s = arg;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!atomic_load(&s->stop)) {
+        take_one(s);
+        add_ns(&next, s->interval_ns);
+        /* A deadline already missed (the machine stalled) is skipped rather than bunched up. */
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        while (next.tv_sec < now.tv_sec || (next.tv_sec == now.tv_sec && next.tv_nsec <= now.tv_nsec))
+            add_ns(&next, s->interval_ns);
+        /* Sleep to the absolute deadline in slices of at most 50 ms, so that a stop request (the
+         * child exited) is seen promptly even with long intervals. */
+        for (;;) {
+            if (atomic_load(&s->stop))
+                break;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            struct timespec slice = now;
+            add_ns(&slice, 50000000ull);
+            bool last = next.tv_sec < slice.tv_sec ||
+                        (next.tv_sec == slice.tv_sec && next.tv_nsec <= slice.tv_nsec);
+            const struct timespec *until = last ? &next : &slice;
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until, NULL) == EINTR)
+                ;
+            if (last)
+                break;
+        }
+    }
+    return NULL;
+}
+
+struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interval_ns)
+{
+    char err[256];
+    struct ostel_sampler *s = ostel_xcalloc(1, sizeof(*s));
+    s->plat = ostel_platform_open(pid, 4096, err, sizeof(err));
+    if (!s->plat) {
+        free(s);
+        ostel_error("cannot watch process %d: %s", (int)pid, err);
+        return NULL;
+    }
+    ostel_platform_pressure_init(&s->pressure);
+    s->csv_fd = csv_fd;
+    s->interval_ns = interval_ns;
+    atomic_init(&s->stop, false);
+    atomic_init(&s->rows, 0);
+    atomic_init(&s->failed, false);
+    int rc = pthread_create(&s->thread, NULL, loop, s);
+    if (rc != 0) {
+        ostel_platform_close(s->plat);
+        free(s);
+        ostel_error("cannot start the sampler thread: %s", strerror(rc));
+        return NULL;
+    }
+    return s;
+}
+
+uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills)
+{
+    atomic_store(&s->stop, true);
+    pthread_join(s->thread, NULL);
+    take_one(s); /* the last sample: the child has exited but is not reaped yet */
+    uint64_t n = atomic_load(&s->rows);
+    uint64_t kills;
+    const char *scope;
+    *oom_kills = ostel_platform_read_oom_kills(s->plat, &kills, &scope) ? (int64_t)kills : -1;
+    ostel_platform_close(s->plat);
+    free(s);
+    return n;
+}
+
+uint64_t ostel_sampler_rows(const struct ostel_sampler *s)
+{
+    return atomic_load(&((struct ostel_sampler *)s)->rows);
+}
+
+bool ostel_sampler_failed(const struct ostel_sampler *s)
+{
+    return atomic_load(&((struct ostel_sampler *)s)->failed);
+}

@@ -1,0 +1,30 @@
+/*
+ * sampler: the fixed-interval telemetry loop. A thread of its own samples the watched process tree and
+ * the system through the platform interface at absolute deadlines (clock_nanosleep, so intervals do
+ * not drift), turns two consecutive samples into one metrics.csv row and writes it at once. Nothing is
+ * allocated inside the loop: buffers and the platform's per-process state are prepared by start.
+ */
+#ifndef OSTEL_SAMPLER_H
+#define OSTEL_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct ostel_sampler;
+
+/*
+ * Starts sampling the tree rooted at pid every interval_ns, appending rows to csv_fd (borrowed; the
+ * header is the caller's). Returns NULL after printing an error.
+ */
+struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interval_ns);
+/* Takes one last sample now (call it after the child exited, before it is reaped), then stops the
+ * thread and frees the sampler. Returns the number of rows written; *oom_kills gets the kernel OOM
+ * kills counted since the start in the platform's narrowest scope, or -1 when it cannot tell. */
+uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills);
+/* Rows written so far (may be read from another thread). */
+uint64_t ostel_sampler_rows(const struct ostel_sampler *s);
+/* True when a write to the CSV failed (disk full): the run is then marked as such. */
+bool ostel_sampler_failed(const struct ostel_sampler *s);
+
+#endif

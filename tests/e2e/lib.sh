@@ -1,0 +1,59 @@
+# tests/e2e/lib.sh — sourced by the end-to-end tests: the binary under test, llama.cpp's tools, tiny
+# synthesized models (made once per build directory and reused), temporary directories and assertions.
+# Each test script runs with `set -euo pipefail` and fails on the first broken assertion.
+set -euo pipefail
+
+OSTEL=${OSTEL_BIN:?OSTEL_BIN is not set: run the e2e tests through ctest}
+SRC=${OSTEL_SRC_DIR:?OSTEL_SRC_DIR is not set}
+E2E_MODELS=${OSTEL_TEST_MODELS:-$(dirname "$OSTEL")/test-models}
+
+fail() {
+    printf 'FAIL: %s\n' "$*" >&2
+    exit 1
+}
+note() { printf '# %s\n' "$*" >&2; }
+
+# A temporary directory removed when the test exits.
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ostel-e2e.XXXXXX")
+cleanup_tmp() { rm -rf "$TMP"; }
+trap cleanup_tmp EXIT
+
+llama_tool() {
+    local t=$1 d
+    if [ -n "${OSTEL_LLAMA_BIN:-}" ]; then
+        d=$OSTEL_LLAMA_BIN
+    else
+        d="${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}/llama.cpp-nlc-3.21.1/bin"
+        [ -x "$d/$t" ] || d=$(dirname "$(command -v "$t" || echo /nonexistent/x)")
+    fi
+    [ -x "$d/$t" ] || fail "llama.cpp tool $t not found (run scripts/setup.sh)"
+    echo "$d/$t"
+}
+
+# tiny_model PRESET TYPE → path of a synthesized PRESET quantized to TYPE (F16 = unquantized), made
+# once under $E2E_MODELS. A lock keeps concurrent tests from building the same file twice.
+tiny_model() {
+    local preset=$1 type=$2
+    local f16="$E2E_MODELS/$preset-F16.gguf" out="$E2E_MODELS/$preset-$type.gguf"
+    mkdir -p "$E2E_MODELS"
+    (
+        flock 9
+        if [ ! -f "$f16" ]; then
+            "$OSTEL" synth "$preset" --type f16 -o "$f16" >/dev/null || exit 1
+        fi
+        if [ "$type" != F16 ] && [ ! -f "$out" ]; then
+            "$(llama_tool llama-quantize)" "$f16" "$out.tmp" "$type" >"$out.log" 2>&1 || exit 1
+            mv "$out.tmp" "$out"
+        fi
+    ) 9>"$E2E_MODELS/.lock" || fail "could not make the $preset $type test model"
+    if [ "$type" = F16 ]; then echo "$f16"; else echo "$out"; fi
+}
+
+# json FILE EXPR → the value of a Python expression over the parsed JSON document `j`.
+json() {
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); v=eval(sys.argv[2]); print("null" if v is None else v)' "$1" "$2"
+}
+
+assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"; }
+assert_file() { [ -s "$1" ] || fail "missing or empty: $1"; }
+assert_grep() { grep -q -- "$1" "$2" || fail "'$1' not found in $2"; }

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# End to end: `ostel run` on the real pinned llama-completion with synthesized tiny models at Q8_0 and
+# Q4_K_M. Checks the four artifacts, metrics.csv's columns and row rate, the token counts, the phases,
+# the memory breakdown and that its model MiB agrees with `ostel inspect`.
+. "$(dirname "$0")/lib.sh"
+
+HEADER="ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,pageouts_delta,phase,rss_anon_mb,rss_file_mb,swap_mb,minflt_delta,majflt_delta,threads,sys_avail_mb,swapin_delta,swapout_delta,psi_some_pct,psi_full_pct"
+
+for q in Q8_0 Q4_K_M; do
+    model=$(tiny_model tiny-llama "$q")
+    dir="$TMP/run-$q"
+    "$OSTEL" run -m "$model" -c 2048 -n 48 -t "tiny $q" --interval 20ms --out "$dir" >"$TMP/out" 2>"$TMP/err" ||
+        { cat "$TMP/err"; fail "ostel run failed for $q"; }
+    assert_eq "$(cat "$TMP/out")" "$dir" "ostel run prints the run directory"
+    for f in llama_output.log metrics.csv config.txt summary.json; do assert_file "$dir/$f"; done
+
+    # metrics.csv: the classic columns first, then ostel's; one row per interval
+    assert_eq "$(head -n 1 "$dir/metrics.csv")" "$HEADER" "metrics.csv header"
+    rows=$(($(wc -l <"$dir/metrics.csv") - 1))
+    wall=$(json "$dir/summary.json" 'j["run"]["wall_s"]')
+    python3 - "$rows" "$wall" <<'PY' || fail "rows $rows for wall ${wall}s at 20 ms"
+import sys
+rows, wall = int(sys.argv[1]), float(sys.argv[2])
+want = wall / 0.020
+sys.exit(0 if rows >= 2 and abs(rows - want) <= max(3, 0.25 * want) else 1)
+PY
+    # an unreadable value is an empty cell, never a made-up 0: the first row has no deltas
+    assert_eq "$(sed -n 2p "$dir/metrics.csv" | cut -d, -f3)" "" "first row's cpu_pct"
+    # every later row has RSS, CPU, pressure flag and availability
+    awk -F, 'NR>2 && ($2=="" || $3=="" || $4=="" || $5=="") {bad=1} END {exit bad}' "$dir/metrics.csv" ||
+        fail "a row without rss/cpu/pressure/avail"
+    awk -F, 'NR>1 && $4!=1 && $4!=2 && $4!=4 {bad=1} END {exit bad}' "$dir/metrics.csv" ||
+        fail "vm_pressure_flag outside 1/2/4"
+
+    # config.txt
+    assert_grep "^tag=tiny $q\$" "$dir/config.txt"
+    assert_grep "^ctx=2048\$" "$dir/config.txt"
+    assert_grep "^gen=48\$" "$dir/config.txt"
+    assert_grep "^status=ok\$" "$dir/config.txt"
+    assert_grep "^llama_version=version: " "$dir/config.txt"
+    assert_grep "^interval_ms=20.000\$" "$dir/config.txt"
+
+    # summary.json: status, tokens as asked, timings, memory breakdown, phases
+    s="$dir/summary.json"
+    assert_eq "$(json "$s" 'j["schema_version"]')" 1
+    assert_eq "$(json "$s" 'j["run"]["status"]')" ok
+    assert_eq "$(json "$s" 'j["run"]["exit_code"]')" 0
+    assert_eq "$(json "$s" 'j["run"]["tokens"]["generated"]')" 48 "generated tokens"
+    assert_eq "$(json "$s" 'j["run"]["tokens"]["prompt"] > 50')" True "prompt tokens"
+    assert_eq "$(json "$s" 'j["llama"]["timings"]["gen_tps"] > 0')" True "generation t/s"
+    assert_eq "$(json "$s" 'j["llama"]["context"]["n_ctx"]')" 2048 "n_ctx"
+    assert_eq "$(json "$s" 'len(j["llama"]["memory_breakdown"]) >= 1')" True "memory breakdown rows"
+    # the breakdown's model MiB (whole MiB, host row) agrees with the file's tensor bytes
+    python3 - "$s" "$model" "$OSTEL" <<'PY' || fail "model MiB disagrees with ostel inspect ($q)"
+import json, subprocess, sys
+s = json.load(open(sys.argv[1]))
+insp = json.loads(subprocess.run([sys.argv[3], "inspect", "--json", sys.argv[2]], check=True,
+                                 capture_output=True).stdout)
+file_mib = insp["tensor_bytes"] / 2**20
+# the Host row holds the mapped model; CPU_REPACK is a separate row of repacked copies
+bd = sum(r["model"] for r in s["llama"]["memory_breakdown"] if r["device"] == "Host")
+mapped = sum(b["mib"] for b in s["llama"]["buffers"] if b["kind"] == "model" and b["backend"] != "CPU_REPACK")
+print(f"# {sys.argv[2]}: file tensors {file_mib:.2f} MiB, mapped buffers {mapped:.2f}, breakdown {bd}")
+ok = abs(mapped - file_mib) <= 0.02 * file_mib + 0.1 and abs(bd - file_mib) <= 1.0 + 0.02 * file_mib
+sys.exit(0 if ok else 1)
+PY
+    for p in load prompt generate teardown; do
+        assert_eq "$(json "$s" "j['telemetry']['phases']['$p'] is not None")" True "phase $p has samples"
+    done
+    assert_grep ",generate," "$dir/metrics.csv"
+    assert_eq "$(json "$s" 'j["telemetry"]["overall"]["rss_peak_mib"] > 5')" True "peak RSS"
+    want_ftype=$([ "$q" = Q8_0 ] && echo 7 || echo 15) # llama_ftype: MOSTLY_Q8_0, MOSTLY_Q4_K_M
+    assert_eq "$(json "$s" 'j["model_file"]["file_type"]')" "$want_ftype" "model_file type"
+done
+
+# The original harness's positional form, and watching any command.
+model=$(tiny_model tiny-llama Q8_0)
+(cd "$TMP" && "$OSTEL" run "$model" 1024 8 classic -q --runs-dir "$TMP/runs") || fail "positional form"
+d=$(ls -d "$TMP"/runs/*-classic) || fail "no runs/<time>-classic directory"
+assert_grep "^ctx=1024\$" "$d/config.txt"
+"$OSTEL" run -q -t cmd --interval 10ms --out "$TMP/cmd" -- sh -c 'echo hello; sleep 0.3; echo bye >&2'
+assert_eq "$(cat "$TMP/cmd/llama_output.log")" "hello
+bye" "log holds exactly the child's output"
+assert_eq "$(json "$TMP/cmd/summary.json" 'j["run"]["status"]')" ok
+assert_eq "$(json "$TMP/cmd/summary.json" 'j["telemetry"]["samples"] >= 10')" True "samples of a command"
+"$OSTEL" run -q -t failing --out "$TMP/fail" -- sh -c 'exit 3' && fail "a failing child must give exit 1"
+assert_eq "$(json "$TMP/fail/summary.json" 'j["run"]["status"]')" failed
+assert_eq "$(json "$TMP/fail/summary.json" 'j["run"]["exit_code"]')" 3
+assert_grep "^status=failed\$" "$TMP/fail/config.txt"
+echo "ok: ostel run end to end"
