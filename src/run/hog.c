@@ -4,9 +4,12 @@
  * Threads: the caller's thread fills and then maintains the memory; N CPU threads spin; one thread
  * waits for SIGTERM/SIGINT/SIGHUP with sigwait() (the signals are blocked everywhere else), so no
  * signal handler and no global flag are needed: everything shares one struct hog on the stack.
- * /proc is read only through read_small_file(), which fails soft where /proc does not exist.
+ * Machine facts (MemTotal, MemAvailable, our RSS) come from platform.h, which every OS backend
+ * implements; the one Linux-only knob (/proc/self/oom_score_adj) is written by a helper that fails
+ * soft where it does not exist.
  */
 #include "run/hog.h"
+#include "platform/platform.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 
@@ -118,43 +121,6 @@ int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err
     return OSTEL_OK;
 }
 
-/* The value in kB of a "Key:   123 kB" line of /proc text, as bytes. */
-static bool kb_field(const char *text, size_t len, const char *key, uint64_t *bytes)
-{
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    size_t k = strlen(key);
-    while (ostel_str_next_line(&rest, &line)) {
-        if (line.n <= k || memcmp(line.p, key, k) != 0 || line.p[k] != ':')
-            continue;
-        uint64_t v = 0;
-        size_t i = k + 1;
-        while (i < line.n && (line.p[i] == ' ' || line.p[i] == '\t'))
-            i++;
-        size_t digits = 0;
-        for (; i < line.n && line.p[i] >= '0' && line.p[i] <= '9'; i++, digits++) {
-            if (!ostel_mul_u64(v, 10, &v) || !ostel_add_u64(v, (uint64_t)(line.p[i] - '0'), &v))
-                return false;
-        }
-        if (digits == 0 || !ostel_mul_u64(v, 1024, &v))
-            return false;
-        *bytes = v;
-        return true;
-    }
-    return false;
-}
-
-void ostel_hog_parse_meminfo(const char *text, size_t len, struct ostel_hog_meminfo *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->valid = kb_field(text, len, "MemTotal", &out->total_bytes) &&
-                 kb_field(text, len, "MemAvailable", &out->avail_bytes);
-}
-
-bool ostel_hog_parse_status_rss(const char *text, size_t len, uint64_t *rss_bytes)
-{
-    return kb_field(text, len, "VmRSS", rss_bytes);
-}
-
 static double gib(uint64_t b)
 {
     return (double)b / (1024.0 * 1024.0 * 1024.0);
@@ -201,42 +167,37 @@ int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_
 
 /* ---- the machine ----------------------------------------------------------------------------- */
 
-/* Reads a small /proc-like file into buf; false (silently) when it does not exist or fails. */
-static bool read_small_file(const char *path, char *buf, size_t cap, size_t *len)
+/* One platform sample of this process (portable: platform.h); false when none could be taken. */
+static bool sample_self(struct ostel_platform_sample *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    char err[160];
+    struct ostel_platform *p = ostel_platform_open(getpid(), 4, err, sizeof(err));
+    if (!p)
         return false;
-    size_t n = 0;
-    while (n + 1 < cap) {
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
-    *len = n;
-    return n > 0;
+    ostel_platform_sample(p, out);
+    ostel_platform_close(p);
+    return true;
 }
 
 void ostel_hog_read_meminfo(struct ostel_hog_meminfo *out)
 {
-    char buf[8192];
-    size_t n;
+    struct ostel_platform_sample smp;
     memset(out, 0, sizeof(*out));
-    if (read_small_file("/proc/meminfo", buf, sizeof(buf), &n))
-        ostel_hog_parse_meminfo(buf, n, out);
+    if (!sample_self(&smp) || !ostel_platform_sample_has(&smp, OSTEL_PLATFORM_FIELD_MEM_TOTAL) ||
+        !ostel_platform_sample_has(&smp, OSTEL_PLATFORM_FIELD_MEM_AVAIL))
+        return;
+    out->total_bytes = smp.mem_total_bytes;
+    out->avail_bytes = smp.mem_avail_bytes;
+    out->valid = true;
 }
 
 static bool self_rss(uint64_t *bytes)
 {
-    char buf[8192];
-    size_t n;
-    return read_small_file("/proc/self/status", buf, sizeof(buf), &n) &&
-           ostel_hog_parse_status_rss(buf, n, bytes);
+    struct ostel_platform_sample smp;
+    if (!sample_self(&smp) || !ostel_platform_sample_has(&smp, OSTEL_PLATFORM_FIELD_RSS))
+        return false;
+    *bytes = smp.rss_bytes;
+    return true;
 }
 
 /* Asks the kernel to pick this process first when it must kill one; false where unsupported. */

@@ -49,16 +49,11 @@ int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err
 struct ostel_hog_meminfo {
     uint64_t total_bytes; /* MemTotal */
     uint64_t avail_bytes; /* MemAvailable */
-    bool valid;           /* both were found */
+    bool valid;           /* both are known */
 };
-/* Parses /proc/meminfo text (pure). Missing fields leave valid false. */
-void ostel_hog_parse_meminfo(const char *text, size_t len, struct ostel_hog_meminfo *out);
-/* VmRSS of /proc/<pid>/status text in bytes; false when absent. */
-bool ostel_hog_parse_status_rss(const char *text, size_t len, uint64_t *rss_bytes);
-
 /*
  * Turns the spec's memory request into bytes and checks that it fits: at most MemAvailable minus
- * reserve_bytes. mi may be invalid (no /proc): then a percentage is an error and an absolute size is
+ * reserve_bytes. mi may be invalid (a platform without the numbers): then a percentage is an error and an absolute size is
  * accepted unchecked (*checked = false). Returns 0 or -1 with a message in err, e.g.
  * "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB spare)".
  */
@@ -66,7 +61,7 @@ int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_
                           uint64_t reserve_bytes, uint64_t *bytes, bool *checked, char *err,
                           size_t err_size);
 
-/* This machine's MemTotal/MemAvailable (fails soft: valid=false where /proc/meminfo is absent). */
+/* This machine's MemTotal/MemAvailable through platform.h (valid=false where it has none). */
 void ostel_hog_read_meminfo(struct ostel_hog_meminfo *out);
 
 struct ostel_hog_params {
