@@ -124,15 +124,16 @@ static void fill_column(struct table *t, size_t c, const struct model *md)
     set(t, "architecture", c, m->arch ? ostel_xstrdup(m->arch) : NULL);
     set(t, "name", c, m->name ? ostel_xstrdup(m->name) : NULL);
     set(t, "parameters", c, params_text(m->n_params));
-    set(t, "file type", c, ostel_xasprintf("%s (%u)", m->file_type_name,
-                                            m->file_type & ~(uint32_t)OSTEL_LLAMA_FTYPE_GUESSED));
+    set(t, "file type", c,
+        ostel_xasprintf("%s (%u)", m->file_type_name,
+                        m->file_type & ~(uint32_t)OSTEL_LLAMA_FTYPE_GUESSED));
     set(t, "file size", c, size_text(g->file_size));
     char *td = size_text(m->tensor_bytes);
     set(t, "tensor data", c, m->n_params ? ostel_xasprintf("%s, %.2f BPW", td, m->bpw) : td);
     if (m->n_params)
         free(td);
-    set(t, "gguf", c, ostel_xasprintf("v%u, %zu keys, %zu tensors", g->version, g->n_kv,
-                                      g->n_tensors));
+    set(t, "gguf", c,
+        ostel_xasprintf("v%u, %zu keys, %zu tensors", g->version, g->n_kv, g->n_tensors));
     set(t, "layers", c, u32_or_dash(m->n_layer));
     set(t, "embedding", c, u32_or_dash(m->n_embd));
     set(t, "feed forward", c, u32_or_dash(m->n_ff));
@@ -157,8 +158,8 @@ static void fill_column(struct table *t, size_t c, const struct model *md)
         set(t, "rope", c, ostel_buf_detach(&b));
     }
     if (m->sliding_window)
-        set(t, "sliding window", c, ostel_xasprintf("%u (pattern %u)", m->sliding_window,
-                                                    m->sliding_window_pattern));
+        set(t, "sliding window", c,
+            ostel_xasprintf("%u (pattern %u)", m->sliding_window, m->sliding_window_pattern));
     if (m->kv_bytes_per_token_f16) {
         char b[32];
         ostel_fmt_bytes(m->kv_bytes_per_token_f16, b, sizeof(b));
@@ -246,7 +247,8 @@ int cmd_inspect(int argc, char **argv)
     }
     size_t n = (size_t)npos;
     if (n == 0 || n > 16) {
-        ostel_error(n ? "inspect: at most 16 files at once" : "inspect: give at least one GGUF file");
+        ostel_error(n ? "inspect: at most 16 files at once"
+                      : "inspect: give at least one GGUF file");
         free(pos);
         return OSTEL_EXIT_USAGE;
     }

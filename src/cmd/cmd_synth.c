@@ -1,6 +1,6 @@
 /*
- * cmd_synth: `ostel synth PRESET -o OUT.gguf` or `ostel synth --arch llama --layers N ... -o OUT.gguf`
- * writes a random-weight GGUF of a real model's shape (src/llama/synth.h, docs/gguf.md).
+ * cmd_synth: `ostel synth PRESET -o OUT.gguf` or `ostel synth --arch llama --layers N ... -o
+ * OUT.gguf` writes a random-weight GGUF of a real model's shape (src/llama/synth.h, docs/gguf.md).
  */
 #include "cmd/cmd.h"
 #include "llama/ggml_types.h"
@@ -90,17 +90,39 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->custom = true;
         s->arch = arg;
         return 0;
-    case OPT_CTX_TRAIN: a->custom = true; return parse_u32(arg, "ctx-train", &s->n_ctx_train);
-    case OPT_DRY_RUN: a->dry_run = true; return 0;
-    case OPT_EMBD: a->custom = true; return parse_u32(arg, "embd", &s->n_embd);
-    case OPT_FF: a->custom = true; return parse_u32(arg, "ff", &s->n_ff);
-    case OPT_FORCE: a->force = true; return 0;
-    case OPT_HEAD_DIM: a->custom = true; return parse_u32(arg, "head-dim", &s->head_dim);
-    case OPT_HEADS: a->custom = true; return parse_u32(arg, "heads", &s->n_head);
-    case OPT_KV_HEADS: a->custom = true; return parse_u32(arg, "kv-heads", &s->n_head_kv);
-    case OPT_LAYERS: a->custom = true; return parse_u32(arg, "layers", &s->n_layer);
-    case OPT_LIST: a->list = true; return 0;
-    case 'o': a->out = arg; return 0;
+    case OPT_CTX_TRAIN:
+        a->custom = true;
+        return parse_u32(arg, "ctx-train", &s->n_ctx_train);
+    case OPT_DRY_RUN:
+        a->dry_run = true;
+        return 0;
+    case OPT_EMBD:
+        a->custom = true;
+        return parse_u32(arg, "embd", &s->n_embd);
+    case OPT_FF:
+        a->custom = true;
+        return parse_u32(arg, "ff", &s->n_ff);
+    case OPT_FORCE:
+        a->force = true;
+        return 0;
+    case OPT_HEAD_DIM:
+        a->custom = true;
+        return parse_u32(arg, "head-dim", &s->head_dim);
+    case OPT_HEADS:
+        a->custom = true;
+        return parse_u32(arg, "heads", &s->n_head);
+    case OPT_KV_HEADS:
+        a->custom = true;
+        return parse_u32(arg, "kv-heads", &s->n_head_kv);
+    case OPT_LAYERS:
+        a->custom = true;
+        return parse_u32(arg, "layers", &s->n_layer);
+    case OPT_LIST:
+        a->list = true;
+        return 0;
+    case 'o':
+        a->out = arg;
+        return 0;
     case OPT_SEED: {
         int64_t v;
         if (!ostel_parse_i64(arg, 0, INT64_MAX, &v))
@@ -109,9 +131,16 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->seed = (uint64_t)v;
         return 0;
     }
-    case OPT_TIED: a->custom = true; s->tied_embeddings = true; return 0;
-    case OPT_TYPE: a->type = arg; return 0;
-    case OPT_VOCAB: a->vocab = arg; return 0;
+    case OPT_TIED:
+        a->custom = true;
+        s->tied_embeddings = true;
+        return 0;
+    case OPT_TYPE:
+        a->type = arg;
+        return 0;
+    case OPT_VOCAB:
+        a->vocab = arg;
+        return 0;
     }
     return 0;
 }
@@ -136,8 +165,8 @@ static int parse_mixed(const struct ostel_command_help *h, const struct ostel_op
 
 static void list_presets(void)
 {
-    printf("%-14s %-6s %6s %6s %6s %5s %5s %5s %7s  %s\n", "preset", "arch", "layers", "embd",
-           "ff", "heads", "kv", "hdim", "vocab", "vocab file");
+    printf("%-14s %-6s %6s %6s %6s %5s %5s %5s %7s  %s\n", "preset", "arch", "layers", "embd", "ff",
+           "heads", "kv", "hdim", "vocab", "vocab file");
     for (size_t i = 0; ostel_synth_preset_at(i); i++) {
         const struct ostel_synth_shape *p = ostel_synth_preset_at(i);
         printf("%-14s %-6s %6u %6u %6u %5u %5u %5u %7u  %s%s\n", p->preset, p->arch, p->n_layer,
@@ -209,8 +238,8 @@ int cmd_synth(int argc, char **argv)
         ostel_error("synth: -o OUT.gguf is required");
         return OSTEL_EXIT_USAGE;
     }
-    struct ostel_synth_options o = {.out_path = a.out, .seed = a.seed, .force = a.force,
-                                    .dry_run = a.dry_run};
+    struct ostel_synth_options o = {
+        .out_path = a.out, .seed = a.seed, .force = a.force, .dry_run = a.dry_run};
     int t = ostel_ggml_type_from_name(a.type);
     if (t != OSTEL_GGML_TYPE_F16 && t != OSTEL_GGML_TYPE_Q8_0) {
         ostel_error("synth: --type must be f16 or q8_0, not '%s'", a.type);
@@ -226,7 +255,8 @@ int cmd_synth(int argc, char **argv)
         vocab = ostel_llama_find_vocab(shape.vocab_file);
     if (!vocab) {
         ostel_error("synth: vocab file %s not found (run scripts/setup.sh, set OSTEL_VOCAB_DIR, "
-                    "or pass --vocab FILE)", a.vocab ? a.vocab : shape.vocab_file);
+                    "or pass --vocab FILE)",
+                    a.vocab ? a.vocab : shape.vocab_file);
         return OSTEL_EXIT_FAIL;
     }
     o.vocab_path = vocab;

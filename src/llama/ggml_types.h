@@ -32,9 +32,9 @@ enum {
 };
 
 struct ostel_ggml_type_info {
-    const char *name;    /* ggml_type_name(): "f32", "q4_K", "iq2_xxs" */
-    uint32_t blck_size;  /* elements per block */
-    uint32_t type_size;  /* bytes per block */
+    const char *name;   /* ggml_type_name(): "f32", "q4_K", "iq2_xxs" */
+    uint32_t blck_size; /* elements per block */
+    uint32_t type_size; /* bytes per block */
     bool quantized;
 };
 
@@ -45,8 +45,8 @@ const char *ostel_ggml_type_name(uint32_t type);
 /* The type id whose ggml name is `name` (case-insensitive: "Q8_0" works), or -1. */
 int ostel_ggml_type_from_name(const char *name);
 /*
- * Bytes of a tensor of `type` with `nelements` elements whose first dimension is ne0: false when the
- * type is unknown, ne0 is not a multiple of its block size, or the size overflows 64 bits.
+ * Bytes of a tensor of `type` with `nelements` elements whose first dimension is ne0: false when
+ * the type is unknown, ne0 is not a multiple of its block size, or the size overflows 64 bits.
  */
 bool ostel_ggml_tensor_bytes(uint32_t type, uint64_t ne0, uint64_t nelements, uint64_t *bytes);
 
@@ -56,8 +56,8 @@ bool ostel_ggml_tensor_bytes(uint32_t type, uint64_t ne0, uint64_t nelements, ui
  */
 const char *ostel_llama_ftype_name(uint32_t ftype);
 /*
- * The ftype llama.cpp guesses from the most common tensor type when general.file_type is absent (the
- * result has OSTEL_LLAMA_FTYPE_GUESSED set).
+ * The ftype llama.cpp guesses from the most common tensor type when general.file_type is absent
+ * (the result has OSTEL_LLAMA_FTYPE_GUESSED set).
  */
 uint32_t ostel_llama_ftype_from_type(uint32_t type);
 

@@ -25,7 +25,7 @@ struct reader {
     int fd;
     uint64_t size;
     uint64_t pos;
-    uint8_t *buf;       /* fd mode: bytes [buf_start, buf_start + buf_len) of the file */
+    uint8_t *buf; /* fd mode: bytes [buf_start, buf_start + buf_len) of the file */
     uint64_t buf_start;
     size_t buf_len;
     uint64_t meta_bytes; /* metadata held so far, against OSTEL_GGUF_MAX_METADATA */
@@ -134,9 +134,11 @@ static int rd_string(struct reader *r, uint64_t max, char **out, uint64_t *len, 
         return fail(r, "%s: string length %llu exceeds the limit of %llu bytes", what,
                     (unsigned long long)n, (unsigned long long)max);
     if (n > remain(r))
-        return fail(r, "file is truncated: %s of %llu bytes at byte %llu runs past the end "
-                    "(the file has %llu bytes)", what, (unsigned long long)n,
-                    (unsigned long long)r->pos, (unsigned long long)r->size);
+        return fail(r,
+                    "file is truncated: %s of %llu bytes at byte %llu runs past the end "
+                    "(the file has %llu bytes)",
+                    what, (unsigned long long)n, (unsigned long long)r->pos,
+                    (unsigned long long)r->size);
     if (account(r, n + 1) != OSTEL_OK)
         return OSTEL_ERR;
     char *s = ostel_xmalloc((size_t)n + 1);
@@ -151,8 +153,8 @@ static int rd_string(struct reader *r, uint64_t max, char **out, uint64_t *len, 
 }
 
 static const char *const type_names[OSTEL_GGUF_TYPE_COUNT] = {
-    "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-    "bool", "string", "array", "uint64", "int64", "float64",
+    "uint8", "int8",   "uint16", "int16",  "uint32", "int32",   "float32",
+    "bool",  "string", "array",  "uint64", "int64",  "float64",
 };
 
 const char *ostel_gguf_type_name(uint32_t type)
@@ -164,11 +166,23 @@ const char *ostel_gguf_type_name(uint32_t type)
 static unsigned scalar_size(uint32_t type)
 {
     switch (type) {
-    case OSTEL_GGUF_TYPE_UINT8: case OSTEL_GGUF_TYPE_INT8: case OSTEL_GGUF_TYPE_BOOL: return 1;
-    case OSTEL_GGUF_TYPE_UINT16: case OSTEL_GGUF_TYPE_INT16: return 2;
-    case OSTEL_GGUF_TYPE_UINT32: case OSTEL_GGUF_TYPE_INT32: case OSTEL_GGUF_TYPE_FLOAT32: return 4;
-    case OSTEL_GGUF_TYPE_UINT64: case OSTEL_GGUF_TYPE_INT64: case OSTEL_GGUF_TYPE_FLOAT64: return 8;
-    default: return 0;
+    case OSTEL_GGUF_TYPE_UINT8:
+    case OSTEL_GGUF_TYPE_INT8:
+    case OSTEL_GGUF_TYPE_BOOL:
+        return 1;
+    case OSTEL_GGUF_TYPE_UINT16:
+    case OSTEL_GGUF_TYPE_INT16:
+        return 2;
+    case OSTEL_GGUF_TYPE_UINT32:
+    case OSTEL_GGUF_TYPE_INT32:
+    case OSTEL_GGUF_TYPE_FLOAT32:
+        return 4;
+    case OSTEL_GGUF_TYPE_UINT64:
+    case OSTEL_GGUF_TYPE_INT64:
+    case OSTEL_GGUF_TYPE_FLOAT64:
+        return 8;
+    default:
+        return 0;
     }
 }
 
@@ -176,10 +190,18 @@ static void decode_scalar(uint32_t type, const uint8_t *p, struct ostel_gguf_kv 
 {
     uint64_t u = le(p, (int)scalar_size(type));
     switch (type) {
-    case OSTEL_GGUF_TYPE_INT8: kv->v.i = (int8_t)u; break;
-    case OSTEL_GGUF_TYPE_INT16: kv->v.i = (int16_t)u; break;
-    case OSTEL_GGUF_TYPE_INT32: kv->v.i = (int32_t)u; break;
-    case OSTEL_GGUF_TYPE_INT64: kv->v.i = (int64_t)u; break;
+    case OSTEL_GGUF_TYPE_INT8:
+        kv->v.i = (int8_t)u;
+        break;
+    case OSTEL_GGUF_TYPE_INT16:
+        kv->v.i = (int16_t)u;
+        break;
+    case OSTEL_GGUF_TYPE_INT32:
+        kv->v.i = (int32_t)u;
+        break;
+    case OSTEL_GGUF_TYPE_INT64:
+        kv->v.i = (int64_t)u;
+        break;
     case OSTEL_GGUF_TYPE_FLOAT32: {
         uint32_t b = (uint32_t)u;
         float f;
@@ -193,7 +215,9 @@ static void decode_scalar(uint32_t type, const uint8_t *p, struct ostel_gguf_kv 
         kv->v.f = d;
         break;
     }
-    default: kv->v.u = u; break;
+    default:
+        kv->v.u = u;
+        break;
     }
 }
 
@@ -229,9 +253,11 @@ static int read_value(struct reader *r, struct ostel_gguf_kv *kv)
          * what is left of the file. */
         uint64_t min_el = es ? es : 8;
         if (kv->arr_n > remain(r) / min_el) {
-            fail(r, "file is truncated or corrupt: key '%.100s' claims %llu elements of %s, more "
-                    "than the %llu bytes left hold", kv->key, (unsigned long long)kv->arr_n,
-                 ostel_gguf_type_name(kv->arr_type), (unsigned long long)remain(r));
+            fail(r,
+                 "file is truncated or corrupt: key '%.100s' claims %llu elements of %s, more "
+                 "than the %llu bytes left hold",
+                 kv->key, (unsigned long long)kv->arr_n, ostel_gguf_type_name(kv->arr_type),
+                 (unsigned long long)remain(r));
             goto out;
         }
         ostel_buf_append(&raw, head, 12);
@@ -254,9 +280,11 @@ static int read_value(struct reader *r, struct ostel_gguf_kv *kv)
                     goto out;
                 uint64_t n = le(lb, 8);
                 if (n > OSTEL_GGUF_MAX_STRING_LEN || n > remain(r)) {
-                    fail(r, "file is truncated or corrupt: element %llu of key '%.100s' claims "
-                            "%llu bytes, %llu are left", (unsigned long long)i, kv->key,
-                         (unsigned long long)n, (unsigned long long)remain(r));
+                    fail(r,
+                         "file is truncated or corrupt: element %llu of key '%.100s' claims "
+                         "%llu bytes, %llu are left",
+                         (unsigned long long)i, kv->key, (unsigned long long)n,
+                         (unsigned long long)remain(r));
                     goto out;
                 }
                 if (account(r, n + 8) != OSTEL_OK)
@@ -332,7 +360,8 @@ static int check_duplicates(struct reader *r, struct ostel_gguf *g)
     for (size_t i = 1; i < g->n_tensors && rc == OSTEL_OK; i++)
         if (strcmp(((const struct ostel_gguf_tensor *)p[i])->name,
                    ((const struct ostel_gguf_tensor *)p[i - 1])->name) == 0)
-            rc = fail(r, "duplicate tensor name '%s'", ((const struct ostel_gguf_tensor *)p[i])->name);
+            rc = fail(r, "duplicate tensor name '%s'",
+                      ((const struct ostel_gguf_tensor *)p[i])->name);
     free(p);
     return rc;
 }
@@ -375,9 +404,10 @@ static int read_tensor_info(struct reader *r, struct ostel_gguf_tensor *t, uint6
     t->type_known = ti != NULL;
     if (ti) {
         if (t->ne[0] % ti->blck_size != 0)
-            return fail(r, "tensor '%s' of type %s has %llu elements per row, not a multiple of "
-                           "the block size %u", t->name, ti->name,
-                        (unsigned long long)t->ne[0], ti->blck_size);
+            return fail(r,
+                        "tensor '%s' of type %s has %llu elements per row, not a multiple of "
+                        "the block size %u",
+                        t->name, ti->name, (unsigned long long)t->ne[0], ti->blck_size);
         if (!ostel_ggml_tensor_bytes(t->type, t->ne[0], ne, &t->bytes))
             return fail(r, "tensor '%s' is too large", t->name);
     }
@@ -406,9 +436,10 @@ static int check_tensor_data(struct reader *r, struct ostel_gguf *g)
             !ostel_add_u64(start, t->bytes, &end))
             return fail(r, "tensor '%s' has an offset past any file", t->name);
         if (end > g->file_size)
-            return fail(r, "file is truncated: tensor '%s' data ends at byte %llu but the file has "
-                           "%llu bytes", t->name, (unsigned long long)end,
-                        (unsigned long long)g->file_size);
+            return fail(r,
+                        "file is truncated: tensor '%s' data ends at byte %llu but the file has "
+                        "%llu bytes",
+                        t->name, (unsigned long long)end, (unsigned long long)g->file_size);
         if (!t->type_known) {
             expected_known = false;
             expected = t->offset;
@@ -494,9 +525,10 @@ static int parse(struct reader *r, struct ostel_gguf *g)
         uint64_t pad = (g->alignment - r->pos % g->alignment) % g->alignment;
         g->data_offset = r->pos + pad;
         if (g->data_offset > g->file_size)
-            return fail(r, "file is truncated: the data section would start at byte %llu but the "
-                           "file has %llu bytes", (unsigned long long)g->data_offset,
-                        (unsigned long long)g->file_size);
+            return fail(r,
+                        "file is truncated: the data section would start at byte %llu but the "
+                        "file has %llu bytes",
+                        (unsigned long long)g->data_offset, (unsigned long long)g->file_size);
     }
     if (check_tensor_data(r, g) != OSTEL_OK)
         return OSTEL_ERR;
@@ -512,8 +544,11 @@ static int parse(struct reader *r, struct ostel_gguf *g)
 int ostel_gguf_read_buffer(struct ostel_gguf *g, const void *data, size_t len, char *err,
                            size_t errlen)
 {
-    struct reader r = {.mem = data ? data : (const uint8_t *)"", .fd = -1, .size = len,
-                       .err = err, .errlen = errlen};
+    struct reader r = {.mem = data ? data : (const uint8_t *)"",
+                       .fd = -1,
+                       .size = len,
+                       .err = err,
+                       .errlen = errlen};
     if (err && errlen)
         err[0] = '\0';
     return parse(&r, g);
@@ -637,8 +672,9 @@ bool ostel_gguf_array_get_f64(const struct ostel_gguf_kv *kv, uint64_t idx, doub
     struct ostel_gguf_kv tmp;
     if (!array_elem(kv, idx, &tmp))
         return false;
-    *out = is_float(kv->arr_type) ? tmp.v.f
-           : is_signed(kv->arr_type) ? (double)tmp.v.i : (double)tmp.v.u;
+    *out = is_float(kv->arr_type)    ? tmp.v.f
+           : is_signed(kv->arr_type) ? (double)tmp.v.i
+                                     : (double)tmp.v.u;
     return true;
 }
 

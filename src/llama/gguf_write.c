@@ -1,5 +1,6 @@
 /*
- * gguf_write: an in-memory GGUF v3 header builder (see gguf_write.h). Little-endian, as ggml writes.
+ * gguf_write: an in-memory GGUF v3 header builder (see gguf_write.h). Little-endian, as ggml
+ * writes.
  */
 #include "llama/gguf_write.h"
 

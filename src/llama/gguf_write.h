@@ -1,7 +1,8 @@
 /*
- * gguf_write: builds a GGUF v3 header (metadata and tensor infos) in memory; the caller then streams
- * each tensor's data in the same order, padded to the alignment (ostel_gguf_writer_pad_bytes()).
- * Offsets follow ggml's gguf writer: each tensor starts where the previous one's padded data ends.
+ * gguf_write: builds a GGUF v3 header (metadata and tensor infos) in memory; the caller then
+ * streams each tensor's data in the same order, padded to the alignment
+ * (ostel_gguf_writer_pad_bytes()). Offsets follow ggml's gguf writer: each tensor starts where the
+ * previous one's padded data ends.
  */
 #ifndef OSTEL_GGUF_WRITE_H
 #define OSTEL_GGUF_WRITE_H
@@ -10,11 +11,11 @@
 #include "util/util.h"
 
 struct ostel_gguf_writer {
-    struct ostel_buf kv;   /* serialized key-value pairs */
+    struct ostel_buf kv; /* serialized key-value pairs */
     uint64_t n_kv;
-    struct ostel_buf ti;   /* serialized tensor infos */
+    struct ostel_buf ti; /* serialized tensor infos */
     uint64_t n_tensors;
-    uint64_t data_bytes;   /* padded size of the data section so far */
+    uint64_t data_bytes; /* padded size of the data section so far */
     uint32_t alignment;
 };
 

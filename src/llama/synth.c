@@ -1,5 +1,6 @@
 /*
- * synth: the presets, the tensor list of each architecture and the fast random writer (see synth.h).
+ * synth: the presets, the tensor list of each architecture and the fast random writer (see
+ * synth.h).
  *
  * Speed: weights come from one xorshift64* stream per tensor (seeded from --seed and the tensor's
  * index, so output is deterministic), written in 8 MiB write(2) calls. F16 values are built from
@@ -28,6 +29,7 @@
 #define WRITE_CHUNK (8u << 20)
 
 /* Shapes of the published models (their config.json / GGUF metadata). */
+/* clang-format off */
 static const struct ostel_synth_shape presets[] = {
     {"llama-3.1-8b", "llama", "Llama 3.1 8B (ostel synth)", "ggml-vocab-llama-bpe.gguf", 128256,
      32, 4096, 14336, 32, 8, 128, 131072, 500000.0f, 1e-5f, false, false, 8.0f, 1.0f, 4.0f, 8192},
@@ -44,6 +46,7 @@ static const struct ostel_synth_shape presets[] = {
     {"tiny-qwen", "qwen2", "tiny qwen2 (ostel synth)", "ggml-vocab-qwen2.gguf", 151936,
      2, 64, 128, 2, 1, 32, 2048, 1000000.0f, 1e-6f, true, true, 0, 0, 0, 0},
 };
+/* clang-format on */
 
 const struct ostel_synth_shape *ostel_synth_preset_find(const char *name)
 {
@@ -88,8 +91,9 @@ int ostel_synth_shape_check(const struct ostel_synth_shape *s, char *err, size_t
     if (hd == 0 || hd % 2 != 0)
         return errf(err, errlen, "head size %u must be even and above 0", hd);
     if (s->n_embd % 32 || s->n_ff % 32 || ((uint64_t)hd * s->n_head) % 32)
-        return errf(err, errlen, "embd, ff and heads*head size must be multiples of 32 (q8_0 "
-                                 "blocks)");
+        return errf(err, errlen,
+                    "embd, ff and heads*head size must be multiples of 32 (q8_0 "
+                    "blocks)");
     if ((uint64_t)s->n_embd * s->n_ff > (1ull << 40) || (uint64_t)hd * s->n_head > (1u << 20))
         return errf(err, errlen, "shape is implausibly large");
     return OSTEL_OK;
@@ -311,8 +315,10 @@ static int write_tensor(struct out *o, const struct ostel_synth_shape *s, const 
 {
     uint64_t n = t->ne[0] * (t->ne[1] ? t->ne[1] : 1);
     switch (t->fill) {
-    case FILL_ONE: return write_f32_const(o, n, 1.0f);
-    case FILL_ZERO: return write_f32_const(o, n, 0.0f);
+    case FILL_ONE:
+        return write_f32_const(o, n, 1.0f);
+    case FILL_ZERO:
+        return write_f32_const(o, n, 0.0f);
     case FILL_ROPE:
         for (uint64_t i = 0; i < n; i++) {
             float v = rope_factor_at(s, i);
@@ -320,7 +326,8 @@ static int write_tensor(struct out *o, const struct ostel_synth_shape *s, const 
                 return OSTEL_ERR;
         }
         return OSTEL_OK;
-    case FILL_WEIGHT: return write_weight(o, t, rng);
+    case FILL_WEIGHT:
+        return write_weight(o, t, rng);
     }
     return OSTEL_ERR;
 }
@@ -458,8 +465,7 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     tmp = ostel_xasprintf("%s.synth-XXXXXX", o->out_path);
     out.fd = mkstemp(tmp);
     if (out.fd < 0) {
-        ostel_error("cannot create a temporary file beside '%s': %s", o->out_path,
-                    strerror(errno));
+        ostel_error("cannot create a temporary file beside '%s': %s", o->out_path, strerror(errno));
         free(tmp);
         tmp = NULL;
         goto done;

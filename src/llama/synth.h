@@ -1,11 +1,11 @@
 /*
- * synth: writes a random-weight GGUF with the exact tensor set and shapes llama.cpp's loader expects
- * for a real model (LLM_ARCH_LLAMA, LLM_ARCH_QWEN2), with the tokenizer of one of the pinned release's
- * vocab GGUFs, so memory and speed can be measured without downloading weights.
+ * synth: writes a random-weight GGUF with the exact tensor set and shapes llama.cpp's loader
+ * expects for a real model (LLM_ARCH_LLAMA, LLM_ARCH_QWEN2), with the tokenizer of one of the
+ * pinned release's vocab GGUFs, so memory and speed can be measured without downloading weights.
  *
  * Values: norms 1, biases 0, llama-3 rope frequency factors as convert_hf_to_gguf.py computes them,
- * weights small random numbers (|w| in [2^-7, 2^-5)) so logits stay finite. The output is written to
- * a temporary file beside the target, fsync'd and renamed; free space is checked first.
+ * weights small random numbers (|w| in [2^-7, 2^-5)) so logits stay finite. The output is written
+ * to a temporary file beside the target, fsync'd and renamed; free space is checked first.
  */
 #ifndef OSTEL_SYNTH_H
 #define OSTEL_SYNTH_H
@@ -15,22 +15,23 @@
 #include <stdint.h>
 
 struct ostel_synth_shape {
-    const char *preset;     /* preset name, or "custom" */
-    const char *arch;       /* "llama" or "qwen2" */
-    const char *name;       /* general.name */
-    const char *vocab_file; /* vocab GGUF name in the pinned release ("ggml-vocab-llama-bpe.gguf") */
-    uint32_t n_vocab;       /* expected token count of the vocab file; 0 = take the file's */
+    const char *preset; /* preset name, or "custom" */
+    const char *arch;   /* "llama" or "qwen2" */
+    const char *name;   /* general.name */
+    const char
+        *vocab_file;  /* vocab GGUF name in the pinned release ("ggml-vocab-llama-bpe.gguf") */
+    uint32_t n_vocab; /* expected token count of the vocab file; 0 = take the file's */
     uint32_t n_layer;
     uint32_t n_embd;
     uint32_t n_ff;
     uint32_t n_head;
     uint32_t n_head_kv;
-    uint32_t head_dim;      /* 0 = n_embd / n_head */
+    uint32_t head_dim; /* 0 = n_embd / n_head */
     uint32_t n_ctx_train;
     float rope_theta;
     float rms_eps;
-    bool tied_embeddings;   /* no output.weight: llama.cpp reuses token_embd */
-    bool qkv_bias;          /* attn_q/k/v biases (qwen2) */
+    bool tied_embeddings; /* no output.weight: llama.cpp reuses token_embd */
+    bool qkv_bias;        /* attn_q/k/v biases (qwen2) */
     /* llama-3 rope scaling (rope_freqs.weight); factor 0 = none */
     float rope_factor;
     float rope_low_freq_factor;
@@ -54,15 +55,15 @@ struct ostel_synth_options {
     const char *vocab_path; /* vocab GGUF to take the tokenizer from */
     uint32_t type;          /* OSTEL_GGML_TYPE_F16 or OSTEL_GGML_TYPE_Q8_0 */
     uint64_t seed;
-    bool force;             /* replace an existing out_path */
-    bool dry_run;           /* compute sizes only, write nothing */
+    bool force;   /* replace an existing out_path */
+    bool dry_run; /* compute sizes only, write nothing */
 };
 
 struct ostel_synth_result {
     uint64_t file_bytes;
     uint64_t n_params;
     uint64_t n_tensors;
-    double seconds;         /* wall time of the write, fsync included */
+    double seconds; /* wall time of the write, fsync included */
 };
 
 /*

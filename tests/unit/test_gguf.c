@@ -332,8 +332,8 @@ static void test_synth_file(void **state)
     }
     char *dir = test_tmpdir();
     char *out = ostel_xasprintf("%s/tiny.gguf", dir);
-    struct ostel_synth_options o = {.out_path = out, .vocab_path = vocab,
-                                    .type = OSTEL_GGML_TYPE_Q8_0, .seed = 3};
+    struct ostel_synth_options o = {
+        .out_path = out, .vocab_path = vocab, .type = OSTEL_GGML_TYPE_Q8_0, .seed = 3};
     struct ostel_synth_result res;
     assert_int_equal(ostel_synth_write(s, &o, &res), 0);
     struct ostel_gguf g;
@@ -380,12 +380,12 @@ static void test_type_table(void **state)
         const char *name;
         uint32_t blck, size;
     } cases[] = {
-        {0, "f32", 1, 4},        {1, "f16", 1, 2},         {2, "q4_0", 32, 18},
-        {8, "q8_0", 32, 34},     {10, "q2_K", 256, 84},    {12, "q4_K", 256, 144},
-        {14, "q6_K", 256, 210},  {16, "iq2_xxs", 256, 66}, {19, "iq1_s", 256, 50},
-        {23, "iq4_xs", 256, 136}, {29, "iq1_m", 256, 56},  {30, "bf16", 1, 2},
-        {34, "tq1_0", 256, 54},  {35, "tq2_0", 256, 66},   {39, "mxfp4", 32, 17},
-        {40, "nvfp4", 64, 36},   {41, "q1_0", 128, 18},    {42, "q2_0", 64, 18},
+        {0, "f32", 1, 4},         {1, "f16", 1, 2},         {2, "q4_0", 32, 18},
+        {8, "q8_0", 32, 34},      {10, "q2_K", 256, 84},    {12, "q4_K", 256, 144},
+        {14, "q6_K", 256, 210},   {16, "iq2_xxs", 256, 66}, {19, "iq1_s", 256, 50},
+        {23, "iq4_xs", 256, 136}, {29, "iq1_m", 256, 56},   {30, "bf16", 1, 2},
+        {34, "tq1_0", 256, 54},   {35, "tq2_0", 256, 66},   {39, "mxfp4", 32, 17},
+        {40, "nvfp4", 64, 36},    {41, "q1_0", 128, 18},    {42, "q2_0", 64, 18},
     };
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
         const struct ostel_ggml_type_info *t = ostel_ggml_type_get(cases[i].id);

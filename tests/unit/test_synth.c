@@ -80,8 +80,8 @@ static void test_deterministic_qwen(void **state)
     char *dir = test_tmpdir();
     char *a = ostel_xasprintf("%s/a.gguf", dir), *b = ostel_xasprintf("%s/b.gguf", dir),
          *c = ostel_xasprintf("%s/c.gguf", dir);
-    struct ostel_synth_options o = {.out_path = a, .vocab_path = vocab,
-                                    .type = OSTEL_GGML_TYPE_F16, .seed = 7};
+    struct ostel_synth_options o = {
+        .out_path = a, .vocab_path = vocab, .type = OSTEL_GGML_TYPE_F16, .seed = 7};
     struct ostel_synth_result r1, r2, r3;
     assert_int_equal(ostel_synth_write(s, &o, &r1), 0);
     o.out_path = b;
@@ -176,8 +176,8 @@ static void test_llama3_rope_freqs(void **state)
     s.n_head_kv = 1;
     char *dir = test_tmpdir();
     char *out = ostel_xasprintf("%s/r.gguf", dir);
-    struct ostel_synth_options o = {.out_path = out, .vocab_path = vocab,
-                                    .type = OSTEL_GGML_TYPE_Q8_0, .seed = 1};
+    struct ostel_synth_options o = {
+        .out_path = out, .vocab_path = vocab, .type = OSTEL_GGML_TYPE_Q8_0, .seed = 1};
     struct ostel_synth_result r;
     assert_int_equal(ostel_synth_write(&s, &o, &r), 0);
     struct ostel_gguf g;
@@ -191,11 +191,10 @@ static void test_llama3_rope_freqs(void **state)
     float first, last;
     memcpy(&first, data + g.data_offset + t->offset, 4);
     memcpy(&last, data + g.data_offset + t->offset + 31 * 4, 4);
-    assert_true(first == 1.0f);  /* high frequencies are not scaled */
-    assert_true(last == 32.0f);  /* low frequencies by the full factor */
+    assert_true(first == 1.0f); /* high frequencies are not scaled */
+    assert_true(last == 32.0f); /* low frequencies by the full factor */
     assert_null(ostel_gguf_find_tensor(&g, "output.weight")); /* tied */
-    assert_int_equal(ostel_gguf_find_tensor(&g, "blk.0.attn_q.weight")->type,
-                     OSTEL_GGML_TYPE_Q8_0);
+    assert_int_equal(ostel_gguf_find_tensor(&g, "blk.0.attn_q.weight")->type, OSTEL_GGML_TYPE_Q8_0);
     struct ostel_gguf_model m;
     ostel_gguf_model_init(&m, &g);
     assert_true(m.has_rope_freqs);
