@@ -216,6 +216,32 @@ static void test_import_fixtures(void **state)
     free(db);
 }
 
+/* A run directory written by the real `ostel run` (see tests/data/store-runs/README.md). */
+static void test_import_real_run(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    char *p = fixture("real-tiny-f16");
+    int64_t id = 0;
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, &id), OSTEL_STORE_ADDED);
+    free(p);
+    assert_int_equal(count(s, "samples"), 6);
+    assert_int_equal(count(s, "phase_summaries"), 4);
+    assert_int_equal(count(s, "memory_breakdown"), 1);
+    char *csv = export_string(s, "runs", OSTEL_STORE_FORMAT_CSV, id);
+    /* load_ms, prompt_tokens, prompt_ms, prompt_tok_s, gen_tokens, gen_ms, gen_tok_s */
+    assert_non_null(strstr(csv, ",99.23,102,27.65,3688.57,15,52,288.48,"));
+    assert_non_null(strstr(csv, ",tiny f16,ok,0,"));
+    free(csv);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
 static void expect_refused(struct ostel_store *s, const char *dir)
 {
     int64_t before = count(s, "runs"), samples = count(s, "samples");
@@ -503,7 +529,7 @@ int main(void)
         cmocka_unit_test(test_migrations),       cmocka_unit_test(test_import_fixtures),
         cmocka_unit_test(test_corrupt_rolls_back), cmocka_unit_test(test_bound_parameters),
         cmocka_unit_test(test_two_processes),    cmocka_unit_test(test_bulk_speed),
-        cmocka_unit_test(test_metrics_reader),
+        cmocka_unit_test(test_metrics_reader),   cmocka_unit_test(test_import_real_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
