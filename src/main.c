@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"hog", cmd_hog, "make background load: hold memory, keep CPUs busy"},
     {"inspect", cmd_inspect, "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
     {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
+    {"report", cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
     {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
     {"synth", cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
 };

@@ -1,0 +1,171 @@
+/*
+ * cmd_report: `ostel report RUN_DIR… [--group-by KEYS] [--baseline GROUP] [--format F] [-o FILE]`.
+ *
+ * Wiring only: load the run directories into a run set (report_load.c), build the analysis
+ * (report.c), write it in the chosen format (report_*.c) to stdout or atomically to FILE. A future
+ * `--db FILE` fills the same run set from the SQLite store instead of directories.
+ */
+#include "cmd/cmd.h"
+#include "report/report.h"
+#include "util/fileio.h"
+#include "util/opt.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define REPORT_MAX_BYTES (512u << 20)
+
+enum { OPT_BASELINE = 'b', OPT_FORMAT = 'f', OPT_GROUP_BY = 'g', OPT_OUTPUT = 'o' };
+
+static const struct ostel_option report_options[] = {
+    {OPT_BASELINE, "baseline", "GROUP", "OSTEL_REPORT_BASELINE",
+     "group the others are compared with (its label or tag; default: the first group)"},
+    {OPT_FORMAT, "format", "FMT", "OSTEL_REPORT_FORMAT",
+     "md (default), csv, json or html (default html when -o ends in .html)"},
+    {OPT_GROUP_BY, "group-by", "KEYS", "OSTEL_REPORT_GROUP_BY",
+     "comma-separated keys among tag, model, ctx, gen, scenario (default: tag)"},
+    {OPT_OUTPUT, "output", "FILE", NULL, "write to FILE (atomically) instead of standard output"},
+};
+
+static const struct ostel_command_help report_help = {
+    "report",
+    "RUN_DIR... [--group-by KEYS] [--baseline GROUP] [--format md|csv|json|html] [-o FILE]",
+    "compare runs: throughput, memory, OS telemetry and statistics over repetitions",
+    "RUN_DIR is a run directory (it holds summary.json) or a directory of run directories (a\n"
+    "study). Runs are grouped (by tag unless --group-by says otherwise) and each group is compared\n"
+    "with the baseline: ratios with 95% confidence intervals and Welch's t-test. Failed runs are\n"
+    "listed with the end of their log and left out of the statistics. See docs/report.md.\n"};
+
+struct report_args {
+    const char *baseline;
+    const char *format;
+    const char *output;
+    unsigned group_by;
+    unsigned from_cli; /* bit per option id set on the command line: the environment yields to it */
+    char **pos;        /* the run directories */
+    int npos;
+};
+
+static unsigned opt_bit(int id)
+{
+    return id == OPT_BASELINE ? 1u : id == OPT_FORMAT ? 2u : id == OPT_GROUP_BY ? 4u : 8u;
+}
+
+static int on_option(void *ctx, int id, const char *arg, const char *source)
+{
+    struct report_args *a = ctx;
+    const char *where = source ? source : "--";
+    if (source && (a->from_cli & opt_bit(id)))
+        return 0;
+    if (!source)
+        a->from_cli |= opt_bit(id);
+    switch (id) {
+    case OPT_BASELINE: a->baseline = arg; return 0;
+    case OPT_OUTPUT: a->output = arg; return 0;
+    case OPT_FORMAT:
+        if (!ostel_report_find_format(arg))
+            return ostel_error("%s%s: unknown format '%s' (md, csv, json, html)", where,
+                               source ? "" : "format", arg);
+        a->format = arg;
+        return 0;
+    case OPT_GROUP_BY:
+        if (!ostel_report_parse_group_by(arg, &a->group_by))
+            return ostel_error("%s%s: bad keys '%s' (tag, model, ctx, gen, scenario)", where,
+                               source ? "" : "group-by", arg);
+        return 0;
+    default: return ostel_error("report: unhandled option");
+    }
+}
+
+/* Parses options wherever they appear among the run directories. Returns OSTEL_OPT_*. */
+static int parse_args(int argc, char **argv, struct report_args *a)
+{
+    a->pos = ostel_xcalloc((size_t)argc + 1, sizeof(char *));
+    int base = 0; /* argv[base] plays argv[0] in each round */
+    for (;;) {
+        int first;
+        int rc = ostel_options_parse(&report_help, report_options, OSTEL_ARRAY_LEN(report_options),
+                                     argc - base, argv + base, on_option, a, &first);
+        if (rc != OSTEL_OPT_DONE)
+            return rc;
+        int i = base + first;
+        if (i < argc && strcmp(argv[i - 1], "--") == 0) {
+            while (i < argc)
+                a->pos[a->npos++] = argv[i++];
+            return OSTEL_OPT_DONE;
+        }
+        while (i < argc && (argv[i][0] != '-' || argv[i][1] == '\0'))
+            a->pos[a->npos++] = argv[i++];
+        if (i >= argc)
+            return OSTEL_OPT_DONE;
+        base = i - 1;
+    }
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    struct report_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != OSTEL_OPT_DONE || a.npos == 0) {
+        if (rc == OSTEL_OPT_DONE)
+            ostel_error("report: no run directory given (usage: ostel report RUN_DIR...)");
+        free(a.pos);
+        return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
+    }
+    if (!a.format)
+        a.format = a.output && (ends_with(a.output, ".html") || ends_with(a.output, ".htm"))
+                       ? "html"
+                   : a.output && ends_with(a.output, ".json") ? "json"
+                   : a.output && ends_with(a.output, ".csv")  ? "csv"
+                                                              : "md";
+
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    for (int i = 0; i < a.npos; i++) {
+        if (ostel_report_load_path(&set, a.pos[i]) != 0) {
+            ostel_report_set_free(&set);
+            free(a.pos);
+            return OSTEL_EXIT_FAIL;
+        }
+    }
+    struct ostel_report_options opt = {a.group_by, a.baseline};
+    struct ostel_report report;
+    char err[1024];
+    if (ostel_report_build(&report, &set, &opt, err, sizeof(err)) != 0) {
+        ostel_error("report: %s", err);
+        ostel_report_free(&report);
+        ostel_report_set_free(&set);
+        free(a.pos);
+        return OSTEL_EXIT_FAIL;
+    }
+    if (strcmp(a.format, "html") == 0 && !ostel_report_html_has_charts())
+        ostel_warn("this ostel was built without uPlot (npm ci, then rebuild): the HTML report "
+                   "has tables but no charts");
+    struct ostel_buf out;
+    ostel_buf_init(&out, REPORT_MAX_BYTES);
+    ostel_report_find_format(a.format)->write(&report, &out);
+    rc = OSTEL_EXIT_OK;
+    if (out.overflow) {
+        rc = OSTEL_EXIT_FAIL;
+        ostel_error("report: the report would exceed %u MiB; report on fewer runs",
+                    REPORT_MAX_BYTES >> 20);
+    } else if (a.output) {
+        if (ostel_file_write_atomic(a.output, out.data, out.len) != 0)
+            rc = OSTEL_EXIT_FAIL;
+    } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+        ostel_error("report: cannot write to standard output");
+        rc = OSTEL_EXIT_FAIL;
+    }
+    ostel_buf_free(&out);
+    ostel_report_free(&report);
+    ostel_report_set_free(&set);
+    free(a.pos);
+    return rc;
+}

@@ -1,0 +1,786 @@
+/*
+ * report: the analysis behind every output format of `ostel report`. It groups a run set, computes
+ * each group's statistics over its successful runs, compares every group with the baseline, fits
+ * trends over successive runs and turns what it finds into notes and an interpretation — all from the
+ * data, with no I/O, so Markdown, CSV, JSON and HTML say the same things. The thresholds are named
+ * constants below and documented in docs/report.md.
+ */
+#include "report/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Thresholds of the notes (docs/report.md, "Warnings"). */
+#define COLD_SLOWER 1.20       /* first run's duration vs the median of the rest */
+#define NOISY_CV 0.10          /* coefficient of variation of generation speed */
+#define HEAVY_PAGES 25600.0    /* pages in + out during inference: 100 MiB of 4 KiB pages */
+#define HEAVY_MAJFLT 1000.0    /* major faults during inference */
+#define LOW_AVAIL_PCT 10.0     /* lowest available memory */
+#define RSS_SHORT_FRACTION 0.9 /* peak RSS below this share of llama.cpp's total: not all resident */
+#define SIGNIFICANCE 0.05
+
+static const struct ostel_report_metric_info metric_info[OSTEL_REPORT_NMETRIC] = {
+    [OSTEL_REPORT_M_PROMPT_TPS] = {"prompt_tps", "Prompt TPS", "tok/s", OSTEL_REPORT_BETTER_HIGH,
+                                   OSTEL_REPORT_AGG_MEAN, 2, true},
+    [OSTEL_REPORT_M_GEN_TPS] = {"gen_tps", "Generation TPS", "tok/s", OSTEL_REPORT_BETTER_HIGH,
+                                OSTEL_REPORT_AGG_MEAN, 2, true},
+    [OSTEL_REPORT_M_WALL_S] = {"duration_s", "Duration (s)", "s", OSTEL_REPORT_BETTER_LOW,
+                               OSTEL_REPORT_AGG_MEAN, 2, true},
+    [OSTEL_REPORT_M_DEV_USED_MIB] = {"device_used_mib", "Used (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
+                                     OSTEL_REPORT_AGG_MEDIAN, 0, true},
+    [OSTEL_REPORT_M_MODEL_MIB] = {"model_mib", "Model (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
+                                  OSTEL_REPORT_AGG_MEDIAN, 0, false},
+    [OSTEL_REPORT_M_CONTEXT_MIB] = {"context_mib", "Context (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
+                                    OSTEL_REPORT_AGG_MEDIAN, 0, false},
+    [OSTEL_REPORT_M_COMPUTE_MIB] = {"compute_mib", "Compute (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
+                                    OSTEL_REPORT_AGG_MEDIAN, 0, false},
+    [OSTEL_REPORT_M_HOST_MIB] = {"host_mib", "Host (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
+                                 OSTEL_REPORT_AGG_MEDIAN, 0, false},
+    [OSTEL_REPORT_M_RSS_PEAK_MIB] = {"rss_peak_mib", "Peak RSS (MiB)", "MiB",
+                                     OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MAX, 0, true},
+    [OSTEL_REPORT_M_CPU_MEAN_PCT] = {"cpu_mean_pct", "Mean CPU %", "%", OSTEL_REPORT_BETTER_NONE,
+                                     OSTEL_REPORT_AGG_MEAN, 0, false},
+    [OSTEL_REPORT_M_PAGEINS] = {"pageins", "Pageins", "pages", OSTEL_REPORT_BETTER_LOW,
+                                OSTEL_REPORT_AGG_MEAN, 0, false},
+    [OSTEL_REPORT_M_PAGEOUTS] = {"pageouts", "Pageouts", "pages", OSTEL_REPORT_BETTER_LOW,
+                                 OSTEL_REPORT_AGG_MEAN, 0, false},
+    [OSTEL_REPORT_M_MAJFLT] = {"majflt", "Major faults", "faults", OSTEL_REPORT_BETTER_LOW,
+                               OSTEL_REPORT_AGG_MEAN, 0, false},
+    [OSTEL_REPORT_M_PRESSURE_WORST] = {"pressure_worst", "Worst pressure", "",
+                                       OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MAX, 0, false},
+    [OSTEL_REPORT_M_AVAIL_MIN_PCT] = {"avail_min_pct", "Lowest available %", "%",
+                                      OSTEL_REPORT_BETTER_HIGH, OSTEL_REPORT_AGG_MIN, 1, false},
+};
+
+const struct ostel_report_metric_info *ostel_report_metric_info(int metric)
+{
+    OSTEL_ASSERT(metric >= 0 && metric < OSTEL_REPORT_NMETRIC);
+    return &metric_info[metric];
+}
+
+static const struct {
+    const char *name;
+    int metric;
+} trends[OSTEL_REPORT_NTREND] = {
+    [OSTEL_REPORT_TREND_RSS] = {"peak RSS", OSTEL_REPORT_M_RSS_PEAK_MIB},
+    [OSTEL_REPORT_TREND_PAGEINS] = {"pageins", OSTEL_REPORT_M_PAGEINS},
+    [OSTEL_REPORT_TREND_PAGEOUTS] = {"pageouts", OSTEL_REPORT_M_PAGEOUTS},
+    [OSTEL_REPORT_TREND_MAJFLT] = {"major faults", OSTEL_REPORT_M_MAJFLT},
+};
+
+const char *ostel_report_trend_name(int t)
+{
+    OSTEL_ASSERT(t >= 0 && t < OSTEL_REPORT_NTREND);
+    return trends[t].name;
+}
+
+int ostel_report_trend_metric(int t)
+{
+    OSTEL_ASSERT(t >= 0 && t < OSTEL_REPORT_NTREND);
+    return trends[t].metric;
+}
+
+static const struct {
+    const char *name;
+    unsigned bit;
+} group_keys[] = {{"tag", OSTEL_REPORT_BY_TAG},
+                  {"model", OSTEL_REPORT_BY_MODEL},
+                  {"ctx", OSTEL_REPORT_BY_CTX},
+                  {"gen", OSTEL_REPORT_BY_GEN},
+                  {"scenario", OSTEL_REPORT_BY_SCENARIO}};
+
+bool ostel_report_parse_group_by(const char *s, unsigned *out)
+{
+    unsigned bits = 0;
+    struct ostel_str rest = ostel_str_from_cstr(s);
+    while (rest.n > 0) {
+        long comma = ostel_str_find(rest, ",");
+        size_t n = comma < 0 ? rest.n : (size_t)comma;
+        struct ostel_str key = ostel_str_trim(ostel_str_make(rest.p, n));
+        bool found = false;
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(group_keys); i++)
+            if (ostel_str_eq(key, group_keys[i].name)) {
+                bits |= group_keys[i].bit;
+                found = true;
+            }
+        if (!found)
+            return false;
+        rest = comma < 0 ? ostel_str_make(rest.p + rest.n, 0)
+                         : ostel_str_make(rest.p + n + 1, rest.n - n - 1);
+    }
+    if (!bits)
+        return false;
+    *out = bits;
+    return true;
+}
+
+/* The model's file name without its directory. */
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static char *group_label(const struct ostel_report_run *r, unsigned by)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 4096);
+    const char *sep = "";
+    if (by & OSTEL_REPORT_BY_TAG) {
+        ostel_buf_printf(&b, "%s%s", sep, *r->tag ? r->tag : "(untagged)");
+        sep = " · ";
+    }
+    if (by & OSTEL_REPORT_BY_MODEL) {
+        ostel_buf_printf(&b, "%s%s", sep, *r->model ? base_name(r->model) : "(no model)");
+        sep = " · ";
+    }
+    if (by & OSTEL_REPORT_BY_CTX) {
+        if (r->ctx >= 0)
+            ostel_buf_printf(&b, "%sctx %lld", sep, r->ctx);
+        else
+            ostel_buf_printf(&b, "%sctx ?", sep);
+        sep = " · ";
+    }
+    if (by & OSTEL_REPORT_BY_GEN) {
+        if (r->gen >= 0)
+            ostel_buf_printf(&b, "%sgen %lld", sep, r->gen);
+        else
+            ostel_buf_printf(&b, "%sgen ?", sep);
+        sep = " · ";
+    }
+    if (by & OSTEL_REPORT_BY_SCENARIO)
+        ostel_buf_printf(&b, "%s%s", sep, *r->scenario ? r->scenario : "none");
+    return ostel_buf_detach(&b);
+}
+
+/* ---- notes ---- */
+
+static void add_note(struct ostel_report_group *g, int kind, char *brief, char *text)
+{
+    g->notes = ostel_xrealloc(g->notes, (g->nnotes + 1) * sizeof(*g->notes));
+    g->notes[g->nnotes].kind = kind;
+    g->notes[g->nnotes].brief = brief;
+    g->notes[g->nnotes].text = text;
+    g->nnotes++;
+}
+
+static const char *pressure_word(double p)
+{
+    if (isnan(p))
+        return "unknown";
+    if (p >= 4)
+        return "critical";
+    if (p >= 2)
+        return "warning";
+    return "normal";
+}
+
+/* Values of one metric over the group's ok runs, in start order; the caller frees. */
+static double *ok_values(const struct ostel_report_set *set, const struct ostel_report_group *g,
+                         int metric, const struct ostel_report_run ***runs_out)
+{
+    double *v = ostel_xmalloc((g->n ? g->n : 1) * sizeof(*v));
+    const struct ostel_report_run **runs = ostel_xmalloc((g->n ? g->n : 1) * sizeof(*runs));
+    size_t k = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct ostel_report_run *r = &set->runs[g->runs[i]];
+        if (!r->ok)
+            continue;
+        runs[k] = r;
+        v[k++] = r->metric[metric];
+    }
+    if (runs_out)
+        *runs_out = runs;
+    else
+        free(runs);
+    return v;
+}
+
+static bool group_has_note(const struct ostel_report_group *g, int kind);
+
+static size_t count_flags(const bool *f, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += f[i];
+    return k;
+}
+
+static void note_failed(const struct ostel_report_set *set, struct ostel_report_group *g)
+{
+    size_t failed = g->n - g->n_ok;
+    if (!failed)
+        return;
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 16);
+    ostel_buf_printf(&b, "%zu of %zu runs did not finish:", failed, g->n);
+    const char *sep = " ";
+    for (size_t i = 0; i < g->n; i++) {
+        const struct ostel_report_run *r = &set->runs[g->runs[i]];
+        if (r->ok)
+            continue;
+        ostel_buf_printf(&b, "%s%s (%s", sep, r->name, *r->status ? r->status : "no status");
+        if (r->oom_killed)
+            ostel_buf_puts(&b, ", killed by the OOM killer");
+        else if (*r->signal)
+            ostel_buf_printf(&b, ", %s", r->signal);
+        else if (r->exit_code > 0)
+            ostel_buf_printf(&b, ", exit code %lld", r->exit_code);
+        ostel_buf_putc(&b, ')');
+        sep = ", ";
+    }
+    ostel_buf_puts(&b, "; they are left out of the statistics");
+    if (g->n_ok == 0)
+        ostel_buf_puts(&b, " (no run of this group succeeded)");
+    add_note(g, OSTEL_REPORT_NOTE_FAILED, ostel_xasprintf("%zu/%zu failed", failed, g->n),
+             ostel_buf_detach(&b));
+}
+
+static void note_memory(const struct ostel_report_set *set, struct ostel_report_group *g)
+{
+    size_t missing = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct ostel_report_run *r = &set->runs[g->runs[i]];
+        missing += r->ok && !r->has_memory;
+    }
+    if (!missing)
+        return;
+    add_note(g, OSTEL_REPORT_NOTE_NO_MEMORY, ostel_xstrdup("no memory table"),
+             ostel_xasprintf("%zu of %zu successful runs printed neither llama.cpp's memory "
+                             "breakdown nor its buffer sizes: their memory columns are empty and "
+                             "only RSS describes their memory",
+                             missing, g->n_ok));
+}
+
+static void note_outliers(const struct ostel_report_set *set, struct ostel_report_group *g)
+{
+    static const int ms[] = {OSTEL_REPORT_M_GEN_TPS, OSTEL_REPORT_M_PROMPT_TPS,
+                             OSTEL_REPORT_M_WALL_S};
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(ms); k++) {
+        const struct ostel_report_run **runs;
+        double *v = ok_values(set, g, ms[k], &runs);
+        bool *flag = ostel_xcalloc(g->n_ok ? g->n_ok : 1, sizeof(*flag));
+        double *z = ostel_xcalloc(g->n_ok ? g->n_ok : 1, sizeof(*z));
+        if (ostel_stats_outliers(v, g->n_ok, flag, z) > 0 &&
+            !(group_has_note(g, OSTEL_REPORT_NOTE_COLD) && count_flags(flag, g->n_ok) == flag[0])) {
+            const struct ostel_report_metric_info *mi = &metric_info[ms[k]];
+            struct ostel_buf b, brief;
+            ostel_buf_init(&b, 1 << 16);
+            ostel_buf_init(&brief, 4096);
+            ostel_buf_printf(&brief, "outlier (%s):", mi->key);
+            const char *sep = " ";
+            /* A cold first run already has its own note. */
+            if (group_has_note(g, OSTEL_REPORT_NOTE_COLD))
+                flag[0] = false;
+            for (size_t i = 0; i < g->n_ok; i++) {
+                if (!flag[i])
+                    continue;
+                char num[48];
+                ostel_report_fmt_num(v[i], mi->decimals, num, sizeof(num));
+                ostel_buf_printf(&brief, "%s%s", sep, runs[i]->name);
+                ostel_buf_printf(&b, "%s of run %s (%s %s) is an outlier against the median %.*f",
+                                 mi->label, runs[i]->name, num, mi->unit, mi->decimals,
+                                 g->stat[ms[k]].median);
+                if (!isnan(z[i]))
+                    ostel_buf_printf(&b, " (modified z-score %.1f; the limit is %.1f)", z[i],
+                                     OSTEL_STATS_OUTLIER_Z);
+                else
+                    ostel_buf_puts(&b, " (outside Tukey's fences)");
+                ostel_buf_puts(&b, ". ");
+                sep = ", ";
+            }
+            ostel_buf_puts(&b, "Something else may have used the machine then: rerun on a quiet "
+                               "system, or keep it out with more repetitions");
+            add_note(g, OSTEL_REPORT_NOTE_OUTLIER, ostel_buf_detach(&brief), ostel_buf_detach(&b));
+        }
+        free(v);
+        free(runs);
+        free(flag);
+        free(z);
+    }
+}
+
+static double median_of(const double *v, size_t n)
+{
+    struct ostel_stats_summary s;
+    ostel_stats_summarize(v, n, &s);
+    return s.median;
+}
+
+static void note_cold(const struct ostel_report_set *set, struct ostel_report_group *g)
+{
+    if (g->n_ok < 3)
+        return;
+    const struct ostel_report_run **runs;
+    double *wall = ok_values(set, g, OSTEL_REPORT_M_WALL_S, &runs);
+    double *pp = ok_values(set, g, OSTEL_REPORT_M_PROMPT_TPS, NULL);
+    double *pin = ok_values(set, g, OSTEL_REPORT_M_PAGEINS, NULL);
+    double rest_wall = median_of(wall + 1, g->n_ok - 1);
+    double rest_pp = median_of(pp + 1, g->n_ok - 1);
+    double rest_max = -INFINITY, rest_pp_min = INFINITY;
+    for (size_t i = 1; i < g->n_ok; i++) {
+        if (!isnan(wall[i]) && wall[i] > rest_max)
+            rest_max = wall[i];
+        if (!isnan(pp[i]) && pp[i] < rest_pp_min)
+            rest_pp_min = pp[i];
+    }
+    bool slow_wall = !isnan(wall[0]) && !isnan(rest_wall) && wall[0] > COLD_SLOWER * rest_wall &&
+                     wall[0] > rest_max;
+    bool slow_pp = !isnan(pp[0]) && !isnan(rest_pp) && pp[0] * COLD_SLOWER < rest_pp &&
+                   pp[0] < rest_pp_min;
+    if (slow_wall || slow_pp) {
+        struct ostel_buf b;
+        ostel_buf_init(&b, 1 << 16);
+        ostel_buf_printf(&b, "The first run (%s) was much slower than the rest:", runs[0]->name);
+        if (slow_wall)
+            ostel_buf_printf(&b, " %.2f s against a median of %.2f s (+%.0f%%)", wall[0],
+                             rest_wall, 100 * (wall[0] / rest_wall - 1));
+        if (slow_wall && slow_pp)
+            ostel_buf_puts(&b, ",");
+        if (slow_pp)
+            ostel_buf_printf(&b, " prompt %.2f tok/s against %.2f", pp[0], rest_pp);
+        double rest_pin = median_of(pin + 1, g->n_ok - 1);
+        if (!isnan(pin[0]) && !isnan(rest_pin) && pin[0] > 2 * rest_pin)
+            ostel_buf_printf(&b, ", and it read %.0f pages from disk against %.0f", pin[0],
+                             rest_pin);
+        ostel_buf_puts(&b, ". The model file was probably not in the page cache yet (a cold "
+                           "start). Add a warm-up run before the measured ones, or leave the "
+                           "first repetition out");
+        add_note(g, OSTEL_REPORT_NOTE_COLD, ostel_xstrdup("cold first run"), ostel_buf_detach(&b));
+    }
+    free(wall);
+    free(pp);
+    free(pin);
+    free(runs);
+}
+
+static void note_noisy(struct ostel_report_group *g)
+{
+    const struct ostel_stats_summary *s = &g->stat[OSTEL_REPORT_M_GEN_TPS];
+    if (s->n < 3 || isnan(s->cv) || s->cv <= NOISY_CV)
+        return;
+    add_note(g, OSTEL_REPORT_NOTE_NOISY, ostel_xasprintf("noisy (CV %.0f%%)", 100 * s->cv),
+             ostel_xasprintf("Generation speed varies by %.0f%% (coefficient of variation) across "
+                             "%zu runs: differences smaller than that are not meaningful; close "
+                             "other programs, pin the power mode, and add repetitions",
+                             100 * s->cv, s->n));
+}
+
+/* Page traffic and major faults of a run while it was inferring (prompt + generate phases), or over
+ * the whole run when it has no phases. */
+static void inference_paging(const struct ostel_report_run *r, double *pages, double *majflt)
+{
+    const int ph[] = {OSTEL_REPORT_PHASE_PROMPT, OSTEL_REPORT_PHASE_GENERATE};
+    *pages = *majflt = NAN;
+    bool phased = r->phase_present[OSTEL_REPORT_PHASE_PROMPT] ||
+                  r->phase_present[OSTEL_REPORT_PHASE_GENERATE];
+    for (size_t i = 0; i < (phased ? OSTEL_ARRAY_LEN(ph) : 1); i++) {
+        const double *t = r->tel[phased ? ph[i] : OSTEL_REPORT_PHASE_ALL];
+        double in = t[OSTEL_REPORT_TEL_PAGEINS], out = t[OSTEL_REPORT_TEL_PAGEOUTS];
+        if (!isnan(in) || !isnan(out))
+            *pages = (isnan(*pages) ? 0 : *pages) + (isnan(in) ? 0 : in) + (isnan(out) ? 0 : out);
+        if (!isnan(t[OSTEL_REPORT_TEL_MAJFLT]))
+            *majflt = (isnan(*majflt) ? 0 : *majflt) + t[OSTEL_REPORT_TEL_MAJFLT];
+    }
+}
+
+static void note_paging(const struct ostel_report_set *set, struct ostel_report_group *g)
+{
+    size_t heavy = 0, counted = 0;
+    double worst_pages = 0, worst_flt = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct ostel_report_run *r = &set->runs[g->runs[i]];
+        if (!r->ok)
+            continue;
+        double pages, flt;
+        inference_paging(r, &pages, &flt);
+        if (isnan(pages) && isnan(flt))
+            continue;
+        counted++;
+        if ((!isnan(pages) && pages >= HEAVY_PAGES) || (!isnan(flt) && flt >= HEAVY_MAJFLT)) {
+            heavy++;
+            if (!isnan(pages) && pages > worst_pages)
+                worst_pages = pages;
+            if (!isnan(flt) && flt > worst_flt)
+                worst_flt = flt;
+        }
+    }
+    if (heavy)
+        add_note(g, OSTEL_REPORT_NOTE_PAGING, ostel_xstrdup("paged heavily"),
+                 ostel_xasprintf("%zu of %zu runs paged heavily while inferring (up to %.0f pages "
+                                 "in and out, %.0f major faults): the model and its context did "
+                                 "not stay in memory, so tokens/s measures the disk. Use a smaller "
+                                 "context or quantization, or free memory",
+                                 heavy, counted, worst_pages, worst_flt));
+    double worst = g->value[OSTEL_REPORT_M_PRESSURE_WORST];
+    double avail = g->value[OSTEL_REPORT_M_AVAIL_MIN_PCT];
+    bool pressed = !isnan(worst) && worst >= 2;
+    bool low = !isnan(avail) && avail < LOW_AVAIL_PCT;
+    if (pressed || low) {
+        struct ostel_buf b;
+        ostel_buf_init(&b, 4096);
+        if (pressed)
+            ostel_buf_printf(&b, "Memory pressure reached %s", pressure_word(worst));
+        if (low)
+            ostel_buf_printf(&b, "%s available memory fell to %.1f%%", pressed ? ";" : "The",
+                             avail);
+        ostel_buf_puts(&b, ": the system was short of memory and reclaimed pages from other "
+                           "programs or from the model");
+        add_note(g, OSTEL_REPORT_NOTE_PRESSURE,
+                 pressed ? ostel_xasprintf("pressure: %s", pressure_word(worst))
+                         : ostel_xasprintf("low memory: %.1f%%", avail),
+                 ostel_buf_detach(&b));
+    }
+}
+
+static bool group_has_note(const struct ostel_report_group *g, int kind)
+{
+    for (size_t i = 0; i < g->nnotes; i++)
+        if (g->notes[i].kind == kind)
+            return true;
+    return false;
+}
+
+/* Apple GPUs share the system's RAM. */
+static bool device_is_unified(const char *dev)
+{
+    return strncmp(dev, "Metal", 5) == 0 || strncmp(dev, "MTL", 3) == 0;
+}
+
+static void interpret(struct ostel_report_group *g)
+{
+    double rss = g->value[OSTEL_REPORT_M_RSS_PEAK_MIB];
+    double used = g->value[OSTEL_REPORT_M_DEV_USED_MIB];
+    double host = g->value[OSTEL_REPORT_M_HOST_MIB];
+    double model = g->value[OSTEL_REPORT_M_MODEL_MIB], ctx = g->value[OSTEL_REPORT_M_CONTEXT_MIB];
+    double compute = g->value[OSTEL_REPORT_M_COMPUTE_MIB];
+    g->plan_mib = NAN;
+    g->plan_basis = NULL;
+    if (g->n_ok == 0 || (isnan(rss) && isnan(used)))
+        return;
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 16);
+    bool cpu = !*g->device || strcmp(g->device, "CPU") == 0;
+    if (isnan(used)) {
+        ostel_buf_printf(&b, "Only RSS is known: peak %.0f MiB. RSS counts only the pages the CPU "
+                             "has resident, so GPU allocations and model pages that were mapped "
+                             "but not resident are missing from it: take it as a lower bound.",
+                         rss);
+        g->plan_mib = rss;
+        g->plan_basis = "peak RSS";
+    } else if (!cpu) {
+        double total = used + (isnan(host) ? 0 : host);
+        ostel_buf_printf(&b, "llama.cpp accounts %.0f MiB on %s (model %.0f + context %.0f + "
+                             "compute %.0f)",
+                         used, g->device, model, ctx, compute);
+        if (!isnan(host))
+            ostel_buf_printf(&b, " and %.0f MiB on the host", host);
+        if (!isnan(rss))
+            ostel_buf_printf(&b, "; peak RSS was %.0f MiB", rss);
+        ostel_buf_puts(&b, ". RSS counts only CPU-visible resident pages: memory that llama.cpp "
+                           "allocated on the GPU is not in it.");
+        if (device_is_unified(g->device))
+            ostel_buf_printf(&b, " On Apple silicon the GPU uses the same RAM: plan for %.0f MiB "
+                                 "of RAM in total (llama.cpp's breakdown), which must stay under "
+                                 "Metal's recommended working set.",
+                             total);
+        else
+            ostel_buf_printf(&b, " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
+                                 "fit in %s's memory%s.",
+                             used, g->device,
+                             isnan(host) ? "" : ", plus the host part in RAM");
+        g->plan_mib = device_is_unified(g->device) ? total : used;
+        g->plan_basis = "llama.cpp breakdown";
+    } else {
+        if (isnan(rss)) {
+            ostel_buf_printf(&b, "llama.cpp accounts %.0f MiB (model %.0f + context %.0f + compute "
+                                 "%.0f); no RSS was sampled. Plan with llama.cpp's total.",
+                             used, model, ctx, compute);
+            g->plan_mib = used;
+            g->plan_basis = "llama.cpp breakdown";
+        } else if (rss < RSS_SHORT_FRACTION * used) {
+            ostel_buf_printf(&b, "Peak RSS (%.0f MiB) stayed %.0f MiB below llama.cpp's total "
+                                 "(%.0f MiB: model %.0f + context %.0f + compute %.0f): part of "
+                                 "the memory-mapped model was never read in or was evicted, and "
+                                 "RSS counts only resident pages. Plan with llama.cpp's total, "
+                                 "%.0f MiB: with less, the model pages from disk.",
+                             rss, used - rss, used, model, ctx, compute, used);
+            g->plan_mib = used;
+            g->plan_basis = "llama.cpp breakdown";
+        } else {
+            ostel_buf_printf(&b, "Peak RSS (%.0f MiB) covers llama.cpp's total (%.0f MiB: model "
+                                 "%.0f + context %.0f + compute %.0f) plus %.0f MiB of runtime "
+                                 "overhead. Plan with the peak RSS, %.0f MiB.",
+                             rss, used, model, ctx, compute, rss > used ? rss - used : 0, rss);
+            g->plan_mib = rss;
+            g->plan_basis = "peak RSS";
+        }
+    }
+    if (group_has_note(g, OSTEL_REPORT_NOTE_PAGING) || group_has_note(g, OSTEL_REPORT_NOTE_PRESSURE))
+        ostel_buf_puts(&b, " These runs paged or met memory pressure: the machine had less free "
+                           "memory than they needed, and their speed reflects it.");
+    g->interpretation = ostel_buf_detach(&b);
+}
+
+/* ---- building ---- */
+
+static void group_stats(const struct ostel_report_set *set, struct ostel_report_group *g)
+{
+    for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++) {
+        double *v = ok_values(set, g, m, NULL);
+        struct ostel_stats_summary *s = &g->stat[m];
+        ostel_stats_summarize(v, g->n_ok, s);
+        switch (metric_info[m].agg) {
+        case OSTEL_REPORT_AGG_MEAN: g->value[m] = s->mean; break;
+        case OSTEL_REPORT_AGG_MEDIAN: g->value[m] = s->median; break;
+        case OSTEL_REPORT_AGG_MAX: g->value[m] = s->max; break;
+        default: g->value[m] = s->min; break;
+        }
+        free(v);
+    }
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++) {
+        for (int t = 0; t < OSTEL_REPORT_NTEL; t++) {
+            double *v = ostel_xmalloc((g->n ? g->n : 1) * sizeof(*v));
+            size_t k = 0;
+            for (size_t i = 0; i < g->n; i++) {
+                const struct ostel_report_run *r = &set->runs[g->runs[i]];
+                if (!r->ok)
+                    continue;
+                g->phase_present[p] |= r->phase_present[p];
+                v[k++] = r->tel[p][t];
+            }
+            struct ostel_stats_summary s;
+            ostel_stats_summarize(v, k, &s);
+            /* Peaks and worst cases over runs; amounts and means as means. */
+            switch (t) {
+            case OSTEL_REPORT_TEL_RSS_PEAK_MIB:
+            case OSTEL_REPORT_TEL_PRESSURE_WORST:
+            case OSTEL_REPORT_TEL_SWAP_PEAK_MIB: g->phase_value[p][t] = s.max; break;
+            case OSTEL_REPORT_TEL_AVAIL_MIN_PCT: g->phase_value[p][t] = s.min; break;
+            default: g->phase_value[p][t] = s.mean; break;
+            }
+            free(v);
+        }
+    }
+    for (int t = 0; t < OSTEL_REPORT_NTREND; t++) {
+        double *v = ok_values(set, g, trends[t].metric, NULL);
+        ostel_stats_trend_fit(v, g->n_ok, &g->trend[t]);
+        free(v);
+    }
+}
+
+static char *common_string(const struct ostel_report_set *set, const struct ostel_report_group *g,
+                           bool model)
+{
+    const char *first = NULL;
+    for (size_t i = 0; i < g->n; i++) {
+        const struct ostel_report_run *r = &set->runs[g->runs[i]];
+        const char *s = model ? base_name(r->model) : r->device;
+        if (!*s)
+            continue;
+        if (!first)
+            first = s;
+        else if (strcmp(first, s) != 0)
+            return ostel_xstrdup(model ? "(mixed)" : "");
+    }
+    return ostel_xstrdup(first ? first : "");
+}
+
+static int cmp_start(const void *a, const void *b, const struct ostel_report_set *set)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    double tx = set->runs[x].start_ts, ty = set->runs[y].start_ts;
+    if (!isnan(tx) && !isnan(ty) && tx != ty)
+        return tx < ty ? -1 : 1;
+    if (isnan(tx) != isnan(ty))
+        return isnan(tx) ? 1 : -1;
+    return (x > y) - (x < y);
+}
+
+/* Insertion sort: groups are small, and qsort has no context argument in C11. */
+static void sort_runs(size_t *v, size_t n, const struct ostel_report_set *set)
+{
+    for (size_t i = 1; i < n; i++) {
+        size_t x = v[i], j = i;
+        while (j > 0 && cmp_start(&v[j - 1], &x, set) > 0) {
+            v[j] = v[j - 1];
+            j--;
+        }
+        v[j] = x;
+    }
+}
+
+int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
+                       const struct ostel_report_options *opt, char *err, size_t errlen)
+{
+    memset(r, 0, sizeof(*r));
+    r->set = set;
+    r->group_by = opt->group_by ? opt->group_by : OSTEL_REPORT_BY_TAG;
+    if (set->n == 0) {
+        snprintf(err, errlen, "no runs to report on");
+        return -1;
+    }
+    char **labels = ostel_xmalloc(set->n * sizeof(*labels));
+    for (size_t i = 0; i < set->n; i++)
+        labels[i] = group_label(&set->runs[i], r->group_by);
+    r->groups = ostel_xcalloc(set->n, sizeof(*r->groups));
+    for (size_t i = 0; i < set->n; i++) {
+        size_t gi = 0;
+        while (gi < r->ngroups && strcmp(r->groups[gi].label, labels[i]) != 0)
+            gi++;
+        struct ostel_report_group *g = &r->groups[gi];
+        if (gi == r->ngroups) {
+            r->ngroups++;
+            g->label = ostel_xstrdup(labels[i]);
+            g->runs = ostel_xmalloc(set->n * sizeof(*g->runs));
+        }
+        g->runs[g->n++] = i;
+        g->n_ok += set->runs[i].ok;
+    }
+    for (size_t i = 0; i < set->n; i++)
+        free(labels[i]);
+    free(labels);
+
+    r->baseline = 0;
+    if (opt->baseline) {
+        size_t found = r->ngroups;
+        for (size_t gi = 0; gi < r->ngroups && found == r->ngroups; gi++)
+            if (strcmp(r->groups[gi].label, opt->baseline) == 0)
+                found = gi;
+        for (size_t gi = 0; gi < r->ngroups && found == r->ngroups; gi++)
+            if (strcmp(set->runs[r->groups[gi].runs[0]].tag, opt->baseline) == 0)
+                found = gi;
+        if (found == r->ngroups) {
+            struct ostel_buf b;
+            ostel_buf_init(&b, 4096);
+            for (size_t gi = 0; gi < r->ngroups; gi++)
+                ostel_buf_printf(&b, "%s'%s'", gi ? ", " : "", r->groups[gi].label);
+            snprintf(err, errlen, "baseline '%s' matches no group (the groups are %s)",
+                     opt->baseline, b.data);
+            ostel_buf_free(&b);
+            return -1;
+        }
+        r->baseline = found;
+    }
+
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        struct ostel_report_group *g = &r->groups[gi];
+        sort_runs(g->runs, g->n, set);
+        g->model = common_string(set, g, true);
+        g->device = common_string(set, g, false);
+        group_stats(set, g);
+        note_failed(set, g);
+        if (g->n_ok == 1)
+            add_note(g, OSTEL_REPORT_NOTE_SINGLE, ostel_xstrdup("1 run: no spread"),
+                     ostel_xstrdup("One successful run: no standard deviation, confidence interval "
+                                   "or test is possible; repeat it (5 runs or more)"));
+        note_memory(set, g);
+        note_cold(set, g);
+        note_outliers(set, g);
+        note_noisy(g);
+        note_paging(set, g);
+        interpret(g);
+    }
+    const struct ostel_report_group *base = &r->groups[r->baseline];
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        struct ostel_report_group *g = &r->groups[gi];
+        for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++) {
+            struct ostel_report_cmp *c = &g->cmp[m];
+            ostel_stats_ratio_ci(&g->stat[m], &base->stat[m], &c->ratio);
+            ostel_stats_welch_test(&g->stat[m], &base->stat[m], &c->welch);
+            c->significant = gi != r->baseline && !isnan(c->welch.p) && c->welch.p < SIGNIFICANCE;
+        }
+    }
+    return 0;
+}
+
+void ostel_report_free(struct ostel_report *r)
+{
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        struct ostel_report_group *g = &r->groups[gi];
+        free(g->label);
+        free(g->model);
+        free(g->device);
+        free(g->runs);
+        for (size_t i = 0; i < g->nnotes; i++) {
+            free(g->notes[i].brief);
+            free(g->notes[i].text);
+        }
+        free(g->notes);
+        free(g->interpretation);
+    }
+    free(r->groups);
+    memset(r, 0, sizeof(*r));
+}
+
+/* ---- formats and shared helpers ---- */
+
+static const struct ostel_report_format formats[] = {
+    {"csv", ostel_report_csv_write},
+    {"html", ostel_report_html_write},
+    {"json", ostel_report_json_write},
+    {"md", ostel_report_md_write},
+};
+
+const struct ostel_report_format *ostel_report_find_format(const char *name)
+{
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(formats); i++)
+        if (strcmp(formats[i].name, name) == 0)
+            return &formats[i];
+    return NULL;
+}
+
+void ostel_report_escape_html(struct ostel_buf *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': ostel_buf_puts(out, "&lt;"); break;
+        case '>': ostel_buf_puts(out, "&gt;"); break;
+        case '&': ostel_buf_puts(out, "&amp;"); break;
+        case '"': ostel_buf_puts(out, "&quot;"); break;
+        case '\'': ostel_buf_puts(out, "&#39;"); break;
+        default: ostel_buf_putc(out, *s); break;
+        }
+    }
+}
+
+void ostel_report_escape_script_json(struct ostel_buf *out, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '<' || c == '>' || c == '&') {
+            ostel_buf_printf(out, "\\u%04x", c);
+        } else if (c == 0xe2 && (unsigned char)s[1] == 0x80 &&
+                   ((unsigned char)s[2] == 0xa8 || (unsigned char)s[2] == 0xa9)) {
+            ostel_buf_printf(out, "\\u%04x", (unsigned char)s[2] == 0xa8 ? 0x2028 : 0x2029);
+            s += 2;
+        } else {
+            ostel_buf_putc(out, (char)c);
+        }
+    }
+}
+
+char *ostel_report_fmt_num(double v, int decimals, char *out, size_t size)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(out, size, "—");
+        return out;
+    }
+    char raw[64];
+    snprintf(raw, sizeof(raw), "%.*f", decimals, v);
+    if (strcmp(raw, "-0") == 0 || strspn(raw, "-0.") == strlen(raw))
+        snprintf(raw, sizeof(raw), "%.*f", decimals, 0.0);
+    const char *digits = raw[0] == '-' ? raw + 1 : raw;
+    size_t intlen = strcspn(digits, ".");
+    size_t k = 0;
+    if (raw[0] == '-' && k + 1 < size)
+        out[k++] = '-';
+    for (size_t i = 0; digits[i] && k + 2 < size; i++) {
+        if (i > 0 && i < intlen && (intlen - i) % 3 == 0)
+            out[k++] = ',';
+        out[k++] = digits[i];
+    }
+    out[k] = '\0';
+    return out;
+}

@@ -1,0 +1,284 @@
+/*
+ * report: `ostel report` — load runs, group them, compare groups, write Markdown, CSV, JSON or HTML.
+ *
+ * Three layers, so a future loader (the SQLite store's `--db`) plugs in without touching the rest:
+ *   1. a run set (struct ostel_report_set): runs in memory, whatever loaded them — report_load.c reads
+ *      run directories (docs/run-directory.md) into it;
+ *   2. the analysis (struct ostel_report): groups, statistics, comparisons, notes, interpretation —
+ *      report.c builds it from a run set and options, with no I/O;
+ *   3. formats (report_md.c, report_csv.c, report_json.c, report_html.c): pure writers from an analysis
+ *      into a capped buffer, behind one table (ostel_report_find_format).
+ * Every number that a run did not yield is NAN in memory and "—" / empty / null on output, never 0.
+ */
+#ifndef OSTEL_REPORT_H
+#define OSTEL_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "report/stats.h"
+#include "util/util.h"
+
+/* Telemetry phases; ALL is the run's overall statistics ("overall" in summary.json). */
+enum ostel_report_phase {
+    OSTEL_REPORT_PHASE_ALL,
+    OSTEL_REPORT_PHASE_LOAD,
+    OSTEL_REPORT_PHASE_PROMPT,
+    OSTEL_REPORT_PHASE_GENERATE,
+    OSTEL_REPORT_PHASE_TEARDOWN,
+    OSTEL_REPORT_NPHASES
+};
+/* "overall", "load", "prompt", "generate", "teardown". */
+const char *ostel_report_phase_name(int phase);
+
+/* Per-phase OS telemetry of one run (summary.json's PHASE STATS). */
+enum ostel_report_tel {
+    OSTEL_REPORT_TEL_DURATION_S,
+    OSTEL_REPORT_TEL_RSS_PEAK_MIB,
+    OSTEL_REPORT_TEL_RSS_MEAN_MIB,
+    OSTEL_REPORT_TEL_CPU_MEAN_PCT,
+    OSTEL_REPORT_TEL_PAGEINS,
+    OSTEL_REPORT_TEL_PAGEOUTS,
+    OSTEL_REPORT_TEL_MAJFLT,
+    OSTEL_REPORT_TEL_SWAPOUTS,
+    OSTEL_REPORT_TEL_PRESSURE_WORST,
+    OSTEL_REPORT_TEL_AVAIL_MIN_PCT,
+    OSTEL_REPORT_TEL_SWAP_PEAK_MIB,
+    OSTEL_REPORT_NTEL
+};
+
+/* Headline values of one run: what groups are compared on. */
+enum ostel_report_metric {
+    OSTEL_REPORT_M_PROMPT_TPS,
+    OSTEL_REPORT_M_GEN_TPS,
+    OSTEL_REPORT_M_WALL_S,
+    OSTEL_REPORT_M_DEV_USED_MIB, /* llama.cpp's memory on its main device (model + context + compute) */
+    OSTEL_REPORT_M_MODEL_MIB,
+    OSTEL_REPORT_M_CONTEXT_MIB,
+    OSTEL_REPORT_M_COMPUTE_MIB,
+    OSTEL_REPORT_M_HOST_MIB,
+    OSTEL_REPORT_M_RSS_PEAK_MIB, /* the overall telemetry, repeated here for comparison */
+    OSTEL_REPORT_M_CPU_MEAN_PCT,
+    OSTEL_REPORT_M_PAGEINS,
+    OSTEL_REPORT_M_PAGEOUTS,
+    OSTEL_REPORT_M_MAJFLT,
+    OSTEL_REPORT_M_PRESSURE_WORST,
+    OSTEL_REPORT_M_AVAIL_MIN_PCT,
+    OSTEL_REPORT_NMETRIC
+};
+
+enum ostel_report_better { OSTEL_REPORT_BETTER_NONE, OSTEL_REPORT_BETTER_HIGH, OSTEL_REPORT_BETTER_LOW };
+
+/* How a group's headline value is formed from its runs. */
+enum ostel_report_agg {
+    OSTEL_REPORT_AGG_MEAN,   /* mean ± sd, with full statistics */
+    OSTEL_REPORT_AGG_MEDIAN, /* deterministic values (memory accounting) */
+    OSTEL_REPORT_AGG_MAX,    /* worst case over runs (peak RSS, worst pressure) */
+    OSTEL_REPORT_AGG_MIN,    /* worst case over runs (lowest available memory) */
+};
+
+struct ostel_report_metric_info {
+    const char *key;   /* JSON/CSV key: "gen_tps" */
+    const char *label; /* table header: "Generation TPS" */
+    const char *unit;  /* "tok/s", "MiB", "s", "%", "pages", "" */
+    int better;        /* OSTEL_REPORT_BETTER_* */
+    int agg;           /* OSTEL_REPORT_AGG_* */
+    int decimals;      /* printed decimals */
+    bool compare;      /* compared with the baseline (ratio, Welch) */
+};
+const struct ostel_report_metric_info *ostel_report_metric_info(int metric);
+
+/* One run's sampled time series (metrics.csv), times relative to the first sample. */
+struct ostel_report_series {
+    size_t n;
+    double *t_s, *rss_mib, *cpu_pct, *pageins, *pageouts, *pressure, *avail_pct; /* NAN = empty */
+    unsigned char *phase; /* enum ostel_report_phase; ALL = no phase */
+};
+
+/* One run in memory. Every string is owned by the run and never NULL ("" when unknown). */
+struct ostel_report_run {
+    char *path;        /* the directory as it was named */
+    char *name;        /* its last path component */
+    char *tag, *model, *scenario, *status, *tool, *signal;
+    char *device;      /* main device as the log names it: "MTL0", "CUDA0", "Metal", "CPU"; "" unknown */
+    char *device_desc; /* the breakdown's full device text, "MTL0 (Apple M4)"; "" unknown */
+    char *model_type;  /* "Q4_K - Medium" or the parser's model description; "" unknown */
+    char *llama_version;
+    long long ctx, gen, repetition, exit_code; /* -1 = unknown */
+    double start_ts;                           /* NAN unknown */
+    double n_prompt, n_gen;                    /* tokens the log reported; NAN unknown */
+    double model_size_mib, model_n_params;     /* NAN unknown */
+    bool ok;                                   /* status == "ok" */
+    bool oom_killed;
+    bool has_memory;                           /* the log gave a breakdown or buffer lines */
+    double metric[OSTEL_REPORT_NMETRIC];
+    double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NTEL];
+    bool phase_present[OSTEL_REPORT_NPHASES];
+    struct ostel_report_series series;
+    char *log_tail; /* the last lines of llama_output.log of a failed run, else NULL */
+};
+
+/* A set of runs, in the order they were added. */
+struct ostel_report_set {
+    struct ostel_report_run *runs;
+    size_t n, cap;
+};
+void ostel_report_set_init(struct ostel_report_set *set);
+void ostel_report_set_free(struct ostel_report_set *set);
+/* Appends a zeroed run with every number NAN / -1 and every string ""; the set owns it. The pointer
+ * is valid until the next append. */
+struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set);
+
+/*
+ * Loads `path` into set: a run directory (it holds summary.json), or a directory of run directories
+ * (a study), taken in name order. Prints one error naming the offending file and returns OSTEL_ERR
+ * on bad input (no run found, a run directory without summary.json, corrupt JSON or CSV).
+ */
+int ostel_report_load_path(struct ostel_report_set *set, const char *path);
+/*
+ * Pure parts of the loader, for tests and fuzzing: parse one file's bytes into run. Return 0, or -1
+ * with a message in err (without the file name).
+ */
+int ostel_report_load_summary(struct ostel_report_run *run, const char *data, size_t len, char *err,
+                              size_t errlen);
+int ostel_report_load_config(struct ostel_report_run *run, const char *data, size_t len);
+int ostel_report_load_metrics(struct ostel_report_run *run, const char *data, size_t len, char *err,
+                              size_t errlen);
+
+/* Grouping keys (a bit set). */
+enum {
+    OSTEL_REPORT_BY_TAG = 1 << 0,
+    OSTEL_REPORT_BY_MODEL = 1 << 1,
+    OSTEL_REPORT_BY_CTX = 1 << 2,
+    OSTEL_REPORT_BY_GEN = 1 << 3,
+    OSTEL_REPORT_BY_SCENARIO = 1 << 4,
+};
+/* Parses "tag,ctx" into a bit set; false on an unknown key. */
+bool ostel_report_parse_group_by(const char *s, unsigned *out);
+
+/* A finding worth the reader's attention. */
+enum ostel_report_note_kind {
+    OSTEL_REPORT_NOTE_FAILED,
+    OSTEL_REPORT_NOTE_NO_MEMORY,
+    OSTEL_REPORT_NOTE_SINGLE,
+    OSTEL_REPORT_NOTE_OUTLIER,
+    OSTEL_REPORT_NOTE_COLD,
+    OSTEL_REPORT_NOTE_NOISY,
+    OSTEL_REPORT_NOTE_PAGING,
+    OSTEL_REPORT_NOTE_PRESSURE,
+};
+struct ostel_report_note {
+    int kind;
+    char *brief; /* a few words for a table's Notes cell */
+    char *text;  /* one or two sentences with the numbers and the advice */
+};
+
+/* One group compared with the baseline on one metric. */
+struct ostel_report_cmp {
+    struct ostel_stats_ratio ratio; /* this group / baseline */
+    struct ostel_stats_welch welch;
+    bool significant; /* Welch p < 0.05 */
+};
+
+/* A trend of one metric over a group's successive runs. */
+enum { OSTEL_REPORT_TREND_RSS, OSTEL_REPORT_TREND_PAGEINS, OSTEL_REPORT_TREND_PAGEOUTS,
+       OSTEL_REPORT_TREND_MAJFLT, OSTEL_REPORT_NTREND };
+
+struct ostel_report_group {
+    char *label;  /* the key values joined by " · ": "q4", "q4 · 4096" */
+    char *model;  /* the model file's name when all runs share one, else "(mixed)" */
+    char *device; /* the main device when all runs with memory share one, else "" */
+    size_t *runs; /* indices into the set, in start order */
+    size_t n, n_ok;
+    struct ostel_stats_summary stat[OSTEL_REPORT_NMETRIC]; /* over ok runs */
+    double value[OSTEL_REPORT_NMETRIC];                    /* the headline (by the metric's agg) */
+    double phase_value[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NTEL];
+    bool phase_present[OSTEL_REPORT_NPHASES];
+    struct ostel_report_cmp cmp[OSTEL_REPORT_NMETRIC]; /* vs baseline; unset for the baseline */
+    struct ostel_stats_trend trend[OSTEL_REPORT_NTREND];
+    struct ostel_report_note *notes;
+    size_t nnotes;
+    char *interpretation; /* a paragraph on which memory number to plan with, or NULL */
+    double plan_mib;      /* the memory figure to plan capacity with; NAN when unknown */
+    const char *plan_basis; /* static: "llama.cpp breakdown", "peak RSS", or NULL */
+};
+
+struct ostel_report_options {
+    unsigned group_by;    /* OSTEL_REPORT_BY_*; 0 = by tag */
+    const char *baseline; /* a group's label (or its first key's value); NULL = the first group */
+};
+
+struct ostel_report {
+    const struct ostel_report_set *set; /* borrowed */
+    struct ostel_report_group *groups;
+    size_t ngroups, baseline;
+    unsigned group_by;
+};
+
+/*
+ * Builds the analysis of set (borrowed: it must outlive the report). Returns 0, or -1 with a message
+ * in err (an unknown baseline, an empty set). Free with ostel_report_free().
+ */
+int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
+                       const struct ostel_report_options *opt, char *err, size_t errlen);
+void ostel_report_free(struct ostel_report *r);
+
+/* Trend names and which metric they follow. */
+const char *ostel_report_trend_name(int trend);
+int ostel_report_trend_metric(int trend);
+
+/*
+ * The report's tables, built once and rendered by the Markdown and HTML writers. Cell text is raw
+ * (the renderer escapes it). ostel_report_tables_build allocates; ostel_report_tables_free releases.
+ */
+struct ostel_report_cell {
+    char *text;
+    bool bold; /* the best value of its column */
+};
+struct ostel_report_table {
+    const char *id;    /* static: "throughput", "memory", "telemetry", "phases", "statistics",
+                          "comparison", "trends", "runs" */
+    const char *title; /* static */
+    char *caption;     /* a sentence on how to read it, or NULL */
+    size_t ncols, nrows;
+    char **head;       /* ncols headers */
+    bool *numeric;     /* ncols: right-aligned */
+    struct ostel_report_cell *cells; /* nrows * ncols, row-major */
+};
+struct ostel_report_tables {
+    struct ostel_report_table *t;
+    size_t n;
+};
+void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report_tables *out);
+void ostel_report_tables_free(struct ostel_report_tables *tables);
+/* "normal", "warning", "critical" for a vm_pressure_flag value; "—" for NAN. */
+const char *ostel_report_pressure_name(double flag);
+
+/* Output formats: pure writers that append to out (which the caller initialised with a cap). */
+typedef void (*ostel_report_write_fn)(const struct ostel_report *r, struct ostel_buf *out);
+struct ostel_report_format {
+    const char *name; /* "md", "csv", "json", "html" */
+    ostel_report_write_fn write;
+};
+const struct ostel_report_format *ostel_report_find_format(const char *name);
+
+void ostel_report_md_write(const struct ostel_report *r, struct ostel_buf *out);
+void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out);
+void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out);
+void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out);
+/* True when this build embedded uPlot (the HTML report has charts). */
+bool ostel_report_html_has_charts(void);
+
+/* The JSON report (schema "ostel.report") as a cJSON tree; with_series adds each run's time series
+ * (for the HTML page). The caller owns the tree (cJSON_Delete). */
+struct cJSON;
+struct cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series);
+
+/* Escapers used by the formats: append s to out. */
+void ostel_report_escape_html(struct ostel_buf *out, const char *s);
+/* Appends JSON text for embedding in <script type="application/json">: < > & U+2028 U+2029 as \uXXXX. */
+void ostel_report_escape_script_json(struct ostel_buf *out, const char *json);
+/* Formats v with `decimals` and thousands separators ("12,345.6"); "—" for NAN. Returns out. */
+char *ostel_report_fmt_num(double v, int decimals, char *out, size_t size);
+
+#endif

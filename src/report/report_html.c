@@ -1,0 +1,296 @@
+/*
+ * report_html: the HTML report — one self-contained file that needs no network: the report's tables,
+ * its notes and interpretation, and interactive charts drawn by uPlot (embedded at build time by
+ * cmake/embed_assets.cmake; a build without npm gives the tables and a notice instead of charts).
+ *
+ * Safety: every string that comes from a run (tags, paths, log lines, device names) is HTML-escaped
+ * where it enters the markup, and the run data travels as JSON inside <script type="application/json">
+ * with <, >, &, U+2028 and U+2029 escaped, so a log line "<script>alert(1)</script>" is shown as text.
+ */
+#include "report/report.h"
+
+#include <cJSON.h>
+#include <string.h>
+
+#include "report/report_html_page.h"
+
+extern const unsigned char ostel_asset_uplot_js[];
+extern const size_t ostel_asset_uplot_js_len;
+extern const unsigned char ostel_asset_uplot_css[];
+extern const size_t ostel_asset_uplot_css_len;
+
+bool ostel_report_html_has_charts(void)
+{
+    return ostel_asset_uplot_js_len > 0 && ostel_asset_uplot_css_len > 0;
+}
+
+static void esc(struct ostel_buf *out, const char *s)
+{
+    ostel_report_escape_html(out, s ? s : "");
+}
+
+static void html_table(struct ostel_buf *out, const struct ostel_report_table *t)
+{
+    ostel_buf_printf(out, "<section id=\"%s\">\n<h2>", t->id);
+    esc(out, t->title);
+    ostel_buf_puts(out, "</h2>\n");
+    if (t->caption) {
+        ostel_buf_puts(out, "<p class=\"caption\">");
+        esc(out, t->caption);
+        ostel_buf_puts(out, "</p>\n");
+    }
+    ostel_buf_puts(out, "<div class=\"table-wrap\"><table>\n<thead><tr>");
+    for (size_t c = 0; c < t->ncols; c++) {
+        ostel_buf_puts(out, t->numeric[c] ? "<th class=\"num\">" : "<th>");
+        esc(out, t->head[c]);
+        ostel_buf_puts(out, "</th>");
+    }
+    ostel_buf_puts(out, "</tr></thead>\n<tbody>\n");
+    for (size_t row = 0; row < t->nrows; row++) {
+        ostel_buf_puts(out, "<tr>");
+        for (size_t c = 0; c < t->ncols; c++) {
+            const struct ostel_report_cell *cell = &t->cells[row * t->ncols + c];
+            bool notes = strcmp(t->head[c], "Notes") == 0 || strcmp(t->head[c], "Verdict") == 0;
+            ostel_buf_printf(out, "<td class=\"%s%s%s\">", t->numeric[c] ? "num" : "",
+                             cell->bold ? " best" : "", notes ? " wrap-text" : "");
+            if (cell->bold)
+                ostel_buf_puts(out, "<span>");
+            esc(out, cell->text);
+            if (cell->bold)
+                ostel_buf_puts(out, "</span>");
+            ostel_buf_puts(out, "</td>");
+        }
+        ostel_buf_puts(out, "</tr>\n");
+    }
+    ostel_buf_puts(out, "</tbody></table></div>\n</section>\n");
+}
+
+static const struct ostel_report_table *find_table(const struct ostel_report_tables *ts,
+                                                   const char *id)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->t[i].id, id) == 0)
+            return &ts->t[i];
+    return NULL;
+}
+
+static void maybe_table(struct ostel_buf *out, const struct ostel_report_tables *ts, const char *id)
+{
+    const struct ostel_report_table *t = find_table(ts, id);
+    if (t)
+        html_table(out, t);
+}
+
+static void write_plan(struct ostel_buf *out, const struct ostel_report *r)
+{
+    bool any = false;
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        any |= r->groups[gi].interpretation != NULL;
+    if (!any)
+        return;
+    ostel_buf_puts(out, "<div class=\"card\" style=\"margin-top:12px\"><h3>Which memory number to "
+                        "plan with</h3><ul class=\"plan\">\n");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        if (!g->interpretation)
+            continue;
+        ostel_buf_puts(out, "<li><b>");
+        esc(out, g->label);
+        ostel_buf_puts(out, "</b>: ");
+        esc(out, g->interpretation);
+        ostel_buf_puts(out, "</li>\n");
+    }
+    ostel_buf_puts(out, "</ul></div>\n");
+}
+
+static void write_notes(struct ostel_buf *out, const struct ostel_report *r)
+{
+    bool any = false;
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        any |= r->groups[gi].nnotes > 0;
+    if (!any)
+        return;
+    ostel_buf_puts(out, "<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul class=\"notes\">\n");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (size_t k = 0; k < g->nnotes; k++) {
+            ostel_buf_puts(out, "<li><b>");
+            esc(out, g->label);
+            ostel_buf_puts(out, "</b> — ");
+            esc(out, g->notes[k].text);
+            ostel_buf_puts(out, ".</li>\n");
+        }
+    }
+    ostel_buf_puts(out, "</ul>\n</section>\n");
+}
+
+static void write_failed(struct ostel_buf *out, const struct ostel_report *r)
+{
+    bool any = false;
+    for (size_t i = 0; i < r->set->n; i++)
+        any |= !r->set->runs[i].ok;
+    if (!any)
+        return;
+    ostel_buf_puts(out, "<section id=\"failed\">\n<h2>Failed runs</h2>\n<div class=\"runs\">\n");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (size_t i = 0; i < g->n; i++) {
+            const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
+            if (run->ok)
+                continue;
+            ostel_buf_puts(out, "<div class=\"card failed\"><h3>");
+            esc(out, run->name);
+            ostel_buf_puts(out, " <span class=\"pill bad\">");
+            esc(out, *run->status ? run->status : "no status");
+            if (run->oom_killed)
+                ostel_buf_puts(out, ", OOM killed");
+            else if (*run->signal) {
+                ostel_buf_puts(out, ", ");
+                esc(out, run->signal);
+            } else if (run->exit_code > 0)
+                ostel_buf_printf(out, ", exit code %lld", run->exit_code);
+            ostel_buf_puts(out, "</span></h3><div class=\"chart-note\">group ");
+            esc(out, g->label);
+            ostel_buf_puts(out, " · ");
+            esc(out, run->path);
+            ostel_buf_puts(out, "</div>");
+            if (run->log_tail && *run->log_tail) {
+                ostel_buf_puts(out, "<pre class=\"log\">");
+                esc(out, run->log_tail);
+                ostel_buf_puts(out, "</pre>");
+            } else {
+                ostel_buf_puts(out, "<p class=\"caption\">Its log is empty or missing.</p>");
+            }
+            ostel_buf_puts(out, "</div>\n");
+        }
+    }
+    ostel_buf_puts(out, "</div>\n</section>\n");
+}
+
+static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
+{
+    ostel_buf_puts(out, "<section id=\"run-charts\">\n<h2>Runs over time</h2>\n<p class=\"caption\">"
+                        "Each run's samples; shaded bands are the phases (load, prompt, generate, "
+                        "teardown). Cursors move together across a run's charts.</p>\n"
+                        "<div class=\"runs\">\n");
+    size_t idx = 0;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (size_t i = 0; i < g->n; i++, idx++) {
+            const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
+            if (run->series.n < 2)
+                continue;
+            ostel_buf_puts(out, "<div><div class=\"run-head\"><h3>");
+            esc(out, run->name);
+            ostel_buf_puts(out, "</h3><span class=\"pill\">");
+            esc(out, g->label);
+            ostel_buf_puts(out, "</span>");
+            if (!run->ok) {
+                ostel_buf_puts(out, "<span class=\"pill bad\">");
+                esc(out, run->status);
+                ostel_buf_puts(out, "</span>");
+            }
+            ostel_buf_printf(out, "</div><div class=\"run-charts\" id=\"run-%zu\"></div></div>\n",
+                             idx);
+        }
+    }
+    ostel_buf_puts(out, "</div>\n</section>\n");
+}
+
+void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out)
+{
+    const struct ostel_report_set *set = r->set;
+    bool charts = ostel_report_html_has_charts();
+    size_t failed = 0;
+    for (size_t i = 0; i < set->n; i++)
+        failed += !set->runs[i].ok;
+
+    ostel_buf_puts(out, "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                        "<meta name=\"color-scheme\" content=\"light dark\">\n"
+                        "<title>ostel report</title>\n");
+    /* First script: counts JavaScript errors for the end-to-end test (and for curious readers). */
+    ostel_buf_puts(out, "<script>window.addEventListener('error',function(e){var d=document."
+                        "documentElement;d.setAttribute('data-js-errors',String((+d.getAttribute("
+                        "'data-js-errors')||0)+1));d.setAttribute('data-js-error',String(e.message)"
+                        ");});</script>\n");
+    if (charts) {
+        ostel_buf_puts(out, "<style>");
+        ostel_buf_append(out, ostel_asset_uplot_css, ostel_asset_uplot_css_len);
+        ostel_buf_puts(out, "</style>\n");
+    }
+    ostel_buf_printf(out, "<style>\n%s</style>\n</head>\n<body>\n", report_html_css);
+
+    ostel_buf_puts(out, "<header class=\"top\"><div class=\"wrap\"><h1><span>ostel</span> report"
+                        "</h1><p class=\"sub\">");
+    ostel_buf_printf(out, "%zu run%s in %zu group%s", set->n, set->n == 1 ? "" : "s", r->ngroups,
+                     r->ngroups == 1 ? "" : "s");
+    if (failed)
+        ostel_buf_printf(out, " · %zu failed", failed);
+    if (r->ngroups > 1) {
+        ostel_buf_puts(out, " · baseline <b>");
+        esc(out, r->groups[r->baseline].label);
+        ostel_buf_puts(out, "</b>");
+    }
+    ostel_buf_puts(out, "</p>\n<nav><a href=\"#throughput\">Throughput</a>");
+    if (charts)
+        ostel_buf_puts(out, "<a href=\"#group-charts-section\">Charts</a>");
+    ostel_buf_puts(out, "<a href=\"#memory\">Memory</a><a href=\"#telemetry\">OS telemetry</a>"
+                        "<a href=\"#statistics\">Statistics</a>");
+    if (r->ngroups > 1)
+        ostel_buf_puts(out, "<a href=\"#comparison\">Comparison</a>");
+    ostel_buf_puts(out, "<a href=\"#warnings\">Warnings</a>");
+    if (charts)
+        ostel_buf_puts(out, "<a href=\"#run-charts\">Runs over time</a>");
+    ostel_buf_puts(out, "<a href=\"#runs\">All runs</a></nav></div></header>\n<main class=\"wrap\">\n");
+
+    if (!charts)
+        ostel_buf_puts(out, "<section><div class=\"warn-box\">Charts are not available: this ostel "
+                            "was built without uPlot (run <code>npm ci</code> in the source tree, "
+                            "then rebuild). The tables below are complete.</div></section>\n");
+
+    struct ostel_report_tables ts;
+    ostel_report_tables_build(r, &ts);
+    maybe_table(out, &ts, "throughput");
+    if (charts)
+        ostel_buf_puts(out, "<section id=\"group-charts-section\">\n<h2>Speed and memory by group"
+                            "</h2>\n<div class=\"grid\" id=\"group-charts\"></div>\n</section>\n");
+    maybe_table(out, &ts, "memory");
+    write_plan(out, r);
+    maybe_table(out, &ts, "telemetry");
+    maybe_table(out, &ts, "phases");
+    maybe_table(out, &ts, "statistics");
+    maybe_table(out, &ts, "comparison");
+    maybe_table(out, &ts, "trends");
+    write_notes(out, r);
+    write_failed(out, r);
+    if (charts)
+        write_run_slots(out, r);
+    const struct ostel_report_table *runs = find_table(&ts, "runs");
+    if (runs) {
+        ostel_buf_puts(out, "<details id=\"runs-details\" open><summary>All runs</summary>\n");
+        html_table(out, runs);
+        ostel_buf_puts(out, "</details>\n");
+    }
+    ostel_report_tables_free(&ts);
+    ostel_buf_printf(out, "<footer>Made by ostel %s · statistics and formulas: docs/report.md in "
+                          "the ostel source</footer>\n</main>\n",
+                     OSTEL_VERSION);
+
+    if (charts) {
+        cJSON *tree = ostel_report_json_tree(r, true);
+        char *json = cJSON_PrintUnformatted(tree);
+        OSTEL_ASSERT(json != NULL);
+        ostel_buf_puts(out, "<script type=\"application/json\" id=\"ostel-data\">");
+        ostel_report_escape_script_json(out, json);
+        ostel_buf_puts(out, "</script>\n<script>");
+        ostel_buf_append(out, ostel_asset_uplot_js, ostel_asset_uplot_js_len);
+        ostel_buf_printf(out, "</script>\n<script>\n%s</script>\n", report_html_js);
+        cJSON_free(json);
+        cJSON_Delete(tree);
+    } else {
+        ostel_buf_puts(out, "<script>document.body.setAttribute('data-charts-expected','0');"
+                            "document.body.setAttribute('data-charts-drawn','0');</script>\n");
+    }
+    ostel_buf_puts(out, "</body>\n</html>\n");
+}

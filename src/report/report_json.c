@@ -1,0 +1,303 @@
+/*
+ * report_json: the JSON report (schema "ostel.report", version 1; docs/report.md) — every group's
+ * statistics, comparison, trends, notes and interpretation, and every run's values. The HTML page
+ * embeds the same tree with each run's time series added. Numbers are rounded to 6 significant
+ * digits so golden files do not hinge on the last bit of a floating-point result; not available is
+ * null, never 0.
+ */
+#include "report/report.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SERIES_MAX_POINTS 1500
+
+static const char *const note_kinds[] = {
+    [OSTEL_REPORT_NOTE_FAILED] = "failed",     [OSTEL_REPORT_NOTE_NO_MEMORY] = "no_memory",
+    [OSTEL_REPORT_NOTE_SINGLE] = "single_run", [OSTEL_REPORT_NOTE_OUTLIER] = "outlier",
+    [OSTEL_REPORT_NOTE_COLD] = "cold_start",   [OSTEL_REPORT_NOTE_NOISY] = "noisy",
+    [OSTEL_REPORT_NOTE_PAGING] = "paging",     [OSTEL_REPORT_NOTE_PRESSURE] = "pressure",
+};
+
+static const char *const tel_keys[OSTEL_REPORT_NTEL] = {
+    [OSTEL_REPORT_TEL_DURATION_S] = "duration_s",
+    [OSTEL_REPORT_TEL_RSS_PEAK_MIB] = "rss_peak_mib",
+    [OSTEL_REPORT_TEL_RSS_MEAN_MIB] = "rss_mean_mib",
+    [OSTEL_REPORT_TEL_CPU_MEAN_PCT] = "cpu_mean_pct",
+    [OSTEL_REPORT_TEL_PAGEINS] = "pageins",
+    [OSTEL_REPORT_TEL_PAGEOUTS] = "pageouts",
+    [OSTEL_REPORT_TEL_MAJFLT] = "majflt",
+    [OSTEL_REPORT_TEL_SWAPOUTS] = "swapouts",
+    [OSTEL_REPORT_TEL_PRESSURE_WORST] = "pressure_worst",
+    [OSTEL_REPORT_TEL_AVAIL_MIN_PCT] = "avail_min_pct",
+    [OSTEL_REPORT_TEL_SWAP_PEAK_MIB] = "swap_peak_mib",
+};
+
+static double round6(double v)
+{
+    char b[32];
+    snprintf(b, sizeof(b), "%.6g", v);
+    return strtod(b, NULL);
+}
+
+static cJSON *jnum(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(round6(v)) : cJSON_CreateNull();
+}
+
+static void add_num(cJSON *o, const char *key, double v)
+{
+    cJSON_AddItemToObject(o, key, jnum(v));
+}
+
+static void add_int(cJSON *o, const char *key, long long v)
+{
+    if (v < 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, (double)v);
+}
+
+static void add_str(cJSON *o, const char *key, const char *s)
+{
+    if (s && *s)
+        cJSON_AddStringToObject(o, key, s);
+    else
+        cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *pair(double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi))
+        return cJSON_CreateNull();
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, jnum(lo));
+    cJSON_AddItemToArray(a, jnum(hi));
+    return a;
+}
+
+static cJSON *summary_json(const struct ostel_stats_summary *s, double value)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_num(o, "value", value);
+    cJSON_AddNumberToObject(o, "n", (double)s->n);
+    add_num(o, "mean", s->mean);
+    add_num(o, "stddev", s->sd);
+    add_num(o, "median", s->median);
+    add_num(o, "min", s->min);
+    add_num(o, "max", s->max);
+    cJSON_AddItemToObject(o, "ci95", pair(s->ci_lo, s->ci_hi));
+    add_num(o, "cv", s->cv);
+    return o;
+}
+
+static cJSON *phases_json(const double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NTEL],
+                          const bool present[OSTEL_REPORT_NPHASES])
+{
+    cJSON *o = cJSON_CreateObject();
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++) {
+        if (!present[p]) {
+            cJSON_AddNullToObject(o, ostel_report_phase_name(p));
+            continue;
+        }
+        cJSON *ph = cJSON_AddObjectToObject(o, ostel_report_phase_name(p));
+        for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
+            add_num(ph, tel_keys[t], tel[p][t]);
+    }
+    return o;
+}
+
+static const char *group_of(const struct ostel_report *r, size_t run)
+{
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        for (size_t i = 0; i < r->groups[gi].n; i++)
+            if (r->groups[gi].runs[i] == run)
+                return r->groups[gi].label;
+    return "";
+}
+
+/* Bucketed series (max RSS, mean CPU, summed paging, worst pressure, lowest available). */
+static cJSON *series_json(const struct ostel_report_series *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    size_t step = s->n > SERIES_MAX_POINTS ? (s->n + SERIES_MAX_POINTS - 1) / SERIES_MAX_POINTS : 1;
+    cJSON *t = cJSON_AddArrayToObject(o, "t");
+    cJSON *rss = cJSON_AddArrayToObject(o, "rss_mib");
+    cJSON *cpu = cJSON_AddArrayToObject(o, "cpu_pct");
+    cJSON *pin = cJSON_AddArrayToObject(o, "pageins");
+    cJSON *pout = cJSON_AddArrayToObject(o, "pageouts");
+    cJSON *pr = cJSON_AddArrayToObject(o, "pressure");
+    cJSON *av = cJSON_AddArrayToObject(o, "avail_pct");
+    for (size_t i = 0; i < s->n; i += step) {
+        size_t end = i + step < s->n ? i + step : s->n;
+        double mrss = NAN, scpu = 0, spin = NAN, spout = NAN, mpr = NAN, mav = NAN;
+        size_t ncpu = 0;
+        for (size_t k = i; k < end; k++) {
+            if (!isnan(s->rss_mib[k]) && (isnan(mrss) || s->rss_mib[k] > mrss))
+                mrss = s->rss_mib[k];
+            if (!isnan(s->cpu_pct[k])) {
+                scpu += s->cpu_pct[k];
+                ncpu++;
+            }
+            if (!isnan(s->pageins[k]))
+                spin = (isnan(spin) ? 0 : spin) + s->pageins[k];
+            if (!isnan(s->pageouts[k]))
+                spout = (isnan(spout) ? 0 : spout) + s->pageouts[k];
+            if (!isnan(s->pressure[k]) && (isnan(mpr) || s->pressure[k] > mpr))
+                mpr = s->pressure[k];
+            if (!isnan(s->avail_pct[k]) && (isnan(mav) || s->avail_pct[k] < mav))
+                mav = s->avail_pct[k];
+        }
+        cJSON_AddItemToArray(t, jnum(s->t_s[i]));
+        cJSON_AddItemToArray(rss, jnum(mrss));
+        cJSON_AddItemToArray(cpu, jnum(ncpu ? scpu / (double)ncpu : NAN));
+        cJSON_AddItemToArray(pin, jnum(spin));
+        cJSON_AddItemToArray(pout, jnum(spout));
+        cJSON_AddItemToArray(pr, jnum(mpr));
+        cJSON_AddItemToArray(av, jnum(mav));
+    }
+    cJSON *phases = cJSON_AddArrayToObject(o, "phases");
+    for (size_t i = 0; i < s->n;) {
+        size_t j = i;
+        while (j < s->n && s->phase[j] == s->phase[i])
+            j++;
+        if (s->phase[i] != OSTEL_REPORT_PHASE_ALL) {
+            cJSON *ph = cJSON_CreateObject();
+            cJSON_AddStringToObject(ph, "name", ostel_report_phase_name(s->phase[i]));
+            add_num(ph, "start", s->t_s[i]);
+            add_num(ph, "end", j < s->n ? s->t_s[j] : s->t_s[j - 1]);
+            cJSON_AddItemToArray(phases, ph);
+        }
+        i = j;
+    }
+    return o;
+}
+
+static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_series)
+{
+    const struct ostel_report_run *run = &r->set->runs[idx];
+    cJSON *o = cJSON_CreateObject();
+    add_str(o, "name", run->name);
+    add_str(o, "path", run->path);
+    add_str(o, "group", group_of(r, idx));
+    add_str(o, "tag", run->tag);
+    add_str(o, "status", run->status);
+    add_int(o, "exit_code", run->exit_code);
+    add_str(o, "signal", run->signal);
+    cJSON_AddBoolToObject(o, "oom_killed", run->oom_killed);
+    add_str(o, "model", run->model);
+    add_str(o, "model_type", run->model_type);
+    add_num(o, "model_size_mib", run->model_size_mib);
+    add_num(o, "model_n_params", run->model_n_params);
+    add_int(o, "ctx", run->ctx);
+    add_int(o, "gen", run->gen);
+    add_num(o, "n_prompt", run->n_prompt);
+    add_num(o, "n_gen", run->n_gen);
+    add_int(o, "repetition", run->repetition);
+    add_str(o, "scenario", run->scenario);
+    add_str(o, "tool", run->tool);
+    add_str(o, "llama_version", run->llama_version);
+    add_str(o, "device", run->device);
+    add_str(o, "device_desc", run->device_desc);
+    if (isfinite(run->start_ts))
+        cJSON_AddNumberToObject(o, "start_ts", round(run->start_ts * 1000) / 1000);
+    else
+        cJSON_AddNullToObject(o, "start_ts");
+    cJSON *m = cJSON_AddObjectToObject(o, "metrics");
+    for (int k = 0; k < OSTEL_REPORT_NMETRIC; k++)
+        add_num(m, ostel_report_metric_info(k)->key, run->metric[k]);
+    cJSON_AddItemToObject(o, "phases", phases_json(run->tel, run->phase_present));
+    add_str(o, "log_tail", run->log_tail);
+    if (with_series)
+        cJSON_AddItemToObject(o, "series", series_json(&run->series));
+    return o;
+}
+
+static const char *const group_key_names[] = {"tag", "model", "ctx", "gen", "scenario"};
+
+cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "schema", "ostel.report");
+    cJSON_AddNumberToObject(root, "schema_version", 1);
+    cJSON *by = cJSON_AddArrayToObject(root, "group_by");
+    for (unsigned k = 0; k < OSTEL_ARRAY_LEN(group_key_names); k++)
+        if (r->group_by & (1u << k))
+            cJSON_AddItemToArray(by, cJSON_CreateString(group_key_names[k]));
+    cJSON_AddStringToObject(root, "baseline", r->groups[r->baseline].label);
+    cJSON *groups = cJSON_AddArrayToObject(root, "groups");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddItemToArray(groups, o);
+        cJSON_AddStringToObject(o, "label", g->label);
+        add_str(o, "model", g->model);
+        add_str(o, "device", g->device);
+        cJSON_AddNumberToObject(o, "n_runs", (double)g->n);
+        cJSON_AddNumberToObject(o, "n_ok", (double)g->n_ok);
+        cJSON *names = cJSON_AddArrayToObject(o, "runs");
+        for (size_t i = 0; i < g->n; i++)
+            cJSON_AddItemToArray(names, cJSON_CreateString(r->set->runs[g->runs[i]].name));
+        cJSON *ms = cJSON_AddObjectToObject(o, "metrics");
+        for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++)
+            cJSON_AddItemToObject(ms, ostel_report_metric_info(m)->key,
+                                  summary_json(&g->stat[m], g->value[m]));
+        cJSON_AddItemToObject(o, "phases", phases_json(g->phase_value, g->phase_present));
+        if (gi == r->baseline) {
+            cJSON_AddNullToObject(o, "vs_baseline");
+        } else {
+            cJSON *vs = cJSON_AddObjectToObject(o, "vs_baseline");
+            for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++) {
+                const struct ostel_report_cmp *c = &g->cmp[m];
+                if (!ostel_report_metric_info(m)->compare)
+                    continue;
+                cJSON *cm = cJSON_AddObjectToObject(vs, ostel_report_metric_info(m)->key);
+                add_num(cm, "ratio", c->ratio.ratio);
+                cJSON_AddItemToObject(cm, "ci95", pair(c->ratio.lo, c->ratio.hi));
+                add_num(cm, "welch_t", c->welch.t);
+                add_num(cm, "welch_df", c->welch.df);
+                add_num(cm, "p", c->welch.p);
+                cJSON_AddBoolToObject(cm, "significant", c->significant);
+            }
+        }
+        cJSON *tr = cJSON_AddObjectToObject(o, "trends");
+        for (int k = 0; k < OSTEL_REPORT_NTREND; k++) {
+            const struct ostel_stats_trend *t = &g->trend[k];
+            cJSON *to = cJSON_AddObjectToObject(
+                tr, ostel_report_metric_info(ostel_report_trend_metric(k))->key);
+            cJSON_AddNumberToObject(to, "n", (double)t->n);
+            add_num(to, "slope_per_run", t->slope);
+            add_num(to, "p", t->p);
+        }
+        cJSON *notes = cJSON_AddArrayToObject(o, "notes");
+        for (size_t k = 0; k < g->nnotes; k++) {
+            cJSON *no = cJSON_CreateObject();
+            cJSON_AddStringToObject(no, "kind", note_kinds[g->notes[k].kind]);
+            cJSON_AddStringToObject(no, "brief", g->notes[k].brief);
+            cJSON_AddStringToObject(no, "text", g->notes[k].text);
+            cJSON_AddItemToArray(notes, no);
+        }
+        add_str(o, "interpretation", g->interpretation);
+        add_num(o, "plan_mib", g->plan_mib);
+        add_str(o, "plan_basis", g->plan_basis);
+    }
+    cJSON *runs = cJSON_AddArrayToObject(root, "runs");
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        for (size_t i = 0; i < r->groups[gi].n; i++)
+            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], with_series));
+    return root;
+}
+
+void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out)
+{
+    cJSON *root = ostel_report_json_tree(r, false);
+    char *s = cJSON_Print(root);
+    OSTEL_ASSERT(s != NULL);
+    ostel_buf_puts(out, s);
+    ostel_buf_putc(out, '\n');
+    cJSON_free(s);
+    cJSON_Delete(root);
+}

@@ -1,0 +1,836 @@
+/*
+ * report_load: reads run directories (docs/run-directory.md) into a run set for `ostel report`.
+ *
+ * summary.json gives the run, the llama.cpp facts (the log parser's "llama" section, docs/parse.md)
+ * and per-phase telemetry; metrics.csv the time series for charts; config.txt fills what a summary
+ * lacks; llama_output.log only its tail, for failed runs. Every file is read with a size cap and every
+ * value checked: a hostile or truncated run directory gives one error naming the file, never a crash.
+ * The key names of summary.json's "llama" and "model_file" sections are kept in one table
+ * (llama_keys below), so a change in the parser's JSON is a one-line change here.
+ */
+#include "report/report.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+
+#define SUMMARY_MAX (16u << 20)  /* summary.json */
+#define CONFIG_MAX (1u << 20)    /* config.txt */
+#define METRICS_MAX (256u << 20) /* metrics.csv: hours of 100 ms samples */
+#define LOG_TAIL_BYTES 4096      /* read from the end of llama_output.log */
+#define LOG_TAIL_LINES 12
+#define STUDY_MAX_RUNS 100000
+
+/*
+ * Where each value lives in summary.json's "llama" section (the log parser's output, docs/parse.md)
+ * and in "model_file" (ostel inspect, docs/gguf.md): dotted paths, the first one present wins.
+ */
+#define NKEYS 3
+static const struct {
+    const char *prompt_tps[NKEYS], *gen_tps[NKEYS], *prompt_tokens[NKEYS], *gen_tokens[NKEYS];
+    const char *file_type[NKEYS], *model_desc[NKEYS], *size_mib[NKEYS], *n_params[NKEYS];
+    const char *version[NKEYS], *breakdown[NKEYS], *buffers[NKEYS], *arch[NKEYS];
+    const char *mf_n_params[NKEYS], *mf_size_bytes[NKEYS], *mf_file_type[NKEYS];
+} llama_keys = {
+    .prompt_tps = {"timings.prompt_tps", "prompt_tps"},
+    .gen_tps = {"timings.gen_tps", "server_progress.tg_tps", "gen_tps"},
+    .prompt_tokens = {"timings.prompt_tokens", "prompt_tokens"},
+    .gen_tokens = {"timings.gen_tokens", "gen_tokens"},
+    .file_type = {"model.file_type", "model_file_type"},
+    .model_desc = {"model.type", "model_type"},
+    .size_mib = {"model.size_mib", "model_size_mib"},
+    .n_params = {"model.params", "model_n_params"},
+    .version = {"build.text", "build"},
+    .breakdown = {"memory_breakdown", "breakdown"},
+    .buffers = {"buffers"},
+    .arch = {"model.arch", "model_arch"},
+    .mf_n_params = {"n_params", "params"},
+    .mf_size_bytes = {"file_size", "size_bytes"},
+    .mf_file_type = {"file_type_name", "file_type"},
+};
+
+static const char *const phase_names[OSTEL_REPORT_NPHASES] = {"overall", "load", "prompt",
+                                                               "generate", "teardown"};
+
+const char *ostel_report_phase_name(int phase)
+{
+    return phase >= 0 && phase < OSTEL_REPORT_NPHASES ? phase_names[phase] : "?";
+}
+
+/* summary.json's PHASE STATS key of each telemetry value. */
+static const char *const tel_keys[OSTEL_REPORT_NTEL] = {
+    [OSTEL_REPORT_TEL_DURATION_S] = "duration_s",
+    [OSTEL_REPORT_TEL_RSS_PEAK_MIB] = "rss_peak_mib",
+    [OSTEL_REPORT_TEL_RSS_MEAN_MIB] = "rss_mean_mib",
+    [OSTEL_REPORT_TEL_CPU_MEAN_PCT] = "cpu_mean_pct",
+    [OSTEL_REPORT_TEL_PAGEINS] = "pageins",
+    [OSTEL_REPORT_TEL_PAGEOUTS] = "pageouts",
+    [OSTEL_REPORT_TEL_MAJFLT] = "majflt",
+    [OSTEL_REPORT_TEL_SWAPOUTS] = "swapouts",
+    [OSTEL_REPORT_TEL_PRESSURE_WORST] = "pressure_worst",
+    [OSTEL_REPORT_TEL_AVAIL_MIN_PCT] = "avail_min_pct",
+    [OSTEL_REPORT_TEL_SWAP_PEAK_MIB] = "swap_peak_mib",
+};
+
+/* ---- the run set ---- */
+
+void ostel_report_set_init(struct ostel_report_set *set)
+{
+    memset(set, 0, sizeof(*set));
+}
+
+static void series_free(struct ostel_report_series *s)
+{
+    free(s->t_s);
+    free(s->rss_mib);
+    free(s->cpu_pct);
+    free(s->pageins);
+    free(s->pageouts);
+    free(s->pressure);
+    free(s->avail_pct);
+    free(s->phase);
+    memset(s, 0, sizeof(*s));
+}
+
+static void run_free(struct ostel_report_run *r)
+{
+    char **strs[] = {&r->path,   &r->name,        &r->tag,        &r->model,
+                     &r->scenario, &r->status,    &r->tool,       &r->signal,
+                     &r->device, &r->device_desc, &r->model_type, &r->llama_version};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
+        free(*strs[i]);
+    free(r->log_tail);
+    series_free(&r->series);
+}
+
+void ostel_report_set_free(struct ostel_report_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        run_free(&set->runs[i]);
+    free(set->runs);
+    memset(set, 0, sizeof(*set));
+}
+
+struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
+{
+    if (set->n == set->cap) {
+        set->cap = set->cap ? set->cap * 2 : 16;
+        set->runs = ostel_xrealloc(set->runs, set->cap * sizeof(*set->runs));
+    }
+    struct ostel_report_run *r = &set->runs[set->n++];
+    memset(r, 0, sizeof(*r));
+    char **strs[] = {&r->path,   &r->name,        &r->tag,        &r->model,
+                     &r->scenario, &r->status,    &r->tool,       &r->signal,
+                     &r->device, &r->device_desc, &r->model_type, &r->llama_version};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
+        *strs[i] = ostel_xstrdup("");
+    r->ctx = r->gen = r->repetition = r->exit_code = -1;
+    r->start_ts = r->n_prompt = r->n_gen = r->model_size_mib = r->model_n_params = NAN;
+    for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++)
+        r->metric[m] = NAN;
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++)
+        for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
+            r->tel[p][t] = NAN;
+    return r;
+}
+
+static void set_str(char **dst, const char *s, size_t n)
+{
+    free(*dst);
+    char *v = ostel_xstrndup(s, n);
+    /* Strings end up in tables: control characters (newlines, escapes) become spaces. */
+    for (char *c = v; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = ' ';
+    *dst = v;
+}
+
+/* ---- summary.json ---- */
+
+/* The item at a dotted path ("timings.gen_tps"), or NULL. */
+static const cJSON *jpath(const cJSON *o, const char *path)
+{
+    char part[64];
+    while (o && *path) {
+        size_t n = strcspn(path, ".");
+        if (n >= sizeof(part))
+            return NULL;
+        memcpy(part, path, n);
+        part[n] = '\0';
+        o = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, part) : NULL;
+        path += n + (path[n] == '.');
+    }
+    return o;
+}
+
+/* The first non-null item among keys. */
+static const cJSON *jfirst(const cJSON *o, const char *const keys[NKEYS])
+{
+    for (int i = 0; i < NKEYS && keys[i]; i++) {
+        const cJSON *v = jpath(o, keys[i]);
+        if (v && !cJSON_IsNull(v))
+            return v;
+    }
+    return NULL;
+}
+
+/* A finite number, or NAN ("inf" tokens/s and strings are not available values). */
+static double jnum(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? jpath(o, key) : NULL;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return NAN;
+    return v->valuedouble;
+}
+
+static double jnum2(const cJSON *o, const char *const keys[NKEYS])
+{
+    for (int i = 0; i < NKEYS && keys[i]; i++) {
+        double v = jnum(o, keys[i]);
+        if (!isnan(v))
+            return v;
+    }
+    return NAN;
+}
+
+static const char *jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = o ? jpath(o, key) : NULL;
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+static const char *jstr2(const cJSON *o, const char *const keys[NKEYS])
+{
+    for (int i = 0; i < NKEYS && keys[i]; i++) {
+        const char *s = jstr(o, keys[i]);
+        if (s && *s)
+            return s;
+    }
+    return NULL;
+}
+
+static long long jint(const cJSON *o, const char *key)
+{
+    double v = jnum(o, key);
+    if (isnan(v) || v < -1e15 || v > 1e15)
+        return -1;
+    return (long long)v;
+}
+
+/* A sane MiB value from the parser (it may pass through an underflowed unsigned). */
+static double mib_or_nan(double v)
+{
+    return !isnan(v) && v >= 0 && v < 1e9 ? v : NAN;
+}
+
+static double add_nan(double a, double b)
+{
+    if (isnan(b))
+        return a;
+    return isnan(a) ? b : a + b;
+}
+
+/* "MTL0 (Apple M4)" -> "MTL0". */
+static void device_short(char **dst, const char *desc)
+{
+    size_t n = strcspn(desc, " (");
+    set_str(dst, desc, n);
+}
+
+/* Memory from llama.cpp's breakdown table: device rows and a "Host" row. */
+static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
+{
+    if (!cJSON_IsArray(bd) || cJSON_GetArraySize(bd) == 0)
+        return false;
+    double *m = r->metric;
+    struct ostel_buf names;
+    ostel_buf_init(&names, 256);
+    const cJSON *row;
+    bool any = false;
+    cJSON_ArrayForEach(row, bd)
+    {
+        const char *dev = jstr(row, "device");
+        if (!dev)
+            continue;
+        double self = mib_or_nan(jnum(row, "self"));
+        /* Device rows carry total and free; "Host" and other buffer-type rows do not. */
+        if (strcmp(dev, "Host") == 0 || isnan(jnum(row, "total"))) {
+            m[OSTEL_REPORT_M_HOST_MIB] = add_nan(m[OSTEL_REPORT_M_HOST_MIB], self);
+            any = true;
+            continue;
+        }
+        char *shortname = NULL;
+        device_short(&shortname, dev);
+        if (names.len)
+            ostel_buf_putc(&names, '+');
+        ostel_buf_puts(&names, shortname);
+        free(shortname);
+        if (!*r->device_desc)
+            set_str(&r->device_desc, dev, strlen(dev));
+        m[OSTEL_REPORT_M_DEV_USED_MIB] = add_nan(m[OSTEL_REPORT_M_DEV_USED_MIB], self);
+        m[OSTEL_REPORT_M_MODEL_MIB] =
+            add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(jnum(row, "model")));
+        m[OSTEL_REPORT_M_CONTEXT_MIB] =
+            add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(jnum(row, "context")));
+        m[OSTEL_REPORT_M_COMPUTE_MIB] =
+            add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(jnum(row, "compute")));
+        any = true;
+    }
+    if (names.len) {
+        set_str(&r->device, names.data, names.len);
+    } else if (any) {
+        /* CPU only: llama.cpp prints the Host row alone; everything it holds is the "device". */
+        const cJSON *host = NULL;
+        cJSON_ArrayForEach(row, bd)
+        {
+            const char *dev = jstr(row, "device");
+            if (dev && strcmp(dev, "Host") == 0)
+                host = row;
+        }
+        set_str(&r->device, "CPU", 3);
+        set_str(&r->device_desc, "CPU", 3);
+        m[OSTEL_REPORT_M_DEV_USED_MIB] = m[OSTEL_REPORT_M_HOST_MIB];
+        m[OSTEL_REPORT_M_HOST_MIB] = NAN; /* all of it is in "used": not counted twice */
+        m[OSTEL_REPORT_M_MODEL_MIB] = mib_or_nan(jnum(host, "model"));
+        m[OSTEL_REPORT_M_CONTEXT_MIB] = mib_or_nan(jnum(host, "context"));
+        m[OSTEL_REPORT_M_COMPUTE_MIB] = mib_or_nan(jnum(host, "compute"));
+    }
+    ostel_buf_free(&names);
+    return any;
+}
+
+/* True for a host-side buffer type: "CPU", "CPU_Mapped", "CUDA_Host", "SYCL_Host", "CPU_REPACK". */
+static bool buft_is_host(const char *buft, size_t n)
+{
+    return (n >= 3 && memcmp(buft, "CPU", 3) == 0) ||
+           (n >= 5 && memcmp(buft + n - 5, "_Host", 5) == 0);
+}
+
+/* Adds one buffer line (backend "CUDA0", "CPU_Mapped", "MTL0_Mapped"; kind "model", "kv", ...). */
+static void add_buffer(const char *backend, size_t n, const char *kind, double mib, double dev[3],
+                       double host[3], char *device, size_t devsize)
+{
+    int slot = strcasecmp(kind, "model") == 0                                   ? 0
+               : (strcasecmp(kind, "kv") == 0 || strcasecmp(kind, "rs") == 0) ? 1
+               : strcasecmp(kind, "compute") == 0                              ? 2
+                                                                               : -1;
+    if (slot < 0)
+        return; /* "output" and others are not in llama.cpp's own breakdown */
+    if (n >= 7 && memcmp(backend + n - 7, "_Mapped", 7) == 0)
+        n -= 7;
+    if (buft_is_host(backend, n)) {
+        host[slot] = add_nan(host[slot], mib);
+        return;
+    }
+    if (!device[0] && n < devsize) {
+        memcpy(device, backend, n);
+        device[n] = '\0';
+    }
+    dev[slot] = add_nan(dev[slot], mib);
+}
+
+/* Memory from the buffer-size lines when the log has no breakdown table. */
+static bool memory_from_buffers(struct ostel_report_run *r, const cJSON *buffers)
+{
+    double dev[3] = {NAN, NAN, NAN}, host[3] = {NAN, NAN, NAN};
+    char device[64] = "";
+    const cJSON *b;
+    bool any = false;
+    if (cJSON_IsArray(buffers)) {
+        cJSON_ArrayForEach(b, buffers)
+        {
+            const char *backend = jstr(b, "backend"), *kind = jstr(b, "kind");
+            double mib = mib_or_nan(jnum(b, "mib"));
+            if (!backend || !kind || isnan(mib))
+                continue;
+            add_buffer(backend, strlen(backend), kind, mib, dev, host, device, sizeof(device));
+            any = true;
+        }
+    } else if (cJSON_IsObject(buffers)) {
+        cJSON_ArrayForEach(b, buffers)
+        {
+            const char *sp = b->string ? strrchr(b->string, ' ') : NULL;
+            if (!sp || !cJSON_IsNumber(b))
+                continue;
+            double mib = mib_or_nan(b->valuedouble);
+            if (isnan(mib))
+                continue;
+            add_buffer(b->string, (size_t)(sp - b->string), sp + 1, mib, dev, host, device,
+                       sizeof(device));
+            any = true;
+        }
+    }
+    if (!any)
+        return false;
+    double *m = r->metric;
+    if (device[0]) {
+        set_str(&r->device, device, strlen(device));
+        m[OSTEL_REPORT_M_MODEL_MIB] = dev[0];
+        m[OSTEL_REPORT_M_CONTEXT_MIB] = dev[1];
+        m[OSTEL_REPORT_M_COMPUTE_MIB] = dev[2];
+        m[OSTEL_REPORT_M_DEV_USED_MIB] = add_nan(add_nan(dev[0], dev[1]), dev[2]);
+        m[OSTEL_REPORT_M_HOST_MIB] = add_nan(add_nan(host[0], host[1]), host[2]);
+    } else {
+        set_str(&r->device, "CPU", 3);
+        m[OSTEL_REPORT_M_MODEL_MIB] = host[0];
+        m[OSTEL_REPORT_M_CONTEXT_MIB] = host[1];
+        m[OSTEL_REPORT_M_COMPUTE_MIB] = host[2];
+        m[OSTEL_REPORT_M_DEV_USED_MIB] = add_nan(add_nan(host[0], host[1]), host[2]);
+    }
+    return !isnan(m[OSTEL_REPORT_M_DEV_USED_MIB]);
+}
+
+static void load_llama(struct ostel_report_run *r, const cJSON *llama, const cJSON *mf)
+{
+    double *m = r->metric;
+    m[OSTEL_REPORT_M_PROMPT_TPS] = jnum2(llama, llama_keys.prompt_tps);
+    m[OSTEL_REPORT_M_GEN_TPS] = jnum2(llama, llama_keys.gen_tps);
+    r->n_prompt = jnum2(llama, llama_keys.prompt_tokens);
+    r->n_gen = jnum2(llama, llama_keys.gen_tokens);
+    r->model_size_mib = mib_or_nan(jnum2(llama, llama_keys.size_mib));
+    r->model_n_params = jnum2(llama, llama_keys.n_params);
+    /* llama-bench's model_type: "llama 1B Q4_K - Medium" (architecture, size class, file type). */
+    const char *parts[3] = {jstr2(llama, llama_keys.arch), jstr2(llama, llama_keys.model_desc),
+                            jstr2(llama, llama_keys.file_type)};
+    if (!parts[2])
+        parts[2] = jstr2(mf, llama_keys.mf_file_type);
+    struct ostel_buf mt;
+    ostel_buf_init(&mt, 512);
+    for (int i = 0; i < 3; i++)
+        if (parts[i])
+            ostel_buf_printf(&mt, "%s%s", mt.len ? " " : "", parts[i]);
+    if (mt.len)
+        set_str(&r->model_type, mt.data, mt.len);
+    ostel_buf_free(&mt);
+    if (isnan(r->model_n_params))
+        r->model_n_params = jnum2(mf, llama_keys.mf_n_params);
+    if (isnan(r->model_size_mib)) {
+        double bytes = jnum2(mf, llama_keys.mf_size_bytes);
+        if (!isnan(bytes))
+            r->model_size_mib = bytes / 1048576.0;
+    }
+    const char *ver = jstr2(llama, llama_keys.version);
+    if (ver)
+        set_str(&r->llama_version, ver, strlen(ver));
+    r->has_memory = memory_from_breakdown(r, jfirst(llama, llama_keys.breakdown));
+    if (!r->has_memory)
+        r->has_memory = memory_from_buffers(r, jfirst(llama, llama_keys.buffers));
+}
+
+static void load_phase(struct ostel_report_run *r, int phase, const cJSON *ps)
+{
+    if (!cJSON_IsObject(ps))
+        return;
+    r->phase_present[phase] = true;
+    for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
+        r->tel[phase][t] = jnum(ps, tel_keys[t]);
+}
+
+int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size_t len, char *err,
+                              size_t errlen)
+{
+    cJSON *root = cJSON_ParseWithLength(data, len);
+    if (!root) {
+        snprintf(err, errlen, "not valid JSON");
+        return -1;
+    }
+    const char *schema = jstr(root, "schema");
+    if (!cJSON_IsObject(root) || !schema || strcmp(schema, "ostel.summary") != 0) {
+        snprintf(err, errlen, "not an ostel summary (no \"schema\": \"ostel.summary\")");
+        cJSON_Delete(root);
+        return -1;
+    }
+    double ver = jnum(root, "schema_version");
+    if (isnan(ver) || ver < 1 || ver > 1) {
+        snprintf(err, errlen, "unsupported schema_version (this ostel reads version 1)");
+        cJSON_Delete(root);
+        return -1;
+    }
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
+    if (!cJSON_IsObject(run)) {
+        snprintf(err, errlen, "no \"run\" object");
+        cJSON_Delete(root);
+        return -1;
+    }
+    struct {
+        char **dst;
+        const char *key;
+    } strs[] = {{&r->tag, "tag"},     {&r->status, "status"}, {&r->tool, "tool"},
+                {&r->model, "model"}, {&r->signal, "signal"}, {&r->scenario, "scenario"},
+                {&r->scenario, "scenario.name"}};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++) {
+        const char *s = jstr(run, strs[i].key);
+        if (s)
+            set_str(strs[i].dst, s, strlen(s));
+    }
+    r->ok = strcmp(r->status, "ok") == 0;
+    r->exit_code = jint(run, "exit_code");
+    r->ctx = jint(run, "ctx");
+    r->gen = jint(run, "gen");
+    r->repetition = jint(run, "repetition");
+    r->start_ts = jnum(run, "start_ts");
+    r->metric[OSTEL_REPORT_M_WALL_S] = jnum(run, "wall_s");
+    r->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "oom_killed"));
+
+    const cJSON *llama = cJSON_GetObjectItemCaseSensitive(root, "llama");
+    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "model_file");
+    load_llama(r, cJSON_IsObject(llama) ? llama : NULL, cJSON_IsObject(mf) ? mf : NULL);
+
+    const cJSON *tel = cJSON_GetObjectItemCaseSensitive(root, "telemetry");
+    if (cJSON_IsObject(tel)) {
+        load_phase(r, OSTEL_REPORT_PHASE_ALL, cJSON_GetObjectItemCaseSensitive(tel, "overall"));
+        const cJSON *phases = cJSON_GetObjectItemCaseSensitive(tel, "phases");
+        for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
+            load_phase(r, p, cJSON_GetObjectItemCaseSensitive(phases, phase_names[p]));
+    }
+    const double *all = r->tel[OSTEL_REPORT_PHASE_ALL];
+    double *m = r->metric;
+    m[OSTEL_REPORT_M_RSS_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_PEAK_MIB];
+    m[OSTEL_REPORT_M_CPU_MEAN_PCT] = all[OSTEL_REPORT_TEL_CPU_MEAN_PCT];
+    m[OSTEL_REPORT_M_PAGEINS] = all[OSTEL_REPORT_TEL_PAGEINS];
+    m[OSTEL_REPORT_M_PAGEOUTS] = all[OSTEL_REPORT_TEL_PAGEOUTS];
+    m[OSTEL_REPORT_M_MAJFLT] = all[OSTEL_REPORT_TEL_MAJFLT];
+    m[OSTEL_REPORT_M_PRESSURE_WORST] = all[OSTEL_REPORT_TEL_PRESSURE_WORST];
+    m[OSTEL_REPORT_M_AVAIL_MIN_PCT] = all[OSTEL_REPORT_TEL_AVAIL_MIN_PCT];
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* ---- config.txt ---- */
+
+int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_t len)
+{
+    struct ostel_str rest = ostel_str_make(data, len), line;
+    while (ostel_str_next_line(&rest, &line)) {
+        long eq = ostel_str_find(line, "=");
+        if (eq <= 0)
+            continue;
+        struct ostel_str key = ostel_str_make(line.p, (size_t)eq);
+        struct ostel_str val = ostel_str_make(line.p + eq + 1, line.n - (size_t)eq - 1);
+        /* summary.json is authoritative; config.txt only fills what it left unknown. */
+        char **dst = NULL;
+        if (ostel_str_eq(key, "tag"))
+            dst = &r->tag;
+        else if (ostel_str_eq(key, "model"))
+            dst = &r->model;
+        else if (ostel_str_eq(key, "scenario"))
+            dst = &r->scenario;
+        else if (ostel_str_eq(key, "tool"))
+            dst = &r->tool;
+        else if (ostel_str_eq(key, "llama_version"))
+            dst = &r->llama_version;
+        if (dst && !**dst) {
+            set_str(dst, val.p, val.n);
+            continue;
+        }
+        long long *num = ostel_str_eq(key, "ctx")          ? &r->ctx
+                         : ostel_str_eq(key, "gen")        ? &r->gen
+                         : ostel_str_eq(key, "repetition") ? &r->repetition
+                                                           : NULL;
+        if (num && *num < 0 && val.n > 0 && val.n < 20) {
+            char tmp[24];
+            memcpy(tmp, val.p, val.n);
+            tmp[val.n] = '\0';
+            char *end;
+            long long v = strtoll(tmp, &end, 10);
+            if (*end == '\0' && v >= 0)
+                *num = v;
+        }
+    }
+    return 0;
+}
+
+/* ---- metrics.csv ---- */
+
+enum { COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS, COL_PHASE,
+       NCOLS };
+static const char *const col_names[NCOLS] = {"ts",           "rss_mb",        "cpu_pct",
+                                             "vm_pressure_flag", "avail_mem_level", "pageins_delta",
+                                             "pageouts_delta", "phase"};
+
+/* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
+static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
+{
+    size_t n = 0;
+    size_t start = 0;
+    for (size_t i = 0; i <= line.n; i++) {
+        if (i == line.n || line.p[i] == ',') {
+            if (n < max)
+                f[n] = ostel_str_trim(ostel_str_make(line.p + start, i - start));
+            n++;
+            start = i + 1;
+        }
+    }
+    return n;
+}
+
+static bool parse_cell(struct ostel_str s, double *out)
+{
+    if (s.n == 0) {
+        *out = NAN;
+        return true;
+    }
+    char tmp[64];
+    if (s.n >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s.p, s.n);
+    tmp[s.n] = '\0';
+    char *end;
+    errno = 0;
+    double v = strtod(tmp, &end);
+    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
+                              size_t errlen)
+{
+    struct ostel_str rest = ostel_str_make(data, len), line;
+    struct ostel_str f[64];
+    int idx[NCOLS];
+    for (int c = 0; c < NCOLS; c++)
+        idx[c] = -1;
+    if (!ostel_str_next_line(&rest, &line)) {
+        snprintf(err, errlen, "empty file (no header line)");
+        return -1;
+    }
+    size_t ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
+    for (size_t i = 0; i < ncols && i < OSTEL_ARRAY_LEN(f); i++)
+        for (int c = 0; c < NCOLS; c++)
+            if (idx[c] < 0 && ostel_str_eq(f[i], col_names[c]))
+                idx[c] = (int)i;
+    if (idx[COL_TS] < 0 || idx[COL_RSS] < 0) {
+        snprintf(err, errlen, "line 1: not a metrics header (needs the columns ts and rss_mb)");
+        return -1;
+    }
+    /* Count rows first: one allocation per column, bounded by the file's size. */
+    size_t rows = 0;
+    for (size_t i = 0; i < rest.n; i++)
+        rows += rest.p[i] == '\n';
+    rows++;
+    struct ostel_report_series *s = &r->series;
+    series_free(s);
+    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,  &s->pressure,
+                       &s->avail_pct, &s->pageins, &s->pageouts};
+    int colidx[] = {COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS};
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        *cols[c] = ostel_xmalloc(rows * sizeof(double));
+    s->phase = ostel_xmalloc(rows);
+    size_t lineno = 1, n = 0;
+    double t0 = NAN;
+    while (ostel_str_next_line(&rest, &line)) {
+        lineno++;
+        if (ostel_str_trim(line).n == 0)
+            continue;
+        size_t nf = split_fields(line, f, OSTEL_ARRAY_LEN(f));
+        if (nf != ncols) {
+            snprintf(err, errlen, "line %zu: %zu fields where the header has %zu", lineno, nf,
+                     ncols);
+            return -1;
+        }
+        for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
+            double v = NAN;
+            int k = idx[colidx[c]];
+            if (k >= 0 && !parse_cell(f[k], &v)) {
+                snprintf(err, errlen, "line %zu: column %s is not a number", lineno,
+                         col_names[colidx[c]]);
+                return -1;
+            }
+            (*cols[c])[n] = v;
+        }
+        if (isnan(s->t_s[n])) {
+            snprintf(err, errlen, "line %zu: empty ts", lineno);
+            return -1;
+        }
+        if (isnan(t0))
+            t0 = s->t_s[n];
+        s->t_s[n] -= t0;
+        unsigned char ph = OSTEL_REPORT_PHASE_ALL;
+        if (idx[COL_PHASE] >= 0)
+            for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
+                if (ostel_str_eq(f[idx[COL_PHASE]], phase_names[p]))
+                    ph = (unsigned char)p;
+        s->phase[n] = ph;
+        n++;
+    }
+    s->n = n;
+    return 0;
+}
+
+/* ---- directories ---- */
+
+static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b)
+{
+    char *path = ostel_xasprintf("%s/%s", dir, file);
+    ostel_buf_init(b, max + 1);
+    int rc = ostel_file_read_all(path, max, b);
+    free(path);
+    return rc;
+}
+
+/* The last LOG_TAIL_LINES lines of the log (at most LOG_TAIL_BYTES), or NULL. */
+static char *read_log_tail(const char *dir)
+{
+    char *path = ostel_xasprintf("%s/llama_output.log", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    free(path);
+    if (fd < 0)
+        return NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return NULL;
+    }
+    off_t off = st.st_size > LOG_TAIL_BYTES ? st.st_size - LOG_TAIL_BYTES : 0;
+    char buf[LOG_TAIL_BYTES + 1];
+    ssize_t got = pread(fd, buf, LOG_TAIL_BYTES, off);
+    close(fd);
+    if (got <= 0)
+        return NULL;
+    size_t n = (size_t)got;
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        n--;
+    size_t start = 0, lines = 0;
+    for (size_t i = n; i > 0; i--) {
+        if (buf[i - 1] == '\n' && ++lines == LOG_TAIL_LINES) {
+            start = i;
+            break;
+        }
+    }
+    if (start == 0 && off > 0) {
+        /* The first line is cut: drop it. */
+        char *nl = memchr(buf, '\n', n);
+        start = nl ? (size_t)(nl - buf) + 1 : 0;
+    }
+    char *out = ostel_xmalloc(n - start + 1);
+    size_t k = 0;
+    for (size_t i = start; i < n; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == '\r')
+            continue;
+        out[k++] = (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f ? ' ' : (char)c;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+static bool has_file(const char *dir, const char *file)
+{
+    char *p = ostel_xasprintf("%s/%s", dir, file);
+    bool ok = ostel_is_file(p);
+    free(p);
+    return ok;
+}
+
+static bool looks_like_run(const char *dir)
+{
+    return has_file(dir, "summary.json") || has_file(dir, "metrics.csv") ||
+           has_file(dir, "config.txt") || has_file(dir, "llama_output.log");
+}
+
+static int load_run_dir(struct ostel_report_set *set, const char *dir)
+{
+    if (!has_file(dir, "summary.json"))
+        return ostel_error("%s/summary.json: missing (an unfinished run, or not a run directory)",
+                           dir);
+    struct ostel_report_run *r = ostel_report_set_add(set);
+    set_str(&r->path, dir, strlen(dir));
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/')
+        dl--;
+    size_t base = dl;
+    while (base > 0 && dir[base - 1] != '/')
+        base--;
+    set_str(&r->name, dir + base, dl - base);
+
+    char err[256];
+    struct ostel_buf b;
+    if (read_file_into(dir, "summary.json", SUMMARY_MAX, &b) != 0) {
+        ostel_buf_free(&b);
+        return OSTEL_ERR;
+    }
+    int rc = ostel_report_load_summary(r, b.data, b.len, err, sizeof(err));
+    ostel_buf_free(&b);
+    if (rc != 0)
+        return ostel_error("%s/summary.json: %s", dir, err);
+
+    if (has_file(dir, "config.txt")) {
+        if (read_file_into(dir, "config.txt", CONFIG_MAX, &b) != 0) {
+            ostel_buf_free(&b);
+            return OSTEL_ERR;
+        }
+        ostel_report_load_config(r, b.data, b.len);
+        ostel_buf_free(&b);
+    }
+    if (has_file(dir, "metrics.csv")) {
+        if (read_file_into(dir, "metrics.csv", METRICS_MAX, &b) != 0) {
+            ostel_buf_free(&b);
+            return OSTEL_ERR;
+        }
+        rc = ostel_report_load_metrics(r, b.data, b.len, err, sizeof(err));
+        ostel_buf_free(&b);
+        if (rc != 0)
+            return ostel_error("%s/metrics.csv: %s", dir, err);
+    }
+    if (!r->ok)
+        r->log_tail = read_log_tail(dir);
+    return OSTEL_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ostel_report_load_path(struct ostel_report_set *set, const char *path)
+{
+    if (!ostel_is_dir(path))
+        return ostel_error("%s: not a directory", path);
+    if (looks_like_run(path))
+        return load_run_dir(set, path);
+    DIR *d = opendir(path);
+    if (!d)
+        return ostel_error("%s: cannot open: %s", path, strerror(errno));
+    char **subs = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *sub = ostel_xasprintf("%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
+                                    e->d_name);
+        if (!ostel_is_dir(sub) || !looks_like_run(sub) || n >= STUDY_MAX_RUNS) {
+            free(sub);
+            continue;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            subs = ostel_xrealloc(subs, cap * sizeof(*subs));
+        }
+        subs[n++] = sub;
+    }
+    closedir(d);
+    int rc = OSTEL_OK;
+    if (n == 0)
+        rc = ostel_error("%s: no run directories in it (a run directory holds summary.json)", path);
+    if (n > 0)
+        qsort(subs, n, sizeof(*subs), cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == OSTEL_OK)
+            rc = load_run_dir(set, subs[i]);
+        free(subs[i]);
+    }
+    free(subs);
+    return rc;
+}

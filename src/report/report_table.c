@@ -1,0 +1,504 @@
+/*
+ * report_table: the report's tables as plain cells (text + bold), built once from an analysis and
+ * rendered by both the Markdown and the HTML writer, so the two never disagree. Numbers are formatted
+ * here (thousands separators, fixed decimals, "—" for not available); escaping is the renderer's job.
+ */
+#include "report/report.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXCOLS 12
+
+static const int stat_metrics[] = {OSTEL_REPORT_M_PROMPT_TPS, OSTEL_REPORT_M_GEN_TPS,
+                                   OSTEL_REPORT_M_WALL_S, OSTEL_REPORT_M_RSS_PEAK_MIB};
+
+const char *ostel_report_pressure_name(double p)
+{
+    if (isnan(p))
+        return "—";
+    if (p >= 4)
+        return "critical";
+    if (p >= 2)
+        return "warning";
+    return "normal";
+}
+
+static struct ostel_report_table *table_new(struct ostel_report_tables *ts, const char *id,
+                                            const char *title, size_t ncols,
+                                            const char *const *head, const char *numeric)
+{
+    OSTEL_ASSERT(ncols <= MAXCOLS);
+    ts->t = ostel_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
+    struct ostel_report_table *t = &ts->t[ts->n++];
+    memset(t, 0, sizeof(*t));
+    t->id = id;
+    t->title = title;
+    t->ncols = ncols;
+    t->head = ostel_xcalloc(ncols, sizeof(*t->head));
+    t->numeric = ostel_xcalloc(ncols, sizeof(*t->numeric));
+    for (size_t c = 0; c < ncols; c++) {
+        t->head[c] = ostel_xstrdup(head[c]);
+        t->numeric[c] = numeric[c] == 'r';
+    }
+    return t;
+}
+
+static size_t row_add(struct ostel_report_table *t)
+{
+    t->cells = ostel_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*t->cells));
+    for (size_t c = 0; c < t->ncols; c++) {
+        t->cells[t->nrows * t->ncols + c].text = NULL;
+        t->cells[t->nrows * t->ncols + c].bold = false;
+    }
+    return t->nrows++;
+}
+
+/* Sets a cell, taking ownership of text. */
+static void cell(struct ostel_report_table *t, size_t row, size_t col, char *text)
+{
+    struct ostel_report_cell *c = &t->cells[row * t->ncols + col];
+    free(c->text);
+    c->text = text;
+}
+
+static char *num(double v, int decimals)
+{
+    char b[64];
+    return ostel_xstrdup(ostel_report_fmt_num(v, decimals, b, sizeof(b)));
+}
+
+static char *mean_sd(const struct ostel_stats_summary *s, int decimals)
+{
+    char a[64], b[64];
+    ostel_report_fmt_num(s->mean, decimals, a, sizeof(a));
+    if (isnan(s->sd))
+        return ostel_xstrdup(a);
+    return ostel_xasprintf("%s ± %s", a, ostel_report_fmt_num(s->sd, decimals, b, sizeof(b)));
+}
+
+static char *fmt_p(double p)
+{
+    if (isnan(p))
+        return ostel_xstrdup("—");
+    if (p < 0.001)
+        return ostel_xstrdup("<0.001");
+    return ostel_xasprintf("%.3f", p);
+}
+
+/* The group's headline cell for a metric: mean ± sd, or the aggregate. */
+static char *metric_cell(const struct ostel_report_group *g, int m)
+{
+    const struct ostel_report_metric_info *mi = ostel_report_metric_info(m);
+    if (m == OSTEL_REPORT_M_PRESSURE_WORST)
+        return ostel_xstrdup(ostel_report_pressure_name(g->value[m]));
+    if (mi->agg == OSTEL_REPORT_AGG_MEAN && (m == OSTEL_REPORT_M_PROMPT_TPS ||
+                                             m == OSTEL_REPORT_M_GEN_TPS ||
+                                             m == OSTEL_REPORT_M_WALL_S))
+        return mean_sd(&g->stat[m], mi->decimals);
+    return num(g->value[m], mi->decimals);
+}
+
+/* Bolds the best value of column col (rows' values in v; NAN skipped) when two or more differ. */
+static void bold_best(struct ostel_report_table *t, size_t col, const double *v, int better)
+{
+    if (better == OSTEL_REPORT_BETTER_NONE)
+        return;
+    size_t have = 0;
+    double best = NAN, other = NAN;
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (isnan(v[i]))
+            continue;
+        have++;
+        if (isnan(best) || (better == OSTEL_REPORT_BETTER_HIGH ? v[i] > best : v[i] < best))
+            best = v[i];
+    }
+    for (size_t i = 0; i < t->nrows; i++)
+        if (!isnan(v[i]) && v[i] != best)
+            other = v[i];
+    if (have < 2 || isnan(other))
+        return;
+    for (size_t i = 0; i < t->nrows; i++)
+        if (v[i] == best)
+            t->cells[i * t->ncols + col].bold = true;
+}
+
+static char *notes_cell(const struct ostel_report_group *g)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 16);
+    for (size_t i = 0; i < g->nnotes; i++)
+        ostel_buf_printf(&b, "%s%s", i ? "; " : "", g->notes[i].brief);
+    return ostel_buf_detach(&b);
+}
+
+static void build_throughput(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    static const char *const head[] = {"Group",          "Model",        "Runs", "Prompt TPS",
+                                       "Generation TPS", "Duration (s)", "Notes"};
+    static const int cols[] = {OSTEL_REPORT_M_PROMPT_TPS, OSTEL_REPORT_M_GEN_TPS,
+                               OSTEL_REPORT_M_WALL_S};
+    struct ostel_report_table *t = table_new(ts, "throughput", "Throughput & runtime", 7, head,
+                                             "llrrrrl");
+    t->caption = ostel_xasprintf(
+        "Mean ± standard deviation over the successful runs; (1.23×) is the ratio to the baseline "
+        "%s; the best of each column is in bold.", r->groups[r->baseline].label);
+    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        size_t row = row_add(t);
+        cell(t, row, 0, ostel_xstrdup(g->label));
+        cell(t, row, 1, ostel_xstrdup(*g->model ? g->model : "—"));
+        cell(t, row, 2, g->n_ok == g->n ? ostel_xasprintf("%zu", g->n)
+                                        : ostel_xasprintf("%zu of %zu", g->n_ok, g->n));
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
+            char *text = metric_cell(g, cols[k]);
+            double ratio = g->cmp[cols[k]].ratio.ratio;
+            if (gi != r->baseline && !isnan(ratio) && !isnan(g->value[cols[k]])) {
+                char *with = ostel_xasprintf("%s (%.2f×)", text, ratio);
+                free(text);
+                text = with;
+            }
+            cell(t, row, 3 + k, text);
+        }
+        cell(t, row, 6, notes_cell(g));
+    }
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
+        for (size_t gi = 0; gi < r->ngroups; gi++)
+            v[gi] = r->groups[gi].value[cols[k]];
+        bold_best(t, 3 + k, v, ostel_report_metric_info(cols[k])->better);
+    }
+    free(v);
+}
+
+static void build_memory(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    const char *dev = NULL;
+    bool mixed = false;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const char *d = r->groups[gi].device;
+        if (!*d)
+            continue;
+        if (!dev)
+            dev = d;
+        else if (strcmp(dev, d) != 0)
+            mixed = true;
+    }
+    char *used_head = ostel_xasprintf("%s Used (MiB)", dev && !mixed ? dev : "Device");
+    const char *head[] = {"Group",         "Model",         used_head,        "Model (MiB)",
+                          "Context (MiB)", "Compute (MiB)", "Host (MiB)",     "Peak RSS (MiB)",
+                          "Plan with (MiB)"};
+    static const int cols[] = {OSTEL_REPORT_M_DEV_USED_MIB, OSTEL_REPORT_M_MODEL_MIB,
+                               OSTEL_REPORT_M_CONTEXT_MIB,  OSTEL_REPORT_M_COMPUTE_MIB,
+                               OSTEL_REPORT_M_HOST_MIB,     OSTEL_REPORT_M_RSS_PEAK_MIB};
+    struct ostel_report_table *t = table_new(ts, "memory", "Memory breakdown", 9, head,
+                                             "llrrrrrrr");
+    free(used_head);
+    t->caption = ostel_xstrdup(
+        "llama.cpp's own accounting (its memory breakdown, or its buffer sizes): Used = model + "
+        "context + compute on the device named by the log; Host = its host-side buffers. Peak RSS "
+        "is the highest over the runs. Plan with: the figure to plan capacity with (see below).");
+    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        size_t row = row_add(t);
+        cell(t, row, 0, ostel_xstrdup(g->label));
+        cell(t, row, 1, ostel_xstrdup(*g->model ? g->model : "—"));
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
+            char *text = metric_cell(g, cols[k]);
+            if (k == 0 && mixed && *g->device && !isnan(g->value[cols[k]])) {
+                char *with = ostel_xasprintf("%s (%s)", text, g->device);
+                free(text);
+                text = with;
+            }
+            cell(t, row, 2 + k, text);
+        }
+        cell(t, row, 8, num(g->plan_mib, 0));
+    }
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
+        for (size_t gi = 0; gi < r->ngroups; gi++)
+            v[gi] = r->groups[gi].value[cols[k]];
+        bold_best(t, 2 + k, v, ostel_report_metric_info(cols[k])->better);
+    }
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        v[gi] = r->groups[gi].plan_mib;
+    bold_best(t, 8, v, OSTEL_REPORT_BETTER_LOW);
+    free(v);
+}
+
+static const int tel_cols[] = {OSTEL_REPORT_TEL_RSS_PEAK_MIB, OSTEL_REPORT_TEL_CPU_MEAN_PCT,
+                               OSTEL_REPORT_TEL_PAGEINS,      OSTEL_REPORT_TEL_PAGEOUTS,
+                               OSTEL_REPORT_TEL_MAJFLT,       OSTEL_REPORT_TEL_PRESSURE_WORST,
+                               OSTEL_REPORT_TEL_AVAIL_MIN_PCT};
+static const int tel_metric[] = {OSTEL_REPORT_M_RSS_PEAK_MIB, OSTEL_REPORT_M_CPU_MEAN_PCT,
+                                 OSTEL_REPORT_M_PAGEINS,      OSTEL_REPORT_M_PAGEOUTS,
+                                 OSTEL_REPORT_M_MAJFLT,       OSTEL_REPORT_M_PRESSURE_WORST,
+                                 OSTEL_REPORT_M_AVAIL_MIN_PCT};
+
+static char *tel_cell(double v, int k)
+{
+    if (tel_cols[k] == OSTEL_REPORT_TEL_PRESSURE_WORST)
+        return ostel_xstrdup(ostel_report_pressure_name(v));
+    return num(v, ostel_report_metric_info(tel_metric[k])->decimals);
+}
+
+static void build_telemetry(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    static const char *const head[] = {"Group",    "Peak RSS (MiB)", "Mean CPU %",
+                                       "Pageins",  "Pageouts",       "Major faults",
+                                       "Worst pressure", "Lowest available %"};
+    struct ostel_report_table *t = table_new(ts, "telemetry", "OS telemetry", 8, head, "lrrrrrrr");
+    t->caption = ostel_xstrdup(
+        "Whole runs. Peak RSS, worst pressure and lowest available memory are the worst over the "
+        "runs; CPU (100 = one core), pageins, pageouts and major faults are means per run. Pageins "
+        "and pageouts are system-wide pages, major faults the run's own.");
+    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        size_t row = row_add(t);
+        cell(t, row, 0, ostel_xstrdup(g->label));
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel_cols); k++)
+            cell(t, row, 1 + k, tel_cell(g->value[tel_metric[k]], (int)k));
+    }
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel_cols); k++) {
+        for (size_t gi = 0; gi < r->ngroups; gi++)
+            v[gi] = r->groups[gi].value[tel_metric[k]];
+        bold_best(t, 1 + k, v, ostel_report_metric_info(tel_metric[k])->better);
+    }
+    free(v);
+}
+
+static void build_phases(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    bool any = false;
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
+            any |= r->groups[gi].phase_present[p];
+    if (!any)
+        return;
+    static const char *const head[] = {"Group",   "Phase",    "Duration (s)", "Peak RSS (MiB)",
+                                       "Mean CPU %", "Pageins", "Pageouts",   "Major faults",
+                                       "Worst pressure", "Lowest available %"};
+    struct ostel_report_table *t = table_new(ts, "phases", "OS telemetry by phase", 10, head,
+                                             "llrrrrrrrr");
+    t->caption = ostel_xstrdup("The same figures per phase of the runs (phases from the log's "
+                               "timestamps): paging during prompt and generate slows inference, "
+                               "paging during load is the model being read.");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (int p = 1; p < OSTEL_REPORT_NPHASES; p++) {
+            if (!g->phase_present[p])
+                continue;
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            cell(t, row, 1, ostel_xstrdup(ostel_report_phase_name(p)));
+            cell(t, row, 2, num(g->phase_value[p][OSTEL_REPORT_TEL_DURATION_S], 2));
+            for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel_cols); k++)
+                cell(t, row, 3 + k, tel_cell(g->phase_value[p][tel_cols[k]], (int)k));
+        }
+    }
+}
+
+static void build_statistics(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    static const char *const head[] = {"Group", "Metric",   "n",      "Median",
+                                       "Mean ± SD", "Min – Max", "95% CI", "CV"};
+    struct ostel_report_table *t = table_new(ts, "statistics", "Statistics over repetitions", 8,
+                                             head, "llrrrrrr");
+    t->caption = ostel_xstrdup("Over each group's successful runs. 95% CI: the confidence interval "
+                               "of the mean (Student t); CV: standard deviation / mean.");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(stat_metrics); k++) {
+            int m = stat_metrics[k];
+            const struct ostel_stats_summary *s = &g->stat[m];
+            const struct ostel_report_metric_info *mi = ostel_report_metric_info(m);
+            if (s->n == 0)
+                continue;
+            size_t row = row_add(t);
+            char a[64], b[64];
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            cell(t, row, 1, ostel_xasprintf("%s", mi->label));
+            cell(t, row, 2, ostel_xasprintf("%zu", s->n));
+            cell(t, row, 3, num(s->median, mi->decimals));
+            cell(t, row, 4, mean_sd(s, mi->decimals));
+            cell(t, row, 5, ostel_xasprintf("%s – %s",
+                                            ostel_report_fmt_num(s->min, mi->decimals, a, 64),
+                                            ostel_report_fmt_num(s->max, mi->decimals, b, 64)));
+            cell(t, row, 6, isnan(s->ci_lo) ? ostel_xstrdup("—")
+                                            : ostel_xasprintf("%s – %s",
+                                                              ostel_report_fmt_num(s->ci_lo, mi->decimals, a, 64),
+                                                              ostel_report_fmt_num(s->ci_hi, mi->decimals, b, 64)));
+            cell(t, row, 7, isnan(s->cv) ? ostel_xstrdup("—") : ostel_xasprintf("%.1f%%",
+                                                                                 100 * s->cv));
+        }
+    }
+}
+
+/* "12.3% faster" style wording of a ratio for a metric. */
+static char *ratio_words(int m, double ratio)
+{
+    const char *up, *down;
+    switch (m) {
+    case OSTEL_REPORT_M_PROMPT_TPS:
+    case OSTEL_REPORT_M_GEN_TPS: up = "faster"; down = "slower"; break;
+    case OSTEL_REPORT_M_WALL_S: up = "longer"; down = "shorter"; break;
+    default: up = "more"; down = "less"; break;
+    }
+    double pct = 100 * (ratio - 1);
+    return ostel_xasprintf("%.1f%% %s", fabs(pct), pct >= 0 ? up : down);
+}
+
+static void build_comparison(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    if (r->ngroups < 2)
+        return;
+    static const char *const head[] = {"Group",  "Metric",  "Ratio",
+                                       "95% CI", "Welch p", "Verdict"};
+    struct ostel_report_table *t = table_new(ts, "comparison", "Comparison with the baseline", 6,
+                                             head, "llrrrl");
+    const struct ostel_report_group *base = &r->groups[r->baseline];
+    t->caption = ostel_xasprintf(
+        "Each group's mean divided by the baseline %s's. The interval is the delta method on the "
+        "log ratio; a difference is called significant when Welch's t-test gives p < 0.05.",
+        base->label);
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        if (gi == r->baseline)
+            continue;
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++) {
+            const struct ostel_report_metric_info *mi = ostel_report_metric_info(m);
+            const struct ostel_report_cmp *c = &g->cmp[m];
+            if (!mi->compare || isnan(c->ratio.ratio))
+                continue;
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            cell(t, row, 1, ostel_xstrdup(m == OSTEL_REPORT_M_DEV_USED_MIB ? "Device used (MiB)"
+                                                                          : mi->label));
+            cell(t, row, 2, ostel_xasprintf("%.3f×", c->ratio.ratio));
+            cell(t, row, 3, isnan(c->ratio.lo) ? ostel_xstrdup("—")
+                                               : ostel_xasprintf("%.3f – %.3f", c->ratio.lo,
+                                                                 c->ratio.hi));
+            cell(t, row, 4, fmt_p(c->welch.p));
+            char *words = ratio_words(m, c->ratio.ratio);
+            if (isnan(c->welch.p))
+                cell(t, row, 5, ostel_xasprintf("%s; untested (needs 2 runs in each group)",
+                                                words));
+            else if (c->significant)
+                cell(t, row, 5, ostel_xasprintf("%s, significant", words));
+            else
+                cell(t, row, 5, ostel_xstrdup("no significant difference"));
+            t->cells[row * t->ncols + 5].bold = c->significant;
+            free(words);
+        }
+    }
+    if (t->nrows == 0)
+        t->caption = (free(t->caption), ostel_xstrdup("No metric could be compared."));
+}
+
+static void build_trends(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    static const char *const head[] = {"Group", "Metric", "Runs", "Slope per run", "p",
+                                       "Verdict"};
+    struct ostel_report_table *t = table_new(ts, "trends", "Trends across repeated runs", 6, head,
+                                             "llrrrl");
+    t->caption = ostel_xstrdup("A least-squares line through each metric over a group's "
+                               "successive runs (3 or more); the slope is tested against 0 "
+                               "(Student t, n − 2 degrees of freedom).");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (int k = 0; k < OSTEL_REPORT_NTREND; k++) {
+            const struct ostel_stats_trend *tr = &g->trend[k];
+            if (tr->n < 3 || isnan(tr->slope))
+                continue;
+            int m = ostel_report_trend_metric(k);
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            cell(t, row, 1, ostel_xasprintf("%s", ostel_report_metric_info(m)->label));
+            cell(t, row, 2, ostel_xasprintf("%zu", tr->n));
+            char b[64];
+            ostel_report_fmt_num(tr->slope, 1, b, sizeof(b));
+            cell(t, row, 3, ostel_xasprintf("%s%s", tr->slope > 0 ? "+" : "", b));
+            cell(t, row, 4, fmt_p(tr->p));
+            bool sig = !isnan(tr->p) && tr->p < 0.05 && tr->slope != 0;
+            cell(t, row, 5, ostel_xstrdup(!sig              ? "no significant trend"
+                                          : tr->slope > 0 ? "grows run after run"
+                                                          : "shrinks run after run"));
+            t->cells[row * t->ncols + 5].bold = sig;
+        }
+    }
+    if (t->nrows == 0) {
+        /* Nothing to show: drop the table. */
+        for (size_t c = 0; c < t->ncols; c++)
+            free(t->head[c]);
+        free(t->head);
+        free(t->numeric);
+        free(t->caption);
+        free(t->cells);
+        ts->n--;
+    }
+}
+
+static void build_runs(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    static const char *const head[] = {"Run", "Group", "Status", "ctx", "gen", "Prompt TPS",
+                                       "Generation TPS", "Duration (s)", "Peak RSS (MiB)",
+                                       "Device used (MiB)"};
+    struct ostel_report_table *t = table_new(ts, "runs", "Runs", 10, head, "lllrrrrrrr");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        for (size_t i = 0; i < g->n; i++) {
+            const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(run->name));
+            cell(t, row, 1, ostel_xstrdup(g->label));
+            cell(t, row, 2, ostel_xstrdup(*run->status ? run->status : "—"));
+            cell(t, row, 3, run->ctx >= 0 ? ostel_xasprintf("%lld", run->ctx) : ostel_xstrdup("—"));
+            cell(t, row, 4, run->gen >= 0 ? ostel_xasprintf("%lld", run->gen) : ostel_xstrdup("—"));
+            cell(t, row, 5, num(run->metric[OSTEL_REPORT_M_PROMPT_TPS], 2));
+            cell(t, row, 6, num(run->metric[OSTEL_REPORT_M_GEN_TPS], 2));
+            cell(t, row, 7, num(run->metric[OSTEL_REPORT_M_WALL_S], 2));
+            cell(t, row, 8, num(run->metric[OSTEL_REPORT_M_RSS_PEAK_MIB], 0));
+            char *used = num(run->metric[OSTEL_REPORT_M_DEV_USED_MIB], 0);
+            if (*run->device && !isnan(run->metric[OSTEL_REPORT_M_DEV_USED_MIB])) {
+                cell(t, row, 9, ostel_xasprintf("%s (%s)", used, run->device));
+                free(used);
+            } else {
+                cell(t, row, 9, used);
+            }
+        }
+    }
+}
+
+void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report_tables *out)
+{
+    out->t = NULL;
+    out->n = 0;
+    build_throughput(r, out);
+    build_memory(r, out);
+    build_telemetry(r, out);
+    build_phases(r, out);
+    build_statistics(r, out);
+    build_comparison(r, out);
+    build_trends(r, out);
+    build_runs(r, out);
+}
+
+void ostel_report_tables_free(struct ostel_report_tables *ts)
+{
+    for (size_t i = 0; i < ts->n; i++) {
+        struct ostel_report_table *t = &ts->t[i];
+        for (size_t c = 0; c < t->ncols; c++)
+            free(t->head[c]);
+        for (size_t k = 0; k < t->nrows * t->ncols; k++)
+            free(t->cells[k].text);
+        free(t->head);
+        free(t->numeric);
+        free(t->cells);
+        free(t->caption);
+    }
+    free(ts->t);
+    ts->t = NULL;
+    ts->n = 0;
+}
