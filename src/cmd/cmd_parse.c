@@ -28,8 +28,8 @@ static const struct ostel_command_help parse_help = {
     "parse", "LOG [--json]", "parse an existing llama.cpp log: timings, buffers, memory breakdown",
     "LOG is a file or '-' for standard input (at most 256 MiB). Logs of llama-completion, "
     "llama-cli,\nllama-server, llama-bench, llama-perplexity, llama-cpp-python and Ollama are "
-    "understood; lines\nit does not know are skipped, and a value the log lacks is shown as "
-    "'-' (null in JSON)."};
+    "understood; lines\nit does not know are skipped, and a value the log lacks is left out "
+    "(null in JSON)."};
 
 struct parse_opts_ctx {
     bool json;
