@@ -18,6 +18,7 @@ struct command {
 /* Sorted by name. */
 static const struct command commands[] = {
     {"db", cmd_db, "the results database: import run directories, export, info"},
+    {"fit", cmd_fit, "predict a model's memory at a context and whether it fits"},
     {"hog", cmd_hog, "make background load: hold memory, keep CPUs busy"},
     {"inspect", cmd_inspect, "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
     {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},

@@ -6,6 +6,7 @@
 #define OSTEL_CMD_H
 
 int cmd_db(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
 int cmd_hog(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_parse(int argc, char **argv);

@@ -1,0 +1,231 @@
+/*
+ * fit_compare: the memory model's prediction held against what a llama.cpp log says it allocated
+ * (buffer size lines, else the memory breakdown table). The runner calls it at the end of a run;
+ * tests call it on the shared logs and on logs of the pinned build. Reads the model's GGUF header
+ * when a path is given; otherwise it works from the log's model header alone. Never prints.
+ */
+#include "llama/gguf.h"
+#include "llama/logparse.h"
+#include "llama/memmodel.h"
+#include "llama/ggml_types.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define MIB (1024.0 * 1024.0)
+
+/* A buffer held in host memory: CPU, CPU_Mapped, CPU_REPACK, CUDA_Host, SYCL_Host, ... */
+static bool backend_is_host(const char *b)
+{
+    return strncmp(b, "CPU", 3) == 0 || strstr(b, "_Host") != NULL || strcmp(b, "Host") == 0;
+}
+
+static enum ostel_memmodel_backend backend_of_log(const struct ostel_log_result *r)
+{
+    const char *pl = ostel_logparse_platform(r);
+    if (!pl || strcmp(pl, "cpu") == 0)
+        return OSTEL_MEMMODEL_BACKEND_CPU;
+    if (strcmp(pl, "metal") == 0)
+        return OSTEL_MEMMODEL_BACKEND_METAL;
+    return OSTEL_MEMMODEL_BACKEND_CUDA;
+}
+
+static uint32_t cpu_features_of_log(const struct ostel_log_result *r)
+{
+    const char *si = r->system_info;
+    uint32_t f = 0;
+    if (!strstr(si, "REPACK = 1"))
+        return 0; /* no repack support compiled in (or not printed: assume none) */
+    if (strstr(si, "AVX2 = 1"))
+        f |= OSTEL_MEMMODEL_CPU_AVX2;
+    if (strstr(si, "AVX512 = 1"))
+        f |= OSTEL_MEMMODEL_CPU_AVX512;
+    if (strstr(si, "DOTPROD = 1"))
+        f |= OSTEL_MEMMODEL_CPU_NEON_DOTPROD;
+    if (strstr(si, "MATMUL_INT8 = 1"))
+        f |= OSTEL_MEMMODEL_CPU_NEON_I8MM;
+    return f;
+}
+
+static int flash_attn_of_log(const char *s)
+{
+    if (!s[0] || strcmp(s, "auto") == 0)
+        return -1;
+    if (strcmp(s, "0") == 0 || strcasecmp(s, "disabled") == 0 || strcasecmp(s, "off") == 0 ||
+        strcasecmp(s, "false") == 0)
+        return 0;
+    return 1;
+}
+
+struct measured {
+    double v[OSTEL_MEMMODEL_MAX_DEV];
+    bool valid[OSTEL_MEMMODEL_MAX_DEV];
+};
+
+static void measured_add(struct measured *m, int dev, double mib)
+{
+    m->v[dev] += mib;
+    m->valid[dev] = true;
+}
+
+static cJSON *cmp_json(double pred_bytes, bool have, double meas_mib, double *err_out)
+{
+    cJSON *o = cJSON_CreateObject();
+    double pred = round(pred_bytes / MIB * 100.0) / 100.0;
+    cJSON_AddNumberToObject(o, "predicted_mib", pred);
+    if (have) {
+        cJSON_AddNumberToObject(o, "measured_mib", round(meas_mib * 100.0) / 100.0);
+        double e = meas_mib > 0 ? (pred_bytes / MIB - meas_mib) / meas_mib * 100.0
+                                : (pred_bytes > 0 ? 100.0 : 0.0);
+        /* buffers under 2 MiB: an absolute error under 1 MiB counts as exact */
+        if (meas_mib < 2.0 && fabs(pred_bytes / MIB - meas_mib) < 1.0)
+            e = 0.0;
+        cJSON_AddNumberToObject(o, "error_pct", round(e * 100.0) / 100.0);
+        if (err_out)
+            *err_out = e;
+    } else {
+        cJSON_AddNullToObject(o, "measured_mib");
+        cJSON_AddNullToObject(o, "error_pct");
+    }
+    return o;
+}
+
+cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *pin,
+                                   const struct ostel_log_result *log, const char *log_text,
+                                   size_t log_len, char *err, size_t errlen)
+{
+    /* measured, per device and kind */
+    struct measured mm = {{0}, {0}}, mk = {{0}, {0}}, mc = {{0}, {0}}, mo = {{0}, {0}};
+    bool any = false;
+    for (size_t i = 0; i < log->n_buffers; i++) {
+        const struct ostel_log_buffer *b = &log->buffers[i];
+        int dev = backend_is_host(b->backend) ? OSTEL_MEMMODEL_DEV_HOST : OSTEL_MEMMODEL_DEV_GPU;
+        switch (b->kind) {
+        case OSTEL_LOGPARSE_BUF_MODEL: measured_add(&mm, dev, b->mib); any = true; break;
+        case OSTEL_LOGPARSE_BUF_KV: measured_add(&mk, dev, b->mib); any = true; break;
+        case OSTEL_LOGPARSE_BUF_COMPUTE: measured_add(&mc, dev, b->mib); any = true; break;
+        case OSTEL_LOGPARSE_BUF_OUTPUT: measured_add(&mo, dev, b->mib); break;
+        default: break;
+        }
+    }
+    if (!any) {
+        /* no buffer lines: the memory breakdown table (integer MiB) */
+        for (size_t i = 0; i < log->n_breakdown; i++) {
+            const struct ostel_log_breakdown_row *row = &log->breakdown[i];
+            int dev = strncmp(row->device, "Host", 4) == 0 || strncmp(row->device, "CPU", 3) == 0
+                          ? OSTEL_MEMMODEL_DEV_HOST
+                          : OSTEL_MEMMODEL_DEV_GPU;
+            if (row->model.valid)
+                measured_add(&mm, dev, row->model.value), any = true;
+            if (row->context.valid)
+                measured_add(&mk, dev, row->context.value);
+            if (row->compute.valid)
+                measured_add(&mc, dev, row->compute.value);
+        }
+    }
+    if (!any) {
+        snprintf(err, errlen, "the log holds no buffer sizes to compare with");
+        return NULL;
+    }
+
+    struct ostel_memmodel_shape shape;
+    const char *source = "gguf";
+    int rc = -1;
+    char gerr[256] = "";
+    if (model_path) {
+        struct ostel_gguf g;
+        memset(&g, 0, sizeof(g));
+        if (ostel_gguf_read_file(&g, model_path, gerr, sizeof(gerr)) == 0)
+            rc = ostel_memmodel_shape_from_gguf(&shape, &g, gerr, sizeof(gerr));
+        ostel_gguf_free(&g);
+    }
+    if (rc != 0) {
+        source = "log";
+        struct ostel_memmodel_log_extra extra;
+        ostel_memmodel_scan_log(log_text, log_len, &extra);
+        if (ostel_memmodel_shape_from_log(&shape, log, &extra, err, errlen) != 0)
+            return NULL;
+    }
+
+    struct ostel_memmodel_params p = pin ? *pin : ostel_memmodel_default_params();
+    if (log->n_ctx.valid && log->n_ctx.value >= 1 && log->n_ctx.value < 1e9)
+        p.n_ctx = (uint32_t)log->n_ctx.value;
+    if (log->n_seq_max.valid && log->n_seq_max.value >= 1 && log->n_seq_max.value < 1e5) {
+        p.n_seq = (uint32_t)log->n_seq_max.value;
+        /* older builds and servers keep one cache for all sequences */
+        if (p.n_seq > 1)
+            p.kv_unified = true;
+    }
+    if (log->n_ubatch.valid && log->n_ubatch.value >= 1 && log->n_ubatch.value < 1e7)
+        p.n_ubatch = (uint32_t)log->n_ubatch.value;
+    if (log->n_batch.valid && log->n_batch.value >= 1 && log->n_batch.value < 1e7)
+        p.n_batch = (uint32_t)log->n_batch.value;
+    int t = ostel_memmodel_cache_type(log->kv_type_k);
+    if (t >= 0)
+        p.type_k = (uint32_t)t;
+    t = ostel_memmodel_cache_type(log->kv_type_v);
+    if (t >= 0)
+        p.type_v = (uint32_t)t;
+    if (log->flash_attn[0])
+        p.flash_attn = flash_attn_of_log(log->flash_attn);
+    p.backend = backend_of_log(log);
+    if (log->offloaded_layers.valid && log->offloaded_layers.value >= 0 &&
+        log->offloaded_layers.value < 1e6)
+        p.ngl = (int)log->offloaded_layers.value;
+    if (log->system_info[0])
+        p.cpu_features = cpu_features_of_log(log);
+    /* the log's own KV size decides whether the window cache applies: keep the shape's */
+
+    struct ostel_memmodel_result r;
+    if (ostel_memmodel_predict(&shape, &p, &r, err, errlen) != 0) {
+        ostel_memmodel_shape_free(&shape);
+        return NULL;
+    }
+
+    cJSON *o = cJSON_CreateObject();
+    double e_model = 0, e_ctx = 0, e_comp = 0;
+    bool h_model = mm.valid[0] || mm.valid[1], h_ctx = mk.valid[0] || mk.valid[1];
+    bool h_comp = mc.valid[0] || mc.valid[1];
+    uint64_t pred_model = 0;
+    for (size_t d = 0; d < r.n_dev; d++)
+        pred_model += r.dev[d].model_bytes + r.dev[d].repack_bytes;
+    cJSON_AddItemToObject(o, "model", cmp_json((double)pred_model, h_model, mm.v[0] + mm.v[1],
+                                               &e_model));
+    cJSON_AddItemToObject(o, "context", cmp_json((double)r.kv_bytes, h_ctx, mk.v[0] + mk.v[1],
+                                                 &e_ctx));
+    cJSON_AddItemToObject(o, "compute", cmp_json((double)r.compute_bytes, h_comp,
+                                                 mc.v[0] + mc.v[1], &e_comp));
+    cJSON_AddItemToObject(o, "output", cmp_json((double)r.output_bytes, mo.valid[0] || mo.valid[1],
+                                                mo.v[0] + mo.v[1], NULL));
+    cJSON *devs = cJSON_AddArrayToObject(o, "devices");
+    for (size_t d = 0; d < r.n_dev; d++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "device", r.dev[d].name);
+        cJSON_AddItemToObject(j, "model",
+                              cmp_json((double)(r.dev[d].model_bytes + r.dev[d].repack_bytes),
+                                       mm.valid[d], mm.v[d], NULL));
+        cJSON_AddItemToObject(j, "context",
+                              cmp_json((double)r.dev[d].kv_bytes, mk.valid[d], mk.v[d], NULL));
+        cJSON_AddItemToObject(j, "compute",
+                              cmp_json((double)r.dev[d].compute_bytes, mc.valid[d], mc.v[d], NULL));
+        cJSON_AddItemToArray(devs, j);
+    }
+    cJSON_AddNumberToObject(o, "n_ctx", r.n_ctx);
+    cJSON_AddStringToObject(o, "source", source);
+    cJSON_AddStringToObject(o, "backend", p.backend == OSTEL_MEMMODEL_BACKEND_CPU     ? "cpu"
+                                          : p.backend == OSTEL_MEMMODEL_BACKEND_METAL ? "metal"
+                                                                                      : "gpu");
+    bool ok = (!h_model || fabs(e_model) <= OSTEL_MEMMODEL_BAR_MODEL_PCT) &&
+              (!h_ctx || fabs(e_ctx) <= OSTEL_MEMMODEL_BAR_CONTEXT_PCT) &&
+              (!h_comp || fabs(e_comp) <= OSTEL_MEMMODEL_BAR_COMPUTE_PCT);
+    cJSON_AddBoolToObject(o, "within_bars", ok);
+    if (r.note[0])
+        cJSON_AddStringToObject(o, "note", r.note);
+    else
+        cJSON_AddNullToObject(o, "note");
+    ostel_memmodel_shape_free(&shape);
+    return o;
+}

@@ -1,0 +1,852 @@
+/*
+ * memmodel: where llama.cpp (the pinned build) puts a model's bytes at a context, and how many.
+ *
+ * Sources in the pinned llama.cpp, and the rule taken from each:
+ *   llama-context.cpp   n_ctx = GGML_PAD(n_ctx, 256); n_ctx_seq = GGML_PAD(n_ctx / n_seq, 256);
+ *                       the worst-case graph reserved with n_tokens = min(n_ctx, n_ubatch) and as
+ *                       many outputs; the output buffer holds n_vocab floats per sequence.
+ *   llama-kv-cache.cpp  per layer one K tensor [n_embd_k_gqa, kv_size, n_stream] and one V tensor,
+ *                       of the cache types (block-quantized rows: elements / block * block bytes).
+ *   llama-kv-cache-iswa.cpp  sliding-window layers get GGML_PAD(min(kv_size, n_swa + n_ubatch), 256)
+ *                       cells.
+ *   llama-model.cpp     load_tensors: the input layer (token embeddings) always on the CPU; layer
+ *                       il on the GPU when il >= n_layer + 1 - ngl; the output layer on the GPU
+ *                       when ngl > n_layer. A mapped buffer (CPU, Metal) covers the file span from
+ *                       its first to its last tensor.
+ *   llama-model-loader.cpp + ggml-cpu/repack.cpp  on a CPU-only build, 2-D matrix weights of
+ *                       repackable types (AVX2: Q4_0, Q4_K, IQ4_NL, MXFP4; AVX-512 adds Q2_K)
+ *                       are copied into a CPU_REPACK buffer, on top of the mapped file.
+ * The compute buffer is a calibrated peak model (docs/fit.md): the largest of the output logits,
+ * the attention scores (without flash attention) and the feed-forward activations.
+ */
+#include "llama/memmodel.h"
+
+#include "llama/ggml_types.h"
+#include "llama/gguf.h"
+#include "llama/logparse.h"
+#include "util/util.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB (1024.0 * 1024.0)
+#define CTX_PAD 256u
+#define MAX_LAYERS 65536u
+
+enum { T_Q4_0 = 2, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8, T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12,
+       T_Q5_K = 13, T_Q6_K = 14, T_IQ4_NL = 20, T_BF16 = 30, T_MXFP4 = 39 };
+
+struct ostel_memmodel_params ostel_memmodel_default_params(void)
+{
+    struct ostel_memmodel_params p;
+    memset(&p, 0, sizeof(p));
+    p.n_ctx = 4096;
+    p.n_seq = 1;
+    p.n_batch = 2048;
+    p.n_ubatch = 512;
+    p.ngl = -1;
+    p.type_k = OSTEL_GGML_TYPE_F16;
+    p.type_v = OSTEL_GGML_TYPE_F16;
+    p.flash_attn = -1;
+    p.backend = OSTEL_MEMMODEL_BACKEND_CPU;
+    return p;
+}
+
+int ostel_memmodel_cache_type(const char *name)
+{
+    static const char *const ok[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl",
+                                     "q5_0", "q5_1"};
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(ok); i++)
+        if (strcasecmp(name, ok[i]) == 0)
+            return ostel_ggml_type_from_name(ok[i]);
+    return -1;
+}
+
+void ostel_memmodel_shape_free(struct ostel_memmodel_shape *s)
+{
+    if (!s)
+        return;
+    free(s->layer_n_head_kv);
+    free(s->tensors);
+    memset(s, 0, sizeof(*s));
+}
+
+/* ---- tensor placement ---- */
+
+enum place { PLACE_INPUT, PLACE_LAYER, PLACE_OUTPUT, PLACE_ROPE };
+
+/* Which of llama.cpp's layer kinds a tensor belongs to (llm_tensor_info's layer), by name. */
+static enum place tensor_place(const char *name, uint32_t n_layer, uint32_t *layer)
+{
+    if (strncmp(name, "blk.", 4) == 0) {
+        char *end = NULL;
+        unsigned long il = strtoul(name + 4, &end, 10);
+        if (end != name + 4 && *end == '.' && il < n_layer) {
+            *layer = (uint32_t)il;
+            return PLACE_LAYER;
+        }
+        return PLACE_OUTPUT;
+    }
+    if (strncmp(name, "token_embd.", 11) == 0 || strncmp(name, "token_types.", 12) == 0 ||
+        strncmp(name, "position_embd.", 14) == 0 || strncmp(name, "token_embd_norm.", 16) == 0 ||
+        strncmp(name, "per_layer_token_embd.", 21) == 0)
+        return PLACE_INPUT;
+    if (strncmp(name, "rope_freqs.", 11) == 0)
+        return PLACE_ROPE; /* created once per layer as a duplicate, on each layer's device */
+    return PLACE_OUTPUT;
+}
+
+/* ggml-cpu/repack.cpp's ggml_repack_get_optimal_repack_type: is this weight repacked? */
+static bool repackable(const struct ostel_memmodel_tensor *t, uint32_t feat)
+{
+    bool matrix = t->n_dims == 2 || (t->n_dims == 3 && strstr(t->name, "_exps") != NULL);
+    if (!matrix)
+        return false;
+    uint64_t rows = t->ne[1];
+    bool avx2 = feat & OSTEL_MEMMODEL_CPU_AVX2;
+    bool neon = feat & (OSTEL_MEMMODEL_CPU_NEON_DOTPROD | OSTEL_MEMMODEL_CPU_NEON_I8MM);
+    switch (t->type) {
+    case T_Q4_0:
+    case T_IQ4_NL:
+    case T_MXFP4:
+        return (avx2 && rows % 8 == 0) || (neon && rows % 4 == 0);
+    case T_Q4_K:
+        return (avx2 || neon) && rows % 8 == 0;
+    case T_Q2_K:
+        return (feat & OSTEL_MEMMODEL_CPU_AVX512) && rows % 8 == 0;
+    case T_Q5_K:
+    case T_Q6_K:
+        return neon && rows % 8 == 0;
+    case T_Q8_0:
+        return neon && rows % 4 == 0;
+    default:
+        return false;
+    }
+}
+
+/* A mapped region: the span from the first to the last tensor placed in it. */
+struct span {
+    uint64_t lo, hi;
+    bool any;
+};
+
+static void span_add(struct span *sp, const struct ostel_memmodel_tensor *t)
+{
+    uint64_t end = t->offset + t->bytes;
+    if (!sp->any || t->offset < sp->lo)
+        sp->lo = t->offset;
+    if (!sp->any || end > sp->hi)
+        sp->hi = end;
+    sp->any = true;
+}
+
+static uint64_t span_bytes(const struct span *sp)
+{
+    return sp->any ? sp->hi - sp->lo : 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+/* Bytes a discrete GPU buffer takes for a tensor: CUDA pads quantized rows to 512 elements. */
+static uint64_t gpu_alloc_bytes(const struct ostel_memmodel_tensor *t)
+{
+    uint64_t bytes = t->bytes;
+    const struct ostel_ggml_type_info *ti = ostel_ggml_type_get(t->type);
+    if (ti && ti->quantized && t->ne[0] % 512 != 0) {
+        uint64_t pad = 0;
+        if (ostel_ggml_tensor_bytes(t->type, 512 - t->ne[0] % 512, 512 - t->ne[0] % 512, &pad))
+            bytes += pad;
+    }
+    return align_up(bytes, 128);
+}
+
+/* Bytes of `n` elements of `type` (row-wise, as ggml_row_size), 0 when not representable. */
+static uint64_t row_bytes(uint32_t type, uint64_t n)
+{
+    uint64_t b = 0;
+    if (!ostel_ggml_tensor_bytes(type, n, n, &b))
+        return 0;
+    return b;
+}
+
+static bool layer_is_swa(const struct ostel_memmodel_shape *s, uint32_t il)
+{
+    if (s->n_swa == 0)
+        return false;
+    if (s->swa_pattern == 0)
+        return true;
+    return il % s->swa_pattern < s->swa_pattern - 1;
+}
+
+static uint32_t layer_kv_heads(const struct ostel_memmodel_shape *s, uint32_t il)
+{
+    return s->layer_n_head_kv ? s->layer_n_head_kv[il] : s->n_head_kv;
+}
+
+/* Architectures whose KV cache is one plain attention cache over every layer (formula exact). */
+static bool arch_kv_exact(const char *arch)
+{
+    static const char *const exact[] = {
+        "llama", "qwen2", "qwen3", "qwen2moe", "qwen3moe", "mistral3", "phi3", "gemma", "gemma2",
+        "gemma3", "granite", "granitemoe", "starcoder2", "stablelm", "olmo", "olmo2", "internlm2",
+        "command-r", "cohere2", "exaone", "smollm3", "llama4", "gpt-oss", "glm4", "mixtral",
+        "baichuan", "falcon", "bloom", "gpt2", "phi2", "orion", "minicpm", "ernie4_5",
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(exact); i++)
+        if (strcmp(arch, exact[i]) == 0)
+            return true;
+    return false;
+}
+
+int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
+                           const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
+                           char *err, size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    if (s->n_layer == 0 || s->n_layer > MAX_LAYERS || s->n_embd == 0 || s->n_head == 0 ||
+        s->n_vocab == 0) {
+        snprintf(err, errlen, "model shape incomplete (layers, embedding, heads or vocabulary "
+                              "missing)");
+        return -1;
+    }
+    const struct ostel_ggml_type_info *tk = ostel_ggml_type_get(p->type_k);
+    const struct ostel_ggml_type_info *tv = ostel_ggml_type_get(p->type_v);
+    if (!tk || !tv) {
+        snprintf(err, errlen, "unknown cache type");
+        return -1;
+    }
+    bool gpu = p->backend != OSTEL_MEMMODEL_BACKEND_CPU;
+    bool fa = p->flash_attn != 0; /* auto resolves to on for CPU, CUDA and Metal */
+    if (!fa && tv->quantized) {
+        snprintf(err, errlen, "a quantized V cache (%s) needs flash attention", tv->name);
+        return -1;
+    }
+
+    /* ---- context (llama-context.cpp) ---- */
+    uint64_t n_ctx = p->n_ctx ? p->n_ctx : s->n_ctx_train;
+    if (n_ctx == 0)
+        n_ctx = 4096;
+    uint32_t n_seq = p->n_seq ? p->n_seq : 1;
+    n_ctx = align_up(n_ctx, CTX_PAD);
+    uint64_t n_ctx_seq = n_ctx;
+    if (!p->kv_unified) {
+        n_ctx_seq = align_up(n_ctx / n_seq, CTX_PAD);
+        if (n_ctx_seq == 0) {
+            snprintf(err, errlen, "context smaller than the number of sequences");
+            return -1;
+        }
+        n_ctx = n_ctx_seq * n_seq;
+    }
+    if (n_ctx > (1ull << 31)) {
+        snprintf(err, errlen, "context too large");
+        return -1;
+    }
+    uint32_t n_batch = p->n_batch ? p->n_batch : 2048;
+    uint32_t n_ubatch = p->n_ubatch ? p->n_ubatch : 512;
+    if (n_batch > n_ctx)
+        n_batch = (uint32_t)n_ctx;
+    if (n_ubatch > n_batch)
+        n_ubatch = n_batch;
+    uint64_t n_tok = n_ubatch; /* worst-case graph: min(n_ctx, n_ubatch) tokens, as many outputs */
+    uint32_t n_stream = p->kv_unified ? 1 : n_seq;
+    uint64_t kv_size = n_ctx_seq; /* cells per stream */
+    uint64_t kv_size_swa = 0;
+    if (s->n_swa) {
+        uint64_t want = (uint64_t)s->n_swa * (p->kv_unified ? n_seq : 1) + n_ubatch;
+        kv_size_swa = align_up(want < kv_size ? want : kv_size, CTX_PAD);
+    }
+    out->n_ctx = (uint32_t)n_ctx;
+    out->n_ctx_seq = (uint32_t)n_ctx_seq;
+    out->n_ubatch = n_ubatch;
+    out->kv_cells = (uint32_t)(kv_size * n_stream);
+    out->kv_cells_swa = (uint32_t)(kv_size_swa * n_stream);
+    out->flash_attn = fa;
+
+    /* ---- layer placement (llama-model.cpp load_tensors) ---- */
+    uint32_t n_layer = s->n_layer;
+    int64_t ngl = p->ngl < 0 ? (int64_t)n_layer + 1 : p->ngl;
+    if (!gpu)
+        ngl = 0;
+    int64_t i_gpu_start = (int64_t)n_layer + 1 - ngl;
+    if (i_gpu_start < 0)
+        i_gpu_start = 0;
+    out->layers_gpu = (uint32_t)(ngl > n_layer ? n_layer : ngl);
+    out->output_on_gpu = gpu && ngl > (int64_t)n_layer;
+    out->n_dev = gpu ? 2 : 1;
+    out->dev[0].name = "host";
+    out->dev[1].name = "gpu";
+    struct ostel_memmodel_device *host = &out->dev[OSTEL_MEMMODEL_DEV_HOST];
+    struct ostel_memmodel_device *dgpu = &out->dev[OSTEL_MEMMODEL_DEV_GPU];
+
+    /* ---- weights ---- */
+    bool mapped_gpu = p->backend == OSTEL_MEMMODEL_BACKEND_METAL && !p->no_mmap;
+    bool repack_ok = p->backend != OSTEL_MEMMODEL_BACKEND_CUDA; /* CUDA: host buffer type first */
+    bool have_output = false;
+    const struct ostel_memmodel_tensor *tok_embd = NULL;
+    for (size_t i = 0; i < s->n_tensors; i++) {
+        if (strcmp(s->tensors[i].name, "output.weight") == 0)
+            have_output = true;
+        if (strcmp(s->tensors[i].name, "token_embd.weight") == 0)
+            tok_embd = &s->tensors[i];
+    }
+    struct span host_span = {0, 0, false}, gpu_span = {0, 0, false};
+    uint64_t host_alloc = 0, gpu_alloc = 0, repack = 0, layers_on_cpu = 0;
+    for (size_t i = 0; i < s->n_tensors; i++) {
+        const struct ostel_memmodel_tensor *t = &s->tensors[i];
+        uint32_t il = 0;
+        enum place pl = tensor_place(t->name, n_layer, &il);
+        bool on_gpu, on_host;
+        switch (pl) {
+        case PLACE_INPUT: on_gpu = false; on_host = true; break;
+        case PLACE_LAYER: on_gpu = il >= i_gpu_start; on_host = !on_gpu; break;
+        case PLACE_ROPE:
+            on_gpu = gpu && i_gpu_start < (int64_t)n_layer;
+            on_host = i_gpu_start > 0;
+            break;
+        default: on_gpu = out->output_on_gpu; on_host = !on_gpu; break;
+        }
+        if (on_host) {
+            bool rp = repack_ok && pl != PLACE_INPUT && pl != PLACE_ROPE &&
+                      repackable(t, p->cpu_features);
+            if (rp)
+                repack += align_up(t->bytes, 64);
+            else if (!p->no_mmap && s->have_offsets)
+                span_add(&host_span, t);
+            else
+                host_alloc += align_up(t->bytes, 64);
+            if (pl == PLACE_LAYER)
+                layers_on_cpu = 1;
+        }
+        if (on_gpu) {
+            if (mapped_gpu && s->have_offsets)
+                span_add(&gpu_span, t);
+            else
+                gpu_alloc += gpu_alloc_bytes(t);
+        }
+    }
+    /* tied output: token_embd is duplicated for the output layer (llama-model-loader.cpp) */
+    if (!have_output && tok_embd) {
+        if (out->output_on_gpu) {
+            if (mapped_gpu && s->have_offsets)
+                span_add(&gpu_span, tok_embd);
+            else
+                gpu_alloc += gpu_alloc_bytes(tok_embd);
+        } else if (repack_ok && repackable(tok_embd, p->cpu_features)) {
+            repack += align_up(tok_embd->bytes, 64);
+        }
+    }
+    (void)layers_on_cpu;
+    host->model_bytes = span_bytes(&host_span) + host_alloc;
+    host->repack_bytes = repack;
+    dgpu->model_bytes = span_bytes(&gpu_span) + gpu_alloc;
+    if (mapped_gpu && s->have_offsets && host_span.any && gpu_span.any) {
+        /* one file mapped twice: the union is what the memory holds */
+        uint64_t lo = host_span.lo < gpu_span.lo ? host_span.lo : gpu_span.lo;
+        uint64_t hi = host_span.hi > gpu_span.hi ? host_span.hi : gpu_span.hi;
+        uint64_t uni = hi - lo;
+        uint64_t sum = span_bytes(&host_span) + span_bytes(&gpu_span);
+        out->model_bytes = (uni < sum ? uni : sum) + host_alloc + gpu_alloc;
+    } else {
+        out->model_bytes = host->model_bytes + dgpu->model_bytes;
+    }
+    out->repack_bytes = repack;
+    out->model_exact = !s->synthesized;
+
+    /* ---- KV cache (llama-kv-cache.cpp) ---- */
+    uint32_t max_head = s->n_head;
+    for (uint32_t il = 0; il < n_layer; il++) {
+        uint64_t hkv = layer_kv_heads(s, il);
+        if (hkv == 0)
+            continue;
+        uint64_t cells = layer_is_swa(s, il) ? kv_size_swa : kv_size;
+        uint64_t kb = row_bytes(p->type_k, hkv * s->head_dim_k * cells) * n_stream;
+        uint64_t vb = row_bytes(p->type_v, hkv * s->head_dim_v * cells) * n_stream;
+        if ((hkv * s->head_dim_k) % tk->blck_size || (hkv * s->head_dim_v) % tv->blck_size) {
+            snprintf(err, errlen, "cache type needs rows that are a multiple of %u elements",
+                     tk->blck_size > tv->blck_size ? tk->blck_size : tv->blck_size);
+            return -1;
+        }
+        out->kv_k_bytes += kb;
+        out->kv_v_bytes += vb;
+        if ((int64_t)il >= i_gpu_start && gpu)
+            dgpu->kv_bytes += kb + vb;
+        else
+            host->kv_bytes += kb + vb;
+    }
+    out->kv_bytes = out->kv_k_bytes + out->kv_v_bytes;
+    out->kv_exact = arch_kv_exact(s->arch);
+
+    /* ---- compute buffers (calibrated; docs/fit.md) ---- */
+    uint64_t E = (uint64_t)s->n_embd * n_tok * 4;           /* one activation */
+    uint64_t kv_att = s->n_swa && s->swa_pattern == 0 ? kv_size_swa : kv_size;
+    uint64_t mask = kv_att * n_tok * 4;                      /* f32 KQ mask */
+    uint64_t logits = (uint64_t)s->n_vocab * n_tok * 4;
+    uint64_t out_peak = logits + (gpu ? 1 : 2) * E;
+    uint64_t attn_peak = fa ? mask + mask / 2 + 3 * E
+                            : kv_att * n_tok * 4 * ((uint64_t)max_head + 1) + 5 * E;
+    uint64_t ffn_peak = ((uint64_t)s->n_ff * 3 + (uint64_t)s->n_embd * 2) * n_tok * 4;
+    uint64_t layer_peak = attn_peak > ffn_peak ? attn_peak : ffn_peak;
+    if (!gpu) {
+        host->compute_bytes = out_peak > layer_peak ? out_peak : layer_peak;
+    } else {
+        uint64_t g = 0;
+        if (out->layers_gpu > 0 || out->output_on_gpu)
+            g = layer_peak;
+        if (out->output_on_gpu && out_peak > g)
+            g = out_peak;
+        if (out->layers_gpu == 0 && p->backend == OSTEL_MEMMODEL_BACKEND_CUDA)
+            g = out_peak + layer_peak; /* op offload: big batches run on the GPU anyway */
+        dgpu->compute_bytes = g;
+        /* host: the embeddings (input layer) and the KQ mask (+ its f16 copy with FA) */
+        uint64_t h = E + mask + (fa ? mask / 2 : 0);
+        if (i_gpu_start > 0 && p->backend != OSTEL_MEMMODEL_BACKEND_CUDA)
+            h += layer_peak; /* layers computed on the CPU */
+        if (!out->output_on_gpu && p->backend != OSTEL_MEMMODEL_BACKEND_CUDA)
+            h += out_peak;
+        host->compute_bytes = h;
+    }
+    out->compute_bytes = host->compute_bytes + dgpu->compute_bytes;
+    host->output_bytes = (uint64_t)s->n_vocab * n_seq * 4;
+    out->output_bytes = host->output_bytes;
+
+    for (size_t d = 0; d < out->n_dev; d++) {
+        struct ostel_memmodel_device *dv = &out->dev[d];
+        dv->total_bytes = dv->model_bytes + dv->repack_bytes + dv->kv_bytes + dv->compute_bytes +
+                          dv->output_bytes;
+    }
+
+    /* ---- what is approximate ---- */
+    char *n = out->note;
+    size_t nl = sizeof(out->note);
+    n[0] = '\0';
+    if (!out->kv_exact)
+        snprintf(n + strlen(n), nl - strlen(n), "KV formula not verified for arch '%s'; ",
+                 s->arch[0] ? s->arch : "?");
+    if (s->n_swa && s->swa_pattern == 0)
+        snprintf(n + strlen(n), nl - strlen(n), "sliding-window pattern unknown: all layers "
+                                                "taken as windowed; ");
+    if (s->synthesized)
+        snprintf(n + strlen(n), nl - strlen(n), "weights split estimated from the log header; ");
+    size_t len = strlen(n);
+    if (len >= 2 && n[len - 2] == ';')
+        n[len - 2] = '\0';
+    return 0;
+}
+
+/* ---- shapes ---- */
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src ? src : "");
+}
+
+/* Sliding-window pattern of architectures whose GGUFs may not carry it (llama-model.cpp). */
+static uint32_t default_swa_pattern(const char *arch)
+{
+    if (strcmp(arch, "gemma2") == 0)
+        return 2;
+    if (strcmp(arch, "gemma3") == 0 || strcmp(arch, "gemma3n") == 0)
+        return 6;
+    if (strcmp(arch, "cohere2") == 0 || strcmp(arch, "llama4") == 0)
+        return 4;
+    if (strcmp(arch, "gpt-oss") == 0)
+        return 2;
+    return 0;
+}
+
+int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct ostel_gguf *g,
+                                   char *err, size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    struct ostel_gguf_model m;
+    ostel_gguf_model_init(&m, g);
+    int rc = 0;
+    if (!m.arch || m.n_layer == 0 || m.n_embd == 0 || m.n_head == 0 || m.n_vocab == 0) {
+        snprintf(err, errlen, "not a llama.cpp language model (architecture, block count, "
+                              "embedding length, head count or vocabulary missing)");
+        rc = -1;
+        goto done;
+    }
+    if (m.n_layer > MAX_LAYERS) {
+        snprintf(err, errlen, "implausible block count %u", m.n_layer);
+        rc = -1;
+        goto done;
+    }
+    copy_str(s->arch, sizeof(s->arch), m.arch);
+    s->n_layer = m.n_layer;
+    s->n_embd = m.n_embd;
+    s->n_ff = m.n_ff;
+    s->n_head = m.n_head;
+    s->n_head_kv = m.n_head_kv ? m.n_head_kv : m.n_head;
+    s->head_dim_k = m.head_dim_k;
+    s->head_dim_v = m.head_dim_v;
+    s->n_vocab = m.n_vocab;
+    s->n_ctx_train = m.n_ctx_train;
+    s->ftype = m.file_type_guessed ? 0 : m.file_type;
+    s->total_bytes = m.tensor_bytes;
+    if (m.layer_n_head_kv && m.n_head_kv_per_layer) {
+        s->layer_n_head_kv = ostel_xcalloc(m.n_layer, sizeof(uint32_t));
+        memcpy(s->layer_n_head_kv, m.layer_n_head_kv, m.n_layer * sizeof(uint32_t));
+    }
+    s->n_swa = m.sliding_window;
+    s->swa_pattern = m.sliding_window_pattern ? m.sliding_window_pattern
+                                              : default_swa_pattern(s->arch);
+    if (s->head_dim_k == 0 || s->head_dim_v == 0) {
+        snprintf(err, errlen, "head size unknown");
+        rc = -1;
+        goto done;
+    }
+    s->n_tensors = g->n_tensors;
+    s->tensors = ostel_xcalloc(g->n_tensors ? g->n_tensors : 1, sizeof(*s->tensors));
+    bool have_output = false;
+    for (size_t i = 0; i < g->n_tensors; i++) {
+        const struct ostel_gguf_tensor *gt = &g->tensors[i];
+        struct ostel_memmodel_tensor *t = &s->tensors[i];
+        copy_str(t->name, sizeof(t->name), gt->name);
+        t->type = gt->type;
+        t->n_dims = gt->n_dims;
+        for (int d = 0; d < 4; d++)
+            t->ne[d] = gt->ne[d];
+        t->bytes = gt->bytes;
+        t->offset = gt->offset;
+        if (strcmp(t->name, "output.weight") == 0)
+            have_output = true;
+    }
+    s->tied_output = !have_output;
+    s->have_offsets = true;
+done:
+    ostel_gguf_model_free(&m);
+    if (rc != 0)
+        ostel_memmodel_shape_free(s);
+    return rc;
+}
+
+/* llama.cpp's llama_ftype -> the default tensor type of llama-quant.cpp (0 = unknown). */
+static int ftype_default_type(uint32_t ftype)
+{
+    switch (ftype) {
+    case 0: return 0;                  /* ALL_F32 */
+    case 1: return 1;                  /* F16 */
+    case 2: return T_Q4_0;
+    case 3: return 3;                  /* Q4_1 */
+    case 7: return T_Q8_0;
+    case 8: return T_Q5_0;
+    case 9: return T_Q5_1;
+    case 10: return T_Q2_K;            /* Q2_K */
+    case 11: case 12: case 13: return T_Q3_K;
+    case 14: case 15: return T_Q4_K;
+    case 16: case 17: return T_Q5_K;
+    case 18: return T_Q6_K;
+    case 25: return T_IQ4_NL;
+    case 32: return T_BF16;
+    case 38: return T_MXFP4;
+    default: return -1;
+    }
+}
+
+/* llama-quant.cpp's tensor_type_fallback for rows that are not a multiple of 256. */
+static uint32_t type_fallback(uint32_t type, uint32_t ne0)
+{
+    const struct ostel_ggml_type_info *ti = ostel_ggml_type_get(type);
+    if (!ti || ne0 % ti->blck_size == 0)
+        return type;
+    switch (type) {
+    case T_Q2_K: case T_Q3_K: return T_IQ4_NL;
+    case T_Q4_K: return T_Q5_0;
+    case T_Q5_K: return T_Q5_1;
+    case T_Q6_K: return T_Q8_0;
+    default: return 1;
+    }
+}
+
+/* ftype of a log's "file type" text ("Q4_K - Medium"), by llama_ftype_name; -1 when unknown. */
+static int ftype_from_name(const char *name)
+{
+    for (uint32_t f = 0; f < 64; f++) {
+        const char *n = ostel_llama_ftype_name(f);
+        if (n && strcmp(n, name) == 0 && strstr(n, "unknown") == NULL)
+            return (int)f;
+    }
+    return -1;
+}
+
+static void add_tensor(struct ostel_memmodel_shape *s, size_t *cap, const char *name, uint32_t type,
+                       uint64_t ne0, uint64_t ne1)
+{
+    if (s->n_tensors == *cap) {
+        *cap = *cap ? *cap * 2 : 64;
+        s->tensors = ostel_xrealloc(s->tensors, *cap * sizeof(*s->tensors));
+    }
+    struct ostel_memmodel_tensor *t = &s->tensors[s->n_tensors++];
+    memset(t, 0, sizeof(*t));
+    copy_str(t->name, sizeof(t->name), name);
+    t->type = type_fallback(type, (uint32_t)ne0);
+    t->n_dims = ne1 > 1 ? 2 : 1;
+    t->ne[0] = ne0;
+    t->ne[1] = ne1;
+    t->ne[2] = t->ne[3] = 1;
+    if (!ostel_ggml_tensor_bytes(t->type, ne0, ne0 * ne1, &t->bytes))
+        t->bytes = ne0 * ne1 * 2;
+}
+
+/* A llama-like tensor table of the shape, with the quantization recipe of ftype. */
+static void synth_table(struct ostel_memmodel_shape *s, uint32_t base, bool tied)
+{
+    size_t cap = 0;
+    s->n_tensors = 0;
+    uint64_t q = (uint64_t)s->n_head * s->head_dim_k, kv = (uint64_t)s->n_head_kv * s->head_dim_k;
+    uint32_t out_type = base == 1 || base == T_BF16 || base == T_Q8_0 || base == 0 ? base : T_Q6_K;
+    char name[64];
+    add_tensor(s, &cap, "token_embd.weight", base, s->n_embd, s->n_vocab);
+    for (uint32_t il = 0; il < s->n_layer; il++) {
+        snprintf(name, sizeof(name), "blk.%u.attn_norm.weight", il);
+        add_tensor(s, &cap, name, 0, s->n_embd, 1);
+        snprintf(name, sizeof(name), "blk.%u.attn_q.weight", il);
+        add_tensor(s, &cap, name, base, s->n_embd, q);
+        snprintf(name, sizeof(name), "blk.%u.attn_k.weight", il);
+        add_tensor(s, &cap, name, base, s->n_embd, kv);
+        snprintf(name, sizeof(name), "blk.%u.attn_v.weight", il);
+        add_tensor(s, &cap, name, base, s->n_embd, kv);
+        snprintf(name, sizeof(name), "blk.%u.attn_output.weight", il);
+        add_tensor(s, &cap, name, base, q, s->n_embd);
+        snprintf(name, sizeof(name), "blk.%u.ffn_norm.weight", il);
+        add_tensor(s, &cap, name, 0, s->n_embd, 1);
+        snprintf(name, sizeof(name), "blk.%u.ffn_gate.weight", il);
+        add_tensor(s, &cap, name, base, s->n_embd, s->n_ff);
+        snprintf(name, sizeof(name), "blk.%u.ffn_up.weight", il);
+        add_tensor(s, &cap, name, base, s->n_embd, s->n_ff);
+        snprintf(name, sizeof(name), "blk.%u.ffn_down.weight", il);
+        add_tensor(s, &cap, name, base, s->n_ff, s->n_embd);
+    }
+    add_tensor(s, &cap, "output_norm.weight", 0, s->n_embd, 1);
+    if (!tied)
+        add_tensor(s, &cap, "output.weight", out_type, s->n_embd, s->n_vocab);
+}
+
+static uint64_t table_bytes(const struct ostel_memmodel_shape *s)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < s->n_tensors; i++)
+        sum += s->tensors[i].bytes;
+    return sum;
+}
+
+/* Tied embeddings of the common families, from the header alone (a log has no tensor list). */
+static bool guess_tied(const struct ostel_memmodel_shape *s)
+{
+    if (strncmp(s->arch, "gemma", 5) == 0)
+        return true;
+    if ((strcmp(s->arch, "qwen2") == 0 || strcmp(s->arch, "qwen3") == 0) && s->n_embd <= 2560)
+        return true;
+    if (strcmp(s->arch, "llama") == 0 && s->n_vocab == 128256 && s->n_embd <= 3072)
+        return true;
+    return false;
+}
+
+static uint32_t scan_u32(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t'))
+        p++;
+    if (p >= end || *p != '=')
+        return 0;
+    p++;
+    while (p < end && *p == ' ')
+        p++;
+    uint64_t v = 0;
+    const char *d = p;
+    while (p < end && *p >= '0' && *p <= '9' && v < 100000000)
+        v = v * 10 + (uint64_t)(*p++ - '0');
+    if (p == d || (p < end && *p != '\r' && *p != ' ' && *p != '\n'))
+        return 0; /* not a plain number (a per-layer array, for instance) */
+    return (uint32_t)v;
+}
+
+void ostel_memmodel_scan_log(const char *text, size_t len, struct ostel_memmodel_log_extra *out)
+{
+    memset(out, 0, sizeof(*out));
+    static const char *const tags[] = {"print_info: ", "llm_load_print_meta: "};
+    static const struct {
+        const char *key;
+        size_t off;
+    } keys[] = {
+        {"n_embd_head_k", offsetof(struct ostel_memmodel_log_extra, head_dim_k)},
+        {"n_embd_head_v", offsetof(struct ostel_memmodel_log_extra, head_dim_v)},
+        {"n_ff", offsetof(struct ostel_memmodel_log_extra, n_ff)},
+        {"n_swa", offsetof(struct ostel_memmodel_log_extra, n_swa)},
+    };
+    if (!text)
+        return;
+    struct ostel_str rest = ostel_str_make(text, len), line;
+    while (ostel_str_next_line(&rest, &line)) {
+        for (size_t t = 0; t < OSTEL_ARRAY_LEN(tags); t++) {
+            long at = ostel_str_find(line, tags[t]);
+            if (at < 0)
+                continue;
+            const char *p = line.p + at + strlen(tags[t]);
+            const char *end = line.p + line.n;
+            for (size_t k = 0; k < OSTEL_ARRAY_LEN(keys); k++) {
+                size_t kl = strlen(keys[k].key);
+                if ((size_t)(end - p) > kl && memcmp(p, keys[k].key, kl) == 0 &&
+                    (p[kl] == ' ' || p[kl] == '=')) {
+                    uint32_t *f = (uint32_t *)((char *)out + keys[k].off);
+                    if (*f == 0)
+                        *f = scan_u32(p + kl, end);
+                }
+            }
+        }
+    }
+}
+
+int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
+                                  const struct ostel_memmodel_log_extra *extra, char *err,
+                                  size_t errlen)
+{
+    memset(s, 0, sizeof(*s));
+    const struct ostel_log_model *m = &r->model;
+    if (!m->n_layer.valid || !m->n_embd.valid || !m->n_head.valid || !m->n_vocab.valid) {
+        snprintf(err, errlen, "the log lacks the model header (n_layer, n_embd, n_head, n_vocab)");
+        return -1;
+    }
+    double nl = m->n_layer.value, ne = m->n_embd.value, nh = m->n_head.value;
+    double nv = m->n_vocab.value;
+    if (nl < 1 || nl > MAX_LAYERS || ne < 1 || ne > 1e6 || nh < 1 || nh > 1e5 || nv < 1 ||
+        nv > 1e8) {
+        snprintf(err, errlen, "implausible model header in the log");
+        return -1;
+    }
+    copy_str(s->arch, sizeof(s->arch), m->arch);
+    s->n_layer = (uint32_t)nl;
+    s->n_embd = (uint32_t)ne;
+    s->n_head = (uint32_t)nh;
+    s->n_head_kv = m->n_head_kv.valid && m->n_head_kv.value >= 1 && m->n_head_kv.value <= nh
+                       ? (uint32_t)m->n_head_kv.value
+                       : s->n_head;
+    s->head_dim_k = s->head_dim_v = s->n_embd / s->n_head;
+    if (extra && extra->head_dim_k && extra->head_dim_k <= 65536)
+        s->head_dim_k = extra->head_dim_k;
+    if (extra && extra->head_dim_v && extra->head_dim_v <= 65536)
+        s->head_dim_v = extra->head_dim_v;
+    if (s->head_dim_k == 0 || s->head_dim_v == 0) {
+        snprintf(err, errlen, "implausible model header in the log");
+        return -1;
+    }
+    if (extra && extra->n_swa && extra->n_swa < (1u << 30)) {
+        s->n_swa = extra->n_swa;
+        s->swa_pattern = default_swa_pattern(s->arch);
+    }
+    s->n_vocab = (uint32_t)nv;
+    s->n_ctx_train = m->n_ctx_train.valid && m->n_ctx_train.value >= 1 &&
+                             m->n_ctx_train.value < 1e9
+                         ? (uint32_t)m->n_ctx_train.value
+                         : 0;
+    int ft = m->file_type[0] ? ftype_from_name(m->file_type) : -1;
+    s->ftype = ft > 0 ? (uint32_t)ft : 0;
+    int base = ft >= 0 ? ftype_default_type((uint32_t)ft) : -1;
+    if (base < 0)
+        base = 1;
+    uint64_t size = m->size_mib.valid && m->size_mib.value > 0 && m->size_mib.value < 1e8
+                        ? (uint64_t)(m->size_mib.value * MIB)
+                        : 0;
+    s->synthesized = true;
+    s->tied_output = guess_tied(s);
+    if (extra && extra->n_ff && extra->n_ff < (1u << 24)) {
+        s->n_ff = extra->n_ff;
+    } else if (size) {
+        /* n_ff is not printed by every build: the multiple of 256 whose table is closest */
+        uint64_t best_diff = UINT64_MAX;
+        uint32_t best_ff = 256;
+        for (uint32_t ff = 256; ff <= s->n_embd * 8; ff += 256) {
+            s->n_ff = ff;
+            synth_table(s, (uint32_t)base, s->tied_output);
+            uint64_t b = table_bytes(s);
+            uint64_t d = b > size ? b - size : size - b;
+            if (d < best_diff) {
+                best_diff = d;
+                best_ff = ff;
+            }
+            if (b > size + (size >> 3))
+                break;
+        }
+        s->n_ff = best_ff;
+    } else {
+        s->n_ff = s->n_embd * 4;
+    }
+    synth_table(s, (uint32_t)base, s->tied_output);
+    uint64_t tb = table_bytes(s);
+    if (size && tb) {
+        /* the recipe is approximate (mixed types per layer): scale the repeating layers so the
+         * table's total is the size the log printed, which is exact */
+        uint64_t fixed = 0, layers = 0;
+        for (size_t i = 0; i < s->n_tensors; i++) {
+            if (strncmp(s->tensors[i].name, "blk.", 4) == 0)
+                layers += s->tensors[i].bytes;
+            else
+                fixed += s->tensors[i].bytes;
+        }
+        if (layers && size > fixed) {
+            double k = (double)(size - fixed) / (double)layers;
+            for (size_t i = 0; i < s->n_tensors; i++)
+                if (strncmp(s->tensors[i].name, "blk.", 4) == 0)
+                    s->tensors[i].bytes = (uint64_t)(s->tensors[i].bytes * k);
+        }
+    }
+    s->total_bytes = size ? size : table_bytes(s);
+    return 0;
+}
+
+/* ---- JSON ---- */
+
+static double mib(uint64_t b)
+{
+    return round(b / MIB * 100.0) / 100.0;
+}
+
+cJSON *ostel_memmodel_result_json(const struct ostel_memmodel_result *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n_ctx", r->n_ctx);
+    cJSON_AddNumberToObject(o, "n_ctx_seq", r->n_ctx_seq);
+    cJSON_AddNumberToObject(o, "kv_cells", r->kv_cells);
+    if (r->kv_cells_swa)
+        cJSON_AddNumberToObject(o, "kv_cells_swa", r->kv_cells_swa);
+    else
+        cJSON_AddNullToObject(o, "kv_cells_swa");
+    cJSON_AddNumberToObject(o, "layers_gpu", r->layers_gpu);
+    cJSON_AddBoolToObject(o, "output_on_gpu", r->output_on_gpu);
+    cJSON_AddBoolToObject(o, "flash_attn", r->flash_attn);
+    cJSON_AddNumberToObject(o, "model_mib", mib(r->model_bytes));
+    cJSON_AddNumberToObject(o, "repack_mib", mib(r->repack_bytes));
+    cJSON_AddNumberToObject(o, "kv_mib", mib(r->kv_bytes));
+    cJSON_AddNumberToObject(o, "kv_k_mib", mib(r->kv_k_bytes));
+    cJSON_AddNumberToObject(o, "kv_v_mib", mib(r->kv_v_bytes));
+    cJSON_AddNumberToObject(o, "compute_mib", mib(r->compute_bytes));
+    cJSON_AddNumberToObject(o, "output_mib", mib(r->output_bytes));
+    cJSON *devs = cJSON_AddArrayToObject(o, "devices");
+    for (size_t i = 0; i < r->n_dev; i++) {
+        const struct ostel_memmodel_device *d = &r->dev[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "device", d->name);
+        cJSON_AddNumberToObject(j, "model_mib", mib(d->model_bytes));
+        cJSON_AddNumberToObject(j, "repack_mib", mib(d->repack_bytes));
+        cJSON_AddNumberToObject(j, "kv_mib", mib(d->kv_bytes));
+        cJSON_AddNumberToObject(j, "compute_mib", mib(d->compute_bytes));
+        cJSON_AddNumberToObject(j, "output_mib", mib(d->output_bytes));
+        cJSON_AddNumberToObject(j, "total_mib", mib(d->total_bytes));
+        cJSON_AddItemToArray(devs, j);
+    }
+    cJSON_AddBoolToObject(o, "kv_exact", r->kv_exact);
+    cJSON_AddBoolToObject(o, "model_exact", r->model_exact);
+    if (r->note[0])
+        cJSON_AddStringToObject(o, "note", r->note);
+    else
+        cJSON_AddNullToObject(o, "note");
+    return o;
+}
