@@ -14,7 +14,7 @@
 /* Thresholds of the notes (docs/report.md, "Warnings"). */
 #define COLD_SLOWER 1.20       /* first run's duration vs the median of the rest */
 #define NOISY_CV 0.10          /* coefficient of variation of generation speed */
-#define HEAVY_PAGES 25600.0    /* pages in + out during inference: 100 MiB of 4 KiB pages */
+#define HEAVY_PAGES 25600.0    /* pages swapped out, or in + out: 100 MiB of 4 KiB pages */
 #define HEAVY_MAJFLT 1000.0    /* major faults during inference */
 #define LOW_AVAIL_PCT 10.0     /* lowest available memory */
 #define RSS_SHORT_FRACTION 0.9 /* peak RSS below this share of llama.cpp's total: not all resident */
@@ -367,12 +367,17 @@ static void note_noisy(struct ostel_report_group *g)
                              100 * s->cv, s->n));
 }
 
-/* Page traffic and major faults of a run while it was inferring (prompt + generate phases), or over
- * the whole run when it has no phases. */
-static void inference_paging(const struct ostel_report_run *r, double *pages, double *majflt)
+/*
+ * Paging of a run while it was inferring (prompt + generate phases, or the whole run when it has no
+ * phases). The run's own major faults are the evidence; system-wide swap-outs count too (the kernel
+ * swaps only when short of memory). System-wide pageins/pageouts decide only where major faults are
+ * not available: on Linux they include every file read and write on the machine.
+ */
+static bool inference_paging(const struct ostel_report_run *r, double *majflt, double *swapouts,
+                             double *pages)
 {
     const int ph[] = {OSTEL_REPORT_PHASE_PROMPT, OSTEL_REPORT_PHASE_GENERATE};
-    *pages = *majflt = NAN;
+    *majflt = *swapouts = *pages = NAN;
     bool phased = r->phase_present[OSTEL_REPORT_PHASE_PROMPT] ||
                   r->phase_present[OSTEL_REPORT_PHASE_GENERATE];
     for (size_t i = 0; i < (phased ? OSTEL_ARRAY_LEN(ph) : 1); i++) {
@@ -382,37 +387,53 @@ static void inference_paging(const struct ostel_report_run *r, double *pages, do
             *pages = (isnan(*pages) ? 0 : *pages) + (isnan(in) ? 0 : in) + (isnan(out) ? 0 : out);
         if (!isnan(t[OSTEL_REPORT_TEL_MAJFLT]))
             *majflt = (isnan(*majflt) ? 0 : *majflt) + t[OSTEL_REPORT_TEL_MAJFLT];
+        if (!isnan(t[OSTEL_REPORT_TEL_SWAPOUTS]))
+            *swapouts = (isnan(*swapouts) ? 0 : *swapouts) + t[OSTEL_REPORT_TEL_SWAPOUTS];
     }
+    if (!isnan(*majflt))
+        return *majflt >= HEAVY_MAJFLT || (!isnan(*swapouts) && *swapouts >= HEAVY_PAGES);
+    return !isnan(*pages) && *pages >= HEAVY_PAGES;
 }
 
 static void note_paging(const struct ostel_report_set *set, struct ostel_report_group *g)
 {
     size_t heavy = 0, counted = 0;
-    double worst_pages = 0, worst_flt = 0;
+    double worst_flt = NAN, worst_swap = NAN, worst_pages = NAN;
     for (size_t i = 0; i < g->n; i++) {
         const struct ostel_report_run *r = &set->runs[g->runs[i]];
         if (!r->ok)
             continue;
-        double pages, flt;
-        inference_paging(r, &pages, &flt);
-        if (isnan(pages) && isnan(flt))
+        double flt, swp, pages;
+        bool h = inference_paging(r, &flt, &swp, &pages);
+        if (isnan(flt) && isnan(pages))
             continue;
         counted++;
-        if ((!isnan(pages) && pages >= HEAVY_PAGES) || (!isnan(flt) && flt >= HEAVY_MAJFLT)) {
-            heavy++;
-            if (!isnan(pages) && pages > worst_pages)
-                worst_pages = pages;
-            if (!isnan(flt) && flt > worst_flt)
-                worst_flt = flt;
-        }
+        if (!h)
+            continue;
+        heavy++;
+        if (!isnan(flt) && !(flt <= worst_flt))
+            worst_flt = flt;
+        if (!isnan(swp) && !(swp <= worst_swap))
+            worst_swap = swp;
+        if (!isnan(pages) && !(pages <= worst_pages))
+            worst_pages = pages;
     }
-    if (heavy)
+    if (heavy) {
+        struct ostel_buf b;
+        ostel_buf_init(&b, 4096);
+        ostel_buf_printf(&b, "%zu of %zu runs paged heavily while inferring (", heavy, counted);
+        if (!isnan(worst_flt))
+            ostel_buf_printf(&b, "up to %.0f major faults", worst_flt);
+        if (!isnan(worst_swap) && worst_swap > 0)
+            ostel_buf_printf(&b, ", %.0f pages swapped out", worst_swap);
+        if (isnan(worst_flt))
+            ostel_buf_printf(&b, "up to %.0f pages in and out", worst_pages);
+        ostel_buf_puts(&b, "): the model and its context did not stay in memory, so tokens/s "
+                           "measures the disk. Use a smaller context or quantization, or free "
+                           "memory");
         add_note(g, OSTEL_REPORT_NOTE_PAGING, ostel_xstrdup("paged heavily"),
-                 ostel_xasprintf("%zu of %zu runs paged heavily while inferring (up to %.0f pages "
-                                 "in and out, %.0f major faults): the model and its context did "
-                                 "not stay in memory, so tokens/s measures the disk. Use a smaller "
-                                 "context or quantization, or free memory",
-                                 heavy, counted, worst_pages, worst_flt));
+                 ostel_buf_detach(&b));
+    }
     double worst = g->value[OSTEL_REPORT_M_PRESSURE_WORST];
     double avail = g->value[OSTEL_REPORT_M_AVAIL_MIN_PCT];
     bool pressed = !isnan(worst) && worst >= 2;
@@ -501,10 +522,11 @@ static void interpret(struct ostel_report_group *g)
             g->plan_basis = "llama.cpp breakdown";
         } else if (rss < RSS_SHORT_FRACTION * used) {
             ostel_buf_printf(&b, "Peak RSS (%.0f MiB) stayed %.0f MiB below llama.cpp's total "
-                                 "(%.0f MiB: model %.0f + context %.0f + compute %.0f): part of "
-                                 "the memory-mapped model was never read in or was evicted, and "
-                                 "RSS counts only resident pages. Plan with llama.cpp's total, "
-                                 "%.0f MiB: with less, the model pages from disk.",
+                                 "(%.0f MiB: model %.0f + context %.0f + compute %.0f): RSS counts "
+                                 "only resident pages, and part of the memory-mapped model or of "
+                                 "the allocated buffers was never touched or was evicted. Plan "
+                                 "with llama.cpp's total, %.0f MiB: with less, the model pages "
+                                 "from disk once it is all in use.",
                              rss, used - rss, used, model, ctx, compute, used);
             g->plan_mib = used;
             g->plan_basis = "llama.cpp breakdown";

@@ -343,6 +343,47 @@ static void test_html_escapes_log(void **state)
     free(runs);
 }
 
+/* Real run directories from `ostel run` (tests/data/runs/README.md): load, group, failed run kept. */
+static void test_real_runs(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/real-tiny");
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_path(&set, dir), 0);
+    assert_int_equal(set.n, 7);
+    struct ostel_report rep;
+    char err[256];
+    struct ostel_report_options opt = {0, NULL};
+    assert_int_equal(ostel_report_build(&rep, &set, &opt, err, sizeof(err)), 0);
+    assert_int_equal(rep.ngroups, 2);
+    assert_string_equal(rep.groups[0].label, "f16");
+    assert_string_equal(rep.groups[1].label, "q8_0");
+    assert_int_equal(rep.groups[1].n, 4);
+    assert_int_equal(rep.groups[1].n_ok, 3);
+    assert_string_equal(rep.groups[0].device, "CPU");
+    for (size_t i = 0; i < set.n; i++) {
+        const struct ostel_report_run *r = &set.runs[i];
+        assert_true(r->series.n >= 2);
+        if (strcmp(r->name, "q8-timeout") == 0) {
+            assert_string_equal(r->status, "timeout");
+            assert_non_null(r->log_tail);
+        } else {
+            assert_true(r->ok);
+            assert_true(r->metric[OSTEL_REPORT_M_GEN_TPS] > 0);
+            assert_true(r->has_memory);
+            assert_true(r->metric[OSTEL_REPORT_M_RSS_PEAK_MIB] > 10);
+        }
+    }
+    /* The q8_0 model is about half the f16 one: llama.cpp's model buffer says so. */
+    double f16 = rep.groups[0].value[OSTEL_REPORT_M_MODEL_MIB];
+    double q8 = rep.groups[1].value[OSTEL_REPORT_M_MODEL_MIB];
+    assert_true(q8 > 0.4 * f16 && q8 < 0.6 * f16);
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_escapes),           cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_html_escapes_log),  cmocka_unit_test(test_golden_md),
         cmocka_unit_test(test_golden_csv),        cmocka_unit_test(test_golden_json),
+        cmocka_unit_test(test_real_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
