@@ -266,10 +266,11 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
             return ostel_error("run: model '%s' not found", a->model), OSTEL_OPT_USAGE;
         char err[256];
         struct ostel_gguf g;
-        if (ostel_gguf_read_file(&g, a->model, err, sizeof(err)) != 0)
+        int grc = ostel_gguf_read_file(&g, a->model, err, sizeof(err));
+        ostel_gguf_free(&g);
+        if (grc != 0)
             return ostel_error("run: '%s' is not a usable GGUF model: %s", a->model, err),
                    OSTEL_OPT_USAGE;
-        ostel_gguf_free(&g);
         if (a->prompt && a->prompt_file)
             return ostel_error("run: give --prompt or --prompt-file, not both"), OSTEL_OPT_USAGE;
         if (a->prompt_file && !ostel_is_file(a->prompt_file))
@@ -310,6 +311,8 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
         free(safe);
     }
     a->cmdline = join_cmdline(argc, argv);
+    if (ostel_runner_prepare_dir(a->dir) != 0)
+        return OSTEL_OPT_USAGE;
 
     struct ostel_run_spec *s = &a->spec;
     s->dir = a->dir;

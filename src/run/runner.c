@@ -131,8 +131,7 @@ static int write_all(int fd, const void *data, size_t n)
     return OSTEL_OK;
 }
 
-/* The run directory must be new or empty: a run never mixes its files with an earlier one's. */
-static int prepare_dir(const char *dir)
+int ostel_runner_prepare_dir(const char *dir)
 {
     if (ostel_is_dir(dir)) {
         DIR *d = opendir(dir);
@@ -496,7 +495,7 @@ static void finalize(struct run_ctx *c)
 int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *res)
 {
     memset(res, 0, sizeof(*res));
-    if (prepare_dir(s->dir) != 0)
+    if (ostel_runner_prepare_dir(s->dir) != 0)
         return OSTEL_ERR;
 
     struct run_ctx c;

@@ -51,6 +51,12 @@ struct ostel_run_result {
 const char *ostel_run_status_name(enum ostel_run_status s);
 
 /*
+ * Makes the run directory ready: created when missing, refused when it holds anything (a run never
+ * mixes its files with an earlier one's) or cannot be written. Prints why and returns OSTEL_ERR.
+ */
+int ostel_runner_prepare_dir(const char *dir);
+
+/*
  * Runs the spec. Returns 0 when the run directory is complete (whatever the child did: see res), or
  * OSTEL_ERR after printing why the run could not be recorded (the directory could not be made).
  */
