@@ -33,7 +33,8 @@ static const struct ostel_command_help report_help = {
     "RUN_DIR... [--group-by KEYS] [--baseline GROUP] [--format md|csv|json|html] [-o FILE]",
     "compare runs: throughput, memory, OS telemetry and statistics over repetitions",
     "RUN_DIR is a run directory (it holds summary.json) or a directory of run directories (a\n"
-    "study). Runs are grouped (by tag unless --group-by says otherwise) and each group is compared\n"
+    "study). Runs are grouped (by tag unless --group-by says otherwise) and each group is "
+    "compared\n"
     "with the baseline: ratios with 95% confidence intervals and Welch's t-test. Failed runs are\n"
     "listed with the end of their log and left out of the statistics. See docs/report.md.\n"};
 
@@ -61,8 +62,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     if (!source)
         a->from_cli |= opt_bit(id);
     switch (id) {
-    case OPT_BASELINE: a->baseline = arg; return 0;
-    case OPT_OUTPUT: a->output = arg; return 0;
+    case OPT_BASELINE:
+        a->baseline = arg;
+        return 0;
+    case OPT_OUTPUT:
+        a->output = arg;
+        return 0;
     case OPT_FORMAT:
         if (!ostel_report_find_format(arg))
             return ostel_error("%s%s: unknown format '%s' (md, csv, json, html)", where,
@@ -74,7 +79,8 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("%s%s: bad keys '%s' (tag, model, ctx, gen, scenario)", where,
                                source ? "" : "group-by", arg);
         return 0;
-    default: return ostel_error("report: unhandled option");
+    default:
+        return ostel_error("report: unhandled option");
     }
 }
 

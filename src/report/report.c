@@ -1,9 +1,9 @@
 /*
  * report: the analysis behind every output format of `ostel report`. It groups a run set, computes
  * each group's statistics over its successful runs, compares every group with the baseline, fits
- * trends over successive runs and turns what it finds into notes and an interpretation — all from the
- * data, with no I/O, so Markdown, CSV, JSON and HTML say the same things. The thresholds are named
- * constants below and documented in docs/report.md.
+ * trends over successive runs and turns what it finds into notes and an interpretation — all from
+ * the data, with no I/O, so Markdown, CSV, JSON and HTML say the same things. The thresholds are
+ * named constants below and documented in docs/report.md.
  */
 #include "report/report.h"
 
@@ -12,12 +12,13 @@
 #include <string.h>
 
 /* Thresholds of the notes (docs/report.md, "Warnings"). */
-#define COLD_SLOWER 1.20       /* first run's duration vs the median of the rest */
-#define NOISY_CV 0.10          /* coefficient of variation of generation speed */
-#define HEAVY_PAGES 25600.0    /* pages swapped out, or in + out: 100 MiB of 4 KiB pages */
-#define HEAVY_MAJFLT 1000.0    /* major faults during inference */
-#define LOW_AVAIL_PCT 10.0     /* lowest available memory */
-#define RSS_SHORT_FRACTION 0.9 /* peak RSS below this share of llama.cpp's total: not all resident */
+#define COLD_SLOWER 1.20    /* first run's duration vs the median of the rest */
+#define NOISY_CV 0.10       /* coefficient of variation of generation speed */
+#define HEAVY_PAGES 25600.0 /* pages swapped out, or in + out: 100 MiB of 4 KiB pages */
+#define HEAVY_MAJFLT 1000.0 /* major faults during inference */
+#define LOW_AVAIL_PCT 10.0  /* lowest available memory */
+#define RSS_SHORT_FRACTION                                                                         \
+    0.9 /* peak RSS below this share of llama.cpp's total: not all resident */
 #define SIGNIFICANCE 0.05
 
 static const struct ostel_report_metric_info metric_info[OSTEL_REPORT_NMETRIC] = {
@@ -27,8 +28,8 @@ static const struct ostel_report_metric_info metric_info[OSTEL_REPORT_NMETRIC] =
                                 OSTEL_REPORT_AGG_MEAN, 2, true},
     [OSTEL_REPORT_M_WALL_S] = {"duration_s", "Duration (s)", "s", OSTEL_REPORT_BETTER_LOW,
                                OSTEL_REPORT_AGG_MEAN, 2, true},
-    [OSTEL_REPORT_M_DEV_USED_MIB] = {"device_used_mib", "Used (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
-                                     OSTEL_REPORT_AGG_MEDIAN, 0, true},
+    [OSTEL_REPORT_M_DEV_USED_MIB] = {"device_used_mib", "Used (MiB)", "MiB",
+                                     OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEDIAN, 0, true},
     [OSTEL_REPORT_M_MODEL_MIB] = {"model_mib", "Model (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
                                   OSTEL_REPORT_AGG_MEDIAN, 0, false},
     [OSTEL_REPORT_M_CONTEXT_MIB] = {"context_mib", "Context (MiB)", "MiB", OSTEL_REPORT_BETTER_LOW,
@@ -327,15 +328,15 @@ static void note_cold(const struct ostel_report_set *set, struct ostel_report_gr
     }
     bool slow_wall = !isnan(wall[0]) && !isnan(rest_wall) && wall[0] > COLD_SLOWER * rest_wall &&
                      wall[0] > rest_max;
-    bool slow_pp = !isnan(pp[0]) && !isnan(rest_pp) && pp[0] * COLD_SLOWER < rest_pp &&
-                   pp[0] < rest_pp_min;
+    bool slow_pp =
+        !isnan(pp[0]) && !isnan(rest_pp) && pp[0] * COLD_SLOWER < rest_pp && pp[0] < rest_pp_min;
     if (slow_wall || slow_pp) {
         struct ostel_buf b;
         ostel_buf_init(&b, 1 << 16);
         ostel_buf_printf(&b, "The first run (%s) was much slower than the rest:", runs[0]->name);
         if (slow_wall)
-            ostel_buf_printf(&b, " %.2f s against a median of %.2f s (+%.0f%%)", wall[0],
-                             rest_wall, 100 * (wall[0] / rest_wall - 1));
+            ostel_buf_printf(&b, " %.2f s against a median of %.2f s (+%.0f%%)", wall[0], rest_wall,
+                             100 * (wall[0] / rest_wall - 1));
         if (slow_wall && slow_pp)
             ostel_buf_puts(&b, ",");
         if (slow_pp)
@@ -431,8 +432,7 @@ static void note_paging(const struct ostel_report_set *set, struct ostel_report_
         ostel_buf_puts(&b, "): the model and its context did not stay in memory, so tokens/s "
                            "measures the disk. Use a smaller context or quantization, or free "
                            "memory");
-        add_note(g, OSTEL_REPORT_NOTE_PAGING, ostel_xstrdup("paged heavily"),
-                 ostel_buf_detach(&b));
+        add_note(g, OSTEL_REPORT_NOTE_PAGING, ostel_xstrdup("paged heavily"), ostel_buf_detach(&b));
     }
     double worst = g->value[OSTEL_REPORT_M_PRESSURE_WORST];
     double avail = g->value[OSTEL_REPORT_M_AVAIL_MIN_PCT];
@@ -484,16 +484,18 @@ static void interpret(struct ostel_report_group *g)
     ostel_buf_init(&b, 1 << 16);
     bool cpu = !*g->device || strcmp(g->device, "CPU") == 0;
     if (isnan(used)) {
-        ostel_buf_printf(&b, "Only RSS is known: peak %.0f MiB. RSS counts only the pages the CPU "
-                             "has resident, so GPU allocations and model pages that were mapped "
-                             "but not resident are missing from it: take it as a lower bound.",
+        ostel_buf_printf(&b,
+                         "Only RSS is known: peak %.0f MiB. RSS counts only the pages the CPU "
+                         "has resident, so GPU allocations and model pages that were mapped "
+                         "but not resident are missing from it: take it as a lower bound.",
                          rss);
         g->plan_mib = rss;
         g->plan_basis = "peak RSS";
     } else if (!cpu) {
         double total = used + (isnan(host) ? 0 : host);
-        ostel_buf_printf(&b, "llama.cpp accounts %.0f MiB on %s (model %.0f + context %.0f + "
-                             "compute %.0f)",
+        ostel_buf_printf(&b,
+                         "llama.cpp accounts %.0f MiB on %s (model %.0f + context %.0f + "
+                         "compute %.0f)",
                          used, g->device, model, ctx, compute);
         if (!isnan(host))
             ostel_buf_printf(&b, " and %.0f MiB on the host", host);
@@ -502,44 +504,49 @@ static void interpret(struct ostel_report_group *g)
         ostel_buf_puts(&b, ". RSS counts only CPU-visible resident pages: memory that llama.cpp "
                            "allocated on the GPU is not in it.");
         if (device_is_unified(g->device))
-            ostel_buf_printf(&b, " On Apple silicon the GPU uses the same RAM: plan for %.0f MiB "
-                                 "of RAM in total (llama.cpp's breakdown), which must stay under "
-                                 "Metal's recommended working set.",
+            ostel_buf_printf(&b,
+                             " On Apple silicon the GPU uses the same RAM: plan for %.0f MiB "
+                             "of RAM in total (llama.cpp's breakdown), which must stay under "
+                             "Metal's recommended working set.",
                              total);
         else
-            ostel_buf_printf(&b, " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
-                                 "fit in %s's memory%s.",
-                             used, g->device,
-                             isnan(host) ? "" : ", plus the host part in RAM");
+            ostel_buf_printf(&b,
+                             " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
+                             "fit in %s's memory%s.",
+                             used, g->device, isnan(host) ? "" : ", plus the host part in RAM");
         g->plan_mib = device_is_unified(g->device) ? total : used;
         g->plan_basis = "llama.cpp breakdown";
     } else {
         if (isnan(rss)) {
-            ostel_buf_printf(&b, "llama.cpp accounts %.0f MiB (model %.0f + context %.0f + compute "
-                                 "%.0f); no RSS was sampled. Plan with llama.cpp's total.",
+            ostel_buf_printf(&b,
+                             "llama.cpp accounts %.0f MiB (model %.0f + context %.0f + compute "
+                             "%.0f); no RSS was sampled. Plan with llama.cpp's total.",
                              used, model, ctx, compute);
             g->plan_mib = used;
             g->plan_basis = "llama.cpp breakdown";
         } else if (rss < RSS_SHORT_FRACTION * used) {
-            ostel_buf_printf(&b, "Peak RSS (%.0f MiB) stayed %.0f MiB below llama.cpp's total "
-                                 "(%.0f MiB: model %.0f + context %.0f + compute %.0f): RSS counts "
-                                 "only resident pages, and part of the memory-mapped model or of "
-                                 "the allocated buffers was never touched or was evicted. Plan "
-                                 "with llama.cpp's total, %.0f MiB: with less, the model pages "
-                                 "from disk once it is all in use.",
+            ostel_buf_printf(&b,
+                             "Peak RSS (%.0f MiB) stayed %.0f MiB below llama.cpp's total "
+                             "(%.0f MiB: model %.0f + context %.0f + compute %.0f): RSS counts "
+                             "only resident pages, and part of the memory-mapped model or of "
+                             "the allocated buffers was never touched or was evicted. Plan "
+                             "with llama.cpp's total, %.0f MiB: with less, the model pages "
+                             "from disk once it is all in use.",
                              rss, used - rss, used, model, ctx, compute, used);
             g->plan_mib = used;
             g->plan_basis = "llama.cpp breakdown";
         } else {
-            ostel_buf_printf(&b, "Peak RSS (%.0f MiB) covers llama.cpp's total (%.0f MiB: model "
-                                 "%.0f + context %.0f + compute %.0f) plus %.0f MiB of runtime "
-                                 "overhead. Plan with the peak RSS, %.0f MiB.",
+            ostel_buf_printf(&b,
+                             "Peak RSS (%.0f MiB) covers llama.cpp's total (%.0f MiB: model "
+                             "%.0f + context %.0f + compute %.0f) plus %.0f MiB of runtime "
+                             "overhead. Plan with the peak RSS, %.0f MiB.",
                              rss, used, model, ctx, compute, rss > used ? rss - used : 0, rss);
             g->plan_mib = rss;
             g->plan_basis = "peak RSS";
         }
     }
-    if (group_has_note(g, OSTEL_REPORT_NOTE_PAGING) || group_has_note(g, OSTEL_REPORT_NOTE_PRESSURE))
+    if (group_has_note(g, OSTEL_REPORT_NOTE_PAGING) ||
+        group_has_note(g, OSTEL_REPORT_NOTE_PRESSURE))
         ostel_buf_puts(&b, " These runs paged or met memory pressure: the machine had less free "
                            "memory than they needed, and their speed reflects it.");
     g->interpretation = ostel_buf_detach(&b);
@@ -554,10 +561,18 @@ static void group_stats(const struct ostel_report_set *set, struct ostel_report_
         struct ostel_stats_summary *s = &g->stat[m];
         ostel_stats_summarize(v, g->n_ok, s);
         switch (metric_info[m].agg) {
-        case OSTEL_REPORT_AGG_MEAN: g->value[m] = s->mean; break;
-        case OSTEL_REPORT_AGG_MEDIAN: g->value[m] = s->median; break;
-        case OSTEL_REPORT_AGG_MAX: g->value[m] = s->max; break;
-        default: g->value[m] = s->min; break;
+        case OSTEL_REPORT_AGG_MEAN:
+            g->value[m] = s->mean;
+            break;
+        case OSTEL_REPORT_AGG_MEDIAN:
+            g->value[m] = s->median;
+            break;
+        case OSTEL_REPORT_AGG_MAX:
+            g->value[m] = s->max;
+            break;
+        default:
+            g->value[m] = s->min;
+            break;
         }
         free(v);
     }
@@ -578,9 +593,15 @@ static void group_stats(const struct ostel_report_set *set, struct ostel_report_
             switch (t) {
             case OSTEL_REPORT_TEL_RSS_PEAK_MIB:
             case OSTEL_REPORT_TEL_PRESSURE_WORST:
-            case OSTEL_REPORT_TEL_SWAP_PEAK_MIB: g->phase_value[p][t] = s.max; break;
-            case OSTEL_REPORT_TEL_AVAIL_MIN_PCT: g->phase_value[p][t] = s.min; break;
-            default: g->phase_value[p][t] = s.mean; break;
+            case OSTEL_REPORT_TEL_SWAP_PEAK_MIB:
+                g->phase_value[p][t] = s.max;
+                break;
+            case OSTEL_REPORT_TEL_AVAIL_MIN_PCT:
+                g->phase_value[p][t] = s.min;
+                break;
+            default:
+                g->phase_value[p][t] = s.mean;
+                break;
             }
             free(v);
         }
@@ -757,12 +778,24 @@ void ostel_report_escape_html(struct ostel_buf *out, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '<': ostel_buf_puts(out, "&lt;"); break;
-        case '>': ostel_buf_puts(out, "&gt;"); break;
-        case '&': ostel_buf_puts(out, "&amp;"); break;
-        case '"': ostel_buf_puts(out, "&quot;"); break;
-        case '\'': ostel_buf_puts(out, "&#39;"); break;
-        default: ostel_buf_putc(out, *s); break;
+        case '<':
+            ostel_buf_puts(out, "&lt;");
+            break;
+        case '>':
+            ostel_buf_puts(out, "&gt;");
+            break;
+        case '&':
+            ostel_buf_puts(out, "&amp;");
+            break;
+        case '"':
+            ostel_buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            ostel_buf_puts(out, "&#39;");
+            break;
+        default:
+            ostel_buf_putc(out, *s);
+            break;
         }
     }
 }

@@ -1,14 +1,15 @@
 /*
- * report: `ostel report` — load runs, group them, compare groups, write Markdown, CSV, JSON or HTML.
+ * report: `ostel report` — load runs, group them, compare groups, write Markdown, CSV, JSON or
+ * HTML.
  *
  * Three layers, so a future loader (the SQLite store's `--db`) plugs in without touching the rest:
- *   1. a run set (struct ostel_report_set): runs in memory, whatever loaded them — report_load.c reads
- *      run directories (docs/run-directory.md) into it;
+ *   1. a run set (struct ostel_report_set): runs in memory, whatever loaded them — report_load.c
+ * reads run directories (docs/run-directory.md) into it;
  *   2. the analysis (struct ostel_report): groups, statistics, comparisons, notes, interpretation —
  *      report.c builds it from a run set and options, with no I/O;
- *   3. formats (report_md.c, report_csv.c, report_json.c, report_html.c): pure writers from an analysis
- *      into a capped buffer, behind one table (ostel_report_find_format).
- * Every number that a run did not yield is NAN in memory and "—" / empty / null on output, never 0.
+ *   3. formats (report_md.c, report_csv.c, report_json.c, report_html.c): pure writers from an
+ * analysis into a capped buffer, behind one table (ostel_report_find_format). Every number that a
+ * run did not yield is NAN in memory and "—" / empty / null on output, never 0.
  */
 #ifndef OSTEL_REPORT_H
 #define OSTEL_REPORT_H
@@ -52,7 +53,8 @@ enum ostel_report_metric {
     OSTEL_REPORT_M_PROMPT_TPS,
     OSTEL_REPORT_M_GEN_TPS,
     OSTEL_REPORT_M_WALL_S,
-    OSTEL_REPORT_M_DEV_USED_MIB, /* llama.cpp's memory on its main device (model + context + compute) */
+    OSTEL_REPORT_M_DEV_USED_MIB, /* llama.cpp's memory on its main device (model + context +
+                                    compute) */
     OSTEL_REPORT_M_MODEL_MIB,
     OSTEL_REPORT_M_CONTEXT_MIB,
     OSTEL_REPORT_M_COMPUTE_MIB,
@@ -67,7 +69,11 @@ enum ostel_report_metric {
     OSTEL_REPORT_NMETRIC
 };
 
-enum ostel_report_better { OSTEL_REPORT_BETTER_NONE, OSTEL_REPORT_BETTER_HIGH, OSTEL_REPORT_BETTER_LOW };
+enum ostel_report_better {
+    OSTEL_REPORT_BETTER_NONE,
+    OSTEL_REPORT_BETTER_HIGH,
+    OSTEL_REPORT_BETTER_LOW
+};
 
 /* How a group's headline value is formed from its runs. */
 enum ostel_report_agg {
@@ -97,10 +103,10 @@ struct ostel_report_series {
 
 /* One run in memory. Every string is owned by the run and never NULL ("" when unknown). */
 struct ostel_report_run {
-    char *path;        /* the directory as it was named */
-    char *name;        /* its last path component */
+    char *path; /* the directory as it was named */
+    char *name; /* its last path component */
     char *tag, *model, *scenario, *status, *tool, *signal;
-    char *device;      /* main device as the log names it: "MTL0", "CUDA0", "Metal", "CPU"; "" unknown */
+    char *device; /* main device as the log names it: "MTL0", "CUDA0", "Metal", "CPU"; "" unknown */
     char *device_desc; /* the breakdown's full device text, "MTL0 (Apple M4)"; "" unknown */
     char *model_type;  /* "Q4_K - Medium" or the parser's model description; "" unknown */
     char *llama_version;
@@ -110,7 +116,7 @@ struct ostel_report_run {
     double model_size_mib, model_n_params;     /* NAN unknown */
     bool ok;                                   /* status == "ok" */
     bool oom_killed;
-    bool has_memory;                           /* the log gave a breakdown or buffer lines */
+    bool has_memory; /* the log gave a breakdown or buffer lines */
     double metric[OSTEL_REPORT_NMETRIC];
     double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NTEL];
     bool phase_present[OSTEL_REPORT_NPHASES];
@@ -181,8 +187,13 @@ struct ostel_report_cmp {
 };
 
 /* A trend of one metric over a group's successive runs. */
-enum { OSTEL_REPORT_TREND_RSS, OSTEL_REPORT_TREND_PAGEINS, OSTEL_REPORT_TREND_PAGEOUTS,
-       OSTEL_REPORT_TREND_MAJFLT, OSTEL_REPORT_NTREND };
+enum {
+    OSTEL_REPORT_TREND_RSS,
+    OSTEL_REPORT_TREND_PAGEINS,
+    OSTEL_REPORT_TREND_PAGEOUTS,
+    OSTEL_REPORT_TREND_MAJFLT,
+    OSTEL_REPORT_NTREND
+};
 
 struct ostel_report_group {
     char *label;  /* the key values joined by " · ": "q4", "q4 · 4096" */
@@ -198,8 +209,8 @@ struct ostel_report_group {
     struct ostel_stats_trend trend[OSTEL_REPORT_NTREND];
     struct ostel_report_note *notes;
     size_t nnotes;
-    char *interpretation; /* a paragraph on which memory number to plan with, or NULL */
-    double plan_mib;      /* the memory figure to plan capacity with; NAN when unknown */
+    char *interpretation;   /* a paragraph on which memory number to plan with, or NULL */
+    double plan_mib;        /* the memory figure to plan capacity with; NAN when unknown */
     const char *plan_basis; /* static: "llama.cpp breakdown", "peak RSS", or NULL */
 };
 
@@ -216,8 +227,8 @@ struct ostel_report {
 };
 
 /*
- * Builds the analysis of set (borrowed: it must outlive the report). Returns 0, or -1 with a message
- * in err (an unknown baseline, an empty set). Free with ostel_report_free().
+ * Builds the analysis of set (borrowed: it must outlive the report). Returns 0, or -1 with a
+ * message in err (an unknown baseline, an empty set). Free with ostel_report_free().
  */
 int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
                        const struct ostel_report_options *opt, char *err, size_t errlen);
@@ -229,7 +240,8 @@ int ostel_report_trend_metric(int trend);
 
 /*
  * The report's tables, built once and rendered by the Markdown and HTML writers. Cell text is raw
- * (the renderer escapes it). ostel_report_tables_build allocates; ostel_report_tables_free releases.
+ * (the renderer escapes it). ostel_report_tables_build allocates; ostel_report_tables_free
+ * releases.
  */
 struct ostel_report_cell {
     char *text;
@@ -241,8 +253,8 @@ struct ostel_report_table {
     const char *title; /* static */
     char *caption;     /* a sentence on how to read it, or NULL */
     size_t ncols, nrows;
-    char **head;       /* ncols headers */
-    bool *numeric;     /* ncols: right-aligned */
+    char **head;                     /* ncols headers */
+    bool *numeric;                   /* ncols: right-aligned */
     struct ostel_report_cell *cells; /* nrows * ncols, row-major */
 };
 struct ostel_report_tables {
@@ -276,7 +288,8 @@ struct cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_ser
 
 /* Escapers used by the formats: append s to out. */
 void ostel_report_escape_html(struct ostel_buf *out, const char *s);
-/* Appends JSON text for embedding in <script type="application/json">: < > & U+2028 U+2029 as \uXXXX. */
+/* Appends JSON text for embedding in <script type="application/json">: < > & U+2028 U+2029 as
+ * \uXXXX. */
 void ostel_report_escape_script_json(struct ostel_buf *out, const char *json);
 /* Formats v with `decimals` and thousands separators ("12,345.6"); "—" for NAN. Returns out. */
 char *ostel_report_fmt_num(double v, int decimals, char *out, size_t size);

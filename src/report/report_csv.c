@@ -1,9 +1,9 @@
 /*
  * report_csv: one CSV row per group (RFC 4180; docs/report.md has the schema). Where a column means
  * what llama-bench's CSV column of that name means, it has that name (model_filename, model_type,
- * model_size, model_n_params, n_prompt, n_gen, avg_ts, stddev_ts), so scripts written for llama-bench
- * read it: avg_ts / stddev_ts are the generation speed, as in a llama-bench "tg" row. Not available is
- * an empty cell, never 0.
+ * model_size, model_n_params, n_prompt, n_gen, avg_ts, stddev_ts), so scripts written for
+ * llama-bench read it: avg_ts / stddev_ts are the generation speed, as in a llama-bench "tg" row.
+ * Not available is an empty cell, never 0.
  */
 #include "report/report.h"
 
@@ -49,17 +49,51 @@ static void csv_num(struct ostel_buf *out, double v)
     ostel_buf_puts(out, b);
 }
 
-static const char *const columns[] = {
-    "group", "tag", "model_filename", "model_type", "model_size", "model_n_params", "n_ctx",
-    "n_prompt", "n_gen", "runs", "runs_ok",
-    "avg_ts", "stddev_ts", "median_ts", "min_ts", "max_ts", "ci95_lo_ts", "ci95_hi_ts", "cv_ts",
-    "prompt_avg_ts", "prompt_stddev_ts", "prompt_median_ts",
-    "duration_avg_s", "duration_stddev_s",
-    "device", "device_used_mib", "model_mib", "context_mib", "compute_mib", "host_mib",
-    "rss_peak_mib", "cpu_mean_pct", "pageins", "pageouts", "majflt", "pressure_worst",
-    "avail_min_pct", "plan_mib", "plan_basis",
-    "gen_ratio", "gen_ratio_ci95_lo", "gen_ratio_ci95_hi", "gen_p", "gen_significant",
-    "notes"};
+static const char *const columns[] = {"group",
+                                      "tag",
+                                      "model_filename",
+                                      "model_type",
+                                      "model_size",
+                                      "model_n_params",
+                                      "n_ctx",
+                                      "n_prompt",
+                                      "n_gen",
+                                      "runs",
+                                      "runs_ok",
+                                      "avg_ts",
+                                      "stddev_ts",
+                                      "median_ts",
+                                      "min_ts",
+                                      "max_ts",
+                                      "ci95_lo_ts",
+                                      "ci95_hi_ts",
+                                      "cv_ts",
+                                      "prompt_avg_ts",
+                                      "prompt_stddev_ts",
+                                      "prompt_median_ts",
+                                      "duration_avg_s",
+                                      "duration_stddev_s",
+                                      "device",
+                                      "device_used_mib",
+                                      "model_mib",
+                                      "context_mib",
+                                      "compute_mib",
+                                      "host_mib",
+                                      "rss_peak_mib",
+                                      "cpu_mean_pct",
+                                      "pageins",
+                                      "pageouts",
+                                      "majflt",
+                                      "pressure_worst",
+                                      "avail_min_pct",
+                                      "plan_mib",
+                                      "plan_basis",
+                                      "gen_ratio",
+                                      "gen_ratio_ci95_lo",
+                                      "gen_ratio_ci95_hi",
+                                      "gen_p",
+                                      "gen_significant",
+                                      "notes"};
 
 /* The group's value of a run field when all its runs agree, else NAN / "". */
 static const char *common_model(const struct ostel_report *r, const struct ostel_report_group *g)
@@ -76,8 +110,8 @@ static const char *common_model(const struct ostel_report *r, const struct ostel
     return m ? m : "";
 }
 
-static const char *common_str_field(const struct ostel_report *r, const struct ostel_report_group *g,
-                                    size_t off)
+static const char *common_str_field(const struct ostel_report *r,
+                                    const struct ostel_report_group *g, size_t off)
 {
     const char *v = NULL;
     for (size_t i = 0; i < g->n; i++) {
@@ -121,56 +155,86 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
         const struct ostel_stats_summary *gen = &g->stat[OSTEL_REPORT_M_GEN_TPS];
         const struct ostel_stats_summary *pp = &g->stat[OSTEL_REPORT_M_PROMPT_TPS];
         const struct ostel_stats_summary *wall = &g->stat[OSTEL_REPORT_M_WALL_S];
-        double size_mib = median_field(r, g, offsetof(struct ostel_report_run, model_size_mib),
-                                       false);
+        double size_mib =
+            median_field(r, g, offsetof(struct ostel_report_run, model_size_mib), false);
         double n_gen = median_field(r, g, offsetof(struct ostel_report_run, n_gen), false);
         if (isnan(n_gen))
             n_gen = median_field(r, g, offsetof(struct ostel_report_run, gen), true);
 #define SEP ostel_buf_putc(out, ',')
-        csv_str(out, g->label); SEP;
-        csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, tag))); SEP;
-        csv_str(out, common_model(r, g)); SEP;
-        csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, model_type))); SEP;
-        csv_num(out, isnan(size_mib) ? NAN : round(size_mib * 1048576.0)); SEP;
+        csv_str(out, g->label);
+        SEP;
+        csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, tag)));
+        SEP;
+        csv_str(out, common_model(r, g));
+        SEP;
+        csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, model_type)));
+        SEP;
+        csv_num(out, isnan(size_mib) ? NAN : round(size_mib * 1048576.0));
+        SEP;
         csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, model_n_params), false));
         SEP;
-        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, ctx), true)); SEP;
-        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, n_prompt), false)); SEP;
-        csv_num(out, n_gen); SEP;
-        csv_num(out, (double)g->n); SEP;
-        csv_num(out, (double)g->n_ok); SEP;
-        csv_num(out, gen->mean); SEP;
-        csv_num(out, gen->sd); SEP;
-        csv_num(out, gen->median); SEP;
-        csv_num(out, gen->min); SEP;
-        csv_num(out, gen->max); SEP;
-        csv_num(out, gen->ci_lo); SEP;
-        csv_num(out, gen->ci_hi); SEP;
-        csv_num(out, gen->cv); SEP;
-        csv_num(out, pp->mean); SEP;
-        csv_num(out, pp->sd); SEP;
-        csv_num(out, pp->median); SEP;
-        csv_num(out, wall->mean); SEP;
-        csv_num(out, wall->sd); SEP;
-        csv_str(out, g->device); SEP;
-        static const int mem[] = {OSTEL_REPORT_M_DEV_USED_MIB, OSTEL_REPORT_M_MODEL_MIB,
-                                  OSTEL_REPORT_M_CONTEXT_MIB,  OSTEL_REPORT_M_COMPUTE_MIB,
-                                  OSTEL_REPORT_M_HOST_MIB,     OSTEL_REPORT_M_RSS_PEAK_MIB,
-                                  OSTEL_REPORT_M_CPU_MEAN_PCT, OSTEL_REPORT_M_PAGEINS,
-                                  OSTEL_REPORT_M_PAGEOUTS,     OSTEL_REPORT_M_MAJFLT,
+        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, ctx), true));
+        SEP;
+        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, n_prompt), false));
+        SEP;
+        csv_num(out, n_gen);
+        SEP;
+        csv_num(out, (double)g->n);
+        SEP;
+        csv_num(out, (double)g->n_ok);
+        SEP;
+        csv_num(out, gen->mean);
+        SEP;
+        csv_num(out, gen->sd);
+        SEP;
+        csv_num(out, gen->median);
+        SEP;
+        csv_num(out, gen->min);
+        SEP;
+        csv_num(out, gen->max);
+        SEP;
+        csv_num(out, gen->ci_lo);
+        SEP;
+        csv_num(out, gen->ci_hi);
+        SEP;
+        csv_num(out, gen->cv);
+        SEP;
+        csv_num(out, pp->mean);
+        SEP;
+        csv_num(out, pp->sd);
+        SEP;
+        csv_num(out, pp->median);
+        SEP;
+        csv_num(out, wall->mean);
+        SEP;
+        csv_num(out, wall->sd);
+        SEP;
+        csv_str(out, g->device);
+        SEP;
+        static const int mem[] = {OSTEL_REPORT_M_DEV_USED_MIB,   OSTEL_REPORT_M_MODEL_MIB,
+                                  OSTEL_REPORT_M_CONTEXT_MIB,    OSTEL_REPORT_M_COMPUTE_MIB,
+                                  OSTEL_REPORT_M_HOST_MIB,       OSTEL_REPORT_M_RSS_PEAK_MIB,
+                                  OSTEL_REPORT_M_CPU_MEAN_PCT,   OSTEL_REPORT_M_PAGEINS,
+                                  OSTEL_REPORT_M_PAGEOUTS,       OSTEL_REPORT_M_MAJFLT,
                                   OSTEL_REPORT_M_PRESSURE_WORST, OSTEL_REPORT_M_AVAIL_MIN_PCT};
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(mem); k++) {
             csv_num(out, g->value[mem[k]]);
             SEP;
         }
-        csv_num(out, g->plan_mib); SEP;
-        csv_str(out, g->plan_basis); SEP;
+        csv_num(out, g->plan_mib);
+        SEP;
+        csv_str(out, g->plan_basis);
+        SEP;
         const struct ostel_report_cmp *c = &g->cmp[OSTEL_REPORT_M_GEN_TPS];
         bool base = gi == r->baseline;
-        csv_num(out, base ? NAN : c->ratio.ratio); SEP;
-        csv_num(out, base ? NAN : c->ratio.lo); SEP;
-        csv_num(out, base ? NAN : c->ratio.hi); SEP;
-        csv_num(out, base ? NAN : c->welch.p); SEP;
+        csv_num(out, base ? NAN : c->ratio.ratio);
+        SEP;
+        csv_num(out, base ? NAN : c->ratio.lo);
+        SEP;
+        csv_num(out, base ? NAN : c->ratio.hi);
+        SEP;
+        csv_num(out, base ? NAN : c->welch.p);
+        SEP;
         if (!base && !isnan(c->welch.p))
             ostel_buf_puts(out, c->significant ? "1" : "0");
         SEP;

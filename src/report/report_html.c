@@ -1,11 +1,13 @@
 /*
- * report_html: the HTML report — one self-contained file that needs no network: the report's tables,
- * its notes and interpretation, and interactive charts drawn by uPlot (embedded at build time by
- * cmake/embed_assets.cmake; a build without npm gives the tables and a notice instead of charts).
+ * report_html: the HTML report — one self-contained file that needs no network: the report's
+ * tables, its notes and interpretation, and interactive charts drawn by uPlot (embedded at build
+ * time by cmake/embed_assets.cmake; a build without npm gives the tables and a notice instead of
+ * charts).
  *
  * Safety: every string that comes from a run (tags, paths, log lines, device names) is HTML-escaped
- * where it enters the markup, and the run data travels as JSON inside <script type="application/json">
- * with <, >, &, U+2028 and U+2029 escaped, so a log line "<script>alert(1)</script>" is shown as text.
+ * where it enters the markup, and the run data travels as JSON inside <script
+ * type="application/json"> with <, >, &, U+2028 and U+2029 escaped, so a log line
+ * "<script>alert(1)</script>" is shown as text.
  */
 #include "report/report.h"
 
@@ -169,10 +171,11 @@ static void write_failed(struct ostel_buf *out, const struct ostel_report *r)
 
 static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
 {
-    ostel_buf_puts(out, "<section id=\"run-charts\">\n<h2>Runs over time</h2>\n<p class=\"caption\">"
-                        "Each run's samples; shaded bands are the phases (load, prompt, generate, "
-                        "teardown). Cursors move together across a run's charts.</p>\n"
-                        "<div class=\"runs\">\n");
+    ostel_buf_puts(out,
+                   "<section id=\"run-charts\">\n<h2>Runs over time</h2>\n<p class=\"caption\">"
+                   "Each run's samples; shaded bands are the phases (load, prompt, generate, "
+                   "teardown). Cursors move together across a run's charts.</p>\n"
+                   "<div class=\"runs\">\n");
     size_t idx = 0;
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
@@ -242,7 +245,8 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
     ostel_buf_puts(out, "<a href=\"#warnings\">Warnings</a>");
     if (charts)
         ostel_buf_puts(out, "<a href=\"#run-charts\">Runs over time</a>");
-    ostel_buf_puts(out, "<a href=\"#runs\">All runs</a></nav></div></header>\n<main class=\"wrap\">\n");
+    ostel_buf_puts(out,
+                   "<a href=\"#runs\">All runs</a></nav></div></header>\n<main class=\"wrap\">\n");
 
     if (!charts)
         ostel_buf_puts(out, "<section><div class=\"warn-box\">Charts are not available: this ostel "
@@ -273,8 +277,9 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
         ostel_buf_puts(out, "</details>\n");
     }
     ostel_report_tables_free(&ts);
-    ostel_buf_printf(out, "<footer>Made by ostel %s · statistics and formulas: docs/report.md in "
-                          "the ostel source</footer>\n</main>\n",
+    ostel_buf_printf(out,
+                     "<footer>Made by ostel %s · statistics and formulas: docs/report.md in "
+                     "the ostel source</footer>\n</main>\n",
                      OSTEL_VERSION);
 
     if (charts) {

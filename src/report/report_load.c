@@ -3,9 +3,9 @@
  *
  * summary.json gives the run, the llama.cpp facts (the log parser's "llama" section, docs/parse.md)
  * and per-phase telemetry; metrics.csv the time series for charts; config.txt fills what a summary
- * lacks; llama_output.log only its tail, for failed runs. Every file is read with a size cap and every
- * value checked: a hostile or truncated run directory gives one error naming the file, never a crash.
- * The key names of summary.json's "llama" and "model_file" sections are kept in one table
+ * lacks; llama_output.log only its tail, for failed runs. Every file is read with a size cap and
+ * every value checked: a hostile or truncated run directory gives one error naming the file, never
+ * a crash. The key names of summary.json's "llama" and "model_file" sections are kept in one table
  * (llama_keys below), so a change in the parser's JSON is a one-line change here.
  */
 #include "report/report.h"
@@ -59,7 +59,7 @@ static const struct {
 };
 
 static const char *const phase_names[OSTEL_REPORT_NPHASES] = {"overall", "load", "prompt",
-                                                               "generate", "teardown"};
+                                                              "generate", "teardown"};
 
 const char *ostel_report_phase_name(int phase)
 {
@@ -103,9 +103,9 @@ static void series_free(struct ostel_report_series *s)
 
 static void run_free(struct ostel_report_run *r)
 {
-    char **strs[] = {&r->path,   &r->name,        &r->tag,        &r->model,
-                     &r->scenario, &r->status,    &r->tool,       &r->signal,
-                     &r->device, &r->device_desc, &r->model_type, &r->llama_version};
+    char **strs[] = {&r->path,     &r->name,        &r->tag,        &r->model,
+                     &r->scenario, &r->status,      &r->tool,       &r->signal,
+                     &r->device,   &r->device_desc, &r->model_type, &r->llama_version};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     free(r->log_tail);
@@ -128,9 +128,9 @@ struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
     }
     struct ostel_report_run *r = &set->runs[set->n++];
     memset(r, 0, sizeof(*r));
-    char **strs[] = {&r->path,   &r->name,        &r->tag,        &r->model,
-                     &r->scenario, &r->status,    &r->tool,       &r->signal,
-                     &r->device, &r->device_desc, &r->model_type, &r->llama_version};
+    char **strs[] = {&r->path,     &r->name,        &r->tag,        &r->model,
+                     &r->scenario, &r->status,      &r->tool,       &r->signal,
+                     &r->device,   &r->device_desc, &r->model_type, &r->llama_version};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         *strs[i] = ostel_xstrdup("");
     r->ctx = r->gen = r->repetition = r->exit_code = -1;
@@ -319,10 +319,10 @@ static bool buft_is_host(const char *buft, size_t n)
 static void add_buffer(const char *backend, size_t n, const char *kind, double mib, double dev[3],
                        double host[3], char *device, size_t devsize)
 {
-    int slot = strcasecmp(kind, "model") == 0                                   ? 0
+    int slot = strcasecmp(kind, "model") == 0                                 ? 0
                : (strcasecmp(kind, "kv") == 0 || strcasecmp(kind, "rs") == 0) ? 1
-               : strcasecmp(kind, "compute") == 0                              ? 2
-                                                                               : -1;
+               : strcasecmp(kind, "compute") == 0                             ? 2
+                                                                              : -1;
     if (slot < 0)
         return; /* "output" and others are not in llama.cpp's own breakdown */
     if (n >= 7 && memcmp(backend + n - 7, "_Mapped", 7) == 0)
@@ -464,8 +464,12 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     struct {
         char **dst;
         const char *key;
-    } strs[] = {{&r->tag, "tag"},     {&r->status, "status"}, {&r->tool, "tool"},
-                {&r->model, "model"}, {&r->signal, "signal"}, {&r->scenario, "scenario"},
+    } strs[] = {{&r->tag, "tag"},
+                {&r->status, "status"},
+                {&r->tool, "tool"},
+                {&r->model, "model"},
+                {&r->signal, "signal"},
+                {&r->scenario, "scenario"},
                 {&r->scenario, "scenario.name"}};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++) {
         const char *s = jstr(run, strs[i].key);
@@ -551,11 +555,25 @@ int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_
 
 /* ---- metrics.csv ---- */
 
-enum { COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS, COL_PHASE,
-       NCOLS };
-static const char *const col_names[NCOLS] = {"ts",           "rss_mb",        "cpu_pct",
-                                             "vm_pressure_flag", "avail_mem_level", "pageins_delta",
-                                             "pageouts_delta", "phase"};
+enum {
+    COL_TS,
+    COL_RSS,
+    COL_CPU,
+    COL_PRESSURE,
+    COL_AVAIL,
+    COL_PAGEINS,
+    COL_PAGEOUTS,
+    COL_PHASE,
+    NCOLS
+};
+static const char *const col_names[NCOLS] = {"ts",
+                                             "rss_mb",
+                                             "cpu_pct",
+                                             "vm_pressure_flag",
+                                             "avail_mem_level",
+                                             "pageins_delta",
+                                             "pageouts_delta",
+                                             "phase"};
 
 /* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
 static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
@@ -621,7 +639,7 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     rows++;
     struct ostel_report_series *s = &r->series;
     series_free(s);
-    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,  &s->pressure,
+    double **cols[] = {&s->t_s,       &s->rss_mib, &s->cpu_pct, &s->pressure,
                        &s->avail_pct, &s->pageins, &s->pageouts};
     int colidx[] = {COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
@@ -808,8 +826,8 @@ int ostel_report_load_path(struct ostel_report_set *set, const char *path)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-        char *sub = ostel_xasprintf("%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/",
-                                    e->d_name);
+        char *sub =
+            ostel_xasprintf("%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
         if (!ostel_is_dir(sub) || !looks_like_run(sub) || n >= STUDY_MAX_RUNS) {
             free(sub);
             continue;

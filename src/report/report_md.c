@@ -1,7 +1,8 @@
 /*
- * report_md: the Markdown report, written to paste into a GitHub issue: the tables of report_table.c,
- * then the interpretation, the warnings and the tail of each failed run's log. Text from runs (tags,
- * paths, log lines) is escaped so it shows as written and cannot break a table or inject markup.
+ * report_md: the Markdown report, written to paste into a GitHub issue: the tables of
+ * report_table.c, then the interpretation, the warnings and the tail of each failed run's log. Text
+ * from runs (tags, paths, log lines) is escaped so it shows as written and cannot break a table or
+ * inject markup.
  */
 #include "report/report.h"
 
@@ -14,7 +15,8 @@ static bool is_alnum(char c)
 
 /*
  * CommonMark lets any ASCII punctuation be backslash-escaped. Escaped here: what can open markup
- * anywhere (\ ` * [ ] | ~), "_" unless inside a word, "<" before what could start a tag or autolink,
+ * anywhere (\ ` * [ ] | ~), "_" unless inside a word, "<" before what could start a tag or
+ * autolink,
  * "&" before what could be an entity. The rest stays readable in the raw text.
  */
 static void md_escape(struct ostel_buf *out, const char *s)
@@ -27,8 +29,8 @@ static void md_escape(struct ostel_buf *out, const char *s)
         if (c == '_')
             esc = !(is_alnum(prev) && is_alnum(next));
         else if (c == '<')
-            esc = (is_alnum(next) && !(next >= '0' && next <= '9')) || next == '/' ||
-                  next == '!' || next == '?';
+            esc = (is_alnum(next) && !(next >= '0' && next <= '9')) || next == '/' || next == '!' ||
+                  next == '?';
         else if (c == '&')
             esc = is_alnum(next) || next == '#';
         if (esc)

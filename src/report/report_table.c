@@ -1,7 +1,8 @@
 /*
  * report_table: the report's tables as plain cells (text + bold), built once from an analysis and
- * rendered by both the Markdown and the HTML writer, so the two never disagree. Numbers are formatted
- * here (thousands separators, fixed decimals, "—" for not available); escaping is the renderer's job.
+ * rendered by both the Markdown and the HTML writer, so the two never disagree. Numbers are
+ * formatted here (thousands separators, fixed decimals, "—" for not available); escaping is the
+ * renderer's job.
  */
 #include "report/report.h"
 
@@ -93,9 +94,9 @@ static char *metric_cell(const struct ostel_report_group *g, int m)
     const struct ostel_report_metric_info *mi = ostel_report_metric_info(m);
     if (m == OSTEL_REPORT_M_PRESSURE_WORST)
         return ostel_xstrdup(ostel_report_pressure_name(g->value[m]));
-    if (mi->agg == OSTEL_REPORT_AGG_MEAN && (m == OSTEL_REPORT_M_PROMPT_TPS ||
-                                             m == OSTEL_REPORT_M_GEN_TPS ||
-                                             m == OSTEL_REPORT_M_WALL_S))
+    if (mi->agg == OSTEL_REPORT_AGG_MEAN &&
+        (m == OSTEL_REPORT_M_PROMPT_TPS || m == OSTEL_REPORT_M_GEN_TPS ||
+         m == OSTEL_REPORT_M_WALL_S))
         return mean_sd(&g->stat[m], mi->decimals);
     return num(g->value[m], mi->decimals);
 }
@@ -139,19 +140,21 @@ static void build_throughput(const struct ostel_report *r, struct ostel_report_t
                                        "Generation TPS", "Duration (s)", "Notes"};
     static const int cols[] = {OSTEL_REPORT_M_PROMPT_TPS, OSTEL_REPORT_M_GEN_TPS,
                                OSTEL_REPORT_M_WALL_S};
-    struct ostel_report_table *t = table_new(ts, "throughput", "Throughput & runtime", 7, head,
-                                             "llrrrrl");
+    struct ostel_report_table *t =
+        table_new(ts, "throughput", "Throughput & runtime", 7, head, "llrrrrl");
     t->caption = ostel_xasprintf(
         "Mean ± standard deviation over the successful runs; (1.23×) is the ratio to the baseline "
-        "%s; the best of each column is in bold.", r->groups[r->baseline].label);
+        "%s; the best of each column is in bold.",
+        r->groups[r->baseline].label);
     double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         size_t row = row_add(t);
         cell(t, row, 0, ostel_xstrdup(g->label));
         cell(t, row, 1, ostel_xstrdup(*g->model ? g->model : "—"));
-        cell(t, row, 2, g->n_ok == g->n ? ostel_xasprintf("%zu", g->n)
-                                        : ostel_xasprintf("%zu of %zu", g->n_ok, g->n));
+        cell(t, row, 2,
+             g->n_ok == g->n ? ostel_xasprintf("%zu", g->n)
+                             : ostel_xasprintf("%zu of %zu", g->n_ok, g->n));
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
             char *text = metric_cell(g, cols[k]);
             double ratio = g->cmp[cols[k]].ratio.ratio;
@@ -186,14 +189,14 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
             mixed = true;
     }
     char *used_head = ostel_xasprintf("%s Used (MiB)", dev && !mixed ? dev : "Device");
-    const char *head[] = {"Group",         "Model",         used_head,        "Model (MiB)",
-                          "Context (MiB)", "Compute (MiB)", "Host (MiB)",     "Peak RSS (MiB)",
-                          "Plan with (MiB)"};
+    const char *head[] = {"Group",       "Model",          used_head,
+                          "Model (MiB)", "Context (MiB)",  "Compute (MiB)",
+                          "Host (MiB)",  "Peak RSS (MiB)", "Plan with (MiB)"};
     static const int cols[] = {OSTEL_REPORT_M_DEV_USED_MIB, OSTEL_REPORT_M_MODEL_MIB,
                                OSTEL_REPORT_M_CONTEXT_MIB,  OSTEL_REPORT_M_COMPUTE_MIB,
                                OSTEL_REPORT_M_HOST_MIB,     OSTEL_REPORT_M_RSS_PEAK_MIB};
-    struct ostel_report_table *t = table_new(ts, "memory", "Memory breakdown", 9, head,
-                                             "llrrrrrrr");
+    struct ostel_report_table *t =
+        table_new(ts, "memory", "Memory breakdown", 9, head, "llrrrrrrr");
     free(used_head);
     t->caption = ostel_xstrdup(
         "llama.cpp's own accounting (its memory breakdown, or its buffer sizes): Used = model + "
@@ -245,8 +248,8 @@ static char *tel_cell(double v, int k)
 
 static void build_telemetry(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
-    static const char *const head[] = {"Group",    "Peak RSS (MiB)", "Mean CPU %",
-                                       "Pageins",  "Pageouts",       "Major faults",
+    static const char *const head[] = {"Group",          "Peak RSS (MiB)",    "Mean CPU %",
+                                       "Pageins",        "Pageouts",          "Major faults",
                                        "Worst pressure", "Lowest available %"};
     struct ostel_report_table *t = table_new(ts, "telemetry", "OS telemetry", 8, head, "lrrrrrrr");
     t->caption = ostel_xstrdup(
@@ -277,11 +280,11 @@ static void build_phases(const struct ostel_report *r, struct ostel_report_table
             any |= r->groups[gi].phase_present[p];
     if (!any)
         return;
-    static const char *const head[] = {"Group",   "Phase",    "Duration (s)", "Peak RSS (MiB)",
-                                       "Mean CPU %", "Pageins", "Pageouts",   "Major faults",
-                                       "Worst pressure", "Lowest available %"};
-    struct ostel_report_table *t = table_new(ts, "phases", "OS telemetry by phase", 10, head,
-                                             "llrrrrrrrr");
+    static const char *const head[] = {
+        "Group",   "Phase",    "Duration (s)", "Peak RSS (MiB)", "Mean CPU %",
+        "Pageins", "Pageouts", "Major faults", "Worst pressure", "Lowest available %"};
+    struct ostel_report_table *t =
+        table_new(ts, "phases", "OS telemetry by phase", 10, head, "llrrrrrrrr");
     t->caption = ostel_xstrdup("The same figures per phase of the runs (phases from the log's "
                                "timestamps): paging during prompt and generate slows inference, "
                                "paging during load is the model being read.");
@@ -302,10 +305,10 @@ static void build_phases(const struct ostel_report *r, struct ostel_report_table
 
 static void build_statistics(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
-    static const char *const head[] = {"Group", "Metric",   "n",      "Median",
+    static const char *const head[] = {"Group",     "Metric",    "n",      "Median",
                                        "Mean ± SD", "Min – Max", "95% CI", "CV"};
-    struct ostel_report_table *t = table_new(ts, "statistics", "Statistics over repetitions", 8,
-                                             head, "llrrrrrr");
+    struct ostel_report_table *t =
+        table_new(ts, "statistics", "Statistics over repetitions", 8, head, "llrrrrrr");
     t->caption = ostel_xstrdup("Over each group's successful runs. 95% CI: the confidence interval "
                                "of the mean (Student t); CV: standard deviation / mean.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
@@ -323,15 +326,17 @@ static void build_statistics(const struct ostel_report *r, struct ostel_report_t
             cell(t, row, 2, ostel_xasprintf("%zu", s->n));
             cell(t, row, 3, num(s->median, mi->decimals));
             cell(t, row, 4, mean_sd(s, mi->decimals));
-            cell(t, row, 5, ostel_xasprintf("%s – %s",
-                                            ostel_report_fmt_num(s->min, mi->decimals, a, 64),
-                                            ostel_report_fmt_num(s->max, mi->decimals, b, 64)));
-            cell(t, row, 6, isnan(s->ci_lo) ? ostel_xstrdup("—")
-                                            : ostel_xasprintf("%s – %s",
-                                                              ostel_report_fmt_num(s->ci_lo, mi->decimals, a, 64),
-                                                              ostel_report_fmt_num(s->ci_hi, mi->decimals, b, 64)));
-            cell(t, row, 7, isnan(s->cv) ? ostel_xstrdup("—") : ostel_xasprintf("%.1f%%",
-                                                                                 100 * s->cv));
+            cell(t, row, 5,
+                 ostel_xasprintf("%s – %s", ostel_report_fmt_num(s->min, mi->decimals, a, 64),
+                                 ostel_report_fmt_num(s->max, mi->decimals, b, 64)));
+            cell(t, row, 6,
+                 isnan(s->ci_lo)
+                     ? ostel_xstrdup("—")
+                     : ostel_xasprintf("%s – %s",
+                                       ostel_report_fmt_num(s->ci_lo, mi->decimals, a, 64),
+                                       ostel_report_fmt_num(s->ci_hi, mi->decimals, b, 64)));
+            cell(t, row, 7,
+                 isnan(s->cv) ? ostel_xstrdup("—") : ostel_xasprintf("%.1f%%", 100 * s->cv));
         }
     }
 }
@@ -342,9 +347,18 @@ static char *ratio_words(int m, double ratio)
     const char *up, *down;
     switch (m) {
     case OSTEL_REPORT_M_PROMPT_TPS:
-    case OSTEL_REPORT_M_GEN_TPS: up = "faster"; down = "slower"; break;
-    case OSTEL_REPORT_M_WALL_S: up = "longer"; down = "shorter"; break;
-    default: up = "more"; down = "less"; break;
+    case OSTEL_REPORT_M_GEN_TPS:
+        up = "faster";
+        down = "slower";
+        break;
+    case OSTEL_REPORT_M_WALL_S:
+        up = "longer";
+        down = "shorter";
+        break;
+    default:
+        up = "more";
+        down = "less";
+        break;
     }
     double pct = 100 * (ratio - 1);
     return ostel_xasprintf("%.1f%% %s", fabs(pct), pct >= 0 ? up : down);
@@ -354,10 +368,9 @@ static void build_comparison(const struct ostel_report *r, struct ostel_report_t
 {
     if (r->ngroups < 2)
         return;
-    static const char *const head[] = {"Group",  "Metric",  "Ratio",
-                                       "95% CI", "Welch p", "Verdict"};
-    struct ostel_report_table *t = table_new(ts, "comparison", "Comparison with the baseline", 6,
-                                             head, "llrrrl");
+    static const char *const head[] = {"Group", "Metric", "Ratio", "95% CI", "Welch p", "Verdict"};
+    struct ostel_report_table *t =
+        table_new(ts, "comparison", "Comparison with the baseline", 6, head, "llrrrl");
     const struct ostel_report_group *base = &r->groups[r->baseline];
     t->caption = ostel_xasprintf(
         "Each group's mean divided by the baseline %s's. The interval is the delta method on the "
@@ -374,17 +387,17 @@ static void build_comparison(const struct ostel_report *r, struct ostel_report_t
                 continue;
             size_t row = row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
-            cell(t, row, 1, ostel_xstrdup(m == OSTEL_REPORT_M_DEV_USED_MIB ? "Device used (MiB)"
-                                                                          : mi->label));
+            cell(t, row, 1,
+                 ostel_xstrdup(m == OSTEL_REPORT_M_DEV_USED_MIB ? "Device used (MiB)" : mi->label));
             cell(t, row, 2, ostel_xasprintf("%.3f×", c->ratio.ratio));
-            cell(t, row, 3, isnan(c->ratio.lo) ? ostel_xstrdup("—")
-                                               : ostel_xasprintf("%.3f – %.3f", c->ratio.lo,
-                                                                 c->ratio.hi));
+            cell(t, row, 3,
+                 isnan(c->ratio.lo) ? ostel_xstrdup("—")
+                                    : ostel_xasprintf("%.3f – %.3f", c->ratio.lo, c->ratio.hi));
             cell(t, row, 4, fmt_p(c->welch.p));
             char *words = ratio_words(m, c->ratio.ratio);
             if (isnan(c->welch.p))
-                cell(t, row, 5, ostel_xasprintf("%s; untested (needs 2 runs in each group)",
-                                                words));
+                cell(t, row, 5,
+                     ostel_xasprintf("%s; untested (needs 2 runs in each group)", words));
             else if (c->significant)
                 cell(t, row, 5, ostel_xasprintf("%s, significant", words));
             else
@@ -399,10 +412,9 @@ static void build_comparison(const struct ostel_report *r, struct ostel_report_t
 
 static void build_trends(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
-    static const char *const head[] = {"Group", "Metric", "Runs", "Slope per run", "p",
-                                       "Verdict"};
-    struct ostel_report_table *t = table_new(ts, "trends", "Trends across repeated runs", 6, head,
-                                             "llrrrl");
+    static const char *const head[] = {"Group", "Metric", "Runs", "Slope per run", "p", "Verdict"};
+    struct ostel_report_table *t =
+        table_new(ts, "trends", "Trends across repeated runs", 6, head, "llrrrl");
     t->caption = ostel_xstrdup("A least-squares line through each metric over a group's "
                                "successive runs (3 or more); the slope is tested against 0 "
                                "(Student t, n − 2 degrees of freedom).");
@@ -422,9 +434,10 @@ static void build_trends(const struct ostel_report *r, struct ostel_report_table
             cell(t, row, 3, ostel_xasprintf("%s%s", tr->slope > 0 ? "+" : "", b));
             cell(t, row, 4, fmt_p(tr->p));
             bool sig = !isnan(tr->p) && tr->p < 0.05 && tr->slope != 0;
-            cell(t, row, 5, ostel_xstrdup(!sig              ? "no significant trend"
-                                          : tr->slope > 0 ? "grows run after run"
-                                                          : "shrinks run after run"));
+            cell(t, row, 5,
+                 ostel_xstrdup(!sig            ? "no significant trend"
+                               : tr->slope > 0 ? "grows run after run"
+                                               : "shrinks run after run"));
             t->cells[row * t->ncols + 5].bold = sig;
         }
     }
@@ -442,8 +455,15 @@ static void build_trends(const struct ostel_report *r, struct ostel_report_table
 
 static void build_runs(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
-    static const char *const head[] = {"Run", "Group", "Status", "ctx", "gen", "Prompt TPS",
-                                       "Generation TPS", "Duration (s)", "Peak RSS (MiB)",
+    static const char *const head[] = {"Run",
+                                       "Group",
+                                       "Status",
+                                       "ctx",
+                                       "gen",
+                                       "Prompt TPS",
+                                       "Generation TPS",
+                                       "Duration (s)",
+                                       "Peak RSS (MiB)",
                                        "Device used (MiB)"};
     struct ostel_report_table *t = table_new(ts, "runs", "Runs", 10, head, "lllrrrrrrr");
     for (size_t gi = 0; gi < r->ngroups; gi++) {

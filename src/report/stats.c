@@ -1,8 +1,8 @@
 /*
  * stats: descriptive statistics, Student t, Welch's test, ratio confidence intervals, trends and
- * outliers for `ostel report`. The Student t distribution comes from the regularized incomplete beta
- * function (continued fraction, modified Lentz), so no table is needed and any df works. Formulas and
- * their sources are in docs/report.md.
+ * outliers for `ostel report`. The Student t distribution comes from the regularized incomplete
+ * beta function (continued fraction, modified Lentz), so no table is needed and any df works.
+ * Formulas and their sources are in docs/report.md.
  */
 #include "report/stats.h"
 
@@ -81,7 +81,8 @@ void ostel_stats_summarize(const double *x, size_t n, struct ostel_stats_summary
         out->cv = out->sd / fabs(out->mean);
 }
 
-/* Continued fraction of the incomplete beta function (Numerical Recipes' betacf, modified Lentz). */
+/* Continued fraction of the incomplete beta function (Numerical Recipes' betacf, modified Lentz).
+ */
 static double beta_cf(double a, double b, double x)
 {
     const double tiny = 1e-300, eps = 1e-15;
@@ -162,8 +163,8 @@ double ostel_stats_t_quantile(double p, double df)
     return p > 0.5 ? q : -q;
 }
 
-void ostel_stats_welch_test(const struct ostel_stats_summary *a, const struct ostel_stats_summary *b,
-                            struct ostel_stats_welch *out)
+void ostel_stats_welch_test(const struct ostel_stats_summary *a,
+                            const struct ostel_stats_summary *b, struct ostel_stats_welch *out)
 {
     out->t = out->df = out->p = NAN;
     if (a->n < 2 || b->n < 2)
@@ -178,8 +179,7 @@ void ostel_stats_welch_test(const struct ostel_stats_summary *a, const struct os
         return;
     }
     out->t = diff / sqrt(va + vb);
-    out->df = (va + vb) * (va + vb) /
-              (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
+    out->df = (va + vb) * (va + vb) / (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
     out->p = ostel_stats_t_two_sided_p(out->t, out->df);
 }
 
@@ -199,8 +199,8 @@ void ostel_stats_ratio_ci(const struct ostel_stats_summary *a, const struct oste
         out->lo = out->hi = out->ratio;
         return;
     }
-    double df = (va + vb) * (va + vb) /
-                (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
+    double df =
+        (va + vb) * (va + vb) / (va * va / (double)(a->n - 1) + vb * vb / (double)(b->n - 1));
     double half = ostel_stats_t_quantile(0.975, df) * sqrt(va + vb);
     out->lo = out->ratio * exp(-half);
     out->hi = out->ratio * exp(half);

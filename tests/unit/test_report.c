@@ -1,7 +1,8 @@
 /*
- * Unit tests for report: the loader's pure parsers, grouping and baselines, the escapers, and golden
- * files of the Markdown, CSV and JSON reports on the fixture run directories (tests/data/runs). Bad
- * input goes through the real binary: one error naming the file, exit status 1.
+ * Unit tests for report: the loader's pure parsers, grouping and baselines, the escapers, and
+ * golden files of the Markdown, CSV and JSON reports on the fixture run directories
+ * (tests/data/runs). Bad input goes through the real binary: one error naming the file, exit
+ * status 1.
  *
  * OSTEL_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (then review the diff).
  */
@@ -107,8 +108,10 @@ static void test_load_summary(void **state)
         "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{\"tag\":\"a\\nb\","
         "\"status\":\"ok\",\"ctx\":4096,\"gen\":null,\"wall_s\":2.5},\"llama\":{\"timings\":"
         "{\"prompt_tps\":\"inf\",\"gen_tps\":12.5},\"model\":{\"arch\":\"llama\",\"type\":\"1B\","
-        "\"file_type\":\"Q4_0\",\"size_mib\":600},\"memory_breakdown\":[{\"device\":\"CUDA0 (H100)\","
-        "\"total\":80000,\"free\":1000,\"self\":1700,\"model\":1000,\"context\":500,\"compute\":200,"
+        "\"file_type\":\"Q4_0\",\"size_mib\":600},\"memory_breakdown\":[{\"device\":\"CUDA0 "
+        "(H100)\","
+        "\"total\":80000,\"free\":1000,\"self\":1700,\"model\":1000,\"context\":500,\"compute\":"
+        "200,"
         "\"unaccounted\":17592186030401},{\"device\":\"Host\",\"total\":null,\"self\":55}]},"
         "\"telemetry\":{\"overall\":{\"rss_peak_mib\":700,\"pageins\":null},\"phases\":"
         "{\"load\":null,\"generate\":{\"cpu_mean_pct\":99}}}}";
@@ -240,9 +243,11 @@ static void test_escapes(void **state)
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     ostel_report_escape_html(&b, "<script>alert(1)</script> & \"x\" 'y'");
-    assert_string_equal(b.data, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; &#39;y&#39;");
+    assert_string_equal(b.data,
+                        "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot; &#39;y&#39;");
     ostel_buf_reset(&b);
-    ostel_report_escape_script_json(&b, "{\"a\":\"</script>&\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xa6\"}");
+    ostel_report_escape_script_json(&b,
+                                    "{\"a\":\"</script>&\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xa6\"}");
     assert_string_equal(b.data,
                         "{\"a\":\"\\u003c/script\\u003e\\u0026\\u2028\\u2029\xe2\x80\xa6\"}");
     ostel_buf_free(&b);
@@ -343,7 +348,8 @@ static void test_html_escapes_log(void **state)
     free(runs);
 }
 
-/* Real run directories from `ostel run` (tests/data/runs/README.md): load, group, failed run kept. */
+/* Real run directories from `ostel run` (tests/data/runs/README.md): load, group, failed run kept.
+ */
 static void test_real_runs(void **state)
 {
     (void)state;
@@ -387,11 +393,11 @@ static void test_real_runs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_summary),      cmocka_unit_test(test_load_buffers_and_config),
-        cmocka_unit_test(test_load_metrics),      cmocka_unit_test(test_grouping_and_baseline),
-        cmocka_unit_test(test_escapes),           cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_html_escapes_log),  cmocka_unit_test(test_golden_md),
-        cmocka_unit_test(test_golden_csv),        cmocka_unit_test(test_golden_json),
+        cmocka_unit_test(test_load_summary),     cmocka_unit_test(test_load_buffers_and_config),
+        cmocka_unit_test(test_load_metrics),     cmocka_unit_test(test_grouping_and_baseline),
+        cmocka_unit_test(test_escapes),          cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_html_escapes_log), cmocka_unit_test(test_golden_md),
+        cmocka_unit_test(test_golden_csv),       cmocka_unit_test(test_golden_json),
         cmocka_unit_test(test_real_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,7 +139,7 @@ static void test_outliers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_summary),       cmocka_unit_test(test_t_distribution),
+        cmocka_unit_test(test_summary),         cmocka_unit_test(test_t_distribution),
         cmocka_unit_test(test_welch_and_ratio), cmocka_unit_test(test_trend),
         cmocka_unit_test(test_outliers),
     };
