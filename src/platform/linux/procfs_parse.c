@@ -301,7 +301,9 @@ static void parse_psi_line(struct ostel_str line, size_t at, double *avg10, uint
 {
     size_t i = at;
     while (i < line.n) {
-        skip_blanks(line.p, line.n, &i);
+        skip_spaces(line.p, line.n, &i); /* all of them: a lone '\v' must not stall the loop */
+        if (i >= line.n)
+            break;
         size_t start = i;
         while (i < line.n && line.p[i] != '=' && !is_space(line.p[i]))
             i++;
