@@ -1,23 +1,23 @@
 /*
- * platform: how ostel reads a process tree's and the system's memory, CPU, paging and memory pressure.
+ * platform: how ostel reads a process tree's and the system's memory, CPU, paging and memory
+ * pressure.
  *
- * One interface, one backend per OS (htop's rule): src/platform/linux/, darwin/ and stub/; CMake compiles
- * exactly one, and the pure parsers of every backend (*_parse.c) everywhere. Core code never has an OS
- * #ifdef: it calls these functions, and a value a platform cannot read is an invalid field (an empty
- * CSV cell), never 0.
+ * One interface, one backend per OS (htop's rule): src/platform/linux/, darwin/ and stub/; CMake
+ * compiles exactly one, and the pure parsers of every backend (*_parse.c) everywhere. Core code
+ * never has an OS #ifdef: it calls these functions, and a value a platform cannot read is an
+ * invalid field (an empty CSV cell), never 0.
  *
  * The sampler's loop:
  *     p = ostel_platform_open(child_pid, 256, err, sizeof(err));    // allocates, opens fds
  *     ostel_platform_pressure_init(&pressure);
  *     every interval: ostel_platform_sample(p, &cur);                 // no allocation, no printing
- *                     ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure, &m);
- *                     prev = cur;
- *     ostel_platform_read_oom_kills(p, &kills);                       // after the child ended
- *     ostel_platform_close(p);
+ *                     ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure,
+ * &m); prev = cur; ostel_platform_read_oom_kills(p, &kills);                       // after the
+ * child ended ostel_platform_close(p);
  *
- * Samples hold raw cumulative counters; the pure functions at the bottom turn two consecutive samples
- * into the per-interval values of metrics.csv (docs/run-directory.md). docs/platform.md says where each
- * field comes from on each OS.
+ * Samples hold raw cumulative counters; the pure functions at the bottom turn two consecutive
+ * samples into the per-interval values of metrics.csv (docs/run-directory.md). docs/platform.md
+ * says where each field comes from on each OS.
  */
 #ifndef OSTEL_PLATFORM_H
 #define OSTEL_PLATFORM_H
@@ -119,8 +119,9 @@ const char *ostel_platform_backend_name(void);
 /*
  * Prepares watching the process tree rooted at root_pid (children of children too) and the system:
  * preallocates room for max_procs processes (1..65536) and opens what can stay open. root_pid may
- * already have exited (the tree is then empty, system fields still valid). Returns a handle the caller
- * frees with ostel_platform_close(), or NULL with a one-line reason in err (nothing printed).
+ * already have exited (the tree is then empty, system fields still valid). Returns a handle the
+ * caller frees with ostel_platform_close(), or NULL with a one-line reason in err (nothing
+ * printed).
  */
 struct ostel_platform *ostel_platform_open(pid_t root_pid, size_t max_procs, char *err,
                                            size_t err_size);
@@ -137,15 +138,16 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
 /*
  * Kernel OOM kills counted since ostel_platform_open() in the narrowest scope this host offers
  * (docs/platform.md): *scope gets a static string naming it ("cgroup v2 memory.events", "cgroup v1
- * memory.oom_control", "system /proc/vmstat"). Returns true with *kills set, or false when no source
- * exists (stub, macOS). Allocation-free; call it after the child ended and combine it with the child's
- * SIGKILL: a kill counted while our child died of SIGKILL means the OOM killer ended it.
+ * memory.oom_control", "system /proc/vmstat"). Returns true with *kills set, or false when no
+ * source exists (stub, macOS). Allocation-free; call it after the child ended and combine it with
+ * the child's SIGKILL: a kill counted while our child died of SIGKILL means the OOM killer ended
+ * it.
  */
 bool ostel_platform_read_oom_kills(struct ostel_platform *p, uint64_t *kills, const char **scope);
 
 /*
- * One line describing how this handle reads things (tree discovery method, OOM scope), for config.txt
- * and --verbose. Writes a NUL-terminated string into out.
+ * One line describing how this handle reads things (tree discovery method, OOM scope), for
+ * config.txt and --verbose. Writes a NUL-terminated string into out.
  */
 void ostel_platform_describe(const struct ostel_platform *p, char *out, size_t out_size);
 
@@ -160,10 +162,10 @@ enum ostel_platform_host_field {
 struct ostel_platform_host {
     uint32_t valid; /* bit (1 << OSTEL_PLATFORM_HOST_*) per numeric field read */
     char hostname[256];
-    char os[64];          /* "Linux", "Darwin" */
-    char os_version[64];  /* macOS product version ("14.5"); Linux PRETTY_NAME of os-release */
-    char kernel[128];     /* uname release */
-    char machine[32];     /* uname machine ("x86_64", "arm64") */
+    char os[64];         /* "Linux", "Darwin" */
+    char os_version[64]; /* macOS product version ("14.5"); Linux PRETTY_NAME of os-release */
+    char kernel[128];    /* uname release */
+    char machine[32];    /* uname machine ("x86_64", "arm64") */
     char cpu_model[128];
     uint32_t logical_cores;
     uint64_t ram_bytes;
@@ -174,18 +176,20 @@ struct ostel_platform_host {
 /* Fills *out (fully overwritten). Allocation-free; returns 0 (unknown facts are simply absent). */
 int ostel_platform_host_read(struct ostel_platform_host *out);
 
-/* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ---- */
+/* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
+ */
 
 /*
- * vm_pressure_flag on platforms without a kernel level (Linux): a small state machine over PSI memory
- * stall shares, smoothed over about a second, with thresholds and hysteresis (docs/platform.md).
- * Without PSI it falls back to MemAvailable / MemTotal. Initialise once per run; plain data.
+ * vm_pressure_flag on platforms without a kernel level (Linux): a small state machine over PSI
+ * memory stall shares, smoothed over about a second, with thresholds and hysteresis
+ * (docs/platform.md). Without PSI it falls back to MemAvailable / MemTotal. Initialise once per
+ * run; plain data.
  */
 struct ostel_platform_pressure {
-    int level;            /* 1, 2 or 4 */
-    bool primed;          /* the averages hold at least one interval */
-    double some_pct_avg;  /* PSI some share, exponentially averaged, % */
-    double full_pct_avg;  /* PSI full share, exponentially averaged, % */
+    int level;             /* 1, 2 or 4 */
+    bool primed;           /* the averages hold at least one interval */
+    double some_pct_avg;   /* PSI some share, exponentially averaged, % */
+    double full_pct_avg;   /* PSI full share, exponentially averaged, % */
     int64_t calm_since_ns; /* monotonic ns since which the level's exit condition holds, or -1 */
 };
 void ostel_platform_pressure_init(struct ostel_platform_pressure *st);
@@ -198,16 +202,16 @@ void ostel_platform_pressure_init(struct ostel_platform_pressure *st);
 #define OSTEL_PRESSURE_CRIT_SOME_PCT 50.0     /* ... or some >= 50 % */
 #define OSTEL_PRESSURE_CRIT_EXIT_FULL_PCT 5.0 /* leave critical: full < 5 % and some < 25 % ... */
 #define OSTEL_PRESSURE_CRIT_EXIT_SOME_PCT 25.0
-#define OSTEL_PRESSURE_HOLD_NS 2000000000LL   /* ... held for 2 s before stepping down one level */
-#define OSTEL_PRESSURE_AVAIL_WARN_PCT 10.0    /* no PSI: warning below 10 % available */
-#define OSTEL_PRESSURE_AVAIL_CRIT_PCT 5.0     /* no PSI: critical below 5 % available */
-#define OSTEL_PRESSURE_AVAIL_EXIT_MARGIN 2.0  /* no PSI: leave when 2 points above the entry */
+#define OSTEL_PRESSURE_HOLD_NS 2000000000LL  /* ... held for 2 s before stepping down one level */
+#define OSTEL_PRESSURE_AVAIL_WARN_PCT 10.0   /* no PSI: warning below 10 % available */
+#define OSTEL_PRESSURE_AVAIL_CRIT_PCT 5.0    /* no PSI: critical below 5 % available */
+#define OSTEL_PRESSURE_AVAIL_EXIT_MARGIN 2.0 /* no PSI: leave when 2 points above the entry */
 
 /*
- * Feeds one interval into the state machine and returns the level (1, 2, 4). some_pct / full_pct are
- * the interval's stall shares (pass a negative value when unknown); avail_pct is MemAvailable/MemTotal
- * (negative when unknown); interval_ns the interval's length and now_ns its end (monotonic). Returns 0
- * when nothing at all is known.
+ * Feeds one interval into the state machine and returns the level (1, 2, 4). some_pct / full_pct
+ * are the interval's stall shares (pass a negative value when unknown); avail_pct is
+ * MemAvailable/MemTotal (negative when unknown); interval_ns the interval's length and now_ns its
+ * end (monotonic). Returns 0 when nothing at all is known.
  */
 int ostel_platform_pressure_update(struct ostel_platform_pressure *st, double some_pct,
                                    double full_pct, double avail_pct, int64_t interval_ns,

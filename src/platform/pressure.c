@@ -1,12 +1,12 @@
 /*
  * pressure: vm_pressure_flag (1 normal, 2 warning, 4 critical) where the kernel does not give one
  * (Linux). The driver is PSI memory: the share of wall time in which some / all non-idle tasks were
- * stalled waiting for memory (reclaim, refaults, swap-in). The shares of single 100 ms intervals are
- * noisy, so they are averaged exponentially with a 1 s time constant; a level is entered as soon as its
- * threshold is crossed and left only when the average has stayed below a lower exit threshold for 2 s,
- * one level at a time (hysteresis: no flapping at a boundary). Without PSI (kernel built without it,
- * or booted psi=0) the same machine runs on MemAvailable / MemTotal. Thresholds: platform.h and
- * docs/platform.md. Pure: no I/O, no allocation.
+ * stalled waiting for memory (reclaim, refaults, swap-in). The shares of single 100 ms intervals
+ * are noisy, so they are averaged exponentially with a 1 s time constant; a level is entered as
+ * soon as its threshold is crossed and left only when the average has stayed below a lower exit
+ * threshold for 2 s, one level at a time (hysteresis: no flapping at a boundary). Without PSI
+ * (kernel built without it, or booted psi=0) the same machine runs on MemAvailable / MemTotal.
+ * Thresholds: platform.h and docs/platform.md. Pure: no I/O, no allocation.
  */
 #include "platform/platform.h"
 

@@ -1,8 +1,8 @@
 /*
  * fuzz_procfs: feeds arbitrary bytes to every Linux /proc parser (procfs_parse.c). They must never
  * crash, hang or read outside the buffer, whatever the kernel — or an attacker — put in the file.
- * The corpus (tests/fuzz/corpus/procfs/) holds the real snapshots and hostile variants; a plain build
- * replays it in every test run.
+ * The corpus (tests/fuzz/corpus/procfs/) holds the real snapshots and hostile variants; a plain
+ * build replays it in every test run.
  */
 #include "platform/linux/procfs_parse.h"
 

@@ -4,8 +4,8 @@
  *
  * The live test forks a 3-level tree (A -> B -> C), has C allocate and touch 64 MiB, then burn CPU,
  * and checks that the tree count, the RSS growth and the CPU time follow. It also checks that
- * ostel_platform_sample() never allocates: under AddressSanitizer with the sanitizer's malloc hooks,
- * in a plain glibc build by interposing malloc.
+ * ostel_platform_sample() never allocates: under AddressSanitizer with the sanitizer's malloc
+ * hooks, in a plain glibc build by interposing malloc.
  */
 #include "testlib.h"
 #include "platform/darwin/darwin_parse.h"
@@ -194,8 +194,8 @@ static void test_self(void **state)
     assert_true(s.monotonic_ns > 0);
     char desc[512];
     ostel_platform_describe(p, desc, sizeof(desc));
-    assert_true(strncmp(desc, ostel_platform_backend_name(), strlen(ostel_platform_backend_name())) ==
-                0);
+    assert_true(
+        strncmp(desc, ostel_platform_backend_name(), strlen(ostel_platform_backend_name())) == 0);
     if (strcmp(ostel_platform_backend_name(), "stub") == 0) {
         assert_int_equal(s.valid, 0);
     } else {
@@ -362,8 +362,7 @@ static void test_darwin_units(void **state)
     assert_int_equal(ostel_darwin_mach_to_ns(123456789, 1, 1), 123456789);
     assert_int_equal(ostel_darwin_mach_to_ns(5, 0, 0), 5);
     /* No overflow on large values: 10^15 ticks ~ 1.3 years of CPU. */
-    assert_int_equal(ostel_darwin_mach_to_ns(1000000000000002ull, 125, 3),
-                     41666666666666750ull);
+    assert_int_equal(ostel_darwin_mach_to_ns(1000000000000002ull, 125, 3), 41666666666666750ull);
     assert_int_equal(ostel_darwin_mach_to_ns(UINT64_MAX, 125, 3), UINT64_MAX);
 
     assert_int_equal(ostel_darwin_pressure_flag(1), 1);
@@ -397,9 +396,14 @@ static void test_darwin_avail(void **state)
     /* 16 GiB with 16 KiB pages = 1048576 pages. Used = (internal 400000 - purgeable 50000) + wired
      * 150000 + compressed 100000 = 600000 pages; available = 448576 pages. */
     struct ostel_darwin_vm vm = {
-        .free_count = 20000, .active_count = 300000, .inactive_count = 290000,
-        .speculative_count = 10000, .wire_count = 150000, .purgeable_count = 50000,
-        .compressor_page_count = 100000, .internal_page_count = 400000,
+        .free_count = 20000,
+        .active_count = 300000,
+        .inactive_count = 290000,
+        .speculative_count = 10000,
+        .wire_count = 150000,
+        .purgeable_count = 50000,
+        .compressor_page_count = 100000,
+        .internal_page_count = 400000,
         .external_page_count = 300000,
     };
     uint64_t total = 16ull << 30;
@@ -441,8 +445,7 @@ static void test_darwin_tree(void **state)
     assert_int_equal(ostel_darwin_clean_pids(big, 1000, 3), 3);
 
     /* 100 -> 101 -> 102 -> 103, 100 -> 104; 200 unrelated; 105 was ours, reparented to 1. */
-    struct fake_procs f = {{101, 102, 103, 104, 200, 105, 106},
-                           {100, 101, 102, 100, 1, 1, 105}, 7};
+    struct fake_procs f = {{101, 102, 103, 104, 200, 105, 106}, {100, 101, 102, 100, 1, 1, 105}, 7};
     pid_t tree[8] = {100, 105}, scratch[4];
     size_t n = 2;
     bool trunc;
@@ -461,10 +464,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self),         cmocka_unit_test(test_tree),
-        cmocka_unit_test(test_tree_scan),
-        cmocka_unit_test(test_tree_truncated), cmocka_unit_test(test_host),
-        cmocka_unit_test(test_darwin_units), cmocka_unit_test(test_darwin_avail),
-        cmocka_unit_test(test_darwin_tree),
+        cmocka_unit_test(test_tree_scan),    cmocka_unit_test(test_tree_truncated),
+        cmocka_unit_test(test_host),         cmocka_unit_test(test_darwin_units),
+        cmocka_unit_test(test_darwin_avail), cmocka_unit_test(test_darwin_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

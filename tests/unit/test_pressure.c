@@ -94,14 +94,22 @@ static void test_metrics(void **state)
 {
     (void)state;
     static const enum ostel_platform_field linux_fields[] = {
-        OSTEL_PLATFORM_FIELD_RSS,          OSTEL_PLATFORM_FIELD_RSS_ANON,
-        OSTEL_PLATFORM_FIELD_RSS_FILE,     OSTEL_PLATFORM_FIELD_SWAP,
-        OSTEL_PLATFORM_FIELD_CPU,          OSTEL_PLATFORM_FIELD_MINFLT,
-        OSTEL_PLATFORM_FIELD_MAJFLT,       OSTEL_PLATFORM_FIELD_THREADS,
-        OSTEL_PLATFORM_FIELD_PROCS,        OSTEL_PLATFORM_FIELD_MEM_TOTAL,
-        OSTEL_PLATFORM_FIELD_MEM_AVAIL,    OSTEL_PLATFORM_FIELD_PAGEINS,
-        OSTEL_PLATFORM_FIELD_PAGEOUTS,     OSTEL_PLATFORM_FIELD_SWAPINS,
-        OSTEL_PLATFORM_FIELD_SWAPOUTS,     OSTEL_PLATFORM_FIELD_PSI_SOME_TOTAL,
+        OSTEL_PLATFORM_FIELD_RSS,
+        OSTEL_PLATFORM_FIELD_RSS_ANON,
+        OSTEL_PLATFORM_FIELD_RSS_FILE,
+        OSTEL_PLATFORM_FIELD_SWAP,
+        OSTEL_PLATFORM_FIELD_CPU,
+        OSTEL_PLATFORM_FIELD_MINFLT,
+        OSTEL_PLATFORM_FIELD_MAJFLT,
+        OSTEL_PLATFORM_FIELD_THREADS,
+        OSTEL_PLATFORM_FIELD_PROCS,
+        OSTEL_PLATFORM_FIELD_MEM_TOTAL,
+        OSTEL_PLATFORM_FIELD_MEM_AVAIL,
+        OSTEL_PLATFORM_FIELD_PAGEINS,
+        OSTEL_PLATFORM_FIELD_PAGEOUTS,
+        OSTEL_PLATFORM_FIELD_SWAPINS,
+        OSTEL_PLATFORM_FIELD_SWAPOUTS,
+        OSTEL_PLATFORM_FIELD_PSI_SOME_TOTAL,
         OSTEL_PLATFORM_FIELD_PSI_FULL_TOTAL,
     };
     struct ostel_platform_sample a, b;
@@ -125,11 +133,11 @@ static void test_metrics(void **state)
     b = a;
     b.realtime_ns += 100 * MS;
     b.monotonic_ns += 100 * MS;
-    b.cpu_ns += 150 * MS;    /* 1.5 cores */
-    b.minflt = 90;           /* a process left the tree: clamped to 0 */
+    b.cpu_ns += 150 * MS; /* 1.5 cores */
+    b.minflt = 90;        /* a process left the tree: clamped to 0 */
     b.majflt = 13;
     b.pageins = 1400;
-    b.pageouts = 40;         /* system counter went back: invalid */
+    b.pageouts = 40;              /* system counter went back: invalid */
     b.psi_some_total_us += 25000; /* 25 ms of 100 */
     b.psi_full_total_us += 5000;
 

@@ -1,6 +1,7 @@
 /*
- * Unit tests for the Linux /proc parsers (src/platform/linux/procfs_parse.c): real snapshots captured
- * on the development VM (tests/data/proc/README.md says how) and hostile inputs. Built on every OS.
+ * Unit tests for the Linux /proc parsers (src/platform/linux/procfs_parse.c): real snapshots
+ * captured on the development VM (tests/data/proc/README.md says how) and hostile inputs. Built on
+ * every OS.
  */
 #include "testlib.h"
 #include "platform/linux/procfs_parse.h"
@@ -223,9 +224,9 @@ static void test_pids(void **state)
                      OSTEL_ERR);
     assert_int_equal(ostel_procfs_parse_pids("0", 1, pids, 4, &n, &more, err, sizeof(err)),
                      OSTEL_ERR);
-    assert_int_equal(ostel_procfs_parse_pids("99999999999", 11, pids, 4, &n, &more, err,
-                                             sizeof(err)),
-                     OSTEL_ERR);
+    assert_int_equal(
+        ostel_procfs_parse_pids("99999999999", 11, pids, 4, &n, &more, err, sizeof(err)),
+        OSTEL_ERR);
     pid_t p;
     assert_true(ostel_procfs_parse_pid_name("1234", &p));
     assert_int_equal(p, 1234);
@@ -258,7 +259,8 @@ static void test_cpuinfo_osrelease(void **state)
     assert_true(ostel_procfs_parse_os_release(d, len, out, sizeof(out)));
     assert_string_equal(out, "Debian GNU/Linux 12 (bookworm)");
     free(d);
-    const char *nl = "PRETTY_NAME=\"a\x01" "b\"\n";
+    const char *nl = "PRETTY_NAME=\"a\x01"
+                     "b\"\n";
     assert_true(ostel_procfs_parse_os_release(nl, strlen(nl), out, sizeof(out)));
     assert_string_equal(out, "a b");
 }
@@ -300,11 +302,16 @@ static void test_cgroup_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stat_paren_comm),  cmocka_unit_test(test_stat_cat),
-        cmocka_unit_test(test_stat_synthetic),   cmocka_unit_test(test_stat_hostile),
-        cmocka_unit_test(test_status_statm),     cmocka_unit_test(test_meminfo_vmstat),
-        cmocka_unit_test(test_psi),              cmocka_unit_test(test_pids),
-        cmocka_unit_test(test_cpuinfo_osrelease), cmocka_unit_test(test_cgroup_oom),
+        cmocka_unit_test(test_stat_paren_comm),
+        cmocka_unit_test(test_stat_cat),
+        cmocka_unit_test(test_stat_synthetic),
+        cmocka_unit_test(test_stat_hostile),
+        cmocka_unit_test(test_status_statm),
+        cmocka_unit_test(test_meminfo_vmstat),
+        cmocka_unit_test(test_psi),
+        cmocka_unit_test(test_pids),
+        cmocka_unit_test(test_cpuinfo_osrelease),
+        cmocka_unit_test(test_cgroup_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,16 +12,16 @@
 #include <sys/types.h>
 
 /*
- * Mach absolute time units -> ns with mach_timebase_info's numer/denom (1/1 on Intel, 125/3 on Apple
- * Silicon, where rusage_info's ri_user_time / ri_system_time and proc_taskinfo's pti_total_* are
- * ticks of 41.67 ns, not ns). Overflow-safe; denom 0 is treated as 1/1.
+ * Mach absolute time units -> ns with mach_timebase_info's numer/denom (1/1 on Intel, 125/3 on
+ * Apple Silicon, where rusage_info's ri_user_time / ri_system_time and proc_taskinfo's pti_total_*
+ * are ticks of 41.67 ns, not ns). Overflow-safe; denom 0 is treated as 1/1.
  */
 uint64_t ostel_darwin_mach_to_ns(uint64_t ticks, uint32_t numer, uint32_t denom);
 
 /*
  * Cleans a buffer filled by proc_listchildpids(): Apple's libproc returns a pid COUNT there (its
- * proc_listpids returns BYTES, which confused many callers), so the caller zeroes the buffer first and
- * this keeps the positive pids among the first min(returned, cap) entries, compacted in place.
+ * proc_listpids returns BYTES, which confused many callers), so the caller zeroes the buffer first
+ * and this keeps the positive pids among the first min(returned, cap) entries, compacted in place.
  * Returns how many remain (0 for returned <= 0).
  */
 size_t ostel_darwin_clean_pids(pid_t *pids, int returned, size_t cap);
@@ -46,9 +46,9 @@ struct ostel_darwin_vm {
 
 /*
  * Available memory in bytes, Activity Monitor's way: total minus "memory used", where used = app
- * memory (internal - purgeable) + wired + compressed (compressor_page_count). File-backed (external)
- * and purgeable pages count as available because the kernel drops them without writing. Clamped to
- * 0..mem_total_bytes.
+ * memory (internal - purgeable) + wired + compressed (compressor_page_count). File-backed
+ * (external) and purgeable pages count as available because the kernel drops them without writing.
+ * Clamped to 0..mem_total_bytes.
  */
 uint64_t ostel_darwin_avail_bytes(const struct ostel_darwin_vm *vm, uint64_t page_size,
                                   uint64_t mem_total_bytes);

@@ -1,17 +1,18 @@
 /*
  * platform_darwin: the macOS backend of platform.h, written against Apple's documented interfaces
- * (libproc.h, sys/resource.h, mach/mach.h, sys/sysctl.h). It cannot be compiled on the Linux machine
- * ostel is developed on: everything that computes rather than calls lives in darwin_parse.c, which is
- * built and tested everywhere. docs/platform.md lists what here is written but not yet verified.
+ * (libproc.h, sys/resource.h, mach/mach.h, sys/sysctl.h). It cannot be compiled on the Linux
+ * machine ostel is developed on: everything that computes rather than calls lives in
+ * darwin_parse.c, which is built and tested everywhere. docs/platform.md lists what here is written
+ * but not yet verified.
  *
  * Per process (the root and its descendants, found with proc_listchildpids() every sample):
- *   proc_pid_rusage(RUSAGE_INFO_V2): ri_resident_size, ri_phys_footprint, ri_user_time/ri_system_time
- *       and ri_child_user_time/ri_child_system_time (reaped children) in Mach absolute time units;
- *   proc_pidinfo(PROC_PIDTASKINFO): pti_faults (all faults), pti_pageins, pti_threadnum.
- * System: host_statistics64(HOST_VM_INFO64) for pageins/pageouts/swapins/swapouts and the page counts
- * available memory is derived from; sysctls kern.memorystatus_vm_pressure_level (1/2/4, used as is),
- * kern.memorystatus_level (available %), hw.memsize, vm.swapusage. MIBs are resolved once in open;
- * sampling makes only syscalls into preallocated memory.
+ *   proc_pid_rusage(RUSAGE_INFO_V2): ri_resident_size, ri_phys_footprint,
+ * ri_user_time/ri_system_time and ri_child_user_time/ri_child_system_time (reaped children) in Mach
+ * absolute time units; proc_pidinfo(PROC_PIDTASKINFO): pti_faults (all faults), pti_pageins,
+ * pti_threadnum. System: host_statistics64(HOST_VM_INFO64) for pageins/pageouts/swapins/swapouts
+ * and the page counts available memory is derived from; sysctls kern.memorystatus_vm_pressure_level
+ * (1/2/4, used as is), kern.memorystatus_level (available %), hw.memsize, vm.swapusage. MIBs are
+ * resolved once in open; sampling makes only syscalls into preallocated memory.
  */
 #include "platform/darwin/darwin_parse.h"
 #include "platform/platform.h"
@@ -136,8 +137,8 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
         if (p->known[i].pid != p->root_pid)
             p->tree[n++] = p->known[i].pid;
     bool truncated = false;
-    ostel_darwin_walk_tree(p->tree, &n, p->max_procs, p->kids, OSTEL_DARWIN_KIDS_CAP,
-                           list_children, NULL, &truncated);
+    ostel_darwin_walk_tree(p->tree, &n, p->max_procs, p->kids, OSTEL_DARWIN_KIDS_CAP, list_children,
+                           NULL, &truncated);
 
     uint64_t rss = 0, footprint = 0, cpu_ticks = 0, minflt = 0, majflt = 0, threads = 0;
     bool task_ok = true;
@@ -155,8 +156,8 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
         nnext++;
         rss += ri.ri_resident_size;
         footprint += ri.ri_phys_footprint;
-        cpu_ticks += ri.ri_user_time + ri.ri_system_time + ri.ri_child_user_time +
-                     ri.ri_child_system_time;
+        cpu_ticks +=
+            ri.ri_user_time + ri.ri_system_time + ri.ri_child_user_time + ri.ri_child_system_time;
         struct proc_taskinfo ti;
         int got = proc_pidinfo(pid, PROC_PIDTASKINFO, 0, &ti, (int)sizeof(ti));
         if (got == (int)sizeof(ti)) {

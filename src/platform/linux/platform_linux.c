@@ -2,17 +2,19 @@
  * platform_linux: the Linux backend of platform.h — the I/O around procfs_parse.c.
  *
  * Everything the sampling loop needs is prepared in ostel_platform_open(): the process slots (up to
- * max_procs), one read buffer, a getdents buffer, and descriptors of /proc, /proc/meminfo, /proc/vmstat,
- * /proc/pressure/memory and the OOM counter, all kept open and read again with pread(). Each process of
- * the tree keeps its /proc/<pid>/stat and status descriptors open; a descriptor refers to the process,
- * not to its number, so a reaped process reads ESRCH and a reused pid is never mistaken for ours.
- * ostel_platform_sample() therefore only opens files of processes it has not seen before, and never
- * allocates (test_platform checks this with a malloc hook) and never prints.
+ * max_procs), one read buffer, a getdents buffer, and descriptors of /proc, /proc/meminfo,
+ * /proc/vmstat, /proc/pressure/memory and the OOM counter, all kept open and read again with
+ * pread(). Each process of the tree keeps its /proc/<pid>/stat and status descriptors open; a
+ * descriptor refers to the process, not to its number, so a reaped process reads ESRCH and a reused
+ * pid is never mistaken for ours. ostel_platform_sample() therefore only opens files of processes
+ * it has not seen before, and never allocates (test_platform checks this with a malloc hook) and
+ * never prints.
  *
- * Tree discovery: where the kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN), every
- * sample walks it from every known process. Where it does not (this development VM's kernel), every
- * OSTEL_LINUX_SCAN_NS a pass over /proc reads each unknown process's stat and adopts those whose parent
- * is already ours. Known processes stay in the tree until they exit, even when reparented.
+ * Tree discovery: where the kernel has /proc/<pid>/task/<tid>/children (CONFIG_PROC_CHILDREN),
+ * every sample walks it from every known process. Where it does not (this development VM's kernel),
+ * every OSTEL_LINUX_SCAN_NS a pass over /proc reads each unknown process's stat and adopts those
+ * whose parent is already ours. Known processes stay in the tree until they exit, even when
+ * reparented.
  */
 #include "platform/linux/procfs_parse.h"
 #include "platform/platform.h"
@@ -27,8 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OSTEL_LINUX_SCAN_NS 500000000LL   /* /proc rescan period without children files */
-#define OSTEL_LINUX_BUF_SIZE (64 * 1024)  /* one read of any /proc file we parse */
+#define OSTEL_LINUX_SCAN_NS 500000000LL    /* /proc rescan period without children files */
+#define OSTEL_LINUX_BUF_SIZE (64 * 1024)   /* one read of any /proc file we parse */
 #define OSTEL_LINUX_DENTS_SIZE (32 * 1024) /* getdents64 batch */
 #define OSTEL_LINUX_KIDS_CAP 4096          /* children of one thread, per read */
 

@@ -1,7 +1,8 @@
 /*
- * procfs_parse: pure parsers of Linux /proc and cgroup files (see procfs_parse.h). Numbers are parsed
- * by hand — no strtod (locale) and nothing that could allocate on first use — so the sampler's hot path
- * stays allocation-free. Every loop is bounded by the buffer's length; nothing reads past it.
+ * procfs_parse: pure parsers of Linux /proc and cgroup files (see procfs_parse.h). Numbers are
+ * parsed by hand — no strtod (locale) and nothing that could allocate on first use — so the
+ * sampler's hot path stays allocation-free. Every loop is bounded by the buffer's length; nothing
+ * reads past it.
  */
 #include "platform/linux/procfs_parse.h"
 
@@ -47,7 +48,8 @@ static bool scan_u64(const char *s, size_t n, size_t *i, uint64_t *out)
     return true;
 }
 
-/* A signed decimal; negative values are returned as 0 with *neg set (cutime can be "-1" in theory). */
+/* A signed decimal; negative values are returned as 0 with *neg set (cutime can be "-1" in theory).
+ */
 static bool scan_i64_clamped(const char *s, size_t n, size_t *i, uint64_t *out)
 {
     size_t k = *i;
@@ -341,8 +343,7 @@ void ostel_procfs_parse_psi(const char *buf, size_t len, struct ostel_procfs_psi
     struct ostel_str rest = ostel_str_make(buf, len), line;
     while (ostel_str_next_line(&rest, &line)) {
         size_t at;
-        if (line_key(line, "some", ' ', &at) &&
-            !((out->valid >> OSTEL_PROCFS_PSI_SOME_TOTAL) & 1u))
+        if (line_key(line, "some", ' ', &at) && !((out->valid >> OSTEL_PROCFS_PSI_SOME_TOTAL) & 1u))
             parse_psi_line(line, at, &out->some_avg10, &out->some_total_us, &out->valid,
                            OSTEL_PROCFS_PSI_SOME_AVG10, OSTEL_PROCFS_PSI_SOME_TOTAL);
         else if (line_key(line, "full", ' ', &at) &&

@@ -1,8 +1,8 @@
 /*
  * procfs_parse: pure parsers of Linux /proc and cgroup files — buffers in, structs out. They never
  * allocate, never print and never trust the input (a file can change shape between kernels, and the
- * fuzz target feeds them garbage): a malformed file yields an error in the caller's buffer or a field
- * left invalid. Built and unit-tested on every OS; the I/O lives in platform_linux.c.
+ * fuzz target feeds them garbage): a malformed file yields an error in the caller's buffer or a
+ * field left invalid. Built and unit-tested on every OS; the I/O lives in platform_linux.c.
  */
 #ifndef OSTEL_PROCFS_PARSE_H
 #define OSTEL_PROCFS_PARSE_H
@@ -14,8 +14,9 @@
 /* /proc/<pid>/stat. Times are clock ticks (sysconf(_SC_CLK_TCK)); rss in pages. */
 struct ostel_procfs_stat {
     long pid;
-    char comm[64]; /* between the first '(' and the LAST ')': comm may hold spaces and parentheses */
-    char state;    /* 'R', 'S', 'Z', ... */
+    char
+        comm[64]; /* between the first '(' and the LAST ')': comm may hold spaces and parentheses */
+    char state;   /* 'R', 'S', 'Z', ... */
     long ppid;
     uint64_t minflt, cminflt, majflt, cmajflt;
     uint64_t utime, stime, cutime, cstime; /* cutime/cstime: reaped children, clamped at 0 */
@@ -99,25 +100,26 @@ void ostel_procfs_parse_psi(const char *buf, size_t len, struct ostel_procfs_psi
 
 /*
  * A whitespace-separated list of pids (/proc/<pid>/task/<tid>/children, cgroup.procs). Stores up to
- * cap pids in out; *count gets how many were stored, *truncated whether more followed. Returns 0, or
- * OSTEL_ERR when a token is not a positive pid.
+ * cap pids in out; *count gets how many were stored, *truncated whether more followed. Returns 0,
+ * or OSTEL_ERR when a token is not a positive pid.
  */
 int ostel_procfs_parse_pids(const char *buf, size_t len, pid_t *out, size_t cap, size_t *count,
                             bool *truncated, char *err, size_t err_size);
 
-/* Decimal name of a /proc directory entry ("1234") -> pid; false for anything else ("self", "12a"). */
+/* Decimal name of a /proc directory entry ("1234") -> pid; false for anything else ("self", "12a").
+ */
 bool ostel_procfs_parse_pid_name(const char *name, pid_t *out);
 
-/* The first "model name" (x86) or "Processor"/"cpu model" (older ARM, MIPS) of /proc/cpuinfo, copied
- * into out (truncated to out_size - 1). False when there is none. */
+/* The first "model name" (x86) or "Processor"/"cpu model" (older ARM, MIPS) of /proc/cpuinfo,
+ * copied into out (truncated to out_size - 1). False when there is none. */
 bool ostel_procfs_parse_cpu_model(const char *buf, size_t len, char *out, size_t out_size);
 
 /* PRETTY_NAME of /etc/os-release, unquoted, into out. False when absent. */
 bool ostel_procfs_parse_os_release(const char *buf, size_t len, char *out, size_t out_size);
 
 /*
- * /proc/<pid>/cgroup: *v2 gets the path of the "0::" line, *v1_memory the path of the cgroup v1 line
- * whose controller list holds "memory". Both are slices into buf; an absent one has n == 0 and
+ * /proc/<pid>/cgroup: *v2 gets the path of the "0::" line, *v1_memory the path of the cgroup v1
+ * line whose controller list holds "memory". Both are slices into buf; an absent one has n == 0 and
  * p == NULL. A path is accepted only when it starts with '/' and holds no ".." component.
  */
 void ostel_procfs_parse_cgroup(const char *buf, size_t len, struct ostel_str *v2,

@@ -1,7 +1,7 @@
 /*
- * platform_stub: the backend for an OS ostel has no backend for. It builds anywhere with plain C11 +
- * POSIX clocks: samples carry only their timestamps, every other field is invalid (empty CSV cells),
- * host facts come from uname(). A run still works; it just measures nothing but time.
+ * platform_stub: the backend for an OS ostel has no backend for. It builds anywhere with plain C11
+ * + POSIX clocks: samples carry only their timestamps, every other field is invalid (empty CSV
+ * cells), host facts come from uname(). A run still works; it just measures nothing but time.
  */
 #include "platform/platform.h"
 
