@@ -15,6 +15,7 @@
  * &m); prev = cur; ostel_platform_read_oom_kills(p, &kills);                       // after the
  * child ended ostel_platform_close(p);
  *
+ * A handle is not thread-safe: use it from one thread at a time (the sampler's).
  * Samples hold raw cumulative counters; the pure functions at the bottom turn two consecutive
  * samples into the per-interval values of metrics.csv (docs/run-directory.md). docs/platform.md
  * says where each field comes from on each OS.
