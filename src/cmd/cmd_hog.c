@@ -19,7 +19,7 @@ struct hog_args {
 
 static const struct ostel_option hog_opts[] = {
     {OPT_DURATION, "duration", "D", "OSTEL_HOG_DURATION",
-     "stop after D (30s, 5m, 1.5h is 90m); default: until SIGTERM/SIGINT"},
+     "stop after D (30s, 5m, 1h); default: until SIGTERM/SIGINT/SIGHUP"},
     {OPT_RATE, "rate", "PAGES_PER_S", NULL,
      "pages re-written per second once full (default: every page each 5 s)"},
     {OPT_READY, "ready-file", "F", NULL,
