@@ -278,8 +278,9 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
     int64_t i_gpu_start = (int64_t)n_layer + 1 - ngl;
     if (i_gpu_start < 0)
         i_gpu_start = 0;
-    out->layers_gpu = (uint32_t)(ngl > n_layer ? n_layer : ngl);
-    out->output_on_gpu = gpu && ngl > (int64_t)n_layer;
+    /* ngl counts the output layer first: -ngl 1 offloads only the output */
+    out->layers_gpu = i_gpu_start >= (int64_t)n_layer ? 0 : (uint32_t)(n_layer - i_gpu_start);
+    out->output_on_gpu = gpu && ngl >= 1;
     out->n_dev = gpu ? 2 : 1;
     out->dev[0].name = "host";
     out->dev[1].name = "gpu";
@@ -322,6 +323,10 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                 span_add(&host_span, t);
             else
                 host_alloc += align_up(t->bytes, 64);
+            /* without offsets, a mapped host buffer spans the repacked weights too: they are
+             * interleaved with the rest in the file */
+            if (rp && !p->no_mmap && !s->have_offsets)
+                host_alloc += t->bytes;
             if (pl == PLACE_LAYER)
                 layers_on_cpu = 1;
         }
@@ -406,7 +411,9 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
             g = out_peak + layer_peak; /* op offload: big batches run on the GPU anyway */
         dgpu->compute_bytes = g;
         /* host: the embeddings (input layer) and the KQ mask (+ its f16 copy with FA) */
-        uint64_t h = E + mask + (fa ? mask / 2 : 0);
+        uint64_t h = E + mask;
+        if (fa && p->backend == OSTEL_MEMMODEL_BACKEND_CUDA)
+            h += mask / 2; /* CUDA: the f16 copy of the mask is made on the host */
         if (i_gpu_start > 0 && p->backend != OSTEL_MEMMODEL_BACKEND_CUDA)
             h += layer_peak; /* layers computed on the CPU */
         if (!out->output_on_gpu && p->backend != OSTEL_MEMMODEL_BACKEND_CUDA)
@@ -597,6 +604,29 @@ static void add_tensor(struct ostel_memmodel_shape *s, size_t *cap, const char *
         t->bytes = ne0 * ne1 * 2;
 }
 
+/* llama-quant.cpp's use_more_bits: the first and last eighth of the layers and every third */
+static bool more_bits(uint32_t i, uint32_t n)
+{
+    return i < n / 8 || i >= 7 * n / 8 || (i >= n / 8 && (i - n / 8) % 3 == 2);
+}
+
+/* The type of attn_v / ffn_down of layer il under ftype (llama-quant.cpp, the common K mixes). */
+static uint32_t mixed_type(uint32_t ftype, uint32_t base, uint32_t il, uint32_t n, bool down)
+{
+    switch (ftype) {
+    case 15: case 17: /* Q4_K_M, Q5_K_M */
+        return more_bits(il, n) ? T_Q6_K : base;
+    case 12: /* Q3_K_M */
+        if (down)
+            return il < n / 16 ? T_Q5_K : T_Q4_K;
+        return il < 2 ? T_Q5_K : T_Q4_K;
+    case 14: /* Q4_K_S */
+        return down && il < n / 8 ? T_Q5_K : base;
+    default:
+        return base;
+    }
+}
+
 /* A llama-like tensor table of the shape, with the quantization recipe of ftype. */
 static void synth_table(struct ostel_memmodel_shape *s, uint32_t base, bool tied)
 {
@@ -604,8 +634,10 @@ static void synth_table(struct ostel_memmodel_shape *s, uint32_t base, bool tied
     s->n_tensors = 0;
     uint64_t q = (uint64_t)s->n_head * s->head_dim_k, kv = (uint64_t)s->n_head_kv * s->head_dim_k;
     uint32_t out_type = base == 1 || base == T_BF16 || base == T_Q8_0 || base == 0 ? base : T_Q6_K;
+    /* a tied token_embd gets the output type (llama-quant.cpp), unless its rows force a fallback */
+    uint32_t embd_type = tied && s->n_embd % 256 == 0 ? out_type : base;
     char name[64];
-    add_tensor(s, &cap, "token_embd.weight", base, s->n_embd, s->n_vocab);
+    add_tensor(s, &cap, "token_embd.weight", embd_type, s->n_embd, s->n_vocab);
     for (uint32_t il = 0; il < s->n_layer; il++) {
         snprintf(name, sizeof(name), "blk.%u.attn_norm.weight", il);
         add_tensor(s, &cap, name, 0, s->n_embd, 1);
@@ -614,7 +646,8 @@ static void synth_table(struct ostel_memmodel_shape *s, uint32_t base, bool tied
         snprintf(name, sizeof(name), "blk.%u.attn_k.weight", il);
         add_tensor(s, &cap, name, base, s->n_embd, kv);
         snprintf(name, sizeof(name), "blk.%u.attn_v.weight", il);
-        add_tensor(s, &cap, name, base, s->n_embd, kv);
+        add_tensor(s, &cap, name, mixed_type(s->ftype, base, il, s->n_layer, false), s->n_embd,
+                   kv);
         snprintf(name, sizeof(name), "blk.%u.attn_output.weight", il);
         add_tensor(s, &cap, name, base, q, s->n_embd);
         snprintf(name, sizeof(name), "blk.%u.ffn_norm.weight", il);
@@ -624,7 +657,8 @@ static void synth_table(struct ostel_memmodel_shape *s, uint32_t base, bool tied
         snprintf(name, sizeof(name), "blk.%u.ffn_up.weight", il);
         add_tensor(s, &cap, name, base, s->n_embd, s->n_ff);
         snprintf(name, sizeof(name), "blk.%u.ffn_down.weight", il);
-        add_tensor(s, &cap, name, base, s->n_ff, s->n_embd);
+        add_tensor(s, &cap, name, mixed_type(s->ftype, base, il, s->n_layer, true), s->n_ff,
+                   s->n_embd);
     }
     add_tensor(s, &cap, "output_norm.weight", 0, s->n_embd, 1);
     if (!tied)
