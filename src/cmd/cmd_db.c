@@ -72,8 +72,8 @@ static int parse_args(const struct ostel_command_help *h, const struct ostel_opt
     int base = 0; /* argv[base] plays argv[0] for each round */
     for (;;) {
         int first;
-        int rc = ostel_options_parse(h, opts, nopts, argc - base, argv + base, on_option, a,
-                                     &first);
+        int rc =
+            ostel_options_parse(h, opts, nopts, argc - base, argv + base, on_option, a, &first);
         if (rc != OSTEL_OPT_DONE)
             return rc;
         int i = base + first;

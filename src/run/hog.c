@@ -48,8 +48,9 @@ static int parse_mem(const char *v, size_t n, struct ostel_hog_spec *out, char *
     else
         stem = n;
     if (stem == 0 || stem >= sizeof(num)) {
-        snprintf(err, err_size, "mem: needs a size (mem:2G), a share of RAM (mem:70%%) or of "
-                                "available memory (mem:70%%avail)");
+        snprintf(err, err_size,
+                 "mem: needs a size (mem:2G), a share of RAM (mem:70%%) or of "
+                 "available memory (mem:70%%avail)");
         return OSTEL_ERR;
     }
     memcpy(num, v, stem);
@@ -61,8 +62,7 @@ static int parse_mem(const char *v, size_t n, struct ostel_hog_spec *out, char *
             return OSTEL_ERR;
         }
     } else {
-        if (!ostel_parse_f64(num, &out->mem_pct) || !(out->mem_pct > 0) ||
-            out->mem_pct > 100) {
+        if (!ostel_parse_f64(num, &out->mem_pct) || !(out->mem_pct > 0) || out->mem_pct > 100) {
             snprintf(err, err_size, "mem: bad percentage '%s' (more than 0, at most 100)", num);
             return OSTEL_ERR;
         }
@@ -70,8 +70,7 @@ static int parse_mem(const char *v, size_t n, struct ostel_hog_spec *out, char *
     return OSTEL_OK;
 }
 
-int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err,
-                         size_t err_size)
+int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err, size_t err_size)
 {
     memset(out, 0, sizeof(*out));
     if (!text || !*text) {
@@ -136,8 +135,10 @@ int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_
         return OSTEL_OK;
     if (!mi->valid) {
         if (spec->mem_kind != OSTEL_HOG_MEM_BYTES) {
-            snprintf(err, err_size, "%s needs the machine's memory size, which this system does "
-                                    "not report; give a size (mem:2G)", spec->mem_text);
+            snprintf(err, err_size,
+                     "%s needs the machine's memory size, which this system does "
+                     "not report; give a size (mem:2G)",
+                     spec->mem_text);
             return OSTEL_ERR;
         }
         *bytes = spec->mem_bytes;
@@ -152,8 +153,7 @@ int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_
     if (want > usable) {
         snprintf(err, err_size,
                  "%s asks %.1f GiB but only %.1f GiB is available (keeping %llu MiB spare)",
-                 spec->mem_text, gib(want), gib(usable),
-                 (unsigned long long)(reserve_bytes >> 20));
+                 spec->mem_text, gib(want), gib(usable), (unsigned long long)(reserve_bytes >> 20));
         return OSTEL_ERR;
     }
     if (want == 0) {
@@ -355,10 +355,10 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     fprintf(out, " fill=%.2f s\n", now_s() - t0);
     fflush(out);
     if (params->ready_file) {
-        char *txt = ostel_xasprintf("pid=%ld\nrss_mib=%llu\nmem_mib=%llu\ncpu_threads=%d\n",
-                                    (long)getpid(),
-                                    (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
-                                    (unsigned long long)(mem_bytes >> 20), spec->cpu_threads);
+        char *txt =
+            ostel_xasprintf("pid=%ld\nrss_mib=%llu\nmem_mib=%llu\ncpu_threads=%d\n", (long)getpid(),
+                            (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
+                            (unsigned long long)(mem_bytes >> 20), spec->cpu_threads);
         int w = ostel_file_write_atomic(params->ready_file, txt, strlen(txt));
         free(txt);
         wrote_ready = w == OSTEL_OK;

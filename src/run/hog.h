@@ -3,10 +3,10 @@
  * measure llama.cpp on a machine that is not idle (docs/hog.md).
  *
  * The memory hog maps anonymous memory, writes every page, then keeps re-writing the pages at a set
- * rate so that they stay recently used and dirty: the kernel cannot quietly reclaim or compress them
- * behind the measurement's back. It is not mlock'ed (see docs/hog.md for why). Before allocating it
- * refuses a size the machine cannot give (MemAvailable minus a reserve). Its OOM score is raised so
- * that under pressure the kernel kills the hog rather than the measured process.
+ * rate so that they stay recently used and dirty: the kernel cannot quietly reclaim or compress
+ * them behind the measurement's back. It is not mlock'ed (see docs/hog.md for why). Before
+ * allocating it refuses a size the machine cannot give (MemAvailable minus a reserve). Its OOM
+ * score is raised so that under pressure the kernel kills the hog rather than the measured process.
  *
  * The parsers here are pure (no printing, an error buffer); ostel_hog_run() prints status lines.
  */
@@ -43,8 +43,7 @@ struct ostel_hog_spec {
  * Parses "mem:4G", "mem:70%", "mem:70%avail", "cpu:2" and comma-separated combinations
  * ("mem:4G,cpu:1"; each kind at most once). Returns 0 or -1 with a message in err.
  */
-int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err,
-                         size_t err_size);
+int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err, size_t err_size);
 
 struct ostel_hog_meminfo {
     uint64_t total_bytes; /* MemTotal */
@@ -53,9 +52,9 @@ struct ostel_hog_meminfo {
 };
 /*
  * Turns the spec's memory request into bytes and checks that it fits: at most MemAvailable minus
- * reserve_bytes. mi may be invalid (a platform without the numbers): then a percentage is an error and an absolute size is
- * accepted unchecked (*checked = false). Returns 0 or -1 with a message in err, e.g.
- * "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB spare)".
+ * reserve_bytes. mi may be invalid (a platform without the numbers): then a percentage is an error
+ * and an absolute size is accepted unchecked (*checked = false). Returns 0 or -1 with a message in
+ * err, e.g. "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB spare)".
  */
 int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_hog_meminfo *mi,
                           uint64_t reserve_bytes, uint64_t *bytes, bool *checked, char *err,

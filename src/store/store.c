@@ -3,8 +3,8 @@
  * the resume query and reading runs back (see store.h; schema and concurrency in docs/store.md).
  *
  * Every value reaches SQL through a bound parameter. The only SQL text built at run time is made of
- * this file's constant column names. Statements are prepared once per handle and reused, which is what
- * makes a 100k-sample import take a fraction of a second.
+ * this file's constant column names. Statements are prepared once per handle and reused, which is
+ * what makes a 100k-sample import take a fraction of a second.
  */
 #include "store/store_internal.h"
 #include "util/fileio.h"
@@ -141,26 +141,27 @@ static const struct run_col run_cols[] = {
 };
 /* Bound before run_cols, in this order. */
 static const char *const run_fixed_cols[] = {
-    "run_key",     "study_id",     "machine_id",  "spec_hash",     "run_dir", "imported_at",
-    "kernel",      "llama_version", "summary_json", "config_text", "metrics_header",
+    "run_key", "study_id",      "machine_id",   "spec_hash",   "run_dir",        "imported_at",
+    "kernel",  "llama_version", "summary_json", "config_text", "metrics_header",
 };
 
 /* PHASE STATS of docs/run-directory.md: phase_summaries' columns, named like the JSON keys. */
 static const char *const phase_stats[] = {
-    "start_ts",          "end_ts",           "duration_s",       "samples",
-    "rss_peak_mib",      "rss_mean_mib",     "rss_anon_peak_mib", "rss_file_peak_mib",
-    "cpu_mean_pct",      "cpu_peak_pct",     "pageins",          "pageouts",
-    "majflt",            "minflt",           "swapins",          "swapouts",
-    "pressure_worst",    "avail_min_pct",    "sys_avail_min_mib", "psi_some_max_pct",
-    "psi_full_max_pct",  "swap_peak_mib",    "threads_peak",
+    "start_ts",         "end_ts",        "duration_s",        "samples",
+    "rss_peak_mib",     "rss_mean_mib",  "rss_anon_peak_mib", "rss_file_peak_mib",
+    "cpu_mean_pct",     "cpu_peak_pct",  "pageins",           "pageouts",
+    "majflt",           "minflt",        "swapins",           "swapouts",
+    "pressure_worst",   "avail_min_pct", "sys_avail_min_mib", "psi_some_max_pct",
+    "psi_full_max_pct", "swap_peak_mib", "threads_peak",
 };
 static const char *const phase_keys[] = {"overall", "load", "prompt", "generate", "teardown"};
 
-static const char *const memory_cols[] = {"total_mib",   "free_mib",    "self_mib",
-                                          "model_mib",   "context_mib", "compute_mib",
+static const char *const memory_cols[] = {"total_mib",      "free_mib",    "self_mib",
+                                          "model_mib",      "context_mib", "compute_mib",
                                           "unaccounted_mib"};
 
-/* ---- small helpers ---------------------------------------------------------------------------- */
+/* ---- small helpers ----------------------------------------------------------------------------
+ */
 
 int ostel_store_sql_error(struct ostel_store *s, const char *what)
 {
@@ -203,8 +204,8 @@ static void now_iso(char out[32])
 static sqlite3_stmt *stmt_get(struct ostel_store *s, enum store_stmt which, const char *sql)
 {
     if (!s->stmt[which]) {
-        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[which],
-                               NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[which], NULL) !=
+            SQLITE_OK) {
             ostel_store_sql_error(s, "preparing a statement");
             return NULL;
         }
@@ -215,8 +216,8 @@ static sqlite3_stmt *stmt_get(struct ostel_store *s, enum store_stmt which, cons
 }
 
 /* "INSERT INTO t(a,b,…) VALUES(?,?,…)" from constant column names (never from input). */
-static char *insert_sql(const char *table, const char *const *a, size_t na,
-                        const char *const *b, size_t nb)
+static char *insert_sql(const char *table, const char *const *a, size_t na, const char *const *b,
+                        size_t nb)
 {
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
@@ -513,8 +514,8 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
         ostel_store_json_number(f->doc, "host.cpu_cores", &cores) < 0 ||
         ostel_store_json_number(f->doc, "host.ram_mib", &ram) < 0)
         return ostel_error("'%s': a \"host\" value has the wrong type", f->summary_path);
-    char *facts = ostel_xasprintf("%s\n%s\n%s\n%.0f\n%.0f", hostname ? hostname : "",
-                                  os ? os : "", cpu ? cpu : "", cores, ram);
+    char *facts = ostel_xasprintf("%s\n%s\n%s\n%.0f\n%.0f", hostname ? hostname : "", os ? os : "",
+                                  cpu ? cpu : "", cores, ram);
     char fp[17];
     ostel_store_hash_hex(facts, strlen(facts), fp);
     free(facts);
@@ -532,9 +533,9 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
     bind_text_or_null(st, 3, os);
     bind_text_or_null(st, 4, cpu);
     ostel_store_json_number(f->doc, "host.cpu_cores", &cores) == 1 ? bind_number(st, 5, cores)
-                                                                    : sqlite3_bind_null(st, 5);
+                                                                   : sqlite3_bind_null(st, 5);
     ostel_store_json_number(f->doc, "host.ram_mib", &ram) == 1 ? bind_number(st, 6, ram)
-                                                                : sqlite3_bind_null(st, 6);
+                                                               : sqlite3_bind_null(st, 6);
     if (have_start) {
         sqlite3_bind_double(st, 7, start);
         sqlite3_bind_double(st, 8, start);
@@ -565,14 +566,14 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
 }
 
 static int insert_run_row(struct ostel_store *s, const struct run_files *f, const char *key,
-                          const char *dir, const struct ostel_store_import_opts *opts,
-                          int64_t mid, const char *header, int64_t *run_id)
+                          const char *dir, const struct ostel_store_import_opts *opts, int64_t mid,
+                          const char *header, int64_t *run_id)
 {
     const char *names[OSTEL_ARRAY_LEN(run_cols)];
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(run_cols); i++)
         names[i] = run_cols[i].col;
     char *sql = insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), names,
-                     OSTEL_ARRAY_LEN(run_cols));
+                           OSTEL_ARRAY_LEN(run_cols));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_RUN, sql);
     free(sql);
     if (!st)
@@ -580,8 +581,8 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
 
     char now[32];
     now_iso(now);
-    char *spec = opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash)
-                                         : config_get(f, "spec_hash");
+    char *spec =
+        opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash) : config_get(f, "spec_hash");
     char *llama_version = config_get(f, "llama_version");
     const char *kernel = NULL;
     char *abs_dir = realpath(dir, NULL);
@@ -717,7 +718,8 @@ static int insert_phases(struct ostel_store *s, const struct run_files *f, int64
     return OSTEL_OK;
 }
 
-/* llama.memory_breakdown: written by the log parser (docs/parse.md); unexpected shapes are skipped. */
+/* llama.memory_breakdown: written by the log parser (docs/parse.md); unexpected shapes are skipped.
+ */
 static int insert_memory(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     const cJSON *arr = ostel_store_json_get(f->doc, "llama.memory_breakdown");
@@ -885,7 +887,8 @@ int ostel_store_run_is_complete(struct ostel_store *s, const char *spec_hash)
     return rc == SQLITE_DONE ? 0 : ostel_store_sql_error(s, "looking up a run");
 }
 
-/* ---- reading back ----------------------------------------------------------------------------- */
+/* ---- reading back -----------------------------------------------------------------------------
+ */
 
 int ostel_store_list_runs(struct ostel_store *s, int64_t study_id, const char *tag, int64_t **ids,
                           size_t *n)
@@ -1074,8 +1077,7 @@ int ostel_store_write_run_dir(struct ostel_store *s, int64_t id, const char *dir
     size_t len = 0;
     char *csv = NULL;
     int rc = OSTEL_ERR;
-    if (ostel_mkdir_p(dir) != OSTEL_OK ||
-        !(csv = ostel_store_run_record_metrics_csv(&r, &len)) ||
+    if (ostel_mkdir_p(dir) != OSTEL_OK || !(csv = ostel_store_run_record_metrics_csv(&r, &len)) ||
         write_file(dir, "metrics.csv", csv, len) != OSTEL_OK ||
         (r.config_text &&
          write_file(dir, "config.txt", r.config_text, strlen(r.config_text)) != OSTEL_OK) ||

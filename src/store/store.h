@@ -2,11 +2,11 @@
  * store: ostel's results database (SQLite), the only module that knows SQL.
  *
  * One database file holds machines, studies, runs, every sample of every run, per-phase summaries,
- * background scenarios and llama.cpp's memory breakdown (schema: docs/store.md). It is opened in WAL
- * mode with a busy timeout, so several processes (a study and an `ostel db import` beside it) can write
- * the same file: writers wait for each other instead of failing. A run enters in one transaction: a
- * crash or Ctrl-C in the middle leaves nothing of it. The schema is versioned (PRAGMA user_version)
- * and upgraded step by step on open.
+ * background scenarios and llama.cpp's memory breakdown (schema: docs/store.md). It is opened in
+ * WAL mode with a busy timeout, so several processes (a study and an `ostel db import` beside it)
+ * can write the same file: writers wait for each other instead of failing. A run enters in one
+ * transaction: a crash or Ctrl-C in the middle leaves nothing of it. The schema is versioned
+ * (PRAGMA user_version) and upgraded step by step on open.
  *
  * All functions print their own error through ostel_error() and return OSTEL_ERR on failure.
  */
@@ -64,9 +64,10 @@ struct ostel_store_import_opts {
 int ostel_store_run_begin(struct ostel_store *s);
 /*
  * Validates run directory `dir` (metrics.csv, summary.json, config.txt) and inserts it and all its
- * samples inside the open transaction. Returns OSTEL_STORE_ADDED, OSTEL_STORE_ALREADY when a run with
- * the same identity is present (nothing written), or OSTEL_ERR after printing one line naming the
- * bad file. *run_id (may be NULL) receives the run's id. The caller must roll back after an error.
+ * samples inside the open transaction. Returns OSTEL_STORE_ADDED, OSTEL_STORE_ALREADY when a run
+ * with the same identity is present (nothing written), or OSTEL_ERR after printing one line naming
+ * the bad file. *run_id (may be NULL) receives the run's id. The caller must roll back after an
+ * error.
  */
 int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
                             const struct ostel_store_import_opts *opts, int64_t *run_id);
@@ -95,10 +96,10 @@ int ostel_store_list_runs(struct ostel_store *s, int64_t study_id, const char *t
 struct ostel_store_run_record {
     int64_t id;
     char *run_key;
-    char *run_dir;        /* where it was imported from (may no longer exist) */
-    char *summary_json;   /* summary.json as imported */
-    char *config_text;    /* config.txt as imported, or NULL */
-    char *metrics_header; /* metrics.csv's header line */
+    char *run_dir;                      /* where it was imported from (may no longer exist) */
+    char *summary_json;                 /* summary.json as imported */
+    char *config_text;                  /* config.txt as imported, or NULL */
+    char *metrics_header;               /* metrics.csv's header line */
     struct ostel_store_sample *samples; /* in file order; each extra is owned here */
     size_t nsamples;
 };
@@ -107,8 +108,8 @@ int ostel_store_load_run(struct ostel_store *s, int64_t id, struct ostel_store_r
 void ostel_store_run_record_free(struct ostel_store_run_record *r);
 /*
  * metrics.csv rebuilt from a loaded run (same header and column order; numbers as stored), for a
- * loader that wants the file's text (e.g. the report's metrics reader). The caller frees the result;
- * *len (may be NULL) receives its length. NULL after printing an error.
+ * loader that wants the file's text (e.g. the report's metrics reader). The caller frees the
+ * result; *len (may be NULL) receives its length. NULL after printing an error.
  */
 char *ostel_store_run_record_metrics_csv(const struct ostel_store_run_record *r, size_t *len);
 /*
@@ -119,8 +120,8 @@ int ostel_store_write_run_dir(struct ostel_store *s, int64_t id, const char *dir
 
 enum ostel_store_format { OSTEL_STORE_FORMAT_CSV, OSTEL_STORE_FORMAT_JSON };
 /*
- * Writes a table (runs, samples, phases, machines, studies, scenarios, memory) to f as CSV (header +
- * rows) or JSON (an array of objects; runs carry their summary as an object). run_id > 0 limits
+ * Writes a table (runs, samples, phases, machines, studies, scenarios, memory) to f as CSV (header
+ * + rows) or JSON (an array of objects; runs carry their summary as an object). run_id > 0 limits
  * samples/phases/scenarios/memory/runs to one run. Large text columns are left out of CSV runs.
  */
 int ostel_store_export(struct ostel_store *s, const char *table, enum ostel_store_format fmt,
@@ -130,7 +131,8 @@ bool ostel_store_export_table_ok(const char *table);
 
 /* Rows in `table` (one of the export tables) into *n. */
 int ostel_store_count_rows(struct ostel_store *s, const char *table, int64_t *n);
-/* Runs PRAGMA integrity_check: OSTEL_OK when SQLite answers "ok", else prints its first complaint. */
+/* Runs PRAGMA integrity_check: OSTEL_OK when SQLite answers "ok", else prints its first complaint.
+ */
 int ostel_store_check_integrity(struct ostel_store *s);
 
 /* Prints the database's path, schema version, SQLite version and row counts to f. */

@@ -256,8 +256,9 @@ int ostel_store_print_info(struct ostel_store *s, FILE *f)
         sqlite3_finalize(st);
         mode = modebuf;
     }
-    fprintf(f, "database        %s\nschema_version  %d (this ostel: %d)\nsqlite          %s\n"
-               "journal_mode    %s\n",
+    fprintf(f,
+            "database        %s\nschema_version  %d (this ostel: %d)\nsqlite          %s\n"
+            "journal_mode    %s\n",
             s->path, v, OSTEL_STORE_SCHEMA_VERSION, sqlite3_libversion(), mode);
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(tables); i++) {
         char *sql = ostel_xasprintf("SELECT count(*) FROM %s", tables[i].name);

@@ -1,6 +1,6 @@
 /*
- * store_rundir: validating readers of metrics.csv, config.txt and summary.json (see store_rundir.h).
- * Pure: no printing, no I/O, no SQL.
+ * store_rundir: validating readers of metrics.csv, config.txt and summary.json (see
+ * store_rundir.h). Pure: no printing, no I/O, no SQL.
  */
 #include "store/store_rundir.h"
 
@@ -9,10 +9,24 @@
 #include <string.h>
 
 static const char *const metric_names[OSTEL_STORE_METRIC_COUNT] = {
-    "ts",           "rss_mb",        "cpu_pct",       "vm_pressure_flag", "avail_mem_level",
-    "pageins_delta", "pageouts_delta", "rss_anon_mb",  "rss_file_mb",      "swap_mb",
-    "minflt_delta", "majflt_delta",  "threads",       "sys_avail_mb",     "swapin_delta",
-    "swapout_delta", "psi_some_pct",  "psi_full_pct",
+    "ts",
+    "rss_mb",
+    "cpu_pct",
+    "vm_pressure_flag",
+    "avail_mem_level",
+    "pageins_delta",
+    "pageouts_delta",
+    "rss_anon_mb",
+    "rss_file_mb",
+    "swap_mb",
+    "minflt_delta",
+    "majflt_delta",
+    "threads",
+    "sys_avail_mb",
+    "swapin_delta",
+    "swapout_delta",
+    "psi_some_pct",
+    "psi_full_pct",
 };
 
 static const char *const phase_names[] = {"", "load", "prompt", "generate", "teardown"};
@@ -203,15 +217,14 @@ int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
                 if (ostel_str_eq(cell, phase_names[p]))
                     ph = p;
             if (ph < 0) {
-                snprintf(err, err_size, "line %zu: unknown phase '%s'", r->line,
-                         show(cell, shown));
+                snprintf(err, err_size, "line %zu: unknown phase '%s'", r->line, show(cell, shown));
                 goto fail;
             }
             out->phase = ph;
         } else if (cell.n > 0) {
             if (cell.n > 256 || memchr(cell.p, '"', cell.n) || memchr(cell.p, '\0', cell.n)) {
-                snprintf(err, err_size, "line %zu: bad cell '%s': '%s'", r->line,
-                         r->col_names[i], show(cell, shown));
+                snprintf(err, err_size, "line %zu: bad cell '%s': '%s'", r->line, r->col_names[i],
+                         show(cell, shown));
                 goto fail;
             }
             if (!extra)
@@ -223,8 +236,7 @@ int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
         i++;
     }
     if (i != r->ncols) {
-        snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", r->line, i,
-                 r->ncols);
+        snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", r->line, i, r->ncols);
         goto fail;
     }
     if (!(out->valid & (1u << OSTEL_STORE_METRIC_TS))) {
@@ -253,8 +265,8 @@ void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r)
 
 static bool key_char_ok(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
 }
 
 int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size)

@@ -3,8 +3,8 @@
  *
  * Nothing here prints or touches SQL: each reader takes bytes already in memory, validates them
  * against the contract and fills an error buffer on bad input, so `ostel db import` can refuse a
- * corrupt run before anything is written. metrics.csv is read row by row (an iterator) so a long run's
- * samples stream into the database without a second copy in memory.
+ * corrupt run before anything is written. metrics.csv is read row by row (an iterator) so a long
+ * run's samples stream into the database without a second copy in memory.
  */
 #ifndef OSTEL_STORE_RUNDIR_H
 #define OSTEL_STORE_RUNDIR_H
@@ -52,18 +52,18 @@ struct ostel_store_sample {
     double v[OSTEL_STORE_METRIC_COUNT];
     uint32_t valid; /* bit i set when v[i] was present */
     int phase;      /* 0 empty, 1..4 see ostel_store_phase_name */
-    char *extra;    /* JSON object of columns the store does not know ({"gpu0_mem_mb":"12"}), or NULL;
-                       owned by the reader, valid until the next call */
+    char *extra; /* JSON object of columns the store does not know ({"gpu0_mem_mb":"12"}), or NULL;
+                    owned by the reader, valid until the next call */
 };
 
 /* Streams metrics.csv rows out of a buffer the caller keeps alive. */
 struct ostel_store_metrics_reader {
-    struct ostel_str rest;                 /* what is left to read (borrowed) */
-    size_t ncols;                          /* header cells */
-    int col_map[OSTEL_STORE_MAX_COLUMNS];  /* per header cell: metric index, -1 phase, -2 extra */
+    struct ostel_str rest;                /* what is left to read (borrowed) */
+    size_t ncols;                         /* header cells */
+    int col_map[OSTEL_STORE_MAX_COLUMNS]; /* per header cell: metric index, -1 phase, -2 extra */
     char *col_names[OSTEL_STORE_MAX_COLUMNS]; /* owned copies of the header cells */
-    size_t line;                           /* 1-based line number of the last row read */
-    char *extra;                           /* owned buffer behind sample.extra */
+    size_t line;                              /* 1-based line number of the last row read */
+    char *extra;                              /* owned buffer behind sample.extra */
 };
 
 /*
@@ -89,15 +89,15 @@ int ostel_store_config_validate(const char *text, size_t len, char *err, size_t 
 char *ostel_store_config_get(const char *text, size_t len, const char *key);
 
 /*
- * summary.json: parses and checks the envelope ("schema": "ostel.summary", schema_version 1, a "run"
- * object with a string "status"). Returns the parsed document (the caller frees it with
+ * summary.json: parses and checks the envelope ("schema": "ostel.summary", schema_version 1, a
+ * "run" object with a string "status"). Returns the parsed document (the caller frees it with
  * cJSON_Delete) or NULL with a message in err.
  */
 cJSON *ostel_store_summary_parse(const char *text, size_t len, char *err, size_t err_size);
 
 /*
- * Looks up a dotted path ("telemetry.overall.rss_peak_mib") in a summary. Returns 1 and sets *out for
- * a number, 0 when the value is absent or null, -1 when it is present with another type.
+ * Looks up a dotted path ("telemetry.overall.rss_peak_mib") in a summary. Returns 1 and sets *out
+ * for a number, 0 when the value is absent or null, -1 when it is present with another type.
  */
 int ostel_store_json_number(const cJSON *root, const char *path, double *out);
 /* Like ostel_store_json_number for strings; *out is borrowed from root. */

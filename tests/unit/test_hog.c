@@ -1,6 +1,7 @@
 /*
- * Unit tests for the hog's pure parts: the load spec and the fit check with its message. The running
- * hog (RSS really held, one busy core, SIGTERM) is tested end to end in tests/e2e/test_hog.sh.
+ * Unit tests for the hog's pure parts: the load spec and the fit check with its message. The
+ * running hog (RSS really held, one busy core, SIGTERM) is tested end to end in
+ * tests/e2e/test_hog.sh.
  */
 #include "testlib.h"
 #include "run/hog.h"
@@ -70,40 +71,40 @@ static void test_resolve(void **state)
     /* 22.1 GiB usable after the 256 MiB reserve, as in the documentation's example */
     struct ostel_hog_meminfo mi = {32 * GiB, (uint64_t)(22.1 * (double)GiB) + 256 * MiB, true};
     assert_int_equal(ostel_hog_parse_spec("mem:30G", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     -1);
-    assert_string_equal(err,
-                        "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB spare)");
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        -1);
+    assert_string_equal(
+        err, "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB spare)");
 
     assert_int_equal(ostel_hog_parse_spec("mem:22G", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     0);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        0);
     assert_true(bytes == 22 * GiB);
     assert_true(checked);
 
     /* percentages: of MemTotal, of MemAvailable */
     assert_int_equal(ostel_hog_parse_spec("mem:50%", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     0);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        0);
     assert_true(bytes == 16 * GiB);
     assert_int_equal(ostel_hog_parse_spec("mem:70%", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     -1);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "mem:70% asks 22.4 GiB but only 22.1 GiB"));
     assert_int_equal(ostel_hog_parse_spec("mem:50%avail", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     0);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        0);
     assert_true(bytes == mi.avail_bytes / 2);
     /* 100%avail never fits: the reserve is kept */
     assert_int_equal(ostel_hog_parse_spec("mem:100%avail", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     -1);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        -1);
 
     /* no memory numbers on this platform: sizes pass unchecked, percentages cannot be resolved */
     struct ostel_hog_meminfo none = {0, 0, false};
@@ -120,9 +121,9 @@ static void test_resolve(void **state)
     assert_non_null(strstr(err, "give a size"));
     /* cpu only: nothing to resolve */
     assert_int_equal(ostel_hog_parse_spec("cpu:1", &s, err, sizeof(err)), 0);
-    assert_int_equal(ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
-                                           sizeof(err)),
-                     0);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        0);
     assert_true(bytes == 0);
 }
 

@@ -444,10 +444,11 @@ static void test_bulk_speed(void **state)
                        "majflt_delta,threads,sys_avail_mb,swapin_delta,swapout_delta,"
                        "psi_some_pct,psi_full_pct\n");
     for (int i = 0; i < ROWS; i++)
-        ostel_buf_printf(&b, "%.3f,%.1f,%.1f,1,%d,%d,0,generate,%.1f,338.3,0,%d,0,3,21500,0,0,"
-                             "%s,0.00\n",
-                         1764136800.0 + i * 0.1, 400.0 + i % 17, 100.0 + i % 99, 80 + i % 10,
-                         i % 7, 60.0 + i % 5, i % 31, i % 13 ? "0.10" : "");
+        ostel_buf_printf(&b,
+                         "%.3f,%.1f,%.1f,1,%d,%d,0,generate,%.1f,338.3,0,%d,0,3,21500,0,0,"
+                         "%s,0.00\n",
+                         1764136800.0 + i * 0.1, 400.0 + i % 17, 100.0 + i % 99, 80 + i % 10, i % 7,
+                         60.0 + i % 5, i % 31, i % 13 ? "0.10" : "");
     char *p = ostel_xasprintf("%s/metrics.csv", run);
     test_write_file(p, b.data, b.len);
     free(p);
@@ -490,12 +491,11 @@ static void test_metrics_reader(void **state)
     static const char *const bad_headers[] = {"", "rss_mb,cpu_pct\n", "ts,ts\n", "ts,,x\n",
                                               "ts,\"q\"\n"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(bad_headers); i++)
-        assert_int_equal(ostel_store_metrics_reader_init(&r, bad_headers[i],
-                                                         strlen(bad_headers[i]), err,
-                                                         sizeof(err)),
+        assert_int_equal(ostel_store_metrics_reader_init(&r, bad_headers[i], strlen(bad_headers[i]),
+                                                         err, sizeof(err)),
                          -1);
-    static const char *const bad_rows[] = {"ts,rss_mb\n1,2,3\n", "ts,rss_mb\n1\n",
-                                           "ts,rss_mb\n,2\n",     "ts,rss_mb\n1,nan\n",
+    static const char *const bad_rows[] = {"ts,rss_mb\n1,2,3\n",   "ts,rss_mb\n1\n",
+                                           "ts,rss_mb\n,2\n",      "ts,rss_mb\n1,nan\n",
                                            "ts,rss_mb\n1,1e999\n", "ts,phase\n1,idle\n"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(bad_rows); i++) {
         assert_int_equal(
@@ -506,9 +506,18 @@ static void test_metrics_reader(void **state)
         ostel_store_metrics_reader_free(&r);
     }
     /* the fast number path gives exactly what strtod gives */
-    static const char *const nums[] = {"0.1", "-2.675", "1764136800.123", "99999999999.9999",
-                                       "0.000000000000001", "123456789012345", "5.", ".5",
-                                       "1e3", "1234567890123456789", "-0", "+7.25"};
+    static const char *const nums[] = {"0.1",
+                                       "-2.675",
+                                       "1764136800.123",
+                                       "99999999999.9999",
+                                       "0.000000000000001",
+                                       "123456789012345",
+                                       "5.",
+                                       ".5",
+                                       "1e3",
+                                       "1234567890123456789",
+                                       "-0",
+                                       "+7.25"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(nums); i++) {
         char *csv = ostel_xasprintf("ts\n%s\n", nums[i]);
         assert_int_equal(ostel_store_metrics_reader_init(&r, csv, strlen(csv), err, sizeof(err)),
@@ -526,10 +535,10 @@ static void test_metrics_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrations),       cmocka_unit_test(test_import_fixtures),
+        cmocka_unit_test(test_migrations),         cmocka_unit_test(test_import_fixtures),
         cmocka_unit_test(test_corrupt_rolls_back), cmocka_unit_test(test_bound_parameters),
-        cmocka_unit_test(test_two_processes),    cmocka_unit_test(test_bulk_speed),
-        cmocka_unit_test(test_metrics_reader),   cmocka_unit_test(test_import_real_run),
+        cmocka_unit_test(test_two_processes),      cmocka_unit_test(test_bulk_speed),
+        cmocka_unit_test(test_metrics_reader),     cmocka_unit_test(test_import_real_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
