@@ -6,8 +6,11 @@
 #include "llama/llama_tools.h"
 #include "util/util.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct command {
     const char *name;
@@ -24,6 +27,7 @@ static const struct command commands[] = {
     {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
     {"report", cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
     {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
+    {"study", cmd_study, "many runs as one study: matrix, repetitions, background load, store"},
     {"synth", cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
 };
 
@@ -51,8 +55,37 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+/*
+ * Where this binary is, for commands that start ostel again (a study's `ostel hog`): argv[0] made
+ * absolute, or found on PATH. Passed down in OSTEL_SELF_EXE rather than a global.
+ */
+static void export_self_exe(const char *argv0)
+{
+    if (getenv("OSTEL_SELF_EXE"))
+        return;
+    char buf[PATH_MAX];
+    if (strchr(argv0, '/')) {
+        if (realpath(argv0, buf))
+            setenv("OSTEL_SELF_EXE", buf, 1);
+        return;
+    }
+    const char *path = getenv("PATH");
+    char *copy = ostel_xstrdup(path ? path : ""), *save = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        char *f = ostel_xasprintf("%s/%s", *d ? d : ".", argv0);
+        bool found = access(f, X_OK) == 0 && realpath(f, buf);
+        free(f);
+        if (found) {
+            setenv("OSTEL_SELF_EXE", buf, 1);
+            break;
+        }
+    }
+    free(copy);
+}
+
 int main(int argc, char **argv)
 {
+    export_self_exe(argv[0]);
     if (argc < 2) {
         print_usage(stderr);
         return OSTEL_EXIT_USAGE;

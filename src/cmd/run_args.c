@@ -392,6 +392,10 @@ void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_ru
             ostel_warn("llama.cpp printed no memory lines (buffer sizes, memory breakdown) although "
                        "ostel asked for them with -lv 4: this llama.cpp may print them at another "
                        "verbosity; the memory half of the report will be empty");
+        if (cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "run"), "log_complete")))
+            ostel_warn("llama.cpp's output ends before its timings: its logger writes from a "
+                       "thread that is not waited for at exit and lost the last lines (llama.cpp "
+                       "issue 22142); run again for the timings");
         double gen = jnum(root, "run.tokens.generated");
         if (!isnan(gen) && (long long)gen != a->gen)
             ostel_warn("llama.cpp generated %.0f tokens, %lld were asked", gen, a->gen);

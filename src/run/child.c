@@ -15,23 +15,20 @@
 
 extern char **environ;
 
-int ostel_child_spawn(char *const argv[], struct ostel_child *c)
+/* posix_spawn with stdout and stderr on out_fd, in a new process group, signals reset. */
+static int spawn(char *const argv[], int out_fd, int close_fd, pid_t *pid)
 {
-    int p[2];
-    c->pid = -1;
-    c->out_fd = -1;
-    c->reaped = false;
-    if (pipe(p) != 0)
-        return ostel_error("cannot create a pipe: %s", strerror(errno));
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
     posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&attr);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    posix_spawn_file_actions_addclose(&fa, p[0]);
-    posix_spawn_file_actions_addclose(&fa, p[1]);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+    if (close_fd >= 0)
+        posix_spawn_file_actions_addclose(&fa, close_fd);
+    if (out_fd > 2)
+        posix_spawn_file_actions_addclose(&fa, out_fd);
     /* Own process group; default signal dispositions and an empty mask whatever ostel set up. */
     sigset_t none, all;
     sigemptyset(&none);
@@ -41,10 +38,22 @@ int ostel_child_spawn(char *const argv[], struct ostel_child *c)
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
-    pid_t pid;
-    int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+    int rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
+    return rc;
+}
+
+int ostel_child_spawn(char *const argv[], struct ostel_child *c)
+{
+    int p[2];
+    c->pid = -1;
+    c->out_fd = -1;
+    c->reaped = false;
+    if (pipe(p) != 0)
+        return ostel_error("cannot create a pipe: %s", strerror(errno));
+    pid_t pid;
+    int rc = spawn(argv, p[1], p[0], &pid);
     close(p[1]);
     if (rc != 0) {
         close(p[0]);
@@ -54,6 +63,19 @@ int ostel_child_spawn(char *const argv[], struct ostel_child *c)
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
     c->pid = pid;
     c->out_fd = p[0];
+    return OSTEL_OK;
+}
+
+int ostel_child_spawn_to_fd(char *const argv[], int out_fd, struct ostel_child *c)
+{
+    c->pid = -1;
+    c->out_fd = -1;
+    c->reaped = false;
+    pid_t pid;
+    int rc = spawn(argv, out_fd, -1, &pid);
+    if (rc != 0)
+        return ostel_error("cannot start '%s': %s", argv[0], strerror(rc));
+    c->pid = pid;
     return OSTEL_OK;
 }
 

@@ -20,6 +20,11 @@ struct ostel_child {
 
 /* Starts argv[0] (a path) with argv. Returns 0, or OSTEL_ERR after printing why. */
 int ostel_child_spawn(char *const argv[], struct ostel_child *c);
+/*
+ * Like ostel_child_spawn, but the child's stdout and stderr go to out_fd (borrowed, e.g. a log file)
+ * instead of a pipe; c->out_fd is -1. For background programs whose output nobody drains.
+ */
+int ostel_child_spawn_to_fd(char *const argv[], int out_fd, struct ostel_child *c);
 /* Sets *exited when the child has exited, without reaping it (its /proc entry stays readable). */
 int ostel_child_check_exit(const struct ostel_child *c, bool *exited);
 /* Reaps the child; *wstatus as from waitpid. Blocks until it has exited. */

@@ -206,7 +206,28 @@ static char *join_argv(char *const *argv)
     return ostel_buf_detach(&b);
 }
 
+/* 128 random bits as 32 hex digits: the run's identity (run_id), unique across machines. */
+static void make_run_id(char out[33])
+{
+    unsigned char r[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && read(fd, r, sizeof(r)) == (ssize_t)sizeof(r);
+    if (fd >= 0)
+        close(fd);
+    if (!ok) { /* no /dev/urandom: time and pid, still unique enough on one machine */
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        uint64_t a = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+        uint64_t b = (uint64_t)getpid() * 2654435761ull ^ a;
+        memcpy(r, &a, 8);
+        memcpy(r + 8, &b, 8);
+    }
+    for (int i = 0; i < 16; i++)
+        snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
 struct run_ctx {
+    char run_id[33];
     const struct ostel_run_spec *spec;
     struct ostel_run_result *res;
     struct ostel_platform_host host;
@@ -224,6 +245,7 @@ static void write_config(const struct run_ctx *c, const char *status)
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     char *cmd = join_argv(s->argv);
+    kv_line(&b, "run_id", c->run_id);
     kv_line(&b, "tag", s->tag);
     kv_line(&b, "model", s->model);
     kv_num(&b, "ctx", s->ctx, s->ctx >= 0);
@@ -253,6 +275,10 @@ static void write_config(const struct run_ctx *c, const char *status)
     kv_line(&b, "interval_ms", iv);
     kv_line(&b, "scenario", s->scenario ? s->scenario : "none");
     kv_num(&b, "repetition", s->repetition, s->repetition > 0);
+    if (s->study) {
+        kv_line(&b, "study", s->study);
+        kv_line(&b, "spec_hash", s->spec_hash);
+    }
     kv_line(&b, "status", status);
     char *path = ostel_xasprintf("%s/config.txt", s->dir);
     if (ostel_file_write_atomic(path, b.data, b.len) != 0)
@@ -410,6 +436,7 @@ static void finalize(struct run_ctx *c)
     cJSON_AddNumberToObject(root, "schema_version", 1);
     cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
     cJSON *run = cJSON_AddObjectToObject(root, "run");
+    cJSON_AddStringToObject(run, "run_id", c->run_id);
     cJSON_AddItemToObject(run, "tag", str_or_null(s->tag));
     cJSON_AddStringToObject(run, "status", ostel_run_status_name(res->status));
     cJSON_AddItemToObject(run, "exit_code",
@@ -441,6 +468,12 @@ static void finalize(struct run_ctx *c)
                           num_or_null(lt->gen_tokens.value + 1, parsed && lt->gen_tokens.valid &&
                                                                     lt->prompt_tokens.valid &&
                                                                     lt->prompt_tokens.value > 0));
+    /* The pinned llama.cpp's logger writes from a thread that is not joined at exit, so a process
+     * that ends well can still lose its last lines, perf block included (upstream issue 22142). */
+    bool llama_tool = s->tool && strcmp(s->tool, "command") != 0;
+    cJSON_AddBoolToObject(run, "log_complete",
+                          !llama_tool || res->status != OSTEL_RUN_OK ||
+                              (parsed && lt->format != OSTEL_LOGPARSE_FORMAT_NONE));
     cJSON_AddItemToObject(run, "interrupted_by",
                           str_or_null(res->ostel_signal ? signal_name(res->ostel_signal) : NULL));
 
@@ -502,6 +535,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     memset(&c, 0, sizeof(c));
     c.spec = s;
     c.res = res;
+    make_run_id(c.run_id);
     ostel_platform_host_read(&c.host);
     ostel_buf_init(&c.line, LINE_MAX_BYTES + 1);
 

@@ -32,6 +32,8 @@ struct ostel_run_spec {
     const char *llama_bin; /* directory of the llama.cpp tools, or NULL */
     const char *llama_version; /* `TOOL --version`'s line, or NULL (the log's own line wins) */
     const char *ostel_cmdline; /* ostel's own command line, for config.txt */
+    const char *spec_hash;     /* a study's resume key for this run, or NULL */
+    const char *study;         /* the study's name, or NULL */
     uint64_t interval_ns;
     uint64_t timeout_ns;   /* 0 = none */
     bool verbose;          /* echo the child's output live on stderr */

@@ -1,0 +1,940 @@
+/*
+ * study: executing a study (see study.h; the file format and the policies are in docs/study.md).
+ *
+ * For each planned run, in order: skip it when the database holds it complete (resume); take it from
+ * its run directory when that is complete but was never stored (ostel was killed between the two);
+ * else start its background scenario and wait until it holds what it asked, run llama.cpp under the
+ * runner, stop the scenario, store the run in one transaction, and cool down. A run that fails is
+ * stored as failed and the study goes on; an interrupted one is not stored and the study stops (exit
+ * 128+signal), to be redone by the next invocation.
+ *
+ * Process-wide state: the SIGINT/SIGTERM flag, as in the runner; a signal handler can reach nothing
+ * else.
+ */
+#include "run/study.h"
+
+#include "cmd/run_args.h"
+#include "llama/gguf.h"
+#include "llama/llama_tools.h"
+#include "platform/platform.h"
+#include "report/report.h"
+#include "run/aggregate.h"
+#include "run/child.h"
+#include "run/hog.h"
+#include "run/llama_cmd.h"
+#include "run/metrics.h"
+#include "run/runner.h"
+#include "run/sampler.h"
+#include "store/store.h"
+#include "util/fileio.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t g_study_signal;
+
+static void on_study_signal(int sig)
+{
+    g_study_signal = sig;
+}
+
+static double mono_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Sleeps up to s seconds in 50 ms slices; false when a signal asked the study to stop. */
+static bool nap(double s)
+{
+    double end = mono_s() + s;
+    while (!g_study_signal) {
+        double left = end - mono_s();
+        if (left <= 0)
+            return true;
+        struct timespec t = {0, (long)((left < 0.05 ? left : 0.05) * 1e9)};
+        nanosleep(&t, NULL);
+    }
+    return false;
+}
+
+struct study_ctx {
+    const struct ostel_study_spec *spec;
+    const struct ostel_study_options *opt;
+    struct ostel_store *store;
+    int64_t study_id;
+    char *runs_dir, *warm_dir;
+    char *tool_path, *llama_version;
+    struct ostel_study_run *plan;
+    size_t nplan, todo, done_now;
+    double t0, run_seconds;
+    double baseline_avail;
+    double last_gen_tps;
+    size_t failed;
+};
+
+/* ---------- progress ---------- */
+
+static void fmt_dur(double s, char *out, size_t n)
+{
+    long v = (long)(s + 0.5);
+    if (v >= 3600)
+        snprintf(out, n, "%ldh%02ldm", v / 3600, v / 60 % 60);
+    else if (v >= 60)
+        snprintf(out, n, "%ldm%02lds", v / 60, v % 60);
+    else
+        snprintf(out, n, "%lds", v);
+}
+
+static void progress(struct study_ctx *c, const struct ostel_study_run *r, const char *what)
+{
+    if (c->opt->quiet)
+        return;
+    const struct ostel_study_spec *s = c->spec;
+    char el[32], eta[32] = "?";
+    double elapsed = mono_s() - c->t0;
+    fmt_dur(elapsed, el, sizeof(el));
+    if (c->done_now > 0)
+        fmt_dur(c->run_seconds / (double)c->done_now * (double)(c->todo - c->done_now), eta,
+                sizeof(eta));
+    char last[48] = "";
+    if (!isnan(c->last_gen_tps))
+        snprintf(last, sizeof(last), " | last %.2f t/s", c->last_gen_tps);
+    if (c->opt->progress_bar) {
+        int width = 20, fill = c->todo ? (int)(width * c->done_now / c->todo) : width;
+        char bar[32];
+        for (int i = 0; i < width; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[width] = '\0';
+        fprintf(stderr, "\r\033[K[%s] %zu/%zu %s · %s · r%lld %s | %s, ETA %s%s", bar,
+                c->done_now + (r ? 1 : 0), c->todo, r ? s->tags.v[r->model] : "",
+                r ? s->scenarios.v[r->scenario] : "", r ? r->rep : 0, what, el, eta, last);
+        fflush(stderr);
+    } else if (r) {
+        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld n%lld r%lld: %s (%s elapsed, ETA %s)\n",
+                c->done_now + 1, c->todo, s->tags.v[r->model], s->scenarios.v[r->scenario],
+                r->ctx, r->gen, r->rep, what, el, eta);
+    }
+}
+
+static void progress_end(struct study_ctx *c)
+{
+    if (!c->opt->quiet && c->opt->progress_bar)
+        fputc('\n', stderr);
+}
+
+/* ---------- leftovers of a killed study ---------- */
+
+static char *active_path(const struct study_ctx *c)
+{
+    return ostel_xasprintf("%s/.active", c->spec->dir);
+}
+
+/* Records the process groups in flight, so that a study killed with SIGKILL can end them next time. */
+static void active_write(const struct study_ctx *c, pid_t run_pgid, pid_t scen_pgid)
+{
+    char *p = active_path(c);
+    char txt[64];
+    snprintf(txt, sizeof(txt), "%ld %ld\n", (long)run_pgid, (long)scen_pgid);
+    if (run_pgid <= 0 && scen_pgid <= 0)
+        unlink(p);
+    else
+        ostel_file_write_atomic(p, txt, strlen(txt));
+    free(p);
+}
+
+static void active_reap_leftovers(const struct study_ctx *c)
+{
+    char *p = active_path(c);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 256);
+    if (ostel_is_file(p) && ostel_file_read_all(p, 200, &b) == 0) {
+        long a = 0, h = 0;
+        if (sscanf(b.data, "%ld %ld", &a, &h) >= 1) {
+            for (int i = 0; i < 2; i++) {
+                long g = i ? h : a;
+                if (g > 1 && kill((pid_t)-g, 0) == 0) {
+                    ostel_warn("ending process group %ld left running by an earlier, killed "
+                               "invocation of this study", g);
+                    kill((pid_t)-g, SIGKILL);
+                }
+            }
+        }
+        unlink(p);
+    }
+    ostel_buf_free(&b);
+    free(p);
+}
+
+/* ---------- run directories ---------- */
+
+/* Removes a run directory left by an interrupted run: only the files ostel writes there. */
+static int remove_run_dir(const char *dir)
+{
+    static const char *const ours[] = {"llama_output.log", "metrics.csv", "config.txt",
+                                       "summary.json", "scenario_metrics.csv", "scenario.log",
+                                       "scenario.json", ".ostel-write-test"};
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? OSTEL_OK : ostel_error("cannot open '%s': %s", dir, strerror(errno));
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        bool known = strncmp(e->d_name, "summary.json.tmp.", 17) == 0 ||
+                     strncmp(e->d_name, "metrics.csv.tmp.", 16) == 0 ||
+                     strncmp(e->d_name, "config.txt.tmp.", 15) == 0;
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(ours) && !known; i++)
+            known = strcmp(e->d_name, ours[i]) == 0;
+        if (!known) {
+            closedir(d);
+            return ostel_error("'%s' holds '%s', which ostel did not write: move it away", dir,
+                               e->d_name);
+        }
+        char *f = ostel_xasprintf("%s/%s", dir, e->d_name);
+        unlink(f);
+        free(f);
+    }
+    closedir(d);
+    if (rmdir(dir) != 0)
+        return ostel_error("cannot remove '%s': %s", dir, strerror(errno));
+    return OSTEL_OK;
+}
+
+/* True when dir holds a finished run of this spec hash (summary.json and a final status). */
+static bool run_dir_finished(const char *dir, const char *hash)
+{
+    char *cfg = ostel_xasprintf("%s/config.txt", dir);
+    char *sum = ostel_xasprintf("%s/summary.json", dir);
+    bool ok = false;
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 20);
+    if (ostel_is_file(sum) && ostel_is_file(cfg) && ostel_file_read_all(cfg, 1 << 20, &b) == 0) {
+        char want[64];
+        snprintf(want, sizeof(want), "\nspec_hash=%s\n", hash);
+        bool final = strstr(b.data, "\nstatus=ok\n") || strstr(b.data, "\nstatus=failed\n") ||
+                     strstr(b.data, "\nstatus=killed\n") || strstr(b.data, "\nstatus=timeout\n");
+        ok = final && strstr(b.data, want);
+    }
+    ostel_buf_free(&b);
+    free(cfg);
+    free(sum);
+    return ok;
+}
+
+/* ---------- background scenarios ---------- */
+
+struct scenario {
+    const char *text;
+    struct ostel_child child;
+    bool running;
+    int log_fd;
+    int csv_fd;
+    struct ostel_sampler *sampler;
+    char *log_tmp, *csv_tmp, *ready_tmp;
+    uint64_t asked_bytes;
+    double ready_s;
+    double held_mib;
+    bool held_checked;
+};
+
+static void split_blanks_argv(const char *text, char ***argv_out)
+{
+    size_t cap = 8, n = 0;
+    char **v = ostel_xcalloc(cap, sizeof(char *));
+    const char *p = text;
+    while (*p) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *q = p;
+        while (*q && *q != ' ' && *q != '\t')
+            q++;
+        if (q > p) {
+            if (n + 2 > cap) {
+                cap *= 2;
+                v = ostel_xrealloc(v, cap * sizeof(char *));
+            }
+            v[n++] = ostel_xstrndup(p, (size_t)(q - p));
+        }
+        p = q;
+    }
+    v[n] = NULL;
+    *argv_out = v;
+}
+
+static void free_argv(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static double tree_rss_mib(pid_t pid)
+{
+    char err[128];
+    struct ostel_platform *p = ostel_platform_open(pid, 64, err, sizeof(err));
+    if (!p)
+        return NAN;
+    struct ostel_platform_sample s;
+    ostel_platform_sample(p, &s);
+    ostel_platform_close(p);
+    return ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_RSS) ? (double)s.rss_bytes / 1048576.0
+                                                                   : NAN;
+}
+
+/* Starts the scenario and waits until it holds its load. Returns 0, or OSTEL_ERR (printed). */
+static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, const char *text)
+{
+    memset(sc, 0, sizeof(*sc));
+    sc->text = text;
+    sc->log_fd = sc->csv_fd = -1;
+    if (strcmp(text, "none") == 0)
+        return OSTEL_OK;
+    sc->log_tmp = ostel_xasprintf("%s/.scenario-%zu.log", c->spec->dir, idx);
+    sc->csv_tmp = ostel_xasprintf("%s/.scenario-%zu.csv", c->spec->dir, idx);
+    sc->ready_tmp = ostel_xasprintf("%s/.scenario-%zu.ready", c->spec->dir, idx);
+    unlink(sc->ready_tmp);
+    sc->log_fd = open(sc->log_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    sc->csv_fd = open(sc->csv_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+    if (sc->log_fd < 0 || sc->csv_fd < 0)
+        return ostel_error("cannot create scenario files in '%s': %s", c->spec->dir,
+                           strerror(errno));
+    char header[512];
+    size_t hl = ostel_metrics_format_header(header, sizeof(header));
+    if (write(sc->csv_fd, header, hl) != (ssize_t)hl)
+        return ostel_error("cannot write '%s'", sc->csv_tmp);
+
+    char **argv = NULL;
+    bool is_cmd = strncmp(text, "cmd:", 4) == 0;
+    if (is_cmd) {
+        split_blanks_argv(text + 4, &argv);
+        char *resolved = NULL;
+        if (argv[0] && !strchr(argv[0], '/')) {
+            const char *path = getenv("PATH");
+            char *copy = ostel_xstrdup(path ? path : "/usr/bin:/bin"), *save = NULL;
+            for (char *d = strtok_r(copy, ":", &save); d && !resolved;
+                 d = strtok_r(NULL, ":", &save)) {
+                char *f = ostel_xasprintf("%s/%s", *d ? d : ".", argv[0]);
+                if (access(f, X_OK) == 0)
+                    resolved = f;
+                else
+                    free(f);
+            }
+            free(copy);
+            if (!resolved) {
+                ostel_error("scenario '%s': program '%s' not found", text, argv[0]);
+                free_argv(argv);
+                return OSTEL_ERR;
+            }
+            free(argv[0]);
+            argv[0] = resolved;
+        }
+    } else {
+        struct ostel_hog_spec hs;
+        char err[256];
+        struct ostel_hog_meminfo mi;
+        bool checked;
+        ostel_hog_parse_spec(text, &hs, err, sizeof(err));
+        ostel_hog_read_meminfo(&mi);
+        if (ostel_hog_resolve_mem(&hs, &mi, OSTEL_HOG_RESERVE_BYTES, &sc->asked_bytes, &checked,
+                                  err, sizeof(err)) != 0)
+            return ostel_error("scenario %s", err);
+        argv = ostel_xcalloc(6, sizeof(char *));
+        argv[0] = ostel_xstrdup(c->opt->self_exe);
+        argv[1] = ostel_xstrdup("hog");
+        argv[2] = ostel_xstrdup(text);
+        argv[3] = ostel_xstrdup("--ready-file");
+        argv[4] = ostel_xstrdup(sc->ready_tmp);
+    }
+    double t0 = mono_s();
+    int rc = ostel_child_spawn_to_fd(argv, sc->log_fd, &sc->child);
+    free_argv(argv);
+    if (rc != 0)
+        return OSTEL_ERR;
+    sc->running = true;
+    active_write(c, 0, sc->child.pid);
+
+    /* Wait until it holds its load: the hog's ready file; a plain command gets one second. */
+    double limit = is_cmd ? 1.0 : 300.0;
+    for (;;) {
+        bool exited = false;
+        ostel_child_check_exit(&sc->child, &exited);
+        if (exited) {
+            struct ostel_buf b;
+            ostel_buf_init(&b, 1 << 16);
+            ostel_file_read_all(sc->log_tmp, 1 << 16, &b);
+            char *last = b.data;
+            for (char *p = b.data; *p; p++)
+                if (*p == '\n' && p[1])
+                    last = p + 1;
+            ostel_error("scenario '%s' ended before the run: %s", text,
+                        *last ? last : "(it printed nothing)");
+            ostel_buf_free(&b);
+            return OSTEL_ERR;
+        }
+        if (!is_cmd && ostel_is_file(sc->ready_tmp))
+            break;
+        if (mono_s() - t0 >= limit) {
+            if (is_cmd)
+                break;
+            return ostel_error("scenario '%s' did not hold its load within %.0f s", text, limit);
+        }
+        if (!nap(0.05))
+            return OSTEL_ERR;
+    }
+    sc->ready_s = mono_s() - t0;
+    /* Check from its telemetry that it really holds what it asked (at least 90 %). */
+    sc->held_mib = tree_rss_mib(sc->child.pid);
+    if (sc->asked_bytes) {
+        sc->held_checked = true;
+        double asked_mib = (double)sc->asked_bytes / 1048576.0;
+        if (isnan(sc->held_mib) || sc->held_mib < 0.9 * asked_mib)
+            ostel_warn("scenario '%s' holds %.0f MiB of the %.0f MiB it asked", text,
+                       sc->held_mib, asked_mib);
+    }
+    sc->sampler = ostel_sampler_start(sc->child.pid, sc->csv_fd, c->spec->interval_ns);
+    return OSTEL_OK;
+}
+
+/*
+ * Adds summary.json's "scenario" object (docs/run-directory.md): name, definition, what it asked and
+ * held, and its telemetry (the overall statistics of scenario_metrics.csv).
+ */
+static void merge_into_summary(const char *run_dir, const cJSON *sc)
+{
+    char *path = ostel_xasprintf("%s/summary.json", run_dir);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    cJSON *root = NULL;
+    if (ostel_file_read_all(path, 64u << 20, &b) == 0)
+        root = cJSON_ParseWithLength(b.data, b.len);
+    ostel_buf_free(&b);
+    if (root) {
+        cJSON *o = cJSON_CreateObject();
+        const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
+        cJSON_AddStringToObject(o, "name", name->valuestring);
+        cJSON_AddStringToObject(o, "definition", name->valuestring);
+        static const char *const keys[] = {"kind", "asked_mib", "held_mib_at_start", "ready_s"};
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(keys); i++)
+            cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(sc, keys[i]), 1));
+        const cJSON *tel = cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "telemetry"), "overall");
+        cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
+        cJSON_DeleteItemFromObject(root, "scenario");
+        cJSON_AddItemToObject(root, "scenario", o);
+        char *txt = cJSON_Print(root);
+        size_t n = strlen(txt);
+        txt = ostel_xrealloc(txt, n + 2);
+        txt[n] = '\n';
+        txt[n + 1] = '\0';
+        ostel_file_write_atomic(path, txt, n + 1);
+        free(txt);
+        cJSON_Delete(root);
+    }
+    free(path);
+}
+
+/* Stops the scenario and moves its files into the run directory (when given). */
+static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
+{
+    uint64_t rows = 0;
+    if (sc->sampler) {
+        int64_t kills;
+        rows = ostel_sampler_stop(sc->sampler, &kills);
+        sc->sampler = NULL;
+    }
+    if (sc->running) {
+        ostel_child_signal_group(&sc->child, SIGTERM);
+        double t0 = mono_s();
+        bool exited = false;
+        while (!exited && mono_s() - t0 < 10.0) {
+            ostel_child_check_exit(&sc->child, &exited);
+            if (!exited) {
+                struct timespec t = {0, 20000000};
+                nanosleep(&t, NULL);
+            }
+        }
+        if (!exited)
+            ostel_child_signal_group(&sc->child, SIGKILL);
+        int st;
+        ostel_child_reap(&sc->child, &st);
+        ostel_child_signal_group(&sc->child, SIGKILL);
+        sc->running = false;
+        active_write(c, 0, 0);
+    }
+    if (sc->log_fd >= 0)
+        close(sc->log_fd);
+    if (sc->csv_fd >= 0)
+        close(sc->csv_fd);
+    sc->log_fd = sc->csv_fd = -1;
+    if (sc->log_tmp && run_dir && ostel_is_dir(run_dir)) {
+        char *csv = ostel_xasprintf("%s/scenario_metrics.csv", run_dir);
+        char *log = ostel_xasprintf("%s/scenario.log", run_dir);
+        rename(sc->csv_tmp, csv);
+        rename(sc->log_tmp, log);
+        /* scenario.json: what it was, what it held, and its own telemetry */
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "scenario", sc->text);
+        cJSON_AddStringToObject(j, "kind", strncmp(sc->text, "cmd:", 4) == 0 ? "cmd" : "hog");
+        if (sc->asked_bytes)
+            cJSON_AddNumberToObject(j, "asked_mib", round((double)sc->asked_bytes / 1048576.0));
+        else
+            cJSON_AddNullToObject(j, "asked_mib");
+        if (!isnan(sc->held_mib))
+            cJSON_AddNumberToObject(j, "held_mib_at_start", round(sc->held_mib * 100) / 100);
+        else
+            cJSON_AddNullToObject(j, "held_mib_at_start");
+        cJSON_AddNumberToObject(j, "ready_s", round(sc->ready_s * 1000) / 1000);
+        struct ostel_buf b;
+        ostel_buf_init(&b, 0);
+        struct ostel_metrics_table t = {0};
+        char err[160];
+        if (ostel_file_read_all(csv, (size_t)1 << 30, &b) == 0 &&
+            ostel_metrics_parse(b.data, b.len, &t, err, sizeof(err)) == 0)
+            cJSON_AddItemToObject(j, "telemetry",
+                                  ostel_aggregate_telemetry_json(
+                                      t.rows, t.n, (double)c->spec->interval_ns / 1e6));
+        (void)rows;
+        ostel_metrics_table_free(&t);
+        ostel_buf_free(&b);
+        char *txt = cJSON_Print(j);
+        char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
+        ostel_file_write_atomic(jp, txt, strlen(txt));
+        free(jp);
+        free(txt);
+        merge_into_summary(run_dir, j);
+        cJSON_Delete(j);
+        free(csv);
+        free(log);
+    }
+    if (sc->log_tmp) {
+        unlink(sc->log_tmp);
+        unlink(sc->csv_tmp);
+        unlink(sc->ready_tmp);
+    }
+    free(sc->log_tmp);
+    free(sc->csv_tmp);
+    free(sc->ready_tmp);
+    sc->log_tmp = sc->csv_tmp = sc->ready_tmp = NULL;
+}
+
+/* ---------- cool-down ---------- */
+
+static double avail_mib(void)
+{
+    struct ostel_hog_meminfo mi;
+    ostel_hog_read_meminfo(&mi);
+    return mi.valid ? (double)mi.avail_bytes / 1048576.0 : NAN;
+}
+
+static bool cooldown(struct study_ctx *c)
+{
+    const struct ostel_study_spec *s = c->spec;
+    if (s->cooldown_ns)
+        return nap((double)s->cooldown_ns / 1e9);
+    /* Adaptive: at least a second, then until available memory is back near where the study began
+     * (within max(256 MiB, 2 % of RAM)), at most cooldown_max. */
+    if (!nap(1.0))
+        return false;
+    if (isnan(c->baseline_avail))
+        return true;
+    struct ostel_hog_meminfo mi;
+    ostel_hog_read_meminfo(&mi);
+    double slack = fmax(256.0, 0.02 * (double)mi.total_bytes / 1048576.0);
+    double end = mono_s() + (double)s->cooldown_max_ns / 1e9;
+    while (mono_s() < end) {
+        double a = avail_mib();
+        if (isnan(a) || a >= c->baseline_avail - slack)
+            return true;
+        if (!nap(0.25))
+            return false;
+    }
+    return true;
+}
+
+/* ---------- one run ---------- */
+
+static char **llama_argv(const struct study_ctx *c, size_t model, long long ctx, long long gen)
+{
+    const struct ostel_study_spec *s = c->spec;
+    char **extra = ostel_xcalloc(s->llama_args.n + 1, sizeof(char *));
+    for (size_t i = 0; i < s->llama_args.n; i++)
+        extra[i] = s->llama_args.v[i];
+    struct ostel_llama_cmd lc = {c->tool_path, s->tool,        s->models.v[model], ctx, gen,
+                                 s->prompt,    s->prompt_file, s->seed,            extra};
+    char **argv = ostel_llama_cmd_argv(&lc);
+    free(extra);
+    return argv;
+}
+
+static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, const char *dir,
+                      char **argv, size_t model, long long ctx, long long gen, const char *scenario,
+                      int rep, const char *hash)
+{
+    const struct ostel_study_spec *s = c->spec;
+    memset(rs, 0, sizeof(*rs));
+    rs->dir = dir;
+    rs->argv = argv;
+    rs->tag = s->tags.v[model];
+    rs->tool = s->tool;
+    rs->model = s->models.v[model];
+    rs->ctx = ctx;
+    rs->gen = gen;
+    rs->prompt_desc = s->prompt_file ? s->prompt_file
+                      : s->prompt    ? "text given in the study"
+                                     : "ostel default prompt";
+    rs->scenario = scenario;
+    rs->repetition = rep;
+    rs->llama_bin = s->llama_bin;
+    rs->llama_version = c->llama_version;
+    rs->ostel_cmdline = "ostel study";
+    rs->interval_ns = s->interval_ns;
+    rs->timeout_ns = s->timeout_ns;
+    rs->quiet = true;
+    rs->spec_hash = hash;
+    rs->study = s->name;
+}
+
+static double summary_gen_tps(const char *dir)
+{
+    char *p = ostel_xasprintf("%s/summary.json", dir);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    double v = NAN;
+    if (ostel_file_read_all(p, 64u << 20, &b) == 0) {
+        cJSON *j = cJSON_ParseWithLength(b.data, b.len);
+        cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "llama"),
+                                                           "timings"),
+                                       "gen_tps");
+        if (cJSON_IsNumber(t))
+            v = t->valuedouble;
+        cJSON_Delete(j);
+    }
+    ostel_buf_free(&b);
+    free(p);
+    return v;
+}
+
+/* Returns 0 (run recorded), 1 (could not go on: printed), or 128+signal. */
+static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
+{
+    const struct ostel_study_spec *s = c->spec;
+    char *dir = ostel_xasprintf("%s/%s", c->runs_dir, r->dir_name);
+    int rc = 0;
+    if (ostel_is_dir(dir)) {
+        if (run_dir_finished(dir, r->hash)) {
+            /* finished but never stored: ostel was killed between the two */
+            progress(c, r, "storing a finished run");
+            struct ostel_store_import_opts io = {c->study_id, r->hash};
+            int ir = ostel_store_import_run_dir(c->store, dir, &io, NULL);
+            free(dir);
+            return ir == OSTEL_ERR ? 1 : 0;
+        }
+        if (remove_run_dir(dir) != 0) {
+            free(dir);
+            return 1;
+        }
+    }
+    const char *scen = s->scenarios.v[r->scenario];
+    struct scenario sc;
+    progress(c, r, strcmp(scen, "none") ? "starting the scenario" : "running");
+    if (scenario_start(c, r->index, &sc, scen) != 0) {
+        scenario_stop(c, &sc, NULL);
+        free(dir);
+        return g_study_signal ? 128 + g_study_signal : 1;
+    }
+    if (strcmp(scen, "none"))
+        progress(c, r, "running");
+    char **argv = llama_argv(c, r->model, r->ctx, r->gen);
+    struct ostel_run_spec rs;
+    fill_spec(c, &rs, dir, argv, r->model, r->ctx, r->gen, scen, (int)r->rep, r->hash);
+    struct ostel_run_result res;
+    double t0 = mono_s();
+    int rr;
+    /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
+     * most twice, under the same scenario: a measurement without timings is no measurement. */
+    for (int attempt = 0;; attempt++) {
+        rr = ostel_runner_run(&rs, &res);
+        if (rr != 0 || res.status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
+            !isnan(summary_gen_tps(dir)))
+            break;
+        ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
+                   "again", r->dir_name);
+        if (remove_run_dir(dir) != 0) {
+            rr = OSTEL_ERR;
+            break;
+        }
+    }
+    ostel_llama_cmd_argv_free(argv);
+    scenario_stop(c, &sc, rr == 0 ? dir : NULL);
+    if (rr != 0) {
+        free(dir);
+        return 1;
+    }
+    if (res.status == OSTEL_RUN_INTERRUPTED) {
+        free(dir);
+        return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
+    }
+    c->run_seconds += mono_s() - t0;
+    if (res.status != OSTEL_RUN_OK)
+        c->failed++;
+    /* Stored in one transaction; a failed run is stored as failed. */
+    struct ostel_store_import_opts io = {c->study_id, r->hash};
+    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR)
+        rc = 1;
+    c->last_gen_tps = summary_gen_tps(dir);
+    c->done_now++;
+    if (!c->opt->quiet && !c->opt->progress_bar) {
+        char took[32];
+        fmt_dur(mono_s() - t0, took, sizeof(took));
+        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld n%lld r%lld: %s", c->done_now, c->todo,
+                s->tags.v[r->model], scen, r->ctx, r->gen, r->rep,
+                ostel_run_status_name(res.status));
+        if (!isnan(c->last_gen_tps))
+            fprintf(stderr, ", generation %.2f t/s", c->last_gen_tps);
+        fprintf(stderr, ", %s\n", took);
+    }
+    free(dir);
+    return rc;
+}
+
+static int do_warmups(struct study_ctx *c, const bool *needed)
+{
+    const struct ostel_study_spec *s = c->spec;
+    for (size_t m = 0; m < s->models.n; m++) {
+        if (!needed[m])
+            continue;
+        char *dir = ostel_xasprintf("%s/%s", c->warm_dir, s->tags.v[m]);
+        if (ostel_is_dir(dir) && remove_run_dir(dir) != 0) {
+            free(dir);
+            return 1;
+        }
+        long long ctx = atoll(s->ctxs.v[0]), gen = atoll(s->gens.v[0]);
+        if (gen > 32)
+            gen = 32; /* enough to load the weights into the page cache and run every kernel */
+        if (!c->opt->quiet) {
+            if (c->opt->progress_bar)
+                fprintf(stderr, "\r\033[Kwarm-up: %s", s->tags.v[m]);
+            else
+                fprintf(stderr, "study: warm-up %s\n", s->tags.v[m]);
+        }
+        char **argv = llama_argv(c, m, ctx, gen);
+        struct ostel_run_spec rs;
+        fill_spec(c, &rs, dir, argv, m, ctx, gen, "none", 0, NULL);
+        struct ostel_run_result res;
+        int rr = ostel_runner_run(&rs, &res);
+        ostel_llama_cmd_argv_free(argv);
+        free(dir);
+        if (rr != 0)
+            return 1;
+        if (res.status == OSTEL_RUN_INTERRUPTED)
+            return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
+        if (res.status != OSTEL_RUN_OK)
+            ostel_warn("the warm-up run of %s ended %s: its measured runs will likely fail too",
+                       s->tags.v[m], ostel_run_status_name(res.status));
+        if (!cooldown(c))
+            return 128 + g_study_signal;
+    }
+    return 0;
+}
+
+static int write_reports(struct study_ctx *c)
+{
+    const struct ostel_study_spec *s = c->spec;
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    if (ostel_report_load_path(&set, c->runs_dir) != 0) {
+        ostel_report_set_free(&set);
+        return OSTEL_ERR;
+    }
+    struct ostel_report_options ro = {0};
+    ro.group_by = OSTEL_REPORT_BY_TAG;
+    if (s->scenarios.n > 1)
+        ro.group_by |= OSTEL_REPORT_BY_SCENARIO;
+    if (s->ctxs.n > 1)
+        ro.group_by |= OSTEL_REPORT_BY_CTX;
+    if (s->gens.n > 1)
+        ro.group_by |= OSTEL_REPORT_BY_GEN;
+    struct ostel_report rep;
+    char err[256];
+    if (ostel_report_build(&rep, &set, &ro, err, sizeof(err)) != 0) {
+        ostel_report_set_free(&set);
+        return ostel_error("report: %s", err);
+    }
+    static const char *const fmts[] = {"md", "html", "json"};
+    int rc = OSTEL_OK;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(fmts); i++) {
+        struct ostel_buf out;
+        ostel_buf_init(&out, (size_t)256 << 20);
+        ostel_report_find_format(fmts[i])->write(&rep, &out);
+        char *path = ostel_xasprintf("%s/report.%s", s->dir, fmts[i]);
+        if (out.overflow)
+            rc = ostel_error("report: %s is larger than 256 MiB", path);
+        else if (ostel_file_write_atomic(path, out.data, out.len) != 0)
+            rc = OSTEL_ERR;
+        free(path);
+        ostel_buf_free(&out);
+    }
+    if (!ostel_report_html_has_charts())
+        ostel_warn("this ostel was built without the chart library (npm ci): report.html has "
+                   "tables only");
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    return rc;
+}
+
+static int check_inputs(struct study_ctx *c)
+{
+    const struct ostel_study_spec *s = c->spec;
+    for (size_t m = 0; m < s->models.n; m++) {
+        struct ostel_gguf g;
+        char err[256];
+        if (!ostel_is_file(s->models.v[m]))
+            return ostel_error("study: model '%s' not found", s->models.v[m]);
+        int rc = ostel_gguf_read_file(&g, s->models.v[m], err, sizeof(err));
+        ostel_gguf_free(&g);
+        if (rc != 0)
+            return ostel_error("study: '%s' is not a usable GGUF model: %s", s->models.v[m], err);
+    }
+    if (s->prompt_file && !ostel_is_file(s->prompt_file))
+        return ostel_error("study: prompt file '%s' not found", s->prompt_file);
+    c->tool_path = ostel_llama_find_tool(s->llama_bin, s->tool);
+    if (!c->tool_path)
+        return ostel_error("study: %s not found; run scripts/setup.sh, or point --llama-bin / "
+                           "OSTEL_LLAMA_BIN at llama.cpp's build/bin", s->tool);
+    /* A memory scenario the machine cannot give is refused now, with the numbers. */
+    struct ostel_hog_meminfo mi;
+    ostel_hog_read_meminfo(&mi);
+    for (size_t i = 0; i < s->scenarios.n; i++) {
+        const char *t = s->scenarios.v[i];
+        if (!strcmp(t, "none") || !strncmp(t, "cmd:", 4))
+            continue;
+        struct ostel_hog_spec hs;
+        char err[256];
+        uint64_t bytes;
+        bool checked;
+        if (ostel_hog_parse_spec(t, &hs, err, sizeof(err)) != 0 ||
+            ostel_hog_resolve_mem(&hs, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err,
+                                  sizeof(err)) != 0)
+            return ostel_error("study: scenario %s", err);
+    }
+    return OSTEL_OK;
+}
+
+int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
+{
+    struct study_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.spec = s;
+    c.opt = o;
+    c.last_gen_tps = NAN;
+    c.baseline_avail = NAN;
+    int rc = 1;
+    if (check_inputs(&c) != 0)
+        goto out;
+    c.llama_version = ostel_llama_tool_version(c.tool_path);
+    c.runs_dir = ostel_xasprintf("%s/runs", s->dir);
+    c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
+    if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
+        goto out;
+    active_reap_leftovers(&c);
+
+    char *canon = ostel_study_spec_canonical(s);
+    char *ini = ostel_xasprintf("%s/study.ini", s->dir);
+    ostel_file_write_atomic(ini, canon, strlen(canon));
+    free(ini);
+    if (ostel_store_open(s->db, 0, &c.store) != 0) {
+        free(canon);
+        goto out;
+    }
+    int sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
+    free(canon);
+    if (sr != 0)
+        goto out;
+
+    ostel_study_plan(s, &c.plan, &c.nplan);
+    bool *skip = ostel_xcalloc(c.nplan ? c.nplan : 1, sizeof(bool));
+    bool *warm = ostel_xcalloc(s->models.n, sizeof(bool));
+    for (size_t i = 0; i < c.nplan; i++) {
+        int done = ostel_store_run_is_complete(c.store, c.plan[i].hash);
+        if (done == OSTEL_ERR) {
+            free(skip);
+            free(warm);
+            goto out;
+        }
+        skip[i] = done == 1;
+        if (!skip[i]) {
+            c.todo++;
+            warm[c.plan[i].model] = s->warmup;
+        }
+    }
+    if (!o->quiet && c.todo < c.nplan)
+        fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c.nplan - c.todo,
+                c.nplan, s->db);
+
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_study_signal;
+    sigemptyset(&sa.sa_mask);
+    g_study_signal = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    c.t0 = mono_s();
+    c.baseline_avail = avail_mib();
+    rc = 0;
+    if (c.todo > 0)
+        rc = do_warmups(&c, warm);
+    for (size_t i = 0; i < c.nplan && rc == 0; i++) {
+        if (skip[i])
+            continue;
+        if (g_study_signal) {
+            rc = 128 + g_study_signal;
+            break;
+        }
+        rc = do_run(&c, &c.plan[i]);
+        if (rc == 0 && c.done_now < c.todo && !cooldown(&c))
+            rc = 128 + g_study_signal;
+    }
+    progress_end(&c);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    free(skip);
+    free(warm);
+    if (rc > 128) {
+        if (!o->quiet)
+            fprintf(stderr, "study: interrupted; run the same command again to resume\n");
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+    if (write_reports(&c) != 0) {
+        rc = 1;
+        goto out;
+    }
+    if (!o->quiet) {
+        char el[32];
+        fmt_dur(mono_s() - c.t0, el, sizeof(el));
+        fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c.done_now, el,
+                c.failed, s->db);
+    }
+    printf("%s/report.html\n", s->dir);
+out:
+    if (c.plan)
+        ostel_study_plan_free(c.plan, c.nplan);
+    ostel_store_close(c.store);
+    free(c.runs_dir);
+    free(c.warm_dir);
+    free(c.tool_path);
+    free(c.llama_version);
+    return rc;
+}
