@@ -141,17 +141,29 @@ int cmd_study(int argc, char **argv)
     int exit_code = OSTEL_EXIT_USAGE;
     bool dashdash = first > 1 && strcmp(argv[first - 1], "--") == 0;
     if (!dashdash && first < argc) {
-        if (ostel_study_spec_read_file(&spec, argv[first]) != 0)
-            goto out;
-        first++;
-        if (first < argc && strcmp(argv[first], "--") == 0) {
-            first++;
-            dashdash = true;
-        } else if (first < argc) {
-            ostel_error("study: unexpected argument '%s' (options go before the study file)",
-                        argv[first]);
+        const char *file = argv[first];
+        /* options may follow the study file too */
+        int n2 = argc - first;
+        char **argv2 = ostel_xcalloc((size_t)n2 + 1, sizeof(char *));
+        argv2[0] = argv[0];
+        for (int i = 1; i < n2; i++)
+            argv2[i] = argv[first + i];
+        int first2;
+        rc = ostel_options_parse(&study_help, study_options, OSTEL_ARRAY_LEN(study_options), n2,
+                                 argv2, on_option, &a, &first2);
+        if (rc == OSTEL_OPT_DONE && first2 < n2 && strcmp(argv2[first2 - 1], "--") != 0) {
+            ostel_error("study: unexpected argument '%s'", argv2[first2]);
+            rc = OSTEL_OPT_USAGE;
+        }
+        dashdash = rc == OSTEL_OPT_DONE && first2 > 1 && strcmp(argv2[first2 - 1], "--") == 0;
+        first = first + first2;
+        free(argv2);
+        if (rc != OSTEL_OPT_DONE) {
+            exit_code = rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
             goto out;
         }
+        if (ostel_study_spec_read_file(&spec, file) != 0)
+            goto out;
     }
     char err[400];
     for (size_t i = 0; i < a.n; i++)

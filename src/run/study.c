@@ -811,7 +811,13 @@ static int check_inputs(struct study_ctx *c)
     if (!c->tool_path)
         return ostel_error("study: %s not found; run scripts/setup.sh, or point --llama-bin / "
                            "OSTEL_LLAMA_BIN at llama.cpp's build/bin", s->tool);
-    /* A memory scenario the machine cannot give is refused now, with the numbers. */
+    return OSTEL_OK;
+}
+
+/* A memory scenario the machine cannot give is refused before anything starts, with the numbers. */
+static int check_scenarios(const struct study_ctx *c)
+{
+    const struct ostel_study_spec *s = c->spec;
     struct ostel_hog_meminfo mi;
     ostel_hog_read_meminfo(&mi);
     for (size_t i = 0; i < s->scenarios.n; i++) {
@@ -838,8 +844,11 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     c.opt = o;
     c.last_gen_tps = NAN;
     c.baseline_avail = NAN;
-    int rc = 1;
+    int rc = OSTEL_EXIT_USAGE;
     if (check_inputs(&c) != 0)
+        goto out;
+    rc = OSTEL_EXIT_FAIL;
+    if (check_scenarios(&c) != 0)
         goto out;
     c.llama_version = ostel_llama_tool_version(c.tool_path);
     c.runs_dir = ostel_xasprintf("%s/runs", s->dir);

@@ -93,8 +93,9 @@ struct ostel_study_options {
 
 /*
  * Runs the study: store, warm-up, the plan (skipping runs already complete in the database), the
- * report. Returns 0 when every run was done (whatever each run's outcome), 1 when the study could not
- * go on (printed), or 128+signal when interrupted.
+ * report. Returns 0 when every run was done (whatever each run's outcome), 2 for a model, prompt file
+ * or llama.cpp tool that is not there, 1 when the study could not go on (printed), or 128+signal
+ * when interrupted.
  */
 int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o);
 
