@@ -15,7 +15,13 @@ note() { printf '# %s\n' "$*" >&2; }
 
 # A temporary directory removed when the test exits.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ostel-e2e.XXXXXX")
-cleanup_tmp() { rm -rf "$TMP"; }
+# On exit, background jobs a test left (a failed assertion while ostel runs) are ended first.
+cleanup_tmp() {
+    local j
+    for j in $(jobs -p); do kill -TERM "$j" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
 trap cleanup_tmp EXIT
 
 llama_tool() {
