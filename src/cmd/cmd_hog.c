@@ -33,6 +33,7 @@ static const struct ostel_command_help hog_help = {
     "  mem:SIZE       hold SIZE of anonymous memory (512M, 4G, 1.5GiB)\n"
     "  mem:PCT%       hold PCT percent of the machine's RAM (MemTotal)\n"
     "  mem:PCT%avail  hold PCT percent of the memory available now (MemAvailable)\n"
+    "  mem:avail-SIZE hold all the memory available now but SIZE (leave SIZE to others)\n"
     "  cpu:N          keep N threads busy\n"
     "e.g. 'ostel hog mem:4G,cpu:1'. A request above MemAvailable minus 256 MiB is refused.\n"
     "Prints 'hog: ready rss=... MiB' once every page is written; the pages are then rewritten\n"

@@ -41,6 +41,16 @@ static int parse_mem(const char *v, size_t n, struct ostel_hog_spec *out, char *
     char num[40];
     size_t stem;
     enum ostel_hog_mem_kind kind = OSTEL_HOG_MEM_BYTES;
+    if (n > 6 && strncmp(v, "avail-", 6) == 0) {
+        /* mem:avail-SIZE: everything available when the hog starts but SIZE */
+        if (n - 6 >= sizeof(num) || (memcpy(num, v + 6, n - 6), num[n - 6] = '\0',
+                                     !ostel_parse_size_bytes(num, &out->mem_bytes))) {
+            snprintf(err, err_size, "mem:avail- needs the size to leave (mem:avail-2G)");
+            return OSTEL_ERR;
+        }
+        out->mem_kind = OSTEL_HOG_MEM_LEAVE_AVAIL;
+        return OSTEL_OK;
+    }
     if (ends_with(v, n, "%avail", &stem))
         kind = OSTEL_HOG_MEM_PCT_AVAIL;
     else if (ends_with(v, n, "%", &stem))
@@ -110,7 +120,7 @@ int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err
             out->cpu_threads = (int)t;
         } else {
             snprintf(err, err_size,
-                     "unknown load '%s' (mem:SIZE, mem:PCT%%, mem:PCT%%avail, cpu:N)", tok);
+                     "unknown load '%s' (mem:SIZE, mem:PCT%%, mem:PCT%%avail, mem:avail-SIZE, cpu:N)", tok);
             return OSTEL_ERR;
         }
         if (!comma)
@@ -145,7 +155,16 @@ int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_
         return OSTEL_OK;
     }
     uint64_t want = spec->mem_bytes;
-    if (spec->mem_kind == OSTEL_HOG_MEM_PCT_TOTAL)
+    if (spec->mem_kind == OSTEL_HOG_MEM_LEAVE_AVAIL) {
+        if (mi->avail_bytes <= spec->mem_bytes + reserve_bytes) {
+            snprintf(err, err_size,
+                     "%s would leave %.1f GiB but only %.1f GiB is available (keeping %llu MiB "
+                     "spare)", spec->mem_text, gib(spec->mem_bytes), gib(mi->avail_bytes),
+                     (unsigned long long)(reserve_bytes >> 20));
+            return OSTEL_ERR;
+        }
+        want = mi->avail_bytes - spec->mem_bytes;
+    } else if (spec->mem_kind == OSTEL_HOG_MEM_PCT_TOTAL)
         want = (uint64_t)((double)mi->total_bytes * spec->mem_pct / 100.0);
     else if (spec->mem_kind == OSTEL_HOG_MEM_PCT_AVAIL)
         want = (uint64_t)((double)mi->avail_bytes * spec->mem_pct / 100.0);

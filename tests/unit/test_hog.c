@@ -106,6 +106,23 @@ static void test_resolve(void **state)
         ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
         -1);
 
+    /* mem:avail-SIZE: all that is available but SIZE; refused when that leaves nothing */
+    assert_int_equal(ostel_hog_parse_spec("mem:avail-2G,cpu:1", &s, err, sizeof(err)), 0);
+    assert_int_equal(s.cpu_threads, 1);
+    assert_string_equal(s.mem_text, "mem:avail-2G");
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        0);
+    assert_true(bytes == mi.avail_bytes - 2 * GiB);
+    assert_int_equal(ostel_hog_parse_spec("mem:avail-23G", &s, err, sizeof(err)), 0);
+    assert_int_equal(
+        ostel_hog_resolve_mem(&s, &mi, OSTEL_HOG_RESERVE_BYTES, &bytes, &checked, err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "mem:avail-23G would leave 23.0 GiB but only 22."));
+    assert_int_equal(ostel_hog_parse_spec("mem:avail-", &s, err, sizeof(err)), -1);
+    assert_int_equal(ostel_hog_parse_spec("mem:avail-lots", &s, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "mem:avail- needs the size to leave"));
+
     /* no memory numbers on this platform: sizes pass unchecked, percentages cannot be resolved */
     struct ostel_hog_meminfo none = {0, 0, false};
     assert_int_equal(ostel_hog_parse_spec("mem:1G", &s, err, sizeof(err)), 0);
