@@ -26,8 +26,12 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 install_debian() {
-    local pkgs=(build-essential cmake pkg-config git ca-certificates nodejs npm libcmocka-dev
+    local pkgs=(build-essential cmake pkg-config git ca-certificates libcmocka-dev
                 libsqlite3-dev libinih-dev libcjson-dev sqlite3)
+    # Node.js may come from elsewhere (NodeSource ships npm inside its nodejs): ask for Debian's
+    # packages only when the commands are missing.
+    command -v node >/dev/null || pkgs+=(nodejs)
+    command -v npm >/dev/null || pkgs+=(npm)
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps)
     local missing=()
     for p in "${pkgs[@]}"; do
