@@ -1,12 +1,14 @@
 /*
- * cmd_report: `ostel report RUN_DIR… [--group-by KEYS] [--baseline GROUP] [--format F] [-o FILE]`.
+ * cmd_report: `ostel report [--db FILE [--study ID|NAME] [--tag T]] [RUN_DIR…] [--group-by KEYS]
+ * [--baseline GROUP] [--format F] [-o FILE]`.
  *
- * Wiring only: load the run directories into a run set (report_load.c), build the analysis
- * (report.c), write it in the chosen format (report_*.c) to stdout or atomically to FILE. A future
- * `--db FILE` fills the same run set from the SQLite store instead of directories.
+ * Wiring only: load the database's runs (report_db.c) and the run directories (report_load.c) into
+ * one run set, build the analysis (report.c), write it in the chosen format (report_*.c) to stdout
+ * or atomically to FILE.
  */
 #include "cmd/cmd.h"
 #include "report/report.h"
+#include "report/report_db.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 
@@ -16,32 +18,54 @@
 
 #define REPORT_MAX_BYTES (512u << 20)
 
-enum { OPT_BASELINE = 'b', OPT_FORMAT = 'f', OPT_GROUP_BY = 'g', OPT_OUTPUT = 'o' };
+enum {
+    OPT_BASELINE = 'b',
+    OPT_FORMAT = 'f',
+    OPT_GROUP_BY = 'g',
+    OPT_OUTPUT = 'o',
+    OPT_DB = 256,
+    OPT_STUDY,
+    OPT_TAG,
+};
 
 static const struct ostel_option report_options[] = {
     {OPT_BASELINE, "baseline", "GROUP", "OSTEL_REPORT_BASELINE",
      "group the others are compared with (its label or tag; default: the first group)"},
+    {OPT_DB, "db", "FILE", "OSTEL_DB",
+     "also report on the runs stored in this ostel database (OSTEL_DB: only when no RUN_DIR is "
+     "named, or with --study/--tag)"},
     {OPT_FORMAT, "format", "FMT", "OSTEL_REPORT_FORMAT",
      "md (default), csv, json or html (default html when -o ends in .html)"},
     {OPT_GROUP_BY, "group-by", "KEYS", "OSTEL_REPORT_GROUP_BY",
      "comma-separated keys among tag, model, ctx, gen, scenario (default: tag)"},
     {OPT_OUTPUT, "output", "FILE", NULL, "write to FILE (atomically) instead of standard output"},
+    {OPT_STUDY, "study", "ID|NAME", "OSTEL_REPORT_STUDY",
+     "only the database's runs of this study (its id or name)"},
+    {OPT_TAG, "tag", "TAG", "OSTEL_REPORT_TAG", "only the database's runs with this tag"},
 };
 
 static const struct ostel_command_help report_help = {
     "report",
-    "RUN_DIR... [--group-by KEYS] [--baseline GROUP] [--format md|csv|json|html] [-o FILE]",
+    "[RUN_DIR...] [--db FILE [--study ID|NAME] [--tag TAG]] [--group-by KEYS] [--baseline GROUP]\n"
+    "       [--format md|csv|json|html] [-o FILE]",
     "compare runs: throughput, memory, OS telemetry and statistics over repetitions",
     "RUN_DIR is a run directory (it holds summary.json) or a directory of run directories (a\n"
     "study). Runs are grouped (by tag unless --group-by says otherwise) and each group is "
     "compared\n"
     "with the baseline: ratios with 95% confidence intervals and Welch's t-test. Failed runs are\n"
-    "listed with the end of their log and left out of the statistics. See docs/report.md.\n"};
+    "listed with the end of their log and left out of the statistics.\n"
+    "\n"
+    "--db FILE adds the runs stored in an ostel database (a study directory's ostel.db, or one\n"
+    "filled by ostel db import), before the run directories; --study and --tag choose among them.\n"
+    "See docs/report.md.\n"};
 
 struct report_args {
     const char *baseline;
     const char *format;
     const char *output;
+    const char *db;     /* --db */
+    const char *db_env; /* $OSTEL_DB */
+    const char *study, *tag;
     unsigned group_by;
     unsigned from_cli; /* bit per option id set on the command line: the environment yields to it */
     char **pos;        /* the run directories */
@@ -50,7 +74,22 @@ struct report_args {
 
 static unsigned opt_bit(int id)
 {
-    return id == OPT_BASELINE ? 1u : id == OPT_FORMAT ? 2u : id == OPT_GROUP_BY ? 4u : 8u;
+    switch (id) {
+    case OPT_BASELINE:
+        return 1u;
+    case OPT_FORMAT:
+        return 2u;
+    case OPT_GROUP_BY:
+        return 4u;
+    case OPT_OUTPUT:
+        return 8u;
+    case OPT_DB:
+        return 16u;
+    case OPT_STUDY:
+        return 32u;
+    default:
+        return 64u;
+    }
 }
 
 static int on_option(void *ctx, int id, const char *arg, const char *source)
@@ -67,6 +106,22 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_OUTPUT:
         a->output = arg;
+        return 0;
+    case OPT_DB:
+        if (!*arg)
+            return ostel_error("%s%s: empty file name", where, source ? "" : "db");
+        if (source)
+            a->db_env = arg;
+        else
+            a->db = arg;
+        return 0;
+    case OPT_STUDY:
+        if (!*arg)
+            return ostel_error("%s%s: empty study", where, source ? "" : "study");
+        a->study = arg;
+        return 0;
+    case OPT_TAG:
+        a->tag = arg;
         return 0;
     case OPT_FORMAT:
         if (!ostel_report_find_format(arg))
@@ -119,9 +174,19 @@ int cmd_report(int argc, char **argv)
 {
     struct report_args a = {0};
     int rc = parse_args(argc, argv, &a);
-    if (rc != OSTEL_OPT_DONE || a.npos == 0) {
-        if (rc == OSTEL_OPT_DONE)
-            ostel_error("report: no run directory given (usage: ostel report RUN_DIR...)");
+    /* $OSTEL_DB names the database `ostel db` and `ostel study` use: it is read when nothing else
+     * says what to report on, or when --study/--tag select from a database. */
+    if (rc == OSTEL_OPT_DONE && !a.db && a.db_env && (a.npos == 0 || a.study || a.tag))
+        a.db = a.db_env;
+    if (rc == OSTEL_OPT_DONE && !a.db && (a.study || a.tag)) {
+        ostel_error("report: --study and --tag choose among a database's runs: give --db FILE");
+        rc = OSTEL_OPT_USAGE;
+    } else if (rc == OSTEL_OPT_DONE && a.npos == 0 && !a.db) {
+        ostel_error("report: no run directory given (usage: ostel report RUN_DIR... or ostel "
+                    "report --db FILE)");
+        rc = OSTEL_OPT_USAGE;
+    }
+    if (rc != OSTEL_OPT_DONE) {
         free(a.pos);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
     }
@@ -134,6 +199,12 @@ int cmd_report(int argc, char **argv)
 
     struct ostel_report_set set;
     ostel_report_set_init(&set);
+    struct ostel_report_db_select sel = {a.study, a.tag};
+    if (a.db && ostel_report_load_db(&set, a.db, &sel) != 0) {
+        ostel_report_set_free(&set);
+        free(a.pos);
+        return OSTEL_EXIT_FAIL;
+    }
     for (int i = 0; i < a.npos; i++) {
         if (ostel_report_load_path(&set, a.pos[i]) != 0) {
             ostel_report_set_free(&set);

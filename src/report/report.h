@@ -150,6 +150,9 @@ int ostel_report_load_summary(struct ostel_report_run *run, const char *data, si
 int ostel_report_load_config(struct ostel_report_run *run, const char *data, size_t len);
 int ostel_report_load_metrics(struct ostel_report_run *run, const char *data, size_t len, char *err,
                               size_t errlen);
+/* The last lines of dir/llama_output.log, control characters blanked, or NULL when it is absent or
+ * empty. The caller frees it. */
+char *ostel_report_read_log_tail(const char *dir);
 
 /* Grouping keys (a bit set). */
 enum {

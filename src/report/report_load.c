@@ -698,7 +698,7 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
 }
 
 /* The last LOG_TAIL_LINES lines of the log (at most LOG_TAIL_BYTES), or NULL. */
-static char *read_log_tail(const char *dir)
+char *ostel_report_read_log_tail(const char *dir)
 {
     char *path = ostel_xasprintf("%s/llama_output.log", dir);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -802,7 +802,7 @@ static int load_run_dir(struct ostel_report_set *set, const char *dir)
             return ostel_error("%s/metrics.csv: %s", dir, err);
     }
     if (!r->ok)
-        r->log_tail = read_log_tail(dir);
+        r->log_tail = ostel_report_read_log_tail(dir);
     return OSTEL_OK;
 }
 

@@ -1,0 +1,43 @@
+/*
+ * report_db: fills the report's run set from ostel's results database (`ostel report --db FILE`).
+ *
+ * The report never speaks SQL: this loader goes through the store's reading API (store.h,
+ * store_query.h) and hands each stored run's texts — summary.json and config.txt as imported,
+ * metrics.csv rebuilt from the stored samples — to the same pure loaders that read run
+ * directories (ostel_report_load_summary / _config / _metrics). A run from the database is
+ * therefore the same run in memory as its directory, time series included.
+ */
+#ifndef OSTEL_REPORT_DB_H
+#define OSTEL_REPORT_DB_H
+
+#include "report/report.h"
+
+struct ostel_store_run_record;
+
+/* Which stored runs to load. Both borrowed; NULL = no restriction. */
+struct ostel_report_db_select {
+    const char *study; /* a study's id or name (ostel_store_find_study) */
+    const char *tag;   /* runs with exactly this tag */
+};
+
+/*
+ * Opens the database at path read-only and appends the selected runs to set, in import order.
+ * Prints one error naming the file and returns OSTEL_ERR when path is missing, is not an SQLite
+ * database or not ostel's, the study is unknown or ambiguous, no stored run matches, or a stored
+ * run does not load (the set may then hold that run partly filled: free the set). sel may be
+ * NULL.
+ */
+int ostel_report_load_db(struct ostel_report_set *set, const char *path,
+                         const struct ostel_report_db_select *sel);
+
+/*
+ * Fills run (fresh from ostel_report_set_add) from one stored run: its summary, config and samples.
+ * path and name come from the directory it was imported from; a failed run's log tail is read from
+ * that directory only while it still holds the very summary.json that was imported (the database
+ * does not keep llama_output.log). Returns 0, or -1 with a message in err (without the database's
+ * name).
+ */
+int ostel_report_load_record(struct ostel_report_run *run, const struct ostel_store_run_record *rec,
+                             char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,379 @@
+/*
+ * Unit tests for `ostel report --db`: a database filled by importing the report's fixture run
+ * directories (tests/data/runs) gives the same report as the directories — Markdown, JSON with the
+ * time series, CSV; selection by study (id or name) and tag; a failed run's log tail only while its
+ * directory still holds the imported summary; bad databases refused with one error naming the file
+ * (through the real binary); the real scenario run of tests/data/store-runs.
+ */
+#include "testlib.h"
+#include "report/report.h"
+#include "report/report_db.h"
+#include "store/store.h"
+#include "util/fileio.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *const metal_runs[] = {"q4km-1", "q4km-2", "q4km-3", "q4km-4",
+                                         "q80-1",  "q80-2",  "q80-3",  "q80-4"};
+
+/* Imports the fixtures in the order `ostel report DIR` reads them (study-metal by name first). */
+static void import_fixtures(const char *db, int64_t study_id_a, int64_t study_id_b)
+{
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(metal_runs); i++) {
+        char *rel = ostel_xasprintf("tests/data/runs/study-metal/%s", metal_runs[i]);
+        char *p = test_src_path(rel);
+        struct ostel_store_import_opts o = {i < 4 ? study_id_a : study_id_b, NULL};
+        assert_int_equal(ostel_store_import_run_dir(s, p, &o, NULL), OSTEL_STORE_ADDED);
+        free(p);
+        free(rel);
+    }
+    char *p = test_src_path("tests/data/runs/cpu-paging");
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
+    free(p);
+    ostel_store_close(s);
+}
+
+/* The report of set in one format; the caller frees it. */
+static char *render(const struct ostel_report_set *set, const char *format)
+{
+    struct ostel_report r;
+    struct ostel_report_options opt = {0, NULL};
+    char err[256];
+    assert_int_equal(ostel_report_build(&r, set, &opt, err, sizeof(err)), 0);
+    struct ostel_buf out;
+    ostel_buf_init(&out, 0);
+    if (strcmp(format, "json-series") == 0) {
+        cJSON *tree = ostel_report_json_tree(&r, true);
+        char *txt = cJSON_PrintUnformatted(tree);
+        ostel_buf_puts(&out, txt);
+        free(txt);
+        cJSON_Delete(tree);
+    } else {
+        ostel_report_find_format(format)->write(&r, &out);
+    }
+    assert_false(out.overflow);
+    ostel_report_free(&r);
+    return ostel_buf_detach(&out);
+}
+
+static void load_dirs(struct ostel_report_set *set)
+{
+    char *study = test_src_path("tests/data/runs/study-metal");
+    char *cpu = test_src_path("tests/data/runs/cpu-paging");
+    assert_int_equal(ostel_report_load_path(set, study), OSTEL_OK);
+    assert_int_equal(ostel_report_load_path(set, cpu), OSTEL_OK);
+    free(study);
+    free(cpu);
+}
+
+static void test_db_equals_dirs(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    import_fixtures(db, 0, 0);
+
+    struct ostel_report_set from_db, from_dirs;
+    ostel_report_set_init(&from_db);
+    ostel_report_set_init(&from_dirs);
+    assert_int_equal(ostel_report_load_db(&from_db, db, NULL), OSTEL_OK);
+    load_dirs(&from_dirs);
+    assert_int_equal(from_db.n, 9);
+    assert_int_equal(from_db.n, from_dirs.n);
+    for (size_t i = 0; i < from_db.n; i++) {
+        const struct ostel_report_run *a = &from_db.runs[i], *b = &from_dirs.runs[i];
+        assert_string_equal(a->name, b->name);
+        assert_string_equal(a->tag, b->tag);
+        assert_int_equal(a->series.n, b->series.n);
+        assert_true(a->series.n > 0);
+        for (size_t k = 0; k < a->series.n; k++) {
+            assert_true(a->series.t_s[k] == b->series.t_s[k]);
+            assert_true(a->series.rss_mib[k] == b->series.rss_mib[k] ||
+                        (isnan(a->series.rss_mib[k]) && isnan(b->series.rss_mib[k])));
+            assert_int_equal(a->series.phase[k], b->series.phase[k]);
+        }
+        /* the failed run's log tail comes from its directory, which is intact */
+        if (!b->ok) {
+            assert_non_null(a->log_tail);
+            assert_string_equal(a->log_tail, b->log_tail);
+        }
+    }
+    const char *formats[] = {"md", "csv", "json-series"};
+    for (size_t f = 0; f < OSTEL_ARRAY_LEN(formats); f++) {
+        char *x = render(&from_db, formats[f]), *y = render(&from_dirs, formats[f]);
+        assert_true(strlen(x) > 1000);
+        assert_string_equal(x, y);
+        free(x);
+        free(y);
+    }
+    /* a run set can hold both: the database's runs and directories */
+    assert_int_equal(ostel_report_load_db(&from_dirs, db, NULL), OSTEL_OK);
+    assert_int_equal(from_dirs.n, 18);
+
+    ostel_report_set_free(&from_db);
+    ostel_report_set_free(&from_dirs);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+static size_t count_loaded(const char *db, const char *study, const char *tag, int *rc)
+{
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    struct ostel_report_db_select sel = {study, tag};
+    *rc = ostel_report_load_db(&set, db, &sel);
+    size_t n = set.n;
+    ostel_report_set_free(&set);
+    return n;
+}
+
+static void test_select(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    int64_t a = 0, b = 0, c = 0;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, "q4", "[study]\nx=1\n", 12, &a), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, "q8", "[study]\nx=2\n", 12, &b), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, "twice", "[study]\nx=3\n", 12, &c), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, "twice", "[study]\nx=4\n", 12, &c), OSTEL_OK);
+    /* a study named like another's id: the id wins, the name is reached through its own id */
+    int64_t d = 0;
+    assert_int_equal(ostel_store_insert_study(s, "1", "[study]\nx=5\n", 12, &d), OSTEL_OK);
+    ostel_store_close(s);
+    import_fixtures(db, a, b);
+
+    int rc;
+    assert_int_equal(count_loaded(db, NULL, NULL, &rc), 9);
+    assert_int_equal(rc, OSTEL_OK);
+    assert_int_equal(count_loaded(db, "q4", NULL, &rc), 4);
+    assert_int_equal(count_loaded(db, "q8", NULL, &rc), 4);
+    char id[32];
+    snprintf(id, sizeof(id), "%lld", (long long)b);
+    assert_int_equal(count_loaded(db, id, NULL, &rc), 4);
+    assert_int_equal(rc, OSTEL_OK);
+    assert_int_equal(count_loaded(db, "1", NULL, &rc), 4); /* id 1 = "q4" */
+    assert_int_equal(count_loaded(db, NULL, "q8_0", &rc), 4);
+    assert_int_equal(count_loaded(db, NULL, "cpu-32k", &rc), 1);
+    assert_int_equal(count_loaded(db, "q4", "q8_0", &rc), 0);
+    assert_int_equal(rc, OSTEL_ERR); /* nothing matched */
+    assert_int_equal(count_loaded(db, NULL, "nope", &rc), 0);
+    assert_int_equal(rc, OSTEL_ERR);
+    assert_int_equal(count_loaded(db, "nope", NULL, &rc), 0);
+    assert_int_equal(rc, OSTEL_ERR);
+    assert_int_equal(count_loaded(db, "twice", NULL, &rc), 0);
+    assert_int_equal(rc, OSTEL_ERR); /* ambiguous */
+    snprintf(id, sizeof(id), "%lld", (long long)d);
+    assert_int_equal(count_loaded(db, id, NULL, &rc), 0);
+    assert_int_equal(rc, OSTEL_ERR); /* a study without runs */
+
+    /* the messages, through the binary */
+    struct {
+        const char *study, *want;
+    } cases[] = {
+        {"nope", "no study 'nope' (it holds q4 (id 1), q8 (id 2), twice (id 3), twice (id 4), 1 "
+                 "(id 5))"},
+        {"twice", "2 studies are named 'twice': twice (id 3), twice (id 4); give its id"},
+        {"5", "no stored run of study '5'"},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        const char *argv[] = {"report", "--db", db, "--study", cases[i].study, NULL};
+        char *out, *err;
+        assert_int_equal(test_run_ostel(argv, &out, &err), 1);
+        if (!strstr(err, cases[i].want))
+            fprintf(stderr, "stderr: %s\n", err);
+        assert_non_null(strstr(err, cases[i].want));
+        assert_string_equal(out, "");
+        free(out);
+        free(err);
+    }
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+/* Copies src/<file> to dst/<file>. */
+static void copy_file(const char *src, const char *dst, const char *file)
+{
+    char *a = ostel_xasprintf("%s/%s", src, file), *b = ostel_xasprintf("%s/%s", dst, file);
+    size_t n;
+    char *d = test_read_file(a, &n);
+    test_write_file(b, d, n);
+    free(d);
+    free(a);
+    free(b);
+}
+
+static void test_log_tail(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *run = ostel_xasprintf("%s/q80-4", dir);
+    char *src = test_src_path("tests/data/runs/study-metal/q80-4");
+    assert_int_equal(ostel_mkdir_p(run), OSTEL_OK);
+    const char *files[] = {"summary.json", "config.txt", "metrics.csv", "llama_output.log"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(files); i++)
+        copy_file(src, run, files[i]);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);
+    ostel_store_close(s);
+
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_db(&set, db, NULL), OSTEL_OK);
+    assert_int_equal(set.n, 1);
+    assert_false(set.runs[0].ok);
+    assert_non_null(set.runs[0].log_tail);
+    assert_non_null(strstr(set.runs[0].log_tail, "<script>alert(1)</script>"));
+    ostel_report_set_free(&set);
+
+    /* the directory now holds another run: its log is not this run's */
+    char *sum = ostel_xasprintf("%s/summary.json", run);
+    size_t n;
+    char *text = test_read_file(sum, &n);
+    text[n - 2] = ' '; /* a change that keeps the length */
+    test_write_file(sum, text, n);
+    free(text);
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_db(&set, db, NULL), OSTEL_OK);
+    assert_null(set.runs[0].log_tail);
+    assert_true(set.runs[0].series.n > 0); /* the samples come from the database */
+    ostel_report_set_free(&set);
+    /* the directory is gone */
+    test_rmtree(run);
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_db(&set, db, NULL), OSTEL_OK);
+    assert_null(set.runs[0].log_tail);
+    assert_string_equal(set.runs[0].name, "q80-4");
+    char *md = render(&set, "md");
+    assert_non_null(strstr(md, "Its log is empty or missing."));
+    free(md);
+    ostel_report_set_free(&set);
+
+    free(sum);
+    free(src);
+    free(run);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+static void expect_failure(const char *const *argv, int code, const char *want)
+{
+    char *out, *err;
+    int rc = test_run_ostel(argv, &out, &err);
+    if (rc != code || !strstr(err, want))
+        fprintf(stderr, "rc %d, stderr: %s\n", rc, err);
+    assert_int_equal(rc, code);
+    assert_non_null(strstr(err, want));
+    /* one error line, nothing on stdout */
+    assert_non_null(strchr(err, '\n'));
+    assert_null(strchr(err, '\n') + 1 < err + strlen(err) ? strchr(err, '\n') + 1 : NULL);
+    assert_string_equal(out, "");
+    free(out);
+    free(err);
+}
+
+static void test_bad_db(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *missing = ostel_xasprintf("%s/missing.db", dir);
+    const char *a1[] = {"report", "--db", missing, NULL};
+    char *want = ostel_xasprintf("%s: no such database file", missing);
+    expect_failure(a1, 1, want);
+    free(want);
+    struct stat st;
+    assert_int_equal(stat(missing, &st), -1); /* never created */
+
+    char *junk = ostel_xasprintf("%s/junk.db", dir);
+    test_write_file(junk, "SQLite format 2\nnot a database at all, only text long enough\n", 61);
+    const char *a2[] = {"report", "--db", junk, NULL};
+    want = ostel_xasprintf("%s: file is not a database", junk);
+    expect_failure(a2, 1, want);
+    free(want);
+
+    char *empty = ostel_xasprintf("%s/empty.db", dir);
+    test_write_file(empty, "", 0);
+    const char *a3[] = {"report", "--db", empty, NULL};
+    want = ostel_xasprintf("%s: not an ostel database", empty);
+    expect_failure(a3, 1, want);
+    free(want);
+    assert_int_equal(stat(empty, &st), 0);
+    assert_int_equal(st.st_size, 0); /* read-only: not turned into a database */
+
+    /* an ostel database without runs */
+    char *fresh = ostel_xasprintf("%s/fresh.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(fresh, 0, &s), OSTEL_OK);
+    ostel_store_close(s);
+    const char *a4[] = {"report", "--db", fresh, NULL};
+    want = ostel_xasprintf("%s: no stored run", fresh);
+    expect_failure(a4, 1, want);
+    free(want);
+
+    /* usage */
+    const char *a5[] = {"report", "--study", "x", NULL};
+    expect_failure(a5, 2, "--study and --tag choose among a database's runs");
+    const char *a6[] = {"report", "--db", "", NULL};
+    expect_failure(a6, 2, "empty file name");
+
+    free(fresh);
+    free(empty);
+    free(junk);
+    free(missing);
+    test_rmtree(dir);
+    free(dir);
+}
+
+/* A real study run under `mem:128M`: its scenario name groups, its samples chart. */
+static void test_real_scenario(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *src = test_src_path("tests/data/store-runs/real-scenario");
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_import_run_dir(s, src, NULL, NULL), OSTEL_STORE_ADDED);
+    ostel_store_close(s);
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_db(&set, db, NULL), OSTEL_OK);
+    assert_int_equal(set.n, 1);
+    const struct ostel_report_run *r = &set.runs[0];
+    assert_string_equal(r->scenario, "mem:128M");
+    assert_string_equal(r->name, "real-scenario");
+    assert_true(r->ok);
+    assert_int_equal(r->ctx, 512);
+    assert_int_equal(r->series.n, 4);
+    assert_true(r->series.rss_mib[1] == 18.23);
+    assert_int_equal(r->series.phase[3], OSTEL_REPORT_PHASE_TEARDOWN);
+    assert_true(fabs(r->series.t_s[3] - 0.15) < 1e-6);
+    ostel_report_set_free(&set);
+    free(src);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_select),
+        cmocka_unit_test(test_log_tail),       cmocka_unit_test(test_bad_db),
+        cmocka_unit_test(test_real_scenario),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
