@@ -242,6 +242,63 @@ static void test_import_real_run(void **state)
     free(db);
 }
 
+/*
+ * A run of a real `ostel study --scenario mem:128M` (tests/data/store-runs/README.md): the
+ * summary's "scenario" object lands in the scenarios table, and the run is known by config.txt's
+ * run_id wherever its directory lies and whatever else changed in it.
+ */
+static void test_import_real_scenario(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    char *p = fixture("real-scenario");
+    int64_t id = 0;
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, &id), OSTEL_STORE_ADDED);
+    free(p);
+    assert_int_equal(count(s, "samples"), 4);
+    assert_int_equal(count(s, "scenarios"), 1);
+    char *json = export_string(s, "scenarios", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"name\":\"mem:128M\",\"definition\":\"mem:128M\""));
+    assert_non_null(strstr(json, "\"rss_peak_mib\":138.85,\"cpu_mean_pct\":0}"));
+    /* the load's own telemetry is kept whole */
+    assert_non_null(strstr(json, "\"rss_anon_peak_mib\":132.82"));
+    assert_non_null(strstr(json, "\"avail_min_pct\":85.05"));
+    free(json);
+    json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"run_key\":\"id:7147d7bf4da059310e7cc0d37bb1df71\""));
+    assert_non_null(strstr(json, "\"spec_hash\":\"e28774d46e1c81c0\""));
+    assert_non_null(strstr(json, "\"scenario\":\"mem:128M\""));
+    /* what the scenario asked and held stays in the stored summary */
+    assert_non_null(strstr(json, "\"asked_mib\":128"));
+    assert_non_null(strstr(json, "\"held_mib_at_start\":138.85"));
+    free(json);
+    assert_int_equal(ostel_store_run_is_complete(s, "e28774d46e1c81c0"), 1);
+
+    /* identity is run_id: a copy elsewhere with another start time is the same run... */
+    char *copy = ostel_xasprintf("%s/copy", dir);
+    copy_run("real-scenario", copy);
+    patch(copy, "summary.json", "\"start_ts\":\t1795675463.366", "\"start_ts\":\t1795675999.5");
+    int64_t again = 0;
+    assert_int_equal(ostel_store_import_run_dir(s, copy, NULL, &again), OSTEL_STORE_ALREADY);
+    assert_int_equal(again, id);
+    /* ...and another run_id is another run, whatever else it shares */
+    patch(copy, "config.txt", "run_id=7147d7bf", "run_id=0047d7bf");
+    assert_int_equal(ostel_store_import_run_dir(s, copy, NULL, &again), OSTEL_STORE_ADDED);
+    assert_true(again != id);
+    assert_int_equal(count(s, "runs"), 2);
+    assert_int_equal(count(s, "scenarios"), 2);
+    free(copy);
+
+    assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
 static void expect_refused(struct ostel_store *s, const char *dir)
 {
     int64_t before = count(s, "runs"), samples = count(s, "samples");
@@ -535,10 +592,11 @@ static void test_metrics_reader(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrations),         cmocka_unit_test(test_import_fixtures),
-        cmocka_unit_test(test_corrupt_rolls_back), cmocka_unit_test(test_bound_parameters),
-        cmocka_unit_test(test_two_processes),      cmocka_unit_test(test_bulk_speed),
-        cmocka_unit_test(test_metrics_reader),     cmocka_unit_test(test_import_real_run),
+        cmocka_unit_test(test_migrations),           cmocka_unit_test(test_import_fixtures),
+        cmocka_unit_test(test_corrupt_rolls_back),   cmocka_unit_test(test_bound_parameters),
+        cmocka_unit_test(test_two_processes),        cmocka_unit_test(test_bulk_speed),
+        cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
+        cmocka_unit_test(test_import_real_scenario),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
