@@ -392,7 +392,7 @@ static void test_pinned_logs(void **state)
     static const char *const logs[] = {
         "tiny-llama-f16-c1024-q8_0-q8_0-faon", "tiny-llama-Q4_K_M-c4096-f16-f16-faoff",
         "llama-3.2-1b-Q4_K_M-c8192-q8_0-f16-faoff", "llama-3.2-1b-Q8_0-c16384-f16-f16-faoff",
-        "qwen2.5-0.5b-Q8_0-c32768-f16-f16-faoff",
+        "qwen2.5-0.5b-Q8_0-c32768-f16-f16-faoff", "llama-3.1-8b-Q4_K_M-c4096-f16-f16-faon",
     };
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(logs); i++) {
         char rel[256];
