@@ -14,6 +14,7 @@
 
 #include "llama/gguf.h"
 #include "llama/logparse.h"
+#include "llama/memmodel.h"
 #include "platform/platform.h"
 #include "run/aggregate.h"
 #include "run/child.h"
@@ -397,7 +398,6 @@ static void finalize(struct run_ctx *c)
         char err[256];
         parsed = ostel_logparse_parse(log.data, log.len, &lr, err, sizeof(err)) == 0;
     }
-    ostel_buf_free(&log);
     free(log_path);
 
     struct ostel_metrics_table t = {0};
@@ -484,6 +484,16 @@ static void finalize(struct run_ctx *c)
         mf = ostel_gguf_inspect_json(s->model, gerr, sizeof(gerr));
     }
     cJSON_AddItemToObject(root, "model_file", mf ? mf : cJSON_CreateNull());
+    /* ostel fit's prediction of what llama.cpp allocates, held against what it reported. */
+    cJSON *pred = NULL;
+    if (parsed && strcmp(s->tool ? s->tool : "command", "command") != 0) {
+        struct ostel_memmodel_params mp = ostel_memmodel_default_params();
+        mp.n_ctx = s->ctx > 0 ? (uint32_t)s->ctx : 0;
+        char perr[256];
+        pred = ostel_memmodel_compare_json(s->model, &mp, &lr, log.data, log.len, perr,
+                                           sizeof(perr));
+    }
+    cJSON_AddItemToObject(root, "prediction", pred ? pred : cJSON_CreateNull());
     cJSON_AddItemToObject(root, "telemetry",
                           ostel_aggregate_telemetry_json(t.rows, t.n, (double)s->interval_ns / 1e6));
     cJSON *ph = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "telemetry"), "phases");
@@ -523,6 +533,7 @@ static void finalize(struct run_ctx *c)
     cJSON_Delete(root);
     ostel_metrics_table_free(&t);
     ostel_log_result_free(&lr);
+    ostel_buf_free(&log);
 }
 
 int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *res)

@@ -64,6 +64,9 @@ print(f"# {sys.argv[2]}: file tensors {file_mib:.2f} MiB, mapped buffers {mapped
 ok = abs(mapped - file_mib) <= 0.02 * file_mib + 0.1 and abs(bd - file_mib) <= 1.0 + 0.02 * file_mib
 sys.exit(0 if ok else 1)
 PY
+    # ostel fit's prediction sits beside the measurement, within its error bars
+    assert_eq "$(json "$s" 'j["prediction"]["within_bars"]')" True "prediction within bars ($q)"
+    assert_eq "$(json "$s" 'abs(j["prediction"]["model"]["error_pct"]) <= 1')" True "model error"
     for p in load prompt generate teardown; do
         assert_eq "$(json "$s" "j['telemetry']['phases']['$p'] is not None")" True "phase $p has samples"
     done
