@@ -67,7 +67,11 @@ PY
     # ostel fit's prediction sits beside the measurement, within its error bars
     assert_eq "$(json "$s" 'j["prediction"]["within_bars"]')" True "prediction within bars ($q)"
     assert_eq "$(json "$s" 'abs(j["prediction"]["model"]["error_pct"]) <= 1')" True "model error"
-    for p in load prompt generate teardown; do
+    # phases: their starts in order; load, generation and teardown long enough to hold samples (the
+    # tiny model's prompt takes a few ms, shorter than the interval)
+    assert_eq "$(json "$s" 'all(isinstance(v, float) for v in j["telemetry"]["phase_starts"].values())')" True "every phase start found"
+    assert_eq "$(json "$s" '(lambda p: p["load"] < p["prompt"] <= p["generate"] < p["teardown"] <= j["run"]["end_ts"])(j["telemetry"]["phase_starts"])')" True "phase starts in order"
+    for p in load generate teardown; do
         assert_eq "$(json "$s" "j['telemetry']['phases']['$p'] is not None")" True "phase $p has samples"
     done
     assert_grep ",generate," "$dir/metrics.csv"
