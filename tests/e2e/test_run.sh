@@ -9,8 +9,15 @@ HEADER="ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,pageout
 for q in Q8_0 Q4_K_M; do
     model=$(tiny_model tiny-llama "$q")
     dir="$TMP/run-$q"
-    "$OSTEL" run -m "$model" -c 2048 -n 48 -t "tiny $q" --interval 20ms --out "$dir" >"$TMP/out" 2>"$TMP/err" ||
-        { cat "$TMP/err"; fail "ostel run failed for $q"; }
+    # The pinned llama.cpp can lose its log's last lines at exit (its logger thread is not joined:
+    # upstream issue 22142); ostel marks such a run log_complete=false. Up to three tries.
+    for try in 1 2 3; do
+        rm -rf "$dir"
+        "$OSTEL" run -m "$model" -c 2048 -n 256 -t "tiny $q" --interval 10ms --out "$dir" >"$TMP/out" 2>"$TMP/err" ||
+            { cat "$TMP/err"; fail "ostel run failed for $q"; }
+        [ "$(json "$dir/summary.json" 'j["run"]["log_complete"]')" = True ] && break
+        note "try $try: llama.cpp's log lost its end"
+    done
     assert_eq "$(cat "$TMP/out")" "$dir" "ostel run prints the run directory"
     for f in llama_output.log metrics.csv config.txt summary.json; do assert_file "$dir/$f"; done
 
@@ -18,10 +25,10 @@ for q in Q8_0 Q4_K_M; do
     assert_eq "$(head -n 1 "$dir/metrics.csv")" "$HEADER" "metrics.csv header"
     rows=$(($(wc -l <"$dir/metrics.csv") - 1))
     wall=$(json "$dir/summary.json" 'j["run"]["wall_s"]')
-    python3 - "$rows" "$wall" <<'PY' || fail "rows $rows for wall ${wall}s at 20 ms"
+    python3 - "$rows" "$wall" <<'PY' || fail "rows $rows for wall ${wall}s at 10 ms"
 import sys
 rows, wall = int(sys.argv[1]), float(sys.argv[2])
-want = wall / 0.020
+want = wall / 0.010
 sys.exit(0 if rows >= 2 and abs(rows - want) <= max(3, 0.25 * want) else 1)
 PY
     # an unreadable value is an empty cell, never a made-up 0: the first row has no deltas
@@ -35,17 +42,17 @@ PY
     # config.txt
     assert_grep "^tag=tiny $q\$" "$dir/config.txt"
     assert_grep "^ctx=2048\$" "$dir/config.txt"
-    assert_grep "^gen=48\$" "$dir/config.txt"
+    assert_grep "^gen=256\$" "$dir/config.txt"
     assert_grep "^status=ok\$" "$dir/config.txt"
     assert_grep "^llama_version=version: " "$dir/config.txt"
-    assert_grep "^interval_ms=20.000\$" "$dir/config.txt"
+    assert_grep "^interval_ms=10.000\$" "$dir/config.txt"
 
     # summary.json: status, tokens as asked, timings, memory breakdown, phases
     s="$dir/summary.json"
     assert_eq "$(json "$s" 'j["schema_version"]')" 1
     assert_eq "$(json "$s" 'j["run"]["status"]')" ok
     assert_eq "$(json "$s" 'j["run"]["exit_code"]')" 0
-    assert_eq "$(json "$s" 'j["run"]["tokens"]["generated"]')" 48 "generated tokens"
+    assert_eq "$(json "$s" 'j["run"]["tokens"]["generated"]')" 256 "generated tokens"
     assert_eq "$(json "$s" 'j["run"]["tokens"]["prompt"] > 50')" True "prompt tokens"
     assert_eq "$(json "$s" 'j["llama"]["timings"]["gen_tps"] > 0')" True "generation t/s"
     assert_eq "$(json "$s" 'j["llama"]["context"]["n_ctx"]')" 2048 "n_ctx"
