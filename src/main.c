@@ -4,6 +4,7 @@
  */
 #include "cmd/cmd.h"
 #include "llama/llama_tools.h"
+#include "util/fileio.h"
 #include "util/util.h"
 
 #include <limits.h>
@@ -61,26 +62,11 @@ static const struct command *find_command(const char *name)
  */
 static void export_self_exe(const char *argv0)
 {
-    if (getenv("OSTEL_SELF_EXE"))
-        return;
     char buf[PATH_MAX];
-    if (strchr(argv0, '/')) {
-        if (realpath(argv0, buf))
-            setenv("OSTEL_SELF_EXE", buf, 1);
-        return;
-    }
-    const char *path = getenv("PATH");
-    char *copy = ostel_xstrdup(path ? path : ""), *save = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        char *f = ostel_xasprintf("%s/%s", *d ? d : ".", argv0);
-        bool found = access(f, X_OK) == 0 && realpath(f, buf);
-        free(f);
-        if (found) {
-            setenv("OSTEL_SELF_EXE", buf, 1);
-            break;
-        }
-    }
-    free(copy);
+    char *found = getenv("OSTEL_SELF_EXE") ? NULL : ostel_find_executable(argv0);
+    if (found && realpath(found, buf))
+        setenv("OSTEL_SELF_EXE", buf, 1);
+    free(found);
 }
 
 int main(int argc, char **argv)

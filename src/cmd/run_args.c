@@ -146,26 +146,6 @@ static char *join_cmdline(int argc, char **argv)
     return ostel_buf_detach(&b);
 }
 
-/* A command given after "--" in command mode: resolved through PATH like a shell would. */
-static char *resolve_command(const char *name)
-{
-    if (strchr(name, '/'))
-        return access(name, X_OK) == 0 && ostel_is_file(name) ? ostel_xstrdup(name) : NULL;
-    const char *path = getenv("PATH");
-    if (!path)
-        return NULL;
-    char *copy = ostel_xstrdup(path), *save = NULL, *found = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
-        char *p = ostel_xasprintf("%s/%s", *d ? d : ".", name);
-        if (access(p, X_OK) == 0 && ostel_is_file(p))
-            found = p;
-        else
-            free(p);
-    }
-    free(copy);
-    return found;
-}
-
 static char **copy_argv(int n, char **v)
 {
     char **out = ostel_xcalloc((size_t)n + 1, sizeof(char *));
@@ -252,7 +232,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
             return ostel_error("run: nothing to run: give -m MODEL, or -- COMMAND (see 'ostel run "
                                "--help')"),
                    OSTEL_OPT_USAGE;
-        char *path = resolve_command(rest[0]);
+        char *path = ostel_find_executable(rest[0]);
         if (!path)
             return ostel_error("run: command '%s' not found", rest[0]), OSTEL_OPT_USAGE;
         free(a->child_argv[0]);
@@ -375,14 +355,7 @@ static double jnum(const cJSON *o, const char *path)
 
 void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_run_result *res)
 {
-    char *path = ostel_xasprintf("%s/summary.json", a->dir);
-    struct ostel_buf b;
-    ostel_buf_init(&b, 0);
-    cJSON *root = NULL;
-    if (ostel_file_read_all(path, 64u << 20, &b) == 0)
-        root = cJSON_ParseWithLength(b.data, b.len);
-    ostel_buf_free(&b);
-    free(path);
+    cJSON *root = ostel_run_read_summary(a->dir);
 
     if (!a->command_mode && root && res->status == OSTEL_RUN_OK) {
         const cJSON *llama = cJSON_GetObjectItem(root, "llama");

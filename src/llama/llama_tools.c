@@ -61,15 +61,7 @@ char *ostel_llama_find_tool(const char *bin_dir, const char *tool)
         if (p)
             return p;
     }
-    const char *path = getenv("PATH");
-    if (!path)
-        return NULL;
-    char *copy = ostel_xstrdup(path), *save = NULL;
-    char *found = NULL;
-    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save))
-        found = exec_in(*d ? d : ".", tool);
-    free(copy);
-    return found;
+    return strchr(tool, '/') ? NULL : ostel_find_executable(tool);
 }
 
 char *ostel_llama_find_vocab(const char *name)

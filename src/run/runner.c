@@ -520,20 +520,39 @@ static void finalize(struct run_ctx *c)
                                       (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1));
     cJSON_AddStringToObject(host, "platform", ostel_platform_backend_name());
 
-    char *json = cJSON_Print(root);
-    char *sum_path = ostel_xasprintf("%s/summary.json", s->dir);
-    size_t jl = strlen(json);
-    json = ostel_xrealloc(json, jl + 2);
-    json[jl] = '\n';
-    json[jl + 1] = '\0';
-    if (ostel_file_write_atomic(sum_path, json, jl + 1) != 0)
+    if (ostel_run_write_summary(s->dir, root) != 0)
         ostel_warn("summary.json could not be written");
-    free(sum_path);
-    free(json);
     cJSON_Delete(root);
     ostel_metrics_table_free(&t);
     ostel_log_result_free(&lr);
     ostel_buf_free(&log);
+}
+
+cJSON *ostel_run_read_summary(const char *dir)
+{
+    char *path = ostel_xasprintf("%s/summary.json", dir);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    cJSON *root = NULL;
+    if (ostel_is_file(path) && ostel_file_read_all(path, 256u << 20, &b) == 0)
+        root = cJSON_ParseWithLength(b.data, b.len);
+    ostel_buf_free(&b);
+    free(path);
+    return root;
+}
+
+int ostel_run_write_summary(const char *dir, const cJSON *root)
+{
+    char *json = cJSON_Print(root);
+    size_t n = strlen(json);
+    json = ostel_xrealloc(json, n + 2);
+    json[n] = '\n';
+    json[n + 1] = '\0';
+    char *path = ostel_xasprintf("%s/summary.json", dir);
+    int rc = ostel_file_write_atomic(path, json, n + 1);
+    free(path);
+    free(json);
+    return rc;
 }
 
 int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *res)

@@ -64,4 +64,9 @@ int ostel_runner_prepare_dir(const char *dir);
  */
 int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result *res);
 
+/* DIR/summary.json parsed, or NULL when it is missing or not JSON. The caller cJSON_Delete()s it. */
+struct cJSON *ostel_run_read_summary(const char *dir);
+/* Writes root as DIR/summary.json atomically (pretty-printed, a final newline). */
+int ostel_run_write_summary(const char *dir, const struct cJSON *root);
+
 #endif

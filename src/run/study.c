@@ -248,37 +248,6 @@ struct scenario {
     bool held_checked;
 };
 
-static void split_blanks_argv(const char *text, char ***argv_out)
-{
-    size_t cap = 8, n = 0;
-    char **v = ostel_xcalloc(cap, sizeof(char *));
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *q = p;
-        while (*q && *q != ' ' && *q != '\t')
-            q++;
-        if (q > p) {
-            if (n + 2 > cap) {
-                cap *= 2;
-                v = ostel_xrealloc(v, cap * sizeof(char *));
-            }
-            v[n++] = ostel_xstrndup(p, (size_t)(q - p));
-        }
-        p = q;
-    }
-    v[n] = NULL;
-    *argv_out = v;
-}
-
-static void free_argv(char **v)
-{
-    for (size_t i = 0; v && v[i]; i++)
-        free(v[i]);
-    free(v);
-}
-
 static double tree_rss_mib(pid_t pid)
 {
     char err[128];
@@ -314,31 +283,18 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
     if (write(sc->csv_fd, header, hl) != (ssize_t)hl)
         return ostel_error("cannot write '%s'", sc->csv_tmp);
 
-    char **argv = NULL;
+    struct ostel_strlist argv = {0};
     bool is_cmd = strncmp(text, "cmd:", 4) == 0;
     if (is_cmd) {
-        split_blanks_argv(text + 4, &argv);
-        char *resolved = NULL;
-        if (argv[0] && !strchr(argv[0], '/')) {
-            const char *path = getenv("PATH");
-            char *copy = ostel_xstrdup(path ? path : "/usr/bin:/bin"), *save = NULL;
-            for (char *d = strtok_r(copy, ":", &save); d && !resolved;
-                 d = strtok_r(NULL, ":", &save)) {
-                char *f = ostel_xasprintf("%s/%s", *d ? d : ".", argv[0]);
-                if (access(f, X_OK) == 0)
-                    resolved = f;
-                else
-                    free(f);
-            }
-            free(copy);
-            if (!resolved) {
-                ostel_error("scenario '%s': program '%s' not found", text, argv[0]);
-                free_argv(argv);
-                return OSTEL_ERR;
-            }
-            free(argv[0]);
-            argv[0] = resolved;
+        ostel_strlist_split_blanks(&argv, text + 4);
+        char *resolved = argv.n ? ostel_find_executable(argv.v[0]) : NULL;
+        if (!resolved) {
+            ostel_error("scenario '%s': program '%s' not found", text, argv.n ? argv.v[0] : "");
+            ostel_strlist_free(&argv);
+            return OSTEL_ERR;
         }
+        free(argv.v[0]);
+        argv.v[0] = resolved;
     } else {
         struct ostel_hog_spec hs;
         char err[256];
@@ -349,16 +305,13 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
         if (ostel_hog_resolve_mem(&hs, &mi, OSTEL_HOG_RESERVE_BYTES, &sc->asked_bytes, &checked,
                                   err, sizeof(err)) != 0)
             return ostel_error("scenario %s", err);
-        argv = ostel_xcalloc(6, sizeof(char *));
-        argv[0] = ostel_xstrdup(c->opt->self_exe);
-        argv[1] = ostel_xstrdup("hog");
-        argv[2] = ostel_xstrdup(text);
-        argv[3] = ostel_xstrdup("--ready-file");
-        argv[4] = ostel_xstrdup(sc->ready_tmp);
+        const char *hog_argv[] = {c->opt->self_exe, "hog", text, "--ready-file", sc->ready_tmp};
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(hog_argv); i++)
+            ostel_strlist_push(&argv, hog_argv[i]);
     }
     double t0 = mono_s();
-    int rc = ostel_child_spawn_to_fd(argv, sc->log_fd, &sc->child);
-    free_argv(argv);
+    int rc = ostel_child_spawn_to_fd(argv.v, sc->log_fd, &sc->child);
+    ostel_strlist_free(&argv);
     if (rc != 0)
         return OSTEL_ERR;
     sc->running = true;
@@ -412,35 +365,23 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
  */
 static void merge_into_summary(const char *run_dir, const cJSON *sc)
 {
-    char *path = ostel_xasprintf("%s/summary.json", run_dir);
-    struct ostel_buf b;
-    ostel_buf_init(&b, 0);
-    cJSON *root = NULL;
-    if (ostel_file_read_all(path, 64u << 20, &b) == 0)
-        root = cJSON_ParseWithLength(b.data, b.len);
-    ostel_buf_free(&b);
-    if (root) {
-        cJSON *o = cJSON_CreateObject();
-        const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
-        cJSON_AddStringToObject(o, "name", name->valuestring);
-        cJSON_AddStringToObject(o, "definition", name->valuestring);
-        static const char *const keys[] = {"kind", "asked_mib", "held_mib_at_start", "ready_s"};
-        for (size_t i = 0; i < OSTEL_ARRAY_LEN(keys); i++)
-            cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(sc, keys[i]), 1));
-        const cJSON *tel = cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "telemetry"), "overall");
-        cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
-        cJSON_DeleteItemFromObject(root, "scenario");
-        cJSON_AddItemToObject(root, "scenario", o);
-        char *txt = cJSON_Print(root);
-        size_t n = strlen(txt);
-        txt = ostel_xrealloc(txt, n + 2);
-        txt[n] = '\n';
-        txt[n + 1] = '\0';
-        ostel_file_write_atomic(path, txt, n + 1);
-        free(txt);
-        cJSON_Delete(root);
-    }
-    free(path);
+    cJSON *root = ostel_run_read_summary(run_dir);
+    if (!root)
+        return;
+    cJSON *o = cJSON_CreateObject();
+    const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
+    cJSON_AddStringToObject(o, "name", name->valuestring);
+    cJSON_AddStringToObject(o, "definition", name->valuestring);
+    static const char *const keys[] = {"kind", "asked_mib", "held_mib_at_start", "ready_s"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(keys); i++)
+        cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(sc, keys[i]), 1));
+    const cJSON *tel = cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "telemetry"), "overall");
+    cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
+    cJSON_DeleteItemFromObject(root, "scenario");
+    cJSON_AddItemToObject(root, "scenario", o);
+    if (ostel_run_write_summary(run_dir, root) != 0)
+        ostel_warn("%s: the scenario could not be added to summary.json", run_dir);
+    cJSON_Delete(root);
 }
 
 /* Stops the scenario and moves its files into the run directory (when given). */
@@ -606,21 +547,11 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
 
 static double summary_gen_tps(const char *dir)
 {
-    char *p = ostel_xasprintf("%s/summary.json", dir);
-    struct ostel_buf b;
-    ostel_buf_init(&b, 0);
-    double v = NAN;
-    if (ostel_file_read_all(p, 64u << 20, &b) == 0) {
-        cJSON *j = cJSON_ParseWithLength(b.data, b.len);
-        cJSON *t = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "llama"),
-                                                           "timings"),
-                                       "gen_tps");
-        if (cJSON_IsNumber(t))
-            v = t->valuedouble;
-        cJSON_Delete(j);
-    }
-    ostel_buf_free(&b);
-    free(p);
+    cJSON *j = ostel_run_read_summary(dir);
+    const cJSON *t = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "llama"), "timings"), "gen_tps");
+    double v = cJSON_IsNumber(t) ? t->valuedouble : NAN;
+    cJSON_Delete(j);
     return v;
 }
 

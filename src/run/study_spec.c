@@ -15,8 +15,9 @@
 
 void ostel_strlist_push(struct ostel_strlist *l, const char *s)
 {
-    l->v = ostel_xrealloc(l->v, (l->n + 1) * sizeof(char *));
+    l->v = ostel_xrealloc(l->v, (l->n + 2) * sizeof(char *));
     l->v[l->n++] = ostel_xstrdup(s);
+    l->v[l->n] = NULL;
 }
 
 void ostel_strlist_free(struct ostel_strlist *l)
@@ -50,8 +51,7 @@ bool ostel_strlist_split(struct ostel_strlist *l, const char *text)
     }
 }
 
-/* Splits on runs of blanks: for llama_args and cmd: scenarios (no shell, no quoting). */
-static void split_blanks(struct ostel_strlist *l, const char *text)
+void ostel_strlist_split_blanks(struct ostel_strlist *l, const char *text)
 {
     ostel_strlist_free(l);
     const char *p = text;
@@ -257,7 +257,7 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         }
         s->seed = v;
     } else if (strcmp(key, "llama_args") == 0) {
-        split_blanks(&s->llama_args, value);
+        ostel_strlist_split_blanks(&s->llama_args, value);
     } else if (strcmp(key, "dir") == 0) {
         set_str(&s->dir, value);
     } else if (strcmp(key, "db") == 0) {

@@ -119,3 +119,29 @@ bool ostel_is_dir(const char *path)
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+static bool is_executable_file(const char *path)
+{
+    return access(path, X_OK) == 0 && ostel_is_file(path);
+}
+
+char *ostel_find_executable(const char *name)
+{
+    if (!name || !*name)
+        return NULL;
+    if (strchr(name, '/'))
+        return is_executable_file(name) ? ostel_xstrdup(name) : NULL;
+    const char *path = getenv("PATH");
+    if (!path)
+        return NULL;
+    char *copy = ostel_xstrdup(path), *save = NULL, *found = NULL;
+    for (char *d = strtok_r(copy, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *f = ostel_xasprintf("%s/%s", *d ? d : ".", name);
+        if (is_executable_file(f))
+            found = f;
+        else
+            free(f);
+    }
+    free(copy);
+    return found;
+}

@@ -13,6 +13,12 @@ int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out);
 int ostel_file_write_atomic(const char *path, const void *data, size_t len);
 /* Creates a directory and its parents (mode 0755); an existing directory is fine. */
 int ostel_mkdir_p(const char *path);
+/*
+ * The program `name` as a shell would find it: a name with a '/' is taken as it is, others are looked
+ * up in PATH. Returns a new string (the caller frees it) when it is an executable regular file, else
+ * NULL. Prints nothing.
+ */
+char *ostel_find_executable(const char *name);
 /* True when path exists and is a regular file / a directory. */
 bool ostel_is_file(const char *path);
 bool ostel_is_dir(const char *path);
