@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "llama/memmodel.h"
 #include "report/stats.h"
 #include "util/util.h"
 
@@ -101,6 +102,40 @@ struct ostel_report_series {
     unsigned char *phase; /* enum ostel_report_phase; ALL = no phase */
 };
 
+/* ostel fit's prediction held against llama.cpp's buffers: summary.json's "prediction"
+ * (docs/fit.md). Parts of llama.cpp's accounting, in the order of that object. */
+enum ostel_report_part {
+    OSTEL_REPORT_PART_MODEL,
+    OSTEL_REPORT_PART_CONTEXT,
+    OSTEL_REPORT_PART_COMPUTE,
+    OSTEL_REPORT_PART_OUTPUT,
+    OSTEL_REPORT_NPARTS
+};
+/* "model", "context", "compute", "output". */
+const char *ostel_report_part_name(int part);
+/* The error bar of a part in % (OSTEL_MEMMODEL_BAR_*); output has none (INFINITY). */
+double ostel_report_part_bar_pct(int part);
+
+/* One predicted value against the measured one; NAN where unknown. */
+struct ostel_report_cmpval {
+    double predicted_mib, measured_mib, error_pct;
+};
+#define OSTEL_REPORT_PRED_MAXDEV 2
+struct ostel_report_prediction {
+    bool present; /* summary.json had a "prediction" object */
+    struct ostel_report_cmpval part[OSTEL_REPORT_NPARTS]; /* all devices */
+    size_t ndev;
+    struct {
+        char name[16];                                             /* "host", "gpu" */
+        struct ostel_report_cmpval part[OSTEL_REPORT_PART_OUTPUT]; /* model, context, compute */
+    } dev[OSTEL_REPORT_PRED_MAXDEV];
+    long long n_ctx;  /* the context predicted for (after padding); -1 unknown */
+    char source[16];  /* "gguf" (the model file's tensor table) or "log" (its header lines) */
+    char backend[16]; /* "cpu", "metal", "gpu" */
+    int within_bars;  /* 1, 0, or -1 when not said */
+    char note[256];   /* what the model approximates; "" when nothing */
+};
+
 /* One run in memory. Every string is owned by the run and never NULL ("" when unknown). */
 struct ostel_report_run {
     char *path; /* the directory as it was named */
@@ -122,6 +157,22 @@ struct ostel_report_run {
     bool phase_present[OSTEL_REPORT_NPHASES];
     struct ostel_report_series series;
     char *log_tail; /* the last lines of llama_output.log of a failed run, else NULL */
+    struct ostel_report_prediction pred;
+    /* What llama.cpp ran with, from the log parser's context section (cache types, flash
+     * attention, batch sizes, offloaded layers, backend, CPU features): the memory sweep's
+     * parameters. mm.n_ctx is the run's context. */
+    bool mm_known;
+    struct ostel_memmodel_params mm;
+    double ram_mib;         /* the machine's RAM (summary "host", else config.txt); NAN unknown */
+    double avail_start_mib; /* MemAvailable at the run's first sample (metrics.csv); NAN unknown */
+};
+
+/* A model file's shape, read once per path by ostel_report_build for the memory sweep. */
+struct ostel_report_model {
+    char *path;
+    bool ok;   /* shape is valid */
+    char *err; /* why not: "" when the file does not exist, else the reader's message */
+    struct ostel_memmodel_shape shape;
 };
 
 /* A set of runs, in the order they were added. */
@@ -198,6 +249,40 @@ enum {
     OSTEL_REPORT_NTREND
 };
 
+/* A group's prediction against measurement at one context on one device (median over its runs;
+ * the error is the run's with the largest magnitude). */
+struct ostel_report_pred_row {
+    long long n_ctx;
+    char device[16]; /* "host", "gpu", or "all" when the runs' predictions name no device */
+    struct ostel_report_cmpval part[OSTEL_REPORT_PART_OUTPUT]; /* model, context, compute */
+    bool outside[OSTEL_REPORT_PART_OUTPUT];                    /* |error| beyond the bar */
+    size_t runs;
+};
+
+/* Memory against context: the memory model's prediction for the group's model with its runs'
+ * parameters at 1k, 2k, 4k... up to the trained context, and the runs' measured totals. */
+#define OSTEL_REPORT_SWEEP_MAX 12
+struct ostel_report_sweep_point {
+    double n_ctx;
+    double host_mib; /* everything in the host's RAM (on Metal: all of it, unified memory) */
+    double gpu_mib;  /* on the GPU; NAN without one */
+    double model_mib, kv_mib, compute_mib;
+};
+struct ostel_report_sweep_mark {
+    double n_ctx, host_mib, gpu_mib; /* llama.cpp's measured buffers; NAN unknown */
+    const char *run;                 /* borrowed: the run's name */
+};
+struct ostel_report_sweep {
+    size_t n; /* 0 = no sweep: note says why */
+    struct ostel_report_sweep_point pt[OSTEL_REPORT_SWEEP_MAX];
+    bool gpu;           /* gpu_mib is meaningful (a discrete GPU) */
+    double n_ctx_train; /* NAN unknown */
+    char *params;       /* "cpu · cache f16/f16 · flash attention on", or NULL */
+    struct ostel_report_sweep_mark *marks;
+    size_t nmarks;
+    char *note; /* why there is no sweep, or NULL */
+};
+
 struct ostel_report_group {
     char *label;  /* the key values joined by " · ": "q4", "q4 · 4096" */
     char *model;  /* the model file's name when all runs share one, else "(mixed)" */
@@ -215,6 +300,16 @@ struct ostel_report_group {
     char *interpretation;   /* a paragraph on which memory number to plan with, or NULL */
     double plan_mib;        /* the memory figure to plan capacity with; NAN when unknown */
     const char *plan_basis; /* static: "llama.cpp breakdown", "peak RSS", or NULL */
+    size_t n_pred;          /* ok runs with a prediction */
+    struct ostel_report_pred_row *pred;
+    size_t npred;
+    /* Over all devices: predicted and measured medians when the runs share one context (else
+     * NAN), the error with the largest magnitude over the runs, and whether every run was within
+     * the bars (1), one was not (0), or none said (-1). */
+    struct ostel_report_cmpval pred_total[OSTEL_REPORT_PART_OUTPUT];
+    int pred_within_bars;
+    struct ostel_report_sweep sweep;
+    double ram_mib, avail_mib; /* median over the runs; NAN unknown */
 };
 
 struct ostel_report_options {
@@ -227,15 +322,26 @@ struct ostel_report {
     struct ostel_report_group *groups;
     size_t ngroups, baseline;
     unsigned group_by;
+    struct ostel_report_model *models; /* one per distinct model path of the runs; owned */
+    size_t nmodels;
 };
 
 /*
  * Builds the analysis of set (borrowed: it must outlive the report). Returns 0, or -1 with a
  * message in err (an unknown baseline, an empty set). Free with ostel_report_free().
+ *
+ * Its one I/O: the GGUF header of each distinct model file the runs name is read (bounded, once)
+ * for the memory sweep; a file that is gone or unreadable only leaves that group without a sweep,
+ * with the reason in its note. Everything else is computed from the set alone, so whatever loaded
+ * the runs (directories, the database) the analysis is the same.
  */
 int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
                        const struct ostel_report_options *opt, char *err, size_t errlen);
 void ostel_report_free(struct ostel_report *r);
+
+/* The report's record of a model path, or NULL when no run names it. */
+const struct ostel_report_model *ostel_report_find_model(const struct ostel_report *r,
+                                                         const char *path);
 
 /* Trend names and which metric they follow. */
 const char *ostel_report_trend_name(int trend);
@@ -249,10 +355,11 @@ int ostel_report_trend_metric(int trend);
 struct ostel_report_cell {
     char *text;
     bool bold; /* the best value of its column */
+    bool bad;  /* a value outside its bounds (a prediction error beyond the bar) */
 };
 struct ostel_report_table {
-    const char *id;    /* static: "throughput", "memory", "telemetry", "phases", "statistics",
-                          "comparison", "trends", "runs" */
+    const char *id;    /* static: "throughput", "memory", "prediction", "sweep", "telemetry",
+                          "phases", "statistics", "comparison", "trends", "runs" */
     const char *title; /* static */
     char *caption;     /* a sentence on how to read it, or NULL */
     size_t ncols, nrows;
@@ -266,6 +373,11 @@ struct ostel_report_tables {
 };
 void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report_tables *out);
 void ostel_report_tables_free(struct ostel_report_tables *tables);
+/* A sentence naming the groups without a memory sweep and why, or NULL when every group has one.
+ * The caller frees it. */
+char *ostel_report_sweep_notes(const struct ostel_report *r);
+/* True when some group has a memory sweep (the HTML page then draws its chart). */
+bool ostel_report_has_sweep(const struct ostel_report *r);
 /* "normal", "warning", "critical" for a vm_pressure_flag value; "—" for NAN. */
 const char *ostel_report_pressure_name(double flag);
 

@@ -3,7 +3,8 @@
  * what llama-bench's CSV column of that name means, it has that name (model_filename, model_type,
  * model_size, model_n_params, n_prompt, n_gen, avg_ts, stddev_ts), so scripts written for
  * llama-bench read it: avg_ts / stddev_ts are the generation speed, as in a llama-bench "tg" row.
- * Not available is an empty cell, never 0.
+ * Not available is an empty cell, never 0. The memory prediction's columns (predicted_*,
+ * measured_*, error_*) come last, after notes, so scripts reading columns by position still work.
  */
 #include "report/report.h"
 
@@ -93,7 +94,17 @@ static const char *const columns[] = {"group",
                                       "gen_ratio_ci95_hi",
                                       "gen_p",
                                       "gen_significant",
-                                      "notes"};
+                                      "notes",
+                                      "predicted_model_mib",
+                                      "measured_model_mib",
+                                      "error_model_pct",
+                                      "predicted_context_mib",
+                                      "measured_context_mib",
+                                      "error_context_pct",
+                                      "predicted_compute_mib",
+                                      "measured_compute_mib",
+                                      "error_compute_pct",
+                                      "prediction_within_bars"};
 
 /* The group's value of a run field when all its runs agree, else NAN / "". */
 static const char *common_model(const struct ostel_report *r, const struct ostel_report_group *g)
@@ -244,6 +255,19 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
             ostel_buf_printf(&notes, "%s%s", k ? "; " : "", g->notes[k].brief);
         csv_str(out, notes.data);
         ostel_buf_free(&notes);
+        /* Prediction against measurement, all devices: values only when the group's runs share
+         * one context; the error is the largest over its runs. */
+        for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++) {
+            SEP;
+            csv_num(out, g->pred_total[k].predicted_mib);
+            SEP;
+            csv_num(out, g->pred_total[k].measured_mib);
+            SEP;
+            csv_num(out, g->pred_total[k].error_pct);
+        }
+        SEP;
+        if (g->pred_within_bars >= 0)
+            ostel_buf_puts(out, g->pred_within_bars ? "1" : "0");
 #undef SEP
         ostel_buf_puts(out, "\r\n");
     }

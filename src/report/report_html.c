@@ -1,8 +1,9 @@
 /*
  * report_html: the HTML report — one self-contained file that needs no network: the report's
- * tables, its notes and interpretation, and interactive charts drawn by uPlot (embedded at build
- * time by cmake/embed_assets.cmake; a build without npm gives the tables and a notice instead of
- * charts).
+ * tables, its notes and interpretation, and interactive charts drawn by uPlot (speed and memory by
+ * group, memory against context from the memory model with the runs' measured points, each run's
+ * samples over time), embedded at build time by cmake/embed_assets.cmake; a build without npm
+ * gives the tables and a notice instead of charts.
  *
  * Safety: every string that comes from a run (tags, paths, log lines, device names) is HTML-escaped
  * where it enters the markup, and the run data travels as JSON inside <script
@@ -12,6 +13,7 @@
 #include "report/report.h"
 
 #include <cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report/report_html_page.h"
@@ -31,7 +33,8 @@ static void esc(struct ostel_buf *out, const char *s)
     ostel_report_escape_html(out, s ? s : "");
 }
 
-static void html_table(struct ostel_buf *out, const struct ostel_report_table *t)
+/* The section's opening, title and caption; html_table_body then closes it. */
+static void html_table_head(struct ostel_buf *out, const struct ostel_report_table *t)
 {
     ostel_buf_printf(out, "<section id=\"%s\">\n<h2>", t->id);
     esc(out, t->title);
@@ -41,6 +44,10 @@ static void html_table(struct ostel_buf *out, const struct ostel_report_table *t
         esc(out, t->caption);
         ostel_buf_puts(out, "</p>\n");
     }
+}
+
+static void html_table_body(struct ostel_buf *out, const struct ostel_report_table *t)
+{
     ostel_buf_puts(out, "<div class=\"table-wrap\"><table>\n<thead><tr>");
     for (size_t c = 0; c < t->ncols; c++) {
         ostel_buf_puts(out, t->numeric[c] ? "<th class=\"num\">" : "<th>");
@@ -53,18 +60,26 @@ static void html_table(struct ostel_buf *out, const struct ostel_report_table *t
         for (size_t c = 0; c < t->ncols; c++) {
             const struct ostel_report_cell *cell = &t->cells[row * t->ncols + c];
             bool notes = strcmp(t->head[c], "Notes") == 0 || strcmp(t->head[c], "Verdict") == 0;
-            ostel_buf_printf(out, "<td class=\"%s%s%s\">", t->numeric[c] ? "num" : "",
-                             cell->bold ? " best" : "", notes ? " wrap-text" : "");
-            if (cell->bold)
-                ostel_buf_puts(out, "<span>");
+            bool wrap = notes || strcmp(t->head[c], "Settings") == 0;
+            ostel_buf_printf(out, "<td class=\"%s%s%s%s\">", t->numeric[c] ? "num" : "",
+                             cell->bold ? " best" : "", cell->bad ? " bad" : "",
+                             wrap ? " wrap-text" : "");
+            if (cell->bold || cell->bad)
+                ostel_buf_puts(out, cell->bad ? "<span class=\"flag\">" : "<span>");
             esc(out, cell->text);
-            if (cell->bold)
+            if (cell->bold || cell->bad)
                 ostel_buf_puts(out, "</span>");
             ostel_buf_puts(out, "</td>");
         }
         ostel_buf_puts(out, "</tr>\n");
     }
     ostel_buf_puts(out, "</tbody></table></div>\n</section>\n");
+}
+
+static void html_table(struct ostel_buf *out, const struct ostel_report_table *t)
+{
+    html_table_head(out, t);
+    html_table_body(out, t);
 }
 
 static const struct ostel_report_table *find_table(const struct ostel_report_tables *ts,
@@ -103,6 +118,28 @@ static void write_plan(struct ostel_buf *out, const struct ostel_report *r)
         ostel_buf_puts(out, "</li>\n");
     }
     ostel_buf_puts(out, "</ul></div>\n");
+}
+
+/* Memory against context: the chart (drawn by the page's script from the JSON) above the table;
+ * without any sweep, the reason in one line under the prediction table. */
+static void write_sweep(struct ostel_buf *out, const struct ostel_report *r,
+                        const struct ostel_report_tables *ts, bool charts)
+{
+    const struct ostel_report_table *t = find_table(ts, "sweep");
+    if (!t) {
+        char *why = find_table(ts, "prediction") ? ostel_report_sweep_notes(r) : NULL;
+        if (why) {
+            ostel_buf_puts(out, "<p class=\"caption\">");
+            esc(out, why);
+            ostel_buf_puts(out, "</p>\n");
+            free(why);
+        }
+        return;
+    }
+    html_table_head(out, t);
+    if (charts)
+        ostel_buf_puts(out, "<div id=\"sweep-chart\" class=\"sweep-chart\"></div>\n");
+    html_table_body(out, t);
 }
 
 static void write_notes(struct ostel_buf *out, const struct ostel_report *r)
@@ -238,8 +275,16 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
     ostel_buf_puts(out, "</p>\n<nav><a href=\"#throughput\">Throughput</a>");
     if (charts)
         ostel_buf_puts(out, "<a href=\"#group-charts-section\">Charts</a>");
-    ostel_buf_puts(out, "<a href=\"#memory\">Memory</a><a href=\"#telemetry\">OS telemetry</a>"
-                        "<a href=\"#statistics\">Statistics</a>");
+    ostel_buf_puts(out, "<a href=\"#memory\">Memory</a>");
+    bool any_pred = false;
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        any_pred |= r->groups[gi].npred > 0;
+    if (any_pred)
+        ostel_buf_puts(out, "<a href=\"#prediction\">Predicted vs measured</a>");
+    if (ostel_report_has_sweep(r))
+        ostel_buf_puts(out, "<a href=\"#sweep\">Memory vs context</a>");
+    ostel_buf_puts(out, "<a href=\"#telemetry\">OS telemetry</a><a href=\"#statistics\">Statistics"
+                        "</a>");
     if (r->ngroups > 1)
         ostel_buf_puts(out, "<a href=\"#comparison\">Comparison</a>");
     ostel_buf_puts(out, "<a href=\"#warnings\">Warnings</a>");
@@ -261,6 +306,8 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
                             "</h2>\n<div class=\"grid\" id=\"group-charts\"></div>\n</section>\n");
     maybe_table(out, &ts, "memory");
     write_plan(out, r);
+    maybe_table(out, &ts, "prediction");
+    write_sweep(out, r, &ts, charts);
     maybe_table(out, &ts, "telemetry");
     maybe_table(out, &ts, "phases");
     maybe_table(out, &ts, "statistics");

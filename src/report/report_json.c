@@ -1,6 +1,7 @@
 /*
  * report_json: the JSON report (schema "ostel.report", version 1; docs/report.md) — every group's
- * statistics, comparison, trends, notes and interpretation, and every run's values. The HTML page
+ * statistics, comparison, trends, notes, interpretation, memory prediction against measurement
+ * and memory sweep over contexts, and every run's values. The HTML page
  * embeds the same tree with each run's time series added. Numbers are rounded to 6 significant
  * digits so golden files do not hinge on the last bit of a floating-point result; not available is
  * null, never 0.
@@ -176,6 +177,109 @@ static cJSON *series_json(const struct ostel_report_series *s)
     return o;
 }
 
+static cJSON *cmpval_json(const struct ostel_report_cmpval *v)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_num(o, "predicted_mib", v->predicted_mib);
+    add_num(o, "measured_mib", v->measured_mib);
+    add_num(o, "error_pct", v->error_pct);
+    return o;
+}
+
+static void add_bool_or_null(cJSON *o, const char *key, int v)
+{
+    if (v < 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddBoolToObject(o, key, v);
+}
+
+/* A run's prediction as summary.json had it (docs/fit.md), or null. */
+static cJSON *prediction_json(const struct ostel_report_prediction *p)
+{
+    if (!p->present)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    for (int k = 0; k < OSTEL_REPORT_NPARTS; k++)
+        cJSON_AddItemToObject(o, ostel_report_part_name(k), cmpval_json(&p->part[k]));
+    cJSON *devs = cJSON_AddArrayToObject(o, "devices");
+    for (size_t d = 0; d < p->ndev; d++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "device", p->dev[d].name);
+        for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+            cJSON_AddItemToObject(j, ostel_report_part_name(k), cmpval_json(&p->dev[d].part[k]));
+        cJSON_AddItemToArray(devs, j);
+    }
+    add_int(o, "n_ctx", p->n_ctx);
+    add_str(o, "source", p->source);
+    add_str(o, "backend", p->backend);
+    add_bool_or_null(o, "within_bars", p->within_bars);
+    add_str(o, "note", p->note);
+    return o;
+}
+
+/* The group's prediction rows (context × device) and totals. */
+static cJSON *group_prediction_json(const struct ostel_report_group *g)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "runs", (double)g->n_pred);
+    add_bool_or_null(o, "within_bars", g->pred_within_bars);
+    cJSON *tot = cJSON_AddObjectToObject(o, "total");
+    for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+        cJSON_AddItemToObject(tot, ostel_report_part_name(k), cmpval_json(&g->pred_total[k]));
+    cJSON *rows = cJSON_AddArrayToObject(o, "rows");
+    for (size_t i = 0; i < g->npred; i++) {
+        const struct ostel_report_pred_row *p = &g->pred[i];
+        cJSON *j = cJSON_CreateObject();
+        add_int(j, "n_ctx", p->n_ctx);
+        cJSON_AddStringToObject(j, "device", p->device);
+        cJSON_AddNumberToObject(j, "runs", (double)p->runs);
+        for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++) {
+            cJSON *v = cmpval_json(&p->part[k]);
+            cJSON_AddBoolToObject(v, "outside_bar", p->outside[k]);
+            cJSON_AddItemToObject(j, ostel_report_part_name(k), v);
+        }
+        cJSON_AddItemToArray(rows, j);
+    }
+    cJSON *bars = cJSON_AddObjectToObject(o, "bars_pct");
+    for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+        add_num(bars, ostel_report_part_name(k), ostel_report_part_bar_pct(k));
+    return o;
+}
+
+/* Memory against context: points, the runs' measured totals, and why there is none. */
+static cJSON *sweep_json(const struct ostel_report_sweep *sw)
+{
+    cJSON *o = cJSON_CreateObject();
+    add_str(o, "settings", sw->params);
+    add_num(o, "n_ctx_train", sw->n_ctx_train);
+    cJSON_AddBoolToObject(o, "gpu", sw->gpu);
+    cJSON *pts = cJSON_AddArrayToObject(o, "points");
+    for (size_t i = 0; i < sw->n; i++) {
+        const struct ostel_report_sweep_point *p = &sw->pt[i];
+        cJSON *j = cJSON_CreateObject();
+        add_num(j, "n_ctx", p->n_ctx);
+        add_num(j, "host_mib", p->host_mib);
+        add_num(j, "gpu_mib", p->gpu_mib);
+        add_num(j, "model_mib", p->model_mib);
+        add_num(j, "kv_mib", p->kv_mib);
+        add_num(j, "compute_mib", p->compute_mib);
+        cJSON_AddItemToArray(pts, j);
+    }
+    cJSON *ms = cJSON_AddArrayToObject(o, "measured");
+    for (size_t i = 0; i < sw->nmarks; i++) {
+        const struct ostel_report_sweep_mark *m = &sw->marks[i];
+        cJSON *j = cJSON_CreateObject();
+        add_str(j, "run", m->run);
+        add_num(j, "n_ctx", m->n_ctx);
+        add_num(j, "host_mib", m->host_mib);
+        add_num(j, "gpu_mib", m->gpu_mib);
+        cJSON_AddItemToArray(ms, j);
+    }
+    add_str(o, "note", sw->note);
+    return o;
+}
+
 static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_series)
 {
     const struct ostel_report_run *run = &r->set->runs[idx];
@@ -210,6 +314,9 @@ static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_serie
     for (int k = 0; k < OSTEL_REPORT_NMETRIC; k++)
         add_num(m, ostel_report_metric_info(k)->key, run->metric[k]);
     cJSON_AddItemToObject(o, "phases", phases_json(run->tel, run->phase_present));
+    cJSON_AddItemToObject(o, "prediction", prediction_json(&run->pred));
+    add_num(o, "ram_mib", run->ram_mib);
+    add_num(o, "mem_available_start_mib", run->avail_start_mib);
     add_str(o, "log_tail", run->log_tail);
     if (with_series)
         cJSON_AddItemToObject(o, "series", series_json(&run->series));
@@ -283,6 +390,11 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
         add_str(o, "interpretation", g->interpretation);
         add_num(o, "plan_mib", g->plan_mib);
         add_str(o, "plan_basis", g->plan_basis);
+        cJSON_AddItemToObject(o, "prediction", group_prediction_json(g));
+        cJSON_AddItemToObject(o, "memory_sweep", sweep_json(&g->sweep));
+        cJSON *mach = cJSON_AddObjectToObject(o, "machine");
+        add_num(mach, "ram_mib", g->ram_mib);
+        add_num(mach, "mem_available_start_mib", g->avail_mib);
     }
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     for (size_t gi = 0; gi < r->ngroups; gi++)

@@ -140,6 +140,13 @@ struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
     for (int p = 0; p < OSTEL_REPORT_NPHASES; p++)
         for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
             r->tel[p][t] = NAN;
+    struct ostel_report_cmpval unknown = {NAN, NAN, NAN};
+    for (int k = 0; k < OSTEL_REPORT_NPARTS; k++)
+        r->pred.part[k] = unknown;
+    r->pred.n_ctx = -1;
+    r->pred.within_bars = -1;
+    r->mm = ostel_memmodel_default_params();
+    r->ram_mib = r->avail_start_mib = NAN;
     return r;
 }
 
@@ -426,6 +433,117 @@ static void load_llama(struct ostel_report_run *r, const cJSON *llama, const cJS
         r->has_memory = memory_from_buffers(r, jfirst(llama, llama_keys.buffers));
 }
 
+/* ---- the prediction and the memory model's parameters ---- */
+
+static const char *const part_keys[OSTEL_REPORT_NPARTS] = {"model", "context", "compute", "output"};
+
+static void load_cmpval(struct ostel_report_cmpval *v, const cJSON *o)
+{
+    v->predicted_mib = mib_or_nan(jnum(o, "predicted_mib"));
+    v->measured_mib = mib_or_nan(jnum(o, "measured_mib"));
+    double e = jnum(o, "error_pct");
+    v->error_pct = !isnan(e) && fabs(e) < 1e9 ? e : NAN;
+}
+
+static void copy_small(char *dst, size_t size, const char *s)
+{
+    size_t k = 0;
+    for (; s && s[k] && k + 1 < size; k++)
+        dst[k] = (unsigned char)s[k] < 0x20 || s[k] == 0x7f ? ' ' : s[k];
+    dst[k] = '\0';
+}
+
+/* summary.json's "prediction" (docs/fit.md); null or absent leaves pred.present false. */
+static void load_prediction(struct ostel_report_prediction *p, const cJSON *o)
+{
+    if (!cJSON_IsObject(o))
+        return;
+    p->present = true;
+    for (int k = 0; k < OSTEL_REPORT_NPARTS; k++)
+        load_cmpval(&p->part[k], cJSON_GetObjectItemCaseSensitive(o, part_keys[k]));
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(o, "devices"), *d;
+    if (cJSON_IsArray(devs)) {
+        cJSON_ArrayForEach(d, devs)
+        {
+            if (p->ndev == OSTEL_REPORT_PRED_MAXDEV || !cJSON_IsObject(d))
+                continue;
+            const char *name = jstr(d, "device");
+            copy_small(p->dev[p->ndev].name, sizeof(p->dev[0].name), name ? name : "?");
+            for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+                load_cmpval(&p->dev[p->ndev].part[k],
+                            cJSON_GetObjectItemCaseSensitive(d, part_keys[k]));
+            p->ndev++;
+        }
+    }
+    p->n_ctx = jint(o, "n_ctx");
+    copy_small(p->source, sizeof(p->source), jstr(o, "source"));
+    copy_small(p->backend, sizeof(p->backend), jstr(o, "backend"));
+    const cJSON *wb = cJSON_GetObjectItemCaseSensitive(o, "within_bars");
+    p->within_bars = cJSON_IsBool(wb) ? cJSON_IsTrue(wb) : -1;
+    copy_small(p->note, sizeof(p->note), jstr(o, "note"));
+}
+
+/* A count from the log (n_ubatch, n_seq_max, layers): 0 when absent or absurd. */
+static uint32_t jcount(const cJSON *o, const char *key, double max)
+{
+    double v = jnum(o, key);
+    return !isnan(v) && v >= 1 && v <= max ? (uint32_t)v : 0;
+}
+
+/* What llama.cpp ran with, as src/llama/fit_compare.c reads it from a log. */
+static void load_mm_params(struct ostel_report_run *r, const cJSON *llama)
+{
+    const cJSON *c = jpath(llama, "context");
+    if (!cJSON_IsObject(c))
+        return;
+    struct ostel_memmodel_params *p = &r->mm;
+    r->mm_known = true;
+    uint32_t v;
+    if ((v = jcount(c, "n_ctx", 1e9)))
+        p->n_ctx = v;
+    if ((v = jcount(c, "n_ubatch", 1e7)))
+        p->n_ubatch = v;
+    if ((v = jcount(c, "n_batch", 1e7)))
+        p->n_batch = v;
+    if ((v = jcount(c, "n_seq_max", 1e5))) {
+        p->n_seq = v;
+        p->kv_unified = v > 1; /* as the runner's prediction assumes */
+    }
+    const char *tk = jstr(c, "kv_type_k"), *tv = jstr(c, "kv_type_v");
+    int t = tk ? ostel_memmodel_cache_type(tk) : -1;
+    if (t >= 0)
+        p->type_k = (uint32_t)t;
+    t = tv ? ostel_memmodel_cache_type(tv) : -1;
+    if (t >= 0)
+        p->type_v = (uint32_t)t;
+    const char *fa = jstr(c, "flash_attn");
+    if (fa && *fa && strcmp(fa, "auto") != 0)
+        p->flash_attn = strcmp(fa, "0") == 0 || strcasecmp(fa, "disabled") == 0 ||
+                                strcasecmp(fa, "off") == 0 || strcasecmp(fa, "false") == 0
+                            ? 0
+                            : 1;
+    double ngl = jnum(c, "offloaded_layers");
+    if (!isnan(ngl) && ngl >= 0 && ngl < 1e6)
+        p->ngl = (int)ngl;
+    const char *pl = jstr(llama, "platform");
+    if (pl && *pl)
+        p->backend = strcmp(pl, "cpu") == 0     ? OSTEL_MEMMODEL_BACKEND_CPU
+                     : strcmp(pl, "metal") == 0 ? OSTEL_MEMMODEL_BACKEND_METAL
+                                                : OSTEL_MEMMODEL_BACKEND_CUDA;
+    const char *si = jstr(llama, "system_info");
+    p->cpu_features = 0;
+    if (si && strstr(si, "REPACK = 1")) {
+        if (strstr(si, "AVX2 = 1"))
+            p->cpu_features |= OSTEL_MEMMODEL_CPU_AVX2;
+        if (strstr(si, "AVX512 = 1"))
+            p->cpu_features |= OSTEL_MEMMODEL_CPU_AVX512;
+        if (strstr(si, "DOTPROD = 1"))
+            p->cpu_features |= OSTEL_MEMMODEL_CPU_NEON_DOTPROD;
+        if (strstr(si, "MATMUL_INT8 = 1"))
+            p->cpu_features |= OSTEL_MEMMODEL_CPU_NEON_I8MM;
+    }
+}
+
 static void load_phase(struct ostel_report_run *r, int phase, const cJSON *ps)
 {
     if (!cJSON_IsObject(ps))
@@ -488,6 +606,19 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     const cJSON *llama = cJSON_GetObjectItemCaseSensitive(root, "llama");
     const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "model_file");
     load_llama(r, cJSON_IsObject(llama) ? llama : NULL, cJSON_IsObject(mf) ? mf : NULL);
+    if (cJSON_IsObject(llama))
+        load_mm_params(r, llama);
+    load_prediction(&r->pred, cJSON_GetObjectItemCaseSensitive(root, "prediction"));
+    /* The runner's prediction names the backend it assumed: it wins over the platform guess. */
+    if (strcmp(r->pred.backend, "cpu") == 0)
+        r->mm.backend = OSTEL_MEMMODEL_BACKEND_CPU;
+    else if (strcmp(r->pred.backend, "metal") == 0)
+        r->mm.backend = OSTEL_MEMMODEL_BACKEND_METAL;
+    else if (strcmp(r->pred.backend, "gpu") == 0)
+        r->mm.backend = OSTEL_MEMMODEL_BACKEND_CUDA;
+    double ram = jnum(root, "host.ram_mib");
+    if (!isnan(ram) && ram > 0 && ram < 1e12)
+        r->ram_mib = ram;
 
     const cJSON *tel = cJSON_GetObjectItemCaseSensitive(root, "telemetry");
     if (cJSON_IsObject(tel)) {
@@ -536,6 +667,16 @@ int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_
             set_str(dst, val.p, val.n);
             continue;
         }
+        if (ostel_str_eq(key, "ram_mib") && isnan(r->ram_mib) && val.n > 0 && val.n < 20) {
+            char tmp[24];
+            memcpy(tmp, val.p, val.n);
+            tmp[val.n] = '\0';
+            char *end;
+            double v = strtod(tmp, &end);
+            if (*end == '\0' && v > 0 && v < 1e12)
+                r->ram_mib = v;
+            continue;
+        }
         long long *num = ostel_str_eq(key, "ctx")          ? &r->ctx
                          : ostel_str_eq(key, "gen")        ? &r->gen
                          : ostel_str_eq(key, "repetition") ? &r->repetition
@@ -564,6 +705,7 @@ enum {
     COL_PAGEINS,
     COL_PAGEOUTS,
     COL_PHASE,
+    COL_SYS_AVAIL,
     NCOLS
 };
 static const char *const col_names[NCOLS] = {"ts",
@@ -573,7 +715,8 @@ static const char *const col_names[NCOLS] = {"ts",
                                              "avail_mem_level",
                                              "pageins_delta",
                                              "pageouts_delta",
-                                             "phase"};
+                                             "phase",
+                                             "sys_avail_mb"};
 
 /* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
 static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
@@ -639,6 +782,7 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     rows++;
     struct ostel_report_series *s = &r->series;
     series_free(s);
+    r->avail_start_mib = NAN;
     double **cols[] = {&s->t_s,       &s->rss_mib, &s->cpu_pct, &s->pressure,
                        &s->avail_pct, &s->pageins, &s->pageouts};
     int colidx[] = {COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS};
@@ -680,6 +824,12 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
                 if (ostel_str_eq(f[idx[COL_PHASE]], phase_names[p]))
                     ph = (unsigned char)p;
         s->phase[n] = ph;
+        /* MemAvailable before the run grew: its first sample. A bad cell only loses this. */
+        double avail;
+        if (isnan(r->avail_start_mib) && idx[COL_SYS_AVAIL] >= 0 &&
+            parse_cell(f[idx[COL_SYS_AVAIL]], &avail) && !isnan(avail) && avail >= 0 &&
+            avail < 1e12)
+            r->avail_start_mib = avail;
         n++;
     }
     s->n = n;

@@ -1,11 +1,13 @@
 /*
  * report_md: the Markdown report, written to paste into a GitHub issue: the tables of
- * report_table.c, then the interpretation, the warnings and the tail of each failed run's log. Text
+ * report_table.c (with the memory prediction against measurement and the memory sweep over
+ * contexts), then the interpretation, the warnings and the tail of each failed run's log. Text
  * from runs (tags, paths, log lines) is escaped so it shows as written and cannot break a table or
  * inject markup.
  */
 #include "report/report.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static bool is_alnum(char c)
@@ -110,6 +112,14 @@ void ostel_report_md_write(const struct ostel_report *r, struct ostel_buf *out)
         if (strcmp(ts.t[i].id, "runs") == 0)
             continue;
         md_table(out, &ts.t[i]);
+        if (strcmp(ts.t[i].id, "prediction") == 0 && !ostel_report_has_sweep(r)) {
+            char *why = ostel_report_sweep_notes(r);
+            if (why) {
+                md_escape(out, why);
+                ostel_buf_puts(out, "\n\n");
+                free(why);
+            }
+        }
         if (strcmp(ts.t[i].id, "memory") == 0) {
             bool any = false;
             for (size_t gi = 0; gi < r->ngroups; gi++)

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAXCOLS 12
+#define MAXCOLS 18
 
 static const int stat_metrics[] = {OSTEL_REPORT_M_PROMPT_TPS, OSTEL_REPORT_M_GEN_TPS,
                                    OSTEL_REPORT_M_WALL_S, OSTEL_REPORT_M_RSS_PEAK_MIB};
@@ -52,6 +52,7 @@ static size_t row_add(struct ostel_report_table *t)
     for (size_t c = 0; c < t->ncols; c++) {
         t->cells[t->nrows * t->ncols + c].text = NULL;
         t->cells[t->nrows * t->ncols + c].bold = false;
+        t->cells[t->nrows * t->ncols + c].bad = false;
     }
     return t->nrows++;
 }
@@ -228,6 +229,241 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
         v[gi] = r->groups[gi].plan_mib;
     bold_best(t, 8, v, OSTEL_REPORT_BETTER_LOW);
     free(v);
+}
+
+/* ---- prediction against measurement ---- */
+
+/* MiB with 2 decimals below 100, 1 above: the predictions are rounded to 0.01 MiB. */
+static char *mib_cell(double v)
+{
+    return num(v, isnan(v) || fabs(v) < 100 ? 2 : 1);
+}
+
+static char *err_cell(double e, bool outside)
+{
+    if (isnan(e))
+        return ostel_xstrdup("—");
+    if (fabs(e) < 0.005)
+        return ostel_xstrdup("0.00%");
+    return ostel_xasprintf("%+.2f%%%s", e, outside ? " ⚠" : "");
+}
+
+static bool any_prediction(const struct ostel_report *r)
+{
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        if (r->groups[gi].npred > 0)
+            return true;
+    return false;
+}
+
+static void build_prediction(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    if (!any_prediction(r))
+        return;
+    static const char *const head[] = {"Group",
+                                       "ctx",
+                                       "Device",
+                                       "Model predicted",
+                                       "Model measured",
+                                       "Model error",
+                                       "Context predicted",
+                                       "Context measured",
+                                       "Context error",
+                                       "Compute predicted",
+                                       "Compute measured",
+                                       "Compute error"};
+    struct ostel_report_table *t =
+        table_new(ts, "prediction", "Predicted vs measured memory", 12, head, "lrlrrrrrrrrr");
+    struct ostel_buf cap;
+    ostel_buf_init(&cap, 1 << 16);
+    ostel_buf_printf(&cap,
+                     "ostel fit's memory model (docs/fit.md) against the buffer sizes llama.cpp "
+                     "printed, in MiB, per context and device (host: RAM; gpu: the GPU's memory); "
+                     "error = (predicted − measured) / measured. The model's error bars: weights "
+                     "and context (KV cache) ±%.0f%%, compute buffers ±%.0f%%; ⚠ marks an error "
+                     "beyond its bar. Median over the group's successful runs; the error shown is "
+                     "the largest over them. — : no prediction (a summary from before ostel fit, "
+                     "or a command that is not llama.cpp).",
+                     OSTEL_MEMMODEL_BAR_MODEL_PCT, OSTEL_MEMMODEL_BAR_COMPUTE_PCT);
+    /* What the model approximated, said once per distinct note. */
+    size_t from_log = 0, notes = 0;
+    for (size_t i = 0; i < r->set->n; i++) {
+        const struct ostel_report_prediction *p = &r->set->runs[i].pred;
+        if (!p->present)
+            continue;
+        from_log += strcmp(p->source, "log") == 0;
+        bool seen = !*p->note;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(r->set->runs[k].pred.note, p->note) == 0;
+        if (!seen && notes++ < 3)
+            ostel_buf_printf(&cap, " Note from the model: %s.", p->note);
+    }
+    if (from_log)
+        ostel_buf_printf(&cap,
+                         " %zu run%s predicted without the GGUF (the model file was not readable "
+                         "at the end of the run): from the log's model header, less exact.",
+                         from_log, from_log == 1 ? " was" : "s were");
+    t->caption = ostel_buf_detach(&cap);
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        if (g->npred == 0) {
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            for (size_t c = 1; c < t->ncols; c++)
+                cell(t, row, c, ostel_xstrdup("—"));
+            continue;
+        }
+        for (size_t k = 0; k < g->npred; k++) {
+            const struct ostel_report_pred_row *p = &g->pred[k];
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            cell(t, row, 1, p->n_ctx >= 0 ? ostel_xasprintf("%lld", p->n_ctx) : ostel_xstrdup("—"));
+            cell(t, row, 2, ostel_xstrdup(strcmp(p->device, "all") == 0 ? "—" : p->device));
+            for (int part = 0; part < OSTEL_REPORT_PART_OUTPUT; part++) {
+                cell(t, row, 3 + 3 * (size_t)part, mib_cell(p->part[part].predicted_mib));
+                cell(t, row, 4 + 3 * (size_t)part, mib_cell(p->part[part].measured_mib));
+                cell(t, row, 5 + 3 * (size_t)part,
+                     err_cell(p->part[part].error_pct, p->outside[part]));
+                t->cells[row * t->ncols + 5 + 3 * (size_t)part].bad = p->outside[part];
+            }
+        }
+    }
+}
+
+/* ---- memory against context ---- */
+
+bool ostel_report_has_sweep(const struct ostel_report *r)
+{
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        if (r->groups[gi].sweep.n > 0)
+            return true;
+    return false;
+}
+
+char *ostel_report_sweep_notes(const struct ostel_report *r)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 16);
+    size_t n = 0;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        if (g->sweep.n > 0 || !g->sweep.note)
+            continue;
+        ostel_buf_printf(&b, "%s%s: %s", n ? "; " : "No memory sweep for ", g->label,
+                         g->sweep.note);
+        n++;
+    }
+    if (!n) {
+        ostel_buf_free(&b);
+        return NULL;
+    }
+    ostel_buf_putc(&b, '.');
+    return ostel_buf_detach(&b);
+}
+
+/* "1k", "32k", "128k", or the number when it is no multiple of 1024. */
+static char *ctx_label(double c)
+{
+    if (c >= 1024 && fmod(c, 1024) == 0)
+        return ostel_xasprintf("%.0fk", c / 1024);
+    return ostel_xasprintf("%.0f", c);
+}
+
+#define SWEEP_MAXCTX 14
+
+static void build_sweep(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    if (!ostel_report_has_sweep(r))
+        return;
+    /* Columns: the union of the groups' contexts, ascending, at most SWEEP_MAXCTX. */
+    double ctx[SWEEP_MAXCTX];
+    size_t nctx = 0;
+    bool cut = false;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_sweep *sw = &r->groups[gi].sweep;
+        for (size_t i = 0; i < sw->n; i++) {
+            double c = sw->pt[i].n_ctx;
+            size_t k = 0;
+            while (k < nctx && ctx[k] < c)
+                k++;
+            if (k < nctx && ctx[k] == c)
+                continue;
+            if (nctx == SWEEP_MAXCTX) {
+                cut = true;
+                if (k == nctx)
+                    continue;
+                nctx--; /* drop the largest */
+            }
+            memmove(ctx + k + 1, ctx + k, (nctx - k) * sizeof(*ctx));
+            ctx[k] = c;
+            nctx++;
+        }
+    }
+    size_t ncols = 3 + nctx;
+    char *head[MAXCOLS];
+    char numeric[MAXCOLS + 1];
+    head[0] = ostel_xstrdup("Group");
+    head[1] = ostel_xstrdup("Device");
+    numeric[0] = numeric[1] = 'l';
+    for (size_t k = 0; k < nctx; k++) {
+        head[2 + k] = ctx_label(ctx[k]);
+        numeric[2 + k] = 'r';
+    }
+    head[ncols - 1] = ostel_xstrdup("Settings");
+    numeric[ncols - 1] = 'l';
+    numeric[ncols] = '\0';
+    struct ostel_report_table *t = table_new(ts, "sweep", "Memory against context (predicted)",
+                                             ncols, (const char *const *)head, numeric);
+    for (size_t c = 0; c < ncols; c++)
+        free(head[c]);
+    struct ostel_buf cap;
+    ostel_buf_init(&cap, 1 << 16);
+    ostel_buf_puts(&cap, "What llama.cpp will allocate (MiB) for each group's model file with its "
+                         "runs' settings, by context up to the model's trained context, as 'ostel "
+                         "fit --ctx-sweep' computes it: weights, KV cache, compute and output "
+                         "buffers. host: RAM (on Apple silicon everything, the memory is "
+                         "unified); gpu: a discrete GPU's memory.");
+    if (cut)
+        ostel_buf_printf(&cap, " Only the %d smallest contexts are shown; the JSON report has all.",
+                         SWEEP_MAXCTX);
+    const struct ostel_report_group *mg = NULL;
+    for (size_t gi = 0; gi < r->ngroups && !mg; gi++)
+        if (!isnan(r->groups[gi].ram_mib) && r->groups[gi].sweep.n > 0)
+            mg = &r->groups[gi];
+    if (mg) {
+        char a[64], b[64];
+        ostel_buf_printf(&cap, " The machine of %s had %s MiB of RAM", mg->label,
+                         ostel_report_fmt_num(mg->ram_mib, 0, a, sizeof(a)));
+        if (!isnan(mg->avail_mib))
+            ostel_buf_printf(&cap, ", %s MiB available when its runs started",
+                             ostel_report_fmt_num(mg->avail_mib, 0, b, sizeof(b)));
+        ostel_buf_putc(&cap, '.');
+    }
+    char *missing = ostel_report_sweep_notes(r);
+    if (missing) {
+        ostel_buf_printf(&cap, " %s", missing);
+        free(missing);
+    }
+    t->caption = ostel_buf_detach(&cap);
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        const struct ostel_report_sweep *sw = &g->sweep;
+        if (sw->n == 0)
+            continue;
+        for (int dev = 0; dev < (sw->gpu ? 2 : 1); dev++) {
+            size_t row = row_add(t);
+            cell(t, row, 0, ostel_xstrdup(g->label));
+            cell(t, row, 1, ostel_xstrdup(dev ? "gpu" : "host"));
+            for (size_t k = 0; k < nctx; k++) {
+                double v = NAN;
+                for (size_t i = 0; i < sw->n; i++)
+                    if (sw->pt[i].n_ctx == ctx[k])
+                        v = dev ? sw->pt[i].gpu_mib : sw->pt[i].host_mib;
+                cell(t, row, 2 + k, num(v, 0));
+            }
+            cell(t, row, ncols - 1, ostel_xstrdup(sw->params ? sw->params : "—"));
+        }
+    }
 }
 
 static const int tel_cols[] = {OSTEL_REPORT_TEL_RSS_PEAK_MIB, OSTEL_REPORT_TEL_CPU_MEAN_PCT,
@@ -453,6 +689,31 @@ static void build_trends(const struct ostel_report *r, struct ostel_report_table
     }
 }
 
+/* A run's prediction in a few words: "within the bars", "compute +18.20% ⚠", "—". */
+static char *prediction_words(const struct ostel_report_prediction *p)
+{
+    if (!p->present)
+        return ostel_xstrdup("—");
+    struct ostel_buf b;
+    ostel_buf_init(&b, 4096);
+    for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++) {
+        double e = p->part[k].error_pct;
+        if (!isnan(e) && fabs(e) > ostel_report_part_bar_pct(k))
+            ostel_buf_printf(&b, "%s%s %+.2f%% ⚠", b.len ? ", " : "", ostel_report_part_name(k), e);
+    }
+    if (b.len)
+        return ostel_buf_detach(&b);
+    ostel_buf_free(&b);
+    if (p->within_bars == 0)
+        return ostel_xstrdup("outside the bars ⚠");
+    if (p->within_bars == 1)
+        return ostel_xstrdup("within the bars");
+    bool any = false;
+    for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+        any |= !isnan(p->part[k].error_pct);
+    return ostel_xstrdup(any ? "within the bars" : "nothing measured");
+}
+
 static void build_runs(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
     static const char *const head[] = {"Run",
@@ -464,8 +725,9 @@ static void build_runs(const struct ostel_report *r, struct ostel_report_tables 
                                        "Generation TPS",
                                        "Duration (s)",
                                        "Peak RSS (MiB)",
-                                       "Device used (MiB)"};
-    struct ostel_report_table *t = table_new(ts, "runs", "Runs", 10, head, "lllrrrrrrr");
+                                       "Device used (MiB)",
+                                       "Prediction"};
+    struct ostel_report_table *t = table_new(ts, "runs", "Runs", 11, head, "lllrrrrrrrl");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++) {
@@ -487,6 +749,8 @@ static void build_runs(const struct ostel_report *r, struct ostel_report_tables 
             } else {
                 cell(t, row, 9, used);
             }
+            cell(t, row, 10, prediction_words(&run->pred));
+            t->cells[row * t->ncols + 10].bad = run->pred.within_bars == 0;
         }
     }
 }
@@ -497,6 +761,8 @@ void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report
     out->n = 0;
     build_throughput(r, out);
     build_memory(r, out);
+    build_prediction(r, out);
+    build_sweep(r, out);
     build_telemetry(r, out);
     build_phases(r, out);
     build_statistics(r, out);

@@ -1,18 +1,25 @@
 /*
- * Unit tests for report: the loader's pure parsers, grouping and baselines, the escapers, and
- * golden files of the Markdown, CSV and JSON reports on the fixture run directories
+ * Unit tests for report: the loader's pure parsers, grouping and baselines, the escapers, the
+ * memory prediction against measurement and the memory sweep over contexts (on a GGUF written
+ * here), and golden files of the Markdown, CSV and JSON reports on the fixture run directories
  * (tests/data/runs). Bad input goes through the real binary: one error naming the file, exit
  * status 1.
  *
  * OSTEL_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (then review the diff).
  */
 #include "testlib.h"
+#include "llama/ggml_types.h"
+#include "llama/gguf_write.h"
 #include "report/report.h"
+#include "util/fileio.h"
 
+#include <cJSON.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Replaces every occurrence of from with to; the caller frees the result. */
 static char *replace_all(const char *s, const char *from, const char *to)
@@ -390,6 +397,329 @@ static void test_real_runs(void **state)
     free(dir);
 }
 
+static const struct ostel_report_table *table_of(const struct ostel_report_tables *ts,
+                                                 const char *id)
+{
+    for (size_t i = 0; i < ts->n; i++)
+        if (strcmp(ts->t[i].id, id) == 0)
+            return &ts->t[i];
+    return NULL;
+}
+
+static const char *cell_at(const struct ostel_report_table *t, size_t row, size_t col)
+{
+    assert_true(row < t->nrows && col < t->ncols);
+    return t->cells[row * t->ncols + col].text;
+}
+
+static void test_load_prediction(void **state)
+{
+    (void)state;
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    struct ostel_report_run *r = ostel_report_set_add(&set);
+    char err[256];
+    const char *js =
+        "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{\"status\":\"ok\"},"
+        "\"llama\":{\"platform\":\"cuda\",\"system_info\":\"AVX2 = 1 | REPACK = 1\",\"context\":"
+        "{\"n_ctx\":8192,\"n_ubatch\":256,\"n_seq_max\":1,\"kv_type_k\":\"q8_0\",\"kv_type_v\":"
+        "\"f16\",\"flash_attn\":\"disabled\",\"offloaded_layers\":20}},"
+        "\"prediction\":{\"model\":{\"predicted_mib\":100.5,\"measured_mib\":100,\"error_pct\":0.5}"
+        ","
+        "\"context\":{\"predicted_mib\":64,\"measured_mib\":null,\"error_pct\":null},"
+        "\"compute\":{\"predicted_mib\":\"x\",\"measured_mib\":1e300,\"error_pct\":-20},"
+        "\"output\":null,\"devices\":[{\"device\":\"host\",\"model\":{\"predicted_mib\":10}},"
+        "{\"device\":\"gpu\\n\",\"compute\":{\"error_pct\":3}},{\"device\":\"third\"}],"
+        "\"n_ctx\":8192,\"source\":\"gguf\",\"backend\":\"gpu\",\"within_bars\":false,"
+        "\"note\":\"kv approximate\"},\"host\":{\"ram_mib\":32000}}";
+    assert_int_equal(ostel_report_load_summary(r, js, strlen(js), err, sizeof(err)), 0);
+    const struct ostel_report_prediction *p = &r->pred;
+    assert_true(p->present);
+    assert_true(p->part[OSTEL_REPORT_PART_MODEL].predicted_mib == 100.5);
+    assert_true(p->part[OSTEL_REPORT_PART_MODEL].error_pct == 0.5);
+    assert_true(isnan(p->part[OSTEL_REPORT_PART_CONTEXT].measured_mib));
+    /* wrong types and absurd sizes are not available, never 0 */
+    assert_true(isnan(p->part[OSTEL_REPORT_PART_COMPUTE].predicted_mib));
+    assert_true(isnan(p->part[OSTEL_REPORT_PART_COMPUTE].measured_mib));
+    assert_true(p->part[OSTEL_REPORT_PART_COMPUTE].error_pct == -20);
+    assert_true(isnan(p->part[OSTEL_REPORT_PART_OUTPUT].predicted_mib));
+    assert_int_equal(p->ndev, 2);                /* at most host and gpu */
+    assert_string_equal(p->dev[1].name, "gpu "); /* control characters blanked */
+    assert_true(p->dev[1].part[OSTEL_REPORT_PART_COMPUTE].error_pct == 3);
+    assert_true(isnan(p->dev[1].part[OSTEL_REPORT_PART_MODEL].predicted_mib));
+    assert_int_equal(p->n_ctx, 8192);
+    assert_string_equal(p->backend, "gpu");
+    assert_int_equal(p->within_bars, 0);
+    assert_string_equal(p->note, "kv approximate");
+    /* the memory model's parameters, as the runner read them from the log */
+    assert_true(r->mm_known);
+    assert_int_equal(r->mm.type_k, OSTEL_GGML_TYPE_Q8_0);
+    assert_int_equal(r->mm.type_v, OSTEL_GGML_TYPE_F16);
+    assert_int_equal(r->mm.flash_attn, 0);
+    assert_int_equal(r->mm.ngl, 20);
+    assert_int_equal(r->mm.n_ubatch, 256);
+    assert_int_equal(r->mm.backend, OSTEL_MEMMODEL_BACKEND_CUDA);
+    assert_int_equal(r->mm.cpu_features, OSTEL_MEMMODEL_CPU_AVX2);
+    assert_true(r->ram_mib == 32000);
+
+    /* an older summary: no prediction, RAM from config.txt, MemAvailable from metrics.csv */
+    r = ostel_report_set_add(&set);
+    const char *old = "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{},"
+                      "\"prediction\":null}";
+    assert_int_equal(ostel_report_load_summary(r, old, strlen(old), err, sizeof(err)), 0);
+    assert_false(r->pred.present);
+    assert_false(r->mm_known);
+    assert_true(isnan(r->ram_mib));
+    ostel_report_load_config(r, "ram_mib=16000\n", 14);
+    assert_true(r->ram_mib == 16000);
+    const char *csv = "ts,rss_mb,sys_avail_mb\n1,2,\n2,3,9000.5\n3,4,100\n";
+    assert_int_equal(ostel_report_load_metrics(r, csv, strlen(csv), err, sizeof(err)), 0);
+    assert_true(r->avail_start_mib == 9000.5);
+    const char *junk = "ts,rss_mb,sys_avail_mb\n1,2,junk\n";
+    assert_int_equal(ostel_report_load_metrics(r, junk, strlen(junk), err, sizeof(err)), 0);
+    assert_true(isnan(r->avail_start_mib));
+    ostel_report_set_free(&set);
+}
+
+/* The real runs of tests/data/runs/real-pred: every run's prediction in the table, the sweep left
+ * out with its reason (the model files were relative to the directory ostel study ran in). */
+static void test_prediction_real(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/real-pred");
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_path(&set, dir), 0);
+    assert_int_equal(set.n, 4);
+    struct ostel_report rep;
+    char err[256];
+    struct ostel_report_options opt = {0, NULL};
+    assert_int_equal(ostel_report_build(&rep, &set, &opt, err, sizeof(err)), 0);
+    assert_int_equal(rep.ngroups, 2);
+    const struct ostel_report_group *q8 = &rep.groups[0];
+    assert_string_equal(q8->label, "q8");
+    assert_int_equal(q8->n_pred, 2);
+    assert_int_equal(q8->npred, 2); /* two contexts on the host */
+    assert_int_equal(q8->pred[0].n_ctx, 1024);
+    assert_int_equal(q8->pred[1].n_ctx, 2048);
+    assert_string_equal(q8->pred[0].device, "host");
+    /* llama.cpp's compute buffer at 1024 was 66.01 MiB against 63.5 predicted */
+    assert_true(fabs(q8->pred[0].part[OSTEL_REPORT_PART_COMPUTE].error_pct + 3.8) < 0.01);
+    assert_false(q8->pred[0].outside[OSTEL_REPORT_PART_COMPUTE]);
+    assert_true(q8->pred[1].part[OSTEL_REPORT_PART_CONTEXT].measured_mib == 2);
+    assert_int_equal(q8->pred_within_bars, 1);
+    assert_true(isnan(q8->pred_total[0].predicted_mib)); /* two contexts: no single total */
+    assert_true(q8->ram_mib == 24105);
+    assert_true(q8->avail_mib > 1000);
+    if (!ostel_is_file(set.runs[0].model)) {
+        assert_int_equal(q8->sweep.n, 0);
+        assert_non_null(strstr(q8->sweep.note, "is not on this machine"));
+    }
+    struct ostel_report_tables ts;
+    ostel_report_tables_build(&rep, &ts);
+    const struct ostel_report_table *t = table_of(&ts, "prediction");
+    assert_non_null(t);
+    assert_int_equal(t->nrows, 4);
+    assert_string_equal(cell_at(t, 0, 1), "1024");
+    assert_string_equal(cell_at(t, 0, 3), "17.80");
+    assert_string_equal(cell_at(t, 0, 11), "-3.80%");
+    assert_string_equal(cell_at(t, 2, 5), "+0.05%");
+    const struct ostel_report_table *runs = table_of(&ts, "runs");
+    assert_string_equal(cell_at(runs, 0, 10), "within the bars");
+    ostel_report_tables_free(&ts);
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    free(dir);
+}
+
+/* Writes the header of a tiny llama GGUF (2 layers, 256 wide, 4 heads, 2 KV heads, vocab 1000,
+ * trained context 8192, f16) and extends the file to its full size without writing the data. */
+static void write_tiny_gguf(const char *path)
+{
+    struct ostel_gguf_writer w;
+    ostel_gguf_writer_init(&w);
+    ostel_gguf_writer_add_str(&w, "general.architecture", "llama");
+    ostel_gguf_writer_add_u32(&w, "general.file_type", 1);
+    ostel_gguf_writer_add_u32(&w, "llama.block_count", 2);
+    ostel_gguf_writer_add_u32(&w, "llama.context_length", 8192);
+    ostel_gguf_writer_add_u32(&w, "llama.embedding_length", 256);
+    ostel_gguf_writer_add_u32(&w, "llama.feed_forward_length", 512);
+    ostel_gguf_writer_add_u32(&w, "llama.attention.head_count", 4);
+    ostel_gguf_writer_add_u32(&w, "llama.attention.head_count_kv", 2);
+    ostel_gguf_writer_add_u32(&w, "llama.vocab_size", 1000);
+    uint64_t b;
+    const uint64_t embd[2] = {256, 1000}, norm[1] = {256};
+    assert_int_equal(
+        ostel_gguf_writer_add_tensor(&w, "token_embd.weight", OSTEL_GGML_TYPE_F16, 2, embd, &b), 0);
+    static const struct {
+        const char *name;
+        uint64_t ne0, ne1;
+    } layer[] = {{"attn_q", 256, 256},      {"attn_k", 256, 128},   {"attn_v", 256, 128},
+                 {"attn_output", 256, 256}, {"ffn_gate", 256, 512}, {"ffn_up", 256, 512},
+                 {"ffn_down", 512, 256}};
+    for (int il = 0; il < 2; il++) {
+        char name[64];
+        snprintf(name, sizeof(name), "blk.%d.attn_norm.weight", il);
+        assert_int_equal(ostel_gguf_writer_add_tensor(&w, name, OSTEL_GGML_TYPE_F32, 1, norm, &b),
+                         0);
+        snprintf(name, sizeof(name), "blk.%d.ffn_norm.weight", il);
+        assert_int_equal(ostel_gguf_writer_add_tensor(&w, name, OSTEL_GGML_TYPE_F32, 1, norm, &b),
+                         0);
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(layer); k++) {
+            const uint64_t ne[2] = {layer[k].ne0, layer[k].ne1};
+            snprintf(name, sizeof(name), "blk.%d.%s.weight", il, layer[k].name);
+            assert_int_equal(ostel_gguf_writer_add_tensor(&w, name, OSTEL_GGML_TYPE_F16, 2, ne, &b),
+                             0);
+        }
+    }
+    assert_int_equal(
+        ostel_gguf_writer_add_tensor(&w, "output_norm.weight", OSTEL_GGML_TYPE_F32, 1, norm, &b),
+        0);
+    assert_int_equal(
+        ostel_gguf_writer_add_tensor(&w, "output.weight", OSTEL_GGML_TYPE_F16, 2, embd, &b), 0);
+    struct ostel_buf out;
+    ostel_buf_init(&out, 0);
+    ostel_gguf_writer_header(&w, &out);
+    test_write_file(path, out.data, out.len);
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, (off_t)(out.len + w.data_bytes)), 0);
+    close(fd);
+    ostel_buf_free(&out);
+    ostel_gguf_writer_free(&w);
+}
+
+/* A summary of a CPU run of model at ctx with a prediction whose compute is off by compute_err. */
+static char *tiny_summary(const char *tag, const char *model, int ctx, double compute_err)
+{
+    return ostel_xasprintf(
+        "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{\"tag\":\"%s\",\"status\":"
+        "\"ok\",\"model\":\"%s\",\"ctx\":%d},\"llama\":{\"platform\":\"cpu\",\"context\":"
+        "{\"n_ctx\":%d,\"n_ubatch\":512,\"kv_type_k\":\"f16\",\"kv_type_v\":\"f16\","
+        "\"flash_attn\":\"enabled\"},\"buffers\":[{\"kind\":\"model\",\"backend\":\"CPU_Mapped\","
+        "\"mib\":5}]},\"prediction\":{\"model\":{\"predicted_mib\":5,\"measured_mib\":5,"
+        "\"error_pct\":0},\"context\":{\"predicted_mib\":1,\"measured_mib\":1,\"error_pct\":0},"
+        "\"compute\":{\"predicted_mib\":10,\"measured_mib\":10,\"error_pct\":%g},\"output\":"
+        "{\"predicted_mib\":0.5,\"measured_mib\":0.5,\"error_pct\":0},\"devices\":[{\"device\":"
+        "\"host\",\"model\":{\"predicted_mib\":5,\"measured_mib\":5,\"error_pct\":0},\"context\":"
+        "{\"predicted_mib\":1,\"measured_mib\":1,\"error_pct\":0},\"compute\":{\"predicted_mib\":"
+        "10,\"measured_mib\":10,\"error_pct\":%g}}],\"n_ctx\":%d,\"source\":\"gguf\",\"backend\":"
+        "\"cpu\",\"within_bars\":%s,\"note\":null},\"host\":{\"ram_mib\":64}}",
+        tag, model, ctx, ctx, compute_err, compute_err, ctx,
+        fabs(compute_err) > 15 ? "false" : "true");
+}
+
+static void test_memory_sweep(void **state)
+{
+    (void)state;
+    char *tmp = test_tmpdir();
+    char *model = ostel_xasprintf("%s/tiny.gguf", tmp);
+    char *junk = ostel_xasprintf("%s/junk.gguf", tmp);
+    write_tiny_gguf(model);
+    test_write_file(junk, "not a gguf at all", 17);
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    struct {
+        const char *tag, *model;
+        int ctx;
+        double err;
+    } runs[] = {{"tiny", model, 1024, 0},
+                {"tiny", model, 4096, 20},
+                {"junk", junk, 1024, 0},
+                {"gone", "/nonexistent/ostel-test.gguf", 1024, 0}};
+    char err[256];
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(runs); i++) {
+        struct ostel_report_run *r = ostel_report_set_add(&set);
+        char *js = tiny_summary(runs[i].tag, runs[i].model, runs[i].ctx, runs[i].err);
+        assert_int_equal(ostel_report_load_summary(r, js, strlen(js), err, sizeof(err)), 0);
+        free(js);
+    }
+    struct ostel_report rep;
+    struct ostel_report_options opt = {0, NULL};
+    assert_int_equal(ostel_report_build(&rep, &set, &opt, err, sizeof(err)), 0);
+    /* each model file read once; the missing one has nothing to say, the junk one its error */
+    assert_int_equal(rep.nmodels, 3);
+    assert_true(ostel_report_find_model(&rep, model)->ok);
+    assert_true(*ostel_report_find_model(&rep, junk)->err);
+    assert_string_equal(ostel_report_find_model(&rep, "/nonexistent/ostel-test.gguf")->err, "");
+    assert_int_equal(rep.ngroups, 3);
+
+    const struct ostel_report_sweep *sw = &rep.groups[0].sweep;
+    assert_null(sw->note);
+    assert_int_equal(sw->n, 4);       /* 1k, 2k, 4k and the trained 8k */
+    const double kv[] = {1, 2, 4, 8}; /* 2 layers x 2 KV heads x 64 x 2 bytes x (K + V) per cell */
+    for (size_t i = 0; i < sw->n; i++) {
+        assert_true(sw->pt[i].n_ctx == 1024.0 * (1u << i));
+        assert_true(fabs(sw->pt[i].kv_mib - kv[i]) < 1e-9);
+        assert_true(sw->pt[i].model_mib == sw->pt[0].model_mib);
+        assert_true(isnan(sw->pt[i].gpu_mib));
+        assert_true(sw->pt[i].host_mib >
+                    sw->pt[i].model_mib + sw->pt[i].kv_mib + sw->pt[i].compute_mib);
+        if (i)
+            assert_true(sw->pt[i].host_mib > sw->pt[i - 1].host_mib);
+    }
+    assert_true(sw->pt[0].model_mib > 3.2 && sw->pt[0].model_mib < 3.3); /* 1.69M f16 weights */
+    assert_true(sw->n_ctx_train == 8192);
+    assert_string_equal(sw->params, "CPU · cache f16/f16 · flash attention on");
+    assert_int_equal(sw->nmarks, 2); /* the two runs' measured totals: 5 + 1 + 10 + 0.5 */
+    assert_true(sw->marks[0].n_ctx == 1024 && sw->marks[0].host_mib == 16.5);
+    assert_true(sw->marks[1].n_ctx == 4096);
+    assert_true(rep.groups[0].ram_mib == 64);
+    /* the compute error of 20% is beyond the 15% bar */
+    assert_int_equal(rep.groups[0].npred, 2);
+    assert_false(rep.groups[0].pred[0].outside[OSTEL_REPORT_PART_COMPUTE]);
+    assert_true(rep.groups[0].pred[1].outside[OSTEL_REPORT_PART_COMPUTE]);
+    assert_int_equal(rep.groups[0].pred_within_bars, 0);
+    assert_non_null(strstr(rep.groups[1].sweep.note, "cannot be read"));
+    assert_non_null(strstr(rep.groups[2].sweep.note, "is not on this machine"));
+
+    struct ostel_report_tables ts;
+    ostel_report_tables_build(&rep, &ts);
+    const struct ostel_report_table *t = table_of(&ts, "sweep");
+    assert_non_null(t);
+    assert_int_equal(t->ncols, 7); /* Group, Device, 1k, 2k, 4k, 8k, Settings */
+    assert_string_equal(t->head[2], "1k");
+    assert_string_equal(t->head[5], "8k");
+    assert_int_equal(t->nrows, 1);
+    assert_string_equal(cell_at(t, 0, 1), "host");
+    assert_non_null(strstr(t->caption, "No memory sweep for junk: the model file"));
+    const struct ostel_report_table *p = table_of(&ts, "prediction");
+    assert_string_equal(cell_at(p, 1, 11), "+20.00% ⚠");
+    assert_true(p->cells[1 * p->ncols + 11].bad);
+    assert_false(p->cells[0 * p->ncols + 11].bad);
+    const struct ostel_report_table *rt = table_of(&ts, "runs");
+    assert_string_equal(cell_at(rt, 1, 10), "compute +20.00% ⚠");
+    ostel_report_tables_free(&ts);
+
+    cJSON *tree = ostel_report_json_tree(&rep, false);
+    const cJSON *g0 = cJSON_GetArrayItem(cJSON_GetObjectItem(tree, "groups"), 0);
+    const cJSON *pts = cJSON_GetObjectItem(cJSON_GetObjectItem(g0, "memory_sweep"), "points");
+    assert_int_equal(cJSON_GetArraySize(pts), 4);
+    assert_true(cJSON_GetObjectItem(cJSON_GetArrayItem(pts, 3), "kv_mib")->valuedouble == 8);
+    const cJSON *pr = cJSON_GetObjectItem(g0, "prediction");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(pr, "within_bars")));
+    cJSON_Delete(tree);
+    struct ostel_buf md;
+    ostel_buf_init(&md, 0);
+    ostel_report_md_write(&rep, &md);
+    assert_non_null(strstr(md.data, "## Memory against context (predicted)"));
+    assert_non_null(strstr(md.data, "| Group | Device | 1k | 2k | 4k | 8k | Settings |"));
+    ostel_buf_free(&md);
+    struct ostel_buf html;
+    ostel_buf_init(&html, 0);
+    ostel_report_html_write(&rep, &html);
+    assert_non_null(strstr(html.data, "<td class=\"num bad\"><span class=\"flag\">+20.00% ⚠"));
+    if (ostel_report_html_has_charts())
+        assert_non_null(strstr(html.data, "id=\"sweep-chart\""));
+    ostel_buf_free(&html);
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    test_rmtree(tmp);
+    free(tmp);
+    free(model);
+    free(junk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,7 +728,8 @@ int main(void)
         cmocka_unit_test(test_escapes),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_html_escapes_log), cmocka_unit_test(test_golden_md),
         cmocka_unit_test(test_golden_csv),       cmocka_unit_test(test_golden_json),
-        cmocka_unit_test(test_real_runs),
+        cmocka_unit_test(test_real_runs),        cmocka_unit_test(test_load_prediction),
+        cmocka_unit_test(test_prediction_real),  cmocka_unit_test(test_memory_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
