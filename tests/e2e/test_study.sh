@@ -39,20 +39,20 @@ assert_grep "q4 · mem:256M" "$TMP/s1/report.md"
 assert_eq "$(q "$db" 'select count(*) from runs')" 8 "a re-run added runs"
 
 # 3. resume after SIGINT and after SIGKILL: each run ends up stored exactly once
-STUDY=(-m "$q8,$q4" -t q8,q4 -c 4096 -n 400 -r 3 --no-warmup --cooldown 0.1s --dir "$TMP/s2")
-wait_runs() { # DB N: until N runs are stored (60 s at most)
-    for _ in $(seq 600); do
-        [ -f "$1" ] && [ "$(q "$1" 'select count(*) from runs' 2>/dev/null || echo 0)" -ge "$2" ] && return 0
-        sleep 0.1
-    done
-    fail "fewer than $2 runs were stored in time"
-}
+# Each run generates 3000 tokens (about a second even on a fast machine), so the signal lands while a
+# run is in progress: after at least one more run is stored and the next one has started.
+STUDY=(-m "$q8,$q4" -t q8,q4 -c 4096 -n 3000 -r 3 --no-warmup --cooldown 0.1s --dir "$TMP/s2")
+stored() { q "$TMP/s2/ostel.db" 'select count(*) from runs' 2>/dev/null || echo 0; }
+started() { find "$TMP/s2/runs" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l; }
 for sig in INT KILL; do
     "$OSTEL" study -q "${STUDY[@]}" >/dev/null 2>&1 &
     spid=$!
-    have=$(q "$TMP/s2/ostel.db" 'select count(*) from runs' 2>/dev/null || echo 0)
-    wait_runs "$TMP/s2/ostel.db" $((have + 1))
-    sleep 0.3
+    have=$(stored)
+    for _ in $(seq 1200); do
+        [ "$(stored)" -gt "$have" ] && [ "$(started)" -gt "$(stored)" ] && break
+        sleep 0.05
+    done
+    [ "$(stored)" -gt "$have" ] || fail "no run was stored in time"
     kill -"$sig" "$spid"
     rc=0; wait "$spid" || rc=$?
     [ "$sig" = INT ] && assert_eq "$rc" 130 "exit status of an interrupted study"
