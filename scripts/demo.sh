@@ -9,7 +9,9 @@
 #   4. ostel study: both models at context 4096, 256 generated tokens, 3 repetitions, on an idle
 #      machine and with a memory hog that leaves llama.cpp only OSTEL_DEMO_LEAVE of available memory
 #      (default 1600M: less than Q8_0's working set, so part of its mapped weights is read back from
-#      disk during the run); re-running resumes (complete runs are skipped).
+#      disk during the run); the hog re-writes its pages once a minute, so that it takes memory, not
+#      CPU, from llama.cpp (this machine has no swap: its anonymous pages cannot be evicted anyway);
+#      re-running resumes (complete runs are skipped).
 # Environment: OSTEL_DEMO_DIR (default ./demo), OSTEL_DEMO_PRESET (default llama-3.2-1b),
 # OSTEL_DEMO_LEAVE (default 1600M), OSTEL_DEMO_REPS (default 3), OSTEL_DEMO_GEN (default 256).
 set -euo pipefail
@@ -56,4 +58,4 @@ say "will they fit at context 4096?"
 LEAVE="${OSTEL_DEMO_LEAVE:-1600M}"
 say "the study: Q4_K_M vs Q8_0, idle and with only $LEAVE of memory left to llama.cpp"
 "$OSTEL" study -m "$Q4,$Q8" -t q4,q8 -c 4096 -n "${OSTEL_DEMO_GEN:-256}" -r "${OSTEL_DEMO_REPS:-3}" \
-    --scenario "none,mem:avail-$LEAVE" --name "$PRESET-q4-vs-q8" --dir "$DEMO/study"
+    --scenario "none,mem:avail-$LEAVE" --hog-cycle 60s --name "$PRESET-q4-vs-q8" --dir "$DEMO/study"

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { OPT_DURATION = 'd', OPT_RATE = 'r', OPT_READY = 'R' };
+enum { OPT_CYCLE = 'c', OPT_DURATION = 'd', OPT_RATE = 'r', OPT_READY = 'R' };
 
 struct hog_args {
     struct ostel_hog_params params;
@@ -18,6 +18,8 @@ struct hog_args {
 };
 
 static const struct ostel_option hog_opts[] = {
+    {OPT_CYCLE, "cycle", "D", NULL,
+     "re-write every page once per D once full (default 5s; ignored with --rate)"},
     {OPT_DURATION, "duration", "D", "OSTEL_HOG_DURATION",
      "stop after D (30s, 5m, 1h); default: until SIGTERM/SIGINT/SIGHUP"},
     {OPT_RATE, "rate", "PAGES_PER_S", NULL,
@@ -54,6 +56,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             a->params.duration_ns == 0)
             return ostel_error("hog: bad %s '%s' (e.g. 30s, 5m)", source ? source : "--duration",
                                arg);
+        return 0;
+    case OPT_CYCLE:
+        if (!ostel_parse_duration_ns(arg, 1000000000ull, &a->params.cycle_ns) ||
+            a->params.cycle_ns < 100000000ull)
+            return ostel_error("hog: --cycle needs a duration of at least 100ms (5s, 1m), not "
+                               "'%s'", arg);
         return 0;
     case OPT_RATE:
         if (!ostel_parse_i64(arg, 1, INT64_MAX, &v))

@@ -15,6 +15,7 @@ enum {
     OPT_COOLDOWN_MAX,
     OPT_DB,
     OPT_DIR,
+    OPT_HOG_CYCLE,
     OPT_INTERVAL,
     OPT_LLAMA_BIN,
     OPT_NAME,
@@ -36,6 +37,8 @@ static const struct ostel_option study_options[] = {
     {OPT_DB, "db", "FILE", "OSTEL_DB", "results database (default DIR/ostel.db)"},
     {OPT_DIR, "dir", "DIR", NULL, "study directory (default studies/NAME)"},
     {'n', "gen", "LIST", NULL, "tokens to generate, comma-separated (default 256)"},
+    {OPT_HOG_CYCLE, "hog-cycle", "DUR", NULL,
+     "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)"},
     {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL", "sampling interval (default 100ms)"},
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN", "directory of llama.cpp's programs"},
     {'m', "models", "LIST", NULL, "GGUF models, comma-separated"},
@@ -62,6 +65,7 @@ static const char *key_of(int id)
     case OPT_DB: return "db";
     case OPT_DIR: return "dir";
     case 'n': return "gen";
+    case OPT_HOG_CYCLE: return "hog_cycle";
     case OPT_INTERVAL: return "interval";
     case OPT_LLAMA_BIN: return "llama_bin";
     case 'm': return "models";

@@ -177,6 +177,13 @@ struct ostel_platform_host {
 /* Fills *out (fully overwritten). Allocation-free; returns 0 (unknown facts are simply absent). */
 int ostel_platform_host_read(struct ostel_platform_host *out);
 
+/*
+ * Asks the OS to back [p, p + len) with huge pages where it can (Linux transparent huge pages, which
+ * this machine enables only on request): a large anonymous region is then filled with 2 MiB faults
+ * instead of 4 KiB ones. A hint: silently nothing where unsupported.
+ */
+void ostel_platform_hint_huge_pages(void *p, size_t len);
+
 /* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
  */
 

@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -335,6 +336,7 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
             goto out;
         }
         mem = m;
+        ostel_platform_hint_huge_pages(mem, map_len);
     }
     if (spec->cpu_threads) {
         cpu = ostel_xcalloc((size_t)spec->cpu_threads, sizeof(*cpu));
@@ -362,8 +364,9 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
 
     uint64_t rss = 0;
     bool have_rss = self_rss(&rss);
+    double cycle_s = params->cycle_ns ? (double)params->cycle_ns / 1e9 : OSTEL_HOG_CYCLE_S;
     uint64_t rate = params->rate_pages_s ? params->rate_pages_s
-                                         : (npages + OSTEL_HOG_CYCLE_S - 1) / OSTEL_HOG_CYCLE_S;
+                                         : (uint64_t)ceil((double)npages / cycle_s);
     fprintf(out, "hog: ready rss=%s%llu MiB mem=%llu MiB cpu=%d pid=%ld oom_score_adj=%s",
             have_rss ? "" : "~", (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
             (unsigned long long)(mem_bytes >> 20), spec->cpu_threads, (long)getpid(),

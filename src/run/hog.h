@@ -66,7 +66,8 @@ void ostel_hog_read_meminfo(struct ostel_hog_meminfo *out);
 
 struct ostel_hog_params {
     uint64_t duration_ns;   /* 0 = until SIGTERM/SIGINT/SIGHUP */
-    uint64_t rate_pages_s;  /* pages re-written per second; 0 = all pages every OSTEL_HOG_CYCLE_S */
+    uint64_t rate_pages_s;  /* pages re-written per second; 0 = all pages once per cycle */
+    uint64_t cycle_ns;      /* the cycle when rate_pages_s is 0; 0 = OSTEL_HOG_CYCLE_S */
     const char *ready_file; /* written (atomically) once the load is fully in place; removed at
                                exit. NULL = none */
 };

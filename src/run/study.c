@@ -308,6 +308,12 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
         const char *hog_argv[] = {c->opt->self_exe, "hog", text, "--ready-file", sc->ready_tmp};
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(hog_argv); i++)
             ostel_strlist_push(&argv, hog_argv[i]);
+        if (c->spec->hog_cycle_ns) {
+            char cyc[32];
+            snprintf(cyc, sizeof(cyc), "%.3fs", (double)c->spec->hog_cycle_ns / 1e9);
+            ostel_strlist_push(&argv, "--cycle");
+            ostel_strlist_push(&argv, cyc);
+        }
     }
     double t0 = mono_s();
     int rc = ostel_child_spawn_to_fd(argv.v, sc->log_fd, &sc->child);

@@ -37,6 +37,7 @@ struct ostel_study_spec {
     uint64_t cooldown_max_ns;       /* adaptive: wait at most this long (default 30 s) */
     uint64_t timeout_ns;            /* per run (default 30 min) */
     uint64_t interval_ns;           /* sampling (default 100 ms) */
+    uint64_t hog_cycle_ns;          /* mem scenarios: re-write every page once per this; 0 = hog's */
     char *tool;                     /* llama-completion (default) or llama-cli */
     char *prompt, *prompt_file;
     long long seed;

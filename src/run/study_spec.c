@@ -240,6 +240,12 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
             return -1;
         }
         s->interval_ns = ns;
+    } else if (strcmp(key, "hog_cycle") == 0) {
+        if (!ostel_parse_duration_ns(value, 1000000000ull, &ns) || ns < 100000000ull) {
+            snprintf(err, err_size, "hog_cycle: '%s' is not a duration of at least 100ms", value);
+            return -1;
+        }
+        s->hog_cycle_ns = ns;
     } else if (strcmp(key, "tool") == 0) {
         if (strcmp(value, "llama-completion") && strcmp(value, "llama-cli")) {
             snprintf(err, err_size, "tool: '%s' is not llama-completion or llama-cli", value);
@@ -421,6 +427,8 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
     ostel_buf_printf(&b, "cooldown_max = %.3fs\ntimeout = %.3fs\ninterval = %.3fms\n",
                      (double)s->cooldown_max_ns / 1e9, (double)s->timeout_ns / 1e9,
                      (double)s->interval_ns / 1e6);
+    if (s->hog_cycle_ns)
+        ostel_buf_printf(&b, "hog_cycle = %.3fs\n", (double)s->hog_cycle_ns / 1e9);
     ostel_buf_printf(&b, "tool = %s\nseed = %lld\n", s->tool ? s->tool : "llama-completion",
                      s->seed);
     if (s->prompt)
