@@ -7,8 +7,8 @@
  *                       many outputs; the output buffer holds n_vocab floats per sequence.
  *   llama-kv-cache.cpp  per layer one K tensor [n_embd_k_gqa, kv_size, n_stream] and one V tensor,
  *                       of the cache types (block-quantized rows: elements / block * block bytes).
- *   llama-kv-cache-iswa.cpp  sliding-window layers get GGML_PAD(min(kv_size, n_swa + n_ubatch), 256)
- *                       cells.
+ *   llama-kv-cache-iswa.cpp  sliding-window layers get
+ *                       GGML_PAD(min(kv_size, n_swa + n_ubatch), 256) cells.
  *   llama-model.cpp     load_tensors: the input layer (token embeddings) always on the CPU; layer
  *                       il on the GPU when il >= n_layer + 1 - ngl; the output layer on the GPU
  *                       when ngl > n_layer. A mapped buffer (CPU, Metal) covers the file span from
@@ -17,7 +17,9 @@
  *                       repackable types (AVX2: Q4_0, Q4_K, IQ4_NL, MXFP4; AVX-512 adds Q2_K)
  *                       are copied into a CPU_REPACK buffer, on top of the mapped file.
  * The compute buffer is a calibrated peak model (docs/fit.md): the largest of the output logits,
- * the attention scores (without flash attention) and the feed-forward activations.
+ * the attention scores (without flash attention) and the feed-forward activations. On a discrete
+ * GPU the host's compute buffer is the graph's inputs (host_inputs, exact against an H200) and
+ * host-resident weights are copied into the GPU's compute buffer (op offload).
  */
 #include "llama/memmodel.h"
 
@@ -206,6 +208,42 @@ static bool arch_kv_exact(const char *arch)
     return false;
 }
 
+/*
+ * The host compute buffer (CUDA_Host) of a discrete GPU: the graph's inputs, which the scheduler
+ * puts on the CPU backend (ggml-backend.cpp: GGML_TENSOR_FLAG_INPUT -> last backend), plus the
+ * token embeddings' GET_ROWS, which runs where token_embd is (the host). llama-graph.cpp and
+ * llama-kv-cache.cpp of the pinned build create, for a worst-case ubatch of T tokens:
+ *   inp_embd (f32 n_embd x T) and the GET_ROWS result of the same size (PR 18550 keeps both),
+ *   inp_tokens, inp_pos, inp_out_ids (i32 x T), per cache k_idxs (i64 x T) and v_idxs (i64 x T,
+ *   or x T x n_embd_v_gqa when V is stored transposed: without flash attention), the KQ mask per
+ *   cache (n_kv x T, f16 with flash attention, else f32) and, for a quantized K / V cache, the
+ *   Hadamard rotation matrices (f32 nrot x nrot). Nothing is freed in between: their sum.
+ */
+static uint64_t host_inputs(const struct ostel_memmodel_shape *s,
+                            const struct ostel_memmodel_params *p, uint64_t T, uint64_t kv_size,
+                            uint64_t kv_size_swa, bool any_full, bool any_swa, uint64_t v_gqa_max,
+                            bool fa)
+{
+    uint64_t h = 2 * (uint64_t)s->n_embd * T * 4 + 3 * T * 4;
+    uint64_t mask_elem = fa ? 2 : 4;
+    uint64_t idxs = T * 8 + (fa ? T * 8 : T * v_gqa_max * 8);
+    if (any_full || !any_swa)
+        h += kv_size * T * mask_elem + idxs;
+    if (any_swa)
+        h += kv_size_swa * T * mask_elem + idxs;
+    const struct ostel_ggml_type_info *tk = ostel_ggml_type_get(p->type_k);
+    const struct ostel_ggml_type_info *tv = ostel_ggml_type_get(p->type_v);
+    if (tk && tk->quantized && s->head_dim_k % 64 == 0) {
+        uint64_t nrot = 64;
+        while (s->head_dim_k % (nrot * 2) == 0)
+            nrot *= 2;
+        h += nrot * nrot * 4;
+    }
+    if (tv && tv->quantized && s->head_dim_v % 64 == 0)
+        h += 64 * 64 * 4;
+    return h;
+}
+
 int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                            const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
                            char *err, size_t errlen)
@@ -300,6 +338,9 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
     }
     struct span host_span = {0, 0, false}, gpu_span = {0, 0, false};
     uint64_t host_alloc = 0, gpu_alloc = 0, repack = 0, layers_on_cpu = 0;
+    /* the largest weight of a layer, and of the output layer, left on the host: with op offload
+     * (CUDA) a big batch copies it into the GPU's compute buffer for the matrix product */
+    uint64_t host_layer_w_max = 0, host_out_w_max = 0;
     for (size_t i = 0; i < s->n_tensors; i++) {
         const struct ostel_memmodel_tensor *t = &s->tensors[i];
         uint32_t il = 0;
@@ -314,6 +355,10 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
             break;
         default: on_gpu = out->output_on_gpu; on_host = !on_gpu; break;
         }
+        if (on_host && pl == PLACE_LAYER && t->bytes > host_layer_w_max)
+            host_layer_w_max = t->bytes;
+        if (on_host && pl == PLACE_OUTPUT && t->bytes > host_out_w_max)
+            host_out_w_max = t->bytes;
         if (on_host) {
             bool rp = repack_ok && pl != PLACE_INPUT && pl != PLACE_ROPE &&
                       repackable(t, p->cpu_features);
@@ -344,8 +389,11 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                 span_add(&gpu_span, tok_embd);
             else
                 gpu_alloc += gpu_alloc_bytes(tok_embd);
-        } else if (repack_ok && repackable(tok_embd, p->cpu_features)) {
-            repack += align_up(tok_embd->bytes, 64);
+        } else {
+            if (tok_embd->bytes > host_out_w_max)
+                host_out_w_max = tok_embd->bytes;
+            if (repack_ok && repackable(tok_embd, p->cpu_features))
+                repack += align_up(tok_embd->bytes, 64);
         }
     }
     (void)layers_on_cpu;
@@ -367,11 +415,18 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
 
     /* ---- KV cache (llama-kv-cache.cpp) ---- */
     uint32_t max_head = s->n_head;
+    uint64_t v_gqa_max = 0, host_layer_kv_max = 0;
+    bool any_full = false, any_swa = false;
     for (uint32_t il = 0; il < n_layer; il++) {
         uint64_t hkv = layer_kv_heads(s, il);
         if (hkv == 0)
             continue;
-        uint64_t cells = layer_is_swa(s, il) ? kv_size_swa : kv_size;
+        if (hkv * s->head_dim_v > v_gqa_max)
+            v_gqa_max = hkv * s->head_dim_v;
+        bool swa = layer_is_swa(s, il);
+        any_swa |= swa;
+        any_full |= !swa;
+        uint64_t cells = swa ? kv_size_swa : kv_size;
         uint64_t kb = row_bytes(p->type_k, hkv * s->head_dim_k * cells) * n_stream;
         uint64_t vb = row_bytes(p->type_v, hkv * s->head_dim_v * cells) * n_stream;
         if ((hkv * s->head_dim_k) % tk->blck_size || (hkv * s->head_dim_v) % tv->blck_size) {
@@ -381,10 +436,13 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         }
         out->kv_k_bytes += kb;
         out->kv_v_bytes += vb;
-        if ((int64_t)il >= i_gpu_start && gpu)
+        if ((int64_t)il >= i_gpu_start && gpu) {
             dgpu->kv_bytes += kb + vb;
-        else
+        } else {
             host->kv_bytes += kb + vb;
+            if (kb + vb > host_layer_kv_max)
+                host_layer_kv_max = kb + vb;
+        }
     }
     out->kv_bytes = out->kv_k_bytes + out->kv_v_bytes;
     out->kv_exact = arch_kv_exact(s->arch);
@@ -401,22 +459,44 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
     uint64_t layer_peak = attn_peak > ffn_peak ? attn_peak : ffn_peak;
     if (!gpu) {
         host->compute_bytes = out_peak > layer_peak ? out_peak : layer_peak;
+    } else if (p->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
+        /* Discrete GPUs (ggml-backend.cpp's scheduler, llama-graph.cpp's inputs; verified on an
+         * H200, docs/fit.md). Every op runs on the GPU: layers whose weights stay on the host
+         * too, since a batch of 512 tokens is offloaded (op offload) with a copy of the weight
+         * (and of the layer's K and V) in the GPU's compute buffer. Below 32 tokens
+         * (ggml-cuda.cu's op_offload_min_batch_size) host layers run on the CPU. */
+        bool op_offload = n_tok >= 32;
+        uint64_t h = host_inputs(s, p, n_tok, kv_size, kv_size_swa, any_full, any_swa, v_gqa_max,
+                                 fa);
+        uint64_t g = 0;
+        if (out->layers_gpu > 0)
+            g = layer_peak;
+        if (i_gpu_start > 0 && op_offload) {
+            uint64_t off = layer_peak + host_layer_w_max + host_layer_kv_max;
+            g = off > g ? off : g;
+        } else if (i_gpu_start > 0) {
+            h += layer_peak;
+        }
+        uint64_t o = out_peak;
+        if (!out->output_on_gpu && op_offload)
+            o += host_out_w_max;
+        else if (!out->output_on_gpu)
+            o = 0, h += out_peak;
+        dgpu->compute_bytes = o > g ? o : g;
+        host->compute_bytes = h;
     } else {
         uint64_t g = 0;
         if (out->layers_gpu > 0 || out->output_on_gpu)
             g = layer_peak;
         if (out->output_on_gpu && out_peak > g)
             g = out_peak;
-        if (out->layers_gpu == 0 && p->backend == OSTEL_MEMMODEL_BACKEND_CUDA)
-            g = out_peak + layer_peak; /* op offload: big batches run on the GPU anyway */
         dgpu->compute_bytes = g;
-        /* host: the embeddings (input layer) and the KQ mask (+ its f16 copy with FA) */
+        /* host: the embeddings (input layer) and the KQ mask (calibrated on the Metal reference,
+         * not verified against the pinned build: docs/fit.md) */
         uint64_t h = E + mask;
-        if (fa && p->backend == OSTEL_MEMMODEL_BACKEND_CUDA)
-            h += mask / 2; /* CUDA: the f16 copy of the mask is made on the host */
-        if (i_gpu_start > 0 && p->backend != OSTEL_MEMMODEL_BACKEND_CUDA)
+        if (i_gpu_start > 0)
             h += layer_peak; /* layers computed on the CPU */
-        if (!out->output_on_gpu && p->backend != OSTEL_MEMMODEL_BACKEND_CUDA)
+        if (!out->output_on_gpu)
             h += out_peak;
         host->compute_bytes = h;
     }

@@ -3,7 +3,8 @@
  * sliding windows, weights per device, CPU repack, compute), the reference points of the issue
  * (Llama-3.1-8B shape at 4096 on Metal and CUDA), the calibration table measured with the pinned
  * llama-completion (tests/data/fit/calibration.tsv, one row per run) and the comparison against
- * real logs (../shared/logs and the pinned build's logs in tests/data/fit).
+ * real logs (../shared/logs, the pinned build's logs in tests/data/fit, and its CUDA logs from an
+ * NVIDIA H200 in tests/data/fit/cuda-h200).
  */
 #include "testlib.h"
 
@@ -190,7 +191,8 @@ static void test_reference_8b(void **state)
     assert_near(r.dev[OSTEL_MEMMODEL_DEV_HOST].model_bytes / MIB, 532, 1, "host model q8_0");
     assert_near(r.kv_bytes / MIB, 512, 0.01, "kv");
     assert_near(r.dev[OSTEL_MEMMODEL_DEV_GPU].compute_bytes / MIB, 258, 15, "cuda compute");
-    assert_near(r.dev[OSTEL_MEMMODEL_DEV_HOST].compute_bytes / MIB, 20, 15, "host compute");
+    /* flash attention auto = on for CUDA: 2 x 8 MiB embeddings + 4 MiB f16 mask + 14 KiB */
+    assert_near(r.dev[OSTEL_MEMMODEL_DEV_HOST].compute_bytes / MIB, 20, 0.1, "host compute");
     assert_int_equal(r.layers_gpu, 32);
     assert_true(r.output_on_gpu);
     /* Apple Silicon (Metal): model 8137 (the mapped span holds the whole file: rope_freqs comes
@@ -411,6 +413,130 @@ static void test_pinned_logs(void **state)
     }
 }
 
+/* One log of the pinned build on an NVIDIA H200 (tests/data/fit/cuda-h200) with its buffers. */
+struct cuda_case {
+    const char *file;
+    int ngl;
+    unsigned ctx;
+    const char *cache; /* K and V cache type */
+    int fa;
+    double host_compute, gpu_compute, host_model, gpu_model, kv;
+};
+
+static const struct cuda_case cuda_cases[] = {
+    {"cuda-ngl99-c512", 99, 512, "f16", -1, 1.51, 63.00, 4.39, 7.09, 0.50},
+    {"cuda-ngl99-c4096", 99, 4096, "f16", -1, 5.01, 63.00, 4.39, 7.09, 4.00},
+    {"cuda-ngl99-c8192", 99, 8192, "f16", -1, 9.01, 63.00, 4.39, 7.09, 8.00},
+    {"cuda-ngl99-c4096-fa0", 99, 4096, "f16", 0, 9.51, 63.00, 4.39, 7.09, 4.00},
+    {"cuda-ngl99-c4096-q8kv", 99, 4096, "q8_0", 1, 5.04, 63.00, 4.39, 7.09, 2.13},
+    {"cuda-ngl1-c2048", 1, 2048, "f16", -1, 3.01, 64.04, 5.07, 6.41, 2.00},
+    {"cuda-ngl0-c1024", 0, 1024, "f16", -1, 2.01, 70.05, 11.48, 0.00, 1.00},
+};
+
+/* The H200 logs against the log-only comparison (what the runner does without the GGUF): every
+ * buffer within the bars, the host's compute buffer per device too. */
+static void test_cuda_h200_logs(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cuda_cases); i++) {
+        const struct cuda_case *c = &cuda_cases[i];
+        char rel[256];
+        snprintf(rel, sizeof(rel), "tests/data/fit/cuda-h200/%s.log", c->file);
+        char *path = test_src_path(rel);
+        cJSON *o = compare_log(path, NULL);
+        free(path);
+        assert_non_null(o);
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(o, "within_bars"))) {
+            char *js = cJSON_Print(o);
+            fprintf(stderr, "%s: %s\n", c->file, js);
+            free(js);
+            fail();
+        }
+        assert_string_equal(cJSON_GetObjectItem(o, "backend")->valuestring, "gpu");
+        const cJSON *devs = cJSON_GetObjectItem(o, "devices");
+        assert_int_equal(cJSON_GetArraySize(devs), 2);
+        const cJSON *host = cJSON_GetArrayItem(devs, 0), *gpu = cJSON_GetArrayItem(devs, 1);
+        /* the fixture is read as intended */
+        assert_near(field(host, "compute", "measured_mib"), c->host_compute, 0.01, c->file);
+        assert_near(field(gpu, "compute", "measured_mib"), c->gpu_compute, 0.01, c->file);
+        /* per device: the host's compute exact to the log's rounding, the GPU's within the bar */
+        char what[128];
+        snprintf(what, sizeof(what), "%s: host compute", c->file);
+        assert_near(field(host, "compute", "predicted_mib"), c->host_compute, 0.01, what);
+        snprintf(what, sizeof(what), "%s: gpu compute", c->file);
+        assert_near(field(gpu, "compute", "predicted_mib"), c->gpu_compute, 2.0, what);
+        snprintf(what, sizeof(what), "%s: host model", c->file);
+        assert_near(field(host, "model", "predicted_mib"), c->host_model, 1.0, what);
+        snprintf(what, sizeof(what), "%s: gpu model", c->file);
+        assert_near(field(gpu, "model", "predicted_mib"), c->gpu_model, 1.0, what);
+        snprintf(what, sizeof(what), "%s: kv", c->file);
+        assert_near(field(o, "context", "predicted_mib"), c->kv, 0.01, what);
+        cJSON_Delete(o);
+    }
+}
+
+/* The same runs predicted from the GGUF's tensor table (tests/data/fit/tiny-llama-Q4_K_M): the
+ * host compute buffer to the byte, as the sum of the graph inputs. */
+static void test_cuda_h200_predict(void **state)
+{
+    (void)state;
+    struct ostel_memmodel_shape s;
+    load_shape("tiny-llama-Q4_K_M", &s);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cuda_cases); i++) {
+        const struct cuda_case *c = &cuda_cases[i];
+        struct ostel_memmodel_params p = ostel_memmodel_default_params();
+        p.backend = OSTEL_MEMMODEL_BACKEND_CUDA;
+        p.n_ctx = c->ctx;
+        p.ngl = c->ngl;
+        p.flash_attn = c->fa;
+        p.type_k = p.type_v = (uint32_t)ostel_memmodel_cache_type(c->cache);
+        struct ostel_memmodel_result r = predict(&s, &p);
+        const struct ostel_memmodel_device *h = &r.dev[OSTEL_MEMMODEL_DEV_HOST];
+        const struct ostel_memmodel_device *g = &r.dev[OSTEL_MEMMODEL_DEV_GPU];
+        char what[128];
+        snprintf(what, sizeof(what), "%s: host compute", c->file);
+        assert_near(h->compute_bytes / MIB, c->host_compute, 0.01, what);
+        snprintf(what, sizeof(what), "%s: gpu compute", c->file);
+        assert_near(g->compute_bytes / MIB, c->gpu_compute, 2.0, what);
+        snprintf(what, sizeof(what), "%s: host model", c->file);
+        assert_near(h->model_bytes / MIB, c->host_model, 0.2, what);
+        snprintf(what, sizeof(what), "%s: gpu model", c->file);
+        assert_near(g->model_bytes / MIB, c->gpu_model, 0.2, what);
+        snprintf(what, sizeof(what), "%s: kv", c->file);
+        assert_near(r.kv_bytes / MIB, c->kv, 0.2, what);
+    }
+    /* to the byte: 2 x n_embd x 512 x 4 (inp_embd, GET_ROWS), 3 x 512 x 4 (tokens, positions,
+     * output ids), 2 x 512 x 8 (K and V row indices), 4096 x 512 x 2 (f16 mask) */
+    struct ostel_memmodel_params p = ostel_memmodel_default_params();
+    p.backend = OSTEL_MEMMODEL_BACKEND_CUDA;
+    struct ostel_memmodel_result r = predict(&s, &p);
+    assert_int_equal(r.dev[OSTEL_MEMMODEL_DEV_HOST].compute_bytes,
+                     2ull * 256 * 512 * 4 + 3 * 512 * 4 + 2 * 512 * 8 + 4096ull * 512 * 2);
+    /* without flash attention: an f32 mask and V stored transposed, so one row index per V
+     * element (512 x n_embd_v_gqa 128 x 8) */
+    p.flash_attn = 0;
+    r = predict(&s, &p);
+    assert_int_equal(r.dev[OSTEL_MEMMODEL_DEV_HOST].compute_bytes,
+                     2ull * 256 * 512 * 4 + 3 * 512 * 4 + 512 * 8 + 512ull * 128 * 8 +
+                         4096ull * 512 * 4);
+    /* a quantized cache adds the Hadamard rotations (64 x 64 f32 for K and for V) */
+    p.flash_attn = 1;
+    p.type_k = p.type_v = OSTEL_GGML_TYPE_Q8_0;
+    r = predict(&s, &p);
+    assert_int_equal(r.dev[OSTEL_MEMMODEL_DEV_HOST].compute_bytes,
+                     2ull * 256 * 512 * 4 + 3 * 512 * 4 + 2 * 512 * 8 + 4096ull * 512 * 2 +
+                         2 * 64 * 64 * 4);
+    /* a small ubatch is not offloaded: -ngl 0 then computes on the CPU, the GPU holds nothing */
+    p = ostel_memmodel_default_params();
+    p.backend = OSTEL_MEMMODEL_BACKEND_CUDA;
+    p.ngl = 0;
+    p.n_ubatch = 16;
+    r = predict(&s, &p);
+    assert_int_equal(r.dev[OSTEL_MEMMODEL_DEV_GPU].compute_bytes, 0);
+    assert_true(r.dev[OSTEL_MEMMODEL_DEV_HOST].compute_bytes > 32000ull * 16 * 4);
+    ostel_memmodel_shape_free(&s);
+}
+
 static void test_scan_log(void **state)
 {
     (void)state;
@@ -453,7 +579,8 @@ int main(void)
         cmocka_unit_test(test_kv_and_padding),  cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_reference_8b),    cmocka_unit_test(test_reference_8b_q4km),
         cmocka_unit_test(test_calibration),     cmocka_unit_test(test_shared_logs),
-        cmocka_unit_test(test_pinned_logs),     cmocka_unit_test(test_scan_log),
+        cmocka_unit_test(test_pinned_logs),     cmocka_unit_test(test_cuda_h200_logs),
+        cmocka_unit_test(test_cuda_h200_predict), cmocka_unit_test(test_scan_log),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
