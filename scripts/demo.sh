@@ -8,12 +8,12 @@
 #   3. ostel inspect and ostel fit of both;
 #   4. ostel study: both models at context 4096, 256 generated tokens, 3 repetitions, on an idle
 #      machine and with a memory hog that leaves llama.cpp only OSTEL_DEMO_LEAVE of available memory
-#      (default 1600M: less than Q8_0's working set, so part of its mapped weights is read back from
+#      (default 1350M: just at Q8_0's working set, so part of its mapped weights is read back from
 #      disk during the run); the hog re-writes its pages once a minute, so that it takes memory, not
 #      CPU, from llama.cpp (this machine has no swap: its anonymous pages cannot be evicted anyway);
 #      re-running resumes (complete runs are skipped).
 # Environment: OSTEL_DEMO_DIR (default ./demo), OSTEL_DEMO_PRESET (default llama-3.2-1b),
-# OSTEL_DEMO_LEAVE (default 1600M), OSTEL_DEMO_REPS (default 3), OSTEL_DEMO_GEN (default 256).
+# OSTEL_DEMO_LEAVE (default 1350M), OSTEL_DEMO_REPS (default 3), OSTEL_DEMO_GEN (default 256).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/scripts/setup.sh"
@@ -55,7 +55,7 @@ say "inspecting both"
 say "will they fit at context 4096?"
 "$OSTEL" fit -m "$Q4" -m "$Q8" -c 4096
 
-LEAVE="${OSTEL_DEMO_LEAVE:-1600M}"
+LEAVE="${OSTEL_DEMO_LEAVE:-1350M}"
 say "the study: Q4_K_M vs Q8_0, idle and with only $LEAVE of memory left to llama.cpp"
 "$OSTEL" study -m "$Q4,$Q8" -t q4,q8 -c 4096 -n "${OSTEL_DEMO_GEN:-256}" -r "${OSTEL_DEMO_REPS:-3}" \
     --scenario "none,mem:avail-$LEAVE" --hog-cycle 60s --name "$PRESET-q4-vs-q8" --dir "$DEMO/study"
