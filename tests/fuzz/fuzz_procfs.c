@@ -26,7 +26,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ostel_procfs_status status;
     ostel_procfs_parse_status(buf, size, &status);
     struct ostel_procfs_statm statm;
-    ostel_procfs_parse_statm(buf, size, &statm, err, sizeof(err));
+    uint64_t rss_kib, anon_kib, file_kib;
+    if (ostel_procfs_parse_statm(buf, size, &statm, err, sizeof(err)) == OSTEL_OK)
+        ostel_procfs_statm_memory(&statm, 4096, &rss_kib, &anon_kib, &file_kib);
+    struct ostel_procfs_loadavg la;
+    ostel_procfs_parse_loadavg(buf, size, &la);
     struct ostel_procfs_meminfo mi;
     ostel_procfs_parse_meminfo(buf, size, &mi);
     struct ostel_procfs_vmstat vm;

@@ -9,6 +9,7 @@
  */
 #include "testlib.h"
 #include "platform/darwin/darwin_parse.h"
+#include "platform/linux/procfs_parse.h"
 #include "platform/platform.h"
 
 #include <signal.h>
@@ -89,7 +90,7 @@ static bool alloc_hook_install(void)
 
 struct tree {
     pid_t a;
-    int cmd_w;   /* test -> C: 'a' allocate, 'b' burn CPU, close = exit */
+    int cmd_w;   /* test -> C: 'a' allocate, 'b' burn CPU, 'f' fork D, close = exit */
     int ready_r; /* C -> test: one byte per finished command */
 };
 
@@ -104,10 +105,29 @@ static OSTEL_NORETURN void run_c(int cmd_r, int ready_w)
 {
     char *mem = NULL;
     char c;
+    pid_t d = -1;
+    int d_w = -1; /* D lives until C closes this */
     if (write(ready_w, "r", 1) != 1)
         _exit(1);
     while (read(cmd_r, &c, 1) == 1) {
-        if (c == 'a') {
+        if (c == 'f' && d < 0) {
+            int dp[2];
+            if (pipe(dp) != 0)
+                _exit(1);
+            d = fork();
+            if (d < 0)
+                _exit(1);
+            if (d == 0) {
+                close(dp[1]);
+                close(cmd_r);
+                close(ready_w);
+                while (read(dp[0], &c, 1) > 0)
+                    ;
+                _exit(0);
+            }
+            close(dp[0]);
+            d_w = dp[1];
+        } else if (c == 'a') {
             mem = malloc(TREE_ALLOC_BYTES);
             if (!mem)
                 _exit(1);
@@ -128,6 +148,11 @@ static OSTEL_NORETURN void run_c(int cmd_r, int ready_w)
             _exit(1);
     }
     free(mem);
+    if (d > 0) {
+        close(d_w);
+        int st;
+        waitpid(d, &st, 0);
+    }
     _exit(0);
 }
 
@@ -212,6 +237,29 @@ static void test_self(void **state)
         assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_RSS_FILE));
         assert_true(ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_SWAP));
         assert_true(s.rss_anon_bytes + s.rss_file_bytes <= s.rss_bytes + (1u << 20));
+        /* vmstat is read only up to the last line a sample uses: every counter is there, and
+         * agrees with the whole file read just after (counters only grow). */
+        for (int i = 0; i < 20; i++)
+            ostel_platform_sample(p, &s);
+        enum ostel_platform_field vf[] = {
+            OSTEL_PLATFORM_FIELD_PAGEINS,    OSTEL_PLATFORM_FIELD_PAGEOUTS,
+            OSTEL_PLATFORM_FIELD_SWAPINS,    OSTEL_PLATFORM_FIELD_SWAPOUTS,
+            OSTEL_PLATFORM_FIELD_SYS_MAJFLT, OSTEL_PLATFORM_FIELD_REFAULT_FILE};
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(vf); k++)
+            assert_true(ostel_platform_sample_has(&s, vf[k]));
+        size_t len;
+        char *text = test_read_file("/proc/vmstat", &len);
+        struct ostel_procfs_vmstat vm;
+        ostel_procfs_parse_vmstat(text, len, &vm);
+        free(text);
+        uint64_t kib_per_page = (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
+        assert_true(s.pageins <= vm.pgpgin_kib / kib_per_page);
+        assert_true(s.pageins + 1000000 > vm.pgpgin_kib / kib_per_page);
+        assert_true(s.pageouts <= vm.pgpgout_kib / kib_per_page);
+        assert_true(s.swapins <= vm.pswpin && s.swapouts <= vm.pswpout);
+        assert_true(s.sys_majflt <= vm.pgmajfault && s.sys_majflt + 100000 > vm.pgmajfault);
+        assert_true(s.refault_file <= vm.refault_file);
+        assert_true(s.refault_file + 1000000 > vm.refault_file);
         uint64_t kills = 99;
         const char *scope = NULL;
         assert_true(ostel_platform_read_oom_kills(p, &kills, &scope));
@@ -226,14 +274,17 @@ static void test_self(void **state)
     assert_null(ostel_platform_open(getpid(), 0, err, sizeof(err)));
 }
 
-static void run_tree(bool force_scan)
+static void run_tree(bool force_scan, bool force_status)
 {
     if (force_scan)
         setenv("OSTEL_PLATFORM_SCAN", "1", 1);
+    if (force_status)
+        setenv("OSTEL_PLATFORM_STATUS", "1", 1);
     struct tree t = tree_start();
     char err[256] = "";
     struct ostel_platform *p = ostel_platform_open(t.a, 16, err, sizeof(err));
     unsetenv("OSTEL_PLATFORM_SCAN");
+    unsetenv("OSTEL_PLATFORM_STATUS");
     assert_non_null(p);
     char desc[512];
     ostel_platform_describe(p, desc, sizeof(desc));
@@ -271,8 +322,10 @@ static void run_tree(bool force_scan)
     assert_true(m.v[OSTEL_PLATFORM_METRIC_CPU_PCT] > 10.0);
     assert_true(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_VM_PRESSURE_FLAG));
 
-    /* No allocation inside sample(). */
-    if (alloc_hook_install()) {
+    /* No allocation inside sample(), also while it finds a process born after the first samples
+     * (C forks D): through the children file kept open since then, or the next /proc scan. */
+    bool counting = alloc_hook_install();
+    if (counting) {
         /* The hook itself must see an allocation, or the zero below would prove nothing. */
         alloc_count = 0;
         alloc_counting = 1;
@@ -282,12 +335,23 @@ static void run_tree(bool force_scan)
         assert_true(alloc_count >= 1);
         alloc_count = 0;
         alloc_counting = 1;
-        for (int i = 0; i < 50; i++)
-            ostel_platform_sample(p, &s3);
-        alloc_counting = 0;
-        assert_int_equal(alloc_count, 0);
-        assert_int_equal(s3.procs, 3);
     }
+    for (int i = 0; i < 50; i++)
+        ostel_platform_sample(p, &s3);
+    assert_int_equal(s3.procs, 3);
+    alloc_counting = 0;
+    tree_command(&t, 'f');
+    alloc_counting = counting;
+    for (int i = 0; i < 300 && s3.procs != 4; i++) { /* the scan runs every 500 ms: 3 s at most */
+        ostel_platform_sample(p, &s3);
+        if (s3.procs != 4)
+            usleep(10000);
+    }
+    alloc_counting = 0;
+    assert_int_equal(s3.procs, 4);
+    assert_int_equal(s3.threads, 4);
+    if (counting)
+        assert_int_equal(alloc_count, 0);
 
     /* The tree ends: its processes vanish between samples, which is not an error. */
     tree_stop(&t);
@@ -303,7 +367,69 @@ static void test_tree(void **state)
     (void)state;
     if (strcmp(ostel_platform_backend_name(), "stub") == 0)
         skip();
-    run_tree(false);
+    run_tree(false, false);
+}
+
+/* Linux: memory from status every sample, as while swap is in use (this VM has none). */
+static void test_tree_status(void **state)
+{
+    (void)state;
+    if (strcmp(ostel_platform_backend_name(), "linux") != 0)
+        skip();
+    run_tree(false, true);
+}
+
+/*
+ * Linux: the two ways of reading a process's memory (statm without swap in use, status with it)
+ * give the same numbers for the same idle tree.
+ */
+static void test_memory_paths(void **state)
+{
+    (void)state;
+    if (strcmp(ostel_platform_backend_name(), "linux") != 0)
+        skip();
+    struct tree t = tree_start();
+    tree_command(&t, 'a');
+    struct ostel_platform *fast = ostel_platform_open(t.a, 16, NULL, 0);
+    setenv("OSTEL_PLATFORM_STATUS", "1", 1);
+    struct ostel_platform *slow = ostel_platform_open(t.a, 16, NULL, 0);
+    unsetenv("OSTEL_PLATFORM_STATUS");
+    assert_non_null(fast);
+    assert_non_null(slow);
+    char desc[512];
+    ostel_platform_describe(slow, desc, sizeof(desc));
+    assert_non_null(strstr(desc, "OSTEL_PLATFORM_STATUS=1"));
+    struct ostel_platform_sample a, b;
+    ostel_platform_sample(fast, &a);
+    ostel_platform_sample(slow, &b);
+    print_message(
+        "      statm path: rss %llu anon %llu file %llu swap %llu; status path: rss %llu "
+        "anon %llu file %llu swap %llu (KiB)\n",
+        (unsigned long long)a.rss_bytes >> 10, (unsigned long long)a.rss_anon_bytes >> 10,
+        (unsigned long long)a.rss_file_bytes >> 10, (unsigned long long)a.swap_bytes >> 10,
+        (unsigned long long)b.rss_bytes >> 10, (unsigned long long)b.rss_anon_bytes >> 10,
+        (unsigned long long)b.rss_file_bytes >> 10, (unsigned long long)b.swap_bytes >> 10);
+    enum ostel_platform_field f[] = {OSTEL_PLATFORM_FIELD_RSS, OSTEL_PLATFORM_FIELD_RSS_ANON,
+                                     OSTEL_PLATFORM_FIELD_RSS_FILE, OSTEL_PLATFORM_FIELD_SWAP};
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(f); k++) {
+        assert_true(ostel_platform_sample_has(&a, f[k]));
+        assert_true(ostel_platform_sample_has(&b, f[k]));
+    }
+    assert_int_equal(a.procs, 3);
+    assert_int_equal(b.procs, 3);
+    assert_true(a.rss_anon_bytes > TREE_ALLOC_BYTES);
+    /* The tree is blocked in read(): its counters do not move between the two samples. */
+    assert_int_equal(a.rss_bytes, b.rss_bytes);
+    assert_int_equal(a.rss_anon_bytes, b.rss_anon_bytes);
+    assert_int_equal(a.rss_file_bytes, b.rss_file_bytes);
+    if (ostel_platform_sample_has(&a, OSTEL_PLATFORM_FIELD_SWAP_TOTAL) &&
+        ostel_platform_sample_has(&a, OSTEL_PLATFORM_FIELD_SWAP_FREE) &&
+        a.swap_free_bytes >= a.swap_total_bytes)
+        assert_int_equal(a.swap_bytes, 0); /* no swap in use: nothing of ours is in swap */
+    assert_int_equal(a.swap_bytes, b.swap_bytes);
+    ostel_platform_close(fast);
+    ostel_platform_close(slow);
+    tree_stop(&t);
 }
 
 /* Linux: the /proc scan used where the kernel has no task children files. */
@@ -312,7 +438,7 @@ static void test_tree_scan(void **state)
     (void)state;
     if (strcmp(ostel_platform_backend_name(), "linux") != 0)
         skip();
-    run_tree(true);
+    run_tree(true, false);
 }
 
 static void test_tree_truncated(void **state)
@@ -464,7 +590,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_self),         cmocka_unit_test(test_tree),
-        cmocka_unit_test(test_tree_scan),    cmocka_unit_test(test_tree_truncated),
+        cmocka_unit_test(test_tree_scan),    cmocka_unit_test(test_tree_status),
+        cmocka_unit_test(test_memory_paths), cmocka_unit_test(test_tree_truncated),
         cmocka_unit_test(test_host),         cmocka_unit_test(test_darwin_units),
         cmocka_unit_test(test_darwin_avail), cmocka_unit_test(test_darwin_tree),
     };

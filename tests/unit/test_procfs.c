@@ -144,6 +144,50 @@ static void test_status_statm(void **state)
     assert_int_equal(ostel_procfs_parse_statm("1 2 3x", 6, &sm, err, sizeof(err)), OSTEL_ERR);
 }
 
+/* statm in status's terms (the sampler's path when no swap is in use): the same process's two
+ * files, captured together, must agree line for line. */
+static void test_statm_memory(void **state)
+{
+    (void)state;
+    size_t len;
+    char *d = fixture("status_sleep", &len);
+    struct ostel_procfs_status st;
+    ostel_procfs_parse_status(d, len, &st);
+    free(d);
+    d = fixture("statm_sleep", &len);
+    struct ostel_procfs_statm sm;
+    assert_int_equal(ostel_procfs_parse_statm(d, len, &sm, NULL, 0), OSTEL_OK);
+    free(d);
+    uint64_t rss = 0, anon = 0, file = 0;
+    assert_true(ostel_procfs_statm_memory(&sm, 4096, &rss, &anon, &file));
+    assert_int_equal(rss, st.vm_rss_kib);                       /* 1836 */
+    assert_int_equal(anon, st.rss_anon_kib);                    /* 108 */
+    assert_int_equal(file, st.rss_file_kib + st.rss_shmem_kib); /* 1728 */
+    assert_int_equal(rss, 1836);
+
+    /* 16 KiB pages (arm64 with 16K pages); a process without mm reads all zeros. */
+    sm = (struct ostel_procfs_statm){10, 7, 3};
+    assert_true(ostel_procfs_statm_memory(&sm, 16384, &rss, &anon, &file));
+    assert_int_equal(rss, 112);
+    assert_int_equal(anon, 64);
+    assert_int_equal(file, 48);
+    const char *zero = "0 0 0 0 0 0 0\n";
+    assert_int_equal(ostel_procfs_parse_statm(zero, strlen(zero), &sm, NULL, 0), OSTEL_OK);
+    assert_true(ostel_procfs_statm_memory(&sm, 4096, &rss, &anon, &file));
+    assert_int_equal(rss + anon + file, 0);
+
+    /* Not what a kernel writes: shared above resident, or a size that overflows in KiB. The
+     * outputs stay untouched. */
+    rss = anon = file = 77;
+    sm = (struct ostel_procfs_statm){10, 3, 7};
+    assert_false(ostel_procfs_statm_memory(&sm, 4096, &rss, &anon, &file));
+    sm = (struct ostel_procfs_statm){0, UINT64_MAX / 2, 0};
+    assert_false(ostel_procfs_statm_memory(&sm, 4096, &rss, &anon, &file));
+    assert_int_equal(rss, 77);
+    assert_int_equal(anon, 77);
+    assert_int_equal(file, 77);
+}
+
 static void test_meminfo_vmstat(void **state)
 {
     (void)state;
@@ -156,6 +200,13 @@ static void test_meminfo_vmstat(void **state)
     assert_true(mi.mem_avail_kib > 0 && mi.mem_avail_kib <= mi.mem_total_kib);
     assert_int_equal(mi.swap_total_kib, 0);
     free(d);
+    /* Parsing stops once every key is found; the first line of a key still wins. */
+    const char *dup = "MemTotal: 1 kB\nMemFree: 2 kB\nMemAvailable: 3 kB\nSwapTotal: 4 kB\n"
+                      "SwapFree: 5 kB\nMemTotal: 9 kB\n";
+    ostel_procfs_parse_meminfo(dup, strlen(dup), &mi);
+    assert_int_equal(mi.valid, 0x1f);
+    assert_int_equal(mi.mem_total_kib, 1);
+    assert_int_equal(mi.swap_free_kib, 5);
 
     d = fixture("vmstat", &len);
     struct ostel_procfs_vmstat vm;
@@ -164,6 +215,21 @@ static void test_meminfo_vmstat(void **state)
     assert_true(vm.pgpgin_kib > 0);
     assert_int_equal(vm.pswpin, 0);
     assert_int_equal(vm.oom_kill, 0);
+    /* The sampler reads vmstat only up to its last line in use: a prefix ending before the
+     * pgmajfault line lacks that counter (the sampler then reads the whole file), one ending after
+     * it has everything a sample needs. */
+    const char *maj = strstr(d, "\npgmajfault ");
+    assert_non_null(maj);
+    struct ostel_procfs_vmstat pre;
+    ostel_procfs_parse_vmstat(d, (size_t)(maj - d) + 1, &pre);
+    assert_false((pre.valid >> OSTEL_PROCFS_VMSTAT_PGMAJFAULT) & 1u);
+    assert_true((pre.valid >> OSTEL_PROCFS_VMSTAT_PSWPOUT) & 1u);
+    const char *eol = strchr(maj + 1, '\n');
+    assert_non_null(eol);
+    ostel_procfs_parse_vmstat(d, (size_t)(eol - d) + 1, &pre);
+    assert_int_equal(pre.valid, 0x3f); /* all but oom_kill, which comes later */
+    assert_int_equal(pre.pgmajfault, vm.pgmajfault);
+    assert_int_equal(pre.refault_file, vm.refault_file);
     /* "pgpgin" must not match "pgpginfoo", and the 5.9+ name wins over the old one. */
     const char *s = "pgpginfoo 5\npgpgin 8\nworkingset_refault 3\nworkingset_refault_file 7\n";
     ostel_procfs_parse_vmstat(s, strlen(s), &vm);
@@ -198,6 +264,38 @@ static void test_psi(void **state)
     ostel_procfs_parse_psi(bad, strlen(bad), &psi);
     assert_int_equal(psi.valid, 1u << OSTEL_PROCFS_PSI_SOME_TOTAL);
     assert_int_equal(psi.some_total_us, 5);
+}
+
+static void test_loadavg(void **state)
+{
+    (void)state;
+    struct ostel_procfs_loadavg la = {0, 0};
+    const char *real = "2.46 2.17 2.86 3/93 14251\n"; /* this VM's /proc/loadavg */
+    assert_true(ostel_procfs_parse_loadavg(real, strlen(real), &la));
+    assert_int_equal(la.tasks, 93);
+    assert_int_equal(la.last_pid, 14251);
+    const char *fresh_ns = "0.00 0.00 0.00 1/1 0"; /* a new pid namespace, no newline */
+    assert_true(ostel_procfs_parse_loadavg(fresh_ns, strlen(fresh_ns), &la));
+    assert_int_equal(la.tasks, 1);
+    assert_int_equal(la.last_pid, 0);
+    const char *bad[] = {
+        "",
+        "2.46 2.17 2.86 3/93",              /* no last pid */
+        "2.46 2.17 2.86 93 14251\n",        /* no running/total */
+        "2.46 2.17 3/93 14251\n",           /* an average missing */
+        "2.46 2.17 2.86 3/93 14251 7\n",    /* a field too many */
+        "2.46 2.17 2.86 3/93 2147483648\n", /* beyond any pid */
+        "2.46 2.17 2.86 3/x 14251\n",
+        "2.46 2.17 2.86 3/93 -1\n",
+    };
+    la.tasks = la.last_pid = 77;
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(bad); k++)
+        assert_false(ostel_procfs_parse_loadavg(bad[k], strlen(bad[k]), &la));
+    assert_int_equal(la.tasks, 77);
+    assert_int_equal(la.last_pid, 77);
+    /* The length bounds the parse: a cut inside the last pid reads the digits before the cut. */
+    assert_true(ostel_procfs_parse_loadavg(real, 23, &la));
+    assert_int_equal(la.last_pid, 142);
 }
 
 static void test_pids(void **state)
@@ -302,16 +400,12 @@ static void test_cgroup_oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stat_paren_comm),
-        cmocka_unit_test(test_stat_cat),
-        cmocka_unit_test(test_stat_synthetic),
-        cmocka_unit_test(test_stat_hostile),
-        cmocka_unit_test(test_status_statm),
-        cmocka_unit_test(test_meminfo_vmstat),
-        cmocka_unit_test(test_psi),
-        cmocka_unit_test(test_pids),
-        cmocka_unit_test(test_cpuinfo_osrelease),
-        cmocka_unit_test(test_cgroup_oom),
+        cmocka_unit_test(test_stat_paren_comm),   cmocka_unit_test(test_stat_cat),
+        cmocka_unit_test(test_stat_synthetic),    cmocka_unit_test(test_stat_hostile),
+        cmocka_unit_test(test_status_statm),      cmocka_unit_test(test_statm_memory),
+        cmocka_unit_test(test_meminfo_vmstat),    cmocka_unit_test(test_psi),
+        cmocka_unit_test(test_loadavg),           cmocka_unit_test(test_pids),
+        cmocka_unit_test(test_cpuinfo_osrelease), cmocka_unit_test(test_cgroup_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -186,6 +186,8 @@ int ostel_procfs_parse_stat(const char *buf, size_t len, struct ostel_procfs_sta
 /* Iterates "Key:<blanks>value..." lines: returns the value part after the key of `line`. */
 static bool line_key(struct ostel_str line, const char *key, char sep, size_t *value_at)
 {
+    if (key[0] != '\0' && line.n > 0 && line.p[0] != key[0]) /* cheap reject of most lines */
+        return false;
     size_t kl = strlen(key);
     if (line.n <= kl || memcmp(line.p, key, kl) != 0 || line.p[kl] != sep)
         return false;
@@ -216,8 +218,11 @@ struct key_slot {
 static void parse_key_lines(const char *buf, size_t len, char sep, const struct key_slot *slots,
                             size_t nslots, uint32_t *valid)
 {
+    uint32_t all = 0;
+    for (size_t k = 0; k < nslots; k++)
+        all |= 1u << slots[k].bit;
     struct ostel_str rest = ostel_str_make(buf, len), line;
-    while (ostel_str_next_line(&rest, &line)) {
+    while ((*valid & all) != all && ostel_str_next_line(&rest, &line)) {
         for (size_t k = 0; k < nslots; k++) {
             size_t at;
             if ((*valid >> slots[k].bit) & 1u)
@@ -259,6 +264,18 @@ int ostel_procfs_parse_statm(const char *buf, size_t len, struct ostel_procfs_st
         }
     }
     return OSTEL_OK;
+}
+
+bool ostel_procfs_statm_memory(const struct ostel_procfs_statm *sm, uint64_t page_size,
+                               uint64_t *rss_kib, uint64_t *anon_kib, uint64_t *file_kib)
+{
+    uint64_t kib_per_page = page_size / 1024 ? page_size / 1024 : 4;
+    if (sm->shared_pages > sm->resident_pages || sm->resident_pages > UINT64_MAX / kib_per_page)
+        return false;
+    *rss_kib = sm->resident_pages * kib_per_page;
+    *anon_kib = (sm->resident_pages - sm->shared_pages) * kib_per_page;
+    *file_kib = sm->shared_pages * kib_per_page;
+    return true;
 }
 
 void ostel_procfs_parse_meminfo(const char *buf, size_t len, struct ostel_procfs_meminfo *out)
@@ -387,6 +404,35 @@ bool ostel_procfs_parse_pid_name(const char *name, pid_t *out)
     if (n == 0 || n >= 16 || !scan_u64(name, n, &i, &v) || i != n || v == 0 || v > 0x7fffffff)
         return false;
     *out = (pid_t)v;
+    return true;
+}
+
+bool ostel_procfs_parse_loadavg(const char *buf, size_t len, struct ostel_procfs_loadavg *out)
+{
+    size_t i = 0;
+    for (int field = 1; field <= 3; field++) { /* the three load averages */
+        skip_spaces(buf, len, &i);
+        size_t start = i;
+        while (i < len && !is_space(buf[i]))
+            i++;
+        if (i == start)
+            return false;
+    }
+    uint64_t running, tasks, last_pid;
+    skip_spaces(buf, len, &i);
+    if (!scan_u64(buf, len, &i, &running) || i >= len || buf[i] != '/')
+        return false;
+    i++;
+    if (!scan_u64(buf, len, &i, &tasks) || i >= len || !is_space(buf[i]))
+        return false;
+    skip_spaces(buf, len, &i);
+    if (!scan_u64(buf, len, &i, &last_pid) || last_pid > 0x7fffffff)
+        return false;
+    skip_spaces(buf, len, &i);
+    if (i != len)
+        return false;
+    out->tasks = tasks;
+    out->last_pid = last_pid;
     return true;
 }
 

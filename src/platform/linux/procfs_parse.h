@@ -53,6 +53,13 @@ struct ostel_procfs_statm {
 };
 int ostel_procfs_parse_statm(const char *buf, size_t len, struct ostel_procfs_statm *out, char *err,
                              size_t err_size);
+/*
+ * statm in status's terms, KiB: resident = VmRSS, resident - shared = RssAnon, shared = RssFile +
+ * RssShmem (the kernel fills both files from the same mm counters). False when shared > resident
+ * (not a statm the kernel writes); the outputs are then untouched.
+ */
+bool ostel_procfs_statm_memory(const struct ostel_procfs_statm *sm, uint64_t page_size,
+                               uint64_t *rss_kib, uint64_t *anon_kib, uint64_t *file_kib);
 
 /* /proc/meminfo, KiB. */
 enum ostel_procfs_meminfo_field {
@@ -109,6 +116,14 @@ int ostel_procfs_parse_pids(const char *buf, size_t len, pid_t *out, size_t cap,
 /* Decimal name of a /proc directory entry ("1234") -> pid; false for anything else ("self", "12a").
  */
 bool ostel_procfs_parse_pid_name(const char *name, pid_t *out);
+
+/* /proc/loadavg ("0.52 0.58 0.59 1/229 12345"): the fields that change when a task is created. */
+struct ostel_procfs_loadavg {
+    uint64_t tasks;    /* processes and threads that exist (229) */
+    uint64_t last_pid; /* the pid most recently given to a new task in the reader's pid namespace */
+};
+/* False (and *out untouched) when the line does not have that shape. */
+bool ostel_procfs_parse_loadavg(const char *buf, size_t len, struct ostel_procfs_loadavg *out);
 
 /* The first "model name" (x86) or "Processor"/"cpu model" (older ARM, MIPS) of /proc/cpuinfo,
  * copied into out (truncated to out_size - 1). False when there is none. */
