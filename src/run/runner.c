@@ -691,9 +691,11 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         oom_kills = kills;
         sampler = NULL;
     }
+    /* Leave no stray descendant behind; done before reaping, while the unreaped child still holds
+     * its pid, so the process group id cannot have been reused by an unrelated process. */
+    ostel_child_signal_group(&child, SIGKILL);
     int wstatus = 0;
     ostel_child_reap(&child, &wstatus);
-    ostel_child_signal_group(&child, SIGKILL); /* leave no stray descendant behind */
     ostel_child_close(&child);
     if (c.line.len)
         end_line(&c, res->end_ts);

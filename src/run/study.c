@@ -410,11 +410,10 @@ static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *
                 nanosleep(&t, NULL);
             }
         }
-        if (!exited)
-            ostel_child_signal_group(&sc->child, SIGKILL);
+        /* SIGKILL to what is left of the group before reaping (see runner.c) */
+        ostel_child_signal_group(&sc->child, SIGKILL);
         int st;
         ostel_child_reap(&sc->child, &st);
-        ostel_child_signal_group(&sc->child, SIGKILL);
         sc->running = false;
         active_write(c, 0, 0);
     }
