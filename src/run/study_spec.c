@@ -134,7 +134,7 @@ static int check_scenario(const char *sc, char *err, size_t err_size)
     char herr[160];
     if (ostel_hog_parse_spec(sc, &h, herr, sizeof(herr)) != 0) {
         snprintf(err, err_size, "scenario '%s': %s (want none, mem:SIZE, mem:PCT%%, "
-                 "mem:PCT%%avail, cpu:N, or cmd:PROGRAM ARGS)", sc, herr);
+                 "mem:PCT%%avail, mem:avail-SIZE, cpu:N, or cmd:PROGRAM ARGS)", sc, herr);
         return -1;
     }
     return 0;
