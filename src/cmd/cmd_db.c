@@ -16,13 +16,11 @@ enum { OPT_DB = 'd', OPT_FORMAT = 'f', OPT_QUIET = 'q', OPT_RUN = 'r', OPT_TABLE
 
 struct db_args {
     const char *db;
-    bool db_from_cli;
     const char *format;
-    bool format_from_cli;
     const char *table;
     int64_t run;
     bool quiet;
-    char **pos;
+    char **pos; /* the positionals, "--" or not: argv's strings */
     int npos;
 };
 
@@ -31,20 +29,14 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     struct db_args *a = ctx;
     switch (id) {
     case OPT_DB:
-        if (source && a->db_from_cli) /* an env value never overrides the command line */
-            return 0;
         if (!*arg)
             return ostel_error("db: --db needs a file name");
         a->db = arg;
-        a->db_from_cli = !source;
         return 0;
     case OPT_FORMAT:
-        if (source && a->format_from_cli)
-            return 0;
         if (strcmp(arg, "csv") != 0 && strcmp(arg, "json") != 0)
             return ostel_error("db: --format must be csv or json, not '%s'", arg);
         a->format = arg;
-        a->format_from_cli = !source;
         return 0;
     case OPT_TABLE:
         if (!ostel_store_export_table_ok(arg))
@@ -62,32 +54,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     }
     return ostel_error("db: unhandled option");
-}
-
-/* Parses options wherever they appear among the positionals. Returns OSTEL_OPT_*. */
-static int parse_args(const struct ostel_command_help *h, const struct ostel_option *opts,
-                      size_t nopts, int argc, char **argv, struct db_args *a)
-{
-    a->pos = ostel_xcalloc((size_t)argc + 1, sizeof(char *));
-    int base = 0; /* argv[base] plays argv[0] for each round */
-    for (;;) {
-        int first;
-        int rc =
-            ostel_options_parse(h, opts, nopts, argc - base, argv + base, on_option, a, &first);
-        if (rc != OSTEL_OPT_DONE)
-            return rc;
-        int i = base + first;
-        if (i < argc && strcmp(argv[i - 1], "--") == 0) { /* everything after "--" */
-            while (i < argc)
-                a->pos[a->npos++] = argv[i++];
-            return OSTEL_OPT_DONE;
-        }
-        while (i < argc && (argv[i][0] != '-' || argv[i][1] == '\0'))
-            a->pos[a->npos++] = argv[i++];
-        if (i >= argc)
-            return OSTEL_OPT_DONE;
-        base = i - 1;
-    }
 }
 
 static const struct ostel_option import_opts[] = {
@@ -239,11 +205,15 @@ int cmd_db(int argc, char **argv)
         if (strcmp(argv[1], subs[i].name) != 0)
             continue;
         struct db_args a = {.db = "ostel.db", .format = "csv", .table = "runs"};
-        int rc = parse_args(subs[i].help, subs[i].opts, subs[i].nopts, argc - 1, argv + 1, &a);
+        struct ostel_args pos;
+        int rc = ostel_options_parse_mixed(subs[i].help, subs[i].opts, subs[i].nopts, argc - 1,
+                                           argv + 1, on_option, &a, &pos);
+        a.pos = pos.pos;
+        a.npos = pos.npos + pos.nrest; /* after "--" too: a directory named "-x" */
         int code = rc == OSTEL_OPT_HELP    ? OSTEL_EXIT_OK
                    : rc == OSTEL_OPT_USAGE ? OSTEL_EXIT_USAGE
                                            : subs[i].fn(&a);
-        free(a.pos);
+        ostel_args_free(&pos);
         return code;
     }
     ostel_error("db: unknown subcommand '%s' (import, export, info, checkout)", argv[1]);

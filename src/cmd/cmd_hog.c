@@ -14,7 +14,6 @@ enum { OPT_CYCLE = 'c', OPT_DURATION = 'd', OPT_RATE = 'r', OPT_READY = 'R' };
 
 struct hog_args {
     struct ostel_hog_params params;
-    bool duration_from_cli; /* the environment never overrides the command line */
 };
 
 static const struct ostel_option hog_opts[] = {
@@ -49,9 +48,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     int64_t v;
     switch (id) {
     case OPT_DURATION:
-        if (source && a->duration_from_cli)
-            return 0;
-        a->duration_from_cli = !source;
         if (!ostel_parse_duration_ns(arg, 1000000000ull, &a->params.duration_ns) ||
             a->params.duration_ns == 0)
             return ostel_error("hog: bad %s '%s' (e.g. 30s, 5m)", source ? source : "--duration",
@@ -83,28 +79,19 @@ int cmd_hog(int argc, char **argv)
 {
     struct hog_args a;
     memset(&a, 0, sizeof(a));
-    int first;
-    int rc = ostel_options_parse(&hog_help, hog_opts, OSTEL_ARRAY_LEN(hog_opts), argc, argv,
-                                 on_option, &a, &first);
+    struct ostel_args pos;
+    int rc = ostel_options_parse_mixed(&hog_help, hog_opts, OSTEL_ARRAY_LEN(hog_opts), argc, argv,
+                                       on_option, &a, &pos);
     if (rc == OSTEL_OPT_HELP)
         return OSTEL_EXIT_OK;
     if (rc == OSTEL_OPT_USAGE)
         return OSTEL_EXIT_USAGE;
-    const char *spec_text = first < argc ? argv[first++] : NULL;
-    /* Options may also follow the spec. */
-    if (first < argc) {
-        int base = first - 1, more;
-        rc = ostel_options_parse(&hog_help, hog_opts, OSTEL_ARRAY_LEN(hog_opts), argc - base,
-                                 argv + base, on_option, &a, &more);
-        first = base + more;
-        if (rc == OSTEL_OPT_HELP)
-            return OSTEL_EXIT_OK;
-        if (rc == OSTEL_OPT_USAGE)
-            return OSTEL_EXIT_USAGE;
-        if (first < argc) {
-            ostel_error("hog: one SPEC only (combine loads with a comma: mem:4G,cpu:1)");
-            return OSTEL_EXIT_USAGE;
-        }
+    int n = pos.npos + pos.nrest;
+    const char *spec_text = n ? pos.pos[0] : NULL;
+    ostel_args_free(&pos);
+    if (n > 1) {
+        ostel_error("hog: one SPEC only (combine loads with a comma: mem:4G,cpu:1)");
+        return OSTEL_EXIT_USAGE;
     }
     if (!spec_text) {
         ostel_error("hog: no SPEC (e.g. 'ostel hog mem:2G'; see 'ostel hog --help')");

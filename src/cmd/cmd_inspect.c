@@ -44,24 +44,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     return 0;
 }
 
-/* Options may come before, between or after the positionals (getopt here stops at the first
- * positional): parse again after each one, which becomes argv[0] of the next round. Collects the
- * positionals into pos (argc entries at most). Returns OSTEL_OPT_*. */
-static int parse_mixed(const struct ostel_command_help *h, const struct ostel_option *opts,
-                       size_t nopts, int argc, char **argv, void *ctx, char **pos, int *npos)
-{
-    *npos = 0;
-    for (;;) {
-        int first;
-        int r = ostel_options_parse(h, opts, nopts, argc, argv, on_option, ctx, &first);
-        if (r != OSTEL_OPT_DONE || first >= argc)
-            return r;
-        pos[(*npos)++] = argv[first];
-        argv += first;
-        argc -= first;
-    }
-}
-
 struct model {
     const char *path;
     struct ostel_gguf g;
@@ -238,18 +220,17 @@ static void print_tensors(const struct model *md)
 int cmd_inspect(int argc, char **argv)
 {
     struct inspect_args a = {0};
-    char **pos = ostel_xcalloc((size_t)argc + 1, sizeof(char *));
-    int npos;
-    int r = parse_mixed(&help, options, OSTEL_ARRAY_LEN(options), argc, argv, &a, pos, &npos);
-    if (r != OSTEL_OPT_DONE) {
-        free(pos);
+    struct ostel_args args;
+    int r = ostel_options_parse_mixed(&help, options, OSTEL_ARRAY_LEN(options), argc, argv,
+                                      on_option, &a, &args);
+    if (r != OSTEL_OPT_DONE)
         return r == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
-    }
-    size_t n = (size_t)npos;
+    char **pos = args.pos; /* the files, "--" or not */
+    size_t n = (size_t)(args.npos + args.nrest);
     if (n == 0 || n > 16) {
         ostel_error(n ? "inspect: at most 16 files at once"
                       : "inspect: give at least one GGUF file");
-        free(pos);
+        ostel_args_free(&args);
         return OSTEL_EXIT_USAGE;
     }
     struct model *md = ostel_xcalloc(n, sizeof(*md));
@@ -298,6 +279,6 @@ int cmd_inspect(int argc, char **argv)
         ostel_gguf_free(&md[i].g);
     }
     free(md);
-    free(pos);
+    ostel_args_free(&args);
     return rc;
 }

@@ -67,39 +67,14 @@ struct report_args {
     const char *db_env; /* $OSTEL_DB */
     const char *study, *tag;
     unsigned group_by;
-    unsigned from_cli; /* bit per option id set on the command line: the environment yields to it */
-    char **pos;        /* the run directories */
+    struct ostel_args pos; /* the run directories: pos.pos[0 .. npos + nrest) */
     int npos;
 };
-
-static unsigned opt_bit(int id)
-{
-    switch (id) {
-    case OPT_BASELINE:
-        return 1u;
-    case OPT_FORMAT:
-        return 2u;
-    case OPT_GROUP_BY:
-        return 4u;
-    case OPT_OUTPUT:
-        return 8u;
-    case OPT_DB:
-        return 16u;
-    case OPT_STUDY:
-        return 32u;
-    default:
-        return 64u;
-    }
-}
 
 static int on_option(void *ctx, int id, const char *arg, const char *source)
 {
     struct report_args *a = ctx;
     const char *where = source ? source : "--";
-    if (source && (a->from_cli & opt_bit(id)))
-        return 0;
-    if (!source)
-        a->from_cli |= opt_bit(id);
     switch (id) {
     case OPT_BASELINE:
         a->baseline = arg;
@@ -139,31 +114,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     }
 }
 
-/* Parses options wherever they appear among the run directories. Returns OSTEL_OPT_*. */
-static int parse_args(int argc, char **argv, struct report_args *a)
-{
-    a->pos = ostel_xcalloc((size_t)argc + 1, sizeof(char *));
-    int base = 0; /* argv[base] plays argv[0] in each round */
-    for (;;) {
-        int first;
-        int rc = ostel_options_parse(&report_help, report_options, OSTEL_ARRAY_LEN(report_options),
-                                     argc - base, argv + base, on_option, a, &first);
-        if (rc != OSTEL_OPT_DONE)
-            return rc;
-        int i = base + first;
-        if (i < argc && strcmp(argv[i - 1], "--") == 0) {
-            while (i < argc)
-                a->pos[a->npos++] = argv[i++];
-            return OSTEL_OPT_DONE;
-        }
-        while (i < argc && (argv[i][0] != '-' || argv[i][1] == '\0'))
-            a->pos[a->npos++] = argv[i++];
-        if (i >= argc)
-            return OSTEL_OPT_DONE;
-        base = i - 1;
-    }
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -173,7 +123,10 @@ static bool ends_with(const char *s, const char *suffix)
 int cmd_report(int argc, char **argv)
 {
     struct report_args a = {0};
-    int rc = parse_args(argc, argv, &a);
+    int rc =
+        ostel_options_parse_mixed(&report_help, report_options, OSTEL_ARRAY_LEN(report_options),
+                                  argc, argv, on_option, &a, &a.pos);
+    a.npos = a.pos.npos + a.pos.nrest; /* a directory after "--" is one all the same */
     /* $OSTEL_DB names the database `ostel db` and `ostel study` use: it is read when nothing else
      * says what to report on, or when --study/--tag select from a database. */
     if (rc == OSTEL_OPT_DONE && !a.db && a.db_env && (a.npos == 0 || a.study || a.tag))
@@ -187,7 +140,7 @@ int cmd_report(int argc, char **argv)
         rc = OSTEL_OPT_USAGE;
     }
     if (rc != OSTEL_OPT_DONE) {
-        free(a.pos);
+        ostel_args_free(&a.pos);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
     }
     if (!a.format)
@@ -202,13 +155,13 @@ int cmd_report(int argc, char **argv)
     struct ostel_report_db_select sel = {a.study, a.tag};
     if (a.db && ostel_report_load_db(&set, a.db, &sel) != 0) {
         ostel_report_set_free(&set);
-        free(a.pos);
+        ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
     }
     for (int i = 0; i < a.npos; i++) {
-        if (ostel_report_load_path(&set, a.pos[i]) != 0) {
+        if (ostel_report_load_path(&set, a.pos.pos[i]) != 0) {
             ostel_report_set_free(&set);
-            free(a.pos);
+            ostel_args_free(&a.pos);
             return OSTEL_EXIT_FAIL;
         }
     }
@@ -219,7 +172,7 @@ int cmd_report(int argc, char **argv)
         ostel_error("report: %s", err);
         ostel_report_free(&report);
         ostel_report_set_free(&set);
-        free(a.pos);
+        ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
     }
     if (strcmp(a.format, "html") == 0 && !ostel_report_html_has_charts())
@@ -243,6 +196,6 @@ int cmd_report(int argc, char **argv)
     ostel_buf_free(&out);
     ostel_report_free(&report);
     ostel_report_set_free(&set);
-    free(a.pos);
+    ostel_args_free(&a.pos);
     return rc;
 }

@@ -49,7 +49,7 @@ static const struct ostel_option study_options[] = {
     {'q', "quiet", NULL, NULL, "print nothing but errors and the report's path"},
     {'r', "repetitions", "N", NULL, "measured runs of each combination (default 3)"},
     {OPT_SCENARIO, "scenario", "LIST", NULL,
-     "background: none, mem:SIZE|PCT%|PCT%avail, cpu:N (join kinds with +), cmd:PROGRAM ARGS"},
+     "background: none, mem:SIZE|PCT%|PCT%avail|avail-SIZE, cpu:N (join with +), cmd:PROG ARGS"},
     {OPT_SEED, "seed", "N", NULL, "llama.cpp sampling seed (default 42)"},
     {'t', "tags", "LIST", NULL, "one label per model (default: file names)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-run time limit (default 30m)"},
@@ -133,9 +133,9 @@ static void free_args(struct study_args *a)
 int cmd_study(int argc, char **argv)
 {
     struct study_args a = {0};
-    int first;
-    int rc = ostel_options_parse(&study_help, study_options, OSTEL_ARRAY_LEN(study_options), argc,
-                                 argv, on_option, &a, &first);
+    struct ostel_args pos;
+    int rc = ostel_options_parse_mixed(&study_help, study_options, OSTEL_ARRAY_LEN(study_options),
+                                       argc, argv, on_option, &a, &pos);
     if (rc != OSTEL_OPT_DONE) {
         free_args(&a);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
@@ -143,32 +143,12 @@ int cmd_study(int argc, char **argv)
     struct ostel_study_spec spec;
     ostel_study_spec_init(&spec);
     int exit_code = OSTEL_EXIT_USAGE;
-    bool dashdash = first > 1 && strcmp(argv[first - 1], "--") == 0;
-    if (!dashdash && first < argc) {
-        const char *file = argv[first];
-        /* options may follow the study file too */
-        int n2 = argc - first;
-        char **argv2 = ostel_xcalloc((size_t)n2 + 1, sizeof(char *));
-        argv2[0] = argv[0];
-        for (int i = 1; i < n2; i++)
-            argv2[i] = argv[first + i];
-        int first2;
-        rc = ostel_options_parse(&study_help, study_options, OSTEL_ARRAY_LEN(study_options), n2,
-                                 argv2, on_option, &a, &first2);
-        if (rc == OSTEL_OPT_DONE && first2 < n2 && strcmp(argv2[first2 - 1], "--") != 0) {
-            ostel_error("study: unexpected argument '%s'", argv2[first2]);
-            rc = OSTEL_OPT_USAGE;
-        }
-        dashdash = rc == OSTEL_OPT_DONE && first2 > 1 && strcmp(argv2[first2 - 1], "--") == 0;
-        first = first + first2;
-        free(argv2);
-        if (rc != OSTEL_OPT_DONE) {
-            exit_code = rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
-            goto out;
-        }
-        if (ostel_study_spec_read_file(&spec, file) != 0)
-            goto out;
+    if (pos.npos > 1) {
+        ostel_error("study: unexpected argument '%s'", pos.pos[1]);
+        goto out;
     }
+    if (pos.npos == 1 && ostel_study_spec_read_file(&spec, pos.pos[0]) != 0)
+        goto out;
     char err[400];
     for (size_t i = 0; i < a.n; i++)
         if (ostel_study_spec_set(&spec, key_of(a.p[i].id), a.p[i].arg, err, sizeof(err)) != 0) {
@@ -177,10 +157,10 @@ int cmd_study(int argc, char **argv)
         }
     if (a.no_warmup)
         spec.warmup = false;
-    if (dashdash) {
+    if (pos.dashdash) { /* replaces the file's llama_args, also with nothing */
         ostel_strlist_free(&spec.llama_args);
-        for (int i = first; i < argc; i++)
-            ostel_strlist_push(&spec.llama_args, argv[i]);
+        for (int i = 0; i < pos.nrest; i++)
+            ostel_strlist_push(&spec.llama_args, pos.rest[i]);
     }
     if (ostel_study_spec_finish(&spec, err, sizeof(err)) != 0) {
         ostel_error("study: %s", err);
@@ -192,5 +172,6 @@ int cmd_study(int argc, char **argv)
 out:
     ostel_study_spec_free(&spec);
     free_args(&a);
+    ostel_args_free(&pos);
     return exit_code;
 }

@@ -145,24 +145,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     return 0;
 }
 
-/* Options may come before, between or after the positionals (getopt here stops at the first
- * positional): parse again after each one, which becomes argv[0] of the next round. Collects the
- * positionals into pos (argc entries at most). Returns OSTEL_OPT_*. */
-static int parse_mixed(const struct ostel_command_help *h, const struct ostel_option *opts,
-                       size_t nopts, int argc, char **argv, void *ctx, char **pos, int *npos)
-{
-    *npos = 0;
-    for (;;) {
-        int first;
-        int r = ostel_options_parse(h, opts, nopts, argc, argv, on_option, ctx, &first);
-        if (r != OSTEL_OPT_DONE || first >= argc)
-            return r;
-        pos[(*npos)++] = argv[first];
-        argv += first;
-        argc -= first;
-    }
-}
-
 static void list_presets(void)
 {
     printf("%-14s %-6s %6s %6s %6s %5s %5s %5s %7s  %s\n", "preset", "arch", "layers", "embd", "ff",
@@ -178,23 +160,22 @@ static void list_presets(void)
 int cmd_synth(int argc, char **argv)
 {
     struct synth_args a = {.seed = 1, .type = "f16"};
-    char *pos[2];
-    int npos = 0;
-    char **all = ostel_xcalloc((size_t)argc + 1, sizeof(char *));
-    int r = parse_mixed(&help, options, OSTEL_ARRAY_LEN(options), argc, argv, &a, all, &npos);
+    struct ostel_args pos;
+    int r = ostel_options_parse_mixed(&help, options, OSTEL_ARRAY_LEN(options), argc, argv,
+                                      on_option, &a, &pos);
+    int npos = pos.npos + pos.nrest;
+    const char *preset = npos ? pos.pos[0] : NULL; /* argv's string: outlives pos */
     if (npos > 1) {
-        ostel_error("synth: unexpected argument '%s'", all[1]);
+        ostel_error("synth: unexpected argument '%s'", pos.pos[1]);
         r = OSTEL_OPT_USAGE;
     }
-    pos[0] = npos ? all[0] : NULL;
-    free(all);
+    ostel_args_free(&pos);
     if (r != OSTEL_OPT_DONE)
         return r == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
     if (a.list) {
         list_presets();
         return OSTEL_EXIT_OK;
     }
-    const char *preset = pos[0];
     struct ostel_synth_shape shape;
     if (preset) {
         if (a.custom) {

@@ -63,9 +63,24 @@ static void replace(char **dst, const char *v)
     *dst = v ? ostel_xstrdup(v) : NULL;
 }
 
+/* The parse's context: the arguments, and which of MODEL CTX GEN TAG the command line named as
+ * options (bits 1, 2, 4, 8), so the classic positionals cannot silently contradict them. */
+struct run_parse {
+    struct ostel_run_args *a;
+    unsigned cli;
+};
+
+static unsigned classic_bit(int id)
+{
+    return id == 'm' ? 1u : id == 'c' ? 2u : id == 'n' ? 4u : id == 't' ? 8u : 0u;
+}
+
 static int on_option(void *ctx, int id, const char *arg, const char *source)
 {
-    struct ostel_run_args *a = ctx;
+    struct run_parse *rp = ctx;
+    struct ostel_run_args *a = rp->a;
+    if (!source)
+        rp->cli |= classic_bit(id);
     const char *what = source ? source : NULL;
     int64_t v;
     switch (id) {
@@ -161,66 +176,60 @@ static void free_argv(char **v)
     free(v);
 }
 
+/* The harness's form MODEL CTX GEN TAG, exactly four; each may come from the environment too, but
+ * not also from the command line. Returns OSTEL_OPT_DONE or, after an error, OSTEL_OPT_USAGE. */
+static int apply_classic(struct run_parse *rp, char **pos, int npos)
+{
+    static const char *const names[] = {"MODEL", "CTX", "GEN", "TAG"};
+    static const char *const opts[] = {"-m/--model", "-c/--ctx-size", "-n/--n-predict",
+                                       "-t/--tag"};
+    struct ostel_run_args *a = rp->a;
+    if (npos < 4)
+        return ostel_error("run: expected MODEL CTX GEN TAG or options (see 'ostel run --help')"),
+               OSTEL_OPT_USAGE;
+    if (npos > 4)
+        return ostel_error("run: unexpected argument '%s'", pos[4]), OSTEL_OPT_USAGE;
+    for (int i = 0; i < 4; i++)
+        if (rp->cli & (1u << i))
+            return ostel_error("run: %s is given twice, as '%s' and with %s", names[i], pos[i],
+                               opts[i]),
+                   OSTEL_OPT_USAGE;
+    int64_t v;
+    replace(&a->model, pos[0]);
+    if (!ostel_parse_i64(pos[1], 1, 1 << 24, &v))
+        return ostel_error("run: CTX must be a number of tokens, got '%s'", pos[1]),
+               OSTEL_OPT_USAGE;
+    a->ctx = v;
+    if (!ostel_parse_i64(pos[2], 1, 1 << 24, &v))
+        return ostel_error("run: GEN must be a number of tokens, got '%s'", pos[2]),
+               OSTEL_OPT_USAGE;
+    a->gen = v;
+    replace(&a->tag, pos[3]);
+    return OSTEL_OPT_DONE;
+}
+
 int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
 {
     memset(a, 0, sizeof(*a));
     a->ctx = a->gen = -1;
     a->seed = 42;
     a->interval_ns = 100000000ull;
-    int first;
-    int rc = ostel_options_parse(&run_help, run_options, OSTEL_ARRAY_LEN(run_options), argc, argv,
-                                 on_option, a, &first);
+    struct run_parse rp = {a, 0};
+    struct ostel_args pos;
+    int rc = ostel_options_parse_mixed(&run_help, run_options, OSTEL_ARRAY_LEN(run_options), argc,
+                                       argv, on_option, &rp, &pos);
     if (rc != OSTEL_OPT_DONE)
         return rc;
-
-    /* Positionals: the classic MODEL CTX GEN TAG (options may follow them), or "--" and more. */
-    char **rest = argv + first;
-    int nrest = argc - first;
-    bool dashdash = first > 0 && first <= argc && strcmp(argv[first - 1], "--") == 0;
-    if (!dashdash && nrest > 0) {
-        if (nrest < 4)
-            return ostel_error("run: expected MODEL CTX GEN TAG or options (see 'ostel run --help')"),
-                   OSTEL_OPT_USAGE;
-        int64_t v;
-        replace(&a->model, rest[0]);
-        if (!ostel_parse_i64(rest[1], 1, 1 << 24, &v))
-            return ostel_error("run: CTX must be a number of tokens, got '%s'", rest[1]),
-                   OSTEL_OPT_USAGE;
-        a->ctx = v;
-        if (!ostel_parse_i64(rest[2], 1, 1 << 24, &v))
-            return ostel_error("run: GEN must be a number of tokens, got '%s'", rest[2]),
-                   OSTEL_OPT_USAGE;
-        a->gen = v;
-        replace(&a->tag, rest[3]);
-        /* options after the four positionals */
-        int n2 = nrest - 3;
-        char **argv2 = ostel_xcalloc((size_t)n2 + 1, sizeof(char *));
-        argv2[0] = argv[0];
-        for (int i = 1; i < n2; i++)
-            argv2[i] = rest[3 + i];
-        int first2;
-        rc = ostel_options_parse(&run_help, run_options, OSTEL_ARRAY_LEN(run_options), n2, argv2,
-                                 on_option, a, &first2);
-        if (rc == OSTEL_OPT_DONE && first2 < n2 && strcmp(argv2[first2 - 1], "--") != 0) {
-            ostel_error("run: unexpected argument '%s'", argv2[first2]);
-            rc = OSTEL_OPT_USAGE;
-        }
-        rest = argv2 + first2;
-        nrest = n2 - first2;
-        dashdash = rc == OSTEL_OPT_DONE && nrest > 0;
-        char **extra = dashdash ? copy_argv(nrest, rest) : NULL;
-        free(argv2);
-        if (rc != OSTEL_OPT_DONE) {
-            free_argv(extra);
-            return rc;
-        }
-        rest = extra;
-        a->child_argv = extra; /* temporarily: the extra llama.cpp args */
-    } else {
-        a->child_argv = nrest > 0 ? copy_argv(nrest, rest) : NULL;
-        rest = a->child_argv;
-    }
-    nrest = 0;
+    /* Positionals: the classic MODEL CTX GEN TAG (options around them), then "--" and llama.cpp's
+     * own arguments; or no positional and "--" COMMAND ARGS (or llama.cpp's arguments after -m). */
+    if (pos.npos > 0)
+        rc = apply_classic(&rp, pos.pos, pos.npos);
+    a->child_argv = rc == OSTEL_OPT_DONE && pos.nrest > 0 ? copy_argv(pos.nrest, pos.rest) : NULL;
+    ostel_args_free(&pos);
+    if (rc != OSTEL_OPT_DONE)
+        return rc;
+    char **rest = a->child_argv;
+    int nrest = 0;
     while (rest && rest[nrest])
         nrest++;
 

@@ -1,5 +1,8 @@
 /*
- * opt: option tables to getopt_long, with OSTEL_* environment mirrors and generated --help.
+ * opt: option tables to getopt_long, with OSTEL_* environment mirrors and generated --help. One
+ * parser (parse_argv) serves both the commands that take options and positionals in any order and
+ * those that stop at the first positional; the environment is applied once, before the command
+ * line, so the command line wins.
  */
 #include "util/opt.h"
 
@@ -36,15 +39,41 @@ void ostel_options_print_help(FILE *f, const struct ostel_command_help *cmd,
         fprintf(f, "\n%s\n", cmd->details);
 }
 
-int ostel_options_parse(const struct ostel_command_help *cmd, const struct ostel_option *opts,
-                        size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,
-                        int *first_arg)
+/* getopt_long's '?' (unknown, or a value given to a flag) and ':' (value missing); elem is the
+ * argument getopt was reading: "--name[=v]", or short options whose culprit is optopt. */
+static void report_bad_option(const struct ostel_command_help *cmd, int c, const char *elem)
+{
+    bool is_long = elem[0] == '-' && elem[1] == '-';
+    size_t n = is_long && strchr(elem, '=') ? (size_t)(strchr(elem, '=') - elem) : strlen(elem);
+    char shopt[3] = {'-', (char)optopt, '\0'};
+    const char *name = !is_long && optopt > 0 && optopt < 128 && isprint(optopt) ? shopt : elem;
+    if (!is_long)
+        n = strlen(name);
+    if (c == ':')
+        ostel_error("%s: option '%.*s' needs a value", cmd->name, (int)n, name);
+    else if (is_long && optopt)
+        ostel_error("%s: option '%.*s' takes no value", cmd->name, (int)n, name);
+    else
+        ostel_error("%s: unknown option '%s' (see 'ostel %s --help')", cmd->name, name, cmd->name);
+}
+
+/*
+ * The one parser behind both entry points. getopt_long runs in RETURN_IN_ORDER mode ('-' first in
+ * the short options): each positional comes back as option 1, in place, so argv is never permuted
+ * and an option's value is never mistaken for a positional. getopt then returns -1 only at the end
+ * or at "--". out == NULL: stop at the first positional (*first_arg = its index).
+ */
+static int parse_argv(const struct ostel_command_help *cmd, const struct ostel_option *opts,
+                      size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,
+                      struct ostel_args *out, int *first_arg)
 {
     struct option *lo = ostel_xcalloc(nopts + 2, sizeof(*lo));
     struct ostel_buf shorts;
     ostel_buf_init(&shorts, 0);
-    ostel_buf_puts(&shorts, "+:h"); /* '+': stop at the first positional, like git */
+    ostel_buf_puts(&shorts, "-:h"); /* '-': positionals in order; ':': report a missing value */
     for (size_t i = 0; i < nopts; i++) {
+        OSTEL_ASSERT(opts[i].id != 1 && opts[i].id != 'h' && opts[i].id != ':' &&
+                     opts[i].id != '?' && opts[i].id != OPT_HELP_ID);
         lo[i].name = opts[i].name;
         lo[i].has_arg = opts[i].argname ? required_argument : no_argument;
         lo[i].val = opts[i].id;
@@ -57,6 +86,7 @@ int ostel_options_parse(const struct ostel_command_help *cmd, const struct ostel
     lo[nopts].name = "help";
     lo[nopts].val = OPT_HELP_ID;
 
+    /* The environment, once and before the command line, so that the command line wins. */
     int rc = OSTEL_OPT_DONE;
     for (size_t i = 0; i < nopts && rc == OSTEL_OPT_DONE; i++) {
         const char *v = opts[i].env ? getenv(opts[i].env) : NULL;
@@ -68,34 +98,72 @@ int ostel_options_parse(const struct ostel_command_help *cmd, const struct ostel
             rc = OSTEL_OPT_USAGE;
     }
 
-    optind = 1;
+    if (out) {
+        memset(out, 0, sizeof(*out));
+        out->pos = ostel_xcalloc((size_t)(argc > 0 ? argc : 0) + 1, sizeof(char *));
+    }
+    *first_arg = argc;
+    optind = 0; /* 0, not 1: glibc re-reads the ordering flag only then (BSD: optreset) */
     opterr = 0;
     while (rc == OSTEL_OPT_DONE) {
+        int next = optind ? optind : 1; /* the element getopt reads (a cluster: until its end) */
         int c = getopt_long(argc, argv, shorts.data, lo, NULL);
-        if (c == -1)
+        if (c == -1) {
+            if (next < argc && strcmp(argv[next], "--") == 0) { /* else: the end */
+                *first_arg = next + 1;
+                if (out) {
+                    out->dashdash = true;
+                    for (int i = next + 1; i < argc; i++)
+                        out->pos[out->npos + out->nrest++] = argv[i];
+                }
+            }
             break;
-        if (c == 'h' || c == OPT_HELP_ID) {
+        }
+        if (c == 1) {
+            if (!out) {
+                *first_arg = optind - 1;
+                break;
+            }
+            out->pos[out->npos++] = optarg;
+        } else if (c == 'h' || c == OPT_HELP_ID) {
             ostel_options_print_help(stdout, cmd, opts, nopts);
             rc = OSTEL_OPT_HELP;
-        } else if (c == '?') {
-            if (optopt && optopt < 128 && isprint(optopt))
-                ostel_error("%s: unknown option '-%c' (see 'ostel %s --help')", cmd->name, optopt,
-                            cmd->name);
-            else
-                ostel_error("%s: unknown option '%s' (see 'ostel %s --help')", cmd->name,
-                            argv[optind - 1], cmd->name);
-            rc = OSTEL_OPT_USAGE;
-        } else if (c == ':') {
-            ostel_error("%s: option '%s' needs a value", cmd->name, argv[optind - 1]);
+        } else if (c == '?' || c == ':') {
+            report_bad_option(cmd, c, argv[next]);
             rc = OSTEL_OPT_USAGE;
         } else if (fn(ctx, c, optarg, NULL) != 0) {
             rc = OSTEL_OPT_USAGE;
         }
     }
-    *first_arg = optind;
+    if (out) {
+        out->rest = out->pos + out->npos;
+        if (rc != OSTEL_OPT_DONE)
+            ostel_args_free(out);
+    }
     free(lo);
     ostel_buf_free(&shorts);
     return rc;
+}
+
+int ostel_options_parse_mixed(const struct ostel_command_help *cmd, const struct ostel_option *opts,
+                              size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,
+                              struct ostel_args *out)
+{
+    int first;
+    return parse_argv(cmd, opts, nopts, argc, argv, fn, ctx, out, &first);
+}
+
+void ostel_args_free(struct ostel_args *a)
+{
+    free(a->pos);
+    memset(a, 0, sizeof(*a));
+}
+
+int ostel_options_parse(const struct ostel_command_help *cmd, const struct ostel_option *opts,
+                        size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,
+                        int *first_arg)
+{
+    return parse_argv(cmd, opts, nopts, argc, argv, fn, ctx, NULL, first_arg);
 }
 
 bool ostel_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)

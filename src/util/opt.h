@@ -16,8 +16,9 @@ struct ostel_option {
 };
 
 /*
- * Called once per option, environment values first (source = the variable's name) then the command
- * line (source = NULL). Returns 0, or non-zero after printing an error for a bad value (usage error).
+ * Called once per option, environment values first, each once (source = the variable's name), then
+ * the command line in order (source = NULL): the last call for an id is the one that counts.
+ * Returns 0, or non-zero after printing an error for a bad value (usage error).
  */
 typedef int (*ostel_option_fn)(void *ctx, int id, const char *arg, const char *source);
 
@@ -29,14 +30,42 @@ struct ostel_command_help {
 };
 
 enum {
-    OSTEL_OPT_DONE = 0,   /* parsed; *first_arg is the first positional argument */
+    OSTEL_OPT_DONE = 0,   /* parsed */
     OSTEL_OPT_HELP = 1,   /* --help was printed: the command exits 0 */
     OSTEL_OPT_USAGE = 2,  /* an error was printed: the command exits 2 */
 };
 
 /*
- * Parses argv[1..] (argv[0] is the command name) against opts. -h/--help are always accepted.
- * Arguments after "--" are left untouched as positionals. Returns OSTEL_OPT_*.
+ * What ostel_options_parse_mixed() leaves of argv once the options are taken out. The arrays point
+ * into argv (borrowed, not copied); the pos array itself is owned: free it with ostel_args_free().
+ */
+struct ostel_args {
+    char **pos;  /* the positionals in order, then everything after "--"; NULL-terminated */
+    int npos;    /* positionals before "--" ("-" alone is one: standard input) */
+    char **rest; /* pos + npos: the arguments after "--", never parsed as options */
+    int nrest;
+    bool dashdash; /* a "--" was given, even with nothing after it */
+};
+
+/*
+ * The one option parser. Parses argv[1..] (argv[0] is the command name) against opts, options and
+ * positionals in any order (`ostel db import a --db x.db b`), up to a literal "--". The OSTEL_*
+ * environment mirrors are applied first and exactly once, so a command-line option always wins
+ * whatever its place; fn then sees the command-line options in order. -h/--help anywhere before
+ * "--" prints the help. A value is the next argument even when it starts with '-' (`-o -`).
+ * Returns OSTEL_OPT_*; on OSTEL_OPT_DONE *out holds the positionals (free with ostel_args_free()),
+ * otherwise *out is empty. argv is neither permuted nor modified.
+ */
+int ostel_options_parse_mixed(const struct ostel_command_help *cmd, const struct ostel_option *opts,
+                              size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,
+                              struct ostel_args *out);
+/* Frees what ostel_options_parse_mixed() allocated (not the strings: they are argv's). */
+void ostel_args_free(struct ostel_args *a);
+
+/*
+ * The same parser stopping at the first positional (`ostel fit`, `ostel parse`: options first):
+ * *first_arg is the index of the first positional, or of the argument after "--", or argc.
+ * Returns OSTEL_OPT_*.
  */
 int ostel_options_parse(const struct ostel_command_help *cmd, const struct ostel_option *opts,
                         size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,

@@ -1,7 +1,10 @@
 /*
- * Unit tests for util (buffers, slices, checked arithmetic), fileio and opt (value parsers, tables).
+ * Unit tests for util (buffers, slices, checked arithmetic), fileio and opt (value parsers, tables,
+ * the one option parser: options among positionals, "--", the environment applied once).
  */
 #include "testlib.h"
+#include "llama/llama_tools.h"
+#include "llama/synth.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 
@@ -144,6 +147,346 @@ static void test_options(void **state)
     unsetenv("OSTEL_TEST_CTX");
 }
 
+/* What the mixed parser's callback saw. */
+struct mixed_seen {
+    long ctx;
+    const char *ctx_src; /* NULL: the command line */
+    int ctx_env_calls, ctx_cli_calls;
+    int verbose;
+    const char *out;
+};
+
+static int on_mixed(void *ctx, int id, const char *arg, const char *source)
+{
+    struct mixed_seen *s = ctx;
+    int64_t v;
+    switch (id) {
+    case 'c':
+        if (!ostel_parse_i64(arg, 1, 1 << 20, &v))
+            return ostel_error("bad ctx '%s'", arg);
+        s->ctx = (long)v;
+        s->ctx_src = source;
+        if (source)
+            s->ctx_env_calls++;
+        else
+            s->ctx_cli_calls++;
+        return 0;
+    case 'o':
+        s->out = arg;
+        return 0;
+    case 'v':
+        s->verbose++;
+        return 0;
+    }
+    return ostel_error("unexpected id %d", id);
+}
+
+static const struct ostel_option mixed_opts[] = {
+    {'c', "ctx-size", "N", "OSTEL_TEST_MIXED_CTX", "context"},
+    {'o', "out", "FILE", NULL, "output"},
+    {'v', "verbose", NULL, "OSTEL_TEST_MIXED_VERBOSE", "chatty"},
+};
+static const struct ostel_command_help mixed_help = {"t", "[opts] ARGS", "test", NULL};
+
+static int parse_mixed(char **argv, struct mixed_seen *s, struct ostel_args *out)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    memset(s, 0, sizeof(*s));
+    return ostel_options_parse_mixed(&mixed_help, mixed_opts, OSTEL_ARRAY_LEN(mixed_opts), argc,
+                                     argv, on_mixed, s, out);
+}
+
+static void test_options_mixed_interleaved(void **state)
+{
+    (void)state;
+    unsetenv("OSTEL_TEST_MIXED_CTX");
+    unsetenv("OSTEL_TEST_MIXED_VERBOSE");
+    struct mixed_seen s;
+    struct ostel_args a;
+    char *argv1[] = {"t", "a", "-v", "b", "--ctx-size", "100", "c", "-o", "-", "-", NULL};
+    char *copy[11];
+    memcpy(copy, argv1, sizeof(copy));
+    assert_int_equal(parse_mixed(argv1, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.npos, 4);
+    assert_string_equal(a.pos[0], "a");
+    assert_string_equal(a.pos[1], "b");
+    assert_string_equal(a.pos[2], "c");
+    assert_string_equal(a.pos[3], "-"); /* a lone "-" is a positional (stdin)... */
+    assert_string_equal(s.out, "-");    /* ...and so is an option's value */
+    assert_null(a.pos[4]);
+    assert_int_equal(a.nrest, 0);
+    assert_false(a.dashdash);
+    assert_ptr_equal(a.rest, a.pos + 4);
+    assert_int_equal(s.ctx, 100);
+    assert_int_equal(s.verbose, 1);
+    assert_memory_equal(copy, argv1, sizeof(copy)); /* argv is not permuted */
+    ostel_args_free(&a);
+    assert_null(a.pos);
+
+    /* Clustered short flags and attached values among positionals. */
+    char *argv2[] = {"t", "x", "-vc", "64", "y", "-vvc7", "-ofile", NULL};
+    assert_int_equal(parse_mixed(argv2, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.npos, 2);
+    assert_string_equal(a.pos[0], "x");
+    assert_string_equal(a.pos[1], "y");
+    assert_int_equal(s.verbose, 3);
+    assert_int_equal(s.ctx, 7);
+    assert_int_equal(s.ctx_cli_calls, 2);
+    assert_string_equal(s.out, "file");
+    ostel_args_free(&a);
+
+    /* Nothing at all. */
+    char *argv3[] = {"t", NULL};
+    assert_int_equal(parse_mixed(argv3, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.npos + a.nrest, 0);
+    assert_non_null(a.pos);
+    assert_null(a.pos[0]);
+    ostel_args_free(&a);
+}
+
+static void test_options_mixed_dashdash(void **state)
+{
+    (void)state;
+    unsetenv("OSTEL_TEST_MIXED_CTX");
+    unsetenv("OSTEL_TEST_MIXED_VERBOSE");
+    struct mixed_seen s;
+    struct ostel_args a;
+    char *argv1[] = {"t", "FILE", "-c", "5", "--", "-v", "--ctx-size", "x", "--", "-h", NULL};
+    assert_int_equal(parse_mixed(argv1, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.npos, 1);
+    assert_string_equal(a.pos[0], "FILE");
+    assert_true(a.dashdash);
+    assert_int_equal(a.nrest, 5); /* never parsed: not even --help or a second "--" */
+    assert_string_equal(a.rest[0], "-v");
+    assert_string_equal(a.rest[1], "--ctx-size");
+    assert_string_equal(a.rest[2], "x");
+    assert_string_equal(a.rest[3], "--");
+    assert_string_equal(a.rest[4], "-h");
+    assert_null(a.rest[5]);
+    assert_int_equal(s.verbose, 0);
+    assert_int_equal(s.ctx, 5);
+    assert_int_equal(s.ctx_cli_calls, 1);
+    ostel_args_free(&a);
+
+    /* "--" with nothing after it still counts (a study clears the file's llama args). */
+    char *argv2[] = {"t", "-v", "--", NULL};
+    assert_int_equal(parse_mixed(argv2, &s, &a), OSTEL_OPT_DONE);
+    assert_true(a.dashdash);
+    assert_int_equal(a.npos, 0);
+    assert_int_equal(a.nrest, 0);
+    ostel_args_free(&a);
+
+    /* "--" as an option's value is a value, not the end of the options. */
+    char *argv3[] = {"t", "-o", "--", "p", "-v", NULL};
+    assert_int_equal(parse_mixed(argv3, &s, &a), OSTEL_OPT_DONE);
+    assert_string_equal(s.out, "--");
+    assert_false(a.dashdash);
+    assert_int_equal(a.npos, 1);
+    assert_string_equal(a.pos[0], "p");
+    assert_int_equal(s.verbose, 1);
+    ostel_args_free(&a);
+
+    /* Command mode: no positional, everything after "--". */
+    char *argv4[] = {"t", "-v", "--", "sh", "-c", "exit 3", NULL};
+    assert_int_equal(parse_mixed(argv4, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.npos, 0);
+    assert_int_equal(a.nrest, 3);
+    assert_ptr_equal(a.rest, a.pos);
+    assert_string_equal(a.rest[1], "-c");
+    assert_int_equal(s.ctx_cli_calls, 0);
+    ostel_args_free(&a);
+}
+
+static void test_options_mixed_env(void **state)
+{
+    (void)state;
+    setenv("OSTEL_TEST_MIXED_CTX", "2048", 1);
+    setenv("OSTEL_TEST_MIXED_VERBOSE", "1", 1);
+    struct mixed_seen s;
+    struct ostel_args a;
+    /* No option on the command line: the environment's value, applied once. */
+    char *argv1[] = {"t", "a", "b", NULL};
+    assert_int_equal(parse_mixed(argv1, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(s.ctx, 2048);
+    assert_string_equal(s.ctx_src, "OSTEL_TEST_MIXED_CTX");
+    assert_int_equal(s.ctx_env_calls, 1);
+    assert_int_equal(s.verbose, 1);
+    ostel_args_free(&a);
+    /* The command line wins wherever the option stands: before, between or after positionals;
+     * the environment is not applied again after it (the old per-round bug). */
+    char *before[] = {"t", "-c", "512", "a", "b", "-o", "x", NULL};
+    char *between[] = {"t", "a", "-c", "512", "b", "-o", "x", NULL};
+    char *after[] = {"t", "a", "b", "-o", "x", "--ctx-size=512", NULL};
+    char **cases[] = {before, between, after};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        assert_int_equal(parse_mixed(cases[i], &s, &a), OSTEL_OPT_DONE);
+        assert_int_equal(s.ctx, 512);
+        assert_null(s.ctx_src);
+        assert_int_equal(s.ctx_env_calls, 1);
+        assert_int_equal(s.ctx_cli_calls, 1);
+        assert_int_equal(s.verbose, 1); /* the flag from the environment, once */
+        assert_string_equal(s.out, "x");
+        assert_int_equal(a.npos, 2);
+        assert_string_equal(a.pos[0], "a");
+        assert_string_equal(a.pos[1], "b");
+        ostel_args_free(&a);
+    }
+    /* A flag's variable set to 0 or false is off. */
+    setenv("OSTEL_TEST_MIXED_VERBOSE", "false", 1);
+    assert_int_equal(parse_mixed(argv1, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(s.verbose, 0);
+    ostel_args_free(&a);
+    /* A bad environment value is a usage error, and out is left empty. */
+    setenv("OSTEL_TEST_MIXED_CTX", "lots", 1);
+    assert_int_equal(parse_mixed(argv1, &s, &a), OSTEL_OPT_USAGE);
+    assert_null(a.pos);
+    assert_int_equal(a.npos + a.nrest, 0);
+    ostel_args_free(&a); /* harmless on an empty one */
+    unsetenv("OSTEL_TEST_MIXED_CTX");
+    unsetenv("OSTEL_TEST_MIXED_VERBOSE");
+}
+
+static void test_options_mixed_errors(void **state)
+{
+    (void)state;
+    unsetenv("OSTEL_TEST_MIXED_CTX");
+    unsetenv("OSTEL_TEST_MIXED_VERBOSE");
+    struct mixed_seen s;
+    struct ostel_args a;
+    char *unknown_long[] = {"t", "a", "--nope", "b", NULL};
+    char *unknown_short[] = {"t", "a", "-x", NULL};
+    char *unknown_in_cluster[] = {"t", "a", "-vq", NULL};
+    char *missing_short[] = {"t", "a", "-c", NULL};
+    char *missing_long[] = {"t", "a", "b", "--ctx-size", NULL};
+    char *bad_value[] = {"t", "a", "-c", "zero", NULL};
+    char *flag_with_value[] = {"t", "a", "--verbose=yes", NULL};
+    char **cases[] = {unknown_long, unknown_short, unknown_in_cluster, missing_short,
+                      missing_long, bad_value,     flag_with_value};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        a.pos = (char **)cases[i]; /* must be overwritten */
+        a.npos = 99;
+        assert_int_equal(parse_mixed(cases[i], &s, &a), OSTEL_OPT_USAGE);
+        assert_null(a.pos);
+        assert_int_equal(a.npos, 0);
+        assert_int_equal(a.nrest, 0);
+    }
+    /* Parsing stops at the error: a later option is not applied. */
+    char *stops[] = {"t", "--nope", "-c", "9", NULL};
+    assert_int_equal(parse_mixed(stops, &s, &a), OSTEL_OPT_USAGE);
+    assert_int_equal(s.ctx_cli_calls, 0);
+}
+
+static void test_options_mixed_help(void **state)
+{
+    (void)state;
+    unsetenv("OSTEL_TEST_MIXED_CTX");
+    unsetenv("OSTEL_TEST_MIXED_VERBOSE");
+    struct mixed_seen s;
+    struct ostel_args a;
+    char *first[] = {"t", "-h", "a", NULL};
+    char *middle[] = {"t", "a", "--help", "b", NULL};
+    char *last[] = {"t", "a", "b", "-c", "5", "-h", NULL};
+    char *cluster[] = {"t", "a", "-vh", NULL};
+    char **cases[] = {first, middle, last, cluster};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        assert_int_equal(parse_mixed(cases[i], &s, &a), OSTEL_OPT_HELP);
+        assert_null(a.pos);
+    }
+    /* After "--" it is an argument like any other. */
+    char *quoted[] = {"t", "a", "--", "--help", NULL};
+    assert_int_equal(parse_mixed(quoted, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.nrest, 1);
+    assert_string_equal(a.rest[0], "--help");
+    ostel_args_free(&a);
+
+    /* The stop-at-the-first-positional form, run after the mixed one in the same process (getopt
+     * keeps its ordering mode between calls unless fully reset), still stops there. */
+    char *argv2[] = {"t", "-v", "pos", "-c", "5", NULL};
+    int first_arg = -1;
+    memset(&s, 0, sizeof(s));
+    assert_int_equal(ostel_options_parse(&mixed_help, mixed_opts, OSTEL_ARRAY_LEN(mixed_opts), 5,
+                                         argv2, on_mixed, &s, &first_arg),
+                     OSTEL_OPT_DONE);
+    assert_int_equal(first_arg, 2);
+    assert_int_equal(s.verbose, 1);
+    assert_int_equal(s.ctx_cli_calls, 0);
+    char *argv3[] = {"t", "-v", NULL};
+    assert_int_equal(ostel_options_parse(&mixed_help, mixed_opts, OSTEL_ARRAY_LEN(mixed_opts), 2,
+                                         argv3, on_mixed, &s, &first_arg),
+                     OSTEL_OPT_DONE);
+    assert_int_equal(first_arg, 2);
+    /* And the mixed one after it still mixes. */
+    char *argv4[] = {"t", "p", "-c", "3", "q", NULL};
+    assert_int_equal(parse_mixed(argv4, &s, &a), OSTEL_OPT_DONE);
+    assert_int_equal(a.npos, 2);
+    assert_int_equal(s.ctx, 3);
+    ostel_args_free(&a);
+}
+
+/* The real binary: the command line wins over OSTEL_DB although the positional comes after it. */
+static void test_options_env_once_db(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *env_db = ostel_xasprintf("%s/env.db", dir);
+    char *cli_db = ostel_xasprintf("%s/cli.db", dir);
+    char *missing = ostel_xasprintf("%s/no-such-run", dir);
+    setenv("OSTEL_DB", env_db, 1);
+    const char *argv[] = {"db", "import", "--db", cli_db, missing, "--quiet", NULL};
+    char *out, *err;
+    assert_int_equal(test_run_ostel(argv, &out, &err), 1); /* the run directory is missing */
+    unsetenv("OSTEL_DB");
+    assert_non_null(strstr(err, cli_db));
+    assert_null(strstr(err, env_db));
+    assert_true(ostel_is_file(cli_db));
+    assert_false(ostel_is_file(env_db));
+    free(out);
+    free(err);
+    test_rmtree(dir);
+    free(missing);
+    free(cli_db);
+    free(env_db);
+    free(dir);
+}
+
+/* The real binary: `OSTEL_SYNTH_TYPE=q8_0 ostel synth --type f16 PRESET ...` made q8_0 when each
+ * parsing round after a positional applied the environment again. */
+static void test_options_env_once_synth(void **state)
+{
+    (void)state;
+    const char *vocab_name = ostel_synth_preset_find("tiny-llama")->vocab_file;
+    char *vocab = ostel_llama_find_vocab(vocab_name); /* what the binary will look for */
+    if (!vocab) {
+        print_message("skipping: %s not installed\n", vocab_name);
+        return;
+    }
+    char *dir = test_tmpdir();
+    char *gguf = ostel_xasprintf("%s/t.gguf", dir);
+    setenv("OSTEL_SYNTH_TYPE", "q8_0", 1);
+    const char *before[] = {"synth", "--type", "f16", "tiny-llama", "-o", gguf, "--dry-run", NULL};
+    const char *after[] = {"synth", "tiny-llama", "--dry-run", "-o", gguf, "--type", "f16", NULL};
+    const char *env_only[] = {"synth", "tiny-llama", "--dry-run", "-o", gguf, NULL};
+    const char *const *cases[] = {before, after, env_only};
+    const char *want[] = {"tiny-llama f16 would be", "tiny-llama f16 would be",
+                          "tiny-llama q8_0 would be"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        char *out, *err;
+        assert_int_equal(test_run_ostel(cases[i], &out, &err), 0);
+        if (!strstr(out, want[i]))
+            fail_msg("case %zu: want '%s' in '%s'", i, want[i], out);
+        free(out);
+        free(err);
+    }
+    unsetenv("OSTEL_SYNTH_TYPE");
+    assert_false(ostel_is_file(gguf)); /* a dry run */
+    test_rmtree(dir);
+    free(gguf);
+    free(dir);
+    free(vocab);
+}
+
 static void test_atomic_write(void **state)
 {
     (void)state;
@@ -177,6 +520,13 @@ int main(void)
         cmocka_unit_test(test_buf_cap),        cmocka_unit_test(test_str),
         cmocka_unit_test(test_checked_math),   cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_options),        cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_options_mixed_interleaved),
+        cmocka_unit_test(test_options_mixed_dashdash),
+        cmocka_unit_test(test_options_mixed_env),
+        cmocka_unit_test(test_options_mixed_errors),
+        cmocka_unit_test(test_options_mixed_help),
+        cmocka_unit_test(test_options_env_once_db),
+        cmocka_unit_test(test_options_env_once_synth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
