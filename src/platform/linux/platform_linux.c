@@ -841,7 +841,7 @@ void ostel_platform_describe(const struct ostel_platform *p, char *out, size_t o
     if (out_size == 0)
         return;
     snprintf(out, out_size, "linux: tree via %s; memory from %s; psi %s; oom kills from %s (%s)",
-             p->children_mode ? "/proc/PID/task/TID/children every sample"
+             p->children_mode ? "/proc/PID/task/TID/children (when a task was created)"
              : p->scan_forced ? "/proc scan every 500 ms (forced by OSTEL_PLATFORM_SCAN=1)"
                               : "/proc scan every 500 ms (no task children files on this kernel)",
              p->status_forced ? "/proc/PID/status (forced by OSTEL_PLATFORM_STATUS=1)"
