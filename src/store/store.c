@@ -168,6 +168,30 @@ int ostel_store_sql_error(struct ostel_store *s, const char *what)
     return ostel_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
+/*
+ * Runs sql, retrying while SQLite answers "busy" in the cases where it does not call the busy handler
+ * itself: switching a new file to WAL, or the first WAL recovery, while another process does the same
+ * (two studies creating one database at once). Gives up after the busy timeout.
+ */
+static int exec_retry_busy(struct ostel_store *s, const char *sql)
+{
+    for (int waited_ms = 0;; waited_ms += 20) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+        if (rc == SQLITE_OK)
+            return OSTEL_OK;
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
+            int r = ostel_error("%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+            sqlite3_free(msg);
+            return r;
+        }
+        sqlite3_free(msg);
+        if (waited_ms >= OSTEL_STORE_BUSY_TIMEOUT_MS)
+            return ostel_error("%s: database is locked by another process for too long", s->path);
+        sqlite3_sleep(20);
+    }
+}
+
 static int exec(struct ostel_store *s, const char *sql)
 {
     char *msg = NULL;
@@ -184,8 +208,15 @@ static int user_version(struct ostel_store *s)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
         return ostel_store_sql_error(s, "reading the schema version");
-    int v = -1;
-    if (sqlite3_step(st) == SQLITE_ROW)
+    int v = -1, rc;
+    /* busy only while another process recovers a new WAL file: wait for it like exec_retry_busy */
+    for (int waited_ms = 0; (rc = sqlite3_step(st)) != SQLITE_ROW; waited_ms += 20) {
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= OSTEL_STORE_BUSY_TIMEOUT_MS)
+            break;
+        sqlite3_reset(st);
+        sqlite3_sleep(20);
+    }
+    if (rc == SQLITE_ROW)
         v = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     if (v < 0)
@@ -257,7 +288,7 @@ static int migrate(struct ostel_store *s)
     if (v == OSTEL_STORE_SCHEMA_VERSION || s->readonly)
         return OSTEL_OK;
     /* One writer migrates; a second process waits on the lock and then finds nothing to do. */
-    if (exec(s, "BEGIN IMMEDIATE") != OSTEL_OK)
+    if (exec_retry_busy(s, "BEGIN IMMEDIATE") != OSTEL_OK)
         return OSTEL_ERR;
     v = user_version(s);
     if (v < 0)
@@ -297,13 +328,13 @@ int ostel_store_open(const char *path, int flags, struct ostel_store **out)
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, OSTEL_STORE_BUSY_TIMEOUT_MS);
     /* Is it a database at all? Reading the schema fails cleanly on any other file. */
-    if (exec(s, "SELECT count(*) FROM sqlite_schema") != OSTEL_OK)
+    if (exec_retry_busy(s, "SELECT count(*) FROM sqlite_schema") != OSTEL_OK)
         goto fail;
     if (!s->readonly) {
         /* WAL: readers never block the writer and a killed writer leaves no partial data.
          * synchronous=NORMAL is durable across process crashes (only an OS crash may lose the
          * last transactions, never corrupt the file). */
-        if (exec(s, "PRAGMA journal_mode=WAL") != OSTEL_OK ||
+        if (exec_retry_busy(s, "PRAGMA journal_mode=WAL") != OSTEL_OK ||
             exec(s, "PRAGMA synchronous=NORMAL") != OSTEL_OK)
             goto fail;
     }
