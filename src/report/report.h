@@ -32,6 +32,8 @@ enum ostel_report_phase {
 };
 /* "overall", "load", "prompt", "generate", "teardown". */
 const char *ostel_report_phase_name(int phase);
+/* summary.json's PHASE STATS key of a telemetry value ("rss_peak_mib"); "?" out of range. */
+const char *ostel_report_tel_key(int tel);
 
 /* Per-phase OS telemetry of one run (summary.json's PHASE STATS). */
 enum ostel_report_tel {

@@ -23,20 +23,6 @@ static const char *const note_kinds[] = {
     [OSTEL_REPORT_NOTE_PAGING] = "paging",     [OSTEL_REPORT_NOTE_PRESSURE] = "pressure",
 };
 
-static const char *const tel_keys[OSTEL_REPORT_NTEL] = {
-    [OSTEL_REPORT_TEL_DURATION_S] = "duration_s",
-    [OSTEL_REPORT_TEL_RSS_PEAK_MIB] = "rss_peak_mib",
-    [OSTEL_REPORT_TEL_RSS_MEAN_MIB] = "rss_mean_mib",
-    [OSTEL_REPORT_TEL_CPU_MEAN_PCT] = "cpu_mean_pct",
-    [OSTEL_REPORT_TEL_PAGEINS] = "pageins",
-    [OSTEL_REPORT_TEL_PAGEOUTS] = "pageouts",
-    [OSTEL_REPORT_TEL_MAJFLT] = "majflt",
-    [OSTEL_REPORT_TEL_SWAPOUTS] = "swapouts",
-    [OSTEL_REPORT_TEL_PRESSURE_WORST] = "pressure_worst",
-    [OSTEL_REPORT_TEL_AVAIL_MIN_PCT] = "avail_min_pct",
-    [OSTEL_REPORT_TEL_SWAP_PEAK_MIB] = "swap_peak_mib",
-};
-
 static double round6(double v)
 {
     char b[32];
@@ -106,7 +92,7 @@ static cJSON *phases_json(const double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NT
         }
         cJSON *ph = cJSON_AddObjectToObject(o, ostel_report_phase_name(p));
         for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
-            add_num(ph, tel_keys[t], tel[p][t]);
+            add_num(ph, ostel_report_tel_key(t), tel[p][t]);
     }
     return o;
 }

@@ -81,6 +81,11 @@ static const char *const tel_keys[OSTEL_REPORT_NTEL] = {
     [OSTEL_REPORT_TEL_SWAP_PEAK_MIB] = "swap_peak_mib",
 };
 
+const char *ostel_report_tel_key(int tel)
+{
+    return tel >= 0 && tel < OSTEL_REPORT_NTEL ? tel_keys[tel] : "?";
+}
+
 /* ---- the run set ---- */
 
 void ostel_report_set_init(struct ostel_report_set *set)
