@@ -5,7 +5,7 @@
 # llama/gitRelease.bundle (`npm pack`, untar, `git clone` the bundle).
 #   vocab  copies the source's models/ggml-vocab-*.gguf to $CACHE/vocab-<pin>/   (for ostel synth)
 #   build  builds llama-completion, llama-cli, llama-bench, llama-quantize, llama-perplexity and
-#          llama-server into $CACHE/llama.cpp-<pin>/bin                          (about 10 min, 2 cores)
+#          llama-server into $CACHE/llama.cpp-<pin>/bin                          (about 5 min, 2 cores)
 # $CACHE is ${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}. Each result is trusted only when the
 # file .complete sits in it, written as the very last step; work happens in a temporary directory that
 # is removed on any exit, so a failed or interrupted step leaves nothing a later run would trust.
@@ -70,7 +70,7 @@ else
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
         -DBUILD_SHARED_LIBS=OFF ${OSTEL_LLAMA_CMAKE_ARGS:-} >"$WORK/configure.log" 2>&1 ||
         { tail -n 30 "$WORK/configure.log" >&2; fail "build: cmake configure failed"; }
-    say "build: compiling ${TOOLS[*]} with $JOBS jobs (about 10 minutes on 2 cores)"
+    say "build: compiling ${TOOLS[*]} with $JOBS jobs (about 5 minutes on 2 cores)"
     cmake --build "$WORK/build" -j "$JOBS" --target "${TOOLS[@]}" >"$WORK/build.log" 2>&1 ||
         { tail -n 30 "$WORK/build.log" >&2; fail "build: compiling failed"; }
     mkdir -p "$WORK/out/bin"

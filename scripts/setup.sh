@@ -86,7 +86,7 @@ if [ -n "${OSTEL_LLAMA_BIN:-}" ]; then
 elif command -v llama-completion >/dev/null && command -v llama-quantize >/dev/null; then
     say "llama.cpp: using the tools on PATH ($(dirname "$(command -v llama-completion)"))"
 else
-    say "llama.cpp: pinned release (built once into the cache, about 10 minutes on 2 cores)"
+    say "llama.cpp: the pinned release, from the cache (the first time it is built: about 5 minutes on 2 cores)"
     bash "$ROOT/scripts/llama-pin.sh" build >/dev/null
 fi
 
