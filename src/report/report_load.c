@@ -300,21 +300,24 @@ static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
     if (names.len) {
         set_str(&r->device, names.data, names.len);
     } else if (any) {
-        /* CPU only: llama.cpp prints the Host row alone; everything it holds is the "device". */
-        const cJSON *host = NULL;
-        cJSON_ArrayForEach(row, bd)
-        {
-            const char *dev = jstr(row, "device");
-            if (dev && strcmp(dev, "Host") == 0)
-                host = row;
-        }
+        /* CPU only: llama.cpp prints the Host row and buffer-type rows (CPU_REPACK: the repacked
+         * copy of the weights); everything they hold is the "device", so model, context and compute
+         * are summed over all of them, and used = model + context + compute as with a GPU. */
         set_str(&r->device, "CPU", 3);
         set_str(&r->device_desc, "CPU", 3);
         m[OSTEL_REPORT_M_DEV_USED_MIB] = m[OSTEL_REPORT_M_HOST_MIB];
         m[OSTEL_REPORT_M_HOST_MIB] = NAN; /* all of it is in "used": not counted twice */
-        m[OSTEL_REPORT_M_MODEL_MIB] = mib_or_nan(jnum(host, "model"));
-        m[OSTEL_REPORT_M_CONTEXT_MIB] = mib_or_nan(jnum(host, "context"));
-        m[OSTEL_REPORT_M_COMPUTE_MIB] = mib_or_nan(jnum(host, "compute"));
+        cJSON_ArrayForEach(row, bd)
+        {
+            if (!jstr(row, "device"))
+                continue;
+            m[OSTEL_REPORT_M_MODEL_MIB] =
+                add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(jnum(row, "model")));
+            m[OSTEL_REPORT_M_CONTEXT_MIB] =
+                add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(jnum(row, "context")));
+            m[OSTEL_REPORT_M_COMPUTE_MIB] =
+                add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(jnum(row, "compute")));
+        }
     }
     ostel_buf_free(&names);
     return any;

@@ -140,6 +140,22 @@ static void test_load_summary(void **state)
     assert_true(r->phase_present[OSTEL_REPORT_PHASE_GENERATE]);
     assert_true(r->tel[OSTEL_REPORT_PHASE_GENERATE][OSTEL_REPORT_TEL_CPU_MEAN_PCT] == 99);
     assert_true(r->has_memory);
+
+    /* CPU only, as the pinned build prints it on x86: a Host row and a CPU_REPACK row (the weights'
+     * repacked copy). Used = model + context + compute over both rows, the model including the copy. */
+    r = ostel_report_set_add(&set);
+    const char *cpu =
+        "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{\"status\":\"ok\"},"
+        "\"llama\":{\"memory_breakdown\":[{\"device\":\"Host\",\"total\":null,\"self\":1140,"
+        "\"model\":753,\"context\":128,\"compute\":258},{\"device\":\"CPU_REPACK\",\"total\":"
+        "null,\"self\":445,\"model\":445,\"context\":0,\"compute\":0}]}}";
+    assert_int_equal(ostel_report_load_summary(r, cpu, strlen(cpu), err, sizeof(err)), 0);
+    assert_string_equal(r->device, "CPU");
+    assert_true(r->metric[OSTEL_REPORT_M_DEV_USED_MIB] == 1585);
+    assert_true(r->metric[OSTEL_REPORT_M_MODEL_MIB] == 1198);
+    assert_true(r->metric[OSTEL_REPORT_M_CONTEXT_MIB] == 128);
+    assert_true(r->metric[OSTEL_REPORT_M_COMPUTE_MIB] == 258);
+    assert_true(isnan(r->metric[OSTEL_REPORT_M_HOST_MIB]));
     ostel_report_set_free(&set);
 }
 
