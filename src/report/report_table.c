@@ -126,6 +126,19 @@ static void bold_best(struct ostel_report_table *t, size_t col, const double *v,
             t->cells[i * t->ncols + col].bold = true;
 }
 
+/* Bolds the best group of each column first_col + k, k < n, holding metric metrics[k]. */
+static void bold_best_metrics(struct ostel_report_table *t, const struct ostel_report *r,
+                              size_t first_col, const int *metrics, size_t n)
+{
+    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
+    for (size_t k = 0; k < n; k++) {
+        for (size_t gi = 0; gi < r->ngroups; gi++)
+            v[gi] = r->groups[gi].value[metrics[k]];
+        bold_best(t, first_col + k, v, ostel_report_metric_info(metrics[k])->better);
+    }
+    free(v);
+}
+
 static char *notes_cell(const struct ostel_report_group *g)
 {
     struct ostel_buf b;
@@ -147,7 +160,6 @@ static void build_throughput(const struct ostel_report *r, struct ostel_report_t
         "Mean ± standard deviation over the successful runs; (1.23×) is the ratio to the baseline "
         "%s; the best of each column is in bold.",
         r->groups[r->baseline].label);
-    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         size_t row = row_add(t);
@@ -168,12 +180,7 @@ static void build_throughput(const struct ostel_report *r, struct ostel_report_t
         }
         cell(t, row, 6, notes_cell(g));
     }
-    for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
-        for (size_t gi = 0; gi < r->ngroups; gi++)
-            v[gi] = r->groups[gi].value[cols[k]];
-        bold_best(t, 3 + k, v, ostel_report_metric_info(cols[k])->better);
-    }
-    free(v);
+    bold_best_metrics(t, r, 3, cols, OSTEL_ARRAY_LEN(cols));
 }
 
 static void build_memory(const struct ostel_report *r, struct ostel_report_tables *ts)
@@ -203,7 +210,6 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
         "llama.cpp's own accounting (its memory breakdown, or its buffer sizes): Used = model + "
         "context + compute on the device named by the log; Host = its host-side buffers. Peak RSS "
         "is the highest over the runs. Plan with: the figure to plan capacity with (see below).");
-    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         size_t row = row_add(t);
@@ -220,11 +226,8 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
         }
         cell(t, row, 8, num(g->plan_mib, 0));
     }
-    for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
-        for (size_t gi = 0; gi < r->ngroups; gi++)
-            v[gi] = r->groups[gi].value[cols[k]];
-        bold_best(t, 2 + k, v, ostel_report_metric_info(cols[k])->better);
-    }
+    bold_best_metrics(t, r, 2, cols, OSTEL_ARRAY_LEN(cols));
+    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
     for (size_t gi = 0; gi < r->ngroups; gi++)
         v[gi] = r->groups[gi].plan_mib;
     bold_best(t, 8, v, OSTEL_REPORT_BETTER_LOW);
@@ -492,7 +495,6 @@ static void build_telemetry(const struct ostel_report *r, struct ostel_report_ta
         "Whole runs. Peak RSS, worst pressure and lowest available memory are the worst over the "
         "runs; CPU (100 = one core), pageins, pageouts and major faults are means per run. Pageins "
         "and pageouts are system-wide pages, major faults the run's own.");
-    double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         size_t row = row_add(t);
@@ -500,12 +502,7 @@ static void build_telemetry(const struct ostel_report *r, struct ostel_report_ta
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel_cols); k++)
             cell(t, row, 1 + k, tel_cell(g->value[tel_metric[k]], (int)k));
     }
-    for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel_cols); k++) {
-        for (size_t gi = 0; gi < r->ngroups; gi++)
-            v[gi] = r->groups[gi].value[tel_metric[k]];
-        bold_best(t, 1 + k, v, ostel_report_metric_info(tel_metric[k])->better);
-    }
-    free(v);
+    bold_best_metrics(t, r, 1, tel_metric, OSTEL_ARRAY_LEN(tel_cols));
 }
 
 static void build_phases(const struct ostel_report *r, struct ostel_report_tables *ts)
