@@ -397,7 +397,11 @@ void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_ru
             fprintf(stderr, ", generation %.2f t/s", tg);
         if (!isnan(rss))
             fprintf(stderr, ", peak RSS %.0f MiB", rss);
-        fprintf(stderr, ", %llu samples\n", (unsigned long long)res->samples);
+        fprintf(stderr, ", %llu samples", (unsigned long long)res->samples);
+        double own = jnum(root, "telemetry.ostel_cpu.pct_of_core");
+        if (!isnan(own))
+            fprintf(stderr, " (watching took %.2f%% of a core)", own);
+        fputc('\n', stderr);
         printf("%s\n", a->dir);
     }
     cJSON_Delete(root);

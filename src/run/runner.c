@@ -110,6 +110,15 @@ static double now_real(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+/* The calling thread's CPU time, or 0 when the clock cannot be read. */
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+        return 0;
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
 static double now_mono(void)
 {
     struct timespec t;
@@ -496,9 +505,19 @@ static void finalize(struct run_ctx *c)
     cJSON_AddItemToObject(root, "prediction", pred ? pred : cJSON_CreateNull());
     cJSON_AddItemToObject(root, "telemetry",
                           ostel_aggregate_telemetry_json(t.rows, t.n, (double)s->interval_ns / 1e6));
-    cJSON *ph = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "telemetry"), "phases");
-    cJSON *bounds = cJSON_AddObjectToObject(cJSON_GetObjectItem(root, "telemetry"), "phase_starts");
-    (void)ph;
+    cJSON *tel = cJSON_GetObjectItem(root, "telemetry");
+    /* What watching cost: ostel's own CPU time over the run, in all and per sample. */
+    double wall = res->end_ts - res->start_ts;
+    bool has_cpu = res->watcher_cpu_ns > 0 && res->samples > 0 && wall > 0;
+    double cpu_ms = (double)res->watcher_cpu_ns / 1e6;
+    cJSON *oc = cJSON_AddObjectToObject(tel, "ostel_cpu");
+    cJSON_AddItemToObject(oc, "ms", num_or_null(round(cpu_ms * 1000) / 1000, has_cpu));
+    cJSON_AddItemToObject(oc, "pct_of_core",
+                          num_or_null(round(cpu_ms / 10.0 / wall * 1000) / 1000, has_cpu));
+    cJSON_AddItemToObject(oc, "us_per_sample",
+                          num_or_null(round(cpu_ms * 1000.0 / (double)res->samples * 10) / 10,
+                                      has_cpu));
+    cJSON *bounds = cJSON_AddObjectToObject(tel, "phase_starts");
     for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++)
         cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
                               num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
@@ -608,6 +627,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
 
     struct ostel_child child;
     struct ostel_sampler *sampler = NULL;
+    uint64_t runner_cpu0 = thread_cpu_ns();
     if (ostel_child_spawn(s->argv, &child) != 0) {
         res->status = OSTEL_RUN_SPAWN_FAILED;
         res->exit_code = -1;
@@ -688,8 +708,12 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     res->end_ts = now_real();
     if (sampler) {
         int64_t kills = -1;
-        res->samples = ostel_sampler_stop(sampler, &kills);
+        uint64_t sampler_cpu = 0;
+        res->samples = ostel_sampler_stop(sampler, &kills, &sampler_cpu);
+        uint64_t runner_cpu1 = thread_cpu_ns(); /* with the last sample, taken by this thread */
         oom_kills = kills;
+        if (sampler_cpu && runner_cpu0 && runner_cpu1)
+            res->watcher_cpu_ns = sampler_cpu + (runner_cpu1 - runner_cpu0);
         sampler = NULL;
     }
     /* Leave no stray descendant behind; done before reaping, while the unreaped child still holds

@@ -47,6 +47,9 @@ struct ostel_run_result {
     bool oom_killed;
     double start_ts, end_ts;
     uint64_t samples;
+    /* CPU time ostel's own threads spent watching (the sampler's, and the runner's reading, logging
+     * and scanning the child's output), from the spawn to the last sample; 0 when unknown */
+    uint64_t watcher_cpu_ns;
     int ostel_signal; /* SIGINT/SIGTERM that interrupted ostel, or 0 */
 };
 

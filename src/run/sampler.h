@@ -3,7 +3,8 @@
  * the system through the platform interface at absolute deadlines (clock_nanosleep, so intervals do
  * not drift), turns two consecutive samples into one metrics.csv row and writes the rows at least every
  * 250 ms (at once at intervals of 250 ms or more). Nothing is allocated inside the loop: buffers and
- * the platform's per-process state are prepared by start.
+ * the platform's per-process state are prepared by start. The thread measures its own CPU time for
+ * summary.json's ostel_cpu.
  */
 #ifndef OSTEL_SAMPLER_H
 #define OSTEL_SAMPLER_H
@@ -21,8 +22,10 @@ struct ostel_sampler;
 struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interval_ns);
 /* Takes one last sample now (call it after the child exited, before it is reaped), then stops the
  * thread and frees the sampler. Returns the number of rows written; *oom_kills gets the kernel OOM
- * kills counted since the start in the platform's narrowest scope, or -1 when it cannot tell. */
-uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills);
+ * kills counted since the start in the platform's narrowest scope, or -1 when it cannot tell;
+ * *thread_cpu_ns (when not NULL) the CPU time the sampling thread used, or 0 when unknown (the last
+ * sample, taken by the caller's thread, is the caller's). */
+uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns);
 /* Rows written so far (may be read from another thread). */
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s);
 /* True when a write to the CSV failed (disk full): the run is then marked as such. */

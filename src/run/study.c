@@ -396,7 +396,7 @@ static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *
     uint64_t rows = 0;
     if (sc->sampler) {
         int64_t kills;
-        rows = ostel_sampler_stop(sc->sampler, &kills);
+        rows = ostel_sampler_stop(sc->sampler, &kills, NULL);
         sc->sampler = NULL;
     }
     if (sc->running) {

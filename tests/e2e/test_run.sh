@@ -97,6 +97,11 @@ assert_eq "$(cat "$TMP/cmd/llama_output.log")" "hello
 bye" "log holds exactly the child's output"
 assert_eq "$(json "$TMP/cmd/summary.json" 'j["run"]["status"]')" ok
 assert_eq "$(json "$TMP/cmd/summary.json" 'j["telemetry"]["samples"] >= 10')" True "samples of a command"
+# what watching cost: ostel's own CPU, more than nothing and less than its two threads could use
+assert_eq "$(json "$TMP/cmd/summary.json" '((c := j["telemetry"]["ostel_cpu"]) and
+    (w := j["run"]["wall_s"]) and 0 < c["ms"] < 2000 * w and
+    abs(c["pct_of_core"] - c["ms"] / 10 / w) < 0.01 + 0.01 * c["pct_of_core"] and
+    abs(c["us_per_sample"] - c["ms"] * 1000 / j["telemetry"]["samples"]) < 0.1)')" True "ostel_cpu"
 "$OSTEL" run -q -t failing --out "$TMP/fail" -- sh -c 'exit 3' && fail "a failing child must give exit 1"
 assert_eq "$(json "$TMP/fail/summary.json" 'j["run"]["status"]')" failed
 assert_eq "$(json "$TMP/fail/summary.json" 'j["run"]["exit_code"]')" 3
