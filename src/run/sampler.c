@@ -119,6 +119,31 @@ static void add_ns(struct timespec *t, uint64_t ns)
     }
 }
 
+/*
+ * Sleeps to an absolute CLOCK_MONOTONIC time. macOS has no clock_nanosleep: there the time left is
+ * slept with nanosleep, so a preemption between reading the clock and sleeping delays that one
+ * wake-up by as much (the deadlines themselves stay absolute, so nothing accumulates).
+ */
+static void sleep_until(const struct timespec *until)
+{
+#if defined(__APPLE__)
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > until->tv_sec || (now.tv_sec == until->tv_sec && now.tv_nsec >= until->tv_nsec))
+        return;
+    struct timespec left = {until->tv_sec - now.tv_sec, until->tv_nsec - now.tv_nsec};
+    if (left.tv_nsec < 0) {
+        left.tv_sec--;
+        left.tv_nsec += 1000000000L;
+    }
+    while (nanosleep(&left, &left) != 0 && errno == EINTR)
+        ;
+#else
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until, NULL) == EINTR)
+        ;
+#endif
+}
+
 static void *loop(void *arg)
 {
     struct ostel_sampler *s = arg;
@@ -143,8 +168,7 @@ static void *loop(void *arg)
             bool last = next.tv_sec < slice.tv_sec ||
                         (next.tv_sec == slice.tv_sec && next.tv_nsec <= slice.tv_nsec);
             const struct timespec *until = last ? &next : &slice;
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, until, NULL) == EINTR)
-                ;
+            sleep_until(until);
             if (last)
                 break;
         }

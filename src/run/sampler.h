@@ -1,10 +1,10 @@
 /*
  * sampler: the fixed-interval telemetry loop. A thread of its own samples the watched process tree and
- * the system through the platform interface at absolute deadlines (clock_nanosleep, so intervals do
- * not drift), turns two consecutive samples into one metrics.csv row and writes the rows at least every
- * 250 ms (at once at intervals of 250 ms or more). Nothing is allocated inside the loop: buffers and
- * the platform's per-process state are prepared by start. The thread measures its own CPU time for
- * summary.json's ostel_cpu.
+ * the system through the platform interface at absolute deadlines (clock_nanosleep; macOS, which
+ * lacks it, sleeps the time left with nanosleep), so intervals do not drift; it turns two consecutive
+ * samples into one metrics.csv row and writes the rows at least every 250 ms (at once at intervals
+ * of 250 ms or more). Nothing is allocated inside the loop: buffers and the platform's per-process
+ * state are prepared by start. The thread measures its own CPU time for summary.json's ostel_cpu.
  */
 #ifndef OSTEL_SAMPLER_H
 #define OSTEL_SAMPLER_H
