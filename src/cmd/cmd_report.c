@@ -165,6 +165,13 @@ int cmd_report(int argc, char **argv)
             return OSTEL_EXIT_FAIL;
         }
     }
+    /* The same run twice (in the database and as its directory, or a directory named twice) would
+     * weigh double in every mean: each run counts once, by its run id. */
+    size_t dup = ostel_report_set_dedupe(&set);
+    if (dup)
+        ostel_warn("%zu run%s given twice (the same run id: in the database and as a directory, or "
+                   "a directory named twice); each run counts once",
+                   dup, dup == 1 ? " was" : "s were");
     struct ostel_report_options opt = {a.group_by, a.baseline};
     struct ostel_report report;
     char err[1024];

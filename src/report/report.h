@@ -141,6 +141,7 @@ struct ostel_report_prediction {
 /* One run in memory. Every string is owned by the run and never NULL ("" when unknown). */
 struct ostel_report_run {
     char *path; /* the directory as it was named */
+    char *run_id; /* summary.json's run.run_id: the run's identity; "" unknown */
     char *name; /* its last path component */
     char *tag, *model, *scenario, *status, *tool, *signal;
     char *device; /* main device as the log names it: "MTL0", "CUDA0", "Metal", "CPU"; "" unknown */
@@ -187,6 +188,12 @@ void ostel_report_set_free(struct ostel_report_set *set);
 /* Appends a zeroed run with every number NAN / -1 and every string ""; the set owns it. The pointer
  * is valid until the next append. */
 struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set);
+/*
+ * Drops every run whose run_id an earlier run of the set already has (the same run given twice: in
+ * the database and as its directory, a directory named twice, a copy of it), keeping the first, in
+ * order. Runs without a run_id are kept. Returns how many were dropped.
+ */
+size_t ostel_report_set_dedupe(struct ostel_report_set *set);
 
 /*
  * Loads `path` into set: a run directory (it holds summary.json), or a directory of run directories

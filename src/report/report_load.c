@@ -108,9 +108,10 @@ static void series_free(struct ostel_report_series *s)
 
 static void run_free(struct ostel_report_run *r)
 {
-    char **strs[] = {&r->path,     &r->name,        &r->tag,        &r->model,
-                     &r->scenario, &r->status,      &r->tool,       &r->signal,
-                     &r->device,   &r->device_desc, &r->model_type, &r->llama_version};
+    char **strs[] = {&r->path,     &r->run_id,      &r->name,       &r->tag,
+                     &r->model,    &r->scenario,    &r->status,     &r->tool,
+                     &r->signal,   &r->device,      &r->device_desc, &r->model_type,
+                     &r->llama_version};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     free(r->log_tail);
@@ -125,6 +126,24 @@ void ostel_report_set_free(struct ostel_report_set *set)
     memset(set, 0, sizeof(*set));
 }
 
+size_t ostel_report_set_dedupe(struct ostel_report_set *set)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < set->n; i++) {
+        struct ostel_report_run *r = &set->runs[i];
+        bool seen = false;
+        for (size_t j = 0; j < kept && *r->run_id && !seen; j++)
+            seen = strcmp(set->runs[j].run_id, r->run_id) == 0;
+        if (seen)
+            run_free(r);
+        else
+            set->runs[kept++] = *r;
+    }
+    size_t dropped = set->n - kept;
+    set->n = kept;
+    return dropped;
+}
+
 struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
 {
     if (set->n == set->cap) {
@@ -133,9 +152,10 @@ struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
     }
     struct ostel_report_run *r = &set->runs[set->n++];
     memset(r, 0, sizeof(*r));
-    char **strs[] = {&r->path,     &r->name,        &r->tag,        &r->model,
-                     &r->scenario, &r->status,      &r->tool,       &r->signal,
-                     &r->device,   &r->device_desc, &r->model_type, &r->llama_version};
+    char **strs[] = {&r->path,     &r->run_id,      &r->name,       &r->tag,
+                     &r->model,    &r->scenario,    &r->status,     &r->tool,
+                     &r->signal,   &r->device,      &r->device_desc, &r->model_type,
+                     &r->llama_version};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         *strs[i] = ostel_xstrdup("");
     r->ctx = r->gen = r->repetition = r->exit_code = -1;
@@ -590,7 +610,8 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     struct {
         char **dst;
         const char *key;
-    } strs[] = {{&r->tag, "tag"},
+    } strs[] = {{&r->run_id, "run_id"},
+                {&r->tag, "tag"},
                 {&r->status, "status"},
                 {&r->tool, "tool"},
                 {&r->model, "model"},

@@ -80,6 +80,14 @@ for sel in "--study e2e-scn" "--study 1" "--tag tiny" ""; do
 done
 assert_grep '^4 runs in 2 groups; baseline' "$TMP/db.md"
 assert_grep '^| mem:128M |' "$TMP/db.md"
+# the same runs given twice (the database and their directories; a directory named twice) count once
+"$OSTEL" report --db "$sdb" "$TMP/st/runs" --group-by scenario >"$TMP/both.md" 2>"$TMP/e" ||
+    fail "report --db plus the same runs' directories: $(cat "$TMP/e")"
+cmp -s "$TMP/both.md" "$TMP/db.md" || fail "runs in the database and as directories counted twice"
+assert_grep '^ostel: warning: 4 runs were given twice' "$TMP/e"
+"$OSTEL" report "$TMP/st/runs" "$TMP/st/runs" --group-by scenario >"$TMP/both.md" 2>/dev/null ||
+    fail "a directory named twice"
+cmp -s "$TMP/both.md" "$TMP/dir.md" || fail "a directory named twice counted twice"
 # the HTML page carries each run's samples from the database (the charts' data)
 rm -rf "$TMP/st/runs" # the database alone
 "$OSTEL" report --db "$sdb" -o "$TMP/st.html" 2>"$TMP/e" || fail "html from the db: $(cat "$TMP/e")"

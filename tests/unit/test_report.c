@@ -159,6 +159,34 @@ static void test_load_summary(void **state)
     ostel_report_set_free(&set);
 }
 
+/* A run given twice counts once, by its run id; runs without one are all kept, in order. */
+static void test_dedupe(void **state)
+{
+    (void)state;
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    const char *ids[] = {"aa", "", "bb", "aa", "", "bb", "cc"};
+    char err[256];
+    for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+        char json[256];
+        snprintf(json, sizeof(json),
+                 "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{\"run_id\":\"%s\","
+                 "\"tag\":\"t%zu\",\"status\":\"ok\"}}",
+                 ids[i], i);
+        struct ostel_report_run *r = ostel_report_set_add(&set);
+        assert_int_equal(ostel_report_load_summary(r, json, strlen(json), err, sizeof(err)), 0);
+    }
+    assert_int_equal(ostel_report_set_dedupe(&set), 2);
+    assert_int_equal(set.n, 5);
+    const char *tags[] = {"t0", "t1", "t2", "t4", "t6"}, *kept[] = {"aa", "", "bb", "", "cc"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(set.runs[i].tag, tags[i]);
+        assert_string_equal(set.runs[i].run_id, kept[i]);
+    }
+    assert_int_equal(ostel_report_set_dedupe(&set), 0);
+    ostel_report_set_free(&set);
+}
+
 static void test_load_buffers_and_config(void **state)
 {
     (void)state;
@@ -739,7 +767,8 @@ static void test_memory_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_summary),     cmocka_unit_test(test_load_buffers_and_config),
+        cmocka_unit_test(test_load_summary),     cmocka_unit_test(test_dedupe),
+        cmocka_unit_test(test_load_buffers_and_config),
         cmocka_unit_test(test_load_metrics),     cmocka_unit_test(test_grouping_and_baseline),
         cmocka_unit_test(test_escapes),          cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_html_escapes_log), cmocka_unit_test(test_golden_md),
