@@ -86,6 +86,26 @@ static const char *const migrations[] = {
     " total_mib INTEGER, free_mib INTEGER, self_mib INTEGER, model_mib INTEGER,"
     " context_mib INTEGER, compute_mib INTEGER, unaccounted_mib INTEGER,"
     " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;",
+    /* 1 -> 2: what a background load was asked for and held, and what watching cost, as columns
+     * (until now only inside runs.summary_json), filled in for the runs already stored */
+    "ALTER TABLE scenarios ADD COLUMN kind TEXT;"
+    "ALTER TABLE scenarios ADD COLUMN asked_mib REAL;"
+    "ALTER TABLE scenarios ADD COLUMN held_mib_at_start REAL;"
+    "ALTER TABLE scenarios ADD COLUMN ready_s REAL;"
+    "ALTER TABLE runs ADD COLUMN ostel_cpu_ms REAL;"
+    "ALTER TABLE runs ADD COLUMN ostel_cpu_us_per_sample REAL;"
+    "UPDATE scenarios SET (kind, asked_mib, held_mib_at_start, ready_s) = ("
+    " SELECT json_extract(r.summary_json, '$.scenario.kind'),"
+    "        json_extract(r.summary_json, '$.scenario.asked_mib'),"
+    "        json_extract(r.summary_json, '$.scenario.held_mib_at_start'),"
+    "        json_extract(r.summary_json, '$.scenario.ready_s')"
+    " FROM runs r WHERE r.id = scenarios.run_id AND json_valid(r.summary_json)"
+    "  AND json_type(r.summary_json, '$.scenario') = 'object');"
+    "UPDATE runs SET"
+    " ostel_cpu_ms = json_extract(summary_json, '$.telemetry.ostel_cpu.ms'),"
+    " ostel_cpu_us_per_sample = json_extract(summary_json, '$.telemetry.ostel_cpu.us_per_sample')"
+    " WHERE json_valid(summary_json)"
+    "  AND json_type(summary_json, '$.telemetry.ostel_cpu') = 'object';",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -138,6 +158,8 @@ static const struct run_col run_cols[] = {
     {"swapouts", "telemetry.overall.swapouts", 'n', NULL},
     {"pressure_worst", "telemetry.overall.pressure_worst", 'n', NULL},
     {"avail_min_pct", "telemetry.overall.avail_min_pct", 'n', NULL},
+    {"ostel_cpu_ms", "telemetry.ostel_cpu.ms", 'n', NULL},
+    {"ostel_cpu_us_per_sample", "telemetry.ostel_cpu.us_per_sample", 'n', NULL},
 };
 /* Bound before run_cols, in this order. */
 static const char *const run_fixed_cols[] = {
@@ -823,7 +845,8 @@ static int insert_scenario(struct ostel_store *s, const struct run_files *f, int
         ostel_store_json_string(obj, "definition", &def);
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SCENARIO,
                                 "INSERT INTO scenarios(run_id, name, definition, telemetry_json, "
-                                "rss_peak_mib, cpu_mean_pct) VALUES(?,?,?,?,?,?)");
+                                "rss_peak_mib, cpu_mean_pct, kind, asked_mib, held_mib_at_start, "
+                                "ready_s) VALUES(?,?,?,?,?,?,?,?,?,?)");
     if (!st) {
         free(cfg_def);
         return OSTEL_ERR;
@@ -843,6 +866,17 @@ static int insert_scenario(struct ostel_store *s, const struct run_files *f, int
             sqlite3_bind_double(st, 5, v);
         if (ostel_store_json_number(tel, "cpu_mean_pct", &v) == 1)
             sqlite3_bind_double(st, 6, v);
+    }
+    if (obj) {
+        const char *kind = NULL;
+        if (ostel_store_json_string(obj, "kind", &kind) == 1)
+            sqlite3_bind_text(st, 7, kind, -1, SQLITE_TRANSIENT);
+        static const char *const nums[] = {"asked_mib", "held_mib_at_start", "ready_s"};
+        for (int k = 0; k < 3; k++) {
+            double v;
+            if (ostel_store_json_number(obj, nums[k], &v) == 1)
+                sqlite3_bind_double(st, 8 + k, v);
+        }
     }
     if (sqlite3_step(st) != SQLITE_DONE)
         return ostel_store_sql_error(s, "inserting the scenario");

@@ -8,6 +8,7 @@
 #include "util/fileio.h"
 
 #include <math.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -262,7 +263,10 @@ static void test_import_real_scenario(void **state)
     assert_int_equal(count(s, "scenarios"), 1);
     char *json = export_string(s, "scenarios", OSTEL_STORE_FORMAT_JSON, id);
     assert_non_null(strstr(json, "\"name\":\"mem:128M\",\"definition\":\"mem:128M\""));
-    assert_non_null(strstr(json, "\"rss_peak_mib\":138.85,\"cpu_mean_pct\":0}"));
+    assert_non_null(strstr(json, "\"rss_peak_mib\":138.85,\"cpu_mean_pct\":0,"));
+    /* what it asked for and held (columns since schema 2) */
+    assert_non_null(strstr(json, "\"kind\":\"hog\",\"asked_mib\":128,\"held_mib_at_start\":138.85,"
+                                 "\"ready_s\":0.108}"));
     /* the load's own telemetry is kept whole */
     assert_non_null(strstr(json, "\"rss_anon_peak_mib\":132.82"));
     assert_non_null(strstr(json, "\"avail_min_pct\":85.05"));
@@ -295,6 +299,68 @@ static void test_import_real_scenario(void **state)
     assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
     ostel_store_close(s);
     test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+/* The columns schema 2 added, as a stored run's export shows them. */
+static void expect_schema2_values(struct ostel_store *s, int64_t id)
+{
+    char *json = export_string(s, "scenarios", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"kind\":\"hog\",\"asked_mib\":128,\"held_mib_at_start\":138.85,"
+                                 "\"ready_s\":0.108}"));
+    free(json);
+    json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"ostel_cpu_ms\":12.5,\"ostel_cpu_us_per_sample\":131.2"));
+    free(json);
+}
+
+/*
+ * Schema 1 -> 2: a scenario's kind, asked_mib, held_mib_at_start and ready_s, and what watching
+ * cost (ostel_cpu), become columns. A database made by schema 1 (here: a schema-2 one with the new
+ * columns dropped again) gets them from the stored summary.json when it is opened.
+ */
+static void test_migrate_to_2(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *run = ostel_xasprintf("%s/run", dir);
+    copy_run("real-scenario", run);
+    patch(run, "summary.json", "\"interval_ms_p99\":\t50,",
+          "\"interval_ms_p99\":\t50, \"ostel_cpu\": {\"ms\": 12.5, \"pct_of_core\": 1.1, "
+          "\"us_per_sample\": 131.2},");
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    int64_t id = 0;
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, &id), OSTEL_STORE_ADDED);
+    expect_schema2_values(s, id);
+    ostel_store_close(s);
+
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw,
+                                  "ALTER TABLE scenarios DROP COLUMN kind;"
+                                  "ALTER TABLE scenarios DROP COLUMN asked_mib;"
+                                  "ALTER TABLE scenarios DROP COLUMN held_mib_at_start;"
+                                  "ALTER TABLE scenarios DROP COLUMN ready_s;"
+                                  "ALTER TABLE runs DROP COLUMN ostel_cpu_ms;"
+                                  "ALTER TABLE runs DROP COLUMN ostel_cpu_us_per_sample;"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    /* read-only opens never migrate: a schema-1 database reads as it is */
+    assert_int_equal(ostel_store_open(db, OSTEL_STORE_OPEN_READONLY, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_schema_version(s), 1);
+    ostel_store_close(s);
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_schema_version(s), 2);
+    expect_schema2_values(s, id);
+    assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(run);
     free(dir);
     free(db);
 }
@@ -596,7 +662,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_rolls_back),   cmocka_unit_test(test_bound_parameters),
         cmocka_unit_test(test_two_processes),        cmocka_unit_test(test_bulk_speed),
         cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
-        cmocka_unit_test(test_import_real_scenario),
+        cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
