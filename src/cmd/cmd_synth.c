@@ -245,7 +245,7 @@ int cmd_synth(int argc, char **argv)
     int rc = ostel_synth_write(&shape, &o, &res);
     free(vocab);
     if (rc != OSTEL_OK)
-        return OSTEL_EXIT_FAIL;
+        return ostel_synth_interrupted() ? 128 + ostel_synth_interrupted() : OSTEL_EXIT_FAIL;
     char sz[32];
     ostel_fmt_bytes(res.file_bytes, sz, sizeof(sz));
     if (a.dry_run) {

@@ -14,9 +14,11 @@
 #include "llama/gguf_write.h"
 #include "util/util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,13 +222,31 @@ struct out {
     uint8_t *buf;
     size_t len;
     uint64_t written;
-    const char *path;
+    const char *path;       /* the file written: the temporary one */
+    const char *final_path; /* what it becomes */
 };
+
+/* SIGINT/SIGTERM while a file is written: the writer stops at its next flush and removes its
+ * temporary file (see ostel_synth_write). */
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    g_stop_signal = sig;
+}
+
+int ostel_synth_interrupted(void)
+{
+    return (int)g_stop_signal;
+}
 
 static int out_flush(struct out *o)
 {
     size_t off = 0;
     while (off < o->len) {
+        if (g_stop_signal)
+            return ostel_error("interrupted by %s: '%s' was not written",
+                               g_stop_signal == SIGINT ? "SIGINT" : "SIGTERM", o->final_path);
         ssize_t n = write(o->fd, o->buf + off, o->len - off);
         if (n < 0 && errno == EINTR)
             continue;
@@ -369,6 +389,40 @@ static double now_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The temporary file beside OUT is OUT.synth-<pid>-XXXXXX. Removes those whose writer is gone (a
+ * synth killed with SIGKILL, or a crash, leaves its partial file behind): the pid in the name no
+ * longer exists. A file of a live pid (a synth running now, or an unrelated process that reused
+ * the pid) is left alone, and so is anything not named that way.
+ */
+static void remove_stale_temps(const char *dir, const char *out_path)
+{
+    const char *base = strrchr(out_path, '/');
+    base = base ? base + 1 : out_path;
+    char *prefix = ostel_xasprintf("%s.synth-", base);
+    size_t plen = strlen(prefix);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, plen) != 0)
+            continue;
+        char *end;
+        errno = 0;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (errno || pid <= 0 || pid > INT32_MAX || *end != '-' || strlen(end + 1) != 6)
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *p = ostel_xasprintf("%s/%s", dir, e->d_name);
+        if (unlink(p) == 0)
+            ostel_warn("removed '%s', left by a synth (pid %ld) that did not finish", p, pid);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(prefix);
+}
+
 static char *dir_of(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -439,7 +493,9 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     int rc = OSTEL_ERR;
     char *dir = dir_of(o->out_path);
     char *tmp = NULL;
-    struct out out = {.fd = -1, .path = o->out_path};
+    struct out out = {.fd = -1, .path = o->out_path, .final_path = o->out_path};
+    bool handlers_set = false;
+    struct sigaction old_int, old_term;
     if (o->dry_run) {
         rc = OSTEL_OK;
         goto done;
@@ -462,7 +518,16 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
                     ostel_fmt_bytes(need, n, sizeof(n)), ostel_fmt_bytes(avail, a, sizeof(a)));
         goto done;
     }
-    tmp = ostel_xasprintf("%s.synth-XXXXXX", o->out_path);
+    remove_stale_temps(dir, o->out_path);
+    tmp = ostel_xasprintf("%s.synth-%ld-XXXXXX", o->out_path, (long)getpid());
+    /* Ctrl-C or SIGTERM from here on: stop at the next flush, remove the temporary file. */
+    struct sigaction stop = {0};
+    stop.sa_handler = on_stop_signal;
+    sigemptyset(&stop.sa_mask);
+    g_stop_signal = 0;
+    sigaction(SIGINT, &stop, &old_int);
+    sigaction(SIGTERM, &stop, &old_term);
+    handlers_set = true;
     out.fd = mkstemp(tmp);
     if (out.fd < 0) {
         ostel_error("cannot create a temporary file beside '%s': %s", o->out_path, strerror(errno));
@@ -514,6 +579,10 @@ done:
     if (tmp) {
         unlink(tmp);
         free(tmp);
+    }
+    if (handlers_set) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
     }
     free(out.buf);
     free(dir);

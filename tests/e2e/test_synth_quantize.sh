@@ -24,6 +24,34 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 "$OSTEL" synth tiny-qwen --type q8_0 -o "$TMP/qwen-q8-again.gguf" --seed 5
 cmp -s "$TMP/qwen-q8.gguf" "$TMP/qwen-q8-again.gguf" || fail "synth is not deterministic"
 
+# A synth killed outright leaves its partial file; the next synth of the same output removes it (its
+# pid is gone), but never the file of a live process nor anything named otherwise.
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+touch "$TMP/k.gguf.synth-$dead-abcdef" "$TMP/k.gguf.synth-$$-ghijkl" "$TMP/k.gguf.synth-XYZ"
+"$OSTEL" synth tiny-llama -o "$TMP/k.gguf" >/dev/null 2>"$TMP/err" || fail "synth beside stale files"
+[ ! -e "$TMP/k.gguf.synth-$dead-abcdef" ] || fail "a dead synth's partial file was kept"
+grep -q "removed '.*/k.gguf.synth-$dead-abcdef', left by a synth" "$TMP/err" ||
+    fail "no word of the removed file: $(cat "$TMP/err")"
+[ -e "$TMP/k.gguf.synth-$$-ghijkl" ] && [ -e "$TMP/k.gguf.synth-XYZ" ] || fail "removed a live file"
+# Ctrl-C while it writes: exit 130, one line saying so, no output and no partial file
+"$OSTEL" synth llama-3.2-1b -o "$TMP/big.gguf" >/dev/null 2>"$TMP/err" &
+pid=$!
+for _ in $(seq 500); do
+    compgen -G "$TMP/big.gguf.synth-*" >/dev/null && break
+    sleep 0.01
+done
+compgen -G "$TMP/big.gguf.synth-*" >/dev/null || fail "no temporary file seen while synth wrote"
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" = 130 ] || fail "interrupted synth: exit $rc, want 130 ($(cat "$TMP/err"))"
+[ ! -e "$TMP/big.gguf" ] || fail "an interrupted synth left its output"
+! compgen -G "$TMP/big.gguf.synth-*" >/dev/null || fail "an interrupted synth left its partial file"
+grep -q "^ostel: error: interrupted by SIGINT: '.*/big.gguf' was not written$" "$TMP/err" ||
+    fail "interrupted synth said: $(cat "$TMP/err")"
+
 q() { "$BIN/llama-quantize" "$@" 2 >"$TMP/quantize.log" 2>&1 || { cat "$TMP/quantize.log"; fail "llama-quantize $*"; }; }
 q "$TMP/llama-f16.gguf" "$TMP/llama-q8.gguf" Q8_0
 q "$TMP/llama-f16.gguf" "$TMP/llama-q4km.gguf" Q4_K_M
