@@ -228,6 +228,9 @@ def part3(args, tmp):
     import signal
     import threading
     rng = random.Random(args.seed)
+    # A stopped ostel must never be left behind: SIGTERM (as Ctrl-C already does) unwinds through
+    # the `finally` below that continues it.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     bench = os.path.join(llama_bin_dir(), "llama-bench")
     extra = (["-t", str(args.threads)] if args.threads else []) + shlex.split(args.llama_args)
     reps = args.toggle_reps + args.toggle_reps % 2
