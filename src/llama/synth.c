@@ -382,13 +382,6 @@ static void add_metadata(struct ostel_gguf_writer *w, const struct ostel_synth_s
     ostel_gguf_writer_add_u32(w, "general.quantization_version", 2);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * The temporary file beside OUT is OUT.synth-<pid>-XXXXXX. Removes those whose writer is gone (a
  * synth killed with SIGKILL, or a crash, leaves its partial file behind): the pid in the name no
@@ -537,7 +530,7 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     }
     out.path = tmp;
     out.buf = ostel_xmalloc(WRITE_CHUNK);
-    double t0 = now_s();
+    double t0 = ostel_mono_s();
     if (out_bytes(&out, header.data, header.len) != OSTEL_OK)
         goto done;
     uint64_t seed = o->seed;
@@ -571,7 +564,7 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     }
     free(tmp);
     tmp = NULL;
-    res->seconds = now_s() - t0;
+    res->seconds = ostel_mono_s() - t0;
     rc = OSTEL_OK;
 done:
     if (out.fd >= 0)

@@ -266,13 +266,6 @@ static void *cpu_main(void *arg)
     return NULL;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void sleep_s(double s)
 {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
@@ -314,7 +307,7 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     int rc = OSTEL_OK, started = 0;
     bool wrote_ready = false;
     bool oom = raise_oom_score();
-    double t0 = now_s();
+    double t0 = ostel_mono_s();
     double deadline = params->duration_ns ? t0 + (double)params->duration_ns / 1e9 : 0;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     if (page == 0 || page == (size_t)-1)
@@ -351,13 +344,13 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     uint64_t chunk = ((uint64_t)16 << 20) / page;
     for (uint64_t p = 0; p < npages && !atomic_load(&h.stop); p += chunk) {
         touch_pages(mem, page, npages, p, npages - p < chunk ? npages - p : chunk, 0);
-        if (deadline && now_s() >= deadline)
+        if (deadline && ostel_mono_s() >= deadline)
             atomic_store(&h.stop, true);
     }
     if (atomic_load(&h.stop)) {
         int sig = atomic_load(&h.signal);
         fprintf(out, "hog: stopped (%s) after %.1f s before the memory was in place\n",
-                sig ? "signal" : "duration", now_s() - t0);
+                sig ? "signal" : "duration", ostel_mono_s() - t0);
         fflush(out);
         goto out;
     }
@@ -374,7 +367,7 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     if (npages)
         fprintf(out, " rewrite=%llu pages/s (every page each %.1f s)", (unsigned long long)rate,
                 rate ? (double)npages / (double)rate : 0.0);
-    fprintf(out, " fill=%.2f s\n", now_s() - t0);
+    fprintf(out, " fill=%.2f s\n", ostel_mono_s() - t0);
     fflush(out);
     if (params->ready_file) {
         char *txt =
@@ -391,10 +384,10 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     }
 
     /* Maintain: re-write pages at `rate`, in 100 ms ticks, never more than one cycle per tick. */
-    double tm = now_s();
+    double tm = ostel_mono_s();
     uint64_t done = 0, cursor = 0;
     while (!atomic_load(&h.stop)) {
-        double t = now_s();
+        double t = ostel_mono_s();
         if (deadline && t >= deadline)
             break;
         if (npages && rate) {
@@ -406,7 +399,7 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
             cursor += n;
             done = due;
         }
-        double left = deadline ? deadline - now_s() : 0.1;
+        double left = deadline ? deadline - ostel_mono_s() : 0.1;
         sleep_s(left < 0.1 ? (left > 0 ? left : 0) : 0.1);
     }
     int sig = atomic_load(&h.signal);
@@ -415,7 +408,7 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
             : sig == SIGINT ? "SIGINT"
             : sig == SIGHUP ? "SIGHUP"
                             : "duration",
-            now_s() - t0, (unsigned long long)cursor);
+            ostel_mono_s() - t0, (unsigned long long)cursor);
     fflush(out);
 out:
     atomic_store(&h.stop, true);

@@ -110,22 +110,6 @@ static double now_real(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/* The calling thread's CPU time, or 0 when the clock cannot be read. */
-static uint64_t thread_cpu_ns(void)
-{
-    struct timespec t;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
-        return 0;
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static double now_mono(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static int write_all(int fd, const void *data, size_t n)
 {
     const char *p = data;
@@ -627,7 +611,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
 
     struct ostel_child child;
     struct ostel_sampler *sampler = NULL;
-    uint64_t runner_cpu0 = thread_cpu_ns();
+    uint64_t runner_cpu0 = ostel_thread_cpu_ns();
     if (ostel_child_spawn(s->argv, &child) != 0) {
         res->status = OSTEL_RUN_SPAWN_FAILED;
         res->exit_code = -1;
@@ -639,7 +623,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         ostel_warn("the run goes on without telemetry");
 
     int64_t oom_kills = -1;
-    double t0 = now_mono();
+    double t0 = ostel_mono_s();
     double deadline = s->timeout_ns ? t0 + (double)s->timeout_ns / 1e9 : 0;
     double term_sent = 0;
     bool timed_out = false, exited = false, eof = false;
@@ -680,7 +664,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         char sigbuf[16];
         while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
             ;
-        double now = now_mono();
+        double now = ostel_mono_s();
         if (g_signal_received && !res->ostel_signal) {
             res->ostel_signal = g_signal_received;
             ostel_child_signal_group(&child, SIGTERM);
@@ -710,7 +694,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         int64_t kills = -1;
         uint64_t sampler_cpu = 0;
         res->samples = ostel_sampler_stop(sampler, &kills, &sampler_cpu);
-        uint64_t runner_cpu1 = thread_cpu_ns(); /* with the last sample, taken by this thread */
+        uint64_t runner_cpu1 = ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
         oom_kills = kills;
         if (sampler_cpu && runner_cpu0 && runner_cpu1)
             res->watcher_cpu_ns = sampler_cpu + (runner_cpu1 - runner_cpu0);

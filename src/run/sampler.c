@@ -59,13 +59,6 @@ struct ostel_sampler {
 
 #define FLUSH_NS 250000000LL
 
-static int64_t mono_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000LL + t.tv_nsec;
-}
-
 static void flush_rows(struct ostel_sampler *s)
 {
     const char *p = s->pending;
@@ -82,7 +75,7 @@ static void flush_rows(struct ostel_sampler *s)
         n -= (size_t)w;
     }
     s->npending = 0;
-    s->last_flush_ns = mono_ns();
+    s->last_flush_ns = ostel_mono_ns();
 }
 
 static void take_one(struct ostel_sampler *s)
@@ -104,7 +97,7 @@ static void take_one(struct ostel_sampler *s)
         flush_rows(s);
     memcpy(s->pending + s->npending, s->row, n);
     s->npending += n;
-    if (mono_ns() - s->last_flush_ns >= FLUSH_NS)
+    if (ostel_mono_ns() - s->last_flush_ns >= FLUSH_NS)
         flush_rows(s);
     atomic_fetch_add(&s->rows, 1);
 }
@@ -129,7 +122,8 @@ static void sleep_until(const struct timespec *until)
 #if defined(__APPLE__)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec > until->tv_sec || (now.tv_sec == until->tv_sec && now.tv_nsec >= until->tv_nsec))
+    if (now.tv_sec > until->tv_sec ||
+        (now.tv_sec == until->tv_sec && now.tv_nsec >= until->tv_nsec))
         return;
     struct timespec left = {until->tv_sec - now.tv_sec, until->tv_nsec - now.tv_nsec};
     if (left.tv_nsec < 0) {
@@ -173,9 +167,7 @@ static void *loop(void *arg)
                 break;
         }
     }
-    struct timespec cpu;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
-        s->thread_cpu_ns = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
+    s->thread_cpu_ns = ostel_thread_cpu_ns();
     return NULL;
 }
 
@@ -192,7 +184,7 @@ struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interv
     ostel_platform_pressure_init(&s->pressure);
     s->csv_fd = csv_fd;
     s->interval_ns = interval_ns;
-    s->last_flush_ns = mono_ns();
+    s->last_flush_ns = ostel_mono_ns();
     atomic_init(&s->stop, false);
     atomic_init(&s->rows, 0);
     atomic_init(&s->failed, false);

@@ -47,19 +47,12 @@ static void on_study_signal(int sig)
     g_study_signal = sig;
 }
 
-static double mono_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* Sleeps up to s seconds in 50 ms slices; false when a signal asked the study to stop. */
 static bool nap(double s)
 {
-    double end = mono_s() + s;
+    double end = ostel_mono_s() + s;
     while (!g_study_signal) {
-        double left = end - mono_s();
+        double left = end - ostel_mono_s();
         if (left <= 0)
             return true;
         struct timespec t = {0, (long)((left < 0.05 ? left : 0.05) * 1e9)};
@@ -102,7 +95,7 @@ static void progress(struct study_ctx *c, const struct ostel_study_run *r, const
         return;
     const struct ostel_study_spec *s = c->spec;
     char el[32], eta[32] = "?";
-    double elapsed = mono_s() - c->t0;
+    double elapsed = ostel_mono_s() - c->t0;
     fmt_dur(elapsed, el, sizeof(el));
     if (c->done_now > 0)
         fmt_dur(c->run_seconds / (double)c->done_now * (double)(c->todo - c->done_now), eta,
@@ -315,7 +308,7 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
             ostel_strlist_push(&argv, cyc);
         }
     }
-    double t0 = mono_s();
+    double t0 = ostel_mono_s();
     int rc = ostel_child_spawn_to_fd(argv.v, sc->log_fd, &sc->child);
     ostel_strlist_free(&argv);
     if (rc != 0)
@@ -343,7 +336,7 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
         }
         if (!is_cmd && ostel_is_file(sc->ready_tmp))
             break;
-        if (mono_s() - t0 >= limit) {
+        if (ostel_mono_s() - t0 >= limit) {
             if (is_cmd)
                 break;
             return ostel_error("scenario '%s' did not hold its load within %.0f s", text, limit);
@@ -351,7 +344,7 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
         if (!nap(0.05))
             return OSTEL_ERR;
     }
-    sc->ready_s = mono_s() - t0;
+    sc->ready_s = ostel_mono_s() - t0;
     /* Check from its telemetry that it really holds what it asked (at least 90 %). */
     sc->held_mib = tree_rss_mib(sc->child.pid);
     if (sc->asked_bytes) {
@@ -401,9 +394,9 @@ static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *
     }
     if (sc->running) {
         ostel_child_signal_group(&sc->child, SIGTERM);
-        double t0 = mono_s();
+        double t0 = ostel_mono_s();
         bool exited = false;
-        while (!exited && mono_s() - t0 < 10.0) {
+        while (!exited && ostel_mono_s() - t0 < 10.0) {
             ostel_child_check_exit(&sc->child, &exited);
             if (!exited) {
                 struct timespec t = {0, 20000000};
@@ -496,8 +489,8 @@ static bool cooldown(struct study_ctx *c)
     struct ostel_hog_meminfo mi;
     ostel_hog_read_meminfo(&mi);
     double slack = fmax(256.0, 0.02 * (double)mi.total_bytes / 1048576.0);
-    double end = mono_s() + (double)s->cooldown_max_ns / 1e9;
-    while (mono_s() < end) {
+    double end = ostel_mono_s() + (double)s->cooldown_max_ns / 1e9;
+    while (ostel_mono_s() < end) {
         double a = avail_mib();
         if (isnan(a) || a >= c->baseline_avail - slack)
             return true;
@@ -594,7 +587,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     struct ostel_run_spec rs;
     fill_spec(c, &rs, dir, argv, r->model, r->ctx, r->gen, scen, (int)r->rep, r->hash);
     struct ostel_run_result res;
-    double t0 = mono_s();
+    double t0 = ostel_mono_s();
     int rr;
     /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
      * most twice, under the same scenario: a measurement without timings is no measurement. */
@@ -620,7 +613,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         free(dir);
         return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
     }
-    c->run_seconds += mono_s() - t0;
+    c->run_seconds += ostel_mono_s() - t0;
     if (res.status != OSTEL_RUN_OK)
         c->failed++;
     /* Stored in one transaction; a failed run is stored as failed. */
@@ -631,7 +624,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     c->done_now++;
     if (!c->opt->quiet && !c->opt->progress_bar) {
         char took[32];
-        fmt_dur(mono_s() - t0, took, sizeof(took));
+        fmt_dur(ostel_mono_s() - t0, took, sizeof(took));
         fprintf(stderr, "study: [%zu/%zu] %s %s c%lld n%lld r%lld: %s", c->done_now, c->todo,
                 s->tags.v[r->model], scen, r->ctx, r->gen, r->rep,
                 ostel_run_status_name(res.status));
@@ -834,7 +827,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    c.t0 = mono_s();
+    c.t0 = ostel_mono_s();
     c.baseline_avail = avail_mib();
     rc = 0;
     if (c.todo > 0)
@@ -868,7 +861,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     }
     if (!o->quiet) {
         char el[32];
-        fmt_dur(mono_s() - c.t0, el, sizeof(el));
+        fmt_dur(ostel_mono_s() - c.t0, el, sizeof(el));
         fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c.done_now, el,
                 c.failed, s->db);
     }

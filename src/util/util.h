@@ -60,6 +60,12 @@ char *ostel_xasprintf(const char *fmt, ...) OSTEL_PRINTF(1, 2);
 bool ostel_add_u64(uint64_t a, uint64_t b, uint64_t *out);
 bool ostel_mul_u64(uint64_t a, uint64_t b, uint64_t *out);
 
+/* The monotonic clock (for durations and deadlines), in seconds and in nanoseconds. */
+double ostel_mono_s(void);
+int64_t ostel_mono_ns(void);
+/* The calling thread's CPU time in nanoseconds, or 0 when the clock cannot be read. */
+uint64_t ostel_thread_cpu_ns(void);
+
 /*
  * A growable byte buffer with a size cap. Appends past `max` set `overflow` and are dropped, so a
  * hostile input can never make ostel allocate without bound. data is always NUL-terminated.
