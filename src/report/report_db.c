@@ -54,12 +54,8 @@ int ostel_report_load_record(struct ostel_report_run *r, const struct ostel_stor
                              char *err, size_t errlen)
 {
     const char *dir = rec->run_dir ? rec->run_dir : "";
-    size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/')
-        dl--;
-    size_t base = dl;
-    while (base > 0 && dir[base - 1] != '/')
-        base--;
+    size_t dl, base;
+    ostel_path_split_base(dir, &dl, &base);
     set_clean(&r->path, dir, dl);
     if (dl > base) {
         set_clean(&r->name, dir + base, dl - base);

@@ -108,10 +108,9 @@ static void series_free(struct ostel_report_series *s)
 
 static void run_free(struct ostel_report_run *r)
 {
-    char **strs[] = {&r->path,     &r->run_id,      &r->name,       &r->tag,
-                     &r->model,    &r->scenario,    &r->status,     &r->tool,
-                     &r->signal,   &r->device,      &r->device_desc, &r->model_type,
-                     &r->llama_version};
+    char **strs[] = {&r->path,        &r->run_id,     &r->name,         &r->tag,    &r->model,
+                     &r->scenario,    &r->status,     &r->tool,         &r->signal, &r->device,
+                     &r->device_desc, &r->model_type, &r->llama_version};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     free(r->log_tail);
@@ -152,10 +151,9 @@ struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
     }
     struct ostel_report_run *r = &set->runs[set->n++];
     memset(r, 0, sizeof(*r));
-    char **strs[] = {&r->path,     &r->run_id,      &r->name,       &r->tag,
-                     &r->model,    &r->scenario,    &r->status,     &r->tool,
-                     &r->signal,   &r->device,      &r->device_desc, &r->model_type,
-                     &r->llama_version};
+    char **strs[] = {&r->path,        &r->run_id,     &r->name,         &r->tag,    &r->model,
+                     &r->scenario,    &r->status,     &r->tool,         &r->signal, &r->device,
+                     &r->device_desc, &r->model_type, &r->llama_version};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         *strs[i] = ostel_xstrdup("");
     r->ctx = r->gen = r->repetition = r->exit_code = -1;
@@ -278,6 +276,17 @@ static void device_short(char **dst, const char *desc)
     set_str(dst, desc, n);
 }
 
+/* Adds a breakdown row's model, context and compute MiB to the run's metrics. */
+static void add_parts(double *m, const cJSON *row)
+{
+    m[OSTEL_REPORT_M_MODEL_MIB] =
+        add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(jnum(row, "model")));
+    m[OSTEL_REPORT_M_CONTEXT_MIB] =
+        add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(jnum(row, "context")));
+    m[OSTEL_REPORT_M_COMPUTE_MIB] =
+        add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(jnum(row, "compute")));
+}
+
 /* Memory from llama.cpp's breakdown table: device rows and a "Host" row. */
 static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
 {
@@ -309,12 +318,7 @@ static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
         if (!*r->device_desc)
             set_str(&r->device_desc, dev, strlen(dev));
         m[OSTEL_REPORT_M_DEV_USED_MIB] = add_nan(m[OSTEL_REPORT_M_DEV_USED_MIB], self);
-        m[OSTEL_REPORT_M_MODEL_MIB] =
-            add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(jnum(row, "model")));
-        m[OSTEL_REPORT_M_CONTEXT_MIB] =
-            add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(jnum(row, "context")));
-        m[OSTEL_REPORT_M_COMPUTE_MIB] =
-            add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(jnum(row, "compute")));
+        add_parts(m, row);
         any = true;
     }
     if (names.len) {
@@ -331,12 +335,7 @@ static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
         {
             if (!jstr(row, "device"))
                 continue;
-            m[OSTEL_REPORT_M_MODEL_MIB] =
-                add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(jnum(row, "model")));
-            m[OSTEL_REPORT_M_CONTEXT_MIB] =
-                add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(jnum(row, "context")));
-            m[OSTEL_REPORT_M_COMPUTE_MIB] =
-                add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(jnum(row, "compute")));
+            add_parts(m, row);
         }
     }
     ostel_buf_free(&names);
@@ -943,12 +942,8 @@ static int load_run_dir(struct ostel_report_set *set, const char *dir)
                            dir);
     struct ostel_report_run *r = ostel_report_set_add(set);
     set_str(&r->path, dir, strlen(dir));
-    size_t dl = strlen(dir);
-    while (dl > 1 && dir[dl - 1] == '/')
-        dl--;
-    size_t base = dl;
-    while (base > 0 && dir[base - 1] != '/')
-        base--;
+    size_t dl, base;
+    ostel_path_split_base(dir, &dl, &base);
     set_str(&r->name, dir + base, dl - base);
 
     char err[256];

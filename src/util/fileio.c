@@ -145,3 +145,15 @@ char *ostel_find_executable(const char *name)
     free(copy);
     return found;
 }
+
+void ostel_path_split_base(const char *path, size_t *len, size_t *base)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/')
+        n--;
+    size_t b = n;
+    while (b > 0 && path[b - 1] != '/')
+        b--;
+    *len = n;
+    *base = b;
+}

@@ -19,6 +19,11 @@ int ostel_mkdir_p(const char *path);
  * NULL. Prints nothing.
  */
 char *ostel_find_executable(const char *name);
+/*
+ * Where path's last component is, trailing slashes left out: *len is path's length without them,
+ * *base the offset of the component ("runs/a/" → len 6, base 5: "a"; "/" → len 1, base 1: none).
+ */
+void ostel_path_split_base(const char *path, size_t *len, size_t *base);
 /* True when path exists and is a regular file / a directory. */
 bool ostel_is_file(const char *path);
 bool ostel_is_dir(const char *path);

@@ -487,6 +487,22 @@ static void test_options_env_once_synth(void **state)
     free(vocab);
 }
 
+static void test_path_split_base(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        size_t len, base;
+    } cases[] = {{"runs/a", 6, 5}, {"runs/a//", 6, 5}, {"a", 1, 0}, {"/x/y/", 4, 3},
+                 {"/", 1, 1},      {"//", 1, 1},       {"", 0, 0},  {"./", 1, 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        size_t len = 99, base = 99;
+        ostel_path_split_base(cases[i].path, &len, &base);
+        assert_int_equal(len, cases[i].len);
+        assert_int_equal(base, cases[i].base);
+    }
+}
+
 static void test_atomic_write(void **state)
 {
     (void)state;
@@ -520,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_buf_cap),        cmocka_unit_test(test_str),
         cmocka_unit_test(test_checked_math),   cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_options),        cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_path_split_base),
         cmocka_unit_test(test_options_mixed_interleaved),
         cmocka_unit_test(test_options_mixed_dashdash),
         cmocka_unit_test(test_options_mixed_env),
