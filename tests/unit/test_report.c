@@ -323,14 +323,6 @@ static void expect_failure(const char *const *argv, int want, const char *needle
     free(err);
 }
 
-static void copy_file(const char *from, const char *to)
-{
-    size_t n;
-    char *d = test_read_file(from, &n);
-    test_write_file(to, d, n);
-    free(d);
-}
-
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -344,7 +336,7 @@ static void test_bad_input(void **state)
     char *src = test_src_path("tests/data/runs/study-metal/q4km-2");
     char *from = ostel_xasprintf("%s/metrics.csv", src);
     char *to = ostel_xasprintf("%s/metrics.csv", run);
-    copy_file(from, to);
+    test_copy_file(from, to, NULL);
     char *want = ostel_xasprintf("%s/summary.json: missing", run);
     const char *a2[] = {"report", run, NULL};
     expect_failure(a2, 1, want);
@@ -353,7 +345,7 @@ static void test_bad_input(void **state)
     free(from);
     from = ostel_xasprintf("%s/summary.json", src);
     char *sum = ostel_xasprintf("%s/summary.json", run);
-    copy_file(from, sum);
+    test_copy_file(from, sum, NULL);
     test_write_file(to, "ts,rss_mb\n1.0,2\n1.1,oops\n", 25);
     want = ostel_xasprintf("%s/metrics.csv: line 3: column rss_mb is not a number", run);
     expect_failure(a2, 1, want);

@@ -202,17 +202,6 @@ static void test_select(void **state)
 }
 
 /* Copies src/<file> to dst/<file>. */
-static void copy_file(const char *src, const char *dst, const char *file)
-{
-    char *a = ostel_xasprintf("%s/%s", src, file), *b = ostel_xasprintf("%s/%s", dst, file);
-    size_t n;
-    char *d = test_read_file(a, &n);
-    test_write_file(b, d, n);
-    free(d);
-    free(a);
-    free(b);
-}
-
 static void test_log_tail(void **state)
 {
     (void)state;
@@ -223,7 +212,7 @@ static void test_log_tail(void **state)
     assert_int_equal(ostel_mkdir_p(run), OSTEL_OK);
     const char *files[] = {"summary.json", "config.txt", "metrics.csv", "llama_output.log"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(files); i++)
-        copy_file(src, run, files[i]);
+        test_copy_file(src, run, files[i]);
     struct ostel_store *s;
     assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
     assert_int_equal(ostel_store_import_run_dir(s, run, NULL, NULL), OSTEL_STORE_ADDED);

@@ -39,16 +39,8 @@ static void copy_run(const char *name, const char *dst)
     char *src = fixture(name);
     assert_int_equal(ostel_mkdir_p(dst), OSTEL_OK);
     const char *files[] = {"metrics.csv", "config.txt", "summary.json"};
-    for (size_t i = 0; i < 3; i++) {
-        char *a = ostel_xasprintf("%s/%s", src, files[i]);
-        char *b = ostel_xasprintf("%s/%s", dst, files[i]);
-        size_t n;
-        char *d = test_read_file(a, &n);
-        test_write_file(b, d, n);
-        free(d);
-        free(a);
-        free(b);
-    }
+    for (size_t i = 0; i < 3; i++)
+        test_copy_file(src, dst, files[i]);
     free(src);
 }
 

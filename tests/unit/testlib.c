@@ -87,6 +87,18 @@ void test_write_file(const char *path, const void *data, size_t len)
     fclose(f);
 }
 
+void test_copy_file(const char *from, const char *to, const char *name)
+{
+    char *a = name ? ostel_xasprintf("%s/%s", from, name) : ostel_xstrdup(from);
+    char *b = name ? ostel_xasprintf("%s/%s", to, name) : ostel_xstrdup(to);
+    size_t n;
+    char *d = test_read_file(a, &n);
+    test_write_file(b, d, n);
+    free(d);
+    free(a);
+    free(b);
+}
+
 static char *slurp_fd(int fd)
 {
     struct ostel_buf b;

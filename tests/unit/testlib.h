@@ -25,6 +25,8 @@ void test_rmtree(const char *path);
 /* Reads a whole file into a NUL-terminated string (fails the test when unreadable). */
 char *test_read_file(const char *path, size_t *len);
 void test_write_file(const char *path, const void *data, size_t len);
+/* Copies file `from` to `to`; with a name, from/name to to/name (from and to are directories). */
+void test_copy_file(const char *from, const char *to, const char *name);
 
 /*
  * Runs the ostel binary ($OSTEL_BIN) with argv (NULL-terminated, without "ostel"), capturing stdout and
