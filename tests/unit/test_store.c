@@ -575,8 +575,7 @@ static void test_bulk_speed(void **state)
     double dt = mono_s() - t0;
     print_message("imported %d samples in %.3f s\n", ROWS, dt);
     assert_int_equal(count(s, "samples"), ROWS);
-    /* well under a second in a release build; sanitizers slow it several times */
-    assert_true(dt < 8.0);
+    /* The time is printed, not bounded: it depends on the machine (bench/ measures speed). */
     ostel_store_close(s);
     test_rmtree(dir);
     free(dir);

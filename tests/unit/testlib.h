@@ -16,7 +16,7 @@
 
 /* $OSTEL_SRC_DIR/<rel> (the source tree, set by CTest); the caller frees it. */
 char *test_src_path(const char *rel);
-/* ../shared/logs beside the source tree, or NULL when absent (tests using it then skip). */
+/* tests/data/logs/shared (other machines' logs, copied from ../shared/logs); absent fails the test. */
 char *test_shared_logs_dir(void);
 /* A fresh temporary directory; the caller frees the string and may remove the directory. */
 char *test_tmpdir(void);
