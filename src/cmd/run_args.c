@@ -7,6 +7,7 @@
 #include "llama/llama_tools.h"
 #include "run/llama_cmd.h"
 #include "util/fileio.h"
+#include "util/names.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -127,26 +128,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case 'v': a->verbose = true; return 0;
     }
     return ostel_error("run: unhandled option");
-}
-
-char *ostel_run_sanitize_tag(const char *tag)
-{
-    size_t n = strlen(tag);
-    if (n > 64)
-        n = 64;
-    char *s = ostel_xstrndup(tag, n);
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || ('0' <= c && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        if (!ok || (i == 0 && c == '.'))
-            s[i] = '_';
-    }
-    if (n == 0) {
-        free(s);
-        s = ostel_xstrdup("run");
-    }
-    return s;
 }
 
 static char *join_cmdline(int argc, char **argv)
@@ -294,7 +275,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
         struct tm tm;
         gmtime_r(&ts.tv_sec, &tm);
         strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-        char *safe = ostel_run_sanitize_tag(a->tag);
+        char *safe = ostel_tag_sanitize(a->tag);
         a->dir = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
                                  ts.tv_nsec / 1000000, safe);
         free(safe);

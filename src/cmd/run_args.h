@@ -28,7 +28,5 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv);
 void ostel_run_args_free(struct ostel_run_args *a);
 /* Prints the one-line outcome (and warnings drawn from summary.json) unless quiet. */
 void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_run_result *res);
-/* A tag made safe for a file name: [A-Za-z0-9._-], others become '_', at most 64 bytes; caller frees. */
-char *ostel_run_sanitize_tag(const char *tag);
 
 #endif

@@ -13,7 +13,6 @@
  */
 #include "run/study.h"
 
-#include "cmd/run_args.h"
 #include "llama/gguf.h"
 #include "llama/llama_tools.h"
 #include "platform/platform.h"
@@ -27,6 +26,7 @@
 #include "run/sampler.h"
 #include "store/store.h"
 #include "util/fileio.h"
+#include "util/names.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -559,6 +559,13 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     const struct ostel_study_spec *s = c->spec;
     char *dir = ostel_xasprintf("%s/%s", c->runs_dir, r->dir_name);
     int rc = 0;
+    char why[512] = "its name is not one path component";
+    if (!ostel_path_is_component(r->dir_name) ||
+        ostel_path_check_inside(c->runs_dir, dir, why, sizeof(why)) != 0) {
+        ostel_error("study: refusing a run directory: %s", why);
+        free(dir);
+        return 1;
+    }
     if (ostel_is_dir(dir)) {
         if (run_dir_finished(dir, r->hash)) {
             /* finished but never stored: ostel was killed between the two */
@@ -642,7 +649,9 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
     for (size_t m = 0; m < s->models.n; m++) {
         if (!needed[m])
             continue;
-        char *dir = ostel_xasprintf("%s/%s", c->warm_dir, s->tags.v[m]);
+        char *tag = ostel_tag_sanitize(s->tags.v[m]);
+        char *dir = ostel_xasprintf("%s/%s", c->warm_dir, tag);
+        free(tag);
         if (ostel_is_dir(dir) && remove_run_dir(dir) != 0) {
             free(dir);
             return 1;

@@ -4,9 +4,9 @@
  */
 #include "run/study.h"
 
-#include "cmd/run_args.h"
 #include "run/hog.h"
 #include "util/fileio.h"
+#include "util/names.h"
 #include "util/opt.h"
 
 #include <ini.h>
@@ -333,7 +333,7 @@ static char *default_tag(const char *path)
     if (n > 5 && strcmp(base + n - 5, ".gguf") == 0)
         n -= 5;
     char *t = ostel_xstrndup(base, n);
-    char *safe = ostel_run_sanitize_tag(t);
+    char *safe = ostel_tag_sanitize(t);
     free(t);
     return safe;
 }
@@ -381,7 +381,7 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
         s->name = ostel_xasprintf("study-%.8s", h);
     }
     if (!s->dir) {
-        char *safe = ostel_run_sanitize_tag(s->name);
+        char *safe = ostel_tag_sanitize(s->name);
         s->dir = ostel_xasprintf("studies/%s", safe);
         free(safe);
     }
@@ -487,9 +487,11 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
             ostel_hash_hex(kb.data, kb.len, u->hash);
             ostel_buf_free(&kb);
             free(key);
-            char *scen = ostel_run_sanitize_tag(s->scenarios.v[sc]);
-            u->dir_name = ostel_xasprintf("%03zu-%s-%s-c%lld-n%lld-r%lld", k + 1, s->tags.v[m],
-                                          scen, u->ctx, u->gen, rep);
+            char *scen = ostel_tag_sanitize(s->scenarios.v[sc]);
+            char *tag = ostel_tag_sanitize(s->tags.v[m]);
+            u->dir_name = ostel_xasprintf("%03zu-%s-%s-c%lld-n%lld-r%lld", k + 1, tag, scen,
+                                          u->ctx, u->gen, rep);
+            free(tag);
             free(scen);
             k++;
         }
