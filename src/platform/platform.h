@@ -184,6 +184,28 @@ int ostel_platform_host_read(struct ostel_platform_host *out);
  */
 void ostel_platform_hint_huge_pages(void *p, size_t len);
 
+/* How ostel_platform_spawn() connects a child. */
+struct ostel_platform_spawn_opts {
+    int out_fd;           /* becomes the child's stdout and stderr; borrowed */
+    int close_fd;         /* closed in the child (a pipe's other end), or -1 */
+    bool die_with_parent; /* the child gets SIGKILL when ostel ends, even by kill -9 (Linux) */
+};
+
+/*
+ * Starts argv[0] (a path) with argv and ostel's environment: stdin /dev/null, stdout and stderr on
+ * o->out_fd, in a process group of its own, default signal dispositions and an empty signal mask.
+ * die_with_parent ties the child's life to the calling THREAD's (Linux PR_SET_PDEATHSIG): call it
+ * from a thread that lives as long as ostel. Returns 0 with *pid set once the program runs, or an
+ * errno (e.g. ENOENT from execve); prints nothing.
+ */
+int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o,
+                         pid_t *pid);
+/* The same with posix_spawn and no tie to ostel's life (spawn_posix.c, every backend). */
+int ostel_platform_spawn_posix(char *const argv[], const struct ostel_platform_spawn_opts *o,
+                               pid_t *pid);
+/* What keeps children from outliving ostel: "PR_SET_PDEATHSIG" or "none". Static string. */
+const char *ostel_platform_spawn_guard(void);
+
 /* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
  */
 

@@ -1,47 +1,23 @@
 /*
- * child: posix_spawn into a new process group with stdout+stderr on one pipe. See child.h.
+ * child: a new process group with stdout+stderr on one pipe, tied to ostel's life. See child.h.
  */
 #include "run/child.h"
 
+#include "platform/platform.h"
 #include "util/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
-/* posix_spawn with stdout and stderr on out_fd, in a new process group, signals reset. */
+/* stdout and stderr on out_fd, in a new process group, signals reset, killed when ostel dies. */
 static int spawn(char *const argv[], int out_fd, int close_fd, pid_t *pid)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
-    if (close_fd >= 0)
-        posix_spawn_file_actions_addclose(&fa, close_fd);
-    if (out_fd > 2)
-        posix_spawn_file_actions_addclose(&fa, out_fd);
-    /* Own process group; default signal dispositions and an empty mask whatever ostel set up. */
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                        POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    return rc;
+    struct ostel_platform_spawn_opts o = {out_fd, close_fd, true};
+    return ostel_platform_spawn(argv, &o, pid);
 }
 
 int ostel_child_spawn(char *const argv[], struct ostel_child *c)
