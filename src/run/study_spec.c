@@ -1,15 +1,15 @@
 /*
- * study_spec: the study definition — keys, the INI file (inih), defaults, canonical text and hash,
+ * study_spec: the study definition — keys, the INI file (util/ini), defaults, canonical text and hash,
  * and the run matrix in its interleaved order (see study.h and docs/study.md).
  */
 #include "run/study.h"
 
 #include "run/hog.h"
 #include "util/fileio.h"
+#include "util/ini.h"
 #include "util/names.h"
 #include "util/opt.h"
 
-#include <ini.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -280,25 +280,56 @@ empty_cell:
     return -1;
 }
 
+/* Keys that name the same setting (a file giving both gives it twice). */
+static const char *canonical_key(const char *key)
+{
+    static const char *const alias[][2] = {
+        {"model", "models"},     {"tag", "tags"},           {"contexts", "ctx"},
+        {"n_predict", "gen"},    {"scenario", "scenarios"}, {"reps", "repetitions"},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(alias); i++)
+        if (strcmp(key, alias[i][0]) == 0)
+            return alias[i][1];
+    return key;
+}
+
+#define STUDY_MAX_KEYS 64
+
 struct ini_ctx {
     struct ostel_study_spec *spec;
-    char err[320];
-    char dir[4096]; /* the study file's directory: relative model paths are taken from there */
+    size_t n_seen;
+    struct {
+        char key[32];
+        int line;
+    } seen[STUDY_MAX_KEYS]; /* known keys given so far, canonical, with their line */
 };
 
-static int on_ini(void *user, const char *section, const char *name, const char *value)
+static int on_ini(void *user, const char *section, const char *name, const char *value, int line,
+                  char *err, size_t err_size)
 {
     struct ini_ctx *c = user;
-    if (!name) /* a section header */
-        return 1;
     if (strcmp(section, "study") != 0) {
-        snprintf(c->err, sizeof(c->err), "unknown section [%s] (ostel studies have [study])",
-                 section);
-        return 0;
+        if (*section)
+            snprintf(err, err_size, "unknown section [%s] (ostel studies have [study])", section);
+        else
+            snprintf(err, err_size, "'%s' before the [study] section", name);
+        return -1;
     }
-    if (ostel_study_spec_set(c->spec, name, value, c->err, sizeof(c->err)) != 0)
-        return 0;
-    return 1;
+    const char *key = canonical_key(name);
+    for (size_t i = 0; i < c->n_seen; i++)
+        if (strcmp(c->seen[i].key, key) == 0) {
+            snprintf(err, err_size, "'%s' is given twice (lines %d and %d)", key,
+                     c->seen[i].line, line);
+            return -1;
+        }
+    if (ostel_study_spec_set(c->spec, name, value, err, err_size) != 0)
+        return -1;
+    /* a known key (an unknown one was refused above), so its name is short */
+    if (c->n_seen < STUDY_MAX_KEYS && strlen(key) < sizeof(c->seen[0].key)) {
+        snprintf(c->seen[c->n_seen].key, sizeof(c->seen[0].key), "%s", key);
+        c->seen[c->n_seen++].line = line;
+    }
+    return 0;
 }
 
 int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path)
@@ -309,19 +340,14 @@ int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path)
         ostel_buf_free(&b);
         return OSTEL_ERR;
     }
-    if (memchr(b.data, '\0', b.len)) {
-        ostel_buf_free(&b);
-        return ostel_error("%s: not a text file", path);
-    }
-    struct ini_ctx c;
-    memset(&c, 0, sizeof(c));
-    c.spec = s;
-    int line = ini_parse_string(b.data, on_ini, &c);
+    struct ini_ctx *c = ostel_xcalloc(1, sizeof(*c));
+    c->spec = s;
+    char err[512];
+    int line = ostel_ini_parse(b.data, b.len, on_ini, c, err, sizeof(err));
     ostel_buf_free(&b);
+    free(c);
     if (line > 0)
-        return ostel_error("%s:%d: %s", path, line, c.err[0] ? c.err : "not a 'key = value' line");
-    if (line < 0)
-        return ostel_error("%s: cannot be parsed", path);
+        return ostel_error("%s:%d: %s", path, line, err);
     return OSTEL_OK;
 }
 
