@@ -560,7 +560,8 @@ int ostel_gguf_read_file(struct ostel_gguf *g, const char *path, char *err, size
     struct reader r = {.fd = -1, .err = err, .errlen = errlen};
     if (err && errlen)
         err[0] = '\0';
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return fail(&r, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
@@ -568,6 +569,7 @@ int ostel_gguf_read_file(struct ostel_gguf *g, const char *path, char *err, size
         close(fd);
         return fail(&r, "'%s' is not a regular file", path);
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     r.fd = fd;
     r.size = (uint64_t)st.st_size;
     r.buf = ostel_xmalloc(READ_CHUNK);

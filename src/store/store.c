@@ -342,7 +342,11 @@ int ostel_store_open(const char *path, int flags, struct ostel_store **out)
         goto fail;
     }
     int oflags = s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    if (sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    char *uri = s->readonly ? ostel_store_readonly_uri(path) : NULL;
+    int orc = sqlite3_open_v2(uri ? uri : path, &s->db,
+                              oflags | SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0), NULL);
+    free(uri);
+    if (orc != SQLITE_OK) {
         ostel_error("cannot open database '%s': %s", path,
                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
         goto fail;

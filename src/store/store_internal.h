@@ -32,5 +32,8 @@ struct ostel_store {
 
 /* Prints "<what>: <sqlite message>" as an error; returns OSTEL_ERR. */
 int ostel_store_sql_error(struct ostel_store *s, const char *what);
+/* The file: URI that opens path for reading without creating -wal/-shm beside it (store_uri.c);
+ * the caller frees it. */
+char *ostel_store_readonly_uri(const char *path);
 
 #endif

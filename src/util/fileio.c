@@ -3,6 +3,8 @@
  */
 #include "util/fileio.h"
 
+#include "util/names.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -12,9 +14,16 @@
 
 int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; non-regular files are refused */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
         return ostel_error("cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return ostel_error("'%s' is not a regular file", path);
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     char chunk[65536];
     for (;;) {
         ssize_t n = read(fd, chunk, sizeof(chunk));
@@ -78,31 +87,49 @@ int ostel_file_write_atomic(const char *path, const void *data, size_t len)
     return OSTEL_OK;
 }
 
+/* Room kept below PATH_MAX for the files ostel puts in a directory it made ("/summary.json.tmp.…"). */
+#define MKDIR_RESERVE 64
+
 int ostel_mkdir_p(const char *path)
 {
+    char why[160];
+    if (ostel_path_check_length(path, MKDIR_RESERVE, why, sizeof(why)) != 0)
+        return ostel_error("cannot create directory '%.48s%s': %s", path,
+                           strlen(path) > 48 ? "..." : "", why);
     char *p = ostel_xstrdup(path);
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/')
         p[--n] = '\0';
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
+    /* the directories made here, to remove again when a deeper one fails: all or nothing */
+    size_t made[512], n_made = 0;
+    int rc = OSTEL_OK;
+    for (char *s = p + 1;; s++) {
+        if (*s && *s != '/')
             continue;
+        char saved = *s;
         *s = '\0';
-        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+        if (mkdir(p, 0755) == 0) {
+            if (n_made < OSTEL_ARRAY_LEN(made))
+                made[n_made++] = (size_t)(s - p);
+        } else if (errno != EEXIST) {
             int e = errno;
             ostel_error("cannot create directory '%s': %s", p, strerror(e));
-            free(p);
-            return OSTEL_ERR;
+            rc = OSTEL_ERR;
+            *s = saved;
+            break;
         }
-        *s = '/';
+        *s = saved;
+        if (!saved)
+            break;
     }
-    if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-        int e = errno;
-        ostel_error("cannot create directory '%s': %s", p, strerror(e));
-        free(p);
-        return OSTEL_ERR;
-    }
+    if (rc != OSTEL_OK)
+        while (n_made > 0) {
+            p[made[--n_made]] = '\0';
+            rmdir(p);
+        }
     free(p);
+    if (rc != OSTEL_OK)
+        return rc;
     if (!ostel_is_dir(path))
         return ostel_error("'%s' exists and is not a directory", path);
     return OSTEL_OK;

@@ -96,3 +96,25 @@ int ostel_path_check_inside(const char *base, const char *path, char *err, size_
     free(rp);
     return rc;
 }
+
+int ostel_path_check_length(const char *path, size_t reserve, char *err, size_t err_size)
+{
+    size_t n = strlen(path);
+    if (n + reserve >= PATH_MAX) {
+        snprintf(err, err_size, "the path is %zu bytes long; at most %zu fit", n,
+                 (size_t)PATH_MAX - 1 - reserve);
+        return -1;
+    }
+    for (const char *c = path; *c;) {
+        while (*c == '/')
+            c++;
+        size_t len = strcspn(c, "/");
+        if (len > NAME_MAX) {
+            snprintf(err, err_size, "a part of the path is %zu bytes long; at most %d fit", len,
+                     NAME_MAX);
+            return -1;
+        }
+        c += len;
+    }
+    return 0;
+}

@@ -17,8 +17,19 @@ void ostel_assert_fail(const char *file, int line, const char *expr)
 static void vreport(const char *kind, const char *fmt, va_list ap)
 {
     char msg[4096];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    fprintf(stderr, "ostel: %s: %s\n", kind, msg);
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (n >= 0 && (size_t)n >= sizeof(msg)) {
+        /* a long message (a long path in it) is printed whole: its reason comes last */
+        char *big = ostel_xmalloc((size_t)n + 1);
+        vsnprintf(big, (size_t)n + 1, fmt, again);
+        fprintf(stderr, "ostel: %s: %s\n", kind, big);
+        free(big);
+    } else {
+        fprintf(stderr, "ostel: %s: %s\n", kind, msg);
+    }
+    va_end(again);
 }
 
 int ostel_error(const char *fmt, ...)

@@ -29,3 +29,86 @@ kill -KILL "$opid"
 wait "$opid" 2>/dev/null || true
 gone "$child" "the child of a killed ostel run"
 note "kill -9 of ostel run: its child $child ended too"
+
+# one_error FILE WANT → FILE holds exactly one line, and it contains WANT
+one_error() {
+    [ "$(wc -l <"$1")" -eq 1 ] || fail "expected one error line, got: $(cat "$1")"
+    assert_grep "$2" "$1"
+}
+# nothing_new DIR → DIR holds nothing but what `ls` listed in $TMP/before
+snapshot() { (cd "$1" && find . | sort) >"$TMP/before"; }
+nothing_new() {
+    (cd "$1" && find . | sort) >"$TMP/after"
+    diff "$TMP/before" "$TMP/after" >/dev/null || fail "left behind: $(diff "$TMP/before" "$TMP/after")"
+}
+
+# ---- 3. study INI: values are whole lines, duplicates and long lines are errors (no model needed:
+# the file is refused before anything runs)
+mkdir -p "$TMP/ini"
+snapshot "$TMP/ini"
+printf '[study]\nmodels = x.gguf\nctx = 512\ngen = 8\nctx = 1024\n' >"$TMP/ini/dup.ini"
+printf '[study]\nmodel = x.gguf\ntags = a\nmodels = y.gguf\n' >"$TMP/ini/alias.ini"
+python3 -c "print('[study]\nprompt = ' + 'x' * 9000)" >"$TMP/ini/long.ini"
+snapshot "$TMP/ini"
+for case in "dup.ini:5: 'ctx' is given twice (lines 3 and 5)" \
+    "alias.ini:4: 'models' is given twice (lines 2 and 4)" \
+    "long.ini:2: the line is too long (9009 bytes; at most 8192)"; do
+    f=${case%%:*}
+    rc=0; (cd "$TMP/ini" && "$OSTEL" study "$f" >"$TMP/out" 2>"$TMP/err") || rc=$?
+    assert_eq "$rc" 2 "exit status of a bad study file ($f)"
+    one_error "$TMP/err" "$case"
+    [ ! -s "$TMP/out" ] || fail "a refused study printed: $(cat "$TMP/out")"
+done
+nothing_new "$TMP/ini"
+note "study INI: duplicates name both lines, a long line is too long, nothing created"
+
+# ---- 4. inspect / fit refuse a FIFO (no writer: it must not hang), a directory, a device
+mkfifo "$TMP/fifo"
+for args in "inspect $TMP/fifo" "fit -m $TMP/fifo -c 512" "inspect $TMP" "inspect /dev/null"; do
+    rc=0; timeout 60 "$OSTEL" $args >"$TMP/out" 2>"$TMP/err" || rc=$?
+    [ "$rc" != 124 ] || fail "ostel $args hung"
+    assert_eq "$rc" 1 "exit status of ostel $args"
+    one_error "$TMP/err" "is not a regular file"
+done
+note "inspect/fit: a FIFO, a directory and a device are refused at once"
+
+# ---- 5. a too-long --out path: one whole error line (its reason last), nothing created
+mkdir -p "$TMP/long"
+snapshot "$TMP/long"
+long=$(python3 -c "print('/'.join(['d' * 200] * 21))")
+rc=0; (cd "$TMP/long" && "$OSTEL" run -q --out "$long" -- /bin/true >"$TMP/out" 2>"$TMP/err") || rc=$?
+assert_eq "$rc" 2 "exit status for a too-long --out"
+one_error "$TMP/err" "the path is 4220 bytes long; at most"
+nothing_new "$TMP/long"
+# a path that fails half-way (a file where a directory should be): what was made is removed again
+touch "$TMP/long/afile"
+snapshot "$TMP/long"
+rc=0; (cd "$TMP/long" && "$OSTEL" run -q --out n1/n2/../../afile/x -- /bin/true 2>"$TMP/err") || rc=$?
+assert_eq "$rc" 2 "exit status for an --out below a file"
+one_error "$TMP/err" "Not a directory"
+nothing_new "$TMP/long"
+note "a too-long or impossible --out path: one error line, nothing created"
+
+# ---- 6. read-only opens create nothing beside the database and work on a read-only mount
+mkdir -p "$TMP/db"
+"$OSTEL" db import --db "$TMP/db/a.db" "$SRC"/tests/data/store-runs/q4-ok >/dev/null ||
+    fail "import of a fixture run failed"
+[ ! -e "$TMP/db/a.db-wal" ] || fail "the importer left a -wal file"
+snapshot "$TMP/db"
+"$OSTEL" db info --db "$TMP/db/a.db" >"$TMP/out" || fail "db info failed"
+assert_grep "runs ok" "$TMP/out"
+"$OSTEL" report --db "$TMP/db/a.db" -o "$TMP/r.md" || fail "report --db failed"
+nothing_new "$TMP/db"
+if mkdir -p "$TMP/ro" && mount -t tmpfs -o size=16m tmpfs "$TMP/ro" 2>/dev/null; then
+    trap 'umount "$TMP/ro" 2>/dev/null; cleanup_tmp' EXIT
+    cp "$TMP/db/a.db" "$TMP/ro/"
+    mount -o remount,ro "$TMP/ro"
+    rc=0; "$OSTEL" db info --db "$TMP/ro/a.db" >"$TMP/out" 2>"$TMP/err" || rc=$?
+    "$OSTEL" report --db "$TMP/ro/a.db" -o "$TMP/r2.md" 2>>"$TMP/err" || rc=$?
+    umount "$TMP/ro"
+    assert_eq "$rc" 0 "db info / report on a read-only mount: $(cat "$TMP/err")"
+    assert_grep "runs ok" "$TMP/out"
+    note "db info and report --db: nothing created beside the database, fine on a read-only mount"
+else
+    note "SKIP part: cannot mount a tmpfs here (not root?): read-only mount not tried"
+fi
