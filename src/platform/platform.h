@@ -184,11 +184,47 @@ int ostel_platform_host_read(struct ostel_platform_host *out);
  */
 void ostel_platform_hint_huge_pages(void *p, size_t len);
 
+/*
+ * The memory cgroup a process runs in (Linux; docs/platform.md): inside a container or a systemd
+ * slice its limit, not the machine's MemAvailable, is the memory that counts.
+ */
+struct ostel_platform_cgroup {
+    int version;          /* 2 or 1; 0: no memory cgroup could be read (other fields unset) */
+    char path[512];       /* the cgroup's directory, e.g. /sys/fs/cgroup/user.slice/... */
+    bool limited;         /* a limit applies: limit_bytes, limit_src hold the tightest one */
+    uint64_t limit_bytes; /* v2: min of memory.max and memory.high over the cgroup and its
+                           * ancestors (the level with the least room); v1: the hierarchical limit */
+    const char *limit_src;   /* static: "memory.max", "memory.high", "memory.limit_in_bytes" */
+    bool has_usage;          /* usage_bytes valid */
+    uint64_t usage_bytes;    /* memory.current / memory.usage_in_bytes of the binding level */
+    bool has_oom_kills;      /* oom_kills valid */
+    uint64_t oom_kills;      /* memory.events oom_kill (v2) / memory.oom_control oom_kill (v1) */
+};
+/*
+ * Reads the memory cgroup of pid (0: the calling process) into *out (fully overwritten). Returns
+ * false where there is none to read (out->version 0): stub, macOS, no memory controller.
+ */
+bool ostel_platform_cgroup_read(pid_t pid, struct ostel_platform_cgroup *out);
+
+/*
+ * A cgroup of its own for one run's child (Linux, where ostel may create one: cgroup v2 with the
+ * memory controller enabled for its children, or a writable v1 memory hierarchy), so that its OOM
+ * kills, and only its, are counted. Returns a handle, or NULL with the reason in err when this host
+ * does not allow it (the run then counts kills in the cgroup ostel itself is in).
+ */
+struct ostel_platform_run_cgroup;
+struct ostel_platform_run_cgroup *ostel_platform_run_cgroup_create(char *err, size_t err_size);
+/* The cgroup.procs descriptor a child writes its pid into before execve (spawn_opts.cgroup_fd). */
+int ostel_platform_run_cgroup_fd(const struct ostel_platform_run_cgroup *cg);
+/* Removes the cgroup (its processes must have ended; a leftover is left and said) and frees. */
+void ostel_platform_run_cgroup_remove(struct ostel_platform_run_cgroup *cg);
+
 /* How ostel_platform_spawn() connects a child. */
 struct ostel_platform_spawn_opts {
     int out_fd;           /* becomes the child's stdout and stderr; borrowed */
     int close_fd;         /* closed in the child (a pipe's other end), or -1 */
     bool die_with_parent; /* the child gets SIGKILL when ostel ends, even by kill -9 (Linux) */
+    int cgroup_fd;        /* a cgroup.procs to join before execve (Linux), or -1 */
 };
 
 /*

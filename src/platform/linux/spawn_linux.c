@@ -41,6 +41,17 @@ static OSTEL_NORETURN void child_main(char *const argv[], const struct ostel_pla
     }
     if (setpgid(0, 0) != 0)
         child_fail(err_fd, errno);
+    if (o->cgroup_fd >= 0) { /* its own cgroup, before it runs anything: its OOM kills are its own */
+        char digits[24];
+        size_t n = 0;
+        for (unsigned long v = (unsigned long)getpid(); v; v /= 10)
+            digits[n++] = (char)('0' + v % 10);
+        char txt[24];
+        for (size_t i = 0; i < n; i++)
+            txt[i] = digits[n - 1 - i];
+        if (write(o->cgroup_fd, txt, n) != (ssize_t)n)
+            child_fail(err_fd, errno);
+    }
     struct sigaction dfl;
     dfl.sa_handler = SIG_DFL;
     dfl.sa_flags = 0;
