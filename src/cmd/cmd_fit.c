@@ -57,7 +57,8 @@ static const struct ostel_command_help help = {
     "predict a model's memory at a context and whether it fits this machine",
     "llama.cpp's own spellings -ngl, -ctk, -ctv, -fa, -np and -ub are accepted too.\n"
     "Verdicts: 'fits' below 90% of a device's budget, 'tight' within its last 10%, else 'does\n"
-    "not fit'. The host budget is MemAvailable; on Metal the GPU budget is iogpu.wired_limit_mb\n"
+    "not fit'. The host budget is MemAvailable, or the room left in ostel's memory cgroup\n"
+    "(limit - usage) where that is less; on Metal the GPU budget is iogpu.wired_limit_mb\n"
     "when set, else macOS's default working set (2/3 of RAM up to 36 GiB, 3/4 above).\n"
     "See docs/fit.md for the formulas and their accuracy."};
 
@@ -163,6 +164,8 @@ struct fit_machine {
     enum ostel_memmodel_backend backend;
     uint32_t cpu_features;
     uint64_t ram, avail, swap_total, swap_free;
+    struct ostel_platform_cgroup cg; /* the memory cgroup ostel runs in (version 0: none) */
+    char host_src[160];              /* the host budget's source when the cgroup binds it */
     size_t n_dev;
     struct fit_device dev[OSTEL_MEMMODEL_MAX_DEV];
 };
@@ -217,6 +220,17 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
     m->dev[0].capacity = m->ram;
     m->dev[0].budget = m->avail ? m->avail : m->ram;
     m->dev[0].budget_src = m->avail ? "MemAvailable" : "RAM";
+    /* Inside a container or a systemd slice the cgroup's room is what a run may use. */
+    if (ostel_platform_cgroup_read(0, &m->cg) && m->cg.limited) {
+        uint64_t used = m->cg.has_usage ? m->cg.usage_bytes : 0;
+        uint64_t room = used < m->cg.limit_bytes ? m->cg.limit_bytes - used : 0;
+        if (!m->dev[0].budget || room < m->dev[0].budget) {
+            m->dev[0].budget = room ? room : 1; /* 0 would read as unknown */
+            snprintf(m->host_src, sizeof(m->host_src), "cgroup v%d %s - usage, below %s",
+                     m->cg.version, m->cg.limit_src, m->avail ? "MemAvailable" : "RAM");
+            m->dev[0].budget_src = m->host_src;
+        }
+    }
     if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL) {
         struct fit_device *g = &m->dev[m->n_dev++];
         g->name = "gpu";
@@ -409,6 +423,24 @@ static cJSON *machine_json(const struct fit_machine *m)
         cJSON_AddNumberToObject(o, "mem_available_mib", m->avail / MIB);
     else
         cJSON_AddNullToObject(o, "mem_available_mib");
+    if (m->cg.version) {
+        cJSON *cg = cJSON_AddObjectToObject(o, "cgroup");
+        cJSON_AddNumberToObject(cg, "version", m->cg.version);
+        cJSON_AddStringToObject(cg, "path", m->cg.path);
+        if (m->cg.limited) {
+            cJSON_AddNumberToObject(cg, "limit_mib", m->cg.limit_bytes / MIB);
+            cJSON_AddStringToObject(cg, "limit_source", m->cg.limit_src);
+        } else {
+            cJSON_AddNullToObject(cg, "limit_mib");
+            cJSON_AddNullToObject(cg, "limit_source");
+        }
+        if (m->cg.has_usage)
+            cJSON_AddNumberToObject(cg, "usage_mib", m->cg.usage_bytes / MIB);
+        else
+            cJSON_AddNullToObject(cg, "usage_mib");
+    } else {
+        cJSON_AddNullToObject(o, "cgroup");
+    }
     cJSON_AddNumberToObject(o, "swap_total_mib", m->swap_total / MIB);
     cJSON_AddNumberToObject(o, "swap_free_mib", m->swap_free / MIB);
     cJSON *devs = cJSON_AddArrayToObject(o, "devices");
