@@ -146,6 +146,10 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
  */
 bool ostel_platform_read_oom_kills(struct ostel_platform *p, uint64_t *kills, const char **scope);
 
+/* Where ostel_platform_read_oom_kills() counts ("per-run cgroup v2 memory.events", "cgroup v1
+ * memory.oom_control", "system /proc/vmstat", "none"): a static string, for config.txt. */
+const char *ostel_platform_oom_scope(const struct ostel_platform *p);
+
 /*
  * One line describing how this handle reads things (tree discovery method, OOM scope), for
  * config.txt and --verbose. Writes a NUL-terminated string into out.

@@ -14,13 +14,13 @@
 #include <unistd.h>
 
 /* stdout and stderr on out_fd, in a new process group, signals reset, killed when ostel dies. */
-static int spawn(char *const argv[], int out_fd, int close_fd, pid_t *pid)
+static int spawn(char *const argv[], int out_fd, int close_fd, int cgroup_fd, pid_t *pid)
 {
-    struct ostel_platform_spawn_opts o = {out_fd, close_fd, true};
+    struct ostel_platform_spawn_opts o = {out_fd, close_fd, true, cgroup_fd};
     return ostel_platform_spawn(argv, &o, pid);
 }
 
-int ostel_child_spawn(char *const argv[], struct ostel_child *c)
+static int spawn_pipe(char *const argv[], struct ostel_child *c, int cgroup_fd)
 {
     int p[2];
     c->pid = -1;
@@ -29,7 +29,7 @@ int ostel_child_spawn(char *const argv[], struct ostel_child *c)
     if (pipe(p) != 0)
         return ostel_error("cannot create a pipe: %s", strerror(errno));
     pid_t pid;
-    int rc = spawn(argv, p[1], p[0], &pid);
+    int rc = spawn(argv, p[1], p[0], cgroup_fd, &pid);
     close(p[1]);
     if (rc != 0) {
         close(p[0]);
@@ -42,13 +42,32 @@ int ostel_child_spawn(char *const argv[], struct ostel_child *c)
     return OSTEL_OK;
 }
 
+int ostel_child_spawn(char *const argv[], struct ostel_child *c)
+{
+    c->cgroup = NULL;
+    return spawn_pipe(argv, c, -1);
+}
+
+int ostel_child_spawn_own_cgroup(char *const argv[], struct ostel_child *c)
+{
+    char why[256] = "";
+    c->cgroup = ostel_platform_run_cgroup_create(why, sizeof(why));
+    int rc = spawn_pipe(argv, c, ostel_platform_run_cgroup_fd(c->cgroup));
+    if (rc != OSTEL_OK) {
+        ostel_platform_run_cgroup_remove(c->cgroup);
+        c->cgroup = NULL;
+    }
+    return rc;
+}
+
 int ostel_child_spawn_to_fd(char *const argv[], int out_fd, struct ostel_child *c)
 {
     c->pid = -1;
     c->out_fd = -1;
     c->reaped = false;
+    c->cgroup = NULL;
     pid_t pid;
-    int rc = spawn(argv, out_fd, -1, &pid);
+    int rc = spawn(argv, out_fd, -1, -1, &pid);
     if (rc != 0)
         return ostel_error("cannot start '%s': %s", argv[0], strerror(rc));
     c->pid = pid;
@@ -102,4 +121,6 @@ void ostel_child_close(struct ostel_child *c)
     if (c->out_fd >= 0)
         close(c->out_fd);
     c->out_fd = -1;
+    ostel_platform_run_cgroup_remove(c->cgroup);
+    c->cgroup = NULL;
 }

@@ -12,10 +12,13 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct ostel_platform_run_cgroup;
+
 struct ostel_child {
     pid_t pid;    /* also the process group id */
     int out_fd;   /* read end of the stdout+stderr pipe, non-blocking, close-on-exec */
     bool reaped;
+    struct ostel_platform_run_cgroup *cgroup; /* owned: the child's own cgroup, or NULL */
 };
 
 /* Starts argv[0] (a path) with argv. Returns 0, or OSTEL_ERR after printing why. */
@@ -25,6 +28,12 @@ int ostel_child_spawn(char *const argv[], struct ostel_child *c);
  * instead of a pipe; c->out_fd is -1. For background programs whose output nobody drains.
  */
 int ostel_child_spawn_to_fd(char *const argv[], int out_fd, struct ostel_child *c);
+/*
+ * ostel_child_spawn in a memory cgroup of the child's own where this host allows one
+ * (ostel_platform_run_cgroup_create), so that an OOM kill counted there is the child's and no other
+ * process's; elsewhere exactly ostel_child_spawn. ostel_child_close() removes the cgroup.
+ */
+int ostel_child_spawn_own_cgroup(char *const argv[], struct ostel_child *c);
 /* Sets *exited when the child has exited, without reaping it (its /proc entry stays readable). */
 int ostel_child_check_exit(const struct ostel_child *c, bool *exited);
 /* Reaps the child; *wstatus as from waitpid. Blocks until it has exited. */

@@ -273,6 +273,7 @@ static void write_config(const struct run_ctx *c, const char *status)
         kv_line(&b, "study", s->study);
         kv_line(&b, "spec_hash", s->spec_hash);
     }
+    kv_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
     kv_line(&b, "status", status);
     char *path = ostel_xasprintf("%s/config.txt", s->dir);
     if (ostel_file_write_atomic(path, b.data, b.len) != 0)
@@ -439,6 +440,7 @@ static void finalize(struct run_ctx *c)
     if (res->signal && !signal_name(res->signal))
         cJSON_ReplaceItemInObject(run, "signal", cJSON_CreateNumber(res->signal));
     cJSON_AddBoolToObject(run, "oom_killed", res->oom_killed);
+    cJSON_AddItemToObject(run, "oom_scope", str_or_null(res->oom_scope));
     cJSON_AddNumberToObject(run, "start_ts", round(res->start_ts * 1000) / 1000);
     cJSON_AddNumberToObject(run, "end_ts", round(res->end_ts * 1000) / 1000);
     cJSON_AddNumberToObject(run, "wall_s", round((res->end_ts - res->start_ts) * 1000) / 1000);
@@ -612,7 +614,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     struct ostel_child child;
     struct ostel_sampler *sampler = NULL;
     uint64_t runner_cpu0 = ostel_thread_cpu_ns();
-    if (ostel_child_spawn(s->argv, &child) != 0) {
+    if (ostel_child_spawn_own_cgroup(s->argv, &child) != 0) {
         res->status = OSTEL_RUN_SPAWN_FAILED;
         res->exit_code = -1;
         res->end_ts = now_real();
@@ -693,6 +695,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     if (sampler) {
         int64_t kills = -1;
         uint64_t sampler_cpu = 0;
+        res->oom_scope = ostel_sampler_oom_scope(sampler);
         res->samples = ostel_sampler_stop(sampler, &kills, &sampler_cpu);
         uint64_t runner_cpu1 = ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
         oom_kills = kills;

@@ -45,6 +45,7 @@ struct ostel_run_result {
     int exit_code;  /* valid when status is OK or FAILED */
     int signal;     /* the signal that ended the child, or 0 */
     bool oom_killed;
+    const char *oom_scope; /* static: where OOM kills were counted (config.txt oom_scope), or NULL */
     double start_ts, end_ts;
     uint64_t samples;
     /* CPU time ostel's own threads spent watching (the sampler's, and the runner's reading, logging

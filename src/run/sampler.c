@@ -215,6 +215,11 @@ uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_
     return n;
 }
 
+const char *ostel_sampler_oom_scope(const struct ostel_sampler *s)
+{
+    return ostel_platform_oom_scope(s->plat);
+}
+
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s)
 {
     return atomic_load(&((struct ostel_sampler *)s)->rows);

@@ -26,6 +26,8 @@ struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interv
  * *thread_cpu_ns (when not NULL) the CPU time the sampling thread used, or 0 when unknown (the last
  * sample, taken by the caller's thread, is the caller's). */
 uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns);
+/* Where the sampler counts OOM kills (ostel_platform_oom_scope); a static string. */
+const char *ostel_sampler_oom_scope(const struct ostel_sampler *s);
 /* Rows written so far (may be read from another thread). */
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s);
 /* True when a write to the CSV failed (disk full): the run is then marked as such. */

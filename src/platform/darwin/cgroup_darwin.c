@@ -29,3 +29,9 @@ void ostel_platform_run_cgroup_remove(struct ostel_platform_run_cgroup *cg)
 {
     (void)cg;
 }
+
+const char *ostel_platform_oom_scope(const struct ostel_platform *p)
+{
+    (void)p;
+    return "none";
+}

@@ -722,6 +722,9 @@ static void open_oom_counter(struct ostel_platform *p)
             {v2, "/sys/fs/cgroup", "memory.events", "cgroup v2 memory.events"},
             {v1, "/sys/fs/cgroup/memory", "memory.oom_control", "cgroup v1 memory.oom_control"},
         };
+        /* a cgroup ostel made for this run alone (ostel_platform_run_cgroup_create) */
+        static const char *const per_run[] = {"per-run cgroup v2 memory.events",
+                                              "per-run cgroup v1 memory.oom_control"};
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(cands) && p->oom_fd < 0; k++) {
             if (!cands[k].path.p)
                 continue;
@@ -732,6 +735,11 @@ static void open_oom_counter(struct ostel_platform *p)
             p->oom_fd = open_at(AT_FDCWD, p->oom_path);
             p->oom_key = "oom_kill";
             p->oom_scope = cands[k].scope;
+            size_t base = cands[k].path.n;
+            while (base > 0 && cands[k].path.p[base - 1] != '/')
+                base--;
+            if (cands[k].path.n - base > 10 && memcmp(cands[k].path.p + base, "ostel-run-", 10) == 0)
+                p->oom_scope = per_run[k];
             if (p->oom_fd >= 0 && !read_oom(p, &p->oom_base))
                 close_fd(&p->oom_fd);
         }
@@ -745,6 +753,11 @@ static void open_oom_counter(struct ostel_platform *p)
             close_fd(&p->oom_fd);
     }
     p->oom_ok = p->oom_fd >= 0;
+}
+
+const char *ostel_platform_oom_scope(const struct ostel_platform *p)
+{
+    return p->oom_ok ? p->oom_scope : "none";
 }
 
 bool ostel_platform_read_oom_kills(struct ostel_platform *p, uint64_t *kills, const char **scope)
