@@ -76,6 +76,8 @@ void ostel_platform_metrics_compute(const struct ostel_platform_sample *prev,
         set(out, OSTEL_PLATFORM_METRIC_THREADS, (double)cur->threads);
     if (ostel_platform_sample_has(cur, OSTEL_PLATFORM_FIELD_MEM_AVAIL))
         set(out, OSTEL_PLATFORM_METRIC_SYS_AVAIL_MIB, (double)cur->mem_avail_bytes / MIB);
+    if (ostel_platform_sample_has(cur, OSTEL_PLATFORM_FIELD_CGROUP_USAGE))
+        set(out, OSTEL_PLATFORM_METRIC_CGROUP_MEM_MIB, (double)cur->cgroup_usage_bytes / MIB);
 
     if (both(p, cur, OSTEL_PLATFORM_FIELD_CPU)) {
         uint64_t d = cur->cpu_ns >= p->cpu_ns ? cur->cpu_ns - p->cpu_ns : 0;

@@ -58,6 +58,7 @@ enum ostel_platform_field {
     OSTEL_PLATFORM_FIELD_PSI_FULL_AVG10, /* system: PSI memory full avg10 % */
     OSTEL_PLATFORM_FIELD_PRESSURE_LEVEL, /* system: the kernel's own level 1/2/4 (macOS) */
     OSTEL_PLATFORM_FIELD_AVAIL_LEVEL,    /* system: the kernel's own available % (macOS) */
+    OSTEL_PLATFORM_FIELD_CGROUP_USAGE,   /* the root's memory cgroup: charged bytes (Linux) */
     OSTEL_PLATFORM_FIELD_COUNT
 };
 
@@ -101,6 +102,9 @@ struct ostel_platform_sample {
     double psi_full_avg10; /* % */
     int pressure_level;    /* 1 normal, 2 warning, 4 critical */
     int avail_level_pct;   /* 0..100 */
+
+    /* The memory cgroup the root process is in (its per-run cgroup when ostel made one). */
+    uint64_t cgroup_usage_bytes; /* memory.current (v2) / memory.usage_in_bytes (v1) */
 };
 
 static inline bool ostel_platform_sample_has(const struct ostel_platform_sample *s,
@@ -307,6 +311,7 @@ enum ostel_platform_metric {
     OSTEL_PLATFORM_METRIC_SWAPOUT_DELTA,
     OSTEL_PLATFORM_METRIC_PSI_SOME_PCT,
     OSTEL_PLATFORM_METRIC_PSI_FULL_PCT,
+    OSTEL_PLATFORM_METRIC_CGROUP_MEM_MIB,
     OSTEL_PLATFORM_METRIC_COUNT
 };
 struct ostel_platform_metrics {

@@ -28,6 +28,7 @@ enum ostel_metric_col {
     OSTEL_COL_SWAPOUT_DELTA,
     OSTEL_COL_PSI_SOME_PCT,
     OSTEL_COL_PSI_FULL_PCT,
+    OSTEL_COL_CGROUP_MEM_MB, /* the child's memory cgroup's usage; appended: older files lack it */
     OSTEL_COL_COUNT
 };
 

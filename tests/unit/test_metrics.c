@@ -26,7 +26,8 @@ static void test_roundtrip(void **state)
     char row[512];
     size_t rl = ostel_metrics_format_row(&r, row, sizeof(row));
     assert_true(rl > 0);
-    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,\n");
+    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,\n");
+    assert_true(strstr(buf, ",psi_full_pct,cgroup_mem_mb\n") != NULL); /* appended last */
     char small[20];
     assert_int_equal(ostel_metrics_format_row(&r, small, sizeof(small)), 0);
 
@@ -44,6 +45,22 @@ static void test_roundtrip(void **state)
     assert_true(ostel_metrics_has(&t.rows[0], OSTEL_COL_MAJFLT_DELTA));
     assert_true(t.rows[0].v[OSTEL_COL_RSS_MB] > 512.25 && t.rows[0].v[OSTEL_COL_RSS_MB] < 512.27);
     assert_int_equal(t.rows[0].phase, OSTEL_PHASE_GENERATE);
+    assert_false(ostel_metrics_has(&t.rows[0], OSTEL_COL_CGROUP_MEM_MB)); /* empty cell */
+    ostel_metrics_table_free(&t);
+    ostel_buf_free(&f);
+
+    /* the cgroup's usage round-trips */
+    ostel_metrics_set(&r, OSTEL_COL_CGROUP_MEM_MB, 600.5);
+    rl = ostel_metrics_format_row(&r, row, sizeof(row));
+    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,600.50\n");
+    ostel_buf_init(&f, 0);
+    ostel_buf_append(&f, buf, n);
+    ostel_buf_append(&f, row, rl);
+    if (ostel_metrics_parse(f.data, f.len, &t, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_true(ostel_metrics_has(&t.rows[0], OSTEL_COL_CGROUP_MEM_MB));
+    assert_true(t.rows[0].v[OSTEL_COL_CGROUP_MEM_MB] > 600.49 &&
+                t.rows[0].v[OSTEL_COL_CGROUP_MEM_MB] < 600.51);
     ostel_metrics_table_free(&t);
     ostel_buf_free(&f);
 }

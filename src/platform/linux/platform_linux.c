@@ -20,6 +20,7 @@
  * a pass over /proc reads each unknown process's stat and adopts those whose parent is already
  * ours. Known processes stay in the tree until they exit, even when reparented.
  */
+#include "platform/linux/cgroup_parse.h"
 #include "platform/linux/procfs_parse.h"
 #include "platform/platform.h"
 
@@ -83,6 +84,7 @@ struct ostel_platform {
     char *dents;
     pid_t *kids;
     int oom_fd;
+    int cg_usage_fd; /* the root's memory cgroup's memory.current / memory.usage_in_bytes, or -1 */
     const char *oom_key;
     const char *oom_scope;
     uint64_t oom_base;
@@ -683,6 +685,16 @@ static void sample_system(struct ostel_platform *p, struct ostel_platform_sample
     }
 }
 
+/* The root's memory cgroup's usage: one pread of an fd opened at open time. */
+static void sample_cgroup(struct ostel_platform *p, struct ostel_platform_sample *out)
+{
+    if (p->cg_usage_fd < 0)
+        return;
+    ssize_t n = pread_all(p->cg_usage_fd, p->buf, OSTEL_LINUX_BUF_SIZE);
+    if (n > 0 && ostel_cgroup_parse_bytes(p->buf, (size_t)n, &out->cgroup_usage_bytes))
+        ostel_platform_sample_mark(out, OSTEL_PLATFORM_FIELD_CGROUP_USAGE);
+}
+
 int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample *out)
 {
     memset(out, 0, sizeof(*out));
@@ -691,6 +703,7 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
     bool swap_used = sample_meminfo(p, out); /* first: it decides status or statm */
     sample_tree(p, swap_used, out);
     sample_system(p, out);
+    sample_cgroup(p, out);
     return OSTEL_OK;
 }
 
@@ -733,6 +746,12 @@ static void open_oom_counter(struct ostel_platform *p)
             if (w < 0 || (size_t)w >= sizeof(p->oom_path))
                 continue;
             p->oom_fd = open_at(AT_FDCWD, p->oom_path);
+            char usage[600];
+            static const char *const usage_file[] = {"memory.current", "memory.usage_in_bytes"};
+            w = snprintf(usage, sizeof(usage), "%s%.*s/%s", cands[k].mount, (int)cands[k].path.n,
+                         cands[k].path.p, usage_file[k]);
+            if (p->oom_fd >= 0 && p->cg_usage_fd < 0 && w > 0 && (size_t)w < sizeof(usage))
+                p->cg_usage_fd = open_at(AT_FDCWD, usage);
             p->oom_key = "oom_kill";
             p->oom_scope = cands[k].scope;
             size_t base = cands[k].path.n;
@@ -787,7 +806,7 @@ struct ostel_platform *ostel_platform_open(pid_t root_pid, size_t max_procs, cha
     struct ostel_platform *p = ostel_xcalloc(1, sizeof(*p));
     p->root_pid = root_pid;
     p->max_procs = max_procs;
-    p->meminfo_fd = p->vmstat_fd = p->psi_fd = p->oom_fd = p->loadavg_fd = -1;
+    p->meminfo_fd = p->vmstat_fd = p->psi_fd = p->oom_fd = p->loadavg_fd = p->cg_usage_fd = -1;
     p->proc_fd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (p->proc_fd < 0) {
         set_err(err, err_size, "cannot open /proc: ", strerror(errno));
@@ -841,6 +860,7 @@ void ostel_platform_close(struct ostel_platform *p)
     close_fd(&p->psi_fd);
     close_fd(&p->loadavg_fd);
     close_fd(&p->oom_fd);
+    close_fd(&p->cg_usage_fd);
     close_fd(&p->proc_fd);
     free(p->slots);
     free(p->buf);
