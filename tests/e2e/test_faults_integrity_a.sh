@@ -100,7 +100,7 @@ assert_grep "runs ok" "$TMP/out"
 "$OSTEL" report --db "$TMP/db/a.db" -o "$TMP/r.md" || fail "report --db failed"
 nothing_new "$TMP/db"
 if mkdir -p "$TMP/ro" && mount -t tmpfs -o size=16m tmpfs "$TMP/ro" 2>/dev/null; then
-    trap 'umount "$TMP/ro" 2>/dev/null; cleanup_tmp' EXIT
+    trap 'umount "$TMP/ro" 2>/dev/null || true; cleanup_tmp' EXIT
     cp "$TMP/db/a.db" "$TMP/ro/"
     mount -o remount,ro "$TMP/ro"
     rc=0; "$OSTEL" db info --db "$TMP/ro/a.db" >"$TMP/out" 2>"$TMP/err" || rc=$?
@@ -112,3 +112,45 @@ if mkdir -p "$TMP/ro" && mount -t tmpfs -o size=16m tmpfs "$TMP/ro" 2>/dev/null;
 else
     note "SKIP part: cannot mount a tmpfs here (not root?): read-only mount not tried"
 fi
+
+# ---- the parts that run llama.cpp on a tiny model
+q8=$(tiny_model tiny-llama Q8_0)
+
+# ---- 2. a hostile study tag stays inside the study directory
+mkdir -p "$TMP/tag/a/b/c"
+escape=$(cd "$TMP/tag/a/b/c" && realpath -m "st/runs/../../../../X")
+rc=0; (cd "$TMP/tag/a/b/c" && "$OSTEL" study -q -m "$q8" -t '../../../../X' -c 512 -n 4 -r 1 \
+    --no-warmup --cooldown 0.1s --dir st >/dev/null 2>"$TMP/err") || rc=$?
+assert_eq "$rc" 0 "study with a hostile tag: $(cat "$TMP/err")"
+[ ! -e "$escape" ] && [ -z "$(find "$TMP/tag" -maxdepth 4 -name '*X*' -not -path '*/st/*')" ] ||
+    fail "a run directory escaped the study: $(find "$TMP/tag" -name '*X*')"
+runs=$(find "$TMP/tag/a/b/c/st/runs" -mindepth 1 -maxdepth 1 -type d)
+assert_eq "$(basename "$runs")" "001-_._.._.._.._X-none-c512-n4-r1" "the run directory's name"
+assert_eq "$(grep '^tag=' "$runs/config.txt")" "tag=../../../../X" "the tag itself is kept as given"
+note "tag ../../../../X: run directory $(basename "$runs") inside the study"
+
+# ---- 1b. kill -9 of a study during a mem: scenario: the hog and llama.cpp go with it
+"$OSTEL" study -q -m "$q8" -t q8 -c 4096 -n 3000 -r 1 --no-warmup --scenario mem:128M \
+    --dir "$TMP/ks" >/dev/null 2>&1 &
+spid=$!
+hog=
+i=0
+while [ -z "$hog" ]; do
+    [ $i -lt 1200 ] || fail "the study's hog never reported ready"
+    hog=$(sed -n 's/^pid=//p' "$TMP"/ks/.scenario-*.ready 2>/dev/null | head -1 || true)
+    sleep 0.05; i=$((i + 1))
+done
+llama=
+i=0
+while [ -z "$llama" ]; do # (pgrep -x sees only 15 characters of a name)
+    [ $i -lt 1200 ] || fail "the study never started llama-completion"
+    for p in $(pgrep -P "$spid" || true); do
+        case "$(readlink "/proc/$p/exe" 2>/dev/null)" in */llama-completion) llama=$p ;; esac
+    done
+    sleep 0.05; i=$((i + 1))
+done
+kill -KILL "$spid"
+wait "$spid" 2>/dev/null || true
+gone "$hog" "the hog of a killed study"
+gone "$llama" "llama-completion of a killed study"
+note "kill -9 of a study during mem:128M: hog $hog and llama-completion $llama ended too"
