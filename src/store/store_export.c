@@ -256,6 +256,9 @@ int ostel_store_print_info(struct ostel_store *s, FILE *f)
         sqlite3_finalize(st);
         mode = modebuf;
     }
+    /* an immutable read-only open (store_uri.c) sees no WAL: the file header says what it is */
+    if (s->readonly && ostel_store_file_is_wal(s->path))
+        mode = "wal";
     fprintf(f,
             "database        %s\nschema_version  %d (this ostel: %d)\nsqlite          %s\n"
             "journal_mode    %s\n",

@@ -35,5 +35,7 @@ int ostel_store_sql_error(struct ostel_store *s, const char *what);
 /* The file: URI that opens path for reading without creating -wal/-shm beside it (store_uri.c);
  * the caller frees it. */
 char *ostel_store_readonly_uri(const char *path);
+/* True when the database file's header marks it WAL mode (bytes 18 and 19 are 2). */
+bool ostel_store_file_is_wal(const char *path);
 
 #endif

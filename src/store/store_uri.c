@@ -16,7 +16,9 @@
 
 #include "util/fileio.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 /* Percent-escapes what a URI path must not hold raw ('%', '?', '#'). */
@@ -46,4 +48,16 @@ char *ostel_store_readonly_uri(const char *path)
     ostel_buf_puts(&b, live ? "?mode=ro" : "?mode=ro&immutable=1");
     ostel_buf_putc(&b, '\0');
     return ostel_buf_detach(&b);
+}
+
+bool ostel_store_file_is_wal(const char *path)
+{
+    unsigned char h[20];
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, h, sizeof(h));
+    close(fd);
+    return n == (ssize_t)sizeof(h) && memcmp(h, "SQLite format 3", 16) == 0 && h[18] == 2 &&
+           h[19] == 2;
 }
