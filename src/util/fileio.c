@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -101,7 +102,7 @@ int ostel_mkdir_p(const char *path)
     while (n > 1 && p[n - 1] == '/')
         p[--n] = '\0';
     /* the directories made here, to remove again when a deeper one fails: all or nothing */
-    size_t made[512], n_made = 0;
+    size_t made[PATH_MAX / 2], n_made = 0; /* a component takes at least 2 bytes */
     int rc = OSTEL_OK;
     for (char *s = p + 1;; s++) {
         if (*s && *s != '/')
