@@ -10,3 +10,40 @@ if(NOT CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
                      --out ${CMAKE_CURRENT_BINARY_DIR}/macos)
     set_tests_properties(cross/macos PROPERTIES LABELS cross TIMEOUT 1800)
 endif()
+
+# The man page ostel(1) and the bash and zsh completions, generated at build time by the built
+# binary from the option tables that print --help. A cross build cannot run its binary: it installs
+# the executable only (scripts/macos-build.sh checks that one).
+include(GNUInstallDirs)
+install(TARGETS ostel RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(NOT CMAKE_CROSSCOMPILING)
+    set(OSTEL_DOC_DIR ${CMAKE_CURRENT_BINARY_DIR}/doc)
+    set(OSTEL_DOCS)
+    foreach(pair "man;ostel.1" "bash;ostel.bash" "zsh;_ostel")
+        list(GET pair 0 fmt)
+        list(GET pair 1 file)
+        add_custom_command(OUTPUT ${OSTEL_DOC_DIR}/${file}
+            COMMAND ${CMAKE_COMMAND} -E make_directory ${OSTEL_DOC_DIR}
+            COMMAND ${CMAKE_COMMAND} -E env ASAN_OPTIONS=detect_leaks=0
+                    ${CMAKE_COMMAND} -DOSTEL=$<TARGET_FILE:ostel> -DFORMAT=${fmt}
+                    -DOUT=${OSTEL_DOC_DIR}/${file} -P ${CMAKE_CURRENT_SOURCE_DIR}/cmake/gen_doc.cmake
+            DEPENDS ostel ${CMAKE_CURRENT_SOURCE_DIR}/cmake/gen_doc.cmake
+            COMMENT "generating ${file} from ostel's option tables" VERBATIM)
+        list(APPEND OSTEL_DOCS ${OSTEL_DOC_DIR}/${file})
+    endforeach()
+    add_custom_target(ostel_docs ALL DEPENDS ${OSTEL_DOCS})
+    install(FILES ${OSTEL_DOC_DIR}/ostel.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+    install(FILES ${OSTEL_DOC_DIR}/ostel.bash
+            DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME ostel)
+    install(FILES ${OSTEL_DOC_DIR}/_ostel DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/site-functions)
+
+    # Installed into a temporary prefix: the files are where they belong, man renders the page,
+    # bash loads the completion, zsh parses its file, the installed binary runs.
+    add_test(NAME dist/install
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/dist/install.sh ${CMAKE_CURRENT_BINARY_DIR})
+    set_tests_properties(dist/install PROPERTIES LABELS install TIMEOUT 300)
+    # The source tarball (package_source) builds and passes its unit tests once extracted.
+    add_test(NAME dist/package
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/dist/package.sh ${CMAKE_CURRENT_SOURCE_DIR})
+    set_tests_properties(dist/package PROPERTIES LABELS package TIMEOUT 1800)
+endif()
