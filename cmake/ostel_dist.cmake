@@ -47,3 +47,17 @@ if(NOT CMAKE_CROSSCOMPILING)
              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/dist/package.sh ${CMAKE_CURRENT_SOURCE_DIR})
     set_tests_properties(dist/package PROPERTIES LABELS package TIMEOUT 1800)
 endif()
+
+# The source tarball: `cmake --build build --target package_source` writes ostel-VERSION.tar.gz,
+# the tree without what .gitignore keeps out (build directories, node_modules, runs, models).
+set(CPACK_PACKAGE_NAME ostel)
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_SOURCE_GENERATOR TGZ)
+set(CPACK_SOURCE_PACKAGE_FILE_NAME ostel-${PROJECT_VERSION})
+string(REGEX REPLACE "([.+*?^$()\\[\\]|])" "\\\\\\1" OSTEL_SRC_RE "${CMAKE_CURRENT_SOURCE_DIR}")
+set(CPACK_SOURCE_IGNORE_FILES
+    "^${OSTEL_SRC_RE}/\\.git$" "^${OSTEL_SRC_RE}/\\.git/" "^${OSTEL_SRC_RE}/build"
+    "^${OSTEL_SRC_RE}/node_modules" "^${OSTEL_SRC_RE}/runs" "^${OSTEL_SRC_RE}/demo"
+    "^${OSTEL_SRC_RE}/\\.gl" "^${OSTEL_SRC_RE}/\\.carry" "__pycache__" "\\.gguf$" "\\.tmp\\."
+    "\\.swp$" "~$")
+include(CPack)
