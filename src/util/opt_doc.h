@@ -30,13 +30,15 @@ void ostel_opt_doc_write_head(FILE *f, enum ostel_opt_doc fmt, const char *versi
                               const char *summary, const struct ostel_opt_doc_entry *cmds,
                               size_t ncmds);
 /* One command's part, from its table (cmd->name may be "db import": a subcommand). */
-void ostel_opt_doc_write_command(FILE *f, enum ostel_opt_doc fmt, const struct ostel_command_help *cmd,
+void ostel_opt_doc_write_command(FILE *f, enum ostel_opt_doc fmt,
+                                 const struct ostel_command_help *cmd,
                                  const struct ostel_option *opts, size_t nopts);
 /* A command that only dispatches to subcommands (`ostel db`): their names and summaries. */
-void ostel_opt_doc_write_group(FILE *f, enum ostel_opt_doc fmt, const char *name, const char *summary,
-                               const struct ostel_opt_doc_entry *subs, size_t nsubs);
+void ostel_opt_doc_write_group(FILE *f, enum ostel_opt_doc fmt, const char *name,
+                               const char *summary, const struct ostel_opt_doc_entry *subs,
+                               size_t nsubs);
 /* The file's tail. */
-void ostel_opt_doc_write_tail(FILE *f, enum ostel_opt_doc fmt, const struct ostel_opt_doc_entry *cmds,
-                              size_t ncmds);
+void ostel_opt_doc_write_tail(FILE *f, enum ostel_opt_doc fmt,
+                              const struct ostel_opt_doc_entry *cmds, size_t ncmds);
 
 #endif
