@@ -64,7 +64,8 @@ class Ostel < Formula
       assert_includes %w[1 2 4], row[3], "vm_pressure_flag is not 1, 2 or 4"
     end
     assert_predicate man1/"ostel.1", :exist?
-    assert_predicate bash_completion/"ostel", :exist?
+    # share/bash-completion/completions (read by bash-completion@2), not etc/bash_completion.d
+    assert_predicate share/"bash-completion/completions/ostel", :exist?
     assert_predicate zsh_completion/"_ostel", :exist?
   end
 end
