@@ -46,7 +46,8 @@ static void print_usage(FILE *f)
 
 static void print_version(void)
 {
-    printf("ostel %s\ntested against llama.cpp %s\n", OSTEL_VERSION, OSTEL_LLAMA_PIN_DESCRIPTION);
+    printf("ostel %s\ntested against llama.cpp %s (pin %s)\n", OSTEL_VERSION,
+           OSTEL_LLAMA_PIN_DESCRIPTION, OSTEL_LLAMA_PIN);
 }
 
 /*

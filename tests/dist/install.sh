@@ -16,7 +16,7 @@ for f in bin/ostel share/man/man1/ostel.1 share/bash-completion/completions/oste
 done
 ASAN_OPTIONS=detect_leaks=0 "$P/bin/ostel" --version >"$P/version" || fail "ostel --version failed"
 grep -q '^ostel [0-9]' "$P/version" || fail "--version has no version: $(cat "$P/version")"
-grep -q 'llama.cpp .*80fb11a' "$P/version" || fail "--version does not name the pinned llama.cpp"
+grep -q 'llama.cpp .*80fb11a.*pin nlc-3.21.1' "$P/version" || fail "--version does not name the pinned llama.cpp"
 
 command -v man >/dev/null || fail "man is missing (Debian: man-db groff-base; scripts/setup.sh --tests)"
 MANWIDTH=100 man -l "$P/share/man/man1/ostel.1" >"$P/man.txt" 2>"$P/man.err" || fail "man -l failed: $(cat "$P/man.err")"
