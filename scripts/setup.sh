@@ -33,6 +33,10 @@ install_debian() {
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps)
+    # the macOS cross-build test (cross/macos): llvm-nm/llvm-objdump, tclsh for the SQLite amalgamation
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(llvm tcl)
+    # the install test (dist/install): man -l renders ostel(1), zsh parses _ostel
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(man-db groff-base zsh)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -5,6 +5,7 @@
 #include "cmd/cmd.h"
 #include "llama/llama_tools.h"
 #include "util/fileio.h"
+#include "util/opt_doc.h"
 #include "util/util.h"
 
 #include <limits.h>
@@ -45,7 +46,40 @@ static void print_usage(FILE *f)
 
 static void print_version(void)
 {
-    printf("ostel %s\ntested against llama.cpp %s\n", OSTEL_VERSION, OSTEL_LLAMA_PIN_DESCRIPTION);
+    printf("ostel %s\ntested against llama.cpp %s (pin %s)\n", OSTEL_VERSION,
+           OSTEL_LLAMA_PIN_DESCRIPTION, OSTEL_LLAMA_PIN);
+}
+
+/*
+ * The hidden `ostel --dump-options=man|bash|zsh`: the man page or a completion script, the head
+ * and tail from here, each command's part from its own parser (util/opt_doc.h). Run by the build.
+ */
+static int dump_options(const char *format)
+{
+    enum ostel_opt_doc fmt;
+    if (!ostel_opt_doc_parse_format(format, &fmt)) {
+        ostel_error("--dump-options: '%s' is not man, bash or zsh", format);
+        return OSTEL_EXIT_USAGE;
+    }
+    struct ostel_opt_doc_entry list[OSTEL_ARRAY_LEN(commands)];
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(commands); i++)
+        list[i] = (struct ostel_opt_doc_entry){commands[i].name, commands[i].summary};
+    ostel_opt_doc_write_head(stdout, fmt, OSTEL_VERSION,
+                             "measure what a llama.cpp model does to this machine: memory fit, "
+                             "speed, OS telemetry",
+                             list, OSTEL_ARRAY_LEN(list));
+    char arg[32];
+    snprintf(arg, sizeof(arg), "--dump-options=%s", format);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(commands); i++) {
+        char *dargv[] = {(char *)commands[i].name, arg, NULL};
+        fflush(stdout);
+        if (commands[i].fn(2, dargv) != OSTEL_EXIT_OK) {
+            ostel_error("--dump-options: command %s wrote no options", commands[i].name);
+            return OSTEL_EXIT_FAIL;
+        }
+    }
+    ostel_opt_doc_write_tail(stdout, fmt, list, OSTEL_ARRAY_LEN(list));
+    return fflush(stdout) == 0 ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 }
 
 static const struct command *find_command(const char *name)
@@ -85,6 +119,8 @@ int main(int argc, char **argv)
         print_version();
         return OSTEL_EXIT_OK;
     }
+    if (strncmp(name, "--dump-options=", 15) == 0)
+        return dump_options(name + 15);
     if (strcmp(name, "help") == 0) {
         if (argc < 3) {
             print_usage(stdout);

@@ -7,6 +7,7 @@
  */
 #include "cmd/cmd.h"
 #include "store/store.h"
+#include "util/opt_doc.h"
 #include "util/opt.h"
 
 #include <stdlib.h>
@@ -201,6 +202,21 @@ int cmd_db(int argc, char **argv)
         {"import", &import_help, import_opts, OSTEL_ARRAY_LEN(import_opts), db_import},
         {"info", &info_help, info_opts, OSTEL_ARRAY_LEN(info_opts), db_info},
     };
+    enum ostel_opt_doc fmt;
+    if (strncmp(argv[1], "--dump-options=", 15) == 0) { /* the man page and completions */
+        if (!ostel_opt_doc_parse_format(argv[1] + 15, &fmt)) {
+            ostel_error("--dump-options: '%s' is not man, bash or zsh", argv[1] + 15);
+            return OSTEL_EXIT_USAGE;
+        }
+        struct ostel_opt_doc_entry list[OSTEL_ARRAY_LEN(subs)];
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(subs); i++)
+            list[i] = (struct ostel_opt_doc_entry){subs[i].name, subs[i].help->summary};
+        ostel_opt_doc_write_group(stdout, fmt, "db", "the results database (SQLite)", list,
+                                  OSTEL_ARRAY_LEN(list));
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(subs); i++)
+            ostel_opt_doc_write_command(stdout, fmt, subs[i].help, subs[i].opts, subs[i].nopts);
+        return OSTEL_EXIT_OK;
+    }
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(subs); i++) {
         if (strcmp(argv[1], subs[i].name) != 0)
             continue;

@@ -5,6 +5,7 @@
  * line, so the command line wins.
  */
 #include "util/opt.h"
+#include "util/opt_doc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #define OPT_HELP_ID 0x10000
+#define OPT_DUMP_ID 0x10001 /* hidden --dump-options=man|bash|zsh (util/opt_doc.h) */
 
 void ostel_options_print_help(FILE *f, const struct ostel_command_help *cmd,
                               const struct ostel_option *opts, size_t nopts)
@@ -67,13 +69,14 @@ static int parse_argv(const struct ostel_command_help *cmd, const struct ostel_o
                       size_t nopts, int argc, char **argv, ostel_option_fn fn, void *ctx,
                       struct ostel_args *out, int *first_arg)
 {
-    struct option *lo = ostel_xcalloc(nopts + 2, sizeof(*lo));
+    struct option *lo = ostel_xcalloc(nopts + 3, sizeof(*lo));
     struct ostel_buf shorts;
     ostel_buf_init(&shorts, 0);
     ostel_buf_puts(&shorts, "-:h"); /* '-': positionals in order; ':': report a missing value */
     for (size_t i = 0; i < nopts; i++) {
         OSTEL_ASSERT(opts[i].id != 1 && opts[i].id != 'h' && opts[i].id != ':' &&
-                     opts[i].id != '?' && opts[i].id != OPT_HELP_ID);
+                     opts[i].id != '?' && opts[i].id != OPT_HELP_ID &&
+                     opts[i].id != OPT_DUMP_ID);
         lo[i].name = opts[i].name;
         lo[i].has_arg = opts[i].argname ? required_argument : no_argument;
         lo[i].val = opts[i].id;
@@ -85,6 +88,9 @@ static int parse_argv(const struct ostel_command_help *cmd, const struct ostel_o
     }
     lo[nopts].name = "help";
     lo[nopts].val = OPT_HELP_ID;
+    lo[nopts + 1].name = "dump-options";
+    lo[nopts + 1].has_arg = required_argument;
+    lo[nopts + 1].val = OPT_DUMP_ID;
 
     /* The environment, once and before the command line, so that the command line wins. */
     int rc = OSTEL_OPT_DONE;
@@ -128,6 +134,15 @@ static int parse_argv(const struct ostel_command_help *cmd, const struct ostel_o
         } else if (c == 'h' || c == OPT_HELP_ID) {
             ostel_options_print_help(stdout, cmd, opts, nopts);
             rc = OSTEL_OPT_HELP;
+        } else if (c == OPT_DUMP_ID) {
+            enum ostel_opt_doc fmt;
+            if (ostel_opt_doc_parse_format(optarg, &fmt)) {
+                ostel_opt_doc_write_command(stdout, fmt, cmd, opts, nopts);
+                rc = OSTEL_OPT_HELP;
+            } else {
+                ostel_error("--dump-options: '%s' is not man, bash or zsh", optarg);
+                rc = OSTEL_OPT_USAGE;
+            }
         } else if (c == '?' || c == ':') {
             report_bad_option(cmd, c, argv[next]);
             rc = OSTEL_OPT_USAGE;

@@ -14,7 +14,7 @@ void ostel_assert_fail(const char *file, int line, const char *expr)
     abort();
 }
 
-static void vreport(const char *kind, const char *fmt, va_list ap)
+OSTEL_PRINTF(2, 0) static void vreport(const char *kind, const char *fmt, va_list ap)
 {
     char msg[4096];
     va_list again;

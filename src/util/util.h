@@ -84,7 +84,7 @@ void ostel_buf_append(struct ostel_buf *b, const void *p, size_t n);
 void ostel_buf_puts(struct ostel_buf *b, const char *s);
 void ostel_buf_putc(struct ostel_buf *b, char c);
 void ostel_buf_printf(struct ostel_buf *b, const char *fmt, ...) OSTEL_PRINTF(2, 3);
-void ostel_buf_vprintf(struct ostel_buf *b, const char *fmt, va_list ap);
+void ostel_buf_vprintf(struct ostel_buf *b, const char *fmt, va_list ap) OSTEL_PRINTF(2, 0);
 /* Moves the contents out; the caller owns and frees the returned string. The buffer is left freed:
  * ostel_buf_init() it again before reuse. */
 char *ostel_buf_detach(struct ostel_buf *b);

@@ -1,9 +1,10 @@
 /*
  * platform_darwin: the macOS backend of platform.h, written against Apple's documented interfaces
- * (libproc.h, sys/resource.h, mach/mach.h, sys/sysctl.h). It cannot be compiled on the Linux
- * machine ostel is developed on: everything that computes rather than calls lives in
- * darwin_parse.c, which is built and tested everywhere. docs/platform.md lists what here is written
- * but not yet verified.
+ * (libproc.h, sys/resource.h, mach/mach.h, sys/sysctl.h). It is compiled and linked on Linux for
+ * aarch64 and x86_64 macOS 12 with zig's copy of Apple's headers and libSystem.tbd
+ * (scripts/macos-build.sh, the cross/macos test) but has never run on a Mac: everything that
+ * computes rather than calls lives in darwin_parse.c, which is built and tested everywhere.
+ * docs/platform.md and docs/macos.md list what here is checked against Apple's headers and what not.
  *
  * Per process (the root and its descendants, found with proc_listchildpids() every sample):
  *   proc_pid_rusage(RUSAGE_INFO_V2): ri_resident_size, ri_phys_footprint,
@@ -334,9 +335,17 @@ int ostel_platform_host_read(struct ostel_platform_host *out)
         out->swap_total_bytes = swap.xsu_total;
         out->valid |= 1u << OSTEL_PLATFORM_HOST_SWAP_TOTAL;
     }
-    /* Apple Silicon: the GPU's wired-memory ceiling; 0 means the OS default (absent on Intel). */
-    if (read_name_int("iogpu.wired_limit_mb", &v) &&
-        ostel_darwin_wired_limit_bytes(v, &out->gpu_wired_limit_bytes))
+    /*
+     * Apple Silicon: the GPU's wired-memory ceiling; 0 means the OS default (absent on Intel).
+     * macOS 14 and later name it iogpu.wired_limit_mb (MiB); macOS 13 had debug.iogpu.wired_limit,
+     * in bytes (users' reports, not Apple documentation: neither sysctl is documented).
+     */
+    if (read_name_int("iogpu.wired_limit_mb", &v)) {
+        if (ostel_darwin_wired_limit_bytes(v, &out->gpu_wired_limit_bytes))
+            out->valid |= 1u << OSTEL_PLATFORM_HOST_GPU_WIRED_LIMIT;
+    } else if (read_name_int("debug.iogpu.wired_limit", &v) && v >= 0) {
+        out->gpu_wired_limit_bytes = (uint64_t)v;
         out->valid |= 1u << OSTEL_PLATFORM_HOST_GPU_WIRED_LIMIT;
+    }
     return OSTEL_OK;
 }
