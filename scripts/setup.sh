@@ -27,12 +27,13 @@ SUDO=""
 
 install_debian() {
     local pkgs=(build-essential cmake pkg-config git ca-certificates libcmocka-dev
-                libsqlite3-dev libinih-dev libcjson-dev sqlite3)
+                libsqlite3-dev libinih-dev libcjson-dev sqlite3 libpq-dev)
     # Node.js may come from elsewhere (NodeSource ships npm inside its nodejs): ask for Debian's
     # packages only when the commands are missing.
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
-    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps)
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps
+                                    postgresql prometheus curl)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

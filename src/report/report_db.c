@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store/store_pg.h"
 #include "store/store_query.h"
 #include "util/fileio.h"
 
@@ -100,11 +101,13 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
     static const struct ostel_report_db_select none = {NULL, NULL};
     if (!sel)
         sel = &none;
-    if (!ostel_is_file(path))
+    if (!ostel_store_is_url(path) && !ostel_is_file(path))
         return ostel_error("%s: no such database file", path);
     struct ostel_store *s;
     if (ostel_store_open(path, OSTEL_STORE_OPEN_READONLY, &s) != OSTEL_OK)
         return OSTEL_ERR;
+    char *shown = ostel_store_redact_url(path); /* a URL's password is never printed */
+    path = shown;
     int rc = OSTEL_ERR;
     int64_t *ids = NULL, study = 0;
     size_t n = 0;
@@ -143,5 +146,6 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
 out:
     free(ids);
     ostel_store_close(s);
+    free(shown);
     return rc;
 }

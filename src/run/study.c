@@ -817,7 +817,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     }
     if (!o->quiet && c.todo < c.nplan)
         fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c.nplan - c.todo,
-                c.nplan, s->db);
+                c.nplan, ostel_store_name(c.store));
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
@@ -863,7 +863,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         char el[32];
         fmt_dur(ostel_mono_s() - c.t0, el, sizeof(el));
         fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c.done_now, el,
-                c.failed, s->db);
+                c.failed, ostel_store_name(c.store));
     }
     printf("%s/report.html\n", s->dir);
 out:
