@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "store/store.h"
-#include "store/store_pg.h"
 #include "store/store_query.h"
 #include "util/fileio.h"
 

@@ -115,6 +115,7 @@ static const char *const migrations[] = {
     " study_id INTEGER NOT NULL REFERENCES studies(id),"
     " shard INTEGER NOT NULL, shards INTEGER NOT NULL,"
     " hostname TEXT, planned INTEGER, done INTEGER, started_at TEXT, finished_at TEXT,"
+    " plan_hash TEXT,"
     " PRIMARY KEY(study_id, shard)) WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,

@@ -143,6 +143,13 @@ int ostel_store_print_info(struct ostel_store *s, FILE *f);
  * (store_pg.c, docs/fleet.md); anything else is a SQLite file. Every function above works on both.
  * The URL's password never appears in what the store prints: the handle keeps the URL redacted.
  */
+/* true when `path` names a PostgreSQL database (postgresql:// or postgres://). */
+bool ostel_store_is_url(const char *path);
+/*
+ * The URL with its password (user:PASSWORD@ and any password=… parameter) replaced by "***".
+ * Anything else is returned unchanged. The caller frees the result.
+ */
+char *ostel_store_redact_url(const char *path);
 /* The database as it may be printed: a file's path, or the URL with its password hidden. Borrowed. */
 const char *ostel_store_name(const struct ostel_store *s);
 /* The first study named `name`: 1 with *study_id and *definition (caller frees) set, 0 when there is
@@ -158,11 +165,12 @@ struct ostel_store_shard {
     char *started_at, *finished_at; /* ISO 8601 UTC; finished_at NULL while running or stopped */
 };
 /*
- * Records that shard K of N of the study starts on `hostname` with `planned` runs. Refused (printed)
- * when the study's other shards were started with another N.
+ * Records that shard K of N of the study starts on `hostname` with `planned` runs; plan_hash
+ * identifies how the matrix was split. Refused (printed) when the study's other shards were started
+ * with another N or split it differently.
  */
 int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, int shards,
-                            const char *hostname, int planned);
+                            const char *hostname, int planned, const char *plan_hash);
 /* Records that the shard ended with `done` of its runs complete. */
 int ostel_store_shard_finish(struct ostel_store *s, int64_t study_id, int shard, int done);
 /* The shards recorded for a study, by shard index; *rows is freed with ostel_store_shards_free. */

@@ -100,7 +100,7 @@ int ostel_store_pg_find_study(struct ostel_store *s, const char *k, int64_t *id)
 int ostel_store_pg_study_by_name(struct ostel_store *s, const char *n, int64_t *id,
                                  char **d) { UNREACHABLE; }
 int ostel_store_pg_shard_begin(struct ostel_store *s, int64_t id, int k, int n, const char *h,
-                               int p) { UNREACHABLE; }
+                               int p, const char *ph) { UNREACHABLE; }
 int ostel_store_pg_shard_finish(struct ostel_store *s, int64_t id, int k, int d) { UNREACHABLE; }
 int ostel_store_pg_list_shards(struct ostel_store *s, int64_t id, struct ostel_store_shard **r,
                                size_t *n) { UNREACHABLE; }
@@ -218,6 +218,7 @@ static const char *const pg_migrations[] = {
     " study_id BIGINT NOT NULL REFERENCES studies(id),"
     " shard BIGINT NOT NULL, shards BIGINT NOT NULL,"
     " hostname TEXT, planned BIGINT, done BIGINT, started_at TEXT, finished_at TEXT,"
+    " plan_hash TEXT,"
     " PRIMARY KEY(study_id, shard));",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
@@ -518,7 +519,7 @@ int ostel_store_pg_find_study(struct ostel_store *s, const char *key, int64_t *s
 /* ---- shards --------------------------------------------------------------------------------- */
 
 int ostel_store_pg_shard_begin(struct ostel_store *s, int64_t study_id, int shard, int shards,
-                               const char *hostname, int planned)
+                               const char *hostname, int planned, const char *plan_hash)
 {
     char sid[24], k[16], n[16], pl[16], now[32];
     snprintf(sid, sizeof(sid), "%lld", (long long)study_id);
@@ -541,13 +542,28 @@ int ostel_store_pg_shard_begin(struct ostel_store *s, int64_t study_id, int shar
         return rc;
     }
     PQclear(r);
-    const char *q[6] = {sid, k, n, hostname, pl, now};
+    const char *h[2] = {sid, plan_hash};
+    r = pg_query(s,
+                 "SELECT shard FROM study_shards WHERE study_id=$1::bigint AND plan_hash<>$2 "
+                 "LIMIT 1",
+                 2, h, "recording the shard");
+    if (!r)
+        return OSTEL_ERR;
+    if (PQntuples(r) > 0) {
+        int rc = ostel_error("%s: shard %s of this study split the runs differently (the model "
+                             "files differ between machines?): every shard must see the same files",
+                             s->path, PQgetvalue(r, 0, 0));
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    const char *q[7] = {sid, k, n, hostname, pl, now, plan_hash};
     r = pg_query(s,
                  "INSERT INTO study_shards(study_id, shard, shards, hostname, planned, done, "
-                 "started_at) VALUES($1::bigint,$2::bigint,$3::bigint,$4,$5::bigint,0,$6) "
-                 "ON CONFLICT(study_id, shard) DO UPDATE SET hostname=EXCLUDED.hostname, "
+                 "started_at, plan_hash) VALUES($1::bigint,$2::bigint,$3::bigint,$4,$5::bigint,0,"
+                 "$6,$7) ON CONFLICT(study_id, shard) DO UPDATE SET hostname=EXCLUDED.hostname, "
                  "planned=EXCLUDED.planned, started_at=EXCLUDED.started_at, finished_at=NULL",
-                 6, q, "recording the shard");
+                 7, q, "recording the shard");
     if (!r)
         return OSTEL_ERR;
     PQclear(r);

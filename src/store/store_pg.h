@@ -17,13 +17,6 @@
 
 #include "store/store.h"
 
-/* true when `path` names a PostgreSQL database (postgresql:// or postgres://). */
-bool ostel_store_is_url(const char *path);
-/*
- * The URL with its password (user:PASSWORD@ and any password=… parameter) replaced by "***".
- * Anything else is returned unchanged. The caller frees the result.
- */
-char *ostel_store_redact_url(const char *path);
 
 struct ostel_store_pg; /* per-handle state of a PostgreSQL connection */
 
@@ -50,7 +43,7 @@ int ostel_store_pg_find_study(struct ostel_store *s, const char *key, int64_t *s
 int ostel_store_pg_study_by_name(struct ostel_store *s, const char *name, int64_t *study_id,
                                  char **definition);
 int ostel_store_pg_shard_begin(struct ostel_store *s, int64_t study_id, int shard, int shards,
-                               const char *hostname, int planned);
+                               const char *hostname, int planned, const char *plan_hash);
 int ostel_store_pg_shard_finish(struct ostel_store *s, int64_t study_id, int shard, int done);
 int ostel_store_pg_list_shards(struct ostel_store *s, int64_t study_id,
                                struct ostel_store_shard **rows, size_t *n);

@@ -51,10 +51,11 @@ int ostel_store_study_by_name(struct ostel_store *s, const char *name, int64_t *
 }
 
 int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, int shards,
-                            const char *hostname, int planned)
+                            const char *hostname, int planned, const char *plan_hash)
 {
     if (s->pg)
-        return ostel_store_pg_shard_begin(s, study_id, shard, shards, hostname, planned);
+        return ostel_store_pg_shard_begin(s, study_id, shard, shards, hostname, planned,
+                                          plan_hash);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT shards FROM study_shards WHERE study_id=? AND shards<>?",
                            -1, &st, NULL) != SQLITE_OK)
@@ -72,11 +73,25 @@ int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, 
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return ostel_store_sql_error(s, "recording the shard");
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT shard FROM study_shards WHERE study_id=? AND plan_hash<>? LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "recording the shard");
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_text(st, 2, plan_hash, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    int other = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (other >= 0)
+        return ostel_error("%s: shard %d of this study split the runs differently (the model "
+                           "files differ between machines?): every shard must see the same files",
+                           s->path, other);
     char now[32];
     now_iso(now);
     if (sqlite3_prepare_v2(s->db,
                            "INSERT INTO study_shards(study_id, shard, shards, hostname, planned, "
-                           "done, started_at) VALUES(?,?,?,?,?,0,?) ON CONFLICT(study_id, shard) "
+                           "done, started_at, plan_hash) VALUES(?,?,?,?,?,0,?,?) "
+                           "ON CONFLICT(study_id, shard) "
                            "DO UPDATE SET hostname=excluded.hostname, planned=excluded.planned, "
                            "started_at=excluded.started_at, finished_at=NULL",
                            -1, &st, NULL) != SQLITE_OK)
@@ -88,6 +103,7 @@ int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, 
         sqlite3_bind_text(st, 4, hostname, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 5, planned);
     sqlite3_bind_text(st, 6, now, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 7, plan_hash, -1, SQLITE_TRANSIENT);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? OSTEL_OK : ostel_store_sql_error(s, "recording the shard");
