@@ -620,8 +620,10 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         c->failed++;
     /* Stored in one transaction; a failed run is stored as failed. */
     struct ostel_store_import_opts io = {c->study_id, r->hash};
-    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR)
+    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR) {
+        ostel_error("study: %s is kept; run the same command again to store it", dir);
         rc = 1;
+    }
     c->last_gen_tps = summary_gen_tps(dir);
     c->done_now++;
     if (!c->opt->quiet && !c->opt->progress_bar) {
