@@ -3,6 +3,7 @@
  * command (docs/study.md). Options override the file's keys.
  */
 #include "cmd/cmd.h"
+#include "run/prom.h"
 #include "run/study.h"
 #include "run/study_shard.h"
 #include "util/opt.h"
@@ -19,6 +20,8 @@ enum {
     OPT_HOG_CYCLE,
     OPT_INTERVAL,
     OPT_LLAMA_BIN,
+    OPT_METRICS_LISTEN,
+    OPT_METRICS_TEXTFILE,
     OPT_NAME,
     OPT_NO_WARMUP,
     OPT_PROMPT,
@@ -44,6 +47,10 @@ static const struct ostel_option study_options[] = {
      "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)"},
     {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL", "sampling interval (default 100ms)"},
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN", "directory of llama.cpp's programs"},
+    {OPT_METRICS_LISTEN, "metrics-listen", "HOST:PORT", "OSTEL_METRICS_LISTEN",
+     "serve live telemetry for Prometheus on a loopback address (e.g. 127.0.0.1:9464)"},
+    {OPT_METRICS_TEXTFILE, "metrics-textfile", "FILE", "OSTEL_METRICS_TEXTFILE",
+     "write the telemetry for node_exporter's textfile collector after every run"},
     {'m', "models", "LIST", NULL, "GGUF models, comma-separated"},
     {OPT_NAME, "name", "NAME", NULL, "the study's name"},
     {OPT_NO_WARMUP, "no-warmup", NULL, NULL, "skip the uncounted warm-up run of each model"},
@@ -110,6 +117,7 @@ struct study_args {
     size_t n;
     bool quiet, no_warmup;
     const char *shard; /* --shard K/N (borrowed from argv) */
+    const char *metrics_listen, *metrics_textfile; /* borrowed */
     long shards;       /* --shards N; 0 = not given, -1 = not a number */
 };
 
@@ -123,6 +131,10 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     }
     if (id == OPT_NO_WARMUP) {
         a->no_warmup = true;
+        return 0;
+    }
+    if (id == OPT_METRICS_LISTEN || id == OPT_METRICS_TEXTFILE) {
+        *(id == OPT_METRICS_LISTEN ? &a->metrics_listen : &a->metrics_textfile) = arg;
         return 0;
     }
     if (id == OPT_SHARD) {
@@ -187,7 +199,7 @@ int cmd_study(int argc, char **argv)
     }
     const char *self = getenv("OSTEL_SELF_EXE");
     struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0,
-                                    0};
+                                    0, NULL};
     const struct ostel_study_shard_env env = {
         getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
         getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),
@@ -200,7 +212,11 @@ int cmd_study(int argc, char **argv)
     }
     if (o.shards > 0 && strcmp(source, "--shard") != 0 && !a.quiet)
         fprintf(stderr, "study: shard %d of %d from %s\n", o.shard, o.shards, source);
+    if ((a.metrics_listen || a.metrics_textfile) &&
+        !(o.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
+        goto out;
     exit_code = ostel_study_execute(&spec, &o);
+    ostel_prom_stop(o.prom);
 out:
     ostel_study_spec_free(&spec);
     free_args(&a);

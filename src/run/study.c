@@ -543,6 +543,7 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->quiet = true;
     rs->spec_hash = hash;
     rs->study = s->name;
+    rs->prom = c->opt->prom;
 }
 
 static double summary_gen_tps(const char *dir)
