@@ -814,6 +814,24 @@ static int pg_machine(struct ostel_store *s, int64_t mem_mid, int64_t *id)
     int rc = OSTEL_ERR;
     if (n < 0)
         goto out;
+    /* a known machine first (an INSERT … ON CONFLICT would draw an id from the sequence even
+     * when it updates, leaving gaps where SQLite has none) */
+    PGresult *r = pg_query(
+        s,
+        "UPDATE machines m SET first_seen_ts=LEAST(m.first_seen_ts, x.first_seen_ts), "
+        "last_seen_ts=GREATEST(m.last_seen_ts, x.last_seen_ts), kernel=COALESCE(x.kernel, "
+        "m.kernel), arch=COALESCE(x.arch, m.arch), gpu=COALESCE(x.gpu, m.gpu) "
+        "FROM stage_machines x WHERE m.fingerprint = x.fingerprint RETURNING m.id",
+        0, NULL, "recording the machine");
+    if (!r)
+        goto out;
+    if (PQntuples(r) == 1) {
+        *id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        rc = pg_exec(s, "DELETE FROM stage_machines", "recording the machine");
+        goto out;
+    }
+    PQclear(r);
     char *sql = ostel_xasprintf(
         "INSERT INTO machines(%s) SELECT %s FROM stage_machines ON CONFLICT(fingerprint) DO "
         "UPDATE SET first_seen_ts=LEAST(machines.first_seen_ts, EXCLUDED.first_seen_ts), "
@@ -822,7 +840,7 @@ static int pg_machine(struct ostel_store *s, int64_t mem_mid, int64_t *id)
         "arch=COALESCE(EXCLUDED.arch, machines.arch), gpu=COALESCE(EXCLUDED.gpu, machines.gpu) "
         "RETURNING id",
         cols.data, cols.data);
-    PGresult *r = pg_query(s, sql, 0, NULL, "recording the machine");
+    r = pg_query(s, sql, 0, NULL, "recording the machine");
     free(sql);
     if (!r)
         goto out;

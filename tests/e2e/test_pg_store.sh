@@ -22,11 +22,24 @@ for fmt in md csv json html; do
     cmp -s "$TMP/pg.$fmt" "$TMP/sq.$fmt" || fail "PostgreSQL report differs ($fmt): diff $TMP/pg.$fmt $TMP/sq.$fmt"
 done
 assert_grep '^9 runs in 3 groups (1 failed)' "$TMP/pg.md"
-for t in samples phase_summaries memory_breakdown scenarios; do
+for t in samples phase_summaries memory_breakdown scenarios machines; do
     "$OSTEL" db export --table "$t" --format json --db "$PG_URL" >"$TMP/pg.json" || fail "export $t"
     "$OSTEL" db export --table "$t" --format json --db "$TMP/a.db" >"$TMP/sq.json" || fail "export $t sqlite"
     cmp -s "$TMP/pg.json" "$TMP/sq.json" || fail "export $t differs: diff $TMP/pg.json $TMP/sq.json"
 done
+# runs: the same rows but for when they were imported
+"$OSTEL" db export --table runs --format json --db "$PG_URL" >"$TMP/pg.json" || fail "export runs"
+"$OSTEL" db export --table runs --format json --db "$TMP/a.db" >"$TMP/sq.json" || fail "export runs sqlite"
+python3 - "$TMP/pg.json" "$TMP/sq.json" <<'PY' || fail "export runs differs"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+for r in a + b:
+    r.pop("imported_at")
+sys.exit(0 if a == b and len(a) == 9 else 1)
+PY
+"$OSTEL" db checkout 3 "$TMP/co-pg" --db "$PG_URL" >/dev/null || fail "checkout from PostgreSQL"
+"$OSTEL" db checkout 3 "$TMP/co-sq" --db "$TMP/a.db" >/dev/null || fail "checkout from SQLite"
+diff -r "$TMP/co-pg" "$TMP/co-sq" >/dev/null || fail "checked-out runs differ"
 "$OSTEL" db info --db "$PG_URL" >"$TMP/info" || fail "info"
 grep -Eq '^samples +452$' "$TMP/info" || fail "info: $(cat "$TMP/info")"
 grep -q 'postgresql://ostel:\*\*\*@' "$TMP/info" || fail "info does not show the redacted URL"
