@@ -76,10 +76,17 @@ void ostel_prom_event(struct ostel_prom *p, enum ostel_logparse_event e)
         return;
     enum live_phase to;
     switch (e) {
-    case OSTEL_LOGPARSE_EVENT_MODEL_LOAD_START: to = PH_LOAD; break;
-    case OSTEL_LOGPARSE_EVENT_PROMPT_START: to = PH_EVAL; break;
-    case OSTEL_LOGPARSE_EVENT_PERF_START: to = PH_TEARDOWN; break;
-    default: return;
+    case OSTEL_LOGPARSE_EVENT_MODEL_LOAD_START:
+        to = PH_LOAD;
+        break;
+    case OSTEL_LOGPARSE_EVENT_PROMPT_START:
+        to = PH_EVAL;
+        break;
+    case OSTEL_LOGPARSE_EVENT_PERF_START:
+        to = PH_TEARDOWN;
+        break;
+    default:
+        return;
     }
     pthread_mutex_lock(&p->mu);
     if (to > p->phase && p->phase != PH_DONE)
@@ -226,10 +233,11 @@ void ostel_prom_format(struct ostel_prom *p, struct ostel_buf *b)
     metric(b, p, "ostel_process_resident_memory_file_bytes", "gauge",
            "File-backed and shared resident memory of the run's process tree.", HAS(RSS_FILE),
            (double)s->rss_file_bytes);
-    metric(b, p, "ostel_process_swap_bytes", "gauge", "Swapped-out memory of the run's process tree.",
-           HAS(SWAP), (double)s->swap_bytes);
+    metric(b, p, "ostel_process_swap_bytes", "gauge",
+           "Swapped-out memory of the run's process tree.", HAS(SWAP), (double)s->swap_bytes);
     metric(b, p, "ostel_process_cpu_seconds_total", "counter",
-           "User and system CPU time of the run's process tree.", HAS(CPU), (double)s->cpu_ns / 1e9);
+           "User and system CPU time of the run's process tree.", HAS(CPU),
+           (double)s->cpu_ns / 1e9);
     metric(b, p, "ostel_process_major_faults_total", "counter",
            "Major page faults of the run's process tree.", HAS(MAJFLT), (double)s->majflt);
     metric(b, p, "ostel_process_threads", "gauge", "Threads of the run's process tree.",

@@ -21,8 +21,8 @@ struct ostel_prom;
 
 /*
  * Starts the exporter. listen: "HOST:PORT" with HOST a loopback address (127.0.0.1, [::1],
- * localhost) or NULL for none; textfile: a path or NULL. Returns NULL after printing an error (a bad
- * or non-loopback address, a port in use). Free with ostel_prom_stop().
+ * localhost) or NULL for none; textfile: a path or NULL. Returns NULL after printing an error (a
+ * bad or non-loopback address, a port in use). Free with ostel_prom_stop().
  */
 struct ostel_prom *ostel_prom_start(const char *listen, const char *textfile);
 /* Stops the listener thread and frees everything. */
@@ -30,8 +30,10 @@ void ostel_prom_stop(struct ostel_prom *p);
 /* The port actually bound (useful with port 0), or 0. */
 int ostel_prom_port(const struct ostel_prom *p);
 
-/* A run begins: its labels (borrowed strings are copied; NULL = ""). Clears the previous run's values. */
-void ostel_prom_run_begin(struct ostel_prom *p, const char *run, const char *tag, const char *model);
+/* A run begins: its labels (borrowed strings are copied; NULL = ""). Clears the previous run's
+ * values. */
+void ostel_prom_run_begin(struct ostel_prom *p, const char *run, const char *tag,
+                          const char *model);
 /* A notable log line arrived (runner): moves the live phase (load, eval, teardown). */
 void ostel_prom_event(struct ostel_prom *p, enum ostel_logparse_event e);
 /* The sampler's callback: one raw sample of the watched tree and the system. arg is the prom. */

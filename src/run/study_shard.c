@@ -179,8 +179,9 @@ void ostel_study_shard_assign(const double *cost, size_t nruns, int nshards, int
     free(o);
 }
 
-size_t ostel_study_shard_select(const struct ostel_study_spec *s, const struct ostel_study_run *plan,
-                                size_t nplan, int k, int n, bool *mine, char plan_hash[17])
+size_t ostel_study_shard_select(const struct ostel_study_spec *s,
+                                const struct ostel_study_run *plan, size_t nplan, int k, int n,
+                                bool *mine, char plan_hash[17])
 {
     double *cost = ostel_xcalloc(nplan ? nplan : 1, sizeof(*cost));
     int *shard = ostel_xcalloc(nplan ? nplan : 1, sizeof(*shard));

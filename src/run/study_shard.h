@@ -43,19 +43,19 @@ int ostel_study_shard_resolve(const char *shard_opt, long shards_opt,
  */
 void ostel_study_shard_assign(const double *cost, size_t nruns, int nshards, int *out);
 
-
 struct ostel_study_spec;
 struct ostel_study_run;
 
 /*
- * This shard's runs of the plan: mine[i] is true for run i of shard k of n. A run's expected cost is
- * its model file's size × (generated tokens + 32 + ctx / 256) (load and prompt take about as long as
- * a few dozen generated tokens); the split depends only on the spec and the model files' sizes, so
- * every machine with the same files computes the same one. plan_hash identifies the split (the same
- * on every shard of the same study). Returns the number of this shard's runs.
+ * This shard's runs of the plan: mine[i] is true for run i of shard k of n. A run's expected cost
+ * is its model file's size × (generated tokens + 32 + ctx / 256) (load and prompt take about as
+ * long as a few dozen generated tokens); the split depends only on the spec and the model files'
+ * sizes, so every machine with the same files computes the same one. plan_hash identifies the split
+ * (the same on every shard of the same study). Returns the number of this shard's runs.
  */
-size_t ostel_study_shard_select(const struct ostel_study_spec *s, const struct ostel_study_run *plan,
-                                size_t nplan, int k, int n, bool *mine, char plan_hash[17]);
+size_t ostel_study_shard_select(const struct ostel_study_spec *s,
+                                const struct ostel_study_run *plan, size_t nplan, int k, int n,
+                                bool *mine, char plan_hash[17]);
 
 /*
  * What differs between two study definitions (canonical INI text), one "- line" / "+ line" per

@@ -77,33 +77,88 @@ int ostel_store_pg_open(const char *url, int flags, struct ostel_store **out)
         OSTEL_ASSERT(!"postgres backend without libpq");                                           \
         return OSTEL_ERR;                                                                          \
     } while (0)
-void ostel_store_pg_close(struct ostel_store *s) { (void)s; }
-int ostel_store_pg_schema_version(struct ostel_store *s) { UNREACHABLE; }
+void ostel_store_pg_close(struct ostel_store *s)
+{
+    (void)s;
+}
+int ostel_store_pg_schema_version(struct ostel_store *s)
+{
+    UNREACHABLE;
+}
 int ostel_store_pg_insert_study(struct ostel_store *s, const char *n, const char *d, size_t l,
-                                int64_t *id) { UNREACHABLE; }
-int ostel_store_pg_run_begin(struct ostel_store *s) { UNREACHABLE; }
+                                int64_t *id)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_run_begin(struct ostel_store *s)
+{
+    UNREACHABLE;
+}
 int ostel_store_pg_run_add_dir(struct ostel_store *s, const char *d,
-                               const struct ostel_store_import_opts *o, int64_t *id) { UNREACHABLE; }
-int ostel_store_pg_run_commit(struct ostel_store *s) { UNREACHABLE; }
-void ostel_store_pg_run_rollback(struct ostel_store *s) { (void)s; }
-int ostel_store_pg_run_is_complete(struct ostel_store *s, const char *h) { UNREACHABLE; }
+                               const struct ostel_store_import_opts *o, int64_t *id)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_run_commit(struct ostel_store *s)
+{
+    UNREACHABLE;
+}
+void ostel_store_pg_run_rollback(struct ostel_store *s)
+{
+    (void)s;
+}
+int ostel_store_pg_run_is_complete(struct ostel_store *s, const char *h)
+{
+    UNREACHABLE;
+}
 int ostel_store_pg_list_runs(struct ostel_store *s, int64_t st, const char *t, int64_t **ids,
-                             size_t *n) { UNREACHABLE; }
-int ostel_store_pg_load_run(struct ostel_store *s, int64_t id,
-                            struct ostel_store_run_record *o) { UNREACHABLE; }
+                             size_t *n)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_store_run_record *o)
+{
+    UNREACHABLE;
+}
 int ostel_store_pg_export(struct ostel_store *s, const char *t, enum ostel_store_format fmt,
-                          int64_t id, FILE *f) { UNREACHABLE; }
-int ostel_store_pg_count_rows(struct ostel_store *s, const char *t, int64_t *n) { UNREACHABLE; }
-int ostel_store_pg_check_integrity(struct ostel_store *s) { UNREACHABLE; }
-int ostel_store_pg_print_info(struct ostel_store *s, FILE *f) { UNREACHABLE; }
-int ostel_store_pg_find_study(struct ostel_store *s, const char *k, int64_t *id) { UNREACHABLE; }
-int ostel_store_pg_study_by_name(struct ostel_store *s, const char *n, int64_t *id,
-                                 char **d) { UNREACHABLE; }
+                          int64_t id, FILE *f)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_count_rows(struct ostel_store *s, const char *t, int64_t *n)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_check_integrity(struct ostel_store *s)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_print_info(struct ostel_store *s, FILE *f)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_find_study(struct ostel_store *s, const char *k, int64_t *id)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_study_by_name(struct ostel_store *s, const char *n, int64_t *id, char **d)
+{
+    UNREACHABLE;
+}
 int ostel_store_pg_shard_begin(struct ostel_store *s, int64_t id, int k, int n, const char *h,
-                               int p, const char *ph) { UNREACHABLE; }
-int ostel_store_pg_shard_finish(struct ostel_store *s, int64_t id, int k, int d) { UNREACHABLE; }
+                               int p, const char *ph)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_shard_finish(struct ostel_store *s, int64_t id, int k, int d)
+{
+    UNREACHABLE;
+}
 int ostel_store_pg_list_shards(struct ostel_store *s, int64_t id, struct ostel_store_shard **r,
-                               size_t *n) { UNREACHABLE; }
+                               size_t *n)
+{
+    UNREACHABLE;
+}
 
 #else
 
@@ -116,9 +171,9 @@ int ostel_store_pg_list_shards(struct ostel_store *s, int64_t id, struct ostel_s
 
 struct ostel_store_pg {
     PGconn *conn;
-    char *password;           /* to scrub from messages; NULL when none */
-    struct ostel_store *mem;  /* SQLite in memory: parses a run directory into rows */
-    bool staged;              /* the temporary staging tables exist on this connection */
+    char *password;          /* to scrub from messages; NULL when none */
+    struct ostel_store *mem; /* SQLite in memory: parses a run directory into rows */
+    bool staged;             /* the temporary staging tables exist on this connection */
 };
 
 /* ---- schema ------------------------------------------------------------------------------- */
@@ -328,7 +383,8 @@ static int pg_migrate(struct ostel_store *s, bool readonly)
     if (v == OSTEL_STORE_SCHEMA_VERSION)
         return OSTEL_OK;
     if (readonly)
-        return have ? OSTEL_OK : ostel_error("%s: not an ostel database (no ostel tables)", s->path);
+        return have ? OSTEL_OK
+                    : ostel_error("%s: not an ostel database (no ostel tables)", s->path);
     if (pg_exec(s, "BEGIN", "upgrading the schema") != OSTEL_OK)
         return OSTEL_ERR;
     /* 0x6f7374656c = "ostel" */
@@ -478,8 +534,9 @@ int ostel_store_pg_study_by_name(struct ostel_store *s, const char *name, int64_
     *study_id = 0;
     *definition = NULL;
     const char *p[1] = {name};
-    PGresult *r = pg_query(s, "SELECT id, definition FROM studies WHERE name=$1 ORDER BY id LIMIT 1",
-                           1, p, "looking up a study");
+    PGresult *r =
+        pg_query(s, "SELECT id, definition FROM studies WHERE name=$1 ORDER BY id LIMIT 1", 1, p,
+                 "looking up a study");
     if (!r)
         return OSTEL_ERR;
     int found = PQntuples(r) > 0;
@@ -634,8 +691,8 @@ int ostel_store_pg_run_begin(struct ostel_store *s)
     s->in_tx = true;
     if (!s->pg->staged) {
         /* staging tables: the target's columns, no constraints, emptied at every commit */
-        static const char *const stage[] = {"runs", "machines", "samples", "phase_summaries",
-                                            "memory_breakdown", "scenarios"};
+        static const char *const stage[] = {
+            "runs", "machines", "samples", "phase_summaries", "memory_breakdown", "scenarios"};
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(stage); i++) {
             char *sql = ostel_xasprintf("CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT "
                                         "DELETE ROWS AS SELECT * FROM %s WITH NO DATA",
@@ -816,13 +873,13 @@ static int pg_machine(struct ostel_store *s, int64_t mem_mid, int64_t *id)
         goto out;
     /* a known machine first (an INSERT … ON CONFLICT would draw an id from the sequence even
      * when it updates, leaving gaps where SQLite has none) */
-    PGresult *r = pg_query(
-        s,
-        "UPDATE machines m SET first_seen_ts=LEAST(m.first_seen_ts, x.first_seen_ts), "
-        "last_seen_ts=GREATEST(m.last_seen_ts, x.last_seen_ts), kernel=COALESCE(x.kernel, "
-        "m.kernel), arch=COALESCE(x.arch, m.arch), gpu=COALESCE(x.gpu, m.gpu) "
-        "FROM stage_machines x WHERE m.fingerprint = x.fingerprint RETURNING m.id",
-        0, NULL, "recording the machine");
+    PGresult *r =
+        pg_query(s,
+                 "UPDATE machines m SET first_seen_ts=LEAST(m.first_seen_ts, x.first_seen_ts), "
+                 "last_seen_ts=GREATEST(m.last_seen_ts, x.last_seen_ts), kernel=COALESCE(x.kernel, "
+                 "m.kernel), arch=COALESCE(x.arch, m.arch), gpu=COALESCE(x.gpu, m.gpu) "
+                 "FROM stage_machines x WHERE m.fingerprint = x.fingerprint RETURNING m.id",
+                 0, NULL, "recording the machine");
     if (!r)
         goto out;
     if (PQntuples(r) == 1) {
@@ -1125,9 +1182,9 @@ int ostel_store_pg_export(struct ostel_store *s, const char *table, enum ostel_s
     char rid[24];
     snprintf(rid, sizeof(rid), "%lld", (long long)run_id);
     const char *p[1] = {rid};
-    char *sql = ostel_xasprintf("SELECT * FROM %s%s%s%s ORDER BY %s", t->name,
-                                run_id > 0 ? " WHERE " : "", run_id > 0 ? t->run_col : "",
-                                run_id > 0 ? "=$1::bigint" : "", t->order);
+    char *sql =
+        ostel_xasprintf("SELECT * FROM %s%s%s%s ORDER BY %s", t->name, run_id > 0 ? " WHERE " : "",
+                        run_id > 0 ? t->run_col : "", run_id > 0 ? "=$1::bigint" : "", t->order);
     PGresult *r = pg_query(s, sql, run_id > 0 ? 1 : 0, p, "exporting");
     free(sql);
     if (!r)
@@ -1230,8 +1287,7 @@ int ostel_store_pg_check_integrity(struct ostel_store *s)
         return OSTEL_ERR;
     long bad = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    return bad ? ostel_error("%s: integrity check: %ld runs lack samples", s->path, bad)
-               : OSTEL_OK;
+    return bad ? ostel_error("%s: integrity check: %ld runs lack samples", s->path, bad) : OSTEL_OK;
 }
 
 int ostel_store_pg_print_info(struct ostel_store *s, FILE *f)

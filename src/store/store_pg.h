@@ -17,7 +17,6 @@
 
 #include "store/store.h"
 
-
 struct ostel_store_pg; /* per-handle state of a PostgreSQL connection */
 
 int ostel_store_pg_open(const char *url, int flags, struct ostel_store **out);

@@ -35,8 +35,8 @@ int ostel_store_study_by_name(struct ostel_store *s, const char *name, int64_t *
     *study_id = 0;
     *definition = NULL;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, definition FROM studies WHERE name=? ORDER BY id",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, "SELECT id, definition FROM studies WHERE name=? ORDER BY id", -1,
+                           &st, NULL) != SQLITE_OK)
         return ostel_store_sql_error(s, "looking up a study");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st);
@@ -54,8 +54,7 @@ int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, 
                             const char *hostname, int planned, const char *plan_hash)
 {
     if (s->pg)
-        return ostel_store_pg_shard_begin(s, study_id, shard, shards, hostname, planned,
-                                          plan_hash);
+        return ostel_store_pg_shard_begin(s, study_id, shard, shards, hostname, planned, plan_hash);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "SELECT shards FROM study_shards WHERE study_id=? AND shards<>?",
                            -1, &st, NULL) != SQLITE_OK)
@@ -73,9 +72,9 @@ int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, 
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
         return ostel_store_sql_error(s, "recording the shard");
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT shard FROM study_shards WHERE study_id=? AND plan_hash<>? LIMIT 1",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db, "SELECT shard FROM study_shards WHERE study_id=? AND plan_hash<>? LIMIT 1", -1,
+            &st, NULL) != SQLITE_OK)
         return ostel_store_sql_error(s, "recording the shard");
     sqlite3_bind_int64(st, 1, study_id);
     sqlite3_bind_text(st, 2, plan_hash, -1, SQLITE_TRANSIENT);

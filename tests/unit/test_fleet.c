@@ -21,8 +21,8 @@ static void test_shard_parse(void **state)
     assert_int_equal(k, 3);
     assert_int_equal(ostel_study_shard_parse("4/4", &k, &n, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "outside 0..3"));
-    static const char *const bad[] = {"", "4", "/4", "1/", "-1/4", "1/0", "a/b", "1/4x", "1/-4",
-                                      "99999999999/4", "1/1000000"};
+    static const char *const bad[] = {
+        "", "4", "/4", "1/", "-1/4", "1/0", "a/b", "1/4x", "1/-4", "99999999999/4", "1/1000000"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(ostel_study_shard_parse(bad[i], &k, &n, err, sizeof(err)), -1);
 }
@@ -48,8 +48,8 @@ static void test_shard_resolve(void **state)
     assert_int_equal(ostel_study_shard_resolve(NULL, 0, &step, &k, &n, &src, err, sizeof(err)), 0);
     assert_int_equal(k, 3);
     struct ostel_study_shard_env offstep = {"5", "0", "2", "4", NULL};
-    assert_int_equal(
-        ostel_study_shard_resolve(NULL, 0, &offstep, &k, &n, &src, err, sizeof(err)), -1);
+    assert_int_equal(ostel_study_shard_resolve(NULL, 0, &offstep, &k, &n, &src, err, sizeof(err)),
+                     -1);
     /* --shards disagreeing with the array's count */
     assert_int_equal(ostel_study_shard_resolve(NULL, 5, &slurm, &k, &n, &src, err, sizeof(err)),
                      -1);
@@ -65,16 +65,14 @@ static void test_shard_resolve(void **state)
     /* an index without a count is whole-study; a count without an index is an error */
     assert_int_equal(ostel_study_shard_resolve(NULL, 0, &k8s, &k, &n, &src, err, sizeof(err)), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(ostel_study_shard_resolve(NULL, 3, &none, &k, &n, &src, err, sizeof(err)),
-                     -1);
+    assert_int_equal(ostel_study_shard_resolve(NULL, 3, &none, &k, &n, &src, err, sizeof(err)), -1);
     /* --shard wins over the environment, and must agree with --shards */
     assert_int_equal(ostel_study_shard_resolve("1/2", 0, &k8s, &k, &n, &src, err, sizeof(err)), 0);
     assert_int_equal(k, 1);
     assert_int_equal(ostel_study_shard_resolve("1/2", 3, &none, &k, &n, &src, err, sizeof(err)),
                      -1);
     struct ostel_study_shard_env junk = {NULL, NULL, NULL, NULL, "x1"};
-    assert_int_equal(ostel_study_shard_resolve(NULL, 2, &junk, &k, &n, &src, err, sizeof(err)),
-                     -1);
+    assert_int_equal(ostel_study_shard_resolve(NULL, 2, &junk, &k, &n, &src, err, sizeof(err)), -1);
 }
 
 static void test_shard_assign(void **state)
@@ -109,7 +107,8 @@ static void test_shard_assign(void **state)
 static void test_definition_diff(void **state)
 {
     (void)state;
-    char *d = ostel_study_definition_diff("[study]\nname=a\nctx=4096\n", "[study]\nname=a\nctx=8192\n");
+    char *d =
+        ostel_study_definition_diff("[study]\nname=a\nctx=4096\n", "[study]\nname=a\nctx=8192\n");
     assert_string_equal(d, "- ctx=4096; + ctx=8192");
     free(d);
 }
@@ -138,8 +137,8 @@ static void test_redact_url(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shard_parse),     cmocka_unit_test(test_shard_resolve),
-        cmocka_unit_test(test_shard_assign),    cmocka_unit_test(test_definition_diff),
+        cmocka_unit_test(test_shard_parse),  cmocka_unit_test(test_shard_resolve),
+        cmocka_unit_test(test_shard_assign), cmocka_unit_test(test_definition_diff),
         cmocka_unit_test(test_redact_url),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
