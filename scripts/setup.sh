@@ -27,7 +27,7 @@ SUDO=""
 
 install_debian() {
     local pkgs=(build-essential cmake pkg-config git ca-certificates libcmocka-dev
-                libsqlite3-dev libinih-dev libcjson-dev sqlite3)
+                libsqlite3-dev libinih-dev libcjson-dev sqlite3 libpq-dev)
     # Node.js may come from elsewhere (NodeSource ships npm inside its nodejs): ask for Debian's
     # packages only when the commands are missing.
     command -v node >/dev/null || pkgs+=(nodejs)
@@ -37,6 +37,8 @@ install_debian() {
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(llvm tcl)
     # the install test (dist/install): man -l renders ostel(1), zsh parses _ostel
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(man-db groff-base zsh)
+    # the PostgreSQL store tests (e2e/test_pg_*), promtool for the Prometheus exposition test
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(postgresql prometheus curl)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -114,10 +114,10 @@ static int db_import(struct db_args *a)
             printf("%s %s (run %lld)\n", rc == OSTEL_STORE_ALREADY ? "already in" : "imported",
                    a->pos[i], (long long)id);
     }
-    ostel_store_close(s);
     if (!a->quiet || failed)
         fprintf(failed ? stderr : stdout, "%d imported, %d already present, %d failed (%s)\n",
-                added, already, failed, a->db);
+                added, already, failed, ostel_store_name(s));
+    ostel_store_close(s);
     return failed ? OSTEL_EXIT_FAIL : OSTEL_EXIT_OK;
 }
 

@@ -37,7 +37,7 @@ static const struct ostel_option report_options[] = {
     {OPT_FORMAT, "format", "FMT", "OSTEL_REPORT_FORMAT",
      "md (default), csv, json or html (default html when -o ends in .html)"},
     {OPT_GROUP_BY, "group-by", "KEYS", "OSTEL_REPORT_GROUP_BY",
-     "comma-separated keys among tag, model, ctx, gen, scenario (default: tag)"},
+     "comma-separated keys among tag, model, ctx, gen, scenario, host (default: tag)"},
     {OPT_OUTPUT, "output", "FILE", NULL, "write to FILE (atomically) instead of standard output"},
     {OPT_STUDY, "study", "ID|NAME", "OSTEL_REPORT_STUDY",
      "only the database's runs of this study (its id or name)"},
@@ -106,7 +106,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_GROUP_BY:
         if (!ostel_report_parse_group_by(arg, &a->group_by))
-            return ostel_error("%s%s: bad keys '%s' (tag, model, ctx, gen, scenario)", where,
+            return ostel_error("%s%s: bad keys '%s' (tag, model, ctx, gen, scenario, host)", where,
                                source ? "" : "group-by", arg);
         return 0;
     default:

@@ -7,6 +7,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/run_args.h"
+#include "run/prom.h"
 #include "run/runner.h"
 #include "util/util.h"
 
@@ -22,8 +23,17 @@ int cmd_run(int argc, char **argv)
         ostel_run_args_free(&a);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
     }
+    struct ostel_prom *prom = NULL;
+    if ((a.metrics_listen || a.metrics_textfile) &&
+        !(prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile))) {
+        ostel_run_args_free(&a);
+        return OSTEL_EXIT_USAGE;
+    }
+    a.spec.prom = prom;
     struct ostel_run_result res;
-    if (ostel_runner_run(&a.spec, &res) != 0) {
+    int rr = ostel_runner_run(&a.spec, &res);
+    ostel_prom_stop(prom);
+    if (rr != 0) {
         ostel_run_args_free(&a);
         return OSTEL_EXIT_FAIL;
     }

@@ -3,7 +3,9 @@
  * command (docs/study.md). Options override the file's keys.
  */
 #include "cmd/cmd.h"
+#include "run/prom.h"
 #include "run/study.h"
+#include "run/study_shard.h"
 #include "util/opt.h"
 
 #include <stdlib.h>
@@ -18,12 +20,16 @@ enum {
     OPT_HOG_CYCLE,
     OPT_INTERVAL,
     OPT_LLAMA_BIN,
+    OPT_METRICS_LISTEN,
+    OPT_METRICS_TEXTFILE,
     OPT_NAME,
     OPT_NO_WARMUP,
     OPT_PROMPT,
     OPT_PROMPT_FILE,
     OPT_SCENARIO,
     OPT_SEED,
+    OPT_SHARD,
+    OPT_SHARDS,
     OPT_TIMEOUT,
     OPT_TOOL,
 };
@@ -41,6 +47,10 @@ static const struct ostel_option study_options[] = {
      "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)"},
     {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL", "sampling interval (default 100ms)"},
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN", "directory of llama.cpp's programs"},
+    {OPT_METRICS_LISTEN, "metrics-listen", "HOST:PORT", "OSTEL_METRICS_LISTEN",
+     "serve live telemetry for Prometheus on a loopback address (e.g. 127.0.0.1:9464)"},
+    {OPT_METRICS_TEXTFILE, "metrics-textfile", "FILE", "OSTEL_METRICS_TEXTFILE",
+     "write the telemetry for node_exporter's textfile collector after every run"},
     {'m', "models", "LIST", NULL, "GGUF models, comma-separated"},
     {OPT_NAME, "name", "NAME", NULL, "the study's name"},
     {OPT_NO_WARMUP, "no-warmup", NULL, NULL, "skip the uncounted warm-up run of each model"},
@@ -51,6 +61,10 @@ static const struct ostel_option study_options[] = {
     {OPT_SCENARIO, "scenario", "LIST", NULL,
      "background: none, mem:SIZE|PCT%|PCT%avail|avail-SIZE, cpu:N (join with +), cmd:PROG ARGS"},
     {OPT_SEED, "seed", "N", NULL, "llama.cpp sampling seed (default 42)"},
+    {OPT_SHARD, "shard", "K/N", NULL,
+     "run only the K-th (0-based) of N slices of the matrix (default: a Slurm array's task)"},
+    {OPT_SHARDS, "shards", "N", NULL,
+     "slices in all; the index comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID"},
     {'t', "tags", "LIST", NULL, "one label per model (default: file names)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-run time limit (default 30m)"},
     {OPT_TOOL, "tool", "NAME", NULL, "llama-completion (default) or llama-cli"},
@@ -102,6 +116,9 @@ struct study_args {
     struct pending *p;
     size_t n;
     bool quiet, no_warmup;
+    const char *shard; /* --shard K/N (borrowed from argv) */
+    const char *metrics_listen, *metrics_textfile; /* borrowed */
+    long shards;       /* --shards N; 0 = not given, -1 = not a number */
 };
 
 static int on_option(void *ctx, int id, const char *arg, const char *source)
@@ -114,6 +131,20 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     }
     if (id == OPT_NO_WARMUP) {
         a->no_warmup = true;
+        return 0;
+    }
+    if (id == OPT_METRICS_LISTEN || id == OPT_METRICS_TEXTFILE) {
+        *(id == OPT_METRICS_LISTEN ? &a->metrics_listen : &a->metrics_textfile) = arg;
+        return 0;
+    }
+    if (id == OPT_SHARD) {
+        a->shard = arg;
+        return 0;
+    }
+    if (id == OPT_SHARDS) {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        a->shards = *arg && !*end && v >= 1 ? v : -1;
         return 0;
     }
     a->p = ostel_xrealloc(a->p, (a->n + 1) * sizeof(*a->p));
@@ -167,8 +198,25 @@ int cmd_study(int argc, char **argv)
         goto out;
     }
     const char *self = getenv("OSTEL_SELF_EXE");
-    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel"};
+    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0,
+                                    0, NULL};
+    const struct ostel_study_shard_env env = {
+        getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
+        getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),
+        getenv("JOB_COMPLETION_INDEX")};
+    const char *source;
+    if (ostel_study_shard_resolve(a.shard, a.shards, &env, &o.shard, &o.shards, &source, err,
+                                  sizeof(err)) != 0) {
+        ostel_error("study: %s", err);
+        goto out;
+    }
+    if (o.shards > 0 && strcmp(source, "--shard") != 0 && !a.quiet)
+        fprintf(stderr, "study: shard %d of %d from %s\n", o.shard, o.shards, source);
+    if ((a.metrics_listen || a.metrics_textfile) &&
+        !(o.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
+        goto out;
     exit_code = ostel_study_execute(&spec, &o);
+    ostel_prom_stop(o.prom);
 out:
     ostel_study_spec_free(&spec);
     free_args(&a);

@@ -19,6 +19,8 @@
 enum {
     OPT_INTERVAL = 1000,
     OPT_LLAMA_BIN,
+    OPT_METRICS_LISTEN,
+    OPT_METRICS_TEXTFILE,
     OPT_RUNS_DIR,
     OPT_SEED,
     OPT_TIMEOUT,
@@ -32,6 +34,10 @@ static const struct ostel_option run_options[] = {
      "sampling interval: 100ms (default), 10ms, 1s; at least 1ms"},
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN",
      "directory of llama.cpp's programs (default: the pinned build, then PATH)"},
+    {OPT_METRICS_LISTEN, "metrics-listen", "HOST:PORT", "OSTEL_METRICS_LISTEN",
+     "serve live telemetry for Prometheus on a loopback address (e.g. 127.0.0.1:9464)"},
+    {OPT_METRICS_TEXTFILE, "metrics-textfile", "FILE", "OSTEL_METRICS_TEXTFILE",
+     "write the telemetry for node_exporter's textfile collector at the end of the run"},
     {'m', "model", "FILE", "OSTEL_MODEL", "GGUF model to run"},
     {'n', "n-predict", "N", "OSTEL_GEN", "tokens to generate (exactly: --ignore-eos)"},
     {'o', "out", "DIR", NULL, "run directory (default: RUNS_DIR/<UTC time>-<tag>)"},
@@ -119,6 +125,8 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_LLAMA_BIN: replace(&a->llama_bin, arg); return 0;
     case OPT_RUNS_DIR: replace(&a->runs_dir, arg); return 0;
+    case OPT_METRICS_LISTEN: replace(&a->metrics_listen, arg); return 0;
+    case OPT_METRICS_TEXTFILE: replace(&a->metrics_textfile, arg); return 0;
     case 'm': replace(&a->model, arg); return 0;
     case 'o': replace(&a->out, arg); return 0;
     case 'p': replace(&a->prompt, arg); return 0;
@@ -317,6 +325,8 @@ void ostel_run_args_free(struct ostel_run_args *a)
     free(a->prompt_file);
     free(a->tool);
     free(a->llama_bin);
+    free(a->metrics_listen);
+    free(a->metrics_textfile);
     free_argv(a->child_argv);
     free(a->dir);
     free(a->cmdline);

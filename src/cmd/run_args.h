@@ -11,6 +11,7 @@
 struct ostel_run_args {
     struct ostel_run_spec spec; /* points into the fields below */
     char *model, *tag, *out, *runs_dir, *prompt, *prompt_file, *tool, *llama_bin;
+    char *metrics_listen, *metrics_textfile; /* Prometheus (run/prom.h), or NULL */
     long long ctx, gen, seed;
     uint64_t interval_ns, timeout_ns;
     bool verbose, quiet;

@@ -99,7 +99,8 @@ static const struct {
                   {"model", OSTEL_REPORT_BY_MODEL},
                   {"ctx", OSTEL_REPORT_BY_CTX},
                   {"gen", OSTEL_REPORT_BY_GEN},
-                  {"scenario", OSTEL_REPORT_BY_SCENARIO}};
+                  {"scenario", OSTEL_REPORT_BY_SCENARIO},
+                  {"host", OSTEL_REPORT_BY_HOST}};
 
 bool ostel_report_parse_group_by(const char *s, unsigned *out)
 {
@@ -138,6 +139,10 @@ static char *group_label(const struct ostel_report_run *r, unsigned by)
     struct ostel_buf b;
     ostel_buf_init(&b, 4096);
     const char *sep = "";
+    if (by & OSTEL_REPORT_BY_HOST) {
+        ostel_buf_printf(&b, "%s%s", sep, *r->host ? r->host : "(unknown host)");
+        sep = " · ";
+    }
     if (by & OSTEL_REPORT_BY_TAG) {
         ostel_buf_printf(&b, "%s%s", sep, *r->tag ? r->tag : "(untagged)");
         sep = " · ";

@@ -148,6 +148,7 @@ struct ostel_report_run {
     char *device_desc; /* the breakdown's full device text, "MTL0 (Apple M4)"; "" unknown */
     char *model_type;  /* "Q4_K - Medium" or the parser's model description; "" unknown */
     char *llama_version;
+    char *host; /* summary.json's host.hostname (config.txt's host): where it ran; "" unknown */
     long long ctx, gen, repetition, exit_code; /* -1 = unknown */
     double start_ts;                           /* NAN unknown */
     double n_prompt, n_gen;                    /* tokens the log reported; NAN unknown */
@@ -221,6 +222,7 @@ enum {
     OSTEL_REPORT_BY_CTX = 1 << 2,
     OSTEL_REPORT_BY_GEN = 1 << 3,
     OSTEL_REPORT_BY_SCENARIO = 1 << 4,
+    OSTEL_REPORT_BY_HOST = 1 << 5,
 };
 /* Parses "tag,ctx" into a bit set; false on an unknown key. */
 bool ostel_report_parse_group_by(const char *s, unsigned *out);

@@ -94,17 +94,63 @@ int ostel_report_load_record(struct ostel_report_run *r, const struct ostel_stor
     return 0;
 }
 
+/*
+ * A study run as shards (`ostel study --shard K/N`): warns which shards never started and which did
+ * not finish, so a report over part of a study says so.
+ */
+static int ostel_report_db_shard_status(struct ostel_store *s, int64_t study, const char *name)
+{
+    struct ostel_store_shard *rows;
+    size_t n;
+    if (ostel_store_list_shards(s, study, &rows, &n) != OSTEL_OK)
+        return OSTEL_ERR;
+    if (n == 0)
+        return OSTEL_OK;
+    int shards = rows[0].shards;
+    struct ostel_buf missing, partial;
+    ostel_buf_init(&missing, 4096);
+    ostel_buf_init(&partial, 4096);
+    size_t j = 0;
+    for (int k = 0; k < shards; k++) {
+        while (j < n && rows[j].shard < k)
+            j++;
+        if (j >= n || rows[j].shard != k) {
+            ostel_buf_printf(&missing, "%s%d", missing.len ? ", " : "", k);
+            continue;
+        }
+        const struct ostel_store_shard *x = &rows[j];
+        if (!x->finished_at)
+            ostel_buf_printf(&partial, "%s%d (%s, not finished)", partial.len ? ", " : "", k,
+                             x->hostname ? x->hostname : "?");
+        else if (x->done >= 0 && x->planned >= 0 && x->done < x->planned)
+            ostel_buf_printf(&partial, "%s%d (%s, %d of %d runs)", partial.len ? ", " : "", k,
+                             x->hostname ? x->hostname : "?", x->done, x->planned);
+    }
+    if (missing.len)
+        ostel_warn("study %s: shard%s %s of %d never started", name, strchr(missing.data, ',') ? "s" : "",
+                   missing.data, shards);
+    if (partial.len)
+        ostel_warn("study %s: incomplete shard%s %s of %d", name, strchr(partial.data, ',') ? "s" : "",
+                   partial.data, shards);
+    ostel_buf_free(&missing);
+    ostel_buf_free(&partial);
+    ostel_store_shards_free(rows, n);
+    return OSTEL_OK;
+}
+
 int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                          const struct ostel_report_db_select *sel)
 {
     static const struct ostel_report_db_select none = {NULL, NULL};
     if (!sel)
         sel = &none;
-    if (!ostel_is_file(path))
+    if (!ostel_store_is_url(path) && !ostel_is_file(path))
         return ostel_error("%s: no such database file", path);
     struct ostel_store *s;
     if (ostel_store_open(path, OSTEL_STORE_OPEN_READONLY, &s) != OSTEL_OK)
         return OSTEL_ERR;
+    char *shown = ostel_store_redact_url(path); /* a URL's password is never printed */
+    path = shown;
     int rc = OSTEL_ERR;
     int64_t *ids = NULL, study = 0;
     size_t n = 0;
@@ -116,6 +162,8 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
         goto out;
     }
     if (sel->study && ostel_store_find_study(s, sel->study, &study) != OSTEL_OK)
+        goto out;
+    if (study > 0 && ostel_report_db_shard_status(s, study, sel->study) != OSTEL_OK)
         goto out;
     if (ostel_store_list_runs(s, study, sel->tag, &ids, &n) != OSTEL_OK)
         goto out;
@@ -143,5 +191,6 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
 out:
     free(ids);
     ostel_store_close(s);
+    free(shown);
     return rc;
 }

@@ -110,7 +110,7 @@ static void run_free(struct ostel_report_run *r)
 {
     char **strs[] = {&r->path,        &r->run_id,     &r->name,         &r->tag,    &r->model,
                      &r->scenario,    &r->status,     &r->tool,         &r->signal, &r->device,
-                     &r->device_desc, &r->model_type, &r->llama_version};
+                     &r->device_desc, &r->model_type, &r->llama_version, &r->host};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     free(r->log_tail);
@@ -153,7 +153,7 @@ struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
     memset(r, 0, sizeof(*r));
     char **strs[] = {&r->path,        &r->run_id,     &r->name,         &r->tag,    &r->model,
                      &r->scenario,    &r->status,     &r->tool,         &r->signal, &r->device,
-                     &r->device_desc, &r->model_type, &r->llama_version};
+                     &r->device_desc, &r->model_type, &r->llama_version, &r->host};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         *strs[i] = ostel_xstrdup("");
     r->ctx = r->gen = r->repetition = r->exit_code = -1;
@@ -644,6 +644,9 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
         r->mm.backend = OSTEL_MEMMODEL_BACKEND_METAL;
     else if (strcmp(r->pred.backend, "gpu") == 0)
         r->mm.backend = OSTEL_MEMMODEL_BACKEND_CUDA;
+    const char *hostname = jstr(root, "host.hostname");
+    if (hostname)
+        set_str(&r->host, hostname, strlen(hostname));
     double ram = jnum(root, "host.ram_mib");
     if (!isnan(ram) && ram > 0 && ram < 1e12)
         r->ram_mib = ram;
@@ -691,6 +694,8 @@ int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_
             dst = &r->tool;
         else if (ostel_str_eq(key, "llama_version"))
             dst = &r->llama_version;
+        else if (ostel_str_eq(key, "host"))
+            dst = &r->host;
         if (dst && !**dst) {
             set_str(dst, val.p, val.n);
             continue;

@@ -20,6 +20,7 @@
 #include "run/child.h"
 #include "run/metrics.h"
 #include "run/phases.h"
+#include "run/prom.h"
 #include "run/sampler.h"
 #include "util/fileio.h"
 #include "util/util.h"
@@ -294,6 +295,7 @@ static void add_mark(struct run_ctx *c, double ts, enum ostel_logparse_event e)
     c->marks[c->n_marks].ts = ts;
     c->marks[c->n_marks].event = e;
     c->n_marks++;
+    ostel_prom_event(c->spec->prom, e);
 }
 
 static void end_line(struct run_ctx *c, double ts)
@@ -457,6 +459,8 @@ static void finalize(struct run_ctx *c)
      * prompt's logits. Generated tokens are therefore eval runs + 1 when a prompt was evaluated. */
     cJSON *tok = cJSON_AddObjectToObject(run, "tokens");
     const struct ostel_log_timings *lt = &lr.timings;
+    ostel_prom_set_tps(s->prom, parsed && lt->prompt_tps.valid ? lt->prompt_tps.value : NAN,
+                       parsed && lt->gen_tps.valid ? lt->gen_tps.value : NAN);
     cJSON_AddItemToObject(tok, "prompt", num_or_null(lt->prompt_tokens.value,
                                                      parsed && lt->prompt_tokens.valid));
     cJSON_AddItemToObject(tok, "generated",
@@ -572,6 +576,10 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     c.res = res;
     make_run_id(c.run_id);
     ostel_platform_host_read(&c.host);
+    if (s->prom) { /* the run's label: its directory's name */
+        const char *base = strrchr(s->dir, '/');
+        ostel_prom_run_begin(s->prom, base && base[1] ? base + 1 : s->dir, s->tag, s->model);
+    }
     ostel_buf_init(&c.line, LINE_MAX_BYTES + 1);
 
     char *log_path = ostel_xasprintf("%s/llama_output.log", s->dir);
@@ -620,7 +628,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         res->end_ts = now_real();
         goto finish;
     }
-    sampler = ostel_sampler_start(child.pid, csv_fd, s->interval_ns);
+    sampler = ostel_sampler_start_tap(child.pid, csv_fd, s->interval_ns, s->prom ? ostel_prom_tap : NULL,
+                                      s->prom);
     if (!sampler)
         ostel_warn("the run goes on without telemetry");
 
@@ -731,6 +740,7 @@ finish:
     free(csv_path);
     finalize(&c);
     write_config(&c, ostel_run_status_name(res->status));
+    ostel_prom_run_end(s->prom, ostel_run_status_name(res->status));
     restore_signals(&sv);
     free(c.marks);
     ostel_buf_free(&c.line);

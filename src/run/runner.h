@@ -38,6 +38,7 @@ struct ostel_run_spec {
     uint64_t timeout_ns;   /* 0 = none */
     bool verbose;          /* echo the child's output live on stderr */
     bool quiet;            /* print nothing on success */
+    struct ostel_prom *prom; /* live telemetry for Prometheus (run/prom.h), or NULL */
 };
 
 struct ostel_run_result {

@@ -50,6 +50,8 @@ struct ostel_sampler {
     atomic_uint_fast64_t rows;
     atomic_bool failed;
     uint64_t thread_cpu_ns; /* the thread's own CPU time, read by it as it ends */
+    void (*tap)(void *, const struct ostel_platform_sample *); /* or NULL */
+    void *tap_arg;
     char row[512];
     /* Rows wait here and are written at least every FLUSH_NS (and when full, and at the end):
      * one write() per row cost about 5 µs, a twentieth of a whole sample, at 10 ms intervals. */
@@ -86,6 +88,8 @@ static void take_one(struct ostel_sampler *s)
     ostel_platform_metrics_compute(s->have_prev ? &s->prev : NULL, &s->cur, &s->pressure, &m);
     s->prev = s->cur;
     s->have_prev = true;
+    if (s->tap)
+        s->tap(s->tap_arg, &s->cur);
 
     struct ostel_metrics_row r;
     r.valid = 0;
@@ -174,8 +178,17 @@ static void *loop(void *arg)
 
 struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interval_ns)
 {
+    return ostel_sampler_start_tap(pid, csv_fd, interval_ns, NULL, NULL);
+}
+
+struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
+                                              void (*tap)(void *, const struct ostel_platform_sample *),
+                                              void *tap_arg)
+{
     char err[256];
     struct ostel_sampler *s = ostel_xcalloc(1, sizeof(*s));
+    s->tap = tap;
+    s->tap_arg = tap_arg;
     s->plat = ostel_platform_open(pid, 4096, err, sizeof(err));
     if (!s->plat) {
         free(s);

@@ -20,6 +20,12 @@ struct ostel_sampler;
  * header is the caller's). Returns NULL after printing an error.
  */
 struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interval_ns);
+struct ostel_platform_sample;
+/* The same, calling tap(tap_arg, sample) on the sampler thread after every sample (live exporters,
+ * run/prom.h); tap must be quick and must not block for long. */
+struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
+                                              void (*tap)(void *, const struct ostel_platform_sample *),
+                                              void *tap_arg);
 /* Takes one last sample now (call it after the child exited, before it is reaped), then stops the
  * thread and frees the sampler. Returns the number of rows written; *oom_kills gets the kernel OOM
  * kills counted since the start in the platform's narrowest scope, or -1 when it cannot tell;

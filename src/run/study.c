@@ -12,6 +12,7 @@
  * else.
  */
 #include "run/study.h"
+#include "run/study_shard.h"
 
 #include "llama/gguf.h"
 #include "llama/llama_tools.h"
@@ -74,6 +75,7 @@ struct study_ctx {
     double baseline_avail;
     double last_gen_tps;
     size_t failed;
+    size_t shard_runs; /* runs of this shard's slice (--shard) */
 };
 
 /* ---------- progress ---------- */
@@ -541,6 +543,7 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->quiet = true;
     rs->spec_hash = hash;
     rs->study = s->name;
+    rs->prom = c->opt->prom;
 }
 
 static double summary_gen_tps(const char *dir)
@@ -625,8 +628,10 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         c->failed++;
     /* Stored in one transaction; a failed run is stored as failed. */
     struct ostel_store_import_opts io = {c->study_id, r->hash};
-    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR)
+    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR) {
+        ostel_error("study: %s is kept; run the same command again to store it", dir);
         rc = 1;
+    }
     c->last_gen_tps = summary_gen_tps(dir);
     c->done_now++;
     if (!c->opt->quiet && !c->opt->progress_bar) {
@@ -774,6 +779,53 @@ static int check_scenarios(const struct study_ctx *c)
     return OSTEL_OK;
 }
 
+/*
+ * A study's name stands for one matrix in a shared database: a second definition under the same
+ * name is refused with what differs (for a sharded study, or any study in PostgreSQL, where many
+ * machines write; a local SQLite file keeps allowing it, and `--study ID` tells them apart).
+ */
+static int study_same_matrix(struct study_ctx *c, const char *canon)
+{
+    if (!c->spec->name || (c->opt->shards == 0 && !ostel_store_is_url(c->spec->db)))
+        return 0;
+    int64_t id = 0;
+    char *def = NULL;
+    int found = ostel_store_study_by_name(c->store, c->spec->name, &id, &def);
+    int rc = found < 0 ? 1 : 0;
+    if (found == 1 && strcmp(def, canon) != 0) {
+        char *d = ostel_study_definition_diff(def, canon);
+        ostel_error("study '%s' is already in %s with another matrix: %s (give the new matrix "
+                    "another --name)",
+                    c->spec->name, ostel_store_name(c->store), d);
+        free(d);
+        rc = 1;
+    }
+    free(def);
+    return rc;
+}
+
+/* Marks the other shards' runs as skipped and records this shard in the database. */
+static int study_shard_begin(struct study_ctx *c, bool *skip)
+{
+    const struct ostel_study_options *o = c->opt;
+    bool *mine = ostel_xcalloc(c->nplan ? c->nplan : 1, sizeof(bool));
+    char plan_hash[17];
+    c->shard_runs = ostel_study_shard_select(c->spec, c->plan, c->nplan, o->shard, o->shards,
+                                             mine, plan_hash);
+    for (size_t i = 0; i < c->nplan; i++)
+        skip[i] = !mine[i];
+    free(mine);
+    char host[256] = "";
+    gethostname(host, sizeof(host) - 1);
+    if (ostel_store_shard_begin(c->store, c->study_id, o->shard, o->shards, host,
+                                (int)c->shard_runs, plan_hash) != 0)
+        return -1;
+    if (!o->quiet)
+        fprintf(stderr, "study: shard %d of %d: %zu of %zu runs\n", o->shard, o->shards,
+                c->shard_runs, c->nplan);
+    return 0;
+}
+
 int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
 {
     struct study_ctx c;
@@ -803,7 +855,9 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         free(canon);
         goto out;
     }
-    int sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
+    int sr = study_same_matrix(&c, canon);
+    if (sr == 0)
+        sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
     free(canon);
     if (sr != 0)
         goto out;
@@ -811,7 +865,14 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     ostel_study_plan(s, &c.plan, &c.nplan);
     bool *skip = ostel_xcalloc(c.nplan ? c.nplan : 1, sizeof(bool));
     bool *warm = ostel_xcalloc(s->models.n, sizeof(bool));
+    if (o->shards > 0 && study_shard_begin(&c, skip) != 0) {
+        free(skip);
+        free(warm);
+        goto out;
+    }
     for (size_t i = 0; i < c.nplan; i++) {
+        if (skip[i]) /* another shard's */
+            continue;
         int done = ostel_store_run_is_complete(c.store, c.plan[i].hash);
         if (done == OSTEL_ERR) {
             free(skip);
@@ -826,7 +887,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     }
     if (!o->quiet && c.todo < c.nplan)
         fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c.nplan - c.todo,
-                c.nplan, s->db);
+                c.nplan, ostel_store_name(c.store));
 
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
@@ -864,6 +925,11 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     }
     if (rc != 0)
         goto out;
+    if (o->shards > 0 &&
+        ostel_store_shard_finish(c.store, c.study_id, o->shard, (int)c.shard_runs) != 0) {
+        rc = 1;
+        goto out;
+    }
     if (write_reports(&c) != 0) {
         rc = 1;
         goto out;
@@ -872,7 +938,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         char el[32];
         fmt_dur(ostel_mono_s() - c.t0, el, sizeof(el));
         fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c.done_now, el,
-                c.failed, s->db);
+                c.failed, ostel_store_name(c.store));
     }
     printf("%s/report.html\n", s->dir);
 out:

@@ -93,6 +93,8 @@ struct ostel_study_options {
     bool quiet;
     bool progress_bar; /* redraw one line on a terminal (else one line per run) */
     const char *self_exe; /* the ostel binary, for `ostel hog` scenarios */
+    int shard, shards;    /* run only shard K of N of the matrix (study_shard.h); shards 0 = all */
+    struct ostel_prom *prom; /* live telemetry of every run (run/prom.h), or NULL; borrowed */
 };
 
 /*

@@ -106,6 +106,17 @@ static const char *const migrations[] = {
     " ostel_cpu_us_per_sample = json_extract(summary_json, '$.telemetry.ostel_cpu.us_per_sample')"
     " WHERE json_valid(summary_json)"
     "  AND json_type(summary_json, '$.telemetry.ostel_cpu') = 'object';",
+    /* 2 -> 3: where each run was made, in more detail (a fleet's machine table), and the shards of
+     * a study spread over machines (docs/fleet.md); store_pg.c has the same step */
+    "ALTER TABLE machines ADD COLUMN kernel TEXT;"
+    "ALTER TABLE machines ADD COLUMN arch TEXT;"
+    "ALTER TABLE machines ADD COLUMN gpu TEXT;"
+    "CREATE TABLE study_shards("
+    " study_id INTEGER NOT NULL REFERENCES studies(id),"
+    " shard INTEGER NOT NULL, shards INTEGER NOT NULL,"
+    " hostname TEXT, planned INTEGER, done INTEGER, started_at TEXT, finished_at TEXT,"
+    " plan_hash TEXT,"
+    " PRIMARY KEY(study_id, shard)) WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -333,6 +344,8 @@ fail:
 
 int ostel_store_open(const char *path, int flags, struct ostel_store **out)
 {
+    if (ostel_store_is_url(path))
+        return ostel_store_pg_open(path, flags, out);
     *out = NULL;
     struct ostel_store *s = ostel_xcalloc(1, sizeof(*s));
     s->path = ostel_xstrdup(path);
@@ -377,6 +390,7 @@ void ostel_store_close(struct ostel_store *s)
 {
     if (!s)
         return;
+    ostel_store_pg_close(s);
     if (s->in_tx)
         ostel_store_run_rollback(s);
     for (int i = 0; i < STMT_COUNT; i++)
@@ -388,6 +402,8 @@ void ostel_store_close(struct ostel_store *s)
 
 int ostel_store_schema_version(struct ostel_store *s)
 {
+    if (s->pg)
+        return ostel_store_pg_schema_version(s);
     return user_version(s);
 }
 
@@ -396,6 +412,8 @@ int ostel_store_schema_version(struct ostel_store *s)
 int ostel_store_insert_study(struct ostel_store *s, const char *name, const char *definition,
                              size_t len, int64_t *study_id)
 {
+    if (s->pg)
+        return ostel_store_pg_insert_study(s, name, definition, len, study_id);
     char hash[17], now[32];
     ostel_store_hash_hex(definition, len, hash);
     now_iso(now);
@@ -428,6 +446,8 @@ int ostel_store_insert_study(struct ostel_store *s, const char *name, const char
 
 int ostel_store_run_begin(struct ostel_store *s)
 {
+    if (s->pg)
+        return ostel_store_pg_run_begin(s);
     OSTEL_ASSERT(!s->in_tx);
     if (s->readonly)
         return ostel_error("%s: opened read-only", s->path);
@@ -439,6 +459,8 @@ int ostel_store_run_begin(struct ostel_store *s)
 
 int ostel_store_run_commit(struct ostel_store *s)
 {
+    if (s->pg)
+        return ostel_store_pg_run_commit(s);
     OSTEL_ASSERT(s->in_tx);
     if (exec(s, "COMMIT") != OSTEL_OK) {
         ostel_store_run_rollback(s);
@@ -450,6 +472,10 @@ int ostel_store_run_commit(struct ostel_store *s)
 
 void ostel_store_run_rollback(struct ostel_store *s)
 {
+    if (s->pg) {
+        ostel_store_pg_run_rollback(s);
+        return;
+    }
     if (!s->in_tx)
         return;
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -557,6 +583,30 @@ static int find_run(struct ostel_store *s, const char *key, int64_t *id)
     return rc == SQLITE_DONE ? 0 : ostel_store_sql_error(s, "looking up the run");
 }
 
+/* The machine's kernel, architecture and GPU as its latest run saw them (not in the fingerprint, so
+ * a kernel upgrade does not make a new machine). host.gpu is a string when a GPU vendor wrote one. */
+static int machine_extra(struct ostel_store *s, const struct run_files *f, int64_t id)
+{
+    const char *kernel = NULL, *arch = NULL, *gpu = NULL;
+    ostel_store_json_string(f->doc, "host.kernel", &kernel);
+    ostel_store_json_string(f->doc, "host.arch", &arch);
+    ostel_store_json_string(f->doc, "host.gpu", &gpu);
+    if (!kernel && !arch && !gpu)
+        return OSTEL_OK;
+    sqlite3_stmt *st = stmt_get(s, STMT_MACHINE_EXTRA,
+                                "UPDATE machines SET kernel=coalesce(?1, kernel), "
+                                "arch=coalesce(?2, arch), gpu=coalesce(?3, gpu) WHERE id=?4");
+    if (!st)
+        return OSTEL_ERR;
+    bind_text_or_null(st, 1, kernel);
+    bind_text_or_null(st, 2, arch);
+    bind_text_or_null(st, 3, gpu);
+    sqlite3_bind_int64(st, 4, id);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        return ostel_store_sql_error(s, "recording the machine");
+    return OSTEL_OK;
+}
+
 /* machines: one row per fingerprint of the host facts; returns its id, 0 when the run has none. */
 static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t *id)
 {
@@ -619,7 +669,7 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
         if (sqlite3_step(st) != SQLITE_DONE)
             return ostel_store_sql_error(s, "recording the machine");
     }
-    return OSTEL_OK;
+    return machine_extra(s, f, *id);
 }
 
 static int insert_run_row(struct ostel_store *s, const struct run_files *f, const char *key,
@@ -890,6 +940,8 @@ static int insert_scenario(struct ostel_store *s, const struct run_files *f, int
 int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
                             const struct ostel_store_import_opts *opts, int64_t *run_id)
 {
+    if (s->pg)
+        return ostel_store_pg_run_add_dir(s, dir, opts, run_id);
     OSTEL_ASSERT(s->in_tx);
     struct run_files f;
     char *key = NULL, *header = NULL;
@@ -942,6 +994,8 @@ int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
 
 int ostel_store_run_is_complete(struct ostel_store *s, const char *spec_hash)
 {
+    if (s->pg)
+        return ostel_store_pg_run_is_complete(s, spec_hash);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT 1 FROM runs WHERE spec_hash=? AND status IN "
@@ -962,6 +1016,8 @@ int ostel_store_run_is_complete(struct ostel_store *s, const char *spec_hash)
 int ostel_store_list_runs(struct ostel_store *s, int64_t study_id, const char *tag, int64_t **ids,
                           size_t *n)
 {
+    if (s->pg)
+        return ostel_store_pg_list_runs(s, study_id, tag, ids, n);
     *ids = NULL;
     *n = 0;
     sqlite3_stmt *st;
@@ -999,6 +1055,8 @@ static char *col_strdup(sqlite3_stmt *st, int i)
 
 int ostel_store_load_run(struct ostel_store *s, int64_t id, struct ostel_store_run_record *out)
 {
+    if (s->pg)
+        return ostel_store_pg_load_run(s, id, out);
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,

@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define OSTEL_STORE_SCHEMA_VERSION 2
+#define OSTEL_STORE_SCHEMA_VERSION 3
 /* How long a writer waits for another process's transaction before giving up. */
 #define OSTEL_STORE_BUSY_TIMEOUT_MS 60000
 
@@ -137,5 +137,45 @@ int ostel_store_check_integrity(struct ostel_store *s);
 
 /* Prints the database's path, schema version, SQLite version and row counts to f. */
 int ostel_store_print_info(struct ostel_store *s, FILE *f);
+
+/*
+ * Backends: a path that starts with postgresql:// or postgres:// is a PostgreSQL database
+ * (store_pg.c, docs/fleet.md); anything else is a SQLite file. Every function above works on both.
+ * The URL's password never appears in what the store prints: the handle keeps the URL redacted.
+ */
+/* true when `path` names a PostgreSQL database (postgresql:// or postgres://). */
+bool ostel_store_is_url(const char *path);
+/*
+ * The URL with its password (user:PASSWORD@ and any password=… parameter) replaced by "***".
+ * Anything else is returned unchanged. The caller frees the result.
+ */
+char *ostel_store_redact_url(const char *path);
+/* The database as it may be printed: a file's path, or the URL with its password hidden. Borrowed. */
+const char *ostel_store_name(const struct ostel_store *s);
+/* The first study named `name`: 1 with *study_id and *definition (caller frees) set, 0 when there is
+ * none, OSTEL_ERR on a database error. */
+int ostel_store_study_by_name(struct ostel_store *s, const char *name, int64_t *study_id,
+                              char **definition);
+
+/* One shard of a study spread over machines (`ostel study --shard K/N`). */
+struct ostel_store_shard {
+    int shard, shards;      /* K of N, 0-based */
+    char *hostname;         /* where it ran last, or NULL */
+    int planned, done;      /* runs of the shard's slice; done = complete when it finished, -1 unknown */
+    char *started_at, *finished_at; /* ISO 8601 UTC; finished_at NULL while running or stopped */
+};
+/*
+ * Records that shard K of N of the study starts on `hostname` with `planned` runs; plan_hash
+ * identifies how the matrix was split. Refused (printed) when the study's other shards were started
+ * with another N or split it differently.
+ */
+int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, int shards,
+                            const char *hostname, int planned, const char *plan_hash);
+/* Records that the shard ended with `done` of its runs complete. */
+int ostel_store_shard_finish(struct ostel_store *s, int64_t study_id, int shard, int done);
+/* The shards recorded for a study, by shard index; *rows is freed with ostel_store_shards_free. */
+int ostel_store_list_shards(struct ostel_store *s, int64_t study_id, struct ostel_store_shard **rows,
+                            size_t *n);
+void ostel_store_shards_free(struct ostel_store_shard *rows, size_t n);
 
 #endif

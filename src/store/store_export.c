@@ -139,6 +139,8 @@ static void put_embedded_json(FILE *f, sqlite3_stmt *st, int i)
 int ostel_store_export(struct ostel_store *s, const char *table, enum ostel_store_format fmt,
                        int64_t run_id, FILE *f)
 {
+    if (s->pg)
+        return ostel_store_pg_export(s, table, fmt, run_id, f);
     const struct export_table *t = find_table(table);
     if (!t)
         return ostel_error("unknown table '%s'", table);
@@ -217,6 +219,8 @@ static int64_t count_rows(struct ostel_store *s, const char *sql)
 
 int ostel_store_count_rows(struct ostel_store *s, const char *table, int64_t *n)
 {
+    if (s->pg)
+        return ostel_store_pg_count_rows(s, table, n);
     const struct export_table *t = find_table(table);
     if (!t)
         return ostel_error("unknown table '%s'", table);
@@ -228,6 +232,8 @@ int ostel_store_count_rows(struct ostel_store *s, const char *table, int64_t *n)
 
 int ostel_store_check_integrity(struct ostel_store *s)
 {
+    if (s->pg)
+        return ostel_store_pg_check_integrity(s);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK)
         return ostel_store_sql_error(s, "checking integrity");
@@ -244,6 +250,8 @@ int ostel_store_check_integrity(struct ostel_store *s)
 
 int ostel_store_print_info(struct ostel_store *s, FILE *f)
 {
+    if (s->pg)
+        return ostel_store_pg_print_info(s, f);
     int v = ostel_store_schema_version(s);
     if (v < 0)
         return OSTEL_ERR;

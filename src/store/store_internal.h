@@ -19,6 +19,7 @@ enum store_stmt {
     STMT_INSERT_MACHINE,
     STMT_FIND_MACHINE,
     STMT_TOUCH_MACHINE,
+    STMT_MACHINE_EXTRA,
     STMT_COUNT
 };
 
@@ -28,7 +29,11 @@ struct ostel_store {
     bool readonly;
     bool in_tx;
     sqlite3_stmt *stmt[STMT_COUNT]; /* lazily prepared; finalized by close */
+    struct ostel_store_pg *pg;      /* set: a PostgreSQL database (store_pg.c), db is NULL */
 };
+
+#include "store/store_pg.h"
+
 
 /* Prints "<what>: <sqlite message>" as an error; returns OSTEL_ERR. */
 int ostel_store_sql_error(struct ostel_store *s, const char *what);

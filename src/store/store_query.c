@@ -49,6 +49,8 @@ static int study_exists(struct ostel_store *s, int64_t id)
 
 int ostel_store_find_study(struct ostel_store *s, const char *key, int64_t *study_id)
 {
+    if (s->pg)
+        return ostel_store_pg_find_study(s, key, study_id);
     *study_id = 0;
     size_t n = strlen(key);
     bool digits = n > 0 && n <= 18 && strspn(key, "0123456789") == n;

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# e2e: live telemetry for Prometheus. `ostel run --metrics-listen 127.0.0.1:PORT` serves the run in
+# progress (a command holding 64 MiB) in the text exposition format, scraped with curl and checked
+# with promtool; a real llama.cpp run writes --metrics-textfile (atomically) with llama.cpp's tokens/s
+# and its phase "done"; a study keeps one listener over all its runs; hostile requests (a wrong
+# method, garbage, a huge head, a client that sends nothing) get a status line or a timeout and never
+# stop the responder; a non-loopback address is refused.
+source "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
+command -v promtool >/dev/null || fail "promtool is needed: scripts/setup.sh --tests (prometheus)"
+command -v curl >/dev/null || fail "curl is needed"
+port=$((40000 + RANDOM % 20000))
+url="http://127.0.0.1:$port/metrics"
+
+# scrape URL OUT: retries until the listener answers with a sample of the run (or the run ends)
+scrape_until() {
+    local want=$1 out=$2 pid=$3
+    for _ in $(seq 1 400); do
+        if curl -sf --max-time 5 "$url" >"$out" 2>/dev/null && grep -q "$want" "$out"; then return 0; fi
+        kill -0 "$pid" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
+# 1. a live scrape of a run in progress
+"$OSTEL" run -q --tag hold64 --metrics-listen "127.0.0.1:$port" --interval 50ms --out "$TMP/r1" -- \
+    python3 -c 'import time; x = bytearray(64 << 20); x[::4096] = b"x" * len(x[::4096]); time.sleep(4)' &
+pid=$!
+rss=0
+for _ in $(seq 1 400); do
+    scrape_until '^ostel_process_resident_memory_bytes' "$TMP/live.prom" "$pid" || fail "no live scrape"
+    rss=$(grep '^ostel_process_resident_memory_bytes{' "$TMP/live.prom" | awk '{print $2}')
+    [ "$rss" -ge $((60 << 20)) ] && break
+    sleep 0.05
+done
+curl -sf -D "$TMP/headers" -o /dev/null "$url" || fail "second scrape"
+grep -qi '^Content-Type: text/plain; version=0.0.4' "$TMP/headers" || fail "content type: $(cat "$TMP/headers")"
+promtool check metrics <"$TMP/live.prom" >"$TMP/lint" 2>&1 || fail "promtool: $(cat "$TMP/lint")"
+! grep -v '^#' "$TMP/live.prom" | cut -d'{' -f1 | grep -q ':' || fail "a metric name with a colon"
+[ "$rss" -ge $((60 << 20)) ] || fail "resident memory $rss < 60 MiB while the child holds 64 MiB"
+grep -q '^ostel_process_resident_memory_bytes{run="r1",tag="hold64",model=""}' "$TMP/live.prom" ||
+    fail "labels: $(grep resident_memory_bytes "$TMP/live.prom")"
+for m in ostel_process_cpu_seconds_total ostel_system_memory_available_bytes ostel_samples_total; do
+    grep -q "^$m{" "$TMP/live.prom" || fail "$m missing"
+done
+if [ -r /proc/pressure/memory ]; then
+    grep -q '^ostel_pressure_memory_waiting_seconds_total{' "$TMP/live.prom" || fail "PSI missing"
+fi
+grep -q '^# TYPE ostel_process_cpu_seconds_total counter' "$TMP/live.prom" || fail "cpu is not a counter"
+
+# 2. hostile requests: a status line, and the responder still answers afterwards
+req() { python3 - "$port" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(sys.argv[2].encode("latin-1").decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    try:
+        b = s.recv(65536)
+    except (socket.timeout, ConnectionResetError):
+        break
+    if not b:
+        break
+    data += b
+print(data.split(b"\r\n")[0].decode() if data else "(closed)")
+PY
+}
+assert_eq "$(req 'POST /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc')" "HTTP/1.1 405 Method Not Allowed" "POST"
+assert_eq "$(req 'hello\r\n\r\n')" "HTTP/1.1 400 Bad Request" "garbage"
+assert_eq "$(req 'GET /nope HTTP/1.1\r\n\r\n')" "HTTP/1.1 404 Not Found" "unknown path"
+assert_eq "$(req "GET /metrics HTTP/1.1\\r\\nX: $(head -c 9000 /dev/zero | tr '\0' a)\\r\\n\\r\\n")" \
+    "HTTP/1.1 431 Request Header Fields Too Large" "huge head"
+assert_eq "$(req 'GET /metrics HTTP/1.1\r\n')" "(closed)" "an unfinished request times out"
+curl -sf --max-time 10 "$url" >/dev/null || fail "the responder died after hostile requests"
+wait "$pid" || fail "the run failed"
+curl -s --max-time 2 "$url" >/dev/null && fail "still listening after ostel ended"
+
+# 3. a llama.cpp run writes the textfile, atomically, with tokens/s and phase done
+q8=$(tiny_model tiny-llama Q8_0)
+"$OSTEL" run -q -m "$q8" -c 1024 -n 32 --tag q8 --out "$TMP/r2" --metrics-textfile "$TMP/tf/ostel.prom" \
+    2>"$TMP/err" || fail "a textfile that cannot be written fails the run"
+assert_grep 'warning: --metrics-textfile .* could not be written' "$TMP/err"
+mkdir -p "$TMP/tf"
+"$OSTEL" run -q -m "$q8" -c 1024 -n 32 --tag q8 --out "$TMP/r3" --metrics-textfile "$TMP/tf/ostel.prom" ||
+    fail "run with --metrics-textfile"
+assert_file "$TMP/tf/ostel.prom"
+[ ! -e "$TMP/tf/ostel.prom.tmp" ] || fail "a temporary file was left"
+promtool check metrics <"$TMP/tf/ostel.prom" >"$TMP/lint" 2>&1 || fail "promtool (textfile): $(cat "$TMP/lint")"
+grep -q '^ostel_run_phase{run="r3",tag="q8",model="tiny-llama-Q8_0.gguf",phase="done"} 1$' "$TMP/tf/ostel.prom" ||
+    fail "phase done: $(grep run_phase "$TMP/tf/ostel.prom")"
+grep -q '^ostel_llama_tokens_per_second{.*phase="generate"} [0-9]' "$TMP/tf/ostel.prom" || fail "generation tokens/s"
+grep -q '^ostel_run_info{.*status="ok"} 1$' "$TMP/tf/ostel.prom" || fail "status"
+
+# 4. a study: one listener for all its runs; the textfile is rewritten after each
+"$OSTEL" study -q -m "$q8" -t q8 -c 1024 -n 16 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
+    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null || fail "study"
+grep -q '^ostel_runs_total 2$' "$TMP/tf/study.prom" || fail "runs_total after the study: $(grep runs_total "$TMP/tf/study.prom")"
+promtool check metrics <"$TMP/tf/study.prom" >"$TMP/lint" 2>&1 || fail "promtool (study): $(cat "$TMP/lint")"
+
+# 5. only loopback
+"$OSTEL" run -q --tag x --metrics-listen 0.0.0.0:9464 -- true 2>"$TMP/err" && fail "0.0.0.0 accepted"
+assert_grep 'only a loopback address' "$TMP/err"
+"$OSTEL" run -q --tag x --metrics-listen nonsense -- true 2>"$TMP/err" && fail "a bad address accepted"
+true
