@@ -341,9 +341,8 @@ static char *sidecar_text(const struct qctx *c)
  * text or settings: the differing lines are named), its header and size agree. 1 = usable,
  * 0 = absent, -1 = refused (printed).
  */
-static int logits_check(const struct qctx *c, bool quiet_absent)
+static int logits_check(const struct qctx *c)
 {
-    (void)quiet_absent;
     struct stat st;
     if (stat(c->logits, &st) != 0)
         return 0;
@@ -351,7 +350,8 @@ static int logits_check(const struct qctx *c, bool quiet_absent)
     ostel_buf_init(&b, 1 << 16);
     char *want = sidecar_text(c);
     int rc = 1;
-    if (ostel_file_read_all(c->sidecar, 1 << 16, &b) != 0 || strcmp(b.data, want) != 0) {
+    if (!ostel_is_file(c->sidecar) || ostel_file_read_all(c->sidecar, 1 << 16, &b) != 0 ||
+        strcmp(b.data, want) != 0) {
         rc = ostel_error("quality: '%s' was made from another base model, text or settings "
                          "(its record '%s' does not match): remove it",
                          c->logits, c->sidecar);
@@ -402,9 +402,10 @@ static char **pass_argv(const struct qctx *c, enum pass_kind k, size_t m)
     v[i++] = ostel_xstrdup("-c");
     v[i++] = ostel_xasprintf("%lld", q->ctx);
     if (k == PASS_PROBE) {
-        /* perplexity_v2 prints "have N tokens" right after tokenizing; --chunks 0 ends it there.
-         * -b = -c keeps its context (n_seq * c) equal to c, so its length check is the base
-         * pass's. */
+        /* perplexity_v2 prints "have N tokens" (or "tokenizes to only N tokens") right after
+         * tokenizing; --chunks 1 then evaluates one chunk, which keeps the process alive long
+         * enough for its logger to print that line (it loses what is queued at exit). -b = -c
+         * keeps it to one sequence. */
         v[i++] = ostel_xstrdup("-b");
         v[i++] = ostel_xasprintf("%lld", q->ctx);
         v[i++] = ostel_xstrdup("-ub");
@@ -412,7 +413,7 @@ static char **pass_argv(const struct qctx *c, enum pass_kind k, size_t m)
         v[i++] = ostel_xstrdup("--ppl-stride");
         v[i++] = ostel_xstrdup("1");
         v[i++] = ostel_xstrdup("--chunks");
-        v[i++] = ostel_xstrdup("0");
+        v[i++] = ostel_xstrdup("1");
     } else {
         if (q->batch > 0) {
             v[i++] = ostel_xstrdup("-b");
@@ -498,16 +499,39 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
         rs.on_output = on_output;
         rs.on_output_ctx = c;
     }
-    c->chunks_done = 0;
-    c->linelen = 0;
-    c->pass_t0 = ostel_mono_s();
-    progress_draw(c);
-    int rc = ostel_runner_run(&rs, &o->res);
-    argv_free(argv);
-    if (!q->quiet && q->progress_bar && k != PASS_PROBE)
-        fprintf(stderr, "\r\033[K");
-    if (rc == 0)
+    int rc;
+    /* The pinned llama.cpp's logger can lose a process's last lines at exit (upstream issue 22142,
+     * docs/STYLE.md), where the figures are: a pass whose log lacks them is run again, at most
+     * twice. The base pass's logits file is written by llama-perplexity itself, not the logger. */
+    for (int attempt = 0;; attempt++) {
+        c->chunks_done = 0;
+        c->linelen = 0;
+        c->pass_t0 = ostel_mono_s();
+        progress_draw(c);
+        memset(&o->ppl, 0, sizeof(o->ppl));
+        o->parsed = false;
+        rc = ostel_runner_run(&rs, &o->res);
+        if (!q->quiet && q->progress_bar && k != PASS_PROBE)
+            fprintf(stderr, "\r\033[K");
+        if (rc != 0)
+            break;
         read_pass_log(o->dir, o);
+        const struct ostel_log_perplexity *p = &o->ppl;
+        bool complete = k == PASS_BASE || p->error[0] ||
+                        (k == PASS_PROBE ? p->tokens_have.valid : p->kld_mean.valid);
+        int attempts = k == PASS_PROBE ? 6 : 3; /* the probe is cheap and exits soonest */
+        if (complete || o->res.status != OSTEL_RUN_OK || attempt + 1 >= attempts ||
+            g_quality_signal)
+            break;
+        if (k != PASS_PROBE)
+            ostel_warn("%s: llama.cpp's log lost its last lines (llama.cpp issue 22142); running "
+                       "it again", o->dir);
+        if (remove_pass_dir(o->dir) != 0) {
+            rc = OSTEL_ERR;
+            break;
+        }
+    }
+    argv_free(argv);
     return rc;
 }
 
@@ -567,6 +591,15 @@ static int interrupted_rc(const struct pass_out *o)
 static int probe(struct qctx *c)
 {
     const struct ostel_quality_spec *q = c->q;
+    struct stat st;
+    /* every token is at least one byte (and a BOS is added): a text this short cannot do */
+    if (stat(q->text, &st) == 0 && (long long)st.st_size + 1 < 2 * q->ctx)
+        return ostel_error("quality: '%s' is too short: %lld bytes are at most %lld tokens, and a "
+                           "context of %lld needs at least %lld (two contexts); give a longer "
+                           "text or a smaller -c",
+                           q->text, (long long)st.st_size, (long long)st.st_size + 1, q->ctx,
+                           2 * q->ctx),
+               1;
     struct pass_out o;
     memset(&o, 0, sizeof(o));
     o.dir = ostel_xasprintf("%s/probe-%.8s", q->dir, c->key);
@@ -581,18 +614,16 @@ static int probe(struct qctx *c)
         return interrupted_rc(&o);
     }
     const struct ostel_log_perplexity *p = &o.ppl;
-    if (p->tokens_needed.valid) {
-        ostel_error("quality: '%s' is too short: it tokenizes to %.0f tokens, and a context of "
-                    "%lld needs at least %.0f (two contexts); give a longer text or a smaller -c",
-                    q->text, p->tokens_have.valid ? p->tokens_have.value : NAN, q->ctx,
-                    p->tokens_needed.value);
+    if (!p->tokens_have.valid || p->tokens_have.value < 0) {
+        ostel_error("quality: llama-perplexity did not print the text's token count (%s); its log "
+                    "is in '%s'", p->error[0] ? p->error : "its log lost its last lines", o.dir);
         free(o.dir);
         return 1;
     }
-    if (!p->tokens_have.valid || p->tokens_have.value < 0) {
-        ostel_error("quality: llama-perplexity did not count the text's tokens (%s); its log is "
-                    "in '%s'", p->error[0] ? p->error : ostel_run_status_name(o.res.status),
-                    o.dir);
+    if (p->tokens_have.value < 2.0 * (double)q->ctx) {
+        ostel_error("quality: '%s' is too short: it tokenizes to %.0f tokens, and a context of "
+                    "%lld needs at least %lld (two contexts); give a longer text or a smaller -c",
+                    q->text, p->tokens_have.value, q->ctx, 2 * q->ctx);
         free(o.dir);
         return 1;
     }
@@ -970,7 +1001,7 @@ static int execute(struct qctx *c)
     if (!q->quiet && (pending < total - 1 || base_done))
         fprintf(stderr, "quality: %zu of %zu passes already done in '%s'; resuming\n",
                 total - 1 - pending + (base_done ? 1 : 0), total, q->dir);
-    int have = logits_check(c, true);
+    int have = logits_check(c);
     if (have < 0) {
         rc = 1;
         goto out;
