@@ -32,7 +32,6 @@ static const struct ostel_option quality_options[] = {
     {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL", "sampling interval (default 100ms)"},
     {OPT_KEEP_LOGITS, "keep-logits", NULL, NULL, "keep the base logits file at the end"},
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN", "directory of llama.cpp's programs"},
-    {'q', "quiet", NULL, NULL, "print nothing but errors and the table"},
     {OPT_BASE, "quality-base", "MODEL", NULL,
      "the reference (default: the highest-precision model given)"},
     {OPT_CHUNKS, "quality-chunks", "N", NULL, "evaluate at most N chunks of the text (bounds "
@@ -40,6 +39,7 @@ static const struct ostel_option quality_options[] = {
     {OPT_FREE, "quality-free-bytes", "SIZE", "OSTEL_QUALITY_FREE_BYTES",
      "pretend the directory has SIZE free (tests the disk-space check)"},
     {OPT_TEXT, "quality-text", "FILE", NULL, "the evaluation text (required; never downloaded)"},
+    {'q', "quiet", NULL, NULL, "print nothing but errors and the table"},
     {'t', "tags", "LIST", NULL, "one label per model (default: file names)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-pass time limit (default none)"},
     {OPT_UBATCH, "ubatch", "N", NULL, "llama-perplexity -ub for every pass (default: its own)"},
