@@ -100,8 +100,27 @@ bool lp_scan_num(const char *p, double *out, const char **end, char *sep, bool *
         if (v != 0.0)
             v *= pow(10.0, esign * e);
     }
-    (void)s;
     (void)digits;
+    /* The value as printed, correctly rounded (the digit loop above drifts in the last place:
+     * 0.000726 became 0.0007260000000000003): strtod over a copy with '.' as the separator (ostel
+     * never calls setlocale, so strtod reads the C locale's '.'). */
+    char tmp[64];
+    size_t n = (size_t)(p - s);
+    if (n < sizeof(tmp)) {
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        for (char *c = tmp; *c; c++)
+            if (*c == ',')
+                *c = '.';
+        char *e;
+        double x = strtod(tmp, &e);
+        if (*e == '\0' && !isnan(x)) {
+            *out = x;
+            *end = p;
+            *complete = *p != '\0';
+            return true;
+        }
+    }
     *out = sign * v;
     *end = p;
     *complete = *p != '\0';
