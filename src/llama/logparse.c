@@ -1134,6 +1134,8 @@ static bool perplexity_tag_line(struct lp_state *st, const char *tag, const char
     } else if ((p = strstr(body, "tokenizes to only "))) {
         lp_scan_val(st, p + strlen("tokenizes to only "), &x->tokens_have);
         err = true;
+    } else if ((p = strstr(body, " seconds per pass"))) {
+        lp_scan_val(st, body, &x->seconds_per_pass);
     } else if (lp_starts(body, "have ") && strstr(body, " tokens.")) {
         lp_scan_val(st, body + strlen("have "), &x->tokens_have);
     } else if (strstr(body, "inconsistent vocabulary") || strstr(body, "does not look like") ||

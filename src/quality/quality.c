@@ -136,6 +136,7 @@ struct qctx {
     char key[17], text_hash[17];
     char *logits, *partial, *sidecar;
     uint64_t tokens, n_chunk, logits_bytes;
+    double probe_chunk_s; /* one chunk of the base model in the probe; NAN unknown */
     size_t failed;
     /* progress of the pass in flight */
     const char *label;
@@ -628,6 +629,7 @@ static int probe(struct qctx *c)
         return 1;
     }
     c->tokens = (uint64_t)p->tokens_have.value;
+    c->probe_chunk_s = p->seconds_per_pass.valid ? p->seconds_per_pass.value : NAN;
     remove_pass_dir(o.dir);
     free(o.dir);
     c->n_chunk = ostel_quality_chunks(c->tokens, (uint64_t)q->ctx, q->chunks);
@@ -683,6 +685,15 @@ static int base_pass(struct qctx *c, size_t pass_n)
         fprintf(stderr, "quality: base pass %s (%s): %llu chunks of %lld tokens of %llu, logits "
                 "%s\n", c->m[c->base].tag, c->m[c->base].ftype, (unsigned long long)c->n_chunk,
                 q->ctx, (unsigned long long)c->tokens, nb);
+        if (!isnan(c->probe_chunk_s)) {
+            /* the probe ran one sequence; a pass batches several, so this is an upper bound */
+            char est[32], per[32];
+            fmt_eta(c->probe_chunk_s * (double)c->n_chunk, est, sizeof(est));
+            fmt_eta(c->probe_chunk_s, per, sizeof(per));
+            fprintf(stderr, "quality: time: about %s or less for the base pass and for each of "
+                    "the %zu KLD passes (a chunk of the base took %s in the probe)\n", est,
+                    pass_n - 1, c->probe_chunk_s < 1 ? "under 1s" : per);
+        }
     }
     double t0 = ostel_mono_s();
     int rc = run_pass(c, PASS_BASE, c->base, &o);
@@ -1056,6 +1067,7 @@ int ostel_quality_execute(const struct ostel_quality_spec *spec)
     struct qctx c;
     memset(&c, 0, sizeof(c));
     c.q = spec;
+    c.probe_chunk_s = NAN;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_quality_signal;
