@@ -34,8 +34,9 @@ static const struct ostel_option quality_options[] = {
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN", "directory of llama.cpp's programs"},
     {OPT_BASE, "quality-base", "MODEL", NULL,
      "the reference (default: the highest-precision model given)"},
-    {OPT_CHUNKS, "quality-chunks", "N", NULL, "evaluate at most N chunks of the text (bounds "
-                                              "time and the logits file)"},
+    {OPT_CHUNKS, "quality-chunks", "N", NULL,
+     "evaluate at most N chunks of the text (bounds "
+     "time and the logits file)"},
     {OPT_FREE, "quality-free-bytes", "SIZE", "OSTEL_QUALITY_FREE_BYTES",
      "pretend the directory has SIZE free (tests the disk-space check)"},
     {OPT_TEXT, "quality-text", "FILE", NULL, "the evaluation text (required; never downloaded)"},
@@ -52,7 +53,8 @@ static const struct ostel_command_help quality_help = {
     "Measures what each model's quantization does to its output: llama-perplexity stores the base\n"
     "model's logits once (--kl-divergence-base), then compares every other model with them\n"
     "(--kl-divergence): mean KLD, KLD p99 and max, same top token %, RMS Δp, PPL and its ratio.\n"
-    "Each pass is a run directory under telemetry in DIR; `ostel report DIR` and `ostel db import`\n"
+    "Each pass is a run directory under telemetry in DIR; `ostel report DIR` and `ostel db "
+    "import`\n"
     "read them. Re-running resumes; the base logits are reused and removed at the end.",
     "The logits file holds n_vocab × scored tokens × 2 bytes; its size is computed and checked\n"
     "against the free space before anything runs. exit status: 0 every model measured, 1 a pass\n"
@@ -81,25 +83,40 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     struct ostel_quality_spec *s = &a->spec;
     uint64_t u;
     switch (id) {
-    case 'b': return parse_count(arg, "batch", 1, &s->batch);
-    case 'c': return parse_count(arg, "ctx", 16, &s->ctx);
-    case OPT_DIR: s->dir = arg; return 0;
+    case 'b':
+        return parse_count(arg, "batch", 1, &s->batch);
+    case 'c':
+        return parse_count(arg, "ctx", 16, &s->ctx);
+    case OPT_DIR:
+        s->dir = arg;
+        return 0;
     case OPT_INTERVAL:
         if (!ostel_parse_duration_ns(arg, 1000000ull, &u) || u == 0)
             return ostel_error("quality: --interval: '%s' is not a duration", arg);
         s->interval_ns = u;
         return 0;
-    case OPT_KEEP_LOGITS: s->keep_logits = true; return 0;
-    case OPT_LLAMA_BIN: s->llama_bin = arg; return 0;
-    case 'q': s->quiet = true; return 0;
-    case OPT_BASE: s->base = arg; return 0;
-    case OPT_CHUNKS: return parse_count(arg, "quality-chunks", 1, &s->chunks);
+    case OPT_KEEP_LOGITS:
+        s->keep_logits = true;
+        return 0;
+    case OPT_LLAMA_BIN:
+        s->llama_bin = arg;
+        return 0;
+    case 'q':
+        s->quiet = true;
+        return 0;
+    case OPT_BASE:
+        s->base = arg;
+        return 0;
+    case OPT_CHUNKS:
+        return parse_count(arg, "quality-chunks", 1, &s->chunks);
     case OPT_FREE:
         if (!ostel_parse_size_bytes(arg, &u) || u == 0)
             return ostel_error("quality: --quality-free-bytes: '%s' is not a size", arg);
         s->free_bytes = u;
         return 0;
-    case OPT_TEXT: s->text = arg; return 0;
+    case OPT_TEXT:
+        s->text = arg;
+        return 0;
     case 't':
         free(a->tags_text);
         a->tags_text = ostel_xstrdup(arg);
@@ -109,8 +126,10 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("quality: --timeout: '%s' is not a duration", arg);
         s->timeout_ns = u;
         return 0;
-    case OPT_UBATCH: return parse_count(arg, "ubatch", 1, &s->ubatch);
-    default: return 1;
+    case OPT_UBATCH:
+        return parse_count(arg, "ubatch", 1, &s->ubatch);
+    default:
+        return 1;
     }
 }
 
@@ -123,9 +142,9 @@ int cmd_quality(int argc, char **argv)
     a.spec.table = true;
     a.spec.ostel_cmdline = "ostel quality";
     struct ostel_args pos;
-    int rc = ostel_options_parse_mixed(&quality_help, quality_options,
-                                       OSTEL_ARRAY_LEN(quality_options), argc, argv, on_option, &a,
-                                       &pos);
+    int rc =
+        ostel_options_parse_mixed(&quality_help, quality_options, OSTEL_ARRAY_LEN(quality_options),
+                                  argc, argv, on_option, &a, &pos);
     if (rc != OSTEL_OPT_DONE) {
         free(a.tags_text);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;

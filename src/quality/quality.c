@@ -98,7 +98,8 @@ int ostel_quality_logits_header_parse(const void *data, size_t len, uint64_t fil
                  h->n_vocab, h->n_chunk);
         return -1;
     }
-    uint64_t want = ostel_quality_logits_bytes((uint64_t)h->n_vocab, h->n_ctx, (uint64_t)h->n_chunk);
+    uint64_t want =
+        ostel_quality_logits_bytes((uint64_t)h->n_vocab, h->n_ctx, (uint64_t)h->n_chunk);
     if (want == 0 || file_bytes != want) {
         snprintf(err, errsz, "%s: %llu of %llu bytes (n_ctx %u, n_vocab %d, %d chunks)",
                  file_bytes < want ? "truncated" : "longer than its header says",
@@ -222,13 +223,12 @@ static void progress_draw(struct qctx *c)
         double per = (now - c->first_chunk_t) / (double)c->chunks_done;
         if (c->chunks_done == 1)
             per = now - c->pass_t0; /* the first chunk includes the load */
-        fmt_eta(per * (double)(c->n_chunk - (c->chunks_done < c->n_chunk ? c->chunks_done
-                                                                           : c->n_chunk)),
+        fmt_eta(per * (double)(c->n_chunk -
+                               (c->chunks_done < c->n_chunk ? c->chunks_done : c->n_chunk)),
                 eta, sizeof(eta));
     }
-    fprintf(stderr, "\r\033[Kquality: [%zu/%zu] %s: chunk %llu/%llu, ETA %s", c->pass_i,
-            c->pass_n, c->label, (unsigned long long)c->chunks_done,
-            (unsigned long long)c->n_chunk, eta);
+    fprintf(stderr, "\r\033[Kquality: [%zu/%zu] %s: chunk %llu/%llu, ETA %s", c->pass_i, c->pass_n,
+            c->label, (unsigned long long)c->chunks_done, (unsigned long long)c->n_chunk, eta);
 }
 
 static void progress_chunk(struct qctx *c, uint64_t done)
@@ -364,15 +364,17 @@ static int logits_check(const struct qctx *c)
             close(fd);
         struct ostel_quality_logits_header h;
         char err[256];
-        if (ostel_quality_logits_header_parse(hdr, r > 0 ? (size_t)r : 0, (uint64_t)st.st_size,
-                                              &h, err, sizeof(err)) != 0)
+        if (ostel_quality_logits_header_parse(hdr, r > 0 ? (size_t)r : 0, (uint64_t)st.st_size, &h,
+                                              err, sizeof(err)) != 0)
             rc = ostel_error("quality: base logits '%s' refused: %s", c->logits, err);
         else if (h.n_ctx != (uint32_t)c->q->ctx)
             rc = ostel_error("quality: base logits '%s' were computed with a context of %u, not "
-                             "%lld", c->logits, h.n_ctx, c->q->ctx);
+                             "%lld",
+                             c->logits, h.n_ctx, c->q->ctx);
         else if ((uint32_t)h.n_vocab != c->m[c->base].n_vocab)
             rc = ostel_error("quality: base logits '%s' have a vocabulary of %d tokens, the base "
-                             "model %u", c->logits, h.n_vocab, c->m[c->base].n_vocab);
+                             "model %u",
+                             c->logits, h.n_vocab, c->m[c->base].n_vocab);
     }
     free(want);
     ostel_buf_free(&b);
@@ -526,7 +528,8 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
             break;
         if (k != PASS_PROBE)
             ostel_warn("%s: llama.cpp's log lost its last lines (llama.cpp issue 22142); running "
-                       "it again", o->dir);
+                       "it again",
+                       o->dir);
         if (remove_pass_dir(o->dir) != 0) {
             rc = OSTEL_ERR;
             break;
@@ -560,8 +563,8 @@ static void annotate(const struct qctx *c, const char *dir, const char *role, si
     cJSON_AddNumberToObject(o, "ctx", (double)q->ctx);
     cJSON_AddItemToObject(o, "batch",
                           q->batch > 0 ? cJSON_CreateNumber((double)q->batch) : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "ubatch", q->ubatch > 0 ? cJSON_CreateNumber((double)q->ubatch)
-                                                     : cJSON_CreateNull());
+    cJSON_AddItemToObject(
+        o, "ubatch", q->ubatch > 0 ? cJSON_CreateNumber((double)q->ubatch) : cJSON_CreateNull());
     cJSON_AddNumberToObject(o, "chunks", (double)c->n_chunk);
     cJSON_AddNumberToObject(o, "scored_tokens",
                             (double)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk));
@@ -617,7 +620,8 @@ static int probe(struct qctx *c)
     const struct ostel_log_perplexity *p = &o.ppl;
     if (!p->tokens_have.valid || p->tokens_have.value < 0) {
         ostel_error("quality: llama-perplexity did not print the text's token count (%s); its log "
-                    "is in '%s'", p->error[0] ? p->error : "its log lost its last lines", o.dir);
+                    "is in '%s'",
+                    p->error[0] ? p->error : "its log lost its last lines", o.dir);
         free(o.dir);
         return 1;
     }
@@ -658,13 +662,13 @@ static int check_space(const struct qctx *c)
     fmt_bytes(avail, ab, sizeof(ab));
     uint64_t one = ostel_quality_logits_bytes(c->m[c->base].n_vocab, (uint64_t)q->ctx, 1);
     fmt_bytes(one, per, sizeof(per));
-    return ostel_error("quality: the base logits need %s (%u vocabulary × %llu scored tokens × 2 "
-                       "bytes, %llu chunks of %lld) but '%s' has %s free; bound the work with "
-                       "--quality-chunks N (about %s a chunk) or choose another directory",
-                       nb, c->m[c->base].n_vocab,
-                       (unsigned long long)ostel_quality_scored_tokens((uint64_t)q->ctx,
-                                                                       c->n_chunk),
-                       (unsigned long long)c->n_chunk, q->ctx, q->dir, ab, per);
+    return ostel_error(
+        "quality: the base logits need %s (%u vocabulary × %llu scored tokens × 2 "
+        "bytes, %llu chunks of %lld) but '%s' has %s free; bound the work with "
+        "--quality-chunks N (about %s a chunk) or choose another directory",
+        nb, c->m[c->base].n_vocab,
+        (unsigned long long)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk),
+        (unsigned long long)c->n_chunk, q->ctx, q->dir, ab, per);
 }
 
 /* ---------- the passes ---------- */
@@ -682,17 +686,20 @@ static int base_pass(struct qctx *c, size_t pass_n)
     if (!q->quiet) {
         char nb[32];
         fmt_bytes(c->logits_bytes, nb, sizeof(nb));
-        fprintf(stderr, "quality: base pass %s (%s): %llu chunks of %lld tokens of %llu, logits "
-                "%s\n", c->m[c->base].tag, c->m[c->base].ftype, (unsigned long long)c->n_chunk,
-                q->ctx, (unsigned long long)c->tokens, nb);
+        fprintf(stderr,
+                "quality: base pass %s (%s): %llu chunks of %lld tokens of %llu, logits "
+                "%s\n",
+                c->m[c->base].tag, c->m[c->base].ftype, (unsigned long long)c->n_chunk, q->ctx,
+                (unsigned long long)c->tokens, nb);
         if (!isnan(c->probe_chunk_s)) {
             /* the probe ran one sequence; a pass batches several, so this is an upper bound */
             char est[32], per[32];
             fmt_eta(c->probe_chunk_s * (double)c->n_chunk, est, sizeof(est));
             fmt_eta(c->probe_chunk_s, per, sizeof(per));
-            fprintf(stderr, "quality: time: about %s or less for the base pass and for each of "
-                    "the %zu KLD passes (a chunk of the base took %s in the probe)\n", est,
-                    pass_n - 1, c->probe_chunk_s < 1 ? "under 1s" : per);
+            fprintf(stderr,
+                    "quality: time: about %s or less for the base pass and for each of "
+                    "the %zu KLD passes (a chunk of the base took %s in the probe)\n",
+                    est, pass_n - 1, c->probe_chunk_s < 1 ? "under 1s" : per);
         }
     }
     double t0 = ostel_mono_s();
@@ -760,8 +767,8 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     o.dir = pass_dir(c, "kld", m);
     if (c->m[m].n_vocab != c->m[c->base].n_vocab) {
         ostel_error("quality: %s refused: its vocabulary has %u tokens, the base %s's %u: KL "
-                    "divergence compares the same tokens' probabilities", c->m[m].tag,
-                    c->m[m].n_vocab, c->m[c->base].tag, c->m[c->base].n_vocab);
+                    "divergence compares the same tokens' probabilities",
+                    c->m[m].tag, c->m[m].n_vocab, c->m[c->base].tag, c->m[c->base].n_vocab);
         free(o.dir);
         c->failed++;
         return 0;
@@ -929,7 +936,8 @@ static int setup(struct qctx *c)
     }
     if (cand == 0)
         return ostel_error("quality: nothing to compare with the base %s: give at least one other "
-                           "model", c->m[c->base].tag);
+                           "model",
+                           c->m[c->base].tag);
     c->tool_path = ostel_llama_find_tool(q->llama_bin, "llama-perplexity");
     if (!c->tool_path)
         return ostel_error("quality: llama-perplexity not found; run scripts/setup.sh, or point "

@@ -53,23 +53,23 @@ struct ostel_quality_spec {
     const char *const *models; /* GGUF paths (the base may be among them) */
     const char *const *tags;   /* one label per model, or NULL: the file name less .gguf */
     size_t n_models;
-    const char *base;     /* the reference model; NULL: the highest-precision one of models */
-    const char *text;     /* the evaluation text (required; never downloaded) */
-    long long ctx;        /* -c (default 512) */
-    long long batch;      /* -b, or 0 for llama-perplexity's default */
-    long long ubatch;     /* -ub, or 0 */
-    long long chunks;     /* --chunks bound, or 0 for the whole text */
-    bool keep_logits;     /* keep the base logits file at the end */
-    const char *dir;      /* where the pass directories and the logits go (created) */
+    const char *base; /* the reference model; NULL: the highest-precision one of models */
+    const char *text; /* the evaluation text (required; never downloaded) */
+    long long ctx;    /* -c (default 512) */
+    long long batch;  /* -b, or 0 for llama-perplexity's default */
+    long long ubatch; /* -ub, or 0 */
+    long long chunks; /* --chunks bound, or 0 for the whole text */
+    bool keep_logits; /* keep the base logits file at the end */
+    const char *dir;  /* where the pass directories and the logits go (created) */
     const char *llama_bin;
     uint64_t interval_ns;
-    uint64_t timeout_ns;  /* per pass, 0 = none */
-    uint64_t free_bytes;  /* pretend this much free space (tests), 0 = ask the file system */
+    uint64_t timeout_ns;       /* per pass, 0 = none */
+    uint64_t free_bytes;       /* pretend this much free space (tests), 0 = ask the file system */
     struct ostel_store *store; /* store each finished pass here (a study), or NULL */
     int64_t study_id;
     bool quiet;
-    bool table;           /* print the quality table (Markdown) on stdout at the end */
-    bool progress_bar;    /* redraw one line on a terminal */
+    bool table;        /* print the quality table (Markdown) on stdout at the end */
+    bool progress_bar; /* redraw one line on a terminal */
     const char *ostel_cmdline;
 };
 

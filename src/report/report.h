@@ -414,6 +414,8 @@ void ostel_report_quality_link(struct ostel_report *r);
 void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_report_tables *ts);
 void ostel_report_quality_md_lines(const struct ostel_report *r, struct ostel_buf *out);
 void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_buf *out);
+/* The group's quality pass for the JSON report (null without one); the caller owns it. */
+struct cJSON *ostel_report_quality_json(const struct ostel_report *r, size_t group);
 
 /* Output formats: pure writers that append to out (which the caller initialised with a cap). */
 typedef void (*ostel_report_write_fn)(const struct ostel_report *r, struct ostel_buf *out);

@@ -3,8 +3,8 @@
  * the same group's speed and memory (docs/quality.md).
  *
  * A quality pass's figures are llama-perplexity's as the log parser read them (summary.json
- * "llama.perplexity"); nothing here recomputes them. The only derived numbers are the ratios between
- * groups: a KLD ratio with its error propagated from llama-perplexity's standard errors
+ * "llama.perplexity"); nothing here recomputes them. The only derived numbers are the ratios
+ * between groups: a KLD ratio with its error propagated from llama-perplexity's standard errors
  * (first-order: (e_a/a)^2 + (e_b/b)^2), and speed and memory against the baseline from the report's
  * own statistics.
  */
@@ -12,6 +12,7 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,8 +143,8 @@ void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_repo
         any |= group_q(r, gi) != NULL;
     if (!any)
         return;
-    static const char *const head[] = {"Group",    "Type",      "PPL",          "PPL ratio",
-                                       "ΔPPL",     "Mean KLD",  "KLD p99",      "KLD max",
+    static const char *const head[] = {"Group",        "Type",     "PPL",      "PPL ratio",
+                                       "ΔPPL",         "Mean KLD", "KLD p99",  "KLD max",
                                        "Same top p %", "RMS Δp %", "KLD ratio"};
     enum { NC = 11 };
     ts->t = ostel_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
@@ -205,15 +206,17 @@ void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_repo
     }
     struct ostel_buf c;
     ostel_buf_init(&c, 4096);
-    ostel_buf_printf(&c, "llama-perplexity's figures as printed (± its standard errors), each model "
-                         "against the logits of the base %s",
+    ostel_buf_printf(&c,
+                     "llama-perplexity's figures as printed (± its standard errors), each model "
+                     "against the logits of the base %s",
                      any_q && *any_q->base_tag ? any_q->base_tag : "model");
     if (any_q && !isnan(any_q->chunks))
         ostel_buf_printf(&c, ", %.0f chunks of %.0f tokens (%.0f scored) of %s", any_q->chunks,
                          any_q->ctx, any_q->scored, any_q->text);
     if (rq)
-        ostel_buf_printf(&c, "; KLD ratio against %s, its error propagated from both standard "
-                             "errors",
+        ostel_buf_printf(&c,
+                         "; KLD ratio against %s, its error propagated from both standard "
+                         "errors",
                          r->groups[ref].label);
     ostel_buf_puts(&c, ".");
     if (any_synthetic(r))
@@ -258,9 +261,9 @@ void ostel_report_quality_md_lines(const struct ostel_report *r, struct ostel_bu
                 const struct ostel_stats_summary *sb = &b->stat[OSTEL_REPORT_M_RSS_PEAK_MIB];
                 ostel_buf_printf(out, ", %.0f MiB %s memory", fabs(d), d <= 0 ? "less" : "more");
                 if (isnan(g->plan_mib) && !isnan(sa->sd) && !isnan(sb->sd))
-                    ostel_buf_printf(out, " (± %.0f)",
-                                     sqrt(sa->sd * sa->sd / (double)sa->n +
-                                          sb->sd * sb->sd / (double)sb->n));
+                    ostel_buf_printf(
+                        out, " (± %.0f)",
+                        sqrt(sa->sd * sa->sd / (double)sa->n + sb->sd * sb->sd / (double)sb->n));
             }
         }
         if (q->base)
@@ -322,21 +325,29 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
                         "</h3><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 640 360\" "
                         "width=\"640\" height=\"360\" role=\"img\" aria-label=\"generation speed "
                         "against memory, colour and size by mean KLD\">\n");
-    ostel_buf_printf(out, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
-                          "fill=\"none\" stroke=\"#888\"/>\n",
+    ostel_buf_printf(out,
+                     "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+                     "fill=\"none\" stroke=\"#888\"/>\n",
                      L, T, W - L - R, H - T - B);
     for (int k = 0; k <= 4; k++) {
         double xv = x0 + (x1 - x0) * k / 4, yv = y1 * k / 4;
         double px = L + (W - L - R) * k / 4, py = H - B - (H - T - B) * k / 4;
-        ostel_buf_printf(out, "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">"
-                              "%.0f</text>\n", px, H - B + 16, xv);
-        ostel_buf_printf(out, "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">"
-                              "%.1f</text>\n", L - 6, py + 4, yv);
+        ostel_buf_printf(out,
+                         "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">"
+                         "%.0f</text>\n",
+                         px, H - B + 16, xv);
+        ostel_buf_printf(out,
+                         "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">"
+                         "%.1f</text>\n",
+                         L - 6, py + 4, yv);
     }
-    ostel_buf_printf(out, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\">"
-                          "memory (MiB)</text>\n", L + (W - L - R) / 2, H - 12);
-    ostel_buf_printf(out, "<text x=\"16\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\" "
-                          "transform=\"rotate(-90 16 %.0f)\">generation tok/s</text>\n",
+    ostel_buf_printf(out,
+                     "<text x=\"%.0f\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\">"
+                     "memory (MiB)</text>\n",
+                     L + (W - L - R) / 2, H - 12);
+    ostel_buf_printf(out,
+                     "<text x=\"16\" y=\"%.0f\" font-size=\"12\" text-anchor=\"middle\" "
+                     "transform=\"rotate(-90 16 %.0f)\">generation tok/s</text>\n",
                      T + (H - T - B) / 2, T + (H - T - B) / 2);
     /* the front as a line through its points in memory order */
     struct qpt front[64];
@@ -350,7 +361,7 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
             front[j] = front[j - 1];
             front[j - 1] = t;
         }
-#define PX(v) (L + (W - L - R) * ((v) - x0) / (x1 - x0))
+#define PX(v) (L + (W - L - R) * ((v)-x0) / (x1 - x0))
 #define PY(v) (H - B - (H - T - B) * (v) / y1)
     if (nf > 1) {
         ostel_buf_puts(out, "<polyline fill=\"none\" stroke=\"#555\" stroke-dasharray=\"4 3\" "
@@ -364,10 +375,11 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
         int red = (int)(40 + 200 * f), green = (int)(170 - 120 * f);
         double rad = 6 + 10 * f;
         const struct ostel_report_quality *q = group_q(r, pt[i].g);
-        ostel_buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"rgb(%d,%d,60)\" "
-                              "fill-opacity=\"0.8\" stroke=\"%s\" stroke-width=\"%d\"><title>",
-                         PX(pt[i].x), PY(pt[i].y), rad, red, green,
-                         pt[i].pareto ? "#000" : "#fff", pt[i].pareto ? 2 : 1);
+        ostel_buf_printf(out,
+                         "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%.1f\" fill=\"rgb(%d,%d,60)\" "
+                         "fill-opacity=\"0.8\" stroke=\"%s\" stroke-width=\"%d\"><title>",
+                         PX(pt[i].x), PY(pt[i].y), rad, red, green, pt[i].pareto ? "#000" : "#fff",
+                         pt[i].pareto ? 2 : 1);
         esc_html(out, r->groups[pt[i].g].label);
         if (q->base)
             ostel_buf_printf(out, ": %.0f MiB, %.2f tok/s, the quality base", pt[i].x, pt[i].y);
@@ -383,9 +395,54 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
     }
 #undef PX
 #undef PY
-    ostel_buf_puts(out, "</svg><div class=\"chart-note\">Colour and size: mean KLD against the base "
-                        "(green and small = faithful). ◆ and the dashed line: the Pareto front "
-                        "(no other model is at least as fast, as small and as faithful). Memory is "
-                        "the figure to plan with (else peak RSS); speed the mean generation "
-                        "tok/s.</div></div>\n");
+    ostel_buf_puts(out,
+                   "</svg><div class=\"chart-note\">Colour and size: mean KLD against the base "
+                   "(green and small = faithful). ◆ and the dashed line: the Pareto front "
+                   "(no other model is at least as fast, as small and as faithful). Memory is "
+                   "the figure to plan with (else peak RSS); speed the mean generation "
+                   "tok/s.</div></div>\n");
+}
+
+static cJSON *num_or_null(double v)
+{
+    return isnan(v) || isinf(v) ? cJSON_CreateNull() : cJSON_CreateNumber(v);
+}
+
+cJSON *ostel_report_quality_json(const struct ostel_report *r, size_t group)
+{
+    const struct ostel_report_quality *q = group_q(r, group);
+    if (!q)
+        return cJSON_CreateNull();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "role", q->base ? "base" : "candidate");
+    cJSON_AddBoolToObject(o, "ok", q->ok);
+    cJSON_AddBoolToObject(o, "synthetic", q->synthetic);
+    cJSON_AddStringToObject(o, "base_tag", q->base_tag);
+    cJSON_AddStringToObject(o, "file_type", q->file_type);
+    static const struct {
+        const char *k;
+        size_t off;
+    } f[] = {
+        {"ppl", offsetof(struct ostel_report_quality, ppl)},
+        {"ppl_stderr", offsetof(struct ostel_report_quality, ppl_err)},
+        {"ppl_ratio", offsetof(struct ostel_report_quality, ppl_ratio)},
+        {"ppl_ratio_stderr", offsetof(struct ostel_report_quality, ppl_ratio_err)},
+        {"ppl_diff", offsetof(struct ostel_report_quality, ppl_diff)},
+        {"ppl_diff_stderr", offsetof(struct ostel_report_quality, ppl_diff_err)},
+        {"kld_mean", offsetof(struct ostel_report_quality, kld_mean)},
+        {"kld_mean_stderr", offsetof(struct ostel_report_quality, kld_err)},
+        {"kld_p99", offsetof(struct ostel_report_quality, kld_p99)},
+        {"kld_max", offsetof(struct ostel_report_quality, kld_max)},
+        {"same_top_p_pct", offsetof(struct ostel_report_quality, top_p)},
+        {"same_top_p_stderr", offsetof(struct ostel_report_quality, top_p_err)},
+        {"rms_dp_pct", offsetof(struct ostel_report_quality, rms_dp)},
+        {"rms_dp_stderr", offsetof(struct ostel_report_quality, rms_dp_err)},
+        {"ctx", offsetof(struct ostel_report_quality, ctx)},
+        {"chunks", offsetof(struct ostel_report_quality, chunks)},
+        {"scored_tokens", offsetof(struct ostel_report_quality, scored)},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(f); i++)
+        cJSON_AddItemToObject(o, f[i].k,
+                              num_or_null(*(const double *)((const char *)q + f[i].off)));
+    return o;
 }

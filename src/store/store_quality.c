@@ -92,8 +92,9 @@ int ostel_store_insert_quality(struct ostel_store *s, const cJSON *doc, int64_t 
         else if (cols[i].kind == 'b' && cJSON_IsBool(v))
             sqlite3_bind_int(st, at, cJSON_IsTrue(v));
     }
-    int rc = sqlite3_step(st) == SQLITE_DONE ? OSTEL_OK
-                                             : ostel_store_sql_error(s, "inserting the quality row");
+    int rc = sqlite3_step(st) == SQLITE_DONE
+                 ? OSTEL_OK
+                 : ostel_store_sql_error(s, "inserting the quality row");
     sqlite3_finalize(st);
     return rc;
 }

@@ -1,7 +1,8 @@
 /*
  * fuzz_quality_logits: feeds arbitrary bytes to the logits-file header check of src/quality/ (the
- * file llama-perplexity --kl-divergence-base writes), with the input's own length and a claimed file
- * size taken from its last 8 bytes. Replayed from tests/fuzz/corpus/quality_logits/ in every run.
+ * file llama-perplexity --kl-divergence-base writes), with the input's own length and a claimed
+ * file size taken from its last 8 bytes. Replayed from tests/fuzz/corpus/quality_logits/ in every
+ * run.
  */
 #include "quality/quality.h"
 
