@@ -132,3 +132,15 @@ assert_eq "$(sqlite3 "$TMP/q.db" "select kld_mean from quality q join runs r on 
 # and the report: the quality table beside speed and memory
 "$OSTEL" report "$TMP/q1" -f md -o "$TMP/r.md" >/dev/null 2>&1 || fail "report failed"
 assert_grep "Quality (KL divergence" "$TMP/r.md"
+
+# 8. the same mechanism in a study: quality passes after the runs, in its database and its report
+"$OSTEL" study -q -m "$q4,$q8" -t q4,q8 -c 256 -n 8 -r 1 --no-warmup --cooldown 0.1s \
+    --dir "$TMP/s" --quality --quality-base "$f16" --quality-text "$text" --quality-ctx 128 \
+    --quality-chunks 2 >/dev/null 2>"$TMP/err9" || { cat "$TMP/err9" >&2; fail "study --quality failed"; }
+assert_eq "$(sqlite3 "$TMP/s/ostel.db" 'select count(*) from quality where ok = 1')" 3 "study quality rows"
+assert_eq "$(sqlite3 "$TMP/s/ostel.db" "select count(*) from runs where tool = 'llama-completion'")" 2 \
+    "the measured runs"
+assert_grep "Quality (KL divergence" "$TMP/s/report.md"
+grep -Eq '^- \*\*q8\*\*: .*× the generation speed.*mean KLD [0-9.]+ ± [0-9.]+ \(same top token' \
+    "$TMP/s/report.md" || fail "no quality line for q8 in report.md"
+assert_grep 'id="quality-chart"' "$TMP/s/report.html"
