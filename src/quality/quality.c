@@ -12,6 +12,7 @@
  */
 #include "quality/quality.h"
 
+#include "cmd/run_args.h"
 #include "llama/gguf.h"
 #include "llama/llama_tools.h"
 #include "llama/logparse.h"
@@ -908,6 +909,10 @@ static int setup(struct qctx *c)
             free(c->m[i].tag);
             c->m[i].tag = default_tag(q->models[i]);
         }
+        /* a tag names directories: no '/' or other odd characters */
+        char *safe = ostel_run_sanitize_tag(c->m[i].tag);
+        free(c->m[i].tag);
+        c->m[i].tag = safe;
     }
     c->base = SIZE_MAX;
     if (q->base) {
