@@ -338,6 +338,33 @@ static char *sidecar_text(const struct qctx *c)
                            q->ubatch, q->chunks);
 }
 
+/* The first line of `have` that `want` lacks: "ctx=256 where this run has ctx=128". */
+static void first_difference(const char *have, const char *want, char *out, size_t n)
+{
+    snprintf(out, n, "no settings record");
+    while (*have) {
+        size_t len = strcspn(have, "\n");
+        size_t klen = strcspn(have, "=");
+        const char *w = want;
+        bool found = false;
+        while (*w && !found) {
+            size_t wl = strcspn(w, "\n");
+            if (wl == len && memcmp(w, have, len) == 0)
+                found = true;
+            else if (!found && klen < len && strncmp(w, have, klen + 1) == 0) {
+                snprintf(out, n, "%.*s where this run has %.*s", (int)len, have, (int)wl, w);
+                return;
+            }
+            w += wl + (w[wl] == '\n');
+        }
+        if (!found) {
+            snprintf(out, n, "%.*s", (int)len, have);
+            return;
+        }
+        have += len + (have[len] == '\n');
+    }
+}
+
 /*
  * Checks an existing logits file: its sidecar names this key (else it was made from another base,
  * text or settings: the differing lines are named), its header and size agree. 1 = usable,
@@ -354,9 +381,11 @@ static int logits_check(const struct qctx *c)
     int rc = 1;
     if (!ostel_is_file(c->sidecar) || ostel_file_read_all(c->sidecar, 1 << 16, &b) != 0 ||
         strcmp(b.data, want) != 0) {
+        char diff[256];
+        first_difference(b.data ? b.data : "", want, diff, sizeof(diff));
         rc = ostel_error("quality: '%s' was made from another base model, text or settings "
-                         "(its record '%s' does not match): remove it",
-                         c->logits, c->sidecar);
+                         "(%s, in '%s'): remove it",
+                         c->logits, diff, c->sidecar);
     } else {
         unsigned char hdr[20];
         int fd = open(c->logits, O_RDONLY | O_CLOEXEC);

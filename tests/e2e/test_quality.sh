@@ -144,3 +144,21 @@ assert_grep "Quality (KL divergence" "$TMP/s/report.md"
 grep -Eq '^- \*\*q8\*\*: .*× the generation speed.*mean KLD [0-9.]+ ± [0-9.]+ \(same top token' \
     "$TMP/s/report.md" || fail "no quality line for q8 in report.md"
 assert_grep 'id="quality-chart"' "$TMP/s/report.html"
+
+# 9. kept logits that were truncated, or whose settings record is another's, are refused
+"$OSTEL" quality "$f16" "$q8" "${Q[@]}" --dir "$TMP/q6" --keep-logits -q >/dev/null 2>&1 ||
+    fail "q6 failed"
+kf=$(ls "$TMP"/q6/*.kld)
+rm -rf "$TMP"/q6/kld-*
+cp "$kf" "$TMP/kld.orig"
+truncate -s 100000 "$kf"
+rc=0
+"$OSTEL" quality "$f16" "$q8" "${Q[@]}" --dir "$TMP/q6" -q >/dev/null 2>"$TMP/err10" || rc=$?
+assert_eq "$rc" 1 "truncated logits refused"
+assert_grep "truncated: 100000 of 16132084 bytes" "$TMP/err10"
+cp "$TMP/kld.orig" "$kf"
+sed -i 's/^ctx=128$/ctx=256/' "$kf.settings"
+rc=0
+"$OSTEL" quality "$f16" "$q8" "${Q[@]}" --dir "$TMP/q6" -q >/dev/null 2>"$TMP/err11" || rc=$?
+assert_eq "$rc" 1 "logits of other settings refused"
+assert_grep "ctx=256 where this run has ctx=128" "$TMP/err11"
