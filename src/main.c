@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"hog", cmd_hog, "make background load: hold memory, keep CPUs busy"},
     {"inspect", cmd_inspect, "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
     {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
+    {"quality", cmd_quality, "what quantization costs in KL divergence against a base model"},
     {"report", cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
     {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
     {"study", cmd_study, "many runs as one study: matrix, repetitions, background load, store"},

@@ -10,6 +10,7 @@ int cmd_fit(int argc, char **argv);
 int cmd_hog(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_parse(int argc, char **argv);
+int cmd_quality(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_study(int argc, char **argv);

@@ -26,6 +26,11 @@ enum {
     OPT_NO_WARMUP,
     OPT_PROMPT,
     OPT_PROMPT_FILE,
+    OPT_QUALITY,
+    OPT_QUALITY_BASE,
+    OPT_QUALITY_CHUNKS,
+    OPT_QUALITY_CTX,
+    OPT_QUALITY_TEXT,
     OPT_SCENARIO,
     OPT_SEED,
     OPT_SHARD,
@@ -56,6 +61,13 @@ static const struct ostel_option study_options[] = {
     {OPT_NO_WARMUP, "no-warmup", NULL, NULL, "skip the uncounted warm-up run of each model"},
     {OPT_PROMPT, "prompt", "TEXT", NULL, "prompt text (default: ostel's fixed paragraph)"},
     {OPT_PROMPT_FILE, "prompt-file", "FILE", NULL, "read the prompt from FILE"},
+    {OPT_QUALITY, "quality", NULL, NULL,
+     "after the runs, KL divergence of each model against a base (docs/quality.md)"},
+    {OPT_QUALITY_BASE, "quality-base", "MODEL", NULL,
+     "the quality reference (default: the highest-precision model)"},
+    {OPT_QUALITY_CHUNKS, "quality-chunks", "N", NULL, "evaluate at most N chunks of the text"},
+    {OPT_QUALITY_CTX, "quality-ctx", "N", NULL, "context of the quality passes (default 512)"},
+    {OPT_QUALITY_TEXT, "quality-text", "FILE", NULL, "the quality passes' text (never downloaded)"},
     {'q', "quiet", NULL, NULL, "print nothing but errors and the report's path"},
     {'r', "repetitions", "N", NULL, "measured runs of each combination (default 3)"},
     {OPT_SCENARIO, "scenario", "LIST", NULL,
@@ -86,6 +98,11 @@ static const char *key_of(int id)
     case OPT_NAME: return "name";
     case OPT_PROMPT: return "prompt";
     case OPT_PROMPT_FILE: return "prompt_file";
+    case OPT_QUALITY: return "quality";
+    case OPT_QUALITY_BASE: return "quality_base";
+    case OPT_QUALITY_CHUNKS: return "quality_chunks";
+    case OPT_QUALITY_CTX: return "quality_ctx";
+    case OPT_QUALITY_TEXT: return "quality_text";
     case 'r': return "repetitions";
     case OPT_SCENARIO: return "scenarios";
     case OPT_SEED: return "seed";
@@ -129,6 +146,8 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->quiet = true;
         return 0;
     }
+    if (id == OPT_QUALITY)
+        arg = "on";
     if (id == OPT_NO_WARMUP) {
         a->no_warmup = true;
         return 0;

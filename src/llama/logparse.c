@@ -100,8 +100,27 @@ bool lp_scan_num(const char *p, double *out, const char **end, char *sep, bool *
         if (v != 0.0)
             v *= pow(10.0, esign * e);
     }
-    (void)s;
     (void)digits;
+    /* The value as printed, correctly rounded (the digit loop above drifts in the last place:
+     * 0.000726 became 0.0007260000000000003): strtod over a copy with '.' as the separator (ostel
+     * never calls setlocale, so strtod reads the C locale's '.'). */
+    char tmp[64];
+    size_t n = (size_t)(p - s);
+    if (n < sizeof(tmp)) {
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        for (char *c = tmp; *c; c++)
+            if (*c == ',')
+                *c = '.';
+        char *e;
+        double x = strtod(tmp, &e);
+        if (*e == '\0' && !isnan(x)) {
+            *out = x;
+            *end = p;
+            *complete = *p != '\0';
+            return true;
+        }
+    }
     *out = sign * v;
     *end = p;
     *complete = *p != '\0';
@@ -1051,6 +1070,18 @@ static bool perplexity_line(struct lp_state *st, const char *text)
         val_pm(st, p, &x->mean_ppl_base, &x->mean_ppl_base_stderr);
     } else if ((p = match_loose(s, "Same top p:"))) {
         val_pm(st, p, &x->same_top_p_pct, &x->same_top_p_stderr);
+    } else if ((p = match_loose(s, "Cor(ln(PPL(Q)), ln(PPL(base))):"))) {
+        lp_scan_val(st, p, &x->ppl_cor_pct);
+    } else if ((p = match_loose(s, "Mean ln(PPL(Q)/PPL(base)) :"))) {
+        val_pm(st, p, &x->ln_ppl_ratio, &x->ln_ppl_ratio_stderr);
+    } else if ((p = match_loose(s, "Mean PPL(Q)/PPL(base) :"))) {
+        val_pm(st, p, &x->ppl_ratio, &x->ppl_ratio_stderr);
+    } else if ((p = match_loose(s, "Mean PPL(Q)-PPL(base) :"))) {
+        val_pm(st, p, &x->ppl_diff, &x->ppl_diff_stderr);
+    } else if ((p = match_loose(s, "Mean \xce\x94p:"))) {
+        val_pm(st, p, &x->mean_dp_pct, &x->mean_dp_stderr);
+    } else if ((p = match_loose(s, "RMS \xce\x94p :"))) {
+        val_pm(st, p, &x->rms_dp_pct, &x->rms_dp_stderr);
     } else {
         static const struct {
             const char *pat;
@@ -1081,6 +1112,41 @@ static bool perplexity_line(struct lp_state *st, const char *text)
             lp_scan_val(st, p, (struct ostel_logval *)((char *)x + klds[i].off));
         }
     }
+    st->r->has_perplexity = true;
+    return true;
+}
+
+/* Tagged lines of llama-perplexity's perplexity() / kl_divergence(): chunk count, token counts and
+ * the errors it prints (several of which it does not act on: it goes on, or exits 0). */
+static bool perplexity_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
+    if (strcmp(tag, "perplexity") != 0 && strcmp(tag, "kl_divergence") != 0 &&
+        strcmp(tag, "perplexity_v2") != 0)
+        return false;
+    struct ostel_log_perplexity *x = &st->r->perplexity;
+    const char *p;
+    bool err = false;
+    if ((p = strstr(body, "perplexity over ")) || (p = strstr(body, "computing over "))) {
+        lp_scan_val(st, strstr(p, "over ") + strlen("over "), &x->n_chunks);
+    } else if ((p = strstr(body, "you need at least "))) {
+        lp_scan_val(st, p + strlen("you need at least "), &x->tokens_needed);
+        err = true;
+    } else if ((p = strstr(body, "tokenizes to only "))) {
+        lp_scan_val(st, p + strlen("tokenizes to only "), &x->tokens_have);
+        err = true;
+    } else if ((p = strstr(body, " seconds per pass"))) {
+        lp_scan_val(st, body, &x->seconds_per_pass);
+    } else if (lp_starts(body, "have ") && strstr(body, " tokens.")) {
+        lp_scan_val(st, body + strlen("have "), &x->tokens_have);
+    } else if (strstr(body, "inconsistent vocabulary") || strstr(body, "does not look like") ||
+               strstr(body, "has been computed with") || strstr(body, "failed ") ||
+               strstr(body, "you must provide") || strstr(body, "not enough")) {
+        err = true;
+    } else {
+        return false;
+    }
+    if (err && !x->error[0])
+        snprintf(x->error, sizeof(x->error), "%s: %s", tag, body);
     st->r->has_perplexity = true;
     return true;
 }
@@ -1173,6 +1239,8 @@ static void parse_line(struct lp_state *st, const char *text)
         model_line(st, body);
         return;
     }
+    if (perplexity_tag_line(st, tag, body))
+        return;
     if (tag_is(tag, "llama_model_loader")) {
         if (lp_starts(body, "loaded meta data"))
             model_load_start(st);

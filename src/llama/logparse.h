@@ -93,6 +93,17 @@ struct ostel_log_perplexity {
     struct ostel_logval kld_mean, kld_mean_stderr, kld_max, kld_p99_9, kld_p99, kld_p95, kld_p90;
     struct ostel_logval kld_median, kld_p10, kld_p5, kld_p1, kld_p0_1, kld_min;
     struct ostel_logval same_top_p_pct, same_top_p_stderr;
+    struct ostel_logval ppl_cor_pct;                       /* Cor(ln(PPL(Q)), ln(PPL(base))) */
+    struct ostel_logval ln_ppl_ratio, ln_ppl_ratio_stderr; /* Mean ln(PPL(Q)/PPL(base)) */
+    struct ostel_logval ppl_ratio, ppl_ratio_stderr;       /* Mean PPL(Q)/PPL(base) */
+    struct ostel_logval ppl_diff, ppl_diff_stderr;         /* Mean PPL(Q)-PPL(base) */
+    struct ostel_logval mean_dp_pct, mean_dp_stderr;       /* Mean Δp, % */
+    struct ostel_logval rms_dp_pct, rms_dp_stderr;         /* RMS Δp, % */
+    struct ostel_logval n_chunks;      /* "calculating perplexity over N chunks" / "computing over" */
+    struct ostel_logval tokens_needed; /* "you need at least N tokens" */
+    struct ostel_logval tokens_have;   /* "tokenizes to only N tokens", "have N tokens" */
+    struct ostel_logval seconds_per_pass; /* "X seconds per pass - ETA": the first batch's time */
+    char error[256]; /* the first error line of perplexity/kl_divergence as printed, or "" */
 };
 
 /* Facts of one model load (print_info: / llm_load_print_meta: lines). */

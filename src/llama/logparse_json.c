@@ -178,6 +178,22 @@ static cJSON *perplexity_json(const struct ostel_log_result *r)
     add_val(o, "kld_min", p->kld_min);
     add_val(o, "same_top_p_pct", p->same_top_p_pct);
     add_val(o, "same_top_p_stderr", p->same_top_p_stderr);
+    add_val(o, "ppl_cor_pct", p->ppl_cor_pct);
+    add_val(o, "ln_ppl_ratio", p->ln_ppl_ratio);
+    add_val(o, "ln_ppl_ratio_stderr", p->ln_ppl_ratio_stderr);
+    add_val(o, "ppl_ratio", p->ppl_ratio);
+    add_val(o, "ppl_ratio_stderr", p->ppl_ratio_stderr);
+    add_val(o, "ppl_diff", p->ppl_diff);
+    add_val(o, "ppl_diff_stderr", p->ppl_diff_stderr);
+    add_val(o, "mean_dp_pct", p->mean_dp_pct);
+    add_val(o, "mean_dp_stderr", p->mean_dp_stderr);
+    add_val(o, "rms_dp_pct", p->rms_dp_pct);
+    add_val(o, "rms_dp_stderr", p->rms_dp_stderr);
+    add_val(o, "n_chunks", p->n_chunks);
+    add_val(o, "tokens_needed", p->tokens_needed);
+    add_val(o, "tokens_have", p->tokens_have);
+    add_val(o, "seconds_per_pass", p->seconds_per_pass);
+    cJSON_AddItemToObject(o, "error", p->error[0] ? cJSON_CreateString(p->error) : cJSON_CreateNull());
     return o;
 }
 

@@ -1022,6 +1022,8 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
         labels[i] = group_label(&set->runs[i], r->group_by);
     r->groups = ostel_xcalloc(set->n, sizeof(*r->groups));
     for (size_t i = 0; i < set->n; i++) {
+        if (ostel_report_quality_apart(set, i))
+            continue;
         size_t gi = 0;
         while (gi < r->ngroups && strcmp(r->groups[gi].label, labels[i]) != 0)
             gi++;
@@ -1060,6 +1062,7 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
         r->baseline = found;
     }
 
+    ostel_report_quality_link(r);
     read_models(r);
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         struct ostel_report_group *g = &r->groups[gi];

@@ -138,6 +138,17 @@ struct ostel_report_prediction {
     char note[256];   /* what the model approximates; "" when nothing */
 };
 
+/* A quality pass (ostel quality, study --quality: summary.json's "quality" section with the log
+ * parser's llama.perplexity figures, report_quality.c). NAN where the log printed nothing. */
+struct ostel_report_quality {
+    bool present; /* the run is a quality pass: it is not counted in speed and memory */
+    bool base, ok, synthetic;
+    double ppl, ppl_err, ppl_ratio, ppl_ratio_err, ppl_diff, ppl_diff_err;
+    double kld_mean, kld_err, kld_p99, kld_max, top_p, top_p_err, rms_dp, rms_dp_err;
+    double ctx, chunks, scored; /* NAN unknown */
+    char base_tag[64], file_type[64], text[256];
+};
+
 /* One run in memory. Every string is owned by the run and never NULL ("" when unknown). */
 struct ostel_report_run {
     char *path; /* the directory as it was named */
@@ -169,6 +180,7 @@ struct ostel_report_run {
     struct ostel_memmodel_params mm;
     double ram_mib;         /* the machine's RAM (summary "host", else config.txt); NAN unknown */
     double avail_start_mib; /* MemAvailable at the run's first sample (metrics.csv); NAN unknown */
+    struct ostel_report_quality quality;
 };
 
 /* A model file's shape, read once per path by ostel_report_build for the memory sweep. */
@@ -321,6 +333,7 @@ struct ostel_report_group {
     int pred_within_bars;
     struct ostel_report_sweep sweep;
     double ram_mib, avail_mib; /* median over the runs; NAN unknown */
+    long quality_run; /* index into the set of the quality pass of the group's tag, or -1 */
 };
 
 struct ostel_report_options {
@@ -391,6 +404,20 @@ char *ostel_report_sweep_notes(const struct ostel_report *r);
 bool ostel_report_has_sweep(const struct ostel_report *r);
 /* "normal", "warning", "critical" for a vm_pressure_flag value; "—" for NAN. */
 const char *ostel_report_pressure_name(double flag);
+
+/* Quality passes (report_quality.c): the loader's part (root is summary.json's object), the
+ * grouping's (quality passes are set apart from speed and memory when the set has other runs, and
+ * each group finds its tag's pass), the quality table, report.md's one line per group and the
+ * HTML speed-memory-quality chart (an inline SVG). */
+struct cJSON;
+void ostel_report_quality_load(struct ostel_report_quality *q, const struct cJSON *root);
+bool ostel_report_quality_apart(const struct ostel_report_set *set, size_t i);
+void ostel_report_quality_link(struct ostel_report *r);
+void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_report_tables *ts);
+void ostel_report_quality_md_lines(const struct ostel_report *r, struct ostel_buf *out);
+void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_buf *out);
+/* The group's quality pass for the JSON report (null without one); the caller owns it. */
+struct cJSON *ostel_report_quality_json(const struct ostel_report *r, size_t group);
 
 /* Output formats: pure writers that append to out (which the caller initialised with a cap). */
 typedef void (*ostel_report_write_fn)(const struct ostel_report *r, struct ostel_buf *out);

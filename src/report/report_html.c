@@ -306,6 +306,9 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
                             "</h2>\n<div class=\"grid\" id=\"group-charts\"></div>\n</section>\n");
     maybe_table(out, &ts, "memory");
     write_plan(out, r);
+    maybe_table(out, &ts, "quality");
+    if (find_table(&ts, "quality"))
+        ostel_report_quality_html_chart(r, out);
     maybe_table(out, &ts, "prediction");
     write_sweep(out, r, &ts, charts);
     maybe_table(out, &ts, "telemetry");

@@ -378,6 +378,7 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
         add_str(o, "plan_basis", g->plan_basis);
         cJSON_AddItemToObject(o, "prediction", group_prediction_json(g));
         cJSON_AddItemToObject(o, "memory_sweep", sweep_json(&g->sweep));
+        cJSON_AddItemToObject(o, "quality", ostel_report_quality_json(r, gi));
         cJSON *mach = cJSON_AddObjectToObject(o, "machine");
         add_num(mach, "ram_mib", g->ram_mib);
         add_num(mach, "mem_available_start_mib", g->avail_mib);

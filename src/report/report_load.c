@@ -667,6 +667,7 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     m[OSTEL_REPORT_M_MAJFLT] = all[OSTEL_REPORT_TEL_MAJFLT];
     m[OSTEL_REPORT_M_PRESSURE_WORST] = all[OSTEL_REPORT_TEL_PRESSURE_WORST];
     m[OSTEL_REPORT_M_AVAIL_MIN_PCT] = all[OSTEL_REPORT_TEL_AVAIL_MIN_PCT];
+    ostel_report_quality_load(&r->quality, root);
     cJSON_Delete(root);
     return 0;
 }

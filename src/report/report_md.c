@@ -112,6 +112,8 @@ void ostel_report_md_write(const struct ostel_report *r, struct ostel_buf *out)
         if (strcmp(ts.t[i].id, "runs") == 0)
             continue;
         md_table(out, &ts.t[i]);
+        if (strcmp(ts.t[i].id, "quality") == 0)
+            ostel_report_quality_md_lines(r, out);
         if (strcmp(ts.t[i].id, "prediction") == 0 && !ostel_report_has_sweep(r)) {
             char *why = ostel_report_sweep_notes(r);
             if (why) {

@@ -758,6 +758,7 @@ void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report
     out->n = 0;
     build_throughput(r, out);
     build_memory(r, out);
+    ostel_report_quality_tables(r, out);
     build_prediction(r, out);
     build_sweep(r, out);
     build_telemetry(r, out);

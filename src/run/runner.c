@@ -663,6 +663,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
                     if (s->verbose)
                         (void)!write(STDERR_FILENO, chunk, (size_t)r);
                     scan_chunk(&c, chunk, (size_t)r, ts);
+                    if (s->on_output)
+                        s->on_output(s->on_output_ctx, chunk, (size_t)r);
                     continue;
                 }
                 if (r == 0)

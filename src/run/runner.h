@@ -7,6 +7,7 @@
 #define OSTEL_RUNNER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum ostel_run_status {
@@ -39,6 +40,10 @@ struct ostel_run_spec {
     bool verbose;          /* echo the child's output live on stderr */
     bool quiet;            /* print nothing on success */
     struct ostel_prom *prom; /* live telemetry for Prometheus (run/prom.h), or NULL */
+    /* Called on the runner's thread with each piece of the child's output as it arrives (a
+     * progress display for long runs), or NULL. data is borrowed for the call. */
+    void (*on_output)(void *ctx, const char *data, size_t n);
+    void *on_output_ctx;
 };
 
 struct ostel_run_result {

@@ -695,10 +695,14 @@ static int write_reports(struct study_ctx *c)
     const struct ostel_study_spec *s = c->spec;
     struct ostel_report_set set;
     ostel_report_set_init(&set);
-    if (ostel_report_load_path(&set, c->runs_dir) != 0) {
+    char *qdir = ostel_xasprintf("%s/quality", s->dir);
+    if (ostel_report_load_path(&set, c->runs_dir) != 0 ||
+        (s->quality && ostel_is_dir(qdir) && ostel_report_load_path(&set, qdir) != 0)) {
+        free(qdir);
         ostel_report_set_free(&set);
         return OSTEL_ERR;
     }
+    free(qdir);
     struct ostel_report_options ro = {0};
     ro.group_by = OSTEL_REPORT_BY_TAG;
     if (s->scenarios.n > 1)
@@ -923,6 +927,15 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
             fprintf(stderr, "study: interrupted; run the same command again to resume\n");
         goto out;
     }
+    if (rc == 0 && s->quality) { /* quality passes: src/quality/, docs/quality.md */
+        int qr = ostel_study_run_quality(s, c.store, c.study_id, o->quiet, o->progress_bar);
+        if (qr > 128)
+            rc = qr;
+        else if (qr != 0)
+            c.failed++;
+    }
+    if (rc > 128 && !o->quiet)
+        fprintf(stderr, "study: interrupted; run the same command again to resume\n");
     if (rc != 0)
         goto out;
     if (o->shards > 0 &&

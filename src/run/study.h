@@ -44,6 +44,12 @@ struct ostel_study_spec {
     char *dir;                      /* study directory (default studies/<name>) */
     char *db;                       /* database (default <dir>/ostel.db) */
     char *llama_bin;
+    /* quality passes after the runs (docs/quality.md): keys quality, quality_base, quality_text,
+     * quality_chunks, quality_ctx */
+    bool quality;
+    char *quality_base, *quality_text; /* NULL: the highest-precision model; no text */
+    long long quality_chunks;          /* 0 = the whole text */
+    long long quality_ctx;             /* 0 = 512 */
 };
 
 void ostel_study_spec_init(struct ostel_study_spec *s);
@@ -61,6 +67,15 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
  * "FILE: ..." for a file-level problem).
  */
 int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path);
+/* The quality keys of ostel_study_spec_set (src/quality/quality_study.c). */
+int ostel_study_spec_set_quality(struct ostel_study_spec *s, const char *key, const char *value,
+                                 char *err, size_t err_size);
+/* Runs the study's quality passes into DIR/quality, storing them under study_id (after the runs;
+ * src/quality/quality_study.c). Returns what ostel_quality_execute() returns. */
+struct ostel_store;
+int ostel_study_run_quality(const struct ostel_study_spec *s, struct ostel_store *store,
+                            int64_t study_id, bool quiet, bool progress_bar);
+
 /* Checks completeness and fills defaults (tags, dir, db). Returns 0 or -1 with a message in err. */
 int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_size);
 /* The spec as canonical INI text (what is stored and hashed). The caller frees it. */

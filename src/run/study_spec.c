@@ -96,6 +96,8 @@ void ostel_study_spec_free(struct ostel_study_spec *s)
     free(s->dir);
     free(s->db);
     free(s->llama_bin);
+    free(s->quality_base);
+    free(s->quality_text);
     memset(s, 0, sizeof(*s));
 }
 
@@ -270,6 +272,8 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         set_str(&s->db, value);
     } else if (strcmp(key, "llama_bin") == 0) {
         set_str(&s->llama_bin, value);
+    } else if (strncmp(key, "quality", 7) == 0) {
+        return ostel_study_spec_set_quality(s, key, value, err, err_size);
     } else {
         snprintf(err, err_size, "unknown key '%s'", key);
         return -1;
@@ -462,6 +466,11 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
     if (s->prompt_file)
         ostel_buf_printf(&b, "prompt_file = %s\n", s->prompt_file);
     put_list(&b, "llama_args", &s->llama_args, " ");
+    if (s->quality)
+        ostel_buf_printf(&b, "quality = on\nquality_base = %s\nquality_text = %s\n"
+                             "quality_chunks = %lld\nquality_ctx = %lld\n",
+                         s->quality_base ? s->quality_base : "", s->quality_text ? s->quality_text : "",
+                         s->quality_chunks, s->quality_ctx);
     return ostel_buf_detach(&b);
 }
 

@@ -117,6 +117,20 @@ static const char *const migrations[] = {
     " hostname TEXT, planned INTEGER, done INTEGER, started_at TEXT, finished_at TEXT,"
     " plan_hash TEXT,"
     " PRIMARY KEY(study_id, shard)) WITHOUT ROWID;",
+    /* 3 -> 4: quality passes (ostel quality, study --quality): llama-perplexity's KL-divergence
+     * figures as the log parser read them, one row per pass (src/store/store_quality.c) */
+    "CREATE TABLE quality("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL, quality_key TEXT, ok INTEGER, error TEXT,"
+    " base_model TEXT, base_tag TEXT, file_type TEXT, text TEXT, text_fnv TEXT,"
+    " text_tokens INTEGER, ctx INTEGER, batch INTEGER, ubatch INTEGER, chunks INTEGER,"
+    " scored_tokens INTEGER, synthetic INTEGER,"
+    " ppl REAL, ppl_stderr REAL, ppl_base REAL, ppl_base_stderr REAL,"
+    " ppl_ratio REAL, ppl_ratio_stderr REAL, ppl_diff REAL, ppl_diff_stderr REAL,"
+    " ln_ppl_ratio REAL, ln_ppl_ratio_stderr REAL, ppl_cor_pct REAL,"
+    " kld_mean REAL, kld_mean_stderr REAL, kld_median REAL, kld_p99 REAL, kld_p99_9 REAL,"
+    " kld_max REAL, same_top_p_pct REAL, same_top_p_stderr REAL,"
+    " rms_dp_pct REAL, rms_dp_stderr REAL, mean_dp_pct REAL, mean_dp_stderr REAL);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -965,7 +979,8 @@ int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
     if (machine_id(s, &f, &mid) != OSTEL_OK ||
         insert_run_row(s, &f, key, dir, opts, mid, header, &id) != OSTEL_OK ||
         insert_samples(s, &f, id) != OSTEL_OK || insert_phases(s, &f, id) != OSTEL_OK ||
-        insert_memory(s, &f, id) != OSTEL_OK || insert_scenario(s, &f, id) != OSTEL_OK)
+        insert_memory(s, &f, id) != OSTEL_OK || insert_scenario(s, &f, id) != OSTEL_OK ||
+        ostel_store_insert_quality(s, f.doc, id) != OSTEL_OK)
         goto out;
     rc = OSTEL_STORE_ADDED;
 out:

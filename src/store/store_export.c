@@ -28,6 +28,7 @@ static const struct export_table tables[] = {
     {"machines", "*", "*", NULL, "id"},
     {"memory_breakdown", "*", "*", "run_id", "run_id, seq"},
     {"phase_summaries", "*", "*", "run_id", "run_id, phase"},
+    {"quality", "*", "*", "run_id", "run_id"},
     {"runs", NULL, NULL, "id", "id"},
     {"samples", "*", "*", "run_id", "run_id, seq"},
     {"scenarios", "*", "*", "run_id", "run_id"},

@@ -34,6 +34,10 @@ struct ostel_store {
 
 #include "store/store_pg.h"
 
+/* Inserts summary.json's "quality" section with the log parser's llama.perplexity figures into
+ * the quality table (store_quality.c); nothing for a run without one. doc is borrowed. */
+struct cJSON;
+int ostel_store_insert_quality(struct ostel_store *s, const struct cJSON *doc, int64_t run_id);
 
 /* Prints "<what>: <sqlite message>" as an error; returns OSTEL_ERR. */
 int ostel_store_sql_error(struct ostel_store *s, const char *what);

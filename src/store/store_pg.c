@@ -275,13 +275,30 @@ static const char *const pg_migrations[] = {
     " hostname TEXT, planned BIGINT, done BIGINT, started_at TEXT, finished_at TEXT,"
     " plan_hash TEXT,"
     " PRIMARY KEY(study_id, shard));",
+    /* 3 -> 4 */
+    "CREATE TABLE quality("
+    " run_id BIGINT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,"
+    " role TEXT NOT NULL, quality_key TEXT, ok BIGINT, error TEXT,"
+    " base_model TEXT, base_tag TEXT, file_type TEXT, text TEXT, text_fnv TEXT,"
+    " text_tokens BIGINT, ctx BIGINT, batch BIGINT, ubatch BIGINT, chunks BIGINT,"
+    " scored_tokens BIGINT, synthetic BIGINT,"
+    " ppl DOUBLE PRECISION, ppl_stderr DOUBLE PRECISION, ppl_base DOUBLE PRECISION,"
+    " ppl_base_stderr DOUBLE PRECISION, ppl_ratio DOUBLE PRECISION,"
+    " ppl_ratio_stderr DOUBLE PRECISION, ppl_diff DOUBLE PRECISION,"
+    " ppl_diff_stderr DOUBLE PRECISION, ln_ppl_ratio DOUBLE PRECISION,"
+    " ln_ppl_ratio_stderr DOUBLE PRECISION, ppl_cor_pct DOUBLE PRECISION,"
+    " kld_mean DOUBLE PRECISION, kld_mean_stderr DOUBLE PRECISION, kld_median DOUBLE PRECISION,"
+    " kld_p99 DOUBLE PRECISION, kld_p99_9 DOUBLE PRECISION, kld_max DOUBLE PRECISION,"
+    " same_top_p_pct DOUBLE PRECISION, same_top_p_stderr DOUBLE PRECISION,"
+    " rms_dp_pct DOUBLE PRECISION, rms_dp_stderr DOUBLE PRECISION,"
+    " mean_dp_pct DOUBLE PRECISION, mean_dp_stderr DOUBLE PRECISION);",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");
 
 /* The tables a run fills, in insert order (run_id refers to runs.id). */
 static const char *const run_tables[] = {"samples", "phase_summaries", "memory_breakdown",
-                                         "scenarios"};
+                                         "scenarios", "quality"};
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
@@ -692,7 +709,8 @@ int ostel_store_pg_run_begin(struct ostel_store *s)
     if (!s->pg->staged) {
         /* staging tables: the target's columns, no constraints, emptied at every commit */
         static const char *const stage[] = {
-            "runs", "machines", "samples", "phase_summaries", "memory_breakdown", "scenarios"};
+            "runs", "machines", "samples", "phase_summaries", "memory_breakdown", "scenarios",
+            "quality"};
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(stage); i++) {
             char *sql = ostel_xasprintf("CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT "
                                         "DELETE ROWS AS SELECT * FROM %s WITH NO DATA",

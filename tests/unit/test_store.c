@@ -343,6 +343,7 @@ static void test_migrate_to_2(void **state)
                                   "ALTER TABLE machines DROP COLUMN arch;"
                                   "ALTER TABLE machines DROP COLUMN gpu;"
                                   "DROP TABLE study_shards;"
+                                  "DROP TABLE quality;" /* schema 3's */
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
