@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
@@ -38,6 +39,11 @@ struct ostel_run_spec {
     uint64_t timeout_ns;   /* 0 = none */
     bool verbose;          /* echo the child's output live on stderr */
     bool quiet;            /* print nothing on success */
+    /* Optional (ostel serve): runs on a thread of its own while the child runs, given the child's
+     * pid and a flag that the runner sets when ostel is interrupted or the child exited; when it
+     * returns, the child's group gets SIGTERM and a clean stop counts as ok. NULL for other runs. */
+    int (*during)(void *arg, pid_t child, const _Atomic int *stop);
+    void *during_arg;
 };
 
 struct ostel_run_result {
