@@ -713,7 +713,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
             ostel_child_check_exit(&child, &exited);
             if (exited) {
                 exited_at = now;
-                atomic_store(&during.stop, 1);
+                if (!atomic_load(&during.stop))
+                    atomic_store(&during.stop, 2);
             }
         }
         /* Done when the child exited and its output is drained; descendants that keep the pipe open
@@ -722,7 +723,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
             break;
     }
     if (during.started) {
-        atomic_store(&during.stop, 1);
+        int zero = 0; /* keep a 2 (the child exited) that the thread has not read yet */
+        atomic_compare_exchange_strong(&during.stop, &zero, 1);
         pthread_join(during.thread, NULL);
     }
     res->end_ts = now_real();

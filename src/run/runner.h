@@ -40,7 +40,8 @@ struct ostel_run_spec {
     bool verbose;          /* echo the child's output live on stderr */
     bool quiet;            /* print nothing on success */
     /* Optional (ostel serve): runs on a thread of its own while the child runs, given the child's
-     * pid and a flag that the runner sets when ostel is interrupted or the child exited; when it
+     * pid and a flag that the runner sets, to 1 when ostel is interrupted, to 2 when the child
+     * exited; when it
      * returns, the child's group gets SIGTERM and a clean stop counts as ok. NULL for other runs. */
     int (*during)(void *arg, pid_t child, const _Atomic int *stop);
     void *during_arg;

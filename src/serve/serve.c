@@ -128,7 +128,8 @@ struct engine {
     bool scraping;
     int64_t next_scrape_ns;
     const char *level_name;
-    bool interrupted;
+    bool interrupted;   /* the stop flag was 1 (Ctrl-C) */
+    bool server_exited; /* the stop flag was 2 (the server ostel started exited) */
 };
 
 static double mono_to_real(const struct engine *g, int64_t ns)
@@ -609,10 +610,10 @@ static void pump(struct engine *g, int timeout_ms)
 }
 
 /* Ends every request still in flight (Ctrl-C): recorded as failed "interrupted". */
-static void abort_inflight(struct engine *g)
+static void abort_inflight(struct engine *g, const char *why)
 {
     while (g->nactive)
-        finish_request(g, g->active[g->nactive - 1], CURLE_OK, "interrupted");
+        finish_request(g, g->active[g->nactive - 1], CURLE_OK, why);
 }
 
 struct level_run {
@@ -674,9 +675,12 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
     for (;;) {
         now = ostel_mono_ns();
         if (stop_requested(g)) {
-            g->interrupted = true;
-            lv->stopped = "interrupted";
-            abort_inflight(g);
+            /* 2: the server ostel started has exited (runner.h) */
+            bool died = atomic_load(g->stop) == 2;
+            g->interrupted = !died;
+            g->server_exited = died;
+            lv->stopped = died ? "server_exited" : "interrupted";
+            abort_inflight(g, died ? "the server exited" : "interrupted");
             break;
         }
         if (issuing) {
@@ -1006,7 +1010,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     cJSON *levels = cJSON_AddArrayToObject(json, "levels");
     out->json = json;
     double r_lo = NAN, r_hi = NAN;
-    for (size_t li = 0; li < nlev && !g.interrupted; li++) {
+    for (size_t li = 0; li < nlev && !g.interrupted && !g.server_exited; li++) {
         struct level_run lv = {0};
         if (p->mode == OSTEL_SERVE_SWEEP) {
             if (li == 0) {
@@ -1058,6 +1062,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     }
     /* a scrape still running is dropped */
     cJSON_AddBoolToObject(json, "interrupted", g.interrupted);
+    cJSON_AddBoolToObject(json, "server_exited", g.server_exited);
     out->interrupted = g.interrupted;
     rc = OSTEL_OK;
 

@@ -66,7 +66,8 @@ void ostel_serve_outcome_free(struct ostel_serve_outcome *o);
 
 /*
  * Runs the whole load against p->url, writing DIR/requests.csv and DIR/server_metrics.csv.
- * *stop (may be NULL) ends it early: in-flight requests are recorded as interrupted. Returns 0, or
+ * *stop (may be NULL) ends it early: 1 = interrupted, 2 = the server exited (the runner's values);
+ * in-flight requests are then recorded as failed with that reason. Returns 0, or
  * OSTEL_ERR with out->error set (nothing printed but progress lines unless quiet).
  */
 int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
