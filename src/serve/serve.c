@@ -500,10 +500,14 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
     } else if (result != CURLE_OK) {
         set_error(r, "%s", curl_easy_strerror(result));
     } else if (r->http_status != 200) {
-        char msg[120];
-        snprintf(msg, sizeof(msg), "HTTP %ld: %.100s", r->http_status,
-                 x->errbody.data ? x->errbody.data : "");
-        set_error(r, "%s", msg);
+        /* llama-server answers {"error":{"code","message","type"}}: its message, else the body */
+        const char *body = x->errbody.data ? x->errbody.data : "";
+        cJSON *j = cJSON_ParseWithLength(body, x->errbody.len);
+        const cJSON *e = cJSON_GetObjectItem(j, "error");
+        const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItem(e, "message") : e;
+        set_error(r, "HTTP %ld: %.120s", r->http_status,
+                  cJSON_IsString(m) ? m->valuestring : body);
+        cJSON_Delete(j);
     } else if (!r->done_seen) {
         set_error(r, "truncated stream (no [DONE])%s", "");
     }
