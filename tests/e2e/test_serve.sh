@@ -165,7 +165,17 @@ assert all(r["ok"] == "1" or r["error"] for r in rows)
 EOF
 no_server_left int
 
-# 7. usage errors: nothing started
+# 7. the store: one requests row per request, one serve_levels row per level
+"$OSTEL" db import "$TMP/two" "$TMP/url" "$TMP/killed" --db "$TMP/s.db" >/dev/null ||
+    fail "db import of serve runs failed"
+assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT count(*) FROM requests r JOIN runs u ON u.id = r.run_id WHERE u.tag = "serve"')" \
+    "$(( 16 + 6 + $(($(wc -l <"$TMP/killed/requests.csv") - 1)) ))" "requests rows"
+assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT group_concat(name || ":" || completed) FROM (SELECT name, completed FROM serve_levels ORDER BY run_id, seq)')" \
+    "c1:6,c2:6,r20:5,$(json "$TMP/killed/summary.json" 'j["serve"]["levels"][0]["name"]'):$(json "$TMP/killed/summary.json" 'j["serve"]["levels"][0]["completed"]')"
+assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT count(*) FROM requests WHERE ok = 1 AND (first_ts < send_ts OR end_ts < first_ts)')" 0
+assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT count(*) FROM requests WHERE ok = 0 AND (error IS NULL OR error = "")')" 0
+
+# 8. usage errors: nothing started
 rc=0; "$OSTEL" serve --url ftp://x -q 2>/dev/null || rc=$?; assert_eq "$rc" 2 "bad URL"
 rc=0; "$OSTEL" serve -m "$model" --concurrency 0 -q 2>/dev/null || rc=$?; assert_eq "$rc" 2 "concurrency 0"
 rc=0; "$OSTEL" serve -m "$model" --slo ttft=fast -q 2>/dev/null || rc=$?; assert_eq "$rc" 2 "bad SLO"
