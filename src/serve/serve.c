@@ -1105,32 +1105,114 @@ done:
     return rc;
 }
 
-int ostel_serve_label_metrics(const char *dir, const struct ostel_serve_outcome *o)
+/* The index of header cell `name` in a CSV header line, or -1. */
+static int header_index(struct ostel_str h, const char *name)
+{
+    int idx = 0;
+    size_t start = 0, n = strlen(name);
+    for (size_t i = 0; i <= h.n; i++) {
+        if (i == h.n || h.p[i] == ',') {
+            if (i - start == n && memcmp(h.p + start, name, n) == 0)
+                return idx;
+            idx++;
+            start = i + 1;
+        }
+    }
+    return -1;
+}
+
+/* Cell idx of a CSV line as a number; NAN when empty or not a number. */
+static double cell_num(struct ostel_str l, int idx)
+{
+    if (idx < 0)
+        return NAN;
+    size_t i = 0;
+    for (int k = 0; k < idx && i < l.n; i++)
+        if (l.p[i] == ',')
+            k++;
+    char tmp[64];
+    size_t n = 0;
+    while (i + n < l.n && l.p[i + n] != ',' && n < sizeof(tmp) - 1) {
+        tmp[n] = l.p[i + n];
+        n++;
+    }
+    tmp[n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    return n && *end == '\0' ? v : NAN;
+}
+
+int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
 {
     char *path = ostel_xasprintf("%s/metrics.csv", dir);
     struct ostel_buf in, outb;
     ostel_buf_init(&in, (size_t)1 << 31);
     ostel_buf_init(&outb, 0);
+    size_t nl = o->n_levels;
+    double *peak = ostel_xcalloc(nl ? nl : 1, sizeof(double));
+    double *rss_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
+    double *cpu_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
+    size_t *n_rss = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
+    size_t *n_cpu = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
+    size_t *n_all = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
     int rc = ostel_file_read_all(path, (size_t)1 << 31, &in);
     if (rc == 0) {
         struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
         bool header = true;
+        int rss_i = -1, cpu_i = -1;
         while (ostel_str_next_line(&rest, &line)) {
             ostel_buf_append(&outb, line.p, line.n);
             if (header) {
+                rss_i = header_index(line, "rss_mb");
+                cpu_i = header_index(line, "cpu_pct");
                 ostel_buf_puts(&outb, ",level\n");
                 header = false;
                 continue;
             }
-            double ts = strtod(line.n ? line.p : "x", NULL);
+            double ts = cell_num(line, 0);
             const char *name = "";
-            for (size_t i = 0; i < o->n_levels; i++)
-                if (ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i])
-                    name = o->level_names[i];
+            for (size_t i = 0; i < nl; i++) {
+                if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
+                    continue;
+                name = o->level_names[i];
+                n_all[i]++;
+                double rss = cell_num(line, rss_i), cpu = cell_num(line, cpu_i);
+                if (isfinite(rss)) {
+                    peak[i] = n_rss[i] == 0 || rss > peak[i] ? rss : peak[i];
+                    rss_sum[i] += rss;
+                    n_rss[i]++;
+                }
+                if (isfinite(cpu)) {
+                    cpu_sum[i] += cpu;
+                    n_cpu[i]++;
+                }
+            }
             ostel_buf_printf(&outb, ",%s\n", name);
         }
         rc = ostel_file_write_atomic(path, outb.data ? outb.data : "", outb.len);
     }
+    /* each level's telemetry, into its summary object */
+    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
+    for (size_t i = 0; i < nl && levels; i++) {
+        cJSON *l = cJSON_GetArrayItem(levels, (int)i);
+        if (!l)
+            break;
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "samples", (double)n_all[i]);
+        cJSON_AddItemToObject(t, "rss_peak_mib", num_or_null(n_rss[i] ? peak[i] : NAN));
+        cJSON_AddItemToObject(t, "rss_mean_mib",
+                              num_or_null(n_rss[i] ? rss_sum[i] / (double)n_rss[i] : NAN));
+        cJSON_AddItemToObject(t, "cpu_mean_pct",
+                              num_or_null(n_cpu[i] ? cpu_sum[i] / (double)n_cpu[i] : NAN));
+        cJSON_DeleteItemFromObject(l, "telemetry");
+        cJSON_AddItemToObject(l, "telemetry", t);
+    }
+    free(peak);
+    free(rss_sum);
+    free(cpu_sum);
+    free(n_rss);
+    free(n_cpu);
+    free(n_all);
     ostel_buf_free(&in);
     ostel_buf_free(&outb);
     free(path);

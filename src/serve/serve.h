@@ -81,7 +81,8 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
                             bool (*alive)(void *arg), void *arg, char *err, size_t err_size);
 
 /* Adds a "level" column to DIR/metrics.csv from the level spans (a row outside every span gets
- * an empty cell). Returns 0 or OSTEL_ERR. */
-int ostel_serve_label_metrics(const char *dir, const struct ostel_serve_outcome *o);
+ * an empty cell), and each level's telemetry (samples, rss_peak_mib, rss_mean_mib, cpu_mean_pct of
+ * its rows) to o->json's levels. Returns 0 or OSTEL_ERR. */
+int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
 
 #endif

@@ -175,7 +175,19 @@ assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT group_concat(name || ":" || completed) 
 assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT count(*) FROM requests WHERE ok = 1 AND (first_ts < send_ts OR end_ts < first_ts)')" 0
 assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT count(*) FROM requests WHERE ok = 0 AND (error IS NULL OR error = "")')" 0
 
-# 8. usage errors: nothing started
+# 8. the report: a serving section from the directory and the same from the database
+"$OSTEL" report "$TMP/two" >"$TMP/two.md" || fail "report of a serve run failed"
+grep -q '^## Serving: latency and throughput per level' "$TMP/two.md" || fail "no serving table"
+grep -q '^| serve | c1 | conc. 1 | 6 / 0 |' "$TMP/two.md" || fail "no c1 row in the serving table"
+grep -q '^| serve | c2 | conc. 2 | 6 / 0 |' "$TMP/two.md" || fail "no c2 row in the serving table"
+grep -q '^## Serving: the machine per level' "$TMP/two.md" || fail "no serving telemetry table"
+"$OSTEL" report --db "$TMP/s.db" --tag serve >"$TMP/db.md" || fail "report from the database failed"
+grep -q '^| serve | r20 | rate 20/s | 5 / 0 |' "$TMP/db.md" || fail "no r20 row in the database's report"
+"$OSTEL" report "$TMP/two" -o "$TMP/two.html" || fail "html report failed"
+grep -q 'Serving: latency and throughput per level' "$TMP/two.html" || fail "no serving table in html"
+assert_eq "$(json "$TMP/two/summary.json" 'all(l["telemetry"]["samples"] >= 0 for l in j["serve"]["levels"])')" True
+
+# 9. usage errors: nothing started
 rc=0; "$OSTEL" serve --url ftp://x -q 2>/dev/null || rc=$?; assert_eq "$rc" 2 "bad URL"
 rc=0; "$OSTEL" serve -m "$model" --concurrency 0 -q 2>/dev/null || rc=$?; assert_eq "$rc" 2 "concurrency 0"
 rc=0; "$OSTEL" serve -m "$model" --slo ttft=fast -q 2>/dev/null || rc=$?; assert_eq "$rc" 2 "bad SLO"
