@@ -186,11 +186,13 @@ static bool stream_step(int ep, struct conn *c, int64_t now)
         }
     }
     if (c->tokens_left > 0) {
+        /* the text carries the send time (CLOCK_MONOTONIC ns): a client on this machine can
+         * pair each arrival with its send and measure its own ITL error */
         n = snprintf(ev, sizeof(ev),
-                     "data: {\"choices\":[{\"text\":\" tok%d\",\"index\":0,\"logprobs\":null,"
-                     "\"finish_reason\":null}],\"created\":1,\"id\":\"x\",\"model\":\"fake\","
-                     "\"object\":\"text_completion\"}\n\n",
-                     c->sent);
+                     "data: {\"choices\":[{\"text\":\" tok%d@%lld\",\"index\":0,"
+                     "\"logprobs\":null,\"finish_reason\":null}],\"created\":1,\"id\":\"x\","
+                     "\"model\":\"fake\",\"object\":\"text_completion\"}\n\n",
+                     c->sent, (long long)now_ns());
         if (send_chunk(c->fd, ev, (size_t)n) != 0) {
             close_conn(ep, c);
             return false;
@@ -243,18 +245,24 @@ static void handle_input(int ep, struct conn *c)
         if (!end)
             return;
         size_t hlen = (size_t)(end - c->in) + 4;
-        c->in[hlen - 1] = '\0';
+        /* a copy of the head: the buffer itself must stay intact while the body is incomplete
+         * (a client may send the head and the body in two writes) */
+        char head[INBUF];
+        memcpy(head, c->in, hlen);
+        head[hlen] = '\0';
         int clen = 0;
-        char *cl = strcasestr(c->in, "content-length:");
+        char *cl = strcasestr(head, "content-length:");
         if (cl)
             clen = atoi(cl + 15);
+        if (clen < 0 || hlen + (size_t)clen > INBUF - 1)
+            clen = 0;
         if (hlen + (size_t)clen > c->inlen)
             return; /* body not complete */
         char body[INBUF];
         memcpy(body, c->in + hlen, (size_t)clen);
         body[clen] = '\0';
         char method[8] = "", path[128] = "";
-        sscanf(c->in, "%7s %127s", method, path);
+        sscanf(head, "%7s %127s", method, path);
         memmove(c->in, c->in + hlen + clen, c->inlen - hlen - (size_t)clen);
         c->inlen -= hlen + (size_t)clen;
         if (!strcmp(path, "/health")) {

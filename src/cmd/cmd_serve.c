@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,6 +55,7 @@ enum {
     OPT_REQUESTS,
     OPT_REUSE,
     OPT_RUNS_DIR,
+    OPT_SAVE_TOKENS,
     OPT_SEED,
     OPT_SLO,
     OPT_SWEEP,
@@ -94,6 +96,8 @@ static const struct ostel_option serve_options[] = {
     {OPT_REUSE, "reuse-prompts", NULL, NULL,
      "send the same prompt every time (measures the prompt cache)"},
     {OPT_RUNS_DIR, "runs-dir", "DIR", "OSTEL_RUNS_DIR", "where run directories go (default: runs)"},
+    {OPT_SAVE_TOKENS, "save-tokens", NULL, NULL,
+     "write tokens.csv: every token chunk's arrival time and text"},
     {OPT_SEED, "seed", "N", NULL, "seed of lengths and arrivals (default 42)"},
     {OPT_SLO, "slo", "SPEC", NULL, "goodput bounds (default ttft=500ms,itl=50ms,e2e=10s)"},
     {OPT_SWEEP, "sweep", "N", NULL,
@@ -317,6 +321,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_NO_SAT: a->p.stop_on_saturation = false; return 0;
     case OPT_REUSE: a->p.reuse_prompts = true; return 0;
+    case OPT_SAVE_TOKENS: a->p.save_tokens = true; return 0;
     case OPT_URL: replace(&a->url, arg); return 0;
     case OPT_LLAMA_BIN: replace(&a->llama_bin, arg); return 0;
     case OPT_RUNS_DIR: replace(&a->runs_dir, arg); return 0;
@@ -668,6 +673,12 @@ int cmd_serve(int argc, char **argv)
                         "--llama-bin / OSTEL_LLAMA_BIN at llama.cpp's build/bin");
             goto out_args;
         }
+    }
+    /* a stream is a socket: let thousands be open at once */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
     }
     dir = make_dir_name(&a);
     cmdline = join_cmdline(argc, argv);

@@ -89,6 +89,7 @@ struct req {
     bool ok, done_seen;
     char error[160];
     int64_t *tok; /* arrival of each token chunk; owned */
+    char **tok_text; /* with save_tokens: each chunk's text (at most 63 bytes); owned */
     size_t ntok, captok;
 };
 
@@ -110,6 +111,7 @@ struct engine {
     int64_t t0_mono_ns;
     double t0_real;
     FILE *req_csv, *met_csv;
+    FILE *tok_csv; /* tokens.csv with save_tokens, else NULL */
     int32_t *corpus;
     size_t ncorpus;
     int32_t *firsts; /* distinct tokens of the corpus, in order of first appearance */
@@ -284,7 +286,11 @@ static int on_event(void *ctx, const char *data, size_t len)
             if (r->ntok == r->captok) {
                 r->captok = r->captok ? r->captok * 2 : 64;
                 r->tok = ostel_xrealloc(r->tok, r->captok * sizeof(*r->tok));
+                if (x->g->tok_csv)
+                    r->tok_text = ostel_xrealloc(r->tok_text, r->captok * sizeof(char *));
             }
+            if (x->g->tok_csv)
+                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, 63);
             r->tok[r->ntok++] = now;
             if (r->first_ns < 0)
                 r->first_ns = now;
@@ -522,6 +528,22 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
             break;
         }
     write_req_row(g, r);
+    if (g->tok_csv) {
+        for (size_t i = 0; i < r->ntok; i++) {
+            fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
+                    (long long)r->tok[i]);
+            for (const char *c = r->tok_text[i]; *c; c++) {
+                if (*c == '"')
+                    fputs("\"\"", g->tok_csv);
+                else
+                    fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
+            }
+            fputs("\"\n", g->tok_csv);
+            free(r->tok_text[i]);
+        }
+        free(r->tok_text);
+        r->tok_text = NULL;
+    }
     xfer_put(g, x);
 }
 
@@ -987,6 +1009,16 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     }
     fputs(req_header, g.req_csv);
     fputs("ts,level,metric,value\n", g.met_csv);
+    if (p->save_tokens) {
+        char *tp = ostel_xasprintf("%s/tokens.csv", p->dir);
+        g.tok_csv = fopen(tp, "w");
+        free(tp);
+        if (!g.tok_csv) {
+            snprintf(out->error, sizeof(out->error), "cannot write tokens.csv in '%s'", p->dir);
+            goto done;
+        }
+        fputs("req_id,index,arrival_mono_ns,text\n", g.tok_csv);
+    }
     if (prepare_prompts(&g, out->error, sizeof(out->error)) != 0)
         goto done;
     g.multi = curl_multi_init();
@@ -1085,6 +1117,9 @@ done:
     if (g.multi)
         curl_multi_cleanup(g.multi);
     for (size_t i = 0; i < g.nreqs; i++) {
+        for (size_t k = 0; g.reqs[i]->tok_text && k < g.reqs[i]->ntok; k++)
+            free(g.reqs[i]->tok_text[k]);
+        free(g.reqs[i]->tok_text);
         free(g.reqs[i]->tok);
         free(g.reqs[i]);
     }
@@ -1093,6 +1128,8 @@ done:
         fclose(g.req_csv);
     if (g.met_csv)
         fclose(g.met_csv);
+    if (g.tok_csv)
+        fclose(g.tok_csv);
     free(rp);
     free(mp);
     free(g.corpus);

@@ -47,6 +47,7 @@ struct ostel_serve_params {
     double max_error_rate;   /* a level stops when failed/finished exceeds it (after 8) */
     bool stop_on_saturation; /* open loop: stop a level whose backlog grows without bound */
     uint64_t scrape_interval_ns; /* /metrics every interval; 0 = never */
+    bool save_tokens; /* write tokens.csv: each token chunk's arrival (CLOCK_MONOTONIC ns), text */
     bool quiet;
 };
 
