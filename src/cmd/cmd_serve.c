@@ -5,11 +5,11 @@
  *   ostel serve -m MODEL [-c CTX] [--parallel N] [load options] [-- extra llama-server args]
  *   ostel serve --url http://127.0.0.1:8080 [--pid PID] [load options]
  *
- * By default it starts llama-server itself on 127.0.0.1 and a free port, as the child of an ordinary
- * run (src/run/runner.c: the server's process tree sampled, its log captured), and runs the load on
- * the runner's `during` thread; when the load is done the runner stops the server. With --url it
- * loads a server that is already running and samples --pid's tree, or ostel's own process (the
- * client) and the system. It only ever sends to the URL given or to the server it started.
+ * By default it starts llama-server itself on 127.0.0.1 and a free port, as the child of an
+ * ordinary run (src/run/runner.c: the server's process tree sampled, its log captured), and runs
+ * the load on the runner's `during` thread; when the load is done the runner stops the server. With
+ * --url it loads a server that is already running and samples --pid's tree, or ostel's own process
+ * (the client) and the system. It only ever sends to the URL given or to the server it started.
  */
 #include "cmd/cmd.h"
 #include "cmd/run_args.h"
@@ -114,8 +114,10 @@ static const struct ostel_command_help serve_help = {
     "serve",
     "-m MODEL [options] [-- llama-server args]\n"
     "       ostel serve --url URL [--pid PID] [options]",
-    "Loads llama-server with concurrent streaming requests (closed loop at concurrencies, open loop\n"
-    "at rates, or a sweep) and measures every request from the client (TTFT, ITL, TPOT, E2E) while\n"
+    "Loads llama-server with concurrent streaming requests (closed loop at concurrencies, open "
+    "loop\n"
+    "at rates, or a sweep) and measures every request from the client (TTFT, ITL, TPOT, E2E) "
+    "while\n"
     "sampling the server's process tree and the system. Writes a run directory with requests.csv,\n"
     "server_metrics.csv, metrics.csv (with a level column), llama_output.log, config.txt and\n"
     "summary.json (its \"serve\" object holds each level's results; docs/serve.md).",
@@ -200,7 +202,7 @@ static bool parse_slo(const char *arg, struct ostel_serve_params *p)
         }
         *eq = '\0';
         uint64_t ns = 0;
-        double *dst = !strcmp(t, "ttft")                       ? &p->slo_ttft_ms
+        double *dst = !strcmp(t, "ttft")                        ? &p->slo_ttft_ms
                       : !strcmp(t, "itl") || !strcmp(t, "tpot") ? &p->slo_itl_ms
                       : !strcmp(t, "e2e") || !strcmp(t, "e2el") ? &p->slo_e2e_ms
                                                                 : NULL;
@@ -228,14 +230,16 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_CONCURRENCY:
         if (parse_list(arg, true, &a->levels, &a->n_levels) != 0)
             return ostel_error("serve: concurrency must be a list of whole numbers from 1 (1,2,4),"
-                               " got '%s'", arg);
+                               " got '%s'",
+                               arg);
         a->have_conc = true;
         a->have_rate = false;
         return 0;
     case OPT_RATE:
         if (parse_list(arg, false, &a->levels, &a->n_levels) != 0)
             return ostel_error("serve: rate must be a list of positive requests/s (0.5,1,2), "
-                               "got '%s'", arg);
+                               "got '%s'",
+                               arg);
         a->have_rate = true;
         a->have_conc = false;
         return 0;
@@ -319,18 +323,42 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("serve: sweep-concurrency must be from 2, got '%s'", arg);
         a->p.sweep_concurrency = (int)v;
         return 0;
-    case OPT_NO_SAT: a->p.stop_on_saturation = false; return 0;
-    case OPT_REUSE: a->p.reuse_prompts = true; return 0;
-    case OPT_SAVE_TOKENS: a->p.save_tokens = true; return 0;
-    case OPT_URL: replace(&a->url, arg); return 0;
-    case OPT_LLAMA_BIN: replace(&a->llama_bin, arg); return 0;
-    case OPT_RUNS_DIR: replace(&a->runs_dir, arg); return 0;
-    case 'm': replace(&a->model, arg); return 0;
-    case 'o': replace(&a->out, arg); return 0;
-    case 'f': replace(&a->prompt_file, arg); return 0;
-    case 't': replace(&a->tag, arg); return 0;
-    case 'q': a->p.quiet = true; return 0;
-    case 'v': a->verbose = true; return 0;
+    case OPT_NO_SAT:
+        a->p.stop_on_saturation = false;
+        return 0;
+    case OPT_REUSE:
+        a->p.reuse_prompts = true;
+        return 0;
+    case OPT_SAVE_TOKENS:
+        a->p.save_tokens = true;
+        return 0;
+    case OPT_URL:
+        replace(&a->url, arg);
+        return 0;
+    case OPT_LLAMA_BIN:
+        replace(&a->llama_bin, arg);
+        return 0;
+    case OPT_RUNS_DIR:
+        replace(&a->runs_dir, arg);
+        return 0;
+    case 'm':
+        replace(&a->model, arg);
+        return 0;
+    case 'o':
+        replace(&a->out, arg);
+        return 0;
+    case 'f':
+        replace(&a->prompt_file, arg);
+        return 0;
+    case 't':
+        replace(&a->tag, arg);
+        return 0;
+    case 'q':
+        a->p.quiet = true;
+        return 0;
+    case 'v':
+        a->verbose = true;
+        return 0;
     }
     (void)source;
     return ostel_error("serve: unhandled option");
@@ -406,7 +434,10 @@ static void append_config(const char *dir, const struct serve_args *a, const cha
     FILE *f = fopen(path, "a");
     if (f) {
         fprintf(f, "serve_url=%s\n", url);
-        fprintf(f, "serve_mode=%s\n", a->have_sweep ? "sweep" : a->have_rate ? "rate" : "concurrency");
+        fprintf(f, "serve_mode=%s\n",
+                a->have_sweep  ? "sweep"
+                : a->have_rate ? "rate"
+                               : "concurrency");
         fprintf(f, "serve_levels=");
         for (size_t i = 0; i < a->n_levels; i++)
             fprintf(f, "%s%g", i ? "," : "", a->levels[i]);
@@ -430,8 +461,8 @@ static void merge_summary(const char *dir, cJSON *serve_json, const char *error)
     if (!root)
         root = cJSON_CreateObject();
     cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
-    cJSON_AddItemToObject(s, "error", error && *error ? cJSON_CreateString(error)
-                                                      : cJSON_CreateNull());
+    cJSON_AddItemToObject(s, "error",
+                          error && *error ? cJSON_CreateString(error) : cJSON_CreateNull());
     cJSON_DeleteItemFromObject(root, "serve");
     cJSON_AddItemToObject(root, "serve", s);
     if (ostel_run_write_summary(dir, root) != 0)
@@ -553,7 +584,9 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     char *cpath = ostel_xasprintf("%s/config.txt", dir);
     FILE *f = fopen(cpath, "w");
     double st = (double)t0.tv_sec + t0.tv_nsec / 1e9, et = (double)t1.tv_sec + t1.tv_nsec / 1e9;
-    const char *status = g_url_signal ? "interrupted" : rc == 0 && levels_ok(&out) ? "ok" : "failed";
+    const char *status = g_url_signal                 ? "interrupted"
+                         : rc == 0 && levels_ok(&out) ? "ok"
+                                                      : "failed";
     if (f) {
         fprintf(f, "tag=%s\ntool=llama-server\nmodel=\nctx=\ngen=\nostel_command=", a->tag);
         for (const char *p = cmdline; *p; p++)
@@ -570,8 +603,8 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
     cJSON *run = cJSON_AddObjectToObject(root, "run");
     char id[40];
-    snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)t0.tv_sec,
-             (unsigned long)t0.tv_nsec, (unsigned)getpid());
+    snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)t0.tv_sec, (unsigned long)t0.tv_nsec,
+             (unsigned)getpid());
     cJSON_AddStringToObject(run, "run_id", id);
     cJSON_AddStringToObject(run, "tag", a->tag);
     cJSON_AddStringToObject(run, "status", status);
@@ -630,8 +663,9 @@ int cmd_serve(int argc, char **argv)
         a.n_levels = 1;
         a.have_conc = true;
     }
-    a.p.mode = a.have_sweep ? OSTEL_SERVE_SWEEP : a.have_rate ? OSTEL_SERVE_RATE
-                                                              : OSTEL_SERVE_CONCURRENCY;
+    a.p.mode = a.have_sweep  ? OSTEL_SERVE_SWEEP
+               : a.have_rate ? OSTEL_SERVE_RATE
+                             : OSTEL_SERVE_CONCURRENCY;
     a.p.levels = a.levels;
     a.p.n_levels = a.n_levels;
     a.p.prompt_file = a.prompt_file;

@@ -2,9 +2,9 @@
  * report_serve: the serving section of a report — for every run made by `ostel serve`, one row per
  * load level (concurrency or rate, in the order measured): latency percentiles against the level
  * (where they bend upward is the knee at which the server saturates), throughput and goodput, and
- * what the machine did meanwhile (the server's RSS and CPU in that level's samples). The values come
- * from summary.json's "serve" object (docs/serve.md); nothing is recomputed, so a report from the
- * database reads the same. Text from runs (tags, level names) is the writers' to escape.
+ * what the machine did meanwhile (the server's RSS and CPU in that level's samples). The values
+ * come from summary.json's "serve" object (docs/serve.md); nothing is recomputed, so a report from
+ * the database reads the same. Text from runs (tags, level names) is the writers' to escape.
  */
 #include "report/report.h"
 
@@ -62,13 +62,13 @@ static char *fmt(double v, int decimals)
 void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report_tables *out)
 {
     static const char *const lat_head[] = {
-        "Run",         "Level",       "Load",        "OK / failed", "Req/s",      "Output tok/s",
-        "Goodput/s",   "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms",  "ITL p99 ms", "TPOT p50 ms",
-        "E2E p50 ms",  "E2E p99 ms",  "Queue p99 ms"};
-    static const char *const sys_head[] = {"Run",          "Level",           "Load",
-                                           "RSS peak MiB", "RSS mean MiB",    "CPU mean %",
-                                           "Samples",      "TTFT − server prompt p50 ms",
-                                           "Stopped early"};
+        "Run",          "Level",       "Load",        "OK / failed", "Req/s",
+        "Output tok/s", "Goodput/s",   "TTFT p50 ms", "TTFT p99 ms", "ITL p50 ms",
+        "ITL p99 ms",   "TPOT p50 ms", "E2E p50 ms",  "E2E p99 ms",  "Queue p99 ms"};
+    static const char *const sys_head[] = {
+        "Run",          "Level",      "Load",    "RSS peak MiB",
+        "RSS mean MiB", "CPU mean %", "Samples", "TTFT − server prompt p50 ms",
+        "Stopped early"};
     struct ostel_report_table *lat = NULL, *sys = NULL;
     const struct ostel_report_set *set = r->set;
     for (size_t i = 0; i < set->n; i++) {
@@ -89,7 +89,8 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
                     "the scheduled send (open loop: the client's own queueing included); ITL is "
                     "every gap between token chunks pooled over the level; TPOT is (E2E − TTFT) / "
                     "(tokens − 1) per request; goodput counts requests within the SLO "
-                    "(docs/serve.md). Where the percentiles rise steeply the server has saturated.");
+                    "(docs/serve.md). Where the percentiles rise steeply the server has "
+                    "saturated.");
             }
             if (!sys) {
                 /* the second table is made after the first: re-find lat, the array moved */
@@ -112,8 +113,8 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
             c[0].text = ostel_xstrdup(run->tag[0] ? run->tag : run->name);
             c[1].text = ostel_xstrdup(jstr(l, "name"));
             c[2].text = ostel_xstrdup(load);
-            c[3].text = ostel_xasprintf("%.0f / %.0f", jnum(l, "completed", NULL),
-                                        jnum(l, "failed", NULL));
+            c[3].text =
+                ostel_xasprintf("%.0f / %.0f", jnum(l, "completed", NULL), jnum(l, "failed", NULL));
             c[4].text = fmt(jnum(l, "request_throughput", NULL), 2);
             c[5].text = fmt(jnum(l, "output_tokens_per_s", NULL), 1);
             c[6].text = fmt(jnum(l, "goodput", NULL), 2);

@@ -83,13 +83,13 @@ struct req {
     uint64_t id;
     int64_t sched_ns, send_ns, first_ns, last_ns, end_ns; /* monotonic; -1 when none */
     int prompt_asked, output_asked;
-    int chunks;                      /* token chunks counted */
-    int usage_prompt, usage_completion; /* -1 when absent */
+    int chunks;                                                     /* token chunks counted */
+    int usage_prompt, usage_completion;                             /* -1 when absent */
     double cache_n, prompt_n, prompt_ms, predicted_n, predicted_ms; /* NAN when absent */
     long http_status;
     bool ok, done_seen;
     char error[160];
-    int64_t *tok; /* arrival of each token chunk; owned */
+    int64_t *tok;    /* arrival of each token chunk; owned */
     char **tok_text; /* with save_tokens: each chunk's text (at most 63 bytes); owned */
     size_t ntok, captok;
 };
@@ -125,8 +125,8 @@ struct engine {
     size_t npool, cappool;
     int inflight;
     struct ostel_poller *poller; /* the sockets curl asked to watch */
-    int64_t timer_ns; /* curl's next timeout (monotonic), -1 none */
-    struct xfer **active; /* the transfers in flight, in no order */
+    int64_t timer_ns;            /* curl's next timeout (monotonic), -1 none */
+    struct xfer **active;        /* the transfers in flight, in no order */
     size_t nactive, capactive;
     CURL *scrape;
     struct ostel_buf scrape_buf;
@@ -134,8 +134,8 @@ struct engine {
     int64_t next_scrape_ns;
     const char *level_name;
     size_t level_finished, level_failed; /* measured and warm-up requests of the current level */
-    bool interrupted;   /* the stop flag was 1 (Ctrl-C) */
-    bool server_exited; /* the stop flag was 2 (the server ostel started exited) */
+    bool interrupted;                    /* the stop flag was 1 (Ctrl-C) */
+    bool server_exited;                  /* the stop flag was 2 (the server ostel started exited) */
 };
 
 static double mono_to_real(const struct engine *g, int64_t ns)
@@ -515,8 +515,7 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
         cJSON *j = cJSON_ParseWithLength(body, x->errbody.len);
         const cJSON *e = cJSON_GetObjectItem(j, "error");
         const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItem(e, "message") : e;
-        set_error(r, "HTTP %ld: %.120s", r->http_status,
-                  cJSON_IsString(m) ? m->valuestring : body);
+        set_error(r, "HTTP %ld: %.120s", r->http_status, cJSON_IsString(m) ? m->valuestring : body);
         cJSON_Delete(j);
     } else if (!r->done_seen) {
         set_error(r, "truncated stream (no [DONE])%s", "");
@@ -622,9 +621,10 @@ static void scrape_done(struct engine *g, CURLcode result)
 
 /*
  * libcurl's socket interface: curl says which sockets to watch (on_socket) and when its next
- * timeout is due (on_timer); the platform's poller (epoll on Linux) waits, then curl is told exactly
- * which socket is ready. curl_multi_poll + curl_multi_perform walk every transfer and poll() every
- * socket on each wake-up — with 1000 streams that walk, not the bytes, was the client's cost.
+ * timeout is due (on_timer); the platform's poller (epoll on Linux) waits, then curl is told
+ * exactly which socket is ready. curl_multi_poll + curl_multi_perform walk every transfer and
+ * poll() every socket on each wake-up — with 1000 streams that walk, not the bytes, was the
+ * client's cost.
  */
 static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
 {
@@ -691,8 +691,8 @@ static void abort_inflight(struct engine *g, const char *why)
 
 struct level_run {
     const char *name;
-    bool open;     /* open loop (rate) */
-    double value;  /* concurrency or rate */
+    bool open;    /* open loop (rate) */
+    double value; /* concurrency or rate */
     int64_t start_ns, end_ns;
     const char *stopped; /* NULL, "saturated", "errors", "interrupted" */
 };
@@ -861,7 +861,8 @@ static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
     for (size_t i = 0; i < g->nreqs; i++)
         n += g->reqs[i]->level == li && !g->reqs[i]->warmup;
     size_t cap = n ? n : 1;
-    double *ttft = ostel_xmalloc(cap * sizeof(double)), *ttft_s = ostel_xmalloc(cap * sizeof(double));
+    double *ttft = ostel_xmalloc(cap * sizeof(double)),
+           *ttft_s = ostel_xmalloc(cap * sizeof(double));
     double *itl = ostel_xmalloc(cap * sizeof(double)), *tpot = ostel_xmalloc(cap * sizeof(double));
     double *e2e = ostel_xmalloc(cap * sizeof(double)), *e2e_s = ostel_xmalloc(cap * sizeof(double));
     double *queue = ostel_xmalloc(cap * sizeof(double)), *srv = ostel_xmalloc(cap * sizeof(double));
@@ -1083,9 +1084,10 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     out->level_end_ts = ostel_xcalloc(nlev, sizeof(double));
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "url", p->url);
-    cJSON_AddStringToObject(json, "mode", p->mode == OSTEL_SERVE_CONCURRENCY ? "concurrency"
-                                          : p->mode == OSTEL_SERVE_RATE      ? "rate"
-                                                                             : "sweep");
+    cJSON_AddStringToObject(json, "mode",
+                            p->mode == OSTEL_SERVE_CONCURRENCY ? "concurrency"
+                            : p->mode == OSTEL_SERVE_RATE      ? "rate"
+                                                               : "sweep");
     cJSON_AddNumberToObject(json, "prompt_tokens", p->prompt_tokens);
     cJSON_AddNumberToObject(json, "prompt_tokens_sd", p->prompt_sd);
     cJSON_AddNumberToObject(json, "output_tokens", p->output_tokens);

@@ -44,8 +44,8 @@ struct ostel_serve_params {
     bool reuse_prompts;      /* every request the same prompt (measures the prompt cache) */
     double timeout_s;        /* per request; 0 = none */
     double slo_ttft_ms, slo_itl_ms, slo_e2e_ms; /* NAN = no bound */
-    double max_error_rate;   /* a level stops when failed/finished exceeds it (after 8) */
-    bool stop_on_saturation; /* open loop: stop a level whose backlog grows without bound */
+    double max_error_rate;       /* a level stops when failed/finished exceeds it (after 8) */
+    bool stop_on_saturation;     /* open loop: stop a level whose backlog grows without bound */
     uint64_t scrape_interval_ns; /* /metrics every interval; 0 = never */
     bool save_tokens; /* write tokens.csv: each token chunk's arrival (CLOCK_MONOTONIC ns), text */
     bool quiet;

@@ -60,9 +60,9 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
     char last[200] = "no answer";
     for (;;) {
         if (stop && atomic_load(stop)) {
-            snprintf(err, err_size, atomic_load(stop) == 2
-                                        ? "the server exited before it was ready"
-                                        : "interrupted while waiting for the server");
+            snprintf(err, err_size,
+                     atomic_load(stop) == 2 ? "the server exited before it was ready"
+                                            : "interrupted while waiting for the server");
             break;
         }
         if (alive && !alive(arg)) {

@@ -9,8 +9,8 @@
 
 #include <stdint.h>
 
-/* One blocking request: GET (body NULL) or POST of JSON. out collects the answer (capped by its max).
- * Returns 0 when an HTTP answer came (status set), OSTEL_ERR with err otherwise. */
+/* One blocking request: GET (body NULL) or POST of JSON. out collects the answer (capped by its
+ * max). Returns 0 when an HTTP answer came (status set), OSTEL_ERR with err otherwise. */
 int ostel_serve_http(const char *url, const char *body, double timeout_s, struct ostel_buf *out,
                      long *status, char *err, size_t err_size);
 /* URL/tokenize of text (no special tokens added); *ids owned by the caller (free). */

@@ -1,11 +1,11 @@
 /*
- * sse: incremental framing of a text/event-stream (the WHATWG "server-sent events" syntax). Bytes go
- * in as they arrive, in chunks of any size (a line may be split anywhere, even between \r and \n);
- * each complete event's data comes out through a callback. Lines end with \n, \r\n or \r; "data:"
- * lines (one optional space after the colon is dropped) are joined with \n; a blank line ends an
- * event; comments (":…") and the event/id/retry fields are ignored, as is an event with no data line.
- * Pure: it never prints; an event larger than the cap is an error, so a hostile server cannot make
- * the client allocate without bound.
+ * sse: incremental framing of a text/event-stream (the WHATWG "server-sent events" syntax). Bytes
+ * go in as they arrive, in chunks of any size (a line may be split anywhere, even between \r and
+ * \n); each complete event's data comes out through a callback. Lines end with \n, \r\n or \r;
+ * "data:" lines (one optional space after the colon is dropped) are joined with \n; a blank line
+ * ends an event; comments (":…") and the event/id/retry fields are ignored, as is an event with no
+ * data line. Pure: it never prints; an event larger than the cap is an error, so a hostile server
+ * cannot make the client allocate without bound.
  */
 #ifndef OSTEL_SSE_H
 #define OSTEL_SSE_H
@@ -31,7 +31,8 @@ void ostel_sse_free(struct ostel_sse *p);
  * Feeds n bytes. Returns 0; 1 when fn asked to stop (the rest of buf is not consumed); OSTEL_ERR
  * when an event or line exceeded the cap (then every later call fails too).
  */
-int ostel_sse_feed(struct ostel_sse *p, const char *buf, size_t n, ostel_sse_event_fn fn, void *ctx);
+int ostel_sse_feed(struct ostel_sse *p, const char *buf, size_t n, ostel_sse_event_fn fn,
+                   void *ctx);
 /* True when bytes of an unfinished event or line are pending (a stream that ends here was cut). */
 bool ostel_sse_pending(const struct ostel_sse *p);
 

@@ -219,12 +219,11 @@ static int insert_levels(struct ostel_store *s, const cJSON *doc, int64_t run_id
                            "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st, NULL) != SQLITE_OK)
         return ostel_store_sql_error(s, "preparing the serve levels");
-    static const char *const nums[] = {"value",      "requests",           "completed",
-                                       "failed",     NULL,                 "duration_s",
-                                       "request_throughput", "output_tokens_per_s", "goodput",
-                                       "ttft_ms.p50", "ttft_ms.p99",        "itl_ms.p50",
-                                       "itl_ms.p99", "tpot_ms.p50",        "e2e_ms.p50",
-                                       "e2e_ms.p99"};
+    static const char *const nums[] = {
+        "value",      "requests",    "completed",          "failed",
+        NULL,         "duration_s",  "request_throughput", "output_tokens_per_s",
+        "goodput",    "ttft_ms.p50", "ttft_ms.p99",        "itl_ms.p50",
+        "itl_ms.p99", "tpot_ms.p50", "e2e_ms.p50",         "e2e_ms.p99"};
     int64_t seq = 0;
     const cJSON *l;
     int rc = OSTEL_OK;

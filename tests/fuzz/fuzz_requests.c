@@ -1,6 +1,7 @@
 /*
  * fuzz_requests: arbitrary bytes as requests.csv for the store's reader (quoted cells, embedded
- * newlines, numbers). It must never crash, read outside the buffer or leak, whatever the file holds.
+ * newlines, numbers). It must never crash, read outside the buffer or leak, whatever the file
+ * holds.
  */
 #include "store/store_serve.h"
 

@@ -35,8 +35,8 @@ static const char stream[] = ": a comment\r\n"
                              "data: {\"a\":1}\n\n"
                              "data:no-space\r\n\r\n"
                              "data: two\ndata:  lines\n\n"
-                             "retry: 10\n\n"        /* no data: no event */
-                             "data\n\n"             /* a data field with no value: empty data */
+                             "retry: 10\n\n" /* no data: no event */
+                             "data\n\n"      /* a data field with no value: empty data */
                              "data: cr-only\r\r"
                              "data: [DONE]\n\n";
 static const char expected[] = "{\"a\":1}|no-space|two\n lines||cr-only|[DONE]|";
