@@ -27,12 +27,12 @@ SUDO=""
 
 install_debian() {
     local pkgs=(build-essential cmake pkg-config git ca-certificates libcmocka-dev
-                libsqlite3-dev libinih-dev libcjson-dev sqlite3 libpq-dev)
+                libsqlite3-dev libcjson-dev libcurl4-openssl-dev libpq-dev sqlite3)
     # Node.js may come from elsewhere (NodeSource ships npm inside its nodejs): ask for Debian's
     # packages only when the commands are missing.
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
-    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps)
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil python3-aiohttp valgrind clang procps)
     # the macOS cross-build test (cross/macos): llvm-nm/llvm-objdump, tclsh for the SQLite amalgamation
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(llvm tcl)
     # the install test (dist/install): man -l renders ostel(1), zsh parses _ostel
@@ -55,7 +55,7 @@ install_debian() {
 
 install_macos() {
     command -v brew >/dev/null || fail "Homebrew is needed on macOS (https://brew.sh)"
-    local pkgs=(cmake pkg-config cmocka sqlite inih cjson node)
+    local pkgs=(cmake pkg-config cmocka sqlite inih cjson curl node)
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(hyperfine)
     say "Homebrew packages: ${pkgs[*]}"
     brew install --quiet "${pkgs[@]}" || fail "brew install failed"

@@ -30,6 +30,7 @@ static const struct command commands[] = {
     {"quality", cmd_quality, "what quantization costs in KL divergence against a base model"},
     {"report", cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
     {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
+    {"serve", cmd_serve, "load llama-server with concurrent requests: latency, throughput, telemetry"},
     {"study", cmd_study, "many runs as one study: matrix, repetitions, background load, store"},
     {"synth", cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
 };

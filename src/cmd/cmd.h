@@ -13,6 +13,7 @@ int cmd_parse(int argc, char **argv);
 int cmd_quality(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_study(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 

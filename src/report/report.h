@@ -172,6 +172,7 @@ struct ostel_report_run {
     bool phase_present[OSTEL_REPORT_NPHASES];
     struct ostel_report_series series;
     char *log_tail; /* the last lines of llama_output.log of a failed run, else NULL */
+    char *serve_json; /* summary.json's "serve" object (ostel serve), unformatted, else NULL */
     struct ostel_report_prediction pred;
     /* What llama.cpp ran with, from the log parser's context section (cache types, flash
      * attention, batch sizes, offloaded layers, backend, CPU features): the memory sweep's
@@ -396,6 +397,9 @@ struct ostel_report_tables {
     size_t n;
 };
 void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report_tables *out);
+/* The serving tables (report_serve.c): per load level of every `ostel serve` run, latency and
+ * throughput ("serve_latency") and the machine ("serve_system"); nothing when no run served. */
+void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report_tables *out);
 void ostel_report_tables_free(struct ostel_report_tables *tables);
 /* A sentence naming the groups without a memory sweep and why, or NULL when every group has one.
  * The caller frees it. */

@@ -316,6 +316,8 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
     maybe_table(out, &ts, "statistics");
     maybe_table(out, &ts, "comparison");
     maybe_table(out, &ts, "trends");
+    maybe_table(out, &ts, "serve_latency");
+    maybe_table(out, &ts, "serve_system");
     write_notes(out, r);
     write_failed(out, r);
     if (charts)

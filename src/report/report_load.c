@@ -114,6 +114,7 @@ static void run_free(struct ostel_report_run *r)
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
     free(r->log_tail);
+    free(r->serve_json);
     series_free(&r->series);
 }
 
@@ -606,6 +607,9 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
         cJSON_Delete(root);
         return -1;
     }
+    const cJSON *serve = cJSON_GetObjectItemCaseSensitive(root, "serve");
+    if (cJSON_IsObject(serve) && !r->serve_json)
+        r->serve_json = cJSON_PrintUnformatted(serve);
     struct {
         char **dst;
         const char *key;

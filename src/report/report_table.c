@@ -766,6 +766,7 @@ void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report
     build_statistics(r, out);
     build_comparison(r, out);
     build_trends(r, out);
+    ostel_report_serve_tables(r, out);
     build_runs(r, out);
 }
 

@@ -31,7 +31,9 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -341,6 +343,23 @@ static void scan_chunk(struct run_ctx *c, const char *p, size_t n, double ts)
     }
 }
 
+/* The spec's `during` on its own thread (ostel serve's load while the server runs). */
+struct during_thread {
+    const struct ostel_run_spec *spec;
+    pid_t pid;
+    _Atomic int stop, done;
+    pthread_t thread;
+    bool started;
+};
+
+static void *during_main(void *arg)
+{
+    struct during_thread *d = arg;
+    d->spec->during(d->spec->during_arg, d->pid, &d->stop);
+    atomic_store(&d->done, 1);
+    return NULL;
+}
+
 static int signal_number_after_exit(int wstatus, int *exit_code)
 {
     if (WIFEXITED(wstatus)) {
@@ -469,7 +488,8 @@ static void finalize(struct run_ctx *c)
                                                                     lt->prompt_tokens.value > 0));
     /* The pinned llama.cpp's logger writes from a thread that is not joined at exit, so a process
      * that ends well can still lose its last lines, perf block included (upstream issue 22142). */
-    bool llama_tool = s->tool && strcmp(s->tool, "command") != 0;
+    bool llama_tool = s->tool && strcmp(s->tool, "command") != 0 &&
+                      strcmp(s->tool, "llama-server") != 0;
     cJSON_AddBoolToObject(run, "log_complete",
                           !llama_tool || res->status != OSTEL_RUN_OK ||
                               (parsed && lt->format != OSTEL_LOGPARSE_FORMAT_NONE));
@@ -632,6 +652,10 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
                                       s->prom);
     if (!sampler)
         ostel_warn("the run goes on without telemetry");
+    struct during_thread during = {.spec = s, .pid = child.pid};
+    if (s->during)
+        during.started = pthread_create(&during.thread, NULL, during_main, &during) == 0;
+    bool during_stopped = false; /* the child was stopped because `during` had finished */
 
     int64_t oom_kills = -1;
     double t0 = ostel_mono_s();
@@ -678,7 +702,13 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
             ;
         double now = ostel_mono_s();
+        if (during.started && atomic_load(&during.done) && !term_sent) {
+            during_stopped = true;
+            ostel_child_signal_group(&child, SIGTERM);
+            term_sent = now;
+        }
         if (g_signal_received && !res->ostel_signal) {
+            atomic_store(&during.stop, 1);
             res->ostel_signal = g_signal_received;
             ostel_child_signal_group(&child, SIGTERM);
             term_sent = now;
@@ -694,13 +724,21 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         }
         if (!exited) {
             ostel_child_check_exit(&child, &exited);
-            if (exited)
+            if (exited) {
                 exited_at = now;
+                if (!atomic_load(&during.stop))
+                    atomic_store(&during.stop, 2);
+            }
         }
         /* Done when the child exited and its output is drained; descendants that keep the pipe open
          * get a short while, then the group is ended. */
         if (exited && (eof || now - exited_at > 1.0))
             break;
+    }
+    if (during.started) {
+        int zero = 0; /* keep a 2 (the child exited) that the thread has not read yet */
+        atomic_compare_exchange_strong(&during.stop, &zero, 1);
+        pthread_join(during.thread, NULL);
     }
     res->end_ts = now_real();
     if (sampler) {
@@ -728,6 +766,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         res->status = OSTEL_RUN_INTERRUPTED;
     else if (timed_out)
         res->status = OSTEL_RUN_TIMEOUT;
+    else if (during_stopped && (res->signal == SIGTERM || res->exit_code == 0))
+        res->status = OSTEL_RUN_OK;
     else if (res->signal)
         res->status = OSTEL_RUN_KILLED;
     else

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
@@ -44,6 +45,12 @@ struct ostel_run_spec {
      * progress display for long runs), or NULL. data is borrowed for the call. */
     void (*on_output)(void *ctx, const char *data, size_t n);
     void *on_output_ctx;
+    /* Optional (ostel serve): runs on a thread of its own while the child runs, given the child's
+     * pid and a flag that the runner sets, to 1 when ostel is interrupted, to 2 when the child
+     * exited; when it
+     * returns, the child's group gets SIGTERM and a clean stop counts as ok. NULL for other runs. */
+    int (*during)(void *arg, pid_t child, const _Atomic int *stop);
+    void *during_arg;
 };
 
 struct ostel_run_result {

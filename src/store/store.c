@@ -7,6 +7,7 @@
  * what makes a 100k-sample import take a fraction of a second.
  */
 #include "store/store_internal.h"
+#include "store/store_serve.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -131,6 +132,27 @@ static const char *const migrations[] = {
     " kld_mean REAL, kld_mean_stderr REAL, kld_median REAL, kld_p99 REAL, kld_p99_9 REAL,"
     " kld_max REAL, same_top_p_pct REAL, same_top_p_stderr REAL,"
     " rms_dp_pct REAL, rms_dp_stderr REAL, mean_dp_pct REAL, mean_dp_stderr REAL);",
+    /* 4 -> 5: ostel serve — one row per request (requests.csv) and per load level */
+    "CREATE TABLE requests("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " level TEXT, warmup INTEGER, req_id INTEGER,"
+    " sched_ts REAL, send_ts REAL, first_ts REAL, end_ts REAL,"
+    " queue_ms REAL, ttft_ms REAL, ttft_send_ms REAL, e2e_ms REAL, e2e_send_ms REAL,"
+    " itl_mean_ms REAL, itl_max_ms REAL, tpot_ms REAL,"
+    " prompt_tokens_asked INTEGER, output_tokens_asked INTEGER, prompt_tokens INTEGER,"
+    " completion_tokens INTEGER, chunks INTEGER,"
+    " cache_n REAL, prompt_n REAL, prompt_ms REAL, predicted_n REAL, predicted_ms REAL,"
+    " http_status INTEGER, ok INTEGER, error TEXT,"
+    " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE serve_levels("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " seq INTEGER NOT NULL,"
+    " name TEXT, kind TEXT, value REAL, requests INTEGER, completed INTEGER, failed INTEGER,"
+    " stopped_early TEXT, duration_s REAL, request_throughput REAL, output_tokens_per_s REAL,"
+    " goodput REAL, ttft_p50_ms REAL, ttft_p99_ms REAL, itl_p50_ms REAL, itl_p99_ms REAL,"
+    " tpot_p50_ms REAL, e2e_p50_ms REAL, e2e_p99_ms REAL, level_json TEXT,"
+    " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -980,7 +1002,8 @@ int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
         insert_run_row(s, &f, key, dir, opts, mid, header, &id) != OSTEL_OK ||
         insert_samples(s, &f, id) != OSTEL_OK || insert_phases(s, &f, id) != OSTEL_OK ||
         insert_memory(s, &f, id) != OSTEL_OK || insert_scenario(s, &f, id) != OSTEL_OK ||
-        ostel_store_insert_quality(s, f.doc, id) != OSTEL_OK)
+        ostel_store_insert_quality(s, f.doc, id) != OSTEL_OK ||
+        ostel_store_insert_serve(s, dir, f.doc, id) != OSTEL_OK)
         goto out;
     rc = OSTEL_STORE_ADDED;
 out:

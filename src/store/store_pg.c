@@ -292,13 +292,39 @@ static const char *const pg_migrations[] = {
     " same_top_p_pct DOUBLE PRECISION, same_top_p_stderr DOUBLE PRECISION,"
     " rms_dp_pct DOUBLE PRECISION, rms_dp_stderr DOUBLE PRECISION,"
     " mean_dp_pct DOUBLE PRECISION, mean_dp_stderr DOUBLE PRECISION);",
+    /* 4 -> 5 */
+    "CREATE TABLE requests("
+    " run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " seq BIGINT NOT NULL,"
+    " level TEXT, warmup BIGINT, req_id BIGINT,"
+    " sched_ts DOUBLE PRECISION, send_ts DOUBLE PRECISION, first_ts DOUBLE PRECISION,"
+    " end_ts DOUBLE PRECISION, queue_ms DOUBLE PRECISION, ttft_ms DOUBLE PRECISION,"
+    " ttft_send_ms DOUBLE PRECISION, e2e_ms DOUBLE PRECISION, e2e_send_ms DOUBLE PRECISION,"
+    " itl_mean_ms DOUBLE PRECISION, itl_max_ms DOUBLE PRECISION, tpot_ms DOUBLE PRECISION,"
+    " prompt_tokens_asked BIGINT, output_tokens_asked BIGINT, prompt_tokens BIGINT,"
+    " completion_tokens BIGINT, chunks BIGINT,"
+    " cache_n DOUBLE PRECISION, prompt_n DOUBLE PRECISION, prompt_ms DOUBLE PRECISION,"
+    " predicted_n DOUBLE PRECISION, predicted_ms DOUBLE PRECISION,"
+    " http_status BIGINT, ok BIGINT, error TEXT,"
+    " PRIMARY KEY(run_id, seq));"
+    "CREATE TABLE serve_levels("
+    " run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+    " seq BIGINT NOT NULL,"
+    " name TEXT, kind TEXT, value DOUBLE PRECISION, requests BIGINT, completed BIGINT,"
+    " failed BIGINT, stopped_early TEXT, duration_s DOUBLE PRECISION,"
+    " request_throughput DOUBLE PRECISION, output_tokens_per_s DOUBLE PRECISION,"
+    " goodput DOUBLE PRECISION, ttft_p50_ms DOUBLE PRECISION, ttft_p99_ms DOUBLE PRECISION,"
+    " itl_p50_ms DOUBLE PRECISION, itl_p99_ms DOUBLE PRECISION, tpot_p50_ms DOUBLE PRECISION,"
+    " e2e_p50_ms DOUBLE PRECISION, e2e_p99_ms DOUBLE PRECISION, level_json TEXT,"
+    " PRIMARY KEY(run_id, seq));",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");
 
 /* The tables a run fills, in insert order (run_id refers to runs.id). */
 static const char *const run_tables[] = {"samples", "phase_summaries", "memory_breakdown",
-                                         "scenarios", "quality"};
+                                         "scenarios", "quality", "requests",
+                                         "serve_levels"};
 
 /* ---- errors --------------------------------------------------------------------------------- */
 
@@ -710,7 +736,7 @@ int ostel_store_pg_run_begin(struct ostel_store *s)
         /* staging tables: the target's columns, no constraints, emptied at every commit */
         static const char *const stage[] = {
             "runs", "machines", "samples", "phase_summaries", "memory_breakdown", "scenarios",
-            "quality"};
+            "quality", "requests", "serve_levels"};
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(stage); i++) {
             char *sql = ostel_xasprintf("CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT "
                                         "DELETE ROWS AS SELECT * FROM %s WITH NO DATA",

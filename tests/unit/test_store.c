@@ -332,6 +332,7 @@ static void test_migrate_to_2(void **state)
     sqlite3 *raw;
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_exec(raw,
+                                  "DROP TABLE requests; DROP TABLE serve_levels;"
                                   "ALTER TABLE scenarios DROP COLUMN kind;"
                                   "ALTER TABLE scenarios DROP COLUMN asked_mib;"
                                   "ALTER TABLE scenarios DROP COLUMN held_mib_at_start;"

@@ -1,0 +1,833 @@
+/*
+ * cmd_serve: `ostel serve` — llama-server under concurrent load, measured from the client and the
+ * machine at once (docs/serve.md).
+ *
+ *   ostel serve -m MODEL [-c CTX] [--parallel N] [load options] [-- extra llama-server args]
+ *   ostel serve --url http://127.0.0.1:8080 [--pid PID] [load options]
+ *
+ * By default it starts llama-server itself on 127.0.0.1 and a free port, as the child of an
+ * ordinary run (src/run/runner.c: the server's process tree sampled, its log captured), and runs
+ * the load on the runner's `during` thread; when the load is done the runner stops the server. With
+ * --url it loads a server that is already running and samples --pid's tree, or ostel's own process
+ * (the client) and the system. It only ever sends to the URL given or to the server it started.
+ */
+#include "cmd/cmd.h"
+#include "cmd/run_args.h"
+#include "llama/llama_tools.h"
+#include "run/aggregate.h"
+#include "run/metrics.h"
+#include "run/runner.h"
+#include "run/sampler.h"
+#include "serve/serve.h"
+#include "util/fileio.h"
+#include "util/opt.h"
+#include "util/util.h"
+
+#include <arpa/inet.h>
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+enum {
+    OPT_ARRIVALS = 1000,
+    OPT_CONCURRENCY,
+    OPT_DURATION,
+    OPT_INTERVAL,
+    OPT_LLAMA_BIN,
+    OPT_MAX_ERRORS,
+    OPT_NO_SAT,
+    OPT_OUTPUT_TOKENS,
+    OPT_PARALLEL,
+    OPT_PID,
+    OPT_PROMPT_TOKENS,
+    OPT_RATE,
+    OPT_READY_TIMEOUT,
+    OPT_REQUESTS,
+    OPT_REUSE,
+    OPT_RUNS_DIR,
+    OPT_SAVE_TOKENS,
+    OPT_SEED,
+    OPT_SLO,
+    OPT_SWEEP,
+    OPT_SWEEP_CONC,
+    OPT_TIMEOUT,
+    OPT_URL,
+    OPT_WARMUP,
+};
+
+/* Sorted by long name. */
+static const struct ostel_option serve_options[] = {
+    {OPT_ARRIVALS, "arrivals", "KIND", NULL, "open loop: poisson (default) or constant"},
+    {OPT_CONCURRENCY, "concurrency", "LIST", NULL, "closed loop at these concurrencies: 1,2,4"},
+    {'c', "ctx-size", "N", "OSTEL_CTX", "context size given to llama-server (default 4096)"},
+    {OPT_DURATION, "duration", "DUR", NULL, "measure each level for DUR instead of --requests"},
+    {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL",
+     "sampling interval (default 100ms); /metrics is scraped every 10 intervals"},
+    {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN",
+     "directory of llama.cpp's programs (default: the pinned build, then PATH)"},
+    {OPT_MAX_ERRORS, "max-error-rate", "X", NULL,
+     "stop a level when more than this share of its requests failed (default 0.5)"},
+    {'m', "model", "FILE", "OSTEL_MODEL", "GGUF model for the llama-server ostel starts"},
+    {OPT_NO_SAT, "no-saturation-stop", NULL, NULL,
+     "keep an open-loop level going when its backlog grows without bound"},
+    {'o', "out", "DIR", NULL, "run directory (default: RUNS_DIR/<UTC time>-<tag>)"},
+    {OPT_OUTPUT_TOKENS, "output-tokens", "N[:SD]", NULL,
+     "tokens generated per request, fixed or normal (default 256)"},
+    {OPT_PARALLEL, "parallel", "N", NULL, "llama-server slots (-np; default: the server's own)"},
+    {OPT_PID, "pid", "PID", NULL, "with --url: watch this process tree (the server's)"},
+    {'f', "prompt-file", "FILE", NULL, "cut prompts from this text (default: a built-in text)"},
+    {OPT_PROMPT_TOKENS, "prompt-tokens", "N[:SD]", NULL,
+     "prompt length in tokens, fixed or normal (default 512)"},
+    {'q', "quiet", NULL, NULL, "print nothing but errors"},
+    {OPT_RATE, "rate", "LIST", NULL, "open loop at these request rates (req/s): 0.5,1,2"},
+    {OPT_READY_TIMEOUT, "ready-timeout", "DUR", NULL,
+     "how long the server may take to answer /health (default 5m)"},
+    {OPT_REQUESTS, "requests", "N", NULL, "measured requests per level (default 32)"},
+    {OPT_REUSE, "reuse-prompts", NULL, NULL,
+     "send the same prompt every time (measures the prompt cache)"},
+    {OPT_RUNS_DIR, "runs-dir", "DIR", "OSTEL_RUNS_DIR", "where run directories go (default: runs)"},
+    {OPT_SAVE_TOKENS, "save-tokens", NULL, NULL,
+     "write tokens.csv: every token chunk's arrival time and text"},
+    {OPT_SEED, "seed", "N", NULL, "seed of lengths and arrivals (default 42)"},
+    {OPT_SLO, "slo", "SPEC", NULL, "goodput bounds (default ttft=500ms,itl=50ms,e2e=10s)"},
+    {OPT_SWEEP, "sweep", "N", NULL,
+     "N levels: concurrency 1, the saturating concurrency, then rates between"},
+    {OPT_SWEEP_CONC, "sweep-concurrency", "N", NULL, "the sweep's saturating level (default 16)"},
+    {'t', "tag", "TAG", "OSTEL_TAG", "label of the run (default serve)"},
+    {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-request timeout (default 10m)"},
+    {OPT_URL, "url", "URL", NULL, "load this running server instead of starting one"},
+    {'v', "verbose", NULL, "OSTEL_VERBOSE", "echo the server's output live"},
+    {OPT_WARMUP, "warmup", "N", NULL, "uncounted requests at the start of each level (default 2)"},
+};
+
+static const struct ostel_command_help serve_help = {
+    "serve",
+    "-m MODEL [options] [-- llama-server args]\n"
+    "       ostel serve --url URL [--pid PID] [options]",
+    "Loads llama-server with concurrent streaming requests (closed loop at concurrencies, open "
+    "loop\n"
+    "at rates, or a sweep) and measures every request from the client (TTFT, ITL, TPOT, E2E) "
+    "while\n"
+    "sampling the server's process tree and the system. Writes a run directory with requests.csv,\n"
+    "server_metrics.csv, metrics.csv (with a level column), llama_output.log, config.txt and\n"
+    "summary.json (its \"serve\" object holds each level's results; docs/serve.md).",
+    "exit status: 0 the load ran, 1 the server failed or no level completed a request, 2 usage\n"
+    "error, 130/143 interrupted (what was measured is kept, the server stopped).",
+};
+
+struct serve_args {
+    struct ostel_serve_params p;
+    char *model, *url, *tag, *out, *runs_dir, *llama_bin, *prompt_file;
+    long long ctx, parallel, pid;
+    double *levels;
+    size_t n_levels;
+    bool have_conc, have_rate, have_sweep;
+    uint64_t interval_ns, ready_timeout_ns;
+    bool verbose;
+    char **rest;
+    int nrest;
+};
+
+static void replace(char **dst, const char *v)
+{
+    free(*dst);
+    *dst = v ? ostel_xstrdup(v) : NULL;
+}
+
+static int parse_list(const char *arg, bool integers, double **out, size_t *n)
+{
+    free(*out);
+    *out = NULL;
+    *n = 0;
+    char *copy = ostel_xstrdup(arg), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        double v;
+        int64_t iv;
+        bool ok = integers ? ostel_parse_i64(t, 1, 100000, &iv) : ostel_parse_f64(t, &v);
+        if (integers)
+            v = (double)iv;
+        if (!ok || !(v > 0) || v > 1e6) {
+            rc = OSTEL_ERR;
+            break;
+        }
+        *out = ostel_xrealloc(*out, (*n + 1) * sizeof(double));
+        (*out)[(*n)++] = v;
+    }
+    free(copy);
+    if (*n == 0)
+        rc = OSTEL_ERR;
+    return rc;
+}
+
+/* "512" or "512:64" */
+static bool parse_len(const char *arg, int *mean, int *sd)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", arg);
+    char *colon = strchr(buf, ':');
+    int64_t m, s = 0;
+    if (colon)
+        *colon = '\0';
+    if (!ostel_parse_i64(buf, 1, 1 << 22, &m))
+        return false;
+    if (colon && !ostel_parse_i64(colon + 1, 0, 1 << 22, &s))
+        return false;
+    *mean = (int)m;
+    *sd = (int)s;
+    return true;
+}
+
+/* "ttft=500ms,itl=50ms,e2e=10s"; a key set to "none" drops that bound */
+static bool parse_slo(const char *arg, struct ostel_serve_params *p)
+{
+    p->slo_ttft_ms = p->slo_itl_ms = p->slo_e2e_ms = NAN;
+    char *copy = ostel_xstrdup(arg), *save = NULL;
+    bool ok = true;
+    for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(t, '=');
+        if (!eq) {
+            ok = false;
+            break;
+        }
+        *eq = '\0';
+        uint64_t ns = 0;
+        double *dst = !strcmp(t, "ttft")                        ? &p->slo_ttft_ms
+                      : !strcmp(t, "itl") || !strcmp(t, "tpot") ? &p->slo_itl_ms
+                      : !strcmp(t, "e2e") || !strcmp(t, "e2el") ? &p->slo_e2e_ms
+                                                                : NULL;
+        if (!dst || !ostel_parse_duration_ns(eq + 1, 1000000ull, &ns) || ns == 0)
+            ok = false;
+        else
+            *dst = (double)ns / 1e6;
+    }
+    free(copy);
+    return ok;
+}
+
+static int on_option(void *ctx, int id, const char *arg, const char *source)
+{
+    struct serve_args *a = ctx;
+    int64_t v;
+    double d;
+    uint64_t ns;
+    switch (id) {
+    case OPT_ARRIVALS:
+        if (strcmp(arg, "poisson") && strcmp(arg, "constant"))
+            return ostel_error("serve: arrivals must be poisson or constant, got '%s'", arg);
+        a->p.poisson = strcmp(arg, "poisson") == 0;
+        return 0;
+    case OPT_CONCURRENCY:
+        if (parse_list(arg, true, &a->levels, &a->n_levels) != 0)
+            return ostel_error("serve: concurrency must be a list of whole numbers from 1 (1,2,4),"
+                               " got '%s'",
+                               arg);
+        a->have_conc = true;
+        a->have_rate = false;
+        return 0;
+    case OPT_RATE:
+        if (parse_list(arg, false, &a->levels, &a->n_levels) != 0)
+            return ostel_error("serve: rate must be a list of positive requests/s (0.5,1,2), "
+                               "got '%s'",
+                               arg);
+        a->have_rate = true;
+        a->have_conc = false;
+        return 0;
+    case 'c':
+        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
+            return ostel_error("serve: ctx-size must be a number of tokens from 1, got '%s'", arg);
+        a->ctx = v;
+        return 0;
+    case OPT_PARALLEL:
+        if (!ostel_parse_i64(arg, 1, 4096, &v))
+            return ostel_error("serve: parallel must be from 1 to 4096, got '%s'", arg);
+        a->parallel = v;
+        return 0;
+    case OPT_PID:
+        if (!ostel_parse_i64(arg, 1, INT32_MAX, &v))
+            return ostel_error("serve: pid must be a process id, got '%s'", arg);
+        a->pid = v;
+        return 0;
+    case OPT_DURATION:
+        if (!ostel_parse_duration_ns(arg, 1000000000ull, &ns) || ns == 0)
+            return ostel_error("serve: duration must be a positive duration (30s), got '%s'", arg);
+        a->p.duration_s = (double)ns / 1e9;
+        return 0;
+    case OPT_READY_TIMEOUT:
+        if (!ostel_parse_duration_ns(arg, 1000000000ull, &a->ready_timeout_ns) ||
+            a->ready_timeout_ns == 0)
+            return ostel_error("serve: ready-timeout must be a positive duration, got '%s'", arg);
+        return 0;
+    case OPT_TIMEOUT:
+        if (!ostel_parse_duration_ns(arg, 1000000000ull, &ns) || ns == 0)
+            return ostel_error("serve: timeout must be a positive duration (30s), got '%s'", arg);
+        a->p.timeout_s = (double)ns / 1e9;
+        return 0;
+    case OPT_INTERVAL:
+        if (!ostel_parse_duration_ns(arg, 1000000ull, &a->interval_ns) ||
+            a->interval_ns < 1000000ull || a->interval_ns > 3600ull * 1000000000ull)
+            return ostel_error("serve: interval must be from 1ms to 1h, got '%s'", arg);
+        return 0;
+    case OPT_MAX_ERRORS:
+        if (!ostel_parse_f64(arg, &d) || !(d >= 0 && d <= 1))
+            return ostel_error("serve: max-error-rate must be from 0 to 1, got '%s'", arg);
+        a->p.max_error_rate = d;
+        return 0;
+    case OPT_OUTPUT_TOKENS:
+        if (!parse_len(arg, &a->p.output_tokens, &a->p.output_sd))
+            return ostel_error("serve: output-tokens must be N or N:SD, got '%s'", arg);
+        return 0;
+    case OPT_PROMPT_TOKENS:
+        if (!parse_len(arg, &a->p.prompt_tokens, &a->p.prompt_sd))
+            return ostel_error("serve: prompt-tokens must be N or N:SD, got '%s'", arg);
+        return 0;
+    case OPT_REQUESTS:
+        if (!ostel_parse_i64(arg, 1, 10000000, &v))
+            return ostel_error("serve: requests must be a number from 1, got '%s'", arg);
+        a->p.requests = (int)v;
+        return 0;
+    case OPT_WARMUP:
+        if (!ostel_parse_i64(arg, 0, 1000000, &v))
+            return ostel_error("serve: warmup must be a number from 0, got '%s'", arg);
+        a->p.warmup = (int)v;
+        return 0;
+    case OPT_SEED:
+        if (!ostel_parse_i64(arg, 0, INT64_MAX, &v))
+            return ostel_error("serve: seed must be a number from 0, got '%s'", arg);
+        a->p.seed = (uint64_t)v;
+        return 0;
+    case OPT_SLO:
+        if (!parse_slo(arg, &a->p))
+            return ostel_error("serve: slo must look like ttft=500ms,itl=50ms,e2e=10s, got '%s'",
+                               arg);
+        return 0;
+    case OPT_SWEEP:
+        if (!ostel_parse_i64(arg, 3, 100, &v))
+            return ostel_error("serve: sweep must be a number of levels from 3 to 100, got '%s'",
+                               arg);
+        a->p.sweep_points = (int)v;
+        a->have_sweep = true;
+        return 0;
+    case OPT_SWEEP_CONC:
+        if (!ostel_parse_i64(arg, 2, 100000, &v))
+            return ostel_error("serve: sweep-concurrency must be from 2, got '%s'", arg);
+        a->p.sweep_concurrency = (int)v;
+        return 0;
+    case OPT_NO_SAT:
+        a->p.stop_on_saturation = false;
+        return 0;
+    case OPT_REUSE:
+        a->p.reuse_prompts = true;
+        return 0;
+    case OPT_SAVE_TOKENS:
+        a->p.save_tokens = true;
+        return 0;
+    case OPT_URL:
+        replace(&a->url, arg);
+        return 0;
+    case OPT_LLAMA_BIN:
+        replace(&a->llama_bin, arg);
+        return 0;
+    case OPT_RUNS_DIR:
+        replace(&a->runs_dir, arg);
+        return 0;
+    case 'm':
+        replace(&a->model, arg);
+        return 0;
+    case 'o':
+        replace(&a->out, arg);
+        return 0;
+    case 'f':
+        replace(&a->prompt_file, arg);
+        return 0;
+    case 't':
+        replace(&a->tag, arg);
+        return 0;
+    case 'q':
+        a->p.quiet = true;
+        return 0;
+    case 'v':
+        a->verbose = true;
+        return 0;
+    }
+    (void)source;
+    return ostel_error("serve: unhandled option");
+}
+
+/* A free TCP port on 127.0.0.1 (the kernel's choice; the server binds it a moment later). */
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(sa);
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+        port = ntohs(sa.sin_port);
+    close(fd);
+    return port;
+}
+
+/* The url must be plain http(s) to a host; anything else is refused before it is used. */
+static bool url_ok(const char *u)
+{
+    if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8))
+        return false;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == '\\')
+            return false;
+    return true;
+}
+
+struct serve_ctx {
+    struct serve_args *a;
+    const char *url;
+    double ready_timeout_s;
+    bool ready;
+    char error[300];
+    struct ostel_serve_outcome out;
+};
+
+static int serve_during(void *arg, pid_t pid, const _Atomic int *stop)
+{
+    struct serve_ctx *c = arg;
+    (void)pid;
+    if (ostel_serve_wait_health(c->url, c->ready_timeout_s, stop, NULL, NULL, c->error,
+                                sizeof(c->error)) != 0)
+        return OSTEL_ERR;
+    c->ready = true;
+    if (ostel_serve_run(&c->a->p, stop, &c->out) != 0) {
+        snprintf(c->error, sizeof(c->error), "%s", c->out.error);
+        return OSTEL_ERR;
+    }
+    return OSTEL_OK;
+}
+
+/* URL mode's signal flag (the runner keeps its own in the default mode). */
+static _Atomic int g_url_stop;
+static volatile sig_atomic_t g_url_signal;
+
+static void on_url_signal(int sig)
+{
+    g_url_signal = sig;
+    atomic_store(&g_url_stop, 1);
+}
+
+static void append_config(const char *dir, const struct serve_args *a, const char *url)
+{
+    char *path = ostel_xasprintf("%s/config.txt", dir);
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "serve_url=%s\n", url);
+        fprintf(f, "serve_mode=%s\n",
+                a->have_sweep  ? "sweep"
+                : a->have_rate ? "rate"
+                               : "concurrency");
+        fprintf(f, "serve_levels=");
+        for (size_t i = 0; i < a->n_levels; i++)
+            fprintf(f, "%s%g", i ? "," : "", a->levels[i]);
+        fprintf(f, "\nserve_prompt_tokens=%d:%d\nserve_output_tokens=%d:%d\n", a->p.prompt_tokens,
+                a->p.prompt_sd, a->p.output_tokens, a->p.output_sd);
+        fprintf(f, "serve_requests=%d\nserve_warmup=%d\nserve_duration_s=%g\nserve_seed=%llu\n",
+                a->p.requests, a->p.warmup, a->p.duration_s, (unsigned long long)a->p.seed);
+        fprintf(f, "serve_unique_prompts=%d\nserve_parallel=", a->p.reuse_prompts ? 0 : 1);
+        if (a->parallel > 0)
+            fprintf(f, "%lld", a->parallel);
+        fprintf(f, "\n");
+        fclose(f);
+    }
+    free(path);
+}
+
+/* Puts the load's results into summary.json as "serve" (the runner wrote the rest). */
+static void merge_summary(const char *dir, cJSON *serve_json, const char *error)
+{
+    cJSON *root = ostel_run_read_summary(dir);
+    if (!root)
+        root = cJSON_CreateObject();
+    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
+    cJSON_AddItemToObject(s, "error",
+                          error && *error ? cJSON_CreateString(error) : cJSON_CreateNull());
+    cJSON_DeleteItemFromObject(root, "serve");
+    cJSON_AddItemToObject(root, "serve", s);
+    if (ostel_run_write_summary(dir, root) != 0)
+        ostel_warn("summary.json could not be written");
+    cJSON_Delete(root);
+}
+
+static void print_log_tail(const char *dir)
+{
+    char *path = ostel_xasprintf("%s/llama_output.log", dir);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 64u << 20);
+    if (ostel_file_read_all(path, 64u << 20, &b) == 0 && b.len) {
+        size_t start = b.len, lines = 0;
+        while (start > 0 && lines < 6)
+            if (b.data[--start] == '\n' && start + 1 < b.len)
+                lines++;
+        fprintf(stderr, "ostel serve: the server's last lines (%s):\n", path);
+        for (size_t i = start; i < b.len; i++) {
+            unsigned char ch = (unsigned char)b.data[i];
+            fputc(ch < 0x20 && ch != '\n' && ch != '\t' ? '?' : ch, stderr);
+        }
+    }
+    ostel_buf_free(&b);
+    free(path);
+}
+
+static char *make_dir_name(const struct serve_args *a)
+{
+    if (a->out)
+        return ostel_xstrdup(a->out);
+    char stamp[32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+    char *safe = ostel_run_sanitize_tag(a->tag ? a->tag : "serve");
+    char *d = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
+                              ts.tv_nsec / 1000000, safe);
+    free(safe);
+    return d;
+}
+
+static char *join_cmdline(int argc, char **argv)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 1 << 20);
+    ostel_buf_puts(&b, "ostel");
+    for (int i = 0; i < argc; i++) {
+        ostel_buf_putc(&b, ' ');
+        ostel_buf_puts(&b, argv[i]);
+    }
+    return ostel_buf_detach(&b);
+}
+
+static int levels_ok(const struct ostel_serve_outcome *o)
+{
+    cJSON *lv = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
+    cJSON *l;
+    int ok = 0;
+    cJSON_ArrayForEach(l, lv)
+    {
+        cJSON *c = cJSON_GetObjectItem(l, "completed");
+        if (cJSON_IsNumber(c) && c->valuedouble > 0)
+            ok++;
+    }
+    return ok;
+}
+
+/* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
+static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
+{
+    char *mpath = ostel_xasprintf("%s/metrics.csv", dir);
+    int csv_fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+    free(mpath);
+    if (csv_fd < 0)
+        return ostel_error("cannot create files in '%s': %s", dir, strerror(errno));
+    char header[512];
+    size_t hl = ostel_metrics_format_header(header, sizeof(header));
+    (void)!write(csv_fd, header, hl);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_url_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    signal(SIGPIPE, SIG_IGN);
+    pid_t watched = a->pid > 0 ? (pid_t)a->pid : getpid();
+    struct timespec t0;
+    clock_gettime(CLOCK_REALTIME, &t0);
+    struct ostel_sampler *s = ostel_sampler_start(watched, csv_fd, a->interval_ns);
+    if (!s)
+        ostel_warn("the load goes on without telemetry");
+    struct ostel_serve_outcome out;
+    char err[300] = "";
+    int rc = ostel_serve_wait_health(a->url, (double)a->ready_timeout_ns / 1e9, &g_url_stop, NULL,
+                                     NULL, err, sizeof(err));
+    if (rc == 0) {
+        rc = ostel_serve_run(&a->p, &g_url_stop, &out);
+        if (rc != 0)
+            snprintf(err, sizeof(err), "%s", out.error);
+    } else {
+        memset(&out, 0, sizeof(out));
+    }
+    uint64_t samples = 0;
+    if (s) {
+        int64_t kills = -1;
+        samples = ostel_sampler_stop(s, &kills, NULL);
+    }
+    close(csv_fd);
+    struct timespec t1;
+    clock_gettime(CLOCK_REALTIME, &t1);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    ostel_serve_label_metrics(dir, &out);
+
+    /* config.txt and summary.json of a run that ostel did not start */
+    char *cpath = ostel_xasprintf("%s/config.txt", dir);
+    FILE *f = fopen(cpath, "w");
+    double st = (double)t0.tv_sec + t0.tv_nsec / 1e9, et = (double)t1.tv_sec + t1.tv_nsec / 1e9;
+    const char *status = g_url_signal                 ? "interrupted"
+                         : rc == 0 && levels_ok(&out) ? "ok"
+                                                      : "failed";
+    if (f) {
+        fprintf(f, "tag=%s\ntool=llama-server\nmodel=\nctx=\ngen=\nostel_command=", a->tag);
+        for (const char *p = cmdline; *p; p++)
+            fputc(*p == '\n' || *p == '\r' ? ' ' : *p, f);
+        fprintf(f, "\nostel_version=%s\ninterval_ms=%.3f\nwatched_pid=%d\nstatus=%s\n",
+                OSTEL_VERSION, (double)a->interval_ns / 1e6, (int)watched, status);
+        fclose(f);
+    }
+    free(cpath);
+    append_config(dir, a, a->url);
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "schema", "ostel.summary");
+    cJSON_AddNumberToObject(root, "schema_version", 1);
+    cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
+    cJSON *run = cJSON_AddObjectToObject(root, "run");
+    char id[40];
+    snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)t0.tv_sec, (unsigned long)t0.tv_nsec,
+             (unsigned)getpid());
+    cJSON_AddStringToObject(run, "run_id", id);
+    cJSON_AddStringToObject(run, "tag", a->tag);
+    cJSON_AddStringToObject(run, "status", status);
+    cJSON_AddNumberToObject(run, "start_ts", round(st * 1000) / 1000);
+    cJSON_AddNumberToObject(run, "end_ts", round(et * 1000) / 1000);
+    cJSON_AddNumberToObject(run, "wall_s", round((et - st) * 1000) / 1000);
+    cJSON_AddStringToObject(run, "tool", "llama-server");
+    cJSON_AddNumberToObject(run, "samples", (double)samples);
+    cJSON_AddNumberToObject(run, "watched_pid", (double)watched);
+    if (ostel_run_write_summary(dir, root) != 0)
+        ostel_warn("summary.json could not be written");
+    cJSON_Delete(root);
+    merge_summary(dir, out.json, err);
+    int ok = levels_ok(&out);
+    ostel_serve_outcome_free(&out);
+    if (err[0])
+        ostel_error("serve: %s", err);
+    if (!a->p.quiet)
+        fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
+    if (g_url_signal)
+        return 128 + g_url_signal;
+    return rc == 0 && ok ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    struct serve_args a;
+    memset(&a, 0, sizeof(a));
+    a.p = ostel_serve_default_params();
+    a.interval_ns = 100000000ull;
+    a.ready_timeout_ns = 300ull * 1000000000ull;
+    a.ctx = 4096;
+    struct ostel_args pa;
+    int prc = ostel_options_parse_mixed(&serve_help, serve_options, OSTEL_ARRAY_LEN(serve_options),
+                                        argc, argv, on_option, &a, &pa);
+    int exit_code = OSTEL_EXIT_USAGE;
+    char *dir = NULL, *cmdline = NULL, *url = NULL, *server = NULL;
+    char **sargv = NULL;
+    if (prc != OSTEL_OPT_DONE) {
+        exit_code = prc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
+        goto out;
+    }
+    if (pa.npos > 0) {
+        ostel_error("serve: unexpected argument '%s'", pa.pos[0]);
+        goto out_args;
+    }
+    if (!a.tag)
+        a.tag = ostel_xstrdup("serve");
+    if (a.have_sweep && (a.have_conc || a.have_rate)) {
+        ostel_error("serve: --sweep decides its own levels; leave out --concurrency and --rate");
+        goto out_args;
+    }
+    if (!a.have_conc && !a.have_rate && !a.have_sweep) {
+        a.levels = ostel_xmalloc(sizeof(double));
+        a.levels[0] = 1;
+        a.n_levels = 1;
+        a.have_conc = true;
+    }
+    a.p.mode = a.have_sweep  ? OSTEL_SERVE_SWEEP
+               : a.have_rate ? OSTEL_SERVE_RATE
+                             : OSTEL_SERVE_CONCURRENCY;
+    a.p.levels = a.levels;
+    a.p.n_levels = a.n_levels;
+    a.p.prompt_file = a.prompt_file;
+    a.p.scrape_interval_ns = a.interval_ns * 10;
+    if (a.url && (a.model || pa.dashdash)) {
+        ostel_error("serve: --url loads a running server; -m and llama-server arguments are for "
+                    "the server ostel starts");
+        goto out_args;
+    }
+    if (!a.url && !a.model) {
+        ostel_error("serve: give -m MODEL (ostel starts llama-server) or --url URL");
+        goto out_args;
+    }
+    if (a.pid && !a.url) {
+        ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");
+        goto out_args;
+    }
+    if (a.url) {
+        size_t n = strlen(a.url);
+        while (n && a.url[n - 1] == '/')
+            a.url[--n] = '\0';
+        if (!url_ok(a.url)) {
+            ostel_error("serve: --url must be http://HOST[:PORT], got '%s'", a.url);
+            goto out_args;
+        }
+    }
+    if (a.prompt_file && !ostel_is_file(a.prompt_file)) {
+        ostel_error("serve: prompt file '%s' not found", a.prompt_file);
+        goto out_args;
+    }
+    if (a.model && !ostel_is_file(a.model)) {
+        ostel_error("serve: model '%s' not found", a.model);
+        goto out_args;
+    }
+    if (!a.url) {
+        server = ostel_llama_find_tool(a.llama_bin, "llama-server");
+        if (!server) {
+            ostel_error("serve: llama-server not found; run scripts/setup.sh, or point "
+                        "--llama-bin / OSTEL_LLAMA_BIN at llama.cpp's build/bin");
+            goto out_args;
+        }
+    }
+    /* a stream is a socket: let thousands be open at once */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    dir = make_dir_name(&a);
+    cmdline = join_cmdline(argc, argv);
+    if (ostel_runner_prepare_dir(dir) != 0)
+        goto out_args;
+    a.p.dir = dir;
+    exit_code = OSTEL_EXIT_FAIL;
+
+    if (a.url) {
+        a.p.url = a.url;
+        exit_code = serve_url(&a, dir, cmdline);
+        goto out_args;
+    }
+
+    int port = free_port();
+    if (port <= 0) {
+        ostel_error("serve: no free port on 127.0.0.1");
+        goto out_args;
+    }
+    url = ostel_xasprintf("http://127.0.0.1:%d", port);
+    a.p.url = url;
+    /* llama-server -m MODEL --host 127.0.0.1 --port P -c CTX [-np N] --metrics [extra...] */
+    size_t k = 0, cap = 16 + (size_t)pa.nrest;
+    sargv = ostel_xcalloc(cap, sizeof(char *));
+    sargv[k++] = ostel_xstrdup(server);
+    sargv[k++] = ostel_xstrdup("-m");
+    sargv[k++] = ostel_xstrdup(a.model);
+    sargv[k++] = ostel_xstrdup("--host");
+    sargv[k++] = ostel_xstrdup("127.0.0.1");
+    sargv[k++] = ostel_xstrdup("--port");
+    sargv[k++] = ostel_xasprintf("%d", port);
+    sargv[k++] = ostel_xstrdup("-c");
+    sargv[k++] = ostel_xasprintf("%lld", a.ctx);
+    if (a.parallel > 0) {
+        sargv[k++] = ostel_xstrdup("-np");
+        sargv[k++] = ostel_xasprintf("%lld", a.parallel);
+    }
+    sargv[k++] = ostel_xstrdup("--metrics");
+    for (int i = 0; i < pa.nrest; i++)
+        sargv[k++] = ostel_xstrdup(pa.rest[i]);
+
+    struct serve_ctx sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.a = &a;
+    sc.url = url;
+    sc.ready_timeout_s = (double)a.ready_timeout_ns / 1e9;
+    struct ostel_run_spec spec;
+    memset(&spec, 0, sizeof(spec));
+    spec.dir = dir;
+    spec.argv = sargv;
+    spec.tag = a.tag;
+    spec.tool = "llama-server";
+    spec.model = a.model;
+    spec.ctx = a.ctx;
+    spec.gen = -1;
+    spec.prompt_desc = a.prompt_file ? a.prompt_file : "ostel serve built-in text";
+    spec.scenario = "none";
+    spec.llama_bin = a.llama_bin ? a.llama_bin : getenv("OSTEL_LLAMA_BIN");
+    spec.ostel_cmdline = cmdline;
+    spec.interval_ns = a.interval_ns;
+    spec.verbose = a.verbose;
+    spec.quiet = a.p.quiet;
+    spec.during = serve_during;
+    spec.during_arg = &sc;
+    if (!a.p.quiet)
+        fprintf(stderr, "ostel serve: starting llama-server on %s\n", url);
+    struct ostel_run_result res;
+    if (ostel_runner_run(&spec, &res) != 0) {
+        ostel_serve_outcome_free(&sc.out);
+        goto out_args;
+    }
+    append_config(dir, &a, url);
+    ostel_serve_label_metrics(dir, &sc.out);
+    bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
+    char err[400] = "";
+    if (!sc.ready && res.status != OSTEL_RUN_INTERRUPTED)
+        snprintf(err, sizeof(err), "llama-server did not become ready (%s; run status %s)",
+                 sc.error[0] ? sc.error : "it exited", ostel_run_status_name(res.status));
+    else if (server_failed)
+        snprintf(err, sizeof(err), "llama-server ended during the load (run status %s)",
+                 ostel_run_status_name(res.status));
+    else if (sc.error[0])
+        snprintf(err, sizeof(err), "%s", sc.error);
+    merge_summary(dir, sc.out.json, err);
+    int ok = levels_ok(&sc.out);
+    if (err[0]) {
+        ostel_error("serve: %s", err);
+        if (!sc.ready || server_failed)
+            print_log_tail(dir);
+    }
+    ostel_serve_outcome_free(&sc.out);
+    if (!a.p.quiet)
+        fprintf(stderr, "ostel serve: %s: %s\n", ostel_run_status_name(res.status), dir);
+    if (res.status == OSTEL_RUN_INTERRUPTED)
+        exit_code = 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
+    else
+        exit_code = !err[0] && ok ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+
+out_args:
+    ostel_args_free(&pa);
+out:
+    for (size_t i = 0; sargv && sargv[i]; i++)
+        free(sargv[i]);
+    free(sargv);
+    free(server);
+    free(url);
+    free(dir);
+    free(cmdline);
+    free(a.model);
+    free(a.url);
+    free(a.tag);
+    free(a.out);
+    free(a.runs_dir);
+    free(a.llama_bin);
+    free(a.prompt_file);
+    free(a.levels);
+    return exit_code;
+}

@@ -1,0 +1,4 @@
+/*
+ * poller (stub): poll() over the set (see platform/poller_poll.h).
+ */
+#include "platform/poller_poll.h"

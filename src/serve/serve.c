@@ -1,0 +1,1312 @@
+/*
+ * serve: the load generator and its measurements (see serve.h; definitions in docs/serve.md).
+ *
+ * Everything runs on the calling thread around one curl multi handle: starting requests when the
+ * level's loop says so (closed loop: whenever fewer than C are in flight; open loop: at each
+ * scheduled arrival), feeding each answer's bytes to its SSE parser as they arrive (the arrival
+ * time of a write callback is the arrival time of every event in it), finishing requests, and
+ * scraping /metrics. A request's row goes to requests.csv the moment it finishes, so a crash or
+ * Ctrl-C loses nothing already measured.
+ */
+#include "serve/serve.h"
+
+#include "platform/poller.h"
+#include "serve/prom.h"
+#include "serve/serve_internal.h"
+#include "serve/serve_stats.h"
+#include "serve/sse.h"
+#include "util/fileio.h"
+
+#include <cJSON.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ERRBODY_MAX 4096
+#define SSE_EVENT_MAX ((size_t)1 << 20)
+
+/* A built-in text to cut prompts from when no --prompt-file is given (written for ostel). */
+static const char builtin_text[] =
+    "The lighthouse keeper wrote every evening in a ledger bound in green cloth. He noted the "
+    "wind, the height of the swell, the ships that passed and the ones that did not come. Over "
+    "forty winters the ledger filled a shelf, then a second, and the village began to consult it "
+    "the way other villages consult an almanac: when to plant, when to mend nets, when to keep the "
+    "children away from the harbour wall. Nobody asked him why he kept it. He would have said that "
+    "a light is only half of the work; the other half is remembering what the light was for. "
+    "Engineers who came later to automate the tower measured the lamp, the lens, the clockwork and "
+    "the fog signal, and wrote a careful report. They did not measure the ledger. Years after the "
+    "last keeper left, a storm surge took the lower rooms, and with them the shelves, and the "
+    "village found that it no longer knew which spring tides to fear. A quick brown fox jumps over "
+    "the lazy dog while seven zealous wizards quietly judge the boxing match; jovial pumas vex "
+    "bright kings, and quartz sphinxes hear my vow of justice. Numbers too: 3.14159, 2.71828, "
+    "1.41421, 42, 1024, 65536, and the year 1848.";
+
+/* ---- random numbers (splitmix64): the same seed gives the same lengths and arrivals ---- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double rng_unit(uint64_t *s) /* (0, 1] */
+{
+    return ((double)(rng_next(s) >> 11) + 1.0) / 9007199254740992.0;
+}
+
+static double rng_normal(uint64_t *s)
+{
+    double u = rng_unit(s), v = rng_unit(s);
+    return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
+}
+
+static int draw_len(uint64_t *s, int mean, int sd)
+{
+    if (sd <= 0)
+        return mean;
+    double x = round(mean + sd * rng_normal(s));
+    return x < 1 ? 1 : x > 1e7 ? 10000000 : (int)x;
+}
+
+/* ---- records ---- */
+
+struct req {
+    int level;
+    bool warmup;
+    uint64_t id;
+    int64_t sched_ns, send_ns, first_ns, last_ns, end_ns; /* monotonic; -1 when none */
+    int prompt_asked, output_asked;
+    int chunks;                                                     /* token chunks counted */
+    int usage_prompt, usage_completion;                             /* -1 when absent */
+    double cache_n, prompt_n, prompt_ms, predicted_n, predicted_ms; /* NAN when absent */
+    long http_status;
+    bool ok, done_seen;
+    char error[160];
+    int64_t *tok;    /* arrival of each token chunk; owned */
+    char **tok_text; /* with save_tokens: each chunk's text (at most 63 bytes); owned */
+    size_t ntok, captok;
+};
+
+struct xfer {
+    CURL *e;
+    struct req *r;
+    struct ostel_sse sse;
+    struct ostel_buf errbody;
+    char *body;
+    struct engine *g;
+};
+
+struct engine {
+    const struct ostel_serve_params *p;
+    const _Atomic int *stop;
+    CURLM *multi;
+    struct curl_slist *hdrs;
+    char *completions_url, *metrics_url;
+    int64_t t0_mono_ns;
+    double t0_real;
+    FILE *req_csv, *met_csv;
+    FILE *tok_csv; /* tokens.csv with save_tokens, else NULL */
+    int32_t *corpus;
+    size_t ncorpus;
+    int32_t *firsts; /* distinct tokens of the corpus, in order of first appearance */
+    size_t nfirsts;
+    uint64_t rng;
+    uint64_t next_id;
+    struct req **reqs;
+    size_t nreqs, capreqs;
+    struct xfer **pool; /* idle transfers for reuse */
+    size_t npool, cappool;
+    int inflight;
+    struct ostel_poller *poller; /* the sockets curl asked to watch */
+    int64_t timer_ns;            /* curl's next timeout (monotonic), -1 none */
+    struct xfer **active;        /* the transfers in flight, in no order */
+    size_t nactive, capactive;
+    CURL *scrape;
+    struct ostel_buf scrape_buf;
+    bool scraping;
+    int64_t next_scrape_ns;
+    const char *level_name;
+    size_t level_finished, level_failed; /* measured and warm-up requests of the current level */
+    bool interrupted;                    /* the stop flag was 1 (Ctrl-C) */
+    bool server_exited;                  /* the stop flag was 2 (the server ostel started exited) */
+};
+
+static double mono_to_real(const struct engine *g, int64_t ns)
+{
+    return g->t0_real + (double)(ns - g->t0_mono_ns) / 1e9;
+}
+
+static double ms_between(int64_t a, int64_t b)
+{
+    return a >= 0 && b >= 0 ? (double)(b - a) / 1e6 : NAN;
+}
+
+/* ---- CSV ---- */
+
+static void csv_num(FILE *f, double v, int prec)
+{
+    if (isfinite(v))
+        fprintf(f, ",%.*f", prec, v);
+    else
+        fputs(",", f);
+}
+
+static void csv_int(FILE *f, long long v, bool valid)
+{
+    if (valid)
+        fprintf(f, ",%lld", v);
+    else
+        fputs(",", f);
+}
+
+static const char req_header[] =
+    "level,warmup,req_id,sched_ts,send_ts,first_ts,end_ts,queue_ms,ttft_ms,ttft_send_ms,e2e_ms,"
+    "e2e_send_ms,itl_mean_ms,itl_max_ms,tpot_ms,prompt_tokens_asked,output_tokens_asked,"
+    "prompt_tokens,completion_tokens,chunks,cache_n,prompt_n,prompt_ms,predicted_n,predicted_ms,"
+    "http_status,ok,error\n";
+
+static double req_tpot_ms(const struct req *r)
+{
+    int n = r->usage_completion >= 0 ? r->usage_completion : r->chunks;
+    return n > 1 ? ms_between(r->first_ns, r->end_ns) / (n - 1) : NAN;
+}
+
+static double req_itl_mean_ms(const struct req *r)
+{
+    return r->ntok > 1 ? ms_between(r->tok[0], r->tok[r->ntok - 1]) / (double)(r->ntok - 1) : NAN;
+}
+
+static double req_itl_max_ms(const struct req *r)
+{
+    double m = NAN;
+    for (size_t i = 1; i < r->ntok; i++) {
+        double d = ms_between(r->tok[i - 1], r->tok[i]);
+        if (isnan(m) || d > m)
+            m = d;
+    }
+    return m;
+}
+
+static void write_req_row(struct engine *g, const struct req *r)
+{
+    FILE *f = g->req_csv;
+    /* the level name is ours (digits, '.', letters); the error is sanitised when set */
+    fprintf(f, "%s,%d,%llu", g->level_name, r->warmup ? 1 : 0, (unsigned long long)r->id);
+    const int64_t ts[4] = {r->sched_ns, r->send_ns, r->first_ns, r->end_ns};
+    for (int i = 0; i < 4; i++)
+        csv_num(f, ts[i] >= 0 ? mono_to_real(g, ts[i]) : NAN, 6);
+    csv_num(f, ms_between(r->sched_ns, r->send_ns), 3);
+    csv_num(f, ms_between(r->sched_ns, r->first_ns), 3);
+    csv_num(f, ms_between(r->send_ns, r->first_ns), 3);
+    csv_num(f, ms_between(r->sched_ns, r->end_ns), 3);
+    csv_num(f, ms_between(r->send_ns, r->end_ns), 3);
+    csv_num(f, req_itl_mean_ms(r), 3);
+    csv_num(f, req_itl_max_ms(r), 3);
+    csv_num(f, req_tpot_ms(r), 3);
+    csv_int(f, r->prompt_asked, true);
+    csv_int(f, r->output_asked, true);
+    csv_int(f, r->usage_prompt, r->usage_prompt >= 0);
+    csv_int(f, r->usage_completion, r->usage_completion >= 0);
+    csv_int(f, r->chunks, true);
+    csv_num(f, r->cache_n, 0);
+    csv_num(f, r->prompt_n, 0);
+    csv_num(f, r->prompt_ms, 3);
+    csv_num(f, r->predicted_n, 0);
+    csv_num(f, r->predicted_ms, 3);
+    csv_int(f, r->http_status, r->http_status > 0);
+    fprintf(f, ",%d,", r->ok ? 1 : 0);
+    /* quoted, with quotes doubled, control bytes made spaces: hostile text stays text */
+    if (r->error[0]) {
+        fputc('"', f);
+        for (const char *c = r->error; *c; c++) {
+            if (*c == '"')
+                fputs("\"\"", f);
+            else
+                fputc((unsigned char)*c < 0x20 ? ' ' : *c, f);
+        }
+        fputc('"', f);
+    }
+    fputc('\n', f);
+}
+
+static void set_error(struct req *r, const char *fmt, ...) OSTEL_PRINTF(2, 3);
+static void set_error(struct req *r, const char *fmt, ...)
+{
+    if (r->error[0])
+        return; /* the first reason is the one that counts */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->error, sizeof(r->error), fmt, ap);
+    va_end(ap);
+}
+
+/* ---- one answer's SSE events ---- */
+
+static double json_num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* Returns non-zero to stop the stream (malformed event or an error object). */
+static int on_event(void *ctx, const char *data, size_t len)
+{
+    struct xfer *x = ctx;
+    struct req *r = x->r;
+    int64_t now = r->last_ns;
+    if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
+        r->done_seen = true;
+        return 0;
+    }
+    cJSON *j = cJSON_ParseWithLength(data, len);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        set_error(r, "malformed JSON in the stream%s", "");
+        return 1;
+    }
+    const cJSON *err = cJSON_GetObjectItem(j, "error");
+    if (err) {
+        const cJSON *m = cJSON_IsObject(err) ? cJSON_GetObjectItem(err, "message") : err;
+        set_error(r, "server error: %.120s", cJSON_IsString(m) ? m->valuestring : "(no message)");
+        cJSON_Delete(j);
+        return 1;
+    }
+    const cJSON *choices = cJSON_GetObjectItem(j, "choices");
+    const cJSON *c0 = cJSON_IsArray(choices) ? cJSON_GetArrayItem(choices, 0) : NULL;
+    if (cJSON_IsObject(c0)) {
+        const cJSON *fr = cJSON_GetObjectItem(c0, "finish_reason");
+        const cJSON *text = cJSON_GetObjectItem(c0, "text");
+        bool final = fr && !cJSON_IsNull(fr);
+        /* a token chunk: text, not the closing chunk (which carries finish_reason and no text) */
+        if (cJSON_IsString(text) && (!final || text->valuestring[0])) {
+            r->chunks++;
+            if (r->ntok == r->captok) {
+                r->captok = r->captok ? r->captok * 2 : 64;
+                r->tok = ostel_xrealloc(r->tok, r->captok * sizeof(*r->tok));
+                if (x->g->tok_csv)
+                    r->tok_text = ostel_xrealloc(r->tok_text, r->captok * sizeof(char *));
+            }
+            if (x->g->tok_csv)
+                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, 63);
+            r->tok[r->ntok++] = now;
+            if (r->first_ns < 0)
+                r->first_ns = now;
+        }
+    }
+    const cJSON *u = cJSON_GetObjectItem(j, "usage");
+    if (cJSON_IsObject(u)) {
+        double pt = json_num(u, "prompt_tokens"), ct = json_num(u, "completion_tokens");
+        if (isfinite(pt) && pt >= 0 && pt < 1e9)
+            r->usage_prompt = (int)pt;
+        if (isfinite(ct) && ct >= 0 && ct < 1e9)
+            r->usage_completion = (int)ct;
+    }
+    const cJSON *t = cJSON_GetObjectItem(j, "timings");
+    if (cJSON_IsObject(t)) {
+        r->cache_n = json_num(t, "cache_n");
+        r->prompt_n = json_num(t, "prompt_n");
+        r->prompt_ms = json_num(t, "prompt_ms");
+        r->predicted_n = json_num(t, "predicted_n");
+        r->predicted_ms = json_num(t, "predicted_ms");
+    }
+    cJSON_Delete(j);
+    return 0;
+}
+
+static size_t on_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct xfer *x = arg;
+    struct req *r = x->r;
+    size_t len = size * n;
+    r->last_ns = ostel_mono_ns();
+    if (!r->http_status)
+        curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &r->http_status);
+    if (r->http_status != 200) {
+        ostel_buf_append(&x->errbody, p, len); /* capped */
+        return len;
+    }
+    int rc = ostel_sse_feed(&x->sse, p, len, on_event, x);
+    if (rc < 0)
+        set_error(r, "SSE event larger than %s", "1 MiB");
+    return rc == 0 ? len : 0; /* 0 aborts the transfer (CURLE_WRITE_ERROR) */
+}
+
+/* ---- prompts ---- */
+
+static int prepare_prompts(struct engine *g, char *err, size_t err_size)
+{
+    const struct ostel_serve_params *p = g->p;
+    struct ostel_buf text;
+    ostel_buf_init(&text, 64u << 20);
+    if (p->prompt_file) {
+        if (ostel_file_read_all(p->prompt_file, 64u << 20, &text) != 0) {
+            snprintf(err, err_size, "cannot read the prompt file '%s'", p->prompt_file);
+            ostel_buf_free(&text);
+            return OSTEL_ERR;
+        }
+    } else {
+        ostel_buf_puts(&text, builtin_text);
+    }
+    int rc = ostel_serve_tokenize(p->url, text.data ? text.data : "", &g->corpus, &g->ncorpus, err,
+                                  err_size);
+    ostel_buf_free(&text);
+    if (rc != 0)
+        return OSTEL_ERR;
+    if (g->ncorpus == 0) {
+        snprintf(err, err_size, "the prompt text has no tokens");
+        return OSTEL_ERR;
+    }
+    g->firsts = ostel_xmalloc(g->ncorpus * sizeof(*g->firsts));
+    for (size_t i = 0; i < g->ncorpus; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < g->nfirsts && !seen; k++)
+            seen = g->firsts[k] == g->corpus[i];
+        if (!seen)
+            g->firsts[g->nfirsts++] = g->corpus[i];
+    }
+    return OSTEL_OK;
+}
+
+/*
+ * The prompt of request id: n tokens. Unique per request unless reuse_prompts: its first token
+ * (for the first nfirsts requests) or its first two tokens (up to nfirsts² requests) differ from
+ * every other request's, so no earlier prompt shares more than one token with it, and the
+ * server's prompt cache can reuse at most that one. The rest is the corpus from an offset.
+ */
+static void build_prompt(const struct engine *g, uint64_t id, int n, cJSON *arr)
+{
+    size_t nf = g->nfirsts, k = 0;
+    uint64_t off = g->p->reuse_prompts ? 0 : id * 7919u;
+    if (!g->p->reuse_prompts && n > 0) {
+        if (id < nf) {
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->firsts[id]));
+            k = 1;
+        } else {
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->firsts[id % nf]));
+            k = 1;
+            if (n > 1) {
+                cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->firsts[(id / nf) % nf]));
+                k = 2;
+            }
+        }
+    }
+    for (; k < (size_t)n; k++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->corpus[(off + k) % g->ncorpus]));
+}
+
+/* ---- transfers ---- */
+
+static struct xfer *xfer_get(struct engine *g)
+{
+    struct xfer *x;
+    if (g->npool) {
+        x = g->pool[--g->npool];
+        curl_easy_reset(x->e);
+    } else {
+        x = ostel_xcalloc(1, sizeof(*x));
+        x->e = curl_easy_init();
+        OSTEL_ASSERT(x->e);
+        x->g = g;
+    }
+    ostel_sse_init(&x->sse, SSE_EVENT_MAX);
+    ostel_buf_init(&x->errbody, ERRBODY_MAX);
+    return x;
+}
+
+static void xfer_put(struct engine *g, struct xfer *x)
+{
+    ostel_sse_free(&x->sse);
+    ostel_buf_free(&x->errbody);
+    free(x->body);
+    x->body = NULL;
+    x->r = NULL;
+    if (g->npool == g->cappool) {
+        g->cappool = g->cappool ? g->cappool * 2 : 64;
+        g->pool = ostel_xrealloc(g->pool, g->cappool * sizeof(*g->pool));
+    }
+    g->pool[g->npool++] = x;
+}
+
+static struct req *req_new(struct engine *g, int level, bool warmup, int64_t sched)
+{
+    struct req *r = ostel_xcalloc(1, sizeof(*r));
+    r->level = level;
+    r->warmup = warmup;
+    r->id = g->next_id++;
+    r->sched_ns = sched;
+    r->send_ns = r->first_ns = r->last_ns = r->end_ns = -1;
+    r->usage_prompt = r->usage_completion = -1;
+    r->cache_n = r->prompt_n = r->prompt_ms = r->predicted_n = r->predicted_ms = NAN;
+    r->prompt_asked = draw_len(&g->rng, g->p->prompt_tokens, g->p->prompt_sd);
+    r->output_asked = draw_len(&g->rng, g->p->output_tokens, g->p->output_sd);
+    if (g->nreqs == g->capreqs) {
+        g->capreqs = g->capreqs ? g->capreqs * 2 : 256;
+        g->reqs = ostel_xrealloc(g->reqs, g->capreqs * sizeof(*g->reqs));
+    }
+    g->reqs[g->nreqs++] = r;
+    return r;
+}
+
+static void start_request(struct engine *g, int level, bool warmup, int64_t sched)
+{
+    struct req *r = req_new(g, level, warmup, sched);
+    struct xfer *x = xfer_get(g);
+    x->r = r;
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "model", "ostel");
+    build_prompt(g, r->id, r->prompt_asked, cJSON_AddArrayToObject(body, "prompt"));
+    cJSON_AddNumberToObject(body, "max_tokens", r->output_asked);
+    cJSON_AddBoolToObject(body, "stream", 1);
+    cJSON_AddBoolToObject(body, "ignore_eos", 1);
+    cJSON_AddNumberToObject(body, "temperature", 0);
+    cJSON *so = cJSON_AddObjectToObject(body, "stream_options");
+    cJSON_AddBoolToObject(so, "include_usage", 1);
+    x->body = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+
+    CURL *e = x->e;
+    curl_easy_setopt(e, CURLOPT_URL, g->completions_url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, g->hdrs);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->body);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
+    if (g->p->timeout_s > 0)
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(g->p->timeout_s * 1000));
+    r->send_ns = ostel_mono_ns();
+    curl_multi_add_handle(g->multi, e);
+    g->inflight++;
+    if (g->nactive == g->capactive) {
+        g->capactive = g->capactive ? g->capactive * 2 : 64;
+        g->active = ostel_xrealloc(g->active, g->capactive * sizeof(*g->active));
+    }
+    g->active[g->nactive++] = x;
+}
+
+static void finish_request(struct engine *g, struct xfer *x, CURLcode result, const char *forced)
+{
+    struct req *r = x->r;
+    int64_t now = ostel_mono_ns();
+    r->end_ns = r->last_ns >= 0 ? r->last_ns : now;
+    if (!r->http_status)
+        curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &r->http_status);
+    if (forced) {
+        set_error(r, "%s", forced);
+    } else if (r->error[0]) {
+        /* set while streaming */
+    } else if (result == CURLE_OPERATION_TIMEDOUT) {
+        set_error(r, "timeout%s", "");
+    } else if (result != CURLE_OK) {
+        set_error(r, "%s", curl_easy_strerror(result));
+    } else if (r->http_status != 200) {
+        /* llama-server answers {"error":{"code","message","type"}}: its message, else the body */
+        const char *body = x->errbody.data ? x->errbody.data : "";
+        cJSON *j = cJSON_ParseWithLength(body, x->errbody.len);
+        const cJSON *e = cJSON_GetObjectItem(j, "error");
+        const cJSON *m = cJSON_IsObject(e) ? cJSON_GetObjectItem(e, "message") : e;
+        set_error(r, "HTTP %ld: %.120s", r->http_status, cJSON_IsString(m) ? m->valuestring : body);
+        cJSON_Delete(j);
+    } else if (!r->done_seen) {
+        set_error(r, "truncated stream (no [DONE])%s", "");
+    }
+    r->ok = !r->error[0];
+    if (!r->ok)
+        r->end_ns = now;
+    g->level_finished++;
+    g->level_failed += !r->ok;
+    curl_multi_remove_handle(g->multi, x->e);
+    g->inflight--;
+    for (size_t i = 0; i < g->nactive; i++)
+        if (g->active[i] == x) {
+            g->active[i] = g->active[--g->nactive];
+            break;
+        }
+    write_req_row(g, r);
+    if (g->tok_csv) {
+        for (size_t i = 0; i < r->ntok; i++) {
+            fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
+                    (long long)r->tok[i]);
+            for (const char *c = r->tok_text[i]; *c; c++) {
+                if (*c == '"')
+                    fputs("\"\"", g->tok_csv);
+                else
+                    fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
+            }
+            fputs("\"\n", g->tok_csv);
+            free(r->tok_text[i]);
+        }
+        free(r->tok_text);
+        r->tok_text = NULL;
+    }
+    xfer_put(g, x);
+}
+
+/* ---- /metrics scrapes ---- */
+
+struct scrape_ctx {
+    struct engine *g;
+    double ts;
+};
+
+static void on_sample(void *ctx, struct ostel_str name, double value)
+{
+    struct scrape_ctx *s = ctx;
+    FILE *f = s->g->met_csv;
+    fprintf(f, "%.3f,%s,\"", s->ts, s->g->level_name);
+    for (size_t i = 0; i < name.n; i++) {
+        char c = name.p[i];
+        if (c == '"')
+            fputs("\"\"", f);
+        else
+            fputc((unsigned char)c < 0x20 ? ' ' : c, f);
+    }
+    fputc('"', f);
+    csv_num(f, value, 6);
+    fputc('\n', f);
+}
+
+static size_t on_scrape_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct ostel_buf *b = arg;
+    ostel_buf_append(b, p, size * n);
+    return size * n;
+}
+
+static void scrape_maybe(struct engine *g, int64_t now)
+{
+    if (!g->metrics_url || g->scraping || now < g->next_scrape_ns)
+        return;
+    g->next_scrape_ns = now + (int64_t)g->p->scrape_interval_ns;
+    if (!g->scrape) {
+        g->scrape = curl_easy_init();
+        OSTEL_ASSERT(g->scrape);
+    }
+    ostel_buf_reset(&g->scrape_buf);
+    curl_easy_setopt(g->scrape, CURLOPT_URL, g->metrics_url);
+    curl_easy_setopt(g->scrape, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(g->scrape, CURLOPT_WRITEFUNCTION, on_scrape_write);
+    curl_easy_setopt(g->scrape, CURLOPT_WRITEDATA, &g->scrape_buf);
+    curl_easy_setopt(g->scrape, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(g->scrape, CURLOPT_PRIVATE, NULL);
+    curl_multi_add_handle(g->multi, g->scrape);
+    g->scraping = true;
+}
+
+static void scrape_done(struct engine *g, CURLcode result)
+{
+    long status = 0;
+    curl_easy_getinfo(g->scrape, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(g->multi, g->scrape);
+    g->scraping = false;
+    if (result != CURLE_OK || status != 200 || g->scrape_buf.overflow)
+        return;
+    struct scrape_ctx s = {g, mono_to_real(g, ostel_mono_ns())};
+    ostel_prom_parse(g->scrape_buf.data ? g->scrape_buf.data : "", g->scrape_buf.len, on_sample,
+                     &s);
+    fflush(g->met_csv);
+}
+
+/* ---- the event loop ---- */
+
+/*
+ * libcurl's socket interface: curl says which sockets to watch (on_socket) and when its next
+ * timeout is due (on_timer); the platform's poller (epoll on Linux) waits, then curl is told
+ * exactly which socket is ready. curl_multi_poll + curl_multi_perform walk every transfer and
+ * poll() every socket on each wake-up — with 1000 streams that walk, not the bytes, was the
+ * client's cost.
+ */
+static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct engine *g = userp;
+    (void)e;
+    (void)socketp;
+    if (what == CURL_POLL_REMOVE)
+        ostel_poller_remove(g->poller, fd);
+    else
+        ostel_poller_set(g->poller, fd, (what & CURL_POLL_IN) != 0, (what & CURL_POLL_OUT) != 0);
+    return 0;
+}
+
+static int on_timer(CURLM *m, long timeout_ms, void *userp)
+{
+    struct engine *g = userp;
+    (void)m;
+    g->timer_ns = timeout_ms < 0 ? -1 : ostel_mono_ns() + (int64_t)timeout_ms * 1000000;
+    return 0;
+}
+
+static void pump(struct engine *g, int timeout_ms)
+{
+    int running = 0;
+    int64_t now = ostel_mono_ns();
+    if (g->timer_ns >= 0) {
+        int64_t d = (g->timer_ns - now + 999999) / 1000000;
+        if (d < timeout_ms)
+            timeout_ms = d < 0 ? 0 : (int)d;
+    }
+    struct ostel_poller_event ev[512];
+    int n = ostel_poller_wait(g->poller, timeout_ms, ev, (int)OSTEL_ARRAY_LEN(ev));
+    for (int i = 0; i < n; i++) {
+        int flags = (ev[i].in ? CURL_CSELECT_IN : 0) | (ev[i].out ? CURL_CSELECT_OUT : 0) |
+                    (ev[i].err ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action(g->multi, ev[i].fd, flags, &running);
+    }
+    if (g->timer_ns >= 0 && ostel_mono_ns() >= g->timer_ns) {
+        g->timer_ns = -1;
+        curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(g->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        if (m->easy_handle == g->scrape) {
+            scrape_done(g, m->data.result);
+            continue;
+        }
+        struct xfer *x = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+        if (x)
+            finish_request(g, x, m->data.result, NULL);
+    }
+}
+
+/* Ends every request still in flight (Ctrl-C): recorded as failed "interrupted". */
+static void abort_inflight(struct engine *g, const char *why)
+{
+    while (g->nactive)
+        finish_request(g, g->active[g->nactive - 1], CURLE_OK, why);
+}
+
+struct level_run {
+    const char *name;
+    bool open;    /* open loop (rate) */
+    double value; /* concurrency or rate */
+    int64_t start_ns, end_ns;
+    const char *stopped; /* NULL, "saturated", "errors", "interrupted" */
+};
+
+static bool stop_requested(const struct engine *g)
+{
+    return g->stop && atomic_load(g->stop);
+}
+
+/* The least-squares slope of y over x and its t statistic (NAN when it cannot be formed). */
+static void slope_t(const double *y, size_t n, double *slope, double *t)
+{
+    *slope = *t = NAN;
+    if (n < 3)
+        return;
+    double mx = (double)(n - 1) / 2, my = 0, sxx = 0, sxy = 0;
+    for (size_t i = 0; i < n; i++)
+        my += y[i];
+    my /= (double)n;
+    for (size_t i = 0; i < n; i++) {
+        sxx += ((double)i - mx) * ((double)i - mx);
+        sxy += ((double)i - mx) * (y[i] - my);
+    }
+    *slope = sxy / sxx;
+    double sse = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = y[i] - (my + *slope * ((double)i - mx));
+        sse += e * e;
+    }
+    double se = sqrt(sse / (double)(n - 2) / sxx);
+    *t = se > 0 ? *slope / se : (*slope > 0 ? INFINITY : 0);
+}
+
+static void run_level(struct engine *g, int li, struct level_run *lv)
+{
+    const struct ostel_serve_params *p = g->p;
+    g->level_name = lv->name;
+    int64_t now = ostel_mono_ns();
+    lv->start_ns = now;
+    int total = p->warmup + p->requests;
+    int issued = 0;
+    int64_t measure_start = -1;
+    int64_t dur_ns = (int64_t)(p->duration_s * 1e9);
+    int64_t next_arrival = now;
+    double rate = lv->value;
+    int conc = (int)lv->value;
+    g->level_finished = g->level_failed = 0;
+    /* saturation: in-flight count once a second */
+    double *backlog = NULL;
+    size_t nback = 0, capback = 0;
+    int64_t next_back = now + 1000000000ll;
+    bool issuing = true;
+    for (;;) {
+        now = ostel_mono_ns();
+        if (stop_requested(g)) {
+            /* 2: the server ostel started has exited (runner.h) */
+            bool died = atomic_load(g->stop) == 2;
+            g->interrupted = !died;
+            g->server_exited = died;
+            lv->stopped = died ? "server_exited" : "interrupted";
+            abort_inflight(g, died ? "the server exited" : "interrupted");
+            break;
+        }
+        if (issuing) {
+            if (dur_ns > 0)
+                issuing = measure_start < 0 || now < measure_start + dur_ns;
+            else
+                issuing = issued < total;
+        }
+        if (issuing && !lv->open) {
+            while (g->inflight < conc && issuing) {
+                bool wu = issued < p->warmup;
+                if (!wu && measure_start < 0)
+                    measure_start = now;
+                start_request(g, li, wu, now);
+                issued++;
+                if (dur_ns == 0 && issued >= total)
+                    issuing = false;
+            }
+        } else if (issuing) {
+            while (next_arrival <= now && issuing) {
+                bool wu = issued < p->warmup;
+                if (!wu && measure_start < 0)
+                    measure_start = next_arrival;
+                if (dur_ns > 0 && measure_start >= 0 && next_arrival >= measure_start + dur_ns) {
+                    issuing = false;
+                    break;
+                }
+                start_request(g, li, wu, next_arrival);
+                issued++;
+                double gap = p->poisson ? -log(rng_unit(&g->rng)) / rate : 1.0 / rate;
+                next_arrival += (int64_t)(gap * 1e9);
+                if (dur_ns == 0 && issued >= total)
+                    issuing = false;
+            }
+        }
+        if (!issuing && g->inflight == 0)
+            break;
+        scrape_maybe(g, now);
+        /* early stops: errors beyond the bound; an open loop's backlog growing without bound */
+        size_t fin = g->level_finished, bad = g->level_failed;
+        if (issuing && fin >= 8 && (double)bad / (double)fin > p->max_error_rate) {
+            lv->stopped = "errors";
+            issuing = false;
+        }
+        if (now >= next_back) {
+            next_back += 1000000000ll;
+            if (nback == capback) {
+                capback = capback ? capback * 2 : 64;
+                backlog = ostel_xrealloc(backlog, capback * sizeof(*backlog));
+            }
+            backlog[nback++] = g->inflight;
+            double s, t;
+            slope_t(backlog, nback, &s, &t);
+            if (issuing && lv->open && p->stop_on_saturation && nback >= 10 && s > 0 && t > 4 &&
+                g->inflight >= 8 && g->inflight > 2 * backlog[nback / 2]) {
+                lv->stopped = "saturated";
+                issuing = false;
+            }
+        }
+        int wait_ms = 50;
+        if (issuing && lv->open) {
+            int64_t d = (next_arrival - now) / 1000000;
+            wait_ms = d < 0 ? 0 : d < 50 ? (int)d : 50;
+        }
+        pump(g, wait_ms);
+    }
+    free(backlog);
+    lv->end_ns = ostel_mono_ns();
+    fflush(g->req_csv);
+}
+
+/* ---- per-level results ---- */
+
+static cJSON *num_or_null(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(round(v * 1000) / 1000) : cJSON_CreateNull();
+}
+
+static cJSON *dist_json(double *x, size_t n)
+{
+    struct ostel_serve_dist d;
+    ostel_serve_dist_compute(x, n, &d);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n", (double)d.n);
+    cJSON_AddItemToObject(o, "mean", num_or_null(d.mean));
+    cJSON_AddItemToObject(o, "sd", num_or_null(d.sd));
+    cJSON_AddItemToObject(o, "p50", num_or_null(d.p50));
+    cJSON_AddItemToObject(o, "p90", num_or_null(d.p90));
+    cJSON_AddItemToObject(o, "p95", num_or_null(d.p95));
+    cJSON_AddItemToObject(o, "p99", num_or_null(d.p99));
+    cJSON_AddItemToObject(o, "p99_9", num_or_null(d.p999));
+    cJSON_AddItemToObject(o, "max", num_or_null(d.max));
+    return o;
+}
+
+struct level_stats {
+    double throughput; /* ok requests/s; NAN when none */
+};
+
+static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
+                         struct level_stats *ls)
+{
+    const struct ostel_serve_params *p = g->p;
+    size_t n = 0;
+    for (size_t i = 0; i < g->nreqs; i++)
+        n += g->reqs[i]->level == li && !g->reqs[i]->warmup;
+    size_t cap = n ? n : 1;
+    double *ttft = ostel_xmalloc(cap * sizeof(double)),
+           *ttft_s = ostel_xmalloc(cap * sizeof(double));
+    double *itl = ostel_xmalloc(cap * sizeof(double)), *tpot = ostel_xmalloc(cap * sizeof(double));
+    double *e2e = ostel_xmalloc(cap * sizeof(double)), *e2e_s = ostel_xmalloc(cap * sizeof(double));
+    double *queue = ostel_xmalloc(cap * sizeof(double)), *srv = ostel_xmalloc(cap * sizeof(double));
+    double *cache = ostel_xmalloc(cap * sizeof(double));
+    size_t npool = 0;
+    for (size_t i = 0; i < g->nreqs; i++) {
+        const struct req *r = g->reqs[i];
+        if (r->level == li && !r->warmup && r->ok && r->ntok > 1)
+            npool += r->ntok - 1;
+    }
+    double *pooled = ostel_xmalloc((npool ? npool : 1) * sizeof(double));
+    size_t k = 0, kp = 0, ok = 0, failed = 0, good = 0, below = 0, mismatch = 0;
+    double out_tok = 0, in_tok = 0;
+    int64_t t_first = -1, t_last = -1;
+    cJSON *reasons = cJSON_CreateObject();
+    for (size_t i = 0; i < g->nreqs; i++) {
+        const struct req *r = g->reqs[i];
+        if (r->level != li || r->warmup)
+            continue;
+        if (t_first < 0 || r->sched_ns < t_first)
+            t_first = r->sched_ns;
+        if (r->end_ns > t_last)
+            t_last = r->end_ns;
+        if (!r->ok) {
+            failed++;
+            /* group reasons by their first words (an HTTP status, a curl error) */
+            char key[48];
+            snprintf(key, sizeof(key), "%.40s", r->error);
+            char *colon = strchr(key, ':');
+            if (colon && strncmp(key, "HTTP", 4) != 0)
+                *colon = '\0';
+            cJSON *c = cJSON_GetObjectItem(reasons, key);
+            if (c)
+                cJSON_SetNumberValue(c, c->valuedouble + 1);
+            else
+                cJSON_AddNumberToObject(reasons, key, 1);
+            continue;
+        }
+        ok++;
+        ttft[k] = ms_between(r->sched_ns, r->first_ns);
+        ttft_s[k] = ms_between(r->send_ns, r->first_ns);
+        itl[k] = req_itl_mean_ms(r);
+        tpot[k] = req_tpot_ms(r);
+        e2e[k] = ms_between(r->sched_ns, r->end_ns);
+        e2e_s[k] = ms_between(r->send_ns, r->end_ns);
+        queue[k] = ms_between(r->sched_ns, r->send_ns);
+        srv[k] = isfinite(r->prompt_ms) ? ttft_s[k] - r->prompt_ms : NAN;
+        cache[k] = r->cache_n;
+        if (isfinite(srv[k]) && srv[k] < 0)
+            below++;
+        if (r->usage_completion >= 0 && r->usage_completion != r->chunks)
+            mismatch++;
+        for (size_t t = 1; t < r->ntok; t++)
+            pooled[kp++] = ms_between(r->tok[t - 1], r->tok[t]);
+        out_tok += r->usage_completion >= 0 ? r->usage_completion : r->chunks;
+        in_tok += r->usage_prompt >= 0 ? r->usage_prompt : r->prompt_asked;
+        bool meets = !(isfinite(p->slo_ttft_ms) && !(ttft[k] <= p->slo_ttft_ms)) &&
+                     !(isfinite(p->slo_itl_ms) && isfinite(itl[k]) && !(itl[k] <= p->slo_itl_ms)) &&
+                     !(isfinite(p->slo_e2e_ms) && !(e2e[k] <= p->slo_e2e_ms));
+        good += meets;
+        k++;
+    }
+    double dur = t_first >= 0 && t_last > t_first ? (double)(t_last - t_first) / 1e9 : NAN;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", lv->name);
+    cJSON_AddStringToObject(o, "kind", lv->open ? "rate" : "concurrency");
+    cJSON_AddNumberToObject(o, "value", lv->value);
+    if (lv->open)
+        cJSON_AddStringToObject(o, "arrivals", p->poisson ? "poisson" : "constant");
+    cJSON_AddNumberToObject(o, "start_ts", round(mono_to_real(g, lv->start_ns) * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "end_ts", round(mono_to_real(g, lv->end_ns) * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "requests", (double)n);
+    cJSON_AddNumberToObject(o, "completed", (double)ok);
+    cJSON_AddNumberToObject(o, "failed", (double)failed);
+    cJSON_AddItemToObject(o, "failed_reasons", reasons);
+    cJSON_AddItemToObject(o, "stopped_early",
+                          lv->stopped ? cJSON_CreateString(lv->stopped) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "duration_s", num_or_null(dur));
+    ls->throughput = dur > 0 ? (double)ok / dur : NAN;
+    cJSON_AddItemToObject(o, "request_throughput", num_or_null(ls->throughput));
+    cJSON_AddItemToObject(o, "output_tokens_per_s", num_or_null(dur > 0 ? out_tok / dur : NAN));
+    cJSON_AddItemToObject(o, "total_tokens_per_s",
+                          num_or_null(dur > 0 ? (out_tok + in_tok) / dur : NAN));
+    cJSON_AddItemToObject(o, "goodput", num_or_null(dur > 0 ? (double)good / dur : NAN));
+    cJSON_AddNumberToObject(o, "good_requests", (double)good);
+    cJSON_AddItemToObject(o, "ttft_ms", dist_json(ttft, k));
+    cJSON_AddItemToObject(o, "ttft_from_send_ms", dist_json(ttft_s, k));
+    cJSON_AddItemToObject(o, "itl_ms", dist_json(itl, k));
+    cJSON_AddItemToObject(o, "itl_pooled_ms", dist_json(pooled, kp));
+    cJSON_AddItemToObject(o, "tpot_ms", dist_json(tpot, k));
+    cJSON_AddItemToObject(o, "e2e_ms", dist_json(e2e, k));
+    cJSON_AddItemToObject(o, "e2e_from_send_ms", dist_json(e2e_s, k));
+    cJSON_AddItemToObject(o, "client_queue_ms", dist_json(queue, k));
+    cJSON_AddItemToObject(o, "ttft_minus_server_prompt_ms", dist_json(srv, k));
+    cJSON_AddNumberToObject(o, "ttft_below_server_prompt", (double)below);
+    cJSON_AddNumberToObject(o, "usage_chunk_mismatches", (double)mismatch);
+    cJSON_AddItemToObject(o, "server_cache_n", dist_json(cache, k));
+    free(ttft);
+    free(ttft_s);
+    free(itl);
+    free(tpot);
+    free(e2e);
+    free(e2e_s);
+    free(queue);
+    free(srv);
+    free(cache);
+    free(pooled);
+    return o;
+}
+
+struct ostel_serve_params ostel_serve_default_params(void)
+{
+    struct ostel_serve_params p;
+    memset(&p, 0, sizeof(p));
+    p.mode = OSTEL_SERVE_CONCURRENCY;
+    p.sweep_points = 5;
+    p.sweep_concurrency = 16;
+    p.poisson = true;
+    p.seed = 42;
+    p.requests = 32;
+    p.warmup = 2;
+    p.prompt_tokens = 512;
+    p.output_tokens = 256;
+    p.timeout_s = 600;
+    p.slo_ttft_ms = 500;
+    p.slo_itl_ms = 50;
+    p.slo_e2e_ms = 10000;
+    p.max_error_rate = 0.5;
+    p.stop_on_saturation = true;
+    p.scrape_interval_ns = 1000000000ull;
+    return p;
+}
+
+void ostel_serve_outcome_free(struct ostel_serve_outcome *o)
+{
+    cJSON_Delete(o->json);
+    for (size_t i = 0; i < o->n_levels; i++)
+        free(o->level_names[i]);
+    free(o->level_names);
+    free(o->level_start_ts);
+    free(o->level_end_ts);
+    memset(o, 0, sizeof(*o));
+}
+
+static void fmt_level(char *out, size_t n, bool open, double v)
+{
+    if (open)
+        snprintf(out, n, "r%g", v);
+    else
+        snprintf(out, n, "c%g", v);
+}
+
+int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
+                    struct ostel_serve_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    static bool curl_ready; /* set once, before any thread of ours uses curl */
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    struct engine g;
+    memset(&g, 0, sizeof(g));
+    g.p = p;
+    g.stop = stop;
+    g.rng = p->seed;
+    g.t0_mono_ns = ostel_mono_ns();
+    struct timespec rt;
+    clock_gettime(CLOCK_REALTIME, &rt);
+    g.t0_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
+    g.completions_url = ostel_xasprintf("%s/v1/completions", p->url);
+    if (p->scrape_interval_ns)
+        g.metrics_url = ostel_xasprintf("%s/metrics", p->url);
+    ostel_buf_init(&g.scrape_buf, 16u << 20);
+    g.hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    g.level_name = "";
+
+    int rc = OSTEL_ERR;
+    char *rp = ostel_xasprintf("%s/requests.csv", p->dir);
+    char *mp = ostel_xasprintf("%s/server_metrics.csv", p->dir);
+    g.req_csv = fopen(rp, "w");
+    g.met_csv = fopen(mp, "w");
+    if (!g.req_csv || !g.met_csv) {
+        snprintf(out->error, sizeof(out->error), "cannot write in '%s': %s", p->dir,
+                 strerror(errno));
+        goto done;
+    }
+    fputs(req_header, g.req_csv);
+    fputs("ts,level,metric,value\n", g.met_csv);
+    if (p->save_tokens) {
+        char *tp = ostel_xasprintf("%s/tokens.csv", p->dir);
+        g.tok_csv = fopen(tp, "w");
+        free(tp);
+        if (!g.tok_csv) {
+            snprintf(out->error, sizeof(out->error), "cannot write tokens.csv in '%s'", p->dir);
+            goto done;
+        }
+        fputs("req_id,index,arrival_mono_ns,text\n", g.tok_csv);
+    }
+    if (prepare_prompts(&g, out->error, sizeof(out->error)) != 0)
+        goto done;
+    g.poller = ostel_poller_new();
+    if (!g.poller) {
+        snprintf(out->error, sizeof(out->error), "cannot watch sockets");
+        goto done;
+    }
+    g.multi = curl_multi_init();
+    curl_multi_setopt(g.multi, CURLMOPT_MAXCONNECTS, 8192L);
+    g.timer_ns = -1;
+    curl_multi_setopt(g.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(g.multi, CURLMOPT_SOCKETDATA, &g);
+    curl_multi_setopt(g.multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(g.multi, CURLMOPT_TIMERDATA, &g);
+
+    /* the levels: given, or a sweep decided as it goes */
+    size_t nlev = p->mode == OSTEL_SERVE_SWEEP ? (size_t)p->sweep_points : p->n_levels;
+    out->level_names = ostel_xcalloc(nlev, sizeof(char *));
+    out->level_start_ts = ostel_xcalloc(nlev, sizeof(double));
+    out->level_end_ts = ostel_xcalloc(nlev, sizeof(double));
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "url", p->url);
+    cJSON_AddStringToObject(json, "mode",
+                            p->mode == OSTEL_SERVE_CONCURRENCY ? "concurrency"
+                            : p->mode == OSTEL_SERVE_RATE      ? "rate"
+                                                               : "sweep");
+    cJSON_AddNumberToObject(json, "prompt_tokens", p->prompt_tokens);
+    cJSON_AddNumberToObject(json, "prompt_tokens_sd", p->prompt_sd);
+    cJSON_AddNumberToObject(json, "output_tokens", p->output_tokens);
+    cJSON_AddNumberToObject(json, "output_tokens_sd", p->output_sd);
+    cJSON_AddBoolToObject(json, "unique_prompts", !p->reuse_prompts);
+    cJSON *slo = cJSON_AddObjectToObject(json, "slo");
+    cJSON_AddItemToObject(slo, "ttft_ms", num_or_null(p->slo_ttft_ms));
+    cJSON_AddItemToObject(slo, "itl_ms", num_or_null(p->slo_itl_ms));
+    cJSON_AddItemToObject(slo, "e2e_ms", num_or_null(p->slo_e2e_ms));
+    cJSON *levels = cJSON_AddArrayToObject(json, "levels");
+    out->json = json;
+    double r_lo = NAN, r_hi = NAN;
+    for (size_t li = 0; li < nlev && !g.interrupted && !g.server_exited; li++) {
+        struct level_run lv = {0};
+        if (p->mode == OSTEL_SERVE_SWEEP) {
+            if (li == 0) {
+                lv.value = 1;
+            } else if (li == 1) {
+                lv.value = p->sweep_concurrency;
+            } else {
+                if (!(r_lo > 0) || !(r_hi > r_lo))
+                    break; /* nothing between the two: the server did not scale */
+                lv.open = true;
+                lv.value = r_lo + (r_hi - r_lo) * (double)(li - 1) / (double)(nlev - 1);
+            }
+        } else {
+            lv.open = p->mode == OSTEL_SERVE_RATE;
+            lv.value = p->levels[li];
+        }
+        char name[32];
+        fmt_level(name, sizeof(name), lv.open, lv.value);
+        out->level_names[li] = ostel_xstrdup(name);
+        lv.name = out->level_names[li];
+        out->n_levels = li + 1;
+        if (!p->quiet)
+            fprintf(stderr, "ostel serve: level %s (%s %g)\n", name,
+                    lv.open ? "rate" : "concurrency", lv.value);
+        run_level(&g, (int)li, &lv);
+        out->level_start_ts[li] = mono_to_real(&g, lv.start_ns);
+        out->level_end_ts[li] = mono_to_real(&g, lv.end_ns);
+        struct level_stats ls;
+        cJSON *lj = level_json(&g, (int)li, &lv, &ls);
+        cJSON_AddItemToArray(levels, lj);
+        if (li == 0)
+            r_lo = ls.throughput;
+        if (li == 1)
+            r_hi = ls.throughput;
+        if (!p->quiet) {
+            cJSON *t = cJSON_GetObjectItem(lj, "ttft_ms"), *e = cJSON_GetObjectItem(lj, "e2e_ms");
+            double p50 = cJSON_GetObjectItem(t, "p50")->valuedouble;
+            fprintf(stderr,
+                    "ostel serve: level %s: %d ok, %d failed, %.3g req/s, %.4g output tok/s, "
+                    "TTFT p50 %.4g ms, E2E p99 %.4g ms\n",
+                    name, cJSON_GetObjectItem(lj, "completed")->valueint,
+                    cJSON_GetObjectItem(lj, "failed")->valueint, ls.throughput,
+                    cJSON_GetObjectItem(lj, "output_tokens_per_s")->valuedouble,
+                    cJSON_IsNull(cJSON_GetObjectItem(t, "p50")) ? NAN : p50,
+                    cJSON_IsNull(cJSON_GetObjectItem(e, "p99"))
+                        ? NAN
+                        : cJSON_GetObjectItem(e, "p99")->valuedouble);
+        }
+    }
+    /* a scrape still running is dropped */
+    cJSON_AddBoolToObject(json, "interrupted", g.interrupted);
+    cJSON_AddBoolToObject(json, "server_exited", g.server_exited);
+    out->interrupted = g.interrupted;
+    rc = OSTEL_OK;
+
+done:
+    if (g.scrape) {
+        if (g.scraping)
+            curl_multi_remove_handle(g.multi, g.scrape);
+        curl_easy_cleanup(g.scrape);
+    }
+    for (size_t i = 0; i < g.npool; i++) {
+        curl_easy_cleanup(g.pool[i]->e);
+        free(g.pool[i]);
+    }
+    free(g.pool);
+    free(g.active);
+    ostel_poller_free(g.poller);
+    if (g.multi)
+        curl_multi_cleanup(g.multi);
+    for (size_t i = 0; i < g.nreqs; i++) {
+        for (size_t k = 0; g.reqs[i]->tok_text && k < g.reqs[i]->ntok; k++)
+            free(g.reqs[i]->tok_text[k]);
+        free(g.reqs[i]->tok_text);
+        free(g.reqs[i]->tok);
+        free(g.reqs[i]);
+    }
+    free(g.reqs);
+    if (g.req_csv)
+        fclose(g.req_csv);
+    if (g.met_csv)
+        fclose(g.met_csv);
+    if (g.tok_csv)
+        fclose(g.tok_csv);
+    free(rp);
+    free(mp);
+    free(g.corpus);
+    free(g.firsts);
+    free(g.completions_url);
+    free(g.metrics_url);
+    ostel_buf_free(&g.scrape_buf);
+    curl_slist_free_all(g.hdrs);
+    out->failed = rc != OSTEL_OK;
+    return rc;
+}
+
+/* The index of header cell `name` in a CSV header line, or -1. */
+static int header_index(struct ostel_str h, const char *name)
+{
+    int idx = 0;
+    size_t start = 0, n = strlen(name);
+    for (size_t i = 0; i <= h.n; i++) {
+        if (i == h.n || h.p[i] == ',') {
+            if (i - start == n && memcmp(h.p + start, name, n) == 0)
+                return idx;
+            idx++;
+            start = i + 1;
+        }
+    }
+    return -1;
+}
+
+/* Cell idx of a CSV line as a number; NAN when empty or not a number. */
+static double cell_num(struct ostel_str l, int idx)
+{
+    if (idx < 0)
+        return NAN;
+    size_t i = 0;
+    for (int k = 0; k < idx && i < l.n; i++)
+        if (l.p[i] == ',')
+            k++;
+    char tmp[64];
+    size_t n = 0;
+    while (i + n < l.n && l.p[i + n] != ',' && n < sizeof(tmp) - 1) {
+        tmp[n] = l.p[i + n];
+        n++;
+    }
+    tmp[n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    return n && *end == '\0' ? v : NAN;
+}
+
+int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
+{
+    char *path = ostel_xasprintf("%s/metrics.csv", dir);
+    struct ostel_buf in, outb;
+    ostel_buf_init(&in, (size_t)1 << 31);
+    ostel_buf_init(&outb, 0);
+    size_t nl = o->n_levels;
+    double *peak = ostel_xcalloc(nl ? nl : 1, sizeof(double));
+    double *rss_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
+    double *cpu_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
+    size_t *n_rss = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
+    size_t *n_cpu = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
+    size_t *n_all = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
+    int rc = ostel_file_read_all(path, (size_t)1 << 31, &in);
+    if (rc == 0) {
+        struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
+        bool header = true;
+        int rss_i = -1, cpu_i = -1;
+        while (ostel_str_next_line(&rest, &line)) {
+            ostel_buf_append(&outb, line.p, line.n);
+            if (header) {
+                rss_i = header_index(line, "rss_mb");
+                cpu_i = header_index(line, "cpu_pct");
+                ostel_buf_puts(&outb, ",level\n");
+                header = false;
+                continue;
+            }
+            double ts = cell_num(line, 0);
+            const char *name = "";
+            for (size_t i = 0; i < nl; i++) {
+                if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
+                    continue;
+                name = o->level_names[i];
+                n_all[i]++;
+                double rss = cell_num(line, rss_i), cpu = cell_num(line, cpu_i);
+                if (isfinite(rss)) {
+                    peak[i] = n_rss[i] == 0 || rss > peak[i] ? rss : peak[i];
+                    rss_sum[i] += rss;
+                    n_rss[i]++;
+                }
+                if (isfinite(cpu)) {
+                    cpu_sum[i] += cpu;
+                    n_cpu[i]++;
+                }
+            }
+            ostel_buf_printf(&outb, ",%s\n", name);
+        }
+        rc = ostel_file_write_atomic(path, outb.data ? outb.data : "", outb.len);
+    }
+    /* each level's telemetry, into its summary object */
+    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
+    for (size_t i = 0; i < nl && levels; i++) {
+        cJSON *l = cJSON_GetArrayItem(levels, (int)i);
+        if (!l)
+            break;
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "samples", (double)n_all[i]);
+        cJSON_AddItemToObject(t, "rss_peak_mib", num_or_null(n_rss[i] ? peak[i] : NAN));
+        cJSON_AddItemToObject(t, "rss_mean_mib",
+                              num_or_null(n_rss[i] ? rss_sum[i] / (double)n_rss[i] : NAN));
+        cJSON_AddItemToObject(t, "cpu_mean_pct",
+                              num_or_null(n_cpu[i] ? cpu_sum[i] / (double)n_cpu[i] : NAN));
+        cJSON_DeleteItemFromObject(l, "telemetry");
+        cJSON_AddItemToObject(l, "telemetry", t);
+    }
+    free(peak);
+    free(rss_sum);
+    free(cpu_sum);
+    free(n_rss);
+    free(n_cpu);
+    free(n_all);
+    ostel_buf_free(&in);
+    ostel_buf_free(&outb);
+    free(path);
+    return rc;
+}

@@ -1,0 +1,89 @@
+/*
+ * serve: loading an HTTP inference server (llama-server's OpenAI-compatible /v1/completions) and
+ * measuring every request from the client — the load generator behind `ostel serve`.
+ *
+ * One thread drives everything through libcurl's multi interface (HTTP/1.1, keep-alive, many
+ * streams at once): the requests of each level (closed loop at a concurrency, or open loop at a
+ * rate with Poisson or constant arrivals), the SSE stream of each answer (sse.h), and a scrape of
+ * the server's /metrics every interval. Times come from the monotonic clock; every request keeps
+ * its scheduled send time, so open-loop latencies include the client's own queueing (no
+ * coordinated omission). It writes requests.csv and server_metrics.csv into the run directory and
+ * returns the per-level results as JSON for summary.json. Definitions: docs/serve.md.
+ *
+ * It only ever sends to params.url.
+ */
+#ifndef OSTEL_SERVE_H
+#define OSTEL_SERVE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ostel_serve_mode {
+    OSTEL_SERVE_CONCURRENCY, /* closed loop: levels are concurrencies */
+    OSTEL_SERVE_RATE,        /* open loop: levels are request rates (req/s) */
+    OSTEL_SERVE_SWEEP,       /* concurrency 1, then sweep_concurrency, then rates between */
+};
+
+struct ostel_serve_params {
+    const char *url; /* base URL, "http://127.0.0.1:8080"; borrowed */
+    const char *dir; /* run directory (exists); borrowed */
+    enum ostel_serve_mode mode;
+    const double *levels; /* concurrencies or rates; borrowed */
+    size_t n_levels;
+    int sweep_points;      /* OSTEL_SERVE_SWEEP: levels in all (≥ 3) */
+    int sweep_concurrency; /* OSTEL_SERVE_SWEEP: the saturating level's concurrency */
+    bool poisson;          /* open loop: exponential gaps (else constant) */
+    uint64_t seed;
+    double duration_s; /* measured time per level; 0 = by count */
+    int requests;      /* measured requests per level (when duration_s is 0) */
+    int warmup;        /* uncounted requests at the start of each level */
+    int prompt_tokens, prompt_sd, output_tokens, output_sd;
+    const char *prompt_file; /* text to cut prompts from, or NULL for the built-in text */
+    bool reuse_prompts;      /* every request the same prompt (measures the prompt cache) */
+    double timeout_s;        /* per request; 0 = none */
+    double slo_ttft_ms, slo_itl_ms, slo_e2e_ms; /* NAN = no bound */
+    double max_error_rate;       /* a level stops when failed/finished exceeds it (after 8) */
+    bool stop_on_saturation;     /* open loop: stop a level whose backlog grows without bound */
+    uint64_t scrape_interval_ns; /* /metrics every interval; 0 = never */
+    bool save_tokens; /* write tokens.csv: each token chunk's arrival (CLOCK_MONOTONIC ns), text */
+    bool quiet;
+};
+
+struct ostel_serve_params ostel_serve_default_params(void);
+
+/* What a load run produced. ostel_serve_outcome_free() releases it. */
+struct ostel_serve_outcome {
+    struct cJSON *json; /* owned: summary.json's "serve" object (levels, totals), or NULL */
+    double *level_start_ts, *level_end_ts; /* owned: epoch seconds per level run */
+    char **level_names;                    /* owned */
+    size_t n_levels;
+    bool interrupted; /* the stop flag ended it */
+    bool failed;      /* it could not start (tokenize, bad prompt file…): error says why */
+    char error[256];
+};
+void ostel_serve_outcome_free(struct ostel_serve_outcome *o);
+
+/*
+ * Runs the whole load against p->url, writing DIR/requests.csv and DIR/server_metrics.csv.
+ * *stop (may be NULL) ends it early: 1 = interrupted, 2 = the server exited (the runner's values);
+ * in-flight requests are then recorded as failed with that reason. Returns 0, or
+ * OSTEL_ERR with out->error set (nothing printed but progress lines unless quiet).
+ */
+int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
+                    struct ostel_serve_outcome *out);
+
+/*
+ * Waits until GET URL/health answers 200, for at most timeout_s, or until *stop, or until
+ * alive(arg) returns false (the server died). Returns 0 or OSTEL_ERR with err set.
+ */
+int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int *stop,
+                            bool (*alive)(void *arg), void *arg, char *err, size_t err_size);
+
+/* Adds a "level" column to DIR/metrics.csv from the level spans (a row outside every span gets
+ * an empty cell), and each level's telemetry (samples, rss_peak_mib, rss_mean_mib, cpu_mean_pct of
+ * its rows) to o->json's levels. Returns 0 or OSTEL_ERR. */
+int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
+
+#endif

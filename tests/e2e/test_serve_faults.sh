@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# End to end: `ostel serve --url` against bench/fake_sse_server when the server misbehaves — HTTP
+# 500s, streams cut halfway, malformed JSON in a stream, a per-request --timeout, the server exiting
+# mid-level, hostile text in an error — and an open-loop rate sweep: every request recorded, failed
+# ones with their reason, the level's counts right, nothing measured lost.
+. "$(dirname "$0")/lib.sh"
+
+FAKE=$(dirname "$OSTEL")/fake_sse_server
+[ -x "$FAKE" ] || fail "fake_sse_server not built"
+
+# start_fake ARGS...: a fake server on a free port; sets FPID and URL
+start_fake() {
+    rm -f "$TMP/port"
+    "$FAKE" --port 0 --port-file "$TMP/port" "$@" 2>>"$TMP/fake.err" &
+    FPID=$!
+    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
+    [ -s "$TMP/port" ] || fail "the fake server did not start"
+    URL="http://127.0.0.1:$(cat "$TMP/port")"
+}
+stop_fake() { kill "$FPID" 2>/dev/null || true; wait "$FPID" 2>/dev/null || true; }
+
+# reasons DIR → "ok failed" and the reasons' counts, from requests.csv
+count() {
+    python3 - "$1" "$2" <<'EOF'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/requests.csv")))
+want = sys.argv[2]
+if want == "ok":
+    print(sum(r["ok"] == "1" for r in rows))
+elif want == "rows":
+    print(len(rows))
+else:
+    print(sum(r["ok"] == "0" and r["error"].startswith(want) for r in rows))
+EOF
+}
+
+COMMON=(--requests 12 --warmup 0 --prompt-tokens 8 --output-tokens 6 --max-error-rate 1 -q)
+
+# 1. every third completion answers HTTP 500 with a hostile message
+start_fake --rate 500 --fault 500 --fault-every 3
+"$OSTEL" serve --url "$URL" --concurrency 2 "${COMMON[@]}" -o "$TMP/e500" && rc=0 || rc=$?
+stop_fake
+assert_eq "$rc" 0 "a level with some 500s still completes"
+assert_eq "$(count "$TMP/e500" rows)" 12
+assert_eq "$(count "$TMP/e500" "HTTP 500")" 4 "requests failed with HTTP 500"
+assert_eq "$(json "$TMP/e500/summary.json" 'j["serve"]["levels"][0]["failed"]')" 4
+assert_eq "$(json "$TMP/e500/summary.json" 'j["serve"]["levels"][0]["completed"]')" 8
+# the message's quotes and markup stay text inside one CSV cell
+python3 - "$TMP/e500/requests.csv" <<'EOF' || fail "the error cell is not intact"
+import csv, sys
+bad = [r for r in csv.DictReader(open(sys.argv[1])) if r["ok"] == "0"]
+assert all('"fault"' in r["error"] and "<b>" in r["error"] for r in bad), bad[0]["error"]
+EOF
+
+# 2. streams cut halfway (the connection closed without the end)
+start_fake --rate 500 --fault truncate --fault-every 4
+"$OSTEL" serve --url "$URL" --concurrency 2 "${COMMON[@]}" -o "$TMP/trunc" || true
+stop_fake
+assert_eq "$(count "$TMP/trunc" rows)" 12
+assert_eq "$(count "$TMP/trunc" ok)" 9 "complete streams"
+assert_eq "$(json "$TMP/trunc/summary.json" 'j["serve"]["levels"][0]["failed"]')" 3
+python3 - "$TMP/trunc/requests.csv" <<'EOF' || fail "a cut stream was not told apart"
+import csv, sys
+bad = [r for r in csv.DictReader(open(sys.argv[1])) if r["ok"] == "0"]
+assert all(r["error"] and int(r["chunks"]) == 3 for r in bad), [(r["error"], r["chunks"]) for r in bad]
+EOF
+
+# 3. a malformed event in the stream
+start_fake --rate 500 --fault badjson --fault-every 6
+"$OSTEL" serve --url "$URL" --concurrency 1 "${COMMON[@]}" -o "$TMP/json" || true
+stop_fake
+assert_eq "$(count "$TMP/json" "malformed JSON")" 2 "malformed JSON detected"
+assert_eq "$(count "$TMP/json" ok)" 10
+
+# 4. a per-request timeout: tokens every 400 ms, a 1 s budget
+start_fake --rate 2.5
+"$OSTEL" serve --url "$URL" --concurrency 2 --requests 2 --warmup 0 --prompt-tokens 8 \
+    --output-tokens 20 --timeout 1s --max-error-rate 1 -q -o "$TMP/timeout" && rc=0 || rc=$?
+stop_fake
+assert_eq "$rc" 1 "no request completed"
+assert_eq "$(count "$TMP/timeout" timeout)" 2 "requests that timed out"
+
+# 5. the server exits mid-level: the rest fail fast, the level stops on its error bound
+start_fake --rate 500 --fault exit --fault-every 5
+"$OSTEL" serve --url "$URL" --concurrency 2 --requests 40 --warmup 0 --prompt-tokens 8 \
+    --output-tokens 6 -q -o "$TMP/exit" || true
+wait "$FPID" 2>/dev/null || true
+assert_eq "$(json "$TMP/exit/summary.json" 'j["serve"]["levels"][0]["stopped_early"]')" errors
+assert_eq "$(json "$TMP/exit/summary.json" 'j["serve"]["levels"][0]["completed"]')" 4
+assert_eq "$(json "$TMP/exit/summary.json" 'j["serve"]["levels"][0]["requests"] < 40')" True
+
+# 6. open loop, constant arrivals at two rates: latencies from the scheduled send, queue ≥ 0
+start_fake --rate 200
+"$OSTEL" serve --url "$URL" --rate 40,80 --arrivals constant --requests 20 --warmup 2 \
+    --prompt-tokens 8 --output-tokens 5 -q -o "$TMP/rate" || fail "the open-loop run failed"
+stop_fake
+python3 - "$TMP/rate" <<'EOF' || fail "open-loop timings are inconsistent"
+import csv, json, sys
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + "/requests.csv")))
+assert len(rows) == 44, len(rows)
+for lv, rate in (("r40", 40), ("r80", 80)):
+    rs = sorted((r for r in rows if r["level"] == lv), key=lambda r: float(r["sched_ts"]))
+    gaps = [float(b["sched_ts"]) - float(a["sched_ts"]) for a, b in zip(rs, rs[1:])]
+    assert all(abs(g - 1 / rate) < 2e-3 for g in gaps), (lv, gaps)   # the schedule, not the clock
+    for r in rs:
+        assert float(r["queue_ms"]) >= 0
+        assert float(r["ttft_ms"]) >= float(r["ttft_send_ms"])
+        assert float(r["e2e_ms"]) >= float(r["e2e_send_ms"])
+j = json.load(open(d + "/summary.json"))
+assert [l["kind"] for l in j["serve"]["levels"]] == ["rate", "rate"]
+assert [l["arrivals"] for l in j["serve"]["levels"]] == ["constant", "constant"]
+EOF
+
+# 7. a sweep: concurrency 1, the saturating concurrency, then rates between
+start_fake --rate 400
+"$OSTEL" serve --url "$URL" --sweep 4 --sweep-concurrency 4 --requests 8 --warmup 1 \
+    --prompt-tokens 8 --output-tokens 4 -q -o "$TMP/sweep" || fail "the sweep failed"
+stop_fake
+assert_eq "$(json "$TMP/sweep/summary.json" '[l["kind"] for l in j["serve"]["levels"]]')" \
+    "['concurrency', 'concurrency', 'rate', 'rate']"
+assert_eq "$(json "$TMP/sweep/summary.json" '(lambda l: l[0]["request_throughput"] < l[2]["value"] < l[3]["value"] < l[1]["request_throughput"])(j["serve"]["levels"])')" True
+
+# 8. Ctrl-C in --url mode: exit 130, what was measured kept
+start_fake --rate 50
+"$OSTEL" serve --url "$URL" --concurrency 4 --requests 1000 --warmup 0 --prompt-tokens 8 \
+    --output-tokens 20 -q -o "$TMP/int" &
+opid=$!
+for _ in $(seq 200); do
+    [ "$(wc -l <"$TMP/int/requests.csv" 2>/dev/null || echo 0)" -ge 5 ] && break
+    sleep 0.05
+done
+kill -INT "$opid"
+rc=0; wait "$opid" || rc=$?
+stop_fake
+assert_eq "$rc" 130 "exit status after SIGINT"
+assert_eq "$(json "$TMP/int/summary.json" 'j["run"]["status"]')" interrupted
+[ "$(count "$TMP/int" ok)" -ge 4 ] || fail "the measured requests were lost"
+assert_eq "$(count "$TMP/int" interrupted)" 4 "the requests in flight are recorded as interrupted"
+note "serve faults: all checks passed"

@@ -1,0 +1,179 @@
+/*
+ * Unit tests for serve/: the SSE framer (every split of a stream gives the same events; CR, LF and
+ * CRLF line ends; comments and other fields ignored; the cap), the Prometheus text parser, and the
+ * latency statistics (numpy's percentile definition, checked by hand).
+ */
+#include "testlib.h"
+#include "serve/prom.h"
+#include "serve/serve_stats.h"
+#include "serve/sse.h"
+
+#include <math.h>
+#include <string.h>
+
+#define NEAR(a, b, eps) assert_true(fabs((a) - (b)) < (eps))
+
+struct events {
+    char all[4096];
+    int n;
+    int stop_after; /* 0 = never */
+};
+
+static int collect(void *ctx, const char *data, size_t len)
+{
+    struct events *e = ctx;
+    assert_int_equal(strlen(data), len); /* NUL-terminated, no embedded NUL here */
+    strncat(e->all, data, sizeof(e->all) - strlen(e->all) - 2);
+    strcat(e->all, "|");
+    e->n++;
+    return e->stop_after && e->n >= e->stop_after;
+}
+
+static const char stream[] = ": a comment\r\n"
+                             "event: message\n"
+                             "id: 7\n"
+                             "data: {\"a\":1}\n\n"
+                             "data:no-space\r\n\r\n"
+                             "data: two\ndata:  lines\n\n"
+                             "retry: 10\n\n" /* no data: no event */
+                             "data\n\n"      /* a data field with no value: empty data */
+                             "data: cr-only\r\r"
+                             "data: [DONE]\n\n";
+static const char expected[] = "{\"a\":1}|no-space|two\n lines||cr-only|[DONE]|";
+
+static void test_sse_whole_and_split(void **state)
+{
+    (void)state;
+    size_t n = strlen(stream);
+    /* whole, then every two-piece split, then byte by byte */
+    for (size_t cut = 0; cut <= n; cut++) {
+        struct ostel_sse p;
+        ostel_sse_init(&p, 0);
+        struct events e = {0};
+        assert_int_equal(ostel_sse_feed(&p, stream, cut, collect, &e), 0);
+        assert_int_equal(ostel_sse_feed(&p, stream + cut, n - cut, collect, &e), 0);
+        assert_string_equal(e.all, expected);
+        assert_int_equal(e.n, 6);
+        assert_false(ostel_sse_pending(&p));
+        ostel_sse_free(&p);
+    }
+    struct ostel_sse p;
+    ostel_sse_init(&p, 0);
+    struct events e = {0};
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ostel_sse_feed(&p, stream + i, 1, collect, &e), 0);
+    assert_string_equal(e.all, expected);
+    ostel_sse_free(&p);
+}
+
+static void test_sse_pending_stop_and_cap(void **state)
+{
+    (void)state;
+    struct ostel_sse p;
+    ostel_sse_init(&p, 0);
+    struct events e = {0};
+    assert_int_equal(ostel_sse_feed(&p, "data: cut", 9, collect, &e), 0);
+    assert_true(ostel_sse_pending(&p)); /* a stream ending here was truncated */
+    assert_int_equal(e.n, 0);
+    ostel_sse_free(&p);
+
+    ostel_sse_init(&p, 0);
+    struct events s = {.stop_after = 1};
+    assert_int_equal(ostel_sse_feed(&p, "data: 1\n\ndata: 2\n\n", 18, collect, &s), 1);
+    assert_int_equal(s.n, 1);
+    ostel_sse_free(&p);
+
+    ostel_sse_init(&p, 16);
+    struct events c = {0};
+    assert_int_equal(ostel_sse_feed(&p, "data: 0123456789abcdefXYZ\n\n", 27, collect, &c),
+                     OSTEL_ERR);
+    assert_int_equal(ostel_sse_feed(&p, "data: x\n\n", 9, collect, &c), OSTEL_ERR);
+    assert_int_equal(c.n, 0);
+    ostel_sse_free(&p);
+    /* many data lines that together pass the cap */
+    ostel_sse_init(&p, 16);
+    int rc = 0;
+    for (int i = 0; i < 10 && rc == 0; i++)
+        rc = ostel_sse_feed(&p, "data: abcd\n", 11, collect, &c);
+    assert_int_equal(rc, OSTEL_ERR);
+    ostel_sse_free(&p);
+}
+
+struct prom_seen {
+    double busy, total, labelled;
+    int n;
+};
+
+static void on_prom(void *ctx, struct ostel_str name, double v)
+{
+    struct prom_seen *s = ctx;
+    s->n++;
+    if (ostel_str_eq(name, "llamacpp:requests_processing"))
+        s->busy = v;
+    if (ostel_str_eq(name, "llamacpp:tokens_predicted_total"))
+        s->total = v;
+    if (ostel_str_eq(name, "x{a=\"b c\",d=\"}\"}"))
+        s->labelled = v;
+}
+
+static void test_prom(void **state)
+{
+    (void)state;
+    const char text[] = "# HELP llamacpp:requests_processing Number of requests processing.\n"
+                        "# TYPE llamacpp:requests_processing gauge\n"
+                        "llamacpp:requests_processing 3\r\n"
+                        "llamacpp:tokens_predicted_total 1.5e3 1700000000\n"
+                        "\n"
+                        "x{a=\"b c\",d=\"}\"} 7\n"
+                        "broken_line_without_value\n"
+                        "bad 12abc\n"
+                        "inf +Inf\n";
+    struct prom_seen s = {0};
+    size_t bad = ostel_prom_parse(text, strlen(text), on_prom, &s);
+    assert_int_equal(bad, 2);
+    assert_int_equal(s.n, 4);
+    NEAR(s.busy, 3, 1e-12);
+    NEAR(s.total, 1500, 1e-9);
+    NEAR(s.labelled, 7, 1e-12);
+}
+
+static void test_stats(void **state)
+{
+    (void)state;
+    /* numpy: np.percentile([1..10], [50,90,95,99,99.9]) = 5.5, 9.1, 9.55, 9.91, 9.991 */
+    double x[] = {10, 3, NAN, 1, 2, 4, 5, 6, 7, 8, 9};
+    struct ostel_serve_dist d;
+    ostel_serve_dist_compute(x, 11, &d);
+    assert_int_equal(d.n, 10);
+    NEAR(d.mean, 5.5, 1e-12);
+    NEAR(d.sd, sqrt(55.0 / 6.0), 1e-12); /* sample sd of 1..10 */
+    NEAR(d.p50, 5.5, 1e-12);
+    NEAR(d.p90, 9.1, 1e-12);
+    NEAR(d.p95, 9.55, 1e-12);
+    NEAR(d.p99, 9.91, 1e-12);
+    NEAR(d.p999, 9.991, 1e-12);
+    NEAR(d.max, 10, 1e-12);
+    NEAR(d.min, 1, 1e-12);
+    double one[] = {42};
+    ostel_serve_dist_compute(one, 1, &d);
+    assert_int_equal(d.n, 1);
+    NEAR(d.p99, 42, 1e-12);
+    assert_true(isnan(d.sd));
+    double none[] = {NAN, NAN};
+    ostel_serve_dist_compute(none, 2, &d);
+    assert_int_equal(d.n, 0);
+    assert_true(isnan(d.mean) && isnan(d.p50) && isnan(d.max));
+    ostel_serve_dist_compute(NULL, 0, &d);
+    assert_int_equal(d.n, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sse_whole_and_split),
+        cmocka_unit_test(test_sse_pending_stop_and_cap),
+        cmocka_unit_test(test_prom),
+        cmocka_unit_test(test_stats),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
