@@ -21,6 +21,7 @@
 #include "serve/serve.h"
 #include "util/fileio.h"
 #include "util/opt.h"
+#include "util/names.h"
 #include "util/util.h"
 
 #include <arpa/inet.h>
@@ -500,7 +501,7 @@ static char *make_dir_name(const struct serve_args *a)
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-    char *safe = ostel_run_sanitize_tag(a->tag ? a->tag : "serve");
+    char *safe = ostel_tag_sanitize(a->tag ? a->tag : "serve");
     char *d = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
                               ts.tv_nsec / 1000000, safe);
     free(safe);

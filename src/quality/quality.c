@@ -12,7 +12,6 @@
  */
 #include "quality/quality.h"
 
-#include "cmd/run_args.h"
 #include "llama/gguf.h"
 #include "llama/llama_tools.h"
 #include "llama/logparse.h"
@@ -21,6 +20,7 @@
 #include "run/study.h"
 #include "store/store.h"
 #include "util/fileio.h"
+#include "util/names.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -939,7 +939,7 @@ static int setup(struct qctx *c)
             c->m[i].tag = default_tag(q->models[i]);
         }
         /* a tag names directories: no '/' or other odd characters */
-        char *safe = ostel_run_sanitize_tag(c->m[i].tag);
+        char *safe = ostel_tag_sanitize(c->m[i].tag);
         free(c->m[i].tag);
         c->m[i].tag = safe;
     }

@@ -3,7 +3,6 @@
  * run after the measured runs with the same mechanism as `ostel quality` (quality.c), into the
  * study's quality/ directory and its database.
  */
-#include "cmd/run_args.h"
 #include "quality/quality.h"
 #include "run/study.h"
 #include "util/opt.h"
