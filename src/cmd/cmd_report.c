@@ -26,6 +26,7 @@ enum {
     OPT_DB = 256,
     OPT_STUDY,
     OPT_TAG,
+    OPT_RUN_CHARTS,
 };
 
 static const struct ostel_option report_options[] = {
@@ -39,6 +40,8 @@ static const struct ostel_option report_options[] = {
     {OPT_GROUP_BY, "group-by", "KEYS", "OSTEL_REPORT_GROUP_BY",
      "comma-separated keys among tag, model, ctx, gen, scenario (default: tag)"},
     {OPT_OUTPUT, "output", "FILE", NULL, "write to FILE (atomically) instead of standard output"},
+    {OPT_RUN_CHARTS, "run-charts", "N", "OSTEL_REPORT_RUN_CHARTS",
+     "html: runs drawn one by one (default 24; every other run is a choice in a list)"},
     {OPT_STUDY, "study", "ID|NAME", "OSTEL_REPORT_STUDY",
      "only the database's runs of this study (its id or name)"},
     {OPT_TAG, "tag", "TAG", "OSTEL_REPORT_TAG", "only the database's runs with this tag"},
@@ -67,6 +70,7 @@ struct report_args {
     const char *db_env; /* $OSTEL_DB */
     const char *study, *tag;
     unsigned group_by;
+    size_t run_charts; /* --run-charts; 0 = the default */
     struct ostel_args pos; /* the run directories: pos.pos[0 .. npos + nrest) */
     int npos;
 };
@@ -98,6 +102,15 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_TAG:
         a->tag = arg;
         return 0;
+    case OPT_RUN_CHARTS: {
+        char *end;
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (!*arg || *end || *arg == '-' || v < 1 || v > 100000)
+            return ostel_error("%s%s: '%s' is not a number of runs from 1 to 100000", where,
+                               source ? "" : "run-charts", arg);
+        a->run_charts = (size_t)v;
+        return 0;
+    }
     case OPT_FORMAT:
         if (!ostel_report_find_format(arg))
             return ostel_error("%s%s: unknown format '%s' (md, csv, json, html)", where,
@@ -172,7 +185,7 @@ int cmd_report(int argc, char **argv)
         ostel_warn("%zu run%s given twice (the same run id: in the database and as a directory, or "
                    "a directory named twice); each run counts once",
                    dup, dup == 1 ? " was" : "s were");
-    struct ostel_report_options opt = {a.group_by, a.baseline};
+    struct ostel_report_options opt = {a.group_by, a.baseline, a.run_charts};
     struct ostel_report report;
     char err[1024];
     if (ostel_report_build(&report, &set, &opt, err, sizeof(err)) != 0) {

@@ -264,6 +264,8 @@ static void note_memory(const struct ostel_report_set *set, struct ostel_report_
                              missing, g->n_ok));
 }
 
+#define OUTLIERS_NAMED_MAX 10 /* outliers named in a note; the rest are counted */
+
 static void note_outliers(const struct ostel_report_set *set, struct ostel_report_group *g)
 {
     static const int ms[] = {OSTEL_REPORT_M_GEN_TPS, OSTEL_REPORT_M_PROMPT_TPS,
@@ -284,9 +286,16 @@ static void note_outliers(const struct ostel_report_set *set, struct ostel_repor
             /* A cold first run already has its own note. */
             if (group_has_note(g, OSTEL_REPORT_NOTE_COLD))
                 flag[0] = false;
+            /* Named one by one up to a few; a study of thousands of runs gets a count. */
+            size_t named = 0, more = 0;
             for (size_t i = 0; i < g->n_ok; i++) {
                 if (!flag[i])
                     continue;
+                if (named == OUTLIERS_NAMED_MAX) {
+                    more++;
+                    continue;
+                }
+                named++;
                 char num[48];
                 ostel_report_fmt_num(v[i], mi->decimals, num, sizeof(num));
                 ostel_buf_printf(&brief, "%s%s", sep, runs[i]->name);
@@ -300,6 +309,11 @@ static void note_outliers(const struct ostel_report_set *set, struct ostel_repor
                     ostel_buf_puts(&b, " (outside Tukey's fences)");
                 ostel_buf_puts(&b, ". ");
                 sep = ", ";
+            }
+            if (more) {
+                ostel_buf_printf(&brief, " and %zu more", more);
+                ostel_buf_printf(&b, "%zu more run%s of this group %s too. ", more,
+                                 more == 1 ? "" : "s", more == 1 ? "is an outlier" : "are outliers");
             }
             ostel_buf_puts(&b, "Something else may have used the machine then: rerun on a quiet "
                                "system, or keep it out with more repetitions");
@@ -1019,6 +1033,7 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
     memset(r, 0, sizeof(*r));
     r->set = set;
     r->group_by = opt->group_by ? opt->group_by : OSTEL_REPORT_BY_TAG;
+    r->run_charts = opt->run_charts ? opt->run_charts : 24; /* OSTEL_REPORT_RUN_CHARTS_DEFAULT */
     if (set->n == 0) {
         snprintf(err, errlen, "no runs to report on");
         return -1;

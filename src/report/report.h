@@ -324,6 +324,7 @@ struct ostel_report_group {
 struct ostel_report_options {
     unsigned group_by;    /* OSTEL_REPORT_BY_*; 0 = by tag */
     const char *baseline; /* a group's label (or its first key's value); NULL = the first group */
+    size_t run_charts;    /* HTML: runs drawn as small multiples; 0 = the default (24) */
 };
 
 struct ostel_report {
@@ -331,6 +332,7 @@ struct ostel_report {
     struct ostel_report_group *groups;
     size_t ngroups, baseline;
     unsigned group_by;
+    size_t run_charts; /* from the options (0 there = OSTEL_REPORT_RUN_CHARTS_DEFAULT) */
     struct ostel_report_model *models; /* one per distinct model path of the runs; owned */
     size_t nmodels;
 };
@@ -409,6 +411,9 @@ bool ostel_report_html_has_charts(void);
  * (for the HTML page). The caller owns the tree (cJSON_Delete). */
 struct cJSON;
 struct cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series);
+/* The same tree up to, not including, its "runs" member (the HTML page carries the runs in a
+ * compact form of its own). The caller owns it. */
+struct cJSON *ostel_report_json_tree_head(const struct ostel_report *r);
 
 /* Escapers used by the formats: append s to out. */
 void ostel_report_escape_html(struct ostel_buf *out, const char *s);

@@ -97,15 +97,6 @@ static cJSON *phases_json(const double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NT
     return o;
 }
 
-static const char *group_of(const struct ostel_report *r, size_t run)
-{
-    for (size_t gi = 0; gi < r->ngroups; gi++)
-        for (size_t i = 0; i < r->groups[gi].n; i++)
-            if (r->groups[gi].runs[i] == run)
-                return r->groups[gi].label;
-    return "";
-}
-
 /* Bucketed series (max RSS, mean CPU, summed paging, worst pressure, lowest available). */
 static cJSON *series_json(const struct ostel_report_series *s)
 {
@@ -266,13 +257,14 @@ static cJSON *sweep_json(const struct ostel_report_sweep *sw)
     return o;
 }
 
-static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_series)
+/* One run; group is its group's label (borrowed). */
+static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group, bool with_series)
 {
     const struct ostel_report_run *run = &r->set->runs[idx];
     cJSON *o = cJSON_CreateObject();
     add_str(o, "name", run->name);
     add_str(o, "path", run->path);
-    add_str(o, "group", group_of(r, idx));
+    add_str(o, "group", group);
     add_str(o, "tag", run->tag);
     add_str(o, "status", run->status);
     add_int(o, "exit_code", run->exit_code);
@@ -311,8 +303,7 @@ static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_serie
 
 static const char *const group_key_names[] = {"tag", "model", "ctx", "gen", "scenario"};
 
-/* The report's tree up to its "runs" member. */
-static cJSON *tree_without_runs(const struct ostel_report *r)
+cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "ostel.report");
@@ -388,11 +379,11 @@ static cJSON *tree_without_runs(const struct ostel_report *r)
 
 cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
 {
-    cJSON *root = tree_without_runs(r);
+    cJSON *root = ostel_report_json_tree_head(r);
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     for (size_t gi = 0; gi < r->ngroups; gi++)
         for (size_t i = 0; i < r->groups[gi].n; i++)
-            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], with_series));
+            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label, with_series));
     return root;
 }
 
@@ -404,7 +395,7 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
  */
 void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out)
 {
-    cJSON *root = tree_without_runs(r);
+    cJSON *root = ostel_report_json_tree_head(r);
     char *s = cJSON_Print(root);
     OSTEL_ASSERT(s != NULL);
     size_t n = strlen(s);
@@ -416,7 +407,7 @@ void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out
     bool first = true;
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         for (size_t i = 0; i < r->groups[gi].n; i++) {
-            cJSON *o = run_json(r, r->groups[gi].runs[i], false);
+            cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label, false);
             char *t = cJSON_Print(o);
             OSTEL_ASSERT(t != NULL);
             if (!first)
