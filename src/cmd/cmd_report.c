@@ -165,7 +165,7 @@ int cmd_report(int argc, char **argv)
 
     struct ostel_report_set set;
     ostel_report_set_init(&set);
-    struct ostel_report_db_select sel = {a.study, a.tag};
+    struct ostel_report_db_select sel = {a.study, a.tag, strcmp(a.format, "html") != 0};
     if (a.db && ostel_report_load_db(&set, a.db, &sel) != 0) {
         ostel_report_set_free(&set);
         ostel_args_free(&a.pos);

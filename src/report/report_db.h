@@ -18,6 +18,7 @@ struct ostel_store_run_record;
 struct ostel_report_db_select {
     const char *study; /* a study's id or name (ostel_store_find_study) */
     const char *tag;   /* runs with exactly this tag */
+    bool no_series;    /* leave the runs' series empty (the format draws none): no sample is read */
 };
 
 /*

@@ -15,14 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report/report_par.h"
 #include "util/fileio.h"
 
 #define SUMMARY_MAX (16u << 20)  /* summary.json */
@@ -1087,40 +1086,28 @@ static int load_run_dir(struct ostel_report_set *set, const char *dir)
     return OSTEL_OK;
 }
 
-/* A study's run directories loaded on a few threads: parsing summary.json and metrics.csv is
- * CPU-bound and every run is independent. Each thread takes the next index; the set is grown
- * before they start, so no thread moves it. The first failing run in name order is reported,
- * exactly as the one-thread loop would. */
+/* A study's run directories loaded on a few threads (report_par.c): parsing summary.json and
+ * metrics.csv is CPU-bound and every run is independent. The set is grown before they start, so
+ * no thread moves it; the first failing run in name order is reported, exactly as one thread
+ * would. */
 struct load_job {
     struct ostel_report_run *runs;
     char **dirs;
     char (*errs)[1024];
     int *rcs;
-    size_t n;
-    atomic_size_t next;
 };
 
-static void *load_worker(void *arg)
+static void load_one(void *ctx, size_t i)
 {
-    struct load_job *job = arg;
-    for (;;) {
-        size_t i = atomic_fetch_add(&job->next, 1);
-        if (i >= job->n)
-            return NULL;
-        job->rcs[i] = load_run_into(&job->runs[i], job->dirs[i], job->errs[i], sizeof(job->errs[i]));
-    }
+    struct load_job *job = ctx;
+    job->rcs[i] = load_run_into(&job->runs[i], job->dirs[i], job->errs[i], sizeof(job->errs[i]));
 }
 
-#define LOAD_THREADS_MAX 8
 #define LOAD_PARALLEL_MIN 64 /* fewer runs than this load on the calling thread */
 
 static int load_run_dirs(struct ostel_report_set *set, char **dirs, size_t n)
 {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nthreads = ncpu > 1 ? (size_t)ncpu : 1;
-    if (nthreads > LOAD_THREADS_MAX)
-        nthreads = LOAD_THREADS_MAX;
-    if (n < LOAD_PARALLEL_MIN || nthreads < 2) {
+    if (n < LOAD_PARALLEL_MIN) {
         for (size_t i = 0; i < n; i++)
             if (load_run_dir(set, dirs[i]) != OSTEL_OK)
                 return OSTEL_ERR;
@@ -1129,18 +1116,10 @@ static int load_run_dirs(struct ostel_report_set *set, char **dirs, size_t n)
     size_t first = set->n;
     for (size_t i = 0; i < n; i++)
         ostel_report_set_add(set);
-    struct load_job job = {.runs = set->runs + first, .dirs = dirs, .n = n};
+    struct load_job job = {.runs = set->runs + first, .dirs = dirs};
     job.errs = ostel_xmalloc(n * sizeof(*job.errs));
     job.rcs = ostel_xcalloc(n, sizeof(*job.rcs));
-    atomic_init(&job.next, 0);
-    pthread_t tid[LOAD_THREADS_MAX];
-    size_t started = 0;
-    for (size_t t = 1; t < nthreads; t++)
-        if (pthread_create(&tid[started], NULL, load_worker, &job) == 0)
-            started++;
-    load_worker(&job);
-    for (size_t t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
+    ostel_report_parallel(n, LOAD_PARALLEL_MIN, load_one, &job);
     int rc = OSTEL_OK;
     for (size_t i = 0; i < n && rc == OSTEL_OK; i++)
         if (job.rcs[i] != 0)
