@@ -165,8 +165,8 @@ int cmd_report(int argc, char **argv)
 
     struct ostel_report_set set;
     ostel_report_set_init(&set);
-    struct ostel_report_db_select sel = {a.study, a.tag, strcmp(a.format, "html") != 0};
-    if (a.db && ostel_report_load_db(&set, a.db, &sel) != 0) {
+    struct ostel_report_db_select sel = {a.study, a.tag};
+    if (a.db && ostel_report_load_db_series(&set, a.db, &sel, strcmp(a.format, "html") == 0) != 0) {
         ostel_report_set_free(&set);
         ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
@@ -185,7 +185,7 @@ int cmd_report(int argc, char **argv)
         ostel_warn("%zu run%s given twice (the same run id: in the database and as a directory, or "
                    "a directory named twice); each run counts once",
                    dup, dup == 1 ? " was" : "s were");
-    struct ostel_report_options opt = {a.group_by, a.baseline, a.run_charts};
+    struct ostel_report_options opt = {a.group_by, a.baseline};
     struct ostel_report report;
     char err[1024];
     if (ostel_report_build(&report, &set, &opt, err, sizeof(err)) != 0) {
@@ -195,6 +195,7 @@ int cmd_report(int argc, char **argv)
         ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
     }
+    report.run_charts = a.run_charts;
     if (strcmp(a.format, "html") == 0 && !ostel_report_html_has_charts())
         ostel_warn("this ostel was built without uPlot (npm ci, then rebuild): the HTML report "
                    "has tables but no charts");

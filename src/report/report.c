@@ -1033,7 +1033,6 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
     memset(r, 0, sizeof(*r));
     r->set = set;
     r->group_by = opt->group_by ? opt->group_by : OSTEL_REPORT_BY_TAG;
-    r->run_charts = opt->run_charts ? opt->run_charts : 24; /* OSTEL_REPORT_RUN_CHARTS_DEFAULT */
     if (set->n == 0) {
         snprintf(err, errlen, "no runs to report on");
         return -1;

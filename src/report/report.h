@@ -324,7 +324,6 @@ struct ostel_report_group {
 struct ostel_report_options {
     unsigned group_by;    /* OSTEL_REPORT_BY_*; 0 = by tag */
     const char *baseline; /* a group's label (or its first key's value); NULL = the first group */
-    size_t run_charts;    /* HTML: runs drawn as small multiples; 0 = the default (24) */
 };
 
 struct ostel_report {
@@ -332,7 +331,8 @@ struct ostel_report {
     struct ostel_report_group *groups;
     size_t ngroups, baseline;
     unsigned group_by;
-    size_t run_charts; /* from the options (0 there = OSTEL_REPORT_RUN_CHARTS_DEFAULT) */
+    size_t run_charts; /* HTML: runs drawn as small multiples; 0 (what ostel_report_build sets) =
+                          OSTEL_REPORT_RUN_CHARTS_DEFAULT; the caller may set it after the build */
     struct ostel_report_model *models; /* one per distinct model path of the runs; owned */
     size_t nmodels;
 };

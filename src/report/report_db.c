@@ -268,7 +268,13 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
 int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                          const struct ostel_report_db_select *sel)
 {
-    static const struct ostel_report_db_select none = {NULL, NULL, false};
+    return ostel_report_load_db_series(set, path, sel, true);
+}
+
+int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
+                                const struct ostel_report_db_select *sel, bool series)
+{
+    static const struct ostel_report_db_select none = {NULL, NULL};
     if (!sel)
         sel = &none;
     if (!ostel_is_file(path))
@@ -303,7 +309,7 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                     sel->tag ? " with tag '" : "", sel->tag ? sel->tag : "", sel->tag ? "'" : "");
         goto out;
     }
-    if (!sel->no_series) {
+    if (series) {
         /* runs of this call start at `before`: index the samples walk from there */
         struct ostel_report_set view = {set->runs + before, set->n - before, 0};
         L->set = &view;

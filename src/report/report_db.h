@@ -18,7 +18,6 @@ struct ostel_store_run_record;
 struct ostel_report_db_select {
     const char *study; /* a study's id or name (ostel_store_find_study) */
     const char *tag;   /* runs with exactly this tag */
-    bool no_series;    /* leave the runs' series empty (the format draws none): no sample is read */
 };
 
 /*
@@ -38,6 +37,11 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
  * does not keep llama_output.log). Returns 0, or -1 with a message in err (without the database's
  * name).
  */
+/* The same; series false leaves the runs' series empty and reads no sample (for a format that
+ * draws none: all but html). */
+int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
+                                const struct ostel_report_db_select *sel, bool series);
+
 int ostel_report_load_record(struct ostel_report_run *run, const struct ostel_store_run_record *rec,
                              char *err, size_t errlen);
 

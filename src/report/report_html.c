@@ -29,6 +29,11 @@ bool ostel_report_html_has_charts(void)
     return ostel_asset_uplot_js_len > 0 && ostel_asset_uplot_css_len > 0;
 }
 
+static size_t run_charts(const struct ostel_report *r)
+{
+    return r->run_charts ? r->run_charts : OSTEL_REPORT_RUN_CHARTS_DEFAULT;
+}
+
 static void esc(struct ostel_buf *out, const char *s)
 {
     ostel_report_escape_html(out, s ? s : "");
@@ -244,7 +249,7 @@ static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
                         "id=\"overlay-charts\"></div>\n</section>\n");
     size_t total = r->set->n;
     bool *chosen = ostel_xmalloc((total ? total : 1) * sizeof(*chosen));
-    ostel_report_html_charted(r, r->run_charts, chosen);
+    ostel_report_html_charted(r, run_charts(r), chosen);
     size_t ncharted = 0;
     for (size_t i = 0; i < total; i++)
         ncharted += chosen[i];
@@ -310,7 +315,7 @@ static void write_summarised(struct ostel_buf *out, const struct ostel_report *r
                          nov, nov == 1 ? "" : "s");
         if (nov < r->ngroups)
             ostel_buf_printf(out, " (the first %zu of %zu groups)", nov, r->ngroups);
-        size_t drawn = total < r->run_charts ? total : r->run_charts;
+        size_t drawn = total < run_charts(r) ? total : run_charts(r);
         ostel_buf_printf(out, "; up to %zu run%s drawn one by one", drawn, drawn == 1 ? "" : "s");
         if (drawn < total)
             ostel_buf_puts(out, ", any other from a list (its samples reduced to a few dozen "
@@ -419,7 +424,7 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
                      OSTEL_VERSION);
 
     if (charts) {
-        cJSON *tree = ostel_report_html_data(r, r->run_charts);
+        cJSON *tree = ostel_report_html_data(r, run_charts(r));
         char *json = cJSON_PrintUnformatted(tree);
         OSTEL_ASSERT(json != NULL);
         ostel_buf_puts(out, "<script type=\"application/json\" id=\"ostel-data\">");

@@ -347,7 +347,7 @@ static void test_migrate_to_2(void **state)
     assert_int_equal(ostel_store_schema_version(s), 1);
     ostel_store_close(s);
     assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    assert_int_equal(ostel_store_schema_version(s), 2);
+    assert_int_equal(ostel_store_schema_version(s), OSTEL_STORE_SCHEMA_VERSION);
     expect_schema2_values(s, id);
     assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
     ostel_store_close(s);
