@@ -251,6 +251,7 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
     ov->npts = np;
     for (size_t j = 0; j < np; j++)
         ov->x[j] = total * (double)j / (double)(np - 1);
+    ov->x[np - 1] = total; /* exactly where every run's last sample lands */
 
     double *vals = ostel_xmalloc(np * nr * sizeof(*vals)); /* [point][run] */
     size_t xcap = 0;
