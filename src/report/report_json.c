@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/report_par.h"
+
 #define SERIES_MAX_POINTS 1500
 
 static const char *const note_kinds[] = {
@@ -387,11 +389,50 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
     return root;
 }
 
+/* One run's text as it stands in the report's "runs" array: cJSON_Print of the run alone, its
+ * members two tabs deeper. */
+static char *run_text(const struct ostel_report *r, size_t gi, size_t i)
+{
+    cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label, false);
+    char *t = cJSON_Print(o);
+    OSTEL_ASSERT(t != NULL);
+    cJSON_Delete(o);
+    size_t lines = 0, n = 0;
+    for (const char *c = t; *c; c++, n++)
+        lines += *c == '\n';
+    char *out = ostel_xmalloc(n + 2 * lines + 1), *w = out;
+    for (const char *c = t; *c; c++) {
+        *w++ = *c;
+        if (*c == '\n') {
+            *w++ = '\t';
+            *w++ = '\t';
+        }
+    }
+    *w = '\0';
+    cJSON_free(t);
+    return out;
+}
+
+struct runs_job {
+    const struct ostel_report *r;
+    size_t (*at)[2]; /* group, index in group */
+    char **text;
+};
+
+static void run_text_at(void *ctx, size_t k)
+{
+    struct runs_job *job = ctx;
+    job->text[k] = run_text(job->r, job->at[k][0], job->at[k][1]);
+}
+
+#define RUNS_BATCH 2048 /* runs printed at once (on a few threads), then appended and freed */
+
 /*
- * The same text as cJSON_Print of ostel_report_json_tree(r, false), written one run at a time: the
- * tree of 10,000 runs took a quarter of a gigabyte, one run's tree takes kilobytes. cJSON prints
- * the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members two tabs
- * deeper than when printed alone, joined by ", ", and "]\n}" at the end.
+ * The same text as cJSON_Print of ostel_report_json_tree(r, false), written a batch of runs at a
+ * time: the tree of 10,000 runs took a quarter of a gigabyte, one batch's texts take a few
+ * megabytes; the batch's runs are printed on a few threads, each into its own string. cJSON
+ * prints the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members
+ * two tabs deeper than when printed alone, joined by ", ", and "]\n}" at the end.
  */
 void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out)
 {
@@ -404,28 +445,27 @@ void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out
     ostel_buf_puts(out, ",\n\t\"runs\":\t[");
     cJSON_free(s);
     cJSON_Delete(root);
-    bool first = true;
+    struct runs_job job = {r, ostel_xmalloc(RUNS_BATCH * sizeof(*job.at)),
+                           ostel_xmalloc(RUNS_BATCH * sizeof(*job.text))};
+    size_t nb = 0, written = 0;
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         for (size_t i = 0; i < r->groups[gi].n; i++) {
-            cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label, false);
-            char *t = cJSON_Print(o);
-            OSTEL_ASSERT(t != NULL);
-            if (!first)
-                ostel_buf_puts(out, ", ");
-            first = false;
-            for (const char *c = t; *c; c++) {
-                const char *nl = strchr(c, '\n');
-                if (!nl) {
-                    ostel_buf_puts(out, c);
-                    break;
-                }
-                ostel_buf_append(out, c, (size_t)(nl - c) + 1);
-                ostel_buf_puts(out, "\t\t");
-                c = nl;
+            job.at[nb][0] = gi;
+            job.at[nb][1] = i;
+            bool last = gi + 1 == r->ngroups && i + 1 == r->groups[gi].n;
+            if (++nb < RUNS_BATCH && !last)
+                continue;
+            ostel_report_parallel(nb, 64, run_text_at, &job);
+            for (size_t k = 0; k < nb; k++) {
+                if (written++)
+                    ostel_buf_puts(out, ", ");
+                ostel_buf_puts(out, job.text[k]);
+                free(job.text[k]);
             }
-            cJSON_free(t);
-            cJSON_Delete(o);
+            nb = 0;
         }
     }
+    free(job.at);
+    free(job.text);
     ostel_buf_puts(out, "]\n}\n");
 }
