@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "report/report.h"
 #include "report/report_db.h"
+#include "report/report_html_scale.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 
@@ -166,13 +167,15 @@ int cmd_report(int argc, char **argv)
     struct ostel_report_set set;
     ostel_report_set_init(&set);
     struct ostel_report_db_select sel = {a.study, a.tag};
-    if (a.db && ostel_report_load_db_series(&set, a.db, &sel, strcmp(a.format, "html") == 0) != 0) {
+    /* Only the HTML page draws samples, and at most this many of a run's */
+    size_t points = strcmp(a.format, "html") == 0 ? OSTEL_REPORT_HTML_LOAD_POINTS : 0;
+    if (a.db && ostel_report_load_db_series(&set, a.db, &sel, points) != 0) {
         ostel_report_set_free(&set);
         ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
     }
     for (int i = 0; i < a.npos; i++) {
-        if (ostel_report_load_path(&set, a.pos.pos[i]) != 0) {
+        if (ostel_report_load_path_series(&set, a.pos.pos[i], points) != 0) {
             ostel_report_set_free(&set);
             ostel_args_free(&a.pos);
             return OSTEL_EXIT_FAIL;

@@ -201,6 +201,11 @@ size_t ostel_report_set_dedupe(struct ostel_report_set *set);
  * on bad input (no run found, a run directory without summary.json, corrupt JSON or CSV).
  */
 int ostel_report_load_path(struct ostel_report_set *set, const char *path);
+/* The same, keeping at most max_points samples of each run's series (LTTB-reduced; 0 keeps none,
+ * only the first MemAvailable that the analysis needs): what a format that draws less needs,
+ * without holding every sample of 10,000 runs. ostel_report_load_path keeps all (SIZE_MAX). */
+int ostel_report_load_path_series(struct ostel_report_set *set, const char *path,
+                                  size_t max_points);
 /*
  * Pure parts of the loader, for tests and fuzzing: parse one file's bytes into run. Return 0, or -1
  * with a message in err (without the file name).

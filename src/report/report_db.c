@@ -16,6 +16,7 @@
 #include "store/store.h"
 #include "store/store_query.h"
 #include "store/store_rundir.h"
+#include "report/report_html_scale.h"
 #include "report/report_par.h"
 #include "util/fileio.h"
 
@@ -125,6 +126,7 @@ struct db_load {
     size_t sn, scap;
     double *col[7];
     unsigned char *phase;
+    size_t max_points; /* per run's series (ostel_report_series_reduce) */
 };
 
 /* Fills run r from one row, as ostel_report_load_record does from a record, but without samples:
@@ -232,6 +234,7 @@ static void finish_series(struct db_load *L)
     memcpy(s->phase, L->phase, L->sn);
     s->n = L->sn;
     L->sn = 0;
+    ostel_report_series_reduce(s, L->max_points);
 }
 
 static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
@@ -268,11 +271,11 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
 int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                          const struct ostel_report_db_select *sel)
 {
-    return ostel_report_load_db_series(set, path, sel, true);
+    return ostel_report_load_db_series(set, path, sel, SIZE_MAX);
 }
 
 int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
-                                const struct ostel_report_db_select *sel, bool series)
+                                const struct ostel_report_db_select *sel, size_t max_points)
 {
     static const struct ostel_report_db_select none = {NULL, NULL};
     if (!sel)
@@ -287,6 +290,7 @@ int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
     struct db_load *L = ostel_xcalloc(1, sizeof(*L));
     L->set = set;
     L->path = path;
+    L->max_points = max_points;
     L->errs = ostel_xmalloc(DB_BATCH * sizeof(*L->errs));
     L->rcs = ostel_xcalloc(DB_BATCH, sizeof(*L->rcs));
     size_t before = set->n;
@@ -309,7 +313,7 @@ int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
                     sel->tag ? " with tag '" : "", sel->tag ? sel->tag : "", sel->tag ? "'" : "");
         goto out;
     }
-    if (series) {
+    if (max_points > 0) {
         /* runs of this call start at `before`: index the samples walk from there */
         struct ostel_report_set view = {set->runs + before, set->n - before, 0};
         L->set = &view;

@@ -80,6 +80,40 @@ size_t ostel_report_lttb(const double *x, const double *y, size_t n, size_t k, s
     return out;
 }
 
+void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
+{
+    if (s->n <= max)
+        return;
+    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,  &s->pageins,
+                       &s->pageouts, &s->pressure, &s->avail_pct};
+    if (max == 0) {
+        for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
+            free(*cols[c]);
+            *cols[c] = NULL;
+        }
+        free(s->phase);
+        s->phase = NULL;
+        s->n = 0;
+        return;
+    }
+    bool rss = false;
+    for (size_t i = 0; i < s->n && !rss; i++)
+        rss = !isnan(s->rss_mib[i]);
+    size_t *idx = ostel_xmalloc(max * sizeof(*idx));
+    size_t m = ostel_report_lttb(s->t_s, rss ? s->rss_mib : s->cpu_pct, s->n, max, idx);
+    /* idx is increasing: compact each column in place */
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        for (size_t i = 0; i < m; i++)
+            (*cols[c])[i] = (*cols[c])[idx[i]];
+    for (size_t i = 0; i < m; i++)
+        s->phase[i] = s->phase[idx[i]];
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        *cols[c] = ostel_xrealloc(*cols[c], m * sizeof(double)); /* give the rest back */
+    s->phase = ostel_xrealloc(s->phase, m);
+    s->n = m;
+    free(idx);
+}
+
 /* ---- overlays ---- */
 
 struct segs {
@@ -478,6 +512,64 @@ static double mem_of(const struct ostel_report_run *run)
     return m[OSTEL_REPORT_M_RSS_PEAK_MIB];
 }
 
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of key over the marks at context n_ctx (the upper one of an even count, as the page's
+ * chart takes it), NAN when none has a value. */
+static double mark_median(const cJSON *ms, double n_ctx, const char *key, double *tmp)
+{
+    size_t n = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, ms)
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "n_ctx");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, key);
+        if (cJSON_IsNumber(c) && c->valuedouble == n_ctx && cJSON_IsNumber(v))
+            tmp[n++] = v->valuedouble;
+    }
+    if (!n)
+        return NAN;
+    qsort(tmp, n, sizeof(*tmp), cmp_dbl);
+    return tmp[n / 2];
+}
+
+/* A sweep's measured marks, one per run (10,000 of them in a big study), as one mark per context:
+ * what the chart draws (it takes the median of the runs at each context). */
+static cJSON *measured_medians(const cJSON *ms)
+{
+    size_t n = (size_t)cJSON_GetArraySize(ms);
+    double *ctx = ostel_xmalloc((n ? n : 1) * sizeof(*ctx)), *tmp = ostel_xmalloc((n ? n : 1) *
+                                                                                sizeof(*tmp));
+    size_t nc = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, ms)
+    {
+        const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "n_ctx");
+        if (!cJSON_IsNumber(c))
+            continue;
+        bool seen = false;
+        for (size_t i = 0; i < nc && !seen; i++)
+            seen = ctx[i] == c->valuedouble;
+        if (!seen)
+            ctx[nc++] = c->valuedouble;
+    }
+    cJSON *out = cJSON_CreateArray();
+    for (size_t i = 0; i < nc; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n_ctx", ctx[i]);
+        cJSON_AddItemToObject(o, "host_mib", num4(mark_median(ms, ctx[i], "host_mib", tmp)));
+        cJSON_AddItemToObject(o, "gpu_mib", num4(mark_median(ms, ctx[i], "gpu_mib", tmp)));
+        cJSON_AddItemToArray(out, o);
+    }
+    free(ctx);
+    free(tmp);
+    return out;
+}
+
 static const char *const ov_keys[OSTEL_REPORT_NOV] = {"rss_mib", "cpu_pct", "avail_pct", "paging"};
 
 cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
@@ -486,7 +578,14 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     /* Run names travel once, in runs.name, not again in every group. */
     cJSON *gs = cJSON_GetObjectItemCaseSensitive(root, "groups");
     cJSON *gj;
-    cJSON_ArrayForEach(gj, gs) cJSON_DeleteItemFromObjectCaseSensitive(gj, "runs");
+    cJSON_ArrayForEach(gj, gs)
+    {
+        cJSON_DeleteItemFromObjectCaseSensitive(gj, "runs");
+        cJSON *sw = cJSON_GetObjectItemCaseSensitive(gj, "memory_sweep");
+        cJSON *ms = cJSON_GetObjectItemCaseSensitive(sw, "measured");
+        if (cJSON_IsArray(ms))
+            cJSON_ReplaceItemInObjectCaseSensitive(sw, "measured", measured_medians(ms));
+    }
 
     size_t total = r->set->n;
     bool *chosen = ostel_xmalloc((total ? total : 1) * sizeof(*chosen));

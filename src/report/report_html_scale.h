@@ -38,6 +38,14 @@
  */
 size_t ostel_report_lttb(const double *x, const double *y, size_t n, size_t k, size_t *idx);
 
+/* Points a run's series keeps when `ostel report --format html` loads it (what the page draws at
+ * most); other formats keep none. */
+#define OSTEL_REPORT_HTML_LOAD_POINTS 240
+
+/* Reduces s in place to at most max samples chosen by LTTB on RSS (on CPU when RSS is empty),
+ * every column at the chosen samples; max 0 frees the series (n = 0). */
+void ostel_report_series_reduce(struct ostel_report_series *s, size_t max);
+
 /* One group's overlay of one metric. */
 enum {
     OSTEL_REPORT_OV_RSS,

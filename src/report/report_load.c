@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report/report_html_scale.h"
 #include "report/report_par.h"
 #include "util/fileio.h"
 
@@ -1038,7 +1039,8 @@ static bool looks_like_run(const char *dir)
 /* Loads the run directory dir into r (added to the set by the caller). Returns 0, or -1 with the
  * whole message (file name included) in err. Touches nothing but r and the files: the parallel
  * loader runs it on several threads at once. */
-static int load_run_into(struct ostel_report_run *r, const char *dir, char *err, size_t errlen)
+static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max_points, char *err,
+                         size_t errlen)
 {
     set_str(&r->path, dir, strlen(dir));
     size_t dl, base;
@@ -1070,6 +1072,8 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, char *err,
         snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }
+    if (rc == 0)
+        ostel_report_series_reduce(&r->series, max_points);
     ostel_buf_free(&b);
     if (rc < 0)
         return -1;
@@ -1078,10 +1082,10 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, char *err,
     return 0;
 }
 
-static int load_run_dir(struct ostel_report_set *set, const char *dir)
+static int load_run_dir(struct ostel_report_set *set, const char *dir, size_t max_points)
 {
     char err[1024];
-    if (load_run_into(ostel_report_set_add(set), dir, err, sizeof(err)) != 0)
+    if (load_run_into(ostel_report_set_add(set), dir, max_points, err, sizeof(err)) != 0)
         return ostel_error("%s", err);
     return OSTEL_OK;
 }
@@ -1095,28 +1099,30 @@ struct load_job {
     char **dirs;
     char (*errs)[1024];
     int *rcs;
+    size_t max_points;
 };
 
 static void load_one(void *ctx, size_t i)
 {
     struct load_job *job = ctx;
-    job->rcs[i] = load_run_into(&job->runs[i], job->dirs[i], job->errs[i], sizeof(job->errs[i]));
+    job->rcs[i] = load_run_into(&job->runs[i], job->dirs[i], job->max_points, job->errs[i],
+                                sizeof(job->errs[i]));
 }
 
 #define LOAD_PARALLEL_MIN 64 /* fewer runs than this load on the calling thread */
 
-static int load_run_dirs(struct ostel_report_set *set, char **dirs, size_t n)
+static int load_run_dirs(struct ostel_report_set *set, char **dirs, size_t n, size_t max_points)
 {
     if (n < LOAD_PARALLEL_MIN) {
         for (size_t i = 0; i < n; i++)
-            if (load_run_dir(set, dirs[i]) != OSTEL_OK)
+            if (load_run_dir(set, dirs[i], max_points) != OSTEL_OK)
                 return OSTEL_ERR;
         return OSTEL_OK;
     }
     size_t first = set->n;
     for (size_t i = 0; i < n; i++)
         ostel_report_set_add(set);
-    struct load_job job = {.runs = set->runs + first, .dirs = dirs};
+    struct load_job job = {.runs = set->runs + first, .dirs = dirs, .max_points = max_points};
     job.errs = ostel_xmalloc(n * sizeof(*job.errs));
     job.rcs = ostel_xcalloc(n, sizeof(*job.rcs));
     ostel_report_parallel(n, LOAD_PARALLEL_MIN, load_one, &job);
@@ -1136,10 +1142,16 @@ static int cmp_str(const void *a, const void *b)
 
 int ostel_report_load_path(struct ostel_report_set *set, const char *path)
 {
+    return ostel_report_load_path_series(set, path, SIZE_MAX);
+}
+
+int ostel_report_load_path_series(struct ostel_report_set *set, const char *path,
+                                  size_t max_points)
+{
     if (!ostel_is_dir(path))
         return ostel_error("%s: not a directory", path);
     if (looks_like_run(path))
-        return load_run_dir(set, path);
+        return load_run_dir(set, path, max_points);
     DIR *d = opendir(path);
     if (!d)
         return ostel_error("%s: cannot open: %s", path, strerror(errno));
@@ -1168,7 +1180,7 @@ int ostel_report_load_path(struct ostel_report_set *set, const char *path)
     if (n > 0)
         qsort(subs, n, sizeof(*subs), cmp_str);
     if (rc == OSTEL_OK)
-        rc = load_run_dirs(set, subs, n);
+        rc = load_run_dirs(set, subs, n, max_points);
     for (size_t i = 0; i < n; i++)
         free(subs[i]);
     free(subs);
