@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # bench/scale.sh — `ostel report` and `ostel db` at scale: 1,000 / 10,000 (/ 100,000) runs.
 #
-#   bash bench/scale.sh [--sizes 1000,10000] [--100k] [--work DIR] [--reuse]
+#   bash bench/scale.sh [--sizes 1000,10000] [--100k] [--interval DUR] [--work DIR] [--reuse]
 #
 # 1. makes a few real runs itself: a tiny synthesized model (ostel synth tiny-llama, F16 and Q8_0
-#    by llama-quantize) in a small `ostel study` (2 models x 3 repetitions, 256 generated tokens,
-#    10 ms sampling: about 130 samples a run), on the pinned llama.cpp (scripts/setup.sh);
+#    by llama-quantize) in a small `ostel study` (2 models x 3 repetitions, 1024 generated tokens,
+#    10 ms sampling: on an idle 2-core machine about 100-150 samples a run, as in issue 16),
+#    on the pinned llama.cpp (scripts/setup.sh);
 # 2. builds each run-directory set from them: copies taken in turn, each with a fresh run_id
 #    (bench/scale_make_set.py; metrics.csv and llama_output.log hard-linked);
 # 3. times side by side, on each set: report --format md|csv|json|html from the directories,
@@ -21,13 +22,15 @@ WORK=${TMPDIR:-/tmp}/ostel-bench-scale
 SIZES=1000,10000
 BIG=0
 REUSE=0
+INTERVAL=10ms
 while [ $# -gt 0 ]; do
     case "$1" in
     --sizes) SIZES=$2; shift ;;
     --100k) BIG=1 ;;
     --work) WORK=$2; shift ;;
     --reuse) REUSE=1 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    --interval) INTERVAL=$2; shift ;;
+    -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "scale.sh: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -50,7 +53,7 @@ if [ "$REUSE" = 0 ] || [ ! -d "$SEED_RUNS" ]; then
         "$LLAMA_BIN/llama-quantize" "$SEED/tiny-f16.gguf" "$SEED/tiny-q8.gguf" Q8_0 \
             >"$SEED/quantize.log" 2>&1
         OSTEL_LLAMA_BIN=$LLAMA_BIN "$OSTEL" study -q -m "$SEED/tiny-f16.gguf,$SEED/tiny-q8.gguf" \
-            -t f16,q8 -c 1024 -n 256 -r 3 --interval 10ms --cooldown 0.1s --dir "$SEED/study" \
+            -t f16,q8 -c 2048 -n 1024 -r 3 --interval "$INTERVAL" --cooldown 0.1s --dir "$SEED/study" \
             >/dev/null
     else
         say "no llama.cpp at $LLAMA_BIN: using the recorded real runs of tests/data/runs instead"

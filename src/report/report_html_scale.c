@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHART_POINTS 400        /* per metric, for a run drawn in full */
-#define LAZY_RUNS_MAX 20000     /* runs carried in the compact form */
+#define CHART_POINTS 400    /* per metric, for a run drawn in full */
+#define LAZY_RUNS_MAX 20000 /* runs carried in the compact form */
 #define LAZY_BUDGET_CHARS 2600000
 #define LAZY_POINTS_MIN 8
 #define LAZY_POINTS_MAX 64
@@ -84,7 +84,7 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
 {
     if (s->n <= max)
         return;
-    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,  &s->pageins,
+    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,  &s->pageins,
                        &s->pageouts, &s->pressure, &s->avail_pct};
     if (max == 0) {
         for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
@@ -364,8 +364,8 @@ static void put_code(struct ostel_buf *out, double v, double lo, double hi)
 
 static double col_value(const struct ostel_report_series *s, int c, size_t i)
 {
-    const double *cols[] = {s->rss_mib, s->cpu_pct, s->pageins, s->pageouts, s->pressure,
-                            s->avail_pct};
+    const double *cols[] = {s->rss_mib,  s->cpu_pct,  s->pageins,
+                            s->pageouts, s->pressure, s->avail_pct};
     return cols[c][i];
 }
 
@@ -471,9 +471,9 @@ static cJSON *full_series(const struct ostel_report_series *s)
             keep[idx[i]] = true;
     }
     cJSON *o = cJSON_CreateObject();
-    const char *names[] = {"t", "rss_mib", "cpu_pct", "pageins", "pageouts", "pressure",
-                           "avail_pct"};
-    const double *cols[] = {s->t_s,     s->rss_mib,  s->cpu_pct,  s->pageins,
+    const char *names[] = {"t",        "rss_mib",  "cpu_pct",  "pageins",
+                           "pageouts", "pressure", "avail_pct"};
+    const double *cols[] = {s->t_s,      s->rss_mib,  s->cpu_pct,  s->pageins,
                             s->pageouts, s->pressure, s->avail_pct};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
         cJSON *a = cJSON_AddArrayToObject(o, names[c]);
@@ -505,8 +505,8 @@ static double mem_of(const struct ostel_report_run *run)
 {
     const double *m = run->metric;
     if (!isnan(m[OSTEL_REPORT_M_DEV_USED_MIB])) {
-        bool host = *run->device && strcmp(run->device, "CPU") != 0 &&
-                    !isnan(m[OSTEL_REPORT_M_HOST_MIB]);
+        bool host =
+            *run->device && strcmp(run->device, "CPU") != 0 && !isnan(m[OSTEL_REPORT_M_HOST_MIB]);
         return m[OSTEL_REPORT_M_DEV_USED_MIB] + (host ? m[OSTEL_REPORT_M_HOST_MIB] : 0);
     }
     return m[OSTEL_REPORT_M_RSS_PEAK_MIB];
@@ -542,8 +542,8 @@ static double mark_median(const cJSON *ms, double n_ctx, const char *key, double
 static cJSON *measured_medians(const cJSON *ms)
 {
     size_t n = (size_t)cJSON_GetArraySize(ms);
-    double *ctx = ostel_xmalloc((n ? n : 1) * sizeof(*ctx)), *tmp = ostel_xmalloc((n ? n : 1) *
-                                                                                sizeof(*tmp));
+    double *ctx = ostel_xmalloc((n ? n : 1) * sizeof(*ctx)),
+           *tmp = ostel_xmalloc((n ? n : 1) * sizeof(*tmp));
     size_t nc = 0;
     const cJSON *m;
     cJSON_ArrayForEach(m, ms)
@@ -642,8 +642,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     cJSON_AddItemToObject(root, "lazy", lazy);
 
     cJSON *ovs = cJSON_AddArrayToObject(root, "overlays");
-    size_t nov = r->ngroups < OSTEL_REPORT_OVERLAY_GROUPS_MAX ? r->ngroups
-                                                              : OSTEL_REPORT_OVERLAY_GROUPS_MAX;
+    size_t nov =
+        r->ngroups < OSTEL_REPORT_OVERLAY_GROUPS_MAX ? r->ngroups : OSTEL_REPORT_OVERLAY_GROUPS_MAX;
     struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
     for (size_t gi = 0; gi < nov; gi++) {
         ostel_report_overlay_build(r, gi, ov);

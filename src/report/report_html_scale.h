@@ -55,8 +55,8 @@ enum {
     OSTEL_REPORT_NOV
 };
 struct ostel_report_overlay {
-    size_t n_runs;                       /* runs with at least two samples */
-    size_t npts;                         /* points on x (OSTEL_REPORT_OVERLAY_POINTS or 0) */
+    size_t n_runs;                         /* runs with at least two samples */
+    size_t npts;                           /* points on x (OSTEL_REPORT_OVERLAY_POINTS or 0) */
     double x[OSTEL_REPORT_OVERLAY_POINTS]; /* aligned seconds */
     double phase_start[OSTEL_REPORT_NPHASES], phase_len[OSTEL_REPORT_NPHASES]; /* on x; len 0 =
                                                                                  absent */

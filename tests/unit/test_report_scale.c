@@ -47,7 +47,7 @@ static void fill_run(struct ostel_report_run *r, size_t n, size_t load, double b
 {
     struct ostel_report_series *s = &r->series;
     s->n = n;
-    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct, &s->pageins,
+    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,  &s->pageins,
                        &s->pageouts, &s->pressure, &s->avail_pct};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
         *cols[c] = ostel_xmalloc(n * sizeof(double));
@@ -134,12 +134,12 @@ static void test_overlay(void **state)
     assert_string_equal(f[0], "8");
     assert_string_equal(f[1], "2");
     assert_int_equal(strlen(f[2]), 16);
-    assert_string_equal(f[2] + 14, "_-"); /* t = t_max: code 4094, base64url 63 and 62 */
-    assert_true(strncmp(f[3], "0,20,AA", 7) == 0); /* RSS 0..20, the first at the bottom */
+    assert_string_equal(f[2] + 14, "_-");           /* t = t_max: code 4094, base64url 63 and 62 */
+    assert_true(strncmp(f[3], "0,20,AA", 7) == 0);  /* RSS 0..20, the first at the bottom */
     assert_true(strncmp(f[6], "0,0,____", 8) == 0); /* pageouts: no value */
-    assert_int_equal(strlen(f[9]), 16);              /* 4 phases × 2 codes */
-    assert_true(strncmp(f[9], "AA", 2) == 0);        /* load starts at 0 */
-    assert_true(strncmp(f[9] + 4, "____", 4) == 0);  /* no prompt phase */
+    assert_int_equal(strlen(f[9]), 16);             /* 4 phases × 2 codes */
+    assert_true(strncmp(f[9], "AA", 2) == 0);       /* load starts at 0 */
+    assert_true(strncmp(f[9] + 4, "____", 4) == 0); /* no prompt phase */
     ostel_buf_free(&b);
 
     ostel_report_free(&r);
@@ -153,12 +153,24 @@ static void test_decimals_exact(void **state)
     struct ostel_buf csv;
     ostel_buf_init(&csv, 0);
     ostel_buf_puts(&csv, "ts,rss_mb\n");
-    const char *cells[] = {"0.1", "-0.3", "123456789012345", "1234567890.12345", "0.000000000000001",
-                           "-0", "007.50", "5.", ".5", "99999.99999", "1e3", "+4", "3.14159265358979"};
+    const char *cells[] = {"0.1",
+                           "-0.3",
+                           "123456789012345",
+                           "1234567890.12345",
+                           "0.000000000000001",
+                           "-0",
+                           "007.50",
+                           "5.",
+                           ".5",
+                           "99999.99999",
+                           "1e3",
+                           "+4",
+                           "3.14159265358979"};
     srand(7);
     char extra[200][32];
     for (int i = 0; i < 200; i++)
-        snprintf(extra[i], sizeof(extra[i]), "%d.%0*d", rand() % 100000, 1 + rand() % 9, rand() % 100000);
+        snprintf(extra[i], sizeof(extra[i]), "%d.%0*d", rand() % 100000, 1 + rand() % 9,
+                 rand() % 100000);
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(cells); i++)
         ostel_buf_printf(&csv, "%zu,%s\n", i, cells[i]);
     for (int i = 0; i < 200; i++)
