@@ -32,7 +32,7 @@ install_debian() {
     # packages only when the commands are missing.
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
-    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps)
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil valgrind clang procps time bc)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
