@@ -89,6 +89,8 @@ static const struct ostel_command_help checkout_help = {
     "The directory can be given to 'ostel report'. llama_output.log is not stored, so not\n"
     "written."};
 
+#define IMPORT_BATCH 500
+
 static int db_import(struct db_args *a)
 {
     if (a->npos == 0) {
@@ -99,9 +101,23 @@ static int db_import(struct db_args *a)
     if (ostel_store_open(a->db, 0, &s) != OSTEL_OK)
         return OSTEL_EXIT_FAIL;
     int failed = 0, added = 0, already = 0;
+    /* Batches of IMPORT_BATCH runs, each one transaction (a savepoint per run): 10,000 runs
+     * commit 20 times, not 10,000. */
+    int batched = 0;
     for (int i = 0; i < a->npos; i++) {
+        if (batched == 0 && ostel_store_batch_begin(s) != OSTEL_OK) {
+            ostel_store_close(s);
+            return OSTEL_EXIT_FAIL;
+        }
         int64_t id = 0;
         int rc = ostel_store_import_run_dir(s, a->pos[i], NULL, &id);
+        if (++batched == IMPORT_BATCH || i + 1 == a->npos) {
+            batched = 0;
+            if (ostel_store_batch_commit(s) != OSTEL_OK) {
+                ostel_store_close(s);
+                return OSTEL_EXIT_FAIL;
+            }
+        }
         if (rc < 0) {
             failed++;
             continue;

@@ -9,6 +9,7 @@
 #include "cmd/cmd.h"
 #include "report/report.h"
 #include "report/report_db.h"
+#include "report/report_html_scale.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 
@@ -26,6 +27,7 @@ enum {
     OPT_DB = 256,
     OPT_STUDY,
     OPT_TAG,
+    OPT_RUN_CHARTS,
 };
 
 static const struct ostel_option report_options[] = {
@@ -39,6 +41,8 @@ static const struct ostel_option report_options[] = {
     {OPT_GROUP_BY, "group-by", "KEYS", "OSTEL_REPORT_GROUP_BY",
      "comma-separated keys among tag, model, ctx, gen, scenario, host (default: tag)"},
     {OPT_OUTPUT, "output", "FILE", NULL, "write to FILE (atomically) instead of standard output"},
+    {OPT_RUN_CHARTS, "run-charts", "N", "OSTEL_REPORT_RUN_CHARTS",
+     "html: runs drawn one by one (default 24; every other run is a choice in a list)"},
     {OPT_STUDY, "study", "ID|NAME", "OSTEL_REPORT_STUDY",
      "only the database's runs of this study (its id or name)"},
     {OPT_TAG, "tag", "TAG", "OSTEL_REPORT_TAG", "only the database's runs with this tag"},
@@ -67,6 +71,7 @@ struct report_args {
     const char *db_env; /* $OSTEL_DB */
     const char *study, *tag;
     unsigned group_by;
+    size_t run_charts; /* --run-charts; 0 = the default */
     struct ostel_args pos; /* the run directories: pos.pos[0 .. npos + nrest) */
     int npos;
 };
@@ -98,6 +103,15 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_TAG:
         a->tag = arg;
         return 0;
+    case OPT_RUN_CHARTS: {
+        char *end;
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (!*arg || *end || *arg == '-' || v < 1 || v > 100000)
+            return ostel_error("%s%s: '%s' is not a number of runs from 1 to 100000", where,
+                               source ? "" : "run-charts", arg);
+        a->run_charts = (size_t)v;
+        return 0;
+    }
     case OPT_FORMAT:
         if (!ostel_report_find_format(arg))
             return ostel_error("%s%s: unknown format '%s' (md, csv, json, html)", where,
@@ -153,13 +167,15 @@ int cmd_report(int argc, char **argv)
     struct ostel_report_set set;
     ostel_report_set_init(&set);
     struct ostel_report_db_select sel = {a.study, a.tag};
-    if (a.db && ostel_report_load_db(&set, a.db, &sel) != 0) {
+    /* Only the HTML page draws samples, and at most this many of a run's */
+    size_t points = strcmp(a.format, "html") == 0 ? OSTEL_REPORT_HTML_LOAD_POINTS : 0;
+    if (a.db && ostel_report_load_db_series(&set, a.db, &sel, points) != 0) {
         ostel_report_set_free(&set);
         ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
     }
     for (int i = 0; i < a.npos; i++) {
-        if (ostel_report_load_path(&set, a.pos.pos[i]) != 0) {
+        if (ostel_report_load_path_series(&set, a.pos.pos[i], points) != 0) {
             ostel_report_set_free(&set);
             ostel_args_free(&a.pos);
             return OSTEL_EXIT_FAIL;
@@ -182,6 +198,7 @@ int cmd_report(int argc, char **argv)
         ostel_args_free(&a.pos);
         return OSTEL_EXIT_FAIL;
     }
+    report.run_charts = a.run_charts;
     if (strcmp(a.format, "html") == 0 && !ostel_report_html_has_charts())
         ostel_warn("this ostel was built without uPlot (npm ci, then rebuild): the HTML report "
                    "has tables but no charts");

@@ -269,6 +269,8 @@ static void note_memory(const struct ostel_report_set *set, struct ostel_report_
                              missing, g->n_ok));
 }
 
+#define OUTLIERS_NAMED_MAX 10 /* outliers named in a note; the rest are counted */
+
 static void note_outliers(const struct ostel_report_set *set, struct ostel_report_group *g)
 {
     static const int ms[] = {OSTEL_REPORT_M_GEN_TPS, OSTEL_REPORT_M_PROMPT_TPS,
@@ -289,9 +291,16 @@ static void note_outliers(const struct ostel_report_set *set, struct ostel_repor
             /* A cold first run already has its own note. */
             if (group_has_note(g, OSTEL_REPORT_NOTE_COLD))
                 flag[0] = false;
+            /* Named one by one up to a few; a study of thousands of runs gets a count. */
+            size_t named = 0, more = 0;
             for (size_t i = 0; i < g->n_ok; i++) {
                 if (!flag[i])
                     continue;
+                if (named == OUTLIERS_NAMED_MAX) {
+                    more++;
+                    continue;
+                }
+                named++;
                 char num[48];
                 ostel_report_fmt_num(v[i], mi->decimals, num, sizeof(num));
                 ostel_buf_printf(&brief, "%s%s", sep, runs[i]->name);
@@ -305,6 +314,11 @@ static void note_outliers(const struct ostel_report_set *set, struct ostel_repor
                     ostel_buf_puts(&b, " (outside Tukey's fences)");
                 ostel_buf_puts(&b, ". ");
                 sep = ", ";
+            }
+            if (more) {
+                ostel_buf_printf(&brief, " and %zu more", more);
+                ostel_buf_printf(&b, "%zu more run%s of this group %s too. ", more,
+                                 more == 1 ? "" : "s", more == 1 ? "is an outlier" : "are outliers");
             }
             ostel_buf_puts(&b, "Something else may have used the machine then: rerun on a quiet "
                                "system, or keep it out with more repetitions");
@@ -994,17 +1008,28 @@ static int cmp_start(const void *a, const void *b, const struct ostel_report_set
     return (x > y) - (x < y);
 }
 
-/* Insertion sort: groups are small, and qsort has no context argument in C11. */
+/* A stable merge sort (qsort has no context argument in C11, and is not stable): a group of
+ * 10,000 runs copied in turn from a few templates is far from start order, which made the former
+ * insertion sort quadratic. */
 static void sort_runs(size_t *v, size_t n, const struct ostel_report_set *set)
 {
-    for (size_t i = 1; i < n; i++) {
-        size_t x = v[i], j = i;
-        while (j > 0 && cmp_start(&v[j - 1], &x, set) > 0) {
-            v[j] = v[j - 1];
-            j--;
+    if (n < 2)
+        return;
+    size_t *tmp = ostel_xmalloc(n * sizeof(*tmp));
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = cmp_start(&v[j], &v[i], set) < 0 ? v[j++] : v[i++];
+            while (i < mid)
+                tmp[k++] = v[i++];
+            while (j < hi)
+                tmp[k++] = v[j++];
         }
-        v[j] = x;
+        memcpy(v, tmp, n * sizeof(*v));
     }
+    free(tmp);
 }
 
 int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
@@ -1031,8 +1056,9 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
         if (gi == r->ngroups) {
             r->ngroups++;
             g->label = ostel_xstrdup(labels[i]);
-            g->runs = ostel_xmalloc(set->n * sizeof(*g->runs));
         }
+        if ((g->n & (g->n - 1)) == 0) /* 0, 1, 2, 4...: doubling, not set->n per group */
+            g->runs = ostel_xrealloc(g->runs, (g->n ? 2 * g->n : 1) * sizeof(*g->runs));
         g->runs[g->n++] = i;
         g->n_ok += set->runs[i].ok;
     }

@@ -215,6 +215,11 @@ size_t ostel_report_set_dedupe(struct ostel_report_set *set);
  * on bad input (no run found, a run directory without summary.json, corrupt JSON or CSV).
  */
 int ostel_report_load_path(struct ostel_report_set *set, const char *path);
+/* The same, keeping at most max_points samples of each run's series (LTTB-reduced; 0 keeps none,
+ * only the first MemAvailable that the analysis needs): what a format that draws less needs,
+ * without holding every sample of 10,000 runs. ostel_report_load_path keeps all (SIZE_MAX). */
+int ostel_report_load_path_series(struct ostel_report_set *set, const char *path,
+                                  size_t max_points);
 /*
  * Pure parts of the loader, for tests and fuzzing: parse one file's bytes into run. Return 0, or -1
  * with a message in err (without the file name).
@@ -347,6 +352,8 @@ struct ostel_report {
     struct ostel_report_group *groups;
     size_t ngroups, baseline;
     unsigned group_by;
+    size_t run_charts; /* HTML: runs drawn as small multiples; 0 (what ostel_report_build sets) =
+                          OSTEL_REPORT_RUN_CHARTS_DEFAULT; the caller may set it after the build */
     struct ostel_report_model *models; /* one per distinct model path of the runs; owned */
     size_t nmodels;
 };
@@ -442,6 +449,9 @@ bool ostel_report_html_has_charts(void);
  * (for the HTML page). The caller owns the tree (cJSON_Delete). */
 struct cJSON;
 struct cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series);
+/* The same tree up to, not including, its "runs" member (the HTML page carries the runs in a
+ * compact form of its own). The caller owns it. */
+struct cJSON *ostel_report_json_tree_head(const struct ostel_report *r);
 
 /* Escapers used by the formats: append s to out. */
 void ostel_report_escape_html(struct ostel_buf *out, const char *s);

@@ -1,7 +1,10 @@
 /*
  * report_db: `ostel report --db FILE` — the run set filled from the results database (see
- * report_db.h). Each stored run goes through the run-directory loaders unchanged, so a report from
- * the database and one from the directories it was imported from are the same report.
+ * report_db.h). Each stored summary and config go through the run-directory loaders unchanged,
+ * and the samples come as typed rows straight into the series (no metrics.csv rebuilt and parsed
+ * again), so a report from the database and one from the directories it was imported from are the
+ * same report. A format that draws no samples (all but html) reads none: the one value it needs
+ * from them, the first MemAvailable, comes with each run's row.
  */
 #include "report/report_db.h"
 
@@ -12,6 +15,9 @@
 
 #include "store/store.h"
 #include "store/store_query.h"
+#include "store/store_rundir.h"
+#include "report/report_html_scale.h"
+#include "report/report_par.h"
 #include "util/fileio.h"
 
 /* Replaces *dst with a copy of s whose control characters are spaces (it ends up in tables). */
@@ -138,8 +144,182 @@ static int ostel_report_db_shard_status(struct ostel_store *s, int64_t study, co
     return OSTEL_OK;
 }
 
+/* ---- the typed path ---- */
+
+/* Runs are read in batches: their texts copied out of SQLite, then parsed on a few threads (the
+ * summaries' JSON is most of the cost), then freed, so memory holds one batch of texts at most. */
+#define DB_BATCH 1024
+
+struct db_row {
+    int64_t id;
+    char *run_dir, *summary_json, *config_text;
+    double avail_start_mib;
+};
+
+struct db_load {
+    struct ostel_report_set *set;
+    const char *path;
+    struct db_row rows[DB_BATCH];
+    size_t nrows;
+    size_t first; /* the batch's first run in set */
+    char (*errs)[512];
+    int *rcs;
+    /* the samples walk */
+    int64_t *ids; /* every loaded run's id, increasing (runs come in id order) */
+    size_t nids, cur;
+    size_t sn, scap;
+    double *col[7];
+    unsigned char *phase;
+    size_t max_points; /* per run's series (ostel_report_series_reduce) */
+};
+
+/* Fills run r from one row, as ostel_report_load_record does from a record, but without samples:
+ * the first usable MemAvailable comes with the row, the series (when drawn) from the samples walk. */
+static int load_row(struct ostel_report_run *r, const struct db_row *row, char *err, size_t errlen)
+{
+    struct ostel_store_run_record rec = {0};
+    rec.id = row->id;
+    rec.run_dir = row->run_dir;
+    rec.summary_json = row->summary_json;
+    rec.config_text = row->config_text;
+    const char *dir = rec.run_dir ? rec.run_dir : "";
+    size_t dl, base;
+    ostel_path_split_base(dir, &dl, &base);
+    set_clean(&r->path, dir, dl);
+    if (dl > base) {
+        set_clean(&r->name, dir + base, dl - base);
+    } else {
+        char name[32];
+        snprintf(name, sizeof(name), "run-%lld", (long long)rec.id);
+        set_clean(&r->name, name, strlen(name));
+    }
+    char why[256];
+    if (!rec.summary_json) {
+        snprintf(err, errlen, "no summary");
+        return -1;
+    }
+    if (ostel_report_load_summary(r, rec.summary_json, strlen(rec.summary_json), why,
+                                  sizeof(why)) != 0) {
+        snprintf(err, errlen, "summary.json: %s", why);
+        return -1;
+    }
+    if (rec.config_text)
+        ostel_report_load_config(r, rec.config_text, strlen(rec.config_text));
+    r->avail_start_mib = row->avail_start_mib;
+    if (!r->ok && dl > 0 && dir_holds_summary(dir, rec.summary_json))
+        r->log_tail = ostel_report_read_log_tail(dir);
+    return 0;
+}
+
+static void load_row_at(void *ctx, size_t i)
+{
+    struct db_load *L = ctx;
+    L->rcs[i] = load_row(&L->set->runs[L->first + i], &L->rows[i], L->errs[i], sizeof(L->errs[i]));
+}
+
+static int flush_rows(struct db_load *L)
+{
+    L->first = L->set->n;
+    for (size_t i = 0; i < L->nrows; i++)
+        ostel_report_set_add(L->set);
+    ostel_report_parallel(L->nrows, 64, load_row_at, L);
+    int rc = OSTEL_OK;
+    L->ids = ostel_xrealloc(L->ids, (L->nids + L->nrows) * sizeof(*L->ids));
+    for (size_t i = 0; i < L->nrows; i++) {
+        if (rc == OSTEL_OK && L->rcs[i] != 0)
+            rc = ostel_error("%s: run %lld (%s): %s", L->path, (long long)L->rows[i].id,
+                             L->rows[i].run_dir ? L->rows[i].run_dir : "?", L->errs[i]);
+        L->ids[L->nids++] = L->rows[i].id;
+        free(L->rows[i].run_dir);
+        free(L->rows[i].summary_json);
+        free(L->rows[i].config_text);
+    }
+    L->nrows = 0;
+    return rc;
+}
+
+static char *dup_or_null(const char *s)
+{
+    return s ? ostel_xstrdup(s) : NULL;
+}
+
+static int on_run(void *ctx, const struct ostel_store_report_run *row)
+{
+    struct db_load *L = ctx;
+    struct db_row *d = &L->rows[L->nrows++];
+    d->id = row->id;
+    d->run_dir = dup_or_null(row->run_dir);
+    d->summary_json = dup_or_null(row->summary_json);
+    d->config_text = dup_or_null(row->config_text);
+    d->avail_start_mib = row->sys_avail_start_mib;
+    if (L->nrows == DB_BATCH && flush_rows(L) != OSTEL_OK)
+        return OSTEL_ERR;
+    return 0;
+}
+
+/* Hands the samples gathered for run L->cur to its series (times from its first sample). */
+static void finish_series(struct db_load *L)
+{
+    if (L->sn == 0)
+        return;
+    struct ostel_report_series *s = &L->set->runs[L->cur].series;
+    double **dst[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,  &s->pressure,
+                      &s->avail_pct, &s->pageins, &s->pageouts};
+    for (size_t c = 0; c < 7; c++) {
+        free(*dst[c]);
+        *dst[c] = ostel_xmalloc(L->sn * sizeof(double));
+        memcpy(*dst[c], L->col[c], L->sn * sizeof(double));
+    }
+    double t0 = s->t_s[0];
+    for (size_t i = 0; i < L->sn; i++)
+        s->t_s[i] -= t0;
+    free(s->phase);
+    s->phase = ostel_xmalloc(L->sn);
+    memcpy(s->phase, L->phase, L->sn);
+    s->n = L->sn;
+    L->sn = 0;
+    ostel_report_series_reduce(s, L->max_points);
+}
+
+static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
+{
+    struct db_load *L = ctx;
+    /* runs and samples both come in id order: advance to the sample's run */
+    size_t k = L->cur;
+    while (k < L->nids && L->ids[k] < x->run_id)
+        k++;
+    if (k >= L->nids || L->ids[k] != x->run_id)
+        return 0; /* a run that was not loaded (cannot happen: same selection) */
+    if (k != L->cur) {
+        finish_series(L);
+        L->cur = k;
+    }
+    if (L->sn == L->scap) {
+        L->scap = L->scap ? 2 * L->scap : 1024;
+        for (size_t c = 0; c < 7; c++)
+            L->col[c] = ostel_xrealloc(L->col[c], L->scap * sizeof(double));
+        L->phase = ostel_xrealloc(L->phase, L->scap);
+    }
+    double v[7] = {x->ts, x->rss_mib, x->cpu_pct, x->pressure, x->avail_pct, x->pageins,
+                   x->pageouts};
+    for (size_t c = 0; c < 7; c++)
+        L->col[c][L->sn] = v[c];
+    unsigned char ph = OSTEL_REPORT_PHASE_ALL;
+    for (int p = 1; x->phase && p < OSTEL_REPORT_NPHASES; p++)
+        if (strcmp(ostel_store_phase_name(x->phase), ostel_report_phase_name(p)) == 0)
+            ph = (unsigned char)p;
+    L->phase[L->sn++] = ph;
+    return 0;
+}
+
 int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                          const struct ostel_report_db_select *sel)
+{
+    return ostel_report_load_db_series(set, path, sel, SIZE_MAX);
+}
+
+int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
+                                const struct ostel_report_db_select *sel, size_t max_points)
 {
     static const struct ostel_report_db_select none = {NULL, NULL};
     if (!sel)
@@ -152,8 +332,14 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
     char *shown = ostel_store_redact_url(path); /* a URL's password is never printed */
     path = shown;
     int rc = OSTEL_ERR;
-    int64_t *ids = NULL, study = 0;
-    size_t n = 0;
+    int64_t study = 0;
+    struct db_load *L = ostel_xcalloc(1, sizeof(*L));
+    L->set = set;
+    L->path = path;
+    L->max_points = max_points;
+    L->errs = ostel_xmalloc(DB_BATCH * sizeof(*L->errs));
+    L->rcs = ostel_xcalloc(DB_BATCH, sizeof(*L->rcs));
+    size_t before = set->n;
     int ver = ostel_store_schema_version(s);
     if (ver < 0)
         goto out;
@@ -165,31 +351,41 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
         goto out;
     if (study > 0 && ostel_report_db_shard_status(s, study, sel->study) != OSTEL_OK)
         goto out;
-    if (ostel_store_list_runs(s, study, sel->tag, &ids, &n) != OSTEL_OK)
+    if (ostel_store_each_report_run(s, study, sel->tag, on_run, L) != OSTEL_OK)
         goto out;
-    if (n == 0) {
+    if (L->nrows && flush_rows(L) != OSTEL_OK)
+        goto out;
+    if (set->n == before) {
         ostel_error("%s: no stored run%s%s%s%s%s%s", path, sel->study ? " of study '" : "",
                     sel->study ? sel->study : "", sel->study ? "'" : "",
                     sel->tag ? " with tag '" : "", sel->tag ? sel->tag : "", sel->tag ? "'" : "");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        struct ostel_store_run_record rec;
-        if (ostel_store_load_run(s, ids[i], &rec) != OSTEL_OK)
-            goto out;
-        struct ostel_report_run *r = ostel_report_set_add(set);
-        char err[512];
-        int lr = ostel_report_load_record(r, &rec, err, sizeof(err));
-        if (lr != 0)
-            ostel_error("%s: run %lld (%s): %s", path, (long long)rec.id,
-                        rec.run_dir ? rec.run_dir : "?", err);
-        ostel_store_run_record_free(&rec);
-        if (lr != 0)
+    if (max_points > 0) {
+        /* runs of this call start at `before`: index the samples walk from there */
+        struct ostel_report_set view = {set->runs + before, set->n - before, 0};
+        L->set = &view;
+        L->cur = 0;
+        int sr = ostel_store_each_report_sample(s, study, sel->tag, on_sample, L);
+        finish_series(L);
+        L->set = set;
+        if (sr != OSTEL_OK)
             goto out;
     }
     rc = OSTEL_OK;
 out:
-    free(ids);
+    for (size_t i = 0; i < L->nrows; i++) {
+        free(L->rows[i].run_dir);
+        free(L->rows[i].summary_json);
+        free(L->rows[i].config_text);
+    }
+    for (size_t c = 0; c < 7; c++)
+        free(L->col[c]);
+    free(L->phase);
+    free(L->ids);
+    free(L->errs);
+    free(L->rcs);
+    free(L);
     ostel_store_close(s);
     free(shown);
     return rc;

@@ -37,6 +37,11 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
  * does not keep llama_output.log). Returns 0, or -1 with a message in err (without the database's
  * name).
  */
+/* The same, keeping at most max_points samples of each run's series (LTTB-reduced); 0 reads no
+ * sample at all (a format that draws none: all but html). ostel_report_load_db keeps all. */
+int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
+                                const struct ostel_report_db_select *sel, size_t max_points);
+
 int ostel_report_load_record(struct ostel_report_run *run, const struct ostel_store_run_record *rec,
                              char *err, size_t errlen);
 

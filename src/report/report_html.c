@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "report/report_html_page.h"
+#include "report/report_html_scale.h"
 
 extern const unsigned char ostel_asset_uplot_js[];
 extern const size_t ostel_asset_uplot_js_len;
@@ -26,6 +27,11 @@ extern const size_t ostel_asset_uplot_css_len;
 bool ostel_report_html_has_charts(void)
 {
     return ostel_asset_uplot_js_len > 0 && ostel_asset_uplot_css_len > 0;
+}
+
+static size_t run_charts(const struct ostel_report *r)
+{
+    return r->run_charts ? r->run_charts : OSTEL_REPORT_RUN_CHARTS_DEFAULT;
 }
 
 static void esc(struct ostel_buf *out, const char *s)
@@ -55,7 +61,8 @@ static void html_table_body(struct ostel_buf *out, const struct ostel_report_tab
         ostel_buf_puts(out, "</th>");
     }
     ostel_buf_puts(out, "</tr></thead>\n<tbody>\n");
-    for (size_t row = 0; row < t->nrows; row++) {
+    size_t shown = t->nrows > OSTEL_REPORT_HTML_TABLE_ROWS ? OSTEL_REPORT_HTML_TABLE_ROWS : t->nrows;
+    for (size_t row = 0; row < shown; row++) {
         ostel_buf_puts(out, "<tr>");
         for (size_t c = 0; c < t->ncols; c++) {
             const struct ostel_report_cell *cell = &t->cells[row * t->ncols + c];
@@ -73,7 +80,17 @@ static void html_table_body(struct ostel_buf *out, const struct ostel_report_tab
         }
         ostel_buf_puts(out, "</tr>\n");
     }
-    ostel_buf_puts(out, "</tbody></table></div>\n</section>\n");
+    ostel_buf_puts(out, "</tbody></table></div>\n");
+    if (shown < t->nrows) {
+        char a[32], b[32];
+        ostel_buf_printf(out,
+                         "<p class=\"caption cut\" data-rows=\"%zu\" data-rows-shown=\"%zu\">The "
+                         "first %s of %s rows; the whole table is in <code>ostel report "
+                         "--format md</code> (or csv, json).</p>\n",
+                         t->nrows, shown, ostel_report_fmt_num((double)shown, 0, a, sizeof(a)),
+                         ostel_report_fmt_num((double)t->nrows, 0, b, sizeof(b)));
+    }
+    ostel_buf_puts(out, "</section>\n");
 }
 
 static void html_table(struct ostel_buf *out, const struct ostel_report_table *t)
@@ -171,12 +188,16 @@ static void write_failed(struct ostel_buf *out, const struct ostel_report *r)
     if (!any)
         return;
     ostel_buf_puts(out, "<section id=\"failed\">\n<h2>Failed runs</h2>\n<div class=\"runs\">\n");
+    size_t nfailed = 0, cards = 0;
+    for (size_t i = 0; i < r->set->n; i++)
+        nfailed += !r->set->runs[i].ok;
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++) {
             const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
-            if (run->ok)
+            if (run->ok || cards >= OSTEL_REPORT_HTML_FAILED_MAX)
                 continue;
+            cards++;
             ostel_buf_puts(out, "<div class=\"card failed\"><h3>");
             esc(out, run->name);
             ostel_buf_puts(out, " <span class=\"pill bad\">");
@@ -203,22 +224,60 @@ static void write_failed(struct ostel_buf *out, const struct ostel_report *r)
             ostel_buf_puts(out, "</div>\n");
         }
     }
-    ostel_buf_puts(out, "</div>\n</section>\n");
+    ostel_buf_puts(out, "</div>\n");
+    if (cards < nfailed) {
+        char a[32], b[32];
+        ostel_buf_printf(out,
+                         "<p class=\"caption cut\">The first %s of %s failed runs with their "
+                         "logs; every one is in the runs table and in <code>ostel report --format "
+                         "md</code>.</p>\n",
+                         ostel_report_fmt_num((double)cards, 0, a, sizeof(a)),
+                         ostel_report_fmt_num((double)nfailed, 0, b, sizeof(b)));
+    }
+    ostel_buf_puts(out, "</section>\n");
 }
 
+/* The overlays (drawn by the script into #overlay-charts), then the runs drawn one by one (the
+ * ones ostel_report_html_charted chose) and a list to draw any other run. */
 static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
 {
+    ostel_buf_puts(out, "<section id=\"overlays\">\n<h2>Runs overlaid, by group</h2>\n<p "
+                        "class=\"caption\">Every run of a group with samples, on one time axis "
+                        "aligned on the phase starts (within each phase a run's time is scaled "
+                        "to the group's median phase length): the line is the median over the "
+                        "runs, the band the 10th to 90th percentile.</p>\n<div class=\"grid\" "
+                        "id=\"overlay-charts\"></div>\n</section>\n");
+    size_t total = r->set->n;
+    bool *chosen = ostel_xmalloc((total ? total : 1) * sizeof(*chosen));
+    ostel_report_html_charted(r, run_charts(r), chosen);
+    size_t ncharted = 0;
+    for (size_t i = 0; i < total; i++)
+        ncharted += chosen[i];
     ostel_buf_puts(out,
                    "<section id=\"run-charts\">\n<h2>Runs over time</h2>\n<p class=\"caption\">"
                    "Each run's samples; shaded bands are the phases (load, prompt, generate, "
-                   "teardown). Cursors move together across a run's charts.</p>\n"
-                   "<div class=\"runs\">\n");
+                   "teardown). Cursors move together across a run's charts.");
+    if (ncharted < total) {
+        char a[32], b[32];
+        ostel_buf_printf(out,
+                         " %s of the %s runs are drawn here (<code>--run-charts N</code> for "
+                         "more); choose any other from the list below.",
+                         ostel_report_fmt_num((double)ncharted, 0, a, sizeof(a)),
+                         ostel_report_fmt_num((double)total, 0, b, sizeof(b)));
+    }
+    ostel_buf_puts(out, "</p>\n");
+    if (ncharted < total)
+        ostel_buf_puts(out, "<div class=\"card pick\"><label for=\"run-pick\">Another run: "
+                            "</label><select id=\"run-pick\"><option value=\"\">—</option>"
+                            "</select><span class=\"chart-note\" id=\"run-pick-note\"></span>"
+                            "<div class=\"run-charts\" id=\"run-picked\"></div></div>\n");
+    ostel_buf_puts(out, "<div class=\"runs\">\n");
     size_t idx = 0;
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++, idx++) {
             const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
-            if (run->series.n < 2)
+            if (!chosen[idx])
                 continue;
             ostel_buf_puts(out, "<div><div class=\"run-head\"><h3>");
             esc(out, run->name);
@@ -235,6 +294,39 @@ static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
         }
     }
     ostel_buf_puts(out, "</div>\n</section>\n");
+    free(chosen);
+}
+
+/* What the page holds and what it summarised, in one paragraph under the header. */
+static void write_summarised(struct ostel_buf *out, const struct ostel_report *r, bool charts)
+{
+    size_t total = r->set->n, samples = 0;
+    for (size_t i = 0; i < total; i++)
+        samples += r->set->runs[i].series.n;
+    char a[32], b[32];
+    ostel_buf_printf(out, "<p class=\"caption summarised\" id=\"summarised\">This page "
+                          "summarises %s run%s (%s samples)",
+                     ostel_report_fmt_num((double)total, 0, a, sizeof(a)), total == 1 ? "" : "s",
+                     ostel_report_fmt_num((double)samples, 0, b, sizeof(b)));
+    if (charts) {
+        size_t nov = r->ngroups < OSTEL_REPORT_OVERLAY_GROUPS_MAX ? r->ngroups
+                                                                  : OSTEL_REPORT_OVERLAY_GROUPS_MAX;
+        ostel_buf_printf(out, ": each of %zu group%s overlaid as median and percentile band",
+                         nov, nov == 1 ? "" : "s");
+        if (nov < r->ngroups)
+            ostel_buf_printf(out, " (the first %zu of %zu groups)", nov, r->ngroups);
+        size_t drawn = total < run_charts(r) ? total : run_charts(r);
+        ostel_buf_printf(out, "; up to %zu run%s drawn one by one", drawn, drawn == 1 ? "" : "s");
+        if (drawn < total)
+            ostel_buf_puts(out, ", any other from a list (its samples reduced to a few dozen "
+                                "points)");
+        ostel_buf_puts(out, "; time series downsampled for drawing by largest-triangle-three-"
+                            "buckets");
+    }
+    ostel_buf_printf(out, "; tables longer than %d rows cut. Every sample stays in the runs' "
+                          "metrics.csv and in <code>ostel db export</code>; every run's values "
+                          "in <code>--format csv|json|md</code>.</p>\n",
+                     OSTEL_REPORT_HTML_TABLE_ROWS);
 }
 
 void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out)
@@ -289,7 +381,8 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
         ostel_buf_puts(out, "<a href=\"#comparison\">Comparison</a>");
     ostel_buf_puts(out, "<a href=\"#warnings\">Warnings</a>");
     if (charts)
-        ostel_buf_puts(out, "<a href=\"#run-charts\">Runs over time</a>");
+        ostel_buf_puts(out, "<a href=\"#overlays\">Runs overlaid</a><a href=\"#run-charts\">Runs "
+                            "over time</a>");
     ostel_buf_puts(out,
                    "<a href=\"#runs\">All runs</a></nav></div></header>\n<main class=\"wrap\">\n");
 
@@ -298,6 +391,7 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
                             "was built without uPlot (run <code>npm ci</code> in the source tree, "
                             "then rebuild). The tables below are complete.</div></section>\n");
 
+    write_summarised(out, r, charts);
     struct ostel_report_tables ts;
     ostel_report_tables_build(r, &ts);
     maybe_table(out, &ts, "throughput");
@@ -335,7 +429,7 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
                      OSTEL_VERSION);
 
     if (charts) {
-        cJSON *tree = ostel_report_json_tree(r, true);
+        cJSON *tree = ostel_report_html_data(r, run_charts(r));
         char *json = cJSON_PrintUnformatted(tree);
         OSTEL_ASSERT(json != NULL);
         ostel_buf_puts(out, "<script type=\"application/json\" id=\"ostel-data\">");

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report/report_par.h"
+
 #define SERIES_MAX_POINTS 1500
 
 static const char *const note_kinds[] = {
@@ -95,15 +97,6 @@ static cJSON *phases_json(const double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NT
             add_num(ph, ostel_report_tel_key(t), tel[p][t]);
     }
     return o;
-}
-
-static const char *group_of(const struct ostel_report *r, size_t run)
-{
-    for (size_t gi = 0; gi < r->ngroups; gi++)
-        for (size_t i = 0; i < r->groups[gi].n; i++)
-            if (r->groups[gi].runs[i] == run)
-                return r->groups[gi].label;
-    return "";
 }
 
 /* Bucketed series (max RSS, mean CPU, summed paging, worst pressure, lowest available). */
@@ -266,13 +259,14 @@ static cJSON *sweep_json(const struct ostel_report_sweep *sw)
     return o;
 }
 
-static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_series)
+/* One run; group is its group's label (borrowed). */
+static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group, bool with_series)
 {
     const struct ostel_report_run *run = &r->set->runs[idx];
     cJSON *o = cJSON_CreateObject();
     add_str(o, "name", run->name);
     add_str(o, "path", run->path);
-    add_str(o, "group", group_of(r, idx));
+    add_str(o, "group", group);
     add_str(o, "tag", run->tag);
     add_str(o, "status", run->status);
     add_int(o, "exit_code", run->exit_code);
@@ -311,7 +305,7 @@ static cJSON *run_json(const struct ostel_report *r, size_t idx, bool with_serie
 
 static const char *const group_key_names[] = {"tag", "model", "ctx", "gen", "scenario"};
 
-cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
+cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "ostel.report");
@@ -383,20 +377,96 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
         add_num(mach, "ram_mib", g->ram_mib);
         add_num(mach, "mem_available_start_mib", g->avail_mib);
     }
-    cJSON *runs = cJSON_AddArrayToObject(root, "runs");
-    for (size_t gi = 0; gi < r->ngroups; gi++)
-        for (size_t i = 0; i < r->groups[gi].n; i++)
-            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], with_series));
     return root;
 }
 
+cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
+{
+    cJSON *root = ostel_report_json_tree_head(r);
+    cJSON *runs = cJSON_AddArrayToObject(root, "runs");
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        for (size_t i = 0; i < r->groups[gi].n; i++)
+            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label, with_series));
+    return root;
+}
+
+/* One run's text as it stands in the report's "runs" array: cJSON_Print of the run alone, its
+ * members two tabs deeper. */
+static char *run_text(const struct ostel_report *r, size_t gi, size_t i)
+{
+    cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label, false);
+    char *t = cJSON_Print(o);
+    OSTEL_ASSERT(t != NULL);
+    cJSON_Delete(o);
+    size_t lines = 0, n = 0;
+    for (const char *c = t; *c; c++, n++)
+        lines += *c == '\n';
+    char *out = ostel_xmalloc(n + 2 * lines + 1), *w = out;
+    for (const char *c = t; *c; c++) {
+        *w++ = *c;
+        if (*c == '\n') {
+            *w++ = '\t';
+            *w++ = '\t';
+        }
+    }
+    *w = '\0';
+    cJSON_free(t);
+    return out;
+}
+
+struct runs_job {
+    const struct ostel_report *r;
+    size_t (*at)[2]; /* group, index in group */
+    char **text;
+};
+
+static void run_text_at(void *ctx, size_t k)
+{
+    struct runs_job *job = ctx;
+    job->text[k] = run_text(job->r, job->at[k][0], job->at[k][1]);
+}
+
+#define RUNS_BATCH 2048 /* runs printed at once (on a few threads), then appended and freed */
+
+/*
+ * The same text as cJSON_Print of ostel_report_json_tree(r, false), written a batch of runs at a
+ * time: the tree of 10,000 runs took a quarter of a gigabyte, one batch's texts take a few
+ * megabytes; the batch's runs are printed on a few threads, each into its own string. cJSON
+ * prints the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members
+ * two tabs deeper than when printed alone, joined by ", ", and "]\n}" at the end.
+ */
 void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out)
 {
-    cJSON *root = ostel_report_json_tree(r, false);
+    cJSON *root = ostel_report_json_tree_head(r);
     char *s = cJSON_Print(root);
     OSTEL_ASSERT(s != NULL);
-    ostel_buf_puts(out, s);
-    ostel_buf_putc(out, '\n');
+    size_t n = strlen(s);
+    OSTEL_ASSERT(n >= 2 && s[n - 1] == '}' && s[n - 2] == '\n');
+    ostel_buf_append(out, s, n - 2);
+    ostel_buf_puts(out, ",\n\t\"runs\":\t[");
     cJSON_free(s);
     cJSON_Delete(root);
+    struct runs_job job = {r, ostel_xmalloc(RUNS_BATCH * sizeof(*job.at)),
+                           ostel_xmalloc(RUNS_BATCH * sizeof(*job.text))};
+    size_t nb = 0, written = 0;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        for (size_t i = 0; i < r->groups[gi].n; i++) {
+            job.at[nb][0] = gi;
+            job.at[nb][1] = i;
+            bool last = gi + 1 == r->ngroups && i + 1 == r->groups[gi].n;
+            if (++nb < RUNS_BATCH && !last)
+                continue;
+            ostel_report_parallel(nb, 64, run_text_at, &job);
+            for (size_t k = 0; k < nb; k++) {
+                if (written++)
+                    ostel_buf_puts(out, ", ");
+                ostel_buf_puts(out, job.text[k]);
+                free(job.text[k]);
+            }
+            nb = 0;
+        }
+    }
+    free(job.at);
+    free(job.text);
+    ostel_buf_puts(out, "]\n}\n");
 }

@@ -153,6 +153,8 @@ static const char *const migrations[] = {
     " goodput REAL, ttft_p50_ms REAL, ttft_p99_ms REAL, itl_p50_ms REAL, itl_p99_ms REAL,"
     " tpot_p50_ms REAL, e2e_p50_ms REAL, e2e_p99_ms REAL, level_json TEXT,"
     " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;",
+    /* 5 -> 6: `ostel report --db --tag` selects runs by tag in id order */
+    "CREATE INDEX IF NOT EXISTS runs_tag ON runs(tag, id);",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -1015,9 +1017,41 @@ out:
     return rc;
 }
 
+int ostel_store_batch_begin(struct ostel_store *s)
+{
+    if (s->pg)
+        return OSTEL_OK; /* PostgreSQL keeps one transaction per run (docs/fleet.md) */
+    if (ostel_store_run_begin(s) != OSTEL_OK)
+        return OSTEL_ERR;
+    s->in_batch = true;
+    return OSTEL_OK;
+}
+
+int ostel_store_batch_commit(struct ostel_store *s)
+{
+    if (!s->in_batch)
+        return OSTEL_OK;
+    s->in_batch = false;
+    return ostel_store_run_commit(s);
+}
+
 int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
                                const struct ostel_store_import_opts *opts, int64_t *run_id)
 {
+    if (s->in_batch) {
+        /* Inside a batch's transaction: a savepoint per run, so a bad run leaves nothing and the
+         * batch goes on; one COMMIT (one fsync) for the whole batch. */
+        if (exec(s, "SAVEPOINT run") != OSTEL_OK)
+            return OSTEL_ERR;
+        int rc = ostel_store_run_add_dir(s, dir, opts, run_id);
+        if (rc < 0) {
+            sqlite3_exec(s->db, "ROLLBACK TO run; RELEASE run", NULL, NULL, NULL);
+            return rc;
+        }
+        if (exec(s, "RELEASE run") != OSTEL_OK)
+            return OSTEL_ERR;
+        return rc;
+    }
     if (ostel_store_run_begin(s) != OSTEL_OK)
         return OSTEL_ERR;
     int rc = ostel_store_run_add_dir(s, dir, opts, run_id);

@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define OSTEL_STORE_SCHEMA_VERSION 5
+#define OSTEL_STORE_SCHEMA_VERSION 6
 /* How long a writer waits for another process's transaction before giving up. */
 #define OSTEL_STORE_BUSY_TIMEOUT_MS 60000
 
@@ -74,7 +74,16 @@ int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
 int ostel_store_run_commit(struct ostel_store *s);
 /* Rolls back the open transaction, if any. */
 void ostel_store_run_rollback(struct ostel_store *s);
-/* begin + add_dir + commit, rolling back on error. opts may be NULL. */
+/*
+ * Many imports in one transaction (ostel db import): between batch_begin and batch_commit each
+ * ostel_store_import_run_dir is a savepoint of its own (a failed run is rolled back alone and
+ * the batch goes on), and the batch commits, one fsync, at the end. ostel_store_close() without
+ * batch_commit rolls the whole batch back.
+ */
+int ostel_store_batch_begin(struct ostel_store *s);
+int ostel_store_batch_commit(struct ostel_store *s);
+/* begin + add_dir + commit, rolling back on error (inside a batch: a savepoint). opts may be
+ * NULL. */
 int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
                                const struct ostel_store_import_opts *opts, int64_t *run_id);
 

@@ -8,7 +8,9 @@
  */
 #include "store/store_pg.h"
 #include "store/store_internal.h"
+#include "store/store_query.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,6 +119,18 @@ int ostel_store_pg_list_runs(struct ostel_store *s, int64_t st, const char *t, i
     UNREACHABLE;
 }
 int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_store_run_record *o)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_each_report_run(struct ostel_store *s, int64_t st, const char *t,
+                                   int (*fn)(void *, const struct ostel_store_report_run *),
+                                   void *ctx)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t st, const char *t,
+                                      int (*fn)(void *, const struct ostel_store_report_sample *),
+                                      void *ctx)
 {
     UNREACHABLE;
 }
@@ -317,6 +331,8 @@ static const char *const pg_migrations[] = {
     " itl_p50_ms DOUBLE PRECISION, itl_p99_ms DOUBLE PRECISION, tpot_p50_ms DOUBLE PRECISION,"
     " e2e_p50_ms DOUBLE PRECISION, e2e_p99_ms DOUBLE PRECISION, level_json TEXT,"
     " PRIMARY KEY(run_id, seq));",
+    /* 5 -> 6 */
+    "CREATE INDEX IF NOT EXISTS runs_tag ON runs(tag, id);",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");
@@ -1156,6 +1172,77 @@ int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_stor
     out->nsamples = (size_t)k;
     PQclear(r);
     return OSTEL_OK;
+}
+
+/* The report's typed rows (store_query.h's ostel_store_each_report_run and _sample). */
+#define PG_REPORT_WHERE                                                                            \
+    " WHERE ($1::bigint <= 0 OR r.study_id = $1::bigint) AND ($2::text IS NULL OR r.tag = $2::text)"
+
+static double pg_num(const PGresult *r, int i, int c)
+{
+    return PQgetisnull(r, i, c) ? NAN : strtod(PQgetvalue(r, i, c), NULL);
+}
+
+static const char *pg_text(const PGresult *r, int i, int c)
+{
+    return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
+}
+
+int ostel_store_pg_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
+                                   int (*fn)(void *, const struct ostel_store_report_run *),
+                                   void *ctx)
+{
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)study_id);
+    const char *p[2] = {sid, tag};
+    PGresult *r = pg_query(s,
+                           "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
+                           " (SELECT x.sys_avail_mb FROM samples x WHERE x.run_id = r.id AND"
+                           "  x.sys_avail_mb >= 0 AND x.sys_avail_mb < 1e12 ORDER BY x.seq LIMIT 1)"
+                           " FROM runs r" PG_REPORT_WHERE " ORDER BY r.id",
+                           2, p, "reading runs");
+    if (!r)
+        return OSTEL_ERR;
+    int stop = 0;
+    for (int i = 0, k = PQntuples(r); i < k && !stop; i++) {
+        struct ostel_store_report_run row = {strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                                             pg_text(r, i, 1), pg_text(r, i, 2), pg_text(r, i, 3),
+                                             pg_num(r, i, 4)};
+        stop = fn(ctx, &row);
+    }
+    PQclear(r);
+    return stop ? stop : OSTEL_OK;
+}
+
+int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,
+                                      int (*fn)(void *, const struct ostel_store_report_sample *),
+                                      void *ctx)
+{
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)study_id);
+    const char *p[2] = {sid, tag};
+    PGresult *r = pg_query(s,
+                           "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
+                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase"
+                           " FROM runs r JOIN samples x ON x.run_id = r.id" PG_REPORT_WHERE
+                           " ORDER BY x.run_id, x.seq",
+                           2, p, "reading samples");
+    if (!r)
+        return OSTEL_ERR;
+    int stop = 0;
+    for (int i = 0, k = PQntuples(r); i < k && !stop; i++) {
+        struct ostel_store_report_sample row = {
+            strtoll(PQgetvalue(r, i, 0), NULL, 10), pg_num(r, i, 1), pg_num(r, i, 2),
+            pg_num(r, i, 3), pg_num(r, i, 4), pg_num(r, i, 5), pg_num(r, i, 6), pg_num(r, i, 7),
+            0};
+        const char *ph = pg_text(r, i, 8);
+        for (int q = 1; ph && q <= 4; q++)
+            if (strcmp(ph, ostel_store_phase_name(q)) == 0)
+                row.phase = q;
+        stop = fn(ctx, &row);
+    }
+    PQclear(r);
+    return stop ? stop : OSTEL_OK;
 }
 
 /* ---- export / info -------------------------------------------------------------------------- */

@@ -33,6 +33,14 @@ int ostel_store_pg_run_is_complete(struct ostel_store *s, const char *spec_hash)
 int ostel_store_pg_list_runs(struct ostel_store *s, int64_t study_id, const char *tag,
                              int64_t **ids, size_t *n);
 int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_store_run_record *out);
+struct ostel_store_report_run;
+struct ostel_store_report_sample;
+int ostel_store_pg_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
+                                   int (*fn)(void *, const struct ostel_store_report_run *),
+                                   void *ctx);
+int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,
+                                      int (*fn)(void *, const struct ostel_store_report_sample *),
+                                      void *ctx);
 int ostel_store_pg_export(struct ostel_store *s, const char *table, enum ostel_store_format fmt,
                           int64_t run_id, FILE *f);
 int ostel_store_pg_count_rows(struct ostel_store *s, const char *table, int64_t *n);

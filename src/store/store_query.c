@@ -4,6 +4,7 @@
 #include "store/store_query.h"
 #include "store/store_internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,4 +103,86 @@ int ostel_store_find_study(struct ostel_store *s, const char *key, int64_t *stud
     }
     ostel_buf_free(&b);
     return rc;
+}
+
+/* ---- the report's rows ---- */
+
+static double col_num(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+#define REPORT_WHERE " WHERE (?1 <= 0 OR r.study_id = ?1) AND (?2 IS NULL OR r.tag = ?2)"
+
+int ostel_store_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
+                                int (*fn)(void *ctx, const struct ostel_store_report_run *row),
+                                void *ctx)
+{
+    if (s->pg)
+        return ostel_store_pg_each_report_run(s, study_id, tag, fn, ctx);
+    /* The first usable MemAvailable: a lookup of a few rows on samples' primary key, so no run's
+     * samples are read when the report draws none. */
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
+                           " (SELECT x.sys_avail_mb FROM samples x WHERE x.run_id = r.id AND"
+                           "  x.sys_avail_mb >= 0 AND x.sys_avail_mb < 1e12 ORDER BY x.seq LIMIT 1)"
+                           " FROM runs r" REPORT_WHERE " ORDER BY r.id",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "reading runs");
+    sqlite3_bind_int64(st, 1, study_id);
+    if (tag)
+        sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
+    int rc, stop = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ostel_store_report_run row = {sqlite3_column_int64(st, 0), col_text(st, 1),
+                                             col_text(st, 2), col_text(st, 3), col_num(st, 4)};
+        if ((stop = fn(ctx, &row)) != 0)
+            break;
+    }
+    sqlite3_finalize(st);
+    if (stop)
+        return stop;
+    return rc == SQLITE_DONE ? OSTEL_OK : ostel_store_sql_error(s, "reading runs");
+}
+
+int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,
+                                   int (*fn)(void *ctx,
+                                             const struct ostel_store_report_sample *row),
+                                   void *ctx)
+{
+    if (s->pg)
+        return ostel_store_pg_each_report_sample(s, study_id, tag, fn, ctx);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
+                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase"
+                           " FROM runs r JOIN samples x ON x.run_id = r.id" REPORT_WHERE
+                           " ORDER BY x.run_id, x.seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "reading samples");
+    sqlite3_bind_int64(st, 1, study_id);
+    if (tag)
+        sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
+    int rc, stop = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct ostel_store_report_sample row = {
+            sqlite3_column_int64(st, 0), col_num(st, 1), col_num(st, 2), col_num(st, 3),
+            col_num(st, 4),              col_num(st, 5), col_num(st, 6), col_num(st, 7), 0};
+        const char *ph = col_text(st, 8);
+        for (int p = 1; ph && p <= 4; p++)
+            if (strcmp(ph, ostel_store_phase_name(p)) == 0)
+                row.phase = p;
+        if ((stop = fn(ctx, &row)) != 0)
+            break;
+    }
+    sqlite3_finalize(st);
+    if (stop)
+        return stop;
+    return rc == SQLITE_DONE ? OSTEL_OK : ostel_store_sql_error(s, "reading samples");
 }

@@ -16,4 +16,34 @@
  */
 int ostel_store_find_study(struct ostel_store *s, const char *key, int64_t *study_id);
 
+/*
+ * The report's reading of the database: typed rows, no regenerated CSV. Both walk the runs that
+ * (study_id <= 0 or study_id matches) and (tag NULL or tag equal), in id order; fn gets each row
+ * (strings borrowed for the call only, NULL where the column is NULL; numbers NAN for NULL) and
+ * stops the walk by returning non-zero, which is then returned. Database errors print and return
+ * OSTEL_ERR.
+ */
+struct ostel_store_report_run {
+    int64_t id;
+    const char *run_dir, *summary_json, *config_text;
+    double sys_avail_start_mib; /* the first sample's sys_avail_mb in [0, 1e12); NAN none */
+};
+int ostel_store_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
+                                int (*fn)(void *ctx, const struct ostel_store_report_run *row),
+                                void *ctx);
+/* One sample with the columns the report draws (metrics.csv names in the comments). */
+struct ostel_store_report_sample {
+    int64_t run_id;
+    double ts;                        /* ts */
+    double rss_mib, cpu_pct, pressure; /* rss_mb, cpu_pct, vm_pressure_flag */
+    double avail_pct;                 /* avail_mem_level */
+    double pageins, pageouts;         /* pageins_delta, pageouts_delta */
+    int phase;                        /* 0 none, 1..4 (ostel_store_phase_name) */
+};
+/* The samples of the same runs, by run id then in file order. */
+int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,
+                                   int (*fn)(void *ctx,
+                                             const struct ostel_store_report_sample *row),
+                                   void *ctx);
+
 #endif

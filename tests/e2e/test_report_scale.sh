@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# e2e: `ostel report` on 2,000 runs — copies of the fixture runs of tests/data/runs with fresh run
+# ids (bench/scale_make_set.py). Every format is produced and the database path gives the same
+# report; the HTML page stays under its size bound (5 MB), carries one overlay per group holding
+# exactly that group's runs with samples, draws 24 runs and lists the others; headless Chromium
+# renders it without a JavaScript error, every chart drawn (the page's own pixel probe), a picked
+# run decoded from the compact form, and a screenshot that is not blank. No timing here: that is
+# bench/scale.sh.
+set -euo pipefail
+
+: "${OSTEL_BIN:?run through ctest}" "${OSTEL_SRC_DIR:?run through ctest}"
+. "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
+
+N=2000
+RUNS="$OSTEL_SRC_DIR/tests/data/runs"
+python3 "$OSTEL_SRC_DIR/bench/scale_make_set.py" "$TMP/set" "$N" "$RUNS/real-tiny" "$RUNS/real-pred" \
+    "$RUNS/study-metal" "$RUNS/cpu-paging" || fail "could not build the $N-run set"
+assert_eq "$(find "$TMP/set" -mindepth 1 -maxdepth 1 -type d | wc -l)" "$N" "runs in the set"
+
+for f in md csv json html; do
+    "$OSTEL" report "$TMP/set" --format "$f" -o "$TMP/r.$f" 2>"$TMP/err" || fail "report --format $f: $(cat "$TMP/err")"
+    assert_file "$TMP/r.$f"
+done
+assert_eq "$(json "$TMP/r.json" 'len(j["runs"])')" "$N" "runs in the JSON report"
+assert_eq "$(json "$TMP/r.json" 'sum(g["n_runs"] for g in j["groups"])')" "$N" "runs over the groups"
+assert_grep '^group,' "$TMP/r.csv"
+assert_grep "$N runs" "$TMP/r.md"
+
+# the database: import, then the same Markdown report from it
+"$OSTEL" db import -q --db "$TMP/s.db" "$TMP"/set/* 2>"$TMP/err" || fail "db import: $(cat "$TMP/err")"
+"$OSTEL" report --db "$TMP/s.db" --format md -o "$TMP/d.md" 2>"$TMP/err" || fail "report --db: $(cat "$TMP/err")"
+# paths differ (the database keeps the directory names it was given, the same here)
+cmp -s "$TMP/r.md" "$TMP/d.md" || fail "the report from the database differs from the directories' one"
+"$OSTEL" report --db "$TMP/s.db" --format html -o "$TMP/d.html" 2>"$TMP/err" || fail "report --db html"
+assert_file "$TMP/d.html"
+
+# the page: size bound, overlays per group, what was drawn and what summarised
+size=$(stat -c %s "$TMP/r.html")
+[ "$size" -le 5000000 ] || fail "the HTML page is $size bytes, more than 5 MB"
+charts=1
+grep -q 'id="ostel-data"' "$TMP/r.html" || charts=0
+if [ "$charts" = 1 ]; then
+    python3 - "$TMP/r.html" "$TMP/set" "$TMP/r.json" <<'PY' || fail "the page's overlays or runs are wrong"
+import json, os, re, sys
+html = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<script type="application/json" id="ostel-data">(.*?)</script>', html, re.S)
+d = json.loads(m.group(1))
+rep = json.load(open(sys.argv[3]))
+# runs with at least two samples, per group (a group is a tag here)
+def samples(name):
+    with open(os.path.join(sys.argv[2], name, "metrics.csv")) as f:
+        return sum(1 for l in f if l.strip()) - 1
+want = {g["label"]: sum(1 for r in g["runs"] if samples(r) >= 2) for g in rep["groups"]}
+got = {d["groups"][o["group"]]["label"]: o["n_runs"] for o in d["overlays"]}
+assert len(d["overlays"]) == min(16, len(rep["groups"])), len(d["overlays"])
+assert got == {k: v for k, v in want.items() if k in got}, (got, want)
+assert all(len(o["x"]) == 160 and len(o["m"]["rss_mib"]["med"]) == 160 for o in d["overlays"])
+s = d["summarised"]
+assert s["runs"] == 2000 and s["charted"] == 24, s
+assert s["lazy"] == sum(want.values()) - 24, (s, sum(want.values()))
+assert len(d["runs"]["name"]) == 2000 == len(d["lazy"])
+assert sum(1 for x in d["lazy"] if x is not None) == s["lazy"]
+assert len(re.findall(r'class="run-charts" id="run-\d+"', html)) == 24
+assert 'This page summarises 2,000 runs' in html
+cut = re.search(r'data-rows="(\d+)" data-rows-shown="(\d+)"', html)
+assert cut and cut.group(1) == "2000" and cut.group(2) == "100", cut
+PY
+fi
+
+# Chromium: the big page renders
+BROWSER=""
+for b in chromium chromium-browser google-chrome; do
+    if command -v "$b" >/dev/null 2>&1; then BROWSER=$(command -v "$b"); break; fi
+done
+[ -n "$BROWSER" ] || fail "no headless browser: install Debian's 'chromium' (scripts/setup.sh does)"
+mkdir -p "$TMP/profile"
+chrome() {
+    timeout 300 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$TMP/profile" --hide-scrollbars --virtual-time-budget=10000 "$@" 2>>"$TMP/chromium.log"
+}
+chrome --window-size=1280,2000 --dump-dom "file://$TMP/r.html#pick" >"$TMP/dom.html" ||
+    fail "chromium could not render the page"
+attr() { { grep -o "$1=\"[^\"]*\"" "$TMP/dom.html" || true; } | head -n1 | sed 's/^[^"]*"//; s/"$//'; }
+[ -z "$(attr data-js-errors)" ] || fail "$(attr data-js-errors) JavaScript error(s): $(attr data-js-error)"
+if [ "$charts" = 1 ]; then
+    expected=$(attr data-charts-expected)
+    drawn=$(attr data-charts-drawn)
+    [ -n "$expected" ] && [ "$expected" -ge 60 ] || fail "the page made '$expected' charts"
+    [ "$drawn" = "$expected" ] || fail "$drawn of $expected charts drawn; blank: $(attr data-charts-blank)"
+    [ -n "$(attr data-overlays)" ] || fail "no overlay drawn"
+    [ "$(attr data-run-pick-options)" -ge 1000 ] || fail "the run list has $(attr data-run-pick-options) runs"
+    grep -q 'id="run-picked"><div class="card"' "$TMP/dom.html" || fail "the picked run was not drawn"
+fi
+chrome --window-size=1280,3000 --screenshot="$TMP/shot.png" "file://$TMP/r.html" >/dev/null
+assert_file "$TMP/shot.png"
+# not blank: the decoded pixels of the screenshot take many values
+python3 - "$TMP/shot.png" <<'PY' || fail "the screenshot is blank"
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+pos, idat, w, h = 8, b"", 0, 0
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b"IHDR":
+        w, h = struct.unpack(">II", body[:8])
+    elif kind == b"IDAT":
+        idat += body
+    pos += 12 + n
+raw = zlib.decompress(idat)
+assert w >= 1000 and h >= 2000, (w, h)
+distinct = len(set(raw[::7]))
+assert distinct > 40, distinct
+PY
+echo "ok: $N runs, page $size bytes"

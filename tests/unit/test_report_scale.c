@@ -1,0 +1,201 @@
+/*
+ * test_report_scale: the HTML report's scaling parts (report_html_scale.c) — LTTB keeps the shape
+ * (endpoints, the peak, never an empty-valued point), the overlay's median and band over runs
+ * aligned on their phase starts, the compact form's layout and values, and which runs are drawn.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report/report.h"
+#include "report/report_html_scale.h"
+#include "testlib.h"
+
+static void test_lttb(void **state)
+{
+    (void)state;
+    enum { N = 1000 };
+    double x[N], y[N];
+    for (int i = 0; i < N; i++) {
+        x[i] = i;
+        y[i] = sin(i / 50.0);
+    }
+    y[437] = 25;  /* a one-sample spike: LTTB keeps it */
+    y[600] = NAN; /* never chosen */
+    size_t idx[50];
+    size_t m = ostel_report_lttb(x, y, N, 50, idx);
+    assert_int_equal(m, 50);
+    assert_int_equal(idx[0], 0);
+    assert_int_equal(idx[49], N - 1);
+    bool spike = false;
+    for (size_t i = 0; i < m; i++) {
+        if (i)
+            assert_true(idx[i] > idx[i - 1]);
+        spike |= idx[i] == 437;
+        assert_int_not_equal(idx[i], 600);
+    }
+    assert_true(spike);
+    /* fewer points than asked: all of them */
+    assert_int_equal(ostel_report_lttb(x, y, 7, 50, idx), 7);
+    assert_int_equal(idx[6], 6);
+    assert_int_equal(ostel_report_lttb(x, y, N, 2, idx), 2);
+    assert_int_equal(idx[1], N - 1);
+}
+
+/* A run of n samples at 0.1 s: load for `load` samples, then generate; RSS = base + i. */
+static void fill_run(struct ostel_report_run *r, size_t n, size_t load, double base)
+{
+    struct ostel_report_series *s = &r->series;
+    s->n = n;
+    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,  &s->pageins,
+                       &s->pageouts, &s->pressure, &s->avail_pct};
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        *cols[c] = ostel_xmalloc(n * sizeof(double));
+    s->phase = ostel_xmalloc(n);
+    for (size_t i = 0; i < n; i++) {
+        s->t_s[i] = 0.1 * (double)i;
+        s->rss_mib[i] = base + (double)i;
+        s->cpu_pct[i] = i < load ? 50 : 100;
+        s->pageins[i] = 1;
+        s->pageouts[i] = NAN;
+        s->pressure[i] = 1;
+        s->avail_pct[i] = NAN;
+        s->phase[i] = i < load ? OSTEL_REPORT_PHASE_LOAD : OSTEL_REPORT_PHASE_GENERATE;
+    }
+}
+
+static void test_overlay(void **state)
+{
+    (void)state;
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    /* 9 runs, RSS offsets 0..80: the median is the middle run's, the band its neighbours' */
+    for (int k = 0; k < 9; k++) {
+        struct ostel_report_run *r = ostel_report_set_add(&set);
+        fill_run(r, 21, 6 + (size_t)(k % 3), 10.0 * k);
+        free(r->tag);
+        r->tag = ostel_xstrdup("a");
+        free(r->status);
+        r->status = ostel_xstrdup("ok");
+        r->ok = true;
+    }
+    ostel_report_set_add(&set); /* a run without samples: not in the overlay */
+    struct ostel_report r;
+    struct ostel_report_options opt = {0, NULL};
+    char err[256];
+    assert_int_equal(ostel_report_build(&r, &set, &opt, err, sizeof(err)), 0);
+    struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
+    ostel_report_overlay_build(&r, 0, ov);
+    assert_int_equal(ov->n_runs, 9);
+    assert_int_equal(ov->npts, OSTEL_REPORT_OVERLAY_POINTS);
+    assert_int_equal(ov->n_at[OSTEL_REPORT_OV_RSS], 9);
+    assert_int_equal(ov->n_at[OSTEL_REPORT_OV_AVAIL], 0);
+    /* load's median length: 0.7 s (6, 7 and 8 samples long, thrice each → 0.6, 0.7, 0.8) */
+    assert_true(fabs(ov->phase_len[OSTEL_REPORT_PHASE_LOAD] - 0.7) < 1e-9);
+    assert_true(ov->phase_start[OSTEL_REPORT_PHASE_GENERATE] ==
+                ov->phase_len[OSTEL_REPORT_PHASE_LOAD]);
+    /* at x = 0 every run is at its first sample: RSS 0, 10, ... 80 */
+    assert_true(ov->med[OSTEL_REPORT_OV_RSS][0] == 40);
+    assert_true(ov->lo[OSTEL_REPORT_OV_RSS][0] == 10);
+    assert_true(ov->hi[OSTEL_REPORT_OV_RSS][0] == 70);
+    /* CPU: 50 in load and 100 in generate for every run, once aligned */
+    size_t mid_load = 5, last = OSTEL_REPORT_OVERLAY_POINTS - 1;
+    assert_true(ov->x[mid_load] < 0.6);
+    assert_true(ov->med[OSTEL_REPORT_OV_CPU][mid_load] == 50);
+    assert_true(ov->hi[OSTEL_REPORT_OV_CPU][mid_load] == 50);
+    assert_true(ov->med[OSTEL_REPORT_OV_CPU][last] == 100);
+    assert_true(ov->lo[OSTEL_REPORT_OV_CPU][last] == 100);
+    /* paging: pageins only (pageouts empty) */
+    assert_true(ov->med[OSTEL_REPORT_OV_PAGING][last] == 1);
+    assert_true(isnan(ov->med[OSTEL_REPORT_OV_AVAIL][0]));
+    free(ov);
+
+    bool chosen[10];
+    ostel_report_html_charted(&r, 4, chosen);
+    size_t n = 0;
+    for (int i = 0; i < 10; i++)
+        n += chosen[i];
+    assert_int_equal(n, 4);
+    ostel_report_html_charted(&r, 100, chosen);
+    n = 0;
+    for (int i = 0; i < 10; i++)
+        n += chosen[i];
+    assert_int_equal(n, 9); /* never the run without samples */
+
+    /* the compact form: npts;tmax;T;6 columns;phases */
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_report_series_compact(&set.runs[0].series, 8, &b);
+    char *f[12];
+    size_t nf = 0;
+    for (char *p = strtok(b.data, ";"); p && nf < 12; p = strtok(NULL, ";"))
+        f[nf++] = p;
+    assert_int_equal(nf, 10);
+    assert_string_equal(f[0], "8");
+    assert_string_equal(f[1], "2");
+    assert_int_equal(strlen(f[2]), 16);
+    assert_string_equal(f[2] + 14, "_-");           /* t = t_max: code 4094, base64url 63 and 62 */
+    assert_true(strncmp(f[3], "0,20,AA", 7) == 0);  /* RSS 0..20, the first at the bottom */
+    assert_true(strncmp(f[6], "0,0,____", 8) == 0); /* pageouts: no value */
+    assert_int_equal(strlen(f[9]), 16);             /* 4 phases × 2 codes */
+    assert_true(strncmp(f[9], "AA", 2) == 0);       /* load starts at 0 */
+    assert_true(strncmp(f[9] + 4, "____", 4) == 0); /* no prompt phase */
+    ostel_buf_free(&b);
+
+    ostel_report_free(&r);
+    ostel_report_set_free(&set);
+}
+
+/* The loader's fast path for plain decimals gives strtod's value, bit for bit. */
+static void test_decimals_exact(void **state)
+{
+    (void)state;
+    struct ostel_buf csv;
+    ostel_buf_init(&csv, 0);
+    ostel_buf_puts(&csv, "ts,rss_mb\n");
+    const char *cells[] = {"0.1",
+                           "-0.3",
+                           "123456789012345",
+                           "1234567890.12345",
+                           "0.000000000000001",
+                           "-0",
+                           "007.50",
+                           "5.",
+                           ".5",
+                           "99999.99999",
+                           "1e3",
+                           "+4",
+                           "3.14159265358979"};
+    srand(7);
+    char extra[200][32];
+    for (int i = 0; i < 200; i++)
+        snprintf(extra[i], sizeof(extra[i]), "%d.%0*d", rand() % 100000, 1 + rand() % 9,
+                 rand() % 100000);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cells); i++)
+        ostel_buf_printf(&csv, "%zu,%s\n", i, cells[i]);
+    for (int i = 0; i < 200; i++)
+        ostel_buf_printf(&csv, "%d,%s\n", 100 + i, extra[i]);
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    struct ostel_report_run *r = ostel_report_set_add(&set);
+    char err[256];
+    assert_int_equal(ostel_report_load_metrics(r, csv.data, csv.len, err, sizeof(err)), 0);
+    assert_int_equal(r->series.n, OSTEL_ARRAY_LEN(cells) + 200);
+    for (size_t i = 0; i < r->series.n; i++) {
+        const char *c = i < OSTEL_ARRAY_LEN(cells) ? cells[i] : extra[i - OSTEL_ARRAY_LEN(cells)];
+        double want = strtod(c, NULL), got = r->series.rss_mib[i];
+        assert_memory_equal(&got, &want, sizeof(double));
+    }
+    ostel_report_set_free(&set);
+    ostel_buf_free(&csv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lttb),
+        cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_decimals_exact),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
