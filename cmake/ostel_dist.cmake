@@ -58,6 +58,6 @@ string(REGEX REPLACE "([.+*?^$()\\[\\]|])" "\\\\\\1" OSTEL_SRC_RE "${CMAKE_CURRE
 set(CPACK_SOURCE_IGNORE_FILES
     "^${OSTEL_SRC_RE}/\\.git$" "^${OSTEL_SRC_RE}/\\.git/" "^${OSTEL_SRC_RE}/build"
     "^${OSTEL_SRC_RE}/node_modules" "^${OSTEL_SRC_RE}/runs" "^${OSTEL_SRC_RE}/demo"
-    "^${OSTEL_SRC_RE}/\\.gl" "^${OSTEL_SRC_RE}/\\.carry" "__pycache__" "\\.gguf$" "\\.tmp\\."
+    "^${OSTEL_SRC_RE}/\\.gl" "^${OSTEL_SRC_RE}/\\.carry" "^${OSTEL_SRC_RE}/\\.dev/" "__pycache__" "\\.gguf$" "\\.tmp\\."
     "\\.swp$" "~$")
 include(CPack)

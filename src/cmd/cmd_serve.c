@@ -368,9 +368,10 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
 /* A free TCP port on 127.0.0.1 (the kernel's choice; the server binds it a moment later). */
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_STREAM, 0); /* SOCK_CLOEXEC is Linux's; macOS has only fcntl */
     if (fd < 0)
         return -1;
+    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -339,6 +340,12 @@ int ostel_prom_http_parse(const char *buf, size_t len, enum ostel_prom_http_meth
 
 /* ---- the responder -------------------------------------------------------------------------- */
 
+/* Linux says "no SIGPIPE" per send; macOS has no MSG_NOSIGNAL and says it per socket
+ * (SO_NOSIGPIPE, set on each accepted connection). */
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
 static void send_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
@@ -460,6 +467,10 @@ static void *listen_loop(void *arg)
         int c = accept(p->fd, NULL, NULL);
         if (c < 0)
             continue;
+#ifdef SO_NOSIGPIPE
+        int on = 1;
+        (void)setsockopt(c, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof(on));
+#endif
         serve_one(p, c);
         linger_close(c);
     }
@@ -524,7 +535,9 @@ struct ostel_prom *ostel_prom_start(const char *listen_addr, const char *textfil
     socklen_t sl = 0;
     if (parse_listen(listen_addr, &ss, &sl) != OSTEL_OK)
         goto fail;
-    p->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    p->fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (p->fd >= 0)
+        (void)fcntl(p->fd, F_SETFD, FD_CLOEXEC);
     int one = 1;
     if (p->fd < 0 || setsockopt(p->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(p->fd, (struct sockaddr *)&ss, sl) != 0 || listen(p->fd, 8) != 0) {

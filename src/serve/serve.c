@@ -18,7 +18,6 @@
 #include "util/fileio.h"
 
 #include <cJSON.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,6 +25,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+static cJSON *num_or_null(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(round(v * 1000) / 1000) : cJSON_CreateNull();
+}
+
+#ifdef OSTEL_HAVE_CURL
+#include <curl/curl.h>
 
 #define ERRBODY_MAX 4096
 #define SSE_EVENT_MAX ((size_t)1 << 20)
@@ -827,10 +834,6 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
 
 /* ---- per-level results ---- */
 
-static cJSON *num_or_null(double v)
-{
-    return isfinite(v) ? cJSON_CreateNumber(round(v * 1000) / 1000) : cJSON_CreateNull();
-}
 
 static cJSON *dist_json(double *x, size_t n)
 {
@@ -973,6 +976,8 @@ static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
     return o;
 }
 
+#endif /* OSTEL_HAVE_CURL */
+
 struct ostel_serve_params ostel_serve_default_params(void)
 {
     struct ostel_serve_params p;
@@ -1006,6 +1011,8 @@ void ostel_serve_outcome_free(struct ostel_serve_outcome *o)
     free(o->level_end_ts);
     memset(o, 0, sizeof(*o));
 }
+
+#ifdef OSTEL_HAVE_CURL
 
 static void fmt_level(char *out, size_t n, bool open, double v)
 {
@@ -1197,6 +1204,17 @@ done:
     return rc;
 }
 
+#else /* built without libcurl (the macOS cross-build): ostel serve says so */
+
+int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
+                    struct ostel_serve_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    return ostel_error("this ostel was built without libcurl: ostel serve needs it (Debian: libcurl4-openssl-dev, Homebrew: curl)");
+}
+
+#endif /* OSTEL_HAVE_CURL */
+
 /* The index of header cell `name` in a CSV header line, or -1. */
 static int header_index(struct ostel_str h, const char *name)
 {
@@ -1233,6 +1251,7 @@ static double cell_num(struct ostel_str l, int idx)
     double v = strtod(tmp, &end);
     return n && *end == '\0' ? v : NAN;
 }
+
 
 int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
 {

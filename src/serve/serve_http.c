@@ -5,11 +5,13 @@
 #include "serve/serve_internal.h"
 
 #include <cJSON.h>
-#include <curl/curl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#ifdef OSTEL_HAVE_CURL
+#include <curl/curl.h>
 
 static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -137,3 +139,33 @@ int ostel_serve_tokenize(const char *url, const char *text, int32_t **ids, size_
     ostel_buf_free(&b);
     return rc;
 }
+
+#else /* built without libcurl: every request fails with the reason */
+
+#define NO_CURL "this ostel was built without libcurl"
+
+int ostel_serve_http(const char *url, const char *body, double timeout_s, struct ostel_buf *out,
+                     long *status, char *err, size_t err_size)
+{
+    *status = 0;
+    snprintf(err, err_size, NO_CURL);
+    return OSTEL_ERR;
+}
+
+int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int *stop,
+                            bool (*alive)(void *arg), void *arg, char *err, size_t err_size)
+{
+    snprintf(err, err_size, NO_CURL);
+    return OSTEL_ERR;
+}
+
+int ostel_serve_tokenize(const char *url, const char *text, int32_t **ids, size_t *n, char *err,
+                         size_t err_size)
+{
+    *ids = NULL;
+    *n = 0;
+    snprintf(err, err_size, NO_CURL);
+    return OSTEL_ERR;
+}
+
+#endif

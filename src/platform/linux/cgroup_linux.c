@@ -252,7 +252,9 @@ static bool parent_dir(char *buf, char *out, size_t size)
     if (!own_paths("/proc", 0, buf, v2, v1, sizeof(v2)))
         return false;
     if (v2[0] && access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0) {
-        snprintf(out, size, "/sys/fs/cgroup%s", strcmp(v2, "/") == 0 ? "" : v2);
+        int w = snprintf(out, size, "/sys/fs/cgroup%s", strcmp(v2, "/") == 0 ? "" : v2);
+        if (w < 0 || (size_t)w >= size)
+            return false;
         ssize_t n = read_in(out, "cgroup.subtree_control", buf, CG_BUF);
         if (n > 0) {
             for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
@@ -261,8 +263,8 @@ static bool parent_dir(char *buf, char *out, size_t size)
         }
     }
     if (v1[0]) {
-        snprintf(out, size, "/sys/fs/cgroup/memory%s", strcmp(v1, "/") == 0 ? "" : v1);
-        return access(out, W_OK) == 0;
+        int w = snprintf(out, size, "/sys/fs/cgroup/memory%s", strcmp(v1, "/") == 0 ? "" : v1);
+        return w >= 0 && (size_t)w < size && access(out, W_OK) == 0;
     }
     return false;
 }
