@@ -56,7 +56,7 @@ install_debian() {
 
 install_macos() {
     command -v brew >/dev/null || fail "Homebrew is needed on macOS (https://brew.sh)"
-    local pkgs=(cmake pkg-config cmocka sqlite inih cjson curl node)
+    local pkgs=(cmake pkg-config cmocka sqlite cjson curl libpq node)
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(hyperfine)
     say "Homebrew packages: ${pkgs[*]}"
     brew install --quiet "${pkgs[@]}" || fail "brew install failed"
@@ -64,7 +64,7 @@ install_macos() {
 
 case "$(uname -s)" in
 Linux) command -v apt-get >/dev/null && install_debian ||
-    say "not a Debian-like system: install cmake, cmocka, sqlite3, inih, cjson, node/npm yourself" ;;
+    say "not a Debian-like system: install cmake, cmocka, sqlite3, cjson, libcurl, libpq, node/npm yourself" ;;
 Darwin) install_macos ;;
 *) say "unknown OS $(uname -s): install the dependencies yourself" ;;
 esac

@@ -17,7 +17,8 @@ class Ostel < Formula
   depends_on "cmake" => :build
   depends_on "pkg-config" => :build
   depends_on "cjson"
-  depends_on "inih"
+  depends_on "curl"
+  depends_on "libpq"
   # ostel runs llama.cpp's tools (llama-completion, llama-cli, llama-bench, ...), found on PATH.
   depends_on "llama.cpp"
   depends_on :macos => :monterey # the minimum the cross-build targets (macOS 12)
