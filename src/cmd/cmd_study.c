@@ -26,6 +26,7 @@ enum {
     OPT_SEED,
     OPT_TIMEOUT,
     OPT_TOOL,
+    OPT_WAIT,
 };
 
 /* Sorted by long name; each maps to a study-file key. */
@@ -54,6 +55,8 @@ static const struct ostel_option study_options[] = {
     {'t', "tags", "LIST", NULL, "one label per model (default: file names)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-run time limit (default 30m)"},
     {OPT_TOOL, "tool", "NAME", NULL, "llama-completion (default) or llama-cli"},
+    {OPT_WAIT, "wait", NULL, NULL,
+     "wait for another study of the same directory to end (default: refuse at once)"},
 };
 
 static const char *key_of(int id)
@@ -101,7 +104,7 @@ struct pending {
 struct study_args {
     struct pending *p;
     size_t n;
-    bool quiet, no_warmup;
+    bool quiet, no_warmup, wait;
 };
 
 static int on_option(void *ctx, int id, const char *arg, const char *source)
@@ -114,6 +117,10 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     }
     if (id == OPT_NO_WARMUP) {
         a->no_warmup = true;
+        return 0;
+    }
+    if (id == OPT_WAIT) {
+        a->wait = true;
         return 0;
     }
     a->p = ostel_xrealloc(a->p, (a->n + 1) * sizeof(*a->p));
@@ -167,7 +174,8 @@ int cmd_study(int argc, char **argv)
         goto out;
     }
     const char *self = getenv("OSTEL_SELF_EXE");
-    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel"};
+    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel",
+                                    a.wait};
     exit_code = ostel_study_execute(&spec, &o);
 out:
     ostel_study_spec_free(&spec);

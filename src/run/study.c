@@ -773,7 +773,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     c.opt = o;
     c.last_gen_tps = NAN;
     c.baseline_avail = NAN;
-    int rc = OSTEL_EXIT_USAGE;
+    int rc = OSTEL_EXIT_USAGE, lock_fd = -1;
     if (check_inputs(&c) != 0)
         goto out;
     rc = OSTEL_EXIT_FAIL;
@@ -783,6 +783,8 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     c.runs_dir = ostel_xasprintf("%s/runs", s->dir);
     c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
     if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
+        goto out;
+    if ((lock_fd = ostel_study_lock(s->dir, o->wait_lock)) < 0)
         goto out;
     active_reap_leftovers(&c);
 
@@ -874,5 +876,6 @@ out:
     free(c.warm_dir);
     free(c.tool_path);
     free(c.llama_version);
+    ostel_study_unlock(lock_fd);
     return rc;
 }

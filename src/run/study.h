@@ -93,7 +93,16 @@ struct ostel_study_options {
     bool quiet;
     bool progress_bar; /* redraw one line on a terminal (else one line per run) */
     const char *self_exe; /* the ostel binary, for `ostel hog` scenarios */
+    bool wait_lock;    /* --wait: wait for another study of the same directory instead of refusing */
 };
+
+/*
+ * One writer per study directory (study_lock.c): takes DIR/.lock exclusively (flock, released by the
+ * kernel when the process dies). Another holder: refused at once with one line naming its pid, or
+ * waited for when `wait`. Returns the lock's descriptor (close-on-exec), or -1 after printing.
+ */
+int ostel_study_lock(const char *dir, bool wait);
+void ostel_study_unlock(int fd);
 
 /*
  * Runs the study: store, warm-up, the plan (skipping runs already complete in the database), the
