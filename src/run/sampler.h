@@ -26,6 +26,10 @@ struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interv
  * *thread_cpu_ns (when not NULL) the CPU time the sampling thread used, or 0 when unknown (the last
  * sample, taken by the caller's thread, is the caller's). */
 uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns);
+/* ostel_sampler_stop that also says whether every row reached the CSV: *write_errno (when not NULL)
+ * gets the errno of the first write that failed (ENOSPC, EFBIG), or 0. */
+uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
+                              int *write_errno);
 /* Rows written so far (may be read from another thread). */
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s);
 /* True when a write to the CSV failed (disk full): the run is then marked as such. */
