@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rundir/rundir_validate.h"
 #include "store/store.h"
 #include "store/store_query.h"
 #include "util/fileio.h"
@@ -70,20 +71,32 @@ int ostel_report_load_record(struct ostel_report_run *r, const struct ostel_stor
         snprintf(err, errlen, "no summary");
         return -1;
     }
-    if (ostel_report_load_summary(r, rec->summary_json, strlen(rec->summary_json), why,
-                                  sizeof(why)) != 0) {
+    /* the validator of directories and db import (src/rundir), for a database written by an older
+     * ostel or by hand */
+    struct ostel_rundir_facts facts;
+    size_t slen = strlen(rec->summary_json);
+    if (ostel_rundir_validate_summary(rec->summary_json, &slen, &facts, why, sizeof(why)) != 0 ||
+        ostel_report_load_summary(r, rec->summary_json, slen, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "summary.json: %s", why);
         return -1;
     }
-    if (rec->config_text)
-        ostel_report_load_config(r, rec->config_text, strlen(rec->config_text));
+    if (rec->config_text) {
+        size_t clen = strlen(rec->config_text);
+        if (ostel_rundir_validate_config(rec->config_text, &clen, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "config.txt: %s", why);
+            return -1;
+        }
+        ostel_report_load_config(r, rec->config_text, clen);
+    }
     size_t len = 0;
     char *csv = rec->metrics_header ? ostel_store_run_record_metrics_csv(rec, &len) : NULL;
     if (!csv) {
         snprintf(err, errlen, "its samples cannot be rebuilt into metrics.csv");
         return -1;
     }
-    int rc = ostel_report_load_metrics(r, csv, len, why, sizeof(why));
+    int rc = ostel_rundir_validate_metrics(csv, &len, &facts, why, sizeof(why));
+    if (rc == 0)
+        rc = ostel_report_load_metrics(r, csv, len, why, sizeof(why));
     free(csv);
     if (rc != 0) {
         snprintf(err, errlen, "metrics.csv: %s", why);
@@ -107,7 +120,7 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
         return OSTEL_ERR;
     int rc = OSTEL_ERR;
     int64_t *ids = NULL, study = 0;
-    size_t n = 0;
+    size_t n = 0, bad = 0;
     int ver = ostel_store_schema_version(s);
     if (ver < 0)
         goto out;
@@ -132,12 +145,18 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
         struct ostel_report_run *r = ostel_report_set_add(set);
         char err[512];
         int lr = ostel_report_load_record(r, &rec, err, sizeof(err));
-        if (lr != 0)
-            ostel_error("%s: run %lld (%s): %s", path, (long long)rec.id,
-                        rec.run_dir ? rec.run_dir : "?", err);
+        /* One bad stored run is named and left out; every other run is still reported. */
+        if (lr != 0) {
+            ostel_warn("%s: run %lld (%s) is left out of the report: %s", path, (long long)rec.id,
+                       rec.run_dir ? rec.run_dir : "?", err);
+            ostel_report_set_drop_last(set);
+            bad++;
+        }
         ostel_store_run_record_free(&rec);
-        if (lr != 0)
-            goto out;
+    }
+    if (bad == n) {
+        ostel_error("%s: none of its %zu stored runs can be read", path, n);
+        goto out;
     }
     rc = OSTEL_OK;
 out:

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 
 #define SUMMARY_MAX (16u << 20)  /* summary.json */
@@ -141,6 +142,12 @@ size_t ostel_report_set_dedupe(struct ostel_report_set *set)
     size_t dropped = set->n - kept;
     set->n = kept;
     return dropped;
+}
+
+void ostel_report_set_drop_last(struct ostel_report_set *set)
+{
+    if (set->n)
+        run_free(&set->runs[--set->n]);
 }
 
 struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
@@ -948,9 +955,16 @@ static int load_run_dir(struct ostel_report_set *set, const char *dir)
 
     char err[256];
     struct ostel_buf b;
+    struct ostel_rundir_facts facts;
+    ostel_rundir_facts_init(&facts);
     if (read_file_into(dir, "summary.json", SUMMARY_MAX, &b) != 0) {
         ostel_buf_free(&b);
         return OSTEL_ERR;
+    }
+    /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
+    if (b.data && ostel_rundir_validate_summary(b.data, &b.len, &facts, err, sizeof(err)) != 0) {
+        ostel_buf_free(&b);
+        return ostel_error("%s/summary.json: %s", dir, err);
     }
     int rc = ostel_report_load_summary(r, b.data, b.len, err, sizeof(err));
     ostel_buf_free(&b);
@@ -962,13 +976,21 @@ static int load_run_dir(struct ostel_report_set *set, const char *dir)
             ostel_buf_free(&b);
             return OSTEL_ERR;
         }
-        ostel_report_load_config(r, b.data, b.len);
+        rc = b.data ? ostel_rundir_validate_config(b.data, &b.len, err, sizeof(err)) : 0;
+        if (rc == 0)
+            ostel_report_load_config(r, b.data, b.len);
         ostel_buf_free(&b);
+        if (rc != 0)
+            return ostel_error("%s/config.txt: %s", dir, err);
     }
     if (has_file(dir, "metrics.csv")) {
         if (read_file_into(dir, "metrics.csv", METRICS_MAX, &b) != 0) {
             ostel_buf_free(&b);
             return OSTEL_ERR;
+        }
+        if (b.data && ostel_rundir_validate_metrics(b.data, &b.len, &facts, err, sizeof(err)) != 0) {
+            ostel_buf_free(&b);
+            return ostel_error("%s/metrics.csv: %s", dir, err);
         }
         rc = ostel_report_load_metrics(r, b.data, b.len, err, sizeof(err));
         ostel_buf_free(&b);

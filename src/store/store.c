@@ -7,6 +7,7 @@
  * what makes a 100k-sample import take a fraction of a second.
  */
 #include "store/store_internal.h"
+#include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -122,7 +123,7 @@ static const char *const migrations[] = {
     "each' FROM temp.dup_runs HAVING count(*) > 0;"
     "DELETE FROM runs WHERE id IN (SELECT id FROM temp.dup_runs);"
     "DROP TABLE temp.dup_runs;"
-    "CREATE UNIQUE INDEX runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
+    "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
     " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
     "  AND status IN ('ok','failed','killed','timeout');",
 };
@@ -523,12 +524,24 @@ static int run_files_read(const char *dir, struct run_files *f)
     if (ostel_file_read_all(f->summary_path, OSTEL_STORE_MAX_SUMMARY_BYTES, &f->summary) ||
         ostel_file_read_all(f->metrics_path, OSTEL_STORE_MAX_METRICS_BYTES, &f->metrics))
         return OSTEL_ERR;
+    /* The one validator every reader uses (src/rundir): a run that fails is refused whole. The
+     * buffers keep a NUL after their data (ostel_buf_append); an empty file has none. */
+    struct ostel_rundir_facts facts;
+    if (ostel_rundir_validate_summary(f->summary.data ? f->summary.data : (char[1]){0},
+                                      &f->summary.len, &facts, err, sizeof(err)) != 0)
+        return ostel_error("'%s': %s; the run is not imported", f->summary_path, err);
+    if (ostel_rundir_validate_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
+                                      &f->metrics.len, &facts, err, sizeof(err)) != 0)
+        return ostel_error("'%s': %s; the run is not imported", f->metrics_path, err);
     f->doc = ostel_store_summary_parse(f->summary.data, f->summary.len, err, sizeof(err));
     if (!f->doc)
         return ostel_error("'%s': %s", f->summary_path, err);
     if (ostel_is_file(f->config_path)) {
         if (ostel_file_read_all(f->config_path, OSTEL_STORE_MAX_CONFIG_BYTES, &f->config))
             return OSTEL_ERR;
+        if (ostel_rundir_validate_config(f->config.data ? f->config.data : (char[1]){0},
+                                         &f->config.len, err, sizeof(err)) != 0)
+            return ostel_error("'%s': %s; the run is not imported", f->config_path, err);
         if (ostel_store_config_validate(f->config.data, f->config.len, err, sizeof(err)))
             return ostel_error("'%s': %s", f->config_path, err);
         f->have_config = true;
