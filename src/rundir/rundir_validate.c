@@ -155,7 +155,8 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
         snprintf(err, err_size, "unsupported schema_version (this ostel reads version 1)");
         goto out;
     }
-    if (!cJSON_IsObject(run) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(run, "status"))) {
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(run, "status");
+    if (!cJSON_IsObject(run) || !cJSON_IsString(status) || !status->valuestring[0]) {
         snprintf(err, err_size, "no \"run\" object with a \"status\"");
         goto out;
     }
@@ -250,6 +251,15 @@ static bool cell_number(struct ostel_str s, double *out)
     return true;
 }
 
+static bool known_phase(struct ostel_str s)
+{
+    static const char *const phases[] = {"", "load", "prompt", "generate", "teardown"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(phases); i++)
+        if (ostel_str_eq(s, phases[i]))
+            return true;
+    return false;
+}
+
 /* At most 40 bytes of a cell for a message, control bytes replaced. */
 static const char *show(struct ostel_str s, char out[48])
 {
@@ -274,6 +284,7 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
         return -1;
     }
     enum cell_rule rules[MAX_COLS];
+    struct ostel_str hdr[MAX_COLS];
     char names[MAX_COLS][24];
     size_t ncols = 0;
     bool have_ts = false;
@@ -286,10 +297,16 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
             snprintf(err, err_size, "line 1: more than %d columns", MAX_COLS);
             return -1;
         }
-        if (cell.n == 0) {
-            snprintf(err, err_size, "line 1: an empty column name");
+        if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
+            snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
             return -1;
         }
+        for (size_t k = 0; k < ncols; k++)
+            if (cell.n == hdr[k].n && memcmp(cell.p, hdr[k].p, cell.n) == 0) {
+                snprintf(err, err_size, "line 1: column '%s' appears twice", show(cell, shown));
+                return -1;
+            }
+        hdr[ncols] = cell;
         rules[ncols] = rule_of(cell);
         snprintf(names[ncols], sizeof(names[ncols]), "%.*s", (int)(cell.n < 23 ? cell.n : 23),
                  cell.p);
@@ -326,13 +343,22 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
                 snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
                 return -1;
             }
+            if (r == RULE_PHASE && !known_phase(cell)) {
+                snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
+                return -1;
+            }
+            if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
+                snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno, names[i],
+                         show(cell, shown));
+                return -1;
+            }
             if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
                 if (!cell_number(cell, &v)) {
                     snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
                              names[i], show(cell, shown));
                     return -1;
                 }
-                if (fabs(v) > CELL_ABS_MAX) {
+                if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
                     snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
                              names[i], show(cell, shown));
                     return -1;

@@ -756,7 +756,7 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
         }
     }
     int step = sqlite3_step(st);
-    if (step == SQLITE_CONSTRAINT && spec && opts && opts->study_id > 0 &&
+    if ((step & 0xff) == SQLITE_CONSTRAINT && spec && opts && opts->study_id > 0 &&
         sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE &&
         strstr(sqlite3_errmsg(s->db), "runs.spec_hash")) {
         double rep = 0;
