@@ -615,18 +615,20 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         }
     }
     ostel_llama_cmd_argv_free(argv);
-    bool keep = rr == 0 && !res.write_error[0];
+    bool recorded = rr == 0, keep = recorded && !res.write_error[0];
     if (scenario_stop(c, &sc, keep ? dir : NULL) != 0)
-        keep = false, rr = OSTEL_ERR;
-    else if (rr == 0 && res.write_error[0])
+        keep = false;
+    else if (recorded && res.write_error[0])
         ostel_error("study: %s: %s; stopping (free some space, then run the same command again "
                     "to resume)",
                     r->dir_name, res.write_error);
     if (!keep) {
         /* not stored and not left looking finished: the next invocation runs it again */
-        if (rr == 0 || res.write_error[0])
+        if (recorded)
             remove_run_dir(dir);
         free(dir);
+        if (recorded && res.status == OSTEL_RUN_INTERRUPTED)
+            return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
         return 1;
     }
     if (res.status == OSTEL_RUN_INTERRUPTED) {
