@@ -1,9 +1,9 @@
 /*
- * study_lock: one writer per study directory. DIR/.lock is held with flock(LOCK_EX) for as long as the
- * study runs; the kernel releases it when the process ends however it ends (kill -9 included), so a
- * killed study never leaves a stale lock. The holder writes its pid into the file for the refusal
- * message; the pid is information only, the flock is the lock. The descriptor is close-on-exec, so
- * llama.cpp and the background load never hold it.
+ * study_lock: one writer per study directory. DIR/.lock is held with flock(LOCK_EX) for as long as
+ * the study runs; the kernel releases it when the process ends however it ends (kill -9 included),
+ * so a killed study never leaves a stale lock. The holder writes its pid into the file for the
+ * refusal message; the pid is information only, the flock is the lock. The descriptor is
+ * close-on-exec, so llama.cpp and the background load never hold it.
  */
 #include "run/study.h"
 

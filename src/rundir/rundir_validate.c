@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSON_ABS_MAX 1e18  /* bytes of a model file are 1e11; no field of a summary nears this */
-#define CELL_ABS_MAX 1e15  /* metrics.csv's cells are MiB, percents, counts and epoch seconds */
+#define JSON_ABS_MAX 1e18 /* bytes of a model file are 1e11; no field of a summary nears this */
+#define CELL_ABS_MAX 1e15 /* metrics.csv's cells are MiB, percents, counts and epoch seconds */
 #define DEFAULT_RAM_MIB (1024.0 * 1024.0) /* 1 TiB when the summary does not say */
 #define RAM_FACTOR 1000.0
 
@@ -61,8 +61,8 @@ static int refuse_nul(const char *data, size_t len, char *err, size_t err_size)
  * be. */
 static bool is_duration_key(const char *k)
 {
-    static const char *const keys[] = {"wall_s",   "duration_s",  "ready_s",  "load_ms",
-                                       "prompt_ms", "gen_ms",     "total_ms", "sampling_ms",
+    static const char *const keys[] = {"wall_s",      "duration_s", "ready_s",  "load_ms",
+                                       "prompt_ms",   "gen_ms",     "total_ms", "sampling_ms",
                                        "samplers_ms", "interval_ms"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(keys); i++)
         if (strcmp(k, keys[i]) == 0)

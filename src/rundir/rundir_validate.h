@@ -1,7 +1,8 @@
 /*
- * rundir_validate: the one validator of a run directory's files (docs/run-directory.md, "What a reader
- * accepts"), used by every reader alike: `ostel report` on directories, `ostel report --db` on stored
- * runs, and `ostel db import` before anything is written. A run that fails is refused whole.
+ * rundir_validate: the one validator of a run directory's files (docs/run-directory.md, "What a
+ * reader accepts"), used by every reader alike: `ostel report` on directories, `ostel report --db`
+ * on stored runs, and `ostel db import` before anything is written. A run that fails is refused
+ * whole.
  *
  * Pure: nothing here prints, reads files or allocates what outlives a call. Each function takes the
  * file's bytes (a NUL after them, as ostel_buf and SQLite text keep), strips a leading UTF-8 BOM in
@@ -15,8 +16,9 @@
  * number within ±1e15, a negative ts, memory (rss/swap/available MiB) below zero or beyond the RAM
  * bound, a CPU share below zero. config.txt: a line that is not key=value.
  *
- * The RAM bound: three orders of magnitude above the machine's RAM as the run's summary.json records
- * it (host.ram_mib), or above 1 TiB when it does not: no run reaches it, a corrupt number does.
+ * The RAM bound: three orders of magnitude above the machine's RAM as the run's summary.json
+ * records it (host.ram_mib), or above 1 TiB when it does not: no run reaches it, a corrupt number
+ * does.
  */
 #ifndef OSTEL_RUNDIR_VALIDATE_H
 #define OSTEL_RUNDIR_VALIDATE_H

@@ -1,8 +1,8 @@
 /*
  * test_rundir_validate: the run-directory validator (src/rundir) on the fuzz corpus' named files —
  * each good file accepted (a BOM stripped), each broken one refused with its line and reason — and
- * the store's one-row-per-run constraint: the 2 -> 3 migration removing duplicates a database already
- * holds, and a second run of the same study, spec hash and repetition not stored twice.
+ * the store's one-row-per-run constraint: the 2 -> 3 migration removing duplicates a database
+ * already holds, and a second run of the same study, spec hash and repetition not stored twice.
  */
 #include "testlib.h"
 #include "rundir/rundir_validate.h"
@@ -18,7 +18,8 @@
 
 enum kind { SUMMARY, METRICS, CONFIG };
 
-/* Validates a corpus file as `kind`; returns the message ("" when accepted), owned by the caller. */
+/* Validates a corpus file as `kind`; returns the message ("" when accepted), owned by the caller.
+ */
 static char *validate(const char *name, enum kind kind, size_t *len_after)
 {
     char *path = test_src_path(CORPUS "x");
@@ -198,7 +199,8 @@ static void test_one_row_per_run(void **state)
     ostel_store_close(s);
 
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
-    /* the first stored is kept with its samples; the interrupted attempt stays (it is done again) */
+    /* the first stored is kept with its samples; the interrupted attempt stays (it is done again)
+     */
     assert_int_equal(count(raw, "SELECT count(*) FROM runs"), 2);
     assert_int_equal(count(raw, "SELECT min(id) FROM runs WHERE status != 'interrupted'"), id);
     assert_int_equal(count(raw, "SELECT count(*) FROM samples WHERE run_id = (SELECT max(id) FROM "
