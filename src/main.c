@@ -9,6 +9,7 @@
 #include "util/util.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,10 @@ static void export_self_exe(const char *argv0)
 
 int main(int argc, char **argv)
 {
+    /* A file-size limit (ulimit -f) then makes write() fail with EFBIG, and the error path runs
+     * (one message, temporary files removed), instead of SIGXFSZ killing ostel mid-write. Children
+     * get the default back (posix_spawn's SETSIGDEF in child.c). */
+    signal(SIGXFSZ, SIG_IGN);
     export_self_exe(argv[0]);
     if (argc < 2) {
         print_usage(stderr);

@@ -37,6 +37,7 @@ enum {
     OPT_SHARDS,
     OPT_TIMEOUT,
     OPT_TOOL,
+    OPT_WAIT,
 };
 
 /* Sorted by long name; each maps to a study-file key. */
@@ -80,6 +81,8 @@ static const struct ostel_option study_options[] = {
     {'t', "tags", "LIST", NULL, "one label per model (default: file names)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-run time limit (default 30m)"},
     {OPT_TOOL, "tool", "NAME", NULL, "llama-completion (default) or llama-cli"},
+    {OPT_WAIT, "wait", NULL, NULL,
+     "wait for another study of the same directory to end (default: refuse at once)"},
 };
 
 static const char *key_of(int id)
@@ -132,7 +135,7 @@ struct pending {
 struct study_args {
     struct pending *p;
     size_t n;
-    bool quiet, no_warmup;
+    bool quiet, no_warmup, wait;
     const char *shard; /* --shard K/N (borrowed from argv) */
     const char *metrics_listen, *metrics_textfile; /* borrowed */
     long shards;       /* --shards N; 0 = not given, -1 = not a number */
@@ -164,6 +167,10 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         char *end;
         long v = strtol(arg, &end, 10);
         a->shards = *arg && !*end && v >= 1 ? v : -1;
+        return 0;
+    }
+    if (id == OPT_WAIT) {
+        a->wait = true;
         return 0;
     }
     a->p = ostel_xrealloc(a->p, (a->n + 1) * sizeof(*a->p));
@@ -218,7 +225,7 @@ int cmd_study(int argc, char **argv)
     }
     const char *self = getenv("OSTEL_SELF_EXE");
     struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0,
-                                    0, NULL};
+                                    0, NULL, a.wait};
     const struct ostel_study_shard_env env = {
         getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
         getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),

@@ -373,7 +373,9 @@ void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_ru
         if (!isnan(gen) && (long long)gen != a->gen)
             ostel_warn("llama.cpp generated %.0f tokens, %lld were asked", gen, a->gen);
     }
-    if (!a->quiet) {
+    if (res->write_error[0]) { /* never "run ok" when the run could not be recorded */
+        ostel_error("run failed: %s in '%s'", res->write_error, a->dir);
+    } else if (!a->quiet) {
         const cJSON *llama = root ? cJSON_GetObjectItem(root, "llama") : NULL;
         double pp = jnum(llama, "timings.prompt_tps"), tg = jnum(llama, "timings.gen_tps");
         double rss = jnum(root, "telemetry.overall.rss_peak_mib");

@@ -199,6 +199,8 @@ struct ostel_report_set {
 };
 void ostel_report_set_init(struct ostel_report_set *set);
 void ostel_report_set_free(struct ostel_report_set *set);
+/* Frees and removes the last run added (one that failed to load). */
+void ostel_report_set_drop_last(struct ostel_report_set *set);
 /* Appends a zeroed run with every number NAN / -1 and every string ""; the set owns it. The pointer
  * is valid until the next append. */
 struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set);

@@ -9,10 +9,12 @@
 #include "report/report_db.h"
 
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "rundir/rundir_validate.h"
 #include "store/store.h"
 #include "store/store_query.h"
 #include "store/store_rundir.h"
@@ -76,20 +78,32 @@ int ostel_report_load_record(struct ostel_report_run *r, const struct ostel_stor
         snprintf(err, errlen, "no summary");
         return -1;
     }
-    if (ostel_report_load_summary(r, rec->summary_json, strlen(rec->summary_json), why,
-                                  sizeof(why)) != 0) {
+    /* the validator of directories and db import (src/rundir), for a database written by an older
+     * ostel or by hand */
+    struct ostel_rundir_facts facts;
+    size_t slen = strlen(rec->summary_json);
+    if (ostel_rundir_validate_summary(rec->summary_json, &slen, &facts, why, sizeof(why)) != 0 ||
+        ostel_report_load_summary(r, rec->summary_json, slen, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "summary.json: %s", why);
         return -1;
     }
-    if (rec->config_text)
-        ostel_report_load_config(r, rec->config_text, strlen(rec->config_text));
+    if (rec->config_text) {
+        size_t clen = strlen(rec->config_text);
+        if (ostel_rundir_validate_config(rec->config_text, &clen, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "config.txt: %s", why);
+            return -1;
+        }
+        ostel_report_load_config(r, rec->config_text, clen);
+    }
     size_t len = 0;
     char *csv = rec->metrics_header ? ostel_store_run_record_metrics_csv(rec, &len) : NULL;
     if (!csv) {
         snprintf(err, errlen, "its samples cannot be rebuilt into metrics.csv");
         return -1;
     }
-    int rc = ostel_report_load_metrics(r, csv, len, why, sizeof(why));
+    int rc = ostel_rundir_validate_metrics(csv, &len, &facts, why, sizeof(why));
+    if (rc == 0)
+        rc = ostel_report_load_metrics(r, csv, len, why, sizeof(why));
     free(csv);
     if (rc != 0) {
         snprintf(err, errlen, "metrics.csv: %s", why);
@@ -166,7 +180,8 @@ struct db_load {
     int *rcs;
     /* the samples walk */
     int64_t *ids; /* every loaded run's id, increasing (runs come in id order) */
-    size_t nids, cur;
+    unsigned char *bad; /* per loaded run: 1 when it is left out (named in a warning) */
+    size_t nids, cur, nbad;
     size_t sn, scap;
     double *col[7];
     unsigned char *phase;
@@ -198,13 +213,24 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
         snprintf(err, errlen, "no summary");
         return -1;
     }
-    if (ostel_report_load_summary(r, rec.summary_json, strlen(rec.summary_json), why,
-                                  sizeof(why)) != 0) {
+    /* the validator of directories and db import (src/rundir), for a database written by an older
+     * ostel or by hand; the row's texts are this loader's own copies */
+    struct ostel_rundir_facts facts;
+    ostel_rundir_facts_init(&facts);
+    size_t slen = strlen(row->summary_json);
+    if (ostel_rundir_validate_summary(row->summary_json, &slen, &facts, why, sizeof(why)) != 0 ||
+        ostel_report_load_summary(r, row->summary_json, slen, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "summary.json: %s", why);
         return -1;
     }
-    if (rec.config_text)
-        ostel_report_load_config(r, rec.config_text, strlen(rec.config_text));
+    if (row->config_text) {
+        size_t clen = strlen(row->config_text);
+        if (ostel_rundir_validate_config(row->config_text, &clen, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "config.txt: %s", why);
+            return -1;
+        }
+        ostel_report_load_config(r, row->config_text, clen);
+    }
     r->avail_start_mib = row->avail_start_mib;
     if (!r->ok && dl > 0 && dir_holds_summary(dir, rec.summary_json))
         r->log_tail = ostel_report_read_log_tail(dir);
@@ -225,10 +251,16 @@ static int flush_rows(struct db_load *L)
     ostel_report_parallel(L->nrows, 64, load_row_at, L);
     int rc = OSTEL_OK;
     L->ids = ostel_xrealloc(L->ids, (L->nids + L->nrows) * sizeof(*L->ids));
+    L->bad = ostel_xrealloc(L->bad, L->nids + L->nrows);
     for (size_t i = 0; i < L->nrows; i++) {
-        if (rc == OSTEL_OK && L->rcs[i] != 0)
-            rc = ostel_error("%s: run %lld (%s): %s", L->path, (long long)L->rows[i].id,
-                             L->rows[i].run_dir ? L->rows[i].run_dir : "?", L->errs[i]);
+        /* One bad stored run is named and left out; every other run is still reported. */
+        L->bad[L->nids] = L->rcs[i] != 0;
+        if (L->rcs[i] != 0) {
+            ostel_warn("%s: run %lld (%s) is left out of the report: %s", L->path,
+                       (long long)L->rows[i].id, L->rows[i].run_dir ? L->rows[i].run_dir : "?",
+                       L->errs[i]);
+            L->nbad++;
+        }
         L->ids[L->nids++] = L->rows[i].id;
         free(L->rows[i].run_dir);
         free(L->rows[i].summary_json);
@@ -302,6 +334,18 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
     }
     double v[7] = {x->ts, x->rss_mib, x->cpu_pct, x->pressure, x->avail_pct, x->pageins,
                    x->pageouts};
+    for (size_t c = 0; c < 7 && !L->bad[k]; c++) {
+        /* the validator's bounds on metrics.csv (src/rundir): finite, not negative, not absurd */
+        if (!isnan(v[c]) && (!isfinite(v[c]) || v[c] < 0 || v[c] > 1e15)) {
+            ostel_warn("%s: run %lld is left out of the report: a stored sample's %s is %g", L->path,
+                       (long long)x->run_id,
+                       (const char *[]){"ts", "rss_mb", "cpu_pct", "vm_pressure_flag",
+                                        "avail_mem_level", "pageins_delta", "pageouts_delta"}[c],
+                       v[c]);
+            L->bad[k] = 1;
+            L->nbad++;
+        }
+    }
     for (size_t c = 0; c < 7; c++)
         L->col[c][L->sn] = v[c];
     unsigned char ph = OSTEL_REPORT_PHASE_ALL;
@@ -372,6 +416,26 @@ int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
         if (sr != OSTEL_OK)
             goto out;
     }
+    if (L->nbad > 0) {
+        /* the runs left out go to the end, in order kept for the rest, and are freed there */
+        size_t keep = before;
+        for (size_t i = before; i < set->n; i++) {
+            if (L->bad[i - before])
+                continue;
+            if (keep != i) {
+                struct ostel_report_run t = set->runs[keep];
+                set->runs[keep] = set->runs[i];
+                set->runs[i] = t;
+            }
+            keep++;
+        }
+        while (set->n > keep)
+            ostel_report_set_drop_last(set);
+        if (set->n == before) {
+            ostel_error("%s: none of its %zu selected stored runs can be read", path, L->nids);
+            goto out;
+        }
+    }
     rc = OSTEL_OK;
 out:
     for (size_t i = 0; i < L->nrows; i++) {
@@ -383,6 +447,7 @@ out:
         free(L->col[c]);
     free(L->phase);
     free(L->ids);
+    free(L->bad);
     free(L->errs);
     free(L->rcs);
     free(L);

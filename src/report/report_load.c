@@ -23,6 +23,7 @@
 
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
+#include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 
 #define SUMMARY_MAX (16u << 20)  /* summary.json */
@@ -168,6 +169,12 @@ size_t ostel_report_set_dedupe(struct ostel_report_set *set)
     size_t dropped = set->n - kept;
     set->n = kept;
     return dropped;
+}
+
+void ostel_report_set_drop_last(struct ostel_report_set *set)
+{
+    if (set->n)
+        run_free(&set->runs[--set->n]);
 }
 
 struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
@@ -1059,10 +1066,18 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
 
     char why[256];
     struct ostel_buf b;
+    struct ostel_rundir_facts facts;
+    ostel_rundir_facts_init(&facts);
     int rc = read_file_into(dir, "summary.json", SUMMARY_MAX, &b, err, errlen);
     if (rc == 1)
         snprintf(err, errlen, "%s/summary.json: missing (an unfinished run, or not a run directory)",
                  dir);
+    /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
+    if (rc == 0 && b.data &&
+        ostel_rundir_validate_summary(b.data, &b.len, &facts, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s/summary.json: %s", dir, why);
+        rc = -1;
+    }
     if (rc == 0 && ostel_report_load_summary(r, b.data, b.len, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/summary.json: %s", dir, why);
         rc = -1;
@@ -1072,12 +1087,21 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         return -1;
 
     rc = read_file_into(dir, "config.txt", CONFIG_MAX, &b, err, errlen);
+    if (rc == 0 && b.data && ostel_rundir_validate_config(b.data, &b.len, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s/config.txt: %s", dir, why);
+        rc = -1;
+    }
     if (rc == 0)
         ostel_report_load_config(r, b.data, b.len);
     ostel_buf_free(&b);
     if (rc < 0)
         return -1;
     rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, errlen);
+    if (rc == 0 && b.data &&
+        ostel_rundir_validate_metrics(b.data, &b.len, &facts, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
+        rc = -1;
+    }
     if (rc == 0 && ostel_report_load_metrics(r, b.data, b.len, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
         rc = -1;

@@ -236,7 +236,29 @@ struct run_ctx {
     bool line_overflow;
 };
 
-static void write_config(const struct run_ctx *c, const char *status)
+/* Records the first artifact that could not be written; the run becomes status failed with it. */
+static void note_write_error(struct run_ctx *c, const char *file, int e)
+{
+    struct ostel_run_result *res = c->res;
+    if (res->write_errno || !e)
+        return;
+    res->write_errno = e;
+    snprintf(res->write_error, sizeof(res->write_error), "%s writing %s", strerror(e), file);
+    if (res->write_error[0] >= 'A' && res->write_error[0] <= 'Z') /* "No space…" → "no space…" */
+        res->write_error[0] = (char)(res->write_error[0] - 'A' + 'a');
+}
+
+/* fsync + close of an artifact written as the run went, each checked. */
+static void close_artifact(struct run_ctx *c, int fd, const char *file)
+{
+    if (fsync(fd) != 0 && errno != EINVAL)
+        note_write_error(c, file, errno);
+    if (close(fd) != 0)
+        note_write_error(c, file, errno);
+}
+
+/* Writes config.txt atomically; returns 0 or the errno of the failure (prints nothing). */
+static int write_config(const struct run_ctx *c, const char *status)
 {
     const struct ostel_run_spec *s = c->spec;
     struct ostel_buf b;
@@ -278,12 +300,14 @@ static void write_config(const struct run_ctx *c, const char *status)
     }
     kv_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
     kv_line(&b, "status", status);
+    if (c->res->write_error[0])
+        kv_line(&b, "error", c->res->write_error);
     char *path = ostel_xasprintf("%s/config.txt", s->dir);
-    if (ostel_file_write_atomic(path, b.data, b.len) != 0)
-        ostel_warn("config.txt could not be written");
+    int e = ostel_file_write_atomic_errno(path, b.data, b.len);
     free(path);
     free(cmd);
     ostel_buf_free(&b);
+    return e;
 }
 
 static void add_mark(struct run_ctx *c, double ts, enum ostel_logparse_event e)
@@ -441,10 +465,12 @@ static void finalize(struct run_ctx *c)
         n = ostel_metrics_format_row(&t.rows[i], line, sizeof(line));
         ostel_buf_append(&out, line, n);
     }
-    if (ostel_file_write_atomic(csv_path, out.data, out.len) != 0)
-        ostel_warn("metrics.csv keeps its rows without phases");
+    note_write_error(c, "metrics.csv", ostel_file_write_atomic_errno(csv_path, out.data, out.len));
     ostel_buf_free(&out);
     free(csv_path);
+    /* An artifact that could not be written makes the run a failed one, whatever the child did. */
+    if (res->write_errno && res->status != OSTEL_RUN_INTERRUPTED)
+        res->status = OSTEL_RUN_FAILED;
 
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "ostel.summary");
@@ -495,6 +521,7 @@ static void finalize(struct run_ctx *c)
                               (parsed && lt->format != OSTEL_LOGPARSE_FORMAT_NONE));
     cJSON_AddItemToObject(run, "interrupted_by",
                           str_or_null(res->ostel_signal ? signal_name(res->ostel_signal) : NULL));
+    cJSON_AddItemToObject(run, "error", str_or_null(res->write_error));
 
     cJSON_AddItemToObject(root, "llama", parsed ? ostel_logparse_to_json(&lr) : cJSON_CreateNull());
     cJSON *mf = NULL;
@@ -549,8 +576,19 @@ static void finalize(struct run_ctx *c)
                                       (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1));
     cJSON_AddStringToObject(host, "platform", ostel_platform_backend_name());
 
-    if (ostel_run_write_summary(s->dir, root) != 0)
-        ostel_warn("summary.json could not be written");
+    char *json = cJSON_Print(root);
+    size_t jn = strlen(json);
+    json = ostel_xrealloc(json, jn + 2);
+    json[jn] = '\n';
+    char *summary_path = ostel_xasprintf("%s/summary.json", s->dir);
+    int e = ostel_file_write_atomic_errno(summary_path, json, jn + 1);
+    if (e) {
+        note_write_error(c, "summary.json", e);
+        if (res->status != OSTEL_RUN_INTERRUPTED)
+            res->status = OSTEL_RUN_FAILED;
+    }
+    free(summary_path);
+    free(json);
     cJSON_Delete(root);
     ostel_metrics_table_free(&t);
     ostel_log_result_free(&lr);
@@ -620,14 +658,25 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     char header[512];
     size_t hl = ostel_metrics_format_header(header, sizeof(header));
     if (write_all(csv_fd, header, hl) != 0)
-        ostel_warn("cannot write metrics.csv: %s", strerror(errno));
+        note_write_error(&c, "metrics.csv", errno);
 
     res->start_ts = now_real();
     time_t st = (time_t)res->start_ts;
     struct tm tm;
     gmtime_r(&st, &tm);
     strftime(c.start_time, sizeof(c.start_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    write_config(&c, "running");
+    int ce = res->write_errno ? res->write_errno : write_config(&c, "running");
+    if (ce) { /* nothing could be recorded: the child is not started, the directory left empty */
+        const char *what = res->write_errno ? "metrics.csv" : "config.txt";
+        close(log_fd);
+        close(csv_fd);
+        unlink(log_path);
+        unlink(csv_path);
+        free(log_path);
+        free(csv_path);
+        ostel_buf_free(&c.line);
+        return ostel_error("cannot write %s in '%s': %s", what, s->dir, strerror(ce));
+    }
 
     struct saved_signals sv;
     if (install_signals(&sv) != 0) {
@@ -682,8 +731,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
                 ssize_t r = read(child.out_fd, chunk, sizeof(chunk));
                 if (r > 0) {
                     double ts = now_real();
-                    if (write_all(log_fd, chunk, (size_t)r) != 0)
-                        ostel_warn("cannot write llama_output.log: %s", strerror(errno));
+                    if (!res->write_errno && write_all(log_fd, chunk, (size_t)r) != 0)
+                        note_write_error(&c, "llama_output.log", errno);
                     if (s->verbose)
                         (void)!write(STDERR_FILENO, chunk, (size_t)r);
                     scan_chunk(&c, chunk, (size_t)r, ts);
@@ -745,7 +794,9 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         int64_t kills = -1;
         uint64_t sampler_cpu = 0;
         res->oom_scope = ostel_sampler_oom_scope(sampler);
-        res->samples = ostel_sampler_stop(sampler, &kills, &sampler_cpu);
+        int werr = 0;
+        res->samples = ostel_sampler_finish(sampler, &kills, &sampler_cpu, &werr);
+        note_write_error(&c, "metrics.csv", werr);
         uint64_t runner_cpu1 = ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
         oom_kills = kills;
         if (sampler_cpu && runner_cpu0 && runner_cpu1)
@@ -776,12 +827,22 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     res->oom_killed = res->signal == SIGKILL && !res->ostel_signal && !timed_out && oom_kills > 0;
 
 finish:
-    close(log_fd);
-    close(csv_fd);
+    close_artifact(&c, log_fd, "llama_output.log");
+    close_artifact(&c, csv_fd, "metrics.csv");
     free(log_path);
     free(csv_path);
     finalize(&c);
-    write_config(&c, ostel_run_status_name(res->status));
+    int fe = write_config(&c, ostel_run_status_name(res->status));
+    if (fe) {
+        /* config.txt still says "running": a summary.json beside it would contradict it, so the
+         * directory is left visibly incomplete instead */
+        note_write_error(&c, "config.txt", fe);
+        if (res->status != OSTEL_RUN_INTERRUPTED)
+            res->status = OSTEL_RUN_FAILED;
+        char *sp = ostel_xasprintf("%s/summary.json", s->dir);
+        unlink(sp);
+        free(sp);
+    }
     ostel_prom_run_end(s->prom, ostel_run_status_name(res->status));
     restore_signals(&sv);
     free(c.marks);

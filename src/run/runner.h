@@ -65,6 +65,10 @@ struct ostel_run_result {
      * and scanning the child's output), from the spawn to the last sample; 0 when unknown */
     uint64_t watcher_cpu_ns;
     int ostel_signal; /* SIGINT/SIGTERM that interrupted ostel, or 0 */
+    /* Why the run's artifacts could not all be written ("no space left on device writing
+     * metrics.csv"), or "" when they were; such a run is status failed. */
+    char write_error[160];
+    int write_errno; /* that failure's errno (ENOSPC, EFBIG, EIO…), or 0 */
 };
 
 const char *ostel_run_status_name(enum ostel_run_status s);

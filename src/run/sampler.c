@@ -49,6 +49,7 @@ struct ostel_sampler {
     atomic_bool stop;
     atomic_uint_fast64_t rows;
     atomic_bool failed;
+    atomic_int write_errno; /* the first failed write's errno (ENOSPC, EFBIG), 0 when none */
     uint64_t thread_cpu_ns; /* the thread's own CPU time, read by it as it ends */
     void (*tap)(void *, const struct ostel_platform_sample *); /* or NULL */
     void *tap_arg;
@@ -71,6 +72,8 @@ static void flush_rows(struct ostel_sampler *s)
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
+            int expected = 0;
+            atomic_compare_exchange_strong(&s->write_errno, &expected, w < 0 ? errno : EIO);
             atomic_store(&s->failed, true);
             break;
         }
@@ -202,6 +205,7 @@ struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t in
     atomic_init(&s->stop, false);
     atomic_init(&s->rows, 0);
     atomic_init(&s->failed, false);
+    atomic_init(&s->write_errno, 0);
     int rc = pthread_create(&s->thread, NULL, loop, s);
     if (rc != 0) {
         ostel_platform_close(s->plat);
@@ -214,6 +218,12 @@ struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t in
 
 uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns)
 {
+    return ostel_sampler_finish(s, oom_kills, thread_cpu_ns, NULL);
+}
+
+uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
+                              int *write_errno)
+{
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
     if (thread_cpu_ns)
@@ -224,6 +234,8 @@ uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_
     uint64_t kills;
     const char *scope;
     *oom_kills = ostel_platform_read_oom_kills(s->plat, &kills, &scope) ? (int64_t)kills : -1;
+    if (write_errno)
+        *write_errno = atomic_load(&s->write_errno);
     ostel_platform_close(s->plat);
     free(s);
     return n;

@@ -34,6 +34,10 @@ struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t in
 uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns);
 /* Where the sampler counts OOM kills (ostel_platform_oom_scope); a static string. */
 const char *ostel_sampler_oom_scope(const struct ostel_sampler *s);
+/* ostel_sampler_stop that also says whether every row reached the CSV: *write_errno (when not NULL)
+ * gets the errno of the first write that failed (ENOSPC, EFBIG), or 0. */
+uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
+                              int *write_errno);
 /* Rows written so far (may be read from another thread). */
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s);
 /* True when a write to the CSV failed (disk full): the run is then marked as such. */

@@ -364,11 +364,11 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
  * Adds summary.json's "scenario" object (docs/run-directory.md): name, definition, what it asked and
  * held, and its telemetry (the overall statistics of scenario_metrics.csv).
  */
-static void merge_into_summary(const char *run_dir, const cJSON *sc)
+static int merge_into_summary(const char *run_dir, const cJSON *sc)
 {
     cJSON *root = ostel_run_read_summary(run_dir);
     if (!root)
-        return;
+        return OSTEL_OK;
     cJSON *o = cJSON_CreateObject();
     const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
     cJSON_AddStringToObject(o, "name", name->valuestring);
@@ -380,18 +380,22 @@ static void merge_into_summary(const char *run_dir, const cJSON *sc)
     cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
     cJSON_DeleteItemFromObject(root, "scenario");
     cJSON_AddItemToObject(root, "scenario", o);
-    if (ostel_run_write_summary(run_dir, root) != 0)
-        ostel_warn("%s: the scenario could not be added to summary.json", run_dir);
+    int e = ostel_run_write_summary(run_dir, root);
     cJSON_Delete(root);
+    return e;
 }
 
-/* Stops the scenario and moves its files into the run directory (when given). */
-static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
+/*
+ * Stops the scenario and moves its files into the run directory (when given). Returns OSTEL_ERR after
+ * printing when one of them could not be written (a full disk): the run is then not to be kept.
+ */
+static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
 {
     uint64_t rows = 0;
+    int werr = 0, rc = OSTEL_OK;
     if (sc->sampler) {
         int64_t kills;
-        rows = ostel_sampler_stop(sc->sampler, &kills, NULL);
+        rows = ostel_sampler_finish(sc->sampler, &kills, NULL, &werr);
         sc->sampler = NULL;
     }
     if (sc->running) {
@@ -412,16 +416,20 @@ static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *
         sc->running = false;
         active_write(c, 0, 0);
     }
-    if (sc->log_fd >= 0)
-        close(sc->log_fd);
-    if (sc->csv_fd >= 0)
-        close(sc->csv_fd);
+    if (sc->log_fd >= 0 && close(sc->log_fd) != 0 && !werr)
+        werr = errno;
+    if (sc->csv_fd >= 0 && (fsync(sc->csv_fd) != 0 || close(sc->csv_fd) != 0) && !werr)
+        werr = errno;
     sc->log_fd = sc->csv_fd = -1;
-    if (sc->log_tmp && run_dir && ostel_is_dir(run_dir)) {
+    if (werr && run_dir)
+        rc = ostel_error("study: %s: cannot write the scenario's files: %s", run_dir,
+                         strerror(werr));
+    if (sc->log_tmp && run_dir && rc == OSTEL_OK && ostel_is_dir(run_dir)) {
         char *csv = ostel_xasprintf("%s/scenario_metrics.csv", run_dir);
         char *log = ostel_xasprintf("%s/scenario.log", run_dir);
-        rename(sc->csv_tmp, csv);
-        rename(sc->log_tmp, log);
+        if (rename(sc->csv_tmp, csv) != 0 || rename(sc->log_tmp, log) != 0)
+            rc = ostel_error("study: cannot move the scenario's files into '%s': %s", run_dir,
+                             strerror(errno));
         /* scenario.json: what it was, what it held, and its own telemetry */
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "scenario", sc->text);
@@ -449,10 +457,11 @@ static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *
         ostel_buf_free(&b);
         char *txt = cJSON_Print(j);
         char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
-        ostel_file_write_atomic(jp, txt, strlen(txt));
+        if (rc == OSTEL_OK && (ostel_file_write_atomic(jp, txt, strlen(txt)) != 0 ||
+                               merge_into_summary(run_dir, j) != 0))
+            rc = OSTEL_ERR;
         free(jp);
         free(txt);
-        merge_into_summary(run_dir, j);
         cJSON_Delete(j);
         free(csv);
         free(log);
@@ -466,6 +475,7 @@ static void scenario_stop(struct study_ctx *c, struct scenario *sc, const char *
     free(sc->csv_tmp);
     free(sc->ready_tmp);
     sc->log_tmp = sc->csv_tmp = sc->ready_tmp = NULL;
+    return rc;
 }
 
 /* ---------- cool-down ---------- */
@@ -587,7 +597,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     struct scenario sc;
     progress(c, r, strcmp(scen, "none") ? "starting the scenario" : "running");
     if (scenario_start(c, r->index, &sc, scen) != 0) {
-        scenario_stop(c, &sc, NULL);
+        (void)scenario_stop(c, &sc, NULL);
         free(dir);
         return g_study_signal ? 128 + g_study_signal : 1;
     }
@@ -603,6 +613,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
      * most twice, under the same scenario: a measurement without timings is no measurement. */
     for (int attempt = 0;; attempt++) {
         rr = ostel_runner_run(&rs, &res);
+        /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
         if (rr != 0 || res.status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
             !isnan(summary_gen_tps(dir)))
             break;
@@ -614,9 +625,20 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         }
     }
     ostel_llama_cmd_argv_free(argv);
-    scenario_stop(c, &sc, rr == 0 ? dir : NULL);
-    if (rr != 0) {
+    bool recorded = rr == 0, keep = recorded && !res.write_error[0];
+    if (scenario_stop(c, &sc, keep ? dir : NULL) != 0)
+        keep = false;
+    else if (recorded && res.write_error[0])
+        ostel_error("study: %s: %s; stopping (free some space, then run the same command again "
+                    "to resume)",
+                    r->dir_name, res.write_error);
+    if (!keep) {
+        /* not stored and not left looking finished: the next invocation runs it again */
+        if (recorded)
+            remove_run_dir(dir);
         free(dir);
+        if (recorded && res.status == OSTEL_RUN_INTERRUPTED)
+            return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
         return 1;
     }
     if (res.status == OSTEL_RUN_INTERRUPTED) {
@@ -681,6 +703,9 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
             return 1;
         if (res.status == OSTEL_RUN_INTERRUPTED)
             return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
+        if (res.write_error[0])
+            return ostel_error("study: warm-up %s: %s; stopping", s->tags.v[m], res.write_error),
+                   1;
         if (res.status != OSTEL_RUN_OK)
             ostel_warn("the warm-up run of %s ended %s: its measured runs will likely fail too",
                        s->tags.v[m], ostel_run_status_name(res.status));
@@ -838,7 +863,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     c.opt = o;
     c.last_gen_tps = NAN;
     c.baseline_avail = NAN;
-    int rc = OSTEL_EXIT_USAGE;
+    int rc = OSTEL_EXIT_USAGE, lock_fd = -1;
     if (check_inputs(&c) != 0)
         goto out;
     rc = OSTEL_EXIT_FAIL;
@@ -849,12 +874,18 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
     if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
         goto out;
+    if ((lock_fd = ostel_study_lock(s->dir, o->wait_lock)) < 0)
+        goto out;
     active_reap_leftovers(&c);
 
     char *canon = ostel_study_spec_canonical(s);
     char *ini = ostel_xasprintf("%s/study.ini", s->dir);
-    ostel_file_write_atomic(ini, canon, strlen(canon));
+    int iw = ostel_file_write_atomic(ini, canon, strlen(canon));
     free(ini);
+    if (iw != 0) {
+        free(canon);
+        goto out;
+    }
     if (ostel_store_open(s->db, 0, &c.store) != 0) {
         free(canon);
         goto out;
@@ -962,5 +993,6 @@ out:
     free(c.warm_dir);
     free(c.tool_path);
     free(c.llama_version);
+    ostel_study_unlock(lock_fd);
     return rc;
 }

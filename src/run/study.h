@@ -110,7 +110,16 @@ struct ostel_study_options {
     const char *self_exe; /* the ostel binary, for `ostel hog` scenarios */
     int shard, shards;    /* run only shard K of N of the matrix (study_shard.h); shards 0 = all */
     struct ostel_prom *prom; /* live telemetry of every run (run/prom.h), or NULL; borrowed */
+    bool wait_lock;    /* --wait: wait for another study of the same directory instead of refusing */
 };
+
+/*
+ * One writer per study directory (study_lock.c): takes DIR/.lock exclusively (flock, released by the
+ * kernel when the process dies). Another holder: refused at once with one line naming its pid, or
+ * waited for when `wait`. Returns the lock's descriptor (close-on-exec), or -1 after printing.
+ */
+int ostel_study_lock(const char *dir, bool wait);
+void ostel_study_unlock(int fd);
 
 /*
  * Runs the study: store, warm-up, the plan (skipping runs already complete in the database), the

@@ -8,6 +8,7 @@
  */
 #include "store/store_internal.h"
 #include "store/store_serve.h"
+#include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -155,6 +156,25 @@ static const char *const migrations[] = {
     " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;",
     /* 5 -> 6: `ostel report --db --tag` selects runs by tag in id order */
     "CREATE INDEX IF NOT EXISTS runs_tag ON runs(tag, id);",
+    /* 6 -> 7: one row per run of a study: (study, spec hash, repetition) unique among the runs with
+     * a final status (the ones resume skips; interrupted and spawn_failed ones are done again).
+     * A database that already holds duplicates (two studies wrote one directory) keeps the first
+     * stored of each and says how many it removed (temp.migration_notes, printed by migrate()). */
+    "CREATE TEMP TABLE IF NOT EXISTS migration_notes(note TEXT);"
+    "CREATE TEMP TABLE dup_runs AS SELECT r.id FROM runs r"
+    " WHERE r.study_id IS NOT NULL AND r.spec_hash IS NOT NULL"
+    "  AND r.status IN ('ok','failed','killed','timeout')"
+    "  AND EXISTS (SELECT 1 FROM runs o WHERE o.study_id = r.study_id"
+    "   AND o.spec_hash = r.spec_hash AND o.repetition = r.repetition"
+    "   AND o.status IN ('ok','failed','killed','timeout') AND o.id < r.id);"
+    "INSERT INTO temp.migration_notes SELECT 'removed ' || count(*) || ' duplicate run row(s) "
+    "(the same study, spec hash and repetition stored more than once); kept the first stored of "
+    "each' FROM temp.dup_runs HAVING count(*) > 0;"
+    "DELETE FROM runs WHERE id IN (SELECT id FROM temp.dup_runs);"
+    "DROP TABLE temp.dup_runs;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
+    " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
+    "  AND status IN ('ok','failed','killed','timeout');",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -348,6 +368,19 @@ static int bind_number(sqlite3_stmt *st, int i, double v)
 
 /* ---- open / close / migrate ---------------------------------------------------------------- */
 
+/* What the migrations just run said they did (lines in temp.migration_notes), one note each. */
+static void print_migration_notes(struct ostel_store *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, "SELECT note FROM temp.migration_notes", -1, &st, NULL) !=
+        SQLITE_OK)
+        return; /* no migration left a note */
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ostel_warn("%s: %s", s->path, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_exec(s->db, "DROP TABLE temp.migration_notes", NULL, NULL, NULL);
+}
+
 static int migrate(struct ostel_store *s)
 {
     int v = user_version(s);
@@ -372,6 +405,7 @@ static int migrate(struct ostel_store *s)
         if (exec(s, pragma) != OSTEL_OK)
             goto fail;
     }
+    print_migration_notes(s);
     if (exec(s, "COMMIT") != OSTEL_OK)
         goto fail;
     return OSTEL_OK;
@@ -558,12 +592,24 @@ static int run_files_read(const char *dir, struct run_files *f)
     if (ostel_file_read_all(f->summary_path, OSTEL_STORE_MAX_SUMMARY_BYTES, &f->summary) ||
         ostel_file_read_all(f->metrics_path, OSTEL_STORE_MAX_METRICS_BYTES, &f->metrics))
         return OSTEL_ERR;
+    /* The one validator every reader uses (src/rundir): a run that fails is refused whole. The
+     * buffers keep a NUL after their data (ostel_buf_append); an empty file has none. */
+    struct ostel_rundir_facts facts;
+    if (ostel_rundir_validate_summary(f->summary.data ? f->summary.data : (char[1]){0},
+                                      &f->summary.len, &facts, err, sizeof(err)) != 0)
+        return ostel_error("'%s': %s; the run is not imported", f->summary_path, err);
+    if (ostel_rundir_validate_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
+                                      &f->metrics.len, &facts, err, sizeof(err)) != 0)
+        return ostel_error("'%s': %s; the run is not imported", f->metrics_path, err);
     f->doc = ostel_store_summary_parse(f->summary.data, f->summary.len, err, sizeof(err));
     if (!f->doc)
         return ostel_error("'%s': %s", f->summary_path, err);
     if (ostel_is_file(f->config_path)) {
         if (ostel_file_read_all(f->config_path, OSTEL_STORE_MAX_CONFIG_BYTES, &f->config))
             return OSTEL_ERR;
+        if (ostel_rundir_validate_config(f->config.data ? f->config.data : (char[1]){0},
+                                         &f->config.len, err, sizeof(err)) != 0)
+            return ostel_error("'%s': %s; the run is not imported", f->config_path, err);
         if (ostel_store_config_validate(f->config.data, f->config.len, err, sizeof(err)))
             return ostel_error("'%s': %s", f->config_path, err);
         f->have_config = true;
@@ -710,6 +756,34 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
     return machine_extra(s, f, *id);
 }
 
+/*
+ * An insert broke runs_one_per_spec: a run of the same study, spec hash and repetition with a final
+ * status is stored already (two writers that bypassed the study lock). Nothing is stored: *run_id
+ * gets the row that is there and the result is OSTEL_STORE_ALREADY.
+ */
+static int find_run_of_spec(struct ostel_store *s, int64_t study_id, const char *spec, int64_t rep,
+                            int64_t *run_id)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id FROM runs WHERE study_id=? AND spec_hash=? AND repetition=? "
+                           "AND status IN ('ok','failed','killed','timeout') LIMIT 1",
+                           -1, &st, NULL) != SQLITE_OK)
+        return ostel_store_sql_error(s, "looking up the run");
+    sqlite3_bind_int64(st, 1, study_id);
+    sqlite3_bind_text(st, 2, spec, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, rep);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *run_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return ostel_store_sql_error(s, "looking up the run");
+    ostel_warn("a run of this study with spec hash %s, repetition %lld is stored already (run "
+               "%lld): not stored twice", spec, (long long)rep, (long long)*run_id);
+    return OSTEL_STORE_ALREADY;
+}
+
 static int insert_run_row(struct ostel_store *s, const struct run_files *f, const char *key,
                           const char *dir, const struct ostel_store_import_opts *opts, int64_t mid,
                           const char *header, int64_t *run_id)
@@ -750,7 +824,6 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
         sqlite3_bind_text(st, i, f->config.data, (int)f->config.len, SQLITE_STATIC);
     i++;
     sqlite3_bind_text(st, i++, header, -1, SQLITE_TRANSIENT);
-    free(spec);
     free(llama_version);
     free(abs_dir);
 
@@ -769,10 +842,23 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
             bind_number(st, i, v->valuedouble);
         else if (rc->kind == 'b' && cJSON_IsBool(v))
             sqlite3_bind_int(st, i, cJSON_IsTrue(v));
-        else if (strict)
+        else if (strict) {
+            free(spec);
             return ostel_error("'%s': \"%s\" has the wrong type", f->summary_path, rc->path);
+        }
     }
-    if (sqlite3_step(st) != SQLITE_DONE)
+    int step = sqlite3_step(st);
+    if ((step & 0xff) == SQLITE_CONSTRAINT && spec && opts && opts->study_id > 0 &&
+        sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE &&
+        strstr(sqlite3_errmsg(s->db), "runs.spec_hash")) {
+        double rep = 0;
+        ostel_store_json_number(f->doc, "run.repetition", &rep);
+        int rc = find_run_of_spec(s, opts->study_id, spec, (int64_t)rep, run_id);
+        free(spec);
+        return rc;
+    }
+    free(spec);
+    if (step != SQLITE_DONE)
         return ostel_store_sql_error(s, "inserting the run");
     *run_id = sqlite3_last_insert_rowid(s->db);
     return OSTEL_OK;
@@ -1001,8 +1087,13 @@ int ostel_store_run_add_dir(struct ostel_store *s, const char *dir,
     }
     header = ostel_xstrndup(line.p, line.n);
     if (machine_id(s, &f, &mid) != OSTEL_OK ||
-        insert_run_row(s, &f, key, dir, opts, mid, header, &id) != OSTEL_OK ||
-        insert_samples(s, &f, id) != OSTEL_OK || insert_phases(s, &f, id) != OSTEL_OK ||
+        (rc = insert_run_row(s, &f, key, dir, opts, mid, header, &id)) != OSTEL_OK) {
+        if (rc != OSTEL_STORE_ALREADY)
+            rc = OSTEL_ERR;
+        goto out;
+    }
+    rc = OSTEL_ERR;
+    if (insert_samples(s, &f, id) != OSTEL_OK || insert_phases(s, &f, id) != OSTEL_OK ||
         insert_memory(s, &f, id) != OSTEL_OK || insert_scenario(s, &f, id) != OSTEL_OK ||
         ostel_store_insert_quality(s, f.doc, id) != OSTEL_OK ||
         ostel_store_insert_serve(s, dir, f.doc, id) != OSTEL_OK)

@@ -4,6 +4,7 @@
  */
 #include "store/store_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,7 +205,7 @@ int ostel_store_export(struct ostel_store *s, const char *table, enum ostel_stor
     if (rc != SQLITE_DONE)
         return ostel_store_sql_error(s, "exporting");
     if (fflush(f) != 0 || ferror(f))
-        return ostel_error("cannot write the export");
+        return ostel_error("cannot write the export: %s", strerror(errno ? errno : EIO));
     return OSTEL_OK;
 }
 

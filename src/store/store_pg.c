@@ -333,6 +333,16 @@ static const char *const pg_migrations[] = {
     " PRIMARY KEY(run_id, seq));",
     /* 5 -> 6 */
     "CREATE INDEX IF NOT EXISTS runs_tag ON runs(tag, id);",
+    /* 6 -> 7: one row per run of a study (the first stored of any duplicates is kept) */
+    "DELETE FROM runs r USING runs o"
+    " WHERE r.study_id IS NOT NULL AND r.spec_hash IS NOT NULL"
+    "  AND r.status IN ('ok','failed','killed','timeout')"
+    "  AND o.study_id = r.study_id AND o.spec_hash = r.spec_hash"
+    "  AND o.repetition = r.repetition AND o.status IN ('ok','failed','killed','timeout')"
+    "  AND o.id < r.id;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
+    " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
+    "  AND status IN ('ok','failed','killed','timeout');",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");

@@ -47,44 +47,46 @@ int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out)
     return OSTEL_OK;
 }
 
-int ostel_file_write_atomic(const char *path, const void *data, size_t len)
+int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len)
 {
     char *tmp = ostel_xasprintf("%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return ostel_error("cannot create a file beside '%s': %s", path, strerror(e));
+        return e ? e : EIO;
     }
     const char *p = data;
     size_t left = len;
+    int e = 0;
     while (left) {
         ssize_t n = write(fd, p, left);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            int e = n < 0 ? errno : EIO;
-            close(fd);
-            unlink(tmp);
-            free(tmp);
-            return ostel_error("cannot write '%s': %s", path, strerror(e));
+            e = n < 0 ? errno : EIO;
+            break;
         }
         p += n;
         left -= (size_t)n;
     }
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return ostel_error("cannot write '%s': %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        free(tmp);
-        return ostel_error("cannot rename into '%s': %s", path, strerror(e));
-    }
+    if (!e && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+        e = errno;
+    if (close(fd) != 0 && !e)
+        e = errno;
+    if (!e && rename(tmp, path) != 0)
+        e = errno;
+    if (e)
+        unlink(tmp); /* on every error path: no *.tmp.* is left behind */
     free(tmp);
+    return e;
+}
+
+int ostel_file_write_atomic(const char *path, const void *data, size_t len)
+{
+    int e = ostel_file_write_atomic_errno(path, data, len);
+    if (e)
+        return ostel_error("cannot write '%s': %s", path, strerror(e));
     return OSTEL_OK;
 }
 

@@ -11,6 +11,9 @@
 int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out);
 /* Writes data to path atomically: readers see the old file or the whole new one, never a part. */
 int ostel_file_write_atomic(const char *path, const void *data, size_t len);
+/* The same, printing nothing: 0, or the errno of the step that failed (ENOSPC, EFBIG, EIO…); the
+ * temporary file is removed on every error path. */
+int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len);
 /* Creates a directory and its parents (mode 0755); an existing directory is fine. */
 int ostel_mkdir_p(const char *path);
 /*

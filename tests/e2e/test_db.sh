@@ -28,10 +28,10 @@ mkdir "$tmp/bad"
 cp "$runs/q4-ok/"* "$tmp/bad/"
 sed -i 's/^1764136800.100,/1764136900.100,/; s/^1764136800.500,403.9/1764136800.500,4o3.9/' \
     "$tmp/bad/metrics.csv"
-sed -i 's/"start_ts": 1764136800.05/"start_ts": 1764136999.05/' "$tmp/bad/summary.json"
+sed -i 's/"start_ts": 1764136800.05/"start_ts": 1764136700.05/' "$tmp/bad/summary.json"
 "$OSTEL" db import "$tmp/bad" --db "$db" >"$tmp/o" 2>"$tmp/e"; rc=$?
 [ $rc -eq 1 ] || fail "corrupt import exit $rc"
-grep -q "error: '$tmp/bad/metrics.csv': line 6: cell 'rss_mb' is not a number: '4o3.9'" "$tmp/e" ||
+grep -q "error: '$tmp/bad/metrics.csv': line 6: column rss_mb is not a number: '4o3.9'" "$tmp/e" ||
     fail "corrupt message: $(cat "$tmp/e")"
 "$OSTEL" db info --db "$db" | grep -Eq '^runs +3$' || fail "corrupt run left rows"
 "$OSTEL" db info --db "$db" | grep -Eq '^samples +13$' || fail "corrupt run left samples"

@@ -276,7 +276,7 @@ static void test_import_real_scenario(void **state)
     /* identity is run_id: a copy elsewhere with another start time is the same run... */
     char *copy = ostel_xasprintf("%s/copy", dir);
     copy_run("real-scenario", copy);
-    patch(copy, "summary.json", "\"start_ts\":\t1795675463.366", "\"start_ts\":\t1795675999.5");
+    patch(copy, "summary.json", "\"start_ts\":\t1795675463.366", "\"start_ts\":\t1795675400.5");
     int64_t again = 0;
     assert_int_equal(ostel_store_import_run_dir(s, copy, NULL, &again), OSTEL_STORE_ALREADY);
     assert_int_equal(again, id);

@@ -1,0 +1,420 @@
+/*
+ * rundir_validate: one validator for a run directory's files (see rundir_validate.h).
+ */
+#include "rundir/rundir_validate.h"
+
+#include "util/util.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSON_ABS_MAX 1e18 /* bytes of a model file are 1e11; no field of a summary nears this */
+#define CELL_ABS_MAX 1e15 /* metrics.csv's cells are MiB, percents, counts and epoch seconds */
+#define DEFAULT_RAM_MIB (1024.0 * 1024.0) /* 1 TiB when the summary does not say */
+#define RAM_FACTOR 1000.0
+
+void ostel_rundir_facts_init(struct ostel_rundir_facts *f)
+{
+    f->ram_mib = NAN;
+}
+
+double ostel_rundir_ram_bound_mib(const struct ostel_rundir_facts *f)
+{
+    double ram = f && f->ram_mib > 0 ? f->ram_mib : DEFAULT_RAM_MIB;
+    return ram * RAM_FACTOR;
+}
+
+void ostel_rundir_strip_bom(char *data, size_t *len)
+{
+    if (*len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
+        memmove(data, data + 3, *len - 3 + 1); /* with the NUL after the data */
+        *len -= 3;
+    }
+}
+
+/* The 1-based line of offset off in data. */
+static size_t line_of(const char *data, size_t off)
+{
+    size_t line = 1;
+    for (size_t i = 0; i < off; i++)
+        line += data[i] == '\n';
+    return line;
+}
+
+static int refuse_nul(const char *data, size_t len, char *err, size_t err_size)
+{
+    const char *nul = memchr(data, '\0', len);
+    if (!nul)
+        return 0;
+    snprintf(err, err_size, "line %zu: a NUL byte (a binary or corrupt file)",
+             line_of(data, (size_t)(nul - data)));
+    return -1;
+}
+
+/* ---- summary.json ---- */
+
+/* Keys whose number is a duration, never negative. unaccounted_ms is llama.cpp's remainder and may
+ * be. */
+static bool is_duration_key(const char *k)
+{
+    static const char *const keys[] = {"wall_s",      "duration_s", "ready_s",  "load_ms",
+                                       "prompt_ms",   "gen_ms",     "total_ms", "sampling_ms",
+                                       "samplers_ms", "interval_ms"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(keys); i++)
+        if (strcmp(k, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Keys of a resident-set size in MiB: rss_peak_mib, rss_mean_mib, rss_anon_peak_mib… */
+static bool is_rss_key(const char *k)
+{
+    size_t n = strlen(k);
+    return strncmp(k, "rss", 3) == 0 && n > 4 && strcmp(k + n - 4, "_mib") == 0;
+}
+
+struct walk {
+    char path[256];
+    double ram_bound;
+    char *err;
+    size_t err_size;
+};
+
+static int walk_json(struct walk *w, const cJSON *o, size_t depth)
+{
+    if (depth > 64) {
+        snprintf(w->err, w->err_size, "%s: nested too deeply", w->path);
+        return -1;
+    }
+    if (cJSON_IsNumber(o)) {
+        double v = o->valuedouble;
+        const char *key = o->string ? o->string : "";
+        if (!isfinite(v) || fabs(v) > JSON_ABS_MAX) {
+            snprintf(w->err, w->err_size, "%s: an absurd number (%g)", w->path, v);
+            return -1;
+        }
+        if (v < 0 && is_duration_key(key)) {
+            snprintf(w->err, w->err_size, "%s: a negative duration (%g)", w->path, v);
+            return -1;
+        }
+        if (is_rss_key(key) && (v < 0 || v > w->ram_bound)) {
+            snprintf(w->err, w->err_size, "%s: an impossible resident size (%g MiB)", w->path, v);
+            return -1;
+        }
+        return 0;
+    }
+    if (!cJSON_IsObject(o) && !cJSON_IsArray(o))
+        return 0;
+    size_t at = strlen(w->path), i = 0;
+    for (const cJSON *c = o->child; c; c = c->next, i++) {
+        if (cJSON_IsObject(o))
+            snprintf(w->path + at, sizeof(w->path) - at, "%s%s", at ? "." : "",
+                     c->string ? c->string : "");
+        else
+            snprintf(w->path + at, sizeof(w->path) - at, "[%zu]", i);
+        if (walk_json(w, c, depth + 1) != 0)
+            return -1;
+    }
+    w->path[at] = '\0';
+    return 0;
+}
+
+static double num_at(const cJSON *o, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, a), b);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                                  char *err, size_t err_size)
+{
+    ostel_rundir_strip_bom(data, len);
+    if (refuse_nul(data, *len, err, err_size) != 0)
+        return -1;
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, *len, &end, false);
+    if (!root) {
+        size_t off = end && end >= data && end <= data + *len ? (size_t)(end - data) : 0;
+        snprintf(err, err_size, "not valid JSON (line %zu)", line_of(data, off));
+        return -1;
+    }
+    int rc = -1;
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
+    const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "schema_version");
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
+    if (!cJSON_IsObject(root) || !cJSON_IsString(schema) ||
+        strcmp(schema->valuestring, "ostel.summary") != 0) {
+        snprintf(err, err_size, "not an ostel summary (no \"schema\": \"ostel.summary\")");
+        goto out;
+    }
+    if (!cJSON_IsNumber(ver) || ver->valuedouble != 1) {
+        snprintf(err, err_size, "unsupported schema_version (this ostel reads version 1)");
+        goto out;
+    }
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(run, "status");
+    if (!cJSON_IsObject(run) || !cJSON_IsString(status) || !status->valuestring[0]) {
+        snprintf(err, err_size, "no \"run\" object with a \"status\"");
+        goto out;
+    }
+    struct ostel_rundir_facts f;
+    ostel_rundir_facts_init(&f);
+    double ram = num_at(root, "host", "ram_mib");
+    if (isfinite(ram) && ram > 0 && ram <= JSON_ABS_MAX)
+        f.ram_mib = ram;
+    struct walk w = {"", ostel_rundir_ram_bound_mib(&f), err, err_size};
+    if (walk_json(&w, root, 0) != 0)
+        goto out;
+    double t0 = num_at(root, "run", "start_ts"), t1 = num_at(root, "run", "end_ts");
+    if (isfinite(t0) && isfinite(t1) && t1 < t0) {
+        snprintf(err, err_size, "run.end_ts: before run.start_ts (a negative duration of %g s)",
+                 t1 - t0);
+        goto out;
+    }
+    if (facts)
+        *facts = f;
+    rc = 0;
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- metrics.csv ---- */
+
+enum cell_rule { RULE_EXTRA, RULE_NUMBER, RULE_TS, RULE_MEM, RULE_NONNEG, RULE_PHASE };
+
+static enum cell_rule rule_of(struct ostel_str name)
+{
+    static const char *const mem[] = {"rss_mb", "rss_anon_mb", "rss_file_mb", "swap_mb",
+                                      "sys_avail_mb"};
+    static const char *const num[] = {"vm_pressure_flag", "avail_mem_level", "pageins_delta",
+                                      "pageouts_delta",   "minflt_delta",    "majflt_delta",
+                                      "threads",          "swapin_delta",    "swapout_delta",
+                                      "psi_some_pct",     "psi_full_pct"};
+    if (ostel_str_eq(name, "ts"))
+        return RULE_TS;
+    if (ostel_str_eq(name, "phase"))
+        return RULE_PHASE;
+    if (ostel_str_eq(name, "cpu_pct"))
+        return RULE_NONNEG;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(mem); i++)
+        if (ostel_str_eq(name, mem[i]))
+            return RULE_MEM;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(num); i++)
+        if (ostel_str_eq(name, num[i]))
+            return RULE_NUMBER;
+    return RULE_EXTRA;
+}
+
+/* A decimal number as ostel writes them ("-12.345", at most 15 digits) without strtod, else strtod
+ * on a copy. False when it is not a number or not finite. */
+static bool cell_number(struct ostel_str s, double *out)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = 0, digits = 0, frac = 0;
+    bool neg = false, dot = false, simple = true;
+    uint64_t m = 0;
+    if (s.n && (s.p[0] == '-' || s.p[0] == '+'))
+        neg = s.p[i++] == '-';
+    for (; i < s.n && simple; i++) {
+        char c = s.p[i];
+        if (c == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (c < '0' || c > '9' || ++digits > 15) {
+            simple = false;
+            break;
+        }
+        m = m * 10 + (uint64_t)(c - '0');
+        frac += dot;
+    }
+    if (simple && digits > 0) {
+        double v = (double)m / pow10[frac];
+        *out = neg ? -v : v;
+        return true;
+    }
+    char tmp[64];
+    if (s.n == 0 || s.n >= sizeof(tmp) || s.p[0] == ' ')
+        return false;
+    memcpy(tmp, s.p, s.n);
+    tmp[s.n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    if (*end || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool known_phase(struct ostel_str s)
+{
+    static const char *const phases[] = {"", "load", "prompt", "generate", "teardown"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(phases); i++)
+        if (ostel_str_eq(s, phases[i]))
+            return true;
+    return false;
+}
+
+/* At most 40 bytes of a cell for a message, control bytes replaced. */
+static const char *show(struct ostel_str s, char out[48])
+{
+    size_t n = s.n > 40 ? 40 : s.n;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (unsigned char)s.p[i] < 0x20 ? '?' : s.p[i];
+    strcpy(out + n, s.n > 40 ? "..." : "");
+    return out;
+}
+
+#define MAX_COLS 256
+
+int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
+                                  char *err, size_t err_size)
+{
+    ostel_rundir_strip_bom(data, len);
+    if (refuse_nul(data, *len, err, err_size) != 0)
+        return -1;
+    struct ostel_str rest = ostel_str_make(data, *len), line;
+    if (!ostel_str_next_line(&rest, &line) || line.n == 0) {
+        snprintf(err, err_size, "line 1: no header");
+        return -1;
+    }
+    enum cell_rule rules[MAX_COLS];
+    struct ostel_str hdr[MAX_COLS];
+    char names[MAX_COLS][24];
+    size_t ncols = 0;
+    bool have_ts = false;
+    char shown[48];
+    struct ostel_str hl = line;
+    for (;;) {
+        const char *comma = memchr(hl.p, ',', hl.n);
+        struct ostel_str cell = ostel_str_make(hl.p, comma ? (size_t)(comma - hl.p) : hl.n);
+        if (ncols == MAX_COLS) {
+            snprintf(err, err_size, "line 1: more than %d columns", MAX_COLS);
+            return -1;
+        }
+        if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
+            snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
+            return -1;
+        }
+        for (size_t k = 0; k < ncols; k++)
+            if (cell.n == hdr[k].n && memcmp(cell.p, hdr[k].p, cell.n) == 0) {
+                snprintf(err, err_size, "line 1: column '%s' appears twice", show(cell, shown));
+                return -1;
+            }
+        hdr[ncols] = cell;
+        rules[ncols] = rule_of(cell);
+        snprintf(names[ncols], sizeof(names[ncols]), "%.*s", (int)(cell.n < 23 ? cell.n : 23),
+                 cell.p);
+        have_ts |= rules[ncols] == RULE_TS;
+        ncols++;
+        if (!comma)
+            break;
+        hl.n -= (size_t)(comma - hl.p) + 1;
+        hl.p = comma + 1;
+    }
+    if (!have_ts) {
+        snprintf(err, err_size, "line 1: no 'ts' column (not a metrics.csv header)");
+        return -1;
+    }
+    double mem_max = ostel_rundir_ram_bound_mib(facts);
+    size_t lineno = 1;
+    while (ostel_str_next_line(&rest, &line)) {
+        lineno++;
+        if (line.n == 0)
+            continue;
+        size_t i = 0;
+        for (;;) {
+            const char *comma = memchr(line.p, ',', line.n);
+            struct ostel_str cell =
+                ostel_str_make(line.p, comma ? (size_t)(comma - line.p) : line.n);
+            if (i == ncols) {
+                snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno,
+                         ncols);
+                return -1;
+            }
+            enum cell_rule r = rules[i];
+            double v;
+            if (r == RULE_TS && cell.n == 0) {
+                snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
+                return -1;
+            }
+            if (r == RULE_PHASE && !known_phase(cell)) {
+                snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
+                return -1;
+            }
+            if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
+                snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno, names[i],
+                         show(cell, shown));
+                return -1;
+            }
+            if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
+                if (!cell_number(cell, &v)) {
+                    snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
+                             names[i], show(cell, shown));
+                    return -1;
+                }
+                if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
+                    snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
+                             names[i], show(cell, shown));
+                    return -1;
+                }
+                if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && v < 0) {
+                    snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
+                             names[i], show(cell, shown));
+                    return -1;
+                }
+                if (r == RULE_MEM && v > mem_max) {
+                    snprintf(err, err_size,
+                             "line %zu: column %s is beyond any machine's memory (%g MiB > %g)",
+                             lineno, names[i], v, mem_max);
+                    return -1;
+                }
+            }
+            i++;
+            if (!comma)
+                break;
+            line.n -= (size_t)(comma - line.p) + 1;
+            line.p = comma + 1;
+        }
+        if (i != ncols) {
+            snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- config.txt ---- */
+
+int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size)
+{
+    ostel_rundir_strip_bom(data, len);
+    if (refuse_nul(data, *len, err, err_size) != 0)
+        return -1;
+    struct ostel_str rest = ostel_str_make(data, *len), line;
+    size_t lineno = 0;
+    while (ostel_str_next_line(&rest, &line)) {
+        lineno++;
+        if (ostel_str_trim(line).n == 0)
+            continue;
+        long eq = ostel_str_find(line, "=");
+        if (eq <= 0) {
+            snprintf(err, err_size, "line %zu: not a key=value line", lineno);
+            return -1;
+        }
+        for (long i = 0; i < eq; i++) {
+            char c = line.p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '.' || c == '-')) {
+                snprintf(err, err_size, "line %zu: bad key", lineno);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * rundir_validate: the one validator of a run directory's files (docs/run-directory.md, "What a
+ * reader accepts"), used by every reader alike: `ostel report` on directories, `ostel report --db`
+ * on stored runs, and `ostel db import` before anything is written. A run that fails is refused
+ * whole.
+ *
+ * Pure: nothing here prints, reads files or allocates what outlives a call. Each function takes the
+ * file's bytes (a NUL after them, as ostel_buf and SQLite text keep), strips a leading UTF-8 BOM in
+ * place (*len shrinks), and returns 0, or -1 with "line 7: cell 'rss_mb' is …" (metrics.csv,
+ * config.txt) or "run.wall_s: …" (summary.json, by path) in err.
+ *
+ * Refused in every file: NUL bytes. summary.json: not JSON, not an ostel summary, a number that is
+ * not finite or beyond ±1e18, a negative duration (wall_s, *_ms timings, duration_s, ready_s,
+ * end_ts before start_ts), an RSS below zero or beyond the RAM bound. metrics.csv: a header without
+ * ts, a row whose cell count differs from the header's, a known column's cell that is not a finite
+ * number within ±1e15, a negative ts, memory (rss/swap/available MiB) below zero or beyond the RAM
+ * bound, a CPU share below zero. config.txt: a line that is not key=value.
+ *
+ * The RAM bound: three orders of magnitude above the machine's RAM as the run's summary.json
+ * records it (host.ram_mib), or above 1 TiB when it does not: no run reaches it, a corrupt number
+ * does.
+ */
+#ifndef OSTEL_RUNDIR_VALIDATE_H
+#define OSTEL_RUNDIR_VALIDATE_H
+
+#include <stddef.h>
+
+/* What summary.json says that the other files are checked against. */
+struct ostel_rundir_facts {
+    double ram_mib; /* host.ram_mib, or NAN when the summary does not say */
+};
+
+void ostel_rundir_facts_init(struct ostel_rundir_facts *f);
+/* The largest memory figure (MiB) a valid run may hold under these facts. */
+double ostel_rundir_ram_bound_mib(const struct ostel_rundir_facts *f);
+
+/* Strips a leading UTF-8 byte-order mark in place (the NUL after the data moves too). */
+void ostel_rundir_strip_bom(char *data, size_t *len);
+
+/* Each strips a BOM, then validates; facts (may be NULL for metrics: the default bound). */
+int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                                  char *err, size_t err_size);
+int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
+                                  char *err, size_t err_size);
+int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size);
+
+#endif

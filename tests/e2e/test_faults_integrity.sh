@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# End to end, fault injection (issue 10): nothing lost, nothing duplicated, nothing false.
+#  1. a full disk (a small tmpfs; skipped with a message where mounting is not allowed): `ostel run`
+#     fails with one line naming the file, never "run ok"; a study stops instead of retrying it as a
+#     lost llama.cpp log, and resumes once there is room
+#  2. a file-size limit (ulimit -f): run, synth, report and db import fail with a message (EFBIG),
+#     not by SIGXFSZ, and leave no temporary file
+#  3. corrupted run directories (BOM, NUL, 1e308, negative durations): one validator for report and
+#     db import; a bad run is refused whole; a database holding one still reports the others
+#  4. two studies of one directory: the second refuses at once naming the first's pid, or --wait;
+#     two writers that bypass the lock (two directories, one database) store each run once
+#  5. kill -9 of a study at a few points, then resume: each run stored exactly once
+# Each checks the exit code, the one error line, and the database (integrity_check, each run once)
+# and the directories (no temporary files, no status contradicting another file).
+. "$(dirname "$0")/lib.sh"
+[ -n "${FAULTS_DEBUG:-}" ] && set -x
+
+model=$(tiny_model tiny-llama Q8_0)
+command -v sqlite3 >/dev/null || fail "sqlite3 (the CLI) is needed: scripts/setup.sh --tests"
+q() { sqlite3 -batch -noheader "$1" "$2"; }
+errors() { grep -c '^ostel: error:' "$1" || true; }
+one_error() { # FILE REGEX: exactly one error line, matching
+    assert_eq "$(errors "$1")" 1 "error lines in $1 ($(cat "$1"))"
+    grep '^ostel: error:' "$1" | grep -q -E -- "$2" || fail "error line does not match '$2': $(cat "$1")"
+}
+no_temps() { # DIR: no temporary file of ostel's anywhere below
+    local left
+    left=$(find "$1" \( -name '*.tmp.*' -o -name '*.synth-*' -o -name '.scenario-*' \) -print)
+    [ -z "$left" ] || fail "temporary files left: $left"
+}
+db_sound() { # DB PLANNED: integrity ok, each (study, spec, repetition) once, PLANNED final runs
+    assert_eq "$(q "$1" 'pragma integrity_check')" ok "integrity_check of $1"
+    assert_eq "$(q "$1" "select count(*) from (select 1 from runs where status in
+        ('ok','failed','killed','timeout') group by study_id, spec_hash, repetition
+        having count(*) > 1)")" 0 "runs stored twice in $1"
+    assert_eq "$(q "$1" "select count(*) from runs where status in ('ok','failed','killed','timeout')")" \
+        "$2" "runs in $1"
+}
+# No run directory says one thing in config.txt and another in summary.json.
+dirs_consistent() {
+    local d st
+    for d in "$1"/*/; do
+        [ -f "$d/config.txt" ] || continue
+        st=$(sed -n 's/^status=//p' "$d/config.txt")
+        if [ -f "$d/summary.json" ]; then
+            assert_eq "$(json "$d/summary.json" 'j["run"]["status"]')" "$st" "status of $d"
+        else
+            [ "$st" != ok ] || fail "$d: config.txt says ok beside no summary.json"
+        fi
+    done
+}
+STUDY_ARGS=(-m "$model" -t q8 -c 256 -n 8 --no-warmup --cooldown 0.1s --interval 50ms)
+
+# ---- 1. a full disk -----------------------------------------------------------------------------
+MNT="$TMP/mnt"
+mkdir -p "$MNT"
+if mount -t tmpfs -o size=4m tmpfs "$MNT" 2>/dev/null; then
+    trap 'umount "$MNT" 2>/dev/null || true; cleanup_tmp' EXIT
+    # a run on a disk that is full from the start (nothing recorded, the child not started), and
+    # on one that fills up while the child writes (room for config.txt, not for the log)
+    for room_kib in 0 48; do
+        mkdir -p "$MNT/r1"
+        free_kib=$(df -Pk "$MNT" | awk 'NR == 2 { print $4 }')
+        if [ $((free_kib - room_kib)) -gt 0 ]; then
+            dd if=/dev/zero of="$MNT/fill" bs=1k count=$((free_kib - room_kib)) 2>/dev/null || true
+        fi
+        rc=0
+        "$OSTEL" run --tag full --out "$MNT/r1" --interval 5ms -- \
+            sh -c 'head -c 400000 /dev/zero | tr "\0" x; echo' >"$TMP/out" 2>"$TMP/err" || rc=$?
+        assert_eq "$rc" 1 "exit status of a run on a full disk (room $room_kib KiB)"
+        one_error "$TMP/err" "no space left on device|No space left on device"
+        ! grep -q 'run ok' "$TMP/err" || fail "a run on a full disk said 'run ok'"
+        no_temps "$MNT"
+        dirs_consistent "$MNT"
+        if [ -f "$MNT/r1/config.txt" ]; then
+            ! grep -q '^status=ok$' "$MNT/r1/config.txt" || fail "config.txt says ok on a full disk"
+        fi
+        rm -rf "$MNT/fill" "$MNT/r1"
+    done
+
+    # a study: the disk fills up after its first run is stored
+    S="$MNT/study"
+    "$OSTEL" study -q "${STUDY_ARGS[@]}" -r 4 --dir "$S" >/dev/null 2>"$TMP/err" &
+    spid=$!
+    for _ in $(seq 600); do
+        [ "$(q "$S/ostel.db" 'select count(*) from runs' 2>/dev/null || echo 0)" -ge 1 ] && break
+        sleep 0.05
+    done
+    dd if=/dev/zero of="$MNT/fill" bs=4k 2>/dev/null || true
+    rc=0; wait "$spid" || rc=$?
+    if [ "$rc" = 0 ]; then
+        note "the study ended before the disk filled up; the full-disk study check did not run"
+    else
+        assert_eq "$rc" 1 "exit status of a study on a full disk"
+        grep -q -i -E 'no space left on device|disk is full' "$TMP/err" ||
+            fail "the study did not say the disk is full: $(cat "$TMP/err")"
+        ! grep -q '22142' "$TMP/err" || fail "a full disk was taken for llama.cpp's lost log"
+        ! grep -q 'running it again' "$TMP/err" || fail "a full disk was retried"
+        note "full disk, the study said: $(grep '^ostel: error:' "$TMP/err" | head -1)"
+    fi
+    rm -f "$MNT/fill"
+    "$OSTEL" study -q "${STUDY_ARGS[@]}" -r 4 --dir "$S" >/dev/null 2>"$TMP/err" ||
+        fail "the study did not resume once there was room: $(cat "$TMP/err")"
+    db_sound "$S/ostel.db" 4
+    no_temps "$S"
+    dirs_consistent "$S/runs"
+    umount "$MNT"
+    trap cleanup_tmp EXIT
+else
+    note "SKIPPED the full-disk part: mounting a tmpfs is not allowed here (needs root)"
+fi
+
+# ---- 2. a file-size limit -----------------------------------------------------------------------
+rc=0
+(ulimit -f 16; exec "$OSTEL" run --tag big --out "$TMP/u1" -- \
+    sh -c 'head -c 100000 /dev/zero | tr "\0" x; echo') >/dev/null 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 1 "exit status of a run over the file-size limit (153 = killed by SIGXFSZ)"
+one_error "$TMP/err" "file too large writing llama_output.log"
+assert_grep '^status=failed$' "$TMP/u1/config.txt"
+assert_grep '^error=file too large writing llama_output.log$' "$TMP/u1/config.txt"
+assert_eq "$(json "$TMP/u1/summary.json" 'j["run"]["error"]')" \
+    "file too large writing llama_output.log"
+no_temps "$TMP/u1"
+mkdir -p "$TMP/u2"
+rc=0; (ulimit -f 64; exec "$OSTEL" synth tiny-llama -o "$TMP/u2/m.gguf") >/dev/null 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 1 "exit status of synth over the file-size limit"
+one_error "$TMP/err" "File too large"
+[ ! -e "$TMP/u2/m.gguf" ] || fail "synth left a partial model"
+no_temps "$TMP/u2"
+
+# a good run for what follows
+"$OSTEL" run -m "$model" -c 256 -n 8 -t good --out "$TMP/good" -q >/dev/null ||
+    fail "the reference run failed"
+rc=0; (ulimit -f 1; exec "$OSTEL" report "$TMP/good" -o "$TMP/u2/r.html") >/dev/null 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 1 "exit status of report over the file-size limit"
+one_error "$TMP/err" "File too large"
+no_temps "$TMP/u2"
+rc=0; (ulimit -f 8; exec "$OSTEL" db import --db "$TMP/u2/a.db" "$TMP/good") >/dev/null 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 1 "exit status of db import over the file-size limit"
+grep -q '^ostel: error:' "$TMP/err" || fail "db import said nothing: $(cat "$TMP/err")"
+if [ -f "$TMP/u2/a.db" ] && [ -s "$TMP/u2/a.db" ]; then
+    assert_eq "$(q "$TMP/u2/a.db" 'pragma integrity_check')" ok "integrity after EFBIG"
+fi
+
+# ---- 3. corrupted run directories ---------------------------------------------------------------
+mkrun() { rm -rf "$TMP/c/$1"; mkdir -p "$TMP/c"; cp -r "$TMP/good" "$TMP/c/$1"; }
+mkrun bom
+{ printf '\xef\xbb\xbf'; cat "$TMP/good/metrics.csv"; } >"$TMP/c/bom/metrics.csv"
+sed -i 's/^run_id=.*/run_id=00000000000000000000000000000b0b/' "$TMP/c/bom/config.txt"
+mkrun nul
+python3 - "$TMP/c/nul/metrics.csv" <<'PY'
+import sys; p = sys.argv[1]; ls = open(p, 'rb').read().split(b'\n')
+ls[2] = ls[2][:5] + b'\0' + ls[2][5:]; open(p, 'wb').write(b'\n'.join(ls))
+PY
+mkrun huge
+python3 - "$TMP/c/huge/summary.json" <<'PY'
+import json, sys; p = sys.argv[1]; j = json.load(open(p))
+j["telemetry"]["overall"]["rss_peak_mib"] = 1e308; open(p, 'w').write(json.dumps(j))
+PY
+mkrun negative
+python3 - "$TMP/c/negative/summary.json" <<'PY'
+import json, sys; p = sys.argv[1]; j = json.load(open(p))
+j["run"]["wall_s"] = -12.5; open(p, 'w').write(json.dumps(j))
+PY
+D="$TMP/c.db"
+"$OSTEL" db import --db "$D" "$TMP/good" >/dev/null || fail "importing the good run failed"
+rc=0; "$OSTEL" db import --db "$D" "$TMP/c/bom" >/dev/null 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 0 "a metrics.csv with a BOM is imported (the BOM stripped): $(cat "$TMP/err")"
+"$OSTEL" report "$TMP/c/bom" >/dev/null 2>"$TMP/err" || fail "report refused a BOM: $(cat "$TMP/err")"
+for bad in "nul:line 3: a NUL byte" "huge:rss_peak_mib: an absurd number" \
+    "negative:run.wall_s: a negative duration"; do
+    name=${bad%%:*} why=${bad#*:}
+    rc=0; "$OSTEL" db import --db "$D" "$TMP/c/$name" >/dev/null 2>"$TMP/err" || rc=$?
+    assert_eq "$rc" 1 "db import of the $name run"
+    assert_eq "$(errors "$TMP/err")" 1 "error lines importing $name: $(cat "$TMP/err")"
+    assert_grep "$why" "$TMP/err"
+    rc=0; "$OSTEL" report "$TMP/c/$name" >/dev/null 2>"$TMP/err" || rc=$?
+    assert_eq "$rc" 1 "report of the $name run"
+    one_error "$TMP/err" "$why"
+done
+assert_eq "$(q "$D" 'select count(*) from runs')" 2 "only the good and the BOM run are stored"
+assert_eq "$(q "$D" 'pragma integrity_check')" ok
+# a database that somehow holds a bad run (written by an older ostel): the others are reported
+q "$D" "update runs set summary_json = replace(summary_json, '\"wall_s\":', '\"wall_s\": -1e308, \"x\":')
+    where id = (select max(id) from runs)"
+rc=0; "$OSTEL" report --db "$D" --format json >"$TMP/rep.json" 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 0 "report --db with one bad stored run: $(cat "$TMP/err")"
+grep -q 'is left out of the report' "$TMP/err" || fail "the bad stored run was not named"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/rep.json" || fail "report not JSON"
+assert_grep '"good"' "$TMP/rep.json"
+
+# ---- 4. two studies of one directory ------------------------------------------------------------
+S="$TMP/s2"
+LONG=(-c 4096 -n 3000) # about a second per run even on a fast machine
+"$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" >/dev/null 2>"$TMP/err_a" &
+pa=$!
+for _ in $(seq 600); do [ -s "$S/.lock" ] && break; sleep 0.05; done
+[ -s "$S/.lock" ] || fail "the first study never took its lock"
+rc=0; "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" >/dev/null 2>"$TMP/err" || rc=$?
+assert_eq "$rc" 1 "exit status of a second study of the same directory"
+one_error "$TMP/err" "is in use by another ostel study \(pid $pa\)"
+"$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" --wait >/dev/null 2>"$TMP/err_w" &
+pw=$!
+wait "$pa" || fail "the first study failed: $(cat "$TMP/err_a")"
+wait "$pw" || fail "the waiting study failed: $(cat "$TMP/err_w")"
+grep -q 'waiting' "$TMP/err_w" || fail "--wait did not say it waits"
+db_sound "$S/ostel.db" 3
+no_temps "$S"
+# two writers that bypass the lock: one study (same name and definition) in two directories
+# sharing one database: the unique (study, spec, repetition) keeps one row per run
+"$OSTEL" study -q "${STUDY_ARGS[@]}" -r 3 --name shared --dir "$TMP/b1" --db "$TMP/b.db" \
+    >/dev/null 2>"$TMP/err_1" &
+p1=$!
+"$OSTEL" study -q "${STUDY_ARGS[@]}" -r 3 --name shared --dir "$TMP/b2" --db "$TMP/b.db" \
+    >/dev/null 2>"$TMP/err_2" &
+p2=$!
+wait "$p1" || fail "bypass study 1 failed: $(cat "$TMP/err_1")"
+wait "$p2" || fail "bypass study 2 failed: $(cat "$TMP/err_2")"
+assert_eq "$(q "$TMP/b.db" 'select count(*) from studies')" 1
+db_sound "$TMP/b.db" 3
+
+# ---- 5. kill -9 of a study at a few points, then resume ------------------------------------------
+S="$TMP/s3"
+stored() { q "$S/ostel.db" 'select count(*) from runs' 2>/dev/null || echo 0; }
+# at start-up, during the first run, and once a run is stored (the next one under way)
+for point in 0.1 0.8 stored; do
+    "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 4 --dir "$S" >/dev/null 2>&1 &
+    spid=$!
+    if [ "$point" = stored ]; then
+        have=$(stored)
+        for _ in $(seq 1200); do [ "$(stored)" -gt "$have" ] && break; sleep 0.05; done
+        sleep 0.3
+    else
+        sleep "$point"
+    fi
+    kill -0 "$spid" 2>/dev/null || fail "the study ended before kill -9 at point $point"
+    kill -KILL "$spid"
+    wait "$spid" 2>/dev/null || true
+done
+# the kernel released the lock of the killed study: the resume starts at once
+"$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 4 --dir "$S" >/dev/null 2>"$TMP/err" ||
+    fail "the resume after kill -9 failed: $(cat "$TMP/err")"
+db_sound "$S/ostel.db" 4
+no_temps "$S"
+dirs_consistent "$S/runs"
+echo "ok: faults and integrity"
