@@ -13,6 +13,7 @@ struct ostel_run_args {
     char *model, *tag, *out, *runs_dir, *prompt, *prompt_file, *tool, *llama_bin;
     long long ctx, gen, seed;
     uint64_t interval_ns, timeout_ns;
+    uint64_t gpu_interval_ns; /* 0 default, UINT64_MAX off */
     bool verbose, quiet;
     char **child_argv;  /* owned */
     char *dir;          /* owned: the run directory */

@@ -184,6 +184,10 @@ int ostel_platform_host_read(struct ostel_platform_host *out);
  */
 void ostel_platform_hint_huge_pages(void *p, size_t len);
 
+/* The parent of process pid, or -1 when it cannot be told (gone, no permission, unsupported): how the
+ * GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
+pid_t ostel_platform_parent_pid(pid_t pid);
+
 /* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
  */
 
