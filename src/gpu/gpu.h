@@ -50,6 +50,8 @@ struct ostel_gpu_proc {
 struct ostel_gpu_reading {
     double v[OSTEL_GPU_FIELD_COUNT]; /* OSTEL_GPU_ENERGY_J and PROC_MEM are filled by the sampler */
     uint32_t valid;                  /* bit (1u << field) */
+    double mem_free_mb;              /* device memory free (not a CSV column; ostel fit's budget) */
+    bool mem_free_valid;
     uint64_t energy_mj;              /* the raw counter, mJ since the driver was loaded */
     bool energy_valid;
     struct ostel_gpu_proc procs[OSTEL_GPU_MAX_PROCS];
@@ -114,6 +116,12 @@ const struct ostel_gpu_caps *ostel_gpu_capabilities(const struct ostel_gpu *g);
  * slower call). Returns false when the device is lost or gone (out->lost set, all cells empty).
  */
 bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs, struct ostel_gpu_reading *out);
+
+/*
+ * The per-process VRAM the CUDA runtime takes beyond llama.cpp's own buffers (context, cuBLAS
+ * workspace, allocator slack), measured on the H200 (docs/gpu.md): ostel fit reserves it.
+ */
+#define OSTEL_GPU_CUDA_OVERHEAD_MIB 0.0
 
 /* Column name of a field ("mem_used_mb"). Static string. */
 const char *ostel_gpu_field_name(enum ostel_gpu_field f);

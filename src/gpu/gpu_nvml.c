@@ -246,6 +246,8 @@ static bool nvml_read(struct ostel_gpu *g, unsigned i, bool with_procs,
             if (rc == NVML_SUCCESS) {
                 ostel_gpu_set(out, OSTEL_GPU_MEM_USED_MB, (double)m.used / 1048576.0);
                 ostel_gpu_set(out, OSTEL_GPU_MEM_TOTAL_MB, (double)m.total / 1048576.0);
+                out->mem_free_mb = (double)m.free / 1048576.0;
+                out->mem_free_valid = true;
                 done = true;
             } else if (is_lost(rc)) {
                 check(st, d, out, OSTEL_GPU_MEM_USED_MB, "nvmlDeviceGetMemoryInfo_v2", rc);
@@ -259,6 +261,8 @@ static bool nvml_read(struct ostel_gpu *g, unsigned i, bool with_procs,
                       f->mem_v1(d->h, &m))) {
                 ostel_gpu_set(out, OSTEL_GPU_MEM_USED_MB, (double)m.used / 1048576.0);
                 ostel_gpu_set(out, OSTEL_GPU_MEM_TOTAL_MB, (double)m.total / 1048576.0);
+                out->mem_free_mb = (double)m.free / 1048576.0;
+                out->mem_free_valid = true;
             }
         }
     }
