@@ -31,6 +31,7 @@ OB=$!
 cc -O2 -o /tmp/nvml_cost bench/nvml_cost.c -ldl && /tmp/nvml_cost 200 "(H200, idle)" | tee $W/logs/nvml_cost_idle.md
 
 LB=/tmp/lb/bin
+export LD_LIBRARY_PATH=$LB:$LD_LIBRARY_PATH
 if [ "$MODE" = full ]; then
     mkdir -p /tmp/llama && tar -xJf .dev/llama-src.tar.xz -C /tmp/llama
     cmake -S /tmp/llama -B /tmp/lb -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
@@ -46,7 +47,7 @@ if [ "$MODE" = full ]; then
         ls -la /tmp/llama-bin.tar.xz && split -b 15M -d /tmp/llama-bin.tar.xz "$OUT/llama-bin.tar.xz.")
     el "binaries packed"
 else
-    mkdir -p $LB && cat .dev/llama-bin.tar.xz.* | xz -d | tar -xf - -C $LB
+    mkdir -p $LB && cat .dev/llama-bin.tar.xz.* | xz -T16 -d | tar -xf - -C $LB
 fi
 wait $OB
 O=/tmp/ob/ostel
@@ -55,7 +56,7 @@ $LB/llama-completion --version 2>&1 | tail -2
 
 el synth
 $O synth llama-3.1-8b --type q8_0 --vocab .dev/vocab.gguf -o /tmp/m/llama-3.1-8b-q8_0.gguf || { pack; exit 1; }
-$LB/llama-quantize /tmp/m/llama-3.1-8b-q8_0.gguf /tmp/m/llama-3.1-8b-q4_k_m.gguf Q4_K_M 16 \
+$LB/llama-quantize --allow-requantize /tmp/m/llama-3.1-8b-q8_0.gguf /tmp/m/llama-3.1-8b-q4_k_m.gguf Q4_K_M 16 \
     >$W/logs/quantize.log 2>&1 || { tail $W/logs/quantize.log; pack; exit 1; }
 el quantized
 Q4=/tmp/m/llama-3.1-8b-q4_k_m.gguf
@@ -63,40 +64,32 @@ Q8=/tmp/m/llama-3.1-8b-q8_0.gguf
 $O fit -m $Q4 -m $Q8 -c 4096 >$W/logs/fit.txt 2>&1; cat $W/logs/fit.txt
 
 REPS=${REPS:-5}
-if [ "$MODE" = full ]; then
-    el study
-    $O study --name h200-q4-vs-q8 --dir $W/runs/study -m $Q4,$Q8 -t q4_k_m,q8_0 -c 4096 -n 512 \
-        -r "$REPS" --cooldown 1s --llama-bin $LB -- -ngl 99 2>&1 | tail -20
+el study
+$O study --name h200-q4-vs-q8 --dir $W/runs/study -m $Q4,$Q8 -t q4_k_m,q8_0 -c 4096 -n 512 \
+    -r "$REPS" --cooldown 1s --llama-bin $LB -- -ngl 99 2>&1 | tail -20
+pack
+if before 420; then
+    el "mmap vs no-mmap"
+    $O run -q -m $Q4 -c 4096 -n 128 -t q4-mmap -o $W/runs/q4-mmap --llama-bin $LB -- -ngl 99
+    $O run -q -m $Q4 -c 4096 -n 128 -t q4-no-mmap -o $W/runs/q4-no-mmap --llama-bin $LB -- -ngl 99 --no-mmap
     pack
-    if before 520; then
-        el "mmap vs no-mmap"
-        $O run -q -m $Q4 -c 4096 -n 128 -t q4-mmap -o $W/runs/q4-mmap --llama-bin $LB -- -ngl 99
-        $O run -q -m $Q4 -c 4096 -n 128 -t q4-no-mmap -o $W/runs/q4-no-mmap --llama-bin $LB -- -ngl 99 --no-mmap
-        pack
-    fi
-    if before 560; then
-        $LB/llama-bench -m $Q4 -ngl 99 -p 0 -n 4096 -r 1 >/dev/null 2>&1 &
-        BP=$!
-        sleep 4
-        /tmp/nvml_cost 100 "(H200, llama-bench generating)" | tee $W/logs/nvml_cost_load.md
-        kill $BP 2>/dev/null
-        wait $BP 2>/dev/null
-        pack
-    fi
-else
-    el "overhead: watched vs unwatched repetitions in one llama-bench process"
-    for iv in 1h 100ms 10ms; do
-        before 520 || break
-        OSTEL_GPU_INTERVAL=$iv python3 bench/overhead.py --only interleaved --ostel $O --model $Q4 \
-            --llama-args "-ngl 99" --toggle-intervals $iv --toggle-procs 1 --toggle-reps 300 \
-            --toggle-gen 16 --raw-toggle $W/logs/toggle-raw.csv 2>&1 | tee -a $W/logs/overhead.md
-        pack
-    done
-    if before 540; then
-        $O study --name h200-q4-vs-q8-b --dir $W/runs/study-b -m $Q4,$Q8 -t q4_k_m,q8_0 -c 4096 -n 512 \
-            -r 3 --cooldown 1s --llama-bin $LB -- -ngl 99 2>&1 | tail -5
-        pack
-    fi
 fi
+if before 440; then
+    $LB/llama-bench -m $Q4 -ngl 99 -p 0 -n 4096 -r 1 >/dev/null 2>&1 &
+    BP=$!
+    sleep 4
+    /tmp/nvml_cost 100 "(H200, llama-bench generating)" | tee $W/logs/nvml_cost_load.md
+    kill $BP 2>/dev/null
+    wait $BP 2>/dev/null
+    pack
+fi
+el "overhead: watched vs unwatched repetitions in one llama-bench process"
+for iv in 1h 100ms 10ms; do
+    before 540 || break
+    OSTEL_GPU_INTERVAL=$iv python3 bench/overhead.py --only interleaved --ostel $O --model $Q4 \
+        --llama-args "-ngl 99" --toggle-intervals $iv --toggle-procs 1 --toggle-reps 300 \
+        --toggle-gen 16 --raw-toggle $W/logs/toggle-raw.csv 2>&1 | tee -a $W/logs/overhead.md
+    pack
+done
 el done
 pack
