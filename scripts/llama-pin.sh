@@ -30,7 +30,7 @@ build-cuda)
     # The same pin with CUDA, for the GPU's own architecture ("9.0" → 90; OSTEL_CUDA_ARCH overrides),
     # in a cache directory of its own so the CPU build is never replaced (docs/gpu.md).
     command -v nvcc >/dev/null || fail "build-cuda needs nvcc on PATH"
-    ARCH=${OSTEL_CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .')}
+    ARCH=${OSTEL_CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .' || true)}
     [ -n "$ARCH" ] || fail "build-cuda: no GPU answered nvidia-smi; set OSTEL_CUDA_ARCH (e.g. 90)"
     DEST="$CACHE/llama.cpp-$PIN-cuda-sm$ARCH"
     CUDA_ARGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=$ARCH -DGGML_CUDA_NCCL=OFF"
