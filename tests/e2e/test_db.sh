@@ -18,7 +18,7 @@ OSTEL_DB="$db" "$OSTEL" db import "$runs/q4-ok" "$runs/q8-hog" >"$tmp/o" || fail
 grep -q '^0 imported, 2 already present, 0 failed' "$tmp/o" || fail "re-import: $(cat "$tmp/o")"
 
 "$OSTEL" db info --db "$db" >"$tmp/info" || fail "info"
-grep -Eq '^schema_version +2 ' "$tmp/info" || fail "info: $(cat "$tmp/info")"
+grep -Eq '^schema_version +3 ' "$tmp/info" || fail "info: $(cat "$tmp/info")"
 grep -Eq '^runs +3$' "$tmp/info" || fail "info runs: $(cat "$tmp/info")"
 grep -Eq '^samples +13$' "$tmp/info" || fail "info samples: $(cat "$tmp/info")"
 grep -Eq '^journal_mode +wal$' "$tmp/info" || fail "not WAL: $(cat "$tmp/info")"

@@ -338,6 +338,14 @@ static void test_migrate_to_2(void **state)
                                   "ALTER TABLE scenarios DROP COLUMN ready_s;"
                                   "ALTER TABLE runs DROP COLUMN ostel_cpu_ms;"
                                   "ALTER TABLE runs DROP COLUMN ostel_cpu_us_per_sample;"
+                                  /* schema 3's GPU columns, so that 1 -> 2 -> 3 runs whole */
+                                  "ALTER TABLE runs DROP COLUMN gpu_backend;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_generate_energy_j;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_j_per_token;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_tokens_per_j;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_prompt_j_per_token;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_peak_proc_mem_mib;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_vram_beyond_llama_mib;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -347,7 +355,7 @@ static void test_migrate_to_2(void **state)
     assert_int_equal(ostel_store_schema_version(s), 1);
     ostel_store_close(s);
     assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    assert_int_equal(ostel_store_schema_version(s), 2);
+    assert_int_equal(ostel_store_schema_version(s), OSTEL_STORE_SCHEMA_VERSION);
     expect_schema2_values(s, id);
     assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
     ostel_store_close(s);
