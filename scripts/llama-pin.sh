@@ -22,10 +22,21 @@ MODE="${1:-}"
 say() { printf 'llama-pin: %s\n' "$*" >&2; }
 fail() { printf 'llama-pin: error: %s\n' "$*" >&2; exit 1; }
 
+CUDA_ARGS=""
 case "$MODE" in
 vocab) DEST="$CACHE/vocab-$PIN" ;;
 build) DEST="$CACHE/llama.cpp-$PIN" ;;
-*) echo "usage: llama-pin.sh vocab|build" >&2; exit 2 ;;
+build-cuda)
+    # The same pin with CUDA, for the GPU's own architecture ("9.0" → 90; OSTEL_CUDA_ARCH overrides),
+    # in a cache directory of its own so the CPU build is never replaced (docs/gpu.md).
+    command -v nvcc >/dev/null || fail "build-cuda needs nvcc on PATH"
+    ARCH=${OSTEL_CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d ' .' || true)}
+    [ -n "$ARCH" ] || fail "build-cuda: no GPU answered nvidia-smi; set OSTEL_CUDA_ARCH (e.g. 90)"
+    DEST="$CACHE/llama.cpp-$PIN-cuda-sm$ARCH"
+    CUDA_ARGS="-DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=$ARCH -DGGML_CUDA_NCCL=OFF"
+    MODE=build
+    ;;
+*) echo "usage: llama-pin.sh vocab|build|build-cuda" >&2; exit 2 ;;
 esac
 
 if [ -f "$DEST/.complete" ]; then
@@ -68,7 +79,7 @@ else
     say "build: configuring (Release, static, LLAMA_CURL=OFF, tests and examples off)"
     cmake -S "$WORK/src" -B "$WORK/build" -DCMAKE_BUILD_TYPE=Release -DLLAMA_CURL=OFF \
         -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON \
-        -DBUILD_SHARED_LIBS=OFF ${OSTEL_LLAMA_CMAKE_ARGS:-} >"$WORK/configure.log" 2>&1 ||
+        -DBUILD_SHARED_LIBS=OFF $CUDA_ARGS ${OSTEL_LLAMA_CMAKE_ARGS:-} >"$WORK/configure.log" 2>&1 ||
         { tail -n 30 "$WORK/configure.log" >&2; fail "build: cmake configure failed"; }
     say "build: compiling ${TOOLS[*]} with $JOBS jobs (about 5 minutes on 2 cores)"
     cmake --build "$WORK/build" -j "$JOBS" --target "${TOOLS[@]}" >"$WORK/build.log" 2>&1 ||

@@ -96,6 +96,16 @@ else
     say "llama.cpp: the pinned release, from the cache (the first time it is built: about 5 minutes on 2 cores)"
     bash "$ROOT/scripts/llama-pin.sh" build >/dev/null
 fi
+# With nvcc and an NVIDIA GPU (or OSTEL_LLAMA_CUDA=1), the pin is also built with CUDA for the GPU's
+# architecture, into a cache directory of its own; OSTEL_LLAMA_CUDA=0 skips it. Without a GPU nothing
+# changes.
+if [ "${OSTEL_LLAMA_CUDA:-}" = 1 ] || { [ "${OSTEL_LLAMA_CUDA:-}" != 0 ] && command -v nvcc >/dev/null &&
+    nvidia-smi -L >/dev/null 2>&1; }; then
+    say "llama.cpp: the pinned release with CUDA (about 5 minutes on 16 cores for sm_90)"
+    CUDA_BIN=$(bash "$ROOT/scripts/llama-pin.sh" build-cuda) ||
+        fail "the CUDA build of llama.cpp failed (OSTEL_LLAMA_CUDA=0 skips it)"
+    say "llama.cpp with CUDA: $CUDA_BIN (use it with OSTEL_LLAMA_BIN=$CUDA_BIN and -ngl 99)"
+fi
 
 say "building ostel into $ROOT/build"
 cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release -DOSTEL_TESTS=OFF -DOSTEL_SANITIZE=OFF \

@@ -9,6 +9,7 @@
  * issue) plugs in by filling one more entry; until then --gpu-mem gives its size.
  */
 #include "cmd/cmd.h"
+#include "gpu/gpu.h"
 #include "llama/ggml_types.h"
 #include "llama/gguf.h"
 #include "llama/logparse.h"
@@ -205,6 +206,24 @@ static uint32_t host_cpu_features(void)
     return f;
 }
 
+/* GPU 0's free memory through NVML less the measured CUDA per-process overhead, or -1 without an
+ * NVIDIA GPU; src gets where the figure came from. */
+static double fit_nvml_free_mb(char *src, size_t src_size)
+{
+    struct ostel_gpu *g = ostel_gpu_open("auto", NULL, 0);
+    struct ostel_gpu_reading r;
+    double mb = -1;
+    if (ostel_gpu_count(g) > 0 && ostel_gpu_read(g, 0, false, &r) && r.mem_free_valid) {
+        mb = r.mem_free_mb - OSTEL_GPU_CUDA_OVERHEAD_MIB;
+        if (mb < 0)
+            mb = 0;
+        snprintf(src, src_size, "NVML free on GPU 0 (%s) less %.0f MiB CUDA overhead",
+                 ostel_gpu_device_info(g, 0)->name, OSTEL_GPU_CUDA_OVERHEAD_MIB);
+    }
+    ostel_gpu_close(g);
+    return mb;
+}
+
 static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu_mem)
 {
     memset(m, 0, sizeof(*m));
@@ -227,9 +246,14 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
             m->swap_free = s.swap_free_bytes;
         ostel_platform_close(pl);
     }
+    /* An NVIDIA GPU (NVML answers): its free memory is the GPU budget unless --gpu-mem says. */
+    double nvml_free_mb = -1;
+    static char nvml_src[160];
+    if (!device || strcmp(device, "auto") == 0 || strcmp(device, "cuda") == 0)
+        nvml_free_mb = fit_nvml_free_mb(nvml_src, sizeof(nvml_src));
     if (!device || strcmp(device, "auto") == 0) {
         bool apple = strcmp(h.os, "Darwin") == 0 && strcmp(h.machine, "arm64") == 0;
-        device = apple ? "metal" : "cpu";
+        device = apple ? "metal" : nvml_free_mb >= 0 ? "cuda" : "cpu";
     }
     m->backend = strcmp(device, "metal") == 0  ? OSTEL_MEMMODEL_BACKEND_METAL
                  : strcmp(device, "cuda") == 0 ? OSTEL_MEMMODEL_BACKEND_CUDA
@@ -268,6 +292,10 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
         g->name = "gpu";
         g->capacity = g->budget = gpu_mem;
         g->budget_src = gpu_mem ? "--gpu-mem" : "unknown (give --gpu-mem)";
+        if (!gpu_mem && nvml_free_mb >= 0) {
+            g->capacity = g->budget = (uint64_t)(nvml_free_mb * 1048576.0);
+            g->budget_src = nvml_src;
+        }
     }
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 enum {
+    OPT_GPU_INTERVAL = 999,
     OPT_INTERVAL = 1000,
     OPT_LLAMA_BIN,
     OPT_METRICS_LISTEN,
@@ -30,6 +31,8 @@ enum {
 /* Sorted by long name. */
 static const struct ostel_option run_options[] = {
     {'c', "ctx-size", "N", "OSTEL_CTX", "context size (tokens) given to llama.cpp"},
+    {OPT_GPU_INTERVAL, "gpu-interval", "DUR", "OSTEL_GPU_INTERVAL",
+     "GPU sampling interval (NVML; default 100ms), or off"},
     {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL",
      "sampling interval: 100ms (default), 10ms, 1s; at least 1ms"},
     {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN",
@@ -112,6 +115,15 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             a->interval_ns < 1000000ull || a->interval_ns > 3600ull * 1000000000ull)
             return ostel_error("run: interval must be from 1ms to 1h (e.g. 100ms, 1s), got '%s'",
                                arg);
+        return 0;
+    case OPT_GPU_INTERVAL:
+        if (strcmp(arg, "off") == 0) {
+            a->gpu_interval_ns = UINT64_MAX;
+            return 0;
+        }
+        if (!ostel_parse_duration_ns(arg, 1000000ull, &a->gpu_interval_ns) ||
+            a->gpu_interval_ns < 10000000ull || a->gpu_interval_ns > 3600ull * 1000000000ull)
+            return ostel_error("run: gpu-interval must be from 10ms to 1h, or off, got '%s'", arg);
         return 0;
     case OPT_TIMEOUT:
         if (!ostel_parse_duration_ns(arg, 1000000000ull, &a->timeout_ns) || a->timeout_ns == 0)
@@ -309,6 +321,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
     s->ostel_cmdline = a->cmdline;
     s->llama_version = a->llama_version;
     s->interval_ns = a->interval_ns;
+    s->gpu_interval_ns = a->gpu_interval_ns;
     s->timeout_ns = a->timeout_ns;
     s->verbose = a->verbose;
     s->quiet = a->quiet;

@@ -14,6 +14,7 @@ struct ostel_run_args {
     char *metrics_listen, *metrics_textfile; /* Prometheus (run/prom.h), or NULL */
     long long ctx, gen, seed;
     uint64_t interval_ns, timeout_ns;
+    uint64_t gpu_interval_ns; /* 0 default, UINT64_MAX off */
     bool verbose, quiet;
     char **child_argv;  /* owned */
     char *dir;          /* owned: the run directory */

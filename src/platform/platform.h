@@ -249,6 +249,9 @@ int ostel_platform_spawn_posix(char *const argv[], const struct ostel_platform_s
                                pid_t *pid);
 /* What keeps children from outliving ostel: "PR_SET_PDEATHSIG" or "none". Static string. */
 const char *ostel_platform_spawn_guard(void);
+/* The parent of process pid, or -1 when it cannot be told (gone, no permission, unsupported): how the
+ * GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
+pid_t ostel_platform_parent_pid(pid_t pid);
 
 /* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
  */

@@ -543,6 +543,11 @@ static void interpret(struct ostel_report_group *g)
                              " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
                              "fit in %s's memory%s.",
                              used, g->device, isnan(host) ? "" : ", plus the host part in RAM");
+        if (!device_is_unified(g->device) && !isnan(rss))
+            ostel_buf_puts(&b, " With the model on the GPU, the host's RSS is mostly file-backed "
+                               "pages of the mmap'd GGUF (metrics.csv's rss_file_mb): page cache, "
+                               "reclaimable, and gone with --no-mmap, which allocates the host "
+                               "copy only while loading; rss_anon_mb is the process's own.");
         g->plan_mib = device_is_unified(g->device) ? total : used;
         g->plan_basis = "llama.cpp breakdown";
     } else {

@@ -19,6 +19,8 @@
 #include "run/aggregate.h"
 #include "run/child.h"
 #include "run/metrics.h"
+#include "run/gpu_finalize.h"
+#include "run/gpu_sampler.h"
 #include "run/phases.h"
 #include "run/prom.h"
 #include "run/sampler.h"
@@ -234,6 +236,8 @@ struct run_ctx {
     size_t n_marks, cap_marks;
     struct ostel_buf line; /* the current, not yet complete line */
     bool line_overflow;
+    char gpu_line[256]; /* config.txt's "gpu" line: what is read, or why nothing is */
+    cJSON *gpu_collection; /* what the GPU sampler recorded (owned), or NULL */
 };
 
 /* Records the first artifact that could not be written; the run becomes status failed with it. */
@@ -288,6 +292,8 @@ static int write_config(const struct run_ctx *c, const char *status)
     kv_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
            (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
     kv_line(&b, "platform", ostel_platform_backend_name());
+    if (c->gpu_line[0])
+        kv_line(&b, "gpu", c->gpu_line);
     kv_line(&b, "start_time", c->start_time);
     char iv[32];
     snprintf(iv, sizeof(iv), "%.3f", (double)s->interval_ns / 1e6);
@@ -559,6 +565,10 @@ static void finalize(struct run_ctx *c)
         cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
                               num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
 
+    cJSON_AddItemToObject(root, "gpu", ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL,
+                                                          c->gpu_collection, c->gpu_line));
+    c->gpu_collection = NULL;
+
     cJSON *host = cJSON_AddObjectToObject(root, "host");
     const struct ostel_platform_host *h = &c->host;
     cJSON_AddItemToObject(host, "hostname", str_or_null(h->hostname));
@@ -705,6 +715,16 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     if (s->during)
         during.started = pthread_create(&during.thread, NULL, during_main, &during) == 0;
     bool during_stopped = false; /* the child was stopped because `during` had finished */
+    struct ostel_gpu_sampler *gpu_sampler = NULL;
+    if (s->gpu_interval_ns != UINT64_MAX) {
+        char *gpu_csv = ostel_xasprintf("%s/gpu_metrics.csv", s->dir);
+        gpu_sampler = ostel_gpu_sampler_start(child.pid, gpu_csv,
+                                              s->gpu_interval_ns ? s->gpu_interval_ns : 100000000ull,
+                                              5, c.gpu_line, sizeof(c.gpu_line));
+        free(gpu_csv);
+    } else {
+        snprintf(c.gpu_line, sizeof(c.gpu_line), "GPU telemetry off (--gpu-interval off)");
+    }
 
     int64_t oom_kills = -1;
     double t0 = ostel_mono_s();
@@ -790,6 +810,11 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         pthread_join(during.thread, NULL);
     }
     res->end_ts = now_real();
+    if (gpu_sampler) {
+        c.gpu_collection = ostel_gpu_sampler_stop(gpu_sampler);
+        gpu_sampler = NULL;
+        ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
+    }
     if (sampler) {
         int64_t kills = -1;
         uint64_t sampler_cpu = 0;

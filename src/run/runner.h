@@ -37,6 +37,7 @@ struct ostel_run_spec {
     const char *spec_hash;     /* a study's resume key for this run, or NULL */
     const char *study;         /* the study's name, or NULL */
     uint64_t interval_ns;
+    uint64_t gpu_interval_ns; /* GPU sampling (gpu_sampler.h): 0 = the default 100 ms, UINT64_MAX off */
     uint64_t timeout_ns;   /* 0 = none */
     bool verbose;          /* echo the child's output live on stderr */
     bool quiet;            /* print nothing on success */

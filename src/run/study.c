@@ -178,7 +178,7 @@ static int remove_run_dir(const char *dir)
 {
     static const char *const ours[] = {"llama_output.log", "metrics.csv", "config.txt",
                                        "summary.json", "scenario_metrics.csv", "scenario.log",
-                                       "scenario.json", ".ostel-write-test"};
+                                       "scenario.json", ".ostel-write-test", "gpu_metrics.csv"};
     DIR *d = opendir(dir);
     if (!d)
         return errno == ENOENT ? OSTEL_OK : ostel_error("cannot open '%s': %s", dir, strerror(errno));
@@ -188,7 +188,8 @@ static int remove_run_dir(const char *dir)
             continue;
         bool known = strncmp(e->d_name, "summary.json.tmp.", 17) == 0 ||
                      strncmp(e->d_name, "metrics.csv.tmp.", 16) == 0 ||
-                     strncmp(e->d_name, "config.txt.tmp.", 15) == 0;
+                     strncmp(e->d_name, "config.txt.tmp.", 15) == 0 ||
+                     strncmp(e->d_name, "gpu_metrics.csv.tmp.", 20) == 0;
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(ours) && !known; i++)
             known = strcmp(e->d_name, ours[i]) == 0;
         if (!known) {

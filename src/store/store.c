@@ -175,6 +175,24 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
     " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
     "  AND status IN ('ok','failed','killed','timeout');",
+    /* 7 -> 8: the GPU (summary.json's gpu object, docs/gpu.md): which backend read it, energy per
+     * token over generate and prompt, and the process's VRAM beyond llama.cpp's own accounting */
+    "ALTER TABLE runs ADD COLUMN gpu_backend TEXT;"
+    "ALTER TABLE runs ADD COLUMN gpu_generate_energy_j REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_j_per_token REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_tokens_per_j REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_prompt_j_per_token REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_peak_proc_mem_mib REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_vram_beyond_llama_mib REAL;"
+    "UPDATE runs SET"
+    " gpu_backend = json_extract(summary_json, '$.gpu.backend'),"
+    " gpu_generate_energy_j = json_extract(summary_json, '$.gpu.run.generate_energy_j'),"
+    " gpu_j_per_token = json_extract(summary_json, '$.gpu.run.j_per_token'),"
+    " gpu_tokens_per_j = json_extract(summary_json, '$.gpu.run.tokens_per_j'),"
+    " gpu_prompt_j_per_token = json_extract(summary_json, '$.gpu.run.prompt_j_per_token'),"
+    " gpu_peak_proc_mem_mib = json_extract(summary_json, '$.gpu.run.peak_proc_mem_mb'),"
+    " gpu_vram_beyond_llama_mib = json_extract(summary_json, '$.gpu.run.vram_beyond_llama_mb')"
+    " WHERE json_valid(summary_json) AND json_type(summary_json, '$.gpu') = 'object';",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");
@@ -229,6 +247,13 @@ static const struct run_col run_cols[] = {
     {"avail_min_pct", "telemetry.overall.avail_min_pct", 'n', NULL},
     {"ostel_cpu_ms", "telemetry.ostel_cpu.ms", 'n', NULL},
     {"ostel_cpu_us_per_sample", "telemetry.ostel_cpu.us_per_sample", 'n', NULL},
+    {"gpu_backend", "gpu.backend", 'S', NULL},
+    {"gpu_generate_energy_j", "gpu.run.generate_energy_j", 'N', NULL},
+    {"gpu_j_per_token", "gpu.run.j_per_token", 'N', NULL},
+    {"gpu_tokens_per_j", "gpu.run.tokens_per_j", 'N', NULL},
+    {"gpu_prompt_j_per_token", "gpu.run.prompt_j_per_token", 'N', NULL},
+    {"gpu_peak_proc_mem_mib", "gpu.run.peak_proc_mem_mb", 'N', NULL},
+    {"gpu_vram_beyond_llama_mib", "gpu.run.vram_beyond_llama_mb", 'N', NULL},
 };
 /* Bound before run_cols, in this order. */
 static const char *const run_fixed_cols[] = {

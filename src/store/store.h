@@ -20,7 +20,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define OSTEL_STORE_SCHEMA_VERSION 7
+#define OSTEL_STORE_SCHEMA_VERSION 8
 /* How long a writer waits for another process's transaction before giving up. */
 #define OSTEL_STORE_BUSY_TIMEOUT_MS 60000
 

@@ -343,6 +343,23 @@ static const char *const pg_migrations[] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
     " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
     "  AND status IN ('ok','failed','killed','timeout');",
+    /* 7 -> 8 */
+    "ALTER TABLE runs ADD COLUMN gpu_backend TEXT;"
+    "ALTER TABLE runs ADD COLUMN gpu_generate_energy_j DOUBLE PRECISION;"
+    "ALTER TABLE runs ADD COLUMN gpu_j_per_token DOUBLE PRECISION;"
+    "ALTER TABLE runs ADD COLUMN gpu_tokens_per_j DOUBLE PRECISION;"
+    "ALTER TABLE runs ADD COLUMN gpu_prompt_j_per_token DOUBLE PRECISION;"
+    "ALTER TABLE runs ADD COLUMN gpu_peak_proc_mem_mib DOUBLE PRECISION;"
+    "ALTER TABLE runs ADD COLUMN gpu_vram_beyond_llama_mib DOUBLE PRECISION;"
+    "UPDATE runs SET gpu_backend = j->>'backend',"
+    " gpu_generate_energy_j = (j#>>'{run,generate_energy_j}')::float8,"
+    " gpu_j_per_token = (j#>>'{run,j_per_token}')::float8,"
+    " gpu_tokens_per_j = (j#>>'{run,tokens_per_j}')::float8,"
+    " gpu_prompt_j_per_token = (j#>>'{run,prompt_j_per_token}')::float8,"
+    " gpu_peak_proc_mem_mib = (j#>>'{run,peak_proc_mem_mb}')::float8,"
+    " gpu_vram_beyond_llama_mib = (j#>>'{run,vram_beyond_llama_mb}')::float8"
+    " FROM (SELECT id AS rid, summary_json::jsonb->'gpu' AS j FROM runs) g"
+    " WHERE g.rid = runs.id AND jsonb_typeof(g.j) = 'object';",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");

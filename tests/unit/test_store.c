@@ -345,6 +345,14 @@ static void test_migrate_to_2(void **state)
                                   "ALTER TABLE machines DROP COLUMN gpu;"
                                   "DROP TABLE study_shards;"
                                   "DROP TABLE quality;" /* schema 3's */
+                                  /* schema 3's GPU columns, so that 1 -> 2 -> 3 runs whole */
+                                  "ALTER TABLE runs DROP COLUMN gpu_backend;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_generate_energy_j;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_j_per_token;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_tokens_per_j;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_prompt_j_per_token;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_peak_proc_mem_mib;"
+                                  "ALTER TABLE runs DROP COLUMN gpu_vram_beyond_llama_mib;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);

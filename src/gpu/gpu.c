@@ -1,0 +1,147 @@
+/*
+ * gpu: backend choice and the pure helpers (energy deltas, process-tree matching, column names).
+ */
+#include "gpu/gpu_internal.h"
+
+#include "util/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool none_read(struct ostel_gpu *g, unsigned i, bool with_procs,
+                      struct ostel_gpu_reading *out)
+{
+    (void)g;
+    (void)i;
+    (void)with_procs;
+    memset(out, 0, sizeof(*out));
+    out->lost = true;
+    return false;
+}
+
+static void none_close(struct ostel_gpu *g)
+{
+    (void)g;
+}
+
+static const struct ostel_gpu_ops none_ops = {"none", none_read, none_close};
+
+struct ostel_gpu *ostel_gpu_open(const char *want, char *why, size_t why_size)
+{
+    struct ostel_gpu *g = ostel_xcalloc(1, sizeof(*g));
+    g->ops = &none_ops;
+    if (why && why_size)
+        why[0] = '\0';
+    if (want && strcmp(want, "none") == 0) {
+        if (why && why_size)
+            snprintf(why, why_size, "GPU telemetry off (--gpu none)");
+        return g;
+    }
+    char tmp[256] = "";
+    if (!ostel_gpu_nvml_open(g, tmp, sizeof(tmp))) {
+        g->ops = &none_ops;
+        g->n = 0;
+        if (why && why_size)
+            snprintf(why, why_size, "%s", tmp);
+    }
+    return g;
+}
+
+void ostel_gpu_close(struct ostel_gpu *g)
+{
+    if (!g)
+        return;
+    g->ops->close(g);
+    free(g);
+}
+
+const char *ostel_gpu_backend_name(const struct ostel_gpu *g)
+{
+    return g->ops->name;
+}
+
+const char *ostel_gpu_library(const struct ostel_gpu *g)
+{
+    return g->library;
+}
+
+const char *ostel_gpu_driver_version(const struct ostel_gpu *g)
+{
+    return g->driver;
+}
+
+unsigned ostel_gpu_count(const struct ostel_gpu *g)
+{
+    return g->n;
+}
+
+const struct ostel_gpu_info *ostel_gpu_device_info(const struct ostel_gpu *g, unsigned i)
+{
+    return i < g->n ? &g->info[i] : NULL;
+}
+
+const struct ostel_gpu_caps *ostel_gpu_capabilities(const struct ostel_gpu *g)
+{
+    return &g->caps;
+}
+
+bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs, struct ostel_gpu_reading *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (i >= g->n) {
+        out->lost = true;
+        return false;
+    }
+    return g->ops->read(g, i, with_procs, out);
+}
+
+static const char *const field_names[OSTEL_GPU_FIELD_COUNT] = {
+    "mem_used_mb",  "mem_total_mb",  "proc_mem_mb",  "util_pct",
+    "mem_util_pct", "power_w",       "power_instant_w", "energy_j",
+    "sm_clock_mhz", "mem_clock_mhz", "temp_c",       "clock_events"};
+
+const char *ostel_gpu_field_name(enum ostel_gpu_field f)
+{
+    return (unsigned)f < OSTEL_GPU_FIELD_COUNT ? field_names[f] : "";
+}
+
+bool ostel_gpu_energy_delta(uint64_t prev_mj, uint64_t cur_mj, double dt_s, double max_w,
+                            double *out_j)
+{
+    if (!(dt_s > 0) || !(max_w >= 1))
+        return false;
+    uint64_t d = cur_mj - prev_mj; /* modular: a true 64-bit wrap comes out small */
+    double j = (double)d / 1000.0;
+    /* A little slack for the counter's own update period (20-100 ms). */
+    if (j > max_w * (dt_s + 0.2))
+        return false;
+    *out_j = j;
+    return true;
+}
+
+double ostel_gpu_tree_mem_mb(const struct ostel_gpu_proc *procs, size_t n, pid_t root,
+                             pid_t (*parent_of)(pid_t pid, void *ctx), void *ctx, size_t *matched)
+{
+    double mb = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        pid_t p = (pid_t)procs[i].pid;
+        bool ours = false;
+        for (int step = 0; step < 64 && p > 0; step++) {
+            if (p == root) {
+                ours = true;
+                break;
+            }
+            p = parent_of ? parent_of(p, ctx) : -1;
+        }
+        if (!ours)
+            continue;
+        m++;
+        if (procs[i].used_valid)
+            mb += (double)procs[i].used_bytes / 1048576.0;
+    }
+    if (matched)
+        *matched = m;
+    return mb;
+}

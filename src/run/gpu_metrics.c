@@ -1,0 +1,334 @@
+/*
+ * gpu_metrics: gpu_metrics.csv, formatted, parsed and aggregated (see gpu_metrics.h).
+ */
+#include "run/gpu_metrics.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Decimals per field: MiB one place, % and MHz integers, W two places, J three. */
+static const int field_decimals[OSTEL_GPU_FIELD_COUNT] = {1, 1, 1, 0, 0, 2, 2, 3, 0, 0, 0, 0};
+
+size_t ostel_gpu_metrics_format_header(char *out, size_t out_size)
+{
+    size_t len = 0;
+    int n = snprintf(out, out_size, "ts,gpu,phase");
+    if (n < 0 || (size_t)n >= out_size)
+        return 0;
+    len = (size_t)n;
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) {
+        n = snprintf(out + len, out_size - len, ",%s", ostel_gpu_field_name((enum ostel_gpu_field)f));
+        if (n < 0 || (size_t)n >= out_size - len)
+            return 0;
+        len += (size_t)n;
+    }
+    if (len + 2 > out_size)
+        return 0;
+    out[len++] = '\n';
+    out[len] = '\0';
+    return len;
+}
+
+size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, size_t out_size)
+{
+    int n = snprintf(out, out_size, "%.3f,%u,%s", r->ts, r->gpu, ostel_phase_name(r->phase));
+    if (n < 0 || (size_t)n >= out_size)
+        return 0;
+    size_t len = (size_t)n;
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) {
+        if ((r->valid >> f) & 1u && isfinite(r->v[f]))
+            n = snprintf(out + len, out_size - len, ",%.*f", field_decimals[f], r->v[f]);
+        else
+            n = snprintf(out + len, out_size - len, ",");
+        if (n < 0 || (size_t)n >= out_size - len)
+            return 0;
+        len += (size_t)n;
+    }
+    if (len + 2 > out_size)
+        return 0;
+    out[len++] = '\n';
+    out[len] = '\0';
+    return len;
+}
+
+static int fail(char *err, size_t err_size, size_t line, const char *fmt, ...) OSTEL_PRINTF(4, 5);
+static int fail(char *err, size_t err_size, size_t line, const char *fmt, ...)
+{
+    char msg[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (err && err_size)
+        snprintf(err, err_size, "line %zu: %s", line, msg);
+    return OSTEL_ERR;
+}
+
+static bool parse_num(struct ostel_str s, double *out)
+{
+    char tmp[64];
+    if (s.n == 0 || s.n >= sizeof(tmp))
+        return false;
+    memcpy(tmp, s.p, s.n);
+    tmp[s.n] = '\0';
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(tmp, &end);
+    if (end != tmp + s.n || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Column kinds: -1 unknown, -2 ts, -3 gpu, -4 phase, else an ostel_gpu_field. */
+#define COL_TS (-2)
+#define COL_GPU (-3)
+#define COL_PHASE (-4)
+#define MAX_COLS 64
+
+int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table *out, char *err,
+                            size_t err_size)
+{
+    memset(out, 0, sizeof(*out));
+    struct ostel_str rest = ostel_str_make(data, len), line;
+    size_t lineno = 0, cap = 0;
+    int kinds[MAX_COLS];
+    size_t ncols = 0;
+    bool have_ts = false, have_gpu = false;
+    while (ostel_str_next_line(&rest, &line)) {
+        lineno++;
+        if (lineno == 1) {
+            struct ostel_str cell, hdr = line;
+            while (hdr.n || ncols == 0) {
+                long c = ostel_str_find(hdr, ",");
+                cell = ostel_str_make(hdr.p, c < 0 ? hdr.n : (size_t)c);
+                hdr = c < 0 ? ostel_str_make(hdr.p + hdr.n, 0)
+                            : ostel_str_make(hdr.p + c + 1, hdr.n - (size_t)c - 1);
+                if (ncols == MAX_COLS)
+                    return fail(err, err_size, lineno, "more than %d columns", MAX_COLS);
+                cell = ostel_str_trim(cell);
+                int k = -1;
+                if (ostel_str_eq(cell, "ts"))
+                    k = COL_TS, have_ts = true;
+                else if (ostel_str_eq(cell, "gpu"))
+                    k = COL_GPU, have_gpu = true;
+                else if (ostel_str_eq(cell, "phase"))
+                    k = COL_PHASE;
+                else
+                    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++)
+                        if (ostel_str_eq(cell, ostel_gpu_field_name((enum ostel_gpu_field)f)))
+                            k = f;
+                kinds[ncols++] = k;
+                if (c < 0)
+                    break;
+            }
+            if (!have_ts || !have_gpu)
+                return fail(err, err_size, lineno, "the header lacks ts or gpu");
+            continue;
+        }
+        if (line.n == 0)
+            continue;
+        struct ostel_gpu_row r;
+        memset(&r, 0, sizeof(r));
+        bool got_ts = false, got_gpu = false;
+        struct ostel_str rem = line;
+        for (size_t col = 0;; col++) {
+            long c = ostel_str_find(rem, ",");
+            struct ostel_str cell = ostel_str_make(rem.p, c < 0 ? rem.n : (size_t)c);
+            if (col >= ncols)
+                return fail(err, err_size, lineno, "more cells than columns");
+            int k = kinds[col];
+            double v;
+            if (k == COL_PHASE) {
+                r.phase = ostel_phase_from_name(ostel_str_trim(cell));
+            } else if (cell.n > 0 && k != -1) {
+                if (!parse_num(cell, &v))
+                    return fail(err, err_size, lineno, "column %zu is not a number", col + 1);
+                if (k == COL_TS) {
+                    r.ts = v;
+                    got_ts = true;
+                } else if (k == COL_GPU) {
+                    if (v < 0 || v >= OSTEL_GPU_MAX_DEVICES || v != floor(v))
+                        return fail(err, err_size, lineno, "gpu must be an index from 0 to %d",
+                                    OSTEL_GPU_MAX_DEVICES - 1);
+                    r.gpu = (unsigned)v;
+                    got_gpu = true;
+                } else {
+                    r.v[k] = v;
+                    r.valid |= 1u << k;
+                }
+            }
+            if (c < 0)
+                break;
+            rem = ostel_str_make(rem.p + c + 1, rem.n - (size_t)c - 1);
+        }
+        if (!got_ts || !got_gpu)
+            return fail(err, err_size, lineno, "a row without ts or gpu");
+        if (out->n == cap) {
+            cap = cap ? cap * 2 : 256;
+            out->rows = ostel_xrealloc(out->rows, cap * sizeof(*out->rows));
+        }
+        out->rows[out->n++] = r;
+    }
+    if (lineno == 0)
+        return fail(err, err_size, 1, "empty file");
+    return OSTEL_OK;
+}
+
+void ostel_gpu_table_free(struct ostel_gpu_table *t)
+{
+    free(t->rows);
+    t->rows = NULL;
+    t->n = 0;
+}
+
+/* ---- aggregation ---- */
+
+struct acc {
+    size_t samples;
+    double t0, t1;
+    double peak[OSTEL_GPU_FIELD_COUNT];
+    double sum[OSTEL_GPU_FIELD_COUNT];
+    size_t cnt[OSTEL_GPU_FIELD_COUNT];
+};
+
+static void acc_init(struct acc *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->t0 = INFINITY;
+    a->t1 = -INFINITY;
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++)
+        a->peak[f] = -INFINITY;
+}
+
+static void acc_add(struct acc *a, const struct ostel_gpu_row *r)
+{
+    a->samples++;
+    if (r->ts < a->t0)
+        a->t0 = r->ts;
+    if (r->ts > a->t1)
+        a->t1 = r->ts;
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) {
+        if (!((r->valid >> f) & 1u))
+            continue;
+        a->sum[f] += r->v[f];
+        a->cnt[f]++;
+        if (r->v[f] > a->peak[f])
+            a->peak[f] = r->v[f];
+    }
+}
+
+static cJSON *num(double v, int decimals)
+{
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    double m = pow(10, decimals);
+    return cJSON_CreateNumber(round(v * m) / m);
+}
+
+static double mean_of(const struct acc *a, enum ostel_gpu_field f)
+{
+    return a->cnt[f] ? a->sum[f] / (double)a->cnt[f] : NAN;
+}
+
+static double peak_of(const struct acc *a, enum ostel_gpu_field f)
+{
+    return a->cnt[f] ? a->peak[f] : NAN;
+}
+
+static cJSON *acc_json(const struct acc *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "samples", (double)a->samples);
+    cJSON_AddItemToObject(o, "peak_mem_used_mb", num(peak_of(a, OSTEL_GPU_MEM_USED_MB), 1));
+    cJSON_AddItemToObject(o, "peak_proc_mem_mb", num(peak_of(a, OSTEL_GPU_PROC_MEM_MB), 1));
+    cJSON_AddItemToObject(o, "mean_util_pct", num(mean_of(a, OSTEL_GPU_UTIL_PCT), 1));
+    cJSON_AddItemToObject(o, "peak_util_pct", num(peak_of(a, OSTEL_GPU_UTIL_PCT), 1));
+    cJSON_AddItemToObject(o, "mean_mem_util_pct", num(mean_of(a, OSTEL_GPU_MEM_UTIL_PCT), 1));
+    cJSON_AddItemToObject(o, "mean_power_w", num(mean_of(a, OSTEL_GPU_POWER_W), 2));
+    cJSON_AddItemToObject(o, "peak_power_w", num(peak_of(a, OSTEL_GPU_POWER_W), 2));
+    cJSON_AddItemToObject(o, "mean_power_instant_w",
+                          num(mean_of(a, OSTEL_GPU_POWER_INSTANT_W), 2));
+    cJSON_AddItemToObject(o, "peak_power_instant_w",
+                          num(peak_of(a, OSTEL_GPU_POWER_INSTANT_W), 2));
+    cJSON_AddItemToObject(o, "energy_j",
+                          num(a->cnt[OSTEL_GPU_ENERGY_J] ? a->sum[OSTEL_GPU_ENERGY_J] : NAN, 3));
+    cJSON_AddItemToObject(o, "peak_temp_c", num(peak_of(a, OSTEL_GPU_TEMP_C), 0));
+    cJSON_AddItemToObject(o, "mean_sm_clock_mhz", num(mean_of(a, OSTEL_GPU_SM_CLOCK_MHZ), 0));
+    return o;
+}
+
+cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n,
+                                      const cJSON *collection,
+                                      const struct ostel_gpu_run_facts *facts)
+{
+    cJSON *root = collection ? cJSON_Duplicate(collection, 1) : cJSON_CreateObject();
+    unsigned ndev = 0;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].gpu + 1 > ndev)
+            ndev = rows[i].gpu + 1;
+    const cJSON *cdevs = collection ? cJSON_GetObjectItem(collection, "devices") : NULL;
+    if (cJSON_IsArray(cdevs) && (unsigned)cJSON_GetArraySize(cdevs) > ndev)
+        ndev = (unsigned)cJSON_GetArraySize(cdevs);
+    if (ndev > OSTEL_GPU_MAX_DEVICES)
+        ndev = OSTEL_GPU_MAX_DEVICES;
+
+    cJSON *pd = cJSON_AddArrayToObject(root, "per_device");
+    double e_phase[OSTEL_PHASE_COUNT] = {0};
+    bool e_valid[OSTEL_PHASE_COUNT] = {false};
+    double proc_peak_sum = 0, beyond_sum = 0;
+    bool beyond_any = false;
+    for (unsigned d = 0; d < ndev; d++) {
+        struct acc all, ph[OSTEL_PHASE_COUNT];
+        acc_init(&all);
+        for (int p = 0; p < OSTEL_PHASE_COUNT; p++)
+            acc_init(&ph[p]);
+        for (size_t i = 0; i < n; i++) {
+            if (rows[i].gpu != d)
+                continue;
+            acc_add(&all, &rows[i]);
+            acc_add(&ph[rows[i].phase], &rows[i]);
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "index", d);
+        cJSON_AddItemToObject(o, "overall", acc_json(&all));
+        cJSON *phs = cJSON_AddObjectToObject(o, "phases");
+        for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++) {
+            cJSON_AddItemToObject(phs, ostel_phase_name((enum ostel_phase)p), acc_json(&ph[p]));
+            if (ph[p].cnt[OSTEL_GPU_ENERGY_J]) {
+                e_phase[p] += ph[p].sum[OSTEL_GPU_ENERGY_J];
+                e_valid[p] = true;
+            }
+        }
+        /* VRAM beyond llama.cpp's accounting: the process's peak (NVML) minus llama.cpp's "self". */
+        double proc_peak = peak_of(&all, OSTEL_GPU_PROC_MEM_MB);
+        double self = facts ? facts->llama_self_mb[d] : -1;
+        cJSON_AddItemToObject(o, "llama_self_mb", num(self >= 0 ? self : NAN, 1));
+        double beyond = isfinite(proc_peak) && self >= 0 ? proc_peak - self : NAN;
+        cJSON_AddItemToObject(o, "vram_beyond_llama_mb", num(beyond, 1));
+        if (isfinite(beyond)) {
+            beyond_sum += beyond;
+            beyond_any = true;
+        }
+        if (isfinite(proc_peak))
+            proc_peak_sum += proc_peak;
+        cJSON_AddItemToArray(pd, o);
+    }
+    cJSON *run = cJSON_AddObjectToObject(root, "run");
+    double gen_e = e_valid[OSTEL_PHASE_GENERATE] ? e_phase[OSTEL_PHASE_GENERATE] : NAN;
+    double pr_e = e_valid[OSTEL_PHASE_PROMPT] ? e_phase[OSTEL_PHASE_PROMPT] : NAN;
+    double gt = facts ? facts->gen_tokens : -1, pt = facts ? facts->prompt_tokens : -1;
+    cJSON_AddItemToObject(run, "generate_energy_j", num(gen_e, 3));
+    cJSON_AddItemToObject(run, "prompt_energy_j", num(pr_e, 3));
+    cJSON_AddItemToObject(run, "j_per_token", num(gt > 0 ? gen_e / gt : NAN, 5));
+    cJSON_AddItemToObject(run, "tokens_per_j",
+                          num(gt > 0 && gen_e > 0 ? gt / gen_e : NAN, 4));
+    cJSON_AddItemToObject(run, "prompt_j_per_token", num(pt > 0 ? pr_e / pt : NAN, 5));
+    cJSON_AddItemToObject(run, "peak_proc_mem_mb", num(n && proc_peak_sum > 0 ? proc_peak_sum : NAN, 1));
+    cJSON_AddItemToObject(run, "vram_beyond_llama_mb", num(beyond_any ? beyond_sum : NAN, 1));
+    return root;
+}

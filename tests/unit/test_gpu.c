@@ -1,0 +1,377 @@
+/*
+ * Unit tests for the GPU module: the pure helpers (energy deltas and wrap, process-tree matching,
+ * gpu_metrics.csv and its summary) and the NVML backend through a test double — a real
+ * libnvidia-ml.so.1 built beside the tests (tests/gpu/fake_nvml.c) and loaded through ostel's own
+ * dlopen path ($OSTEL_NVML_LIB), answering H200 values: several GPUs, unsupported fields, an old
+ * driver without the versioned symbols, a GPU lost mid-run, a driver call that hangs.
+ */
+#include "testlib.h"
+#include "gpu/gpu.h"
+#include "run/gpu_metrics.h"
+#include "run/gpu_sampler.h"
+#include "util/fileio.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char *fake_lib(const char *sub)
+{
+    const char *bin = getenv("OSTEL_BIN");
+    assert_non_null(bin);
+    const char *slash = strrchr(bin, '/');
+    int n = slash ? (int)(slash - bin) : 1;
+    return ostel_xasprintf("%.*s/fake_nvml/%slibnvidia-ml.so.1", n, slash ? bin : ".", sub);
+}
+
+static void reset_env(void)
+{
+    static const char *const vars[] = {"FAKE_NVML_GPUS", "FAKE_NVML_PIDS", "FAKE_NVML_LOSE",
+                                       "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",
+                                       "FAKE_NVML_HANG_MS", "OSTEL_GPU"};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
+    char *lib = fake_lib("");
+    setenv("OSTEL_NVML_LIB", lib, 1);
+    free(lib);
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+static void test_energy_delta(void **state)
+{
+    (void)state;
+    double j = -1;
+    assert_true(ostel_gpu_energy_delta(1000, 46000, 0.1, 1400, &j));
+    assert_true(fabs(j - 45.0) < 1e-9); /* 450 W over 100 ms */
+    /* a 64-bit wrap: small modular difference */
+    assert_true(ostel_gpu_energy_delta(UINT64_MAX - 4, 5, 0.1, 1400, &j));
+    assert_true(fabs(j - 0.010) < 1e-9);
+    /* a reset (driver reload): the counter fell far, no value */
+    assert_false(ostel_gpu_energy_delta(90000000, 1000, 0.1, 1400, &j));
+    /* implausible jump over the window */
+    assert_false(ostel_gpu_energy_delta(0, 10000000, 0.1, 1400, &j));
+    assert_false(ostel_gpu_energy_delta(0, 10, 0, 1400, &j));
+}
+
+static pid_t parents(pid_t pid, void *ctx)
+{
+    (void)ctx;
+    switch (pid) {
+    case 101: return 100;
+    case 102: return 101;
+    case 200: return 1;
+    case 1: return 0;
+    default: return -1;
+    }
+}
+
+static void test_tree_match(void **state)
+{
+    (void)state;
+    struct ostel_gpu_proc p[] = {
+        {102, 600ull << 20, true}, {200, 300ull << 20, true}, {101, 0, false}, {999, 1ull << 20, true}};
+    size_t m = 0;
+    double mb = ostel_gpu_tree_mem_mb(p, 4, 100, parents, NULL, &m);
+    assert_true(fabs(mb - 600) < 1e-9);
+    assert_int_equal(m, 2); /* 102 (grandchild) and 101 (memory not available) */
+    mb = ostel_gpu_tree_mem_mb(p, 4, 555, parents, NULL, &m);
+    assert_true(mb == 0 && m == 0);
+}
+
+static void test_csv_roundtrip_and_summary(void **state)
+{
+    (void)state;
+    struct ostel_gpu_row rows[6];
+    memset(rows, 0, sizeof(rows));
+    for (int i = 0; i < 6; i++) {
+        rows[i].ts = 100.0 + 0.1 * i;
+        rows[i].gpu = 0;
+        rows[i].phase = i < 2 ? OSTEL_PHASE_PROMPT : OSTEL_PHASE_GENERATE;
+        rows[i].valid = (1u << OSTEL_GPU_POWER_W) | (1u << OSTEL_GPU_ENERGY_J) |
+                        (1u << OSTEL_GPU_PROC_MEM_MB);
+        rows[i].v[OSTEL_GPU_POWER_W] = 400 + i;
+        rows[i].v[OSTEL_GPU_ENERGY_J] = 40;
+        rows[i].v[OSTEL_GPU_PROC_MEM_MB] = 9000 + i;
+    }
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    char line[512];
+    ostel_buf_append(&b, line, ostel_gpu_metrics_format_header(line, sizeof(line)));
+    for (int i = 0; i < 6; i++)
+        ostel_buf_append(&b, line, ostel_gpu_metrics_format_row(&rows[i], line, sizeof(line)));
+    struct ostel_gpu_table t;
+    char err[128];
+    assert_int_equal(ostel_gpu_metrics_parse(b.data, b.len, &t, err, sizeof(err)), 0);
+    assert_int_equal(t.n, 6);
+    assert_int_equal(t.rows[3].phase, OSTEL_PHASE_GENERATE);
+    assert_false(t.rows[3].valid & (1u << OSTEL_GPU_UTIL_PCT)); /* empty stays empty */
+    assert_true(fabs(t.rows[3].v[OSTEL_GPU_POWER_W] - 403) < 1e-9);
+    struct ostel_gpu_run_facts f;
+    f.prompt_tokens = 40;
+    f.gen_tokens = 320;
+    for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
+        f.llama_self_mb[i] = -1;
+    f.llama_self_mb[0] = 8458;
+    cJSON *j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f);
+    cJSON *run = cJSON_GetObjectItem(j, "run");
+    assert_true(fabs(cJSON_GetObjectItem(run, "generate_energy_j")->valuedouble - 160) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(run, "j_per_token")->valuedouble - 0.5) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(run, "tokens_per_j")->valuedouble - 2) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(run, "prompt_j_per_token")->valuedouble - 2) < 1e-9);
+    assert_true(fabs(cJSON_GetObjectItem(run, "vram_beyond_llama_mb")->valuedouble - 547) < 1e-9);
+    cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "per_device"), 0);
+    cJSON *gen = cJSON_GetObjectItem(cJSON_GetObjectItem(d0, "phases"), "generate");
+    assert_true(fabs(cJSON_GetObjectItem(gen, "peak_power_w")->valuedouble - 405) < 1e-9);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(gen, "mean_util_pct")));
+    cJSON_Delete(j);
+    ostel_gpu_table_free(&t);
+    /* bad input: one clear error, no crash */
+    const char *bad[] = {"", "ts,phase\n1,load\n", "ts,gpu\n1,99\n", "ts,gpu\nx,0\n",
+                         "ts,gpu\n1,0,5\n", "ts,gpu\n,0\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ostel_gpu_metrics_parse(bad[i], strlen(bad[i]), &t, err, sizeof(err)),
+                         OSTEL_ERR);
+        ostel_gpu_table_free(&t);
+    }
+    ostel_buf_free(&b);
+}
+
+static void test_no_driver(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("OSTEL_NVML_LIB", "/nonexistent/libnvidia-ml.so.1", 1);
+    char why[256];
+    struct ostel_gpu *g = ostel_gpu_open("auto", why, sizeof(why));
+    assert_string_equal(ostel_gpu_backend_name(g), "none");
+    assert_int_equal(ostel_gpu_count(g), 0);
+    assert_non_null(strstr(why, "no NVIDIA driver"));
+    ostel_gpu_close(g);
+    reset_env();
+    setenv("FAKE_NVML_NO_INIT", "1", 1);
+    g = ostel_gpu_open("auto", why, sizeof(why));
+    assert_string_equal(ostel_gpu_backend_name(g), "none");
+    assert_non_null(strstr(why, "Driver Not Loaded"));
+    ostel_gpu_close(g);
+    reset_env();
+    g = ostel_gpu_open("none", why, sizeof(why));
+    assert_int_equal(ostel_gpu_count(g), 0);
+    ostel_gpu_close(g);
+}
+
+static void test_two_gpus_fields(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("FAKE_NVML_GPUS", "2", 1);
+    char why[256];
+    struct ostel_gpu *g = ostel_gpu_open("auto", why, sizeof(why));
+    assert_string_equal(ostel_gpu_backend_name(g), "nvml");
+    assert_int_equal(ostel_gpu_count(g), 2);
+    assert_string_equal(ostel_gpu_device_info(g, 1)->name, "NVIDIA H200");
+    assert_string_equal(ostel_gpu_driver_version(g), "580.159.04");
+    const struct ostel_gpu_caps *c = ostel_gpu_capabilities(g);
+    assert_string_equal(c->init_fn, "nvmlInit_v2");
+    assert_string_equal(c->memory_fn, "nvmlDeviceGetMemoryInfo_v2");
+    assert_string_equal(c->procs_fn, "nvmlDeviceGetComputeRunningProcesses_v3");
+    struct ostel_gpu_reading r;
+    assert_true(ostel_gpu_read(g, 0, false, &r));
+    /* v2's used (9000) — the fake refuses a version field that is not NVML_STRUCT_VERSION */
+    assert_true(fabs(r.v[OSTEL_GPU_MEM_USED_MB] - 9000) < 1e-9);
+    assert_true(fabs(r.v[OSTEL_GPU_MEM_TOTAL_MB] - 143771) < 1e-9);
+    assert_true(fabs(r.v[OSTEL_GPU_POWER_W] - 412.345) < 1e-9);
+    assert_true(fabs(r.v[OSTEL_GPU_POWER_INSTANT_W] - 456.789) < 1e-9);
+    assert_true(ostel_gpu_has(&r, OSTEL_GPU_CLOCK_EVENTS) && r.v[OSTEL_GPU_CLOCK_EVENTS] == 4);
+    assert_true(r.energy_valid);
+    assert_false(r.procs_valid);
+    assert_true(ostel_gpu_read(g, 1, false, &r));
+    assert_false(ostel_gpu_has(&r, OSTEL_GPU_POWER_W));
+    assert_false(ostel_gpu_has(&r, OSTEL_GPU_POWER_INSTANT_W));
+    assert_false(ostel_gpu_has(&r, OSTEL_GPU_CLOCK_EVENTS));
+    assert_true(ostel_gpu_has(&r, OSTEL_GPU_UTIL_PCT) && r.v[OSTEL_GPU_UTIL_PCT] == 97);
+    assert_int_equal(r.n_failed, 0); /* NOT_SUPPORTED is not a failure */
+    assert_false(ostel_gpu_read(g, 7, false, &r));
+    ostel_gpu_close(g);
+}
+
+static void test_old_driver(void **state)
+{
+    (void)state;
+    reset_env();
+    char *lib = fake_lib("old/");
+    setenv("OSTEL_NVML_LIB", lib, 1);
+    free(lib);
+    setenv("FAKE_NVML_PIDS", "4242:100", 1);
+    char why[256];
+    struct ostel_gpu *g = ostel_gpu_open("auto", why, sizeof(why));
+    assert_int_equal(ostel_gpu_count(g), 1);
+    const struct ostel_gpu_caps *c = ostel_gpu_capabilities(g);
+    assert_string_equal(c->init_fn, "nvmlInit");
+    assert_string_equal(c->memory_fn, "nvmlDeviceGetMemoryInfo");
+    assert_string_equal(c->procs_fn, "nvmlDeviceGetComputeRunningProcesses");
+    assert_false(c->energy);
+    struct ostel_gpu_reading r;
+    assert_true(ostel_gpu_read(g, 0, true, &r));
+    assert_true(fabs(r.v[OSTEL_GPU_MEM_USED_MB] - 9550) < 1e-9); /* v1 counts reserved memory */
+    assert_false(r.energy_valid);
+    assert_false(ostel_gpu_has(&r, OSTEL_GPU_POWER_INSTANT_W));
+    assert_true(ostel_gpu_has(&r, OSTEL_GPU_CLOCK_EVENTS)); /* the deprecated throttle name */
+    assert_true(r.procs_valid);
+    assert_int_equal(r.n_procs, 1); /* v1's 16-byte entries read right */
+    assert_int_equal(r.procs[0].pid, 4242);
+    assert_true(r.procs[0].used_bytes == 100ull << 20);
+    ostel_gpu_close(g);
+}
+
+/* Runs the GPU sampler for the tree of a real child (which has a child of its own). */
+static void test_sampler_tree_energy_loss(void **state)
+{
+    (void)state;
+    reset_env();
+    int pfd[2];
+    assert_int_equal(pipe(pfd), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pid_t gc = fork();
+        if (gc == 0) {
+            close(pfd[0]);
+            close(pfd[1]);
+            pause();
+            _exit(0);
+        }
+        (void)!write(pfd[1], &gc, sizeof(gc));
+        close(pfd[1]);
+        pause();
+        _exit(0);
+    }
+    close(pfd[1]);
+    pid_t gc = -1;
+    assert_int_equal(read(pfd[0], &gc, sizeof(gc)), (ssize_t)sizeof(gc));
+    close(pfd[0]);
+    /* 20 processes (more than the first buffer holds), the grandchild's 500 MiB ours, pid 1 not */
+    struct ostel_buf pids;
+    ostel_buf_init(&pids, 0);
+    ostel_buf_printf(&pids, "%d:500,1:300", (int)gc);
+    for (int i = 0; i < 18; i++)
+        ostel_buf_printf(&pids, ",%d:1", 3000000 + i);
+    setenv("FAKE_NVML_PIDS", pids.data, 1);
+    ostel_buf_free(&pids);
+    setenv("FAKE_NVML_GPUS", "2", 1);
+    setenv("FAKE_NVML_LOSE", "1:3", 1);
+    setenv("FAKE_NVML_ENERGY0", "18446744073709551600", 1); /* wraps after two increments */
+    char *dir = test_tmpdir();
+    char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    char why[256] = "";
+    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(child, csv, 20000000ull, 1, why,
+                                                          sizeof(why));
+    assert_non_null(s);
+    /* until device 0 has ten rows (never a wall-clock bound on what is read) */
+    for (int i = 0; i < 500; i++) {
+        nap_ms(20);
+        size_t len = 0;
+        char *data = test_read_file(csv, &len);
+        size_t rows0 = 0;
+        for (char *p = data; (p = strstr(p, ",0,")) != NULL; p++)
+            rows0++;
+        free(data);
+        if (rows0 >= 10)
+            break;
+    }
+    cJSON *col = ostel_gpu_sampler_stop(s);
+    kill(child, SIGKILL);
+    kill(gc, SIGKILL);
+    waitpid(child, NULL, 0);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")));
+    cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"), 0);
+    cJSON *d1 = cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"), 1);
+    assert_true(cJSON_GetObjectItem(d0, "proc_matched_reads")->valuedouble >= 1);
+    assert_true(cJSON_GetObjectItem(d0, "other_procs_max")->valuedouble >= 19);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d0, "lost_at")));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(d1, "lost_at")));
+    assert_non_null(strstr(cJSON_GetObjectItem(d1, "first_error")->valuestring, "lost"));
+    size_t len = 0;
+    char *data = test_read_file(csv, &len);
+    struct ostel_gpu_table t;
+    char err[128];
+    assert_int_equal(ostel_gpu_metrics_parse(data, len, &t, err, sizeof(err)), 0);
+    size_t n0 = 0, n1 = 0, e0 = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const struct ostel_gpu_row *r = &t.rows[i];
+        if (r->gpu == 0) {
+            n0++;
+            assert_true(fabs(r->v[OSTEL_GPU_PROC_MEM_MB] - 500) < 1e-9);
+            if (r->valid & (1u << OSTEL_GPU_ENERGY_J)) {
+                assert_true(fabs(r->v[OSTEL_GPU_ENERGY_J] - 0.010) < 1e-9); /* across the wrap */
+                e0++;
+            }
+        } else {
+            n1++;
+            assert_false(r->valid & (1u << OSTEL_GPU_POWER_W)); /* not supported there */
+        }
+    }
+    assert_true(n0 >= 10);
+    assert_int_equal(e0, n0 - 1); /* every row but the first has a delta */
+    /* the open reads the total once (call 1), the first read is whole (call 2), the second read's
+     * memory call is the third and the device is lost from there: that row has only empty cells */
+    assert_int_equal(n1, 2);
+    ostel_gpu_table_free(&t);
+    free(data);
+    cJSON_Delete(col);
+    test_rmtree(dir);
+    free(csv);
+    free(dir);
+}
+
+/* A driver call that hangs: stopping gives up waiting (in a child: the stuck thread stays behind). */
+static void test_hang_bounded_stop(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("FAKE_NVML_HANG_MS", "6000", 1);
+    char *dir = test_tmpdir();
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {
+        char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+        char why[256];
+        struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                              sizeof(why));
+        if (!s)
+            _exit(2);
+        nap_ms(50);
+        cJSON *col = ostel_gpu_sampler_stop(s);
+        _exit(cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) ? 0 : 3);
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    test_rmtree(dir);
+    free(dir);
+    unsetenv("FAKE_NVML_HANG_MS");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_energy_delta),
+        cmocka_unit_test(test_tree_match),
+        cmocka_unit_test(test_csv_roundtrip_and_summary),
+        cmocka_unit_test(test_no_driver),
+        cmocka_unit_test(test_two_gpus_fields),
+        cmocka_unit_test(test_old_driver),
+        cmocka_unit_test(test_sampler_tree_energy_loss),
+        cmocka_unit_test(test_hang_bounded_stop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
