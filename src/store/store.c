@@ -156,7 +156,25 @@ static const char *const migrations[] = {
     " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;",
     /* 5 -> 6: `ostel report --db --tag` selects runs by tag in id order */
     "CREATE INDEX IF NOT EXISTS runs_tag ON runs(tag, id);",
-    /* 6 -> 7: one row per run of a study: (study, spec hash, repetition) unique among the runs with
+    /* 6 -> 7: the GPU (summary.json's gpu object, docs/gpu.md): which backend read it, energy per
+     * token over generate and prompt, and the process's VRAM beyond llama.cpp's own accounting */
+    "ALTER TABLE runs ADD COLUMN gpu_backend TEXT;"
+    "ALTER TABLE runs ADD COLUMN gpu_generate_energy_j REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_j_per_token REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_tokens_per_j REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_prompt_j_per_token REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_peak_proc_mem_mib REAL;"
+    "ALTER TABLE runs ADD COLUMN gpu_vram_beyond_llama_mib REAL;"
+    "UPDATE runs SET"
+    " gpu_backend = json_extract(summary_json, '$.gpu.backend'),"
+    " gpu_generate_energy_j = json_extract(summary_json, '$.gpu.run.generate_energy_j'),"
+    " gpu_j_per_token = json_extract(summary_json, '$.gpu.run.j_per_token'),"
+    " gpu_tokens_per_j = json_extract(summary_json, '$.gpu.run.tokens_per_j'),"
+    " gpu_prompt_j_per_token = json_extract(summary_json, '$.gpu.run.prompt_j_per_token'),"
+    " gpu_peak_proc_mem_mib = json_extract(summary_json, '$.gpu.run.peak_proc_mem_mb'),"
+    " gpu_vram_beyond_llama_mib = json_extract(summary_json, '$.gpu.run.vram_beyond_llama_mb')"
+    " WHERE json_valid(summary_json) AND json_type(summary_json, '$.gpu') = 'object';",
+    /* 7 -> 8: one row per run of a study: (study, spec hash, repetition) unique among the runs with
      * a final status (the ones resume skips; interrupted and spawn_failed ones are done again).
      * A database that already holds duplicates (two studies wrote one directory) keeps the first
      * stored of each and says how many it removed (temp.migration_notes, printed by migrate()). */
@@ -175,24 +193,6 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
     " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
     "  AND status IN ('ok','failed','killed','timeout');",
-    /* 7 -> 8: the GPU (summary.json's gpu object, docs/gpu.md): which backend read it, energy per
-     * token over generate and prompt, and the process's VRAM beyond llama.cpp's own accounting */
-    "ALTER TABLE runs ADD COLUMN gpu_backend TEXT;"
-    "ALTER TABLE runs ADD COLUMN gpu_generate_energy_j REAL;"
-    "ALTER TABLE runs ADD COLUMN gpu_j_per_token REAL;"
-    "ALTER TABLE runs ADD COLUMN gpu_tokens_per_j REAL;"
-    "ALTER TABLE runs ADD COLUMN gpu_prompt_j_per_token REAL;"
-    "ALTER TABLE runs ADD COLUMN gpu_peak_proc_mem_mib REAL;"
-    "ALTER TABLE runs ADD COLUMN gpu_vram_beyond_llama_mib REAL;"
-    "UPDATE runs SET"
-    " gpu_backend = json_extract(summary_json, '$.gpu.backend'),"
-    " gpu_generate_energy_j = json_extract(summary_json, '$.gpu.run.generate_energy_j'),"
-    " gpu_j_per_token = json_extract(summary_json, '$.gpu.run.j_per_token'),"
-    " gpu_tokens_per_j = json_extract(summary_json, '$.gpu.run.tokens_per_j'),"
-    " gpu_prompt_j_per_token = json_extract(summary_json, '$.gpu.run.prompt_j_per_token'),"
-    " gpu_peak_proc_mem_mib = json_extract(summary_json, '$.gpu.run.peak_proc_mem_mb'),"
-    " gpu_vram_beyond_llama_mib = json_extract(summary_json, '$.gpu.run.vram_beyond_llama_mb')"
-    " WHERE json_valid(summary_json) AND json_type(summary_json, '$.gpu') = 'object';",
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one migration per schema version");

@@ -333,17 +333,7 @@ static const char *const pg_migrations[] = {
     " PRIMARY KEY(run_id, seq));",
     /* 5 -> 6 */
     "CREATE INDEX IF NOT EXISTS runs_tag ON runs(tag, id);",
-    /* 6 -> 7: one row per run of a study (the first stored of any duplicates is kept) */
-    "DELETE FROM runs r USING runs o"
-    " WHERE r.study_id IS NOT NULL AND r.spec_hash IS NOT NULL"
-    "  AND r.status IN ('ok','failed','killed','timeout')"
-    "  AND o.study_id = r.study_id AND o.spec_hash = r.spec_hash"
-    "  AND o.repetition = r.repetition AND o.status IN ('ok','failed','killed','timeout')"
-    "  AND o.id < r.id;"
-    "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
-    " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
-    "  AND status IN ('ok','failed','killed','timeout');",
-    /* 7 -> 8 */
+    /* 6 -> 7 */
     "ALTER TABLE runs ADD COLUMN gpu_backend TEXT;"
     "ALTER TABLE runs ADD COLUMN gpu_generate_energy_j DOUBLE PRECISION;"
     "ALTER TABLE runs ADD COLUMN gpu_j_per_token DOUBLE PRECISION;"
@@ -360,6 +350,16 @@ static const char *const pg_migrations[] = {
     " gpu_vram_beyond_llama_mib = (j#>>'{run,vram_beyond_llama_mb}')::float8"
     " FROM (SELECT id AS rid, summary_json::jsonb->'gpu' AS j FROM runs) g"
     " WHERE g.rid = runs.id AND jsonb_typeof(g.j) = 'object';",
+    /* 7 -> 8: one row per run of a study (the first stored of any duplicates is kept) */
+    "DELETE FROM runs r USING runs o"
+    " WHERE r.study_id IS NOT NULL AND r.spec_hash IS NOT NULL"
+    "  AND r.status IN ('ok','failed','killed','timeout')"
+    "  AND o.study_id = r.study_id AND o.spec_hash = r.spec_hash"
+    "  AND o.repetition = r.repetition AND o.status IN ('ok','failed','killed','timeout')"
+    "  AND o.id < r.id;"
+    "CREATE UNIQUE INDEX IF NOT EXISTS runs_one_per_spec ON runs(study_id, spec_hash, repetition)"
+    " WHERE study_id IS NOT NULL AND spec_hash IS NOT NULL"
+    "  AND status IN ('ok','failed','killed','timeout');",
 };
 _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_SCHEMA_VERSION,
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");

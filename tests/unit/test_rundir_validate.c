@@ -137,7 +137,7 @@ static long long count(sqlite3 *db, const char *sql)
     return n;
 }
 
-/* A database at schema 6 (before the unique run per spec) holding the same run of a study twice (two studies wrote one directory),
+/* A database at schema 7 (the step before the unique run per spec, the last one) holding the same run of a study twice (two studies wrote one directory),
  * plus an interrupted attempt, is migrated to one row per run; a third store of it is refused. */
 static void test_one_row_per_run(void **state)
 {
@@ -158,7 +158,7 @@ static void test_one_row_per_run(void **state)
     assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
     assert_int_equal(exec_sql(raw,
                               "PRAGMA foreign_keys=ON;"
-                              "DROP INDEX runs_one_per_spec; PRAGMA user_version = 6;"
+                              "DROP INDEX runs_one_per_spec; PRAGMA user_version = 7;"
                               "CREATE TEMP TABLE t AS SELECT * FROM runs;"
                               "UPDATE t SET id = id + 10, run_key = run_key || '-b';"
                               "INSERT INTO runs SELECT * FROM t;"
