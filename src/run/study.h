@@ -81,7 +81,8 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
 /* The spec as canonical INI text (what is stored and hashed). The caller frees it. */
 char *ostel_study_spec_canonical(const struct ostel_study_spec *s);
 
-/* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17]. */
+/* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17], from the legacy offset basis
+ * OSTEL_SPEC_HASH_BASIS_LEGACY (util/fnv.h): run resume keys and study names depend on its value. */
 void ostel_hash_hex(const void *data, size_t len, char out[17]);
 
 /* One planned run of the matrix. */

@@ -6,6 +6,7 @@
 
 #include "run/hog.h"
 #include "util/fileio.h"
+#include "util/fnv.h"
 #include "util/ini.h"
 #include "util/names.h"
 #include "util/opt.h"
@@ -476,13 +477,7 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
 
 void ostel_hash_hex(const void *data, size_t len, char out[17])
 {
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    ostel_fnv1a64_hex(data, len, OSTEL_SPEC_HASH_BASIS_LEGACY, out);
 }
 
 int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **runs, size_t *n)

@@ -6,6 +6,7 @@
 #include "testlib.h"
 #include "run/study.h"
 #include "store/store_rundir.h"
+#include "util/fnv.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -236,6 +237,14 @@ static void test_fnv(void **state)
     ostel_hash_hex("", 0, h);
     assert_string_equal(h, "14650fb0739d0383");
     ostel_hash_hex("a", 1, h);
+    assert_string_equal(h, "44bd8ad473cd9906");
+    /* the shared function with either basis gives the same */
+    assert_int_equal(ostel_fnv1a64("", 0, OSTEL_FNV1A64_BASIS), 14695981039346656037ull);
+    assert_int_equal(ostel_fnv1a64("", 0, OSTEL_SPEC_HASH_BASIS_LEGACY), 1469598103934665603ull);
+    assert_int_equal(ostel_fnv1a64("a", 1, OSTEL_FNV1A64_BASIS), 0xaf63dc4c8601ec8cull);
+    ostel_fnv1a64_hex("foobar", 6, OSTEL_FNV1A64_BASIS, h);
+    assert_string_equal(h, "85944171f73967e8");
+    ostel_fnv1a64_hex("a", 1, OSTEL_SPEC_HASH_BASIS_LEGACY, h);
     assert_string_equal(h, "44bd8ad473cd9906");
 }
 
