@@ -193,6 +193,33 @@ static void test_canonical_full(void **state)
     ostel_study_spec_free(&s);
 }
 
+/* An empty value: the quality files become unset, the other strings empty text. */
+static void test_empty_values(void **state)
+{
+    (void)state;
+    struct ostel_study_spec s;
+    ostel_study_spec_init(&s);
+    set_ok(&s, "quality_text", "t.txt");
+    set_ok(&s, "quality_base", "b.gguf");
+    set_ok(&s, "quality_text", "");
+    set_ok(&s, "quality_base", "");
+    assert_null(s.quality_text);
+    assert_null(s.quality_base);
+    assert_true(s.quality); /* the first quality_text turned it on */
+    set_ok(&s, "quality", "off");
+    set_ok(&s, "quality_text", "");
+    assert_false(s.quality); /* an empty text does not */
+    set_ok(&s, "prompt", "");
+    assert_non_null(s.prompt);
+    assert_string_equal(s.prompt, "");
+    set_ok(&s, "llama_args", "");
+    assert_int_equal(s.llama_args.n, 0);
+    set_ok(&s, "cooldown", "3s");
+    set_ok(&s, "cooldown", "auto");
+    assert_int_equal(s.cooldown_ns, 0);
+    ostel_study_spec_free(&s);
+}
+
 /* Bad values: one message naming the key. */
 static void test_refusals(void **state)
 {
@@ -253,6 +280,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_canonical_defaults),
         cmocka_unit_test(test_canonical_full),
+        cmocka_unit_test(test_empty_values),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_fnv),
     };
