@@ -35,26 +35,27 @@ static const struct ostel_option command_options[] = {
      "slices in all; the index comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID"},
 };
 
-#define STUDY_MAX_OPTIONS 64
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(((const struct ostel_option *)a)->name, ((const struct ostel_option *)b)->name);
 }
 
-/* The option table: every study key with an option, then the command's own, sorted by long name. */
-static size_t study_options(struct ostel_option out[STUDY_MAX_OPTIONS])
+/* The option table: every study key with an option and the command's own, sorted by long name
+ * (*out owned by the caller). */
+static size_t study_options(struct ostel_option **out)
 {
     size_t nkeys, n = 0;
     const struct ostel_study_key *keys = ostel_study_keys(&nkeys);
-    for (size_t i = 0; i < nkeys && n < STUDY_MAX_OPTIONS; i++)
+    struct ostel_option *o = ostel_xcalloc(nkeys + OSTEL_ARRAY_LEN(command_options), sizeof(*o));
+    for (size_t i = 0; i < nkeys; i++)
         if (keys[i].option)
-            out[n++] = (struct ostel_option){
+            o[n++] = (struct ostel_option){
                 keys[i].short_opt ? keys[i].short_opt : OPT_KEY + (int)i, keys[i].option,
                 keys[i].argname, keys[i].env, keys[i].help};
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(command_options) && n < STUDY_MAX_OPTIONS; i++)
-        out[n++] = command_options[i];
-    qsort(out, n, sizeof(*out), by_name);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(command_options); i++)
+        o[n++] = command_options[i];
+    qsort(o, n, sizeof(*o), by_name);
+    *out = o;
     return n;
 }
 
@@ -138,9 +139,10 @@ int cmd_study(int argc, char **argv)
 {
     struct study_args a = {0};
     struct ostel_args pos;
-    struct ostel_option opts[STUDY_MAX_OPTIONS];
-    size_t nopts = study_options(opts);
+    struct ostel_option *opts;
+    size_t nopts = study_options(&opts);
     int rc = ostel_options_parse_mixed(&study_help, opts, nopts, argc, argv, on_option, &a, &pos);
+    free(opts); /* the pending options point into the key table, not here */
     if (rc != OSTEL_OPT_DONE) {
         free_args(&a);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
