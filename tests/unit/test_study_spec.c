@@ -220,6 +220,57 @@ static void test_empty_values(void **state)
     ostel_study_spec_free(&s);
 }
 
+/* The table: names and options unique; the canonical text read back as a study file is itself. */
+static void test_key_table(void **state)
+{
+    (void)state;
+    size_t n;
+    const struct ostel_study_key *k = ostel_study_keys(&n);
+    assert_true(n > 20);
+    for (size_t i = 0; i < n; i++) {
+        assert_ptr_equal(ostel_study_key_find(k[i].key), &k[i]);
+        if (k[i].alias)
+            assert_ptr_equal(ostel_study_key_find(k[i].alias), &k[i]);
+        for (size_t j = i + 1; j < n; j++) {
+            assert_string_not_equal(k[i].key, k[j].key);
+            if (k[i].option && k[j].option)
+                assert_string_not_equal(k[i].option, k[j].option);
+            if (k[i].short_opt)
+                assert_int_not_equal(k[i].short_opt, k[j].short_opt);
+        }
+    }
+    assert_null(ostel_study_key_find("quality_"));
+
+    struct ostel_study_spec s;
+    ostel_study_spec_init(&s);
+    set_ok(&s, "models", "x.gguf, y.gguf");
+    set_ok(&s, "scenarios", "mem:1G+cpu:2, cmd:sleep 1, 2");
+    set_ok(&s, "hog_cycle", "300ms");
+    set_ok(&s, "quality", "on");
+    /* left at 0 (= 512) it is written "quality_ctx = 0", which the reader refuses (below 16): a
+     * known wart kept because the text is hashed */
+    set_ok(&s, "quality_ctx", "512");
+    set_ok(&s, "llama_args", "-t 2");
+    finish_ok(&s);
+    char *canon = ostel_study_spec_canonical(&s);
+    char *dir = test_tmpdir();
+    char *path = ostel_xasprintf("%s/canon.ini", dir);
+    test_write_file(path, canon, strlen(canon));
+    struct ostel_study_spec r;
+    ostel_study_spec_init(&r);
+    assert_int_equal(ostel_study_spec_read_file(&r, path), 0);
+    finish_ok(&r);
+    char *again = ostel_study_spec_canonical(&r);
+    assert_string_equal(again, canon);
+    free(again);
+    free(canon);
+    ostel_study_spec_free(&r);
+    ostel_study_spec_free(&s);
+    test_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 /* Bad values: one message naming the key. */
 static void test_refusals(void **state)
 {
@@ -278,11 +329,9 @@ static void test_fnv(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_canonical_defaults),
-        cmocka_unit_test(test_canonical_full),
-        cmocka_unit_test(test_empty_values),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_fnv),
+        cmocka_unit_test(test_canonical_defaults), cmocka_unit_test(test_canonical_full),
+        cmocka_unit_test(test_empty_values),       cmocka_unit_test(test_key_table),
+        cmocka_unit_test(test_refusals),           cmocka_unit_test(test_fnv),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
