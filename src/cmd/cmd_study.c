@@ -14,7 +14,7 @@
 
 /* The options that are no study key: how the command runs, not what the study is. */
 enum {
-    OPT_KEY = 1000, /* + the index in the study's key table (run/study.h), for a key without a letter */
+    OPT_KEY = 1000, /* + the index in the study's key table, for a key without a letter */
     OPT_METRICS_LISTEN = 2000,
     OPT_METRICS_TEXTFILE,
     OPT_NO_WARMUP,

@@ -52,7 +52,7 @@ struct ostel_study_spec {
     long long quality_ctx;             /* 0 = 512 */
 };
 
-/* How a key's text becomes its field of struct ostel_study_spec, and how the field is written back. */
+/* How a key's text becomes its field of struct ostel_study_spec, and how it is written back. */
 enum ostel_study_kind {
     OSTEL_STUDY_STR,       /* char *: any text */
     OSTEL_STUDY_TOOL,      /* char *: llama-completion or llama-cli */
@@ -63,7 +63,7 @@ enum ostel_study_kind {
     OSTEL_STUDY_INT,       /* long long in [min, max] */
     OSTEL_STUDY_BOOL,      /* bool: true/yes/1/on or false/no/0/off, written true or false */
     OSTEL_STUDY_ONOFF,     /* the same, written on or off */
-    OSTEL_STUDY_DURATION,  /* uint64_t ns >= min and <= max (max 0: no bound); bare numbers in unit_ns */
+    OSTEL_STUDY_DURATION,  /* uint64_t ns in [min, max] (max 0: no bound); a bare number in unit_ns */
     OSTEL_STUDY_COOLDOWN,  /* a duration, or auto (0) */
 };
 
@@ -109,8 +109,9 @@ void ostel_study_spec_init(struct ostel_study_spec *s);
 void ostel_study_spec_free(struct ostel_study_spec *s);
 
 /*
- * Sets one key of the spec from text, as a study file's [study] section or a flag would; returns 0,
- * or -1 with a message in err ("unknown key 'x'", "ctx: 'abc' is not a number of tokens").
+ * Sets one key of the spec from text (its row of the key table, found by name or alias), as a study
+ * file's [study] section or a flag would; returns 0, or -1 with a message in err ("unknown key 'x'",
+ * "ctx: 'abc' is not a list of token counts").
  * Later calls for the same key replace the value.
  */
 int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char *value, char *err,

@@ -512,7 +512,8 @@ static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const 
         const char *v = *(char *const *)field;
         if (!v && if_set)
             return;
-        ostel_buf_printf(b, "%s = %s\n", k->key, v ? v : k->canon_default);
+        ostel_buf_printf(b, "%s = %s\n", k->key,
+                         v ? v : k->canon_default ? k->canon_default : "");
         return;
     }
     case OSTEL_STUDY_LIST:
