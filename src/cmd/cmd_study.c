@@ -12,108 +12,65 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The options that are no study key: how the command runs, not what the study is. */
 enum {
-    OPT_COOLDOWN = 1000,
-    OPT_COOLDOWN_MAX,
-    OPT_DB,
-    OPT_DIR,
-    OPT_HOG_CYCLE,
-    OPT_INTERVAL,
-    OPT_LLAMA_BIN,
-    OPT_METRICS_LISTEN,
+    OPT_KEY = 1000, /* + the index in the study's key table, for a key without a letter */
+    OPT_METRICS_LISTEN = 2000,
     OPT_METRICS_TEXTFILE,
-    OPT_NAME,
     OPT_NO_WARMUP,
-    OPT_PROMPT,
-    OPT_PROMPT_FILE,
-    OPT_QUALITY,
-    OPT_QUALITY_BASE,
-    OPT_QUALITY_CHUNKS,
-    OPT_QUALITY_CTX,
-    OPT_QUALITY_TEXT,
-    OPT_SCENARIO,
-    OPT_SEED,
     OPT_SHARD,
     OPT_SHARDS,
-    OPT_TIMEOUT,
-    OPT_TOOL,
     OPT_WAIT,
 };
 
-/* Sorted by long name; each maps to a study-file key. */
-static const struct ostel_option study_options[] = {
-    {OPT_COOLDOWN, "cooldown", "auto|DUR", NULL,
-     "pause between runs: auto (until memory is back, default) or a fixed time"},
-    {OPT_COOLDOWN_MAX, "cooldown-max", "DUR", NULL, "longest adaptive cool-down (default 30s)"},
-    {'c', "ctx", "LIST", NULL, "context sizes, comma-separated (default 4096)"},
-    {OPT_DB, "db", "FILE", "OSTEL_DB", "results database (default DIR/ostel.db)"},
-    {OPT_DIR, "dir", "DIR", NULL, "study directory (default studies/NAME)"},
-    {'n', "gen", "LIST", NULL, "tokens to generate, comma-separated (default 256)"},
-    {OPT_HOG_CYCLE, "hog-cycle", "DUR", NULL,
-     "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)"},
-    {OPT_INTERVAL, "interval", "DUR", "OSTEL_INTERVAL", "sampling interval (default 100ms)"},
-    {OPT_LLAMA_BIN, "llama-bin", "DIR", "OSTEL_LLAMA_BIN", "directory of llama.cpp's programs"},
+static const struct ostel_option command_options[] = {
     {OPT_METRICS_LISTEN, "metrics-listen", "HOST:PORT", "OSTEL_METRICS_LISTEN",
      "serve live telemetry for Prometheus on a loopback address (e.g. 127.0.0.1:9464)"},
     {OPT_METRICS_TEXTFILE, "metrics-textfile", "FILE", "OSTEL_METRICS_TEXTFILE",
      "write the telemetry for node_exporter's textfile collector after every run"},
-    {'m', "models", "LIST", NULL, "GGUF models, comma-separated"},
-    {OPT_NAME, "name", "NAME", NULL, "the study's name"},
     {OPT_NO_WARMUP, "no-warmup", NULL, NULL, "skip the uncounted warm-up run of each model"},
-    {OPT_PROMPT, "prompt", "TEXT", NULL, "prompt text (default: ostel's fixed paragraph)"},
-    {OPT_PROMPT_FILE, "prompt-file", "FILE", NULL, "read the prompt from FILE"},
-    {OPT_QUALITY, "quality", NULL, NULL,
-     "after the runs, KL divergence of each model against a base (docs/quality.md)"},
-    {OPT_QUALITY_BASE, "quality-base", "MODEL", NULL,
-     "the quality reference (default: the highest-precision model)"},
-    {OPT_QUALITY_CHUNKS, "quality-chunks", "N", NULL, "evaluate at most N chunks of the text"},
-    {OPT_QUALITY_CTX, "quality-ctx", "N", NULL, "context of the quality passes (default 512)"},
-    {OPT_QUALITY_TEXT, "quality-text", "FILE", NULL, "the quality passes' text (never downloaded)"},
     {'q', "quiet", NULL, NULL, "print nothing but errors and the report's path"},
-    {'r', "repetitions", "N", NULL, "measured runs of each combination (default 3)"},
-    {OPT_SCENARIO, "scenario", "LIST", NULL,
-     "background: none, mem:SIZE|PCT%|PCT%avail|avail-SIZE, cpu:N (join with +), cmd:PROG ARGS"},
-    {OPT_SEED, "seed", "N", NULL, "llama.cpp sampling seed (default 42)"},
     {OPT_SHARD, "shard", "K/N", NULL,
      "run only the K-th (0-based) of N slices of the matrix (default: a Slurm array's task)"},
     {OPT_SHARDS, "shards", "N", NULL,
      "slices in all; the index comes from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID"},
-    {'t', "tags", "LIST", NULL, "one label per model (default: file names)"},
-    {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-run time limit (default 30m)"},
-    {OPT_TOOL, "tool", "NAME", NULL, "llama-completion (default) or llama-cli"},
     {OPT_WAIT, "wait", NULL, NULL,
      "wait for another study of the same directory to end (default: refuse at once)"},
 };
 
-static const char *key_of(int id)
+static int by_name(const void *a, const void *b)
 {
-    switch (id) {
-    case OPT_COOLDOWN: return "cooldown";
-    case OPT_COOLDOWN_MAX: return "cooldown_max";
-    case 'c': return "ctx";
-    case OPT_DB: return "db";
-    case OPT_DIR: return "dir";
-    case 'n': return "gen";
-    case OPT_HOG_CYCLE: return "hog_cycle";
-    case OPT_INTERVAL: return "interval";
-    case OPT_LLAMA_BIN: return "llama_bin";
-    case 'm': return "models";
-    case OPT_NAME: return "name";
-    case OPT_PROMPT: return "prompt";
-    case OPT_PROMPT_FILE: return "prompt_file";
-    case OPT_QUALITY: return "quality";
-    case OPT_QUALITY_BASE: return "quality_base";
-    case OPT_QUALITY_CHUNKS: return "quality_chunks";
-    case OPT_QUALITY_CTX: return "quality_ctx";
-    case OPT_QUALITY_TEXT: return "quality_text";
-    case 'r': return "repetitions";
-    case OPT_SCENARIO: return "scenarios";
-    case OPT_SEED: return "seed";
-    case 't': return "tags";
-    case OPT_TIMEOUT: return "timeout";
-    case OPT_TOOL: return "tool";
-    default: return NULL;
-    }
+    return strcmp(((const struct ostel_option *)a)->name, ((const struct ostel_option *)b)->name);
+}
+
+/* The option table: every study key with an option and the command's own, sorted by long name
+ * (*out owned by the caller). */
+static size_t study_options(struct ostel_option **out)
+{
+    size_t nkeys, n = 0;
+    const struct ostel_study_key *keys = ostel_study_keys(&nkeys);
+    struct ostel_option *o = ostel_xcalloc(nkeys + OSTEL_ARRAY_LEN(command_options), sizeof(*o));
+    for (size_t i = 0; i < nkeys; i++)
+        if (keys[i].option)
+            o[n++] = (struct ostel_option){
+                keys[i].short_opt ? keys[i].short_opt : OPT_KEY + (int)i, keys[i].option,
+                keys[i].argname, keys[i].env, keys[i].help};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(command_options); i++)
+        o[n++] = command_options[i];
+    qsort(o, n, sizeof(*o), by_name);
+    *out = o;
+    return n;
+}
+
+/* The study key an option id sets, or NULL. */
+static const struct ostel_study_key *key_of(int id)
+{
+    size_t nkeys;
+    const struct ostel_study_key *keys = ostel_study_keys(&nkeys);
+    for (size_t i = 0; i < nkeys; i++)
+        if (keys[i].option && (keys[i].short_opt ? keys[i].short_opt : OPT_KEY + (int)i) == id)
+            return &keys[i];
+    return NULL;
 }
 
 static const struct ostel_command_help study_help = {
@@ -128,12 +85,12 @@ static const struct ostel_command_help study_help = {
     "130/143 interrupted (run the command again to resume)."};
 
 struct pending {
-    int id;
+    const struct ostel_study_key *key;
     char *arg;
 };
 
 struct study_args {
-    struct pending *p;
+    struct pending *p; /* the study keys' options in order */
     size_t n;
     bool quiet, no_warmup, wait;
     const char *shard; /* --shard K/N (borrowed from argv) */
@@ -149,8 +106,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->quiet = true;
         return 0;
     }
-    if (id == OPT_QUALITY)
-        arg = "on";
     if (id == OPT_NO_WARMUP) {
         a->no_warmup = true;
         return 0;
@@ -174,8 +129,8 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     }
     a->p = ostel_xrealloc(a->p, (a->n + 1) * sizeof(*a->p));
-    a->p[a->n].id = id;
-    a->p[a->n].arg = ostel_xstrdup(arg);
+    a->p[a->n].key = key_of(id);
+    a->p[a->n].arg = ostel_xstrdup(arg ? arg : "on"); /* a key's flag (--quality) turns it on */
     a->n++;
     return 0;
 }
@@ -191,8 +146,10 @@ int cmd_study(int argc, char **argv)
 {
     struct study_args a = {0};
     struct ostel_args pos;
-    int rc = ostel_options_parse_mixed(&study_help, study_options, OSTEL_ARRAY_LEN(study_options),
-                                       argc, argv, on_option, &a, &pos);
+    struct ostel_option *opts;
+    size_t nopts = study_options(&opts);
+    int rc = ostel_options_parse_mixed(&study_help, opts, nopts, argc, argv, on_option, &a, &pos);
+    free(opts); /* the pending options point into the key table, not here */
     if (rc != OSTEL_OPT_DONE) {
         free_args(&a);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
@@ -208,7 +165,7 @@ int cmd_study(int argc, char **argv)
         goto out;
     char err[400];
     for (size_t i = 0; i < a.n; i++)
-        if (ostel_study_spec_set(&spec, key_of(a.p[i].id), a.p[i].arg, err, sizeof(err)) != 0) {
+        if (ostel_study_spec_set(&spec, a.p[i].key->key, a.p[i].arg, err, sizeof(err)) != 0) {
             ostel_error("study: --%s", err);
             goto out;
         }

@@ -1,7 +1,7 @@
 /*
- * quality_study: `ostel study --quality` — the study's quality keys and its quality passes, which
- * run after the measured runs with the same mechanism as `ostel quality` (quality.c), into the
- * study's quality/ directory and its database.
+ * quality_study: `ostel study --quality` — the study's quality passes, which run after the measured
+ * runs with the same mechanism as `ostel quality` (quality.c), into the study's quality/ directory
+ * and its database. The quality keys are rows of the study's key table (run/study_spec.c).
  */
 #include "quality/quality.h"
 #include "run/study.h"
@@ -10,51 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void set_str(char **dst, const char *v)
-{
-    free(*dst);
-    *dst = v && *v ? ostel_xstrdup(v) : NULL;
-}
-
-int ostel_study_spec_set_quality(struct ostel_study_spec *s, const char *key, const char *value,
-                                 char *err, size_t err_size)
-{
-    int64_t v;
-    if (strcmp(key, "quality") == 0) {
-        if (!strcmp(value, "on") || !strcmp(value, "true") || !strcmp(value, "1") ||
-            !strcmp(value, "yes"))
-            s->quality = true;
-        else if (!strcmp(value, "off") || !strcmp(value, "false") || !strcmp(value, "0") ||
-                 !strcmp(value, "no"))
-            s->quality = false;
-        else {
-            snprintf(err, err_size, "quality: '%s' is not on or off", value);
-            return -1;
-        }
-    } else if (strcmp(key, "quality_base") == 0) {
-        set_str(&s->quality_base, value);
-    } else if (strcmp(key, "quality_text") == 0) {
-        set_str(&s->quality_text, value);
-        s->quality = s->quality || s->quality_text != NULL;
-    } else if (strcmp(key, "quality_chunks") == 0) {
-        if (!ostel_parse_i64(value, 0, 1 << 24, &v)) {
-            snprintf(err, err_size, "quality_chunks: '%s' is not a number of chunks", value);
-            return -1;
-        }
-        s->quality_chunks = v;
-    } else if (strcmp(key, "quality_ctx") == 0) {
-        if (!ostel_parse_i64(value, 16, 1 << 24, &v)) {
-            snprintf(err, err_size, "quality_ctx: '%s' is not a context from 16 tokens", value);
-            return -1;
-        }
-        s->quality_ctx = v;
-    } else {
-        snprintf(err, err_size, "unknown key '%s'", key);
-        return -1;
-    }
-    return 0;
-}
 
 int ostel_study_run_quality(const struct ostel_study_spec *s, struct ostel_store *store,
                             int64_t study_id, bool quiet, bool progress_bar)

@@ -25,6 +25,7 @@
 #include "report/report_par.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
+#include "util/fnv.h"
 
 #define SUMMARY_MAX (16u << 20)  /* summary.json */
 #define CONFIG_MAX (1u << 20)    /* config.txt */
@@ -129,13 +130,10 @@ void ostel_report_set_free(struct ostel_report_set *set)
     memset(set, 0, sizeof(*set));
 }
 
-/* FNV-1a of a NUL-terminated string: the dedupe table's hash. */
+/* FNV-1a of a NUL-terminated string: the dedupe table's hash (in memory only; the study's basis). */
 static uint64_t str_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return ostel_fnv1a64(s, strlen(s), OSTEL_SPEC_HASH_BASIS_LEGACY);
 }
 
 size_t ostel_report_set_dedupe(struct ostel_report_set *set)

@@ -52,12 +52,66 @@ struct ostel_study_spec {
     long long quality_ctx;             /* 0 = 512 */
 };
 
+/* How a key's text becomes its field of struct ostel_study_spec, and how it is written back. */
+enum ostel_study_kind {
+    OSTEL_STUDY_STR,       /* char *: any text */
+    OSTEL_STUDY_TOOL,      /* char *: llama-completion or llama-cli */
+    OSTEL_STUDY_LIST,      /* struct ostel_strlist: comma-separated, empty cells refused */
+    OSTEL_STUDY_COUNTS,    /* the same, each a number in [min, max] */
+    OSTEL_STUDY_SCENARIOS, /* the same, a cmd: entry ends the list, '+' joins a hog's kinds */
+    OSTEL_STUDY_ARGS,      /* struct ostel_strlist: split on blanks */
+    OSTEL_STUDY_INT,       /* long long in [min, max] */
+    OSTEL_STUDY_BOOL,      /* bool: true/yes/1/on or false/no/0/off, written true or false */
+    OSTEL_STUDY_ONOFF,     /* the same, written on or off */
+    OSTEL_STUDY_DURATION,  /* uint64_t ns in [min, max] (max 0: no bound); a bare number in unit_ns */
+    OSTEL_STUDY_COOLDOWN,  /* a duration, or auto (0) */
+};
+
+/* When a key is part of the canonical text (what is stored and hashed). */
+enum ostel_study_canon {
+    OSTEL_STUDY_CANON_ALWAYS,
+    OSTEL_STUDY_CANON_IF_SET,  /* a string that is not NULL, a duration that is not 0 */
+    OSTEL_STUDY_CANON_QUALITY, /* while quality is on (a NULL string as canon_default) */
+    OSTEL_STUDY_CANON_NEVER,   /* where the study goes, not what it is */
+};
+
+enum {
+    OSTEL_STUDY_EMPTY_IS_UNSET = 1,   /* an empty value sets the string back to NULL */
+    OSTEL_STUDY_TURNS_ON_QUALITY = 2, /* a value turns quality on */
+};
+
+/*
+ * One key of a study (curl's habit: one table, run/study_spec.c, serves the study file's keys,
+ * `ostel study`'s options and --help, and the canonical writer, in the canonical text's order).
+ */
+struct ostel_study_key {
+    const char *key;    /* in a study file and the canonical text */
+    const char *alias;  /* a second name in a study file, or NULL */
+    const char *option; /* `ostel study`'s long option, or NULL (no option) */
+    int short_opt;      /* its letter, or 0 */
+    enum ostel_study_kind kind;
+    size_t offset;                     /* offsetof(struct ostel_study_spec, field) */
+    const char *argname, *env, *help;  /* the option's --help (struct ostel_option) */
+    int64_t min, max;                  /* range (see the kinds) */
+    uint64_t unit_ns;                  /* durations: a bare number's unit; 1 ms writes ms, else s */
+    const char *what;                  /* refusals: "KEY: 'VALUE' is not WHAT" */
+    enum ostel_study_canon canon;
+    const char *canon_default;         /* a string's text while it is NULL */
+    unsigned flags;                    /* OSTEL_STUDY_EMPTY_IS_UNSET, ... */
+};
+
+/* The table, *n entries. */
+const struct ostel_study_key *ostel_study_keys(size_t *n);
+/* The key called name (or with that alias), or NULL. */
+const struct ostel_study_key *ostel_study_key_find(const char *name);
+
 void ostel_study_spec_init(struct ostel_study_spec *s);
 void ostel_study_spec_free(struct ostel_study_spec *s);
 
 /*
- * Sets one key of the spec from text, as a study file's [study] section or a flag would; returns 0,
- * or -1 with a message in err ("unknown key 'x'", "ctx: 'abc' is not a number of tokens").
+ * Sets one key of the spec from text (its row of the key table, found by name or alias), as a study
+ * file's [study] section or a flag would; returns 0, or -1 with a message in err ("unknown key 'x'",
+ * "ctx: 'abc' is not a list of token counts").
  * Later calls for the same key replace the value.
  */
 int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char *value, char *err,
@@ -67,9 +121,6 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
  * "FILE: ..." for a file-level problem).
  */
 int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path);
-/* The quality keys of ostel_study_spec_set (src/quality/quality_study.c). */
-int ostel_study_spec_set_quality(struct ostel_study_spec *s, const char *key, const char *value,
-                                 char *err, size_t err_size);
 /* Runs the study's quality passes into DIR/quality, storing them under study_id (after the runs;
  * src/quality/quality_study.c). Returns what ostel_quality_execute() returns. */
 struct ostel_store;
@@ -81,7 +132,8 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
 /* The spec as canonical INI text (what is stored and hashed). The caller frees it. */
 char *ostel_study_spec_canonical(const struct ostel_study_spec *s);
 
-/* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17]. */
+/* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17], from the legacy offset basis
+ * OSTEL_SPEC_HASH_BASIS_LEGACY (util/fnv.h): run resume keys and study names depend on its value. */
 void ostel_hash_hex(const void *data, size_t len, char out[17]);
 
 /* One planned run of the matrix. */

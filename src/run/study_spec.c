@@ -6,10 +6,12 @@
 
 #include "run/hog.h"
 #include "util/fileio.h"
+#include "util/fnv.h"
 #include "util/ini.h"
 #include "util/names.h"
 #include "util/opt.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,170 +144,234 @@ static int check_scenario(const char *sc, char *err, size_t err_size)
     return 0;
 }
 
+/* The scenario list: a cmd: entry (which may hold commas) ends it; '+' joins a hog's kinds. */
+static int set_scenarios(struct ostel_strlist *out, const char *value, bool *empty_cell, char *err,
+                         size_t err_size)
+{
+    ostel_strlist_free(out);
+    const char *cmd = strstr(value, "cmd:");
+    char *head = ostel_xstrndup(value, cmd ? (size_t)(cmd - value) : strlen(value));
+    char *h = head + strlen(head);
+    while (h > head && (h[-1] == ' ' || h[-1] == ','))
+        *--h = '\0';
+    struct ostel_strlist l = {0};
+    if (*head && !ostel_strlist_split(&l, head)) {
+        free(head);
+        *empty_cell = true;
+        return -1;
+    }
+    free(head);
+    /* a hog spec may combine kinds with commas ("mem:4G,cpu:1") only inside one entry written
+     * with '+': "mem:4G+cpu:1" */
+    for (size_t i = 0; i < l.n; i++) {
+        for (char *p = l.v[i]; *p; p++)
+            if (*p == '+')
+                *p = ',';
+        ostel_strlist_push(out, l.v[i]);
+    }
+    ostel_strlist_free(&l);
+    if (cmd)
+        ostel_strlist_push(out, cmd);
+    for (size_t i = 0; i < out->n; i++)
+        if (check_scenario(out->v[i], err, err_size) != 0)
+            return -1;
+    return 0;
+}
+
+/* true/yes/1/on or false/no/0/off into *out; false (and *out untouched) for anything else. */
+static bool parse_bool(const char *v, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "1", "on"};
+    static const char *const no[] = {"false", "no", "0", "off"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(yes); i++)
+        if (strcmp(v, yes[i]) == 0 || strcmp(v, no[i]) == 0) {
+            *out = strcmp(v, yes[i]) == 0;
+            return true;
+        }
+    return false;
+}
+
+#define F(field) offsetof(struct ostel_study_spec, field)
+#define SEC 1000000000ll
+#define MS 1000000ll
+
+/*
+ * Every key of a study, in the order of the canonical text (curl's habit: the table is the one
+ * source of the study file's keys, ostel study's options and their --help, and the canonical
+ * writer). Changing the order, a key's name or a canonical format changes every study's hash.
+ */
+static const struct ostel_study_key study_keys[] = {
+    {"name", NULL, "name", 0, OSTEL_STUDY_STR, F(name), "NAME", NULL, "the study's name", 0, 0, 0,
+     NULL, OSTEL_STUDY_CANON_IF_SET, NULL, 0},
+    {"models", "model", "models", 'm', OSTEL_STUDY_LIST, F(models), "LIST", NULL,
+     "GGUF models, comma-separated", 0, 0, 0, NULL, OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"tags", "tag", "tags", 't', OSTEL_STUDY_LIST, F(tags), "LIST", NULL,
+     "one label per model (default: file names)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"ctx", "contexts", "ctx", 'c', OSTEL_STUDY_COUNTS, F(ctxs), "LIST", NULL,
+     "context sizes, comma-separated (default 4096)", 1, 1 << 24, 0, "a list of token counts",
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"gen", "n_predict", "gen", 'n', OSTEL_STUDY_COUNTS, F(gens), "LIST", NULL,
+     "tokens to generate, comma-separated (default 256)", 1, 1 << 24, 0, "a list of token counts",
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"scenarios", "scenario", "scenario", 0, OSTEL_STUDY_SCENARIOS, F(scenarios), "LIST", NULL,
+     "background: none, mem:SIZE|PCT%|PCT%avail|avail-SIZE, cpu:N (join with +), cmd:PROG ARGS", 0,
+     0, 0, NULL, OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"repetitions", "reps", "repetitions", 'r', OSTEL_STUDY_INT, F(repetitions), "N", NULL,
+     "measured runs of each combination (default 3)", 1, 10000, 0, "a number from 1 to 10000",
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    /* no option: --no-warmup is cmd_study's flag */
+    {"warmup", NULL, NULL, 0, OSTEL_STUDY_BOOL, F(warmup), NULL, NULL, NULL, 0, 0, 0,
+     "true or false", OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"cooldown", NULL, "cooldown", 0, OSTEL_STUDY_COOLDOWN, F(cooldown_ns), "auto|DUR", NULL,
+     "pause between runs: auto (until memory is back, default) or a fixed time", 0, 0, SEC,
+     "'auto' or a duration (5s, 1m)", OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"cooldown_max", NULL, "cooldown-max", 0, OSTEL_STUDY_DURATION, F(cooldown_max_ns), "DUR", NULL,
+     "longest adaptive cool-down (default 30s)", 0, 0, SEC, "a duration", OSTEL_STUDY_CANON_ALWAYS,
+     NULL, 0},
+    {"timeout", NULL, "timeout", 0, OSTEL_STUDY_DURATION, F(timeout_ns), "DUR", NULL,
+     "per-run time limit (default 30m)", 1, 0, SEC, "a positive duration",
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"interval", NULL, "interval", 0, OSTEL_STUDY_DURATION, F(interval_ns), "DUR", "OSTEL_INTERVAL",
+     "sampling interval (default 100ms)", MS, 3600 * SEC, MS, "a duration from 1ms to 1h",
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"hog_cycle", NULL, "hog-cycle", 0, OSTEL_STUDY_DURATION, F(hog_cycle_ns), "DUR", NULL,
+     "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)",
+     100 * MS, 0, SEC, "a duration of at least 100ms", OSTEL_STUDY_CANON_IF_SET, NULL, 0},
+    {"tool", NULL, "tool", 0, OSTEL_STUDY_TOOL, F(tool), "NAME", NULL,
+     "llama-completion (default) or llama-cli", 0, 0, 0, "llama-completion or llama-cli",
+     OSTEL_STUDY_CANON_ALWAYS, "llama-completion", 0},
+    {"seed", NULL, "seed", 0, OSTEL_STUDY_INT, F(seed), "N", NULL,
+     "llama.cpp sampling seed (default 42)", 0, UINT32_MAX, 0, "a number from 0 to 4294967295",
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    {"prompt", NULL, "prompt", 0, OSTEL_STUDY_STR, F(prompt), "TEXT", NULL,
+     "prompt text (default: ostel's fixed paragraph)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_IF_SET,
+     NULL, 0},
+    {"prompt_file", NULL, "prompt-file", 0, OSTEL_STUDY_STR, F(prompt_file), "FILE", NULL,
+     "read the prompt from FILE", 0, 0, 0, NULL, OSTEL_STUDY_CANON_IF_SET, NULL, 0},
+    /* no option: the arguments after "--" (cmd_study) */
+    {"llama_args", NULL, NULL, 0, OSTEL_STUDY_ARGS, F(llama_args), NULL, NULL, NULL, 0, 0, 0, NULL,
+     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+    /* the quality passes (docs/quality.md, src/quality/quality_study.c): written only when on */
+    {"quality", NULL, "quality", 0, OSTEL_STUDY_ONOFF, F(quality), NULL, NULL,
+     "after the runs, KL divergence of each model against a base (docs/quality.md)", 0, 0, 0,
+     "on or off", OSTEL_STUDY_CANON_QUALITY, NULL, 0},
+    {"quality_base", NULL, "quality-base", 0, OSTEL_STUDY_STR, F(quality_base), "MODEL", NULL,
+     "the quality reference (default: the highest-precision model)", 0, 0, 0, NULL,
+     OSTEL_STUDY_CANON_QUALITY, "", OSTEL_STUDY_EMPTY_IS_UNSET},
+    {"quality_text", NULL, "quality-text", 0, OSTEL_STUDY_STR, F(quality_text), "FILE", NULL,
+     "the quality passes' text (never downloaded)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_QUALITY, "",
+     OSTEL_STUDY_EMPTY_IS_UNSET | OSTEL_STUDY_TURNS_ON_QUALITY},
+    {"quality_chunks", NULL, "quality-chunks", 0, OSTEL_STUDY_INT, F(quality_chunks), "N", NULL,
+     "evaluate at most N chunks of the text", 0, 1 << 24, 0, "a number of chunks",
+     OSTEL_STUDY_CANON_QUALITY, NULL, 0},
+    {"quality_ctx", NULL, "quality-ctx", 0, OSTEL_STUDY_INT, F(quality_ctx), "N", NULL,
+     "context of the quality passes (default 512)", 16, 1 << 24, 0, "a context from 16 tokens",
+     OSTEL_STUDY_CANON_QUALITY, NULL, 0},
+    /* where, not what: outside the canonical text (moving a study keeps its hash) */
+    {"dir", NULL, "dir", 0, OSTEL_STUDY_STR, F(dir), "DIR", NULL,
+     "study directory (default studies/NAME)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
+    {"db", NULL, "db", 0, OSTEL_STUDY_STR, F(db), "FILE", "OSTEL_DB",
+     "results database (default DIR/ostel.db)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
+    {"llama_bin", NULL, "llama-bin", 0, OSTEL_STUDY_STR, F(llama_bin), "DIR", "OSTEL_LLAMA_BIN",
+     "directory of llama.cpp's programs", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
+};
+
+#undef F
+#undef SEC
+#undef MS
+
+const struct ostel_study_key *ostel_study_keys(size_t *n)
+{
+    *n = OSTEL_ARRAY_LEN(study_keys);
+    return study_keys;
+}
+
+const struct ostel_study_key *ostel_study_key_find(const char *name)
+{
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(study_keys); i++)
+        if (strcmp(name, study_keys[i].key) == 0 ||
+            (study_keys[i].alias && strcmp(name, study_keys[i].alias) == 0))
+            return &study_keys[i];
+    return NULL;
+}
+
 int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char *value, char *err,
                          size_t err_size)
 {
-    uint64_t ns;
-    int64_t v;
-    if (strcmp(key, "name") == 0) {
-        set_str(&s->name, value);
-    } else if (strcmp(key, "models") == 0 || strcmp(key, "model") == 0) {
-        if (!ostel_strlist_split(&s->models, value))
-            goto empty_cell;
-    } else if (strcmp(key, "tags") == 0 || strcmp(key, "tag") == 0) {
-        if (!ostel_strlist_split(&s->tags, value))
-            goto empty_cell;
-    } else if (strcmp(key, "ctx") == 0 || strcmp(key, "contexts") == 0) {
-        if (!ostel_strlist_split(&s->ctxs, value))
-            goto empty_cell;
-        if (!numbers_ok(&s->ctxs, 1, 1 << 24)) {
-            snprintf(err, err_size, "ctx: '%s' is not a list of token counts", value);
-            return -1;
-        }
-    } else if (strcmp(key, "gen") == 0 || strcmp(key, "n_predict") == 0) {
-        if (!ostel_strlist_split(&s->gens, value))
-            goto empty_cell;
-        if (!numbers_ok(&s->gens, 1, 1 << 24)) {
-            snprintf(err, err_size, "gen: '%s' is not a list of token counts", value);
-            return -1;
-        }
-    } else if (strcmp(key, "scenarios") == 0 || strcmp(key, "scenario") == 0) {
-        /* cmd: scenarios may hold commas, so a cmd: entry ends the list */
-        ostel_strlist_free(&s->scenarios);
-        const char *cmd = strstr(value, "cmd:");
-        char *head = ostel_xstrndup(value, cmd ? (size_t)(cmd - value) : strlen(value));
-        char *h = head + strlen(head);
-        while (h > head && (h[-1] == ' ' || h[-1] == ','))
-            *--h = '\0';
-        struct ostel_strlist l = {0};
-        if (*head && !ostel_strlist_split(&l, head)) {
-            free(head);
-            goto empty_cell;
-        }
-        free(head);
-        /* a hog spec may combine kinds with commas ("mem:4G,cpu:1") only inside one entry written
-         * with '+': "mem:4G+cpu:1" */
-        for (size_t i = 0; i < l.n; i++) {
-            for (char *p = l.v[i]; *p; p++)
-                if (*p == '+')
-                    *p = ',';
-            ostel_strlist_push(&s->scenarios, l.v[i]);
-        }
-        ostel_strlist_free(&l);
-        if (cmd)
-            ostel_strlist_push(&s->scenarios, cmd);
-        for (size_t i = 0; i < s->scenarios.n; i++)
-            if (check_scenario(s->scenarios.v[i], err, err_size) != 0)
-                return -1;
-    } else if (strcmp(key, "repetitions") == 0 || strcmp(key, "reps") == 0) {
-        if (!ostel_parse_i64(value, 1, 10000, &v)) {
-            snprintf(err, err_size, "repetitions: '%s' is not a number from 1 to 10000", value);
-            return -1;
-        }
-        s->repetitions = v;
-    } else if (strcmp(key, "warmup") == 0) {
-        if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "1") ||
-            !strcmp(value, "on"))
-            s->warmup = true;
-        else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "0") ||
-                 !strcmp(value, "off"))
-            s->warmup = false;
-        else {
-            snprintf(err, err_size, "warmup: '%s' is not true or false", value);
-            return -1;
-        }
-    } else if (strcmp(key, "cooldown") == 0) {
-        if (strcmp(value, "auto") == 0)
-            s->cooldown_ns = 0;
-        else if (ostel_parse_duration_ns(value, 1000000000ull, &ns))
-            s->cooldown_ns = ns;
-        else {
-            snprintf(err, err_size, "cooldown: '%s' is not 'auto' or a duration (5s, 1m)", value);
-            return -1;
-        }
-    } else if (strcmp(key, "cooldown_max") == 0) {
-        if (!ostel_parse_duration_ns(value, 1000000000ull, &ns)) {
-            snprintf(err, err_size, "cooldown_max: '%s' is not a duration", value);
-            return -1;
-        }
-        s->cooldown_max_ns = ns;
-    } else if (strcmp(key, "timeout") == 0) {
-        if (!ostel_parse_duration_ns(value, 1000000000ull, &ns) || ns == 0) {
-            snprintf(err, err_size, "timeout: '%s' is not a positive duration", value);
-            return -1;
-        }
-        s->timeout_ns = ns;
-    } else if (strcmp(key, "interval") == 0) {
-        if (!ostel_parse_duration_ns(value, 1000000ull, &ns) || ns < 1000000ull ||
-            ns > 3600ull * 1000000000ull) {
-            snprintf(err, err_size, "interval: '%s' is not a duration from 1ms to 1h", value);
-            return -1;
-        }
-        s->interval_ns = ns;
-    } else if (strcmp(key, "hog_cycle") == 0) {
-        if (!ostel_parse_duration_ns(value, 1000000000ull, &ns) || ns < 100000000ull) {
-            snprintf(err, err_size, "hog_cycle: '%s' is not a duration of at least 100ms", value);
-            return -1;
-        }
-        s->hog_cycle_ns = ns;
-    } else if (strcmp(key, "tool") == 0) {
-        if (strcmp(value, "llama-completion") && strcmp(value, "llama-cli")) {
-            snprintf(err, err_size, "tool: '%s' is not llama-completion or llama-cli", value);
-            return -1;
-        }
-        set_str(&s->tool, value);
-    } else if (strcmp(key, "prompt") == 0) {
-        set_str(&s->prompt, value);
-    } else if (strcmp(key, "prompt_file") == 0) {
-        set_str(&s->prompt_file, value);
-    } else if (strcmp(key, "seed") == 0) {
-        if (!ostel_parse_i64(value, 0, UINT32_MAX, &v)) {
-            snprintf(err, err_size, "seed: '%s' is not a number from 0 to 4294967295", value);
-            return -1;
-        }
-        s->seed = v;
-    } else if (strcmp(key, "llama_args") == 0) {
-        ostel_strlist_split_blanks(&s->llama_args, value);
-    } else if (strcmp(key, "dir") == 0) {
-        set_str(&s->dir, value);
-    } else if (strcmp(key, "db") == 0) {
-        set_str(&s->db, value);
-    } else if (strcmp(key, "llama_bin") == 0) {
-        set_str(&s->llama_bin, value);
-    } else if (strncmp(key, "quality", 7) == 0) {
-        return ostel_study_spec_set_quality(s, key, value, err, err_size);
-    } else {
+    const struct ostel_study_key *k = ostel_study_key_find(key);
+    if (!k) {
         snprintf(err, err_size, "unknown key '%s'", key);
         return -1;
     }
+    void *field = (char *)s + k->offset;
+    bool ok = true, empty_cell = false;
+    int64_t v;
+    uint64_t ns;
+    switch (k->kind) {
+    case OSTEL_STUDY_STR:
+        if ((k->flags & OSTEL_STUDY_EMPTY_IS_UNSET) && !*value) {
+            free(*(char **)field);
+            *(char **)field = NULL;
+        } else {
+            set_str(field, value);
+            if (k->flags & OSTEL_STUDY_TURNS_ON_QUALITY)
+                s->quality = true;
+        }
+        break;
+    case OSTEL_STUDY_TOOL:
+        ok = strcmp(value, "llama-completion") == 0 || strcmp(value, "llama-cli") == 0;
+        if (ok)
+            set_str(field, value);
+        break;
+    case OSTEL_STUDY_LIST:
+        empty_cell = !ostel_strlist_split(field, value);
+        break;
+    case OSTEL_STUDY_COUNTS:
+        empty_cell = !ostel_strlist_split(field, value);
+        ok = empty_cell || numbers_ok(field, k->min, k->max);
+        break;
+    case OSTEL_STUDY_SCENARIOS:
+        if (set_scenarios(field, value, &empty_cell, err, err_size) != 0 && !empty_cell)
+            return -1;
+        break;
+    case OSTEL_STUDY_ARGS:
+        ostel_strlist_split_blanks(field, value);
+        break;
+    case OSTEL_STUDY_INT:
+        ok = ostel_parse_i64(value, k->min, k->max, &v);
+        if (ok)
+            *(long long *)field = v;
+        break;
+    case OSTEL_STUDY_BOOL:
+    case OSTEL_STUDY_ONOFF:
+        ok = parse_bool(value, field);
+        break;
+    case OSTEL_STUDY_COOLDOWN:
+    case OSTEL_STUDY_DURATION:
+        if (k->kind == OSTEL_STUDY_COOLDOWN && strcmp(value, "auto") == 0) {
+            *(uint64_t *)field = 0;
+            break;
+        }
+        ok = ostel_parse_duration_ns(value, k->unit_ns, &ns) && ns >= (uint64_t)k->min &&
+             (k->max == 0 || ns <= (uint64_t)k->max);
+        if (ok)
+            *(uint64_t *)field = ns;
+        break;
+    }
+    if (empty_cell) {
+        snprintf(err, err_size, "%s: empty entry in '%s'", key, value);
+        return -1;
+    }
+    if (!ok) {
+        snprintf(err, err_size, "%s: '%s' is not %s", k->key, value, k->what);
+        return -1;
+    }
     return 0;
-empty_cell:
-    snprintf(err, err_size, "%s: empty entry in '%s'", key, value);
-    return -1;
 }
-
-/* Keys that name the same setting (a file giving both gives it twice). */
-static const char *canonical_key(const char *key)
-{
-    static const char *const alias[][2] = {
-        {"model", "models"},     {"tag", "tags"},           {"contexts", "ctx"},
-        {"n_predict", "gen"},    {"scenario", "scenarios"}, {"reps", "repetitions"},
-    };
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(alias); i++)
-        if (strcmp(key, alias[i][0]) == 0)
-            return alias[i][1];
-    return key;
-}
-
-#define STUDY_MAX_KEYS 64
 
 struct ini_ctx {
     struct ostel_study_spec *spec;
-    size_t n_seen;
-    struct {
-        char key[32];
-        int line;
-    } seen[STUDY_MAX_KEYS]; /* known keys given so far, canonical, with their line */
+    int seen_line[OSTEL_ARRAY_LEN(study_keys)]; /* the line that gave each key, 0 = not yet */
 };
 
 static int on_ini(void *user, const char *section, const char *name, const char *value, int line,
@@ -319,20 +385,17 @@ static int on_ini(void *user, const char *section, const char *name, const char 
             snprintf(err, err_size, "'%s' before the [study] section", name);
         return -1;
     }
-    const char *key = canonical_key(name);
-    for (size_t i = 0; i < c->n_seen; i++)
-        if (strcmp(c->seen[i].key, key) == 0) {
-            snprintf(err, err_size, "'%s' is given twice (lines %d and %d)", key,
-                     c->seen[i].line, line);
-            return -1;
-        }
+    /* a key and its alias name the same setting: a file giving both gives it twice */
+    const struct ostel_study_key *k = ostel_study_key_find(name);
+    int *seen = k ? &c->seen_line[k - study_keys] : NULL;
+    if (seen && *seen) {
+        snprintf(err, err_size, "'%s' is given twice (lines %d and %d)", k->key, *seen, line);
+        return -1;
+    }
     if (ostel_study_spec_set(c->spec, name, value, err, err_size) != 0)
         return -1;
-    /* a known key (an unknown one was refused above), so its name is short */
-    if (c->n_seen < STUDY_MAX_KEYS && strlen(key) < sizeof(c->seen[0].key)) {
-        snprintf(c->seen[c->n_seen].key, sizeof(c->seen[0].key), "%s", key);
-        c->seen[c->n_seen++].line = line;
-    }
+    if (seen)
+        *seen = line;
     return 0;
 }
 
@@ -344,12 +407,10 @@ int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path)
         ostel_buf_free(&b);
         return OSTEL_ERR;
     }
-    struct ini_ctx *c = ostel_xcalloc(1, sizeof(*c));
-    c->spec = s;
+    struct ini_ctx c = {.spec = s};
     char err[512];
-    int line = ostel_ini_parse(b.data, b.len, on_ini, c, err, sizeof(err));
+    int line = ostel_ini_parse(b.data, b.len, on_ini, &c, err, sizeof(err));
     ostel_buf_free(&b);
-    free(c);
     if (line > 0)
         return ostel_error("%s:%d: %s", path, line, err);
     return OSTEL_OK;
@@ -429,60 +490,86 @@ static void put_list(struct ostel_buf *b, const char *key, const struct ostel_st
     ostel_buf_putc(b, '\n');
 }
 
+/* The scenarios with a hog's several kinds written with '+', so the list stays comma-separated. */
+static void put_scenarios(struct ostel_buf *b, const char *key, const struct ostel_strlist *l)
+{
+    ostel_buf_printf(b, "%s = ", key);
+    for (size_t i = 0; i < l->n; i++) {
+        ostel_buf_puts(b, i ? ", " : "");
+        for (const char *p = l->v[i]; *p; p++)
+            ostel_buf_putc(b, (*p == ',' && strncmp(l->v[i], "cmd:", 4)) ? '+' : *p);
+    }
+    ostel_buf_putc(b, '\n');
+}
+
+/* One key as canonical text, or nothing (a key written only when set that is not). */
+static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const void *field)
+{
+    bool if_set = k->canon == OSTEL_STUDY_CANON_IF_SET;
+    switch (k->kind) {
+    case OSTEL_STUDY_STR:
+    case OSTEL_STUDY_TOOL: {
+        const char *v = *(char *const *)field;
+        if (!v && if_set)
+            return;
+        ostel_buf_printf(b, "%s = %s\n", k->key,
+                         v ? v : k->canon_default ? k->canon_default : "");
+        return;
+    }
+    case OSTEL_STUDY_LIST:
+    case OSTEL_STUDY_COUNTS:
+        put_list(b, k->key, field, ", ");
+        return;
+    case OSTEL_STUDY_ARGS:
+        put_list(b, k->key, field, " ");
+        return;
+    case OSTEL_STUDY_SCENARIOS:
+        put_scenarios(b, k->key, field);
+        return;
+    case OSTEL_STUDY_INT:
+        ostel_buf_printf(b, "%s = %lld\n", k->key, *(const long long *)field);
+        return;
+    case OSTEL_STUDY_BOOL:
+        ostel_buf_printf(b, "%s = %s\n", k->key, *(const bool *)field ? "true" : "false");
+        return;
+    case OSTEL_STUDY_ONOFF:
+        ostel_buf_printf(b, "%s = %s\n", k->key, *(const bool *)field ? "on" : "off");
+        return;
+    case OSTEL_STUDY_COOLDOWN:
+    case OSTEL_STUDY_DURATION: {
+        uint64_t ns = *(const uint64_t *)field;
+        if (ns == 0 && (if_set || k->kind == OSTEL_STUDY_COOLDOWN)) {
+            if (k->kind == OSTEL_STUDY_COOLDOWN)
+                ostel_buf_printf(b, "%s = auto\n", k->key);
+            return;
+        }
+        if (k->unit_ns == 1000000)
+            ostel_buf_printf(b, "%s = %.3fms\n", k->key, (double)ns / 1e6);
+        else
+            ostel_buf_printf(b, "%s = %.3fs\n", k->key, (double)ns / 1e9);
+        return;
+    }
+    }
+}
+
 char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
 {
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     ostel_buf_puts(&b, "[study]\n");
-    if (s->name)
-        ostel_buf_printf(&b, "name = %s\n", s->name);
-    put_list(&b, "models", &s->models, ", ");
-    put_list(&b, "tags", &s->tags, ", ");
-    put_list(&b, "ctx", &s->ctxs, ", ");
-    put_list(&b, "gen", &s->gens, ", ");
-    /* hog specs with several kinds are written with '+' so the list stays comma-separated */
-    ostel_buf_puts(&b, "scenarios = ");
-    for (size_t i = 0; i < s->scenarios.n; i++) {
-        ostel_buf_puts(&b, i ? ", " : "");
-        for (const char *p = s->scenarios.v[i]; *p; p++)
-            ostel_buf_putc(&b, (*p == ',' && strncmp(s->scenarios.v[i], "cmd:", 4)) ? '+' : *p);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(study_keys); i++) {
+        const struct ostel_study_key *k = &study_keys[i];
+        if (k->canon == OSTEL_STUDY_CANON_NEVER ||
+            (k->canon == OSTEL_STUDY_CANON_QUALITY && !s->quality))
+            continue;
+        put_key(&b, k, (const char *)s + k->offset);
     }
-    ostel_buf_putc(&b, '\n');
-    ostel_buf_printf(&b, "repetitions = %lld\nwarmup = %s\n", s->repetitions,
-                     s->warmup ? "true" : "false");
-    if (s->cooldown_ns)
-        ostel_buf_printf(&b, "cooldown = %.3fs\n", (double)s->cooldown_ns / 1e9);
-    else
-        ostel_buf_puts(&b, "cooldown = auto\n");
-    ostel_buf_printf(&b, "cooldown_max = %.3fs\ntimeout = %.3fs\ninterval = %.3fms\n",
-                     (double)s->cooldown_max_ns / 1e9, (double)s->timeout_ns / 1e9,
-                     (double)s->interval_ns / 1e6);
-    if (s->hog_cycle_ns)
-        ostel_buf_printf(&b, "hog_cycle = %.3fs\n", (double)s->hog_cycle_ns / 1e9);
-    ostel_buf_printf(&b, "tool = %s\nseed = %lld\n", s->tool ? s->tool : "llama-completion",
-                     s->seed);
-    if (s->prompt)
-        ostel_buf_printf(&b, "prompt = %s\n", s->prompt);
-    if (s->prompt_file)
-        ostel_buf_printf(&b, "prompt_file = %s\n", s->prompt_file);
-    put_list(&b, "llama_args", &s->llama_args, " ");
-    if (s->quality)
-        ostel_buf_printf(&b, "quality = on\nquality_base = %s\nquality_text = %s\n"
-                             "quality_chunks = %lld\nquality_ctx = %lld\n",
-                         s->quality_base ? s->quality_base : "", s->quality_text ? s->quality_text : "",
-                         s->quality_chunks, s->quality_ctx);
     return ostel_buf_detach(&b);
 }
 
 void ostel_hash_hex(const void *data, size_t len, char out[17])
 {
-    uint64_t h = 1469598103934665603ull;
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    ostel_fnv1a64_hex(data, len, OSTEL_SPEC_HASH_BASIS_LEGACY, out);
 }
 
 int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **runs, size_t *n)

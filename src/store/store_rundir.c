@@ -3,6 +3,7 @@
  * store_rundir.h). Pure: no printing, no I/O, no SQL.
  */
 #include "store/store_rundir.h"
+#include "util/fnv.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -383,11 +384,5 @@ fail:
 
 void ostel_store_hash_hex(const void *data, size_t len, char out[17])
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 offset basis */
-    const unsigned char *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 1099511628211ull;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    ostel_fnv1a64_hex(data, len, OSTEL_FNV1A64_BASIS, out);
 }

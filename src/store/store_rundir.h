@@ -105,8 +105,9 @@ int ostel_store_json_string(const cJSON *root, const char *path, const char **ou
 /* The value at a dotted path, or NULL (borrowed from root). */
 const cJSON *ostel_store_json_get(const cJSON *root, const char *path);
 
-/* FNV-1a 64 of bytes as 16 lowercase hex digits into out (at least 17 bytes). Not cryptographic:
- * it names studies and machines, it does not protect anything. */
+/* FNV-1a 64 of bytes, from the published offset basis (util/fnv.h), as 16 lowercase hex digits
+ * into out (at least 17 bytes). Not cryptographic: it names studies and machines, it does not
+ * protect anything. */
 void ostel_store_hash_hex(const void *data, size_t len, char out[17]);
 
 #endif
