@@ -3,9 +3,11 @@
  * command (docs/study.md). Options override the file's keys.
  */
 #include "cmd/cmd.h"
+#include "report/report.h"
 #include "run/prom.h"
 #include "run/study.h"
 #include "run/study_shard.h"
+#include "util/fileio.h"
 #include "util/opt.h"
 
 #include <stdlib.h>
@@ -37,6 +39,56 @@ static const struct ostel_option command_options[] = {
     {OPT_WAIT, "wait", NULL, NULL,
      "wait for another study of the same directory to end (default: refuse at once)"},
 };
+
+/* The study's report.md/.html/.json from its run directories (and its quality passes): the study
+ * calls this once every run is done (struct ostel_study_options.write_reports). */
+static int write_study_reports(const struct ostel_study_spec *s, const char *runs_dir)
+{
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    char *qdir = ostel_xasprintf("%s/quality", s->dir);
+    if (ostel_report_load_path(&set, runs_dir) != 0 ||
+        (s->quality && ostel_is_dir(qdir) && ostel_report_load_path(&set, qdir) != 0)) {
+        free(qdir);
+        ostel_report_set_free(&set);
+        return OSTEL_ERR;
+    }
+    free(qdir);
+    struct ostel_report_options ro = {0};
+    ro.group_by = OSTEL_REPORT_BY_TAG;
+    if (s->scenarios.n > 1)
+        ro.group_by |= OSTEL_REPORT_BY_SCENARIO;
+    if (s->ctxs.n > 1)
+        ro.group_by |= OSTEL_REPORT_BY_CTX;
+    if (s->gens.n > 1)
+        ro.group_by |= OSTEL_REPORT_BY_GEN;
+    struct ostel_report rep;
+    char err[256];
+    if (ostel_report_build(&rep, &set, &ro, err, sizeof(err)) != 0) {
+        ostel_report_set_free(&set);
+        return ostel_error("report: %s", err);
+    }
+    static const char *const fmts[] = {"md", "html", "json"};
+    int rc = OSTEL_OK;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(fmts); i++) {
+        struct ostel_buf out;
+        ostel_buf_init(&out, (size_t)256 << 20);
+        ostel_report_find_format(fmts[i])->write(&rep, &out);
+        char *path = ostel_xasprintf("%s/report.%s", s->dir, fmts[i]);
+        if (out.overflow)
+            rc = ostel_error("report: %s is larger than 256 MiB", path);
+        else if (ostel_file_write_atomic(path, out.data, out.len) != 0)
+            rc = OSTEL_ERR;
+        free(path);
+        ostel_buf_free(&out);
+    }
+    if (!ostel_report_html_has_charts())
+        ostel_warn("this ostel was built without the chart library (npm ci): report.html has "
+                   "tables only");
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    return rc;
+}
 
 static int by_name(const void *a, const void *b)
 {
@@ -182,7 +234,7 @@ int cmd_study(int argc, char **argv)
     }
     const char *self = getenv("OSTEL_SELF_EXE");
     struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0,
-                                    0, NULL, a.wait};
+                                    0, NULL, a.wait, write_study_reports};
     const struct ostel_study_shard_env env = {
         getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
         getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),

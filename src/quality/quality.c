@@ -747,7 +747,11 @@ static int base_pass(struct qctx *c, size_t pass_n)
         return interrupted_rc(&o);
     }
     struct stat st;
-    if (o.ppl.error[0]) {
+    if (o.res.write_error[0]) {
+        /* ostel's own files of the pass could not be written (a full disk, ulimit -f) */
+        snprintf(buf, sizeof(buf), "%s (disk full?)", o.res.write_error);
+        why = buf;
+    } else if (o.ppl.error[0]) {
         why = o.ppl.error;
     } else if (o.res.status != OSTEL_RUN_OK) {
         snprintf(buf, sizeof(buf), "llama-perplexity ended %s",
@@ -818,7 +822,10 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     }
     char buf[512];
     const char *why = NULL;
-    if (o.ppl.error[0]) {
+    if (o.res.write_error[0]) {
+        snprintf(buf, sizeof(buf), "%s (disk full?)", o.res.write_error);
+        why = buf;
+    } else if (o.ppl.error[0]) {
         why = o.ppl.error;
     } else if (o.res.status != OSTEL_RUN_OK) {
         snprintf(buf, sizeof(buf), "llama-perplexity ended %s",

@@ -435,19 +435,20 @@ static cJSON *num_array(const double *v, size_t n)
 
 void ostel_report_html_charted(const struct ostel_report *r, size_t limit, bool *chosen)
 {
-    size_t total = 0, maxn = 0;
+    size_t maxn = 0;
     for (size_t gi = 0; gi < r->ngroups; gi++) {
-        total += r->groups[gi].n;
         if (r->groups[gi].n > maxn)
             maxn = r->groups[gi].n;
     }
-    memset(chosen, 0, total * sizeof(*chosen));
+    /* chosen has r->set->n entries (the callers' size): runs in no group (a study's quality passes)
+     * are never drawn, and a position past the set is never written */
+    memset(chosen, 0, r->set->n * sizeof(*chosen));
     size_t picked = 0;
     for (size_t i = 0; i < maxn && picked < limit; i++) {
         size_t base = 0;
         for (size_t gi = 0; gi < r->ngroups && picked < limit; gi++) {
             const struct ostel_report_group *g = &r->groups[gi];
-            if (i < g->n && r->set->runs[g->runs[i]].series.n >= 2) {
+            if (i < g->n && base + i < r->set->n && r->set->runs[g->runs[i]].series.n >= 2) {
                 chosen[base + i] = true;
                 picked++;
             }

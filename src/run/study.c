@@ -17,7 +17,6 @@
 #include "llama/gguf.h"
 #include "llama/llama_tools.h"
 #include "platform/platform.h"
-#include "report/report.h"
 #include "run/aggregate.h"
 #include "run/child.h"
 #include "run/hog.h"
@@ -716,55 +715,6 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
     return 0;
 }
 
-static int write_reports(struct study_ctx *c)
-{
-    const struct ostel_study_spec *s = c->spec;
-    struct ostel_report_set set;
-    ostel_report_set_init(&set);
-    char *qdir = ostel_xasprintf("%s/quality", s->dir);
-    if (ostel_report_load_path(&set, c->runs_dir) != 0 ||
-        (s->quality && ostel_is_dir(qdir) && ostel_report_load_path(&set, qdir) != 0)) {
-        free(qdir);
-        ostel_report_set_free(&set);
-        return OSTEL_ERR;
-    }
-    free(qdir);
-    struct ostel_report_options ro = {0};
-    ro.group_by = OSTEL_REPORT_BY_TAG;
-    if (s->scenarios.n > 1)
-        ro.group_by |= OSTEL_REPORT_BY_SCENARIO;
-    if (s->ctxs.n > 1)
-        ro.group_by |= OSTEL_REPORT_BY_CTX;
-    if (s->gens.n > 1)
-        ro.group_by |= OSTEL_REPORT_BY_GEN;
-    struct ostel_report rep;
-    char err[256];
-    if (ostel_report_build(&rep, &set, &ro, err, sizeof(err)) != 0) {
-        ostel_report_set_free(&set);
-        return ostel_error("report: %s", err);
-    }
-    static const char *const fmts[] = {"md", "html", "json"};
-    int rc = OSTEL_OK;
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(fmts); i++) {
-        struct ostel_buf out;
-        ostel_buf_init(&out, (size_t)256 << 20);
-        ostel_report_find_format(fmts[i])->write(&rep, &out);
-        char *path = ostel_xasprintf("%s/report.%s", s->dir, fmts[i]);
-        if (out.overflow)
-            rc = ostel_error("report: %s is larger than 256 MiB", path);
-        else if (ostel_file_write_atomic(path, out.data, out.len) != 0)
-            rc = OSTEL_ERR;
-        free(path);
-        ostel_buf_free(&out);
-    }
-    if (!ostel_report_html_has_charts())
-        ostel_warn("this ostel was built without the chart library (npm ci): report.html has "
-                   "tables only");
-    ostel_report_free(&rep);
-    ostel_report_set_free(&set);
-    return rc;
-}
-
 static int check_inputs(struct study_ctx *c)
 {
     const struct ostel_study_spec *s = c->spec;
@@ -975,7 +925,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         rc = 1;
         goto out;
     }
-    if (write_reports(&c) != 0) {
+    if (o->write_reports && o->write_reports(s, c.runs_dir) != 0) {
         rc = 1;
         goto out;
     }

@@ -163,6 +163,9 @@ struct ostel_study_options {
     int shard, shards;    /* run only shard K of N of the matrix (study_shard.h); shards 0 = all */
     struct ostel_prom *prom; /* live telemetry of every run (run/prom.h), or NULL; borrowed */
     bool wait_lock;    /* --wait: wait for another study of the same directory instead of refusing */
+    /* Writes the study's reports once its runs are done (cmd/, which may know report/), or NULL
+     * for none; 0 ok, nonzero after printing. */
+    int (*write_reports)(const struct ostel_study_spec *spec, const char *runs_dir);
 };
 
 /*
