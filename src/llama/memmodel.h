@@ -8,7 +8,9 @@
  * offsets). A shape comes from a GGUF header (ostel_memmodel_shape_from_gguf) or from the model
  * header lines of a parsed log (ostel_memmodel_shape_from_log), which lack the tensor table: the
  * table is then synthesized from the architecture and llama.cpp's quantization recipe (less exact,
- * said in the result). Nothing here prints or touches a file.
+ * said in the result). The prediction (memmodel.c), the shapes (memmodel_shape.c) and the
+ * quantization recipe (memmodel_quant.c) are pure: they neither print nor touch a file. Only
+ * ostel_memmodel_compare_json (fit_compare.c) reads a file: the GGUF at model_path.
  */
 #ifndef OSTEL_MEMMODEL_H
 #define OSTEL_MEMMODEL_H
