@@ -582,8 +582,8 @@ static int run_compare(struct fit_args *a)
     }
     struct ostel_memmodel_params p = a->p;
     p.n_ctx = 0; /* the log's */
-    cJSON *o = ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, b.data,
-                                           b.len, err, sizeof(err));
+    cJSON *o = ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, err,
+                                           sizeof(err));
     ostel_buf_free(&b);
     ostel_log_result_free(&lr);
     if (!o)

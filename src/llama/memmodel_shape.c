@@ -118,64 +118,10 @@ static bool guess_tied(const struct ostel_memmodel_shape *s)
     return false;
 }
 
-static uint32_t scan_u32(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    if (p >= end || *p != '=')
-        return 0;
-    p++;
-    while (p < end && *p == ' ')
-        p++;
-    uint64_t v = 0;
-    const char *d = p;
-    while (p < end && *p >= '0' && *p <= '9' && v < 100000000)
-        v = v * 10 + (uint64_t)(*p++ - '0');
-    if (p == d || (p < end && *p != '\r' && *p != ' ' && *p != '\n'))
-        return 0; /* not a plain number (a per-layer array, for instance) */
-    return (uint32_t)v;
-}
-
-void ostel_memmodel_scan_log(const char *text, size_t len, struct ostel_memmodel_log_extra *out)
-{
-    memset(out, 0, sizeof(*out));
-    static const char *const tags[] = {"print_info: ", "llm_load_print_meta: "};
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
-        {"n_embd_head_k", offsetof(struct ostel_memmodel_log_extra, head_dim_k)},
-        {"n_embd_head_v", offsetof(struct ostel_memmodel_log_extra, head_dim_v)},
-        {"n_ff", offsetof(struct ostel_memmodel_log_extra, n_ff)},
-        {"n_swa", offsetof(struct ostel_memmodel_log_extra, n_swa)},
-    };
-    if (!text)
-        return;
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    while (ostel_str_next_line(&rest, &line)) {
-        for (size_t t = 0; t < OSTEL_ARRAY_LEN(tags); t++) {
-            long at = ostel_str_find(line, tags[t]);
-            if (at < 0)
-                continue;
-            const char *p = line.p + at + strlen(tags[t]);
-            const char *end = line.p + line.n;
-            for (size_t k = 0; k < OSTEL_ARRAY_LEN(keys); k++) {
-                size_t kl = strlen(keys[k].key);
-                if ((size_t)(end - p) > kl && memcmp(p, keys[k].key, kl) == 0 &&
-                    (p[kl] == ' ' || p[kl] == '=')) {
-                    uint32_t *f = (uint32_t *)((char *)out + keys[k].off);
-                    if (*f == 0)
-                        *f = scan_u32(p + kl, end);
-                }
-            }
-        }
-    }
-}
-
 int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
-                                  const struct ostel_memmodel_log_extra *extra, char *err,
-                                  size_t errlen)
+                                  char *err, size_t errlen)
 {
+    const struct ostel_log_header_extra *extra = &r->header_extra;
     memset(s, 0, sizeof(*s));
     const struct ostel_log_model *m = &r->model;
     if (!m->n_layer.valid || !m->n_embd.valid || !m->n_head.valid || !m->n_vocab.valid) {
@@ -197,15 +143,15 @@ int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct o
                        ? (uint32_t)m->n_head_kv.value
                        : s->n_head;
     s->head_dim_k = s->head_dim_v = s->n_embd / s->n_head;
-    if (extra && extra->head_dim_k && extra->head_dim_k <= 65536)
+    if (extra->head_dim_k && extra->head_dim_k <= 65536)
         s->head_dim_k = extra->head_dim_k;
-    if (extra && extra->head_dim_v && extra->head_dim_v <= 65536)
+    if (extra->head_dim_v && extra->head_dim_v <= 65536)
         s->head_dim_v = extra->head_dim_v;
     if (s->head_dim_k == 0 || s->head_dim_v == 0) {
         snprintf(err, errlen, "implausible model header in the log");
         return -1;
     }
-    if (extra && extra->n_swa && extra->n_swa < (1u << 30)) {
+    if (extra->n_swa && extra->n_swa < (1u << 30)) {
         s->n_swa = extra->n_swa;
         s->swa_pattern = default_swa_pattern(s->arch);
     }
@@ -223,7 +169,7 @@ int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct o
                         : 0;
     s->synthesized = true;
     s->tied_output = guess_tied(s);
-    if (extra && extra->n_ff && extra->n_ff < (1u << 24)) {
+    if (extra->n_ff && extra->n_ff < (1u << 24)) {
         s->n_ff = extra->n_ff;
     } else if (size) {
         /* n_ff is not printed by every build: the multiple of 256 whose table is closest */
