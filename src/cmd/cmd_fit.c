@@ -10,7 +10,7 @@
  */
 #include "cmd/cmd.h"
 #include "llama/ggml_types.h"
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "llama/memmodel.h"
 #include "platform/platform.h"

@@ -5,7 +5,7 @@
  */
 #include "llama/memmodel.h"
 
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "llama/memmodel_internal.h"
 #include "util/util.h"

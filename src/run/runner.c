@@ -12,7 +12,7 @@
  */
 #include "run/runner.h"
 
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "llama/memmodel.h"
 #include "platform/platform.h"
