@@ -185,6 +185,16 @@ struct ostel_platform_host {
 /* Fills *out (fully overwritten). Allocation-free; returns 0 (unknown facts are simply absent). */
 int ostel_platform_host_read(struct ostel_platform_host *out);
 
+/* Vector features of the host CPU: bits of ostel_platform_cpu_features(). */
+enum {
+    OSTEL_PLATFORM_CPU_AVX2 = 1u << 0,         /* x86-64: AVX2, and the OS saves the YMM state */
+    OSTEL_PLATFORM_CPU_AVX512 = 1u << 1,       /* x86-64: AVX-512F, and the OS saves ZMM */
+    OSTEL_PLATFORM_CPU_NEON_DOTPROD = 1u << 2, /* aarch64 (assumed on every aarch64 host) */
+};
+/* The features above of the CPU ostel runs on (cpu_features.c, every platform); 0 when none are
+ * known (another architecture). Allocation-free, no I/O. */
+uint32_t ostel_platform_cpu_features(void);
+
 /*
  * Asks the OS to back [p, p + len) with huge pages where it can (Linux transparent huge pages, which
  * this machine enables only on request): a large anonymous region is then filled with 2 MiB faults
