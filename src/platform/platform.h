@@ -7,13 +7,15 @@
  * never has an OS #ifdef: it calls these functions, and a value a platform cannot read is an
  * invalid field (an empty CSV cell), never 0.
  *
- * The sampler's loop:
- *     p = ostel_platform_open(child_pid, 256, err, sizeof(err));    // allocates, opens fds
+ * The sampler's use (src/run/sampler.c):
+ *     p = ostel_platform_open(child_pid, 4096, err, sizeof(err)); // allocates, opens fds
  *     ostel_platform_pressure_init(&pressure);
- *     every interval: ostel_platform_sample(p, &cur);                 // no allocation, no printing
- *                     ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure,
- * &m); prev = cur; ostel_platform_read_oom_kills(p, &kills);                       // after the
- * child ended ostel_platform_close(p);
+ *     every interval, and once more after the child exited:
+ *         ostel_platform_sample(p, &cur);                         // no allocation, no printing
+ *         ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure, &m);
+ *         prev = cur; have_prev = true;                           // m is one metrics.csv row
+ *     ostel_platform_read_oom_kills(p, &kills, &scope);           // false: no count on this host
+ *     ostel_platform_close(p);
  *
  * A handle is not thread-safe: use it from one thread at a time (the sampler's).
  * Samples hold raw cumulative counters; the pure functions at the bottom turn two consecutive
