@@ -11,7 +11,7 @@
 #include "cmd/cmd.h"
 #include "gpu/gpu.h"
 #include "llama/ggml_types.h"
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "llama/memmodel.h"
 #include "platform/platform.h"
@@ -19,9 +19,6 @@
 #include "util/opt.h"
 #include "util/util.h"
 
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,35 +171,16 @@ struct fit_machine {
     struct fit_device dev[OSTEL_MEMMODEL_MAX_DEV];
 };
 
-/*
- * CPUID and XCR0 directly rather than __builtin_cpu_supports, whose __cpu_model lives in the
- * compiler's runtime (zig's, used for the macOS cross-build, has none). Same rule as compiler-rt's
- * cpu_model.c: a feature counts when the CPU has it and the OS saves its registers (XCR0); macOS
- * saves the AVX-512 state lazily on first use, so there the CPU's bit is enough for AVX-512.
- */
+/* The host CPU's features (platform/cpu_features.c) as the memory model's repack flags. */
 static uint32_t host_cpu_features(void)
 {
-    uint32_t f = 0;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE) || __get_cpuid_max(0, NULL) < 7)
-        return 0;
-    unsigned xcr0_lo, xcr0_hi;
-    __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
-    bool ymm = (xcr0_lo & 0x6) == 0x6;
-#if defined(__APPLE__)
-    bool zmm = ymm;
-#else
-    bool zmm = ymm && (xcr0_lo & 0xe0) == 0xe0;
-#endif
-    __cpuid_count(7, 0, a, b, c, d);
-    if (ymm && (b & bit_AVX2))
+    uint32_t c = ostel_platform_cpu_features(), f = 0;
+    if (c & OSTEL_PLATFORM_CPU_AVX2)
         f |= OSTEL_MEMMODEL_CPU_AVX2;
-    if (zmm && (b & bit_AVX512F))
+    if (c & OSTEL_PLATFORM_CPU_AVX512)
         f |= OSTEL_MEMMODEL_CPU_AVX512;
-#elif defined(__aarch64__)
-    f |= OSTEL_MEMMODEL_CPU_NEON_DOTPROD; /* every Apple Silicon and recent ARM server */
-#endif
+    if (c & OSTEL_PLATFORM_CPU_NEON_DOTPROD)
+        f |= OSTEL_MEMMODEL_CPU_NEON_DOTPROD;
     return f;
 }
 
@@ -610,8 +588,8 @@ static int run_compare(struct fit_args *a)
     }
     struct ostel_memmodel_params p = a->p;
     p.n_ctx = 0; /* the log's */
-    cJSON *o = ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, b.data,
-                                           b.len, err, sizeof(err));
+    cJSON *o = ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, err,
+                                           sizeof(err));
     ostel_buf_free(&b);
     ostel_log_result_free(&lr);
     if (!o)

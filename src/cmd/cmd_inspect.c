@@ -6,7 +6,7 @@
  */
 #include "cmd/cmd.h"
 #include "llama/ggml_types.h"
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "util/opt.h"
 #include "util/util.h"
 

@@ -97,8 +97,7 @@ static cJSON *cmp_json(double pred_bytes, bool have, double meas_mib, double *er
 }
 
 cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *pin,
-                                   const struct ostel_log_result *log, const char *log_text,
-                                   size_t log_len, char *err, size_t errlen)
+                                   const struct ostel_log_result *log, char *err, size_t errlen)
 {
     /* measured, per device and kind */
     struct measured mm = {{0}, {0}}, mk = {{0}, {0}}, mc = {{0}, {0}}, mo = {{0}, {0}};
@@ -147,9 +146,7 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
     }
     if (rc != 0) {
         source = "log";
-        struct ostel_memmodel_log_extra extra;
-        ostel_memmodel_scan_log(log_text, log_len, &extra);
-        if (ostel_memmodel_shape_from_log(&shape, log, &extra, err, errlen) != 0)
+        if (ostel_memmodel_shape_from_log(&shape, log, err, errlen) != 0)
             return NULL;
     }
 

@@ -1372,6 +1372,7 @@ int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *
     struct ostel_str rest = ostel_str_make(data ? data : "", len);
     struct ostel_str raw;
     while (ostel_str_next_line(&rest, &raw)) {
+        lp_header_extra_line(raw, &r->header_extra);
         size_t n = clean_line(raw.p, raw.n, line, LP_LINE_MAX);
         if (n == 0)
             continue;

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cJSON.h>
 
@@ -115,6 +116,16 @@ struct ostel_log_model {
     bool seen;       /* at least one fact was read */
 };
 
+/*
+ * Header facts of print_info: / llm_load_print_meta: lines that the memory model needs and
+ * struct ostel_log_model does not keep: the first plain non-zero number each key has anywhere in
+ * the log (any load). 0 = not printed (or printed per layer). Not part of the JSON.
+ */
+struct ostel_log_header_extra {
+    uint32_t head_dim_k, head_dim_v; /* n_embd_head_k, n_embd_head_v */
+    uint32_t n_ff, n_swa;
+};
+
 #define OSTEL_LOGPARSE_MAX_BUFFERS 64
 #define OSTEL_LOGPARSE_MAX_BREAKDOWN 32
 #define OSTEL_LOGPARSE_MAX_DEVICES 16
@@ -127,6 +138,7 @@ struct ostel_log_result {
     char decimal_separator;                              /* '.', ',' or 0 when no decimal seen */
 
     struct ostel_log_model model; /* the last full load; a vocab-only load before it is ignored */
+    struct ostel_log_header_extra header_extra;
     int model_loads, vocab_only_loads;
 
     /* context */

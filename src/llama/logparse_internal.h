@@ -14,6 +14,9 @@
 #define LP_BENCH_MAX_COLS 64
 #define LP_JSON_OBJ_MAX (64 * 1024)
 
+/* Raises the facts of out not yet found from one raw log line (logparse_header.c). */
+void lp_header_extra_line(struct ostel_str line, struct ostel_log_header_extra *out);
+
 struct lp_state {
     struct ostel_log_result *r;
 

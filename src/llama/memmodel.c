@@ -24,8 +24,7 @@
 #include "llama/memmodel.h"
 
 #include "llama/ggml_types.h"
-#include "llama/gguf.h"
-#include "llama/logparse.h"
+#include "llama/memmodel_internal.h"
 #include "util/util.h"
 
 #include <math.h>
@@ -34,12 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MIB (1024.0 * 1024.0)
 #define CTX_PAD 256u
-#define MAX_LAYERS 65536u
-
-enum { T_Q4_0 = 2, T_Q5_0 = 6, T_Q5_1 = 7, T_Q8_0 = 8, T_Q2_K = 10, T_Q3_K = 11, T_Q4_K = 12,
-       T_Q5_K = 13, T_Q6_K = 14, T_IQ4_NL = 20, T_BF16 = 30, T_MXFP4 = 39 };
 
 struct ostel_memmodel_params ostel_memmodel_default_params(void)
 {
@@ -67,15 +61,6 @@ int ostel_memmodel_cache_type(const char *name)
         if (strcasecmp(name, ok[i]) == 0)
             return ostel_ggml_type_from_name(ok[i]);
     return -1;
-}
-
-void ostel_memmodel_shape_free(struct ostel_memmodel_shape *s)
-{
-    if (!s)
-        return;
-    free(s->layer_n_head_kv);
-    free(s->tensors);
-    memset(s, 0, sizeof(*s));
 }
 
 /* ---- tensor placement ---- */
@@ -244,31 +229,28 @@ static uint64_t host_inputs(const struct ostel_memmodel_shape *s,
     return h;
 }
 
-int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
-                           const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
-                           char *err, size_t errlen)
-{
-    memset(out, 0, sizeof(*out));
-    if (s->n_layer == 0 || s->n_layer > MAX_LAYERS || s->n_embd == 0 || s->n_head == 0 ||
-        s->n_vocab == 0) {
-        snprintf(err, errlen, "model shape incomplete (layers, embedding, heads or vocabulary "
-                              "missing)");
-        return -1;
-    }
-    const struct ostel_ggml_type_info *tk = ostel_ggml_type_get(p->type_k);
-    const struct ostel_ggml_type_info *tv = ostel_ggml_type_get(p->type_v);
-    if (!tk || !tv) {
-        snprintf(err, errlen, "unknown cache type");
-        return -1;
-    }
-    bool gpu = p->backend != OSTEL_MEMMODEL_BACKEND_CPU;
-    bool fa = p->flash_attn != 0; /* auto resolves to on for CPU, CUDA and Metal */
-    if (!fa && tv->quantized) {
-        snprintf(err, errlen, "a quantized V cache (%s) needs flash attention", tv->name);
-        return -1;
-    }
+/* What the sections of ostel_memmodel_predict hand each other. */
+struct predict_state {
+    const struct ostel_ggml_type_info *tk, *tv; /* cache types */
+    bool gpu;                                   /* a GPU backend holds offloaded layers */
+    bool fa;                                    /* flash attention, as resolved */
+    uint32_t n_seq, n_stream;
+    uint64_t n_tok;        /* worst-case graph: min(n_ctx, n_ubatch) tokens, as many outputs */
+    uint64_t kv_size;      /* cells per stream */
+    uint64_t kv_size_swa;  /* cells per stream of the sliding-window cache */
+    int64_t i_gpu_start;   /* the first layer on the GPU */
+    /* the largest weight of a layer, and of the output layer, left on the host: with op offload
+     * (CUDA) a big batch copies it into the GPU's compute buffer for the matrix product */
+    uint64_t host_layer_w_max, host_out_w_max;
+    uint64_t v_gqa_max, host_layer_kv_max;
+    bool any_full, any_swa;
+};
 
-    /* ---- context (llama-context.cpp) ---- */
+/* ---- context (llama-context.cpp) ---- */
+static int predict_context(const struct ostel_memmodel_shape *s,
+                           const struct ostel_memmodel_params *p, struct predict_state *st,
+                           struct ostel_memmodel_result *out, char *err, size_t errlen)
+{
     uint64_t n_ctx = p->n_ctx ? p->n_ctx : s->n_ctx_train;
     if (n_ctx == 0)
         n_ctx = 4096;
@@ -293,39 +275,54 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         n_batch = (uint32_t)n_ctx;
     if (n_ubatch > n_batch)
         n_ubatch = n_batch;
-    uint64_t n_tok = n_ubatch; /* worst-case graph: min(n_ctx, n_ubatch) tokens, as many outputs */
-    uint32_t n_stream = p->kv_unified ? 1 : n_seq;
-    uint64_t kv_size = n_ctx_seq; /* cells per stream */
-    uint64_t kv_size_swa = 0;
+    st->n_seq = n_seq;
+    st->n_tok = n_ubatch;
+    st->n_stream = p->kv_unified ? 1 : n_seq;
+    st->kv_size = n_ctx_seq;
+    st->kv_size_swa = 0;
     if (s->n_swa) {
         uint64_t want = (uint64_t)s->n_swa * (p->kv_unified ? n_seq : 1) + n_ubatch;
-        kv_size_swa = align_up(want < kv_size ? want : kv_size, CTX_PAD);
+        st->kv_size_swa = align_up(want < st->kv_size ? want : st->kv_size, CTX_PAD);
     }
     out->n_ctx = (uint32_t)n_ctx;
     out->n_ctx_seq = (uint32_t)n_ctx_seq;
     out->n_ubatch = n_ubatch;
-    out->kv_cells = (uint32_t)(kv_size * n_stream);
-    out->kv_cells_swa = (uint32_t)(kv_size_swa * n_stream);
-    out->flash_attn = fa;
+    out->kv_cells = (uint32_t)(st->kv_size * st->n_stream);
+    out->kv_cells_swa = (uint32_t)(st->kv_size_swa * st->n_stream);
+    out->flash_attn = st->fa;
+    return 0;
+}
 
-    /* ---- layer placement (llama-model.cpp load_tensors) ---- */
+/* ---- layer placement (llama-model.cpp load_tensors) ---- */
+static void predict_placement(const struct ostel_memmodel_shape *s,
+                              const struct ostel_memmodel_params *p, struct predict_state *st,
+                              struct ostel_memmodel_result *out)
+{
     uint32_t n_layer = s->n_layer;
     int64_t ngl = p->ngl < 0 ? (int64_t)n_layer + 1 : p->ngl;
-    if (!gpu)
+    if (!st->gpu)
         ngl = 0;
     int64_t i_gpu_start = (int64_t)n_layer + 1 - ngl;
     if (i_gpu_start < 0)
         i_gpu_start = 0;
+    st->i_gpu_start = i_gpu_start;
     /* ngl counts the output layer first: -ngl 1 offloads only the output */
     out->layers_gpu = i_gpu_start >= (int64_t)n_layer ? 0 : (uint32_t)(n_layer - i_gpu_start);
-    out->output_on_gpu = gpu && ngl >= 1;
-    out->n_dev = gpu ? 2 : 1;
+    out->output_on_gpu = st->gpu && ngl >= 1;
+    out->n_dev = st->gpu ? 2 : 1;
     out->dev[0].name = "host";
     out->dev[1].name = "gpu";
+}
+
+/* ---- weights ---- */
+static void predict_weights(const struct ostel_memmodel_shape *s,
+                            const struct ostel_memmodel_params *p, struct predict_state *st,
+                            struct ostel_memmodel_result *out)
+{
     struct ostel_memmodel_device *host = &out->dev[OSTEL_MEMMODEL_DEV_HOST];
     struct ostel_memmodel_device *dgpu = &out->dev[OSTEL_MEMMODEL_DEV_GPU];
-
-    /* ---- weights ---- */
+    uint32_t n_layer = s->n_layer;
+    int64_t i_gpu_start = st->i_gpu_start;
     bool mapped_gpu = p->backend == OSTEL_MEMMODEL_BACKEND_METAL && !p->no_mmap;
     bool repack_ok = p->backend != OSTEL_MEMMODEL_BACKEND_CUDA; /* CUDA: host buffer type first */
     bool have_output = false;
@@ -337,9 +334,7 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
             tok_embd = &s->tensors[i];
     }
     struct span host_span = {0, 0, false}, gpu_span = {0, 0, false};
-    uint64_t host_alloc = 0, gpu_alloc = 0, repack = 0, layers_on_cpu = 0;
-    /* the largest weight of a layer, and of the output layer, left on the host: with op offload
-     * (CUDA) a big batch copies it into the GPU's compute buffer for the matrix product */
+    uint64_t host_alloc = 0, gpu_alloc = 0, repack = 0;
     uint64_t host_layer_w_max = 0, host_out_w_max = 0;
     for (size_t i = 0; i < s->n_tensors; i++) {
         const struct ostel_memmodel_tensor *t = &s->tensors[i];
@@ -350,7 +345,7 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         case PLACE_INPUT: on_gpu = false; on_host = true; break;
         case PLACE_LAYER: on_gpu = il >= i_gpu_start; on_host = !on_gpu; break;
         case PLACE_ROPE:
-            on_gpu = gpu && i_gpu_start < (int64_t)n_layer;
+            on_gpu = st->gpu && i_gpu_start < (int64_t)n_layer;
             on_host = i_gpu_start > 0;
             break;
         default: on_gpu = out->output_on_gpu; on_host = !on_gpu; break;
@@ -372,8 +367,6 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
              * interleaved with the rest in the file */
             if (rp && !p->no_mmap && !s->have_offsets)
                 host_alloc += t->bytes;
-            if (pl == PLACE_LAYER)
-                layers_on_cpu = 1;
         }
         if (on_gpu) {
             if (mapped_gpu && s->have_offsets)
@@ -396,7 +389,8 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                 repack += align_up(tok_embd->bytes, 64);
         }
     }
-    (void)layers_on_cpu;
+    st->host_layer_w_max = host_layer_w_max;
+    st->host_out_w_max = host_out_w_max;
     host->model_bytes = span_bytes(&host_span) + host_alloc;
     host->repack_bytes = repack;
     dgpu->model_bytes = span_bytes(&gpu_span) + gpu_alloc;
@@ -412,12 +406,19 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
     }
     out->repack_bytes = repack;
     out->model_exact = !s->synthesized;
+}
 
-    /* ---- KV cache (llama-kv-cache.cpp) ---- */
-    uint32_t max_head = s->n_head;
+/* ---- KV cache (llama-kv-cache.cpp) ---- */
+static int predict_kv(const struct ostel_memmodel_shape *s, const struct ostel_memmodel_params *p,
+                      struct predict_state *st, struct ostel_memmodel_result *out, char *err,
+                      size_t errlen)
+{
+    struct ostel_memmodel_device *host = &out->dev[OSTEL_MEMMODEL_DEV_HOST];
+    struct ostel_memmodel_device *dgpu = &out->dev[OSTEL_MEMMODEL_DEV_GPU];
+    const struct ostel_ggml_type_info *tk = st->tk, *tv = st->tv;
     uint64_t v_gqa_max = 0, host_layer_kv_max = 0;
     bool any_full = false, any_swa = false;
-    for (uint32_t il = 0; il < n_layer; il++) {
+    for (uint32_t il = 0; il < s->n_layer; il++) {
         uint64_t hkv = layer_kv_heads(s, il);
         if (hkv == 0)
             continue;
@@ -426,9 +427,9 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         bool swa = layer_is_swa(s, il);
         any_swa |= swa;
         any_full |= !swa;
-        uint64_t cells = swa ? kv_size_swa : kv_size;
-        uint64_t kb = row_bytes(p->type_k, hkv * s->head_dim_k * cells) * n_stream;
-        uint64_t vb = row_bytes(p->type_v, hkv * s->head_dim_v * cells) * n_stream;
+        uint64_t cells = swa ? st->kv_size_swa : st->kv_size;
+        uint64_t kb = row_bytes(p->type_k, hkv * s->head_dim_k * cells) * st->n_stream;
+        uint64_t vb = row_bytes(p->type_v, hkv * s->head_dim_v * cells) * st->n_stream;
         if ((hkv * s->head_dim_k) % tk->blck_size || (hkv * s->head_dim_v) % tv->blck_size) {
             snprintf(err, errlen, "cache type needs rows that are a multiple of %u elements",
                      tk->blck_size > tv->blck_size ? tk->blck_size : tv->blck_size);
@@ -436,7 +437,7 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         }
         out->kv_k_bytes += kb;
         out->kv_v_bytes += vb;
-        if ((int64_t)il >= i_gpu_start && gpu) {
+        if ((int64_t)il >= st->i_gpu_start && st->gpu) {
             dgpu->kv_bytes += kb + vb;
         } else {
             host->kv_bytes += kb + vb;
@@ -444,10 +445,26 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                 host_layer_kv_max = kb + vb;
         }
     }
+    st->v_gqa_max = v_gqa_max;
+    st->host_layer_kv_max = host_layer_kv_max;
+    st->any_full = any_full;
+    st->any_swa = any_swa;
     out->kv_bytes = out->kv_k_bytes + out->kv_v_bytes;
     out->kv_exact = arch_kv_exact(s->arch);
+    return 0;
+}
 
-    /* ---- compute buffers (calibrated; docs/fit.md) ---- */
+/* ---- compute buffers (calibrated; docs/fit.md) ---- */
+static void predict_compute(const struct ostel_memmodel_shape *s,
+                            const struct ostel_memmodel_params *p, const struct predict_state *st,
+                            struct ostel_memmodel_result *out)
+{
+    struct ostel_memmodel_device *host = &out->dev[OSTEL_MEMMODEL_DEV_HOST];
+    struct ostel_memmodel_device *dgpu = &out->dev[OSTEL_MEMMODEL_DEV_GPU];
+    uint64_t n_tok = st->n_tok, kv_size = st->kv_size, kv_size_swa = st->kv_size_swa;
+    bool gpu = st->gpu, fa = st->fa;
+    int64_t i_gpu_start = st->i_gpu_start;
+    uint32_t max_head = s->n_head;
     uint64_t E = (uint64_t)s->n_embd * n_tok * 4;           /* one activation */
     uint64_t kv_att = s->n_swa && s->swa_pattern == 0 ? kv_size_swa : kv_size;
     uint64_t mask = kv_att * n_tok * 4;                      /* f32 KQ mask */
@@ -466,20 +483,20 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
          * (and of the layer's K and V) in the GPU's compute buffer. Below 32 tokens
          * (ggml-cuda.cu's op_offload_min_batch_size) host layers run on the CPU. */
         bool op_offload = n_tok >= 32;
-        uint64_t h = host_inputs(s, p, n_tok, kv_size, kv_size_swa, any_full, any_swa, v_gqa_max,
-                                 fa);
+        uint64_t h = host_inputs(s, p, n_tok, kv_size, kv_size_swa, st->any_full, st->any_swa,
+                                 st->v_gqa_max, fa);
         uint64_t g = 0;
         if (out->layers_gpu > 0)
             g = layer_peak;
         if (i_gpu_start > 0 && op_offload) {
-            uint64_t off = layer_peak + host_layer_w_max + host_layer_kv_max;
+            uint64_t off = layer_peak + st->host_layer_w_max + st->host_layer_kv_max;
             g = off > g ? off : g;
         } else if (i_gpu_start > 0) {
             h += layer_peak;
         }
         uint64_t o = out_peak;
         if (!out->output_on_gpu && op_offload)
-            o += host_out_w_max;
+            o += st->host_out_w_max;
         else if (!out->output_on_gpu)
             o = 0, h += out_peak;
         dgpu->compute_bytes = o > g ? o : g;
@@ -501,7 +518,7 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         host->compute_bytes = h;
     }
     out->compute_bytes = host->compute_bytes + dgpu->compute_bytes;
-    host->output_bytes = (uint64_t)s->n_vocab * n_seq * 4;
+    host->output_bytes = (uint64_t)s->n_vocab * st->n_seq * 4;
     out->output_bytes = host->output_bytes;
 
     for (size_t d = 0; d < out->n_dev; d++) {
@@ -509,8 +526,11 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
         dv->total_bytes = dv->model_bytes + dv->repack_bytes + dv->kv_bytes + dv->compute_bytes +
                           dv->output_bytes;
     }
+}
 
-    /* ---- what is approximate ---- */
+/* ---- what is approximate ---- */
+static void predict_note(const struct ostel_memmodel_shape *s, struct ostel_memmodel_result *out)
+{
     char *n = out->note;
     size_t nl = sizeof(out->note);
     n[0] = '\0';
@@ -525,394 +545,41 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
     size_t len = strlen(n);
     if (len >= 2 && n[len - 2] == ';')
         n[len - 2] = '\0';
-    return 0;
 }
 
-/* ---- shapes ---- */
-
-static void copy_str(char *dst, size_t n, const char *src)
-{
-    snprintf(dst, n, "%s", src ? src : "");
-}
-
-/* Sliding-window pattern of architectures whose GGUFs may not carry it (llama-model.cpp). */
-static uint32_t default_swa_pattern(const char *arch)
-{
-    if (strcmp(arch, "gemma2") == 0)
-        return 2;
-    if (strcmp(arch, "gemma3") == 0 || strcmp(arch, "gemma3n") == 0)
-        return 6;
-    if (strcmp(arch, "cohere2") == 0 || strcmp(arch, "llama4") == 0)
-        return 4;
-    if (strcmp(arch, "gpt-oss") == 0)
-        return 2;
-    return 0;
-}
-
-int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct ostel_gguf *g,
-                                   char *err, size_t errlen)
-{
-    memset(s, 0, sizeof(*s));
-    struct ostel_gguf_model m;
-    ostel_gguf_model_init(&m, g);
-    int rc = 0;
-    if (!m.arch || m.n_layer == 0 || m.n_embd == 0 || m.n_head == 0 || m.n_vocab == 0) {
-        snprintf(err, errlen, "not a llama.cpp language model (architecture, block count, "
-                              "embedding length, head count or vocabulary missing)");
-        rc = -1;
-        goto done;
-    }
-    if (m.n_layer > MAX_LAYERS) {
-        snprintf(err, errlen, "implausible block count %u", m.n_layer);
-        rc = -1;
-        goto done;
-    }
-    copy_str(s->arch, sizeof(s->arch), m.arch);
-    s->n_layer = m.n_layer;
-    s->n_embd = m.n_embd;
-    s->n_ff = m.n_ff;
-    s->n_head = m.n_head;
-    s->n_head_kv = m.n_head_kv ? m.n_head_kv : m.n_head;
-    s->head_dim_k = m.head_dim_k;
-    s->head_dim_v = m.head_dim_v;
-    s->n_vocab = m.n_vocab;
-    s->n_ctx_train = m.n_ctx_train;
-    s->ftype = m.file_type_guessed ? 0 : m.file_type;
-    s->total_bytes = m.tensor_bytes;
-    if (m.layer_n_head_kv && m.n_head_kv_per_layer) {
-        s->layer_n_head_kv = ostel_xcalloc(m.n_layer, sizeof(uint32_t));
-        memcpy(s->layer_n_head_kv, m.layer_n_head_kv, m.n_layer * sizeof(uint32_t));
-    }
-    s->n_swa = m.sliding_window;
-    s->swa_pattern = m.sliding_window_pattern ? m.sliding_window_pattern
-                                              : default_swa_pattern(s->arch);
-    if (s->head_dim_k == 0 || s->head_dim_v == 0) {
-        snprintf(err, errlen, "head size unknown");
-        rc = -1;
-        goto done;
-    }
-    s->n_tensors = g->n_tensors;
-    s->tensors = ostel_xcalloc(g->n_tensors ? g->n_tensors : 1, sizeof(*s->tensors));
-    bool have_output = false;
-    for (size_t i = 0; i < g->n_tensors; i++) {
-        const struct ostel_gguf_tensor *gt = &g->tensors[i];
-        struct ostel_memmodel_tensor *t = &s->tensors[i];
-        copy_str(t->name, sizeof(t->name), gt->name);
-        t->type = gt->type;
-        t->n_dims = gt->n_dims;
-        for (int d = 0; d < 4; d++)
-            t->ne[d] = gt->ne[d];
-        t->bytes = gt->bytes;
-        t->offset = gt->offset;
-        if (strcmp(t->name, "output.weight") == 0)
-            have_output = true;
-    }
-    s->tied_output = !have_output;
-    s->have_offsets = true;
-done:
-    ostel_gguf_model_free(&m);
-    if (rc != 0)
-        ostel_memmodel_shape_free(s);
-    return rc;
-}
-
-/* llama.cpp's llama_ftype -> the default tensor type of llama-quant.cpp (0 = unknown). */
-static int ftype_default_type(uint32_t ftype)
-{
-    switch (ftype) {
-    case 0: return 0;                  /* ALL_F32 */
-    case 1: return 1;                  /* F16 */
-    case 2: return T_Q4_0;
-    case 3: return 3;                  /* Q4_1 */
-    case 7: return T_Q8_0;
-    case 8: return T_Q5_0;
-    case 9: return T_Q5_1;
-    case 10: return T_Q2_K;            /* Q2_K */
-    case 11: case 12: case 13: return T_Q3_K;
-    case 14: case 15: return T_Q4_K;
-    case 16: case 17: return T_Q5_K;
-    case 18: return T_Q6_K;
-    case 25: return T_IQ4_NL;
-    case 32: return T_BF16;
-    case 38: return T_MXFP4;
-    default: return -1;
-    }
-}
-
-/* llama-quant.cpp's tensor_type_fallback for rows that are not a multiple of 256. */
-static uint32_t type_fallback(uint32_t type, uint32_t ne0)
-{
-    const struct ostel_ggml_type_info *ti = ostel_ggml_type_get(type);
-    if (!ti || ne0 % ti->blck_size == 0)
-        return type;
-    switch (type) {
-    case T_Q2_K: case T_Q3_K: return T_IQ4_NL;
-    case T_Q4_K: return T_Q5_0;
-    case T_Q5_K: return T_Q5_1;
-    case T_Q6_K: return T_Q8_0;
-    default: return 1;
-    }
-}
-
-/* ftype of a log's "file type" text ("Q4_K - Medium"), by llama_ftype_name; -1 when unknown. */
-static int ftype_from_name(const char *name)
-{
-    for (uint32_t f = 0; f < 64; f++) {
-        const char *n = ostel_llama_ftype_name(f);
-        if (n && strcmp(n, name) == 0 && strstr(n, "unknown") == NULL)
-            return (int)f;
-    }
-    return -1;
-}
-
-static void add_tensor(struct ostel_memmodel_shape *s, size_t *cap, const char *name, uint32_t type,
-                       uint64_t ne0, uint64_t ne1)
-{
-    if (s->n_tensors == *cap) {
-        *cap = *cap ? *cap * 2 : 64;
-        s->tensors = ostel_xrealloc(s->tensors, *cap * sizeof(*s->tensors));
-    }
-    struct ostel_memmodel_tensor *t = &s->tensors[s->n_tensors++];
-    memset(t, 0, sizeof(*t));
-    copy_str(t->name, sizeof(t->name), name);
-    t->type = type_fallback(type, (uint32_t)ne0);
-    t->n_dims = ne1 > 1 ? 2 : 1;
-    t->ne[0] = ne0;
-    t->ne[1] = ne1;
-    t->ne[2] = t->ne[3] = 1;
-    if (!ostel_ggml_tensor_bytes(t->type, ne0, ne0 * ne1, &t->bytes))
-        t->bytes = ne0 * ne1 * 2;
-}
-
-/* llama-quant.cpp's use_more_bits: the first and last eighth of the layers and every third */
-static bool more_bits(uint32_t i, uint32_t n)
-{
-    return i < n / 8 || i >= 7 * n / 8 || (i >= n / 8 && (i - n / 8) % 3 == 2);
-}
-
-/* The type of attn_v / ffn_down of layer il under ftype (llama-quant.cpp, the common K mixes). */
-static uint32_t mixed_type(uint32_t ftype, uint32_t base, uint32_t il, uint32_t n, bool down)
-{
-    switch (ftype) {
-    case 15: case 17: /* Q4_K_M, Q5_K_M */
-        return more_bits(il, n) ? T_Q6_K : base;
-    case 12: /* Q3_K_M */
-        if (down)
-            return il < n / 16 ? T_Q5_K : T_Q4_K;
-        return il < 2 ? T_Q5_K : T_Q4_K;
-    case 14: /* Q4_K_S */
-        return down && il < n / 8 ? T_Q5_K : base;
-    default:
-        return base;
-    }
-}
-
-/* A llama-like tensor table of the shape, with the quantization recipe of ftype. */
-static void synth_table(struct ostel_memmodel_shape *s, uint32_t base, bool tied)
-{
-    size_t cap = 0;
-    s->n_tensors = 0;
-    uint64_t q = (uint64_t)s->n_head * s->head_dim_k, kv = (uint64_t)s->n_head_kv * s->head_dim_k;
-    uint32_t out_type = base == 1 || base == T_BF16 || base == T_Q8_0 || base == 0 ? base : T_Q6_K;
-    /* a tied token_embd gets the output type (llama-quant.cpp), unless its rows force a fallback */
-    uint32_t embd_type = tied && s->n_embd % 256 == 0 ? out_type : base;
-    char name[64];
-    add_tensor(s, &cap, "token_embd.weight", embd_type, s->n_embd, s->n_vocab);
-    for (uint32_t il = 0; il < s->n_layer; il++) {
-        snprintf(name, sizeof(name), "blk.%u.attn_norm.weight", il);
-        add_tensor(s, &cap, name, 0, s->n_embd, 1);
-        snprintf(name, sizeof(name), "blk.%u.attn_q.weight", il);
-        add_tensor(s, &cap, name, base, s->n_embd, q);
-        snprintf(name, sizeof(name), "blk.%u.attn_k.weight", il);
-        add_tensor(s, &cap, name, base, s->n_embd, kv);
-        snprintf(name, sizeof(name), "blk.%u.attn_v.weight", il);
-        add_tensor(s, &cap, name, mixed_type(s->ftype, base, il, s->n_layer, false), s->n_embd,
-                   kv);
-        snprintf(name, sizeof(name), "blk.%u.attn_output.weight", il);
-        add_tensor(s, &cap, name, base, q, s->n_embd);
-        snprintf(name, sizeof(name), "blk.%u.ffn_norm.weight", il);
-        add_tensor(s, &cap, name, 0, s->n_embd, 1);
-        snprintf(name, sizeof(name), "blk.%u.ffn_gate.weight", il);
-        add_tensor(s, &cap, name, base, s->n_embd, s->n_ff);
-        snprintf(name, sizeof(name), "blk.%u.ffn_up.weight", il);
-        add_tensor(s, &cap, name, base, s->n_embd, s->n_ff);
-        snprintf(name, sizeof(name), "blk.%u.ffn_down.weight", il);
-        add_tensor(s, &cap, name, mixed_type(s->ftype, base, il, s->n_layer, true), s->n_ff,
-                   s->n_embd);
-    }
-    add_tensor(s, &cap, "output_norm.weight", 0, s->n_embd, 1);
-    if (!tied)
-        add_tensor(s, &cap, "output.weight", out_type, s->n_embd, s->n_vocab);
-}
-
-static uint64_t table_bytes(const struct ostel_memmodel_shape *s)
-{
-    uint64_t sum = 0;
-    for (size_t i = 0; i < s->n_tensors; i++)
-        sum += s->tensors[i].bytes;
-    return sum;
-}
-
-/* Tied embeddings of the common families, from the header alone (a log has no tensor list). */
-static bool guess_tied(const struct ostel_memmodel_shape *s)
-{
-    if (strncmp(s->arch, "gemma", 5) == 0)
-        return true;
-    if ((strcmp(s->arch, "qwen2") == 0 || strcmp(s->arch, "qwen3") == 0) && s->n_embd <= 2560)
-        return true;
-    if (strcmp(s->arch, "llama") == 0 && s->n_vocab == 128256 && s->n_embd <= 3072)
-        return true;
-    return false;
-}
-
-static uint32_t scan_u32(const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t'))
-        p++;
-    if (p >= end || *p != '=')
-        return 0;
-    p++;
-    while (p < end && *p == ' ')
-        p++;
-    uint64_t v = 0;
-    const char *d = p;
-    while (p < end && *p >= '0' && *p <= '9' && v < 100000000)
-        v = v * 10 + (uint64_t)(*p++ - '0');
-    if (p == d || (p < end && *p != '\r' && *p != ' ' && *p != '\n'))
-        return 0; /* not a plain number (a per-layer array, for instance) */
-    return (uint32_t)v;
-}
-
-void ostel_memmodel_scan_log(const char *text, size_t len, struct ostel_memmodel_log_extra *out)
+int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
+                           const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
+                           char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    static const char *const tags[] = {"print_info: ", "llm_load_print_meta: "};
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
-        {"n_embd_head_k", offsetof(struct ostel_memmodel_log_extra, head_dim_k)},
-        {"n_embd_head_v", offsetof(struct ostel_memmodel_log_extra, head_dim_v)},
-        {"n_ff", offsetof(struct ostel_memmodel_log_extra, n_ff)},
-        {"n_swa", offsetof(struct ostel_memmodel_log_extra, n_swa)},
-    };
-    if (!text)
-        return;
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    while (ostel_str_next_line(&rest, &line)) {
-        for (size_t t = 0; t < OSTEL_ARRAY_LEN(tags); t++) {
-            long at = ostel_str_find(line, tags[t]);
-            if (at < 0)
-                continue;
-            const char *p = line.p + at + strlen(tags[t]);
-            const char *end = line.p + line.n;
-            for (size_t k = 0; k < OSTEL_ARRAY_LEN(keys); k++) {
-                size_t kl = strlen(keys[k].key);
-                if ((size_t)(end - p) > kl && memcmp(p, keys[k].key, kl) == 0 &&
-                    (p[kl] == ' ' || p[kl] == '=')) {
-                    uint32_t *f = (uint32_t *)((char *)out + keys[k].off);
-                    if (*f == 0)
-                        *f = scan_u32(p + kl, end);
-                }
-            }
-        }
-    }
-}
-
-int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
-                                  const struct ostel_memmodel_log_extra *extra, char *err,
-                                  size_t errlen)
-{
-    memset(s, 0, sizeof(*s));
-    const struct ostel_log_model *m = &r->model;
-    if (!m->n_layer.valid || !m->n_embd.valid || !m->n_head.valid || !m->n_vocab.valid) {
-        snprintf(err, errlen, "the log lacks the model header (n_layer, n_embd, n_head, n_vocab)");
+    if (s->n_layer == 0 || s->n_layer > MAX_LAYERS || s->n_embd == 0 || s->n_head == 0 ||
+        s->n_vocab == 0) {
+        snprintf(err, errlen, "model shape incomplete (layers, embedding, heads or vocabulary "
+                              "missing)");
         return -1;
     }
-    double nl = m->n_layer.value, ne = m->n_embd.value, nh = m->n_head.value;
-    double nv = m->n_vocab.value;
-    if (nl < 1 || nl > MAX_LAYERS || ne < 1 || ne > 1e6 || nh < 1 || nh > 1e5 || nv < 1 ||
-        nv > 1e8) {
-        snprintf(err, errlen, "implausible model header in the log");
+    struct predict_state st;
+    memset(&st, 0, sizeof(st));
+    st.tk = ostel_ggml_type_get(p->type_k);
+    st.tv = ostel_ggml_type_get(p->type_v);
+    if (!st.tk || !st.tv) {
+        snprintf(err, errlen, "unknown cache type");
         return -1;
     }
-    copy_str(s->arch, sizeof(s->arch), m->arch);
-    s->n_layer = (uint32_t)nl;
-    s->n_embd = (uint32_t)ne;
-    s->n_head = (uint32_t)nh;
-    s->n_head_kv = m->n_head_kv.valid && m->n_head_kv.value >= 1 && m->n_head_kv.value <= nh
-                       ? (uint32_t)m->n_head_kv.value
-                       : s->n_head;
-    s->head_dim_k = s->head_dim_v = s->n_embd / s->n_head;
-    if (extra && extra->head_dim_k && extra->head_dim_k <= 65536)
-        s->head_dim_k = extra->head_dim_k;
-    if (extra && extra->head_dim_v && extra->head_dim_v <= 65536)
-        s->head_dim_v = extra->head_dim_v;
-    if (s->head_dim_k == 0 || s->head_dim_v == 0) {
-        snprintf(err, errlen, "implausible model header in the log");
+    st.gpu = p->backend != OSTEL_MEMMODEL_BACKEND_CPU;
+    st.fa = p->flash_attn != 0; /* auto resolves to on for CPU, CUDA and Metal */
+    if (!st.fa && st.tv->quantized) {
+        snprintf(err, errlen, "a quantized V cache (%s) needs flash attention", st.tv->name);
         return -1;
     }
-    if (extra && extra->n_swa && extra->n_swa < (1u << 30)) {
-        s->n_swa = extra->n_swa;
-        s->swa_pattern = default_swa_pattern(s->arch);
-    }
-    s->n_vocab = (uint32_t)nv;
-    s->n_ctx_train = m->n_ctx_train.valid && m->n_ctx_train.value >= 1 &&
-                             m->n_ctx_train.value < 1e9
-                         ? (uint32_t)m->n_ctx_train.value
-                         : 0;
-    int ft = m->file_type[0] ? ftype_from_name(m->file_type) : -1;
-    s->ftype = ft > 0 ? (uint32_t)ft : 0;
-    int base = ft >= 0 ? ftype_default_type((uint32_t)ft) : -1;
-    if (base < 0)
-        base = 1;
-    uint64_t size = m->size_mib.valid && m->size_mib.value > 0 && m->size_mib.value < 1e8
-                        ? (uint64_t)(m->size_mib.value * MIB)
-                        : 0;
-    s->synthesized = true;
-    s->tied_output = guess_tied(s);
-    if (extra && extra->n_ff && extra->n_ff < (1u << 24)) {
-        s->n_ff = extra->n_ff;
-    } else if (size) {
-        /* n_ff is not printed by every build: the multiple of 256 whose table is closest */
-        uint64_t best_diff = UINT64_MAX;
-        uint32_t best_ff = 256;
-        for (uint32_t ff = 256; ff <= s->n_embd * 8; ff += 256) {
-            s->n_ff = ff;
-            synth_table(s, (uint32_t)base, s->tied_output);
-            uint64_t b = table_bytes(s);
-            uint64_t d = b > size ? b - size : size - b;
-            if (d < best_diff) {
-                best_diff = d;
-                best_ff = ff;
-            }
-            if (b > size + (size >> 3))
-                break;
-        }
-        s->n_ff = best_ff;
-    } else {
-        s->n_ff = s->n_embd * 4;
-    }
-    synth_table(s, (uint32_t)base, s->tied_output);
-    uint64_t tb = table_bytes(s);
-    if (size && tb) {
-        /* the recipe is approximate (mixed types per layer): scale the repeating layers so the
-         * table's total is the size the log printed, which is exact */
-        uint64_t fixed = 0, layers = 0;
-        for (size_t i = 0; i < s->n_tensors; i++) {
-            if (strncmp(s->tensors[i].name, "blk.", 4) == 0)
-                layers += s->tensors[i].bytes;
-            else
-                fixed += s->tensors[i].bytes;
-        }
-        if (layers && size > fixed) {
-            double k = (double)(size - fixed) / (double)layers;
-            for (size_t i = 0; i < s->n_tensors; i++)
-                if (strncmp(s->tensors[i].name, "blk.", 4) == 0)
-                    s->tensors[i].bytes = (uint64_t)(s->tensors[i].bytes * k);
-        }
-    }
-    s->total_bytes = size ? size : table_bytes(s);
+    if (predict_context(s, p, &st, out, err, errlen) != 0)
+        return -1;
+    predict_placement(s, p, &st, out);
+    predict_weights(s, p, &st, out);
+    if (predict_kv(s, p, &st, out, err, errlen) != 0)
+        return -1;
+    predict_compute(s, p, &st, out);
+    predict_note(s, out);
     return 0;
 }
 

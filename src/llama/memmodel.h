@@ -8,7 +8,9 @@
  * offsets). A shape comes from a GGUF header (ostel_memmodel_shape_from_gguf) or from the model
  * header lines of a parsed log (ostel_memmodel_shape_from_log), which lack the tensor table: the
  * table is then synthesized from the architecture and llama.cpp's quantization recipe (less exact,
- * said in the result). Nothing here prints or touches a file.
+ * said in the result). The prediction (memmodel.c), the shapes (memmodel_shape.c) and the
+ * quantization recipe (memmodel_quant.c) are pure: they neither print nor touch a file. Only
+ * ostel_memmodel_compare_json (fit_compare.c) reads a file: the GGUF at model_path.
  */
 #ifndef OSTEL_MEMMODEL_H
 #define OSTEL_MEMMODEL_H
@@ -116,21 +118,14 @@ struct ostel_memmodel_result {
 /* Fills *s from a GGUF header (s owns copies; g may be freed after). Returns 0 or -1 with err. */
 int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct ostel_gguf *g,
                                    char *err, size_t errlen);
-/* Header facts the log parser does not keep, read from print_info: / llm_load_print_meta: lines. */
-struct ostel_memmodel_log_extra {
-    uint32_t head_dim_k, head_dim_v, n_ff, n_swa; /* 0 = not printed */
-};
-/* Scans a log's text (borrowed, need not be NUL-terminated) for the facts above. Pure. */
-void ostel_memmodel_scan_log(const char *text, size_t len, struct ostel_memmodel_log_extra *out);
-
 /*
  * Fills *s from the model header lines of a parsed log (n_layer, n_embd, n_head, n_head_kv,
- * n_vocab, file type, size) and extra (may be NULL), synthesizing a llama-like tensor table whose
- * total is the printed model size. Returns -1 with err when the log lacks what is needed.
+ * n_vocab, file type, size, and r->header_extra's head sizes, n_ff and n_swa), synthesizing a
+ * llama-like tensor table whose total is the printed model size. Returns -1 with err when the
+ * log lacks what is needed.
  */
 int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
-                                  const struct ostel_memmodel_log_extra *extra, char *err,
-                                  size_t errlen);
+                                  char *err, size_t errlen);
 void ostel_memmodel_shape_free(struct ostel_memmodel_shape *s);
 
 /* Predicts *out (plain data). Returns 0, or -1 with err (bad parameters, unusable shape). */
@@ -153,13 +148,11 @@ cJSON *ostel_memmodel_result_json(const struct ostel_memmodel_result *r);
  *    "output": {...}, "devices": [{"device", "model": {...}, ...}], "n_ctx", "source",
  *    "within_bars"}
  * (measured and error null where the log lacks the buffer), or NULL with err when the log holds no
- * buffer sizes or no usable model facts. log_text (may be NULL) is the raw log the result was
- * parsed from: header lines the parser does not keep (head sizes, n_ff) then sharpen a prediction
- * made without the GGUF.
+ * buffer sizes or no usable model facts. Without the GGUF, the log's header_extra (head sizes,
+ * n_ff, n_swa) sharpens the prediction.
  */
 cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *p,
-                                   const struct ostel_log_result *log, const char *log_text,
-                                   size_t log_len, char *err, size_t errlen);
+                                   const struct ostel_log_result *log, char *err, size_t errlen);
 
 /* Error bars of the comparison: |error| at most this many percent. */
 #define OSTEL_MEMMODEL_BAR_MODEL_PCT 1.0

@@ -7,13 +7,15 @@
  * never has an OS #ifdef: it calls these functions, and a value a platform cannot read is an
  * invalid field (an empty CSV cell), never 0.
  *
- * The sampler's loop:
- *     p = ostel_platform_open(child_pid, 256, err, sizeof(err));    // allocates, opens fds
+ * The sampler's use (src/run/sampler.c):
+ *     p = ostel_platform_open(child_pid, 4096, err, sizeof(err)); // allocates, opens fds
  *     ostel_platform_pressure_init(&pressure);
- *     every interval: ostel_platform_sample(p, &cur);                 // no allocation, no printing
- *                     ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure,
- * &m); prev = cur; ostel_platform_read_oom_kills(p, &kills);                       // after the
- * child ended ostel_platform_close(p);
+ *     every interval, and once more after the child exited:
+ *         ostel_platform_sample(p, &cur);                         // no allocation, no printing
+ *         ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure, &m);
+ *         prev = cur; have_prev = true;                           // m is one metrics.csv row
+ *     ostel_platform_read_oom_kills(p, &kills, &scope);           // false: no count on this host
+ *     ostel_platform_close(p);
  *
  * A handle is not thread-safe: use it from one thread at a time (the sampler's).
  * Samples hold raw cumulative counters; the pure functions at the bottom turn two consecutive
@@ -184,6 +186,16 @@ struct ostel_platform_host {
 };
 /* Fills *out (fully overwritten). Allocation-free; returns 0 (unknown facts are simply absent). */
 int ostel_platform_host_read(struct ostel_platform_host *out);
+
+/* Vector features of the host CPU: bits of ostel_platform_cpu_features(). */
+enum {
+    OSTEL_PLATFORM_CPU_AVX2 = 1u << 0,         /* x86-64: AVX2, and the OS saves the YMM state */
+    OSTEL_PLATFORM_CPU_AVX512 = 1u << 1,       /* x86-64: AVX-512F, and the OS saves ZMM */
+    OSTEL_PLATFORM_CPU_NEON_DOTPROD = 1u << 2, /* aarch64 (assumed on every aarch64 host) */
+};
+/* The features above of the CPU ostel runs on (cpu_features.c, every platform); 0 when none are
+ * known (another architecture). Allocation-free, no I/O. */
+uint32_t ostel_platform_cpu_features(void);
 
 /*
  * Asks the OS to back [p, p + len) with huge pages where it can (Linux transparent huge pages, which

@@ -12,7 +12,7 @@
  */
 #include "quality/quality.h"
 
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/llama_tools.h"
 #include "llama/logparse.h"
 #include "run/llama_cmd.h"

@@ -73,11 +73,12 @@ size_t ostel_metrics_format_row(const struct ostel_metrics_row *r, char *out, si
 struct ostel_metrics_table {
     struct ostel_metrics_row *rows; /* owned */
     size_t n;
-    /* For each column of the file, which ostel column it is (-1: a column ostel does not know). */
 };
 /*
- * Parses a whole metrics.csv held in memory. Columns are found by header name, so files with extra or
- * reordered columns (newer ostel, the original harness's seven columns only) load too. Returns 0, or
+ * Parses a whole metrics.csv held in memory. Columns are found by header name (the parser maps each
+ * column of the file to an ostel column, or to none: that column's cells are skipped), so files with
+ * extra or reordered columns (newer ostel, the original harness's seven columns only) load too; a
+ * header without 'ts' is refused, as is a row without a timestamp. Returns 0, or
  * OSTEL_ERR with a message "line N: ..." in err (nothing printed). The caller frees with
  * ostel_metrics_table_free().
  */

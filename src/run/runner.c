@@ -12,7 +12,7 @@
  */
 #include "run/runner.h"
 
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "llama/memmodel.h"
 #include "platform/platform.h"
@@ -542,8 +542,7 @@ static void finalize(struct run_ctx *c)
         struct ostel_memmodel_params mp = ostel_memmodel_default_params();
         mp.n_ctx = s->ctx > 0 ? (uint32_t)s->ctx : 0;
         char perr[256];
-        pred = ostel_memmodel_compare_json(s->model, &mp, &lr, log.data, log.len, perr,
-                                           sizeof(perr));
+        pred = ostel_memmodel_compare_json(s->model, &mp, &lr, perr, sizeof(perr));
     }
     cJSON_AddItemToObject(root, "prediction", pred ? pred : cJSON_CreateNull());
     cJSON_AddItemToObject(root, "telemetry",

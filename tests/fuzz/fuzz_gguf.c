@@ -2,7 +2,7 @@
  * fuzz_gguf: the GGUF header reader over arbitrary bytes, then everything inspect derives from a
  * header it accepts (model facts, JSON). Corpus: tests/fuzz/corpus/gguf (see its README).
  */
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include "testlib.h"
 
 #include "llama/ggml_types.h"
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/gguf_write.h"
 #include "llama/llama_tools.h"
 #include "llama/synth.h"

@@ -333,7 +333,7 @@ static cJSON *compare_log(const char *path, const char *model_path)
     ostel_log_result_init(&lr);
     char err[256];
     assert_int_equal(ostel_logparse_parse(text, len, &lr, err, sizeof(err)), 0);
-    cJSON *o = ostel_memmodel_compare_json(model_path, NULL, &lr, text, len, err, sizeof(err));
+    cJSON *o = ostel_memmodel_compare_json(model_path, NULL, &lr, err, sizeof(err));
     ostel_log_result_free(&lr);
     free(text);
     return o;
@@ -542,14 +542,18 @@ static void test_scan_log(void **state)
                       "llm_load_print_meta: n_ff             = 18944\n"
                       "print_info: n_ff = [1, 2, 3]\nprint_info: n_swa = 4096\n"
                       "print_info: n_embd_head_v = 256";
-    struct ostel_memmodel_log_extra e;
-    ostel_memmodel_scan_log(log, strlen(log), &e);
-    assert_int_equal(e.head_dim_k, 128);
-    assert_int_equal(e.head_dim_v, 256);
-    assert_int_equal(e.n_ff, 18944);
-    assert_int_equal(e.n_swa, 4096);
-    ostel_memmodel_scan_log(NULL, 0, &e);
-    assert_int_equal(e.n_ff, 0);
+    struct ostel_log_result lr;
+    ostel_log_result_init(&lr);
+    char err[128];
+    assert_int_equal(ostel_logparse_parse(log, strlen(log), &lr, err, sizeof(err)), 0);
+    const struct ostel_log_header_extra *e = &lr.header_extra;
+    assert_int_equal(e->head_dim_k, 128);
+    assert_int_equal(e->head_dim_v, 256);
+    assert_int_equal(e->n_ff, 18944);
+    assert_int_equal(e->n_swa, 4096);
+    assert_int_equal(ostel_logparse_parse(NULL, 0, &lr, err, sizeof(err)), 0);
+    assert_int_equal(e->n_ff, 0);
+    ostel_log_result_free(&lr);
 }
 
 static void test_bad_input(void **state)
@@ -563,8 +567,8 @@ static void test_bad_input(void **state)
     assert_int_equal(ostel_memmodel_predict(&s, &p, &r, err, sizeof(err)), -1);
     struct ostel_log_result lr;
     ostel_log_result_init(&lr);
-    assert_int_equal(ostel_memmodel_shape_from_log(&s, &lr, NULL, err, sizeof(err)), -1);
-    assert_null(ostel_memmodel_compare_json(NULL, NULL, &lr, NULL, 0, err, sizeof(err)));
+    assert_int_equal(ostel_memmodel_shape_from_log(&s, &lr, err, sizeof(err)), -1);
+    assert_null(ostel_memmodel_compare_json(NULL, NULL, &lr, err, sizeof(err)));
     ostel_log_result_free(&lr);
     assert_int_equal(ostel_memmodel_cache_type("q8_0"), OSTEL_GGML_TYPE_Q8_0);
     assert_int_equal(ostel_memmodel_cache_type("q4_K"), -1);
