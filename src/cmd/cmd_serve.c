@@ -509,18 +509,6 @@ static char *make_dir_name(const struct serve_args *a)
     return d;
 }
 
-static char *join_cmdline(int argc, char **argv)
-{
-    struct ostel_buf b;
-    ostel_buf_init(&b, 1 << 20);
-    ostel_buf_puts(&b, "ostel");
-    for (int i = 0; i < argc; i++) {
-        ostel_buf_putc(&b, ' ');
-        ostel_buf_puts(&b, argv[i]);
-    }
-    return ostel_buf_detach(&b);
-}
-
 static int levels_ok(const struct ostel_serve_outcome *o)
 {
     cJSON *lv = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
@@ -717,7 +705,7 @@ int cmd_serve(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
     dir = make_dir_name(&a);
-    cmdline = join_cmdline(argc, argv);
+    cmdline = ostel_run_args_join_cmdline(argc, argv);
     if (ostel_runner_prepare_dir(dir) != 0)
         goto out_args;
     a.p.dir = dir;

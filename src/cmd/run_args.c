@@ -150,7 +150,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     return ostel_error("run: unhandled option");
 }
 
-static char *join_cmdline(int argc, char **argv)
+char *ostel_run_args_join_cmdline(int argc, char **argv)
 {
     struct ostel_buf b;
     ostel_buf_init(&b, 1 << 20);
@@ -300,7 +300,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
                                  ts.tv_nsec / 1000000, safe);
         free(safe);
     }
-    a->cmdline = join_cmdline(argc, argv);
+    a->cmdline = ostel_run_args_join_cmdline(argc, argv);
     if (ostel_runner_prepare_dir(a->dir) != 0)
         return OSTEL_OPT_USAGE;
 

@@ -27,6 +27,9 @@ struct ostel_run_args {
 /* Parses and validates; prints errors. Returns OSTEL_OPT_DONE, _HELP or _USAGE. Free with _free
  * whatever it returned. */
 int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv);
+
+/* "ostel ARG1 ARG2 …" as config.txt records the command line; the caller frees it. */
+char *ostel_run_args_join_cmdline(int argc, char **argv);
 void ostel_run_args_free(struct ostel_run_args *a);
 /* Prints the one-line outcome (and warnings drawn from summary.json) unless quiet. */
 void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_run_result *res);

@@ -406,6 +406,13 @@ struct ostel_report_tables {
     size_t n;
 };
 void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report_tables *out);
+/* Appends an empty table to ts (head copied; numeric: 'r' per right-aligned column, at most 18
+ * columns) and returns it; the pointer moves when ts grows again. */
+struct ostel_report_table *ostel_report_table_new(struct ostel_report_tables *ts, const char *id,
+                                                  const char *title, size_t ncols,
+                                                  const char *const *head, const char *numeric);
+/* Appends a row of empty cells to t and returns its index. */
+size_t ostel_report_table_row_add(struct ostel_report_table *t);
 /* The serving tables (report_serve.c): per load level of every `ostel serve` run, latency and
  * throughput ("serve_latency") and the machine ("serve_system"); nothing when no run served. */
 void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report_tables *out);

@@ -13,32 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct ostel_report_table *table_new(struct ostel_report_tables *ts, const char *id,
-                                            const char *title, size_t ncols,
-                                            const char *const *head, const char *numeric)
-{
-    ts->t = ostel_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
-    struct ostel_report_table *t = &ts->t[ts->n++];
-    memset(t, 0, sizeof(*t));
-    t->id = id;
-    t->title = title;
-    t->ncols = ncols;
-    t->head = ostel_xcalloc(ncols, sizeof(*t->head));
-    t->numeric = ostel_xcalloc(ncols, sizeof(*t->numeric));
-    for (size_t c = 0; c < ncols; c++) {
-        t->head[c] = ostel_xstrdup(head[c]);
-        t->numeric[c] = numeric[c] == 'r';
-    }
-    return t;
-}
-
-static size_t row_add(struct ostel_report_table *t)
-{
-    t->cells = ostel_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*t->cells));
-    memset(&t->cells[t->nrows * t->ncols], 0, t->ncols * sizeof(*t->cells));
-    return t->nrows++;
-}
-
 static double jnum(const cJSON *o, const char *a, const char *b)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
@@ -82,7 +56,7 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
             if (!cJSON_IsObject(l))
                 continue;
             if (!lat) {
-                lat = table_new(out, "serve_latency", "Serving: latency and throughput per level",
+                lat = ostel_report_table_new(out, "serve_latency", "Serving: latency and throughput per level",
                                 OSTEL_ARRAY_LEN(lat_head), lat_head, "llllrrrrrrrrrrr");
                 lat->caption = ostel_xstrdup(
                     "One row per load level of each ostel serve run. TTFT and E2E are timed from "
@@ -95,7 +69,7 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
             if (!sys) {
                 /* the second table is made after the first: re-find lat, the array moved */
                 size_t li = (size_t)(lat - out->t);
-                sys = table_new(out, "serve_system", "Serving: the machine per level",
+                sys = ostel_report_table_new(out, "serve_system", "Serving: the machine per level",
                                 OSTEL_ARRAY_LEN(sys_head), sys_head, "lllrrrrrl");
                 lat = &out->t[li];
                 sys->caption = ostel_xstrdup(
@@ -108,7 +82,7 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
             char load[64];
             snprintf(load, sizeof(load), "%s %g%s", strcmp(kind, "rate") == 0 ? "rate" : "conc.",
                      value, strcmp(kind, "rate") == 0 ? "/s" : "");
-            size_t row = row_add(lat);
+            size_t row = ostel_report_table_row_add(lat);
             struct ostel_report_cell *c = &lat->cells[row * lat->ncols];
             c[0].text = ostel_xstrdup(run->tag[0] ? run->tag : run->name);
             c[1].text = ostel_xstrdup(jstr(l, "name"));
@@ -127,7 +101,7 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
             c[13].text = fmt(jnum(l, "e2e_ms", "p99"), 1);
             c[14].text = fmt(jnum(l, "client_queue_ms", "p99"), 2);
 
-            row = row_add(sys);
+            row = ostel_report_table_row_add(sys);
             c = &sys->cells[row * sys->ncols];
             c[0].text = ostel_xstrdup(run->tag[0] ? run->tag : run->name);
             c[1].text = ostel_xstrdup(jstr(l, "name"));

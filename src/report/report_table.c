@@ -26,9 +26,9 @@ const char *ostel_report_pressure_name(double p)
     return "normal";
 }
 
-static struct ostel_report_table *table_new(struct ostel_report_tables *ts, const char *id,
-                                            const char *title, size_t ncols,
-                                            const char *const *head, const char *numeric)
+struct ostel_report_table *ostel_report_table_new(struct ostel_report_tables *ts, const char *id,
+                                                  const char *title, size_t ncols,
+                                                  const char *const *head, const char *numeric)
 {
     OSTEL_ASSERT(ncols <= MAXCOLS);
     ts->t = ostel_xrealloc(ts->t, (ts->n + 1) * sizeof(*ts->t));
@@ -46,7 +46,7 @@ static struct ostel_report_table *table_new(struct ostel_report_tables *ts, cons
     return t;
 }
 
-static size_t row_add(struct ostel_report_table *t)
+size_t ostel_report_table_row_add(struct ostel_report_table *t)
 {
     t->cells = ostel_xrealloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*t->cells));
     for (size_t c = 0; c < t->ncols; c++) {
@@ -155,14 +155,14 @@ static void build_throughput(const struct ostel_report *r, struct ostel_report_t
     static const int cols[] = {OSTEL_REPORT_M_PROMPT_TPS, OSTEL_REPORT_M_GEN_TPS,
                                OSTEL_REPORT_M_WALL_S};
     struct ostel_report_table *t =
-        table_new(ts, "throughput", "Throughput & runtime", 7, head, "llrrrrl");
+        ostel_report_table_new(ts, "throughput", "Throughput & runtime", 7, head, "llrrrrl");
     t->caption = ostel_xasprintf(
         "Mean ± standard deviation over the successful runs; (1.23×) is the ratio to the baseline "
         "%s; the best of each column is in bold.",
         r->groups[r->baseline].label);
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
-        size_t row = row_add(t);
+        size_t row = ostel_report_table_row_add(t);
         cell(t, row, 0, ostel_xstrdup(g->label));
         cell(t, row, 1, ostel_xstrdup(*g->model ? g->model : "—"));
         cell(t, row, 2,
@@ -204,7 +204,7 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
                                OSTEL_REPORT_M_CONTEXT_MIB,  OSTEL_REPORT_M_COMPUTE_MIB,
                                OSTEL_REPORT_M_HOST_MIB,     OSTEL_REPORT_M_RSS_PEAK_MIB};
     struct ostel_report_table *t =
-        table_new(ts, "memory", "Memory breakdown", 9, head, "llrrrrrrr");
+        ostel_report_table_new(ts, "memory", "Memory breakdown", 9, head, "llrrrrrrr");
     free(used_head);
     t->caption = ostel_xstrdup(
         "llama.cpp's own accounting (its memory breakdown, or its buffer sizes): Used = model + "
@@ -212,7 +212,7 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
         "is the highest over the runs. Plan with: the figure to plan capacity with (see below).");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
-        size_t row = row_add(t);
+        size_t row = ostel_report_table_row_add(t);
         cell(t, row, 0, ostel_xstrdup(g->label));
         cell(t, row, 1, ostel_xstrdup(*g->model ? g->model : "—"));
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(cols); k++) {
@@ -276,7 +276,7 @@ static void build_prediction(const struct ostel_report *r, struct ostel_report_t
                                        "Compute measured",
                                        "Compute error"};
     struct ostel_report_table *t =
-        table_new(ts, "prediction", "Predicted vs measured memory", 12, head, "lrlrrrrrrrrr");
+        ostel_report_table_new(ts, "prediction", "Predicted vs measured memory", 12, head, "lrlrrrrrrrrr");
     struct ostel_buf cap;
     ostel_buf_init(&cap, 1 << 16);
     ostel_buf_printf(&cap,
@@ -310,7 +310,7 @@ static void build_prediction(const struct ostel_report *r, struct ostel_report_t
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         if (g->npred == 0) {
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
             for (size_t c = 1; c < t->ncols; c++)
                 cell(t, row, c, ostel_xstrdup("—"));
@@ -318,7 +318,7 @@ static void build_prediction(const struct ostel_report *r, struct ostel_report_t
         }
         for (size_t k = 0; k < g->npred; k++) {
             const struct ostel_report_pred_row *p = &g->pred[k];
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
             cell(t, row, 1, p->n_ctx >= 0 ? ostel_xasprintf("%lld", p->n_ctx) : ostel_xstrdup("—"));
             cell(t, row, 2, ostel_xstrdup(strcmp(p->device, "all") == 0 ? "—" : p->device));
@@ -415,7 +415,7 @@ static void build_sweep(const struct ostel_report *r, struct ostel_report_tables
     head[ncols - 1] = ostel_xstrdup("Settings");
     numeric[ncols - 1] = 'l';
     numeric[ncols] = '\0';
-    struct ostel_report_table *t = table_new(ts, "sweep", "Memory against context (predicted)",
+    struct ostel_report_table *t = ostel_report_table_new(ts, "sweep", "Memory against context (predicted)",
                                              ncols, (const char *const *)head, numeric);
     for (size_t c = 0; c < ncols; c++)
         free(head[c]);
@@ -454,7 +454,7 @@ static void build_sweep(const struct ostel_report *r, struct ostel_report_tables
         if (sw->n == 0)
             continue;
         for (int dev = 0; dev < (sw->gpu ? 2 : 1); dev++) {
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
             cell(t, row, 1, ostel_xstrdup(dev ? "gpu" : "host"));
             for (size_t k = 0; k < nctx; k++) {
@@ -490,14 +490,14 @@ static void build_telemetry(const struct ostel_report *r, struct ostel_report_ta
     static const char *const head[] = {"Group",          "Peak RSS (MiB)",    "Mean CPU %",
                                        "Pageins",        "Pageouts",          "Major faults",
                                        "Worst pressure", "Lowest available %"};
-    struct ostel_report_table *t = table_new(ts, "telemetry", "OS telemetry", 8, head, "lrrrrrrr");
+    struct ostel_report_table *t = ostel_report_table_new(ts, "telemetry", "OS telemetry", 8, head, "lrrrrrrr");
     t->caption = ostel_xstrdup(
         "Whole runs. Peak RSS, worst pressure and lowest available memory are the worst over the "
         "runs; CPU (100 = one core), pageins, pageouts and major faults are means per run. Pageins "
         "and pageouts are system-wide pages, major faults the run's own.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
-        size_t row = row_add(t);
+        size_t row = ostel_report_table_row_add(t);
         cell(t, row, 0, ostel_xstrdup(g->label));
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel_cols); k++)
             cell(t, row, 1 + k, tel_cell(g->value[tel_metric[k]], (int)k));
@@ -517,7 +517,7 @@ static void build_phases(const struct ostel_report *r, struct ostel_report_table
         "Group",   "Phase",    "Duration (s)", "Peak RSS (MiB)", "Mean CPU %",
         "Pageins", "Pageouts", "Major faults", "Worst pressure", "Lowest available %"};
     struct ostel_report_table *t =
-        table_new(ts, "phases", "OS telemetry by phase", 10, head, "llrrrrrrrr");
+        ostel_report_table_new(ts, "phases", "OS telemetry by phase", 10, head, "llrrrrrrrr");
     t->caption = ostel_xstrdup("The same figures per phase of the runs (phases from the log's "
                                "timestamps): paging during prompt and generate slows inference, "
                                "paging during load is the model being read.");
@@ -526,7 +526,7 @@ static void build_phases(const struct ostel_report *r, struct ostel_report_table
         for (int p = 1; p < OSTEL_REPORT_NPHASES; p++) {
             if (!g->phase_present[p])
                 continue;
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
             cell(t, row, 1, ostel_xstrdup(ostel_report_phase_name(p)));
             cell(t, row, 2, num(g->phase_value[p][OSTEL_REPORT_TEL_DURATION_S], 2));
@@ -541,7 +541,7 @@ static void build_statistics(const struct ostel_report *r, struct ostel_report_t
     static const char *const head[] = {"Group",     "Metric",    "n",      "Median",
                                        "Mean ± SD", "Min – Max", "95% CI", "CV"};
     struct ostel_report_table *t =
-        table_new(ts, "statistics", "Statistics over repetitions", 8, head, "llrrrrrr");
+        ostel_report_table_new(ts, "statistics", "Statistics over repetitions", 8, head, "llrrrrrr");
     t->caption = ostel_xstrdup("Over each group's successful runs. 95% CI: the confidence interval "
                                "of the mean (Student t); CV: standard deviation / mean.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
@@ -552,7 +552,7 @@ static void build_statistics(const struct ostel_report *r, struct ostel_report_t
             const struct ostel_report_metric_info *mi = ostel_report_metric_info(m);
             if (s->n == 0)
                 continue;
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             char a[64], b[64];
             cell(t, row, 0, ostel_xstrdup(g->label));
             cell(t, row, 1, ostel_xasprintf("%s", mi->label));
@@ -603,7 +603,7 @@ static void build_comparison(const struct ostel_report *r, struct ostel_report_t
         return;
     static const char *const head[] = {"Group", "Metric", "Ratio", "95% CI", "Welch p", "Verdict"};
     struct ostel_report_table *t =
-        table_new(ts, "comparison", "Comparison with the baseline", 6, head, "llrrrl");
+        ostel_report_table_new(ts, "comparison", "Comparison with the baseline", 6, head, "llrrrl");
     const struct ostel_report_group *base = &r->groups[r->baseline];
     t->caption = ostel_xasprintf(
         "Each group's mean divided by the baseline %s's. The interval is the delta method on the "
@@ -618,7 +618,7 @@ static void build_comparison(const struct ostel_report *r, struct ostel_report_t
             const struct ostel_report_cmp *c = &g->cmp[m];
             if (!mi->compare || isnan(c->ratio.ratio))
                 continue;
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
             cell(t, row, 1,
                  ostel_xstrdup(m == OSTEL_REPORT_M_DEV_USED_MIB ? "Device used (MiB)" : mi->label));
@@ -647,7 +647,7 @@ static void build_trends(const struct ostel_report *r, struct ostel_report_table
 {
     static const char *const head[] = {"Group", "Metric", "Runs", "Slope per run", "p", "Verdict"};
     struct ostel_report_table *t =
-        table_new(ts, "trends", "Trends across repeated runs", 6, head, "llrrrl");
+        ostel_report_table_new(ts, "trends", "Trends across repeated runs", 6, head, "llrrrl");
     t->caption = ostel_xstrdup("A least-squares line through each metric over a group's "
                                "successive runs (3 or more); the slope is tested against 0 "
                                "(Student t, n − 2 degrees of freedom).");
@@ -658,7 +658,7 @@ static void build_trends(const struct ostel_report *r, struct ostel_report_table
             if (tr->n < 3 || isnan(tr->slope))
                 continue;
             int m = ostel_report_trend_metric(k);
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(g->label));
             cell(t, row, 1, ostel_xasprintf("%s", ostel_report_metric_info(m)->label));
             cell(t, row, 2, ostel_xasprintf("%zu", tr->n));
@@ -724,12 +724,12 @@ static void build_runs(const struct ostel_report *r, struct ostel_report_tables 
                                        "Peak RSS (MiB)",
                                        "Device used (MiB)",
                                        "Prediction"};
-    struct ostel_report_table *t = table_new(ts, "runs", "Runs", 11, head, "lllrrrrrrrl");
+    struct ostel_report_table *t = ostel_report_table_new(ts, "runs", "Runs", 11, head, "lllrrrrrrrl");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++) {
             const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
-            size_t row = row_add(t);
+            size_t row = ostel_report_table_row_add(t);
             cell(t, row, 0, ostel_xstrdup(run->name));
             cell(t, row, 1, ostel_xstrdup(g->label));
             cell(t, row, 2, ostel_xstrdup(*run->status ? run->status : "—"));
