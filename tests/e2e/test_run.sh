@@ -23,14 +23,16 @@ for q in Q8_0 Q4_K_M; do
 
     # metrics.csv: the classic columns first, then ostel's; one row per interval
     assert_eq "$(head -n 1 "$dir/metrics.csv")" "$HEADER" "metrics.csv header"
+    # one row per sample the sampler says it took, in time order, never closer than the interval
+    # asked (it keeps absolute deadlines and skips missed ones): no bound on how many a busy machine
+    # manages, which depends on the machine, not on ostel
     rows=$(($(wc -l <"$dir/metrics.csv") - 1))
-    wall=$(json "$dir/summary.json" 'j["run"]["wall_s"]')
-    python3 - "$rows" "$wall" <<'PY' || fail "rows $rows for wall ${wall}s at 10 ms"
-import sys
-rows, wall = int(sys.argv[1]), float(sys.argv[2])
-want = wall / 0.010
-sys.exit(0 if rows >= 2 and abs(rows - want) <= max(3, 0.25 * want) else 1)
-PY
+    assert_eq "$(json "$dir/summary.json" 'j["telemetry"]["samples"]')" "$rows" "samples in summary.json = rows"
+    [ "$rows" -ge 2 ] || fail "only $rows rows"
+    # (the last row is the sample taken when the child exits, at any time after the one before)
+    head -n -1 "$dir/metrics.csv" | awk -F, 'NR>2 && ($1 - prev) < 0.008 {bad=1} NR>1 {prev=$1} END {exit bad}' ||
+        fail "two samples closer than the 10 ms asked"
+    assert_eq "$(json "$dir/summary.json" 'j["telemetry"]["interval_ms_mean"] >= 9.5')" True "mean interval at least the 10 ms asked"
     # an unreadable value is an empty cell, never a made-up 0: the first row has no deltas
     assert_eq "$(sed -n 2p "$dir/metrics.csv" | cut -d, -f3)" "" "first row's cpu_pct"
     # every later row has RSS, CPU, pressure flag and availability
