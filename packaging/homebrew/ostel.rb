@@ -4,8 +4,12 @@
 # Status: written against Homebrew's Formula Cookbook and never run (no Mac was available). ostel
 # itself is compiled and linked for arm64 and x86_64 macOS 12 in CI (scripts/macos-build.sh), but
 # has never run on a Mac. Before publishing: set url and sha256 to the uploaded tarball
-# (`shasum -a 256 ostel-VERSION.tar.gz`), then `brew install --build-from-source ./ostel.rb`,
-# `brew test ostel`, `brew audit --strict --new ostel`.
+# (`shasum -a 256 ostel-VERSION.tar.gz`). Homebrew installs formulae only from a tap ("Homebrew
+# requires formulae to be in a tap" for a file path), so try it through a local one:
+#   brew tap-new --no-git "$USER/ostel"
+#   cp packaging/homebrew/ostel.rb "$(brew --repository "$USER/ostel")/Formula/"
+#   brew install --build-from-source "$USER/ostel/ostel"
+#   brew test "$USER/ostel/ostel" && brew audit --strict --new "$USER/ostel/ostel"
 class Ostel < Formula
   desc "Run llama.cpp under OS telemetry: memory fit, speed, paging, pressure"
   # homepage and url are placeholders until the project has a public home and a release.
@@ -32,10 +36,11 @@ class Ostel < Formula
 
   def install
     (buildpath/"node_modules/uplot").install resource("uplot")
+    # curl and libpq are keg-only in Homebrew: named here so CMake takes them, not macOS's own curl.
     args = %W[
       -DOSTEL_TESTS=OFF
       -DOSTEL_WERROR=OFF
-      -DCMAKE_PREFIX_PATH=#{Formula["sqlite"].opt_prefix};#{Formula["cjson"].opt_prefix};#{Formula["inih"].opt_prefix}
+      -DCMAKE_PREFIX_PATH=#{Formula["sqlite"].opt_prefix};#{Formula["cjson"].opt_prefix};#{Formula["curl"].opt_prefix};#{Formula["libpq"].opt_prefix}
     ]
     system "cmake", "-S", ".", "-B", "build", *args, *std_cmake_args
     system "cmake", "--build", "build"
