@@ -68,6 +68,9 @@ class Ostel < Formula
       row = File.readlines(csv)[2].split(",")
       assert_operator row[1].to_f, :>, 0, "rss_mb of /bin/sleep is empty or zero"
       assert_includes %w[1 2 4], row[3], "vm_pressure_flag is not 1, 2 or 4"
+      # footprint_mb and footprint_peak_mb (proc_pid_rusage RUSAGE_INFO_V4), the last two columns
+      assert_operator row[20].to_f, :>, 0, "footprint_mb of /bin/sleep is empty or zero"
+      assert_operator row[21].to_f, :>=, row[20].to_f, "footprint_peak_mb is below footprint_mb"
     end
     assert_predicate man1/"ostel.1", :exist?
     # share/bash-completion/completions (read by bash-completion@2), not etc/bash_completion.d
