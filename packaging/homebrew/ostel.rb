@@ -4,8 +4,12 @@
 # Status: written against Homebrew's Formula Cookbook and never run (no Mac was available). ostel
 # itself is compiled and linked for arm64 and x86_64 macOS 12 in CI (scripts/macos-build.sh), but
 # has never run on a Mac. Before publishing: set url and sha256 to the uploaded tarball
-# (`shasum -a 256 ostel-VERSION.tar.gz`), then `brew install --build-from-source ./ostel.rb`,
-# `brew test ostel`, `brew audit --strict --new ostel`.
+# (`shasum -a 256 ostel-VERSION.tar.gz`). Homebrew installs formulae only from a tap ("Homebrew
+# requires formulae to be in a tap" for a file path), so try it through a local one:
+#   brew tap-new --no-git "$USER/ostel"
+#   cp packaging/homebrew/ostel.rb "$(brew --repository "$USER/ostel")/Formula/"
+#   brew install --build-from-source "$USER/ostel/ostel"
+#   brew test "$USER/ostel/ostel" && brew audit --strict --new "$USER/ostel/ostel"
 class Ostel < Formula
   desc "Run llama.cpp under OS telemetry: memory fit, speed, paging, pressure"
   # homepage and url are placeholders until the project has a public home and a release.
@@ -32,10 +36,11 @@ class Ostel < Formula
 
   def install
     (buildpath/"node_modules/uplot").install resource("uplot")
+    # curl and libpq are keg-only in Homebrew: named here so CMake takes them, not macOS's own curl.
     args = %W[
       -DOSTEL_TESTS=OFF
       -DOSTEL_WERROR=OFF
-      -DCMAKE_PREFIX_PATH=#{Formula["sqlite"].opt_prefix};#{Formula["cjson"].opt_prefix};#{Formula["inih"].opt_prefix}
+      -DCMAKE_PREFIX_PATH=#{Formula["sqlite"].opt_prefix};#{Formula["cjson"].opt_prefix};#{Formula["curl"].opt_prefix};#{Formula["libpq"].opt_prefix}
     ]
     system "cmake", "-S", ".", "-B", "build", *args, *std_cmake_args
     system "cmake", "--build", "build"
@@ -63,6 +68,9 @@ class Ostel < Formula
       row = File.readlines(csv)[2].split(",")
       assert_operator row[1].to_f, :>, 0, "rss_mb of /bin/sleep is empty or zero"
       assert_includes %w[1 2 4], row[3], "vm_pressure_flag is not 1, 2 or 4"
+      # footprint_mb and footprint_peak_mb (proc_pid_rusage RUSAGE_INFO_V4), the last two columns
+      assert_operator row[20].to_f, :>, 0, "footprint_mb of /bin/sleep is empty or zero"
+      assert_operator row[21].to_f, :>=, row[20].to_f, "footprint_peak_mb is below footprint_mb"
     end
     assert_predicate man1/"ostel.1", :exist?
     # share/bash-completion/completions (read by bash-completion@2), not etc/bash_completion.d

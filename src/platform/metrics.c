@@ -78,6 +78,11 @@ void ostel_platform_metrics_compute(const struct ostel_platform_sample *prev,
         set(out, OSTEL_PLATFORM_METRIC_SYS_AVAIL_MIB, (double)cur->mem_avail_bytes / MIB);
     if (ostel_platform_sample_has(cur, OSTEL_PLATFORM_FIELD_CGROUP_USAGE))
         set(out, OSTEL_PLATFORM_METRIC_CGROUP_MEM_MIB, (double)cur->cgroup_usage_bytes / MIB);
+    if (ostel_platform_sample_has(cur, OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT))
+        set(out, OSTEL_PLATFORM_METRIC_FOOTPRINT_MIB, (double)cur->phys_footprint_bytes / MIB);
+    if (ostel_platform_sample_has(cur, OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT_PEAK))
+        set(out, OSTEL_PLATFORM_METRIC_FOOTPRINT_PEAK_MIB,
+            (double)cur->phys_footprint_peak_bytes / MIB);
 
     if (both(p, cur, OSTEL_PLATFORM_FIELD_CPU)) {
         uint64_t d = cur->cpu_ns >= p->cpu_ns ? cur->cpu_ns - p->cpu_ns : 0;

@@ -61,6 +61,7 @@ enum ostel_platform_field {
     OSTEL_PLATFORM_FIELD_PRESSURE_LEVEL, /* system: the kernel's own level 1/2/4 (macOS) */
     OSTEL_PLATFORM_FIELD_AVAIL_LEVEL,    /* system: the kernel's own available % (macOS) */
     OSTEL_PLATFORM_FIELD_CGROUP_USAGE,   /* the root's memory cgroup: charged bytes (Linux) */
+    OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT_PEAK, /* tree: macOS lifetime max phys_footprint, summed */
     OSTEL_PLATFORM_FIELD_COUNT
 };
 
@@ -107,6 +108,12 @@ struct ostel_platform_sample {
 
     /* The memory cgroup the root process is in (its per-run cgroup when ostel made one). */
     uint64_t cgroup_usage_bytes; /* memory.current (v2) / memory.usage_in_bytes (v1) */
+
+    /* macOS: each tracked process's ri_lifetime_max_phys_footprint, summed over the tree. The
+     * kernel's own high-water mark, so a spike between two samples is not missed; summed over
+     * several processes it is an upper bound of the tree's peak (they may peak at different
+     * times), exact for a tree of one process. */
+    uint64_t phys_footprint_peak_bytes;
 };
 
 static inline bool ostel_platform_sample_has(const struct ostel_platform_sample *s,
@@ -327,6 +334,8 @@ enum ostel_platform_metric {
     OSTEL_PLATFORM_METRIC_PSI_SOME_PCT,
     OSTEL_PLATFORM_METRIC_PSI_FULL_PCT,
     OSTEL_PLATFORM_METRIC_CGROUP_MEM_MIB,
+    OSTEL_PLATFORM_METRIC_FOOTPRINT_MIB,
+    OSTEL_PLATFORM_METRIC_FOOTPRINT_PEAK_MIB,
     OSTEL_PLATFORM_METRIC_COUNT
 };
 struct ostel_platform_metrics {

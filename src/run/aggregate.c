@@ -82,6 +82,11 @@ void ostel_aggregate_phase(const struct ostel_metrics_row *rows, size_t n, enum 
             upd_max(&s->has_swap, &s->swap_peak_mib, v[OSTEL_COL_SWAP_MB]);
         if (ostel_metrics_has(r, OSTEL_COL_THREADS))
             upd_max(&s->has_threads, &s->threads_peak, v[OSTEL_COL_THREADS]);
+        if (ostel_metrics_has(r, OSTEL_COL_FOOTPRINT_MB))
+            upd_max(&s->has_footprint, &s->footprint_peak_mib, v[OSTEL_COL_FOOTPRINT_MB]);
+        if (ostel_metrics_has(r, OSTEL_COL_FOOTPRINT_PEAK_MB))
+            upd_max(&s->has_footprint_life, &s->footprint_lifetime_peak_mib,
+                    v[OSTEL_COL_FOOTPRINT_PEAK_MB]);
     }
     if (s->rss_n)
         s->rss_mean_mib = s->rss_sum / (double)s->rss_n;
@@ -125,6 +130,9 @@ cJSON *ostel_aggregate_to_json(const struct ostel_phase_stats *s)
     add_opt(o, "psi_full_max_pct", s->has_psi_full, s->psi_full_max_pct);
     add_opt(o, "swap_peak_mib", s->has_swap, s->swap_peak_mib);
     add_opt(o, "threads_peak", s->has_threads, s->threads_peak);
+    add_opt(o, "footprint_peak_mib", s->has_footprint, s->footprint_peak_mib);
+    add_opt(o, "footprint_lifetime_peak_mib", s->has_footprint_life,
+            s->footprint_lifetime_peak_mib);
     return o;
 }
 

@@ -13,11 +13,12 @@ static const char *const col_names[OSTEL_COL_COUNT] = {
     "pageins_delta", "pageouts_delta", "phase",       "rss_anon_mb",      "rss_file_mb",
     "swap_mb",     "minflt_delta",  "majflt_delta",   "threads",          "sys_avail_mb",
     "swapin_delta", "swapout_delta", "psi_some_pct",  "psi_full_pct",     "cgroup_mem_mb",
+    "footprint_mb", "footprint_peak_mb",
 };
 
 /* Decimals written per column: counts are integers, MiB and % two places, ts milliseconds. */
 static const int col_decimals[OSTEL_COL_COUNT] = {
-    3, 2, 1, 0, 2, 0, 0, 0, 2, 2, 2, 0, 0, 0, 2, 0, 0, 2, 2, 2,
+    3, 2, 1, 0, 2, 0, 0, 0, 2, 2, 2, 0, 0, 0, 2, 0, 0, 2, 2, 2, 2, 2,
 };
 
 static const char *const phase_names[OSTEL_PHASE_COUNT] = {"", "load", "prompt", "generate",

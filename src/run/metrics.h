@@ -29,6 +29,8 @@ enum ostel_metric_col {
     OSTEL_COL_PSI_SOME_PCT,
     OSTEL_COL_PSI_FULL_PCT,
     OSTEL_COL_CGROUP_MEM_MB, /* the child's memory cgroup's usage; appended: older files lack it */
+    OSTEL_COL_FOOTPRINT_MB,  /* macOS phys_footprint of the tree; appended */
+    OSTEL_COL_FOOTPRINT_PEAK_MB, /* macOS lifetime max phys_footprint, summed; appended */
     OSTEL_COL_COUNT
 };
 

@@ -21,7 +21,8 @@ grep -q 'llama.cpp .*80fb11a.*pin nlc-3.21.1' "$P/version" || fail "--version do
 command -v man >/dev/null || fail "man is missing (Debian: man-db groff-base; scripts/setup.sh --tests)"
 MANWIDTH=100 man -l "$P/share/man/man1/ostel.1" >"$P/man.txt" 2>"$P/man.err" || fail "man -l failed: $(cat "$P/man.err")"
 [ ! -s "$P/man.err" ] || fail "man warned: $(cat "$P/man.err")"
-for c in db fit hog inspect parse report run study synth "db import"; do
+for c in db fit hog inspect parse quality report run serve study synth "db checkout" "db export" \
+    "db import" "db info"; do
     grep -q "ostel $c " "$P/man.txt" || fail "the man page has no section for 'ostel $c'"
 done
 # An option from the tables, with its environment variable, as --help prints it.

@@ -4,7 +4,7 @@
 # the memory breakdown and that its model MiB agrees with `ostel inspect`.
 . "$(dirname "$0")/lib.sh"
 
-HEADER="ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,pageouts_delta,phase,rss_anon_mb,rss_file_mb,swap_mb,minflt_delta,majflt_delta,threads,sys_avail_mb,swapin_delta,swapout_delta,psi_some_pct,psi_full_pct,cgroup_mem_mb"
+HEADER="ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,pageouts_delta,phase,rss_anon_mb,rss_file_mb,swap_mb,minflt_delta,majflt_delta,threads,sys_avail_mb,swapin_delta,swapout_delta,psi_some_pct,psi_full_pct,cgroup_mem_mb,footprint_mb,footprint_peak_mb"
 
 for q in Q8_0 Q4_K_M; do
     model=$(tiny_model tiny-llama "$q")

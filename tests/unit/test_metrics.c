@@ -26,8 +26,9 @@ static void test_roundtrip(void **state)
     char row[512];
     size_t rl = ostel_metrics_format_row(&r, row, sizeof(row));
     assert_true(rl > 0);
-    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,\n");
-    assert_true(strstr(buf, ",psi_full_pct,cgroup_mem_mb\n") != NULL); /* appended last */
+    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,,,\n");
+    /* appended in this order, each after the last */
+    assert_true(strstr(buf, ",psi_full_pct,cgroup_mem_mb,footprint_mb,footprint_peak_mb\n"));
     char small[20];
     assert_int_equal(ostel_metrics_format_row(&r, small, sizeof(small)), 0);
 
@@ -52,7 +53,7 @@ static void test_roundtrip(void **state)
     /* the cgroup's usage round-trips */
     ostel_metrics_set(&r, OSTEL_COL_CGROUP_MEM_MB, 600.5);
     rl = ostel_metrics_format_row(&r, row, sizeof(row));
-    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,600.50\n");
+    assert_string_equal(row, "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,600.50,,\n");
     ostel_buf_init(&f, 0);
     ostel_buf_append(&f, buf, n);
     ostel_buf_append(&f, row, rl);
@@ -61,6 +62,26 @@ static void test_roundtrip(void **state)
     assert_true(ostel_metrics_has(&t.rows[0], OSTEL_COL_CGROUP_MEM_MB));
     assert_true(t.rows[0].v[OSTEL_COL_CGROUP_MEM_MB] > 600.49 &&
                 t.rows[0].v[OSTEL_COL_CGROUP_MEM_MB] < 600.51);
+    assert_false(ostel_metrics_has(&t.rows[0], OSTEL_COL_FOOTPRINT_MB)); /* empty: not macOS */
+    ostel_metrics_table_free(&t);
+    ostel_buf_free(&f);
+
+    /* macOS's footprint and its lifetime peak round-trip */
+    ostel_metrics_set(&r, OSTEL_COL_FOOTPRINT_MB, 700.25);
+    ostel_metrics_set(&r, OSTEL_COL_FOOTPRINT_PEAK_MB, 900.126);
+    rl = ostel_metrics_format_row(&r, row, sizeof(row));
+    assert_string_equal(row,
+                        "1764140000.123,512.26,,2,,,,generate,,,,,0,,,,,,,600.50,700.25,900.13\n");
+    ostel_buf_init(&f, 0);
+    ostel_buf_append(&f, buf, n);
+    ostel_buf_append(&f, row, rl);
+    if (ostel_metrics_parse(f.data, f.len, &t, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_true(ostel_metrics_has(&t.rows[0], OSTEL_COL_FOOTPRINT_PEAK_MB));
+    assert_true(t.rows[0].v[OSTEL_COL_FOOTPRINT_MB] > 700.24 &&
+                t.rows[0].v[OSTEL_COL_FOOTPRINT_MB] < 700.26);
+    assert_true(t.rows[0].v[OSTEL_COL_FOOTPRINT_PEAK_MB] > 900.12 &&
+                t.rows[0].v[OSTEL_COL_FOOTPRINT_PEAK_MB] < 900.14);
     ostel_metrics_table_free(&t);
     ostel_buf_free(&f);
 }

@@ -96,6 +96,12 @@ static void test_aggregate(void **state)
         rows[i].phase = i < 2 ? OSTEL_PHASE_LOAD : OSTEL_PHASE_GENERATE;
     }
     ostel_metrics_set(&rows[1], OSTEL_COL_CPU_PCT, 150);
+    /* macOS: the sampled footprint misses a spike that the kernel's high-water mark kept */
+    double fp[] = {80, 250, 190, 40}, fp_life[] = {90, 400, 400, 400};
+    for (int i = 0; i < 4; i++) {
+        ostel_metrics_set(&rows[i], OSTEL_COL_FOOTPRINT_MB, fp[i]);
+        ostel_metrics_set(&rows[i], OSTEL_COL_FOOTPRINT_PEAK_MB, fp_life[i]);
+    }
     struct ostel_phase_stats s;
     ostel_aggregate_phase(rows, 4, OSTEL_PHASE_NONE, &s);
     assert_int_equal(s.samples, 4);
@@ -104,6 +110,8 @@ static void test_aggregate(void **state)
     assert_true(s.majflt == 6);
     assert_true(s.pressure_worst == 4);
     assert_true(s.has_cpu && s.cpu_mean_pct == 150);
+    assert_true(s.has_footprint && s.footprint_peak_mib == 250);
+    assert_true(s.has_footprint_life && s.footprint_lifetime_peak_mib == 400);
     ostel_aggregate_phase(rows, 4, OSTEL_PHASE_GENERATE, &s);
     assert_int_equal(s.samples, 2);
     assert_true(s.rss_peak_mib == 200);
@@ -111,6 +119,16 @@ static void test_aggregate(void **state)
     cJSON *j = ostel_aggregate_to_json(&s);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "cpu_mean_pct")));
     assert_true(cJSON_GetObjectItem(j, "majflt")->valuedouble == 5);
+    assert_true(cJSON_GetObjectItem(j, "footprint_peak_mib")->valuedouble == 190);
+    assert_true(cJSON_GetObjectItem(j, "footprint_lifetime_peak_mib")->valuedouble == 400);
+    cJSON_Delete(j);
+    /* Linux has no footprint: the keys are null, never 0 */
+    struct ostel_metrics_row lin = rows[0];
+    lin.valid &= ~((1u << OSTEL_COL_FOOTPRINT_MB) | (1u << OSTEL_COL_FOOTPRINT_PEAK_MB));
+    ostel_aggregate_phase(&lin, 1, OSTEL_PHASE_NONE, &s);
+    j = ostel_aggregate_to_json(&s);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "footprint_peak_mib")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "footprint_lifetime_peak_mib")));
     cJSON_Delete(j);
     ostel_aggregate_phase(rows, 4, OSTEL_PHASE_PROMPT, &s);
     j = ostel_aggregate_to_json(&s);

@@ -197,6 +197,18 @@ static void test_metrics(void **state)
     assert_float_equal(m.v[OSTEL_PLATFORM_METRIC_VM_PRESSURE_FLAG], 4.0, 0);
     assert_float_equal(m.v[OSTEL_PLATFORM_METRIC_AVAIL_MEM_LEVEL], 17.0, 0);
     assert_false(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_RSS_MIB));
+    assert_false(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_FOOTPRINT_MIB));
+    assert_false(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_FOOTPRINT_PEAK_MIB));
+    /* phys_footprint and its lifetime high-water mark, in MiB, each only when read */
+    ostel_platform_sample_mark(&mac, OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT);
+    mac.phys_footprint_bytes = 300ull * 1024 * 1024;
+    ostel_platform_metrics_compute(NULL, &mac, &st, &m);
+    assert_float_equal(m.v[OSTEL_PLATFORM_METRIC_FOOTPRINT_MIB], 300.0, 1e-9);
+    assert_false(ostel_platform_metrics_has(&m, OSTEL_PLATFORM_METRIC_FOOTPRINT_PEAK_MIB));
+    ostel_platform_sample_mark(&mac, OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT_PEAK);
+    mac.phys_footprint_peak_bytes = 1536ull * 1024 * 1024;
+    ostel_platform_metrics_compute(NULL, &mac, &st, &m);
+    assert_float_equal(m.v[OSTEL_PLATFORM_METRIC_FOOTPRINT_PEAK_MIB], 1536.0, 1e-9);
 
     /* Stub-like: timestamps only -> only ts. */
     memset(&mac, 0, sizeof(mac));

@@ -7,7 +7,8 @@
  * docs/platform.md and docs/macos.md list what here is checked against Apple's headers and what not.
  *
  * Per process (the root and its descendants, found with proc_listchildpids() every sample):
- *   proc_pid_rusage(RUSAGE_INFO_V2): ri_resident_size, ri_phys_footprint,
+ *   proc_pid_rusage(RUSAGE_INFO_V4, macOS 10.13+): ri_resident_size, ri_phys_footprint,
+ * ri_lifetime_max_phys_footprint (the kernel's high-water mark: a spike between samples is kept),
  * ri_user_time/ri_system_time and ri_child_user_time/ri_child_system_time (reaped children) in Mach
  * absolute time units; proc_pidinfo(PROC_PIDTASKINFO): pti_faults (all faults), pti_pageins,
  * pti_threadnum. System: host_statistics64(HOST_VM_INFO64) for pageins/pageouts/swapins/swapouts
@@ -141,13 +142,14 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
     ostel_darwin_walk_tree(p->tree, &n, p->max_procs, p->kids, OSTEL_DARWIN_KIDS_CAP, list_children,
                            NULL, &truncated);
 
-    uint64_t rss = 0, footprint = 0, cpu_ticks = 0, minflt = 0, majflt = 0, threads = 0;
+    uint64_t rss = 0, footprint = 0, footprint_peak = 0, cpu_ticks = 0, minflt = 0, majflt = 0,
+             threads = 0;
     bool task_ok = true;
     size_t nnext = 0;
     for (size_t i = 0; i < n; i++) {
         pid_t pid = p->tree[i];
-        struct rusage_info_v2 ri;
-        if (proc_pid_rusage(pid, RUSAGE_INFO_V2, (rusage_info_t *)&ri) != 0)
+        struct rusage_info_v4 ri;
+        if (proc_pid_rusage(pid, RUSAGE_INFO_V4, (rusage_info_t *)&ri) != 0)
             continue; /* gone between the walk and now: not an error */
         const struct known_proc *k = find_known(p, pid);
         if (k && k->start_abstime != ri.ri_proc_start_abstime)
@@ -157,6 +159,7 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
         nnext++;
         rss += ri.ri_resident_size;
         footprint += ri.ri_phys_footprint;
+        footprint_peak += ri.ri_lifetime_max_phys_footprint;
         cpu_ticks +=
             ri.ri_user_time + ri.ri_system_time + ri.ri_child_user_time + ri.ri_child_system_time;
         struct proc_taskinfo ti;
@@ -178,10 +181,12 @@ int ostel_platform_sample(struct ostel_platform *p, struct ostel_platform_sample
     out->procs = nnext;
     out->rss_bytes = rss;
     out->phys_footprint_bytes = footprint;
+    out->phys_footprint_peak_bytes = footprint_peak;
     out->cpu_ns = ostel_darwin_mach_to_ns(cpu_ticks, p->timebase.numer, p->timebase.denom);
     ostel_platform_sample_mark(out, OSTEL_PLATFORM_FIELD_PROCS);
     ostel_platform_sample_mark(out, OSTEL_PLATFORM_FIELD_RSS);
     ostel_platform_sample_mark(out, OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT);
+    ostel_platform_sample_mark(out, OSTEL_PLATFORM_FIELD_PHYS_FOOTPRINT_PEAK);
     ostel_platform_sample_mark(out, OSTEL_PLATFORM_FIELD_CPU);
     if (task_ok) {
         out->minflt = minflt;
