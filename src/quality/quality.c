@@ -292,8 +292,14 @@ static void on_output(void *ctx, const char *data, size_t n)
             size_t j = c->linelen;
             while (j > 0 && c->line[j - 1] >= '0' && c->line[j - 1] <= '9')
                 j--;
-            if (j > 0 && j < c->linelen && c->line[j - 1] == '[')
-                progress_chunk(c, strtoull(c->line + j, NULL, 10));
+            if (j > 0 && j < c->linelen && c->line[j - 1] == '[' && c->linelen - j <= 9) {
+                /* the digits end here: the buffer holds an earlier, longer line's bytes after
+                 * them, not a NUL (strtoull read "[1" as 100 after a line with "00" there) */
+                uint64_t v = 0;
+                for (size_t d = j; d < c->linelen; d++)
+                    v = v * 10 + (uint64_t)(c->line[d] - '0');
+                progress_chunk(c, v);
+            }
         }
         if (ch == '\n' || c->linelen + 1 >= sizeof(c->line)) {
             c->line[c->linelen] = '\0';
