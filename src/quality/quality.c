@@ -157,7 +157,6 @@ struct qctx {
     double probe_load_s;         /* the probe's model load (its log's load time); NAN unknown */
     long long n_batch, n_ubatch; /* what the base pass's log says llama.cpp used; 0 unknown */
     size_t failed;
-    bool kept_for_failure; /* the logits stay because a pass failed */
     /* progress of the pass in flight */
     const char *label;
     size_t pass_i, pass_n;
