@@ -245,6 +245,15 @@ int cmd_study(int argc, char **argv)
         ostel_error("study: %s", err);
         goto out;
     }
+    if (o.shards > 1 && spec.quality) {
+        /* every shard would run the base pass and write its own logits file, and each would
+         * compare only the models it holds: the passes belong to one machine */
+        ostel_error("study: --quality cannot run in a sharded study (shard %d of %d, from %s): run "
+                    "the shards without it, then `ostel quality` (or the study with --quality and "
+                    "no --shard) on one machine",
+                    o.shard, o.shards, source);
+        goto out;
+    }
     if (o.shards > 0 && strcmp(source, "--shard") != 0 && !a.quiet)
         fprintf(stderr, "study: shard %d of %d from %s\n", o.shard, o.shards, source);
     if ((a.metrics_listen || a.metrics_textfile) &&

@@ -71,6 +71,20 @@ uint64_t ostel_quality_chunks(uint64_t tokens, uint64_t n_ctx, long long max_chu
     return n;
 }
 
+double ostel_quality_eta_s(double work_s, double chunk_s, double now_s, uint64_t done,
+                           uint64_t total)
+{
+    if (done == 0 || total == 0 || isnan(chunk_s) || isnan(now_s))
+        return NAN;
+    if (done >= total)
+        return 0;
+    if (isnan(work_s) || work_s < 0 || work_s >= chunk_s)
+        work_s = 0; /* the load unknown (or later than the chunk: a clock oddity): count it */
+    double per = (chunk_s - work_s) / (double)done;
+    double left = per * (double)total - (now_s - work_s);
+    return left > 0 ? left : 0;
+}
+
 static uint32_t rd_u32(const unsigned char *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -128,6 +142,7 @@ struct qmodel {
     char ftype[64];
     bool synthetic;
     bool candidate;
+    char key[17]; /* the pass's own key: the base key and this file's path, size and mtime */
 };
 
 struct qctx {
@@ -138,12 +153,14 @@ struct qctx {
     char key[17], text_hash[17];
     char *logits, *partial, *sidecar;
     uint64_t tokens, n_chunk, logits_bytes;
-    double probe_chunk_s; /* one chunk of the base model in the probe; NAN unknown */
+    double probe_chunk_s;        /* one chunk of the base model in the probe; NAN unknown */
+    double probe_load_s;         /* the probe's model load (its log's load time); NAN unknown */
+    long long n_batch, n_ubatch; /* what the base pass's log says llama.cpp used; 0 unknown */
     size_t failed;
     /* progress of the pass in flight */
     const char *label;
     size_t pass_i, pass_n;
-    double pass_t0, first_chunk_t;
+    double pass_t0, work_t0, chunk_t, drawn_t;
     uint64_t chunks_done;
     char line[512];
     size_t linelen;
@@ -220,14 +237,10 @@ static void progress_draw(struct qctx *c)
         return;
     char eta[32] = "?";
     double now = ostel_mono_s();
-    if (c->chunks_done > 0 && c->n_chunk > 0) {
-        double per = (now - c->first_chunk_t) / (double)c->chunks_done;
-        if (c->chunks_done == 1)
-            per = now - c->pass_t0; /* the first chunk includes the load */
-        fmt_eta(per * (double)(c->n_chunk -
-                               (c->chunks_done < c->n_chunk ? c->chunks_done : c->n_chunk)),
-                eta, sizeof(eta));
-    }
+    c->drawn_t = now;
+    fmt_eta(ostel_quality_eta_s(c->work_t0 - c->pass_t0, c->chunk_t - c->pass_t0, now - c->pass_t0,
+                                c->chunks_done, c->n_chunk),
+            eta, sizeof(eta));
     fprintf(stderr, "\r\033[Kquality: [%zu/%zu] %s: chunk %llu/%llu, ETA %s", c->pass_i, c->pass_n,
             c->label, (unsigned long long)c->chunks_done, (unsigned long long)c->n_chunk, eta);
 }
@@ -236,15 +249,29 @@ static void progress_chunk(struct qctx *c, uint64_t done)
 {
     if (done <= c->chunks_done)
         return;
-    if (c->chunks_done == 0)
-        c->first_chunk_t = ostel_mono_s();
+    c->chunk_t = ostel_mono_s();
     c->chunks_done = done;
     progress_draw(c);
+}
+
+/* Every wake-up of the runner (at least every 100 ms): the ETA counts down between chunks. */
+static void on_tick(void *ctx)
+{
+    struct qctx *c = ctx;
+    if (ostel_mono_s() - c->drawn_t >= 1.0)
+        progress_draw(c);
 }
 
 /* A KLD pass prints one table row per chunk: "%4d    %9.4lf ± %9.4lf ..." */
 static void progress_line(struct qctx *c, const char *l)
 {
+    /* "perplexity: calculating perplexity over 4 chunks", "kl_divergence: computing over 4
+     * chunks": the model is loaded and the text tokenized; the work begins */
+    if (c->chunks_done == 0 && (strstr(l, "perplexity over ") || strstr(l, "computing over ")) &&
+        strstr(l, " chunks")) {
+        c->work_t0 = ostel_mono_s();
+        return;
+    }
     char *e;
     while (*l == ' ')
         l++;
@@ -264,8 +291,14 @@ static void on_output(void *ctx, const char *data, size_t n)
             size_t j = c->linelen;
             while (j > 0 && c->line[j - 1] >= '0' && c->line[j - 1] <= '9')
                 j--;
-            if (j > 0 && j < c->linelen && c->line[j - 1] == '[')
-                progress_chunk(c, strtoull(c->line + j, NULL, 10));
+            if (j > 0 && j < c->linelen && c->line[j - 1] == '[' && c->linelen - j <= 9) {
+                /* the digits end here: the buffer holds an earlier, longer line's bytes after
+                 * them, not a NUL (strtoull read "[1" as 100 after a line with "00" there) */
+                uint64_t v = 0;
+                for (size_t d = j; d < c->linelen; d++)
+                    v = v * 10 + (uint64_t)(c->line[d] - '0');
+                progress_chunk(c, v);
+            }
         }
         if (ch == '\n' || c->linelen + 1 >= sizeof(c->line)) {
             c->line[c->linelen] = '\0';
@@ -420,13 +453,25 @@ static void logits_remove(const struct qctx *c)
 
 /* ---------- one pass ---------- */
 
-enum pass_kind { PASS_PROBE, PASS_BASE, PASS_KLD };
+/* PASS_REFUSED: a candidate refused before llama-perplexity runs; its run directory records the
+ * refusal (a shell prints the reason into the log and exits 1: status failed). */
+enum pass_kind { PASS_PROBE, PASS_BASE, PASS_KLD, PASS_REFUSED };
 
-static char **pass_argv(const struct qctx *c, enum pass_kind k, size_t m)
+static char **pass_argv(const struct qctx *c, enum pass_kind k, size_t m, const char *why)
 {
     const struct ostel_quality_spec *q = c->q;
     char **v = ostel_xcalloc(32, sizeof(char *));
     size_t i = 0;
+    if (k == PASS_REFUSED) {
+        v[i++] = ostel_xstrdup("/bin/sh");
+        v[i++] = ostel_xstrdup("-c");
+        v[i++] = ostel_xstrdup("printf 'ostel quality: %s was not run: %s\\n' \"$1\" \"$2\" >&2; "
+                               "exit 1");
+        v[i++] = ostel_xstrdup("ostel-quality-refused");
+        v[i++] = ostel_xstrdup(c->m[m].path);
+        v[i++] = ostel_xstrdup(why);
+        return v;
+    }
     v[i++] = ostel_xstrdup(c->tool_path);
     v[i++] = ostel_xstrdup("-m");
     v[i++] = ostel_xstrdup(c->m[m].path);
@@ -482,6 +527,8 @@ static void argv_free(char **v)
 struct pass_out {
     struct ostel_run_result res;
     struct ostel_log_perplexity ppl; /* the parser's figures and error */
+    double load_s;                   /* the log's load time; NAN when not printed */
+    long long n_batch, n_ubatch;     /* llama_context's n_batch, n_ubatch; 0 when not printed */
     bool parsed;
     char *dir;
 };
@@ -497,6 +544,9 @@ static void read_pass_log(const char *dir, struct pass_out *o)
     if (ostel_file_read_all(path, (size_t)64 << 20, &b) == 0 &&
         ostel_logparse_parse(b.data, b.len, &lr, err, sizeof(err)) == 0) {
         o->ppl = lr.perplexity;
+        o->load_s = lr.timings.load_ms.valid ? lr.timings.load_ms.value / 1000.0 : NAN;
+        o->n_batch = lr.n_batch.valid ? (long long)lr.n_batch.value : 0;
+        o->n_ubatch = lr.n_ubatch.valid ? (long long)lr.n_ubatch.value : 0;
         o->parsed = true;
     }
     ostel_log_result_free(&lr);
@@ -505,18 +555,18 @@ static void read_pass_log(const char *dir, struct pass_out *o)
 }
 
 /* Runs one pass into o->dir (made fresh). Returns 0 when the run directory is complete. */
-static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out *o)
+static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out *o, const char *why)
 {
     const struct ostel_quality_spec *q = c->q;
     if (ostel_is_dir(o->dir) && remove_pass_dir(o->dir) != 0)
         return OSTEL_ERR;
-    char **argv = pass_argv(c, k, m);
+    char **argv = pass_argv(c, k, m, why);
     struct ostel_run_spec rs;
     memset(&rs, 0, sizeof(rs));
     rs.dir = o->dir;
     rs.argv = argv;
     rs.tag = c->m[m].tag;
-    rs.tool = "llama-perplexity";
+    rs.tool = k == PASS_REFUSED ? "command" : "llama-perplexity";
     rs.model = c->m[m].path;
     rs.ctx = q->ctx;
     rs.gen = -1;
@@ -528,8 +578,9 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
     rs.interval_ns = q->interval_ns ? q->interval_ns : 100000000ull;
     rs.timeout_ns = q->timeout_ns;
     rs.quiet = true;
-    if (k != PASS_PROBE) {
+    if (k == PASS_BASE || k == PASS_KLD) {
         rs.on_output = on_output;
+        rs.on_tick = on_tick;
         rs.on_output_ctx = c;
     }
     int rc;
@@ -540,17 +591,23 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
         c->chunks_done = 0;
         c->linelen = 0;
         c->pass_t0 = ostel_mono_s();
-        progress_draw(c);
+        c->chunk_t = NAN;
+        /* until the log says the work began: after the load the probe measured, if it did */
+        c->work_t0 = c->pass_t0 + (isnan(c->probe_load_s) ? 0 : c->probe_load_s);
+        if (k == PASS_BASE || k == PASS_KLD)
+            progress_draw(c);
         memset(&o->ppl, 0, sizeof(o->ppl));
+        o->load_s = NAN;
+        o->n_batch = o->n_ubatch = 0;
         o->parsed = false;
         rc = ostel_runner_run(&rs, &o->res);
-        if (!q->quiet && q->progress_bar && k != PASS_PROBE)
+        if (!q->quiet && q->progress_bar && (k == PASS_BASE || k == PASS_KLD))
             fprintf(stderr, "\r\033[K");
         if (rc != 0)
             break;
         read_pass_log(o->dir, o);
         const struct ostel_log_perplexity *p = &o->ppl;
-        bool complete = k == PASS_BASE || p->error[0] ||
+        bool complete = k == PASS_BASE || k == PASS_REFUSED || p->error[0] ||
                         (k == PASS_PROBE ? p->tokens_have.valid : p->kld_mean.valid);
         int attempts = k == PASS_PROBE ? 6 : 3; /* the probe is cheap and exits soonest */
         if (complete || o->res.status != OSTEL_RUN_OK || attempt + 1 >= attempts ||
@@ -571,7 +628,7 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
 
 /* Adds "quality" to the pass's summary.json: role, key, settings, outcome. */
 static void annotate(const struct qctx *c, const char *dir, const char *role, size_t m, bool ok,
-                     const char *error)
+                     const char *error, const struct pass_out *po)
 {
     const struct ostel_quality_spec *q = c->q;
     cJSON *root = ostel_run_read_summary(dir);
@@ -580,7 +637,8 @@ static void annotate(const struct qctx *c, const char *dir, const char *role, si
     cJSON_DeleteItemFromObject(root, "quality");
     cJSON *o = cJSON_AddObjectToObject(root, "quality");
     cJSON_AddStringToObject(o, "role", role);
-    cJSON_AddStringToObject(o, "key", c->key);
+    cJSON_AddStringToObject(o, "key", c->m[m].key);
+    cJSON_AddStringToObject(o, "base_key", c->key);
     cJSON_AddBoolToObject(o, "ok", ok);
     cJSON_AddItemToObject(o, "error", error ? cJSON_CreateString(error) : cJSON_CreateNull());
     cJSON_AddStringToObject(o, "base_model", c->m[c->base].path);
@@ -595,6 +653,13 @@ static void annotate(const struct qctx *c, const char *dir, const char *role, si
                           q->batch > 0 ? cJSON_CreateNumber((double)q->batch) : cJSON_CreateNull());
     cJSON_AddItemToObject(
         o, "ubatch", q->ubatch > 0 ? cJSON_CreateNumber((double)q->ubatch) : cJSON_CreateNull());
+    /* what llama.cpp used (its log's llama_context lines): the default when -b/-ub are not set */
+    cJSON_AddItemToObject(o, "n_batch",
+                          po && po->n_batch > 0 ? cJSON_CreateNumber((double)po->n_batch)
+                                                : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "n_ubatch",
+                          po && po->n_ubatch > 0 ? cJSON_CreateNumber((double)po->n_ubatch)
+                                                 : cJSON_CreateNull());
     cJSON_AddNumberToObject(o, "chunks", (double)c->n_chunk);
     cJSON_AddNumberToObject(o, "scored_tokens",
                             (double)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk));
@@ -605,11 +670,12 @@ static void annotate(const struct qctx *c, const char *dir, const char *role, si
     cJSON_Delete(root);
 }
 
-static int store_pass(const struct qctx *c, const char *dir)
+/* Stores a pass (a study's), under its own key as the spec hash: one row per pass and candidate. */
+static int store_pass(const struct qctx *c, const char *dir, size_t m)
 {
     if (!c->q->store)
         return OSTEL_OK;
-    struct ostel_store_import_opts io = {c->q->study_id, c->key};
+    struct ostel_store_import_opts io = {c->q->study_id, c->m[m].key};
     return ostel_store_import_run_dir(c->q->store, dir, &io, NULL) == OSTEL_ERR ? OSTEL_ERR
                                                                                 : OSTEL_OK;
 }
@@ -638,7 +704,7 @@ static int probe(struct qctx *c)
     memset(&o, 0, sizeof(o));
     o.dir = ostel_xasprintf("%s/probe-%.8s", q->dir, c->key);
     c->label = "counting the text's tokens";
-    int rc = run_pass(c, PASS_PROBE, c->base, &o);
+    int rc = run_pass(c, PASS_PROBE, c->base, &o, NULL);
     if (rc != 0) {
         free(o.dir);
         return 1;
@@ -664,6 +730,7 @@ static int probe(struct qctx *c)
     }
     c->tokens = (uint64_t)p->tokens_have.value;
     c->probe_chunk_s = p->seconds_per_pass.valid ? p->seconds_per_pass.value : NAN;
+    c->probe_load_s = o.load_s;
     remove_pass_dir(o.dir);
     free(o.dir);
     c->n_chunk = ostel_quality_chunks(c->tokens, (uint64_t)q->ctx, q->chunks);
@@ -733,7 +800,7 @@ static int base_pass(struct qctx *c, size_t pass_n)
         }
     }
     double t0 = ostel_mono_s();
-    int rc = run_pass(c, PASS_BASE, c->base, &o);
+    int rc = run_pass(c, PASS_BASE, c->base, &o, NULL);
     const char *why = NULL;
     char buf[512];
     if (rc != 0) {
@@ -766,7 +833,8 @@ static int base_pass(struct qctx *c, size_t pass_n)
     }
     if (why) {
         unlink(c->partial);
-        annotate(c, o.dir, "base", c->base, false, why);
+        annotate(c, o.dir, "base", c->base, false, why, &o);
+        store_pass(c, o.dir, c->base); /* as failed: not done */
         ostel_error("quality: the base pass failed: %s; its log is in '%s'", why, o.dir);
         free(o.dir);
         return 1;
@@ -781,8 +849,10 @@ static int base_pass(struct qctx *c, size_t pass_n)
         return 1;
     }
     free(side);
-    annotate(c, o.dir, "base", c->base, true, NULL);
-    rc = store_pass(c, o.dir) == 0 ? 0 : 1;
+    annotate(c, o.dir, "base", c->base, true, NULL, &o);
+    c->n_batch = o.n_batch;
+    c->n_ubatch = o.n_ubatch;
+    rc = store_pass(c, o.dir, c->base) == 0 ? 0 : 1;
     if (!q->quiet) {
         char took[32];
         fmt_eta(ostel_mono_s() - t0, took, sizeof(took));
@@ -800,9 +870,24 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     memset(&o, 0, sizeof(o));
     o.dir = pass_dir(c, "kld", m);
     if (c->m[m].n_vocab != c->m[c->base].n_vocab) {
-        ostel_error("quality: %s refused: its vocabulary has %u tokens, the base %s's %u: KL "
-                    "divergence compares the same tokens' probabilities",
-                    c->m[m].tag, c->m[m].n_vocab, c->m[c->base].tag, c->m[c->base].n_vocab);
+        char why[256];
+        snprintf(why, sizeof(why),
+                 "its vocabulary has %u tokens, the base %s's %u: KL divergence compares the "
+                 "same tokens' probabilities",
+                 c->m[m].n_vocab, c->m[c->base].tag, c->m[c->base].n_vocab);
+        /* a run directory that records the refusal: status failed, the reason in its log and
+         * its summary, stored as failed (not done: a later run tries again) */
+        int rc = run_pass(c, PASS_REFUSED, m, &o, why);
+        if (rc == 0 && o.res.status == OSTEL_RUN_INTERRUPTED) {
+            free(o.dir);
+            return interrupted_rc(&o);
+        }
+        if (rc == 0) {
+            annotate(c, o.dir, "candidate", m, false, why, NULL);
+            store_pass(c, o.dir, m);
+        }
+        ostel_error("quality: %s refused: %s%s%s", c->m[m].tag, why,
+                    rc == 0 ? "; recorded in " : "", rc == 0 ? o.dir : "");
         free(o.dir);
         c->failed++;
         return 0;
@@ -811,7 +896,7 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     c->pass_i = pass_i;
     c->pass_n = pass_n;
     double t0 = ostel_mono_s();
-    int rc = run_pass(c, PASS_KLD, m, &o);
+    int rc = run_pass(c, PASS_KLD, m, &o, NULL);
     if (rc != 0) {
         free(o.dir);
         return 1;
@@ -834,14 +919,15 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     } else if (!o.ppl.kld_mean.valid) {
         why = "llama-perplexity printed no KL-divergence statistics";
     }
-    annotate(c, o.dir, "candidate", m, why == NULL, why);
+    annotate(c, o.dir, "candidate", m, why == NULL, why, &o);
     if (why) {
+        store_pass(c, o.dir, m); /* as failed: not done */
         ostel_error("quality: %s failed: %s; its log is in '%s'", c->m[m].tag, why, o.dir);
         c->failed++;
         free(o.dir);
         return 0;
     }
-    rc = store_pass(c, o.dir) == 0 ? 0 : 1;
+    rc = store_pass(c, o.dir, m) == 0 ? 0 : 1;
     if (!q->quiet) {
         char took[32];
         fmt_eta(ostel_mono_s() - t0, took, sizeof(took));
@@ -869,6 +955,17 @@ static void cell_pm(char *out, size_t n, double v, double e, int dec)
         snprintf(out, n, "%.*f", dec, v);
     else
         snprintf(out, n, "%.*f ± %.*f", dec, v, dec, e);
+}
+
+/* "512", "2048 (llama.cpp's default)" (the value its log printed), "llama.cpp's default". */
+static void setting_text(char *out, size_t n, long long set, long long logged)
+{
+    if (set > 0)
+        snprintf(out, n, "%lld", set);
+    else if (logged > 0)
+        snprintf(out, n, "%lld (llama.cpp's default)", logged);
+    else
+        snprintf(out, n, "llama.cpp's default");
 }
 
 static void print_table(const struct qctx *c)
@@ -911,10 +1008,13 @@ static void print_table(const struct qctx *c)
         }
         cJSON_Delete(j);
     }
+    char bs[64], ubs[64];
+    setting_text(bs, sizeof(bs), q->batch, c->n_batch);
+    setting_text(ubs, sizeof(ubs), q->ubatch, c->n_ubatch);
     printf("\n%llu chunks of %lld tokens (%llu scored) of '%s'; -b %s, -ub %s for every pass.\n",
            (unsigned long long)c->n_chunk, q->ctx,
            (unsigned long long)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk), q->text,
-           q->batch > 0 ? "set" : "default", q->ubatch > 0 ? "set" : "default");
+           bs, ubs);
     if (synth || c->m[c->base].synthetic)
         printf("These are `ostel synth` models (random weights): the KL divergence measures what "
                "the quantizer does to weights of this shape and distribution, not a real model's "
@@ -959,7 +1059,9 @@ static int setup(struct qctx *c)
             c->base = q->n_models;
             if (read_model(&c->m[c->base], q->base) != 0)
                 return OSTEL_ERR;
-            c->m[c->base].tag = default_tag(q->base);
+            char *t = default_tag(q->base);
+            c->m[c->base].tag = ostel_tag_sanitize(t);
+            free(t);
         } else {
             c->n--;
         }
@@ -970,6 +1072,13 @@ static int setup(struct qctx *c)
             if (c->m[i].bpw > c->m[c->base].bpw)
                 c->base = i;
     }
+    /* a tag names the pass's directory: two models under one tag would share it */
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t j = i + 1; j < c->n; j++)
+            if (strcmp(c->m[i].tag, c->m[j].tag) == 0)
+                return ostel_error("quality: '%s' and '%s' would both be '%s': give each model "
+                                   "its own label (--tags, a study's tags)",
+                                   c->m[i].path, c->m[j].path, c->m[i].tag);
     size_t cand = 0;
     for (size_t i = 0; i < c->n; i++) {
         c->m[i].candidate = i != c->base && !same_file(c->m[i].path, c->m[c->base].path);
@@ -1003,6 +1112,19 @@ static int setup(struct qctx *c)
     ostel_hash_hex(k, strlen(k), c->key);
     free(k);
     free(base_real);
+    /* each pass's own key: the base key and the model file as it is now (a file quantized again
+     * under the same name is measured again) */
+    for (size_t i = 0; i < c->n; i++) {
+        struct stat ms;
+        char *real = realpath(c->m[i].path, NULL);
+        bool have = stat(c->m[i].path, &ms) == 0;
+        char *pk = ostel_xasprintf("base_key=%s\nmodel=%s\nsize=%lld\nmtime=%lld\n", c->key,
+                                   real ? real : c->m[i].path, have ? (long long)ms.st_size : -1LL,
+                                   have ? (long long)ms.st_mtime : -1LL);
+        ostel_hash_hex(pk, strlen(pk), c->m[i].key);
+        free(pk);
+        free(real);
+    }
     if (ostel_mkdir_p(q->dir) != 0)
         return OSTEL_ERR;
     c->logits = ostel_xasprintf("%s/base-%s.kld", q->dir, c->key);
@@ -1031,6 +1153,9 @@ static void plan_from_base(struct qctx *c)
     free(dir);
     const cJSON *qs = cJSON_GetObjectItem(j, "quality");
     double n = jnum(qs, "chunks"), t = jnum(qs, "text_tokens"), b = jnum(qs, "logits_bytes");
+    double nb = jnum(qs, "n_batch"), nub = jnum(qs, "n_ubatch");
+    c->n_batch = isnan(nb) ? 0 : (long long)nb;
+    c->n_ubatch = isnan(nub) ? 0 : (long long)nub;
     c->n_chunk = isnan(n) ? 0 : (uint64_t)n;
     c->tokens = isnan(t) ? 0 : (uint64_t)t;
     c->logits_bytes = isnan(b) ? 0 : (uint64_t)b;
@@ -1050,12 +1175,12 @@ static int execute(struct qctx *c)
             continue;
         total++;
         char *d = pass_dir(c, "kld", i);
-        todo[i] = !pass_done(d, c->key);
+        todo[i] = !pass_done(d, c->m[i].key);
         pending += todo[i];
         free(d);
     }
     char *bdir = pass_dir(c, "base", c->base);
-    bool base_done = pass_done(bdir, c->key);
+    bool base_done = pass_done(bdir, c->m[c->base].key);
     free(bdir);
     rc = 0;
     if (!q->quiet && (pending < total - 1 || base_done))
@@ -1102,6 +1227,16 @@ static int execute(struct qctx *c)
         rc = 1;
     if (rc == 0 && !q->keep_logits)
         logits_remove(c);
+    else if (rc == 1 && !q->keep_logits && !q->quiet && ostel_is_file(c->logits)) {
+        struct stat st;
+        char sz[32] = "?";
+        if (stat(c->logits, &st) == 0)
+            fmt_bytes((uint64_t)st.st_size, sz, sizeof(sz));
+        fprintf(stderr,
+                "quality: the base logits '%s' (%s) are kept because a pass did not finish: "
+                "running again redoes only that pass; remove the file to free the space\n",
+                c->logits, sz);
+    }
     if ((rc == 0 || rc == 1) && q->table)
         print_table(c);
 out:
@@ -1117,6 +1252,7 @@ int ostel_quality_execute(const struct ostel_quality_spec *spec)
     memset(&c, 0, sizeof(c));
     c.q = spec;
     c.probe_chunk_s = NAN;
+    c.probe_load_s = NAN;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_quality_signal;

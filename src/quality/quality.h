@@ -40,6 +40,19 @@ uint64_t ostel_quality_scored_tokens(uint64_t n_ctx, uint64_t n_chunk);
 uint64_t ostel_quality_chunks(uint64_t tokens, uint64_t n_ctx, long long max_chunks);
 
 /*
+ * Seconds left in a pass of `total` chunks, `done` of which llama-perplexity has printed. Times are
+ * seconds since the pass started: chunk_s when the latest chunk was printed, now_s now, work_s when
+ * the work began (the model loaded: the "over N chunks" line, or the probe's load time; 0 when not
+ * known, which counts the load as work). llama-perplexity evaluates n_batch / n_ctx chunks at a
+ * time and prints them together, so the rate is the time to the latest chunk over the chunks
+ * done (never the time between two chunks of a burst), and the estimate counts down from then:
+ * (chunk_s - work_s) / done * total - (now_s - work_s), at least 0. NAN before the first chunk.
+ * Pure.
+ */
+double ostel_quality_eta_s(double work_s, double chunk_s, double now_s, uint64_t done,
+                           uint64_t total);
+
+/*
  * Parses the first bytes of a logits file (data, len >= 20) whose size is file_bytes, and checks
  * that it is complete: the magic, sane counts and file_bytes equal to what they imply. Pure.
  * Returns 0, or -1 with the reason in err ("truncated: 1000 of 4116 bytes").

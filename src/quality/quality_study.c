@@ -29,6 +29,9 @@ int ostel_study_run_quality(const struct ostel_study_spec *s, struct ostel_store
     q.text = s->quality_text;
     q.ctx = s->quality_ctx > 0 ? s->quality_ctx : 512;
     q.chunks = s->quality_chunks;
+    q.batch = s->quality_batch;
+    q.ubatch = s->quality_ubatch;
+    q.keep_logits = s->quality_keep_logits;
     q.dir = dir;
     q.llama_bin = s->llama_bin;
     q.interval_ns = s->interval_ns;

@@ -146,6 +146,8 @@ struct ostel_report_quality {
     double ppl, ppl_err, ppl_ratio, ppl_ratio_err, ppl_diff, ppl_diff_err;
     double kld_mean, kld_err, kld_p99, kld_max, top_p, top_p_err, rms_dp, rms_dp_err;
     double ctx, chunks, scored; /* NAN unknown */
+    double batch, ubatch;       /* -b, -ub as given; NAN when llama-perplexity's default */
+    double n_batch, n_ubatch;   /* what its log says it used; NAN when not printed */
     char base_tag[64], file_type[64], text[256];
 };
 
@@ -436,6 +438,19 @@ void ostel_report_quality_link(struct ostel_report *r);
 void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_report_tables *ts);
 void ostel_report_quality_md_lines(const struct ostel_report *r, struct ostel_buf *out);
 void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_buf *out);
+/*
+ * The KLD ratio a / b and its first-order error ratio * sqrt((ea/a)^2 + (eb/b)^2), which assumes
+ * the two means independent (they are measured on the same tokens, so it is approximate). Pure.
+ * false when a or b is not > 0; *err NAN when either error is unknown.
+ */
+bool ostel_report_quality_kld_ratio(double a, double ea, double b, double eb, double *ratio,
+                                    double *err);
+/*
+ * The Pareto front of n models by memory (lower is better), speed (higher) and mean KLD (lower):
+ * front[i] is true when no other model is at least as good in all three and better in one. Pure.
+ */
+void ostel_report_quality_pareto(const double *mem, const double *tps, const double *kld, size_t n,
+                                 bool *front);
 /* The group's quality pass for the JSON report (null without one); the caller owns it. */
 struct cJSON *ostel_report_quality_json(const struct ostel_report *r, size_t group);
 

@@ -61,6 +61,10 @@ void ostel_report_quality_load(struct ostel_report_quality *q, const cJSON *root
     q->ctx = qnum(qs, "ctx");
     q->chunks = qnum(qs, "chunks");
     q->scored = qnum(qs, "scored_tokens");
+    q->batch = qnum(qs, "batch");
+    q->ubatch = qnum(qs, "ubatch");
+    q->n_batch = qnum(qs, "n_batch");
+    q->n_ubatch = qnum(qs, "n_ubatch");
     qstr(q->base_tag, sizeof(q->base_tag), qs, "base_tag");
     qstr(q->file_type, sizeof(q->file_type), qs, "file_type");
     qstr(q->text, sizeof(q->text), qs, "text");
@@ -117,6 +121,41 @@ static long kld_reference(const struct ostel_report *r)
             best = (long)gi;
     }
     return best;
+}
+
+bool ostel_report_quality_kld_ratio(double a, double ea, double b, double eb, double *ratio,
+                                    double *err)
+{
+    *ratio = *err = NAN;
+    if (!(a > 0) || !(b > 0))
+        return false;
+    *ratio = a / b;
+    double ra = ea / a, rb = eb / b;
+    *err = *ratio * sqrt(ra * ra + rb * rb); /* NAN when either error is */
+    return true;
+}
+
+void ostel_report_quality_pareto(const double *mem, const double *tps, const double *kld, size_t n,
+                                 bool *front)
+{
+    for (size_t i = 0; i < n; i++) {
+        front[i] = true;
+        for (size_t j = 0; j < n && front[i]; j++)
+            if (j != i && tps[j] >= tps[i] && mem[j] <= mem[i] && kld[j] <= kld[i] &&
+                (tps[j] > tps[i] || mem[j] < mem[i] || kld[j] < kld[i]))
+                front[i] = false;
+    }
+}
+
+/* "2048" as given, "2048 (llama.cpp's default)" as its log printed, else "llama.cpp's default". */
+static void put_setting(struct ostel_buf *b, const char *flag, double set, double logged)
+{
+    if (!isnan(set))
+        ostel_buf_printf(b, ", %s %.0f", flag, set);
+    else if (!isnan(logged))
+        ostel_buf_printf(b, ", %s %.0f (llama.cpp's default)", flag, logged);
+    else
+        ostel_buf_printf(b, ", %s llama.cpp's default", flag);
 }
 
 static char *pm(double v, double e, int dec)
@@ -193,10 +232,9 @@ void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_repo
         row[7].text = pm(q->kld_max, NAN, 6);
         row[8].text = pm(q->top_p, q->top_p_err, 3);
         row[9].text = pm(q->rms_dp, q->rms_dp_err, 3);
-        if (rq && q->kld_mean > 0 && rq->kld_mean > 0) {
-            double ratio = q->kld_mean / rq->kld_mean;
-            double ea = q->kld_err / q->kld_mean, eb = rq->kld_err / rq->kld_mean;
-            double e = ratio * sqrt(ea * ea + eb * eb);
+        double ratio, e;
+        if (rq && ostel_report_quality_kld_ratio(q->kld_mean, q->kld_err, rq->kld_mean, rq->kld_err,
+                                                 &ratio, &e)) {
             row[10].text = (long)gi == ref ? ostel_xstrdup("1 (reference)")
                            : isnan(e)      ? ostel_xasprintf("%.2f×", ratio)
                                            : ostel_xasprintf("%.2f× ± %.2f", ratio, e);
@@ -210,13 +248,17 @@ void ostel_report_quality_tables(const struct ostel_report *r, struct ostel_repo
                      "llama-perplexity's figures as printed (± its standard errors), each model "
                      "against the logits of the base %s",
                      any_q && *any_q->base_tag ? any_q->base_tag : "model");
-    if (any_q && !isnan(any_q->chunks))
+    if (any_q && !isnan(any_q->chunks)) {
         ostel_buf_printf(&c, ", %.0f chunks of %.0f tokens (%.0f scored) of %s", any_q->chunks,
                          any_q->ctx, any_q->scored, any_q->text);
+        put_setting(&c, "-b", any_q->batch, any_q->n_batch);
+        put_setting(&c, "-ub", any_q->ubatch, any_q->n_ubatch);
+    }
     if (rq)
         ostel_buf_printf(&c,
                          "; KLD ratio against %s, its error propagated from both standard "
-                         "errors",
+                         "errors as if independent (both are measured on the same tokens, so "
+                         "it is approximate)",
                          r->groups[ref].label);
     ostel_buf_puts(&c, ".");
     if (any_synthetic(r))
@@ -278,6 +320,10 @@ void ostel_report_quality_md_lines(const struct ostel_report *r, struct ostel_bu
 
 /* ---------- the HTML chart: generation speed against memory, KLD as colour and size ---------- */
 
+/* The chart draws at most this many groups (the first ones with a quality pass, speed and memory);
+ * the table lists them all, and the chart's note says when some were left out. */
+#define QUALITY_CHART_MAX 64
+
 struct qpt {
     size_t g;
     double x, y, kld; /* MiB, tok/s, mean KLD (0 for the base) */
@@ -291,9 +337,9 @@ static void esc_html(struct ostel_buf *out, const char *s)
 
 void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_buf *out)
 {
-    struct qpt pt[64];
-    size_t n = 0;
-    for (size_t gi = 0; gi < r->ngroups && n < OSTEL_ARRAY_LEN(pt); gi++) {
+    struct qpt pt[QUALITY_CHART_MAX];
+    size_t n = 0, left_out = 0;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         const struct ostel_report_quality *q = group_q(r, gi);
         double x = group_mem(g), y = g->value[OSTEL_REPORT_M_GEN_TPS];
@@ -302,18 +348,27 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
         double k = q->base ? 0.0 : q->kld_mean;
         if (isnan(k))
             continue;
+        if (n == OSTEL_ARRAY_LEN(pt)) {
+            left_out++;
+            continue;
+        }
         pt[n++] = (struct qpt){gi, x, y, k, true};
     }
     if (n < 2)
         return;
     /* Pareto front: no other point is at least as fast, as small and as faithful, and better in
      * one of the three */
+    double xs[QUALITY_CHART_MAX], ys[QUALITY_CHART_MAX], ks[QUALITY_CHART_MAX];
+    bool front_of[QUALITY_CHART_MAX];
+    for (size_t i = 0; i < n; i++) {
+        xs[i] = pt[i].x;
+        ys[i] = pt[i].y;
+        ks[i] = pt[i].kld;
+    }
+    ostel_report_quality_pareto(xs, ys, ks, n, front_of);
     double xmin = pt[0].x, xmax = pt[0].x, ymax = pt[0].y, kmax = 0;
     for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < n && pt[i].pareto; j++)
-            if (j != i && pt[j].y >= pt[i].y && pt[j].x <= pt[i].x && pt[j].kld <= pt[i].kld &&
-                (pt[j].y > pt[i].y || pt[j].x < pt[i].x || pt[j].kld < pt[i].kld))
-                pt[i].pareto = false;
+        pt[i].pareto = front_of[i];
         xmin = fmin(xmin, pt[i].x);
         xmax = fmax(xmax, pt[i].x);
         ymax = fmax(ymax, pt[i].y);
@@ -350,7 +405,7 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
                      "transform=\"rotate(-90 16 %.0f)\">generation tok/s</text>\n",
                      T + (H - T - B) / 2, T + (H - T - B) / 2);
     /* the front as a line through its points in memory order */
-    struct qpt front[64];
+    struct qpt front[QUALITY_CHART_MAX];
     size_t nf = 0;
     for (size_t i = 0; i < n; i++)
         if (pt[i].pareto)
@@ -400,7 +455,13 @@ void ostel_report_quality_html_chart(const struct ostel_report *r, struct ostel_
                    "(green and small = faithful). ◆ and the dashed line: the Pareto front "
                    "(no other model is at least as fast, as small and as faithful). Memory is "
                    "the figure to plan with (else peak RSS); speed the mean generation "
-                   "tok/s.</div></div>\n");
+                   "tok/s.");
+    if (left_out)
+        ostel_buf_printf(out,
+                         " The chart draws the first %d groups; %zu more are in the quality "
+                         "table only.",
+                         QUALITY_CHART_MAX, left_out);
+    ostel_buf_puts(out, "</div></div>\n");
 }
 
 static cJSON *num_or_null(double v)

@@ -769,6 +769,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         char sigbuf[16];
         while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
             ;
+        if (s->on_tick)
+            s->on_tick(s->on_output_ctx);
         double now = ostel_mono_s();
         if (during.started && atomic_load(&during.done) && !term_sent) {
             during_stopped = true;

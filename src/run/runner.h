@@ -45,6 +45,9 @@ struct ostel_run_spec {
     /* Called on the runner's thread with each piece of the child's output as it arrives (a
      * progress display for long runs), or NULL. data is borrowed for the call. */
     void (*on_output)(void *ctx, const char *data, size_t n);
+    /* Called on the runner's thread at each of its wake-ups (at least every 100 ms while the child
+     * runs) with on_output_ctx (a progress display's clock), or NULL. */
+    void (*on_tick)(void *ctx);
     void *on_output_ctx;
     /* Optional (ostel serve): runs on a thread of its own while the child runs, given the child's
      * pid and a flag that the runner sets, to 1 when ostel is interrupted, to 2 when the child

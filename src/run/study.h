@@ -45,11 +45,13 @@ struct ostel_study_spec {
     char *db;                       /* database (default <dir>/ostel.db) */
     char *llama_bin;
     /* quality passes after the runs (docs/quality.md): keys quality, quality_base, quality_text,
-     * quality_chunks, quality_ctx */
+     * quality_chunks, quality_ctx, quality_batch, quality_ubatch, quality_keep_logits */
     bool quality;
     char *quality_base, *quality_text; /* NULL: the highest-precision model; no text */
     long long quality_chunks;          /* 0 = the whole text */
     long long quality_ctx;             /* 0 = 512 */
+    long long quality_batch, quality_ubatch; /* -b, -ub; 0 = llama-perplexity's own */
+    bool quality_keep_logits;                /* keep the base logits file at the end */
 };
 
 /* How a key's text becomes its field of struct ostel_study_spec, and how it is written back. */
@@ -72,6 +74,8 @@ enum ostel_study_canon {
     OSTEL_STUDY_CANON_ALWAYS,
     OSTEL_STUDY_CANON_IF_SET,  /* a string that is not NULL, a duration that is not 0 */
     OSTEL_STUDY_CANON_QUALITY, /* while quality is on (a NULL string as canon_default) */
+    OSTEL_STUDY_CANON_QUALITY_IF_SET, /* while quality is on and the number is not 0 (keys added
+                                         later: a study that does not set them keeps its hash) */
     OSTEL_STUDY_CANON_NEVER,   /* where the study goes, not what it is */
 };
 

@@ -267,9 +267,18 @@ static const struct ostel_study_key study_keys[] = {
     {"quality_ctx", NULL, "quality-ctx", 0, OSTEL_STUDY_INT, F(quality_ctx), "N", NULL,
      "context of the quality passes (default 512)", 16, 1 << 24, 0, "a context from 16 tokens",
      OSTEL_STUDY_CANON_QUALITY, NULL, 0},
+    {"quality_batch", NULL, "quality-batch", 0, OSTEL_STUDY_INT, F(quality_batch), "N", NULL,
+     "llama-perplexity -b of the quality passes (default: its own, 2048)", 1, 1 << 24, 0,
+     "a batch size from 1", OSTEL_STUDY_CANON_QUALITY_IF_SET, NULL, 0},
+    {"quality_ubatch", NULL, "quality-ubatch", 0, OSTEL_STUDY_INT, F(quality_ubatch), "N", NULL,
+     "llama-perplexity -ub of the quality passes (default: its own, 512)", 1, 1 << 24, 0,
+     "a batch size from 1", OSTEL_STUDY_CANON_QUALITY_IF_SET, NULL, 0},
     /* where, not what: outside the canonical text (moving a study keeps its hash) */
     {"dir", NULL, "dir", 0, OSTEL_STUDY_STR, F(dir), "DIR", NULL,
      "study directory (default studies/NAME)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
+    {"quality_keep_logits", NULL, "quality-keep-logits", 0, OSTEL_STUDY_BOOL,
+     F(quality_keep_logits), NULL, NULL, "keep the quality base's logits file at the end", 0, 0, 0,
+     "true or false", OSTEL_STUDY_CANON_NEVER, NULL, 0},
     {"db", NULL, "db", 0, OSTEL_STUDY_STR, F(db), "FILE", "OSTEL_DB",
      "results database (default DIR/ostel.db)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
     {"llama_bin", NULL, "llama-bin", 0, OSTEL_STUDY_STR, F(llama_bin), "DIR", "OSTEL_LLAMA_BIN",
@@ -527,6 +536,8 @@ static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const 
         put_scenarios(b, k->key, field);
         return;
     case OSTEL_STUDY_INT:
+        if (k->canon == OSTEL_STUDY_CANON_QUALITY_IF_SET && *(const long long *)field == 0)
+            return;
         ostel_buf_printf(b, "%s = %lld\n", k->key, *(const long long *)field);
         return;
     case OSTEL_STUDY_BOOL:
@@ -560,7 +571,9 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(study_keys); i++) {
         const struct ostel_study_key *k = &study_keys[i];
         if (k->canon == OSTEL_STUDY_CANON_NEVER ||
-            (k->canon == OSTEL_STUDY_CANON_QUALITY && !s->quality))
+            ((k->canon == OSTEL_STUDY_CANON_QUALITY ||
+              k->canon == OSTEL_STUDY_CANON_QUALITY_IF_SET) &&
+             !s->quality))
             continue;
         put_key(&b, k, (const char *)s + k->offset);
     }

@@ -3,8 +3,10 @@
 # Q8_0, Q4_K_M): KLD(Q4_K_M) > KLD(Q8_0) > 0; the parsed figures equal the log's lines; resume skips
 # the base pass and reuses the kept logits; the logits are removed at the end; the disk-space
 # refusal (computed, with an override; and a real full tmpfs when run as root); a mismatched
-# vocabulary and a too-short text refused with their reasons; `ostel db import` fills the quality
-# table.
+# vocabulary and a too-short text refused with their reasons (the refused model recorded as a failed
+# pass); `ostel db import` fills the quality table; a model file changed under the same tag is
+# measured again; two models under one tag are refused; the study's -b/-ub, its report's KLD-ratio
+# column and synth caveat; --quality refused with --shard.
 . "$(dirname "$0")/lib.sh"
 
 f16=$(tiny_model tiny-llama F16)
@@ -27,6 +29,9 @@ Q=(-c 128 --quality-chunks 4 --quality-text "$text")
     >"$TMP/table.md" 2>"$TMP/err1" || { cat "$TMP/err1" >&2; fail "ostel quality failed"; }
 assert_grep "| f16 (base) | F16 |" "$TMP/table.md"
 assert_grep "random weights" "$TMP/table.md"
+# the settings as llama.cpp used them (not set: its defaults, from the base pass's log)
+assert_grep "; -b 2048 (llama.cpp's default), -ub 512 (llama.cpp's default) for every pass." \
+    "$TMP/table.md"
 b=$(ls -d "$TMP"/q1/base-f16-*) || fail "no base pass directory"
 k8=$(ls -d "$TMP"/q1/kld-q8-*)
 k4=$(ls -d "$TMP"/q1/kld-q4-*)
@@ -68,6 +73,19 @@ for label, keys in checks:
             sys.exit("%s: parsed %r, log %r" % (k, p[k], v))
 EOF
 
+# and the base pass's PPL is the log's "Final estimate" line
+python3 - "$b" <<'EOF' || fail "the base pass's parsed PPL differs from the log"
+import json, re, sys
+d = sys.argv[1]
+log = open(d + "/llama_output.log", encoding="utf-8", errors="replace").read()
+p = json.load(open(d + "/summary.json"))["llama"]["perplexity"]
+m = re.search(r"Final estimate: PPL = ([0-9.]+) \+/- ([0-9.]+)", log)
+if not m:
+    sys.exit("no Final estimate line")
+if (p["ppl"], p["ppl_stderr"]) != (float(m.group(1)), float(m.group(2))):
+    sys.exit("parsed %r ± %r, log %s ± %s" % (p["ppl"], p["ppl_stderr"], m.group(1), m.group(2)))
+EOF
+
 # 3. resume: with the logits kept, adding a model runs only its KLD pass
 "$OSTEL" quality "$f16" "$q8" "${Q[@]}" --dir "$TMP/q2" --keep-logits -q >/dev/null 2>"$TMP/err2" ||
     fail "first pass set failed"
@@ -85,6 +103,30 @@ assert_eq "$(ls "$TMP"/q2/*.kld 2>/dev/null | wc -l)" 0 "logits removed once eve
 "$OSTEL" quality "$f16" "$q8" "$q4" "${Q[@]}" --dir "$TMP/q2" >/dev/null 2>"$TMP/err4" ||
     fail "a finished set failed"
 assert_grep "3 of 3 passes already done" "$TMP/err4"
+# a candidate quantized again under the same name (here: its mtime) is measured again, alone
+cp "$q8" "$TMP/q8.gguf"
+"$OSTEL" quality "$f16" "$TMP/q8.gguf" "${Q[@]}" --dir "$TMP/q7" --keep-logits -q >/dev/null 2>&1 ||
+    fail "q7 failed"
+k7=$(ls -d "$TMP"/q7/kld-q8-*/); k7=${k7%/}
+id7=$(json "$k7/summary.json" 'j["run"]["run_id"]')
+"$OSTEL" quality "$f16" "$TMP/q8.gguf" "${Q[@]}" --dir "$TMP/q7" --keep-logits >/dev/null 2>"$TMP/err4b" ||
+    fail "q7 again failed"
+assert_grep "2 of 2 passes already done" "$TMP/err4b"
+touch -d '2001-01-01' "$TMP/q8.gguf"
+"$OSTEL" quality "$f16" "$TMP/q8.gguf" "${Q[@]}" --dir "$TMP/q7" >/dev/null 2>"$TMP/err4c" ||
+    { cat "$TMP/err4c" >&2; fail "q7 after the change failed"; }
+assert_grep "1 of 2 passes already done" "$TMP/err4c"
+[ "$(json "$k7/summary.json" 'j["run"]["run_id"]')" != "$id7" ] || fail "the changed model was not measured again"
+# two models under one tag (model.gguf in two directories) are refused before anything runs
+mkdir -p "$TMP/d1" "$TMP/d2"
+cp "$q8" "$TMP/d1/model.gguf"
+cp "$q4" "$TMP/d2/model.gguf"
+rc=0
+"$OSTEL" quality "$f16" "$TMP/d1/model.gguf" "$TMP/d2/model.gguf" "${Q[@]}" --dir "$TMP/q8" -q \
+    >/dev/null 2>"$TMP/err4d" || rc=$?
+assert_eq "$rc" 2 "duplicate tags refused"
+assert_grep "would both be 'model'" "$TMP/err4d"
+[ ! -e "$TMP/q8" ] || [ -z "$(ls "$TMP/q8")" ] || fail "something ran despite the duplicate tags"
 
 # 4. the disk-space refusal, computed before anything is written
 rc=0
@@ -100,7 +142,10 @@ if [ "$(id -u)" -eq 0 ] && mkdir -p "$TMP/small" && mount -t tmpfs -o size=6m tm
     "$OSTEL" quality "$f16" "$q8" "${Q[@]}" --dir "$TMP/small/q" --quality-free-bytes 1G -q \
         >/dev/null 2>"$TMP/err6" || rc=$?
     ls "$TMP"/small/q >"$TMP/left" 2>&1 || true
+    # nothing is stored as done: no pass summary says ok
+    done_n=$( (grep -l '"ok":[[:space:]]*true' "$TMP"/small/q/*/summary.json 2>/dev/null || true) | wc -l)
     umount "$TMP/small"
+    assert_eq "$done_n" 0 "no pass done after the full disk"
     assert_eq "$rc" 1 "a full disk fails the pass"
     assert_grep "disk full" "$TMP/err6"
     if grep -q '\.kld' "$TMP/left"; then fail "a partial logits file was left behind"; fi
@@ -110,10 +155,20 @@ fi
 
 # 5. a vocabulary other than the base's is refused with the reason; the others still run
 rc=0
-"$OSTEL" quality "$f16" "$qwen" "$q8" "${Q[@]}" --dir "$TMP/q4" -q >/dev/null 2>"$TMP/err7" || rc=$?
+"$OSTEL" quality "$f16" "$qwen" "$q8" "${Q[@]}" --dir "$TMP/q4" >/dev/null 2>"$TMP/err7" || rc=$?
 assert_eq "$rc" 1 "mismatched vocabulary refused"
 assert_grep "vocabulary has 151936 tokens" "$TMP/err7"
 [ -d "$(ls -d "$TMP"/q4/kld-tiny-llama-Q8_0-* | head -1)" ] || fail "the other model was not measured"
+# the refusal is a failed pass of its own, with the reason; the logits kept, named with their size
+kq=$(ls -d "$TMP"/q4/kld-tiny-qwen-F16-*/) || fail "the refused model left no pass directory"
+kq=${kq%/}
+assert_eq "$(json "$kq/summary.json" 'j["run"]["status"]')" failed "the refused pass's status"
+assert_eq "$(json "$kq/summary.json" 'j["quality"]["ok"]')" False "the refused pass is not done"
+assert_grep "151936" "$kq/llama_output.log"
+json "$kq/summary.json" 'j["quality"]["error"]' | grep -q "vocabulary has 151936 tokens" ||
+    fail "no reason in the refused pass's summary"
+assert_grep "are kept because a pass did not finish" "$TMP/err7"
+assert_grep "(15.4 MiB)" "$TMP/err7"
 
 # 6. a text shorter than two contexts: the token count in the error
 head -c 2000 "$text" >"$TMP/short.txt"
@@ -136,7 +191,8 @@ assert_grep "Quality (KL divergence" "$TMP/r.md"
 # 8. the same mechanism in a study: quality passes after the runs, in its database and its report
 "$OSTEL" study -q -m "$q4,$q8" -t q4,q8 -c 256 -n 8 -r 1 --no-warmup --cooldown 0.1s \
     --dir "$TMP/s" --quality --quality-base "$f16" --quality-text "$text" --quality-ctx 128 \
-    --quality-chunks 2 >/dev/null 2>"$TMP/err9" || { cat "$TMP/err9" >&2; fail "study --quality failed"; }
+    --quality-chunks 2 --quality-batch 256 >/dev/null 2>"$TMP/err9" ||
+    { cat "$TMP/err9" >&2; fail "study --quality failed"; }
 assert_eq "$(sqlite3 "$TMP/s/ostel.db" 'select count(*) from quality where ok = 1')" 3 "study quality rows"
 assert_eq "$(sqlite3 "$TMP/s/ostel.db" "select count(*) from runs where tool = 'llama-completion'")" 2 \
     "the measured runs"
@@ -144,6 +200,19 @@ assert_grep "Quality (KL divergence" "$TMP/s/report.md"
 grep -Eq '^- \*\*q8\*\*: .*× the generation speed.*mean KLD [0-9.]+ ± [0-9.]+ \(same top token' \
     "$TMP/s/report.md" || fail "no quality line for q8 in report.md"
 assert_grep 'id="quality-chart"' "$TMP/s/report.html"
+assert_grep "KLD ratio" "$TMP/s/report.md"
+# the baseline q4 is the reference; q8's KLD ratio against it, with its error
+grep -Eq '^\| *q8 .*\| *[0-9.]+× ± [0-9.]+ *\|$' "$TMP/s/report.md" || fail "no KLD ratio for q8 in report.md"
+assert_grep "ostel synth files (random weights)" "$TMP/s/report.md"
+assert_grep ", -b 256, -ub 256 (llama.cpp's default)" "$TMP/s/report.md"
+assert_eq "$(sqlite3 "$TMP/s/ostel.db" "select count(distinct spec_hash) from runs r join quality q on q.run_id = r.id")" \
+    3 "each pass its own spec hash"
+# a sharded study cannot run the quality passes
+rc=0
+"$OSTEL" study -q -m "$q4" --dir "$TMP/s2" --quality --quality-text "$text" --shard 1/2 \
+    >/dev/null 2>"$TMP/err9b" || rc=$?
+assert_eq "$rc" 2 "--quality with --shard refused"
+assert_grep "cannot run in a sharded study" "$TMP/err9b"
 
 # 9. kept logits that were truncated, or whose settings record is another's, are refused
 "$OSTEL" quality "$f16" "$q8" "${Q[@]}" --dir "$TMP/q6" --keep-logits -q >/dev/null 2>&1 ||

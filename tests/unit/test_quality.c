@@ -6,6 +6,7 @@
 #include "testlib.h"
 #include "quality/quality.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -37,6 +38,30 @@ static void test_chunks(void **state)
     assert_int_equal(ostel_quality_chunks(255, 128, 0), 0); /* fewer than 2 contexts */
     assert_int_equal(ostel_quality_chunks(256, 128, 0), 2);
     assert_int_equal(ostel_quality_chunks(100, 0, 0), 0);
+}
+
+/* The ETA of a pass: from the start of its work, not from the first chunk; bursts of chunks. */
+static void test_eta(void **state)
+{
+    (void)state;
+    /* nothing printed yet: unknown */
+    assert_true(isnan(ostel_quality_eta_s(1.0, NAN, 5.0, 0, 8)));
+    assert_true(isnan(ostel_quality_eta_s(1.0, 5.0, 5.0, 1, 0)));
+    /* a burst of 4 chunks (-c 512 -b 2048) at 9 s after a 1 s load: 2 s a chunk, 4 left = 8 s
+     * (the old estimate, time since the first chunk over the chunks, gave 0) */
+    assert_true(fabs(ostel_quality_eta_s(1.0, 9.0, 9.0, 4, 8) - 8.0) < 1e-9);
+    /* it counts down between bursts, and the next burst does not reset it */
+    assert_true(fabs(ostel_quality_eta_s(1.0, 9.0, 12.0, 4, 8) - 5.0) < 1e-9);
+    assert_true(fabs(ostel_quality_eta_s(1.0, 17.0, 17.0, 8, 12) - 8.0) < 1e-9);
+    /* one chunk at a time: not off by one (1 chunk done of 3 after 2 s of work: 4 s left) */
+    assert_true(fabs(ostel_quality_eta_s(0.5, 2.5, 2.5, 1, 3) - 4.0) < 1e-9);
+    /* the load unknown: counted as work (an upper bound) */
+    assert_true(fabs(ostel_quality_eta_s(0, 3.0, 3.0, 1, 2) - 3.0) < 1e-9);
+    assert_true(fabs(ostel_quality_eta_s(NAN, 3.0, 3.0, 1, 2) - 3.0) < 1e-9);
+    /* late: never below 0; done: 0 */
+    assert_true(ostel_quality_eta_s(1.0, 3.0, 100.0, 1, 2) == 0);
+    assert_true(ostel_quality_eta_s(1.0, 3.0, 3.0, 2, 2) == 0);
+    assert_true(ostel_quality_eta_s(1.0, 3.0, 3.0, 5, 2) == 0);
 }
 
 static void put_u32(unsigned char *p, uint32_t v)
@@ -81,6 +106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logits_bytes),
         cmocka_unit_test(test_chunks),
+        cmocka_unit_test(test_eta),
         cmocka_unit_test(test_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

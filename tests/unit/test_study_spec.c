@@ -220,6 +220,36 @@ static void test_empty_values(void **state)
     ostel_study_spec_free(&s);
 }
 
+/* quality_batch, quality_ubatch (added later): in the canonical text only when quality is on and
+ * they are set, after quality_ctx, so the studies that do not set them keep their hashes (pinned
+ * above); quality_keep_logits is where the logits go, not what is measured: never in it. */
+static void test_quality_batch_keys(void **state)
+{
+    (void)state;
+    struct ostel_study_spec s;
+    ostel_study_spec_init(&s);
+    set_ok(&s, "models", "a.gguf");
+    set_ok(&s, "quality_batch", "1024");
+    set_ok(&s, "quality_ubatch", "256");
+    set_ok(&s, "quality_keep_logits", "yes");
+    finish_ok(&s);
+    assert_int_equal(s.quality_batch, 1024);
+    assert_int_equal(s.quality_ubatch, 256);
+    assert_true(s.quality_keep_logits);
+    assert_false(s.quality); /* they do not turn the passes on */
+    char *canon = ostel_study_spec_canonical(&s);
+    assert_null(strstr(canon, "quality"));
+    free(canon);
+    set_ok(&s, "quality_text", "t.txt");
+    canon = ostel_study_spec_canonical(&s);
+    assert_non_null(strstr(canon, "quality_ctx = 0\nquality_batch = 1024\nquality_ubatch = 256\n"));
+    assert_null(strstr(canon, "keep_logits"));
+    free(canon);
+    ostel_study_spec_free(&s);
+    set_bad("quality_batch", "0", "quality_batch: '0' is not a batch size from 1");
+    set_bad("quality_ubatch", "x", "quality_ubatch: 'x' is not a batch size from 1");
+}
+
 /* The table: names and options unique; the canonical text read back as a study file is itself. */
 static void test_key_table(void **state)
 {
@@ -332,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_canonical_defaults), cmocka_unit_test(test_canonical_full),
         cmocka_unit_test(test_empty_values),       cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_refusals),           cmocka_unit_test(test_fnv),
+        cmocka_unit_test(test_quality_batch_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
