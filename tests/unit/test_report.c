@@ -562,7 +562,7 @@ static void test_prediction_real(void **state)
     assert_string_equal(cell_at(t, 0, 11), "-3.80%");
     assert_string_equal(cell_at(t, 2, 5), "+0.05%");
     const struct ostel_report_table *runs = table_of(&ts, "runs");
-    assert_string_equal(cell_at(runs, 0, 10), "within the bars");
+    assert_string_equal(cell_at(runs, 0, 12), "within the bars");
     ostel_report_tables_free(&ts);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
@@ -725,7 +725,7 @@ static void test_memory_sweep(void **state)
     assert_true(p->cells[1 * p->ncols + 11].bad);
     assert_false(p->cells[0 * p->ncols + 11].bad);
     const struct ostel_report_table *rt = table_of(&ts, "runs");
-    assert_string_equal(cell_at(rt, 1, 10), "compute +20.00% ⚠");
+    assert_string_equal(cell_at(rt, 1, 12), "compute +20.00% ⚠");
     ostel_report_tables_free(&ts);
 
     cJSON *tree = ostel_report_json_tree(&rep, false);
