@@ -119,6 +119,7 @@ bool ostel_report_metric_is_gpu(int metric);
 struct ostel_report_series {
     size_t n;
     double *t_s, *rss_mib, *cpu_pct, *pageins, *pageouts, *pressure, *avail_pct; /* NAN = empty */
+    double *rss_anon_mib, *rss_file_mib; /* RSS's anonymous and file-backed parts; NAN = empty */
     unsigned char *phase; /* enum ostel_report_phase; ALL = no phase */
     double t0;            /* the first sample's ts (seconds since the epoch) */
 };

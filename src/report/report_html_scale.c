@@ -84,8 +84,8 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
 {
     if (s->n <= max)
         return;
-    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,  &s->pageins,
-                       &s->pageouts, &s->pressure, &s->avail_pct};
+    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,       &s->pageins,     &s->pageouts,
+                       &s->pressure, &s->avail_pct, &s->rss_anon_mib, &s->rss_file_mib};
     if (max == 0) {
         for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
             free(*cols[c]);
@@ -103,12 +103,13 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
     size_t m = ostel_report_lttb(s->t_s, rss ? s->rss_mib : s->cpu_pct, s->n, max, idx);
     /* idx is increasing: compact each column in place */
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m && *cols[c]; i++)
             (*cols[c])[i] = (*cols[c])[idx[i]];
     for (size_t i = 0; i < m; i++)
         s->phase[i] = s->phase[idx[i]];
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
-        *cols[c] = ostel_xrealloc(*cols[c], m * sizeof(double)); /* give the rest back */
+        if (*cols[c]) /* the RSS split's columns may be absent (a series built by hand) */
+            *cols[c] = ostel_xrealloc(*cols[c], m * sizeof(double)); /* give the rest back */
     s->phase = ostel_xrealloc(s->phase, m);
     s->n = m;
     free(idx);
@@ -532,6 +533,20 @@ static cJSON *full_series(const struct ostel_report_series *s)
         for (size_t i = 0; i < s->n; i++)
             if (keep[i])
                 cJSON_AddItemToArray(a, num4(cols[c][i]));
+    }
+    /* RSS's anonymous and file-backed parts, where the run recorded them */
+    const char *split_names[] = {"rss_anon_mib", "rss_file_mib"};
+    const double *split[] = {s->rss_anon_mib, s->rss_file_mib};
+    for (size_t c = 0; c < 2; c++) {
+        bool any = false;
+        for (size_t i = 0; split[c] && i < s->n && !any; i++)
+            any = !isnan(split[c][i]);
+        if (!any)
+            continue;
+        cJSON *a = cJSON_AddArrayToObject(o, split_names[c]);
+        for (size_t i = 0; i < s->n; i++)
+            if (keep[i])
+                cJSON_AddItemToArray(a, num4(split[c][i]));
     }
     cJSON *phases = cJSON_AddArrayToObject(o, "phases");
     for (size_t i = 0; i < s->n;) {

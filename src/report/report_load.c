@@ -108,6 +108,8 @@ static void series_free(struct ostel_report_series *s)
     free(s->pageouts);
     free(s->pressure);
     free(s->avail_pct);
+    free(s->rss_anon_mib);
+    free(s->rss_file_mib);
     free(s->phase);
     memset(s, 0, sizeof(*s));
 }
@@ -835,6 +837,8 @@ enum {
     COL_PAGEOUTS,
     COL_PHASE,
     COL_SYS_AVAIL,
+    COL_RSS_ANON,
+    COL_RSS_FILE,
     NCOLS
 };
 static const char *const col_names[NCOLS] = {"ts",
@@ -845,7 +849,9 @@ static const char *const col_names[NCOLS] = {"ts",
                                              "pageins_delta",
                                              "pageouts_delta",
                                              "phase",
-                                             "sys_avail_mb"};
+                                             "sys_avail_mb",
+                                             "rss_anon_mb",
+                                             "rss_file_mb"};
 
 /* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
 static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
@@ -937,9 +943,10 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     struct ostel_report_series *s = &r->series;
     series_free(s);
     r->avail_start_mib = NAN;
-    double **cols[] = {&s->t_s,       &s->rss_mib, &s->cpu_pct, &s->pressure,
-                       &s->avail_pct, &s->pageins, &s->pageouts};
-    int colidx[] = {COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS};
+    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
+                       &s->pageins,  &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
+    int colidx[] = {COL_TS,       COL_RSS,      COL_CPU,      COL_PRESSURE, COL_AVAIL,
+                    COL_PAGEINS,  COL_PAGEOUTS, COL_RSS_ANON, COL_RSS_FILE};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
         *cols[c] = ostel_xmalloc(rows * sizeof(double));
     s->phase = ostel_xmalloc(rows);

@@ -42,6 +42,9 @@ n=$(grep -o 'GPU 0 memory (NVML)' "$TMP/dom.html" | wc -l)
 n=$(grep -o '>GPU 0 power<' "$TMP/dom.html" | wc -l)
 [ "$n" = 6 ] || fail "$n power charts, not 6"
 grep -q 'Energy per generated token (J)</' "$TMP/dom.html" || fail "no energy-per-token chart"
+# each run's RSS chart splits RSS into its anonymous and file-backed parts
+n=$(grep -o '>Resident memory (RSS): anonymous and file-backed<' "$TMP/dom.html" | wc -l)
+[ "$n" = 6 ] || fail "$n RSS charts with the anon/file split, not 6"
 
 # CPU-only: no GPU section
 "$OSTEL_BIN" report "$RUNS/cpu-paging" -o "$TMP/cpu.html" 2>/dev/null || fail "cpu report failed"

@@ -97,6 +97,11 @@ static void test_db_equals_dirs(void **state)
             assert_true(a->series.rss_mib[k] == b->series.rss_mib[k] ||
                         (isnan(a->series.rss_mib[k]) && isnan(b->series.rss_mib[k])));
             assert_int_equal(a->series.phase[k], b->series.phase[k]);
+            /* the RSS split travels as typed rows too */
+            assert_true(a->series.rss_anon_mib[k] == b->series.rss_anon_mib[k] ||
+                        (isnan(a->series.rss_anon_mib[k]) && isnan(b->series.rss_anon_mib[k])));
+            assert_true(a->series.rss_file_mib[k] == b->series.rss_file_mib[k] ||
+                        (isnan(a->series.rss_file_mib[k]) && isnan(b->series.rss_file_mib[k])));
         }
         /* the failed run's log tail comes from its directory, which is intact */
         if (!b->ok) {
