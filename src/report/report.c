@@ -578,19 +578,20 @@ static void interpret(struct ostel_report_group *g)
                                "reclaimable, and gone with --no-mmap, which allocates the host "
                                "copy only while loading; rss_anon_mb is the process's own.");
             if (!isnan(anon) && !isnan(file))
-                ostel_buf_printf(&b, " Here the anonymous part peaked at %.0f MiB (the RAM the "
-                                     "process needs) and the file-backed part at %.0f MiB.",
+                ostel_buf_printf(&b,
+                                 " Here the anonymous part peaked at %.0f MiB (the RAM the "
+                                 "process needs) and the file-backed part at %.0f MiB.",
                                  anon, file);
         }
         g->plan_mib = device_is_unified(g->device) ? total : used;
         g->plan_basis = "llama.cpp breakdown";
         if (!device_is_unified(g->device) && !isnan(proc)) {
-            ostel_buf_printf(&b,
-                             " NVML measured the process at %.0f MiB on the GPU at its peak",
+            ostel_buf_printf(&b, " NVML measured the process at %.0f MiB on the GPU at its peak",
                              proc);
             if (!isnan(beyond))
-                ostel_buf_printf(&b, ", %.0f MiB beyond llama.cpp's own accounting (the CUDA "
-                                     "context, cuBLAS workspaces, allocator slack)",
+                ostel_buf_printf(&b,
+                                 ", %.0f MiB beyond llama.cpp's own accounting (the CUDA "
+                                 "context, cuBLAS workspaces, allocator slack)",
                                  beyond);
             ostel_buf_printf(&b, ": plan the GPU's memory with that, %.0f MiB.", proc);
             g->plan_mib = proc;

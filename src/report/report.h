@@ -75,14 +75,14 @@ enum ostel_report_metric {
     OSTEL_REPORT_M_RSS_FILE_PEAK_MIB, /* ... and file-backed (each its own peak) */
     /* The GPU (summary.json's "gpu" object, docs/gpu.md), summed over the run's GPUs; NAN for a
      * run without GPU telemetry. The first GPU metric is OSTEL_REPORT_M_GPU_FIRST. */
-    OSTEL_REPORT_M_GPU_DEV_PEAK_MIB,   /* NVML: the device's peak memory used (all processes) */
-    OSTEL_REPORT_M_GPU_PROC_PEAK_MIB,  /* NVML: the process tree's peak memory on the GPU */
-    OSTEL_REPORT_M_GPU_LLAMA_MIB,      /* llama.cpp's "self" on its CUDA devices (breakdown) */
-    OSTEL_REPORT_M_GPU_BEYOND_MIB,     /* process peak - llama.cpp's self: context, workspaces */
-    OSTEL_REPORT_M_GPU_POWER_PEAK_W,   /* the highest power sample */
-    OSTEL_REPORT_M_GPU_GEN_POWER_W,    /* mean power while generating */
-    OSTEL_REPORT_M_GPU_J_PER_TOKEN,    /* generate energy / generated tokens */
-    OSTEL_REPORT_M_GPU_TOKENS_PER_J,   /* its inverse */
+    OSTEL_REPORT_M_GPU_DEV_PEAK_MIB,  /* NVML: the device's peak memory used (all processes) */
+    OSTEL_REPORT_M_GPU_PROC_PEAK_MIB, /* NVML: the process tree's peak memory on the GPU */
+    OSTEL_REPORT_M_GPU_LLAMA_MIB,     /* llama.cpp's "self" on its CUDA devices (breakdown) */
+    OSTEL_REPORT_M_GPU_BEYOND_MIB,    /* process peak - llama.cpp's self: context, workspaces */
+    OSTEL_REPORT_M_GPU_POWER_PEAK_W,  /* the highest power sample */
+    OSTEL_REPORT_M_GPU_GEN_POWER_W,   /* mean power while generating */
+    OSTEL_REPORT_M_GPU_J_PER_TOKEN,   /* generate energy / generated tokens */
+    OSTEL_REPORT_M_GPU_TOKENS_PER_J,  /* its inverse */
     OSTEL_REPORT_NMETRIC
 };
 
@@ -120,8 +120,8 @@ struct ostel_report_series {
     size_t n;
     double *t_s, *rss_mib, *cpu_pct, *pageins, *pageouts, *pressure, *avail_pct; /* NAN = empty */
     double *rss_anon_mib, *rss_file_mib; /* RSS's anonymous and file-backed parts; NAN = empty */
-    unsigned char *phase; /* enum ostel_report_phase; ALL = no phase */
-    double t0;            /* the first sample's ts (seconds since the epoch) */
+    unsigned char *phase;                /* enum ostel_report_phase; ALL = no phase */
+    double t0;                           /* the first sample's ts (seconds since the epoch) */
 };
 
 /* One run's GPU samples (gpu_metrics.csv, long format: one row per GPU per sample), times

@@ -332,13 +332,13 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
             L->col[c] = ostel_xrealloc(L->col[c], L->scap * sizeof(double));
         L->phase = ostel_xrealloc(L->phase, L->scap);
     }
-    double v[9] = {x->ts,      x->rss_mib,  x->cpu_pct,       x->pressure,     x->avail_pct,
+    double v[9] = {x->ts,      x->rss_mib,  x->cpu_pct,      x->pressure,    x->avail_pct,
                    x->pageins, x->pageouts, x->rss_anon_mib, x->rss_file_mib};
     for (size_t c = 0; c < 9 && !L->bad[k]; c++) {
         /* the validator's bounds on metrics.csv (src/rundir): finite, not negative, not absurd */
         if (!isnan(v[c]) && (!isfinite(v[c]) || v[c] < 0 || v[c] > 1e15)) {
-            ostel_warn("%s: run %lld is left out of the report: a stored sample's %s is %g", L->path,
-                       (long long)x->run_id,
+            ostel_warn("%s: run %lld is left out of the report: a stored sample's %s is %g",
+                       L->path, (long long)x->run_id,
                        (const char *[]){"ts", "rss_mb", "cpu_pct", "vm_pressure_flag",
                                         "avail_mem_level", "pageins_delta", "pageouts_delta",
                                         "rss_anon_mb", "rss_file_mb"}[c],

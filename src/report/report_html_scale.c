@@ -84,7 +84,7 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
 {
     if (s->n <= max)
         return;
-    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,       &s->pageins,     &s->pageouts,
+    double **cols[] = {&s->t_s,      &s->rss_mib,   &s->cpu_pct,      &s->pageins,     &s->pageouts,
                        &s->pressure, &s->avail_pct, &s->rss_anon_mib, &s->rss_file_mib};
     if (max == 0) {
         for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {

@@ -943,10 +943,10 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     struct ostel_report_series *s = &r->series;
     series_free(s);
     r->avail_start_mib = NAN;
-    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
-                       &s->pageins,  &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
-    int colidx[] = {COL_TS,       COL_RSS,      COL_CPU,      COL_PRESSURE, COL_AVAIL,
-                    COL_PAGEINS,  COL_PAGEOUTS, COL_RSS_ANON, COL_RSS_FILE};
+    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
+                       &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
+    int colidx[] = {COL_TS,      COL_RSS,      COL_CPU,      COL_PRESSURE, COL_AVAIL,
+                    COL_PAGEINS, COL_PAGEOUTS, COL_RSS_ANON, COL_RSS_FILE};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
         *cols[c] = ostel_xmalloc(rows * sizeof(double));
     s->phase = ostel_xmalloc(rows);

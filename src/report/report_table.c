@@ -534,16 +534,19 @@ static void build_sweep(const struct ostel_report *r, struct ostel_report_tables
     }
 }
 
-static const int tel_cols[] = {
-    OSTEL_REPORT_TEL_RSS_PEAK_MIB,  OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB,
-    OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB, OSTEL_REPORT_TEL_CPU_MEAN_PCT,
-    OSTEL_REPORT_TEL_PAGEINS,       OSTEL_REPORT_TEL_PAGEOUTS,
-    OSTEL_REPORT_TEL_MAJFLT,        OSTEL_REPORT_TEL_PRESSURE_WORST,
-    OSTEL_REPORT_TEL_AVAIL_MIN_PCT};
+static const int tel_cols[] = {OSTEL_REPORT_TEL_RSS_PEAK_MIB,
+                               OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB,
+                               OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB,
+                               OSTEL_REPORT_TEL_CPU_MEAN_PCT,
+                               OSTEL_REPORT_TEL_PAGEINS,
+                               OSTEL_REPORT_TEL_PAGEOUTS,
+                               OSTEL_REPORT_TEL_MAJFLT,
+                               OSTEL_REPORT_TEL_PRESSURE_WORST,
+                               OSTEL_REPORT_TEL_AVAIL_MIN_PCT};
 static const int tel_metric[] = {
-    OSTEL_REPORT_M_RSS_PEAK_MIB,  OSTEL_REPORT_M_RSS_ANON_PEAK_MIB, OSTEL_REPORT_M_RSS_FILE_PEAK_MIB,
-    OSTEL_REPORT_M_CPU_MEAN_PCT,  OSTEL_REPORT_M_PAGEINS,           OSTEL_REPORT_M_PAGEOUTS,
-    OSTEL_REPORT_M_MAJFLT,        OSTEL_REPORT_M_PRESSURE_WORST,    OSTEL_REPORT_M_AVAIL_MIN_PCT};
+    OSTEL_REPORT_M_RSS_PEAK_MIB, OSTEL_REPORT_M_RSS_ANON_PEAK_MIB, OSTEL_REPORT_M_RSS_FILE_PEAK_MIB,
+    OSTEL_REPORT_M_CPU_MEAN_PCT, OSTEL_REPORT_M_PAGEINS,           OSTEL_REPORT_M_PAGEOUTS,
+    OSTEL_REPORT_M_MAJFLT,       OSTEL_REPORT_M_PRESSURE_WORST,    OSTEL_REPORT_M_AVAIL_MIN_PCT};
 
 static char *tel_cell(double v, int k)
 {
@@ -554,15 +557,15 @@ static char *tel_cell(double v, int k)
 
 static void build_telemetry(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
-    static const char *const head[] = {"Group",           "Peak RSS (MiB)", "Peak anon (MiB)",
-                                       "Peak file (MiB)", "Mean CPU %",     "Pageins",
-                                       "Pageouts",        "Major faults",   "Worst pressure",
-                                       "Lowest available %"};
+    static const char *const head[] = {
+        "Group",   "Peak RSS (MiB)", "Peak anon (MiB)", "Peak file (MiB)", "Mean CPU %",
+        "Pageins", "Pageouts",       "Major faults",    "Worst pressure",  "Lowest available %"};
     struct ostel_report_table *t =
         ostel_report_table_new(ts, "telemetry", "OS telemetry", 10, head, "lrrrrrrrrr");
     t->caption = ostel_xstrdup(
         "Whole runs. Peak RSS (and its anonymous and file-backed parts, each its own peak), worst "
-        "pressure and lowest available memory are the worst over the runs; CPU (100 = one core), pageins, pageouts and major faults are means per run. Pageins "
+        "pressure and lowest available memory are the worst over the runs; CPU (100 = one core), "
+        "pageins, pageouts and major faults are means per run. Pageins "
         "and pageouts are system-wide pages, major faults the run's own.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
@@ -582,10 +585,10 @@ static void build_phases(const struct ostel_report *r, struct ostel_report_table
             any |= r->groups[gi].phase_present[p];
     if (!any)
         return;
-    static const char *const head[] = {
-        "Group",      "Phase",   "Duration (s)", "Peak RSS (MiB)", "Peak anon (MiB)",
-        "Peak file (MiB)", "Mean CPU %", "Pageins", "Pageouts", "Major faults",
-        "Worst pressure", "Lowest available %"};
+    static const char *const head[] = {"Group",          "Phase",           "Duration (s)",
+                                       "Peak RSS (MiB)", "Peak anon (MiB)", "Peak file (MiB)",
+                                       "Mean CPU %",     "Pageins",         "Pageouts",
+                                       "Major faults",   "Worst pressure",  "Lowest available %"};
     struct ostel_report_table *t =
         ostel_report_table_new(ts, "phases", "OS telemetry by phase", 12, head, "llrrrrrrrrrr");
     t->caption = ostel_xstrdup("The same figures per phase of the runs (phases from the log's "

@@ -887,14 +887,22 @@ static void test_memory_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_summary),     cmocka_unit_test(test_dedupe),
+        cmocka_unit_test(test_load_summary),
+        cmocka_unit_test(test_dedupe),
         cmocka_unit_test(test_load_buffers_and_config),
-        cmocka_unit_test(test_load_metrics),     cmocka_unit_test(test_grouping_and_baseline),
-        cmocka_unit_test(test_escapes),          cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_html_escapes_log), cmocka_unit_test(test_golden_md),
-        cmocka_unit_test(test_golden_csv),       cmocka_unit_test(test_golden_json),
-        cmocka_unit_test(test_real_runs),        cmocka_unit_test(test_gpu_fake),        cmocka_unit_test(test_load_prediction),
-        cmocka_unit_test(test_prediction_real),  cmocka_unit_test(test_memory_sweep),
+        cmocka_unit_test(test_load_metrics),
+        cmocka_unit_test(test_grouping_and_baseline),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_html_escapes_log),
+        cmocka_unit_test(test_golden_md),
+        cmocka_unit_test(test_golden_csv),
+        cmocka_unit_test(test_golden_json),
+        cmocka_unit_test(test_real_runs),
+        cmocka_unit_test(test_gpu_fake),
+        cmocka_unit_test(test_load_prediction),
+        cmocka_unit_test(test_prediction_real),
+        cmocka_unit_test(test_memory_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

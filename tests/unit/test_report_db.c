@@ -412,9 +412,9 @@ static void test_real_scenario(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_db_gpu), cmocka_unit_test(test_select),
-        cmocka_unit_test(test_log_tail),       cmocka_unit_test(test_bad_db),
-        cmocka_unit_test(test_real_scenario),
+        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_db_gpu),
+        cmocka_unit_test(test_select),         cmocka_unit_test(test_log_tail),
+        cmocka_unit_test(test_bad_db),         cmocka_unit_test(test_real_scenario),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
