@@ -567,7 +567,7 @@ static void interpret(struct ostel_report_group *g)
                              "of RAM in total (llama.cpp's breakdown), which must stay under "
                              "Metal's recommended working set.",
                              total);
-        else
+        else if (isnan(proc))
             ostel_buf_printf(&b,
                              " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
                              "fit in %s's memory%s.",
@@ -593,7 +593,9 @@ static void interpret(struct ostel_report_group *g)
                                  ", %.0f MiB beyond llama.cpp's own accounting (the CUDA "
                                  "context, cuBLAS workspaces, allocator slack)",
                                  beyond);
-            ostel_buf_printf(&b, ": plan the GPU's memory with that, %.0f MiB.", proc);
+            ostel_buf_printf(
+                &b, ". For capacity planning that is what must fit in %s's memory: %.0f MiB%s.",
+                g->device, proc, isnan(host) ? "" : ", plus the host part in RAM");
             g->plan_mib = proc;
             g->plan_basis = "NVML process peak";
         }

@@ -527,6 +527,8 @@ static void test_gpu_fake(void **state)
     assert_non_null(strstr(q4->interpretation, "anonymous part peaked at 420 MiB"));
     assert_non_null(strstr(q4->interpretation, "512 MiB beyond llama.cpp's own accounting"));
     assert_string_equal(q4->plan_basis, "NVML process peak");
+    assert_float_equal(q4->plan_mib, 5723, 1e-9);
+    assert_null(strstr(q4->interpretation, "use llama.cpp's breakdown")); /* one plan, not two */
 
     struct ostel_report_tables ts;
     ostel_report_tables_build(&rep, &ts);
