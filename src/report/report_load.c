@@ -1052,8 +1052,12 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
         for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols) && rc == 0; c++) {
             double v = NAN;
             int k = idx[colidx[c]];
-            if (k >= 0 && (!parse_cell(f[k], &v) || (c > 0 && v < 0))) {
+            if (k >= 0 && !parse_cell(f[k], &v)) {
                 snprintf(err, errlen, "line %zu: column %s is not a number", lineno,
+                         gcol_names[colidx[c]]);
+                rc = -1;
+            } else if (c > 0 && v < 0) { /* MiB and W: never negative */
+                snprintf(err, errlen, "line %zu: column %s is negative", lineno,
                          gcol_names[colidx[c]]);
                 rc = -1;
             }

@@ -351,6 +351,45 @@ static void test_bad_input(void **state)
     want = ostel_xasprintf("%s/metrics.csv: line 3: column rss_mb is not a number", run);
     expect_failure(a2, 1, want);
     free(want);
+    /* A GPU run whose gpu_metrics.csv is corrupt: named like metrics.csv. */
+    char *gsrc = test_src_path("tests/data/runs/gpu-fake/q4-1");
+    static const char *const gfiles[] = {"summary.json", "metrics.csv", "config.txt"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(gfiles); i++) {
+        char *f = ostel_xasprintf("%s/%s", gsrc, gfiles[i]);
+        char *t = ostel_xasprintf("%s/%s", run, gfiles[i]);
+        test_copy_file(f, t, NULL);
+        free(f);
+        free(t);
+    }
+    char *gpu = ostel_xasprintf("%s/gpu_metrics.csv", run);
+    test_write_file(gpu, "ts,gpu,power_w\n1.0,0,300\n1.1,x,300\n", 35);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 3: no ts or no GPU index", run);
+    expect_failure(a2, 1, want);
+    free(want);
+    test_write_file(gpu, "ts,power_w\n1.0,300\n", 19);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 1: not a GPU metrics header", run);
+    expect_failure(a2, 1, want);
+    free(want);
+    test_write_file(gpu, "ts,gpu,power_w\n1.0,0,-5\n", 24);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 2: column power_w is negative", run);
+    expect_failure(a2, 1, want);
+    free(want);
+    unlink(gpu); /* absent: the run is reported without GPU time series */
+    const char *a6[] = {"report", run, "--format", "csv", NULL};
+    char *out, *err;
+    assert_int_equal(test_run_ostel(a6, &out, &err), 0);
+    assert_non_null(strstr(out, "gpu_j_per_token_mean"));
+    free(out);
+    free(err);
+    free(gpu);
+    free(gsrc);
+    /* back to study-metal's files */
+    test_copy_file(from, sum, NULL);
+    free(from);
+    from = ostel_xasprintf("%s/metrics.csv", src);
+    test_copy_file(from, to, NULL);
+    free(from);
+    from = ostel_xasprintf("%s/summary.json", src);
     /* Corrupt JSON. */
     test_write_file(sum, "{\"schema\":", 10);
     want = ostel_xasprintf("%s/summary.json: not valid JSON", run);
