@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gpu/gpu.h"
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
 #include "rundir/rundir_validate.h"
@@ -1064,9 +1065,10 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
             (*cols[c])[n] = v;
         }
         double g = NAN;
-        if (rc == 0 && (!parse_cell(f[idx[GCOL_GPU]], &g) || isnan(g) || g < 0 || g > 1e6 ||
-                        g != floor(g) || isnan(s->t_s[n]))) {
-            snprintf(err, errlen, "line %zu: no ts or no GPU index", lineno);
+        if (rc == 0 && (!parse_cell(f[idx[GCOL_GPU]], &g) || isnan(g) || g < 0 ||
+                        g >= OSTEL_GPU_MAX_DEVICES || g != floor(g) || isnan(s->t_s[n]))) {
+            snprintf(err, errlen, "line %zu: no ts or no GPU index (0 to %d)", lineno,
+                     OSTEL_GPU_MAX_DEVICES - 1);
             rc = -1;
         }
         if (rc != 0)

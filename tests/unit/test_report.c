@@ -363,7 +363,7 @@ static void test_bad_input(void **state)
     }
     char *gpu = ostel_xasprintf("%s/gpu_metrics.csv", run);
     test_write_file(gpu, "ts,gpu,power_w\n1.0,0,300\n1.1,x,300\n", 35);
-    want = ostel_xasprintf("%s/gpu_metrics.csv: line 3: no ts or no GPU index", run);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 3: no ts or no GPU index (0 to 63)", run);
     expect_failure(a2, 1, want);
     free(want);
     test_write_file(gpu, "ts,power_w\n1.0,300\n", 19);
