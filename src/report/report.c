@@ -62,7 +62,32 @@ static const struct ostel_report_metric_info metric_info[OSTEL_REPORT_NMETRIC] =
                                        OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MAX, 0, false},
     [OSTEL_REPORT_M_AVAIL_MIN_PCT] = {"avail_min_pct", "Lowest available %", "%",
                                       OSTEL_REPORT_BETTER_HIGH, OSTEL_REPORT_AGG_MIN, 1, false},
+    [OSTEL_REPORT_M_RSS_ANON_PEAK_MIB] = {"rss_anon_peak_mib", "Peak anon (MiB)", "MiB",
+                                          OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MAX, 0, false},
+    [OSTEL_REPORT_M_RSS_FILE_PEAK_MIB] = {"rss_file_peak_mib", "Peak file (MiB)", "MiB",
+                                          OSTEL_REPORT_BETTER_NONE, OSTEL_REPORT_AGG_MAX, 0, false},
+    [OSTEL_REPORT_M_GPU_DEV_PEAK_MIB] = {"gpu_device_peak_mib", "GPU device peak (MiB)", "MiB",
+                                         OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEAN, 0, true},
+    [OSTEL_REPORT_M_GPU_PROC_PEAK_MIB] = {"gpu_process_peak_mib", "GPU process peak (MiB)", "MiB",
+                                          OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEAN, 0, true},
+    [OSTEL_REPORT_M_GPU_LLAMA_MIB] = {"gpu_llama_mib", "llama.cpp on GPU (MiB)", "MiB",
+                                      OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEAN, 0, false},
+    [OSTEL_REPORT_M_GPU_BEYOND_MIB] = {"gpu_beyond_llama_mib", "Beyond llama.cpp (MiB)", "MiB",
+                                       OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEAN, 0, false},
+    [OSTEL_REPORT_M_GPU_POWER_PEAK_W] = {"gpu_power_peak_w", "GPU peak power (W)", "W",
+                                         OSTEL_REPORT_BETTER_NONE, OSTEL_REPORT_AGG_MEAN, 1, false},
+    [OSTEL_REPORT_M_GPU_GEN_POWER_W] = {"gpu_generate_power_w", "GPU power, generate (W)", "W",
+                                        OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEAN, 1, true},
+    [OSTEL_REPORT_M_GPU_J_PER_TOKEN] = {"gpu_j_per_token", "Energy per token (J)", "J/token",
+                                        OSTEL_REPORT_BETTER_LOW, OSTEL_REPORT_AGG_MEAN, 3, true},
+    [OSTEL_REPORT_M_GPU_TOKENS_PER_J] = {"gpu_tokens_per_j", "Tokens per joule", "tok/J",
+                                         OSTEL_REPORT_BETTER_HIGH, OSTEL_REPORT_AGG_MEAN, 3, true},
 };
+
+bool ostel_report_metric_is_gpu(int metric)
+{
+    return metric >= OSTEL_REPORT_M_GPU_FIRST && metric < OSTEL_REPORT_NMETRIC;
+}
 
 const struct ostel_report_metric_info *ostel_report_metric_info(int metric)
 {
@@ -505,6 +530,10 @@ static void interpret(struct ostel_report_group *g)
     double host = g->value[OSTEL_REPORT_M_HOST_MIB];
     double model = g->value[OSTEL_REPORT_M_MODEL_MIB], ctx = g->value[OSTEL_REPORT_M_CONTEXT_MIB];
     double compute = g->value[OSTEL_REPORT_M_COMPUTE_MIB];
+    double anon = g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB];
+    double file = g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB];
+    double proc = g->value[OSTEL_REPORT_M_GPU_PROC_PEAK_MIB];
+    double beyond = g->value[OSTEL_REPORT_M_GPU_BEYOND_MIB];
     g->plan_mib = NAN;
     g->plan_basis = NULL;
     if (g->n_ok == 0 || (isnan(rss) && isnan(used)))
@@ -538,18 +567,38 @@ static void interpret(struct ostel_report_group *g)
                              "of RAM in total (llama.cpp's breakdown), which must stay under "
                              "Metal's recommended working set.",
                              total);
-        else
+        else if (isnan(proc))
             ostel_buf_printf(&b,
                              " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
                              "fit in %s's memory%s.",
                              used, g->device, isnan(host) ? "" : ", plus the host part in RAM");
-        if (!device_is_unified(g->device) && !isnan(rss))
+        if (!device_is_unified(g->device) && !isnan(rss)) {
             ostel_buf_puts(&b, " With the model on the GPU, the host's RSS is mostly file-backed "
                                "pages of the mmap'd GGUF (metrics.csv's rss_file_mb): page cache, "
                                "reclaimable, and gone with --no-mmap, which allocates the host "
                                "copy only while loading; rss_anon_mb is the process's own.");
+            if (!isnan(anon) && !isnan(file))
+                ostel_buf_printf(&b,
+                                 " Here the anonymous part peaked at %.0f MiB (the RAM the "
+                                 "process needs) and the file-backed part at %.0f MiB.",
+                                 anon, file);
+        }
         g->plan_mib = device_is_unified(g->device) ? total : used;
         g->plan_basis = "llama.cpp breakdown";
+        if (!device_is_unified(g->device) && !isnan(proc)) {
+            ostel_buf_printf(&b, " NVML measured the process at %.0f MiB on the GPU at its peak",
+                             proc);
+            if (!isnan(beyond))
+                ostel_buf_printf(&b,
+                                 ", %.0f MiB beyond llama.cpp's own accounting (the CUDA "
+                                 "context, cuBLAS workspaces, allocator slack)",
+                                 beyond);
+            ostel_buf_printf(
+                &b, ". For capacity planning that is what must fit in %s's memory: %.0f MiB%s.",
+                g->device, proc, isnan(host) ? "" : ", plus the host part in RAM");
+            g->plan_mib = proc;
+            g->plan_basis = "NVML process peak";
+        }
     } else {
         if (isnan(rss)) {
             ostel_buf_printf(&b,
@@ -579,6 +628,14 @@ static void interpret(struct ostel_report_group *g)
             g->plan_basis = "peak RSS";
         }
     }
+    if ((cpu || device_is_unified(g->device)) && !isnan(anon) && !isnan(file))
+        ostel_buf_printf(&b,
+                         " Of the RSS, the anonymous part (the process's own memory: heap and "
+                         "llama.cpp's buffers) peaked at %.0f MiB and the file-backed part (pages "
+                         "of the mmap'd model file: page cache, reclaimable, and not there with "
+                         "--no-mmap, which copies the model into anonymous memory instead) at "
+                         "%.0f MiB.",
+                         anon, file);
     if (group_has_note(g, OSTEL_REPORT_NOTE_PAGING) ||
         group_has_note(g, OSTEL_REPORT_NOTE_PRESSURE))
         ostel_buf_puts(&b, " These runs paged or met memory pressure: the machine had less free "
@@ -964,6 +1021,8 @@ static void group_stats(const struct ostel_report_set *set, struct ostel_report_
             /* Peaks and worst cases over runs; amounts and means as means. */
             switch (t) {
             case OSTEL_REPORT_TEL_RSS_PEAK_MIB:
+            case OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB:
+            case OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB:
             case OSTEL_REPORT_TEL_PRESSURE_WORST:
             case OSTEL_REPORT_TEL_SWAP_PEAK_MIB:
                 g->phase_value[p][t] = s.max;
@@ -1048,8 +1107,10 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
         return -1;
     }
     char **labels = ostel_xmalloc(set->n * sizeof(*labels));
-    for (size_t i = 0; i < set->n; i++)
+    for (size_t i = 0; i < set->n; i++) {
         labels[i] = group_label(&set->runs[i], r->group_by);
+        r->gpu |= set->runs[i].has_gpu;
+    }
     r->groups = ostel_xcalloc(set->n, sizeof(*r->groups));
     for (size_t i = 0; i < set->n; i++) {
         if (ostel_report_quality_apart(set, i))

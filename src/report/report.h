@@ -48,6 +48,8 @@ enum ostel_report_tel {
     OSTEL_REPORT_TEL_PRESSURE_WORST,
     OSTEL_REPORT_TEL_AVAIL_MIN_PCT,
     OSTEL_REPORT_TEL_SWAP_PEAK_MIB,
+    OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB, /* the process's own pages (heap, buffers) */
+    OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB, /* file-backed: the mmap'd model, page cache */
     OSTEL_REPORT_NTEL
 };
 
@@ -69,6 +71,18 @@ enum ostel_report_metric {
     OSTEL_REPORT_M_MAJFLT,
     OSTEL_REPORT_M_PRESSURE_WORST,
     OSTEL_REPORT_M_AVAIL_MIN_PCT,
+    OSTEL_REPORT_M_RSS_ANON_PEAK_MIB, /* peak RSS split: anonymous ... */
+    OSTEL_REPORT_M_RSS_FILE_PEAK_MIB, /* ... and file-backed (each its own peak) */
+    /* The GPU (summary.json's "gpu" object, docs/gpu.md), summed over the run's GPUs; NAN for a
+     * run without GPU telemetry. The first GPU metric is OSTEL_REPORT_M_GPU_FIRST. */
+    OSTEL_REPORT_M_GPU_DEV_PEAK_MIB,  /* NVML: the device's peak memory used (all processes) */
+    OSTEL_REPORT_M_GPU_PROC_PEAK_MIB, /* NVML: the process tree's peak memory on the GPU */
+    OSTEL_REPORT_M_GPU_LLAMA_MIB,     /* llama.cpp's "self" on its CUDA devices (breakdown) */
+    OSTEL_REPORT_M_GPU_BEYOND_MIB,    /* process peak - llama.cpp's self: context, workspaces */
+    OSTEL_REPORT_M_GPU_POWER_PEAK_W,  /* the highest power sample */
+    OSTEL_REPORT_M_GPU_GEN_POWER_W,   /* mean power while generating */
+    OSTEL_REPORT_M_GPU_J_PER_TOKEN,   /* generate energy / generated tokens */
+    OSTEL_REPORT_M_GPU_TOKENS_PER_J,  /* its inverse */
     OSTEL_REPORT_NMETRIC
 };
 
@@ -96,11 +110,26 @@ struct ostel_report_metric_info {
     bool compare;      /* compared with the baseline (ratio, Welch) */
 };
 const struct ostel_report_metric_info *ostel_report_metric_info(int metric);
+#define OSTEL_REPORT_M_GPU_FIRST OSTEL_REPORT_M_GPU_DEV_PEAK_MIB
+/* True for a GPU metric: written only when some run of the report has GPU telemetry
+ * (r->gpu), so a CPU-only report is what it was before the GPU existed. */
+bool ostel_report_metric_is_gpu(int metric);
 
 /* One run's sampled time series (metrics.csv), times relative to the first sample. */
 struct ostel_report_series {
     size_t n;
     double *t_s, *rss_mib, *cpu_pct, *pageins, *pageouts, *pressure, *avail_pct; /* NAN = empty */
+    double *rss_anon_mib, *rss_file_mib; /* RSS's anonymous and file-backed parts; NAN = empty */
+    unsigned char *phase;                /* enum ostel_report_phase; ALL = no phase */
+    double t0;                           /* the first sample's ts (seconds since the epoch) */
+};
+
+/* One run's GPU samples (gpu_metrics.csv, long format: one row per GPU per sample), times
+ * relative to the run's first OS sample (else its first GPU row), MiB and W; NAN = empty. */
+struct ostel_report_gpu_series {
+    size_t n;
+    double *t_s, *mem_mib, *proc_mib, *power_w;
+    unsigned *gpu;        /* NVML's index */
     unsigned char *phase; /* enum ostel_report_phase; ALL = no phase */
 };
 
@@ -173,6 +202,8 @@ struct ostel_report_run {
     double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NTEL];
     bool phase_present[OSTEL_REPORT_NPHASES];
     struct ostel_report_series series;
+    bool has_gpu; /* summary.json has a "gpu" object with devices (not backend "none") */
+    struct ostel_report_gpu_series gpu_series; /* n = 0 without gpu_metrics.csv */
     char *log_tail; /* the last lines of llama_output.log of a failed run, else NULL */
     char *serve_json; /* summary.json's "serve" object (ostel serve), unformatted, else NULL */
     struct ostel_report_prediction pred;
@@ -233,6 +264,9 @@ int ostel_report_load_summary(struct ostel_report_run *run, const char *data, si
 int ostel_report_load_config(struct ostel_report_run *run, const char *data, size_t len);
 int ostel_report_load_metrics(struct ostel_report_run *run, const char *data, size_t len, char *err,
                               size_t errlen);
+/* gpu_metrics.csv (docs/run-directory.md) into run->gpu_series; call after the metrics. */
+int ostel_report_load_gpu_metrics(struct ostel_report_run *run, const char *data, size_t len,
+                                  char *err, size_t errlen);
 /* The last lines of dir/llama_output.log, control characters blanked, or NULL when it is absent or
  * empty. The caller frees it. */
 char *ostel_report_read_log_tail(const char *dir);
@@ -360,6 +394,7 @@ struct ostel_report {
                           OSTEL_REPORT_RUN_CHARTS_DEFAULT; the caller may set it after the build */
     struct ostel_report_model *models; /* one per distinct model path of the runs; owned */
     size_t nmodels;
+    bool gpu; /* some run has GPU telemetry: the GPU section and metrics are written */
 };
 
 /*

@@ -104,7 +104,9 @@ static const char *const columns[] = {"group",
                                       "predicted_compute_mib",
                                       "measured_compute_mib",
                                       "error_compute_pct",
-                                      "prediction_within_bars"};
+                                      "prediction_within_bars",
+                                      "rss_anon_peak_mib",
+                                      "rss_file_peak_mib"};
 
 /* The group's value of a run field when all its runs agree, else NAN / "". */
 static const char *common_model(const struct ostel_report *r, const struct ostel_report_group *g)
@@ -160,6 +162,15 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
 {
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(columns); c++)
         ostel_buf_printf(out, "%s%s", c ? "," : "", columns[c]);
+    if (r->gpu) {
+        for (int m = OSTEL_REPORT_M_GPU_FIRST; m < OSTEL_REPORT_NMETRIC; m++) {
+            const char *k = ostel_report_metric_info(m)->key;
+            ostel_buf_printf(out, ",%s_mean,%s_sd,%s_ci95_lo,%s_ci95_hi", k, k, k, k);
+        }
+        ostel_buf_puts(out, ",gpu_j_per_token_ratio,gpu_j_per_token_ratio_ci95_lo,"
+                            "gpu_j_per_token_ratio_ci95_hi,gpu_j_per_token_p,"
+                            "gpu_j_per_token_significant");
+    }
     ostel_buf_puts(out, "\r\n");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
@@ -268,6 +279,37 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
         SEP;
         if (g->pred_within_bars >= 0)
             ostel_buf_puts(out, g->pred_within_bars ? "1" : "0");
+        SEP;
+        csv_num(out, g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB]);
+        SEP;
+        csv_num(out, g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB]);
+        /* The GPU's columns only when some run has GPU telemetry (a CPU-only CSV keeps its
+         * columns): per metric the mean, sd and the 95% CI of the mean; J/token's comparison. */
+        if (r->gpu) {
+            for (int m = OSTEL_REPORT_M_GPU_FIRST; m < OSTEL_REPORT_NMETRIC; m++) {
+                const struct ostel_stats_summary *s = &g->stat[m];
+                SEP;
+                csv_num(out, s->n ? s->mean : NAN);
+                SEP;
+                csv_num(out, s->n ? s->sd : NAN);
+                SEP;
+                csv_num(out, s->n ? s->ci_lo : NAN);
+                SEP;
+                csv_num(out, s->n ? s->ci_hi : NAN);
+            }
+            const struct ostel_report_cmp *e = &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN];
+            SEP;
+            csv_num(out, base ? NAN : e->ratio.ratio);
+            SEP;
+            csv_num(out, base ? NAN : e->ratio.lo);
+            SEP;
+            csv_num(out, base ? NAN : e->ratio.hi);
+            SEP;
+            csv_num(out, base ? NAN : e->welch.p);
+            SEP;
+            if (!base && !isnan(e->welch.p))
+                ostel_buf_puts(out, e->significant ? "1" : "0");
+        }
 #undef SEP
         ostel_buf_puts(out, "\r\n");
     }

@@ -400,6 +400,11 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
                             "</h2>\n<div class=\"grid\" id=\"group-charts\"></div>\n</section>\n");
     maybe_table(out, &ts, "memory");
     write_plan(out, r);
+    maybe_table(out, &ts, "gpu");
+    if (charts && r->gpu)
+        ostel_buf_puts(out, "<section id=\"gpu-charts-section\">\n<h2>GPU: energy per token "
+                            "and memory and power over time</h2>\n<div class=\"grid\" "
+                            "id=\"gpu-charts\"></div>\n</section>\n");
     maybe_table(out, &ts, "quality");
     if (find_table(&ts, "quality"))
         ostel_report_quality_html_chart(r, out);

@@ -84,8 +84,8 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
 {
     if (s->n <= max)
         return;
-    double **cols[] = {&s->t_s,      &s->rss_mib,  &s->cpu_pct,  &s->pageins,
-                       &s->pageouts, &s->pressure, &s->avail_pct};
+    double **cols[] = {&s->t_s,      &s->rss_mib,   &s->cpu_pct,      &s->pageins,     &s->pageouts,
+                       &s->pressure, &s->avail_pct, &s->rss_anon_mib, &s->rss_file_mib};
     if (max == 0) {
         for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
             free(*cols[c]);
@@ -103,12 +103,13 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
     size_t m = ostel_report_lttb(s->t_s, rss ? s->rss_mib : s->cpu_pct, s->n, max, idx);
     /* idx is increasing: compact each column in place */
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
-        for (size_t i = 0; i < m; i++)
+        for (size_t i = 0; i < m && *cols[c]; i++)
             (*cols[c])[i] = (*cols[c])[idx[i]];
     for (size_t i = 0; i < m; i++)
         s->phase[i] = s->phase[idx[i]];
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
-        *cols[c] = ostel_xrealloc(*cols[c], m * sizeof(double)); /* give the rest back */
+        if (*cols[c]) /* the RSS split's columns may be absent (a series built by hand) */
+            *cols[c] = ostel_xrealloc(*cols[c], m * sizeof(double)); /* give the rest back */
     s->phase = ostel_xrealloc(s->phase, m);
     s->n = m;
     free(idx);
@@ -458,6 +459,57 @@ void ostel_report_html_charted(const struct ostel_report *r, size_t limit, bool 
 }
 
 /* A run drawn in full: the union of LTTB's choices for each chart's metric. */
+/* A run's GPU samples for the page: per GPU its rows, at most CHART_POINTS of them per column
+ * chosen by LTTB on device memory, process memory and power (their union), so a spike in any of
+ * them is kept. */
+static cJSON *gpu_full_series(const struct ostel_report_gpu_series *s)
+{
+    cJSON *arr = cJSON_CreateArray();
+    unsigned ngpu = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->gpu[i] + 1 > ngpu)
+            ngpu = s->gpu[i] + 1;
+    size_t *idx = ostel_xmalloc(CHART_POINTS * sizeof(*idx));
+    double *col[4];
+    for (int c = 0; c < 4; c++)
+        col[c] = ostel_xmalloc((s->n ? s->n : 1) * sizeof(double));
+    bool *keep = ostel_xmalloc(s->n ? s->n : 1);
+    for (unsigned g = 0; g < ngpu; g++) {
+        size_t n = 0;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->gpu[i] == g) {
+                col[0][n] = s->t_s[i];
+                col[1][n] = s->mem_mib[i];
+                col[2][n] = s->proc_mib[i];
+                col[3][n] = s->power_w[i];
+                n++;
+            }
+        if (n < 2)
+            continue;
+        memset(keep, 0, n);
+        for (int c = 1; c < 4; c++) {
+            size_t m = ostel_report_lttb(col[0], col[c], n, CHART_POINTS, idx);
+            for (size_t k = 0; k < m; k++)
+                keep[idx[k]] = true;
+        }
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "gpu", g);
+        static const char *const names[] = {"t", "mem_mib", "proc_mib", "power_w"};
+        for (int c = 0; c < 4; c++) {
+            cJSON *a = cJSON_AddArrayToObject(o, names[c]);
+            for (size_t k = 0; k < n; k++)
+                if (keep[k])
+                    cJSON_AddItemToArray(a, num4(col[c][k]));
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    for (int c = 0; c < 4; c++)
+        free(col[c]);
+    free(keep);
+    free(idx);
+    return arr;
+}
+
 static cJSON *full_series(const struct ostel_report_series *s)
 {
     bool *keep = ostel_xcalloc(s->n, sizeof(*keep));
@@ -481,6 +533,20 @@ static cJSON *full_series(const struct ostel_report_series *s)
         for (size_t i = 0; i < s->n; i++)
             if (keep[i])
                 cJSON_AddItemToArray(a, num4(cols[c][i]));
+    }
+    /* RSS's anonymous and file-backed parts, where the run recorded them */
+    const char *split_names[] = {"rss_anon_mib", "rss_file_mib"};
+    const double *split[] = {s->rss_anon_mib, s->rss_file_mib};
+    for (size_t c = 0; c < 2; c++) {
+        bool any = false;
+        for (size_t i = 0; split[c] && i < s->n && !any; i++)
+            any = !isnan(split[c][i]);
+        if (!any)
+            continue;
+        cJSON *a = cJSON_AddArrayToObject(o, split_names[c]);
+        for (size_t i = 0; i < s->n; i++)
+            if (keep[i])
+                cJSON_AddItemToArray(a, num4(split[c][i]));
     }
     cJSON *phases = cJSON_AddArrayToObject(o, "phases");
     for (size_t i = 0; i < s->n;) {
@@ -626,6 +692,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
                 cJSON *c = cJSON_CreateObject();
                 cJSON_AddNumberToObject(c, "run", (double)k);
                 cJSON_AddItemToObject(c, "series", full_series(&run->series));
+                if (run->gpu_series.n >= 2)
+                    cJSON_AddItemToObject(c, "gpu", gpu_full_series(&run->gpu_series));
                 cJSON_AddItemToArray(charted, c);
                 ncharted++;
                 cJSON_AddItemToArray(lazy, cJSON_CreateNull());

@@ -156,6 +156,39 @@ static cJSON *series_json(const struct ostel_report_series *s)
     return o;
 }
 
+/* A run's GPU samples (gpu_metrics.csv, as loaded): one object per GPU with its columns. */
+static cJSON *gpu_series_json(const struct ostel_report_gpu_series *s)
+{
+    cJSON *arr = cJSON_CreateArray();
+    unsigned ngpu = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->gpu[i] + 1 > ngpu)
+            ngpu = s->gpu[i] + 1;
+    for (unsigned g = 0; g < ngpu; g++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "gpu", g);
+        cJSON *t = cJSON_AddArrayToObject(o, "t");
+        cJSON *mem = cJSON_AddArrayToObject(o, "mem_mib");
+        cJSON *proc = cJSON_AddArrayToObject(o, "proc_mib");
+        cJSON *pw = cJSON_AddArrayToObject(o, "power_w");
+        size_t k = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            if (s->gpu[i] != g)
+                continue;
+            cJSON_AddItemToArray(t, jnum(s->t_s[i]));
+            cJSON_AddItemToArray(mem, jnum(s->mem_mib[i]));
+            cJSON_AddItemToArray(proc, jnum(s->proc_mib[i]));
+            cJSON_AddItemToArray(pw, jnum(s->power_w[i]));
+            k++;
+        }
+        if (k)
+            cJSON_AddItemToArray(arr, o);
+        else
+            cJSON_Delete(o);
+    }
+    return arr;
+}
+
 static cJSON *cmpval_json(const struct ostel_report_cmpval *v)
 {
     cJSON *o = cJSON_CreateObject();
@@ -292,7 +325,8 @@ static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *gro
         cJSON_AddNullToObject(o, "start_ts");
     cJSON *m = cJSON_AddObjectToObject(o, "metrics");
     for (int k = 0; k < OSTEL_REPORT_NMETRIC; k++)
-        add_num(m, ostel_report_metric_info(k)->key, run->metric[k]);
+        if (r->gpu || !ostel_report_metric_is_gpu(k))
+            add_num(m, ostel_report_metric_info(k)->key, run->metric[k]);
     cJSON_AddItemToObject(o, "phases", phases_json(run->tel, run->phase_present));
     cJSON_AddItemToObject(o, "prediction", prediction_json(&run->pred));
     add_num(o, "ram_mib", run->ram_mib);
@@ -300,6 +334,8 @@ static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *gro
     add_str(o, "log_tail", run->log_tail);
     if (with_series)
         cJSON_AddItemToObject(o, "series", series_json(&run->series));
+    if (with_series && run->gpu_series.n > 0)
+        cJSON_AddItemToObject(o, "gpu_series", gpu_series_json(&run->gpu_series));
     return o;
 }
 
@@ -330,8 +366,9 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
             cJSON_AddItemToArray(names, cJSON_CreateString(r->set->runs[g->runs[i]].name));
         cJSON *ms = cJSON_AddObjectToObject(o, "metrics");
         for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++)
-            cJSON_AddItemToObject(ms, ostel_report_metric_info(m)->key,
-                                  summary_json(&g->stat[m], g->value[m]));
+            if (r->gpu || !ostel_report_metric_is_gpu(m))
+                cJSON_AddItemToObject(ms, ostel_report_metric_info(m)->key,
+                                      summary_json(&g->stat[m], g->value[m]));
         cJSON_AddItemToObject(o, "phases", phases_json(g->phase_value, g->phase_present));
         if (gi == r->baseline) {
             cJSON_AddNullToObject(o, "vs_baseline");
@@ -339,7 +376,8 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
             cJSON *vs = cJSON_AddObjectToObject(o, "vs_baseline");
             for (int m = 0; m < OSTEL_REPORT_NMETRIC; m++) {
                 const struct ostel_report_cmp *c = &g->cmp[m];
-                if (!ostel_report_metric_info(m)->compare)
+                if (!ostel_report_metric_info(m)->compare ||
+                    (!r->gpu && ostel_report_metric_is_gpu(m)))
                     continue;
                 cJSON *cm = cJSON_AddObjectToObject(vs, ostel_report_metric_info(m)->key);
                 add_num(cm, "ratio", c->ratio.ratio);

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "gpu/gpu.h"
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
 #include "rundir/rundir_validate.h"
@@ -83,6 +84,8 @@ static const char *const tel_keys[OSTEL_REPORT_NTEL] = {
     [OSTEL_REPORT_TEL_PRESSURE_WORST] = "pressure_worst",
     [OSTEL_REPORT_TEL_AVAIL_MIN_PCT] = "avail_min_pct",
     [OSTEL_REPORT_TEL_SWAP_PEAK_MIB] = "swap_peak_mib",
+    [OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB] = "rss_anon_peak_mib",
+    [OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB] = "rss_file_peak_mib",
 };
 
 const char *ostel_report_tel_key(int tel)
@@ -106,6 +109,19 @@ static void series_free(struct ostel_report_series *s)
     free(s->pageouts);
     free(s->pressure);
     free(s->avail_pct);
+    free(s->rss_anon_mib);
+    free(s->rss_file_mib);
+    free(s->phase);
+    memset(s, 0, sizeof(*s));
+}
+
+static void gpu_series_free(struct ostel_report_gpu_series *s)
+{
+    free(s->t_s);
+    free(s->mem_mib);
+    free(s->proc_mib);
+    free(s->power_w);
+    free(s->gpu);
     free(s->phase);
     memset(s, 0, sizeof(*s));
 }
@@ -117,6 +133,7 @@ static void run_free(struct ostel_report_run *r)
                      &r->device_desc, &r->model_type, &r->llama_version, &r->host};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
+    gpu_series_free(&r->gpu_series);
     free(r->log_tail);
     free(r->serve_json);
     series_free(&r->series);
@@ -603,6 +620,49 @@ static void load_mm_params(struct ostel_report_run *r, const cJSON *llama)
     }
 }
 
+/* A number of at most 1e9 (MiB, W, J), not negative; NAN otherwise. */
+static double gpu_num(const cJSON *o, const char *key)
+{
+    double v = jnum(o, key);
+    return !isnan(v) && v >= 0 && v < 1e9 ? v : NAN;
+}
+
+/* summary.json's "gpu" object (docs/run-directory.md): the run's GPU metrics, summed over its
+ * devices where each device gives its own (a device that did not say adds nothing; none that said
+ * leaves NAN). Backend "none", or no per_device, is a run without GPU telemetry. */
+static void load_gpu(struct ostel_report_run *r, const cJSON *gpu)
+{
+    const char *backend = jstr(gpu, "backend");
+    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(gpu, "per_device");
+    if (!cJSON_IsObject(gpu) || !backend || strcmp(backend, "none") == 0 || !cJSON_IsArray(pd) ||
+        cJSON_GetArraySize(pd) == 0)
+        return;
+    r->has_gpu = true;
+    double *m = r->metric;
+    const cJSON *d;
+    cJSON_ArrayForEach(d, pd)
+    {
+        const cJSON *all = cJSON_GetObjectItemCaseSensitive(d, "overall");
+        const cJSON *gen = jpath(d, "phases.generate");
+        m[OSTEL_REPORT_M_GPU_DEV_PEAK_MIB] =
+            add_nan(m[OSTEL_REPORT_M_GPU_DEV_PEAK_MIB], gpu_num(all, "peak_mem_used_mb"));
+        m[OSTEL_REPORT_M_GPU_LLAMA_MIB] =
+            add_nan(m[OSTEL_REPORT_M_GPU_LLAMA_MIB], gpu_num(d, "llama_self_mb"));
+        m[OSTEL_REPORT_M_GPU_POWER_PEAK_W] =
+            add_nan(m[OSTEL_REPORT_M_GPU_POWER_PEAK_W], gpu_num(all, "peak_power_w"));
+        m[OSTEL_REPORT_M_GPU_GEN_POWER_W] =
+            add_nan(m[OSTEL_REPORT_M_GPU_GEN_POWER_W], gpu_num(gen, "mean_power_w"));
+    }
+    const cJSON *run = cJSON_GetObjectItemCaseSensitive(gpu, "run");
+    m[OSTEL_REPORT_M_GPU_PROC_PEAK_MIB] = gpu_num(run, "peak_proc_mem_mb");
+    m[OSTEL_REPORT_M_GPU_J_PER_TOKEN] = gpu_num(run, "j_per_token");
+    m[OSTEL_REPORT_M_GPU_TOKENS_PER_J] = gpu_num(run, "tokens_per_j");
+    /* beyond llama.cpp's accounting can be negative (a device llama.cpp reserved more on than
+     * the process held at a sample): any finite value */
+    double beyond = jnum(run, "vram_beyond_llama_mb");
+    m[OSTEL_REPORT_M_GPU_BEYOND_MIB] = fabs(beyond) < 1e9 ? beyond : NAN;
+}
+
 static void load_phase(struct ostel_report_run *r, int phase, const cJSON *ps)
 {
     if (!cJSON_IsObject(ps))
@@ -702,6 +762,9 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     m[OSTEL_REPORT_M_MAJFLT] = all[OSTEL_REPORT_TEL_MAJFLT];
     m[OSTEL_REPORT_M_PRESSURE_WORST] = all[OSTEL_REPORT_TEL_PRESSURE_WORST];
     m[OSTEL_REPORT_M_AVAIL_MIN_PCT] = all[OSTEL_REPORT_TEL_AVAIL_MIN_PCT];
+    m[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB];
+    m[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB];
+    load_gpu(r, cJSON_GetObjectItemCaseSensitive(root, "gpu"));
     ostel_report_quality_load(&r->quality, root);
     cJSON_Delete(root);
     return 0;
@@ -775,6 +838,8 @@ enum {
     COL_PAGEOUTS,
     COL_PHASE,
     COL_SYS_AVAIL,
+    COL_RSS_ANON,
+    COL_RSS_FILE,
     NCOLS
 };
 static const char *const col_names[NCOLS] = {"ts",
@@ -785,7 +850,9 @@ static const char *const col_names[NCOLS] = {"ts",
                                              "pageins_delta",
                                              "pageouts_delta",
                                              "phase",
-                                             "sys_avail_mb"};
+                                             "sys_avail_mb",
+                                             "rss_anon_mb",
+                                             "rss_file_mb"};
 
 /* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
 static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
@@ -877,9 +944,10 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     struct ostel_report_series *s = &r->series;
     series_free(s);
     r->avail_start_mib = NAN;
-    double **cols[] = {&s->t_s,       &s->rss_mib, &s->cpu_pct, &s->pressure,
-                       &s->avail_pct, &s->pageins, &s->pageouts};
-    int colidx[] = {COL_TS, COL_RSS, COL_CPU, COL_PRESSURE, COL_AVAIL, COL_PAGEINS, COL_PAGEOUTS};
+    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
+                       &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
+    int colidx[] = {COL_TS,      COL_RSS,      COL_CPU,      COL_PRESSURE, COL_AVAIL,
+                    COL_PAGEINS, COL_PAGEOUTS, COL_RSS_ANON, COL_RSS_FILE};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
         *cols[c] = ostel_xmalloc(rows * sizeof(double));
     s->phase = ostel_xmalloc(rows);
@@ -910,7 +978,7 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
             return -1;
         }
         if (isnan(t0))
-            t0 = s->t_s[n];
+            t0 = s->t_s[n], s->t0 = t0;
         s->t_s[n] -= t0;
         unsigned char ph = OSTEL_REPORT_PHASE_ALL;
         if (idx[COL_PHASE] >= 0)
@@ -928,6 +996,139 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     }
     s->n = n;
     return 0;
+}
+
+/* ---- gpu_metrics.csv ---- */
+
+enum { GCOL_TS, GCOL_GPU, GCOL_PHASE, GCOL_MEM, GCOL_PROC, GCOL_POWER, NGCOLS };
+static const char *const gcol_names[NGCOLS] = {"ts",          "gpu",         "phase",
+                                               "mem_used_mb", "proc_mem_mb", "power_w"};
+
+int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, size_t len,
+                                  char *err, size_t errlen)
+{
+    struct ostel_str rest = ostel_str_make(data, len), line;
+    struct ostel_str f[64];
+    int idx[NGCOLS];
+    for (int c = 0; c < NGCOLS; c++)
+        idx[c] = -1;
+    if (!ostel_str_next_line(&rest, &line)) {
+        snprintf(err, errlen, "empty file (no header line)");
+        return -1;
+    }
+    size_t ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
+    for (size_t i = 0; i < ncols && i < OSTEL_ARRAY_LEN(f); i++)
+        for (int c = 0; c < NGCOLS; c++)
+            if (idx[c] < 0 && ostel_str_eq(f[i], gcol_names[c]))
+                idx[c] = (int)i;
+    if (idx[GCOL_TS] < 0 || idx[GCOL_GPU] < 0) {
+        snprintf(err, errlen, "line 1: not a GPU metrics header (needs the columns ts and gpu)");
+        return -1;
+    }
+    size_t rows = 1;
+    for (size_t i = 0; i < rest.n; i++)
+        rows += rest.p[i] == '\n';
+    struct ostel_report_gpu_series *s = &r->gpu_series;
+    gpu_series_free(s);
+    double **cols[] = {&s->t_s, &s->mem_mib, &s->proc_mib, &s->power_w};
+    int colidx[] = {GCOL_TS, GCOL_MEM, GCOL_PROC, GCOL_POWER};
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        *cols[c] = ostel_xmalloc(rows * sizeof(double));
+    s->gpu = ostel_xmalloc(rows * sizeof(*s->gpu));
+    s->phase = ostel_xmalloc(rows);
+    double t0 = r->series.n > 0 ? r->series.t0 : NAN;
+    size_t lineno = 1, n = 0;
+    int rc = 0;
+    while (ostel_str_next_line(&rest, &line)) {
+        lineno++;
+        if (ostel_str_trim(line).n == 0)
+            continue;
+        size_t nf = split_fields(line, f, OSTEL_ARRAY_LEN(f));
+        if (nf != ncols) {
+            snprintf(err, errlen, "line %zu: %zu fields where the header has %zu", lineno, nf,
+                     ncols);
+            rc = -1;
+            break;
+        }
+        for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols) && rc == 0; c++) {
+            double v = NAN;
+            int k = idx[colidx[c]];
+            if (k >= 0 && !parse_cell(f[k], &v)) {
+                snprintf(err, errlen, "line %zu: column %s is not a number", lineno,
+                         gcol_names[colidx[c]]);
+                rc = -1;
+            } else if (c > 0 && v < 0) { /* MiB and W: never negative */
+                snprintf(err, errlen, "line %zu: column %s is negative", lineno,
+                         gcol_names[colidx[c]]);
+                rc = -1;
+            }
+            (*cols[c])[n] = v;
+        }
+        double g = NAN;
+        if (rc == 0 && (!parse_cell(f[idx[GCOL_GPU]], &g) || isnan(g) || g < 0 ||
+                        g >= OSTEL_GPU_MAX_DEVICES || g != floor(g) || isnan(s->t_s[n]))) {
+            snprintf(err, errlen, "line %zu: no ts or no GPU index (0 to %d)", lineno,
+                     OSTEL_GPU_MAX_DEVICES - 1);
+            rc = -1;
+        }
+        if (rc != 0)
+            break;
+        s->gpu[n] = (unsigned)g;
+        if (isnan(t0))
+            t0 = s->t_s[n];
+        s->t_s[n] -= t0;
+        unsigned char ph = OSTEL_REPORT_PHASE_ALL;
+        if (idx[GCOL_PHASE] >= 0)
+            for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
+                if (ostel_str_eq(f[idx[GCOL_PHASE]], phase_names[p]))
+                    ph = (unsigned char)p;
+        s->phase[n] = ph;
+        n++;
+    }
+    if (rc != 0) {
+        gpu_series_free(s);
+        return -1;
+    }
+    s->n = n;
+    return 0;
+}
+
+/* Keeps at most max rows of each GPU, evenly spaced (every k-th and the last): power and memory
+ * are steps and plateaus, which a stride keeps as well as LTTB would; max 0 frees the series. */
+static void gpu_series_reduce(struct ostel_report_gpu_series *s, size_t max)
+{
+    if (max == 0) {
+        gpu_series_free(s);
+        return;
+    }
+    unsigned ngpu = 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (s->gpu[i] + 1 > ngpu)
+            ngpu = s->gpu[i] + 1;
+    if (ngpu == 0 || s->n <= max)
+        return;
+    size_t per = (s->n + ngpu - 1) / ngpu, stride = per / max + (per % max != 0);
+    if (stride <= 1)
+        return;
+    size_t *seen = ostel_xcalloc(ngpu, sizeof(*seen)), *total = ostel_xcalloc(ngpu, sizeof(*total));
+    for (size_t i = 0; i < s->n; i++)
+        total[s->gpu[i]]++;
+    size_t w = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t k = seen[s->gpu[i]]++;
+        if (k % stride != 0 && k + 1 != total[s->gpu[i]])
+            continue;
+        s->t_s[w] = s->t_s[i];
+        s->mem_mib[w] = s->mem_mib[i];
+        s->proc_mib[w] = s->proc_mib[i];
+        s->power_w[w] = s->power_w[i];
+        s->gpu[w] = s->gpu[i];
+        s->phase[w] = s->phase[i];
+        w++;
+    }
+    s->n = w;
+    free(seen);
+    free(total);
 }
 
 /* ---- directories ---- */
@@ -1104,11 +1305,23 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }
-    if (rc == 0)
-        ostel_report_series_reduce(&r->series, max_points);
     ostel_buf_free(&b);
     if (rc < 0)
         return -1;
+    /* GPU samples (only where the summary says a GPU was read), aligned on the OS samples'
+     * first ts before both are reduced */
+    if (r->has_gpu) {
+        rc = read_file_into(dir, "gpu_metrics.csv", METRICS_MAX, &b, err, errlen);
+        if (rc == 0 && ostel_report_load_gpu_metrics(r, b.data, b.len, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "%s/gpu_metrics.csv: %s", dir, why);
+            rc = -1;
+        }
+        ostel_buf_free(&b);
+        if (rc < 0)
+            return -1;
+        gpu_series_reduce(&r->gpu_series, max_points);
+    }
+    ostel_report_series_reduce(&r->series, max_points);
     if (!r->ok)
         r->log_tail = ostel_report_read_log_tail(dir);
     return 0;

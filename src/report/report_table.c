@@ -197,19 +197,22 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
             mixed = true;
     }
     char *used_head = ostel_xasprintf("%s Used (MiB)", dev && !mixed ? dev : "Device");
-    const char *head[] = {"Group",       "Model",          used_head,
-                          "Model (MiB)", "Context (MiB)",  "Compute (MiB)",
-                          "Host (MiB)",  "Peak RSS (MiB)", "Plan with (MiB)"};
-    static const int cols[] = {OSTEL_REPORT_M_DEV_USED_MIB, OSTEL_REPORT_M_MODEL_MIB,
-                               OSTEL_REPORT_M_CONTEXT_MIB,  OSTEL_REPORT_M_COMPUTE_MIB,
-                               OSTEL_REPORT_M_HOST_MIB,     OSTEL_REPORT_M_RSS_PEAK_MIB};
+    const char *head[] = {"Group",           "Model",           used_head,        "Model (MiB)",
+                          "Context (MiB)",   "Compute (MiB)",   "Host (MiB)",     "Peak RSS (MiB)",
+                          "Peak anon (MiB)", "Peak file (MiB)", "Plan with (MiB)"};
+    static const int cols[] = {OSTEL_REPORT_M_DEV_USED_MIB,      OSTEL_REPORT_M_MODEL_MIB,
+                               OSTEL_REPORT_M_CONTEXT_MIB,       OSTEL_REPORT_M_COMPUTE_MIB,
+                               OSTEL_REPORT_M_HOST_MIB,          OSTEL_REPORT_M_RSS_PEAK_MIB,
+                               OSTEL_REPORT_M_RSS_ANON_PEAK_MIB, OSTEL_REPORT_M_RSS_FILE_PEAK_MIB};
     struct ostel_report_table *t =
-        ostel_report_table_new(ts, "memory", "Memory breakdown", 9, head, "llrrrrrrr");
+        ostel_report_table_new(ts, "memory", "Memory breakdown", 11, head, "llrrrrrrrrr");
     free(used_head);
     t->caption = ostel_xstrdup(
         "llama.cpp's own accounting (its memory breakdown, or its buffer sizes): Used = model + "
         "context + compute on the device named by the log; Host = its host-side buffers. Peak RSS "
-        "is the highest over the runs. Plan with: the figure to plan capacity with (see below).");
+        "is the highest over the runs, split into anon (the process's own memory) and file "
+        "(file-backed pages, mostly the mmap'd model: page cache, reclaimable), each its own peak. "
+        "Plan with: the figure to plan capacity with (see below).");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         size_t row = ostel_report_table_row_add(t);
@@ -224,14 +227,76 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
             }
             cell(t, row, 2 + k, text);
         }
-        cell(t, row, 8, num(g->plan_mib, 0));
+        cell(t, row, 10, num(g->plan_mib, 0));
     }
     bold_best_metrics(t, r, 2, cols, OSTEL_ARRAY_LEN(cols));
     double *v = ostel_xmalloc(r->ngroups * sizeof(*v));
     for (size_t gi = 0; gi < r->ngroups; gi++)
         v[gi] = r->groups[gi].plan_mib;
-    bold_best(t, 8, v, OSTEL_REPORT_BETTER_LOW);
+    bold_best(t, 10, v, OSTEL_REPORT_BETTER_LOW);
     free(v);
+}
+
+/* ---- the GPU ---- */
+
+/* mean ± sd of a GPU metric, "—" without a value. */
+static char *gpu_cell(const struct ostel_report_group *g, int m)
+{
+    const struct ostel_stats_summary *s = &g->stat[m];
+    return s->n ? mean_sd(s, ostel_report_metric_info(m)->decimals) : ostel_xstrdup("—");
+}
+
+static const int gpu_cols[] = {OSTEL_REPORT_M_GPU_LLAMA_MIB,    OSTEL_REPORT_M_GPU_PROC_PEAK_MIB,
+                               OSTEL_REPORT_M_GPU_BEYOND_MIB,   OSTEL_REPORT_M_GPU_DEV_PEAK_MIB,
+                               OSTEL_REPORT_M_GPU_POWER_PEAK_W, OSTEL_REPORT_M_GPU_GEN_POWER_W,
+                               OSTEL_REPORT_M_GPU_J_PER_TOKEN,  OSTEL_REPORT_M_GPU_TOKENS_PER_J};
+
+/* Only when some run has GPU telemetry: a CPU-only report has no such table. */
+static void build_gpu(const struct ostel_report *r, struct ostel_report_tables *ts)
+{
+    if (!r->gpu)
+        return;
+    static const char *const head[] = {"Group",
+                                       "GPU runs",
+                                       "llama.cpp (MiB)",
+                                       "Process peak (MiB)",
+                                       "Beyond llama.cpp (MiB)",
+                                       "Device peak (MiB)",
+                                       "Peak power (W)",
+                                       "Power, generate (W)",
+                                       "Energy per token (J)",
+                                       "95% CI (J/token)",
+                                       "Tokens per joule"};
+    struct ostel_report_table *t =
+        ostel_report_table_new(ts, "gpu", "GPU", 11, head, "lrrrrrrrrrr");
+    t->caption = ostel_xstrdup(
+        "Mean ± SD over each group's successful runs with GPU telemetry (NVML), summed over the "
+        "run's GPUs. llama.cpp: its own accounting on its CUDA devices (the memory breakdown's "
+        "self); process peak: what NVML saw the run's processes hold; beyond llama.cpp: process "
+        "peak − llama.cpp (CUDA context, cuBLAS workspaces, allocator slack); device peak: the "
+        "whole GPU's memory used, every process. Energy per token: the generate phase's energy "
+        "(NVML's energy counter) / generated tokens.");
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        size_t n = 0;
+        for (size_t k = 0; k < OSTEL_ARRAY_LEN(gpu_cols); k++)
+            if (g->stat[gpu_cols[k]].n > n)
+                n = g->stat[gpu_cols[k]].n;
+        size_t row = ostel_report_table_row_add(t);
+        cell(t, row, 0, ostel_xstrdup(g->label));
+        cell(t, row, 1, ostel_xasprintf("%zu", n));
+        for (size_t k = 0; k < 7; k++)
+            cell(t, row, 2 + k, gpu_cell(g, gpu_cols[k]));
+        const struct ostel_stats_summary *e = &g->stat[OSTEL_REPORT_M_GPU_J_PER_TOKEN];
+        char a[64], b[64];
+        cell(t, row, 9,
+             isnan(e->ci_lo) ? ostel_xstrdup("—")
+                             : ostel_xasprintf("%s – %s", ostel_report_fmt_num(e->ci_lo, 3, a, 64),
+                                               ostel_report_fmt_num(e->ci_hi, 3, b, 64)));
+        cell(t, row, 10, gpu_cell(g, OSTEL_REPORT_M_GPU_TOKENS_PER_J));
+    }
+    static const int bold_cols[] = {OSTEL_REPORT_M_GPU_J_PER_TOKEN};
+    bold_best_metrics(t, r, 8, bold_cols, 1);
 }
 
 /* ---- prediction against measurement ---- */
@@ -469,14 +534,19 @@ static void build_sweep(const struct ostel_report *r, struct ostel_report_tables
     }
 }
 
-static const int tel_cols[] = {OSTEL_REPORT_TEL_RSS_PEAK_MIB, OSTEL_REPORT_TEL_CPU_MEAN_PCT,
-                               OSTEL_REPORT_TEL_PAGEINS,      OSTEL_REPORT_TEL_PAGEOUTS,
-                               OSTEL_REPORT_TEL_MAJFLT,       OSTEL_REPORT_TEL_PRESSURE_WORST,
+static const int tel_cols[] = {OSTEL_REPORT_TEL_RSS_PEAK_MIB,
+                               OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB,
+                               OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB,
+                               OSTEL_REPORT_TEL_CPU_MEAN_PCT,
+                               OSTEL_REPORT_TEL_PAGEINS,
+                               OSTEL_REPORT_TEL_PAGEOUTS,
+                               OSTEL_REPORT_TEL_MAJFLT,
+                               OSTEL_REPORT_TEL_PRESSURE_WORST,
                                OSTEL_REPORT_TEL_AVAIL_MIN_PCT};
-static const int tel_metric[] = {OSTEL_REPORT_M_RSS_PEAK_MIB, OSTEL_REPORT_M_CPU_MEAN_PCT,
-                                 OSTEL_REPORT_M_PAGEINS,      OSTEL_REPORT_M_PAGEOUTS,
-                                 OSTEL_REPORT_M_MAJFLT,       OSTEL_REPORT_M_PRESSURE_WORST,
-                                 OSTEL_REPORT_M_AVAIL_MIN_PCT};
+static const int tel_metric[] = {
+    OSTEL_REPORT_M_RSS_PEAK_MIB, OSTEL_REPORT_M_RSS_ANON_PEAK_MIB, OSTEL_REPORT_M_RSS_FILE_PEAK_MIB,
+    OSTEL_REPORT_M_CPU_MEAN_PCT, OSTEL_REPORT_M_PAGEINS,           OSTEL_REPORT_M_PAGEOUTS,
+    OSTEL_REPORT_M_MAJFLT,       OSTEL_REPORT_M_PRESSURE_WORST,    OSTEL_REPORT_M_AVAIL_MIN_PCT};
 
 static char *tel_cell(double v, int k)
 {
@@ -487,13 +557,15 @@ static char *tel_cell(double v, int k)
 
 static void build_telemetry(const struct ostel_report *r, struct ostel_report_tables *ts)
 {
-    static const char *const head[] = {"Group",          "Peak RSS (MiB)",    "Mean CPU %",
-                                       "Pageins",        "Pageouts",          "Major faults",
-                                       "Worst pressure", "Lowest available %"};
-    struct ostel_report_table *t = ostel_report_table_new(ts, "telemetry", "OS telemetry", 8, head, "lrrrrrrr");
+    static const char *const head[] = {
+        "Group",   "Peak RSS (MiB)", "Peak anon (MiB)", "Peak file (MiB)", "Mean CPU %",
+        "Pageins", "Pageouts",       "Major faults",    "Worst pressure",  "Lowest available %"};
+    struct ostel_report_table *t =
+        ostel_report_table_new(ts, "telemetry", "OS telemetry", 10, head, "lrrrrrrrrr");
     t->caption = ostel_xstrdup(
-        "Whole runs. Peak RSS, worst pressure and lowest available memory are the worst over the "
-        "runs; CPU (100 = one core), pageins, pageouts and major faults are means per run. Pageins "
+        "Whole runs. Peak RSS (and its anonymous and file-backed parts, each its own peak), worst "
+        "pressure and lowest available memory are the worst over the runs; CPU (100 = one core), "
+        "pageins, pageouts and major faults are means per run. Pageins "
         "and pageouts are system-wide pages, major faults the run's own.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
@@ -513,11 +585,12 @@ static void build_phases(const struct ostel_report *r, struct ostel_report_table
             any |= r->groups[gi].phase_present[p];
     if (!any)
         return;
-    static const char *const head[] = {
-        "Group",   "Phase",    "Duration (s)", "Peak RSS (MiB)", "Mean CPU %",
-        "Pageins", "Pageouts", "Major faults", "Worst pressure", "Lowest available %"};
+    static const char *const head[] = {"Group",          "Phase",           "Duration (s)",
+                                       "Peak RSS (MiB)", "Peak anon (MiB)", "Peak file (MiB)",
+                                       "Mean CPU %",     "Pageins",         "Pageouts",
+                                       "Major faults",   "Worst pressure",  "Lowest available %"};
     struct ostel_report_table *t =
-        ostel_report_table_new(ts, "phases", "OS telemetry by phase", 10, head, "llrrrrrrrr");
+        ostel_report_table_new(ts, "phases", "OS telemetry by phase", 12, head, "llrrrrrrrrrr");
     t->caption = ostel_xstrdup("The same figures per phase of the runs (phases from the log's "
                                "timestamps): paging during prompt and generate slows inference, "
                                "paging during load is the model being read.");
@@ -546,8 +619,10 @@ static void build_statistics(const struct ostel_report *r, struct ostel_report_t
                                "of the mean (Student t); CV: standard deviation / mean.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
-        for (size_t k = 0; k < OSTEL_ARRAY_LEN(stat_metrics); k++) {
-            int m = stat_metrics[k];
+        size_t nstat = OSTEL_ARRAY_LEN(stat_metrics) + (r->gpu ? OSTEL_ARRAY_LEN(gpu_cols) : 0);
+        for (size_t k = 0; k < nstat; k++) {
+            int m = k < OSTEL_ARRAY_LEN(stat_metrics) ? stat_metrics[k]
+                                                      : gpu_cols[k - OSTEL_ARRAY_LEN(stat_metrics)];
             const struct ostel_stats_summary *s = &g->stat[m];
             const struct ostel_report_metric_info *mi = ostel_report_metric_info(m);
             if (s->n == 0)
@@ -722,9 +797,12 @@ static void build_runs(const struct ostel_report *r, struct ostel_report_tables 
                                        "Generation TPS",
                                        "Duration (s)",
                                        "Peak RSS (MiB)",
+                                       "Peak anon (MiB)",
+                                       "Peak file (MiB)",
                                        "Device used (MiB)",
                                        "Prediction"};
-    struct ostel_report_table *t = ostel_report_table_new(ts, "runs", "Runs", 11, head, "lllrrrrrrrl");
+    struct ostel_report_table *t =
+        ostel_report_table_new(ts, "runs", "Runs", 13, head, "lllrrrrrrrrrl");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++) {
@@ -739,15 +817,17 @@ static void build_runs(const struct ostel_report *r, struct ostel_report_tables 
             cell(t, row, 6, num(run->metric[OSTEL_REPORT_M_GEN_TPS], 2));
             cell(t, row, 7, num(run->metric[OSTEL_REPORT_M_WALL_S], 2));
             cell(t, row, 8, num(run->metric[OSTEL_REPORT_M_RSS_PEAK_MIB], 0));
+            cell(t, row, 9, num(run->metric[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB], 0));
+            cell(t, row, 10, num(run->metric[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB], 0));
             char *used = num(run->metric[OSTEL_REPORT_M_DEV_USED_MIB], 0);
             if (*run->device && !isnan(run->metric[OSTEL_REPORT_M_DEV_USED_MIB])) {
-                cell(t, row, 9, ostel_xasprintf("%s (%s)", used, run->device));
+                cell(t, row, 11, ostel_xasprintf("%s (%s)", used, run->device));
                 free(used);
             } else {
-                cell(t, row, 9, used);
+                cell(t, row, 11, used);
             }
-            cell(t, row, 10, prediction_words(&run->pred));
-            t->cells[row * t->ncols + 10].bad = run->pred.within_bars == 0;
+            cell(t, row, 12, prediction_words(&run->pred));
+            t->cells[row * t->ncols + 12].bad = run->pred.within_bars == 0;
         }
     }
 }
@@ -758,6 +838,7 @@ void ostel_report_tables_build(const struct ostel_report *r, struct ostel_report
     out->n = 0;
     build_throughput(r, out);
     build_memory(r, out);
+    build_gpu(r, out);
     ostel_report_quality_tables(r, out);
     build_prediction(r, out);
     build_sweep(r, out);

@@ -1250,7 +1250,8 @@ int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, c
     const char *p[2] = {sid, tag};
     PGresult *r = pg_query(s,
                            "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
-                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase"
+                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase,"
+                           " x.rss_anon_mb, x.rss_file_mb"
                            " FROM runs r JOIN samples x ON x.run_id = r.id" PG_REPORT_WHERE
                            " ORDER BY x.run_id, x.seq",
                            2, p, "reading samples");
@@ -1261,7 +1262,7 @@ int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, c
         struct ostel_store_report_sample row = {
             strtoll(PQgetvalue(r, i, 0), NULL, 10), pg_num(r, i, 1), pg_num(r, i, 2),
             pg_num(r, i, 3), pg_num(r, i, 4), pg_num(r, i, 5), pg_num(r, i, 6), pg_num(r, i, 7),
-            0};
+            0, pg_num(r, i, 9), pg_num(r, i, 10)};
         const char *ph = pg_text(r, i, 8);
         for (int q = 1; ph && q <= 4; q++)
             if (strcmp(ph, ostel_store_phase_name(q)) == 0)

@@ -161,7 +161,8 @@ int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, cons
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
-                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase"
+                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase,"
+                           " x.rss_anon_mb, x.rss_file_mb"
                            " FROM runs r JOIN samples x ON x.run_id = r.id" REPORT_WHERE
                            " ORDER BY x.run_id, x.seq",
                            -1, &st, NULL) != SQLITE_OK)
@@ -173,7 +174,8 @@ int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, cons
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct ostel_store_report_sample row = {
             sqlite3_column_int64(st, 0), col_num(st, 1), col_num(st, 2), col_num(st, 3),
-            col_num(st, 4),              col_num(st, 5), col_num(st, 6), col_num(st, 7), 0};
+            col_num(st, 4),              col_num(st, 5), col_num(st, 6), col_num(st, 7), 0,
+            col_num(st, 9),              col_num(st, 10)};
         const char *ph = col_text(st, 8);
         for (int p = 1; ph && p <= 4; p++)
             if (strcmp(ph, ostel_store_phase_name(p)) == 0)

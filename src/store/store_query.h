@@ -39,6 +39,7 @@ struct ostel_store_report_sample {
     double avail_pct;                 /* avail_mem_level */
     double pageins, pageouts;         /* pageins_delta, pageouts_delta */
     int phase;                        /* 0 none, 1..4 (ostel_store_phase_name) */
+    double rss_anon_mib, rss_file_mib; /* rss_anon_mb, rss_file_mb */
 };
 /* The samples of the same runs, by run id then in file order. */
 int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,

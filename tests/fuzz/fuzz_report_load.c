@@ -1,6 +1,7 @@
 /*
  * fuzz_report_load: feeds arbitrary bytes to the report's pure loaders — summary.json, config.txt
- * and metrics.csv (ostel_report_load_summary / _config / _metrics) — then builds the analysis of
+ * metrics.csv and gpu_metrics.csv (ostel_report_load_summary / _config / _metrics /
+ * _gpu_metrics) — then builds the analysis of
  * what they left and writes it in every format, so values no real run yields (NaN, huge, negative,
  * one sample, identical runs) reach the statistics and the writers too. The same bytes go to each
  * loader: a seed that is a real file exercises its own loader deeply and the others' refusals.
@@ -31,6 +32,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ostel_report_load_config(r, text, size);
         err[0] = '\0';
         if (ostel_report_load_metrics(r, text, size, err, sizeof(err)) != 0 && !err[0])
+            abort();
+        err[0] = '\0';
+        if (ostel_report_load_gpu_metrics(r, text, size, err, sizeof(err)) != 0 && !err[0])
             abort();
     }
     struct ostel_report rep;

@@ -11,6 +11,7 @@
 #include "llama/ggml_types.h"
 #include "llama/gguf_write.h"
 #include "report/report.h"
+#include "run/gpu_metrics.h"
 #include "util/fileio.h"
 
 #include <cJSON.h>
@@ -350,6 +351,45 @@ static void test_bad_input(void **state)
     want = ostel_xasprintf("%s/metrics.csv: line 3: column rss_mb is not a number", run);
     expect_failure(a2, 1, want);
     free(want);
+    /* A GPU run whose gpu_metrics.csv is corrupt: named like metrics.csv. */
+    char *gsrc = test_src_path("tests/data/runs/gpu-fake/q4-1");
+    static const char *const gfiles[] = {"summary.json", "metrics.csv", "config.txt"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(gfiles); i++) {
+        char *f = ostel_xasprintf("%s/%s", gsrc, gfiles[i]);
+        char *t = ostel_xasprintf("%s/%s", run, gfiles[i]);
+        test_copy_file(f, t, NULL);
+        free(f);
+        free(t);
+    }
+    char *gpu = ostel_xasprintf("%s/gpu_metrics.csv", run);
+    test_write_file(gpu, "ts,gpu,power_w\n1.0,0,300\n1.1,x,300\n", 35);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 3: no ts or no GPU index (0 to 63)", run);
+    expect_failure(a2, 1, want);
+    free(want);
+    test_write_file(gpu, "ts,power_w\n1.0,300\n", 19);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 1: not a GPU metrics header", run);
+    expect_failure(a2, 1, want);
+    free(want);
+    test_write_file(gpu, "ts,gpu,power_w\n1.0,0,-5\n", 24);
+    want = ostel_xasprintf("%s/gpu_metrics.csv: line 2: column power_w is negative", run);
+    expect_failure(a2, 1, want);
+    free(want);
+    unlink(gpu); /* absent: the run is reported without GPU time series */
+    const char *a6[] = {"report", run, "--format", "csv", NULL};
+    char *out, *err;
+    assert_int_equal(test_run_ostel(a6, &out, &err), 0);
+    assert_non_null(strstr(out, "gpu_j_per_token_mean"));
+    free(out);
+    free(err);
+    free(gpu);
+    free(gsrc);
+    /* back to study-metal's files */
+    test_copy_file(from, sum, NULL);
+    free(from);
+    from = ostel_xasprintf("%s/metrics.csv", src);
+    test_copy_file(from, to, NULL);
+    free(from);
+    from = ostel_xasprintf("%s/summary.json", src);
     /* Corrupt JSON. */
     test_write_file(sum, "{\"schema\":", 10);
     want = ostel_xasprintf("%s/summary.json: not valid JSON", run);
@@ -447,6 +487,134 @@ static const char *cell_at(const struct ostel_report_table *t, size_t row, size_
 {
     assert_true(row < t->nrows && col < t->ncols);
     return t->cells[row * t->ncols + col].text;
+}
+
+/* Renders the report in a format; the caller frees it. */
+static char *render(const struct ostel_report *rep, const char *format)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_report_find_format(format)->write(rep, &b);
+    return ostel_buf_detach(&b);
+}
+
+/* tests/data/runs/gpu-fake (make_fixtures.py): Q4_K_M vs Q8_0 on an imagined H200. Its
+ * gpu_metrics.csv and summary.json agree as ostel's own GPU code computes them; the report's GPU
+ * section has the numbers, their statistics and the J/token comparison; a CPU-only report has
+ * none of it (the golden files). */
+static void test_gpu_fake(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/gpu-fake");
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    assert_int_equal(ostel_report_load_path(&set, dir), 0);
+    assert_int_equal(set.n, 6);
+    /* the fixture is what src/run/gpu_metrics.c makes of its own gpu_metrics.csv */
+    for (size_t i = 0; i < set.n; i++) {
+        const struct ostel_report_run *run = &set.runs[i];
+        assert_true(run->has_gpu);
+        assert_true(run->gpu_series.n > 30);
+        char *path = ostel_xasprintf("%s/gpu_metrics.csv", run->path);
+        struct ostel_buf csv;
+        ostel_buf_init(&csv, 0);
+        assert_int_equal(ostel_file_read_all(path, 1 << 24, &csv), 0);
+        struct ostel_gpu_table t = {0};
+        char err[256];
+        assert_int_equal(ostel_gpu_metrics_parse(csv.data, csv.len, &t, err, sizeof(err)), 0);
+        struct ostel_gpu_run_facts f = {.prompt_tokens = 512, .gen_tokens = 256};
+        for (size_t k = 0; k < OSTEL_GPU_MAX_DEVICES; k++)
+            f.llama_self_mb[k] = -1;
+        f.llama_self_mb[0] = run->metric[OSTEL_REPORT_M_GPU_LLAMA_MIB];
+        cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f);
+        const cJSON *r = cJSON_GetObjectItem(o, "run");
+        assert_float_equal(cJSON_GetObjectItem(r, "j_per_token")->valuedouble,
+                           run->metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN], 1e-9);
+        assert_float_equal(cJSON_GetObjectItem(r, "tokens_per_j")->valuedouble,
+                           run->metric[OSTEL_REPORT_M_GPU_TOKENS_PER_J], 1e-9);
+        assert_float_equal(cJSON_GetObjectItem(r, "peak_proc_mem_mb")->valuedouble,
+                           run->metric[OSTEL_REPORT_M_GPU_PROC_PEAK_MIB], 1e-9);
+        assert_float_equal(cJSON_GetObjectItem(r, "vram_beyond_llama_mb")->valuedouble,
+                           run->metric[OSTEL_REPORT_M_GPU_BEYOND_MIB], 1e-9);
+        cJSON_Delete(o);
+        ostel_gpu_table_free(&t);
+        ostel_buf_free(&csv);
+        free(path);
+    }
+    struct ostel_report rep;
+    char err[256];
+    struct ostel_report_options opt = {0, NULL};
+    assert_int_equal(ostel_report_build(&rep, &set, &opt, err, sizeof(err)), 0);
+    assert_true(rep.gpu);
+    assert_int_equal(rep.ngroups, 2);
+    const struct ostel_report_group *q4 = &rep.groups[0], *q8 = &rep.groups[1];
+    assert_string_equal(q4->label, "q4");
+    const struct ostel_stats_summary *e4 = &q4->stat[OSTEL_REPORT_M_GPU_J_PER_TOKEN];
+    assert_int_equal(e4->n, 3);
+    assert_float_equal(e4->mean, (1.68008 + 1.69531 + 1.6877) / 3, 1e-9);
+    assert_float_equal(q8->stat[OSTEL_REPORT_M_GPU_J_PER_TOKEN].mean,
+                       (2.54531 + 2.52422 + 2.56289) / 3, 1e-9);
+    assert_float_equal(q4->value[OSTEL_REPORT_M_GPU_BEYOND_MIB], 512, 1e-9);
+    assert_float_equal(q4->value[OSTEL_REPORT_M_GPU_LLAMA_MIB], 5211, 1e-9);
+    const struct ostel_report_cmp *c = &q8->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN];
+    assert_float_equal(c->ratio.ratio, ((2.54531 + 2.52422 + 2.56289) / 3) / e4->mean, 1e-9);
+    assert_true(c->ratio.lo > 1.45 && c->ratio.hi < 1.56);
+    assert_true(c->significant);
+    /* the host's RSS is the mapped model: its anonymous part is small, its file part the model */
+    assert_float_equal(q4->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB], 420, 1e-9);
+    assert_true(q8->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB] > 8000);
+    assert_non_null(strstr(q4->interpretation, "anonymous part peaked at 420 MiB"));
+    assert_non_null(strstr(q4->interpretation, "512 MiB beyond llama.cpp's own accounting"));
+    assert_string_equal(q4->plan_basis, "NVML process peak");
+    assert_float_equal(q4->plan_mib, 5723, 1e-9);
+    assert_null(strstr(q4->interpretation, "use llama.cpp's breakdown")); /* one plan, not two */
+
+    struct ostel_report_tables ts;
+    ostel_report_tables_build(&rep, &ts);
+    const struct ostel_report_table *t = table_of(&ts, "gpu");
+    assert_non_null(t);
+    assert_int_equal(t->nrows, 2);
+    assert_string_equal(cell_at(t, 0, 1), "3");
+    assert_string_equal(t->head[8], "Energy per token (J)");
+    assert_string_equal(cell_at(t, 0, 2), "5,211 ± 0");
+    assert_string_equal(cell_at(t, 0, 3), "5,723 ± 2");
+    assert_string_equal(cell_at(t, 1, 4), "513 ± 3");
+    assert_string_equal(cell_at(t, 1, 7), "361.8 ± 2.8");
+    assert_string_equal(cell_at(t, 0, 8), "1.688 ± 0.008");
+    assert_true(t->cells[0 * t->ncols + 8].bold);
+    assert_string_equal(cell_at(t, 1, 9), "2.496 – 2.592");
+    assert_string_equal(cell_at(t, 1, 10), "0.393 ± 0.003");
+    const struct ostel_report_table *cmp = table_of(&ts, "comparison");
+    bool found = false;
+    for (size_t row = 0; row < cmp->nrows; row++)
+        if (strcmp(cell_at(cmp, row, 1), "Energy per token (J)") == 0) {
+            found = true;
+            assert_string_equal(cell_at(cmp, row, 2), "1.507×");
+            assert_non_null(strstr(cell_at(cmp, row, 5), "50.7% more, significant"));
+        }
+    assert_true(found);
+    ostel_report_tables_free(&ts);
+
+    char *md = render(&rep, "md");
+    assert_non_null(strstr(md, "## GPU\n"));
+    char *csv = render(&rep, "csv");
+    assert_non_null(strstr(csv, ",gpu_j_per_token_mean,gpu_j_per_token_sd,"));
+    char *json = render(&rep, "json");
+    cJSON *root = cJSON_Parse(json);
+    assert_non_null(root);
+    const cJSON *g1 = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "groups"), 1);
+    const cJSON *jm = cJSON_GetObjectItem(cJSON_GetObjectItem(g1, "metrics"), "gpu_j_per_token");
+    assert_int_equal(cJSON_GetObjectItem(jm, "n")->valueint, 3);
+    const cJSON *jv =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(g1, "vs_baseline"), "gpu_j_per_token");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(jv, "significant")));
+    cJSON_Delete(root);
+    free(md);
+    free(csv);
+    free(json);
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    free(dir);
 }
 
 static void test_load_prediction(void **state)
@@ -562,7 +730,7 @@ static void test_prediction_real(void **state)
     assert_string_equal(cell_at(t, 0, 11), "-3.80%");
     assert_string_equal(cell_at(t, 2, 5), "+0.05%");
     const struct ostel_report_table *runs = table_of(&ts, "runs");
-    assert_string_equal(cell_at(runs, 0, 10), "within the bars");
+    assert_string_equal(cell_at(runs, 0, 12), "within the bars");
     ostel_report_tables_free(&ts);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
@@ -725,7 +893,7 @@ static void test_memory_sweep(void **state)
     assert_true(p->cells[1 * p->ncols + 11].bad);
     assert_false(p->cells[0 * p->ncols + 11].bad);
     const struct ostel_report_table *rt = table_of(&ts, "runs");
-    assert_string_equal(cell_at(rt, 1, 10), "compute +20.00% ⚠");
+    assert_string_equal(cell_at(rt, 1, 12), "compute +20.00% ⚠");
     ostel_report_tables_free(&ts);
 
     cJSON *tree = ostel_report_json_tree(&rep, false);
@@ -760,14 +928,22 @@ static void test_memory_sweep(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_load_summary),     cmocka_unit_test(test_dedupe),
+        cmocka_unit_test(test_load_summary),
+        cmocka_unit_test(test_dedupe),
         cmocka_unit_test(test_load_buffers_and_config),
-        cmocka_unit_test(test_load_metrics),     cmocka_unit_test(test_grouping_and_baseline),
-        cmocka_unit_test(test_escapes),          cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_html_escapes_log), cmocka_unit_test(test_golden_md),
-        cmocka_unit_test(test_golden_csv),       cmocka_unit_test(test_golden_json),
-        cmocka_unit_test(test_real_runs),        cmocka_unit_test(test_load_prediction),
-        cmocka_unit_test(test_prediction_real),  cmocka_unit_test(test_memory_sweep),
+        cmocka_unit_test(test_load_metrics),
+        cmocka_unit_test(test_grouping_and_baseline),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_html_escapes_log),
+        cmocka_unit_test(test_golden_md),
+        cmocka_unit_test(test_golden_csv),
+        cmocka_unit_test(test_golden_json),
+        cmocka_unit_test(test_real_runs),
+        cmocka_unit_test(test_gpu_fake),
+        cmocka_unit_test(test_load_prediction),
+        cmocka_unit_test(test_prediction_real),
+        cmocka_unit_test(test_memory_sweep),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

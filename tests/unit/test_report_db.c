@@ -97,6 +97,11 @@ static void test_db_equals_dirs(void **state)
             assert_true(a->series.rss_mib[k] == b->series.rss_mib[k] ||
                         (isnan(a->series.rss_mib[k]) && isnan(b->series.rss_mib[k])));
             assert_int_equal(a->series.phase[k], b->series.phase[k]);
+            /* the RSS split travels as typed rows too */
+            assert_true(a->series.rss_anon_mib[k] == b->series.rss_anon_mib[k] ||
+                        (isnan(a->series.rss_anon_mib[k]) && isnan(b->series.rss_anon_mib[k])));
+            assert_true(a->series.rss_file_mib[k] == b->series.rss_file_mib[k] ||
+                        (isnan(a->series.rss_file_mib[k]) && isnan(b->series.rss_file_mib[k])));
         }
         /* the failed run's log tail comes from its directory, which is intact */
         if (!b->ok) {
@@ -116,6 +121,53 @@ static void test_db_equals_dirs(void **state)
     assert_int_equal(ostel_report_load_db(&from_dirs, db, NULL), OSTEL_OK);
     assert_int_equal(from_dirs.n, 18);
 
+    ostel_report_set_free(&from_db);
+    ostel_report_set_free(&from_dirs);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+/* A GPU run set (tests/data/runs/gpu-fake): from the database its GPU section is the same as from
+ * the directories (the stored summary carries the gpu object); only the per-run GPU samples, which
+ * the store does not hold, are absent. */
+static void test_db_gpu(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/g.db", dir);
+    static const char *const runs[] = {"q4-1", "q4-2", "q4-3", "q8-1", "q8-2", "q8-3"};
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(runs); i++) {
+        char *rel = ostel_xasprintf("tests/data/runs/gpu-fake/%s", runs[i]);
+        char *p = test_src_path(rel);
+        assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
+        free(p);
+        free(rel);
+    }
+    ostel_store_close(s);
+    struct ostel_report_set from_db, from_dirs;
+    ostel_report_set_init(&from_db);
+    ostel_report_set_init(&from_dirs);
+    assert_int_equal(ostel_report_load_db(&from_db, db, NULL), OSTEL_OK);
+    char *src = test_src_path("tests/data/runs/gpu-fake");
+    assert_int_equal(ostel_report_load_path(&from_dirs, src), OSTEL_OK);
+    free(src);
+    assert_int_equal(from_db.n, 6);
+    for (size_t i = 0; i < from_db.n; i++) {
+        assert_true(from_db.runs[i].has_gpu);
+        assert_true(from_db.runs[i].metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN] ==
+                    from_dirs.runs[i].metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN]);
+    }
+    const char *formats[] = {"md", "csv", "json"};
+    for (size_t f = 0; f < OSTEL_ARRAY_LEN(formats); f++) {
+        char *x = render(&from_db, formats[f]), *y = render(&from_dirs, formats[f]);
+        assert_true(strstr(x, "gpu_j_per_token") || strstr(x, "Energy per token (J)"));
+        assert_string_equal(x, y);
+        free(x);
+        free(y);
+    }
     ostel_report_set_free(&from_db);
     ostel_report_set_free(&from_dirs);
     test_rmtree(dir);
@@ -360,9 +412,9 @@ static void test_real_scenario(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_select),
-        cmocka_unit_test(test_log_tail),       cmocka_unit_test(test_bad_db),
-        cmocka_unit_test(test_real_scenario),
+        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_db_gpu),
+        cmocka_unit_test(test_select),         cmocka_unit_test(test_log_tail),
+        cmocka_unit_test(test_bad_db),         cmocka_unit_test(test_real_scenario),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -297,6 +297,191 @@ def cpu_paging():
     write_run(path, run, llama, rows, log, LINUX, 1000, pred)
 
 
+GPU_COLS = ["ts", "gpu", "phase", "mem_used_mb", "mem_total_mb", "proc_mem_mb", "util_pct",
+            "mem_util_pct", "power_w", "power_instant_w", "energy_j", "sm_clock_mhz",
+            "mem_clock_mhz", "temp_c", "clock_events"]
+H200 = {"hostname": "gpubox", "os": "Linux", "kernel": "6.8.0-60-generic",
+        "cpu_model": "Intel(R) Xeon(R) Platinum 8480+", "cpu_cores": 16, "ram_mib": 131072}
+
+
+def gpu_rows(os_rows, t_off, self_mb, beyond, power_of):
+    """gpu_metrics.csv's rows for one GPU at the OS samples' times (+t_off): the process's VRAM
+    grows to llama.cpp's self + beyond while loading; proc_mem_mb every 5th row, as ostel reads it."""
+    rows, prev = [], None
+    n_load = sum(1 for r in os_rows if r["phase"] == "load")
+    for i, r in enumerate(os_rows):
+        ph = r["phase"]
+        proc = (beyond + self_mb * min(1.0, (i + 1) / n_load)) if ph == "load" else self_mb + beyond
+        if ph == "teardown":
+            proc = (self_mb + beyond) * 0.2
+        pw, pwi = power_of(ph, i)
+        ts = r["ts"] + t_off
+        rows.append({
+            "ts": ts, "gpu": 0, "phase": ph, "mem_used_mb": round(proc + 310.0, 1),
+            "mem_total_mb": 143771.0, "proc_mem_mb": round(proc, 1) if i % 5 == 0 or
+            (ph == "generate" and i % 5 == 1) else "",
+            "util_pct": {"load": 3, "prompt": 92, "generate": 97, "teardown": 0}[ph],
+            "mem_util_pct": {"load": 1, "prompt": 45, "generate": 71, "teardown": 0}[ph],
+            "power_w": pw, "power_instant_w": pwi,
+            "energy_j": "" if prev is None else round(pwi * (ts - prev), 3),
+            "sm_clock_mhz": 1980, "mem_clock_mhz": 3201, "temp_c": 38 + (ph == "generate") * 6,
+            "clock_events": 0})
+        prev = ts
+    return rows
+
+
+def gpu_acc(rows):
+    def vals(k):
+        return [float(r[k]) for r in rows if r[k] != ""]
+    def peak(k, d):
+        v = vals(k); return round(max(v), d) if v else None
+    def mean(k, d):
+        v = vals(k); return round(sum(v) / len(v), d) if v else None
+    e = vals("energy_j")
+    return {"samples": len(rows), "peak_mem_used_mb": peak("mem_used_mb", 1),
+            "peak_proc_mem_mb": peak("proc_mem_mb", 1), "mean_util_pct": mean("util_pct", 1),
+            "peak_util_pct": peak("util_pct", 1), "mean_mem_util_pct": mean("mem_util_pct", 1),
+            "mean_power_w": mean("power_w", 2), "peak_power_w": peak("power_w", 2),
+            "mean_power_instant_w": mean("power_instant_w", 2),
+            "peak_power_instant_w": peak("power_instant_w", 2),
+            "energy_j": round(sum(e), 3) if e else None, "peak_temp_c": peak("temp_c", 0),
+            "mean_sm_clock_mhz": mean("sm_clock_mhz", 0)}
+
+
+def gpu_summary(rows, self_mb, prompt_tokens, gen_tokens):
+    """summary.json's "gpu" object as src/run/gpu_metrics.c computes it (one GPU)."""
+    phases = {p: gpu_acc([r for r in rows if r["phase"] == p])
+              for p in ("load", "prompt", "generate", "teardown")}
+    overall = gpu_acc(rows)
+    proc_peak = overall["peak_proc_mem_mb"]
+    beyond = round(proc_peak - self_mb, 1)
+    gen_e, pr_e = phases["generate"]["energy_j"], phases["prompt"]["energy_j"]
+    return {
+        "backend": "nvml", "library": "libnvidia-ml.so.1", "driver": "580.159.04",
+        "interval_ms": 100, "proc_every": 5,
+        "calls": {"init": "nvmlInit_v2", "memory": "nvmlDeviceGetMemoryInfo_v2",
+                  "processes": "nvmlDeviceGetComputeRunningProcesses_v3", "field_values": True,
+                  "energy": True, "clock_events": True},
+        "stop_timed_out": False, "rows": len(rows), "read_ms_mean": 1.9, "read_ms_max": 4.1,
+        "thread_cpu_ms": 12.5, "write_failed": False,
+        "devices": [{"index": 0, "name": "NVIDIA H200", "uuid": "GPU-fake-0000",
+                     "mem_total_mb": 143771, "power_limit_w": 700, "samples": len(rows),
+                     "failed_reads": 0, "first_error": None, "lost_at": None, "energy_resets": 0,
+                     "proc_reads": sum(1 for r in rows if r["proc_mem_mb"] != ""),
+                     "proc_matched_reads": sum(1 for r in rows if r["proc_mem_mb"] != ""),
+                     "other_procs_max": 0, "procs_truncated": False}],
+        "per_device": [{"index": 0, "overall": overall, "phases": phases,
+                        "llama_self_mb": float(self_mb), "vram_beyond_llama_mb": beyond}],
+        "run": {"generate_energy_j": gen_e, "prompt_energy_j": pr_e,
+                "j_per_token": round(gen_e / gen_tokens, 5),
+                "tokens_per_j": round(gen_tokens / gen_e, 4),
+                "prompt_j_per_token": round(pr_e / prompt_tokens, 5) if pr_e else None,
+                "peak_proc_mem_mb": proc_peak, "vram_beyond_llama_mb": beyond},
+    }
+
+
+def gpu_fake():
+    """Q4_K_M vs Q8_0 on an imagined H200 (all layers offloaded, ctx 4096): an interim fixture
+    until the real H200 study's run directories land in cuda-h200/."""
+    base = os.path.join(HERE, "gpu-fake")
+    if os.path.isdir(base):
+        shutil.rmtree(base)
+    t = 1796000000.0
+    specs = {
+        # tag: model, file type, size, CUDA0 (self, model, context, compute), host model, reps
+        "q4": ("/models/llama-3.1-8b-Q4_K_M.gguf", "Q4_K - Medium", 4685.3,
+               (5211, 4403, 512, 296), 281,
+               [dict(tg=191.0, pp=5120.0, pw=331.0, beyond=510),
+                dict(tg=189.5, pp=5090.0, pw=334.0, beyond=514),
+                dict(tg=190.4, pp=5105.0, pw=332.5, beyond=512)]),
+        "q8": ("/models/llama-3.1-8b-Q8_0.gguf", "Q8_0", 8145.1,
+               (8503, 7695, 512, 296), 532,
+               [dict(tg=139.8, pp=4870.0, pw=362.0, beyond=512),
+                dict(tg=140.6, pp=4880.0, pw=359.0, beyond=516),
+                dict(tg=139.1, pp=4860.0, pw=364.5, beyond=511)]),
+    }
+    for tag, (model, ftype, size, dev, host_model, reps) in specs.items():
+        for i, rep in enumerate(reps, 1):
+            name = "%s-%d" % (tag, i)
+            argv = ["/opt/llama-cuda/bin/llama-completion", "-m", model, "-c", "4096", "-n", "256",
+                    "-ngl", "99", "-p", "Summarise the history of the transistor."]
+            run = {"tag": tag, "status": "ok", "exit_code": 0, "signal": None, "oom_killed": False,
+                   "start_ts": t, "end_ts": None, "wall_s": None, "argv": argv,
+                   "tool": "llama-completion", "model": model, "ctx": 4096, "gen": 256,
+                   "scenario": "none", "repetition": i,
+                   "tokens": {"prompt": 512, "generated": 256}}
+            load, pp_s, tg_s = 2.0, 512 / rep["pp"], 255 / rep["tg"]
+            rows = series(
+                t, [("load", load), ("prompt", pp_s), ("generate", tg_s), ("teardown", 0.3)], 0.1,
+                lambda p, f, k, sz=size: {"load": 200 + sz * f, "prompt": sz + 420,
+                                          "generate": sz + 430, "teardown": (sz + 430) * (1 - 0.8 * f)}[p],
+                lambda p, f, k: {"load": 100, "prompt": 100, "generate": 100, "teardown": 20}[p],
+                lambda p, f, k: 0, lambda p, f, k: 0, lambda p, f, k: 1,
+                lambda p, f, k: 88.0, lambda p, f, k: 0, False)
+            # all layers on the GPU: the host's RSS is the mapped model file (file-backed) plus
+            # a few hundred MiB of the process's own (CUDA runtime, host buffers)
+            for r in rows:
+                anon = round(min(r["rss_mb"], 180 + (240 if r["phase"] != "load" else 0)), 1)
+                r["rss_anon_mb"], r["rss_file_mb"] = anon, round(r["rss_mb"] - anon, 1)
+            wall = round(rows[-1]["ts"] - t + 0.1, 3)
+            run.update(end_ts=round(t + wall, 3), wall_s=wall)
+            pw = rep["pw"]
+            grows = gpu_rows(rows, 0.013, dev[0], rep["beyond"],
+                             lambda p, k, pw=pw: {"load": (78.5, 80.1), "prompt": (pw - 20, pw + 35),
+                                                  "generate": (pw + (k % 3) - 1, pw + 2 * (k % 3) - 2),
+                                                  "teardown": (95.0, 90.2)}[p])
+            llama = {
+                "format": "common_perf", "platform": "cuda", "truncated": False,
+                "timings": {"load_ms": load * 1000, "prompt_ms": round(pp_s * 1000, 2),
+                            "prompt_tokens": 512, "prompt_tps": rep["pp"],
+                            "gen_ms": round(tg_s * 1000, 2), "gen_tokens": 255, "gen_tps": rep["tg"]},
+                "model": {"name": "Llama 3.1 8B", "arch": "llama", "type": "8B",
+                          "file_type": ftype, "size_mib": size, "params": 8.03e9},
+                "context": {"n_ctx": 4096, "offloaded_layers": 33},
+                "devices": [{"name": "CUDA0 (NVIDIA H200)", "free_mib": 142980}],
+                "buffers": [{"kind": "model", "backend": "CUDA0", "mib": dev[1]},
+                            {"kind": "model", "backend": "CPU_Mapped", "mib": host_model},
+                            {"kind": "kv", "backend": "CUDA0", "mib": dev[2]},
+                            {"kind": "compute", "backend": "CUDA0", "mib": dev[3]},
+                            {"kind": "compute", "backend": "CUDA_Host", "mib": 16.0}],
+                "memory_breakdown": [
+                    {"device": "CUDA0 (NVIDIA H200)", "total": 143771, "free": 142980 - dev[0],
+                     "self": dev[0], "model": dev[1], "context": dev[2], "compute": dev[3],
+                     "unaccounted": 143771 - (142980 - dev[0]) - dev[0], "suspect": False},
+                    {"device": "Host", "total": None, "free": None, "self": host_model + 16,
+                     "model": host_model, "context": 0, "compute": 16, "unaccounted": None,
+                     "suspect": False}],
+                "build": {"text": "7001 (80fb11a)", "number": 7001, "commit": "80fb11a"},
+            }
+            log = ("build: 7001 (80fb11a) with cc (Ubuntu 13.3.0) 13.3.0 for x86_64-linux-gnu\n"
+                   "print_info: file type   = %s\n"
+                   "load_tensors: offloaded 33/33 layers to GPU\n"
+                   "common_perf_print:    prompt eval time = %.2f ms / 512 tokens (%.2f tokens per second)\n"
+                   "common_perf_print:           eval time = %.2f ms / 255 runs (%.2f tokens per second)\n"
+                   % (ftype, pp_s * 1000, rep["pp"], tg_s * 1000, rep["tg"]))
+            path = os.path.join(base, name)
+            write_run(path, run, llama, rows, log, H200, 100)
+            with open(os.path.join(path, "gpu_metrics.csv"), "w") as f:
+                f.write(",".join(GPU_COLS) + "\n")
+                for r in grows:
+                    f.write(",".join("%.3f" % r[c] if c == "ts" else str(r[c])
+                                     for c in GPU_COLS) + "\n")
+            with open(os.path.join(path, "summary.json")) as f:
+                summary = json.load(f)
+            summary["gpu"] = gpu_summary(grows, dev[0], 512, 256)
+            with open(os.path.join(path, "summary.json"), "w") as f:
+                json.dump(summary, f, indent=2)
+                f.write("\n")
+            with open(os.path.join(path, "config.txt")) as f:
+                cfg = f.read()
+            cfg = cfg.replace("ram_mib=131072\n", "ram_mib=131072\n"
+                              "gpu=nvml, driver 580.159.04: GPU 0 NVIDIA H200\n")
+            with open(os.path.join(path, "config.txt"), "w") as f:
+                f.write(cfg)
+            t += 30
+
+
 if __name__ == "__main__":
     metal_study()
     cpu_paging()
+    gpu_fake()
