@@ -18,6 +18,21 @@ skip() {
     exit 77
 }
 
+# wait_for PID COMMAND...: runs COMMAND every 50 ms until it succeeds; fails when process PID has
+# ended and COMMAND still does not hold. No time bound of its own: a loaded machine is slow, not
+# broken, and ctest's TIMEOUT ends a test that truly hangs.
+wait_for() {
+    local pid=$1
+    shift
+    until "$@"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            "$@" && return 0
+            fail "process $pid ended before this held: $*"
+        fi
+        sleep 0.05
+    done
+}
+
 # A temporary directory removed when the test exits.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ostel-e2e.XXXXXX")
 # On exit, background jobs a test left (a failed assertion while ostel runs) are ended first.

@@ -48,11 +48,8 @@ for sig in INT KILL; do
     "$OSTEL" study -q "${STUDY[@]}" >/dev/null 2>&1 &
     spid=$!
     have=$(stored)
-    for _ in $(seq 1200); do
-        [ "$(stored)" -gt "$have" ] && [ "$(started)" -gt "$(stored)" ] && break
-        sleep 0.05
-    done
-    [ "$(stored)" -gt "$have" ] || fail "no run was stored in time"
+    one_more_and_running() { [ "$(stored)" -gt "$have" ] && [ "$(started)" -gt "$(stored)" ]; }
+    wait_for "$spid" one_more_and_running
     kill -"$sig" "$spid"
     rc=0; wait "$spid" || rc=$?
     [ "$sig" = INT ] && assert_eq "$rc" 130 "exit status of an interrupted study"
