@@ -60,13 +60,15 @@ struct ostel_serve_outcome {
     char **level_names;                    /* owned */
     size_t n_levels;
     bool interrupted; /* the stop flag ended it */
-    bool failed;      /* it could not start (tokenize, bad prompt file…): error says why */
+    bool failed; /* it could not start (tokenize, bad prompt file…) or an output file could not
+                    be written (the load then stops): error says why */
     char error[256];
 };
 void ostel_serve_outcome_free(struct ostel_serve_outcome *o);
 
 /*
- * Runs the whole load against p->url, writing DIR/requests.csv and DIR/server_metrics.csv.
+ * Runs the whole load against p->url, writing DIR/requests.csv (a row flushed as each request
+ * ends) and DIR/server_metrics.csv; a failed write stops the load and fails it.
  * *stop (may be NULL) ends it early: 1 = interrupted, 2 = the server exited (the runner's values);
  * in-flight requests are then recorded as failed with that reason. Returns 0, or
  * OSTEL_ERR with out->error set (nothing printed but progress lines unless quiet).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: `ostel serve` on the real pinned llama-server with a tiny synthesized model — a
 # two-level concurrency run (one requests.csv row per request, consistent timings, tokens counted =
-# usage = the asked length, the prompt cache defeated), a server on a URL, a model the server
+# usage = the asked length, the prompt cache defeated, also over 200 requests), a server on a URL, a model the server
 # cannot load, the server killed mid-level, and Ctrl-C; no llama-server is ever left behind.
 . "$(dirname "$0")/lib.sh"
 
@@ -58,6 +58,12 @@ assert_eq "$(json "$TMP/two/summary.json" 'len(j["serve"]["levels"])')" 2 "level
 assert_eq "$(json "$TMP/two/summary.json" '[l["completed"] for l in j["serve"]["levels"]]')" "[6, 6]"
 assert_eq "$(json "$TMP/two/summary.json" '[l["value"] for l in j["serve"]["levels"]]')" "[1, 2]"
 assert_eq "$(json "$TMP/two/summary.json" 'j["serve"]["levels"][1]["ttft_ms"]["n"]')" 6
+
+# 1b. more requests than the built-in text has distinct tokens (about 150): every prompt still
+# unique, the prompt cache defeated for every one of them, each prompt of the asked length
+"$OSTEL" serve -m "$model" -c 1024 --parallel 2 --concurrency 2 --requests 200 --warmup 0 \
+    --prompt-tokens 6 --output-tokens 2 -q -o "$TMP/many" -- -t 1 || fail "the 200-request run failed"
+check_requests "$TMP/many" c2 200 2
 assert_eq "$(json "$TMP/two/summary.json" 'j["serve"]["levels"][1]["itl_pooled_ms"]["n"]')" 66
 assert_eq "$(json "$TMP/two/summary.json" 'j["serve"]["levels"][0]["ttft_below_server_prompt"]')" 0
 assert_eq "$(json "$TMP/two/summary.json" 'j["serve"]["levels"][0]["usage_chunk_mismatches"]')" 0

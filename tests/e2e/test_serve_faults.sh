@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End to end: `ostel serve --url` against bench/fake_sse_server when the server misbehaves — HTTP
 # 500s, streams cut halfway, malformed JSON in a stream, a per-request --timeout, the server exiting
-# mid-level, hostile text in an error — and an open-loop rate sweep: every request recorded, failed
-# ones with their reason, the level's counts right, nothing measured lost.
+# mid-level, hostile text in an error — an open-loop rate sweep, and prompts unique over many
+# requests and runs: every request recorded, failed ones with their reason, the level's counts
+# right, nothing measured lost.
 . "$(dirname "$0")/lib.sh"
 
 FAKE=$(dirname "$OSTEL")/fake_sse_server
@@ -137,4 +138,31 @@ assert_eq "$rc" 130 "exit status after SIGINT"
 assert_eq "$(json "$TMP/int/summary.json" 'j["run"]["status"]')" interrupted
 [ "$(count "$TMP/int" ok)" -ge 4 ] || fail "the measured requests were lost"
 assert_eq "$(count "$TMP/int" interrupted)" 4 "the requests in flight are recorded as interrupted"
+# 9. prompts unique for many more requests than the text has distinct tokens (about 150): the fake
+# server's cache_n is what a cache of the last 1000 prompts could reuse (1 = only the BOS); a
+# second run against the same server sends other prompts (its nonce), though a first token may
+# repeat one of the first run's; --reuse-prompts sends one prompt, reused whole
+start_fake --rate 5000 --cache-check 1000
+"$OSTEL" serve --url "$URL" --concurrency 4 --requests 1500 --warmup 0 --prompt-tokens 5 \
+    --output-tokens 1 -q -o "$TMP/uniq1" || fail "the run of 1500 requests failed"
+"$OSTEL" serve --url "$URL" --concurrency 4 --requests 100 --warmup 0 --prompt-tokens 5 \
+    --output-tokens 1 -q -o "$TMP/uniq2" || fail "the second run failed"
+"$OSTEL" serve --url "$URL" --concurrency 1 --requests 6 --warmup 0 --prompt-tokens 5 \
+    --output-tokens 1 --reuse-prompts -q -o "$TMP/reuse" || fail "the --reuse-prompts run failed"
+stop_fake
+python3 - "$TMP" <<'EOF' || fail "prompts were not unique"
+import csv, sys
+def rows(d):
+    return list(csv.DictReader(open(f"{sys.argv[1]}/{d}/requests.csv")))
+r1, r2 = rows("uniq1"), rows("uniq2")
+assert len(r1) == 1500 and len(r2) == 100, (len(r1), len(r2))
+assert all(r["ok"] == "1" and int(r["prompt_tokens"]) == 5 for r in r1 + r2)
+bad = [r["cache_n"] for r in r1 if float(r["cache_n"]) > 1]
+assert not bad, (len(bad), bad[:5])
+assert max(float(r["cache_n"]) for r in r2) <= 2, [r["cache_n"] for r in r2]
+# the same prompt each time: all 5 tokens reusable after the first request
+cache = [float(r["cache_n"]) for r in rows("reuse")]
+assert cache[1:] == [6.0] * 5, cache
+EOF
+
 note "serve faults: all checks passed"
