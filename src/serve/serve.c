@@ -19,6 +19,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,7 +120,10 @@ struct engine {
     char *completions_url, *metrics_url;
     int64_t t0_mono_ns;
     double t0_real;
-    FILE *req_csv, *met_csv;
+    int req_fd;    /* requests.csv: one write() per row, -1 when not open */
+    off_t req_len; /* its length up to the last whole row */
+    struct ostel_buf req_row;
+    FILE *met_csv;
     FILE *tok_csv; /* tokens.csv with save_tokens, else NULL */
     int32_t *corpus;
     size_t ncorpus;
@@ -178,6 +182,30 @@ static void close_checked(struct engine *g, FILE *f, const char *file)
         note_write_errno(g, errno, file);
 }
 
+/* Appends text[0..n) to requests.csv in one write() (a loop over short writes); a row that does
+ * not fit whole is cut off again, so the file holds whole rows only. Nothing is written after the
+ * first failure. */
+static void req_append(struct engine *g, const char *text, size_t n)
+{
+    if (g->write_errno || g->req_fd < 0)
+        return;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(g->req_fd, text + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            note_write_errno(g, w < 0 ? errno : EIO, "requests.csv");
+            if (ftruncate(g->req_fd, g->req_len) != 0) {
+                /* the partial row stays; the error already says the file is incomplete */
+            }
+            return;
+        }
+        done += (size_t)w;
+    }
+    g->req_len += (off_t)n;
+}
+
 static double mono_to_real(const struct engine *g, int64_t ns)
 {
     return g->t0_real + (double)(ns - g->t0_mono_ns) / 1e9;
@@ -190,20 +218,20 @@ static double ms_between(int64_t a, int64_t b)
 
 /* ---- CSV ---- */
 
-static void csv_num(FILE *f, double v, int prec)
+static void csv_num(struct ostel_buf *b, double v, int prec)
 {
     if (isfinite(v))
-        fprintf(f, ",%.*f", prec, v);
+        ostel_buf_printf(b, ",%.*f", prec, v);
     else
-        fputs(",", f);
+        ostel_buf_putc(b, ',');
 }
 
-static void csv_int(FILE *f, long long v, bool valid)
+static void csv_int(struct ostel_buf *b, long long v, bool valid)
 {
     if (valid)
-        fprintf(f, ",%lld", v);
+        ostel_buf_printf(b, ",%lld", v);
     else
-        fputs(",", f);
+        ostel_buf_putc(b, ',');
 }
 
 static const char req_header[] =
@@ -228,11 +256,11 @@ static double req_itl_max_ms(const struct req *r)
     return ostel_serve_itl_max_ms(r->tok, r->ntok);
 }
 
-static void write_req_row(struct engine *g, const struct req *r)
+/* One requests.csv row into b. */
+static void format_req_row(const struct engine *g, const struct req *r, struct ostel_buf *f)
 {
-    FILE *f = g->req_csv;
     /* the level name is ours (digits, '.', letters); the error is sanitised when set */
-    fprintf(f, "%s,%d,%llu", g->level_name, r->warmup ? 1 : 0, (unsigned long long)r->id);
+    ostel_buf_printf(f, "%s,%d,%llu", g->level_name, r->warmup ? 1 : 0, (unsigned long long)r->id);
     const int64_t ts[4] = {r->sched_ns, r->send_ns, r->first_ns, r->end_ns};
     for (int i = 0; i < 4; i++)
         csv_num(f, ts[i] >= 0 ? mono_to_real(g, ts[i]) : NAN, 6);
@@ -255,19 +283,19 @@ static void write_req_row(struct engine *g, const struct req *r)
     csv_num(f, r->predicted_n, 0);
     csv_num(f, r->predicted_ms, 3);
     csv_int(f, r->http_status, r->http_status > 0);
-    fprintf(f, ",%d,", r->ok ? 1 : 0);
+    ostel_buf_printf(f, ",%d,", r->ok ? 1 : 0);
     /* quoted, with quotes doubled, control bytes made spaces: hostile text stays text */
     if (r->error[0]) {
-        fputc('"', f);
+        ostel_buf_putc(f, '"');
         for (const char *c = r->error; *c; c++) {
             if (*c == '"')
-                fputs("\"\"", f);
+                ostel_buf_puts(f, "\"\"");
             else
-                fputc((unsigned char)*c < 0x20 ? ' ' : *c, f);
+                ostel_buf_putc(f, (unsigned char)*c < 0x20 ? ' ' : *c);
         }
-        fputc('"', f);
+        ostel_buf_putc(f, '"');
     }
-    fputc('\n', f);
+    ostel_buf_putc(f, '\n');
 }
 
 static void set_error(struct req *r, const char *fmt, ...) OSTEL_PRINTF(2, 3);
@@ -610,19 +638,23 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
             g->active[i] = g->active[--g->nactive];
             break;
         }
-    write_req_row(g, r);
-    flush_checked(g, g->req_csv, "requests.csv");
+    ostel_buf_reset(&g->req_row);
+    format_req_row(g, r, &g->req_row);
+    req_append(g, g->req_row.data, g->req_row.len);
     if (g->tok_csv) {
+        bool write = !g->write_errno; /* nothing is written after a failure */
         for (size_t i = 0; i < r->ntok; i++) {
-            fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
-                    (long long)r->tok[i]);
-            for (const char *c = r->tok_text[i]; *c; c++) {
-                if (*c == '"')
-                    fputs("\"\"", g->tok_csv);
-                else
-                    fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
+            if (write) {
+                fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
+                        (long long)r->tok[i]);
+                for (const char *c = r->tok_text[i]; *c; c++) {
+                    if (*c == '"')
+                        fputs("\"\"", g->tok_csv);
+                    else
+                        fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
+                }
+                fputs("\"\n", g->tok_csv);
             }
-            fputs("\"\n", g->tok_csv);
             free(r->tok_text[i]);
         }
         free(r->tok_text);
@@ -652,8 +684,10 @@ static void on_sample(void *ctx, struct ostel_str name, double value)
             fputc((unsigned char)c < 0x20 ? ' ' : c, f);
     }
     fputc('"', f);
-    csv_num(f, value, 6);
-    fputc('\n', f);
+    if (isfinite(value))
+        fprintf(f, ",%.6f\n", value);
+    else
+        fputs(",\n", f);
 }
 
 static size_t on_scrape_write(char *p, size_t size, size_t n, void *arg)
@@ -689,7 +723,7 @@ static void scrape_done(struct engine *g, CURLcode result)
     curl_easy_getinfo(g->scrape, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(g->multi, g->scrape);
     g->scraping = false;
-    if (result != CURLE_OK || status != 200 || g->scrape_buf.overflow)
+    if (result != CURLE_OK || status != 200 || g->scrape_buf.overflow || g->write_errno)
         return;
     struct scrape_ctx s = {g, mono_to_real(g, ostel_mono_ns())};
     ostel_prom_parse(g->scrape_buf.data ? g->scrape_buf.data : "", g->scrape_buf.len, on_sample,
@@ -1083,6 +1117,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     }
     struct engine g;
     memset(&g, 0, sizeof(g));
+    g.req_fd = -1;
     g.p = p;
     g.stop = stop;
     g.rng = p->seed;
@@ -1100,16 +1135,16 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     int rc = OSTEL_ERR;
     char *rp = ostel_xasprintf("%s/requests.csv", p->dir);
     char *mp = ostel_xasprintf("%s/server_metrics.csv", p->dir);
-    g.req_csv = fopen(rp, "w");
+    ostel_buf_init(&g.req_row, 0);
+    g.req_fd = open(rp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     g.met_csv = fopen(mp, "w");
-    if (!g.req_csv || !g.met_csv) {
+    if (g.req_fd < 0 || !g.met_csv) {
         snprintf(out->error, sizeof(out->error), "cannot write in '%s': %s", p->dir,
                  strerror(errno));
         goto done;
     }
-    fputs(req_header, g.req_csv);
+    req_append(&g, req_header, sizeof(req_header) - 1);
     fputs("ts,level,metric,value\n", g.met_csv);
-    flush_checked(&g, g.req_csv, "requests.csv");
     flush_checked(&g, g.met_csv, "server_metrics.csv");
     if (p->save_tokens) {
         char *tp = ostel_xasprintf("%s/tokens.csv", p->dir);
@@ -1252,8 +1287,13 @@ done:
     }
     free(g.reqs);
     /* a failure to close what was written fails a load that went well */
-    if (g.req_csv)
-        close_checked(&g, g.req_csv, "requests.csv");
+    if (g.req_fd >= 0) {
+        if (fsync(g.req_fd) != 0 && errno != EINVAL)
+            note_write_errno(&g, errno, "requests.csv");
+        if (close(g.req_fd) != 0)
+            note_write_errno(&g, errno, "requests.csv");
+    }
+    ostel_buf_free(&g.req_row);
     if (g.met_csv)
         close_checked(&g, g.met_csv, "server_metrics.csv");
     if (g.tok_csv)
@@ -1370,7 +1410,9 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
             }
             ostel_buf_printf(&outb, ",%s\n", name);
         }
-        rc = ostel_file_write_atomic(path, outb.data ? outb.data : "", outb.len);
+        rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
+    } else {
+        rc = 0; /* nothing to label (ostel_file_read_all said why) */
     }
     /* each level's telemetry, into its summary object */
     cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;

@@ -2,8 +2,9 @@
 # End to end: `ostel serve --url` against bench/fake_sse_server when the server misbehaves — HTTP
 # 500s, streams cut halfway, malformed JSON in a stream, a per-request --timeout, the server exiting
 # mid-level, hostile text in an error — an open-loop rate sweep, and prompts unique over many
-# requests and runs: every request recorded, failed ones with their reason, the level's counts
-# right, nothing measured lost.
+# requests and runs, and output files that cannot be written (a file-size limit, a full tmpfs):
+# every request recorded, failed ones with their reason, the level's counts right, nothing
+# measured lost, a failed write a failed run.
 . "$(dirname "$0")/lib.sh"
 
 FAKE=$(dirname "$OSTEL")/fake_sse_server
@@ -164,5 +165,96 @@ assert max(float(r["cache_n"]) for r in r2) <= 2, [r["cache_n"] for r in r2]
 cache = [float(r["cache_n"]) for r in rows("reuse")]
 assert cache[1:] == [6.0] * 5, cache
 EOF
+
+# 10. writes that fail (issue 10): status failed with the reason, exit 1, one error line, whole
+# rows only in requests.csv, no temporary file left
+# whole_rows DIR: every requests.csv line has the header's number of cells; no *.tmp* file
+whole_rows() {
+    python3 - "$1" <<'EOF' || fail "requests.csv of $1 holds a cut row, or a temporary file was left"
+import csv, os, sys
+d = sys.argv[1]
+rows = list(csv.reader(open(d + "/requests.csv")))
+assert all(len(r) == 28 for r in rows), [len(r) for r in rows][-3:]  # none on a disk full at once
+assert not [f for f in os.listdir(d) if ".tmp" in f], os.listdir(d)
+EOF
+}
+# one_error FILE TEXT: stderr is one line, an error naming TEXT
+one_error() {
+    assert_eq "$(wc -l <"$1")" 1 "error lines in $1"
+    assert_grep "^ostel: error: serve: .*$2" "$1"
+}
+start_fake --rate 5000
+# requests.csv grows past a file-size limit (SIGXFSZ is ignored: the write fails with EFBIG)
+rc=0
+(ulimit -f 24; exec "$OSTEL" serve --url "$URL" --concurrency 4 --requests 400 --warmup 0 \
+    --prompt-tokens 5 --output-tokens 1 -q -o "$TMP/fsz") 2>"$TMP/fsz.err" || rc=$?
+assert_eq "$rc" 1 "exit status when requests.csv cannot be written"
+one_error "$TMP/fsz.err" "file too large writing requests.csv"
+assert_eq "$(json "$TMP/fsz/summary.json" 'j["run"]["status"]')" failed
+assert_eq "$(json "$TMP/fsz/summary.json" 'j["run"]["error"]')" "file too large writing requests.csv"
+assert_eq "$(json "$TMP/fsz/summary.json" 'j["serve"]["levels"][0]["stopped_early"]')" write_error
+assert_grep '^status=failed$' "$TMP/fsz/config.txt"
+assert_grep '^error=file too large writing requests.csv$' "$TMP/fsz/config.txt"
+whole_rows "$TMP/fsz"
+# requests.csv fits, summary.json (two levels) does not: config.txt says so
+rc=0
+(ulimit -f 5; exec "$OSTEL" serve --url "$URL" --concurrency 1,2 --requests 8 --warmup 0 \
+    --prompt-tokens 5 --output-tokens 1 -q -o "$TMP/fsz2") 2>"$TMP/fsz2.err" || rc=$?
+assert_eq "$rc" 1 "exit status when summary.json cannot be written"
+one_error "$TMP/fsz2.err" "file too large writing summary.json"
+assert_grep '^status=failed$' "$TMP/fsz2/config.txt"
+assert_grep '^error=file too large writing summary.json$' "$TMP/fsz2/config.txt"
+assert_eq "$(count "$TMP/fsz2" rows)" 16
+whole_rows "$TMP/fsz2"
+# … and summary.json, written again without the levels, says so too (never a stale "ok")
+assert_eq "$(json "$TMP/fsz2/summary.json" 'j["run"]["status"]')" failed
+assert_eq "$(json "$TMP/fsz2/summary.json" '"levels" in j["serve"]')" False
+# the same where ostel starts the server (a stand-in llama-server: the fake one on the given port):
+# the runner's config.txt and summary.json said ok, and are rewritten to say failed
+mkdir -p "$TMP/bin"
+cat >"$TMP/bin/llama-server" <<EOF
+#!/bin/sh
+while [ \$# -gt 0 ]; do [ "\$1" = --port ] && port=\$2; shift; done
+exec "$FAKE" --port "\$port" --rate 5000
+EOF
+chmod +x "$TMP/bin/llama-server"
+: >"$TMP/m.gguf"
+rc=0
+(ulimit -f 24; exec "$OSTEL" serve --llama-bin "$TMP/bin" -m "$TMP/m.gguf" --concurrency 4 \
+    --requests 400 --warmup 0 --prompt-tokens 5 --output-tokens 1 -q -o "$TMP/fsz3") \
+    2>"$TMP/fsz3.err" || rc=$?
+assert_eq "$rc" 1 "exit status when requests.csv cannot be written (the server ostel started)"
+one_error "$TMP/fsz3.err" "file too large writing requests.csv"
+assert_eq "$(grep -c '^status=' "$TMP/fsz3/config.txt")" 1 "status lines in config.txt"
+assert_grep '^status=failed$' "$TMP/fsz3/config.txt"
+assert_grep '^serve_url=' "$TMP/fsz3/config.txt"
+assert_eq "$(json "$TMP/fsz3/summary.json" 'j["run"]["status"]')" failed
+assert_eq "$(json "$TMP/fsz3/summary.json" 'j["run"]["error"]')" "file too large writing requests.csv"
+whole_rows "$TMP/fsz3"
+# a disk that is full from the start, and one that fills up during the load (a small tmpfs)
+MNT="$TMP/mnt"
+mkdir -p "$MNT"
+if mount -t tmpfs -o size=256k tmpfs "$MNT" 2>/dev/null; then
+    trap 'umount "$MNT" 2>/dev/null || true; cleanup_tmp' EXIT
+    for room_kib in 0 40; do
+        rm -rf "${MNT:?}"/*
+        free_kib=$(df -Pk "$MNT" | awk 'NR == 2 { print $4 }')
+        dd if=/dev/zero of="$MNT/fill" bs=1k count=$((free_kib - room_kib)) 2>/dev/null || true
+        rc=0
+        "$OSTEL" serve --url "$URL" --concurrency 4 --requests 2000 --warmup 0 --prompt-tokens 5 \
+            --output-tokens 1 -q -o "$MNT/r" 2>"$TMP/full.err" || rc=$?
+        assert_eq "$rc" 1 "exit status on a full disk (room $room_kib KiB)"
+        one_error "$TMP/full.err" "no space left on device writing requests.csv"
+        [ ! -f "$MNT/r/config.txt" ] || assert_grep '^status=failed$' "$MNT/r/config.txt"
+        [ ! -f "$MNT/r/summary.json" ] ||
+            assert_eq "$(json "$MNT/r/summary.json" 'j["run"]["status"]')" failed
+        whole_rows "$MNT/r"
+    done
+    umount "$MNT"
+    trap cleanup_tmp EXIT
+else
+    note "SKIPPED the full-disk part: mounting a tmpfs is not allowed here (needs root)"
+fi
+stop_fake
 
 note "serve faults: all checks passed"
