@@ -331,9 +331,13 @@ static void handle_input(int ep, struct conn *c)
             size_t o = (size_t)snprintf(out, sizeof(out), "{\"tokens\":[");
             int k = 0;
             bool inword = false;
+            /* the words of the "content" string, up to its closing quote */
             const char *ct = strstr(body, "\"content\"");
-            for (const char *p = ct ? ct + 10 : body; *p && o + 16 < sizeof(out); p++) {
-                bool sp = *p == ' ' || *p == '\n' || *p == '\t' || *p == '"';
+            ct = ct ? strchr(ct + 10, '"') : NULL;
+            for (const char *p = ct ? ct + 1 : ""; *p && *p != '"' && o + 16 < sizeof(out); p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                bool sp = *p == ' ' || *p == '\n' || *p == '\t';
                 if (!sp && !inword)
                     o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%d", k++ ? "," : "",
                                           100 + (int)(((unsigned char)*p * 31 + k) % 5000));

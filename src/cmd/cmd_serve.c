@@ -82,13 +82,13 @@ static const struct ostel_option serve_options[] = {
     {OPT_NO_SAT, "no-saturation-stop", NULL, NULL,
      "keep an open-loop level going when its backlog grows without bound"},
     {'o', "out", "DIR", NULL, "run directory (default: RUNS_DIR/<UTC time>-<tag>)"},
-    {OPT_OUTPUT_TOKENS, "output-tokens", "N[:SD]", NULL,
-     "tokens generated per request, fixed or normal (default 256)"},
+    {OPT_OUTPUT_TOKENS, "output-tokens", "N[:SD]|MIN-MAX", NULL,
+     "tokens generated per request: fixed, normal or uniform (default 256)"},
     {OPT_PARALLEL, "parallel", "N", NULL, "llama-server slots (-np; default: the server's own)"},
     {OPT_PID, "pid", "PID", NULL, "with --url: watch this process tree (the server's)"},
     {'f', "prompt-file", "FILE", NULL, "cut prompts from this text (default: a built-in text)"},
-    {OPT_PROMPT_TOKENS, "prompt-tokens", "N[:SD]", NULL,
-     "prompt length in tokens, fixed or normal (default 512)"},
+    {OPT_PROMPT_TOKENS, "prompt-tokens", "N[:SD]|MIN-MAX", NULL,
+     "prompt length in tokens: fixed, normal or uniform (default 512)"},
     {'q', "quiet", NULL, NULL, "print nothing but errors"},
     {OPT_RATE, "rate", "LIST", NULL, "open loop at these request rates (req/s): 0.5,1,2"},
     {OPT_READY_TIMEOUT, "ready-timeout", "DUR", NULL,
@@ -171,21 +171,29 @@ static int parse_list(const char *arg, bool integers, double **out, size_t *n)
     return rc;
 }
 
-/* "512" or "512:64" */
-static bool parse_len(const char *arg, int *mean, int *sd)
+/* "512" (fixed), "512:64" (normal, sd 64) or "256-768" (uniform from 256 to 768 inclusive) */
+static bool parse_len(const char *arg, int *mean, int *sd, int *max)
 {
     char buf[64];
-    snprintf(buf, sizeof(buf), "%s", arg);
-    char *colon = strchr(buf, ':');
-    int64_t m, s = 0;
+    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+        return false;
+    char *colon = strchr(buf, ':'), *dash = strchr(buf, '-');
+    int64_t m, s = 0, x = 0;
+    if (colon && dash)
+        return false;
     if (colon)
         *colon = '\0';
+    if (dash)
+        *dash = '\0';
     if (!ostel_parse_i64(buf, 1, 1 << 22, &m))
         return false;
     if (colon && !ostel_parse_i64(colon + 1, 0, 1 << 22, &s))
         return false;
+    if (dash && (!ostel_parse_i64(dash + 1, 1, 1 << 22, &x) || x < m))
+        return false;
     *mean = (int)m;
     *sd = (int)s;
+    *max = dash ? (int)x : 0;
     return true;
 }
 
@@ -285,12 +293,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->p.max_error_rate = d;
         return 0;
     case OPT_OUTPUT_TOKENS:
-        if (!parse_len(arg, &a->p.output_tokens, &a->p.output_sd))
-            return ostel_error("serve: output-tokens must be N or N:SD, got '%s'", arg);
+        if (!parse_len(arg, &a->p.output_tokens, &a->p.output_sd, &a->p.output_max))
+            return ostel_error("serve: output-tokens must be N, N:SD or MIN-MAX, got '%s'", arg);
         return 0;
     case OPT_PROMPT_TOKENS:
-        if (!parse_len(arg, &a->p.prompt_tokens, &a->p.prompt_sd))
-            return ostel_error("serve: prompt-tokens must be N or N:SD, got '%s'", arg);
+        if (!parse_len(arg, &a->p.prompt_tokens, &a->p.prompt_sd, &a->p.prompt_max))
+            return ostel_error("serve: prompt-tokens must be N, N:SD or MIN-MAX, got '%s'", arg);
         return 0;
     case OPT_REQUESTS:
         if (!ostel_parse_i64(arg, 1, 10000000, &v))
@@ -447,8 +455,12 @@ static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, 
     ostel_buf_puts(b, "serve_levels=");
     for (size_t i = 0; i < a->n_levels; i++)
         ostel_buf_printf(b, "%s%g", i ? "," : "", a->levels[i]);
-    ostel_buf_printf(b, "\nserve_prompt_tokens=%d:%d\nserve_output_tokens=%d:%d\n",
-                     a->p.prompt_tokens, a->p.prompt_sd, a->p.output_tokens, a->p.output_sd);
+    /* N:SD, or MIN-MAX when uniform */
+    ostel_buf_printf(b, "\nserve_prompt_tokens=%d%c%d\nserve_output_tokens=%d%c%d\n",
+                     a->p.prompt_tokens, a->p.prompt_max ? '-' : ':',
+                     a->p.prompt_max ? a->p.prompt_max : a->p.prompt_sd, a->p.output_tokens,
+                     a->p.output_max ? '-' : ':',
+                     a->p.output_max ? a->p.output_max : a->p.output_sd);
     ostel_buf_printf(b,
                      "serve_requests=%d\nserve_warmup=%d\nserve_duration_s=%g\nserve_seed=%llu\n",
                      a->p.requests, a->p.warmup, a->p.duration_s, (unsigned long long)a->p.seed);

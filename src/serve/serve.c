@@ -76,8 +76,11 @@ static double rng_normal(uint64_t *s)
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
-static int draw_len(uint64_t *s, int mean, int sd)
+/* A length: mean, normal (sd > 0), or uniform from mean to max inclusive (max > 0) */
+static int draw_len(uint64_t *s, int mean, int sd, int max)
 {
+    if (max > 0)
+        return mean + (int)(rng_next(s) % (uint64_t)(max - mean + 1));
     if (sd <= 0)
         return mean;
     double x = round(mean + sd * rng_normal(s));
@@ -550,8 +553,8 @@ static struct req *req_new(struct engine *g, int level, bool warmup, int64_t sch
     r->send_ns = r->first_ns = r->last_ns = r->end_ns = -1;
     r->usage_prompt = r->usage_completion = -1;
     r->cache_n = r->prompt_n = r->prompt_ms = r->predicted_n = r->predicted_ms = NAN;
-    r->prompt_asked = draw_len(&g->rng, g->p->prompt_tokens, g->p->prompt_sd);
-    r->output_asked = draw_len(&g->rng, g->p->output_tokens, g->p->output_sd);
+    r->prompt_asked = draw_len(&g->rng, g->p->prompt_tokens, g->p->prompt_sd, g->p->prompt_max);
+    r->output_asked = draw_len(&g->rng, g->p->output_tokens, g->p->output_sd, g->p->output_max);
     if (g->nreqs == g->capreqs) {
         g->capreqs = g->capreqs ? g->capreqs * 2 : 256;
         g->reqs = ostel_xrealloc(g->reqs, g->capreqs * sizeof(*g->reqs));
@@ -1189,8 +1192,14 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                                                                : "sweep");
     cJSON_AddNumberToObject(json, "prompt_tokens", p->prompt_tokens);
     cJSON_AddNumberToObject(json, "prompt_tokens_sd", p->prompt_sd);
+    cJSON_AddItemToObject(json, "prompt_tokens_max",
+                          p->prompt_max > 0 ? cJSON_CreateNumber(p->prompt_max)
+                                            : cJSON_CreateNull());
     cJSON_AddNumberToObject(json, "output_tokens", p->output_tokens);
     cJSON_AddNumberToObject(json, "output_tokens_sd", p->output_sd);
+    cJSON_AddItemToObject(json, "output_tokens_max",
+                          p->output_max > 0 ? cJSON_CreateNumber(p->output_max)
+                                            : cJSON_CreateNull());
     cJSON_AddBoolToObject(json, "unique_prompts", !p->reuse_prompts);
     if (!p->reuse_prompts) {
         cJSON_AddNumberToObject(json, "prompt_nonce", (double)g.nonce);

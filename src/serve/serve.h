@@ -39,7 +39,8 @@ struct ostel_serve_params {
     double duration_s; /* measured time per level; 0 = by count */
     int requests;      /* measured requests per level (when duration_s is 0) */
     int warmup;        /* uncounted requests at the start of each level */
-    int prompt_tokens, prompt_sd, output_tokens, output_sd;
+    /* lengths: *_tokens fixed; normal with *_sd > 0; uniform from *_tokens to *_max (> 0) */
+    int prompt_tokens, prompt_sd, prompt_max, output_tokens, output_sd, output_max;
     const char *prompt_file; /* text to cut prompts from, or NULL for the built-in text */
     bool reuse_prompts;      /* every request the same prompt (measures the prompt cache) */
     double timeout_s;        /* per request; 0 = none */

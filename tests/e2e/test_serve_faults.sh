@@ -257,4 +257,77 @@ else
 fi
 stop_fake
 
+# 11. load options. Poisson arrivals with a seed: the same seed, the same schedule (gaps between
+# scheduled sends) and the same uniform lengths; another seed, another schedule
+start_fake --rate 5000
+for run in a b c; do
+    seed=7; [ "$run" = c ] && seed=8
+    "$OSTEL" serve --url "$URL" --rate 100 --arrivals poisson --seed "$seed" --requests 30 \
+        --warmup 0 --prompt-tokens 4-12 --output-tokens 1-3 -q -o "$TMP/pois_$run" ||
+        fail "the Poisson run $run failed"
+done
+python3 - "$TMP" <<'EOF' || fail "the seeded schedule is not reproducible"
+import csv, json, sys
+def load(run):
+    rows = sorted(csv.DictReader(open(f"{sys.argv[1]}/pois_{run}/requests.csv")), key=lambda r: int(r["req_id"]))
+    t0 = float(rows[0]["sched_ts"])
+    gaps = [(float(r["sched_ts"]) - t0) * 1e3 for r in rows]   # ms; the CSV keeps µs
+    lens = [(int(r["prompt_tokens_asked"]), int(r["output_tokens_asked"])) for r in rows]
+    return gaps, lens, rows
+ga, la, ra = load("a")
+gb, lb, _ = load("b")
+gc, lc, _ = load("c")
+assert len(ga) == 30 and max(abs(x - y) for x, y in zip(ga, gb)) <= 0.005, (ga, gb)
+assert la == lb, (la, lb)
+assert ga != gc and la != lc, "another seed gave the same schedule"
+# uniform lengths: within the bounds, not all the same, and what the server was sent
+assert all(4 <= p <= 12 and 1 <= o <= 3 for p, o in la), la
+assert len(set(p for p, _ in la)) > 3, la
+assert all(int(r["prompt_tokens"]) == int(r["prompt_tokens_asked"]) and
+           int(r["completion_tokens"]) == int(r["output_tokens_asked"]) for r in ra)
+j = json.load(open(f"{sys.argv[1]}/pois_a/summary.json"))["serve"]
+assert (j["prompt_tokens"], j["prompt_tokens_max"], j["output_tokens_max"]) == (4, 12, 3), j
+EOF
+assert_grep '^serve_prompt_tokens=4-12$' "$TMP/pois_a/config.txt"
+rc=0
+"$OSTEL" serve --url "$URL" --prompt-tokens 12-4 -q -o "$TMP/badlen" 2>"$TMP/badlen.err" || rc=$?
+assert_eq "$rc" 2 "exit status of a length range upside down"
+assert_grep "prompt-tokens must be N, N:SD or MIN-MAX" "$TMP/badlen.err"
+
+# --duration: every measured request scheduled within the duration of the level's first one
+"$OSTEL" serve --url "$URL" --rate 40 --arrivals constant --duration 1s --warmup 0 \
+    --prompt-tokens 4 --output-tokens 2 -q -o "$TMP/dur" || fail "the --duration run failed"
+python3 - "$TMP/dur" <<'EOF' || fail "--duration was not kept"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1] + "/requests.csv")))
+t = sorted(float(r["sched_ts"]) for r in rows)
+# constant arrivals at 40/s for 1 s: 40 requests, the last due before the first + 1 s
+assert len(rows) == 40 and t[-1] - t[0] < 1.0, (len(rows), t[-1] - t[0])
+EOF
+
+# --prompt-file: prompts cut from the file's tokens; an empty file is refused with one line
+printf 'Sphinx of black quartz, judge my vow. %.0s' $(seq 50) >"$TMP/prompt.txt"
+"$OSTEL" serve --url "$URL" -f "$TMP/prompt.txt" --requests 5 --warmup 0 --prompt-tokens 30 \
+    --output-tokens 2 -q -o "$TMP/pfile" || fail "the --prompt-file run failed"
+assert_eq "$(json "$TMP/pfile/summary.json" 'j["serve"]["levels"][0]["completed"]')" 5
+: >"$TMP/empty.txt"
+rc=0
+"$OSTEL" serve --url "$URL" -f "$TMP/empty.txt" --requests 5 -q -o "$TMP/pempty" \
+    2>"$TMP/pempty.err" || rc=$?
+assert_eq "$rc" 1 "exit status of an empty prompt file"
+one_error "$TMP/pempty.err" "the prompt text has no tokens"
+
+# goodput under an SLO: none good under a bound nothing meets (TTFT ≤ 1 ms, and the fake sends the
+# first token after 1/rate = 20 ms), every one under a bound everything meets
+stop_fake
+start_fake --rate 50
+"$OSTEL" serve --url "$URL" --concurrency 2 --requests 6 --warmup 0 --prompt-tokens 4 \
+    --output-tokens 2 --slo ttft=1ms -q -o "$TMP/strict" || fail "the strict-SLO run failed"
+"$OSTEL" serve --url "$URL" --concurrency 2 --requests 6 --warmup 0 --prompt-tokens 4 \
+    --output-tokens 2 --slo ttft=1h,itl=1h,e2e=1h -q -o "$TMP/lax" || fail "the lax-SLO run failed"
+stop_fake
+assert_eq "$(json "$TMP/strict/summary.json" '(j["serve"]["levels"][0]["good_requests"], j["serve"]["levels"][0]["goodput"])')" "(0, 0)"
+assert_eq "$(json "$TMP/lax/summary.json" 'j["serve"]["levels"][0]["good_requests"]')" 6
+assert_eq "$(json "$TMP/lax/summary.json" '(lambda l: l["goodput"] == l["request_throughput"])(j["serve"]["levels"][0])')" True
+
 note "serve faults: all checks passed"
