@@ -50,6 +50,7 @@ enum {
     OPT_OUTPUT_TOKENS,
     OPT_PARALLEL,
     OPT_PID,
+    OPT_PROMPT_NONCE,
     OPT_PROMPT_TOKENS,
     OPT_RATE,
     OPT_READY_TIMEOUT,
@@ -82,13 +83,15 @@ static const struct ostel_option serve_options[] = {
     {OPT_NO_SAT, "no-saturation-stop", NULL, NULL,
      "keep an open-loop level going when its backlog grows without bound"},
     {'o', "out", "DIR", NULL, "run directory (default: RUNS_DIR/<UTC time>-<tag>)"},
-    {OPT_OUTPUT_TOKENS, "output-tokens", "N[:SD]|MIN-MAX", NULL,
-     "tokens generated per request: fixed, normal or uniform (default 256)"},
+    {OPT_OUTPUT_TOKENS, "output-tokens", "LEN", NULL,
+     "tokens generated: N, N:SD (normal) or MIN-MAX (uniform; default 256)"},
     {OPT_PARALLEL, "parallel", "N", NULL, "llama-server slots (-np; default: the server's own)"},
     {OPT_PID, "pid", "PID", NULL, "with --url: watch this process tree (the server's)"},
     {'f', "prompt-file", "FILE", NULL, "cut prompts from this text (default: a built-in text)"},
-    {OPT_PROMPT_TOKENS, "prompt-tokens", "N[:SD]|MIN-MAX", NULL,
-     "prompt length in tokens: fixed, normal or uniform (default 512)"},
+    {OPT_PROMPT_NONCE, "prompt-nonce", "N", NULL,
+     "prompts' nonce (default: per run); an earlier run's sends its prompts"},
+    {OPT_PROMPT_TOKENS, "prompt-tokens", "LEN", NULL,
+     "prompt tokens: N, N:SD (normal) or MIN-MAX (uniform; default 512)"},
     {'q', "quiet", NULL, NULL, "print nothing but errors"},
     {OPT_RATE, "rate", "LIST", NULL, "open loop at these request rates (req/s): 0.5,1,2"},
     {OPT_READY_TIMEOUT, "ready-timeout", "DUR", NULL,
@@ -309,6 +312,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         if (!ostel_parse_i64(arg, 0, 1000000, &v))
             return ostel_error("serve: warmup must be a number from 0, got '%s'", arg);
         a->p.warmup = (int)v;
+        return 0;
+    case OPT_PROMPT_NONCE:
+        if (!ostel_parse_i64(arg, 0, ((int64_t)1 << 40) - 1, &v))
+            return ostel_error("serve: prompt-nonce must be from 0 to 2^40 - 1, got '%s'", arg);
+        a->p.prompt_nonce = (uint64_t)v;
+        a->p.prompt_nonce_set = true;
         return 0;
     case OPT_SEED:
         if (!ostel_parse_i64(arg, 0, INT64_MAX, &v))
@@ -802,6 +811,19 @@ int cmd_serve(int argc, char **argv)
     if (!a.url && !a.model) {
         ostel_error("serve: give -m MODEL (ostel starts llama-server) or --url URL");
         goto out_args;
+    }
+    /* ostel picks the address and waits for /health there: a second --port or --host after --
+     * would move the server (llama-server takes the last) and the wait would time out */
+    for (int i = 0; i < pa.nrest; i++) {
+        const char *r = pa.rest[i];
+        if (!strcmp(r, "--port") || !strncmp(r, "--port=", 7) || !strcmp(r, "--host") ||
+            !strncmp(r, "--host=", 7)) {
+            ostel_error(
+                "serve: '%.40s' after --: ostel starts llama-server on 127.0.0.1 and a free "
+                "port of its own; use --url to load a server listening elsewhere",
+                r);
+            goto out_args;
+        }
     }
     if (a.pid && !a.url) {
         ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");

@@ -358,8 +358,10 @@ static int on_event(void *ctx, const char *data, size_t len)
                 if (x->g->tok_csv)
                     r->tok_text = ostel_xrealloc(r->tok_text, r->captok * sizeof(char *));
             }
-            if (x->g->tok_csv)
-                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, 63);
+            if (x->g->tok_csv) { /* ostel_xstrndup copies n bytes: never past the text's end */
+                size_t tl = strlen(text->valuestring);
+                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, tl < 63 ? tl : 63);
+            }
             r->tok[r->ntok++] = now;
             if (r->first_ns < 0)
                 r->first_ns = now;
@@ -483,7 +485,7 @@ static int prepare_prompts(struct engine *g, char *err, size_t err_size)
                  k);
         return OSTEL_ERR;
     }
-    g->nonce = run_nonce();
+    g->nonce = p->prompt_nonce_set ? p->prompt_nonce : run_nonce();
     return OSTEL_OK;
 }
 
@@ -492,10 +494,10 @@ static int prepare_prompts(struct engine *g, char *err, size_t err_size)
  * are the number nonce + id written in base P with the P distinct tokens of pool_text() as
  * digits, the fastest-changing digit first: the first token differs from that of the P − 1
  * requests before and after it, and the prefix from every other request's of the run up to P^4
- * requests (P is about 2000 on llama.cpp's vocabularies), so no earlier prompt shares more than
- * the server's BOS token with it — at worst, one request every P apart shares one more. The
- * nonce is drawn per run, so another run's prompts differ too. The rest is the corpus from an
- * offset.
+ * requests (P is 786 on the tests' tiny llama vocabulary), so none of the P − 1 prompts before
+ * it shares more than the server's BOS token with it, and no earlier one of the run more than
+ * one token besides. The nonce is drawn per run, so another run's prompts differ too. The rest
+ * is the corpus from an offset.
  */
 static void build_prompt(const struct engine *g, uint64_t id, int n, cJSON *arr)
 {

@@ -43,6 +43,8 @@ struct ostel_serve_params {
     int prompt_tokens, prompt_sd, prompt_max, output_tokens, output_sd, output_max;
     const char *prompt_file; /* text to cut prompts from, or NULL for the built-in text */
     bool reuse_prompts;      /* every request the same prompt (measures the prompt cache) */
+    bool prompt_nonce_set;   /* use prompt_nonce (< 2^40) rather than one drawn for this run */
+    uint64_t prompt_nonce;
     double timeout_s;        /* per request; 0 = none */
     double slo_ttft_ms, slo_itl_ms, slo_e2e_ms; /* NAN = no bound */
     double max_error_rate;       /* a level stops when failed/finished exceeds it (after 8) */

@@ -150,6 +150,10 @@ start_fake --rate 5000 --cache-check 1000
     --output-tokens 1 -q -o "$TMP/uniq2" || fail "the second run failed"
 "$OSTEL" serve --url "$URL" --concurrency 1 --requests 6 --warmup 0 --prompt-tokens 5 \
     --output-tokens 1 --reuse-prompts -q -o "$TMP/reuse" || fail "the --reuse-prompts run failed"
+# --prompt-nonce of an earlier run sends that run's prompts again, request by request
+nonce=$(json "$TMP/uniq2/summary.json" 'j["serve"]["prompt_nonce"]')
+"$OSTEL" serve --url "$URL" --concurrency 1 --requests 5 --warmup 0 --prompt-tokens 5 \
+    --output-tokens 1 --prompt-nonce "$nonce" -q -o "$TMP/again" || fail "the --prompt-nonce run failed"
 stop_fake
 python3 - "$TMP" <<'EOF' || fail "prompts were not unique"
 import csv, sys
@@ -164,6 +168,7 @@ assert max(float(r["cache_n"]) for r in r2) <= 2, [r["cache_n"] for r in r2]
 # the same prompt each time: all 5 tokens reusable after the first request
 cache = [float(r["cache_n"]) for r in rows("reuse")]
 assert cache[1:] == [6.0] * 5, cache
+assert [float(r["cache_n"]) for r in rows("again")] == [6.0] * 5, [r["cache_n"] for r in rows("again")]
 EOF
 
 # 10. writes that fail (issue 10): status failed with the reason, exit 1, one error line, whole
