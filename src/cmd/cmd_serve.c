@@ -495,7 +495,32 @@ static void add_reason(char *err, size_t n, const char *what)
 }
 
 /*
- * Writes config.txt atomically: base (the lines before the load's; NULL = the runner's config.txt
+ * The last resort when an atomic write failed for want of room (a full disk, a file-size limit):
+ * the old file truncated and written over in place, which reuses its blocks. A reader may then see
+ * part of it for a moment, but never the old status once it is done; when even that fails the
+ * file is removed, so no stale status ("running", "ok") is left beside a failed run.
+ */
+static void write_in_place(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    bool ok = fd >= 0;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        done += ok ? (size_t)w : 0;
+    }
+    if (fd >= 0) {
+        ok = ok && (fsync(fd) == 0 || errno == EINVAL);
+        ok = close(fd) == 0 && ok;
+    }
+    if (!ok)
+        (void)unlink(path);
+}
+
+/*
+ * Writes config.txt atomically (in place as the last resort, write_in_place): base (the lines before the load's; NULL = the runner's config.txt
  * as it stands, its status= and error= lines left out), the load's lines, then status= and, when
  * set, error=. Returns 0 or the errno of the failure (prints nothing).
  */
@@ -524,6 +549,8 @@ static int write_config(const char *dir, const struct serve_args *a, const char 
     if (error && *error)
         kv_line(&b, "error", error);
     int e = ostel_file_write_atomic_errno(path, b.data ? b.data : "", b.len);
+    if (e)
+        write_in_place(path, b.data ? b.data : "", b.len);
     ostel_buf_free(&in);
     ostel_buf_free(&b);
     free(path);
@@ -532,11 +559,13 @@ static int write_config(const char *dir, const struct serve_args *a, const char 
 
 /*
  * Writes summary.json atomically: root (owned; NULL = the runner's summary.json) with the load's
- * results as "serve", run.status set to status and, when set, run.error. Returns 0 or the errno of
- * the failure (prints nothing).
+ * results as "serve", run.status set to status and, when set, run.error; with last_resort, in
+ * place when that fails (write_in_place). Returns 0 or the errno of the atomic write's failure
+ * (prints nothing).
  */
 static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
-                         const char *serve_error, const char *status, const char *run_error)
+                         const char *serve_error, const char *status, const char *run_error,
+                         bool last_resort)
 {
     if (!root)
         root = ostel_run_read_summary(dir);
@@ -565,6 +594,8 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
     json[n + 1] = '\0';
     char *path = ostel_xasprintf("%s/summary.json", dir);
     int e = ostel_file_write_atomic_errno(path, json, n + 1);
+    if (e && last_resort)
+        write_in_place(path, json, n + 1);
     free(path);
     free(json);
     return e;
@@ -574,8 +605,9 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
  * The run's last word: summary.json, then config.txt (whose status a study reads), each written
  * atomically and checked. A write that fails makes the run failed with the reason (in err, which
  * is empty or already holds the load's error), recorded in whichever file can still be written: a
- * summary.json too big for the disk is written again without the levels, and removed when even
- * that fails, so that no stale "ok" stays beside a failed run. *status is updated. Returns 0, or
+ * summary.json too big for the disk is written again without the levels, and each file is written
+ * in place or removed as the last resort (write_in_place), so that no stale "ok" or "running"
+ * stays beside a failed run. *status is updated. Returns 0, or
  * OSTEL_ERR when a file could not be written.
  */
 static int finish_files(const char *dir, const struct serve_args *a, const char *url,
@@ -586,16 +618,12 @@ static int finish_files(const char *dir, const struct serve_args *a, const char 
     snprintf(serve_err, sizeof(serve_err), "%s", err);
     cJSON *copy1 = root ? cJSON_Duplicate(root, 1) : NULL;
     cJSON *copy2 = root ? cJSON_Duplicate(root, 1) : NULL;
-    int se = write_summary(dir, root, serve_json, serve_err, *status, err);
+    int se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
     if (se) {
         *status = "failed";
         write_error_text(what, sizeof(what), se, "summary.json");
         add_reason(err, err_size, what);
-        if (write_summary(dir, copy1, NULL, serve_err, *status, err) != 0) {
-            char *path = ostel_xasprintf("%s/summary.json", dir);
-            (void)unlink(path);
-            free(path);
-        }
+        (void)write_summary(dir, copy1, NULL, serve_err, *status, err, true);
         copy1 = NULL; /* write_summary took it */
     }
     int ce = write_config(dir, a, url, config_base, *status, err);
@@ -604,7 +632,7 @@ static int finish_files(const char *dir, const struct serve_args *a, const char 
         write_error_text(what, sizeof(what), ce, "config.txt");
         add_reason(err, err_size, what);
         if (!se) { /* summary.json must not say ok beside no config.txt */
-            (void)write_summary(dir, copy2, serve_json, serve_err, *status, err);
+            (void)write_summary(dir, copy2, serve_json, serve_err, *status, err, true);
             copy2 = NULL;
         }
     }
@@ -934,7 +962,9 @@ int cmd_serve(int argc, char **argv)
     bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
     bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
     char err[400] = "";
-    if (!sc.ready && !interrupted)
+    if (res.write_error[0]) /* the runner could not write one of its artifacts */
+        snprintf(err, sizeof(err), "%s", res.write_error);
+    else if (!sc.ready && !interrupted)
         snprintf(err, sizeof(err), "llama-server did not become ready (%s; run status %s)",
                  sc.error[0] ? sc.error : "it exited", ostel_run_status_name(res.status));
     else if (server_failed)
@@ -946,6 +976,8 @@ int cmd_serve(int argc, char **argv)
         write_error_text(err, sizeof(err), le, "metrics.csv");
     else if (!interrupted && !levels_ok(&sc.out))
         snprintf(err, sizeof(err), "no level completed a request");
+    if (res.write_error[0] && sc.error[0] && !strstr(err, sc.error))
+        add_reason(err, sizeof(err), sc.error); /* the load's own failure too */
     /* the runner's status, unless the load failed in a run the runner saw go well */
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)

@@ -241,19 +241,27 @@ MNT="$TMP/mnt"
 mkdir -p "$MNT"
 if mount -t tmpfs -o size=256k tmpfs "$MNT" 2>/dev/null; then
     trap 'umount "$MNT" 2>/dev/null || true; cleanup_tmp' EXIT
-    for room_kib in 0 40; do
-        rm -rf "${MNT:?}"/*
-        free_kib=$(df -Pk "$MNT" | awk 'NR == 2 { print $4 }')
-        dd if=/dev/zero of="$MNT/fill" bs=1k count=$((free_kib - room_kib)) 2>/dev/null || true
-        rc=0
-        "$OSTEL" serve --url "$URL" --concurrency 4 --requests 2000 --warmup 0 --prompt-tokens 5 \
-            --output-tokens 1 -q -o "$MNT/r" 2>"$TMP/full.err" || rc=$?
-        assert_eq "$rc" 1 "exit status on a full disk (room $room_kib KiB)"
-        one_error "$TMP/full.err" "no space left on device writing requests.csv"
-        [ ! -f "$MNT/r/config.txt" ] || assert_grep '^status=failed$' "$MNT/r/config.txt"
-        [ ! -f "$MNT/r/summary.json" ] ||
-            assert_eq "$(json "$MNT/r/summary.json" 'j["run"]["status"]')" failed
-        whole_rows "$MNT/r"
+    # --url, and the server ostel starts (the stand-in above): its runner wrote status=running
+    # first, which must not stay
+    for room_kib in 0 40 8; do
+        for mode in url start; do
+            rm -rf "${MNT:?}"/*
+            free_kib=$(df -Pk "$MNT" | awk 'NR == 2 { print $4 }')
+            dd if=/dev/zero of="$MNT/fill" bs=1k count=$((free_kib - room_kib)) 2>/dev/null || true
+            target=(--url "$URL")
+            [ "$mode" = start ] && target=(--llama-bin "$TMP/bin" -m "$TMP/m.gguf")
+            rc=0
+            "$OSTEL" serve "${target[@]}" --concurrency 4 --requests 2000 --warmup 0 \
+                --prompt-tokens 5 --output-tokens 1 -q -o "$MNT/r" 2>"$TMP/full.err" || rc=$?
+            assert_eq "$rc" 1 "exit status on a full disk ($mode, room $room_kib KiB)"
+            # (full from the start, the runner refuses before the server starts, in its words)
+            assert_eq "$(wc -l <"$TMP/full.err")" 1 "error lines ($mode, room $room_kib KiB)"
+            assert_grep "^ostel: error: .*[Nn]o space left on device" "$TMP/full.err"
+            [ ! -f "$MNT/r/config.txt" ] || assert_grep '^status=failed$' "$MNT/r/config.txt"
+            [ ! -f "$MNT/r/summary.json" ] ||
+                assert_eq "$(json "$MNT/r/summary.json" 'j["run"]["status"]')" failed
+            [ ! -f "$MNT/r/requests.csv" ] || whole_rows "$MNT/r"
+        done
     done
     umount "$MNT"
     trap cleanup_tmp EXIT
