@@ -520,9 +520,10 @@ static void write_in_place(const char *path, const char *data, size_t len)
 }
 
 /*
- * Writes config.txt atomically (in place as the last resort, write_in_place): base (the lines before the load's; NULL = the runner's config.txt
- * as it stands, its status= and error= lines left out), the load's lines, then status= and, when
- * set, error=. Returns 0 or the errno of the failure (prints nothing).
+ * Writes config.txt atomically (in place as the last resort, write_in_place): base (the lines
+ * before the load's; NULL = the runner's config.txt as it stands, its status=, error= and serve_
+ * lines left out), the load's lines, then status= and, when set, error=. Returns 0 or the errno of
+ * the atomic write's failure (prints nothing).
  */
 static int write_config(const char *dir, const struct serve_args *a, const char *url,
                         const char *base, const char *status, const char *error)
