@@ -9,6 +9,9 @@
  * Faults (for tests): --fault KIND --fault-every K applies KIND to every K-th completion:
  *   500 (an HTTP 500 with an error object), truncate (the connection closed halfway through the
  *   stream), badjson (a malformed event halfway through), exit (the server exits halfway through).
+ * --cache-check N: each answer's timings.cache_n is what a prompt cache holding the last N prompts
+ * could reuse — 1 (the BOS a real server adds) + the longest prefix, of the first 16 prompt tokens,
+ * that the prompt shares with one of them; 0 for the first prompt. (Without it cache_n is 0.)
  * At exit (SIGINT/SIGTERM) it prints its own send-gap error: the time each token left minus its
  * deadline, p50/p99/max in µs, so the client's ITL error can be told from the server's.
  *
@@ -46,6 +49,7 @@ struct conn {
     int64_t next_ns, start_ns;
     int fault; /* 0 none, else the kind for this stream */
     int prompt_n;
+    int cache_n;
     struct conn *qnext; /* FIFO of streams by deadline */
     bool queued;
 };
@@ -58,6 +62,12 @@ static struct conn *q_head, *q_tail;
 static int64_t gap_ns = 50000000;
 static int fault_kind = F_NONE, fault_every = 0;
 static long completions;
+#define SEEN_TOK 16
+#define SEEN_MAX 200000
+static long cache_check;          /* --cache-check N: prompts remembered, 0 = off */
+static int32_t (*seen)[SEEN_TOK]; /* a ring of the last cache_check prompts' first tokens */
+static int *seen_len;
+static long nseen, seen_next;
 static double *lag_us;
 static size_t nlag, caplag;
 static long long tokens_sent;
@@ -139,7 +149,47 @@ static void enqueue(struct conn *c)
     q_tail = c;
 }
 
-static void start_stream(struct conn *c, int max_tokens, int prompt_n)
+/* --cache-check: 1 + the longest prefix body's prompt shares with an earlier one (see the top). */
+static int cache_n_of(const char *body)
+{
+    const char *p = strstr(body, "\"prompt\"");
+    if (!cache_check || !p || !(p = strchr(p, '[')))
+        return 0;
+    int32_t t[SEEN_TOK];
+    int n = 0;
+    for (p++; n < SEEN_TOK && *p && *p != ']';) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        t[n++] = (int32_t)v;
+        p = end;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    int best = -1;
+    for (long i = 0; i < nseen; i++) {
+        int k = 0;
+        while (k < n && k < seen_len[i] && seen[i][k] == t[k])
+            k++;
+        if (k > best)
+            best = k;
+    }
+    if (!seen) {
+        seen = calloc((size_t)cache_check, sizeof(*seen));
+        seen_len = calloc((size_t)cache_check, sizeof(*seen_len));
+        if (!seen || !seen_len)
+            abort();
+    }
+    memcpy(seen[seen_next], t, (size_t)n * sizeof(t[0]));
+    seen_len[seen_next] = n;
+    seen_next = (seen_next + 1) % cache_check;
+    if (nseen < cache_check)
+        nseen++;
+    return best < 0 ? 0 : 1 + best;
+}
+
+static void start_stream(struct conn *c, int max_tokens, int prompt_n, int cache_n)
 {
     completions++;
     c->fault = fault_every > 0 && completions % fault_every == 0 ? fault_kind : F_NONE;
@@ -157,6 +207,7 @@ static void start_stream(struct conn *c, int max_tokens, int prompt_n)
     c->tokens_total = c->tokens_left = max_tokens > 0 ? max_tokens : 16;
     c->sent = 0;
     c->prompt_n = prompt_n;
+    c->cache_n = cache_n;
     c->start_ns = now_ns();
     c->next_ns = c->start_ns + gap_ns;
     enqueue(c);
@@ -207,10 +258,10 @@ static bool stream_step(int ep, struct conn *c, int64_t now)
                  "data: {\"choices\":[{\"text\":\"\",\"index\":0,\"logprobs\":null,"
                  "\"finish_reason\":\"length\"}],\"created\":1,\"id\":\"x\",\"model\":\"fake\","
                  "\"object\":\"text_completion\",\"usage\":{\"completion_tokens\":%d,"
-                 "\"prompt_tokens\":%d,\"total_tokens\":%d},\"timings\":{\"cache_n\":0,"
+                 "\"prompt_tokens\":%d,\"total_tokens\":%d},\"timings\":{\"cache_n\":%d,"
                  "\"prompt_n\":%d,\"prompt_ms\":0.01,\"predicted_n\":%d,\"predicted_ms\":%.3f}}"
                  "\n\ndata: [DONE]\n\n",
-                 c->sent, c->prompt_n, c->sent + c->prompt_n, c->prompt_n, c->sent, ms);
+                 c->sent, c->prompt_n, c->sent + c->prompt_n, c->cache_n, c->prompt_n, c->sent, ms);
     send_chunk(c->fd, ev, (size_t)n);
     send_all(c->fd, "0\r\n\r\n", 5);
     c->streaming = false;
@@ -280,9 +331,13 @@ static void handle_input(int ep, struct conn *c)
             size_t o = (size_t)snprintf(out, sizeof(out), "{\"tokens\":[");
             int k = 0;
             bool inword = false;
+            /* the words of the "content" string, up to its closing quote */
             const char *ct = strstr(body, "\"content\"");
-            for (const char *p = ct ? ct + 10 : body; *p && o + 16 < sizeof(out); p++) {
-                bool sp = *p == ' ' || *p == '\n' || *p == '\t' || *p == '"';
+            ct = ct ? strchr(ct + 10, '"') : NULL;
+            for (const char *p = ct ? ct + 1 : ""; *p && *p != '"' && o + 16 < sizeof(out); p++) {
+                if (*p == '\\' && p[1])
+                    p++;
+                bool sp = *p == ' ' || *p == '\n' || *p == '\t';
                 if (!sp && !inword)
                     o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%d", k++ ? "," : "",
                                           100 + (int)(((unsigned char)*p * 31 + k) % 5000));
@@ -291,7 +346,8 @@ static void handle_input(int ep, struct conn *c)
             snprintf(out + o, sizeof(out) - o, "]}");
             respond(c, 200, "application/json", out);
         } else if (!strcmp(path, "/v1/completions") && !strcmp(method, "POST")) {
-            start_stream(c, json_int(body, "\"max_tokens\"", 16), count_prompt(body));
+            start_stream(c, json_int(body, "\"max_tokens\"", 16), count_prompt(body),
+                         cache_n_of(body));
             if (c->streaming)
                 return; /* further requests wait until this stream ends (HTTP/1.1) */
         } else {
@@ -319,6 +375,11 @@ int main(int argc, char **argv)
             port_file = argv[++i];
         else if (!strcmp(argv[i], "--rate") && i + 1 < argc)
             rate = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--cache-check") && i + 1 < argc) {
+            cache_check = atol(argv[++i]);
+            if (cache_check < 0 || cache_check > SEEN_MAX)
+                cache_check = SEEN_MAX;
+        }
         else if (!strcmp(argv[i], "--fault-every") && i + 1 < argc)
             fault_every = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
@@ -329,7 +390,7 @@ int main(int argc, char **argv)
                          : !strcmp(k, "exit")     ? F_EXIT
                                                   : F_NONE;
         } else {
-            fprintf(stderr, "usage: %s [--port N] [--port-file F] [--rate TOK_PER_S] "
+            fprintf(stderr, "usage: %s [--port N] [--port-file F] [--rate TOK_PER_S] [--cache-check N] "
                             "[--fault 500|truncate|badjson|exit --fault-every K]\n", argv[0]);
             return 2;
         }

@@ -50,6 +50,7 @@ enum {
     OPT_OUTPUT_TOKENS,
     OPT_PARALLEL,
     OPT_PID,
+    OPT_PROMPT_NONCE,
     OPT_PROMPT_TOKENS,
     OPT_RATE,
     OPT_READY_TIMEOUT,
@@ -82,13 +83,15 @@ static const struct ostel_option serve_options[] = {
     {OPT_NO_SAT, "no-saturation-stop", NULL, NULL,
      "keep an open-loop level going when its backlog grows without bound"},
     {'o', "out", "DIR", NULL, "run directory (default: RUNS_DIR/<UTC time>-<tag>)"},
-    {OPT_OUTPUT_TOKENS, "output-tokens", "N[:SD]", NULL,
-     "tokens generated per request, fixed or normal (default 256)"},
+    {OPT_OUTPUT_TOKENS, "output-tokens", "LEN", NULL,
+     "tokens generated: N, N:SD (normal) or MIN-MAX (uniform; default 256)"},
     {OPT_PARALLEL, "parallel", "N", NULL, "llama-server slots (-np; default: the server's own)"},
     {OPT_PID, "pid", "PID", NULL, "with --url: watch this process tree (the server's)"},
     {'f', "prompt-file", "FILE", NULL, "cut prompts from this text (default: a built-in text)"},
-    {OPT_PROMPT_TOKENS, "prompt-tokens", "N[:SD]", NULL,
-     "prompt length in tokens, fixed or normal (default 512)"},
+    {OPT_PROMPT_NONCE, "prompt-nonce", "N", NULL,
+     "prompts' nonce (default: per run); an earlier run's sends its prompts"},
+    {OPT_PROMPT_TOKENS, "prompt-tokens", "LEN", NULL,
+     "prompt tokens: N, N:SD (normal) or MIN-MAX (uniform; default 512)"},
     {'q', "quiet", NULL, NULL, "print nothing but errors"},
     {OPT_RATE, "rate", "LIST", NULL, "open loop at these request rates (req/s): 0.5,1,2"},
     {OPT_READY_TIMEOUT, "ready-timeout", "DUR", NULL,
@@ -171,21 +174,29 @@ static int parse_list(const char *arg, bool integers, double **out, size_t *n)
     return rc;
 }
 
-/* "512" or "512:64" */
-static bool parse_len(const char *arg, int *mean, int *sd)
+/* "512" (fixed), "512:64" (normal, sd 64) or "256-768" (uniform from 256 to 768 inclusive) */
+static bool parse_len(const char *arg, int *mean, int *sd, int *max)
 {
     char buf[64];
-    snprintf(buf, sizeof(buf), "%s", arg);
-    char *colon = strchr(buf, ':');
-    int64_t m, s = 0;
+    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
+        return false;
+    char *colon = strchr(buf, ':'), *dash = strchr(buf, '-');
+    int64_t m, s = 0, x = 0;
+    if (colon && dash)
+        return false;
     if (colon)
         *colon = '\0';
+    if (dash)
+        *dash = '\0';
     if (!ostel_parse_i64(buf, 1, 1 << 22, &m))
         return false;
     if (colon && !ostel_parse_i64(colon + 1, 0, 1 << 22, &s))
         return false;
+    if (dash && (!ostel_parse_i64(dash + 1, 1, 1 << 22, &x) || x < m))
+        return false;
     *mean = (int)m;
     *sd = (int)s;
+    *max = dash ? (int)x : 0;
     return true;
 }
 
@@ -285,12 +296,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->p.max_error_rate = d;
         return 0;
     case OPT_OUTPUT_TOKENS:
-        if (!parse_len(arg, &a->p.output_tokens, &a->p.output_sd))
-            return ostel_error("serve: output-tokens must be N or N:SD, got '%s'", arg);
+        if (!parse_len(arg, &a->p.output_tokens, &a->p.output_sd, &a->p.output_max))
+            return ostel_error("serve: output-tokens must be N, N:SD or MIN-MAX, got '%s'", arg);
         return 0;
     case OPT_PROMPT_TOKENS:
-        if (!parse_len(arg, &a->p.prompt_tokens, &a->p.prompt_sd))
-            return ostel_error("serve: prompt-tokens must be N or N:SD, got '%s'", arg);
+        if (!parse_len(arg, &a->p.prompt_tokens, &a->p.prompt_sd, &a->p.prompt_max))
+            return ostel_error("serve: prompt-tokens must be N, N:SD or MIN-MAX, got '%s'", arg);
         return 0;
     case OPT_REQUESTS:
         if (!ostel_parse_i64(arg, 1, 10000000, &v))
@@ -301,6 +312,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         if (!ostel_parse_i64(arg, 0, 1000000, &v))
             return ostel_error("serve: warmup must be a number from 0, got '%s'", arg);
         a->p.warmup = (int)v;
+        return 0;
+    case OPT_PROMPT_NONCE:
+        if (!ostel_parse_i64(arg, 0, ((int64_t)1 << 40) - 1, &v))
+            return ostel_error("serve: prompt-nonce must be from 0 to 2^40 - 1, got '%s'", arg);
+        a->p.prompt_nonce = (uint64_t)v;
+        a->p.prompt_nonce_set = true;
         return 0;
     case OPT_SEED:
         if (!ostel_parse_i64(arg, 0, INT64_MAX, &v))
@@ -430,46 +447,199 @@ static void on_url_signal(int sig)
     atomic_store(&g_url_stop, 1);
 }
 
-static void append_config(const char *dir, const struct serve_args *a, const char *url)
+/* key=value, the value's line ends made spaces (config.txt's format, as the runner writes it) */
+static void kv_line(struct ostel_buf *b, const char *key, const char *value)
 {
-    char *path = ostel_xasprintf("%s/config.txt", dir);
-    FILE *f = fopen(path, "a");
-    if (f) {
-        fprintf(f, "serve_url=%s\n", url);
-        fprintf(f, "serve_mode=%s\n",
-                a->have_sweep  ? "sweep"
-                : a->have_rate ? "rate"
-                               : "concurrency");
-        fprintf(f, "serve_levels=");
-        for (size_t i = 0; i < a->n_levels; i++)
-            fprintf(f, "%s%g", i ? "," : "", a->levels[i]);
-        fprintf(f, "\nserve_prompt_tokens=%d:%d\nserve_output_tokens=%d:%d\n", a->p.prompt_tokens,
-                a->p.prompt_sd, a->p.output_tokens, a->p.output_sd);
-        fprintf(f, "serve_requests=%d\nserve_warmup=%d\nserve_duration_s=%g\nserve_seed=%llu\n",
-                a->p.requests, a->p.warmup, a->p.duration_s, (unsigned long long)a->p.seed);
-        fprintf(f, "serve_unique_prompts=%d\nserve_parallel=", a->p.reuse_prompts ? 0 : 1);
-        if (a->parallel > 0)
-            fprintf(f, "%lld", a->parallel);
-        fprintf(f, "\n");
-        fclose(f);
-    }
-    free(path);
+    ostel_buf_printf(b, "%s=", key);
+    for (const char *p = value ? value : ""; *p; p++)
+        ostel_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    ostel_buf_putc(b, '\n');
 }
 
-/* Puts the load's results into summary.json as "serve" (the runner wrote the rest). */
-static void merge_summary(const char *dir, cJSON *serve_json, const char *error)
+/* The load's lines of config.txt. */
+static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, const char *url)
 {
-    cJSON *root = ostel_run_read_summary(dir);
+    kv_line(b, "serve_url", url);
+    kv_line(b, "serve_mode", a->have_sweep ? "sweep" : a->have_rate ? "rate" : "concurrency");
+    ostel_buf_puts(b, "serve_levels=");
+    for (size_t i = 0; i < a->n_levels; i++)
+        ostel_buf_printf(b, "%s%g", i ? "," : "", a->levels[i]);
+    /* N:SD, or MIN-MAX when uniform */
+    ostel_buf_printf(b, "\nserve_prompt_tokens=%d%c%d\nserve_output_tokens=%d%c%d\n",
+                     a->p.prompt_tokens, a->p.prompt_max ? '-' : ':',
+                     a->p.prompt_max ? a->p.prompt_max : a->p.prompt_sd, a->p.output_tokens,
+                     a->p.output_max ? '-' : ':',
+                     a->p.output_max ? a->p.output_max : a->p.output_sd);
+    ostel_buf_printf(b,
+                     "serve_requests=%d\nserve_warmup=%d\nserve_duration_s=%g\nserve_seed=%llu\n",
+                     a->p.requests, a->p.warmup, a->p.duration_s, (unsigned long long)a->p.seed);
+    ostel_buf_printf(b, "serve_unique_prompts=%d\nserve_parallel=", a->p.reuse_prompts ? 0 : 1);
+    if (a->parallel > 0)
+        ostel_buf_printf(b, "%lld", a->parallel);
+    ostel_buf_putc(b, '\n');
+}
+
+/* The errno's text, lower case first ("no space left on device writing config.txt"). */
+static void write_error_text(char *out, size_t n, int e, const char *file)
+{
+    snprintf(out, n, "%s writing %s", strerror(e), file);
+    if (out[0] >= 'A' && out[0] <= 'Z')
+        out[0] = (char)(out[0] - 'A' + 'a');
+}
+
+/* err, or err + "; " + what when err already says something */
+static void add_reason(char *err, size_t n, const char *what)
+{
+    size_t l = strlen(err);
+    snprintf(err + l, n - l, "%s%s", l ? "; " : "", what);
+}
+
+/*
+ * The last resort when an atomic write failed for want of room (a full disk, a file-size limit):
+ * the old file truncated and written over in place, which reuses its blocks. A reader may then see
+ * part of it for a moment, but never the old status once it is done; when even that fails the
+ * file is removed, so no stale status ("running", "ok") is left beside a failed run.
+ */
+static void write_in_place(const char *path, const char *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    bool ok = fd >= 0;
+    for (size_t done = 0; ok && done < len;) {
+        ssize_t w = write(fd, data + done, len - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        ok = w > 0;
+        done += ok ? (size_t)w : 0;
+    }
+    if (fd >= 0) {
+        ok = ok && (fsync(fd) == 0 || errno == EINVAL);
+        ok = close(fd) == 0 && ok;
+    }
+    if (!ok)
+        (void)unlink(path);
+}
+
+/*
+ * Writes config.txt atomically (in place as the last resort, write_in_place): base (the lines
+ * before the load's; NULL = the runner's config.txt as it stands, its status=, error= and serve_
+ * lines left out), the load's lines, then status= and, when set, error=. Returns 0 or the errno of
+ * the atomic write's failure (prints nothing).
+ */
+static int write_config(const char *dir, const struct serve_args *a, const char *url,
+                        const char *base, const char *status, const char *error)
+{
+    char *path = ostel_xasprintf("%s/config.txt", dir);
+    struct ostel_buf in, b;
+    ostel_buf_init(&in, 16u << 20);
+    ostel_buf_init(&b, 0);
+    if (base) {
+        ostel_buf_puts(&b, base);
+    } else if (ostel_file_read_all(path, 16u << 20, &in) == 0) {
+        struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
+        while (ostel_str_next_line(&rest, &line)) {
+            if ((line.n >= 7 && memcmp(line.p, "status=", 7) == 0) ||
+                (line.n >= 6 && memcmp(line.p, "error=", 6) == 0) ||
+                (line.n >= 6 && memcmp(line.p, "serve_", 6) == 0))
+                continue;
+            ostel_buf_append(&b, line.p, line.n);
+            ostel_buf_putc(&b, '\n');
+        }
+    }
+    serve_config_lines(&b, a, url);
+    kv_line(&b, "status", status);
+    if (error && *error)
+        kv_line(&b, "error", error);
+    int e = ostel_file_write_atomic_errno(path, b.data ? b.data : "", b.len);
+    if (e)
+        write_in_place(path, b.data ? b.data : "", b.len);
+    ostel_buf_free(&in);
+    ostel_buf_free(&b);
+    free(path);
+    return e;
+}
+
+/*
+ * Writes summary.json atomically: root (owned; NULL = the runner's summary.json) with the load's
+ * results as "serve", run.status set to status and, when set, run.error; with last_resort, in
+ * place when that fails (write_in_place). Returns 0 or the errno of the atomic write's failure
+ * (prints nothing).
+ */
+static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
+                         const char *serve_error, const char *status, const char *run_error,
+                         bool last_resort)
+{
+    if (!root)
+        root = ostel_run_read_summary(dir);
     if (!root)
         root = cJSON_CreateObject();
     cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
     cJSON_AddItemToObject(s, "error",
-                          error && *error ? cJSON_CreateString(error) : cJSON_CreateNull());
+                          serve_error && *serve_error ? cJSON_CreateString(serve_error)
+                                                      : cJSON_CreateNull());
     cJSON_DeleteItemFromObject(root, "serve");
     cJSON_AddItemToObject(root, "serve", s);
-    if (ostel_run_write_summary(dir, root) != 0)
-        ostel_warn("summary.json could not be written");
+    cJSON *run = cJSON_GetObjectItem(root, "run");
+    if (!cJSON_IsObject(run))
+        run = cJSON_AddObjectToObject(root, "run");
+    cJSON_DeleteItemFromObject(run, "status");
+    cJSON_AddStringToObject(run, "status", status);
+    if (run_error && *run_error) {
+        cJSON_DeleteItemFromObject(run, "error");
+        cJSON_AddStringToObject(run, "error", run_error);
+    }
+    char *json = cJSON_Print(root);
     cJSON_Delete(root);
+    size_t n = strlen(json);
+    json = ostel_xrealloc(json, n + 2);
+    json[n] = '\n';
+    json[n + 1] = '\0';
+    char *path = ostel_xasprintf("%s/summary.json", dir);
+    int e = ostel_file_write_atomic_errno(path, json, n + 1);
+    if (e && last_resort)
+        write_in_place(path, json, n + 1);
+    free(path);
+    free(json);
+    return e;
+}
+
+/*
+ * The run's last word: summary.json, then config.txt (whose status a study reads), each written
+ * atomically and checked. A write that fails makes the run failed with the reason (in err, which
+ * is empty or already holds the load's error), recorded in whichever file can still be written: a
+ * summary.json too big for the disk is written again without the levels, and each file is written
+ * in place or removed as the last resort (write_in_place), so that no stale "ok" or "running"
+ * stays beside a failed run. *status is updated. Returns 0, or
+ * OSTEL_ERR when a file could not be written.
+ */
+static int finish_files(const char *dir, const struct serve_args *a, const char *url,
+                        const char *config_base, cJSON *root, const cJSON *serve_json,
+                        const char **status, char *err, size_t err_size)
+{
+    char serve_err[400], what[200];
+    snprintf(serve_err, sizeof(serve_err), "%s", err);
+    cJSON *copy1 = root ? cJSON_Duplicate(root, 1) : NULL;
+    cJSON *copy2 = root ? cJSON_Duplicate(root, 1) : NULL;
+    int se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
+    if (se) {
+        *status = "failed";
+        write_error_text(what, sizeof(what), se, "summary.json");
+        add_reason(err, err_size, what);
+        (void)write_summary(dir, copy1, NULL, serve_err, *status, err, true);
+        copy1 = NULL; /* write_summary took it */
+    }
+    int ce = write_config(dir, a, url, config_base, *status, err);
+    if (ce) {
+        *status = "failed";
+        write_error_text(what, sizeof(what), ce, "config.txt");
+        add_reason(err, err_size, what);
+        if (!se) { /* summary.json must not say ok beside no config.txt */
+            (void)write_summary(dir, copy2, serve_json, serve_err, *status, err, true);
+            copy2 = NULL;
+        }
+    }
+    cJSON_Delete(copy1);
+    cJSON_Delete(copy2);
+    return se || ce ? OSTEL_ERR : OSTEL_OK;
 }
 
 static void print_log_tail(const char *dir)
@@ -533,7 +703,7 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
         return ostel_error("cannot create files in '%s': %s", dir, strerror(errno));
     char header[512];
     size_t hl = ostel_metrics_format_header(header, sizeof(header));
-    (void)!write(csv_fd, header, hl);
+    int werr = write(csv_fd, header, hl) == (ssize_t)hl ? 0 : errno ? errno : EIO;
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_url_signal;
@@ -561,32 +731,36 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     uint64_t samples = 0;
     if (s) {
         int64_t kills = -1;
-        samples = ostel_sampler_stop(s, &kills, NULL);
+        int se = 0;
+        samples = ostel_sampler_finish(s, &kills, NULL, &se);
+        werr = werr ? werr : se;
     }
-    close(csv_fd);
+    if (fsync(csv_fd) != 0 && errno != EINVAL && !werr)
+        werr = errno;
+    if (close(csv_fd) != 0 && !werr)
+        werr = errno;
     struct timespec t1;
     clock_gettime(CLOCK_REALTIME, &t1);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    ostel_serve_label_metrics(dir, &out);
+    int le = ostel_serve_label_metrics(dir, &out);
+    if ((werr || le) && !err[0]) /* the load's own error, if any, came first */
+        write_error_text(err, sizeof(err), werr ? werr : le, "metrics.csv");
 
     /* config.txt and summary.json of a run that ostel did not start */
-    char *cpath = ostel_xasprintf("%s/config.txt", dir);
-    FILE *f = fopen(cpath, "w");
     double st = (double)t0.tv_sec + t0.tv_nsec / 1e9, et = (double)t1.tv_sec + t1.tv_nsec / 1e9;
-    const char *status = g_url_signal                 ? "interrupted"
-                         : rc == 0 && levels_ok(&out) ? "ok"
-                                                      : "failed";
-    if (f) {
-        fprintf(f, "tag=%s\ntool=llama-server\nmodel=\nctx=\ngen=\nostel_command=", a->tag);
-        for (const char *p = cmdline; *p; p++)
-            fputc(*p == '\n' || *p == '\r' ? ' ' : *p, f);
-        fprintf(f, "\nostel_version=%s\ninterval_ms=%.3f\nwatched_pid=%d\nstatus=%s\n",
-                OSTEL_VERSION, (double)a->interval_ns / 1e6, (int)watched, status);
-        fclose(f);
-    }
-    free(cpath);
-    append_config(dir, a, a->url);
+    int ok = levels_ok(&out);
+    if (!err[0] && !g_url_signal && !ok)
+        snprintf(err, sizeof(err), "no level completed a request");
+    const char *status = g_url_signal ? "interrupted" : err[0] ? "failed" : "ok";
+    struct ostel_buf base;
+    ostel_buf_init(&base, 0);
+    kv_line(&base, "tag", a->tag);
+    ostel_buf_puts(&base, "tool=llama-server\nmodel=\nctx=\ngen=\n");
+    kv_line(&base, "ostel_command", cmdline);
+    kv_line(&base, "ostel_version", OSTEL_VERSION);
+    ostel_buf_printf(&base, "interval_ms=%.3f\nwatched_pid=%d\n", (double)a->interval_ns / 1e6,
+                     (int)watched);
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "schema", "ostel.summary");
     cJSON_AddNumberToObject(root, "schema_version", 1);
@@ -604,19 +778,17 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     cJSON_AddStringToObject(run, "tool", "llama-server");
     cJSON_AddNumberToObject(run, "samples", (double)samples);
     cJSON_AddNumberToObject(run, "watched_pid", (double)watched);
-    if (ostel_run_write_summary(dir, root) != 0)
-        ostel_warn("summary.json could not be written");
-    cJSON_Delete(root);
-    merge_summary(dir, out.json, err);
-    int ok = levels_ok(&out);
+    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, &status, err,
+                           sizeof(err));
+    ostel_buf_free(&base);
     ostel_serve_outcome_free(&out);
     if (err[0])
         ostel_error("serve: %s", err);
     if (!a->p.quiet)
         fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
-    if (g_url_signal)
+    if (g_url_signal && frc == 0)
         return 128 + g_url_signal;
-    return rc == 0 && ok ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+    return !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -668,6 +840,19 @@ int cmd_serve(int argc, char **argv)
     if (!a.url && !a.model) {
         ostel_error("serve: give -m MODEL (ostel starts llama-server) or --url URL");
         goto out_args;
+    }
+    /* ostel picks the address and waits for /health there: a second --port or --host after --
+     * would move the server (llama-server takes the last) and the wait would time out */
+    for (int i = 0; i < pa.nrest; i++) {
+        const char *r = pa.rest[i];
+        if (!strcmp(r, "--port") || !strncmp(r, "--port=", 7) || !strcmp(r, "--host") ||
+            !strncmp(r, "--host=", 7)) {
+            ostel_error(
+                "serve: '%.40s' after --: ostel starts llama-server on 127.0.0.1 and a free "
+                "port of its own; use --url to load a server listening elsewhere",
+                r);
+            goto out_args;
+        }
     }
     if (a.pid && !a.url) {
         ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");
@@ -774,11 +959,13 @@ int cmd_serve(int argc, char **argv)
         ostel_serve_outcome_free(&sc.out);
         goto out_args;
     }
-    append_config(dir, &a, url);
-    ostel_serve_label_metrics(dir, &sc.out);
+    int le = ostel_serve_label_metrics(dir, &sc.out);
     bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
+    bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
     char err[400] = "";
-    if (!sc.ready && res.status != OSTEL_RUN_INTERRUPTED)
+    if (res.write_error[0]) /* the runner could not write one of its artifacts */
+        snprintf(err, sizeof(err), "%s", res.write_error);
+    else if (!sc.ready && !interrupted)
         snprintf(err, sizeof(err), "llama-server did not become ready (%s; run status %s)",
                  sc.error[0] ? sc.error : "it exited", ostel_run_status_name(res.status));
     else if (server_failed)
@@ -786,8 +973,17 @@ int cmd_serve(int argc, char **argv)
                  ostel_run_status_name(res.status));
     else if (sc.error[0])
         snprintf(err, sizeof(err), "%s", sc.error);
-    merge_summary(dir, sc.out.json, err);
-    int ok = levels_ok(&sc.out);
+    else if (le)
+        write_error_text(err, sizeof(err), le, "metrics.csv");
+    else if (!interrupted && !levels_ok(&sc.out))
+        snprintf(err, sizeof(err), "no level completed a request");
+    if (res.write_error[0] && sc.error[0] && !strstr(err, sc.error))
+        add_reason(err, sizeof(err), sc.error); /* the load's own failure too */
+    /* the runner's status, unless the load failed in a run the runner saw go well */
+    const char *status = ostel_run_status_name(res.status);
+    if (err[0] && res.status == OSTEL_RUN_OK)
+        status = "failed";
+    int frc = finish_files(dir, &a, url, NULL, NULL, sc.out.json, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
         if (!sc.ready || server_failed)
@@ -795,11 +991,11 @@ int cmd_serve(int argc, char **argv)
     }
     ostel_serve_outcome_free(&sc.out);
     if (!a.p.quiet)
-        fprintf(stderr, "ostel serve: %s: %s\n", ostel_run_status_name(res.status), dir);
-    if (res.status == OSTEL_RUN_INTERRUPTED)
+        fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
+    if (interrupted && frc == 0)
         exit_code = 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
     else
-        exit_code = !err[0] && ok ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+        exit_code = !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 
 out_args:
     ostel_args_free(&pa);

@@ -19,12 +19,14 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static cJSON *num_or_null(double v)
 {
@@ -74,8 +76,11 @@ static double rng_normal(uint64_t *s)
     return sqrt(-2.0 * log(u)) * cos(2.0 * M_PI * v);
 }
 
-static int draw_len(uint64_t *s, int mean, int sd)
+/* A length: mean, normal (sd > 0), or uniform from mean to max inclusive (max > 0) */
+static int draw_len(uint64_t *s, int mean, int sd, int max)
 {
+    if (max > 0)
+        return mean + (int)(rng_next(s) % (uint64_t)(max - mean + 1));
     if (sd <= 0)
         return mean;
     double x = round(mean + sd * rng_normal(s));
@@ -118,12 +123,16 @@ struct engine {
     char *completions_url, *metrics_url;
     int64_t t0_mono_ns;
     double t0_real;
-    FILE *req_csv, *met_csv;
+    int req_fd;    /* requests.csv: one write() per row, -1 when not open */
+    off_t req_len; /* its length up to the last whole row */
+    struct ostel_buf req_row;
+    FILE *met_csv;
     FILE *tok_csv; /* tokens.csv with save_tokens, else NULL */
     int32_t *corpus;
     size_t ncorpus;
-    int32_t *firsts; /* distinct tokens of the corpus, in order of first appearance */
-    size_t nfirsts;
+    int32_t *pool_ids; /* the unique prefixes' digits: distinct tokens, in id order */
+    size_t npool_ids;
+    uint64_t nonce; /* this run's offset of the prefixes (run_nonce) */
     uint64_t rng;
     uint64_t next_id;
     struct req **reqs;
@@ -143,7 +152,62 @@ struct engine {
     size_t level_finished, level_failed; /* measured and warm-up requests of the current level */
     bool interrupted;                    /* the stop flag was 1 (Ctrl-C) */
     bool server_exited;                  /* the stop flag was 2 (the server ostel started exited) */
+    int write_errno;                     /* the first failed write of an output file, or 0 */
+    char write_error[160];               /* "no space left on device writing requests.csv" */
 };
+
+/* Records the first output file that could not be written; the load then stops and fails. */
+static void note_write_errno(struct engine *g, int e, const char *file)
+{
+    if (g->write_errno || !e)
+        return;
+    g->write_errno = e;
+    snprintf(g->write_error, sizeof(g->write_error), "%s writing %s", strerror(e), file);
+    if (g->write_error[0] >= 'A' && g->write_error[0] <= 'Z') /* "No space…" → "no space…" */
+        g->write_error[0] = (char)(g->write_error[0] - 'A' + 'a');
+}
+
+/* Flushes f (a row is on disk, or in the kernel, once its request finished) and checks it. */
+static void flush_checked(struct engine *g, FILE *f, const char *file)
+{
+    errno = 0;
+    if (fflush(f) != 0 || ferror(f))
+        note_write_errno(g, errno ? errno : EIO, file);
+}
+
+/* fsync + fclose, each checked; f is closed whatever happens. */
+static void close_checked(struct engine *g, FILE *f, const char *file)
+{
+    flush_checked(g, f, file);
+    if (fsync(fileno(f)) != 0 && errno != EINVAL)
+        note_write_errno(g, errno, file);
+    if (fclose(f) != 0)
+        note_write_errno(g, errno, file);
+}
+
+/* Appends text[0..n) to requests.csv in one write() (a loop over short writes); a row that does
+ * not fit whole is cut off again, so the file holds whole rows only. Nothing is written after the
+ * first failure. */
+static void req_append(struct engine *g, const char *text, size_t n)
+{
+    if (g->write_errno || g->req_fd < 0)
+        return;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(g->req_fd, text + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            note_write_errno(g, w < 0 ? errno : EIO, "requests.csv");
+            if (ftruncate(g->req_fd, g->req_len) != 0) {
+                /* the partial row stays; the error already says the file is incomplete */
+            }
+            return;
+        }
+        done += (size_t)w;
+    }
+    g->req_len += (off_t)n;
+}
 
 static double mono_to_real(const struct engine *g, int64_t ns)
 {
@@ -157,20 +221,20 @@ static double ms_between(int64_t a, int64_t b)
 
 /* ---- CSV ---- */
 
-static void csv_num(FILE *f, double v, int prec)
+static void csv_num(struct ostel_buf *b, double v, int prec)
 {
     if (isfinite(v))
-        fprintf(f, ",%.*f", prec, v);
+        ostel_buf_printf(b, ",%.*f", prec, v);
     else
-        fputs(",", f);
+        ostel_buf_putc(b, ',');
 }
 
-static void csv_int(FILE *f, long long v, bool valid)
+static void csv_int(struct ostel_buf *b, long long v, bool valid)
 {
     if (valid)
-        fprintf(f, ",%lld", v);
+        ostel_buf_printf(b, ",%lld", v);
     else
-        fputs(",", f);
+        ostel_buf_putc(b, ',');
 }
 
 static const char req_header[] =
@@ -182,30 +246,24 @@ static const char req_header[] =
 static double req_tpot_ms(const struct req *r)
 {
     int n = r->usage_completion >= 0 ? r->usage_completion : r->chunks;
-    return n > 1 ? ms_between(r->first_ns, r->end_ns) / (n - 1) : NAN;
+    return ostel_serve_tpot_ms(r->first_ns, r->end_ns, n);
 }
 
 static double req_itl_mean_ms(const struct req *r)
 {
-    return r->ntok > 1 ? ms_between(r->tok[0], r->tok[r->ntok - 1]) / (double)(r->ntok - 1) : NAN;
+    return ostel_serve_itl_mean_ms(r->tok, r->ntok);
 }
 
 static double req_itl_max_ms(const struct req *r)
 {
-    double m = NAN;
-    for (size_t i = 1; i < r->ntok; i++) {
-        double d = ms_between(r->tok[i - 1], r->tok[i]);
-        if (isnan(m) || d > m)
-            m = d;
-    }
-    return m;
+    return ostel_serve_itl_max_ms(r->tok, r->ntok);
 }
 
-static void write_req_row(struct engine *g, const struct req *r)
+/* One requests.csv row into b. */
+static void format_req_row(const struct engine *g, const struct req *r, struct ostel_buf *f)
 {
-    FILE *f = g->req_csv;
     /* the level name is ours (digits, '.', letters); the error is sanitised when set */
-    fprintf(f, "%s,%d,%llu", g->level_name, r->warmup ? 1 : 0, (unsigned long long)r->id);
+    ostel_buf_printf(f, "%s,%d,%llu", g->level_name, r->warmup ? 1 : 0, (unsigned long long)r->id);
     const int64_t ts[4] = {r->sched_ns, r->send_ns, r->first_ns, r->end_ns};
     for (int i = 0; i < 4; i++)
         csv_num(f, ts[i] >= 0 ? mono_to_real(g, ts[i]) : NAN, 6);
@@ -228,19 +286,19 @@ static void write_req_row(struct engine *g, const struct req *r)
     csv_num(f, r->predicted_n, 0);
     csv_num(f, r->predicted_ms, 3);
     csv_int(f, r->http_status, r->http_status > 0);
-    fprintf(f, ",%d,", r->ok ? 1 : 0);
+    ostel_buf_printf(f, ",%d,", r->ok ? 1 : 0);
     /* quoted, with quotes doubled, control bytes made spaces: hostile text stays text */
     if (r->error[0]) {
-        fputc('"', f);
+        ostel_buf_putc(f, '"');
         for (const char *c = r->error; *c; c++) {
             if (*c == '"')
-                fputs("\"\"", f);
+                ostel_buf_puts(f, "\"\"");
             else
-                fputc((unsigned char)*c < 0x20 ? ' ' : *c, f);
+                ostel_buf_putc(f, (unsigned char)*c < 0x20 ? ' ' : *c);
         }
-        fputc('"', f);
+        ostel_buf_putc(f, '"');
     }
-    fputc('\n', f);
+    ostel_buf_putc(f, '\n');
 }
 
 static void set_error(struct req *r, const char *fmt, ...) OSTEL_PRINTF(2, 3);
@@ -300,8 +358,10 @@ static int on_event(void *ctx, const char *data, size_t len)
                 if (x->g->tok_csv)
                     r->tok_text = ostel_xrealloc(r->tok_text, r->captok * sizeof(char *));
             }
-            if (x->g->tok_csv)
-                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, 63);
+            if (x->g->tok_csv) { /* ostel_xstrndup copies n bytes: never past the text's end */
+                size_t tl = strlen(text->valuestring);
+                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, tl < 63 ? tl : 63);
+            }
             r->tok[r->ntok++] = now;
             if (r->first_ns < 0)
                 r->first_ns = now;
@@ -347,6 +407,38 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
 
 /* ---- prompts ---- */
 
+#define PREFIX_TOKENS 4 /* the unique prefix of a prompt, in tokens */
+
+/* Words that tokenize to many distinct ordinary tokens: every two-letter word in lower case and
+ * capitalised, and the numbers 0 to 999 — the alphabet the unique prefixes are written in. */
+static void pool_text(struct ostel_buf *b)
+{
+    ostel_buf_puts(b, builtin_text);
+    for (char x = 'a'; x <= 'z'; x++)
+        for (char y = 'a'; y <= 'z'; y++)
+            ostel_buf_printf(b, " %c%c %c%c", x, y, x - 'a' + 'A', y);
+    for (int i = 0; i < 1000; i++)
+        ostel_buf_printf(b, " %d", i);
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A seed of this run alone (the clocks and the pid), so that two runs against one server never
+ * send the same prompts even with the same --seed. */
+static uint64_t run_nonce(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t s = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    s ^= (uint64_t)ostel_mono_ns() << 17;
+    s ^= (uint64_t)getpid() << 40;
+    return rng_next(&s) >> 24; /* 40 bits: exact in JSON */
+}
+
 static int prepare_prompts(struct engine *g, char *err, size_t err_size)
 {
     const struct ostel_serve_params *p = g->p;
@@ -370,39 +462,51 @@ static int prepare_prompts(struct engine *g, char *err, size_t err_size)
         snprintf(err, err_size, "the prompt text has no tokens");
         return OSTEL_ERR;
     }
-    g->firsts = ostel_xmalloc(g->ncorpus * sizeof(*g->firsts));
-    for (size_t i = 0; i < g->ncorpus; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < g->nfirsts && !seen; k++)
-            seen = g->firsts[k] == g->corpus[i];
-        if (!seen)
-            g->firsts[g->nfirsts++] = g->corpus[i];
+    if (p->reuse_prompts)
+        return OSTEL_OK;
+    /* the prefix alphabet: the distinct tokens of pool_text(), in id order */
+    ostel_buf_init(&text, 0);
+    pool_text(&text);
+    rc = ostel_serve_tokenize(p->url, text.data, &g->pool_ids, &g->npool_ids, err, err_size);
+    ostel_buf_free(&text);
+    if (rc != 0)
+        return OSTEL_ERR;
+    if (g->npool_ids)
+        qsort(g->pool_ids, g->npool_ids, sizeof(*g->pool_ids), cmp_i32);
+    size_t k = 0;
+    for (size_t i = 0; i < g->npool_ids; i++)
+        if (k == 0 || g->pool_ids[i] != g->pool_ids[k - 1])
+            g->pool_ids[k++] = g->pool_ids[i];
+    g->npool_ids = k;
+    if (k < 2) {
+        snprintf(err, err_size,
+                 "/tokenize gave %zu distinct tokens for a varied text: cannot make "
+                 "prompts unique (--reuse-prompts sends one prompt)",
+                 k);
+        return OSTEL_ERR;
     }
+    g->nonce = p->prompt_nonce_set ? p->prompt_nonce : run_nonce();
     return OSTEL_OK;
 }
 
 /*
- * The prompt of request id: n tokens. Unique per request unless reuse_prompts: its first token
- * (for the first nfirsts requests) or its first two tokens (up to nfirsts² requests) differ from
- * every other request's, so no earlier prompt shares more than one token with it, and the
- * server's prompt cache can reuse at most that one. The rest is the corpus from an offset.
+ * The prompt of request id: exactly n tokens. Unless reuse_prompts, its first min(n, 4) tokens
+ * are the number nonce + id written in base P with the P distinct tokens of pool_text() as
+ * digits, the fastest-changing digit first: the first token differs from that of the P − 1
+ * requests before and after it, and the prefix from every other request's of the run up to P^4
+ * requests (P is 786 on the tests' tiny llama vocabulary), so none of the P − 1 prompts before
+ * it shares more than the server's BOS token with it, and no earlier one of the run more than
+ * one token besides. The nonce is drawn per run, so another run's prompts differ too. The rest
+ * is the corpus from an offset.
  */
 static void build_prompt(const struct engine *g, uint64_t id, int n, cJSON *arr)
 {
-    size_t nf = g->nfirsts, k = 0;
+    size_t k = 0;
     uint64_t off = g->p->reuse_prompts ? 0 : id * 7919u;
-    if (!g->p->reuse_prompts && n > 0) {
-        if (id < nf) {
-            cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->firsts[id]));
-            k = 1;
-        } else {
-            cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->firsts[id % nf]));
-            k = 1;
-            if (n > 1) {
-                cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->firsts[(id / nf) % nf]));
-                k = 2;
-            }
-        }
+    if (!g->p->reuse_prompts) {
+        uint64_t x = g->nonce + id, base = g->npool_ids;
+        for (; k < PREFIX_TOKENS && k < (size_t)n; k++, x /= base)
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->pool_ids[x % base]));
     }
     for (; k < (size_t)n; k++)
         cJSON_AddItemToArray(arr, cJSON_CreateNumber(g->corpus[(off + k) % g->ncorpus]));
@@ -451,8 +555,8 @@ static struct req *req_new(struct engine *g, int level, bool warmup, int64_t sch
     r->send_ns = r->first_ns = r->last_ns = r->end_ns = -1;
     r->usage_prompt = r->usage_completion = -1;
     r->cache_n = r->prompt_n = r->prompt_ms = r->predicted_n = r->predicted_ms = NAN;
-    r->prompt_asked = draw_len(&g->rng, g->p->prompt_tokens, g->p->prompt_sd);
-    r->output_asked = draw_len(&g->rng, g->p->output_tokens, g->p->output_sd);
+    r->prompt_asked = draw_len(&g->rng, g->p->prompt_tokens, g->p->prompt_sd, g->p->prompt_max);
+    r->output_asked = draw_len(&g->rng, g->p->output_tokens, g->p->output_sd, g->p->output_max);
     if (g->nreqs == g->capreqs) {
         g->capreqs = g->capreqs ? g->capreqs * 2 : 256;
         g->reqs = ostel_xrealloc(g->reqs, g->capreqs * sizeof(*g->reqs));
@@ -539,22 +643,28 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
             g->active[i] = g->active[--g->nactive];
             break;
         }
-    write_req_row(g, r);
+    ostel_buf_reset(&g->req_row);
+    format_req_row(g, r, &g->req_row);
+    req_append(g, g->req_row.data, g->req_row.len);
     if (g->tok_csv) {
+        bool write = !g->write_errno; /* nothing is written after a failure */
         for (size_t i = 0; i < r->ntok; i++) {
-            fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
-                    (long long)r->tok[i]);
-            for (const char *c = r->tok_text[i]; *c; c++) {
-                if (*c == '"')
-                    fputs("\"\"", g->tok_csv);
-                else
-                    fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
+            if (write) {
+                fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
+                        (long long)r->tok[i]);
+                for (const char *c = r->tok_text[i]; *c; c++) {
+                    if (*c == '"')
+                        fputs("\"\"", g->tok_csv);
+                    else
+                        fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
+                }
+                fputs("\"\n", g->tok_csv);
             }
-            fputs("\"\n", g->tok_csv);
             free(r->tok_text[i]);
         }
         free(r->tok_text);
         r->tok_text = NULL;
+        flush_checked(g, g->tok_csv, "tokens.csv");
     }
     xfer_put(g, x);
 }
@@ -579,8 +689,10 @@ static void on_sample(void *ctx, struct ostel_str name, double value)
             fputc((unsigned char)c < 0x20 ? ' ' : c, f);
     }
     fputc('"', f);
-    csv_num(f, value, 6);
-    fputc('\n', f);
+    if (isfinite(value))
+        fprintf(f, ",%.6f\n", value);
+    else
+        fputs(",\n", f);
 }
 
 static size_t on_scrape_write(char *p, size_t size, size_t n, void *arg)
@@ -616,12 +728,12 @@ static void scrape_done(struct engine *g, CURLcode result)
     curl_easy_getinfo(g->scrape, CURLINFO_RESPONSE_CODE, &status);
     curl_multi_remove_handle(g->multi, g->scrape);
     g->scraping = false;
-    if (result != CURLE_OK || status != 200 || g->scrape_buf.overflow)
+    if (result != CURLE_OK || status != 200 || g->scrape_buf.overflow || g->write_errno)
         return;
     struct scrape_ctx s = {g, mono_to_real(g, ostel_mono_ns())};
     ostel_prom_parse(g->scrape_buf.data ? g->scrape_buf.data : "", g->scrape_buf.len, on_sample,
                      &s);
-    fflush(g->met_csv);
+    flush_checked(g, g->met_csv, "server_metrics.csv");
 }
 
 /* ---- the event loop ---- */
@@ -709,30 +821,6 @@ static bool stop_requested(const struct engine *g)
     return g->stop && atomic_load(g->stop);
 }
 
-/* The least-squares slope of y over x and its t statistic (NAN when it cannot be formed). */
-static void slope_t(const double *y, size_t n, double *slope, double *t)
-{
-    *slope = *t = NAN;
-    if (n < 3)
-        return;
-    double mx = (double)(n - 1) / 2, my = 0, sxx = 0, sxy = 0;
-    for (size_t i = 0; i < n; i++)
-        my += y[i];
-    my /= (double)n;
-    for (size_t i = 0; i < n; i++) {
-        sxx += ((double)i - mx) * ((double)i - mx);
-        sxy += ((double)i - mx) * (y[i] - my);
-    }
-    *slope = sxy / sxx;
-    double sse = 0;
-    for (size_t i = 0; i < n; i++) {
-        double e = y[i] - (my + *slope * ((double)i - mx));
-        sse += e * e;
-    }
-    double se = sqrt(sse / (double)(n - 2) / sxx);
-    *t = se > 0 ? *slope / se : (*slope > 0 ? INFINITY : 0);
-}
-
 static void run_level(struct engine *g, int li, struct level_run *lv)
 {
     const struct ostel_serve_params *p = g->p;
@@ -754,6 +842,12 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
     bool issuing = true;
     for (;;) {
         now = ostel_mono_ns();
+        if (g->write_errno) {
+            /* what is measured can no longer be kept: stop, and fail the run */
+            lv->stopped = "write_error";
+            abort_inflight(g, "not recorded: an output file could not be written");
+            break;
+        }
         if (stop_requested(g)) {
             /* 2: the server ostel started has exited (runner.h) */
             bool died = atomic_load(g->stop) == 2;
@@ -812,10 +906,8 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
                 backlog = ostel_xrealloc(backlog, capback * sizeof(*backlog));
             }
             backlog[nback++] = g->inflight;
-            double s, t;
-            slope_t(backlog, nback, &s, &t);
-            if (issuing && lv->open && p->stop_on_saturation && nback >= 10 && s > 0 && t > 4 &&
-                g->inflight >= 8 && g->inflight > 2 * backlog[nback / 2]) {
+            if (issuing && lv->open && p->stop_on_saturation &&
+                ostel_serve_saturated(backlog, nback)) {
                 lv->stopped = "saturated";
                 issuing = false;
             }
@@ -829,7 +921,6 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
     }
     free(backlog);
     lv->end_ns = ostel_mono_ns();
-    fflush(g->req_csv);
 }
 
 /* ---- per-level results ---- */
@@ -880,6 +971,7 @@ static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
     size_t k = 0, kp = 0, ok = 0, failed = 0, good = 0, below = 0, mismatch = 0;
     double out_tok = 0, in_tok = 0;
     int64_t t_first = -1, t_last = -1;
+    const struct ostel_serve_slo slo = {p->slo_ttft_ms, p->slo_itl_ms, p->slo_e2e_ms};
     cJSON *reasons = cJSON_CreateObject();
     for (size_t i = 0; i < g->nreqs; i++) {
         const struct req *r = g->reqs[i];
@@ -922,10 +1014,7 @@ static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
             pooled[kp++] = ms_between(r->tok[t - 1], r->tok[t]);
         out_tok += r->usage_completion >= 0 ? r->usage_completion : r->chunks;
         in_tok += r->usage_prompt >= 0 ? r->usage_prompt : r->prompt_asked;
-        bool meets = !(isfinite(p->slo_ttft_ms) && !(ttft[k] <= p->slo_ttft_ms)) &&
-                     !(isfinite(p->slo_itl_ms) && isfinite(itl[k]) && !(itl[k] <= p->slo_itl_ms)) &&
-                     !(isfinite(p->slo_e2e_ms) && !(e2e[k] <= p->slo_e2e_ms));
-        good += meets;
+        good += ostel_serve_slo_met(&slo, ttft[k], itl[k], e2e[k]);
         k++;
     }
     double dur = t_first >= 0 && t_last > t_first ? (double)(t_last - t_first) / 1e9 : NAN;
@@ -1033,6 +1122,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     }
     struct engine g;
     memset(&g, 0, sizeof(g));
+    g.req_fd = -1;
     g.p = p;
     g.stop = stop;
     g.rng = p->seed;
@@ -1050,15 +1140,17 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     int rc = OSTEL_ERR;
     char *rp = ostel_xasprintf("%s/requests.csv", p->dir);
     char *mp = ostel_xasprintf("%s/server_metrics.csv", p->dir);
-    g.req_csv = fopen(rp, "w");
+    ostel_buf_init(&g.req_row, 0);
+    g.req_fd = open(rp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     g.met_csv = fopen(mp, "w");
-    if (!g.req_csv || !g.met_csv) {
+    if (g.req_fd < 0 || !g.met_csv) {
         snprintf(out->error, sizeof(out->error), "cannot write in '%s': %s", p->dir,
                  strerror(errno));
         goto done;
     }
-    fputs(req_header, g.req_csv);
+    req_append(&g, req_header, sizeof(req_header) - 1);
     fputs("ts,level,metric,value\n", g.met_csv);
+    flush_checked(&g, g.met_csv, "server_metrics.csv");
     if (p->save_tokens) {
         char *tp = ostel_xasprintf("%s/tokens.csv", p->dir);
         g.tok_csv = fopen(tp, "w");
@@ -1068,6 +1160,11 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
             goto done;
         }
         fputs("req_id,index,arrival_mono_ns,text\n", g.tok_csv);
+        flush_checked(&g, g.tok_csv, "tokens.csv");
+    }
+    if (g.write_errno) {
+        snprintf(out->error, sizeof(out->error), "%s", g.write_error);
+        goto done;
     }
     if (prepare_prompts(&g, out->error, sizeof(out->error)) != 0)
         goto done;
@@ -1097,9 +1194,19 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                                                                : "sweep");
     cJSON_AddNumberToObject(json, "prompt_tokens", p->prompt_tokens);
     cJSON_AddNumberToObject(json, "prompt_tokens_sd", p->prompt_sd);
+    cJSON_AddItemToObject(json, "prompt_tokens_max",
+                          p->prompt_max > 0 ? cJSON_CreateNumber(p->prompt_max)
+                                            : cJSON_CreateNull());
     cJSON_AddNumberToObject(json, "output_tokens", p->output_tokens);
     cJSON_AddNumberToObject(json, "output_tokens_sd", p->output_sd);
+    cJSON_AddItemToObject(json, "output_tokens_max",
+                          p->output_max > 0 ? cJSON_CreateNumber(p->output_max)
+                                            : cJSON_CreateNull());
     cJSON_AddBoolToObject(json, "unique_prompts", !p->reuse_prompts);
+    if (!p->reuse_prompts) {
+        cJSON_AddNumberToObject(json, "prompt_nonce", (double)g.nonce);
+        cJSON_AddNumberToObject(json, "prompt_prefix_alphabet", (double)g.npool_ids);
+    }
     cJSON *slo = cJSON_AddObjectToObject(json, "slo");
     cJSON_AddItemToObject(slo, "ttft_ms", num_or_null(p->slo_ttft_ms));
     cJSON_AddItemToObject(slo, "itl_ms", num_or_null(p->slo_itl_ms));
@@ -1107,7 +1214,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     cJSON *levels = cJSON_AddArrayToObject(json, "levels");
     out->json = json;
     double r_lo = NAN, r_hi = NAN;
-    for (size_t li = 0; li < nlev && !g.interrupted && !g.server_exited; li++) {
+    for (size_t li = 0; li < nlev && !g.interrupted && !g.server_exited && !g.write_errno; li++) {
         struct level_run lv = {0};
         if (p->mode == OSTEL_SERVE_SWEEP) {
             if (li == 0) {
@@ -1162,6 +1269,10 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     cJSON_AddBoolToObject(json, "server_exited", g.server_exited);
     out->interrupted = g.interrupted;
     rc = OSTEL_OK;
+    if (g.write_errno) {
+        snprintf(out->error, sizeof(out->error), "%s", g.write_error);
+        rc = OSTEL_ERR;
+    }
 
 done:
     if (g.scrape) {
@@ -1186,16 +1297,26 @@ done:
         free(g.reqs[i]);
     }
     free(g.reqs);
-    if (g.req_csv)
-        fclose(g.req_csv);
+    /* a failure to close what was written fails a load that went well */
+    if (g.req_fd >= 0) {
+        if (fsync(g.req_fd) != 0 && errno != EINVAL)
+            note_write_errno(&g, errno, "requests.csv");
+        if (close(g.req_fd) != 0)
+            note_write_errno(&g, errno, "requests.csv");
+    }
+    ostel_buf_free(&g.req_row);
     if (g.met_csv)
-        fclose(g.met_csv);
+        close_checked(&g, g.met_csv, "server_metrics.csv");
     if (g.tok_csv)
-        fclose(g.tok_csv);
+        close_checked(&g, g.tok_csv, "tokens.csv");
+    if (rc == OSTEL_OK && g.write_errno) {
+        snprintf(out->error, sizeof(out->error), "%s", g.write_error);
+        rc = OSTEL_ERR;
+    }
     free(rp);
     free(mp);
     free(g.corpus);
-    free(g.firsts);
+    free(g.pool_ids);
     free(g.completions_url);
     free(g.metrics_url);
     ostel_buf_free(&g.scrape_buf);
@@ -1300,7 +1421,9 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
             }
             ostel_buf_printf(&outb, ",%s\n", name);
         }
-        rc = ostel_file_write_atomic(path, outb.data ? outb.data : "", outb.len);
+        rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
+    } else {
+        rc = 0; /* nothing to label (ostel_file_read_all said why) */
     }
     /* each level's telemetry, into its summary object */
     cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;

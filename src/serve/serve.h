@@ -39,9 +39,12 @@ struct ostel_serve_params {
     double duration_s; /* measured time per level; 0 = by count */
     int requests;      /* measured requests per level (when duration_s is 0) */
     int warmup;        /* uncounted requests at the start of each level */
-    int prompt_tokens, prompt_sd, output_tokens, output_sd;
+    /* lengths: *_tokens fixed; normal with *_sd > 0; uniform from *_tokens to *_max (> 0) */
+    int prompt_tokens, prompt_sd, prompt_max, output_tokens, output_sd, output_max;
     const char *prompt_file; /* text to cut prompts from, or NULL for the built-in text */
     bool reuse_prompts;      /* every request the same prompt (measures the prompt cache) */
+    bool prompt_nonce_set;   /* use prompt_nonce (< 2^40) rather than one drawn for this run */
+    uint64_t prompt_nonce;
     double timeout_s;        /* per request; 0 = none */
     double slo_ttft_ms, slo_itl_ms, slo_e2e_ms; /* NAN = no bound */
     double max_error_rate;       /* a level stops when failed/finished exceeds it (after 8) */
@@ -60,13 +63,15 @@ struct ostel_serve_outcome {
     char **level_names;                    /* owned */
     size_t n_levels;
     bool interrupted; /* the stop flag ended it */
-    bool failed;      /* it could not start (tokenize, bad prompt file…): error says why */
+    bool failed; /* it could not start (tokenize, bad prompt file…) or an output file could not
+                    be written (the load then stops): error says why */
     char error[256];
 };
 void ostel_serve_outcome_free(struct ostel_serve_outcome *o);
 
 /*
- * Runs the whole load against p->url, writing DIR/requests.csv and DIR/server_metrics.csv.
+ * Runs the whole load against p->url, writing DIR/requests.csv (a row flushed as each request
+ * ends) and DIR/server_metrics.csv; a failed write stops the load and fails it.
  * *stop (may be NULL) ends it early: 1 = interrupted, 2 = the server exited (the runner's values);
  * in-flight requests are then recorded as failed with that reason. Returns 0, or
  * OSTEL_ERR with out->error set (nothing printed but progress lines unless quiet).
@@ -83,7 +88,8 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
 
 /* Adds a "level" column to DIR/metrics.csv from the level spans (a row outside every span gets
  * an empty cell), and each level's telemetry (samples, rss_peak_mib, rss_mean_mib, cpu_mean_pct of
- * its rows) to o->json's levels. Returns 0 or OSTEL_ERR. */
+ * its rows) to o->json's levels. Returns 0, or the errno of a failed rewrite of metrics.csv
+ * (ENOSPC, EFBIG…; it prints nothing then, and the old file stays). */
 int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
 
 #endif

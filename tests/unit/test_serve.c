@@ -1,7 +1,8 @@
 /*
  * Unit tests for serve/: the SSE framer (every split of a stream gives the same events; CR, LF and
  * CRLF line ends; comments and other fields ignored; the cap), the Prometheus text parser, and the
- * latency statistics (numpy's percentile definition, checked by hand).
+ * latency statistics (numpy's percentile definition, checked by hand), each request's TPOT and ITL,
+ * the SLO test behind goodput and the open loop's saturation detector.
  */
 #include "testlib.h"
 #include "serve/prom.h"
@@ -167,6 +168,78 @@ static void test_stats(void **state)
     assert_int_equal(d.n, 0);
 }
 
+static void test_request_stats(void **state)
+{
+    (void)state;
+    /* tokens at 0, 10, 30, 60 ms: gaps 10, 20, 30 */
+    const int64_t tok[] = {0, 10000000, 30000000, 60000000};
+    NEAR(ostel_serve_itl_mean_ms(tok, 4), 20, 1e-9);
+    NEAR(ostel_serve_itl_max_ms(tok, 4), 30, 1e-9);
+    assert_true(isnan(ostel_serve_itl_mean_ms(tok, 1)));
+    assert_true(isnan(ostel_serve_itl_max_ms(tok, 1)));
+    assert_true(isnan(ostel_serve_itl_mean_ms(NULL, 0)));
+    /* TPOT: first token at 100 ms, end at 400 ms, 4 tokens → 300 / 3 */
+    NEAR(ostel_serve_tpot_ms(100000000, 400000000, 4), 100, 1e-9);
+    assert_true(isnan(ostel_serve_tpot_ms(100000000, 400000000, 1))); /* one token: no gap */
+    assert_true(isnan(ostel_serve_tpot_ms(-1, 400000000, 4)));        /* no first token */
+    assert_true(isnan(ostel_serve_tpot_ms(500000000, 400000000, 4))); /* end before first */
+}
+
+static void test_slo(void **state)
+{
+    (void)state;
+    struct ostel_serve_slo slo = {500, 50, 10000};
+    assert_true(ostel_serve_slo_met(&slo, 500, 50, 10000)); /* bounds are inclusive */
+    assert_false(ostel_serve_slo_met(&slo, 500.001, 10, 100));
+    assert_false(ostel_serve_slo_met(&slo, 10, 50.5, 100));
+    assert_false(ostel_serve_slo_met(&slo, 10, 10, 10001));
+    assert_true(ostel_serve_slo_met(&slo, 10, NAN, 100));  /* one token: no ITL to judge */
+    assert_false(ostel_serve_slo_met(&slo, NAN, 10, 100)); /* no TTFT fails a set bound */
+    assert_false(ostel_serve_slo_met(&slo, 10, 10, NAN));
+    struct ostel_serve_slo none = {NAN, NAN, NAN};
+    assert_true(ostel_serve_slo_met(&none, 1e9, 1e9, NAN));
+    struct ostel_serve_slo ttft_only = {100, NAN, NAN};
+    assert_true(ostel_serve_slo_met(&ttft_only, 99, 1e9, 1e9));
+    assert_false(ostel_serve_slo_met(&ttft_only, 101, 1, 1));
+}
+
+static void test_saturation(void **state)
+{
+    (void)state;
+    double s, t;
+    const double line[] = {1, 3, 5, 7, 9};
+    ostel_serve_slope_t(line, 5, &s, &t);
+    NEAR(s, 2, 1e-12);
+    assert_true(isinf(t) && t > 0); /* a perfect line: no residual */
+    const double noisy[] = {2, 1, 2, 1, 2, 1};
+    ostel_serve_slope_t(noisy, 6, &s, &t);
+    assert_true(fabs(t) < 4);
+    ostel_serve_slope_t(line, 2, &s, &t);
+    assert_true(isnan(s) && isnan(t));
+
+    /* a backlog growing linearly without bound from the server's 4 slots: 4, 6, 8 … 26 */
+    double grow[12];
+    for (int i = 0; i < 12; i++)
+        grow[i] = 4 + 2.0 * i + (i % 2 ? 0.5 : -0.5);
+    assert_true(ostel_serve_saturated(grow, 12));
+    assert_false(ostel_serve_saturated(grow, 9)); /* fewer than 10 samples */
+    /* a steady backlog with noise: not saturated */
+    double flat[12];
+    for (int i = 0; i < 12; i++)
+        flat[i] = 10 + (i % 3);
+    assert_false(ostel_serve_saturated(flat, 12));
+    /* rising but small: fewer than 8 in flight */
+    double small[12];
+    for (int i = 0; i < 12; i++)
+        small[i] = i * 0.5 + (i % 2 ? 0.1 : 0);
+    assert_false(ostel_serve_saturated(small, 12));
+    /* rising steadily but not doubled since halfway (a slow climb at a high level) */
+    double slow[12];
+    for (int i = 0; i < 12; i++)
+        slow[i] = 100 + i + (i % 2 ? 0.2 : 0);
+    assert_false(ostel_serve_saturated(slow, 12));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -174,6 +247,9 @@ int main(void)
         cmocka_unit_test(test_sse_pending_stop_and_cap),
         cmocka_unit_test(test_prom),
         cmocka_unit_test(test_stats),
+        cmocka_unit_test(test_request_stats),
+        cmocka_unit_test(test_slo),
+        cmocka_unit_test(test_saturation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
