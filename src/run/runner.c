@@ -565,9 +565,9 @@ static void finalize(struct run_ctx *c)
                               num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
 
     int gpu_errno = 0;
-    cJSON_AddItemToObject(root, "gpu", ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL,
-                                                          c->gpu_collection, c->gpu_line,
-                                                          &gpu_errno));
+    cJSON_AddItemToObject(root, "gpu",
+                          ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection,
+                                             c->gpu_line, &gpu_errno));
     c->gpu_collection = NULL;
     if (gpu_errno) {
         note_write_error(c, "gpu_metrics.csv", gpu_errno);

@@ -143,7 +143,8 @@ static void test_budget_fixtures(void **state)
     ostel_platform_choose_budget(0, 16ull << 30, &cg, &b);
     assert_int_equal(b.bytes, 524288000ull - 104857600ull);
     assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_CGROUP);
-    assert_string_equal(b.src, "cgroup v1 memory.stat hierarchical_memory_limit - usage, below RAM");
+    assert_string_equal(b.src,
+                        "cgroup v1 memory.stat hierarchical_memory_limit - usage, below RAM");
 }
 
 static void test_read_missing(void **state)
@@ -209,10 +210,13 @@ static void test_live(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_limit), cmocka_unit_test(test_parse_events),
+        cmocka_unit_test(test_parse_limit),
+        cmocka_unit_test(test_parse_events),
 #if defined(__linux__)
-        cmocka_unit_test(test_read_v2),     cmocka_unit_test(test_read_v1),
-        cmocka_unit_test(test_read_missing), cmocka_unit_test(test_budget_fixtures),
+        cmocka_unit_test(test_read_v2),
+        cmocka_unit_test(test_read_v1),
+        cmocka_unit_test(test_read_missing),
+        cmocka_unit_test(test_budget_fixtures),
 #endif
         cmocka_unit_test(test_budget_edges),
         cmocka_unit_test(test_live),

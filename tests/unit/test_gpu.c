@@ -343,8 +343,8 @@ static void test_sampler_write_error(void **state)
     (void)state;
     reset_env();
     char why[256] = "";
-    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), "/dev/full", 20000000ull, 1,
-                                                          why, sizeof(why));
+    struct ostel_gpu_sampler *s =
+        ostel_gpu_sampler_start(getpid(), "/dev/full", 20000000ull, 1, why, sizeof(why));
     if (!s)
         skip(); /* /dev/full not writable here */
     nap_ms(50);
