@@ -110,7 +110,9 @@ int main(int argc, char **argv)
 {
     /* A file-size limit (ulimit -f) then makes write() fail with EFBIG, and the error path runs
      * (one message, temporary files removed), instead of SIGXFSZ killing ostel mid-write. Children
-     * get the default back (posix_spawn's SETSIGDEF in child.c). */
+     * get the default back in ostel_platform_spawn(): on Linux the forked child resets every
+     * disposition before execve (platform/linux/spawn_linux.c), elsewhere posix_spawn's
+     * POSIX_SPAWN_SETSIGDEF does (platform/spawn_posix.c). */
     signal(SIGXFSZ, SIG_IGN);
     export_self_exe(argv[0]);
     if (argc < 2) {

@@ -166,7 +166,7 @@ struct fit_machine {
     uint32_t cpu_features;
     uint64_t ram, avail, swap_total, swap_free;
     struct ostel_platform_cgroup cg; /* the memory cgroup ostel runs in (version 0: none) */
-    char host_src[160];              /* the host budget's source when the cgroup binds it */
+    char host_src[160];              /* the host budget's source (ostel_platform_choose_budget) */
     size_t n_dev;
     struct fit_device dev[OSTEL_MEMMODEL_MAX_DEV];
 };
@@ -240,19 +240,13 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
     m->n_dev = 1;
     m->dev[0].name = "host";
     m->dev[0].capacity = m->ram;
-    m->dev[0].budget = m->avail ? m->avail : m->ram;
-    m->dev[0].budget_src = m->avail ? "MemAvailable" : "RAM";
     /* Inside a container or a systemd slice the cgroup's room is what a run may use. */
-    if (ostel_platform_cgroup_read(0, &m->cg) && m->cg.limited) {
-        uint64_t used = m->cg.has_usage ? m->cg.usage_bytes : 0;
-        uint64_t room = used < m->cg.limit_bytes ? m->cg.limit_bytes - used : 0;
-        if (!m->dev[0].budget || room < m->dev[0].budget) {
-            m->dev[0].budget = room ? room : 1; /* 0 would read as unknown */
-            snprintf(m->host_src, sizeof(m->host_src), "cgroup v%d %s - usage, below %s",
-                     m->cg.version, m->cg.limit_src, m->avail ? "MemAvailable" : "RAM");
-            m->dev[0].budget_src = m->host_src;
-        }
-    }
+    ostel_platform_cgroup_read(0, &m->cg);
+    struct ostel_platform_budget b;
+    ostel_platform_choose_budget(m->avail, m->ram, &m->cg, &b);
+    snprintf(m->host_src, sizeof(m->host_src), "%s", b.src);
+    m->dev[0].budget = b.bytes;
+    m->dev[0].budget_src = m->host_src;
     if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL) {
         struct fit_device *g = &m->dev[m->n_dev++];
         g->name = "gpu";

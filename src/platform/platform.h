@@ -233,6 +233,27 @@ struct ostel_platform_cgroup {
  */
 bool ostel_platform_cgroup_read(pid_t pid, struct ostel_platform_cgroup *out);
 
+/* The host memory a run may use now (`ostel fit`, src/platform/budget.c). */
+enum ostel_platform_budget_bound {
+    OSTEL_PLATFORM_BUDGET_UNKNOWN,       /* neither MemAvailable nor RAM known, no cgroup limit */
+    OSTEL_PLATFORM_BUDGET_MEM_AVAILABLE, /* MemAvailable */
+    OSTEL_PLATFORM_BUDGET_RAM,           /* RAM (MemAvailable unknown) */
+    OSTEL_PLATFORM_BUDGET_CGROUP,        /* the cgroup's limit - usage, below the other two */
+};
+struct ostel_platform_budget {
+    uint64_t bytes; /* 0: unknown; a full cgroup gives 1 */
+    enum ostel_platform_budget_bound bound;
+    char src[160]; /* "MemAvailable", "RAM", "cgroup v2 memory.max - usage, below MemAvailable" */
+};
+/*
+ * min(MemAvailable (else RAM), cgroup limit - usage) and which one bound it, into *out (fully
+ * overwritten). avail_bytes and ram_bytes are 0 when unknown; cg may be NULL or version 0 (no
+ * cgroup). Pure: no I/O, no allocation; borrows everything.
+ */
+void ostel_platform_choose_budget(uint64_t avail_bytes, uint64_t ram_bytes,
+                                  const struct ostel_platform_cgroup *cg,
+                                  struct ostel_platform_budget *out);
+
 /*
  * A cgroup of its own for one run's child (Linux, where ostel may create one: cgroup v2 with the
  * memory controller enabled for its children, or a writable v1 memory hierarchy), so that its OOM

@@ -31,8 +31,10 @@ static void self_per_device(const struct ostel_log_result *lr, struct ostel_gpu_
 }
 
 cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
-                          const struct ostel_log_result *lr, cJSON *collection, const char *why)
+                          const struct ostel_log_result *lr, cJSON *collection, const char *why,
+                          int *write_errno)
 {
+    *write_errno = 0;
     if (!collection) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "backend", "none");
@@ -44,7 +46,9 @@ cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
     ostel_buf_init(&csv, 0);
     struct ostel_gpu_table t = {0};
     char err[256] = "";
-    bool ok = ostel_file_read_all(path, (size_t)1 << 31, &csv) == 0 &&
+    /* rows the sampler could not write are already the run's error: the file is left as it is */
+    bool ok = !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(collection, "write_failed")) &&
+              ostel_file_read_all(path, (size_t)1 << 31, &csv) == 0 &&
               ostel_gpu_metrics_parse(csv.data, csv.len, &t, err, sizeof(err)) == 0;
     ostel_buf_free(&csv);
     if (!ok && err[0])
@@ -60,8 +64,7 @@ cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
             n = ostel_gpu_metrics_format_row(&t.rows[i], line, sizeof(line));
             ostel_buf_append(&out, line, n);
         }
-        if (ostel_file_write_atomic(path, out.data, out.len) != 0)
-            ostel_warn("gpu_metrics.csv keeps its rows without phases");
+        *write_errno = ostel_file_write_atomic_errno(path, out.data, out.len);
         ostel_buf_free(&out);
     }
     free(path);

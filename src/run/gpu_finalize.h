@@ -13,9 +13,12 @@
 /*
  * collection: what ostel_gpu_sampler_stop() returned (taken: freed here), or NULL when no GPU was
  * read; why: the one line saying why not. lr: the parsed log, or NULL. Returns the "gpu" object
- * (the caller owns it): {"backend": "none", "why": ...} without a GPU.
+ * (the caller owns it): {"backend": "none", "why": ...} without a GPU. *write_errno gets the errno
+ * of a failed rewrite of gpu_metrics.csv (printed by nobody: the runner fails the run with it), 0
+ * otherwise; a file the sampler could not write whole is not rewritten.
  */
 cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
-                          const struct ostel_log_result *lr, cJSON *collection, const char *why);
+                          const struct ostel_log_result *lr, cJSON *collection, const char *why,
+                          int *write_errno);
 
 #endif

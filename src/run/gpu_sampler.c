@@ -43,7 +43,7 @@ struct ostel_gpu_sampler {
     pthread_t thread;
     atomic_bool stop;
     atomic_bool done;
-    bool write_failed;
+    int write_errno; /* the first failed write of gpu_metrics.csv's rows, 0 if none */
     struct dev_state dev[OSTEL_GPU_MAX_DEVICES];
     struct ostel_buf out;
     uint64_t rows;
@@ -68,12 +68,12 @@ static pid_t parent_of(pid_t pid, void *ctx)
 static void flush(struct ostel_gpu_sampler *s)
 {
     size_t off = 0;
-    while (off < s->out.len && !s->write_failed) {
+    while (off < s->out.len && !s->write_errno) {
         ssize_t w = write(s->fd, s->out.data + off, s->out.len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
-            s->write_failed = true;
+            s->write_errno = w < 0 ? errno : EIO;
             break;
         }
         off += (size_t)w;
@@ -238,8 +238,9 @@ static cJSON *num_or_null(double v, bool ok)
     return ok && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s)
+cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno)
 {
+    *write_errno = 0;
     atomic_store(&s->stop, true);
     double t0 = ostel_mono_s();
     while (!atomic_load(&s->done) && ostel_mono_s() - t0 < STOP_WAIT_S) {
@@ -280,7 +281,14 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s)
     cJSON_AddItemToObject(o, "thread_cpu_ms",
                           num_or_null(round((double)s->thread_cpu_ns / 1e3) / 1e3,
                                       s->thread_cpu_ns > 0));
-    cJSON_AddBoolToObject(o, "write_failed", s->write_failed);
+    /* the file's rows are complete only once they are on disk: fsync and close are checked too */
+    if (!s->write_errno && fsync(s->fd) != 0 && errno != EINVAL)
+        s->write_errno = errno;
+    if (close(s->fd) != 0 && !s->write_errno)
+        s->write_errno = errno;
+    s->fd = -1;
+    *write_errno = s->write_errno;
+    cJSON_AddBoolToObject(o, "write_failed", s->write_errno != 0);
     cJSON *devs = cJSON_AddArrayToObject(o, "devices");
     for (unsigned i = 0; i < ostel_gpu_count(s->gpu); i++) {
         const struct ostel_gpu_info *in = ostel_gpu_device_info(s->gpu, i);
@@ -305,7 +313,6 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s)
         cJSON_AddBoolToObject(j, "procs_truncated", d->procs_trunc);
         cJSON_AddItemToArray(devs, j);
     }
-    close(s->fd);
     ostel_buf_free(&s->out);
     ostel_gpu_close(s->gpu);
     free(s);

@@ -24,11 +24,14 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start(pid_t root, const char *csv_pa
                                                   uint64_t interval_ns, unsigned proc_every,
                                                   char *why, size_t why_size);
 /*
- * Stops the thread (waiting at most about 2 s), closes the file and frees the sampler. Returns what
- * was collected for summary.json's "gpu" object (backend, library, driver, interval, devices with
- * their errors, losses and process matches, whether the stop timed out); the caller owns it.
+ * Stops the thread (waiting at most about 2 s), syncs and closes the file and frees the sampler.
+ * Returns what was collected for summary.json's "gpu" object (backend, library, driver, interval,
+ * devices with their errors, losses and process matches, whether the stop timed out); the caller
+ * owns it. *write_errno gets the errno of the first failed write, fsync or close of
+ * gpu_metrics.csv, 0 when every row reached the file (the runner fails the run on it, as for every
+ * other artifact).
  */
-cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s);
+cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno);
 
 /* config.txt's one "gpu" line from what stop returned: "nvml, driver 580.159.04: GPU 0 NVIDIA H200". */
 void ostel_gpu_config_line(const cJSON *collection, char *out, size_t out_size);

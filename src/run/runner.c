@@ -564,9 +564,16 @@ static void finalize(struct run_ctx *c)
         cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
                               num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
 
-    cJSON_AddItemToObject(root, "gpu", ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL,
-                                                          c->gpu_collection, c->gpu_line));
+    int gpu_errno = 0;
+    cJSON_AddItemToObject(root, "gpu",
+                          ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection,
+                                             c->gpu_line, &gpu_errno));
     c->gpu_collection = NULL;
+    if (gpu_errno) {
+        note_write_error(c, "gpu_metrics.csv", gpu_errno);
+        if (res->status != OSTEL_RUN_INTERRUPTED)
+            res->status = OSTEL_RUN_FAILED;
+    }
 
     cJSON *host = cJSON_AddObjectToObject(root, "host");
     const struct ostel_platform_host *h = &c->host;
@@ -812,7 +819,9 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     }
     res->end_ts = now_real();
     if (gpu_sampler) {
-        c.gpu_collection = ostel_gpu_sampler_stop(gpu_sampler);
+        int gpu_werr = 0;
+        c.gpu_collection = ostel_gpu_sampler_stop(gpu_sampler, &gpu_werr);
+        note_write_error(&c, "gpu_metrics.csv", gpu_werr);
         gpu_sampler = NULL;
         ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
     }

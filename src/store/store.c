@@ -279,9 +279,26 @@ static const char *const memory_cols[] = {"total_mib",      "free_mib",    "self
 /* ---- small helpers ----------------------------------------------------------------------------
  */
 
+/*
+ * SQLite's message for the last error, with the system's reason where SQLite's own hides it: "disk
+ * I/O error" is "disk I/O error (File too large)" under `ulimit -f`. msg: sqlite3_exec's message,
+ * or NULL for sqlite3_errmsg's. Returns msg, SQLite's text or buf (filled).
+ */
+static const char *sql_msg(struct ostel_store *s, const char *msg, char *buf, size_t size)
+{
+    const char *m = msg ? msg : sqlite3_errmsg(s->db);
+    int code = sqlite3_extended_errcode(s->db) & 0xff;
+    int e = sqlite3_system_errno(s->db);
+    if ((code != SQLITE_IOERR && code != SQLITE_FULL && code != SQLITE_CANTOPEN) || e <= 0)
+        return m;
+    snprintf(buf, size, "%s (%s)", m, strerror(e));
+    return buf;
+}
+
 int ostel_store_sql_error(struct ostel_store *s, const char *what)
 {
-    return ostel_error("%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    char buf[512];
+    return ostel_error("%s: %s: %s", s->path, what, sql_msg(s, NULL, buf, sizeof(buf)));
 }
 
 /*
@@ -297,7 +314,8 @@ static int exec_retry_busy(struct ostel_store *s, const char *sql)
         if (rc == SQLITE_OK)
             return OSTEL_OK;
         if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) {
-            int r = ostel_error("%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+            char buf[512];
+            int r = ostel_error("%s: %s", s->path, sql_msg(s, msg, buf, sizeof(buf)));
             sqlite3_free(msg);
             return r;
         }
@@ -312,7 +330,8 @@ static int exec(struct ostel_store *s, const char *sql)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = ostel_error("%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+        char buf[512];
+        int rc = ostel_error("%s: %s", s->path, sql_msg(s, msg, buf, sizeof(buf)));
         sqlite3_free(msg);
         return rc;
     }
@@ -434,9 +453,9 @@ static int migrate(struct ostel_store *s)
     if (exec(s, "COMMIT") != OSTEL_OK)
         goto fail;
     return OSTEL_OK;
-fail:
+fail: /* the step that failed has said why, in the one error line */
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return ostel_error("%s: cannot upgrade the schema", s->path);
+    return OSTEL_ERR;
 }
 
 int ostel_store_open(const char *path, int flags, struct ostel_store **out)

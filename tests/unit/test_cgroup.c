@@ -112,6 +112,41 @@ static void test_read_v1(void **state)
     assert_int_equal(cg.oom_kills, 1);
 }
 
+/* ostel fit's host budget over the fixtures: min(MemAvailable or RAM, limit - usage), and which. */
+static void test_budget_fixtures(void **state)
+{
+    (void)state;
+    struct ostel_platform_cgroup cg;
+    struct ostel_platform_budget b;
+    read_fixture("cgroup-v2", 0, &cg); /* user.slice binds: 2 GiB max - 1.9 GB used */
+    const uint64_t room2 = 2147483648ull - 1900000000ull;
+    ostel_platform_choose_budget(8ull << 30, 16ull << 30, &cg, &b);
+    assert_int_equal(b.bytes, room2);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_CGROUP);
+    assert_string_equal(b.src, "cgroup v2 memory.max - usage, below MemAvailable");
+    ostel_platform_choose_budget(room2 - 1, 16ull << 30, &cg, &b); /* MemAvailable is tighter */
+    assert_int_equal(b.bytes, room2 - 1);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_MEM_AVAILABLE);
+    assert_string_equal(b.src, "MemAvailable");
+    ostel_platform_choose_budget(room2, 16ull << 30, &cg, &b); /* a tie: MemAvailable stays */
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_MEM_AVAILABLE);
+
+    read_fixture("cgroup-v1", 0, &cg); /* no limit: the cgroup never binds */
+    ostel_platform_choose_budget(3ull << 30, 16ull << 30, &cg, &b);
+    assert_int_equal(b.bytes, 3ull << 30);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_MEM_AVAILABLE);
+    ostel_platform_choose_budget(0, 16ull << 30, &cg, &b); /* MemAvailable unknown: RAM */
+    assert_int_equal(b.bytes, 16ull << 30);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_RAM);
+    assert_string_equal(b.src, "RAM");
+    read_fixture("cgroup-v1", 4242, &cg); /* an ancestor's 500 MiB - 100 MiB used */
+    ostel_platform_choose_budget(0, 16ull << 30, &cg, &b);
+    assert_int_equal(b.bytes, 524288000ull - 104857600ull);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_CGROUP);
+    assert_string_equal(b.src,
+                        "cgroup v1 memory.stat hierarchical_memory_limit - usage, below RAM");
+}
+
 static void test_read_missing(void **state)
 {
     (void)state;
@@ -123,6 +158,36 @@ static void test_read_missing(void **state)
     free(p);
 }
 #endif
+
+/* The choice itself, without fixtures: unknowns, a full cgroup, unknown usage. */
+static void test_budget_edges(void **state)
+{
+    (void)state;
+    struct ostel_platform_budget b;
+    ostel_platform_choose_budget(0, 0, NULL, &b);
+    assert_int_equal(b.bytes, 0);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_UNKNOWN);
+    struct ostel_platform_cgroup cg;
+    memset(&cg, 0, sizeof(cg));
+    ostel_platform_choose_budget(1000, 0, &cg, &b); /* version 0: no cgroup */
+    assert_int_equal(b.bytes, 1000);
+    cg.version = 2;
+    cg.limited = true;
+    cg.limit_bytes = 600;
+    cg.limit_src = "memory.high";
+    cg.has_usage = true;
+    cg.usage_bytes = 700; /* over the limit: full, but never "unknown" */
+    ostel_platform_choose_budget(1000, 0, &cg, &b);
+    assert_int_equal(b.bytes, 1);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_CGROUP);
+    assert_string_equal(b.src, "cgroup v2 memory.high - usage, below MemAvailable");
+    ostel_platform_choose_budget(0, 0, &cg, &b); /* nothing else known: the cgroup binds */
+    assert_int_equal(b.bytes, 1);
+    cg.has_usage = false; /* usage unknown: the whole limit */
+    ostel_platform_choose_budget(1000, 0, &cg, &b);
+    assert_int_equal(b.bytes, 600);
+    assert_int_equal(b.bound, OSTEL_PLATFORM_BUDGET_CGROUP);
+}
 
 /* The live reader never claims what it cannot back: a limit comes with its source. */
 static void test_live(void **state)
@@ -145,11 +210,15 @@ static void test_live(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_limit), cmocka_unit_test(test_parse_events),
+        cmocka_unit_test(test_parse_limit),
+        cmocka_unit_test(test_parse_events),
 #if defined(__linux__)
-        cmocka_unit_test(test_read_v2),     cmocka_unit_test(test_read_v1),
+        cmocka_unit_test(test_read_v2),
+        cmocka_unit_test(test_read_v1),
         cmocka_unit_test(test_read_missing),
+        cmocka_unit_test(test_budget_fixtures),
 #endif
+        cmocka_unit_test(test_budget_edges),
         cmocka_unit_test(test_live),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

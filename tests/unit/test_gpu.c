@@ -11,6 +11,7 @@
 #include "run/gpu_sampler.h"
 #include "util/fileio.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -287,7 +288,10 @@ static void test_sampler_tree_energy_loss(void **state)
         if (rows0 >= 10)
             break;
     }
-    cJSON *col = ostel_gpu_sampler_stop(s);
+    int werr = -1;
+    cJSON *col = ostel_gpu_sampler_stop(s, &werr);
+    assert_int_equal(werr, 0);
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(col, "write_failed")));
     kill(child, SIGKILL);
     kill(gc, SIGKILL);
     waitpid(child, NULL, 0);
@@ -332,6 +336,25 @@ static void test_sampler_tree_energy_loss(void **state)
     free(dir);
 }
 
+/* gpu_metrics.csv on a full device (/dev/full: every write fails with ENOSPC): the sampler hands
+ * the errno back, so that the runner fails the run with it (as for every other artifact). */
+static void test_sampler_write_error(void **state)
+{
+    (void)state;
+    reset_env();
+    char why[256] = "";
+    struct ostel_gpu_sampler *s =
+        ostel_gpu_sampler_start(getpid(), "/dev/full", 20000000ull, 1, why, sizeof(why));
+    if (!s)
+        skip(); /* /dev/full not writable here */
+    nap_ms(50);
+    int werr = 0;
+    cJSON *col = ostel_gpu_sampler_stop(s, &werr);
+    assert_int_equal(werr, ENOSPC);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(col, "write_failed")));
+    cJSON_Delete(col);
+}
+
 /* A driver call that hangs: stopping gives up waiting (in a child: the stuck thread stays behind). */
 static void test_hang_bounded_stop(void **state)
 {
@@ -349,7 +372,8 @@ static void test_hang_bounded_stop(void **state)
         if (!s)
             _exit(2);
         nap_ms(50);
-        cJSON *col = ostel_gpu_sampler_stop(s);
+        int werr;
+        cJSON *col = ostel_gpu_sampler_stop(s, &werr);
         _exit(cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) ? 0 : 3);
     }
     int st = 0;
@@ -371,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_two_gpus_fields),
         cmocka_unit_test(test_old_driver),
         cmocka_unit_test(test_sampler_tree_energy_loss),
+        cmocka_unit_test(test_sampler_write_error),
         cmocka_unit_test(test_hang_bounded_stop),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

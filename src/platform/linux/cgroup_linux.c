@@ -244,13 +244,23 @@ static void sweep_stale(const char *parent)
     closedir(d);
 }
 
-/* The directory ostel's own memory cgroup is in, where a child cgroup with memory files can be
- * made: v2 only when "memory" is in its cgroup.subtree_control. */
-static bool parent_dir(char *buf, char *out, size_t size)
+/*
+ * The directory ostel's own memory cgroup is in, where a child cgroup with memory files can be
+ * made: v2 only when "memory" is in its cgroup.subtree_control. On a normal v2 host it is not, and
+ * ostel may not put it there: v2's "no internal processes" rule refuses to enable a controller for
+ * the children of a cgroup that holds processes (EBUSY), and ostel's own cgroup holds ostel. Moving
+ * ostel (and whatever shares its cgroup) elsewhere would be ostel reorganising a hierarchy it does
+ * not own, so it does not; the run then counts kills in the cgroup its child shares with ostel
+ * (docs/platform.md, "OOM kills"). False with the reason in err.
+ */
+static bool parent_dir(char *buf, char *out, size_t size, char *err, size_t err_size)
 {
     char v2[512], v1[512];
-    if (!own_paths("/proc", 0, buf, v2, v1, sizeof(v2)))
+    if (!own_paths("/proc", 0, buf, v2, v1, sizeof(v2))) {
+        snprintf(err, err_size, "cannot read /proc/self/cgroup");
         return false;
+    }
+    snprintf(err, err_size, "no memory cgroup hierarchy");
     if (v2[0] && access("/sys/fs/cgroup/cgroup.controllers", R_OK) == 0) {
         int w = snprintf(out, size, "/sys/fs/cgroup%s", strcmp(v2, "/") == 0 ? "" : v2);
         if (w < 0 || (size_t)w >= size)
@@ -261,10 +271,16 @@ static bool parent_dir(char *buf, char *out, size_t size)
                 if (strcmp(t, "memory") == 0)
                     return true;
         }
+        snprintf(err, err_size,
+                 "cgroup v2: memory is not in %.400s/cgroup.subtree_control, and a cgroup that "
+                 "holds processes may not enable it",
+                 out);
     }
     if (v1[0]) {
         int w = snprintf(out, size, "/sys/fs/cgroup/memory%s", strcmp(v1, "/") == 0 ? "" : v1);
-        return w >= 0 && (size_t)w < size && access(out, W_OK) == 0;
+        if (w >= 0 && (size_t)w < size && access(out, W_OK) == 0)
+            return true;
+        snprintf(err, err_size, "cgroup v1: %.400s is not writable", out);
     }
     return false;
 }
@@ -273,12 +289,10 @@ struct ostel_platform_run_cgroup *ostel_platform_run_cgroup_create(char *err, si
 {
     char *buf = ostel_xmalloc(CG_BUF);
     char parent[512];
-    bool ok = parent_dir(buf, parent, sizeof(parent));
+    bool ok = parent_dir(buf, parent, sizeof(parent), err, err_size);
     free(buf);
-    if (!ok) {
-        snprintf(err, err_size, "no writable memory cgroup to make a child of");
+    if (!ok)
         return NULL;
-    }
     sweep_stale(parent);
     struct ostel_platform_run_cgroup *cg = ostel_xcalloc(1, sizeof(*cg));
     struct timespec ts;
