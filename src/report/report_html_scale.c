@@ -7,16 +7,20 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define CHART_POINTS 400 /* per metric, for a run drawn in full */
-/* Runs carried in the compact form: at LAZY_POINTS_MIN points a run (about 14 characters a
- * point), the budget holds about 23,000; past this many runs the page says which are left out of
- * the list rather than outgrow its 5 MB bound. */
+/* The compact runs share LAZY_BUDGET_CHARS: a run takes 14 characters a point (7 codes of 2) and
+ * up to LAZY_RUN_CHARS more (its ranges, phases, separators and quotes), so 10,000 runs get 14
+ * points each. At LAZY_POINTS_MIN points the budget holds about 15,000 runs; up to LAZY_RUNS_MAX
+ * the form grows past it (3.5 MB at 20,000), and past that many the page says which runs its list
+ * leaves out rather than grow without bound. */
 #define LAZY_RUNS_MAX OSTEL_REPORT_HTML_LAZY_RUNS_MAX
 #define LAZY_BUDGET_CHARS 2600000
+#define LAZY_RUN_CHARS 64
 /* Overlays past the first OSTEL_REPORT_OVERLAY_GROUPS_DRAWN groups (drawn only when chosen) share
  * this many characters: fewer points each when there are many groups, never fewer than
  * OVERLAY_POINTS_MIN. An overlay point is 13 numbers of about 7 characters. */
@@ -625,7 +629,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
         nlazy += !chosen[k];
     if (nlazy > LAZY_RUNS_MAX)
         nlazy = LAZY_RUNS_MAX;
-    size_t lazy_pts = nlazy ? LAZY_BUDGET_CHARS / (nlazy * 14) : LAZY_POINTS_MAX;
+    size_t per_run = nlazy ? LAZY_BUDGET_CHARS / nlazy : SIZE_MAX;
+    size_t lazy_pts = per_run > LAZY_RUN_CHARS ? (per_run - LAZY_RUN_CHARS) / 14 : 0;
     if (lazy_pts < LAZY_POINTS_MIN)
         lazy_pts = LAZY_POINTS_MIN;
     if (lazy_pts > LAZY_POINTS_MAX)
