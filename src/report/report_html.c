@@ -355,7 +355,7 @@ static void write_summarised(struct ostel_buf *out, const struct ostel_report *r
                             "buckets");
     }
     ostel_buf_printf(out,
-                     "; tables longer than %d rows shown %d rows a page. Every sample stays "
+                     "; tables of more than %d rows paginated, %d a page. Every sample stays "
                      "in the runs' metrics.csv and in <code>ostel db export</code>; every "
                      "run's values in <code>--format csv|json|md</code>.</p>\n",
                      OSTEL_REPORT_HTML_TABLE_ROWS, OSTEL_REPORT_HTML_TABLE_ROWS);
