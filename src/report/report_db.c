@@ -58,62 +58,6 @@ static bool dir_holds_summary(const char *dir, const char *summary)
     return same;
 }
 
-int ostel_report_load_record(struct ostel_report_run *r, const struct ostel_store_run_record *rec,
-                             char *err, size_t errlen)
-{
-    const char *dir = rec->run_dir ? rec->run_dir : "";
-    size_t dl, base;
-    ostel_path_split_base(dir, &dl, &base);
-    set_clean(&r->path, dir, dl);
-    if (dl > base) {
-        set_clean(&r->name, dir + base, dl - base);
-    } else {
-        char name[32];
-        snprintf(name, sizeof(name), "run-%lld", (long long)rec->id);
-        set_clean(&r->name, name, strlen(name));
-    }
-
-    char why[256];
-    if (!rec->summary_json) {
-        snprintf(err, errlen, "no summary");
-        return -1;
-    }
-    /* the validator of directories and db import (src/rundir), for a database written by an older
-     * ostel or by hand */
-    struct ostel_rundir_facts facts;
-    size_t slen = strlen(rec->summary_json);
-    if (ostel_rundir_validate_summary(rec->summary_json, &slen, &facts, why, sizeof(why)) != 0 ||
-        ostel_report_load_summary(r, rec->summary_json, slen, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "summary.json: %s", why);
-        return -1;
-    }
-    if (rec->config_text) {
-        size_t clen = strlen(rec->config_text);
-        if (ostel_rundir_validate_config(rec->config_text, &clen, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "config.txt: %s", why);
-            return -1;
-        }
-        ostel_report_load_config(r, rec->config_text, clen);
-    }
-    size_t len = 0;
-    char *csv = rec->metrics_header ? ostel_store_run_record_metrics_csv(rec, &len) : NULL;
-    if (!csv) {
-        snprintf(err, errlen, "its samples cannot be rebuilt into metrics.csv");
-        return -1;
-    }
-    int rc = ostel_rundir_validate_metrics(csv, &len, &facts, why, sizeof(why));
-    if (rc == 0)
-        rc = ostel_report_load_metrics(r, csv, len, why, sizeof(why));
-    free(csv);
-    if (rc != 0) {
-        snprintf(err, errlen, "metrics.csv: %s", why);
-        return -1;
-    }
-    if (!r->ok && dl > 0 && dir_holds_summary(dir, rec->summary_json))
-        r->log_tail = ostel_report_read_log_tail(dir);
-    return 0;
-}
-
 /*
  * A study run as shards (`ostel study --shard K/N`): warns which shards never started and which did
  * not finish, so a report over part of a study says so.
@@ -188,16 +132,11 @@ struct db_load {
     size_t max_points; /* per run's series (ostel_report_series_reduce) */
 };
 
-/* Fills run r from one row, as ostel_report_load_record does from a record, but without samples:
- * the first usable MemAvailable comes with the row, the series (when drawn) from the samples walk. */
+/* Fills run r from one row (its summary and config, not its samples): the first usable
+ * MemAvailable comes with the row, the series (when drawn) from the samples walk. */
 static int load_row(struct ostel_report_run *r, const struct db_row *row, char *err, size_t errlen)
 {
-    struct ostel_store_run_record rec = {0};
-    rec.id = row->id;
-    rec.run_dir = row->run_dir;
-    rec.summary_json = row->summary_json;
-    rec.config_text = row->config_text;
-    const char *dir = rec.run_dir ? rec.run_dir : "";
+    const char *dir = row->run_dir ? row->run_dir : "";
     size_t dl, base;
     ostel_path_split_base(dir, &dl, &base);
     set_clean(&r->path, dir, dl);
@@ -205,11 +144,11 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
         set_clean(&r->name, dir + base, dl - base);
     } else {
         char name[32];
-        snprintf(name, sizeof(name), "run-%lld", (long long)rec.id);
+        snprintf(name, sizeof(name), "run-%lld", (long long)row->id);
         set_clean(&r->name, name, strlen(name));
     }
     char why[256];
-    if (!rec.summary_json) {
+    if (!row->summary_json) {
         snprintf(err, errlen, "no summary");
         return -1;
     }
@@ -232,7 +171,7 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
         ostel_report_load_config(r, row->config_text, clen);
     }
     r->avail_start_mib = row->avail_start_mib;
-    if (!r->ok && dl > 0 && dir_holds_summary(dir, rec.summary_json))
+    if (!r->ok && dl > 0 && dir_holds_summary(dir, row->summary_json))
         r->log_tail = ostel_report_read_log_tail(dir);
     return 0;
 }

@@ -2,17 +2,15 @@
  * report_db: fills the report's run set from ostel's results database (`ostel report --db FILE`).
  *
  * The report never speaks SQL: this loader goes through the store's reading API (store.h,
- * store_query.h) and hands each stored run's texts — summary.json and config.txt as imported,
- * metrics.csv rebuilt from the stored samples — to the same pure loaders that read run
- * directories (ostel_report_load_summary / _config / _metrics). A run from the database is
- * therefore the same run in memory as its directory, time series included.
+ * store_query.h) and hands each stored run's texts — summary.json and config.txt as imported —
+ * to the same pure loaders that read run directories (ostel_report_load_summary / _config); the
+ * samples come as typed rows straight into the series. A run from the database is therefore the
+ * same run in memory as its directory, time series included.
  */
 #ifndef OSTEL_REPORT_DB_H
 #define OSTEL_REPORT_DB_H
 
 #include "report/report.h"
-
-struct ostel_store_run_record;
 
 /* Which stored runs to load. Both borrowed; NULL = no restriction. */
 struct ostel_report_db_select {
@@ -30,19 +28,9 @@ struct ostel_report_db_select {
 int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                          const struct ostel_report_db_select *sel);
 
-/*
- * Fills run (fresh from ostel_report_set_add) from one stored run: its summary, config and samples.
- * path and name come from the directory it was imported from; a failed run's log tail is read from
- * that directory only while it still holds the very summary.json that was imported (the database
- * does not keep llama_output.log). Returns 0, or -1 with a message in err (without the database's
- * name).
- */
 /* The same, keeping at most max_points samples of each run's series (LTTB-reduced); 0 reads no
  * sample at all (a format that draws none: all but html). ostel_report_load_db keeps all. */
 int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
                                 const struct ostel_report_db_select *sel, size_t max_points);
-
-int ostel_report_load_record(struct ostel_report_run *run, const struct ostel_store_run_record *rec,
-                             char *err, size_t errlen);
 
 #endif

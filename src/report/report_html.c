@@ -82,13 +82,22 @@ static void html_table_body(struct ostel_buf *out, const struct ostel_report_tab
     }
     ostel_buf_puts(out, "</tbody></table></div>\n");
     if (shown < t->nrows) {
+        /* Paginated: the first page above as HTML (readable without the script), every row in
+         * a compact form that the pager script (report_html_pager_js) draws a page at a time. */
         char a[32], b[32];
         ostel_buf_printf(out,
-                         "<p class=\"caption cut\" data-rows=\"%zu\" data-rows-shown=\"%zu\">The "
-                         "first %s of %s rows; the whole table is in <code>ostel report "
-                         "--format md</code> (or csv, json).</p>\n",
+                         "<p class=\"caption pager\" data-rows=\"%zu\" data-rows-shown=\"%zu\">"
+                         "<span class=\"pager-at\">Rows 1–%s of %s</span></p>\n",
                          t->nrows, shown, ostel_report_fmt_num((double)shown, 0, a, sizeof(a)),
                          ostel_report_fmt_num((double)t->nrows, 0, b, sizeof(b)));
+        cJSON *rows = ostel_report_html_table_rows(t, OSTEL_REPORT_HTML_TABLE_ROWS);
+        char *json = cJSON_PrintUnformatted(rows);
+        OSTEL_ASSERT(json != NULL);
+        ostel_buf_puts(out, "<script type=\"application/json\" class=\"table-rows\">");
+        ostel_report_escape_script_json(out, json);
+        ostel_buf_puts(out, "</script>\n");
+        cJSON_free(json);
+        cJSON_Delete(rows);
     }
     ostel_buf_puts(out, "</section>\n");
 }
@@ -246,7 +255,21 @@ static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
                         "aligned on the phase starts (within each phase a run's time is scaled "
                         "to the group's median phase length): the line is the median over the "
                         "runs, the band the 10th to 90th percentile.</p>\n<div class=\"grid\" "
-                        "id=\"overlay-charts\"></div>\n</section>\n");
+                        "id=\"overlay-charts\"></div>\n");
+    if (r->ngroups > OSTEL_REPORT_OVERLAY_GROUPS_DRAWN) {
+        char a[32];
+        ostel_buf_printf(
+            out,
+            "<p class=\"caption\">The first %d groups are drawn above; the other %s "
+            "are in the list (each drawn when chosen).</p>\n<div class=\"card "
+            "pick\"><label for=\"overlay-pick\">Another group: </label><select "
+            "id=\"overlay-pick\"><option value=\"\">—</option></select><div "
+            "class=\"grid\" id=\"overlay-picked\"></div></div>\n",
+            OSTEL_REPORT_OVERLAY_GROUPS_DRAWN,
+            ostel_report_fmt_num((double)(r->ngroups - OSTEL_REPORT_OVERLAY_GROUPS_DRAWN), 0, a,
+                                 sizeof(a)));
+    }
+    ostel_buf_puts(out, "</section>\n");
     size_t total = r->set->n;
     bool *chosen = ostel_xmalloc((total ? total : 1) * sizeof(*chosen));
     ostel_report_html_charted(r, run_charts(r), chosen);
@@ -309,24 +332,33 @@ static void write_summarised(struct ostel_buf *out, const struct ostel_report *r
                      ostel_report_fmt_num((double)total, 0, a, sizeof(a)), total == 1 ? "" : "s",
                      ostel_report_fmt_num((double)samples, 0, b, sizeof(b)));
     if (charts) {
-        size_t nov = r->ngroups < OSTEL_REPORT_OVERLAY_GROUPS_MAX ? r->ngroups
-                                                                  : OSTEL_REPORT_OVERLAY_GROUPS_MAX;
+        size_t nov = r->ngroups < OSTEL_REPORT_OVERLAY_GROUPS_DRAWN
+                         ? r->ngroups
+                         : OSTEL_REPORT_OVERLAY_GROUPS_DRAWN;
         ostel_buf_printf(out, ": each of %zu group%s overlaid as median and percentile band",
-                         nov, nov == 1 ? "" : "s");
+                         r->ngroups, r->ngroups == 1 ? "" : "s");
         if (nov < r->ngroups)
-            ostel_buf_printf(out, " (the first %zu of %zu groups)", nov, r->ngroups);
+            ostel_buf_printf(out, " (the first %zu drawn, any other chosen from a list)", nov);
         size_t drawn = total < run_charts(r) ? total : run_charts(r);
         ostel_buf_printf(out, "; up to %zu run%s drawn one by one", drawn, drawn == 1 ? "" : "s");
         if (drawn < total)
             ostel_buf_puts(out, ", any other from a list (its samples reduced to a few dozen "
                                 "points)");
+        if (total > drawn + OSTEL_REPORT_HTML_LAZY_RUNS_MAX)
+            ostel_buf_printf(
+                out,
+                " that holds %s runs: the page keeps its size bound, so the runs "
+                "past those are not in it (their samples are in their "
+                "metrics.csv)",
+                ostel_report_fmt_num((double)OSTEL_REPORT_HTML_LAZY_RUNS_MAX, 0, a, sizeof(a)));
         ostel_buf_puts(out, "; time series downsampled for drawing by largest-triangle-three-"
                             "buckets");
     }
-    ostel_buf_printf(out, "; tables longer than %d rows cut. Every sample stays in the runs' "
-                          "metrics.csv and in <code>ostel db export</code>; every run's values "
-                          "in <code>--format csv|json|md</code>.</p>\n",
-                     OSTEL_REPORT_HTML_TABLE_ROWS);
+    ostel_buf_printf(out,
+                     "; tables of more than %d rows paginated, %d a page. Every sample stays "
+                     "in the runs' metrics.csv and in <code>ostel db export</code>; every "
+                     "run's values in <code>--format csv|json|md</code>.</p>\n",
+                     OSTEL_REPORT_HTML_TABLE_ROWS, OSTEL_REPORT_HTML_TABLE_ROWS);
 }
 
 void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out)
@@ -423,10 +455,18 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
         write_run_slots(out, r);
     const struct ostel_report_table *runs = find_table(&ts, "runs");
     if (runs) {
-        ostel_buf_puts(out, "<details id=\"runs-details\" open><summary>All runs</summary>\n");
+        /* open when it is short; a long one is one click away (and paginated) */
+        char a[32];
+        bool open = runs->nrows <= OSTEL_REPORT_HTML_TABLE_ROWS;
+        ostel_buf_printf(out, "<details id=\"runs-details\"%s><summary>All runs (%s)</summary>\n",
+                         open ? " open" : "",
+                         ostel_report_fmt_num((double)runs->nrows, 0, a, sizeof(a)));
         html_table(out, runs);
         ostel_buf_puts(out, "</details>\n");
     }
+    bool paged = false;
+    for (size_t i = 0; i < ts.n; i++)
+        paged |= ts.t[i].nrows > OSTEL_REPORT_HTML_TABLE_ROWS;
     ostel_report_tables_free(&ts);
     ostel_buf_printf(out,
                      "<footer>Made by ostel %s · statistics and formulas: docs/report.md in "
@@ -448,5 +488,7 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
         ostel_buf_puts(out, "<script>document.body.setAttribute('data-charts-expected','0');"
                             "document.body.setAttribute('data-charts-drawn','0');</script>\n");
     }
+    if (paged)
+        ostel_buf_printf(out, "<script>\n%s</script>\n", report_html_pager_js);
     ostel_buf_puts(out, "</body>\n</html>\n");
 }

@@ -7,13 +7,25 @@
 
 #include <cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHART_POINTS 400    /* per metric, for a run drawn in full */
-#define LAZY_RUNS_MAX 20000 /* runs carried in the compact form */
+#define CHART_POINTS 400 /* per metric, for a run drawn in full */
+/* The compact runs share LAZY_BUDGET_CHARS: a run takes 14 characters a point (7 codes of 2) and
+ * up to LAZY_RUN_CHARS more (its ranges, phases, separators and quotes), so 10,000 runs get 14
+ * points each. At LAZY_POINTS_MIN points the budget holds about 15,000 runs; up to LAZY_RUNS_MAX
+ * the form grows past it (3.5 MB at 20,000), and past that many the page says which runs its list
+ * leaves out rather than grow without bound. */
+#define LAZY_RUNS_MAX OSTEL_REPORT_HTML_LAZY_RUNS_MAX
 #define LAZY_BUDGET_CHARS 2600000
+#define LAZY_RUN_CHARS 64
+/* Overlays past the first OSTEL_REPORT_OVERLAY_GROUPS_DRAWN groups (drawn only when chosen) share
+ * this many characters: fewer points each when there are many groups, never fewer than
+ * OVERLAY_POINTS_MIN. An overlay point is 13 numbers of about 7 characters. */
+#define OVERLAY_EXTRA_BUDGET_CHARS 400000
+#define OVERLAY_POINTS_MIN 20
 #define LAZY_POINTS_MIN 8
 #define LAZY_POINTS_MAX 64
 #define QMAX 4094 /* 12-bit codes; 4095 = no value */
@@ -434,6 +446,18 @@ static cJSON *num_array(const double *v, size_t n)
     return a;
 }
 
+/* v's n points as m evenly spaced ones (the first and the last kept): an overlay's median and
+ * percentiles are already smooth, so taking every (n-1)/(m-1)th point keeps their shape. tmp has
+ * room for m. */
+static cJSON *overlay_points(const double *v, size_t n, size_t m, double *tmp)
+{
+    if (m >= n || m < 2)
+        return num_array(v, n);
+    for (size_t j = 0; j < m; j++)
+        tmp[j] = v[(size_t)llround((double)j * (double)(n - 1) / (double)(m - 1))];
+    return num_array(tmp, m);
+}
+
 void ostel_report_html_charted(const struct ostel_report *r, size_t limit, bool *chosen)
 {
     size_t maxn = 0;
@@ -671,7 +695,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
         nlazy += !chosen[k];
     if (nlazy > LAZY_RUNS_MAX)
         nlazy = LAZY_RUNS_MAX;
-    size_t lazy_pts = nlazy ? LAZY_BUDGET_CHARS / (nlazy * 14) : LAZY_POINTS_MAX;
+    size_t per_run = nlazy ? LAZY_BUDGET_CHARS / nlazy : SIZE_MAX;
+    size_t lazy_pts = per_run > LAZY_RUN_CHARS ? (per_run - LAZY_RUN_CHARS) / 14 : 0;
     if (lazy_pts < LAZY_POINTS_MIN)
         lazy_pts = LAZY_POINTS_MIN;
     if (lazy_pts > LAZY_POINTS_MAX)
@@ -710,16 +735,30 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     ostel_buf_free(&cb);
     cJSON_AddItemToObject(root, "lazy", lazy);
 
+    /* Every group's overlay: the first OSTEL_REPORT_OVERLAY_GROUPS_DRAWN at full resolution (drawn
+     * when the page opens), the others at fewer points within a budget (drawn when chosen). */
     cJSON *ovs = cJSON_AddArrayToObject(root, "overlays");
-    size_t nov =
-        r->ngroups < OSTEL_REPORT_OVERLAY_GROUPS_MAX ? r->ngroups : OSTEL_REPORT_OVERLAY_GROUPS_MAX;
+    size_t nov = r->ngroups, ndrawn = nov < OSTEL_REPORT_OVERLAY_GROUPS_DRAWN
+                                          ? nov
+                                          : OSTEL_REPORT_OVERLAY_GROUPS_DRAWN;
+    size_t extra_pts = OSTEL_REPORT_OVERLAY_POINTS;
+    if (nov > ndrawn) {
+        extra_pts = OVERLAY_EXTRA_BUDGET_CHARS / ((nov - ndrawn) * 13 * 7);
+        if (extra_pts < OVERLAY_POINTS_MIN)
+            extra_pts = OVERLAY_POINTS_MIN;
+        if (extra_pts > OSTEL_REPORT_OVERLAY_POINTS)
+            extra_pts = OSTEL_REPORT_OVERLAY_POINTS;
+    }
     struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
+    double *tmp = ostel_xmalloc(OSTEL_REPORT_OVERLAY_POINTS * sizeof(*tmp));
     for (size_t gi = 0; gi < nov; gi++) {
         ostel_report_overlay_build(r, gi, ov);
+        size_t m = gi < ndrawn ? ov->npts : (ov->npts < extra_pts ? ov->npts : extra_pts);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "group", (double)gi);
         cJSON_AddNumberToObject(o, "n_runs", (double)ov->n_runs);
-        cJSON_AddItemToObject(o, "x", num_array(ov->x, ov->npts));
+        cJSON_AddBoolToObject(o, "drawn", gi < ndrawn);
+        cJSON_AddItemToObject(o, "x", overlay_points(ov->x, ov->npts, m, tmp));
         cJSON *ph = cJSON_AddArrayToObject(o, "phases");
         for (int p = 1; p < OSTEL_REPORT_NPHASES; p++) {
             if (!(ov->phase_len[p] > 0))
@@ -731,21 +770,25 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
             cJSON_AddItemToArray(ph, po);
         }
         cJSON *ms = cJSON_AddObjectToObject(o, "m");
-        for (int m = 0; m < OSTEL_REPORT_NOV; m++) {
-            cJSON *mo = cJSON_AddObjectToObject(ms, ov_keys[m]);
-            cJSON_AddNumberToObject(mo, "n", (double)ov->n_at[m]);
-            cJSON_AddItemToObject(mo, "med", num_array(ov->med[m], ov->npts));
-            cJSON_AddItemToObject(mo, "lo", num_array(ov->lo[m], ov->npts));
-            cJSON_AddItemToObject(mo, "hi", num_array(ov->hi[m], ov->npts));
+        for (int mi = 0; mi < OSTEL_REPORT_NOV; mi++) {
+            cJSON *mo = cJSON_AddObjectToObject(ms, ov_keys[mi]);
+            cJSON_AddNumberToObject(mo, "n", (double)ov->n_at[mi]);
+            cJSON_AddItemToObject(mo, "med", overlay_points(ov->med[mi], ov->npts, m, tmp));
+            cJSON_AddItemToObject(mo, "lo", overlay_points(ov->lo[mi], ov->npts, m, tmp));
+            cJSON_AddItemToObject(mo, "hi", overlay_points(ov->hi[mi], ov->npts, m, tmp));
         }
         cJSON_AddItemToArray(ovs, o);
     }
+    free(tmp);
     free(ov);
 
     cJSON *sum = cJSON_AddObjectToObject(root, "summarised");
     cJSON_AddNumberToObject(sum, "runs", (double)total);
     cJSON_AddNumberToObject(sum, "groups", (double)r->ngroups);
     cJSON_AddNumberToObject(sum, "overlay_groups", (double)nov);
+    cJSON_AddNumberToObject(sum, "overlay_groups_drawn", (double)ndrawn);
+    cJSON_AddNumberToObject(sum, "overlay_points_chosen", (double)extra_pts);
+    cJSON_AddNumberToObject(sum, "lazy_max", LAZY_RUNS_MAX);
     cJSON_AddNumberToObject(sum, "charted", (double)ncharted);
     cJSON_AddNumberToObject(sum, "lazy", (double)lazied);
     cJSON_AddNumberToObject(sum, "lazy_points", (double)lazy_pts);
@@ -753,4 +796,80 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     cJSON_AddNumberToObject(sum, "chart_points", CHART_POINTS);
     free(chosen);
     return root;
+}
+
+/* ---- a long table's rows, for the page's pager ---- */
+
+struct cell_ref {
+    const char *s;
+    size_t row;
+};
+
+static int cell_ref_cmp(const void *a, const void *b)
+{
+    const struct cell_ref *x = a, *y = b;
+    int c = strcmp(x->s, y->s);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+cJSON *ostel_report_html_table_rows(const struct ostel_report_table *t, size_t per_page)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "n", (double)t->nrows);
+    cJSON_AddNumberToObject(o, "per", (double)per_page);
+    cJSON *cls = cJSON_AddArrayToObject(o, "cls");
+    cJSON *cols = cJSON_AddArrayToObject(o, "cols");
+    cJSON *flags = cJSON_AddArrayToObject(o, "f");
+    size_t n = t->nrows;
+    struct cell_ref *refs = ostel_xmalloc((n ? n : 1) * sizeof(*refs));
+    char *f = ostel_xmalloc(n + 1);
+    for (size_t c = 0; c < t->ncols; c++) {
+        bool wrap = strcmp(t->head[c], "Notes") == 0 || strcmp(t->head[c], "Verdict") == 0 ||
+                    strcmp(t->head[c], "Settings") == 0;
+        char k[32];
+        snprintf(k, sizeof(k), "%s%s", t->numeric[c] ? "num" : "", wrap ? " wrap-text" : "");
+        cJSON_AddItemToArray(cls, cJSON_CreateString(k));
+        bool any = false;
+        for (size_t r = 0; r < n; r++) {
+            const struct ostel_report_cell *cell = &t->cells[r * t->ncols + c];
+            refs[r] = (struct cell_ref){cell->text ? cell->text : "", r};
+            f[r] = (char)('0' + (cell->bold ? 1 : 0) + (cell->bad ? 2 : 0));
+            any |= f[r] != '0';
+        }
+        f[n] = '\0';
+        cJSON_AddItemToArray(flags, any ? cJSON_CreateString(f) : cJSON_CreateNull());
+        /* a column of few distinct values (group, status, ctx) travels as a dictionary and an
+         * index per row; any other as its strings */
+        qsort(refs, n, sizeof(*refs), cell_ref_cmp);
+        size_t distinct = 0;
+        for (size_t r = 0; r < n; r++)
+            distinct += r == 0 || strcmp(refs[r].s, refs[r - 1].s) != 0;
+        cJSON *col = cJSON_CreateObject();
+        if (2 * distinct < n) {
+            cJSON *v = cJSON_AddArrayToObject(col, "v");
+            double *idx = ostel_xmalloc(n * sizeof(*idx));
+            size_t d = 0;
+            for (size_t r = 0; r < n; r++) {
+                if (r > 0 && strcmp(refs[r].s, refs[r - 1].s) != 0)
+                    d++;
+                if (r == 0 || strcmp(refs[r].s, refs[r - 1].s) != 0)
+                    cJSON_AddItemToArray(v, cJSON_CreateString(refs[r].s));
+                idx[refs[r].row] = (double)d;
+            }
+            cJSON *ia = cJSON_AddArrayToObject(col, "i");
+            for (size_t r = 0; r < n; r++)
+                cJSON_AddItemToArray(ia, cJSON_CreateNumber(idx[r]));
+            free(idx);
+        } else {
+            cJSON *sa = cJSON_AddArrayToObject(col, "s");
+            for (size_t r = 0; r < n; r++) {
+                const char *text = t->cells[r * t->ncols + c].text;
+                cJSON_AddItemToArray(sa, cJSON_CreateString(text ? text : ""));
+            }
+        }
+        cJSON_AddItemToArray(cols, col);
+    }
+    free(f);
+    free(refs);
+    return o;
 }

@@ -20,12 +20,17 @@
 
 /* Default number of runs drawn as small multiples (ostel report --run-charts). */
 #define OSTEL_REPORT_RUN_CHARTS_DEFAULT 24
-/* Groups that get overlay charts; the page says when there were more. */
-#define OSTEL_REPORT_OVERLAY_GROUPS_MAX 16
+/* Groups whose overlays are drawn when the page opens; every other group's overlay (at fewer
+ * points when there are many) is drawn when chosen from a list. */
+#define OSTEL_REPORT_OVERLAY_GROUPS_DRAWN 16
 /* Points on an overlay's time axis. */
 #define OSTEL_REPORT_OVERLAY_POINTS 160
-/* Rows of a table written into the page; longer tables are cut with a line that says so. */
+/* Rows of a table shown at once; a longer table is paginated (its first page written as HTML,
+ * every row in a compact embedded form that a small script pages through). */
 #define OSTEL_REPORT_HTML_TABLE_ROWS 100
+/* Runs the page's list of other runs holds (their series in the compact form, within a fixed
+ * budget); past this many the page says which runs it leaves out. */
+#define OSTEL_REPORT_HTML_LAZY_RUNS_MAX 20000
 /* Failed-run cards (with their log tails) written into the page. */
 #define OSTEL_REPORT_HTML_FAILED_MAX 24
 
@@ -90,5 +95,14 @@ void ostel_report_html_charted(const struct ostel_report *r, size_t limit, bool 
 /* The page's data object (see report_html.c); run_charts runs are drawn in full. The caller owns
  * the tree. */
 struct cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts);
+
+/*
+ * A table's rows for the page's pager (a table longer than per_page rows): {"n": rows, "per":
+ * per_page, "cls": each column's cell class ("num", "wrap-text"), "cols": per column either {"v":
+ * its distinct texts, "i": each row's index into v} (a column of few distinct values) or {"s":
+ * each row's text}, "f": per column null or a string of one digit a row (1 the column's best, 2
+ * out of bounds, 3 both)}. The caller owns the tree.
+ */
+struct cJSON *ostel_report_html_table_rows(const struct ostel_report_table *t, size_t per_page);
 
 #endif

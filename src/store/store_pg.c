@@ -1202,9 +1202,6 @@ int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_stor
 }
 
 /* The report's typed rows (store_query.h's ostel_store_each_report_run and _sample). */
-#define PG_REPORT_WHERE                                                                            \
-    " WHERE ($1::bigint <= 0 OR r.study_id = $1::bigint) AND ($2::text IS NULL OR r.tag = $2::text)"
-
 static double pg_num(const PGresult *r, int i, int c)
 {
     return PQgetisnull(r, i, c) ? NAN : strtod(PQgetvalue(r, i, c), NULL);
@@ -1215,19 +1212,31 @@ static const char *pg_text(const PGresult *r, int i, int c)
     return PQgetisnull(r, i, c) ? NULL : PQgetvalue(r, i, c);
 }
 
+/* Runs the report's statement for this filter (the SQLite backend's, with $N placeholders); sid
+ * and p are the caller's room for the values, which must outlive the call only. */
+static PGresult *pg_report_query(struct ostel_store *s, bool samples, int64_t study_id,
+                                 const char *tag, char sid[24], const char *p[2])
+{
+    int n = 0;
+    if (study_id > 0) {
+        snprintf(sid, 24, "%lld", (long long)study_id);
+        p[n++] = sid;
+    }
+    if (tag)
+        p[n++] = tag;
+    char *sql = ostel_store_report_sql(samples, study_id, tag, '$');
+    PGresult *r = pg_query(s, sql, n, p, samples ? "reading samples" : "reading runs");
+    free(sql);
+    return r;
+}
+
 int ostel_store_pg_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
                                    int (*fn)(void *, const struct ostel_store_report_run *),
                                    void *ctx)
 {
     char sid[24];
-    snprintf(sid, sizeof(sid), "%lld", (long long)study_id);
-    const char *p[2] = {sid, tag};
-    PGresult *r = pg_query(s,
-                           "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
-                           " (SELECT x.sys_avail_mb FROM samples x WHERE x.run_id = r.id AND"
-                           "  x.sys_avail_mb >= 0 AND x.sys_avail_mb < 1e12 ORDER BY x.seq LIMIT 1)"
-                           " FROM runs r" PG_REPORT_WHERE " ORDER BY r.id",
-                           2, p, "reading runs");
+    const char *p[2];
+    PGresult *r = pg_report_query(s, false, study_id, tag, sid, p);
     if (!r)
         return OSTEL_ERR;
     int stop = 0;
@@ -1246,15 +1255,8 @@ int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, c
                                       void *ctx)
 {
     char sid[24];
-    snprintf(sid, sizeof(sid), "%lld", (long long)study_id);
-    const char *p[2] = {sid, tag};
-    PGresult *r = pg_query(s,
-                           "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
-                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase,"
-                           " x.rss_anon_mb, x.rss_file_mb"
-                           " FROM runs r JOIN samples x ON x.run_id = r.id" PG_REPORT_WHERE
-                           " ORDER BY x.run_id, x.seq",
-                           2, p, "reading samples");
+    const char *p[2];
+    PGresult *r = pg_report_query(s, true, study_id, tag, sid, p);
     if (!r)
         return OSTEL_ERR;
     int stop = 0;

@@ -117,7 +117,49 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
-#define REPORT_WHERE " WHERE (?1 <= 0 OR r.study_id = ?1) AND (?2 IS NULL OR r.tag = ?2)"
+char *ostel_store_report_sql(bool samples, int64_t study_id, const char *tag, char mark)
+{
+    /* One statement per filter case rather than "(?1 <= 0 OR r.study_id = ?1) AND ...", which
+     * SQLite can only answer by scanning every run: with a plain equality it searches runs_study
+     * or runs_tag, and samples through their primary key. */
+    int k = 1;
+    char study[32] = "", by_tag[32] = "";
+    if (study_id > 0)
+        snprintf(study, sizeof(study), "r.study_id = %c%d", mark, k++);
+    if (tag)
+        snprintf(by_tag, sizeof(by_tag), "r.tag = %c%d", mark, k++);
+    /* The first usable MemAvailable: a lookup of a few rows on samples' primary key, so no run's
+     * samples are read when the report draws none. */
+    const char *head =
+        samples ? "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
+                  " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase,"
+                  " x.rss_anon_mb, x.rss_file_mb"
+                  " FROM runs r JOIN samples x ON x.run_id = r.id"
+                : "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
+                  " (SELECT x.sys_avail_mb FROM samples x WHERE x.run_id = r.id AND"
+                  "  x.sys_avail_mb >= 0 AND x.sys_avail_mb < 1e12 ORDER BY x.seq LIMIT 1)"
+                  " FROM runs r";
+    return ostel_xasprintf("%s%s%s%s%s%s", head, *study || *by_tag ? " WHERE " : "", study,
+                           *study && *by_tag ? " AND " : "", by_tag,
+                           samples ? " ORDER BY x.run_id, x.seq" : " ORDER BY r.id");
+}
+
+/* Prepares the report's statement for this filter and binds its values in order. */
+static int report_prepare(struct ostel_store *s, bool samples, int64_t study_id, const char *tag,
+                          sqlite3_stmt **st)
+{
+    char *sql = ostel_store_report_sql(samples, study_id, tag, '?');
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK)
+        return ostel_store_sql_error(s, samples ? "reading samples" : "reading runs");
+    int k = 1;
+    if (study_id > 0)
+        sqlite3_bind_int64(*st, k++, study_id);
+    if (tag)
+        sqlite3_bind_text(*st, k++, tag, -1, SQLITE_TRANSIENT);
+    return OSTEL_OK;
+}
 
 int ostel_store_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
                                 int (*fn)(void *ctx, const struct ostel_store_report_run *row),
@@ -125,19 +167,9 @@ int ostel_store_each_report_run(struct ostel_store *s, int64_t study_id, const c
 {
     if (s->pg)
         return ostel_store_pg_each_report_run(s, study_id, tag, fn, ctx);
-    /* The first usable MemAvailable: a lookup of a few rows on samples' primary key, so no run's
-     * samples are read when the report draws none. */
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
-                           " (SELECT x.sys_avail_mb FROM samples x WHERE x.run_id = r.id AND"
-                           "  x.sys_avail_mb >= 0 AND x.sys_avail_mb < 1e12 ORDER BY x.seq LIMIT 1)"
-                           " FROM runs r" REPORT_WHERE " ORDER BY r.id",
-                           -1, &st, NULL) != SQLITE_OK)
-        return ostel_store_sql_error(s, "reading runs");
-    sqlite3_bind_int64(st, 1, study_id);
-    if (tag)
-        sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
+    if (report_prepare(s, false, study_id, tag, &st) != OSTEL_OK)
+        return OSTEL_ERR;
     int rc, stop = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct ostel_store_report_run row = {sqlite3_column_int64(st, 0), col_text(st, 1),
@@ -159,17 +191,8 @@ int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, cons
     if (s->pg)
         return ostel_store_pg_each_report_sample(s, study_id, tag, fn, ctx);
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
-                           " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase,"
-                           " x.rss_anon_mb, x.rss_file_mb"
-                           " FROM runs r JOIN samples x ON x.run_id = r.id" REPORT_WHERE
-                           " ORDER BY x.run_id, x.seq",
-                           -1, &st, NULL) != SQLITE_OK)
-        return ostel_store_sql_error(s, "reading samples");
-    sqlite3_bind_int64(st, 1, study_id);
-    if (tag)
-        sqlite3_bind_text(st, 2, tag, -1, SQLITE_TRANSIENT);
+    if (report_prepare(s, true, study_id, tag, &st) != OSTEL_OK)
+        return OSTEL_ERR;
     int rc, stop = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct ostel_store_report_sample row = {

@@ -31,6 +31,14 @@ struct ostel_store_report_run {
 int ostel_store_each_report_run(struct ostel_store *s, int64_t study_id, const char *tag,
                                 int (*fn)(void *ctx, const struct ostel_store_report_run *row),
                                 void *ctx);
+/*
+ * The statement behind ostel_store_each_report_run (samples false) or _sample (true) for one filter
+ * case: study_id > 0 adds "r.study_id = <mark>1", a tag "r.tag = <mark>N" (N the next number), so
+ * that each case is a plain equality an index answers. mark is the backend's placeholder ('?' for
+ * SQLite, '$' for PostgreSQL); the values are bound in that order. The caller frees the result.
+ * Exported for the tests (EXPLAIN QUERY PLAN) and the PostgreSQL backend.
+ */
+char *ostel_store_report_sql(bool samples, int64_t study_id, const char *tag, char mark);
 /* One sample with the columns the report draws (metrics.csv names in the comments). */
 struct ostel_store_report_sample {
     int64_t run_id;

@@ -1,9 +1,13 @@
 /*
  * test_report_scale: the HTML report's scaling parts (report_html_scale.c) — LTTB keeps the shape
  * (endpoints, the peak, never an empty-valued point), the overlay's median and band over runs
- * aligned on their phase starts, the compact form's layout and values, and which runs are drawn.
+ * aligned on their phase starts, the compact form's layout and values, which runs are drawn, every
+ * group's overlay in the page's data (the first 16 at full resolution), and a long table's rows in
+ * the pager's compact form.
  */
+#include <cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,12 +194,140 @@ static void test_decimals_exact(void **state)
     ostel_buf_free(&csv);
 }
 
+/* Every group gets an overlay in the page's data: the first OSTEL_REPORT_OVERLAY_GROUPS_DRAWN at
+ * OSTEL_REPORT_OVERLAY_POINTS points and marked drawn, the others fewer points within a budget. */
+static void test_overlays_every_group(void **state)
+{
+    (void)state;
+    enum { GROUPS = 100 };
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    for (int k = 0; k < GROUPS * 2; k++) {
+        struct ostel_report_run *r = ostel_report_set_add(&set);
+        fill_run(r, 21, 6, (double)k);
+        char tag[16];
+        snprintf(tag, sizeof(tag), "g%03d", k % GROUPS);
+        free(r->tag);
+        r->tag = ostel_xstrdup(tag);
+        free(r->status);
+        r->status = ostel_xstrdup("ok");
+        r->ok = true;
+    }
+    struct ostel_report r;
+    struct ostel_report_options opt = {0, NULL};
+    char err[256];
+    assert_int_equal(ostel_report_build(&r, &set, &opt, err, sizeof(err)), 0);
+    assert_int_equal(r.ngroups, GROUPS);
+    cJSON *d = ostel_report_html_data(&r, 4);
+    cJSON *ovs = cJSON_GetObjectItemCaseSensitive(d, "overlays");
+    assert_int_equal(cJSON_GetArraySize(ovs), GROUPS);
+    int i = 0, fewer = 0;
+    cJSON *o;
+    cJSON_ArrayForEach(o, ovs)
+    {
+        assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(o, "group")->valuedouble, i);
+        assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(o, "n_runs")->valuedouble, 2);
+        bool drawn = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "drawn"));
+        assert_int_equal(drawn, i < OSTEL_REPORT_OVERLAY_GROUPS_DRAWN);
+        int npts = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "x"));
+        cJSON *rss =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "m"), "rss_mib");
+        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(rss, "hi")), npts);
+        if (drawn) {
+            assert_int_equal(npts, OSTEL_REPORT_OVERLAY_POINTS);
+        } else {
+            /* 84 groups share the budget: fewer points, the first and last kept */
+            assert_true(npts >= 20 && npts < OSTEL_REPORT_OVERLAY_POINTS);
+            cJSON *med = cJSON_GetObjectItemCaseSensitive(rss, "med");
+            /* the first point kept: the group's own runs at their first sample (RSS i, i + 100) */
+            double first = cJSON_GetArrayItem(med, 0)->valuedouble;
+            assert_true(first >= i && first <= i + GROUPS);
+            fewer++;
+        }
+        i++;
+    }
+    assert_int_equal(fewer, GROUPS - OSTEL_REPORT_OVERLAY_GROUPS_DRAWN);
+    cJSON *sum = cJSON_GetObjectItemCaseSensitive(d, "summarised");
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(sum, "overlay_groups")->valuedouble,
+                     GROUPS);
+    cJSON_Delete(d);
+
+    /* the page says so and offers the other groups in a list */
+    struct ostel_buf html;
+    ostel_buf_init(&html, 0);
+    ostel_report_html_write(&r, &html);
+    if (ostel_report_html_has_charts()) {
+        assert_non_null(strstr(html.data, "each of 100 groups overlaid"));
+        assert_non_null(strstr(html.data, "id=\"overlay-pick\""));
+    }
+    ostel_buf_free(&html);
+    ostel_report_free(&r);
+    ostel_report_set_free(&set);
+}
+
+/* A long table's rows for the pager: a column of few values as a dictionary and indices, any
+ * other as its texts, flags as one digit a row. */
+static void test_table_rows(void **state)
+{
+    (void)state;
+    struct ostel_report_tables ts = {NULL, 0};
+    const char *head[] = {"Run", "Status", "Notes"};
+    struct ostel_report_table *t = ostel_report_table_new(&ts, "runs", "Runs", 3, head, "llr");
+    enum { ROWS = 250 };
+    for (int i = 0; i < ROWS; i++) {
+        size_t row = ostel_report_table_row_add(t);
+        char name[16];
+        snprintf(name, sizeof(name), "run-%03d", i);
+        t->cells[row * 3].text = ostel_xstrdup(name);
+        t->cells[row * 3 + 1].text = ostel_xstrdup(i % 7 ? "ok" : "failed");
+        t->cells[row * 3 + 1].bad = i % 7 == 0;
+        t->cells[row * 3 + 1].bold = i == 1;
+        t->cells[row * 3 + 2].text = ostel_xstrdup(i == 3 ? "</script><b>" : "");
+    }
+    cJSON *o = ostel_report_html_table_rows(t, 100);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(o, "n")->valuedouble, ROWS);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(o, "per")->valuedouble, 100);
+    cJSON *cls = cJSON_GetObjectItemCaseSensitive(o, "cls");
+    assert_string_equal(cJSON_GetArrayItem(cls, 0)->valuestring, "");
+    assert_string_equal(cJSON_GetArrayItem(cls, 2)->valuestring, "num wrap-text");
+    cJSON *cols = cJSON_GetObjectItemCaseSensitive(o, "cols");
+    /* names: all distinct, as texts in row order */
+    cJSON *names = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cols, 0), "s");
+    assert_int_equal(cJSON_GetArraySize(names), ROWS);
+    assert_string_equal(cJSON_GetArrayItem(names, 249)->valuestring, "run-249");
+    /* status: two values, each row an index */
+    cJSON *st = cJSON_GetArrayItem(cols, 1);
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(st, "v");
+    cJSON *ix = cJSON_GetObjectItemCaseSensitive(st, "i");
+    assert_int_equal(cJSON_GetArraySize(v), 2);
+    assert_int_equal(cJSON_GetArraySize(ix), ROWS);
+    for (int i = 0; i < ROWS; i++) {
+        int k = (int)cJSON_GetArrayItem(ix, i)->valuedouble;
+        assert_string_equal(cJSON_GetArrayItem(v, k)->valuestring, i % 7 ? "ok" : "failed");
+    }
+    cJSON *notes = cJSON_GetArrayItem(cols, 2);
+    cJSON *nv = cJSON_GetObjectItemCaseSensitive(notes, "v");
+    int k3 = (int)cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(notes, "i"), 3)->valuedouble;
+    assert_string_equal(cJSON_GetArrayItem(nv, k3)->valuestring, "</script><b>");
+    /* flags: bad every 7th status, best the second row's; none in the other columns */
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "f");
+    assert_true(cJSON_IsNull(cJSON_GetArrayItem(f, 0)));
+    const char *sf = cJSON_GetArrayItem(f, 1)->valuestring;
+    assert_int_equal(strlen(sf), ROWS);
+    assert_int_equal(sf[0], '2');
+    assert_int_equal(sf[1], '1');
+    assert_int_equal(sf[2], '0');
+    assert_int_equal(sf[7], '2');
+    cJSON_Delete(o);
+    ostel_report_tables_free(&ts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lttb),
-        cmocka_unit_test(test_overlay),
-        cmocka_unit_test(test_decimals_exact),
+        cmocka_unit_test(test_lttb),           cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_decimals_exact), cmocka_unit_test(test_overlays_every_group),
+        cmocka_unit_test(test_table_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  */
 #include "testlib.h"
 #include "store/store.h"
+#include "store/store_query.h"
 #include "util/fileio.h"
 
 #include <math.h>
@@ -661,6 +662,71 @@ static void test_metrics_reader(void **state)
     assert_string_equal(hex, "cbf29ce484222325"); /* FNV-1a 64 offset basis */
 }
 
+/* The plan's lines (EXPLAIN QUERY PLAN's detail column), one a line; the caller frees it. */
+static char *query_plan(sqlite3 *raw, const char *sql)
+{
+    char *q = ostel_xasprintf("EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, q, -1, &st, NULL), SQLITE_OK);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 256);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ostel_buf_printf(&b, "%s\n", (const char *)sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    free(q);
+    return ostel_buf_detach(&b);
+}
+
+/*
+ * The report's statements (ostel_store_report_sql) filter by plain equalities that the indexes
+ * answer: a report of one study or one tag of a large database searches runs_study or runs_tag and
+ * reads samples through their primary key, never scanning every run or sample.
+ */
+static void test_report_sql_plan(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    ostel_store_close(s);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    const struct {
+        int64_t study;
+        const char *tag, *index, *where;
+    } cases[] = {
+        {0, NULL, NULL, NULL},
+        {3, NULL, "runs_study", " WHERE r.study_id = ?1 ORDER BY"},
+        {0, "q8", "runs_tag", " WHERE r.tag = ?1 ORDER BY"},
+        {3, "q8", "runs_", " WHERE r.study_id = ?1 AND r.tag = ?2 ORDER BY"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (int samples = 0; samples < 2; samples++) {
+            char *sql = ostel_store_report_sql(samples, cases[i].study, cases[i].tag, '?');
+            char *plan = query_plan(raw, sql);
+            if (cases[i].index) {
+                assert_non_null(strstr(sql, cases[i].where));
+                assert_non_null(strstr(plan, cases[i].index));
+                /* "SCAN r" (or "SCAN TABLE runs" before SQLite 3.36): every run read */
+                assert_null(strstr(plan, "SCAN"));
+            } else {
+                assert_null(strstr(sql, " WHERE r."));
+                assert_non_null(strstr(plan, "SCAN")); /* all runs: a scan is right */
+            }
+            free(plan);
+            free(sql);
+        }
+    }
+    char *pg = ostel_store_report_sql(true, 3, "q8", '$');
+    assert_non_null(strstr(pg, " WHERE r.study_id = $1 AND r.tag = $2 ORDER BY x.run_id, x.seq"));
+    free(pg);
+    sqlite3_close(raw);
+    test_rmtree(dir);
+    free(db);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -669,6 +735,7 @@ int main(void)
         cmocka_unit_test(test_two_processes),        cmocka_unit_test(test_bulk_speed),
         cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
         cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
+        cmocka_unit_test(test_report_sql_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
