@@ -132,13 +132,35 @@ grep -q '^ostel_run_phase{run="r3",tag="q8",model="tiny-llama-Q8_0.gguf",phase="
 grep -q '^ostel_llama_tokens_per_second{.*phase="generate"} [0-9]' "$TMP/tf/ostel.prom" || fail "generation tokens/s"
 grep -q '^ostel_run_info{.*status="ok"} 1$' "$TMP/tf/ostel.prom" || fail "status"
 
-# 4. a study: one listener for all its runs; the textfile is rewritten after each
-"$OSTEL" study -q -m "$q8" -t q8 -c 1024 -n 16 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
-    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null || fail "study"
+# 4. a study: one listener for all its runs, scraped live while a run is in progress; the textfile
+#    is rewritten after each
+"$OSTEL" study -q -m "$q8" -t q8 -c 1024 -n 64 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
+    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null &
+pid=$!
+scrape_until '^ostel_process_resident_memory_bytes{run="[^"]*",tag="q8",model="tiny-llama-Q8_0.gguf"} [1-9]' \
+    "$TMP/study-live.prom" "$pid" || fail "no live scrape during the study: $(cat "$TMP/study-live.prom")"
+promtool check metrics <"$TMP/study-live.prom" >"$TMP/lint" 2>&1 || fail "promtool (study, live): $(cat "$TMP/lint")"
+wait "$pid" || fail "study"
 grep -q '^ostel_runs_total 2$' "$TMP/tf/study.prom" || fail "runs_total after the study: $(grep runs_total "$TMP/tf/study.prom")"
 promtool check metrics <"$TMP/tf/study.prom" >"$TMP/lint" 2>&1 || fail "promtool (study): $(cat "$TMP/lint")"
 
-# 5. only loopback
+# 5. ostel serve: the llama-server it starts, scraped live during the load, and the textfile at the end
+"$OSTEL" serve -q -m "$q8" -c 1024 --tag serve --requests 8 --warmup 1 --prompt-tokens 16 \
+    --output-tokens 32 -o "$TMP/sv" --metrics-listen "127.0.0.1:$port" \
+    --metrics-textfile "$TMP/tf/serve.prom" >/dev/null &
+pid=$!
+scrape_until '^ostel_process_resident_memory_bytes{run="sv",tag="serve",model="tiny-llama-Q8_0.gguf"} [1-9]' \
+    "$TMP/serve-live.prom" "$pid" || fail "no live scrape of ostel serve: $(cat "$TMP/serve-live.prom")"
+promtool check metrics <"$TMP/serve-live.prom" >"$TMP/lint" 2>&1 || fail "promtool (serve, live): $(cat "$TMP/lint")"
+wait "$pid" || fail "ostel serve"
+promtool check metrics <"$TMP/tf/serve.prom" >"$TMP/lint" 2>&1 || fail "promtool (serve): $(cat "$TMP/lint")"
+grep -q '^ostel_run_info{run="sv",tag="serve",.*status="ok"} 1$' "$TMP/tf/serve.prom" ||
+    fail "serve's status: $(grep run_info "$TMP/tf/serve.prom")"
+"$OSTEL" serve -q -m "$q8" --metrics-listen 0.0.0.0:9464 -o "$TMP/sv2" 2>"$TMP/err" && fail "serve: 0.0.0.0 accepted"
+assert_grep 'only a loopback address' "$TMP/err"
+[ ! -e "$TMP/sv2" ] || fail "a refused --metrics-listen left a run directory"
+
+# 6. only loopback
 "$OSTEL" run -q --tag x --metrics-listen 0.0.0.0:9464 -- true 2>"$TMP/err" && fail "0.0.0.0 accepted"
 assert_grep 'only a loopback address' "$TMP/err"
 "$OSTEL" run -q --tag x --metrics-listen nonsense -- true 2>"$TMP/err" && fail "a bad address accepted"
