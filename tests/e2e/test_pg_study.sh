@@ -5,7 +5,8 @@
 # run exactly once, each shard with its own warm-ups; `ostel report --study` says which shard is
 # missing until it ran, and groups by host; a shard index out of range, a changed N and a second
 # matrix under the same name are refused; the same matrix under another name (the database from
-# OSTEL_DB) runs all its runs; the server stopped in the middle of a study fails that
+# OSTEL_DB) runs all its runs; a shard finished with fewer runs stored than planned is reported;
+# two matrices started under one name at the same moment: exactly one runs; the server stopped in the middle of a study fails that
 # study cleanly, keeps the run directory, and a re-run stores it; no password lands in any file.
 source "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 source "$OSTEL_SRC_DIR/tests/e2e/pglib.sh"
@@ -108,6 +109,24 @@ pg_ctl_as -o "-k $PG_DIR -p $PG_PORT -c listen_addresses= -c fsync=off" -l "$PG_
 assert_eq "$(pg_sql "SELECT count(*) FROM runs r JOIN studies s ON s.id = r.study_id WHERE s.name = 'fleet2'")" 5 "fleet2 runs"
 assert_eq "$(pg_sql "SELECT count(DISTINCT run_key) FROM runs")" 13 "every run once"
 
+# 4b. two machines start one study name at the same moment with different matrices: the name's
+#     check and the insert are one transaction under an advisory lock on the name, so exactly one
+#     starts (without the lock both passed the check when their checks came before either insert)
+s3=(study -q -m "$q8" -t q8 -c 1024 -r 2 --no-warmup --cooldown 0.1s --name fleet3 --db "$PG_URL")
+"$OSTEL" "${s3[@]}" -n 4 --dir "$TMP/c1" >/dev/null 2>"$TMP/c1.err" &
+p1=$!
+"$OSTEL" "${s3[@]}" -n 8 --dir "$TMP/c2" >/dev/null 2>"$TMP/c2.err" &
+p2=$!
+set +e
+wait "$p1"; rc1=$?
+wait "$p2"; rc2=$?
+set -e
+[ $(((rc1 == 0) + (rc2 == 0))) -eq 1 ] ||
+    fail "two matrices under one name at once: exit statuses $rc1 and $rc2 ($(cat "$TMP/c1.err" "$TMP/c2.err"))"
+grep -q "study 'fleet3' is already in .* with another matrix" "$TMP/c1.err" "$TMP/c2.err" ||
+    fail "no refusal: $(cat "$TMP/c1.err" "$TMP/c2.err")"
+assert_eq "$(pg_sql "SELECT count(*) FROM studies WHERE name = 'fleet3'")" 1 "studies named fleet3"
+
 # 5. no password anywhere in what the studies wrote
-! grep -rq -- "$PG_PASS" "$TMP/m0" "$TMP/m1" "$TMP/b" "$TMP/s2" || fail "the password is in a file: $(grep -rl -- "$PG_PASS" "$TMP")"
+! grep -rq -- "$PG_PASS" "$TMP/m0" "$TMP/m1" "$TMP/b" "$TMP/s2" "$TMP/c1" "$TMP/c2" || fail "the password is in a file: $(grep -rl -- "$PG_PASS" "$TMP")"
 true
