@@ -161,7 +161,7 @@ assert_grep 'only a loopback address' "$TMP/err"
 [ ! -e "$TMP/sv2" ] || fail "a refused --metrics-listen left a run directory"
 
 # 6. only loopback
-"$OSTEL" run -q --tag x --metrics-listen 0.0.0.0:9464 -- true 2>"$TMP/err" && fail "0.0.0.0 accepted"
+"$OSTEL" run -q --tag x --out "$TMP/x1" --metrics-listen 0.0.0.0:9464 -- true 2>"$TMP/err" && fail "0.0.0.0 accepted"
 assert_grep 'only a loopback address' "$TMP/err"
-"$OSTEL" run -q --tag x --metrics-listen nonsense -- true 2>"$TMP/err" && fail "a bad address accepted"
+"$OSTEL" run -q --tag x --out "$TMP/x2" --metrics-listen nonsense -- true 2>"$TMP/err" && fail "a bad address accepted"
 true
