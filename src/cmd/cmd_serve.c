@@ -16,6 +16,7 @@
 #include "llama/llama_tools.h"
 #include "run/aggregate.h"
 #include "run/metrics.h"
+#include "run/prom.h"
 #include "run/runner.h"
 #include "run/sampler.h"
 #include "serve/serve.h"
@@ -46,6 +47,8 @@ enum {
     OPT_INTERVAL,
     OPT_LLAMA_BIN,
     OPT_MAX_ERRORS,
+    OPT_METRICS_LISTEN,
+    OPT_METRICS_TEXTFILE,
     OPT_NO_SAT,
     OPT_OUTPUT_TOKENS,
     OPT_PARALLEL,
@@ -79,6 +82,10 @@ static const struct ostel_option serve_options[] = {
      "directory of llama.cpp's programs (default: the pinned build, then PATH)"},
     {OPT_MAX_ERRORS, "max-error-rate", "X", NULL,
      "stop a level when more than this share of its requests failed (default 0.5)"},
+    {OPT_METRICS_LISTEN, "metrics-listen", "HOST:PORT", "OSTEL_METRICS_LISTEN",
+     "serve live telemetry for Prometheus on a loopback address (e.g. 127.0.0.1:9464)"},
+    {OPT_METRICS_TEXTFILE, "metrics-textfile", "FILE", "OSTEL_METRICS_TEXTFILE",
+     "write the telemetry for node_exporter's textfile collector at the end"},
     {'m', "model", "FILE", "OSTEL_MODEL", "GGUF model for the llama-server ostel starts"},
     {OPT_NO_SAT, "no-saturation-stop", NULL, NULL,
      "keep an open-loop level going when its backlog grows without bound"},
@@ -132,6 +139,8 @@ static const struct ostel_command_help serve_help = {
 struct serve_args {
     struct ostel_serve_params p;
     char *model, *url, *tag, *out, *runs_dir, *llama_bin, *prompt_file;
+    char *metrics_listen, *metrics_textfile; /* the Prometheus exporter (run/prom.h) */
+    struct ostel_prom *prom;
     long long ctx, parallel, pid;
     double *levels;
     size_t n_levels;
@@ -358,6 +367,12 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_RUNS_DIR:
         replace(&a->runs_dir, arg);
+        return 0;
+    case OPT_METRICS_LISTEN:
+        replace(&a->metrics_listen, arg);
+        return 0;
+    case OPT_METRICS_TEXTFILE:
+        replace(&a->metrics_textfile, arg);
         return 0;
     case 'm':
         replace(&a->model, arg);
@@ -714,7 +729,10 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     pid_t watched = a->pid > 0 ? (pid_t)a->pid : getpid();
     struct timespec t0;
     clock_gettime(CLOCK_REALTIME, &t0);
-    struct ostel_sampler *s = ostel_sampler_start(watched, csv_fd, a->interval_ns);
+    const char *slash = strrchr(dir, '/');
+    ostel_prom_run_begin(a->prom, slash && slash[1] ? slash + 1 : dir, a->tag, NULL);
+    struct ostel_sampler *s = ostel_sampler_start_tap(
+        watched, csv_fd, a->interval_ns, a->prom ? ostel_prom_tap : NULL, a->prom);
     if (!s)
         ostel_warn("the load goes on without telemetry");
     struct ostel_serve_outcome out;
@@ -781,6 +799,7 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, &status, err,
                            sizeof(err));
     ostel_buf_free(&base);
+    ostel_prom_run_end(a->prom, status);
     ostel_serve_outcome_free(&out);
     if (err[0])
         ostel_error("serve: %s", err);
@@ -883,6 +902,9 @@ int cmd_serve(int argc, char **argv)
             goto out_args;
         }
     }
+    if ((a.metrics_listen || a.metrics_textfile) &&
+        !(a.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
+        goto out_args;
     /* a stream is a socket: let thousands be open at once */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -950,6 +972,7 @@ int cmd_serve(int argc, char **argv)
     spec.interval_ns = a.interval_ns;
     spec.verbose = a.verbose;
     spec.quiet = a.p.quiet;
+    spec.prom = a.prom;
     spec.during = serve_during;
     spec.during_arg = &sc;
     if (!a.p.quiet)
@@ -999,6 +1022,7 @@ int cmd_serve(int argc, char **argv)
 
 out_args:
     ostel_args_free(&pa);
+    ostel_prom_stop(a.prom);
 out:
     for (size_t i = 0; sargv && sargv[i]; i++)
         free(sargv[i]);
@@ -1014,6 +1038,8 @@ out:
     free(a.runs_dir);
     free(a.llama_bin);
     free(a.prompt_file);
+    free(a.metrics_listen);
+    free(a.metrics_textfile);
     free(a.levels);
     return exit_code;
 }

@@ -24,6 +24,7 @@
 
 struct dev_state {
     bool has_prev;
+    double energy_total_j; /* the sum of the rows' deltas (the live tap's counter) */
     uint64_t prev_mj;
     int64_t prev_ns;
     /* what happened, for summary.json */
@@ -46,6 +47,8 @@ struct ostel_gpu_sampler {
     int write_errno; /* the first failed write of gpu_metrics.csv's rows, 0 if none */
     struct dev_state dev[OSTEL_GPU_MAX_DEVICES];
     struct ostel_buf out;
+    ostel_gpu_tap_fn tap;
+    void *tap_arg;
     uint64_t rows;
     double read_ms_sum, read_ms_max;
     uint64_t reads;
@@ -126,6 +129,7 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
                                            (double)(t0 - d->prev_ns) / 1e9, max_w, &j)) {
                     row.v[OSTEL_GPU_ENERGY_J] = j;
                     row.valid |= 1u << OSTEL_GPU_ENERGY_J;
+                    d->energy_total_j += j;
                 } else {
                     d->energy_resets++;
                 }
@@ -148,6 +152,9 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
             if (r.procs_trunc)
                 d->procs_trunc = true;
         }
+        /* not after a stop: a thread left behind in a hung NVML call outlives the tap's owner */
+        if (s->tap && !atomic_load(&s->stop))
+            s->tap(s->tap_arg, &row, d->has_prev ? d->energy_total_j : NAN);
         char line[512];
         size_t len = ostel_gpu_metrics_format_row(&row, line, sizeof(line));
         ostel_buf_append(&s->out, line, len);
@@ -191,6 +198,15 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start(pid_t root, const char *csv_pa
                                                   uint64_t interval_ns, unsigned proc_every,
                                                   char *why, size_t why_size)
 {
+    return ostel_gpu_sampler_start_tap(root, csv_path, interval_ns, proc_every, why, why_size,
+                                       NULL, NULL);
+}
+
+struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *csv_path,
+                                                      uint64_t interval_ns, unsigned proc_every,
+                                                      char *why, size_t why_size,
+                                                      ostel_gpu_tap_fn tap, void *tap_arg)
+{
     if (interval_ns == 0) {
         snprintf(why, why_size, "GPU telemetry off (--gpu-interval off)");
         return NULL;
@@ -213,6 +229,8 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start(pid_t root, const char *csv_pa
     s->fd = fd;
     s->interval_ns = interval_ns;
     s->proc_every = proc_every ? proc_every : 1;
+    s->tap = tap;
+    s->tap_arg = tap_arg;
     for (unsigned i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
         s->dev[i].lost_at = -1;
     ostel_buf_init(&s->out, 0);

@@ -9,6 +9,8 @@
 #ifndef OSTEL_GPU_SAMPLER_H
 #define OSTEL_GPU_SAMPLER_H
 
+#include "run/gpu_metrics.h"
+
 #include <cJSON.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +25,17 @@ struct ostel_gpu_sampler;
 struct ostel_gpu_sampler *ostel_gpu_sampler_start(pid_t root, const char *csv_path,
                                                   uint64_t interval_ns, unsigned proc_every,
                                                   char *why, size_t why_size);
+/*
+ * A live consumer of the GPU rows (run/prom.h): called on the GPU thread with each row as written to
+ * gpu_metrics.csv and the device's energy since the sampler started in joules (the sum of the
+ * row's energy_j deltas; NAN while the device has no energy counter). Must be quick.
+ */
+typedef void (*ostel_gpu_tap_fn)(void *arg, const struct ostel_gpu_row *row, double energy_total_j);
+/* ostel_gpu_sampler_start, also calling tap(tap_arg, …) for every row (tap NULL = none). */
+struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *csv_path,
+                                                      uint64_t interval_ns, unsigned proc_every,
+                                                      char *why, size_t why_size,
+                                                      ostel_gpu_tap_fn tap, void *tap_arg);
 /*
  * Stops the thread (waiting at most about 2 s), syncs and closes the file and frees the sampler.
  * Returns what was collected for summary.json's "gpu" object (backend, library, driver, interval,

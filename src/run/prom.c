@@ -26,6 +26,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#define OSTEL_PROM_MAX_GPUS 64
+
 enum live_phase { PH_IDLE, PH_START, PH_LOAD, PH_EVAL, PH_TEARDOWN, PH_DONE, PH_COUNT };
 static const char *const phase_names[PH_COUNT] = {"idle", "start",    "load",
                                                   "eval", "teardown", "done"};
@@ -38,6 +40,9 @@ struct ostel_prom {
     struct ostel_platform_sample last;
     uint64_t samples, runs;
     double prompt_tps, gen_tps;
+    struct ostel_gpu_row gpu[OSTEL_PROM_MAX_GPUS]; /* the latest row of each GPU */
+    double gpu_energy_j[OSTEL_PROM_MAX_GPUS];      /* NAN = no energy counter */
+    unsigned ngpu;                                 /* GPUs seen in this run: 0..ngpu-1 */
     char *textfile;
     /* listener */
     int fd, wake[2], port;
@@ -67,6 +72,7 @@ void ostel_prom_run_begin(struct ostel_prom *p, const char *run, const char *tag
     p->have_sample = false;
     p->samples = 0;
     p->prompt_tps = p->gen_tps = NAN;
+    p->ngpu = 0;
     p->runs++;
     pthread_mutex_unlock(&p->mu);
 }
@@ -104,6 +110,29 @@ void ostel_prom_tap(void *arg, const struct ostel_platform_sample *s)
     p->last = *s;
     p->have_sample = true;
     p->samples++;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void ostel_prom_gpu_tap(void *arg, const struct ostel_gpu_row *row, double energy_total_j)
+{
+    struct ostel_prom *p = arg;
+    if (!p || row->gpu >= OSTEL_PROM_MAX_GPUS)
+        return;
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = p->ngpu; i <= row->gpu; i++) {
+        p->gpu[i].valid = 0; /* not seen yet: nothing to show */
+        p->gpu_energy_j[i] = NAN;
+    }
+    if (row->gpu >= p->ngpu)
+        p->ngpu = row->gpu + 1;
+    /* field by field: a value read only every few samples (the process list) stays shown */
+    struct ostel_gpu_row *g = &p->gpu[row->gpu];
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++)
+        if (row->valid >> f & 1)
+            g->v[f] = row->v[f];
+    g->valid |= row->valid;
+    if (!isnan(energy_total_j))
+        p->gpu_energy_j[row->gpu] = energy_total_j;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -197,6 +226,48 @@ static void metric(struct ostel_buf *b, const struct ostel_prom *p, const char *
     value(b, v);
 }
 
+/* One GPU metric: a line per GPU that read the field (label gpu = NVML's index), none when no GPU
+ * did. field < 0: the energy counter. */
+static void gpu_metric(struct ostel_buf *b, const struct ostel_prom *p, const char *name,
+                       const char *type, const char *help, int field, double scale)
+{
+    bool headed = false;
+    for (unsigned i = 0; i < p->ngpu; i++) {
+        double v = field < 0 ? p->gpu_energy_j[i] : p->gpu[i].v[field] * scale;
+        if ((field >= 0 && !(p->gpu[i].valid >> field & 1)) || !isfinite(v))
+            continue;
+        if (!headed)
+            head(b, name, type, help);
+        headed = true;
+        char idx[16];
+        snprintf(idx, sizeof(idx), "%u", i);
+        ostel_buf_puts(b, name);
+        labels(b, p, "gpu", idx);
+        value(b, v);
+    }
+}
+
+static void gpu_metrics(struct ostel_buf *b, const struct ostel_prom *p)
+{
+    const double mib = 1048576.0;
+    gpu_metric(b, p, "ostel_gpu_memory_used_bytes", "gauge",
+               "Memory used on the GPU (all processes).", OSTEL_GPU_MEM_USED_MB, mib);
+    gpu_metric(b, p, "ostel_gpu_memory_total_bytes", "gauge", "Memory of the GPU.",
+               OSTEL_GPU_MEM_TOTAL_MB, mib);
+    gpu_metric(b, p, "ostel_gpu_process_memory_bytes", "gauge",
+               "GPU memory of the run's process tree (the driver's process list).",
+               OSTEL_GPU_PROC_MEM_MB, mib);
+    gpu_metric(b, p, "ostel_gpu_power_watts", "gauge",
+               "Power draw of the GPU (the driver's average).", OSTEL_GPU_POWER_W, 1);
+    gpu_metric(b, p, "ostel_gpu_utilization_ratio", "gauge",
+               "Share of the last sample period a kernel ran on the GPU (0-1).", OSTEL_GPU_UTIL_PCT,
+               0.01);
+    gpu_metric(b, p, "ostel_gpu_energy_joules_total", "counter",
+               "Energy the GPU used since the run began.", -1, 1);
+    gpu_metric(b, p, "ostel_gpu_temperature_celsius", "gauge", "Temperature of the GPU.",
+               OSTEL_GPU_TEMP_C, 1);
+}
+
 void ostel_prom_format(struct ostel_prom *p, struct ostel_buf *b)
 {
     if (!p)
@@ -258,6 +329,8 @@ void ostel_prom_format(struct ostel_prom *p, struct ostel_buf *b)
            "Share of the last 10 s some task waited on memory (PSI some avg10 / 100).",
            HAS(PSI_SOME_AVG10), s->psi_some_avg10 / 100.0);
 #undef HAS
+    if (p->run)
+        gpu_metrics(b, p);
     if (p->run && (!isnan(p->prompt_tps) || !isnan(p->gen_tps))) {
         head(b, "ostel_llama_tokens_per_second", "gauge",
              "llama.cpp's throughput as its log reports it at the end of a run.");

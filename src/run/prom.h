@@ -15,6 +15,7 @@
 
 #include "llama/logparse.h"
 #include "platform/platform.h"
+#include "run/gpu_metrics.h"
 #include "util/util.h"
 
 struct ostel_prom;
@@ -38,6 +39,9 @@ void ostel_prom_run_begin(struct ostel_prom *p, const char *run, const char *tag
 void ostel_prom_event(struct ostel_prom *p, enum ostel_logparse_event e);
 /* The sampler's callback: one raw sample of the watched tree and the system. arg is the prom. */
 void ostel_prom_tap(void *arg, const struct ostel_platform_sample *s);
+/* The GPU sampler's callback (run/gpu_sampler.h's ostel_gpu_tap_fn): one GPU's latest row and its
+ * energy since the run began (NAN = no counter). arg is the prom. */
+void ostel_prom_gpu_tap(void *arg, const struct ostel_gpu_row *row, double energy_total_j);
 /* The log's throughput once parsed (NAN = not printed). */
 void ostel_prom_set_tps(struct ostel_prom *p, double prompt_tps, double gen_tps);
 /* The run ended with `status` ("ok", "failed", …): phase "done"; writes the textfile, if any. */

@@ -428,6 +428,24 @@ static cJSON *str_or_null(const char *s)
 }
 
 /* Post-processing: parse the log, label phases, rewrite metrics.csv, write summary.json. */
+/* host.gpu: the names of the GPUs read during the run, ", "-separated in index order (the store's
+ * machines.gpu); null when none was read (no GPU, no driver, --gpu-interval off). */
+static cJSON *gpu_names(const cJSON *gpu)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    const cJSON *d;
+    cJSON_ArrayForEach(d, cJSON_GetObjectItem(gpu, "devices"))
+    {
+        const cJSON *nm = cJSON_GetObjectItem(d, "name");
+        if (cJSON_IsString(nm) && nm->valuestring[0])
+            ostel_buf_printf(&b, "%s%s", b.len ? ", " : "", nm->valuestring);
+    }
+    cJSON *out = b.len ? cJSON_CreateString(b.data) : cJSON_CreateNull();
+    ostel_buf_free(&b);
+    return out;
+}
+
 static void finalize(struct run_ctx *c)
 {
     const struct ostel_run_spec *s = c->spec;
@@ -591,6 +609,7 @@ static void finalize(struct run_ctx *c)
                           num_or_null((double)(h->swap_total_bytes >> 20),
                                       (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1));
     cJSON_AddStringToObject(host, "platform", ostel_platform_backend_name());
+    cJSON_AddItemToObject(host, "gpu", gpu_names(cJSON_GetObjectItem(root, "gpu")));
 
     char *json = cJSON_Print(root);
     size_t jn = strlen(json);
@@ -724,9 +743,9 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     struct ostel_gpu_sampler *gpu_sampler = NULL;
     if (s->gpu_interval_ns != UINT64_MAX) {
         char *gpu_csv = ostel_xasprintf("%s/gpu_metrics.csv", s->dir);
-        gpu_sampler = ostel_gpu_sampler_start(child.pid, gpu_csv,
-                                              s->gpu_interval_ns ? s->gpu_interval_ns : 100000000ull,
-                                              5, c.gpu_line, sizeof(c.gpu_line));
+        gpu_sampler = ostel_gpu_sampler_start_tap(
+            child.pid, gpu_csv, s->gpu_interval_ns ? s->gpu_interval_ns : 100000000ull, 5,
+            c.gpu_line, sizeof(c.gpu_line), s->prom ? ostel_prom_gpu_tap : NULL, s->prom);
         free(gpu_csv);
     } else {
         snprintf(c.gpu_line, sizeof(c.gpu_line), "GPU telemetry off (--gpu-interval off)");

@@ -75,6 +75,7 @@ struct study_ctx {
     double last_gen_tps;
     size_t failed;
     size_t shard_runs; /* runs of this shard's slice (--shard) */
+    bool *mine;        /* [nplan]: the runs of this shard's slice (--shard), else NULL */
 };
 
 /* ---------- progress ---------- */
@@ -794,7 +795,7 @@ static int study_shard_begin(struct study_ctx *c, bool *skip)
                                              mine, plan_hash);
     for (size_t i = 0; i < c->nplan; i++)
         skip[i] = !mine[i];
-    free(mine);
+    c->mine = mine;
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     if (ostel_store_shard_begin(c->store, c->study_id, o->shard, o->shards, host,
@@ -804,6 +805,28 @@ static int study_shard_begin(struct study_ctx *c, bool *skip)
         fprintf(stderr, "study: shard %d of %d: %zu of %zu runs\n", o->shard, o->shards,
                 c->shard_runs, c->nplan);
     return 0;
+}
+
+/*
+ * Records this shard as finished with the number of its runs the database holds with a final
+ * status, not the number planned: a run that could not be made (spawn_failed, interrupted) or
+ * stored leaves the shard incomplete, and `ostel report --study` says "x of y runs".
+ */
+static int study_shard_finish(struct study_ctx *c)
+{
+    int done = 0;
+    for (size_t i = 0; i < c->nplan; i++) {
+        if (!c->mine[i])
+            continue;
+        int r = ostel_store_run_is_complete(c->store, c->study_id, c->plan[i].hash);
+        if (r == OSTEL_ERR)
+            return -1;
+        done += r == 1;
+    }
+    if (!c->opt->quiet && (size_t)done < c->shard_runs)
+        ostel_warn("study: shard %d of %d: %d of %zu runs are stored", c->opt->shard,
+                   c->opt->shards, done, c->shard_runs);
+    return ostel_store_shard_finish(c->store, c->study_id, c->opt->shard, done);
 }
 
 int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
@@ -841,25 +864,30 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         free(canon);
         goto out;
     }
-    int sr = study_same_matrix(&c, canon);
-    if (sr == 0)
-        sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
-    free(canon);
-    if (sr != 0)
-        goto out;
-
     ostel_study_plan(s, &c.plan, &c.nplan);
     bool *skip = ostel_xcalloc(c.nplan ? c.nplan : 1, sizeof(bool));
-    bool *warm = ostel_xcalloc(s->models.n, sizeof(bool));
-    if (o->shards > 0 && study_shard_begin(&c, skip) != 0) {
+    /* The name's checks and the inserts in one write transaction: two machines starting the
+     * same study name at once cannot both pass the checks (docs/fleet.md) */
+    int sr = ostel_store_study_lock(c.store, s->name);
+    if (sr == 0) {
+        sr = study_same_matrix(&c, canon);
+        if (sr == 0)
+            sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
+        if (sr == 0 && o->shards > 0)
+            sr = study_shard_begin(&c, skip);
+        if (ostel_store_study_unlock(c.store, sr == 0) != 0)
+            sr = -1;
+    }
+    free(canon);
+    if (sr != 0) {
         free(skip);
-        free(warm);
         goto out;
     }
+    bool *warm = ostel_xcalloc(s->models.n, sizeof(bool));
     for (size_t i = 0; i < c.nplan; i++) {
         if (skip[i]) /* another shard's */
             continue;
-        int done = ostel_store_run_is_complete(c.store, c.plan[i].hash);
+        int done = ostel_store_run_is_complete(c.store, c.study_id, c.plan[i].hash);
         if (done == OSTEL_ERR) {
             free(skip);
             free(warm);
@@ -920,8 +948,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         fprintf(stderr, "study: interrupted; run the same command again to resume\n");
     if (rc != 0)
         goto out;
-    if (o->shards > 0 &&
-        ostel_store_shard_finish(c.store, c.study_id, o->shard, (int)c.shard_runs) != 0) {
+    if (o->shards > 0 && study_shard_finish(&c) != 0) {
         rc = 1;
         goto out;
     }
@@ -940,6 +967,7 @@ out:
     if (c.plan)
         ostel_study_plan_free(c.plan, c.nplan);
     ostel_store_close(c.store);
+    free(c.mine);
     free(c.runs_dir);
     free(c.warm_dir);
     free(c.tool_path);

@@ -1199,17 +1199,41 @@ int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
     return rc;
 }
 
-int ostel_store_run_is_complete(struct ostel_store *s, const char *spec_hash)
+int ostel_store_study_lock(struct ostel_store *s, const char *name)
 {
     if (s->pg)
-        return ostel_store_pg_run_is_complete(s, spec_hash);
+        return ostel_store_pg_study_lock(s, name);
+    OSTEL_ASSERT(!s->in_tx);
+    if (exec_retry_busy(s, "BEGIN IMMEDIATE") != OSTEL_OK)
+        return OSTEL_ERR;
+    s->in_tx = true;
+    return OSTEL_OK;
+}
+
+int ostel_store_study_unlock(struct ostel_store *s, bool commit)
+{
+    if (s->pg)
+        return ostel_store_pg_study_unlock(s, commit);
+    OSTEL_ASSERT(s->in_tx);
+    s->in_tx = false;
+    if (commit)
+        return exec_retry_busy(s, "COMMIT");
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return OSTEL_OK;
+}
+
+int ostel_store_run_is_complete(struct ostel_store *s, int64_t study_id, const char *spec_hash)
+{
+    if (s->pg)
+        return ostel_store_pg_run_is_complete(s, study_id, spec_hash);
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT 1 FROM runs WHERE spec_hash=? AND status IN "
+                           "SELECT 1 FROM runs WHERE spec_hash=? AND study_id=? AND status IN "
                            "('ok','failed','killed','timeout') LIMIT 1",
                            -1, &st, NULL) != SQLITE_OK)
         return ostel_store_sql_error(s, "looking up a run");
     sqlite3_bind_text(st, 1, spec_hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, study_id);
     int rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)

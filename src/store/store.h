@@ -88,11 +88,13 @@ int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
                                const struct ostel_store_import_opts *opts, int64_t *run_id);
 
 /*
- * For resume: 1 when a run with this spec hash is stored with a final status (ok, failed, killed,
- * timeout: the experiment happened, whatever its outcome), 0 when none is (never run, or only
- * interrupted / spawn_failed), OSTEL_ERR on a database error.
+ * For resume: 1 when a run of study study_id with this spec hash is stored with a final status (ok,
+ * failed, killed, timeout: the experiment happened, whatever its outcome), 0 when none is (never
+ * run, or only interrupted / spawn_failed), OSTEL_ERR on a database error. Only the study's own
+ * runs count: the spec hash leaves out the study's name, so another study with the same matrix
+ * (another name, or another machine's study in a shared database) has runs of the same hash.
  */
-int ostel_store_run_is_complete(struct ostel_store *s, const char *spec_hash);
+int ostel_store_run_is_complete(struct ostel_store *s, int64_t study_id, const char *spec_hash);
 
 /*
  * Ids of the stored runs in import order, optionally only those of a study (study_id > 0) or with a
@@ -161,6 +163,15 @@ bool ostel_store_is_url(const char *path);
 char *ostel_store_redact_url(const char *path);
 /* The database as it may be printed: a file's path, or the URL with its password hidden. Borrowed. */
 const char *ostel_store_name(const struct ostel_store *s);
+/*
+ * A write transaction in which a study's checks and inserts happen together (is the name taken by
+ * another matrix, was it started with another N, then insert): SQLite's BEGIN IMMEDIATE takes the
+ * database's write lock; PostgreSQL's takes a transaction-scoped advisory lock on a hash of the
+ * study's name, so two machines starting the same study queue there. End it with
+ * ostel_store_study_unlock(s, commit) on every path (rollback when a check refused or failed).
+ */
+int ostel_store_study_lock(struct ostel_store *s, const char *name);
+int ostel_store_study_unlock(struct ostel_store *s, bool commit);
 /* The first study named `name`: 1 with *study_id and *definition (caller frees) set, 0 when there is
  * none, OSTEL_ERR on a database error. */
 int ostel_store_study_by_name(struct ostel_store *s, const char *name, int64_t *study_id,

@@ -109,7 +109,7 @@ void ostel_store_pg_run_rollback(struct ostel_store *s)
 {
     (void)s;
 }
-int ostel_store_pg_run_is_complete(struct ostel_store *s, const char *h)
+int ostel_store_pg_run_is_complete(struct ostel_store *s, int64_t st, const char *h)
 {
     UNREACHABLE;
 }
@@ -156,6 +156,14 @@ int ostel_store_pg_find_study(struct ostel_store *s, const char *k, int64_t *id)
     UNREACHABLE;
 }
 int ostel_store_pg_study_by_name(struct ostel_store *s, const char *n, int64_t *id, char **d)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_study_lock(struct ostel_store *s, const char *n)
+{
+    UNREACHABLE;
+}
+int ostel_store_pg_study_unlock(struct ostel_store *s, bool c)
 {
     UNREACHABLE;
 }
@@ -612,6 +620,31 @@ int ostel_store_pg_insert_study(struct ostel_store *s, const char *name, const c
         *study_id = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
     return rc;
+}
+
+/* The advisory lock's key: class 0x6f73 ("os") and the name's hash, apart from the schema lock's
+ * one-key number (pg_advisory_xact_lock(int4, int4) and (int8) do not collide). */
+int ostel_store_pg_study_lock(struct ostel_store *s, const char *name)
+{
+    if (pg_exec(s, "BEGIN", "recording the study") != OSTEL_OK)
+        return OSTEL_ERR;
+    const char *p[1] = {name ? name : ""};
+    PGresult *r = pg_query(s, "SELECT pg_advisory_xact_lock(28531, hashtext($1))", 1, p,
+                           "recording the study");
+    if (!r) {
+        PQclear(PQexec(s->pg->conn, "ROLLBACK"));
+        return OSTEL_ERR;
+    }
+    PQclear(r);
+    return OSTEL_OK;
+}
+
+int ostel_store_pg_study_unlock(struct ostel_store *s, bool commit)
+{
+    if (commit)
+        return pg_exec(s, "COMMIT", "recording the study");
+    PQclear(PQexec(s->pg->conn, "ROLLBACK"));
+    return OSTEL_OK;
 }
 
 int ostel_store_pg_study_by_name(struct ostel_store *s, const char *name, int64_t *study_id,
@@ -1103,13 +1136,15 @@ out:
     return rc;
 }
 
-int ostel_store_pg_run_is_complete(struct ostel_store *s, const char *spec_hash)
+int ostel_store_pg_run_is_complete(struct ostel_store *s, int64_t study_id, const char *spec_hash)
 {
-    const char *p[1] = {spec_hash};
+    char sid[24];
+    snprintf(sid, sizeof(sid), "%lld", (long long)study_id);
+    const char *p[2] = {spec_hash, sid};
     PGresult *r = pg_query(s,
-                           "SELECT 1 FROM runs WHERE spec_hash=$1 AND status IN "
-                           "('ok','failed','killed','timeout') LIMIT 1",
-                           1, p, "looking up a run");
+                           "SELECT 1 FROM runs WHERE spec_hash=$1 AND study_id=$2::bigint AND "
+                           "status IN ('ok','failed','killed','timeout') LIMIT 1",
+                           2, p, "looking up a run");
     if (!r)
         return OSTEL_ERR;
     int found = PQntuples(r) > 0;

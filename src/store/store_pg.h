@@ -29,7 +29,7 @@ int ostel_store_pg_run_add_dir(struct ostel_store *s, const char *dir,
                                const struct ostel_store_import_opts *opts, int64_t *run_id);
 int ostel_store_pg_run_commit(struct ostel_store *s);
 void ostel_store_pg_run_rollback(struct ostel_store *s);
-int ostel_store_pg_run_is_complete(struct ostel_store *s, const char *spec_hash);
+int ostel_store_pg_run_is_complete(struct ostel_store *s, int64_t study_id, const char *spec_hash);
 int ostel_store_pg_list_runs(struct ostel_store *s, int64_t study_id, const char *tag,
                              int64_t **ids, size_t *n);
 int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_store_run_record *out);
@@ -47,6 +47,8 @@ int ostel_store_pg_count_rows(struct ostel_store *s, const char *table, int64_t 
 int ostel_store_pg_check_integrity(struct ostel_store *s);
 int ostel_store_pg_print_info(struct ostel_store *s, FILE *f);
 int ostel_store_pg_find_study(struct ostel_store *s, const char *key, int64_t *study_id);
+int ostel_store_pg_study_lock(struct ostel_store *s, const char *name);
+int ostel_store_pg_study_unlock(struct ostel_store *s, bool commit);
 int ostel_store_pg_study_by_name(struct ostel_store *s, const char *name, int64_t *study_id,
                                  char **definition);
 int ostel_store_pg_shard_begin(struct ostel_store *s, int64_t study_id, int shard, int shards,

@@ -4,7 +4,9 @@
 # starts): shard 0 by --shard 0/2, shard 1 from a Slurm array's variables; together they hold every
 # run exactly once, each shard with its own warm-ups; `ostel report --study` says which shard is
 # missing until it ran, and groups by host; a shard index out of range, a changed N and a second
-# matrix under the same name are refused; the server stopped in the middle of a study fails that
+# matrix under the same name are refused; the same matrix under another name (the database from
+# OSTEL_DB) runs all its runs; a shard finished with fewer runs stored than planned is reported;
+# two matrices started under one name at the same moment: exactly one runs; the server stopped in the middle of a study fails that
 # study cleanly, keeps the run directory, and a re-run stores it; no password lands in any file.
 source "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 source "$OSTEL_SRC_DIR/tests/e2e/pglib.sh"
@@ -29,6 +31,12 @@ assert_eq "$((n0 + n1))" 4 "runs over both shards"
 assert_eq "$(pg_sql "SELECT count(*) FROM runs r JOIN studies s ON s.id = r.study_id WHERE s.name = 'fleet1'")" 4 "runs in the database"
 assert_eq "$(pg_sql "SELECT count(DISTINCT spec_hash) FROM runs")" 4 "each run once"
 assert_eq "$(pg_sql "SELECT count(*) FROM study_shards WHERE finished_at IS NOT NULL AND done = planned")" 2 "finished shards"
+assert_eq "$(pg_sql "SELECT sum(done) FROM study_shards")" 4 "shards' done = runs stored"
+# a shard that finished with a run missing from the database (as after a spawn failure): warned
+pg_sql "UPDATE study_shards SET done = done - 1 WHERE shard = 1" >/dev/null
+"$OSTEL" report --db "$PG_URL" --study fleet1 >"$TMP/r.md" 2>"$TMP/err" || fail "report of an incomplete shard"
+assert_grep "study fleet1: .*1 ($(hostname), $((n1 - 1)) of $n1 runs)" "$TMP/err"
+pg_sql "UPDATE study_shards SET done = done + 1 WHERE shard = 1" >/dev/null
 # warm-ups per shard: each shard warms up the models it runs, only those
 for m in m0 m1; do
     for w in $(ls "$TMP/$m/warmup"); do
@@ -59,6 +67,22 @@ assert_grep "study 'fleet1' is already in postgresql://ostel:\*\*\*@" "$TMP/err"
 assert_grep '+ gen = 8' "$TMP/err"
 assert_eq "$(pg_sql "SELECT count(*) FROM studies")" 1 "a refused study was recorded"
 
+# 3b. the same matrix under another name is another study: it runs all its runs (resume looks at
+#     the study's own runs, not at every run of the same spec in the database); the database comes
+#     from OSTEL_DB alone (as in the Kubernetes manifest), for the study and the report
+OSTEL_DB="$PG_URL" "$OSTEL" study -q -m "$q8,$q4" -t q8,q4 -c 1024 -n 16 -r 2 --cooldown 0.1s --name fleet1b \
+    --dir "$TMP/b" >/dev/null 2>"$TMP/err" || fail "fleet1b: $(cat "$TMP/err")"
+assert_eq "$(ls "$TMP/b/runs" | wc -l)" 4 "runs of a second study with the same matrix"
+assert_eq "$(pg_sql "SELECT count(*) FROM runs r JOIN studies s ON s.id = r.study_id WHERE s.name = 'fleet1b'")" 4 "fleet1b runs in the database"
+[ ! -e "$TMP/b/ostel.db" ] || fail "OSTEL_DB was ignored: a SQLite file was made"
+OSTEL_DB="$PG_URL" "$OSTEL" report --study fleet1b >"$TMP/r.md" 2>"$TMP/err" || fail "report from OSTEL_DB: $(cat "$TMP/err")"
+assert_grep "^4 runs in 2 groups" "$TMP/r.md"
+# run again: all four are the study's own now, nothing is run
+OSTEL_DB="$PG_URL" "$OSTEL" study -m "$q8,$q4" -t q8,q4 -c 1024 -n 16 -r 2 --cooldown 0.1s --name fleet1b \
+    --dir "$TMP/b" >/dev/null 2>"$TMP/err" || fail "fleet1b again: $(cat "$TMP/err")"
+assert_grep '4 of 4 runs are already in' "$TMP/err"
+assert_eq "$(ls "$TMP/b/runs" | wc -l)" 4 "runs after resuming a complete study"
+
 # 4. the server stops in the middle of a study: that study fails cleanly, the run is kept, a
 #    re-run stores it
 s2=(study -q -m "$q8" -t q8 -c 4096 -n 1500 -r 5 --no-warmup --cooldown 0.1s --name fleet2 --db "$PG_URL" --dir "$TMP/s2")
@@ -83,8 +107,26 @@ pg_ctl_as -o "-k $PG_DIR -p $PG_PORT -c listen_addresses= -c fsync=off" -l "$PG_
     fail "pg_ctl start again"
 "$OSTEL" "${s2[@]}" >"$TMP/out" 2>"$TMP/err" || fail "re-run after the server came back: $(cat "$TMP/err")"
 assert_eq "$(pg_sql "SELECT count(*) FROM runs r JOIN studies s ON s.id = r.study_id WHERE s.name = 'fleet2'")" 5 "fleet2 runs"
-assert_eq "$(pg_sql "SELECT count(DISTINCT run_key) FROM runs")" 9 "every run once"
+assert_eq "$(pg_sql "SELECT count(DISTINCT run_key) FROM runs")" 13 "every run once"
+
+# 4b. two machines start one study name at the same moment with different matrices: the name's
+#     check and the insert are one transaction under an advisory lock on the name, so exactly one
+#     starts (without the lock both passed the check when their checks came before either insert)
+s3=(study -q -m "$q8" -t q8 -c 1024 -r 2 --no-warmup --cooldown 0.1s --name fleet3 --db "$PG_URL")
+"$OSTEL" "${s3[@]}" -n 4 --dir "$TMP/c1" >/dev/null 2>"$TMP/c1.err" &
+p1=$!
+"$OSTEL" "${s3[@]}" -n 8 --dir "$TMP/c2" >/dev/null 2>"$TMP/c2.err" &
+p2=$!
+set +e
+wait "$p1"; rc1=$?
+wait "$p2"; rc2=$?
+set -e
+[ $(((rc1 == 0) + (rc2 == 0))) -eq 1 ] ||
+    fail "two matrices under one name at once: exit statuses $rc1 and $rc2 ($(cat "$TMP/c1.err" "$TMP/c2.err"))"
+grep -q "study 'fleet3' is already in .* with another matrix" "$TMP/c1.err" "$TMP/c2.err" ||
+    fail "no refusal: $(cat "$TMP/c1.err" "$TMP/c2.err")"
+assert_eq "$(pg_sql "SELECT count(*) FROM studies WHERE name = 'fleet3'")" 1 "studies named fleet3"
 
 # 5. no password anywhere in what the studies wrote
-! grep -rq -- "$PG_PASS" "$TMP/m0" "$TMP/m1" "$TMP/s2" || fail "the password is in a file: $(grep -rl -- "$PG_PASS" "$TMP")"
+! grep -rq -- "$PG_PASS" "$TMP/m0" "$TMP/m1" "$TMP/b" "$TMP/s2" "$TMP/c1" "$TMP/c2" || fail "the password is in a file: $(grep -rl -- "$PG_PASS" "$TMP")"
 true

@@ -4,7 +4,8 @@
 # with promtool; a real llama.cpp run writes --metrics-textfile (atomically) with llama.cpp's tokens/s
 # and its phase "done"; a study keeps one listener over all its runs; hostile requests (a wrong
 # method, garbage, a huge head, a client that sends nothing) get a status line or a timeout and never
-# stop the responder; a non-loopback address is refused.
+# stop the responder; a non-loopback address is refused. GPU metrics (ostel_gpu_*) through the NVML
+# test double; `ostel serve` serves the same, scraped live during its load.
 source "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 command -v promtool >/dev/null || fail "promtool is needed: scripts/setup.sh --tests (prometheus)"
 command -v curl >/dev/null || fail "curl is needed"
@@ -75,6 +76,46 @@ curl -sf --max-time 10 "$url" >/dev/null || fail "the responder died after hosti
 wait "$pid" || fail "the run failed"
 curl -s --max-time 2 "$url" >/dev/null && fail "still listening after ostel ended"
 
+# 2b. GPU metrics, from the NVML test double (tests/gpu/fake_nvml.c: two H200s, energy +10 mJ per
+#     read) loaded through OSTEL_NVML_LIB: ostel_gpu_* per GPU, live and in the textfile; the GPUs'
+#     names in summary.json's host.gpu and in the store's machines table
+fake_nvml="$(dirname "$OSTEL")/fake_nvml/libnvidia-ml.so.1"
+if [ -f "$fake_nvml" ]; then
+    OSTEL_NVML_LIB="$fake_nvml" FAKE_NVML_GPUS=2 FAKE_NVML_PIDS=1:512 \
+        "$OSTEL" run -q --tag gpu --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/gpu.prom" \
+        --out "$TMP/g1" -- sleep 3 &
+    pid=$!
+    scrape_until '^ostel_gpu_energy_joules_total{.*gpu="1"} 0\.[0-9]*[1-9]' "$TMP/gpu-live.prom" "$pid" ||
+        fail "no live GPU metrics: $(grep gpu "$TMP/gpu-live.prom")"
+    wait "$pid" || fail "the GPU run failed"
+    for f in "$TMP/gpu-live.prom" "$TMP/gpu.prom"; do
+        promtool check metrics <"$f" >"$TMP/lint" 2>&1 || fail "promtool ($f): $(cat "$TMP/lint")"
+        for m in memory_used_bytes memory_total_bytes process_memory_bytes utilization_ratio \
+            energy_joules_total temperature_celsius; do
+            for g in 0 1; do
+                grep -q "^ostel_gpu_${m}{run=\"g1\",tag=\"gpu\",model=\"\",gpu=\"$g\"} [0-9]" "$f" ||
+                    fail "ostel_gpu_$m of GPU $g missing in $f"
+            done
+        done
+        # the double answers NOT_SUPPORTED for power on GPU 1: left out, never 0
+        grep -q '^ostel_gpu_power_watts{.*gpu="0"} 412\.' "$f" || fail "GPU 0 power in $f"
+        ! grep -q '^ostel_gpu_power_watts{.*gpu="1"}' "$f" || fail "GPU 1 power, unreadable, in $f"
+        grep -q '^ostel_gpu_memory_total_bytes{.*gpu="0"} 150754820096$' "$f" || fail "GPU memory total in $f"
+        grep -q '^# TYPE ostel_gpu_energy_joules_total counter' "$f" || fail "energy is not a counter"
+    done
+    assert_eq "$(json "$TMP/g1/summary.json" 'j["host"]["gpu"]')" "NVIDIA H200, NVIDIA H200" "host.gpu"
+    "$OSTEL" db import "$TMP/g1" --db "$TMP/g.db" >/dev/null || fail "import of the GPU run"
+    "$OSTEL" db export -t machines --db "$TMP/g.db" >"$TMP/machines.csv" || fail "export machines"
+    assert_grep ',"NVIDIA H200, NVIDIA H200"$' "$TMP/machines.csv"
+    # without a GPU: host.gpu null, no ostel_gpu_ series
+    OSTEL_GPU=none "$OSTEL" run -q --tag nogpu --metrics-textfile "$TMP/nogpu.prom" --out "$TMP/g0" -- true ||
+        fail "a run without a GPU"
+    assert_eq "$(json "$TMP/g0/summary.json" 'j["host"]["gpu"]')" null "host.gpu without a GPU"
+    ! grep -q '^ostel_gpu_' "$TMP/nogpu.prom" || fail "GPU series without a GPU"
+else
+    note "no NVML test double in the build: GPU metrics not checked"
+fi
+
 # 3. a llama.cpp run writes the textfile, atomically, with tokens/s and phase done
 q8=$(tiny_model tiny-llama Q8_0)
 "$OSTEL" run -q -m "$q8" -c 1024 -n 32 --tag q8 --out "$TMP/r2" --metrics-textfile "$TMP/tf/ostel.prom" \
@@ -91,14 +132,36 @@ grep -q '^ostel_run_phase{run="r3",tag="q8",model="tiny-llama-Q8_0.gguf",phase="
 grep -q '^ostel_llama_tokens_per_second{.*phase="generate"} [0-9]' "$TMP/tf/ostel.prom" || fail "generation tokens/s"
 grep -q '^ostel_run_info{.*status="ok"} 1$' "$TMP/tf/ostel.prom" || fail "status"
 
-# 4. a study: one listener for all its runs; the textfile is rewritten after each
-"$OSTEL" study -q -m "$q8" -t q8 -c 1024 -n 16 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
-    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null || fail "study"
+# 4. a study: one listener for all its runs, scraped live while a run is in progress; the textfile
+#    is rewritten after each
+"$OSTEL" study -q -m "$q8" -t q8 -c 1024 -n 64 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
+    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null &
+pid=$!
+scrape_until '^ostel_process_resident_memory_bytes{run="[^"]*",tag="q8",model="tiny-llama-Q8_0.gguf"} [1-9]' \
+    "$TMP/study-live.prom" "$pid" || fail "no live scrape during the study: $(cat "$TMP/study-live.prom")"
+promtool check metrics <"$TMP/study-live.prom" >"$TMP/lint" 2>&1 || fail "promtool (study, live): $(cat "$TMP/lint")"
+wait "$pid" || fail "study"
 grep -q '^ostel_runs_total 2$' "$TMP/tf/study.prom" || fail "runs_total after the study: $(grep runs_total "$TMP/tf/study.prom")"
 promtool check metrics <"$TMP/tf/study.prom" >"$TMP/lint" 2>&1 || fail "promtool (study): $(cat "$TMP/lint")"
 
-# 5. only loopback
-"$OSTEL" run -q --tag x --metrics-listen 0.0.0.0:9464 -- true 2>"$TMP/err" && fail "0.0.0.0 accepted"
+# 5. ostel serve: the llama-server it starts, scraped live during the load, and the textfile at the end
+"$OSTEL" serve -q -m "$q8" -c 1024 --tag serve --requests 8 --warmup 1 --prompt-tokens 16 \
+    --output-tokens 32 -o "$TMP/sv" --metrics-listen "127.0.0.1:$port" \
+    --metrics-textfile "$TMP/tf/serve.prom" >/dev/null &
+pid=$!
+scrape_until '^ostel_process_resident_memory_bytes{run="sv",tag="serve",model="tiny-llama-Q8_0.gguf"} [1-9]' \
+    "$TMP/serve-live.prom" "$pid" || fail "no live scrape of ostel serve: $(cat "$TMP/serve-live.prom")"
+promtool check metrics <"$TMP/serve-live.prom" >"$TMP/lint" 2>&1 || fail "promtool (serve, live): $(cat "$TMP/lint")"
+wait "$pid" || fail "ostel serve"
+promtool check metrics <"$TMP/tf/serve.prom" >"$TMP/lint" 2>&1 || fail "promtool (serve): $(cat "$TMP/lint")"
+grep -q '^ostel_run_info{run="sv",tag="serve",.*status="ok"} 1$' "$TMP/tf/serve.prom" ||
+    fail "serve's status: $(grep run_info "$TMP/tf/serve.prom")"
+"$OSTEL" serve -q -m "$q8" --metrics-listen 0.0.0.0:9464 -o "$TMP/sv2" 2>"$TMP/err" && fail "serve: 0.0.0.0 accepted"
 assert_grep 'only a loopback address' "$TMP/err"
-"$OSTEL" run -q --tag x --metrics-listen nonsense -- true 2>"$TMP/err" && fail "a bad address accepted"
+[ ! -e "$TMP/sv2" ] || fail "a refused --metrics-listen left a run directory"
+
+# 6. only loopback
+"$OSTEL" run -q --tag x --out "$TMP/x1" --metrics-listen 0.0.0.0:9464 -- true 2>"$TMP/err" && fail "0.0.0.0 accepted"
+assert_grep 'only a loopback address' "$TMP/err"
+"$OSTEL" run -q --tag x --out "$TMP/x2" --metrics-listen nonsense -- true 2>"$TMP/err" && fail "a bad address accepted"
 true

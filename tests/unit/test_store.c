@@ -184,9 +184,8 @@ static void test_import_fixtures(void **state)
     free(rebuilt);
     ostel_store_run_record_free(&r);
 
-    /* resume */
-    assert_int_equal(ostel_store_run_is_complete(s, "3b1f0c9d2e7a4410"), 1);
-    assert_int_equal(ostel_store_run_is_complete(s, "0000000000000000"), 0);
+    /* resume looks at one study's runs only: these were imported without a study */
+    assert_int_equal(ostel_store_run_is_complete(s, 1, "3b1f0c9d2e7a4410"), 0);
 
     /* listing by tag */
     int64_t *list;
@@ -272,7 +271,6 @@ static void test_import_real_scenario(void **state)
     assert_non_null(strstr(json, "\"asked_mib\":128"));
     assert_non_null(strstr(json, "\"held_mib_at_start\":138.85"));
     free(json);
-    assert_int_equal(ostel_store_run_is_complete(s, "e28774d46e1c81c0"), 1);
 
     /* identity is run_id: a copy elsewhere with another start time is the same run... */
     char *copy = ostel_xasprintf("%s/copy", dir);
@@ -313,6 +311,36 @@ static void expect_schema2_values(struct ostel_store *s, int64_t id)
  * cost (ostel_cpu), become columns. A database made by schema 1 (here: a schema-2 one with the new
  * columns dropped again) gets them from the stored summary.json when it is opened.
  */
+/*
+ * Resume is per study: the spec hash leaves out the study's name, so a second study with the same
+ * matrix (another name, another machine) must not take the first one's runs for its own.
+ */
+static void test_resume_per_study(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    const char *a = "[study]\nname = a\n", *b = "[study]\nname = b\n";
+    int64_t sa = 0, sb = 0;
+    assert_int_equal(ostel_store_insert_study(s, "a", a, strlen(a), &sa), OSTEL_OK);
+    assert_int_equal(ostel_store_insert_study(s, "b", b, strlen(b), &sb), OSTEL_OK);
+    assert_true(sa > 0 && sb > 0 && sa != sb);
+    char *p = fixture("real-scenario");
+    struct ostel_store_import_opts io = {sa, NULL}; /* spec_hash from config.txt */
+    int64_t id = 0;
+    assert_int_equal(ostel_store_import_run_dir(s, p, &io, &id), OSTEL_STORE_ADDED);
+    free(p);
+    assert_int_equal(ostel_store_run_is_complete(s, sa, "e28774d46e1c81c0"), 1);
+    assert_int_equal(ostel_store_run_is_complete(s, sb, "e28774d46e1c81c0"), 0);
+    assert_int_equal(ostel_store_run_is_complete(s, sa, "0000000000000000"), 0);
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
 static void test_migrate_to_2(void **state)
 {
     (void)state;
@@ -736,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
         cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
         cmocka_unit_test(test_report_sql_plan),
+        cmocka_unit_test(test_resume_per_study),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
