@@ -35,7 +35,7 @@ struct ostel_gpu *ostel_gpu_open(const char *want, char *why, size_t why_size)
         why[0] = '\0';
     if (want && strcmp(want, "none") == 0) {
         if (why && why_size)
-            snprintf(why, why_size, "GPU telemetry off (--gpu none)");
+            snprintf(why, why_size, "GPU telemetry off (OSTEL_GPU=none)");
         return g;
     }
     char tmp[256] = "";

@@ -810,9 +810,10 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     }
     res->end_ts = now_real();
     if (gpu_sampler) {
-        c.gpu_collection = ostel_gpu_sampler_stop(gpu_sampler);
+        c.gpu_collection = ostel_gpu_sampler_stop(gpu_sampler, c.gpu_line, sizeof(c.gpu_line));
         gpu_sampler = NULL;
-        ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
+        if (c.gpu_collection)
+            ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
     }
     if (sampler) {
         int64_t kills = -1;

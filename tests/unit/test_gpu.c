@@ -32,7 +32,8 @@ static void reset_env(void)
 {
     static const char *const vars[] = {"FAKE_NVML_GPUS", "FAKE_NVML_PIDS", "FAKE_NVML_LOSE",
                                        "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",
-                                       "FAKE_NVML_HANG_MS", "OSTEL_GPU"};
+                                       "FAKE_NVML_HANG_MS", "OSTEL_GPU",
+                                       "FAKE_NVML_INIT_HANG_MS", "FAKE_NVML_FAIL"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     char *lib = fake_lib("");
@@ -278,6 +279,8 @@ static void test_sampler_tree_energy_loss(void **state)
     /* until device 0 has ten rows (never a wall-clock bound on what is read) */
     for (int i = 0; i < 500; i++) {
         nap_ms(20);
+        if (access(csv, F_OK) != 0) /* the thread has not opened NVML yet */
+            continue;
         size_t len = 0;
         char *data = test_read_file(csv, &len);
         size_t rows0 = 0;
@@ -287,7 +290,8 @@ static void test_sampler_tree_energy_loss(void **state)
         if (rows0 >= 10)
             break;
     }
-    cJSON *col = ostel_gpu_sampler_stop(s);
+    cJSON *col = ostel_gpu_sampler_stop(s, why, sizeof(why));
+    assert_non_null(col);
     kill(child, SIGKILL);
     kill(gc, SIGKILL);
     waitpid(child, NULL, 0);
@@ -349,8 +353,11 @@ static void test_hang_bounded_stop(void **state)
         if (!s)
             _exit(2);
         nap_ms(50);
-        cJSON *col = ostel_gpu_sampler_stop(s);
-        _exit(cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) ? 0 : 3);
+        cJSON *col = ostel_gpu_sampler_stop(s, why, sizeof(why));
+        _exit(col && cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) &&
+                      cJSON_IsFalse(cJSON_GetObjectItem(col, "open_timed_out"))
+                  ? 0
+                  : 3);
     }
     int st = 0;
     waitpid(p, &st, 0);
@@ -359,6 +366,129 @@ static void test_hang_bounded_stop(void **state)
     test_rmtree(dir);
     free(dir);
     unsetenv("FAKE_NVML_HANG_MS");
+}
+
+/* A driver stuck in nvmlInit: starting returns at once (the thread opens NVML), stopping gives up
+ * waiting and says so. In a child: the stuck thread stays behind. */
+static void test_init_hang(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("FAKE_NVML_INIT_HANG_MS", "8000", 1);
+    char *dir = test_tmpdir();
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {
+        char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+        char why[256] = "";
+        struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                              sizeof(why));
+        if (!s)
+            _exit(2);
+        cJSON *col = ostel_gpu_sampler_stop(s, why, sizeof(why));
+        if (!col || !cJSON_IsTrue(cJSON_GetObjectItem(col, "open_timed_out")) ||
+            !cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")))
+            _exit(3);
+        char line[256] = "";
+        ostel_gpu_config_line(col, line, sizeof(line));
+        if (!strstr(line, "hung while starting"))
+            _exit(4);
+        _exit(access(csv, F_OK) == 0 ? 5 : 0); /* no GPU row, no file */
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    test_rmtree(dir);
+    free(dir);
+    reset_env();
+}
+
+/* No GPU found by the thread: stop returns NULL and the one line why; no file. */
+static void test_sampler_no_gpu(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("FAKE_NVML_NO_INIT", "1", 1);
+    char *dir = test_tmpdir();
+    char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    char why[256] = "";
+    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                          sizeof(why));
+    assert_non_null(s);
+    nap_ms(30);
+    assert_null(ostel_gpu_sampler_stop(s, why, sizeof(why)));
+    assert_non_null(strstr(why, "Driver Not Loaded"));
+    assert_int_not_equal(access(csv, F_OK), 0);
+    setenv("OSTEL_GPU", "none", 1);
+    assert_null(ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why)));
+    assert_non_null(strstr(why, "OSTEL_GPU=none"));
+    test_rmtree(dir);
+    free(csv);
+    free(dir);
+    reset_env();
+}
+
+/* NVML failing mid-run (Unknown Error, Timeout) on chosen calls: the sampling goes on, those cells
+ * are empty while the calls fail and filled again after, and the collection says what happened. */
+static void test_errors_mid_run(void **state)
+{
+    (void)state;
+    reset_env();
+    /* power fails on its calls 3 to 5, utilization for ever from its 4th, energy times out on 6 */
+    setenv("FAKE_NVML_FAIL", "power:3-5,util:4,energy:6-6:10", 1);
+    char *dir = test_tmpdir();
+    char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    char why[256] = "";
+    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                          sizeof(why));
+    assert_non_null(s);
+    size_t rows = 0;
+    for (int i = 0; i < 500 && rows < 10; i++) {
+        nap_ms(20);
+        if (access(csv, F_OK) != 0)
+            continue;
+        size_t len = 0;
+        char *data = test_read_file(csv, &len);
+        rows = 0;
+        for (size_t k = 0; k < len; k++)
+            rows += data[k] == '\n';
+        rows = rows ? rows - 1 : 0;
+        free(data);
+    }
+    cJSON *col = ostel_gpu_sampler_stop(s, why, sizeof(why));
+    assert_non_null(col);
+    cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"), 0);
+    assert_true(cJSON_GetObjectItem(d0, "failed_reads")->valuedouble >= 3);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d0, "lost_at"))); /* an error is not a loss */
+    assert_string_equal(cJSON_GetObjectItem(d0, "first_error")->valuestring,
+                        "nvmlDeviceGetPowerUsage: Unknown Error");
+    size_t len = 0;
+    char *data = test_read_file(csv, &len);
+    struct ostel_gpu_table t;
+    char err[128];
+    assert_int_equal(ostel_gpu_metrics_parse(data, len, &t, err, sizeof(err)), 0);
+    assert_true(t.n >= 10);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct ostel_gpu_row *r = &t.rows[i];
+        bool power = r->valid & (1u << OSTEL_GPU_POWER_W);
+        bool util = r->valid & (1u << OSTEL_GPU_UTIL_PCT);
+        bool energy = r->valid & (1u << OSTEL_GPU_ENERGY_J);
+        assert_true(power == (i < 2 || i > 4));
+        assert_true(util == (i < 3));
+        /* the first reading has no delta; the 6th call timed out; the 7th spans two intervals */
+        assert_true(energy == (i != 0 && i != 5));
+        if (i == 6)
+            assert_true(fabs(r->v[OSTEL_GPU_ENERGY_J] - 0.010) < 1e-9);
+        assert_true(r->valid & (1u << OSTEL_GPU_TEMP_C)); /* the others are read as ever */
+    }
+    ostel_gpu_table_free(&t);
+    free(data);
+    cJSON_Delete(col);
+    test_rmtree(dir);
+    free(csv);
+    free(dir);
+    reset_env();
 }
 
 int main(void)
@@ -372,6 +502,9 @@ int main(void)
         cmocka_unit_test(test_old_driver),
         cmocka_unit_test(test_sampler_tree_energy_loss),
         cmocka_unit_test(test_hang_bounded_stop),
+        cmocka_unit_test(test_init_hang),
+        cmocka_unit_test(test_sampler_no_gpu),
+        cmocka_unit_test(test_errors_mid_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
