@@ -9,6 +9,7 @@
 #include "gpu/gpu.h"
 #include "run/gpu_metrics.h"
 #include "run/gpu_sampler.h"
+#include "run/phases.h"
 #include "util/fileio.h"
 
 #include <math.h>
@@ -122,7 +123,7 @@ static void test_csv_roundtrip_and_summary(void **state)
     for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
         f.llama_self_mb[i] = -1;
     f.llama_self_mb[0] = 8458;
-    cJSON *j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f);
+    cJSON *j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f, NULL);
     cJSON *run = cJSON_GetObjectItem(j, "run");
     assert_true(fabs(cJSON_GetObjectItem(run, "generate_energy_j")->valuedouble - 160) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(run, "j_per_token")->valuedouble - 0.5) < 1e-9);
@@ -144,6 +145,83 @@ static void test_csv_roundtrip_and_summary(void **state)
         ostel_gpu_table_free(&t);
     }
     ostel_buf_free(&b);
+}
+
+/* Energy split by phase: a 40 ms prompt phase inside one 100 ms sample interval gets its share, not
+ * the whole row's (or nothing); J/token follows; another process on the device flags it. */
+static void test_energy_split(void **state)
+{
+    (void)state;
+    struct ostel_phase_bounds b;
+    b.start[OSTEL_PHASE_NONE] = -1;
+    b.start[OSTEL_PHASE_LOAD] = 100.00;
+    b.start[OSTEL_PHASE_PROMPT] = 100.53;  /* prompt: 40 ms, inside the row at 100.6 */
+    b.start[OSTEL_PHASE_GENERATE] = 100.57;
+    b.start[OSTEL_PHASE_TEARDOWN] = 101.25;
+    b.end = 101.4;
+    double e[OSTEL_PHASE_COUNT] = {0};
+    bool seen[OSTEL_PHASE_COUNT] = {false};
+    /* one interval over three phases: 30 ms load, 40 ms prompt, 30 ms generate */
+    ostel_gpu_energy_split(&b, 100.50, 100.60, 10.0, e, seen);
+    assert_true(fabs(e[OSTEL_PHASE_LOAD] - 3.0) < 1e-9);
+    assert_true(fabs(e[OSTEL_PHASE_PROMPT] - 4.0) < 1e-9);
+    assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 3.0) < 1e-9);
+    assert_false(seen[OSTEL_PHASE_TEARDOWN]);
+    /* before the first boundary: no phase; a zero-length interval: the phase at its end */
+    memset(e, 0, sizeof(e));
+    ostel_gpu_energy_split(&b, 99.95, 100.05, 2.0, e, seen);
+    assert_true(fabs(e[OSTEL_PHASE_NONE] - 1.0) < 1e-9);
+    assert_true(fabs(e[OSTEL_PHASE_LOAD] - 1.0) < 1e-9);
+    memset(e, 0, sizeof(e));
+    ostel_gpu_energy_split(&b, 100.7, 100.7, 2.0, e, seen);
+    assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 2.0) < 1e-9);
+
+    /* rows every 100 ms from 100.0 to 101.4 at 500 W: 50 J per row after the first */
+    struct ostel_gpu_row rows[15];
+    memset(rows, 0, sizeof(rows));
+    for (int i = 0; i < 15; i++) {
+        rows[i].ts = 100.0 + 0.1 * i;
+        rows[i].phase = ostel_phases_at(&b, rows[i].ts);
+        if (i > 0) {
+            rows[i].valid = 1u << OSTEL_GPU_ENERGY_J;
+            rows[i].v[OSTEL_GPU_ENERGY_J] = 50;
+        }
+    }
+    rows[7].valid = 0; /* a failed read: the next delta covers two intervals (100 J) */
+    rows[8].v[OSTEL_GPU_ENERGY_J] = 100;
+    struct ostel_gpu_run_facts f;
+    f.prompt_tokens = 20;
+    f.gen_tokens = 100;
+    for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
+        f.llama_self_mb[i] = -1;
+    cJSON *col = cJSON_Parse("{\"devices\":[{\"index\":0,\"proc_reads\":3,\"other_procs_max\":0}]}");
+    cJSON *j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
+    cJSON *run = cJSON_GetObjectItem(j, "run");
+    /* prompt 40 ms at 500 W = 20 J (labelling by row would give it 50 J, or 0 J) */
+    assert_true(fabs(cJSON_GetObjectItem(run, "prompt_energy_j")->valuedouble - 20) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(run, "prompt_j_per_token")->valuedouble - 1) < 1e-6);
+    /* generate 100.57 → 101.25: 680 ms = 340 J */
+    assert_true(fabs(cJSON_GetObjectItem(run, "generate_energy_j")->valuedouble - 340) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(run, "j_per_token")->valuedouble - 3.4) < 1e-6);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(run, "energy_shared")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(run, "energy_note")));
+    cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "per_device"), 0);
+    cJSON *load = cJSON_GetObjectItem(cJSON_GetObjectItem(d0, "phases"), "load");
+    assert_true(fabs(cJSON_GetObjectItem(load, "energy_j")->valuedouble - 265) < 1e-6);
+    cJSON *all = cJSON_GetObjectItem(d0, "overall");
+    assert_true(fabs(cJSON_GetObjectItem(all, "energy_j")->valuedouble - 700) < 1e-6);
+    cJSON_Delete(j);
+    /* another process on the device: flagged */
+    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"),
+                                                                0),
+                                             "other_procs_max"),
+                         1);
+    j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
+    run = cJSON_GetObjectItem(j, "run");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(run, "energy_shared")));
+    assert_non_null(strstr(cJSON_GetObjectItem(run, "energy_note")->valuestring, "whole device"));
+    cJSON_Delete(j);
+    cJSON_Delete(col);
 }
 
 static void test_no_driver(void **state)
@@ -497,6 +575,7 @@ int main(void)
         cmocka_unit_test(test_energy_delta),
         cmocka_unit_test(test_tree_match),
         cmocka_unit_test(test_csv_roundtrip_and_summary),
+        cmocka_unit_test(test_energy_split),
         cmocka_unit_test(test_no_driver),
         cmocka_unit_test(test_two_gpus_fields),
         cmocka_unit_test(test_old_driver),
