@@ -2,7 +2,7 @@
 # GPU faults under `ostel run`, with the NVML test double (tests/gpu/fake_nvml.c) loaded through
 # ostel's own dlopen path: a driver stuck in nvmlInit must not block the child (which writes more
 # than a pipe holds before it exits), and NVML failing mid-run leaves cells empty while the run goes
-# on; summary.json says what happened each time. No llama.cpp needed.
+# on; summary.json says what happened each time. And the child's CUDA_DEVICE_ORDER. No llama.cpp needed.
 source "$(dirname "$0")/lib.sh"
 
 fake="$(dirname "$OSTEL")/fake_nvml/libnvidia-ml.so.1"
@@ -31,4 +31,13 @@ failed=$(json "$TMP/err/summary.json" 'j["gpu"]["devices"][0]["failed_reads"]')
 awk -F, 'NR==1 && $9 != "power_w" {exit 2} NR>=5 && $9 != "" {exit 1}' "$TMP/err/gpu_metrics.csv" ||
     fail "power_w cells not empty after the failure"
 awk -F, 'NR==2 && $9 == "" {exit 1}' "$TMP/err/gpu_metrics.csv" || fail "first power cell empty"
-note "hung init and mid-run NVML errors: run completed, cells empty, summary says so"
+
+
+# 3. The child gets CUDA_DEVICE_ORDER=PCI_BUS_ID (CUDA<k> = NVML's GPU k) unless the user set it.
+env -u CUDA_DEVICE_ORDER "$OSTEL" run -q -t gpu-order -o "$TMP/order" -- \
+    sh -c 'echo "order=${CUDA_DEVICE_ORDER:-unset}"' || fail "ostel run failed"
+assert_grep '^order=PCI_BUS_ID$' "$TMP/order/llama_output.log"
+CUDA_DEVICE_ORDER=FASTEST_FIRST "$OSTEL" run -q -t gpu-order2 -o "$TMP/order2" -- \
+    sh -c 'echo "order=${CUDA_DEVICE_ORDER:-unset}"' || fail "ostel run failed"
+assert_grep '^order=FASTEST_FIRST$' "$TMP/order2/llama_output.log"
+note "hung init, mid-run NVML errors, CUDA_DEVICE_ORDER: all as documented"
