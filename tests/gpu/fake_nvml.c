@@ -6,6 +6,8 @@
  *   FAKE_NVML_GPUS=N          devices (default 1); device 1 and up answer NOT_SUPPORTED for power,
  *                             instant power and clock-event reasons
  *   FAKE_NVML_PIDS=p:MiB,...  the compute processes on device 0
+ *   FAKE_NVML_USED_MIB=A,B,.. memory used on device 0, 1... (default 9000 each; the driver reserves
+ *                             550 MiB more, so free = 143771 - 550 - used)
  *   FAKE_NVML_LOSE=I:N        device I answers GPU_IS_LOST from its N-th memory call on
  *   FAKE_NVML_ENERGY0=MJ      the energy counter's first value (default 1000000), +10 mJ per call
  *   FAKE_NVML_NO_INIT=1       nvmlInit answers DRIVER_NOT_LOADED
@@ -187,6 +189,25 @@ typedef struct {
     unsigned long long total, reserved, free, used;
 } mem_v2;
 
+/* Device i's used MiB from FAKE_NVML_USED_MIB (default 9000). */
+static unsigned long long used_mib(int i)
+{
+    const char *v = getenv("FAKE_NVML_USED_MIB");
+    unsigned long long u = 9000ULL;
+    for (int k = 0; v && *v; k++) {
+        char *end = NULL;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (end == v)
+            break;
+        if (k == i)
+            return x < TOTAL_MIB - 550ULL ? x : TOTAL_MIB - 550ULL;
+        v = *end == ',' ? end + 1 : end;
+        if (!*end)
+            break;
+    }
+    return u;
+}
+
 /* Idle H200: v1 used counts the driver's reserved memory (about 550 MiB), v2 does not. */
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, mem_v1 *m);
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, mem_v1 *m)
@@ -201,7 +222,7 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, mem_v1 *m)
         return inj;
     mem_calls[i]++;
     m->total = TOTAL_MIB * MIB;
-    m->used = (9000ULL + 550ULL) * MIB;
+    m->used = (used_mib(i) + 550ULL) * MIB;
     m->free = m->total - m->used;
     return OK;
 }
@@ -237,7 +258,7 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, mem_v2 *m)
     mem_calls[i]++;
     m->total = TOTAL_MIB * MIB;
     m->reserved = 550ULL * MIB;
-    m->used = 9000ULL * MIB;
+    m->used = used_mib(i) * MIB;
     m->free = m->total - m->used - m->reserved;
     return OK;
 }
