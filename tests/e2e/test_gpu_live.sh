@@ -37,7 +37,7 @@ model=$(tiny_model tiny-llama F16)
 OSTEL_LLAMA_BIN="$cuda_bin" "$OSTEL" run -q -m "$model" -c 2048 -n 64 -t gpu-ngl99 \
     --gpu-interval 20ms -o "$TMP/g" -- -ngl 99 || fail "ostel run -ngl 99 failed"
 s="$TMP/g/summary.json"
-assert_eq "$(json "$s" 'j["status"]')" ok "-ngl 99 run status"
+assert_eq "$(json "$s" 'j["run"]["status"]')" ok "-ngl 99 run status"
 matched=$(json "$s" 'j["gpu"]["devices"][0]["proc_matched_reads"]')
 [ "${matched%.*}" -ge 1 ] || fail "llama.cpp's process never found in NVML's process list"
 self=$(json "$s" 'j["gpu"]["per_device"][0]["llama_self_mb"]')
