@@ -5,8 +5,10 @@
  * verdict (fits / tight / does not fit), the largest context that fits and, with --ctx-sweep, a
  * table of memory against context. --compare LOG holds the prediction against a llama.cpp log.
  *
- * Devices are a list with capacities, so a discrete GPU (NVIDIA VRAM through src/gpu/, a later
- * issue) plugs in by filling one more entry; until then --gpu-mem gives its size.
+ * Devices are a list with capacities: the host, then on CUDA one entry per NVIDIA GPU with NVML's free
+ * memory as its budget (read through src/gpu/ on a thread, at most FIT_NVML_TIMEOUT_S; --gpu-mem
+ * overrides with one GPU of that size; OSTEL_GPU=none skips NVML). Every CUDA device's need includes
+ * the CUDA runtime's per-process overhead (OSTEL_GPU_CUDA_OVERHEAD_MIB, gpu.h) with its error bar.
  */
 #include "cmd/cmd.h"
 #include "gpu/gpu.h"
@@ -29,6 +31,11 @@
 #define FIT_MAX_MODELS 32
 /* "tight": the need lies within the last FIT_TIGHT_PCT % of a device's budget */
 #define FIT_TIGHT_PCT 10.0
+/* the host and at most this many GPUs */
+#define FIT_MAX_GPUS 16
+#define FIT_MAX_DEV (1 + FIT_MAX_GPUS)
+/* how long NVML may take to answer before fit goes on without it (a stuck driver) */
+#define FIT_NVML_TIMEOUT_S 5.0
 
 enum {
     OPT_COMPARE = 256, OPT_CTK, OPT_CTV, OPT_SWEEP, OPT_DEVICE, OPT_FA, OPT_GPU_MEM, OPT_JSON,
@@ -61,6 +68,9 @@ static const struct ostel_command_help help = {
     "not fit'. The host budget is MemAvailable, or the room left in ostel's memory cgroup\n"
     "(limit - usage) where that is less; on Metal the GPU budget is iogpu.wired_limit_mb\n"
     "when set, else macOS's default working set (2/3 of RAM up to 36 GiB, 3/4 above).\n"
+    "On CUDA each NVIDIA GPU's budget is NVML's free memory (--gpu-mem overrides;\n"
+    "OSTEL_GPU=none skips NVML), and each GPU's need includes the CUDA runtime's own\n"
+    "overhead (context, cuBLAS workspace) with its error bar.\n"
     "See docs/fit.md for the formulas and their accuracy."};
 
 struct fit_args {
@@ -155,10 +165,14 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
 /* ---- this machine ---- */
 
 struct fit_device {
-    const char *name;       /* "host", "gpu" */
+    const char *name;       /* "host", "gpu", or "gpu0", "gpu1"... on several NVIDIA GPUs */
     const char *budget_src; /* where the budget comes from */
     uint64_t capacity;      /* bytes; 0 = unknown */
     uint64_t budget;        /* bytes usable now; 0 = unknown */
+    bool cuda;              /* a CUDA device: its need includes the runtime's overhead */
+    double share;           /* CUDA: its part of the GPU buffers (llama.cpp splits by free memory) */
+    int nvml_index;         /* NVML's index, or -1 */
+    char label[16], gpu_name[96], src[320];
 };
 
 struct fit_machine {
@@ -168,7 +182,8 @@ struct fit_machine {
     struct ostel_platform_cgroup cg; /* the memory cgroup ostel runs in (version 0: none) */
     char host_src[160];              /* the host budget's source (ostel_platform_choose_budget) */
     size_t n_dev;
-    struct fit_device dev[OSTEL_MEMMODEL_MAX_DEV];
+    struct fit_device dev[FIT_MAX_DEV];
+    char nvml_why[256]; /* why NVML gave no budget, or "" */
 };
 
 /* The host CPU's features (platform/cpu_features.c) as the memory model's repack flags. */
@@ -182,24 +197,6 @@ static uint32_t host_cpu_features(void)
     if (c & OSTEL_PLATFORM_CPU_NEON_DOTPROD)
         f |= OSTEL_MEMMODEL_CPU_NEON_DOTPROD;
     return f;
-}
-
-/* GPU 0's free memory through NVML less the measured CUDA per-process overhead, or -1 without an
- * NVIDIA GPU; src gets where the figure came from. */
-static double fit_nvml_free_mb(char *src, size_t src_size)
-{
-    struct ostel_gpu *g = ostel_gpu_open("auto", NULL, 0);
-    struct ostel_gpu_reading r;
-    double mb = -1;
-    if (ostel_gpu_count(g) > 0 && ostel_gpu_read(g, 0, false, &r) && r.mem_free_valid) {
-        mb = r.mem_free_mb - OSTEL_GPU_CUDA_OVERHEAD_MIB;
-        if (mb < 0)
-            mb = 0;
-        snprintf(src, src_size, "NVML free on GPU 0 (%s) less %.0f MiB CUDA overhead",
-                 ostel_gpu_device_info(g, 0)->name, OSTEL_GPU_CUDA_OVERHEAD_MIB);
-    }
-    ostel_gpu_close(g);
-    return mb;
 }
 
 static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu_mem)
@@ -224,15 +221,20 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
             m->swap_free = s.swap_free_bytes;
         ostel_platform_close(pl);
     }
-    /* An NVIDIA GPU (NVML answers): its free memory is the GPU budget unless --gpu-mem says. */
-    double nvml_free_mb = -1;
-    static char nvml_src[160];
-    if (!device || strcmp(device, "auto") == 0 || strcmp(device, "cuda") == 0)
-        nvml_free_mb = fit_nvml_free_mb(nvml_src, sizeof(nvml_src));
-    if (!device || strcmp(device, "auto") == 0) {
-        bool apple = strcmp(h.os, "Darwin") == 0 && strcmp(h.machine, "arm64") == 0;
-        device = apple ? "metal" : nvml_free_mb >= 0 ? "cuda" : "cpu";
-    }
+    /* NVIDIA GPUs (NVML answers): their free memory is the GPU budget unless --gpu-mem says. */
+    struct ostel_gpu_mem gm[FIT_MAX_GPUS];
+    unsigned n_gm = 0;
+    const char *want = getenv("OSTEL_GPU");
+    bool apple = strcmp(h.os, "Darwin") == 0 && strcmp(h.machine, "arm64") == 0;
+    if (want && strcmp(want, "none") == 0)
+        snprintf(m->nvml_why, sizeof(m->nvml_why), "OSTEL_GPU=none");
+    else if (!apple && (!device || strcmp(device, "auto") == 0 || strcmp(device, "cuda") == 0))
+        n_gm = ostel_gpu_query_memory(want, FIT_NVML_TIMEOUT_S, gm, FIT_MAX_GPUS, m->nvml_why,
+                                      sizeof(m->nvml_why));
+    if (n_gm > FIT_MAX_GPUS)
+        n_gm = FIT_MAX_GPUS;
+    if (!device || strcmp(device, "auto") == 0)
+        device = apple ? "metal" : n_gm > 0 ? "cuda" : "cpu";
     m->backend = strcmp(device, "metal") == 0  ? OSTEL_MEMMODEL_BACKEND_METAL
                  : strcmp(device, "cuda") == 0 ? OSTEL_MEMMODEL_BACKEND_CUDA
                                                : OSTEL_MEMMODEL_BACKEND_CPU;
@@ -260,13 +262,44 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
         }
         g->budget = g->capacity;
     } else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
-        struct fit_device *g = &m->dev[m->n_dev++];
-        g->name = "gpu";
-        g->capacity = g->budget = gpu_mem;
-        g->budget_src = gpu_mem ? "--gpu-mem" : "unknown (give --gpu-mem)";
-        if (!gpu_mem && nvml_free_mb >= 0) {
-            g->capacity = g->budget = (uint64_t)(nvml_free_mb * 1048576.0);
-            g->budget_src = nvml_src;
+        double free_sum = 0;
+        for (unsigned i = 0; i < n_gm; i++)
+            if (gm[i].free_mb > 0)
+                free_sum += gm[i].free_mb;
+        if (gpu_mem || free_sum <= 0) { /* one GPU of the size given, or of unknown size */
+            struct fit_device *g = &m->dev[m->n_dev++];
+            g->name = "gpu";
+            g->cuda = true;
+            g->share = 1;
+            g->nvml_index = -1;
+            g->capacity = g->budget = gpu_mem;
+            if (gpu_mem)
+                g->budget_src = "--gpu-mem";
+            else {
+                snprintf(g->src, sizeof(g->src), "unknown (give --gpu-mem)%s%s",
+                         m->nvml_why[0] ? ": " : "", m->nvml_why);
+                g->budget_src = g->src;
+            }
+        } else {
+            /* llama.cpp's default split (--split-mode layer) gives each GPU a part of the layers in
+             * proportion to its free memory; each process also pays the runtime's overhead on each */
+            for (unsigned i = 0; i < n_gm; i++) {
+                if (!(gm[i].free_mb > 0))
+                    continue;
+                struct fit_device *g = &m->dev[m->n_dev++];
+                g->cuda = true;
+                g->nvml_index = (int)i;
+                g->share = gm[i].free_mb / free_sum;
+                if (n_gm == 1)
+                    snprintf(g->label, sizeof(g->label), "gpu");
+                else
+                    snprintf(g->label, sizeof(g->label), "gpu%u", i);
+                g->name = g->label;
+                snprintf(g->gpu_name, sizeof(g->gpu_name), "%s", gm[i].name);
+                g->capacity = g->budget = (uint64_t)(gm[i].free_mb * 1048576.0);
+                snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%s)", i, gm[i].name);
+                g->budget_src = g->src;
+            }
         }
     }
 }
@@ -296,29 +329,50 @@ static enum verdict verdict_of(uint64_t need, uint64_t budget)
     return V_FITS;
 }
 
-/* What each device of the machine must hold. On Metal the host holds everything (unified). */
+/* What each device of the machine must hold. On Metal the host holds everything (unified). On CUDA
+ * each GPU holds its share of llama.cpp's GPU buffers plus the runtime's overhead
+ * (OSTEL_GPU_CUDA_OVERHEAD_MIB) when it holds anything. */
 static void needs_of(const struct fit_machine *m, const struct ostel_memmodel_result *r,
-                     uint64_t need[OSTEL_MEMMODEL_MAX_DEV])
+                     uint64_t need[FIT_MAX_DEV])
 {
+    for (size_t d = 0; d < FIT_MAX_DEV; d++)
+        need[d] = 0;
     need[0] = r->dev[0].total_bytes;
-    need[1] = 0;
     if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL) {
         need[1] = r->dev[1].total_bytes;
         need[0] = r->model_bytes + r->repack_bytes + r->kv_bytes + r->compute_bytes +
                   r->output_bytes;
     } else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
-        need[1] = r->dev[1].total_bytes;
+        for (size_t d = 1; d < m->n_dev; d++) {
+            double part = (double)r->dev[1].total_bytes * m->dev[d].share;
+            if (part > 0)
+                part += OSTEL_GPU_CUDA_OVERHEAD_MIB * MIB;
+            need[d] = (uint64_t)part;
+        }
     }
 }
 
-static enum verdict overall(const struct fit_machine *m, const struct ostel_memmodel_result *r,
-                            enum verdict per[OSTEL_MEMMODEL_MAX_DEV])
+/* The sum of the GPUs' needs. */
+static uint64_t gpu_need_sum(const struct fit_machine *m, const uint64_t need[FIT_MAX_DEV])
 {
-    uint64_t need[OSTEL_MEMMODEL_MAX_DEV];
+    uint64_t s = 0;
+    for (size_t d = 1; d < m->n_dev; d++)
+        s += need[d];
+    return s;
+}
+
+static enum verdict overall(const struct fit_machine *m, const struct ostel_memmodel_result *r,
+                            enum verdict per[FIT_MAX_DEV])
+{
+    uint64_t need[FIT_MAX_DEV];
     needs_of(m, r, need);
     enum verdict worst = V_FITS;
     for (size_t d = 0; d < m->n_dev; d++) {
         per[d] = verdict_of(need[d], m->dev[d].budget);
+        /* within the overhead's error bar of the budget: tight, not fits */
+        if (per[d] == V_FITS && m->dev[d].cuda && need[d] &&
+            (double)need[d] + OSTEL_GPU_CUDA_OVERHEAD_ERR_MIB * MIB > (double)m->dev[d].budget)
+            per[d] = V_TIGHT;
         if (per[d] == V_NO || (per[d] == V_UNKNOWN && worst != V_NO) ||
             (per[d] == V_TIGHT && worst == V_FITS))
             worst = per[d];
@@ -340,7 +394,7 @@ static uint32_t largest_fitting_ctx(const struct fit_machine *m,
         uint32_t mid = lo + (hi - lo + 1) / 2;
         p.n_ctx = mid * 256;
         struct ostel_memmodel_result r;
-        enum verdict per[OSTEL_MEMMODEL_MAX_DEV];
+        enum verdict per[FIT_MAX_DEV];
         if (ostel_memmodel_predict(s, &p, &r, err, sizeof(err)) == 0 &&
             overall(m, &r, per) == V_FITS)
             lo = mid;
@@ -358,7 +412,7 @@ struct fit_model {
     char name[128];
     char ftype[64];
     struct ostel_memmodel_result r;
-    enum verdict v, per[OSTEL_MEMMODEL_MAX_DEV];
+    enum verdict v, per[FIT_MAX_DEV];
     uint32_t max_ctx;
 };
 
@@ -409,7 +463,7 @@ static void print_model(const struct fit_machine *m, const struct fit_model *fm,
     print_mib_row("compute buffers", r, r->n_dev, g_compute);
     print_mib_row("output (logits)", r, r->n_dev, g_output);
     print_mib_row("total", r, r->n_dev, g_total);
-    uint64_t need[OSTEL_MEMMODEL_MAX_DEV];
+    uint64_t need[FIT_MAX_DEV];
     needs_of(m, r, need);
     printf("\n");
     for (size_t d = 0; d < m->n_dev; d++) {
@@ -420,6 +474,14 @@ static void print_model(const struct fit_machine *m, const struct fit_model *fm,
         else
             printf("  %-5s needs %.0f MiB; budget %s\n", dv->name, need[d] / MIB,
                    dv->budget_src);
+    }
+    if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
+        printf("  each GPU's need includes the CUDA runtime's %.0f ± %.0f MiB (context, cuBLAS; "
+               "docs/gpu.md)\n",
+               OSTEL_GPU_CUDA_OVERHEAD_MIB, OSTEL_GPU_CUDA_OVERHEAD_ERR_MIB);
+        if (m->n_dev > 2)
+            printf("  the GPU buffers are split in proportion to free memory, as llama.cpp's "
+                   "default split (whole layers: ± one layer per GPU)\n");
     }
     if (m->swap_total && fm->per[0] != V_FITS)
         printf("  swap: %.0f MiB free of %.0f MiB (a run past RAM pages to it, slowly)\n",
@@ -472,8 +534,29 @@ static cJSON *machine_json(const struct fit_machine *m)
         else
             cJSON_AddNullToObject(j, "budget_mib");
         cJSON_AddStringToObject(j, "budget_source", m->dev[d].budget_src);
+        if (m->dev[d].cuda) {
+            if (m->dev[d].nvml_index >= 0) {
+                cJSON_AddNumberToObject(j, "nvml_index", m->dev[d].nvml_index);
+                cJSON_AddStringToObject(j, "name", m->dev[d].gpu_name);
+            } else {
+                cJSON_AddNullToObject(j, "nvml_index");
+                cJSON_AddNullToObject(j, "name");
+            }
+            cJSON_AddNumberToObject(j, "share", m->dev[d].share);
+        }
         cJSON_AddItemToArray(devs, j);
     }
+    if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
+        cJSON_AddNumberToObject(o, "cuda_overhead_mib", OSTEL_GPU_CUDA_OVERHEAD_MIB);
+        cJSON_AddNumberToObject(o, "cuda_overhead_err_mib", OSTEL_GPU_CUDA_OVERHEAD_ERR_MIB);
+    } else {
+        cJSON_AddNullToObject(o, "cuda_overhead_mib");
+        cJSON_AddNullToObject(o, "cuda_overhead_err_mib");
+    }
+    if (m->nvml_why[0])
+        cJSON_AddStringToObject(o, "nvml", m->nvml_why);
+    else
+        cJSON_AddNullToObject(o, "nvml");
     cJSON_AddNumberToObject(o, "tight_pct", FIT_TIGHT_PCT);
     return o;
 }
@@ -506,9 +589,9 @@ static cJSON *sweep_json(const struct fit_machine *m, const struct fit_model *fm
         char err[256];
         if (ostel_memmodel_predict(&fm->shape, &p, &r, err, sizeof(err)) != 0)
             continue;
-        enum verdict per[OSTEL_MEMMODEL_MAX_DEV];
+        enum verdict per[FIT_MAX_DEV];
         enum verdict v = overall(m, &r, per);
-        uint64_t need[OSTEL_MEMMODEL_MAX_DEV];
+        uint64_t need[FIT_MAX_DEV];
         needs_of(m, &r, need);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddNumberToObject(j, "n_ctx", r.n_ctx);
@@ -517,9 +600,14 @@ static cJSON *sweep_json(const struct fit_machine *m, const struct fit_model *fm
         cJSON_AddNumberToObject(j, "compute_mib", r.compute_bytes / MIB);
         cJSON_AddNumberToObject(j, "host_mib", need[0] / MIB);
         if (m->n_dev > 1)
-            cJSON_AddNumberToObject(j, "gpu_mib", need[1] / MIB);
+            cJSON_AddNumberToObject(j, "gpu_mib", gpu_need_sum(m, need) / MIB);
         else
             cJSON_AddNullToObject(j, "gpu_mib");
+        if (m->n_dev > 2) {
+            cJSON *pg = cJSON_AddArrayToObject(j, "gpu_mib_per_device");
+            for (size_t d = 1; d < m->n_dev; d++)
+                cJSON_AddItemToArray(pg, cJSON_CreateNumber(need[d] / MIB));
+        }
         cJSON_AddStringToObject(j, "verdict", verdict_name(v));
         cJSON_AddItemToArray(arr, j);
         if (print) {
@@ -527,7 +615,7 @@ static cJSON *sweep_json(const struct fit_machine *m, const struct fit_model *fm
                    (r.model_bytes + r.repack_bytes) / MIB, r.kv_bytes / MIB,
                    r.compute_bytes / MIB, need[0] / MIB);
             if (m->n_dev > 1)
-                printf("%10.0f", need[1] / MIB);
+                printf("%10.0f", gpu_need_sum(m, need) / MIB);
             else
                 printf("%10s", "");
             printf("  %s\n", verdict_name(v));
@@ -674,7 +762,7 @@ int cmd_fit(int argc, char **argv)
                 cJSON_AddStringToObject(j, "file_type", fms[i].ftype);
                 cJSON_AddNumberToObject(j, "n_ctx_train", fms[i].shape.n_ctx_train);
                 cJSON_AddItemToObject(j, "prediction", ostel_memmodel_result_json(&fms[i].r));
-                uint64_t need[OSTEL_MEMMODEL_MAX_DEV];
+                uint64_t need[FIT_MAX_DEV];
                 needs_of(&m, &fms[i].r, need);
                 cJSON *dv = cJSON_AddArrayToObject(j, "needs");
                 for (size_t d = 0; d < m.n_dev; d++) {
@@ -711,11 +799,13 @@ int cmd_fit(int argc, char **argv)
                 printf("\n%-40s %-16s %10s  %-13s %s\n", "model", "type", "MiB", "verdict",
                        "max ctx");
                 for (size_t i = 0; i < a.n_models; i++) {
-                    uint64_t need[OSTEL_MEMMODEL_MAX_DEV];
+                    uint64_t need[FIT_MAX_DEV];
                     needs_of(&m, &fms[i].r, need);
                     const char *base = strrchr(fms[i].path, '/');
                     printf("%-40.40s %-16.16s %10.0f  %-13s %u\n", base ? base + 1 : fms[i].path,
-                           fms[i].ftype, (need[0] > need[1] ? need[0] : need[1]) / MIB,
+                           fms[i].ftype,
+                           (need[0] > gpu_need_sum(&m, need) ? need[0] : gpu_need_sum(&m, need)) /
+                               MIB,
                            verdict_name(fms[i].v), fms[i].max_ctx);
                 }
             }

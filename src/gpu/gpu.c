@@ -5,9 +5,12 @@
 
 #include "util/util.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static bool none_read(struct ostel_gpu *g, unsigned i, bool with_procs,
                       struct ostel_gpu_reading *out)
@@ -35,7 +38,7 @@ struct ostel_gpu *ostel_gpu_open(const char *want, char *why, size_t why_size)
         why[0] = '\0';
     if (want && strcmp(want, "none") == 0) {
         if (why && why_size)
-            snprintf(why, why_size, "GPU telemetry off (--gpu none)");
+            snprintf(why, why_size, "GPU telemetry off (OSTEL_GPU=none)");
         return g;
     }
     char tmp[256] = "";
@@ -144,4 +147,89 @@ double ostel_gpu_tree_mem_mb(const struct ostel_gpu_proc *procs, size_t n, pid_t
     if (matched)
         *matched = m;
     return mb;
+}
+
+/* ostel_gpu_query_memory's job: shared by the caller and the thread; the last one out frees it. */
+struct mem_job {
+    atomic_int refs;
+    atomic_bool done;
+    char want[16];
+    unsigned n;
+    struct ostel_gpu_mem dev[OSTEL_GPU_MAX_DEVICES];
+    char why[256];
+};
+
+static void job_release(struct mem_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) == 1)
+        free(j);
+}
+
+static void *mem_job_main(void *arg)
+{
+    struct mem_job *j = arg;
+    struct ostel_gpu *g = ostel_gpu_open(j->want, j->why, sizeof(j->why));
+    unsigned n = ostel_gpu_count(g);
+    for (unsigned i = 0; i < n; i++) {
+        struct ostel_gpu_mem *m = &j->dev[i];
+        const struct ostel_gpu_info *in = ostel_gpu_device_info(g, i);
+        snprintf(m->name, sizeof(m->name), "%s", in->name);
+        m->total_mb = in->mem_total_mb;
+        m->free_mb = -1;
+        struct ostel_gpu_reading *r = ostel_xcalloc(1, sizeof(*r));
+        if (ostel_gpu_read(g, i, false, r)) {
+            if (r->mem_free_valid)
+                m->free_mb = r->mem_free_mb;
+            if (ostel_gpu_has(r, OSTEL_GPU_MEM_TOTAL_MB))
+                m->total_mb = r->v[OSTEL_GPU_MEM_TOTAL_MB];
+        }
+        free(r);
+    }
+    j->n = n;
+    ostel_gpu_close(g);
+    atomic_store(&j->done, true);
+    job_release(j);
+    return NULL;
+}
+
+unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel_gpu_mem *out,
+                                unsigned max, char *why, size_t why_size)
+{
+    if (why && why_size)
+        why[0] = '\0';
+    struct mem_job *j = ostel_xcalloc(1, sizeof(*j));
+    atomic_init(&j->refs, 2);
+    atomic_init(&j->done, false);
+    snprintf(j->want, sizeof(j->want), "%s", want && *want ? want : "auto");
+    pthread_t t;
+    if (pthread_create(&t, NULL, mem_job_main, j) != 0) {
+        if (why && why_size)
+            snprintf(why, why_size, "cannot start a thread to ask NVML");
+        free(j);
+        return 0;
+    }
+    pthread_detach(t);
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (atomic_load(&j->done))
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        if (el >= timeout_s) {
+            if (why && why_size)
+                snprintf(why, why_size, "NVML did not answer within %.0f s", timeout_s);
+            job_release(j); /* the thread, stuck in the driver, frees it if it ever returns */
+            return 0;
+        }
+        struct timespec nap = {0, 2000000};
+        nanosleep(&nap, NULL);
+    }
+    unsigned n = j->n;
+    for (unsigned i = 0; i < n && i < max; i++)
+        out[i] = j->dev[i];
+    if (n == 0 && why && why_size)
+        snprintf(why, why_size, "%s", j->why[0] ? j->why : "no GPU");
+    job_release(j);
+    return n;
 }

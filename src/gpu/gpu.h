@@ -118,10 +118,32 @@ const struct ostel_gpu_caps *ostel_gpu_capabilities(const struct ostel_gpu *g);
 bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs, struct ostel_gpu_reading *out);
 
 /*
- * The per-process VRAM the CUDA runtime takes beyond llama.cpp's own buffers (context, cuBLAS
- * workspace, allocator slack), measured on the H200 (docs/gpu.md): ostel fit reserves it.
+ * The per-process VRAM the CUDA runtime takes beyond llama.cpp's own buffers (CUDA context, cuBLAS
+ * workspace, allocator slack) on each GPU a process uses: ostel fit adds it to the prediction of
+ * every CUDA device, with its error bar. This is the one place it is set.
+ * Calibrated on: nothing measured by ostel yet. Best estimate: the issue's side sampler on the
+ * device machine's H200 (driver 580.159.04, CUDA 13.0, Llama-3.1-8B shapes, -ngl 99) saw "a few
+ * hundred MiB" more than llama.cpp's CUDA0 breakdown, read here as 400 ± 200 MiB. Replace both with
+ * the mean and sd of summary.json's gpu.run.vram_beyond_llama_mb over the H200 study's runs
+ * (docs/gpu.md, "ostel fit").
  */
-#define OSTEL_GPU_CUDA_OVERHEAD_MIB 0.0
+#define OSTEL_GPU_CUDA_OVERHEAD_MIB 400.0
+#define OSTEL_GPU_CUDA_OVERHEAD_ERR_MIB 200.0
+
+/* One device's memory as read once, for ostel fit. */
+struct ostel_gpu_mem {
+    char name[96];
+    double total_mb, free_mb; /* < 0 unknown */
+};
+
+/*
+ * Opens the backend `want` (as ostel_gpu_open), reads every device's memory once and closes it, on a
+ * thread of its own: when that takes longer than timeout_s (a driver stuck in nvmlInit), it gives up
+ * and leaves the thread behind. Fills out[0..max) and returns how many devices there are; 0 with one
+ * line in why (no driver, no GPU, "NVML did not answer within 5 s").
+ */
+unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel_gpu_mem *out,
+                                unsigned max, char *why, size_t why_size);
 
 /* Column name of a field ("mem_used_mb"). Static string. */
 const char *ostel_gpu_field_name(enum ostel_gpu_field f);

@@ -23,6 +23,7 @@ typedef void *nvmlDevice_t;
 enum {
     NVML_SUCCESS = 0,
     NVML_ERROR_UNINITIALIZED = 1,
+    NVML_ERROR_INVALID_ARGUMENT = 2,
     NVML_ERROR_NOT_SUPPORTED = 3,
     NVML_ERROR_NO_PERMISSION = 4,
     NVML_ERROR_NOT_FOUND = 6,
@@ -31,6 +32,7 @@ enum {
     NVML_ERROR_FUNCTION_NOT_FOUND = 13,
     NVML_ERROR_GPU_IS_LOST = 15,
     NVML_ERROR_RESET_REQUIRED = 16,
+    NVML_ERROR_ARGUMENT_VERSION_MISMATCH = 25,
     NVML_ERROR_GPU_NOT_FOUND = 28,
 };
 
@@ -249,10 +251,14 @@ static bool nvml_read(struct ostel_gpu *g, unsigned i, bool with_procs,
                 out->mem_free_mb = (double)m.free / 1048576.0;
                 out->mem_free_valid = true;
                 done = true;
-            } else if (is_lost(rc)) {
-                check(st, d, out, OSTEL_GPU_MEM_USED_MB, "nvmlDeviceGetMemoryInfo_v2", rc);
-            } else {
+            } else if (rc == NVML_ERROR_ARGUMENT_VERSION_MISMATCH ||
+                       rc == NVML_ERROR_INVALID_ARGUMENT || rc == NVML_ERROR_NOT_SUPPORTED ||
+                       rc == NVML_ERROR_FUNCTION_NOT_FOUND) {
                 d->mem_v1_only = true; /* an old driver or a version mismatch: v1 from now on */
+            } else {
+                /* lost, or failing now (Unknown Error, Timeout): an empty cell this time */
+                check(st, d, out, OSTEL_GPU_MEM_USED_MB, "nvmlDeviceGetMemoryInfo_v2", rc);
+                done = true;
             }
         }
         if (!done && !d->lost && f->mem_v1) {

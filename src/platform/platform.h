@@ -273,10 +273,11 @@ struct ostel_platform_spawn_opts {
     int close_fd;         /* closed in the child (a pipe's other end), or -1 */
     bool die_with_parent; /* the child gets SIGKILL when ostel ends, even by kill -9 (Linux) */
     int cgroup_fd;        /* a cgroup.procs to join before execve (Linux), or -1 */
+    char *const *envp;    /* the child's environment, or NULL for ostel's own */
 };
 
 /*
- * Starts argv[0] (a path) with argv and ostel's environment: stdin /dev/null, stdout and stderr on
+ * Starts argv[0] (a path) with argv and o->envp (NULL: ostel's environment): stdin /dev/null, stdout and stderr on
  * o->out_fd, in a process group of its own, default signal dispositions and an empty signal mask.
  * die_with_parent ties the child's life to the calling THREAD's (Linux PR_SET_PDEATHSIG): call it
  * from a thread that lives as long as ostel. Returns 0 with *pid set once the program runs, or an

@@ -34,7 +34,7 @@ int ostel_platform_spawn_posix(char *const argv[], const struct ostel_platform_s
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                         POSIX_SPAWN_SETSIGDEF);
-    int rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
+    int rc = posix_spawn(pid, argv[0], &fa, &attr, argv, o->envp ? o->envp : environ);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     return rc;

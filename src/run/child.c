@@ -9,15 +9,39 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
+/* ostel's environment plus CUDA_DEVICE_ORDER=PCI_BUS_ID unless the user set it: CUDA's default
+ * order is fastest first, NVML's is the PCI bus order, and with this llama.cpp's CUDA<k> is NVML's
+ * GPU k, which matching its memory breakdown to gpu_metrics.csv needs (docs/gpu.md). NULL when
+ * nothing is added. The array is the caller's to free; its strings are borrowed. */
+static char **child_env(void)
+{
+    if (getenv("CUDA_DEVICE_ORDER"))
+        return NULL;
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **e = ostel_xcalloc(n + 2, sizeof(*e));
+    if (n)
+        memcpy(e, environ, n * sizeof(*e));
+    e[n] = (char *)"CUDA_DEVICE_ORDER=PCI_BUS_ID";
+    return e;
+}
+
 /* stdout and stderr on out_fd, in a new process group, signals reset, killed when ostel dies. */
 static int spawn(char *const argv[], int out_fd, int close_fd, int cgroup_fd, pid_t *pid)
 {
-    struct ostel_platform_spawn_opts o = {out_fd, close_fd, true, cgroup_fd};
-    return ostel_platform_spawn(argv, &o, pid);
+    char **env = child_env();
+    struct ostel_platform_spawn_opts o = {out_fd, close_fd, true, cgroup_fd, env};
+    int rc = ostel_platform_spawn(argv, &o, pid);
+    free(env);
+    return rc;
 }
 
 static int spawn_pipe(char *const argv[], struct ostel_child *c, int cgroup_fd)

@@ -1,7 +1,8 @@
 /*
  * child: starting and ending the watched program. posix_spawn with an argv array (never a shell), in a
  * process group of its own so that ostel can signal the child and everything it started; stdout and
- * stderr share one pipe so the log keeps their arrival order; stdin is /dev/null.
+ * stderr share one pipe so the log keeps their arrival order; stdin is /dev/null. The environment is
+ * ostel's, plus CUDA_DEVICE_ORDER=PCI_BUS_ID unless it is set (CUDA<k> = NVML's GPU k; docs/gpu.md).
  *
  * Descriptors (run-command.h's habit): ostel_child_spawn() returns the pipe's read end in out_fd, owned
  * by the caller (ostel_child_close() closes it); the write end exists only in the child.

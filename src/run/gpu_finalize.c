@@ -79,7 +79,7 @@ cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
             f.gen_tokens = lt->gen_tokens.value + 1;
     }
     self_per_device(lr, &f);
-    cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, collection, &f);
+    cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, collection, &f, b);
     ostel_gpu_table_free(&t);
     cJSON_Delete(collection);
     return o;

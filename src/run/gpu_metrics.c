@@ -3,6 +3,8 @@
  */
 #include "run/gpu_metrics.h"
 
+#include "run/phases.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -262,9 +264,48 @@ static cJSON *acc_json(const struct acc *a)
     return o;
 }
 
+void ostel_gpu_energy_split(const struct ostel_phase_bounds *pb, double a, double b, double j,
+                            double out[OSTEL_PHASE_COUNT], bool seen[OSTEL_PHASE_COUNT])
+{
+    if (!pb) {
+        out[OSTEL_PHASE_NONE] += j;
+        seen[OSTEL_PHASE_NONE] = true;
+        return;
+    }
+    if (!(b > a)) {
+        enum ostel_phase p = ostel_phases_at(pb, b);
+        out[p] += j;
+        seen[p] = true;
+        return;
+    }
+    /* the boundaries inside (a, b), sorted: segments between them lie in one phase each */
+    double cut[OSTEL_PHASE_COUNT + 2];
+    size_t nc = 0;
+    cut[nc++] = a;
+    for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++)
+        if (pb->start[p] > a && pb->start[p] < b)
+            cut[nc++] = pb->start[p];
+    cut[nc++] = b;
+    for (size_t i = 1; i < nc; i++) /* insertion sort: at most six values */
+        for (size_t k = i; k > 1 && cut[k] < cut[k - 1]; k--) {
+            double t = cut[k];
+            cut[k] = cut[k - 1];
+            cut[k - 1] = t;
+        }
+    for (size_t i = 0; i + 1 < nc; i++) {
+        double len = cut[i + 1] - cut[i];
+        if (!(len > 0))
+            continue;
+        enum ostel_phase p = ostel_phases_at(pb, cut[i] + len / 2);
+        out[p] += j * len / (b - a);
+        seen[p] = true;
+    }
+}
+
 cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n,
                                       const cJSON *collection,
-                                      const struct ostel_gpu_run_facts *facts)
+                                      const struct ostel_gpu_run_facts *facts,
+                                      const struct ostel_phase_bounds *pb)
 {
     cJSON *root = collection ? cJSON_Duplicate(collection, 1) : cJSON_CreateObject();
     unsigned ndev = 0;
@@ -287,11 +328,33 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
         acc_init(&all);
         for (int p = 0; p < OSTEL_PHASE_COUNT; p++)
             acc_init(&ph[p]);
+        /* Energy by phase: each delta over the interval since the device's previous energy
+         * reading (the previous row when none had a delta yet), split by time overlap. */
+        double e_split[OSTEL_PHASE_COUNT] = {0};
+        bool e_seen[OSTEL_PHASE_COUNT] = {false};
+        double prev_ts = NAN, prev_e_ts = NAN;
         for (size_t i = 0; i < n; i++) {
-            if (rows[i].gpu != d)
+            const struct ostel_gpu_row *r = &rows[i];
+            if (r->gpu != d)
                 continue;
-            acc_add(&all, &rows[i]);
-            acc_add(&ph[rows[i].phase], &rows[i]);
+            acc_add(&all, r);
+            acc_add(&ph[r->phase], r);
+            if ((r->valid >> OSTEL_GPU_ENERGY_J) & 1u) {
+                double from = isfinite(prev_e_ts) ? prev_e_ts : prev_ts;
+                if (!pb) {
+                    e_split[r->phase] += r->v[OSTEL_GPU_ENERGY_J];
+                    e_seen[r->phase] = true;
+                } else {
+                    ostel_gpu_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
+                                           r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
+                }
+                prev_e_ts = r->ts;
+            }
+            prev_ts = r->ts;
+        }
+        for (int p = 0; p < OSTEL_PHASE_COUNT; p++) {
+            ph[p].sum[OSTEL_GPU_ENERGY_J] = e_split[p];
+            ph[p].cnt[OSTEL_GPU_ENERGY_J] = e_seen[p] ? 1 : 0;
         }
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "index", d);
@@ -330,5 +393,31 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
     cJSON_AddItemToObject(run, "prompt_j_per_token", num(pt > 0 ? pr_e / pt : NAN, 5));
     cJSON_AddItemToObject(run, "peak_proc_mem_mb", num(n && proc_peak_sum > 0 ? proc_peak_sum : NAN, 1));
     cJSON_AddItemToObject(run, "vram_beyond_llama_mb", num(beyond_any ? beyond_sum : NAN, 1));
+    /* The energy counter is the whole device's: another process on it during the run spent part
+     * of what is counted. true when one was seen, false when every device's process list was read
+     * and showed none, null when it could not be told. */
+    int shared = -1;
+    if (cJSON_IsArray(cdevs) && cJSON_GetArraySize(cdevs) > 0) {
+        shared = 0;
+        const cJSON *cd;
+        cJSON_ArrayForEach(cd, cdevs)
+        {
+            const cJSON *others = cJSON_GetObjectItem(cd, "other_procs_max");
+            const cJSON *reads = cJSON_GetObjectItem(cd, "proc_reads");
+            if (cJSON_IsNumber(others) && others->valuedouble > 0) {
+                shared = 1;
+                break;
+            }
+            if (!cJSON_IsNumber(reads) || reads->valuedouble <= 0)
+                shared = -1;
+        }
+    }
+    cJSON_AddItemToObject(run, "energy_shared", shared < 0 ? cJSON_CreateNull()
+                                                           : cJSON_CreateBool(shared == 1));
+    cJSON_AddItemToObject(run, "energy_note",
+                          shared == 1 ? cJSON_CreateString("other processes used the GPU during the "
+                                                           "run: the energy counter is the whole "
+                                                           "device's, so J/token is too high")
+                                      : cJSON_CreateNull());
     return root;
 }

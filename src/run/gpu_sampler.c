@@ -36,13 +36,16 @@ struct dev_state {
 };
 
 struct ostel_gpu_sampler {
-    struct ostel_gpu *gpu; /* owned */
+    struct ostel_gpu *gpu; /* owned; set by the thread once NVML is open (see opened) */
+    char *csv_path;        /* owned */
+    char why[256];         /* the thread's one line when it found no GPU */
     pid_t root;
-    int fd;
+    int fd;                /* -1 until the thread created the file */
     uint64_t interval_ns;
     unsigned proc_every;
     pthread_t thread;
     atomic_bool stop;
+    atomic_bool opened; /* gpu, fd and why are the thread's until then */
     atomic_bool done;
     int write_errno; /* the first failed write of gpu_metrics.csv's rows, 0 if none */
     struct dev_state dev[OSTEL_GPU_MAX_DEVICES];
@@ -71,6 +74,10 @@ static pid_t parent_of(pid_t pid, void *ctx)
 static void flush(struct ostel_gpu_sampler *s)
 {
     size_t off = 0;
+    if (s->fd < 0) {
+        ostel_buf_reset(&s->out);
+        return;
+    }
     while (off < s->out.len && !s->write_errno) {
         ssize_t w = write(s->fd, s->out.data + off, s->out.len - off);
         if (w < 0 && errno == EINTR)
@@ -162,12 +169,35 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
     }
 }
 
+/* Opens the backend and the file, on the GPU thread: nvmlInit and the device enumeration can hang in
+ * a stuck driver, and the runner must keep draining the child's pipe meanwhile. False when there is
+ * nothing to read (s->why says why). */
+static bool open_backend(struct ostel_gpu_sampler *s)
+{
+    const char *want = getenv("OSTEL_GPU");
+    s->gpu = ostel_gpu_open(want && *want ? want : "auto", s->why, sizeof(s->why));
+    if (ostel_gpu_count(s->gpu) == 0)
+        return false;
+    s->fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+    if (s->fd < 0) {
+        snprintf(s->why, sizeof(s->why), "cannot create %s: %s", s->csv_path, strerror(errno));
+        return false;
+    }
+    char hdr[512];
+    size_t hl = ostel_gpu_metrics_format_header(hdr, sizeof(hdr));
+    ostel_buf_append(&s->out, hdr, hl);
+    flush(s);
+    return true;
+}
+
 static void *thread_main(void *arg)
 {
     struct ostel_gpu_sampler *s = arg;
+    bool ok = open_backend(s);
+    atomic_store(&s->opened, true);
     int64_t next = ostel_mono_ns();
     int64_t last_flush = next;
-    for (uint64_t k = 0; !atomic_load(&s->stop); k++) {
+    for (uint64_t k = 0; ok && !atomic_load(&s->stop); k++) {
         sample_all(s, k);
         int64_t now = ostel_mono_ns();
         if (now - last_flush >= FLUSH_NS || (int64_t)s->interval_ns >= FLUSH_NS) {
@@ -212,21 +242,14 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *cs
         return NULL;
     }
     const char *want = getenv("OSTEL_GPU");
-    struct ostel_gpu *g = ostel_gpu_open(want && *want ? want : "auto", why, why_size);
-    if (ostel_gpu_count(g) == 0) {
-        ostel_gpu_close(g);
-        return NULL;
-    }
-    int fd = open(csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
-    if (fd < 0) {
-        snprintf(why, why_size, "cannot create %s: %s", csv_path, strerror(errno));
-        ostel_gpu_close(g);
+    if (want && strcmp(want, "none") == 0) {
+        snprintf(why, why_size, "GPU telemetry off (OSTEL_GPU=none)");
         return NULL;
     }
     struct ostel_gpu_sampler *s = ostel_xcalloc(1, sizeof(*s));
-    s->gpu = g;
+    s->csv_path = ostel_xstrdup(csv_path);
     s->root = root;
-    s->fd = fd;
+    s->fd = -1;
     s->interval_ns = interval_ns;
     s->proc_every = proc_every ? proc_every : 1;
     s->tap = tap;
@@ -234,17 +257,13 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *cs
     for (unsigned i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
         s->dev[i].lost_at = -1;
     ostel_buf_init(&s->out, 0);
-    char hdr[512];
-    size_t hl = ostel_gpu_metrics_format_header(hdr, sizeof(hdr));
-    ostel_buf_append(&s->out, hdr, hl);
-    flush(s);
     atomic_init(&s->stop, false);
+    atomic_init(&s->opened, false);
     atomic_init(&s->done, false);
     if (pthread_create(&s->thread, NULL, thread_main, s) != 0) {
         snprintf(why, why_size, "cannot start the GPU sampling thread");
-        close(fd);
         ostel_buf_free(&s->out);
-        ostel_gpu_close(g);
+        free(s->csv_path);
         free(s);
         return NULL;
     }
@@ -256,7 +275,30 @@ static cJSON *num_or_null(double v, bool ok)
     return ok && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno)
+static void add_calls(cJSON *o, const struct ostel_gpu *g)
+{
+    const struct ostel_gpu_caps *c = ostel_gpu_capabilities(g);
+    cJSON *caps = cJSON_AddObjectToObject(o, "calls");
+    cJSON_AddStringToObject(caps, "init", c->init_fn ? c->init_fn : "");
+    cJSON_AddStringToObject(caps, "memory", c->memory_fn ? c->memory_fn : "");
+    cJSON_AddStringToObject(caps, "processes", c->procs_fn ? c->procs_fn : "");
+    cJSON_AddBoolToObject(caps, "field_values", c->field_values);
+    cJSON_AddBoolToObject(caps, "energy", c->energy);
+    cJSON_AddBoolToObject(caps, "clock_events", c->clock_events);
+}
+
+static void free_sampler(struct ostel_gpu_sampler *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    ostel_buf_free(&s->out);
+    ostel_gpu_close(s->gpu);
+    free(s->csv_path);
+    free(s);
+}
+
+cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, char *why,
+                              size_t why_size)
 {
     *write_errno = 0;
     atomic_store(&s->stop, true);
@@ -266,20 +308,36 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno)
         nanosleep(&t, NULL);
     }
     bool joined = atomic_load(&s->done);
+    bool opened = atomic_load(&s->opened);
+    if (joined && (ostel_gpu_count(s->gpu) == 0 || s->fd < 0)) { /* nothing was read */
+        pthread_join(s->thread, NULL);
+        snprintf(why, why_size, "%s", s->why[0] ? s->why : "no GPU telemetry");
+        free_sampler(s);
+        return NULL;
+    }
     cJSON *o = cJSON_CreateObject();
+    if (!opened) {
+        /* Stuck in nvmlInit or the device enumeration: the thread owns everything; leave it. */
+        pthread_detach(s->thread);
+        cJSON_AddStringToObject(o, "backend", "nvml");
+        cJSON_AddStringToObject(o, "library", "");
+        cJSON_AddStringToObject(o, "driver", "");
+        cJSON_AddNumberToObject(o, "interval_ms", (double)s->interval_ns / 1e6);
+        cJSON_AddBoolToObject(o, "open_timed_out", true);
+        cJSON_AddBoolToObject(o, "stop_timed_out", true);
+        cJSON_AddItemToObject(o, "devices", cJSON_CreateArray());
+        cJSON_AddStringToObject(o, "note", "NVML did not answer while starting (nvmlInit or the "
+                                           "device enumeration hung): no GPU row was recorded");
+        return o;
+    }
+    /* Opened: gpu's name, library, driver and capabilities no longer change. */
     cJSON_AddStringToObject(o, "backend", ostel_gpu_backend_name(s->gpu));
     cJSON_AddStringToObject(o, "library", ostel_gpu_library(s->gpu));
     cJSON_AddStringToObject(o, "driver", ostel_gpu_driver_version(s->gpu));
     cJSON_AddNumberToObject(o, "interval_ms", (double)s->interval_ns / 1e6);
     cJSON_AddNumberToObject(o, "proc_every", s->proc_every);
-    const struct ostel_gpu_caps *c = ostel_gpu_capabilities(s->gpu);
-    cJSON *caps = cJSON_AddObjectToObject(o, "calls");
-    cJSON_AddStringToObject(caps, "init", c->init_fn ? c->init_fn : "");
-    cJSON_AddStringToObject(caps, "memory", c->memory_fn ? c->memory_fn : "");
-    cJSON_AddStringToObject(caps, "processes", c->procs_fn ? c->procs_fn : "");
-    cJSON_AddBoolToObject(caps, "field_values", c->field_values);
-    cJSON_AddBoolToObject(caps, "energy", c->energy);
-    cJSON_AddBoolToObject(caps, "clock_events", c->clock_events);
+    add_calls(o, s->gpu);
+    cJSON_AddBoolToObject(o, "open_timed_out", false);
     cJSON_AddBoolToObject(o, "stop_timed_out", !joined);
     if (!joined) {
         /* The thread is stuck in a driver call: leave it (and everything it uses) behind. */
@@ -331,9 +389,7 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno)
         cJSON_AddBoolToObject(j, "procs_truncated", d->procs_trunc);
         cJSON_AddItemToArray(devs, j);
     }
-    ostel_buf_free(&s->out);
-    ostel_gpu_close(s->gpu);
-    free(s);
+    free_sampler(s);
     return o;
 }
 
@@ -359,7 +415,9 @@ void ostel_gpu_config_line(const cJSON *collection, char *out, size_t out_size)
             ostel_buf_puts(&b, " (lost during the run)");
         sep = ", ";
     }
-    if (cJSON_IsTrue(cJSON_GetObjectItem(collection, "stop_timed_out")))
+    if (cJSON_IsTrue(cJSON_GetObjectItem(collection, "open_timed_out")))
+        ostel_buf_puts(&b, ": NVML hung while starting, nothing recorded");
+    else if (cJSON_IsTrue(cJSON_GetObjectItem(collection, "stop_timed_out")))
         ostel_buf_puts(&b, " (the GPU thread hung at the end)");
     snprintf(out, out_size, "%s", b.data ? b.data : "");
     ostel_buf_free(&b);

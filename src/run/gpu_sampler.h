@@ -3,8 +3,10 @@
  * driver (docs/gpu.md), so the GPUs are read by a thread of their own at their own interval (default
  * 100 ms; the running-process list every proc_every-th sample), never by the OS sampler, whose
  * deadlines it cannot delay. Rows go to gpu_metrics.csv (long format, one per GPU per sample),
- * written at least every 250 ms. Stopping waits a bounded time for the thread: one stuck inside an
- * NVML call is left behind (detached), never waited for.
+ * written at least every 250 ms. The backend is opened by the thread too (nvmlInit and the device
+ * enumeration can hang in a stuck driver), so starting never blocks the caller, who must keep
+ * draining the child's pipe. Stopping waits a bounded time for the thread: one stuck inside an NVML
+ * call, the opening included, is left behind (detached), never waited for.
  */
 #ifndef OSTEL_GPU_SAMPLER_H
 #define OSTEL_GPU_SAMPLER_H
@@ -18,9 +20,10 @@
 struct ostel_gpu_sampler;
 
 /*
- * Opens the GPU backend ($OSTEL_GPU: "auto" (default), "nvml" or "none") and starts sampling every GPU
- * for the tree rooted at root, appending to csv_path (created, header written). Returns NULL when
- * there is no GPU to read or interval_ns is 0, with one line in why (for config.txt).
+ * Starts the thread that opens the GPU backend ($OSTEL_GPU: "auto" (default), "nvml" or "none") and
+ * samples every GPU for the tree rooted at root, appending to csv_path (created, header written,
+ * once a GPU answered). Returns at once; NULL only when interval_ns is 0, OSTEL_GPU is "none" or the
+ * thread cannot start, with one line in why (for config.txt).
  */
 struct ostel_gpu_sampler *ostel_gpu_sampler_start(pid_t root, const char *csv_path,
                                                   uint64_t interval_ns, unsigned proc_every,
@@ -42,9 +45,12 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *cs
  * devices with their errors, losses and process matches, whether the stop timed out); the caller
  * owns it. *write_errno gets the errno of the first failed write, fsync or close of
  * gpu_metrics.csv, 0 when every row reached the file (the runner fails the run on it, as for every
- * other artifact).
+ * other artifact). Returns NULL when the thread found no GPU to read (no driver, NVML did not
+ * start, no device, the file could not be created), with one line in why (for config.txt). The
+ * opening happens on the GPU thread: summary.json says when it or the stop timed out.
  */
-cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno);
+cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, char *why,
+                              size_t why_size);
 
 /* config.txt's one "gpu" line from what stop returned: "nvml, driver 580.159.04: GPU 0 NVIDIA H200". */
 void ostel_gpu_config_line(const cJSON *collection, char *out, size_t out_size);

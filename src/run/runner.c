@@ -839,10 +839,12 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     res->end_ts = now_real();
     if (gpu_sampler) {
         int gpu_werr = 0;
-        c.gpu_collection = ostel_gpu_sampler_stop(gpu_sampler, &gpu_werr);
+        c.gpu_collection =
+            ostel_gpu_sampler_stop(gpu_sampler, &gpu_werr, c.gpu_line, sizeof(c.gpu_line));
         note_write_error(&c, "gpu_metrics.csv", gpu_werr);
         gpu_sampler = NULL;
-        ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
+        if (c.gpu_collection)
+            ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
     }
     if (sampler) {
         int64_t kills = -1;

@@ -550,6 +550,7 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->llama_version = c->llama_version;
     rs->ostel_cmdline = "ostel study";
     rs->interval_ns = s->interval_ns;
+    rs->gpu_interval_ns = s->gpu_interval_ns;
     rs->timeout_ns = s->timeout_ns;
     rs->quiet = true;
     rs->spec_hash = hash;

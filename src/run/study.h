@@ -52,6 +52,8 @@ struct ostel_study_spec {
     long long quality_ctx;             /* 0 = 512 */
     long long quality_batch, quality_ubatch; /* -b, -ub; 0 = llama-perplexity's own */
     bool quality_keep_logits;                /* keep the base logits file at the end */
+    /* GPU telemetry (docs/gpu.md): key gpu_interval */
+    uint64_t gpu_interval_ns; /* 0 = the runner's default (100 ms), UINT64_MAX = off */
 };
 
 /* How a key's text becomes its field of struct ostel_study_spec, and how it is written back. */
@@ -67,6 +69,7 @@ enum ostel_study_kind {
     OSTEL_STUDY_ONOFF,     /* the same, written on or off */
     OSTEL_STUDY_DURATION,  /* uint64_t ns in [min, max] (max 0: no bound); a bare number in unit_ns */
     OSTEL_STUDY_COOLDOWN,  /* a duration, or auto (0) */
+    OSTEL_STUDY_DURATION_OFF, /* a duration in [min, max], or off (UINT64_MAX); 0 = not set */
 };
 
 /* When a key is part of the canonical text (what is stored and hashed). */

@@ -237,6 +237,10 @@ static const struct ostel_study_key study_keys[] = {
     {"hog_cycle", NULL, "hog-cycle", 0, OSTEL_STUDY_DURATION, F(hog_cycle_ns), "DUR", NULL,
      "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)",
      100 * MS, 0, SEC, "a duration of at least 100ms", OSTEL_STUDY_CANON_IF_SET, NULL, 0},
+    /* GPU telemetry (docs/gpu.md): written only when set, so specs without it keep their hash */
+    {"gpu_interval", NULL, "gpu-interval", 0, OSTEL_STUDY_DURATION_OFF, F(gpu_interval_ns), "DUR",
+     "OSTEL_GPU_INTERVAL", "GPU sampling interval (NVML; default 100ms), or off", 10 * MS,
+     3600 * SEC, MS, "a duration from 10ms to 1h, or off", OSTEL_STUDY_CANON_IF_SET, NULL, 0},
     {"tool", NULL, "tool", 0, OSTEL_STUDY_TOOL, F(tool), "NAME", NULL,
      "llama-completion (default) or llama-cli", 0, 0, 0, "llama-completion or llama-cli",
      OSTEL_STUDY_CANON_ALWAYS, "llama-completion", 0},
@@ -357,8 +361,13 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         break;
     case OSTEL_STUDY_COOLDOWN:
     case OSTEL_STUDY_DURATION:
+    case OSTEL_STUDY_DURATION_OFF:
         if (k->kind == OSTEL_STUDY_COOLDOWN && strcmp(value, "auto") == 0) {
             *(uint64_t *)field = 0;
+            break;
+        }
+        if (k->kind == OSTEL_STUDY_DURATION_OFF && strcmp(value, "off") == 0) {
+            *(uint64_t *)field = UINT64_MAX;
             break;
         }
         ok = ostel_parse_duration_ns(value, k->unit_ns, &ns) && ns >= (uint64_t)k->min &&
@@ -547,8 +556,13 @@ static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const 
         ostel_buf_printf(b, "%s = %s\n", k->key, *(const bool *)field ? "on" : "off");
         return;
     case OSTEL_STUDY_COOLDOWN:
-    case OSTEL_STUDY_DURATION: {
+    case OSTEL_STUDY_DURATION:
+    case OSTEL_STUDY_DURATION_OFF: {
         uint64_t ns = *(const uint64_t *)field;
+        if (k->kind == OSTEL_STUDY_DURATION_OFF && ns == UINT64_MAX) {
+            ostel_buf_printf(b, "%s = off\n", k->key);
+            return;
+        }
         if (ns == 0 && (if_set || k->kind == OSTEL_STUDY_COOLDOWN)) {
             if (k->kind == OSTEL_STUDY_COOLDOWN)
                 ostel_buf_printf(b, "%s = auto\n", k->key);
@@ -619,6 +633,9 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
             ostel_buf_puts(&kb, key);
             for (size_t a = 0; a < s->llama_args.n; a++)
                 ostel_buf_printf(&kb, "arg=%s\n", s->llama_args.v[a]);
+            if (s->gpu_interval_ns) /* only when set: older studies keep their resume keys */
+                ostel_buf_printf(&kb, "gpu_interval_ns=%llu\n",
+                                 (unsigned long long)s->gpu_interval_ns);
             ostel_hash_hex(kb.data, kb.len, u->hash);
             ostel_buf_free(&kb);
             free(key);

@@ -23,15 +23,15 @@ for q in Q8_0 Q4_K_M; do
 
     # metrics.csv: the classic columns first, then ostel's; one row per interval
     assert_eq "$(head -n 1 "$dir/metrics.csv")" "$HEADER" "metrics.csv header"
-    # one row per sample the sampler says it took, in time order, never closer than the interval
-    # asked (it keeps absolute deadlines and skips missed ones): no bound on how many a busy machine
-    # manages, which depends on the machine, not on ostel
+    # one row per sample the sampler says it took, in time order, on average no closer than the
+    # interval asked (it keeps absolute deadlines and skips missed ones): no bound on how many a busy
+    # machine manages, which depends on the machine, not on ostel
     rows=$(($(wc -l <"$dir/metrics.csv") - 1))
     assert_eq "$(json "$dir/summary.json" 'j["telemetry"]["samples"]')" "$rows" "samples in summary.json = rows"
     [ "$rows" -ge 2 ] || fail "only $rows rows"
-    # (the last row is the sample taken when the child exits, at any time after the one before)
-    head -n -1 "$dir/metrics.csv" | awk -F, 'NR>2 && ($1 - prev) < 0.008 {bad=1} NR>1 {prev=$1} END {exit bad}' ||
-        fail "two samples closer than the 10 ms asked"
+    # (a late sample can be followed closely by the next on-time one: deadlines are absolute)
+    awk -F, 'NR>2 && $1 < prev {bad=1} NR>1 {prev=$1} END {exit bad}' "$dir/metrics.csv" ||
+        fail "metrics.csv's timestamps go backwards"
     assert_eq "$(json "$dir/summary.json" 'j["telemetry"]["interval_ms_mean"] >= 9.5')" True "mean interval at least the 10 ms asked"
     # an unreadable value is an empty cell, never a made-up 0: the first row has no deltas
     assert_eq "$(sed -n 2p "$dir/metrics.csv" | cut -d, -f3)" "" "first row's cpu_pct"

@@ -6,10 +6,17 @@
  *   FAKE_NVML_GPUS=N          devices (default 1); device 1 and up answer NOT_SUPPORTED for power,
  *                             instant power and clock-event reasons
  *   FAKE_NVML_PIDS=p:MiB,...  the compute processes on device 0
+ *   FAKE_NVML_USED_MIB=A,B,.. memory used on device 0, 1... (default 9000 each; the driver reserves
+ *                             550 MiB more, so free = 143771 - 550 - used)
  *   FAKE_NVML_LOSE=I:N        device I answers GPU_IS_LOST from its N-th memory call on
  *   FAKE_NVML_ENERGY0=MJ      the energy counter's first value (default 1000000), +10 mJ per call
  *   FAKE_NVML_NO_INIT=1       nvmlInit answers DRIVER_NOT_LOADED
  *   FAKE_NVML_HANG_MS=N       every utilization call sleeps N ms (a driver stuck in a call)
+ *   FAKE_NVML_INIT_HANG_MS=N  nvmlInit sleeps N ms first (a driver stuck while starting)
+ *   FAKE_NVML_FAIL=CALL:N[-M][:RC],...  the CALL (mem, util, power, instant, energy, clock, temp,
+ *                             events, procs) answers RC (default 999, Unknown Error; 10 is Timeout)
+ *                             from its N-th call (counted over all devices, from 1) to its M-th
+ *                             (default: for ever) — NVML failing mid-run
  * Built with -DFAKE_NVML_OLD it is an old driver: no _v2/_v3 symbols, no field values, no energy
  * counter, no clock-event reasons (only the deprecated throttle name).
  */
@@ -28,9 +35,16 @@ typedef void *nvmlDevice_t;
 #define DRIVER_NOT_LOADED 9
 #define GPU_IS_LOST 15
 #define ARGUMENT_VERSION_MISMATCH 25
+#define TIMEOUT 10
+#define UNKNOWN 999
 
 #define MIB 1048576ULL
 #define TOTAL_MIB 143771ULL
+
+enum { C_MEM, C_UTIL, C_POWER, C_INSTANT, C_ENERGY, C_CLOCK, C_TEMP, C_EVENTS, C_PROCS, C_COUNT };
+static const char *const call_names[C_COUNT] = {"mem",   "util", "power",  "instant", "energy",
+                                                "clock", "temp", "events", "procs"};
+static unsigned long long call_count[C_COUNT];
 
 static int devs[64];
 static unsigned long long mem_calls[64];
@@ -69,12 +83,46 @@ static int lost(int i)
     return dev == i && mem_calls[i] >= after;
 }
 
+/* Counts one call of kind c; nonzero (the code to answer) when FAKE_NVML_FAIL says it fails. */
+static nvmlReturn_t injected(int c)
+{
+    unsigned long long k = ++call_count[c];
+    const char *v = getenv("FAKE_NVML_FAIL");
+    size_t len = strlen(call_names[c]);
+    while (v && *v) {
+        if (strncmp(v, call_names[c], len) == 0 && v[len] == ':') {
+            unsigned long long from = 0, to = ~0ULL;
+            int rc = UNKNOWN, used = 0;
+            const char *p = v + len + 1;
+            if (sscanf(p, "%llu%n", &from, &used) == 1) {
+                p += used;
+                if (*p == '-' && sscanf(p + 1, "%llu%n", &to, &used) == 1)
+                    p += 1 + used;
+                if (*p == ':' && sscanf(p + 1, "%d", &rc) != 1)
+                    rc = UNKNOWN;
+                if (k >= from && k <= to)
+                    return rc;
+            }
+        }
+        v = strchr(v, ',');
+        if (v)
+            v++;
+    }
+    return OK;
+}
+
 nvmlReturn_t nvmlInit(void);
 nvmlReturn_t nvmlInit(void)
 {
+    int hang = env_int("FAKE_NVML_INIT_HANG_MS", 0);
+    if (hang > 0) {
+        struct timespec t = {hang / 1000, (long)(hang % 1000) * 1000000L};
+        nanosleep(&t, NULL);
+    }
     /* each open starts afresh: the library stays loaded between the tests' opens */
     memset(mem_calls, 0, sizeof(mem_calls));
     memset(energy_started, 0, sizeof(energy_started));
+    memset(call_count, 0, sizeof(call_count));
     return env_int("FAKE_NVML_NO_INIT", 0) ? DRIVER_NOT_LOADED : OK;
 }
 nvmlReturn_t nvmlShutdown(void);
@@ -91,6 +139,7 @@ const char *nvmlErrorString(nvmlReturn_t rc)
     case GPU_IS_LOST: return "GPU is lost";
     case DRIVER_NOT_LOADED: return "Driver Not Loaded";
     case INSUFFICIENT_SIZE: return "Insufficient Size";
+    case TIMEOUT: return "Timeout";
     default: return "Unknown Error";
     }
 }
@@ -140,6 +189,25 @@ typedef struct {
     unsigned long long total, reserved, free, used;
 } mem_v2;
 
+/* Device i's used MiB from FAKE_NVML_USED_MIB (default 9000). */
+static unsigned long long used_mib(int i)
+{
+    const char *v = getenv("FAKE_NVML_USED_MIB");
+    unsigned long long u = 9000ULL;
+    for (int k = 0; v && *v; k++) {
+        char *end = NULL;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (end == v)
+            break;
+        if (k == i)
+            return x < TOTAL_MIB - 550ULL ? x : TOTAL_MIB - 550ULL;
+        v = *end == ',' ? end + 1 : end;
+        if (!*end)
+            break;
+    }
+    return u;
+}
+
 /* Idle H200: v1 used counts the driver's reserved memory (about 550 MiB), v2 does not. */
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, mem_v1 *m);
 nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, mem_v1 *m)
@@ -149,9 +217,12 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo(nvmlDevice_t d, mem_v1 *m)
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_MEM);
+    if (inj)
+        return inj;
     mem_calls[i]++;
     m->total = TOTAL_MIB * MIB;
-    m->used = (9000ULL + 550ULL) * MIB;
+    m->used = (used_mib(i) + 550ULL) * MIB;
     m->free = m->total - m->used;
     return OK;
 }
@@ -181,10 +252,13 @@ nvmlReturn_t nvmlDeviceGetMemoryInfo_v2(nvmlDevice_t d, mem_v2 *m)
         return ARGUMENT_VERSION_MISMATCH;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_MEM);
+    if (inj)
+        return inj;
     mem_calls[i]++;
     m->total = TOTAL_MIB * MIB;
     m->reserved = 550ULL * MIB;
-    m->used = 9000ULL * MIB;
+    m->used = used_mib(i) * MIB;
     m->free = m->total - m->used - m->reserved;
     return OK;
 }
@@ -206,6 +280,9 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t d, util_t *u)
     }
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_UTIL);
+    if (inj)
+        return inj;
     u->gpu = 97;
     u->memory = 71;
     return OK;
@@ -218,6 +295,9 @@ nvmlReturn_t nvmlDeviceGetPowerUsage(nvmlDevice_t d, unsigned *mw)
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_POWER);
+    if (inj)
+        return inj;
     if (i > 0)
         return NOT_SUPPORTED;
     *mw = 412345;
@@ -239,6 +319,9 @@ nvmlReturn_t nvmlDeviceGetClockInfo(nvmlDevice_t d, int type, unsigned *mhz)
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_CLOCK);
+    if (inj)
+        return inj;
     *mhz = type == 1 ? 1980 : 3201;
     return OK;
 }
@@ -250,6 +333,9 @@ nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t d, int sensor, unsigned *c)
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_TEMP);
+    if (inj)
+        return inj;
     *c = 41;
     return OK;
 }
@@ -261,6 +347,9 @@ nvmlReturn_t nvmlDeviceGetCurrentClocksThrottleReasons(nvmlDevice_t d, unsigned 
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_EVENTS);
+    if (inj)
+        return inj;
     if (i > 0)
         return NOT_SUPPORTED;
     *r = 0x4; /* SwPowerCap */
@@ -304,6 +393,9 @@ static nvmlReturn_t procs(nvmlDevice_t d, unsigned *count, void *buf, size_t str
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_PROCS);
+    if (inj)
+        return inj;
     unsigned pids[256];
     unsigned long long mib[256];
     unsigned n = i == 0 ? parse_pids(pids, mib, 256) : 0;
@@ -343,6 +435,9 @@ nvmlReturn_t nvmlDeviceGetTotalEnergyConsumption(nvmlDevice_t d, unsigned long l
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_ENERGY);
+    if (inj)
+        return inj;
     if (!energy_started[i]) {
         const char *v = getenv("FAKE_NVML_ENERGY0");
         energy_mj[i] = v && *v ? strtoull(v, NULL, 10) : 1000000ULL;
@@ -378,6 +473,9 @@ nvmlReturn_t nvmlDeviceGetFieldValues(nvmlDevice_t d, int n, field_t *f)
         return INVALID_ARGUMENT;
     if (lost(i))
         return GPU_IS_LOST;
+    nvmlReturn_t inj = injected(C_INSTANT);
+    if (inj)
+        return inj;
     for (int k = 0; k < n; k++) {
         if (f[k].fieldId != 186 || i > 0) {
             f[k].nvmlReturn = NOT_SUPPORTED;

@@ -9,6 +9,7 @@
 #include "gpu/gpu.h"
 #include "run/gpu_metrics.h"
 #include "run/gpu_sampler.h"
+#include "run/phases.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -33,7 +34,8 @@ static void reset_env(void)
 {
     static const char *const vars[] = {"FAKE_NVML_GPUS", "FAKE_NVML_PIDS", "FAKE_NVML_LOSE",
                                        "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",
-                                       "FAKE_NVML_HANG_MS", "OSTEL_GPU"};
+                                       "FAKE_NVML_HANG_MS", "OSTEL_GPU",
+                                       "FAKE_NVML_INIT_HANG_MS", "FAKE_NVML_FAIL"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     char *lib = fake_lib("");
@@ -122,7 +124,7 @@ static void test_csv_roundtrip_and_summary(void **state)
     for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
         f.llama_self_mb[i] = -1;
     f.llama_self_mb[0] = 8458;
-    cJSON *j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f);
+    cJSON *j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f, NULL);
     cJSON *run = cJSON_GetObjectItem(j, "run");
     assert_true(fabs(cJSON_GetObjectItem(run, "generate_energy_j")->valuedouble - 160) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(run, "j_per_token")->valuedouble - 0.5) < 1e-9);
@@ -144,6 +146,83 @@ static void test_csv_roundtrip_and_summary(void **state)
         ostel_gpu_table_free(&t);
     }
     ostel_buf_free(&b);
+}
+
+/* Energy split by phase: a 40 ms prompt phase inside one 100 ms sample interval gets its share, not
+ * the whole row's (or nothing); J/token follows; another process on the device flags it. */
+static void test_energy_split(void **state)
+{
+    (void)state;
+    struct ostel_phase_bounds b;
+    b.start[OSTEL_PHASE_NONE] = -1;
+    b.start[OSTEL_PHASE_LOAD] = 100.00;
+    b.start[OSTEL_PHASE_PROMPT] = 100.53;  /* prompt: 40 ms, inside the row at 100.6 */
+    b.start[OSTEL_PHASE_GENERATE] = 100.57;
+    b.start[OSTEL_PHASE_TEARDOWN] = 101.25;
+    b.end = 101.4;
+    double e[OSTEL_PHASE_COUNT] = {0};
+    bool seen[OSTEL_PHASE_COUNT] = {false};
+    /* one interval over three phases: 30 ms load, 40 ms prompt, 30 ms generate */
+    ostel_gpu_energy_split(&b, 100.50, 100.60, 10.0, e, seen);
+    assert_true(fabs(e[OSTEL_PHASE_LOAD] - 3.0) < 1e-9);
+    assert_true(fabs(e[OSTEL_PHASE_PROMPT] - 4.0) < 1e-9);
+    assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 3.0) < 1e-9);
+    assert_false(seen[OSTEL_PHASE_TEARDOWN]);
+    /* before the first boundary: no phase; a zero-length interval: the phase at its end */
+    memset(e, 0, sizeof(e));
+    ostel_gpu_energy_split(&b, 99.95, 100.05, 2.0, e, seen);
+    assert_true(fabs(e[OSTEL_PHASE_NONE] - 1.0) < 1e-9);
+    assert_true(fabs(e[OSTEL_PHASE_LOAD] - 1.0) < 1e-9);
+    memset(e, 0, sizeof(e));
+    ostel_gpu_energy_split(&b, 100.7, 100.7, 2.0, e, seen);
+    assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 2.0) < 1e-9);
+
+    /* rows every 100 ms from 100.0 to 101.4 at 500 W: 50 J per row after the first */
+    struct ostel_gpu_row rows[15];
+    memset(rows, 0, sizeof(rows));
+    for (int i = 0; i < 15; i++) {
+        rows[i].ts = 100.0 + 0.1 * i;
+        rows[i].phase = ostel_phases_at(&b, rows[i].ts);
+        if (i > 0) {
+            rows[i].valid = 1u << OSTEL_GPU_ENERGY_J;
+            rows[i].v[OSTEL_GPU_ENERGY_J] = 50;
+        }
+    }
+    rows[7].valid = 0; /* a failed read: the next delta covers two intervals (100 J) */
+    rows[8].v[OSTEL_GPU_ENERGY_J] = 100;
+    struct ostel_gpu_run_facts f;
+    f.prompt_tokens = 20;
+    f.gen_tokens = 100;
+    for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
+        f.llama_self_mb[i] = -1;
+    cJSON *col = cJSON_Parse("{\"devices\":[{\"index\":0,\"proc_reads\":3,\"other_procs_max\":0}]}");
+    cJSON *j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
+    cJSON *run = cJSON_GetObjectItem(j, "run");
+    /* prompt 40 ms at 500 W = 20 J (labelling by row would give it 50 J, or 0 J) */
+    assert_true(fabs(cJSON_GetObjectItem(run, "prompt_energy_j")->valuedouble - 20) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(run, "prompt_j_per_token")->valuedouble - 1) < 1e-6);
+    /* generate 100.57 → 101.25: 680 ms = 340 J */
+    assert_true(fabs(cJSON_GetObjectItem(run, "generate_energy_j")->valuedouble - 340) < 1e-6);
+    assert_true(fabs(cJSON_GetObjectItem(run, "j_per_token")->valuedouble - 3.4) < 1e-6);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(run, "energy_shared")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(run, "energy_note")));
+    cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "per_device"), 0);
+    cJSON *load = cJSON_GetObjectItem(cJSON_GetObjectItem(d0, "phases"), "load");
+    assert_true(fabs(cJSON_GetObjectItem(load, "energy_j")->valuedouble - 265) < 1e-6);
+    cJSON *all = cJSON_GetObjectItem(d0, "overall");
+    assert_true(fabs(cJSON_GetObjectItem(all, "energy_j")->valuedouble - 700) < 1e-6);
+    cJSON_Delete(j);
+    /* another process on the device: flagged */
+    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"),
+                                                                0),
+                                             "other_procs_max"),
+                         1);
+    j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
+    run = cJSON_GetObjectItem(j, "run");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(run, "energy_shared")));
+    assert_non_null(strstr(cJSON_GetObjectItem(run, "energy_note")->valuestring, "whole device"));
+    cJSON_Delete(j);
+    cJSON_Delete(col);
 }
 
 static void test_no_driver(void **state)
@@ -279,6 +358,8 @@ static void test_sampler_tree_energy_loss(void **state)
     /* until device 0 has ten rows (never a wall-clock bound on what is read) */
     for (int i = 0; i < 500; i++) {
         nap_ms(20);
+        if (access(csv, F_OK) != 0) /* the thread has not opened NVML yet */
+            continue;
         size_t len = 0;
         char *data = test_read_file(csv, &len);
         size_t rows0 = 0;
@@ -289,7 +370,8 @@ static void test_sampler_tree_energy_loss(void **state)
             break;
     }
     int werr = -1;
-    cJSON *col = ostel_gpu_sampler_stop(s, &werr);
+    cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
+    assert_non_null(col);
     assert_int_equal(werr, 0);
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(col, "write_failed")));
     kill(child, SIGKILL);
@@ -349,7 +431,7 @@ static void test_sampler_write_error(void **state)
         skip(); /* /dev/full not writable here */
     nap_ms(50);
     int werr = 0;
-    cJSON *col = ostel_gpu_sampler_stop(s, &werr);
+    cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
     assert_int_equal(werr, ENOSPC);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(col, "write_failed")));
     cJSON_Delete(col);
@@ -373,8 +455,11 @@ static void test_hang_bounded_stop(void **state)
             _exit(2);
         nap_ms(50);
         int werr;
-        cJSON *col = ostel_gpu_sampler_stop(s, &werr);
-        _exit(cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) ? 0 : 3);
+        cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
+        _exit(col && cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) &&
+                      cJSON_IsFalse(cJSON_GetObjectItem(col, "open_timed_out"))
+                  ? 0
+                  : 3);
     }
     int st = 0;
     waitpid(p, &st, 0);
@@ -385,18 +470,148 @@ static void test_hang_bounded_stop(void **state)
     unsetenv("FAKE_NVML_HANG_MS");
 }
 
+/* A driver stuck in nvmlInit: starting returns at once (the thread opens NVML), stopping gives up
+ * waiting and says so. In a child: the stuck thread stays behind. */
+static void test_init_hang(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("FAKE_NVML_INIT_HANG_MS", "8000", 1);
+    char *dir = test_tmpdir();
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {
+        char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+        char why[256] = "";
+        struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                              sizeof(why));
+        if (!s)
+            _exit(2);
+        int werr = 0;
+    cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
+        if (!col || !cJSON_IsTrue(cJSON_GetObjectItem(col, "open_timed_out")) ||
+            !cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")))
+            _exit(3);
+        char line[256] = "";
+        ostel_gpu_config_line(col, line, sizeof(line));
+        if (!strstr(line, "hung while starting"))
+            _exit(4);
+        _exit(access(csv, F_OK) == 0 ? 5 : 0); /* no GPU row, no file */
+    }
+    int st = 0;
+    waitpid(p, &st, 0);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    test_rmtree(dir);
+    free(dir);
+    reset_env();
+}
+
+/* No GPU found by the thread: stop returns NULL and the one line why; no file. */
+static void test_sampler_no_gpu(void **state)
+{
+    (void)state;
+    reset_env();
+    setenv("FAKE_NVML_NO_INIT", "1", 1);
+    char *dir = test_tmpdir();
+    char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    char why[256] = "";
+    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                          sizeof(why));
+    assert_non_null(s);
+    nap_ms(30);
+    int werr = 0;
+    assert_null(ostel_gpu_sampler_stop(s, &werr, why, sizeof(why)));
+    assert_non_null(strstr(why, "Driver Not Loaded"));
+    assert_int_not_equal(access(csv, F_OK), 0);
+    setenv("OSTEL_GPU", "none", 1);
+    assert_null(ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why)));
+    assert_non_null(strstr(why, "OSTEL_GPU=none"));
+    test_rmtree(dir);
+    free(csv);
+    free(dir);
+    reset_env();
+}
+
+/* NVML failing mid-run (Unknown Error, Timeout) on chosen calls: the sampling goes on, those cells
+ * are empty while the calls fail and filled again after, and the collection says what happened. */
+static void test_errors_mid_run(void **state)
+{
+    (void)state;
+    reset_env();
+    /* power fails on its calls 3 to 5, utilization for ever from its 4th, energy times out on 6 */
+    setenv("FAKE_NVML_FAIL", "power:3-5,util:4,energy:6-6:10", 1);
+    char *dir = test_tmpdir();
+    char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    char why[256] = "";
+    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
+                                                          sizeof(why));
+    assert_non_null(s);
+    size_t rows = 0;
+    for (int i = 0; i < 500 && rows < 10; i++) {
+        nap_ms(20);
+        if (access(csv, F_OK) != 0)
+            continue;
+        size_t len = 0;
+        char *data = test_read_file(csv, &len);
+        rows = 0;
+        for (size_t k = 0; k < len; k++)
+            rows += data[k] == '\n';
+        rows = rows ? rows - 1 : 0;
+        free(data);
+    }
+    int werr = 0;
+    cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
+    assert_non_null(col);
+    cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"), 0);
+    assert_true(cJSON_GetObjectItem(d0, "failed_reads")->valuedouble >= 3);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d0, "lost_at"))); /* an error is not a loss */
+    assert_string_equal(cJSON_GetObjectItem(d0, "first_error")->valuestring,
+                        "nvmlDeviceGetPowerUsage: Unknown Error");
+    size_t len = 0;
+    char *data = test_read_file(csv, &len);
+    struct ostel_gpu_table t;
+    char err[128];
+    assert_int_equal(ostel_gpu_metrics_parse(data, len, &t, err, sizeof(err)), 0);
+    assert_true(t.n >= 10);
+    for (size_t i = 0; i < t.n; i++) {
+        const struct ostel_gpu_row *r = &t.rows[i];
+        bool power = r->valid & (1u << OSTEL_GPU_POWER_W);
+        bool util = r->valid & (1u << OSTEL_GPU_UTIL_PCT);
+        bool energy = r->valid & (1u << OSTEL_GPU_ENERGY_J);
+        assert_true(power == (i < 2 || i > 4));
+        assert_true(util == (i < 3));
+        /* the first reading has no delta; the 6th call timed out; the 7th spans two intervals */
+        assert_true(energy == (i != 0 && i != 5));
+        if (i == 6)
+            assert_true(fabs(r->v[OSTEL_GPU_ENERGY_J] - 0.010) < 1e-9);
+        assert_true(r->valid & (1u << OSTEL_GPU_TEMP_C)); /* the others are read as ever */
+    }
+    ostel_gpu_table_free(&t);
+    free(data);
+    cJSON_Delete(col);
+    test_rmtree(dir);
+    free(csv);
+    free(dir);
+    reset_env();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_energy_delta),
         cmocka_unit_test(test_tree_match),
         cmocka_unit_test(test_csv_roundtrip_and_summary),
+        cmocka_unit_test(test_energy_split),
         cmocka_unit_test(test_no_driver),
         cmocka_unit_test(test_two_gpus_fields),
         cmocka_unit_test(test_old_driver),
         cmocka_unit_test(test_sampler_tree_energy_loss),
         cmocka_unit_test(test_sampler_write_error),
         cmocka_unit_test(test_hang_bounded_stop),
+        cmocka_unit_test(test_init_hang),
+        cmocka_unit_test(test_sampler_no_gpu),
+        cmocka_unit_test(test_errors_mid_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -526,7 +526,7 @@ static void test_gpu_fake(void **state)
         for (size_t k = 0; k < OSTEL_GPU_MAX_DEVICES; k++)
             f.llama_self_mb[k] = -1;
         f.llama_self_mb[0] = run->metric[OSTEL_REPORT_M_GPU_LLAMA_MIB];
-        cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f);
+        cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f, NULL);
         const cJSON *r = cJSON_GetObjectItem(o, "run");
         assert_float_equal(cJSON_GetObjectItem(r, "j_per_token")->valuedouble,
                            run->metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN], 1e-9);

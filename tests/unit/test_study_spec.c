@@ -356,6 +356,43 @@ static void test_fnv(void **state)
     assert_string_equal(h, "44bd8ad473cd9906");
 }
 
+/* gpu_interval: written only when set (specs without it keep their text and hashes, pinned above),
+ * "off" round-trips, the resume key changes only when it is set. */
+static void test_gpu_interval(void **state)
+{
+    (void)state;
+    struct ostel_study_spec a, b;
+    ostel_study_spec_init(&a);
+    ostel_study_spec_init(&b);
+    set_ok(&a, "models", "x.gguf");
+    set_ok(&b, "models", "x.gguf");
+    set_ok(&b, "gpu_interval", "50ms");
+    finish_ok(&a);
+    finish_ok(&b);
+    char *ca = ostel_study_spec_canonical(&a), *cb = ostel_study_spec_canonical(&b);
+    assert_null(strstr(ca, "gpu_interval"));
+    assert_non_null(strstr(cb, "\ngpu_interval = 50.000ms\n"));
+    assert_int_equal(b.gpu_interval_ns, 50000000ull);
+    struct ostel_study_run *ra, *rb;
+    size_t na, nb;
+    assert_int_equal(ostel_study_plan(&a, &ra, &na), 0);
+    assert_int_equal(ostel_study_plan(&b, &rb, &nb), 0);
+    assert_string_not_equal(ra[0].hash, rb[0].hash);
+    ostel_study_plan_free(ra, na);
+    ostel_study_plan_free(rb, nb);
+    free(cb);
+    set_ok(&b, "gpu_interval", "off");
+    assert_int_equal(b.gpu_interval_ns, UINT64_MAX);
+    cb = ostel_study_spec_canonical(&b);
+    assert_non_null(strstr(cb, "\ngpu_interval = off\n"));
+    free(ca);
+    free(cb);
+    ostel_study_spec_free(&a);
+    ostel_study_spec_free(&b);
+    set_bad("gpu_interval", "5ms", "gpu_interval: '5ms' is not a duration from 10ms to 1h, or off");
+    set_bad("gpu_interval", "2h", "gpu_interval: '2h' is not a duration from 10ms to 1h, or off");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_empty_values),       cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_refusals),           cmocka_unit_test(test_fnv),
         cmocka_unit_test(test_quality_batch_keys),
+        cmocka_unit_test(test_gpu_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -73,7 +73,7 @@ static OSTEL_NORETURN void child_main(char *const argv[], const struct ostel_pla
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    execve(argv[0], argv, environ);
+    execve(argv[0], argv, o->envp ? o->envp : environ);
     child_fail(err_fd, errno);
 }
 
