@@ -295,9 +295,12 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
                 else
                     snprintf(g->label, sizeof(g->label), "gpu%u", i);
                 g->name = g->label;
-                snprintf(g->gpu_name, sizeof(g->gpu_name), "%s", gm[i].name);
+                /* a device name longer than the field is cut, as nvidia-smi's columns do */
+                snprintf(g->gpu_name, sizeof(g->gpu_name), "%.*s", (int)sizeof(g->gpu_name) - 1,
+                         gm[i].name);
                 g->capacity = g->budget = (uint64_t)(gm[i].free_mb * 1048576.0);
-                snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%s)", i, gm[i].name);
+                snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%.*s)", i,
+                         (int)sizeof(g->gpu_name) - 1, gm[i].name);
                 g->budget_src = g->src;
             }
         }
