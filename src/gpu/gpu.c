@@ -173,6 +173,8 @@ static void *mem_job_main(void *arg)
     for (unsigned i = 0; i < n; i++) {
         struct ostel_gpu_mem *m = &j->dev[i];
         const struct ostel_gpu_info *in = ostel_gpu_device_info(g, i);
+        if (!in)
+            continue;
         snprintf(m->name, sizeof(m->name), "%s", in->name);
         m->total_mb = in->mem_total_mb;
         m->free_mb = -1;
