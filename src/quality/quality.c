@@ -18,13 +18,13 @@
 #include "run/llama_cmd.h"
 #include "run/runner.h"
 #include "run/study.h"
+#include "rundir/rundir_files.h"
 #include "store/store.h"
 #include "util/fileio.h"
 #include "util/names.h"
 #include "util/util.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -312,35 +312,10 @@ static void on_output(void *ctx, const char *data, size_t n)
 
 /* ---------- run directories ---------- */
 
-/* Removes a pass directory that ostel wrote (its known files only). */
+/* Removes a pass directory that ostel wrote (a run directory's files only). */
 static int remove_pass_dir(const char *dir)
 {
-    static const char *const ours[] = {"llama_output.log", "metrics.csv", "config.txt",
-                                       "summary.json", ".ostel-write-test"};
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? OSTEL_OK
-                               : ostel_error("cannot open '%s': %s", dir, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        bool known = strstr(e->d_name, ".tmp.") != NULL;
-        for (size_t i = 0; i < OSTEL_ARRAY_LEN(ours) && !known; i++)
-            known = strcmp(e->d_name, ours[i]) == 0;
-        if (!known) {
-            closedir(d);
-            return ostel_error("'%s' holds '%s', which ostel did not write: move it away", dir,
-                               e->d_name);
-        }
-        char *f = ostel_xasprintf("%s/%s", dir, e->d_name);
-        unlink(f);
-        free(f);
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        return ostel_error("cannot remove '%s': %s", dir, strerror(errno));
-    return OSTEL_OK;
+    return ostel_rundir_remove(dir, NULL);
 }
 
 /* A pass is done when its summary says so under this key. */

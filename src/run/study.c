@@ -24,12 +24,12 @@
 #include "run/metrics.h"
 #include "run/runner.h"
 #include "run/sampler.h"
+#include "rundir/rundir_files.h"
 #include "store/store.h"
 #include "util/fileio.h"
 #include "util/names.h"
 
 #include <cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -173,38 +173,14 @@ static void active_reap_leftovers(const struct study_ctx *c)
 
 /* ---------- run directories ---------- */
 
+/* The files a study adds to a run directory, beyond a run's own (rundir_files.h). */
+static const char *const study_files[] = {"scenario_metrics.csv", "scenario.log", "scenario.json",
+                                          NULL};
+
 /* Removes a run directory left by an interrupted run: only the files ostel writes there. */
 static int remove_run_dir(const char *dir)
 {
-    static const char *const ours[] = {"llama_output.log", "metrics.csv", "config.txt",
-                                       "summary.json", "scenario_metrics.csv", "scenario.log",
-                                       "scenario.json", ".ostel-write-test", "gpu_metrics.csv"};
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? OSTEL_OK : ostel_error("cannot open '%s': %s", dir, strerror(errno));
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        bool known = strncmp(e->d_name, "summary.json.tmp.", 17) == 0 ||
-                     strncmp(e->d_name, "metrics.csv.tmp.", 16) == 0 ||
-                     strncmp(e->d_name, "config.txt.tmp.", 15) == 0 ||
-                     strncmp(e->d_name, "gpu_metrics.csv.tmp.", 20) == 0;
-        for (size_t i = 0; i < OSTEL_ARRAY_LEN(ours) && !known; i++)
-            known = strcmp(e->d_name, ours[i]) == 0;
-        if (!known) {
-            closedir(d);
-            return ostel_error("'%s' holds '%s', which ostel did not write: move it away", dir,
-                               e->d_name);
-        }
-        char *f = ostel_xasprintf("%s/%s", dir, e->d_name);
-        unlink(f);
-        free(f);
-    }
-    closedir(d);
-    if (rmdir(dir) != 0)
-        return ostel_error("cannot remove '%s': %s", dir, strerror(errno));
-    return OSTEL_OK;
+    return ostel_rundir_remove(dir, study_files);
 }
 
 /* True when dir holds a finished run of this spec hash (summary.json and a final status). */
@@ -392,11 +368,10 @@ static int merge_into_summary(const char *run_dir, const cJSON *sc)
  */
 static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
 {
-    uint64_t rows = 0;
     int werr = 0, rc = OSTEL_OK;
     if (sc->sampler) {
         int64_t kills;
-        rows = ostel_sampler_finish(sc->sampler, &kills, NULL, &werr);
+        ostel_sampler_finish(sc->sampler, &kills, NULL, &werr);
         sc->sampler = NULL;
     }
     if (sc->running) {
@@ -453,7 +428,6 @@ static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *r
             cJSON_AddItemToObject(j, "telemetry",
                                   ostel_aggregate_telemetry_json(
                                       t.rows, t.n, (double)c->spec->interval_ns / 1e6));
-        (void)rows;
         ostel_metrics_table_free(&t);
         ostel_buf_free(&b);
         char *txt = cJSON_Print(j);
