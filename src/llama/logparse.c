@@ -69,11 +69,9 @@ bool lp_scan_num(const char *p, double *out, const char **end, char *sep, bool *
     if (!is_digit(*p))
         return false;
     double v = 0.0;
-    int digits = 0;
     while (is_digit(*p)) {
         v = v * 10.0 + (*p - '0');
         p++;
-        digits++;
     }
     if ((*p == '.' || *p == ',') && is_digit(p[1])) {
         char c = *p++;
@@ -100,7 +98,6 @@ bool lp_scan_num(const char *p, double *out, const char **end, char *sep, bool *
         if (v != 0.0)
             v *= pow(10.0, esign * e);
     }
-    (void)digits;
     /* The value as printed, correctly rounded (the digit loop above drifts in the last place:
      * 0.000726 became 0.0007260000000000003): strtod over a copy with '.' as the separator (ostel
      * never calls setlocale, so strtod reads the C locale's '.'). */
