@@ -50,6 +50,22 @@ static void csv_num(struct ostel_buf *out, double v)
     ostel_buf_puts(out, b);
 }
 
+/* A comparison with the baseline: ratio, its 95% CI (lo, hi), Welch's p and significant (1/0);
+ * five empty cells for the baseline itself. */
+static void csv_cmp(struct ostel_buf *out, const struct ostel_report_cmp *c, bool base)
+{
+    csv_num(out, base ? NAN : c->ratio.ratio);
+    ostel_buf_putc(out, ',');
+    csv_num(out, base ? NAN : c->ratio.lo);
+    ostel_buf_putc(out, ',');
+    csv_num(out, base ? NAN : c->ratio.hi);
+    ostel_buf_putc(out, ',');
+    csv_num(out, base ? NAN : c->welch.p);
+    ostel_buf_putc(out, ',');
+    if (!base && !isnan(c->welch.p))
+        ostel_buf_puts(out, c->significant ? "1" : "0");
+}
+
 static const char *const columns[] = {"group",
                                       "tag",
                                       "model_filename",
@@ -247,18 +263,8 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
         SEP;
         csv_str(out, g->plan_basis);
         SEP;
-        const struct ostel_report_cmp *c = &g->cmp[OSTEL_REPORT_M_GEN_TPS];
         bool base = gi == r->baseline;
-        csv_num(out, base ? NAN : c->ratio.ratio);
-        SEP;
-        csv_num(out, base ? NAN : c->ratio.lo);
-        SEP;
-        csv_num(out, base ? NAN : c->ratio.hi);
-        SEP;
-        csv_num(out, base ? NAN : c->welch.p);
-        SEP;
-        if (!base && !isnan(c->welch.p))
-            ostel_buf_puts(out, c->significant ? "1" : "0");
+        csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GEN_TPS], base);
         SEP;
         struct ostel_buf notes;
         ostel_buf_init(&notes, 1 << 16);
@@ -297,18 +303,8 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
                 SEP;
                 csv_num(out, s->n ? s->ci_hi : NAN);
             }
-            const struct ostel_report_cmp *e = &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN];
             SEP;
-            csv_num(out, base ? NAN : e->ratio.ratio);
-            SEP;
-            csv_num(out, base ? NAN : e->ratio.lo);
-            SEP;
-            csv_num(out, base ? NAN : e->ratio.hi);
-            SEP;
-            csv_num(out, base ? NAN : e->welch.p);
-            SEP;
-            if (!base && !isnan(e->welch.p))
-                ostel_buf_puts(out, e->significant ? "1" : "0");
+            csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN], base);
         }
 #undef SEP
         ostel_buf_puts(out, "\r\n");

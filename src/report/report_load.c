@@ -855,6 +855,8 @@ static const char *const col_names[NCOLS] = {"ts",
                                              "rss_file_mb"};
 
 /* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
+#define MAX_FIELDS 64 /* the fields of a CSV line that are looked at; more are counted */
+
 static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
 {
     size_t n = 0;
@@ -915,23 +917,39 @@ static bool parse_cell(struct ostel_str s, double *out)
     return true;
 }
 
+/*
+ * Reads the header line off *rest: idx[c] gets the field number of names[c] (the first field of
+ * that name), or -1; *ncols the header's field count. Returns -1 with err set when there is no
+ * line.
+ */
+static int read_header(struct ostel_str *rest, const char *const *names, int nnames, int *idx,
+                       size_t *ncols, char *err, size_t errlen)
+{
+    struct ostel_str line;
+    struct ostel_str f[MAX_FIELDS];
+    for (int c = 0; c < nnames; c++)
+        idx[c] = -1;
+    if (!ostel_str_next_line(rest, &line)) {
+        snprintf(err, errlen, "empty file (no header line)");
+        return -1;
+    }
+    *ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
+    for (size_t i = 0; i < *ncols && i < OSTEL_ARRAY_LEN(f); i++)
+        for (int c = 0; c < nnames; c++)
+            if (idx[c] < 0 && ostel_str_eq(f[i], names[c]))
+                idx[c] = (int)i;
+    return 0;
+}
+
 int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
                               size_t errlen)
 {
     struct ostel_str rest = ostel_str_make(data, len), line;
-    struct ostel_str f[64];
+    struct ostel_str f[MAX_FIELDS];
     int idx[NCOLS];
-    for (int c = 0; c < NCOLS; c++)
-        idx[c] = -1;
-    if (!ostel_str_next_line(&rest, &line)) {
-        snprintf(err, errlen, "empty file (no header line)");
+    size_t ncols;
+    if (read_header(&rest, col_names, NCOLS, idx, &ncols, err, errlen) != 0)
         return -1;
-    }
-    size_t ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
-    for (size_t i = 0; i < ncols && i < OSTEL_ARRAY_LEN(f); i++)
-        for (int c = 0; c < NCOLS; c++)
-            if (idx[c] < 0 && ostel_str_eq(f[i], col_names[c]))
-                idx[c] = (int)i;
     if (idx[COL_TS] < 0 || idx[COL_RSS] < 0) {
         snprintf(err, errlen, "line 1: not a metrics header (needs the columns ts and rss_mb)");
         return -1;
@@ -1008,19 +1026,11 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
                                   char *err, size_t errlen)
 {
     struct ostel_str rest = ostel_str_make(data, len), line;
-    struct ostel_str f[64];
+    struct ostel_str f[MAX_FIELDS];
     int idx[NGCOLS];
-    for (int c = 0; c < NGCOLS; c++)
-        idx[c] = -1;
-    if (!ostel_str_next_line(&rest, &line)) {
-        snprintf(err, errlen, "empty file (no header line)");
+    size_t ncols;
+    if (read_header(&rest, gcol_names, NGCOLS, idx, &ncols, err, errlen) != 0)
         return -1;
-    }
-    size_t ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
-    for (size_t i = 0; i < ncols && i < OSTEL_ARRAY_LEN(f); i++)
-        for (int c = 0; c < NGCOLS; c++)
-            if (idx[c] < 0 && ostel_str_eq(f[i], gcol_names[c]))
-                idx[c] = (int)i;
     if (idx[GCOL_TS] < 0 || idx[GCOL_GPU] < 0) {
         snprintf(err, errlen, "line 1: not a GPU metrics header (needs the columns ts and gpu)");
         return -1;
