@@ -492,6 +492,12 @@ static void finalize(struct run_ctx *c)
     note_write_error(c, "metrics.csv", ostel_file_write_atomic_errno(csv_path, out.data, out.len));
     ostel_buf_free(&out);
     free(csv_path);
+    /* gpu_metrics.csv is rewritten with phases too; its failure must reach run.status below. */
+    int gpu_errno = 0;
+    cJSON *gpu = ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection, c->gpu_line,
+                                    &gpu_errno);
+    c->gpu_collection = NULL;
+    note_write_error(c, "gpu_metrics.csv", gpu_errno);
     /* An artifact that could not be written makes the run a failed one, whatever the child did. */
     if (res->write_errno && res->status != OSTEL_RUN_INTERRUPTED)
         res->status = OSTEL_RUN_FAILED;
@@ -582,16 +588,7 @@ static void finalize(struct run_ctx *c)
         cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
                               num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
 
-    int gpu_errno = 0;
-    cJSON_AddItemToObject(root, "gpu",
-                          ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection,
-                                             c->gpu_line, &gpu_errno));
-    c->gpu_collection = NULL;
-    if (gpu_errno) {
-        note_write_error(c, "gpu_metrics.csv", gpu_errno);
-        if (res->status != OSTEL_RUN_INTERRUPTED)
-            res->status = OSTEL_RUN_FAILED;
-    }
+    cJSON_AddItemToObject(root, "gpu", gpu);
 
     cJSON *host = cJSON_AddObjectToObject(root, "host");
     const struct ostel_platform_host *h = &c->host;
