@@ -132,8 +132,7 @@ S="$TMP/s2"
 LONG=(-c 4096 -n 3000) # about a second per run even on a fast machine
 "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" >/dev/null 2>"$TMP/err_a" &
 pa=$!
-for _ in $(seq 600); do [ -s "$S/.lock" ] && break; sleep 0.05; done
-[ -s "$S/.lock" ] || fail "the first study never took its lock"
+wait_for "$pa" test -s "$S/.lock" # fails when the first study ends without taking its lock
 rc=0; "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" >/dev/null 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "exit status of a second study of the same directory"
 one_error "$TMP/err" "is in use by another ostel study \(pid $pa\)"
@@ -166,7 +165,8 @@ for point in 0.1 0.8 stored; do
     spid=$!
     if [ "$point" = stored ]; then
         have=$(stored)
-        for _ in $(seq 1200); do [ "$(stored)" -gt "$have" ] && break; sleep 0.05; done
+        more_stored() { [ "$(stored)" -gt "$have" ]; }
+        wait_for "$spid" more_stored
         sleep 0.3
     else
         sleep "$point"

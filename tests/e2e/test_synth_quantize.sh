@@ -38,11 +38,7 @@ grep -q "removed '.*/k.gguf.synth-$dead-abcdef', left by a synth" "$TMP/err" ||
 # Ctrl-C while it writes: exit 130, one line saying so, no output and no partial file
 "$OSTEL" synth llama-3.2-1b -o "$TMP/big.gguf" >/dev/null 2>"$TMP/err" &
 pid=$!
-for _ in $(seq 500); do
-    compgen -G "$TMP/big.gguf.synth-*" >/dev/null && break
-    sleep 0.01
-done
-compgen -G "$TMP/big.gguf.synth-*" >/dev/null || fail "no temporary file seen while synth wrote"
+wait_for "$pid" compgen -G "$TMP/big.gguf.synth-*" >/dev/null # fails when synth ends first
 kill -INT "$pid"
 rc=0
 wait "$pid" || rc=$?
