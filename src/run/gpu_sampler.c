@@ -48,12 +48,12 @@ struct ostel_gpu_sampler {
     unsigned proc_every;
     pthread_t thread;
     atomic_bool stop;
-    /* OPENING until the thread has NVML open (OPENED: gpu, fd and why are the thread's until then)
-     * or the stopper gave up waiting for it (ABANDONED: the thread creates nothing and frees all) */
+    /* OPENING until the thread has NVML open (OPENED: gpu, fd and why are the thread's until
+     * then) or the stopper gave up waiting for it (ABANDONED: the thread creates nothing) */
     atomic_int state;
     atomic_bool done;
     /* Set by the first of the thread (at its end) and a stopper that detached it: the second one
-     * frees the sampler, so a thread left in a hung driver call frees what it owns once it returns. */
+     * frees the sampler, so a thread left in a hung driver call frees all once it returns. */
     atomic_bool left;
     int write_errno; /* the first failed write of gpu_metrics.csv's rows, 0 if none */
     struct dev_state dev[OSTEL_GPU_MAX_DEVICES];

@@ -516,7 +516,7 @@ static void test_init_hang(void **state)
             _exit(4);
         if (access(csv, F_OK) == 0)
             _exit(5); /* no GPU row, no file */
-        /* past the hang: until the thread left behind has ended (or, without /proc, past the 8 s) */
+        /* past the hang: until the thread left behind has ended (without /proc: past the 8 s) */
         if (thread_count() > 0)
             while (thread_count() > 1)
                 nap_ms(20);
