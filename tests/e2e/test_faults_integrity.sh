@@ -48,6 +48,30 @@ assert_eq "$(json "$TMP/ug/summary.json" 'j["run"]["status"]')" failed \
 assert_eq "$(json "$TMP/ug/summary.json" 'j["run"]["error"]')" "file too large writing gpu_metrics.csv"
 assert_eq "$(json "$TMP/ug/summary.json" 'j["gpu"]["write_failed"]')" True
 no_temps "$TMP/ug"
+# gpu_metrics.csv written whole while sampling, but its rewrite with phases (4 bytes a row more:
+# "load", the child's last line marking the prompt's start) over the limit: the child waits for the
+# GPU lost at its 200th read (the file's last row, all cells empty), then limits ostel's file size
+# to that file's size + 1 byte (every other file stays below it). summary.json says failed too.
+if command -v prlimit >/dev/null; then
+    rc=0
+    OSTEL_NVML_LIB="$NVML" FAKE_NVML_GPUS=1 FAKE_NVML_LOSE=0:200 "$OSTEL" run --tag gpu2 \
+        --gpu-interval 10ms --interval 1s --out "$TMP/ug2" -- /bin/sh -c \
+        'until grep -q ",0,,,," "$0/gpu_metrics.csv" 2>/dev/null; do sleep 0.05; done
+        prlimit --pid $PPID --fsize=$(($(stat -c %s "$0/gpu_metrics.csv") + 1)):
+        echo "generate: n_ctx = 256, n_batch = 2048, n_predict = 8, n_keep = 0"' \
+        "$TMP/ug2" >/dev/null 2>"$TMP/err" || rc=$?
+    assert_eq "$rc" 1 "exit status of a run whose gpu_metrics.csv's rewrite went over the limit"
+    one_error "$TMP/err" "run failed: file too large writing gpu_metrics.csv"
+    assert_grep '^status=failed$' "$TMP/ug2/config.txt"
+    assert_eq "$(json "$TMP/ug2/summary.json" 'j["gpu"]["write_failed"]')" False
+    assert_eq "$(json "$TMP/ug2/summary.json" 'j["run"]["status"]')" failed \
+        "summary.json's status of a run whose gpu_metrics.csv's rewrite failed"
+    assert_eq "$(json "$TMP/ug2/summary.json" 'j["run"]["error"]')" \
+        "file too large writing gpu_metrics.csv"
+    no_temps "$TMP/ug2"
+else
+    note "no prlimit: the failed rewrite of gpu_metrics.csv is not checked"
+fi
 mkdir -p "$TMP/u2"
 rc=0; (ulimit -f 64; exec "$OSTEL" synth tiny-llama -o "$TMP/u2/m.gguf") >/dev/null 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "exit status of synth over the file-size limit"
