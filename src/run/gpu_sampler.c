@@ -183,15 +183,16 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
 static bool open_backend(struct ostel_gpu_sampler *s)
 {
     const char *want = getenv("OSTEL_GPU");
-    struct ostel_gpu *gpu = ostel_gpu_open(want && *want ? want : "auto", s->why, sizeof(s->why));
+    /* set before the state says OPENED: a stop that sees OPENED reads it */
+    s->gpu = ostel_gpu_open(want && *want ? want : "auto", s->why, sizeof(s->why));
     int expect = OPENING;
     if (!atomic_compare_exchange_strong(&s->state, &expect, OPENED)) {
         /* the stop gave up on a hung nvmlInit and the run may be finalized: nothing is created in
          * its directory */
-        ostel_gpu_close(gpu);
+        ostel_gpu_close(s->gpu);
+        s->gpu = NULL;
         return false;
     }
-    s->gpu = gpu;
     if (ostel_gpu_count(s->gpu) == 0)
         return false;
     s->fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
