@@ -161,7 +161,11 @@ for extra in "--port 8080" "--host=0.0.0.0"; do
 done
 
 # completed_rows N FILE: FILE has N completed requests at least
-completed_rows() { [ "$(grep -c ',1,$' "$2" 2>/dev/null)" -ge "$1" ]; }
+completed_rows() {
+    local n
+    n=$(grep -c ',1,$' "$2" 2>/dev/null) || true # no file yet: no row
+    [ "${n:-0}" -ge "$1" ]
+}
 
 # 5. the server killed mid-level: the requests it was serving are recorded as failed
 "$OSTEL" serve -m "$model" -c 4096 --parallel 2 --concurrency 2 --requests 400 --warmup 0 \
