@@ -462,20 +462,14 @@ static void on_url_signal(int sig)
     atomic_store(&g_url_stop, 1);
 }
 
-/* key=value, the value's line ends made spaces (config.txt's format, as the runner writes it) */
-static void kv_line(struct ostel_buf *b, const char *key, const char *value)
-{
-    ostel_buf_printf(b, "%s=", key);
-    for (const char *p = value ? value : ""; *p; p++)
-        ostel_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
-    ostel_buf_putc(b, '\n');
-}
-
 /* The load's lines of config.txt. */
 static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, const char *url)
 {
-    kv_line(b, "serve_url", url);
-    kv_line(b, "serve_mode", a->have_sweep ? "sweep" : a->have_rate ? "rate" : "concurrency");
+    ostel_run_config_line(b, "serve_url", url);
+    ostel_run_config_line(b, "serve_mode",
+                          a->have_sweep  ? "sweep"
+                          : a->have_rate ? "rate"
+                                         : "concurrency");
     ostel_buf_puts(b, "serve_levels=");
     for (size_t i = 0; i < a->n_levels; i++)
         ostel_buf_printf(b, "%s%g", i ? "," : "", a->levels[i]);
@@ -492,14 +486,6 @@ static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, 
     if (a->parallel > 0)
         ostel_buf_printf(b, "%lld", a->parallel);
     ostel_buf_putc(b, '\n');
-}
-
-/* The errno's text, lower case first ("no space left on device writing config.txt"). */
-static void write_error_text(char *out, size_t n, int e, const char *file)
-{
-    snprintf(out, n, "%s writing %s", strerror(e), file);
-    if (out[0] >= 'A' && out[0] <= 'Z')
-        out[0] = (char)(out[0] - 'A' + 'a');
 }
 
 /* err, or err + "; " + what when err already says something */
@@ -561,9 +547,9 @@ static int write_config(const char *dir, const struct serve_args *a, const char 
         }
     }
     serve_config_lines(&b, a, url);
-    kv_line(&b, "status", status);
+    ostel_run_config_line(&b, "status", status);
     if (error && *error)
-        kv_line(&b, "error", error);
+        ostel_run_config_line(&b, "error", error);
     int e = ostel_file_write_atomic_errno(path, b.data ? b.data : "", b.len);
     if (e)
         write_in_place(path, b.data ? b.data : "", b.len);
@@ -602,18 +588,16 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
         cJSON_DeleteItemFromObject(run, "error");
         cJSON_AddStringToObject(run, "error", run_error);
     }
-    char *json = cJSON_Print(root);
+    int e = ostel_run_write_summary_errno(dir, root);
+    if (e && last_resort) {
+        size_t n = 0;
+        char *json = ostel_run_summary_text(root, &n);
+        char *path = ostel_xasprintf("%s/summary.json", dir);
+        write_in_place(path, json, n);
+        free(path);
+        free(json);
+    }
     cJSON_Delete(root);
-    size_t n = strlen(json);
-    json = ostel_xrealloc(json, n + 2);
-    json[n] = '\n';
-    json[n + 1] = '\0';
-    char *path = ostel_xasprintf("%s/summary.json", dir);
-    int e = ostel_file_write_atomic_errno(path, json, n + 1);
-    if (e && last_resort)
-        write_in_place(path, json, n + 1);
-    free(path);
-    free(json);
     return e;
 }
 
@@ -637,7 +621,7 @@ static int finish_files(const char *dir, const struct serve_args *a, const char 
     int se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
     if (se) {
         *status = "failed";
-        write_error_text(what, sizeof(what), se, "summary.json");
+        ostel_write_error_text(what, sizeof(what), se, "summary.json");
         add_reason(err, err_size, what);
         (void)write_summary(dir, copy1, NULL, serve_err, *status, err, true);
         copy1 = NULL; /* write_summary took it */
@@ -645,7 +629,7 @@ static int finish_files(const char *dir, const struct serve_args *a, const char 
     int ce = write_config(dir, a, url, config_base, *status, err);
     if (ce) {
         *status = "failed";
-        write_error_text(what, sizeof(what), ce, "config.txt");
+        ostel_write_error_text(what, sizeof(what), ce, "config.txt");
         add_reason(err, err_size, what);
         if (!se) { /* summary.json must not say ok beside no config.txt */
             (void)write_summary(dir, copy2, serve_json, serve_err, *status, err, true);
@@ -718,7 +702,7 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
         return ostel_error("cannot create files in '%s': %s", dir, strerror(errno));
     char header[512];
     size_t hl = ostel_metrics_format_header(header, sizeof(header));
-    int werr = write(csv_fd, header, hl) == (ssize_t)hl ? 0 : errno ? errno : EIO;
+    int werr = ostel_fd_write_all_errno(csv_fd, header, hl);
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_url_signal;
@@ -763,7 +747,7 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     sigaction(SIGTERM, &old_term, NULL);
     int le = ostel_serve_label_metrics(dir, &out);
     if ((werr || le) && !err[0]) /* the load's own error, if any, came first */
-        write_error_text(err, sizeof(err), werr ? werr : le, "metrics.csv");
+        ostel_write_error_text(err, sizeof(err), werr ? werr : le, "metrics.csv");
 
     /* config.txt and summary.json of a run that ostel did not start */
     double st = (double)t0.tv_sec + t0.tv_nsec / 1e9, et = (double)t1.tv_sec + t1.tv_nsec / 1e9;
@@ -773,10 +757,10 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     const char *status = g_url_signal ? "interrupted" : err[0] ? "failed" : "ok";
     struct ostel_buf base;
     ostel_buf_init(&base, 0);
-    kv_line(&base, "tag", a->tag);
+    ostel_run_config_line(&base, "tag", a->tag);
     ostel_buf_puts(&base, "tool=llama-server\nmodel=\nctx=\ngen=\n");
-    kv_line(&base, "ostel_command", cmdline);
-    kv_line(&base, "ostel_version", OSTEL_VERSION);
+    ostel_run_config_line(&base, "ostel_command", cmdline);
+    ostel_run_config_line(&base, "ostel_version", OSTEL_VERSION);
     ostel_buf_printf(&base, "interval_ms=%.3f\nwatched_pid=%d\n", (double)a->interval_ns / 1e6,
                      (int)watched);
     cJSON *root = cJSON_CreateObject();
@@ -997,7 +981,7 @@ int cmd_serve(int argc, char **argv)
     else if (sc.error[0])
         snprintf(err, sizeof(err), "%s", sc.error);
     else if (le)
-        write_error_text(err, sizeof(err), le, "metrics.csv");
+        ostel_write_error_text(err, sizeof(err), le, "metrics.csv");
     else if (!interrupted && !levels_ok(&sc.out))
         snprintf(err, sizeof(err), "no level completed a request");
     if (res.write_error[0] && sc.error[0] && !strstr(err, sc.error))

@@ -22,6 +22,9 @@
 #define FLUSH_NS 250000000LL
 #define STOP_WAIT_S 2.0
 
+/* struct ostel_gpu_sampler's state: who decides whether NVML, once open, may still be used. */
+enum { OPENING, OPENED, ABANDONED };
+
 struct dev_state {
     bool has_prev;
     double energy_total_j; /* the sum of the rows' deltas (the live tap's counter) */
@@ -36,7 +39,7 @@ struct dev_state {
 };
 
 struct ostel_gpu_sampler {
-    struct ostel_gpu *gpu; /* owned; set by the thread once NVML is open (see opened) */
+    struct ostel_gpu *gpu; /* owned; set by the thread once NVML is open (see state) */
     char *csv_path;        /* owned */
     char why[256];         /* the thread's one line when it found no GPU */
     pid_t root;
@@ -45,8 +48,13 @@ struct ostel_gpu_sampler {
     unsigned proc_every;
     pthread_t thread;
     atomic_bool stop;
-    atomic_bool opened; /* gpu, fd and why are the thread's until then */
+    /* OPENING until the thread has NVML open (OPENED: gpu, fd and why are the thread's until
+     * then) or the stopper gave up waiting for it (ABANDONED: the thread creates nothing) */
+    atomic_int state;
     atomic_bool done;
+    /* Set by the first of the thread (at its end) and a stopper that detached it: the second one
+     * frees the sampler, so a thread left in a hung driver call frees all once it returns. */
+    atomic_bool left;
     int write_errno; /* the first failed write of gpu_metrics.csv's rows, 0 if none */
     struct dev_state dev[OSTEL_GPU_MAX_DEVICES];
     struct ostel_buf out;
@@ -175,7 +183,16 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
 static bool open_backend(struct ostel_gpu_sampler *s)
 {
     const char *want = getenv("OSTEL_GPU");
+    /* set before the state says OPENED: a stop that sees OPENED reads it */
     s->gpu = ostel_gpu_open(want && *want ? want : "auto", s->why, sizeof(s->why));
+    int expect = OPENING;
+    if (!atomic_compare_exchange_strong(&s->state, &expect, OPENED)) {
+        /* the stop gave up on a hung nvmlInit and the run may be finalized: nothing is created in
+         * its directory */
+        ostel_gpu_close(s->gpu);
+        s->gpu = NULL;
+        return false;
+    }
     if (ostel_gpu_count(s->gpu) == 0)
         return false;
     s->fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
@@ -190,11 +207,19 @@ static bool open_backend(struct ostel_gpu_sampler *s)
     return true;
 }
 
+static void free_sampler(struct ostel_gpu_sampler *s);
+
+/* The thread's or a detaching stopper's last step: the second of them frees the sampler. */
+static void leave(struct ostel_gpu_sampler *s)
+{
+    if (atomic_exchange(&s->left, true))
+        free_sampler(s);
+}
+
 static void *thread_main(void *arg)
 {
     struct ostel_gpu_sampler *s = arg;
     bool ok = open_backend(s);
-    atomic_store(&s->opened, true);
     int64_t next = ostel_mono_ns();
     int64_t last_flush = next;
     for (uint64_t k = 0; ok && !atomic_load(&s->stop); k++) {
@@ -221,6 +246,7 @@ static void *thread_main(void *arg)
     flush(s);
     s->thread_cpu_ns = ostel_thread_cpu_ns();
     atomic_store(&s->done, true);
+    leave(s); /* s may be freed now */
     return NULL;
 }
 
@@ -258,8 +284,9 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *cs
         s->dev[i].lost_at = -1;
     ostel_buf_init(&s->out, 0);
     atomic_init(&s->stop, false);
-    atomic_init(&s->opened, false);
+    atomic_init(&s->state, OPENING);
     atomic_init(&s->done, false);
+    atomic_init(&s->left, false);
     if (pthread_create(&s->thread, NULL, thread_main, s) != 0) {
         snprintf(why, why_size, "cannot start the GPU sampling thread");
         ostel_buf_free(&s->out);
@@ -308,7 +335,8 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
         nanosleep(&t, NULL);
     }
     bool joined = atomic_load(&s->done);
-    bool opened = atomic_load(&s->opened);
+    int expect = OPENING;
+    bool opened = joined || !atomic_compare_exchange_strong(&s->state, &expect, ABANDONED);
     if (joined && (ostel_gpu_count(s->gpu) == 0 || s->fd < 0)) { /* nothing was read */
         pthread_join(s->thread, NULL);
         snprintf(why, why_size, "%s", s->why[0] ? s->why : "no GPU telemetry");
@@ -317,12 +345,14 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
     }
     cJSON *o = cJSON_CreateObject();
     if (!opened) {
-        /* Stuck in nvmlInit or the device enumeration: the thread owns everything; leave it. */
-        pthread_detach(s->thread);
+        /* Stuck in nvmlInit or the device enumeration: leave the thread; abandoned, it creates no
+         * file once the call returns, and the last of it and this stop frees the sampler. */
         cJSON_AddStringToObject(o, "backend", "nvml");
         cJSON_AddStringToObject(o, "library", "");
         cJSON_AddStringToObject(o, "driver", "");
         cJSON_AddNumberToObject(o, "interval_ms", (double)s->interval_ns / 1e6);
+        pthread_detach(s->thread);
+        leave(s); /* s may be freed now */
         cJSON_AddBoolToObject(o, "open_timed_out", true);
         cJSON_AddBoolToObject(o, "stop_timed_out", true);
         cJSON_AddItemToObject(o, "devices", cJSON_CreateArray());
@@ -340,11 +370,12 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
     cJSON_AddBoolToObject(o, "open_timed_out", false);
     cJSON_AddBoolToObject(o, "stop_timed_out", !joined);
     if (!joined) {
-        /* The thread is stuck in a driver call: leave it (and everything it uses) behind. */
-        pthread_detach(s->thread);
+        /* The thread is stuck in a driver call: leave it; the last of it and this stop frees. */
         cJSON_AddItemToObject(o, "devices", cJSON_CreateArray());
         cJSON_AddStringToObject(o, "note", "the GPU thread did not stop within 2 s (a driver call "
                                            "hung); its last rows may be missing");
+        pthread_detach(s->thread);
+        leave(s); /* s may be freed now */
         return o;
     }
     pthread_join(s->thread, NULL);

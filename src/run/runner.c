@@ -115,21 +115,6 @@ static double now_real(void)
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static int write_all(int fd, const void *data, size_t n)
-{
-    const char *p = data;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return OSTEL_ERR;
-        p += w;
-        n -= (size_t)w;
-    }
-    return OSTEL_OK;
-}
-
 int ostel_runner_prepare_dir(const char *dir)
 {
     if (ostel_is_dir(dir)) {
@@ -160,7 +145,7 @@ int ostel_runner_prepare_dir(const char *dir)
     return OSTEL_OK;
 }
 
-static void kv_line(struct ostel_buf *b, const char *key, const char *value)
+void ostel_run_config_line(struct ostel_buf *b, const char *key, const char *value)
 {
     ostel_buf_printf(b, "%s=", key);
     for (const char *p = value ? value : ""; *p; p++)
@@ -172,7 +157,7 @@ static void kv_num(struct ostel_buf *b, const char *key, long long v, bool valid
 {
     char tmp[32];
     snprintf(tmp, sizeof(tmp), "%lld", v);
-    kv_line(b, key, valid ? tmp : "");
+    ostel_run_config_line(b, key, valid ? tmp : "");
 }
 
 /* Shell-quotes argv for reading (config.txt's command line); never executed. */
@@ -247,9 +232,7 @@ static void note_write_error(struct run_ctx *c, const char *file, int e)
     if (res->write_errno || !e)
         return;
     res->write_errno = e;
-    snprintf(res->write_error, sizeof(res->write_error), "%s writing %s", strerror(e), file);
-    if (res->write_error[0] >= 'A' && res->write_error[0] <= 'Z') /* "No space…" → "no space…" */
-        res->write_error[0] = (char)(res->write_error[0] - 'A' + 'a');
+    ostel_write_error_text(res->write_error, sizeof(res->write_error), e, file);
 }
 
 /* fsync + close of an artifact written as the run went, each checked. */
@@ -268,46 +251,47 @@ static int write_config(const struct run_ctx *c, const char *status)
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     char *cmd = join_argv(s->argv);
-    kv_line(&b, "run_id", c->run_id);
-    kv_line(&b, "tag", s->tag);
-    kv_line(&b, "model", s->model);
+    ostel_run_config_line(&b, "run_id", c->run_id);
+    ostel_run_config_line(&b, "tag", s->tag);
+    ostel_run_config_line(&b, "model", s->model);
     kv_num(&b, "ctx", s->ctx, s->ctx >= 0);
     kv_num(&b, "gen", s->gen, s->gen >= 0);
-    kv_line(&b, "prompt", s->prompt_desc);
-    kv_line(&b, "tool", s->tool);
-    kv_line(&b, "command", cmd);
-    kv_line(&b, "ostel_command", s->ostel_cmdline);
-    kv_line(&b, "llama_bin", s->llama_bin);
-    kv_line(&b, "llama_version", c->llama_version[0] ? c->llama_version : s->llama_version);
-    kv_line(&b, "ostel_version", OSTEL_VERSION);
-    kv_line(&b, "host", c->host.hostname);
-    kv_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
-    kv_line(&b, "kernel", c->host.kernel);
-    kv_line(&b, "arch", c->host.machine);
-    kv_line(&b, "cpu_model", c->host.cpu_model);
+    ostel_run_config_line(&b, "prompt", s->prompt_desc);
+    ostel_run_config_line(&b, "tool", s->tool);
+    ostel_run_config_line(&b, "command", cmd);
+    ostel_run_config_line(&b, "ostel_command", s->ostel_cmdline);
+    ostel_run_config_line(&b, "llama_bin", s->llama_bin);
+    ostel_run_config_line(&b, "llama_version",
+                          c->llama_version[0] ? c->llama_version : s->llama_version);
+    ostel_run_config_line(&b, "ostel_version", OSTEL_VERSION);
+    ostel_run_config_line(&b, "host", c->host.hostname);
+    ostel_run_config_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
+    ostel_run_config_line(&b, "kernel", c->host.kernel);
+    ostel_run_config_line(&b, "arch", c->host.machine);
+    ostel_run_config_line(&b, "cpu_model", c->host.cpu_model);
     kv_num(&b, "cpu_cores", c->host.logical_cores,
            (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
     kv_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
            (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
     kv_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
            (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
-    kv_line(&b, "platform", ostel_platform_backend_name());
+    ostel_run_config_line(&b, "platform", ostel_platform_backend_name());
     if (c->gpu_line[0])
-        kv_line(&b, "gpu", c->gpu_line);
-    kv_line(&b, "start_time", c->start_time);
+        ostel_run_config_line(&b, "gpu", c->gpu_line);
+    ostel_run_config_line(&b, "start_time", c->start_time);
     char iv[32];
     snprintf(iv, sizeof(iv), "%.3f", (double)s->interval_ns / 1e6);
-    kv_line(&b, "interval_ms", iv);
-    kv_line(&b, "scenario", s->scenario ? s->scenario : "none");
+    ostel_run_config_line(&b, "interval_ms", iv);
+    ostel_run_config_line(&b, "scenario", s->scenario ? s->scenario : "none");
     kv_num(&b, "repetition", s->repetition, s->repetition > 0);
     if (s->study) {
-        kv_line(&b, "study", s->study);
-        kv_line(&b, "spec_hash", s->spec_hash);
+        ostel_run_config_line(&b, "study", s->study);
+        ostel_run_config_line(&b, "spec_hash", s->spec_hash);
     }
-    kv_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
-    kv_line(&b, "status", status);
+    ostel_run_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
+    ostel_run_config_line(&b, "status", status);
     if (c->res->write_error[0])
-        kv_line(&b, "error", c->res->write_error);
+        ostel_run_config_line(&b, "error", c->res->write_error);
     char *path = ostel_xasprintf("%s/config.txt", s->dir);
     int e = ostel_file_write_atomic_errno(path, b.data, b.len);
     free(path);
@@ -492,6 +476,12 @@ static void finalize(struct run_ctx *c)
     note_write_error(c, "metrics.csv", ostel_file_write_atomic_errno(csv_path, out.data, out.len));
     ostel_buf_free(&out);
     free(csv_path);
+    /* gpu_metrics.csv is rewritten with phases too; its failure must reach run.status below. */
+    int gpu_errno = 0;
+    cJSON *gpu = ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection, c->gpu_line,
+                                    &gpu_errno);
+    c->gpu_collection = NULL;
+    note_write_error(c, "gpu_metrics.csv", gpu_errno);
     /* An artifact that could not be written makes the run a failed one, whatever the child did. */
     if (res->write_errno && res->status != OSTEL_RUN_INTERRUPTED)
         res->status = OSTEL_RUN_FAILED;
@@ -582,16 +572,7 @@ static void finalize(struct run_ctx *c)
         cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
                               num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
 
-    int gpu_errno = 0;
-    cJSON_AddItemToObject(root, "gpu",
-                          ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection,
-                                             c->gpu_line, &gpu_errno));
-    c->gpu_collection = NULL;
-    if (gpu_errno) {
-        note_write_error(c, "gpu_metrics.csv", gpu_errno);
-        if (res->status != OSTEL_RUN_INTERRUPTED)
-            res->status = OSTEL_RUN_FAILED;
-    }
+    cJSON_AddItemToObject(root, "gpu", gpu);
 
     cJSON *host = cJSON_AddObjectToObject(root, "host");
     const struct ostel_platform_host *h = &c->host;
@@ -611,19 +592,12 @@ static void finalize(struct run_ctx *c)
     cJSON_AddStringToObject(host, "platform", ostel_platform_backend_name());
     cJSON_AddItemToObject(host, "gpu", gpu_names(cJSON_GetObjectItem(root, "gpu")));
 
-    char *json = cJSON_Print(root);
-    size_t jn = strlen(json);
-    json = ostel_xrealloc(json, jn + 2);
-    json[jn] = '\n';
-    char *summary_path = ostel_xasprintf("%s/summary.json", s->dir);
-    int e = ostel_file_write_atomic_errno(summary_path, json, jn + 1);
+    int e = ostel_run_write_summary_errno(s->dir, root);
     if (e) {
         note_write_error(c, "summary.json", e);
         if (res->status != OSTEL_RUN_INTERRUPTED)
             res->status = OSTEL_RUN_FAILED;
     }
-    free(summary_path);
-    free(json);
     cJSON_Delete(root);
     ostel_metrics_table_free(&t);
     ostel_log_result_free(&lr);
@@ -643,18 +617,34 @@ cJSON *ostel_run_read_summary(const char *dir)
     return root;
 }
 
-int ostel_run_write_summary(const char *dir, const cJSON *root)
+char *ostel_run_summary_text(const cJSON *root, size_t *len)
 {
     char *json = cJSON_Print(root);
     size_t n = strlen(json);
     json = ostel_xrealloc(json, n + 2);
     json[n] = '\n';
     json[n + 1] = '\0';
+    *len = n + 1;
+    return json;
+}
+
+int ostel_run_write_summary_errno(const char *dir, const cJSON *root)
+{
+    size_t n = 0;
+    char *json = ostel_run_summary_text(root, &n);
     char *path = ostel_xasprintf("%s/summary.json", dir);
-    int rc = ostel_file_write_atomic(path, json, n + 1);
+    int e = ostel_file_write_atomic_errno(path, json, n);
     free(path);
     free(json);
-    return rc;
+    return e;
+}
+
+int ostel_run_write_summary(const char *dir, const cJSON *root)
+{
+    int e = ostel_run_write_summary_errno(dir, root);
+    if (e)
+        return ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
+    return OSTEL_OK;
 }
 
 int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *res)
@@ -692,8 +682,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     }
     char header[512];
     size_t hl = ostel_metrics_format_header(header, sizeof(header));
-    if (write_all(csv_fd, header, hl) != 0)
-        note_write_error(&c, "metrics.csv", errno);
+    note_write_error(&c, "metrics.csv", ostel_fd_write_all_errno(csv_fd, header, hl));
 
     res->start_ts = now_real();
     time_t st = (time_t)res->start_ts;
@@ -757,6 +746,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     double term_sent = 0;
     bool timed_out = false, exited = false, eof = false;
     double exited_at = 0;
+    double ticked_at = t0; /* on_tick's last call (monotonic s) */
     char chunk[65536];
     for (;;) {
         /* Wait for output (while the pipe is open) or a signal (the self-pipe); wake at least every
@@ -776,13 +766,19 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
                 ssize_t r = read(child.out_fd, chunk, sizeof(chunk));
                 if (r > 0) {
                     double ts = now_real();
-                    if (!res->write_errno && write_all(log_fd, chunk, (size_t)r) != 0)
-                        note_write_error(&c, "llama_output.log", errno);
+                    if (!res->write_errno)
+                        note_write_error(&c, "llama_output.log",
+                                         ostel_fd_write_all_errno(log_fd, chunk, (size_t)r));
                     if (s->verbose)
                         (void)!write(STDERR_FILENO, chunk, (size_t)r);
                     scan_chunk(&c, chunk, (size_t)r, ts);
                     if (s->on_output)
                         s->on_output(s->on_output_ctx, chunk, (size_t)r);
+                    /* a child that keeps writing keeps this loop going: on_tick is still due */
+                    if (s->on_tick && ostel_mono_s() - ticked_at >= 0.1) {
+                        s->on_tick(s->on_output_ctx);
+                        ticked_at = ostel_mono_s();
+                    }
                     continue;
                 }
                 if (r == 0)
@@ -795,9 +791,11 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         char sigbuf[16];
         while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
             ;
-        if (s->on_tick)
-            s->on_tick(s->on_output_ctx);
         double now = ostel_mono_s();
+        if (s->on_tick) {
+            s->on_tick(s->on_output_ctx);
+            ticked_at = now;
+        }
         if (during.started && atomic_load(&during.done) && !term_sent) {
             during_stopped = true;
             ostel_child_signal_group(&child, SIGTERM);

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct ostel_buf;
+
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
     OSTEL_RUN_FAILED,      /* exited non-zero */
@@ -91,7 +93,15 @@ int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result 
 
 /* DIR/summary.json parsed, or NULL when it is missing or not JSON. The caller cJSON_Delete()s it. */
 struct cJSON *ostel_run_read_summary(const char *dir);
-/* Writes root as DIR/summary.json atomically (pretty-printed, a final newline). */
+/* summary.json's text: root pretty-printed with a final newline; *len its length. The caller frees
+ * it. */
+char *ostel_run_summary_text(const struct cJSON *root, size_t *len);
+/* Writes root as DIR/summary.json atomically (ostel_run_summary_text). Prints nothing: returns 0 or
+ * the errno of the step that failed (ENOSPC, EFBIG…). */
+int ostel_run_write_summary_errno(const char *dir, const struct cJSON *root);
+/* The same, printing why and returning OSTEL_ERR on failure. */
 int ostel_run_write_summary(const char *dir, const struct cJSON *root);
+/* Appends config.txt's line KEY=VALUE to b, VALUE's line ends made spaces (NULL = empty). */
+void ostel_run_config_line(struct ostel_buf *b, const char *key, const char *value);
 
 #endif

@@ -162,9 +162,7 @@ static void note_write_errno(struct engine *g, int e, const char *file)
     if (g->write_errno || !e)
         return;
     g->write_errno = e;
-    snprintf(g->write_error, sizeof(g->write_error), "%s writing %s", strerror(e), file);
-    if (g->write_error[0] >= 'A' && g->write_error[0] <= 'Z') /* "No space…" → "no space…" */
-        g->write_error[0] = (char)(g->write_error[0] - 'A' + 'a');
+    ostel_write_error_text(g->write_error, sizeof(g->write_error), e, file);
 }
 
 /* Flushes f (a row is on disk, or in the kernel, once its request finished) and checks it. */

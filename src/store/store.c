@@ -1215,10 +1215,14 @@ int ostel_store_study_unlock(struct ostel_store *s, bool commit)
     if (s->pg)
         return ostel_store_pg_study_unlock(s, commit);
     OSTEL_ASSERT(s->in_tx);
+    if (commit && exec_retry_busy(s, "COMMIT") != OSTEL_OK) {
+        /* a COMMIT that failed leaves the transaction open: end it, as ostel_store_run_commit */
+        ostel_store_run_rollback(s);
+        return OSTEL_ERR;
+    }
+    if (!commit)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     s->in_tx = false;
-    if (commit)
-        return exec_retry_busy(s, "COMMIT");
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     return OSTEL_OK;
 }
 

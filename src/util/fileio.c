@@ -82,6 +82,32 @@ int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len
     return e;
 }
 
+int ostel_fd_write_all_errno(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno ? errno : EIO;
+        if (w == 0)
+            return EIO;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+void ostel_write_error_text(char *out, size_t n, int e, const char *file)
+{
+    if (!n)
+        return;
+    snprintf(out, n, "%s writing %s", strerror(e), file);
+    if (out[0] >= 'A' && out[0] <= 'Z') /* "No space…" → "no space…" */
+        out[0] = (char)(out[0] - 'A' + 'a');
+}
+
 int ostel_file_write_atomic(const char *path, const void *data, size_t len)
 {
     int e = ostel_file_write_atomic_errno(path, data, len);

@@ -14,6 +14,12 @@ int ostel_file_write_atomic(const char *path, const void *data, size_t len);
 /* The same, printing nothing: 0, or the errno of the step that failed (ENOSPC, EFBIG, EIO…); the
  * temporary file is removed on every error path. */
 int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len);
+/* Writes all of data to fd, again after EINTR and short writes, printing nothing: 0, or the errno
+ * of the write that failed (EIO for one that wrote nothing without saying why). */
+int ostel_fd_write_all_errno(int fd, const void *data, size_t len);
+/* "errno's text writing FILE", its first letter lower-cased ("no space left on device writing
+ * metrics.csv"): the line a run's status failed carries; cut to n bytes. */
+void ostel_write_error_text(char *out, size_t n, int e, const char *file);
 /* Creates a directory and its parents (mode 0755); an existing directory is fine. */
 int ostel_mkdir_p(const char *path);
 /*

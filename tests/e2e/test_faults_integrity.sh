@@ -29,23 +29,49 @@ assert_eq "$(json "$TMP/u1/summary.json" 'j["run"]["error"]')" \
     "file too large writing llama_output.log"
 no_temps "$TMP/u1"
 # gpu_metrics.csv over the limit (the fake NVML, two GPUs read every 10 ms; the child ends once the
-# file has reached the limit, so no timing decides it; 60 s are a hang guard): the run fails like
-# for any other artifact
+# file has reached the limit, so no timing decides it; ctest's timeout ends a hang): the run fails
+# like for any other artifact, in config.txt and summary.json alike
 NVML=$(dirname "$OSTEL")/fake_nvml/libnvidia-ml.so.1
 [ -f "$NVML" ] || fail "the fake NVML ($NVML) is not built"
 rc=0
 (ulimit -f 16; export OSTEL_NVML_LIB="$NVML" FAKE_NVML_GPUS=2; exec "$OSTEL" run --tag gpu \
     --gpu-interval 10ms --interval 1s --out "$TMP/ug" -- /bin/sh -c \
-    'i=0; while [ "$(stat -c %s "$0/gpu_metrics.csv" 2>/dev/null || echo 0)" -lt 16384 ] &&
-        [ $i -lt 1200 ]; do sleep 0.05; i=$((i + 1)); done' \
+    'while [ "$(stat -c %s "$0/gpu_metrics.csv" 2>/dev/null || echo 0)" -lt 16384 ]; do
+        sleep 0.05; done' \
     "$TMP/ug") >/dev/null 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "exit status of a run whose gpu_metrics.csv went over the file-size limit"
 one_error "$TMP/err" "run failed: file too large writing gpu_metrics.csv"
 assert_grep '^status=failed$' "$TMP/ug/config.txt"
 assert_grep '^error=file too large writing gpu_metrics.csv$' "$TMP/ug/config.txt"
+assert_eq "$(json "$TMP/ug/summary.json" 'j["run"]["status"]')" failed \
+    "summary.json's status of a run whose gpu_metrics.csv went over the file-size limit"
 assert_eq "$(json "$TMP/ug/summary.json" 'j["run"]["error"]')" "file too large writing gpu_metrics.csv"
 assert_eq "$(json "$TMP/ug/summary.json" 'j["gpu"]["write_failed"]')" True
 no_temps "$TMP/ug"
+# gpu_metrics.csv written whole while sampling, but its rewrite with phases (4 bytes a row more:
+# "load", the child's last line marking the prompt's start) over the limit: the child waits for the
+# GPU lost at its 200th read (the file's last row, all cells empty), then limits ostel's file size
+# to that file's size + 1 byte (every other file stays below it). summary.json says failed too.
+if command -v prlimit >/dev/null; then
+    rc=0
+    OSTEL_NVML_LIB="$NVML" FAKE_NVML_GPUS=1 FAKE_NVML_LOSE=0:200 "$OSTEL" run --tag gpu2 \
+        --gpu-interval 10ms --interval 1s --out "$TMP/ug2" -- /bin/sh -c \
+        'until grep -q ",0,,,," "$0/gpu_metrics.csv" 2>/dev/null; do sleep 0.05; done
+        prlimit --pid $PPID --fsize=$(($(stat -c %s "$0/gpu_metrics.csv") + 1)):
+        echo "generate: n_ctx = 256, n_batch = 2048, n_predict = 8, n_keep = 0"' \
+        "$TMP/ug2" >/dev/null 2>"$TMP/err" || rc=$?
+    assert_eq "$rc" 1 "exit status of a run whose gpu_metrics.csv's rewrite went over the limit"
+    one_error "$TMP/err" "run failed: file too large writing gpu_metrics.csv"
+    assert_grep '^status=failed$' "$TMP/ug2/config.txt"
+    assert_eq "$(json "$TMP/ug2/summary.json" 'j["gpu"]["write_failed"]')" False
+    assert_eq "$(json "$TMP/ug2/summary.json" 'j["run"]["status"]')" failed \
+        "summary.json's status of a run whose gpu_metrics.csv's rewrite failed"
+    assert_eq "$(json "$TMP/ug2/summary.json" 'j["run"]["error"]')" \
+        "file too large writing gpu_metrics.csv"
+    no_temps "$TMP/ug2"
+else
+    note "no prlimit: the failed rewrite of gpu_metrics.csv is not checked"
+fi
 mkdir -p "$TMP/u2"
 rc=0; (ulimit -f 64; exec "$OSTEL" synth tiny-llama -o "$TMP/u2/m.gguf") >/dev/null 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "exit status of synth over the file-size limit"
@@ -130,8 +156,7 @@ S="$TMP/s2"
 LONG=(-c 4096 -n 3000) # about a second per run even on a fast machine
 "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" >/dev/null 2>"$TMP/err_a" &
 pa=$!
-for _ in $(seq 600); do [ -s "$S/.lock" ] && break; sleep 0.05; done
-[ -s "$S/.lock" ] || fail "the first study never took its lock"
+wait_for "$pa" test -s "$S/.lock" # fails when the first study ends without taking its lock
 rc=0; "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 3 --dir "$S" >/dev/null 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 1 "exit status of a second study of the same directory"
 one_error "$TMP/err" "is in use by another ostel study \(pid $pa\)"
@@ -164,7 +189,8 @@ for point in 0.1 0.8 stored; do
     spid=$!
     if [ "$point" = stored ]; then
         have=$(stored)
-        for _ in $(seq 1200); do [ "$(stored)" -gt "$have" ] && break; sleep 0.05; done
+        more_stored() { [ "$(stored)" -gt "$have" ]; }
+        wait_for "$spid" more_stored
         sleep 0.3
     else
         sleep "$point"

@@ -12,27 +12,26 @@ command -v curl >/dev/null || fail "curl is needed"
 port=$((40000 + RANDOM % 20000))
 url="http://127.0.0.1:$port/metrics"
 
-# scrape URL OUT: retries until the listener answers with a sample of the run (or the run ends)
+# scrape_until WANT OUT PID: scrapes until the answer holds WANT (0), or process PID has ended (1);
+# ctest's timeout ends a hang
 scrape_until() {
     local want=$1 out=$2 pid=$3
-    for _ in $(seq 1 400); do
-        if curl -sf --max-time 5 "$url" >"$out" 2>/dev/null && grep -q "$want" "$out"; then return 0; fi
+    until curl -sf --max-time 5 "$url" >"$out" 2>/dev/null && grep -q "$want" "$out"; do
         kill -0 "$pid" 2>/dev/null || return 1
         sleep 0.05
     done
-    return 1
 }
 
-# 1. a live scrape of a run in progress
+# 1. a live scrape of a run in progress (the child holds 64 MiB until the test creates r1.release,
+#    after the hostile requests of 2.)
 "$OSTEL" run -q --tag hold64 --metrics-listen "127.0.0.1:$port" --interval 50ms --out "$TMP/r1" -- \
-    python3 -c 'import time; x = bytearray(64 << 20); x[::4096] = b"x" * len(x[::4096]); time.sleep(4)' &
+    python3 -c 'import os, sys, time; x = bytearray(64 << 20); x[::4096] = b"x" * len(x[::4096])
+while not os.path.exists(sys.argv[1]): time.sleep(0.05)' "$TMP/r1.release" &
 pid=$!
 rss=0
-for _ in $(seq 1 400); do
+until [ "$rss" -ge $((60 << 20)) ]; do
     scrape_until '^ostel_process_resident_memory_bytes' "$TMP/live.prom" "$pid" || fail "no live scrape"
     rss=$(grep '^ostel_process_resident_memory_bytes{' "$TMP/live.prom" | awk '{print $2}')
-    [ "$rss" -ge $((60 << 20)) ] && break
-    sleep 0.05
 done
 curl -sf -D "$TMP/headers" -o /dev/null "$url" || fail "second scrape"
 grep -qi '^Content-Type: text/plain; version=0.0.4' "$TMP/headers" || fail "content type: $(cat "$TMP/headers")"
@@ -73,6 +72,7 @@ assert_eq "$(req "GET /metrics HTTP/1.1\\r\\nX: $(head -c 9000 /dev/zero | tr '\
     "HTTP/1.1 431 Request Header Fields Too Large" "huge head"
 assert_eq "$(req 'GET /metrics HTTP/1.1\r\n')" "(closed)" "an unfinished request times out"
 curl -sf --max-time 10 "$url" >/dev/null || fail "the responder died after hostile requests"
+touch "$TMP/r1.release"
 wait "$pid" || fail "the run failed"
 curl -s --max-time 2 "$url" >/dev/null && fail "still listening after ostel ended"
 
@@ -83,10 +83,11 @@ fake_nvml="$(dirname "$OSTEL")/fake_nvml/libnvidia-ml.so.1"
 if [ -f "$fake_nvml" ]; then
     OSTEL_NVML_LIB="$fake_nvml" FAKE_NVML_GPUS=2 FAKE_NVML_PIDS=1:512 \
         "$OSTEL" run -q --tag gpu --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/gpu.prom" \
-        --out "$TMP/g1" -- sleep 3 &
+        --out "$TMP/g1" -- sh -c 'while [ ! -e "$0" ]; do sleep 0.05; done' "$TMP/g1.release" &
     pid=$!
     scrape_until '^ostel_gpu_energy_joules_total{.*gpu="1"} 0\.[0-9]*[1-9]' "$TMP/gpu-live.prom" "$pid" ||
         fail "no live GPU metrics: $(grep gpu "$TMP/gpu-live.prom")"
+    touch "$TMP/g1.release" # the child ends once scraped
     wait "$pid" || fail "the GPU run failed"
     for f in "$TMP/gpu-live.prom" "$TMP/gpu.prom"; do
         promtool check metrics <"$f" >"$TMP/lint" 2>&1 || fail "promtool ($f): $(cat "$TMP/lint")"
@@ -133,8 +134,9 @@ grep -q '^ostel_llama_tokens_per_second{.*phase="generate"} [0-9]' "$TMP/tf/oste
 grep -q '^ostel_run_info{.*status="ok"} 1$' "$TMP/tf/ostel.prom" || fail "status"
 
 # 4. a study: one listener for all its runs, scraped live while a run is in progress; the textfile
-#    is rewritten after each
-"$OSTEL" study -q -m "$q8" -t q8 -c 1024 -n 64 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
+#    is rewritten after each. Its runs are long (-c 4096 -n 3000: about a second each even on a
+#    fast machine) so that the scrape, every 50 ms until the study ends, sees one in progress
+"$OSTEL" study -q -m "$q8" -t q8 -c 4096 -n 3000 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
     --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null &
 pid=$!
 scrape_until '^ostel_process_resident_memory_bytes{run="[^"]*",tag="q8",model="tiny-llama-Q8_0.gguf"} [1-9]' \

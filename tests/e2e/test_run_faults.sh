@@ -8,14 +8,8 @@
 model=$(tiny_model tiny-llama Q8_0)
 LONG=(-m "$model" -c 32768 -n 30000 --interval 20ms -q)
 
-# wait_for PATTERN FILE: until the file has the pattern (30 s at most)
-wait_for() {
-    for _ in $(seq 300); do
-        grep -a -q -- "$1" "$2" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    fail "'$1' never appeared in $2"
-}
+# has PATTERN FILE: the file has the pattern (waited on with lib.sh's wait_for PID has ...)
+has() { grep -a -q -- "$1" "$2" 2>/dev/null; }
 
 check_complete() { # DIR STATUS
     [ -f "$1/llama_output.log" ] || fail "no llama_output.log in $1"
@@ -30,7 +24,7 @@ check_complete() { # DIR STATUS
 # 1. SIGKILL to the child mid-generation
 "$OSTEL" run "${LONG[@]}" -t killed --out "$TMP/killed" &
 opid=$!
-wait_for "generate: n_ctx" "$TMP/killed/llama_output.log"
+wait_for "$opid" has "generate: n_ctx" "$TMP/killed/llama_output.log"
 child=$(pgrep -P "$opid") || fail "no llama-completion child of ostel"
 kill -KILL "$child"
 rc=0; wait "$opid" || rc=$?
@@ -43,7 +37,7 @@ assert_eq "$(json "$TMP/killed/summary.json" 'j["run"]["oom_killed"]')" False
 for sig in INT TERM; do
     "$OSTEL" run "${LONG[@]}" -t "sig$sig" --out "$TMP/sig$sig" &
     opid=$!
-    wait_for "generate: n_ctx" "$TMP/sig$sig/llama_output.log"
+    wait_for "$opid" has "generate: n_ctx" "$TMP/sig$sig/llama_output.log"
     child=$(pgrep -P "$opid") || fail "no child"
     kill -"$sig" "$opid"
     rc=0; wait "$opid" || rc=$?

@@ -160,16 +160,20 @@ for extra in "--port 8080" "--host=0.0.0.0"; do
     [ ! -e "$TMP/port" ] || fail "a refused command made a run directory"
 done
 
+# completed_rows N FILE: FILE has N completed requests at least
+completed_rows() {
+    local n
+    n=$(grep -c ',1,$' "$2" 2>/dev/null) || true # no file yet: no row
+    [ "${n:-0}" -ge "$1" ]
+}
+
 # 5. the server killed mid-level: the requests it was serving are recorded as failed
 "$OSTEL" serve -m "$model" -c 4096 --parallel 2 --concurrency 2 --requests 400 --warmup 0 \
     --prompt-tokens 16 --output-tokens 200 --max-error-rate 1 -q -o "$TMP/killed" -- -t 1 &
 opid=$!
-for _ in $(seq 300); do
-    # three completed rows (a completed row ends ",1," — ok, no error): rows are written as
-    # requests end, and a random-weight model's answer now and then fails (docs/serve.md)
-    [ "$(grep -c ',1,$' "$TMP/killed/requests.csv" 2>/dev/null)" -ge 3 ] && break
-    sleep 0.1
-done
+# three completed rows (a completed row ends ",1," — ok, no error): rows are written as requests
+# end, and a random-weight model's answer now and then fails (docs/serve.md)
+wait_for "$opid" completed_rows 3 "$TMP/killed/requests.csv"
 server=$(pgrep -P "$opid" llama-server) || fail "no llama-server child of ostel"
 kill -KILL "$server"
 rc=0; wait "$opid" || rc=$?
@@ -195,12 +199,9 @@ no_server_left killed
 "$OSTEL" serve -m "$model" -c 4096 --parallel 2 --concurrency 2 --requests 400 --warmup 0 \
     --prompt-tokens 16 --output-tokens 200 -q -o "$TMP/int" -- -t 1 &
 opid=$!
-for _ in $(seq 300); do
-    # three completed rows (a completed row ends ",1," — ok, no error): rows are written as
-    # requests end, and a random-weight model's answer now and then fails (docs/serve.md)
-    [ "$(grep -c ',1,$' "$TMP/int/requests.csv" 2>/dev/null)" -ge 3 ] && break
-    sleep 0.1
-done
+# three completed rows (a completed row ends ",1," — ok, no error): rows are written as requests
+# end, and a random-weight model's answer now and then fails (docs/serve.md)
+wait_for "$opid" completed_rows 3 "$TMP/int/requests.csv"
 kill -INT "$opid"
 rc=0; wait "$opid" || rc=$?
 assert_eq "$rc" 130 "exit status after SIGINT"

@@ -15,8 +15,7 @@ start_fake() {
     rm -f "$TMP/port"
     "$FAKE" --port 0 --port-file "$TMP/port" "$@" 2>>"$TMP/fake.err" &
     FPID=$!
-    for _ in $(seq 100); do [ -s "$TMP/port" ] && break; sleep 0.05; done
-    [ -s "$TMP/port" ] || fail "the fake server did not start"
+    wait_for "$FPID" test -s "$TMP/port" # (fails when the fake server ends first)
     URL="http://127.0.0.1:$(cat "$TMP/port")"
 }
 stop_fake() { kill "$FPID" 2>/dev/null || true; wait "$FPID" 2>/dev/null || true; }
@@ -128,10 +127,8 @@ start_fake --rate 50
 "$OSTEL" serve --url "$URL" --concurrency 4 --requests 1000 --warmup 0 --prompt-tokens 8 \
     --output-tokens 20 -q -o "$TMP/int" &
 opid=$!
-for _ in $(seq 200); do
-    [ "$(wc -l <"$TMP/int/requests.csv" 2>/dev/null || echo 0)" -ge 5 ] && break
-    sleep 0.05
-done
+lines_ge() { [ "$(wc -l <"$2" 2>/dev/null || echo 0)" -ge "$1" ]; }
+wait_for "$opid" lines_ge 5 "$TMP/int/requests.csv"
 kill -INT "$opid"
 rc=0; wait "$opid" || rc=$?
 stop_fake

@@ -2,9 +2,7 @@
 # e2e: `ostel synth` tiny models, quantize them with the real llama-quantize, load them in the real
 # llama-completion, and check that `ostel inspect` agrees with what llama.cpp printed: file type,
 # file size (tensor bytes, MiB, and BPW) and parameter count.
-set -euo pipefail
-
-OSTEL=${OSTEL_BIN:?OSTEL_BIN must point at the ostel binary}
+. "$(dirname "$0")/lib.sh" # OSTEL, TMP (removed on exit), fail, wait_for
 CACHE=${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}
 BIN=${OSTEL_LLAMA_BIN:-$CACHE/llama.cpp-nlc-3.21.1/bin}
 for t in llama-quantize llama-completion; do
@@ -14,9 +12,6 @@ for t in llama-quantize llama-completion; do
     fi
 done
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ostel-e2e-synth.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$OSTEL" synth tiny-llama -o "$TMP/llama-f16.gguf" --seed 5
 "$OSTEL" synth tiny-qwen --type q8_0 -o "$TMP/qwen-q8.gguf" --seed 5
@@ -38,11 +33,7 @@ grep -q "removed '.*/k.gguf.synth-$dead-abcdef', left by a synth" "$TMP/err" ||
 # Ctrl-C while it writes: exit 130, one line saying so, no output and no partial file
 "$OSTEL" synth llama-3.2-1b -o "$TMP/big.gguf" >/dev/null 2>"$TMP/err" &
 pid=$!
-for _ in $(seq 500); do
-    compgen -G "$TMP/big.gguf.synth-*" >/dev/null && break
-    sleep 0.01
-done
-compgen -G "$TMP/big.gguf.synth-*" >/dev/null || fail "no temporary file seen while synth wrote"
+wait_for "$pid" compgen -G "$TMP/big.gguf.synth-*" >/dev/null # fails when synth ends first
 kill -INT "$pid"
 rc=0
 wait "$pid" || rc=$?

@@ -12,6 +12,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -581,6 +583,62 @@ static void test_two_processes(void **state)
     free(db);
 }
 
+/* A study's write transaction whose COMMIT fails (a file-size limit that the WAL cannot grow past):
+ * unlock fails and ends the transaction, so the store takes the next one (in a child: the limit
+ * and SIGXFSZ ignored stay there). SQLite rolls back itself after this I/O error; a COMMIT that
+ * fails busy leaves the transaction open, which unlock's own rollback ends. */
+static void test_study_commit_fails(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *wal = ostel_xasprintf("%s/a.db-wal", dir);
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0) {
+        struct ostel_store *s;
+        if (ostel_store_open(db, 0, &s) != OSTEL_OK)
+            _exit(2);
+        size_t n = 256u << 10; /* more pages than the WAL holds now */
+        char *def = ostel_xmalloc(n + 1);
+        memset(def, 'x', n);
+        def[n] = '\0';
+        int64_t id = 0;
+        if (ostel_store_study_lock(s, "big") != OSTEL_OK ||
+            ostel_store_insert_study(s, "big", def, n, &id) != OSTEL_OK)
+            _exit(3);
+        struct stat st;
+        off_t size = stat(wal, &st) == 0 ? st.st_size : 0;
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {(rlim_t)size + 4096, RLIM_INFINITY};
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+            _exit(4);
+        if (ostel_store_study_unlock(s, true) == OSTEL_OK)
+            _exit(5); /* the COMMIT did not fail: nothing tested */
+        rl.rlim_cur = RLIM_INFINITY;
+        setrlimit(RLIMIT_FSIZE, &rl);
+        /* the transaction is over: the next one starts and commits, without the big study */
+        if (ostel_store_study_lock(s, "small") != OSTEL_OK ||
+            ostel_store_insert_study(s, "small", "y", 1, &id) != OSTEL_OK ||
+            ostel_store_study_unlock(s, true) != OSTEL_OK)
+            _exit(6);
+        char *d = NULL;
+        int found = ostel_store_study_by_name(s, "big", &id, &d);
+        free(d);
+        free(def);
+        ostel_store_close(s);
+        _exit(found == 0 ? 0 : 7);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(p, &st, 0), p);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    test_rmtree(dir);
+    free(wal);
+    free(db);
+    free(dir);
+}
+
 static double mono_s(void)
 {
     struct timespec ts;
@@ -764,7 +822,7 @@ int main(void)
         cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
         cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
         cmocka_unit_test(test_report_sql_plan),
-        cmocka_unit_test(test_resume_per_study),
+        cmocka_unit_test(test_resume_per_study),     cmocka_unit_test(test_study_commit_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,9 +8,13 @@
 #include "util/fileio.h"
 #include "util/opt.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static void test_buf_cap(void **state)
 {
@@ -530,6 +534,36 @@ static void test_atomic_write(void **state)
     free(dir);
 }
 
+/* The write helpers that hand back an errno: a whole write through a pipe, a full device's
+ * ENOSPC, and the error line's text, its first letter lower-cased. */
+static void test_write_errno(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(ostel_fd_write_all_errno(p[1], "hello", 5), 0);
+    char got[8] = "";
+    assert_int_equal(read(p[0], got, sizeof(got)), 5);
+    assert_memory_equal(got, "hello", 5);
+    close(p[0]);
+    close(p[1]);
+    int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) { /* Linux */
+        errno = 0;
+        assert_int_equal(ostel_fd_write_all_errno(fd, "x", 1), ENOSPC);
+        close(fd);
+    }
+    char text[160];
+    ostel_write_error_text(text, sizeof(text), ENOSPC, "metrics.csv");
+    char want[160];
+    snprintf(want, sizeof(want), "%s writing metrics.csv", strerror(ENOSPC));
+    want[0] = (char)tolower((unsigned char)want[0]);
+    assert_string_equal(text, want);
+    assert_true(text[0] < 'A' || text[0] > 'Z');
+    ostel_write_error_text(text, 8, EFBIG, "gpu_metrics.csv"); /* cut, still terminated */
+    assert_int_equal(strlen(text), 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -537,6 +571,7 @@ int main(void)
         cmocka_unit_test(test_checked_math),   cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_options),        cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_path_split_base),
+        cmocka_unit_test(test_write_errno),
         cmocka_unit_test(test_options_mixed_interleaved),
         cmocka_unit_test(test_options_mixed_dashdash),
         cmocka_unit_test(test_options_mixed_env),
