@@ -445,6 +445,7 @@ static int serve_during(void *arg, pid_t pid, const _Atomic int *stop)
                                 sizeof(c->error)) != 0)
         return OSTEL_ERR;
     c->ready = true;
+    c->a->p.server_managed = true;
     if (ostel_serve_run(&c->a->p, stop, &c->out) != 0) {
         snprintf(c->error, sizeof(c->error), "%s", c->out.error);
         return OSTEL_ERR;

@@ -150,6 +150,7 @@ struct engine {
     int64_t next_scrape_ns;
     const char *level_name;
     size_t level_finished, level_failed; /* measured and warm-up requests of the current level */
+    size_t transport_failed;             /* of those, failed in transport (refused, reset, none) */
     bool interrupted;                    /* the stop flag was 1 (Ctrl-C) */
     bool server_exited;                  /* the stop flag was 2 (the server ostel started exited) */
     int write_errno;                     /* the first failed write of an output file, or 0 */
@@ -634,6 +635,9 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
         r->end_ns = now;
     g->level_finished++;
     g->level_failed += !r->ok;
+    bool transport = result == CURLE_COULDNT_CONNECT || result == CURLE_RECV_ERROR ||
+                     result == CURLE_SEND_ERROR || result == CURLE_GOT_NOTHING;
+    g->transport_failed += !forced && transport;
     curl_multi_remove_handle(g->multi, x->e);
     g->inflight--;
     for (size_t i = 0; i < g->nactive; i++)
@@ -832,12 +836,12 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
     int64_t next_arrival = now;
     double rate = lv->value;
     int conc = (int)lv->value;
-    g->level_finished = g->level_failed = 0;
+    g->level_finished = g->level_failed = g->transport_failed = 0;
     /* saturation: in-flight count once a second */
     double *backlog = NULL;
     size_t nback = 0, capback = 0;
     int64_t next_back = now + 1000000000ll;
-    bool issuing = true;
+    bool issuing = true, waited_verdict = false;
     for (;;) {
         now = ostel_mono_ns();
         if (g->write_errno) {
@@ -888,8 +892,18 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
                     issuing = false;
             }
         }
-        if (!issuing && g->inflight == 0)
+        if (!issuing && g->inflight == 0) {
+            /* failures in transport may be the server ostel started dying: the runner sees its
+             * exit within its 100 ms poll; wait for that (2 s at most) so the level says why */
+            if (p->server_managed && g->transport_failed && !waited_verdict && g->stop) {
+                waited_verdict = true;
+                int64_t until = ostel_mono_ns() + 2000000000ll;
+                while (!stop_requested(g) && ostel_mono_ns() < until)
+                    pump(g, 50);
+                continue;
+            }
             break;
+        }
         scrape_maybe(g, now);
         /* early stops: errors beyond the bound; an open loop's backlog growing without bound */
         size_t fin = g->level_finished, bad = g->level_failed;

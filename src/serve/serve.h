@@ -52,6 +52,10 @@ struct ostel_serve_params {
     uint64_t scrape_interval_ns; /* /metrics every interval; 0 = never */
     bool save_tokens; /* write tokens.csv: each token chunk's arrival (CLOCK_MONOTONIC ns), text */
     bool quiet;
+    /* the server is ostel's own child: when requests fail in transport (refused, reset), the level
+     * waits up to 2 s for the runner's verdict on it (*stop = 2) before it ends, so a killed server
+     * is reported as such even when the failures finish the level first */
+    bool server_managed;
 };
 
 struct ostel_serve_params ostel_serve_default_params(void);
