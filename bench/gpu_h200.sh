@@ -1,21 +1,34 @@
 #!/usr/bin/env bash
 # bench/gpu_h200.sh full|rerun — what made docs/gpu.md's H200 figures, run on the device machine (no
-# network) from an ostel tree whose .dev/ holds: debs/ (libcjson, libinih, libsqlite3 -dev + runtime
-# .debs), vocab.gguf (ggml-vocab-llama-bpe.gguf), and either llama-src.tar.xz (full: build llama.cpp
-# with CUDA for sm_90 here) or llama-bin.tar.xz.* (rerun: the binaries a full call brought back).
-# Everything it measures goes to $OUT: log.txt, results.tar (run directories without GGUFs, logs),
-# and after a build the llama.cpp binaries in ≤15 MiB pieces. Stages are skipped when the 10-minute
-# call would not have time for them.
+# network, 10 minutes a call) from an ostel tree whose .dev/ holds:
+#   debs/            libcjson1, libcjson-dev, libsqlite3-0, libsqlite3-dev (.debs, `apt-get download`)
+#   vocab.gguf       ggml-vocab-llama-bpe.gguf (scripts/llama-pin.sh vocab)
+#   llama-src.tar.xz the pinned llama.cpp source without models/, docs/, .git  (full: built here with
+#                    CUDA for sm_90, ~300 s on 16 cores)
+#   llama-bin.tar.xz.NN  or the binaries a full call brought back, in ≤15 MiB pieces (rerun)
+# ostel is built without libcurl there (-DCMAKE_DISABLE_FIND_PACKAGE_CURL=ON: no ostel serve).
+# Everything measured goes to $OUT: log.txt, results.tar (run directories without GGUFs, logs, the
+# study's reports), and after a full build the llama.cpp binaries. Stages that the call would not
+# have time for are skipped and say so. Environment: REPS (study repetitions, default 5), GEN
+# (generated tokens per run, default 1024), STUDY (0 skips the study), OVERHEAD (0 skips it),
+# CUDA_FA=OFF (build without the flash-attention kernels: a shorter build for a short call).
 set -u -o pipefail
 MODE=${1:-full}
 T0=$(date +%s)
+LIMIT=${LIMIT:-585} # seconds this call may use before packing for the last time
 el() { echo "[t=$(($(date +%s) - T0))s] $*"; }
+left() { echo $((LIMIT - ($(date +%s) - T0))); }
 before() { [ $(($(date +%s) - T0)) -lt "$1" ]; }
 OUT=${OUT:-/tmp/out}
 W=/tmp/w
 mkdir -p "$OUT" $W/runs $W/logs /tmp/m
 exec > >(tee -a "$OUT/log.txt") 2>&1
-pack() { tar -C $W --exclude='*.gguf' -cf "$OUT/results.tar" runs logs 2>/dev/null; el packed; }
+# results.tar is written beside and renamed, so a call killed mid-pack leaves the previous one whole
+pack() {
+    tar -C $W --exclude='*.gguf' -cf "$OUT/.results.tar.tmp" runs logs 2>/dev/null &&
+        mv "$OUT/.results.tar.tmp" "$OUT/results.tar"
+    el packed
+}
 
 el "start $MODE"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,power.limit,persistence_mode,clocks.max.sm --format=csv
@@ -25,71 +38,109 @@ for f in .dev/debs/*.deb; do dpkg -x "$f" $P; done
 export LD_LIBRARY_PATH=$P/usr/lib/x86_64-linux-gnu
 (cmake -S . -B /tmp/ob -DCMAKE_BUILD_TYPE=Release -DOSTEL_TESTS=OFF -DCMAKE_PREFIX_PATH=$P/usr \
     -DCMAKE_LIBRARY_PATH=$P/usr/lib/x86_64-linux-gnu -DCMAKE_INCLUDE_PATH=$P/usr/include \
-    >$W/logs/ostel-build.log 2>&1 && cmake --build /tmp/ob -j4 >>$W/logs/ostel-build.log 2>&1
+    -DCMAKE_DISABLE_FIND_PACKAGE_CURL=ON >$W/logs/ostel-build.log 2>&1 &&
+    cmake --build /tmp/ob -j4 >>$W/logs/ostel-build.log 2>&1
  echo "ostel build rc=$?") &
 OB=$!
-cc -O2 -o /tmp/nvml_cost bench/nvml_cost.c -ldl && /tmp/nvml_cost 200 "(H200, idle)" | tee $W/logs/nvml_cost_idle.md
 
 LB=/tmp/lb/bin
 export LD_LIBRARY_PATH=$LB:$LD_LIBRARY_PATH
+export OSTEL_LLAMA_BIN=$LB
 if [ "$MODE" = full ]; then
-    mkdir -p /tmp/llama && tar -xJf .dev/llama-src.tar.xz -C /tmp/llama
+    mkdir -p /tmp/llama && tar -xJf .dev/llama-src.tar.xz -C /tmp/llama || { el "no llama source"; exit 1; }
     cmake -S /tmp/llama -B /tmp/lb -DCMAKE_BUILD_TYPE=Release -DGGML_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 \
-        -DGGML_CUDA_NCCL=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+        -DGGML_CUDA_NCCL=OFF -DGGML_CUDA_FA=${CUDA_FA:-ON} -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
         -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=ON >$W/logs/llama-configure.log 2>&1 ||
         { tail -30 $W/logs/llama-configure.log; pack; exit 1; }
     el "llama.cpp configured"
-    cmake --build /tmp/lb -j16 --target llama-completion llama-bench llama-quantize >$W/logs/llama-build.log 2>&1 ||
-        { tail -40 $W/logs/llama-build.log; pack; exit 1; }
-    el "llama.cpp built"
-    ls -la $LB
-    (cd $LB && tar -cf - llama-completion llama-bench llama-quantize ./*.so* | xz -T16 -6 >/tmp/llama-bin.tar.xz &&
-        ls -la /tmp/llama-bin.tar.xz && split -b 15M -d /tmp/llama-bin.tar.xz "$OUT/llama-bin.tar.xz.")
-    el "binaries packed"
+    cmake --build /tmp/lb -j16 --target llama-completion llama-bench llama-quantize >$W/logs/llama-build.log 2>&1 &
+    LBP=$!
 else
-    mkdir -p $LB && cat .dev/llama-bin.tar.xz.* | xz -T16 -d | tar -xf - -C $LB
+    mkdir -p $LB
+    ls .dev/llama-bin.tar.xz.* >/dev/null 2>&1 || { el "rerun needs .dev/llama-bin.tar.xz.*"; exit 1; }
+    cat .dev/llama-bin.tar.xz.* | xz -T16 -d | tar -xf - -C $LB || { el "could not unpack the binaries"; exit 1; }
+    LBP=
 fi
+
+# ostel on the real NVML before anything long: a run of `sleep` records the GPU
 wait $OB
 O=/tmp/ob/ostel
 $O --version || { tail -30 $W/logs/ostel-build.log; pack; exit 1; }
+el "probe: ostel run -- sleep 2 on the real NVML"
+$O run -q -t probe -o $W/runs/probe -- sleep 2
+grep '^gpu' $W/runs/probe/config.txt
+head -4 $W/runs/probe/gpu_metrics.csv
+python3 -c 'import json,sys; g=json.load(open(sys.argv[1])).get("gpu"); print(json.dumps(g)[:1500])' \
+    $W/runs/probe/summary.json
+cc -O2 -o /tmp/nvml_cost bench/nvml_cost.c -ldl && /tmp/nvml_cost 200 "(H200, idle)" | tee $W/logs/nvml_cost_idle.md
+pack
+
+if [ -n "$LBP" ] && [ "${NOPACK:-0}" = 1 ]; then
+    wait $LBP || { tail -40 $W/logs/llama-build.log; pack; exit 1; }
+    el "llama.cpp built (binaries not packed: NOPACK=1)"
+elif [ -n "$LBP" ]; then
+    wait $LBP || { tail -40 $W/logs/llama-build.log; pack; exit 1; }
+    el "llama.cpp built"
+    (cd $LB && tar -cf - llama-completion llama-bench llama-quantize ./*.so* | xz -T16 -6 >/tmp/llama-bin.tar.xz &&
+        ls -la /tmp/llama-bin.tar.xz && split -b 15M -d /tmp/llama-bin.tar.xz "$OUT/llama-bin.tar.xz.")
+    el "binaries packed"
+fi
 $LB/llama-completion --version 2>&1 | tail -2
 
 el synth
-$O synth llama-3.1-8b --type q8_0 --vocab .dev/vocab.gguf -o /tmp/m/llama-3.1-8b-q8_0.gguf || { pack; exit 1; }
-$LB/llama-quantize --allow-requantize /tmp/m/llama-3.1-8b-q8_0.gguf /tmp/m/llama-3.1-8b-q4_k_m.gguf Q4_K_M 16 \
+$O synth llama-3.1-8b --type q8_0 --vocab .dev/vocab.gguf -o /tmp/m/llama-3.1-8b-Q8_0.gguf || { pack; exit 1; }
+$LB/llama-quantize --allow-requantize /tmp/m/llama-3.1-8b-Q8_0.gguf /tmp/m/llama-3.1-8b-Q4_K_M.gguf Q4_K_M 16 \
     >$W/logs/quantize.log 2>&1 || { tail $W/logs/quantize.log; pack; exit 1; }
 el quantized
-Q4=/tmp/m/llama-3.1-8b-q4_k_m.gguf
-Q8=/tmp/m/llama-3.1-8b-q8_0.gguf
-$O fit -m $Q4 -m $Q8 -c 4096 >$W/logs/fit.txt 2>&1; cat $W/logs/fit.txt
+Q4=/tmp/m/llama-3.1-8b-Q4_K_M.gguf
+Q8=/tmp/m/llama-3.1-8b-Q8_0.gguf
+$O fit -m $Q4 -m $Q8 -c 4096 --device cuda >$W/logs/fit.txt 2>&1
+cat $W/logs/fit.txt
 
 REPS=${REPS:-5}
-el study
-$O study --name h200-q4-vs-q8 --dir $W/runs/study -m $Q4,$Q8 -t q4_k_m,q8_0 -c 4096 -n 512 \
-    -r "$REPS" --cooldown 1s --llama-bin $LB -- -ngl 99 2>&1 | tail -20
-pack
-if before 420; then
-    el "mmap vs no-mmap"
-    $O run -q -m $Q4 -c 4096 -n 128 -t q4-mmap -o $W/runs/q4-mmap --llama-bin $LB -- -ngl 99
-    $O run -q -m $Q4 -c 4096 -n 128 -t q4-no-mmap -o $W/runs/q4-no-mmap --llama-bin $LB -- -ngl 99 --no-mmap
+GEN=${GEN:-1024}
+if [ "${STUDY:-1}" != 0 ]; then
+    # the study may use what is left but 60 s; a killed study keeps the runs it stored
+    RES=${STUDY_RESERVE:-60}
+    el "study: $REPS repetitions, $GEN tokens, $(($(left) - RES)) s at most"
+    timeout -s INT $(($(left) - RES)) $O study --name h200-q4-vs-q8 --dir $W/runs/study -m $Q4,$Q8 \
+        -t q4_k_m,q8_0 -c 4096 -n "$GEN" -r "$REPS" --cooldown 1s --llama-bin $LB -- -ngl 99 2>&1 |
+        grep -v '^\s*$' | tail -40
+    el "study ended"
     pack
 fi
-if before 440; then
-    $LB/llama-bench -m $Q4 -ngl 99 -p 0 -n 4096 -r 1 >/dev/null 2>&1 &
+if [ "$(left)" -gt 90 ]; then
+    el "mmap vs no-mmap"
+    $O run -q -m $Q4 -c 4096 -n 256 -t q4-mmap -o $W/runs/q4-mmap --llama-bin $LB -- -ngl 99
+    $O run -q -m $Q4 -c 4096 -n 256 -t q4-no-mmap -o $W/runs/q4-no-mmap --llama-bin $LB -- -ngl 99 --no-mmap
+    pack
+else
+    el "skipped: mmap vs no-mmap (no time)"
+fi
+if [ "$(left)" -gt 60 ]; then
+    $LB/llama-bench -m $Q4 -ngl 99 -p 0 -n 8192 -r 1 >/dev/null 2>&1 &
     BP=$!
-    sleep 4
+    sleep 12 # past the 8B load: the table is of a GPU that is generating
     /tmp/nvml_cost 100 "(H200, llama-bench generating)" | tee $W/logs/nvml_cost_load.md
     kill $BP 2>/dev/null
     wait $BP 2>/dev/null
     pack
+else
+    el "skipped: NVML cost under load (no time)"
 fi
-el "overhead: watched vs unwatched repetitions in one llama-bench process"
-for iv in 1h 100ms 10ms; do
-    before 540 || break
-    OSTEL_GPU_INTERVAL=$iv python3 bench/overhead.py --only interleaved --ostel $O --model $Q4 \
-        --llama-args "-ngl 99" --toggle-intervals $iv --toggle-procs 1 --toggle-reps 300 \
-        --toggle-gen 16 --raw-toggle $W/logs/toggle-raw.csv 2>&1 | tee -a $W/logs/overhead.md
-    pack
-done
+if [ "${OVERHEAD:-1}" != 0 ]; then
+    el "overhead: watched vs unwatched repetitions in one llama-bench process (GPU)"
+    # the OS sampler at its default 100 ms in all but the control; only the GPU sampler's interval varies
+    IFS=';' read -ra CFGS <<<"${OVERHEAD_CFGS:-1h off;100ms off;100ms 100ms;100ms 20ms}"
+    for cfg in "${CFGS[@]}"; do
+        set -- $cfg
+        [ "$(left)" -gt 45 ] || { el "skipped: overhead $cfg (no time)"; break; }
+        echo "### ostel run --interval $1, OSTEL_GPU_INTERVAL=$2" | tee -a $W/logs/overhead.md
+        OSTEL_GPU_INTERVAL=$2 timeout $(($(left) - 15)) python3 bench/overhead.py --only interleaved --ostel $O \
+            --model $Q4 --llama-args "-ngl 99" --toggle-intervals "$1" --toggle-procs 1 --toggle-reps ${OVH_REPS:-200} \
+            --toggle-gen 32 --raw-toggle "$W/logs/toggle-raw-$1-$2.csv" 2>&1 | tee -a $W/logs/overhead.md
+        pack
+    done
+fi
 el done
 pack
