@@ -680,22 +680,27 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
         snprintf(err, errlen, "not valid JSON");
         return -1;
     }
+    int rc = ostel_report_load_summary_json(r, root, err, errlen);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSON *root, char *err,
+                                   size_t errlen)
+{
     const char *schema = jstr(root, "schema");
     if (!cJSON_IsObject(root) || !schema || strcmp(schema, "ostel.summary") != 0) {
         snprintf(err, errlen, "not an ostel summary (no \"schema\": \"ostel.summary\")");
-        cJSON_Delete(root);
         return -1;
     }
     double ver = jnum(root, "schema_version");
     if (isnan(ver) || ver < 1 || ver > 1) {
         snprintf(err, errlen, "unsupported schema_version (this ostel reads version 1)");
-        cJSON_Delete(root);
         return -1;
     }
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
     if (!cJSON_IsObject(run)) {
         snprintf(err, errlen, "no \"run\" object");
-        cJSON_Delete(root);
         return -1;
     }
     const cJSON *serve = cJSON_GetObjectItemCaseSensitive(root, "serve");
@@ -766,7 +771,6 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     m[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB];
     load_gpu(r, cJSON_GetObjectItemCaseSensitive(root, "gpu"));
     ostel_report_quality_load(&r->quality, root);
-    cJSON_Delete(root);
     return 0;
 }
 
@@ -1282,15 +1286,19 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         snprintf(err, errlen, "%s/summary.json: missing (an unfinished run, or not a run directory)",
                  dir);
     /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
+    cJSON *root = NULL;
     if (rc == 0 && b.data &&
-        ostel_rundir_validate_summary(b.data, &b.len, &facts, why, sizeof(why)) != 0) {
+        ostel_rundir_parse_summary(b.data, &b.len, &facts, &root, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
-    if (rc == 0 && ostel_report_load_summary(r, b.data, b.len, why, sizeof(why)) != 0) {
+    /* the validator's tree: the file is parsed once */
+    if (rc == 0 && (root ? ostel_report_load_summary_json(r, root, why, sizeof(why))
+                         : ostel_report_load_summary(r, b.data, b.len, why, sizeof(why))) != 0) {
         snprintf(err, errlen, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
+    cJSON_Delete(root);
     ostel_buf_free(&b);
     if (rc != 0)
         return -1;

@@ -77,49 +77,66 @@ static bool is_rss_key(const char *k)
     return strncmp(k, "rss", 3) == 0 && n > 4 && strcmp(k + n - 4, "_mib") == 0;
 }
 
+/* The walk keeps the nodes from the root down; a value's path ("run.wall_s", "argv[3]") is only
+ * written when it is refused (formatting it at every node was a quarter of a report's time). */
+#define WALK_MAX_DEPTH 64
+
 struct walk {
-    char path[256];
+    const cJSON *stack[WALK_MAX_DEPTH + 2];
     double ram_bound;
     char *err;
     size_t err_size;
 };
 
+/* The path of stack[1..depth] as "a.b[2].c", cut to 255 bytes level by level. */
+static void walk_path(const struct walk *w, size_t depth, char path[256])
+{
+    path[0] = '\0';
+    for (size_t d = 1; d <= depth; d++) {
+        const cJSON *parent = w->stack[d - 1], *c = w->stack[d];
+        size_t at = strlen(path);
+        if (cJSON_IsObject(parent)) {
+            snprintf(path + at, 256 - at, "%s%s", at ? "." : "", c->string ? c->string : "");
+        } else {
+            size_t i = 0;
+            for (const cJSON *k = parent->child; k && k != c; k = k->next)
+                i++;
+            snprintf(path + at, 256 - at, "[%zu]", i);
+        }
+    }
+}
+
 static int walk_json(struct walk *w, const cJSON *o, size_t depth)
 {
-    if (depth > 64) {
-        snprintf(w->err, w->err_size, "%s: nested too deeply", w->path);
+    char path[256];
+    w->stack[depth] = o;
+    if (depth > WALK_MAX_DEPTH) {
+        walk_path(w, depth, path);
+        snprintf(w->err, w->err_size, "%s: nested too deeply", path);
         return -1;
     }
     if (cJSON_IsNumber(o)) {
         double v = o->valuedouble;
         const char *key = o->string ? o->string : "";
-        if (!isfinite(v) || fabs(v) > JSON_ABS_MAX) {
-            snprintf(w->err, w->err_size, "%s: an absurd number (%g)", w->path, v);
-            return -1;
-        }
-        if (v < 0 && is_duration_key(key)) {
-            snprintf(w->err, w->err_size, "%s: a negative duration (%g)", w->path, v);
-            return -1;
-        }
-        if (is_rss_key(key) && (v < 0 || v > w->ram_bound)) {
-            snprintf(w->err, w->err_size, "%s: an impossible resident size (%g MiB)", w->path, v);
-            return -1;
-        }
-        return 0;
+        bool absurd = !isfinite(v) || fabs(v) > JSON_ABS_MAX;
+        bool negative = !absurd && v < 0 && is_duration_key(key);
+        bool rss = !absurd && !negative && is_rss_key(key) && (v < 0 || v > w->ram_bound);
+        if (!absurd && !negative && !rss)
+            return 0;
+        walk_path(w, depth, path);
+        if (absurd)
+            snprintf(w->err, w->err_size, "%s: an absurd number (%g)", path, v);
+        else if (negative)
+            snprintf(w->err, w->err_size, "%s: a negative duration (%g)", path, v);
+        else
+            snprintf(w->err, w->err_size, "%s: an impossible resident size (%g MiB)", path, v);
+        return -1;
     }
     if (!cJSON_IsObject(o) && !cJSON_IsArray(o))
         return 0;
-    size_t at = strlen(w->path), i = 0;
-    for (const cJSON *c = o->child; c; c = c->next, i++) {
-        if (cJSON_IsObject(o))
-            snprintf(w->path + at, sizeof(w->path) - at, "%s%s", at ? "." : "",
-                     c->string ? c->string : "");
-        else
-            snprintf(w->path + at, sizeof(w->path) - at, "[%zu]", i);
+    for (const cJSON *c = o->child; c; c = c->next)
         if (walk_json(w, c, depth + 1) != 0)
             return -1;
-    }
-    w->path[at] = '\0';
     return 0;
 }
 
@@ -129,9 +146,10 @@ static double num_at(const cJSON *o, const char *a, const char *b)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
-                                  char *err, size_t err_size)
+int ostel_rundir_parse_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                               cJSON **out, char *err, size_t err_size)
 {
+    *out = NULL;
     ostel_rundir_strip_bom(data, len);
     if (refuse_nul(data, *len, err, err_size) != 0)
         return -1;
@@ -165,7 +183,7 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
     double ram = num_at(root, "host", "ram_mib");
     if (isfinite(ram) && ram > 0 && ram <= JSON_ABS_MAX)
         f.ram_mib = ram;
-    struct walk w = {"", ostel_rundir_ram_bound_mib(&f), err, err_size};
+    struct walk w = {.ram_bound = ostel_rundir_ram_bound_mib(&f), .err = err, .err_size = err_size};
     if (walk_json(&w, root, 0) != 0)
         goto out;
     double t0 = num_at(root, "run", "start_ts"), t1 = num_at(root, "run", "end_ts");
@@ -178,6 +196,18 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
         *facts = f;
     rc = 0;
 out:
+    if (rc == 0)
+        *out = root;
+    else
+        cJSON_Delete(root);
+    return rc;
+}
+
+int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                                  char *err, size_t err_size)
+{
+    cJSON *root;
+    int rc = ostel_rundir_parse_summary(data, len, facts, &root, err, err_size);
     cJSON_Delete(root);
     return rc;
 }
