@@ -1020,6 +1020,103 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     return 0;
 }
 
+/* metrics.csv filled while the validator reads it (one pass over the file, its numbers parsed
+ * once): taken when the header's names are exactly the loader's (no blanks around them, at most
+ * MAX_FIELDS) with ts and rss_mb among them; else ostel_report_load_metrics reads the file after
+ * the validator. Either way the series is the same: every cell the loader reads is in a column the
+ * validator checks as a number (phase: a known phase name), so the validator's value is the
+ * loader's. */
+struct metrics_fill {
+    struct ostel_report_run *r;
+    size_t rows; /* the series' room */
+    int idx[NCOLS];
+    bool on;
+    size_t n;
+    double t0;
+};
+
+static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
+{
+    struct metrics_fill *m = ctx;
+    if (ncols > MAX_FIELDS)
+        return false;
+    for (int c = 0; c < NCOLS; c++)
+        m->idx[c] = -1;
+    for (size_t i = 0; i < ncols; i++) {
+        if (ostel_str_trim(cells[i]).n != cells[i].n)
+            return false;
+        for (int c = 0; c < NCOLS; c++)
+            if (m->idx[c] < 0 && ostel_str_eq(cells[i], col_names[c]))
+                m->idx[c] = (int)i;
+    }
+    if (m->idx[COL_TS] < 0 || m->idx[COL_RSS] < 0)
+        return false;
+    struct ostel_report_series *s = &m->r->series;
+    series_free(s);
+    m->r->avail_start_mib = NAN;
+    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
+                       &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        *cols[c] = ostel_xmalloc(m->rows * sizeof(double));
+    s->phase = ostel_xmalloc(m->rows);
+    m->on = true;
+    m->n = 0;
+    m->t0 = NAN;
+    return true;
+}
+
+static void fill_row(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols)
+{
+    (void)ncols;
+    struct metrics_fill *m = ctx;
+    struct ostel_report_series *s = &m->r->series;
+    const int *idx = m->idx;
+    size_t n = m->n;
+#define FILL(arr, col) s->arr[n] = idx[col] >= 0 ? vals[idx[col]] : NAN
+    FILL(t_s, COL_TS);
+    FILL(rss_mib, COL_RSS);
+    FILL(cpu_pct, COL_CPU);
+    FILL(pressure, COL_PRESSURE);
+    FILL(avail_pct, COL_AVAIL);
+    FILL(pageins, COL_PAGEINS);
+    FILL(pageouts, COL_PAGEOUTS);
+    FILL(rss_anon_mib, COL_RSS_ANON);
+    FILL(rss_file_mib, COL_RSS_FILE);
+#undef FILL
+    if (isnan(m->t0))
+        m->t0 = s->t_s[n], s->t0 = m->t0;
+    s->t_s[n] -= m->t0;
+    unsigned char ph = OSTEL_REPORT_PHASE_ALL;
+    if (idx[COL_PHASE] >= 0)
+        for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
+            if (ostel_str_eq(cells[idx[COL_PHASE]], phase_names[p]))
+                ph = (unsigned char)p;
+    s->phase[n] = ph;
+    if (isnan(m->r->avail_start_mib) && idx[COL_SYS_AVAIL] >= 0) {
+        double avail = vals[idx[COL_SYS_AVAIL]];
+        if (!isnan(avail) && avail >= 0 && avail < 1e12)
+            m->r->avail_start_mib = avail;
+    }
+    m->n = n + 1;
+}
+
+/* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
+static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
+                                const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+{
+    struct metrics_fill m = {.r = r, .rows = 1};
+    for (size_t i = 0; i < b->len; i++)
+        m.rows += b->data[i] == '\n';
+    struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, &m};
+    if (ostel_rundir_scan_metrics(b->data, &b->len, facts, &sink, why, whylen) != 0)
+        return -1;
+    if (m.on) {
+        r->series.n = m.n;
+        return 0;
+    }
+    return ostel_report_load_metrics(r, b->data, b->len, why, whylen);
+}
+
 /* ---- gpu_metrics.csv ---- */
 
 enum { GCOL_TS, GCOL_GPU, GCOL_PHASE, GCOL_MEM, GCOL_PROC, GCOL_POWER, NGCOLS };
@@ -1314,12 +1411,7 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     if (rc < 0)
         return -1;
     rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, errlen);
-    if (rc == 0 && b.data &&
-        ostel_rundir_validate_metrics(b.data, &b.len, &facts, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
-        rc = -1;
-    }
-    if (rc == 0 && ostel_report_load_metrics(r, b.data, b.len, why, sizeof(why)) != 0) {
+    if (rc == 0 && load_metrics_checked(r, &b, &facts, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }

@@ -305,6 +305,31 @@ static const char *show(struct ostel_str s, char out[48])
 int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size)
 {
+    return ostel_rundir_scan_metrics(data, len, facts, NULL, err, err_size);
+}
+
+/* The next comma-separated cell of *line (advanced past it and its comma); false after the last. */
+static inline bool next_cell(struct ostel_str *line, bool *more, struct ostel_str *cell)
+{
+    if (!*more)
+        return false;
+    const char *p = line->p, *e = p + line->n, *q = p;
+    while (q < e && *q != ',')
+        q++;
+    cell->p = p;
+    cell->n = (size_t)(q - p);
+    *more = q < e;
+    if (*more) {
+        line->n -= cell->n + 1;
+        line->p = q + 1;
+    }
+    return true;
+}
+
+int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
+                              const struct ostel_rundir_metrics_sink *sink, char *err,
+                              size_t err_size)
+{
     ostel_rundir_strip_bom(data, len);
     if (refuse_nul(data, *len, err, err_size) != 0)
         return -1;
@@ -352,23 +377,25 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
         return -1;
     }
     double mem_max = ostel_rundir_ram_bound_mib(facts);
+    bool want_rows = sink && sink->header(sink->ctx, hdr, ncols);
+    struct ostel_str cells[MAX_COLS];
+    double vals[MAX_COLS];
     size_t lineno = 1;
     while (ostel_str_next_line(&rest, &line)) {
         lineno++;
         if (line.n == 0)
             continue;
         size_t i = 0;
-        for (;;) {
-            const char *comma = memchr(line.p, ',', line.n);
-            struct ostel_str cell =
-                ostel_str_make(line.p, comma ? (size_t)(comma - line.p) : line.n);
+        bool more = true;
+        struct ostel_str cell;
+        while (next_cell(&line, &more, &cell)) {
             if (i == ncols) {
                 snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno,
                          ncols);
                 return -1;
             }
             enum cell_rule r = rules[i];
-            double v;
+            double v = NAN;
             if (r == RULE_TS && cell.n == 0) {
                 snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
                 return -1;
@@ -405,16 +432,16 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
                     return -1;
                 }
             }
+            cells[i] = cell;
+            vals[i] = v;
             i++;
-            if (!comma)
-                break;
-            line.n -= (size_t)(comma - line.p) + 1;
-            line.p = comma + 1;
         }
         if (i != ncols) {
             snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
             return -1;
         }
+        if (want_rows)
+            sink->row(sink->ctx, cells, vals, ncols);
     }
     return 0;
 }

@@ -24,7 +24,10 @@
 #ifndef OSTEL_RUNDIR_VALIDATE_H
 #define OSTEL_RUNDIR_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "util/util.h"
 
 /* What summary.json says that the other files are checked against. */
 struct ostel_rundir_facts {
@@ -48,6 +51,19 @@ int ostel_rundir_parse_summary(char *data, size_t *len, struct ostel_rundir_fact
                                struct cJSON **root, char *err, size_t err_size);
 int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size);
+/* What a reader takes from metrics.csv while it is validated, so that the file is read once:
+ * header() sees the header's cells and says whether row() is wanted; row() then gets each data row
+ * the validator has accepted (in order; a later row may still be refused): its cells and their
+ * values (NAN where a cell is empty or in a column that holds no number). */
+struct ostel_rundir_metrics_sink {
+    bool (*header)(void *ctx, const struct ostel_str *cells, size_t ncols);
+    void (*row)(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols);
+    void *ctx;
+};
+/* ostel_rundir_validate_metrics that also feeds sink (may be NULL). */
+int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
+                              const struct ostel_rundir_metrics_sink *sink, char *err,
+                              size_t err_size);
 int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size);
 
 #endif
