@@ -639,14 +639,14 @@ static int run_files_read(const char *dir, struct run_files *f)
     /* The one validator every reader uses (src/rundir): a run that fails is refused whole. The
      * buffers keep a NUL after their data (ostel_buf_append); an empty file has none. */
     struct ostel_rundir_facts facts;
-    if (ostel_rundir_validate_summary(f->summary.data ? f->summary.data : (char[1]){0},
-                                      &f->summary.len, &facts, err, sizeof(err)) != 0)
+    /* the validator's parsed tree is the document: summary.json is parsed once */
+    if (ostel_rundir_parse_summary(f->summary.data ? f->summary.data : (char[1]){0},
+                                   &f->summary.len, &facts, &f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->summary_path, err);
     if (ostel_rundir_validate_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
                                       &f->metrics.len, &facts, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->metrics_path, err);
-    f->doc = ostel_store_summary_parse(f->summary.data, f->summary.len, err, sizeof(err));
-    if (!f->doc)
+    if (ostel_store_summary_check(f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s", f->summary_path, err);
     if (ostel_is_file(f->config_path)) {
         if (ostel_file_read_all(f->config_path, OSTEL_STORE_MAX_CONFIG_BYTES, &f->config))

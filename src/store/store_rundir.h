@@ -63,7 +63,7 @@ struct ostel_store_metrics_reader {
     int col_map[OSTEL_STORE_MAX_COLUMNS]; /* per header cell: metric index, -1 phase, -2 extra */
     char *col_names[OSTEL_STORE_MAX_COLUMNS]; /* owned copies of the header cells */
     size_t line;                              /* 1-based line number of the last row read */
-    char *extra;                              /* owned buffer behind sample.extra */
+    struct ostel_buf extra_buf;               /* owned buffer behind sample.extra */
 };
 
 /*
@@ -94,6 +94,8 @@ char *ostel_store_config_get(const char *text, size_t len, const char *key);
  * cJSON_Delete) or NULL with a message in err.
  */
 cJSON *ostel_store_summary_parse(const char *text, size_t len, char *err, size_t err_size);
+/* The same checks on an already parsed summary: 0, or -1 with a message in err. */
+int ostel_store_summary_check(const cJSON *root, char *err, size_t err_size);
 
 /*
  * Looks up a dotted path ("telemetry.overall.rss_peak_mib") in a summary. Returns 1 and sets *out
