@@ -1105,8 +1105,9 @@ static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
                                 const struct ostel_rundir_facts *facts, char *why, size_t whylen)
 {
     struct metrics_fill m = {.r = r, .rows = 1};
-    for (size_t i = 0; i < b->len; i++)
-        m.rows += b->data[i] == '\n';
+    for (const char *p = b->data, *e = b->data + b->len; (p = memchr(p, '\n', (size_t)(e - p)));
+         p++)
+        m.rows++;
     struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, &m};
     if (ostel_rundir_scan_metrics(b->data, &b->len, facts, &sink, why, whylen) != 0)
         return -1;

@@ -241,10 +241,11 @@ static enum cell_rule rule_of(struct ostel_str name)
 
 /* A decimal number as ostel writes them ("-12.345", at most 15 digits) without strtod, else strtod
  * on a copy. False when it is not a number or not finite. */
+static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
 static bool cell_number(struct ostel_str s, double *out)
 {
-    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     size_t i = 0, digits = 0, frac = 0;
     bool neg = false, dot = false, simple = true;
     uint64_t m = 0;
@@ -264,7 +265,7 @@ static bool cell_number(struct ostel_str s, double *out)
         frac += dot;
     }
     if (simple && digits > 0) {
-        double v = (double)m / pow10[frac];
+        double v = (double)m / pow10_tab[frac];
         *out = neg ? -v : v;
         return true;
     }
@@ -306,24 +307,6 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
                                   char *err, size_t err_size)
 {
     return ostel_rundir_scan_metrics(data, len, facts, NULL, err, err_size);
-}
-
-/* The next comma-separated cell of *line (advanced past it and its comma); false after the last. */
-static inline bool next_cell(struct ostel_str *line, bool *more, struct ostel_str *cell)
-{
-    if (!*more)
-        return false;
-    const char *p = line->p, *e = p + line->n, *q = p;
-    while (q < e && *q != ',')
-        q++;
-    cell->p = p;
-    cell->n = (size_t)(q - p);
-    *more = q < e;
-    if (*more) {
-        line->n -= cell->n + 1;
-        line->p = q + 1;
-    }
-    return true;
 }
 
 int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
@@ -386,9 +369,8 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
         if (line.n == 0)
             continue;
         size_t i = 0;
-        bool more = true;
-        struct ostel_str cell;
-        while (next_cell(&line, &more, &cell)) {
+        const char *p = line.p, *e = line.p + line.n;
+        for (;; i++) {
             if (i == ncols) {
                 snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno,
                          ncols);
@@ -396,6 +378,38 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
             }
             enum cell_rule r = rules[i];
             double v = NAN;
+            /* A number column's cell is parsed as it is scanned: "-12.345" (at most 15 digits, the
+             * fast path of cell_number, same value) up to its comma; anything else is cut at its
+             * comma and goes through cell_number. */
+            const char *q = p;
+            bool fast = false;
+            if (r != RULE_EXTRA && r != RULE_PHASE) {
+                bool neg = false, dot = false;
+                size_t digits = 0, frac = 0;
+                uint64_t m = 0;
+                if (q < e && (*q == '-' || *q == '+'))
+                    neg = *q++ == '-';
+                for (; q < e; q++) {
+                    unsigned d = (unsigned)(unsigned char)*q - '0';
+                    if (d < 10) {
+                        m = m * 10 + d;
+                        digits++;
+                        frac += dot;
+                    } else if (*q == '.' && !dot) {
+                        dot = true;
+                    } else {
+                        break;
+                    }
+                }
+                if ((q == e || *q == ',') && digits > 0 && digits <= 15) {
+                    double x = (double)m / pow10_tab[frac];
+                    v = neg ? -x : x;
+                    fast = true;
+                }
+            }
+            while (q < e && *q != ',')
+                q++;
+            struct ostel_str cell = ostel_str_make(p, (size_t)(q - p));
             if (r == RULE_TS && cell.n == 0) {
                 snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
                 return -1;
@@ -410,7 +424,7 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
                 return -1;
             }
             if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
-                if (!cell_number(cell, &v)) {
+                if (!fast && !cell_number(cell, &v)) {
                     snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
                              names[i], show(cell, shown));
                     return -1;
@@ -434,8 +448,11 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
             }
             cells[i] = cell;
             vals[i] = v;
-            i++;
+            if (q == e)
+                break;
+            p = q + 1;
         }
+        i++;
         if (i != ncols) {
             snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
             return -1;
