@@ -908,6 +908,30 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     return OSTEL_OK;
 }
 
+/* Samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost, paid per row, was a fifth
+ * of an import); the last rows of a run one by one. */
+#define SAMPLE_BATCH 32
+#define SAMPLE_PARAMS (4 + OSTEL_STORE_METRIC_COUNT) /* run_id, seq, the metrics, phase, extra */
+
+static void bind_sample(sqlite3_stmt *st, int base, int64_t run_id, int64_t seq,
+                        const struct ostel_store_sample *row)
+{
+    sqlite3_bind_int64(st, base + 1, run_id);
+    sqlite3_bind_int64(st, base + 2, seq);
+    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
+        if (row->valid & (1u << m))
+            bind_number(st, base + 3 + m, row->v[m]);
+        else
+            sqlite3_bind_null(st, base + 3 + m);
+    }
+    int p = base + 3 + OSTEL_STORE_METRIC_COUNT;
+    if (row->phase)
+        sqlite3_bind_text(st, p, ostel_store_phase_name(row->phase), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, p);
+    bind_text_or_null(st, p + 1, row->extra);
+}
+
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const tail[] = {"phase", "extra"};
@@ -918,40 +942,57 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
         names[2 + m] = ostel_store_metric_name(m);
     char *sql = insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SAMPLE, sql);
+    struct ostel_buf q;
+    ostel_buf_init(&q, 0);
+    ostel_buf_puts(&q, sql);
+    const char *values = strstr(sql, " VALUES");
+    for (int k = 1; k < SAMPLE_BATCH; k++)
+        ostel_buf_printf(&q, ",%s", values + strlen(" VALUES"));
+    sqlite3_stmt *many = st ? stmt_get(s, STMT_INSERT_SAMPLES, q.data) : NULL;
+    ostel_buf_free(&q);
     free(sql);
-    if (!st)
+    if (!st || !many)
         return OSTEL_ERR;
 
     struct ostel_store_metrics_reader r;
     char err[256];
     if (ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
         return ostel_error("'%s': %s", f->metrics_path, err);
-    struct ostel_store_sample row;
+    struct ostel_store_sample rows[SAMPLE_BATCH];
+    char *extras[SAMPLE_BATCH] = {0};
     int64_t seq = 0;
-    int rc;
-    while ((rc = ostel_store_metrics_reader_next(&r, &row, err, sizeof(err))) == 1) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_int64(st, 2, seq++);
-        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
-            if (row.valid & (1u << m))
-                bind_number(st, 3 + m, row.v[m]);
-            else
-                sqlite3_bind_null(st, 3 + m);
+    size_t n = 0;
+    int rc, out = OSTEL_OK;
+    for (;;) {
+        rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
+        if (rc == 1) {
+            free(extras[n]);
+            extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
+            rows[n].extra = extras[n];
+            n++;
         }
-        int p = 3 + OSTEL_STORE_METRIC_COUNT;
-        if (row.phase)
-            sqlite3_bind_text(st, p, ostel_store_phase_name(row.phase), -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, p);
-        bind_text_or_null(st, p + 1, row.extra);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            ostel_store_metrics_reader_free(&r);
-            return ostel_store_sql_error(s, "inserting samples");
+        if (n == SAMPLE_BATCH || (rc != 1 && n > 0)) {
+            bool all = n == SAMPLE_BATCH;
+            for (size_t k = 0; k < n && out == OSTEL_OK; k++) {
+                sqlite3_stmt *t = all ? many : st;
+                if (!all)
+                    sqlite3_reset(st);
+                bind_sample(t, all ? (int)k * SAMPLE_PARAMS : 0, run_id, seq++, &rows[k]);
+                if ((!all || k + 1 == n) && sqlite3_step(t) != SQLITE_DONE)
+                    out = ostel_store_sql_error(s, "inserting samples");
+            }
+            sqlite3_reset(many);
+            n = 0;
         }
+        if (rc != 1 || out != OSTEL_OK)
+            break;
     }
+    for (size_t k = 0; k < SAMPLE_BATCH; k++)
+        free(extras[k]);
     ostel_store_metrics_reader_free(&r);
     sqlite3_reset(st);
+    if (out != OSTEL_OK)
+        return out;
     if (rc < 0)
         return ostel_error("'%s': %s", f->metrics_path, err);
     return OSTEL_OK;
