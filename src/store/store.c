@@ -604,6 +604,7 @@ struct run_files {
     struct ostel_buf metrics, summary, config;
     bool have_config;
     cJSON *doc;
+    struct ostel_store_metrics_rows rows; /* metrics.csv's rows, gathered by its validation */
 };
 
 static void run_files_free(struct run_files *f)
@@ -615,6 +616,7 @@ static void run_files_free(struct run_files *f)
     ostel_buf_free(&f->summary);
     ostel_buf_free(&f->config);
     cJSON_Delete(f->doc);
+    ostel_store_metrics_rows_free(&f->rows);
 }
 
 static int run_files_read(const char *dir, struct run_files *f)
@@ -643,8 +645,10 @@ static int run_files_read(const char *dir, struct run_files *f)
     if (ostel_rundir_parse_summary(f->summary.data ? f->summary.data : (char[1]){0},
                                    &f->summary.len, &facts, &f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->summary_path, err);
-    if (ostel_rundir_validate_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
-                                      &f->metrics.len, &facts, err, sizeof(err)) != 0)
+    struct ostel_rundir_metrics_sink sink;
+    ostel_store_metrics_rows_sink(&f->rows, &sink);
+    if (ostel_rundir_scan_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
+                                  &f->metrics.len, &facts, &sink, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->metrics_path, err);
     if (ostel_store_summary_check(f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s", f->summary_path, err);
@@ -954,9 +958,13 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     if (!st || !many)
         return OSTEL_ERR;
 
+    /* the rows the validator gathered, else the reader's */
     struct ostel_store_metrics_reader r;
     char err[256];
-    if (ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
+    bool gathered = f->rows.on;
+    size_t next = 0;
+    if (!gathered &&
+        ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
         return ostel_error("'%s': %s", f->metrics_path, err);
     struct ostel_store_sample rows[SAMPLE_BATCH];
     char *extras[SAMPLE_BATCH] = {0};
@@ -964,7 +972,13 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     size_t n = 0;
     int rc, out = OSTEL_OK;
     for (;;) {
-        rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
+        if (gathered) {
+            rc = next < f->rows.n;
+            if (rc)
+                ostel_store_metrics_rows_get(&f->rows, next++, &rows[n]);
+        } else {
+            rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
+        }
         if (rc == 1) {
             free(extras[n]);
             extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
@@ -989,7 +1003,8 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     }
     for (size_t k = 0; k < SAMPLE_BATCH; k++)
         free(extras[k]);
-    ostel_store_metrics_reader_free(&r);
+    if (!gathered)
+        ostel_store_metrics_reader_free(&r);
     sqlite3_reset(st);
     if (out != OSTEL_OK)
         return out;

@@ -3,6 +3,7 @@
  * store_rundir.h). Pure: no printing, no I/O, no SQL.
  */
 #include "store/store_rundir.h"
+#include "rundir/rundir_validate.h"
 #include "util/fnv.h"
 
 #include <math.h>
@@ -287,6 +288,94 @@ void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r)
         free(r->col_names[i]);
     ostel_buf_free(&r->extra_buf);
     memset(r, 0, sizeof(*r));
+}
+
+static bool rows_header(void *ctx, const struct ostel_str *cells, size_t ncols)
+{
+    struct ostel_store_metrics_rows *m = ctx;
+    if (ncols > OSTEL_STORE_MAX_COLUMNS)
+        return false;
+    /* the reader's mapping (its header checks are the validator's) */
+    for (size_t i = 0; i < ncols; i++) {
+        int map = COL_EXTRA;
+        if (ostel_str_eq(cells[i], "phase"))
+            map = COL_PHASE;
+        for (int k = 0; k < OSTEL_STORE_METRIC_COUNT; k++)
+            if (ostel_str_eq(cells[i], metric_names[k]))
+                map = k;
+        m->col_map[i] = map;
+        m->names[i] = cells[i];
+    }
+    m->ncols = ncols;
+    m->on = true;
+    return true;
+}
+
+/* Every cell the reader parses is in a column the validator checks the same way (a number column:
+ * the same digits give the same value; phase: a known name; any other: no quote, at most 256
+ * bytes), so the row is the reader's. */
+static void rows_row(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols)
+{
+    struct ostel_store_metrics_rows *m = ctx;
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 256;
+        m->rows = ostel_xrealloc(m->rows, m->cap * sizeof(*m->rows));
+        m->extra_at = ostel_xrealloc(m->extra_at, m->cap * sizeof(*m->extra_at));
+    }
+    struct ostel_store_sample *out = &m->rows[m->n];
+    memset(out, 0, sizeof(*out));
+    size_t start = m->extra.len;
+    bool any = false;
+    for (size_t i = 0; i < ncols; i++) {
+        int map = m->col_map[i];
+        if (map >= 0) {
+            if (cells[i].n > 0) {
+                out->v[map] = vals[i];
+                out->valid |= 1u << map;
+            }
+        } else if (map == COL_PHASE) {
+            for (int p = 0; p < (int)OSTEL_ARRAY_LEN(phase_names); p++)
+                if (ostel_str_eq(cells[i], phase_names[p]))
+                    out->phase = p;
+        } else if (cells[i].n > 0) {
+            ostel_buf_putc(&m->extra, any ? ',' : '{');
+            json_string(&m->extra, m->names[i].p, m->names[i].n);
+            ostel_buf_putc(&m->extra, ':');
+            json_string(&m->extra, cells[i].p, cells[i].n);
+            any = true;
+        }
+    }
+    if (any) {
+        ostel_buf_putc(&m->extra, '}');
+        ostel_buf_putc(&m->extra, '\0'); /* each row's JSON ends with its NUL */
+    }
+    m->extra_at[m->n] = any ? start : SIZE_MAX;
+    m->n++;
+}
+
+void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
+                                   struct ostel_rundir_metrics_sink *sink)
+{
+    memset(rows, 0, sizeof(*rows));
+    ostel_buf_init(&rows->extra, 0);
+    sink->header = rows_header;
+    sink->row = rows_row;
+    sink->ctx = rows;
+}
+
+void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, size_t i,
+                                  struct ostel_store_sample *out)
+{
+    *out = rows->rows[i];
+    out->extra = rows->extra_at[i] == SIZE_MAX ? NULL : rows->extra.data + rows->extra_at[i];
+}
+
+void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows)
+{
+    free(rows->rows);
+    free(rows->extra_at);
+    ostel_buf_free(&rows->extra);
+    memset(rows, 0, sizeof(*rows));
 }
 
 static bool key_char_ok(char c)
