@@ -388,8 +388,11 @@ static char *insert_sql(const char *table, const char *const *a, size_t na, cons
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     ostel_buf_printf(&q, "INSERT INTO %s(", table);
-    for (size_t i = 0; i < na + nb; i++)
-        ostel_buf_printf(&q, "%s%s", i ? "," : "", i < na ? a[i] : b[i - na]);
+    for (size_t i = 0; i < na + nb; i++) {
+        if (i)
+            ostel_buf_putc(&q, ',');
+        ostel_buf_puts(&q, i < na ? a[i] : b[i - na]);
+    }
     ostel_buf_puts(&q, ") VALUES(");
     for (size_t i = 0; i < na + nb; i++)
         ostel_buf_puts(&q, i ? ",?" : "?");
@@ -944,14 +947,20 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     names[1] = "seq";
     for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
         names[2 + m] = ostel_store_metric_name(m);
-    char *sql = insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
-    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SAMPLE, sql);
+    /* the statements' text only until they are prepared (once per database) */
+    bool prepared = s->stmt[STMT_INSERT_SAMPLE] && s->stmt[STMT_INSERT_SAMPLES];
+    char *sql = prepared ? NULL : insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
-    ostel_buf_puts(&q, sql);
-    const char *values = strstr(sql, " VALUES");
-    for (int k = 1; k < SAMPLE_BATCH; k++)
-        ostel_buf_printf(&q, ",%s", values + strlen(" VALUES"));
+    if (sql) {
+        const char *values = strstr(sql, " VALUES(") + strlen(" VALUES");
+        ostel_buf_puts(&q, sql);
+        for (int k = 1; k < SAMPLE_BATCH; k++) {
+            ostel_buf_putc(&q, ',');
+            ostel_buf_puts(&q, values);
+        }
+    }
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SAMPLE, sql);
     sqlite3_stmt *many = st ? stmt_get(s, STMT_INSERT_SAMPLES, q.data) : NULL;
     ostel_buf_free(&q);
     free(sql);

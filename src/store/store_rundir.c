@@ -184,11 +184,15 @@ static void json_string(struct ostel_buf *b, const char *s, size_t n)
 {
     ostel_buf_putc(b, '"');
     for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c > 31 && c != '"' && c != '\\') {
-            ostel_buf_putc(b, (char)c);
+        size_t run = i;
+        while (run < n && (unsigned char)s[run] > 31 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) { /* the plain bytes up to the next one to escape, at once */
+            ostel_buf_append(b, s + i, run - i);
+            i = run - 1;
             continue;
         }
+        unsigned char c = (unsigned char)s[i];
         ostel_buf_putc(b, '\\');
         switch (c) {
         case '\\': ostel_buf_putc(b, '\\'); break;
