@@ -1033,6 +1033,7 @@ struct metrics_fill {
     bool on;
     size_t n;
     double t0;
+    size_t phase_len[OSTEL_REPORT_NPHASES]; /* strlen of each phase name */
 };
 
 static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
@@ -1062,6 +1063,8 @@ static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
     m->on = true;
     m->n = 0;
     m->t0 = NAN;
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++)
+        m->phase_len[p] = strlen(phase_names[p]);
     return true;
 }
 
@@ -1087,10 +1090,12 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
         m->t0 = s->t_s[n], s->t0 = m->t0;
     s->t_s[n] -= m->t0;
     unsigned char ph = OSTEL_REPORT_PHASE_ALL;
-    if (idx[COL_PHASE] >= 0)
+    if (idx[COL_PHASE] >= 0) {
+        struct ostel_str c = cells[idx[COL_PHASE]];
         for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
-            if (ostel_str_eq(cells[idx[COL_PHASE]], phase_names[p]))
+            if (c.n == m->phase_len[p] && memcmp(c.p, phase_names[p], c.n) == 0)
                 ph = (unsigned char)p;
+    }
     s->phase[n] = ph;
     if (isnan(m->r->avail_start_mib) && idx[COL_SYS_AVAIL] >= 0) {
         double avail = vals[idx[COL_SYS_AVAIL]];

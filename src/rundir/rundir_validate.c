@@ -282,13 +282,16 @@ static bool cell_number(struct ostel_str s, double *out)
     return true;
 }
 
+/* "", load, prompt, generate or teardown (by length first: it runs for every row) */
 static bool known_phase(struct ostel_str s)
 {
-    static const char *const phases[] = {"", "load", "prompt", "generate", "teardown"};
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(phases); i++)
-        if (ostel_str_eq(s, phases[i]))
-            return true;
-    return false;
+    switch (s.n) {
+    case 0: return true;
+    case 4: return memcmp(s.p, "load", 4) == 0;
+    case 6: return memcmp(s.p, "prompt", 6) == 0;
+    case 8: return memcmp(s.p, "generate", 8) == 0 || memcmp(s.p, "teardown", 8) == 0;
+    default: return false;
+    }
 }
 
 /* At most 40 bytes of a cell for a message, control bytes replaced. */
