@@ -261,6 +261,10 @@ int ostel_report_load_path_series(struct ostel_report_set *set, const char *path
  */
 int ostel_report_load_summary(struct ostel_report_run *run, const char *data, size_t len, char *err,
                               size_t errlen);
+/* The same from summary.json's parsed tree (ostel_rundir_parse_summary's): not parsed again. */
+struct cJSON;
+int ostel_report_load_summary_json(struct ostel_report_run *run, const struct cJSON *root, char *err,
+                                   size_t errlen);
 int ostel_report_load_config(struct ostel_report_run *run, const char *data, size_t len);
 int ostel_report_load_metrics(struct ostel_report_run *run, const char *data, size_t len, char *err,
                               size_t errlen);

@@ -8,6 +8,7 @@
  */
 #include "report/report_db.h"
 
+#include <cJSON.h>
 #include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
@@ -157,11 +158,14 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
     struct ostel_rundir_facts facts;
     ostel_rundir_facts_init(&facts);
     size_t slen = strlen(row->summary_json);
-    if (ostel_rundir_validate_summary(row->summary_json, &slen, &facts, why, sizeof(why)) != 0 ||
-        ostel_report_load_summary(r, row->summary_json, slen, why, sizeof(why)) != 0) {
+    struct cJSON *root = NULL;
+    if (ostel_rundir_parse_summary(row->summary_json, &slen, &facts, &root, why, sizeof(why)) != 0 ||
+        ostel_report_load_summary_json(r, root, why, sizeof(why)) != 0) {
+        cJSON_Delete(root);
         snprintf(err, errlen, "summary.json: %s", why);
         return -1;
     }
+    cJSON_Delete(root);
     if (row->config_text) {
         size_t clen = strlen(row->config_text);
         if (ostel_rundir_validate_config(row->config_text, &clen, why, sizeof(why)) != 0) {

@@ -680,22 +680,27 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
         snprintf(err, errlen, "not valid JSON");
         return -1;
     }
+    int rc = ostel_report_load_summary_json(r, root, err, errlen);
+    cJSON_Delete(root);
+    return rc;
+}
+
+int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSON *root, char *err,
+                                   size_t errlen)
+{
     const char *schema = jstr(root, "schema");
     if (!cJSON_IsObject(root) || !schema || strcmp(schema, "ostel.summary") != 0) {
         snprintf(err, errlen, "not an ostel summary (no \"schema\": \"ostel.summary\")");
-        cJSON_Delete(root);
         return -1;
     }
     double ver = jnum(root, "schema_version");
     if (isnan(ver) || ver < 1 || ver > 1) {
         snprintf(err, errlen, "unsupported schema_version (this ostel reads version 1)");
-        cJSON_Delete(root);
         return -1;
     }
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
     if (!cJSON_IsObject(run)) {
         snprintf(err, errlen, "no \"run\" object");
-        cJSON_Delete(root);
         return -1;
     }
     const cJSON *serve = cJSON_GetObjectItemCaseSensitive(root, "serve");
@@ -766,7 +771,6 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
     m[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB];
     load_gpu(r, cJSON_GetObjectItemCaseSensitive(root, "gpu"));
     ostel_report_quality_load(&r->quality, root);
-    cJSON_Delete(root);
     return 0;
 }
 
@@ -1014,6 +1018,109 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     }
     s->n = n;
     return 0;
+}
+
+/* metrics.csv filled while the validator reads it (one pass over the file, its numbers parsed
+ * once): taken when the header's names are exactly the loader's (no blanks around them, at most
+ * MAX_FIELDS) with ts and rss_mb among them; else ostel_report_load_metrics reads the file after
+ * the validator. Either way the series is the same: every cell the loader reads is in a column the
+ * validator checks as a number (phase: a known phase name), so the validator's value is the
+ * loader's. */
+struct metrics_fill {
+    struct ostel_report_run *r;
+    size_t rows; /* the series' room */
+    int idx[NCOLS];
+    bool on;
+    size_t n;
+    double t0;
+    size_t phase_len[OSTEL_REPORT_NPHASES]; /* strlen of each phase name */
+};
+
+static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
+{
+    struct metrics_fill *m = ctx;
+    if (ncols > MAX_FIELDS)
+        return false;
+    for (int c = 0; c < NCOLS; c++)
+        m->idx[c] = -1;
+    for (size_t i = 0; i < ncols; i++) {
+        if (ostel_str_trim(cells[i]).n != cells[i].n)
+            return false;
+        for (int c = 0; c < NCOLS; c++)
+            if (m->idx[c] < 0 && ostel_str_eq(cells[i], col_names[c]))
+                m->idx[c] = (int)i;
+    }
+    if (m->idx[COL_TS] < 0 || m->idx[COL_RSS] < 0)
+        return false;
+    struct ostel_report_series *s = &m->r->series;
+    series_free(s);
+    m->r->avail_start_mib = NAN;
+    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
+                       &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
+    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
+        *cols[c] = ostel_xmalloc(m->rows * sizeof(double));
+    s->phase = ostel_xmalloc(m->rows);
+    m->on = true;
+    m->n = 0;
+    m->t0 = NAN;
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++)
+        m->phase_len[p] = strlen(phase_names[p]);
+    return true;
+}
+
+static void fill_row(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols)
+{
+    (void)ncols;
+    struct metrics_fill *m = ctx;
+    struct ostel_report_series *s = &m->r->series;
+    const int *idx = m->idx;
+    size_t n = m->n;
+#define FILL(arr, col) s->arr[n] = idx[col] >= 0 ? vals[idx[col]] : NAN
+    FILL(t_s, COL_TS);
+    FILL(rss_mib, COL_RSS);
+    FILL(cpu_pct, COL_CPU);
+    FILL(pressure, COL_PRESSURE);
+    FILL(avail_pct, COL_AVAIL);
+    FILL(pageins, COL_PAGEINS);
+    FILL(pageouts, COL_PAGEOUTS);
+    FILL(rss_anon_mib, COL_RSS_ANON);
+    FILL(rss_file_mib, COL_RSS_FILE);
+#undef FILL
+    if (isnan(m->t0))
+        m->t0 = s->t_s[n], s->t0 = m->t0;
+    s->t_s[n] -= m->t0;
+    unsigned char ph = OSTEL_REPORT_PHASE_ALL;
+    if (idx[COL_PHASE] >= 0) {
+        struct ostel_str c = cells[idx[COL_PHASE]];
+        for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
+            if (c.n == m->phase_len[p] && memcmp(c.p, phase_names[p], c.n) == 0)
+                ph = (unsigned char)p;
+    }
+    s->phase[n] = ph;
+    if (isnan(m->r->avail_start_mib) && idx[COL_SYS_AVAIL] >= 0) {
+        double avail = vals[idx[COL_SYS_AVAIL]];
+        if (!isnan(avail) && avail >= 0 && avail < 1e12)
+            m->r->avail_start_mib = avail;
+    }
+    m->n = n + 1;
+}
+
+/* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
+static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
+                                const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+{
+    struct metrics_fill m = {.r = r, .rows = 1};
+    for (const char *p = b->data, *e = b->data + b->len; (p = memchr(p, '\n', (size_t)(e - p)));
+         p++)
+        m.rows++;
+    struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, &m};
+    if (ostel_rundir_scan_metrics(b->data, &b->len, facts, &sink, why, whylen) != 0)
+        return -1;
+    if (m.on) {
+        r->series.n = m.n;
+        return 0;
+    }
+    return ostel_report_load_metrics(r, b->data, b->len, why, whylen);
 }
 
 /* ---- gpu_metrics.csv ---- */
@@ -1282,15 +1389,19 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         snprintf(err, errlen, "%s/summary.json: missing (an unfinished run, or not a run directory)",
                  dir);
     /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
+    cJSON *root = NULL;
     if (rc == 0 && b.data &&
-        ostel_rundir_validate_summary(b.data, &b.len, &facts, why, sizeof(why)) != 0) {
+        ostel_rundir_parse_summary(b.data, &b.len, &facts, &root, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
-    if (rc == 0 && ostel_report_load_summary(r, b.data, b.len, why, sizeof(why)) != 0) {
+    /* the validator's tree: the file is parsed once */
+    if (rc == 0 && (root ? ostel_report_load_summary_json(r, root, why, sizeof(why))
+                         : ostel_report_load_summary(r, b.data, b.len, why, sizeof(why))) != 0) {
         snprintf(err, errlen, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
+    cJSON_Delete(root);
     ostel_buf_free(&b);
     if (rc != 0)
         return -1;
@@ -1306,12 +1417,7 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     if (rc < 0)
         return -1;
     rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, errlen);
-    if (rc == 0 && b.data &&
-        ostel_rundir_validate_metrics(b.data, &b.len, &facts, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
-        rc = -1;
-    }
-    if (rc == 0 && ostel_report_load_metrics(r, b.data, b.len, why, sizeof(why)) != 0) {
+    if (rc == 0 && load_metrics_checked(r, &b, &facts, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }

@@ -77,49 +77,66 @@ static bool is_rss_key(const char *k)
     return strncmp(k, "rss", 3) == 0 && n > 4 && strcmp(k + n - 4, "_mib") == 0;
 }
 
+/* The walk keeps the nodes from the root down; a value's path ("run.wall_s", "argv[3]") is only
+ * written when it is refused (formatting it at every node was a quarter of a report's time). */
+#define WALK_MAX_DEPTH 64
+
 struct walk {
-    char path[256];
+    const cJSON *stack[WALK_MAX_DEPTH + 2];
     double ram_bound;
     char *err;
     size_t err_size;
 };
 
+/* The path of stack[1..depth] as "a.b[2].c", cut to 255 bytes level by level. */
+static void walk_path(const struct walk *w, size_t depth, char path[256])
+{
+    path[0] = '\0';
+    for (size_t d = 1; d <= depth; d++) {
+        const cJSON *parent = w->stack[d - 1], *c = w->stack[d];
+        size_t at = strlen(path);
+        if (cJSON_IsObject(parent)) {
+            snprintf(path + at, 256 - at, "%s%s", at ? "." : "", c->string ? c->string : "");
+        } else {
+            size_t i = 0;
+            for (const cJSON *k = parent->child; k && k != c; k = k->next)
+                i++;
+            snprintf(path + at, 256 - at, "[%zu]", i);
+        }
+    }
+}
+
 static int walk_json(struct walk *w, const cJSON *o, size_t depth)
 {
-    if (depth > 64) {
-        snprintf(w->err, w->err_size, "%s: nested too deeply", w->path);
+    char path[256];
+    w->stack[depth] = o;
+    if (depth > WALK_MAX_DEPTH) {
+        walk_path(w, depth, path);
+        snprintf(w->err, w->err_size, "%s: nested too deeply", path);
         return -1;
     }
     if (cJSON_IsNumber(o)) {
         double v = o->valuedouble;
         const char *key = o->string ? o->string : "";
-        if (!isfinite(v) || fabs(v) > JSON_ABS_MAX) {
-            snprintf(w->err, w->err_size, "%s: an absurd number (%g)", w->path, v);
-            return -1;
-        }
-        if (v < 0 && is_duration_key(key)) {
-            snprintf(w->err, w->err_size, "%s: a negative duration (%g)", w->path, v);
-            return -1;
-        }
-        if (is_rss_key(key) && (v < 0 || v > w->ram_bound)) {
-            snprintf(w->err, w->err_size, "%s: an impossible resident size (%g MiB)", w->path, v);
-            return -1;
-        }
-        return 0;
+        bool absurd = !isfinite(v) || fabs(v) > JSON_ABS_MAX;
+        bool negative = !absurd && v < 0 && is_duration_key(key);
+        bool rss = !absurd && !negative && is_rss_key(key) && (v < 0 || v > w->ram_bound);
+        if (!absurd && !negative && !rss)
+            return 0;
+        walk_path(w, depth, path);
+        if (absurd)
+            snprintf(w->err, w->err_size, "%s: an absurd number (%g)", path, v);
+        else if (negative)
+            snprintf(w->err, w->err_size, "%s: a negative duration (%g)", path, v);
+        else
+            snprintf(w->err, w->err_size, "%s: an impossible resident size (%g MiB)", path, v);
+        return -1;
     }
     if (!cJSON_IsObject(o) && !cJSON_IsArray(o))
         return 0;
-    size_t at = strlen(w->path), i = 0;
-    for (const cJSON *c = o->child; c; c = c->next, i++) {
-        if (cJSON_IsObject(o))
-            snprintf(w->path + at, sizeof(w->path) - at, "%s%s", at ? "." : "",
-                     c->string ? c->string : "");
-        else
-            snprintf(w->path + at, sizeof(w->path) - at, "[%zu]", i);
+    for (const cJSON *c = o->child; c; c = c->next)
         if (walk_json(w, c, depth + 1) != 0)
             return -1;
-    }
-    w->path[at] = '\0';
     return 0;
 }
 
@@ -129,9 +146,10 @@ static double num_at(const cJSON *o, const char *a, const char *b)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
-                                  char *err, size_t err_size)
+int ostel_rundir_parse_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                               cJSON **out, char *err, size_t err_size)
 {
+    *out = NULL;
     ostel_rundir_strip_bom(data, len);
     if (refuse_nul(data, *len, err, err_size) != 0)
         return -1;
@@ -165,7 +183,7 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
     double ram = num_at(root, "host", "ram_mib");
     if (isfinite(ram) && ram > 0 && ram <= JSON_ABS_MAX)
         f.ram_mib = ram;
-    struct walk w = {"", ostel_rundir_ram_bound_mib(&f), err, err_size};
+    struct walk w = {.ram_bound = ostel_rundir_ram_bound_mib(&f), .err = err, .err_size = err_size};
     if (walk_json(&w, root, 0) != 0)
         goto out;
     double t0 = num_at(root, "run", "start_ts"), t1 = num_at(root, "run", "end_ts");
@@ -178,6 +196,18 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
         *facts = f;
     rc = 0;
 out:
+    if (rc == 0)
+        *out = root;
+    else
+        cJSON_Delete(root);
+    return rc;
+}
+
+int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                                  char *err, size_t err_size)
+{
+    cJSON *root;
+    int rc = ostel_rundir_parse_summary(data, len, facts, &root, err, err_size);
     cJSON_Delete(root);
     return rc;
 }
@@ -211,10 +241,11 @@ static enum cell_rule rule_of(struct ostel_str name)
 
 /* A decimal number as ostel writes them ("-12.345", at most 15 digits) without strtod, else strtod
  * on a copy. False when it is not a number or not finite. */
+static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
 static bool cell_number(struct ostel_str s, double *out)
 {
-    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     size_t i = 0, digits = 0, frac = 0;
     bool neg = false, dot = false, simple = true;
     uint64_t m = 0;
@@ -234,7 +265,7 @@ static bool cell_number(struct ostel_str s, double *out)
         frac += dot;
     }
     if (simple && digits > 0) {
-        double v = (double)m / pow10[frac];
+        double v = (double)m / pow10_tab[frac];
         *out = neg ? -v : v;
         return true;
     }
@@ -251,13 +282,16 @@ static bool cell_number(struct ostel_str s, double *out)
     return true;
 }
 
+/* "", load, prompt, generate or teardown (by length first: it runs for every row) */
 static bool known_phase(struct ostel_str s)
 {
-    static const char *const phases[] = {"", "load", "prompt", "generate", "teardown"};
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(phases); i++)
-        if (ostel_str_eq(s, phases[i]))
-            return true;
-    return false;
+    switch (s.n) {
+    case 0: return true;
+    case 4: return memcmp(s.p, "load", 4) == 0;
+    case 6: return memcmp(s.p, "prompt", 6) == 0;
+    case 8: return memcmp(s.p, "generate", 8) == 0 || memcmp(s.p, "teardown", 8) == 0;
+    default: return false;
+    }
 }
 
 /* At most 40 bytes of a cell for a message, control bytes replaced. */
@@ -274,6 +308,13 @@ static const char *show(struct ostel_str s, char out[48])
 
 int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size)
+{
+    return ostel_rundir_scan_metrics(data, len, facts, NULL, err, err_size);
+}
+
+int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
+                              const struct ostel_rundir_metrics_sink *sink, char *err,
+                              size_t err_size)
 {
     ostel_rundir_strip_bom(data, len);
     if (refuse_nul(data, *len, err, err_size) != 0)
@@ -322,23 +363,56 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
         return -1;
     }
     double mem_max = ostel_rundir_ram_bound_mib(facts);
+    bool want_rows = sink && sink->header(sink->ctx, hdr, ncols);
+    struct ostel_str cells[MAX_COLS];
+    double vals[MAX_COLS];
     size_t lineno = 1;
     while (ostel_str_next_line(&rest, &line)) {
         lineno++;
         if (line.n == 0)
             continue;
         size_t i = 0;
-        for (;;) {
-            const char *comma = memchr(line.p, ',', line.n);
-            struct ostel_str cell =
-                ostel_str_make(line.p, comma ? (size_t)(comma - line.p) : line.n);
+        const char *p = line.p, *e = line.p + line.n;
+        for (;; i++) {
             if (i == ncols) {
                 snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno,
                          ncols);
                 return -1;
             }
             enum cell_rule r = rules[i];
-            double v;
+            double v = NAN;
+            /* A number column's cell is parsed as it is scanned: "-12.345" (at most 15 digits, the
+             * fast path of cell_number, same value) up to its comma; anything else is cut at its
+             * comma and goes through cell_number. */
+            const char *q = p;
+            bool fast = false;
+            if (r != RULE_EXTRA && r != RULE_PHASE) {
+                bool neg = false, dot = false;
+                size_t digits = 0, frac = 0;
+                uint64_t m = 0;
+                if (q < e && (*q == '-' || *q == '+'))
+                    neg = *q++ == '-';
+                for (; q < e; q++) {
+                    unsigned d = (unsigned)(unsigned char)*q - '0';
+                    if (d < 10) {
+                        m = m * 10 + d;
+                        digits++;
+                        frac += dot;
+                    } else if (*q == '.' && !dot) {
+                        dot = true;
+                    } else {
+                        break;
+                    }
+                }
+                if ((q == e || *q == ',') && digits > 0 && digits <= 15) {
+                    double x = (double)m / pow10_tab[frac];
+                    v = neg ? -x : x;
+                    fast = true;
+                }
+            }
+            while (q < e && *q != ',')
+                q++;
+            struct ostel_str cell = ostel_str_make(p, (size_t)(q - p));
             if (r == RULE_TS && cell.n == 0) {
                 snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
                 return -1;
@@ -353,7 +427,7 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
                 return -1;
             }
             if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
-                if (!cell_number(cell, &v)) {
+                if (!fast && !cell_number(cell, &v)) {
                     snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
                              names[i], show(cell, shown));
                     return -1;
@@ -375,16 +449,19 @@ int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_ru
                     return -1;
                 }
             }
-            i++;
-            if (!comma)
+            cells[i] = cell;
+            vals[i] = v;
+            if (q == e)
                 break;
-            line.n -= (size_t)(comma - line.p) + 1;
-            line.p = comma + 1;
+            p = q + 1;
         }
+        i++;
         if (i != ncols) {
             snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
             return -1;
         }
+        if (want_rows)
+            sink->row(sink->ctx, cells, vals, ncols);
     }
     return 0;
 }

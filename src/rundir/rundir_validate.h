@@ -4,7 +4,8 @@
  * on stored runs, and `ostel db import` before anything is written. A run that fails is refused
  * whole.
  *
- * Pure: nothing here prints, reads files or allocates what outlives a call. Each function takes the
+ * Pure: nothing here prints, reads files or allocates what outlives a call (but the JSON tree that
+ * ostel_rundir_parse_summary hands over). Each function takes the
  * file's bytes (a NUL after them, as ostel_buf and SQLite text keep), strips a leading UTF-8 BOM in
  * place (*len shrinks), and returns 0, or -1 with "line 7: cell 'rss_mb' is …" (metrics.csv,
  * config.txt) or "run.wall_s: …" (summary.json, by path) in err.
@@ -23,7 +24,10 @@
 #ifndef OSTEL_RUNDIR_VALIDATE_H
 #define OSTEL_RUNDIR_VALIDATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "util/util.h"
 
 /* What summary.json says that the other files are checked against. */
 struct ostel_rundir_facts {
@@ -40,8 +44,26 @@ void ostel_rundir_strip_bom(char *data, size_t *len);
 /* Each strips a BOM, then validates; facts (may be NULL for metrics: the default bound). */
 int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size);
+/* The same validation of summary.json, handing over its parsed tree (*root; the caller
+ * cJSON_Delete()s it) so that a reader parses the file once; *root is NULL when it fails. */
+struct cJSON;
+int ostel_rundir_parse_summary(char *data, size_t *len, struct ostel_rundir_facts *facts,
+                               struct cJSON **root, char *err, size_t err_size);
 int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size);
+/* What a reader takes from metrics.csv while it is validated, so that the file is read once:
+ * header() sees the header's cells and says whether row() is wanted; row() then gets each data row
+ * the validator has accepted (in order; a later row may still be refused): its cells and their
+ * values (NAN where a cell is empty or in a column that holds no number). */
+struct ostel_rundir_metrics_sink {
+    bool (*header)(void *ctx, const struct ostel_str *cells, size_t ncols);
+    void (*row)(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols);
+    void *ctx;
+};
+/* ostel_rundir_validate_metrics that also feeds sink (may be NULL). */
+int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
+                              const struct ostel_rundir_metrics_sink *sink, char *err,
+                              size_t err_size);
 int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size);
 
 #endif

@@ -388,8 +388,11 @@ static char *insert_sql(const char *table, const char *const *a, size_t na, cons
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     ostel_buf_printf(&q, "INSERT INTO %s(", table);
-    for (size_t i = 0; i < na + nb; i++)
-        ostel_buf_printf(&q, "%s%s", i ? "," : "", i < na ? a[i] : b[i - na]);
+    for (size_t i = 0; i < na + nb; i++) {
+        if (i)
+            ostel_buf_putc(&q, ',');
+        ostel_buf_puts(&q, i < na ? a[i] : b[i - na]);
+    }
     ostel_buf_puts(&q, ") VALUES(");
     for (size_t i = 0; i < na + nb; i++)
         ostel_buf_puts(&q, i ? ",?" : "?");
@@ -604,6 +607,7 @@ struct run_files {
     struct ostel_buf metrics, summary, config;
     bool have_config;
     cJSON *doc;
+    struct ostel_store_metrics_rows rows; /* metrics.csv's rows, gathered by its validation */
 };
 
 static void run_files_free(struct run_files *f)
@@ -615,6 +619,7 @@ static void run_files_free(struct run_files *f)
     ostel_buf_free(&f->summary);
     ostel_buf_free(&f->config);
     cJSON_Delete(f->doc);
+    ostel_store_metrics_rows_free(&f->rows);
 }
 
 static int run_files_read(const char *dir, struct run_files *f)
@@ -639,14 +644,16 @@ static int run_files_read(const char *dir, struct run_files *f)
     /* The one validator every reader uses (src/rundir): a run that fails is refused whole. The
      * buffers keep a NUL after their data (ostel_buf_append); an empty file has none. */
     struct ostel_rundir_facts facts;
-    if (ostel_rundir_validate_summary(f->summary.data ? f->summary.data : (char[1]){0},
-                                      &f->summary.len, &facts, err, sizeof(err)) != 0)
+    /* the validator's parsed tree is the document: summary.json is parsed once */
+    if (ostel_rundir_parse_summary(f->summary.data ? f->summary.data : (char[1]){0},
+                                   &f->summary.len, &facts, &f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->summary_path, err);
-    if (ostel_rundir_validate_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
-                                      &f->metrics.len, &facts, err, sizeof(err)) != 0)
+    struct ostel_rundir_metrics_sink sink;
+    ostel_store_metrics_rows_sink(&f->rows, &sink);
+    if (ostel_rundir_scan_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
+                                  &f->metrics.len, &facts, &sink, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->metrics_path, err);
-    f->doc = ostel_store_summary_parse(f->summary.data, f->summary.len, err, sizeof(err));
-    if (!f->doc)
+    if (ostel_store_summary_check(f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s", f->summary_path, err);
     if (ostel_is_file(f->config_path)) {
         if (ostel_file_read_all(f->config_path, OSTEL_STORE_MAX_CONFIG_BYTES, &f->config))
@@ -908,6 +915,30 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     return OSTEL_OK;
 }
 
+/* Samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost, paid per row, was a fifth
+ * of an import); the last rows of a run one by one. */
+#define SAMPLE_BATCH 32
+#define SAMPLE_PARAMS (4 + OSTEL_STORE_METRIC_COUNT) /* run_id, seq, the metrics, phase, extra */
+
+static void bind_sample(sqlite3_stmt *st, int base, int64_t run_id, int64_t seq,
+                        const struct ostel_store_sample *row)
+{
+    sqlite3_bind_int64(st, base + 1, run_id);
+    sqlite3_bind_int64(st, base + 2, seq);
+    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
+        if (row->valid & (1u << m))
+            bind_number(st, base + 3 + m, row->v[m]);
+        else
+            sqlite3_bind_null(st, base + 3 + m);
+    }
+    int p = base + 3 + OSTEL_STORE_METRIC_COUNT;
+    if (row->phase)
+        sqlite3_bind_text(st, p, ostel_store_phase_name(row->phase), -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, p);
+    bind_text_or_null(st, p + 1, row->extra);
+}
+
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const tail[] = {"phase", "extra"};
@@ -916,42 +947,76 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     names[1] = "seq";
     for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
         names[2 + m] = ostel_store_metric_name(m);
-    char *sql = insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
-    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SAMPLE, sql);
-    free(sql);
-    if (!st)
-        return OSTEL_ERR;
-
-    struct ostel_store_metrics_reader r;
-    char err[256];
-    if (ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
-        return ostel_error("'%s': %s", f->metrics_path, err);
-    struct ostel_store_sample row;
-    int64_t seq = 0;
-    int rc;
-    while ((rc = ostel_store_metrics_reader_next(&r, &row, err, sizeof(err))) == 1) {
-        sqlite3_reset(st);
-        sqlite3_bind_int64(st, 1, run_id);
-        sqlite3_bind_int64(st, 2, seq++);
-        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
-            if (row.valid & (1u << m))
-                bind_number(st, 3 + m, row.v[m]);
-            else
-                sqlite3_bind_null(st, 3 + m);
-        }
-        int p = 3 + OSTEL_STORE_METRIC_COUNT;
-        if (row.phase)
-            sqlite3_bind_text(st, p, ostel_store_phase_name(row.phase), -1, SQLITE_STATIC);
-        else
-            sqlite3_bind_null(st, p);
-        bind_text_or_null(st, p + 1, row.extra);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            ostel_store_metrics_reader_free(&r);
-            return ostel_store_sql_error(s, "inserting samples");
+    /* the statements' text only until they are prepared (once per database) */
+    bool prepared = s->stmt[STMT_INSERT_SAMPLE] && s->stmt[STMT_INSERT_SAMPLES];
+    char *sql = prepared ? NULL : insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
+    struct ostel_buf q;
+    ostel_buf_init(&q, 0);
+    if (sql) {
+        const char *values = strstr(sql, " VALUES(") + strlen(" VALUES");
+        ostel_buf_puts(&q, sql);
+        for (int k = 1; k < SAMPLE_BATCH; k++) {
+            ostel_buf_putc(&q, ',');
+            ostel_buf_puts(&q, values);
         }
     }
-    ostel_store_metrics_reader_free(&r);
+    sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SAMPLE, sql);
+    sqlite3_stmt *many = st ? stmt_get(s, STMT_INSERT_SAMPLES, q.data) : NULL;
+    ostel_buf_free(&q);
+    free(sql);
+    if (!st || !many)
+        return OSTEL_ERR;
+
+    /* the rows the validator gathered, else the reader's */
+    struct ostel_store_metrics_reader r;
+    char err[256];
+    bool gathered = f->rows.on;
+    size_t next = 0;
+    if (!gathered &&
+        ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
+        return ostel_error("'%s': %s", f->metrics_path, err);
+    struct ostel_store_sample rows[SAMPLE_BATCH];
+    char *extras[SAMPLE_BATCH] = {0};
+    int64_t seq = 0;
+    size_t n = 0;
+    int rc, out = OSTEL_OK;
+    for (;;) {
+        if (gathered) {
+            rc = next < f->rows.n;
+            if (rc)
+                ostel_store_metrics_rows_get(&f->rows, next++, &rows[n]);
+        } else {
+            rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
+        }
+        if (rc == 1) {
+            free(extras[n]);
+            extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
+            rows[n].extra = extras[n];
+            n++;
+        }
+        if (n == SAMPLE_BATCH || (rc != 1 && n > 0)) {
+            bool all = n == SAMPLE_BATCH;
+            for (size_t k = 0; k < n && out == OSTEL_OK; k++) {
+                sqlite3_stmt *t = all ? many : st;
+                if (!all)
+                    sqlite3_reset(st);
+                bind_sample(t, all ? (int)k * SAMPLE_PARAMS : 0, run_id, seq++, &rows[k]);
+                if ((!all || k + 1 == n) && sqlite3_step(t) != SQLITE_DONE)
+                    out = ostel_store_sql_error(s, "inserting samples");
+            }
+            sqlite3_reset(many);
+            n = 0;
+        }
+        if (rc != 1 || out != OSTEL_OK)
+            break;
+    }
+    for (size_t k = 0; k < SAMPLE_BATCH; k++)
+        free(extras[k]);
+    if (!gathered)
+        ostel_store_metrics_reader_free(&r);
     sqlite3_reset(st);
+    if (out != OSTEL_OK)
+        return out;
     if (rc < 0)
         return ostel_error("'%s': %s", f->metrics_path, err);
     return OSTEL_OK;

@@ -63,7 +63,7 @@ struct ostel_store_metrics_reader {
     int col_map[OSTEL_STORE_MAX_COLUMNS]; /* per header cell: metric index, -1 phase, -2 extra */
     char *col_names[OSTEL_STORE_MAX_COLUMNS]; /* owned copies of the header cells */
     size_t line;                              /* 1-based line number of the last row read */
-    char *extra;                              /* owned buffer behind sample.extra */
+    struct ostel_buf extra_buf;               /* owned buffer behind sample.extra */
 };
 
 /*
@@ -81,6 +81,29 @@ int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
 void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r);
 
 /*
+ * The same rows gathered while the run-directory validator reads metrics.csv (one pass over the
+ * file): ostel_store_metrics_rows_sink() gives the sink for ostel_rundir_scan_metrics; after a scan
+ * that succeeded, rows->on says whether the rows were gathered (false where the reader must read
+ * the file: a header of more than OSTEL_STORE_MAX_COLUMNS cells) and ostel_store_metrics_rows_get()
+ * returns row i as the reader would have (extra valid while rows lives).
+ */
+struct ostel_store_metrics_rows {
+    bool on;
+    size_t ncols, n, cap;
+    int col_map[OSTEL_STORE_MAX_COLUMNS];
+    struct ostel_str names[OSTEL_STORE_MAX_COLUMNS]; /* borrowed from the scanned text */
+    struct ostel_store_sample *rows;
+    size_t *extra_at; /* offset in extra of row i's JSON, or SIZE_MAX */
+    struct ostel_buf extra;
+};
+struct ostel_rundir_metrics_sink;
+void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
+                                   struct ostel_rundir_metrics_sink *sink);
+void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, size_t i,
+                                  struct ostel_store_sample *out);
+void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows);
+
+/*
  * config.txt: validates that every non-empty line is key=value (keys [A-Za-z0-9_.-]). Returns 0 or
  * -1 with a message in err. ostel_store_config_get() returns a newly allocated copy of key's value
  * (the caller frees it) or NULL when absent.
@@ -94,6 +117,8 @@ char *ostel_store_config_get(const char *text, size_t len, const char *key);
  * cJSON_Delete) or NULL with a message in err.
  */
 cJSON *ostel_store_summary_parse(const char *text, size_t len, char *err, size_t err_size);
+/* The same checks on an already parsed summary: 0, or -1 with a message in err. */
+int ostel_store_summary_check(const cJSON *root, char *err, size_t err_size);
 
 /*
  * Looks up a dotted path ("telemetry.overall.rss_peak_mib") in a summary. Returns 1 and sets *out
