@@ -195,6 +195,12 @@ static bool open_backend(struct ostel_gpu_sampler *s)
     }
     if (ostel_gpu_count(s->gpu) == 0)
         return false;
+    if (atomic_load(&s->stop)) {
+        /* NVML answered only once the run was ending: its stop may already have given up waiting,
+         * so no file is created in a directory that may be finalized */
+        snprintf(s->why, sizeof(s->why), "NVML answered only after the run had ended");
+        return false;
+    }
     s->fd = open(s->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
     if (s->fd < 0) {
         snprintf(s->why, sizeof(s->why), "cannot create %s: %s", s->csv_path, strerror(errno));

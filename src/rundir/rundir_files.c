@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *const artifacts[] = {
@@ -53,7 +54,19 @@ int ostel_rundir_remove(const char *dir, const char *const *extra)
     /* first every name, so that a refused directory keeps all its files */
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (is_dot(e->d_name) || ostel_rundir_is_ours(e->d_name, extra))
+        if (is_dot(e->d_name))
+            continue;
+        bool ours = ostel_rundir_is_ours(e->d_name, extra);
+        if (ours) {
+            /* ostel writes files (and never links or directories) there: a directory, FIFO or
+             * socket under one of its names is someone else's too */
+            char *f = ostel_xasprintf("%s/%s", dir, e->d_name);
+            struct stat st;
+            ours =
+                lstat(f, &st) != 0 ? errno == ENOENT : S_ISREG(st.st_mode) || S_ISLNK(st.st_mode);
+            free(f);
+        }
+        if (ours)
             continue;
         int rc =
             ostel_error("'%s' holds '%s', which ostel did not write: move it away", dir, e->d_name);

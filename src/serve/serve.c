@@ -842,6 +842,7 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
     size_t nback = 0, capback = 0;
     int64_t next_back = now + 1000000000ll;
     bool issuing = true, waited_verdict = false;
+    int64_t idle_ns = -1;
     for (;;) {
         now = ostel_mono_ns();
         if (g->write_errno) {
@@ -897,6 +898,7 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
              * exit within its 100 ms poll; wait for that (2 s at most) so the level says why */
             if (p->server_managed && g->transport_failed && !waited_verdict && g->stop) {
                 waited_verdict = true;
+                idle_ns = ostel_mono_ns(); /* the level's end: the wait is not part of it */
                 int64_t until = ostel_mono_ns() + 2000000000ll;
                 while (!stop_requested(g) && ostel_mono_ns() < until)
                     pump(g, 50);
@@ -932,7 +934,7 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
         pump(g, wait_ms);
     }
     free(backlog);
-    lv->end_ns = ostel_mono_ns();
+    lv->end_ns = idle_ns >= 0 ? idle_ns : ostel_mono_ns();
 }
 
 /* ---- per-level results ---- */

@@ -967,10 +967,11 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     if (!st || !many)
         return OSTEL_ERR;
 
-    /* the rows the validator gathered, else the reader's */
+    /* the rows the validator gathered, else the reader's (also when the gathered extra columns'
+     * JSON outgrew its buffer: the reader builds each row's on its own, nothing is cut) */
     struct ostel_store_metrics_reader r;
     char err[256];
-    bool gathered = f->rows.on;
+    bool gathered = f->rows.on && !f->rows.extra.overflow;
     size_t next = 0;
     if (!gathered &&
         ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))

@@ -3,8 +3,11 @@
  *
  * Nothing here prints or touches SQL: each reader takes bytes already in memory, validates them
  * against the contract and fills an error buffer on bad input, so `ostel db import` can refuse a
- * corrupt run before anything is written. metrics.csv is read row by row (an iterator) so a long
- * run's samples stream into the database without a second copy in memory.
+ * corrupt run before anything is written. db import takes metrics.csv's rows as its validation
+ * scanned them (ostel_store_metrics_rows_sink: the typed values and each row's extra columns as
+ * JSON, held in memory for the run, about 170 bytes a row); the row iterator
+ * (ostel_store_metrics_reader) is the fallback that streams a row at a time, used when that
+ * gathering did not happen or its extra-column buffer reached its cap.
  */
 #ifndef OSTEL_STORE_RUNDIR_H
 #define OSTEL_STORE_RUNDIR_H

@@ -70,3 +70,26 @@ wait $p2 || fail "concurrent import 2"
 "$OSTEL" db frobnicate 2>/dev/null; [ $? -eq 2 ] || fail "unknown subcommand not usage"
 "$OSTEL" db import --db "$db" 2>/dev/null; [ $? -eq 2 ] || fail "import without dirs not usage"
 echo PASS
+
+# samples go in 32 rows per statement, the last ones one by one: every row lands once, in order,
+# with its values, whatever the count (a batch's edges: 1, 31, 32, 33, 65 and a whole run)
+full="$SRC/tests/data/runs/real-tiny/q8-3"
+for n in 1 31 32 33 65 125; do
+    d="$tmp/rows-$n"
+    mkdir "$d"
+    cp "$full/"* "$d/"
+    head -n $((n + 1)) "$full/metrics.csv" >"$d/metrics.csv"
+    "$OSTEL" db import "$d" --db "$tmp/rows-$n.db" >"$tmp/o" 2>&1 || fail "import of $n rows: $(cat "$tmp/o")"
+    python3 - "$tmp/rows-$n.db" "$d/metrics.csv" "$n" <<'PY' || fail "$n rows stored wrong"
+import csv, sqlite3, sys
+db, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+rows = list(csv.DictReader(open(path)))
+got = sqlite3.connect(db).execute("select seq, ts, rss_mb, phase from samples order by seq").fetchall()
+assert len(got) == n == len(rows), (len(got), n, len(rows))
+for i, (g, r) in enumerate(zip(got, rows)):
+    assert g[0] == i, (g, i)
+    assert abs(g[1] - float(r["ts"])) < 1e-6 and abs(g[2] - float(r["rss_mb"])) < 1e-9, (g, r)
+    assert (g[3] or "") == r["phase"], (g, r)
+PY
+done
+echo "ok: db"

@@ -124,11 +124,14 @@ static void test_remove(void **state)
     assert_true(exists(run, "scenario.log"));
     assert_true(exists(run, "metrics.csv"));
 
-    /* a subdirectory is foreign whatever its name */
-    char *sub = ostel_xasprintf("%s/sub", run);
+    /* a subdirectory is foreign whatever its name, also under the name of one of ostel's files:
+     * nothing is removed (the name alone would pass, and unlink would fail half-way) */
+    char *sub = ostel_xasprintf("%s/summary.json.tmp.x", run);
     assert_int_equal(mkdir(sub, 0755), 0);
     assert_int_equal(ostel_rundir_remove(run, extra), OSTEL_ERR);
     assert_true(exists(run, "summary.json"));
+    assert_true(exists(run, "metrics.csv"));
+    assert_true(exists(run, "scenario.log"));
     assert_int_equal(rmdir(sub), 0);
     free(sub);
     assert_int_equal(ostel_rundir_remove(run, extra), OSTEL_OK);
