@@ -132,8 +132,11 @@ static void respond(struct conn *c, int code, const char *ctype, const char *bod
     int n = snprintf(head, sizeof(head),
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: keep-alive\r\n\r\n",
-                     code, code == 200 ? "OK" : code == 404 ? "Not Found" : "Error", ctype,
-                     strlen(body));
+                     code,
+                     code == 200   ? "OK"
+                     : code == 404 ? "Not Found"
+                                   : "Error",
+                     ctype, strlen(body));
     send_all(c->fd, head, (size_t)n);
     send_all(c->fd, body, strlen(body));
 }
@@ -379,8 +382,7 @@ int main(int argc, char **argv)
             cache_check = atol(argv[++i]);
             if (cache_check < 0 || cache_check > SEEN_MAX)
                 cache_check = SEEN_MAX;
-        }
-        else if (!strcmp(argv[i], "--fault-every") && i + 1 < argc)
+        } else if (!strcmp(argv[i], "--fault-every") && i + 1 < argc)
             fault_every = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--fault") && i + 1 < argc) {
             const char *k = argv[++i];
@@ -390,8 +392,10 @@ int main(int argc, char **argv)
                          : !strcmp(k, "exit")     ? F_EXIT
                                                   : F_NONE;
         } else {
-            fprintf(stderr, "usage: %s [--port N] [--port-file F] [--rate TOK_PER_S] [--cache-check N] "
-                            "[--fault 500|truncate|badjson|exit --fault-every K]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--port N] [--port-file F] [--rate TOK_PER_S] [--cache-check N] "
+                    "[--fault 500|truncate|badjson|exit --fault-every K]\n",
+                    argv[0]);
             return 2;
         }
     }

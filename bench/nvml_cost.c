@@ -1,9 +1,9 @@
 /*
- * nvml_cost: what each NVML call ostel makes costs, per call, on this machine's GPU 0 (docs/gpu.md's
- * table). dlopen's libnvidia-ml like ostel; times the first call and then REPS more with
- * CLOCK_MONOTONIC; prints a markdown table (first, median, p90, max in µs, and the answer), then how
- * often the total-energy counter changes. Build: cc -O2 -o nvml_cost bench/nvml_cost.c -ldl
- * Usage: nvml_cost [REPS (default 200)] [LABEL]
+ * nvml_cost: what each NVML call ostel makes costs, per call, on this machine's GPU 0
+ * (docs/gpu.md's table). dlopen's libnvidia-ml like ostel; times the first call and then REPS more
+ * with CLOCK_MONOTONIC; prints a markdown table (first, median, p90, max in µs, and the answer),
+ * then how often the total-energy counter changes. Build: cc -O2 -o nvml_cost bench/nvml_cost.c
+ * -ldl Usage: nvml_cost [REPS (default 200)] [LABEL]
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dlfcn.h>
@@ -60,23 +60,32 @@ static int call(int k)
         struct mem2 m = {sizeof(struct mem2) | 2u << 24, 0, 0, 0, 0};
         return ((ret_t(*)(dev_t_, void *))dlsym(lib, "nvmlDeviceGetMemoryInfo_v2"))(dev, &m);
     }
-    case 1: return ((ret_t(*)(dev_t_, void *))dlsym(lib, "nvmlDeviceGetMemoryInfo"))(dev, buf);
-    case 2: return ((ret_t(*)(dev_t_, void *))dlsym(lib, "nvmlDeviceGetUtilizationRates"))(dev, buf);
-    case 3: return ((ret_t(*)(dev_t_, unsigned *))dlsym(lib, "nvmlDeviceGetPowerUsage"))(dev, &u);
+    case 1:
+        return ((ret_t(*)(dev_t_, void *))dlsym(lib, "nvmlDeviceGetMemoryInfo"))(dev, buf);
+    case 2:
+        return ((ret_t(*)(dev_t_, void *))dlsym(lib, "nvmlDeviceGetUtilizationRates"))(dev, buf);
+    case 3:
+        return ((ret_t(*)(dev_t_, unsigned *))dlsym(lib, "nvmlDeviceGetPowerUsage"))(dev, &u);
     case 4: {
         struct fv f;
         memset(&f, 0, sizeof(f));
         f.fieldId = 186;
-        int rc = ((ret_t(*)(dev_t_, int, void *))dlsym(lib, "nvmlDeviceGetFieldValues"))(dev, 1, &f);
+        int rc =
+            ((ret_t(*)(dev_t_, int, void *))dlsym(lib, "nvmlDeviceGetFieldValues"))(dev, 1, &f);
         return rc ? rc : f.ret;
     }
     case 5:
         return ((ret_t(*)(dev_t_, unsigned long long *))dlsym(
             lib, "nvmlDeviceGetTotalEnergyConsumption"))(dev, &ull);
-    case 6: return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetClockInfo"))(dev, 1, &u);
-    case 7: return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetClockInfo"))(dev, 2, &u);
+    case 6:
+        return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetClockInfo"))(dev, 1,
+                                                                                         &u);
+    case 7:
+        return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetClockInfo"))(dev, 2,
+                                                                                         &u);
     case 8:
-        return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetTemperature"))(dev, 0, &u);
+        return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetTemperature"))(dev, 0,
+                                                                                           &u);
     case 9:
         return ((ret_t(*)(dev_t_, unsigned long long *))dlsym(
             lib, "nvmlDeviceGetCurrentClocksEventReasons"))(dev, &ull);
@@ -89,19 +98,25 @@ static int call(int k)
         return ((ret_t(*)(dev_t_, void *, unsigned *, unsigned long long))dlsym(
             lib, "nvmlDeviceGetProcessUtilization"))(dev, buf, &cnt, 0);
     case 12:
-        return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetPcieThroughput"))(dev, 0,
-                                                                                              &u);
+        return ((ret_t(*)(dev_t_, int, unsigned *))dlsym(lib, "nvmlDeviceGetPcieThroughput"))(
+            dev, 0, &u);
     }
     return -1;
 }
 
-static const char *const names[] = {
-    "nvmlDeviceGetMemoryInfo_v2", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetUtilizationRates",
-    "nvmlDeviceGetPowerUsage", "nvmlDeviceGetFieldValues(POWER_INSTANT)",
-    "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetClockInfo(SM)", "nvmlDeviceGetClockInfo(MEM)",
-    "nvmlDeviceGetTemperature", "nvmlDeviceGetCurrentClocksEventReasons",
-    "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetProcessUtilization",
-    "nvmlDeviceGetPcieThroughput(TX)"};
+static const char *const names[] = {"nvmlDeviceGetMemoryInfo_v2",
+                                    "nvmlDeviceGetMemoryInfo",
+                                    "nvmlDeviceGetUtilizationRates",
+                                    "nvmlDeviceGetPowerUsage",
+                                    "nvmlDeviceGetFieldValues(POWER_INSTANT)",
+                                    "nvmlDeviceGetTotalEnergyConsumption",
+                                    "nvmlDeviceGetClockInfo(SM)",
+                                    "nvmlDeviceGetClockInfo(MEM)",
+                                    "nvmlDeviceGetTemperature",
+                                    "nvmlDeviceGetCurrentClocksEventReasons",
+                                    "nvmlDeviceGetComputeRunningProcesses_v3",
+                                    "nvmlDeviceGetProcessUtilization",
+                                    "nvmlDeviceGetPcieThroughput(TX)"};
 
 int main(int argc, char **argv)
 {
@@ -123,7 +138,8 @@ int main(int argc, char **argv)
     }
     ((ret_t(*)(unsigned, dev_t_ *))dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"))(0, &dev);
     printf("\n### NVML call costs %s (µs; nvmlInit_v2 took %.0f µs)\n\n", label, t_init);
-    printf("| call | first | median | p90 | max | n | answer |\n| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    printf("| call | first | median | p90 | max | n | answer |\n| --- | ---: | ---: | ---: | ---: "
+           "| ---: | --- |\n");
     double *t = malloc(sizeof(double) * (size_t)(reps > 0 ? reps : 1));
     for (int k = 0; k < (int)(sizeof(names) / sizeof(names[0])); k++) {
         char sym[96];
@@ -144,8 +160,8 @@ int main(int argc, char **argv)
             t[i] = now_us() - a;
         }
         qsort(t, (size_t)n, sizeof(double), cmp);
-        printf("| %s | %.1f | %.1f | %.1f | %.1f | %d | %s |\n", names[k], first,
-               n ? t[n / 2] : 0, n ? t[(n * 9) / 10] : 0, n ? t[n - 1] : 0, n, estr(r0));
+        printf("| %s | %.1f | %.1f | %.1f | %.1f | %d | %s |\n", names[k], first, n ? t[n / 2] : 0,
+               n ? t[(n * 9) / 10] : 0, n ? t[n - 1] : 0, n, estr(r0));
     }
     /* How often the energy counter moves: poll it every ~1 ms for 2 s. */
     ret_t (*en)(dev_t_, unsigned long long *) =

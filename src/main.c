@@ -1,6 +1,6 @@
 /*
- * main: the command table and dispatch (git's commands[]). Each entry's function parses its own options
- * from its own table; `ostel help CMD` and `ostel CMD --help` print the same text.
+ * main: the command table and dispatch (git's commands[]). Each entry's function parses its own
+ * options from its own table; `ostel help CMD` and `ostel CMD --help` print the same text.
  */
 #include "cmd/cmd.h"
 #include "llama/llama_tools.h"
@@ -31,7 +31,8 @@ static const struct command commands[] = {
     {"quality", cmd_quality, "what quantization costs in KL divergence against a base model"},
     {"report", cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
     {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
-    {"serve", cmd_serve, "load llama-server with concurrent requests: latency, throughput, telemetry"},
+    {"serve", cmd_serve,
+     "load llama-server with concurrent requests: latency, throughput, telemetry"},
     {"study", cmd_study, "many runs as one study: matrix, repetitions, background load, store"},
     {"synth", cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
 };

@@ -1,6 +1,6 @@
 /*
- * cmd: one function per subcommand, each in cmd_<name>.c. A command receives argv with argv[0] set to
- * its own name and returns the process exit code (OSTEL_EXIT_OK, _FAIL or _USAGE).
+ * cmd: one function per subcommand, each in cmd_<name>.c. A command receives argv with argv[0] set
+ * to its own name and returns the process exit code (OSTEL_EXIT_OK, _FAIL or _USAGE).
  */
 #ifndef OSTEL_CMD_H
 #define OSTEL_CMD_H

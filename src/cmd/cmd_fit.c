@@ -5,10 +5,11 @@
  * verdict (fits / tight / does not fit), the largest context that fits and, with --ctx-sweep, a
  * table of memory against context. --compare LOG holds the prediction against a llama.cpp log.
  *
- * Devices are a list with capacities: the host, then on CUDA one entry per NVIDIA GPU with NVML's free
- * memory as its budget (read through src/gpu/ on a thread, at most FIT_NVML_TIMEOUT_S; --gpu-mem
- * overrides with one GPU of that size; OSTEL_GPU=none skips NVML). Every CUDA device's need includes
- * the CUDA runtime's per-process overhead (OSTEL_GPU_CUDA_OVERHEAD_MIB, gpu.h) with its error bar.
+ * Devices are a list with capacities: the host, then on CUDA one entry per NVIDIA GPU with NVML's
+ * free memory as its budget (read through src/gpu/ on a thread, at most FIT_NVML_TIMEOUT_S;
+ * --gpu-mem overrides with one GPU of that size; OSTEL_GPU=none skips NVML). Every CUDA device's
+ * need includes the CUDA runtime's per-process overhead (OSTEL_GPU_CUDA_OVERHEAD_MIB, gpu.h) with
+ * its error bar.
  */
 #include "cmd/cmd.h"
 #include "gpu/gpu.h"
@@ -38,8 +39,18 @@
 #define FIT_NVML_TIMEOUT_S 5.0
 
 enum {
-    OPT_COMPARE = 256, OPT_CTK, OPT_CTV, OPT_SWEEP, OPT_DEVICE, OPT_FA, OPT_GPU_MEM, OPT_JSON,
-    OPT_NGL, OPT_NO_MMAP, OPT_PARALLEL, OPT_UBATCH,
+    OPT_COMPARE = 256,
+    OPT_CTK,
+    OPT_CTV,
+    OPT_SWEEP,
+    OPT_DEVICE,
+    OPT_FA,
+    OPT_GPU_MEM,
+    OPT_JSON,
+    OPT_NGL,
+    OPT_NO_MMAP,
+    OPT_PARALLEL,
+    OPT_UBATCH,
 };
 
 /* Sorted by long name. */
@@ -108,19 +119,24 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("at most %d models", FIT_MAX_MODELS);
         a->models[a->n_models++] = arg;
         return 0;
-    case OPT_COMPARE: a->compare = arg; return 0;
+    case OPT_COMPARE:
+        a->compare = arg;
+        return 0;
     case OPT_CTK:
     case OPT_CTV:
         t = ostel_memmodel_cache_type(arg);
         if (t < 0)
             return ostel_error("bad cache type '%s' (f32, f16, bf16, q8_0, q4_0, q4_1, iq4_nl, "
-                               "q5_0, q5_1)", arg);
+                               "q5_0, q5_1)",
+                               arg);
         if (id == OPT_CTK)
             a->p.type_k = (uint32_t)t;
         else
             a->p.type_v = (uint32_t)t;
         return 0;
-    case OPT_SWEEP: a->sweep = true; return 0;
+    case OPT_SWEEP:
+        a->sweep = true;
+        return 0;
     case OPT_DEVICE:
         if (strcmp(arg, "auto") && strcmp(arg, "cpu") && strcmp(arg, "cuda") &&
             strcmp(arg, "metal"))
@@ -141,13 +157,17 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         if (!ostel_parse_size_bytes(arg, &a->gpu_mem) || a->gpu_mem == 0)
             return ostel_error("bad --gpu-mem '%s' (a size such as 24G)", arg);
         return 0;
-    case OPT_JSON: a->json = true; return 0;
+    case OPT_JSON:
+        a->json = true;
+        return 0;
     case OPT_NGL:
         if (parse_u32(arg, "ngl", -1, 100000, &v))
             return -1;
         a->p.ngl = (int)v;
         return 0;
-    case OPT_NO_MMAP: a->p.no_mmap = true; return 0;
+    case OPT_NO_MMAP:
+        a->p.no_mmap = true;
+        return 0;
     case OPT_PARALLEL:
         if (parse_u32(arg, "parallel", 1, 4096, &v))
             return -1;
@@ -158,7 +178,8 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return -1;
         a->p.n_ubatch = (uint32_t)v;
         return 0;
-    default: return -1;
+    default:
+        return -1;
     }
 }
 
@@ -170,8 +191,8 @@ struct fit_device {
     uint64_t capacity;      /* bytes; 0 = unknown */
     uint64_t budget;        /* bytes usable now; 0 = unknown */
     bool cuda;              /* a CUDA device: its need includes the runtime's overhead */
-    double share;           /* CUDA: its part of the GPU buffers (llama.cpp splits by free memory) */
-    int nvml_index;         /* NVML's index, or -1 */
+    double share;   /* CUDA: its part of the GPU buffers (llama.cpp splits by free memory) */
+    int nvml_index; /* NVML's index, or -1 */
     char label[16], gpu_name[96], src[320];
 };
 
@@ -282,7 +303,8 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
             }
         } else {
             /* llama.cpp's default split (--split-mode layer) gives each GPU a part of the layers in
-             * proportion to its free memory; each process also pays the runtime's overhead on each */
+             * proportion to its free memory; each process also pays the runtime's overhead on each
+             */
             for (unsigned i = 0; i < n_gm; i++) {
                 if (!(gm[i].free_mb > 0))
                     continue;
@@ -314,10 +336,14 @@ enum verdict { V_UNKNOWN, V_FITS, V_TIGHT, V_NO };
 static const char *verdict_name(enum verdict v)
 {
     switch (v) {
-    case V_FITS: return "fits";
-    case V_TIGHT: return "tight";
-    case V_NO: return "does not fit";
-    default: return "unknown";
+    case V_FITS:
+        return "fits";
+    case V_TIGHT:
+        return "tight";
+    case V_NO:
+        return "does not fit";
+    default:
+        return "unknown";
     }
 }
 
@@ -343,8 +369,8 @@ static void needs_of(const struct fit_machine *m, const struct ostel_memmodel_re
     need[0] = r->dev[0].total_bytes;
     if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL) {
         need[1] = r->dev[1].total_bytes;
-        need[0] = r->model_bytes + r->repack_bytes + r->kv_bytes + r->compute_bytes +
-                  r->output_bytes;
+        need[0] =
+            r->model_bytes + r->repack_bytes + r->kv_bytes + r->compute_bytes + r->output_bytes;
     } else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
         for (size_t d = 1; d < m->n_dev; d++) {
             double part = (double)r->dev[1].total_bytes * m->dev[d].share;
@@ -421,7 +447,7 @@ struct fit_model {
 
 static const char *backend_name(enum ostel_memmodel_backend b)
 {
-    return b == OSTEL_MEMMODEL_BACKEND_METAL ? "metal"
+    return b == OSTEL_MEMMODEL_BACKEND_METAL  ? "metal"
            : b == OSTEL_MEMMODEL_BACKEND_CUDA ? "cuda"
                                               : "cpu";
 }
@@ -435,12 +461,30 @@ static void print_mib_row(const char *label, const struct ostel_memmodel_result 
     printf("\n");
 }
 
-static uint64_t g_model(const struct ostel_memmodel_device *d) { return d->model_bytes; }
-static uint64_t g_repack(const struct ostel_memmodel_device *d) { return d->repack_bytes; }
-static uint64_t g_kv(const struct ostel_memmodel_device *d) { return d->kv_bytes; }
-static uint64_t g_compute(const struct ostel_memmodel_device *d) { return d->compute_bytes; }
-static uint64_t g_output(const struct ostel_memmodel_device *d) { return d->output_bytes; }
-static uint64_t g_total(const struct ostel_memmodel_device *d) { return d->total_bytes; }
+static uint64_t g_model(const struct ostel_memmodel_device *d)
+{
+    return d->model_bytes;
+}
+static uint64_t g_repack(const struct ostel_memmodel_device *d)
+{
+    return d->repack_bytes;
+}
+static uint64_t g_kv(const struct ostel_memmodel_device *d)
+{
+    return d->kv_bytes;
+}
+static uint64_t g_compute(const struct ostel_memmodel_device *d)
+{
+    return d->compute_bytes;
+}
+static uint64_t g_output(const struct ostel_memmodel_device *d)
+{
+    return d->output_bytes;
+}
+static uint64_t g_total(const struct ostel_memmodel_device *d)
+{
+    return d->total_bytes;
+}
 
 static void print_model(const struct fit_machine *m, const struct fit_model *fm,
                         const struct ostel_memmodel_params *p)
@@ -451,9 +495,9 @@ static void print_model(const struct fit_machine *m, const struct fit_model *fm,
            fm->shape.n_ctx_train);
     printf("context  %u (per sequence %u), cache %s/%s, flash attention %s, device %s, "
            "layers on GPU %u/%u%s\n\n",
-           r->n_ctx, r->n_ctx_seq, ostel_ggml_type_name(p->type_k),
-           ostel_ggml_type_name(p->type_v), r->flash_attn ? "on" : "off", backend_name(m->backend),
-           r->layers_gpu, fm->shape.n_layer, r->output_on_gpu ? " + output" : "");
+           r->n_ctx, r->n_ctx_seq, ostel_ggml_type_name(p->type_k), ostel_ggml_type_name(p->type_v),
+           r->flash_attn ? "on" : "off", backend_name(m->backend), r->layers_gpu, fm->shape.n_layer,
+           r->output_on_gpu ? " + output" : "");
     printf("  %-22s", "MiB");
     for (size_t d = 0; d < r->n_dev; d++)
         printf(" %12s", r->dev[d].name);
@@ -475,8 +519,7 @@ static void print_model(const struct fit_machine *m, const struct fit_model *fm,
             printf("  %-5s needs %.0f MiB of %.0f MiB (%s): %s\n", dv->name, need[d] / MIB,
                    dv->budget / MIB, dv->budget_src, verdict_name(fm->per[d]));
         else
-            printf("  %-5s needs %.0f MiB; budget %s\n", dv->name, need[d] / MIB,
-                   dv->budget_src);
+            printf("  %-5s needs %.0f MiB; budget %s\n", dv->name, need[d] / MIB, dv->budget_src);
     }
     if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
         printf("  each GPU's need includes the CUDA runtime's %.0f ± %.0f MiB (context, cuBLAS; "
@@ -615,8 +658,8 @@ static cJSON *sweep_json(const struct fit_machine *m, const struct fit_model *fm
         cJSON_AddItemToArray(arr, j);
         if (print) {
             printf("  %8u %10.0f %10.0f %10.0f %10.0f ", r.n_ctx,
-                   (r.model_bytes + r.repack_bytes) / MIB, r.kv_bytes / MIB,
-                   r.compute_bytes / MIB, need[0] / MIB);
+                   (r.model_bytes + r.repack_bytes) / MIB, r.kv_bytes / MIB, r.compute_bytes / MIB,
+                   need[0] / MIB);
             if (m->n_dev > 1)
                 printf("%10.0f", gpu_need_sum(m, need) / MIB);
             else
@@ -673,8 +716,8 @@ static int run_compare(struct fit_args *a)
     }
     struct ostel_memmodel_params p = a->p;
     p.n_ctx = 0; /* the log's */
-    cJSON *o = ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, err,
-                                           sizeof(err));
+    cJSON *o =
+        ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, err, sizeof(err));
     ostel_buf_free(&b);
     ostel_log_result_free(&lr);
     if (!o)
@@ -691,9 +734,10 @@ static int run_compare(struct fit_args *a)
 static const char *alias_of(const char *arg)
 {
     static const char *const map[][2] = {
-        {"-ngl", "--ngl"}, {"-ctk", "--ctk"}, {"-ctv", "--ctv"}, {"-fa", "--flash-attn"},
-        {"-np", "--parallel"}, {"-ub", "--ubatch"}, {"--n-gpu-layers", "--ngl"},
-        {"--cache-type-k", "--ctk"}, {"--cache-type-v", "--ctv"}, {"--ctx-size", "--ctx"},
+        {"-ngl", "--ngl"},           {"-ctk", "--ctk"},           {"-ctv", "--ctv"},
+        {"-fa", "--flash-attn"},     {"-np", "--parallel"},       {"-ub", "--ubatch"},
+        {"--n-gpu-layers", "--ngl"}, {"--cache-type-k", "--ctk"}, {"--cache-type-v", "--ctv"},
+        {"--ctx-size", "--ctx"},
     };
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(map); i++)
         if (strcmp(arg, map[i][0]) == 0)

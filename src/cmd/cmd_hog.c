@@ -57,7 +57,8 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         if (!ostel_parse_duration_ns(arg, 1000000000ull, &a->params.cycle_ns) ||
             a->params.cycle_ns < 100000000ull)
             return ostel_error("hog: --cycle needs a duration of at least 100ms (5s, 1m), not "
-                               "'%s'", arg);
+                               "'%s'",
+                               arg);
         return 0;
     case OPT_RATE:
         if (!ostel_parse_i64(arg, 1, INT64_MAX, &v))

@@ -71,7 +71,7 @@ struct report_args {
     const char *db_env; /* $OSTEL_DB */
     const char *study, *tag;
     unsigned group_by;
-    size_t run_charts; /* --run-charts; 0 = the default */
+    size_t run_charts;     /* --run-charts; 0 = the default */
     struct ostel_args pos; /* the run directories: pos.pos[0 .. npos + nrest) */
     int npos;
 };

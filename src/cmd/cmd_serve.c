@@ -716,8 +716,8 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     clock_gettime(CLOCK_REALTIME, &t0);
     const char *slash = strrchr(dir, '/');
     ostel_prom_run_begin(a->prom, slash && slash[1] ? slash + 1 : dir, a->tag, NULL);
-    struct ostel_sampler *s = ostel_sampler_start_tap(
-        watched, csv_fd, a->interval_ns, a->prom ? ostel_prom_tap : NULL, a->prom);
+    struct ostel_sampler *s = ostel_sampler_start_tap(watched, csv_fd, a->interval_ns,
+                                                      a->prom ? ostel_prom_tap : NULL, a->prom);
     if (!s)
         ostel_warn("the load goes on without telemetry");
     struct ostel_serve_outcome out;

@@ -104,9 +104,9 @@ static size_t study_options(struct ostel_option **out)
     struct ostel_option *o = ostel_xcalloc(nkeys + OSTEL_ARRAY_LEN(command_options), sizeof(*o));
     for (size_t i = 0; i < nkeys; i++)
         if (keys[i].option)
-            o[n++] = (struct ostel_option){
-                keys[i].short_opt ? keys[i].short_opt : OPT_KEY + (int)i, keys[i].option,
-                keys[i].argname, keys[i].env, keys[i].help};
+            o[n++] =
+                (struct ostel_option){keys[i].short_opt ? keys[i].short_opt : OPT_KEY + (int)i,
+                                      keys[i].option, keys[i].argname, keys[i].env, keys[i].help};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(command_options); i++)
         o[n++] = command_options[i];
     qsort(o, n, sizeof(*o), by_name);
@@ -130,7 +130,8 @@ static const struct ostel_command_help study_help = {
     "[STUDY.ini] [-m A.gguf,B.gguf] [-c 4096] [-n 256] [-r 3] [--scenario none,mem:70%] [options]\n"
     "       [-- llama.cpp args]",
     "Runs the cross product of models × contexts × generation lengths × background scenarios ×\n"
-    "repetitions under telemetry, stores every run in SQLite, and writes report.md and report.html\n"
+    "repetitions under telemetry, stores every run in SQLite, and writes report.md and "
+    "report.html\n"
     "into the study directory. Re-running the same command resumes: complete runs are skipped.",
     "Study files are INI with one [study] section; see docs/study.md and docs/example-study.ini.\n"
     "exit status: 0 all runs done (each run's own outcome is in the report), 1 error, 2 usage,\n"
@@ -145,9 +146,9 @@ struct study_args {
     struct pending *p; /* the study keys' options in order */
     size_t n;
     bool quiet, no_warmup, wait;
-    const char *shard; /* --shard K/N (borrowed from argv) */
+    const char *shard;                             /* --shard K/N (borrowed from argv) */
     const char *metrics_listen, *metrics_textfile; /* borrowed */
-    long shards;       /* --shards N; 0 = not given, -1 = not a number */
+    long shards; /* --shards N; 0 = not given, -1 = not a number */
 };
 
 static int on_option(void *ctx, int id, const char *arg, const char *source)
@@ -233,8 +234,9 @@ int cmd_study(int argc, char **argv)
         goto out;
     }
     const char *self = getenv("OSTEL_SELF_EXE");
-    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0,
-                                    0, NULL, a.wait, write_study_reports};
+    struct ostel_study_options o = {
+        a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0, 0, NULL,
+        a.wait,  write_study_reports};
     const struct ostel_study_shard_env env = {
         getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
         getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),

@@ -60,7 +60,8 @@ static const struct ostel_command_help run_help = {
     "-m MODEL -c CTX -n GEN -t TAG [options] [-- llama.cpp args]\n"
     "       ostel run MODEL CTX GEN TAG [options]\n"
     "       ostel run -t TAG [options] -- COMMAND [ARGS...]",
-    "Runs llama.cpp once (or any command) while sampling the process tree's memory, CPU and paging\n"
+    "Runs llama.cpp once (or any command) while sampling the process tree's memory, CPU and "
+    "paging\n"
     "and the system's memory pressure, and writes a run directory: llama_output.log, metrics.csv,\n"
     "config.txt and summary.json (docs/run-directory.md).",
     "exit status: 0 the run succeeded, 1 it failed (recorded all the same), 2 usage error,\n"
@@ -135,17 +136,39 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("run: tool must be llama-completion or llama-cli, got '%s'", arg);
         replace(&a->tool, arg);
         return 0;
-    case OPT_LLAMA_BIN: replace(&a->llama_bin, arg); return 0;
-    case OPT_RUNS_DIR: replace(&a->runs_dir, arg); return 0;
-    case OPT_METRICS_LISTEN: replace(&a->metrics_listen, arg); return 0;
-    case OPT_METRICS_TEXTFILE: replace(&a->metrics_textfile, arg); return 0;
-    case 'm': replace(&a->model, arg); return 0;
-    case 'o': replace(&a->out, arg); return 0;
-    case 'p': replace(&a->prompt, arg); return 0;
-    case 'f': replace(&a->prompt_file, arg); return 0;
-    case 't': replace(&a->tag, arg); return 0;
-    case 'q': a->quiet = true; return 0;
-    case 'v': a->verbose = true; return 0;
+    case OPT_LLAMA_BIN:
+        replace(&a->llama_bin, arg);
+        return 0;
+    case OPT_RUNS_DIR:
+        replace(&a->runs_dir, arg);
+        return 0;
+    case OPT_METRICS_LISTEN:
+        replace(&a->metrics_listen, arg);
+        return 0;
+    case OPT_METRICS_TEXTFILE:
+        replace(&a->metrics_textfile, arg);
+        return 0;
+    case 'm':
+        replace(&a->model, arg);
+        return 0;
+    case 'o':
+        replace(&a->out, arg);
+        return 0;
+    case 'p':
+        replace(&a->prompt, arg);
+        return 0;
+    case 'f':
+        replace(&a->prompt_file, arg);
+        return 0;
+    case 't':
+        replace(&a->tag, arg);
+        return 0;
+    case 'q':
+        a->quiet = true;
+        return 0;
+    case 'v':
+        a->verbose = true;
+        return 0;
     }
     return ostel_error("run: unhandled option");
 }
@@ -182,8 +205,7 @@ static void free_argv(char **v)
 static int apply_classic(struct run_parse *rp, char **pos, int npos)
 {
     static const char *const names[] = {"MODEL", "CTX", "GEN", "TAG"};
-    static const char *const opts[] = {"-m/--model", "-c/--ctx-size", "-n/--n-predict",
-                                       "-t/--tag"};
+    static const char *const opts[] = {"-m/--model", "-c/--ctx-size", "-n/--n-predict", "-t/--tag"};
     struct ostel_run_args *a = rp->a;
     if (npos < 4)
         return ostel_error("run: expected MODEL CTX GEN TAG or options (see 'ostel run --help')"),
@@ -264,23 +286,23 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
         if (a->prompt && a->prompt_file)
             return ostel_error("run: give --prompt or --prompt-file, not both"), OSTEL_OPT_USAGE;
         if (a->prompt_file && !ostel_is_file(a->prompt_file))
-            return ostel_error("run: prompt file '%s' not found", a->prompt_file),
-                   OSTEL_OPT_USAGE;
+            return ostel_error("run: prompt file '%s' not found", a->prompt_file), OSTEL_OPT_USAGE;
         const char *tool = a->tool ? a->tool : "llama-completion";
         a->tool_path = ostel_llama_find_tool(a->llama_bin, tool);
         if (!a->tool_path)
             return ostel_error("run: %s not found (%s%s); run scripts/setup.sh, or point "
                                "--llama-bin / OSTEL_LLAMA_BIN at llama.cpp's build/bin",
-                               tool, a->llama_bin ? "looked in " : "looked in OSTEL_LLAMA_BIN, the "
-                                                                   "pinned build and PATH",
+                               tool,
+                               a->llama_bin ? "looked in "
+                                            : "looked in OSTEL_LLAMA_BIN, the "
+                                              "pinned build and PATH",
                                a->llama_bin ? a->llama_bin : ""),
                    OSTEL_OPT_USAGE;
         if (!a->tool)
             a->tool = ostel_xstrdup(tool);
         a->llama_version = ostel_llama_tool_version(a->tool_path);
-        struct ostel_llama_cmd lc = {a->tool_path, a->tool,   a->model, a->ctx,
-                                     a->gen,       a->prompt, a->prompt_file, a->seed,
-                                     a->child_argv};
+        struct ostel_llama_cmd lc = {a->tool_path, a->tool,        a->model, a->ctx,       a->gen,
+                                     a->prompt,    a->prompt_file, a->seed,  a->child_argv};
         char **llama_argv = ostel_llama_cmd_argv(&lc);
         free_argv(a->child_argv);
         a->child_argv = llama_argv;
@@ -312,7 +334,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
     s->model = a->model;
     s->ctx = a->command_mode ? -1 : a->ctx;
     s->gen = a->command_mode ? -1 : a->gen;
-    s->prompt_desc = a->command_mode ? NULL
+    s->prompt_desc = a->command_mode  ? NULL
                      : a->prompt_file ? a->prompt_file
                      : a->prompt      ? "text given with --prompt"
                                       : "ostel default prompt";
@@ -375,9 +397,10 @@ void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_ru
         const cJSON *bufs = cJSON_GetObjectItem(llama, "buffers");
         const cJSON *bd = cJSON_GetObjectItem(llama, "memory_breakdown");
         if (cJSON_GetArraySize(bufs) == 0 && cJSON_GetArraySize(bd) == 0)
-            ostel_warn("llama.cpp printed no memory lines (buffer sizes, memory breakdown) although "
-                       "ostel asked for them with -lv 4: this llama.cpp may print them at another "
-                       "verbosity; the memory half of the report will be empty");
+            ostel_warn(
+                "llama.cpp printed no memory lines (buffer sizes, memory breakdown) although "
+                "ostel asked for them with -lv 4: this llama.cpp may print them at another "
+                "verbosity; the memory half of the report will be empty");
         if (cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "run"), "log_complete")))
             ostel_warn("llama.cpp's output ends before its timings: its logger writes from a "
                        "thread that is not waited for at exit and lost the last lines (llama.cpp "

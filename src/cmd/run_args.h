@@ -16,12 +16,12 @@ struct ostel_run_args {
     uint64_t interval_ns, timeout_ns;
     uint64_t gpu_interval_ns; /* 0 default, UINT64_MAX off */
     bool verbose, quiet;
-    char **child_argv;  /* owned */
-    char *dir;          /* owned: the run directory */
-    char *cmdline;      /* owned */
-    char *tool_path;    /* owned */
+    char **child_argv;   /* owned */
+    char *dir;           /* owned: the run directory */
+    char *cmdline;       /* owned */
+    char *tool_path;     /* owned */
     char *llama_version; /* owned */
-    bool command_mode;  /* watching an arbitrary command */
+    bool command_mode;   /* watching an arbitrary command */
 };
 
 /* Parses and validates; prints errors. Returns OSTEL_OPT_DONE, _HELP or _USAGE. Free with _free

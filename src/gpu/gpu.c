@@ -100,9 +100,9 @@ bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs, struct ost
 }
 
 static const char *const field_names[OSTEL_GPU_FIELD_COUNT] = {
-    "mem_used_mb",  "mem_total_mb",  "proc_mem_mb",  "util_pct",
+    "mem_used_mb",  "mem_total_mb",  "proc_mem_mb",     "util_pct",
     "mem_util_pct", "power_w",       "power_instant_w", "energy_j",
-    "sm_clock_mhz", "mem_clock_mhz", "temp_c",       "clock_events"};
+    "sm_clock_mhz", "mem_clock_mhz", "temp_c",          "clock_events"};
 
 const char *ostel_gpu_field_name(enum ostel_gpu_field f)
 {
@@ -217,7 +217,8 @@ unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel
         if (atomic_load(&j->done))
             break;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        double el = (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
+        double el =
+            (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
         if (el >= timeout_s) {
             if (why && why_size)
                 snprintf(why, why_size, "NVML did not answer within %.0f s", timeout_s);

@@ -24,18 +24,18 @@
 
 /* The columns of gpu_metrics.csv after ts and gpu (docs/run-directory.md), in this order. */
 enum ostel_gpu_field {
-    OSTEL_GPU_MEM_USED_MB,     /* device memory used (nvmlDeviceGetMemoryInfo_v2 .used, v1 fallback) */
-    OSTEL_GPU_MEM_TOTAL_MB,    /* device memory total */
-    OSTEL_GPU_PROC_MEM_MB,     /* memory of the watched process tree (running-process list) */
-    OSTEL_GPU_UTIL_PCT,        /* nvmlDeviceGetUtilizationRates .gpu */
-    OSTEL_GPU_MEM_UTIL_PCT,    /* nvmlDeviceGetUtilizationRates .memory */
-    OSTEL_GPU_POWER_W,         /* nvmlDeviceGetPowerUsage (a 1 s average on Ampere and newer) */
+    OSTEL_GPU_MEM_USED_MB,  /* device memory used (nvmlDeviceGetMemoryInfo_v2 .used, v1 fallback) */
+    OSTEL_GPU_MEM_TOTAL_MB, /* device memory total */
+    OSTEL_GPU_PROC_MEM_MB,  /* memory of the watched process tree (running-process list) */
+    OSTEL_GPU_UTIL_PCT,     /* nvmlDeviceGetUtilizationRates .gpu */
+    OSTEL_GPU_MEM_UTIL_PCT, /* nvmlDeviceGetUtilizationRates .memory */
+    OSTEL_GPU_POWER_W,      /* nvmlDeviceGetPowerUsage (a 1 s average on Ampere and newer) */
     OSTEL_GPU_POWER_INSTANT_W, /* nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT) */
-    OSTEL_GPU_ENERGY_J,        /* total-energy counter delta since the previous sample of this GPU */
-    OSTEL_GPU_SM_CLOCK_MHZ,    /* nvmlDeviceGetClockInfo(SM) */
-    OSTEL_GPU_MEM_CLOCK_MHZ,   /* nvmlDeviceGetClockInfo(MEM) */
-    OSTEL_GPU_TEMP_C,          /* nvmlDeviceGetTemperature(GPU) */
-    OSTEL_GPU_CLOCK_EVENTS,    /* nvmlDeviceGetCurrentClocksEventReasons bit mask */
+    OSTEL_GPU_ENERGY_J,      /* total-energy counter delta since the previous sample of this GPU */
+    OSTEL_GPU_SM_CLOCK_MHZ,  /* nvmlDeviceGetClockInfo(SM) */
+    OSTEL_GPU_MEM_CLOCK_MHZ, /* nvmlDeviceGetClockInfo(MEM) */
+    OSTEL_GPU_TEMP_C,        /* nvmlDeviceGetTemperature(GPU) */
+    OSTEL_GPU_CLOCK_EVENTS,  /* nvmlDeviceGetCurrentClocksEventReasons bit mask */
     OSTEL_GPU_FIELD_COUNT
 };
 
@@ -52,7 +52,7 @@ struct ostel_gpu_reading {
     uint32_t valid;                  /* bit (1u << field) */
     double mem_free_mb;              /* device memory free (not a CSV column; ostel fit's budget) */
     bool mem_free_valid;
-    uint64_t energy_mj;              /* the raw counter, mJ since the driver was loaded */
+    uint64_t energy_mj; /* the raw counter, mJ since the driver was loaded */
     bool energy_valid;
     struct ostel_gpu_proc procs[OSTEL_GPU_MAX_PROCS];
     size_t n_procs;
@@ -68,18 +68,18 @@ struct ostel_gpu_info {
     char name[96];
     char uuid[96];
     char bus_id[32];
-    double mem_total_mb; /* < 0 unknown */
+    double mem_total_mb;  /* < 0 unknown */
     double power_limit_w; /* < 0 unknown */
 };
 
 /* Which optional calls the backend resolved (old drivers lack some): for summary.json and docs. */
 struct ostel_gpu_caps {
-    const char *init_fn;      /* "nvmlInit_v2" or "nvmlInit" */
-    const char *memory_fn;    /* "nvmlDeviceGetMemoryInfo_v2" or "nvmlDeviceGetMemoryInfo" */
-    const char *procs_fn;     /* "nvmlDeviceGetComputeRunningProcesses_v3", "_v2", "" or NULL */
-    bool field_values;        /* nvmlDeviceGetFieldValues */
-    bool energy;              /* nvmlDeviceGetTotalEnergyConsumption */
-    bool clock_events;        /* nvmlDeviceGetCurrentClocksEventReasons (or the Throttle name) */
+    const char *init_fn;   /* "nvmlInit_v2" or "nvmlInit" */
+    const char *memory_fn; /* "nvmlDeviceGetMemoryInfo_v2" or "nvmlDeviceGetMemoryInfo" */
+    const char *procs_fn;  /* "nvmlDeviceGetComputeRunningProcesses_v3", "_v2", "" or NULL */
+    bool field_values;     /* nvmlDeviceGetFieldValues */
+    bool energy;           /* nvmlDeviceGetTotalEnergyConsumption */
+    bool clock_events;     /* nvmlDeviceGetCurrentClocksEventReasons (or the Throttle name) */
 };
 
 static inline bool ostel_gpu_has(const struct ostel_gpu_reading *r, enum ostel_gpu_field f)
@@ -95,10 +95,10 @@ static inline void ostel_gpu_set(struct ostel_gpu_reading *r, enum ostel_gpu_fie
 struct ostel_gpu;
 
 /*
- * Opens the backend `want` ("auto", "nvml" or "none"; NULL means auto). Never fails: when NVML cannot
- * be loaded or initialised, or has no device, the handle is the `none` backend and `why` (when not
- * NULL) gets one line saying why ("no NVIDIA driver: libnvidia-ml.so.1 not found"). The caller closes
- * it with ostel_gpu_close().
+ * Opens the backend `want` ("auto", "nvml" or "none"; NULL means auto). Never fails: when NVML
+ * cannot be loaded or initialised, or has no device, the handle is the `none` backend and `why`
+ * (when not NULL) gets one line saying why ("no NVIDIA driver: libnvidia-ml.so.1 not found"). The
+ * caller closes it with ostel_gpu_close().
  */
 struct ostel_gpu *ostel_gpu_open(const char *want, char *why, size_t why_size);
 void ostel_gpu_close(struct ostel_gpu *g);
@@ -115,7 +115,8 @@ const struct ostel_gpu_caps *ostel_gpu_capabilities(const struct ostel_gpu *g);
  * Reads device i now into *out (cleared first). with_procs also reads the running-process list (a
  * slower call). Returns false when the device is lost or gone (out->lost set, all cells empty).
  */
-bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs, struct ostel_gpu_reading *out);
+bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs,
+                    struct ostel_gpu_reading *out);
 
 /*
  * The per-process VRAM the CUDA runtime takes beyond llama.cpp's own buffers (CUDA context, cuBLAS
@@ -137,10 +138,10 @@ struct ostel_gpu_mem {
 };
 
 /*
- * Opens the backend `want` (as ostel_gpu_open), reads every device's memory once and closes it, on a
- * thread of its own: when that takes longer than timeout_s (a driver stuck in nvmlInit), it gives up
- * and leaves the thread behind. Fills out[0..max) and returns how many devices there are; 0 with one
- * line in why (no driver, no GPU, "NVML did not answer within 5 s").
+ * Opens the backend `want` (as ostel_gpu_open), reads every device's memory once and closes it, on
+ * a thread of its own: when that takes longer than timeout_s (a driver stuck in nvmlInit), it gives
+ * up and leaves the thread behind. Fills out[0..max) and returns how many devices there are; 0 with
+ * one line in why (no driver, no GPU, "NVML did not answer within 5 s").
  */
 unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel_gpu_mem *out,
                                 unsigned max, char *why, size_t why_size);
@@ -149,9 +150,9 @@ unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel
 const char *ostel_gpu_field_name(enum ostel_gpu_field f);
 
 /*
- * Energy counter difference in J between two raw readings (mJ), dt_s apart. A smaller new value is a
- * 64-bit wrap when the modular difference is plausible (below max_w × dt_s, and max_w ≥ 1 W), else a
- * counter reset (driver reload): then false and no value. Pure.
+ * Energy counter difference in J between two raw readings (mJ), dt_s apart. A smaller new value is
+ * a 64-bit wrap when the modular difference is plausible (below max_w × dt_s, and max_w ≥ 1 W),
+ * else a counter reset (driver reload): then false and no value. Pure.
  */
 bool ostel_gpu_energy_delta(uint64_t prev_mj, uint64_t cur_mj, double dt_s, double max_w,
                             double *out_j);

@@ -1,6 +1,6 @@
 /*
- * gpu_internal: the backend seam. A backend fills an ostel_gpu's ops and state in its open function;
- * gpu.c dispatches. ROCm SMI and IOReport would add one open function each (docs/gpu.md).
+ * gpu_internal: the backend seam. A backend fills an ostel_gpu's ops and state in its open
+ * function; gpu.c dispatches. ROCm SMI and IOReport would add one open function each (docs/gpu.md).
  */
 #ifndef OSTEL_GPU_INTERNAL_H
 #define OSTEL_GPU_INTERNAL_H

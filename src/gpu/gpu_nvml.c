@@ -1,10 +1,11 @@
 /*
- * gpu_nvml: the NVIDIA backend. libnvidia-ml is dlopen'ed, never linked; the few types and functions
- * used are declared here from NVIDIA's NVML API reference (nvml.h is not needed to build).
+ * gpu_nvml: the NVIDIA backend. libnvidia-ml is dlopen'ed, never linked; the few types and
+ * functions used are declared here from NVIDIA's NVML API reference (nvml.h is not needed to
+ * build).
  *
  * Versioned symbols are resolved newest first (nvtop's order): nvmlInit_v2 → nvmlInit,
- * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetMemoryInfo_v2 (its version field
- * must be NVML_STRUCT_VERSION(Memory, 2) = sizeof | 2 << 24; 2 alone fails) → v1,
+ * nvmlDeviceGetCount_v2, nvmlDeviceGetHandleByIndex_v2, nvmlDeviceGetMemoryInfo_v2 (its version
+ * field must be NVML_STRUCT_VERSION(Memory, 2) = sizeof | 2 << 24; 2 alone fails) → v1,
  * nvmlDeviceGetComputeRunningProcesses_v3 → _v2 → v1, the buffer grown on INSUFFICIENT_SIZE.
  * A call that answers NOT_SUPPORTED is remembered per device and field and not made again.
  */
@@ -56,8 +57,9 @@ typedef struct {
     unsigned int gpu, memory;
 } nvmlUtilization_t;
 
-/* v1 (16 bytes) and v2/v3 (24 bytes: + gpuInstanceId, computeInstanceId). DCGM's header gives v3 one
- * more 8-byte field, so the buffer is allocated with a 32-byte stride of slack (nvtop's caution). */
+/* v1 (16 bytes) and v2/v3 (24 bytes: + gpuInstanceId, computeInstanceId). DCGM's header gives v3
+ * one more 8-byte field, so the buffer is allocated with a 32-byte stride of slack (nvtop's
+ * caution). */
 typedef struct {
     unsigned int pid;
     unsigned long long usedGpuMemory;
@@ -295,14 +297,29 @@ static bool nvml_read(struct ostel_gpu *g, unsigned i, bool with_procs,
         if (check(st, d, out, OSTEL_GPU_POWER_INSTANT_W, "nvmlDeviceGetFieldValues", rc)) {
             double mw = -1;
             switch (fv.valueType) {
-            case 0: mw = fv.value.dVal; break;
-            case 1: mw = fv.value.uiVal; break;
-            case 2: mw = (double)fv.value.ulVal; break;
-            case 3: mw = (double)fv.value.ullVal; break;
-            case 4: mw = (double)fv.value.sllVal; break;
-            case 5: mw = fv.value.siVal; break;
-            case 6: mw = fv.value.usVal; break;
-            default: break;
+            case 0:
+                mw = fv.value.dVal;
+                break;
+            case 1:
+                mw = fv.value.uiVal;
+                break;
+            case 2:
+                mw = (double)fv.value.ulVal;
+                break;
+            case 3:
+                mw = (double)fv.value.ullVal;
+                break;
+            case 4:
+                mw = (double)fv.value.sllVal;
+                break;
+            case 5:
+                mw = fv.value.siVal;
+                break;
+            case 6:
+                mw = fv.value.usVal;
+                break;
+            default:
+                break;
             }
             if (mw >= 0)
                 ostel_gpu_set(out, OSTEL_GPU_POWER_INSTANT_W, mw / 1000.0);
@@ -380,7 +397,8 @@ bool ostel_gpu_nvml_open(struct ostel_gpu *g, char *why, size_t why_size)
         lib = dlopen(cands[i], RTLD_NOW | RTLD_LOCAL);
         loaded = cands[i];
         if (i == 0 && !lib) {
-            snprintf(why, why_size, "no NVIDIA driver: OSTEL_NVML_LIB=%s cannot be loaded", cands[0]);
+            snprintf(why, why_size, "no NVIDIA driver: OSTEL_NVML_LIB=%s cannot be loaded",
+                     cands[0]);
             return false;
         }
     }

@@ -106,11 +106,23 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
         const struct ostel_log_buffer *b = &log->buffers[i];
         int dev = backend_is_host(b->backend) ? OSTEL_MEMMODEL_DEV_HOST : OSTEL_MEMMODEL_DEV_GPU;
         switch (b->kind) {
-        case OSTEL_LOGPARSE_BUF_MODEL: measured_add(&mm, dev, b->mib); any = true; break;
-        case OSTEL_LOGPARSE_BUF_KV: measured_add(&mk, dev, b->mib); any = true; break;
-        case OSTEL_LOGPARSE_BUF_COMPUTE: measured_add(&mc, dev, b->mib); any = true; break;
-        case OSTEL_LOGPARSE_BUF_OUTPUT: measured_add(&mo, dev, b->mib); break;
-        default: break;
+        case OSTEL_LOGPARSE_BUF_MODEL:
+            measured_add(&mm, dev, b->mib);
+            any = true;
+            break;
+        case OSTEL_LOGPARSE_BUF_KV:
+            measured_add(&mk, dev, b->mib);
+            any = true;
+            break;
+        case OSTEL_LOGPARSE_BUF_COMPUTE:
+            measured_add(&mc, dev, b->mib);
+            any = true;
+            break;
+        case OSTEL_LOGPARSE_BUF_OUTPUT:
+            measured_add(&mo, dev, b->mib);
+            break;
+        default:
+            break;
         }
     }
     if (!any) {
@@ -192,14 +204,15 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
     uint64_t pred_model = 0;
     for (size_t d = 0; d < r.n_dev; d++)
         pred_model += r.dev[d].model_bytes + r.dev[d].repack_bytes;
-    cJSON_AddItemToObject(o, "model", cmp_json((double)pred_model, h_model, mm.v[0] + mm.v[1],
-                                               &e_model));
-    cJSON_AddItemToObject(o, "context", cmp_json((double)r.kv_bytes, h_ctx, mk.v[0] + mk.v[1],
-                                                 &e_ctx));
-    cJSON_AddItemToObject(o, "compute", cmp_json((double)r.compute_bytes, h_comp,
-                                                 mc.v[0] + mc.v[1], &e_comp));
-    cJSON_AddItemToObject(o, "output", cmp_json((double)r.output_bytes, mo.valid[0] || mo.valid[1],
-                                                mo.v[0] + mo.v[1], NULL));
+    cJSON_AddItemToObject(o, "model",
+                          cmp_json((double)pred_model, h_model, mm.v[0] + mm.v[1], &e_model));
+    cJSON_AddItemToObject(o, "context",
+                          cmp_json((double)r.kv_bytes, h_ctx, mk.v[0] + mk.v[1], &e_ctx));
+    cJSON_AddItemToObject(o, "compute",
+                          cmp_json((double)r.compute_bytes, h_comp, mc.v[0] + mc.v[1], &e_comp));
+    cJSON_AddItemToObject(
+        o, "output",
+        cmp_json((double)r.output_bytes, mo.valid[0] || mo.valid[1], mo.v[0] + mo.v[1], NULL));
     cJSON *devs = cJSON_AddArrayToObject(o, "devices");
     for (size_t d = 0; d < r.n_dev; d++) {
         cJSON *j = cJSON_CreateObject();
@@ -215,9 +228,10 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
     }
     cJSON_AddNumberToObject(o, "n_ctx", r.n_ctx);
     cJSON_AddStringToObject(o, "source", source);
-    cJSON_AddStringToObject(o, "backend", p.backend == OSTEL_MEMMODEL_BACKEND_CPU     ? "cpu"
-                                          : p.backend == OSTEL_MEMMODEL_BACKEND_METAL ? "metal"
-                                                                                      : "gpu");
+    cJSON_AddStringToObject(o, "backend",
+                            p.backend == OSTEL_MEMMODEL_BACKEND_CPU     ? "cpu"
+                            : p.backend == OSTEL_MEMMODEL_BACKEND_METAL ? "metal"
+                                                                        : "gpu");
     bool ok = (!h_model || fabs(e_model) <= OSTEL_MEMMODEL_BAR_MODEL_PCT) &&
               (!h_ctx || fabs(e_ctx) <= OSTEL_MEMMODEL_BAR_CONTEXT_PCT) &&
               (!h_comp || fabs(e_comp) <= OSTEL_MEMMODEL_BAR_COMPUTE_PCT);

@@ -1,6 +1,7 @@
 /*
  * gguf: a reader of GGUF v2/v3 headers (metadata and tensor infos) that never touches tensor data,
- * of which gguf_facts.h derives the model facts (shape, file type, sizes, KV-cache bytes per token).
+ * of which gguf_facts.h derives the model facts (shape, file type, sizes, KV-cache bytes per
+ * token).
  *
  * The format is ggml's docs/gguf.md; the checks follow ggml/src/gguf.cpp of the pinned llama.cpp,
  * so a file this reader accepts is one llama.cpp's GGUF parser accepts too (tensor types newer than

@@ -1,8 +1,8 @@
 /*
  * llama_tools: where llama.cpp's programs and the pinned release's vocab GGUFs are found.
  *
- * Search order for a tool: an explicit directory (--llama-bin or OSTEL_LLAMA_BIN), then the pinned build
- * that scripts/setup.sh keeps in the cache, then PATH. The cache is
+ * Search order for a tool: an explicit directory (--llama-bin or OSTEL_LLAMA_BIN), then the pinned
+ * build that scripts/setup.sh keeps in the cache, then PATH. The cache is
  * ${OSTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ostel}; a build there counts only when its
  * .complete marker exists.
  */
@@ -26,7 +26,8 @@ char *ostel_llama_pinned_bin_dir(void);
 char *ostel_llama_find_tool(const char *bin_dir, const char *tool);
 /*
  * Path of the pinned release's vocab GGUF `name` (e.g. "ggml-vocab-llama-bpe.gguf"), searched in
- * OSTEL_VOCAB_DIR, then the cache's models directory; NULL when absent. The caller frees the result.
+ * OSTEL_VOCAB_DIR, then the cache's models directory; NULL when absent. The caller frees the
+ * result.
  */
 char *ostel_llama_find_vocab(const char *name);
 

@@ -100,9 +100,9 @@ struct ostel_log_perplexity {
     struct ostel_logval ppl_diff, ppl_diff_stderr;         /* Mean PPL(Q)-PPL(base) */
     struct ostel_logval mean_dp_pct, mean_dp_stderr;       /* Mean Δp, % */
     struct ostel_logval rms_dp_pct, rms_dp_stderr;         /* RMS Δp, % */
-    struct ostel_logval n_chunks;      /* "calculating perplexity over N chunks" / "computing over" */
-    struct ostel_logval tokens_needed; /* "you need at least N tokens" */
-    struct ostel_logval tokens_have;   /* "tokenizes to only N tokens", "have N tokens" */
+    struct ostel_logval n_chunks; /* "calculating perplexity over N chunks" / "computing over" */
+    struct ostel_logval tokens_needed;    /* "you need at least N tokens" */
+    struct ostel_logval tokens_have;      /* "tokenizes to only N tokens", "have N tokens" */
     struct ostel_logval seconds_per_pass; /* "X seconds per pass - ETA": the first batch's time */
     char error[256]; /* the first error line of perplexity/kl_divergence as printed, or "" */
 };

@@ -193,7 +193,8 @@ static cJSON *perplexity_json(const struct ostel_log_result *r)
     add_val(o, "tokens_needed", p->tokens_needed);
     add_val(o, "tokens_have", p->tokens_have);
     add_val(o, "seconds_per_pass", p->seconds_per_pass);
-    cJSON_AddItemToObject(o, "error", p->error[0] ? cJSON_CreateString(p->error) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "error",
+                          p->error[0] ? cJSON_CreateString(p->error) : cJSON_CreateNull());
     return o;
 }
 

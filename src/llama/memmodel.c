@@ -53,8 +53,8 @@ struct ostel_memmodel_params ostel_memmodel_default_params(void)
 
 int ostel_memmodel_cache_type(const char *name)
 {
-    static const char *const ok[] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl",
-                                     "q5_0", "q5_1"};
+    static const char *const ok[] = {"f32",  "f16",    "bf16", "q8_0", "q4_0",
+                                     "q4_1", "iq4_nl", "q5_0", "q5_1"};
     if (!name)
         return -1;
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(ok); i++)
@@ -182,10 +182,11 @@ static uint32_t layer_kv_heads(const struct ostel_memmodel_shape *s, uint32_t il
 static bool arch_kv_exact(const char *arch)
 {
     static const char *const exact[] = {
-        "llama", "qwen2", "qwen3", "qwen2moe", "qwen3moe", "mistral3", "phi3", "gemma", "gemma2",
-        "gemma3", "granite", "granitemoe", "starcoder2", "stablelm", "olmo", "olmo2", "internlm2",
-        "command-r", "cohere2", "exaone", "smollm3", "llama4", "gpt-oss", "glm4", "mixtral",
-        "baichuan", "falcon", "bloom", "gpt2", "phi2", "orion", "minicpm", "ernie4_5",
+        "llama",  "qwen2",   "qwen3",     "qwen2moe",  "qwen3moe",   "mistral3",   "phi3",
+        "gemma",  "gemma2",  "gemma3",    "granite",   "granitemoe", "starcoder2", "stablelm",
+        "olmo",   "olmo2",   "internlm2", "command-r", "cohere2",    "exaone",     "smollm3",
+        "llama4", "gpt-oss", "glm4",      "mixtral",   "baichuan",   "falcon",     "bloom",
+        "gpt2",   "phi2",    "orion",     "minicpm",   "ernie4_5",
     };
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(exact); i++)
         if (strcmp(arch, exact[i]) == 0)
@@ -235,10 +236,10 @@ struct predict_state {
     bool gpu;                                   /* a GPU backend holds offloaded layers */
     bool fa;                                    /* flash attention, as resolved */
     uint32_t n_seq, n_stream;
-    uint64_t n_tok;        /* worst-case graph: min(n_ctx, n_ubatch) tokens, as many outputs */
-    uint64_t kv_size;      /* cells per stream */
-    uint64_t kv_size_swa;  /* cells per stream of the sliding-window cache */
-    int64_t i_gpu_start;   /* the first layer on the GPU */
+    uint64_t n_tok;       /* worst-case graph: min(n_ctx, n_ubatch) tokens, as many outputs */
+    uint64_t kv_size;     /* cells per stream */
+    uint64_t kv_size_swa; /* cells per stream of the sliding-window cache */
+    int64_t i_gpu_start;  /* the first layer on the GPU */
     /* the largest weight of a layer, and of the output layer, left on the host: with op offload
      * (CUDA) a big batch copies it into the GPU's compute buffer for the matrix product */
     uint64_t host_layer_w_max, host_out_w_max;
@@ -342,13 +343,22 @@ static void predict_weights(const struct ostel_memmodel_shape *s,
         enum place pl = tensor_place(t->name, n_layer, &il);
         bool on_gpu, on_host;
         switch (pl) {
-        case PLACE_INPUT: on_gpu = false; on_host = true; break;
-        case PLACE_LAYER: on_gpu = il >= i_gpu_start; on_host = !on_gpu; break;
+        case PLACE_INPUT:
+            on_gpu = false;
+            on_host = true;
+            break;
+        case PLACE_LAYER:
+            on_gpu = il >= i_gpu_start;
+            on_host = !on_gpu;
+            break;
         case PLACE_ROPE:
             on_gpu = st->gpu && i_gpu_start < (int64_t)n_layer;
             on_host = i_gpu_start > 0;
             break;
-        default: on_gpu = out->output_on_gpu; on_host = !on_gpu; break;
+        default:
+            on_gpu = out->output_on_gpu;
+            on_host = !on_gpu;
+            break;
         }
         if (on_host && pl == PLACE_LAYER && t->bytes > host_layer_w_max)
             host_layer_w_max = t->bytes;
@@ -465,13 +475,13 @@ static void predict_compute(const struct ostel_memmodel_shape *s,
     bool gpu = st->gpu, fa = st->fa;
     int64_t i_gpu_start = st->i_gpu_start;
     uint32_t max_head = s->n_head;
-    uint64_t E = (uint64_t)s->n_embd * n_tok * 4;           /* one activation */
+    uint64_t E = (uint64_t)s->n_embd * n_tok * 4; /* one activation */
     uint64_t kv_att = s->n_swa && s->swa_pattern == 0 ? kv_size_swa : kv_size;
-    uint64_t mask = kv_att * n_tok * 4;                      /* f32 KQ mask */
+    uint64_t mask = kv_att * n_tok * 4; /* f32 KQ mask */
     uint64_t logits = (uint64_t)s->n_vocab * n_tok * 4;
     uint64_t out_peak = logits + (gpu ? 1 : 2) * E;
-    uint64_t attn_peak = fa ? mask + mask / 2 + 3 * E
-                            : kv_att * n_tok * 4 * ((uint64_t)max_head + 1) + 5 * E;
+    uint64_t attn_peak =
+        fa ? mask + mask / 2 + 3 * E : kv_att * n_tok * 4 * ((uint64_t)max_head + 1) + 5 * E;
     uint64_t ffn_peak = ((uint64_t)s->n_ff * 3 + (uint64_t)s->n_embd * 2) * n_tok * 4;
     uint64_t layer_peak = attn_peak > ffn_peak ? attn_peak : ffn_peak;
     if (!gpu) {
@@ -538,8 +548,9 @@ static void predict_note(const struct ostel_memmodel_shape *s, struct ostel_memm
         snprintf(n + strlen(n), nl - strlen(n), "KV formula not verified for arch '%s'; ",
                  s->arch[0] ? s->arch : "?");
     if (s->n_swa && s->swa_pattern == 0)
-        snprintf(n + strlen(n), nl - strlen(n), "sliding-window pattern unknown: all layers "
-                                                "taken as windowed; ");
+        snprintf(n + strlen(n), nl - strlen(n),
+                 "sliding-window pattern unknown: all layers "
+                 "taken as windowed; ");
     if (s->synthesized)
         snprintf(n + strlen(n), nl - strlen(n), "weights split estimated from the log header; ");
     size_t len = strlen(n);
@@ -554,8 +565,9 @@ int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
     memset(out, 0, sizeof(*out));
     if (s->n_layer == 0 || s->n_layer > MAX_LAYERS || s->n_embd == 0 || s->n_head == 0 ||
         s->n_vocab == 0) {
-        snprintf(err, errlen, "model shape incomplete (layers, embedding, heads or vocabulary "
-                              "missing)");
+        snprintf(err, errlen,
+                 "model shape incomplete (layers, embedding, heads or vocabulary "
+                 "missing)");
         return -1;
     }
     struct predict_state st;

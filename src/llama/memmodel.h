@@ -42,11 +42,11 @@ enum {
 /* One weight tensor as the model needs it. */
 struct ostel_memmodel_tensor {
     char name[64];
-    uint32_t type;      /* ggml type id */
+    uint32_t type; /* ggml type id */
     uint32_t n_dims;
     uint64_t ne[4];
-    uint64_t bytes;     /* ggml_nbytes */
-    uint64_t offset;    /* in the data section; meaningful only when shape.have_offsets */
+    uint64_t bytes;  /* ggml_nbytes */
+    uint64_t offset; /* in the data section; meaningful only when shape.have_offsets */
 };
 
 /* What the model needs to know of a model. Owned arrays are released by _shape_free. */
@@ -61,23 +61,23 @@ struct ostel_memmodel_shape {
     uint64_t total_bytes;      /* all tensors */
     struct ostel_memmodel_tensor *tensors; /* owned */
     size_t n_tensors;
-    bool have_offsets;         /* tensors[] carry file offsets (a GGUF), not a synthesized table */
-    bool synthesized;          /* the table was made up from hparams (a log), not read */
-    bool tied_output;          /* no output.weight: token_embd is duplicated for the output layer */
+    bool have_offsets; /* tensors[] carry file offsets (a GGUF), not a synthesized table */
+    bool synthesized;  /* the table was made up from hparams (a log), not read */
+    bool tied_output;  /* no output.weight: token_embd is duplicated for the output layer */
 };
 
 struct ostel_memmodel_params {
-    uint32_t n_ctx;       /* requested context; 0 = the trained context */
-    uint32_t n_seq;       /* parallel sequences; 0 = 1 */
-    uint32_t n_batch;     /* 0 = 2048 */
-    uint32_t n_ubatch;    /* 0 = 512 */
-    bool kv_unified;      /* one KV stream for all sequences (llama-server, Ollama) */
-    int ngl;              /* layers offloaded, llama.cpp's -ngl; -1 = all */
+    uint32_t n_ctx;          /* requested context; 0 = the trained context */
+    uint32_t n_seq;          /* parallel sequences; 0 = 1 */
+    uint32_t n_batch;        /* 0 = 2048 */
+    uint32_t n_ubatch;       /* 0 = 512 */
+    bool kv_unified;         /* one KV stream for all sequences (llama-server, Ollama) */
+    int ngl;                 /* layers offloaded, llama.cpp's -ngl; -1 = all */
     uint32_t type_k, type_v; /* ggml types of the cache (OSTEL_GGML_TYPE_F16 by default) */
-    int flash_attn;       /* -1 auto (= on for CPU, CUDA, Metal), 0 off, 1 on */
+    int flash_attn;          /* -1 auto (= on for CPU, CUDA, Metal), 0 off, 1 on */
     enum ostel_memmodel_backend backend;
     uint32_t cpu_features; /* OSTEL_MEMMODEL_CPU_* of the host */
-    bool no_mmap;         /* --no-mmap: weights copied into allocated buffers */
+    bool no_mmap;          /* --no-mmap: weights copied into allocated buffers */
 };
 
 /* Defaults of llama-completion: n_ctx 4096, f16 cache, flash attention auto, all layers, CPU. */
@@ -97,22 +97,22 @@ struct ostel_memmodel_device {
 };
 
 struct ostel_memmodel_result {
-    uint32_t n_ctx;           /* after llama.cpp's padding (multiple of 256 per sequence) */
+    uint32_t n_ctx; /* after llama.cpp's padding (multiple of 256 per sequence) */
     uint32_t n_ctx_seq;
-    uint32_t n_ubatch;        /* effective: min(n_ctx, n_ubatch) */
-    uint32_t kv_cells;        /* cells of the full-attention cache, all streams */
-    uint32_t kv_cells_swa;    /* cells of the sliding-window cache (0 = none) */
-    uint32_t layers_gpu;      /* repeating layers on the GPU */
+    uint32_t n_ubatch;     /* effective: min(n_ctx, n_ubatch) */
+    uint32_t kv_cells;     /* cells of the full-attention cache, all streams */
+    uint32_t kv_cells_swa; /* cells of the sliding-window cache (0 = none) */
+    uint32_t layers_gpu;   /* repeating layers on the GPU */
     bool output_on_gpu;
-    bool flash_attn;          /* as resolved */
+    bool flash_attn; /* as resolved */
     uint64_t kv_k_bytes, kv_v_bytes;
-    uint64_t model_bytes;     /* all devices (the host's mapped span counted once) */
+    uint64_t model_bytes; /* all devices (the host's mapped span counted once) */
     uint64_t kv_bytes, compute_bytes, output_bytes, repack_bytes;
-    size_t n_dev;             /* 1 (CPU) or 2 */
+    size_t n_dev; /* 1 (CPU) or 2 */
     struct ostel_memmodel_device dev[OSTEL_MEMMODEL_MAX_DEV];
-    bool kv_exact;            /* the KV formula is exact for this architecture */
-    bool model_exact;         /* weights from a real tensor table */
-    char note[256];           /* what is approximate, "" when nothing */
+    bool kv_exact;    /* the KV formula is exact for this architecture */
+    bool model_exact; /* weights from a real tensor table */
+    char note[256];   /* what is approximate, "" when nothing */
 };
 
 /* Fills *s from a GGUF header (s owns copies; g may be freed after). Returns 0 or -1 with err. */

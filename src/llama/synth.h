@@ -69,9 +69,9 @@ struct ostel_synth_result {
 /*
  * Writes the model. Prints one error through ostel_error() and returns -1 on failure, leaving no
  * partial output behind: the file is written as OUT.synth-<pid>-XXXXXX and renamed at the end;
- * SIGINT/SIGTERM during the write stop it and remove that file (ostel_synth_interrupted() then names
- * the signal); such files left by a synth that was killed outright are removed by the next synth
- * of the same OUT.
+ * SIGINT/SIGTERM during the write stop it and remove that file (ostel_synth_interrupted() then
+ * names the signal); such files left by a synth that was killed outright are removed by the next
+ * synth of the same OUT.
  */
 int ostel_synth_write(const struct ostel_synth_shape *s, const struct ostel_synth_options *o,
                       struct ostel_synth_result *res);

@@ -205,9 +205,9 @@ enum {
 uint32_t ostel_platform_cpu_features(void);
 
 /*
- * Asks the OS to back [p, p + len) with huge pages where it can (Linux transparent huge pages, which
- * this machine enables only on request): a large anonymous region is then filled with 2 MiB faults
- * instead of 4 KiB ones. A hint: silently nothing where unsupported.
+ * Asks the OS to back [p, p + len) with huge pages where it can (Linux transparent huge pages,
+ * which this machine enables only on request): a large anonymous region is then filled with 2 MiB
+ * faults instead of 4 KiB ones. A hint: silently nothing where unsupported.
  */
 void ostel_platform_hint_huge_pages(void *p, size_t len);
 
@@ -216,16 +216,17 @@ void ostel_platform_hint_huge_pages(void *p, size_t len);
  * slice its limit, not the machine's MemAvailable, is the memory that counts.
  */
 struct ostel_platform_cgroup {
-    int version;          /* 2 or 1; 0: no memory cgroup could be read (other fields unset) */
-    char path[512];       /* the cgroup's directory, e.g. /sys/fs/cgroup/user.slice/... */
-    bool limited;         /* a limit applies: limit_bytes, limit_src hold the tightest one */
-    uint64_t limit_bytes; /* v2: min of memory.max and memory.high over the cgroup and its
-                           * ancestors (the level with the least room); v1: the hierarchical limit */
-    const char *limit_src;   /* static: "memory.max", "memory.high", "memory.limit_in_bytes" */
-    bool has_usage;          /* usage_bytes valid */
-    uint64_t usage_bytes;    /* memory.current / memory.usage_in_bytes of the binding level */
-    bool has_oom_kills;      /* oom_kills valid */
-    uint64_t oom_kills;      /* memory.events oom_kill (v2) / memory.oom_control oom_kill (v1) */
+    int version;    /* 2 or 1; 0: no memory cgroup could be read (other fields unset) */
+    char path[512]; /* the cgroup's directory, e.g. /sys/fs/cgroup/user.slice/... */
+    bool limited;   /* a limit applies: limit_bytes, limit_src hold the tightest one */
+    uint64_t
+        limit_bytes;       /* v2: min of memory.max and memory.high over the cgroup and its
+                            * ancestors (the level with the least room); v1: the hierarchical limit */
+    const char *limit_src; /* static: "memory.max", "memory.high", "memory.limit_in_bytes" */
+    bool has_usage;        /* usage_bytes valid */
+    uint64_t usage_bytes;  /* memory.current / memory.usage_in_bytes of the binding level */
+    bool has_oom_kills;    /* oom_kills valid */
+    uint64_t oom_kills;    /* memory.events oom_kill (v2) / memory.oom_control oom_kill (v1) */
 };
 /*
  * Reads the memory cgroup of pid (0: the calling process) into *out (fully overwritten). Returns
@@ -277,21 +278,20 @@ struct ostel_platform_spawn_opts {
 };
 
 /*
- * Starts argv[0] (a path) with argv and o->envp (NULL: ostel's environment): stdin /dev/null, stdout and stderr on
- * o->out_fd, in a process group of its own, default signal dispositions and an empty signal mask.
- * die_with_parent ties the child's life to the calling THREAD's (Linux PR_SET_PDEATHSIG): call it
- * from a thread that lives as long as ostel. Returns 0 with *pid set once the program runs, or an
- * errno (e.g. ENOENT from execve); prints nothing.
+ * Starts argv[0] (a path) with argv and o->envp (NULL: ostel's environment): stdin /dev/null,
+ * stdout and stderr on o->out_fd, in a process group of its own, default signal dispositions and an
+ * empty signal mask. die_with_parent ties the child's life to the calling THREAD's (Linux
+ * PR_SET_PDEATHSIG): call it from a thread that lives as long as ostel. Returns 0 with *pid set
+ * once the program runs, or an errno (e.g. ENOENT from execve); prints nothing.
  */
-int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o,
-                         pid_t *pid);
+int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o, pid_t *pid);
 /* The same with posix_spawn and no tie to ostel's life (spawn_posix.c, every backend). */
 int ostel_platform_spawn_posix(char *const argv[], const struct ostel_platform_spawn_opts *o,
                                pid_t *pid);
 /* What keeps children from outliving ostel: "PR_SET_PDEATHSIG" or "none". Static string. */
 const char *ostel_platform_spawn_guard(void);
-/* The parent of process pid, or -1 when it cannot be told (gone, no permission, unsupported): how the
- * GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
+/* The parent of process pid, or -1 when it cannot be told (gone, no permission, unsupported): how
+ * the GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
 pid_t ostel_platform_parent_pid(pid_t pid);
 
 /* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----

@@ -120,12 +120,9 @@ int ostel_report_trend_metric(int t)
 static const struct {
     const char *name;
     unsigned bit;
-} group_keys[] = {{"tag", OSTEL_REPORT_BY_TAG},
-                  {"model", OSTEL_REPORT_BY_MODEL},
-                  {"ctx", OSTEL_REPORT_BY_CTX},
-                  {"gen", OSTEL_REPORT_BY_GEN},
-                  {"scenario", OSTEL_REPORT_BY_SCENARIO},
-                  {"host", OSTEL_REPORT_BY_HOST}};
+} group_keys[] = {{"tag", OSTEL_REPORT_BY_TAG},           {"model", OSTEL_REPORT_BY_MODEL},
+                  {"ctx", OSTEL_REPORT_BY_CTX},           {"gen", OSTEL_REPORT_BY_GEN},
+                  {"scenario", OSTEL_REPORT_BY_SCENARIO}, {"host", OSTEL_REPORT_BY_HOST}};
 
 bool ostel_report_parse_group_by(const char *s, unsigned *out)
 {
@@ -343,7 +340,8 @@ static void note_outliers(const struct ostel_report_set *set, struct ostel_repor
             if (more) {
                 ostel_buf_printf(&brief, " and %zu more", more);
                 ostel_buf_printf(&b, "%zu more run%s of this group %s too. ", more,
-                                 more == 1 ? "" : "s", more == 1 ? "is an outlier" : "are outliers");
+                                 more == 1 ? "" : "s",
+                                 more == 1 ? "is an outlier" : "are outliers");
             }
             ostel_buf_puts(&b, "Something else may have used the machine then: rerun on a quiet "
                                "system, or keep it out with more repetitions");

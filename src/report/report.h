@@ -182,9 +182,9 @@ struct ostel_report_quality {
 
 /* One run in memory. Every string is owned by the run and never NULL ("" when unknown). */
 struct ostel_report_run {
-    char *path; /* the directory as it was named */
+    char *path;   /* the directory as it was named */
     char *run_id; /* summary.json's run.run_id: the run's identity; "" unknown */
-    char *name; /* its last path component */
+    char *name;   /* its last path component */
     char *tag, *model, *scenario, *status, *tool, *signal;
     char *device; /* main device as the log names it: "MTL0", "CUDA0", "Metal", "CPU"; "" unknown */
     char *device_desc; /* the breakdown's full device text, "MTL0 (Apple M4)"; "" unknown */
@@ -204,7 +204,7 @@ struct ostel_report_run {
     struct ostel_report_series series;
     bool has_gpu; /* summary.json has a "gpu" object with devices (not backend "none") */
     struct ostel_report_gpu_series gpu_series; /* n = 0 without gpu_metrics.csv */
-    char *log_tail; /* the last lines of llama_output.log of a failed run, else NULL */
+    char *log_tail;   /* the last lines of llama_output.log of a failed run, else NULL */
     char *serve_json; /* summary.json's "serve" object (ostel serve), unformatted, else NULL */
     struct ostel_report_prediction pred;
     /* What llama.cpp ran with, from the log parser's context section (cache types, flash
@@ -263,8 +263,8 @@ int ostel_report_load_summary(struct ostel_report_run *run, const char *data, si
                               size_t errlen);
 /* The same from summary.json's parsed tree (ostel_rundir_parse_summary's): not parsed again. */
 struct cJSON;
-int ostel_report_load_summary_json(struct ostel_report_run *run, const struct cJSON *root, char *err,
-                                   size_t errlen);
+int ostel_report_load_summary_json(struct ostel_report_run *run, const struct cJSON *root,
+                                   char *err, size_t errlen);
 int ostel_report_load_config(struct ostel_report_run *run, const char *data, size_t len);
 int ostel_report_load_metrics(struct ostel_report_run *run, const char *data, size_t len, char *err,
                               size_t errlen);

@@ -92,11 +92,11 @@ static int ostel_report_db_shard_status(struct ostel_store *s, int64_t study, co
                              x->hostname ? x->hostname : "?", x->done, x->planned);
     }
     if (missing.len)
-        ostel_warn("study %s: shard%s %s of %d never started", name, strchr(missing.data, ',') ? "s" : "",
-                   missing.data, shards);
+        ostel_warn("study %s: shard%s %s of %d never started", name,
+                   strchr(missing.data, ',') ? "s" : "", missing.data, shards);
     if (partial.len)
-        ostel_warn("study %s: incomplete shard%s %s of %d", name, strchr(partial.data, ',') ? "s" : "",
-                   partial.data, shards);
+        ostel_warn("study %s: incomplete shard%s %s of %d", name,
+                   strchr(partial.data, ',') ? "s" : "", partial.data, shards);
     ostel_buf_free(&missing);
     ostel_buf_free(&partial);
     ostel_store_shards_free(rows, n);
@@ -124,7 +124,7 @@ struct db_load {
     char (*errs)[512];
     int *rcs;
     /* the samples walk */
-    int64_t *ids; /* every loaded run's id, increasing (runs come in id order) */
+    int64_t *ids;       /* every loaded run's id, increasing (runs come in id order) */
     unsigned char *bad; /* per loaded run: 1 when it is left out (named in a warning) */
     size_t nids, cur, nbad;
     size_t sn, scap;
@@ -159,7 +159,8 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
     ostel_rundir_facts_init(&facts);
     size_t slen = strlen(row->summary_json);
     struct cJSON *root = NULL;
-    if (ostel_rundir_parse_summary(row->summary_json, &slen, &facts, &root, why, sizeof(why)) != 0 ||
+    if (ostel_rundir_parse_summary(row->summary_json, &slen, &facts, &root, why, sizeof(why)) !=
+            0 ||
         ostel_report_load_summary_json(r, root, why, sizeof(why)) != 0) {
         cJSON_Delete(root);
         snprintf(err, errlen, "summary.json: %s", why);

@@ -61,7 +61,8 @@ static void html_table_body(struct ostel_buf *out, const struct ostel_report_tab
         ostel_buf_puts(out, "</th>");
     }
     ostel_buf_puts(out, "</tr></thead>\n<tbody>\n");
-    size_t shown = t->nrows > OSTEL_REPORT_HTML_TABLE_ROWS ? OSTEL_REPORT_HTML_TABLE_ROWS : t->nrows;
+    size_t shown =
+        t->nrows > OSTEL_REPORT_HTML_TABLE_ROWS ? OSTEL_REPORT_HTML_TABLE_ROWS : t->nrows;
     for (size_t row = 0; row < shown; row++) {
         ostel_buf_puts(out, "<tr>");
         for (size_t c = 0; c < t->ncols; c++) {
@@ -327,8 +328,9 @@ static void write_summarised(struct ostel_buf *out, const struct ostel_report *r
     for (size_t i = 0; i < total; i++)
         samples += r->set->runs[i].series.n;
     char a[32], b[32];
-    ostel_buf_printf(out, "<p class=\"caption summarised\" id=\"summarised\">This page "
-                          "summarises %s run%s (%s samples)",
+    ostel_buf_printf(out,
+                     "<p class=\"caption summarised\" id=\"summarised\">This page "
+                     "summarises %s run%s (%s samples)",
                      ostel_report_fmt_num((double)total, 0, a, sizeof(a)), total == 1 ? "" : "s",
                      ostel_report_fmt_num((double)samples, 0, b, sizeof(b)));
     if (charts) {

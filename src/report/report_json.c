@@ -293,7 +293,8 @@ static cJSON *sweep_json(const struct ostel_report_sweep *sw)
 }
 
 /* One run; group is its group's label (borrowed). */
-static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group, bool with_series)
+static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group,
+                       bool with_series)
 {
     const struct ostel_report_run *run = &r->set->runs[idx];
     cJSON *o = cJSON_CreateObject();
@@ -424,7 +425,8 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     for (size_t gi = 0; gi < r->ngroups; gi++)
         for (size_t i = 0; i < r->groups[gi].n; i++)
-            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label, with_series));
+            cJSON_AddItemToArray(
+                runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label, with_series));
     return root;
 }
 

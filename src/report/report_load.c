@@ -128,8 +128,8 @@ static void gpu_series_free(struct ostel_report_gpu_series *s)
 
 static void run_free(struct ostel_report_run *r)
 {
-    char **strs[] = {&r->path,        &r->run_id,     &r->name,         &r->tag,    &r->model,
-                     &r->scenario,    &r->status,     &r->tool,         &r->signal, &r->device,
+    char **strs[] = {&r->path,        &r->run_id,     &r->name,          &r->tag,    &r->model,
+                     &r->scenario,    &r->status,     &r->tool,          &r->signal, &r->device,
                      &r->device_desc, &r->model_type, &r->llama_version, &r->host};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         free(*strs[i]);
@@ -147,7 +147,8 @@ void ostel_report_set_free(struct ostel_report_set *set)
     memset(set, 0, sizeof(*set));
 }
 
-/* FNV-1a of a NUL-terminated string: the dedupe table's hash (in memory only; the study's basis). */
+/* FNV-1a of a NUL-terminated string: the dedupe table's hash (in memory only; the study's basis).
+ */
 static uint64_t str_hash(const char *s)
 {
     return ostel_fnv1a64(s, strlen(s), OSTEL_SPEC_HASH_BASIS_LEGACY);
@@ -200,8 +201,8 @@ struct ostel_report_run *ostel_report_set_add(struct ostel_report_set *set)
     }
     struct ostel_report_run *r = &set->runs[set->n++];
     memset(r, 0, sizeof(*r));
-    char **strs[] = {&r->path,        &r->run_id,     &r->name,         &r->tag,    &r->model,
-                     &r->scenario,    &r->status,     &r->tool,         &r->signal, &r->device,
+    char **strs[] = {&r->path,        &r->run_id,     &r->name,          &r->tag,    &r->model,
+                     &r->scenario,    &r->status,     &r->tool,          &r->signal, &r->device,
                      &r->device_desc, &r->model_type, &r->llama_version, &r->host};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         *strs[i] = ostel_xstrdup("");
@@ -709,14 +710,10 @@ int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSO
     struct {
         char **dst;
         const char *key;
-    } strs[] = {{&r->run_id, "run_id"},
-                {&r->tag, "tag"},
-                {&r->status, "status"},
-                {&r->tool, "tool"},
-                {&r->model, "model"},
-                {&r->signal, "signal"},
-                {&r->scenario, "scenario"},
-                {&r->scenario, "scenario.name"}};
+    } strs[] = {{&r->run_id, "run_id"},     {&r->tag, "tag"},
+                {&r->status, "status"},     {&r->tool, "tool"},
+                {&r->model, "model"},       {&r->signal, "signal"},
+                {&r->scenario, "scenario"}, {&r->scenario, "scenario.name"}};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++) {
         const char *s = jstr(run, strs[i].key);
         if (s)
@@ -885,8 +882,8 @@ static bool parse_cell(struct ostel_str s, double *out)
     /* Fast path for plain decimals ("-12.345", at most 15 digits): the digits as an exact integer
      * divided by an exact power of ten is one correctly rounded IEEE operation, so the value is
      * strtod's, bit for bit, without its cost (it was a fifth of a 10,000-run report). */
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     size_t i = s.p[0] == '-' ? 1 : 0, digits = 0, frac = 0;
     bool dot = false;
     uint64_t m = 0;
@@ -1260,7 +1257,8 @@ static void buf_grow(struct ostel_buf *b, size_t cap)
 
 /* Reads dir/file whole into b (initialised here; the caller frees it) when it is a regular file.
  * Returns 0, 1 when it is absent (or not a regular file), or -1 with the message in err. One open
- * and one fstat per file, the buffer sized from fstat: no separate stat to see whether it exists. */
+ * and one fstat per file, the buffer sized from fstat: no separate stat to see whether it exists.
+ */
 static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b,
                           char *err, size_t errlen)
 {
@@ -1386,8 +1384,8 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     ostel_rundir_facts_init(&facts);
     int rc = read_file_into(dir, "summary.json", SUMMARY_MAX, &b, err, errlen);
     if (rc == 1)
-        snprintf(err, errlen, "%s/summary.json: missing (an unfinished run, or not a run directory)",
-                 dir);
+        snprintf(err, errlen,
+                 "%s/summary.json: missing (an unfinished run, or not a run directory)", dir);
     /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
     cJSON *root = NULL;
     if (rc == 0 && b.data &&
@@ -1506,8 +1504,7 @@ int ostel_report_load_path(struct ostel_report_set *set, const char *path)
     return ostel_report_load_path_series(set, path, SIZE_MAX);
 }
 
-int ostel_report_load_path_series(struct ostel_report_set *set, const char *path,
-                                  size_t max_points)
+int ostel_report_load_path_series(struct ostel_report_set *set, const char *path, size_t max_points)
 {
     if (!ostel_is_dir(path))
         return ostel_error("%s: not a directory", path);

@@ -56,8 +56,9 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
             if (!cJSON_IsObject(l))
                 continue;
             if (!lat) {
-                lat = ostel_report_table_new(out, "serve_latency", "Serving: latency and throughput per level",
-                                OSTEL_ARRAY_LEN(lat_head), lat_head, "llllrrrrrrrrrrr");
+                lat = ostel_report_table_new(
+                    out, "serve_latency", "Serving: latency and throughput per level",
+                    OSTEL_ARRAY_LEN(lat_head), lat_head, "llllrrrrrrrrrrr");
                 lat->caption = ostel_xstrdup(
                     "One row per load level of each ostel serve run. TTFT and E2E are timed from "
                     "the scheduled send (open loop: the client's own queueing included); ITL is "
@@ -70,7 +71,7 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
                 /* the second table is made after the first: re-find lat, the array moved */
                 size_t li = (size_t)(lat - out->t);
                 sys = ostel_report_table_new(out, "serve_system", "Serving: the machine per level",
-                                OSTEL_ARRAY_LEN(sys_head), sys_head, "lllrrrrrl");
+                                             OSTEL_ARRAY_LEN(sys_head), sys_head, "lllrrrrrl");
                 lat = &out->t[li];
                 sys->caption = ostel_xstrdup(
                     "The watched process tree (the server ostel started, or --pid) in the samples "

@@ -340,8 +340,8 @@ static void build_prediction(const struct ostel_report *r, struct ostel_report_t
                                        "Compute predicted",
                                        "Compute measured",
                                        "Compute error"};
-    struct ostel_report_table *t =
-        ostel_report_table_new(ts, "prediction", "Predicted vs measured memory", 12, head, "lrlrrrrrrrrr");
+    struct ostel_report_table *t = ostel_report_table_new(
+        ts, "prediction", "Predicted vs measured memory", 12, head, "lrlrrrrrrrrr");
     struct ostel_buf cap;
     ostel_buf_init(&cap, 1 << 16);
     ostel_buf_printf(&cap,
@@ -480,8 +480,9 @@ static void build_sweep(const struct ostel_report *r, struct ostel_report_tables
     head[ncols - 1] = ostel_xstrdup("Settings");
     numeric[ncols - 1] = 'l';
     numeric[ncols] = '\0';
-    struct ostel_report_table *t = ostel_report_table_new(ts, "sweep", "Memory against context (predicted)",
-                                             ncols, (const char *const *)head, numeric);
+    struct ostel_report_table *t =
+        ostel_report_table_new(ts, "sweep", "Memory against context (predicted)", ncols,
+                               (const char *const *)head, numeric);
     for (size_t c = 0; c < ncols; c++)
         free(head[c]);
     struct ostel_buf cap;
@@ -613,8 +614,8 @@ static void build_statistics(const struct ostel_report *r, struct ostel_report_t
 {
     static const char *const head[] = {"Group",     "Metric",    "n",      "Median",
                                        "Mean ± SD", "Min – Max", "95% CI", "CV"};
-    struct ostel_report_table *t =
-        ostel_report_table_new(ts, "statistics", "Statistics over repetitions", 8, head, "llrrrrrr");
+    struct ostel_report_table *t = ostel_report_table_new(
+        ts, "statistics", "Statistics over repetitions", 8, head, "llrrrrrr");
     t->caption = ostel_xstrdup("Over each group's successful runs. 95% CI: the confidence interval "
                                "of the mean (Student t); CV: standard deviation / mean.");
     for (size_t gi = 0; gi < r->ngroups; gi++) {

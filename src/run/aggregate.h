@@ -1,6 +1,6 @@
 /*
- * aggregate: telemetry of a run reduced per phase (load, prompt, generate, teardown) and overall, from
- * metrics.csv rows. Pure: no I/O. The result is summary.json's "telemetry" object
+ * aggregate: telemetry of a run reduced per phase (load, prompt, generate, teardown) and overall,
+ * from metrics.csv rows. Pure: no I/O. The result is summary.json's "telemetry" object
  * (docs/run-directory.md).
  */
 #ifndef OSTEL_AGGREGATE_H
@@ -30,12 +30,14 @@ struct ostel_phase_stats {
 /* Reduces rows whose phase is `phase` (OSTEL_PHASE_NONE = every row) into *out. */
 void ostel_aggregate_phase(const struct ostel_metrics_row *rows, size_t n, enum ostel_phase phase,
                            struct ostel_phase_stats *out);
-/* The stats as a JSON object, or a JSON null when the phase has no sample. Caller owns the result. */
+/* The stats as a JSON object, or a JSON null when the phase has no sample. Caller owns the result.
+ */
 cJSON *ostel_aggregate_to_json(const struct ostel_phase_stats *s);
 
 /*
- * summary.json's "telemetry": samples, intervals (mean and p99 of the gaps between sample timestamps,
- * in ms), "overall" and "phases". interval_ms is the requested interval. Caller owns the result.
+ * summary.json's "telemetry": samples, intervals (mean and p99 of the gaps between sample
+ * timestamps, in ms), "overall" and "phases". interval_ms is the requested interval. Caller owns
+ * the result.
  */
 cJSON *ostel_aggregate_telemetry_json(const struct ostel_metrics_row *rows, size_t n,
                                       double interval_ms);

@@ -1,11 +1,12 @@
 /*
- * child: starting and ending the watched program. posix_spawn with an argv array (never a shell), in a
- * process group of its own so that ostel can signal the child and everything it started; stdout and
- * stderr share one pipe so the log keeps their arrival order; stdin is /dev/null. The environment is
- * ostel's, plus CUDA_DEVICE_ORDER=PCI_BUS_ID unless it is set (CUDA<k> = NVML's GPU k; docs/gpu.md).
+ * child: starting and ending the watched program. posix_spawn with an argv array (never a shell),
+ * in a process group of its own so that ostel can signal the child and everything it started;
+ * stdout and stderr share one pipe so the log keeps their arrival order; stdin is /dev/null. The
+ * environment is ostel's, plus CUDA_DEVICE_ORDER=PCI_BUS_ID unless it is set (CUDA<k> = NVML's GPU
+ * k; docs/gpu.md).
  *
- * Descriptors (run-command.h's habit): ostel_child_spawn() returns the pipe's read end in out_fd, owned
- * by the caller (ostel_child_close() closes it); the write end exists only in the child.
+ * Descriptors (run-command.h's habit): ostel_child_spawn() returns the pipe's read end in out_fd,
+ * owned by the caller (ostel_child_close() closes it); the write end exists only in the child.
  */
 #ifndef OSTEL_CHILD_H
 #define OSTEL_CHILD_H
@@ -16,8 +17,8 @@
 struct ostel_platform_run_cgroup;
 
 struct ostel_child {
-    pid_t pid;    /* also the process group id */
-    int out_fd;   /* read end of the stdout+stderr pipe, non-blocking, close-on-exec */
+    pid_t pid;  /* also the process group id */
+    int out_fd; /* read end of the stdout+stderr pipe, non-blocking, close-on-exec */
     bool reaped;
     struct ostel_platform_run_cgroup *cgroup; /* owned: the child's own cgroup, or NULL */
 };
@@ -25,8 +26,8 @@ struct ostel_child {
 /* Starts argv[0] (a path) with argv. Returns 0, or OSTEL_ERR after printing why. */
 int ostel_child_spawn(char *const argv[], struct ostel_child *c);
 /*
- * Like ostel_child_spawn, but the child's stdout and stderr go to out_fd (borrowed, e.g. a log file)
- * instead of a pipe; c->out_fd is -1. For background programs whose output nobody drains.
+ * Like ostel_child_spawn, but the child's stdout and stderr go to out_fd (borrowed, e.g. a log
+ * file) instead of a pipe; c->out_fd is -1. For background programs whose output nobody drains.
  */
 int ostel_child_spawn_to_fd(char *const argv[], int out_fd, struct ostel_child *c);
 /*

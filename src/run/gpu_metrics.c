@@ -23,7 +23,8 @@ size_t ostel_gpu_metrics_format_header(char *out, size_t out_size)
         return 0;
     len = (size_t)n;
     for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) {
-        n = snprintf(out + len, out_size - len, ",%s", ostel_gpu_field_name((enum ostel_gpu_field)f));
+        n = snprintf(out + len, out_size - len, ",%s",
+                     ostel_gpu_field_name((enum ostel_gpu_field)f));
         if (n < 0 || (size_t)n >= out_size - len)
             return 0;
         len += (size_t)n;
@@ -253,10 +254,8 @@ static cJSON *acc_json(const struct acc *a)
     cJSON_AddItemToObject(o, "mean_mem_util_pct", num(mean_of(a, OSTEL_GPU_MEM_UTIL_PCT), 1));
     cJSON_AddItemToObject(o, "mean_power_w", num(mean_of(a, OSTEL_GPU_POWER_W), 2));
     cJSON_AddItemToObject(o, "peak_power_w", num(peak_of(a, OSTEL_GPU_POWER_W), 2));
-    cJSON_AddItemToObject(o, "mean_power_instant_w",
-                          num(mean_of(a, OSTEL_GPU_POWER_INSTANT_W), 2));
-    cJSON_AddItemToObject(o, "peak_power_instant_w",
-                          num(peak_of(a, OSTEL_GPU_POWER_INSTANT_W), 2));
+    cJSON_AddItemToObject(o, "mean_power_instant_w", num(mean_of(a, OSTEL_GPU_POWER_INSTANT_W), 2));
+    cJSON_AddItemToObject(o, "peak_power_instant_w", num(peak_of(a, OSTEL_GPU_POWER_INSTANT_W), 2));
     cJSON_AddItemToObject(o, "energy_j",
                           num(a->cnt[OSTEL_GPU_ENERGY_J] ? a->sum[OSTEL_GPU_ENERGY_J] : NAN, 3));
     cJSON_AddItemToObject(o, "peak_temp_c", num(peak_of(a, OSTEL_GPU_TEMP_C), 0));
@@ -367,7 +366,8 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
                 e_valid[p] = true;
             }
         }
-        /* VRAM beyond llama.cpp's accounting: the process's peak (NVML) minus llama.cpp's "self". */
+        /* VRAM beyond llama.cpp's accounting: the process's peak (NVML) minus llama.cpp's "self".
+         */
         double proc_peak = peak_of(&all, OSTEL_GPU_PROC_MEM_MB);
         double self = facts ? facts->llama_self_mb[d] : -1;
         cJSON_AddItemToObject(o, "llama_self_mb", num(self >= 0 ? self : NAN, 1));
@@ -388,10 +388,10 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
     cJSON_AddItemToObject(run, "generate_energy_j", num(gen_e, 3));
     cJSON_AddItemToObject(run, "prompt_energy_j", num(pr_e, 3));
     cJSON_AddItemToObject(run, "j_per_token", num(gt > 0 ? gen_e / gt : NAN, 5));
-    cJSON_AddItemToObject(run, "tokens_per_j",
-                          num(gt > 0 && gen_e > 0 ? gt / gen_e : NAN, 4));
+    cJSON_AddItemToObject(run, "tokens_per_j", num(gt > 0 && gen_e > 0 ? gt / gen_e : NAN, 4));
     cJSON_AddItemToObject(run, "prompt_j_per_token", num(pt > 0 ? pr_e / pt : NAN, 5));
-    cJSON_AddItemToObject(run, "peak_proc_mem_mb", num(n && proc_peak_sum > 0 ? proc_peak_sum : NAN, 1));
+    cJSON_AddItemToObject(run, "peak_proc_mem_mb",
+                          num(n && proc_peak_sum > 0 ? proc_peak_sum : NAN, 1));
     cJSON_AddItemToObject(run, "vram_beyond_llama_mb", num(beyond_any ? beyond_sum : NAN, 1));
     /* The energy counter is the whole device's: another process on it during the run spent part
      * of what is counted. true when one was seen, false when every device's process list was read
@@ -412,12 +412,13 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
                 shared = -1;
         }
     }
-    cJSON_AddItemToObject(run, "energy_shared", shared < 0 ? cJSON_CreateNull()
-                                                           : cJSON_CreateBool(shared == 1));
+    cJSON_AddItemToObject(run, "energy_shared",
+                          shared < 0 ? cJSON_CreateNull() : cJSON_CreateBool(shared == 1));
     cJSON_AddItemToObject(run, "energy_note",
-                          shared == 1 ? cJSON_CreateString("other processes used the GPU during the "
-                                                           "run: the energy counter is the whole "
-                                                           "device's, so J/token is too high")
-                                      : cJSON_CreateNull());
+                          shared == 1
+                              ? cJSON_CreateString("other processes used the GPU during the "
+                                                   "run: the energy counter is the whole "
+                                                   "device's, so J/token is too high")
+                              : cJSON_CreateNull());
     return root;
 }

@@ -43,7 +43,7 @@ struct ostel_gpu_sampler {
     char *csv_path;        /* owned */
     char why[256];         /* the thread's one line when it found no GPU */
     pid_t root;
-    int fd;                /* -1 until the thread created the file */
+    int fd; /* -1 until the thread created the file */
     uint64_t interval_ns;
     unsigned proc_every;
     pthread_t thread;
@@ -140,8 +140,8 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
                 const struct ostel_gpu_info *in = ostel_gpu_device_info(s->gpu, i);
                 double max_w = in && in->power_limit_w > 0 ? in->power_limit_w * 2 : 5000;
                 double j;
-                if (ostel_gpu_energy_delta(d->prev_mj, r.energy_mj,
-                                           (double)(t0 - d->prev_ns) / 1e9, max_w, &j)) {
+                if (ostel_gpu_energy_delta(d->prev_mj, r.energy_mj, (double)(t0 - d->prev_ns) / 1e9,
+                                           max_w, &j)) {
                     row.v[OSTEL_GPU_ENERGY_J] = j;
                     row.valid |= 1u << OSTEL_GPU_ENERGY_J;
                     d->energy_total_j += j;
@@ -155,8 +155,8 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
         }
         if (r.procs_valid) {
             size_t matched = 0;
-            double mb = ostel_gpu_tree_mem_mb(r.procs, r.n_procs, s->root, parent_of, NULL,
-                                              &matched);
+            double mb =
+                ostel_gpu_tree_mem_mb(r.procs, r.n_procs, s->root, parent_of, NULL, &matched);
             row.v[OSTEL_GPU_PROC_MEM_MB] = mb;
             row.valid |= 1u << OSTEL_GPU_PROC_MEM_MB;
             d->proc_reads++;
@@ -177,9 +177,9 @@ static void sample_all(struct ostel_gpu_sampler *s, uint64_t k)
     }
 }
 
-/* Opens the backend and the file, on the GPU thread: nvmlInit and the device enumeration can hang in
- * a stuck driver, and the runner must keep draining the child's pipe meanwhile. False when there is
- * nothing to read (s->why says why). */
+/* Opens the backend and the file, on the GPU thread: nvmlInit and the device enumeration can hang
+ * in a stuck driver, and the runner must keep draining the child's pipe meanwhile. False when there
+ * is nothing to read (s->why says why). */
 static bool open_backend(struct ostel_gpu_sampler *s)
 {
     const char *want = getenv("OSTEL_GPU");
@@ -260,8 +260,8 @@ struct ostel_gpu_sampler *ostel_gpu_sampler_start(pid_t root, const char *csv_pa
                                                   uint64_t interval_ns, unsigned proc_every,
                                                   char *why, size_t why_size)
 {
-    return ostel_gpu_sampler_start_tap(root, csv_path, interval_ns, proc_every, why, why_size,
-                                       NULL, NULL);
+    return ostel_gpu_sampler_start_tap(root, csv_path, interval_ns, proc_every, why, why_size, NULL,
+                                       NULL);
 }
 
 struct ostel_gpu_sampler *ostel_gpu_sampler_start_tap(pid_t root, const char *csv_path,
@@ -362,8 +362,9 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
         cJSON_AddBoolToObject(o, "open_timed_out", true);
         cJSON_AddBoolToObject(o, "stop_timed_out", true);
         cJSON_AddItemToObject(o, "devices", cJSON_CreateArray());
-        cJSON_AddStringToObject(o, "note", "NVML did not answer while starting (nvmlInit or the "
-                                           "device enumeration hung): no GPU row was recorded");
+        cJSON_AddStringToObject(o, "note",
+                                "NVML did not answer while starting (nvmlInit or the "
+                                "device enumeration hung): no GPU row was recorded");
         return o;
     }
     /* Opened: gpu's name, library, driver and capabilities no longer change. */
@@ -378,22 +379,23 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
     if (!joined) {
         /* The thread is stuck in a driver call: leave it; the last of it and this stop frees. */
         cJSON_AddItemToObject(o, "devices", cJSON_CreateArray());
-        cJSON_AddStringToObject(o, "note", "the GPU thread did not stop within 2 s (a driver call "
-                                           "hung); its last rows may be missing");
+        cJSON_AddStringToObject(o, "note",
+                                "the GPU thread did not stop within 2 s (a driver call "
+                                "hung); its last rows may be missing");
         pthread_detach(s->thread);
         leave(s); /* s may be freed now */
         return o;
     }
     pthread_join(s->thread, NULL);
     cJSON_AddNumberToObject(o, "rows", (double)s->rows);
-    cJSON_AddItemToObject(o, "read_ms_mean",
-                          num_or_null(round(s->read_ms_sum / (double)s->reads * 1000) / 1000,
-                                      s->reads > 0));
-    cJSON_AddItemToObject(o, "read_ms_max", num_or_null(round(s->read_ms_max * 1000) / 1000,
-                                                        s->reads > 0));
-    cJSON_AddItemToObject(o, "thread_cpu_ms",
-                          num_or_null(round((double)s->thread_cpu_ns / 1e3) / 1e3,
-                                      s->thread_cpu_ns > 0));
+    cJSON_AddItemToObject(
+        o, "read_ms_mean",
+        num_or_null(round(s->read_ms_sum / (double)s->reads * 1000) / 1000, s->reads > 0));
+    cJSON_AddItemToObject(o, "read_ms_max",
+                          num_or_null(round(s->read_ms_max * 1000) / 1000, s->reads > 0));
+    cJSON_AddItemToObject(
+        o, "thread_cpu_ms",
+        num_or_null(round((double)s->thread_cpu_ns / 1e3) / 1e3, s->thread_cpu_ns > 0));
     /* the file's rows are complete only once they are on disk: fsync and close are checked too */
     if (!s->write_errno && fsync(s->fd) != 0 && errno != EINVAL)
         s->write_errno = errno;
@@ -410,15 +412,17 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
         cJSON_AddNumberToObject(j, "index", i);
         cJSON_AddStringToObject(j, "name", in->name);
         cJSON_AddStringToObject(j, "uuid", in->uuid);
-        cJSON_AddItemToObject(j, "mem_total_mb", num_or_null(round(in->mem_total_mb), in->mem_total_mb >= 0));
+        cJSON_AddItemToObject(j, "mem_total_mb",
+                              num_or_null(round(in->mem_total_mb), in->mem_total_mb >= 0));
         cJSON_AddItemToObject(j, "power_limit_w",
                               num_or_null(in->power_limit_w, in->power_limit_w >= 0));
         cJSON_AddNumberToObject(j, "samples", (double)d->samples);
         cJSON_AddNumberToObject(j, "failed_reads", (double)d->failed_reads);
-        cJSON_AddItemToObject(j, "first_error", d->first_err[0] ? cJSON_CreateString(d->first_err)
-                                                                : cJSON_CreateNull());
-        cJSON_AddItemToObject(j, "lost_at", num_or_null(round(d->lost_at * 1000) / 1000,
-                                                        d->lost_at >= 0));
+        cJSON_AddItemToObject(j, "first_error",
+                              d->first_err[0] ? cJSON_CreateString(d->first_err)
+                                              : cJSON_CreateNull());
+        cJSON_AddItemToObject(j, "lost_at",
+                              num_or_null(round(d->lost_at * 1000) / 1000, d->lost_at >= 0));
         cJSON_AddNumberToObject(j, "energy_resets", (double)d->energy_resets);
         cJSON_AddNumberToObject(j, "proc_reads", (double)d->proc_reads);
         cJSON_AddNumberToObject(j, "proc_matched_reads", (double)d->proc_matched_reads);

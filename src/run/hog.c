@@ -120,8 +120,10 @@ int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err
             }
             out->cpu_threads = (int)t;
         } else {
-            snprintf(err, err_size,
-                     "unknown load '%s' (mem:SIZE, mem:PCT%%, mem:PCT%%avail, mem:avail-SIZE, cpu:N)", tok);
+            snprintf(
+                err, err_size,
+                "unknown load '%s' (mem:SIZE, mem:PCT%%, mem:PCT%%avail, mem:avail-SIZE, cpu:N)",
+                tok);
             return OSTEL_ERR;
         }
         if (!comma)
@@ -160,7 +162,8 @@ int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_
         if (mi->avail_bytes <= spec->mem_bytes + reserve_bytes) {
             snprintf(err, err_size,
                      "%s would leave %.1f GiB but only %.1f GiB is available (keeping %llu MiB "
-                     "spare)", spec->mem_text, gib(spec->mem_bytes), gib(mi->avail_bytes),
+                     "spare)",
+                     spec->mem_text, gib(spec->mem_bytes), gib(mi->avail_bytes),
                      (unsigned long long)(reserve_bytes >> 20));
             return OSTEL_ERR;
         }
@@ -358,8 +361,8 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     uint64_t rss = 0;
     bool have_rss = self_rss(&rss);
     double cycle_s = params->cycle_ns ? (double)params->cycle_ns / 1e9 : OSTEL_HOG_CYCLE_S;
-    uint64_t rate = params->rate_pages_s ? params->rate_pages_s
-                                         : (uint64_t)ceil((double)npages / cycle_s);
+    uint64_t rate =
+        params->rate_pages_s ? params->rate_pages_s : (uint64_t)ceil((double)npages / cycle_s);
     fprintf(out, "hog: ready rss=%s%llu MiB mem=%llu MiB cpu=%d pid=%ld oom_score_adj=%s",
             have_rss ? "" : "~", (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
             (unsigned long long)(mem_bytes >> 20), spec->cpu_threads, (long)getpid(),

@@ -19,9 +19,9 @@
 
 enum ostel_hog_mem_kind {
     OSTEL_HOG_MEM_NONE,
-    OSTEL_HOG_MEM_BYTES,     /* mem:2G */
-    OSTEL_HOG_MEM_PCT_TOTAL, /* mem:70%      — share of MemTotal */
-    OSTEL_HOG_MEM_PCT_AVAIL, /* mem:70%avail — share of MemAvailable at start */
+    OSTEL_HOG_MEM_BYTES,       /* mem:2G */
+    OSTEL_HOG_MEM_PCT_TOTAL,   /* mem:70%      — share of MemTotal */
+    OSTEL_HOG_MEM_PCT_AVAIL,   /* mem:70%avail — share of MemAvailable at start */
     OSTEL_HOG_MEM_LEAVE_AVAIL, /* mem:avail-2G — MemAvailable at start less 2G (mem_bytes) */
 };
 

@@ -9,11 +9,28 @@
 #include <string.h>
 
 static const char *const col_names[OSTEL_COL_COUNT] = {
-    "ts",          "rss_mb",        "cpu_pct",        "vm_pressure_flag", "avail_mem_level",
-    "pageins_delta", "pageouts_delta", "phase",       "rss_anon_mb",      "rss_file_mb",
-    "swap_mb",     "minflt_delta",  "majflt_delta",   "threads",          "sys_avail_mb",
-    "swapin_delta", "swapout_delta", "psi_some_pct",  "psi_full_pct",     "cgroup_mem_mb",
-    "footprint_mb", "footprint_peak_mb",
+    "ts",
+    "rss_mb",
+    "cpu_pct",
+    "vm_pressure_flag",
+    "avail_mem_level",
+    "pageins_delta",
+    "pageouts_delta",
+    "phase",
+    "rss_anon_mb",
+    "rss_file_mb",
+    "swap_mb",
+    "minflt_delta",
+    "majflt_delta",
+    "threads",
+    "sys_avail_mb",
+    "swapin_delta",
+    "swapout_delta",
+    "psi_some_pct",
+    "psi_full_pct",
+    "cgroup_mem_mb",
+    "footprint_mb",
+    "footprint_peak_mb",
 };
 
 /* Decimals written per column: counts are integers, MiB and % two places, ts milliseconds. */
@@ -66,7 +83,8 @@ size_t ostel_metrics_format_row(const struct ostel_metrics_row *r, char *out, si
         if (c == OSTEL_COL_PHASE)
             n = snprintf(out + len, out_size - len, ",%s", ostel_phase_name(r->phase));
         else if (ostel_metrics_has(r, (enum ostel_metric_col)c) && isfinite(r->v[c]))
-            n = snprintf(out + len, out_size - len, "%s%.*f", c ? "," : "", col_decimals[c], r->v[c]);
+            n = snprintf(out + len, out_size - len, "%s%.*f", c ? "," : "", col_decimals[c],
+                         r->v[c]);
         else
             n = snprintf(out + len, out_size - len, "%s", c ? "," : "");
         if (n < 0 || (size_t)n >= out_size - len)

@@ -1,7 +1,7 @@
 /*
  * metrics: the metrics.csv format (docs/run-directory.md) — its columns, one row as a struct with a
- * validity bit per column, formatting a row without allocation (the sampler's hot path), and parsing a
- * whole file back (untrusted input: report, db import, the runner's own post-processing).
+ * validity bit per column, formatting a row without allocation (the sampler's hot path), and
+ * parsing a whole file back (untrusted input: report, db import, the runner's own post-processing).
  */
 #ifndef OSTEL_METRICS_H
 #define OSTEL_METRICS_H
@@ -78,10 +78,10 @@ struct ostel_metrics_table {
 };
 /*
  * Parses a whole metrics.csv held in memory. Columns are found by header name (the parser maps each
- * column of the file to an ostel column, or to none: that column's cells are skipped), so files with
- * extra or reordered columns (newer ostel, the original harness's seven columns only) load too; a
- * header without 'ts' is refused, as is a row without a timestamp. Returns 0, or
- * OSTEL_ERR with a message "line N: ..." in err (nothing printed). The caller frees with
+ * column of the file to an ostel column, or to none: that column's cells are skipped), so files
+ * with extra or reordered columns (newer ostel, the original harness's seven columns only) load
+ * too; a header without 'ts' is refused, as is a row without a timestamp. Returns 0, or OSTEL_ERR
+ * with a message "line N: ..." in err (nothing printed). The caller frees with
  * ostel_metrics_table_free().
  */
 int ostel_metrics_parse(const char *data, size_t len, struct ostel_metrics_table *out, char *err,

@@ -1,6 +1,6 @@
 /*
- * phases: when did load, prompt processing, generation and teardown happen? From the arrival times of
- * llama.cpp's log lines (marks recorded by the runner) and the durations in its perf block.
+ * phases: when did load, prompt processing, generation and teardown happen? From the arrival times
+ * of llama.cpp's log lines (marks recorded by the runner) and the durations in its perf block.
  *
  *   load      child start → the generation loop's first line (EVENT_PROMPT_START), or, lacking it,
  *             the context-creation line;

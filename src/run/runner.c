@@ -1,14 +1,16 @@
 /*
  * runner: one run from spawn to a complete run directory (see runner.h).
  *
- * Threads: the sampler runs in its own thread (sampler.c); this thread drains the child's output pipe
- * (the child must never block on a full pipe), writes it to llama_output.log as it arrives, records when
- * notable log lines arrive (phase marks), enforces --timeout and reacts to SIGINT/SIGTERM. When the
- * child has exited (seen without reaping it), the sampler takes its last sample, the child is reaped,
- * and the artifacts are post-processed: the log parsed, phases labelled in metrics.csv, summary.json
- * written atomically, config.txt rewritten with the final status.
+ * Threads: the sampler runs in its own thread (sampler.c); this thread drains the child's output
+ * pipe (the child must never block on a full pipe), writes it to llama_output.log as it arrives,
+ * records when notable log lines arrive (phase marks), enforces --timeout and reacts to
+ * SIGINT/SIGTERM. When the child has exited (seen without reaping it), the sampler takes its last
+ * sample, the child is reaped, and the artifacts are post-processed: the log parsed, phases
+ * labelled in metrics.csv, summary.json written atomically, config.txt rewritten with the final
+ * status.
  *
- * The one piece of process-wide state is the signal self-pipe: a signal handler can reach nothing else.
+ * The one piece of process-wide state is the signal self-pipe: a signal handler can reach nothing
+ * else.
  */
 #include "run/runner.h"
 
@@ -43,13 +45,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOG_MAX_BYTES ((size_t)1 << 30)  /* a log bigger than this is kept but not parsed whole */
-#define LINE_MAX_BYTES 65536             /* longer lines are classified on their first 64 KiB */
-#define KILL_GRACE_S 5.0                 /* SIGTERM, then SIGKILL after this */
+#define LOG_MAX_BYTES ((size_t)1 << 30) /* a log bigger than this is kept but not parsed whole */
+#define LINE_MAX_BYTES 65536            /* longer lines are classified on their first 64 KiB */
+#define KILL_GRACE_S 5.0                /* SIGTERM, then SIGKILL after this */
 #define MAX_MARKS 100000
 
-static const char *const status_names[] = {"ok", "failed", "killed", "timeout", "interrupted",
-                                           "spawn_failed"};
+static const char *const status_names[] = {"ok",      "failed",      "killed",
+                                           "timeout", "interrupted", "spawn_failed"};
 
 const char *ostel_run_status_name(enum ostel_run_status s)
 {
@@ -169,8 +171,8 @@ static char *join_argv(char *const *argv)
         const char *a = argv[i];
         bool plain = *a != '\0';
         for (const char *p = a; *p; p++)
-            if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') || ('0' <= *p && *p <= '9') ||
-                  strchr("-_./=:,+@%", *p)))
+            if (!(('a' <= *p && *p <= 'z') || ('A' <= *p && *p <= 'Z') ||
+                  ('0' <= *p && *p <= '9') || strchr("-_./=:,+@%", *p)))
                 plain = false;
         if (i)
             ostel_buf_putc(&b, ' ');
@@ -221,7 +223,7 @@ struct run_ctx {
     size_t n_marks, cap_marks;
     struct ostel_buf line; /* the current, not yet complete line */
     bool line_overflow;
-    char gpu_line[256]; /* config.txt's "gpu" line: what is read, or why nothing is */
+    char gpu_line[256];    /* config.txt's "gpu" line: what is read, or why nothing is */
     cJSON *gpu_collection; /* what the GPU sampler recorded (owned), or NULL */
 };
 
@@ -387,17 +389,28 @@ static int signal_number_after_exit(int wstatus, int *exit_code)
 static const char *signal_name(int sig)
 {
     switch (sig) {
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGINT: return "SIGINT";
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGFPE: return "SIGFPE";
-    case SIGILL: return "SIGILL";
-    case SIGHUP: return "SIGHUP";
-    case SIGPIPE: return "SIGPIPE";
-    default: return NULL;
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGINT:
+        return "SIGINT";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGPIPE:
+        return "SIGPIPE";
+    default:
+        return NULL;
     }
 }
 
@@ -497,7 +510,8 @@ static void finalize(struct run_ctx *c)
     cJSON_AddItemToObject(run, "exit_code",
                           num_or_null(res->exit_code, res->status == OSTEL_RUN_OK ||
                                                           res->status == OSTEL_RUN_FAILED));
-    cJSON_AddItemToObject(run, "signal", str_or_null(res->signal ? signal_name(res->signal) : NULL));
+    cJSON_AddItemToObject(run, "signal",
+                          str_or_null(res->signal ? signal_name(res->signal) : NULL));
     if (res->signal && !signal_name(res->signal))
         cJSON_ReplaceItemInObject(run, "signal", cJSON_CreateNumber(res->signal));
     cJSON_AddBoolToObject(run, "oom_killed", res->oom_killed);
@@ -520,16 +534,16 @@ static void finalize(struct run_ctx *c)
     const struct ostel_log_timings *lt = &lr.timings;
     ostel_prom_set_tps(s->prom, parsed && lt->prompt_tps.valid ? lt->prompt_tps.value : NAN,
                        parsed && lt->gen_tps.valid ? lt->gen_tps.value : NAN);
-    cJSON_AddItemToObject(tok, "prompt", num_or_null(lt->prompt_tokens.value,
-                                                     parsed && lt->prompt_tokens.valid));
+    cJSON_AddItemToObject(tok, "prompt",
+                          num_or_null(lt->prompt_tokens.value, parsed && lt->prompt_tokens.valid));
     cJSON_AddItemToObject(tok, "generated",
                           num_or_null(lt->gen_tokens.value + 1, parsed && lt->gen_tokens.valid &&
                                                                     lt->prompt_tokens.valid &&
                                                                     lt->prompt_tokens.value > 0));
     /* The pinned llama.cpp's logger writes from a thread that is not joined at exit, so a process
      * that ends well can still lose its last lines, perf block included (upstream issue 22142). */
-    bool llama_tool = s->tool && strcmp(s->tool, "command") != 0 &&
-                      strcmp(s->tool, "llama-server") != 0;
+    bool llama_tool =
+        s->tool && strcmp(s->tool, "command") != 0 && strcmp(s->tool, "llama-server") != 0;
     cJSON_AddBoolToObject(run, "log_complete",
                           !llama_tool || res->status != OSTEL_RUN_OK ||
                               (parsed && lt->format != OSTEL_LOGPARSE_FORMAT_NONE));
@@ -553,8 +567,9 @@ static void finalize(struct run_ctx *c)
         pred = ostel_memmodel_compare_json(s->model, &mp, &lr, perr, sizeof(perr));
     }
     cJSON_AddItemToObject(root, "prediction", pred ? pred : cJSON_CreateNull());
-    cJSON_AddItemToObject(root, "telemetry",
-                          ostel_aggregate_telemetry_json(t.rows, t.n, (double)s->interval_ns / 1e6));
+    cJSON_AddItemToObject(
+        root, "telemetry",
+        ostel_aggregate_telemetry_json(t.rows, t.n, (double)s->interval_ns / 1e6));
     cJSON *tel = cJSON_GetObjectItem(root, "telemetry");
     /* What watching cost: ostel's own CPU time over the run, in all and per sample. */
     double wall = res->end_ts - res->start_ts;
@@ -564,9 +579,9 @@ static void finalize(struct run_ctx *c)
     cJSON_AddItemToObject(oc, "ms", num_or_null(round(cpu_ms * 1000) / 1000, has_cpu));
     cJSON_AddItemToObject(oc, "pct_of_core",
                           num_or_null(round(cpu_ms / 10.0 / wall * 1000) / 1000, has_cpu));
-    cJSON_AddItemToObject(oc, "us_per_sample",
-                          num_or_null(round(cpu_ms * 1000.0 / (double)res->samples * 10) / 10,
-                                      has_cpu));
+    cJSON_AddItemToObject(
+        oc, "us_per_sample",
+        num_or_null(round(cpu_ms * 1000.0 / (double)res->samples * 10) / 10, has_cpu));
     cJSON *bounds = cJSON_AddObjectToObject(tel, "phase_starts");
     for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++)
         cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
@@ -582,10 +597,12 @@ static void finalize(struct run_ctx *c)
     cJSON_AddItemToObject(host, "kernel", str_or_null(h->kernel));
     cJSON_AddItemToObject(host, "arch", str_or_null(h->machine));
     cJSON_AddItemToObject(host, "cpu_model", str_or_null(h->cpu_model));
-    cJSON_AddItemToObject(host, "cpu_cores",
-                          num_or_null(h->logical_cores, (h->valid >> OSTEL_PLATFORM_HOST_CORES) & 1));
-    cJSON_AddItemToObject(host, "ram_mib", num_or_null((double)(h->ram_bytes >> 20),
-                                                       (h->valid >> OSTEL_PLATFORM_HOST_RAM) & 1));
+    cJSON_AddItemToObject(
+        host, "cpu_cores",
+        num_or_null(h->logical_cores, (h->valid >> OSTEL_PLATFORM_HOST_CORES) & 1));
+    cJSON_AddItemToObject(
+        host, "ram_mib",
+        num_or_null((double)(h->ram_bytes >> 20), (h->valid >> OSTEL_PLATFORM_HOST_RAM) & 1));
     cJSON_AddItemToObject(host, "swap_mib",
                           num_or_null((double)(h->swap_total_bytes >> 20),
                                       (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1));
@@ -721,8 +738,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         res->end_ts = now_real();
         goto finish;
     }
-    sampler = ostel_sampler_start_tap(child.pid, csv_fd, s->interval_ns, s->prom ? ostel_prom_tap : NULL,
-                                      s->prom);
+    sampler = ostel_sampler_start_tap(child.pid, csv_fd, s->interval_ns,
+                                      s->prom ? ostel_prom_tap : NULL, s->prom);
     if (!sampler)
         ostel_warn("the run goes on without telemetry");
     struct during_thread during = {.spec = s, .pid = child.pid};
@@ -851,7 +868,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         int werr = 0;
         res->samples = ostel_sampler_finish(sampler, &kills, &sampler_cpu, &werr);
         note_write_error(&c, "metrics.csv", werr);
-        uint64_t runner_cpu1 = ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
+        uint64_t runner_cpu1 =
+            ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
         oom_kills = kills;
         if (sampler_cpu && runner_cpu0 && runner_cpu1)
             res->watcher_cpu_ns = sampler_cpu + (runner_cpu1 - runner_cpu0);
@@ -877,7 +895,8 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         res->status = OSTEL_RUN_KILLED;
     else
         res->status = res->exit_code == 0 ? OSTEL_RUN_OK : OSTEL_RUN_FAILED;
-    /* The kernel's OOM killer sends SIGKILL; a kill counted in our scope during the run names it. */
+    /* The kernel's OOM killer sends SIGKILL; a kill counted in our scope during the run names it.
+     */
     res->oom_killed = res->signal == SIGKILL && !res->ostel_signal && !timed_out && oom_kills > 0;
 
 finish:

@@ -24,25 +24,27 @@ enum ostel_run_status {
 
 /* Everything a run needs; every pointer is borrowed for the duration of ostel_runner_run(). */
 struct ostel_run_spec {
-    const char *dir;       /* run directory; created; must not exist or be empty */
-    char *const *argv;     /* the child's argv; argv[0] is a path */
+    const char *dir;   /* run directory; created; must not exist or be empty */
+    char *const *argv; /* the child's argv; argv[0] is a path */
     const char *tag;
-    const char *tool;      /* "llama-completion", "llama-cli", or "command" */
-    const char *model;     /* NULL for a plain command */
-    long long ctx, gen;    /* < 0 when not applicable */
-    const char *prompt_desc; /* how the prompt was given, for config.txt ("default", a file), or NULL */
-    const char *scenario;  /* "none" unless a study says otherwise */
-    int repetition;        /* 0 when not part of a study */
-    const char *llama_bin; /* directory of the llama.cpp tools, or NULL */
+    const char *tool;   /* "llama-completion", "llama-cli", or "command" */
+    const char *model;  /* NULL for a plain command */
+    long long ctx, gen; /* < 0 when not applicable */
+    const char
+        *prompt_desc; /* how the prompt was given, for config.txt ("default", a file), or NULL */
+    const char *scenario;      /* "none" unless a study says otherwise */
+    int repetition;            /* 0 when not part of a study */
+    const char *llama_bin;     /* directory of the llama.cpp tools, or NULL */
     const char *llama_version; /* `TOOL --version`'s line, or NULL (the log's own line wins) */
     const char *ostel_cmdline; /* ostel's own command line, for config.txt */
     const char *spec_hash;     /* a study's resume key for this run, or NULL */
     const char *study;         /* the study's name, or NULL */
     uint64_t interval_ns;
-    uint64_t gpu_interval_ns; /* GPU sampling (gpu_sampler.h): 0 = the default 100 ms, UINT64_MAX off */
-    uint64_t timeout_ns;   /* 0 = none */
-    bool verbose;          /* echo the child's output live on stderr */
-    bool quiet;            /* print nothing on success */
+    uint64_t
+        gpu_interval_ns; /* GPU sampling (gpu_sampler.h): 0 = the default 100 ms, UINT64_MAX off */
+    uint64_t timeout_ns; /* 0 = none */
+    bool verbose;        /* echo the child's output live on stderr */
+    bool quiet;          /* print nothing on success */
     struct ostel_prom *prom; /* live telemetry for Prometheus (run/prom.h), or NULL */
     /* Called on the runner's thread with each piece of the child's output as it arrives (a
      * progress display for long runs), or NULL. data is borrowed for the call. */
@@ -54,17 +56,19 @@ struct ostel_run_spec {
     /* Optional (ostel serve): runs on a thread of its own while the child runs, given the child's
      * pid and a flag that the runner sets, to 1 when ostel is interrupted, to 2 when the child
      * exited; when it
-     * returns, the child's group gets SIGTERM and a clean stop counts as ok. NULL for other runs. */
+     * returns, the child's group gets SIGTERM and a clean stop counts as ok. NULL for other runs.
+     */
     int (*during)(void *arg, pid_t child, const _Atomic int *stop);
     void *during_arg;
 };
 
 struct ostel_run_result {
     enum ostel_run_status status;
-    int exit_code;  /* valid when status is OK or FAILED */
-    int signal;     /* the signal that ended the child, or 0 */
+    int exit_code; /* valid when status is OK or FAILED */
+    int signal;    /* the signal that ended the child, or 0 */
     bool oom_killed;
-    const char *oom_scope; /* static: where OOM kills were counted (config.txt oom_scope), or NULL */
+    const char
+        *oom_scope; /* static: where OOM kills were counted (config.txt oom_scope), or NULL */
     double start_ts, end_ts;
     uint64_t samples;
     /* CPU time ostel's own threads spent watching (the sampler's, and the runner's reading, logging
@@ -91,7 +95,8 @@ int ostel_runner_prepare_dir(const char *dir);
  */
 int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result *res);
 
-/* DIR/summary.json parsed, or NULL when it is missing or not JSON. The caller cJSON_Delete()s it. */
+/* DIR/summary.json parsed, or NULL when it is missing or not JSON. The caller cJSON_Delete()s it.
+ */
 struct cJSON *ostel_run_read_summary(const char *dir);
 /* summary.json's text: root pretty-printed with a final newline; *len its length. The caller frees
  * it. */

@@ -159,7 +159,8 @@ static void *loop(void *arg)
         /* A deadline already missed (the machine stalled) is skipped rather than bunched up. */
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        while (next.tv_sec < now.tv_sec || (next.tv_sec == now.tv_sec && next.tv_nsec <= now.tv_nsec))
+        while (next.tv_sec < now.tv_sec ||
+               (next.tv_sec == now.tv_sec && next.tv_nsec <= now.tv_nsec))
             add_ns(&next, s->interval_ns);
         /* Sleep to the absolute deadline in slices of at most 50 ms, so that a stop request (the
          * child exited) is seen promptly even with long intervals. */
@@ -186,9 +187,9 @@ struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interv
     return ostel_sampler_start_tap(pid, csv_fd, interval_ns, NULL, NULL);
 }
 
-struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
-                                              void (*tap)(void *, const struct ostel_platform_sample *),
-                                              void *tap_arg)
+struct ostel_sampler *
+ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
+                        void (*tap)(void *, const struct ostel_platform_sample *), void *tap_arg)
 {
     char err[256];
     struct ostel_sampler *s = ostel_xcalloc(1, sizeof(*s));

@@ -1,10 +1,11 @@
 /*
- * sampler: the fixed-interval telemetry loop. A thread of its own samples the watched process tree and
- * the system through the platform interface at absolute deadlines (clock_nanosleep; macOS, which
- * lacks it, sleeps the time left with nanosleep), so intervals do not drift; it turns two consecutive
- * samples into one metrics.csv row and writes the rows at least every 250 ms (at once at intervals
- * of 250 ms or more). Nothing is allocated inside the loop: buffers and the platform's per-process
- * state are prepared by start. The thread measures its own CPU time for summary.json's ostel_cpu.
+ * sampler: the fixed-interval telemetry loop. A thread of its own samples the watched process tree
+ * and the system through the platform interface at absolute deadlines (clock_nanosleep; macOS,
+ * which lacks it, sleeps the time left with nanosleep), so intervals do not drift; it turns two
+ * consecutive samples into one metrics.csv row and writes the rows at least every 250 ms (at once
+ * at intervals of 250 ms or more). Nothing is allocated inside the loop: buffers and the platform's
+ * per-process state are prepared by start. The thread measures its own CPU time for summary.json's
+ * ostel_cpu.
  */
 #ifndef OSTEL_SAMPLER_H
 #define OSTEL_SAMPLER_H
@@ -23,9 +24,9 @@ struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interv
 struct ostel_platform_sample;
 /* The same, calling tap(tap_arg, sample) on the sampler thread after every sample (live exporters,
  * run/prom.h); tap must be quick and must not block for long. */
-struct ostel_sampler *ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
-                                              void (*tap)(void *, const struct ostel_platform_sample *),
-                                              void *tap_arg);
+struct ostel_sampler *
+ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
+                        void (*tap)(void *, const struct ostel_platform_sample *), void *tap_arg);
 /* Takes one last sample now (call it after the child exited, before it is reaped), then stops the
  * thread and frees the sampler. Returns the number of rows written; *oom_kills gets the kernel OOM
  * kills counted since the start in the platform's narrowest scope, or -1 when it cannot tell;

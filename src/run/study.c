@@ -1,12 +1,12 @@
 /*
  * study: executing a study (see study.h; the file format and the policies are in docs/study.md).
  *
- * For each planned run, in order: skip it when the database holds it complete (resume); take it from
- * its run directory when that is complete but was never stored (ostel was killed between the two);
- * else start its background scenario and wait until it holds what it asked, run llama.cpp under the
- * runner, stop the scenario, store the run in one transaction, and cool down. A run that fails is
- * stored as failed and the study goes on; an interrupted one is not stored and the study stops (exit
- * 128+signal), to be redone by the next invocation.
+ * For each planned run, in order: skip it when the database holds it complete (resume); take it
+ * from its run directory when that is complete but was never stored (ostel was killed between the
+ * two); else start its background scenario and wait until it holds what it asked, run llama.cpp
+ * under the runner, stop the scenario, store the run in one transaction, and cool down. A run that
+ * fails is stored as failed and the study goes on; an interrupted one is not stored and the study
+ * stops (exit 128+signal), to be redone by the next invocation.
  *
  * Process-wide state: the SIGINT/SIGTERM flag, as in the runner; a signal handler can reach nothing
  * else.
@@ -117,8 +117,8 @@ static void progress(struct study_ctx *c, const struct ostel_study_run *r, const
         fflush(stderr);
     } else if (r) {
         fprintf(stderr, "study: [%zu/%zu] %s %s c%lld n%lld r%lld: %s (%s elapsed, ETA %s)\n",
-                c->done_now + 1, c->todo, s->tags.v[r->model], s->scenarios.v[r->scenario],
-                r->ctx, r->gen, r->rep, what, el, eta);
+                c->done_now + 1, c->todo, s->tags.v[r->model], s->scenarios.v[r->scenario], r->ctx,
+                r->gen, r->rep, what, el, eta);
     }
 }
 
@@ -135,7 +135,8 @@ static char *active_path(const struct study_ctx *c)
     return ostel_xasprintf("%s/.active", c->spec->dir);
 }
 
-/* Records the process groups in flight, so that a study killed with SIGKILL can end them next time. */
+/* Records the process groups in flight, so that a study killed with SIGKILL can end them next time.
+ */
 static void active_write(const struct study_ctx *c, pid_t run_pgid, pid_t scen_pgid)
 {
     char *p = active_path(c);
@@ -160,7 +161,8 @@ static void active_reap_leftovers(const struct study_ctx *c)
                 long g = i ? h : a;
                 if (g > 1 && kill((pid_t)-g, 0) == 0) {
                     ostel_warn("ending process group %ld left running by an earlier, killed "
-                               "invocation of this study", g);
+                               "invocation of this study",
+                               g);
                     kill((pid_t)-g, SIGKILL);
                 }
             }
@@ -330,16 +332,16 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
         sc->held_checked = true;
         double asked_mib = (double)sc->asked_bytes / 1048576.0;
         if (isnan(sc->held_mib) || sc->held_mib < 0.9 * asked_mib)
-            ostel_warn("scenario '%s' holds %.0f MiB of the %.0f MiB it asked", text,
-                       sc->held_mib, asked_mib);
+            ostel_warn("scenario '%s' holds %.0f MiB of the %.0f MiB it asked", text, sc->held_mib,
+                       asked_mib);
     }
     sc->sampler = ostel_sampler_start(sc->child.pid, sc->csv_fd, c->spec->interval_ns);
     return OSTEL_OK;
 }
 
 /*
- * Adds summary.json's "scenario" object (docs/run-directory.md): name, definition, what it asked and
- * held, and its telemetry (the overall statistics of scenario_metrics.csv).
+ * Adds summary.json's "scenario" object (docs/run-directory.md): name, definition, what it asked
+ * and held, and its telemetry (the overall statistics of scenario_metrics.csv).
  */
 static int merge_into_summary(const char *run_dir, const cJSON *sc)
 {
@@ -363,8 +365,9 @@ static int merge_into_summary(const char *run_dir, const cJSON *sc)
 }
 
 /*
- * Stops the scenario and moves its files into the run directory (when given). Returns OSTEL_ERR after
- * printing when one of them could not be written (a full disk): the run is then not to be kept.
+ * Stops the scenario and moves its files into the run directory (when given). Returns OSTEL_ERR
+ * after printing when one of them could not be written (a full disk): the run is then not to be
+ * kept.
  */
 static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
 {
@@ -425,9 +428,9 @@ static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *r
         char err[160];
         if (ostel_file_read_all(csv, (size_t)1 << 30, &b) == 0 &&
             ostel_metrics_parse(b.data, b.len, &t, err, sizeof(err)) == 0)
-            cJSON_AddItemToObject(j, "telemetry",
-                                  ostel_aggregate_telemetry_json(
-                                      t.rows, t.n, (double)c->spec->interval_ns / 1e6));
+            cJSON_AddItemToObject(
+                j, "telemetry",
+                ostel_aggregate_telemetry_json(t.rows, t.n, (double)c->spec->interval_ns / 1e6));
         ostel_metrics_table_free(&t);
         ostel_buf_free(&b);
         char *txt = cJSON_Print(j);
@@ -495,8 +498,9 @@ static char **llama_argv(const struct study_ctx *c, size_t model, long long ctx,
     char **extra = ostel_xcalloc(s->llama_args.n + 1, sizeof(char *));
     for (size_t i = 0; i < s->llama_args.n; i++)
         extra[i] = s->llama_args.v[i];
-    struct ostel_llama_cmd lc = {c->tool_path, s->tool,        s->models.v[model], ctx, gen,
-                                 s->prompt,    s->prompt_file, s->seed,            extra};
+    struct ostel_llama_cmd lc = {c->tool_path, s->tool,   s->models.v[model], ctx,
+                                 gen,          s->prompt, s->prompt_file,     s->seed,
+                                 extra};
     char **argv = ostel_llama_cmd_argv(&lc);
     free(extra);
     return argv;
@@ -594,7 +598,8 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
             !isnan(summary_gen_tps(dir)))
             break;
         ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
-                   "again", r->dir_name);
+                   "again",
+                   r->dir_name);
         if (remove_run_dir(dir) != 0) {
             rr = OSTEL_ERR;
             break;
@@ -680,8 +685,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
         if (res.status == OSTEL_RUN_INTERRUPTED)
             return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
         if (res.write_error[0])
-            return ostel_error("study: warm-up %s: %s; stopping", s->tags.v[m], res.write_error),
-                   1;
+            return ostel_error("study: warm-up %s: %s; stopping", s->tags.v[m], res.write_error), 1;
         if (res.status != OSTEL_RUN_OK)
             ostel_warn("the warm-up run of %s ended %s: its measured runs will likely fail too",
                        s->tags.v[m], ostel_run_status_name(res.status));
@@ -709,7 +713,8 @@ static int check_inputs(struct study_ctx *c)
     c->tool_path = ostel_llama_find_tool(s->llama_bin, s->tool);
     if (!c->tool_path)
         return ostel_error("study: %s not found; run scripts/setup.sh, or point --llama-bin / "
-                           "OSTEL_LLAMA_BIN at llama.cpp's build/bin", s->tool);
+                           "OSTEL_LLAMA_BIN at llama.cpp's build/bin",
+                           s->tool);
     return OSTEL_OK;
 }
 
@@ -766,8 +771,8 @@ static int study_shard_begin(struct study_ctx *c, bool *skip)
     const struct ostel_study_options *o = c->opt;
     bool *mine = ostel_xcalloc(c->nplan ? c->nplan : 1, sizeof(bool));
     char plan_hash[17];
-    c->shard_runs = ostel_study_shard_select(c->spec, c->plan, c->nplan, o->shard, o->shards,
-                                             mine, plan_hash);
+    c->shard_runs =
+        ostel_study_shard_select(c->spec, c->plan, c->nplan, o->shard, o->shards, mine, plan_hash);
     for (size_t i = 0; i < c->nplan; i++)
         skip[i] = !mine[i];
     c->mine = mine;

@@ -1,7 +1,7 @@
 /*
  * study: many runs as one reproducible experiment — models × contexts × generation lengths ×
- * background scenarios × repetitions, with warm-up, cool-down, interleaved order, a per-run timeout,
- * the SQLite store, progress and resume (docs/study.md).
+ * background scenarios × repetitions, with warm-up, cool-down, interleaved order, a per-run
+ * timeout, the SQLite store, progress and resume (docs/study.md).
  */
 #ifndef OSTEL_STUDY_H
 #define OSTEL_STUDY_H
@@ -25,31 +25,31 @@ void ostel_strlist_split_blanks(struct ostel_strlist *l, const char *text);
 /* What a study is. Every string is owned by the spec (ostel_study_spec_free). */
 struct ostel_study_spec {
     char *name;
-    struct ostel_strlist models;    /* GGUF paths */
-    struct ostel_strlist tags;      /* one label per model (default: the file's name less .gguf) */
-    struct ostel_strlist ctxs;      /* numbers as text, validated */
+    struct ostel_strlist models; /* GGUF paths */
+    struct ostel_strlist tags;   /* one label per model (default: the file's name less .gguf) */
+    struct ostel_strlist ctxs;   /* numbers as text, validated */
     struct ostel_strlist gens;
     struct ostel_strlist scenarios; /* "none", "mem:…,cpu:…" (ostel hog SPEC), "cmd:PROGRAM ARGS" */
     struct ostel_strlist llama_args; /* extra llama.cpp arguments */
-    long long repetitions;          /* >= 1 */
-    bool warmup;                    /* one uncounted run per model first (default on) */
-    uint64_t cooldown_ns;           /* fixed pause between runs; 0 = adaptive (default) */
-    uint64_t cooldown_max_ns;       /* adaptive: wait at most this long (default 30 s) */
-    uint64_t timeout_ns;            /* per run (default 30 min) */
-    uint64_t interval_ns;           /* sampling (default 100 ms) */
-    uint64_t hog_cycle_ns;          /* mem scenarios: re-write every page once per this; 0 = hog's */
-    char *tool;                     /* llama-completion (default) or llama-cli */
+    long long repetitions;           /* >= 1 */
+    bool warmup;                     /* one uncounted run per model first (default on) */
+    uint64_t cooldown_ns;            /* fixed pause between runs; 0 = adaptive (default) */
+    uint64_t cooldown_max_ns;        /* adaptive: wait at most this long (default 30 s) */
+    uint64_t timeout_ns;             /* per run (default 30 min) */
+    uint64_t interval_ns;            /* sampling (default 100 ms) */
+    uint64_t hog_cycle_ns; /* mem scenarios: re-write every page once per this; 0 = hog's */
+    char *tool;            /* llama-completion (default) or llama-cli */
     char *prompt, *prompt_file;
     long long seed;
-    char *dir;                      /* study directory (default studies/<name>) */
-    char *db;                       /* database (default <dir>/ostel.db) */
+    char *dir; /* study directory (default studies/<name>) */
+    char *db;  /* database (default <dir>/ostel.db) */
     char *llama_bin;
     /* quality passes after the runs (docs/quality.md): keys quality, quality_base, quality_text,
      * quality_chunks, quality_ctx, quality_batch, quality_ubatch, quality_keep_logits */
     bool quality;
-    char *quality_base, *quality_text; /* NULL: the highest-precision model; no text */
-    long long quality_chunks;          /* 0 = the whole text */
-    long long quality_ctx;             /* 0 = 512 */
+    char *quality_base, *quality_text;       /* NULL: the highest-precision model; no text */
+    long long quality_chunks;                /* 0 = the whole text */
+    long long quality_ctx;                   /* 0 = 512 */
     long long quality_batch, quality_ubatch; /* -b, -ub; 0 = llama-perplexity's own */
     bool quality_keep_logits;                /* keep the base logits file at the end */
     /* GPU telemetry (docs/gpu.md): key gpu_interval */
@@ -67,7 +67,8 @@ enum ostel_study_kind {
     OSTEL_STUDY_INT,       /* long long in [min, max] */
     OSTEL_STUDY_BOOL,      /* bool: true/yes/1/on or false/no/0/off, written true or false */
     OSTEL_STUDY_ONOFF,     /* the same, written on or off */
-    OSTEL_STUDY_DURATION,  /* uint64_t ns in [min, max] (max 0: no bound); a bare number in unit_ns */
+    OSTEL_STUDY_DURATION,  /* uint64_t ns in [min, max] (max 0: no bound); a bare number in unit_ns
+                            */
     OSTEL_STUDY_COOLDOWN,  /* a duration, or auto (0) */
     OSTEL_STUDY_DURATION_OFF, /* a duration in [min, max], or off (UINT64_MAX); 0 = not set */
 };
@@ -75,11 +76,11 @@ enum ostel_study_kind {
 /* When a key is part of the canonical text (what is stored and hashed). */
 enum ostel_study_canon {
     OSTEL_STUDY_CANON_ALWAYS,
-    OSTEL_STUDY_CANON_IF_SET,  /* a string that is not NULL, a duration that is not 0 */
-    OSTEL_STUDY_CANON_QUALITY, /* while quality is on (a NULL string as canon_default) */
+    OSTEL_STUDY_CANON_IF_SET,         /* a string that is not NULL, a duration that is not 0 */
+    OSTEL_STUDY_CANON_QUALITY,        /* while quality is on (a NULL string as canon_default) */
     OSTEL_STUDY_CANON_QUALITY_IF_SET, /* while quality is on and the number is not 0 (keys added
                                          later: a study that does not set them keeps its hash) */
-    OSTEL_STUDY_CANON_NEVER,   /* where the study goes, not what it is */
+    OSTEL_STUDY_CANON_NEVER,          /* where the study goes, not what it is */
 };
 
 enum {
@@ -97,14 +98,14 @@ struct ostel_study_key {
     const char *option; /* `ostel study`'s long option, or NULL (no option) */
     int short_opt;      /* its letter, or 0 */
     enum ostel_study_kind kind;
-    size_t offset;                     /* offsetof(struct ostel_study_spec, field) */
-    const char *argname, *env, *help;  /* the option's --help (struct ostel_option) */
-    int64_t min, max;                  /* range (see the kinds) */
-    uint64_t unit_ns;                  /* durations: a bare number's unit; 1 ms writes ms, else s */
-    const char *what;                  /* refusals: "KEY: 'VALUE' is not WHAT" */
+    size_t offset;                    /* offsetof(struct ostel_study_spec, field) */
+    const char *argname, *env, *help; /* the option's --help (struct ostel_option) */
+    int64_t min, max;                 /* range (see the kinds) */
+    uint64_t unit_ns;                 /* durations: a bare number's unit; 1 ms writes ms, else s */
+    const char *what;                 /* refusals: "KEY: 'VALUE' is not WHAT" */
     enum ostel_study_canon canon;
-    const char *canon_default;         /* a string's text while it is NULL */
-    unsigned flags;                    /* OSTEL_STUDY_EMPTY_IS_UNSET, ... */
+    const char *canon_default; /* a string's text while it is NULL */
+    unsigned flags;            /* OSTEL_STUDY_EMPTY_IS_UNSET, ... */
 };
 
 /* The table, *n entries. */
@@ -117,9 +118,9 @@ void ostel_study_spec_free(struct ostel_study_spec *s);
 
 /*
  * Sets one key of the spec from text (its row of the key table, found by name or alias), as a study
- * file's [study] section or a flag would; returns 0, or -1 with a message in err ("unknown key 'x'",
- * "ctx: 'abc' is not a list of token counts").
- * Later calls for the same key replace the value.
+ * file's [study] section or a flag would; returns 0, or -1 with a message in err ("unknown key
+ * 'x'", "ctx: 'abc' is not a list of token counts"). Later calls for the same key replace the
+ * value.
  */
 int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char *value, char *err,
                          size_t err_size);
@@ -140,24 +141,25 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
 char *ostel_study_spec_canonical(const struct ostel_study_spec *s);
 
 /* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17], from the legacy offset basis
- * OSTEL_SPEC_HASH_BASIS_LEGACY (util/fnv.h): run resume keys and study names depend on its value. */
+ * OSTEL_SPEC_HASH_BASIS_LEGACY (util/fnv.h): run resume keys and study names depend on its value.
+ */
 void ostel_hash_hex(const void *data, size_t len, char out[17]);
 
 /* One planned run of the matrix. */
 struct ostel_study_run {
-    size_t index;       /* position in the execution order (0-based) */
-    size_t model;       /* index into spec->models / tags */
+    size_t index; /* position in the execution order (0-based) */
+    size_t model; /* index into spec->models / tags */
     long long ctx, gen;
-    size_t scenario;    /* index into spec->scenarios */
-    long long rep;      /* 1-based */
-    char hash[17];      /* the run's spec hash (resume key) */
-    char *dir_name;     /* "007-q4-mem_70_-c4096-n256-r2" (owned) */
+    size_t scenario; /* index into spec->scenarios */
+    long long rep;   /* 1-based */
+    char hash[17];   /* the run's spec hash (resume key) */
+    char *dir_name;  /* "007-q4-mem_70_-c4096-n256-r2" (owned) */
 };
 
 /*
- * Expands the matrix in execution order: repetition by repetition, each repetition going through the
- * combinations rotated by one more place, so that slow drift of the machine (thermal, page cache)
- * spreads over every group instead of landing on one. *runs is owned by the caller
+ * Expands the matrix in execution order: repetition by repetition, each repetition going through
+ * the combinations rotated by one more place, so that slow drift of the machine (thermal, page
+ * cache) spreads over every group instead of landing on one. *runs is owned by the caller
  * (ostel_study_plan_free).
  */
 int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **runs, size_t *n);
@@ -165,29 +167,29 @@ void ostel_study_plan_free(struct ostel_study_run *runs, size_t n);
 
 struct ostel_study_options {
     bool quiet;
-    bool progress_bar; /* redraw one line on a terminal (else one line per run) */
+    bool progress_bar;    /* redraw one line on a terminal (else one line per run) */
     const char *self_exe; /* the ostel binary, for `ostel hog` scenarios */
     int shard, shards;    /* run only shard K of N of the matrix (study_shard.h); shards 0 = all */
     struct ostel_prom *prom; /* live telemetry of every run (run/prom.h), or NULL; borrowed */
-    bool wait_lock;    /* --wait: wait for another study of the same directory instead of refusing */
+    bool wait_lock; /* --wait: wait for another study of the same directory instead of refusing */
     /* Writes the study's reports once its runs are done (cmd/, which may know report/), or NULL
      * for none; 0 ok, nonzero after printing. */
     int (*write_reports)(const struct ostel_study_spec *spec, const char *runs_dir);
 };
 
 /*
- * One writer per study directory (study_lock.c): takes DIR/.lock exclusively (flock, released by the
- * kernel when the process dies). Another holder: refused at once with one line naming its pid, or
- * waited for when `wait`. Returns the lock's descriptor (close-on-exec), or -1 after printing.
+ * One writer per study directory (study_lock.c): takes DIR/.lock exclusively (flock, released by
+ * the kernel when the process dies). Another holder: refused at once with one line naming its pid,
+ * or waited for when `wait`. Returns the lock's descriptor (close-on-exec), or -1 after printing.
  */
 int ostel_study_lock(const char *dir, bool wait);
 void ostel_study_unlock(int fd);
 
 /*
  * Runs the study: store, warm-up, the plan (skipping runs already complete in the database), the
- * report. Returns 0 when every run was done (whatever each run's outcome), 2 for a model, prompt file
- * or llama.cpp tool that is not there, 1 when the study could not go on (printed), or 128+signal
- * when interrupted.
+ * report. Returns 0 when every run was done (whatever each run's outcome), 2 for a model, prompt
+ * file or llama.cpp tool that is not there, 1 when the study could not go on (printed), or
+ * 128+signal when interrupted.
  */
 int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o);
 

@@ -1,6 +1,6 @@
 /*
- * study_spec: the study definition — keys, the INI file (util/ini), defaults, canonical text and hash,
- * and the run matrix in its interleaved order (see study.h and docs/study.md).
+ * study_spec: the study definition — keys, the INI file (util/ini), defaults, canonical text and
+ * hash, and the run matrix in its interleaved order (see study.h and docs/study.md).
  */
 #include "run/study.h"
 
@@ -137,8 +137,10 @@ static int check_scenario(const char *sc, char *err, size_t err_size)
     struct ostel_hog_spec h;
     char herr[160];
     if (ostel_hog_parse_spec(sc, &h, herr, sizeof(herr)) != 0) {
-        snprintf(err, err_size, "scenario '%s': %s (want none, mem:SIZE, mem:PCT%%, "
-                 "mem:PCT%%avail, mem:avail-SIZE, cpu:N, or cmd:PROGRAM ARGS)", sc, herr);
+        snprintf(err, err_size,
+                 "scenario '%s': %s (want none, mem:SIZE, mem:PCT%%, "
+                 "mem:PCT%%avail, mem:avail-SIZE, cpu:N, or cmd:PROGRAM ARGS)",
+                 sc, herr);
         return -1;
     }
     return 0;
@@ -229,14 +231,14 @@ static const struct ostel_study_key study_keys[] = {
      "longest adaptive cool-down (default 30s)", 0, 0, SEC, "a duration", OSTEL_STUDY_CANON_ALWAYS,
      NULL, 0},
     {"timeout", NULL, "timeout", 0, OSTEL_STUDY_DURATION, F(timeout_ns), "DUR", NULL,
-     "per-run time limit (default 30m)", 1, 0, SEC, "a positive duration",
-     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+     "per-run time limit (default 30m)", 1, 0, SEC, "a positive duration", OSTEL_STUDY_CANON_ALWAYS,
+     NULL, 0},
     {"interval", NULL, "interval", 0, OSTEL_STUDY_DURATION, F(interval_ns), "DUR", "OSTEL_INTERVAL",
      "sampling interval (default 100ms)", MS, 3600 * SEC, MS, "a duration from 1ms to 1h",
      OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
     {"hog_cycle", NULL, "hog-cycle", 0, OSTEL_STUDY_DURATION, F(hog_cycle_ns), "DUR", NULL,
-     "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)",
-     100 * MS, 0, SEC, "a duration of at least 100ms", OSTEL_STUDY_CANON_IF_SET, NULL, 0},
+     "memory scenarios re-write every page once per DUR (default 5s; longer = less CPU)", 100 * MS,
+     0, SEC, "a duration of at least 100ms", OSTEL_STUDY_CANON_IF_SET, NULL, 0},
     /* GPU telemetry (docs/gpu.md): written only when set, so specs without it keep their hash */
     {"gpu_interval", NULL, "gpu-interval", 0, OSTEL_STUDY_DURATION_OFF, F(gpu_interval_ns), "DUR",
      "OSTEL_GPU_INTERVAL", "GPU sampling interval (NVML; default 100ms), or off", 10 * MS,
@@ -530,8 +532,7 @@ static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const 
         const char *v = *(char *const *)field;
         if (!v && if_set)
             return;
-        ostel_buf_printf(b, "%s = %s\n", k->key,
-                         v ? v : k->canon_default ? k->canon_default : "");
+        ostel_buf_printf(b, "%s = %s\n", k->key, v ? v : k->canon_default ? k->canon_default : "");
         return;
     }
     case OSTEL_STUDY_LIST:
@@ -641,8 +642,8 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
             free(key);
             char *scen = ostel_tag_sanitize(s->scenarios.v[sc]);
             char *tag = ostel_tag_sanitize(s->tags.v[m]);
-            u->dir_name = ostel_xasprintf("%03zu-%s-%s-c%lld-n%lld-r%lld", k + 1, tag, scen,
-                                          u->ctx, u->gen, rep);
+            u->dir_name = ostel_xasprintf("%03zu-%s-%s-c%lld-n%lld-r%lld", k + 1, tag, scen, u->ctx,
+                                          u->gen, rep);
             free(tag);
             free(scen);
             k++;

@@ -286,11 +286,16 @@ static bool cell_number(struct ostel_str s, double *out)
 static bool known_phase(struct ostel_str s)
 {
     switch (s.n) {
-    case 0: return true;
-    case 4: return memcmp(s.p, "load", 4) == 0;
-    case 6: return memcmp(s.p, "prompt", 6) == 0;
-    case 8: return memcmp(s.p, "generate", 8) == 0 || memcmp(s.p, "teardown", 8) == 0;
-    default: return false;
+    case 0:
+        return true;
+    case 4:
+        return memcmp(s.p, "load", 4) == 0;
+    case 6:
+        return memcmp(s.p, "prompt", 6) == 0;
+    case 8:
+        return memcmp(s.p, "generate", 8) == 0 || memcmp(s.p, "teardown", 8) == 0;
+    default:
+        return false;
     }
 }
 

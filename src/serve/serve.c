@@ -939,7 +939,6 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
 
 /* ---- per-level results ---- */
 
-
 static cJSON *dist_json(double *x, size_t n)
 {
     struct ostel_serve_dist d;
@@ -1345,7 +1344,8 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                     struct ostel_serve_outcome *out)
 {
     memset(out, 0, sizeof(*out));
-    return ostel_error("this ostel was built without libcurl: ostel serve needs it (Debian: libcurl4-openssl-dev, Homebrew: curl)");
+    return ostel_error("this ostel was built without libcurl: ostel serve needs it (Debian: "
+                       "libcurl4-openssl-dev, Homebrew: curl)");
 }
 
 #endif /* OSTEL_HAVE_CURL */
@@ -1386,7 +1386,6 @@ static double cell_num(struct ostel_str l, int idx)
     double v = strtod(tmp, &end);
     return n && *end == '\0' ? v : NAN;
 }
-
 
 int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
 {

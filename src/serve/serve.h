@@ -45,7 +45,7 @@ struct ostel_serve_params {
     bool reuse_prompts;      /* every request the same prompt (measures the prompt cache) */
     bool prompt_nonce_set;   /* use prompt_nonce (< 2^40) rather than one drawn for this run */
     uint64_t prompt_nonce;
-    double timeout_s;        /* per request; 0 = none */
+    double timeout_s;                           /* per request; 0 = none */
     double slo_ttft_ms, slo_itl_ms, slo_e2e_ms; /* NAN = no bound */
     double max_error_rate;       /* a level stops when failed/finished exceeds it (after 8) */
     bool stop_on_saturation;     /* open loop: stop a level whose backlog grows without bound */

@@ -302,9 +302,9 @@ int ostel_store_sql_error(struct ostel_store *s, const char *what)
 }
 
 /*
- * Runs sql, retrying while SQLite answers "busy" in the cases where it does not call the busy handler
- * itself: switching a new file to WAL, or the first WAL recovery, while another process does the same
- * (two studies creating one database at once). Gives up after the busy timeout.
+ * Runs sql, retrying while SQLite answers "busy" in the cases where it does not call the busy
+ * handler itself: switching a new file to WAL, or the first WAL recovery, while another process
+ * does the same (two studies creating one database at once). Gives up after the busy timeout.
  */
 static int exec_retry_busy(struct ostel_store *s, const char *sql)
 {
@@ -650,8 +650,8 @@ static int run_files_read(const char *dir, struct run_files *f)
         return ostel_error("'%s': %s; the run is not imported", f->summary_path, err);
     struct ostel_rundir_metrics_sink sink;
     ostel_store_metrics_rows_sink(&f->rows, &sink);
-    if (ostel_rundir_scan_metrics(f->metrics.data ? f->metrics.data : (char[1]){0},
-                                  &f->metrics.len, &facts, &sink, err, sizeof(err)) != 0)
+    if (ostel_rundir_scan_metrics(f->metrics.data ? f->metrics.data : (char[1]){0}, &f->metrics.len,
+                                  &facts, &sink, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s; the run is not imported", f->metrics_path, err);
     if (ostel_store_summary_check(f->doc, err, sizeof(err)) != 0)
         return ostel_error("'%s': %s", f->summary_path, err);
@@ -719,7 +719,8 @@ static int find_run(struct ostel_store *s, const char *key, int64_t *id)
 }
 
 /* The machine's kernel, architecture and GPU as its latest run saw them (not in the fingerprint, so
- * a kernel upgrade does not make a new machine). host.gpu is a string when a GPU vendor wrote one. */
+ * a kernel upgrade does not make a new machine). host.gpu is a string when a GPU vendor wrote one.
+ */
 static int machine_extra(struct ostel_store *s, const struct run_files *f, int64_t id)
 {
     const char *kernel = NULL, *arch = NULL, *gpu = NULL;
@@ -831,7 +832,8 @@ static int find_run_of_spec(struct ostel_store *s, int64_t study_id, const char 
     if (rc != SQLITE_ROW)
         return ostel_store_sql_error(s, "looking up the run");
     ostel_warn("a run of this study with spec hash %s, repetition %lld is stored already (run "
-               "%lld): not stored twice", spec, (long long)rep, (long long)*run_id);
+               "%lld): not stored twice",
+               spec, (long long)rep, (long long)*run_id);
     return OSTEL_STORE_ALREADY;
 }
 

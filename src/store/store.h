@@ -161,7 +161,8 @@ bool ostel_store_is_url(const char *path);
  * Anything else is returned unchanged. The caller frees the result.
  */
 char *ostel_store_redact_url(const char *path);
-/* The database as it may be printed: a file's path, or the URL with its password hidden. Borrowed. */
+/* The database as it may be printed: a file's path, or the URL with its password hidden. Borrowed.
+ */
 const char *ostel_store_name(const struct ostel_store *s);
 /*
  * A write transaction in which a study's checks and inserts happen together (is the name taken by
@@ -172,16 +173,16 @@ const char *ostel_store_name(const struct ostel_store *s);
  */
 int ostel_store_study_lock(struct ostel_store *s, const char *name);
 int ostel_store_study_unlock(struct ostel_store *s, bool commit);
-/* The first study named `name`: 1 with *study_id and *definition (caller frees) set, 0 when there is
- * none, OSTEL_ERR on a database error. */
+/* The first study named `name`: 1 with *study_id and *definition (caller frees) set, 0 when there
+ * is none, OSTEL_ERR on a database error. */
 int ostel_store_study_by_name(struct ostel_store *s, const char *name, int64_t *study_id,
                               char **definition);
 
 /* One shard of a study spread over machines (`ostel study --shard K/N`). */
 struct ostel_store_shard {
-    int shard, shards;      /* K of N, 0-based */
-    char *hostname;         /* where it ran last, or NULL */
-    int planned, done;      /* runs of the shard's slice; done = complete when it finished, -1 unknown */
+    int shard, shards; /* K of N, 0-based */
+    char *hostname;    /* where it ran last, or NULL */
+    int planned, done; /* runs of the shard's slice; done = complete when it finished, -1 unknown */
     char *started_at, *finished_at; /* ISO 8601 UTC; finished_at NULL while running or stopped */
 };
 /*
@@ -194,8 +195,8 @@ int ostel_store_shard_begin(struct ostel_store *s, int64_t study_id, int shard, 
 /* Records that the shard ended with `done` of its runs complete. */
 int ostel_store_shard_finish(struct ostel_store *s, int64_t study_id, int shard, int done);
 /* The shards recorded for a study, by shard index; *rows is freed with ostel_store_shards_free. */
-int ostel_store_list_shards(struct ostel_store *s, int64_t study_id, struct ostel_store_shard **rows,
-                            size_t *n);
+int ostel_store_list_shards(struct ostel_store *s, int64_t study_id,
+                            struct ostel_store_shard **rows, size_t *n);
 void ostel_store_shards_free(struct ostel_store_shard *rows, size_t n);
 
 #endif

@@ -373,8 +373,8 @@ _Static_assert(sizeof(pg_migrations) / sizeof(pg_migrations[0]) == OSTEL_STORE_S
                "one PostgreSQL migration per schema version (in step with store.c's migrations)");
 
 /* The tables a run fills, in insert order (run_id refers to runs.id). */
-static const char *const run_tables[] = {"samples", "phase_summaries", "memory_breakdown",
-                                         "scenarios", "quality", "requests",
+static const char *const run_tables[] = {"samples",     "phase_summaries", "memory_breakdown",
+                                         "scenarios",   "quality",         "requests",
                                          "serve_levels"};
 
 /* ---- errors --------------------------------------------------------------------------------- */
@@ -811,8 +811,8 @@ int ostel_store_pg_run_begin(struct ostel_store *s)
     if (!s->pg->staged) {
         /* staging tables: the target's columns, no constraints, emptied at every commit */
         static const char *const stage[] = {
-            "runs", "machines", "samples", "phase_summaries", "memory_breakdown", "scenarios",
-            "quality", "requests", "serve_levels"};
+            "runs",      "machines", "samples",  "phase_summaries", "memory_breakdown",
+            "scenarios", "quality",  "requests", "serve_levels"};
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(stage); i++) {
             char *sql = ostel_xasprintf("CREATE TEMP TABLE IF NOT EXISTS stage_%s ON COMMIT "
                                         "DELETE ROWS AS SELECT * FROM %s WITH NO DATA",
@@ -1296,10 +1296,17 @@ int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, c
         return OSTEL_ERR;
     int stop = 0;
     for (int i = 0, k = PQntuples(r); i < k && !stop; i++) {
-        struct ostel_store_report_sample row = {
-            strtoll(PQgetvalue(r, i, 0), NULL, 10), pg_num(r, i, 1), pg_num(r, i, 2),
-            pg_num(r, i, 3), pg_num(r, i, 4), pg_num(r, i, 5), pg_num(r, i, 6), pg_num(r, i, 7),
-            0, pg_num(r, i, 9), pg_num(r, i, 10)};
+        struct ostel_store_report_sample row = {strtoll(PQgetvalue(r, i, 0), NULL, 10),
+                                                pg_num(r, i, 1),
+                                                pg_num(r, i, 2),
+                                                pg_num(r, i, 3),
+                                                pg_num(r, i, 4),
+                                                pg_num(r, i, 5),
+                                                pg_num(r, i, 6),
+                                                pg_num(r, i, 7),
+                                                0,
+                                                pg_num(r, i, 9),
+                                                pg_num(r, i, 10)};
         const char *ph = pg_text(r, i, 8);
         for (int q = 1; ph && q <= 4; q++)
             if (strcmp(ph, ostel_store_phase_name(q)) == 0)

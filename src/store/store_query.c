@@ -195,10 +195,17 @@ int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, cons
         return OSTEL_ERR;
     int rc, stop = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct ostel_store_report_sample row = {
-            sqlite3_column_int64(st, 0), col_num(st, 1), col_num(st, 2), col_num(st, 3),
-            col_num(st, 4),              col_num(st, 5), col_num(st, 6), col_num(st, 7), 0,
-            col_num(st, 9),              col_num(st, 10)};
+        struct ostel_store_report_sample row = {sqlite3_column_int64(st, 0),
+                                                col_num(st, 1),
+                                                col_num(st, 2),
+                                                col_num(st, 3),
+                                                col_num(st, 4),
+                                                col_num(st, 5),
+                                                col_num(st, 6),
+                                                col_num(st, 7),
+                                                0,
+                                                col_num(st, 9),
+                                                col_num(st, 10)};
         const char *ph = col_text(st, 8);
         for (int p = 1; ph && p <= 4; p++)
             if (strcmp(ph, ostel_store_phase_name(p)) == 0)

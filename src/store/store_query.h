@@ -42,11 +42,11 @@ char *ostel_store_report_sql(bool samples, int64_t study_id, const char *tag, ch
 /* One sample with the columns the report draws (metrics.csv names in the comments). */
 struct ostel_store_report_sample {
     int64_t run_id;
-    double ts;                        /* ts */
+    double ts;                         /* ts */
     double rss_mib, cpu_pct, pressure; /* rss_mb, cpu_pct, vm_pressure_flag */
-    double avail_pct;                 /* avail_mem_level */
-    double pageins, pageouts;         /* pageins_delta, pageouts_delta */
-    int phase;                        /* 0 none, 1..4 (ostel_store_phase_name) */
+    double avail_pct;                  /* avail_mem_level */
+    double pageins, pageouts;          /* pageins_delta, pageouts_delta */
+    int phase;                         /* 0 none, 1..4 (ostel_store_phase_name) */
     double rss_anon_mib, rss_file_mib; /* rss_anon_mb, rss_file_mb */
 };
 /* The samples of the same runs, by run id then in file order. */

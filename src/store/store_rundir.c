@@ -195,14 +195,30 @@ static void json_string(struct ostel_buf *b, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         ostel_buf_putc(b, '\\');
         switch (c) {
-        case '\\': ostel_buf_putc(b, '\\'); break;
-        case '"': ostel_buf_putc(b, '"'); break;
-        case '\b': ostel_buf_putc(b, 'b'); break;
-        case '\f': ostel_buf_putc(b, 'f'); break;
-        case '\n': ostel_buf_putc(b, 'n'); break;
-        case '\r': ostel_buf_putc(b, 'r'); break;
-        case '\t': ostel_buf_putc(b, 't'); break;
-        default: ostel_buf_printf(b, "u%04x", c); break;
+        case '\\':
+            ostel_buf_putc(b, '\\');
+            break;
+        case '"':
+            ostel_buf_putc(b, '"');
+            break;
+        case '\b':
+            ostel_buf_putc(b, 'b');
+            break;
+        case '\f':
+            ostel_buf_putc(b, 'f');
+            break;
+        case '\n':
+            ostel_buf_putc(b, 'n');
+            break;
+        case '\r':
+            ostel_buf_putc(b, 'r');
+            break;
+        case '\t':
+            ostel_buf_putc(b, 't');
+            break;
+        default:
+            ostel_buf_printf(b, "u%04x", c);
+            break;
         }
     }
     ostel_buf_putc(b, '"');

@@ -6,8 +6,8 @@
  * the -wal and -shm files (and fail where it cannot, e.g. on a read-only mount). So:
  *   - without a -wal file beside it, the database is entirely in its main file (SQLite removes the
  *     -wal when the last writer closes cleanly): open it `immutable=1`, which reads the file alone,
- *     creates nothing and takes no locks. A writer that starts meanwhile writes into a new -wal, not
- *     into the main file, until it checkpoints (after about 1000 pages): a report made during a
+ *     creates nothing and takes no locks. A writer that starts meanwhile writes into a new -wal,
+ * not into the main file, until it checkpoints (after about 1000 pages): a report made during a
  *     study's write may miss the newest runs, never read a half-written one in practice.
  *   - with a -wal file (a writer is active, or one was killed), `mode=ro`: the reader then sees the
  *     writer's committed transactions through the existing -wal and -shm.

@@ -116,7 +116,8 @@ int ostel_file_write_atomic(const char *path, const void *data, size_t len)
     return OSTEL_OK;
 }
 
-/* Room kept below PATH_MAX for the files ostel puts in a directory it made ("/summary.json.tmp.…"). */
+/* Room kept below PATH_MAX for the files ostel puts in a directory it made ("/summary.json.tmp.…").
+ */
 #define MKDIR_RESERVE 64
 
 int ostel_mkdir_p(const char *path)

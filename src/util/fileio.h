@@ -1,13 +1,14 @@
 /*
- * fileio: whole-file reads with a size cap, atomic writes (temporary file, fsync, rename), mkdir -p.
- * Every function prints its own error through ostel_error() and returns OSTEL_ERR on failure.
+ * fileio: whole-file reads with a size cap, atomic writes (temporary file, fsync, rename), mkdir
+ * -p. Every function prints its own error through ostel_error() and returns OSTEL_ERR on failure.
  */
 #ifndef OSTEL_FILEIO_H
 #define OSTEL_FILEIO_H
 
 #include "util/util.h"
 
-/* Reads all of `path` into `out` (initialised by the caller); fails when the file exceeds max bytes. */
+/* Reads all of `path` into `out` (initialised by the caller); fails when the file exceeds max
+ * bytes. */
 int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out);
 /* Writes data to path atomically: readers see the old file or the whole new one, never a part. */
 int ostel_file_write_atomic(const char *path, const void *data, size_t len);
@@ -23,9 +24,9 @@ void ostel_write_error_text(char *out, size_t n, int e, const char *file);
 /* Creates a directory and its parents (mode 0755); an existing directory is fine. */
 int ostel_mkdir_p(const char *path);
 /*
- * The program `name` as a shell would find it: a name with a '/' is taken as it is, others are looked
- * up in PATH. Returns a new string (the caller frees it) when it is an executable regular file, else
- * NULL. Prints nothing.
+ * The program `name` as a shell would find it: a name with a '/' is taken as it is, others are
+ * looked up in PATH. Returns a new string (the caller frees it) when it is an executable regular
+ * file, else NULL. Prints nothing.
  */
 char *ostel_find_executable(const char *name);
 /*

@@ -71,8 +71,8 @@ int ostel_ini_parse(const char *buf, size_t len, ostel_ini_fn fn, void *user, ch
             size_t nn = (size_t)(close - name);
             trim(&name, &nn);
             if (nn == 0 || nn > OSTEL_INI_MAX_SECTION) {
-                snprintf(err, err_size, nn ? "a section name longer than %d bytes"
-                                           : "an empty section name",
+                snprintf(err, err_size,
+                         nn ? "a section name longer than %d bytes" : "an empty section name",
                          OSTEL_INI_MAX_SECTION);
                 return line;
             }

@@ -31,8 +31,7 @@ char *ostel_tag_sanitize(const char *tag)
 
 bool ostel_path_is_component(const char *name)
 {
-    return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 &&
-           strcmp(name, "..") != 0;
+    return name && *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 /* The longest existing prefix of path (cut at a '/'), resolved; *rest gets the part after it. */

@@ -1,8 +1,8 @@
 /*
  * names: turning user-given labels into file names, and checking that a path built from them stays
  * where it belongs. `ostel run` (its default run directory) and `ostel study` (every run and
- * warm-up directory) use the same two functions, so a tag is made safe the same way everywhere and a
- * tag like "../../../../X" can never name a directory outside the study.
+ * warm-up directory) use the same two functions, so a tag is made safe the same way everywhere and
+ * a tag like "../../../../X" can never name a directory outside the study.
  */
 #ifndef OSTEL_NAMES_H
 #define OSTEL_NAMES_H

@@ -75,8 +75,7 @@ static int parse_argv(const struct ostel_command_help *cmd, const struct ostel_o
     ostel_buf_puts(&shorts, "-:h"); /* '-': positionals in order; ':': report a missing value */
     for (size_t i = 0; i < nopts; i++) {
         OSTEL_ASSERT(opts[i].id != 1 && opts[i].id != 'h' && opts[i].id != ':' &&
-                     opts[i].id != '?' && opts[i].id != OPT_HELP_ID &&
-                     opts[i].id != OPT_DUMP_ID);
+                     opts[i].id != '?' && opts[i].id != OPT_HELP_ID && opts[i].id != OPT_DUMP_ID);
         lo[i].name = opts[i].name;
         lo[i].has_arg = opts[i].argname ? required_argument : no_argument;
         lo[i].val = opts[i].id;
@@ -207,8 +206,8 @@ bool ostel_parse_f64(const char *s, double *out)
     return true;
 }
 
-static bool parse_scaled(const char *s, const char *const *suffixes, const double *scales,
-                         size_t n, double default_scale, double *out)
+static bool parse_scaled(const char *s, const char *const *suffixes, const double *scales, size_t n,
+                         double default_scale, double *out)
 {
     if (!s || !*s)
         return false;
@@ -238,8 +237,7 @@ bool ostel_parse_duration_ns(const char *s, uint64_t default_unit_ns, uint64_t *
     static const char *const suf[] = {"ns", "us", "ms", "s", "m", "min", "h"};
     static const double sc[] = {1, 1e3, 1e6, 1e9, 60e9, 60e9, 3600e9};
     double v;
-    if (!parse_scaled(s, suf, sc, OSTEL_ARRAY_LEN(suf), (double)default_unit_ns, &v) ||
-        v >= 1.8e19)
+    if (!parse_scaled(s, suf, sc, OSTEL_ARRAY_LEN(suf), (double)default_unit_ns, &v) || v >= 1.8e19)
         return false;
     *out = (uint64_t)v;
     return true;
@@ -247,11 +245,21 @@ bool ostel_parse_duration_ns(const char *s, uint64_t default_unit_ns, uint64_t *
 
 bool ostel_parse_size_bytes(const char *s, uint64_t *out)
 {
-    static const char *const suf[] = {"b", "k", "kb", "kib", "m", "mb", "mib",
-                                      "g", "gb", "gib", "t", "tb", "tib"};
-    static const double sc[] = {1, 1024.0, 1024.0, 1024.0, 1048576.0, 1048576.0, 1048576.0,
-                                1073741824.0, 1073741824.0, 1073741824.0, 1099511627776.0,
-                                1099511627776.0, 1099511627776.0};
+    static const char *const suf[] = {"b", "k",  "kb",  "kib", "m",  "mb", "mib",
+                                      "g", "gb", "gib", "t",   "tb", "tib"};
+    static const double sc[] = {1,
+                                1024.0,
+                                1024.0,
+                                1024.0,
+                                1048576.0,
+                                1048576.0,
+                                1048576.0,
+                                1073741824.0,
+                                1073741824.0,
+                                1073741824.0,
+                                1099511627776.0,
+                                1099511627776.0,
+                                1099511627776.0};
     double v;
     if (!parse_scaled(s, suf, sc, OSTEL_ARRAY_LEN(suf), 1.0, &v) || v >= 1.8e19)
         return false;

@@ -8,7 +8,7 @@
 #include "util/util.h"
 
 struct ostel_option {
-    int id;              /* returned to the handler; a printable short letter when the option has one */
+    int id; /* returned to the handler; a printable short letter when the option has one */
     const char *name;    /* long name without "--" */
     const char *argname; /* NULL for a flag, else the placeholder shown in --help ("N", "FILE") */
     const char *env;     /* OSTEL_* variable mirroring the option, or NULL */
@@ -30,9 +30,9 @@ struct ostel_command_help {
 };
 
 enum {
-    OSTEL_OPT_DONE = 0,   /* parsed */
-    OSTEL_OPT_HELP = 1,   /* --help was printed: the command exits 0 */
-    OSTEL_OPT_USAGE = 2,  /* an error was printed: the command exits 2 */
+    OSTEL_OPT_DONE = 0,  /* parsed */
+    OSTEL_OPT_HELP = 1,  /* --help was printed: the command exits 0 */
+    OSTEL_OPT_USAGE = 2, /* an error was printed: the command exits 2 */
 };
 
 /*

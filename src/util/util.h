@@ -1,9 +1,10 @@
 /*
  * util: errors, allocation, growable buffers and string slices shared by every module.
  *
- * Error convention (git's): recoverable failures return a negative int after printing one line through
- * ostel_error(), which returns OSTEL_ERR so callers can write `return ostel_error("...")`. Pure modules
- * (parsers, escapers) never print; they fill a caller's error buffer instead. Out-of-memory aborts.
+ * Error convention (git's): recoverable failures return a negative int after printing one line
+ * through ostel_error(), which returns OSTEL_ERR so callers can write `return ostel_error("...")`.
+ * Pure modules (parsers, escapers) never print; they fill a caller's error buffer instead.
+ * Out-of-memory aborts.
  */
 #ifndef OSTEL_UTIL_H
 #define OSTEL_UTIL_H
@@ -40,7 +41,8 @@
     } while (0)
 OSTEL_NORETURN void ostel_assert_fail(const char *file, int line, const char *expr);
 
-/* Prints "ostel: error: <message>" on stderr; returns OSTEL_ERR. Messages: lowercase, no full stop. */
+/* Prints "ostel: error: <message>" on stderr; returns OSTEL_ERR. Messages: lowercase, no full stop.
+ */
 int ostel_error(const char *fmt, ...) OSTEL_PRINTF(1, 2);
 /* Prints "ostel: warning: <message>" on stderr. */
 void ostel_warn(const char *fmt, ...) OSTEL_PRINTF(1, 2);

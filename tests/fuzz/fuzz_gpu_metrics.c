@@ -1,7 +1,7 @@
 /*
- * fuzz_gpu_metrics: feeds arbitrary bytes to the gpu_metrics.csv parser (run/gpu_metrics.c) and, when
- * it accepts them, to the summary built from the rows. Neither may crash, hang or read outside the
- * buffer. The corpus (tests/fuzz/corpus/gpu_metrics/) holds real and hostile files.
+ * fuzz_gpu_metrics: feeds arbitrary bytes to the gpu_metrics.csv parser (run/gpu_metrics.c) and,
+ * when it accepts them, to the summary built from the rows. Neither may crash, hang or read outside
+ * the buffer. The corpus (tests/fuzz/corpus/gpu_metrics/) holds real and hostile files.
  */
 #include "run/gpu_metrics.h"
 #include "run/phases.h"

@@ -1,7 +1,7 @@
 /*
  * replay_main: the driver that replaces libFuzzer in plain builds. It feeds every file of a corpus
- * directory (or each file named) once to LLVMFuzzerTestOneInput, so the corpus is replayed by every test
- * run, under the sanitizers when the build has them.
+ * directory (or each file named) once to LLVMFuzzerTestOneInput, so the corpus is replayed by every
+ * test run, under the sanitizers when the build has them.
  */
 #include <dirent.h>
 #include <stdint.h>

@@ -1,10 +1,9 @@
 /*
  * fake_nvml: a test double of the few NVML functions ostel calls, built by the tests as a real
  * libnvidia-ml.so.1 and loaded through ostel's own dlopen path ($OSTEL_NVML_LIB). It answers from
- * values recorded on the device machine's NVIDIA H200 (driver 580.159.04, 143771 MiB) and is steered
- * by environment variables read at every call:
- *   FAKE_NVML_GPUS=N          devices (default 1); device 1 and up answer NOT_SUPPORTED for power,
- *                             instant power and clock-event reasons
+ * values recorded on the device machine's NVIDIA H200 (driver 580.159.04, 143771 MiB) and is
+ * steered by environment variables read at every call: FAKE_NVML_GPUS=N          devices (default
+ * 1); device 1 and up answer NOT_SUPPORTED for power, instant power and clock-event reasons
  *   FAKE_NVML_PIDS=p:MiB,...  the compute processes on device 0
  *   FAKE_NVML_USED_MIB=A,B,.. memory used on device 0, 1... (default 9000 each; the driver reserves
  *                             550 MiB more, so free = 143771 - 550 - used)
@@ -134,13 +133,20 @@ const char *nvmlErrorString(nvmlReturn_t rc);
 const char *nvmlErrorString(nvmlReturn_t rc)
 {
     switch (rc) {
-    case OK: return "Success";
-    case NOT_SUPPORTED: return "Not Supported";
-    case GPU_IS_LOST: return "GPU is lost";
-    case DRIVER_NOT_LOADED: return "Driver Not Loaded";
-    case INSUFFICIENT_SIZE: return "Insufficient Size";
-    case TIMEOUT: return "Timeout";
-    default: return "Unknown Error";
+    case OK:
+        return "Success";
+    case NOT_SUPPORTED:
+        return "Not Supported";
+    case GPU_IS_LOST:
+        return "GPU is lost";
+    case DRIVER_NOT_LOADED:
+        return "Driver Not Loaded";
+    case INSUFFICIENT_SIZE:
+        return "Insufficient Size";
+    case TIMEOUT:
+        return "Timeout";
+    default:
+        return "Unknown Error";
     }
 }
 nvmlReturn_t nvmlSystemGetDriverVersion(char *out, unsigned n);

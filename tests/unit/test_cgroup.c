@@ -1,6 +1,7 @@
 /*
  * Unit tests for the memory cgroup: the pure parsers (cgroup_parse.c, every OS) and, on Linux, the
- * reader over the v1 and v2 fixture trees of tests/data/proc (README there says how they were made).
+ * reader over the v1 and v2 fixture trees of tests/data/proc (README there says how they were
+ * made).
  */
 #include "testlib.h"
 #include "platform/linux/cgroup_parse.h"
@@ -29,8 +30,9 @@ static void test_parse_limit(void **state)
     assert_int_equal(v, 0);
     assert_int_equal(limit_of("9223372036854771712\n", &v), OSTEL_CGROUP_LIMIT_NONE); /* v1 */
     assert_int_equal(v, 12345); /* untouched */
-    const char *bad[] = {"", "\n", "-1\n", "12 34\n", "12\n34\n", "max max", "0x10",
-                         "99999999999999999999999", "12abc", "max\n\n"};
+    const char *bad[] = {"",         "\n",      "-1\n", "12 34\n",
+                         "12\n34\n", "max max", "0x10", "99999999999999999999999",
+                         "12abc",    "max\n\n"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(bad); i++)
         if (limit_of(bad[i], &v) != OSTEL_CGROUP_LIMIT_BAD)
             fail_msg("'%s' was taken as a limit", bad[i]);
@@ -195,8 +197,8 @@ static void test_live(void **state)
     (void)state;
     struct ostel_platform_cgroup cg;
     bool ok = ostel_platform_cgroup_read(0, &cg);
-    print_message("      cgroup v%d %s limited=%d limit=%llu (%s) usage=%llu\n", cg.version, cg.path,
-                  cg.limited, (unsigned long long)cg.limit_bytes,
+    print_message("      cgroup v%d %s limited=%d limit=%llu (%s) usage=%llu\n", cg.version,
+                  cg.path, cg.limited, (unsigned long long)cg.limit_bytes,
                   cg.limit_src ? cg.limit_src : "-", (unsigned long long)cg.usage_bytes);
     if (!ok) {
         assert_int_equal(cg.version, 0);

@@ -33,10 +33,10 @@ static char *fake_lib(const char *sub)
 
 static void reset_env(void)
 {
-    static const char *const vars[] = {"FAKE_NVML_GPUS", "FAKE_NVML_PIDS", "FAKE_NVML_LOSE",
-                                       "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",
-                                       "FAKE_NVML_HANG_MS", "OSTEL_GPU",
-                                       "FAKE_NVML_INIT_HANG_MS", "FAKE_NVML_FAIL"};
+    static const char *const vars[] = {
+        "FAKE_NVML_GPUS",    "FAKE_NVML_PIDS",         "FAKE_NVML_LOSE",
+        "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",      "FAKE_NVML_HANG_MS",
+        "OSTEL_GPU",         "FAKE_NVML_INIT_HANG_MS", "FAKE_NVML_FAIL"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     char *lib = fake_lib("");
@@ -70,19 +70,26 @@ static pid_t parents(pid_t pid, void *ctx)
 {
     (void)ctx;
     switch (pid) {
-    case 101: return 100;
-    case 102: return 101;
-    case 200: return 1;
-    case 1: return 0;
-    default: return -1;
+    case 101:
+        return 100;
+    case 102:
+        return 101;
+    case 200:
+        return 1;
+    case 1:
+        return 0;
+    default:
+        return -1;
     }
 }
 
 static void test_tree_match(void **state)
 {
     (void)state;
-    struct ostel_gpu_proc p[] = {
-        {102, 600ull << 20, true}, {200, 300ull << 20, true}, {101, 0, false}, {999, 1ull << 20, true}};
+    struct ostel_gpu_proc p[] = {{102, 600ull << 20, true},
+                                 {200, 300ull << 20, true},
+                                 {101, 0, false},
+                                 {999, 1ull << 20, true}};
     size_t m = 0;
     double mb = ostel_gpu_tree_mem_mb(p, 4, 100, parents, NULL, &m);
     assert_true(fabs(mb - 600) < 1e-9);
@@ -100,8 +107,8 @@ static void test_csv_roundtrip_and_summary(void **state)
         rows[i].ts = 100.0 + 0.1 * i;
         rows[i].gpu = 0;
         rows[i].phase = i < 2 ? OSTEL_PHASE_PROMPT : OSTEL_PHASE_GENERATE;
-        rows[i].valid = (1u << OSTEL_GPU_POWER_W) | (1u << OSTEL_GPU_ENERGY_J) |
-                        (1u << OSTEL_GPU_PROC_MEM_MB);
+        rows[i].valid =
+            (1u << OSTEL_GPU_POWER_W) | (1u << OSTEL_GPU_ENERGY_J) | (1u << OSTEL_GPU_PROC_MEM_MB);
         rows[i].v[OSTEL_GPU_POWER_W] = 400 + i;
         rows[i].v[OSTEL_GPU_ENERGY_J] = 40;
         rows[i].v[OSTEL_GPU_PROC_MEM_MB] = 9000 + i;
@@ -139,8 +146,12 @@ static void test_csv_roundtrip_and_summary(void **state)
     cJSON_Delete(j);
     ostel_gpu_table_free(&t);
     /* bad input: one clear error, no crash */
-    const char *bad[] = {"", "ts,phase\n1,load\n", "ts,gpu\n1,99\n", "ts,gpu\nx,0\n",
-                         "ts,gpu\n1,0,5\n", "ts,gpu\n,0\n"};
+    const char *bad[] = {"",
+                         "ts,phase\n1,load\n",
+                         "ts,gpu\n1,99\n",
+                         "ts,gpu\nx,0\n",
+                         "ts,gpu\n1,0,5\n",
+                         "ts,gpu\n,0\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(ostel_gpu_metrics_parse(bad[i], strlen(bad[i]), &t, err, sizeof(err)),
                          OSTEL_ERR);
@@ -157,7 +168,7 @@ static void test_energy_split(void **state)
     struct ostel_phase_bounds b;
     b.start[OSTEL_PHASE_NONE] = -1;
     b.start[OSTEL_PHASE_LOAD] = 100.00;
-    b.start[OSTEL_PHASE_PROMPT] = 100.53;  /* prompt: 40 ms, inside the row at 100.6 */
+    b.start[OSTEL_PHASE_PROMPT] = 100.53; /* prompt: 40 ms, inside the row at 100.6 */
     b.start[OSTEL_PHASE_GENERATE] = 100.57;
     b.start[OSTEL_PHASE_TEARDOWN] = 101.25;
     b.end = 101.4;
@@ -196,7 +207,8 @@ static void test_energy_split(void **state)
     f.gen_tokens = 100;
     for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
         f.llama_self_mb[i] = -1;
-    cJSON *col = cJSON_Parse("{\"devices\":[{\"index\":0,\"proc_reads\":3,\"other_procs_max\":0}]}");
+    cJSON *col =
+        cJSON_Parse("{\"devices\":[{\"index\":0,\"proc_reads\":3,\"other_procs_max\":0}]}");
     cJSON *j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
     cJSON *run = cJSON_GetObjectItem(j, "run");
     /* prompt 40 ms at 500 W = 20 J (labelling by row would give it 50 J, or 0 J) */
@@ -214,10 +226,10 @@ static void test_energy_split(void **state)
     assert_true(fabs(cJSON_GetObjectItem(all, "energy_j")->valuedouble - 700) < 1e-6);
     cJSON_Delete(j);
     /* another process on the device: flagged */
-    cJSON_SetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"),
-                                                                0),
-                                             "other_procs_max"),
-                         1);
+    cJSON_SetNumberValue(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"), 0),
+                            "other_procs_max"),
+        1);
     j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
     run = cJSON_GetObjectItem(j, "run");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(run, "energy_shared")));
@@ -353,8 +365,8 @@ static void test_sampler_tree_energy_loss(void **state)
     char *dir = test_tmpdir();
     char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
     char why[256] = "";
-    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(child, csv, 20000000ull, 1, why,
-                                                          sizeof(why));
+    struct ostel_gpu_sampler *s =
+        ostel_gpu_sampler_start(child, csv, 20000000ull, 1, why, sizeof(why));
     assert_non_null(s);
     /* until device 0 has ten rows (never a wall-clock bound on what is read) */
     for (int i = 0; i < 500; i++) {
@@ -440,7 +452,8 @@ static void test_sampler_write_error(void **state)
     cJSON_Delete(col);
 }
 
-/* A driver call that hangs: stopping gives up waiting (in a child: the stuck thread stays behind). */
+/* A driver call that hangs: stopping gives up waiting (in a child: the stuck thread stays behind).
+ */
 static void test_hang_bounded_stop(void **state)
 {
     (void)state;
@@ -452,8 +465,8 @@ static void test_hang_bounded_stop(void **state)
     if (p == 0) {
         char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
         char why[256];
-        struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
-                                                              sizeof(why));
+        struct ostel_gpu_sampler *s =
+            ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why));
         if (!s)
             _exit(2);
         nap_ms(50);
@@ -501,8 +514,8 @@ static void test_init_hang(void **state)
     if (p == 0) {
         char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
         char why[256] = "";
-        struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
-                                                              sizeof(why));
+        struct ostel_gpu_sampler *s =
+            ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why));
         if (!s)
             _exit(2);
         int werr = 0;
@@ -542,8 +555,8 @@ static void test_sampler_no_gpu(void **state)
     char *dir = test_tmpdir();
     char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
     char why[256] = "";
-    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
-                                                          sizeof(why));
+    struct ostel_gpu_sampler *s =
+        ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why));
     assert_non_null(s);
     nap_ms(30);
     int werr = 0;
@@ -570,8 +583,8 @@ static void test_errors_mid_run(void **state)
     char *dir = test_tmpdir();
     char *csv = ostel_xasprintf("%s/gpu_metrics.csv", dir);
     char why[256] = "";
-    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why,
-                                                          sizeof(why));
+    struct ostel_gpu_sampler *s =
+        ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why));
     assert_non_null(s);
     size_t rows = 0;
     while (rows < 10) { /* the rows the assertions below need; ctest's timeout ends a hang */

@@ -64,7 +64,8 @@ static void test_rules(void **state)
            "study|prompt|Tell me about cats ; and dogs|2\n", NULL);
     expect("; c\n# c\n  ; indented\n\n[ study ]\n  key=v # not a comment  \n", 0,
            "study|key|v # not a comment|6\n", NULL);
-    expect("\xEF\xBB\xBF[s]\r\na = 1\r\nb =\r\nc = x = y", 0, "s|a|1|2\ns|b||3\ns|c|x = y|4\n", NULL);
+    expect("\xEF\xBB\xBF[s]\r\na = 1\r\nb =\r\nc = x = y", 0, "s|a|1|2\ns|b||3\ns|c|x = y|4\n",
+           NULL);
     expect("top = 1\n[s]\n", 0, "|top|1|1\n", NULL);
     expect("", 0, "", NULL);
     expect("[s]\nno equals sign here\n", 2, "", "not a 'key = value' line");

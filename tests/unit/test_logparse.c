@@ -1,8 +1,8 @@
 /*
  * Unit tests for llama/logparse: data-driven over real logs (tests/data/logs/shared, each with the
- * values a correct parser extracts) and over the fixtures of tests/data/logs (captured from the pinned build
- * or hand-written from llama.cpp's printf formats, each with an .expected.json), plus traps written
- * inline, binary junk, the line classifier and the `ostel parse` command.
+ * values a correct parser extracts) and over the fixtures of tests/data/logs (captured from the
+ * pinned build or hand-written from llama.cpp's printf formats, each with an .expected.json), plus
+ * traps written inline, binary junk, the line classifier and the `ostel parse` command.
  */
 #include "testlib.h"
 #include "llama/logparse.h"

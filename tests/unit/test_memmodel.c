@@ -214,8 +214,8 @@ static void test_reference_8b(void **state)
     assert_true(r.output_on_gpu);
     assert_near(r.dev[OSTEL_MEMMODEL_DEV_GPU].kv_bytes / MIB, 240, 0.01, "kv of 15 layers");
     /* output 532 + 15/32 of the repeating layers */
-    assert_near(r.dev[OSTEL_MEMMODEL_DEV_GPU].model_bytes / MIB,
-                532.3 + (7605.0 - 532.3) * 15 / 32, 1, "15 layers + output");
+    assert_near(r.dev[OSTEL_MEMMODEL_DEV_GPU].model_bytes / MIB, 532.3 + (7605.0 - 532.3) * 15 / 32,
+                1, "15 layers + output");
     p.ngl = 0;
     r = predict(&s, &p);
     assert_int_equal(r.layers_gpu, 0);
@@ -390,9 +390,9 @@ static void test_pinned_logs(void **state)
 {
     (void)state;
     static const char *const logs[] = {
-        "tiny-llama-f16-c1024-q8_0-q8_0-faon", "tiny-llama-Q4_K_M-c4096-f16-f16-faoff",
+        "tiny-llama-f16-c1024-q8_0-q8_0-faon",      "tiny-llama-Q4_K_M-c4096-f16-f16-faoff",
         "llama-3.2-1b-Q4_K_M-c8192-q8_0-f16-faoff", "llama-3.2-1b-Q8_0-c16384-f16-f16-faoff",
-        "qwen2.5-0.5b-Q8_0-c32768-f16-f16-faoff", "llama-3.1-8b-Q4_K_M-c4096-f16-f16-faon",
+        "qwen2.5-0.5b-Q8_0-c32768-f16-f16-faoff",   "llama-3.1-8b-Q4_K_M-c4096-f16-f16-faon",
     };
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(logs); i++) {
         char rel[256];
@@ -578,10 +578,10 @@ static void test_bad_input(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kv_and_padding),  cmocka_unit_test(test_sliding_window),
-        cmocka_unit_test(test_reference_8b),    cmocka_unit_test(test_reference_8b_q4km),
-        cmocka_unit_test(test_calibration),     cmocka_unit_test(test_shared_logs),
-        cmocka_unit_test(test_pinned_logs),     cmocka_unit_test(test_cuda_h200_logs),
+        cmocka_unit_test(test_kv_and_padding),    cmocka_unit_test(test_sliding_window),
+        cmocka_unit_test(test_reference_8b),      cmocka_unit_test(test_reference_8b_q4km),
+        cmocka_unit_test(test_calibration),       cmocka_unit_test(test_shared_logs),
+        cmocka_unit_test(test_pinned_logs),       cmocka_unit_test(test_cuda_h200_logs),
         cmocka_unit_test(test_cuda_h200_predict), cmocka_unit_test(test_scan_log),
         cmocka_unit_test(test_bad_input),
     };

@@ -1,6 +1,6 @@
 /*
- * Unit tests for metrics.csv: formatting (empty cells for invalid values, never 0) and parsing back,
- * including the original harness's seven-column files and hostile inputs.
+ * Unit tests for metrics.csv: formatting (empty cells for invalid values, never 0) and parsing
+ * back, including the original harness's seven-column files and hostile inputs.
  */
 #include "testlib.h"
 #include "run/metrics.h"
@@ -13,8 +13,9 @@ static void test_roundtrip(void **state)
     char buf[1024];
     size_t n = ostel_metrics_format_header(buf, sizeof(buf));
     assert_true(n > 0);
-    assert_true(strncmp(buf, "ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,"
-                             "pageouts_delta,phase,rss_anon_mb",
+    assert_true(strncmp(buf,
+                        "ts,rss_mb,cpu_pct,vm_pressure_flag,avail_mem_level,pageins_delta,"
+                        "pageouts_delta,phase,rss_anon_mb",
                         61 + 30) == 0);
     struct ostel_metrics_row r;
     memset(&r, 0, sizeof(r));
@@ -118,9 +119,9 @@ static void test_bad(void **state)
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
         struct ostel_metrics_table t;
         char err[128] = "";
-        assert_int_equal(ostel_metrics_parse(cases[i].csv, strlen(cases[i].csv), &t, err,
-                                             sizeof(err)),
-                         OSTEL_ERR);
+        assert_int_equal(
+            ostel_metrics_parse(cases[i].csv, strlen(cases[i].csv), &t, err, sizeof(err)),
+            OSTEL_ERR);
         if (strncmp(err, cases[i].want, strlen(cases[i].want)) != 0)
             fail_msg("case %zu: got '%s', want '%s'", i, err, cases[i].want);
         assert_null(t.rows);

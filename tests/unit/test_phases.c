@@ -1,6 +1,6 @@
 /*
- * Unit tests for phase boundaries (from log-line arrival marks and perf durations) and for the per-phase
- * aggregation of metrics rows.
+ * Unit tests for phase boundaries (from log-line arrival marks and perf durations) and for the
+ * per-phase aggregation of metrics rows.
  */
 #include "testlib.h"
 #include "run/aggregate.h"
@@ -61,7 +61,8 @@ static void test_no_prompt_mark_uses_perf(void **state)
 static void test_killed_mid_generation(void **state)
 {
     (void)state;
-    /* Killed: a prompt-start mark but no perf block. Load is known; what follows cannot be split. */
+    /* Killed: a prompt-start mark but no perf block. Load is known; what follows cannot be split.
+     */
     struct ostel_line_mark marks[] = {{101.0, OSTEL_LOGPARSE_EVENT_PROMPT_START}};
     struct ostel_log_timings t;
     memset(&t, 0, sizeof(t));

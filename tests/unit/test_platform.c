@@ -3,9 +3,9 @@
  * helpers (darwin_parse.c, built everywhere).
  *
  * The live test forks a 3-level tree (A -> B -> C), has C allocate and touch 64 MiB, then burn CPU,
- * and checks that the tree count, the RSS growth and the CPU time follow. The expected growth is not
- * a constant: C measures its own (statm before and after, CPU clock before and after) and sends it
- * back, so a sanitizer's shadow memory or a different allocator moves both sides alike. A failed
+ * and checks that the tree count, the RSS growth and the CPU time follow. The expected growth is
+ * not a constant: C measures its own (statm before and after, CPU clock before and after) and sends
+ * it back, so a sanitizer's shadow memory or a different allocator moves both sides alike. A failed
  * assertion still closes the handle and ends the tree (the teardown), so it adds no leak report.
  * It also checks that ostel_platform_sample() never allocates: under AddressSanitizer with the
  * sanitizer's malloc hooks, in a plain glibc build by interposing malloc.
@@ -405,8 +405,7 @@ static void run_tree(struct live *l, bool force_scan, bool force_status)
         double tol = child_mib * 0.02 > 1.0 ? child_mib * 0.02 : 1.0;
         assert_near("tree rss growth (MiB) against C's own", grew_mib, child_mib, tol);
         if (ostel_platform_sample_has(&s1, OSTEL_PLATFORM_FIELD_RSS_ANON)) {
-            double anon_mib =
-                ((double)s1.rss_anon_bytes - (double)s0.rss_anon_bytes) / 1048576.0;
+            double anon_mib = ((double)s1.rss_anon_bytes - (double)s0.rss_anon_bytes) / 1048576.0;
             assert_near("tree anonymous rss growth (MiB)", anon_mib, child_mib, tol);
         }
     }
@@ -696,11 +695,16 @@ static void test_darwin_tree(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_self),         cmocka_unit_test_setup_teardown(test_tree, live_setup, live_teardown),
-        cmocka_unit_test_setup_teardown(test_tree_scan, live_setup, live_teardown),    cmocka_unit_test_setup_teardown(test_tree_status, live_setup, live_teardown),
-        cmocka_unit_test_setup_teardown(test_memory_paths, live_setup, live_teardown), cmocka_unit_test_setup_teardown(test_tree_truncated, live_setup, live_teardown),
-        cmocka_unit_test(test_host),         cmocka_unit_test(test_darwin_units),
-        cmocka_unit_test(test_darwin_avail), cmocka_unit_test(test_darwin_tree),
+        cmocka_unit_test(test_self),
+        cmocka_unit_test_setup_teardown(test_tree, live_setup, live_teardown),
+        cmocka_unit_test_setup_teardown(test_tree_scan, live_setup, live_teardown),
+        cmocka_unit_test_setup_teardown(test_tree_status, live_setup, live_teardown),
+        cmocka_unit_test_setup_teardown(test_memory_paths, live_setup, live_teardown),
+        cmocka_unit_test_setup_teardown(test_tree_truncated, live_setup, live_teardown),
+        cmocka_unit_test(test_host),
+        cmocka_unit_test(test_darwin_units),
+        cmocka_unit_test(test_darwin_avail),
+        cmocka_unit_test(test_darwin_tree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,7 +143,8 @@ static void test_load_summary(void **state)
     assert_true(r->has_memory);
 
     /* CPU only, as the pinned build prints it on x86: a Host row and a CPU_REPACK row (the weights'
-     * repacked copy). Used = model + context + compute over both rows, the model including the copy. */
+     * repacked copy). Used = model + context + compute over both rows, the model including the
+     * copy. */
     r = ostel_report_set_add(&set);
     const char *cpu =
         "{\"schema\":\"ostel.summary\",\"schema_version\":1,\"run\":{\"status\":\"ok\"},"

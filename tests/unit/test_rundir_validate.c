@@ -137,8 +137,9 @@ static long long count(sqlite3 *db, const char *sql)
     return n;
 }
 
-/* A database at schema 7 (the step before the unique run per spec, the last one) holding the same run of a study twice (two studies wrote one directory),
- * plus an interrupted attempt, is migrated to one row per run; a third store of it is refused. */
+/* A database at schema 7 (the step before the unique run per spec, the last one) holding the same
+ * run of a study twice (two studies wrote one directory), plus an interrupted attempt, is migrated
+ * to one row per run; a third store of it is refused. */
 static void test_one_row_per_run(void **state)
 {
     (void)state;

@@ -821,8 +821,8 @@ int main(void)
         cmocka_unit_test(test_two_processes),        cmocka_unit_test(test_bulk_speed),
         cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
         cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
-        cmocka_unit_test(test_report_sql_plan),
-        cmocka_unit_test(test_resume_per_study),     cmocka_unit_test(test_study_commit_fails),
+        cmocka_unit_test(test_report_sql_plan),      cmocka_unit_test(test_resume_per_study),
+        cmocka_unit_test(test_study_commit_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

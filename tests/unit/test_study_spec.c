@@ -399,8 +399,7 @@ int main(void)
         cmocka_unit_test(test_canonical_defaults), cmocka_unit_test(test_canonical_full),
         cmocka_unit_test(test_empty_values),       cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_refusals),           cmocka_unit_test(test_fnv),
-        cmocka_unit_test(test_quality_batch_keys),
-        cmocka_unit_test(test_gpu_interval),
+        cmocka_unit_test(test_quality_batch_keys), cmocka_unit_test(test_gpu_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

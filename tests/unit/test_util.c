@@ -132,13 +132,15 @@ static void test_options(void **state)
     struct seen s = {0};
     char *argv1[] = {"t", "-v", "pos", NULL};
     int first;
-    assert_int_equal(ostel_options_parse(&h, opts, 2, 3, argv1, on_opt, &s, &first), OSTEL_OPT_DONE);
+    assert_int_equal(ostel_options_parse(&h, opts, 2, 3, argv1, on_opt, &s, &first),
+                     OSTEL_OPT_DONE);
     assert_int_equal(s.ctx, 2048);
     assert_string_equal(s.src, "OSTEL_TEST_CTX");
     assert_int_equal(first, 2);
     char *argv2[] = {"t", "--ctx-size", "4096", "--", "-x", NULL};
     memset(&s, 0, sizeof(s));
-    assert_int_equal(ostel_options_parse(&h, opts, 2, 5, argv2, on_opt, &s, &first), OSTEL_OPT_DONE);
+    assert_int_equal(ostel_options_parse(&h, opts, 2, 5, argv2, on_opt, &s, &first),
+                     OSTEL_OPT_DONE);
     assert_int_equal(s.ctx, 4096);
     assert_null(s.src);
     assert_string_equal(argv2[first], "-x");
@@ -567,9 +569,12 @@ static void test_write_errno(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_cap),        cmocka_unit_test(test_str),
-        cmocka_unit_test(test_checked_math),   cmocka_unit_test(test_parse_values),
-        cmocka_unit_test(test_options),        cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_buf_cap),
+        cmocka_unit_test(test_str),
+        cmocka_unit_test(test_checked_math),
+        cmocka_unit_test(test_parse_values),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_atomic_write),
         cmocka_unit_test(test_path_split_base),
         cmocka_unit_test(test_write_errno),
         cmocka_unit_test(test_options_mixed_interleaved),

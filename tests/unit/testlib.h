@@ -1,6 +1,6 @@
 /*
- * testlib: helpers shared by the cmocka unit tests: fixture paths, temporary directories, running the
- * real ostel binary and capturing its output.
+ * testlib: helpers shared by the cmocka unit tests: fixture paths, temporary directories, running
+ * the real ostel binary and capturing its output.
  */
 #ifndef OSTEL_TESTLIB_H
 #define OSTEL_TESTLIB_H
@@ -16,7 +16,8 @@
 
 /* $OSTEL_SRC_DIR/<rel> (the source tree, set by CTest); the caller frees it. */
 char *test_src_path(const char *rel);
-/* tests/data/logs/shared (other machines' logs, copied from ../shared/logs); absent fails the test. */
+/* tests/data/logs/shared (other machines' logs, copied from ../shared/logs); absent fails the test.
+ */
 char *test_shared_logs_dir(void);
 /* A fresh temporary directory; the caller frees the string and may remove the directory. */
 char *test_tmpdir(void);
@@ -29,8 +30,8 @@ void test_write_file(const char *path, const void *data, size_t len);
 void test_copy_file(const char *from, const char *to, const char *name);
 
 /*
- * Runs the ostel binary ($OSTEL_BIN) with argv (NULL-terminated, without "ostel"), capturing stdout and
- * stderr. Returns the exit status (128+signal when killed). The caller frees *out and *err.
+ * Runs the ostel binary ($OSTEL_BIN) with argv (NULL-terminated, without "ostel"), capturing stdout
+ * and stderr. Returns the exit status (128+signal when killed). The caller frees *out and *err.
  */
 int test_run_ostel(const char *const *argv, char **out, char **err);
 

@@ -1,6 +1,6 @@
 /*
- * mem_hint_darwin: memory-placement hints for the macOS backend. macOS has no transparent huge pages
- * for ordinary anonymous memory, so the hint does nothing.
+ * mem_hint_darwin: memory-placement hints for the macOS backend. macOS has no transparent huge
+ * pages for ordinary anonymous memory, so the hint does nothing.
  */
 #include "platform/platform.h"
 

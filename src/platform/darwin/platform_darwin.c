@@ -4,7 +4,8 @@
  * aarch64 and x86_64 macOS 12 with zig's copy of Apple's headers and libSystem.tbd
  * (scripts/macos-build.sh, the cross/macos test) but has never run on a Mac: everything that
  * computes rather than calls lives in darwin_parse.c, which is built and tested everywhere.
- * docs/platform.md and docs/macos.md list what here is checked against Apple's headers and what not.
+ * docs/platform.md and docs/macos.md list what here is checked against Apple's headers and what
+ * not.
  *
  * Per process (the root and its descendants, found with proc_listchildpids() every sample):
  *   proc_pid_rusage(RUSAGE_INFO_V4, macOS 10.13+): ri_resident_size, ri_phys_footprint,

@@ -4,8 +4,7 @@
  */
 #include "platform/platform.h"
 
-int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o,
-                         pid_t *pid)
+int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o, pid_t *pid)
 {
     return ostel_platform_spawn_posix(argv, o, pid);
 }

@@ -49,8 +49,7 @@ static ssize_t read_in(const char *dir, const char *name, char *buf, size_t size
     return (ssize_t)got;
 }
 
-static enum ostel_cgroup_limit read_limit(const char *dir, const char *name, char *buf,
-                                          uint64_t *v)
+static enum ostel_cgroup_limit read_limit(const char *dir, const char *name, char *buf, uint64_t *v)
 {
     ssize_t n = read_in(dir, name, buf, CG_BUF);
     return n < 0 ? OSTEL_CGROUP_LIMIT_BAD : ostel_cgroup_parse_limit(buf, (size_t)n, v);

@@ -757,7 +757,8 @@ static void open_oom_counter(struct ostel_platform *p)
             size_t base = cands[k].path.n;
             while (base > 0 && cands[k].path.p[base - 1] != '/')
                 base--;
-            if (cands[k].path.n - base > 10 && memcmp(cands[k].path.p + base, "ostel-run-", 10) == 0)
+            if (cands[k].path.n - base > 10 &&
+                memcmp(cands[k].path.p + base, "ostel-run-", 10) == 0)
                 p->oom_scope = per_run[k];
             if (p->oom_fd >= 0 && !read_oom(p, &p->oom_base))
                 close_fd(&p->oom_fd);

@@ -1,6 +1,6 @@
 /*
- * ppid_linux: a process's parent from /proc/<pid>/stat (the field after the parenthesised name, which
- * may itself hold spaces and parentheses: the last ')' ends it).
+ * ppid_linux: a process's parent from /proc/<pid>/stat (the field after the parenthesised name,
+ * which may itself hold spaces and parentheses: the last ')' ends it).
  */
 #include "platform/platform.h"
 

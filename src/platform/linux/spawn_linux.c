@@ -41,7 +41,8 @@ static OSTEL_NORETURN void child_main(char *const argv[], const struct ostel_pla
     }
     if (setpgid(0, 0) != 0)
         child_fail(err_fd, errno);
-    if (o->cgroup_fd >= 0) { /* its own cgroup, before it runs anything: its OOM kills are its own */
+    if (o->cgroup_fd >=
+        0) { /* its own cgroup, before it runs anything: its OOM kills are its own */
         char digits[24];
         size_t n = 0;
         for (unsigned long v = (unsigned long)getpid(); v; v /= 10)
@@ -77,8 +78,7 @@ static OSTEL_NORETURN void child_main(char *const argv[], const struct ostel_pla
     child_fail(err_fd, errno);
 }
 
-int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o,
-                         pid_t *pid)
+int ostel_platform_spawn(char *const argv[], const struct ostel_platform_spawn_opts *o, pid_t *pid)
 {
     int ep[2];
     if (pipe(ep) != 0)
