@@ -40,6 +40,8 @@ install_debian() {
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(man-db groff-base zsh)
     # the PostgreSQL store tests (e2e/test_pg_*), promtool for the Prometheus exposition test
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(postgresql prometheus curl)
+    # the formatting check (lint/format): Debian 12's clang-format 14 made the tree as it is
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(clang-format)
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
