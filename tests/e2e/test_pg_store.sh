@@ -101,21 +101,13 @@ runs_before=$(pg_sql 'SELECT count(*) FROM runs')
 samples_before=$(pg_sql 'SELECT count(*) FROM samples')
 "$OSTEL" db import -q "$big" --db "$PG_URL" >/dev/null 2>&1 &
 imp=$!
-seen=0
-for _ in $(seq 1 1200); do
-    if [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_samples%' AND state = 'active'")" != 0 ]; then
-        seen=1
-        break
-    fi
-    kill -0 "$imp" 2>/dev/null || break
-    sleep 0.05
-done
-[ "$seen" = 1 ] || fail "never saw the importer's COPY in progress"
+copying() { [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY stage_samples%' AND state = 'active'")" != 0 ]; }
+wait_for "$imp" copying # fails if the importer ended before its COPY was seen
 kill -KILL "$imp"
 wait "$imp" 2>/dev/null || true
 # the server notices the dead client and rolls its transaction back
-for _ in $(seq 1 200); do
-    [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ostel'")" = 0 ] && break
+# (no time bound of its own: ctest's TIMEOUT ends a server that never notices)
+until [ "$(pg_sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ostel'")" = 0 ]; do
     sleep 0.05
 done
 assert_eq "$(pg_sql 'SELECT count(*) FROM runs')" "$runs_before" "runs after a killed COPY"

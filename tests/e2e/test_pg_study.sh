@@ -88,11 +88,8 @@ assert_eq "$(ls "$TMP/b/runs" | wc -l)" 4 "runs after resuming a complete study"
 s2=(study -q -m "$q8" -t q8 -c 4096 -n 1500 -r 5 --no-warmup --cooldown 0.1s --name fleet2 --db "$PG_URL" --dir "$TMP/s2")
 "$OSTEL" "${s2[@]}" >"$TMP/out" 2>"$TMP/err" &
 pid=$!
-for _ in $(seq 1 1200); do
-    [ "$(pg_sql "SELECT count(*) FROM runs r JOIN studies s ON s.id = r.study_id WHERE s.name = 'fleet2'" 2>/dev/null || echo 0)" -ge 1 ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-done
+stored_one() { [ "$(pg_sql "SELECT count(*) FROM runs r JOIN studies s ON s.id = r.study_id WHERE s.name = 'fleet2'" 2>/dev/null || echo 0)" -ge 1 ]; }
+wait_for "$pid" stored_one
 pg_ctl_as -m fast stop >/dev/null || fail "pg_ctl stop"
 set +e
 wait "$pid"; rc=$?

@@ -19,14 +19,14 @@ BIN=${OSTEL_LLAMA_BIN:-$CACHE/llama.cpp-nlc-3.21.1/bin}
 for t in llama-quantize llama-completion; do
     if [ ! -x "$BIN/$t" ]; then
         echo "SKIP: $BIN/$t not found (run scripts/setup.sh)"
-        exit 0
+        exit 77
     fi
 done
 BASE=${OSTEL_E2E_TMP:-/tmp}
 free_gb=$(df -Pk "$BASE" | awk 'NR == 2 { printf "%d", $4 / 1048576 }')
 if [ "$free_gb" -lt 30 ]; then
     echo "SKIP: $BASE has ${free_gb} GiB free, this test needs 30"
-    exit 0
+    exit 77
 fi
 TMP=$(mktemp -d "$BASE/ostel-e2e-8b.XXXXXX")
 [ "${OSTEL_E2E_KEEP:-0}" = 1 ] || trap 'rm -rf "$TMP"' EXIT

@@ -8,7 +8,7 @@ BIN=${OSTEL_LLAMA_BIN:-$CACHE/llama.cpp-nlc-3.21.1/bin}
 for t in llama-quantize llama-completion; do
     if [ ! -x "$BIN/$t" ]; then
         echo "SKIP: $BIN/$t not found (run scripts/setup.sh)"
-        exit 0
+        exit 77
     fi
 done
 
