@@ -131,6 +131,7 @@ struct ostel_report_gpu_series {
     double *t_s, *mem_mib, *proc_mib, *power_w;
     unsigned *gpu;        /* NVML's index */
     unsigned char *phase; /* enum ostel_report_phase; ALL = no phase */
+    unsigned ngpu;        /* 1 + the highest index in gpu (0 when n is 0), set by the loader */
 };
 
 /* ostel fit's prediction held against llama.cpp's buffers: summary.json's "prediction"

@@ -482,17 +482,13 @@ void ostel_report_html_charted(const struct ostel_report *r, size_t limit, bool 
     }
 }
 
-/* A run drawn in full: the union of LTTB's choices for each chart's metric. */
 /* A run's GPU samples for the page: per GPU its rows, at most CHART_POINTS of them per column
  * chosen by LTTB on device memory, process memory and power (their union), so a spike in any of
  * them is kept. */
 static cJSON *gpu_full_series(const struct ostel_report_gpu_series *s)
 {
     cJSON *arr = cJSON_CreateArray();
-    unsigned ngpu = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->gpu[i] + 1 > ngpu)
-            ngpu = s->gpu[i] + 1;
+    unsigned ngpu = s->ngpu;
     size_t *idx = ostel_xmalloc(CHART_POINTS * sizeof(*idx));
     double *col[4];
     for (int c = 0; c < 4; c++)
@@ -534,6 +530,7 @@ static cJSON *gpu_full_series(const struct ostel_report_gpu_series *s)
     return arr;
 }
 
+/* A run drawn in full: the union of LTTB's choices for each chart's metric. */
 static cJSON *full_series(const struct ostel_report_series *s)
 {
     bool *keep = ostel_xcalloc(s->n, sizeof(*keep));

@@ -160,10 +160,7 @@ static cJSON *series_json(const struct ostel_report_series *s)
 static cJSON *gpu_series_json(const struct ostel_report_gpu_series *s)
 {
     cJSON *arr = cJSON_CreateArray();
-    unsigned ngpu = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->gpu[i] + 1 > ngpu)
-            ngpu = s->gpu[i] + 1;
+    unsigned ngpu = s->ngpu;
     for (unsigned g = 0; g < ngpu; g++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "gpu", g);

@@ -923,6 +923,18 @@ static bool parse_cell(struct ostel_str s, double *out)
  * that name), or -1; *ncols the header's field count. Returns -1 with err set when there is no
  * line.
  */
+/* Lines in p[0..n) counting a last one without its newline: an upper bound on a CSV's rows, so each
+ * column is allocated once. */
+static size_t line_count(const char *p, size_t n)
+{
+    size_t lines = 1;
+    if (n == 0)
+        return lines;
+    for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        lines++;
+    return lines;
+}
+
 static int read_header(struct ostel_str *rest, const char *const *names, int nnames, int *idx,
                        size_t *ncols, char *err, size_t errlen)
 {
@@ -956,10 +968,7 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
         return -1;
     }
     /* Count rows first: one allocation per column, bounded by the file's size. */
-    size_t rows = 0;
-    for (size_t i = 0; i < rest.n; i++)
-        rows += rest.p[i] == '\n';
-    rows++;
+    size_t rows = line_count(rest.p, rest.n);
     struct ostel_report_series *s = &r->series;
     series_free(s);
     r->avail_start_mib = NAN;
@@ -1106,10 +1115,7 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
 static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
                                 const struct ostel_rundir_facts *facts, char *why, size_t whylen)
 {
-    struct metrics_fill m = {.r = r, .rows = 1};
-    for (const char *p = b->data, *e = b->data + b->len; (p = memchr(p, '\n', (size_t)(e - p)));
-         p++)
-        m.rows++;
+    struct metrics_fill m = {.r = r, .rows = line_count(b->data, b->len)};
     struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, &m};
     if (ostel_rundir_scan_metrics(b->data, &b->len, facts, &sink, why, whylen) != 0)
         return -1;
@@ -1139,9 +1145,7 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
         snprintf(err, errlen, "line 1: not a GPU metrics header (needs the columns ts and gpu)");
         return -1;
     }
-    size_t rows = 1;
-    for (size_t i = 0; i < rest.n; i++)
-        rows += rest.p[i] == '\n';
+    size_t rows = line_count(rest.p, rest.n);
     struct ostel_report_gpu_series *s = &r->gpu_series;
     gpu_series_free(s);
     double **cols[] = {&s->t_s, &s->mem_mib, &s->proc_mib, &s->power_w};
@@ -1188,6 +1192,8 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
         if (rc != 0)
             break;
         s->gpu[n] = (unsigned)g;
+        if (s->gpu[n] + 1 > s->ngpu)
+            s->ngpu = s->gpu[n] + 1;
         if (isnan(t0))
             t0 = s->t_s[n];
         s->t_s[n] -= t0;
@@ -1215,10 +1221,7 @@ static void gpu_series_reduce(struct ostel_report_gpu_series *s, size_t max)
         gpu_series_free(s);
         return;
     }
-    unsigned ngpu = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->gpu[i] + 1 > ngpu)
-            ngpu = s->gpu[i] + 1;
+    unsigned ngpu = s->ngpu;
     if (ngpu == 0 || s->n <= max)
         return;
     size_t per = (s->n + ngpu - 1) / ngpu, stride = per / max + (per % max != 0);
