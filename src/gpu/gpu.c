@@ -211,15 +211,11 @@ unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel
         return 0;
     }
     pthread_detach(t);
-    struct timespec start, now;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    double start = ostel_mono_s();
     for (;;) {
         if (atomic_load(&j->done))
             break;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double el =
-            (double)(now.tv_sec - start.tv_sec) + (double)(now.tv_nsec - start.tv_nsec) / 1e9;
-        if (el >= timeout_s) {
+        if (ostel_mono_s() - start >= timeout_s) {
             if (why && why_size)
                 snprintf(why, why_size, "NVML did not answer within %.0f s", timeout_s);
             job_release(j); /* the thread, stuck in the driver, frees it if it ever returns */
