@@ -27,6 +27,7 @@ enum {
     OPT_LAYERS,
     OPT_LIST,
     OPT_SEED,
+    OPT_SPARSE,
     OPT_TIED,
     OPT_TYPE,
     OPT_VOCAB,
@@ -47,6 +48,8 @@ static const struct ostel_option options[] = {
     {OPT_LIST, "list", NULL, NULL, "list the presets and exit"},
     {'o', "output", "FILE", NULL, "the GGUF to write (required)"},
     {OPT_SEED, "seed", "N", "OSTEL_SYNTH_SEED", "random seed (default 1): same seed, same bytes"},
+    {OPT_SPARSE, "sparse", NULL, NULL,
+     "header and shapes only: weights are a hole that reads as zeros (for fit, inspect)"},
     {OPT_TIED, "tied", NULL, NULL, "custom: tie output to token embeddings (no output.weight)"},
     {OPT_TYPE, "type", "TYPE", "OSTEL_SYNTH_TYPE", "f16 (default) or q8_0"},
     {OPT_VOCAB, "vocab", "FILE", "OSTEL_SYNTH_VOCAB",
@@ -69,7 +72,7 @@ struct synth_args {
     const char *vocab;
     const char *type;
     uint64_t seed;
-    bool force, dry_run, list;
+    bool force, dry_run, list, sparse;
 };
 
 static int parse_u32(const char *arg, const char *what, uint32_t *out)
@@ -104,6 +107,9 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return parse_u32(arg, "ff", &s->n_ff);
     case OPT_FORCE:
         a->force = true;
+        return 0;
+    case OPT_SPARSE:
+        a->sparse = true;
         return 0;
     case OPT_HEAD_DIM:
         a->custom = true;
@@ -219,8 +225,11 @@ int cmd_synth(int argc, char **argv)
         ostel_error("synth: -o OUT.gguf is required");
         return OSTEL_EXIT_USAGE;
     }
-    struct ostel_synth_options o = {
-        .out_path = a.out, .seed = a.seed, .force = a.force, .dry_run = a.dry_run};
+    struct ostel_synth_options o = {.out_path = a.out,
+                                    .seed = a.seed,
+                                    .force = a.force,
+                                    .dry_run = a.dry_run,
+                                    .sparse = a.sparse};
     int t = ostel_ggml_type_from_name(a.type);
     if (t != OSTEL_GGML_TYPE_F16 && t != OSTEL_GGML_TYPE_Q8_0) {
         ostel_error("synth: --type must be f16 or q8_0, not '%s'", a.type);
@@ -251,6 +260,13 @@ int cmd_synth(int argc, char **argv)
     if (a.dry_run) {
         printf("%s: %s %s would be %llu bytes (%s), %llu tensors, %llu parameters\n", a.out,
                shape.preset, a.type, (unsigned long long)res.file_bytes, sz,
+               (unsigned long long)res.n_tensors, (unsigned long long)res.n_params);
+        return OSTEL_EXIT_OK;
+    }
+    if (a.sparse) {
+        printf("%s: %s %s, %llu bytes (%s, sparse: the weights read as zeros), %llu tensors, "
+               "%llu parameters\n",
+               a.out, shape.preset, a.type, (unsigned long long)res.file_bytes, sz,
                (unsigned long long)res.n_tensors, (unsigned long long)res.n_params);
         return OSTEL_EXIT_OK;
     }

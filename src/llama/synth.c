@@ -504,7 +504,7 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
         goto done;
     }
     uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    uint64_t need = res->file_bytes + (64u << 20);
+    uint64_t need = (o->sparse ? header.len : res->file_bytes) + (64u << 20);
     if (avail < need) {
         char a[32], n[32];
         ostel_error("not enough free space in '%s': %s needed, %s available", dir,
@@ -534,7 +534,7 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     if (out_bytes(&out, header.data, header.len) != OSTEL_OK)
         goto done;
     uint64_t seed = o->seed;
-    for (size_t i = 0; i < l.n; i++) {
+    for (size_t i = 0; i < l.n && !o->sparse; i++) {
         uint64_t x = seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull);
         uint64_t rng = splitmix64(&x) | 1; /* xorshift state must not be 0 */
         if (write_tensor(&out, &s, &l.t[i], rng) != OSTEL_OK ||
@@ -543,6 +543,14 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     }
     if (out_flush(&out) != OSTEL_OK)
         goto done;
+    if (o->sparse) { /* the data section as a hole: the file has its real size, no blocks */
+        if (ftruncate(out.fd, (off_t)res->file_bytes) != 0) {
+            ostel_error("cannot extend '%s' to %llu bytes: %s", tmp,
+                        (unsigned long long)res->file_bytes, strerror(errno));
+            goto done;
+        }
+        out.written = res->file_bytes;
+    }
     if (out.written != res->file_bytes) {
         ostel_error("internal: wrote %llu bytes, expected %llu", (unsigned long long)out.written,
                     (unsigned long long)res->file_bytes);

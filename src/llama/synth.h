@@ -57,6 +57,7 @@ struct ostel_synth_options {
     uint64_t seed;
     bool force;   /* replace an existing out_path */
     bool dry_run; /* compute sizes only, write nothing */
+    bool sparse;  /* header only; the weights are a hole of the right size that reads as zeros */
 };
 
 struct ostel_synth_result {
