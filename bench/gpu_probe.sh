@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/gpu_probe.sh — ostel's NVML telemetry on a real NVIDIA driver in about a minute, without
-# llama.cpp (for a device call too short for bench/gpu_h200.sh's CUDA build). Needs .dev/debs and
-# .dev/vocab.gguf as bench/gpu_h200.sh does, and a python3 with torch on the machine for the CUDA
+# llama.cpp (for a device call too short for bench/gpu_cuda.sh's CUDA build). Needs .dev/debs and
+# .dev/vocab.gguf as bench/gpu_cuda.sh does, and a python3 with torch on the machine for the CUDA
 # process. Runs: the live e2e test's NVML part; `ostel run` of `sleep` (the device, no process); of a
 # torch process holding 4 GiB and multiplying matrices (the process tree's VRAM matched by pid,
 # power, energy); `ostel fit` on a synthesized model with NVML's free memory as the budget; and

@@ -122,13 +122,14 @@ bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs,
  * The per-process VRAM the CUDA runtime takes beyond llama.cpp's own buffers (CUDA context, cuBLAS
  * workspace, allocator slack) on each GPU a process uses: ostel fit adds it to the prediction of
  * every CUDA device, with its error bar. This is the one place it is set.
- * Calibrated on: nothing measured by ostel yet. Best estimate: the issue's side sampler on the
- * device machine's H200 (driver 580.159.04, CUDA 13.0, Llama-3.1-8B shapes, -ngl 99) saw "a few
- * hundred MiB" more than llama.cpp's CUDA0 breakdown, read here as 400 ± 200 MiB. Replace both with
- * the mean and sd of summary.json's gpu.run.vram_beyond_llama_mb over the H200 study's runs
- * (docs/gpu.md, "ostel fit").
+ * Calibrated on: ostel's CUDA study on the device machine (bench/gpu_cuda.sh, 2026-12-07; NVIDIA
+ * H100 80GB HBM3, driver 580.159.04, CUDA 13.0, the pinned llama.cpp built for sm_90 with flash
+ * attention, Llama-3.1-8B shapes, ctx 4096, -ngl 99): summary.json's gpu.run.vram_beyond_llama_mb
+ * was 599 MiB in all 22 runs, Q4_K_M and Q8_0, mmap or not (sd 0; tests/data/runs/cuda-h100). The
+ * error bar is not that sd: it stands for what was not measured (other GPUs, drivers, CUDA
+ * versions, llama.cpp builds; a torch process on the same H100 held ~870 MiB beyond its tensors).
  */
-#define OSTEL_GPU_CUDA_OVERHEAD_MIB 400.0
+#define OSTEL_GPU_CUDA_OVERHEAD_MIB 600.0
 #define OSTEL_GPU_CUDA_OVERHEAD_ERR_MIB 200.0
 
 /* One device's memory as read once, for ostel fit. */
