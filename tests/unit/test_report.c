@@ -97,6 +97,35 @@ static void test_golden_json(void **state)
     check_golden("json", "tests/data/golden/report.json");
 }
 
+/* The serving section (from its first heading on) of the report on tests/data/runs/serve-tiny:
+ * two groups (q4_k_m, q8_0) × 2 real ostel serve runs on the pinned llama-server. */
+static void test_golden_serve_md(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/serve-tiny");
+    const char *argv[] = {"report", dir, "--format", "md", NULL};
+    char *out, *err;
+    int rc = test_run_ostel(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "stderr: %s\n", err);
+    assert_int_equal(rc, 0);
+    const char *from = strstr(out, "## Serving by group");
+    assert_non_null(from);
+    char *path = test_src_path("tests/data/golden/report-serve.md");
+    if (getenv("OSTEL_UPDATE_GOLDEN")) {
+        test_write_file(path, from, strlen(from));
+    } else {
+        size_t n;
+        char *want = test_read_file(path, &n);
+        assert_string_equal(from, want);
+        free(want);
+    }
+    free(path);
+    free(out);
+    free(err);
+    free(dir);
+}
+
 static void test_load_summary(void **state)
 {
     (void)state;
@@ -940,6 +969,7 @@ int main(void)
         cmocka_unit_test(test_golden_md),
         cmocka_unit_test(test_golden_csv),
         cmocka_unit_test(test_golden_json),
+        cmocka_unit_test(test_golden_serve_md),
         cmocka_unit_test(test_real_runs),
         cmocka_unit_test(test_gpu_fake),
         cmocka_unit_test(test_load_prediction),
