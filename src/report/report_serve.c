@@ -577,3 +577,171 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
     }
     per_run_tables(r, out);
 }
+
+/* ---- JSON and CSV ---- */
+
+static cJSON *jround(double v)
+{
+    if (!isfinite(v))
+        return cJSON_CreateNull();
+    char b[32];
+    snprintf(b, sizeof(b), "%.6g", v);
+    return cJSON_CreateNumber(strtod(b, NULL));
+}
+
+static cJSON *jpair(double lo, double hi)
+{
+    if (isnan(lo) || isnan(hi))
+        return cJSON_CreateNull();
+    cJSON *a = cJSON_CreateArray();
+    cJSON_AddItemToArray(a, jround(lo));
+    cJSON_AddItemToArray(a, jround(hi));
+    return a;
+}
+
+cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
+                                     const struct ostel_report_serve *sv, size_t g)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "runs", (double)sv->serve_runs[g]);
+    cJSON *levels = cJSON_AddArrayToObject(o, "levels");
+    for (size_t li = 0; li < sv->nlevels; li++) {
+        const struct ostel_report_serve_cell *c = &sv->cells[g * sv->nlevels + li];
+        if (c->runs == 0)
+            continue;
+        cJSON *l = cJSON_CreateObject();
+        cJSON_AddItemToArray(levels, l);
+        cJSON_AddStringToObject(l, "name", sv->levels[li].name);
+        cJSON_AddStringToObject(l, "kind", sv->levels[li].rate ? "rate" : "concurrency");
+        cJSON_AddItemToObject(l, "value", jround(sv->levels[li].value));
+        cJSON_AddNumberToObject(l, "runs", (double)c->runs);
+        cJSON_AddBoolToObject(l, "saturated", c->saturated);
+        cJSON *ms = cJSON_AddObjectToObject(l, "metrics");
+        for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+            const struct ostel_stats_summary *st = &c->stat[m];
+            if (!sv->present[m])
+                continue;
+            cJSON *x = cJSON_AddObjectToObject(ms, sv_info[m].key);
+            cJSON_AddNumberToObject(x, "n", (double)st->n);
+            cJSON_AddItemToObject(x, "mean", jround(st->mean));
+            cJSON_AddItemToObject(x, "stddev", jround(st->sd));
+            cJSON_AddItemToObject(x, "median", jround(st->median));
+            cJSON_AddItemToObject(x, "min", jround(st->min));
+            cJSON_AddItemToObject(x, "max", jround(st->max));
+            cJSON_AddItemToObject(x, "ci95", jpair(st->ci_lo, st->ci_hi));
+            cJSON_AddItemToObject(x, "cv", jround(st->cv));
+        }
+        if (g == r->baseline) {
+            cJSON_AddNullToObject(l, "vs_baseline");
+            continue;
+        }
+        cJSON *vs = cJSON_AddObjectToObject(l, "vs_baseline");
+        for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+            const struct ostel_report_cmp *cm = &c->cmp[m];
+            if (!sv_info[m].compare || !sv->present[m])
+                continue;
+            cJSON *x = cJSON_AddObjectToObject(vs, sv_info[m].key);
+            cJSON_AddItemToObject(x, "ratio", jround(cm->ratio.ratio));
+            cJSON_AddItemToObject(x, "ci95", jpair(cm->ratio.lo, cm->ratio.hi));
+            cJSON_AddItemToObject(x, "welch_t", jround(cm->welch.t));
+            cJSON_AddItemToObject(x, "welch_df", jround(cm->welch.df));
+            cJSON_AddItemToObject(x, "p", jround(cm->welch.p));
+            cJSON_AddBoolToObject(x, "significant", cm->significant);
+        }
+    }
+    cJSON *k = cJSON_AddObjectToObject(o, "knee");
+    if (sv->knee[g] >= 0)
+        cJSON_AddStringToObject(k, "level", sv->levels[sv->knee[g]].name);
+    else
+        cJSON_AddNullToObject(k, "level");
+    if (sv->knee_why[g])
+        cJSON_AddStringToObject(k, "why", sv->knee_why[g]);
+    else
+        cJSON_AddNullToObject(k, "why");
+    return o;
+}
+
+/* Up to 4 decimals, trailing zeros trimmed; nothing for NAN (the CSV report's numbers). */
+static void csv_num(struct ostel_buf *out, double v)
+{
+    ostel_buf_putc(out, ',');
+    if (!isfinite(v))
+        return;
+    char b[64];
+    snprintf(b, sizeof(b), "%.4f", v);
+    char *dot = strchr(b, '.');
+    if (dot) {
+        char *e = b + strlen(b) - 1;
+        while (e > dot && *e == '0')
+            *e-- = '\0';
+        if (e == dot)
+            *e = '\0';
+    }
+    ostel_buf_puts(out, strcmp(b, "-0") == 0 ? "0" : b);
+}
+
+/* A level name as a column-name part: letters, digits, '.' and '_' kept, others '_'. */
+static void csv_level(struct ostel_buf *out, const char *name)
+{
+    for (; *name; name++) {
+        char c = *name;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_';
+        ostel_buf_putc(out, keep ? c : '_');
+    }
+}
+
+void ostel_report_serve_csv(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                            long group, struct ostel_buf *out)
+{
+    for (size_t li = 0; li < sv->nlevels; li++) {
+        const struct ostel_report_serve_cell *c =
+            group >= 0 ? &sv->cells[(size_t)group * sv->nlevels + li] : NULL;
+        bool base = group >= 0 && (size_t)group == r->baseline;
+        for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+            if (!sv->present[m])
+                continue;
+            if (!c) {
+                static const char *const suffix[] = {"mean", "sd", "ci95_lo", "ci95_hi"};
+                for (size_t k = 0; k < OSTEL_ARRAY_LEN(suffix); k++) {
+                    ostel_buf_puts(out, ",serve_");
+                    csv_level(out, sv->levels[li].name);
+                    ostel_buf_printf(out, "_%s_%s", sv_info[m].key, suffix[k]);
+                }
+            } else {
+                const struct ostel_stats_summary *st = &c->stat[m];
+                csv_num(out, st->n ? st->mean : NAN);
+                csv_num(out, st->n ? st->sd : NAN);
+                csv_num(out, st->n ? st->ci_lo : NAN);
+                csv_num(out, st->n ? st->ci_hi : NAN);
+            }
+        }
+        for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+            if (!sv->present[m] || !sv_info[m].compare)
+                continue;
+            if (!c) {
+                static const char *const suffix[] = {"ratio", "ratio_ci95_lo", "ratio_ci95_hi", "p",
+                                                     "significant"};
+                for (size_t k = 0; k < OSTEL_ARRAY_LEN(suffix); k++) {
+                    ostel_buf_puts(out, ",serve_");
+                    csv_level(out, sv->levels[li].name);
+                    ostel_buf_printf(out, "_%s_%s", sv_info[m].key, suffix[k]);
+                }
+            } else {
+                const struct ostel_report_cmp *cm = &c->cmp[m];
+                csv_num(out, base ? NAN : cm->ratio.ratio);
+                csv_num(out, base ? NAN : cm->ratio.lo);
+                csv_num(out, base ? NAN : cm->ratio.hi);
+                csv_num(out, base ? NAN : cm->welch.p);
+                csv_num(out, base || isnan(cm->welch.p) ? NAN : cm->significant ? 1 : 0);
+            }
+        }
+    }
+    if (group < 0) {
+        ostel_buf_puts(out, ",serve_knee");
+    } else {
+        ostel_buf_putc(out, ',');
+        if (sv->knee[group] >= 0) /* a level name: letters, digits and '.' (csv_level) */
+            csv_level(out, sv->levels[sv->knee[group]].name);
+    }
+}

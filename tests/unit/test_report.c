@@ -126,6 +126,49 @@ static void test_golden_serve_md(void **state)
     free(dir);
 }
 
+/* The serving section's JSON and CSV on the same runs: the knee, a level's statistics and its
+ * comparison, the same figures in both. */
+static void test_serve_json_csv(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/serve-tiny");
+    const char *jargv[] = {"report", dir, "--format", "json", NULL};
+    char *out, *err;
+    assert_int_equal(test_run_ostel(jargv, &out, &err), 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    const cJSON *q8 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "groups"), 1);
+    const cJSON *sv = cJSON_GetObjectItem(q8, "serve");
+    assert_string_equal(cJSON_GetObjectItem(q8, "label")->valuestring, "q8_0");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sv, "knee"), "level")->valuestring,
+                        "c4");
+    const cJSON *c4 = cJSON_GetArrayItem(cJSON_GetObjectItem(sv, "levels"), 2);
+    assert_string_equal(cJSON_GetObjectItem(c4, "name")->valuestring, "c4");
+    const cJSON *rss = cJSON_GetObjectItem(cJSON_GetObjectItem(c4, "vs_baseline"), "rss_peak_mib");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rss, "significant")));
+    const cJSON *def = cJSON_GetObjectItem(cJSON_GetObjectItem(c4, "metrics"), "deferred_max");
+    assert_true(cJSON_GetObjectItem(def, "mean")->valuedouble == 2);
+    /* the pinned llama-server exports no KV cache gauge: no such key, never a 0 */
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(c4, "metrics"), "kv_cache_usage_max"));
+    double ratio = cJSON_GetObjectItem(rss, "ratio")->valuedouble;
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+
+    const char *cargv[] = {"report", dir, "--format", "csv", NULL};
+    assert_int_equal(test_run_ostel(cargv, &out, &err), 0);
+    assert_non_null(strstr(out, ",serve_c4_rss_peak_mib_ratio,"));
+    assert_non_null(strstr(out, ",serve_knee\r\n"));
+    char want[64];
+    snprintf(want, sizeof(want), "%.4f", ratio);
+    want[strlen(want) - 1] = '\0'; /* JSON has 6 digits, the CSV 4 decimals: compare 3 */
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, ",c4\r\n"));
+    free(out);
+    free(err);
+    free(dir);
+}
+
 static void test_load_summary(void **state)
 {
     (void)state;
@@ -970,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_golden_csv),
         cmocka_unit_test(test_golden_json),
         cmocka_unit_test(test_golden_serve_md),
+        cmocka_unit_test(test_serve_json_csv),
         cmocka_unit_test(test_real_runs),
         cmocka_unit_test(test_gpu_fake),
         cmocka_unit_test(test_load_prediction),
