@@ -517,6 +517,9 @@ void ostel_report_serve_free(struct ostel_report_serve *sv);
  * knee); the caller owns it. */
 struct cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
                                             const struct ostel_report_serve *sv, size_t group);
+/* A serve run's levels as [{name, start, end}] in seconds from its series' first sample (the HTML
+ * page's per-level timeline); empty without samples. The caller owns it. */
+struct cJSON *ostel_report_serve_run_levels(const struct ostel_report_run *run);
 /* Appends the serving columns to a CSV header (group < 0) or to group's row, each cell after a
  * comma. */
 void ostel_report_serve_csv(const struct ostel_report *r, const struct ostel_report_serve *sv,

@@ -85,7 +85,7 @@ static void per_run_tables(const struct ostel_report *r, struct ostel_report_tab
                      value, strcmp(kind, "rate") == 0 ? "/s" : "");
             size_t row = ostel_report_table_row_add(lat);
             struct ostel_report_cell *c = &lat->cells[row * lat->ncols];
-            c[0].text = ostel_xstrdup(run->tag[0] ? run->tag : run->name);
+            c[0].text = ostel_xstrdup(run->name);
             c[1].text = ostel_xstrdup(jstr(l, "name"));
             c[2].text = ostel_xstrdup(load);
             c[3].text =
@@ -104,7 +104,7 @@ static void per_run_tables(const struct ostel_report *r, struct ostel_report_tab
 
             row = ostel_report_table_row_add(sys);
             c = &sys->cells[row * sys->ncols];
-            c[0].text = ostel_xstrdup(run->tag[0] ? run->tag : run->name);
+            c[0].text = ostel_xstrdup(run->name);
             c[1].text = ostel_xstrdup(jstr(l, "name"));
             c[2].text = ostel_xstrdup(load);
             c[3].text = fmt(jnum(l, "telemetry", "rss_peak_mib"), 1);
@@ -744,4 +744,26 @@ void ostel_report_serve_csv(const struct ostel_report *r, const struct ostel_rep
         if (sv->knee[group] >= 0) /* a level name: letters, digits and '.' (csv_level) */
             csv_level(out, sv->levels[sv->knee[group]].name);
     }
+}
+
+cJSON *ostel_report_serve_run_levels(const struct ostel_report_run *run)
+{
+    cJSON *a = cJSON_CreateArray();
+    cJSON *s = run->serve_json ? cJSON_Parse(run->serve_json) : NULL;
+    const cJSON *l;
+    double t0 = run->series.n ? run->series.t0 : NAN;
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
+    {
+        double st = jnum(l, "start_ts", NULL), en = jnum(l, "end_ts", NULL);
+        const char *name = level_name(l);
+        if (!*name || !isfinite(st - t0) || !isfinite(en - t0))
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddItemToObject(o, "start", jround(st - t0));
+        cJSON_AddItemToObject(o, "end", jround(en - t0));
+        cJSON_AddItemToArray(a, o);
+    }
+    cJSON_Delete(s);
+    return a;
 }
