@@ -500,6 +500,9 @@ struct ostel_report_serve_cell {
     size_t runs;                                        /* runs of the group with this level */
     bool saturated; /* a run's level stopped early as saturated */
 };
+/* Distinct levels kept over all runs (names past it are left out: a summary from elsewhere with
+ * thousands of levels must not make the report quadratic). */
+#define OSTEL_REPORT_SERVE_LEVELS_MAX 256
 struct ostel_report_serve {
     size_t nlevels; /* concurrency levels by value, then rates by value */
     struct ostel_report_serve_level *levels;

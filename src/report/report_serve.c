@@ -33,6 +33,8 @@ static char *fmt(double v, int decimals)
     return ostel_xstrdup(ostel_report_fmt_num(v, decimals, b, sizeof(b)));
 }
 
+static const char *level_name(const cJSON *l, char *buf, size_t size);
+
 static void per_run_tables(const struct ostel_report *r, struct ostel_report_tables *out)
 {
     static const char *const lat_head[] = {
@@ -78,6 +80,7 @@ static void per_run_tables(const struct ostel_report *r, struct ostel_report_tab
                     "of each level; TTFT − server prompt is the client's TTFT minus llama-server's "
                     "own prompt_ms: HTTP and queueing in the server.");
             }
+            char nb[96];
             const char *kind = jstr(l, "kind");
             double value = jnum(l, "value", NULL);
             char load[64];
@@ -86,7 +89,7 @@ static void per_run_tables(const struct ostel_report *r, struct ostel_report_tab
             size_t row = ostel_report_table_row_add(lat);
             struct ostel_report_cell *c = &lat->cells[row * lat->ncols];
             c[0].text = ostel_xstrdup(run->name);
-            c[1].text = ostel_xstrdup(jstr(l, "name"));
+            c[1].text = ostel_xstrdup(level_name(l, nb, sizeof(nb)));
             c[2].text = ostel_xstrdup(load);
             c[3].text =
                 ostel_xasprintf("%.0f / %.0f", jnum(l, "completed", NULL), jnum(l, "failed", NULL));
@@ -105,7 +108,7 @@ static void per_run_tables(const struct ostel_report *r, struct ostel_report_tab
             row = ostel_report_table_row_add(sys);
             c = &sys->cells[row * sys->ncols];
             c[0].text = ostel_xstrdup(run->name);
-            c[1].text = ostel_xstrdup(jstr(l, "name"));
+            c[1].text = ostel_xstrdup(level_name(l, nb, sizeof(nb)));
             c[2].text = ostel_xstrdup(load);
             c[3].text = fmt(jnum(l, "telemetry", "rss_peak_mib"), 1);
             c[4].text = fmt(jnum(l, "telemetry", "rss_mean_mib"), 1);
@@ -202,9 +205,16 @@ static long find_level(const struct ostel_report_serve *sv, const char *name)
 }
 
 /* A level object's name, or "" when it has none (such a level is skipped). */
-static const char *level_name(const cJSON *l)
+/* A level object's name as text (control bytes as spaces, at most 95 bytes: a name from a hostile
+ * summary stays one table cell), in buf; "" when it has none (such a level is skipped). */
+static const char *level_name(const cJSON *l, char *buf, size_t size)
 {
-    return cJSON_IsObject(l) ? jstr(l, "name") : "";
+    const char *n = cJSON_IsObject(l) ? jstr(l, "name") : "";
+    size_t k = 0;
+    for (; n[k] && k + 1 < size; k++)
+        buf[k] = (unsigned char)n[k] < 0x20 || n[k] == 0x7f ? ' ' : n[k];
+    buf[k] = '\0';
+    return buf;
 }
 
 /* The knee of group g among the levels of one kind (rate or not); appends to *why. */
@@ -264,8 +274,9 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
         const cJSON *l;
         cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
         {
-            const char *name = level_name(l);
-            if (!*name || find_level(sv, name) >= 0)
+            char nb[96];
+            const char *name = level_name(l, nb, sizeof(nb));
+            if (!*name || sv->nlevels == OSTEL_REPORT_SERVE_LEVELS_MAX || find_level(sv, name) >= 0)
                 continue;
             if (sv->nlevels == cap) {
                 cap = cap ? 2 * cap : 8;
@@ -296,18 +307,22 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
         double *x = ostel_xmalloc((nl * OSTEL_REPORT_SV_N * gr->n + 1) * sizeof(*x));
         for (size_t k = 0; k < nl * OSTEL_REPORT_SV_N * gr->n; k++)
             x[k] = NAN;
+        bool *seen = ostel_xcalloc(nl, sizeof(*seen));
         for (size_t j = 0; j < gr->n; j++) {
             const struct ostel_report_run *run = &set->runs[gr->runs[j]];
             if (!serve_run(run))
                 continue;
             sv->serve_runs[g]++;
+            memset(seen, 0, nl * sizeof(*seen));
             cJSON *s = cJSON_Parse(run->serve_json);
             const cJSON *l;
             cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
             {
-                long li = find_level(sv, level_name(l));
-                if (li < 0)
-                    continue;
+                char nb[96];
+                long li = find_level(sv, level_name(l, nb, sizeof(nb)));
+                if (li < 0 || seen[li])
+                    continue; /* a level named twice in one run counts once: the first */
+                seen[li] = true;
                 struct ostel_report_serve_cell *c = &sv->cells[g * nl + (size_t)li];
                 c->runs++;
                 c->saturated |= strcmp(jstr(l, "stopped_early"), "saturated") == 0;
@@ -324,6 +339,7 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
                 ostel_stats_summarize(&x[(li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n], gr->n,
                                       &sv->cells[g * nl + li].stat[m]);
         free(x);
+        free(seen);
     }
     for (size_t g = 0; g < ng; g++) {
         if (g == r->baseline)
@@ -755,7 +771,8 @@ cJSON *ostel_report_serve_run_levels(const struct ostel_report_run *run)
     cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
     {
         double st = jnum(l, "start_ts", NULL), en = jnum(l, "end_ts", NULL);
-        const char *name = level_name(l);
+        char nb[96];
+        const char *name = level_name(l, nb, sizeof(nb));
         if (!*name || !isfinite(st - t0) || !isfinite(en - t0))
             continue;
         cJSON *o = cJSON_CreateObject();

@@ -169,6 +169,65 @@ static void test_serve_json_csv(void **state)
     free(dir);
 }
 
+/* Serve levels from a summary ostel did not write: a level named twice in a run counts once (the
+ * first), control bytes in a name become spaces, a level without a name or not an object is
+ * skipped, a level missing from one group is absent from its rows (not 0), and the knee follows
+ * a level stopped early as saturated. */
+static void test_serve_odd_levels(void **state)
+{
+    (void)state;
+    char *path = test_src_path("tests/data/runs/serve-tiny/q8-1/summary.json");
+    size_t n;
+    char *text = test_read_file(path, &n);
+    cJSON *root = cJSON_Parse(text);
+    cJSON *levels = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "serve"), "levels");
+    cJSON *c1 = cJSON_GetArrayItem(levels, 0);
+    cJSON_ReplaceItemInObject(c1, "name", cJSON_CreateString("c1\n<b>"));
+    cJSON *dup = cJSON_Duplicate(c1, true);
+    cJSON_ReplaceItemInObject(dup, "request_throughput", cJSON_CreateNumber(1e6));
+    cJSON_AddItemToArray(levels, dup);
+    cJSON_AddItemToArray(levels, cJSON_CreateNumber(5));
+    cJSON_AddItemToArray(levels, cJSON_CreateObject());
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(levels, 1), "stopped_early",
+                              cJSON_CreateString("saturated"));
+    char *odd = cJSON_PrintUnformatted(root);
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    char err[256];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(
+            ostel_report_load_summary(ostel_report_set_add(&set), odd, strlen(odd), err, 256), 0);
+    /* a third run in another group, without level c2 */
+    cJSON_DeleteItemFromArray(levels, 1);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "run"), "tag", cJSON_CreateString("other"));
+    char *other = cJSON_PrintUnformatted(root);
+    struct ostel_report_run *r3 = ostel_report_set_add(&set);
+    assert_int_equal(ostel_report_load_summary(r3, other, strlen(other), err, 256), 0);
+    struct ostel_report rep;
+    struct ostel_report_options opt = {0, NULL};
+    assert_int_equal(ostel_report_build(&rep, &set, &opt, err, sizeof(err)), 0);
+    struct ostel_report_serve sv;
+    assert_true(ostel_report_serve_build(&rep, &sv));
+    assert_int_equal(sv.nlevels, 3);
+    assert_string_equal(sv.levels[0].name, "c1 <b>");
+    const struct ostel_report_serve_cell *c = &sv.cells[0];
+    assert_int_equal(c->runs, 2);
+    assert_int_equal(c->stat[OSTEL_REPORT_SV_REQ_S].n, 2);
+    assert_true(c->stat[OSTEL_REPORT_SV_REQ_S].mean < 1000); /* the first, not the duplicate */
+    assert_int_equal(sv.knee[0], 1);                         /* c2: saturated */
+    assert_non_null(strstr(sv.knee_why[0], "stopped early"));
+    assert_int_equal(sv.cells[1 * sv.nlevels + 1].runs, 0); /* "other" has no c2 */
+    assert_false(sv.present[OSTEL_REPORT_SV_KV_MAX]);
+    ostel_report_serve_free(&sv);
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    cJSON_free(odd);
+    cJSON_free(other);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+}
+
 static void test_load_summary(void **state)
 {
     (void)state;
@@ -1014,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_golden_json),
         cmocka_unit_test(test_golden_serve_md),
         cmocka_unit_test(test_serve_json_csv),
+        cmocka_unit_test(test_serve_odd_levels),
         cmocka_unit_test(test_real_runs),
         cmocka_unit_test(test_gpu_fake),
         cmocka_unit_test(test_load_prediction),
