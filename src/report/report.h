@@ -458,6 +458,75 @@ size_t ostel_report_table_row_add(struct ostel_report_table *t);
 /* The serving tables (report_serve.c): per load level of every `ostel serve` run, latency and
  * throughput ("serve_latency") and the machine ("serve_system"); nothing when no run served. */
 void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report_tables *out);
+
+/* Serving by group (report_serve.c): each group's successful serve runs, level by level (levels
+ * matched by name: "c4", "r0.5"), as statistics over the repetitions and a comparison with the
+ * baseline group; the knee per group. Values come from summary.json's serve.levels[]. */
+enum ostel_report_serve_metric {
+    OSTEL_REPORT_SV_REQ_S,
+    OSTEL_REPORT_SV_OUT_TPS,
+    OSTEL_REPORT_SV_GOODPUT,
+    OSTEL_REPORT_SV_TTFT_P50,
+    OSTEL_REPORT_SV_TTFT_P99,
+    OSTEL_REPORT_SV_ITL_P50,
+    OSTEL_REPORT_SV_ITL_P99,
+    OSTEL_REPORT_SV_E2E_P50,
+    OSTEL_REPORT_SV_E2E_P99,
+    OSTEL_REPORT_SV_QUEUE_P99,
+    OSTEL_REPORT_SV_RSS_PEAK,
+    OSTEL_REPORT_SV_CPU_MEAN,
+    OSTEL_REPORT_SV_BUSY_MAX,     /* llama-server's requests_processing, highest scrape */
+    OSTEL_REPORT_SV_DEFERRED_MAX, /* its requests_deferred */
+    OSTEL_REPORT_SV_KV_MAX,       /* its kv_cache_usage_ratio (absent on the pinned build) */
+    OSTEL_REPORT_SV_GPU_MEM,      /* NVML: device memory used, peak in the level */
+    OSTEL_REPORT_SV_GPU_PROC,     /* NVML: the server tree's memory, peak in the level */
+    OSTEL_REPORT_SV_GPU_POWER,    /* NVML: mean power in the level */
+    OSTEL_REPORT_SV_N
+};
+struct ostel_report_serve_metric_info {
+    const char *key, *label; /* "ttft_p99_ms", "TTFT p99 ms" */
+    int decimals, better;    /* OSTEL_REPORT_BETTER_* */
+    bool compare;            /* compared with the baseline */
+};
+const struct ostel_report_serve_metric_info *ostel_report_serve_metric_info(int m);
+struct ostel_report_serve_level {
+    char *name; /* "c4", "r0.5" */
+    bool rate;  /* open loop */
+    double value;
+};
+struct ostel_report_serve_cell {
+    struct ostel_stats_summary stat[OSTEL_REPORT_SV_N]; /* over the runs that measured the level */
+    struct ostel_report_cmp cmp[OSTEL_REPORT_SV_N];     /* vs the baseline's; unset for it */
+    size_t runs;                                        /* runs of the group with this level */
+    bool saturated; /* a run's level stopped early as saturated */
+};
+/* Distinct levels kept over all runs (names past it are left out: a summary from elsewhere with
+ * thousands of levels must not make the report quadratic). */
+#define OSTEL_REPORT_SERVE_LEVELS_MAX 256
+struct ostel_report_serve {
+    size_t nlevels; /* concurrency levels by value, then rates by value */
+    struct ostel_report_serve_level *levels;
+    size_t ngroups;                        /* the report's */
+    struct ostel_report_serve_cell *cells; /* [group * nlevels + level] */
+    size_t *serve_runs;                    /* per group: its successful serve runs */
+    long *knee;                            /* per group: the knee's level index, or -1 */
+    char **knee_why;                       /* per group: the reason, or why there is none */
+    bool present[OSTEL_REPORT_SV_N];       /* some level of some run gave the metric */
+};
+/* Builds sv from r (borrowed); false (sv empty, nothing to free) when no successful run served. */
+bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_serve *sv);
+void ostel_report_serve_free(struct ostel_report_serve *sv);
+/* The group's "serve" object for the JSON report (levels with statistics and comparison, the
+ * knee); the caller owns it. */
+struct cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
+                                            const struct ostel_report_serve *sv, size_t group);
+/* A serve run's levels as [{name, start, end}] in seconds from its series' first sample (the HTML
+ * page's per-level timeline); empty without samples. The caller owns it. */
+struct cJSON *ostel_report_serve_run_levels(const struct ostel_report_run *run);
+/* Appends the serving columns to a CSV header (group < 0) or to group's row, each cell after a
+ * comma. */
+void ostel_report_serve_csv(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                            long group, struct ostel_buf *out);
 void ostel_report_tables_free(struct ostel_report_tables *tables);
 /* A sentence naming the groups without a memory sweep and why, or NULL when every group has one.
  * The caller frees it. */

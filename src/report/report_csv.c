@@ -187,6 +187,11 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
                             "gpu_j_per_token_ratio_ci95_hi,gpu_j_per_token_p,"
                             "gpu_j_per_token_significant");
     }
+    /* The serving columns only when some run served (docs/report.md): per level and metric. */
+    struct ostel_report_serve sv;
+    bool serve = ostel_report_serve_build(r, &sv);
+    if (serve)
+        ostel_report_serve_csv(r, &sv, -1, out);
     ostel_buf_puts(out, "\r\n");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
@@ -307,6 +312,10 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
             csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN], base);
         }
 #undef SEP
+        if (serve)
+            ostel_report_serve_csv(r, &sv, (long)gi, out);
         ostel_buf_puts(out, "\r\n");
     }
+    if (serve)
+        ostel_report_serve_free(&sv);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "report/report_html_page.h"
+#include "report/report_html_serve.h"
 #include "report/report_html_scale.h"
 
 extern const unsigned char ostel_asset_uplot_js[];
@@ -449,6 +450,16 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
     maybe_table(out, &ts, "statistics");
     maybe_table(out, &ts, "comparison");
     maybe_table(out, &ts, "trends");
+    bool serve = find_table(&ts, "serve_groups") != NULL;
+    maybe_table(out, &ts, "serve_groups");
+    if (charts && serve)
+        ostel_buf_puts(out, "<section id=\"serve-charts-section\">\n<h2>Serving: against the "
+                            "load and over time</h2>\n<div id=\"serve-charts\"></div>\n"
+                            "</section>\n");
+    maybe_table(out, &ts, "serve_groups_system");
+    maybe_table(out, &ts, "serve_knee");
+    maybe_table(out, &ts, "serve_comparison");
+    maybe_table(out, &ts, "serve_statistics");
     maybe_table(out, &ts, "serve_latency");
     maybe_table(out, &ts, "serve_system");
     write_notes(out, r);
@@ -483,6 +494,8 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
         ostel_report_escape_script_json(out, json);
         ostel_buf_puts(out, "</script>\n<script>");
         ostel_buf_append(out, ostel_asset_uplot_js, ostel_asset_uplot_js_len);
+        if (serve) /* before the page's script, whose self-check counts its charts */
+            ostel_buf_printf(out, "</script>\n<script>\n%s", report_html_serve_js);
         ostel_buf_printf(out, "</script>\n<script>\n%s</script>\n", report_html_js);
         cJSON_free(json);
         cJSON_Delete(tree);

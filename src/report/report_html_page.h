@@ -671,6 +671,7 @@ static const char report_html_js[] =
     "\n"
     "  /* Self-check for tests: a chart counts as drawn when its plot area holds opaque pixels\n"
     "     (grid lines and phase shading are translucent, series are not). */\n"
+    "  (window.ostelServeCharts || []).forEach(function (u) { charts.push(u); });\n"
     "  body.setAttribute('data-charts-expected', String(charts.length));\n"
     "  setTimeout(function () {\n"
     "    var drawn = 0, blank = [];\n"

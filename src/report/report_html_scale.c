@@ -716,6 +716,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
                 cJSON_AddItemToObject(c, "series", full_series(&run->series));
                 if (run->gpu_series.n >= 2)
                     cJSON_AddItemToObject(c, "gpu", gpu_full_series(&run->gpu_series));
+                if (run->serve_json) /* the serve levels' spans, for the per-level timeline */
+                    cJSON_AddItemToObject(c, "levels", ostel_report_serve_run_levels(run));
                 cJSON_AddItemToArray(charted, c);
                 ncharted++;
                 cJSON_AddItemToArray(lazy, cJSON_CreateNull());

@@ -350,6 +350,8 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
             cJSON_AddItemToArray(by, cJSON_CreateString(group_key_names[k]));
     cJSON_AddStringToObject(root, "baseline", r->groups[r->baseline].label);
     cJSON *groups = cJSON_AddArrayToObject(root, "groups");
+    struct ostel_report_serve sv;
+    bool serve = ostel_report_serve_build(r, &sv); /* "serve" only when some run served */
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         cJSON *o = cJSON_CreateObject();
@@ -412,7 +414,11 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
         cJSON *mach = cJSON_AddObjectToObject(o, "machine");
         add_num(mach, "ram_mib", g->ram_mib);
         add_num(mach, "mem_available_start_mib", g->avail_mib);
+        if (serve)
+            cJSON_AddItemToObject(o, "serve", ostel_report_serve_group_json(r, &sv, gi));
     }
+    if (serve)
+        ostel_report_serve_free(&sv);
     return root;
 }
 

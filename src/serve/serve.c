@@ -1454,6 +1454,7 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
         cJSON_DeleteItemFromObject(l, "telemetry");
         cJSON_AddItemToObject(l, "telemetry", t);
     }
+    ostel_serve_level_telemetry_extra(dir, o); /* the GPU and the server's gauges */
     free(peak);
     free(rss_sum);
     free(cpu_sum);

@@ -92,8 +92,9 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
 
 /* Adds a "level" column to DIR/metrics.csv from the level spans (a row outside every span gets
  * an empty cell), and each level's telemetry (samples, rss_peak_mib, rss_mean_mib, cpu_mean_pct of
- * its rows) to o->json's levels. Returns 0, or the errno of a failed rewrite of metrics.csv
- * (ENOSPC, EFBIG…; it prints nothing then, and the old file stays). */
+ * its rows) to o->json's levels, with the GPU's (gpu_metrics.csv) and the server's gauges
+ * (server_metrics.csv) where those files are. Returns 0, or the errno of a failed rewrite of
+ * metrics.csv (ENOSPC, EFBIG…; it prints nothing then, and the old file stays). */
 int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
 
 #endif

@@ -17,4 +17,9 @@ int ostel_serve_http(const char *url, const char *body, double timeout_s, struct
 int ostel_serve_tokenize(const char *url, const char *text, int32_t **ids, size_t *n, char *err,
                          size_t err_size);
 
+/* Adds to each level's telemetry in o->json the GPU ("gpu": gpu_metrics.csv's rows inside the
+ * level's span) and the server's gauges ("server": server_metrics.csv's busy slots, deferred
+ * requests, KV cache) read from DIR; an absent file adds nothing. Prints nothing. */
+void ostel_serve_level_telemetry_extra(const char *dir, const struct ostel_serve_outcome *o);
+
 #endif

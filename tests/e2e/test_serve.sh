@@ -229,11 +229,11 @@ assert_eq "$(sqlite3 "$TMP/s.db" 'SELECT count(*) FROM requests WHERE ok = 0 AND
 # 8. the report: a serving section from the directory and the same from the database
 "$OSTEL" report "$TMP/two" >"$TMP/two.md" || fail "report of a serve run failed"
 grep -q '^## Serving: latency and throughput per level' "$TMP/two.md" || fail "no serving table"
-grep -q '^| serve | c1 | conc. 1 | 6 / 0 |' "$TMP/two.md" || fail "no c1 row in the serving table"
-grep -q '^| serve | c2 | conc. 2 | 6 / 0 |' "$TMP/two.md" || fail "no c2 row in the serving table"
+grep -q '^| two | c1 | conc. 1 | 6 / 0 |' "$TMP/two.md" || fail "no c1 row in the serving table"
+grep -q '^| two | c2 | conc. 2 | 6 / 0 |' "$TMP/two.md" || fail "no c2 row in the serving table"
 grep -q '^## Serving: the machine per level' "$TMP/two.md" || fail "no serving telemetry table"
 "$OSTEL" report --db "$TMP/s.db" --tag serve >"$TMP/db.md" || fail "report from the database failed"
-grep -q '^| serve | r20 | rate 20/s | 5 / 0 |' "$TMP/db.md" || fail "no r20 row in the database's report"
+grep -q '^| url | r20 | rate 20/s | 5 / 0 |' "$TMP/db.md" || fail "no r20 row in the database's report"
 "$OSTEL" report "$TMP/two" -o "$TMP/two.html" || fail "html report failed"
 grep -q 'Serving: latency and throughput per level' "$TMP/two.html" || fail "no serving table in html"
 assert_eq "$(json "$TMP/two/summary.json" 'all(l["telemetry"]["samples"] >= 0 for l in j["serve"]["levels"])')" True

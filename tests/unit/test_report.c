@@ -97,6 +97,137 @@ static void test_golden_json(void **state)
     check_golden("json", "tests/data/golden/report.json");
 }
 
+/* The serving section (from its first heading on) of the report on tests/data/runs/serve-tiny:
+ * two groups (q4_k_m, q8_0) × 2 real ostel serve runs on the pinned llama-server. */
+static void test_golden_serve_md(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/serve-tiny");
+    const char *argv[] = {"report", dir, "--format", "md", NULL};
+    char *out, *err;
+    int rc = test_run_ostel(argv, &out, &err);
+    if (rc != 0)
+        fprintf(stderr, "stderr: %s\n", err);
+    assert_int_equal(rc, 0);
+    const char *from = strstr(out, "## Serving by group");
+    assert_non_null(from);
+    char *path = test_src_path("tests/data/golden/report-serve.md");
+    if (getenv("OSTEL_UPDATE_GOLDEN")) {
+        test_write_file(path, from, strlen(from));
+    } else {
+        size_t n;
+        char *want = test_read_file(path, &n);
+        assert_string_equal(from, want);
+        free(want);
+    }
+    free(path);
+    free(out);
+    free(err);
+    free(dir);
+}
+
+/* The serving section's JSON and CSV on the same runs: the knee, a level's statistics and its
+ * comparison, the same figures in both. */
+static void test_serve_json_csv(void **state)
+{
+    (void)state;
+    char *dir = test_src_path("tests/data/runs/serve-tiny");
+    const char *jargv[] = {"report", dir, "--format", "json", NULL};
+    char *out, *err;
+    assert_int_equal(test_run_ostel(jargv, &out, &err), 0);
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    const cJSON *q8 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "groups"), 1);
+    const cJSON *sv = cJSON_GetObjectItem(q8, "serve");
+    assert_string_equal(cJSON_GetObjectItem(q8, "label")->valuestring, "q8_0");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(sv, "knee"), "level")->valuestring,
+                        "c4");
+    const cJSON *c4 = cJSON_GetArrayItem(cJSON_GetObjectItem(sv, "levels"), 2);
+    assert_string_equal(cJSON_GetObjectItem(c4, "name")->valuestring, "c4");
+    const cJSON *rss = cJSON_GetObjectItem(cJSON_GetObjectItem(c4, "vs_baseline"), "rss_peak_mib");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rss, "significant")));
+    const cJSON *def = cJSON_GetObjectItem(cJSON_GetObjectItem(c4, "metrics"), "deferred_max");
+    assert_true(cJSON_GetObjectItem(def, "mean")->valuedouble == 2);
+    /* the pinned llama-server exports no KV cache gauge: no such key, never a 0 */
+    assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(c4, "metrics"), "kv_cache_usage_max"));
+    double ratio = cJSON_GetObjectItem(rss, "ratio")->valuedouble;
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+
+    const char *cargv[] = {"report", dir, "--format", "csv", NULL};
+    assert_int_equal(test_run_ostel(cargv, &out, &err), 0);
+    assert_non_null(strstr(out, ",serve_c4_rss_peak_mib_ratio,"));
+    assert_non_null(strstr(out, ",serve_knee\r\n"));
+    char want[64];
+    snprintf(want, sizeof(want), "%.4f", ratio);
+    want[strlen(want) - 1] = '\0'; /* JSON has 6 digits, the CSV 4 decimals: compare 3 */
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, ",c4\r\n"));
+    free(out);
+    free(err);
+    free(dir);
+}
+
+/* Serve levels from a summary ostel did not write: a level named twice in a run counts once (the
+ * first), control bytes in a name become spaces, a level without a name or not an object is
+ * skipped, a level missing from one group is absent from its rows (not 0), and the knee follows
+ * a level stopped early as saturated. */
+static void test_serve_odd_levels(void **state)
+{
+    (void)state;
+    char *path = test_src_path("tests/data/runs/serve-tiny/q8-1/summary.json");
+    size_t n;
+    char *text = test_read_file(path, &n);
+    cJSON *root = cJSON_Parse(text);
+    cJSON *levels = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "serve"), "levels");
+    cJSON *c1 = cJSON_GetArrayItem(levels, 0);
+    cJSON_ReplaceItemInObject(c1, "name", cJSON_CreateString("c1\n<b>"));
+    cJSON *dup = cJSON_Duplicate(c1, true);
+    cJSON_ReplaceItemInObject(dup, "request_throughput", cJSON_CreateNumber(1e6));
+    cJSON_AddItemToArray(levels, dup);
+    cJSON_AddItemToArray(levels, cJSON_CreateNumber(5));
+    cJSON_AddItemToArray(levels, cJSON_CreateObject());
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(levels, 1), "stopped_early",
+                              cJSON_CreateString("saturated"));
+    char *odd = cJSON_PrintUnformatted(root);
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    char err[256];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(
+            ostel_report_load_summary(ostel_report_set_add(&set), odd, strlen(odd), err, 256), 0);
+    /* a third run in another group, without level c2 */
+    cJSON_DeleteItemFromArray(levels, 1);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(root, "run"), "tag", cJSON_CreateString("other"));
+    char *other = cJSON_PrintUnformatted(root);
+    struct ostel_report_run *r3 = ostel_report_set_add(&set);
+    assert_int_equal(ostel_report_load_summary(r3, other, strlen(other), err, 256), 0);
+    struct ostel_report rep;
+    struct ostel_report_options opt = {0, NULL};
+    assert_int_equal(ostel_report_build(&rep, &set, &opt, err, sizeof(err)), 0);
+    struct ostel_report_serve sv;
+    assert_true(ostel_report_serve_build(&rep, &sv));
+    assert_int_equal(sv.nlevels, 3);
+    assert_string_equal(sv.levels[0].name, "c1 <b>");
+    const struct ostel_report_serve_cell *c = &sv.cells[0];
+    assert_int_equal(c->runs, 2);
+    assert_int_equal(c->stat[OSTEL_REPORT_SV_REQ_S].n, 2);
+    assert_true(c->stat[OSTEL_REPORT_SV_REQ_S].mean < 1000); /* the first, not the duplicate */
+    assert_int_equal(sv.knee[0], 1);                         /* c2: saturated */
+    assert_non_null(strstr(sv.knee_why[0], "stopped early"));
+    assert_int_equal(sv.cells[1 * sv.nlevels + 1].runs, 0); /* "other" has no c2 */
+    assert_false(sv.present[OSTEL_REPORT_SV_KV_MAX]);
+    ostel_report_serve_free(&sv);
+    ostel_report_free(&rep);
+    ostel_report_set_free(&set);
+    cJSON_free(odd);
+    cJSON_free(other);
+    cJSON_Delete(root);
+    free(text);
+    free(path);
+}
+
 static void test_load_summary(void **state)
 {
     (void)state;
@@ -940,6 +1071,9 @@ int main(void)
         cmocka_unit_test(test_golden_md),
         cmocka_unit_test(test_golden_csv),
         cmocka_unit_test(test_golden_json),
+        cmocka_unit_test(test_golden_serve_md),
+        cmocka_unit_test(test_serve_json_csv),
+        cmocka_unit_test(test_serve_odd_levels),
         cmocka_unit_test(test_real_runs),
         cmocka_unit_test(test_gpu_fake),
         cmocka_unit_test(test_load_prediction),

@@ -128,19 +128,17 @@ static void test_db_equals_dirs(void **state)
     free(db);
 }
 
-/* A GPU run set (tests/data/runs/gpu-fake): from the database its GPU section is the same as from
- * the directories (the stored summary carries the gpu object); only the per-run GPU samples, which
- * the store does not hold, are absent. */
-static void test_db_gpu(void **state)
+/* Imports tests/data/runs/FIXTURE/NAME for each of names into a fresh database and checks that its
+ * report equals the directories' in md, csv and json, each holding want_md or want_csv. */
+static void check_db_fixture(const char *fixture, const char *const *names, size_t n,
+                             const char *want_md, const char *want_csv, bool gpu)
 {
-    (void)state;
     char *dir = test_tmpdir();
     char *db = ostel_xasprintf("%s/g.db", dir);
-    static const char *const runs[] = {"q4-1", "q4-2", "q4-3", "q8-1", "q8-2", "q8-3"};
     struct ostel_store *s;
     assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(runs); i++) {
-        char *rel = ostel_xasprintf("tests/data/runs/gpu-fake/%s", runs[i]);
+    for (size_t i = 0; i < n; i++) {
+        char *rel = ostel_xasprintf("tests/data/runs/%s/%s", fixture, names[i]);
         char *p = test_src_path(rel);
         assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
         free(p);
@@ -151,11 +149,13 @@ static void test_db_gpu(void **state)
     ostel_report_set_init(&from_db);
     ostel_report_set_init(&from_dirs);
     assert_int_equal(ostel_report_load_db(&from_db, db, NULL), OSTEL_OK);
-    char *src = test_src_path("tests/data/runs/gpu-fake");
+    char *rel = ostel_xasprintf("tests/data/runs/%s", fixture);
+    char *src = test_src_path(rel);
     assert_int_equal(ostel_report_load_path(&from_dirs, src), OSTEL_OK);
     free(src);
-    assert_int_equal(from_db.n, 6);
-    for (size_t i = 0; i < from_db.n; i++) {
+    free(rel);
+    assert_int_equal(from_db.n, n);
+    for (size_t i = 0; gpu && i < from_db.n; i++) {
         assert_true(from_db.runs[i].has_gpu);
         assert_true(from_db.runs[i].metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN] ==
                     from_dirs.runs[i].metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN]);
@@ -163,7 +163,7 @@ static void test_db_gpu(void **state)
     const char *formats[] = {"md", "csv", "json"};
     for (size_t f = 0; f < OSTEL_ARRAY_LEN(formats); f++) {
         char *x = render(&from_db, formats[f]), *y = render(&from_dirs, formats[f]);
-        assert_true(strstr(x, "gpu_j_per_token") || strstr(x, "Energy per token (J)"));
+        assert_true(strstr(x, want_csv) || strstr(x, want_md));
         assert_string_equal(x, y);
         free(x);
         free(y);
@@ -173,6 +173,27 @@ static void test_db_gpu(void **state)
     test_rmtree(dir);
     free(dir);
     free(db);
+}
+
+/* A GPU run set (tests/data/runs/gpu-fake): from the database its GPU section is the same as from
+ * the directories (the stored summary carries the gpu object); only the per-run GPU samples, which
+ * the store does not hold, are absent. */
+static void test_db_gpu(void **state)
+{
+    (void)state;
+    static const char *const runs[] = {"q4-1", "q4-2", "q4-3", "q8-1", "q8-2", "q8-3"};
+    check_db_fixture("gpu-fake", runs, OSTEL_ARRAY_LEN(runs), "Energy per token (J)",
+                     "gpu_j_per_token", true);
+}
+
+/* Serve runs (tests/data/runs/serve-tiny): the serving section from the database (the stored
+ * summary carries serve.levels) is the directories' in every format. */
+static void test_db_serve(void **state)
+{
+    (void)state;
+    static const char *const runs[] = {"q4-1", "q4-2", "q8-1", "q8-2"};
+    check_db_fixture("serve-tiny", runs, OSTEL_ARRAY_LEN(runs), "Serving by group: the knee",
+                     "knee", false);
 }
 
 static size_t count_loaded(const char *db, const char *study, const char *tag, int *rc)
@@ -413,8 +434,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_db_gpu),
-        cmocka_unit_test(test_select),         cmocka_unit_test(test_log_tail),
-        cmocka_unit_test(test_bad_db),         cmocka_unit_test(test_real_scenario),
+        cmocka_unit_test(test_db_serve),       cmocka_unit_test(test_select),
+        cmocka_unit_test(test_log_tail),       cmocka_unit_test(test_bad_db),
+        cmocka_unit_test(test_real_scenario),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,265 @@
+/*
+ * serve_level_tel: the rest of a level's telemetry, beside the RSS and CPU that
+ * ostel_serve_label_metrics takes from metrics.csv — the GPU (gpu_metrics.csv, written by the
+ * runner's GPU sampler when NVML is there) and the server's own gauges (server_metrics.csv: busy
+ * slots, deferred requests, and the KV cache where the server exports it), each over the samples
+ * inside the level's span. A file that is absent or unreadable adds nothing: the level then has no
+ * "gpu" (or "server") object, and a value no sample gave is null, never 0.
+ */
+#include "serve/serve_internal.h"
+#include "util/fileio.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_GPUS 64
+
+static int col_index(struct ostel_str h, const char *name)
+{
+    int idx = 0;
+    size_t start = 0, n = strlen(name);
+    for (size_t i = 0; i <= h.n; i++) {
+        if (i == h.n || h.p[i] == ',') {
+            if (i - start == n && memcmp(h.p + start, name, n) == 0)
+                return idx;
+            idx++;
+            start = i + 1;
+        }
+    }
+    return -1;
+}
+
+/* The idx-th comma-separated cell of l as a slice (empty when the line is shorter). */
+static struct ostel_str col_cell(struct ostel_str l, int idx)
+{
+    struct ostel_str none = {"", 0};
+    if (idx < 0)
+        return none;
+    size_t i = 0;
+    int k = 0;
+    for (; k < idx && i < l.n; i++)
+        if (l.p[i] == ',')
+            k++;
+    if (k < idx)
+        return none;
+    size_t n = 0;
+    while (i + n < l.n && l.p[i + n] != ',')
+        n++;
+    return ostel_str_make(l.p + i, n);
+}
+
+static double col_num(struct ostel_str l, int idx)
+{
+    struct ostel_str c = col_cell(l, idx);
+    char tmp[64];
+    if (c.n == 0 || c.n >= sizeof(tmp))
+        return NAN;
+    memcpy(tmp, c.p, c.n);
+    tmp[c.n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    return *end == '\0' && isfinite(v) ? v : NAN;
+}
+
+static cJSON *num_or_null(double v)
+{
+    return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+/* The level whose span holds ts, or -1. */
+static long level_of(const struct ostel_serve_outcome *o, double ts)
+{
+    for (size_t i = 0; i < o->n_levels; i++)
+        if (ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i])
+            return (long)i;
+    return -1;
+}
+
+/* A running maximum and mean. */
+struct agg {
+    double max, sum;
+    size_t n;
+};
+static void agg_add(struct agg *a, double v)
+{
+    if (!isfinite(v))
+        return;
+    a->max = a->n == 0 || v > a->max ? v : a->max;
+    a->sum += v;
+    a->n++;
+}
+static double agg_max(const struct agg *a)
+{
+    return a->n ? a->max : NAN;
+}
+static double agg_mean(const struct agg *a)
+{
+    return a->n ? a->sum / (double)a->n : NAN;
+}
+
+static cJSON *level_telemetry(const struct ostel_serve_outcome *o, size_t i)
+{
+    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
+    cJSON *l = levels ? cJSON_GetArrayItem(levels, (int)i) : NULL;
+    if (!l)
+        return NULL;
+    cJSON *t = cJSON_GetObjectItem(l, "telemetry");
+    if (!cJSON_IsObject(t)) {
+        cJSON_DeleteItemFromObject(l, "telemetry");
+        t = cJSON_AddObjectToObject(l, "telemetry");
+    }
+    return t;
+}
+
+/* gpu_metrics.csv (long format: a row per GPU per sample): per level, each GPU's peak of device
+ * memory and of the process tree's memory, and its mean and peak power, summed over the GPUs. */
+static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
+{
+    char *path = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    struct ostel_buf in;
+    ostel_buf_init(&in, (size_t)1 << 31);
+    if (access(path, R_OK) != 0 || ostel_file_read_all(path, (size_t)1 << 31, &in) != 0) {
+        ostel_buf_free(&in);
+        free(path);
+        return;
+    }
+    size_t nl = o->n_levels;
+    /* [level][gpu][mem, proc, power] */
+    struct agg *a = ostel_xcalloc(nl * MAX_GPUS * 3 + 1, sizeof(*a));
+    size_t *rows = ostel_xcalloc(nl + 1, sizeof(*rows));
+    unsigned ngpu = 0;
+    struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
+    int ts_i = -1, gpu_i = -1, mem_i = -1, proc_i = -1, pow_i = -1;
+    bool header = true;
+    while (ostel_str_next_line(&rest, &line)) {
+        if (header) {
+            ts_i = col_index(line, "ts");
+            gpu_i = col_index(line, "gpu");
+            mem_i = col_index(line, "mem_used_mb");
+            proc_i = col_index(line, "proc_mem_mb");
+            pow_i = col_index(line, "power_w");
+            header = false;
+            if (ts_i < 0 || gpu_i < 0)
+                break;
+            continue;
+        }
+        long lv = level_of(o, col_num(line, ts_i));
+        double g = col_num(line, gpu_i);
+        if (lv < 0 || !(g >= 0 && g < MAX_GPUS))
+            continue;
+        unsigned gi = (unsigned)g;
+        ngpu = gi + 1 > ngpu ? gi + 1 : ngpu;
+        struct agg *x = &a[((size_t)lv * MAX_GPUS + gi) * 3];
+        agg_add(&x[0], col_num(line, mem_i));
+        agg_add(&x[1], col_num(line, proc_i));
+        agg_add(&x[2], col_num(line, pow_i));
+        rows[lv]++;
+    }
+    for (size_t i = 0; i < nl && ngpu; i++) {
+        cJSON *t = level_telemetry(o, i);
+        if (!t)
+            break;
+        /* a sum over the GPUs that reported the value; NAN when none did */
+        double sum[4] = {NAN, NAN, NAN, NAN};
+        for (unsigned gi = 0; gi < ngpu; gi++) {
+            const struct agg *x = &a[(i * MAX_GPUS + gi) * 3];
+            double v[4] = {agg_max(&x[0]), agg_max(&x[1]), agg_mean(&x[2]), agg_max(&x[2])};
+            for (int k = 0; k < 4; k++)
+                if (isfinite(v[k]))
+                    sum[k] = isfinite(sum[k]) ? sum[k] + v[k] : v[k];
+        }
+        cJSON *gj = cJSON_CreateObject();
+        cJSON_AddNumberToObject(gj, "samples", (double)rows[i]);
+        cJSON_AddItemToObject(gj, "mem_peak_mib", num_or_null(sum[0]));
+        cJSON_AddItemToObject(gj, "proc_mem_peak_mib", num_or_null(sum[1]));
+        cJSON_AddItemToObject(gj, "power_mean_w", num_or_null(sum[2]));
+        cJSON_AddItemToObject(gj, "power_peak_w", num_or_null(sum[3]));
+        cJSON_DeleteItemFromObject(t, "gpu");
+        cJSON_AddItemToObject(t, "gpu", gj);
+    }
+    free(a);
+    free(rows);
+    ostel_buf_free(&in);
+    free(path);
+}
+
+/* The server's gauges this reads from server_metrics.csv, and the keys they become. */
+enum { G_BUSY, G_DEFERRED, G_KV_RATIO, G_KV_TOKENS, NG };
+static const char *const gauge_metric[NG] = {
+    "llamacpp:requests_processing", "llamacpp:requests_deferred", "llamacpp:kv_cache_usage_ratio",
+    "llamacpp:kv_cache_tokens"};
+
+/* server_metrics.csv (ts,level,metric,value): per level, the busy slots (requests_processing:
+ * max and mean over the scrapes), the deferred requests (max) and the KV cache where the server
+ * still exports it (the pinned build does not: null). */
+static void add_server(const char *dir, const struct ostel_serve_outcome *o)
+{
+    char *path = ostel_xasprintf("%s/server_metrics.csv", dir);
+    struct ostel_buf in;
+    ostel_buf_init(&in, (size_t)1 << 31);
+    if (access(path, R_OK) != 0 || ostel_file_read_all(path, (size_t)1 << 31, &in) != 0) {
+        ostel_buf_free(&in);
+        free(path);
+        return;
+    }
+    size_t nl = o->n_levels;
+    struct agg *a = ostel_xcalloc(nl * NG + 1, sizeof(*a));
+    size_t *scrapes = ostel_xcalloc(nl + 1, sizeof(*scrapes));
+    struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
+    int ts_i = -1, m_i = -1, v_i = -1;
+    bool header = true;
+    while (ostel_str_next_line(&rest, &line)) {
+        if (header) {
+            ts_i = col_index(line, "ts");
+            m_i = col_index(line, "metric");
+            v_i = col_index(line, "value");
+            header = false;
+            if (ts_i < 0 || m_i < 0 || v_i < 0)
+                break;
+            continue;
+        }
+        long lv = level_of(o, col_num(line, ts_i));
+        if (lv < 0)
+            continue;
+        struct ostel_str m = col_cell(line, m_i);
+        if (m.n >= 2 && m.p[0] == '"' && m.p[m.n - 1] == '"') /* the CSV quotes names with ':' */
+            m = ostel_str_make(m.p + 1, m.n - 2);
+        for (int k = 0; k < NG; k++) {
+            if (m.n == strlen(gauge_metric[k]) && memcmp(m.p, gauge_metric[k], m.n) == 0) {
+                agg_add(&a[(size_t)lv * NG + (size_t)k], col_num(line, v_i));
+                if (k == G_BUSY)
+                    scrapes[lv]++;
+            }
+        }
+    }
+    for (size_t i = 0; i < nl; i++) {
+        cJSON *t = level_telemetry(o, i);
+        if (!t)
+            break;
+        const struct agg *x = &a[i * NG];
+        cJSON *s = cJSON_CreateObject();
+        cJSON_AddNumberToObject(s, "scrapes", (double)scrapes[i]);
+        cJSON_AddItemToObject(s, "busy_slots_max", num_or_null(agg_max(&x[G_BUSY])));
+        cJSON_AddItemToObject(s, "busy_slots_mean", num_or_null(agg_mean(&x[G_BUSY])));
+        cJSON_AddItemToObject(s, "deferred_max", num_or_null(agg_max(&x[G_DEFERRED])));
+        cJSON_AddItemToObject(s, "kv_cache_usage_max", num_or_null(agg_max(&x[G_KV_RATIO])));
+        cJSON_AddItemToObject(s, "kv_cache_tokens_max", num_or_null(agg_max(&x[G_KV_TOKENS])));
+        cJSON_DeleteItemFromObject(t, "server");
+        cJSON_AddItemToObject(t, "server", s);
+    }
+    free(a);
+    free(scrapes);
+    ostel_buf_free(&in);
+    free(path);
+}
+
+void ostel_serve_level_telemetry_extra(const char *dir, const struct ostel_serve_outcome *o)
+{
+    if (!o->json || o->n_levels == 0)
+        return;
+    add_gpu(dir, o);
+    add_server(dir, o);
+}
