@@ -124,10 +124,15 @@ def main():
             n, _, errs, delays = itl_errors(tokens_csv)
             return wall, cpu, rq, n, (pct(errs, 0.5), pct(errs, 0.99), max(errs, default=0)), delays
         finally:
+            try:  # the server's own wait for a CPU (one thread)
+                with open(f"/proc/{server.pid}/schedstat") as f:
+                    srv_rq = f"; its run-queue wait {int(f.read().split()[1]) / 1e9:.3f} s"
+            except (OSError, ValueError, IndexError):
+                srv_rq = ""
             server.terminate()
             server.wait()
             if tokens == a.tokens:
-                srv_notes[name] = server.stderr.read().decode(errors="replace").strip()
+                srv_notes[name] = server.stderr.read().decode(errors="replace").strip() + srv_rq
 
     def ostel_cmd(url, tokens):
         out = os.path.join(tmp, f"ostel-run-{tokens}")
