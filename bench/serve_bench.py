@@ -20,6 +20,7 @@ while runnable (/proc/PID/task/*/schedstat, read every 10 ms): time in which no 
     python3 bench/serve_bench.py [--build build] [--streams 1000] [--tokens 40] [--rate 20]
 """
 import argparse
+import bisect
 import csv
 import os
 import subprocess
@@ -43,10 +44,12 @@ def pct(xs, q):
 
 
 def run(cmd, env=None, stdout=subprocess.DEVNULL):
-    """Runs cmd to its end: wall s, CPU s (user + system), stderr, stdout, run-queue wait s."""
+    """Runs cmd to its end: wall s, CPU s (user + system), stderr, stdout, run-queue wait s, and
+    the wait's timeline [(CLOCK_MONOTONIC ns, wait so far ns)], one point every 10 ms."""
     t0 = time.monotonic()
     p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
     waits = {}  # tid -> its last wait: threads that ended keep theirs
+    timeline = []
     while True:
         pid, status, ru = os.wait4(p.pid, os.WNOHANG)
         if pid:
@@ -57,6 +60,7 @@ def run(cmd, env=None, stdout=subprocess.DEVNULL):
                     waits[t] = int(f.read().split()[1])
         except (OSError, ValueError, IndexError):
             pass
+        timeline.append((time.monotonic_ns(), sum(waits.values())))
         time.sleep(0.01)
     wall = time.monotonic() - t0
     err = p.stderr.read().decode(errors="replace")
@@ -64,7 +68,26 @@ def run(cmd, env=None, stdout=subprocess.DEVNULL):
     out = p.stdout.read().decode(errors="replace") if p.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{cmd[0]} failed: {err}")
-    return wall, ru.ru_utime + ru.ru_stime, err, out, sum(waits.values()) / 1e9
+    return wall, ru.ru_utime + ru.ru_stime, err, out, sum(waits.values()) / 1e9, timeline
+
+
+def wait_in_gaps(timeline, pairs):
+    """For ITL errors over 1 ms and under 0.1 ms (pairs: [(arrival before, arrival after, error
+    ms)]): how many, the share of gaps in which the client waited for a CPU at least half the
+    error (over 1 ms only), and the mean wait in a gap, ms — the gap widened by the 10 ms sampling
+    step on each side, so that the small errors are the control for the large."""
+    ts = [t for t, _ in timeline]
+
+    def wait_ms(a0, a1):
+        i = max(bisect.bisect_right(ts, a0 - 10_000_000) - 1, 0)
+        j = min(bisect.bisect_left(ts, a1 + 10_000_000), len(ts) - 1)
+        return (timeline[j][1] - timeline[i][1]) / 1e6 if ts else float("nan")
+
+    big = [(wait_ms(a0, a1), e) for a0, a1, e in pairs if e > 1]
+    small = [wait_ms(a0, a1) for a0, a1, e in pairs if e < 0.1]
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
+    share = sum(w >= e / 2 for w, e in big) / len(big) if big else float("nan")
+    return len(big), len(small), share, mean([w for w, _ in big]), mean(small)
 
 
 def itl_errors(path):
@@ -76,14 +99,15 @@ def itl_errors(path):
                 continue
             sent = int(text.rsplit("@", 1)[1])
             streams.setdefault(r["req_id"], []).append((int(r["index"]), int(r["arrival_mono_ns"]), sent))
-    errs, delays, n = [], [], 0
+    errs, delays, pairs, n = [], [], [], 0
     for toks in streams.values():
         toks.sort()
         n += len(toks)
         for (_, a0, s0), (_, a1, s1) in zip(toks, toks[1:]):
             errs.append(abs((a1 - a0) - (s1 - s0)) / 1e6)
+            pairs.append((a0, a1, errs[-1]))
         delays += [(a - s) / 1e6 for _, a, s in toks]
-    return n, len(streams), errs, delays
+    return n, len(streams), errs, delays, pairs
 
 
 def main():
@@ -117,12 +141,14 @@ def main():
             url = "http://127.0.0.1:" + open(port_file).read().strip()
             cmd, tokens_csv = cmd_of(url, tokens)
             if tokens_csv is None:  # the floor: "tokens N itl_err_p50_ms X p99 Y max Z"
-                wall, cpu, _, out, rq = run(cmd, stdout=subprocess.PIPE)
+                wall, cpu, _, out, rq, _ = run(cmd, stdout=subprocess.PIPE)
                 f = out.split()
-                return wall, cpu, rq, int(f[1]), (float(f[3]), float(f[5]), float(f[7])), None
-            wall, cpu, _, _, rq = run(cmd)
-            n, _, errs, delays = itl_errors(tokens_csv)
-            return wall, cpu, rq, n, (pct(errs, 0.5), pct(errs, 0.99), max(errs, default=0)), delays
+                return (wall, cpu, rq, int(f[1]), (float(f[3]), float(f[5]), float(f[7])), None,
+                        None)
+            wall, cpu, _, _, rq, timeline = run(cmd)
+            n, _, errs, delays, pairs = itl_errors(tokens_csv)
+            return (wall, cpu, rq, n, (pct(errs, 0.5), pct(errs, 0.99), max(errs, default=0)),
+                    delays, (len(errs),) + wait_in_gaps(timeline, pairs))
         finally:
             try:  # the server's own wait for a CPU (one thread)
                 with open(f"/proc/{server.pid}/schedstat") as f:
@@ -166,13 +192,21 @@ def main():
           "CPU µs/token beyond setup | ITL error p50 ms | p99 ms | max ms | "
           "arrival − send p99 ms | run-queue wait s |")
     print("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
-    per_tok, marginal = {}, {}
-    for name, ((wall, cpu, rq, n, (e50, e99, emax), delays), setup) in results.items():
+    per_tok, marginal, notes = {}, {}, []
+    for name, ((wall, cpu, rq, n, (e50, e99, emax), delays, big), setup) in results.items():
+        if big:
+            npairs, nbig, nsmall, share, wbig, wsmall = big
+            notes.append(f"# {name}: {nbig} of {npairs} ITL errors over 1 ms, in {share:.0%} of "
+                         f"whose gaps the client waited at least half the error for a CPU; mean "
+                         f"wait in those gaps {wbig:.1f} ms, in the {nsmall} gaps with an error "
+                         f"under 0.1 ms {wsmall:.1f} ms")
         per_tok[name] = cpu / n * 1e6 if n else float("nan")
         marginal[name] = (cpu - setup[1]) / (n - setup[3]) * 1e6 if n > setup[3] else float("nan")
         d99 = f"{pct(delays, 0.99):.3f}" if delays else ""
         print(f"| {name} | {n} | {wall:.2f} | {cpu:.2f} | {per_tok[name]:.1f} | {setup[1]:.2f} | "
               f"{marginal[name]:.1f} | {e50:.3f} | {e99:.3f} | {emax:.3f} | {d99} | {rq:.3f} |")
+    for line in notes:
+        print(line)
     o, py, fl = (name for name, _ in clients)
     print(f"# CPU per token, Python / ostel: {per_tok[py] / per_tok[o]:.1f}× (beyond setup "
           f"{marginal[py] / marginal[o]:.1f}×); ostel / floor: {per_tok[o] / per_tok[fl]:.2f}× "
