@@ -7,13 +7,20 @@ each chunk's text carrying its send time on CLOCK_MONOTONIC):
   * bench/serve_client.py: the same load in Python asyncio + aiohttp, read the way vLLM's
     benchmark client reads SSE
 
-For each: CPU time (user + system, from wait4's rusage) per streamed token, wall time, tokens, and
-the ITL measurement error — for consecutive tokens of one stream, (arrival_k − arrival_k−1) −
-(send_k − send_k−1), the client-observed gap minus the server's send gap — its |p50|, |p99| and max.
+  * bench/sse_floor_client.c (built here with cc): epoll + one recv per ready socket, no HTTP or
+    JSON — the kernel's cost per token that every client on this machine pays, and the ITL error
+    such a client sees
+
+For each: CPU time (user + system of the client process alone, from wait4's rusage) per streamed
+token, wall time, tokens, the ITL measurement error — for consecutive tokens of one stream,
+(arrival_k − arrival_k−1) − (send_k − send_k−1), the client-observed gap minus the server's send gap
+of the same pair — its |p50|, |p99| and max, and how long the client's threads waited for a CPU
+while runnable (/proc/PID/task/*/schedstat, read every 10 ms): time in which no token can be read.
 
     python3 bench/serve_bench.py [--build build] [--streams 1000] [--tokens 40] [--rate 20]
 """
 import argparse
+import bisect
 import csv
 import os
 import subprocess
@@ -34,16 +41,53 @@ def pct(xs, q):
     return xs[lo] + (h - lo) * (xs[hi] - xs[lo])
 
 
-def run(cmd, env=None):
+
+
+def run(cmd, env=None, stdout=subprocess.DEVNULL):
+    """Runs cmd to its end: wall s, CPU s (user + system), stderr, stdout, run-queue wait s, and
+    the wait's timeline [(CLOCK_MONOTONIC ns, wait so far ns)], one point every 10 ms."""
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, ru = os.wait4(p.pid, 0)
+    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
+    waits = {}  # tid -> its last wait: threads that ended keep theirs
+    timeline = []
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        try:
+            for t in os.listdir(f"/proc/{p.pid}/task"):
+                with open(f"/proc/{p.pid}/task/{t}/schedstat") as f:
+                    waits[t] = int(f.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+        timeline.append((time.monotonic_ns(), sum(waits.values())))
+        time.sleep(0.01)
     wall = time.monotonic() - t0
     err = p.stderr.read().decode(errors="replace")
     p.stderr.close()
+    out = p.stdout.read().decode(errors="replace") if p.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{cmd[0]} failed: {err}")
-    return wall, ru.ru_utime + ru.ru_stime, err
+    return wall, ru.ru_utime + ru.ru_stime, err, out, sum(waits.values()) / 1e9, timeline
+
+
+def wait_in_gaps(timeline, pairs):
+    """For ITL errors over 1 ms and under 0.1 ms (pairs: [(arrival before, arrival after, error
+    ms)]): how many, the share of gaps in which the client waited for a CPU at least half the
+    error (over 1 ms only), and the mean wait in a gap, ms — the gap widened by the 10 ms sampling
+    step on each side, so that the small errors are the control for the large."""
+    ts = [t for t, _ in timeline]
+
+    def wait_ms(a0, a1):
+        i = max(bisect.bisect_right(ts, a0 - 10_000_000) - 1, 0)
+        j = min(bisect.bisect_left(ts, a1 + 10_000_000), len(ts) - 1)
+        return (timeline[j][1] - timeline[i][1]) / 1e6 if ts else float("nan")
+
+    big = [(wait_ms(a0, a1), e) for a0, a1, e in pairs if e > 1]
+    small = [wait_ms(a0, a1) for a0, a1, e in pairs if e < 0.1]
+    mean = lambda xs: sum(xs) / len(xs) if xs else float("nan")
+    share = sum(w >= e / 2 for w, e in big) / len(big) if big else float("nan")
+    return len(big), len(small), share, mean([w for w, _ in big]), mean(small)
 
 
 def itl_errors(path):
@@ -55,14 +99,15 @@ def itl_errors(path):
                 continue
             sent = int(text.rsplit("@", 1)[1])
             streams.setdefault(r["req_id"], []).append((int(r["index"]), int(r["arrival_mono_ns"]), sent))
-    errs, delays, n = [], [], 0
+    errs, delays, pairs, n = [], [], [], 0
     for toks in streams.values():
         toks.sort()
         n += len(toks)
         for (_, a0, s0), (_, a1, s1) in zip(toks, toks[1:]):
             errs.append(abs((a1 - a0) - (s1 - s0)) / 1e6)
+            pairs.append((a0, a1, errs[-1]))
         delays += [(a - s) / 1e6 for _, a, s in toks]
-    return n, len(streams), errs, delays
+    return n, len(streams), errs, delays, pairs
 
 
 def main():
@@ -77,11 +122,15 @@ def main():
     ostel = os.path.join(a.build, "ostel")
     fake = os.path.join(a.build, "fake_sse_server")
     tmp = tempfile.mkdtemp(prefix="ostel-serve-bench.")
-    results, srv_notes = {}, {}
+    floor_bin = os.path.join(tmp, "sse_floor_client")
+    subprocess.run(["cc", "-O2", "-o", floor_bin, os.path.join(HERE, "sse_floor_client.c"), "-lm"],
+                   check=True)
+    srv_notes = {}
 
-    def with_server(name, make_cmd, tokens_csv):
-        """Each client gets a fresh fake server (none inherits the other's connections)."""
-        port_file = os.path.join(tmp, name.split()[0] + ".port")
+    def with_server(name, cmd_of, tokens):
+        """Runs one client on a fresh fake server (none inherits another's connections):
+        (wall s, CPU s, run-queue wait s, tokens, ITL errors ms, arrival − send ms)."""
+        port_file = os.path.join(tmp, f"{name.split()[0]}-{tokens}.port")
         server = subprocess.Popen([fake, "--port", "0", "--port-file", port_file, "--rate",
                                    str(a.rate)], stderr=subprocess.PIPE)
         try:
@@ -90,39 +139,78 @@ def main():
                     break
                 time.sleep(0.05)
             url = "http://127.0.0.1:" + open(port_file).read().strip()
-            wall, cpu, _ = run(make_cmd(url))
-            results[name] = (wall, cpu, tokens_csv)
+            cmd, tokens_csv = cmd_of(url, tokens)
+            if tokens_csv is None:  # the floor: "tokens N itl_err_p50_ms X p99 Y max Z"
+                wall, cpu, _, out, rq, _ = run(cmd, stdout=subprocess.PIPE)
+                f = out.split()
+                return (wall, cpu, rq, int(f[1]), (float(f[3]), float(f[5]), float(f[7])), None,
+                        None)
+            wall, cpu, _, _, rq, timeline = run(cmd)
+            n, _, errs, delays, pairs = itl_errors(tokens_csv)
+            return (wall, cpu, rq, n, (pct(errs, 0.5), pct(errs, 0.99), max(errs, default=0)),
+                    delays, (len(errs),) + wait_in_gaps(timeline, pairs))
         finally:
+            try:  # the server's own wait for a CPU (one thread)
+                with open(f"/proc/{server.pid}/schedstat") as f:
+                    srv_rq = f"; its run-queue wait {int(f.read().split()[1]) / 1e9:.3f} s"
+            except (OSError, ValueError, IndexError):
+                srv_rq = ""
             server.terminate()
             server.wait()
-            srv_notes[name] = server.stderr.read().decode(errors="replace").strip()
+            if tokens == a.tokens:
+                srv_notes[name] = server.stderr.read().decode(errors="replace").strip() + srv_rq
 
-    out = os.path.join(tmp, "ostel-run")
-    with_server("ostel serve (C, libcurl multi)",
-                lambda url: [ostel, "serve", "--url", url, "--concurrency", str(a.streams),
-                             "--requests", str(a.streams), "--warmup", "0", "--prompt-tokens", "8",
-                             "--output-tokens", str(a.tokens), "--interval", "1s", "--save-tokens",
-                             "-q", "-o", out],
+    def ostel_cmd(url, tokens):
+        out = os.path.join(tmp, f"ostel-run-{tokens}")
+        return ([ostel, "serve", "--url", url, "--concurrency", str(a.streams), "--requests",
+                 str(a.streams), "--warmup", "0", "--prompt-tokens", "8", "--output-tokens",
+                 str(tokens), "--interval", "1s", "--save-tokens", "-q", "-o", out],
                 os.path.join(out, "tokens.csv"))
-    py_tokens = os.path.join(tmp, "python-tokens.csv")
-    with_server("Python asyncio + aiohttp (vLLM's way)",
-                lambda url: [a.python, os.path.join(HERE, "serve_client.py"), url, str(a.streams),
-                             str(a.streams), str(a.tokens), py_tokens],
-                py_tokens)
+
+    def python_cmd(url, tokens):
+        path = os.path.join(tmp, f"python-tokens-{tokens}.csv")
+        return ([a.python, os.path.join(HERE, "serve_client.py"), url, str(a.streams),
+                 str(a.streams), str(tokens), path], path)
+
+    def floor_cmd(url, tokens):
+        return [floor_bin, url.rsplit(":", 1)[1], str(a.streams), str(tokens)], None
+
+    clients = [("ostel serve (C, libcurl multi)", ostel_cmd),
+               ("Python asyncio + aiohttp (vLLM's way)", python_cmd),
+               ("floor (C, epoll + recv only)", floor_cmd)]
+    results = {}
+    for name, cmd_of in clients:
+        # the same load with one token per stream: start-up, connections and requests alone
+        setup = with_server(name, cmd_of, 1)
+        results[name] = (with_server(name, cmd_of, a.tokens), setup)
     print(f"# {a.streams} concurrent streams × {a.tokens} tokens, one token every "
-          f"{1000 / a.rate:.0f} ms per stream, on {os.cpu_count()} CPUs")
+          f"{1000 / a.rate:.0f} ms per stream, on {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f}")
     for name, note in srv_notes.items():
         print(f"# server beside {name}: {note}")
-    print("| client | streams | tokens | wall s | CPU s | CPU µs/token | ITL error p50 ms | p99 ms | max ms | arrival − send p99 ms |")
-    print("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
-    per_tok = {}
-    for name, (wall, cpu, path) in results.items():
-        n, ns, errs, delays = itl_errors(path)
+    print("| client | tokens | wall s | CPU s | CPU µs/token | setup CPU s (1 token each) | "
+          "CPU µs/token beyond setup | ITL error p50 ms | p99 ms | max ms | "
+          "arrival − send p99 ms | run-queue wait s |")
+    print("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
+    per_tok, marginal, notes = {}, {}, []
+    for name, ((wall, cpu, rq, n, (e50, e99, emax), delays, big), setup) in results.items():
+        if big:
+            npairs, nbig, nsmall, share, wbig, wsmall = big
+            notes.append(f"# {name}: {nbig} of {npairs} ITL errors over 1 ms, in {share:.0%} of "
+                         f"whose gaps the client waited at least half the error for a CPU; mean "
+                         f"wait in those gaps {wbig:.1f} ms, in the {nsmall} gaps with an error "
+                         f"under 0.1 ms {wsmall:.1f} ms")
         per_tok[name] = cpu / n * 1e6 if n else float("nan")
-        print(f"| {name} | {ns} | {n} | {wall:.2f} | {cpu:.2f} | {per_tok[name]:.1f} | "
-              f"{pct(errs, 0.5):.3f} | {pct(errs, 0.99):.3f} | {max(errs):.3f} | {pct(delays, 0.99):.3f} |")
-    names = list(per_tok)
-    print(f"# CPU per token, Python / ostel: {per_tok[names[1]] / per_tok[names[0]]:.1f}×")
-
+        marginal[name] = (cpu - setup[1]) / (n - setup[3]) * 1e6 if n > setup[3] else float("nan")
+        d99 = f"{pct(delays, 0.99):.3f}" if delays else ""
+        print(f"| {name} | {n} | {wall:.2f} | {cpu:.2f} | {per_tok[name]:.1f} | {setup[1]:.2f} | "
+              f"{marginal[name]:.1f} | {e50:.3f} | {e99:.3f} | {emax:.3f} | {d99} | {rq:.3f} |")
+    for line in notes:
+        print(line)
+    o, py, fl = (name for name, _ in clients)
+    print(f"# CPU per token, Python / ostel: {per_tok[py] / per_tok[o]:.1f}× (beyond setup "
+          f"{marginal[py] / marginal[o]:.1f}×); ostel / floor: {per_tok[o] / per_tok[fl]:.2f}× "
+          f"({marginal[o] / marginal[fl]:.2f}×); Python / floor, the most any client could "
+          f"reach here: {per_tok[py] / per_tok[fl]:.1f}× ({marginal[py] / marginal[fl]:.1f}×)")
 
 main()

@@ -11,6 +11,7 @@
 #include "serve/serve.h"
 
 #include "platform/poller.h"
+#include "serve/chunk.h"
 #include "serve/prom.h"
 #include "serve/serve_internal.h"
 #include "serve/serve_stats.h"
@@ -101,9 +102,11 @@ struct req {
     long http_status;
     bool ok, done_seen;
     char error[160];
-    int64_t *tok;    /* arrival of each token chunk; owned */
-    char **tok_text; /* with save_tokens: each chunk's text (at most 63 bytes); owned */
+    int64_t *tok; /* arrival of each token chunk; owned */
     size_t ntok, captok;
+    /* with save_tokens: each chunk's text (at most 63 bytes), NUL-terminated one after the other
+     * in one buffer (no allocation per token) */
+    struct ostel_buf tok_text;
 };
 
 struct xfer {
@@ -127,7 +130,8 @@ struct engine {
     off_t req_len; /* its length up to the last whole row */
     struct ostel_buf req_row;
     FILE *met_csv;
-    FILE *tok_csv; /* tokens.csv with save_tokens, else NULL */
+    FILE *tok_csv;            /* tokens.csv with save_tokens, else NULL */
+    struct ostel_buf tok_row; /* one request's tokens.csv rows */
     int32_t *corpus;
     size_t ncorpus;
     int32_t *pool_ids; /* the unique prefixes' digits: distinct tokens, in id order */
@@ -319,6 +323,24 @@ static double json_num(const cJSON *o, const char *k)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
+/* Records a token chunk that arrived at now; text (n bytes, decoded) is kept with save_tokens. */
+static void add_token(struct xfer *x, int64_t now, const char *text, size_t n)
+{
+    struct req *r = x->r;
+    r->chunks++;
+    if (r->ntok == r->captok) {
+        r->captok = r->captok ? r->captok * 2 : 64;
+        r->tok = ostel_xrealloc(r->tok, r->captok * sizeof(*r->tok));
+    }
+    if (x->g->tok_csv) {
+        ostel_buf_append(&r->tok_text, text, n < 63 ? n : 63);
+        ostel_buf_putc(&r->tok_text, '\0');
+    }
+    r->tok[r->ntok++] = now;
+    if (r->first_ns < 0)
+        r->first_ns = now;
+}
+
 /* Returns non-zero to stop the stream (malformed event or an error object). */
 static int on_event(void *ctx, const char *data, size_t len)
 {
@@ -327,6 +349,18 @@ static int on_event(void *ctx, const char *data, size_t len)
     int64_t now = r->last_ns;
     if (len == 6 && memcmp(data, "[DONE]", 6) == 0) {
         r->done_seen = true;
+        return 0;
+    }
+    /* a token chunk needs no tree: its syntax checked and choices[0] found in one pass (chunk.h);
+     * the chunks that carry more (usage, timings, an error) are parsed whole */
+    struct ostel_chunk ch;
+    if (ostel_chunk_scan(data, len, &ch) != 0) {
+        set_error(r, "malformed JSON in the stream%s", "");
+        return 1;
+    }
+    if (!ch.full && !(ch.token && ch.text_escaped && x->g->tok_csv)) {
+        if (ch.token)
+            add_token(x, now, ch.text, ch.text_len);
         return 0;
     }
     cJSON *j = cJSON_ParseWithLength(data, len);
@@ -349,22 +383,8 @@ static int on_event(void *ctx, const char *data, size_t len)
         const cJSON *text = cJSON_GetObjectItem(c0, "text");
         bool final = fr && !cJSON_IsNull(fr);
         /* a token chunk: text, not the closing chunk (which carries finish_reason and no text) */
-        if (cJSON_IsString(text) && (!final || text->valuestring[0])) {
-            r->chunks++;
-            if (r->ntok == r->captok) {
-                r->captok = r->captok ? r->captok * 2 : 64;
-                r->tok = ostel_xrealloc(r->tok, r->captok * sizeof(*r->tok));
-                if (x->g->tok_csv)
-                    r->tok_text = ostel_xrealloc(r->tok_text, r->captok * sizeof(char *));
-            }
-            if (x->g->tok_csv) { /* ostel_xstrndup copies n bytes: never past the text's end */
-                size_t tl = strlen(text->valuestring);
-                r->tok_text[r->ntok] = ostel_xstrndup(text->valuestring, tl < 63 ? tl : 63);
-            }
-            r->tok[r->ntok++] = now;
-            if (r->first_ns < 0)
-                r->first_ns = now;
-        }
+        if (cJSON_IsString(text) && (!final || text->valuestring[0]))
+            add_token(x, now, text->valuestring, strlen(text->valuestring));
     }
     const cJSON *u = cJSON_GetObjectItem(j, "usage");
     if (cJSON_IsObject(u)) {
@@ -556,6 +576,8 @@ static struct req *req_new(struct engine *g, int level, bool warmup, int64_t sch
     r->cache_n = r->prompt_n = r->prompt_ms = r->predicted_n = r->predicted_ms = NAN;
     r->prompt_asked = draw_len(&g->rng, g->p->prompt_tokens, g->p->prompt_sd, g->p->prompt_max);
     r->output_asked = draw_len(&g->rng, g->p->output_tokens, g->p->output_sd, g->p->output_max);
+    if (g->tok_csv)
+        ostel_buf_init(&r->tok_text, 0);
     if (g->nreqs == g->capreqs) {
         g->capreqs = g->capreqs ? g->capreqs * 2 : 256;
         g->reqs = ostel_xrealloc(g->reqs, g->capreqs * sizeof(*g->reqs));
@@ -591,7 +613,10 @@ static void start_request(struct engine *g, int level, bool warmup, int64_t sche
     curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(e, CURLOPT_PRIVATE, x);
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 512L * 1024);
+    /* curl's read buffer: 16 KiB comes from the heap; 512 KiB was an mmap and a munmap per
+     * transfer (TLB shootdowns across ostel's threads). An event larger than one read is
+     * gathered by the SSE framer, so the size bounds no event. */
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 16L * 1024);
     if (g->p->timeout_s > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(g->p->timeout_s * 1000));
     r->send_ns = ostel_mono_ns();
@@ -602,6 +627,58 @@ static void start_request(struct engine *g, int level, bool warmup, int64_t sche
         g->active = ostel_xrealloc(g->active, g->capactive * sizeof(*g->active));
     }
     g->active[g->nactive++] = x;
+}
+
+/* Decimal digits of v at the end of out[0..24); returns the first. */
+static char *u64_digits(uint64_t v, char *out_end)
+{
+    char *p = out_end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
+/* r's tokens.csv rows, in one fwrite: req_id,index,arrival_mono_ns,"text" (quotes doubled,
+ * control bytes made spaces). */
+static void write_tokens(struct engine *g, const struct req *r)
+{
+    struct ostel_buf *b = &g->tok_row;
+    ostel_buf_reset(b);
+    char id[24], num[24], *end = id + sizeof(id);
+    char *idp = u64_digits(r->id, end);
+    size_t idn = (size_t)(end - idp);
+    const char *text = r->tok_text.data, *text_end = text + r->tok_text.len;
+    for (size_t i = 0; i < r->ntok && text < text_end; i++) {
+        ostel_buf_append(b, idp, idn);
+        ostel_buf_putc(b, ',');
+        char *q = u64_digits(i, num + sizeof(num));
+        ostel_buf_append(b, q, (size_t)(num + sizeof(num) - q));
+        ostel_buf_putc(b, ',');
+        q = u64_digits((uint64_t)(r->tok[i] < 0 ? 0 : r->tok[i]), num + sizeof(num));
+        ostel_buf_append(b, q, (size_t)(num + sizeof(num) - q));
+        ostel_buf_append(b, ",\"", 2);
+        while (*text) {
+            size_t run = 0; /* plain bytes go in at once */
+            while (text[run] && text[run] != '"' && (unsigned char)text[run] >= 0x20)
+                run++;
+            ostel_buf_append(b, text, run);
+            text += run;
+            if (*text == '"')
+                ostel_buf_append(b, "\"\"", 2);
+            else if (*text)
+                ostel_buf_putc(b, ' ');
+            if (*text)
+                text++;
+        }
+        text++; /* past the NUL that ends this token's text */
+        ostel_buf_append(b, "\"\n", 2);
+    }
+    errno = 0;
+    if (b->len && fwrite(b->data, 1, b->len, g->tok_csv) != b->len)
+        note_write_errno(g, errno ? errno : EIO, "tokens.csv");
+    flush_checked(g, g->tok_csv, "tokens.csv");
 }
 
 static void finish_request(struct engine *g, struct xfer *x, CURLcode result, const char *forced)
@@ -649,24 +726,9 @@ static void finish_request(struct engine *g, struct xfer *x, CURLcode result, co
     format_req_row(g, r, &g->req_row);
     req_append(g, g->req_row.data, g->req_row.len);
     if (g->tok_csv) {
-        bool write = !g->write_errno; /* nothing is written after a failure */
-        for (size_t i = 0; i < r->ntok; i++) {
-            if (write) {
-                fprintf(g->tok_csv, "%llu,%zu,%lld,\"", (unsigned long long)r->id, i,
-                        (long long)r->tok[i]);
-                for (const char *c = r->tok_text[i]; *c; c++) {
-                    if (*c == '"')
-                        fputs("\"\"", g->tok_csv);
-                    else
-                        fputc((unsigned char)*c < 0x20 ? ' ' : *c, g->tok_csv);
-                }
-                fputs("\"\n", g->tok_csv);
-            }
-            free(r->tok_text[i]);
-        }
-        free(r->tok_text);
-        r->tok_text = NULL;
-        flush_checked(g, g->tok_csv, "tokens.csv");
+        if (!g->write_errno) /* nothing is written after a failure */
+            write_tokens(g, r);
+        ostel_buf_free(&r->tok_text);
     }
     xfer_put(g, x);
 }
@@ -1154,6 +1216,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     char *rp = ostel_xasprintf("%s/requests.csv", p->dir);
     char *mp = ostel_xasprintf("%s/server_metrics.csv", p->dir);
     ostel_buf_init(&g.req_row, 0);
+    ostel_buf_init(&g.tok_row, 0);
     g.req_fd = open(rp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     g.met_csv = fopen(mp, "w");
     if (g.req_fd < 0 || !g.met_csv) {
@@ -1303,9 +1366,8 @@ done:
     if (g.multi)
         curl_multi_cleanup(g.multi);
     for (size_t i = 0; i < g.nreqs; i++) {
-        for (size_t k = 0; g.reqs[i]->tok_text && k < g.reqs[i]->ntok; k++)
-            free(g.reqs[i]->tok_text[k]);
-        free(g.reqs[i]->tok_text);
+        if (g.reqs[i]->tok_text.data)
+            ostel_buf_free(&g.reqs[i]->tok_text);
         free(g.reqs[i]->tok);
         free(g.reqs[i]);
     }
@@ -1318,6 +1380,7 @@ done:
             note_write_errno(&g, errno, "requests.csv");
     }
     ostel_buf_free(&g.req_row);
+    ostel_buf_free(&g.tok_row);
     if (g.met_csv)
         close_checked(&g, g.met_csv, "server_metrics.csv");
     if (g.tok_csv)

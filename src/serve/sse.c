@@ -3,6 +3,7 @@
  */
 #include "serve/sse.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #define DEFAULT_MAX ((size_t)1 << 20)
@@ -26,11 +27,9 @@ bool ostel_sse_pending(const struct ostel_sse *p)
     return p->line.len > 0 || p->has_data;
 }
 
-/* One complete line: a field, a comment, or the blank line that dispatches the event. */
-static int end_line(struct ostel_sse *p, ostel_sse_event_fn fn, void *ctx)
+/* One complete line l[0..n): a field, a comment, or the blank line that dispatches the event. */
+static int end_line(struct ostel_sse *p, const char *l, size_t n, ostel_sse_event_fn fn, void *ctx)
 {
-    const char *l = p->line.data ? p->line.data : "";
-    size_t n = p->line.len;
     int rc = 0;
     if (n == 0) {
         if (p->has_data) {
@@ -53,15 +52,27 @@ static int end_line(struct ostel_sse *p, ostel_sse_event_fn fn, void *ctx)
         if (p->data.overflow)
             p->failed = true;
     }
-    ostel_buf_reset(&p->line);
     return p->failed ? OSTEL_ERR : rc;
+}
+
+/* The first \n or \r in buf[0..n), or n (memchr for each; a stream's lines end with \n, so the
+ * \r search is remembered until it passes). */
+static size_t line_end(const char *buf, size_t n, size_t i, size_t *cr)
+{
+    const char *nl = memchr(buf + i, '\n', n - i);
+    size_t j = nl ? (size_t)(nl - buf) : n;
+    if (*cr < i || *cr == SIZE_MAX) {
+        const char *r = memchr(buf + i, '\r', n - i);
+        *cr = r ? (size_t)(r - buf) : n;
+    }
+    return *cr < j ? *cr : j;
 }
 
 int ostel_sse_feed(struct ostel_sse *p, const char *buf, size_t n, ostel_sse_event_fn fn, void *ctx)
 {
     if (p->failed)
         return OSTEL_ERR;
-    size_t i = 0;
+    size_t i = 0, cr = SIZE_MAX;
     while (i < n) {
         if (p->after_cr && buf[i] == '\n') {
             p->after_cr = false;
@@ -70,19 +81,29 @@ int ostel_sse_feed(struct ostel_sse *p, const char *buf, size_t n, ostel_sse_eve
         }
         p->after_cr = false;
         /* the longest run of bytes that ends no line */
-        size_t j = i;
-        while (j < n && buf[j] != '\n' && buf[j] != '\r')
-            j++;
-        ostel_buf_append(&p->line, buf + i, j - i);
-        if (p->line.overflow) {
-            p->failed = true;
+        size_t j = line_end(buf, n, i, &cr);
+        if (j == n || p->line.len) {
+            /* a line split across feeds is gathered in p->line; a whole one is read in place */
+            ostel_buf_append(&p->line, buf + i, j - i);
+            if (p->line.overflow) {
+                p->failed = true;
+                return OSTEL_ERR;
+            }
+            if (j == n)
+                return 0;
+        } else if (j - i > p->line.max) {
+            p->failed = true; /* the cap holds for a line read in place too */
             return OSTEL_ERR;
         }
-        if (j == n)
-            return 0;
         p->after_cr = buf[j] == '\r';
+        int rc;
+        if (p->line.len) {
+            rc = end_line(p, p->line.data, p->line.len, fn, ctx);
+            ostel_buf_reset(&p->line);
+        } else {
+            rc = end_line(p, buf + i, j - i, fn, ctx);
+        }
         i = j + 1;
-        int rc = end_line(p, fn, ctx);
         if (rc != 0)
             return rc;
     }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end: `ostel serve --url` against bench/fake_sse_server when the server misbehaves — HTTP
-# 500s, streams cut halfway, malformed JSON in a stream, a per-request --timeout, the server exiting
+# 500s, streams cut halfway (with --save-tokens: tokens.csv against the chunks counted), malformed
+# JSON in a stream, a per-request --timeout, the server exiting
 # mid-level, hostile text in an error — an open-loop rate sweep, and prompts unique over many
 # requests and runs, and output files that cannot be written (a file-size limit, a full tmpfs):
 # every request recorded, failed ones with their reason, the level's counts right, nothing
@@ -55,8 +56,27 @@ EOF
 
 # 2. streams cut halfway (the connection closed without the end)
 start_fake --rate 500 --fault truncate --fault-every 4
-"$OSTEL" serve --url "$URL" --concurrency 2 "${COMMON[@]}" -o "$TMP/trunc" || true
+"$OSTEL" serve --url "$URL" --concurrency 2 "${COMMON[@]}" --save-tokens -o "$TMP/trunc" || true
 stop_fake
+# --save-tokens: one row per counted chunk, of complete and cut streams alike, in arrival order,
+# with the chunk's text (the fake server's " tokK@SEND_NS")
+python3 - "$TMP/trunc" <<'EOF' || fail "tokens.csv does not match the chunks counted"
+import csv, sys
+d = sys.argv[1]
+reqs = {r["req_id"]: int(r["chunks"]) for r in csv.DictReader(open(d + "/requests.csv"))}
+rows = list(csv.DictReader(open(d + "/tokens.csv")))
+assert list(rows[0]) == ["req_id", "index", "arrival_mono_ns", "text"], list(rows[0])
+by = {}
+for r in rows:
+    by.setdefault(r["req_id"], []).append(r)
+assert {k: len(v) for k, v in by.items()} == {k: n for k, n in reqs.items() if n}, (by.keys(), reqs)
+for toks in by.values():
+    assert [int(t["index"]) for t in toks] == list(range(len(toks)))
+    arr = [int(t["arrival_mono_ns"]) for t in toks]
+    assert arr == sorted(arr) and arr[0] > 0
+    for k, t in enumerate(toks):
+        assert t["text"].startswith(f" tok{k}@") and t["text"].split("@")[1].isdigit(), t["text"]
+EOF
 assert_eq "$(count "$TMP/trunc" rows)" 12
 assert_eq "$(count "$TMP/trunc" ok)" 9 "complete streams"
 assert_eq "$(json "$TMP/trunc/summary.json" 'j["serve"]["levels"][0]["failed"]')" 3

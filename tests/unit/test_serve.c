@@ -1,10 +1,12 @@
 /*
  * Unit tests for serve/: the SSE framer (every split of a stream gives the same events; CR, LF and
- * CRLF line ends; comments and other fields ignored; the cap), the Prometheus text parser, and the
+ * CRLF line ends; comments and other fields ignored; the cap), the token chunk scan (what it
+ * finds, what it leaves to cJSON, what it refuses), the Prometheus text parser, and the
  * latency statistics (numpy's percentile definition, checked by hand), each request's TPOT and ITL,
  * the SLO test behind goodput and the open loop's saturation detector.
  */
 #include "testlib.h"
+#include "serve/chunk.h"
 #include "serve/prom.h"
 #include "serve/serve_stats.h"
 #include "serve/sse.h"
@@ -240,12 +242,95 @@ static void test_saturation(void **state)
     assert_false(ostel_serve_saturated(slow, 12));
 }
 
+/* scan(json): 1 token, 0 no token, 2 full parse, -1 malformed; text checked when want_text */
+static int scan(const char *json, const char *want_text)
+{
+    struct ostel_chunk c;
+    if (ostel_chunk_scan(json, strlen(json), &c) != 0)
+        return -1;
+    if (c.full)
+        return 2;
+    if (want_text) {
+        assert_non_null(c.text);
+        assert_int_equal(c.text_len, strlen(want_text));
+        assert_memory_equal(c.text, want_text, c.text_len);
+    }
+    return c.token ? 1 : 0;
+}
+
+static void test_chunk(void **state)
+{
+    (void)state;
+    /* llama-server's token chunk, its closing chunk, and the one with usage and timings */
+    assert_int_equal(scan("{\"choices\":[{\"text\":\" the\",\"index\":0,\"logprobs\":null,"
+                          "\"finish_reason\":null}],\"created\":1,\"id\":\"c\",\"model\":\"m\","
+                          "\"system_fingerprint\":\"b1-x\",\"object\":\"text_completion\"}",
+                          " the"),
+                     1);
+    assert_int_equal(
+        scan("{\"choices\":[{\"text\":\"\",\"index\":0,\"finish_reason\":\"length\"}]}", ""), 0);
+    assert_int_equal(scan("{\"choices\":[{\"text\":\"x\",\"finish_reason\":\"stop\"}]}", "x"), 1);
+    assert_int_equal(scan("{\"choices\":[{\"text\":\"\",\"finish_reason\":null}]}", ""), 1);
+    assert_int_equal(
+        scan("{\"choices\":[],\"usage\":{\"completion_tokens\":3},\"timings\":{}}", NULL), 2);
+    assert_int_equal(scan("{\"error\":{\"message\":\"boom\"}}", NULL), 2);
+    assert_int_equal(scan("{\"TIMINGS\":1}", NULL), 2); /* names compared as cJSON does */
+    /* cJSON's first member of a name wins, case ignored */
+    assert_int_equal(scan("{\"Choices\":[{\"TEXT\":\"a\"}],\"choices\":[{\"text\":1}]}", "a"), 1);
+    assert_int_equal(scan("{\"choices\":[{\"text\":1,\"text\":\"b\"}]}", NULL), 0);
+    assert_int_equal(scan("{\"choices\":[\"x\",{\"text\":\"b\"}]}", NULL), 0);   /* [0] only */
+    assert_int_equal(scan("{\"choices\":{\"text\":\"b\"}}", NULL), 0);           /* not an array */
+    assert_int_equal(scan("{\"x\":{\"choices\":[{\"text\":\"b\"}]}}", NULL), 0); /* nested */
+    assert_int_equal(
+        scan(" {\"choices\" : [ { \"text\" : \"\\\"q\\u00e9\" } ] } \n", "\\\"q\\u00e9"), 1);
+    /* what only cJSON can judge */
+    assert_int_equal(scan("{\"ch\\u006fices\":[]}", NULL), 2);
+    assert_int_equal(scan("{\"a\":\"\\ud83d\\ude00\"}", NULL), 2);
+    assert_int_equal(
+        scan("{\"a\":1234567890123456789012345678901234567890123456789012345678901234}", NULL), 2);
+    char deep[200] = "{\"a\":";
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "[");
+    for (int i = 0; i < 40; i++)
+        strcat(deep, "]");
+    strcat(deep, "}");
+    assert_int_equal(scan(deep, NULL), 2);
+    /* malformed */
+    const char *bad[] = {"",
+                         "[]",
+                         "\"x\"",
+                         "{",
+                         "{\"choices\":[{\"text\":\"x\",,}",
+                         "{\"a\":1}x",
+                         "{\"a\":01}",
+                         "{\"a\":1.}",
+                         "{\"a\":-}",
+                         "{\"a\":1e}",
+                         "{\"a\":tru}",
+                         "{\"a\":nul}",
+                         "{\"a\" 1}",
+                         "{\"a\":1,}",
+                         "{\"a\":[1,]}",
+                         "{a:1}",
+                         "{\"a\":\"\\x\"}",
+                         "{\"a\":\"\\u12g4\"}",
+                         "{\"a\":\"tab\there\"}",
+                         "{\"a\":\"open}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (scan(bad[i], NULL) != -1)
+            fail_msg("accepted: %s", bad[i]);
+    }
+    struct ostel_chunk c;
+    assert_int_equal(ostel_chunk_scan("{\"a\":1}\0x", 9, &c), -1); /* a NUL inside the length */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sse_whole_and_split),
         cmocka_unit_test(test_sse_pending_stop_and_cap),
         cmocka_unit_test(test_prom),
+        cmocka_unit_test(test_chunk),
         cmocka_unit_test(test_stats),
         cmocka_unit_test(test_request_stats),
         cmocka_unit_test(test_slo),
