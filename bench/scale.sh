@@ -86,6 +86,7 @@ count_seed() {
     samples=$(( $(find "$SEED_RUNS" -mindepth 2 -maxdepth 2 -name metrics.csv -exec cat {} + | wc -l) - nseed ))
     mean=$(( samples / (nseed > 0 ? nseed : 1) ))
 }
+SEED_HOW="sampling interval $INTERVAL, -n $GEN"
 if [ "$REUSE" = 0 ] || [ ! -d "$SEED_RUNS" ]; then
     if make_seed; then
         count_seed
@@ -101,7 +102,10 @@ if [ "$REUSE" = 0 ] || [ ! -d "$SEED_RUNS" ]; then
             count_seed
             tries=$((tries + 1))
         done
+        SEED_HOW="sampling interval $INTERVAL, -n $GEN"
     fi
+else
+    SEED_HOW="reused from an earlier run of this script (--reuse)"
 fi
 count_seed
 say "$nseed real runs, $samples samples in all ($mean a run)"
@@ -217,7 +221,7 @@ commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit (with uncommitted changes)"
 echo "commit $commit, $(date -u +%Y-%m-%dT%H:%MZ); $("$OSTEL" --version 2>/dev/null | head -n1) ($OSTEL)"
 echo "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "$nseed real runs copied: $samples samples, $mean a run (sampling interval $INTERVAL, -n $GEN)"
+echo "$nseed real runs copied: $samples samples, $mean a run ($SEED_HOW)"
 echo
 echo "| command | runs | wall s | CPU s | peak MB |"
 echo "| --- | --: | --: | --: | --: |"
