@@ -101,6 +101,8 @@ static int db_import(struct db_args *a)
     if (ostel_store_open(a->db, 0, &s) != OSTEL_OK)
         return OSTEL_EXIT_FAIL;
     int failed = 0, added = 0, already = 0;
+    /* the directories are read and checked on other threads while this one inserts */
+    ostel_store_import_prefetch(s, a->pos, (size_t)a->npos);
     /* Batches of IMPORT_BATCH runs, each one transaction (a savepoint per run): 10,000 runs
      * commit 20 times, not 10,000. */
     int batched = 0;

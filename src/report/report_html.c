@@ -85,14 +85,24 @@ static void html_table_body(struct ostel_buf *out, const struct ostel_report_tab
     ostel_buf_puts(out, "</tbody></table></div>\n");
     if (shown < t->nrows) {
         /* Paginated: the first page above as HTML (readable without the script), every row in
-         * a compact form that the pager script (report_html_pager_js) draws a page at a time. */
+         * a compact form that the pager script (report_html_pager_js) draws a page at a time;
+         * past OSTEL_REPORT_HTML_PAGED_ROWS_MAX rows, the first that many (the page's size). */
+        struct ostel_report_table kept = *t;
+        if (kept.nrows > OSTEL_REPORT_HTML_PAGED_ROWS_MAX)
+            kept.nrows = OSTEL_REPORT_HTML_PAGED_ROWS_MAX;
         char a[32], b[32];
         ostel_buf_printf(out,
                          "<p class=\"caption pager\" data-rows=\"%zu\" data-rows-shown=\"%zu\">"
                          "<span class=\"pager-at\">Rows 1–%s of %s</span></p>\n",
-                         t->nrows, shown, ostel_report_fmt_num((double)shown, 0, a, sizeof(a)),
-                         ostel_report_fmt_num((double)t->nrows, 0, b, sizeof(b)));
-        cJSON *rows = ostel_report_html_table_rows(t, OSTEL_REPORT_HTML_TABLE_ROWS);
+                         kept.nrows, shown, ostel_report_fmt_num((double)shown, 0, a, sizeof(a)),
+                         ostel_report_fmt_num((double)kept.nrows, 0, b, sizeof(b)));
+        if (kept.nrows < t->nrows)
+            ostel_buf_printf(out,
+                             "<p class=\"caption\">The page holds the first %s of these %s "
+                             "rows; every row is in <code>--format csv|json|md</code>.</p>\n",
+                             ostel_report_fmt_num((double)kept.nrows, 0, a, sizeof(a)),
+                             ostel_report_fmt_num((double)t->nrows, 0, b, sizeof(b)));
+        cJSON *rows = ostel_report_html_table_rows(&kept, OSTEL_REPORT_HTML_TABLE_ROWS);
         char *json = cJSON_PrintUnformatted(rows);
         OSTEL_ASSERT(json != NULL);
         ostel_buf_puts(out, "<script type=\"application/json\" class=\"table-rows\">");
@@ -275,6 +285,8 @@ static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
     size_t total = r->set->n;
     bool *chosen = ostel_xmalloc((total ? total : 1) * sizeof(*chosen));
     ostel_report_html_charted(r, run_charts(r), chosen);
+    size_t *pos = ostel_xmalloc((total ? total : 1) * sizeof(*pos));
+    ostel_report_html_listed(r, chosen, pos); /* a slot's id: the run's place in the page's list */
     size_t ncharted = 0;
     for (size_t i = 0; i < total; i++)
         ncharted += chosen[i];
@@ -315,10 +327,11 @@ static void write_run_slots(struct ostel_buf *out, const struct ostel_report *r)
                 ostel_buf_puts(out, "</span>");
             }
             ostel_buf_printf(out, "</div><div class=\"run-charts\" id=\"run-%zu\"></div></div>\n",
-                             idx);
+                             pos[idx]);
         }
     }
     ostel_buf_puts(out, "</div>\n</section>\n");
+    free(pos);
     free(chosen);
 }
 
@@ -350,9 +363,9 @@ static void write_summarised(struct ostel_buf *out, const struct ostel_report *r
         if (total > drawn + OSTEL_REPORT_HTML_LAZY_RUNS_MAX)
             ostel_buf_printf(
                 out,
-                " that holds %s runs: the page keeps its size bound, so the runs "
-                "past those are not in it (their samples are in their "
-                "metrics.csv)",
+                " that holds %s runs, a share of each group's evenly spread: the page keeps "
+                "its size bound, so the other runs are only in its overlays and tables "
+                "(their samples are in their metrics.csv)",
                 ostel_report_fmt_num((double)OSTEL_REPORT_HTML_LAZY_RUNS_MAX, 0, a, sizeof(a)));
         ostel_buf_puts(out, "; time series downsampled for drawing by largest-triangle-three-"
                             "buckets");

@@ -482,6 +482,35 @@ void ostel_report_html_charted(const struct ostel_report *r, size_t limit, bool 
     }
 }
 
+size_t ostel_report_html_listed(const struct ostel_report *r, const bool *chosen, size_t *pos)
+{
+    size_t total = r->set->n, nother = 0, k = 0, n = 0;
+    for (size_t i = 0; i < total; i++)
+        pos[i] = SIZE_MAX;
+    for (size_t gi = 0; gi < r->ngroups; gi++)
+        for (size_t i = 0; i < r->groups[gi].n && k < total; i++, k++)
+            nother += !chosen[k];
+    k = 0;
+    for (size_t gi = 0; gi < r->ngroups; gi++) {
+        const struct ostel_report_group *g = &r->groups[gi];
+        size_t m = 0, q, j = 0;
+        for (size_t i = 0; i < g->n && k + i < total; i++)
+            m += !chosen[k + i];
+        /* this group's share of the list; every run when all fit */
+        q = nother <= LAZY_RUNS_MAX ? m : (size_t)((double)m * LAZY_RUNS_MAX / (double)nother);
+        for (size_t i = 0; i < g->n && k < total; i++, k++) {
+            if (!chosen[k]) {
+                bool take = m && (j + 1) * q / m > j * q / m; /* q of the m, evenly spaced */
+                j++;
+                if (!take)
+                    continue;
+            }
+            pos[k] = n++;
+        }
+    }
+    return n;
+}
+
 /* A run's GPU samples for the page: per GPU its rows, at most CHART_POINTS of them per column
  * chosen by LTTB on device memory, process memory and power (their union), so a spike in any of
  * them is kept. */
@@ -678,6 +707,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     size_t total = r->set->n;
     bool *chosen = ostel_xmalloc((total ? total : 1) * sizeof(*chosen));
     ostel_report_html_charted(r, run_charts, chosen);
+    size_t *pos = ostel_xmalloc((total ? total : 1) * sizeof(*pos));
+    size_t nlisted = ostel_report_html_listed(r, chosen, pos);
 
     cJSON *runs = cJSON_AddObjectToObject(root, "runs");
     cJSON *name = cJSON_AddArrayToObject(runs, "name");
@@ -705,6 +736,8 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++, k++) {
             const struct ostel_report_run *run = &r->set->runs[g->runs[i]];
+            if (k >= total || pos[k] == SIZE_MAX)
+                continue; /* not listed: only in the overlays and the tables */
             cJSON_AddItemToArray(name, cJSON_CreateString(run->name));
             cJSON_AddItemToArray(group, cJSON_CreateNumber((double)gi));
             cJSON_AddItemToArray(status, cJSON_CreateString(*run->status ? run->status : "?"));
@@ -712,7 +745,7 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
             cJSON_AddItemToArray(gen, num4(run->ok ? run->metric[OSTEL_REPORT_M_GEN_TPS] : NAN));
             if (chosen[k]) {
                 cJSON *c = cJSON_CreateObject();
-                cJSON_AddNumberToObject(c, "run", (double)k);
+                cJSON_AddNumberToObject(c, "run", (double)pos[k]);
                 cJSON_AddItemToObject(c, "series", full_series(&run->series));
                 if (run->gpu_series.n >= 2)
                     cJSON_AddItemToObject(c, "gpu", gpu_full_series(&run->gpu_series));
@@ -793,6 +826,9 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     cJSON_AddNumberToObject(sum, "lazy_points", (double)lazy_pts);
     cJSON_AddNumberToObject(sum, "overlay_points", OSTEL_REPORT_OVERLAY_POINTS);
     cJSON_AddNumberToObject(sum, "chart_points", CHART_POINTS);
+    if (nlisted < total)
+        cJSON_AddNumberToObject(sum, "listed", (double)nlisted);
+    free(pos);
     free(chosen);
     return root;
 }

@@ -28,9 +28,14 @@
 /* Rows of a table shown at once; a longer table is paginated (its first page written as HTML,
  * every row in a compact embedded form that a small script pages through). */
 #define OSTEL_REPORT_HTML_TABLE_ROWS 100
-/* Runs the page's list of other runs holds (their series in the compact form, within a fixed
- * budget); past this many the page says which runs it leaves out. */
-#define OSTEL_REPORT_HTML_LAZY_RUNS_MAX 20000
+/* Runs the page lists besides the charted ones (names, status and values for the list of other
+ * runs and the speed-memory chart; series in the compact form, within a fixed budget); past this
+ * many the page lists a share of each group's runs, evenly spread, and says so: at 100,000 runs
+ * the page stays under 5 MB. */
+#define OSTEL_REPORT_HTML_LAZY_RUNS_MAX 10000
+/* Rows of a paginated table the page embeds; a longer table keeps its first this many and says
+ * where the others are. */
+#define OSTEL_REPORT_HTML_PAGED_ROWS_MAX 10000
 /* Failed-run cards (with their log tails) written into the page. */
 #define OSTEL_REPORT_HTML_FAILED_MAX 24
 
@@ -104,5 +109,11 @@ struct cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_ch
  * out of bounds, 3 both)}. The caller owns the tree.
  */
 struct cJSON *ostel_report_html_table_rows(const struct ostel_report_table *t, size_t per_page);
+
+/* Which runs the page lists: chosen (from ostel_report_html_charted) and every other one up to
+ * OSTEL_REPORT_HTML_LAZY_RUNS_MAX, past that a share of each group's proportional to its runs,
+ * evenly spread. pos (r->set->n entries, indexed like chosen) gets each listed run's position in
+ * the page's run arrays, SIZE_MAX for the others; returns how many are listed. */
+size_t ostel_report_html_listed(const struct ostel_report *r, const bool *chosen, size_t *pos);
 
 #endif

@@ -82,6 +82,15 @@ void ostel_store_run_rollback(struct ostel_store *s);
  */
 int ostel_store_batch_begin(struct ostel_store *s);
 int ostel_store_batch_commit(struct ostel_store *s);
+/*
+ * Reads the run directories dirs[0..n) ahead, in that order, on a few threads (files read,
+ * validated and parsed: everything of an import but SQL), so that ostel_store_import_run_dir(s,
+ * dirs[i], ...) called for each in the same order finds its directory ready. dirs (the array and
+ * its strings) is borrowed until ostel_store_close(), which stops the threads. A directory asked
+ * for out of that order, or one the read-ahead found a problem in, is read again by the import
+ * itself, which reports the problem as it would have. Does nothing on PostgreSQL.
+ */
+void ostel_store_import_prefetch(struct ostel_store *s, char *const *dirs, size_t n);
 /* begin + add_dir + commit, rolling back on error (inside a batch: a savepoint). opts may be
  * NULL. */
 int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,

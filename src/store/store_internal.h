@@ -30,8 +30,9 @@ struct ostel_store {
     bool readonly;
     bool in_tx;
     bool in_batch; /* in_tx belongs to ostel_store_batch_begin: each import is a savepoint */
-    sqlite3_stmt *stmt[STMT_COUNT]; /* lazily prepared; finalized by close */
-    struct ostel_store_pg *pg;      /* set: a PostgreSQL database (store_pg.c), db is NULL */
+    sqlite3_stmt *stmt[STMT_COUNT];        /* lazily prepared; finalized by close */
+    struct ostel_store_pg *pg;             /* set: a PostgreSQL database (store_pg.c), db is NULL */
+    struct ostel_store_prefetch *prefetch; /* db import's read-ahead threads, or NULL */
 };
 
 #include "store/store_pg.h"

@@ -2,8 +2,8 @@
  * test_report_scale: the HTML report's scaling parts (report_html_scale.c) — LTTB keeps the shape
  * (endpoints, the peak, never an empty-valued point), the overlay's median and band over runs
  * aligned on their phase starts, the compact form's layout and values, which runs are drawn, every
- * group's overlay in the page's data (the first 16 at full resolution), and a long table's rows in
- * the pager's compact form.
+ * group's overlay in the page's data (the first 16 at full resolution), a long table's rows in
+ * the pager's compact form, and which runs the page lists.
  */
 #include <cJSON.h>
 #include <math.h>
@@ -322,12 +322,54 @@ static void test_table_rows(void **state)
     ostel_report_tables_free(&ts);
 }
 
+/* The page's list: every run while they fit, past OSTEL_REPORT_HTML_LAZY_RUNS_MAX the charted
+ * ones and each group's proportional share, evenly spread, at increasing positions. */
+static void test_listed(void **state)
+{
+    (void)state;
+    enum { N = 30000, A = 24000 };
+    struct ostel_report_set set = {0};
+    set.n = N;
+    struct ostel_report_group g[2] = {{.n = A}, {.n = N - A}};
+    struct ostel_report r = {.set = &set, .groups = g, .ngroups = 2};
+    bool *chosen = ostel_xcalloc(N, sizeof(*chosen));
+    size_t *pos = ostel_xmalloc(N * sizeof(*pos));
+    for (int i = 0; i < 3; i++)
+        chosen[i] = chosen[A + i] = true;
+    size_t n = ostel_report_html_listed(&r, chosen, pos);
+    /* shares of the 29,994 others: 23,997 * 10,000 / 29,994 = 8,000 and 5,997 * ... = 1,999 */
+    assert_int_equal(n, 6 + 8000 + 1999);
+    size_t next = 0, in_a = 0, gap_max = 0, last = 0;
+    for (size_t k = 0; k < N; k++) {
+        if (chosen[k])
+            assert_int_equal(pos[k], next);
+        if (pos[k] == SIZE_MAX)
+            continue;
+        assert_int_equal(pos[k], next++);
+        in_a += k < A;
+        if (k > last + gap_max && k < A)
+            gap_max = k - last;
+        last = k;
+    }
+    assert_int_equal(in_a, 3 + 8000);
+    assert_true(gap_max <= 3); /* evenly spread: about every third run of group a */
+    /* all fit: every run listed where it stands */
+    g[0].n = 6000;
+    g[1].n = 4000;
+    set.n = 10000;
+    assert_int_equal(ostel_report_html_listed(&r, chosen, pos), 10000);
+    for (size_t k = 0; k < 10000; k++)
+        assert_int_equal(pos[k], k);
+    free(pos);
+    free(chosen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lttb),           cmocka_unit_test(test_overlay),
         cmocka_unit_test(test_decimals_exact), cmocka_unit_test(test_overlays_every_group),
-        cmocka_unit_test(test_table_rows),
+        cmocka_unit_test(test_table_rows),     cmocka_unit_test(test_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
