@@ -364,15 +364,10 @@ const struct ostel_study_key *ostel_study_key_find(const char *name)
 /* A [serve] value of one of the serving kinds, as `ostel serve` would take it. */
 static bool serve_value_ok(const struct ostel_study_key *k, const char *value)
 {
-    double *levels = NULL, a, b, c;
-    size_t n;
+    double a, b, c;
     int m, sd, max;
     bool ok = false;
     switch (k->kind) {
-    case OSTEL_STUDY_LEVELS:
-        ok = ostel_parse_levels(value, k->min == 1, &levels, &n);
-        free(levels);
-        break;
     case OSTEL_STUDY_LENGTH:
         ok = ostel_parse_length(value, &m, &sd, &max);
         break;
@@ -455,7 +450,22 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         if (ok)
             *(uint64_t *)field = ns;
         break;
-    case OSTEL_STUDY_LEVELS:
+    case OSTEL_STUDY_LEVELS: {
+        /* kept as "1,4,16" however it was written, so "1, 4, 16" is the same study */
+        double *levels = NULL;
+        size_t n = 0;
+        ok = ostel_parse_levels(value, k->min == 1, &levels, &n);
+        if (ok) {
+            struct ostel_buf b;
+            ostel_buf_init(&b, 0);
+            for (size_t i = 0; i < n; i++)
+                ostel_buf_printf(&b, "%s%.17g", i ? "," : "", levels[i]);
+            free(*(char **)field);
+            *(char **)field = ostel_buf_detach(&b);
+        }
+        free(levels);
+        break;
+    }
     case OSTEL_STUDY_LENGTH:
     case OSTEL_STUDY_SLO:
     case OSTEL_STUDY_ARRIVALS:

@@ -24,6 +24,10 @@ bool ostel_parse_levels(const char *text, bool integers, double **out, size_t *n
         char *comma = strchr(t, ',');
         if (comma)
             *comma = '\0';
+        while (*t == ' ' || *t == '\t') /* "1, 2" as a list is written */
+            t++;
+        for (char *e = t + strlen(t); e > t && (e[-1] == ' ' || e[-1] == '\t');)
+            *--e = '\0';
         double v = 0;
         int64_t iv;
         bool cell = integers ? ostel_parse_i64(t, 1, 100000, &iv) : ostel_parse_f64(t, &v);

@@ -10,7 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* "1,2,4" (integers from 1 to 100000) or, with !integers, "0.5,1,2" (positive, at most 1e6).
+/* "1,2,4" (integers from 1 to 100000) or, with !integers, "0.5,1,2" (positive, at most 1e6);
+ * blanks around a cell are allowed.
  * *out (owned by the caller, free()) is replaced; false, with *out NULL and *n 0, when the text is
  * empty or any cell is not such a number. */
 bool ostel_parse_levels(const char *text, bool integers, double **out, size_t *n);

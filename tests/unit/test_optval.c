@@ -16,11 +16,15 @@ static void test_levels(void **state)
     assert_true(ostel_parse_levels("1,2,16", true, &v, &n));
     assert_int_equal(n, 3);
     assert_true(v[0] == 1 && v[1] == 2 && v[2] == 16);
+    assert_true(ostel_parse_levels(" 1 ,\t8", true, &v, &n));
+    assert_int_equal(n, 2);
+    assert_true(v[0] == 1 && v[1] == 8);
     assert_true(ostel_parse_levels("0.5,2", false, &v, &n));
     assert_int_equal(n, 2);
     assert_true(v[0] == 0.5 && v[1] == 2);
     /* each refusal leaves nothing behind */
-    static const char *const bad_int[] = {"", ",", "1,,2", "1,", "0", "-1", "1.5", "x", "100001"};
+    static const char *const bad_int[] = {"",  ",",  "1,,2", "1,", " , 2",
+                                          "0", "-1", "1.5",  "x",  "100001"};
     for (size_t i = 0; i < sizeof(bad_int) / sizeof(bad_int[0]); i++) {
         assert_false(ostel_parse_levels(bad_int[i], true, &v, &n));
         assert_null(v);

@@ -440,8 +440,9 @@ static void test_serve_keys(void **state)
     set_ok(&s, "tags", "q8, q4");
     set_ok(&s, "repetitions", "2");
     assert_false(s.serve);
-    set_ok(&s, "serve_concurrency", "1,2");
-    assert_true(s.serve); /* a [serve] key turns serving on */
+    set_ok(&s, "serve_concurrency", " 1, 2 ");
+    assert_true(s.serve);                            /* a [serve] key turns serving on */
+    assert_string_equal(s.serve_concurrency, "1,2"); /* however it was written */
     set_ok(&s, "serve_requests", "4");
     set_ok(&s, "serve_output_tokens", "8");
     set_ok(&s, "serve_prompt_tokens", "16:4");
@@ -542,7 +543,8 @@ static void test_serve_keys(void **state)
     set_ok(&s, "models", "a.gguf");
     set_ok(&s, "serve", "on");
     set_ok(&s, "serve_rate", "0.5,2");
-    set_ok(&s, "serve_rate", "1"); /* a later value replaces */
+    assert_string_equal(s.serve_rate, "0.5,2");
+    set_ok(&s, "serve_rate", "1.0"); /* a later value replaces */
     set_ok(&s, "serve_duration", "30");
     set_ok(&s, "serve_arrivals", "constant");
     finish_ok(&s);
