@@ -187,6 +187,9 @@ struct ostel_study_run {
 int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **runs, size_t *n);
 void ostel_study_plan_free(struct ostel_study_run *runs, size_t n);
 
+struct ostel_run_spec;
+struct ostel_run_result;
+
 struct ostel_study_options {
     bool quiet;
     bool progress_bar;    /* redraw one line on a terminal (else one line per run) */
@@ -197,6 +200,12 @@ struct ostel_study_options {
     /* Writes the study's reports once its runs are done (cmd/, which may know report/), or NULL
      * for none; 0 ok, nonzero after printing. */
     int (*write_reports)(const struct ostel_study_spec *spec, const char *runs_dir);
+    /* Makes one cell of a serving study (cmd/ sets it to serve/serve_study.h's
+     * ostel_serve_study_run; run/ may not call up into serve/): llama-server (the path `server`)
+     * with rs's model, ctx, scenario and directory under the spec's load, as ostel_runner_run
+     * would; warmup: a short load that only warms the model. NULL in a study that cannot serve. */
+    int (*run_serve)(const struct ostel_study_spec *spec, const char *server,
+                     const struct ostel_run_spec *rs, bool warmup, struct ostel_run_result *res);
 };
 
 /*
