@@ -3,7 +3,8 @@
 # models × 2 repetitions under a short closed-loop load (concurrency 1,2), every cell one serve run
 # directory stored with its requests and levels; the study killed mid-cell (SIGINT, then SIGKILL) and
 # resumed: no cell lost or stored twice, no llama-server left behind; the report's serving section
-# has both models. Then a study file with a [serve] section: an open-loop load beside a memory hog.
+# has both models. Then a study file with a [serve] section: an open-loop load beside a memory hog;
+# bad serving studies refused; a server that cannot start stored as a failed cell.
 . "$(dirname "$0")/lib.sh"
 
 q8=$(tiny_model tiny-llama Q8_0)
@@ -21,27 +22,36 @@ no_server_left() {
     fi
 }
 
-# 1. two models × 2 repetitions, killed twice mid-cell and resumed. Each cell's load (2 levels of
+# 1. two models × 2 repetitions, killed twice mid-load and resumed. Each cell's load (2 levels of
 # 4 measured requests and 1 warm-up, 48 tokens each) takes about a second even on a fast machine,
-# so the signal lands in a cell: after at least one more cell is stored and the next has started.
+# so the signal lands in a cell's load: after at least one more cell is stored and a cell not
+# stored has written a request (its directory then holds requests.csv, which the resume removes).
 STUDY=(--serve -m "$q8,$q4" -t q8,q4 -c 1024 -r 2 --concurrency 1,2 --requests 4
     --serve-warmup 1 --prompt-tokens 16 --output-tokens 48 --parallel 2 --interval 50ms
     --cooldown 0.1s --no-warmup --dir "$TMP/s" -- -t 1)
 db="$TMP/s/ostel.db"
 stored() { q "$db" 'select count(*) from runs' 2>/dev/null || echo 0; }
-started() { find "$TMP/s/runs" -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l; }
+# cells whose requests.csv has a request: more than are stored while one is under load
+loading() {
+    local n=0 f
+    for f in "$TMP"/s/runs/*/requests.csv; do
+        [ -f "$f" ] && [ "$(wc -l <"$f")" -ge 2 ] && n=$((n + 1))
+    done
+    echo "$n"
+}
 for sig in INT KILL; do
     "$OSTEL" study -q "${STUDY[@]}" >/dev/null 2>"$TMP/err.$sig" &
     spid=$!
     have=$(stored)
-    one_more_and_running() { [ "$(stored)" -gt "$have" ] && [ "$(started)" -gt "$(stored)" ]; }
-    wait_for "$spid" one_more_and_running
+    one_more_and_loading() { [ "$(stored)" -gt "$have" ] && [ "$(loading)" -gt "$(stored)" ]; }
+    wait_for "$spid" one_more_and_loading
     kill -"$sig" "$spid"
     rc=0; wait "$spid" || rc=$?
     [ "$sig" = INT ] && assert_eq "$rc" 130 "exit status of an interrupted serving study"
     [ "$sig" = KILL ] && assert_eq "$rc" 137 "exit status of a killed serving study"
 done
 [ "$(stored)" -ge 2 ] && [ "$(stored)" -lt 4 ] || fail "$(stored) cells stored before the resume"
+[ "$(loading)" -gt "$(stored)" ] || fail "no cell was cut in its load"
 "$OSTEL" study -q "${STUDY[@]}" >"$TMP/out" || fail "the resumed serving study failed"
 assert_eq "$(cat "$TMP/out")" "$TMP/s/report.html" "the study prints its report's path"
 no_server_left "after the resumed study"
@@ -132,4 +142,17 @@ rc=0; "$OSTEL" study "$TMP/bad.ini" 2>"$TMP/err" || rc=$?
 assert_eq "$rc" 2
 assert_grep "bad.ini:5: unknown key 'bogus' in \[serve\]" "$TMP/err"
 [ ! -e "$TMP/b" ] || fail "a refused study made its directory"
+
+# 4. a server that cannot start (an argument it refuses): the cell is stored as failed with the
+# reason and the study goes on
+"$OSTEL" study -q --serve -m "$q4" -t q4 -r 1 --no-warmup --requests 1 --output-tokens 2 \
+    --cooldown 0.1s --dir "$TMP/f" -- --no-such-flag >/dev/null 2>"$TMP/err" ||
+    fail "a study with a failing server did not finish"
+assert_eq "$(q "$TMP/f/ostel.db" 'select status from runs')" failed
+d=$(echo "$TMP"/f/runs/001-*)
+assert_grep '^status=failed$' "$d/config.txt"
+assert_grep '^error=llama-server did not become ready' "$d/config.txt"
+assert_eq "$(json "$d/summary.json" 'j["serve"]["error"].startswith("llama-server did not become ready")')" True
+assert_file "$d/llama_output.log"
+no_server_left "after the failing server"
 echo "ok: ostel study --serve end to end"
