@@ -7,11 +7,13 @@
 #include "run/prom.h"
 #include "run/study.h"
 #include "run/study_shard.h"
+#include "serve/serve_study.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* The options that are no study key: how the command runs, not what the study is. */
@@ -128,12 +130,15 @@ static const struct ostel_study_key *key_of(int id)
 static const struct ostel_command_help study_help = {
     "study",
     "[STUDY.ini] [-m A.gguf,B.gguf] [-c 4096] [-n 256] [-r 3] [--scenario none,mem:70%] [options]\n"
-    "       [-- llama.cpp args]",
+    "       [-- llama.cpp args]\n"
+    "       ostel study --serve -m A.gguf,B.gguf [--concurrency 1,4 | --rate 1,2] [options]\n"
+    "       [-- llama-server args]",
     "Runs the cross product of models × contexts × generation lengths × background scenarios ×\n"
     "repetitions under telemetry, stores every run in SQLite, and writes report.md and "
     "report.html\n"
     "into the study directory. Re-running the same command resumes: complete runs are skipped.",
-    "Study files are INI with one [study] section; see docs/study.md and docs/example-study.ini.\n"
+    "Study files are INI with a [study] section and, for a serving study, a [serve] section; see\n"
+    "docs/study.md and docs/example-study.ini.\n"
     "exit status: 0 all runs done (each run's own outcome is in the report), 1 error, 2 usage,\n"
     "130/143 interrupted (run the command again to resume)."};
 
@@ -234,9 +239,14 @@ int cmd_study(int argc, char **argv)
         goto out;
     }
     const char *self = getenv("OSTEL_SELF_EXE");
-    struct ostel_study_options o = {
-        a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0, 0, NULL,
-        a.wait,  write_study_reports};
+    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0, 0, NULL,
+        a.wait, write_study_reports,
+        ostel_serve_study_run /* a serving study's cells (serve/serve_study.c) */};
+    struct rlimit rl; /* a stream is a socket: let as many be open as a level asks */
+    if (spec.serve && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     const struct ostel_study_shard_env env = {
         getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
         getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),

@@ -91,6 +91,15 @@ static void fmt_dur(double s, char *out, size_t n)
         snprintf(out, n, "%lds", v);
 }
 
+/* "n256", or "serve" for a serving study's cell */
+static const char *gen_text(const struct ostel_study_run *r, char *buf, size_t n)
+{
+    if (r->gen < 0)
+        return "serve";
+    snprintf(buf, n, "n%lld", r->gen);
+    return buf;
+}
+
 static void progress(struct study_ctx *c, const struct ostel_study_run *r, const char *what)
 {
     if (c->opt->quiet)
@@ -116,9 +125,10 @@ static void progress(struct study_ctx *c, const struct ostel_study_run *r, const
                 r ? s->scenarios.v[r->scenario] : "", r ? r->rep : 0, what, el, eta, last);
         fflush(stderr);
     } else if (r) {
-        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld n%lld r%lld: %s (%s elapsed, ETA %s)\n",
+        char g[32];
+        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld %s r%lld: %s (%s elapsed, ETA %s)\n",
                 c->done_now + 1, c->todo, s->tags.v[r->model], s->scenarios.v[r->scenario], r->ctx,
-                r->gen, r->rep, what, el, eta);
+                gen_text(r, g, sizeof(g)), r->rep, what, el, eta);
     }
 }
 
@@ -175,8 +185,14 @@ static void active_reap_leftovers(const struct study_ctx *c)
 
 /* ---------- run directories ---------- */
 
-/* The files a study adds to a run directory, beyond a run's own (rundir_files.h). */
-static const char *const study_files[] = {"scenario_metrics.csv", "scenario.log", "scenario.json",
+/* The files a study adds to a run directory, beyond a run's own (rundir_files.h): the scenario's,
+ * and a serving study's cells' (serve.h). */
+static const char *const study_files[] = {"scenario_metrics.csv",
+                                          "scenario.log",
+                                          "scenario.json",
+                                          "requests.csv",
+                                          "server_metrics.csv",
+                                          "tokens.csv",
                                           NULL};
 
 /* Removes a run directory left by an interrupted run: only the files ostel writes there. */
@@ -185,8 +201,9 @@ static int remove_run_dir(const char *dir)
     return ostel_rundir_remove(dir, study_files);
 }
 
-/* True when dir holds a finished run of this spec hash (summary.json and a final status). */
-static bool run_dir_finished(const char *dir, const char *hash)
+/* True when dir holds a finished run of this spec hash (summary.json and a final status; a serve
+ * cell's load lines, which serve_study.c writes after the runner's last word). */
+static bool run_dir_finished(const char *dir, const char *hash, bool serve)
 {
     char *cfg = ostel_xasprintf("%s/config.txt", dir);
     char *sum = ostel_xasprintf("%s/summary.json", dir);
@@ -198,7 +215,7 @@ static bool run_dir_finished(const char *dir, const char *hash)
         snprintf(want, sizeof(want), "\nspec_hash=%s\n", hash);
         bool final = strstr(b.data, "\nstatus=ok\n") || strstr(b.data, "\nstatus=failed\n") ||
                      strstr(b.data, "\nstatus=killed\n") || strstr(b.data, "\nstatus=timeout\n");
-        ok = final && strstr(b.data, want);
+        ok = final && strstr(b.data, want) && (!serve || strstr(b.data, "\nserve_mode="));
     }
     ostel_buf_free(&b);
     free(cfg);
@@ -515,7 +532,7 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->dir = dir;
     rs->argv = argv;
     rs->tag = s->tags.v[model];
-    rs->tool = s->tool;
+    rs->tool = s->serve ? "llama-server" : s->tool;
     rs->model = s->models.v[model];
     rs->ctx = ctx;
     rs->gen = gen;
@@ -560,7 +577,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         return 1;
     }
     if (ostel_is_dir(dir)) {
-        if (run_dir_finished(dir, r->hash)) {
+        if (run_dir_finished(dir, r->hash, s->serve)) {
             /* finished but never stored: ostel was killed between the two */
             progress(c, r, "storing a finished run");
             struct ostel_store_import_opts io = {c->study_id, r->hash};
@@ -583,15 +600,18 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     }
     if (strcmp(scen, "none"))
         progress(c, r, "running");
-    char **argv = llama_argv(c, r->model, r->ctx, r->gen);
+    char **argv = s->serve ? NULL : llama_argv(c, r->model, r->ctx, r->gen);
     struct ostel_run_spec rs;
     fill_spec(c, &rs, dir, argv, r->model, r->ctx, r->gen, scen, (int)r->rep, r->hash);
     struct ostel_run_result res;
     double t0 = ostel_mono_s();
-    int rr;
+    int rr = OSTEL_ERR;
     /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
-     * most twice, under the same scenario: a measurement without timings is no measurement. */
-    for (int attempt = 0;; attempt++) {
+     * most twice, under the same scenario: a measurement without timings is no measurement. A
+     * serve cell's measurements are its requests: it runs once. */
+    if (s->serve)
+        rr = c->opt->run_serve(s, c->tool_path, &rs, false, &res);
+    for (int attempt = 0; !s->serve; attempt++) {
         rr = ostel_runner_run(&rs, &res);
         /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
         if (rr != 0 || res.status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
@@ -605,7 +625,8 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
             break;
         }
     }
-    ostel_llama_cmd_argv_free(argv);
+    if (argv)
+        ostel_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
     if (scenario_stop(c, &sc, keep ? dir : NULL) != 0)
         keep = false;
@@ -635,13 +656,14 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         ostel_error("study: %s is kept; run the same command again to store it", dir);
         rc = 1;
     }
-    c->last_gen_tps = summary_gen_tps(dir);
+    c->last_gen_tps = s->serve ? NAN : summary_gen_tps(dir); /* a server's is per request */
     c->done_now++;
     if (!c->opt->quiet && !c->opt->progress_bar) {
         char took[32];
         fmt_dur(ostel_mono_s() - t0, took, sizeof(took));
-        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld n%lld r%lld: %s", c->done_now, c->todo,
-                s->tags.v[r->model], scen, r->ctx, r->gen, r->rep,
+        char g[32];
+        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld %s r%lld: %s", c->done_now, c->todo,
+                s->tags.v[r->model], scen, r->ctx, gen_text(r, g, sizeof(g)), r->rep,
                 ostel_run_status_name(res.status));
         if (!isnan(c->last_gen_tps))
             fprintf(stderr, ", generation %.2f t/s", c->last_gen_tps);
@@ -664,7 +686,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
             free(dir);
             return 1;
         }
-        long long ctx = atoll(s->ctxs.v[0]), gen = atoll(s->gens.v[0]);
+        long long ctx = atoll(s->ctxs.v[0]), gen = s->serve ? -1 : atoll(s->gens.v[0]);
         if (gen > 32)
             gen = 32; /* enough to load the weights into the page cache and run every kernel */
         if (!c->opt->quiet) {
@@ -673,12 +695,14 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
             else
                 fprintf(stderr, "study: warm-up %s\n", s->tags.v[m]);
         }
-        char **argv = llama_argv(c, m, ctx, gen);
+        char **argv = s->serve ? NULL : llama_argv(c, m, ctx, gen);
         struct ostel_run_spec rs;
         fill_spec(c, &rs, dir, argv, m, ctx, gen, "none", 0, NULL);
         struct ostel_run_result res;
-        int rr = ostel_runner_run(&rs, &res);
-        ostel_llama_cmd_argv_free(argv);
+        int rr = s->serve ? c->opt->run_serve(s, c->tool_path, &rs, true, &res)
+                          : ostel_runner_run(&rs, &res);
+        if (argv)
+            ostel_llama_cmd_argv_free(argv);
         free(dir);
         if (rr != 0)
             return 1;
@@ -710,11 +734,14 @@ static int check_inputs(struct study_ctx *c)
     }
     if (s->prompt_file && !ostel_is_file(s->prompt_file))
         return ostel_error("study: prompt file '%s' not found", s->prompt_file);
-    c->tool_path = ostel_llama_find_tool(s->llama_bin, s->tool);
+    if (s->serve && !c->opt->run_serve)
+        return ostel_error("study: this ostel cannot make serving cells");
+    const char *tool = s->serve ? "llama-server" : s->tool;
+    c->tool_path = ostel_llama_find_tool(s->llama_bin, tool);
     if (!c->tool_path)
         return ostel_error("study: %s not found; run scripts/setup.sh, or point --llama-bin / "
                            "OSTEL_LLAMA_BIN at llama.cpp's build/bin",
-                           s->tool);
+                           tool);
     return OSTEL_OK;
 }
 

@@ -54,6 +54,20 @@ struct ostel_study_spec {
     bool quality_keep_logits;                /* keep the base logits file at the end */
     /* GPU telemetry (docs/gpu.md): key gpu_interval */
     uint64_t gpu_interval_ns; /* 0 = the runner's default (100 ms), UINT64_MAX = off */
+    /* serving (docs/serve.md "In a study"): each cell is llama-server under `ostel serve`'s load
+     * instead of a llama-completion run; keys serve (on), and [serve]'s concurrency, rate,
+     * arrivals, requests, duration, warmup, prompt_tokens, output_tokens, slo, parallel, timeout
+     * (the table names them serve_*) */
+    bool serve;
+    char *serve_concurrency, *serve_rate; /* levels as text (util/optval.h); NULL = not given */
+    char *serve_arrivals;                 /* poisson or constant; NULL = poisson */
+    long long serve_requests;             /* measured requests per level (default 32) */
+    uint64_t serve_duration_ns;           /* measured time per level instead; 0 = by count */
+    long long serve_warmup;               /* uncounted requests per level (default 2) */
+    char *serve_prompt_tokens, *serve_output_tokens; /* N, N:SD or MIN-MAX; NULL = 512, 256 */
+    char *serve_slo;                                 /* NULL = ttft=500ms,itl=50ms,e2e=10s */
+    long long serve_parallel;                        /* llama-server -np; 0 = its own */
+    uint64_t serve_timeout_ns;                       /* per request (default 10 min) */
 };
 
 /* How a key's text becomes its field of struct ostel_study_spec, and how it is written back. */
@@ -71,6 +85,10 @@ enum ostel_study_kind {
                             */
     OSTEL_STUDY_COOLDOWN,  /* a duration, or auto (0) */
     OSTEL_STUDY_DURATION_OFF, /* a duration in [min, max], or off (UINT64_MAX); 0 = not set */
+    OSTEL_STUDY_LEVELS,   /* char *: a list of numbers (util/optval.h), integers when min is 1 */
+    OSTEL_STUDY_LENGTH,   /* char *: a token length, N, N:SD or MIN-MAX */
+    OSTEL_STUDY_SLO,      /* char *: ttft=DUR,itl=DUR,e2e=DUR */
+    OSTEL_STUDY_ARRIVALS, /* char *: poisson or constant */
 };
 
 /* When a key is part of the canonical text (what is stored and hashed). */
@@ -81,11 +99,14 @@ enum ostel_study_canon {
     OSTEL_STUDY_CANON_QUALITY_IF_SET, /* while quality is on and the number is not 0 (keys added
                                          later: a study that does not set them keeps its hash) */
     OSTEL_STUDY_CANON_NEVER,          /* where the study goes, not what it is */
+    OSTEL_STUDY_CANON_NOT_SERVE,      /* unless the study serves (gen, tool: a run cell's only) */
+    OSTEL_STUDY_CANON_SERVE,          /* in a [serve] section, without "serve_", while serving */
 };
 
 enum {
     OSTEL_STUDY_EMPTY_IS_UNSET = 1,   /* an empty value sets the string back to NULL */
     OSTEL_STUDY_TURNS_ON_QUALITY = 2, /* a value turns quality on */
+    OSTEL_STUDY_TURNS_ON_SERVE = 4,   /* a value turns serving on */
 };
 
 /*
@@ -147,13 +168,14 @@ void ostel_hash_hex(const void *data, size_t len, char out[17]);
 
 /* One planned run of the matrix. */
 struct ostel_study_run {
-    size_t index; /* position in the execution order (0-based) */
-    size_t model; /* index into spec->models / tags */
-    long long ctx, gen;
-    size_t scenario; /* index into spec->scenarios */
-    long long rep;   /* 1-based */
-    char hash[17];   /* the run's spec hash (resume key) */
-    char *dir_name;  /* "007-q4-mem_70_-c4096-n256-r2" (owned) */
+    size_t index;       /* position in the execution order (0-based) */
+    size_t model;       /* index into spec->models / tags */
+    long long ctx, gen; /* gen -1 in a serving study */
+    size_t scenario;    /* index into spec->scenarios */
+    long long rep;      /* 1-based */
+    char hash[17];      /* the run's spec hash (resume key) */
+    char *dir_name;     /* "007-q4-mem_70_-c4096-n256-r2", a serve cell "007-q4-none-c4096-serve-r2"
+                           (owned) */
 };
 
 /*
@@ -165,6 +187,9 @@ struct ostel_study_run {
 int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **runs, size_t *n);
 void ostel_study_plan_free(struct ostel_study_run *runs, size_t n);
 
+struct ostel_run_spec;
+struct ostel_run_result;
+
 struct ostel_study_options {
     bool quiet;
     bool progress_bar;    /* redraw one line on a terminal (else one line per run) */
@@ -175,6 +200,12 @@ struct ostel_study_options {
     /* Writes the study's reports once its runs are done (cmd/, which may know report/), or NULL
      * for none; 0 ok, nonzero after printing. */
     int (*write_reports)(const struct ostel_study_spec *spec, const char *runs_dir);
+    /* Makes one cell of a serving study (cmd/ sets it to serve/serve_study.h's
+     * ostel_serve_study_run; run/ may not call up into serve/): llama-server (the path `server`)
+     * with rs's model, ctx, scenario and directory under the spec's load, as ostel_runner_run
+     * would; warmup: a short load that only warms the model. NULL in a study that cannot serve. */
+    int (*run_serve)(const struct ostel_study_spec *spec, const char *server,
+                     const struct ostel_run_spec *rs, bool warmup, struct ostel_run_result *res);
 };
 
 /*

@@ -10,6 +10,7 @@
 #include "util/ini.h"
 #include "util/names.h"
 #include "util/opt.h"
+#include "util/optval.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -81,6 +82,9 @@ void ostel_study_spec_init(struct ostel_study_spec *s)
     s->timeout_ns = 30ull * 60 * 1000000000ull;
     s->interval_ns = 100000000ull;
     s->seed = 42;
+    s->serve_requests = 32;
+    s->serve_warmup = 2;
+    s->serve_timeout_ns = 600ull * 1000000000ull;
 }
 
 void ostel_study_spec_free(struct ostel_study_spec *s)
@@ -100,6 +104,12 @@ void ostel_study_spec_free(struct ostel_study_spec *s)
     free(s->llama_bin);
     free(s->quality_base);
     free(s->quality_text);
+    free(s->serve_concurrency);
+    free(s->serve_rate);
+    free(s->serve_arrivals);
+    free(s->serve_prompt_tokens);
+    free(s->serve_output_tokens);
+    free(s->serve_slo);
     memset(s, 0, sizeof(*s));
 }
 
@@ -214,7 +224,7 @@ static const struct ostel_study_key study_keys[] = {
      OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
     {"gen", "n_predict", "gen", 'n', OSTEL_STUDY_COUNTS, F(gens), "LIST", NULL,
      "tokens to generate, comma-separated (default 256)", 1, 1 << 24, 0, "a list of token counts",
-     OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
+     OSTEL_STUDY_CANON_NOT_SERVE, NULL, 0},
     {"scenarios", "scenario", "scenario", 0, OSTEL_STUDY_SCENARIOS, F(scenarios), "LIST", NULL,
      "background: none, mem:SIZE|PCT%|PCT%avail|avail-SIZE, cpu:N (join with +), cmd:PROG ARGS", 0,
      0, 0, NULL, OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
@@ -245,7 +255,7 @@ static const struct ostel_study_key study_keys[] = {
      3600 * SEC, MS, "a duration from 10ms to 1h, or off", OSTEL_STUDY_CANON_IF_SET, NULL, 0},
     {"tool", NULL, "tool", 0, OSTEL_STUDY_TOOL, F(tool), "NAME", NULL,
      "llama-completion (default) or llama-cli", 0, 0, 0, "llama-completion or llama-cli",
-     OSTEL_STUDY_CANON_ALWAYS, "llama-completion", 0},
+     OSTEL_STUDY_CANON_NOT_SERVE, "llama-completion", 0},
     {"seed", NULL, "seed", 0, OSTEL_STUDY_INT, F(seed), "N", NULL,
      "llama.cpp sampling seed (default 42)", 0, UINT32_MAX, 0, "a number from 0 to 4294967295",
      OSTEL_STUDY_CANON_ALWAYS, NULL, 0},
@@ -289,6 +299,47 @@ static const struct ostel_study_key study_keys[] = {
      "results database (default DIR/ostel.db)", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
     {"llama_bin", NULL, "llama-bin", 0, OSTEL_STUDY_STR, F(llama_bin), "DIR", "OSTEL_LLAMA_BIN",
      "directory of llama.cpp's programs", 0, 0, 0, NULL, OSTEL_STUDY_CANON_NEVER, NULL, 0},
+    /* serving (docs/serve.md "In a study"): a [serve] section in the canonical text; its presence
+     * says serve = on, so the key itself is written nowhere */
+    {"serve", NULL, "serve", 0, OSTEL_STUDY_ONOFF, F(serve), NULL, NULL,
+     "each cell is llama-server under load (the [serve] keys; default concurrency 1)", 0, 0, 0,
+     "on or off", OSTEL_STUDY_CANON_NEVER, NULL, 0},
+    {"serve_concurrency", NULL, "concurrency", 0, OSTEL_STUDY_LEVELS, F(serve_concurrency), "LIST",
+     NULL, "serving: closed loop at these concurrencies (1,2,4)", 1, 0, 0,
+     "a list of whole numbers from 1 (1,2,4)", OSTEL_STUDY_CANON_SERVE, NULL,
+     OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_rate", NULL, "rate", 0, OSTEL_STUDY_LEVELS, F(serve_rate), "LIST", NULL,
+     "serving: open loop at these request rates (req/s: 0.5,1,2)", 0, 0, 0,
+     "a list of positive requests/s (0.5,1,2)", OSTEL_STUDY_CANON_SERVE, NULL,
+     OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_arrivals", NULL, "arrivals", 0, OSTEL_STUDY_ARRIVALS, F(serve_arrivals), "KIND", NULL,
+     "serving, open loop: poisson (default) or constant", 0, 0, 0, "poisson or constant",
+     OSTEL_STUDY_CANON_SERVE, "poisson", OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_requests", NULL, "requests", 0, OSTEL_STUDY_INT, F(serve_requests), "N", NULL,
+     "serving: measured requests per level (default 32)", 1, 10000000, 0,
+     "a number from 1 to 10000000", OSTEL_STUDY_CANON_SERVE, NULL, OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_duration", NULL, "duration", 0, OSTEL_STUDY_DURATION, F(serve_duration_ns), "DUR", NULL,
+     "serving: measure each level for DUR instead of a number of requests", 1, 0, SEC,
+     "a positive duration", OSTEL_STUDY_CANON_SERVE, NULL, OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_warmup", NULL, "serve-warmup", 0, OSTEL_STUDY_INT, F(serve_warmup), "N", NULL,
+     "serving: uncounted requests at the start of each level (default 2)", 0, 1000000, 0,
+     "a number from 0", OSTEL_STUDY_CANON_SERVE, NULL, OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_prompt_tokens", NULL, "prompt-tokens", 0, OSTEL_STUDY_LENGTH, F(serve_prompt_tokens),
+     "LEN", NULL, "serving: prompt tokens, N, N:SD or MIN-MAX (default 512)", 0, 0, 0,
+     "N, N:SD or MIN-MAX tokens", OSTEL_STUDY_CANON_SERVE, "512", OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_output_tokens", NULL, "output-tokens", 0, OSTEL_STUDY_LENGTH, F(serve_output_tokens),
+     "LEN", NULL, "serving: tokens generated, N, N:SD or MIN-MAX (default 256)", 0, 0, 0,
+     "N, N:SD or MIN-MAX tokens", OSTEL_STUDY_CANON_SERVE, "256", OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_slo", NULL, "slo", 0, OSTEL_STUDY_SLO, F(serve_slo), "SPEC", NULL,
+     "serving: goodput bounds (default ttft=500ms,itl=50ms,e2e=10s)", 0, 0, 0,
+     "ttft=DUR,itl=DUR,e2e=DUR (each a positive duration or none)", OSTEL_STUDY_CANON_SERVE,
+     "ttft=500ms,itl=50ms,e2e=10s", OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_parallel", NULL, "parallel", 0, OSTEL_STUDY_INT, F(serve_parallel), "N", NULL,
+     "serving: llama-server slots, -np (default 0: the server's own)", 0, 4096, 0,
+     "a number from 0 to 4096", OSTEL_STUDY_CANON_SERVE, NULL, OSTEL_STUDY_TURNS_ON_SERVE},
+    {"serve_timeout", NULL, "request-timeout", 0, OSTEL_STUDY_DURATION, F(serve_timeout_ns), "DUR",
+     NULL, "serving: per-request time limit (default 10m)", 1, 0, SEC, "a positive duration",
+     OSTEL_STUDY_CANON_SERVE, NULL, OSTEL_STUDY_TURNS_ON_SERVE},
 };
 
 #undef F
@@ -308,6 +359,28 @@ const struct ostel_study_key *ostel_study_key_find(const char *name)
             (study_keys[i].alias && strcmp(name, study_keys[i].alias) == 0))
             return &study_keys[i];
     return NULL;
+}
+
+/* A [serve] value of one of the serving kinds, as `ostel serve` would take it. */
+static bool serve_value_ok(const struct ostel_study_key *k, const char *value)
+{
+    double a, b, c;
+    int m, sd, max;
+    bool ok = false;
+    switch (k->kind) {
+    case OSTEL_STUDY_LENGTH:
+        ok = ostel_parse_length(value, &m, &sd, &max);
+        break;
+    case OSTEL_STUDY_SLO:
+        ok = ostel_parse_slo(value, &a, &b, &c);
+        break;
+    case OSTEL_STUDY_ARRIVALS:
+        ok = !strcmp(value, "poisson") || !strcmp(value, "constant");
+        break;
+    default:
+        break;
+    }
+    return ok;
 }
 
 int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char *value, char *err,
@@ -377,7 +450,32 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         if (ok)
             *(uint64_t *)field = ns;
         break;
+    case OSTEL_STUDY_LEVELS: {
+        /* kept as "1,4,16" however it was written, so "1, 4, 16" is the same study */
+        double *levels = NULL;
+        size_t n = 0;
+        ok = ostel_parse_levels(value, k->min == 1, &levels, &n);
+        if (ok) {
+            struct ostel_buf b;
+            ostel_buf_init(&b, 0);
+            for (size_t i = 0; i < n; i++)
+                ostel_buf_printf(&b, "%s%.17g", i ? "," : "", levels[i]);
+            free(*(char **)field);
+            *(char **)field = ostel_buf_detach(&b);
+        }
+        free(levels);
+        break;
     }
+    case OSTEL_STUDY_LENGTH:
+    case OSTEL_STUDY_SLO:
+    case OSTEL_STUDY_ARRIVALS:
+        ok = serve_value_ok(k, value);
+        if (ok)
+            set_str(field, value);
+        break;
+    }
+    if (ok && (k->flags & OSTEL_STUDY_TURNS_ON_SERVE))
+        s->serve = true;
     if (empty_cell) {
         snprintf(err, err_size, "%s: empty entry in '%s'", key, value);
         return -1;
@@ -398,12 +496,25 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                   char *err, size_t err_size)
 {
     struct ini_ctx *c = user;
-    if (strcmp(section, "study") != 0) {
+    bool serve = strcmp(section, "serve") == 0;
+    if (strcmp(section, "study") != 0 && !serve) {
         if (*section)
-            snprintf(err, err_size, "unknown section [%s] (ostel studies have [study])", section);
+            snprintf(err, err_size, "unknown section [%s] (ostel studies have [study] and [serve])",
+                     section);
         else
             snprintf(err, err_size, "'%s' before the [study] section", name);
         return -1;
+    }
+    /* [serve]'s keys are the table's serve_* keys without the prefix */
+    char full[96];
+    if (serve) {
+        snprintf(full, sizeof(full), "serve_%s", name);
+        const struct ostel_study_key *sk = ostel_study_key_find(full);
+        if (!sk || sk->canon != OSTEL_STUDY_CANON_SERVE || strlen(name) > 64) {
+            snprintf(err, err_size, "unknown key '%s' in [serve]", name);
+            return -1;
+        }
+        name = full;
     }
     /* a key and its alias name the same setting: a file giving both gives it twice */
     const struct ostel_study_key *k = ostel_study_key_find(name);
@@ -449,6 +560,42 @@ static char *default_tag(const char *path)
     return safe;
 }
 
+/* A serving study's own checks and defaults (a cell is llama-server under load, not a run). */
+static int serve_finish(struct ostel_study_spec *s, char *err, size_t err_size)
+{
+    if (s->gens.n) {
+        snprintf(err, err_size,
+                 "gen is for llama.cpp runs: a serving study sets output_tokens in "
+                 "[serve] (--output-tokens)");
+        return -1;
+    }
+    if (s->prompt) {
+        snprintf(err, err_size,
+                 "prompt is for llama.cpp runs: a serving study makes its prompts "
+                 "from prompt_file or a built-in text");
+        return -1;
+    }
+    if (s->serve_concurrency && s->serve_rate) {
+        snprintf(err, err_size, "[serve]: give concurrency or rate, not both");
+        return -1;
+    }
+    if (!s->serve_concurrency && !s->serve_rate)
+        s->serve_concurrency = ostel_xstrdup("1");
+    /* ostel picks the server's address and waits for /health there */
+    for (size_t i = 0; i < s->llama_args.n; i++) {
+        const char *r = s->llama_args.v[i];
+        if (!strcmp(r, "--port") || !strncmp(r, "--port=", 7) || !strcmp(r, "--host") ||
+            !strncmp(r, "--host=", 7)) {
+            snprintf(err, err_size,
+                     "llama_args: '%.40s': ostel starts llama-server on 127.0.0.1 and a free port "
+                     "of its own",
+                     r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_size)
 {
     if (s->models.n == 0) {
@@ -474,7 +621,9 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
             }
     if (!s->ctxs.n)
         ostel_strlist_push(&s->ctxs, "4096");
-    if (!s->gens.n)
+    if (s->serve && serve_finish(s, err, err_size) != 0)
+        return -1;
+    if (!s->gens.n && !s->serve)
         ostel_strlist_push(&s->gens, "256");
     if (!s->scenarios.n)
         ostel_strlist_push(&s->scenarios, "none");
@@ -525,14 +674,20 @@ static void put_scenarios(struct ostel_buf *b, const char *key, const struct ost
 /* One key as canonical text, or nothing (a key written only when set that is not). */
 static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const void *field)
 {
-    bool if_set = k->canon == OSTEL_STUDY_CANON_IF_SET;
+    bool serve = k->canon == OSTEL_STUDY_CANON_SERVE;
+    bool if_set = k->canon == OSTEL_STUDY_CANON_IF_SET || serve;
+    const char *name = serve ? k->key + 6 : k->key; /* [serve]'s keys lose "serve_" */
     switch (k->kind) {
     case OSTEL_STUDY_STR:
-    case OSTEL_STUDY_TOOL: {
+    case OSTEL_STUDY_TOOL:
+    case OSTEL_STUDY_LEVELS:
+    case OSTEL_STUDY_LENGTH:
+    case OSTEL_STUDY_SLO:
+    case OSTEL_STUDY_ARRIVALS: {
         const char *v = *(char *const *)field;
-        if (!v && if_set)
+        if (!v && if_set && !(serve && k->canon_default))
             return;
-        ostel_buf_printf(b, "%s = %s\n", k->key, v ? v : k->canon_default ? k->canon_default : "");
+        ostel_buf_printf(b, "%s = %s\n", name, v ? v : k->canon_default ? k->canon_default : "");
         return;
     }
     case OSTEL_STUDY_LIST:
@@ -548,7 +703,7 @@ static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const 
     case OSTEL_STUDY_INT:
         if (k->canon == OSTEL_STUDY_CANON_QUALITY_IF_SET && *(const long long *)field == 0)
             return;
-        ostel_buf_printf(b, "%s = %lld\n", k->key, *(const long long *)field);
+        ostel_buf_printf(b, "%s = %lld\n", name, *(const long long *)field);
         return;
     case OSTEL_STUDY_BOOL:
         ostel_buf_printf(b, "%s = %s\n", k->key, *(const bool *)field ? "true" : "false");
@@ -570,12 +725,22 @@ static void put_key(struct ostel_buf *b, const struct ostel_study_key *k, const 
             return;
         }
         if (k->unit_ns == 1000000)
-            ostel_buf_printf(b, "%s = %.3fms\n", k->key, (double)ns / 1e6);
+            ostel_buf_printf(b, "%s = %.3fms\n", name, (double)ns / 1e6);
         else
-            ostel_buf_printf(b, "%s = %.3fs\n", k->key, (double)ns / 1e9);
+            ostel_buf_printf(b, "%s = %.3fs\n", name, (double)ns / 1e9);
         return;
     }
     }
+}
+
+/* The [serve] section: every serving key, defaults written out (a serving study's hash and its
+ * cells' resume keys hold the whole load). */
+static void put_serve_section(struct ostel_buf *b, const struct ostel_study_spec *s)
+{
+    ostel_buf_puts(b, "[serve]\n");
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(study_keys); i++)
+        if (study_keys[i].canon == OSTEL_STUDY_CANON_SERVE)
+            put_key(b, &study_keys[i], (const char *)s + study_keys[i].offset);
 }
 
 char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
@@ -585,13 +750,16 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
     ostel_buf_puts(&b, "[study]\n");
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(study_keys); i++) {
         const struct ostel_study_key *k = &study_keys[i];
-        if (k->canon == OSTEL_STUDY_CANON_NEVER ||
+        if (k->canon == OSTEL_STUDY_CANON_NEVER || k->canon == OSTEL_STUDY_CANON_SERVE ||
+            (k->canon == OSTEL_STUDY_CANON_NOT_SERVE && s->serve) ||
             ((k->canon == OSTEL_STUDY_CANON_QUALITY ||
               k->canon == OSTEL_STUDY_CANON_QUALITY_IF_SET) &&
              !s->quality))
             continue;
         put_key(&b, k, (const char *)s + k->offset);
     }
+    if (s->serve)
+        put_serve_section(&b, s);
     return ostel_buf_detach(&b);
 }
 
@@ -602,7 +770,8 @@ void ostel_hash_hex(const void *data, size_t len, char out[17])
 
 int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **runs, size_t *n)
 {
-    size_t combos = s->models.n * s->ctxs.n * s->gens.n * s->scenarios.n;
+    size_t ngens = s->serve ? 1 : s->gens.n; /* a serving study has no gen */
+    size_t combos = s->models.n * s->ctxs.n * ngens * s->scenarios.n;
     size_t total = combos * (size_t)s->repetitions;
     struct ostel_study_run *r = ostel_xcalloc(total ? total : 1, sizeof(*r));
     size_t k = 0;
@@ -611,15 +780,15 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
             size_t c = (i + (size_t)(rep - 1)) % combos;
             size_t sc = c % s->scenarios.n;
             size_t rest = c / s->scenarios.n;
-            size_t g = rest % s->gens.n;
-            rest /= s->gens.n;
+            size_t g = rest % ngens;
+            rest /= ngens;
             size_t x = rest % s->ctxs.n;
             size_t m = rest / s->ctxs.n;
             struct ostel_study_run *u = &r[k];
             u->index = k;
             u->model = m;
             u->ctx = atoll(s->ctxs.v[x]);
-            u->gen = atoll(s->gens.v[g]);
+            u->gen = s->serve ? -1 : atoll(s->gens.v[g]);
             u->scenario = sc;
             u->rep = rep;
             /* The resume key: everything that makes the measurement what it is. */
@@ -627,8 +796,11 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
                 "model=%s\ntag=%s\nctx=%lld\ngen=%lld\nscenario=%s\nrep=%lld\ntool=%s\nseed=%lld\n"
                 "prompt=%s\nprompt_file=%s\ninterval_ns=%llu\n",
                 s->models.v[m], s->tags.v[m], u->ctx, u->gen, s->scenarios.v[sc], rep,
-                s->tool ? s->tool : "llama-completion", s->seed, s->prompt ? s->prompt : "",
-                s->prompt_file ? s->prompt_file : "", (unsigned long long)s->interval_ns);
+                s->serve  ? "llama-server"
+                : s->tool ? s->tool
+                          : "llama-completion",
+                s->seed, s->prompt ? s->prompt : "", s->prompt_file ? s->prompt_file : "",
+                (unsigned long long)s->interval_ns);
             struct ostel_buf kb;
             ostel_buf_init(&kb, 0);
             ostel_buf_puts(&kb, key);
@@ -637,13 +809,19 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
             if (s->gpu_interval_ns) /* only when set: older studies keep their resume keys */
                 ostel_buf_printf(&kb, "gpu_interval_ns=%llu\n",
                                  (unsigned long long)s->gpu_interval_ns);
+            if (s->serve) /* the whole load: a cell measured under another load is another cell */
+                put_serve_section(&kb, s);
             ostel_hash_hex(kb.data, kb.len, u->hash);
             ostel_buf_free(&kb);
             free(key);
             char *scen = ostel_tag_sanitize(s->scenarios.v[sc]);
             char *tag = ostel_tag_sanitize(s->tags.v[m]);
-            u->dir_name = ostel_xasprintf("%03zu-%s-%s-c%lld-n%lld-r%lld", k + 1, tag, scen, u->ctx,
-                                          u->gen, rep);
+            if (s->serve)
+                u->dir_name =
+                    ostel_xasprintf("%03zu-%s-%s-c%lld-serve-r%lld", k + 1, tag, scen, u->ctx, rep);
+            else
+                u->dir_name = ostel_xasprintf("%03zu-%s-%s-c%lld-n%lld-r%lld", k + 1, tag, scen,
+                                              u->ctx, u->gen, rep);
             free(tag);
             free(scen);
             k++;

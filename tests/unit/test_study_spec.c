@@ -8,9 +8,11 @@
 #include "store/store_rundir.h"
 #include "util/fnv.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void set_ok(struct ostel_study_spec *s, const char *key, const char *value)
 {
@@ -393,6 +395,197 @@ static void test_gpu_interval(void **state)
     set_bad("gpu_interval", "2h", "gpu_interval: '2h' is not a duration from 10ms to 1h, or off");
 }
 
+/* ostel_study_spec_read_file prints its refusal: stderr into path while f runs, then its text. */
+static char *read_file_stderr(struct ostel_study_spec *r, const char *ini, const char *capture,
+                              int *rc)
+{
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(capture, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(saved >= 0 && fd >= 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    *rc = ostel_study_spec_read_file(r, ini);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    size_t n;
+    return test_read_file(capture, &n);
+}
+
+/* Sets the keys, expects finish to refuse with a message containing want. */
+static void finish_bad(const char *const *kv, const char *want)
+{
+    struct ostel_study_spec s;
+    ostel_study_spec_init(&s);
+    for (size_t i = 0; kv[i]; i += 2)
+        set_ok(&s, kv[i], kv[i + 1]);
+    char err[400] = "";
+    assert_int_not_equal(ostel_study_spec_finish(&s, err, sizeof(err)), 0);
+    if (!strstr(err, want))
+        fprintf(stderr, "finish: got '%s', want '%s'\n", err, want);
+    assert_non_null(strstr(err, want));
+    ostel_study_spec_free(&s);
+}
+
+/* A serving study: the [serve] keys (set, refused, defaulted), the canonical text's [serve]
+ * section (no gen, no tool), the plan (serve cells), resume keys that hold the load, and the
+ * section read back from a file. */
+static void test_serve_keys(void **state)
+{
+    (void)state;
+    struct ostel_study_spec s;
+    ostel_study_spec_init(&s);
+    set_ok(&s, "models", "a.gguf, b.gguf");
+    set_ok(&s, "tags", "q8, q4");
+    set_ok(&s, "repetitions", "2");
+    assert_false(s.serve);
+    set_ok(&s, "serve_concurrency", " 1, 2 ");
+    assert_true(s.serve);                            /* a [serve] key turns serving on */
+    assert_string_equal(s.serve_concurrency, "1,2"); /* however it was written */
+    set_ok(&s, "serve_requests", "4");
+    set_ok(&s, "serve_output_tokens", "8");
+    set_ok(&s, "serve_prompt_tokens", "16:4");
+    set_ok(&s, "serve_slo", "ttft=1s,itl=none");
+    set_ok(&s, "serve_parallel", "2");
+    finish_ok(&s);
+    assert_int_equal(s.gens.n, 0); /* no gen in a serving study */
+    char *canon = ostel_study_spec_canonical(&s);
+    const char *want = "[study]\n"
+                       "name = study-";
+    assert_memory_equal(canon, want, strlen(want));
+    assert_null(strstr(canon, "\ngen ="));
+    assert_null(strstr(canon, "\ntool ="));
+    assert_null(strstr(canon, "\nserve")); /* the section says it, no key does */
+    const char *section = "\n[serve]\n"
+                          "concurrency = 1,2\n"
+                          "arrivals = poisson\n"
+                          "requests = 4\n"
+                          "warmup = 2\n"
+                          "prompt_tokens = 16:4\n"
+                          "output_tokens = 8\n"
+                          "slo = ttft=1s,itl=none\n"
+                          "parallel = 2\n"
+                          "timeout = 600.000s\n";
+    const char *at = strstr(canon, section);
+    if (!at)
+        fprintf(stderr, "canonical:\n%s--\n", canon);
+    assert_non_null(at);
+    assert_string_equal(at, section); /* the last section */
+
+    struct ostel_study_run *runs;
+    size_t n;
+    assert_int_equal(ostel_study_plan(&s, &runs, &n), 0);
+    assert_int_equal(n, 4);
+    assert_int_equal(runs[0].gen, -1);
+    assert_string_equal(runs[0].dir_name, "001-q8-none-c4096-serve-r1");
+    assert_string_equal(runs[3].dir_name, "004-q8-none-c4096-serve-r2");
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            assert_string_not_equal(runs[i].hash, runs[j].hash);
+    char first[17];
+    snprintf(first, sizeof(first), "%s", runs[0].hash);
+    ostel_study_plan_free(runs, n);
+    /* another load is another cell: the resume key holds every [serve] key */
+    set_ok(&s, "serve_requests", "5");
+    assert_int_equal(ostel_study_plan(&s, &runs, &n), 0);
+    assert_string_not_equal(runs[0].hash, first);
+    ostel_study_plan_free(runs, n);
+    set_ok(&s, "serve_requests", "4");
+
+    /* read back from a file: the same text; [serve]'s keys by their short names */
+    char *dir = test_tmpdir();
+    char *path = ostel_xasprintf("%s/serve.ini", dir);
+    char *cap = ostel_xasprintf("%s/stderr", dir);
+    test_write_file(path, canon, strlen(canon));
+    struct ostel_study_spec r;
+    ostel_study_spec_init(&r);
+    assert_int_equal(ostel_study_spec_read_file(&r, path), 0);
+    assert_true(r.serve);
+    finish_ok(&r);
+    char *again = ostel_study_spec_canonical(&r);
+    assert_string_equal(again, canon);
+    assert_int_equal(ostel_study_plan(&r, &runs, &n), 0);
+    assert_string_equal(runs[0].hash, first);
+    ostel_study_plan_free(runs, n);
+    free(again);
+    ostel_study_spec_free(&r);
+    /* [serve] knows only the serving keys, by their short names */
+    static const char *const bad_ini[][2] = {
+        {"[study]\nmodels = a.gguf\n[serve]\nctx = 512\n",
+         "serve.ini:4: unknown key 'ctx' in [serve]"},
+        {"[study]\nmodels = a.gguf\n[serve]\nserve_requests = 4\n", "unknown key 'serve_requests'"},
+        {"[study]\nmodels = a.gguf\n[serve]\nrequests = 0\n", "serve.ini:4: serve_requests: '0'"},
+        {"[study]\nmodels = a.gguf\n[serve]\nrate = 1\nrate = 2\n", "given twice (lines 4 and 5)"},
+        {"[study]\nmodels = a.gguf\n[other]\nrate = 1\n", "unknown section [other]"},
+    };
+    for (size_t i = 0; i < sizeof(bad_ini) / sizeof(bad_ini[0]); i++) {
+        test_write_file(path, bad_ini[i][0], strlen(bad_ini[i][0]));
+        ostel_study_spec_init(&r);
+        int rc;
+        char *msg = read_file_stderr(&r, path, cap, &rc);
+        assert_int_not_equal(rc, 0);
+        if (!strstr(msg, bad_ini[i][1]))
+            fprintf(stderr, "got '%s', want '%s'\n", msg, bad_ini[i][1]);
+        assert_non_null(strstr(msg, bad_ini[i][1]));
+        free(msg);
+        ostel_study_spec_free(&r);
+    }
+    test_rmtree(dir);
+    free(cap);
+    free(path);
+    free(dir);
+    free(canon);
+    ostel_study_spec_free(&s);
+
+    /* serve = on alone: one level, concurrency 1; a serving study without a [serve] key */
+    ostel_study_spec_init(&s);
+    set_ok(&s, "models", "a.gguf");
+    set_ok(&s, "serve", "on");
+    set_ok(&s, "serve_rate", "0.5,2");
+    assert_string_equal(s.serve_rate, "0.5,2");
+    set_ok(&s, "serve_rate", "1.0"); /* a later value replaces */
+    set_ok(&s, "serve_duration", "30");
+    set_ok(&s, "serve_arrivals", "constant");
+    finish_ok(&s);
+    assert_null(s.serve_concurrency);
+    canon = ostel_study_spec_canonical(&s);
+    assert_non_null(strstr(canon, "\n[serve]\nrate = 1\narrivals = constant\nrequests = 32\n"
+                                  "duration = 30.000s\nwarmup = 2\nprompt_tokens = 512\n"
+                                  "output_tokens = 256\nslo = ttft=500ms,itl=50ms,e2e=10s\n"));
+    free(canon);
+    ostel_study_spec_free(&s);
+    ostel_study_spec_init(&s);
+    set_ok(&s, "models", "a.gguf");
+    set_ok(&s, "serve", "on");
+    finish_ok(&s);
+    assert_string_equal(s.serve_concurrency, "1");
+    ostel_study_spec_free(&s);
+
+    set_bad("serve_concurrency", "1,,2", "serve_concurrency: '1,,2' is not a list");
+    set_bad("serve_concurrency", "0", "serve_concurrency: '0' is not a list of whole numbers");
+    set_bad("serve_concurrency", "1.5", "is not a list of whole numbers from 1");
+    set_bad("serve_rate", "0", "serve_rate: '0' is not a list of positive requests/s");
+    set_bad("serve_prompt_tokens", "8-4", "serve_prompt_tokens: '8-4' is not N, N:SD or MIN-MAX");
+    set_bad("serve_output_tokens", "0", "serve_output_tokens: '0' is not N, N:SD or MIN-MAX");
+    set_bad("serve_slo", "ttft=x", "serve_slo: 'ttft=x' is not ttft=DUR,itl=DUR,e2e=DUR");
+    set_bad("serve_arrivals", "bursty", "serve_arrivals: 'bursty' is not poisson or constant");
+    set_bad("serve_requests", "0", "serve_requests: '0' is not a number from 1");
+    set_bad("serve_parallel", "5000", "serve_parallel: '5000' is not a number from 0 to 4096");
+    set_bad("serve_duration", "0", "serve_duration: '0' is not a positive duration");
+    set_bad("serve", "maybe", "serve: 'maybe' is not on or off");
+    static const char *const gen[] = {"models", "a.gguf", "serve", "on", "gen", "64", NULL};
+    finish_bad(gen, "gen is for llama.cpp runs");
+    static const char *const prompt[] = {"models", "a.gguf", "serve", "on", "prompt", "hi", NULL};
+    finish_bad(prompt, "prompt is for llama.cpp runs");
+    static const char *const both[] = {"models", "a.gguf", "serve_rate", "1", "serve_concurrency",
+                                       "2",      NULL};
+    finish_bad(both, "give concurrency or rate, not both");
+    static const char *const port[] = {"models",     "a.gguf",        "serve", "on",
+                                       "llama_args", "-t 1 --port 9", NULL};
+    finish_bad(port, "llama_args: '--port': ostel starts llama-server on 127.0.0.1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_empty_values),       cmocka_unit_test(test_key_table),
         cmocka_unit_test(test_refusals),           cmocka_unit_test(test_fnv),
         cmocka_unit_test(test_quality_batch_keys), cmocka_unit_test(test_gpu_interval),
+        cmocka_unit_test(test_serve_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
