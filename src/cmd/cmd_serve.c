@@ -561,18 +561,16 @@ static int write_config(const char *dir, const struct serve_args *a, const char 
 }
 
 /*
- * Writes summary.json atomically: root (owned; NULL = the runner's summary.json) with the load's
- * results as "serve", run.status set to status and, when set, run.error; with last_resort, in
- * place when that fails (write_in_place). Returns 0 or the errno of the atomic write's failure
- * (prints nothing).
+ * Writes summary.json atomically: root (owned: the runner's summary as a tree, or --url mode's)
+ * with the load's results as "serve", run.status set to status and, when set, run.error; with
+ * last_resort, in place when that fails (write_in_place). Returns 0 or the errno of the atomic
+ * write's failure (prints nothing).
  */
 static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
                          const char *serve_error, const char *status, const char *run_error,
                          bool last_resort)
 {
-    if (!root)
-        root = ostel_run_read_summary(dir);
-    if (!root)
+    if (!root) /* the runner left no summary */
         root = cJSON_CreateObject();
     cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
     cJSON_AddItemToObject(s, "error",
@@ -589,10 +587,10 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
         cJSON_DeleteItemFromObject(run, "error");
         cJSON_AddStringToObject(run, "error", run_error);
     }
-    int e = ostel_run_write_summary_errno(dir, root);
+    int e = ostel_summary_write_json(dir, root);
     if (e && last_resort) {
         size_t n = 0;
-        char *json = ostel_run_summary_text(root, &n);
+        char *json = ostel_summary_json_text(root, &n);
         char *path = ostel_xasprintf("%s/summary.json", dir);
         write_in_place(path, json, n);
         free(path);
@@ -991,7 +989,10 @@ int cmd_serve(int argc, char **argv)
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)
         status = "failed";
-    int frc = finish_files(dir, &a, url, NULL, NULL, sc.out.json, &status, err, sizeof(err));
+    /* the runner's summary, as it wrote it: not read back */
+    cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
+    ostel_run_result_free(&res);
+    int frc = finish_files(dir, &a, url, NULL, root, sc.out.json, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
         if (!sc.ready || server_failed)

@@ -340,14 +340,11 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
 }
 
 /*
- * Adds summary.json's "scenario" object (docs/run-directory.md): name, definition, what it asked
- * and held, and its telemetry (the overall statistics of scenario_metrics.csv).
+ * summary.json's "scenario" object (docs/run-directory.md) from scenario.json's: name, definition,
+ * what it asked and held, and its telemetry (the overall statistics of scenario_metrics.csv).
  */
-static int merge_into_summary(const char *run_dir, const cJSON *sc)
+static cJSON *scenario_section(const cJSON *sc)
 {
-    cJSON *root = ostel_run_read_summary(run_dir);
-    if (!root)
-        return OSTEL_OK;
     cJSON *o = cJSON_CreateObject();
     const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
     cJSON_AddStringToObject(o, "name", name->valuestring);
@@ -357,19 +354,17 @@ static int merge_into_summary(const char *run_dir, const cJSON *sc)
         cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(sc, keys[i]), 1));
     const cJSON *tel = cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "telemetry"), "overall");
     cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
-    cJSON_DeleteItemFromObject(root, "scenario");
-    cJSON_AddItemToObject(root, "scenario", o);
-    int e = ostel_run_write_summary(run_dir, root);
-    cJSON_Delete(root);
-    return e;
+    return o;
 }
 
 /*
- * Stops the scenario and moves its files into the run directory (when given). Returns OSTEL_ERR
+ * Stops the scenario and moves its files into the run directory (when given), adding its
+ * "scenario" section to sum (when given: the run's summary before its write). Returns OSTEL_ERR
  * after printing when one of them could not be written (a full disk): the run is then not to be
  * kept.
  */
-static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
+static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir,
+                         struct ostel_summary *sum)
 {
     int werr = 0, rc = OSTEL_OK;
     if (sc->sampler) {
@@ -435,9 +430,10 @@ static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *r
         ostel_buf_free(&b);
         char *txt = cJSON_Print(j);
         char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
-        if (rc == OSTEL_OK && (ostel_file_write_atomic(jp, txt, strlen(txt)) != 0 ||
-                               merge_into_summary(run_dir, j) != 0))
+        if (rc == OSTEL_OK && ostel_file_write_atomic(jp, txt, strlen(txt)) != 0)
             rc = OSTEL_ERR;
+        if (rc == OSTEL_OK && sum)
+            ostel_summary_set_section(sum, "scenario", scenario_section(j));
         free(jp);
         free(txt);
         cJSON_Delete(j);
@@ -536,14 +532,41 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->prom = c->opt->prom;
 }
 
-static double summary_gen_tps(const char *dir)
+/* The run's llama.timings.gen_tps, NAN when its summary has none. */
+static double summary_gen_tps(const struct ostel_summary *sum)
 {
-    cJSON *j = ostel_run_read_summary(dir);
-    const cJSON *t = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "llama"), "timings"), "gen_tps");
-    double v = cJSON_IsNumber(t) ? t->valuedouble : NAN;
-    cJSON_Delete(j);
-    return v;
+    const cJSON *t =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(sum ? sum->llama : NULL, "timings"), "gen_tps");
+    return cJSON_IsNumber(t) ? t->valuedouble : NAN;
+}
+
+/* A measured run's before_summary: on its last attempt the scenario is stopped and its files moved
+ * in, so that its "scenario" section is in summary.json's one write. */
+struct scenario_hook {
+    struct study_ctx *c;
+    struct scenario *sc;
+    const char *dir;
+    int attempt;
+    bool stopped; /* scenario_stop ran here */
+    int stop_rc;  /* and returned this */
+};
+
+/* The study's retry rule (do_run): a run that went well but lost its timings is run again. */
+static bool last_attempt(int attempt, const struct ostel_run_result *res,
+                         const struct ostel_summary *sum)
+{
+    return res->status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
+           !isnan(summary_gen_tps(sum));
+}
+
+static void scenario_before_summary(void *arg, struct ostel_summary *sum,
+                                    const struct ostel_run_result *res)
+{
+    struct scenario_hook *h = arg;
+    if (!last_attempt(h->attempt, res, sum))
+        return;
+    h->stopped = true;
+    h->stop_rc = scenario_stop(h->c, h->sc, !res->write_error[0] ? h->dir : NULL, sum);
 }
 
 /* Returns 0 (run recorded), 1 (could not go on: printed), or 128+signal. */
@@ -577,7 +600,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     struct scenario sc;
     progress(c, r, strcmp(scen, "none") ? "starting the scenario" : "running");
     if (scenario_start(c, r->index, &sc, scen) != 0) {
-        (void)scenario_stop(c, &sc, NULL);
+        (void)scenario_stop(c, &sc, NULL, NULL);
         free(dir);
         return g_study_signal ? 128 + g_study_signal : 1;
     }
@@ -587,16 +610,20 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     struct ostel_run_spec rs;
     fill_spec(c, &rs, dir, argv, r->model, r->ctx, r->gen, scen, (int)r->rep, r->hash);
     struct ostel_run_result res;
+    struct scenario_hook hook = {c, &sc, dir, 0, false, OSTEL_OK};
+    rs.before_summary = scenario_before_summary;
+    rs.before_summary_arg = &hook;
     double t0 = ostel_mono_s();
     int rr;
     /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
      * most twice, under the same scenario: a measurement without timings is no measurement. */
     for (int attempt = 0;; attempt++) {
+        hook.attempt = attempt;
         rr = ostel_runner_run(&rs, &res);
         /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
-        if (rr != 0 || res.status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
-            !isnan(summary_gen_tps(dir)))
+        if (rr != 0 || last_attempt(attempt, &res, res.summary))
             break;
+        ostel_run_result_free(&res);
         ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
                    "again",
                    r->dir_name);
@@ -607,7 +634,19 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     }
     ostel_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
-    if (scenario_stop(c, &sc, keep ? dir : NULL) != 0)
+    int stop_rc = hook.stop_rc;
+    if (!hook.stopped) {
+        /* not stopped before the write (ostel was interrupted after it): added now, rewriting
+         * summary.json */
+        stop_rc = scenario_stop(c, &sc, keep ? dir : NULL, keep ? res.summary : NULL);
+        if (stop_rc == OSTEL_OK && keep && res.summary &&
+            ostel_summary_section(res.summary, "scenario")) {
+            int e = ostel_summary_write(dir, res.summary);
+            if (e)
+                stop_rc = ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
+        }
+    }
+    if (stop_rc != 0)
         keep = false;
     else if (recorded && res.write_error[0])
         ostel_error("study: %s: %s; stopping (free some space, then run the same command again "
@@ -618,12 +657,14 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         if (recorded)
             remove_run_dir(dir);
         free(dir);
+        ostel_run_result_free(&res);
         if (recorded && res.status == OSTEL_RUN_INTERRUPTED)
             return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
         return 1;
     }
     if (res.status == OSTEL_RUN_INTERRUPTED) {
         free(dir);
+        ostel_run_result_free(&res);
         return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
     }
     c->run_seconds += ostel_mono_s() - t0;
@@ -635,7 +676,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         ostel_error("study: %s is kept; run the same command again to store it", dir);
         rc = 1;
     }
-    c->last_gen_tps = summary_gen_tps(dir);
+    c->last_gen_tps = summary_gen_tps(res.summary);
     c->done_now++;
     if (!c->opt->quiet && !c->opt->progress_bar) {
         char took[32];
@@ -648,6 +689,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         fprintf(stderr, ", %s\n", took);
     }
     free(dir);
+    ostel_run_result_free(&res);
     return rc;
 }
 
@@ -678,6 +720,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
         fill_spec(c, &rs, dir, argv, m, ctx, gen, "none", 0, NULL);
         struct ostel_run_result res;
         int rr = ostel_runner_run(&rs, &res);
+        ostel_run_result_free(&res);
         ostel_llama_cmd_argv_free(argv);
         free(dir);
         if (rr != 0)

@@ -239,11 +239,22 @@ static long long jint(const cJSON *o, const char *key)
     return isnan(v) || v < -1e15 || v > 1e15 ? -1 : (long long)v;
 }
 
-/* A copy of the section at key when it is not null, else NULL. */
-static cJSON *jtree(const cJSON *root, const char *key)
+/* The item v as the struct keeps it: a copy, or (view) a reference node that borrows v's children
+ * (cJSON_Delete of it frees only the node). */
+static cJSON *jkeep(const cJSON *v, bool view)
+{
+    if (view && cJSON_IsObject(v))
+        return cJSON_CreateObjectReference(v->child);
+    if (view && cJSON_IsArray(v))
+        return cJSON_CreateArrayReference(v->child);
+    return cJSON_Duplicate(v, 1);
+}
+
+/* The section at key when it is not null (kept as jkeep does), else NULL. */
+static cJSON *jtree(const cJSON *root, const char *key, bool view)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
-    return v && !cJSON_IsNull(v) ? cJSON_Duplicate(v, 1) : NULL;
+    return v && !cJSON_IsNull(v) ? jkeep(v, view) : NULL;
 }
 
 static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
@@ -257,8 +268,7 @@ static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
     r->exit_code = r->has_exit_code ? (int)e : 0;
     const cJSON *sig = cJSON_GetObjectItemCaseSensitive(run, "signal");
     if (cJSON_IsString(sig) && sig->valuestring) {
-        ostel_summary_set_str(&r->signal_name, sig->valuestring);
-        r->signal = -1; /* a signal, its number not written */
+        ostel_summary_set_str(&r->signal_name, sig->valuestring); /* its number not written */
     } else {
         long long n = jint(run, "signal");
         r->signal = n > 0 && n < 1000 ? (int)n : 0;
@@ -313,7 +323,8 @@ static const char *const known_keys[] = {
     "schema",     "schema_version", "ostel_version", "run", "llama",
     "model_file", "prediction",     "telemetry",     "gpu", "host"};
 
-int ostel_summary_from_json(const cJSON *root, struct ostel_summary *out, char *err, size_t errlen)
+static int from_json(const cJSON *root, struct ostel_summary *out, bool view, char *err,
+                     size_t errlen)
 {
     ostel_summary_init(out);
     const char *schema = jstr(root, "schema");
@@ -333,11 +344,11 @@ int ostel_summary_from_json(const cJSON *root, struct ostel_summary *out, char *
     }
     ostel_summary_set_str(&out->ostel_version, jstr(root, "ostel_version"));
     run_from_json(&out->run, run);
-    out->llama = jtree(root, "llama");
-    out->model_file = jtree(root, "model_file");
-    out->prediction = jtree(root, "prediction");
-    out->telemetry = jtree(root, "telemetry");
-    out->gpu = jtree(root, "gpu");
+    out->llama = jtree(root, "llama", view);
+    out->model_file = jtree(root, "model_file", view);
+    out->prediction = jtree(root, "prediction", view);
+    out->telemetry = jtree(root, "telemetry", view);
+    out->gpu = jtree(root, "gpu", view);
     host_from_json(&out->host, cJSON_GetObjectItemCaseSensitive(root, "host"));
     const cJSON *item;
     cJSON_ArrayForEach(item, root)
@@ -346,9 +357,19 @@ int ostel_summary_from_json(const cJSON *root, struct ostel_summary *out, char *
         for (size_t i = 0; i < OSTEL_ARRAY_LEN(known_keys) && !known; i++)
             known = item->string && strcmp(item->string, known_keys[i]) == 0;
         if (!known && item->string)
-            ostel_summary_set_section(out, item->string, cJSON_Duplicate(item, 1));
+            ostel_summary_set_section(out, item->string, jkeep(item, view));
     }
     return OSTEL_OK;
+}
+
+int ostel_summary_from_json(const cJSON *root, struct ostel_summary *out, char *err, size_t errlen)
+{
+    return from_json(root, out, false, err, errlen);
+}
+
+int ostel_summary_view(const cJSON *root, struct ostel_summary *out, char *err, size_t errlen)
+{
+    return from_json(root, out, true, err, errlen);
 }
 
 int ostel_summary_parse(const char *data, size_t len, struct ostel_summary *out, char *err,

@@ -14,7 +14,7 @@
  * from the struct is the bytes the runner always wrote.
  *
  * Strings are owned (NULL = null in the file); numbers that may be unknown are NAN or, for counts,
- * negative. Nothing here prints.
+ * negative. Nothing here prints but ostel_summary_read's read error (util's file reader).
  */
 #ifndef OSTEL_RUNDIR_SUMMARY_H
 #define OSTEL_RUNDIR_SUMMARY_H
@@ -31,7 +31,7 @@ struct ostel_summary_run {
     char *status;         /* "ok", "failed", "killed", "timeout", "interrupted", "spawn_failed" */
     bool has_exit_code;   /* exit_code is known (the child exited) */
     int exit_code;        /* valid when has_exit_code */
-    int signal;           /* the signal that ended the child, 0 none */
+    int signal;           /* the signal that ended the child, 0 none (or only named) */
     char *signal_name;    /* "SIGKILL"; NULL with signal != 0 writes the number */
     bool oom_killed;      /* the kernel's OOM killer ended it */
     char *oom_scope;      /* where OOM kills were counted, or NULL */
@@ -114,6 +114,11 @@ int ostel_summary_write_json(const char *dir, const struct cJSON *root);
  */
 int ostel_summary_from_json(const struct cJSON *root, struct ostel_summary *out, char *err,
                             size_t errlen);
+/* ostel_summary_from_json without copying the sections: s's trees borrow root's (root must
+ * outlive s; ostel_summary_free() frees only what s owns). For readers that hold the parsed tree
+ * anyway (report, store): the sections are not copied for each of thousands of runs. */
+int ostel_summary_view(const struct cJSON *root, struct ostel_summary *out, char *err,
+                       size_t errlen);
 /* The same from the file's bytes (data need not end in NUL). */
 int ostel_summary_parse(const char *data, size_t len, struct ostel_summary *out, char *err,
                         size_t errlen);
