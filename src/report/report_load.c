@@ -24,6 +24,7 @@
 #include "gpu/gpu.h"
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
+#include "rundir/rundir_config.h"
 #include "rundir/rundir_summary.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
@@ -701,13 +702,8 @@ int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSO
 
 int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_t len)
 {
-    struct ostel_str rest = ostel_str_make(data, len), line;
-    while (ostel_str_next_line(&rest, &line)) {
-        long eq = ostel_str_find(line, "=");
-        if (eq <= 0)
-            continue;
-        struct ostel_str key = ostel_str_make(line.p, (size_t)eq);
-        struct ostel_str val = ostel_str_make(line.p + eq + 1, line.n - (size_t)eq - 1);
+    struct ostel_str rest = ostel_str_make(data, len), key, val;
+    while (ostel_config_next(&rest, &key, &val)) {
         /* summary.json is authoritative; config.txt only fills what it left unknown. */
         char **dst = NULL;
         if (ostel_str_eq(key, "tag"))

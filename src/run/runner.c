@@ -26,6 +26,7 @@
 #include "run/phases.h"
 #include "run/prom.h"
 #include "run/sampler.h"
+#include "rundir/rundir_config.h"
 #include "rundir/rundir_summary.h"
 #include "util/fileio.h"
 #include "util/util.h"
@@ -148,21 +149,6 @@ int ostel_runner_prepare_dir(const char *dir)
     return OSTEL_OK;
 }
 
-void ostel_run_config_line(struct ostel_buf *b, const char *key, const char *value)
-{
-    ostel_buf_printf(b, "%s=", key);
-    for (const char *p = value ? value : ""; *p; p++)
-        ostel_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
-    ostel_buf_putc(b, '\n');
-}
-
-static void kv_num(struct ostel_buf *b, const char *key, long long v, bool valid)
-{
-    char tmp[32];
-    snprintf(tmp, sizeof(tmp), "%lld", v);
-    ostel_run_config_line(b, key, valid ? tmp : "");
-}
-
 /* Shell-quotes argv for reading (config.txt's command line); never executed. */
 static char *join_argv(char *const *argv)
 {
@@ -254,50 +240,48 @@ static int write_config(const struct run_ctx *c, const char *status)
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     char *cmd = join_argv(s->argv);
-    ostel_run_config_line(&b, "run_id", c->run_id);
-    ostel_run_config_line(&b, "tag", s->tag);
-    ostel_run_config_line(&b, "model", s->model);
-    kv_num(&b, "ctx", s->ctx, s->ctx >= 0);
-    kv_num(&b, "gen", s->gen, s->gen >= 0);
-    ostel_run_config_line(&b, "prompt", s->prompt_desc);
-    ostel_run_config_line(&b, "tool", s->tool);
-    ostel_run_config_line(&b, "command", cmd);
-    ostel_run_config_line(&b, "ostel_command", s->ostel_cmdline);
-    ostel_run_config_line(&b, "llama_bin", s->llama_bin);
-    ostel_run_config_line(&b, "llama_version",
-                          c->llama_version[0] ? c->llama_version : s->llama_version);
-    ostel_run_config_line(&b, "ostel_version", OSTEL_VERSION);
-    ostel_run_config_line(&b, "host", c->host.hostname);
-    ostel_run_config_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
-    ostel_run_config_line(&b, "kernel", c->host.kernel);
-    ostel_run_config_line(&b, "arch", c->host.machine);
-    ostel_run_config_line(&b, "cpu_model", c->host.cpu_model);
-    kv_num(&b, "cpu_cores", c->host.logical_cores,
-           (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
-    kv_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
-           (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
-    kv_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
-           (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
-    ostel_run_config_line(&b, "platform", ostel_platform_backend_name());
+    ostel_config_line(&b, "run_id", c->run_id);
+    ostel_config_line(&b, "tag", s->tag);
+    ostel_config_line(&b, "model", s->model);
+    ostel_config_num(&b, "ctx", s->ctx, s->ctx >= 0);
+    ostel_config_num(&b, "gen", s->gen, s->gen >= 0);
+    ostel_config_line(&b, "prompt", s->prompt_desc);
+    ostel_config_line(&b, "tool", s->tool);
+    ostel_config_line(&b, "command", cmd);
+    ostel_config_line(&b, "ostel_command", s->ostel_cmdline);
+    ostel_config_line(&b, "llama_bin", s->llama_bin);
+    ostel_config_line(&b, "llama_version",
+                      c->llama_version[0] ? c->llama_version : s->llama_version);
+    ostel_config_line(&b, "ostel_version", OSTEL_VERSION);
+    ostel_config_line(&b, "host", c->host.hostname);
+    ostel_config_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
+    ostel_config_line(&b, "kernel", c->host.kernel);
+    ostel_config_line(&b, "arch", c->host.machine);
+    ostel_config_line(&b, "cpu_model", c->host.cpu_model);
+    ostel_config_num(&b, "cpu_cores", c->host.logical_cores,
+                     (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
+    ostel_config_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
+                     (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
+    ostel_config_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
+                     (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
+    ostel_config_line(&b, "platform", ostel_platform_backend_name());
     if (c->gpu_line[0])
-        ostel_run_config_line(&b, "gpu", c->gpu_line);
-    ostel_run_config_line(&b, "start_time", c->start_time);
+        ostel_config_line(&b, "gpu", c->gpu_line);
+    ostel_config_line(&b, "start_time", c->start_time);
     char iv[32];
     snprintf(iv, sizeof(iv), "%.3f", (double)s->interval_ns / 1e6);
-    ostel_run_config_line(&b, "interval_ms", iv);
-    ostel_run_config_line(&b, "scenario", s->scenario ? s->scenario : "none");
-    kv_num(&b, "repetition", s->repetition, s->repetition > 0);
+    ostel_config_line(&b, "interval_ms", iv);
+    ostel_config_line(&b, "scenario", s->scenario ? s->scenario : "none");
+    ostel_config_num(&b, "repetition", s->repetition, s->repetition > 0);
     if (s->study) {
-        ostel_run_config_line(&b, "study", s->study);
-        ostel_run_config_line(&b, "spec_hash", s->spec_hash);
+        ostel_config_line(&b, "study", s->study);
+        ostel_config_line(&b, "spec_hash", s->spec_hash);
     }
-    ostel_run_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
-    ostel_run_config_line(&b, "status", status);
+    ostel_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
+    ostel_config_line(&b, "status", status);
     if (c->res->write_error[0])
-        ostel_run_config_line(&b, "error", c->res->write_error);
-    char *path = ostel_xasprintf("%s/config.txt", s->dir);
-    int e = ostel_file_write_atomic_errno(path, b.data, b.len);
-    free(path);
+        ostel_config_line(&b, "error", c->res->write_error);
+    int e = ostel_config_write(s->dir, b.data, b.len);
     free(cmd);
     ostel_buf_free(&b);
     return e;

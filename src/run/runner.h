@@ -111,7 +111,4 @@ int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result 
 /* Frees what res owns (its summary); res stays readable otherwise. */
 void ostel_run_result_free(struct ostel_run_result *res);
 
-/* Appends config.txt's line KEY=VALUE to b, VALUE's line ends made spaces (NULL = empty). */
-void ostel_run_config_line(struct ostel_buf *b, const char *key, const char *value);
-
 #endif

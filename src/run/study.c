@@ -24,6 +24,7 @@
 #include "run/metrics.h"
 #include "run/runner.h"
 #include "run/sampler.h"
+#include "rundir/rundir_config.h"
 #include "rundir/rundir_files.h"
 #include "store/store.h"
 #include "util/fileio.h"
@@ -188,20 +189,20 @@ static int remove_run_dir(const char *dir)
 /* True when dir holds a finished run of this spec hash (summary.json and a final status). */
 static bool run_dir_finished(const char *dir, const char *hash)
 {
-    char *cfg = ostel_xasprintf("%s/config.txt", dir);
     char *sum = ostel_xasprintf("%s/summary.json", dir);
     bool ok = false;
     struct ostel_buf b;
     ostel_buf_init(&b, 1 << 20);
-    if (ostel_is_file(sum) && ostel_is_file(cfg) && ostel_file_read_all(cfg, 1 << 20, &b) == 0) {
-        char want[64];
-        snprintf(want, sizeof(want), "\nspec_hash=%s\n", hash);
-        bool final = strstr(b.data, "\nstatus=ok\n") || strstr(b.data, "\nstatus=failed\n") ||
-                     strstr(b.data, "\nstatus=killed\n") || strstr(b.data, "\nstatus=timeout\n");
-        ok = final && strstr(b.data, want);
+    if (ostel_is_file(sum) && ostel_config_read(dir, 1 << 20, &b) == 0) {
+        char *status = ostel_config_get(b.data, b.len, "status");
+        char *spec_hash = ostel_config_get(b.data, b.len, "spec_hash");
+        bool final = status && (strcmp(status, "ok") == 0 || strcmp(status, "failed") == 0 ||
+                                strcmp(status, "killed") == 0 || strcmp(status, "timeout") == 0);
+        ok = final && spec_hash && strcmp(spec_hash, hash) == 0;
+        free(status);
+        free(spec_hash);
     }
     ostel_buf_free(&b);
-    free(cfg);
     free(sum);
     return ok;
 }
