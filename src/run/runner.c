@@ -727,6 +727,41 @@ struct watch_end {
 };
 
 /*
+ * Reads what the child has written so far (the pipe is non-blocking) into the log, the marks, the
+ * echo and the spec's on_output; on_tick stays due while a child keeps writing (*ticked_at, its
+ * last call). Returns true at the end of the output.
+ */
+static bool drain_output(struct run_ctx *c, int out_fd, int log_fd, double *ticked_at)
+{
+    const struct ostel_run_spec *s = c->spec;
+    char chunk[65536];
+    for (;;) {
+        ssize_t r = read(out_fd, chunk, sizeof(chunk));
+        if (r > 0) {
+            double ts = now_real();
+            if (!c->res->write_errno)
+                note_write_error(c, "llama_output.log",
+                                 ostel_fd_write_all_errno(log_fd, chunk, (size_t)r));
+            if (s->verbose)
+                (void)!write(STDERR_FILENO, chunk, (size_t)r);
+            scan_chunk(c, chunk, (size_t)r, ts);
+            if (s->on_output)
+                s->on_output(s->on_output_ctx, chunk, (size_t)r);
+            /* a child that keeps writing keeps this loop going: on_tick is still due */
+            if (s->on_tick && ostel_mono_s() - *ticked_at >= 0.1) {
+                s->on_tick(s->on_output_ctx);
+                *ticked_at = ostel_mono_s();
+            }
+            continue;
+        }
+        if (r == 0)
+            return true;
+        if (errno != EINTR)
+            return false;
+    }
+}
+
+/*
  * The runner's loop: drains the child's output into the log (and the marks), reacts to signals,
  * `during`'s end and the timeout, until the child has exited and its output is drained.
  */
@@ -741,7 +776,6 @@ static void watch_child(struct run_ctx *c, struct ostel_child *child, int log_fd
     bool exited = false, eof = false;
     double exited_at = 0;
     double ticked_at = t0; /* on_tick's last call (monotonic s) */
-    char chunk[65536];
     for (;;) {
         /* Wait for output (while the pipe is open) or a signal (the self-pipe); wake at least every
          * 100 ms to notice the child's exit and the timeout. 20 ms cost 8 µs per 10 ms sample. */
@@ -755,33 +789,8 @@ static void watch_child(struct run_ctx *c, struct ostel_child *child, int log_fd
             ostel_warn("poll: %s", strerror(errno));
             break;
         }
-        if (!eof) {
-            for (;;) {
-                ssize_t r = read(child->out_fd, chunk, sizeof(chunk));
-                if (r > 0) {
-                    double ts = now_real();
-                    if (!res->write_errno)
-                        note_write_error(c, "llama_output.log",
-                                         ostel_fd_write_all_errno(log_fd, chunk, (size_t)r));
-                    if (s->verbose)
-                        (void)!write(STDERR_FILENO, chunk, (size_t)r);
-                    scan_chunk(c, chunk, (size_t)r, ts);
-                    if (s->on_output)
-                        s->on_output(s->on_output_ctx, chunk, (size_t)r);
-                    /* a child that keeps writing keeps this loop going: on_tick is still due */
-                    if (s->on_tick && ostel_mono_s() - ticked_at >= 0.1) {
-                        s->on_tick(s->on_output_ctx);
-                        ticked_at = ostel_mono_s();
-                    }
-                    continue;
-                }
-                if (r == 0)
-                    eof = true;
-                else if (errno == EINTR)
-                    continue;
-                break;
-            }
-        }
+        if (!eof)
+            eof = drain_output(c, child->out_fd, log_fd, &ticked_at);
         char sigbuf[16];
         while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
             ;
