@@ -38,6 +38,7 @@ int cmd_run(int argc, char **argv)
         return OSTEL_EXIT_FAIL;
     }
     ostel_run_args_report(&a, &res);
+    ostel_run_result_free(&res);
     ostel_run_args_free(&a);
     if (res.status == OSTEL_RUN_INTERRUPTED)
         return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);

@@ -19,6 +19,7 @@
 #include "run/prom.h"
 #include "run/runner.h"
 #include "run/sampler.h"
+#include "rundir/rundir_config.h"
 #include "serve/serve.h"
 #include "util/fileio.h"
 #include "util/opt.h"
@@ -466,11 +467,11 @@ static void on_url_signal(int sig)
 /* The load's lines of config.txt. */
 static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, const char *url)
 {
-    ostel_run_config_line(b, "serve_url", url);
-    ostel_run_config_line(b, "serve_mode",
-                          a->have_sweep  ? "sweep"
-                          : a->have_rate ? "rate"
-                                         : "concurrency");
+    ostel_config_line(b, "serve_url", url);
+    ostel_config_line(b, "serve_mode",
+                      a->have_sweep  ? "sweep"
+                      : a->have_rate ? "rate"
+                                     : "concurrency");
     ostel_buf_puts(b, "serve_levels=");
     for (size_t i = 0; i < a->n_levels; i++)
         ostel_buf_printf(b, "%s%g", i ? "," : "", a->levels[i]);
@@ -530,49 +531,49 @@ static void write_in_place(const char *path, const char *data, size_t len)
 static int write_config(const char *dir, const struct serve_args *a, const char *url,
                         const char *base, const char *status, const char *error)
 {
-    char *path = ostel_xasprintf("%s/config.txt", dir);
     struct ostel_buf in, b;
     ostel_buf_init(&in, 16u << 20);
     ostel_buf_init(&b, 0);
     if (base) {
         ostel_buf_puts(&b, base);
-    } else if (ostel_file_read_all(path, 16u << 20, &in) == 0) {
-        struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
-        while (ostel_str_next_line(&rest, &line)) {
-            if ((line.n >= 7 && memcmp(line.p, "status=", 7) == 0) ||
-                (line.n >= 6 && memcmp(line.p, "error=", 6) == 0) ||
-                (line.n >= 6 && memcmp(line.p, "serve_", 6) == 0))
+    } else if (ostel_config_read(dir, 16u << 20, &in) == 0) {
+        struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), key, val;
+        while (ostel_config_next(&rest, &key, &val)) {
+            if (ostel_str_eq(key, "status") || ostel_str_eq(key, "error") ||
+                ostel_str_starts_with(key, "serve_"))
                 continue;
-            ostel_buf_append(&b, line.p, line.n);
+            ostel_buf_append(&b, key.p, key.n);
+            ostel_buf_putc(&b, '=');
+            ostel_buf_append(&b, val.p, val.n);
             ostel_buf_putc(&b, '\n');
         }
     }
     serve_config_lines(&b, a, url);
-    ostel_run_config_line(&b, "status", status);
+    ostel_config_line(&b, "status", status);
     if (error && *error)
-        ostel_run_config_line(&b, "error", error);
-    int e = ostel_file_write_atomic_errno(path, b.data ? b.data : "", b.len);
-    if (e)
+        ostel_config_line(&b, "error", error);
+    int e = ostel_config_write(dir, b.data ? b.data : "", b.len);
+    if (e) {
+        char *path = ostel_xasprintf("%s/config.txt", dir);
         write_in_place(path, b.data ? b.data : "", b.len);
+        free(path);
+    }
     ostel_buf_free(&in);
     ostel_buf_free(&b);
-    free(path);
     return e;
 }
 
 /*
- * Writes summary.json atomically: root (owned; NULL = the runner's summary.json) with the load's
- * results as "serve", run.status set to status and, when set, run.error; with last_resort, in
- * place when that fails (write_in_place). Returns 0 or the errno of the atomic write's failure
- * (prints nothing).
+ * Writes summary.json atomically: root (owned: the runner's summary as a tree, or --url mode's)
+ * with the load's results as "serve", run.status set to status and, when set, run.error; with
+ * last_resort, in place when that fails (write_in_place). Returns 0 or the errno of the atomic
+ * write's failure (prints nothing).
  */
 static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
                          const char *serve_error, const char *status, const char *run_error,
                          bool last_resort)
 {
-    if (!root)
-        root = ostel_run_read_summary(dir);
-    if (!root)
+    if (!root) /* the runner left no summary */
         root = cJSON_CreateObject();
     cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
     cJSON_AddItemToObject(s, "error",
@@ -589,10 +590,10 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
         cJSON_DeleteItemFromObject(run, "error");
         cJSON_AddStringToObject(run, "error", run_error);
     }
-    int e = ostel_run_write_summary_errno(dir, root);
+    int e = ostel_summary_write_json(dir, root);
     if (e && last_resort) {
         size_t n = 0;
-        char *json = ostel_run_summary_text(root, &n);
+        char *json = ostel_summary_json_text(root, &n);
         char *path = ostel_xasprintf("%s/summary.json", dir);
         write_in_place(path, json, n);
         free(path);
@@ -758,10 +759,10 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     const char *status = g_url_signal ? "interrupted" : err[0] ? "failed" : "ok";
     struct ostel_buf base;
     ostel_buf_init(&base, 0);
-    ostel_run_config_line(&base, "tag", a->tag);
+    ostel_config_line(&base, "tag", a->tag);
     ostel_buf_puts(&base, "tool=llama-server\nmodel=\nctx=\ngen=\n");
-    ostel_run_config_line(&base, "ostel_command", cmdline);
-    ostel_run_config_line(&base, "ostel_version", OSTEL_VERSION);
+    ostel_config_line(&base, "ostel_command", cmdline);
+    ostel_config_line(&base, "ostel_version", OSTEL_VERSION);
     ostel_buf_printf(&base, "interval_ms=%.3f\nwatched_pid=%d\n", (double)a->interval_ns / 1e6,
                      (int)watched);
     cJSON *root = cJSON_CreateObject();
@@ -991,7 +992,10 @@ int cmd_serve(int argc, char **argv)
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)
         status = "failed";
-    int frc = finish_files(dir, &a, url, NULL, NULL, sc.out.json, &status, err, sizeof(err));
+    /* the runner's summary, as it wrote it: not read back */
+    cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
+    ostel_run_result_free(&res);
+    int frc = finish_files(dir, &a, url, NULL, root, sc.out.json, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
         if (!sc.ready || server_failed)

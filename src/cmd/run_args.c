@@ -390,10 +390,10 @@ static double jnum(const cJSON *o, const char *path)
 
 void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_run_result *res)
 {
-    cJSON *root = ostel_run_read_summary(a->dir);
+    const struct ostel_summary *sum = res->summary; /* NULL when none was left */
+    const cJSON *llama = sum ? sum->llama : NULL;
 
-    if (!a->command_mode && root && res->status == OSTEL_RUN_OK) {
-        const cJSON *llama = cJSON_GetObjectItem(root, "llama");
+    if (!a->command_mode && sum && res->status == OSTEL_RUN_OK) {
         const cJSON *bufs = cJSON_GetObjectItem(llama, "buffers");
         const cJSON *bd = cJSON_GetObjectItem(llama, "memory_breakdown");
         if (cJSON_GetArraySize(bufs) == 0 && cJSON_GetArraySize(bd) == 0)
@@ -401,20 +401,19 @@ void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_ru
                 "llama.cpp printed no memory lines (buffer sizes, memory breakdown) although "
                 "ostel asked for them with -lv 4: this llama.cpp may print them at another "
                 "verbosity; the memory half of the report will be empty");
-        if (cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "run"), "log_complete")))
+        if (!sum->run.log_complete)
             ostel_warn("llama.cpp's output ends before its timings: its logger writes from a "
                        "thread that is not waited for at exit and lost the last lines (llama.cpp "
                        "issue 22142); run again for the timings");
-        double gen = jnum(root, "run.tokens.generated");
+        double gen = sum->run.gen_tokens;
         if (!isnan(gen) && (long long)gen != a->gen)
             ostel_warn("llama.cpp generated %.0f tokens, %lld were asked", gen, a->gen);
     }
     if (res->write_error[0]) { /* never "run ok" when the run could not be recorded */
         ostel_error("run failed: %s in '%s'", res->write_error, a->dir);
     } else if (!a->quiet) {
-        const cJSON *llama = root ? cJSON_GetObjectItem(root, "llama") : NULL;
         double pp = jnum(llama, "timings.prompt_tps"), tg = jnum(llama, "timings.gen_tps");
-        double rss = jnum(root, "telemetry.overall.rss_peak_mib");
+        double rss = jnum(sum ? sum->telemetry : NULL, "overall.rss_peak_mib");
         fprintf(stderr, "ostel: run %s", ostel_run_status_name(res->status));
         if (res->status == OSTEL_RUN_FAILED)
             fprintf(stderr, " (exit %d)", res->exit_code);
@@ -427,11 +426,10 @@ void ostel_run_args_report(const struct ostel_run_args *a, const struct ostel_ru
         if (!isnan(rss))
             fprintf(stderr, ", peak RSS %.0f MiB", rss);
         fprintf(stderr, ", %llu samples", (unsigned long long)res->samples);
-        double own = jnum(root, "telemetry.ostel_cpu.pct_of_core");
+        double own = jnum(sum ? sum->telemetry : NULL, "ostel_cpu.pct_of_core");
         if (!isnan(own))
             fprintf(stderr, " (watching took %.2f%% of a core)", own);
         fputc('\n', stderr);
         printf("%s\n", a->dir);
     }
-    cJSON_Delete(root);
 }

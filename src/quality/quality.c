@@ -321,12 +321,14 @@ static int remove_pass_dir(const char *dir)
 /* A pass is done when its summary says so under this key. */
 static bool pass_done(const char *dir, const char *key)
 {
-    cJSON *j = ostel_run_read_summary(dir);
-    const cJSON *qs = cJSON_GetObjectItem(j, "quality");
+    struct ostel_summary sum;
+    char err[160];
+    (void)ostel_summary_read(dir, &sum, err, sizeof(err)); /* none or unreadable: not done */
+    const cJSON *qs = ostel_summary_section(&sum, "quality");
     const cJSON *k = cJSON_GetObjectItem(qs, "key");
     bool ok = cJSON_IsString(k) && strcmp(k->valuestring, key) == 0 &&
               cJSON_IsTrue(cJSON_GetObjectItem(qs, "ok"));
-    cJSON_Delete(j);
+    ostel_summary_free(&sum);
     return ok;
 }
 
@@ -508,6 +510,14 @@ struct pass_out {
     char *dir;
 };
 
+/* Frees what a pass's outcome owns (its directory's name, the runner's result). */
+static void pass_out_free(struct pass_out *o)
+{
+    free(o->dir);
+    o->dir = NULL;
+    ostel_run_result_free(&o->res);
+}
+
 static void read_pass_log(const char *dir, struct pass_out *o)
 {
     char *path = ostel_xasprintf("%s/llama_output.log", dir);
@@ -575,6 +585,7 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
         o->load_s = NAN;
         o->n_batch = o->n_ubatch = 0;
         o->parsed = false;
+        ostel_run_result_free(&o->res);
         rc = ostel_runner_run(&rs, &o->res);
         if (!q->quiet && q->progress_bar && (k == PASS_BASE || k == PASS_KLD))
             fprintf(stderr, "\r\033[K");
@@ -601,16 +612,16 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
     return rc;
 }
 
-/* Adds "quality" to the pass's summary.json: role, key, settings, outcome. */
-static void annotate(const struct qctx *c, const char *dir, const char *role, size_t m, bool ok,
-                     const char *error, const struct pass_out *po)
+/* Adds "quality" to the pass's summary (sum: the runner's, NULL when the pass left none) and
+ * writes summary.json again: role, key, settings, outcome. */
+static void annotate(const struct qctx *c, const char *dir, struct ostel_summary *sum,
+                     const char *role, size_t m, bool ok, const char *error,
+                     const struct pass_out *po)
 {
     const struct ostel_quality_spec *q = c->q;
-    cJSON *root = ostel_run_read_summary(dir);
-    if (!root)
+    if (!sum)
         return;
-    cJSON_DeleteItemFromObject(root, "quality");
-    cJSON *o = cJSON_AddObjectToObject(root, "quality");
+    cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "role", role);
     cJSON_AddStringToObject(o, "key", c->m[m].key);
     cJSON_AddStringToObject(o, "base_key", c->key);
@@ -640,9 +651,12 @@ static void annotate(const struct qctx *c, const char *dir, const char *role, si
                             (double)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk));
     cJSON_AddNumberToObject(o, "logits_bytes", (double)c->logits_bytes);
     cJSON_AddBoolToObject(o, "synthetic", c->m[m].synthetic || c->m[c->base].synthetic);
-    if (ostel_run_write_summary(dir, root) != 0)
+    ostel_summary_set_section(sum, "quality", o);
+    int e = ostel_summary_write(dir, sum);
+    if (e) {
+        ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
         ostel_warn("'%s': the quality section could not be written", dir);
-    cJSON_Delete(root);
+    }
 }
 
 /* Stores a pass (a study's), under its own key as the spec hash: one row per pass and candidate. */
@@ -681,11 +695,11 @@ static int probe(struct qctx *c)
     c->label = "counting the text's tokens";
     int rc = run_pass(c, PASS_PROBE, c->base, &o, NULL);
     if (rc != 0) {
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     if (o.res.status == OSTEL_RUN_INTERRUPTED) {
-        free(o.dir);
+        pass_out_free(&o);
         return interrupted_rc(&o);
     }
     const struct ostel_log_perplexity *p = &o.ppl;
@@ -693,21 +707,21 @@ static int probe(struct qctx *c)
         ostel_error("quality: llama-perplexity did not print the text's token count (%s); its log "
                     "is in '%s'",
                     p->error[0] ? p->error : "its log lost its last lines", o.dir);
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     if (p->tokens_have.value < 2.0 * (double)q->ctx) {
         ostel_error("quality: '%s' is too short: it tokenizes to %.0f tokens, and a context of "
                     "%lld needs at least %lld (two contexts); give a longer text or a smaller -c",
                     q->text, p->tokens_have.value, q->ctx, 2 * q->ctx);
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     c->tokens = (uint64_t)p->tokens_have.value;
     c->probe_chunk_s = p->seconds_per_pass.valid ? p->seconds_per_pass.value : NAN;
     c->probe_load_s = o.load_s;
     remove_pass_dir(o.dir);
-    free(o.dir);
+    pass_out_free(&o);
     c->n_chunk = ostel_quality_chunks(c->tokens, (uint64_t)q->ctx, q->chunks);
     c->logits_bytes =
         ostel_quality_logits_bytes(c->m[c->base].n_vocab, (uint64_t)q->ctx, c->n_chunk);
@@ -780,12 +794,12 @@ static int base_pass(struct qctx *c, size_t pass_n)
     char buf[512];
     if (rc != 0) {
         unlink(c->partial);
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     if (o.res.status == OSTEL_RUN_INTERRUPTED) {
         unlink(c->partial);
-        free(o.dir);
+        pass_out_free(&o);
         return interrupted_rc(&o);
     }
     struct stat st;
@@ -808,10 +822,10 @@ static int base_pass(struct qctx *c, size_t pass_n)
     }
     if (why) {
         unlink(c->partial);
-        annotate(c, o.dir, "base", c->base, false, why, &o);
+        annotate(c, o.dir, o.res.summary, "base", c->base, false, why, &o);
         store_pass(c, o.dir, c->base); /* as failed: not done */
         ostel_error("quality: the base pass failed: %s; its log is in '%s'", why, o.dir);
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     char *side = sidecar_text(c);
@@ -820,11 +834,11 @@ static int base_pass(struct qctx *c, size_t pass_n)
         free(side);
         unlink(c->partial);
         ostel_error("quality: cannot keep the base logits '%s': %s", c->logits, strerror(errno));
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     free(side);
-    annotate(c, o.dir, "base", c->base, true, NULL, &o);
+    annotate(c, o.dir, o.res.summary, "base", c->base, true, NULL, &o);
     c->n_batch = o.n_batch;
     c->n_ubatch = o.n_ubatch;
     rc = store_pass(c, o.dir, c->base) == 0 ? 0 : 1;
@@ -834,7 +848,7 @@ static int base_pass(struct qctx *c, size_t pass_n)
         fprintf(stderr, "quality: [1/%zu] base %s: PPL %.4f ± %.4f, %s\n", pass_n,
                 c->m[c->base].tag, o.ppl.ppl.value, o.ppl.ppl_stderr.value, took);
     }
-    free(o.dir);
+    pass_out_free(&o);
     return rc;
 }
 
@@ -854,16 +868,16 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
          * its summary, stored as failed (not done: a later run tries again) */
         int rc = run_pass(c, PASS_REFUSED, m, &o, why);
         if (rc == 0 && o.res.status == OSTEL_RUN_INTERRUPTED) {
-            free(o.dir);
+            pass_out_free(&o);
             return interrupted_rc(&o);
         }
         if (rc == 0) {
-            annotate(c, o.dir, "candidate", m, false, why, NULL);
+            annotate(c, o.dir, o.res.summary, "candidate", m, false, why, NULL);
             store_pass(c, o.dir, m);
         }
         ostel_error("quality: %s refused: %s%s%s", c->m[m].tag, why,
                     rc == 0 ? "; recorded in " : "", rc == 0 ? o.dir : "");
-        free(o.dir);
+        pass_out_free(&o);
         c->failed++;
         return 0;
     }
@@ -873,11 +887,11 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     double t0 = ostel_mono_s();
     int rc = run_pass(c, PASS_KLD, m, &o, NULL);
     if (rc != 0) {
-        free(o.dir);
+        pass_out_free(&o);
         return 1;
     }
     if (o.res.status == OSTEL_RUN_INTERRUPTED) {
-        free(o.dir);
+        pass_out_free(&o);
         return interrupted_rc(&o);
     }
     char buf[512];
@@ -894,12 +908,12 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
     } else if (!o.ppl.kld_mean.valid) {
         why = "llama-perplexity printed no KL-divergence statistics";
     }
-    annotate(c, o.dir, "candidate", m, why == NULL, why, &o);
+    annotate(c, o.dir, o.res.summary, "candidate", m, why == NULL, why, &o);
     if (why) {
         store_pass(c, o.dir, m); /* as failed: not done */
         ostel_error("quality: %s failed: %s; its log is in '%s'", c->m[m].tag, why, o.dir);
         c->failed++;
-        free(o.dir);
+        pass_out_free(&o);
         return 0;
     }
     rc = store_pass(c, o.dir, m) == 0 ? 0 : 1;
@@ -910,7 +924,7 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
                 pass_i, pass_n, c->m[m].tag, o.ppl.kld_mean.value, o.ppl.kld_mean_stderr.value,
                 o.ppl.same_top_p_pct.value, took);
     }
-    free(o.dir);
+    pass_out_free(&o);
     return rc;
 }
 
@@ -954,13 +968,15 @@ static void print_table(const struct qctx *c)
         if (!base && !c->m[m].candidate)
             continue;
         char *dir = pass_dir(c, base ? "base" : "kld", m);
-        cJSON *j = ostel_run_read_summary(dir);
+        struct ostel_summary sum;
+        char err[160];
+        (void)ostel_summary_read(dir, &sum, err, sizeof(err)); /* none: "(no result)" */
         free(dir);
-        const cJSON *p = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "llama"), "perplexity");
-        const cJSON *qs = cJSON_GetObjectItem(j, "quality");
+        const cJSON *p = cJSON_GetObjectItem(sum.llama, "perplexity");
+        const cJSON *qs = ostel_summary_section(&sum, "quality");
         if (!cJSON_IsTrue(cJSON_GetObjectItem(qs, "ok"))) {
             printf("| %s | %s | (no result) | | | | | | | |\n", c->m[m].tag, c->m[m].ftype);
-            cJSON_Delete(j);
+            ostel_summary_free(&sum);
             continue;
         }
         synth = synth || c->m[m].synthetic;
@@ -981,7 +997,7 @@ static void print_table(const struct qctx *c)
             printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", c->m[m].tag,
                    c->m[m].ftype, a, b, d, e, f, g, h, i);
         }
-        cJSON_Delete(j);
+        ostel_summary_free(&sum);
     }
     char bs[64], ubs[64];
     setting_text(bs, sizeof(bs), q->batch, c->n_batch);
@@ -1124,9 +1140,11 @@ static void ctx_free(struct qctx *c)
 static void plan_from_base(struct qctx *c)
 {
     char *dir = pass_dir(c, "base", c->base);
-    cJSON *j = ostel_run_read_summary(dir);
+    struct ostel_summary sum;
+    char err[160];
+    (void)ostel_summary_read(dir, &sum, err, sizeof(err)); /* none: nothing planned */
     free(dir);
-    const cJSON *qs = cJSON_GetObjectItem(j, "quality");
+    const cJSON *qs = ostel_summary_section(&sum, "quality");
     double n = jnum(qs, "chunks"), t = jnum(qs, "text_tokens"), b = jnum(qs, "logits_bytes");
     double nb = jnum(qs, "n_batch"), nub = jnum(qs, "n_ubatch");
     c->n_batch = isnan(nb) ? 0 : (long long)nb;
@@ -1134,7 +1152,7 @@ static void plan_from_base(struct qctx *c)
     c->n_chunk = isnan(n) ? 0 : (uint64_t)n;
     c->tokens = isnan(t) ? 0 : (uint64_t)t;
     c->logits_bytes = isnan(b) ? 0 : (uint64_t)b;
-    cJSON_Delete(j);
+    ostel_summary_free(&sum);
 }
 
 static int execute(struct qctx *c)

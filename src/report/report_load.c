@@ -5,8 +5,8 @@
  * and per-phase telemetry; metrics.csv the time series for charts; config.txt fills what a summary
  * lacks; llama_output.log only its tail, for failed runs. Every file is read with a size cap and
  * every value checked: a hostile or truncated run directory gives one error naming the file, never
- * a crash. The key names of summary.json's "llama" and "model_file" sections are kept in one table
- * (llama_keys below), so a change in the parser's JSON is a one-line change here.
+ * a crash. summary.json's top-level fields, and the llama.cpp facts in every layout ostel has
+ * written, come through rundir's reader (ostel_summary_view, ostel_summary_llama_facts).
  */
 #include "report/report.h"
 
@@ -24,6 +24,8 @@
 #include "gpu/gpu.h"
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
+#include "rundir/rundir_config.h"
+#include "rundir/rundir_summary.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 #include "util/fnv.h"
@@ -34,34 +36,6 @@
 #define LOG_TAIL_BYTES 4096      /* read from the end of llama_output.log */
 #define LOG_TAIL_LINES 12
 #define STUDY_MAX_RUNS 100000
-
-/*
- * Where each value lives in summary.json's "llama" section (the log parser's output, docs/parse.md)
- * and in "model_file" (ostel inspect, docs/gguf.md): dotted paths, the first one present wins.
- */
-#define NKEYS 3
-static const struct {
-    const char *prompt_tps[NKEYS], *gen_tps[NKEYS], *prompt_tokens[NKEYS], *gen_tokens[NKEYS];
-    const char *file_type[NKEYS], *model_desc[NKEYS], *size_mib[NKEYS], *n_params[NKEYS];
-    const char *version[NKEYS], *breakdown[NKEYS], *buffers[NKEYS], *arch[NKEYS];
-    const char *mf_n_params[NKEYS], *mf_size_bytes[NKEYS], *mf_file_type[NKEYS];
-} llama_keys = {
-    .prompt_tps = {"timings.prompt_tps", "prompt_tps"},
-    .gen_tps = {"timings.gen_tps", "server_progress.tg_tps", "gen_tps"},
-    .prompt_tokens = {"timings.prompt_tokens", "prompt_tokens"},
-    .gen_tokens = {"timings.gen_tokens", "gen_tokens"},
-    .file_type = {"model.file_type", "model_file_type"},
-    .model_desc = {"model.type", "model_type"},
-    .size_mib = {"model.size_mib", "model_size_mib"},
-    .n_params = {"model.params", "model_n_params"},
-    .version = {"build.text", "build"},
-    .breakdown = {"memory_breakdown", "breakdown"},
-    .buffers = {"buffers"},
-    .arch = {"model.arch", "model_arch"},
-    .mf_n_params = {"n_params", "params"},
-    .mf_size_bytes = {"file_size", "size_bytes"},
-    .mf_file_type = {"file_type_name", "file_type"},
-};
 
 static const char *const phase_names[OSTEL_REPORT_NPHASES] = {"overall", "load", "prompt",
                                                               "generate", "teardown"};
@@ -252,17 +226,6 @@ static const cJSON *jpath(const cJSON *o, const char *path)
     return o;
 }
 
-/* The first non-null item among keys. */
-static const cJSON *jfirst(const cJSON *o, const char *const keys[NKEYS])
-{
-    for (int i = 0; i < NKEYS && keys[i]; i++) {
-        const cJSON *v = jpath(o, keys[i]);
-        if (v && !cJSON_IsNull(v))
-            return v;
-    }
-    return NULL;
-}
-
 /* A finite number, or NAN ("inf" tokens/s and strings are not available values). */
 static double jnum(const cJSON *o, const char *key)
 {
@@ -272,30 +235,10 @@ static double jnum(const cJSON *o, const char *key)
     return v->valuedouble;
 }
 
-static double jnum2(const cJSON *o, const char *const keys[NKEYS])
-{
-    for (int i = 0; i < NKEYS && keys[i]; i++) {
-        double v = jnum(o, keys[i]);
-        if (!isnan(v))
-            return v;
-    }
-    return NAN;
-}
-
 static const char *jstr(const cJSON *o, const char *key)
 {
     const cJSON *v = o ? jpath(o, key) : NULL;
     return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
-static const char *jstr2(const cJSON *o, const char *const keys[NKEYS])
-{
-    for (int i = 0; i < NKEYS && keys[i]; i++) {
-        const char *s = jstr(o, keys[i]);
-        if (s && *s)
-            return s;
-    }
-    return NULL;
 }
 
 static long long jint(const cJSON *o, const char *key)
@@ -473,20 +416,21 @@ static bool memory_from_buffers(struct ostel_report_run *r, const cJSON *buffers
     return !isnan(m[OSTEL_REPORT_M_DEV_USED_MIB]);
 }
 
-static void load_llama(struct ostel_report_run *r, const cJSON *llama, const cJSON *mf)
+/* The llama.cpp facts of summary.json's "llama" and "model_file" sections, in every layout ostel
+ * has written (rundir's legacy keys). */
+static void load_llama(struct ostel_report_run *r, const struct ostel_summary *sum)
 {
+    struct ostel_summary_llama_facts f;
+    ostel_summary_llama_facts(sum, &f);
     double *m = r->metric;
-    m[OSTEL_REPORT_M_PROMPT_TPS] = jnum2(llama, llama_keys.prompt_tps);
-    m[OSTEL_REPORT_M_GEN_TPS] = jnum2(llama, llama_keys.gen_tps);
-    r->n_prompt = jnum2(llama, llama_keys.prompt_tokens);
-    r->n_gen = jnum2(llama, llama_keys.gen_tokens);
-    r->model_size_mib = mib_or_nan(jnum2(llama, llama_keys.size_mib));
-    r->model_n_params = jnum2(llama, llama_keys.n_params);
+    m[OSTEL_REPORT_M_PROMPT_TPS] = f.prompt_tps;
+    m[OSTEL_REPORT_M_GEN_TPS] = f.gen_tps;
+    r->n_prompt = f.prompt_tokens;
+    r->n_gen = f.gen_tokens;
+    r->model_size_mib = mib_or_nan(f.size_mib);
+    r->model_n_params = f.n_params;
     /* llama-bench's model_type: "llama 1B Q4_K - Medium" (architecture, size class, file type). */
-    const char *parts[3] = {jstr2(llama, llama_keys.arch), jstr2(llama, llama_keys.model_desc),
-                            jstr2(llama, llama_keys.file_type)};
-    if (!parts[2])
-        parts[2] = jstr2(mf, llama_keys.mf_file_type);
+    const char *parts[3] = {f.arch, f.model_desc, f.file_type ? f.file_type : f.mf_file_type};
     struct ostel_buf mt;
     ostel_buf_init(&mt, 512);
     for (int i = 0; i < 3; i++)
@@ -496,18 +440,14 @@ static void load_llama(struct ostel_report_run *r, const cJSON *llama, const cJS
         set_str(&r->model_type, mt.data, mt.len);
     ostel_buf_free(&mt);
     if (isnan(r->model_n_params))
-        r->model_n_params = jnum2(mf, llama_keys.mf_n_params);
-    if (isnan(r->model_size_mib)) {
-        double bytes = jnum2(mf, llama_keys.mf_size_bytes);
-        if (!isnan(bytes))
-            r->model_size_mib = bytes / 1048576.0;
-    }
-    const char *ver = jstr2(llama, llama_keys.version);
-    if (ver)
-        set_str(&r->llama_version, ver, strlen(ver));
-    r->has_memory = memory_from_breakdown(r, jfirst(llama, llama_keys.breakdown));
+        r->model_n_params = f.mf_n_params;
+    if (isnan(r->model_size_mib) && !isnan(f.mf_size_bytes))
+        r->model_size_mib = f.mf_size_bytes / 1048576.0;
+    if (f.version)
+        set_str(&r->llama_version, f.version, strlen(f.version));
+    r->has_memory = memory_from_breakdown(r, f.breakdown);
     if (!r->has_memory)
-        r->has_memory = memory_from_buffers(r, jfirst(llama, llama_keys.buffers));
+        r->has_memory = memory_from_buffers(r, f.buffers);
 }
 
 /* ---- the prediction and the memory model's parameters ---- */
@@ -689,51 +629,38 @@ int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size
 int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSON *root, char *err,
                                    size_t errlen)
 {
-    const char *schema = jstr(root, "schema");
-    if (!cJSON_IsObject(root) || !schema || strcmp(schema, "ostel.summary") != 0) {
-        snprintf(err, errlen, "not an ostel summary (no \"schema\": \"ostel.summary\")");
+    struct ostel_summary sum; /* its trees borrow root's */
+    if (ostel_summary_view(root, &sum, err, errlen) != 0) {
+        ostel_summary_free(&sum);
         return -1;
     }
-    double ver = jnum(root, "schema_version");
-    if (isnan(ver) || ver < 1 || ver > 1) {
-        snprintf(err, errlen, "unsupported schema_version (this ostel reads version 1)");
-        return -1;
-    }
-    const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
-    if (!cJSON_IsObject(run)) {
-        snprintf(err, errlen, "no \"run\" object");
-        return -1;
-    }
-    const cJSON *serve = cJSON_GetObjectItemCaseSensitive(root, "serve");
+    const struct ostel_summary_run *run = &sum.run;
+    const cJSON *serve = ostel_summary_section(&sum, "serve");
     if (cJSON_IsObject(serve) && !r->serve_json)
         r->serve_json = cJSON_PrintUnformatted(serve);
     struct {
         char **dst;
-        const char *key;
-    } strs[] = {{&r->run_id, "run_id"},     {&r->tag, "tag"},
-                {&r->status, "status"},     {&r->tool, "tool"},
-                {&r->model, "model"},       {&r->signal, "signal"},
-                {&r->scenario, "scenario"}, {&r->scenario, "scenario.name"}};
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++) {
-        const char *s = jstr(run, strs[i].key);
-        if (s)
-            set_str(strs[i].dst, s, strlen(s));
-    }
+        const char *v;
+    } strs[] = {{&r->run_id, run->run_id},    {&r->tag, run->tag},
+                {&r->status, run->status},    {&r->tool, run->tool},
+                {&r->model, run->model},      {&r->signal, run->signal_name},
+                {&r->scenario, run->scenario}};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
+        if (strs[i].v)
+            set_str(strs[i].dst, strs[i].v, strlen(strs[i].v));
     r->ok = strcmp(r->status, "ok") == 0;
-    r->exit_code = jint(run, "exit_code");
-    r->ctx = jint(run, "ctx");
-    r->gen = jint(run, "gen");
-    r->repetition = jint(run, "repetition");
-    r->start_ts = jnum(run, "start_ts");
-    r->metric[OSTEL_REPORT_M_WALL_S] = jnum(run, "wall_s");
-    r->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "oom_killed"));
+    r->exit_code = run->has_exit_code ? run->exit_code : -1;
+    r->ctx = run->ctx;
+    r->gen = run->gen;
+    r->repetition = run->repetition > 0 ? run->repetition : -1;
+    r->start_ts = run->start_ts_s;
+    r->metric[OSTEL_REPORT_M_WALL_S] = run->wall_s;
+    r->oom_killed = run->oom_killed;
 
-    const cJSON *llama = cJSON_GetObjectItemCaseSensitive(root, "llama");
-    const cJSON *mf = cJSON_GetObjectItemCaseSensitive(root, "model_file");
-    load_llama(r, cJSON_IsObject(llama) ? llama : NULL, cJSON_IsObject(mf) ? mf : NULL);
-    if (cJSON_IsObject(llama))
-        load_mm_params(r, llama);
-    load_prediction(&r->pred, cJSON_GetObjectItemCaseSensitive(root, "prediction"));
+    load_llama(r, &sum);
+    if (cJSON_IsObject(sum.llama))
+        load_mm_params(r, sum.llama);
+    load_prediction(&r->pred, sum.prediction);
     /* The runner's prediction names the backend it assumed: it wins over the platform guess. */
     if (strcmp(r->pred.backend, "cpu") == 0)
         r->mm.backend = OSTEL_MEMMODEL_BACKEND_CPU;
@@ -741,14 +668,13 @@ int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSO
         r->mm.backend = OSTEL_MEMMODEL_BACKEND_METAL;
     else if (strcmp(r->pred.backend, "gpu") == 0)
         r->mm.backend = OSTEL_MEMMODEL_BACKEND_CUDA;
-    const char *hostname = jstr(root, "host.hostname");
-    if (hostname)
-        set_str(&r->host, hostname, strlen(hostname));
-    double ram = jnum(root, "host.ram_mib");
+    if (sum.host.hostname)
+        set_str(&r->host, sum.host.hostname, strlen(sum.host.hostname));
+    double ram = sum.host.ram_mib;
     if (!isnan(ram) && ram > 0 && ram < 1e12)
         r->ram_mib = ram;
 
-    const cJSON *tel = cJSON_GetObjectItemCaseSensitive(root, "telemetry");
+    const cJSON *tel = sum.telemetry;
     if (cJSON_IsObject(tel)) {
         load_phase(r, OSTEL_REPORT_PHASE_ALL, cJSON_GetObjectItemCaseSensitive(tel, "overall"));
         const cJSON *phases = cJSON_GetObjectItemCaseSensitive(tel, "phases");
@@ -766,8 +692,9 @@ int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSO
     m[OSTEL_REPORT_M_AVAIL_MIN_PCT] = all[OSTEL_REPORT_TEL_AVAIL_MIN_PCT];
     m[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB];
     m[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB] = all[OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB];
-    load_gpu(r, cJSON_GetObjectItemCaseSensitive(root, "gpu"));
+    load_gpu(r, sum.gpu);
     ostel_report_quality_load(&r->quality, root);
+    ostel_summary_free(&sum);
     return 0;
 }
 
@@ -775,13 +702,8 @@ int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSO
 
 int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_t len)
 {
-    struct ostel_str rest = ostel_str_make(data, len), line;
-    while (ostel_str_next_line(&rest, &line)) {
-        long eq = ostel_str_find(line, "=");
-        if (eq <= 0)
-            continue;
-        struct ostel_str key = ostel_str_make(line.p, (size_t)eq);
-        struct ostel_str val = ostel_str_make(line.p + eq + 1, line.n - (size_t)eq - 1);
+    struct ostel_str rest = ostel_str_make(data, len), key, val;
+    while (ostel_config_next(&rest, &key, &val)) {
         /* summary.json is authoritative; config.txt only fills what it left unknown. */
         char **dst = NULL;
         if (ostel_str_eq(key, "tag"))

@@ -26,6 +26,8 @@
 #include "run/phases.h"
 #include "run/prom.h"
 #include "run/sampler.h"
+#include "rundir/rundir_config.h"
+#include "rundir/rundir_summary.h"
 #include "util/fileio.h"
 #include "util/util.h"
 
@@ -147,21 +149,6 @@ int ostel_runner_prepare_dir(const char *dir)
     return OSTEL_OK;
 }
 
-void ostel_run_config_line(struct ostel_buf *b, const char *key, const char *value)
-{
-    ostel_buf_printf(b, "%s=", key);
-    for (const char *p = value ? value : ""; *p; p++)
-        ostel_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
-    ostel_buf_putc(b, '\n');
-}
-
-static void kv_num(struct ostel_buf *b, const char *key, long long v, bool valid)
-{
-    char tmp[32];
-    snprintf(tmp, sizeof(tmp), "%lld", v);
-    ostel_run_config_line(b, key, valid ? tmp : "");
-}
-
 /* Shell-quotes argv for reading (config.txt's command line); never executed. */
 static char *join_argv(char *const *argv)
 {
@@ -253,50 +240,48 @@ static int write_config(const struct run_ctx *c, const char *status)
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     char *cmd = join_argv(s->argv);
-    ostel_run_config_line(&b, "run_id", c->run_id);
-    ostel_run_config_line(&b, "tag", s->tag);
-    ostel_run_config_line(&b, "model", s->model);
-    kv_num(&b, "ctx", s->ctx, s->ctx >= 0);
-    kv_num(&b, "gen", s->gen, s->gen >= 0);
-    ostel_run_config_line(&b, "prompt", s->prompt_desc);
-    ostel_run_config_line(&b, "tool", s->tool);
-    ostel_run_config_line(&b, "command", cmd);
-    ostel_run_config_line(&b, "ostel_command", s->ostel_cmdline);
-    ostel_run_config_line(&b, "llama_bin", s->llama_bin);
-    ostel_run_config_line(&b, "llama_version",
-                          c->llama_version[0] ? c->llama_version : s->llama_version);
-    ostel_run_config_line(&b, "ostel_version", OSTEL_VERSION);
-    ostel_run_config_line(&b, "host", c->host.hostname);
-    ostel_run_config_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
-    ostel_run_config_line(&b, "kernel", c->host.kernel);
-    ostel_run_config_line(&b, "arch", c->host.machine);
-    ostel_run_config_line(&b, "cpu_model", c->host.cpu_model);
-    kv_num(&b, "cpu_cores", c->host.logical_cores,
-           (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
-    kv_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
-           (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
-    kv_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
-           (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
-    ostel_run_config_line(&b, "platform", ostel_platform_backend_name());
+    ostel_config_line(&b, "run_id", c->run_id);
+    ostel_config_line(&b, "tag", s->tag);
+    ostel_config_line(&b, "model", s->model);
+    ostel_config_num(&b, "ctx", s->ctx, s->ctx >= 0);
+    ostel_config_num(&b, "gen", s->gen, s->gen >= 0);
+    ostel_config_line(&b, "prompt", s->prompt_desc);
+    ostel_config_line(&b, "tool", s->tool);
+    ostel_config_line(&b, "command", cmd);
+    ostel_config_line(&b, "ostel_command", s->ostel_cmdline);
+    ostel_config_line(&b, "llama_bin", s->llama_bin);
+    ostel_config_line(&b, "llama_version",
+                      c->llama_version[0] ? c->llama_version : s->llama_version);
+    ostel_config_line(&b, "ostel_version", OSTEL_VERSION);
+    ostel_config_line(&b, "host", c->host.hostname);
+    ostel_config_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
+    ostel_config_line(&b, "kernel", c->host.kernel);
+    ostel_config_line(&b, "arch", c->host.machine);
+    ostel_config_line(&b, "cpu_model", c->host.cpu_model);
+    ostel_config_num(&b, "cpu_cores", c->host.logical_cores,
+                     (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
+    ostel_config_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
+                     (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
+    ostel_config_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
+                     (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
+    ostel_config_line(&b, "platform", ostel_platform_backend_name());
     if (c->gpu_line[0])
-        ostel_run_config_line(&b, "gpu", c->gpu_line);
-    ostel_run_config_line(&b, "start_time", c->start_time);
+        ostel_config_line(&b, "gpu", c->gpu_line);
+    ostel_config_line(&b, "start_time", c->start_time);
     char iv[32];
     snprintf(iv, sizeof(iv), "%.3f", (double)s->interval_ns / 1e6);
-    ostel_run_config_line(&b, "interval_ms", iv);
-    ostel_run_config_line(&b, "scenario", s->scenario ? s->scenario : "none");
-    kv_num(&b, "repetition", s->repetition, s->repetition > 0);
+    ostel_config_line(&b, "interval_ms", iv);
+    ostel_config_line(&b, "scenario", s->scenario ? s->scenario : "none");
+    ostel_config_num(&b, "repetition", s->repetition, s->repetition > 0);
     if (s->study) {
-        ostel_run_config_line(&b, "study", s->study);
-        ostel_run_config_line(&b, "spec_hash", s->spec_hash);
+        ostel_config_line(&b, "study", s->study);
+        ostel_config_line(&b, "spec_hash", s->spec_hash);
     }
-    ostel_run_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
-    ostel_run_config_line(&b, "status", status);
+    ostel_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
+    ostel_config_line(&b, "status", status);
     if (c->res->write_error[0])
-        ostel_run_config_line(&b, "error", c->res->write_error);
-    char *path = ostel_xasprintf("%s/config.txt", s->dir);
-    int e = ostel_file_write_atomic_errno(path, b.data, b.len);
-    free(path);
+        ostel_config_line(&b, "error", c->res->write_error);
+    int e = ostel_config_write(s->dir, b.data, b.len);
     free(cmd);
     ostel_buf_free(&b);
     return e;
@@ -419,15 +404,12 @@ static cJSON *num_or_null(double v, bool valid)
     return valid && isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
 }
 
-static cJSON *str_or_null(const char *s)
-{
-    return s && *s ? cJSON_CreateString(s) : cJSON_CreateNull();
-}
+/* Post-processing (finalize and its steps): parse the log, label phases, rewrite metrics.csv and
+ * gpu_metrics.csv, fill the run's summary and write it. */
 
-/* Post-processing: parse the log, label phases, rewrite metrics.csv, write summary.json. */
 /* host.gpu: the names of the GPUs read during the run, ", "-separated in index order (the store's
- * machines.gpu); null when none was read (no GPU, no driver, --gpu-interval off). */
-static cJSON *gpu_names(const cJSON *gpu)
+ * machines.gpu); NULL when none was read (no GPU, no driver, --gpu-interval off). */
+static char *gpu_names(const cJSON *gpu)
 {
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
@@ -438,139 +420,141 @@ static cJSON *gpu_names(const cJSON *gpu)
         if (cJSON_IsString(nm) && nm->valuestring[0])
             ostel_buf_printf(&b, "%s%s", b.len ? ", " : "", nm->valuestring);
     }
-    cJSON *out = b.len ? cJSON_CreateString(b.data) : cJSON_CreateNull();
+    char *out = b.len ? ostel_xstrdup(b.data) : NULL;
     ostel_buf_free(&b);
     return out;
 }
 
-static void finalize(struct run_ctx *c)
-{
-    const struct ostel_run_spec *s = c->spec;
-    struct ostel_run_result *res = c->res;
+/* What finalize's steps hand each other. */
+struct post {
+    struct ostel_log_result lr;
+    bool parsed;                  /* the log was read and parsed */
+    struct ostel_metrics_table t; /* metrics.csv's rows, labelled with phases */
+    struct ostel_phase_bounds b;
+};
 
+/* The whole log through the parser. */
+static void parse_log(const struct run_ctx *c, struct post *p)
+{
     struct ostel_buf log;
     ostel_buf_init(&log, LOG_MAX_BYTES + 1);
-    char *log_path = ostel_xasprintf("%s/llama_output.log", s->dir);
-    struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
-    bool parsed = false;
+    char *log_path = ostel_xasprintf("%s/llama_output.log", c->spec->dir);
+    ostel_log_result_init(&p->lr);
+    p->parsed = false;
     if (ostel_file_read_all(log_path, LOG_MAX_BYTES, &log) == 0) {
         char err[256];
-        parsed = ostel_logparse_parse(log.data, log.len, &lr, err, sizeof(err)) == 0;
+        p->parsed = ostel_logparse_parse(log.data, log.len, &p->lr, err, sizeof(err)) == 0;
     }
     free(log_path);
+    ostel_buf_free(&log);
+}
 
-    struct ostel_metrics_table t = {0};
+/* Phases from the marks and the log's timings; metrics.csv read back and rewritten with them. */
+static void label_phases(struct run_ctx *c, struct post *p)
+{
+    const struct ostel_run_spec *s = c->spec;
     struct ostel_buf csv;
     ostel_buf_init(&csv, 0);
     char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
     char err[256];
     if (ostel_file_read_all(csv_path, (size_t)1 << 31, &csv) == 0 &&
-        ostel_metrics_parse(csv.data, csv.len, &t, err, sizeof(err)) != 0)
+        ostel_metrics_parse(csv.data, csv.len, &p->t, err, sizeof(err)) != 0)
         ostel_warn("%s: %s", csv_path, err);
     ostel_buf_free(&csv);
 
-    struct ostel_phase_bounds b;
-    ostel_phases_compute(c->marks, c->n_marks, &lr.timings, res->start_ts, res->end_ts, &b);
-    if (!parsed)
-        for (int p = OSTEL_PHASE_PROMPT; p < OSTEL_PHASE_COUNT; p++)
-            b.start[p] = -1;
-    ostel_phases_label_rows(&b, t.rows, t.n);
+    ostel_phases_compute(c->marks, c->n_marks, &p->lr.timings, c->res->start_ts, c->res->end_ts,
+                         &p->b);
+    if (!p->parsed)
+        for (int k = OSTEL_PHASE_PROMPT; k < OSTEL_PHASE_COUNT; k++)
+            p->b.start[k] = -1;
+    ostel_phases_label_rows(&p->b, p->t.rows, p->t.n);
 
     struct ostel_buf out;
     ostel_buf_init(&out, 0);
     char line[512];
     size_t n = ostel_metrics_format_header(line, sizeof(line));
     ostel_buf_append(&out, line, n);
-    for (size_t i = 0; i < t.n; i++) {
-        n = ostel_metrics_format_row(&t.rows[i], line, sizeof(line));
+    for (size_t i = 0; i < p->t.n; i++) {
+        n = ostel_metrics_format_row(&p->t.rows[i], line, sizeof(line));
         ostel_buf_append(&out, line, n);
     }
     note_write_error(c, "metrics.csv", ostel_file_write_atomic_errno(csv_path, out.data, out.len));
     ostel_buf_free(&out);
     free(csv_path);
-    /* gpu_metrics.csv is rewritten with phases too; its failure must reach run.status below. */
-    int gpu_errno = 0;
-    cJSON *gpu = ostel_gpu_finalize(s->dir, &b, parsed ? &lr : NULL, c->gpu_collection, c->gpu_line,
-                                    &gpu_errno);
-    c->gpu_collection = NULL;
-    note_write_error(c, "gpu_metrics.csv", gpu_errno);
-    /* An artifact that could not be written makes the run a failed one, whatever the child did. */
-    if (res->write_errno && res->status != OSTEL_RUN_INTERRUPTED)
-        res->status = OSTEL_RUN_FAILED;
+}
 
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "schema", "ostel.summary");
-    cJSON_AddNumberToObject(root, "schema_version", 1);
-    cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
-    cJSON *run = cJSON_AddObjectToObject(root, "run");
-    cJSON_AddStringToObject(run, "run_id", c->run_id);
-    cJSON_AddItemToObject(run, "tag", str_or_null(s->tag));
-    cJSON_AddStringToObject(run, "status", ostel_run_status_name(res->status));
-    cJSON_AddItemToObject(run, "exit_code",
-                          num_or_null(res->exit_code, res->status == OSTEL_RUN_OK ||
-                                                          res->status == OSTEL_RUN_FAILED));
-    cJSON_AddItemToObject(run, "signal",
-                          str_or_null(res->signal ? signal_name(res->signal) : NULL));
-    if (res->signal && !signal_name(res->signal))
-        cJSON_ReplaceItemInObject(run, "signal", cJSON_CreateNumber(res->signal));
-    cJSON_AddBoolToObject(run, "oom_killed", res->oom_killed);
-    cJSON_AddItemToObject(run, "oom_scope", str_or_null(res->oom_scope));
-    cJSON_AddNumberToObject(run, "start_ts", round(res->start_ts * 1000) / 1000);
-    cJSON_AddNumberToObject(run, "end_ts", round(res->end_ts * 1000) / 1000);
-    cJSON_AddNumberToObject(run, "wall_s", round((res->end_ts - res->start_ts) * 1000) / 1000);
-    cJSON *av = cJSON_AddArrayToObject(run, "argv");
-    for (size_t i = 0; s->argv[i]; i++)
-        cJSON_AddItemToArray(av, cJSON_CreateString(s->argv[i]));
-    cJSON_AddItemToObject(run, "tool", str_or_null(s->tool));
-    cJSON_AddItemToObject(run, "model", str_or_null(s->model));
-    cJSON_AddItemToObject(run, "ctx", num_or_null((double)s->ctx, s->ctx >= 0));
-    cJSON_AddItemToObject(run, "gen", num_or_null((double)s->gen, s->gen >= 0));
-    cJSON_AddStringToObject(run, "scenario", s->scenario ? s->scenario : "none");
-    cJSON_AddItemToObject(run, "repetition", num_or_null(s->repetition, s->repetition > 0));
+/* run: the run's identity, outcome and token counts. */
+static void fill_run(const struct run_ctx *c, const struct post *p, struct ostel_summary_run *r)
+{
+    const struct ostel_run_spec *s = c->spec;
+    const struct ostel_run_result *res = c->res;
+    ostel_summary_set_str(&r->run_id, c->run_id);
+    ostel_summary_set_str(&r->tag, s->tag);
+    ostel_summary_set_str(&r->status, ostel_run_status_name(res->status));
+    r->has_exit_code = res->status == OSTEL_RUN_OK || res->status == OSTEL_RUN_FAILED;
+    r->exit_code = res->exit_code;
+    r->signal = res->signal;
+    ostel_summary_set_str(&r->signal_name, res->signal ? signal_name(res->signal) : NULL);
+    r->oom_killed = res->oom_killed;
+    ostel_summary_set_str(&r->oom_scope, res->oom_scope);
+    r->start_ts_s = res->start_ts;
+    r->end_ts_s = res->end_ts;
+    r->wall_s = res->end_ts - res->start_ts;
+    size_t argc = 0;
+    while (s->argv[argc])
+        argc++;
+    r->argv = ostel_xcalloc(argc + 1, sizeof(*r->argv));
+    for (r->argc = 0; r->argc < argc; r->argc++)
+        r->argv[r->argc] = ostel_xstrdup(s->argv[r->argc]);
+    ostel_summary_set_str(&r->tool, s->tool);
+    ostel_summary_set_str(&r->model, s->model);
+    r->ctx = s->ctx;
+    r->gen = s->gen;
+    ostel_summary_set_str(&r->scenario, s->scenario ? s->scenario : "none");
+    r->repetition = s->repetition;
     /* llama.cpp's "eval time" counts n-1 decode runs: the first generated token is sampled from the
      * prompt's logits. Generated tokens are therefore eval runs + 1 when a prompt was evaluated. */
-    cJSON *tok = cJSON_AddObjectToObject(run, "tokens");
-    const struct ostel_log_timings *lt = &lr.timings;
-    ostel_prom_set_tps(s->prom, parsed && lt->prompt_tps.valid ? lt->prompt_tps.value : NAN,
-                       parsed && lt->gen_tps.valid ? lt->gen_tps.value : NAN);
-    cJSON_AddItemToObject(tok, "prompt",
-                          num_or_null(lt->prompt_tokens.value, parsed && lt->prompt_tokens.valid));
-    cJSON_AddItemToObject(tok, "generated",
-                          num_or_null(lt->gen_tokens.value + 1, parsed && lt->gen_tokens.valid &&
-                                                                    lt->prompt_tokens.valid &&
-                                                                    lt->prompt_tokens.value > 0));
+    const struct ostel_log_timings *lt = &p->lr.timings;
+    r->prompt_tokens = p->parsed && lt->prompt_tokens.valid ? lt->prompt_tokens.value : NAN;
+    r->gen_tokens =
+        p->parsed && lt->gen_tokens.valid && lt->prompt_tokens.valid && lt->prompt_tokens.value > 0
+            ? lt->gen_tokens.value + 1
+            : NAN;
     /* The pinned llama.cpp's logger writes from a thread that is not joined at exit, so a process
      * that ends well can still lose its last lines, perf block included (upstream issue 22142). */
     bool llama_tool =
         s->tool && strcmp(s->tool, "command") != 0 && strcmp(s->tool, "llama-server") != 0;
-    cJSON_AddBoolToObject(run, "log_complete",
-                          !llama_tool || res->status != OSTEL_RUN_OK ||
-                              (parsed && lt->format != OSTEL_LOGPARSE_FORMAT_NONE));
-    cJSON_AddItemToObject(run, "interrupted_by",
-                          str_or_null(res->ostel_signal ? signal_name(res->ostel_signal) : NULL));
-    cJSON_AddItemToObject(run, "error", str_or_null(res->write_error));
+    r->log_complete = !llama_tool || res->status != OSTEL_RUN_OK ||
+                      (p->parsed && lt->format != OSTEL_LOGPARSE_FORMAT_NONE);
+    ostel_summary_set_str(&r->interrupted_by,
+                          res->ostel_signal ? signal_name(res->ostel_signal) : NULL);
+    ostel_summary_set_str(&r->error, res->write_error[0] ? res->write_error : NULL);
+}
 
-    cJSON_AddItemToObject(root, "llama", parsed ? ostel_logparse_to_json(&lr) : cJSON_CreateNull());
-    cJSON *mf = NULL;
+/* llama, model_file, prediction: the log parser's facts, the GGUF's, and ostel fit's prediction of
+ * what llama.cpp allocates held against what it reported. */
+static void fill_llama(const struct run_ctx *c, const struct post *p, struct ostel_summary *sum)
+{
+    const struct ostel_run_spec *s = c->spec;
+    sum->llama = p->parsed ? ostel_logparse_to_json(&p->lr) : NULL;
     if (s->model) {
         char gerr[256];
-        mf = ostel_gguf_inspect_json(s->model, gerr, sizeof(gerr));
+        sum->model_file = ostel_gguf_inspect_json(s->model, gerr, sizeof(gerr));
     }
-    cJSON_AddItemToObject(root, "model_file", mf ? mf : cJSON_CreateNull());
-    /* ostel fit's prediction of what llama.cpp allocates, held against what it reported. */
-    cJSON *pred = NULL;
-    if (parsed && strcmp(s->tool ? s->tool : "command", "command") != 0) {
+    if (p->parsed && strcmp(s->tool ? s->tool : "command", "command") != 0) {
         struct ostel_memmodel_params mp = ostel_memmodel_default_params();
         mp.n_ctx = s->ctx > 0 ? (uint32_t)s->ctx : 0;
         char perr[256];
-        pred = ostel_memmodel_compare_json(s->model, &mp, &lr, perr, sizeof(perr));
+        sum->prediction = ostel_memmodel_compare_json(s->model, &mp, &p->lr, perr, sizeof(perr));
     }
-    cJSON_AddItemToObject(root, "prediction", pred ? pred : cJSON_CreateNull());
-    cJSON_AddItemToObject(
-        root, "telemetry",
-        ostel_aggregate_telemetry_json(t.rows, t.n, (double)s->interval_ns / 1e6));
-    cJSON *tel = cJSON_GetObjectItem(root, "telemetry");
+}
+
+/* telemetry: the aggregator's per-phase statistics, what watching cost, where the phases began. */
+static cJSON *telemetry_json(const struct run_ctx *c, const struct post *p)
+{
+    const struct ostel_run_result *res = c->res;
+    cJSON *tel =
+        ostel_aggregate_telemetry_json(p->t.rows, p->t.n, (double)c->spec->interval_ns / 1e6);
     /* What watching cost: ostel's own CPU time over the run, in all and per sample. */
     double wall = res->end_ts - res->start_ts;
     bool has_cpu = res->watcher_cpu_ns > 0 && res->samples > 0 && wall > 0;
@@ -583,85 +567,330 @@ static void finalize(struct run_ctx *c)
         oc, "us_per_sample",
         num_or_null(round(cpu_ms * 1000.0 / (double)res->samples * 10) / 10, has_cpu));
     cJSON *bounds = cJSON_AddObjectToObject(tel, "phase_starts");
-    for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++)
-        cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)p),
-                              num_or_null(round(b.start[p] * 1000) / 1000, b.start[p] >= 0));
+    for (int k = OSTEL_PHASE_LOAD; k < OSTEL_PHASE_COUNT; k++)
+        cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)k),
+                              num_or_null(round(p->b.start[k] * 1000) / 1000, p->b.start[k] >= 0));
+    return tel;
+}
 
-    cJSON_AddItemToObject(root, "gpu", gpu);
-
-    cJSON *host = cJSON_AddObjectToObject(root, "host");
+/* host: the machine as the platform describes it, and the GPUs read. */
+static void fill_host(const struct run_ctx *c, const cJSON *gpu, struct ostel_summary_host *out)
+{
     const struct ostel_platform_host *h = &c->host;
-    cJSON_AddItemToObject(host, "hostname", str_or_null(h->hostname));
-    cJSON_AddItemToObject(host, "os", str_or_null(h->os));
-    cJSON_AddItemToObject(host, "os_version", str_or_null(h->os_version));
-    cJSON_AddItemToObject(host, "kernel", str_or_null(h->kernel));
-    cJSON_AddItemToObject(host, "arch", str_or_null(h->machine));
-    cJSON_AddItemToObject(host, "cpu_model", str_or_null(h->cpu_model));
-    cJSON_AddItemToObject(
-        host, "cpu_cores",
-        num_or_null(h->logical_cores, (h->valid >> OSTEL_PLATFORM_HOST_CORES) & 1));
-    cJSON_AddItemToObject(
-        host, "ram_mib",
-        num_or_null((double)(h->ram_bytes >> 20), (h->valid >> OSTEL_PLATFORM_HOST_RAM) & 1));
-    cJSON_AddItemToObject(host, "swap_mib",
-                          num_or_null((double)(h->swap_total_bytes >> 20),
-                                      (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1));
-    cJSON_AddStringToObject(host, "platform", ostel_platform_backend_name());
-    cJSON_AddItemToObject(host, "gpu", gpu_names(cJSON_GetObjectItem(root, "gpu")));
+    ostel_summary_set_str(&out->hostname, h->hostname);
+    ostel_summary_set_str(&out->os, h->os);
+    ostel_summary_set_str(&out->os_version, h->os_version);
+    ostel_summary_set_str(&out->kernel, h->kernel);
+    ostel_summary_set_str(&out->arch, h->machine);
+    ostel_summary_set_str(&out->cpu_model, h->cpu_model);
+    out->cpu_cores = (h->valid >> OSTEL_PLATFORM_HOST_CORES) & 1 ? h->logical_cores : NAN;
+    out->ram_mib = (h->valid >> OSTEL_PLATFORM_HOST_RAM) & 1 ? (double)(h->ram_bytes >> 20) : NAN;
+    out->swap_mib = (h->valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1
+                        ? (double)(h->swap_total_bytes >> 20)
+                        : NAN;
+    ostel_summary_set_str(&out->platform, ostel_platform_backend_name());
+    free(out->gpu);
+    out->gpu = gpu_names(gpu);
+}
 
-    int e = ostel_run_write_summary_errno(s->dir, root);
+/* The run's post-processing; returns its summary, written as summary.json (owned by the caller;
+ * NULL when it could not be written). */
+static struct ostel_summary *finalize(struct run_ctx *c)
+{
+    const struct ostel_run_spec *s = c->spec;
+    struct ostel_run_result *res = c->res;
+    struct post p;
+    memset(&p, 0, sizeof(p));
+    parse_log(c, &p);
+    label_phases(c, &p);
+    /* gpu_metrics.csv is rewritten with phases too; its failure must reach run.status below. */
+    int gpu_errno = 0;
+    cJSON *gpu = ostel_gpu_finalize(s->dir, &p.b, p.parsed ? &p.lr : NULL, c->gpu_collection,
+                                    c->gpu_line, &gpu_errno);
+    c->gpu_collection = NULL;
+    note_write_error(c, "gpu_metrics.csv", gpu_errno);
+    /* An artifact that could not be written makes the run a failed one, whatever the child did. */
+    if (res->write_errno && res->status != OSTEL_RUN_INTERRUPTED)
+        res->status = OSTEL_RUN_FAILED;
+    const struct ostel_log_timings *lt = &p.lr.timings;
+    ostel_prom_set_tps(s->prom, p.parsed && lt->prompt_tps.valid ? lt->prompt_tps.value : NAN,
+                       p.parsed && lt->gen_tps.valid ? lt->gen_tps.value : NAN);
+
+    struct ostel_summary *sum = ostel_xmalloc(sizeof(*sum));
+    ostel_summary_init(sum);
+    ostel_summary_set_str(&sum->ostel_version, OSTEL_VERSION);
+    fill_run(c, &p, &sum->run);
+    fill_llama(c, &p, sum);
+    sum->telemetry = telemetry_json(c, &p);
+    sum->gpu = gpu;
+    fill_host(c, sum->gpu, &sum->host);
+    ostel_metrics_table_free(&p.t);
+    ostel_log_result_free(&p.lr);
+
+    if (s->before_summary)
+        s->before_summary(s->before_summary_arg, sum, res);
+    int e = ostel_summary_write(s->dir, sum);
     if (e) {
         note_write_error(c, "summary.json", e);
         if (res->status != OSTEL_RUN_INTERRUPTED)
             res->status = OSTEL_RUN_FAILED;
+        ostel_summary_free(sum);
+        free(sum);
+        return NULL;
     }
-    cJSON_Delete(root);
-    ostel_metrics_table_free(&t);
-    ostel_log_result_free(&lr);
-    ostel_buf_free(&log);
+    return sum;
 }
 
-cJSON *ostel_run_read_summary(const char *dir)
-{
-    char *path = ostel_xasprintf("%s/summary.json", dir);
-    struct ostel_buf b;
-    ostel_buf_init(&b, 0);
-    cJSON *root = NULL;
-    if (ostel_is_file(path) && ostel_file_read_all(path, 256u << 20, &b) == 0)
-        root = cJSON_ParseWithLength(b.data, b.len);
-    ostel_buf_free(&b);
-    free(path);
-    return root;
-}
+/* The run's two streamed artifacts, llama_output.log and metrics.csv (with its header). */
+struct artifacts {
+    char *log_path, *csv_path;
+    int log_fd, csv_fd;
+};
 
-char *ostel_run_summary_text(const cJSON *root, size_t *len)
+/* Creates llama_output.log and metrics.csv, writes the header and config.txt (status=running).
+ * Returns OSTEL_ERR after printing when nothing could be recorded: the directory is left empty. */
+static int open_artifacts(struct run_ctx *c, struct artifacts *a)
 {
-    char *json = cJSON_Print(root);
-    size_t n = strlen(json);
-    json = ostel_xrealloc(json, n + 2);
-    json[n] = '\n';
-    json[n + 1] = '\0';
-    *len = n + 1;
-    return json;
-}
+    const struct ostel_run_spec *s = c->spec;
+    struct ostel_run_result *res = c->res;
+    a->log_path = ostel_xasprintf("%s/llama_output.log", s->dir);
+    a->csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
+    a->log_fd = open(a->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    a->csv_fd = open(a->csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
+    if (a->log_fd < 0 || a->csv_fd < 0) {
+        int e = errno;
+        if (a->log_fd >= 0)
+            close(a->log_fd);
+        if (a->csv_fd >= 0)
+            close(a->csv_fd);
+        free(a->log_path);
+        free(a->csv_path);
+        return ostel_error("cannot create files in '%s': %s", s->dir, strerror(e));
+    }
+    char header[512];
+    size_t hl = ostel_metrics_format_header(header, sizeof(header));
+    note_write_error(c, "metrics.csv", ostel_fd_write_all_errno(a->csv_fd, header, hl));
 
-int ostel_run_write_summary_errno(const char *dir, const cJSON *root)
-{
-    size_t n = 0;
-    char *json = ostel_run_summary_text(root, &n);
-    char *path = ostel_xasprintf("%s/summary.json", dir);
-    int e = ostel_file_write_atomic_errno(path, json, n);
-    free(path);
-    free(json);
-    return e;
-}
-
-int ostel_run_write_summary(const char *dir, const cJSON *root)
-{
-    int e = ostel_run_write_summary_errno(dir, root);
-    if (e)
-        return ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
+    res->start_ts = now_real();
+    time_t st = (time_t)res->start_ts;
+    struct tm tm;
+    gmtime_r(&st, &tm);
+    strftime(c->start_time, sizeof(c->start_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int ce = res->write_errno ? res->write_errno : write_config(c, "running");
+    if (ce) { /* nothing could be recorded: the child is not started, the directory left empty */
+        const char *what = res->write_errno ? "metrics.csv" : "config.txt";
+        close(a->log_fd);
+        close(a->csv_fd);
+        unlink(a->log_path);
+        unlink(a->csv_path);
+        free(a->log_path);
+        free(a->csv_path);
+        return ostel_error("cannot write %s in '%s': %s", what, s->dir, strerror(ce));
+    }
     return OSTEL_OK;
+}
+
+/* What watches the child: the OS sampler, the GPU sampler and the spec's `during` thread. */
+struct watchers {
+    struct ostel_sampler *sampler;
+    struct ostel_gpu_sampler *gpu_sampler;
+    struct during_thread during;
+    uint64_t runner_cpu0; /* this thread's CPU time at the spawn */
+};
+
+static void start_watchers(struct run_ctx *c, const struct ostel_child *child, int csv_fd,
+                           struct watchers *w)
+{
+    const struct ostel_run_spec *s = c->spec;
+    w->sampler = ostel_sampler_start_tap(child->pid, csv_fd, s->interval_ns,
+                                         s->prom ? ostel_prom_tap : NULL, s->prom);
+    if (!w->sampler)
+        ostel_warn("the run goes on without telemetry");
+    w->during = (struct during_thread){.spec = s, .pid = child->pid};
+    if (s->during)
+        w->during.started = pthread_create(&w->during.thread, NULL, during_main, &w->during) == 0;
+    if (s->gpu_interval_ns != UINT64_MAX) {
+        char *gpu_csv = ostel_xasprintf("%s/gpu_metrics.csv", s->dir);
+        w->gpu_sampler = ostel_gpu_sampler_start_tap(
+            child->pid, gpu_csv, s->gpu_interval_ns ? s->gpu_interval_ns : 100000000ull, 5,
+            c->gpu_line, sizeof(c->gpu_line), s->prom ? ostel_prom_gpu_tap : NULL, s->prom);
+        free(gpu_csv);
+    } else {
+        snprintf(c->gpu_line, sizeof(c->gpu_line), "GPU telemetry off (--gpu-interval off)");
+    }
+}
+
+/* How the watch loop ended. */
+struct watch_end {
+    bool timed_out;      /* ostel ended the child after --timeout */
+    bool during_stopped; /* the child was stopped because `during` had finished */
+};
+
+/*
+ * Reads what the child has written so far (the pipe is non-blocking) into the log, the marks, the
+ * echo and the spec's on_output; on_tick stays due while a child keeps writing (*ticked_at, its
+ * last call). Returns true at the end of the output.
+ */
+static bool drain_output(struct run_ctx *c, int out_fd, int log_fd, double *ticked_at)
+{
+    const struct ostel_run_spec *s = c->spec;
+    char chunk[65536];
+    for (;;) {
+        ssize_t r = read(out_fd, chunk, sizeof(chunk));
+        if (r > 0) {
+            double ts = now_real();
+            if (!c->res->write_errno)
+                note_write_error(c, "llama_output.log",
+                                 ostel_fd_write_all_errno(log_fd, chunk, (size_t)r));
+            if (s->verbose)
+                (void)!write(STDERR_FILENO, chunk, (size_t)r);
+            scan_chunk(c, chunk, (size_t)r, ts);
+            if (s->on_output)
+                s->on_output(s->on_output_ctx, chunk, (size_t)r);
+            /* a child that keeps writing keeps this loop going: on_tick is still due */
+            if (s->on_tick && ostel_mono_s() - *ticked_at >= 0.1) {
+                s->on_tick(s->on_output_ctx);
+                *ticked_at = ostel_mono_s();
+            }
+            continue;
+        }
+        if (r == 0)
+            return true;
+        if (errno != EINTR)
+            return false;
+    }
+}
+
+/*
+ * The runner's loop: drains the child's output into the log (and the marks), reacts to signals,
+ * `during`'s end and the timeout, until the child has exited and its output is drained.
+ */
+static void watch_child(struct run_ctx *c, struct ostel_child *child, int log_fd,
+                        struct during_thread *during, struct watch_end *end)
+{
+    const struct ostel_run_spec *s = c->spec;
+    struct ostel_run_result *res = c->res;
+    double t0 = ostel_mono_s();
+    double deadline = s->timeout_ns ? t0 + (double)s->timeout_ns / 1e9 : 0;
+    double term_sent = 0;
+    bool exited = false, eof = false;
+    double exited_at = 0;
+    double ticked_at = t0; /* on_tick's last call (monotonic s) */
+    for (;;) {
+        /* Wait for output (while the pipe is open) or a signal (the self-pipe); wake at least every
+         * 100 ms to notice the child's exit and the timeout. 20 ms cost 8 µs per 10 ms sample. */
+        struct pollfd set[2];
+        nfds_t k = 0;
+        if (!eof)
+            set[k++] = (struct pollfd){child->out_fd, POLLIN, 0};
+        set[k++] = (struct pollfd){g_signal_pipe[0], POLLIN, 0};
+        int rc = poll(set, k, 100);
+        if (rc < 0 && errno != EINTR) {
+            ostel_warn("poll: %s", strerror(errno));
+            break;
+        }
+        if (!eof)
+            eof = drain_output(c, child->out_fd, log_fd, &ticked_at);
+        char sigbuf[16];
+        while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
+            ;
+        double now = ostel_mono_s();
+        if (s->on_tick) {
+            s->on_tick(s->on_output_ctx);
+            ticked_at = now;
+        }
+        if (during->started && atomic_load(&during->done) && !term_sent) {
+            end->during_stopped = true;
+            ostel_child_signal_group(child, SIGTERM);
+            term_sent = now;
+        }
+        if (g_signal_received && !res->ostel_signal) {
+            atomic_store(&during->stop, 1);
+            res->ostel_signal = g_signal_received;
+            ostel_child_signal_group(child, SIGTERM);
+            term_sent = now;
+        }
+        if (deadline && now >= deadline && !end->timed_out && !res->ostel_signal) {
+            end->timed_out = true;
+            ostel_child_signal_group(child, SIGTERM);
+            term_sent = now;
+        }
+        if (term_sent && now - term_sent >= KILL_GRACE_S) {
+            ostel_child_signal_group(child, SIGKILL);
+            term_sent = now; /* repeat every grace period until the group is gone */
+        }
+        if (!exited) {
+            ostel_child_check_exit(child, &exited);
+            if (exited) {
+                exited_at = now;
+                if (!atomic_load(&during->stop))
+                    atomic_store(&during->stop, 2);
+            }
+        }
+        /* Done when the child exited and its output is drained; descendants that keep the pipe open
+         * get a short while, then the group is ended. */
+        if (exited && (eof || now - exited_at > 1.0))
+            break;
+    }
+}
+
+/* Joins `during`, stops the GPU and OS samplers (the last sample, ostel's CPU time); returns the
+ * OOM kills counted in the run's scope, or -1. */
+static int64_t stop_watchers(struct run_ctx *c, struct watchers *w)
+{
+    struct ostel_run_result *res = c->res;
+    if (w->during.started) {
+        int zero = 0; /* keep a 2 (the child exited) that the thread has not read yet */
+        atomic_compare_exchange_strong(&w->during.stop, &zero, 1);
+        pthread_join(w->during.thread, NULL);
+    }
+    res->end_ts = now_real();
+    if (w->gpu_sampler) {
+        int gpu_werr = 0;
+        c->gpu_collection =
+            ostel_gpu_sampler_stop(w->gpu_sampler, &gpu_werr, c->gpu_line, sizeof(c->gpu_line));
+        note_write_error(c, "gpu_metrics.csv", gpu_werr);
+        w->gpu_sampler = NULL;
+        if (c->gpu_collection)
+            ostel_gpu_config_line(c->gpu_collection, c->gpu_line, sizeof(c->gpu_line));
+    }
+    int64_t oom_kills = -1;
+    if (w->sampler) {
+        int64_t kills = -1;
+        uint64_t sampler_cpu = 0;
+        res->oom_scope = ostel_sampler_oom_scope(w->sampler);
+        int werr = 0;
+        res->samples = ostel_sampler_finish(w->sampler, &kills, &sampler_cpu, &werr);
+        note_write_error(c, "metrics.csv", werr);
+        uint64_t runner_cpu1 =
+            ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
+        oom_kills = kills;
+        if (sampler_cpu && w->runner_cpu0 && runner_cpu1)
+            res->watcher_cpu_ns = sampler_cpu + (runner_cpu1 - w->runner_cpu0);
+        w->sampler = NULL;
+    }
+    return oom_kills;
+}
+
+/* The run's status from how the child ended and how the loop ended. */
+static void decide_status(struct ostel_run_result *res, int wstatus, const struct watch_end *end,
+                          int64_t oom_kills)
+{
+    res->signal = signal_number_after_exit(wstatus, &res->exit_code);
+    if (res->ostel_signal)
+        res->status = OSTEL_RUN_INTERRUPTED;
+    else if (end->timed_out)
+        res->status = OSTEL_RUN_TIMEOUT;
+    else if (end->during_stopped && (res->signal == SIGTERM || res->exit_code == 0))
+        res->status = OSTEL_RUN_OK;
+    else if (res->signal)
+        res->status = OSTEL_RUN_KILLED;
+    else
+        res->status = res->exit_code == 0 ? OSTEL_RUN_OK : OSTEL_RUN_FAILED;
+    /* The kernel's OOM killer sends SIGKILL; a kill counted in our scope during the run names it.
+     */
+    res->oom_killed =
+        res->signal == SIGKILL && !res->ostel_signal && !end->timed_out && oom_kills > 0;
 }
 
 int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *res)
@@ -682,229 +911,51 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     }
     ostel_buf_init(&c.line, LINE_MAX_BYTES + 1);
 
-    char *log_path = ostel_xasprintf("%s/llama_output.log", s->dir);
-    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int csv_fd = open(csv_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
-    if (log_fd < 0 || csv_fd < 0) {
-        int e = errno;
-        if (log_fd >= 0)
-            close(log_fd);
-        if (csv_fd >= 0)
-            close(csv_fd);
-        free(log_path);
-        free(csv_path);
+    struct artifacts a;
+    if (open_artifacts(&c, &a) != 0) {
         ostel_buf_free(&c.line);
-        return ostel_error("cannot create files in '%s': %s", s->dir, strerror(e));
+        return OSTEL_ERR;
     }
-    char header[512];
-    size_t hl = ostel_metrics_format_header(header, sizeof(header));
-    note_write_error(&c, "metrics.csv", ostel_fd_write_all_errno(csv_fd, header, hl));
-
-    res->start_ts = now_real();
-    time_t st = (time_t)res->start_ts;
-    struct tm tm;
-    gmtime_r(&st, &tm);
-    strftime(c.start_time, sizeof(c.start_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int ce = res->write_errno ? res->write_errno : write_config(&c, "running");
-    if (ce) { /* nothing could be recorded: the child is not started, the directory left empty */
-        const char *what = res->write_errno ? "metrics.csv" : "config.txt";
-        close(log_fd);
-        close(csv_fd);
-        unlink(log_path);
-        unlink(csv_path);
-        free(log_path);
-        free(csv_path);
-        ostel_buf_free(&c.line);
-        return ostel_error("cannot write %s in '%s': %s", what, s->dir, strerror(ce));
-    }
-
     struct saved_signals sv;
     if (install_signals(&sv) != 0) {
-        close(log_fd);
-        close(csv_fd);
-        free(log_path);
-        free(csv_path);
+        close(a.log_fd);
+        close(a.csv_fd);
+        free(a.log_path);
+        free(a.csv_path);
         ostel_buf_free(&c.line);
         return OSTEL_ERR;
     }
 
     struct ostel_child child;
-    struct ostel_sampler *sampler = NULL;
-    uint64_t runner_cpu0 = ostel_thread_cpu_ns();
+    struct watchers w;
+    memset(&w, 0, sizeof(w));
+    w.runner_cpu0 = ostel_thread_cpu_ns();
     if (ostel_child_spawn_own_cgroup(s->argv, &child) != 0) {
         res->status = OSTEL_RUN_SPAWN_FAILED;
         res->exit_code = -1;
         res->end_ts = now_real();
-        goto finish;
-    }
-    sampler = ostel_sampler_start_tap(child.pid, csv_fd, s->interval_ns,
-                                      s->prom ? ostel_prom_tap : NULL, s->prom);
-    if (!sampler)
-        ostel_warn("the run goes on without telemetry");
-    struct during_thread during = {.spec = s, .pid = child.pid};
-    if (s->during)
-        during.started = pthread_create(&during.thread, NULL, during_main, &during) == 0;
-    bool during_stopped = false; /* the child was stopped because `during` had finished */
-    struct ostel_gpu_sampler *gpu_sampler = NULL;
-    if (s->gpu_interval_ns != UINT64_MAX) {
-        char *gpu_csv = ostel_xasprintf("%s/gpu_metrics.csv", s->dir);
-        gpu_sampler = ostel_gpu_sampler_start_tap(
-            child.pid, gpu_csv, s->gpu_interval_ns ? s->gpu_interval_ns : 100000000ull, 5,
-            c.gpu_line, sizeof(c.gpu_line), s->prom ? ostel_prom_gpu_tap : NULL, s->prom);
-        free(gpu_csv);
     } else {
-        snprintf(c.gpu_line, sizeof(c.gpu_line), "GPU telemetry off (--gpu-interval off)");
+        start_watchers(&c, &child, a.csv_fd, &w);
+        struct watch_end end = {false, false};
+        watch_child(&c, &child, a.log_fd, &w.during, &end);
+        int64_t oom_kills = stop_watchers(&c, &w);
+        /* Leave no stray descendant behind; done before reaping, while the unreaped child still
+         * holds its pid, so the process group id cannot have been reused by an unrelated process.
+         */
+        ostel_child_signal_group(&child, SIGKILL);
+        int wstatus = 0;
+        ostel_child_reap(&child, &wstatus);
+        ostel_child_close(&child);
+        if (c.line.len)
+            end_line(&c, res->end_ts);
+        decide_status(res, wstatus, &end, oom_kills);
     }
 
-    int64_t oom_kills = -1;
-    double t0 = ostel_mono_s();
-    double deadline = s->timeout_ns ? t0 + (double)s->timeout_ns / 1e9 : 0;
-    double term_sent = 0;
-    bool timed_out = false, exited = false, eof = false;
-    double exited_at = 0;
-    double ticked_at = t0; /* on_tick's last call (monotonic s) */
-    char chunk[65536];
-    for (;;) {
-        /* Wait for output (while the pipe is open) or a signal (the self-pipe); wake at least every
-         * 100 ms to notice the child's exit and the timeout. 20 ms cost 8 µs per 10 ms sample. */
-        struct pollfd set[2];
-        nfds_t k = 0;
-        if (!eof)
-            set[k++] = (struct pollfd){child.out_fd, POLLIN, 0};
-        set[k++] = (struct pollfd){g_signal_pipe[0], POLLIN, 0};
-        int rc = poll(set, k, 100);
-        if (rc < 0 && errno != EINTR) {
-            ostel_warn("poll: %s", strerror(errno));
-            break;
-        }
-        if (!eof) {
-            for (;;) {
-                ssize_t r = read(child.out_fd, chunk, sizeof(chunk));
-                if (r > 0) {
-                    double ts = now_real();
-                    if (!res->write_errno)
-                        note_write_error(&c, "llama_output.log",
-                                         ostel_fd_write_all_errno(log_fd, chunk, (size_t)r));
-                    if (s->verbose)
-                        (void)!write(STDERR_FILENO, chunk, (size_t)r);
-                    scan_chunk(&c, chunk, (size_t)r, ts);
-                    if (s->on_output)
-                        s->on_output(s->on_output_ctx, chunk, (size_t)r);
-                    /* a child that keeps writing keeps this loop going: on_tick is still due */
-                    if (s->on_tick && ostel_mono_s() - ticked_at >= 0.1) {
-                        s->on_tick(s->on_output_ctx);
-                        ticked_at = ostel_mono_s();
-                    }
-                    continue;
-                }
-                if (r == 0)
-                    eof = true;
-                else if (errno == EINTR)
-                    continue;
-                break;
-            }
-        }
-        char sigbuf[16];
-        while (read(g_signal_pipe[0], sigbuf, sizeof(sigbuf)) > 0)
-            ;
-        double now = ostel_mono_s();
-        if (s->on_tick) {
-            s->on_tick(s->on_output_ctx);
-            ticked_at = now;
-        }
-        if (during.started && atomic_load(&during.done) && !term_sent) {
-            during_stopped = true;
-            ostel_child_signal_group(&child, SIGTERM);
-            term_sent = now;
-        }
-        if (g_signal_received && !res->ostel_signal) {
-            atomic_store(&during.stop, 1);
-            res->ostel_signal = g_signal_received;
-            ostel_child_signal_group(&child, SIGTERM);
-            term_sent = now;
-        }
-        if (deadline && now >= deadline && !timed_out && !res->ostel_signal) {
-            timed_out = true;
-            ostel_child_signal_group(&child, SIGTERM);
-            term_sent = now;
-        }
-        if (term_sent && now - term_sent >= KILL_GRACE_S) {
-            ostel_child_signal_group(&child, SIGKILL);
-            term_sent = now; /* repeat every grace period until the group is gone */
-        }
-        if (!exited) {
-            ostel_child_check_exit(&child, &exited);
-            if (exited) {
-                exited_at = now;
-                if (!atomic_load(&during.stop))
-                    atomic_store(&during.stop, 2);
-            }
-        }
-        /* Done when the child exited and its output is drained; descendants that keep the pipe open
-         * get a short while, then the group is ended. */
-        if (exited && (eof || now - exited_at > 1.0))
-            break;
-    }
-    if (during.started) {
-        int zero = 0; /* keep a 2 (the child exited) that the thread has not read yet */
-        atomic_compare_exchange_strong(&during.stop, &zero, 1);
-        pthread_join(during.thread, NULL);
-    }
-    res->end_ts = now_real();
-    if (gpu_sampler) {
-        int gpu_werr = 0;
-        c.gpu_collection =
-            ostel_gpu_sampler_stop(gpu_sampler, &gpu_werr, c.gpu_line, sizeof(c.gpu_line));
-        note_write_error(&c, "gpu_metrics.csv", gpu_werr);
-        gpu_sampler = NULL;
-        if (c.gpu_collection)
-            ostel_gpu_config_line(c.gpu_collection, c.gpu_line, sizeof(c.gpu_line));
-    }
-    if (sampler) {
-        int64_t kills = -1;
-        uint64_t sampler_cpu = 0;
-        res->oom_scope = ostel_sampler_oom_scope(sampler);
-        int werr = 0;
-        res->samples = ostel_sampler_finish(sampler, &kills, &sampler_cpu, &werr);
-        note_write_error(&c, "metrics.csv", werr);
-        uint64_t runner_cpu1 =
-            ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
-        oom_kills = kills;
-        if (sampler_cpu && runner_cpu0 && runner_cpu1)
-            res->watcher_cpu_ns = sampler_cpu + (runner_cpu1 - runner_cpu0);
-        sampler = NULL;
-    }
-    /* Leave no stray descendant behind; done before reaping, while the unreaped child still holds
-     * its pid, so the process group id cannot have been reused by an unrelated process. */
-    ostel_child_signal_group(&child, SIGKILL);
-    int wstatus = 0;
-    ostel_child_reap(&child, &wstatus);
-    ostel_child_close(&child);
-    if (c.line.len)
-        end_line(&c, res->end_ts);
-
-    res->signal = signal_number_after_exit(wstatus, &res->exit_code);
-    if (res->ostel_signal)
-        res->status = OSTEL_RUN_INTERRUPTED;
-    else if (timed_out)
-        res->status = OSTEL_RUN_TIMEOUT;
-    else if (during_stopped && (res->signal == SIGTERM || res->exit_code == 0))
-        res->status = OSTEL_RUN_OK;
-    else if (res->signal)
-        res->status = OSTEL_RUN_KILLED;
-    else
-        res->status = res->exit_code == 0 ? OSTEL_RUN_OK : OSTEL_RUN_FAILED;
-    /* The kernel's OOM killer sends SIGKILL; a kill counted in our scope during the run names it.
-     */
-    res->oom_killed = res->signal == SIGKILL && !res->ostel_signal && !timed_out && oom_kills > 0;
-
-finish:
-    close_artifact(&c, log_fd, "llama_output.log");
-    close_artifact(&c, csv_fd, "metrics.csv");
-    free(log_path);
-    free(csv_path);
-    finalize(&c);
+    close_artifact(&c, a.log_fd, "llama_output.log");
+    close_artifact(&c, a.csv_fd, "metrics.csv");
+    free(a.log_path);
+    free(a.csv_path);
+    res->summary = finalize(&c);
     int fe = write_config(&c, ostel_run_status_name(res->status));
     if (fe) {
         /* config.txt still says "running": a summary.json beside it would contradict it, so the
@@ -915,10 +966,19 @@ finish:
         char *sp = ostel_xasprintf("%s/summary.json", s->dir);
         unlink(sp);
         free(sp);
+        ostel_run_result_free(res);
     }
     ostel_prom_run_end(s->prom, ostel_run_status_name(res->status));
     restore_signals(&sv);
     free(c.marks);
     ostel_buf_free(&c.line);
     return OSTEL_OK;
+}
+
+void ostel_run_result_free(struct ostel_run_result *res)
+{
+    if (res->summary)
+        ostel_summary_free(res->summary);
+    free(res->summary);
+    res->summary = NULL;
 }

@@ -11,7 +11,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rundir/rundir_summary.h"
+
 struct ostel_buf;
+struct ostel_run_result;
 
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
@@ -60,6 +63,12 @@ struct ostel_run_spec {
      */
     int (*during)(void *arg, pid_t child, const _Atomic int *stop);
     void *during_arg;
+    /* Optional (a study's scenario): called on the runner's thread with the run's summary, filled
+     * and about to be written as summary.json (its one write), and the result so far (status,
+     * write_error); it may add sections (ostel_summary_set_section). NULL for other runs. */
+    void (*before_summary)(void *arg, struct ostel_summary *summary,
+                           const struct ostel_run_result *res);
+    void *before_summary_arg;
 };
 
 struct ostel_run_result {
@@ -79,6 +88,10 @@ struct ostel_run_result {
      * metrics.csv"), or "" when they were; such a run is status failed. */
     char write_error[160];
     int write_errno; /* that failure's errno (ENOSPC, EFBIG, EIO…), or 0 */
+    /* The run's summary as summary.json holds it (owned: ostel_run_result_free()), or NULL when
+     * the directory has none (it or config.txt could not be written). Readers take it from here
+     * instead of reading the file back. */
+    struct ostel_summary *summary;
 };
 
 const char *ostel_run_status_name(enum ostel_run_status s);
@@ -92,21 +105,10 @@ int ostel_runner_prepare_dir(const char *dir);
 /*
  * Runs the spec. Returns 0 when the run directory is complete (whatever the child did: see res), or
  * OSTEL_ERR after printing why the run could not be recorded (the directory could not be made).
+ * Free res with ostel_run_result_free() in either case.
  */
 int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result *res);
-
-/* DIR/summary.json parsed, or NULL when it is missing or not JSON. The caller cJSON_Delete()s it.
- */
-struct cJSON *ostel_run_read_summary(const char *dir);
-/* summary.json's text: root pretty-printed with a final newline; *len its length. The caller frees
- * it. */
-char *ostel_run_summary_text(const struct cJSON *root, size_t *len);
-/* Writes root as DIR/summary.json atomically (ostel_run_summary_text). Prints nothing: returns 0 or
- * the errno of the step that failed (ENOSPC, EFBIG…). */
-int ostel_run_write_summary_errno(const char *dir, const struct cJSON *root);
-/* The same, printing why and returning OSTEL_ERR on failure. */
-int ostel_run_write_summary(const char *dir, const struct cJSON *root);
-/* Appends config.txt's line KEY=VALUE to b, VALUE's line ends made spaces (NULL = empty). */
-void ostel_run_config_line(struct ostel_buf *b, const char *key, const char *value);
+/* Frees what res owns (its summary); res stays readable otherwise. */
+void ostel_run_result_free(struct ostel_run_result *res);
 
 #endif

@@ -24,6 +24,7 @@
 #include "run/metrics.h"
 #include "run/runner.h"
 #include "run/sampler.h"
+#include "rundir/rundir_config.h"
 #include "rundir/rundir_files.h"
 #include "store/store.h"
 #include "util/fileio.h"
@@ -205,20 +206,22 @@ static int remove_run_dir(const char *dir)
  * cell's load lines, which serve_study.c writes after the runner's last word). */
 static bool run_dir_finished(const char *dir, const char *hash, bool serve)
 {
-    char *cfg = ostel_xasprintf("%s/config.txt", dir);
     char *sum = ostel_xasprintf("%s/summary.json", dir);
     bool ok = false;
     struct ostel_buf b;
     ostel_buf_init(&b, 1 << 20);
-    if (ostel_is_file(sum) && ostel_is_file(cfg) && ostel_file_read_all(cfg, 1 << 20, &b) == 0) {
-        char want[64];
-        snprintf(want, sizeof(want), "\nspec_hash=%s\n", hash);
-        bool final = strstr(b.data, "\nstatus=ok\n") || strstr(b.data, "\nstatus=failed\n") ||
-                     strstr(b.data, "\nstatus=killed\n") || strstr(b.data, "\nstatus=timeout\n");
-        ok = final && strstr(b.data, want) && (!serve || strstr(b.data, "\nserve_mode="));
+    if (ostel_is_file(sum) && ostel_config_read(dir, 1 << 20, &b) == 0) {
+        char *status = ostel_config_get(b.data, b.len, "status");
+        char *spec_hash = ostel_config_get(b.data, b.len, "spec_hash");
+        bool final = status && (strcmp(status, "ok") == 0 || strcmp(status, "failed") == 0 ||
+                                strcmp(status, "killed") == 0 || strcmp(status, "timeout") == 0);
+        char *serve_mode = serve ? ostel_config_get(b.data, b.len, "serve_mode") : NULL;
+        ok = final && spec_hash && strcmp(spec_hash, hash) == 0 && (!serve || serve_mode);
+        free(serve_mode);
+        free(status);
+        free(spec_hash);
     }
     ostel_buf_free(&b);
-    free(cfg);
     free(sum);
     return ok;
 }
@@ -357,14 +360,11 @@ static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, 
 }
 
 /*
- * Adds summary.json's "scenario" object (docs/run-directory.md): name, definition, what it asked
- * and held, and its telemetry (the overall statistics of scenario_metrics.csv).
+ * summary.json's "scenario" object (docs/run-directory.md) from scenario.json's: name, definition,
+ * what it asked and held, and its telemetry (the overall statistics of scenario_metrics.csv).
  */
-static int merge_into_summary(const char *run_dir, const cJSON *sc)
+static cJSON *scenario_section(const cJSON *sc)
 {
-    cJSON *root = ostel_run_read_summary(run_dir);
-    if (!root)
-        return OSTEL_OK;
     cJSON *o = cJSON_CreateObject();
     const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
     cJSON_AddStringToObject(o, "name", name->valuestring);
@@ -374,19 +374,17 @@ static int merge_into_summary(const char *run_dir, const cJSON *sc)
         cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(sc, keys[i]), 1));
     const cJSON *tel = cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "telemetry"), "overall");
     cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
-    cJSON_DeleteItemFromObject(root, "scenario");
-    cJSON_AddItemToObject(root, "scenario", o);
-    int e = ostel_run_write_summary(run_dir, root);
-    cJSON_Delete(root);
-    return e;
+    return o;
 }
 
 /*
- * Stops the scenario and moves its files into the run directory (when given). Returns OSTEL_ERR
+ * Stops the scenario and moves its files into the run directory (when given), adding its
+ * "scenario" section to sum (when given: the run's summary before its write). Returns OSTEL_ERR
  * after printing when one of them could not be written (a full disk): the run is then not to be
  * kept.
  */
-static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir)
+static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir,
+                         struct ostel_summary *sum)
 {
     int werr = 0, rc = OSTEL_OK;
     if (sc->sampler) {
@@ -452,9 +450,10 @@ static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *r
         ostel_buf_free(&b);
         char *txt = cJSON_Print(j);
         char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
-        if (rc == OSTEL_OK && (ostel_file_write_atomic(jp, txt, strlen(txt)) != 0 ||
-                               merge_into_summary(run_dir, j) != 0))
+        if (rc == OSTEL_OK && ostel_file_write_atomic(jp, txt, strlen(txt)) != 0)
             rc = OSTEL_ERR;
+        if (rc == OSTEL_OK && sum)
+            ostel_summary_set_section(sum, "scenario", scenario_section(j));
         free(jp);
         free(txt);
         cJSON_Delete(j);
@@ -553,14 +552,42 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->prom = c->opt->prom;
 }
 
-static double summary_gen_tps(const char *dir)
+/* The run's llama.timings.gen_tps, NAN when its summary has none. */
+static double summary_gen_tps(const struct ostel_summary *sum)
 {
-    cJSON *j = ostel_run_read_summary(dir);
-    const cJSON *t = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(j, "llama"), "timings"), "gen_tps");
-    double v = cJSON_IsNumber(t) ? t->valuedouble : NAN;
-    cJSON_Delete(j);
-    return v;
+    const cJSON *t =
+        cJSON_GetObjectItem(cJSON_GetObjectItem(sum ? sum->llama : NULL, "timings"), "gen_tps");
+    return cJSON_IsNumber(t) ? t->valuedouble : NAN;
+}
+
+/* A measured run's before_summary: on its last attempt the scenario is stopped and its files moved
+ * in, so that its "scenario" section is in summary.json's one write. */
+struct scenario_hook {
+    struct study_ctx *c;
+    struct scenario *sc;
+    const char *dir;
+    int attempt;
+    bool serve;   /* a serve cell: one attempt, always the last */
+    bool stopped; /* scenario_stop ran here */
+    int stop_rc;  /* and returned this */
+};
+
+/* The study's retry rule (do_run): a run that went well but lost its timings is run again. */
+static bool last_attempt(int attempt, const struct ostel_run_result *res,
+                         const struct ostel_summary *sum)
+{
+    return res->status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
+           !isnan(summary_gen_tps(sum));
+}
+
+static void scenario_before_summary(void *arg, struct ostel_summary *sum,
+                                    const struct ostel_run_result *res)
+{
+    struct scenario_hook *h = arg;
+    if (!h->serve && !last_attempt(h->attempt, res, sum))
+        return;
+    h->stopped = true;
+    h->stop_rc = scenario_stop(h->c, h->sc, !res->write_error[0] ? h->dir : NULL, sum);
 }
 
 /* Returns 0 (run recorded), 1 (could not go on: printed), or 128+signal. */
@@ -594,7 +621,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     struct scenario sc;
     progress(c, r, strcmp(scen, "none") ? "starting the scenario" : "running");
     if (scenario_start(c, r->index, &sc, scen) != 0) {
-        (void)scenario_stop(c, &sc, NULL);
+        (void)scenario_stop(c, &sc, NULL, NULL);
         free(dir);
         return g_study_signal ? 128 + g_study_signal : 1;
     }
@@ -604,19 +631,24 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     struct ostel_run_spec rs;
     fill_spec(c, &rs, dir, argv, r->model, r->ctx, r->gen, scen, (int)r->rep, r->hash);
     struct ostel_run_result res;
+    struct scenario_hook hook = {c, &sc, dir, 0, false, false, OSTEL_OK};
+    rs.before_summary = scenario_before_summary;
+    rs.before_summary_arg = &hook;
     double t0 = ostel_mono_s();
     int rr = OSTEL_ERR;
     /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
      * most twice, under the same scenario: a measurement without timings is no measurement. A
      * serve cell's measurements are its requests: it runs once. */
+    hook.serve = s->serve;
     if (s->serve)
         rr = c->opt->run_serve(s, c->tool_path, &rs, false, &res);
     for (int attempt = 0; !s->serve; attempt++) {
+        hook.attempt = attempt;
         rr = ostel_runner_run(&rs, &res);
         /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
-        if (rr != 0 || res.status != OSTEL_RUN_OK || attempt == 2 || g_study_signal ||
-            !isnan(summary_gen_tps(dir)))
+        if (rr != 0 || last_attempt(attempt, &res, res.summary))
             break;
+        ostel_run_result_free(&res);
         ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
                    "again",
                    r->dir_name);
@@ -628,7 +660,19 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     if (argv)
         ostel_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
-    if (scenario_stop(c, &sc, keep ? dir : NULL) != 0)
+    int stop_rc = hook.stop_rc;
+    if (!hook.stopped) {
+        /* not stopped before the write (ostel was interrupted after it): added now, rewriting
+         * summary.json */
+        stop_rc = scenario_stop(c, &sc, keep ? dir : NULL, keep ? res.summary : NULL);
+        if (stop_rc == OSTEL_OK && keep && res.summary &&
+            ostel_summary_section(res.summary, "scenario")) {
+            int e = ostel_summary_write(dir, res.summary);
+            if (e)
+                stop_rc = ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
+        }
+    }
+    if (stop_rc != 0)
         keep = false;
     else if (recorded && res.write_error[0])
         ostel_error("study: %s: %s; stopping (free some space, then run the same command again "
@@ -639,12 +683,14 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         if (recorded)
             remove_run_dir(dir);
         free(dir);
+        ostel_run_result_free(&res);
         if (recorded && res.status == OSTEL_RUN_INTERRUPTED)
             return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
         return 1;
     }
     if (res.status == OSTEL_RUN_INTERRUPTED) {
         free(dir);
+        ostel_run_result_free(&res);
         return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
     }
     c->run_seconds += ostel_mono_s() - t0;
@@ -656,7 +702,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         ostel_error("study: %s is kept; run the same command again to store it", dir);
         rc = 1;
     }
-    c->last_gen_tps = s->serve ? NAN : summary_gen_tps(dir); /* a server's is per request */
+    c->last_gen_tps = s->serve ? NAN : summary_gen_tps(res.summary); /* a server's is per request */
     c->done_now++;
     if (!c->opt->quiet && !c->opt->progress_bar) {
         char took[32];
@@ -670,6 +716,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         fprintf(stderr, ", %s\n", took);
     }
     free(dir);
+    ostel_run_result_free(&res);
     return rc;
 }
 
@@ -701,6 +748,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
         struct ostel_run_result res;
         int rr = s->serve ? c->opt->run_serve(s, c->tool_path, &rs, true, &res)
                           : ostel_runner_run(&rs, &res);
+        ostel_run_result_free(&res);
         if (argv)
             ostel_llama_cmd_argv_free(argv);
         free(dir);

@@ -5,6 +5,8 @@
  */
 #include "serve/serve_study.h"
 
+#include "rundir/rundir_config.h"
+#include "rundir/rundir_summary.h"
 #include "serve/serve.h"
 #include "util/fileio.h"
 #include "util/optval.h"
@@ -131,8 +133,8 @@ static bool some_level_completed(const struct ostel_serve_outcome *o)
 static void config_lines(struct ostel_buf *b, const struct ostel_serve_params *p,
                          const struct ostel_study_spec *s, const char *url)
 {
-    ostel_run_config_line(b, "serve_url", url);
-    ostel_run_config_line(b, "serve_mode", p->mode == OSTEL_SERVE_RATE ? "rate" : "concurrency");
+    ostel_config_line(b, "serve_url", url);
+    ostel_config_line(b, "serve_mode", p->mode == OSTEL_SERVE_RATE ? "rate" : "concurrency");
     ostel_buf_puts(b, "serve_levels=");
     for (size_t i = 0; i < p->n_levels; i++)
         ostel_buf_printf(b, "%s%g", i ? "," : "", p->levels[i]);
@@ -149,11 +151,12 @@ static void config_lines(struct ostel_buf *b, const struct ostel_serve_params *p
     ostel_buf_putc(b, '\n');
 }
 
-/* summary.json with the load's results as "serve" and the final status. Returns 0 or an errno. */
-static int write_summary(const char *dir, const cJSON *serve_json, const char *status,
-                         const char *error)
+/* summary.json: the runner's summary (its result, not read back) with the load's results as
+ * "serve" and the final status. Returns 0 or an errno. */
+static int write_summary(const char *dir, const struct ostel_summary *sum, const cJSON *serve_json,
+                         const char *status, const char *error)
 {
-    cJSON *root = ostel_run_read_summary(dir);
+    cJSON *root = sum ? ostel_summary_to_json(sum) : NULL;
     if (!root)
         root = cJSON_CreateObject();
     cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
@@ -169,7 +172,7 @@ static int write_summary(const char *dir, const cJSON *serve_json, const char *s
         cJSON_DeleteItemFromObject(run, "error");
         cJSON_AddStringToObject(run, "error", error);
     }
-    int e = ostel_run_write_summary_errno(dir, root);
+    int e = ostel_summary_write_json(dir, root);
     cJSON_Delete(root);
     return e;
 }
@@ -180,29 +183,28 @@ static int write_config(const char *dir, const struct ostel_serve_params *p,
                         const struct ostel_study_spec *s, const char *url, const char *status,
                         const char *error)
 {
-    char *path = ostel_xasprintf("%s/config.txt", dir);
     struct ostel_buf in, b;
     ostel_buf_init(&in, 16u << 20);
     ostel_buf_init(&b, 0);
-    int e = ostel_file_read_all(path, 16u << 20, &in) == 0 ? 0 : EIO;
-    struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
-    while (!e && ostel_str_next_line(&rest, &line)) {
-        if ((line.n >= 7 && memcmp(line.p, "status=", 7) == 0) ||
-            (line.n >= 6 && memcmp(line.p, "error=", 6) == 0) ||
-            (line.n >= 6 && memcmp(line.p, "serve_", 6) == 0))
+    int e = ostel_config_read(dir, 16u << 20, &in) == 0 ? 0 : EIO;
+    struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), key, val;
+    while (!e && ostel_config_next(&rest, &key, &val)) {
+        if (ostel_str_eq(key, "status") || ostel_str_eq(key, "error") ||
+            ostel_str_starts_with(key, "serve_"))
             continue;
-        ostel_buf_append(&b, line.p, line.n);
+        ostel_buf_append(&b, key.p, key.n);
+        ostel_buf_putc(&b, '=');
+        ostel_buf_append(&b, val.p, val.n);
         ostel_buf_putc(&b, '\n');
     }
     config_lines(&b, p, s, url);
-    ostel_run_config_line(&b, "status", status);
+    ostel_config_line(&b, "status", status);
     if (*error)
-        ostel_run_config_line(&b, "error", error);
+        ostel_config_line(&b, "error", error);
     if (!e)
-        e = ostel_file_write_atomic_errno(path, b.data ? b.data : "", b.len);
+        e = ostel_config_write(dir, b.data ? b.data : "", b.len);
     ostel_buf_free(&in);
     ostel_buf_free(&b);
-    free(path);
     return e;
 }
 
@@ -233,7 +235,7 @@ static void finish(const struct ostel_study_spec *s, const char *dir, struct cel
     if (err[0] && res->status == OSTEL_RUN_OK)
         res->status = OSTEL_RUN_FAILED;
     const char *status = ostel_run_status_name(res->status);
-    int e = write_summary(dir, c->out.json, status, err);
+    int e = write_summary(dir, res->summary, c->out.json, status, err);
     const char *file = "summary.json";
     if (!e) {
         e = write_config(dir, c->p, s, url, status, err);

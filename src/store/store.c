@@ -8,6 +8,7 @@
  */
 #include "store/store_internal.h"
 #include "store/store_serve.h"
+#include "rundir/rundir_config.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 
@@ -842,7 +843,7 @@ static char *config_get(const struct run_files *f, const char *key)
 {
     if (!f->have_config)
         return NULL;
-    char *v = ostel_store_config_get(f->config.data, f->config.len, key);
+    char *v = ostel_config_get(f->config.data, f->config.len, key);
     if (v && !*v) {
         free(v);
         return NULL;

@@ -429,17 +429,6 @@ int ostel_store_config_validate(const char *text, size_t len, char *err, size_t 
     return OSTEL_OK;
 }
 
-char *ostel_store_config_get(const char *text, size_t len, const char *key)
-{
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    size_t klen = strlen(key);
-    while (ostel_str_next_line(&rest, &line)) {
-        if (line.n > klen && memcmp(line.p, key, klen) == 0 && line.p[klen] == '=')
-            return ostel_xstrndup(line.p + klen + 1, line.n - klen - 1);
-    }
-    return NULL;
-}
-
 const cJSON *ostel_store_json_get(const cJSON *root, const char *path)
 {
     const cJSON *cur = root;

@@ -108,11 +108,9 @@ void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows);
 
 /*
  * config.txt: validates that every non-empty line is key=value (keys [A-Za-z0-9_.-]). Returns 0 or
- * -1 with a message in err. ostel_store_config_get() returns a newly allocated copy of key's value
- * (the caller frees it) or NULL when absent.
+ * -1 with a message in err. Values are read with rundir's ostel_config_get().
  */
 int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size);
-char *ostel_store_config_get(const char *text, size_t len, const char *key);
 
 /*
  * summary.json: parses and checks the envelope ("schema": "ostel.summary", schema_version 1, a
