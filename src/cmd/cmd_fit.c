@@ -111,7 +111,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     switch (id) {
     case 'c':
         if (parse_u32(arg, "ctx", 0, 1 << 30, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.n_ctx = (uint32_t)v;
         return 0;
     case 'm':
@@ -162,7 +162,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_NGL:
         if (parse_u32(arg, "ngl", -1, 100000, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.ngl = (int)v;
         return 0;
     case OPT_NO_MMAP:
@@ -170,16 +170,16 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_PARALLEL:
         if (parse_u32(arg, "parallel", 1, 4096, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.n_seq = (uint32_t)v;
         return 0;
     case OPT_UBATCH:
         if (parse_u32(arg, "ubatch", 1, 1 << 20, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.n_ubatch = (uint32_t)v;
         return 0;
     default:
-        return -1;
+        return OSTEL_ERR;
     }
 }
 

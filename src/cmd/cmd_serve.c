@@ -402,14 +402,14 @@ static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0); /* SOCK_CLOEXEC is Linux's; macOS has only fcntl */
     if (fd < 0)
-        return -1;
+        return OSTEL_ERR;
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(sa);
-    int port = -1;
+    int port = OSTEL_ERR;
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
         getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
         port = ntohs(sa.sin_port);
@@ -490,10 +490,10 @@ static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, 
 }
 
 /* err, or err + "; " + what when err already says something */
-static void add_reason(char *err, size_t n, const char *what)
+static void add_reason(char *err, size_t err_size, const char *what)
 {
     size_t l = strlen(err);
-    snprintf(err + l, n - l, "%s%s", l ? "; " : "", what);
+    snprintf(err + l, err_size - l, "%s%s", l ? "; " : "", what);
 }
 
 /*

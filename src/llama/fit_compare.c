@@ -97,7 +97,7 @@ static cJSON *cmp_json(double pred_bytes, bool have, double meas_mib, double *er
 }
 
 cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *pin,
-                                   const struct ostel_log_result *log, char *err, size_t errlen)
+                                   const struct ostel_log_result *log, char *err, size_t err_size)
 {
     /* measured, per device and kind */
     struct measured mm = {{0}, {0}}, mk = {{0}, {0}}, mc = {{0}, {0}}, mo = {{0}, {0}};
@@ -141,7 +141,7 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
         }
     }
     if (!any) {
-        snprintf(err, errlen, "the log holds no buffer sizes to compare with");
+        snprintf(err, err_size, "the log holds no buffer sizes to compare with");
         return NULL;
     }
 
@@ -158,7 +158,7 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
     }
     if (rc != 0) {
         source = "log";
-        if (ostel_memmodel_shape_from_log(&shape, log, err, errlen) != 0)
+        if (ostel_memmodel_shape_from_log(&shape, log, err, err_size) != 0)
             return NULL;
     }
 
@@ -192,7 +192,7 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
     /* the log's own KV size decides whether the window cache applies: keep the shape's */
 
     struct ostel_memmodel_result r;
-    if (ostel_memmodel_predict(&shape, &p, &r, err, errlen) != 0) {
+    if (ostel_memmodel_predict(&shape, &p, &r, err, err_size) != 0) {
         ostel_memmodel_shape_free(&shape);
         return NULL;
     }

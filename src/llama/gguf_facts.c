@@ -291,10 +291,10 @@ cJSON *ostel_gguf_model_json(const struct ostel_gguf *g, const struct ostel_gguf
     return o;
 }
 
-cJSON *ostel_gguf_inspect_json(const char *path, char *err, size_t errlen)
+cJSON *ostel_gguf_inspect_json(const char *path, char *err, size_t err_size)
 {
     struct ostel_gguf g;
-    if (ostel_gguf_read_file(&g, path, err, errlen) != OSTEL_OK) {
+    if (ostel_gguf_read_file(&g, path, err, err_size) != OSTEL_OK) {
         ostel_gguf_free(&g);
         return NULL;
     }

@@ -73,6 +73,6 @@ void ostel_gguf_model_free(struct ostel_gguf_model *m);
 cJSON *ostel_gguf_model_json(const struct ostel_gguf *g, const struct ostel_gguf_model *m,
                              const char *path);
 /* Reads path's header and returns the object above, or NULL with err filled (for `ostel run`). */
-cJSON *ostel_gguf_inspect_json(const char *path, char *err, size_t errlen);
+cJSON *ostel_gguf_inspect_json(const char *path, char *err, size_t err_size);
 
 #endif

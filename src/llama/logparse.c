@@ -1354,11 +1354,11 @@ void ostel_log_result_free(struct ostel_log_result *r)
 }
 
 int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *r, char *err,
-                         size_t errsz)
+                         size_t err_size)
 {
     if (!r || (!data && len > 0)) {
-        if (err && errsz)
-            snprintf(err, errsz, "logparse: no input");
+        if (err && err_size)
+            snprintf(err, err_size, "logparse: no input");
         return OSTEL_ERR;
     }
     ostel_log_result_free(r);

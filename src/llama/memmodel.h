@@ -115,23 +115,24 @@ struct ostel_memmodel_result {
     char note[256];   /* what is approximate, "" when nothing */
 };
 
-/* Fills *s from a GGUF header (s owns copies; g may be freed after). Returns 0 or -1 with err. */
+/* Fills *s from a GGUF header (s owns copies; g may be freed after). Returns 0 or OSTEL_ERR with
+ * err. */
 int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct ostel_gguf *g,
-                                   char *err, size_t errlen);
+                                   char *err, size_t err_size);
 /*
  * Fills *s from the model header lines of a parsed log (n_layer, n_embd, n_head, n_head_kv,
  * n_vocab, file type, size, and r->header_extra's head sizes, n_ff and n_swa), synthesizing a
- * llama-like tensor table whose total is the printed model size. Returns -1 with err when the
- * log lacks what is needed.
+ * llama-like tensor table whose total is the printed model size. Returns OSTEL_ERR with err when
+ * the log lacks what is needed.
  */
 int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
-                                  char *err, size_t errlen);
+                                  char *err, size_t err_size);
 void ostel_memmodel_shape_free(struct ostel_memmodel_shape *s);
 
-/* Predicts *out (plain data). Returns 0, or -1 with err (bad parameters, unusable shape). */
+/* Predicts *out (plain data). Returns 0, or OSTEL_ERR with err (bad parameters, unusable shape). */
 int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                            const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
-                           char *err, size_t errlen);
+                           char *err, size_t err_size);
 
 /* The ggml type id of a cache type name ("f16", "q8_0", ...) usable for the KV cache, or -1. */
 int ostel_memmodel_cache_type(const char *name);
@@ -152,7 +153,7 @@ cJSON *ostel_memmodel_result_json(const struct ostel_memmodel_result *r);
  * n_ff, n_swa) sharpens the prediction.
  */
 cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *p,
-                                   const struct ostel_log_result *log, char *err, size_t errlen);
+                                   const struct ostel_log_result *log, char *err, size_t err_size);
 
 /* Error bars of the comparison: |error| at most this many percent. */
 #define OSTEL_MEMMODEL_BAR_MODEL_PCT 1.0

@@ -25,16 +25,16 @@
 
 #define CG_BUF 8192
 
-/* Reads dir/name into buf (NUL-terminated); returns its length or -1. */
+/* Reads dir/name into buf (NUL-terminated); returns its length or OSTEL_ERR. */
 static ssize_t read_in(const char *dir, const char *name, char *buf, size_t size)
 {
     char path[1200];
     int w = snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (w < 0 || (size_t)w >= sizeof(path))
-        return -1;
+        return OSTEL_ERR;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return -1;
+        return OSTEL_ERR;
     size_t got = 0;
     while (got + 1 < size) {
         ssize_t n = read(fd, buf + got, size - 1 - got);
