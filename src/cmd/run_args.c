@@ -300,7 +300,6 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
                    OSTEL_OPT_USAGE;
         if (!a->tool)
             a->tool = ostel_xstrdup(tool);
-        a->llama_version = ostel_llama_tool_version(a->tool_path);
         struct ostel_llama_cmd lc = {a->tool_path, a->tool,        a->model, a->ctx,       a->gen,
                                      a->prompt,    a->prompt_file, a->seed,  a->child_argv};
         char **llama_argv = ostel_llama_cmd_argv(&lc);
@@ -323,8 +322,6 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
         free(safe);
     }
     a->cmdline = ostel_run_args_join_cmdline(argc, argv);
-    if (ostel_runner_prepare_dir(a->dir) != 0)
-        return OSTEL_OPT_USAGE;
 
     struct ostel_run_spec *s = &a->spec;
     s->dir = a->dir;
@@ -341,7 +338,6 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
     s->scenario = "none";
     s->llama_bin = a->llama_bin ? a->llama_bin : getenv("OSTEL_LLAMA_BIN");
     s->ostel_cmdline = a->cmdline;
-    s->llama_version = a->llama_version;
     s->interval_ns = a->interval_ns;
     s->gpu_interval_ns = a->gpu_interval_ns;
     s->timeout_ns = a->timeout_ns;
