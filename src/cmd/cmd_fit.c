@@ -714,10 +714,17 @@ static int run_compare(struct fit_args *a)
         ostel_log_result_free(&lr);
         return ostel_error("%s: no such file", a->models[0]), OSTEL_EXIT_FAIL;
     }
+    /* the model's tensor table when its header can be read, else the log's model header */
+    struct ostel_gguf_run_facts facts;
+    memset(&facts, 0, sizeof(facts));
+    char gerr[256];
+    bool gguf = a->n_models &&
+                ostel_gguf_run_facts_read(&facts, a->models[0], gerr, sizeof(gerr)) == OSTEL_OK;
     struct ostel_memmodel_params p = a->p;
     p.n_ctx = 0; /* the log's */
-    cJSON *o =
-        ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, err, sizeof(err));
+    cJSON *o = ostel_memmodel_compare_json(gguf && facts.has_shape ? &facts.shape : NULL, &p, &lr,
+                                           err, sizeof(err));
+    ostel_gguf_run_facts_free(&facts);
     ostel_buf_free(&b);
     ostel_log_result_free(&lr);
     if (!o)

@@ -5,6 +5,7 @@
 #ifndef OSTEL_RUN_ARGS_H
 #define OSTEL_RUN_ARGS_H
 
+#include "llama/gguf_facts.h"
 #include "run/runner.h"
 #include "util/opt.h"
 
@@ -22,6 +23,8 @@ struct ostel_run_args {
     char *tool_path;     /* owned */
     char *llama_version; /* owned: `TOOL --version`, set by cmd_run.c after the parse */
     bool command_mode;   /* watching an arbitrary command */
+    /* The model's header, read once by the parse and handed to the runner (not in command mode). */
+    struct ostel_gguf_run_facts model_facts;
 };
 
 /*

@@ -552,20 +552,28 @@ static void finalize(struct run_ctx *c)
     cJSON_AddItemToObject(run, "error", str_or_null(res->write_error));
 
     cJSON_AddItemToObject(root, "llama", parsed ? ostel_logparse_to_json(&lr) : cJSON_CreateNull());
-    cJSON *mf = NULL;
-    if (s->model) {
+    /* The model's header, read once: by the caller, else here. */
+    struct ostel_gguf_run_facts own_facts;
+    memset(&own_facts, 0, sizeof(own_facts));
+    const struct ostel_gguf_run_facts *mf = s->model_facts;
+    if (!mf && s->model) {
         char gerr[256];
-        mf = ostel_gguf_inspect_json(s->model, gerr, sizeof(gerr));
+        if (ostel_gguf_run_facts_read(&own_facts, s->model, gerr, sizeof(gerr)) == OSTEL_OK)
+            mf = &own_facts;
     }
-    cJSON_AddItemToObject(root, "model_file", mf ? mf : cJSON_CreateNull());
+    cJSON_AddItemToObject(root, "model_file",
+                          mf && mf->model_file ? cJSON_Duplicate(mf->model_file, true)
+                                               : cJSON_CreateNull());
     /* ostel fit's prediction of what llama.cpp allocates, held against what it reported. */
     cJSON *pred = NULL;
     if (parsed && strcmp(s->tool ? s->tool : "command", "command") != 0) {
         struct ostel_memmodel_params mp = ostel_memmodel_default_params();
         mp.n_ctx = s->ctx > 0 ? (uint32_t)s->ctx : 0;
         char perr[256];
-        pred = ostel_memmodel_compare_json(s->model, &mp, &lr, perr, sizeof(perr));
+        pred = ostel_memmodel_compare_json(mf && mf->has_shape ? &mf->shape : NULL, &mp, &lr, perr,
+                                           sizeof(perr));
     }
+    ostel_gguf_run_facts_free(&own_facts);
     cJSON_AddItemToObject(root, "prediction", pred ? pred : cJSON_CreateNull());
     cJSON_AddItemToObject(
         root, "telemetry",
