@@ -752,7 +752,7 @@ static const char *alias_of(const char *arg)
     return arg;
 }
 
-int cmd_fit(int argc, char **argv)
+int ostel_cmd_fit(int argc, char **argv)
 {
     struct fit_args a;
     memset(&a, 0, sizeof(a));

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_run(int argc, char **argv)
+int ostel_cmd_run(int argc, char **argv)
 {
     struct ostel_run_args a;
     int rc = ostel_run_args_parse(&a, argc, argv);

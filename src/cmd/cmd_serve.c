@@ -795,7 +795,7 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     return !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 }
 
-int cmd_serve(int argc, char **argv)
+int ostel_cmd_serve(int argc, char **argv)
 {
     struct serve_args a;
     memset(&a, 0, sizeof(a));

@@ -186,8 +186,8 @@ static bool read_v1(const char *cg_root, const char *rel, char *buf,
     return true;
 }
 
-bool ostel_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
-                          struct ostel_platform_cgroup *out)
+bool ostel_platform_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
+                                   struct ostel_platform_cgroup *out)
 {
     memset(out, 0, sizeof(*out));
     char *buf = ostel_xmalloc(CG_BUF);
@@ -210,7 +210,7 @@ bool ostel_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
 
 bool ostel_platform_cgroup_read(pid_t pid, struct ostel_platform_cgroup *out)
 {
-    return ostel_cgroup_read_at("/proc", "/sys/fs/cgroup", pid, out);
+    return ostel_platform_cgroup_read_at("/proc", "/sys/fs/cgroup", pid, out);
 }
 
 /* ---- per-run cgroups ---- */
