@@ -23,18 +23,21 @@ struct command {
 
 /* Sorted by name. */
 static const struct command commands[] = {
-    {"db", cmd_db, "the results database: import run directories, export, info"},
-    {"fit", cmd_fit, "predict a model's memory at a context and whether it fits"},
-    {"hog", cmd_hog, "make background load: hold memory, keep CPUs busy"},
-    {"inspect", cmd_inspect, "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
-    {"parse", cmd_parse, "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
-    {"quality", cmd_quality, "what quantization costs in KL divergence against a base model"},
-    {"report", cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
-    {"run", cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
-    {"serve", cmd_serve,
+    {"db", ostel_cmd_db, "the results database: import run directories, export, info"},
+    {"fit", ostel_cmd_fit, "predict a model's memory at a context and whether it fits"},
+    {"hog", ostel_cmd_hog, "make background load: hold memory, keep CPUs busy"},
+    {"inspect", ostel_cmd_inspect,
+     "read a GGUF file's header: shape, type, sizes, KV bytes per token"},
+    {"parse", ostel_cmd_parse,
+     "parse an existing llama.cpp log: timings, buffers, memory breakdown"},
+    {"quality", ostel_cmd_quality, "what quantization costs in KL divergence against a base model"},
+    {"report", ostel_cmd_report, "compare runs: tables, statistics, charts (md, csv, json, html)"},
+    {"run", ostel_cmd_run, "one llama.cpp run (or any command) under OS telemetry"},
+    {"serve", ostel_cmd_serve,
      "load llama-server with concurrent requests: latency, throughput, telemetry"},
-    {"study", cmd_study, "many runs as one study: matrix, repetitions, background load, store"},
-    {"synth", cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
+    {"study", ostel_cmd_study,
+     "many runs as one study: matrix, repetitions, background load, store"},
+    {"synth", ostel_cmd_synth, "write a random-weight GGUF with the exact shapes of a real model"},
 };
 
 static void print_usage(FILE *f)

@@ -198,7 +198,7 @@ static void print_db_usage(FILE *f)
                "'ostel db SUBCOMMAND --help' shows its options\n");
 }
 
-int cmd_db(int argc, char **argv)
+int ostel_cmd_db(int argc, char **argv)
 {
     if (argc < 2) {
         print_db_usage(stderr);

@@ -111,7 +111,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     switch (id) {
     case 'c':
         if (parse_u32(arg, "ctx", 0, 1 << 30, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.n_ctx = (uint32_t)v;
         return 0;
     case 'm':
@@ -162,7 +162,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_NGL:
         if (parse_u32(arg, "ngl", -1, 100000, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.ngl = (int)v;
         return 0;
     case OPT_NO_MMAP:
@@ -170,16 +170,16 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         return 0;
     case OPT_PARALLEL:
         if (parse_u32(arg, "parallel", 1, 4096, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.n_seq = (uint32_t)v;
         return 0;
     case OPT_UBATCH:
         if (parse_u32(arg, "ubatch", 1, 1 << 20, &v))
-            return -1;
+            return OSTEL_ERR;
         a->p.n_ubatch = (uint32_t)v;
         return 0;
     default:
-        return -1;
+        return OSTEL_ERR;
     }
 }
 
@@ -714,10 +714,17 @@ static int run_compare(struct fit_args *a)
         ostel_log_result_free(&lr);
         return ostel_error("%s: no such file", a->models[0]), OSTEL_EXIT_FAIL;
     }
+    /* the model's tensor table when its header can be read, else the log's model header */
+    struct ostel_gguf_run_facts facts;
+    memset(&facts, 0, sizeof(facts));
+    char gerr[256];
+    bool gguf = a->n_models &&
+                ostel_gguf_run_facts_read(&facts, a->models[0], gerr, sizeof(gerr)) == OSTEL_OK;
     struct ostel_memmodel_params p = a->p;
     p.n_ctx = 0; /* the log's */
-    cJSON *o =
-        ostel_memmodel_compare_json(a->n_models ? a->models[0] : NULL, &p, &lr, err, sizeof(err));
+    cJSON *o = ostel_memmodel_compare_json(gguf && facts.has_shape ? &facts.shape : NULL, &p, &lr,
+                                           err, sizeof(err));
+    ostel_gguf_run_facts_free(&facts);
     ostel_buf_free(&b);
     ostel_log_result_free(&lr);
     if (!o)
@@ -745,7 +752,7 @@ static const char *alias_of(const char *arg)
     return arg;
 }
 
-int cmd_fit(int argc, char **argv)
+int ostel_cmd_fit(int argc, char **argv)
 {
     struct fit_args a;
     memset(&a, 0, sizeof(a));

@@ -76,7 +76,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     return ostel_error("hog: unhandled option");
 }
 
-int cmd_hog(int argc, char **argv)
+int ostel_cmd_hog(int argc, char **argv)
 {
     struct hog_args a;
     memset(&a, 0, sizeof(a));

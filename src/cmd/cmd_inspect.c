@@ -217,7 +217,7 @@ static void print_tensors(const struct model *md)
     }
 }
 
-int cmd_inspect(int argc, char **argv)
+int ostel_cmd_inspect(int argc, char **argv)
 {
     struct inspect_args a = {0};
     struct ostel_args args;

@@ -187,7 +187,7 @@ static void print_human(const char *name, const struct ostel_log_result *r)
     }
 }
 
-int cmd_parse(int argc, char **argv)
+int ostel_cmd_parse(int argc, char **argv)
 {
     struct parse_opts_ctx ctx = {false};
     int first = 0;

@@ -133,7 +133,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     }
 }
 
-int cmd_quality(int argc, char **argv)
+int ostel_cmd_quality(int argc, char **argv)
 {
     struct quality_args a;
     memset(&a, 0, sizeof(a));

@@ -134,7 +134,7 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int cmd_report(int argc, char **argv)
+int ostel_cmd_report(int argc, char **argv)
 {
     struct report_args a = {0};
     int rc =

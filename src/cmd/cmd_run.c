@@ -7,6 +7,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/run_args.h"
+#include "run/llama_cmd.h"
 #include "run/prom.h"
 #include "run/runner.h"
 #include "util/util.h"
@@ -15,13 +16,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-int cmd_run(int argc, char **argv)
+int ostel_cmd_run(int argc, char **argv)
 {
     struct ostel_run_args a;
     int rc = ostel_run_args_parse(&a, argc, argv);
     if (rc != OSTEL_OPT_DONE) {
         ostel_run_args_free(&a);
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
+    }
+    if (!a.command_mode)
+        a.llama_version = ostel_llama_tool_version(a.tool_path);
+    a.spec.llama_version = a.llama_version;
+    if (ostel_runner_prepare_dir(a.dir) != 0) {
+        ostel_run_args_free(&a);
+        return OSTEL_EXIT_USAGE;
     }
     struct ostel_prom *prom = NULL;
     if ((a.metrics_listen || a.metrics_textfile) &&

@@ -148,8 +148,6 @@ struct serve_args {
     bool have_conc, have_rate, have_sweep;
     uint64_t interval_ns, ready_timeout_ns;
     bool verbose;
-    char **rest;
-    int nrest;
 };
 
 static void replace(char **dst, const char *v)
@@ -403,14 +401,14 @@ static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0); /* SOCK_CLOEXEC is Linux's; macOS has only fcntl */
     if (fd < 0)
-        return -1;
+        return OSTEL_ERR;
     (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof(sa));
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(sa);
-    int port = -1;
+    int port = OSTEL_ERR;
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
         getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
         port = ntohs(sa.sin_port);
@@ -491,10 +489,10 @@ static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, 
 }
 
 /* err, or err + "; " + what when err already says something */
-static void add_reason(char *err, size_t n, const char *what)
+static void add_reason(char *err, size_t err_size, const char *what)
 {
     size_t l = strlen(err);
-    snprintf(err + l, n - l, "%s%s", l ? "; " : "", what);
+    snprintf(err + l, err_size - l, "%s%s", l ? "; " : "", what);
 }
 
 /*
@@ -796,7 +794,216 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     return !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 }
 
-int cmd_serve(int argc, char **argv)
+/* Checks the parsed options and fills in their defaults; prints the first problem (OSTEL_ERR). */
+static int settle_args(struct serve_args *a, const struct ostel_args *pa)
+{
+    if (pa->npos > 0)
+        return ostel_error("serve: unexpected argument '%s'", pa->pos[0]);
+    if (!a->tag)
+        a->tag = ostel_xstrdup("serve");
+    if (a->have_sweep && (a->have_conc || a->have_rate))
+        return ostel_error(
+            "serve: --sweep decides its own levels; leave out --concurrency and --rate");
+    if (!a->have_conc && !a->have_rate && !a->have_sweep) {
+        a->levels = ostel_xmalloc(sizeof(double));
+        a->levels[0] = 1;
+        a->n_levels = 1;
+        a->have_conc = true;
+    }
+    a->p.mode = a->have_sweep  ? OSTEL_SERVE_SWEEP
+                : a->have_rate ? OSTEL_SERVE_RATE
+                               : OSTEL_SERVE_CONCURRENCY;
+    a->p.levels = a->levels;
+    a->p.n_levels = a->n_levels;
+    a->p.prompt_file = a->prompt_file;
+    a->p.scrape_interval_ns = a->interval_ns * 10;
+    if (a->url && (a->model || pa->dashdash))
+        return ostel_error("serve: --url loads a running server; -m and llama-server arguments "
+                           "are for the server ostel starts");
+    if (!a->url && !a->model)
+        return ostel_error("serve: give -m MODEL (ostel starts llama-server) or --url URL");
+    /* ostel picks the address and waits for /health there: a second --port or --host after --
+     * would move the server (llama-server takes the last) and the wait would time out */
+    for (int i = 0; i < pa->nrest; i++) {
+        const char *r = pa->rest[i];
+        if (!strcmp(r, "--port") || !strncmp(r, "--port=", 7) || !strcmp(r, "--host") ||
+            !strncmp(r, "--host=", 7))
+            return ostel_error(
+                "serve: '%.40s' after --: ostel starts llama-server on 127.0.0.1 and a free "
+                "port of its own; use --url to load a server listening elsewhere",
+                r);
+    }
+    if (a->pid && !a->url)
+        return ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");
+    if (a->url) {
+        size_t n = strlen(a->url);
+        while (n && a->url[n - 1] == '/')
+            a->url[--n] = '\0';
+        if (!url_ok(a->url))
+            return ostel_error("serve: --url must be http://HOST[:PORT], got '%s'", a->url);
+    }
+    if (a->prompt_file && !ostel_is_file(a->prompt_file))
+        return ostel_error("serve: prompt file '%s' not found", a->prompt_file);
+    if (a->model && !ostel_is_file(a->model))
+        return ostel_error("serve: model '%s' not found", a->model);
+    return OSTEL_OK;
+}
+
+/* A stream is a socket: let thousands be open at once. */
+static void raise_open_files_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+/* llama-server -m MODEL --host 127.0.0.1 --port P -c CTX [-np N] --metrics [extra...]; the caller
+ * frees each string and the array. */
+static char **server_argv(const struct serve_args *a, const char *server, int port,
+                          const struct ostel_args *pa)
+{
+    size_t k = 0, cap = 16 + (size_t)pa->nrest;
+    char **v = ostel_xcalloc(cap, sizeof(char *));
+    v[k++] = ostel_xstrdup(server);
+    v[k++] = ostel_xstrdup("-m");
+    v[k++] = ostel_xstrdup(a->model);
+    v[k++] = ostel_xstrdup("--host");
+    v[k++] = ostel_xstrdup("127.0.0.1");
+    v[k++] = ostel_xstrdup("--port");
+    v[k++] = ostel_xasprintf("%d", port);
+    v[k++] = ostel_xstrdup("-c");
+    v[k++] = ostel_xasprintf("%lld", a->ctx);
+    if (a->parallel > 0) {
+        v[k++] = ostel_xstrdup("-np");
+        v[k++] = ostel_xasprintf("%lld", a->parallel);
+    }
+    v[k++] = ostel_xstrdup("--metrics");
+    for (int i = 0; i < pa->nrest; i++)
+        v[k++] = ostel_xstrdup(pa->rest[i]);
+    return v;
+}
+
+/* What went wrong in a run of the server with its load, first cause first, into err ("" when
+ * nothing did); le is ostel_serve_label_metrics()'s errno. */
+static void outcome_error(const struct serve_ctx *sc, const struct ostel_run_result *res, int le,
+                          char *err, size_t err_size)
+{
+    bool server_failed = res->status != OSTEL_RUN_OK && res->status != OSTEL_RUN_INTERRUPTED;
+    bool interrupted = res->status == OSTEL_RUN_INTERRUPTED;
+    err[0] = '\0';
+    if (res->write_error[0]) /* the runner could not write one of its artifacts */
+        snprintf(err, err_size, "%s", res->write_error);
+    else if (!sc->ready && !interrupted)
+        snprintf(err, err_size, "llama-server did not become ready (%s; run status %s)",
+                 sc->error[0] ? sc->error : "it exited", ostel_run_status_name(res->status));
+    else if (server_failed)
+        snprintf(err, err_size, "llama-server ended during the load (run status %s)",
+                 ostel_run_status_name(res->status));
+    else if (sc->error[0])
+        snprintf(err, err_size, "%s", sc->error);
+    else if (le)
+        ostel_write_error_text(err, err_size, le, "metrics.csv");
+    else if (!interrupted && !levels_ok(&sc->out))
+        snprintf(err, err_size, "no level completed a request");
+    if (res->write_error[0] && sc->error[0] && !strstr(err, sc->error))
+        add_reason(err, err_size, sc->error); /* the load's own failure too */
+}
+
+/* ostel serve -m: llama-server started on a free port as the child of an ordinary run, the load
+ * on the runner's during thread; then the run directory completed. Returns the exit code. */
+static int serve_started(struct serve_args *a, const struct ostel_args *pa, const char *server,
+                         const char *dir, const char *cmdline)
+{
+    int port = free_port();
+    if (port <= 0)
+        return ostel_error("serve: no free port on 127.0.0.1"), OSTEL_EXIT_FAIL;
+    char *url = ostel_xasprintf("http://127.0.0.1:%d", port);
+    a->p.url = url;
+    char **sargv = server_argv(a, server, port, pa);
+
+    struct serve_ctx sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.a = a;
+    sc.url = url;
+    sc.ready_timeout_s = (double)a->ready_timeout_ns / 1e9;
+    struct ostel_run_spec spec;
+    memset(&spec, 0, sizeof(spec));
+    spec.dir = dir;
+    spec.argv = sargv;
+    spec.tag = a->tag;
+    spec.tool = "llama-server";
+    spec.model = a->model;
+    spec.ctx = a->ctx;
+    spec.gen = -1;
+    spec.prompt_desc = a->prompt_file ? a->prompt_file : "ostel serve built-in text";
+    spec.scenario = "none";
+    spec.llama_bin = a->llama_bin ? a->llama_bin : getenv("OSTEL_LLAMA_BIN");
+    spec.ostel_cmdline = cmdline;
+    spec.interval_ns = a->interval_ns;
+    spec.verbose = a->verbose;
+    spec.quiet = a->p.quiet;
+    spec.prom = a->prom;
+    spec.during = serve_during;
+    spec.during_arg = &sc;
+    if (!a->p.quiet)
+        fprintf(stderr, "ostel serve: starting llama-server on %s\n", url);
+    int exit_code = OSTEL_EXIT_FAIL;
+    struct ostel_run_result res;
+    if (ostel_runner_run(&spec, &res) != 0) {
+        ostel_serve_outcome_free(&sc.out);
+        goto out;
+    }
+    int le = ostel_serve_label_metrics(dir, &sc.out);
+    bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
+    bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
+    char err[400];
+    outcome_error(&sc, &res, le, err, sizeof(err));
+    /* the runner's status, unless the load failed in a run the runner saw go well */
+    const char *status = ostel_run_status_name(res.status);
+    if (err[0] && res.status == OSTEL_RUN_OK)
+        status = "failed";
+    /* the runner's summary, as it wrote it: not read back */
+    cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
+    ostel_run_result_free(&res);
+    int frc = finish_files(dir, a, url, NULL, root, sc.out.json, &status, err, sizeof(err));
+    if (err[0]) {
+        ostel_error("serve: %s", err);
+        if (!sc.ready || server_failed)
+            print_log_tail(dir);
+    }
+    ostel_serve_outcome_free(&sc.out);
+    if (!a->p.quiet)
+        fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
+    if (interrupted && frc == 0)
+        exit_code = 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
+    else
+        exit_code = !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+out:
+    for (size_t i = 0; sargv[i]; i++)
+        free(sargv[i]);
+    free(sargv);
+    a->p.url = NULL;
+    free(url);
+    return exit_code;
+}
+
+static void serve_args_free(struct serve_args *a)
+{
+    free(a->model);
+    free(a->url);
+    free(a->tag);
+    free(a->out);
+    free(a->runs_dir);
+    free(a->llama_bin);
+    free(a->prompt_file);
+    free(a->metrics_listen);
+    free(a->metrics_textfile);
+    free(a->levels);
+}
+
+int ostel_cmd_serve(int argc, char **argv)
 {
     struct serve_args a;
     memset(&a, 0, sizeof(a));
@@ -807,228 +1014,43 @@ int cmd_serve(int argc, char **argv)
     struct ostel_args pa;
     int prc = ostel_options_parse_mixed(&serve_help, serve_options, OSTEL_ARRAY_LEN(serve_options),
                                         argc, argv, on_option, &a, &pa);
-    int exit_code = OSTEL_EXIT_USAGE;
-    char *dir = NULL, *cmdline = NULL, *url = NULL, *server = NULL;
-    char **sargv = NULL;
     if (prc != OSTEL_OPT_DONE) {
-        exit_code = prc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
+        serve_args_free(&a);
+        return prc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
+    }
+    int exit_code = OSTEL_EXIT_USAGE;
+    char *dir = NULL, *cmdline = NULL, *server = NULL;
+    if (settle_args(&a, &pa) != 0)
         goto out;
-    }
-    if (pa.npos > 0) {
-        ostel_error("serve: unexpected argument '%s'", pa.pos[0]);
-        goto out_args;
-    }
-    if (!a.tag)
-        a.tag = ostel_xstrdup("serve");
-    if (a.have_sweep && (a.have_conc || a.have_rate)) {
-        ostel_error("serve: --sweep decides its own levels; leave out --concurrency and --rate");
-        goto out_args;
-    }
-    if (!a.have_conc && !a.have_rate && !a.have_sweep) {
-        a.levels = ostel_xmalloc(sizeof(double));
-        a.levels[0] = 1;
-        a.n_levels = 1;
-        a.have_conc = true;
-    }
-    a.p.mode = a.have_sweep  ? OSTEL_SERVE_SWEEP
-               : a.have_rate ? OSTEL_SERVE_RATE
-                             : OSTEL_SERVE_CONCURRENCY;
-    a.p.levels = a.levels;
-    a.p.n_levels = a.n_levels;
-    a.p.prompt_file = a.prompt_file;
-    a.p.scrape_interval_ns = a.interval_ns * 10;
-    if (a.url && (a.model || pa.dashdash)) {
-        ostel_error("serve: --url loads a running server; -m and llama-server arguments are for "
-                    "the server ostel starts");
-        goto out_args;
-    }
-    if (!a.url && !a.model) {
-        ostel_error("serve: give -m MODEL (ostel starts llama-server) or --url URL");
-        goto out_args;
-    }
-    /* ostel picks the address and waits for /health there: a second --port or --host after --
-     * would move the server (llama-server takes the last) and the wait would time out */
-    for (int i = 0; i < pa.nrest; i++) {
-        const char *r = pa.rest[i];
-        if (!strcmp(r, "--port") || !strncmp(r, "--port=", 7) || !strcmp(r, "--host") ||
-            !strncmp(r, "--host=", 7)) {
-            ostel_error(
-                "serve: '%.40s' after --: ostel starts llama-server on 127.0.0.1 and a free "
-                "port of its own; use --url to load a server listening elsewhere",
-                r);
-            goto out_args;
-        }
-    }
-    if (a.pid && !a.url) {
-        ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");
-        goto out_args;
-    }
-    if (a.url) {
-        size_t n = strlen(a.url);
-        while (n && a.url[n - 1] == '/')
-            a.url[--n] = '\0';
-        if (!url_ok(a.url)) {
-            ostel_error("serve: --url must be http://HOST[:PORT], got '%s'", a.url);
-            goto out_args;
-        }
-    }
-    if (a.prompt_file && !ostel_is_file(a.prompt_file)) {
-        ostel_error("serve: prompt file '%s' not found", a.prompt_file);
-        goto out_args;
-    }
-    if (a.model && !ostel_is_file(a.model)) {
-        ostel_error("serve: model '%s' not found", a.model);
-        goto out_args;
-    }
     if (!a.url) {
         server = ostel_llama_find_tool(a.llama_bin, "llama-server");
         if (!server) {
             ostel_error("serve: llama-server not found; run scripts/setup.sh, or point "
                         "--llama-bin / OSTEL_LLAMA_BIN at llama.cpp's build/bin");
-            goto out_args;
+            goto out;
         }
     }
     if ((a.metrics_listen || a.metrics_textfile) &&
         !(a.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
-        goto out_args;
-    /* a stream is a socket: let thousands be open at once */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+        goto out;
+    raise_open_files_limit();
     dir = make_dir_name(&a);
     cmdline = ostel_run_args_join_cmdline(argc, argv);
     if (ostel_runner_prepare_dir(dir) != 0)
-        goto out_args;
+        goto out;
     a.p.dir = dir;
-    exit_code = OSTEL_EXIT_FAIL;
-
     if (a.url) {
         a.p.url = a.url;
         exit_code = serve_url(&a, dir, cmdline);
-        goto out_args;
+    } else {
+        exit_code = serve_started(&a, &pa, server, dir, cmdline);
     }
-
-    int port = free_port();
-    if (port <= 0) {
-        ostel_error("serve: no free port on 127.0.0.1");
-        goto out_args;
-    }
-    url = ostel_xasprintf("http://127.0.0.1:%d", port);
-    a.p.url = url;
-    /* llama-server -m MODEL --host 127.0.0.1 --port P -c CTX [-np N] --metrics [extra...] */
-    size_t k = 0, cap = 16 + (size_t)pa.nrest;
-    sargv = ostel_xcalloc(cap, sizeof(char *));
-    sargv[k++] = ostel_xstrdup(server);
-    sargv[k++] = ostel_xstrdup("-m");
-    sargv[k++] = ostel_xstrdup(a.model);
-    sargv[k++] = ostel_xstrdup("--host");
-    sargv[k++] = ostel_xstrdup("127.0.0.1");
-    sargv[k++] = ostel_xstrdup("--port");
-    sargv[k++] = ostel_xasprintf("%d", port);
-    sargv[k++] = ostel_xstrdup("-c");
-    sargv[k++] = ostel_xasprintf("%lld", a.ctx);
-    if (a.parallel > 0) {
-        sargv[k++] = ostel_xstrdup("-np");
-        sargv[k++] = ostel_xasprintf("%lld", a.parallel);
-    }
-    sargv[k++] = ostel_xstrdup("--metrics");
-    for (int i = 0; i < pa.nrest; i++)
-        sargv[k++] = ostel_xstrdup(pa.rest[i]);
-
-    struct serve_ctx sc;
-    memset(&sc, 0, sizeof(sc));
-    sc.a = &a;
-    sc.url = url;
-    sc.ready_timeout_s = (double)a.ready_timeout_ns / 1e9;
-    struct ostel_run_spec spec;
-    memset(&spec, 0, sizeof(spec));
-    spec.dir = dir;
-    spec.argv = sargv;
-    spec.tag = a.tag;
-    spec.tool = "llama-server";
-    spec.model = a.model;
-    spec.ctx = a.ctx;
-    spec.gen = -1;
-    spec.prompt_desc = a.prompt_file ? a.prompt_file : "ostel serve built-in text";
-    spec.scenario = "none";
-    spec.llama_bin = a.llama_bin ? a.llama_bin : getenv("OSTEL_LLAMA_BIN");
-    spec.ostel_cmdline = cmdline;
-    spec.interval_ns = a.interval_ns;
-    spec.verbose = a.verbose;
-    spec.quiet = a.p.quiet;
-    spec.prom = a.prom;
-    spec.during = serve_during;
-    spec.during_arg = &sc;
-    if (!a.p.quiet)
-        fprintf(stderr, "ostel serve: starting llama-server on %s\n", url);
-    struct ostel_run_result res;
-    if (ostel_runner_run(&spec, &res) != 0) {
-        ostel_serve_outcome_free(&sc.out);
-        goto out_args;
-    }
-    int le = ostel_serve_label_metrics(dir, &sc.out);
-    bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
-    bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
-    char err[400] = "";
-    if (res.write_error[0]) /* the runner could not write one of its artifacts */
-        snprintf(err, sizeof(err), "%s", res.write_error);
-    else if (!sc.ready && !interrupted)
-        snprintf(err, sizeof(err), "llama-server did not become ready (%s; run status %s)",
-                 sc.error[0] ? sc.error : "it exited", ostel_run_status_name(res.status));
-    else if (server_failed)
-        snprintf(err, sizeof(err), "llama-server ended during the load (run status %s)",
-                 ostel_run_status_name(res.status));
-    else if (sc.error[0])
-        snprintf(err, sizeof(err), "%s", sc.error);
-    else if (le)
-        ostel_write_error_text(err, sizeof(err), le, "metrics.csv");
-    else if (!interrupted && !levels_ok(&sc.out))
-        snprintf(err, sizeof(err), "no level completed a request");
-    if (res.write_error[0] && sc.error[0] && !strstr(err, sc.error))
-        add_reason(err, sizeof(err), sc.error); /* the load's own failure too */
-    /* the runner's status, unless the load failed in a run the runner saw go well */
-    const char *status = ostel_run_status_name(res.status);
-    if (err[0] && res.status == OSTEL_RUN_OK)
-        status = "failed";
-    /* the runner's summary, as it wrote it: not read back */
-    cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
-    ostel_run_result_free(&res);
-    int frc = finish_files(dir, &a, url, NULL, root, sc.out.json, &status, err, sizeof(err));
-    if (err[0]) {
-        ostel_error("serve: %s", err);
-        if (!sc.ready || server_failed)
-            print_log_tail(dir);
-    }
-    ostel_serve_outcome_free(&sc.out);
-    if (!a.p.quiet)
-        fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
-    if (interrupted && frc == 0)
-        exit_code = 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
-    else
-        exit_code = !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
-
-out_args:
+out:
     ostel_args_free(&pa);
     ostel_prom_stop(a.prom);
-out:
-    for (size_t i = 0; sargv && sargv[i]; i++)
-        free(sargv[i]);
-    free(sargv);
     free(server);
-    free(url);
     free(dir);
     free(cmdline);
-    free(a.model);
-    free(a.url);
-    free(a.tag);
-    free(a.out);
-    free(a.runs_dir);
-    free(a.llama_bin);
-    free(a.prompt_file);
-    free(a.metrics_listen);
-    free(a.metrics_textfile);
-    free(a.levels);
+    serve_args_free(&a);
     return exit_code;
 }

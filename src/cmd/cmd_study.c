@@ -200,7 +200,7 @@ static void free_args(struct study_args *a)
     free(a->p);
 }
 
-int cmd_study(int argc, char **argv)
+int ostel_cmd_study(int argc, char **argv)
 {
     struct study_args a = {0};
     struct ostel_args pos;

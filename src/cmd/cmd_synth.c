@@ -163,7 +163,7 @@ static void list_presets(void)
     }
 }
 
-int cmd_synth(int argc, char **argv)
+int ostel_cmd_synth(int argc, char **argv)
 {
     struct synth_args a = {.seed = 1, .type = "f16"};
     struct ostel_args pos;

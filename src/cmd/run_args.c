@@ -3,7 +3,7 @@
  */
 #include "cmd/run_args.h"
 
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/llama_tools.h"
 #include "run/llama_cmd.h"
 #include "util/fileio.h"
@@ -277,10 +277,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
         if (!ostel_is_file(a->model))
             return ostel_error("run: model '%s' not found", a->model), OSTEL_OPT_USAGE;
         char err[256];
-        struct ostel_gguf g;
-        int grc = ostel_gguf_read_file(&g, a->model, err, sizeof(err));
-        ostel_gguf_free(&g);
-        if (grc != 0)
+        if (ostel_gguf_run_facts_read(&a->model_facts, a->model, err, sizeof(err)) != OSTEL_OK)
             return ostel_error("run: '%s' is not a usable GGUF model: %s", a->model, err),
                    OSTEL_OPT_USAGE;
         if (a->prompt && a->prompt_file)
@@ -300,7 +297,6 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
                    OSTEL_OPT_USAGE;
         if (!a->tool)
             a->tool = ostel_xstrdup(tool);
-        a->llama_version = ostel_llama_tool_version(a->tool_path);
         struct ostel_llama_cmd lc = {a->tool_path, a->tool,        a->model, a->ctx,       a->gen,
                                      a->prompt,    a->prompt_file, a->seed,  a->child_argv};
         char **llama_argv = ostel_llama_cmd_argv(&lc);
@@ -323,8 +319,6 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
         free(safe);
     }
     a->cmdline = ostel_run_args_join_cmdline(argc, argv);
-    if (ostel_runner_prepare_dir(a->dir) != 0)
-        return OSTEL_OPT_USAGE;
 
     struct ostel_run_spec *s = &a->spec;
     s->dir = a->dir;
@@ -332,6 +326,7 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
     s->tag = a->tag;
     s->tool = a->command_mode ? "command" : a->tool;
     s->model = a->model;
+    s->model_facts = a->command_mode ? NULL : &a->model_facts;
     s->ctx = a->command_mode ? -1 : a->ctx;
     s->gen = a->command_mode ? -1 : a->gen;
     s->prompt_desc = a->command_mode  ? NULL
@@ -341,7 +336,6 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
     s->scenario = "none";
     s->llama_bin = a->llama_bin ? a->llama_bin : getenv("OSTEL_LLAMA_BIN");
     s->ostel_cmdline = a->cmdline;
-    s->llama_version = a->llama_version;
     s->interval_ns = a->interval_ns;
     s->gpu_interval_ns = a->gpu_interval_ns;
     s->timeout_ns = a->timeout_ns;
@@ -367,6 +361,7 @@ void ostel_run_args_free(struct ostel_run_args *a)
     free(a->cmdline);
     free(a->tool_path);
     free(a->llama_version);
+    ostel_gguf_run_facts_free(&a->model_facts);
     memset(a, 0, sizeof(*a));
 }
 

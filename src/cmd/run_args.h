@@ -5,6 +5,7 @@
 #ifndef OSTEL_RUN_ARGS_H
 #define OSTEL_RUN_ARGS_H
 
+#include "llama/gguf_facts.h"
 #include "run/runner.h"
 #include "util/opt.h"
 
@@ -20,12 +21,18 @@ struct ostel_run_args {
     char *dir;           /* owned: the run directory */
     char *cmdline;       /* owned */
     char *tool_path;     /* owned */
-    char *llama_version; /* owned */
+    char *llama_version; /* owned: `TOOL --version`, set by cmd_run.c after the parse */
     bool command_mode;   /* watching an arbitrary command */
+    /* The model's header, read once by the parse and handed to the runner (not in command mode). */
+    struct ostel_gguf_run_facts model_facts;
 };
 
-/* Parses and validates; prints errors. Returns OSTEL_OPT_DONE, _HELP or _USAGE. Free with _free
- * whatever it returned. */
+/*
+ * Parses and validates; prints errors. It reads (the model's GGUF header, the tool's path) but
+ * creates and runs nothing: the run directory's name is chosen here and made by the caller
+ * (ostel_runner_prepare_dir), which also asks the tool its version. Returns OSTEL_OPT_DONE, _HELP
+ * or _USAGE. Free with _free whatever it returned.
+ */
 int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv);
 
 /* "ostel ARG1 ARG2 …" as config.txt records the command line; the caller frees it. */

@@ -1,10 +1,10 @@
 /*
  * fit_compare: the memory model's prediction held against what a llama.cpp log says it allocated
  * (buffer size lines, else the memory breakdown table). The runner calls it at the end of a run;
- * tests call it on the shared logs and on logs of the pinned build. Reads the model's GGUF header
- * when a path is given; otherwise it works from the log's model header alone. Never prints.
+ * tests call it on the shared logs and on logs of the pinned build. Takes the model's shape from
+ * its GGUF header when the caller has one; otherwise it works from the log's model header alone.
+ * Pure: never prints, reads no file.
  */
-#include "llama/gguf.h"
 #include "llama/logparse.h"
 #include "llama/memmodel.h"
 #include "llama/ggml_types.h"
@@ -96,8 +96,9 @@ static cJSON *cmp_json(double pred_bytes, bool have, double meas_mib, double *er
     return o;
 }
 
-cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *pin,
-                                   const struct ostel_log_result *log, char *err, size_t errlen)
+cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape,
+                                   const struct ostel_memmodel_params *pin,
+                                   const struct ostel_log_result *log, char *err, size_t err_size)
 {
     /* measured, per device and kind */
     struct measured mm = {{0}, {0}}, mk = {{0}, {0}}, mc = {{0}, {0}}, mo = {{0}, {0}};
@@ -141,25 +142,19 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
         }
     }
     if (!any) {
-        snprintf(err, errlen, "the log holds no buffer sizes to compare with");
+        snprintf(err, err_size, "the log holds no buffer sizes to compare with");
         return NULL;
     }
 
-    struct ostel_memmodel_shape shape;
+    struct ostel_memmodel_shape log_shape;
+    memset(&log_shape, 0, sizeof(log_shape));
+    const struct ostel_memmodel_shape *shape = gguf_shape;
     const char *source = "gguf";
-    int rc = -1;
-    char gerr[256] = "";
-    if (model_path) {
-        struct ostel_gguf g;
-        memset(&g, 0, sizeof(g));
-        if (ostel_gguf_read_file(&g, model_path, gerr, sizeof(gerr)) == 0)
-            rc = ostel_memmodel_shape_from_gguf(&shape, &g, gerr, sizeof(gerr));
-        ostel_gguf_free(&g);
-    }
-    if (rc != 0) {
+    if (!shape) {
         source = "log";
-        if (ostel_memmodel_shape_from_log(&shape, log, err, errlen) != 0)
+        if (ostel_memmodel_shape_from_log(&log_shape, log, err, err_size) != 0)
             return NULL;
+        shape = &log_shape;
     }
 
     struct ostel_memmodel_params p = pin ? *pin : ostel_memmodel_default_params();
@@ -192,8 +187,8 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
     /* the log's own KV size decides whether the window cache applies: keep the shape's */
 
     struct ostel_memmodel_result r;
-    if (ostel_memmodel_predict(&shape, &p, &r, err, errlen) != 0) {
-        ostel_memmodel_shape_free(&shape);
+    if (ostel_memmodel_predict(shape, &p, &r, err, err_size) != 0) {
+        ostel_memmodel_shape_free(&log_shape);
         return NULL;
     }
 
@@ -240,6 +235,6 @@ cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_me
         cJSON_AddStringToObject(o, "note", r.note);
     else
         cJSON_AddNullToObject(o, "note");
-    ostel_memmodel_shape_free(&shape);
+    ostel_memmodel_shape_free(&log_shape);
     return o;
 }

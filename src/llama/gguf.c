@@ -30,16 +30,16 @@ struct reader {
     size_t buf_len;
     uint64_t meta_bytes; /* metadata held so far, against OSTEL_GGUF_MAX_METADATA */
     char *err;
-    size_t errlen;
+    size_t err_size;
 };
 
 static int fail(struct reader *r, const char *fmt, ...) OSTEL_PRINTF(2, 3);
 static int fail(struct reader *r, const char *fmt, ...)
 {
-    if (r->err && r->errlen) {
+    if (r->err && r->err_size) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(r->err, r->errlen, fmt, ap);
+        vsnprintf(r->err, r->err_size, fmt, ap);
         va_end(ap);
     }
     return OSTEL_ERR;
@@ -542,23 +542,23 @@ static int parse(struct reader *r, struct ostel_gguf *g)
 }
 
 int ostel_gguf_read_buffer(struct ostel_gguf *g, const void *data, size_t len, char *err,
-                           size_t errlen)
+                           size_t err_size)
 {
     struct reader r = {.mem = data ? data : (const uint8_t *)"",
                        .fd = -1,
                        .size = len,
                        .err = err,
-                       .errlen = errlen};
-    if (err && errlen)
+                       .err_size = err_size};
+    if (err && err_size)
         err[0] = '\0';
     return parse(&r, g);
 }
 
-int ostel_gguf_read_file(struct ostel_gguf *g, const char *path, char *err, size_t errlen)
+int ostel_gguf_read_file(struct ostel_gguf *g, const char *path, char *err, size_t err_size)
 {
     memset(g, 0, sizeof(*g));
-    struct reader r = {.fd = -1, .err = err, .errlen = errlen};
-    if (err && errlen)
+    struct reader r = {.fd = -1, .err = err, .err_size = err_size};
+    if (err && err_size)
         err[0] = '\0';
     /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused just below */
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);

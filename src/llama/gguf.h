@@ -93,12 +93,12 @@ struct ostel_gguf {
 
 /*
  * Reads the header of the GGUF file at path into *g (which the caller owns and must release with
- * ostel_gguf_free(), also after a failure). Returns 0, or -1 with one lowercase line in err.
+ * ostel_gguf_free(), also after a failure). Returns 0, or OSTEL_ERR with one lowercase line in err.
  */
-int ostel_gguf_read_file(struct ostel_gguf *g, const char *path, char *err, size_t errlen);
+int ostel_gguf_read_file(struct ostel_gguf *g, const char *path, char *err, size_t err_size);
 /* The same over a buffer holding a whole file (borrowed for the call only). */
 int ostel_gguf_read_buffer(struct ostel_gguf *g, const void *data, size_t len, char *err,
-                           size_t errlen);
+                           size_t err_size);
 void ostel_gguf_free(struct ostel_gguf *g);
 
 /* GGUF's name of a value type ("uint32", "string"), or "?" */

@@ -1,7 +1,7 @@
 /*
  * gguf_facts: the model facts ostel derives from a GGUF header read by gguf.c (shape, per-layer
  * heads, file type, sizes, KV-cache bytes per token) and inspect's JSON of them. Pure, except
- * ostel_gguf_inspect_json, which reads the header of the file it is given.
+ * ostel_gguf_run_facts_read, which reads the header of the file it is given.
  */
 #include "llama/gguf_facts.h"
 
@@ -291,17 +291,31 @@ cJSON *ostel_gguf_model_json(const struct ostel_gguf *g, const struct ostel_gguf
     return o;
 }
 
-cJSON *ostel_gguf_inspect_json(const char *path, char *err, size_t errlen)
+int ostel_gguf_run_facts_read(struct ostel_gguf_run_facts *f, const char *path, char *err,
+                              size_t err_size)
 {
+    memset(f, 0, sizeof(*f));
     struct ostel_gguf g;
-    if (ostel_gguf_read_file(&g, path, err, errlen) != OSTEL_OK) {
+    if (ostel_gguf_read_file(&g, path, err, err_size) != OSTEL_OK) {
         ostel_gguf_free(&g);
-        return NULL;
+        return OSTEL_ERR;
     }
     struct ostel_gguf_model m;
     ostel_gguf_model_init(&m, &g);
-    cJSON *o = ostel_gguf_model_json(&g, &m, path);
+    f->model_file = ostel_gguf_model_json(&g, &m, path);
     ostel_gguf_model_free(&m);
+    char serr[256];
+    f->has_shape = ostel_memmodel_shape_from_gguf(&f->shape, &g, serr, sizeof(serr)) == OSTEL_OK;
+    if (!f->has_shape)
+        ostel_memmodel_shape_free(&f->shape);
     ostel_gguf_free(&g);
-    return o;
+    return OSTEL_OK;
+}
+
+void ostel_gguf_run_facts_free(struct ostel_gguf_run_facts *f)
+{
+    cJSON_Delete(f->model_file);
+    if (f->has_shape)
+        ostel_memmodel_shape_free(&f->shape);
+    memset(f, 0, sizeof(*f));
 }

@@ -1,12 +1,13 @@
 /*
  * gguf_facts: what ostel (inspect, fit, run) derives from a GGUF header read by gguf.h's reader:
  * the model's shape, per-layer heads, file type, sizes and KV-cache bytes per token, and inspect's
- * JSON of them (docs/gguf.md).
+ * JSON of them (docs/gguf.md); and what a run records of its model, from one read.
  */
 #ifndef OSTEL_GGUF_FACTS_H
 #define OSTEL_GGUF_FACTS_H
 
 #include "llama/gguf.h"
+#include "llama/memmodel.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,7 +73,22 @@ void ostel_gguf_model_free(struct ostel_gguf_model *m);
  */
 cJSON *ostel_gguf_model_json(const struct ostel_gguf *g, const struct ostel_gguf_model *m,
                              const char *path);
-/* Reads path's header and returns the object above, or NULL with err filled (for `ostel run`). */
-cJSON *ostel_gguf_inspect_json(const char *path, char *err, size_t errlen);
+/*
+ * What a run records of its model, from one read of its GGUF header: inspect's object above for
+ * summary.json's model_file, and the memory model's shape for the prediction (has_shape false when
+ * the header does not describe a model memmodel can use: the prediction then takes the log's).
+ */
+struct ostel_gguf_run_facts {
+    cJSON *model_file; /* owned */
+    bool has_shape;
+    struct ostel_memmodel_shape shape; /* owned when has_shape */
+};
+/*
+ * Reads path's header once (path is recorded as given). Returns 0, or OSTEL_ERR with err filled
+ * when the header cannot be read. Free with ostel_gguf_run_facts_free(), also after a failure.
+ */
+int ostel_gguf_run_facts_read(struct ostel_gguf_run_facts *f, const char *path, char *err,
+                              size_t err_size);
+void ostel_gguf_run_facts_free(struct ostel_gguf_run_facts *f);
 
 #endif

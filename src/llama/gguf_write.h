@@ -35,7 +35,8 @@ void ostel_gguf_writer_add_kv(struct ostel_gguf_writer *w, const struct ostel_gg
 
 /*
  * Adds a tensor info (ne: n_dims sizes, innermost first, as in ggml). Returns 0 and its unpadded
- * byte size in *bytes, or -1 when the type is unknown or ne[0] not a multiple of its block size.
+ * byte size in *bytes, or OSTEL_ERR when the type is unknown or ne[0] not a multiple of its block
+ * size.
  */
 int ostel_gguf_writer_add_tensor(struct ostel_gguf_writer *w, const char *name, uint32_t type,
                                  uint32_t n_dims, const uint64_t *ne, uint64_t *bytes);

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-char *ostel_cache_dir(void)
+char *ostel_llama_cache_dir(void)
 {
     const char *c = getenv("OSTEL_CACHE");
     if (c && *c)
@@ -24,7 +24,7 @@ char *ostel_cache_dir(void)
 
 static char *pinned_dir(const char *sub)
 {
-    char *cache = ostel_cache_dir();
+    char *cache = ostel_llama_cache_dir();
     char *marker = ostel_xasprintf("%s/llama.cpp-%s/.complete", cache, OSTEL_LLAMA_PIN);
     char *dir = NULL;
     if (ostel_is_file(marker))
@@ -76,7 +76,7 @@ char *ostel_llama_find_vocab(const char *name)
             return p;
         free(p);
     }
-    char *cache = ostel_cache_dir();
+    char *cache = ostel_llama_cache_dir();
     p = ostel_xasprintf("%s/vocab-%s/%s", cache, OSTEL_LLAMA_PIN, name);
     free(cache);
     if (ostel_is_file(p))

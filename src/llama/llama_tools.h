@@ -16,7 +16,7 @@
     "0.4.0-dev (build 1, commit 80fb11a, 2026-09-12) as shipped by node-llama-cpp@3.21.1"
 
 /* The cache directory; the caller frees the result. */
-char *ostel_cache_dir(void);
+char *ostel_llama_cache_dir(void);
 /* The pinned build's bin directory if it is complete, else NULL; the caller frees the result. */
 char *ostel_llama_pinned_bin_dir(void);
 /*

@@ -17,14 +17,14 @@
 
 /* ---------------------------------------------------------------- small helpers */
 
-const char *lp_skip_ws(const char *p)
+const char *ostel_logparse_skip_ws(const char *p)
 {
     while (*p == ' ' || *p == '\t')
         p++;
     return p;
 }
 
-bool lp_starts(const char *s, const char *prefix)
+bool ostel_logparse_starts(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
@@ -48,9 +48,10 @@ static bool ieq_n(const char *a, const char *b, size_t n)
     return true;
 }
 
-bool lp_scan_num(const char *p, double *out, const char **end, char *sep, bool *complete)
+bool ostel_logparse_scan_num(const char *p, double *out, const char **end, char *sep,
+                             bool *complete)
 {
-    p = lp_skip_ws(p);
+    p = ostel_logparse_skip_ws(p);
     const char *s = p;
     double sign = 1.0;
     if (*p == '-' || *p == '+') {
@@ -133,20 +134,20 @@ static void note_sep(struct lp_state *st, char sep)
         st->r->decimal_separator = '.';
 }
 
-const char *lp_scan_val(struct lp_state *st, const char *p, struct ostel_logval *v)
+const char *ostel_logparse_scan_val(struct lp_state *st, const char *p, struct ostel_logval *v)
 {
     double x;
     const char *end;
     char sep = 0;
     bool complete;
-    if (!lp_scan_num(p, &x, &end, &sep, &complete) || isnan(x))
+    if (!ostel_logparse_scan_num(p, &x, &end, &sep, &complete) || isnan(x))
         return NULL;
     note_sep(st, sep);
     lp_set(v, x);
     return end;
 }
 
-void lp_copy_trim(char *out, size_t n, const char *p, size_t len)
+void ostel_logparse_copy_trim(char *out, size_t n, const char *p, size_t len)
 {
     while (len > 0 && (*p == ' ' || *p == '\t')) {
         p++;
@@ -162,7 +163,7 @@ void lp_copy_trim(char *out, size_t n, const char *p, size_t len)
 
 static void copy_cstr(char *out, size_t n, const char *s)
 {
-    lp_copy_trim(out, n, s, strlen(s));
+    ostel_logparse_copy_trim(out, n, s, strlen(s));
 }
 
 /* ---------------------------------------------------------------- cleaning and prefixes */
@@ -257,7 +258,7 @@ static const char *strip_compose_prefix(const char *s)
         p++;
     if (p == s || *p != ' ')
         return s;
-    p = lp_skip_ws(p);
+    p = ostel_logparse_skip_ws(p);
     return p[0] == '|' && p[1] == ' ' ? p + 2 : s;
 }
 
@@ -285,19 +286,20 @@ static bool split_tag(const char *text, char *tag, size_t tagsz, const char **bo
     const char *p = text;
     tag[0] = '\0';
     *body = text;
-    if (lp_starts(p, "INFO [") || lp_starts(p, "WARN [") || lp_starts(p, "ERR [")) {
+    if (ostel_logparse_starts(p, "INFO [") || ostel_logparse_starts(p, "WARN [") ||
+        ostel_logparse_starts(p, "ERR [")) {
         const char *o = strchr(p, '[') + 1;
         const char *c = strchr(o, ']');
         if (!c)
             return false;
-        lp_copy_trim(tag, tagsz, o, (size_t)(c - o));
-        *body = lp_skip_ws(c + 1);
+        ostel_logparse_copy_trim(tag, tagsz, o, (size_t)(c - o));
+        *body = ostel_logparse_skip_ws(c + 1);
         return true;
     }
     bool server = false;
-    if (lp_starts(p, "slot ") || lp_starts(p, "srv ") || lp_starts(p, "que ") ||
-        lp_starts(p, "cmn ")) {
-        p = lp_skip_ws(strchr(p, ' '));
+    if (ostel_logparse_starts(p, "slot ") || ostel_logparse_starts(p, "srv ") ||
+        ostel_logparse_starts(p, "que ") || ostel_logparse_starts(p, "cmn ")) {
+        p = ostel_logparse_skip_ws(strchr(p, ' '));
         server = true;
     }
     const char *q = p;
@@ -306,15 +308,15 @@ static bool split_tag(const char *text, char *tag, size_t tagsz, const char **bo
         q++;
     if (q == p || *q != ':' || (q[1] != ' ' && q[1] != '\0'))
         return false;
-    lp_copy_trim(tag, tagsz, p, (size_t)(q - p));
-    const char *b = lp_skip_ws(q + 1);
+    ostel_logparse_copy_trim(tag, tagsz, p, (size_t)(q - p));
+    const char *b = ostel_logparse_skip_ws(q + 1);
     if (server) {
         /* "id  0 | task 0 | prompt eval time = ..." -> the text after the last "| " */
         const char *bar = NULL;
         for (const char *x = b; (x = strchr(x, '|')) != NULL; x++)
             bar = x;
-        if (bar && (lp_starts(b, "id ") || lp_starts(b, "id_slot")))
-            b = lp_skip_ws(bar + 1);
+        if (bar && (ostel_logparse_starts(b, "id ") || ostel_logparse_starts(b, "id_slot")))
+            b = ostel_logparse_skip_ws(bar + 1);
     }
     *body = b;
     return true;
@@ -378,12 +380,12 @@ static void timing_begin(struct lp_state *st, struct ostel_logval *field, bool i
 static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, bool sampler_only,
                         const char *body)
 {
-    body = lp_skip_ws(body);
+    body = ostel_logparse_skip_ws(body);
     size_t i;
     const char *p = NULL;
     for (i = 0; i < OSTEL_ARRAY_LEN(timing_keys); i++) {
-        if (lp_starts(body, timing_keys[i].key)) {
-            p = lp_skip_ws(body + strlen(timing_keys[i].key));
+        if (ostel_logparse_starts(body, timing_keys[i].key)) {
+            p = ostel_logparse_skip_ws(body + strlen(timing_keys[i].key));
             if (*p == '=')
                 break;
         }
@@ -402,7 +404,7 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
     const char *end;
     char sep = 0;
     bool complete;
-    bool ok = lp_scan_num(p, &x, &end, &sep, &complete);
+    bool ok = ostel_logparse_scan_num(p, &x, &end, &sep, &complete);
     if (ok && k == T_GRAPHS) {
         /* the only timing line that ends with its number */
         note_sep(st, sep);
@@ -415,19 +417,19 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
     }
     note_sep(st, sep);
     lp_set(primary, x);
-    p = lp_skip_ws(end);
-    if (!lp_starts(p, "ms")) {
+    p = ostel_logparse_skip_ws(end);
+    if (!ostel_logparse_starts(p, "ms")) {
         t->truncated = true;
         return true;
     }
-    p = lp_skip_ws(p + 2);
+    p = ostel_logparse_skip_ws(p + 2);
     if (*p == '/') {
-        if (!lp_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
             t->truncated = true;
             return true;
         }
         note_sep(st, sep);
-        p = lp_skip_ws(end);
+        p = ostel_logparse_skip_ws(end);
         struct ostel_logval *count = NULL;
         switch (k) {
         case T_PROMPT:
@@ -448,12 +450,12 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
         if (count) {
             lp_set(count, x);
             /* "tokens"/"runs" cut short: the count before it was complete, the line was not */
-            if (!lp_starts(p, "token") && !lp_starts(p, "run"))
+            if (!ostel_logparse_starts(p, "token") && !ostel_logparse_starts(p, "run"))
                 t->truncated = true;
         }
         while (*p && *p != ' ' && *p != '(')
             p++;
-        p = lp_skip_ws(p);
+        p = ostel_logparse_skip_ws(p);
     } else if (*p == '\0' && (k == T_PROMPT || k == T_GEN)) {
         t->truncated = true;
         return true;
@@ -466,28 +468,28 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
             return true;
         }
         /* "( 0.65 ms per token" then ", 12.31 tokens per second)" since June 2023 */
-        if (!lp_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
             t->truncated = true;
             return true;
         }
-        p = lp_skip_ws(end);
-        if (!lp_starts(p, "ms per token")) {
+        p = ostel_logparse_skip_ws(end);
+        if (!ostel_logparse_starts(p, "ms per token")) {
             t->truncated = true;
             return true;
         }
-        p = lp_skip_ws(p + strlen("ms per token"));
+        p = ostel_logparse_skip_ws(p + strlen("ms per token"));
         if (*p == ')')
             return true; /* mid-2023: no tokens per second */
         if (*p != ',') {
             t->truncated = true;
             return true;
         }
-        if (!lp_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
             t->truncated = true;
             return true;
         }
-        p = lp_skip_ws(end);
-        if (!lp_starts(p, "tokens per second")) {
+        p = ostel_logparse_skip_ws(end);
+        if (!ostel_logparse_starts(p, "tokens per second")) {
             t->truncated = true;
             return true;
         }
@@ -505,14 +507,14 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
 /* New llama-cli: "[ Prompt: 45.1 t/s | Generation: 12.9 t/s ]". */
 static bool cli_speed_line(struct lp_state *st, const char *text)
 {
-    if (!lp_starts(text, "[ Prompt:"))
+    if (!ostel_logparse_starts(text, "[ Prompt:"))
         return false;
     struct ostel_log_timings *t = &st->r->timings;
     timing_begin(st, &t->prompt_tps, true, OSTEL_LOGPARSE_FORMAT_CLI);
-    const char *p = lp_scan_val(st, text + strlen("[ Prompt:"), &t->prompt_tps);
+    const char *p = ostel_logparse_scan_val(st, text + strlen("[ Prompt:"), &t->prompt_tps);
     const char *g = strstr(text, "Generation:");
     if (g)
-        lp_scan_val(st, g + strlen("Generation:"), &t->gen_tps);
+        ostel_logparse_scan_val(st, g + strlen("Generation:"), &t->gen_tps);
     if (!p || !g)
         t->truncated = true;
     return true;
@@ -531,7 +533,7 @@ static bool server_progress_line(struct lp_state *st, const char *body)
     if (!n || !tg)
         return false;
     struct ostel_logval nd = {0}, tps = {0};
-    if (lp_scan_val(st, n + klen, &nd) && lp_scan_val(st, tg + 4, &tps)) {
+    if (ostel_logparse_scan_val(st, n + klen, &nd) && ostel_logparse_scan_val(st, tg + 4, &tps)) {
         st->r->server_n_decoded = nd;
         st->r->server_tg_tps = tps;
     }
@@ -545,18 +547,19 @@ static void parse_size(struct lp_state *st, const char *v, struct ostel_logval *
                        struct ostel_logval *bpw)
 {
     struct ostel_logval x = {0};
-    const char *p = lp_scan_val(st, v, &x);
+    const char *p = ostel_logparse_scan_val(st, v, &x);
     if (!p)
         return;
-    p = lp_skip_ws(p);
+    p = ostel_logparse_skip_ws(p);
     double f = 0;
-    if (lp_starts(p, "GiB") || lp_starts(p, "GB"))
+    if (ostel_logparse_starts(p, "GiB") || ostel_logparse_starts(p, "GB"))
         f = 1024.0;
-    else if (lp_starts(p, "MiB") || lp_starts(p, "MB"))
+    else if (ostel_logparse_starts(p, "MiB") || ostel_logparse_starts(p, "MB"))
         f = 1.0;
-    else if (lp_starts(p, "KiB") || lp_starts(p, "kB") || lp_starts(p, "KB"))
+    else if (ostel_logparse_starts(p, "KiB") || ostel_logparse_starts(p, "kB") ||
+             ostel_logparse_starts(p, "KB"))
         f = 1.0 / 1024.0;
-    else if (lp_starts(p, "TiB"))
+    else if (ostel_logparse_starts(p, "TiB"))
         f = 1024.0 * 1024.0;
     if (f == 0)
         return;
@@ -564,8 +567,8 @@ static void parse_size(struct lp_state *st, const char *v, struct ostel_logval *
     const char *o = strchr(p, '(');
     if (o && bpw) {
         struct ostel_logval b = {0};
-        const char *e = lp_scan_val(st, o + 1, &b);
-        if (e && lp_starts(lp_skip_ws(e), "BPW"))
+        const char *e = ostel_logparse_scan_val(st, o + 1, &b);
+        if (e && ostel_logparse_starts(ostel_logparse_skip_ws(e), "BPW"))
             *bpw = b;
     }
 }
@@ -574,10 +577,10 @@ static void parse_size(struct lp_state *st, const char *v, struct ostel_logval *
 static void parse_params(struct lp_state *st, const char *v, struct ostel_logval *out)
 {
     struct ostel_logval x = {0};
-    const char *p = lp_scan_val(st, v, &x);
+    const char *p = ostel_logparse_scan_val(st, v, &x);
     if (!p)
         return;
-    p = lp_skip_ws(p);
+    p = ostel_logparse_skip_ws(p);
     double f = *p == 'T'                ? 1e12
                : *p == 'B' || *p == 'G' ? 1e9
                : *p == 'M'              ? 1e6
@@ -591,7 +594,7 @@ static void parse_params(struct lp_state *st, const char *v, struct ostel_logval
 static void parse_count(struct lp_state *st, const char *v, struct ostel_logval *out)
 {
     struct ostel_logval x = {0};
-    if (*lp_skip_ws(v) != '[' && lp_scan_val(st, v, &x))
+    if (*ostel_logparse_skip_ws(v) != '[' && ostel_logparse_scan_val(st, v, &x))
         *out = x;
 }
 
@@ -601,8 +604,8 @@ static bool split_kv(const char *body, char *key, size_t keysz, const char **val
     const char *eq = strchr(body, '=');
     if (!eq)
         return false;
-    lp_copy_trim(key, keysz, body, (size_t)(eq - body));
-    *val = lp_skip_ws(eq + 1);
+    ostel_logparse_copy_trim(key, keysz, body, (size_t)(eq - body));
+    *val = ostel_logparse_skip_ws(eq + 1);
     return true;
 }
 
@@ -672,13 +675,13 @@ static bool buffer_line(struct lp_state *st, const char *tag, const char *body)
 {
     /* "buffer size =", and March 2024's "input buffer size   =" */
     const char *bs = strstr(body, "buffer size");
-    if (!bs || *lp_skip_ws(bs + strlen("buffer size")) != '=')
+    if (!bs || *ostel_logparse_skip_ws(bs + strlen("buffer size")) != '=')
         return false;
     /* words before "buffer size" */
     const char *w[4];
     size_t wl[4];
     int nw = 0;
-    for (const char *p = lp_skip_ws(body); p < bs;) {
+    for (const char *p = ostel_logparse_skip_ws(body); p < bs;) {
         const char *e = p;
         while (e < bs && *e != ' ')
             e++;
@@ -689,7 +692,7 @@ static bool buffer_line(struct lp_state *st, const char *tag, const char *body)
         }
         w[nw] = p;
         wl[nw++] = (size_t)(e - p);
-        p = lp_skip_ws(e);
+        p = ostel_logparse_skip_ws(e);
     }
     if (nw == 0)
         return true;
@@ -717,20 +720,21 @@ static bool buffer_line(struct lp_state *st, const char *tag, const char *body)
         kind = OSTEL_LOGPARSE_BUF_MODEL;
     }
     struct ostel_logval mib = {0};
-    const char *p = lp_scan_val(st, lp_skip_ws(bs + strlen("buffer size")) + 1, &mib);
+    const char *p =
+        ostel_logparse_scan_val(st, ostel_logparse_skip_ws(bs + strlen("buffer size")) + 1, &mib);
     if (!p)
         return true;
-    p = lp_skip_ws(p);
-    if (lp_starts(p, "GiB"))
+    p = ostel_logparse_skip_ws(p);
+    if (ostel_logparse_starts(p, "GiB"))
         mib.value *= 1024.0;
-    else if (lp_starts(p, "KiB"))
+    else if (ostel_logparse_starts(p, "KiB"))
         mib.value /= 1024.0;
-    else if (!lp_starts(p, "MiB") && !lp_starts(p, "MB"))
+    else if (!ostel_logparse_starts(p, "MiB") && !ostel_logparse_starts(p, "MB"))
         return true;
 
     struct ostel_log_result *r = st->r;
     char backend[48];
-    lp_copy_trim(backend, sizeof(backend), w[bi], wl[bi]);
+    ostel_logparse_copy_trim(backend, sizeof(backend), w[bi], wl[bi]);
     for (size_t i = 0; i < r->n_buffers; i++) {
         struct ostel_log_buffer *b = &r->buffers[i];
         if (b->kind != kind || strcmp(b->backend, backend) != 0)
@@ -814,10 +818,10 @@ static void kv_part(struct lp_state *st, const char *s, const char *key, char *t
     const char *c = strchr(o, ')');
     if (!c)
         return;
-    lp_copy_trim(type, tsz, o, (size_t)(c - o));
+    ostel_logparse_copy_trim(type, tsz, o, (size_t)(c - o));
     if (c[1] == ':') {
         struct ostel_logval x = {0};
-        lp_scan_val(st, c + 2, &x);
+        ostel_logparse_scan_val(st, c + 2, &x);
         add_or_set(mib, x, add);
     }
 }
@@ -831,28 +835,28 @@ static bool kv_line(struct lp_state *st, const char *body)
 {
     struct ostel_log_result *r = st->r;
     const char *p = NULL;
-    if (lp_starts(body, "size ="))
+    if (ostel_logparse_starts(body, "size ="))
         p = body + strlen("size =");
-    else if (lp_starts(body, "KV self size"))
+    else if (ostel_logparse_starts(body, "KV self size"))
         p = strchr(body, '=') ? strchr(body, '=') + 1 : NULL;
     if (p) {
         /* two caches in one context (iSWA) add up */
         bool add = r->kv_size_mib.valid;
         struct ostel_logval x = {0}, cells = {0};
-        const char *e = lp_scan_val(st, p, &x);
+        const char *e = ostel_logparse_scan_val(st, p, &x);
         if (!e)
             return true;
-        e = lp_skip_ws(e);
-        if (lp_starts(e, "GiB"))
+        e = ostel_logparse_skip_ws(e);
+        if (ostel_logparse_starts(e, "GiB"))
             x.value *= 1024.0;
         add_or_set(&r->kv_size_mib, x, add);
-        if (*e && (e = strchr(e, '(')) && lp_scan_val(st, e + 1, &cells))
+        if (*e && (e = strchr(e, '(')) && ostel_logparse_scan_val(st, e + 1, &cells))
             add_or_set(&r->kv_cells, cells, false);
         kv_part(st, p, "K (", r->kv_type_k, sizeof(r->kv_type_k), &r->kv_k_mib, add);
         kv_part(st, p, "V (", r->kv_type_v, sizeof(r->kv_type_v), &r->kv_v_mib, add);
         return true;
     }
-    if (lp_starts(body, "kv_size =")) {
+    if (ostel_logparse_starts(body, "kv_size =")) {
         parse_count(st, body + strlen("kv_size ="), &r->kv_cells);
         const char *tk = strstr(body, "type_k = '");
         const char *tv = strstr(body, "type_v = '");
@@ -860,13 +864,13 @@ static bool kv_line(struct lp_state *st, const char *body)
             tk += strlen("type_k = '");
             const char *q = strchr(tk, '\'');
             if (q)
-                lp_copy_trim(r->kv_type_k, sizeof(r->kv_type_k), tk, (size_t)(q - tk));
+                ostel_logparse_copy_trim(r->kv_type_k, sizeof(r->kv_type_k), tk, (size_t)(q - tk));
         }
         if (tv) {
             tv += strlen("type_v = '");
             const char *q = strchr(tv, '\'');
             if (q)
-                lp_copy_trim(r->kv_type_v, sizeof(r->kv_type_v), tv, (size_t)(q - tv));
+                ostel_logparse_copy_trim(r->kv_type_v, sizeof(r->kv_type_v), tv, (size_t)(q - tv));
         }
         return true;
     }
@@ -886,10 +890,10 @@ static void device_line(struct lp_state *st, const char *body)
     if (!dash)
         return;
     char name[128];
-    lp_copy_trim(name, sizeof(name), u, (size_t)(dash - u));
+    ostel_logparse_copy_trim(name, sizeof(name), u, (size_t)(dash - u));
     struct ostel_logval free_mib = {0};
-    const char *e = lp_scan_val(st, dash + 3, &free_mib);
-    if (!e || !lp_starts(lp_skip_ws(e), "MiB"))
+    const char *e = ostel_logparse_scan_val(st, dash + 3, &free_mib);
+    if (!e || !ostel_logparse_starts(ostel_logparse_skip_ws(e), "MiB"))
         free_mib.valid = false;
     struct ostel_log_result *r = st->r;
     for (size_t i = 0; i < r->n_devices; i++) {
@@ -915,15 +919,15 @@ static void build_line(struct lp_state *st, const char *text)
     copy_cstr(r->build, sizeof(r->build), text);
     const char *p = text;
     if (*p == '=')
-        p = lp_skip_ws(p + 1);
+        p = ostel_logparse_skip_ws(p + 1);
     const char *b = strstr(p, "(build ");
     if (b) {
-        lp_scan_val(st, b + strlen("(build "), &r->build_number);
+        ostel_logparse_scan_val(st, b + strlen("(build "), &r->build_number);
         const char *c = strstr(b, "commit ");
         if (c) {
             c += strlen("commit ");
             size_t n = strcspn(c, ") ,");
-            lp_copy_trim(r->build_commit, sizeof(r->build_commit), c, n);
+            ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), c, n);
         }
         return;
     }
@@ -935,14 +939,14 @@ static void build_line(struct lp_state *st, const char *text)
         first_digits = first_digits && is_digit(p[i]);
     if (first_digits) {
         struct ostel_logval x = {0};
-        if (lp_scan_val(st, p, &x))
+        if (ostel_logparse_scan_val(st, p, &x))
             r->build_number = x;
         if (o)
-            lp_copy_trim(r->build_commit, sizeof(r->build_commit), o + 1, n2);
+            ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), o + 1, n2);
     } else {
-        lp_copy_trim(r->build_commit, sizeof(r->build_commit), p, n1);
+        ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), p, n1);
         struct ostel_logval x = {0};
-        if (o && lp_scan_val(st, o + 1, &x))
+        if (o && ostel_logparse_scan_val(st, o + 1, &x))
             r->build_number = x;
     }
 }
@@ -959,11 +963,11 @@ static void breakdown_line(struct lp_state *st, const char *body)
     struct ostel_log_result *r = st->r;
     if (*body != '|')
         return;
-    const char *c1 = lp_skip_ws(body + 1);
+    const char *c1 = ostel_logparse_skip_ws(body + 1);
     const char *bar = strchr(c1, '|');
     if (!bar)
         return;
-    if (lp_starts(c1, "memory breakdown")) {
+    if (ostel_logparse_starts(c1, "memory breakdown")) {
         r->n_breakdown = 0;
         r->breakdown_tables++;
         return;
@@ -972,12 +976,12 @@ static void breakdown_line(struct lp_state *st, const char *body)
         return;
     struct ostel_log_breakdown_row row;
     memset(&row, 0, sizeof(row));
-    lp_copy_trim(row.device, sizeof(row.device), c1 + 1, (size_t)(bar - c1 - 1));
+    ostel_logparse_copy_trim(row.device, sizeof(row.device), c1 + 1, (size_t)(bar - c1 - 1));
     const char *cell = bar + 1;
     const char *endc = strchr(cell, '|');
     size_t len = endc ? (size_t)(endc - cell) : strlen(cell);
     char buf[512];
-    lp_copy_trim(buf, sizeof(buf), cell, len);
+    ostel_logparse_copy_trim(buf, sizeof(buf), cell, len);
     double v[8];
     int nv = 0;
     const char *p = buf;
@@ -988,7 +992,7 @@ static void breakdown_line(struct lp_state *st, const char *body)
         bool complete;
         /* a '-' is a sign only when glued to digits */
         if ((is_digit(*p) || (*p == '-' && is_digit(p[1]))) &&
-            lp_scan_num(p, &x, &e, &sep, &complete)) {
+            ostel_logparse_scan_num(p, &x, &e, &sep, &complete)) {
             v[nv++] = x;
             p = e;
         } else {
@@ -1023,7 +1027,7 @@ static const char *match_loose(const char *s, const char *pat)
 {
     while (*pat) {
         if (*pat == ' ') {
-            s = lp_skip_ws(s);
+            s = ostel_logparse_skip_ws(s);
             pat++;
             continue;
         }
@@ -1039,25 +1043,25 @@ static const char *match_loose(const char *s, const char *pat)
 static void val_pm(struct lp_state *st, const char *p, struct ostel_logval *v,
                    struct ostel_logval *unc)
 {
-    const char *e = lp_scan_val(st, p, v);
+    const char *e = ostel_logparse_scan_val(st, p, v);
     if (!e || !unc)
         return;
-    e = lp_skip_ws(e);
-    if (lp_starts(e, "\xc2\xb1"))
+    e = ostel_logparse_skip_ws(e);
+    if (ostel_logparse_starts(e, "\xc2\xb1"))
         e += 2;
-    else if (lp_starts(e, "+/-"))
+    else if (ostel_logparse_starts(e, "+/-"))
         e += 3;
     else if (*e == '_')
         e += 1;
     else
         return;
-    lp_scan_val(st, e, unc);
+    ostel_logparse_scan_val(st, e, unc);
 }
 
 static bool perplexity_line(struct lp_state *st, const char *text)
 {
     struct ostel_log_perplexity *x = &st->r->perplexity;
-    const char *s = lp_skip_ws(text);
+    const char *s = ostel_logparse_skip_ws(text);
     const char *p;
     if ((p = match_loose(s, "Final estimate: PPL ="))) {
         val_pm(st, p, &x->ppl, &x->ppl_stderr);
@@ -1068,7 +1072,7 @@ static bool perplexity_line(struct lp_state *st, const char *text)
     } else if ((p = match_loose(s, "Same top p:"))) {
         val_pm(st, p, &x->same_top_p_pct, &x->same_top_p_stderr);
     } else if ((p = match_loose(s, "Cor(ln(PPL(Q)), ln(PPL(base))):"))) {
-        lp_scan_val(st, p, &x->ppl_cor_pct);
+        ostel_logparse_scan_val(st, p, &x->ppl_cor_pct);
     } else if ((p = match_loose(s, "Mean ln(PPL(Q)/PPL(base)) :"))) {
         val_pm(st, p, &x->ln_ppl_ratio, &x->ln_ppl_ratio_stderr);
     } else if ((p = match_loose(s, "Mean PPL(Q)/PPL(base) :"))) {
@@ -1106,7 +1110,7 @@ static bool perplexity_line(struct lp_state *st, const char *text)
             }
             if (i == OSTEL_ARRAY_LEN(klds))
                 return false;
-            lp_scan_val(st, p, (struct ostel_logval *)((char *)x + klds[i].off));
+            ostel_logparse_scan_val(st, p, (struct ostel_logval *)((char *)x + klds[i].off));
         }
     }
     st->r->has_perplexity = true;
@@ -1124,17 +1128,17 @@ static bool perplexity_tag_line(struct lp_state *st, const char *tag, const char
     const char *p;
     bool err = false;
     if ((p = strstr(body, "perplexity over ")) || (p = strstr(body, "computing over "))) {
-        lp_scan_val(st, strstr(p, "over ") + strlen("over "), &x->n_chunks);
+        ostel_logparse_scan_val(st, strstr(p, "over ") + strlen("over "), &x->n_chunks);
     } else if ((p = strstr(body, "you need at least "))) {
-        lp_scan_val(st, p + strlen("you need at least "), &x->tokens_needed);
+        ostel_logparse_scan_val(st, p + strlen("you need at least "), &x->tokens_needed);
         err = true;
     } else if ((p = strstr(body, "tokenizes to only "))) {
-        lp_scan_val(st, p + strlen("tokenizes to only "), &x->tokens_have);
+        ostel_logparse_scan_val(st, p + strlen("tokenizes to only "), &x->tokens_have);
         err = true;
     } else if ((p = strstr(body, " seconds per pass"))) {
-        lp_scan_val(st, body, &x->seconds_per_pass);
-    } else if (lp_starts(body, "have ") && strstr(body, " tokens.")) {
-        lp_scan_val(st, body + strlen("have "), &x->tokens_have);
+        ostel_logparse_scan_val(st, body, &x->seconds_per_pass);
+    } else if (ostel_logparse_starts(body, "have ") && strstr(body, " tokens.")) {
+        ostel_logparse_scan_val(st, body + strlen("have "), &x->tokens_have);
     } else if (strstr(body, "inconsistent vocabulary") || strstr(body, "does not look like") ||
                strstr(body, "has been computed with") || strstr(body, "failed ") ||
                strstr(body, "you must provide") || strstr(body, "not enough")) {
@@ -1180,7 +1184,7 @@ static void parse_line(struct lp_state *st, const char *text)
     struct ostel_log_result *r = st->r;
     if (st->server_block_lines > 0)
         st->server_block_lines--;
-    if (lp_bench_line(st, text))
+    if (ostel_logparse_bench_line(st, text))
         return;
 
     if (server_progress_line(st, text))
@@ -1198,7 +1202,7 @@ static void parse_line(struct lp_state *st, const char *text)
             copy_cstr(r->system_info, sizeof(r->system_info), text);
         const char *rm = strstr(text, "recommendedMaxWorkingSetSize");
         if (rm && (rm = strchr(rm, '=')))
-            lp_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
+            ostel_logparse_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
         return;
     }
 
@@ -1239,7 +1243,7 @@ static void parse_line(struct lp_state *st, const char *text)
     if (perplexity_tag_line(st, tag, body))
         return;
     if (tag_is(tag, "llama_model_loader")) {
-        if (lp_starts(body, "loaded meta data"))
+        if (ostel_logparse_starts(body, "loaded meta data"))
             model_load_start(st);
         return;
     }
@@ -1258,17 +1262,19 @@ static void parse_line(struct lp_state *st, const char *text)
         build_line(st, body);
         return;
     }
-    if ((tag_is(tag, "common_init") || tag_is(tag, "main")) && lp_starts(body, "build ")) {
-        const char *b = lp_skip_ws(body + strlen("build"));
-        if (lp_starts(b, "info")) {
+    if ((tag_is(tag, "common_init") || tag_is(tag, "main")) &&
+        ostel_logparse_starts(body, "build ")) {
+        const char *b = ostel_logparse_skip_ws(body + strlen("build"));
+        if (ostel_logparse_starts(b, "info")) {
             /* old server: "build info | tid=... build=2700 commit="abcdef1"" */
             const char *n = strstr(b, " build=");
             const char *c = strstr(b, " commit=\"");
             if (!r->build[0] && n) {
-                lp_scan_val(st, n + strlen(" build="), &r->build_number);
+                ostel_logparse_scan_val(st, n + strlen(" build="), &r->build_number);
                 if (c) {
                     c += strlen(" commit=\"");
-                    lp_copy_trim(r->build_commit, sizeof(r->build_commit), c, strcspn(c, "\""));
+                    ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), c,
+                                             strcspn(c, "\""));
                 }
                 snprintf(r->build, sizeof(r->build), "%.0f (%s)", r->build_number.value,
                          r->build_commit);
@@ -1276,7 +1282,7 @@ static void parse_line(struct lp_state *st, const char *text)
             return;
         }
         if (*b == '=')
-            b = lp_skip_ws(b + 1);
+            b = ostel_logparse_skip_ws(b + 1);
         build_line(st, b);
         return;
     }
@@ -1291,8 +1297,8 @@ static void parse_line(struct lp_state *st, const char *text)
     const char *off = strstr(body, "offloaded ");
     if (off && strstr(off, "layers to GPU")) {
         struct ostel_logval a = {0}, b = {0};
-        const char *e = lp_scan_val(st, off + strlen("offloaded "), &a);
-        if (e && *e == '/' && lp_scan_val(st, e + 1, &b)) {
+        const char *e = ostel_logparse_scan_val(st, off + strlen("offloaded "), &a);
+        if (e && *e == '/' && ostel_logparse_scan_val(st, e + 1, &b)) {
             r->offloaded_layers = a;
             r->offloadable_layers = b;
         }
@@ -1311,14 +1317,14 @@ static void parse_line(struct lp_state *st, const char *text)
     if (fa) {
         const char *set = strstr(fa, "set to ");
         const char *v = set ? set + strlen("set to ") : fa + strlen("Flash Attention ");
-        if (lp_starts(v, "enabled") || lp_starts(v, "disabled")) {
+        if (ostel_logparse_starts(v, "enabled") || ostel_logparse_starts(v, "disabled")) {
             copy_cstr(r->flash_attn, sizeof(r->flash_attn), v);
             return;
         }
     }
     const char *rm = strstr(body, "recommendedMaxWorkingSetSize");
     if (rm && (rm = strchr(rm, '=')))
-        lp_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
+        ostel_logparse_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
 }
 
 static void finish(struct lp_state *st)
@@ -1354,11 +1360,11 @@ void ostel_log_result_free(struct ostel_log_result *r)
 }
 
 int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *r, char *err,
-                         size_t errsz)
+                         size_t err_size)
 {
     if (!r || (!data && len > 0)) {
-        if (err && errsz)
-            snprintf(err, errsz, "logparse: no input");
+        if (err && err_size)
+            snprintf(err, err_size, "logparse: no input");
         return OSTEL_ERR;
     }
     ostel_log_result_free(r);
@@ -1369,7 +1375,7 @@ int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *
     struct ostel_str rest = ostel_str_make(data ? data : "", len);
     struct ostel_str raw;
     while (ostel_str_next_line(&rest, &raw)) {
-        lp_header_extra_line(raw, &r->header_extra);
+        ostel_logparse_header_extra_line(raw, &r->header_extra);
         size_t n = clean_line(raw.p, raw.n, line, LP_LINE_MAX);
         if (n == 0)
             continue;
@@ -1378,7 +1384,7 @@ int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *
             parse_line(st, text);
     }
     finish(st);
-    lp_bench_state_free(st);
+    ostel_logparse_bench_state_free(st);
     ostel_buf_free(&st->json_obj);
     free(line);
     free(st);
@@ -1472,21 +1478,21 @@ enum ostel_logparse_event ostel_logparse_classify_line(const char *line, size_t 
     const char *body;
     if (!split_tag(text, tag, sizeof(tag), &body))
         return OSTEL_LOGPARSE_EVENT_NONE;
-    if (tag_is(tag, "llama_model_loader") && lp_starts(body, "loaded meta data"))
+    if (tag_is(tag, "llama_model_loader") && ostel_logparse_starts(body, "loaded meta data"))
         return OSTEL_LOGPARSE_EVENT_MODEL_LOAD_START;
     if (is_context_tag(tag)) {
-        if (lp_starts(body, "graph splits"))
+        if (ostel_logparse_starts(body, "graph splits"))
             return OSTEL_LOGPARSE_EVENT_CONTEXT_CREATED;
         return OSTEL_LOGPARSE_EVENT_MODEL_LOAD_DONE;
     }
-    if (tag_is(tag, "sched_reserve") && lp_starts(body, "graph splits"))
+    if (tag_is(tag, "sched_reserve") && ostel_logparse_starts(body, "graph splits"))
         return OSTEL_LOGPARSE_EVENT_CONTEXT_CREATED;
-    if (tag_is(tag, "generate") && lp_starts(body, "n_ctx ="))
+    if (tag_is(tag, "generate") && ostel_logparse_starts(body, "n_ctx ="))
         return OSTEL_LOGPARSE_EVENT_PROMPT_START;
     if (tag_is(tag, "common_perf_print") || tag_is(tag, "llama_perf_context_print") ||
         tag_is(tag, "llama_perf_sampler_print") || tag_is(tag, "llama_print_timings"))
         return OSTEL_LOGPARSE_EVENT_PERF_START;
-    if (is_breakdown_tag(tag) && lp_starts(body, "| memory breakdown"))
+    if (is_breakdown_tag(tag) && ostel_logparse_starts(body, "| memory breakdown"))
         return OSTEL_LOGPARSE_EVENT_MEMORY_BREAKDOWN;
     return OSTEL_LOGPARSE_EVENT_NONE;
 }

@@ -176,12 +176,12 @@ void ostel_log_result_free(struct ostel_log_result *r);
 
 /*
  * Parses a whole log (data, len), which need not be NUL-terminated or text. r must have been
- * initialised; its previous content is released first. Returns 0, or -1 with a message in err (of
- * size errsz) for a hard failure (currently only a NULL argument): unknown or binary content is not
- * an error, it just yields invalid values. Borrows data only during the call.
+ * initialised; its previous content is released first. Returns 0, or OSTEL_ERR with a message in
+ * err (of size err_size) for a hard failure (currently only a NULL argument): unknown or binary
+ * content is not an error, it just yields invalid values. Borrows data only during the call.
  */
 int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *r, char *err,
-                         size_t errsz);
+                         size_t err_size);
 
 /*
  * The result as a new cJSON object (schema: docs/parse.md); the caller owns it and frees it with

@@ -16,7 +16,7 @@
 
 static void set_str(char *dst, size_t n, const char *s)
 {
-    lp_copy_trim(dst, n, s, strlen(s));
+    ostel_logparse_copy_trim(dst, n, s, strlen(s));
 }
 
 /* "pp512", "pp 512", "tg128", "pp512+tg128", "pp512 @ d512" -> counts; writes the normalised name.
@@ -25,24 +25,25 @@ static void parse_test_name(struct lp_state *st, struct ostel_log_bench_row *row
 {
     char norm[48];
     size_t o = 0;
-    for (const char *p = lp_skip_ws(s); *p && o + 1 < sizeof(norm); p++) {
+    for (const char *p = ostel_logparse_skip_ws(s); *p && o + 1 < sizeof(norm); p++) {
         /* drop the space of "pp 512" / "tg 128" */
-        if (*p == ' ' && p - s >= 2 && (lp_starts(p - 2, "pp") || lp_starts(p - 2, "tg")))
+        if (*p == ' ' && p - s >= 2 &&
+            (ostel_logparse_starts(p - 2, "pp") || ostel_logparse_starts(p - 2, "tg")))
             continue;
         norm[o++] = *p;
     }
     norm[o] = '\0';
-    lp_copy_trim(row->test, sizeof(row->test), norm, o);
+    ostel_logparse_copy_trim(row->test, sizeof(row->test), norm, o);
     const char *p = norm;
     struct ostel_logval v = {0};
     while (*p) {
-        if (lp_starts(p, "pp") && lp_scan_val(st, p + 2, &v)) {
+        if (ostel_logparse_starts(p, "pp") && ostel_logparse_scan_val(st, p + 2, &v)) {
             row->n_prompt = v;
             p += 2;
-        } else if (lp_starts(p, "tg") && lp_scan_val(st, p + 2, &v)) {
+        } else if (ostel_logparse_starts(p, "tg") && ostel_logparse_scan_val(st, p + 2, &v)) {
             row->n_gen = v;
             p += 2;
-        } else if (lp_starts(p, "@ d") && lp_scan_val(st, p + 3, &v)) {
+        } else if (ostel_logparse_starts(p, "@ d") && ostel_logparse_scan_val(st, p + 3, &v)) {
             row->depth = v;
             p += 3;
         } else {
@@ -70,33 +71,33 @@ static void fill_field(struct lp_state *st, struct ostel_log_bench_row *row, con
     } else if (!strcmp(name, "backend") || !strcmp(name, "backends")) {
         set_str(row->backend, sizeof(row->backend), val);
     } else if (!strcmp(name, "size")) {
-        if ((e = lp_scan_val(st, val, &v))) {
-            e = lp_skip_ws(e);
-            if (lp_starts(e, "GiB"))
+        if ((e = ostel_logparse_scan_val(st, val, &v))) {
+            e = ostel_logparse_skip_ws(e);
+            if (ostel_logparse_starts(e, "GiB"))
                 lp_set(&row->size_mib, v.value * 1024.0);
-            else if (lp_starts(e, "MiB"))
+            else if (ostel_logparse_starts(e, "MiB"))
                 lp_set(&row->size_mib, v.value);
         }
     } else if (!strcmp(name, "model_size")) {
-        if (lp_scan_val(st, val, &v))
+        if (ostel_logparse_scan_val(st, val, &v))
             lp_set(&row->size_mib, v.value / (1024.0 * 1024.0));
     } else if (!strcmp(name, "params")) {
-        if ((e = lp_scan_val(st, val, &v))) {
-            e = lp_skip_ws(e);
+        if ((e = ostel_logparse_scan_val(st, val, &v))) {
+            e = ostel_logparse_skip_ws(e);
             double f = *e == 'B' ? 1e9 : *e == 'M' ? 1e6 : *e == 'K' ? 1e3 : *e == 'T' ? 1e12 : 0;
             if (f != 0)
                 lp_set(&row->params, v.value * f);
         }
     } else if (!strcmp(name, "model_n_params")) {
-        lp_scan_val(st, val, &row->params);
+        ostel_logparse_scan_val(st, val, &row->params);
     } else if (!strcmp(name, "ngl") || !strcmp(name, "n_gpu_layers")) {
-        lp_scan_val(st, val, &row->ngl);
+        ostel_logparse_scan_val(st, val, &row->ngl);
     } else if (!strcmp(name, "threads") || !strcmp(name, "n_threads")) {
-        lp_scan_val(st, val, &row->threads);
+        ostel_logparse_scan_val(st, val, &row->threads);
     } else if (!strcmp(name, "n_batch")) {
-        lp_scan_val(st, val, &row->n_batch);
+        ostel_logparse_scan_val(st, val, &row->n_batch);
     } else if (!strcmp(name, "n_ubatch")) {
-        lp_scan_val(st, val, &row->n_ubatch);
+        ostel_logparse_scan_val(st, val, &row->n_ubatch);
     } else if (!strcmp(name, "type_k")) {
         set_str(row->type_k, sizeof(row->type_k), val);
     } else if (!strcmp(name, "type_v")) {
@@ -107,28 +108,28 @@ static void fill_field(struct lp_state *st, struct ostel_log_bench_row *row, con
         parse_test_name(st, row, val);
     } else if (!strcmp(name, "t/s")) {
         /* "123.45 ± 1.23" ("±" may be pasted as "_" or "+/-") */
-        if ((e = lp_scan_val(st, val, &row->avg_ts))) {
-            e = lp_skip_ws(e);
-            if (lp_starts(e, "\xc2\xb1"))
+        if ((e = ostel_logparse_scan_val(st, val, &row->avg_ts))) {
+            e = ostel_logparse_skip_ws(e);
+            if (ostel_logparse_starts(e, "\xc2\xb1"))
                 e += 2;
-            else if (lp_starts(e, "+/-"))
+            else if (ostel_logparse_starts(e, "+/-"))
                 e += 3;
             else if (*e == '_' || *e == '+')
                 e += 1;
             else
                 return;
-            lp_scan_val(st, e, &row->stddev_ts);
+            ostel_logparse_scan_val(st, e, &row->stddev_ts);
         }
     } else if (!strcmp(name, "n_prompt")) {
-        lp_scan_val(st, val, &row->n_prompt);
+        ostel_logparse_scan_val(st, val, &row->n_prompt);
     } else if (!strcmp(name, "n_gen")) {
-        lp_scan_val(st, val, &row->n_gen);
+        ostel_logparse_scan_val(st, val, &row->n_gen);
     } else if (!strcmp(name, "n_depth")) {
-        lp_scan_val(st, val, &row->depth);
+        ostel_logparse_scan_val(st, val, &row->depth);
     } else if (!strcmp(name, "avg_ts")) {
-        lp_scan_val(st, val, &row->avg_ts);
+        ostel_logparse_scan_val(st, val, &row->avg_ts);
     } else if (!strcmp(name, "stddev_ts")) {
-        lp_scan_val(st, val, &row->stddev_ts);
+        ostel_logparse_scan_val(st, val, &row->stddev_ts);
     }
 }
 
@@ -181,7 +182,7 @@ static int md_cells(char *buf, char **cells, int max)
         if (!bar)
             break;
         *bar = '\0';
-        char *s = (char *)lp_skip_ws(p);
+        char *s = (char *)ostel_logparse_skip_ws(p);
         char *e = s + strlen(s);
         while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
             *--e = '\0';
@@ -261,7 +262,7 @@ static int csv_fields(const char *s, char out[][96], int max)
 
 static bool csv_line(struct lp_state *st, const char *text)
 {
-    bool header = lp_starts(text, "build_commit,");
+    bool header = ostel_logparse_starts(text, "build_commit,");
     if (!header && (st->csv_ncols == 0 || text[0] != '"'))
         return false;
     char(*f)[96] = ostel_xmalloc(sizeof(char[LP_BENCH_MAX_COLS][96]));
@@ -319,7 +320,7 @@ static void json_object(struct lp_state *st, const char *s, size_t n)
 
 static bool json_line(struct lp_state *st, const char *text)
 {
-    const char *t = lp_skip_ws(text);
+    const char *t = ostel_logparse_skip_ws(text);
     size_t n = strlen(t);
     if (st->in_json_obj) {
         /* only members and the closing brace belong to the object; anything else aborts it */
@@ -351,7 +352,7 @@ static bool json_line(struct lp_state *st, const char *text)
     return false;
 }
 
-bool lp_bench_line(struct lp_state *st, const char *text)
+bool ostel_logparse_bench_line(struct lp_state *st, const char *text)
 {
     if (text[0] == '|')
         return markdown_line(st, text);
@@ -360,7 +361,7 @@ bool lp_bench_line(struct lp_state *st, const char *text)
     return json_line(st, text);
 }
 
-void lp_bench_state_free(struct lp_state *st)
+void ostel_logparse_bench_state_free(struct lp_state *st)
 {
     st->in_json_obj = false;
 }

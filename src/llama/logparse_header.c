@@ -28,7 +28,7 @@ static uint32_t scan_u32(const char *p, const char *end)
     return (uint32_t)v;
 }
 
-void lp_header_extra_line(struct ostel_str line, struct ostel_log_header_extra *out)
+void ostel_logparse_header_extra_line(struct ostel_str line, struct ostel_log_header_extra *out)
 {
     static const char *const tags[] = {"print_info: ", "llm_load_print_meta: "};
     static const struct {

@@ -15,7 +15,7 @@
 #define LP_JSON_OBJ_MAX (64 * 1024)
 
 /* Raises the facts of out not yet found from one raw log line (logparse_header.c). */
-void lp_header_extra_line(struct ostel_str line, struct ostel_log_header_extra *out);
+void ostel_logparse_header_extra_line(struct ostel_str line, struct ostel_log_header_extra *out);
 
 struct lp_state {
     struct ostel_log_result *r;
@@ -42,20 +42,21 @@ struct lp_state {
 };
 
 /* Skips spaces and tabs. */
-const char *lp_skip_ws(const char *p);
+const char *ostel_logparse_skip_ws(const char *p);
 /* True when s starts with prefix. */
-bool lp_starts(const char *s, const char *prefix);
+bool ostel_logparse_starts(const char *s, const char *prefix);
 /*
  * Scans a number at p (after blanks): [+-]digits[(.|,)digits][e[+-]digits], "inf", "nan". A ','
  * counts as a decimal separator only between digits. On success sets *out, *end (just past it) and
  * *sep ('.' or ',' when a fraction was read; unchanged otherwise) and returns true. A number that
  * runs to the end of the string may have been cut: *complete is false then.
  */
-bool lp_scan_num(const char *p, double *out, const char **end, char *sep, bool *complete);
+bool ostel_logparse_scan_num(const char *p, double *out, const char **end, char *sep,
+                             bool *complete);
 /* Scans a number into v (NaN is refused); notes the decimal separator. Returns the end or NULL. */
-const char *lp_scan_val(struct lp_state *st, const char *p, struct ostel_logval *v);
+const char *ostel_logparse_scan_val(struct lp_state *st, const char *p, struct ostel_logval *v);
 /* Copies at most n-1 bytes of [p, p+len) into out, trimmed; always NUL-terminates. */
-void lp_copy_trim(char *out, size_t n, const char *p, size_t len);
+void ostel_logparse_copy_trim(char *out, size_t n, const char *p, size_t len);
 
 static inline void lp_set(struct ostel_logval *v, double x)
 {
@@ -64,7 +65,7 @@ static inline void lp_set(struct ostel_logval *v, double x)
 }
 
 /* llama-bench output (logparse_bench.c). Returns true when the line was a bench line. */
-bool lp_bench_line(struct lp_state *st, const char *text);
-void lp_bench_state_free(struct lp_state *st);
+bool ostel_logparse_bench_line(struct lp_state *st, const char *text);
+void ostel_logparse_bench_state_free(struct lp_state *st);
 
 #endif

@@ -250,7 +250,7 @@ struct predict_state {
 /* ---- context (llama-context.cpp) ---- */
 static int predict_context(const struct ostel_memmodel_shape *s,
                            const struct ostel_memmodel_params *p, struct predict_state *st,
-                           struct ostel_memmodel_result *out, char *err, size_t errlen)
+                           struct ostel_memmodel_result *out, char *err, size_t err_size)
 {
     uint64_t n_ctx = p->n_ctx ? p->n_ctx : s->n_ctx_train;
     if (n_ctx == 0)
@@ -261,14 +261,14 @@ static int predict_context(const struct ostel_memmodel_shape *s,
     if (!p->kv_unified) {
         n_ctx_seq = align_up(n_ctx / n_seq, CTX_PAD);
         if (n_ctx_seq == 0) {
-            snprintf(err, errlen, "context smaller than the number of sequences");
-            return -1;
+            snprintf(err, err_size, "context smaller than the number of sequences");
+            return OSTEL_ERR;
         }
         n_ctx = n_ctx_seq * n_seq;
     }
     if (n_ctx > (1ull << 31)) {
-        snprintf(err, errlen, "context too large");
-        return -1;
+        snprintf(err, err_size, "context too large");
+        return OSTEL_ERR;
     }
     uint32_t n_batch = p->n_batch ? p->n_batch : 2048;
     uint32_t n_ubatch = p->n_ubatch ? p->n_ubatch : 512;
@@ -421,7 +421,7 @@ static void predict_weights(const struct ostel_memmodel_shape *s,
 /* ---- KV cache (llama-kv-cache.cpp) ---- */
 static int predict_kv(const struct ostel_memmodel_shape *s, const struct ostel_memmodel_params *p,
                       struct predict_state *st, struct ostel_memmodel_result *out, char *err,
-                      size_t errlen)
+                      size_t err_size)
 {
     struct ostel_memmodel_device *host = &out->dev[OSTEL_MEMMODEL_DEV_HOST];
     struct ostel_memmodel_device *dgpu = &out->dev[OSTEL_MEMMODEL_DEV_GPU];
@@ -441,9 +441,9 @@ static int predict_kv(const struct ostel_memmodel_shape *s, const struct ostel_m
         uint64_t kb = row_bytes(p->type_k, hkv * s->head_dim_k * cells) * st->n_stream;
         uint64_t vb = row_bytes(p->type_v, hkv * s->head_dim_v * cells) * st->n_stream;
         if ((hkv * s->head_dim_k) % tk->blck_size || (hkv * s->head_dim_v) % tv->blck_size) {
-            snprintf(err, errlen, "cache type needs rows that are a multiple of %u elements",
+            snprintf(err, err_size, "cache type needs rows that are a multiple of %u elements",
                      tk->blck_size > tv->blck_size ? tk->blck_size : tv->blck_size);
-            return -1;
+            return OSTEL_ERR;
         }
         out->kv_k_bytes += kb;
         out->kv_v_bytes += vb;
@@ -560,36 +560,36 @@ static void predict_note(const struct ostel_memmodel_shape *s, struct ostel_memm
 
 int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                            const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
-                           char *err, size_t errlen)
+                           char *err, size_t err_size)
 {
     memset(out, 0, sizeof(*out));
     if (s->n_layer == 0 || s->n_layer > MAX_LAYERS || s->n_embd == 0 || s->n_head == 0 ||
         s->n_vocab == 0) {
-        snprintf(err, errlen,
+        snprintf(err, err_size,
                  "model shape incomplete (layers, embedding, heads or vocabulary "
                  "missing)");
-        return -1;
+        return OSTEL_ERR;
     }
     struct predict_state st;
     memset(&st, 0, sizeof(st));
     st.tk = ostel_ggml_type_get(p->type_k);
     st.tv = ostel_ggml_type_get(p->type_v);
     if (!st.tk || !st.tv) {
-        snprintf(err, errlen, "unknown cache type");
-        return -1;
+        snprintf(err, err_size, "unknown cache type");
+        return OSTEL_ERR;
     }
     st.gpu = p->backend != OSTEL_MEMMODEL_BACKEND_CPU;
     st.fa = p->flash_attn != 0; /* auto resolves to on for CPU, CUDA and Metal */
     if (!st.fa && st.tv->quantized) {
-        snprintf(err, errlen, "a quantized V cache (%s) needs flash attention", st.tv->name);
-        return -1;
+        snprintf(err, err_size, "a quantized V cache (%s) needs flash attention", st.tv->name);
+        return OSTEL_ERR;
     }
-    if (predict_context(s, p, &st, out, err, errlen) != 0)
-        return -1;
+    if (predict_context(s, p, &st, out, err, err_size) != 0)
+        return OSTEL_ERR;
     predict_placement(s, p, &st, out);
     predict_weights(s, p, &st, out);
-    if (predict_kv(s, p, &st, out, err, errlen) != 0)
-        return -1;
+    if (predict_kv(s, p, &st, out, err, err_size) != 0)
+        return OSTEL_ERR;
     predict_compute(s, p, &st, out);
     predict_note(s, out);
     return 0;

@@ -8,9 +8,10 @@
  * offsets). A shape comes from a GGUF header (ostel_memmodel_shape_from_gguf) or from the model
  * header lines of a parsed log (ostel_memmodel_shape_from_log), which lack the tensor table: the
  * table is then synthesized from the architecture and llama.cpp's quantization recipe (less exact,
- * said in the result). The prediction (memmodel.c), the shapes (memmodel_shape.c) and the
- * quantization recipe (memmodel_quant.c) are pure: they neither print nor touch a file. Only
- * ostel_memmodel_compare_json (fit_compare.c) reads a file: the GGUF at model_path.
+ * said in the result). The prediction (memmodel.c), the shapes (memmodel_shape.c), the
+ * quantization recipe (memmodel_quant.c) and the comparison with a log (fit_compare.c) are pure:
+ * they neither print nor touch a file. A GGUF's shape is made from a header its caller read
+ * (gguf_facts.h's ostel_gguf_run_facts_read reads one once for a run).
  */
 #ifndef OSTEL_MEMMODEL_H
 #define OSTEL_MEMMODEL_H
@@ -115,23 +116,24 @@ struct ostel_memmodel_result {
     char note[256];   /* what is approximate, "" when nothing */
 };
 
-/* Fills *s from a GGUF header (s owns copies; g may be freed after). Returns 0 or -1 with err. */
+/* Fills *s from a GGUF header (s owns copies; g may be freed after). Returns 0 or OSTEL_ERR with
+ * err. */
 int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct ostel_gguf *g,
-                                   char *err, size_t errlen);
+                                   char *err, size_t err_size);
 /*
  * Fills *s from the model header lines of a parsed log (n_layer, n_embd, n_head, n_head_kv,
  * n_vocab, file type, size, and r->header_extra's head sizes, n_ff and n_swa), synthesizing a
- * llama-like tensor table whose total is the printed model size. Returns -1 with err when the
- * log lacks what is needed.
+ * llama-like tensor table whose total is the printed model size. Returns OSTEL_ERR with err when
+ * the log lacks what is needed.
  */
 int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
-                                  char *err, size_t errlen);
+                                  char *err, size_t err_size);
 void ostel_memmodel_shape_free(struct ostel_memmodel_shape *s);
 
-/* Predicts *out (plain data). Returns 0, or -1 with err (bad parameters, unusable shape). */
+/* Predicts *out (plain data). Returns 0, or OSTEL_ERR with err (bad parameters, unusable shape). */
 int ostel_memmodel_predict(const struct ostel_memmodel_shape *s,
                            const struct ostel_memmodel_params *p, struct ostel_memmodel_result *out,
-                           char *err, size_t errlen);
+                           char *err, size_t err_size);
 
 /* The ggml type id of a cache type name ("f16", "q8_0", ...) usable for the KV cache, or -1. */
 int ostel_memmodel_cache_type(const char *name);
@@ -140,10 +142,10 @@ int ostel_memmodel_cache_type(const char *name);
 cJSON *ostel_memmodel_result_json(const struct ostel_memmodel_result *r);
 
 /*
- * Prediction against measurement, for the runner at the end of a run. model_path (may be NULL)
- * is read for its tensor table; without it, or when it cannot be read, the log's model header is
- * used. params gives what the run asked for; fields left 0 are taken from the log (n_ctx, cache
- * types, backend from the buffers). Returns a new object the caller owns:
+ * Prediction against measurement, for the runner at the end of a run. gguf_shape (borrowed, may be
+ * NULL) is the model's shape from its GGUF header, tensor table included; without it the log's
+ * model header is used. params gives what the run asked for; fields left 0 are taken from the log
+ * (n_ctx, cache types, backend from the buffers). Returns a new object the caller owns:
  *   {"model": {"predicted_mib", "measured_mib", "error_pct"}, "context": {...}, "compute": {...},
  *    "output": {...}, "devices": [{"device", "model": {...}, ...}], "n_ctx", "source",
  *    "within_bars"}
@@ -151,8 +153,9 @@ cJSON *ostel_memmodel_result_json(const struct ostel_memmodel_result *r);
  * buffer sizes or no usable model facts. Without the GGUF, the log's header_extra (head sizes,
  * n_ff, n_swa) sharpens the prediction.
  */
-cJSON *ostel_memmodel_compare_json(const char *model_path, const struct ostel_memmodel_params *p,
-                                   const struct ostel_log_result *log, char *err, size_t errlen);
+cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape,
+                                   const struct ostel_memmodel_params *p,
+                                   const struct ostel_log_result *log, char *err, size_t err_size);
 
 /* Error bars of the comparison: |error| at most this many percent. */
 #define OSTEL_MEMMODEL_BAR_MODEL_PCT 1.0

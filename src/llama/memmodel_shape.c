@@ -39,22 +39,22 @@ static uint32_t default_swa_pattern(const char *arch)
 }
 
 int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct ostel_gguf *g,
-                                   char *err, size_t errlen)
+                                   char *err, size_t err_size)
 {
     memset(s, 0, sizeof(*s));
     struct ostel_gguf_model m;
     ostel_gguf_model_init(&m, g);
     int rc = 0;
     if (!m.arch || m.n_layer == 0 || m.n_embd == 0 || m.n_head == 0 || m.n_vocab == 0) {
-        snprintf(err, errlen,
+        snprintf(err, err_size,
                  "not a llama.cpp language model (architecture, block count, "
                  "embedding length, head count or vocabulary missing)");
-        rc = -1;
+        rc = OSTEL_ERR;
         goto done;
     }
     if (m.n_layer > MAX_LAYERS) {
-        snprintf(err, errlen, "implausible block count %u", m.n_layer);
-        rc = -1;
+        snprintf(err, err_size, "implausible block count %u", m.n_layer);
+        rc = OSTEL_ERR;
         goto done;
     }
     copy_str(s->arch, sizeof(s->arch), m.arch);
@@ -77,8 +77,8 @@ int ostel_memmodel_shape_from_gguf(struct ostel_memmodel_shape *s, const struct 
     s->swa_pattern =
         m.sliding_window_pattern ? m.sliding_window_pattern : default_swa_pattern(s->arch);
     if (s->head_dim_k == 0 || s->head_dim_v == 0) {
-        snprintf(err, errlen, "head size unknown");
-        rc = -1;
+        snprintf(err, err_size, "head size unknown");
+        rc = OSTEL_ERR;
         goto done;
     }
     s->n_tensors = g->n_tensors;
@@ -119,21 +119,22 @@ static bool guess_tied(const struct ostel_memmodel_shape *s)
 }
 
 int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct ostel_log_result *r,
-                                  char *err, size_t errlen)
+                                  char *err, size_t err_size)
 {
     const struct ostel_log_header_extra *extra = &r->header_extra;
     memset(s, 0, sizeof(*s));
     const struct ostel_log_model *m = &r->model;
     if (!m->n_layer.valid || !m->n_embd.valid || !m->n_head.valid || !m->n_vocab.valid) {
-        snprintf(err, errlen, "the log lacks the model header (n_layer, n_embd, n_head, n_vocab)");
-        return -1;
+        snprintf(err, err_size,
+                 "the log lacks the model header (n_layer, n_embd, n_head, n_vocab)");
+        return OSTEL_ERR;
     }
     double nl = m->n_layer.value, ne = m->n_embd.value, nh = m->n_head.value;
     double nv = m->n_vocab.value;
     if (nl < 1 || nl > MAX_LAYERS || ne < 1 || ne > 1e6 || nh < 1 || nh > 1e5 || nv < 1 ||
         nv > 1e8) {
-        snprintf(err, errlen, "implausible model header in the log");
-        return -1;
+        snprintf(err, err_size, "implausible model header in the log");
+        return OSTEL_ERR;
     }
     copy_str(s->arch, sizeof(s->arch), m->arch);
     s->n_layer = (uint32_t)nl;
@@ -148,8 +149,8 @@ int ostel_memmodel_shape_from_log(struct ostel_memmodel_shape *s, const struct o
     if (extra->head_dim_v && extra->head_dim_v <= 65536)
         s->head_dim_v = extra->head_dim_v;
     if (s->head_dim_k == 0 || s->head_dim_v == 0) {
-        snprintf(err, errlen, "implausible model header in the log");
-        return -1;
+        snprintf(err, err_size, "implausible model header in the log");
+        return OSTEL_ERR;
     }
     if (extra->n_swa && extra->n_swa < (1u << 30)) {
         s->n_swa = extra->n_swa;

@@ -63,12 +63,12 @@ const struct ostel_synth_shape *ostel_synth_preset_at(size_t i)
     return i < OSTEL_ARRAY_LEN(presets) ? &presets[i] : NULL;
 }
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) OSTEL_PRINTF(3, 4);
-static int errf(char *err, size_t errlen, const char *fmt, ...)
+static int errf(char *err, size_t err_size, const char *fmt, ...) OSTEL_PRINTF(3, 4);
+static int errf(char *err, size_t err_size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
+    vsnprintf(err, err_size, fmt, ap);
     va_end(ap);
     return OSTEL_ERR;
 }
@@ -78,26 +78,26 @@ static uint32_t head_dim(const struct ostel_synth_shape *s)
     return s->head_dim ? s->head_dim : (s->n_head ? s->n_embd / s->n_head : 0);
 }
 
-int ostel_synth_shape_check(const struct ostel_synth_shape *s, char *err, size_t errlen)
+int ostel_synth_shape_check(const struct ostel_synth_shape *s, char *err, size_t err_size)
 {
     if (strcmp(s->arch, "llama") != 0 && strcmp(s->arch, "qwen2") != 0)
-        return errf(err, errlen, "architecture '%s' is not supported (llama, qwen2)", s->arch);
+        return errf(err, err_size, "architecture '%s' is not supported (llama, qwen2)", s->arch);
     if (!s->n_layer || !s->n_embd || !s->n_ff || !s->n_head || !s->n_head_kv)
-        return errf(err, errlen, "layers, embd, ff, heads and kv-heads must all be above 0");
+        return errf(err, err_size, "layers, embd, ff, heads and kv-heads must all be above 0");
     if (s->n_layer > 1024)
-        return errf(err, errlen, "%u layers is more than llama.cpp supports", s->n_layer);
+        return errf(err, err_size, "%u layers is more than llama.cpp supports", s->n_layer);
     if (s->n_head % s->n_head_kv != 0)
-        return errf(err, errlen, "heads (%u) must be a multiple of kv-heads (%u)", s->n_head,
+        return errf(err, err_size, "heads (%u) must be a multiple of kv-heads (%u)", s->n_head,
                     s->n_head_kv);
     uint32_t hd = head_dim(s);
     if (hd == 0 || hd % 2 != 0)
-        return errf(err, errlen, "head size %u must be even and above 0", hd);
+        return errf(err, err_size, "head size %u must be even and above 0", hd);
     if (s->n_embd % 32 || s->n_ff % 32 || ((uint64_t)hd * s->n_head) % 32)
-        return errf(err, errlen,
+        return errf(err, err_size,
                     "embd, ff and heads*head size must be multiples of 32 (q8_0 "
                     "blocks)");
     if ((uint64_t)s->n_embd * s->n_ff > (1ull << 40) || (uint64_t)hd * s->n_head > (1u << 20))
-        return errf(err, errlen, "shape is implausibly large");
+        return errf(err, err_size, "shape is implausibly large");
     return OSTEL_OK;
 }
 

@@ -46,9 +46,9 @@ const struct ostel_synth_shape *ostel_synth_preset_at(size_t i);
 
 /*
  * Checks a shape for what llama.cpp and the output type need (non-zero sizes, heads dividing,
- * rows a multiple of 32). Returns 0, or -1 with a line in err.
+ * rows a multiple of 32). Returns 0, or OSTEL_ERR with a line in err.
  */
-int ostel_synth_shape_check(const struct ostel_synth_shape *s, char *err, size_t errlen);
+int ostel_synth_shape_check(const struct ostel_synth_shape *s, char *err, size_t err_size);
 
 struct ostel_synth_options {
     const char *out_path;
@@ -68,11 +68,11 @@ struct ostel_synth_result {
 };
 
 /*
- * Writes the model. Prints one error through ostel_error() and returns -1 on failure, leaving no
- * partial output behind: the file is written as OUT.synth-<pid>-XXXXXX and renamed at the end;
- * SIGINT/SIGTERM during the write stop it and remove that file (ostel_synth_interrupted() then
- * names the signal); such files left by a synth that was killed outright are removed by the next
- * synth of the same OUT.
+ * Writes the model. Prints one error through ostel_error() and returns OSTEL_ERR on failure,
+ * leaving no partial output behind: the file is written as OUT.synth-<pid>-XXXXXX and renamed at
+ * the end; SIGINT/SIGTERM during the write stop it and remove that file (ostel_synth_interrupted()
+ * then names the signal); such files left by a synth that was killed outright are removed by the
+ * next synth of the same OUT.
  */
 int ostel_synth_write(const struct ostel_synth_shape *s, const struct ostel_synth_options *o,
                       struct ostel_synth_result *res);

@@ -13,7 +13,7 @@
  *     every interval, and once more after the child exited:
  *         ostel_platform_sample(p, &cur);                         // no allocation, no printing
  *         ostel_platform_metrics_compute(have_prev ? &prev : NULL, &cur, &pressure, &m);
- *         prev = cur; have_prev = true;                           // m is one metrics.csv row
+ *         prev = cur; have_prev = true;   // m: one row's values; the sampler picks their columns
  *     ostel_platform_read_oom_kills(p, &kills, &scope);           // false: no count on this host
  *     ostel_platform_close(p);
  *
@@ -294,7 +294,8 @@ const char *ostel_platform_spawn_guard(void);
  * the GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
 pid_t ostel_platform_parent_pid(pid_t pid);
 
-/* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
+/* ---- Pure helpers (src/platform/platform_metrics.c, pressure.c): two samples -> one metrics.csv
+ * row ----
  */
 
 /*

@@ -92,35 +92,35 @@ static uint32_t rd_u32(const unsigned char *p)
 
 int ostel_quality_logits_header_parse(const void *data, size_t len, uint64_t file_bytes,
                                       struct ostel_quality_logits_header *h, char *err,
-                                      size_t errsz)
+                                      size_t err_size)
 {
     const unsigned char *p = data;
     memset(h, 0, sizeof(*h));
     if (!data || len < 20 || file_bytes < 20) {
-        snprintf(err, errsz, "truncated: %llu bytes, not even a header",
+        snprintf(err, err_size, "truncated: %llu bytes, not even a header",
                  (unsigned long long)file_bytes);
-        return -1;
+        return OSTEL_ERR;
     }
     if (memcmp(p, "_logits_", 8) != 0) {
-        snprintf(err, errsz, "not a llama-perplexity logits file (no _logits_ magic)");
-        return -1;
+        snprintf(err, err_size, "not a llama-perplexity logits file (no _logits_ magic)");
+        return OSTEL_ERR;
     }
     h->n_ctx = rd_u32(p + 8);
     h->n_vocab = (int32_t)rd_u32(p + 12);
     h->n_chunk = (int32_t)rd_u32(p + 16);
     if (h->n_ctx < 2 || h->n_ctx > (1u << 24) || h->n_vocab <= 0 || h->n_chunk <= 0) {
-        snprintf(err, errsz, "implausible header (n_ctx %u, n_vocab %d, n_chunk %d)", h->n_ctx,
+        snprintf(err, err_size, "implausible header (n_ctx %u, n_vocab %d, n_chunk %d)", h->n_ctx,
                  h->n_vocab, h->n_chunk);
-        return -1;
+        return OSTEL_ERR;
     }
     uint64_t want =
         ostel_quality_logits_bytes((uint64_t)h->n_vocab, h->n_ctx, (uint64_t)h->n_chunk);
     if (want == 0 || file_bytes != want) {
-        snprintf(err, errsz, "%s: %llu of %llu bytes (n_ctx %u, n_vocab %d, %d chunks)",
+        snprintf(err, err_size, "%s: %llu of %llu bytes (n_ctx %u, n_vocab %d, %d chunks)",
                  file_bytes < want ? "truncated" : "longer than its header says",
                  (unsigned long long)file_bytes, (unsigned long long)want, h->n_ctx, h->n_vocab,
                  h->n_chunk);
-        return -1;
+        return OSTEL_ERR;
     }
     return 0;
 }

@@ -55,11 +55,11 @@ double ostel_quality_eta_s(double work_s, double chunk_s, double now_s, uint64_t
 /*
  * Parses the first bytes of a logits file (data, len >= 20) whose size is file_bytes, and checks
  * that it is complete: the magic, sane counts and file_bytes equal to what they imply. Pure.
- * Returns 0, or -1 with the reason in err ("truncated: 1000 of 4116 bytes").
+ * Returns 0, or OSTEL_ERR with the reason in err ("truncated: 1000 of 4116 bytes").
  */
 int ostel_quality_logits_header_parse(const void *data, size_t len, uint64_t file_bytes,
                                       struct ostel_quality_logits_header *h, char *err,
-                                      size_t errsz);
+                                      size_t err_size);
 
 /* What ostel_quality_execute() does. Every pointer is borrowed. */
 struct ostel_quality_spec {

@@ -531,22 +531,30 @@ static void fill_run(const struct run_ctx *c, const struct post *p, struct ostel
     ostel_summary_set_str(&r->error, res->write_error[0] ? res->write_error : NULL);
 }
 
-/* llama, model_file, prediction: the log parser's facts, the GGUF's, and ostel fit's prediction of
- * what llama.cpp allocates held against what it reported. */
+/* llama, model_file, prediction: the log parser's facts, the GGUF's (its header read once: by the
+ * caller, else here), and ostel fit's prediction of what llama.cpp allocates held against what it
+ * reported. */
 static void fill_llama(const struct run_ctx *c, const struct post *p, struct ostel_summary *sum)
 {
     const struct ostel_run_spec *s = c->spec;
     sum->llama = p->parsed ? ostel_logparse_to_json(&p->lr) : NULL;
-    if (s->model) {
+    struct ostel_gguf_run_facts own_facts;
+    memset(&own_facts, 0, sizeof(own_facts));
+    const struct ostel_gguf_run_facts *mf = s->model_facts;
+    if (!mf && s->model) {
         char gerr[256];
-        sum->model_file = ostel_gguf_inspect_json(s->model, gerr, sizeof(gerr));
+        if (ostel_gguf_run_facts_read(&own_facts, s->model, gerr, sizeof(gerr)) == OSTEL_OK)
+            mf = &own_facts;
     }
+    sum->model_file = mf && mf->model_file ? cJSON_Duplicate(mf->model_file, true) : NULL;
     if (p->parsed && strcmp(s->tool ? s->tool : "command", "command") != 0) {
         struct ostel_memmodel_params mp = ostel_memmodel_default_params();
         mp.n_ctx = s->ctx > 0 ? (uint32_t)s->ctx : 0;
         char perr[256];
-        sum->prediction = ostel_memmodel_compare_json(s->model, &mp, &p->lr, perr, sizeof(perr));
+        sum->prediction = ostel_memmodel_compare_json(mf && mf->has_shape ? &mf->shape : NULL,
+                                                      &mp, &p->lr, perr, sizeof(perr));
     }
+    ostel_gguf_run_facts_free(&own_facts);
 }
 
 /* telemetry: the aggregator's per-phase statistics, what watching cost, where the phases began. */

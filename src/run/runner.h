@@ -15,6 +15,7 @@
 
 struct ostel_buf;
 struct ostel_run_result;
+struct ostel_gguf_run_facts;
 
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
@@ -30,8 +31,10 @@ struct ostel_run_spec {
     const char *dir;   /* run directory; created; must not exist or be empty */
     char *const *argv; /* the child's argv; argv[0] is a path */
     const char *tag;
-    const char *tool;   /* "llama-completion", "llama-cli", or "command" */
-    const char *model;  /* NULL for a plain command */
+    const char *tool;  /* "llama-completion", "llama-cli", or "command" */
+    const char *model; /* NULL for a plain command */
+    /* The model's header as the caller read it (borrowed), or NULL: the runner reads model's. */
+    const struct ostel_gguf_run_facts *model_facts;
     long long ctx, gen; /* < 0 when not applicable */
     const char
         *prompt_desc; /* how the prompt was given, for config.txt ("default", a file), or NULL */

@@ -64,7 +64,7 @@ int ostel_path_check_inside(const char *base, const char *path, char *err, size_
     char *rb = realpath(base, NULL);
     if (!rb) {
         snprintf(err, err_size, "cannot resolve '%s': %s", base, strerror(errno));
-        return -1;
+        return OSTEL_ERR;
     }
     const char *rest;
     char *rp = resolve_existing(path, &rest);
@@ -76,7 +76,7 @@ int ostel_path_check_inside(const char *base, const char *path, char *err, size_
         const char *e = strchr(c, '/');
         size_t len = e ? (size_t)(e - c) : strlen(c);
         if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
-            rc = -1;
+            rc = OSTEL_ERR;
         c += len;
     }
     size_t bl = strlen(rb);
@@ -89,7 +89,7 @@ int ostel_path_check_inside(const char *base, const char *path, char *err, size_
     }
     if (rc != 0 || !below) {
         snprintf(err, err_size, "'%s' is not inside '%s'", path, base);
-        rc = -1;
+        rc = OSTEL_ERR;
     }
     free(rb);
     free(rp);
@@ -102,7 +102,7 @@ int ostel_path_check_length(const char *path, size_t reserve, char *err, size_t 
     if (n + reserve >= PATH_MAX) {
         snprintf(err, err_size, "the path is %zu bytes long; at most %zu fit", n,
                  (size_t)PATH_MAX - 1 - reserve);
-        return -1;
+        return OSTEL_ERR;
     }
     for (const char *c = path; *c;) {
         while (*c == '/')
@@ -111,7 +111,7 @@ int ostel_path_check_length(const char *path, size_t reserve, char *err, size_t 
         if (len > NAME_MAX) {
             snprintf(err, err_size, "a part of the path is %zu bytes long; at most %d fit", len,
                      NAME_MAX);
-            return -1;
+            return OSTEL_ERR;
         }
         c += len;
     }

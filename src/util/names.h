@@ -26,15 +26,16 @@ bool ostel_path_is_component(const char *name);
 /*
  * Checks that path lies inside the directory base (strictly below it), after resolving symbolic
  * links of every part that exists; the part of path that does not exist yet must hold no ".."
- * component. base must exist. Returns 0, or -1 with a one-line reason in err (nothing printed).
+ * component. base must exist. Returns 0, or OSTEL_ERR with a one-line reason in err (nothing
+ * printed).
  */
 int ostel_path_check_inside(const char *base, const char *path, char *err, size_t err_size);
 
 /*
  * Checks, before anything is created, that path can be used as a directory that will hold files
  * whose names add up to reserve bytes: its length plus reserve below PATH_MAX, and no component
- * longer than NAME_MAX. Returns 0, or -1 with the reason in err ("the path is 4220 bytes long; at
- * most 4031 fit"). Pure.
+ * longer than NAME_MAX. Returns 0, or OSTEL_ERR with the reason in err ("the path is 4220 bytes
+ * long; at most 4031 fit"). Pure.
  */
 int ostel_path_check_length(const char *path, size_t reserve, char *err, size_t err_size);
 

@@ -76,6 +76,8 @@ PY
     # ostel fit's prediction sits beside the measurement, within its error bars
     assert_eq "$(json "$s" 'j["prediction"]["within_bars"]')" True "prediction within bars ($q)"
     assert_eq "$(json "$s" 'abs(j["prediction"]["model"]["error_pct"]) <= 1')" True "model error"
+    # from the GGUF's tensor table (the header read once, by run_args), not the log's
+    assert_eq "$(json "$s" 'j["prediction"]["source"]')" gguf "prediction from the GGUF ($q)"
     # phases: their starts in order; load, generation and teardown long enough to hold samples (the
     # tiny model's prompt takes a few ms, shorter than the interval)
     assert_eq "$(json "$s" 'all(isinstance(v, float) for v in j["telemetry"]["phase_starts"].values())')" True "every phase start found"

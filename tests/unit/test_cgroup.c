@@ -68,7 +68,7 @@ static void read_fixture(const char *tree, pid_t pid, struct ostel_platform_cgro
     char *proc = ostel_xasprintf("tests/data/proc/%s/proc", tree);
     char *sys = ostel_xasprintf("tests/data/proc/%s/sys", tree);
     char *p = test_src_path(proc), *s = test_src_path(sys);
-    bool ok = ostel_cgroup_read_at(p, s, pid, cg);
+    bool ok = ostel_platform_cgroup_read_at(p, s, pid, cg);
     free(p);
     free(s);
     free(proc);
@@ -154,9 +154,9 @@ static void test_read_missing(void **state)
     (void)state;
     struct ostel_platform_cgroup cg;
     char *p = test_src_path("tests/data/proc/cgroup-v2/proc");
-    assert_false(ostel_cgroup_read_at(p, "/nonexistent", 0, &cg)); /* no mount: nothing */
+    assert_false(ostel_platform_cgroup_read_at(p, "/nonexistent", 0, &cg)); /* no mount: nothing */
     assert_int_equal(cg.version, 0);
-    assert_false(ostel_cgroup_read_at("/nonexistent", "/nonexistent", 0, &cg));
+    assert_false(ostel_platform_cgroup_read_at("/nonexistent", "/nonexistent", 0, &cg));
     free(p);
 }
 #endif

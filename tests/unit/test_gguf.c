@@ -282,7 +282,11 @@ static void test_file_errors(void **state)
     assert_int_equal(ostel_gguf_read_file(&g, "/tmp", err, sizeof(err)), -1);
     assert_non_null(strstr(err, "not a regular file"));
     ostel_gguf_free(&g);
-    assert_null(ostel_gguf_inspect_json("/nonexistent/x.gguf", err, sizeof(err)));
+    struct ostel_gguf_run_facts f;
+    assert_int_equal(ostel_gguf_run_facts_read(&f, "/nonexistent/x.gguf", err, sizeof(err)), -1);
+    assert_null(f.model_file);
+    assert_false(f.has_shape);
+    ostel_gguf_run_facts_free(&f);
 }
 
 static void test_vocab_files(void **state)
@@ -358,12 +362,17 @@ static void test_synth_file(void **state)
     const struct ostel_gguf_tensor *n = ostel_gguf_find_tensor(&g, "blk.1.ffn_norm.weight");
     assert_non_null(n);
     assert_int_equal(n->type, OSTEL_GGML_TYPE_F32);
-    /* the JSON of `ostel run`'s summary */
-    cJSON *j = ostel_gguf_inspect_json(out, err, sizeof(err));
+    /* the JSON of `ostel run`'s summary and the memory model's shape, from one read */
+    struct ostel_gguf_run_facts f;
+    assert_int_equal(ostel_gguf_run_facts_read(&f, out, err, sizeof(err)), 0);
+    const cJSON *j = f.model_file;
     assert_non_null(j);
     assert_string_equal(cJSON_GetObjectItem(j, "file_type_name")->valuestring, "Q8_0");
     assert_int_equal((int)cJSON_GetObjectItem(j, "vocab_size")->valuedouble, 32000);
-    cJSON_Delete(j);
+    assert_true(f.has_shape);
+    assert_int_equal(f.shape.n_layer, 2);
+    assert_int_equal(f.shape.n_vocab, 32000);
+    ostel_gguf_run_facts_free(&f);
     ostel_gguf_model_free(&m);
     ostel_gguf_free(&g);
     free(out);

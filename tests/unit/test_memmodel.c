@@ -9,6 +9,7 @@
 #include "testlib.h"
 
 #include "llama/ggml_types.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "llama/memmodel.h"
 #include "util/fileio.h"
@@ -333,7 +334,13 @@ static cJSON *compare_log(const char *path, const char *model_path)
     ostel_log_result_init(&lr);
     char err[256];
     assert_int_equal(ostel_logparse_parse(text, len, &lr, err, sizeof(err)), 0);
-    cJSON *o = ostel_memmodel_compare_json(model_path, NULL, &lr, err, sizeof(err));
+    struct ostel_gguf_run_facts facts;
+    memset(&facts, 0, sizeof(facts));
+    if (model_path)
+        assert_int_equal(ostel_gguf_run_facts_read(&facts, model_path, err, sizeof(err)), 0);
+    cJSON *o = ostel_memmodel_compare_json(facts.has_shape ? &facts.shape : NULL, NULL, &lr, err,
+                                           sizeof(err));
+    ostel_gguf_run_facts_free(&facts);
     ostel_log_result_free(&lr);
     free(text);
     return o;

@@ -115,7 +115,7 @@ static int list_children(void *ctx, pid_t ppid, pid_t *buf, size_t cap)
     memset(buf, 0, cap * sizeof(pid_t));
     int got = proc_listchildpids(ppid, buf, (int)(cap * sizeof(pid_t)));
     if (got < 0)
-        return -1;
+        return OSTEL_ERR;
     return (int)ostel_darwin_clean_pids(buf, got, cap);
 }
 

@@ -25,16 +25,16 @@
 
 #define CG_BUF 8192
 
-/* Reads dir/name into buf (NUL-terminated); returns its length or -1. */
+/* Reads dir/name into buf (NUL-terminated); returns its length or OSTEL_ERR. */
 static ssize_t read_in(const char *dir, const char *name, char *buf, size_t size)
 {
     char path[1200];
     int w = snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (w < 0 || (size_t)w >= sizeof(path))
-        return -1;
+        return OSTEL_ERR;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
-        return -1;
+        return OSTEL_ERR;
     size_t got = 0;
     while (got + 1 < size) {
         ssize_t n = read(fd, buf + got, size - 1 - got);
@@ -186,8 +186,8 @@ static bool read_v1(const char *cg_root, const char *rel, char *buf,
     return true;
 }
 
-bool ostel_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
-                          struct ostel_platform_cgroup *out)
+bool ostel_platform_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
+                                   struct ostel_platform_cgroup *out)
 {
     memset(out, 0, sizeof(*out));
     char *buf = ostel_xmalloc(CG_BUF);
@@ -210,7 +210,7 @@ bool ostel_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
 
 bool ostel_platform_cgroup_read(pid_t pid, struct ostel_platform_cgroup *out)
 {
-    return ostel_cgroup_read_at("/proc", "/sys/fs/cgroup", pid, out);
+    return ostel_platform_cgroup_read_at("/proc", "/sys/fs/cgroup", pid, out);
 }
 
 /* ---- per-run cgroups ---- */

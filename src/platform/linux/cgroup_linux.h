@@ -12,7 +12,7 @@
  * ostel_platform_cgroup_read() with /proc at proc_root and the cgroup mounts below cg_root (v2 at
  * cg_root itself, v1's memory hierarchy at cg_root/memory). pid 0 reads proc_root/self/cgroup.
  */
-bool ostel_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
-                          struct ostel_platform_cgroup *out);
+bool ostel_platform_cgroup_read_at(const char *proc_root, const char *cg_root, pid_t pid,
+                                   struct ostel_platform_cgroup *out);
 
 #endif

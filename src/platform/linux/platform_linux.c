@@ -111,7 +111,7 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
-/* Goes on reading at offset got until EOF or size - 1 bytes; NUL-terminates; the length or -1. */
+/* Reads on from offset got to EOF or size - 1 bytes; NUL-terminates; the length or OSTEL_ERR. */
 static ssize_t pread_rest(int fd, char *buf, size_t size, size_t got)
 {
     while (got < size - 1) {
@@ -119,7 +119,7 @@ static ssize_t pread_rest(int fd, char *buf, size_t size, size_t got)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return -1;
+            return OSTEL_ERR;
         }
         if (n == 0)
             break;
@@ -129,20 +129,20 @@ static ssize_t pread_rest(int fd, char *buf, size_t size, size_t got)
     return (ssize_t)got;
 }
 
-/* Reads a whole (small) file from offset 0 into buf; returns its length or -1. */
+/* Reads a whole (small) file from offset 0 into buf; returns its length or OSTEL_ERR. */
 static ssize_t pread_all(int fd, char *buf, size_t size)
 {
     if (fd < 0 || size == 0)
-        return -1;
+        return OSTEL_ERR;
     return pread_rest(fd, buf, size, 0);
 }
 
-/* One pread of at most want bytes at offset 0, EINTR retried; the length or -1. */
+/* One pread of at most want bytes at offset 0, EINTR retried; the length or OSTEL_ERR. */
 static ssize_t pread_first(int fd, char *buf, size_t want)
 {
     ssize_t n;
     if (fd < 0)
-        return -1;
+        return OSTEL_ERR;
     do {
         n = pread(fd, buf, want, 0);
     } while (n < 0 && errno == EINTR);
@@ -153,13 +153,14 @@ static ssize_t pread_first(int fd, char *buf, size_t want)
  * Reads a procfs file made with single_open() (/proc/<pid>/stat, status, statm, /proc/meminfo,
  * /proc/pressure/memory). The kernel's seq_read_iter() formats the file's one record whole into its
  * own buffer and copies out as much as the caller asked for, so a read shorter than asked is the
- * whole file: the read that would return 0 to confirm EOF is skipped. NUL-terminates; length or -1.
+ * whole file: the read that would return 0 to confirm EOF is skipped. NUL-terminates; length or
+ * OSTEL_ERR.
  */
 static ssize_t read_single(int fd, char *buf, size_t size)
 {
     ssize_t n = pread_first(fd, buf, size - 1);
     if (n < 0)
-        return -1;
+        return OSTEL_ERR;
     if ((size_t)n < size - 1) {
         buf[n] = '\0';
         return n;
@@ -171,13 +172,13 @@ static ssize_t read_single(int fd, char *buf, size_t size)
  * Reads a procfs seq_file of short records (a children file: "<pid> " each). seq_read_iter() stops
  * filling a read early only at EOF, at the caller's size, or when the next record would overflow
  * its buffer (a page, >= 4 KiB): a read shorter than asked that leaves room for one more record in
- * 4 KiB therefore ended at EOF. NUL-terminates; the length or -1.
+ * 4 KiB therefore ended at EOF. NUL-terminates; the length or OSTEL_ERR.
  */
 static ssize_t read_records(int fd, char *buf, size_t size, size_t record_max)
 {
     ssize_t n = pread_first(fd, buf, size - 1);
     if (n < 0)
-        return -1;
+        return OSTEL_ERR;
     if ((size_t)n < size - 1 && (size_t)n + record_max < OSTEL_LINUX_SEQ_MIN) {
         buf[n] = '\0';
         return n;
@@ -884,7 +885,7 @@ void ostel_platform_describe(const struct ostel_platform *p, char *out, size_t o
              p->oom_ok ? p->oom_scope : "nowhere", p->oom_ok ? p->oom_path : "-");
 }
 
-/* Reads a small file into buf (size >= 2); returns its length or -1. */
+/* Reads a small file into buf (size >= 2); returns its length or OSTEL_ERR. */
 static ssize_t read_small(const char *path, char *buf, size_t size)
 {
     int fd = open_at(AT_FDCWD, path);

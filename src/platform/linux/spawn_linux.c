@@ -25,8 +25,9 @@ extern char **environ;
 
 static OSTEL_NORETURN void child_fail(int err_fd, int e)
 {
-    ssize_t w = write(err_fd, &e, sizeof(e));
-    (void)w;
+    if (write(err_fd, &e, sizeof(e)) < 0) {
+        /* the parent then sees the pipe close without an errno: nobody else to tell */
+    }
     _exit(127);
 }
 
