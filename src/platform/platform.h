@@ -294,7 +294,8 @@ const char *ostel_platform_spawn_guard(void);
  * the GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
 pid_t ostel_platform_parent_pid(pid_t pid);
 
-/* ---- Pure helpers (src/platform/metrics.c, pressure.c): two samples -> one metrics.csv row ----
+/* ---- Pure helpers (src/platform/platform_metrics.c, pressure.c): two samples -> one metrics.csv
+ * row ----
  */
 
 /*

@@ -2,6 +2,7 @@
  * rundir_validate: one validator for a run directory's files (see rundir_validate.h).
  */
 #include "rundir/rundir_validate.h"
+#include "rundir/rundir_metrics.h"
 
 #include "util/util.h"
 
@@ -216,27 +217,26 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
 
 enum cell_rule { RULE_EXTRA, RULE_NUMBER, RULE_TS, RULE_MEM, RULE_NONNEG, RULE_PHASE };
 
+/* The column table's rule for a header name (rundir_metrics.h); a column it does not know is
+ * text. */
 static enum cell_rule rule_of(struct ostel_str name)
 {
-    static const char *const mem[] = {"rss_mb", "rss_anon_mb", "rss_file_mb", "swap_mb",
-                                      "sys_avail_mb"};
-    static const char *const num[] = {"vm_pressure_flag", "avail_mem_level", "pageins_delta",
-                                      "pageouts_delta",   "minflt_delta",    "majflt_delta",
-                                      "threads",          "swapin_delta",    "swapout_delta",
-                                      "psi_some_pct",     "psi_full_pct"};
-    if (ostel_str_eq(name, "ts"))
+    int c = ostel_metrics_col_find(name);
+    if (c < 0)
+        return RULE_EXTRA;
+    switch (ostel_metrics_col((enum ostel_metric_col)c)->rule) {
+    case OSTEL_METRICS_RULE_TS:
         return RULE_TS;
-    if (ostel_str_eq(name, "phase"))
-        return RULE_PHASE;
-    if (ostel_str_eq(name, "cpu_pct"))
+    case OSTEL_METRICS_RULE_MEM:
+        return RULE_MEM;
+    case OSTEL_METRICS_RULE_NONNEG:
         return RULE_NONNEG;
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(mem); i++)
-        if (ostel_str_eq(name, mem[i]))
-            return RULE_MEM;
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(num); i++)
-        if (ostel_str_eq(name, num[i]))
-            return RULE_NUMBER;
-    return RULE_EXTRA;
+    case OSTEL_METRICS_RULE_PHASE:
+        return RULE_PHASE;
+    case OSTEL_METRICS_RULE_NUMBER:
+        break;
+    }
+    return RULE_NUMBER;
 }
 
 /* A decimal number as ostel writes them ("-12.345", at most 15 digits) without strtod, else strtod
@@ -282,21 +282,10 @@ static bool cell_number(struct ostel_str s, double *out)
     return true;
 }
 
-/* "", load, prompt, generate or teardown (by length first: it runs for every row) */
+/* "" or a phase name of the table's (rundir_metrics.h) */
 static bool known_phase(struct ostel_str s)
 {
-    switch (s.n) {
-    case 0:
-        return true;
-    case 4:
-        return memcmp(s.p, "load", 4) == 0;
-    case 6:
-        return memcmp(s.p, "prompt", 6) == 0;
-    case 8:
-        return memcmp(s.p, "generate", 8) == 0 || memcmp(s.p, "teardown", 8) == 0;
-    default:
-        return false;
-    }
+    return s.n == 0 || ostel_phase_from_name(s) != OSTEL_PHASE_NONE;
 }
 
 /* At most 40 bytes of a cell for a message, control bytes replaced. */
@@ -309,7 +298,7 @@ static const char *show(struct ostel_str s, char out[48])
     return out;
 }
 
-#define MAX_COLS 256
+#define MAX_COLS OSTEL_METRICS_MAX_COLS
 
 int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size)
@@ -322,9 +311,21 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
                               size_t err_size)
 {
     ostel_rundir_strip_bom(data, len);
-    if (refuse_nul(data, *len, err, err_size) != 0)
+    return ostel_rundir_scan_metrics_text(data, *len, facts, sink, err, err_size);
+}
+
+int ostel_rundir_scan_metrics_text(const char *data, size_t len,
+                                   const struct ostel_rundir_facts *facts,
+                                   const struct ostel_rundir_metrics_sink *sink, char *err,
+                                   size_t err_size)
+{
+    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) { /* a spreadsheet's BOM */
+        data += 3;
+        len -= 3;
+    }
+    if (refuse_nul(data, len, err, err_size) != 0)
         return -1;
-    struct ostel_str rest = ostel_str_make(data, *len), line;
+    struct ostel_str rest = ostel_str_make(data, len), line;
     if (!ostel_str_next_line(&rest, &line) || line.n == 0) {
         snprintf(err, err_size, "line 1: no header");
         return -1;

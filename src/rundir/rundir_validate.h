@@ -64,6 +64,11 @@ struct ostel_rundir_metrics_sink {
 int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                               const struct ostel_rundir_metrics_sink *sink, char *err,
                               size_t err_size);
+/* The same over bytes it may not change: a BOM is skipped, not stripped. */
+int ostel_rundir_scan_metrics_text(const char *data, size_t len,
+                                   const struct ostel_rundir_facts *facts,
+                                   const struct ostel_rundir_metrics_sink *sink, char *err,
+                                   size_t err_size);
 int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * metrics: two consecutive raw samples -> the per-interval values of one metrics.csv row
+ * platform_metrics: two consecutive raw samples -> the per-interval values of one metrics.csv row
  * (docs/run-directory.md): rates and deltas of cumulative counters, MiB gauges, PSI stall shares,
  * avail_mem_level and vm_pressure_flag. Pure and allocation-free, so it is unit-tested with made-up
  * samples and runs in the sampler's hot path. Which column a value lands in is the sampler's
