@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rundir/rundir_metrics.h"
 #include "util/util.h"
 
 /* What summary.json says that the other files are checked against. */
@@ -68,6 +69,29 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
 int ostel_rundir_scan_metrics_text(const char *data, size_t len,
                                    const struct ostel_rundir_facts *facts,
                                    const struct ostel_rundir_metrics_sink *sink, char *err,
+                                   size_t err_size);
+/*
+ * The same validation one row at a time, for a reader that pulls rows (the store's import when it
+ * streams): _init reads and checks the header (0, or -1 with err), then each _next checks the next
+ * data row and leaves its cells and values in cells[] and vals[] (NAN where empty or not a number
+ * column): 1 for a row, 0 at the end, -1 with err. data is borrowed and must outlive the scan (a
+ * BOM is skipped). About 20 KiB: allocate it.
+ */
+struct ostel_rundir_metrics_scan {
+    size_t ncols;
+    struct ostel_str header[OSTEL_METRICS_MAX_COLS];
+    unsigned char rule[OSTEL_METRICS_MAX_COLS]; /* private: the rule per column */
+    struct ostel_str cells[OSTEL_METRICS_MAX_COLS];
+    double vals[OSTEL_METRICS_MAX_COLS];
+    /* private */
+    struct ostel_str rest;
+    size_t lineno;
+    double mem_max;
+};
+int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const char *data,
+                                   size_t len, const struct ostel_rundir_facts *facts, char *err,
+                                   size_t err_size);
+int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *err,
                                    size_t err_size);
 int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size);
 
