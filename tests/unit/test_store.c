@@ -169,11 +169,11 @@ static void test_import_fixtures(void **state)
     struct ostel_store_run_record r;
     assert_int_equal(ostel_store_load_run(s, ids[0], &r), OSTEL_OK);
     assert_int_equal(r.nsamples, 8);
-    assert_true(r.samples[3].valid & (1u << OSTEL_STORE_METRIC_RSS_MB));
-    assert_false(r.samples[3].valid & (1u << OSTEL_STORE_METRIC_PSI_SOME_PCT));
-    assert_true(fabs(r.samples[3].v[OSTEL_STORE_METRIC_RSS_MB] - 403.1) < 1e-9);
-    assert_int_equal(r.samples[4].phase, 3);
-    assert_string_equal(ostel_store_phase_name(r.samples[4].phase), "generate");
+    assert_true(r.samples[3].row.valid & (1u << OSTEL_COL_RSS_MB));
+    assert_false(r.samples[3].row.valid & (1u << OSTEL_COL_PSI_SOME_PCT));
+    assert_true(fabs(r.samples[3].row.v[OSTEL_COL_RSS_MB] - 403.1) < 1e-9);
+    assert_int_equal(r.samples[4].row.phase, 3);
+    assert_string_equal(ostel_phase_name(r.samples[4].row.phase), "generate");
     ostel_store_run_record_free(&r);
     assert_int_equal(ostel_store_load_run(s, ids[2], &r), OSTEL_OK);
     assert_int_equal(r.nsamples, 3);
@@ -694,12 +694,12 @@ static void test_metrics_reader(void **state)
     static const char ok[] = "\xef\xbb\xbfts,rss_mb,phase,gpu\r\n1.5,,prompt,7\r\n\n2,3e2,,\n";
     assert_int_equal(ostel_store_metrics_reader_init(&r, ok, sizeof(ok) - 1, err, sizeof(err)), 0);
     assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
-    assert_true(row.v[OSTEL_STORE_METRIC_TS] == 1.5);
-    assert_false(row.valid & (1u << OSTEL_STORE_METRIC_RSS_MB));
-    assert_int_equal(row.phase, 2);
+    assert_true(row.row.v[OSTEL_COL_TS] == 1.5);
+    assert_false(row.row.valid & (1u << OSTEL_COL_RSS_MB));
+    assert_int_equal(row.row.phase, 2);
     assert_string_equal(row.extra, "{\"gpu\":\"7\"}");
     assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
-    assert_true(row.v[OSTEL_STORE_METRIC_RSS_MB] == 300.0);
+    assert_true(row.row.v[OSTEL_COL_RSS_MB] == 300.0);
     assert_null(row.extra);
     assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 0);
     ostel_store_metrics_reader_free(&r);
@@ -721,7 +721,8 @@ static void test_metrics_reader(void **state)
         assert_non_null(strstr(err, "line 2"));
         ostel_store_metrics_reader_free(&r);
     }
-    /* the fast number path gives exactly what strtod gives */
+    /* the fast number path gives exactly what strtod gives (in avail_mem_level, a column that may
+     * be negative; the validator bounds every cell within ±1e15) */
     static const char *const nums[] = {"0.1",
                                        "-2.675",
                                        "1764136800.123",
@@ -731,15 +732,15 @@ static void test_metrics_reader(void **state)
                                        "5.",
                                        ".5",
                                        "1e3",
-                                       "1234567890123456789",
+                                       "1234567890.123456789",
                                        "-0",
                                        "+7.25"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(nums); i++) {
-        char *csv = ostel_xasprintf("ts\n%s\n", nums[i]);
+        char *csv = ostel_xasprintf("ts,avail_mem_level\n1,%s\n", nums[i]);
         assert_int_equal(ostel_store_metrics_reader_init(&r, csv, strlen(csv), err, sizeof(err)),
                          0);
         assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
-        assert_true(row.v[OSTEL_STORE_METRIC_TS] == strtod(nums[i], NULL));
+        assert_true(row.row.v[OSTEL_COL_AVAIL_MEM_LEVEL] == strtod(nums[i], NULL));
         ostel_store_metrics_reader_free(&r);
         free(csv);
     }
