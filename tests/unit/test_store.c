@@ -749,6 +749,46 @@ static void test_metrics_reader(void **state)
     assert_string_equal(hex, "cbf29ce484222325"); /* FNV-1a 64 offset basis */
 }
 
+/* Table samples' columns are metrics.csv's column table's (rundir_metrics.h): run_id, seq, every
+ * column with an SQL type, in the table's order and of that type, then extra. The schema is written
+ * out in store.c (and store_pg.c, the same names), so this is what keeps it the table's. */
+static void test_samples_schema_is_the_table(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    ostel_store_close(s);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, "SELECT name, type FROM pragma_table_info('samples')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    struct ostel_buf got, want;
+    ostel_buf_init(&got, 0);
+    ostel_buf_init(&want, 0);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ostel_buf_printf(&got, "%s %s,", (const char *)sqlite3_column_text(st, 0),
+                         (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    ostel_buf_puts(&want, "run_id INTEGER,seq INTEGER,");
+    for (int c = 0; c < OSTEL_COL_COUNT; c++) {
+        const struct ostel_metrics_col_info *info = ostel_metrics_col((enum ostel_metric_col)c);
+        if (info->sql)
+            ostel_buf_printf(&want, "%s %s,", info->name, info->sql);
+    }
+    ostel_buf_puts(&want, "extra TEXT,");
+    assert_string_equal(got.data, want.data);
+    ostel_buf_free(&got);
+    ostel_buf_free(&want);
+    test_rmtree(dir);
+    free(db);
+    free(dir);
+}
+
 /* The plan's lines (EXPLAIN QUERY PLAN's detail column), one a line; the caller frees it. */
 static char *query_plan(sqlite3 *raw, const char *sql)
 {
@@ -817,12 +857,19 @@ static void test_report_sql_plan(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrations),           cmocka_unit_test(test_import_fixtures),
-        cmocka_unit_test(test_corrupt_rolls_back),   cmocka_unit_test(test_bound_parameters),
-        cmocka_unit_test(test_two_processes),        cmocka_unit_test(test_bulk_speed),
-        cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
-        cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
-        cmocka_unit_test(test_report_sql_plan),      cmocka_unit_test(test_resume_per_study),
+        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_import_fixtures),
+        cmocka_unit_test(test_corrupt_rolls_back),
+        cmocka_unit_test(test_bound_parameters),
+        cmocka_unit_test(test_two_processes),
+        cmocka_unit_test(test_bulk_speed),
+        cmocka_unit_test(test_metrics_reader),
+        cmocka_unit_test(test_samples_schema_is_the_table),
+        cmocka_unit_test(test_import_real_run),
+        cmocka_unit_test(test_import_real_scenario),
+        cmocka_unit_test(test_migrate_to_2),
+        cmocka_unit_test(test_report_sql_plan),
+        cmocka_unit_test(test_resume_per_study),
         cmocka_unit_test(test_study_commit_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
