@@ -7,15 +7,16 @@
  * Pure: nothing here prints, reads files or allocates what outlives a call (but the JSON tree that
  * ostel_rundir_parse_summary hands over). Each function takes the
  * file's bytes (a NUL after them, as ostel_buf and SQLite text keep), strips a leading UTF-8 BOM in
- * place (*len shrinks), and returns 0, or -1 with "line 7: cell 'rss_mb' is …" (metrics.csv,
+ * place (*len shrinks), and returns 0, or -1 with "line 7: column rss_mb is …" (metrics.csv,
  * config.txt) or "run.wall_s: …" (summary.json, by path) in err.
  *
  * Refused in every file: NUL bytes. summary.json: not JSON, not an ostel summary, a number that is
  * not finite or beyond ±1e18, a negative duration (wall_s, *_ms timings, duration_s, ready_s,
  * end_ts before start_ts), an RSS below zero or beyond the RAM bound. metrics.csv: a header without
  * ts, a row whose cell count differs from the header's, a known column's cell that is not a finite
- * number within ±1e15, a negative ts, memory (rss/swap/available MiB) below zero or beyond the RAM
- * bound, a CPU share below zero. config.txt: a line that is not key=value.
+ * number within ±1e15, a negative ts, memory (the column table's MiB columns, rundir_metrics.h)
+ * below zero or beyond the RAM bound, a CPU share below zero. config.txt: a line that is not
+ * key=value.
  *
  * The RAM bound: three orders of magnitude above the machine's RAM as the run's summary.json
  * records it (host.ram_mib), or above 1 TiB when it does not: no run reaches it, a corrupt number

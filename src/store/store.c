@@ -58,6 +58,8 @@ static const char *const migrations[] = {
     " summary_json TEXT NOT NULL, config_text TEXT, metrics_header TEXT NOT NULL);"
     "CREATE INDEX runs_spec_hash ON runs(spec_hash);"
     "CREATE INDEX runs_study ON runs(study_id);"
+    /* metrics.csv's columns with an SQL type in rundir_metrics.h's table, in its order (a
+     * migration is never rewritten: test_store checks the result against the table) */
     "CREATE TABLE samples("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     " seq INTEGER NOT NULL,"
