@@ -15,7 +15,7 @@
 #include "cmd/run_args.h"
 #include "llama/llama_tools.h"
 #include "run/aggregate.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 #include "run/prom.h"
 #include "run/runner.h"
 #include "run/sampler.h"

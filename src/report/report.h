@@ -19,6 +19,7 @@
 
 #include "llama/memmodel.h"
 #include "report/stats.h"
+#include "rundir/rundir_metrics.h"
 #include "util/util.h"
 
 /* Telemetry phases; ALL is the run's overall statistics ("overall" in summary.json). */
@@ -123,6 +124,12 @@ struct ostel_report_series {
     unsigned char *phase;                /* enum ostel_report_phase; ALL = no phase */
     double t0;                           /* the first sample's ts (seconds since the epoch) */
 };
+
+/* The series' arrays in order (t_s, rss_mib, cpu_pct, pressure, avail_pct, pageins, pageouts,
+ * rss_anon_mib, rss_file_mib): array i of s, and the metrics.csv column array i holds. */
+#define OSTEL_REPORT_SERIES_NCOLS 9
+double **ostel_report_series_array(struct ostel_report_series *s, size_t i);
+enum ostel_metric_col ostel_report_series_col(size_t i);
 
 /* One run's GPU samples (gpu_metrics.csv, long format: one row per GPU per sample), times
  * relative to the run's first OS sample (else its first GPU row), MiB and W; NAN = empty. */

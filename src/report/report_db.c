@@ -128,7 +128,7 @@ struct db_load {
     unsigned char *bad; /* per loaded run: 1 when it is left out (named in a warning) */
     size_t nids, cur, nbad;
     size_t sn, scap;
-    double *col[9];
+    double *col[OSTEL_REPORT_SERIES_NCOLS];
     unsigned char *phase;
     size_t max_points; /* per run's series (ostel_report_series_reduce) */
 };
@@ -239,12 +239,11 @@ static void finish_series(struct db_load *L)
     if (L->sn == 0)
         return;
     struct ostel_report_series *s = &L->set->runs[L->cur].series;
-    double **dst[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
-                      &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
-    for (size_t c = 0; c < 9; c++) {
-        free(*dst[c]);
-        *dst[c] = ostel_xmalloc(L->sn * sizeof(double));
-        memcpy(*dst[c], L->col[c], L->sn * sizeof(double));
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+        double **dst = ostel_report_series_array(s, c);
+        free(*dst);
+        *dst = ostel_xmalloc(L->sn * sizeof(double));
+        memcpy(*dst, L->col[c], L->sn * sizeof(double));
     }
     double t0 = s->t_s[0];
     for (size_t i = 0; i < L->sn; i++)
@@ -272,32 +271,23 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
     }
     if (L->sn == L->scap) {
         L->scap = L->scap ? 2 * L->scap : 1024;
-        for (size_t c = 0; c < 9; c++)
+        for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
             L->col[c] = ostel_xrealloc(L->col[c], L->scap * sizeof(double));
         L->phase = ostel_xrealloc(L->phase, L->scap);
     }
-    double v[9] = {x->ts,      x->rss_mib,  x->cpu_pct,      x->pressure,    x->avail_pct,
-                   x->pageins, x->pageouts, x->rss_anon_mib, x->rss_file_mib};
-    for (size_t c = 0; c < 9 && !L->bad[k]; c++) {
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+        enum ostel_metric_col col = ostel_report_series_col(c);
+        double v = ostel_metrics_get(&x->row, col);
         /* the validator's bounds on metrics.csv (src/rundir): finite, not negative, not absurd */
-        if (!isnan(v[c]) && (!isfinite(v[c]) || v[c] < 0 || v[c] > 1e15)) {
+        if (!L->bad[k] && !isnan(v) && (!isfinite(v) || v < 0 || v > 1e15)) {
             ostel_warn("%s: run %lld is left out of the report: a stored sample's %s is %g",
-                       L->path, (long long)x->run_id,
-                       (const char *[]){"ts", "rss_mb", "cpu_pct", "vm_pressure_flag",
-                                        "avail_mem_level", "pageins_delta", "pageouts_delta",
-                                        "rss_anon_mb", "rss_file_mb"}[c],
-                       v[c]);
+                       L->path, (long long)x->run_id, ostel_metrics_col_name(col), v);
             L->bad[k] = 1;
             L->nbad++;
         }
+        L->col[c][L->sn] = v;
     }
-    for (size_t c = 0; c < 9; c++)
-        L->col[c][L->sn] = v[c];
-    unsigned char ph = OSTEL_REPORT_PHASE_ALL;
-    for (int p = 1; x->phase && p < OSTEL_REPORT_NPHASES; p++)
-        if (strcmp(ostel_store_phase_name(x->phase), ostel_report_phase_name(p)) == 0)
-            ph = (unsigned char)p;
-    L->phase[L->sn++] = ph;
+    L->phase[L->sn++] = (unsigned char)x->row.phase; /* the table's phases are the report's */
     return 0;
 }
 
@@ -388,7 +378,7 @@ out:
         free(L->rows[i].summary_json);
         free(L->rows[i].config_text);
     }
-    for (size_t c = 0; c < 9; c++)
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
         free(L->col[c]);
     free(L->phase);
     free(L->ids);

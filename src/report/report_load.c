@@ -26,6 +26,7 @@
 #include "report/report_par.h"
 #include "rundir/rundir_config.h"
 #include "rundir/rundir_summary.h"
+#include "rundir/rundir_metrics.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 #include "util/fnv.h"
@@ -751,31 +752,32 @@ int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_
 
 /* ---- metrics.csv ---- */
 
-enum {
-    COL_TS,
-    COL_RSS,
-    COL_CPU,
-    COL_PRESSURE,
-    COL_AVAIL,
-    COL_PAGEINS,
-    COL_PAGEOUTS,
-    COL_PHASE,
-    COL_SYS_AVAIL,
-    COL_RSS_ANON,
-    COL_RSS_FILE,
-    NCOLS
-};
-static const char *const col_names[NCOLS] = {"ts",
-                                             "rss_mb",
-                                             "cpu_pct",
-                                             "vm_pressure_flag",
-                                             "avail_mem_level",
-                                             "pageins_delta",
-                                             "pageouts_delta",
-                                             "phase",
-                                             "sys_avail_mb",
-                                             "rss_anon_mb",
-                                             "rss_file_mb"};
+/* The metrics.csv column each of the series' arrays holds (rundir_metrics.h's table). */
+static const enum ostel_metric_col series_cols[OSTEL_REPORT_SERIES_NCOLS] = {
+    OSTEL_COL_TS,
+    OSTEL_COL_RSS_MB,
+    OSTEL_COL_CPU_PCT,
+    OSTEL_COL_VM_PRESSURE_FLAG,
+    OSTEL_COL_AVAIL_MEM_LEVEL,
+    OSTEL_COL_PAGEINS_DELTA,
+    OSTEL_COL_PAGEOUTS_DELTA,
+    OSTEL_COL_RSS_ANON_MB,
+    OSTEL_COL_RSS_FILE_MB};
+
+double **ostel_report_series_array(struct ostel_report_series *s, size_t i)
+{
+    double **arr[OSTEL_REPORT_SERIES_NCOLS] = {&s->t_s,      &s->rss_mib,      &s->cpu_pct,
+                                               &s->pressure, &s->avail_pct,    &s->pageins,
+                                               &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
+    OSTEL_ASSERT(i < OSTEL_REPORT_SERIES_NCOLS);
+    return arr[i];
+}
+
+enum ostel_metric_col ostel_report_series_col(size_t i)
+{
+    OSTEL_ASSERT(i < OSTEL_REPORT_SERIES_NCOLS);
+    return series_cols[i];
+}
 
 /* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
 #define MAX_FIELDS 64 /* the fields of a CSV line that are looked at; more are counted */
@@ -876,123 +878,38 @@ static int read_header(struct ostel_str *rest, const char *const *names, int nna
     return 0;
 }
 
-int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
-                              size_t errlen)
-{
-    struct ostel_str rest = ostel_str_make(data, len), line;
-    struct ostel_str f[MAX_FIELDS];
-    int idx[NCOLS];
-    size_t ncols;
-    if (read_header(&rest, col_names, NCOLS, idx, &ncols, err, errlen) != 0)
-        return -1;
-    if (idx[COL_TS] < 0 || idx[COL_RSS] < 0) {
-        snprintf(err, errlen, "line 1: not a metrics header (needs the columns ts and rss_mb)");
-        return -1;
-    }
-    /* Count rows first: one allocation per column, bounded by the file's size. */
-    size_t rows = line_count(rest.p, rest.n);
-    struct ostel_report_series *s = &r->series;
-    series_free(s);
-    r->avail_start_mib = NAN;
-    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
-                       &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
-    int colidx[] = {COL_TS,      COL_RSS,      COL_CPU,      COL_PRESSURE, COL_AVAIL,
-                    COL_PAGEINS, COL_PAGEOUTS, COL_RSS_ANON, COL_RSS_FILE};
-    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
-        *cols[c] = ostel_xmalloc(rows * sizeof(double));
-    s->phase = ostel_xmalloc(rows);
-    size_t lineno = 1, n = 0;
-    double t0 = NAN;
-    while (ostel_str_next_line(&rest, &line)) {
-        lineno++;
-        if (ostel_str_trim(line).n == 0)
-            continue;
-        size_t nf = split_fields(line, f, OSTEL_ARRAY_LEN(f));
-        if (nf != ncols) {
-            snprintf(err, errlen, "line %zu: %zu fields where the header has %zu", lineno, nf,
-                     ncols);
-            return -1;
-        }
-        for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++) {
-            double v = NAN;
-            int k = idx[colidx[c]];
-            if (k >= 0 && !parse_cell(f[k], &v)) {
-                snprintf(err, errlen, "line %zu: column %s is not a number", lineno,
-                         col_names[colidx[c]]);
-                return -1;
-            }
-            (*cols[c])[n] = v;
-        }
-        if (isnan(s->t_s[n])) {
-            snprintf(err, errlen, "line %zu: empty ts", lineno);
-            return -1;
-        }
-        if (isnan(t0))
-            t0 = s->t_s[n], s->t0 = t0;
-        s->t_s[n] -= t0;
-        unsigned char ph = OSTEL_REPORT_PHASE_ALL;
-        if (idx[COL_PHASE] >= 0)
-            for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
-                if (ostel_str_eq(f[idx[COL_PHASE]], phase_names[p]))
-                    ph = (unsigned char)p;
-        s->phase[n] = ph;
-        /* MemAvailable before the run grew: its first sample. A bad cell only loses this. */
-        double avail;
-        if (isnan(r->avail_start_mib) && idx[COL_SYS_AVAIL] >= 0 &&
-            parse_cell(f[idx[COL_SYS_AVAIL]], &avail) && !isnan(avail) && avail >= 0 &&
-            avail < 1e12)
-            r->avail_start_mib = avail;
-        n++;
-    }
-    s->n = n;
-    return 0;
-}
-
 /* metrics.csv filled while the validator reads it (one pass over the file, its numbers parsed
- * once): taken when the header's names are exactly the loader's (no blanks around them, at most
- * MAX_FIELDS) with ts and rss_mb among them; else ostel_report_load_metrics reads the file after
- * the validator. Either way the series is the same: every cell the loader reads is in a column the
- * validator checks as a number (phase: a known phase name), so the validator's value is the
- * loader's. */
+ * once), its header mapped and its rows typed by rundir_metrics.h's one reader. */
 struct metrics_fill {
     struct ostel_report_run *r;
     size_t rows; /* the series' room */
-    int idx[NCOLS];
+    struct ostel_metrics_header h;
     bool on;
     size_t n;
     double t0;
-    size_t phase_len[OSTEL_REPORT_NPHASES]; /* strlen of each phase name */
 };
+
+_Static_assert((int)OSTEL_PHASE_NONE == OSTEL_REPORT_PHASE_ALL &&
+                   (int)OSTEL_PHASE_LOAD == OSTEL_REPORT_PHASE_LOAD &&
+                   (int)OSTEL_PHASE_TEARDOWN == OSTEL_REPORT_PHASE_TEARDOWN &&
+                   (int)OSTEL_PHASE_COUNT == OSTEL_REPORT_NPHASES,
+               "the report's phases are metrics.csv's");
 
 static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
 {
     struct metrics_fill *m = ctx;
-    if (ncols > MAX_FIELDS)
-        return false;
-    for (int c = 0; c < NCOLS; c++)
-        m->idx[c] = -1;
-    for (size_t i = 0; i < ncols; i++) {
-        if (ostel_str_trim(cells[i]).n != cells[i].n)
-            return false;
-        for (int c = 0; c < NCOLS; c++)
-            if (m->idx[c] < 0 && ostel_str_eq(cells[i], col_names[c]))
-                m->idx[c] = (int)i;
-    }
-    if (m->idx[COL_TS] < 0 || m->idx[COL_RSS] < 0)
+    ostel_metrics_header_map(&m->h, cells, ncols);
+    if (m->h.at[OSTEL_COL_TS] < 0 || m->h.at[OSTEL_COL_RSS_MB] < 0)
         return false;
     struct ostel_report_series *s = &m->r->series;
     series_free(s);
     m->r->avail_start_mib = NAN;
-    double **cols[] = {&s->t_s,     &s->rss_mib,  &s->cpu_pct,      &s->pressure,    &s->avail_pct,
-                       &s->pageins, &s->pageouts, &s->rss_anon_mib, &s->rss_file_mib};
-    for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
-        *cols[c] = ostel_xmalloc(m->rows * sizeof(double));
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
+        *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
     s->phase = ostel_xmalloc(m->rows);
     m->on = true;
     m->n = 0;
     m->t0 = NAN;
-    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++)
-        m->phase_len[p] = strlen(phase_names[p]);
     return true;
 }
 
@@ -1001,51 +918,52 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     (void)ncols;
     struct metrics_fill *m = ctx;
     struct ostel_report_series *s = &m->r->series;
-    const int *idx = m->idx;
     size_t n = m->n;
-#define FILL(arr, col) s->arr[n] = idx[col] >= 0 ? vals[idx[col]] : NAN
-    FILL(t_s, COL_TS);
-    FILL(rss_mib, COL_RSS);
-    FILL(cpu_pct, COL_CPU);
-    FILL(pressure, COL_PRESSURE);
-    FILL(avail_pct, COL_AVAIL);
-    FILL(pageins, COL_PAGEINS);
-    FILL(pageouts, COL_PAGEOUTS);
-    FILL(rss_anon_mib, COL_RSS_ANON);
-    FILL(rss_file_mib, COL_RSS_FILE);
-#undef FILL
+    struct ostel_metrics_row row;
+    ostel_metrics_row_from_cells(&m->h, cells, vals, &row);
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
+        (*ostel_report_series_array(s, c))[n] = ostel_metrics_get(&row, series_cols[c]);
     if (isnan(m->t0))
         m->t0 = s->t_s[n], s->t0 = m->t0;
     s->t_s[n] -= m->t0;
-    unsigned char ph = OSTEL_REPORT_PHASE_ALL;
-    if (idx[COL_PHASE] >= 0) {
-        struct ostel_str c = cells[idx[COL_PHASE]];
-        for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
-            if (c.n == m->phase_len[p] && memcmp(c.p, phase_names[p], c.n) == 0)
-                ph = (unsigned char)p;
-    }
-    s->phase[n] = ph;
-    if (isnan(m->r->avail_start_mib) && idx[COL_SYS_AVAIL] >= 0) {
-        double avail = vals[idx[COL_SYS_AVAIL]];
-        if (!isnan(avail) && avail >= 0 && avail < 1e12)
-            m->r->avail_start_mib = avail;
-    }
+    s->phase[n] = (unsigned char)row.phase; /* the table's phases; NONE is the report's ALL */
+    double avail = ostel_metrics_get(&row, OSTEL_COL_SYS_AVAIL_MB);
+    if (isnan(m->r->avail_start_mib) && !isnan(avail) && avail >= 0 && avail < 1e12)
+        m->r->avail_start_mib = avail;
     m->n = n + 1;
+}
+
+/* The validator's pass with the fill as its sink: 0, or -1 with the message in why. */
+static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_t len,
+                             const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+{
+    struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
+    m->r = r;
+    m->rows = line_count(data, len);
+    struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, m};
+    int rc = ostel_rundir_scan_metrics_text(data, len, facts, &sink, why, whylen);
+    if (rc == 0 && !m->on) {
+        snprintf(why, whylen, "line 1: not a metrics header (needs the columns ts and rss_mb)");
+        rc = -1;
+    }
+    if (rc == 0)
+        r->series.n = m->n;
+    free(m);
+    return rc;
+}
+
+int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
+                              size_t errlen)
+{
+    return load_metrics_scan(r, data, len, NULL, err, errlen);
 }
 
 /* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
 static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
                                 const struct ostel_rundir_facts *facts, char *why, size_t whylen)
 {
-    struct metrics_fill m = {.r = r, .rows = line_count(b->data, b->len)};
-    struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, &m};
-    if (ostel_rundir_scan_metrics(b->data, &b->len, facts, &sink, why, whylen) != 0)
-        return -1;
-    if (m.on) {
-        r->series.n = m.n;
-        return 0;
-    }
-    return ostel_report_load_metrics(r, b->data, b->len, why, whylen);
+    ostel_rundir_strip_bom(b->data, &b->len);
+    return load_metrics_scan(r, b->data, b->len, facts, why, whylen);
 }
 
 /* ---- gpu_metrics.csv ---- */

@@ -6,7 +6,7 @@
 #ifndef OSTEL_AGGREGATE_H
 #define OSTEL_AGGREGATE_H
 
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 
 #include <cJSON.h>
 

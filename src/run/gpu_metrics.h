@@ -8,7 +8,7 @@
 #define OSTEL_GPU_METRICS_H
 
 #include "gpu/gpu.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 
 #include <cJSON.h>
 

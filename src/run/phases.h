@@ -14,7 +14,7 @@
 #define OSTEL_PHASES_H
 
 #include "llama/logparse.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 
 /* One log line's arrival: when its newline was read, and what the classifier said of it. */
 struct ostel_line_mark {

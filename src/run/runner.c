@@ -20,7 +20,7 @@
 #include "platform/platform.h"
 #include "run/aggregate.h"
 #include "run/child.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 #include "run/gpu_finalize.h"
 #include "run/gpu_sampler.h"
 #include "run/phases.h"

@@ -4,7 +4,7 @@
 #include "run/sampler.h"
 
 #include "platform/platform.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -15,30 +15,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ostel's metrics columns, in the platform's metric order (the phase column has no metric). */
-static const enum ostel_metric_col metric_to_col[OSTEL_PLATFORM_METRIC_COUNT] = {
-    [OSTEL_PLATFORM_METRIC_TS] = OSTEL_COL_TS,
-    [OSTEL_PLATFORM_METRIC_RSS_MIB] = OSTEL_COL_RSS_MB,
-    [OSTEL_PLATFORM_METRIC_CPU_PCT] = OSTEL_COL_CPU_PCT,
-    [OSTEL_PLATFORM_METRIC_VM_PRESSURE_FLAG] = OSTEL_COL_VM_PRESSURE_FLAG,
-    [OSTEL_PLATFORM_METRIC_AVAIL_MEM_LEVEL] = OSTEL_COL_AVAIL_MEM_LEVEL,
-    [OSTEL_PLATFORM_METRIC_PAGEINS_DELTA] = OSTEL_COL_PAGEINS_DELTA,
-    [OSTEL_PLATFORM_METRIC_PAGEOUTS_DELTA] = OSTEL_COL_PAGEOUTS_DELTA,
-    [OSTEL_PLATFORM_METRIC_RSS_ANON_MIB] = OSTEL_COL_RSS_ANON_MB,
-    [OSTEL_PLATFORM_METRIC_RSS_FILE_MIB] = OSTEL_COL_RSS_FILE_MB,
-    [OSTEL_PLATFORM_METRIC_SWAP_MIB] = OSTEL_COL_SWAP_MB,
-    [OSTEL_PLATFORM_METRIC_MINFLT_DELTA] = OSTEL_COL_MINFLT_DELTA,
-    [OSTEL_PLATFORM_METRIC_MAJFLT_DELTA] = OSTEL_COL_MAJFLT_DELTA,
-    [OSTEL_PLATFORM_METRIC_THREADS] = OSTEL_COL_THREADS,
-    [OSTEL_PLATFORM_METRIC_SYS_AVAIL_MIB] = OSTEL_COL_SYS_AVAIL_MB,
-    [OSTEL_PLATFORM_METRIC_SWAPIN_DELTA] = OSTEL_COL_SWAPIN_DELTA,
-    [OSTEL_PLATFORM_METRIC_SWAPOUT_DELTA] = OSTEL_COL_SWAPOUT_DELTA,
-    [OSTEL_PLATFORM_METRIC_PSI_SOME_PCT] = OSTEL_COL_PSI_SOME_PCT,
-    [OSTEL_PLATFORM_METRIC_PSI_FULL_PCT] = OSTEL_COL_PSI_FULL_PCT,
-    [OSTEL_PLATFORM_METRIC_CGROUP_MEM_MIB] = OSTEL_COL_CGROUP_MEM_MB,
-    [OSTEL_PLATFORM_METRIC_FOOTPRINT_MIB] = OSTEL_COL_FOOTPRINT_MB,
-    [OSTEL_PLATFORM_METRIC_FOOTPRINT_PEAK_MIB] = OSTEL_COL_FOOTPRINT_PEAK_MB,
+/* The column each platform metric fills, from the column table's `src` (rundir_metrics.h). The
+ * phase column has none: its NONE lands in the slot past the platform's metrics, never read. Every
+ * other column has one metric, so the counts agree; a metric named twice would be an overridden
+ * initializer (-Woverride-init, -Werror). */
+#define OSTEL_PLATFORM_METRIC_NONE OSTEL_PLATFORM_METRIC_COUNT
+static const enum ostel_metric_col metric_to_col[OSTEL_PLATFORM_METRIC_COUNT + 1] = {
+#define COL_OF_METRIC(id, name, unit, dec, sql, rule, src)                                         \
+    [OSTEL_PLATFORM_METRIC_##src] = OSTEL_COL_##id,
+    OSTEL_METRICS_COLUMNS(COL_OF_METRIC)
+#undef COL_OF_METRIC
 };
+_Static_assert(OSTEL_COL_COUNT == OSTEL_PLATFORM_METRIC_COUNT + 1,
+               "every metrics.csv column but phase is filled by one platform metric");
 
 struct ostel_sampler {
     struct ostel_platform *plat;

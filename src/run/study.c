@@ -21,7 +21,7 @@
 #include "run/child.h"
 #include "run/hog.h"
 #include "run/llama_cmd.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 #include "run/runner.h"
 #include "run/sampler.h"
 #include "rundir/rundir_config.h"

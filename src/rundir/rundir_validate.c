@@ -2,6 +2,7 @@
  * rundir_validate: one validator for a run directory's files (see rundir_validate.h).
  */
 #include "rundir/rundir_validate.h"
+#include "rundir/rundir_metrics.h"
 
 #include "util/util.h"
 
@@ -216,27 +217,26 @@ int ostel_rundir_validate_summary(char *data, size_t *len, struct ostel_rundir_f
 
 enum cell_rule { RULE_EXTRA, RULE_NUMBER, RULE_TS, RULE_MEM, RULE_NONNEG, RULE_PHASE };
 
+/* The column table's rule for a header name (rundir_metrics.h); a column it does not know is
+ * text. */
 static enum cell_rule rule_of(struct ostel_str name)
 {
-    static const char *const mem[] = {"rss_mb", "rss_anon_mb", "rss_file_mb", "swap_mb",
-                                      "sys_avail_mb"};
-    static const char *const num[] = {"vm_pressure_flag", "avail_mem_level", "pageins_delta",
-                                      "pageouts_delta",   "minflt_delta",    "majflt_delta",
-                                      "threads",          "swapin_delta",    "swapout_delta",
-                                      "psi_some_pct",     "psi_full_pct"};
-    if (ostel_str_eq(name, "ts"))
+    int c = ostel_metrics_col_find(name);
+    if (c < 0)
+        return RULE_EXTRA;
+    switch (ostel_metrics_col((enum ostel_metric_col)c)->rule) {
+    case OSTEL_METRICS_RULE_TS:
         return RULE_TS;
-    if (ostel_str_eq(name, "phase"))
-        return RULE_PHASE;
-    if (ostel_str_eq(name, "cpu_pct"))
+    case OSTEL_METRICS_RULE_MEM:
+        return RULE_MEM;
+    case OSTEL_METRICS_RULE_NONNEG:
         return RULE_NONNEG;
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(mem); i++)
-        if (ostel_str_eq(name, mem[i]))
-            return RULE_MEM;
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(num); i++)
-        if (ostel_str_eq(name, num[i]))
-            return RULE_NUMBER;
-    return RULE_EXTRA;
+    case OSTEL_METRICS_RULE_PHASE:
+        return RULE_PHASE;
+    case OSTEL_METRICS_RULE_NUMBER:
+        break;
+    }
+    return RULE_NUMBER;
 }
 
 /* A decimal number as ostel writes them ("-12.345", at most 15 digits) without strtod, else strtod
@@ -282,21 +282,10 @@ static bool cell_number(struct ostel_str s, double *out)
     return true;
 }
 
-/* "", load, prompt, generate or teardown (by length first: it runs for every row) */
+/* "" or a phase name of the table's (rundir_metrics.h) */
 static bool known_phase(struct ostel_str s)
 {
-    switch (s.n) {
-    case 0:
-        return true;
-    case 4:
-        return memcmp(s.p, "load", 4) == 0;
-    case 6:
-        return memcmp(s.p, "prompt", 6) == 0;
-    case 8:
-        return memcmp(s.p, "generate", 8) == 0 || memcmp(s.p, "teardown", 8) == 0;
-    default:
-        return false;
-    }
+    return s.n == 0 || ostel_phase_from_name(s) != OSTEL_PHASE_NONE;
 }
 
 /* At most 40 bytes of a cell for a message, control bytes replaced. */
@@ -309,7 +298,7 @@ static const char *show(struct ostel_str s, char out[48])
     return out;
 }
 
-#define MAX_COLS 256
+#define MAX_COLS OSTEL_METRICS_MAX_COLS
 
 int ostel_rundir_validate_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                                   char *err, size_t err_size)
@@ -322,16 +311,27 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
                               size_t err_size)
 {
     ostel_rundir_strip_bom(data, len);
-    if (refuse_nul(data, *len, err, err_size) != 0)
+    return ostel_rundir_scan_metrics_text(data, *len, facts, sink, err, err_size);
+}
+
+int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const char *data,
+                                   size_t len, const struct ostel_rundir_facts *facts, char *err,
+                                   size_t err_size)
+{
+    sc->ncols = 0;
+    sc->lineno = 1;
+    sc->rest = ostel_str_make(data, 0);
+    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) { /* a spreadsheet's BOM */
+        data += 3;
+        len -= 3;
+    }
+    if (refuse_nul(data, len, err, err_size) != 0)
         return -1;
-    struct ostel_str rest = ostel_str_make(data, *len), line;
+    struct ostel_str rest = ostel_str_make(data, len), line;
     if (!ostel_str_next_line(&rest, &line) || line.n == 0) {
         snprintf(err, err_size, "line 1: no header");
         return -1;
     }
-    enum cell_rule rules[MAX_COLS];
-    struct ostel_str hdr[MAX_COLS];
-    char names[MAX_COLS][24];
     size_t ncols = 0;
     bool have_ts = false;
     char shown[48];
@@ -348,15 +348,14 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
             return -1;
         }
         for (size_t k = 0; k < ncols; k++)
-            if (cell.n == hdr[k].n && memcmp(cell.p, hdr[k].p, cell.n) == 0) {
+            if (cell.n == sc->header[k].n && memcmp(cell.p, sc->header[k].p, cell.n) == 0) {
                 snprintf(err, err_size, "line 1: column '%s' appears twice", show(cell, shown));
                 return -1;
             }
-        hdr[ncols] = cell;
-        rules[ncols] = rule_of(cell);
-        snprintf(names[ncols], sizeof(names[ncols]), "%.*s", (int)(cell.n < 23 ? cell.n : 23),
-                 cell.p);
-        have_ts |= rules[ncols] == RULE_TS;
+        sc->header[ncols] = cell;
+        enum cell_rule r = rule_of(cell);
+        sc->rule[ncols] = (unsigned char)r;
+        have_ts |= r == RULE_TS;
         ncols++;
         if (!comma)
             break;
@@ -367,108 +366,143 @@ int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir
         snprintf(err, err_size, "line 1: no 'ts' column (not a metrics.csv header)");
         return -1;
     }
-    double mem_max = ostel_rundir_ram_bound_mib(facts);
-    bool want_rows = sink && sink->header(sink->ctx, hdr, ncols);
-    struct ostel_str cells[MAX_COLS];
-    double vals[MAX_COLS];
-    size_t lineno = 1;
-    while (ostel_str_next_line(&rest, &line)) {
-        lineno++;
-        if (line.n == 0)
-            continue;
-        size_t i = 0;
-        const char *p = line.p, *e = line.p + line.n;
-        for (;; i++) {
-            if (i == ncols) {
-                snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno,
-                         ncols);
-                return -1;
-            }
-            enum cell_rule r = rules[i];
-            double v = NAN;
-            /* A number column's cell is parsed as it is scanned: "-12.345" (at most 15 digits, the
-             * fast path of cell_number, same value) up to its comma; anything else is cut at its
-             * comma and goes through cell_number. */
-            const char *q = p;
-            bool fast = false;
-            if (r != RULE_EXTRA && r != RULE_PHASE) {
-                bool neg = false, dot = false;
-                size_t digits = 0, frac = 0;
-                uint64_t m = 0;
-                if (q < e && (*q == '-' || *q == '+'))
-                    neg = *q++ == '-';
-                for (; q < e; q++) {
-                    unsigned d = (unsigned)(unsigned char)*q - '0';
-                    if (d < 10) {
-                        m = m * 10 + d;
-                        digits++;
-                        frac += dot;
-                    } else if (*q == '.' && !dot) {
-                        dot = true;
-                    } else {
-                        break;
-                    }
-                }
-                if ((q == e || *q == ',') && digits > 0 && digits <= 15) {
-                    double x = (double)m / pow10_tab[frac];
-                    v = neg ? -x : x;
-                    fast = true;
-                }
-            }
-            while (q < e && *q != ',')
-                q++;
-            struct ostel_str cell = ostel_str_make(p, (size_t)(q - p));
-            if (r == RULE_TS && cell.n == 0) {
-                snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
-                return -1;
-            }
-            if (r == RULE_PHASE && !known_phase(cell)) {
-                snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
-                return -1;
-            }
-            if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
-                snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno, names[i],
-                         show(cell, shown));
-                return -1;
-            }
-            if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
-                if (!fast && !cell_number(cell, &v)) {
-                    snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
-                             names[i], show(cell, shown));
-                    return -1;
-                }
-                if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
-                    snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
-                             names[i], show(cell, shown));
-                    return -1;
-                }
-                if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && v < 0) {
-                    snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
-                             names[i], show(cell, shown));
-                    return -1;
-                }
-                if (r == RULE_MEM && v > mem_max) {
-                    snprintf(err, err_size,
-                             "line %zu: column %s is beyond any machine's memory (%g MiB > %g)",
-                             lineno, names[i], v, mem_max);
-                    return -1;
-                }
-            }
-            cells[i] = cell;
-            vals[i] = v;
-            if (q == e)
-                break;
-            p = q + 1;
-        }
-        i++;
-        if (i != ncols) {
-            snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
+    sc->ncols = ncols;
+    sc->rest = rest;
+    sc->mem_max = ostel_rundir_ram_bound_mib(facts);
+    return 0;
+}
+
+/* The header's name of column i for a message (at most 23 bytes). */
+static const char *col_shown(const struct ostel_rundir_metrics_scan *sc, size_t i, char out[24])
+{
+    snprintf(out, 24, "%.*s", (int)(sc->header[i].n < 23 ? sc->header[i].n : 23), sc->header[i].p);
+    return out;
+}
+
+int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *err, size_t err_size)
+{
+    struct ostel_str line;
+    char shown[48], name[24];
+    const size_t ncols = sc->ncols;
+    const unsigned char *rules = sc->rule;
+    for (;;) {
+        if (!ostel_str_next_line(&sc->rest, &line))
+            return 0;
+        sc->lineno++;
+        if (line.n > 0)
+            break;
+    }
+    const size_t lineno = sc->lineno;
+    size_t i = 0;
+    const char *p = line.p, *e = line.p + line.n;
+    for (;; i++) {
+        if (i == ncols) {
+            snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno, ncols);
             return -1;
         }
-        if (want_rows)
-            sink->row(sink->ctx, cells, vals, ncols);
+        enum cell_rule r = (enum cell_rule)rules[i];
+        double v = NAN;
+        /* A number column's cell is parsed as it is scanned: "-12.345" (at most 15 digits, the
+         * fast path of cell_number, same value) up to its comma; anything else is cut at its
+         * comma and goes through cell_number. */
+        const char *q = p;
+        bool fast = false;
+        if (r != RULE_EXTRA && r != RULE_PHASE) {
+            bool neg = false, dot = false;
+            size_t digits = 0, frac = 0;
+            uint64_t m = 0;
+            if (q < e && (*q == '-' || *q == '+'))
+                neg = *q++ == '-';
+            for (; q < e; q++) {
+                unsigned d = (unsigned)(unsigned char)*q - '0';
+                if (d < 10) {
+                    m = m * 10 + d;
+                    digits++;
+                    frac += dot;
+                } else if (*q == '.' && !dot) {
+                    dot = true;
+                } else {
+                    break;
+                }
+            }
+            if ((q == e || *q == ',') && digits > 0 && digits <= 15) {
+                double x = (double)m / pow10_tab[frac];
+                v = neg ? -x : x;
+                fast = true;
+            }
+        }
+        while (q < e && *q != ',')
+            q++;
+        struct ostel_str cell = ostel_str_make(p, (size_t)(q - p));
+        if (r == RULE_TS && cell.n == 0) {
+            snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
+            return -1;
+        }
+        if (r == RULE_PHASE && !known_phase(cell)) {
+            snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
+            return -1;
+        }
+        if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
+            snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno,
+                     col_shown(sc, i, name), show(cell, shown));
+            return -1;
+        }
+        if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
+            if (!fast && !cell_number(cell, &v)) {
+                snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
+                         col_shown(sc, i, name), show(cell, shown));
+                return -1;
+            }
+            if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
+                snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
+                         col_shown(sc, i, name), show(cell, shown));
+                return -1;
+            }
+            if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && v < 0) {
+                snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
+                         col_shown(sc, i, name), show(cell, shown));
+                return -1;
+            }
+            if (r == RULE_MEM && v > sc->mem_max) {
+                snprintf(err, err_size,
+                         "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
+                         col_shown(sc, i, name), v, sc->mem_max);
+                return -1;
+            }
+        }
+        sc->cells[i] = cell;
+        sc->vals[i] = v;
+        if (q == e)
+            break;
+        p = q + 1;
     }
-    return 0;
+    i++;
+    if (i != ncols) {
+        snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
+        return -1;
+    }
+    return 1;
+}
+
+int ostel_rundir_scan_metrics_text(const char *data, size_t len,
+                                   const struct ostel_rundir_facts *facts,
+                                   const struct ostel_rundir_metrics_sink *sink, char *err,
+                                   size_t err_size)
+{
+    struct ostel_rundir_metrics_scan *sc = ostel_xmalloc(sizeof(*sc));
+    int rc = ostel_rundir_metrics_scan_init(sc, data, len, facts, err, err_size);
+    bool want_rows = rc == 0 && sink && sink->header(sink->ctx, sc->header, sc->ncols);
+    while (rc == 0) {
+        int k = ostel_rundir_metrics_scan_next(sc, err, err_size);
+        if (k <= 0) {
+            rc = k;
+            break;
+        }
+        if (want_rows)
+            sink->row(sink->ctx, sc->cells, sc->vals, sc->ncols);
+    }
+    free(sc);
+    return rc;
 }
 
 /* ---- config.txt ---- */

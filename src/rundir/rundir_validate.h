@@ -7,15 +7,16 @@
  * Pure: nothing here prints, reads files or allocates what outlives a call (but the JSON tree that
  * ostel_rundir_parse_summary hands over). Each function takes the
  * file's bytes (a NUL after them, as ostel_buf and SQLite text keep), strips a leading UTF-8 BOM in
- * place (*len shrinks), and returns 0, or -1 with "line 7: cell 'rss_mb' is …" (metrics.csv,
+ * place (*len shrinks), and returns 0, or -1 with "line 7: column rss_mb is …" (metrics.csv,
  * config.txt) or "run.wall_s: …" (summary.json, by path) in err.
  *
  * Refused in every file: NUL bytes. summary.json: not JSON, not an ostel summary, a number that is
  * not finite or beyond ±1e18, a negative duration (wall_s, *_ms timings, duration_s, ready_s,
  * end_ts before start_ts), an RSS below zero or beyond the RAM bound. metrics.csv: a header without
  * ts, a row whose cell count differs from the header's, a known column's cell that is not a finite
- * number within ±1e15, a negative ts, memory (rss/swap/available MiB) below zero or beyond the RAM
- * bound, a CPU share below zero. config.txt: a line that is not key=value.
+ * number within ±1e15, a negative ts, memory (the column table's MiB columns, rundir_metrics.h)
+ * below zero or beyond the RAM bound, a CPU share below zero. config.txt: a line that is not
+ * key=value.
  *
  * The RAM bound: three orders of magnitude above the machine's RAM as the run's summary.json
  * records it (host.ram_mib), or above 1 TiB when it does not: no run reaches it, a corrupt number
@@ -27,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rundir/rundir_metrics.h"
 #include "util/util.h"
 
 /* What summary.json says that the other files are checked against. */
@@ -64,6 +66,34 @@ struct ostel_rundir_metrics_sink {
 int ostel_rundir_scan_metrics(char *data, size_t *len, const struct ostel_rundir_facts *facts,
                               const struct ostel_rundir_metrics_sink *sink, char *err,
                               size_t err_size);
+/* The same over bytes it may not change: a BOM is skipped, not stripped. */
+int ostel_rundir_scan_metrics_text(const char *data, size_t len,
+                                   const struct ostel_rundir_facts *facts,
+                                   const struct ostel_rundir_metrics_sink *sink, char *err,
+                                   size_t err_size);
+/*
+ * The same validation one row at a time, for a reader that pulls rows (the store's import when it
+ * streams): _init reads and checks the header (0, or -1 with err), then each _next checks the next
+ * data row and leaves its cells and values in cells[] and vals[] (NAN where empty or not a number
+ * column): 1 for a row, 0 at the end, -1 with err. data is borrowed and must outlive the scan (a
+ * BOM is skipped). About 20 KiB: allocate it.
+ */
+struct ostel_rundir_metrics_scan {
+    size_t ncols;
+    struct ostel_str header[OSTEL_METRICS_MAX_COLS];
+    unsigned char rule[OSTEL_METRICS_MAX_COLS]; /* private: the rule per column */
+    struct ostel_str cells[OSTEL_METRICS_MAX_COLS];
+    double vals[OSTEL_METRICS_MAX_COLS];
+    /* private */
+    struct ostel_str rest;
+    size_t lineno;
+    double mem_max;
+};
+int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const char *data,
+                                   size_t len, const struct ostel_rundir_facts *facts, char *err,
+                                   size_t err_size);
+int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *err,
+                                   size_t err_size);
 int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_size);
 
 #endif

@@ -11,6 +11,7 @@
 #include "serve/serve.h"
 
 #include "platform/poller.h"
+#include "rundir/rundir_metrics.h"
 #include "serve/chunk.h"
 #include "serve/prom.h"
 #include "serve/serve_internal.h"
@@ -1413,43 +1414,6 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
 
 #endif /* OSTEL_HAVE_CURL */
 
-/* The index of header cell `name` in a CSV header line, or -1. */
-static int header_index(struct ostel_str h, const char *name)
-{
-    int idx = 0;
-    size_t start = 0, n = strlen(name);
-    for (size_t i = 0; i <= h.n; i++) {
-        if (i == h.n || h.p[i] == ',') {
-            if (i - start == n && memcmp(h.p + start, name, n) == 0)
-                return idx;
-            idx++;
-            start = i + 1;
-        }
-    }
-    return -1;
-}
-
-/* Cell idx of a CSV line as a number; NAN when empty or not a number. */
-static double cell_num(struct ostel_str l, int idx)
-{
-    if (idx < 0)
-        return NAN;
-    size_t i = 0;
-    for (int k = 0; k < idx && i < l.n; i++)
-        if (l.p[i] == ',')
-            k++;
-    char tmp[64];
-    size_t n = 0;
-    while (i + n < l.n && l.p[i + n] != ',' && n < sizeof(tmp) - 1) {
-        tmp[n] = l.p[i + n];
-        n++;
-    }
-    tmp[n] = '\0';
-    char *end;
-    double v = strtod(tmp, &end);
-    return n && *end == '\0' ? v : NAN;
-}
-
 int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
 {
     char *path = ostel_xasprintf("%s/metrics.csv", dir);
@@ -1465,26 +1429,34 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
     size_t *n_all = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
     int rc = ostel_file_read_all(path, (size_t)1 << 31, &in);
     if (rc == 0) {
-        struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
+        /* the rows typed by metrics.csv's one reader (rundir_metrics.h), one per non-empty line
+         * after the header; a file it refuses (ostel wrote it just now: it does not happen) gets
+         * its level column with every cell empty */
+        const char *text = in.data ? in.data : "";
+        struct ostel_metrics_table t;
+        char perr[256];
+        if (ostel_metrics_parse(text, in.len, &t, perr, sizeof(perr)) != 0)
+            t.n = 0;
+        struct ostel_str rest = ostel_str_make(text, in.len), line;
         bool header = true;
-        int rss_i = -1, cpu_i = -1;
+        size_t k = 0;
         while (ostel_str_next_line(&rest, &line)) {
             ostel_buf_append(&outb, line.p, line.n);
             if (header) {
-                rss_i = header_index(line, "rss_mb");
-                cpu_i = header_index(line, "cpu_pct");
-                ostel_buf_puts(&outb, ",level\n");
+                ostel_buf_puts(&outb, "," OSTEL_METRICS_LEVEL_COL "\n");
                 header = false;
                 continue;
             }
-            double ts = cell_num(line, 0);
+            const struct ostel_metrics_row *row = line.n > 0 && k < t.n ? &t.rows[k++] : NULL;
+            double ts = row ? ostel_metrics_get(row, OSTEL_COL_TS) : NAN;
             const char *name = "";
             for (size_t i = 0; i < nl; i++) {
                 if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
                     continue;
                 name = o->level_names[i];
                 n_all[i]++;
-                double rss = cell_num(line, rss_i), cpu = cell_num(line, cpu_i);
+                double rss = ostel_metrics_get(row, OSTEL_COL_RSS_MB),
+                       cpu = ostel_metrics_get(row, OSTEL_COL_CPU_PCT);
                 if (isfinite(rss)) {
                     peak[i] = n_rss[i] == 0 || rss > peak[i] ? rss : peak[i];
                     rss_sum[i] += rss;
@@ -1497,6 +1469,7 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
             }
             ostel_buf_printf(&outb, ",%s\n", name);
         }
+        ostel_metrics_table_free(&t);
         rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
     } else {
         rc = 0; /* nothing to label (ostel_file_read_all said why) */

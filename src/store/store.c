@@ -64,6 +64,8 @@ static const char *const migrations[] = {
     " summary_json TEXT NOT NULL, config_text TEXT, metrics_header TEXT NOT NULL);"
     "CREATE INDEX runs_spec_hash ON runs(spec_hash);"
     "CREATE INDEX runs_study ON runs(study_id);"
+    /* metrics.csv's columns with an SQL type in rundir_metrics.h's table, in its order (a
+     * migration is never rewritten: test_store checks the result against the table) */
     "CREATE TABLE samples("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     " seq INTEGER NOT NULL,"
@@ -1091,38 +1093,53 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
 /* Samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost, paid per row, was a fifth
  * of an import); the last rows of a run one by one. */
 #define SAMPLE_BATCH 32
-#define SAMPLE_PARAMS (4 + OSTEL_STORE_METRIC_COUNT) /* run_id, seq, the metrics, phase, extra */
+#define SAMPLE_PARAMS (4 + ncols_typed()) /* run_id, seq, the typed columns, phase, extra */
+
+/* table samples' typed number columns (store_rundir.h), in the column table's order */
+static int ncols_typed(void)
+{
+    int n = 0;
+    for (int c = 0; c < OSTEL_COL_COUNT; c++)
+        n += ostel_store_col_typed((enum ostel_metric_col)c);
+    return n;
+}
 
 static void bind_sample(sqlite3_stmt *st, int base, int64_t run_id, int64_t seq,
-                        const struct ostel_store_sample *row)
+                        const struct ostel_store_sample *sample)
 {
+    const struct ostel_metrics_row *row = &sample->row;
     sqlite3_bind_int64(st, base + 1, run_id);
     sqlite3_bind_int64(st, base + 2, seq);
-    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
-        if (row->valid & (1u << m))
-            bind_number(st, base + 3 + m, row->v[m]);
+    int p = base + 3;
+    for (int c = 0; c < OSTEL_COL_COUNT; c++) {
+        if (!ostel_store_col_typed((enum ostel_metric_col)c))
+            continue;
+        if (ostel_metrics_has(row, (enum ostel_metric_col)c))
+            bind_number(st, p, row->v[c]);
         else
-            sqlite3_bind_null(st, base + 3 + m);
+            sqlite3_bind_null(st, p);
+        p++;
     }
-    int p = base + 3 + OSTEL_STORE_METRIC_COUNT;
-    if (row->phase)
-        sqlite3_bind_text(st, p, ostel_store_phase_name(row->phase), -1, SQLITE_STATIC);
+    if (row->phase != OSTEL_PHASE_NONE)
+        sqlite3_bind_text(st, p, ostel_phase_name(row->phase), -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, p);
-    bind_text_or_null(st, p + 1, row->extra);
+    bind_text_or_null(st, p + 1, sample->extra);
 }
 
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const tail[] = {"phase", "extra"};
-    const char *names[2 + OSTEL_STORE_METRIC_COUNT];
-    names[0] = "run_id";
-    names[1] = "seq";
-    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
-        names[2 + m] = ostel_store_metric_name(m);
+    const char *names[2 + OSTEL_COL_COUNT];
+    size_t nnames = 0;
+    names[nnames++] = "run_id";
+    names[nnames++] = "seq";
+    for (int c = 0; c < OSTEL_COL_COUNT; c++)
+        if (ostel_store_col_typed((enum ostel_metric_col)c))
+            names[nnames++] = ostel_metrics_col_name((enum ostel_metric_col)c);
     /* the statements' text only until they are prepared (once per database) */
     bool prepared = s->stmt[STMT_INSERT_SAMPLE] && s->stmt[STMT_INSERT_SAMPLES];
-    char *sql = prepared ? NULL : insert_sql("samples", names, OSTEL_ARRAY_LEN(names), tail, 2);
+    char *sql = prepared ? NULL : insert_sql("samples", names, nnames, tail, 2);
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     if (sql) {
@@ -1567,8 +1584,9 @@ int ostel_store_load_run(struct ostel_store *s, int64_t id, struct ostel_store_r
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     ostel_buf_puts(&q, "SELECT phase, extra");
-    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
-        ostel_buf_printf(&q, ", %s", ostel_store_metric_name(m));
+    for (int c = 0; c < OSTEL_COL_COUNT; c++)
+        if (ostel_store_col_typed((enum ostel_metric_col)c))
+            ostel_buf_printf(&q, ", %s", ostel_metrics_col_name((enum ostel_metric_col)c));
     ostel_buf_puts(&q, " FROM samples WHERE run_id=? ORDER BY seq");
     rc = sqlite3_prepare_v2(s->db, q.data, -1, &st, NULL);
     ostel_buf_free(&q);
@@ -1586,15 +1604,15 @@ int ostel_store_load_run(struct ostel_store *s, int64_t id, struct ostel_store_r
         struct ostel_store_sample *r = &out->samples[out->nsamples++];
         memset(r, 0, sizeof(*r));
         const char *ph = (const char *)sqlite3_column_text(st, 0);
-        for (int p = 1; ph && p <= 4; p++)
-            if (strcmp(ph, ostel_store_phase_name(p)) == 0)
-                r->phase = p;
+        r->row.phase = ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
         r->extra = col_strdup(st, 1);
-        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
-            if (sqlite3_column_type(st, 2 + m) == SQLITE_NULL)
+        int k = 2;
+        for (int c = 0; c < OSTEL_COL_COUNT; c++) {
+            if (!ostel_store_col_typed((enum ostel_metric_col)c))
                 continue;
-            r->v[m] = sqlite3_column_double(st, 2 + m);
-            r->valid |= 1u << m;
+            if (sqlite3_column_type(st, k) != SQLITE_NULL)
+                ostel_metrics_set(&r->row, (enum ostel_metric_col)c, sqlite3_column_double(st, k));
+            k++;
         }
     }
     sqlite3_finalize(st);
@@ -1619,9 +1637,9 @@ void ostel_store_run_record_free(struct ostel_store_run_record *r)
 }
 
 /* Writes one number as metrics.csv does: ts with 3 decimals, integers bare, others shortest. */
-static void put_number(struct ostel_buf *b, int metric, double v)
+static void put_number(struct ostel_buf *b, enum ostel_metric_col c, double v)
 {
-    if (metric == OSTEL_STORE_METRIC_TS)
+    if (c == OSTEL_COL_TS)
         ostel_buf_printf(b, "%.3f", v);
     else if (v == floor(v) && fabs(v) < 1e15)
         ostel_buf_printf(b, "%.0f", v);
@@ -1631,38 +1649,45 @@ static void put_number(struct ostel_buf *b, int metric, double v)
 
 char *ostel_store_run_record_metrics_csv(const struct ostel_store_run_record *r, size_t *len)
 {
-    /* Columns as in the original header, so the file reads back the same. */
-    struct ostel_store_metrics_reader rd;
+    /* Columns as in the original header, so the file reads back the same: the header through the
+     * validator's scan and the column table's mapping, as every reader takes it. */
+    struct ostel_rundir_metrics_scan *sc = ostel_xmalloc(sizeof(*sc));
     char err[256];
-    if (ostel_store_metrics_reader_init(&rd, r->metrics_header, strlen(r->metrics_header), err,
-                                        sizeof(err))) {
+    if (ostel_rundir_metrics_scan_init(sc, r->metrics_header, strlen(r->metrics_header), NULL, err,
+                                       sizeof(err)) != 0) {
+        free(sc);
         ostel_error("run %lld: stored metrics header: %s", (long long)r->id, err);
         return NULL;
     }
+    struct ostel_metrics_header h;
+    ostel_metrics_header_map(&h, sc->header, sc->ncols);
     struct ostel_buf csv;
     ostel_buf_init(&csv, 0);
     ostel_buf_printf(&csv, "%s\n", r->metrics_header);
     for (size_t i = 0; i < r->nsamples; i++) {
         const struct ostel_store_sample *row = &r->samples[i];
         cJSON *extra = row->extra ? cJSON_Parse(row->extra) : NULL;
-        for (size_t c = 0; c < rd.ncols; c++) {
-            if (c)
+        for (size_t k = 0; k < h.ncols; k++) {
+            if (k)
                 ostel_buf_putc(&csv, ',');
-            int map = rd.col_map[c];
-            if (map >= 0 && (row->valid & (1u << map)))
-                put_number(&csv, map, row->v[map]);
-            else if (map == -1)
-                ostel_buf_puts(&csv, ostel_store_phase_name(row->phase));
-            else if (map == -2 && extra) {
+            int c = h.col[k];
+            if (c == OSTEL_COL_PHASE) {
+                ostel_buf_puts(&csv, ostel_phase_name(row->row.phase));
+            } else if (c >= 0 && ostel_store_col_typed((enum ostel_metric_col)c)) {
+                if (ostel_metrics_has(&row->row, (enum ostel_metric_col)c))
+                    put_number(&csv, (enum ostel_metric_col)c, row->row.v[c]);
+            } else if (extra) {
+                char name[72];
+                snprintf(name, sizeof(name), "%.*s", (int)sc->header[k].n, sc->header[k].p);
                 const char *v = NULL;
-                if (ostel_store_json_string(extra, rd.col_names[c], &v) == 1)
+                if (ostel_store_json_string(extra, name, &v) == 1)
                     ostel_buf_puts(&csv, v);
             }
         }
         ostel_buf_putc(&csv, '\n');
         cJSON_Delete(extra);
     }
-    ostel_store_metrics_reader_free(&rd);
+    free(sc);
     if (csv.overflow) {
         ostel_buf_free(&csv);
         ostel_error("run %lld: metrics too large to rebuild", (long long)r->id);

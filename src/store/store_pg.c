@@ -1205,8 +1205,9 @@ int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_stor
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     ostel_buf_puts(&q, "SELECT phase, extra");
-    for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
-        ostel_buf_printf(&q, ", %s", ostel_store_metric_name(m));
+    for (int c = 0; c < OSTEL_COL_COUNT; c++)
+        if (ostel_store_col_typed((enum ostel_metric_col)c))
+            ostel_buf_printf(&q, ", %s", ostel_metrics_col_name((enum ostel_metric_col)c));
     ostel_buf_puts(&q, " FROM samples WHERE run_id=$1::bigint ORDER BY seq");
     r = pg_query(s, q.data, 1, p, "reading samples");
     ostel_buf_free(&q);
@@ -1220,15 +1221,16 @@ int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_stor
     for (int i = 0; i < k; i++) {
         struct ostel_store_sample *x = &out->samples[i];
         const char *ph = PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0);
-        for (int ph_i = 1; ph && ph_i <= 4; ph_i++)
-            if (strcmp(ph, ostel_store_phase_name(ph_i)) == 0)
-                x->phase = ph_i;
+        x->row.phase = ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
         x->extra = get_dup(r, i, 1);
-        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++) {
-            if (PQgetisnull(r, i, 2 + m))
+        int f = 2;
+        for (int c = 0; c < OSTEL_COL_COUNT; c++) {
+            if (!ostel_store_col_typed((enum ostel_metric_col)c))
                 continue;
-            x->v[m] = strtod(PQgetvalue(r, i, 2 + m), NULL);
-            x->valid |= 1u << m;
+            if (!PQgetisnull(r, i, f))
+                ostel_metrics_set(&x->row, (enum ostel_metric_col)c,
+                                  strtod(PQgetvalue(r, i, f), NULL));
+            f++;
         }
     }
     out->nsamples = (size_t)k;
@@ -1294,23 +1296,21 @@ int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, c
     PGresult *r = pg_report_query(s, true, study_id, tag, sid, p);
     if (!r)
         return OSTEL_ERR;
+    const enum ostel_metric_col *cols;
+    size_t ncols = ostel_store_report_cols(&cols);
     int stop = 0;
     for (int i = 0, k = PQntuples(r); i < k && !stop; i++) {
-        struct ostel_store_report_sample row = {strtoll(PQgetvalue(r, i, 0), NULL, 10),
-                                                pg_num(r, i, 1),
-                                                pg_num(r, i, 2),
-                                                pg_num(r, i, 3),
-                                                pg_num(r, i, 4),
-                                                pg_num(r, i, 5),
-                                                pg_num(r, i, 6),
-                                                pg_num(r, i, 7),
-                                                0,
-                                                pg_num(r, i, 9),
-                                                pg_num(r, i, 10)};
-        const char *ph = pg_text(r, i, 8);
-        for (int q = 1; ph && q <= 4; q++)
-            if (strcmp(ph, ostel_store_phase_name(q)) == 0)
-                row.phase = q;
+        struct ostel_store_report_sample row = {.run_id = strtoll(PQgetvalue(r, i, 0), NULL, 10)};
+        for (size_t c = 0; c < ncols; c++) {
+            int f = 1 + (int)c;
+            if (cols[c] == OSTEL_COL_PHASE) {
+                const char *ph = pg_text(r, i, f);
+                row.row.phase =
+                    ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
+            } else if (!isnan(pg_num(r, i, f))) {
+                ostel_metrics_set(&row.row, cols[c], pg_num(r, i, f));
+            }
+        }
         stop = fn(ctx, &row);
     }
     PQclear(r);

@@ -117,6 +117,23 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+static const enum ostel_metric_col report_cols[] = {OSTEL_COL_TS,
+                                                    OSTEL_COL_RSS_MB,
+                                                    OSTEL_COL_CPU_PCT,
+                                                    OSTEL_COL_VM_PRESSURE_FLAG,
+                                                    OSTEL_COL_AVAIL_MEM_LEVEL,
+                                                    OSTEL_COL_PAGEINS_DELTA,
+                                                    OSTEL_COL_PAGEOUTS_DELTA,
+                                                    OSTEL_COL_PHASE,
+                                                    OSTEL_COL_RSS_ANON_MB,
+                                                    OSTEL_COL_RSS_FILE_MB};
+
+size_t ostel_store_report_cols(const enum ostel_metric_col **cols)
+{
+    *cols = report_cols;
+    return OSTEL_ARRAY_LEN(report_cols);
+}
+
 char *ostel_store_report_sql(bool samples, int64_t study_id, const char *tag, char mark)
 {
     /* One statement per filter case rather than "(?1 <= 0 OR r.study_id = ?1) AND ...", which
@@ -130,18 +147,27 @@ char *ostel_store_report_sql(bool samples, int64_t study_id, const char *tag, ch
         snprintf(by_tag, sizeof(by_tag), "r.tag = %c%d", mark, k++);
     /* The first usable MemAvailable: a lookup of a few rows on samples' primary key, so no run's
      * samples are read when the report draws none. */
-    const char *head =
-        samples ? "SELECT x.run_id, x.ts, x.rss_mb, x.cpu_pct, x.vm_pressure_flag,"
-                  " x.avail_mem_level, x.pageins_delta, x.pageouts_delta, x.phase,"
-                  " x.rss_anon_mb, x.rss_file_mb"
-                  " FROM runs r JOIN samples x ON x.run_id = r.id"
-                : "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
-                  " (SELECT x.sys_avail_mb FROM samples x WHERE x.run_id = r.id AND"
-                  "  x.sys_avail_mb >= 0 AND x.sys_avail_mb < 1e12 ORDER BY x.seq LIMIT 1)"
-                  " FROM runs r";
-    return ostel_xasprintf("%s%s%s%s%s%s", head, *study || *by_tag ? " WHERE " : "", study,
-                           *study && *by_tag ? " AND " : "", by_tag,
-                           samples ? " ORDER BY x.run_id, x.seq" : " ORDER BY r.id");
+    struct ostel_buf head;
+    ostel_buf_init(&head, 0);
+    if (samples) {
+        ostel_buf_puts(&head, "SELECT x.run_id");
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(report_cols); i++)
+            ostel_buf_printf(&head, ", x.%s", ostel_metrics_col_name(report_cols[i]));
+        ostel_buf_puts(&head, " FROM runs r JOIN samples x ON x.run_id = r.id");
+    } else {
+        const char *avail = ostel_metrics_col_name(OSTEL_COL_SYS_AVAIL_MB);
+        ostel_buf_printf(&head,
+                         "SELECT r.id, r.run_dir, r.summary_json, r.config_text,"
+                         " (SELECT x.%s FROM samples x WHERE x.run_id = r.id AND"
+                         "  x.%s >= 0 AND x.%s < 1e12 ORDER BY x.seq LIMIT 1)"
+                         " FROM runs r",
+                         avail, avail, avail);
+    }
+    char *sql = ostel_xasprintf("%s%s%s%s%s%s", head.data, *study || *by_tag ? " WHERE " : "",
+                                study, *study && *by_tag ? " AND " : "", by_tag,
+                                samples ? " ORDER BY x.run_id, x.seq" : " ORDER BY r.id");
+    ostel_buf_free(&head);
+    return sql;
 }
 
 /* Prepares the report's statement for this filter and binds its values in order. */
@@ -195,21 +221,17 @@ int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, cons
         return OSTEL_ERR;
     int rc, stop = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct ostel_store_report_sample row = {sqlite3_column_int64(st, 0),
-                                                col_num(st, 1),
-                                                col_num(st, 2),
-                                                col_num(st, 3),
-                                                col_num(st, 4),
-                                                col_num(st, 5),
-                                                col_num(st, 6),
-                                                col_num(st, 7),
-                                                0,
-                                                col_num(st, 9),
-                                                col_num(st, 10)};
-        const char *ph = col_text(st, 8);
-        for (int p = 1; ph && p <= 4; p++)
-            if (strcmp(ph, ostel_store_phase_name(p)) == 0)
-                row.phase = p;
+        struct ostel_store_report_sample row = {.run_id = sqlite3_column_int64(st, 0)};
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(report_cols); i++) {
+            int k = 1 + (int)i;
+            if (report_cols[i] == OSTEL_COL_PHASE) {
+                const char *ph = col_text(st, k);
+                row.row.phase =
+                    ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
+            } else if (sqlite3_column_type(st, k) != SQLITE_NULL) {
+                ostel_metrics_set(&row.row, report_cols[i], sqlite3_column_double(st, k));
+            }
+        }
         if ((stop = fn(ctx, &row)) != 0)
             break;
     }

@@ -6,6 +6,7 @@
 #ifndef OSTEL_STORE_QUERY_H
 #define OSTEL_STORE_QUERY_H
 
+#include "rundir/rundir_metrics.h"
 #include "store/store.h"
 
 /*
@@ -39,16 +40,14 @@ int ostel_store_each_report_run(struct ostel_store *s, int64_t study_id, const c
  * Exported for the tests (EXPLAIN QUERY PLAN) and the PostgreSQL backend.
  */
 char *ostel_store_report_sql(bool samples, int64_t study_id, const char *tag, char mark);
-/* One sample with the columns the report draws (metrics.csv names in the comments). */
+/* One sample with the columns the report draws (ostel_store_report_cols; the others invalid). */
 struct ostel_store_report_sample {
     int64_t run_id;
-    double ts;                         /* ts */
-    double rss_mib, cpu_pct, pressure; /* rss_mb, cpu_pct, vm_pressure_flag */
-    double avail_pct;                  /* avail_mem_level */
-    double pageins, pageouts;          /* pageins_delta, pageouts_delta */
-    int phase;                         /* 0 none, 1..4 (ostel_store_phase_name) */
-    double rss_anon_mib, rss_file_mib; /* rss_anon_mb, rss_file_mb */
+    struct ostel_metrics_row row;
 };
+/* The metrics.csv columns of the samples statement, in its order after run_id: the report's series
+ * and the phase. Sets *cols (static) and returns their count. */
+size_t ostel_store_report_cols(const enum ostel_metric_col **cols);
 /* The samples of the same runs, by run id then in file order. */
 int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,
                                    int (*fn)(void *ctx,

@@ -10,60 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const metric_names[OSTEL_STORE_METRIC_COUNT] = {
-    "ts",
-    "rss_mb",
-    "cpu_pct",
-    "vm_pressure_flag",
-    "avail_mem_level",
-    "pageins_delta",
-    "pageouts_delta",
-    "rss_anon_mb",
-    "rss_file_mb",
-    "swap_mb",
-    "minflt_delta",
-    "majflt_delta",
-    "threads",
-    "sys_avail_mb",
-    "swapin_delta",
-    "swapout_delta",
-    "psi_some_pct",
-    "psi_full_pct",
-};
-
-static const char *const phase_names[] = {"", "load", "prompt", "generate", "teardown"};
-
-#define COL_PHASE (-1)
-#define COL_EXTRA (-2)
-
-const char *ostel_store_metric_name(int metric)
+bool ostel_store_col_typed(enum ostel_metric_col c)
 {
-    OSTEL_ASSERT(metric >= 0 && metric < OSTEL_STORE_METRIC_COUNT);
-    return metric_names[metric];
+    return c != OSTEL_COL_PHASE && ostel_metrics_col(c)->sql != NULL;
 }
 
-const char *ostel_store_phase_name(int phase)
+/* Whether file column i goes to samples.extra: a column the table does not know, or one the store
+ * has no column for. */
+static bool col_extra(const struct ostel_metrics_header *h, size_t i)
 {
-    if (phase < 0 || phase >= (int)OSTEL_ARRAY_LEN(phase_names))
-        return "";
-    return phase_names[phase];
-}
-
-/* Next comma-separated cell of a line; false when the line is exhausted. */
-static bool next_cell(struct ostel_str *line, bool *done, struct ostel_str *cell)
-{
-    if (*done)
-        return false;
-    const char *comma = memchr(line->p, ',', line->n);
-    if (!comma) {
-        *cell = *line;
-        *done = true;
-        return true;
-    }
-    *cell = ostel_str_make(line->p, (size_t)(comma - line->p));
-    line->n -= (size_t)(comma - line->p) + 1;
-    line->p = comma + 1;
-    return true;
+    int c = h->col[i];
+    return c < 0 || ostel_metrics_col((enum ostel_metric_col)c)->sql == NULL;
 }
 
 /* Copies at most 40 bytes of a cell into out for an error message, replacing control bytes. */
@@ -74,108 +31,6 @@ static const char *show(struct ostel_str s, char out[48])
         out[i] = (unsigned char)s.p[i] < 0x20 ? '?' : s.p[i];
     strcpy(out + n, s.n > 40 ? "..." : "");
     return out;
-}
-
-/*
- * The common cell ("-12.345": at most 15 significant digits, no exponent) without strtod: an exact
- * integer mantissa divided by an exact power of ten is correctly rounded (Clinger's fast path), so
- * the result is the same double strtod gives. Anything else takes the strtod path.
- */
-static bool parse_simple(struct ostel_str s, double *out)
-{
-    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    size_t i = 0, digits = 0, frac = 0;
-    bool neg = false, dot = false;
-    uint64_t m = 0;
-    if (s.n && (s.p[0] == '-' || s.p[0] == '+'))
-        neg = s.p[i++] == '-';
-    for (; i < s.n; i++) {
-        char c = s.p[i];
-        if (c == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (c < '0' || c > '9' || ++digits > 15)
-            return false;
-        m = m * 10 + (uint64_t)(c - '0');
-        frac += dot;
-    }
-    if (digits == 0)
-        return false;
-    double v = (double)m / pow10[frac];
-    *out = neg ? -v : v;
-    return true;
-}
-
-static bool parse_number(struct ostel_str s, double *out)
-{
-    if (parse_simple(s, out))
-        return true;
-    char tmp[64];
-    if (s.n == 0 || s.n >= sizeof(tmp))
-        return false;
-    memcpy(tmp, s.p, s.n);
-    tmp[s.n] = '\0';
-    char *end;
-    double v = strtod(tmp, &end);
-    if (*end || !isfinite(v) || tmp[0] == ' ')
-        return false;
-    *out = v;
-    return true;
-}
-
-int ostel_store_metrics_reader_init(struct ostel_store_metrics_reader *r, const char *text,
-                                    size_t len, char *err, size_t err_size)
-{
-    memset(r, 0, sizeof(*r));
-    r->rest = ostel_str_make(text, len);
-    struct ostel_str line;
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) /* a spreadsheet's BOM */
-        r->rest = ostel_str_make(text + 3, len - 3);
-    if (!ostel_str_next_line(&r->rest, &line) || line.n == 0) {
-        snprintf(err, err_size, "line 1: no header");
-        return OSTEL_ERR;
-    }
-    r->line = 1;
-    bool done = false, have_ts = false;
-    struct ostel_str cell;
-    char shown[48];
-    while (next_cell(&line, &done, &cell)) {
-        if (r->ncols == OSTEL_STORE_MAX_COLUMNS) {
-            snprintf(err, err_size, "line 1: more than %d columns", OSTEL_STORE_MAX_COLUMNS);
-            goto fail;
-        }
-        if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
-            snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
-            goto fail;
-        }
-        for (size_t i = 0; i < r->ncols; i++) {
-            if (ostel_str_eq(cell, r->col_names[i])) {
-                snprintf(err, err_size, "line 1: column '%s' appears twice", r->col_names[i]);
-                goto fail;
-            }
-        }
-        int map = COL_EXTRA;
-        if (ostel_str_eq(cell, "phase"))
-            map = COL_PHASE;
-        for (int m = 0; m < OSTEL_STORE_METRIC_COUNT; m++)
-            if (ostel_str_eq(cell, metric_names[m]))
-                map = m;
-        if (map == OSTEL_STORE_METRIC_TS)
-            have_ts = true;
-        r->col_map[r->ncols] = map;
-        r->col_names[r->ncols] = ostel_xstrndup(cell.p, cell.n);
-        r->ncols++;
-    }
-    if (!have_ts) {
-        snprintf(err, err_size, "line 1: no 'ts' column");
-        goto fail;
-    }
-    return OSTEL_OK;
-fail:
-    ostel_store_metrics_reader_free(r);
-    return OSTEL_ERR;
 }
 
 /* Appends s as a JSON string exactly as cJSON_PrintUnformatted writes one (", \\ and bytes below
@@ -224,118 +79,76 @@ static void json_string(struct ostel_buf *b, const char *s, size_t n)
     ostel_buf_putc(b, '"');
 }
 
+/* The extra cells of a row as one JSON object into b (nothing when there are none); true when
+ * there were some. Written directly: a cJSON tree per row was a sixth of an import. */
+static bool put_extra(struct ostel_buf *b, const struct ostel_metrics_header *h,
+                      const struct ostel_str *names, const struct ostel_str *cells)
+{
+    bool any = false;
+    for (size_t i = 0; i < h->ncols; i++) {
+        if (cells[i].n == 0 || !col_extra(h, i))
+            continue;
+        ostel_buf_putc(b, any ? ',' : '{');
+        json_string(b, names[i].p, names[i].n);
+        ostel_buf_putc(b, ':');
+        json_string(b, cells[i].p, cells[i].n);
+        any = true;
+    }
+    if (any)
+        ostel_buf_putc(b, '}');
+    return any;
+}
+
+int ostel_store_metrics_reader_init(struct ostel_store_metrics_reader *r, const char *text,
+                                    size_t len, char *err, size_t err_size)
+{
+    memset(r, 0, sizeof(*r));
+    r->scan = ostel_xmalloc(sizeof(*r->scan));
+    if (ostel_rundir_metrics_scan_init(r->scan, text, len, NULL, err, err_size) != 0) {
+        ostel_store_metrics_reader_free(r);
+        return OSTEL_ERR;
+    }
+    ostel_metrics_header_map(&r->h, r->scan->header, r->scan->ncols);
+    ostel_buf_init(&r->extra_buf, 0);
+    return OSTEL_OK;
+}
+
 int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
                                     struct ostel_store_sample *out, char *err, size_t err_size)
 {
-    struct ostel_str line;
-    char shown[48];
-    for (;;) {
-        if (!ostel_str_next_line(&r->rest, &line))
-            return 0;
-        r->line++;
-        if (line.n > 0)
-            break;
-    }
-    memset(out, 0, sizeof(*out));
-    /* the extra cells as one JSON object, written directly (a cJSON tree per row was a sixth of
-     * an import) */
-    if (!r->extra_buf.data)
-        ostel_buf_init(&r->extra_buf, 0);
-    struct ostel_buf *extra = &r->extra_buf;
-    extra->len = 0;
-    bool done = false;
-    struct ostel_str cell;
-    size_t i = 0;
-    while (next_cell(&line, &done, &cell)) {
-        if (i == r->ncols) {
-            snprintf(err, err_size, "line %zu: more cells than the header's %zu", r->line,
-                     r->ncols);
-            goto fail;
-        }
-        int map = r->col_map[i];
-        if (map >= 0) {
-            if (cell.n > 0) {
-                if (!parse_number(cell, &out->v[map])) {
-                    snprintf(err, err_size, "line %zu: cell '%s' is not a number: '%s'", r->line,
-                             r->col_names[i], show(cell, shown));
-                    goto fail;
-                }
-                out->valid |= 1u << map;
-            }
-        } else if (map == COL_PHASE) {
-            int ph = -1;
-            for (int p = 0; p < (int)OSTEL_ARRAY_LEN(phase_names); p++)
-                if (ostel_str_eq(cell, phase_names[p]))
-                    ph = p;
-            if (ph < 0) {
-                snprintf(err, err_size, "line %zu: unknown phase '%s'", r->line, show(cell, shown));
-                goto fail;
-            }
-            out->phase = ph;
-        } else if (cell.n > 0) {
-            if (cell.n > 256 || memchr(cell.p, '"', cell.n) || memchr(cell.p, '\0', cell.n)) {
-                snprintf(err, err_size, "line %zu: bad cell '%s': '%s'", r->line, r->col_names[i],
-                         show(cell, shown));
-                goto fail;
-            }
-            ostel_buf_putc(extra, extra->len ? ',' : '{');
-            json_string(extra, r->col_names[i], strlen(r->col_names[i]));
-            ostel_buf_putc(extra, ':');
-            json_string(extra, cell.p, cell.n);
-        }
-        i++;
-    }
-    if (i != r->ncols) {
-        snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", r->line, i, r->ncols);
-        goto fail;
-    }
-    if (!(out->valid & (1u << OSTEL_STORE_METRIC_TS))) {
-        snprintf(err, err_size, "line %zu: empty 'ts'", r->line);
-        goto fail;
-    }
-    if (extra->len) {
-        ostel_buf_putc(extra, '}');
-        out->extra = extra->data;
-    }
+    int rc = ostel_rundir_metrics_scan_next(r->scan, err, err_size);
+    if (rc != 1)
+        return rc;
+    ostel_metrics_row_from_cells(&r->h, r->scan->cells, r->scan->vals, &out->row);
+    r->extra_buf.len = 0;
+    bool any = put_extra(&r->extra_buf, &r->h, r->scan->header, r->scan->cells);
+    if (any)
+        ostel_buf_putc(&r->extra_buf, '\0');
+    out->extra = any ? r->extra_buf.data : NULL;
     return 1;
-fail:
-    return OSTEL_ERR;
 }
 
 void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r)
 {
-    for (size_t i = 0; i < r->ncols; i++)
-        free(r->col_names[i]);
-    ostel_buf_free(&r->extra_buf);
+    free(r->scan);
+    if (r->extra_buf.data)
+        ostel_buf_free(&r->extra_buf);
     memset(r, 0, sizeof(*r));
 }
 
 static bool rows_header(void *ctx, const struct ostel_str *cells, size_t ncols)
 {
     struct ostel_store_metrics_rows *m = ctx;
-    if (ncols > OSTEL_STORE_MAX_COLUMNS)
-        return false;
-    /* the reader's mapping (its header checks are the validator's) */
-    for (size_t i = 0; i < ncols; i++) {
-        int map = COL_EXTRA;
-        if (ostel_str_eq(cells[i], "phase"))
-            map = COL_PHASE;
-        for (int k = 0; k < OSTEL_STORE_METRIC_COUNT; k++)
-            if (ostel_str_eq(cells[i], metric_names[k]))
-                map = k;
-        m->col_map[i] = map;
-        m->names[i] = cells[i];
-    }
-    m->ncols = ncols;
+    ostel_metrics_header_map(&m->h, cells, ncols);
+    memcpy(m->names, cells, ncols * sizeof(*cells));
     m->on = true;
     return true;
 }
 
-/* Every cell the reader parses is in a column the validator checks the same way (a number column:
- * the same digits give the same value; phase: a known name; any other: no quote, at most 256
- * bytes), so the row is the reader's. */
+/* Every cell is one the validator has just accepted, so the row is the reader's. */
 static void rows_row(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols)
 {
+    (void)ncols;
     struct ostel_store_metrics_rows *m = ctx;
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 256;
@@ -343,32 +156,12 @@ static void rows_row(void *ctx, const struct ostel_str *cells, const double *val
         m->extra_at = ostel_xrealloc(m->extra_at, m->cap * sizeof(*m->extra_at));
     }
     struct ostel_store_sample *out = &m->rows[m->n];
-    memset(out, 0, sizeof(*out));
+    ostel_metrics_row_from_cells(&m->h, cells, vals, &out->row);
+    out->extra = NULL;
     size_t start = m->extra.len;
-    bool any = false;
-    for (size_t i = 0; i < ncols; i++) {
-        int map = m->col_map[i];
-        if (map >= 0) {
-            if (cells[i].n > 0) {
-                out->v[map] = vals[i];
-                out->valid |= 1u << map;
-            }
-        } else if (map == COL_PHASE) {
-            for (int p = 0; p < (int)OSTEL_ARRAY_LEN(phase_names); p++)
-                if (ostel_str_eq(cells[i], phase_names[p]))
-                    out->phase = p;
-        } else if (cells[i].n > 0) {
-            ostel_buf_putc(&m->extra, any ? ',' : '{');
-            json_string(&m->extra, m->names[i].p, m->names[i].n);
-            ostel_buf_putc(&m->extra, ':');
-            json_string(&m->extra, cells[i].p, cells[i].n);
-            any = true;
-        }
-    }
-    if (any) {
-        ostel_buf_putc(&m->extra, '}');
+    bool any = put_extra(&m->extra, &m->h, m->names, cells);
+    if (any)
         ostel_buf_putc(&m->extra, '\0'); /* each row's JSON ends with its NUL */
-    }
     m->extra_at[m->n] = any ? start : SIZE_MAX;
     m->n++;
 }

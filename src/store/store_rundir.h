@@ -12,72 +12,47 @@
 #ifndef OSTEL_STORE_RUNDIR_H
 #define OSTEL_STORE_RUNDIR_H
 
+#include "rundir/rundir_metrics.h"
+#include "rundir/rundir_validate.h"
 #include "util/util.h"
 
 #include <cJSON.h>
 
-/* The numeric columns of metrics.csv that the store keeps as typed columns (phase is separate). */
-enum ostel_store_metric {
-    OSTEL_STORE_METRIC_TS,
-    OSTEL_STORE_METRIC_RSS_MB,
-    OSTEL_STORE_METRIC_CPU_PCT,
-    OSTEL_STORE_METRIC_VM_PRESSURE_FLAG,
-    OSTEL_STORE_METRIC_AVAIL_MEM_LEVEL,
-    OSTEL_STORE_METRIC_PAGEINS_DELTA,
-    OSTEL_STORE_METRIC_PAGEOUTS_DELTA,
-    OSTEL_STORE_METRIC_RSS_ANON_MB,
-    OSTEL_STORE_METRIC_RSS_FILE_MB,
-    OSTEL_STORE_METRIC_SWAP_MB,
-    OSTEL_STORE_METRIC_MINFLT_DELTA,
-    OSTEL_STORE_METRIC_MAJFLT_DELTA,
-    OSTEL_STORE_METRIC_THREADS,
-    OSTEL_STORE_METRIC_SYS_AVAIL_MB,
-    OSTEL_STORE_METRIC_SWAPIN_DELTA,
-    OSTEL_STORE_METRIC_SWAPOUT_DELTA,
-    OSTEL_STORE_METRIC_PSI_SOME_PCT,
-    OSTEL_STORE_METRIC_PSI_FULL_PCT,
-    OSTEL_STORE_METRIC_COUNT
-};
-
-/* The metrics.csv column name of a metric ("rss_mb"); a static string. */
-const char *ostel_store_metric_name(int metric);
-/* The phase names in the order of their codes 1..4 ("load" … "teardown"); 0 = empty. Static. */
-const char *ostel_store_phase_name(int phase);
+/* Whether metrics.csv column c is one of table samples' typed number columns: those with an SQL
+ * type in the column table (rundir_metrics.h) but phase, which is TEXT. The others are kept in
+ * samples.extra as their cells' text. */
+bool ostel_store_col_typed(enum ostel_metric_col c);
 
 /* Upper bounds on what import reads (bytes). */
 #define OSTEL_STORE_MAX_METRICS_BYTES ((size_t)512 << 20)
 #define OSTEL_STORE_MAX_SUMMARY_BYTES ((size_t)64 << 20)
 #define OSTEL_STORE_MAX_CONFIG_BYTES ((size_t)1 << 20)
-#define OSTEL_STORE_MAX_COLUMNS 256
 
-/* One metrics.csv row. Cells that were empty have their bit clear in `valid`. */
+/* One metrics.csv row: the typed row (rundir_metrics.h; an empty cell is invalid, never 0), and the
+ * cells of the columns the store has no typed column for. */
 struct ostel_store_sample {
-    double v[OSTEL_STORE_METRIC_COUNT];
-    uint32_t valid; /* bit i set when v[i] was present */
-    int phase;      /* 0 empty, 1..4 see ostel_store_phase_name */
-    char *extra; /* JSON object of columns the store does not know ({"gpu0_mem_mb":"12"}), or NULL;
-                    owned by the reader, valid until the next call */
+    struct ostel_metrics_row row;
+    char *extra; /* JSON object of those cells ({"gpu0_mem_mb":"12"}), or NULL; owned by the reader,
+                    valid until the next call */
 };
 
-/* Streams metrics.csv rows out of a buffer the caller keeps alive. */
+/* Streams metrics.csv rows out of a buffer the caller keeps alive, through the run-directory
+ * validator's scan (rundir_validate.h) and the column table's header mapping. */
 struct ostel_store_metrics_reader {
-    struct ostel_str rest;                /* what is left to read (borrowed) */
-    size_t ncols;                         /* header cells */
-    int col_map[OSTEL_STORE_MAX_COLUMNS]; /* per header cell: metric index, -1 phase, -2 extra */
-    char *col_names[OSTEL_STORE_MAX_COLUMNS]; /* owned copies of the header cells */
-    size_t line;                              /* 1-based line number of the last row read */
-    struct ostel_buf extra_buf;               /* owned buffer behind sample.extra */
+    struct ostel_rundir_metrics_scan *scan; /* owned */
+    struct ostel_metrics_header h;
+    struct ostel_buf extra_buf; /* owned buffer behind sample.extra */
 };
 
 /*
  * Reads the header of metrics.csv held in (text, len); the text is borrowed and must outlive the
- * reader. Returns 0, or -1 with a message in err (e.g. "line 1: no 'ts' column").
+ * reader. Returns 0, or -1 with the validator's message in err (e.g. "line 1: no 'ts' column").
  */
 int ostel_store_metrics_reader_init(struct ostel_store_metrics_reader *r, const char *text,
                                     size_t len, char *err, size_t err_size);
 /*
  * Reads the next row into *out. Returns 1 for a row, 0 at the end, -1 with a message in err on a
- * malformed row ("line 7: cell 'rss_mb' is not a number: 'abc'"). out->extra belongs to the reader.
+ * malformed row ("line 7: column rss_mb is not a number: 'abc'"). out->extra belongs to the reader.
  */
 int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
                                     struct ostel_store_sample *out, char *err, size_t err_size);
@@ -86,15 +61,14 @@ void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r);
 /*
  * The same rows gathered while the run-directory validator reads metrics.csv (one pass over the
  * file): ostel_store_metrics_rows_sink() gives the sink for ostel_rundir_scan_metrics; after a scan
- * that succeeded, rows->on says whether the rows were gathered (false where the reader must read
- * the file: a header of more than OSTEL_STORE_MAX_COLUMNS cells) and ostel_store_metrics_rows_get()
+ * that succeeded, rows->on says whether the rows were gathered and ostel_store_metrics_rows_get()
  * returns row i as the reader would have (extra valid while rows lives).
  */
 struct ostel_store_metrics_rows {
     bool on;
-    size_t ncols, n, cap;
-    int col_map[OSTEL_STORE_MAX_COLUMNS];
-    struct ostel_str names[OSTEL_STORE_MAX_COLUMNS]; /* borrowed from the scanned text */
+    size_t n, cap;
+    struct ostel_metrics_header h;
+    struct ostel_str names[OSTEL_METRICS_MAX_COLS]; /* the header's cells (text borrowed) */
     struct ostel_store_sample *rows;
     size_t *extra_at; /* offset in extra of row i's JSON, or SIZE_MAX */
     struct ostel_buf extra;

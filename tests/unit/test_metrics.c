@@ -3,7 +3,7 @@
  * back, including the original harness's seven-column files and hostile inputs.
  */
 #include "testlib.h"
-#include "run/metrics.h"
+#include "rundir/rundir_metrics.h"
 
 #include <string.h>
 
@@ -109,12 +109,12 @@ static void test_bad(void **state)
     static const struct {
         const char *csv, *want;
     } cases[] = {
-        {"", "line 1: empty file"},
-        {"a,b,c\n1,2,3\n", "line 1: header has no 'ts'"},
-        {"ts,rss_mb\n1,2\n3\n", "line 3: 1 cells, the header has 2"},
-        {"ts,rss_mb\n1,abc\n", "line 2: column 'rss_mb': 'abc' is not a number"},
-        {"ts,rss_mb\n1,nan\n", "line 2: column 'rss_mb': 'nan' is not a number"},
-        {"ts,rss_mb\n,5\n", "line 2: row without a timestamp"},
+        {"", "line 1: no header"},
+        {"a,b,c\n1,2,3\n", "line 1: no 'ts' column"},
+        {"ts,rss_mb\n1,2\n3\n", "line 3: 1 cells but the header has 2"},
+        {"ts,rss_mb\n1,abc\n", "line 2: column rss_mb is not a number: 'abc'"},
+        {"ts,rss_mb\n1,nan\n", "line 2: column rss_mb is not a number: 'nan'"},
+        {"ts,rss_mb\n,5\n", "line 2: empty 'ts'"},
     };
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
         struct ostel_metrics_table t;

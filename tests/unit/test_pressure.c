@@ -1,6 +1,6 @@
 /*
  * Unit tests for the pure platform helpers: the vm_pressure_flag state machine (pressure.c) and the
- * per-interval metrics of two samples (metrics.c). Made-up samples, exact expected values.
+ * per-interval metrics of two samples (platform_metrics.c). Made-up samples, exact expected values.
  */
 #include "testlib.h"
 #include "platform/platform.h"

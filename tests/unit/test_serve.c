@@ -3,15 +3,19 @@
  * CRLF line ends; comments and other fields ignored; the cap), the token chunk scan (what it
  * finds, what it leaves to cJSON, what it refuses), the Prometheus text parser, and the
  * latency statistics (numpy's percentile definition, checked by hand), each request's TPOT and ITL,
- * the SLO test behind goodput and the open loop's saturation detector.
+ * the SLO test behind goodput and the open loop's saturation detector, and the level column added
+ * to metrics.csv.
  */
 #include "testlib.h"
 #include "serve/chunk.h"
 #include "serve/prom.h"
+#include "serve/serve.h"
 #include "serve/serve_stats.h"
 #include "serve/sse.h"
 
+#include <cJSON.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define NEAR(a, b, eps) assert_true(fabs((a) - (b)) < (eps))
@@ -324,6 +328,52 @@ static void test_chunk(void **state)
     assert_int_equal(ostel_chunk_scan("{\"a\":1}\0x", 9, &c), -1); /* a NUL inside the length */
 }
 
+/* metrics.csv gets its level column (read by the one metrics.csv reader, by header name: an older
+ * file's columns in another order), and each level its rows' telemetry. */
+static void test_label_metrics(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *path = ostel_xasprintf("%s/metrics.csv", dir);
+    const char *csv = "cpu_pct,ts,rss_mb\n"
+                      "50,100.0,10\n"
+                      ",100.5,20\n"
+                      "150,101.0,\n"
+                      "70,102.0,40\n"
+                      "90,103.5,50\n";
+    test_write_file(path, csv, strlen(csv));
+    struct ostel_serve_outcome o;
+    memset(&o, 0, sizeof(o));
+    o.n_levels = 2;
+    o.level_start_ts = ostel_xmalloc(2 * sizeof(double));
+    o.level_end_ts = ostel_xmalloc(2 * sizeof(double));
+    o.level_names = ostel_xmalloc(2 * sizeof(char *));
+    o.level_start_ts[0] = 100.2, o.level_end_ts[0] = 101.0;
+    o.level_start_ts[1] = 101.5, o.level_end_ts[1] = 102.5;
+    o.level_names[0] = ostel_xstrdup("c1");
+    o.level_names[1] = ostel_xstrdup("c2");
+    o.json = cJSON_Parse("{\"levels\":[{},{}]}");
+    assert_int_equal(ostel_serve_label_metrics(dir, &o), 0);
+    char *got = test_read_file(path, NULL);
+    assert_string_equal(got, "cpu_pct,ts,rss_mb,level\n"
+                             "50,100.0,10,\n"
+                             ",100.5,20,c1\n"
+                             "150,101.0,,c1\n"
+                             "70,102.0,40,c2\n"
+                             "90,103.5,50,\n");
+    char *j = cJSON_PrintUnformatted(o.json);
+    assert_string_equal(j, "{\"levels\":[{\"telemetry\":{\"samples\":2,\"rss_peak_mib\":20,"
+                           "\"rss_mean_mib\":20,\"cpu_mean_pct\":150}},{\"telemetry\":{"
+                           "\"samples\":1,\"rss_peak_mib\":40,\"rss_mean_mib\":40,"
+                           "\"cpu_mean_pct\":70}}]}");
+    free(j);
+    free(got);
+    ostel_serve_outcome_free(&o);
+    test_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +385,7 @@ int main(void)
         cmocka_unit_test(test_request_stats),
         cmocka_unit_test(test_slo),
         cmocka_unit_test(test_saturation),
+        cmocka_unit_test(test_label_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,11 +169,11 @@ static void test_import_fixtures(void **state)
     struct ostel_store_run_record r;
     assert_int_equal(ostel_store_load_run(s, ids[0], &r), OSTEL_OK);
     assert_int_equal(r.nsamples, 8);
-    assert_true(r.samples[3].valid & (1u << OSTEL_STORE_METRIC_RSS_MB));
-    assert_false(r.samples[3].valid & (1u << OSTEL_STORE_METRIC_PSI_SOME_PCT));
-    assert_true(fabs(r.samples[3].v[OSTEL_STORE_METRIC_RSS_MB] - 403.1) < 1e-9);
-    assert_int_equal(r.samples[4].phase, 3);
-    assert_string_equal(ostel_store_phase_name(r.samples[4].phase), "generate");
+    assert_true(r.samples[3].row.valid & (1u << OSTEL_COL_RSS_MB));
+    assert_false(r.samples[3].row.valid & (1u << OSTEL_COL_PSI_SOME_PCT));
+    assert_true(fabs(r.samples[3].row.v[OSTEL_COL_RSS_MB] - 403.1) < 1e-9);
+    assert_int_equal(r.samples[4].row.phase, 3);
+    assert_string_equal(ostel_phase_name(r.samples[4].row.phase), "generate");
     ostel_store_run_record_free(&r);
     assert_int_equal(ostel_store_load_run(s, ids[2], &r), OSTEL_OK);
     assert_int_equal(r.nsamples, 3);
@@ -694,12 +694,12 @@ static void test_metrics_reader(void **state)
     static const char ok[] = "\xef\xbb\xbfts,rss_mb,phase,gpu\r\n1.5,,prompt,7\r\n\n2,3e2,,\n";
     assert_int_equal(ostel_store_metrics_reader_init(&r, ok, sizeof(ok) - 1, err, sizeof(err)), 0);
     assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
-    assert_true(row.v[OSTEL_STORE_METRIC_TS] == 1.5);
-    assert_false(row.valid & (1u << OSTEL_STORE_METRIC_RSS_MB));
-    assert_int_equal(row.phase, 2);
+    assert_true(row.row.v[OSTEL_COL_TS] == 1.5);
+    assert_false(row.row.valid & (1u << OSTEL_COL_RSS_MB));
+    assert_int_equal(row.row.phase, 2);
     assert_string_equal(row.extra, "{\"gpu\":\"7\"}");
     assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
-    assert_true(row.v[OSTEL_STORE_METRIC_RSS_MB] == 300.0);
+    assert_true(row.row.v[OSTEL_COL_RSS_MB] == 300.0);
     assert_null(row.extra);
     assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 0);
     ostel_store_metrics_reader_free(&r);
@@ -721,7 +721,8 @@ static void test_metrics_reader(void **state)
         assert_non_null(strstr(err, "line 2"));
         ostel_store_metrics_reader_free(&r);
     }
-    /* the fast number path gives exactly what strtod gives */
+    /* the fast number path gives exactly what strtod gives (in avail_mem_level, a column that may
+     * be negative; the validator bounds every cell within ±1e15) */
     static const char *const nums[] = {"0.1",
                                        "-2.675",
                                        "1764136800.123",
@@ -731,21 +732,61 @@ static void test_metrics_reader(void **state)
                                        "5.",
                                        ".5",
                                        "1e3",
-                                       "1234567890123456789",
+                                       "1234567890.123456789",
                                        "-0",
                                        "+7.25"};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(nums); i++) {
-        char *csv = ostel_xasprintf("ts\n%s\n", nums[i]);
+        char *csv = ostel_xasprintf("ts,avail_mem_level\n1,%s\n", nums[i]);
         assert_int_equal(ostel_store_metrics_reader_init(&r, csv, strlen(csv), err, sizeof(err)),
                          0);
         assert_int_equal(ostel_store_metrics_reader_next(&r, &row, err, sizeof(err)), 1);
-        assert_true(row.v[OSTEL_STORE_METRIC_TS] == strtod(nums[i], NULL));
+        assert_true(row.row.v[OSTEL_COL_AVAIL_MEM_LEVEL] == strtod(nums[i], NULL));
         ostel_store_metrics_reader_free(&r);
         free(csv);
     }
     char hex[17];
     ostel_store_hash_hex("", 0, hex);
     assert_string_equal(hex, "cbf29ce484222325"); /* FNV-1a 64 offset basis */
+}
+
+/* Table samples' columns are metrics.csv's column table's (rundir_metrics.h): run_id, seq, every
+ * column with an SQL type, in the table's order and of that type, then extra. The schema is written
+ * out in store.c (and store_pg.c, the same names), so this is what keeps it the table's. */
+static void test_samples_schema_is_the_table(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    ostel_store_close(s);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, "SELECT name, type FROM pragma_table_info('samples')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    struct ostel_buf got, want;
+    ostel_buf_init(&got, 0);
+    ostel_buf_init(&want, 0);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ostel_buf_printf(&got, "%s %s,", (const char *)sqlite3_column_text(st, 0),
+                         (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    ostel_buf_puts(&want, "run_id INTEGER,seq INTEGER,");
+    for (int c = 0; c < OSTEL_COL_COUNT; c++) {
+        const struct ostel_metrics_col_info *info = ostel_metrics_col((enum ostel_metric_col)c);
+        if (info->sql)
+            ostel_buf_printf(&want, "%s %s,", info->name, info->sql);
+    }
+    ostel_buf_puts(&want, "extra TEXT,");
+    assert_string_equal(got.data, want.data);
+    ostel_buf_free(&got);
+    ostel_buf_free(&want);
+    test_rmtree(dir);
+    free(db);
+    free(dir);
 }
 
 /* The plan's lines (EXPLAIN QUERY PLAN's detail column), one a line; the caller frees it. */
@@ -816,12 +857,19 @@ static void test_report_sql_plan(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_migrations),           cmocka_unit_test(test_import_fixtures),
-        cmocka_unit_test(test_corrupt_rolls_back),   cmocka_unit_test(test_bound_parameters),
-        cmocka_unit_test(test_two_processes),        cmocka_unit_test(test_bulk_speed),
-        cmocka_unit_test(test_metrics_reader),       cmocka_unit_test(test_import_real_run),
-        cmocka_unit_test(test_import_real_scenario), cmocka_unit_test(test_migrate_to_2),
-        cmocka_unit_test(test_report_sql_plan),      cmocka_unit_test(test_resume_per_study),
+        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_import_fixtures),
+        cmocka_unit_test(test_corrupt_rolls_back),
+        cmocka_unit_test(test_bound_parameters),
+        cmocka_unit_test(test_two_processes),
+        cmocka_unit_test(test_bulk_speed),
+        cmocka_unit_test(test_metrics_reader),
+        cmocka_unit_test(test_samples_schema_is_the_table),
+        cmocka_unit_test(test_import_real_run),
+        cmocka_unit_test(test_import_real_scenario),
+        cmocka_unit_test(test_migrate_to_2),
+        cmocka_unit_test(test_report_sql_plan),
+        cmocka_unit_test(test_resume_per_study),
         cmocka_unit_test(test_study_commit_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
