@@ -13,7 +13,10 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/run_args.h"
+#include "llama/gguf.h"
 #include "llama/llama_tools.h"
+#include "llama/synth.h"
+#include "llama/vocab.h"
 #include "run/aggregate.h"
 #include "run/metrics.h"
 #include "run/prom.h"
@@ -67,6 +70,8 @@ enum {
     OPT_SWEEP_CONC,
     OPT_TIMEOUT,
     OPT_URL,
+    OPT_UTF8_ONLY,
+    OPT_VOCAB,
     OPT_WARMUP,
 };
 
@@ -117,7 +122,11 @@ static const struct ostel_option serve_options[] = {
     {'t', "tag", "TAG", "OSTEL_TAG", "label of the run (default serve)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-request timeout (default 10m)"},
     {OPT_URL, "url", "URL", NULL, "load this running server instead of starting one"},
+    {OPT_UTF8_ONLY, "utf8-only", "WHEN", NULL,
+     "ban tokens that are not UTF-8 alone: auto (default; on for ostel synth), on, off"},
     {'v', "verbose", NULL, "OSTEL_VERBOSE", "echo the server's output live"},
+    {OPT_VOCAB, "vocab", "FILE", NULL,
+     "with --url: the GGUF of the server's vocabulary, for --utf8-only"},
     {OPT_WARMUP, "warmup", "N", NULL, "uncounted requests at the start of each level (default 2)"},
 };
 
@@ -149,6 +158,9 @@ struct serve_args {
     bool verbose;
     char **rest;
     int nrest;
+    char *vocab;         /* --vocab: with --url, the GGUF of the server's vocabulary */
+    int utf8_only;       /* --utf8-only: -1 auto, 0 off, 1 on */
+    int32_t *banned_ids; /* the tokens the requests ban (a.p.banned_tokens), owned */
 };
 
 static void replace(char **dst, const char *v)
@@ -362,6 +374,14 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_URL:
         replace(&a->url, arg);
         return 0;
+    case OPT_UTF8_ONLY:
+        if (strcmp(arg, "auto") && strcmp(arg, "on") && strcmp(arg, "off"))
+            return ostel_error("serve: utf8-only must be auto, on or off, got '%s'", arg);
+        a->utf8_only = !strcmp(arg, "auto") ? -1 : !strcmp(arg, "on");
+        return 0;
+    case OPT_VOCAB:
+        replace(&a->vocab, arg);
+        return 0;
     case OPT_LLAMA_BIN:
         replace(&a->llama_bin, arg);
         return 0;
@@ -486,7 +506,8 @@ static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, 
     ostel_buf_printf(b, "serve_unique_prompts=%d\nserve_parallel=", a->p.reuse_prompts ? 0 : 1);
     if (a->parallel > 0)
         ostel_buf_printf(b, "%lld", a->parallel);
-    ostel_buf_putc(b, '\n');
+    ostel_buf_printf(b, "\nserve_utf8_only=%d\nserve_banned_tokens=%zu\n", a->p.utf8_only ? 1 : 0,
+                     a->p.n_banned_tokens);
 }
 
 /* err, or err + "; " + what when err already says something */
@@ -662,6 +683,51 @@ static void print_log_tail(const char *dir)
     free(path);
 }
 
+/*
+ * --utf8-only: decides whether every request bans the tokens that are not valid UTF-8 on their own
+ * (llama/vocab.h: llama-server's output parser ends a request whose text is not) and lists them
+ * from the model's GGUF, or --vocab's with --url. auto: on for an `ostel synth` model, whose random
+ * weights emit such tokens often; off when ostel cannot read the file (the server says then
+ * whether it can load it). Returns 0, or OSTEL_ERR (printed) when `on` cannot be honoured.
+ */
+static int resolve_utf8_only(struct serve_args *a)
+{
+    const char *path = a->url ? a->vocab : a->model;
+    if (a->utf8_only == 0 || !path)
+        return 0;
+    struct ostel_gguf g;
+    char err[256] = "";
+    int rc = 0;
+    if (ostel_gguf_read_file(&g, path, err, sizeof(err)) != 0) {
+        if (a->utf8_only == 1)
+            rc = ostel_error("serve: --utf8-only on: cannot read '%s': %s", path, err);
+        ostel_gguf_free(&g);
+        return rc;
+    }
+    if (a->utf8_only == -1 && !ostel_synth_is_synth_name(ostel_gguf_get_str(&g, "general.name"))) {
+        ostel_gguf_free(&g);
+        return 0;
+    }
+    size_t n = 0;
+    if (ostel_vocab_non_utf8_tokens(&g, &a->banned_ids, &n, err, sizeof(err)) != 0) {
+        if (a->utf8_only == 1)
+            rc = ostel_error("serve: --utf8-only on: '%s': %s", path, err);
+        else
+            ostel_warn("serve: --utf8-only auto: '%s': %s; no token is banned", path, err);
+    } else {
+        a->p.utf8_only = true;
+        a->p.banned_tokens = a->banned_ids;
+        a->p.n_banned_tokens = n;
+        if (!a->p.quiet && a->utf8_only == -1)
+            fprintf(stderr,
+                    "ostel serve: an ostel synth model: its %zu tokens that are not UTF-8 on their "
+                    "own are banned (--utf8-only off keeps them)\n",
+                    n);
+    }
+    ostel_gguf_free(&g);
+    return rc;
+}
+
 static char *make_dir_name(const struct serve_args *a)
 {
     if (a->out)
@@ -803,6 +869,7 @@ int cmd_serve(int argc, char **argv)
     a.interval_ns = 100000000ull;
     a.ready_timeout_ns = 300ull * 1000000000ull;
     a.ctx = 4096;
+    a.utf8_only = -1;
     struct ostel_args pa;
     int prc = ostel_options_parse_mixed(&serve_help, serve_options, OSTEL_ARRAY_LEN(serve_options),
                                         argc, argv, on_option, &a, &pa);
@@ -862,6 +929,19 @@ int cmd_serve(int argc, char **argv)
         ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");
         goto out_args;
     }
+    if (a.vocab && !a.url) {
+        ostel_error("serve: --vocab is for --url (the model given with -m is the vocabulary)");
+        goto out_args;
+    }
+    if (a.url && a.utf8_only == 1 && !a.vocab) {
+        ostel_error("serve: --utf8-only on with --url needs --vocab FILE, the GGUF of the "
+                    "server's model (or of its vocabulary)");
+        goto out_args;
+    }
+    if (a.vocab && !ostel_is_file(a.vocab)) {
+        ostel_error("serve: vocabulary '%s' not found", a.vocab);
+        goto out_args;
+    }
     if (a.url) {
         size_t n = strlen(a.url);
         while (n && a.url[n - 1] == '/')
@@ -879,6 +959,8 @@ int cmd_serve(int argc, char **argv)
         ostel_error("serve: model '%s' not found", a.model);
         goto out_args;
     }
+    if (resolve_utf8_only(&a) != 0)
+        goto out_args;
     if (!a.url) {
         server = ostel_llama_find_tool(a.llama_bin, "llama-server");
         if (!server) {
@@ -1026,5 +1108,7 @@ out:
     free(a.metrics_listen);
     free(a.metrics_textfile);
     free(a.levels);
+    free(a.vocab);
+    free(a.banned_ids);
     return exit_code;
 }

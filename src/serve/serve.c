@@ -124,6 +124,7 @@ struct engine {
     CURLM *multi;
     struct curl_slist *hdrs;
     char *completions_url, *metrics_url;
+    char *logit_bias; /* `,"logit_bias":[[id,false],…]}` ending every body, or NULL */
     int64_t t0_mono_ns;
     double t0_real;
     int req_fd;    /* requests.csv: one write() per row, -1 when not open */
@@ -602,6 +603,12 @@ static void start_request(struct engine *g, int level, bool warmup, int64_t sche
     cJSON_AddBoolToObject(so, "include_usage", 1);
     x->body = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
+    if (g->logit_bias) { /* made once per run: the body's closing brace becomes the bias list */
+        size_t n = strlen(x->body);
+        char *b = ostel_xasprintf("%.*s%s", (int)(n - 1), x->body, g->logit_bias);
+        free(x->body);
+        x->body = b;
+    }
 
     CURL *e = x->e;
     curl_easy_setopt(e, CURLOPT_URL, g->completions_url);
@@ -1206,6 +1213,16 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     clock_gettime(CLOCK_REALTIME, &rt);
     g.t0_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     g.completions_url = ostel_xasprintf("%s/v1/completions", p->url);
+    if (p->n_banned_tokens) {
+        /* llama-server's logit_bias takes [id, false] as a ban (-INFINITY): server-schema.cpp */
+        struct ostel_buf lb;
+        ostel_buf_init(&lb, 0);
+        ostel_buf_puts(&lb, ",\"logit_bias\":[");
+        for (size_t i = 0; i < p->n_banned_tokens; i++)
+            ostel_buf_printf(&lb, "%s[%d,false]", i ? "," : "", (int)p->banned_tokens[i]);
+        ostel_buf_puts(&lb, "]}");
+        g.logit_bias = ostel_buf_detach(&lb);
+    }
     if (p->scrape_interval_ns)
         g.metrics_url = ostel_xasprintf("%s/metrics", p->url);
     ostel_buf_init(&g.scrape_buf, 16u << 20);
@@ -1279,6 +1296,8 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                           p->output_max > 0 ? cJSON_CreateNumber(p->output_max)
                                             : cJSON_CreateNull());
     cJSON_AddBoolToObject(json, "unique_prompts", !p->reuse_prompts);
+    cJSON_AddBoolToObject(json, "utf8_only", p->utf8_only);
+    cJSON_AddNumberToObject(json, "banned_tokens", (double)p->n_banned_tokens);
     if (!p->reuse_prompts) {
         cJSON_AddNumberToObject(json, "prompt_nonce", (double)g.nonce);
         cJSON_AddNumberToObject(json, "prompt_prefix_alphabet", (double)g.npool_ids);
@@ -1394,6 +1413,7 @@ done:
     free(g.corpus);
     free(g.pool_ids);
     free(g.completions_url);
+    free(g.logit_bias);
     free(g.metrics_url);
     ostel_buf_free(&g.scrape_buf);
     curl_slist_free_all(g.hdrs);

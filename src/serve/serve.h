@@ -56,6 +56,12 @@ struct ostel_serve_params {
      * waits up to 2 s for the runner's verdict on it (*stop = 2) before it ends, so a killed server
      * is reported as such even when the failures finish the level first */
     bool server_managed;
+    /* `--utf8-only`: every request bans these token ids with llama-server's "logit_bias":
+     * [[id, false], …] (the tokens that are not valid UTF-8 on their own, llama/vocab.h);
+     * borrowed, NULL = none. summary.json's serve object says utf8_only and how many */
+    bool utf8_only;
+    const int32_t *banned_tokens;
+    size_t n_banned_tokens;
 };
 
 struct ostel_serve_params ostel_serve_default_params(void);
