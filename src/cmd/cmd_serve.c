@@ -690,6 +690,8 @@ static void print_log_tail(const char *dir)
  * weights emit such tokens often; off when ostel cannot read the file (the server says then
  * whether it can load it). Returns 0, or OSTEL_ERR (printed) when `on` cannot be honoured.
  */
+#define MAX_BANNED_TOKENS 65536 /* 1,448 in qwen2's vocabulary, the most of the pinned ones */
+
 static int resolve_utf8_only(struct serve_args *a)
 {
     const char *path = a->url ? a->vocab : a->model;
@@ -709,7 +711,14 @@ static int resolve_utf8_only(struct serve_args *a)
         return 0;
     }
     size_t n = 0;
-    if (ostel_vocab_non_utf8_tokens(&g, &a->banned_ids, &n, err, sizeof(err)) != 0) {
+    err[0] = '\0';
+    if (ostel_vocab_non_utf8_tokens(&g, &a->banned_ids, &n, err, sizeof(err)) == 0 &&
+        n > MAX_BANNED_TOKENS) { /* a body of megabytes per request: no vocabulary ostel knows */
+        snprintf(err, sizeof(err), "%zu tokens are not UTF-8 on their own, too many to ban", n);
+        free(a->banned_ids);
+        a->banned_ids = NULL;
+    }
+    if (err[0]) {
         if (a->utf8_only == 1)
             rc = ostel_error("serve: --utf8-only on: '%s': %s", path, err);
         else

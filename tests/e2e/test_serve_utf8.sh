@@ -97,4 +97,13 @@ usage "needs --vocab FILE" --url http://127.0.0.1:1 --utf8-only on
 printf 'not a gguf file\n' >"$TMP/bad.gguf"
 usage "--utf8-only on: cannot read" -m "$TMP/bad.gguf" --utf8-only on
 usage "vocabulary '$TMP/none.gguf' not found" --url http://127.0.0.1:1 --vocab "$TMP/none.gguf"
+# a vocabulary of 70000 tokens that are all a lone 0xFF: too many to send with every request
+python3 - "$TMP/huge.gguf" <<'EOF'
+import struct, sys
+def s(b): return struct.pack('<Q', len(b)) + b
+kv = s(b'tokenizer.ggml.model') + struct.pack('<I', 8) + s(b'gpt2')
+kv += s(b'tokenizer.ggml.tokens') + struct.pack('<IIQ', 9, 8, 70000) + s(b'\xff') * 70000
+open(sys.argv[1], 'wb').write(b'GGUF' + struct.pack('<IQQ', 3, 0, 2) + kv)
+EOF
+usage "70000 tokens are not UTF-8 on their own, too many to ban" -m "$TMP/huge.gguf" --utf8-only on
 note "serve --utf8-only: all checks passed"
