@@ -68,6 +68,8 @@ enum {
     OPT_SWEEP_CONC,
     OPT_TIMEOUT,
     OPT_URL,
+    OPT_UTF8_ONLY,
+    OPT_VOCAB,
     OPT_WARMUP,
 };
 
@@ -118,7 +120,11 @@ static const struct ostel_option serve_options[] = {
     {'t', "tag", "TAG", "OSTEL_TAG", "label of the run (default serve)"},
     {OPT_TIMEOUT, "timeout", "DUR", NULL, "per-request timeout (default 10m)"},
     {OPT_URL, "url", "URL", NULL, "load this running server instead of starting one"},
+    {OPT_UTF8_ONLY, "utf8-only", "WHEN", NULL,
+     "ban tokens that are not UTF-8 alone: auto (default; on for ostel synth), on, off"},
     {'v', "verbose", NULL, "OSTEL_VERBOSE", "echo the server's output live"},
+    {OPT_VOCAB, "vocab", "FILE", NULL,
+     "with --url: the GGUF of the server's vocabulary, for --utf8-only"},
     {OPT_WARMUP, "warmup", "N", NULL, "uncounted requests at the start of each level (default 2)"},
 };
 
@@ -148,6 +154,9 @@ struct serve_args {
     bool have_conc, have_rate, have_sweep;
     uint64_t interval_ns, ready_timeout_ns;
     bool verbose;
+    char *vocab;         /* --vocab: with --url, the GGUF of the server's vocabulary */
+    int utf8_only;       /* --utf8-only: -1 auto, 0 off, 1 on */
+    int32_t *banned_ids; /* the tokens the requests ban (a.p.banned_tokens), owned */
 };
 
 static void replace(char **dst, const char *v)
@@ -361,6 +370,14 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_URL:
         replace(&a->url, arg);
         return 0;
+    case OPT_UTF8_ONLY:
+        if (strcmp(arg, "auto") && strcmp(arg, "on") && strcmp(arg, "off"))
+            return ostel_error("serve: utf8-only must be auto, on or off, got '%s'", arg);
+        a->utf8_only = !strcmp(arg, "auto") ? -1 : !strcmp(arg, "on");
+        return 0;
+    case OPT_VOCAB:
+        replace(&a->vocab, arg);
+        return 0;
     case OPT_LLAMA_BIN:
         replace(&a->llama_bin, arg);
         return 0;
@@ -485,7 +502,8 @@ static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, 
     ostel_buf_printf(b, "serve_unique_prompts=%d\nserve_parallel=", a->p.reuse_prompts ? 0 : 1);
     if (a->parallel > 0)
         ostel_buf_printf(b, "%lld", a->parallel);
-    ostel_buf_putc(b, '\n');
+    ostel_buf_printf(b, "\nserve_utf8_only=%d\nserve_banned_tokens=%zu\n", a->p.utf8_only ? 1 : 0,
+                     a->p.n_banned_tokens);
 }
 
 /* err, or err + "; " + what when err already says something */
@@ -659,6 +677,13 @@ static void print_log_tail(const char *dir)
     }
     ostel_buf_free(&b);
     free(path);
+}
+
+/* --utf8-only (serve.h: ostel_serve_resolve_utf8): the model's GGUF, or --vocab's with --url. */
+static int resolve_utf8_only(struct serve_args *a)
+{
+    return ostel_serve_resolve_utf8(a->utf8_only, a->url ? a->vocab : a->model, &a->p,
+                                    &a->banned_ids);
 }
 
 static char *make_dir_name(const struct serve_args *a)
@@ -835,6 +860,14 @@ static int settle_args(struct serve_args *a, const struct ostel_args *pa)
     }
     if (a->pid && !a->url)
         return ostel_error("serve: --pid is for --url (ostel watches the server it starts itself)");
+    if (a->vocab && !a->url)
+        return ostel_error(
+            "serve: --vocab is for --url (the model given with -m is the vocabulary)");
+    if (a->url && a->utf8_only == 1 && !a->vocab)
+        return ostel_error("serve: --utf8-only on with --url needs --vocab FILE, the GGUF of the "
+                           "server's model (or of its vocabulary)");
+    if (a->vocab && !ostel_is_file(a->vocab))
+        return ostel_error("serve: vocabulary '%s' not found", a->vocab);
     if (a->url) {
         size_t n = strlen(a->url);
         while (n && a->url[n - 1] == '/')
@@ -846,7 +879,7 @@ static int settle_args(struct serve_args *a, const struct ostel_args *pa)
         return ostel_error("serve: prompt file '%s' not found", a->prompt_file);
     if (a->model && !ostel_is_file(a->model))
         return ostel_error("serve: model '%s' not found", a->model);
-    return OSTEL_OK;
+    return resolve_utf8_only(a);
 }
 
 /* A stream is a socket: let thousands be open at once. */
@@ -880,6 +913,10 @@ static char **server_argv(const struct serve_args *a, const char *server, int po
         v[k++] = ostel_xasprintf("%lld", a->parallel);
     }
     v[k++] = ostel_xstrdup("--metrics");
+    if (!ostel_serve_args_set_verbosity(pa->rest, (size_t)pa->nrest)) {
+        v[k++] = ostel_xstrdup("-lv");
+        v[k++] = ostel_xstrdup("4");
+    }
     for (int i = 0; i < pa->nrest; i++)
         v[k++] = ostel_xstrdup(pa->rest[i]);
     return v;
@@ -1001,6 +1038,8 @@ static void serve_args_free(struct serve_args *a)
     free(a->metrics_listen);
     free(a->metrics_textfile);
     free(a->levels);
+    free(a->vocab);
+    free(a->banned_ids);
 }
 
 int ostel_cmd_serve(int argc, char **argv)
@@ -1011,6 +1050,7 @@ int ostel_cmd_serve(int argc, char **argv)
     a.interval_ns = 100000000ull;
     a.ready_timeout_ns = 300ull * 1000000000ull;
     a.ctx = 4096;
+    a.utf8_only = -1;
     struct ostel_args pa;
     int prc = ostel_options_parse_mixed(&serve_help, serve_options, OSTEL_ARRAY_LEN(serve_options),
                                         argc, argv, on_option, &a, &pa);

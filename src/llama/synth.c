@@ -592,3 +592,9 @@ done:
     free(l.t);
     return rc;
 }
+
+bool ostel_synth_is_synth_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0, m = strlen(OSTEL_SYNTH_NAME_MARK);
+    return n >= m && strcmp(name + n - m, OSTEL_SYNTH_NAME_MARK) == 0;
+}

@@ -79,4 +79,9 @@ int ostel_synth_write(const struct ostel_synth_shape *s, const struct ostel_synt
 /* The signal (SIGINT or SIGTERM) that stopped the last ostel_synth_write, or 0. */
 int ostel_synth_interrupted(void);
 
+/* What every `ostel synth` model's general.name ends with ("Llama 3.1 8B (ostel synth)"). */
+#define OSTEL_SYNTH_NAME_MARK "(ostel synth)"
+/* Whether general.name `name` (may be NULL) is that of an `ostel synth` model. */
+bool ostel_synth_is_synth_name(const char *name);
+
 #endif

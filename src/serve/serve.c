@@ -10,6 +10,9 @@
  */
 #include "serve/serve.h"
 
+#include "llama/gguf.h"
+#include "llama/synth.h"
+#include "llama/vocab.h"
 #include "platform/poller.h"
 #include "rundir/rundir_metrics.h"
 #include "serve/chunk.h"
@@ -125,6 +128,7 @@ struct engine {
     CURLM *multi;
     struct curl_slist *hdrs;
     char *completions_url, *metrics_url;
+    char *logit_bias; /* `,"logit_bias":[[id,false],…]}` ending every body, or NULL */
     int64_t t0_mono_ns;
     double t0_real;
     int req_fd;    /* requests.csv: one write() per row, -1 when not open */
@@ -603,6 +607,12 @@ static void start_request(struct engine *g, int level, bool warmup, int64_t sche
     cJSON_AddBoolToObject(so, "include_usage", 1);
     x->body = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
+    if (g->logit_bias) { /* made once per run: the body's closing brace becomes the bias list */
+        size_t n = strlen(x->body);
+        char *b = ostel_xasprintf("%.*s%s", (int)(n - 1), x->body, g->logit_bias);
+        free(x->body);
+        x->body = b;
+    }
 
     CURL *e = x->e;
     curl_easy_setopt(e, CURLOPT_URL, g->completions_url);
@@ -1207,6 +1217,16 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     clock_gettime(CLOCK_REALTIME, &rt);
     g.t0_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
     g.completions_url = ostel_xasprintf("%s/v1/completions", p->url);
+    if (p->n_banned_tokens) {
+        /* llama-server's logit_bias takes [id, false] as a ban (-INFINITY): server-schema.cpp */
+        struct ostel_buf lb;
+        ostel_buf_init(&lb, 0);
+        ostel_buf_puts(&lb, ",\"logit_bias\":[");
+        for (size_t i = 0; i < p->n_banned_tokens; i++)
+            ostel_buf_printf(&lb, "%s[%d,false]", i ? "," : "", (int)p->banned_tokens[i]);
+        ostel_buf_puts(&lb, "]}");
+        g.logit_bias = ostel_buf_detach(&lb);
+    }
     if (p->scrape_interval_ns)
         g.metrics_url = ostel_xasprintf("%s/metrics", p->url);
     ostel_buf_init(&g.scrape_buf, 16u << 20);
@@ -1280,6 +1300,8 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                           p->output_max > 0 ? cJSON_CreateNumber(p->output_max)
                                             : cJSON_CreateNull());
     cJSON_AddBoolToObject(json, "unique_prompts", !p->reuse_prompts);
+    cJSON_AddBoolToObject(json, "utf8_only", p->utf8_only);
+    cJSON_AddNumberToObject(json, "banned_tokens", (double)p->n_banned_tokens);
     if (!p->reuse_prompts) {
         cJSON_AddNumberToObject(json, "prompt_nonce", (double)g.nonce);
         cJSON_AddNumberToObject(json, "prompt_prefix_alphabet", (double)g.npool_ids);
@@ -1395,6 +1417,7 @@ done:
     free(g.corpus);
     free(g.pool_ids);
     free(g.completions_url);
+    free(g.logit_bias);
     free(g.metrics_url);
     ostel_buf_free(&g.scrape_buf);
     curl_slist_free_all(g.hdrs);
@@ -1501,4 +1524,62 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
     ostel_buf_free(&outb);
     free(path);
     return rc;
+}
+
+int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
+                             int32_t **owned)
+{
+    if (mode == 0 || !path)
+        return 0;
+    struct ostel_gguf g;
+    char err[256] = "";
+    int rc = 0;
+    if (ostel_gguf_read_file(&g, path, err, sizeof(err)) != 0) {
+        if (mode == 1)
+            rc = ostel_error("serve: --utf8-only on: cannot read '%s': %s", path, err);
+        ostel_gguf_free(&g);
+        return rc;
+    }
+    if (mode == -1 && !ostel_synth_is_synth_name(ostel_gguf_get_str(&g, "general.name"))) {
+        ostel_gguf_free(&g);
+        return 0;
+    }
+    size_t n = 0;
+    err[0] = '\0';
+    if (ostel_vocab_non_utf8_tokens(&g, owned, &n, err, sizeof(err)) == 0 &&
+        n > OSTEL_SERVE_MAX_BANNED_TOKENS) { /* a body of megabytes per request: no vocabulary ostel
+                                                knows */
+        snprintf(err, sizeof(err), "%zu tokens are not UTF-8 on their own, too many to ban", n);
+        free(*owned);
+        *owned = NULL;
+    }
+    if (err[0]) {
+        if (mode == 1)
+            rc = ostel_error("serve: --utf8-only on: '%s': %s", path, err);
+        else
+            ostel_warn("serve: --utf8-only auto: '%s': %s; no token is banned", path, err);
+    } else {
+        p->utf8_only = true;
+        p->banned_tokens = *owned;
+        p->n_banned_tokens = n;
+        if (!p->quiet && mode == -1)
+            fprintf(stderr,
+                    "ostel serve: an ostel synth model: its %zu tokens that are not UTF-8 on their "
+                    "own are banned (--utf8-only off keeps them)\n",
+                    n);
+    }
+    ostel_gguf_free(&g);
+    return rc;
+}
+
+bool ostel_serve_args_set_verbosity(char *const *args, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *a = args[i];
+        if (!strcmp(a, "-lv") || !strcmp(a, "--verbosity") || !strcmp(a, "--log-verbosity") ||
+            !strncmp(a, "--verbosity=", 12) || !strncmp(a, "--log-verbosity=", 16) ||
+            !strcmp(a, "-v") || !strcmp(a, "--verbose") || !strcmp(a, "--log-verbose"))
+            return true;
+    }
+    return false;
 }

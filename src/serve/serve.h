@@ -56,6 +56,12 @@ struct ostel_serve_params {
      * waits up to 2 s for the runner's verdict on it (*stop = 2) before it ends, so a killed server
      * is reported as such even when the failures finish the level first */
     bool server_managed;
+    /* `--utf8-only`: every request bans these token ids with llama-server's "logit_bias":
+     * [[id, false], …] (the tokens that are not valid UTF-8 on their own, llama/vocab.h);
+     * borrowed, NULL = none. summary.json's serve object says utf8_only and how many */
+    bool utf8_only;
+    const int32_t *banned_tokens;
+    size_t n_banned_tokens;
 };
 
 struct ostel_serve_params ostel_serve_default_params(void);
@@ -96,5 +102,24 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
  * (server_metrics.csv) where those files are. Returns 0, or the errno of a failed rewrite of
  * metrics.csv (ENOSPC, EFBIG…; it prints nothing then, and the old file stays). */
 int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
+
+/*
+ * --utf8-only: decides whether every request bans the tokens that are not valid UTF-8 on their own
+ * (llama/vocab.h: llama-server's output parser ends a request whose text is not) and lists them
+ * from the GGUF at path (the model, or the server's vocabulary). mode: -1 auto (on for an `ostel
+ * synth` model, whose random weights emit such tokens often; off when the file cannot be read: the
+ * server says then whether it can load it), 0 off, 1 on. On success sets p->utf8_only,
+ * p->banned_tokens and p->n_banned_tokens, the list in *owned (the caller frees it). Returns 0, or
+ * OSTEL_ERR (printed) when `on` cannot be honoured.
+ */
+#define OSTEL_SERVE_MAX_BANNED_TOKENS                                                              \
+    65536 /* 1,448 in qwen2's vocabulary, the most of the pinned ones */
+int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
+                             int32_t **owned);
+
+/* Whether llama-server arguments set the log verbosity (-lv, --verbosity, --log-verbosity): if not,
+ * ostel passes -lv 4, the level at which llama.cpp logs its buffer sizes and memory breakdown (as
+ * `ostel run` does for llama-completion). */
+bool ostel_serve_args_set_verbosity(char *const *args, size_t n);
 
 #endif

@@ -148,7 +148,8 @@ static void config_lines(struct ostel_buf *b, const struct ostel_serve_params *p
     ostel_buf_printf(b, "serve_unique_prompts=%d\nserve_parallel=", p->reuse_prompts ? 0 : 1);
     if (s->serve_parallel > 0)
         ostel_buf_printf(b, "%lld", s->serve_parallel);
-    ostel_buf_putc(b, '\n');
+    ostel_buf_printf(b, "\nserve_utf8_only=%d\nserve_banned_tokens=%zu\n", p->utf8_only ? 1 : 0,
+                     p->n_banned_tokens);
 }
 
 /* summary.json: the runner's summary (its result, not read back) with the load's results as
@@ -254,9 +255,15 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
     struct ostel_serve_params p;
     double *levels = NULL;
     params_from_spec(s, warmup, &p, &levels);
+    int32_t *banned = NULL; /* an ostel synth model: its tokens that are not UTF-8 (serve.h) */
+    if (ostel_serve_resolve_utf8(-1, rs->model, &p, &banned) != OSTEL_OK) {
+        free(levels);
+        return OSTEL_ERR;
+    }
     int port = free_port();
     if (port <= 0) {
         free(levels);
+        free(banned);
         return ostel_error("study: no free port on 127.0.0.1 for llama-server");
     }
     char *url = ostel_xasprintf("http://127.0.0.1:%d", port);
@@ -279,6 +286,10 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
         argv[k++] = ostel_xasprintf("%lld", s->serve_parallel);
     }
     argv[k++] = ostel_xstrdup("--metrics");
+    if (!ostel_serve_args_set_verbosity(s->llama_args.v, s->llama_args.n)) {
+        argv[k++] = ostel_xstrdup("-lv");
+        argv[k++] = ostel_xstrdup("4");
+    }
     for (size_t i = 0; i < s->llama_args.n; i++)
         argv[k++] = ostel_xstrdup(s->llama_args.v[i]);
 
@@ -302,5 +313,6 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
     free(argv);
     free(url);
     free(levels);
+    free(banned);
     return rc;
 }

@@ -35,6 +35,31 @@ files={
  'v1.gguf':gguf(kvs[:2],[],b'',ver=1),
  'empty.gguf':b'',
 }
+# vocabularies for llama/vocab.c: byte-level BPE and SentencePiece, every token type, bad token_type arrays
+def i32s(v): return [struct.pack('<i',x) for x in v]
+bpe_toks=[s(t) for t in ['a','\u0120the','\u00c3','\u00c3\u00a9','\u00e4\u00b8','\u0142','\u20ac','<0x41>','<0xE4>','<0xZZ>','<|x|>','']]
+bpe_toks.append(struct.pack('<Q',2)+b'\xff\xfe')
+bpe_types=[1,1,1,1,1,1,1,6,6,6,3,4,1]
+spm_toks=[s(t) for t in ['<unk>','<s>','<0x41>','<0x80>','<0xff>','\u2581the','<0x80>']]
+spm_types=[2,3,6,6,6,1,1]
+def vocab(model,toks,types,elem=5,n_types=None,pre=None):
+    kvs=[kv('tokenizer.ggml.model',8,s(model)),arr('tokenizer.ggml.tokens',8,toks)]
+    if pre: kvs.append(kv('tokenizer.ggml.pre',8,s(pre)))
+    if types is not None:
+        t=i32s(types)[:n_types] if n_types is not None else i32s(types)
+        kvs.append(arr('tokenizer.ggml.token_type',elem,t))
+    return gguf(kvs,[],b'')
+files.update({
+ 'vocab_bpe.gguf':vocab('gpt2',bpe_toks,bpe_types),
+ 'vocab_bpe_untyped.gguf':vocab('gpt2',bpe_toks,None),
+ 'vocab_bpe_gemma4.gguf':vocab('gpt2',bpe_toks,bpe_types,pre='gemma4'),
+ 'vocab_spm.gguf':vocab('llama',spm_toks,spm_types),
+ 'vocab_short_types.gguf':vocab('gpt2',bpe_toks,bpe_types,n_types=3),
+ 'vocab_float_types.gguf':vocab('llama',spm_toks,spm_types,elem=6),
+ 'vocab_bert.gguf':vocab('bert',spm_toks,None),
+ 'vocab_no_tokens.gguf':gguf([kv('tokenizer.ggml.model',8,s('gpt2'))],[],b''),
+})
+# written as .bin: the repository ignores *.gguf
 for n,b in files.items():
     assert len(b)<65536
-    open(n,'wb').write(b)
+    open(n.replace('.gguf','.bin'),'wb').write(b)
