@@ -122,10 +122,10 @@ int ostel_file_write_atomic(const char *path, const void *data, size_t len)
 
 int ostel_mkdir_p(const char *path)
 {
-    char why[160];
-    if (ostel_path_check_length(path, MKDIR_RESERVE, why, sizeof(why)) != 0)
+    char err[160];
+    if (ostel_path_check_length(path, MKDIR_RESERVE, err, sizeof(err)) != 0)
         return ostel_error("cannot create directory '%.48s%s': %s", path,
-                           strlen(path) > 48 ? "..." : "", why);
+                           strlen(path) > 48 ? "..." : "", err);
     char *p = ostel_xstrdup(path);
     size_t n = strlen(p);
     while (n > 1 && p[n - 1] == '/')
