@@ -482,12 +482,13 @@ enum ostel_report_serve_metric {
     OSTEL_REPORT_SV_QUEUE_P99,
     OSTEL_REPORT_SV_RSS_PEAK,
     OSTEL_REPORT_SV_CPU_MEAN,
-    OSTEL_REPORT_SV_BUSY_MAX,     /* llama-server's requests_processing, highest scrape */
-    OSTEL_REPORT_SV_DEFERRED_MAX, /* its requests_deferred */
-    OSTEL_REPORT_SV_KV_MAX,       /* its kv_cache_usage_ratio (absent on the pinned build) */
-    OSTEL_REPORT_SV_GPU_MEM,      /* NVML: device memory used, peak in the level */
-    OSTEL_REPORT_SV_GPU_PROC,     /* NVML: the server tree's memory, peak in the level */
-    OSTEL_REPORT_SV_GPU_POWER,    /* NVML: mean power in the level */
+    OSTEL_REPORT_SV_BUSY_MAX,        /* llama-server's requests_processing, highest scrape */
+    OSTEL_REPORT_SV_DEFERRED_MAX,    /* its requests_deferred */
+    OSTEL_REPORT_SV_KV_MAX,          /* its kv_cache_usage_ratio (absent on the pinned build) */
+    OSTEL_REPORT_SV_GPU_MEM,         /* NVML: device memory used, peak in the level */
+    OSTEL_REPORT_SV_GPU_PROC,        /* NVML: the server tree's memory, peak in the level */
+    OSTEL_REPORT_SV_GPU_POWER,       /* NVML: mean power in the level */
+    OSTEL_REPORT_SV_GPU_J_PER_TOKEN, /* NVML: the level's energy / its output tokens */
     OSTEL_REPORT_SV_N
 };
 struct ostel_report_serve_metric_info {

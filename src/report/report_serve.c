@@ -143,6 +143,7 @@ static const struct ostel_report_serve_metric_info sv_info[OSTEL_REPORT_SV_N] = 
     {"gpu_mem_peak_mib", "GPU mem peak MiB", 0, OSTEL_REPORT_BETTER_LOW, true},
     {"gpu_proc_peak_mib", "GPU process peak MiB", 0, OSTEL_REPORT_BETTER_LOW, true},
     {"gpu_power_mean_w", "GPU power mean W", 1, OSTEL_REPORT_BETTER_LOW, false},
+    {"gpu_j_per_output_token", "GPU J/output token", 3, OSTEL_REPORT_BETTER_LOW, true},
 };
 
 const struct ostel_report_serve_metric_info *ostel_report_serve_metric_info(int m)
@@ -171,6 +172,7 @@ static const char *const sv_path[OSTEL_REPORT_SV_N][3] = {
     {"telemetry", "gpu", "mem_peak_mib"},
     {"telemetry", "gpu", "proc_mem_peak_mib"},
     {"telemetry", "gpu", "power_mean_w"},
+    {"telemetry", "gpu", "j_per_output_token"},
 };
 
 static double sv_value(const cJSON *l, int m)
@@ -448,11 +450,11 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
     fill_group_levels(r, sv, t, lat_m, nm);
 
     /* the machine: RSS and CPU always, the server's gauges and the GPU where recorded */
-    int sys_m[8];
+    int sys_m[OSTEL_REPORT_SV_N];
     size_t ns = 0;
     sys_m[ns++] = OSTEL_REPORT_SV_RSS_PEAK;
     sys_m[ns++] = OSTEL_REPORT_SV_CPU_MEAN;
-    for (int m = OSTEL_REPORT_SV_BUSY_MAX; m <= OSTEL_REPORT_SV_GPU_POWER; m++)
+    for (int m = OSTEL_REPORT_SV_BUSY_MAX; m <= OSTEL_REPORT_SV_GPU_J_PER_TOKEN; m++)
         if (sv->present[m])
             sys_m[ns++] = m;
     for (size_t k = 0; k < ns; k++) {
@@ -466,13 +468,18 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         "Mean ± SD over the runs. RSS and CPU: the server's process tree in the level's samples "
         "(CPU 100 = one core); busy slots and deferred requests: llama-server's "
         "requests_processing and requests_deferred, highest scrape of /metrics in the level "
-        "(deferred > 0: every slot was busy and requests waited in the server)%s%s.",
+        "(deferred > 0: every slot was busy and requests waited in the server)%s%s%s.",
         sv->present[OSTEL_REPORT_SV_KV_MAX]
             ? "; KV cache use: kv_cache_usage_ratio, highest scrape"
             : "; no KV cache use: this llama-server exports no kv_cache_usage_ratio",
-        sv->present[OSTEL_REPORT_SV_GPU_MEM] ? "; GPU: NVML's gpu_metrics.csv in the level, "
-                                               "peaks and mean power summed over the GPUs"
-                                             : "");
+        sv->present[OSTEL_REPORT_SV_GPU_MEM]
+            ? "; GPU: NVML's gpu_metrics.csv in the level, peaks and mean power summed over the "
+              "GPUs"
+            : "",
+        sv->present[OSTEL_REPORT_SV_GPU_J_PER_TOKEN]
+            ? "; J/output token: the level's GPU energy (NVML's counter, prompt processing "
+              "included) / its output tokens"
+            : "");
     fill_group_levels(r, sv, t, sys_m, ns);
 
     static const char *const knee_head[] = {"Group", "Knee", "Peak req/s", "At", "Why"};

@@ -115,7 +115,9 @@ static cJSON *level_telemetry(const struct ostel_serve_outcome *o, size_t i)
 }
 
 /* gpu_metrics.csv (long format: a row per GPU per sample): per level, each GPU's peak of device
- * memory and of the process tree's memory, and its mean and peak power, summed over the GPUs. */
+ * memory and of the process tree's memory, its mean and peak power and its energy (the rows'
+ * energy_j, each the counter's delta since the row before), summed over the GPUs; and that energy
+ * per output token of the level (prompt processing included: the GPU's cost of serving a token). */
 static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
 {
     char *path = ostel_xasprintf("%s/gpu_metrics.csv", dir);
@@ -127,12 +129,12 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
         return;
     }
     size_t nl = o->n_levels;
-    /* [level][gpu][mem, proc, power] */
-    struct agg *a = ostel_xcalloc(nl * MAX_GPUS * 3 + 1, sizeof(*a));
+    /* [level][gpu][mem, proc, power, energy] */
+    struct agg *a = ostel_xcalloc(nl * MAX_GPUS * 4 + 1, sizeof(*a));
     size_t *rows = ostel_xcalloc(nl + 1, sizeof(*rows));
     unsigned ngpu = 0;
     struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
-    int ts_i = -1, gpu_i = -1, mem_i = -1, proc_i = -1, pow_i = -1;
+    int ts_i = -1, gpu_i = -1, mem_i = -1, proc_i = -1, pow_i = -1, en_i = -1;
     bool header = true;
     while (ostel_str_next_line(&rest, &line)) {
         if (header) {
@@ -141,6 +143,7 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
             mem_i = col_index(line, "mem_used_mb");
             proc_i = col_index(line, "proc_mem_mb");
             pow_i = col_index(line, "power_w");
+            en_i = col_index(line, "energy_j");
             header = false;
             if (ts_i < 0 || gpu_i < 0)
                 break;
@@ -152,10 +155,11 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
             continue;
         unsigned gi = (unsigned)g;
         ngpu = gi + 1 > ngpu ? gi + 1 : ngpu;
-        struct agg *x = &a[((size_t)lv * MAX_GPUS + gi) * 3];
+        struct agg *x = &a[((size_t)lv * MAX_GPUS + gi) * 4];
         agg_add(&x[0], col_num(line, mem_i));
         agg_add(&x[1], col_num(line, proc_i));
         agg_add(&x[2], col_num(line, pow_i));
+        agg_add(&x[3], col_num(line, en_i));
         rows[lv]++;
     }
     for (size_t i = 0; i < nl && ngpu; i++) {
@@ -163,11 +167,12 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
         if (!t)
             break;
         /* a sum over the GPUs that reported the value; NAN when none did */
-        double sum[4] = {NAN, NAN, NAN, NAN};
+        double sum[5] = {NAN, NAN, NAN, NAN, NAN};
         for (unsigned gi = 0; gi < ngpu; gi++) {
-            const struct agg *x = &a[(i * MAX_GPUS + gi) * 3];
-            double v[4] = {agg_max(&x[0]), agg_max(&x[1]), agg_mean(&x[2]), agg_max(&x[2])};
-            for (int k = 0; k < 4; k++)
+            const struct agg *x = &a[(i * MAX_GPUS + gi) * 4];
+            double v[5] = {agg_max(&x[0]), agg_max(&x[1]), agg_mean(&x[2]), agg_max(&x[2]),
+                           x[3].n ? x[3].sum : NAN};
+            for (int k = 0; k < 5; k++)
                 if (isfinite(v[k]))
                     sum[k] = isfinite(sum[k]) ? sum[k] + v[k] : v[k];
         }
@@ -177,6 +182,14 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
         cJSON_AddItemToObject(gj, "proc_mem_peak_mib", num_or_null(sum[1]));
         cJSON_AddItemToObject(gj, "power_mean_w", num_or_null(sum[2]));
         cJSON_AddItemToObject(gj, "power_peak_w", num_or_null(sum[3]));
+        cJSON_AddItemToObject(gj, "energy_j", num_or_null(sum[4]));
+        const cJSON *lj = cJSON_GetArrayItem(cJSON_GetObjectItem(o->json, "levels"), (int)i);
+        const cJSON *tps = cJSON_GetObjectItem(lj, "output_tokens_per_s");
+        const cJSON *dur = cJSON_GetObjectItem(lj, "duration_s");
+        double tokens =
+            cJSON_IsNumber(tps) && cJSON_IsNumber(dur) ? tps->valuedouble * dur->valuedouble : NAN;
+        cJSON_AddItemToObject(gj, "j_per_output_token",
+                              num_or_null(tokens >= 1 ? sum[4] / tokens : NAN));
         cJSON_DeleteItemFromObject(t, "gpu");
         cJSON_AddItemToObject(t, "gpu", gj);
     }

@@ -374,6 +374,51 @@ static void test_label_metrics(void **state)
     free(dir);
 }
 
+/* Each level's GPU figures from gpu_metrics.csv: peaks and mean power summed over the GPUs, the
+ * energy (the rows' energy_j deltas inside the level) and that energy per output token. */
+static void test_level_gpu_energy(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *path = ostel_xasprintf("%s/metrics.csv", dir);
+    const char *csv = "ts,rss_mb,cpu_pct\n100.0,10,50\n101.0,10,50\n";
+    test_write_file(path, csv, strlen(csv));
+    free(path);
+    path = ostel_xasprintf("%s/gpu_metrics.csv", dir);
+    const char *gcsv = "ts,gpu,phase,mem_used_mb,proc_mem_mb,power_w,energy_j\n"
+                       "99.9,0,,100,,50,\n"        /* before the level */
+                       "100.1,0,,200,150,300,30\n" /* level c1 */
+                       "100.1,1,,50,,100,10\n"
+                       "100.2,0,,250,,500,50\n"
+                       "100.2,1,,60,,,\n"        /* GPU 1's power and energy not read */
+                       "101.5,0,,900,,900,90\n"; /* after it */
+    test_write_file(path, gcsv, strlen(gcsv));
+    struct ostel_serve_outcome o;
+    memset(&o, 0, sizeof(o));
+    o.n_levels = 1;
+    o.level_start_ts = ostel_xmalloc(sizeof(double));
+    o.level_end_ts = ostel_xmalloc(sizeof(double));
+    o.level_names = ostel_xmalloc(sizeof(char *));
+    o.level_start_ts[0] = 100.0, o.level_end_ts[0] = 101.0;
+    o.level_names[0] = ostel_xstrdup("c1");
+    o.json = cJSON_Parse("{\"levels\":[{\"output_tokens_per_s\":9,\"duration_s\":10}]}");
+    assert_int_equal(ostel_serve_label_metrics(dir, &o), 0);
+    const cJSON *g = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o.json, "levels"), 0),
+                            "telemetry"),
+        "gpu");
+    assert_non_null(g);
+    assert_true(cJSON_GetObjectItem(g, "mem_peak_mib")->valuedouble == 250 + 60);
+    assert_true(cJSON_GetObjectItem(g, "proc_mem_peak_mib")->valuedouble == 150);
+    assert_true(cJSON_GetObjectItem(g, "power_mean_w")->valuedouble == 400 + 100);
+    assert_true(cJSON_GetObjectItem(g, "energy_j")->valuedouble == 30 + 50 + 10);
+    assert_true(fabs(cJSON_GetObjectItem(g, "j_per_output_token")->valuedouble - 1.0) < 1e-12);
+    ostel_serve_outcome_free(&o);
+    test_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_slo),
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_label_metrics),
+        cmocka_unit_test(test_level_gpu_energy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
