@@ -8,7 +8,8 @@
 #   llama-bin.tar.xz.NN  or the binaries a full call brought back, in ≤15 MiB pieces (rerun)
 # ostel is built without libcurl there (-DCMAKE_DISABLE_FIND_PACKAGE_CURL=ON: no ostel serve), unless
 # SERVE=1: then llama-server is built too, ostel links the machine's libcurl.so.4 with the headers of
-# .dev/debs/libcurl4-openssl-dev, and `ostel serve` loads each model at SERVE_LEVELS (closed loop).
+# .dev/debs/libcurl4-openssl-dev, and `ostel serve` loads each model at SERVE_LEVELS (closed loop;
+# SERVE_REQUESTS per level), or with SERVE_REPS=N an `ostel study --serve` of both, N repetitions.
 # Everything measured goes to $OUT: log.txt, results.tar (run directories without GGUFs, logs, the
 # study's reports), and after a full build the llama.cpp binaries. Stages that the call would not
 # have time for are skipped and say so. Environment: REPS (study repetitions, default 5), GEN
@@ -155,7 +156,19 @@ if [ "$(left)" -gt 60 ]; then
 else
     el "skipped: NVML cost under load (no time)"
 fi
-if [ -n "$SERVER_TARGET" ]; then
+if [ -n "$SERVER_TARGET" ] && [ "${SERVE_REPS:-0}" -gt 0 ]; then
+    # a serving study: both models under load, SERVE_REPS repetitions each, interleaved
+    el "serving study: $SERVE_REPS repetitions at concurrency ${SERVE_LEVELS:-1,4,16}"
+    timeout -s INT $(($(left) - 30)) $O study --serve --name cuda-serve --dir $W/runs/serve-study \
+        -m /tmp/m/llama-3.1-8b-Q4_K_M.gguf,/tmp/m/llama-3.1-8b-Q8_0.gguf -t q4_k_m,q8_0 -c 16384 \
+        -r "$SERVE_REPS" --parallel 16 --concurrency "${SERVE_LEVELS:-1,4,16}" \
+        --requests "${SERVE_REQUESTS:-48}" --prompt-tokens 512 --output-tokens 256 \
+        --llama-bin $LB -- -ngl 99 2>&1 | grep -v '^\s*$' | tail -30
+    el "serving study ended"
+    [ -f $W/runs/serve-study/report.md ] && sed -n '/^## Serving by group/,/^## Serving by group: statistics/p' \
+        $W/runs/serve-study/report.md | head -60
+    pack
+elif [ -n "$SERVER_TARGET" ]; then
     # each model under load: the server on the GPU, the levels closed-loop, prompts unique
     for q in Q4_K_M Q8_0; do
         [ "$(left)" -gt 100 ] || { el "skipped: serve $q (no time)"; continue; }

@@ -8,6 +8,9 @@
 #   self), energy per token with its CI, and Q8_0 against Q4_K_M (ratio, Welch) on J/token;
 # - the host side read right: with the model on the GPU, RSS is file-backed pages of the mmap'd
 #   GGUF; with --no-mmap those are gone (what is left is the CUDA libraries' mapped code);
+# - the serving study (serve-study/: ostel study --serve of both on llama-server, concurrency 1, 4,
+#   16, 2 repetitions): every request completed with the synthesized model's non-UTF-8 tokens
+#   banned, the serving section per group and level with the GPU, and ~600 MiB beyond llama.cpp too;
 # - fit, on a sparse synthesized 8B Q8_0 (the same header, no weights on disk), predicts every
 #   buffer of the log exactly, and its GPU need with the CUDA overhead covers NVML's process peak.
 source "$(dirname "$0")/lib.sh"
@@ -67,6 +70,30 @@ awk -v m="$(peak q4-mmap rss_file_peak_mib)" -v n="$(peak q4-no-mmap rss_file_pe
     -v a="$(peak q4-mmap rss_anon_peak_mib)" -v b="$(peak q4-no-mmap rss_anon_peak_mib)" \
     'BEGIN{exit !(m > 4600 && n < 600 && a < 300 && b < 300)}' ||
     fail "file-backed RSS with and without mmap: $(peak q4-mmap rss_file_peak_mib) / $(peak q4-no-mmap rss_file_peak_mib)"
+
+# the serving study
+S="$D/serve-study"
+for r in "$S"/*/; do
+    assert_eq "$(json "$r/summary.json" 'sum(l["failed"] for l in j["serve"]["levels"])')" 0 "failed requests in $r"
+    assert_eq "$(json "$r/summary.json" 'j["serve"]["banned_tokens"]')" 1352 "banned tokens in $r"
+done
+"$OSTEL" report --format json --baseline q4_k_m "$S" >"$TMP/s.json" || fail "report of the serving study"
+python3 - "$TMP/s.json" <<'PY' || fail "the serving study's report is wrong"
+import json, sys
+j = json.load(open(sys.argv[1]))
+g = {x["label"]: x for x in j["groups"]}
+assert g["q4_k_m"]["metrics"]["gpu_beyond_llama_mib"]["mean"] == 606, g["q4_k_m"]["metrics"]["gpu_beyond_llama_mib"]
+assert g["q4_k_m"]["metrics"]["gpu_process_peak_mib"]["mean"] == 7166
+sv = g["q8_0"]["serve"]
+levels = {l["name"]: l for l in sv["levels"]}
+assert sorted(levels) == ["c1", "c16", "c4"], sorted(levels)
+c1 = levels["c1"]["vs_baseline"]["request_throughput"]
+assert c1["significant"] and 0.85 < c1["ratio"] < 0.95, c1  # Q8_0 slower at one stream
+assert not levels["c4"]["vs_baseline"]["request_throughput"]["significant"]
+PY
+"$OSTEL" report --format md --baseline q4_k_m "$S" >"$TMP/s.md" || fail "md report of the serving study"
+assert_grep '^## Serving by group: the machine' "$TMP/s.md"
+assert_grep '| q4_k_m | c16 | 2 | 6,808.6 ± 0.1 |' "$TMP/s.md"
 
 # fit: a sparse 8B Q8_0 of the same shape (ostel synth --sparse: the header, the weights a hole)
 model="$TMP/llama-3.1-8b-Q8_0.gguf"
