@@ -551,8 +551,8 @@ static void fill_llama(const struct run_ctx *c, const struct post *p, struct ost
         struct ostel_memmodel_params mp = ostel_memmodel_default_params();
         mp.n_ctx = s->ctx > 0 ? (uint32_t)s->ctx : 0;
         char perr[256];
-        sum->prediction = ostel_memmodel_compare_json(mf && mf->has_shape ? &mf->shape : NULL,
-                                                      &mp, &p->lr, perr, sizeof(perr));
+        sum->prediction = ostel_memmodel_compare_json(mf && mf->has_shape ? &mf->shape : NULL, &mp,
+                                                      &p->lr, perr, sizeof(perr));
     }
     ostel_gguf_run_facts_free(&own_facts);
 }
