@@ -53,7 +53,7 @@ static int refuse_nul(const char *data, size_t len, char *err, size_t err_size)
         return 0;
     snprintf(err, err_size, "line %zu: a NUL byte (a binary or corrupt file)",
              line_of(data, (size_t)(nul - data)));
-    return -1;
+    return OSTEL_ERR;
 }
 
 /* ---- summary.json ---- */
@@ -114,7 +114,7 @@ static int walk_json(struct walk *w, const cJSON *o, size_t depth)
     if (depth > WALK_MAX_DEPTH) {
         walk_path(w, depth, path);
         snprintf(w->err, w->err_size, "%s: nested too deeply", path);
-        return -1;
+        return OSTEL_ERR;
     }
     if (cJSON_IsNumber(o)) {
         double v = o->valuedouble;
@@ -131,13 +131,13 @@ static int walk_json(struct walk *w, const cJSON *o, size_t depth)
             snprintf(w->err, w->err_size, "%s: a negative duration (%g)", path, v);
         else
             snprintf(w->err, w->err_size, "%s: an impossible resident size (%g MiB)", path, v);
-        return -1;
+        return OSTEL_ERR;
     }
     if (!cJSON_IsObject(o) && !cJSON_IsArray(o))
         return 0;
     for (const cJSON *c = o->child; c; c = c->next)
         if (walk_json(w, c, depth + 1) != 0)
-            return -1;
+            return OSTEL_ERR;
     return 0;
 }
 
@@ -153,13 +153,13 @@ int ostel_rundir_parse_summary(char *data, size_t *len, struct ostel_rundir_fact
     *out = NULL;
     ostel_rundir_strip_bom(data, len);
     if (refuse_nul(data, *len, err, err_size) != 0)
-        return -1;
+        return OSTEL_ERR;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(data, *len, &end, false);
     if (!root) {
         size_t off = end && end >= data && end <= data + *len ? (size_t)(end - data) : 0;
         snprintf(err, err_size, "not valid JSON (line %zu)", line_of(data, off));
-        return -1;
+        return OSTEL_ERR;
     }
     int rc = -1;
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
@@ -326,11 +326,11 @@ int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const c
         len -= 3;
     }
     if (refuse_nul(data, len, err, err_size) != 0)
-        return -1;
+        return OSTEL_ERR;
     struct ostel_str rest = ostel_str_make(data, len), line;
     if (!ostel_str_next_line(&rest, &line) || line.n == 0) {
         snprintf(err, err_size, "line 1: no header");
-        return -1;
+        return OSTEL_ERR;
     }
     size_t ncols = 0;
     bool have_ts = false;
@@ -341,16 +341,16 @@ int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const c
         struct ostel_str cell = ostel_str_make(hl.p, comma ? (size_t)(comma - hl.p) : hl.n);
         if (ncols == MAX_COLS) {
             snprintf(err, err_size, "line 1: more than %d columns", MAX_COLS);
-            return -1;
+            return OSTEL_ERR;
         }
         if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
             snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
-            return -1;
+            return OSTEL_ERR;
         }
         for (size_t k = 0; k < ncols; k++)
             if (cell.n == sc->header[k].n && memcmp(cell.p, sc->header[k].p, cell.n) == 0) {
                 snprintf(err, err_size, "line 1: column '%s' appears twice", show(cell, shown));
-                return -1;
+                return OSTEL_ERR;
             }
         sc->header[ncols] = cell;
         enum cell_rule r = rule_of(cell);
@@ -364,7 +364,7 @@ int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const c
     }
     if (!have_ts) {
         snprintf(err, err_size, "line 1: no 'ts' column (not a metrics.csv header)");
-        return -1;
+        return OSTEL_ERR;
     }
     sc->ncols = ncols;
     sc->rest = rest;
@@ -398,7 +398,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
     for (;; i++) {
         if (i == ncols) {
             snprintf(err, err_size, "line %zu: more cells than the header's %zu", lineno, ncols);
-            return -1;
+            return OSTEL_ERR;
         }
         enum cell_rule r = (enum cell_rule)rules[i];
         double v = NAN;
@@ -436,38 +436,38 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
         struct ostel_str cell = ostel_str_make(p, (size_t)(q - p));
         if (r == RULE_TS && cell.n == 0) {
             snprintf(err, err_size, "line %zu: empty 'ts'", lineno);
-            return -1;
+            return OSTEL_ERR;
         }
         if (r == RULE_PHASE && !known_phase(cell)) {
             snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
-            return -1;
+            return OSTEL_ERR;
         }
         if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
             snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno,
                      col_shown(sc, i, name), show(cell, shown));
-            return -1;
+            return OSTEL_ERR;
         }
         if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
             if (!fast && !cell_number(cell, &v)) {
                 snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
                          col_shown(sc, i, name), show(cell, shown));
-                return -1;
+                return OSTEL_ERR;
             }
             if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
                 snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
                          col_shown(sc, i, name), show(cell, shown));
-                return -1;
+                return OSTEL_ERR;
             }
             if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && v < 0) {
                 snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
                          col_shown(sc, i, name), show(cell, shown));
-                return -1;
+                return OSTEL_ERR;
             }
             if (r == RULE_MEM && v > sc->mem_max) {
                 snprintf(err, err_size,
                          "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
                          col_shown(sc, i, name), v, sc->mem_max);
-                return -1;
+                return OSTEL_ERR;
             }
         }
         sc->cells[i] = cell;
@@ -479,7 +479,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
     i++;
     if (i != ncols) {
         snprintf(err, err_size, "line %zu: %zu cells but the header has %zu", lineno, i, ncols);
-        return -1;
+        return OSTEL_ERR;
     }
     return 1;
 }
@@ -511,7 +511,7 @@ int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_
 {
     ostel_rundir_strip_bom(data, len);
     if (refuse_nul(data, *len, err, err_size) != 0)
-        return -1;
+        return OSTEL_ERR;
     struct ostel_str rest = ostel_str_make(data, *len), line;
     size_t lineno = 0;
     while (ostel_str_next_line(&rest, &line)) {
@@ -521,14 +521,14 @@ int ostel_rundir_validate_config(char *data, size_t *len, char *err, size_t err_
         long eq = ostel_str_find(line, "=");
         if (eq <= 0) {
             snprintf(err, err_size, "line %zu: not a key=value line", lineno);
-            return -1;
+            return OSTEL_ERR;
         }
         for (long i = 0; i < eq; i++) {
             char c = line.p[i];
             if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '.' || c == '-')) {
                 snprintf(err, err_size, "line %zu: bad key", lineno);
-                return -1;
+                return OSTEL_ERR;
             }
         }
     }

@@ -7,7 +7,7 @@
  * Pure: nothing here prints, reads files or allocates what outlives a call (but the JSON tree that
  * ostel_rundir_parse_summary hands over). Each function takes the
  * file's bytes (a NUL after them, as ostel_buf and SQLite text keep), strips a leading UTF-8 BOM in
- * place (*len shrinks), and returns 0, or -1 with "line 7: column rss_mb is …" (metrics.csv,
+ * place (*len shrinks), and returns 0, or OSTEL_ERR with "line 7: column rss_mb is …" (metrics.csv,
  * config.txt) or "run.wall_s: …" (summary.json, by path) in err.
  *
  * Refused in every file: NUL bytes. summary.json: not JSON, not an ostel summary, a number that is
@@ -73,10 +73,10 @@ int ostel_rundir_scan_metrics_text(const char *data, size_t len,
                                    size_t err_size);
 /*
  * The same validation one row at a time, for a reader that pulls rows (the store's import when it
- * streams): _init reads and checks the header (0, or -1 with err), then each _next checks the next
- * data row and leaves its cells and values in cells[] and vals[] (NAN where empty or not a number
- * column): 1 for a row, 0 at the end, -1 with err. data is borrowed and must outlive the scan (a
- * BOM is skipped). About 20 KiB: allocate it.
+ * streams): _init reads and checks the header (0, or OSTEL_ERR with err), then each _next checks
+ * the next data row and leaves its cells and values in cells[] and vals[] (NAN where empty or not a
+ * number column): 1 for a row, 0 at the end, OSTEL_ERR with err. data is borrowed and must outlive
+ * the scan (a BOM is skipped). About 20 KiB: allocate it.
  */
 struct ostel_rundir_metrics_scan {
     size_t ncols;
