@@ -246,7 +246,7 @@ int ostel_store_json_number(const cJSON *root, const char *path, double *out)
     if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return -1;
+        return OSTEL_ERR;
     *out = v->valuedouble;
     return 1;
 }
@@ -257,7 +257,7 @@ int ostel_store_json_string(const cJSON *root, const char *path, const char **ou
     if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsString(v) || !v->valuestring)
-        return -1;
+        return OSTEL_ERR;
     *out = v->valuestring;
     return 1;
 }
@@ -303,7 +303,7 @@ int ostel_store_summary_check(const cJSON *root, char *err, size_t err_size)
     }
     return 0;
 fail:
-    return -1;
+    return OSTEL_ERR;
 }
 
 void ostel_store_hash_hex(const void *data, size_t len, char out[17])

@@ -92,12 +92,12 @@ int ostel_store_config_validate(const char *text, size_t len, char *err, size_t 
  * cJSON_Delete) or NULL with a message in err.
  */
 cJSON *ostel_store_summary_parse(const char *text, size_t len, char *err, size_t err_size);
-/* The same checks on an already parsed summary: 0, or -1 with a message in err. */
+/* The same checks on an already parsed summary: 0, or OSTEL_ERR with a message in err. */
 int ostel_store_summary_check(const cJSON *root, char *err, size_t err_size);
 
 /*
  * Looks up a dotted path ("telemetry.overall.rss_peak_mib") in a summary. Returns 1 and sets *out
- * for a number, 0 when the value is absent or null, -1 when it is present with another type.
+ * for a number, 0 when the value is absent or null, OSTEL_ERR when it is present with another type.
  */
 int ostel_store_json_number(const cJSON *root, const char *path, double *out);
 /* Like ostel_store_json_number for strings; *out is borrowed from root. */
