@@ -25,7 +25,7 @@ int ostel_study_shard_parse(const char *text, int *k, int *n, char *err, size_t 
     const char *slash = text ? strchr(text, '/') : NULL;
     if (!slash) {
         snprintf(err, err_size, "--shard '%s': want K/N (e.g. 0/4)", text ? text : "");
-        return -1;
+        return OSTEL_ERR;
     }
     char a[16];
     size_t alen = (size_t)(slash - text);
@@ -37,23 +37,23 @@ int ostel_study_shard_parse(const char *text, int *k, int *n, char *err, size_t 
     }
     if (kv < 0 || nv < 0) {
         snprintf(err, err_size, "--shard '%s': want K/N with whole numbers (e.g. 0/4)", text);
-        return -1;
+        return OSTEL_ERR;
     }
     if (nv < 1 || nv > OSTEL_STUDY_MAX_SHARDS) {
         snprintf(err, err_size, "--shard '%s': N must be 1 to %d", text, OSTEL_STUDY_MAX_SHARDS);
-        return -1;
+        return OSTEL_ERR;
     }
     if (kv >= nv) {
         snprintf(err, err_size, "--shard '%s': shard index %ld is outside 0..%ld", text, kv,
                  nv - 1);
-        return -1;
+        return OSTEL_ERR;
     }
     *k = (int)kv;
     *n = (int)nv;
     return 0;
 }
 
-/* K and N of a Slurm array task; 0 = not in an array, -1 = error (err set). */
+/* K and N of a Slurm array task; 0 = not in an array, OSTEL_ERR (err set). */
 static int from_slurm(const struct ostel_study_shard_env *e, long *k, long *n, char *err,
                       size_t err_size)
 {
@@ -65,14 +65,14 @@ static int from_slurm(const struct ostel_study_shard_env *e, long *k, long *n, c
     long count = e->slurm_count ? parse_count(e->slurm_count) : -2;
     if (id < 0 || min < 0 || step < 1 || count == -1) {
         snprintf(err, err_size, "SLURM_ARRAY_TASK_ID/_MIN/_STEP/_COUNT are not whole numbers");
-        return -1;
+        return OSTEL_ERR;
     }
     if (id < min || (id - min) % step != 0) {
         snprintf(err, err_size,
                  "SLURM_ARRAY_TASK_ID %ld is not MIN %ld plus a multiple of STEP %ld (use a "
                  "plain --array=0-N or A-B:STEP range)",
                  id, min, step);
-        return -1;
+        return OSTEL_ERR;
     }
     *k = (id - min) / step;
     *n = count;
@@ -88,22 +88,22 @@ int ostel_study_shard_resolve(const char *shard_opt, long shards_opt,
     *source = NULL;
     if (shard_opt) {
         if (ostel_study_shard_parse(shard_opt, k, n, err, err_size) != 0)
-            return -1;
+            return OSTEL_ERR;
         if (shards_opt > 0 && shards_opt != *n) {
             snprintf(err, err_size, "--shard %s and --shards %ld disagree", shard_opt, shards_opt);
-            return -1;
+            return OSTEL_ERR;
         }
         *source = "--shard";
         return 0;
     }
     if (shards_opt < 0 || shards_opt > OSTEL_STUDY_MAX_SHARDS) {
         snprintf(err, err_size, "--shards must be 1 to %d", OSTEL_STUDY_MAX_SHARDS);
-        return -1;
+        return OSTEL_ERR;
     }
     long sk = 0, sn = 0;
     int slurm = from_slurm(env, &sk, &sn, err, err_size);
     if (slurm < 0)
-        return -1;
+        return OSTEL_ERR;
     if (shards_opt == 0) {
         if (slurm == 0 || sn < 0) /* not an array task, or the count is unknown */
             return 0;
@@ -115,7 +115,7 @@ int ostel_study_shard_resolve(const char *shard_opt, long shards_opt,
         if (idx < 0) {
             snprintf(err, err_size, "JOB_COMPLETION_INDEX '%s' is not a whole number",
                      env->k8s_index);
-            return -1;
+            return OSTEL_ERR;
         }
         *source = "kubernetes";
     } else if (slurm == 1) {
@@ -123,7 +123,7 @@ int ostel_study_shard_resolve(const char *shard_opt, long shards_opt,
             snprintf(err, err_size,
                      "--shards %ld but the Slurm array has %ld tasks (SLURM_ARRAY_TASK_COUNT)",
                      shards_opt, sn);
-            return -1;
+            return OSTEL_ERR;
         }
         idx = sk;
         *source = "slurm";
@@ -132,12 +132,12 @@ int ostel_study_shard_resolve(const char *shard_opt, long shards_opt,
                  "--shards %ld: which shard is this? give --shard K/N, or run in a Slurm array "
                  "or a Kubernetes Indexed Job",
                  shards_opt);
-        return -1;
+        return OSTEL_ERR;
     }
     if (idx >= shards_opt) {
         snprintf(err, err_size, "shard index %ld (%s) is outside 0..%ld", idx, *source,
                  shards_opt - 1);
-        return -1;
+        return OSTEL_ERR;
     }
     *k = (int)idx;
     *n = (int)shards_opt;

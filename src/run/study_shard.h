@@ -14,7 +14,8 @@
 #define OSTEL_STUDY_MAX_SHARDS 100000
 
 /*
- * Reads "K/N" (0 <= K < N <= OSTEL_STUDY_MAX_SHARDS). Returns 0, or -1 with the reason in err.
+ * Reads "K/N" (0 <= K < N <= OSTEL_STUDY_MAX_SHARDS). Returns 0, or OSTEL_ERR with the reason in
+ * err.
  */
 int ostel_study_shard_parse(const char *text, int *k, int *n, char *err, size_t err_size);
 
@@ -29,8 +30,8 @@ struct ostel_study_shard_env {
  * not given. Without either, a Slurm array task shards itself (K = (ID - MIN) / STEP, N = COUNT);
  * anything else runs the whole study (*n = 0). With --shards N the index comes from
  * JOB_COMPLETION_INDEX or the Slurm array. *source names where K/N came from ("--shard", "slurm",
- * "kubernetes"). Returns 0, or -1 with the reason in err (an index out of range, a count that
- * disagrees with the array's, a malformed number).
+ * "kubernetes"). Returns 0, or OSTEL_ERR with the reason in err (an index out of range, a count
+ * that disagrees with the array's, a malformed number).
  */
 int ostel_study_shard_resolve(const char *shard_opt, long shards_opt,
                               const struct ostel_study_shard_env *env, int *k, int *n,

@@ -140,7 +140,7 @@ static int check_scenario(const char *sc, char *err, size_t err_size)
             p++;
         if (!*p) {
             snprintf(err, err_size, "scenario '%s' names no program", sc);
-            return -1;
+            return OSTEL_ERR;
         }
         return 0;
     }
@@ -151,7 +151,7 @@ static int check_scenario(const char *sc, char *err, size_t err_size)
                  "scenario '%s': %s (want none, mem:SIZE, mem:PCT%%, "
                  "mem:PCT%%avail, mem:avail-SIZE, cpu:N, or cmd:PROGRAM ARGS)",
                  sc, herr);
-        return -1;
+        return OSTEL_ERR;
     }
     return 0;
 }
@@ -170,7 +170,7 @@ static int set_scenarios(struct ostel_strlist *out, const char *value, bool *emp
     if (*head && !ostel_strlist_split(&l, head)) {
         free(head);
         *empty_cell = true;
-        return -1;
+        return OSTEL_ERR;
     }
     free(head);
     /* a hog spec may combine kinds with commas ("mem:4G,cpu:1") only inside one entry written
@@ -186,7 +186,7 @@ static int set_scenarios(struct ostel_strlist *out, const char *value, bool *emp
         ostel_strlist_push(out, cmd);
     for (size_t i = 0; i < out->n; i++)
         if (check_scenario(out->v[i], err, err_size) != 0)
-            return -1;
+            return OSTEL_ERR;
     return 0;
 }
 
@@ -389,7 +389,7 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
     const struct ostel_study_key *k = ostel_study_key_find(key);
     if (!k) {
         snprintf(err, err_size, "unknown key '%s'", key);
-        return -1;
+        return OSTEL_ERR;
     }
     void *field = (char *)s + k->offset;
     bool ok = true, empty_cell = false;
@@ -420,7 +420,7 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         break;
     case OSTEL_STUDY_SCENARIOS:
         if (set_scenarios(field, value, &empty_cell, err, err_size) != 0 && !empty_cell)
-            return -1;
+            return OSTEL_ERR;
         break;
     case OSTEL_STUDY_ARGS:
         ostel_strlist_split_blanks(field, value);
@@ -478,11 +478,11 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
         s->serve = true;
     if (empty_cell) {
         snprintf(err, err_size, "%s: empty entry in '%s'", key, value);
-        return -1;
+        return OSTEL_ERR;
     }
     if (!ok) {
         snprintf(err, err_size, "%s: '%s' is not %s", k->key, value, k->what);
-        return -1;
+        return OSTEL_ERR;
     }
     return 0;
 }
@@ -503,7 +503,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
                      section);
         else
             snprintf(err, err_size, "'%s' before the [study] section", name);
-        return -1;
+        return OSTEL_ERR;
     }
     /* [serve]'s keys are the table's serve_* keys without the prefix */
     char full[96];
@@ -512,7 +512,7 @@ static int on_ini(void *user, const char *section, const char *name, const char 
         const struct ostel_study_key *sk = ostel_study_key_find(full);
         if (!sk || sk->canon != OSTEL_STUDY_CANON_SERVE || strlen(name) > 64) {
             snprintf(err, err_size, "unknown key '%s' in [serve]", name);
-            return -1;
+            return OSTEL_ERR;
         }
         name = full;
     }
@@ -521,10 +521,10 @@ static int on_ini(void *user, const char *section, const char *name, const char 
     int *seen = k ? &c->seen_line[k - study_keys] : NULL;
     if (seen && *seen) {
         snprintf(err, err_size, "'%s' is given twice (lines %d and %d)", k->key, *seen, line);
-        return -1;
+        return OSTEL_ERR;
     }
     if (ostel_study_spec_set(c->spec, name, value, err, err_size) != 0)
-        return -1;
+        return OSTEL_ERR;
     if (seen)
         *seen = line;
     return 0;
@@ -567,17 +567,17 @@ static int serve_finish(struct ostel_study_spec *s, char *err, size_t err_size)
         snprintf(err, err_size,
                  "gen is for llama.cpp runs: a serving study sets output_tokens in "
                  "[serve] (--output-tokens)");
-        return -1;
+        return OSTEL_ERR;
     }
     if (s->prompt) {
         snprintf(err, err_size,
                  "prompt is for llama.cpp runs: a serving study makes its prompts "
                  "from prompt_file or a built-in text");
-        return -1;
+        return OSTEL_ERR;
     }
     if (s->serve_concurrency && s->serve_rate) {
         snprintf(err, err_size, "[serve]: give concurrency or rate, not both");
-        return -1;
+        return OSTEL_ERR;
     }
     if (!s->serve_concurrency && !s->serve_rate)
         s->serve_concurrency = ostel_xstrdup("1");
@@ -590,7 +590,7 @@ static int serve_finish(struct ostel_study_spec *s, char *err, size_t err_size)
                      "llama_args: '%.40s': ostel starts llama-server on 127.0.0.1 and a free port "
                      "of its own",
                      r);
-            return -1;
+            return OSTEL_ERR;
         }
     }
     return 0;
@@ -600,11 +600,11 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
 {
     if (s->models.n == 0) {
         snprintf(err, err_size, "no models: give -m a.gguf,b.gguf or 'models =' in [study]");
-        return -1;
+        return OSTEL_ERR;
     }
     if (s->tags.n && s->tags.n != s->models.n) {
         snprintf(err, err_size, "%zu tags for %zu models", s->tags.n, s->models.n);
-        return -1;
+        return OSTEL_ERR;
     }
     if (!s->tags.n)
         for (size_t i = 0; i < s->models.n; i++) {
@@ -617,12 +617,12 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
             if (strcmp(s->tags.v[i], s->tags.v[j]) == 0) {
                 snprintf(err, err_size, "two models have the tag '%s': give tags = ...",
                          s->tags.v[i]);
-                return -1;
+                return OSTEL_ERR;
             }
     if (!s->ctxs.n)
         ostel_strlist_push(&s->ctxs, "4096");
     if (s->serve && serve_finish(s, err, err_size) != 0)
-        return -1;
+        return OSTEL_ERR;
     if (!s->gens.n && !s->serve)
         ostel_strlist_push(&s->gens, "256");
     if (!s->scenarios.n)
@@ -631,7 +631,7 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
         s->tool = ostel_xstrdup("llama-completion");
     if (s->prompt && s->prompt_file) {
         snprintf(err, err_size, "give prompt or prompt_file, not both");
-        return -1;
+        return OSTEL_ERR;
     }
     if (!s->name) {
         char *canon = ostel_study_spec_canonical(s);
