@@ -264,21 +264,21 @@ int ostel_report_load_path(struct ostel_report_set *set, const char *path);
 int ostel_report_load_path_series(struct ostel_report_set *set, const char *path,
                                   size_t max_points);
 /*
- * Pure parts of the loader, for tests and fuzzing: parse one file's bytes into run. Return 0, or -1
- * with a message in err (without the file name).
+ * Pure parts of the loader, for tests and fuzzing: parse one file's bytes into run. Return 0, or
+ * OSTEL_ERR with a message in err (without the file name).
  */
 int ostel_report_load_summary(struct ostel_report_run *run, const char *data, size_t len, char *err,
-                              size_t errlen);
+                              size_t err_size);
 /* The same from summary.json's parsed tree (ostel_rundir_parse_summary's): not parsed again. */
 struct cJSON;
 int ostel_report_load_summary_json(struct ostel_report_run *run, const struct cJSON *root,
-                                   char *err, size_t errlen);
+                                   char *err, size_t err_size);
 int ostel_report_load_config(struct ostel_report_run *run, const char *data, size_t len);
 int ostel_report_load_metrics(struct ostel_report_run *run, const char *data, size_t len, char *err,
-                              size_t errlen);
+                              size_t err_size);
 /* gpu_metrics.csv (docs/run-directory.md) into run->gpu_series; call after the metrics. */
 int ostel_report_load_gpu_metrics(struct ostel_report_run *run, const char *data, size_t len,
-                                  char *err, size_t errlen);
+                                  char *err, size_t err_size);
 /* The last lines of dir/llama_output.log, control characters blanked, or NULL when it is absent or
  * empty. The caller frees it. */
 char *ostel_report_read_log_tail(const char *dir);

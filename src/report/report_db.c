@@ -135,7 +135,8 @@ struct db_load {
 
 /* Fills run r from one row (its summary and config, not its samples): the first usable
  * MemAvailable comes with the row, the series (when drawn) from the samples walk. */
-static int load_row(struct ostel_report_run *r, const struct db_row *row, char *err, size_t errlen)
+static int load_row(struct ostel_report_run *r, const struct db_row *row, char *err,
+                    size_t err_size)
 {
     const char *dir = row->run_dir ? row->run_dir : "";
     size_t dl, base;
@@ -150,8 +151,8 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
     }
     char why[256];
     if (!row->summary_json) {
-        snprintf(err, errlen, "no summary");
-        return -1;
+        snprintf(err, err_size, "no summary");
+        return OSTEL_ERR;
     }
     /* the validator of directories and db import (src/rundir), for a database written by an older
      * ostel or by hand; the row's texts are this loader's own copies */
@@ -163,15 +164,15 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
             0 ||
         ostel_report_load_summary_json(r, root, why, sizeof(why)) != 0) {
         cJSON_Delete(root);
-        snprintf(err, errlen, "summary.json: %s", why);
-        return -1;
+        snprintf(err, err_size, "summary.json: %s", why);
+        return OSTEL_ERR;
     }
     cJSON_Delete(root);
     if (row->config_text) {
         size_t clen = strlen(row->config_text);
         if (ostel_rundir_validate_config(row->config_text, &clen, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "config.txt: %s", why);
-            return -1;
+            snprintf(err, err_size, "config.txt: %s", why);
+            return OSTEL_ERR;
         }
         ostel_report_load_config(r, row->config_text, clen);
     }

@@ -615,25 +615,25 @@ static void load_phase(struct ostel_report_run *r, int phase, const cJSON *ps)
 }
 
 int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size_t len, char *err,
-                              size_t errlen)
+                              size_t err_size)
 {
     cJSON *root = cJSON_ParseWithLength(data, len);
     if (!root) {
-        snprintf(err, errlen, "not valid JSON");
-        return -1;
+        snprintf(err, err_size, "not valid JSON");
+        return OSTEL_ERR;
     }
-    int rc = ostel_report_load_summary_json(r, root, err, errlen);
+    int rc = ostel_report_load_summary_json(r, root, err, err_size);
     cJSON_Delete(root);
     return rc;
 }
 
 int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSON *root, char *err,
-                                   size_t errlen)
+                                   size_t err_size)
 {
     struct ostel_summary sum; /* its trees borrow root's */
-    if (ostel_summary_view(root, &sum, err, errlen) != 0) {
+    if (ostel_summary_view(root, &sum, err, err_size) != 0) {
         ostel_summary_free(&sum);
-        return -1;
+        return OSTEL_ERR;
     }
     const struct ostel_summary_run *run = &sum.run;
     const cJSON *serve = ostel_summary_section(&sum, "serve");
@@ -844,8 +844,8 @@ static bool parse_cell(struct ostel_str s, double *out)
 
 /*
  * Reads the header line off *rest: idx[c] gets the field number of names[c] (the first field of
- * that name), or -1; *ncols the header's field count. Returns -1 with err set when there is no
- * line.
+ * that name), or -1; *ncols the header's field count. Returns OSTEL_ERR with err set when there is
+ * no line.
  */
 /* Lines in p[0..n) counting a last one without its newline: an upper bound on a CSV's rows, so each
  * column is allocated once. */
@@ -860,15 +860,15 @@ static size_t line_count(const char *p, size_t n)
 }
 
 static int read_header(struct ostel_str *rest, const char *const *names, int nnames, int *idx,
-                       size_t *ncols, char *err, size_t errlen)
+                       size_t *ncols, char *err, size_t err_size)
 {
     struct ostel_str line;
     struct ostel_str f[MAX_FIELDS];
     for (int c = 0; c < nnames; c++)
         idx[c] = -1;
     if (!ostel_str_next_line(rest, &line)) {
-        snprintf(err, errlen, "empty file (no header line)");
-        return -1;
+        snprintf(err, err_size, "empty file (no header line)");
+        return OSTEL_ERR;
     }
     *ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
     for (size_t i = 0; i < *ncols && i < OSTEL_ARRAY_LEN(f); i++)
@@ -953,9 +953,9 @@ static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_
 }
 
 int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
-                              size_t errlen)
+                              size_t err_size)
 {
-    return load_metrics_scan(r, data, len, NULL, err, errlen);
+    return load_metrics_scan(r, data, len, NULL, err, err_size);
 }
 
 /* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
@@ -973,17 +973,17 @@ static const char *const gcol_names[NGCOLS] = {"ts",          "gpu",         "ph
                                                "mem_used_mb", "proc_mem_mb", "power_w"};
 
 int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, size_t len,
-                                  char *err, size_t errlen)
+                                  char *err, size_t err_size)
 {
     struct ostel_str rest = ostel_str_make(data, len), line;
     struct ostel_str f[MAX_FIELDS];
     int idx[NGCOLS];
     size_t ncols;
-    if (read_header(&rest, gcol_names, NGCOLS, idx, &ncols, err, errlen) != 0)
-        return -1;
+    if (read_header(&rest, gcol_names, NGCOLS, idx, &ncols, err, err_size) != 0)
+        return OSTEL_ERR;
     if (idx[GCOL_TS] < 0 || idx[GCOL_GPU] < 0) {
-        snprintf(err, errlen, "line 1: not a GPU metrics header (needs the columns ts and gpu)");
-        return -1;
+        snprintf(err, err_size, "line 1: not a GPU metrics header (needs the columns ts and gpu)");
+        return OSTEL_ERR;
     }
     size_t rows = line_count(rest.p, rest.n);
     struct ostel_report_gpu_series *s = &r->gpu_series;
@@ -1003,7 +1003,7 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
             continue;
         size_t nf = split_fields(line, f, OSTEL_ARRAY_LEN(f));
         if (nf != ncols) {
-            snprintf(err, errlen, "line %zu: %zu fields where the header has %zu", lineno, nf,
+            snprintf(err, err_size, "line %zu: %zu fields where the header has %zu", lineno, nf,
                      ncols);
             rc = -1;
             break;
@@ -1012,11 +1012,11 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
             double v = NAN;
             int k = idx[colidx[c]];
             if (k >= 0 && !parse_cell(f[k], &v)) {
-                snprintf(err, errlen, "line %zu: column %s is not a number", lineno,
+                snprintf(err, err_size, "line %zu: column %s is not a number", lineno,
                          gcol_names[colidx[c]]);
                 rc = -1;
             } else if (c > 0 && v < 0) { /* MiB and W: never negative */
-                snprintf(err, errlen, "line %zu: column %s is negative", lineno,
+                snprintf(err, err_size, "line %zu: column %s is negative", lineno,
                          gcol_names[colidx[c]]);
                 rc = -1;
             }
@@ -1025,7 +1025,7 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
         double g = NAN;
         if (rc == 0 && (!parse_cell(f[idx[GCOL_GPU]], &g) || isnan(g) || g < 0 ||
                         g >= OSTEL_GPU_MAX_DEVICES || g != floor(g) || isnan(s->t_s[n]))) {
-            snprintf(err, errlen, "line %zu: no ts or no GPU index (0 to %d)", lineno,
+            snprintf(err, err_size, "line %zu: no ts or no GPU index (0 to %d)", lineno,
                      OSTEL_GPU_MAX_DEVICES - 1);
             rc = -1;
         }
@@ -1047,7 +1047,7 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
     }
     if (rc != 0) {
         gpu_series_free(s);
-        return -1;
+        return OSTEL_ERR;
     }
     s->n = n;
     return 0;
@@ -1103,7 +1103,7 @@ static void buf_grow(struct ostel_buf *b, size_t cap)
  * and one fstat per file, the buffer sized from fstat: no separate stat to see whether it exists.
  */
 static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b,
-                          char *err, size_t errlen)
+                          char *err, size_t err_size)
 {
     char *path = ostel_xasprintf("%s/%s", dir, file);
     ostel_buf_init(b, max + 1);
@@ -1114,11 +1114,11 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
         if (errno == ENOENT || errno == ENOTDIR)
             rc = 1;
         else
-            rc = -1, snprintf(err, errlen, "cannot open '%s': %s", path, strerror(errno));
+            rc = -1, snprintf(err, err_size, "cannot open '%s': %s", path, strerror(errno));
     } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = 1;
     } else if ((uint64_t)st.st_size > max) {
-        rc = -1, snprintf(err, errlen, "'%s' is larger than %zu bytes", path, max);
+        rc = -1, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
     } else {
         buf_grow(b, (size_t)st.st_size + 2); /* +1 to see EOF in one read, +1 for the NUL */
         for (;;) {
@@ -1132,13 +1132,13 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
-                rc = -1, snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+                rc = -1, snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
                 break;
             }
             if (n == 0)
                 break;
             if (b->len + (size_t)n > max) {
-                rc = -1, snprintf(err, errlen, "'%s' is larger than %zu bytes", path, max);
+                rc = -1, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
                 break;
             }
             b->len += (size_t)n;
@@ -1210,11 +1210,11 @@ static bool looks_like_run(const char *dir)
            has_file(dir, "config.txt") || has_file(dir, "llama_output.log");
 }
 
-/* Loads the run directory dir into r (added to the set by the caller). Returns 0, or -1 with the
- * whole message (file name included) in err. Touches nothing but r and the files: the parallel
+/* Loads the run directory dir into r (added to the set by the caller). Returns 0, or OSTEL_ERR with
+ * the whole message (file name included) in err. Touches nothing but r and the files: the parallel
  * loader runs it on several threads at once. */
 static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max_points, char *err,
-                         size_t errlen)
+                         size_t err_size)
 {
     set_str(&r->path, dir, strlen(dir));
     size_t dl, base;
@@ -1225,57 +1225,57 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     struct ostel_buf b;
     struct ostel_rundir_facts facts;
     ostel_rundir_facts_init(&facts);
-    int rc = read_file_into(dir, "summary.json", SUMMARY_MAX, &b, err, errlen);
+    int rc = read_file_into(dir, "summary.json", SUMMARY_MAX, &b, err, err_size);
     if (rc == 1)
-        snprintf(err, errlen,
+        snprintf(err, err_size,
                  "%s/summary.json: missing (an unfinished run, or not a run directory)", dir);
     /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
     cJSON *root = NULL;
     if (rc == 0 && b.data &&
         ostel_rundir_parse_summary(b.data, &b.len, &facts, &root, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s/summary.json: %s", dir, why);
+        snprintf(err, err_size, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
     /* the validator's tree: the file is parsed once */
     if (rc == 0 && (root ? ostel_report_load_summary_json(r, root, why, sizeof(why))
                          : ostel_report_load_summary(r, b.data, b.len, why, sizeof(why))) != 0) {
-        snprintf(err, errlen, "%s/summary.json: %s", dir, why);
+        snprintf(err, err_size, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
     cJSON_Delete(root);
     ostel_buf_free(&b);
     if (rc != 0)
-        return -1;
+        return OSTEL_ERR;
 
-    rc = read_file_into(dir, "config.txt", CONFIG_MAX, &b, err, errlen);
+    rc = read_file_into(dir, "config.txt", CONFIG_MAX, &b, err, err_size);
     if (rc == 0 && b.data && ostel_rundir_validate_config(b.data, &b.len, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s/config.txt: %s", dir, why);
+        snprintf(err, err_size, "%s/config.txt: %s", dir, why);
         rc = -1;
     }
     if (rc == 0)
         ostel_report_load_config(r, b.data, b.len);
     ostel_buf_free(&b);
     if (rc < 0)
-        return -1;
-    rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, errlen);
+        return OSTEL_ERR;
+    rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, err_size);
     if (rc == 0 && load_metrics_checked(r, &b, &facts, why, sizeof(why)) != 0) {
-        snprintf(err, errlen, "%s/metrics.csv: %s", dir, why);
+        snprintf(err, err_size, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }
     ostel_buf_free(&b);
     if (rc < 0)
-        return -1;
+        return OSTEL_ERR;
     /* GPU samples (only where the summary says a GPU was read), aligned on the OS samples'
      * first ts before both are reduced */
     if (r->has_gpu) {
-        rc = read_file_into(dir, "gpu_metrics.csv", METRICS_MAX, &b, err, errlen);
+        rc = read_file_into(dir, "gpu_metrics.csv", METRICS_MAX, &b, err, err_size);
         if (rc == 0 && ostel_report_load_gpu_metrics(r, b.data, b.len, why, sizeof(why)) != 0) {
-            snprintf(err, errlen, "%s/gpu_metrics.csv: %s", dir, why);
+            snprintf(err, err_size, "%s/gpu_metrics.csv: %s", dir, why);
             rc = -1;
         }
         ostel_buf_free(&b);
         if (rc < 0)
-            return -1;
+            return OSTEL_ERR;
         gpu_series_reduce(&r->gpu_series, max_points);
     }
     ostel_report_series_reduce(&r->series, max_points);
