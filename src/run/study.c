@@ -247,7 +247,7 @@ static char **llama_argv(const struct study_ctx *c, size_t model, long long ctx,
     struct ostel_llama_cmd lc = {c->tool_path, s->tool,   s->models.v[model], ctx,
                                  gen,          s->prompt, s->prompt_file,     s->seed,
                                  extra};
-    char **argv = ostel_llama_cmd_argv(&lc);
+    char **argv = ostel_run_llama_cmd_argv(&lc);
     free(extra);
     return argv;
 }
@@ -388,7 +388,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         }
     }
     if (argv)
-        ostel_llama_cmd_argv_free(argv);
+        ostel_run_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
     int stop_rc = hook.stop_rc;
     if (!hook.stopped) {
@@ -480,7 +480,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
                           : ostel_runner_run(&rs, &res);
         ostel_run_result_free(&res);
         if (argv)
-            ostel_llama_cmd_argv_free(argv);
+            ostel_run_llama_cmd_argv_free(argv);
         free(dir);
         if (rr != 0)
             return 1;
@@ -628,7 +628,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     rc = OSTEL_EXIT_FAIL;
     if (check_scenarios(&c) != 0)
         goto out;
-    c.llama_version = ostel_llama_tool_version(c.tool_path);
+    c.llama_version = ostel_run_llama_tool_version(c.tool_path);
     c.runs_dir = ostel_xasprintf("%s/runs", s->dir);
     c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
     if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
