@@ -25,7 +25,7 @@ int ostel_cmd_run(int argc, char **argv)
         return rc == OSTEL_OPT_HELP ? OSTEL_EXIT_OK : OSTEL_EXIT_USAGE;
     }
     if (!a.command_mode)
-        a.llama_version = ostel_llama_tool_version(a.tool_path);
+        a.llama_version = ostel_run_llama_tool_version(a.tool_path);
     a.spec.llama_version = a.llama_version;
     if (ostel_runner_prepare_dir(a.dir) != 0) {
         ostel_run_args_free(&a);

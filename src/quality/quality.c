@@ -1091,7 +1091,7 @@ static int setup(struct qctx *c)
     }
     ostel_hash_hex(t.data, t.len, c->text_hash);
     ostel_buf_free(&t);
-    c->llama_version = ostel_llama_tool_version(c->tool_path);
+    c->llama_version = ostel_run_llama_tool_version(c->tool_path);
     struct stat st;
     stat(c->m[c->base].path, &st);
     char *base_real = realpath(c->m[c->base].path, NULL);

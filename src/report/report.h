@@ -6,7 +6,8 @@
  *   1. a run set (struct ostel_report_set): runs in memory, whatever loaded them — report_load.c
  * reads run directories (docs/run-directory.md) into it;
  *   2. the analysis (struct ostel_report): groups, statistics, comparisons, notes, interpretation —
- *      report.c builds it from a run set and options, with no I/O;
+ *      report.c builds it from a run set and options (report_notes.c the notes, report_sweep.c
+ *      the prediction and the sweep), with no I/O but the GGUF headers of the sweep;
  *   3. formats (report_md.c, report_csv.c, report_json.c, report_html.c): pure writers from an
  * analysis into a capped buffer, behind one table (ostel_report_find_format). Every number that a
  * run did not yield is NAN in memory and "—" / empty / null on output, never 0.

@@ -42,7 +42,7 @@ static void push_num(struct argv_builder *b, long long v)
     push(b, tmp);
 }
 
-char **ostel_llama_cmd_argv(const struct ostel_llama_cmd *c)
+char **ostel_run_llama_cmd_argv(const struct ostel_llama_cmd *c)
 {
     struct argv_builder b = {0};
     bool cli = strcmp(c->tool, "llama-cli") == 0;
@@ -77,14 +77,14 @@ char **ostel_llama_cmd_argv(const struct ostel_llama_cmd *c)
     return b.v;
 }
 
-void ostel_llama_cmd_argv_free(char **argv)
+void ostel_run_llama_cmd_argv_free(char **argv)
 {
     for (size_t i = 0; argv && argv[i]; i++)
         free(argv[i]);
     free(argv);
 }
 
-char *ostel_llama_tool_version(const char *tool_path)
+char *ostel_run_llama_tool_version(const char *tool_path)
 {
     char *argv[] = {(char *)tool_path, "--version", NULL};
     struct ostel_child c;

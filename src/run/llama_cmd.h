@@ -28,14 +28,14 @@ struct ostel_llama_cmd {
     char *const *extra; /* NULL-terminated, may be NULL */
 };
 
-/* A NULL-terminated argv; the caller frees it with ostel_llama_cmd_argv_free(). */
-char **ostel_llama_cmd_argv(const struct ostel_llama_cmd *c);
-void ostel_llama_cmd_argv_free(char **argv);
+/* A NULL-terminated argv; the caller frees it with ostel_run_llama_cmd_argv_free(). */
+char **ostel_run_llama_cmd_argv(const struct ostel_llama_cmd *c);
+void ostel_run_llama_cmd_argv_free(char **argv);
 
 /*
  * The first line of `TOOL --version` ("version: 0.4.0-dev (build 1, commit 80fb11a)"), or NULL when
  * the tool prints none within 5 s. The caller frees the result.
  */
-char *ostel_llama_tool_version(const char *tool_path);
+char *ostel_run_llama_tool_version(const char *tool_path);
 
 #endif

@@ -11,19 +11,14 @@
  * Process-wide state: the SIGINT/SIGTERM flag, as in the runner; a signal handler can reach nothing
  * else.
  */
-#include "run/study.h"
+#include "run/study_internal.h"
 #include "run/study_shard.h"
 
 #include "llama/gguf.h"
 #include "llama/llama_tools.h"
-#include "platform/platform.h"
-#include "run/aggregate.h"
-#include "run/child.h"
 #include "run/hog.h"
 #include "run/llama_cmd.h"
-#include "rundir/rundir_metrics.h"
 #include "run/runner.h"
-#include "run/sampler.h"
 #include "rundir/rundir_config.h"
 #include "rundir/rundir_files.h"
 #include "store/store.h"
@@ -31,8 +26,6 @@
 #include "util/names.h"
 
 #include <cJSON.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -49,7 +42,7 @@ static void on_study_signal(int sig)
 }
 
 /* Sleeps up to s seconds in 50 ms slices; false when a signal asked the study to stop. */
-static bool nap(double s)
+bool ostel_study_nap(double s)
 {
     double end = ostel_mono_s() + s;
     while (!g_study_signal) {
@@ -61,23 +54,6 @@ static bool nap(double s)
     }
     return false;
 }
-
-struct study_ctx {
-    const struct ostel_study_spec *spec;
-    const struct ostel_study_options *opt;
-    struct ostel_store *store;
-    int64_t study_id;
-    char *runs_dir, *warm_dir;
-    char *tool_path, *llama_version;
-    struct ostel_study_run *plan;
-    size_t nplan, todo, done_now;
-    double t0, run_seconds;
-    double baseline_avail;
-    double last_gen_tps;
-    size_t failed;
-    size_t shard_runs; /* runs of this shard's slice (--shard) */
-    bool *mine;        /* [nplan]: the runs of this shard's slice (--shard), else NULL */
-};
 
 /* ---------- progress ---------- */
 
@@ -148,7 +124,7 @@ static char *active_path(const struct study_ctx *c)
 
 /* Records the process groups in flight, so that a study killed with SIGKILL can end them next time.
  */
-static void active_write(const struct study_ctx *c, pid_t run_pgid, pid_t scen_pgid)
+void ostel_study_active_write(const struct study_ctx *c, pid_t run_pgid, pid_t scen_pgid)
 {
     char *p = active_path(c);
     char txt[64];
@@ -226,252 +202,6 @@ static bool run_dir_finished(const char *dir, const char *hash, bool serve)
     return ok;
 }
 
-/* ---------- background scenarios ---------- */
-
-struct scenario {
-    const char *text;
-    struct ostel_child child;
-    bool running;
-    int log_fd;
-    int csv_fd;
-    struct ostel_sampler *sampler;
-    char *log_tmp, *csv_tmp, *ready_tmp;
-    uint64_t asked_bytes;
-    double ready_s;
-    double held_mib;
-    bool held_checked;
-};
-
-static double tree_rss_mib(pid_t pid)
-{
-    char err[128];
-    struct ostel_platform *p = ostel_platform_open(pid, 64, err, sizeof(err));
-    if (!p)
-        return NAN;
-    struct ostel_platform_sample s;
-    ostel_platform_sample(p, &s);
-    ostel_platform_close(p);
-    return ostel_platform_sample_has(&s, OSTEL_PLATFORM_FIELD_RSS) ? (double)s.rss_bytes / 1048576.0
-                                                                   : NAN;
-}
-
-/* Starts the scenario and waits until it holds its load. Returns 0, or OSTEL_ERR (printed). */
-static int scenario_start(struct study_ctx *c, size_t idx, struct scenario *sc, const char *text)
-{
-    memset(sc, 0, sizeof(*sc));
-    sc->text = text;
-    sc->log_fd = sc->csv_fd = -1;
-    if (strcmp(text, "none") == 0)
-        return OSTEL_OK;
-    sc->log_tmp = ostel_xasprintf("%s/.scenario-%zu.log", c->spec->dir, idx);
-    sc->csv_tmp = ostel_xasprintf("%s/.scenario-%zu.csv", c->spec->dir, idx);
-    sc->ready_tmp = ostel_xasprintf("%s/.scenario-%zu.ready", c->spec->dir, idx);
-    unlink(sc->ready_tmp);
-    sc->log_fd = open(sc->log_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    sc->csv_fd = open(sc->csv_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
-    if (sc->log_fd < 0 || sc->csv_fd < 0)
-        return ostel_error("cannot create scenario files in '%s': %s", c->spec->dir,
-                           strerror(errno));
-    char header[512];
-    size_t hl = ostel_metrics_format_header(header, sizeof(header));
-    if (write(sc->csv_fd, header, hl) != (ssize_t)hl)
-        return ostel_error("cannot write '%s'", sc->csv_tmp);
-
-    struct ostel_strlist argv = {0};
-    bool is_cmd = strncmp(text, "cmd:", 4) == 0;
-    if (is_cmd) {
-        ostel_strlist_split_blanks(&argv, text + 4);
-        char *resolved = argv.n ? ostel_find_executable(argv.v[0]) : NULL;
-        if (!resolved) {
-            ostel_error("scenario '%s': program '%s' not found", text, argv.n ? argv.v[0] : "");
-            ostel_strlist_free(&argv);
-            return OSTEL_ERR;
-        }
-        free(argv.v[0]);
-        argv.v[0] = resolved;
-    } else {
-        struct ostel_hog_spec hs;
-        char err[256];
-        struct ostel_hog_meminfo mi;
-        bool checked;
-        ostel_hog_parse_spec(text, &hs, err, sizeof(err));
-        ostel_hog_read_meminfo(&mi);
-        if (ostel_hog_resolve_mem(&hs, &mi, OSTEL_HOG_RESERVE_BYTES, &sc->asked_bytes, &checked,
-                                  err, sizeof(err)) != 0)
-            return ostel_error("scenario %s", err);
-        const char *hog_argv[] = {c->opt->self_exe, "hog", text, "--ready-file", sc->ready_tmp};
-        for (size_t i = 0; i < OSTEL_ARRAY_LEN(hog_argv); i++)
-            ostel_strlist_push(&argv, hog_argv[i]);
-        if (c->spec->hog_cycle_ns) {
-            char cyc[32];
-            snprintf(cyc, sizeof(cyc), "%.3fs", (double)c->spec->hog_cycle_ns / 1e9);
-            ostel_strlist_push(&argv, "--cycle");
-            ostel_strlist_push(&argv, cyc);
-        }
-    }
-    double t0 = ostel_mono_s();
-    int rc = ostel_child_spawn_to_fd(argv.v, sc->log_fd, &sc->child);
-    ostel_strlist_free(&argv);
-    if (rc != 0)
-        return OSTEL_ERR;
-    sc->running = true;
-    active_write(c, 0, sc->child.pid);
-
-    /* Wait until it holds its load: the hog's ready file; a plain command gets one second. */
-    double limit = is_cmd ? 1.0 : 300.0;
-    for (;;) {
-        bool exited = false;
-        ostel_child_check_exit(&sc->child, &exited);
-        if (exited) {
-            struct ostel_buf b;
-            ostel_buf_init(&b, 1 << 16);
-            ostel_file_read_all(sc->log_tmp, 1 << 16, &b);
-            char *last = b.data;
-            for (char *p = b.data; *p; p++)
-                if (*p == '\n' && p[1])
-                    last = p + 1;
-            ostel_error("scenario '%s' ended before the run: %s", text,
-                        *last ? last : "(it printed nothing)");
-            ostel_buf_free(&b);
-            return OSTEL_ERR;
-        }
-        if (!is_cmd && ostel_is_file(sc->ready_tmp))
-            break;
-        if (ostel_mono_s() - t0 >= limit) {
-            if (is_cmd)
-                break;
-            return ostel_error("scenario '%s' did not hold its load within %.0f s", text, limit);
-        }
-        if (!nap(0.05))
-            return OSTEL_ERR;
-    }
-    sc->ready_s = ostel_mono_s() - t0;
-    /* Check from its telemetry that it really holds what it asked (at least 90 %). */
-    sc->held_mib = tree_rss_mib(sc->child.pid);
-    if (sc->asked_bytes) {
-        sc->held_checked = true;
-        double asked_mib = (double)sc->asked_bytes / 1048576.0;
-        if (isnan(sc->held_mib) || sc->held_mib < 0.9 * asked_mib)
-            ostel_warn("scenario '%s' holds %.0f MiB of the %.0f MiB it asked", text, sc->held_mib,
-                       asked_mib);
-    }
-    sc->sampler = ostel_sampler_start(sc->child.pid, sc->csv_fd, c->spec->interval_ns);
-    return OSTEL_OK;
-}
-
-/*
- * summary.json's "scenario" object (docs/run-directory.md) from scenario.json's: name, definition,
- * what it asked and held, and its telemetry (the overall statistics of scenario_metrics.csv).
- */
-static cJSON *scenario_section(const cJSON *sc)
-{
-    cJSON *o = cJSON_CreateObject();
-    const cJSON *name = cJSON_GetObjectItem(sc, "scenario");
-    cJSON_AddStringToObject(o, "name", name->valuestring);
-    cJSON_AddStringToObject(o, "definition", name->valuestring);
-    static const char *const keys[] = {"kind", "asked_mib", "held_mib_at_start", "ready_s"};
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(keys); i++)
-        cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(cJSON_GetObjectItem(sc, keys[i]), 1));
-    const cJSON *tel = cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "telemetry"), "overall");
-    cJSON_AddItemToObject(o, "telemetry", tel ? cJSON_Duplicate(tel, 1) : cJSON_CreateNull());
-    return o;
-}
-
-/*
- * Stops the scenario and moves its files into the run directory (when given), adding its
- * "scenario" section to sum (when given: the run's summary before its write). Returns OSTEL_ERR
- * after printing when one of them could not be written (a full disk): the run is then not to be
- * kept.
- */
-static int scenario_stop(struct study_ctx *c, struct scenario *sc, const char *run_dir,
-                         struct ostel_summary *sum)
-{
-    int werr = 0, rc = OSTEL_OK;
-    if (sc->sampler) {
-        int64_t kills;
-        ostel_sampler_finish(sc->sampler, &kills, NULL, &werr);
-        sc->sampler = NULL;
-    }
-    if (sc->running) {
-        ostel_child_signal_group(&sc->child, SIGTERM);
-        double t0 = ostel_mono_s();
-        bool exited = false;
-        while (!exited && ostel_mono_s() - t0 < 10.0) {
-            ostel_child_check_exit(&sc->child, &exited);
-            if (!exited) {
-                struct timespec t = {0, 20000000};
-                nanosleep(&t, NULL);
-            }
-        }
-        /* SIGKILL to what is left of the group before reaping (see runner.c) */
-        ostel_child_signal_group(&sc->child, SIGKILL);
-        int st;
-        ostel_child_reap(&sc->child, &st);
-        sc->running = false;
-        active_write(c, 0, 0);
-    }
-    if (sc->log_fd >= 0 && close(sc->log_fd) != 0 && !werr)
-        werr = errno;
-    if (sc->csv_fd >= 0 && (fsync(sc->csv_fd) != 0 || close(sc->csv_fd) != 0) && !werr)
-        werr = errno;
-    sc->log_fd = sc->csv_fd = -1;
-    if (werr && run_dir)
-        rc = ostel_error("study: %s: cannot write the scenario's files: %s", run_dir,
-                         strerror(werr));
-    if (sc->log_tmp && run_dir && rc == OSTEL_OK && ostel_is_dir(run_dir)) {
-        char *csv = ostel_xasprintf("%s/scenario_metrics.csv", run_dir);
-        char *log = ostel_xasprintf("%s/scenario.log", run_dir);
-        if (rename(sc->csv_tmp, csv) != 0 || rename(sc->log_tmp, log) != 0)
-            rc = ostel_error("study: cannot move the scenario's files into '%s': %s", run_dir,
-                             strerror(errno));
-        /* scenario.json: what it was, what it held, and its own telemetry */
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "scenario", sc->text);
-        cJSON_AddStringToObject(j, "kind", strncmp(sc->text, "cmd:", 4) == 0 ? "cmd" : "hog");
-        if (sc->asked_bytes)
-            cJSON_AddNumberToObject(j, "asked_mib", round((double)sc->asked_bytes / 1048576.0));
-        else
-            cJSON_AddNullToObject(j, "asked_mib");
-        if (!isnan(sc->held_mib))
-            cJSON_AddNumberToObject(j, "held_mib_at_start", round(sc->held_mib * 100) / 100);
-        else
-            cJSON_AddNullToObject(j, "held_mib_at_start");
-        cJSON_AddNumberToObject(j, "ready_s", round(sc->ready_s * 1000) / 1000);
-        struct ostel_buf b;
-        ostel_buf_init(&b, 0);
-        struct ostel_metrics_table t = {0};
-        char err[160];
-        if (ostel_file_read_all(csv, (size_t)1 << 30, &b) == 0 &&
-            ostel_metrics_parse(b.data, b.len, &t, err, sizeof(err)) == 0)
-            cJSON_AddItemToObject(
-                j, "telemetry",
-                ostel_aggregate_telemetry_json(t.rows, t.n, (double)c->spec->interval_ns / 1e6));
-        ostel_metrics_table_free(&t);
-        ostel_buf_free(&b);
-        char *txt = cJSON_Print(j);
-        char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
-        if (rc == OSTEL_OK && ostel_file_write_atomic(jp, txt, strlen(txt)) != 0)
-            rc = OSTEL_ERR;
-        if (rc == OSTEL_OK && sum)
-            ostel_summary_set_section(sum, "scenario", scenario_section(j));
-        free(jp);
-        free(txt);
-        cJSON_Delete(j);
-        free(csv);
-        free(log);
-    }
-    if (sc->log_tmp) {
-        unlink(sc->log_tmp);
-        unlink(sc->csv_tmp);
-        unlink(sc->ready_tmp);
-    }
-    free(sc->log_tmp);
-    free(sc->csv_tmp);
-    free(sc->ready_tmp);
-    sc->log_tmp = sc->csv_tmp = sc->ready_tmp = NULL;
-    return rc;
-}
-
 /* ---------- cool-down ---------- */
 
 static double avail_mib(void)
@@ -485,10 +215,10 @@ static bool cooldown(struct study_ctx *c)
 {
     const struct ostel_study_spec *s = c->spec;
     if (s->cooldown_ns)
-        return nap((double)s->cooldown_ns / 1e9);
+        return ostel_study_nap((double)s->cooldown_ns / 1e9);
     /* Adaptive: at least a second, then until available memory is back near where the study began
      * (within max(256 MiB, 2 % of RAM)), at most cooldown_max. */
-    if (!nap(1.0))
+    if (!ostel_study_nap(1.0))
         return false;
     if (isnan(c->baseline_avail))
         return true;
@@ -500,7 +230,7 @@ static bool cooldown(struct study_ctx *c)
         double a = avail_mib();
         if (isnan(a) || a >= c->baseline_avail - slack)
             return true;
-        if (!nap(0.25))
+        if (!ostel_study_nap(0.25))
             return false;
     }
     return true;
@@ -517,7 +247,7 @@ static char **llama_argv(const struct study_ctx *c, size_t model, long long ctx,
     struct ostel_llama_cmd lc = {c->tool_path, s->tool,   s->models.v[model], ctx,
                                  gen,          s->prompt, s->prompt_file,     s->seed,
                                  extra};
-    char **argv = ostel_llama_cmd_argv(&lc);
+    char **argv = ostel_run_llama_cmd_argv(&lc);
     free(extra);
     return argv;
 }
@@ -564,11 +294,11 @@ static double summary_gen_tps(const struct ostel_summary *sum)
  * in, so that its "scenario" section is in summary.json's one write. */
 struct scenario_hook {
     struct study_ctx *c;
-    struct scenario *sc;
+    struct ostel_study_scenario *sc;
     const char *dir;
     int attempt;
     bool serve;   /* a serve cell: one attempt, always the last */
-    bool stopped; /* scenario_stop ran here */
+    bool stopped; /* ostel_study_scenario_stop ran here */
     int stop_rc;  /* and returned this */
 };
 
@@ -587,7 +317,7 @@ static void scenario_before_summary(void *arg, struct ostel_summary *sum,
     if (!h->serve && !last_attempt(h->attempt, res, sum))
         return;
     h->stopped = true;
-    h->stop_rc = scenario_stop(h->c, h->sc, !res->write_error[0] ? h->dir : NULL, sum);
+    h->stop_rc = ostel_study_scenario_stop(h->c, h->sc, !res->write_error[0] ? h->dir : NULL, sum);
 }
 
 /* Returns 0 (run recorded), 1 (could not go on: printed), or 128+signal. */
@@ -618,10 +348,10 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         }
     }
     const char *scen = s->scenarios.v[r->scenario];
-    struct scenario sc;
+    struct ostel_study_scenario sc;
     progress(c, r, strcmp(scen, "none") ? "starting the scenario" : "running");
-    if (scenario_start(c, r->index, &sc, scen) != 0) {
-        (void)scenario_stop(c, &sc, NULL, NULL);
+    if (ostel_study_scenario_start(c, r->index, &sc, scen) != 0) {
+        (void)ostel_study_scenario_stop(c, &sc, NULL, NULL);
         free(dir);
         return g_study_signal ? 128 + g_study_signal : 1;
     }
@@ -658,13 +388,13 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         }
     }
     if (argv)
-        ostel_llama_cmd_argv_free(argv);
+        ostel_run_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
     int stop_rc = hook.stop_rc;
     if (!hook.stopped) {
         /* not stopped before the write (ostel was interrupted after it): added now, rewriting
          * summary.json */
-        stop_rc = scenario_stop(c, &sc, keep ? dir : NULL, keep ? res.summary : NULL);
+        stop_rc = ostel_study_scenario_stop(c, &sc, keep ? dir : NULL, keep ? res.summary : NULL);
         if (stop_rc == OSTEL_OK && keep && res.summary &&
             ostel_summary_section(res.summary, "scenario")) {
             int e = ostel_summary_write(dir, res.summary);
@@ -750,7 +480,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
                           : ostel_runner_run(&rs, &res);
         ostel_run_result_free(&res);
         if (argv)
-            ostel_llama_cmd_argv_free(argv);
+            ostel_run_llama_cmd_argv_free(argv);
         free(dir);
         if (rr != 0)
             return 1;
@@ -855,7 +585,7 @@ static int study_shard_begin(struct study_ctx *c, bool *skip)
     gethostname(host, sizeof(host) - 1);
     if (ostel_store_shard_begin(c->store, c->study_id, o->shard, o->shards, host,
                                 (int)c->shard_runs, plan_hash) != 0)
-        return -1;
+        return OSTEL_ERR;
     if (!o->quiet)
         fprintf(stderr, "study: shard %d of %d: %zu of %zu runs\n", o->shard, o->shards,
                 c->shard_runs, c->nplan);
@@ -875,7 +605,7 @@ static int study_shard_finish(struct study_ctx *c)
             continue;
         int r = ostel_store_run_is_complete(c->store, c->study_id, c->plan[i].hash);
         if (r == OSTEL_ERR)
-            return -1;
+            return OSTEL_ERR;
         done += r == 1;
     }
     if (!c->opt->quiet && (size_t)done < c->shard_runs)
@@ -898,7 +628,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     rc = OSTEL_EXIT_FAIL;
     if (check_scenarios(&c) != 0)
         goto out;
-    c.llama_version = ostel_llama_tool_version(c.tool_path);
+    c.llama_version = ostel_run_llama_tool_version(c.tool_path);
     c.runs_dir = ostel_xasprintf("%s/runs", s->dir);
     c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
     if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
@@ -931,7 +661,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         if (sr == 0 && o->shards > 0)
             sr = study_shard_begin(&c, skip);
         if (ostel_store_study_unlock(c.store, sr == 0) != 0)
-            sr = -1;
+            sr = OSTEL_ERR;
     }
     free(canon);
     if (sr != 0) {

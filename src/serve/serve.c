@@ -16,7 +16,7 @@
 #include "platform/poller.h"
 #include "rundir/rundir_metrics.h"
 #include "serve/chunk.h"
-#include "serve/prom.h"
+#include "serve/serve_prom.h"
 #include "serve/serve_internal.h"
 #include "serve/serve_stats.h"
 #include "serve/sse.h"

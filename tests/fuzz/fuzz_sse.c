@@ -7,7 +7,7 @@
  * (tests/fuzz/corpus/sse/) holds llama-server's real stream and /metrics and hostile variants.
  */
 #include "serve/chunk.h"
-#include "serve/prom.h"
+#include "serve/serve_prom.h"
 #include "serve/sse.h"
 
 #include <cJSON.h>

@@ -8,7 +8,7 @@
  */
 #include "testlib.h"
 #include "serve/chunk.h"
-#include "serve/prom.h"
+#include "serve/serve_prom.h"
 #include "serve/serve.h"
 #include "serve/serve_stats.h"
 #include "serve/sse.h"

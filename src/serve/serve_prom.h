@@ -1,10 +1,11 @@
 /*
- * prom: the Prometheus text exposition format, as far as a scrape of llama-server's /metrics needs:
- * each sample line "name{labels} value [timestamp]" handed to a callback; comments (# HELP, # TYPE)
- * and blank lines skipped; a line that does not parse is skipped too (counted). Pure, never prints.
+ * serve_prom: the Prometheus text exposition format, as far as a scrape of llama-server's /metrics
+ * needs: each sample line "name{labels} value [timestamp]" handed to a callback; comments (# HELP,
+ * # TYPE) and blank lines skipped; a line that does not parse is skipped too (counted). Pure, never
+ * prints.
  */
-#ifndef OSTEL_PROM_H
-#define OSTEL_PROM_H
+#ifndef OSTEL_SERVE_PROM_H
+#define OSTEL_SERVE_PROM_H
 
 #include "util/util.h"
 

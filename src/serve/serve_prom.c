@@ -1,7 +1,7 @@
 /*
- * prom: Prometheus text format samples (see prom.h).
+ * serve_prom: Prometheus text format samples (see serve_prom.h).
  */
-#include "serve/prom.h"
+#include "serve/serve_prom.h"
 
 #include <math.h>
 #include <stdlib.h>
