@@ -360,7 +360,8 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     char **argv = s->serve ? NULL : llama_argv(c, r->model, r->ctx, r->gen);
     struct ostel_run_spec rs;
     fill_spec(c, &rs, dir, argv, r->model, r->ctx, r->gen, scen, (int)r->rep, r->hash);
-    struct ostel_run_result res;
+    struct ostel_run_result res; /* zeroed: a serve cell may fail before the runner fills it */
+    memset(&res, 0, sizeof(res));
     struct scenario_hook hook = {c, &sc, dir, 0, false, false, OSTEL_OK};
     rs.before_summary = scenario_before_summary;
     rs.before_summary_arg = &hook;
@@ -476,6 +477,7 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
         struct ostel_run_spec rs;
         fill_spec(c, &rs, dir, argv, m, ctx, gen, "none", 0, NULL);
         struct ostel_run_result res;
+        memset(&res, 0, sizeof(res)); /* a serve warm-up may fail before the runner */
         int rr = s->serve ? c->opt->run_serve(s, c->tool_path, &rs, true, &res)
                           : ostel_runner_run(&rs, &res);
         ostel_run_result_free(&res);
