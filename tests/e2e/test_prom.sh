@@ -130,20 +130,31 @@ assert_file "$TMP/tf/ostel.prom"
 promtool check metrics <"$TMP/tf/ostel.prom" >"$TMP/lint" 2>&1 || fail "promtool (textfile): $(cat "$TMP/lint")"
 grep -q '^ostel_run_phase{run="r3",tag="q8",model="tiny-llama-Q8_0.gguf",phase="done"} 1$' "$TMP/tf/ostel.prom" ||
     fail "phase done: $(grep run_phase "$TMP/tf/ostel.prom")"
-grep -q '^ostel_llama_tokens_per_second{.*phase="generate"} [0-9]' "$TMP/tf/ostel.prom" || fail "generation tokens/s"
+# llama.cpp's logger can lose a run's last lines, its timings with them (upstream issue 22142; the
+# run says so: run.log_complete false): then there is no tokens/s to export
+if [ "$(json "$TMP/r3/summary.json" 'j["run"]["log_complete"]')" = True ]; then
+    grep -q '^ostel_llama_tokens_per_second{.*phase="generate"} [0-9]' "$TMP/tf/ostel.prom" ||
+        fail "generation tokens/s"
+else
+    note "r3's log lost its timings (llama.cpp issue 22142): its tokens/s not checked"
+fi
 grep -q '^ostel_run_info{.*status="ok"} 1$' "$TMP/tf/ostel.prom" || fail "status"
 
 # 4. a study: one listener for all its runs, scraped live while a run is in progress; the textfile
 #    is rewritten after each. Its runs are long (-c 4096 -n 3000: about a second each even on a
 #    fast machine) so that the scrape, every 50 ms until the study ends, sees one in progress
 "$OSTEL" study -q -m "$q8" -t q8 -c 4096 -n 3000 -r 2 --no-warmup --cooldown 0.1s --dir "$TMP/s" \
-    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null &
+    --metrics-listen "127.0.0.1:$port" --metrics-textfile "$TMP/tf/study.prom" >/dev/null 2>"$TMP/study.err" &
 pid=$!
 scrape_until '^ostel_process_resident_memory_bytes{run="[^"]*",tag="q8",model="tiny-llama-Q8_0.gguf"} [1-9]' \
     "$TMP/study-live.prom" "$pid" || fail "no live scrape during the study: $(cat "$TMP/study-live.prom")"
 promtool check metrics <"$TMP/study-live.prom" >"$TMP/lint" 2>&1 || fail "promtool (study, live): $(cat "$TMP/lint")"
 wait "$pid" || fail "study"
-grep -q '^ostel_runs_total 2$' "$TMP/tf/study.prom" || fail "runs_total after the study: $(grep runs_total "$TMP/tf/study.prom")"
+# every run the process started counts: the 2 of the study, and one more for each run the study
+# did again because llama.cpp's log lost its timings (it says "running it again")
+again=$(grep -c 'running it again' "$TMP/study.err" || true)
+grep -q "^ostel_runs_total $((2 + again))\$" "$TMP/tf/study.prom" ||
+    fail "runs_total after the study ($again run again): $(grep runs_total "$TMP/tf/study.prom")"
 promtool check metrics <"$TMP/tf/study.prom" >"$TMP/lint" 2>&1 || fail "promtool (study): $(cat "$TMP/lint")"
 
 # 5. ostel serve: the llama-server it starts, scraped live during the load, and the textfile at the end
