@@ -17,6 +17,7 @@
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -369,7 +370,7 @@ static void test_sampler_tree_energy_loss(void **state)
         ostel_gpu_sampler_start(child, csv, 20000000ull, 1, why, sizeof(why));
     assert_non_null(s);
     /* until device 0 has ten rows (never a wall-clock bound on what is read) */
-    for (int i = 0; i < 500; i++) {
+    for (;;) { /* ctest's timeout ends a hang */
         nap_ms(20);
         if (access(csv, F_OK) != 0) /* the thread has not opened NVML yet */
             continue;
@@ -431,6 +432,14 @@ static void test_sampler_tree_energy_loss(void **state)
     free(dir);
 }
 
+/* A tap that counts the rows the GPU thread read. */
+static void count_row(void *arg, const struct ostel_gpu_row *row, double energy_total_j)
+{
+    (void)row;
+    (void)energy_total_j;
+    atomic_fetch_add((_Atomic int *)arg, 1);
+}
+
 /* gpu_metrics.csv on a full device (/dev/full: every write fails with ENOSPC): the sampler hands
  * the errno back, so that the runner fails the run with it (as for every other artifact). */
 static void test_sampler_write_error(void **state)
@@ -438,10 +447,16 @@ static void test_sampler_write_error(void **state)
     (void)state;
     reset_env();
     char why[256] = "";
-    struct ostel_gpu_sampler *s =
-        ostel_gpu_sampler_start(getpid(), "/dev/full", 20000000ull, 1, why, sizeof(why));
+    if (access("/dev/full", W_OK) != 0)
+        skip(); /* the thread could not open it, and no row would ever come */
+    _Atomic int rows = 0;
+    struct ostel_gpu_sampler *s = ostel_gpu_sampler_start_tap(getpid(), "/dev/full", 20000000ull, 1,
+                                                              why, sizeof(why), count_row, &rows);
     assert_non_null(s); /* the file is opened by the thread: starting does not fail on it */
-    nap_ms(50);
+    /* until the thread has opened the file and read a row (on a loaded machine that can take
+     * longer than any fixed nap; ctest's timeout ends a hang) */
+    while (atomic_load(&rows) == 0)
+        nap_ms(10);
     int werr = 0;
     cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
     if (!col && strstr(why, "/dev/full"))
