@@ -211,45 +211,6 @@ static void set_str(char **dst, const char *s, size_t n)
 
 /* ---- summary.json ---- */
 
-/* The item at a dotted path ("timings.gen_tps"), or NULL. */
-static const cJSON *jpath(const cJSON *o, const char *path)
-{
-    char part[64];
-    while (o && *path) {
-        size_t n = strcspn(path, ".");
-        if (n >= sizeof(part))
-            return NULL;
-        memcpy(part, path, n);
-        part[n] = '\0';
-        o = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, part) : NULL;
-        path += n + (path[n] == '.');
-    }
-    return o;
-}
-
-/* A finite number, or NAN ("inf" tokens/s and strings are not available values). */
-static double jnum(const cJSON *o, const char *key)
-{
-    const cJSON *v = o ? jpath(o, key) : NULL;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return NAN;
-    return v->valuedouble;
-}
-
-static const char *jstr(const cJSON *o, const char *key)
-{
-    const cJSON *v = o ? jpath(o, key) : NULL;
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
-static long long jint(const cJSON *o, const char *key)
-{
-    double v = jnum(o, key);
-    if (isnan(v) || v < -1e15 || v > 1e15)
-        return -1;
-    return (long long)v;
-}
-
 /* A sane MiB value from the parser (it may pass through an underflowed unsigned). */
 static double mib_or_nan(double v)
 {
@@ -274,11 +235,11 @@ static void device_short(char **dst, const char *desc)
 static void add_parts(double *m, const cJSON *row)
 {
     m[OSTEL_REPORT_M_MODEL_MIB] =
-        add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(jnum(row, "model")));
+        add_nan(m[OSTEL_REPORT_M_MODEL_MIB], mib_or_nan(ostel_summary_jnum(row, "model")));
     m[OSTEL_REPORT_M_CONTEXT_MIB] =
-        add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(jnum(row, "context")));
+        add_nan(m[OSTEL_REPORT_M_CONTEXT_MIB], mib_or_nan(ostel_summary_jnum(row, "context")));
     m[OSTEL_REPORT_M_COMPUTE_MIB] =
-        add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(jnum(row, "compute")));
+        add_nan(m[OSTEL_REPORT_M_COMPUTE_MIB], mib_or_nan(ostel_summary_jnum(row, "compute")));
 }
 
 /* Memory from llama.cpp's breakdown table: device rows and a "Host" row. */
@@ -293,12 +254,12 @@ static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
     bool any = false;
     cJSON_ArrayForEach(row, bd)
     {
-        const char *dev = jstr(row, "device");
+        const char *dev = ostel_summary_jstr(row, "device");
         if (!dev)
             continue;
-        double self = mib_or_nan(jnum(row, "self"));
+        double self = mib_or_nan(ostel_summary_jnum(row, "self"));
         /* Device rows carry total and free; "Host" and other buffer-type rows do not. */
-        if (strcmp(dev, "Host") == 0 || isnan(jnum(row, "total"))) {
+        if (strcmp(dev, "Host") == 0 || isnan(ostel_summary_jnum(row, "total"))) {
             m[OSTEL_REPORT_M_HOST_MIB] = add_nan(m[OSTEL_REPORT_M_HOST_MIB], self);
             any = true;
             continue;
@@ -327,7 +288,7 @@ static bool memory_from_breakdown(struct ostel_report_run *r, const cJSON *bd)
         m[OSTEL_REPORT_M_HOST_MIB] = NAN; /* all of it is in "used": not counted twice */
         cJSON_ArrayForEach(row, bd)
         {
-            if (!jstr(row, "device"))
+            if (!ostel_summary_jstr(row, "device"))
                 continue;
             add_parts(m, row);
         }
@@ -376,8 +337,9 @@ static bool memory_from_buffers(struct ostel_report_run *r, const cJSON *buffers
     if (cJSON_IsArray(buffers)) {
         cJSON_ArrayForEach(b, buffers)
         {
-            const char *backend = jstr(b, "backend"), *kind = jstr(b, "kind");
-            double mib = mib_or_nan(jnum(b, "mib"));
+            const char *backend = ostel_summary_jstr(b, "backend"),
+                       *kind = ostel_summary_jstr(b, "kind");
+            double mib = mib_or_nan(ostel_summary_jnum(b, "mib"));
             if (!backend || !kind || isnan(mib))
                 continue;
             add_buffer(backend, strlen(backend), kind, mib, dev, host, device, sizeof(device));
@@ -457,9 +419,9 @@ static const char *const part_keys[OSTEL_REPORT_NPARTS] = {"model", "context", "
 
 static void load_cmpval(struct ostel_report_cmpval *v, const cJSON *o)
 {
-    v->predicted_mib = mib_or_nan(jnum(o, "predicted_mib"));
-    v->measured_mib = mib_or_nan(jnum(o, "measured_mib"));
-    double e = jnum(o, "error_pct");
+    v->predicted_mib = mib_or_nan(ostel_summary_jnum(o, "predicted_mib"));
+    v->measured_mib = mib_or_nan(ostel_summary_jnum(o, "measured_mib"));
+    double e = ostel_summary_jnum(o, "error_pct");
     v->error_pct = !isnan(e) && fabs(e) < 1e9 ? e : NAN;
 }
 
@@ -485,7 +447,7 @@ static void load_prediction(struct ostel_report_prediction *p, const cJSON *o)
         {
             if (p->ndev == OSTEL_REPORT_PRED_MAXDEV || !cJSON_IsObject(d))
                 continue;
-            const char *name = jstr(d, "device");
+            const char *name = ostel_summary_jstr(d, "device");
             copy_small(p->dev[p->ndev].name, sizeof(p->dev[0].name), name ? name : "?");
             for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
                 load_cmpval(&p->dev[p->ndev].part[k],
@@ -493,25 +455,25 @@ static void load_prediction(struct ostel_report_prediction *p, const cJSON *o)
             p->ndev++;
         }
     }
-    p->n_ctx = jint(o, "n_ctx");
-    copy_small(p->source, sizeof(p->source), jstr(o, "source"));
-    copy_small(p->backend, sizeof(p->backend), jstr(o, "backend"));
+    p->n_ctx = ostel_summary_jint(o, "n_ctx");
+    copy_small(p->source, sizeof(p->source), ostel_summary_jstr(o, "source"));
+    copy_small(p->backend, sizeof(p->backend), ostel_summary_jstr(o, "backend"));
     const cJSON *wb = cJSON_GetObjectItemCaseSensitive(o, "within_bars");
     p->within_bars = cJSON_IsBool(wb) ? cJSON_IsTrue(wb) : -1;
-    copy_small(p->note, sizeof(p->note), jstr(o, "note"));
+    copy_small(p->note, sizeof(p->note), ostel_summary_jstr(o, "note"));
 }
 
 /* A count from the log (n_ubatch, n_seq_max, layers): 0 when absent or absurd. */
 static uint32_t jcount(const cJSON *o, const char *key, double max)
 {
-    double v = jnum(o, key);
+    double v = ostel_summary_jnum(o, key);
     return !isnan(v) && v >= 1 && v <= max ? (uint32_t)v : 0;
 }
 
 /* What llama.cpp ran with, as src/llama/fit_compare.c reads it from a log. */
 static void load_mm_params(struct ostel_report_run *r, const cJSON *llama)
 {
-    const cJSON *c = jpath(llama, "context");
+    const cJSON *c = ostel_summary_jpath(llama, "context");
     if (!cJSON_IsObject(c))
         return;
     struct ostel_memmodel_params *p = &r->mm;
@@ -527,28 +489,28 @@ static void load_mm_params(struct ostel_report_run *r, const cJSON *llama)
         p->n_seq = v;
         p->kv_unified = v > 1; /* as the runner's prediction assumes */
     }
-    const char *tk = jstr(c, "kv_type_k"), *tv = jstr(c, "kv_type_v");
+    const char *tk = ostel_summary_jstr(c, "kv_type_k"), *tv = ostel_summary_jstr(c, "kv_type_v");
     int t = tk ? ostel_memmodel_cache_type(tk) : -1;
     if (t >= 0)
         p->type_k = (uint32_t)t;
     t = tv ? ostel_memmodel_cache_type(tv) : -1;
     if (t >= 0)
         p->type_v = (uint32_t)t;
-    const char *fa = jstr(c, "flash_attn");
+    const char *fa = ostel_summary_jstr(c, "flash_attn");
     if (fa && *fa && strcmp(fa, "auto") != 0)
         p->flash_attn = strcmp(fa, "0") == 0 || strcasecmp(fa, "disabled") == 0 ||
                                 strcasecmp(fa, "off") == 0 || strcasecmp(fa, "false") == 0
                             ? 0
                             : 1;
-    double ngl = jnum(c, "offloaded_layers");
+    double ngl = ostel_summary_jnum(c, "offloaded_layers");
     if (!isnan(ngl) && ngl >= 0 && ngl < 1e6)
         p->ngl = (int)ngl;
-    const char *pl = jstr(llama, "platform");
+    const char *pl = ostel_summary_jstr(llama, "platform");
     if (pl && *pl)
         p->backend = strcmp(pl, "cpu") == 0     ? OSTEL_MEMMODEL_BACKEND_CPU
                      : strcmp(pl, "metal") == 0 ? OSTEL_MEMMODEL_BACKEND_METAL
                                                 : OSTEL_MEMMODEL_BACKEND_CUDA;
-    const char *si = jstr(llama, "system_info");
+    const char *si = ostel_summary_jstr(llama, "system_info");
     p->cpu_features = 0;
     if (si && strstr(si, "REPACK = 1")) {
         if (strstr(si, "AVX2 = 1"))
@@ -565,7 +527,7 @@ static void load_mm_params(struct ostel_report_run *r, const cJSON *llama)
 /* A number of at most 1e9 (MiB, W, J), not negative; NAN otherwise. */
 static double gpu_num(const cJSON *o, const char *key)
 {
-    double v = jnum(o, key);
+    double v = ostel_summary_jnum(o, key);
     return !isnan(v) && v >= 0 && v < 1e9 ? v : NAN;
 }
 
@@ -574,7 +536,7 @@ static double gpu_num(const cJSON *o, const char *key)
  * leaves NAN). Backend "none", or no per_device, is a run without GPU telemetry. */
 static void load_gpu(struct ostel_report_run *r, const cJSON *gpu)
 {
-    const char *backend = jstr(gpu, "backend");
+    const char *backend = ostel_summary_jstr(gpu, "backend");
     const cJSON *pd = cJSON_GetObjectItemCaseSensitive(gpu, "per_device");
     if (!cJSON_IsObject(gpu) || !backend || strcmp(backend, "none") == 0 || !cJSON_IsArray(pd) ||
         cJSON_GetArraySize(pd) == 0)
@@ -585,7 +547,7 @@ static void load_gpu(struct ostel_report_run *r, const cJSON *gpu)
     cJSON_ArrayForEach(d, pd)
     {
         const cJSON *all = cJSON_GetObjectItemCaseSensitive(d, "overall");
-        const cJSON *gen = jpath(d, "phases.generate");
+        const cJSON *gen = ostel_summary_jpath(d, "phases.generate");
         m[OSTEL_REPORT_M_GPU_DEV_PEAK_MIB] =
             add_nan(m[OSTEL_REPORT_M_GPU_DEV_PEAK_MIB], gpu_num(all, "peak_mem_used_mb"));
         m[OSTEL_REPORT_M_GPU_LLAMA_MIB] =
@@ -601,7 +563,7 @@ static void load_gpu(struct ostel_report_run *r, const cJSON *gpu)
     m[OSTEL_REPORT_M_GPU_TOKENS_PER_J] = gpu_num(run, "tokens_per_j");
     /* beyond llama.cpp's accounting can be negative (a device llama.cpp reserved more on than
      * the process held at a sample): any finite value */
-    double beyond = jnum(run, "vram_beyond_llama_mb");
+    double beyond = ostel_summary_jnum(run, "vram_beyond_llama_mb");
     m[OSTEL_REPORT_M_GPU_BEYOND_MIB] = fabs(beyond) < 1e9 ? beyond : NAN;
 }
 
@@ -611,7 +573,7 @@ static void load_phase(struct ostel_report_run *r, int phase, const cJSON *ps)
         return;
     r->phase_present[phase] = true;
     for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
-        r->tel[phase][t] = jnum(ps, tel_keys[t]);
+        r->tel[phase][t] = ostel_summary_jnum(ps, tel_keys[t]);
 }
 
 int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size_t len, char *err,

@@ -204,7 +204,7 @@ int ostel_summary_write(const char *dir, const struct ostel_summary *s)
 /* ---- the reader ---- */
 
 /* The item at a dotted path ("timings.gen_tps"), or NULL. */
-static const cJSON *jpath(const cJSON *o, const char *path)
+const cJSON *ostel_summary_jpath(const cJSON *o, const char *path)
 {
     char part[64];
     while (o && *path) {
@@ -220,22 +220,22 @@ static const cJSON *jpath(const cJSON *o, const char *path)
 }
 
 /* A finite number, or NAN ("inf" tokens/s and strings are not available values). */
-static double jnum(const cJSON *o, const char *key)
+double ostel_summary_jnum(const cJSON *o, const char *key)
 {
-    const cJSON *v = o ? jpath(o, key) : NULL;
+    const cJSON *v = o ? ostel_summary_jpath(o, key) : NULL;
     return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
 }
 
-static const char *jstr(const cJSON *o, const char *key)
+const char *ostel_summary_jstr(const cJSON *o, const char *key)
 {
-    const cJSON *v = o ? jpath(o, key) : NULL;
+    const cJSON *v = o ? ostel_summary_jpath(o, key) : NULL;
     return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
 /* A whole number within ±1e15, or -1. */
-static long long jint(const cJSON *o, const char *key)
+long long ostel_summary_jint(const cJSON *o, const char *key)
 {
-    double v = jnum(o, key);
+    double v = ostel_summary_jnum(o, key);
     return isnan(v) || v < -1e15 || v > 1e15 ? -1 : (long long)v;
 }
 
@@ -259,25 +259,25 @@ static cJSON *jtree(const cJSON *root, const char *key, bool view)
 
 static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
 {
-    ostel_summary_set_str(&r->run_id, jstr(run, "run_id"));
-    ostel_summary_set_str(&r->tag, jstr(run, "tag"));
-    ostel_summary_set_str(&r->status, jstr(run, "status"));
+    ostel_summary_set_str(&r->run_id, ostel_summary_jstr(run, "run_id"));
+    ostel_summary_set_str(&r->tag, ostel_summary_jstr(run, "tag"));
+    ostel_summary_set_str(&r->status, ostel_summary_jstr(run, "status"));
     const cJSON *ec = cJSON_GetObjectItemCaseSensitive(run, "exit_code");
-    long long e = jint(run, "exit_code");
+    long long e = ostel_summary_jint(run, "exit_code");
     r->has_exit_code = cJSON_IsNumber(ec) && e >= -1e9 && e <= 1e9;
     r->exit_code = r->has_exit_code ? (int)e : 0;
     const cJSON *sig = cJSON_GetObjectItemCaseSensitive(run, "signal");
     if (cJSON_IsString(sig) && sig->valuestring) {
         ostel_summary_set_str(&r->signal_name, sig->valuestring); /* its number not written */
     } else {
-        long long n = jint(run, "signal");
+        long long n = ostel_summary_jint(run, "signal");
         r->signal = n > 0 && n < 1000 ? (int)n : 0;
     }
     r->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "oom_killed"));
-    ostel_summary_set_str(&r->oom_scope, jstr(run, "oom_scope"));
-    r->start_ts_s = jnum(run, "start_ts");
-    r->end_ts_s = jnum(run, "end_ts");
-    r->wall_s = jnum(run, "wall_s");
+    ostel_summary_set_str(&r->oom_scope, ostel_summary_jstr(run, "oom_scope"));
+    r->start_ts_s = ostel_summary_jnum(run, "start_ts");
+    r->end_ts_s = ostel_summary_jnum(run, "end_ts");
+    r->wall_s = ostel_summary_jnum(run, "wall_s");
     const cJSON *av = cJSON_GetObjectItemCaseSensitive(run, "argv"), *a;
     if (cJSON_IsArray(av)) {
         r->argv = ostel_xcalloc((size_t)cJSON_GetArraySize(av) + 1, sizeof(*r->argv));
@@ -287,20 +287,20 @@ static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
                 r->argv[r->argc++] = ostel_xstrdup(a->valuestring);
         }
     }
-    ostel_summary_set_str(&r->tool, jstr(run, "tool"));
-    ostel_summary_set_str(&r->model, jstr(run, "model"));
-    r->ctx = jint(run, "ctx");
-    r->gen = jint(run, "gen");
-    long long rep = jint(run, "repetition");
+    ostel_summary_set_str(&r->tool, ostel_summary_jstr(run, "tool"));
+    ostel_summary_set_str(&r->model, ostel_summary_jstr(run, "model"));
+    r->ctx = ostel_summary_jint(run, "ctx");
+    r->gen = ostel_summary_jint(run, "gen");
+    long long rep = ostel_summary_jint(run, "repetition");
     r->repetition = rep > 0 && rep < 1000000000 ? (int)rep : 0;
     /* run.scenario: a string; an object with a "name" in early study summaries */
-    const char *scen = jstr(run, "scenario");
-    ostel_summary_set_str(&r->scenario, scen ? scen : jstr(run, "scenario.name"));
-    r->prompt_tokens = jnum(run, "tokens.prompt");
-    r->gen_tokens = jnum(run, "tokens.generated");
+    const char *scen = ostel_summary_jstr(run, "scenario");
+    ostel_summary_set_str(&r->scenario, scen ? scen : ostel_summary_jstr(run, "scenario.name"));
+    r->prompt_tokens = ostel_summary_jnum(run, "tokens.prompt");
+    r->gen_tokens = ostel_summary_jnum(run, "tokens.generated");
     r->log_complete = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(run, "log_complete"));
-    ostel_summary_set_str(&r->interrupted_by, jstr(run, "interrupted_by"));
-    ostel_summary_set_str(&r->error, jstr(run, "error"));
+    ostel_summary_set_str(&r->interrupted_by, ostel_summary_jstr(run, "interrupted_by"));
+    ostel_summary_set_str(&r->error, ostel_summary_jstr(run, "error"));
 }
 
 static void host_from_json(struct ostel_summary_host *h, const cJSON *host)
@@ -312,10 +312,10 @@ static void host_from_json(struct ostel_summary_host *h, const cJSON *host)
                 {&h->kernel, "kernel"},     {&h->arch, "arch"}, {&h->cpu_model, "cpu_model"},
                 {&h->platform, "platform"}, {&h->gpu, "gpu"}};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
-        ostel_summary_set_str(strs[i].dst, jstr(host, strs[i].key));
-    h->cpu_cores = jnum(host, "cpu_cores");
-    h->ram_mib = jnum(host, "ram_mib");
-    h->swap_mib = jnum(host, "swap_mib");
+        ostel_summary_set_str(strs[i].dst, ostel_summary_jstr(host, strs[i].key));
+    h->cpu_cores = ostel_summary_jnum(host, "cpu_cores");
+    h->ram_mib = ostel_summary_jnum(host, "ram_mib");
+    h->swap_mib = ostel_summary_jnum(host, "swap_mib");
 }
 
 /* The top-level keys the struct holds; every other one is a section. */
@@ -327,12 +327,12 @@ static int from_json(const cJSON *root, struct ostel_summary *out, bool view, ch
                      size_t errlen)
 {
     ostel_summary_init(out);
-    const char *schema = jstr(root, "schema");
+    const char *schema = ostel_summary_jstr(root, "schema");
     if (!cJSON_IsObject(root) || !schema || strcmp(schema, "ostel.summary") != 0) {
         snprintf(err, errlen, "not an ostel summary (no \"schema\": \"ostel.summary\")");
         return OSTEL_ERR;
     }
-    double ver = jnum(root, "schema_version");
+    double ver = ostel_summary_jnum(root, "schema_version");
     if (isnan(ver) || ver < 1 || ver > 1) {
         snprintf(err, errlen, "unsupported schema_version (this ostel reads version 1)");
         return OSTEL_ERR;
@@ -342,7 +342,7 @@ static int from_json(const cJSON *root, struct ostel_summary *out, bool view, ch
         snprintf(err, errlen, "no \"run\" object");
         return OSTEL_ERR;
     }
-    ostel_summary_set_str(&out->ostel_version, jstr(root, "ostel_version"));
+    ostel_summary_set_str(&out->ostel_version, ostel_summary_jstr(root, "ostel_version"));
     run_from_json(&out->run, run);
     out->llama = jtree(root, "llama", view);
     out->model_file = jtree(root, "model_file", view);
@@ -447,7 +447,7 @@ static const struct {
 static double jnum_first(const cJSON *o, const char *const keys[NKEYS])
 {
     for (int i = 0; i < NKEYS && keys[i]; i++) {
-        double v = jnum(o, keys[i]);
+        double v = ostel_summary_jnum(o, keys[i]);
         if (!isnan(v))
             return v;
     }
@@ -458,7 +458,7 @@ static double jnum_first(const cJSON *o, const char *const keys[NKEYS])
 static const char *jstr_first(const cJSON *o, const char *const keys[NKEYS])
 {
     for (int i = 0; i < NKEYS && keys[i]; i++) {
-        const char *s = jstr(o, keys[i]);
+        const char *s = ostel_summary_jstr(o, keys[i]);
         if (s && *s)
             return s;
     }
@@ -469,7 +469,7 @@ static const char *jstr_first(const cJSON *o, const char *const keys[NKEYS])
 static const cJSON *jtree_first(const cJSON *o, const char *const keys[NKEYS])
 {
     for (int i = 0; o && i < NKEYS && keys[i]; i++) {
-        const cJSON *v = jpath(o, keys[i]);
+        const cJSON *v = ostel_summary_jpath(o, keys[i]);
         if (v && !cJSON_IsNull(v))
             return v;
     }

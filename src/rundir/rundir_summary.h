@@ -147,4 +147,11 @@ struct ostel_summary_llama_facts {
 void ostel_summary_llama_facts(const struct ostel_summary *s,
                                struct ostel_summary_llama_facts *out);
 
+/* summary.json's values by dotted path ("llama.timings.gen_tps"), for its readers: the item or
+ * NULL; a finite number or NAN; a string or NULL; a whole number within ±1e15 or -1. */
+const struct cJSON *ostel_summary_jpath(const struct cJSON *o, const char *path);
+double ostel_summary_jnum(const struct cJSON *o, const char *path);
+const char *ostel_summary_jstr(const struct cJSON *o, const char *path);
+long long ostel_summary_jint(const struct cJSON *o, const char *path);
+
 #endif
