@@ -23,6 +23,7 @@
 #include "serve/serve.h"
 #include "util/fileio.h"
 #include "util/opt.h"
+#include "util/optval.h"
 #include "util/names.h"
 #include "util/util.h"
 
@@ -165,85 +166,6 @@ static void replace(char **dst, const char *v)
     *dst = v ? ostel_xstrdup(v) : NULL;
 }
 
-static int parse_list(const char *arg, bool integers, double **out, size_t *n)
-{
-    free(*out);
-    *out = NULL;
-    *n = 0;
-    char *copy = ostel_xstrdup(arg), *save = NULL;
-    int rc = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        double v;
-        int64_t iv;
-        bool ok = integers ? ostel_parse_i64(t, 1, 100000, &iv) : ostel_parse_f64(t, &v);
-        if (integers)
-            v = (double)iv;
-        if (!ok || !(v > 0) || v > 1e6) {
-            rc = OSTEL_ERR;
-            break;
-        }
-        *out = ostel_xrealloc(*out, (*n + 1) * sizeof(double));
-        (*out)[(*n)++] = v;
-    }
-    free(copy);
-    if (*n == 0)
-        rc = OSTEL_ERR;
-    return rc;
-}
-
-/* "512" (fixed), "512:64" (normal, sd 64) or "256-768" (uniform from 256 to 768 inclusive) */
-static bool parse_len(const char *arg, int *mean, int *sd, int *max)
-{
-    char buf[64];
-    if (snprintf(buf, sizeof(buf), "%s", arg) >= (int)sizeof(buf))
-        return false;
-    char *colon = strchr(buf, ':'), *dash = strchr(buf, '-');
-    int64_t m, s = 0, x = 0;
-    if (colon && dash)
-        return false;
-    if (colon)
-        *colon = '\0';
-    if (dash)
-        *dash = '\0';
-    if (!ostel_parse_i64(buf, 1, 1 << 22, &m))
-        return false;
-    if (colon && !ostel_parse_i64(colon + 1, 0, 1 << 22, &s))
-        return false;
-    if (dash && (!ostel_parse_i64(dash + 1, 1, 1 << 22, &x) || x < m))
-        return false;
-    *mean = (int)m;
-    *sd = (int)s;
-    *max = dash ? (int)x : 0;
-    return true;
-}
-
-/* "ttft=500ms,itl=50ms,e2e=10s"; a key set to "none" drops that bound */
-static bool parse_slo(const char *arg, struct ostel_serve_params *p)
-{
-    p->slo_ttft_ms = p->slo_itl_ms = p->slo_e2e_ms = NAN;
-    char *copy = ostel_xstrdup(arg), *save = NULL;
-    bool ok = true;
-    for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(t, '=');
-        if (!eq) {
-            ok = false;
-            break;
-        }
-        *eq = '\0';
-        uint64_t ns = 0;
-        double *dst = !strcmp(t, "ttft")                        ? &p->slo_ttft_ms
-                      : !strcmp(t, "itl") || !strcmp(t, "tpot") ? &p->slo_itl_ms
-                      : !strcmp(t, "e2e") || !strcmp(t, "e2el") ? &p->slo_e2e_ms
-                                                                : NULL;
-        if (!dst || !ostel_parse_duration_ns(eq + 1, 1000000ull, &ns) || ns == 0)
-            ok = false;
-        else
-            *dst = (double)ns / 1e6;
-    }
-    free(copy);
-    return ok;
-}
-
 static int on_option(void *ctx, int id, const char *arg, const char *source)
 {
     struct serve_args *a = ctx;
@@ -257,7 +179,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->p.poisson = strcmp(arg, "poisson") == 0;
         return 0;
     case OPT_CONCURRENCY:
-        if (parse_list(arg, true, &a->levels, &a->n_levels) != 0)
+        if (!ostel_parse_levels(arg, true, &a->levels, &a->n_levels))
             return ostel_error("serve: concurrency must be a list of whole numbers from 1 (1,2,4),"
                                " got '%s'",
                                arg);
@@ -265,7 +187,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->have_rate = false;
         return 0;
     case OPT_RATE:
-        if (parse_list(arg, false, &a->levels, &a->n_levels) != 0)
+        if (!ostel_parse_levels(arg, false, &a->levels, &a->n_levels))
             return ostel_error("serve: rate must be a list of positive requests/s (0.5,1,2), "
                                "got '%s'",
                                arg);
@@ -313,11 +235,11 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->p.max_error_rate = d;
         return 0;
     case OPT_OUTPUT_TOKENS:
-        if (!parse_len(arg, &a->p.output_tokens, &a->p.output_sd, &a->p.output_max))
+        if (!ostel_parse_length(arg, &a->p.output_tokens, &a->p.output_sd, &a->p.output_max))
             return ostel_error("serve: output-tokens must be N, N:SD or MIN-MAX, got '%s'", arg);
         return 0;
     case OPT_PROMPT_TOKENS:
-        if (!parse_len(arg, &a->p.prompt_tokens, &a->p.prompt_sd, &a->p.prompt_max))
+        if (!ostel_parse_length(arg, &a->p.prompt_tokens, &a->p.prompt_sd, &a->p.prompt_max))
             return ostel_error("serve: prompt-tokens must be N, N:SD or MIN-MAX, got '%s'", arg);
         return 0;
     case OPT_REQUESTS:
@@ -342,7 +264,7 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->p.seed = (uint64_t)v;
         return 0;
     case OPT_SLO:
-        if (!parse_slo(arg, &a->p))
+        if (!ostel_parse_slo(arg, &a->p.slo_ttft_ms, &a->p.slo_itl_ms, &a->p.slo_e2e_ms))
             return ostel_error("serve: slo must look like ttft=500ms,itl=50ms,e2e=10s, got '%s'",
                                arg);
         return 0;
