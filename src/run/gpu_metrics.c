@@ -4,6 +4,7 @@
 #include "run/gpu_metrics.h"
 
 #include "run/phases.h"
+#include "util/csvrow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -17,45 +18,26 @@ static const int field_decimals[OSTEL_GPU_FIELD_COUNT] = {1, 1, 1, 0, 0, 2, 2, 3
 
 size_t ostel_gpu_metrics_format_header(char *out, size_t out_size)
 {
-    size_t len = 0;
-    int n = snprintf(out, out_size, "ts,gpu,phase");
-    if (n < 0 || (size_t)n >= out_size)
-        return 0;
-    len = (size_t)n;
-    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) {
-        n = snprintf(out + len, out_size - len, ",%s",
-                     ostel_gpu_field_name((enum ostel_gpu_field)f));
-        if (n < 0 || (size_t)n >= out_size - len)
-            return 0;
-        len += (size_t)n;
-    }
-    if (len + 2 > out_size)
-        return 0;
-    out[len++] = '\n';
-    out[len] = '\0';
-    return len;
+    struct ostel_csvrow w;
+    ostel_csvrow_init(&w, out, out_size);
+    ostel_csvrow_text(&w, "ts");
+    ostel_csvrow_text(&w, "gpu");
+    ostel_csvrow_text(&w, "phase");
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++)
+        ostel_csvrow_text(&w, ostel_gpu_field_name((enum ostel_gpu_field)f));
+    return ostel_csvrow_end(&w);
 }
 
 size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, size_t out_size)
 {
-    int n = snprintf(out, out_size, "%.3f,%u,%s", r->ts, r->gpu, ostel_phase_name(r->phase));
-    if (n < 0 || (size_t)n >= out_size)
-        return 0;
-    size_t len = (size_t)n;
-    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) {
-        if ((r->valid >> f) & 1u && isfinite(r->v[f]))
-            n = snprintf(out + len, out_size - len, ",%.*f", field_decimals[f], r->v[f]);
-        else
-            n = snprintf(out + len, out_size - len, ",");
-        if (n < 0 || (size_t)n >= out_size - len)
-            return 0;
-        len += (size_t)n;
-    }
-    if (len + 2 > out_size)
-        return 0;
-    out[len++] = '\n';
-    out[len] = '\0';
-    return len;
+    struct ostel_csvrow w;
+    ostel_csvrow_init(&w, out, out_size);
+    ostel_csvrow_num(&w, r->ts, 3);
+    ostel_csvrow_num(&w, r->gpu, 0);
+    ostel_csvrow_text(&w, ostel_phase_name(r->phase));
+    for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++)
+        ostel_csvrow_num(&w, (r->valid >> f) & 1u ? r->v[f] : NAN, field_decimals[f]);
+    return ostel_csvrow_end(&w);
 }
 
 static int fail(char *err, size_t err_size, size_t line, const char *fmt, ...) OSTEL_PRINTF(4, 5);

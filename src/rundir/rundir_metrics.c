@@ -4,6 +4,7 @@
  */
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_validate.h"
+#include "util/csvrow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,41 +53,24 @@ enum ostel_phase ostel_phase_from_name(struct ostel_str s)
 
 size_t ostel_metrics_format_header(char *out, size_t out_size)
 {
-    size_t len = 0;
-    for (int c = 0; c < OSTEL_COL_COUNT; c++) {
-        int n = snprintf(out + len, out_size - len, "%s%s", c ? "," : "", cols[c].name);
-        if (n < 0 || (size_t)n >= out_size - len)
-            return 0;
-        len += (size_t)n;
-    }
-    if (len + 2 > out_size)
-        return 0;
-    out[len++] = '\n';
-    out[len] = '\0';
-    return len;
+    struct ostel_csvrow w;
+    ostel_csvrow_init(&w, out, out_size);
+    for (int c = 0; c < OSTEL_COL_COUNT; c++)
+        ostel_csvrow_text(&w, cols[c].name);
+    return ostel_csvrow_end(&w);
 }
 
 size_t ostel_metrics_format_row(const struct ostel_metrics_row *r, char *out, size_t out_size)
 {
-    size_t len = 0;
+    struct ostel_csvrow w;
+    ostel_csvrow_init(&w, out, out_size);
     for (int c = 0; c < OSTEL_COL_COUNT; c++) {
-        int n;
         if (c == OSTEL_COL_PHASE)
-            n = snprintf(out + len, out_size - len, ",%s", ostel_phase_name(r->phase));
-        else if (ostel_metrics_has(r, (enum ostel_metric_col)c) && isfinite(r->v[c]))
-            n = snprintf(out + len, out_size - len, "%s%.*f", c ? "," : "", cols[c].decimals,
-                         r->v[c]);
-        else
-            n = snprintf(out + len, out_size - len, "%s", c ? "," : "");
-        if (n < 0 || (size_t)n >= out_size - len)
-            return 0;
-        len += (size_t)n;
+            ostel_csvrow_text(&w, ostel_phase_name(r->phase));
+        else /* NAN when the cell has no value: empty */
+            ostel_csvrow_num(&w, ostel_metrics_get(r, (enum ostel_metric_col)c), cols[c].decimals);
     }
-    if (len + 2 > out_size)
-        return 0;
-    out[len++] = '\n';
-    out[len] = '\0';
-    return len;
+    return ostel_csvrow_end(&w);
 }
 
 void ostel_metrics_header_map(struct ostel_metrics_header *h, const struct ostel_str *cells,
