@@ -1,12 +1,15 @@
 /*
  * report_html_page: the stylesheet and script of the HTML report, included by report_html.c only.
- * Edit them here, as C string literals (one source line per literal line). The script reads the
- * report's JSON from <script id="ostel-data">, draws the charts with uPlot, then checks that each
- * chart's plot area holds opaque pixels and records the result on <body> (data-charts-expected,
- * data-charts-drawn, data-charts-blank) for the end-to-end test.
+ * Edit them here, as C string literals (one source line per literal line); the chart helpers the
+ * script shares with the serving section's (fmt, axis, card, make) are in report_html_chart.h. The
+ * script reads the report's JSON from <script id="ostel-data">, draws the charts with uPlot, then
+ * checks that each chart's plot area holds opaque pixels and records the result on <body>
+ * (data-charts-expected, data-charts-drawn, data-charts-blank) for the end-to-end test.
  */
 #ifndef OSTEL_REPORT_HTML_PAGE_H
 #define OSTEL_REPORT_HTML_PAGE_H
+
+#include "report/report_html_chart.h"
 
 static const char report_html_css[] =
     ":root {\n"
@@ -111,53 +114,16 @@ static const char report_html_js[] =
     "  'use strict';\n"
     "  var body = document.body;\n"
     "  var data = JSON.parse(document.getElementById('ostel-data').textContent);\n"
-    "  var css = getComputedStyle(document.documentElement);\n"
-    "  function v(name) { return css.getPropertyValue(name).trim(); }\n"
-    "  var palette = [v('--c1'), v('--c2'), v('--c3'), v('--c4'), v('--c5'), v('--c6')];\n"
-    "  var fg = v('--muted'), grid = v('--grid'), shade = v('--shade');\n"
+    /* the shared helpers are string-literal macros, which clang-format would run together */
+    /* clang-format off */
+    REPORT_HTML_CHART_THEME
     "  var charts = [];\n"
     "\n"
-    "  function fmt(x, d) {\n"
-    "    if (x === null || x === undefined || !isFinite(x)) return '—';\n"
-    "    return Number(x).toLocaleString('en-US', { minimumFractionDigits: d, "
-    "maximumFractionDigits: d });\n"
-    "  }\n"
-    "  function axis(label, extra) {\n"
-    "    var a = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 "
-    "},\n"
-    "              font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' };\n"
-    "    if (label) { a.label = label; a.labelSize = 18; }\n"
-    "    for (var k in extra) a[k] = extra[k];\n"
-    "    return a;\n"
-    "  }\n"
-    "  function widthOf(el) { return Math.max(300, Math.floor(el.getBoundingClientRect().width)); "
-    "}\n"
-    "  function card(parent, title, note) {\n"
-    "    var c = document.createElement('div');\n"
-    "    c.className = 'card';\n"
-    "    var t = document.createElement('div');\n"
-    "    t.className = 'chart-title';\n"
-    "    t.textContent = title;\n"
-    "    c.appendChild(t);\n"
-    "    if (note) {\n"
-    "      var n = document.createElement('div');\n"
-    "      n.className = 'chart-note';\n"
-    "      n.textContent = note;\n"
-    "      c.appendChild(n);\n"
-    "    }\n"
-    "    var el = document.createElement('div');\n"
-    "    el.className = 'chart';\n"
-    "    c.appendChild(el);\n"
-    "    parent.appendChild(c);\n"
-    "    return el;\n"
-    "  }\n"
-    "  function make(el, name, opts, d) {\n"
-    "    opts.width = widthOf(el);\n"
-    "    var u = new uPlot(opts, d, el);\n"
-    "    u.ostelName = name;\n"
-    "    charts.push(u);\n"
-    "    return u;\n"
-    "  }\n"
+    REPORT_HTML_CHART_FMT_AXIS
+    "  function widthOf(el) { return " REPORT_HTML_CHART_WIDTH "; }\n"
+    REPORT_HTML_CHART_CARD
+    REPORT_HTML_CHART_MAKE("widthOf(el)", "charts")
+    /* clang-format on */
     "\n"
     "  /* ---- per group ---- */\n"
     "  var groups = data.groups;\n"

@@ -5,11 +5,14 @@
  * (latency percentiles, request and token throughput, the server's RSS and CPU, busy slots and
  * deferred requests, the KV cache and the GPU where recorded), and for each run drawn one by one
  * its RSS and CPU over time with the levels shaded (charted[].levels). Its charts go to
- * window.ostelServeCharts, which the page's self-check counts with its own. Every text goes
- * through textContent or the canvas, never HTML.
+ * window.ostelServeCharts, which the page's self-check counts with its own; its helpers (fmt, axis,
+ * card, make) are the page's, from report_html_chart.h. Every text goes through textContent or the
+ * canvas, never HTML.
  */
 #ifndef OSTEL_REPORT_HTML_SERVE_H
 #define OSTEL_REPORT_HTML_SERVE_H
+
+#include "report/report_html_chart.h"
 
 static const char report_html_serve_js[] =
     "(function () {\n"
@@ -17,51 +20,14 @@ static const char report_html_serve_js[] =
     "  var box = document.getElementById('serve-charts');\n"
     "  if (!box || typeof uPlot === 'undefined') return;\n"
     "  var data = JSON.parse(document.getElementById('ostel-data').textContent);\n"
-    "  var css = getComputedStyle(document.documentElement);\n"
-    "  function v(name) { return css.getPropertyValue(name).trim(); }\n"
-    "  var palette = [v('--c1'), v('--c2'), v('--c3'), v('--c4'), v('--c5'), v('--c6')];\n"
-    "  var fg = v('--muted'), grid = v('--grid'), shade = v('--shade');\n"
+    /* the shared helpers are string-literal macros, which clang-format would run together */
+    /* clang-format off */
+    REPORT_HTML_CHART_THEME
     "  var made = window.ostelServeCharts = [];\n"
-    "  function fmt(x, d) {\n"
-    "    if (x === null || x === undefined || !isFinite(x)) return '—';\n"
-    "    return Number(x).toLocaleString('en-US', { minimumFractionDigits: d, "
-    "maximumFractionDigits: d });\n"
-    "  }\n"
-    "  function axis(label, extra) {\n"
-    "    var a = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 "
-    "},\n"
-    "              font: '12px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif' "
-    "};\n"
-    "    if (label) { a.label = label; a.labelSize = 18; }\n"
-    "    for (var k in extra) a[k] = extra[k];\n"
-    "    return a;\n"
-    "  }\n"
-    "  function card(parent, title, note) {\n"
-    "    var c = document.createElement('div');\n"
-    "    c.className = 'card';\n"
-    "    var t = document.createElement('div');\n"
-    "    t.className = 'chart-title';\n"
-    "    t.textContent = title;\n"
-    "    c.appendChild(t);\n"
-    "    if (note) {\n"
-    "      var n = document.createElement('div');\n"
-    "      n.className = 'chart-note';\n"
-    "      n.textContent = note;\n"
-    "      c.appendChild(n);\n"
-    "    }\n"
-    "    var el = document.createElement('div');\n"
-    "    el.className = 'chart';\n"
-    "    c.appendChild(el);\n"
-    "    parent.appendChild(c);\n"
-    "    return el;\n"
-    "  }\n"
-    "  function make(el, name, opts, d) {\n"
-    "    opts.width = Math.max(300, Math.floor(el.getBoundingClientRect().width));\n"
-    "    var u = new uPlot(opts, d, el);\n"
-    "    u.ostelName = name;\n"
-    "    made.push(u);\n"
-    "    return u;\n"
-    "  }\n"
+    REPORT_HTML_CHART_FMT_AXIS
+    REPORT_HTML_CHART_CARD
+    REPORT_HTML_CHART_MAKE(REPORT_HTML_CHART_WIDTH, "made")
+    /* clang-format on */
     "\n"
     "  /* ---- against the load level, one line per group and metric, 95% CI whiskers ---- */\n"
     "  var groups = data.groups.map(function (g, i) { return { g: g, i: i }; })\n"
