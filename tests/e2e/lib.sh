@@ -83,3 +83,47 @@ json() {
 assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', want '$2'"; }
 assert_file() { [ -s "$1" ] || fail "missing or empty: $1"; }
 assert_grep() { grep -q -- "$1" "$2" || fail "'$1' not found in $2"; }
+
+# Headless Chromium, for the tests that open a report in a real browser (Debian's `chromium`).
+# find_browser → the path of chromium, chromium-browser or google-chrome, the first on PATH; nothing
+# when there is none (whether that skips or fails is the test's to say).
+find_browser() {
+    local b
+    for b in chromium chromium-browser google-chrome; do
+        if command -v "$b" >/dev/null 2>&1; then
+            command -v "$b"
+            return 0
+        fi
+    done
+    return 0
+}
+# browser ARGS...: $BROWSER headless with a profile of its own under $TMP and the virtual-time
+# budget the report's self-check needs; its stderr goes to $BROWSER_LOG ($TMP/chromium.log unless
+# the test names another file).
+browser() {
+    mkdir -p "$TMP/profile"
+    timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$TMP/profile" --hide-scrollbars --virtual-time-budget=10000 "$@" \
+        2>>"${BROWSER_LOG:-$TMP/chromium.log}"
+}
+# dump_dom PAGE OUT: the report file PAGE (a #fragment may follow) rendered in a 1280×2000 window,
+# its DOM after the scripts ran written to OUT; fails the test when the browser cannot.
+dump_dom() {
+    browser --window-size=1280,2000 --dump-dom "file://$1" >"$2" ||
+        fail "chromium could not render the report (see ${BROWSER_LOG:-$TMP/chromium.log})"
+}
+# dom_attr DOM NAME → the value of the first NAME="..." attribute in the dumped DOM ('' when none).
+dom_attr() { { grep -o "$2=\"[^\"]*\"" "$1" || true; } | head -n1 | sed 's/^[^"]*"//; s/"$//'; }
+# assert_charts_drawn DOM: no JavaScript error on the page, its script ran, and every chart it made
+# was drawn (the page's own pixel probe: data-charts-expected, -drawn and -blank on <body>). Sets
+# CHARTS_EXPECTED and CHARTS_DRAWN.
+assert_charts_drawn() {
+    local errors
+    errors=$(dom_attr "$1" data-js-errors)
+    [ -z "$errors" ] || fail "$errors JavaScript error(s): $(dom_attr "$1" data-js-error)"
+    CHARTS_EXPECTED=$(dom_attr "$1" data-charts-expected)
+    CHARTS_DRAWN=$(dom_attr "$1" data-charts-drawn)
+    [ -n "$CHARTS_EXPECTED" ] || fail "the page script did not run"
+    [ "$CHARTS_DRAWN" = "$CHARTS_EXPECTED" ] ||
+        fail "$CHARTS_DRAWN of $CHARTS_EXPECTED charts drawn; blank: $(dom_attr "$1" data-charts-blank)"
+}

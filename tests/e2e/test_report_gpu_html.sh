@@ -9,10 +9,7 @@ set -euo pipefail
 : "${OSTEL_BIN:?run through ctest}" "${OSTEL_SRC_DIR:?run through ctest}"
 . "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 
-BROWSER=""
-for b in chromium chromium-browser google-chrome; do
-    if command -v "$b" >/dev/null 2>&1; then BROWSER=$(command -v "$b"); break; fi
-done
+BROWSER=$(find_browser)
 [ -n "$BROWSER" ] || skip "no headless browser (Debian's 'chromium')"
 
 RUNS="$OSTEL_SRC_DIR/tests/data/runs"
@@ -23,19 +20,8 @@ grep -q '<h2>GPU</h2>' "$OUT" || fail "no GPU table"
 grep -q '1.688 ± 0.008' "$OUT" || fail "the GPU table lacks q4's J/token"
 grep -q 'id="ostel-data"' "$OUT" || skip "this ostel has no uPlot (npm ci, rebuild): no charts to check"
 
-PROFILE="$TMP/profile"
-mkdir -p "$PROFILE"
-timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
-    --user-data-dir="$PROFILE" --hide-scrollbars --virtual-time-budget=10000 \
-    --window-size=1280,2000 --dump-dom "file://$OUT" >"$TMP/dom.html" 2>"$TMP/chromium.log" \
-    || fail "chromium could not render the report"
-attr() { { grep -o "$1=\"[^\"]*\"" "$TMP/dom.html" || true; } | head -n1 | sed 's/^[^"]*"//; s/"$//'; }
-errors=$(attr data-js-errors)
-[ -z "$errors" ] || fail "$errors JavaScript error(s): $(attr data-js-error)"
-expected=$(attr data-charts-expected)
-drawn=$(attr data-charts-drawn)
-[ -n "$expected" ] || fail "the page script did not run"
-[ "$drawn" = "$expected" ] || fail "$drawn of $expected charts drawn; blank: $(attr data-charts-blank)"
+dump_dom "$OUT" "$TMP/dom.html"
+assert_charts_drawn "$TMP/dom.html"
 # 6 runs drawn, each with a VRAM and a power chart; one energy-per-token chart.
 n=$(grep -o 'GPU 0 memory (NVML)' "$TMP/dom.html" | wc -l)
 [ "$n" = 6 ] || fail "$n VRAM charts, not 6"
@@ -49,4 +35,4 @@ n=$(grep -o '>Resident memory (RSS): anonymous and file-backed<' "$TMP/dom.html"
 # CPU-only: no GPU section
 "$OSTEL_BIN" report "$RUNS/cpu-paging" -o "$TMP/cpu.html" 2>/dev/null || fail "cpu report failed"
 if grep -q 'id="gpu-charts\|<h2>GPU</h2>' "$TMP/cpu.html"; then fail "a CPU-only report has a GPU section"; fi
-echo "ok: $drawn/$expected charts drawn, GPU charts present"
+echo "ok: $CHARTS_DRAWN/$CHARTS_EXPECTED charts drawn, GPU charts present"

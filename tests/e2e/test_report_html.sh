@@ -12,17 +12,13 @@ set -euo pipefail
 : "${OSTEL_BIN:?run through ctest}" "${OSTEL_SRC_DIR:?run through ctest}"
 . "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 
-BROWSER=""
-for b in chromium chromium-browser google-chrome; do
-    if command -v "$b" >/dev/null 2>&1; then BROWSER=$(command -v "$b"); break; fi
-done
+BROWSER=$(find_browser)
 [ -n "$BROWSER" ] || fail "no headless browser: install Debian's 'chromium' (scripts/setup.sh does)"
 
 ART="$(cd "$(dirname "$OSTEL_BIN")" && pwd)/test-artifacts/report"
 rm -rf "$ART"
 mkdir -p "$ART"
-PROFILE="$TMP/profile"
-mkdir -p "$PROFILE"
+BROWSER_LOG="$ART/chromium.log"
 
 RUNS="$OSTEL_SRC_DIR/tests/data/runs"
 # real-pred's summaries name the models relative to where `ostel study` ran: point them at ours.
@@ -63,16 +59,10 @@ grep -q 'https\?://' "$ART/report.html" && grep -o 'src="https\?://[^"]*"\|href=
 charts=1
 grep -q 'id="ostel-data"' "$ART/report.html" || charts=0
 
-chrome() {
-    timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
-        --user-data-dir="$PROFILE" --hide-scrollbars --virtual-time-budget=10000 "$@" 2>>"$ART/chromium.log"
-}
-
-chrome --window-size=1280,2000 --dump-dom "file://$ART/report.html" >"$ART/dom.html" \
-    || fail "chromium could not render the report (see $ART/chromium.log)"
+dump_dom "$ART/report.html" "$ART/dom.html"
 [ -s "$ART/dom.html" ] || fail "chromium dumped an empty DOM"
 
-attr() { { grep -o "$1=\"[^\"]*\"" "$ART/dom.html" || true; } | head -n1 | sed 's/^[^"]*"//; s/"$//'; }
+attr() { dom_attr "$ART/dom.html" "$1"; }
 
 errors=$(attr data-js-errors)
 [ -z "$errors" ] || fail "$errors JavaScript error(s): $(attr data-js-error)"
@@ -95,15 +85,15 @@ fi
 grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' "$ART/dom.html" || fail "the hostile log line is missing"
 if grep -q '<script>alert(1)</script>' "$ART/dom.html"; then fail "the hostile log line became markup"; fi
 
-chrome --window-size=1280,3000 --screenshot="$ART/report-light.png" "file://$ART/report.html" >/dev/null
-chrome --window-size=1280,3000 --force-dark-mode --blink-settings=preferredColorScheme=0 \
+browser --window-size=1280,3000 --screenshot="$ART/report-light.png" "file://$ART/report.html" >/dev/null
+browser --window-size=1280,3000 --force-dark-mode --blink-settings=preferredColorScheme=0 \
     --screenshot="$ART/report-dark.png" "file://$ART/report.html" >/dev/null
 [ -s "$ART/report-light.png" ] || fail "no screenshot"
 # The prediction table and the sweep chart alone, for a closer look.
 sed 's#</head>#<style>header.top, main > section:not(\#prediction):not(\#sweep), main > details, main > div.card, footer { display: none !important; }</style></head>#' \
     "$ART/report.html" >"$TMP/sweep.html"
-chrome --window-size=1280,1200 --screenshot="$ART/report-sweep.png" "file://$TMP/sweep.html" >/dev/null
-chrome --window-size=1280,1200 --force-dark-mode --blink-settings=preferredColorScheme=0 \
+browser --window-size=1280,1200 --screenshot="$ART/report-sweep.png" "file://$TMP/sweep.html" >/dev/null
+browser --window-size=1280,1200 --force-dark-mode --blink-settings=preferredColorScheme=0 \
     --screenshot="$ART/report-sweep-dark.png" "file://$TMP/sweep.html" >/dev/null
 
 # Predicted vs measured is a table in the page, flags included (the fixture's q8_0 compute).

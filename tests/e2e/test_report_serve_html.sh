@@ -18,25 +18,11 @@ grep -q '<h2>Serving by group: comparison with the baseline</h2>' "$OUT" || fail
 grep -q 'id="ostel-data"' "$OUT" || skip "this ostel has no uPlot (npm ci, rebuild): no charts to check"
 grep -q 'id="serve-charts"' "$OUT" || fail "no serving charts section"
 
-BROWSER=""
-for b in chromium chromium-browser google-chrome; do
-    if command -v "$b" >/dev/null 2>&1; then BROWSER=$(command -v "$b"); break; fi
-done
+BROWSER=$(find_browser)
 [ -n "$BROWSER" ] || skip "no headless browser (Debian's 'chromium')"
 
-PROFILE="$TMP/profile"
-mkdir -p "$PROFILE"
-timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
-    --user-data-dir="$PROFILE" --hide-scrollbars --virtual-time-budget=10000 \
-    --window-size=1280,2000 --dump-dom "file://$OUT" >"$TMP/dom.html" 2>"$TMP/chromium.log" \
-    || fail "chromium could not render the report"
-attr() { { grep -o "$1=\"[^\"]*\"" "$TMP/dom.html" || true; } | head -n1 | sed 's/^[^"]*"//; s/"$//'; }
-errors=$(attr data-js-errors)
-[ -z "$errors" ] || fail "$errors JavaScript error(s): $(attr data-js-error)"
-expected=$(attr data-charts-expected)
-drawn=$(attr data-charts-drawn)
-[ -n "$expected" ] || fail "the page script did not run"
-[ "$drawn" = "$expected" ] || fail "$drawn of $expected charts drawn; blank: $(attr data-charts-blank)"
+dump_dom "$OUT" "$TMP/dom.html"
+assert_charts_drawn "$TMP/dom.html"
 for t in 'Latency against load: TTFT p50, p99 and E2E p99' 'Request throughput against load' \
     'Output tokens/s against load' 'Server RSS peak against load' 'Server CPU against load' \
     'Busy slots and deferred requests against load' 'GPU memory against load'; do
@@ -52,4 +38,4 @@ n=$(grep -o ': RSS and CPU by level<' "$TMP/dom.html" | wc -l)
 if grep -q 'id="serve-charts\|Serving by group' "$TMP/cpu.html"; then
     fail "a report without serve runs has a serving section"
 fi
-echo "ok: $drawn/$expected charts drawn, serving charts present"
+echo "ok: $CHARTS_DRAWN/$CHARTS_EXPECTED charts drawn, serving charts present"
