@@ -78,6 +78,46 @@ static char *export_string(struct ostel_store *s, const char *table, enum ostel_
     return buf;
 }
 
+/*
+ * The set-up most tests share (cmocka's setup and teardown, so a failed assertion leaves no
+ * directory behind): a temporary directory, a database in it open for writing, and the path of a
+ * run directory there that a test fills when it needs one.
+ */
+struct db_fixture {
+    char *dir;             /* owned; removed with everything in it */
+    char *path;            /* dir/a.db */
+    char *run;             /* dir/run, not created */
+    struct ostel_store *s; /* open; a test that closes it sets it NULL */
+};
+
+static int db_teardown(void **state)
+{
+    struct db_fixture *f = *state;
+    if (f->s)
+        ostel_store_close(f->s);
+    test_rmtree(f->dir);
+    free(f->run);
+    free(f->path);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static int db_setup(void **state)
+{
+    struct db_fixture *f = ostel_xcalloc(1, sizeof(*f));
+    f->dir = test_tmpdir();
+    f->path = ostel_xasprintf("%s/a.db", f->dir);
+    f->run = ostel_xasprintf("%s/run", f->dir);
+    *state = f;
+    if (ostel_store_open(f->path, 0, &f->s) != OSTEL_OK) {
+        f->s = NULL;
+        db_teardown(state);
+        return -1;
+    }
+    return 0;
+}
+
 static void test_migrations(void **state)
 {
     (void)state;
@@ -108,11 +148,8 @@ static void test_migrations(void **state)
 
 static void test_import_fixtures(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    struct db_fixture *f = *state;
+    struct ostel_store *s = f->s;
     int64_t ids[3];
     for (size_t i = 0; i < 3; i++) {
         char *p = fixture(fixtures[i]);
@@ -197,7 +234,7 @@ static void test_import_fixtures(void **state)
     free(list);
 
     /* checkout writes a directory that imports as the same run */
-    char *co = ostel_xasprintf("%s/co", dir);
+    char *co = ostel_xasprintf("%s/co", f->dir);
     assert_int_equal(ostel_store_write_run_dir(s, ids[0], co), OSTEL_OK);
     int64_t again = 0;
     assert_int_equal(ostel_store_import_run_dir(s, co, NULL, &again), OSTEL_STORE_ALREADY);
@@ -205,20 +242,13 @@ static void test_import_fixtures(void **state)
     free(co);
 
     assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
-    ostel_store_close(s);
-    test_rmtree(dir);
-    free(dir);
-    free(db);
 }
 
 /* A run directory written by the real `ostel run` (see tests/data/store-runs/README.md). */
 static void test_import_real_run(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    struct db_fixture *f = *state;
+    struct ostel_store *s = f->s;
     char *p = fixture("real-tiny-f16");
     int64_t id = 0;
     assert_int_equal(ostel_store_import_run_dir(s, p, NULL, &id), OSTEL_STORE_ADDED);
@@ -231,10 +261,6 @@ static void test_import_real_run(void **state)
     assert_non_null(strstr(csv, ",99.23,102,27.65,3688.57,15,52,288.48,"));
     assert_non_null(strstr(csv, ",tiny f16,ok,0,"));
     free(csv);
-    ostel_store_close(s);
-    test_rmtree(dir);
-    free(dir);
-    free(db);
 }
 
 /*
@@ -244,11 +270,8 @@ static void test_import_real_run(void **state)
  */
 static void test_import_real_scenario(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    struct db_fixture *f = *state;
+    struct ostel_store *s = f->s;
     char *p = fixture("real-scenario");
     int64_t id = 0;
     assert_int_equal(ostel_store_import_run_dir(s, p, NULL, &id), OSTEL_STORE_ADDED);
@@ -275,7 +298,7 @@ static void test_import_real_scenario(void **state)
     free(json);
 
     /* identity is run_id: a copy elsewhere with another start time is the same run... */
-    char *copy = ostel_xasprintf("%s/copy", dir);
+    char *copy = ostel_xasprintf("%s/copy", f->dir);
     copy_run("real-scenario", copy);
     patch(copy, "summary.json", "\"start_ts\":\t1795675463.366", "\"start_ts\":\t1795675400.5");
     int64_t again = 0;
@@ -290,10 +313,6 @@ static void test_import_real_scenario(void **state)
     free(copy);
 
     assert_int_equal(ostel_store_check_integrity(s), OSTEL_OK);
-    ostel_store_close(s);
-    test_rmtree(dir);
-    free(dir);
-    free(db);
 }
 
 /* The columns schema 2 added, as a stored run's export shows them. */
@@ -309,21 +328,13 @@ static void expect_schema2_values(struct ostel_store *s, int64_t id)
 }
 
 /*
- * Schema 1 -> 2: a scenario's kind, asked_mib, held_mib_at_start and ready_s, and what watching
- * cost (ostel_cpu), become columns. A database made by schema 1 (here: a schema-2 one with the new
- * columns dropped again) gets them from the stored summary.json when it is opened.
- */
-/*
  * Resume is per study: the spec hash leaves out the study's name, so a second study with the same
  * matrix (another name, another machine) must not take the first one's runs for its own.
  */
 static void test_resume_per_study(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    struct db_fixture *f = *state;
+    struct ostel_store *s = f->s;
     const char *a = "[study]\nname = a\n", *b = "[study]\nname = b\n";
     int64_t sa = 0, sb = 0;
     assert_int_equal(ostel_store_insert_study(s, "a", a, strlen(a), &sa), OSTEL_OK);
@@ -337,12 +348,13 @@ static void test_resume_per_study(void **state)
     assert_int_equal(ostel_store_run_is_complete(s, sa, "e28774d46e1c81c0"), 1);
     assert_int_equal(ostel_store_run_is_complete(s, sb, "e28774d46e1c81c0"), 0);
     assert_int_equal(ostel_store_run_is_complete(s, sa, "0000000000000000"), 0);
-    ostel_store_close(s);
-    test_rmtree(dir);
-    free(dir);
-    free(db);
 }
 
+/*
+ * Schema 1 -> 2: a scenario's kind, asked_mib, held_mib_at_start and ready_s, and what watching
+ * cost (ostel_cpu), become columns. A database made by schema 1 (here: a schema-2 one with the new
+ * columns dropped again) gets them from the stored summary.json when it is opened.
+ */
 static void test_migrate_to_2(void **state)
 {
     (void)state;
@@ -413,41 +425,34 @@ static void expect_refused(struct ostel_store *s, const char *dir)
 
 static void test_corrupt_rolls_back(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    char *run = ostel_xasprintf("%s/run", dir);
+    struct db_fixture *f = *state;
+    struct ostel_store *s = f->s;
+    const char *run = f->run;
 
-    /* a bad number in the 6th data row: rows before it were inserted, then rolled back */
-    copy_run("q4-ok", run);
-    patch(run, "metrics.csv", "1764136800.600,404.0", "1764136800.600,40x4.0");
-    expect_refused(s, run);
-    /* a truncated row (fewer cells) */
-    copy_run("q4-ok", run);
-    patch(run, "metrics.csv", ",0,0,0.00,0.00\n1764136800.800", "\n1764136800.800");
-    expect_refused(s, run);
-    /* an unknown phase */
-    copy_run("q4-ok", run);
-    patch(run, "metrics.csv", "teardown", "tear down");
-    expect_refused(s, run);
-    /* summary.json cut short */
-    copy_run("q4-ok", run);
-    patch(run, "summary.json", "\"host\": {", "\"host\": ");
-    expect_refused(s, run);
-    /* a contract value with the wrong type */
-    copy_run("q4-ok", run);
-    patch(run, "summary.json", "\"ctx\": 4096", "\"ctx\": \"4096\"");
-    expect_refused(s, run);
-    /* a phase statistic with the wrong type */
-    copy_run("q4-ok", run);
-    patch(run, "summary.json", "\"rss_mean_mib\": 403.97", "\"rss_mean_mib\": [1]");
-    expect_refused(s, run);
-    /* a config line that is not key=value */
-    copy_run("q4-ok", run);
-    patch(run, "config.txt", "ctx=4096", "ctx 4096");
-    expect_refused(s, run);
+    /* a corrupt copy of q4-ok: one patch each */
+    static const struct {
+        const char *file, *from, *to;
+    } corrupt[] = {
+        /* a bad number in the 6th data row: rows before it were inserted, then rolled back */
+        {"metrics.csv", "1764136800.600,404.0", "1764136800.600,40x4.0"},
+        /* a truncated row (fewer cells) */
+        {"metrics.csv", ",0,0,0.00,0.00\n1764136800.800", "\n1764136800.800"},
+        /* an unknown phase */
+        {"metrics.csv", "teardown", "tear down"},
+        /* summary.json cut short */
+        {"summary.json", "\"host\": {", "\"host\": "},
+        /* a contract value with the wrong type */
+        {"summary.json", "\"ctx\": 4096", "\"ctx\": \"4096\""},
+        /* a phase statistic with the wrong type */
+        {"summary.json", "\"rss_mean_mib\": 403.97", "\"rss_mean_mib\": [1]"},
+        /* a config line that is not key=value */
+        {"config.txt", "ctx=4096", "ctx 4096"},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(corrupt); i++) {
+        copy_run("q4-ok", run);
+        patch(run, corrupt[i].file, corrupt[i].from, corrupt[i].to);
+        expect_refused(s, run);
+    }
     /* no summary.json at all (a run still going, or killed) */
     copy_run("q4-ok", run);
     char *sj = ostel_xasprintf("%s/summary.json", run);
@@ -469,22 +474,13 @@ static void test_corrupt_rolls_back(void **state)
     ostel_store_run_rollback(s);
     assert_int_equal(count(s, "runs"), 1);
     assert_int_equal(count(s, "samples"), 8);
-
-    ostel_store_close(s);
-    test_rmtree(dir);
-    free(dir);
-    free(db);
-    free(run);
 }
 
 static void test_bound_parameters(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    char *run = ostel_xasprintf("%s/run", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    struct db_fixture *f = *state;
+    struct ostel_store *s = f->s;
+    const char *run = f->run;
     static const char evil[] = "x'); DROP TABLE runs; --";
     copy_run("q4-ok", run);
     patch(run, "summary.json", "\"tag\": \"q4\"", "\"tag\": \"x'); DROP TABLE runs; --\"");
@@ -517,11 +513,6 @@ static void test_bound_parameters(void **state)
     assert_int_equal(a, b);
     assert_true(c != a);
     assert_int_equal(count(s, "studies"), 2);
-    ostel_store_close(s);
-    test_rmtree(dir);
-    free(dir);
-    free(db);
-    free(run);
 }
 
 /* Makes `n` distinct runs from q4-ok under base/r<i> (distinct start times). */
@@ -754,14 +745,11 @@ static void test_metrics_reader(void **state)
  * out in store.c (and store_pg.c, the same names), so this is what keeps it the table's. */
 static void test_samples_schema_is_the_table(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    ostel_store_close(s);
+    struct db_fixture *f = *state;
+    ostel_store_close(f->s); /* the schema as a fresh database has it, read by SQLite itself */
+    f->s = NULL;
     sqlite3 *raw;
-    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(raw, "SELECT name, type FROM pragma_table_info('samples')",
                                         -1, &st, NULL),
@@ -784,9 +772,6 @@ static void test_samples_schema_is_the_table(void **state)
     assert_string_equal(got.data, want.data);
     ostel_buf_free(&got);
     ostel_buf_free(&want);
-    test_rmtree(dir);
-    free(db);
-    free(dir);
 }
 
 /* The plan's lines (EXPLAIN QUERY PLAN's detail column), one a line; the caller frees it. */
@@ -811,14 +796,11 @@ static char *query_plan(sqlite3 *raw, const char *sql)
  */
 static void test_report_sql_plan(void **state)
 {
-    (void)state;
-    char *dir = test_tmpdir();
-    char *db = ostel_xasprintf("%s/a.db", dir);
-    struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    ostel_store_close(s);
+    struct db_fixture *f = *state;
+    ostel_store_close(f->s); /* the schema as a fresh database has it, read by SQLite itself */
+    f->s = NULL;
     sqlite3 *raw;
-    assert_int_equal(sqlite3_open(db, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
     const struct {
         int64_t study;
         const char *tag, *index, *where;
@@ -849,27 +831,24 @@ static void test_report_sql_plan(void **state)
     assert_non_null(strstr(pg, " WHERE r.study_id = $1 AND r.tag = $2 ORDER BY x.run_id, x.seq"));
     free(pg);
     sqlite3_close(raw);
-    test_rmtree(dir);
-    free(db);
-    free(dir);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrations),
-        cmocka_unit_test(test_import_fixtures),
-        cmocka_unit_test(test_corrupt_rolls_back),
-        cmocka_unit_test(test_bound_parameters),
+        cmocka_unit_test_setup_teardown(test_import_fixtures, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_rolls_back, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_bound_parameters, db_setup, db_teardown),
         cmocka_unit_test(test_two_processes),
         cmocka_unit_test(test_bulk_speed),
         cmocka_unit_test(test_metrics_reader),
-        cmocka_unit_test(test_samples_schema_is_the_table),
-        cmocka_unit_test(test_import_real_run),
-        cmocka_unit_test(test_import_real_scenario),
+        cmocka_unit_test_setup_teardown(test_samples_schema_is_the_table, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_import_real_run, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_import_real_scenario, db_setup, db_teardown),
         cmocka_unit_test(test_migrate_to_2),
-        cmocka_unit_test(test_report_sql_plan),
-        cmocka_unit_test(test_resume_per_study),
+        cmocka_unit_test_setup_teardown(test_report_sql_plan, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_resume_per_study, db_setup, db_teardown),
         cmocka_unit_test(test_study_commit_fails),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
