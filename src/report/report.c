@@ -516,3 +516,23 @@ char *ostel_report_fmt_num(double v, int decimals, char *out, size_t size)
     out[k] = '\0';
     return out;
 }
+
+char *ostel_report_fmt_mean_sd(const struct ostel_stats_summary *st, int decimals)
+{
+    char a[64], b[64];
+    if (st->n == 0)
+        return ostel_xstrdup("—");
+    ostel_report_fmt_num(st->mean, decimals, a, sizeof(a));
+    if (isnan(st->sd))
+        return ostel_xstrdup(a);
+    return ostel_xasprintf("%s ± %s", a, ostel_report_fmt_num(st->sd, decimals, b, sizeof(b)));
+}
+
+char *ostel_report_fmt_p(double p)
+{
+    if (isnan(p))
+        return ostel_xstrdup("—");
+    if (p < 0.001)
+        return ostel_xstrdup("<0.001");
+    return ostel_xasprintf("%.3f", p);
+}

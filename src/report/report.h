@@ -602,5 +602,18 @@ void ostel_report_escape_html(struct ostel_buf *out, const char *s);
 void ostel_report_escape_script_json(struct ostel_buf *out, const char *json);
 /* Formats v with `decimals` and thousands separators ("12,345.6"); "—" for NAN. Returns out. */
 char *ostel_report_fmt_num(double v, int decimals, char *out, size_t size);
+/* "mean ± sd" of a summary, each as ostel_report_fmt_num writes it: the mean alone when there is
+ * no SD (n < 2), "—" when there is no value. The caller frees it. */
+char *ostel_report_fmt_mean_sd(const struct ostel_stats_summary *st, int decimals);
+/* A p-value for a table: "<0.001", else three decimals; "—" for NAN. The caller frees it. */
+char *ostel_report_fmt_p(double p);
+/* A number for the CSV outputs: up to 4 decimals, trailing zeros trimmed, "-0" as "0"; nothing
+ * for a value that is not finite (an empty cell). Appends to out. */
+void ostel_report_csv_num(struct ostel_buf *out, double v);
+/* A number for the JSON outputs: v to 6 significant digits, or null when it is not finite. The
+ * caller owns the item. */
+struct cJSON *ostel_report_json_num(double v);
+/* An interval [lo, hi] of such numbers, or null when either end is NAN. The caller owns it. */
+struct cJSON *ostel_report_json_pair(double lo, double hi);
 
 #endif

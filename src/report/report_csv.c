@@ -30,8 +30,7 @@ static void csv_str(struct ostel_buf *out, const char *s)
     ostel_buf_putc(out, '"');
 }
 
-/* Up to 4 decimals, trailing zeros trimmed; empty for NAN. */
-static void csv_num(struct ostel_buf *out, double v)
+void ostel_report_csv_num(struct ostel_buf *out, double v)
 {
     if (!isfinite(v))
         return;
@@ -54,13 +53,13 @@ static void csv_num(struct ostel_buf *out, double v)
  * five empty cells for the baseline itself. */
 static void csv_cmp(struct ostel_buf *out, const struct ostel_report_cmp *c, bool base)
 {
-    csv_num(out, base ? NAN : c->ratio.ratio);
+    ostel_report_csv_num(out, base ? NAN : c->ratio.ratio);
     ostel_buf_putc(out, ',');
-    csv_num(out, base ? NAN : c->ratio.lo);
+    ostel_report_csv_num(out, base ? NAN : c->ratio.lo);
     ostel_buf_putc(out, ',');
-    csv_num(out, base ? NAN : c->ratio.hi);
+    ostel_report_csv_num(out, base ? NAN : c->ratio.hi);
     ostel_buf_putc(out, ',');
-    csv_num(out, base ? NAN : c->welch.p);
+    ostel_report_csv_num(out, base ? NAN : c->welch.p);
     ostel_buf_putc(out, ',');
     if (!base && !isnan(c->welch.p))
         ostel_buf_puts(out, c->significant ? "1" : "0");
@@ -212,45 +211,47 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
         SEP;
         csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, model_type)));
         SEP;
-        csv_num(out, isnan(size_mib) ? NAN : round(size_mib * 1048576.0));
+        ostel_report_csv_num(out, isnan(size_mib) ? NAN : round(size_mib * 1048576.0));
         SEP;
-        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, model_n_params), false));
+        ostel_report_csv_num(
+            out, median_field(r, g, offsetof(struct ostel_report_run, model_n_params), false));
         SEP;
-        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, ctx), true));
+        ostel_report_csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, ctx), true));
         SEP;
-        csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, n_prompt), false));
+        ostel_report_csv_num(
+            out, median_field(r, g, offsetof(struct ostel_report_run, n_prompt), false));
         SEP;
-        csv_num(out, n_gen);
+        ostel_report_csv_num(out, n_gen);
         SEP;
-        csv_num(out, (double)g->n);
+        ostel_report_csv_num(out, (double)g->n);
         SEP;
-        csv_num(out, (double)g->n_ok);
+        ostel_report_csv_num(out, (double)g->n_ok);
         SEP;
-        csv_num(out, gen->mean);
+        ostel_report_csv_num(out, gen->mean);
         SEP;
-        csv_num(out, gen->sd);
+        ostel_report_csv_num(out, gen->sd);
         SEP;
-        csv_num(out, gen->median);
+        ostel_report_csv_num(out, gen->median);
         SEP;
-        csv_num(out, gen->min);
+        ostel_report_csv_num(out, gen->min);
         SEP;
-        csv_num(out, gen->max);
+        ostel_report_csv_num(out, gen->max);
         SEP;
-        csv_num(out, gen->ci_lo);
+        ostel_report_csv_num(out, gen->ci_lo);
         SEP;
-        csv_num(out, gen->ci_hi);
+        ostel_report_csv_num(out, gen->ci_hi);
         SEP;
-        csv_num(out, gen->cv);
+        ostel_report_csv_num(out, gen->cv);
         SEP;
-        csv_num(out, pp->mean);
+        ostel_report_csv_num(out, pp->mean);
         SEP;
-        csv_num(out, pp->sd);
+        ostel_report_csv_num(out, pp->sd);
         SEP;
-        csv_num(out, pp->median);
+        ostel_report_csv_num(out, pp->median);
         SEP;
-        csv_num(out, wall->mean);
+        ostel_report_csv_num(out, wall->mean);
         SEP;
-        csv_num(out, wall->sd);
+        ostel_report_csv_num(out, wall->sd);
         SEP;
         csv_str(out, g->device);
         SEP;
@@ -261,10 +262,10 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
                                   OSTEL_REPORT_M_PAGEOUTS,       OSTEL_REPORT_M_MAJFLT,
                                   OSTEL_REPORT_M_PRESSURE_WORST, OSTEL_REPORT_M_AVAIL_MIN_PCT};
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(mem); k++) {
-            csv_num(out, g->value[mem[k]]);
+            ostel_report_csv_num(out, g->value[mem[k]]);
             SEP;
         }
-        csv_num(out, g->plan_mib);
+        ostel_report_csv_num(out, g->plan_mib);
         SEP;
         csv_str(out, g->plan_basis);
         SEP;
@@ -281,32 +282,32 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
          * one context; the error is the largest over its runs. */
         for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++) {
             SEP;
-            csv_num(out, g->pred_total[k].predicted_mib);
+            ostel_report_csv_num(out, g->pred_total[k].predicted_mib);
             SEP;
-            csv_num(out, g->pred_total[k].measured_mib);
+            ostel_report_csv_num(out, g->pred_total[k].measured_mib);
             SEP;
-            csv_num(out, g->pred_total[k].error_pct);
+            ostel_report_csv_num(out, g->pred_total[k].error_pct);
         }
         SEP;
         if (g->pred_within_bars >= 0)
             ostel_buf_puts(out, g->pred_within_bars ? "1" : "0");
         SEP;
-        csv_num(out, g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB]);
+        ostel_report_csv_num(out, g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB]);
         SEP;
-        csv_num(out, g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB]);
+        ostel_report_csv_num(out, g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB]);
         /* The GPU's columns only when some run has GPU telemetry (a CPU-only CSV keeps its
          * columns): per metric the mean, sd and the 95% CI of the mean; J/token's comparison. */
         if (r->gpu) {
             for (int m = OSTEL_REPORT_M_GPU_FIRST; m < OSTEL_REPORT_NMETRIC; m++) {
                 const struct ostel_stats_summary *s = &g->stat[m];
                 SEP;
-                csv_num(out, s->n ? s->mean : NAN);
+                ostel_report_csv_num(out, s->n ? s->mean : NAN);
                 SEP;
-                csv_num(out, s->n ? s->sd : NAN);
+                ostel_report_csv_num(out, s->n ? s->sd : NAN);
                 SEP;
-                csv_num(out, s->n ? s->ci_lo : NAN);
+                ostel_report_csv_num(out, s->n ? s->ci_lo : NAN);
                 SEP;
-                csv_num(out, s->n ? s->ci_hi : NAN);
+                ostel_report_csv_num(out, s->n ? s->ci_hi : NAN);
             }
             SEP;
             csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN], base);

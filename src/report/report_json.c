@@ -25,21 +25,18 @@ static const char *const note_kinds[] = {
     [OSTEL_REPORT_NOTE_PAGING] = "paging",     [OSTEL_REPORT_NOTE_PRESSURE] = "pressure",
 };
 
-static double round6(double v)
+cJSON *ostel_report_json_num(double v)
 {
+    if (!isfinite(v))
+        return cJSON_CreateNull();
     char b[32];
     snprintf(b, sizeof(b), "%.6g", v);
-    return strtod(b, NULL);
-}
-
-static cJSON *jnum(double v)
-{
-    return isfinite(v) ? cJSON_CreateNumber(round6(v)) : cJSON_CreateNull();
+    return cJSON_CreateNumber(strtod(b, NULL));
 }
 
 static void add_num(cJSON *o, const char *key, double v)
 {
-    cJSON_AddItemToObject(o, key, jnum(v));
+    cJSON_AddItemToObject(o, key, ostel_report_json_num(v));
 }
 
 static void add_int(cJSON *o, const char *key, long long v)
@@ -58,13 +55,13 @@ static void add_str(cJSON *o, const char *key, const char *s)
         cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *pair(double lo, double hi)
+cJSON *ostel_report_json_pair(double lo, double hi)
 {
     if (isnan(lo) || isnan(hi))
         return cJSON_CreateNull();
     cJSON *a = cJSON_CreateArray();
-    cJSON_AddItemToArray(a, jnum(lo));
-    cJSON_AddItemToArray(a, jnum(hi));
+    cJSON_AddItemToArray(a, ostel_report_json_num(lo));
+    cJSON_AddItemToArray(a, ostel_report_json_num(hi));
     return a;
 }
 
@@ -78,7 +75,7 @@ static cJSON *summary_json(const struct ostel_stats_summary *s, double value)
     add_num(o, "median", s->median);
     add_num(o, "min", s->min);
     add_num(o, "max", s->max);
-    cJSON_AddItemToObject(o, "ci95", pair(s->ci_lo, s->ci_hi));
+    cJSON_AddItemToObject(o, "ci95", ostel_report_json_pair(s->ci_lo, s->ci_hi));
     add_num(o, "cv", s->cv);
     return o;
 }
@@ -131,13 +128,13 @@ static cJSON *series_json(const struct ostel_report_series *s)
             if (!isnan(s->avail_pct[k]) && (isnan(mav) || s->avail_pct[k] < mav))
                 mav = s->avail_pct[k];
         }
-        cJSON_AddItemToArray(t, jnum(s->t_s[i]));
-        cJSON_AddItemToArray(rss, jnum(mrss));
-        cJSON_AddItemToArray(cpu, jnum(ncpu ? scpu / (double)ncpu : NAN));
-        cJSON_AddItemToArray(pin, jnum(spin));
-        cJSON_AddItemToArray(pout, jnum(spout));
-        cJSON_AddItemToArray(pr, jnum(mpr));
-        cJSON_AddItemToArray(av, jnum(mav));
+        cJSON_AddItemToArray(t, ostel_report_json_num(s->t_s[i]));
+        cJSON_AddItemToArray(rss, ostel_report_json_num(mrss));
+        cJSON_AddItemToArray(cpu, ostel_report_json_num(ncpu ? scpu / (double)ncpu : NAN));
+        cJSON_AddItemToArray(pin, ostel_report_json_num(spin));
+        cJSON_AddItemToArray(pout, ostel_report_json_num(spout));
+        cJSON_AddItemToArray(pr, ostel_report_json_num(mpr));
+        cJSON_AddItemToArray(av, ostel_report_json_num(mav));
     }
     cJSON *phases = cJSON_AddArrayToObject(o, "phases");
     for (size_t i = 0; i < s->n;) {
@@ -172,10 +169,10 @@ static cJSON *gpu_series_json(const struct ostel_report_gpu_series *s)
         for (size_t i = 0; i < s->n; i++) {
             if (s->gpu[i] != g)
                 continue;
-            cJSON_AddItemToArray(t, jnum(s->t_s[i]));
-            cJSON_AddItemToArray(mem, jnum(s->mem_mib[i]));
-            cJSON_AddItemToArray(proc, jnum(s->proc_mib[i]));
-            cJSON_AddItemToArray(pw, jnum(s->power_w[i]));
+            cJSON_AddItemToArray(t, ostel_report_json_num(s->t_s[i]));
+            cJSON_AddItemToArray(mem, ostel_report_json_num(s->mem_mib[i]));
+            cJSON_AddItemToArray(proc, ostel_report_json_num(s->proc_mib[i]));
+            cJSON_AddItemToArray(pw, ostel_report_json_num(s->power_w[i]));
             k++;
         }
         if (k)
@@ -381,7 +378,7 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
                     continue;
                 cJSON *cm = cJSON_AddObjectToObject(vs, ostel_report_metric_info(m)->key);
                 add_num(cm, "ratio", c->ratio.ratio);
-                cJSON_AddItemToObject(cm, "ci95", pair(c->ratio.lo, c->ratio.hi));
+                cJSON_AddItemToObject(cm, "ci95", ostel_report_json_pair(c->ratio.lo, c->ratio.hi));
                 add_num(cm, "welch_t", c->welch.t);
                 add_num(cm, "welch_df", c->welch.df);
                 add_num(cm, "p", c->welch.p);

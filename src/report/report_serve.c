@@ -383,26 +383,6 @@ void ostel_report_serve_free(struct ostel_report_serve *sv)
 
 /* ---- the group tables ---- */
 
-static char *mean_sd(const struct ostel_stats_summary *st, int decimals)
-{
-    char a[64], b[64];
-    if (st->n == 0)
-        return ostel_xstrdup("—");
-    ostel_report_fmt_num(st->mean, decimals, a, sizeof(a));
-    if (isnan(st->sd))
-        return ostel_xstrdup(a);
-    return ostel_xasprintf("%s ± %s", a, ostel_report_fmt_num(st->sd, decimals, b, sizeof(b)));
-}
-
-static char *fmt_p(double p)
-{
-    if (isnan(p))
-        return ostel_xstrdup("—");
-    if (p < 0.001)
-        return ostel_xstrdup("<0.001");
-    return ostel_xasprintf("%.3f", p);
-}
-
 /* Fills a table with one row per group and level (those the group measured): Group, Level,
  * Runs, then mean ± SD of each metric of ms[]. */
 static void fill_group_levels(const struct ostel_report *r, const struct ostel_report_serve *sv,
@@ -419,7 +399,7 @@ static void fill_group_levels(const struct ostel_report *r, const struct ostel_r
             cl[1].text = ostel_xstrdup(sv->levels[li].name);
             cl[2].text = ostel_xasprintf("%zu", c->runs);
             for (size_t k = 0; k < nm; k++)
-                cl[3 + k].text = mean_sd(&c->stat[ms[k]], sv_info[ms[k]].decimals);
+                cl[3 + k].text = ostel_report_fmt_mean_sd(&c->stat[ms[k]], sv_info[ms[k]].decimals);
         }
     }
 }
@@ -539,7 +519,7 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
                     cl[4].text = isnan(cm->ratio.lo)
                                      ? ostel_xstrdup("—")
                                      : ostel_xasprintf("%.3f – %.3f", cm->ratio.lo, cm->ratio.hi);
-                    cl[5].text = fmt_p(cm->welch.p);
+                    cl[5].text = ostel_report_fmt_p(cm->welch.p);
                     double pct = 100 * (cm->ratio.ratio - 1);
                     const char *dir = pct >= 0 ? "higher" : "lower";
                     if (isnan(cm->welch.p))
@@ -578,7 +558,7 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
                 cl[1].text = ostel_xstrdup(sv->levels[li].name);
                 cl[2].text = ostel_xstrdup(sv_info[m].label);
                 cl[3].text = ostel_xasprintf("%zu", st->n);
-                cl[4].text = mean_sd(st, d);
+                cl[4].text = ostel_report_fmt_mean_sd(st, d);
                 cl[5].text =
                     isnan(st->ci_lo)
                         ? ostel_xstrdup("—")
@@ -603,25 +583,6 @@ void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report
 
 /* ---- JSON and CSV ---- */
 
-static cJSON *jround(double v)
-{
-    if (!isfinite(v))
-        return cJSON_CreateNull();
-    char b[32];
-    snprintf(b, sizeof(b), "%.6g", v);
-    return cJSON_CreateNumber(strtod(b, NULL));
-}
-
-static cJSON *jpair(double lo, double hi)
-{
-    if (isnan(lo) || isnan(hi))
-        return cJSON_CreateNull();
-    cJSON *a = cJSON_CreateArray();
-    cJSON_AddItemToArray(a, jround(lo));
-    cJSON_AddItemToArray(a, jround(hi));
-    return a;
-}
-
 cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
                                      const struct ostel_report_serve *sv, size_t g)
 {
@@ -636,7 +597,7 @@ cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
         cJSON_AddItemToArray(levels, l);
         cJSON_AddStringToObject(l, "name", sv->levels[li].name);
         cJSON_AddStringToObject(l, "kind", sv->levels[li].rate ? "rate" : "concurrency");
-        cJSON_AddItemToObject(l, "value", jround(sv->levels[li].value));
+        cJSON_AddItemToObject(l, "value", ostel_report_json_num(sv->levels[li].value));
         cJSON_AddNumberToObject(l, "runs", (double)c->runs);
         cJSON_AddBoolToObject(l, "saturated", c->saturated);
         cJSON *ms = cJSON_AddObjectToObject(l, "metrics");
@@ -646,13 +607,13 @@ cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
                 continue;
             cJSON *x = cJSON_AddObjectToObject(ms, sv_info[m].key);
             cJSON_AddNumberToObject(x, "n", (double)st->n);
-            cJSON_AddItemToObject(x, "mean", jround(st->mean));
-            cJSON_AddItemToObject(x, "stddev", jround(st->sd));
-            cJSON_AddItemToObject(x, "median", jround(st->median));
-            cJSON_AddItemToObject(x, "min", jround(st->min));
-            cJSON_AddItemToObject(x, "max", jround(st->max));
-            cJSON_AddItemToObject(x, "ci95", jpair(st->ci_lo, st->ci_hi));
-            cJSON_AddItemToObject(x, "cv", jround(st->cv));
+            cJSON_AddItemToObject(x, "mean", ostel_report_json_num(st->mean));
+            cJSON_AddItemToObject(x, "stddev", ostel_report_json_num(st->sd));
+            cJSON_AddItemToObject(x, "median", ostel_report_json_num(st->median));
+            cJSON_AddItemToObject(x, "min", ostel_report_json_num(st->min));
+            cJSON_AddItemToObject(x, "max", ostel_report_json_num(st->max));
+            cJSON_AddItemToObject(x, "ci95", ostel_report_json_pair(st->ci_lo, st->ci_hi));
+            cJSON_AddItemToObject(x, "cv", ostel_report_json_num(st->cv));
         }
         if (g == r->baseline) {
             cJSON_AddNullToObject(l, "vs_baseline");
@@ -664,11 +625,11 @@ cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
             if (!sv_info[m].compare || !sv->present[m])
                 continue;
             cJSON *x = cJSON_AddObjectToObject(vs, sv_info[m].key);
-            cJSON_AddItemToObject(x, "ratio", jround(cm->ratio.ratio));
-            cJSON_AddItemToObject(x, "ci95", jpair(cm->ratio.lo, cm->ratio.hi));
-            cJSON_AddItemToObject(x, "welch_t", jround(cm->welch.t));
-            cJSON_AddItemToObject(x, "welch_df", jround(cm->welch.df));
-            cJSON_AddItemToObject(x, "p", jround(cm->welch.p));
+            cJSON_AddItemToObject(x, "ratio", ostel_report_json_num(cm->ratio.ratio));
+            cJSON_AddItemToObject(x, "ci95", ostel_report_json_pair(cm->ratio.lo, cm->ratio.hi));
+            cJSON_AddItemToObject(x, "welch_t", ostel_report_json_num(cm->welch.t));
+            cJSON_AddItemToObject(x, "welch_df", ostel_report_json_num(cm->welch.df));
+            cJSON_AddItemToObject(x, "p", ostel_report_json_num(cm->welch.p));
             cJSON_AddBoolToObject(x, "significant", cm->significant);
         }
     }
@@ -684,23 +645,11 @@ cJSON *ostel_report_serve_group_json(const struct ostel_report *r,
     return o;
 }
 
-/* Up to 4 decimals, trailing zeros trimmed; nothing for NAN (the CSV report's numbers). */
+/* A comma, then the CSV report's number (empty for NAN). */
 static void csv_num(struct ostel_buf *out, double v)
 {
     ostel_buf_putc(out, ',');
-    if (!isfinite(v))
-        return;
-    char b[64];
-    snprintf(b, sizeof(b), "%.4f", v);
-    char *dot = strchr(b, '.');
-    if (dot) {
-        char *e = b + strlen(b) - 1;
-        while (e > dot && *e == '0')
-            *e-- = '\0';
-        if (e == dot)
-            *e = '\0';
-    }
-    ostel_buf_puts(out, strcmp(b, "-0") == 0 ? "0" : b);
+    ostel_report_csv_num(out, v);
 }
 
 /* A level name as a column-name part: letters, digits, '.' and '_' kept, others '_'. */
@@ -784,8 +733,8 @@ cJSON *ostel_report_serve_run_levels(const struct ostel_report_run *run)
             continue;
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
-        cJSON_AddItemToObject(o, "start", jround(st - t0));
-        cJSON_AddItemToObject(o, "end", jround(en - t0));
+        cJSON_AddItemToObject(o, "start", ostel_report_json_num(st - t0));
+        cJSON_AddItemToObject(o, "end", ostel_report_json_num(en - t0));
         cJSON_AddItemToArray(a, o);
     }
     cJSON_Delete(s);

@@ -71,24 +71,6 @@ static char *num(double v, int decimals)
     return ostel_xstrdup(ostel_report_fmt_num(v, decimals, b, sizeof(b)));
 }
 
-static char *mean_sd(const struct ostel_stats_summary *s, int decimals)
-{
-    char a[64], b[64];
-    ostel_report_fmt_num(s->mean, decimals, a, sizeof(a));
-    if (isnan(s->sd))
-        return ostel_xstrdup(a);
-    return ostel_xasprintf("%s ± %s", a, ostel_report_fmt_num(s->sd, decimals, b, sizeof(b)));
-}
-
-static char *fmt_p(double p)
-{
-    if (isnan(p))
-        return ostel_xstrdup("—");
-    if (p < 0.001)
-        return ostel_xstrdup("<0.001");
-    return ostel_xasprintf("%.3f", p);
-}
-
 /* The group's headline cell for a metric: mean ± sd, or the aggregate. */
 static char *metric_cell(const struct ostel_report_group *g, int m)
 {
@@ -98,7 +80,7 @@ static char *metric_cell(const struct ostel_report_group *g, int m)
     if (mi->agg == OSTEL_REPORT_AGG_MEAN &&
         (m == OSTEL_REPORT_M_PROMPT_TPS || m == OSTEL_REPORT_M_GEN_TPS ||
          m == OSTEL_REPORT_M_WALL_S))
-        return mean_sd(&g->stat[m], mi->decimals);
+        return ostel_report_fmt_mean_sd(&g->stat[m], mi->decimals);
     return num(g->value[m], mi->decimals);
 }
 
@@ -243,7 +225,7 @@ static void build_memory(const struct ostel_report *r, struct ostel_report_table
 static char *gpu_cell(const struct ostel_report_group *g, int m)
 {
     const struct ostel_stats_summary *s = &g->stat[m];
-    return s->n ? mean_sd(s, ostel_report_metric_info(m)->decimals) : ostel_xstrdup("—");
+    return ostel_report_fmt_mean_sd(s, ostel_report_metric_info(m)->decimals);
 }
 
 static const int gpu_cols[] = {OSTEL_REPORT_M_GPU_LLAMA_MIB,    OSTEL_REPORT_M_GPU_PROC_PEAK_MIB,
@@ -634,7 +616,7 @@ static void build_statistics(const struct ostel_report *r, struct ostel_report_t
             cell(t, row, 1, ostel_xasprintf("%s", mi->label));
             cell(t, row, 2, ostel_xasprintf("%zu", s->n));
             cell(t, row, 3, num(s->median, mi->decimals));
-            cell(t, row, 4, mean_sd(s, mi->decimals));
+            cell(t, row, 4, ostel_report_fmt_mean_sd(s, mi->decimals));
             cell(t, row, 5,
                  ostel_xasprintf("%s – %s", ostel_report_fmt_num(s->min, mi->decimals, a, 64),
                                  ostel_report_fmt_num(s->max, mi->decimals, b, 64)));
@@ -702,7 +684,7 @@ static void build_comparison(const struct ostel_report *r, struct ostel_report_t
             cell(t, row, 3,
                  isnan(c->ratio.lo) ? ostel_xstrdup("—")
                                     : ostel_xasprintf("%.3f – %.3f", c->ratio.lo, c->ratio.hi));
-            cell(t, row, 4, fmt_p(c->welch.p));
+            cell(t, row, 4, ostel_report_fmt_p(c->welch.p));
             char *words = ratio_words(m, c->ratio.ratio);
             if (isnan(c->welch.p))
                 cell(t, row, 5,
@@ -741,7 +723,7 @@ static void build_trends(const struct ostel_report *r, struct ostel_report_table
             char b[64];
             ostel_report_fmt_num(tr->slope, 1, b, sizeof(b));
             cell(t, row, 3, ostel_xasprintf("%s%s", tr->slope > 0 ? "+" : "", b));
-            cell(t, row, 4, fmt_p(tr->p));
+            cell(t, row, 4, ostel_report_fmt_p(tr->p));
             bool sig = !isnan(tr->p) && tr->p < 0.05 && tr->slope != 0;
             cell(t, row, 5,
                  ostel_xstrdup(!sig            ? "no significant trend"
