@@ -99,16 +99,6 @@ bool ostel_gpu_read(struct ostel_gpu *g, unsigned i, bool with_procs, struct ost
     return g->ops->read(g, i, with_procs, out);
 }
 
-static const char *const field_names[OSTEL_GPU_FIELD_COUNT] = {
-    "mem_used_mb",  "mem_total_mb",  "proc_mem_mb",     "util_pct",
-    "mem_util_pct", "power_w",       "power_instant_w", "energy_j",
-    "sm_clock_mhz", "mem_clock_mhz", "temp_c",          "clock_events"};
-
-const char *ostel_gpu_field_name(enum ostel_gpu_field f)
-{
-    return (unsigned)f < OSTEL_GPU_FIELD_COUNT ? field_names[f] : "";
-}
-
 bool ostel_gpu_energy_delta(uint64_t prev_mj, uint64_t cur_mj, double dt_s, double max_w,
                             double *out_j)
 {

@@ -19,25 +19,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define OSTEL_GPU_MAX_DEVICES 64
+#include "rundir/rundir_gpu_metrics.h" /* enum ostel_gpu_field, OSTEL_GPU_MAX_DEVICES */
+
 #define OSTEL_GPU_MAX_PROCS 64
 
-/* The columns of gpu_metrics.csv after ts and gpu (docs/run-directory.md), in this order. */
-enum ostel_gpu_field {
-    OSTEL_GPU_MEM_USED_MB,  /* device memory used (nvmlDeviceGetMemoryInfo_v2 .used, v1 fallback) */
-    OSTEL_GPU_MEM_TOTAL_MB, /* device memory total */
-    OSTEL_GPU_PROC_MEM_MB,  /* memory of the watched process tree (running-process list) */
-    OSTEL_GPU_UTIL_PCT,     /* nvmlDeviceGetUtilizationRates .gpu */
-    OSTEL_GPU_MEM_UTIL_PCT, /* nvmlDeviceGetUtilizationRates .memory */
-    OSTEL_GPU_POWER_W,      /* nvmlDeviceGetPowerUsage (a 1 s average on Ampere and newer) */
-    OSTEL_GPU_POWER_INSTANT_W, /* nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT) */
-    OSTEL_GPU_ENERGY_J,      /* total-energy counter delta since the previous sample of this GPU */
-    OSTEL_GPU_SM_CLOCK_MHZ,  /* nvmlDeviceGetClockInfo(SM) */
-    OSTEL_GPU_MEM_CLOCK_MHZ, /* nvmlDeviceGetClockInfo(MEM) */
-    OSTEL_GPU_TEMP_C,        /* nvmlDeviceGetTemperature(GPU) */
-    OSTEL_GPU_CLOCK_EVENTS,  /* nvmlDeviceGetCurrentClocksEventReasons bit mask */
-    OSTEL_GPU_FIELD_COUNT
-};
+/* The fields a reading fills are gpu_metrics.csv's columns after ts, gpu and phase, one table in
+ * rundir/rundir_gpu_metrics.h (docs/gpu.md). Where each is read:
+ *   MEM_USED_MB      nvmlDeviceGetMemoryInfo_v2 .used (v1 fallback); MEM_TOTAL_MB its total
+ *   PROC_MEM_MB      memory of the watched process tree (running-process list)
+ *   UTIL_PCT         nvmlDeviceGetUtilizationRates .gpu; MEM_UTIL_PCT its .memory
+ *   POWER_W          nvmlDeviceGetPowerUsage (a 1 s average on Ampere and newer)
+ *   POWER_INSTANT_W  nvmlDeviceGetFieldValues(NVML_FI_DEV_POWER_INSTANT)
+ *   ENERGY_J         total-energy counter delta since the previous sample of this GPU
+ *   SM_CLOCK_MHZ     nvmlDeviceGetClockInfo(SM); MEM_CLOCK_MHZ (MEM)
+ *   TEMP_C           nvmlDeviceGetTemperature(GPU)
+ *   CLOCK_EVENTS     nvmlDeviceGetCurrentClocksEventReasons bit mask */
 
 /* One process on a GPU as the driver lists it. */
 struct ostel_gpu_proc {
@@ -146,9 +142,6 @@ struct ostel_gpu_mem {
  */
 unsigned ostel_gpu_query_memory(const char *want, double timeout_s, struct ostel_gpu_mem *out,
                                 unsigned max, char *why, size_t why_size);
-
-/* Column name of a field ("mem_used_mb"). Static string. */
-const char *ostel_gpu_field_name(enum ostel_gpu_field f);
 
 /*
  * Energy counter difference in J between two raw readings (mJ), dt_s apart. A smaller new value is

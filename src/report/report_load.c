@@ -25,6 +25,7 @@
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
 #include "rundir/rundir_config.h"
+#include "rundir/rundir_gpu_metrics.h"
 #include "rundir/rundir_summary.h"
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_validate.h"
@@ -741,74 +742,6 @@ enum ostel_metric_col ostel_report_series_col(size_t i)
     return series_cols[i];
 }
 
-/* Splits a CSV line on commas (ostel writes no quoted fields in metrics.csv). */
-#define MAX_FIELDS 64 /* the fields of a CSV line that are looked at; more are counted */
-
-static size_t split_fields(struct ostel_str line, struct ostel_str *f, size_t max)
-{
-    size_t n = 0;
-    size_t start = 0;
-    for (size_t i = 0; i <= line.n; i++) {
-        if (i == line.n || line.p[i] == ',') {
-            if (n < max)
-                f[n] = ostel_str_trim(ostel_str_make(line.p + start, i - start));
-            n++;
-            start = i + 1;
-        }
-    }
-    return n;
-}
-
-static bool parse_cell(struct ostel_str s, double *out)
-{
-    if (s.n == 0) {
-        *out = NAN;
-        return true;
-    }
-    /* Fast path for plain decimals ("-12.345", at most 15 digits): the digits as an exact integer
-     * divided by an exact power of ten is one correctly rounded IEEE operation, so the value is
-     * strtod's, bit for bit, without its cost (it was a fifth of a 10,000-run report). */
-    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    size_t i = s.p[0] == '-' ? 1 : 0, digits = 0, frac = 0;
-    bool dot = false;
-    uint64_t m = 0;
-    for (; i < s.n; i++) {
-        char c = s.p[i];
-        if (c >= '0' && c <= '9') {
-            m = m * 10 + (uint64_t)(c - '0');
-            digits++;
-            frac += dot;
-        } else if (c == '.' && !dot) {
-            dot = true;
-        } else {
-            break;
-        }
-    }
-    if (i == s.n && digits > 0 && digits <= 15) {
-        double v = (double)m / pow10[frac];
-        *out = s.p[0] == '-' ? -v : v;
-        return true;
-    }
-    char tmp[64];
-    if (s.n >= sizeof(tmp))
-        return false;
-    memcpy(tmp, s.p, s.n);
-    tmp[s.n] = '\0';
-    char *end;
-    errno = 0;
-    double v = strtod(tmp, &end);
-    if (*end != '\0' || errno == ERANGE || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
-}
-
-/*
- * Reads the header line off *rest: idx[c] gets the field number of names[c] (the first field of
- * that name), or -1; *ncols the header's field count. Returns OSTEL_ERR with err set when there is
- * no line.
- */
 /* Lines in p[0..n) counting a last one without its newline: an upper bound on a CSV's rows, so each
  * column is allocated once. */
 static size_t line_count(const char *p, size_t n)
@@ -819,25 +752,6 @@ static size_t line_count(const char *p, size_t n)
     for (const char *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))); p++)
         lines++;
     return lines;
-}
-
-static int read_header(struct ostel_str *rest, const char *const *names, int nnames, int *idx,
-                       size_t *ncols, char *err, size_t err_size)
-{
-    struct ostel_str line;
-    struct ostel_str f[MAX_FIELDS];
-    for (int c = 0; c < nnames; c++)
-        idx[c] = -1;
-    if (!ostel_str_next_line(rest, &line)) {
-        snprintf(err, err_size, "empty file (no header line)");
-        return OSTEL_ERR;
-    }
-    *ncols = split_fields(line, f, OSTEL_ARRAY_LEN(f));
-    for (size_t i = 0; i < *ncols && i < OSTEL_ARRAY_LEN(f); i++)
-        for (int c = 0; c < nnames; c++)
-            if (idx[c] < 0 && ostel_str_eq(f[i], names[c]))
-                idx[c] = (int)i;
-    return 0;
 }
 
 /* metrics.csv filled while the validator reads it (one pass over the file, its numbers parsed
@@ -930,84 +844,40 @@ static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
 
 /* ---- gpu_metrics.csv ---- */
 
-enum { GCOL_TS, GCOL_GPU, GCOL_PHASE, GCOL_MEM, GCOL_PROC, GCOL_POWER, NGCOLS };
-static const char *const gcol_names[NGCOLS] = {"ts",          "gpu",         "phase",
-                                               "mem_used_mb", "proc_mem_mb", "power_w"};
-
+/* Its rows through rundir's one reader (rundir_gpu_metrics.h: the header mapped by name, every
+ * cell checked by the table's rule), the device and process memory and the power kept. */
 int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, size_t len,
                                   char *err, size_t err_size)
 {
-    struct ostel_str rest = ostel_str_make(data, len), line;
-    struct ostel_str f[MAX_FIELDS];
-    int idx[NGCOLS];
-    size_t ncols;
-    if (read_header(&rest, gcol_names, NGCOLS, idx, &ncols, err, err_size) != 0)
+    struct ostel_gpu_metrics_scan sc;
+    if (ostel_gpu_metrics_scan_init(&sc, data, len, err, err_size) != 0)
         return OSTEL_ERR;
-    if (idx[GCOL_TS] < 0 || idx[GCOL_GPU] < 0) {
-        snprintf(err, err_size, "line 1: not a GPU metrics header (needs the columns ts and gpu)");
-        return OSTEL_ERR;
-    }
-    size_t rows = line_count(rest.p, rest.n);
+    size_t rows = line_count(data, len);
     struct ostel_report_gpu_series *s = &r->gpu_series;
     gpu_series_free(s);
     double **cols[] = {&s->t_s, &s->mem_mib, &s->proc_mib, &s->power_w};
-    int colidx[] = {GCOL_TS, GCOL_MEM, GCOL_PROC, GCOL_POWER};
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols); c++)
         *cols[c] = ostel_xmalloc(rows * sizeof(double));
     s->gpu = ostel_xmalloc(rows * sizeof(*s->gpu));
     s->phase = ostel_xmalloc(rows);
     double t0 = r->series.n > 0 ? r->series.t0 : NAN;
-    size_t lineno = 1, n = 0;
-    int rc = 0;
-    while (ostel_str_next_line(&rest, &line)) {
-        lineno++;
-        if (ostel_str_trim(line).n == 0)
-            continue;
-        size_t nf = split_fields(line, f, OSTEL_ARRAY_LEN(f));
-        if (nf != ncols) {
-            snprintf(err, err_size, "line %zu: %zu fields where the header has %zu", lineno, nf,
-                     ncols);
-            rc = -1;
-            break;
-        }
-        for (size_t c = 0; c < OSTEL_ARRAY_LEN(cols) && rc == 0; c++) {
-            double v = NAN;
-            int k = idx[colidx[c]];
-            if (k >= 0 && !parse_cell(f[k], &v)) {
-                snprintf(err, err_size, "line %zu: column %s is not a number", lineno,
-                         gcol_names[colidx[c]]);
-                rc = -1;
-            } else if (c > 0 && v < 0) { /* MiB and W: never negative */
-                snprintf(err, err_size, "line %zu: column %s is negative", lineno,
-                         gcol_names[colidx[c]]);
-                rc = -1;
-            }
-            (*cols[c])[n] = v;
-        }
-        double g = NAN;
-        if (rc == 0 && (!parse_cell(f[idx[GCOL_GPU]], &g) || isnan(g) || g < 0 ||
-                        g >= OSTEL_GPU_MAX_DEVICES || g != floor(g) || isnan(s->t_s[n]))) {
-            snprintf(err, err_size, "line %zu: no ts or no GPU index (0 to %d)", lineno,
-                     OSTEL_GPU_MAX_DEVICES - 1);
-            rc = -1;
-        }
-        if (rc != 0)
-            break;
-        s->gpu[n] = (unsigned)g;
-        if (s->gpu[n] + 1 > s->ngpu)
-            s->ngpu = s->gpu[n] + 1;
+    size_t n = 0;
+    struct ostel_gpu_row row;
+    int k;
+    while ((k = ostel_gpu_metrics_scan_next(&sc, &row, err, err_size)) == 1) {
         if (isnan(t0))
-            t0 = s->t_s[n];
-        s->t_s[n] -= t0;
-        unsigned char ph = OSTEL_REPORT_PHASE_ALL;
-        if (idx[GCOL_PHASE] >= 0)
-            for (int p = 1; p < OSTEL_REPORT_NPHASES; p++)
-                if (ostel_str_eq(f[idx[GCOL_PHASE]], phase_names[p]))
-                    ph = (unsigned char)p;
-        s->phase[n] = ph;
+            t0 = row.ts;
+        s->t_s[n] = row.ts - t0;
+        s->mem_mib[n] = ostel_gpu_row_get(&row, OSTEL_GPU_MEM_USED_MB);
+        s->proc_mib[n] = ostel_gpu_row_get(&row, OSTEL_GPU_PROC_MEM_MB);
+        s->power_w[n] = ostel_gpu_row_get(&row, OSTEL_GPU_POWER_W);
+        s->gpu[n] = row.gpu;
+        if (row.gpu + 1 > s->ngpu)
+            s->ngpu = row.gpu + 1;
+        s->phase[n] = (unsigned char)row.phase; /* the table's phases; NONE is the report's ALL */
         n++;
     }
-    if (rc != 0) {
+    if (k != 0) {
         gpu_series_free(s);
         return OSTEL_ERR;
     }

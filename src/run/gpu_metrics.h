@@ -1,40 +1,16 @@
 /*
- * gpu_metrics: the gpu_metrics.csv format (docs/run-directory.md) — long format, one row per GPU
- * per sample: ts,gpu,phase,<the ostel_gpu_field columns>; formatting a row without allocation (the
- * GPU sampler's loop) and parsing a whole file back (untrusted input), plus the per-GPU, per-phase
- * aggregation that summary.json's "gpu" object holds.
+ * gpu_metrics: the per-GPU, per-phase aggregation of gpu_metrics.csv's rows that summary.json's
+ * "gpu" object holds. The file's format (its column table, the row, the writer and the reader) is
+ * rundir/rundir_gpu_metrics.h.
  */
 #ifndef OSTEL_GPU_METRICS_H
 #define OSTEL_GPU_METRICS_H
 
 #include "gpu/gpu.h"
+#include "rundir/rundir_gpu_metrics.h"
 #include "rundir/rundir_metrics.h"
 
 #include <cJSON.h>
-
-struct ostel_gpu_row {
-    double ts; /* seconds since the epoch */
-    unsigned gpu;
-    enum ostel_phase phase;
-    double v[OSTEL_GPU_FIELD_COUNT];
-    uint32_t valid; /* bit (1u << ostel_gpu_field) */
-};
-
-/* The header line with '\n'; returns its length, 0 when out is too small (512 bytes suffice). */
-size_t ostel_gpu_metrics_format_header(char *out, size_t out_size);
-/* One row with '\n'; returns its length, 0 when out is too small (512 bytes suffice). */
-size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, size_t out_size);
-
-struct ostel_gpu_table {
-    struct ostel_gpu_row *rows; /* owned */
-    size_t n;
-};
-/* Parses a whole gpu_metrics.csv; columns found by header name (unknown ones ignored). Returns 0,
- * or OSTEL_ERR with "line N: ..." in err (nothing printed). Free with ostel_gpu_table_free()
- * always. */
-int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table *out, char *err,
-                            size_t err_size);
-void ostel_gpu_table_free(struct ostel_gpu_table *t);
 
 /* What the run's tokens and llama.cpp's own accounting say, for the per-token and VRAM figures. */
 struct ostel_gpu_run_facts {

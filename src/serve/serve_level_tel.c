@@ -3,9 +3,10 @@
  * ostel_serve_label_metrics takes from metrics.csv — the GPU (gpu_metrics.csv, written by the
  * runner's GPU sampler when NVML is there) and the server's own gauges (server_metrics.csv: busy
  * slots, deferred requests, and the KV cache where the server exports it), each over the samples
- * inside the level's span. A file that is absent or unreadable adds nothing: the level then has no
- * "gpu" (or "server") object, and a value no sample gave is null, never 0.
+ * inside the level's span. A file that is absent, unreadable or corrupt (one warning) adds nothing:
+ * the level then has no "gpu" (or "server") object, and a value no sample gave is null, never 0.
  */
+#include "rundir/rundir_gpu_metrics.h"
 #include "serve/serve_internal.h"
 #include "util/fileio.h"
 
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_GPUS 64
+#define MAX_GPUS OSTEL_GPU_MAX_DEVICES
 
 static int col_index(struct ostel_str h, const char *name)
 {
@@ -133,34 +134,31 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
     struct agg *a = ostel_xcalloc(nl * MAX_GPUS * 4 + 1, sizeof(*a));
     size_t *rows = ostel_xcalloc(nl + 1, sizeof(*rows));
     unsigned ngpu = 0;
-    struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
-    int ts_i = -1, gpu_i = -1, mem_i = -1, proc_i = -1, pow_i = -1, en_i = -1;
-    bool header = true;
-    while (ostel_str_next_line(&rest, &line)) {
-        if (header) {
-            ts_i = col_index(line, "ts");
-            gpu_i = col_index(line, "gpu");
-            mem_i = col_index(line, "mem_used_mb");
-            proc_i = col_index(line, "proc_mem_mb");
-            pow_i = col_index(line, "power_w");
-            en_i = col_index(line, "energy_j");
-            header = false;
-            if (ts_i < 0 || gpu_i < 0)
-                break;
-            continue;
+    /* the rows through rundir's one reader (rundir_gpu_metrics.h); a corrupt file adds nothing */
+    struct ostel_gpu_metrics_scan sc;
+    struct ostel_gpu_row r;
+    char err[200];
+    int rc = ostel_gpu_metrics_scan_init(&sc, in.data ? in.data : "", in.len, err, sizeof(err));
+    while (rc == 0) {
+        int got = ostel_gpu_metrics_scan_next(&sc, &r, err, sizeof(err));
+        if (got <= 0) {
+            rc = got;
+            break;
         }
-        long lv = level_of(o, col_num(line, ts_i));
-        double g = col_num(line, gpu_i);
-        if (lv < 0 || !(g >= 0 && g < MAX_GPUS))
+        long lv = level_of(o, r.ts);
+        if (lv < 0)
             continue;
-        unsigned gi = (unsigned)g;
-        ngpu = gi + 1 > ngpu ? gi + 1 : ngpu;
-        struct agg *x = &a[((size_t)lv * MAX_GPUS + gi) * 4];
-        agg_add(&x[0], col_num(line, mem_i));
-        agg_add(&x[1], col_num(line, proc_i));
-        agg_add(&x[2], col_num(line, pow_i));
-        agg_add(&x[3], col_num(line, en_i));
+        ngpu = r.gpu + 1 > ngpu ? r.gpu + 1 : ngpu;
+        struct agg *x = &a[((size_t)lv * MAX_GPUS + r.gpu) * 4];
+        static const enum ostel_gpu_field fields[4] = {OSTEL_GPU_MEM_USED_MB, OSTEL_GPU_PROC_MEM_MB,
+                                                       OSTEL_GPU_POWER_W, OSTEL_GPU_ENERGY_J};
+        for (int f = 0; f < 4; f++)
+            agg_add(&x[f], ostel_gpu_row_get(&r, fields[f])); /* NAN (not read) is skipped */
         rows[lv]++;
+    }
+    if (rc != 0) {
+        ostel_warn("%s: %s", path, err);
+        ngpu = 0;
     }
     for (size_t i = 0; i < nl && ngpu; i++) {
         cJSON *t = level_telemetry(o, i);

@@ -1,5 +1,5 @@
 /*
- * fuzz_gpu_metrics: feeds arbitrary bytes to the gpu_metrics.csv parser (run/gpu_metrics.c) and,
+ * fuzz_gpu_metrics: feeds arbitrary bytes to the gpu_metrics.csv reader (rundir_gpu_metrics.c) and,
  * when it accepts them, to the summary built from the rows. Neither may crash, hang or read outside
  * the buffer. The corpus (tests/fuzz/corpus/gpu_metrics/) holds real and hostile files.
  */
