@@ -15,6 +15,7 @@
 #include "llama/vocab.h"
 #include "platform/poller.h"
 #include "rundir/rundir_metrics.h"
+#include "rundir/rundir_requests.h"
 #include "serve/chunk.h"
 #include "serve/serve_prom.h"
 #include "serve/serve_internal.h"
@@ -229,28 +230,6 @@ static double ms_between(int64_t a, int64_t b)
 
 /* ---- CSV ---- */
 
-static void csv_num(struct ostel_buf *b, double v, int prec)
-{
-    if (isfinite(v))
-        ostel_buf_printf(b, ",%.*f", prec, v);
-    else
-        ostel_buf_putc(b, ',');
-}
-
-static void csv_int(struct ostel_buf *b, long long v, bool valid)
-{
-    if (valid)
-        ostel_buf_printf(b, ",%lld", v);
-    else
-        ostel_buf_putc(b, ',');
-}
-
-static const char req_header[] =
-    "level,warmup,req_id,sched_ts,send_ts,first_ts,end_ts,queue_ms,ttft_ms,ttft_send_ms,e2e_ms,"
-    "e2e_send_ms,itl_mean_ms,itl_max_ms,tpot_ms,prompt_tokens_asked,output_tokens_asked,"
-    "prompt_tokens,completion_tokens,chunks,cache_n,prompt_n,prompt_ms,predicted_n,predicted_ms,"
-    "http_status,ok,error\n";
-
 static double req_tpot_ms(const struct req *r)
 {
     int n = r->usage_completion >= 0 ? r->usage_completion : r->chunks;
@@ -267,46 +246,43 @@ static double req_itl_max_ms(const struct req *r)
     return ostel_serve_itl_max_ms(r->tok, r->ntok);
 }
 
-/* One requests.csv row into b. */
+/* One requests.csv row into f, through its table's writer (rundir/rundir_requests.h). */
 static void format_req_row(const struct engine *g, const struct req *r, struct ostel_buf *f)
 {
-    /* the level name is ours (digits, '.', letters); the error is sanitised when set */
-    ostel_buf_printf(f, "%s,%d,%llu", g->level_name, r->warmup ? 1 : 0, (unsigned long long)r->id);
+    struct ostel_requests_row row;
+    ostel_requests_row_init(&row);
+    double *v = row.v;
+    /* the level name is ours (digits, '.', letters); the error is quoted, control bytes spaces */
+    row.text[OSTEL_REQ_COL_LEVEL] = g->level_name;
+    v[OSTEL_REQ_COL_WARMUP] = r->warmup ? 1 : 0;
+    v[OSTEL_REQ_COL_REQ_ID] = (double)r->id;
     const int64_t ts[4] = {r->sched_ns, r->send_ns, r->first_ns, r->end_ns};
     for (int i = 0; i < 4; i++)
-        csv_num(f, ts[i] >= 0 ? mono_to_real(g, ts[i]) : NAN, 6);
-    csv_num(f, ms_between(r->sched_ns, r->send_ns), 3);
-    csv_num(f, ms_between(r->sched_ns, r->first_ns), 3);
-    csv_num(f, ms_between(r->send_ns, r->first_ns), 3);
-    csv_num(f, ms_between(r->sched_ns, r->end_ns), 3);
-    csv_num(f, ms_between(r->send_ns, r->end_ns), 3);
-    csv_num(f, req_itl_mean_ms(r), 3);
-    csv_num(f, req_itl_max_ms(r), 3);
-    csv_num(f, req_tpot_ms(r), 3);
-    csv_int(f, r->prompt_asked, true);
-    csv_int(f, r->output_asked, true);
-    csv_int(f, r->usage_prompt, r->usage_prompt >= 0);
-    csv_int(f, r->usage_completion, r->usage_completion >= 0);
-    csv_int(f, r->chunks, true);
-    csv_num(f, r->cache_n, 0);
-    csv_num(f, r->prompt_n, 0);
-    csv_num(f, r->prompt_ms, 3);
-    csv_num(f, r->predicted_n, 0);
-    csv_num(f, r->predicted_ms, 3);
-    csv_int(f, r->http_status, r->http_status > 0);
-    ostel_buf_printf(f, ",%d,", r->ok ? 1 : 0);
-    /* quoted, with quotes doubled, control bytes made spaces: hostile text stays text */
-    if (r->error[0]) {
-        ostel_buf_putc(f, '"');
-        for (const char *c = r->error; *c; c++) {
-            if (*c == '"')
-                ostel_buf_puts(f, "\"\"");
-            else
-                ostel_buf_putc(f, (unsigned char)*c < 0x20 ? ' ' : *c);
-        }
-        ostel_buf_putc(f, '"');
-    }
-    ostel_buf_putc(f, '\n');
+        v[OSTEL_REQ_COL_SCHED_TS + i] = ts[i] >= 0 ? mono_to_real(g, ts[i]) : NAN;
+    v[OSTEL_REQ_COL_QUEUE_MS] = ms_between(r->sched_ns, r->send_ns);
+    v[OSTEL_REQ_COL_TTFT_MS] = ms_between(r->sched_ns, r->first_ns);
+    v[OSTEL_REQ_COL_TTFT_SEND_MS] = ms_between(r->send_ns, r->first_ns);
+    v[OSTEL_REQ_COL_E2E_MS] = ms_between(r->sched_ns, r->end_ns);
+    v[OSTEL_REQ_COL_E2E_SEND_MS] = ms_between(r->send_ns, r->end_ns);
+    v[OSTEL_REQ_COL_ITL_MEAN_MS] = req_itl_mean_ms(r);
+    v[OSTEL_REQ_COL_ITL_MAX_MS] = req_itl_max_ms(r);
+    v[OSTEL_REQ_COL_TPOT_MS] = req_tpot_ms(r);
+    v[OSTEL_REQ_COL_PROMPT_TOKENS_ASKED] = (double)r->prompt_asked;
+    v[OSTEL_REQ_COL_OUTPUT_TOKENS_ASKED] = (double)r->output_asked;
+    v[OSTEL_REQ_COL_PROMPT_TOKENS] = r->usage_prompt >= 0 ? (double)r->usage_prompt : NAN;
+    v[OSTEL_REQ_COL_COMPLETION_TOKENS] =
+        r->usage_completion >= 0 ? (double)r->usage_completion : NAN;
+    v[OSTEL_REQ_COL_CHUNKS] = (double)r->chunks;
+    v[OSTEL_REQ_COL_CACHE_N] = r->cache_n;
+    v[OSTEL_REQ_COL_PROMPT_N] = r->prompt_n;
+    v[OSTEL_REQ_COL_PROMPT_MS] = r->prompt_ms;
+    v[OSTEL_REQ_COL_PREDICTED_N] = r->predicted_n;
+    v[OSTEL_REQ_COL_PREDICTED_MS] = r->predicted_ms;
+    v[OSTEL_REQ_COL_HTTP_STATUS] = r->http_status > 0 ? (double)r->http_status : NAN;
+    v[OSTEL_REQ_COL_OK] = r->ok ? 1 : 0;
+    row.text[OSTEL_REQ_COL_ERROR] = r->error;
+    char line[OSTEL_REQUESTS_ROW_MAX];
+    ostel_buf_append(f, line, ostel_requests_format_row(&row, line, sizeof(line)));
 }
 
 static void set_error(struct req *r, const char *fmt, ...) OSTEL_PRINTF(2, 3);
@@ -754,20 +730,11 @@ struct scrape_ctx {
 static void on_sample(void *ctx, struct ostel_str name, double value)
 {
     struct scrape_ctx *s = ctx;
-    FILE *f = s->g->met_csv;
-    fprintf(f, "%.3f,%s,\"", s->ts, s->g->level_name);
-    for (size_t i = 0; i < name.n; i++) {
-        char c = name.p[i];
-        if (c == '"')
-            fputs("\"\"", f);
-        else
-            fputc((unsigned char)c < 0x20 ? ' ' : c, f);
-    }
-    fputc('"', f);
-    if (isfinite(value))
-        fprintf(f, ",%.6f\n", value);
-    else
-        fputs(",\n", f);
+    struct ostel_server_metrics_row row = {s->ts, s->g->level_name, name, value};
+    size_t cap = OSTEL_SERVER_METRICS_ROW_MAX(name.n, strlen(s->g->level_name));
+    char *line = ostel_xmalloc(cap);
+    fwrite(line, 1, ostel_server_metrics_format_row(&row, line, cap), s->g->met_csv);
+    free(line);
 }
 
 static size_t on_scrape_write(char *p, size_t size, size_t n, void *arg)
@@ -1245,8 +1212,9 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                  strerror(errno));
         goto done;
     }
-    req_append(&g, req_header, sizeof(req_header) - 1);
-    fputs("ts,level,metric,value\n", g.met_csv);
+    char hdr[512];
+    req_append(&g, hdr, ostel_requests_format_header(hdr, sizeof(hdr)));
+    fwrite(hdr, 1, ostel_server_metrics_format_header(hdr, sizeof(hdr)), g.met_csv);
     flush_checked(&g, g.met_csv, "server_metrics.csv");
     if (p->save_tokens) {
         char *tp = ostel_xasprintf("%s/tokens.csv", p->dir);

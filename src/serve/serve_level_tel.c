@@ -7,6 +7,7 @@
  * the level then has no "gpu" (or "server") object, and a value no sample gave is null, never 0.
  */
 #include "rundir/rundir_gpu_metrics.h"
+#include "rundir/rundir_requests.h"
 #include "serve/serve_internal.h"
 #include "util/fileio.h"
 
@@ -17,53 +18,6 @@
 #include <string.h>
 
 #define MAX_GPUS OSTEL_GPU_MAX_DEVICES
-
-static int col_index(struct ostel_str h, const char *name)
-{
-    int idx = 0;
-    size_t start = 0, n = strlen(name);
-    for (size_t i = 0; i <= h.n; i++) {
-        if (i == h.n || h.p[i] == ',') {
-            if (i - start == n && memcmp(h.p + start, name, n) == 0)
-                return idx;
-            idx++;
-            start = i + 1;
-        }
-    }
-    return -1;
-}
-
-/* The idx-th comma-separated cell of l as a slice (empty when the line is shorter). */
-static struct ostel_str col_cell(struct ostel_str l, int idx)
-{
-    struct ostel_str none = {"", 0};
-    if (idx < 0)
-        return none;
-    size_t i = 0;
-    int k = 0;
-    for (; k < idx && i < l.n; i++)
-        if (l.p[i] == ',')
-            k++;
-    if (k < idx)
-        return none;
-    size_t n = 0;
-    while (i + n < l.n && l.p[i + n] != ',')
-        n++;
-    return ostel_str_make(l.p + i, n);
-}
-
-static double col_num(struct ostel_str l, int idx)
-{
-    struct ostel_str c = col_cell(l, idx);
-    char tmp[64];
-    if (c.n == 0 || c.n >= sizeof(tmp))
-        return NAN;
-    memcpy(tmp, c.p, c.n);
-    tmp[c.n] = '\0';
-    char *end;
-    double v = strtod(tmp, &end);
-    return *end == '\0' && isfinite(v) ? v : NAN;
-}
 
 static cJSON *num_or_null(double v)
 {
@@ -219,32 +173,32 @@ static void add_server(const char *dir, const struct ostel_serve_outcome *o)
     size_t nl = o->n_levels;
     struct agg *a = ostel_xcalloc(nl * NG + 1, sizeof(*a));
     size_t *scrapes = ostel_xcalloc(nl + 1, sizeof(*scrapes));
-    struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), line;
-    int ts_i = -1, m_i = -1, v_i = -1;
-    bool header = true;
-    while (ostel_str_next_line(&rest, &line)) {
-        if (header) {
-            ts_i = col_index(line, "ts");
-            m_i = col_index(line, "metric");
-            v_i = col_index(line, "value");
-            header = false;
-            if (ts_i < 0 || m_i < 0 || v_i < 0)
-                break;
-            continue;
+    /* the rows through rundir's one reader (rundir_requests.h); a corrupt file adds nothing */
+    struct ostel_server_metrics_scan sc;
+    struct ostel_server_metrics_row r;
+    char err[200];
+    int rc = ostel_server_metrics_scan_init(&sc, in.data ? in.data : "", in.len, err, sizeof(err));
+    while (rc == 0) {
+        int got = ostel_server_metrics_scan_next(&sc, &r, err, sizeof(err));
+        if (got <= 0) {
+            rc = got;
+            break;
         }
-        long lv = level_of(o, col_num(line, ts_i));
+        long lv = level_of(o, r.ts);
         if (lv < 0)
             continue;
-        struct ostel_str m = col_cell(line, m_i);
-        if (m.n >= 2 && m.p[0] == '"' && m.p[m.n - 1] == '"') /* the CSV quotes names with ':' */
-            m = ostel_str_make(m.p + 1, m.n - 2);
         for (int k = 0; k < NG; k++) {
-            if (m.n == strlen(gauge_metric[k]) && memcmp(m.p, gauge_metric[k], m.n) == 0) {
-                agg_add(&a[(size_t)lv * NG + (size_t)k], col_num(line, v_i));
+            if (ostel_str_eq(r.metric, gauge_metric[k])) {
+                agg_add(&a[(size_t)lv * NG + (size_t)k], r.value);
                 if (k == G_BUSY)
                     scrapes[lv]++;
             }
         }
+    }
+    ostel_server_metrics_scan_free(&sc);
+    if (rc != 0) {
+        ostel_warn("%s: %s", path, err);
+        nl = 0;
     }
     for (size_t i = 0; i < nl; i++) {
         cJSON *t = level_telemetry(o, i);

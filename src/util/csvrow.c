@@ -34,6 +34,32 @@ void ostel_csvrow_text(struct ostel_csvrow *w, const char *s)
     advance(w, snprintf(w->out + w->len, room, "%s%s", w->cells++ ? "," : "", s), room);
 }
 
+void ostel_csvrow_quoted(struct ostel_csvrow *w, const char *s, size_t n)
+{
+    if (w->full)
+        return;
+    size_t need = (w->cells ? 1 : 0) + 3; /* a comma before all but the first, two quotes, '\0' */
+    for (size_t i = 0; i < n; i++)
+        need += s[i] == '"' ? 2 : 1;
+    if (need > w->size - w->len) {
+        w->full = true;
+        return;
+    }
+    char *o = w->out + w->len;
+    if (w->cells++)
+        *o++ = ',';
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '"')
+            *o++ = '"';
+        *o++ = (unsigned char)c < 0x20 ? ' ' : c;
+    }
+    *o++ = '"';
+    *o = '\0';
+    w->len = (size_t)(o - w->out);
+}
+
 void ostel_csvrow_num(struct ostel_csvrow *w, double v, int decimals)
 {
     if (!isfinite(v)) {

@@ -4,7 +4,8 @@
  * a number is printed with a fixed count of decimals and a value that is not finite (NAN: not
  * read) is an empty cell, never 0. Once a cell does not fit, the row is spoilt and
  * ostel_csvrow_end() returns 0. Text cells are written as they are: the callers' cells (column
- * names, phase names) never hold a comma, quote or newline.
+ * names, phase names) never hold a comma, quote or newline; text from elsewhere (a server's error
+ * message, a metric's name) goes through ostel_csvrow_quoted().
  *
  *     char line[512];
  *     struct ostel_csvrow w;
@@ -31,6 +32,9 @@ struct ostel_csvrow {
 void ostel_csvrow_init(struct ostel_csvrow *w, char *out, size_t size);
 /* Adds a cell holding s as it is ("" makes an empty cell). */
 void ostel_csvrow_text(struct ostel_csvrow *w, const char *s);
+/* Adds a cell holding s[0..n) quoted, whatever it holds: '"', each quote doubled, each control
+ * byte (below 0x20: a newline, a tab) made a space, so the row stays one line; '"'. */
+void ostel_csvrow_quoted(struct ostel_csvrow *w, const char *s, size_t n);
 /* Adds a cell holding v with `decimals` places ("%.*f"), or an empty cell when v is not finite. */
 void ostel_csvrow_num(struct ostel_csvrow *w, double v, int decimals);
 /* Ends the row with '\n' (and a '\0' after it); returns its length without the '\0', or 0 when

@@ -1,7 +1,8 @@
 /*
- * Unit tests for util/csvrow: the one CSV line writer of metrics.csv and gpu_metrics.csv — the
- * separators, fixed decimals, a value that is not finite as an empty cell (never 0), and every
- * buffer size around the line's length (0 returned, never a byte past the buffer).
+ * Unit tests for util/csvrow: the one CSV line writer of metrics.csv, gpu_metrics.csv, requests.csv
+ * and server_metrics.csv — the separators, fixed decimals, a value that is not finite as an empty
+ * cell (never 0), a quoted cell (quotes doubled, control bytes spaces), and every buffer size
+ * around the line's length (0 returned, never a byte past the buffer).
  */
 #include "testlib.h"
 #include "util/csvrow.h"
@@ -94,11 +95,45 @@ static void test_bounds(void **state)
     assert_string_equal(buf, "abc\n");
 }
 
+/* Any text as a quoted cell: quotes doubled, a line end or tab a space, the row one line; it fits
+ * exactly or spoils the row. */
+static void test_quoted(void **state)
+{
+    (void)state;
+    static const char text[] = "HTTP 500: \"bad\"\nday,\tx";
+    static const char want[] = "c1,\"HTTP 500: \"\"bad\"\" day, x\",\"\"\n";
+    char buf[64];
+    for (size_t size = 0; size <= sizeof(want) + 2; size++) {
+        memset(buf, 'X', sizeof(buf));
+        struct ostel_csvrow w;
+        ostel_csvrow_init(&w, buf, size);
+        ostel_csvrow_text(&w, "c1");
+        ostel_csvrow_quoted(&w, text, sizeof(text) - 1);
+        ostel_csvrow_quoted(&w, "", 0);
+        size_t n = ostel_csvrow_end(&w);
+        if (size < sizeof(want)) {
+            assert_int_equal(n, 0);
+        } else {
+            assert_int_equal(n, sizeof(want) - 1);
+            assert_string_equal(buf, want);
+        }
+        for (size_t i = size; i < sizeof(buf); i++)
+            assert_int_equal(buf[i], 'X');
+    }
+    /* the first cell has no comma before it */
+    struct ostel_csvrow w;
+    ostel_csvrow_init(&w, buf, 6);
+    ostel_csvrow_quoted(&w, "ab", 2);
+    assert_int_equal(ostel_csvrow_end(&w), 5);
+    assert_string_equal(buf, "\"ab\"\n");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cells),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_quoted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

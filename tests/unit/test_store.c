@@ -4,6 +4,7 @@
  * importing at once, reading runs back, and the speed of a 100k-sample import.
  */
 #include "testlib.h"
+#include "rundir/rundir_requests.h"
 #include "store/store.h"
 #include "store/store_query.h"
 #include "util/fileio.h"
@@ -774,6 +775,37 @@ static void test_samples_schema_is_the_table(void **state)
     ostel_buf_free(&want);
 }
 
+/* Table requests' columns are requests.csv's column table's (rundir_requests.h): run_id, seq, then
+ * every column in the table's order, of the SQL type its kind gives. The schema is written out in
+ * store.c's migration (and store_pg.c's), so this is what keeps it the table's. */
+static void test_requests_schema_is_the_table(void **state)
+{
+    struct db_fixture *f = *state;
+    ostel_store_close(f->s);
+    f->s = NULL;
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(raw, "SELECT name, type FROM pragma_table_info('requests')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    struct ostel_buf got, want;
+    ostel_buf_init(&got, 0);
+    ostel_buf_init(&want, 0);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ostel_buf_printf(&got, "%s %s,", (const char *)sqlite3_column_text(st, 0),
+                         (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    ostel_buf_puts(&want, "run_id INTEGER,seq INTEGER,");
+    const struct ostel_rundir_csv_col *cols = ostel_requests_cols();
+    for (int c = 0; c < OSTEL_REQ_COL_COUNT; c++)
+        ostel_buf_printf(&want, "%s %s,", cols[c].name, ostel_rundir_csv_sql(cols[c].kind));
+    assert_string_equal(got.data, want.data);
+    ostel_buf_free(&got);
+    ostel_buf_free(&want);
+}
+
 /* The plan's lines (EXPLAIN QUERY PLAN's detail column), one a line; the caller frees it. */
 static char *query_plan(sqlite3 *raw, const char *sql)
 {
@@ -844,6 +876,7 @@ int main(void)
         cmocka_unit_test(test_bulk_speed),
         cmocka_unit_test(test_metrics_reader),
         cmocka_unit_test_setup_teardown(test_samples_schema_is_the_table, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_requests_schema_is_the_table, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_import_real_run, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_import_real_scenario, db_setup, db_teardown),
         cmocka_unit_test(test_migrate_to_2),
