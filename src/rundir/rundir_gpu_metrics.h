@@ -28,7 +28,9 @@
  *   rule      what the reader checks in a cell: TS (a number, not empty, >= 0), GPU (not empty, an
  *             index from 0 to OSTEL_GPU_MAX_DEVICES - 1), PHASE (a phase name; an unknown one is
  *             no phase), NONNEG (a number >= 0), NUMBER
- * The key columns come first, then the fields (OSTEL_GPU_METRICS_FIELDS), which gpu/ reads.
+ * The key columns come first, then the fields (OSTEL_GPU_METRICS_FIELDS), which gpu/ reads. No SQL
+ * type: the store keeps summary.json's "gpu" object (run/gpu_metrics.c's aggregation), not the
+ * rows.
  */
 #define OSTEL_GPU_METRICS_KEYS(X)                                                                  \
     X(TS, "ts", "s", 3, TS)                                                                        \

@@ -334,6 +334,12 @@ static void test_server_metrics(void **state)
                      OSTEL_ERR);
     assert_string_equal(err, "line 1: no 'metric' column");
     ostel_server_metrics_scan_free(&sc);
+    csv = "ts,metric,value\n1,\"a\",2\n2,\"a\""; /* cut inside its last row */
+    assert_int_equal(ostel_server_metrics_scan_init(&sc, csv, strlen(csv), err, sizeof(err)), 0);
+    assert_int_equal(ostel_server_metrics_scan_next(&sc, &r, err, sizeof(err)), 1);
+    assert_int_equal(ostel_server_metrics_scan_next(&sc, &r, err, sizeof(err)), OSTEL_ERR);
+    assert_string_equal(err, "line 3: 2 cells but the header has 3 (the last row, cut short)");
+    ostel_server_metrics_scan_free(&sc);
     csv = "ts,metric,value\n1,\"a\",x\n";
     assert_int_equal(ostel_server_metrics_scan_init(&sc, csv, strlen(csv), err, sizeof(err)), 0);
     assert_int_equal(ostel_server_metrics_scan_next(&sc, &r, err, sizeof(err)), OSTEL_ERR);
