@@ -246,6 +246,10 @@ static double req_itl_max_ms(const struct req *r)
     return ostel_serve_itl_max_ms(r->tok, r->ntok);
 }
 
+_Static_assert(OSTEL_REQ_COL_SEND_TS == OSTEL_REQ_COL_SCHED_TS + 1 &&
+                   OSTEL_REQ_COL_END_TS == OSTEL_REQ_COL_SCHED_TS + 3,
+               "requests.csv's four *_ts columns follow each other");
+
 /* One requests.csv row into f, through its table's writer (rundir/rundir_requests.h). */
 static void format_req_row(const struct engine *g, const struct req *r, struct ostel_buf *f)
 {
