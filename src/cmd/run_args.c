@@ -297,8 +297,9 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
                    OSTEL_OPT_USAGE;
         if (!a->tool)
             a->tool = ostel_xstrdup(tool);
-        struct ostel_llama_cmd lc = {a->tool_path, a->tool,        a->model, a->ctx,       a->gen,
-                                     a->prompt,    a->prompt_file, a->seed,  a->child_argv};
+        struct ostel_run_llama_cmd lc = {a->tool_path,   a->tool, a->model,
+                                         a->ctx,         a->gen,  a->prompt,
+                                         a->prompt_file, a->seed, a->child_argv};
         char **llama_argv = ostel_run_llama_cmd_argv(&lc);
         free_argv(a->child_argv);
         a->child_argv = llama_argv;
