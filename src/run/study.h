@@ -6,21 +6,10 @@
 #ifndef OSTEL_STUDY_H
 #define OSTEL_STUDY_H
 
+#include "util/strlist.h"
 #include "util/util.h"
 
 #include <stdint.h>
-
-/* A list of owned strings; v is NULL-terminated (usable as an argv) once anything is pushed. */
-struct ostel_strlist {
-    char **v;
-    size_t n;
-};
-void ostel_strlist_push(struct ostel_strlist *l, const char *s);
-void ostel_strlist_free(struct ostel_strlist *l);
-/* Splits "a, b,c" on commas (cells trimmed, empty cells refused); false on an empty cell. */
-bool ostel_strlist_split(struct ostel_strlist *l, const char *text);
-/* Replaces the list with text split on runs of blanks (no shell, no quoting). */
-void ostel_strlist_split_blanks(struct ostel_strlist *l, const char *text);
 
 /* What a study is. Every string is owned by the spec (ostel_study_spec_free). */
 struct ostel_study_spec {
