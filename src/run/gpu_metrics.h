@@ -30,11 +30,11 @@ struct ostel_gpu_table {
     size_t n;
 };
 /* Parses a whole gpu_metrics.csv; columns found by header name (unknown ones ignored). Returns 0,
- * or OSTEL_ERR with "line N: ..." in err (nothing printed). Free with ostel_gpu_table_free()
- * always. */
+ * or OSTEL_ERR with "line N: ..." in err (nothing printed). Free with
+ * ostel_gpu_metrics_table_free() always. */
 int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table *out, char *err,
                             size_t err_size);
-void ostel_gpu_table_free(struct ostel_gpu_table *t);
+void ostel_gpu_metrics_table_free(struct ostel_gpu_table *t);
 
 /* What the run's tokens and llama.cpp's own accounting say, for the per-token and VRAM figures. */
 struct ostel_gpu_run_facts {
@@ -51,18 +51,20 @@ struct ostel_phase_bounds;
  * (time outside every known phase goes to out[OSTEL_PHASE_NONE]); seen[phase] is set for each phase
  * that got a share. Without bounds, or when b <= a, all of j goes to the phase at b. Pure.
  */
-void ostel_gpu_energy_split(const struct ostel_phase_bounds *pb, double a, double b, double j,
-                            double out[OSTEL_PHASE_COUNT], bool seen[OSTEL_PHASE_COUNT]);
+void ostel_gpu_metrics_energy_split(const struct ostel_phase_bounds *pb, double a, double b,
+                                    double j, double out[OSTEL_PHASE_COUNT],
+                                    bool seen[OSTEL_PHASE_COUNT]);
 
 /*
  * summary.json's "gpu" object from the labelled rows: per device (index, and per phase plus
  * overall: samples, peak device and process VRAM, mean/peak utilization and power, energy) and the
  * run's energy per token. A row's energy delta covers the time since the device's previous energy
  * reading; with pb (may be NULL: each delta then goes to its row's phase) it is split across the
- * phases that interval overlaps (ostel_gpu_energy_split), so a prompt phase shorter than one sample
- * interval still gets its energy. collection (borrowed, may be NULL) is what the sampler recorded
- * (backend, devices, errors); it is copied in, and its devices' other_procs_max flags the energy
- * figures as the whole device's, shared with other processes. Pure. The caller owns the result.
+ * phases that interval overlaps (ostel_gpu_metrics_energy_split), so a prompt phase shorter than
+ * one sample interval still gets its energy. collection (borrowed, may be NULL) is what the sampler
+ * recorded (backend, devices, errors); it is copied in, and its devices' other_procs_max flags the
+ * energy figures as the whole device's, shared with other processes. Pure. The caller owns the
+ * result.
  */
 cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n,
                                       const cJSON *collection,

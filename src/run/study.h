@@ -153,7 +153,7 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s);
 /* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17], from the legacy offset basis
  * OSTEL_SPEC_HASH_BASIS_LEGACY (util/fnv.h): run resume keys and study names depend on its value.
  */
-void ostel_hash_hex(const void *data, size_t len, char out[17]);
+void ostel_study_hash_hex(const void *data, size_t len, char out[17]);
 
 /* One planned run of the matrix. */
 struct ostel_study_run {

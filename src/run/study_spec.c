@@ -579,7 +579,7 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
     if (!s->name) {
         char *canon = ostel_study_spec_canonical(s);
         char h[17];
-        ostel_hash_hex(canon, strlen(canon), h);
+        ostel_study_hash_hex(canon, strlen(canon), h);
         free(canon);
         s->name = ostel_xasprintf("study-%.8s", h);
     }
@@ -706,7 +706,7 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
     return ostel_buf_detach(&b);
 }
 
-void ostel_hash_hex(const void *data, size_t len, char out[17])
+void ostel_study_hash_hex(const void *data, size_t len, char out[17])
 {
     ostel_fnv1a64_hex(data, len, OSTEL_SPEC_HASH_BASIS_LEGACY, out);
 }
@@ -754,7 +754,7 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
                                  (unsigned long long)s->gpu_interval_ns);
             if (s->serve) /* the whole load: a cell measured under another load is another cell */
                 put_serve_section(&kb, s);
-            ostel_hash_hex(kb.data, kb.len, u->hash);
+            ostel_study_hash_hex(kb.data, kb.len, u->hash);
             ostel_buf_free(&kb);
             free(key);
             char *scen = ostel_tag_sanitize(s->scenarios.v[sc]);
