@@ -25,7 +25,6 @@
 #include "util/fileio.h"
 #include "util/opt.h"
 #include "util/optval.h"
-#include "util/names.h"
 #include "util/util.h"
 
 #include <cJSON.h>
@@ -516,23 +515,6 @@ static int resolve_utf8_only(struct serve_args *a)
                                     &a->banned_ids);
 }
 
-static char *make_dir_name(const struct serve_args *a)
-{
-    if (a->out)
-        return ostel_xstrdup(a->out);
-    char stamp[32];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-    char *safe = ostel_tag_sanitize(a->tag ? a->tag : "serve");
-    char *d = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
-                              ts.tv_nsec / 1000000, safe);
-    free(safe);
-    return d;
-}
-
 /* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
 static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
 {
@@ -821,7 +803,7 @@ int ostel_cmd_serve(int argc, char **argv)
         !(a.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
         goto out;
     raise_open_files_limit();
-    dir = make_dir_name(&a);
+    dir = ostel_run_args_dir_name(a.out, a.runs_dir, a.tag);
     cmdline = ostel_run_args_join_cmdline(argc, argv);
     if (ostel_runner_prepare_dir(dir) != 0)
         goto out;
