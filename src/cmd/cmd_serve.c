@@ -21,24 +21,21 @@
 #include "run/sampler.h"
 #include "rundir/rundir_config.h"
 #include "serve/serve.h"
+#include "serve/serve_server.h"
 #include "util/fileio.h"
 #include "util/opt.h"
 #include "util/optval.h"
-#include "util/names.h"
 #include "util/util.h"
 
-#include <arpa/inet.h>
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -335,26 +332,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     return ostel_error("serve: unhandled option");
 }
 
-/* A free TCP port on 127.0.0.1 (the kernel's choice; the server binds it a moment later). */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0); /* SOCK_CLOEXEC is Linux's; macOS has only fcntl */
-    if (fd < 0)
-        return OSTEL_ERR;
-    (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(sa);
-    int port = OSTEL_ERR;
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    close(fd);
-    return port;
-}
-
 /* The url must be plain http(s) to a host; anything else is refused before it is used. */
 static bool url_ok(const char *u)
 {
@@ -366,31 +343,6 @@ static bool url_ok(const char *u)
     return true;
 }
 
-struct serve_ctx {
-    struct serve_args *a;
-    const char *url;
-    double ready_timeout_s;
-    bool ready;
-    char error[300];
-    struct ostel_serve_outcome out;
-};
-
-static int serve_during(void *arg, pid_t pid, const _Atomic int *stop)
-{
-    struct serve_ctx *c = arg;
-    (void)pid;
-    if (ostel_serve_wait_health(c->url, c->ready_timeout_s, stop, NULL, NULL, c->error,
-                                sizeof(c->error)) != 0)
-        return OSTEL_ERR;
-    c->ready = true;
-    c->a->p.server_managed = true;
-    if (ostel_serve_run(&c->a->p, stop, &c->out) != 0) {
-        snprintf(c->error, sizeof(c->error), "%s", c->out.error);
-        return OSTEL_ERR;
-    }
-    return OSTEL_OK;
-}
-
 /* URL mode's signal flag (the runner keeps its own in the default mode). */
 static _Atomic int g_url_stop;
 static volatile sig_atomic_t g_url_signal;
@@ -399,33 +351,6 @@ static void on_url_signal(int sig)
 {
     g_url_signal = sig;
     atomic_store(&g_url_stop, 1);
-}
-
-/* The load's lines of config.txt. */
-static void serve_config_lines(struct ostel_buf *b, const struct serve_args *a, const char *url)
-{
-    ostel_config_line(b, "serve_url", url);
-    ostel_config_line(b, "serve_mode",
-                      a->have_sweep  ? "sweep"
-                      : a->have_rate ? "rate"
-                                     : "concurrency");
-    ostel_buf_puts(b, "serve_levels=");
-    for (size_t i = 0; i < a->n_levels; i++)
-        ostel_buf_printf(b, "%s%g", i ? "," : "", a->levels[i]);
-    /* N:SD, or MIN-MAX when uniform */
-    ostel_buf_printf(b, "\nserve_prompt_tokens=%d%c%d\nserve_output_tokens=%d%c%d\n",
-                     a->p.prompt_tokens, a->p.prompt_max ? '-' : ':',
-                     a->p.prompt_max ? a->p.prompt_max : a->p.prompt_sd, a->p.output_tokens,
-                     a->p.output_max ? '-' : ':',
-                     a->p.output_max ? a->p.output_max : a->p.output_sd);
-    ostel_buf_printf(b,
-                     "serve_requests=%d\nserve_warmup=%d\nserve_duration_s=%g\nserve_seed=%llu\n",
-                     a->p.requests, a->p.warmup, a->p.duration_s, (unsigned long long)a->p.seed);
-    ostel_buf_printf(b, "serve_unique_prompts=%d\nserve_parallel=", a->p.reuse_prompts ? 0 : 1);
-    if (a->parallel > 0)
-        ostel_buf_printf(b, "%lld", a->parallel);
-    ostel_buf_printf(b, "\nserve_utf8_only=%d\nserve_banned_tokens=%zu\n", a->p.utf8_only ? 1 : 0,
-                     a->p.n_banned_tokens);
 }
 
 /* err, or err + "; " + what when err already says something */
@@ -469,34 +394,16 @@ static void write_in_place(const char *path, const char *data, size_t len)
 static int write_config(const char *dir, const struct serve_args *a, const char *url,
                         const char *base, const char *status, const char *error)
 {
-    struct ostel_buf in, b;
-    ostel_buf_init(&in, 16u << 20);
+    struct ostel_buf b;
     ostel_buf_init(&b, 0);
-    if (base) {
-        ostel_buf_puts(&b, base);
-    } else if (ostel_config_read(dir, 16u << 20, &in) == 0) {
-        struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), key, val;
-        while (ostel_config_next(&rest, &key, &val)) {
-            if (ostel_str_eq(key, "status") || ostel_str_eq(key, "error") ||
-                ostel_str_starts_with(key, "serve_"))
-                continue;
-            ostel_buf_append(&b, key.p, key.n);
-            ostel_buf_putc(&b, '=');
-            ostel_buf_append(&b, val.p, val.n);
-            ostel_buf_putc(&b, '\n');
-        }
-    }
-    serve_config_lines(&b, a, url);
-    ostel_config_line(&b, "status", status);
-    if (error && *error)
-        ostel_config_line(&b, "error", error);
+    /* a runner's config.txt that cannot be read leaves the load's lines and the status */
+    (void)ostel_serve_config_text(dir, base, &a->p, a->parallel, url, status, error, &b);
     int e = ostel_config_write(dir, b.data ? b.data : "", b.len);
     if (e) {
         char *path = ostel_xasprintf("%s/config.txt", dir);
         write_in_place(path, b.data ? b.data : "", b.len);
         free(path);
     }
-    ostel_buf_free(&in);
     ostel_buf_free(&b);
     return e;
 }
@@ -608,37 +515,6 @@ static int resolve_utf8_only(struct serve_args *a)
                                     &a->banned_ids);
 }
 
-static char *make_dir_name(const struct serve_args *a)
-{
-    if (a->out)
-        return ostel_xstrdup(a->out);
-    char stamp[32];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-    char *safe = ostel_tag_sanitize(a->tag ? a->tag : "serve");
-    char *d = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
-                              ts.tv_nsec / 1000000, safe);
-    free(safe);
-    return d;
-}
-
-static int levels_ok(const struct ostel_serve_outcome *o)
-{
-    cJSON *lv = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
-    cJSON *l;
-    int ok = 0;
-    cJSON_ArrayForEach(l, lv)
-    {
-        cJSON *c = cJSON_GetObjectItem(l, "completed");
-        if (cJSON_IsNumber(c) && c->valuedouble > 0)
-            ok++;
-    }
-    return ok;
-}
-
 /* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
 static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
 {
@@ -698,7 +574,7 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
 
     /* config.txt and summary.json of a run that ostel did not start */
     double st = (double)t0.tv_sec + t0.tv_nsec / 1e9, et = (double)t1.tv_sec + t1.tv_nsec / 1e9;
-    int ok = levels_ok(&out);
+    int ok = ostel_serve_levels_completed(&out);
     if (!err[0] && !g_url_signal && !ok)
         snprintf(err, sizeof(err), "no level completed a request");
     const char *status = g_url_signal ? "interrupted" : err[0] ? "failed" : "ok";
@@ -814,89 +690,27 @@ static void raise_open_files_limit(void)
     }
 }
 
-/* llama-server -m MODEL --host 127.0.0.1 --port P -c CTX [-np N] --metrics [extra...]; the caller
- * frees each string and the array. */
-static char **server_argv(const struct serve_args *a, const char *server, int port,
-                          const struct ostel_args *pa)
-{
-    size_t k = 0, cap = 16 + (size_t)pa->nrest;
-    char **v = ostel_xcalloc(cap, sizeof(char *));
-    v[k++] = ostel_xstrdup(server);
-    v[k++] = ostel_xstrdup("-m");
-    v[k++] = ostel_xstrdup(a->model);
-    v[k++] = ostel_xstrdup("--host");
-    v[k++] = ostel_xstrdup("127.0.0.1");
-    v[k++] = ostel_xstrdup("--port");
-    v[k++] = ostel_xasprintf("%d", port);
-    v[k++] = ostel_xstrdup("-c");
-    v[k++] = ostel_xasprintf("%lld", a->ctx);
-    if (a->parallel > 0) {
-        v[k++] = ostel_xstrdup("-np");
-        v[k++] = ostel_xasprintf("%lld", a->parallel);
-    }
-    v[k++] = ostel_xstrdup("--metrics");
-    if (!ostel_serve_args_set_verbosity(pa->rest, (size_t)pa->nrest)) {
-        v[k++] = ostel_xstrdup("-lv");
-        v[k++] = ostel_xstrdup("4");
-    }
-    for (int i = 0; i < pa->nrest; i++)
-        v[k++] = ostel_xstrdup(pa->rest[i]);
-    return v;
-}
-
-/* What went wrong in a run of the server with its load, first cause first, into err ("" when
- * nothing did); le is ostel_serve_label_metrics()'s errno. */
-static void outcome_error(const struct serve_ctx *sc, const struct ostel_run_result *res, int le,
-                          char *err, size_t err_size)
-{
-    bool server_failed = res->status != OSTEL_RUN_OK && res->status != OSTEL_RUN_INTERRUPTED;
-    bool interrupted = res->status == OSTEL_RUN_INTERRUPTED;
-    err[0] = '\0';
-    if (res->write_error[0]) /* the runner could not write one of its artifacts */
-        snprintf(err, err_size, "%s", res->write_error);
-    else if (!sc->ready && !interrupted)
-        snprintf(err, err_size, "llama-server did not become ready (%s; run status %s)",
-                 sc->error[0] ? sc->error : "it exited", ostel_run_status_name(res->status));
-    else if (server_failed)
-        snprintf(err, err_size, "llama-server ended during the load (run status %s)",
-                 ostel_run_status_name(res->status));
-    else if (sc->error[0])
-        snprintf(err, err_size, "%s", sc->error);
-    else if (le)
-        ostel_write_error_text(err, err_size, le, "metrics.csv");
-    else if (!interrupted && !levels_ok(&sc->out))
-        snprintf(err, err_size, "no level completed a request");
-    if (res->write_error[0] && sc->error[0] && !strstr(err, sc->error))
-        add_reason(err, err_size, sc->error); /* the load's own failure too */
-}
-
 /* ostel serve -m: llama-server started on a free port as the child of an ordinary run, the load
- * on the runner's during thread; then the run directory completed. Returns the exit code. */
+ * on the runner's during thread (serve_server.h); then the run directory completed. Returns the
+ * exit code. */
 static int serve_started(struct serve_args *a, const struct ostel_args *pa, const char *server,
                          const char *dir, const char *cmdline)
 {
-    int port = free_port();
+    int port = ostel_serve_free_port();
     if (port <= 0)
         return ostel_error("serve: no free port on 127.0.0.1"), OSTEL_EXIT_FAIL;
-    char *url = ostel_xasprintf("http://127.0.0.1:%d", port);
-    a->p.url = url;
-    char **sargv = server_argv(a, server, port, pa);
-
-    struct serve_ctx sc;
-    memset(&sc, 0, sizeof(sc));
-    sc.a = a;
-    sc.url = url;
-    sc.ready_timeout_s = (double)a->ready_timeout_ns / 1e9;
+    struct ostel_serve_server srv = {.path = server,
+                                     .port = port,
+                                     .parallel = a->parallel,
+                                     .extra = pa->rest,
+                                     .n_extra = (size_t)pa->nrest,
+                                     .ready_timeout_s = (double)a->ready_timeout_ns / 1e9};
     struct ostel_run_spec spec;
     memset(&spec, 0, sizeof(spec));
     spec.dir = dir;
-    spec.argv = sargv;
     spec.tag = a->tag;
-    spec.tool = "llama-server";
     spec.model = a->model;
     spec.ctx = a->ctx;
-    spec.gen = -1;
-    spec.prompt_desc = a->prompt_file ? a->prompt_file : "ostel serve built-in text";
     spec.scenario = "none";
     spec.llama_bin = a->llama_bin ? a->llama_bin : getenv("OSTEL_LLAMA_BIN");
     spec.ostel_cmdline = cmdline;
@@ -904,21 +718,18 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     spec.verbose = a->verbose;
     spec.quiet = a->p.quiet;
     spec.prom = a->prom;
-    spec.during = serve_during;
-    spec.during_arg = &sc;
     if (!a->p.quiet)
-        fprintf(stderr, "ostel serve: starting llama-server on %s\n", url);
-    int exit_code = OSTEL_EXIT_FAIL;
+        fprintf(stderr, "ostel serve: starting llama-server on http://127.0.0.1:%d\n", port);
+    struct ostel_serve_server_result sr;
     struct ostel_run_result res;
-    if (ostel_runner_run(&spec, &res) != 0) {
-        ostel_serve_outcome_free(&sc.out);
+    int exit_code = OSTEL_EXIT_FAIL;
+    if (ostel_serve_server_run(&srv, &spec, &a->p, &res, &sr) != 0)
         goto out;
-    }
-    int le = ostel_serve_label_metrics(dir, &sc.out);
+    int le = ostel_serve_label_metrics(dir, &sr.out);
     bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
     bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
     char err[400];
-    outcome_error(&sc, &res, le, err, sizeof(err));
+    ostel_serve_server_error(&sr, &res, le, err, sizeof(err));
     /* the runner's status, unless the load failed in a run the runner saw go well */
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)
@@ -926,13 +737,12 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     /* the runner's summary, as it wrote it: not read back */
     cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
     ostel_run_result_free(&res);
-    int frc = finish_files(dir, a, url, NULL, root, sc.out.json, &status, err, sizeof(err));
+    int frc = finish_files(dir, a, sr.url, NULL, root, sr.out.json, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
-        if (!sc.ready || server_failed)
+        if (!sr.ready || server_failed)
             print_log_tail(dir);
     }
-    ostel_serve_outcome_free(&sc.out);
     if (!a->p.quiet)
         fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
     if (interrupted && frc == 0)
@@ -940,11 +750,8 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     else
         exit_code = !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 out:
-    for (size_t i = 0; sargv[i]; i++)
-        free(sargv[i]);
-    free(sargv);
+    ostel_serve_server_result_free(&sr);
     a->p.url = NULL;
-    free(url);
     return exit_code;
 }
 
@@ -996,7 +803,7 @@ int ostel_cmd_serve(int argc, char **argv)
         !(a.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
         goto out;
     raise_open_files_limit();
-    dir = make_dir_name(&a);
+    dir = ostel_run_args_dir_name(a.out, a.runs_dir, a.tag);
     cmdline = ostel_run_args_join_cmdline(argc, argv);
     if (ostel_runner_prepare_dir(dir) != 0)
         goto out;

@@ -173,6 +173,23 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     return ostel_error("run: unhandled option");
 }
 
+char *ostel_run_args_dir_name(const char *out, const char *runs_dir, const char *tag)
+{
+    if (out)
+        return ostel_xstrdup(out);
+    char stamp[32];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
+    char *safe = ostel_tag_sanitize(tag);
+    char *d = ostel_xasprintf("%s/%sZ-%03ld-%s", runs_dir ? runs_dir : "runs", stamp,
+                              ts.tv_nsec / 1000000, safe);
+    free(safe);
+    return d;
+}
+
 char *ostel_run_args_join_cmdline(int argc, char **argv)
 {
     struct ostel_buf b;
@@ -297,27 +314,15 @@ int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv)
                    OSTEL_OPT_USAGE;
         if (!a->tool)
             a->tool = ostel_xstrdup(tool);
-        struct ostel_llama_cmd lc = {a->tool_path, a->tool,        a->model, a->ctx,       a->gen,
-                                     a->prompt,    a->prompt_file, a->seed,  a->child_argv};
+        struct ostel_run_llama_cmd lc = {a->tool_path,   a->tool, a->model,
+                                         a->ctx,         a->gen,  a->prompt,
+                                         a->prompt_file, a->seed, a->child_argv};
         char **llama_argv = ostel_run_llama_cmd_argv(&lc);
         free_argv(a->child_argv);
         a->child_argv = llama_argv;
     }
 
-    if (a->out) {
-        a->dir = ostel_xstrdup(a->out);
-    } else {
-        char stamp[32];
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
-        strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%S", &tm);
-        char *safe = ostel_tag_sanitize(a->tag);
-        a->dir = ostel_xasprintf("%s/%sZ-%03ld-%s", a->runs_dir ? a->runs_dir : "runs", stamp,
-                                 ts.tv_nsec / 1000000, safe);
-        free(safe);
-    }
+    a->dir = ostel_run_args_dir_name(a->out, a->runs_dir, a->tag);
     a->cmdline = ostel_run_args_join_cmdline(argc, argv);
 
     struct ostel_run_spec *s = &a->spec;

@@ -35,6 +35,9 @@ struct ostel_run_args {
  */
 int ostel_run_args_parse(struct ostel_run_args *a, int argc, char **argv);
 
+/* The run directory: out when given, else RUNS_DIR (default "runs") /<UTC time>-<ms>-<tag made
+ * safe for a file name>, as `ostel run` and `ostel serve` name theirs; the caller frees it. */
+char *ostel_run_args_dir_name(const char *out, const char *runs_dir, const char *tag);
 /* "ostel ARG1 ARG2 …" as config.txt records the command line; the caller frees it. */
 char *ostel_run_args_join_cmdline(int argc, char **argv);
 void ostel_run_args_free(struct ostel_run_args *a);

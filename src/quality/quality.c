@@ -1089,7 +1089,7 @@ static int setup(struct qctx *c)
         ostel_buf_free(&t);
         return ostel_error("quality: cannot read '%s' (at most 1 GiB)", q->text);
     }
-    ostel_hash_hex(t.data, t.len, c->text_hash);
+    ostel_study_hash_hex(t.data, t.len, c->text_hash);
     ostel_buf_free(&t);
     c->llama_version = ostel_run_llama_tool_version(c->tool_path);
     struct stat st;
@@ -1100,7 +1100,7 @@ static int setup(struct qctx *c)
                               base_real ? base_real : c->m[c->base].path, (long long)st.st_size,
                               (long long)st.st_mtime, c->text_hash, q->ctx, q->batch, q->ubatch,
                               q->chunks, c->llama_version ? c->llama_version : "");
-    ostel_hash_hex(k, strlen(k), c->key);
+    ostel_study_hash_hex(k, strlen(k), c->key);
     free(k);
     free(base_real);
     /* each pass's own key: the base key and the model file as it is now (a file quantized again
@@ -1112,7 +1112,7 @@ static int setup(struct qctx *c)
         char *pk = ostel_xasprintf("base_key=%s\nmodel=%s\nsize=%lld\nmtime=%lld\n", c->key,
                                    real ? real : c->m[i].path, have ? (long long)ms.st_size : -1LL,
                                    have ? (long long)ms.st_mtime : -1LL);
-        ostel_hash_hex(pk, strlen(pk), c->m[i].key);
+        ostel_study_hash_hex(pk, strlen(pk), c->m[i].key);
         free(pk);
         free(real);
     }

@@ -80,7 +80,7 @@ cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
     }
     self_per_device(lr, &f);
     cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, collection, &f, b);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     cJSON_Delete(collection);
     return o;
 }

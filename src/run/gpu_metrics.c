@@ -80,8 +80,9 @@ static cJSON *acc_json(const struct acc *a)
     return o;
 }
 
-void ostel_gpu_energy_split(const struct ostel_phase_bounds *pb, double a, double b, double j,
-                            double out[OSTEL_PHASE_COUNT], bool seen[OSTEL_PHASE_COUNT])
+void ostel_gpu_metrics_energy_split(const struct ostel_phase_bounds *pb, double a, double b,
+                                    double j, double out[OSTEL_PHASE_COUNT],
+                                    bool seen[OSTEL_PHASE_COUNT])
 {
     if (!pb) {
         out[OSTEL_PHASE_NONE] += j;
@@ -161,8 +162,8 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
                     e_split[r->phase] += r->v[OSTEL_GPU_ENERGY_J];
                     e_seen[r->phase] = true;
                 } else {
-                    ostel_gpu_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
-                                           r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
+                    ostel_gpu_metrics_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
+                                                   r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
                 }
                 prev_e_ts = r->ts;
             }

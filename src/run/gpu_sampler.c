@@ -434,7 +434,7 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
     return o;
 }
 
-void ostel_gpu_config_line(const cJSON *collection, char *out, size_t out_size)
+void ostel_gpu_sampler_config_line(const cJSON *collection, char *out, size_t out_size)
 {
     if (!collection || !out_size)
         return;

@@ -54,6 +54,6 @@ cJSON *ostel_gpu_sampler_stop(struct ostel_gpu_sampler *s, int *write_errno, cha
 
 /* config.txt's one "gpu" line from what stop returned: "nvml, driver 580.159.04: GPU 0 NVIDIA
  * H200". */
-void ostel_gpu_config_line(const cJSON *collection, char *out, size_t out_size);
+void ostel_gpu_sampler_config_line(const cJSON *collection, char *out, size_t out_size);
 
 #endif

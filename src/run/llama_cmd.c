@@ -12,7 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-const char ostel_default_prompt[] =
+/* The fixed default prompt: a plain English paragraph of about 120 tokens. */
+static const char default_prompt[] =
     "The history of computing is a story of machines that grew smaller while their memories grew "
     "larger. Early computers filled rooms and held a few thousand words; today a laptop holds "
     "billions of bytes and runs language models that once needed a data centre. Explain, in plain "
@@ -42,7 +43,7 @@ static void push_num(struct argv_builder *b, long long v)
     push(b, tmp);
 }
 
-char **ostel_run_llama_cmd_argv(const struct ostel_llama_cmd *c)
+char **ostel_run_llama_cmd_argv(const struct ostel_run_llama_cmd *c)
 {
     struct argv_builder b = {0};
     bool cli = strcmp(c->tool, "llama-cli") == 0;
@@ -58,7 +59,7 @@ char **ostel_run_llama_cmd_argv(const struct ostel_llama_cmd *c)
         push(&b, c->prompt_file);
     } else {
         push(&b, "-p");
-        push(&b, c->prompt ? c->prompt : ostel_default_prompt);
+        push(&b, c->prompt ? c->prompt : default_prompt);
     }
     if (cli) {
         push(&b, "-st");

@@ -14,10 +14,7 @@
 
 #include "util/util.h"
 
-/* The fixed default prompt: a plain English paragraph of about 120 tokens. */
-extern const char ostel_default_prompt[];
-
-struct ostel_llama_cmd {
+struct ostel_run_llama_cmd {
     const char *tool_path; /* full path of llama-completion or llama-cli */
     const char *tool;      /* "llama-completion" or "llama-cli" */
     const char *model;
@@ -29,7 +26,7 @@ struct ostel_llama_cmd {
 };
 
 /* A NULL-terminated argv; the caller frees it with ostel_run_llama_cmd_argv_free(). */
-char **ostel_run_llama_cmd_argv(const struct ostel_llama_cmd *c);
+char **ostel_run_llama_cmd_argv(const struct ostel_run_llama_cmd *c);
 void ostel_run_llama_cmd_argv_free(char **argv);
 
 /*

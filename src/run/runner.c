@@ -860,7 +860,7 @@ static int64_t stop_watchers(struct run_ctx *c, struct watchers *w)
         note_write_error(c, "gpu_metrics.csv", gpu_werr);
         w->gpu_sampler = NULL;
         if (c->gpu_collection)
-            ostel_gpu_config_line(c->gpu_collection, c->gpu_line, sizeof(c->gpu_line));
+            ostel_gpu_sampler_config_line(c->gpu_collection, c->gpu_line, sizeof(c->gpu_line));
     }
     int64_t oom_kills = -1;
     if (w->sampler) {

@@ -244,9 +244,9 @@ static char **llama_argv(const struct study_ctx *c, size_t model, long long ctx,
     char **extra = ostel_xcalloc(s->llama_args.n + 1, sizeof(char *));
     for (size_t i = 0; i < s->llama_args.n; i++)
         extra[i] = s->llama_args.v[i];
-    struct ostel_llama_cmd lc = {c->tool_path, s->tool,   s->models.v[model], ctx,
-                                 gen,          s->prompt, s->prompt_file,     s->seed,
-                                 extra};
+    struct ostel_run_llama_cmd lc = {c->tool_path, s->tool,   s->models.v[model], ctx,
+                                     gen,          s->prompt, s->prompt_file,     s->seed,
+                                     extra};
     char **argv = ostel_run_llama_cmd_argv(&lc);
     free(extra);
     return argv;

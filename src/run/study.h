@@ -6,21 +6,10 @@
 #ifndef OSTEL_STUDY_H
 #define OSTEL_STUDY_H
 
+#include "util/strlist.h"
 #include "util/util.h"
 
 #include <stdint.h>
-
-/* A list of owned strings; v is NULL-terminated (usable as an argv) once anything is pushed. */
-struct ostel_strlist {
-    char **v;
-    size_t n;
-};
-void ostel_strlist_push(struct ostel_strlist *l, const char *s);
-void ostel_strlist_free(struct ostel_strlist *l);
-/* Splits "a, b,c" on commas (cells trimmed, empty cells refused); false on an empty cell. */
-bool ostel_strlist_split(struct ostel_strlist *l, const char *text);
-/* Replaces the list with text split on runs of blanks (no shell, no quoting). */
-void ostel_strlist_split_blanks(struct ostel_strlist *l, const char *text);
 
 /* What a study is. Every string is owned by the spec (ostel_study_spec_free). */
 struct ostel_study_spec {
@@ -164,7 +153,7 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s);
 /* FNV-1a 64-bit of data as 16 lowercase hex digits into out[17], from the legacy offset basis
  * OSTEL_SPEC_HASH_BASIS_LEGACY (util/fnv.h): run resume keys and study names depend on its value.
  */
-void ostel_hash_hex(const void *data, size_t len, char out[17]);
+void ostel_study_hash_hex(const void *data, size_t len, char out[17]);
 
 /* One planned run of the matrix. */
 struct ostel_study_run {

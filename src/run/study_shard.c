@@ -201,7 +201,7 @@ size_t ostel_study_shard_select(const struct ostel_study_spec *s,
         mine_n += mine[i];
         ostel_buf_printf(&b, "%s=%d\n", plan[i].hash, shard[i]);
     }
-    ostel_hash_hex(b.data ? b.data : "", b.len, plan_hash);
+    ostel_study_hash_hex(b.data ? b.data : "", b.len, plan_hash);
     ostel_buf_free(&b);
     free(size);
     free(shard);

@@ -16,63 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ostel_strlist_push(struct ostel_strlist *l, const char *s)
-{
-    l->v = ostel_xrealloc(l->v, (l->n + 2) * sizeof(char *));
-    l->v[l->n++] = ostel_xstrdup(s);
-    l->v[l->n] = NULL;
-}
-
-void ostel_strlist_free(struct ostel_strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    l->v = NULL;
-    l->n = 0;
-}
-
-bool ostel_strlist_split(struct ostel_strlist *l, const char *text)
-{
-    ostel_strlist_free(l);
-    struct ostel_str rest = ostel_str_from_cstr(text);
-    for (;;) {
-        const char *c = memchr(rest.p, ',', rest.n);
-        size_t n = c ? (size_t)(c - rest.p) : rest.n;
-        struct ostel_str cell = ostel_str_trim(ostel_str_make(rest.p, n));
-        if (cell.n == 0) {
-            ostel_strlist_free(l);
-            return false;
-        }
-        char *s = ostel_xstrndup(cell.p, cell.n);
-        ostel_strlist_push(l, s);
-        free(s);
-        if (!c)
-            return true;
-        rest.p = c + 1;
-        rest.n -= n + 1;
-    }
-}
-
-void ostel_strlist_split_blanks(struct ostel_strlist *l, const char *text)
-{
-    ostel_strlist_free(l);
-    const char *p = text;
-    while (*p) {
-        while (*p == ' ' || *p == '\t')
-            p++;
-        const char *q = p;
-        while (*q && *q != ' ' && *q != '\t')
-            q++;
-        if (q > p) {
-            char *s = ostel_xstrndup(p, (size_t)(q - p));
-            ostel_strlist_push(l, s);
-            free(s);
-        }
-        p = q;
-    }
-}
-
 void ostel_study_spec_init(struct ostel_study_spec *s)
 {
     memset(s, 0, sizeof(*s));
@@ -636,7 +579,7 @@ int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_si
     if (!s->name) {
         char *canon = ostel_study_spec_canonical(s);
         char h[17];
-        ostel_hash_hex(canon, strlen(canon), h);
+        ostel_study_hash_hex(canon, strlen(canon), h);
         free(canon);
         s->name = ostel_xasprintf("study-%.8s", h);
     }
@@ -763,7 +706,7 @@ char *ostel_study_spec_canonical(const struct ostel_study_spec *s)
     return ostel_buf_detach(&b);
 }
 
-void ostel_hash_hex(const void *data, size_t len, char out[17])
+void ostel_study_hash_hex(const void *data, size_t len, char out[17])
 {
     ostel_fnv1a64_hex(data, len, OSTEL_SPEC_HASH_BASIS_LEGACY, out);
 }
@@ -811,7 +754,7 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
                                  (unsigned long long)s->gpu_interval_ns);
             if (s->serve) /* the whole load: a cell measured under another load is another cell */
                 put_serve_section(&kb, s);
-            ostel_hash_hex(kb.data, kb.len, u->hash);
+            ostel_study_hash_hex(kb.data, kb.len, u->hash);
             ostel_buf_free(&kb);
             free(key);
             char *scen = ostel_tag_sanitize(s->scenarios.v[sc]);

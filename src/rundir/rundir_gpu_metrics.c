@@ -212,11 +212,11 @@ int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table
         out->rows[out->n++] = r;
     }
     if (rc != 0)
-        ostel_gpu_table_free(out);
+        ostel_gpu_metrics_table_free(out);
     return rc == 0 ? OSTEL_OK : OSTEL_ERR;
 }
 
-void ostel_gpu_table_free(struct ostel_gpu_table *t)
+void ostel_gpu_metrics_table_free(struct ostel_gpu_table *t)
 {
     free(t->rows);
     t->rows = NULL;

@@ -144,9 +144,9 @@ struct ostel_gpu_table {
     size_t n;
 };
 /* A whole gpu_metrics.csv through the scanner. Returns 0, or OSTEL_ERR with "line N: ..." in err
- * (nothing printed; out->rows is NULL then). Free with ostel_gpu_table_free() always. */
+ * (nothing printed; out->rows is NULL then). Free with ostel_gpu_metrics_table_free() always. */
 int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table *out, char *err,
                             size_t err_size);
-void ostel_gpu_table_free(struct ostel_gpu_table *t);
+void ostel_gpu_metrics_table_free(struct ostel_gpu_table *t);
 
 #endif

@@ -154,6 +154,26 @@ static bool name_is(const char *name, size_t n, const char *key)
 
 static int scan_value(struct scan *s, int depth, enum role role);
 
+/* After an object's member or an array's element: the closer (OK, *done) or a comma and the blanks
+ * after it (OK, more to come); anything else is BAD. */
+static int after_item(struct scan *s, char closer, bool *done)
+{
+    skip_ws(s);
+    *done = false;
+    if (s->p >= s->end)
+        return BAD;
+    if (*s->p == closer) {
+        s->p++;
+        *done = true;
+        return OK;
+    }
+    if (*s->p != ',')
+        return BAD;
+    s->p++;
+    skip_ws(s);
+    return OK;
+}
+
 static int scan_object(struct scan *s, int depth, enum role role)
 {
     s->p++; /* { */
@@ -162,7 +182,7 @@ static int scan_object(struct scan *s, int depth, enum role role)
         s->p++;
         return OK;
     }
-    bool choices_seen = false;
+    bool choices_seen = false, done;
     for (;;) {
         if (s->p >= s->end || *s->p != '"')
             return BAD;
@@ -215,17 +235,9 @@ static int scan_object(struct scan *s, int depth, enum role role)
         if (r != OK)
             return r; /* FULL stops the scan: cJSON decides */
     next:
-        skip_ws(s);
-        if (s->p >= s->end)
-            return BAD;
-        if (*s->p == '}') {
-            s->p++;
-            return OK;
-        }
-        if (*s->p != ',')
-            return BAD;
-        s->p++;
-        skip_ws(s);
+        r = after_item(s, '}', &done);
+        if (r != OK || done)
+            return r;
     }
 }
 
@@ -237,21 +249,13 @@ static int scan_array(struct scan *s, int depth, enum role role)
         s->p++;
         return OK;
     }
+    bool done;
     for (bool first = true;; first = false) {
         int r = scan_value(s, depth + 1, role == R_CHOICES && first ? R_CHOICE0 : R_NONE);
-        if (r != OK)
+        if (r == OK)
+            r = after_item(s, ']', &done);
+        if (r != OK || done)
             return r;
-        skip_ws(s);
-        if (s->p >= s->end)
-            return BAD;
-        if (*s->p == ']') {
-            s->p++;
-            return OK;
-        }
-        if (*s->p != ',')
-            return BAD;
-        s->p++;
-        skip_ws(s);
     }
 }
 

@@ -777,8 +777,8 @@ static void scrape_done(struct engine *g, CURLcode result)
     if (result != CURLE_OK || status != 200 || g->scrape_buf.overflow || g->write_errno)
         return;
     struct scrape_ctx s = {g, mono_to_real(g, ostel_mono_ns())};
-    ostel_prom_parse(g->scrape_buf.data ? g->scrape_buf.data : "", g->scrape_buf.len, on_sample,
-                     &s);
+    ostel_serve_prom_parse(g->scrape_buf.data ? g->scrape_buf.data : "", g->scrape_buf.len,
+                           on_sample, &s);
     flush_checked(g, g->met_csv, "server_metrics.csv");
 }
 

@@ -55,6 +55,19 @@ static double agg_mean(const struct agg *a)
     return a->n ? a->sum / (double)a->n : NAN;
 }
 
+/* DIR/NAME whole into *in (up to 2 GiB), or false when it is absent or unreadable (*in then holds
+ * nothing to free). */
+static bool read_file(const char *dir, const char *name, struct ostel_buf *in)
+{
+    char *path = ostel_xasprintf("%s/%s", dir, name);
+    ostel_buf_init(in, (size_t)1 << 31);
+    bool ok = access(path, R_OK) == 0 && ostel_file_read_all(path, (size_t)1 << 31, in) == 0;
+    if (!ok)
+        ostel_buf_free(in);
+    free(path);
+    return ok;
+}
+
 static cJSON *level_telemetry(const struct ostel_serve_outcome *o, size_t i)
 {
     cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
@@ -75,14 +88,9 @@ static cJSON *level_telemetry(const struct ostel_serve_outcome *o, size_t i)
  * per output token of the level (prompt processing included: the GPU's cost of serving a token). */
 static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
 {
-    char *path = ostel_xasprintf("%s/gpu_metrics.csv", dir);
     struct ostel_buf in;
-    ostel_buf_init(&in, (size_t)1 << 31);
-    if (access(path, R_OK) != 0 || ostel_file_read_all(path, (size_t)1 << 31, &in) != 0) {
-        ostel_buf_free(&in);
-        free(path);
+    if (!read_file(dir, "gpu_metrics.csv", &in))
         return;
-    }
     size_t nl = o->n_levels;
     /* [level][gpu][mem, proc, power, energy] */
     struct agg *a = ostel_xcalloc(nl * MAX_GPUS * 4 + 1, sizeof(*a));
@@ -148,7 +156,6 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
     free(a);
     free(rows);
     ostel_buf_free(&in);
-    free(path);
 }
 
 /* The server's gauges this reads from server_metrics.csv, and the keys they become. */
@@ -162,14 +169,9 @@ static const char *const gauge_metric[NG] = {
  * still exports it (the pinned build does not: null). */
 static void add_server(const char *dir, const struct ostel_serve_outcome *o)
 {
-    char *path = ostel_xasprintf("%s/server_metrics.csv", dir);
     struct ostel_buf in;
-    ostel_buf_init(&in, (size_t)1 << 31);
-    if (access(path, R_OK) != 0 || ostel_file_read_all(path, (size_t)1 << 31, &in) != 0) {
-        ostel_buf_free(&in);
-        free(path);
+    if (!read_file(dir, "server_metrics.csv", &in))
         return;
-    }
     size_t nl = o->n_levels;
     struct agg *a = ostel_xcalloc(nl * NG + 1, sizeof(*a));
     size_t *scrapes = ostel_xcalloc(nl + 1, sizeof(*scrapes));
@@ -218,7 +220,6 @@ static void add_server(const char *dir, const struct ostel_serve_outcome *o)
     free(a);
     free(scrapes);
     ostel_buf_free(&in);
-    free(path);
 }
 
 void ostel_serve_level_telemetry_extra(const char *dir, const struct ostel_serve_outcome *o)

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t ostel_prom_parse(const char *text, size_t len, ostel_prom_sample_fn fn, void *ctx)
+size_t ostel_serve_prom_parse(const char *text, size_t len, ostel_serve_prom_sample_fn fn,
+                              void *ctx)
 {
     struct ostel_str rest = ostel_str_make(text, len), line;
     size_t bad = 0;

@@ -10,9 +10,10 @@
 #include "util/util.h"
 
 /* name: the metric name with its labels ("llamacpp:requests_processing", "x{a=\"b\"}"), borrowed */
-typedef void (*ostel_prom_sample_fn)(void *ctx, struct ostel_str name, double value);
+typedef void (*ostel_serve_prom_sample_fn)(void *ctx, struct ostel_str name, double value);
 
 /* Returns the number of lines that could not be parsed. */
-size_t ostel_prom_parse(const char *text, size_t len, ostel_prom_sample_fn fn, void *ctx);
+size_t ostel_serve_prom_parse(const char *text, size_t len, ostel_serve_prom_sample_fn fn,
+                              void *ctx);
 
 #endif

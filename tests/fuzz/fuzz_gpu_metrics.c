@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f, &b);
         cJSON_Delete(j);
     }
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     free(buf);
     return 0;
 }

@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort(); /* the framing must not depend on how the bytes were split */
     check_chunk(buf, size);
     struct acc c = {0};
-    ostel_prom_parse(buf, size, on_sample, &c);
+    ostel_serve_prom_parse(buf, size, on_sample, &c);
     free(buf);
     return 0;
 }

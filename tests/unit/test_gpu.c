@@ -145,7 +145,7 @@ static void test_csv_roundtrip_and_summary(void **state)
     assert_true(fabs(cJSON_GetObjectItem(gen, "peak_power_w")->valuedouble - 405) < 1e-9);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(gen, "mean_util_pct")));
     cJSON_Delete(j);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     /* bad input: one clear error, no crash */
     const char *bad[] = {"",
                          "ts,phase\n1,load\n",
@@ -156,7 +156,7 @@ static void test_csv_roundtrip_and_summary(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(ostel_gpu_metrics_parse(bad[i], strlen(bad[i]), &t, err, sizeof(err)),
                          OSTEL_ERR);
-        ostel_gpu_table_free(&t);
+        ostel_gpu_metrics_table_free(&t);
     }
     ostel_buf_free(&b);
 }
@@ -176,18 +176,18 @@ static void test_energy_split(void **state)
     double e[OSTEL_PHASE_COUNT] = {0};
     bool seen[OSTEL_PHASE_COUNT] = {false};
     /* one interval over three phases: 30 ms load, 40 ms prompt, 30 ms generate */
-    ostel_gpu_energy_split(&b, 100.50, 100.60, 10.0, e, seen);
+    ostel_gpu_metrics_energy_split(&b, 100.50, 100.60, 10.0, e, seen);
     assert_true(fabs(e[OSTEL_PHASE_LOAD] - 3.0) < 1e-9);
     assert_true(fabs(e[OSTEL_PHASE_PROMPT] - 4.0) < 1e-9);
     assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 3.0) < 1e-9);
     assert_false(seen[OSTEL_PHASE_TEARDOWN]);
     /* before the first boundary: no phase; a zero-length interval: the phase at its end */
     memset(e, 0, sizeof(e));
-    ostel_gpu_energy_split(&b, 99.95, 100.05, 2.0, e, seen);
+    ostel_gpu_metrics_energy_split(&b, 99.95, 100.05, 2.0, e, seen);
     assert_true(fabs(e[OSTEL_PHASE_NONE] - 1.0) < 1e-9);
     assert_true(fabs(e[OSTEL_PHASE_LOAD] - 1.0) < 1e-9);
     memset(e, 0, sizeof(e));
-    ostel_gpu_energy_split(&b, 100.7, 100.7, 2.0, e, seen);
+    ostel_gpu_metrics_energy_split(&b, 100.7, 100.7, 2.0, e, seen);
     assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 2.0) < 1e-9);
 
     /* rows every 100 ms from 100.0 to 101.4 at 500 W: 50 J per row after the first */
@@ -424,7 +424,7 @@ static void test_sampler_tree_energy_loss(void **state)
     /* the open reads the total once (call 1), the first read is whole (call 2), the second read's
      * memory call is the third and the device is lost from there: that row has only empty cells */
     assert_int_equal(n1, 2);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     free(data);
     cJSON_Delete(col);
     test_rmtree(dir);
@@ -539,7 +539,7 @@ static void test_init_hang(void **state)
             !cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")))
             _exit(3);
         char line[256] = "";
-        ostel_gpu_config_line(col, line, sizeof(line));
+        ostel_gpu_sampler_config_line(col, line, sizeof(line));
         if (!strstr(line, "hung while starting"))
             _exit(4);
         if (access(csv, F_OK) == 0)
@@ -641,7 +641,7 @@ static void test_errors_mid_run(void **state)
             assert_true(fabs(r->v[OSTEL_GPU_ENERGY_J] - 0.010) < 1e-9);
         assert_true(r->valid & (1u << OSTEL_GPU_TEMP_C)); /* the others are read as ever */
     }
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     free(data);
     cJSON_Delete(col);
     test_rmtree(dir);

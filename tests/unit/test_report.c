@@ -669,7 +669,7 @@ static void test_gpu_fake(void **state)
         assert_float_equal(cJSON_GetObjectItem(r, "vram_beyond_llama_mb")->valuedouble,
                            run->metric[OSTEL_REPORT_M_GPU_BEYOND_MIB], 1e-9);
         cJSON_Delete(o);
-        ostel_gpu_table_free(&t);
+        ostel_gpu_metrics_table_free(&t);
         ostel_buf_free(&csv);
         free(path);
     }

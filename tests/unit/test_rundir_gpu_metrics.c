@@ -139,7 +139,7 @@ static int roundtrip_one(const char *fpath, const struct stat *sb, int type, str
     }
     fixtures_seen++;
     ostel_buf_free(&b);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     free(data);
     return 0;
 }
@@ -194,16 +194,16 @@ static void test_good_file(void **state)
     ostel_gpu_metrics_format_row(&t.rows[0], line, sizeof(line));
     assert_string_equal(
         line, "1700000000.100,0,load,1024.5,81559.0,,12,3,71.25,80.50,7.125,1980,2619,-3,4\n");
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     /* header only, a BOM, CRLF line ends, blank lines */
     assert_int_equal(parse("ts,gpu\n", &t, err, sizeof(err)), 0);
     assert_int_equal(t.n, 0);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     assert_int_equal(
         parse("\xef\xbb\xbfts,gpu,power_w\r\n1,0,5\r\n\r\n2,0,6\r\n", &t, err, sizeof(err)), 0);
     assert_int_equal(t.n, 2);
     assert_true(t.rows[1].v[OSTEL_GPU_POWER_W] == 6);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
 }
 
 /* An older or foreign file: fewer columns, in another order, with columns the table lacks. */
@@ -223,7 +223,7 @@ static void test_reordered_and_extra(void **state)
     assert_true(t.rows[0].v[OSTEL_GPU_POWER_W] == 300.5);
     assert_int_equal(t.rows[0].valid, 1u << OSTEL_GPU_POWER_W); /* the missing ones invalid */
     assert_int_equal(t.rows[1].valid, 0);
-    ostel_gpu_table_free(&t);
+    ostel_gpu_metrics_table_free(&t);
     /* the mapping itself */
     struct ostel_gpu_metrics_scan sc;
     assert_int_equal(ostel_gpu_metrics_scan_init(&sc, csv, strlen(csv), err, sizeof(err)), 0);

@@ -136,7 +136,7 @@ static void test_prom(void **state)
                         "bad 12abc\n"
                         "inf +Inf\n";
     struct prom_seen s = {0};
-    size_t bad = ostel_prom_parse(text, strlen(text), on_prom, &s);
+    size_t bad = ostel_serve_prom_parse(text, strlen(text), on_prom, &s);
     assert_int_equal(bad, 2);
     assert_int_equal(s.n, 4);
     NEAR(s.busy, 3, 1e-12);
