@@ -28,13 +28,15 @@
 #include "rundir/rundir_summary.h"
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_validate.h"
+#include "util/arena.h"
 #include "util/fileio.h"
 #include "util/fnv.h"
 
-#define SUMMARY_MAX (16u << 20)  /* summary.json */
-#define CONFIG_MAX (1u << 20)    /* config.txt */
-#define METRICS_MAX (256u << 20) /* metrics.csv: hours of 100 ms samples */
-#define LOG_TAIL_BYTES 4096      /* read from the end of llama_output.log */
+#define SUMMARY_MAX (16u << 20)         /* summary.json */
+#define SUMMARY_ARENA_BYTES (64u << 10) /* a summary's tree (a 10 KB file's: about 30 KB) */
+#define CONFIG_MAX (1u << 20)           /* config.txt */
+#define METRICS_MAX (256u << 20)        /* metrics.csv: hours of 100 ms samples */
+#define LOG_TAIL_BYTES 4096             /* read from the end of llama_output.log */
 #define LOG_TAIL_LINES 12
 #define STUDY_MAX_RUNS 100000
 
@@ -844,6 +846,7 @@ static int read_header(struct ostel_str *rest, const char *const *names, int nna
  * once), its header mapped and its rows typed by rundir_metrics.h's one reader. */
 struct metrics_fill {
     struct ostel_report_run *r;
+    bool series; /* false: the rows are checked, only MemAvailable's first value is kept */
     size_t rows; /* the series' room */
     struct ostel_metrics_header h;
     bool on;
@@ -866,9 +869,11 @@ static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
     struct ostel_report_series *s = &m->r->series;
     series_free(s);
     m->r->avail_start_mib = NAN;
-    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
-        *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
-    s->phase = ostel_xmalloc(m->rows);
+    if (m->series) {
+        for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
+            *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
+        s->phase = ostel_xmalloc(m->rows);
+    }
     m->on = true;
     m->n = 0;
     m->t0 = NAN;
@@ -881,6 +886,13 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     struct metrics_fill *m = ctx;
     struct ostel_report_series *s = &m->r->series;
     size_t n = m->n;
+    if (!m->series) { /* MemAvailable's first value (the run's start), as from a typed row */
+        int k = m->h.at[OSTEL_COL_SYS_AVAIL_MB];
+        double avail = k >= 0 && cells[k].n > 0 ? vals[k] : NAN;
+        if (isnan(m->r->avail_start_mib) && !isnan(avail) && avail >= 0 && avail < 1e12)
+            m->r->avail_start_mib = avail;
+        return;
+    }
     struct ostel_metrics_row row;
     ostel_metrics_row_from_cells(&m->h, cells, vals, &row);
     for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
@@ -895,13 +907,16 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     m->n = n + 1;
 }
 
-/* The validator's pass with the fill as its sink: 0, or -1 with the message in why. */
+/* The validator's pass with the fill as its sink: 0, or -1 with the message in why. With max_points
+ * 0 (no format but HTML draws samples) every row is checked all the same, and no series kept. */
 static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_t len,
-                             const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+                             const struct ostel_rundir_facts *facts, size_t max_points, char *why,
+                             size_t whylen)
 {
     struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
     m->r = r;
-    m->rows = line_count(data, len);
+    m->series = max_points > 0;
+    m->rows = m->series ? line_count(data, len) : 0;
     struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, m};
     int rc = ostel_rundir_scan_metrics_text(data, len, facts, &sink, why, whylen);
     if (rc == 0 && !m->on) {
@@ -917,15 +932,16 @@ static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_
 int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
                               size_t err_size)
 {
-    return load_metrics_scan(r, data, len, NULL, err, err_size);
+    return load_metrics_scan(r, data, len, NULL, SIZE_MAX, err, err_size);
 }
 
 /* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
 static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
-                                const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+                                const struct ostel_rundir_facts *facts, size_t max_points,
+                                char *why, size_t whylen)
 {
     ostel_rundir_strip_bom(b->data, &b->len);
-    return load_metrics_scan(r, b->data, b->len, facts, why, whylen);
+    return load_metrics_scan(r, b->data, b->len, facts, max_points, why, whylen);
 }
 
 /* ---- gpu_metrics.csv ---- */
@@ -1191,10 +1207,14 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     if (rc == 1)
         snprintf(err, err_size,
                  "%s/summary.json: missing (an unfinished run, or not a run directory)", dir);
-    /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
+    /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. The
+     * tree lives in an arena, freed whole: one malloc a run instead of hundreds. */
     cJSON *root = NULL;
+    struct ostel_arena arena;
+    ostel_arena_init(&arena, SUMMARY_ARENA_BYTES);
     if (rc == 0 && b.data &&
-        ostel_rundir_parse_summary(b.data, &b.len, &facts, &root, why, sizeof(why)) != 0) {
+        ostel_rundir_parse_summary_arena(b.data, &b.len, &facts, &arena, &root, why, sizeof(why)) !=
+            0) {
         snprintf(err, err_size, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
@@ -1204,7 +1224,7 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         snprintf(err, err_size, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
-    cJSON_Delete(root);
+    ostel_arena_free(&arena); /* root's nodes */
     ostel_buf_free(&b);
     if (rc != 0)
         return OSTEL_ERR;
@@ -1220,7 +1240,7 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     if (rc < 0)
         return OSTEL_ERR;
     rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, err_size);
-    if (rc == 0 && load_metrics_checked(r, &b, &facts, why, sizeof(why)) != 0) {
+    if (rc == 0 && load_metrics_checked(r, &b, &facts, max_points, why, sizeof(why)) != 0) {
         snprintf(err, err_size, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }
