@@ -37,6 +37,7 @@
 #define CONFIG_MAX (1u << 20)           /* config.txt */
 #define METRICS_MAX (256u << 20)        /* metrics.csv: hours of 100 ms samples */
 #define LOG_TAIL_BYTES 4096             /* read from the end of llama_output.log */
+#define METRICS_HEAD_BYTES 4096         /* what md, csv and json read of metrics.csv first */
 #define LOG_TAIL_LINES 12
 #define STUDY_MAX_RUNS 100000
 
@@ -935,13 +936,43 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
     return load_metrics_scan(r, data, len, NULL, SIZE_MAX, err, err_size);
 }
 
-/* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
-static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
-                                const struct ostel_rundir_facts *facts, size_t max_points,
-                                char *why, size_t whylen)
+/*
+ * md, csv and json take one value from metrics.csv, MemAvailable at the run's start (the first row
+ * whose sys_avail_mb is not empty): they read its first METRICS_HEAD_BYTES (cut is true when the
+ * file is longer) and check its header and its rows up to that one, as the full scan would, with
+ * the same messages. 0 when found (or when the whole file has none), -1 with the message in why,
+ * 1 when the whole file must be read (cut, and no such row in what was) or the full scan must
+ * decide (a header without ts and rss_mb, whose message the full scan gives after checking every
+ * row).
+ */
+static int load_metrics_head(struct ostel_report_run *r, const char *data, size_t len, bool cut,
+                             const struct ostel_rundir_facts *facts, char *why, size_t whylen)
 {
-    ostel_rundir_strip_bom(b->data, &b->len);
-    return load_metrics_scan(r, b->data, b->len, facts, max_points, why, whylen);
+    if (cut) { /* whole lines only */
+        while (len > 0 && data[len - 1] != '\n')
+            len--;
+        if (len == 0)
+            return 1;
+    }
+    struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
+    struct ostel_rundir_metrics_scan *sc = ostel_xmalloc(sizeof(*sc));
+    m->r = r;
+    int rc = ostel_rundir_metrics_scan_init(sc, data, len, facts, why, whylen);
+    if (rc == 0 && !fill_header(m, sc->header, sc->ncols))
+        rc = 1;
+    while (rc == 0 && isnan(r->avail_start_mib)) {
+        int k = ostel_rundir_metrics_scan_next(sc, why, whylen);
+        if (k < 0)
+            rc = -1;
+        else if (k == 0)
+            rc = cut ? 1 : 0;
+        if (k <= 0)
+            break;
+        fill_row(m, sc->cells, sc->vals, sc->ncols);
+    }
+    free(sc);
+    free(m);
+    return rc;
 }
 
 /* ---- gpu_metrics.csv ---- */
@@ -1079,12 +1110,16 @@ static void buf_grow(struct ostel_buf *b, size_t cap)
 /* Reads dir/file whole into b (initialised here; the caller frees it) when it is a regular file.
  * Returns 0, 1 when it is absent (or not a regular file), or -1 with the message in err. One open
  * and one fstat per file, the buffer sized from fstat: no separate stat to see whether it exists.
+ * With cut not NULL, only the first head bytes of a larger file are read (*cut says so); a file
+ * larger than max is refused all the same.
  */
-static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b,
-                          char *err, size_t err_size)
+static int read_file_part(const char *dir, const char *file, size_t max, size_t head,
+                          struct ostel_buf *b, bool *cut, char *err, size_t err_size)
 {
     char *path = ostel_xasprintf("%s/%s", dir, file);
     ostel_buf_init(b, max + 1);
+    if (cut)
+        *cut = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc = 0;
     struct stat st;
@@ -1097,6 +1132,22 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
         rc = 1;
     } else if ((uint64_t)st.st_size > max) {
         rc = -1, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
+    } else if (cut && (uint64_t)st.st_size > head) {
+        buf_grow(b, head + 1);
+        while (b->len < head) {
+            ssize_t n = read(fd, b->data + b->len, head - b->len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                rc = -1, snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+                break;
+            }
+            if (n == 0)
+                break;
+            b->len += (size_t)n;
+        }
+        b->data[b->len] = '\0';
+        *cut = b->len == head;
     } else {
         buf_grow(b, (size_t)st.st_size + 2); /* +1 to see EOF in one read, +1 for the NUL */
         for (;;) {
@@ -1127,6 +1178,12 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
         close(fd);
     free(path);
     return rc;
+}
+
+static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b,
+                          char *err, size_t err_size)
+{
+    return read_file_part(dir, file, max, 0, b, NULL, err, err_size);
 }
 
 char *ostel_report_read_log_tail(const char *dir)
@@ -1239,8 +1296,26 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     ostel_buf_free(&b);
     if (rc < 0)
         return OSTEL_ERR;
-    rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, err_size);
-    if (rc == 0 && load_metrics_checked(r, &b, &facts, max_points, why, sizeof(why)) != 0) {
+    /* Only the HTML page draws the samples: the other formats read metrics.csv's head */
+    bool cut = false;
+    rc = read_file_part(dir, "metrics.csv", METRICS_MAX, METRICS_HEAD_BYTES, &b,
+                        max_points ? NULL : &cut, err, err_size);
+    int head = 1;
+    if (rc == 0)
+        ostel_rundir_strip_bom(b.data, &b.len);
+    if (rc == 0 && max_points == 0) {
+        head = load_metrics_head(r, b.data, b.len, cut, &facts, why, sizeof(why));
+        if (head == 1 && cut) {
+            ostel_buf_free(&b);
+            rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, err_size);
+            if (rc == 0) {
+                ostel_rundir_strip_bom(b.data, &b.len);
+                head = load_metrics_head(r, b.data, b.len, false, &facts, why, sizeof(why));
+            }
+        }
+    }
+    if (rc == 0 && (head < 0 || (head == 1 && load_metrics_scan(r, b.data, b.len, &facts,
+                                                                max_points, why, sizeof(why))))) {
         snprintf(err, err_size, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }
