@@ -853,6 +853,10 @@ struct metrics_fill {
     bool on;
     size_t n;
     double t0;
+    double *dst[OSTEL_REPORT_SERIES_NCOLS]; /* the series' arrays */
+    int at[OSTEL_REPORT_SERIES_NCOLS];      /* their file columns, or -1 */
+    struct ostel_str phase_cell;            /* the last row's phase cell, and its phase */
+    enum ostel_phase phase;
 };
 
 _Static_assert((int)OSTEL_PHASE_NONE == OSTEL_REPORT_PHASE_ALL &&
@@ -871,10 +875,14 @@ static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
     series_free(s);
     m->r->avail_start_mib = NAN;
     if (m->series) {
-        for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
-            *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
+        for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+            m->dst[c] = *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
+            m->at[c] = m->h.at[series_cols[c]];
+        }
         s->phase = ostel_xmalloc(m->rows);
     }
+    m->phase_cell = ostel_str_make("", 0);
+    m->phase = OSTEL_PHASE_NONE;
     m->on = true;
     m->n = 0;
     m->t0 = NAN;
@@ -894,15 +902,24 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
             m->r->avail_start_mib = avail;
         return;
     }
-    struct ostel_metrics_row row;
-    ostel_metrics_row_from_cells(&m->h, cells, vals, &row);
-    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
-        (*ostel_report_series_array(s, c))[n] = ostel_metrics_get(&row, series_cols[c]);
+    /* The values of a typed row (ostel_metrics_row_from_cells: NAN where empty) taken straight
+     * from the cells: this runs for every sample of every run the page draws. */
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+        int k = m->at[c];
+        m->dst[c][n] = k >= 0 && cells[k].n > 0 ? vals[k] : NAN;
+    }
     if (isnan(m->t0))
         m->t0 = s->t_s[n], s->t0 = m->t0;
     s->t_s[n] -= m->t0;
-    s->phase[n] = (unsigned char)row.phase; /* the table's phases; NONE is the report's ALL */
-    double avail = ostel_metrics_get(&row, OSTEL_COL_SYS_AVAIL_MB);
+    int kp = m->h.at[OSTEL_COL_PHASE];
+    if (kp >= 0 && !(cells[kp].n == m->phase_cell.n &&
+                     memcmp(cells[kp].p, m->phase_cell.p, cells[kp].n) == 0)) {
+        m->phase_cell = cells[kp];
+        m->phase = ostel_phase_from_name(cells[kp]);
+    }
+    s->phase[n] = (unsigned char)m->phase; /* the table's phases; NONE is the report's ALL */
+    int ka = m->h.at[OSTEL_COL_SYS_AVAIL_MB];
+    double avail = ka >= 0 && cells[ka].n > 0 ? vals[ka] : NAN;
     if (isnan(m->r->avail_start_mib) && !isnan(avail) && avail >= 0 && avail < 1e12)
         m->r->avail_start_mib = avail;
     m->n = n + 1;
