@@ -57,6 +57,9 @@ int ostel_rundir_parse_summary(char *data, size_t *len, struct ostel_rundir_fact
  * freed one by one: for a reader of thousands of summaries (`ostel report`). Safe on several
  * threads at once, each with its own arena. */
 struct ostel_arena;
+/* The tree cJSON_ParseWithLengthOpts(data, len, NULL, false) would build, parsed into arena by a
+ * parser of JSON's own grammar; NULL where it gives up (anything else: cJSON decides). */
+struct cJSON *ostel_rundir_json_parse_fast(const char *data, size_t len, struct ostel_arena *arena);
 int ostel_rundir_parse_summary_arena(char *data, size_t *len, struct ostel_rundir_facts *facts,
                                      struct ostel_arena *arena, struct cJSON **root, char *err,
                                      size_t err_size);

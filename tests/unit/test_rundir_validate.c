@@ -333,6 +333,133 @@ static void test_parse_summary_arena(void **state)
     }
 }
 
+/* Two trees alike as readers see them: types, keys, strings, numbers bit for bit and valueint,
+ * children in order, each child's prev its predecessor and the first child's the last one. */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    if (a->type != b->type || a->valueint != b->valueint ||
+        !same_double(a->valuedouble, b->valuedouble))
+        return false;
+    if ((a->string == NULL) != (b->string == NULL) || (a->string && strcmp(a->string, b->string)))
+        return false;
+    if ((a->valuestring == NULL) != (b->valuestring == NULL) ||
+        (a->valuestring && strcmp(a->valuestring, b->valuestring)))
+        return false;
+    const cJSON *x = a->child, *y = b->child, *px = NULL, *py = NULL;
+    for (; x && y; px = x, py = y, x = x->next, y = y->next) {
+        if ((px && x->prev != px) || (py && y->prev != py) || !same_tree(x, y))
+            return false;
+    }
+    if (x || y)
+        return false;
+    return !a->child || (a->child->prev == px && b->child->prev == py);
+}
+
+/* The fast JSON parser builds cJSON's tree, or gives up (cJSON then decides): never a tree where
+ * cJSON refuses, never a different one. */
+static void test_json_fast(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        bool fast; /* the fast parser takes it (false: it may give up) */
+    } cases[] = {
+        {"{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"x\\ny\\\"z\\/\\\\\\b\\f\\r\\t\"}}", true},
+        {" \t\r\n\x01{ \"e\" : -0 , \"f\":1.5e3,\"g\":12345678901234567890,\"h\":0.1}\x02 ", true},
+        {"{\"i\":-2147483649,\"j\":2147483648,\"k\":2147483647.5,\"l\":-2147483648.5}", true},
+        {"{\"k\":\"\",\"l\":[],\"m\":{},\"n\":[[],[{}]],\"a\":1,\"a\":2}", true},
+        {"[1E-2,-0.0,123456789012345678,0.30000000000000004,1e308,4.9e-324,-1e-7]", true},
+        {"[123456789012345,99999999999999.9,0.000000000000001,1e22,1e23,5e-1]", true},
+        {"{\"raw\":\"tab\there\x01\",\"utf8\":\"caf\xc3\xa9\"}", true},
+        {"{\"a\":1} trailing", true},
+        {"truex", true},
+        {"nullx", true},
+        {"\"str\" tail", true},
+        {"[01]", false},
+        {"[1.]", false},
+        {"[.5]", false},
+        {"[+1]", false},
+        {"[1e]", false},
+        {"[1e+]", false},
+        {"[-]", false},
+        {"[1.2.3]", false},
+        {"[0x10]", false},
+        {"[1-2]", false},
+        {"1-", false},
+        {"[1.000000000000000000000000000000000000000000000000000000000000000001]", false},
+        {"[\"\\u00e9\",\"\\ud83d\\ude00\"]", false},
+        {"[\"\\u0000x\"]", false},
+        {"[\"\\ud800\"]", false},
+        {"[\"\\x\"]", false},
+        {"[\"open", false},
+        {"[\"ends with a backslash\\", false},
+        {"[1,]", false},
+        {"{\"a\":1,}", false},
+        {"{\"a\" 1}", false},
+        {"{1:2}", false},
+        {"[1 2]", false},
+        {"\xef\xbb\xbf{}", false},
+        {"", false},
+        {"   ", false},
+        {"nul", false},
+        {"[tru]", false},
+        {"{\"a\":[1,{\"b\":}]}", false},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        const char *doc = cases[i].doc;
+        size_t len = strlen(doc);
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        cJSON *fast = ostel_rundir_json_parse_fast(doc, len, &arena);
+        cJSON *plain = cJSON_ParseWithLengthOpts(doc, len, NULL, false);
+        if (cases[i].fast && !fast)
+            fprintf(stderr, "case %zu: the fast parser gave up\n", i);
+        if (fast && (!plain || !same_tree(fast, plain)))
+            fprintf(stderr, "case %zu: not cJSON's tree\n", i);
+        assert_true(!cases[i].fast || fast);
+        assert_true(!fast || (plain && same_tree(fast, plain)));
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+    }
+    /* nesting: deep is cJSON's call (it refuses past 1000), shallow is the fast parser's */
+    for (int depth = 100; depth <= 1100; depth += 500) {
+        char *doc = malloc(2 * (size_t)depth + 2);
+        memset(doc, '[', (size_t)depth);
+        doc[depth] = '1';
+        memset(doc + depth + 1, ']', (size_t)depth);
+        doc[2 * depth + 1] = '\0';
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        cJSON *fast = ostel_rundir_json_parse_fast(doc, strlen(doc), &arena);
+        cJSON *plain = cJSON_ParseWithLengthOpts(doc, strlen(doc), NULL, false);
+        assert_true(depth == 100 ? fast != NULL : fast == NULL);
+        assert_true(!fast || (plain && same_tree(fast, plain)));
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+        free(doc);
+    }
+    /* ostel's own summaries: all taken, all alike */
+    static const char *const names[] = {"summary-real-tiny-q8.json", "summary-real-scenario.json"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(names); i++) {
+        char *path = test_src_path(CORPUS "x");
+        path[strlen(path) - 1] = '\0';
+        char *full = ostel_xasprintf("%s%s", path, names[i]);
+        size_t len;
+        char *t = test_read_file(full, &len);
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        cJSON *fast = ostel_rundir_json_parse_fast(t, len, &arena);
+        cJSON *plain = cJSON_ParseWithLengthOpts(t, len, NULL, false);
+        assert_non_null(fast);
+        assert_true(plain && same_tree(fast, plain));
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+        free(t);
+        free(full);
+        free(path);
+    }
+}
+
 /* The arena: aligned blocks, large requests on a block of their own, all freed at once (ASan's
  * leak check holds it to that). */
 static void test_arena(void **state)
@@ -468,10 +595,11 @@ static void test_one_row_per_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_files), cmocka_unit_test(test_broken_files),
-        cmocka_unit_test(test_ram_bound),  cmocka_unit_test(test_scan_numbers_as_strtod),
-        cmocka_unit_test(test_scan_rules), cmocka_unit_test(test_parse_summary_arena),
-        cmocka_unit_test(test_arena),      cmocka_unit_test(test_one_row_per_run),
+        cmocka_unit_test(test_good_files),      cmocka_unit_test(test_broken_files),
+        cmocka_unit_test(test_ram_bound),       cmocka_unit_test(test_scan_numbers_as_strtod),
+        cmocka_unit_test(test_scan_rules),      cmocka_unit_test(test_parse_summary_arena),
+        cmocka_unit_test(test_json_fast),       cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_one_row_per_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
