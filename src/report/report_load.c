@@ -1189,6 +1189,8 @@ static int read_file_part(const char *dir, const char *file, size_t max, size_t 
             }
             b->len += (size_t)n;
             b->data[b->len] = '\0';
+            if ((size_t)n < room)
+                break; /* a regular file's short read is its end: no second read to see it */
         }
     }
     if (fd >= 0)
@@ -1438,7 +1440,10 @@ int ostel_report_load_path_series(struct ostel_report_set *set, const char *path
             continue;
         char *sub =
             ostel_xasprintf("%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
-        if (!ostel_is_dir(sub) || !looks_like_run(sub) || n >= STUDY_MAX_RUNS) {
+        /* the entry's type where the file system gives it: no stat for 10,000 directories */
+        bool dir = e->d_type == DT_DIR ||
+                   ((e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) && ostel_is_dir(sub));
+        if (!dir || !looks_like_run(sub) || n >= STUDY_MAX_RUNS) {
             free(sub);
             continue;
         }
