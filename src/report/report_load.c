@@ -29,13 +29,16 @@
 #include "rundir/rundir_summary.h"
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_validate.h"
+#include "util/arena.h"
 #include "util/fileio.h"
 #include "util/fnv.h"
 
-#define SUMMARY_MAX (16u << 20)  /* summary.json */
-#define CONFIG_MAX (1u << 20)    /* config.txt */
-#define METRICS_MAX (256u << 20) /* metrics.csv: hours of 100 ms samples */
-#define LOG_TAIL_BYTES 4096      /* read from the end of llama_output.log */
+#define SUMMARY_MAX (16u << 20)         /* summary.json */
+#define SUMMARY_ARENA_BYTES (64u << 10) /* a summary's tree (a 10 KB file's: about 30 KB) */
+#define CONFIG_MAX (1u << 20)           /* config.txt */
+#define METRICS_MAX (256u << 20)        /* metrics.csv: hours of 100 ms samples */
+#define LOG_TAIL_BYTES 4096             /* read from the end of llama_output.log */
+#define METRICS_HEAD_BYTES 4096         /* what md, csv and json read of metrics.csv first */
 #define LOG_TAIL_LINES 12
 #define STUDY_MAX_RUNS 100000
 
@@ -758,11 +761,16 @@ static size_t line_count(const char *p, size_t n)
  * once), its header mapped and its rows typed by rundir_metrics.h's one reader. */
 struct metrics_fill {
     struct ostel_report_run *r;
+    bool series; /* false: the rows are checked, only MemAvailable's first value is kept */
     size_t rows; /* the series' room */
     struct ostel_metrics_header h;
     bool on;
     size_t n;
     double t0;
+    double *dst[OSTEL_REPORT_SERIES_NCOLS]; /* the series' arrays */
+    int at[OSTEL_REPORT_SERIES_NCOLS];      /* their file columns, or -1 */
+    struct ostel_str phase_cell;            /* the last row's phase cell, and its phase */
+    enum ostel_phase phase;
 };
 
 _Static_assert((int)OSTEL_PHASE_NONE == OSTEL_REPORT_PHASE_ALL &&
@@ -780,9 +788,15 @@ static bool fill_header(void *ctx, const struct ostel_str *cells, size_t ncols)
     struct ostel_report_series *s = &m->r->series;
     series_free(s);
     m->r->avail_start_mib = NAN;
-    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
-        *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
-    s->phase = ostel_xmalloc(m->rows);
+    if (m->series) {
+        for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+            m->dst[c] = *ostel_report_series_array(s, c) = ostel_xmalloc(m->rows * sizeof(double));
+            m->at[c] = m->h.at[series_cols[c]];
+        }
+        s->phase = ostel_xmalloc(m->rows);
+    }
+    m->phase_cell = ostel_str_make("", 0);
+    m->phase = OSTEL_PHASE_NONE;
     m->on = true;
     m->n = 0;
     m->t0 = NAN;
@@ -795,27 +809,46 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     struct metrics_fill *m = ctx;
     struct ostel_report_series *s = &m->r->series;
     size_t n = m->n;
-    struct ostel_metrics_row row;
-    ostel_metrics_row_from_cells(&m->h, cells, vals, &row);
-    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
-        (*ostel_report_series_array(s, c))[n] = ostel_metrics_get(&row, series_cols[c]);
+    if (!m->series) { /* MemAvailable's first value (the run's start), as from a typed row */
+        int k = m->h.at[OSTEL_COL_SYS_AVAIL_MB];
+        double avail = k >= 0 && cells[k].n > 0 ? vals[k] : NAN;
+        if (isnan(m->r->avail_start_mib) && !isnan(avail) && avail >= 0 && avail < 1e12)
+            m->r->avail_start_mib = avail;
+        return;
+    }
+    /* The values of a typed row (ostel_metrics_row_from_cells: NAN where empty) taken straight
+     * from the cells: this runs for every sample of every run the page draws. */
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+        int k = m->at[c];
+        m->dst[c][n] = k >= 0 && cells[k].n > 0 ? vals[k] : NAN;
+    }
     if (isnan(m->t0))
         m->t0 = s->t_s[n], s->t0 = m->t0;
     s->t_s[n] -= m->t0;
-    s->phase[n] = (unsigned char)row.phase; /* the table's phases; NONE is the report's ALL */
-    double avail = ostel_metrics_get(&row, OSTEL_COL_SYS_AVAIL_MB);
+    int kp = m->h.at[OSTEL_COL_PHASE];
+    if (kp >= 0 && !(cells[kp].n == m->phase_cell.n &&
+                     memcmp(cells[kp].p, m->phase_cell.p, cells[kp].n) == 0)) {
+        m->phase_cell = cells[kp];
+        m->phase = ostel_phase_from_name(cells[kp]);
+    }
+    s->phase[n] = (unsigned char)m->phase; /* the table's phases; NONE is the report's ALL */
+    int ka = m->h.at[OSTEL_COL_SYS_AVAIL_MB];
+    double avail = ka >= 0 && cells[ka].n > 0 ? vals[ka] : NAN;
     if (isnan(m->r->avail_start_mib) && !isnan(avail) && avail >= 0 && avail < 1e12)
         m->r->avail_start_mib = avail;
     m->n = n + 1;
 }
 
-/* The validator's pass with the fill as its sink: 0, or -1 with the message in why. */
+/* The validator's pass with the fill as its sink: 0, or -1 with the message in why. With max_points
+ * 0 (no format but HTML draws samples) every row is checked all the same, and no series kept. */
 static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_t len,
-                             const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+                             const struct ostel_rundir_facts *facts, size_t max_points, char *why,
+                             size_t whylen)
 {
     struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
     m->r = r;
-    m->rows = line_count(data, len);
+    m->series = max_points > 0;
+    m->rows = m->series ? line_count(data, len) : 0;
     struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, m};
     int rc = ostel_rundir_scan_metrics_text(data, len, facts, &sink, why, whylen);
     if (rc == 0 && !m->on) {
@@ -831,15 +864,46 @@ static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_
 int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size_t len, char *err,
                               size_t err_size)
 {
-    return load_metrics_scan(r, data, len, NULL, err, err_size);
+    return load_metrics_scan(r, data, len, NULL, SIZE_MAX, err, err_size);
 }
 
-/* Validates metrics.csv's bytes and loads them into r: 0, or -1 with the message in why. */
-static int load_metrics_checked(struct ostel_report_run *r, struct ostel_buf *b,
-                                const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+/*
+ * md, csv and json take one value from metrics.csv, MemAvailable at the run's start (the first row
+ * whose sys_avail_mb is not empty): they read its first METRICS_HEAD_BYTES (cut is true when the
+ * file is longer) and check its header and its rows up to that one, as the full scan would, with
+ * the same messages. 0 when found (or when the whole file has none), -1 with the message in why,
+ * 1 when the whole file must be read (cut, and no such row in what was) or the full scan must
+ * decide (a header without ts and rss_mb, whose message the full scan gives after checking every
+ * row).
+ */
+static int load_metrics_head(struct ostel_report_run *r, const char *data, size_t len, bool cut,
+                             const struct ostel_rundir_facts *facts, char *why, size_t whylen)
 {
-    ostel_rundir_strip_bom(b->data, &b->len);
-    return load_metrics_scan(r, b->data, b->len, facts, why, whylen);
+    if (cut) { /* whole lines only */
+        while (len > 0 && data[len - 1] != '\n')
+            len--;
+        if (len == 0)
+            return 1;
+    }
+    struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
+    struct ostel_rundir_metrics_scan *sc = ostel_xmalloc(sizeof(*sc));
+    m->r = r;
+    int rc = ostel_rundir_metrics_scan_init(sc, data, len, facts, why, whylen);
+    if (rc == 0 && !fill_header(m, sc->header, sc->ncols))
+        rc = 1;
+    while (rc == 0 && isnan(r->avail_start_mib)) {
+        int k = ostel_rundir_metrics_scan_next(sc, why, whylen);
+        if (k < 0)
+            rc = -1;
+        else if (k == 0)
+            rc = cut ? 1 : 0;
+        if (k <= 0)
+            break;
+        fill_row(m, sc->cells, sc->vals, sc->ncols);
+    }
+    free(sc);
+    free(m);
+    return rc;
 }
 
 /* ---- gpu_metrics.csv ---- */
@@ -933,12 +997,16 @@ static void buf_grow(struct ostel_buf *b, size_t cap)
 /* Reads dir/file whole into b (initialised here; the caller frees it) when it is a regular file.
  * Returns 0, 1 when it is absent (or not a regular file), or -1 with the message in err. One open
  * and one fstat per file, the buffer sized from fstat: no separate stat to see whether it exists.
+ * With cut not NULL, only the first head bytes of a larger file are read (*cut says so); a file
+ * larger than max is refused all the same.
  */
-static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b,
-                          char *err, size_t err_size)
+static int read_file_part(const char *dir, const char *file, size_t max, size_t head,
+                          struct ostel_buf *b, bool *cut, char *err, size_t err_size)
 {
     char *path = ostel_xasprintf("%s/%s", dir, file);
     ostel_buf_init(b, max + 1);
+    if (cut)
+        *cut = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     int rc = 0;
     struct stat st;
@@ -951,6 +1019,22 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
         rc = 1;
     } else if ((uint64_t)st.st_size > max) {
         rc = -1, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
+    } else if (cut && (uint64_t)st.st_size > head) {
+        buf_grow(b, head + 1);
+        while (b->len < head) {
+            ssize_t n = read(fd, b->data + b->len, head - b->len);
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0) {
+                rc = -1, snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+                break;
+            }
+            if (n == 0)
+                break;
+            b->len += (size_t)n;
+        }
+        b->data[b->len] = '\0';
+        *cut = b->len == head;
     } else {
         buf_grow(b, (size_t)st.st_size + 2); /* +1 to see EOF in one read, +1 for the NUL */
         for (;;) {
@@ -975,12 +1059,20 @@ static int read_file_into(const char *dir, const char *file, size_t max, struct 
             }
             b->len += (size_t)n;
             b->data[b->len] = '\0';
+            if ((size_t)n < room)
+                break; /* a regular file's short read is its end: no second read to see it */
         }
     }
     if (fd >= 0)
         close(fd);
     free(path);
     return rc;
+}
+
+static int read_file_into(const char *dir, const char *file, size_t max, struct ostel_buf *b,
+                          char *err, size_t err_size)
+{
+    return read_file_part(dir, file, max, 0, b, NULL, err, err_size);
 }
 
 char *ostel_report_read_log_tail(const char *dir)
@@ -1061,10 +1153,14 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     if (rc == 1)
         snprintf(err, err_size,
                  "%s/summary.json: missing (an unfinished run, or not a run directory)", dir);
-    /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. */
+    /* The one validator of db import too (src/rundir); the buffer keeps a NUL after its data. The
+     * tree lives in an arena, freed whole: one malloc a run instead of hundreds. */
     cJSON *root = NULL;
+    struct ostel_arena arena;
+    ostel_arena_init(&arena, SUMMARY_ARENA_BYTES);
     if (rc == 0 && b.data &&
-        ostel_rundir_parse_summary(b.data, &b.len, &facts, &root, why, sizeof(why)) != 0) {
+        ostel_rundir_parse_summary_arena(b.data, &b.len, &facts, &arena, &root, why, sizeof(why)) !=
+            0) {
         snprintf(err, err_size, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
@@ -1074,7 +1170,7 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         snprintf(err, err_size, "%s/summary.json: %s", dir, why);
         rc = -1;
     }
-    cJSON_Delete(root);
+    ostel_arena_free(&arena); /* root's nodes */
     ostel_buf_free(&b);
     if (rc != 0)
         return OSTEL_ERR;
@@ -1089,8 +1185,26 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
     ostel_buf_free(&b);
     if (rc < 0)
         return OSTEL_ERR;
-    rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, err_size);
-    if (rc == 0 && load_metrics_checked(r, &b, &facts, why, sizeof(why)) != 0) {
+    /* Only the HTML page draws the samples: the other formats read metrics.csv's head */
+    bool cut = false;
+    rc = read_file_part(dir, "metrics.csv", METRICS_MAX, METRICS_HEAD_BYTES, &b,
+                        max_points ? NULL : &cut, err, err_size);
+    int head = 1;
+    if (rc == 0)
+        ostel_rundir_strip_bom(b.data, &b.len);
+    if (rc == 0 && max_points == 0) {
+        head = load_metrics_head(r, b.data, b.len, cut, &facts, why, sizeof(why));
+        if (head == 1 && cut) {
+            ostel_buf_free(&b);
+            rc = read_file_into(dir, "metrics.csv", METRICS_MAX, &b, err, err_size);
+            if (rc == 0) {
+                ostel_rundir_strip_bom(b.data, &b.len);
+                head = load_metrics_head(r, b.data, b.len, false, &facts, why, sizeof(why));
+            }
+        }
+    }
+    if (rc == 0 && (head < 0 || (head == 1 && load_metrics_scan(r, b.data, b.len, &facts,
+                                                                max_points, why, sizeof(why))))) {
         snprintf(err, err_size, "%s/metrics.csv: %s", dir, why);
         rc = -1;
     }
@@ -1196,7 +1310,10 @@ int ostel_report_load_path_series(struct ostel_report_set *set, const char *path
             continue;
         char *sub =
             ostel_xasprintf("%s%s%s", path, path[strlen(path) - 1] == '/' ? "" : "/", e->d_name);
-        if (!ostel_is_dir(sub) || !looks_like_run(sub) || n >= STUDY_MAX_RUNS) {
+        /* the entry's type where the file system gives it: no stat for 10,000 directories */
+        bool dir = e->d_type == DT_DIR ||
+                   ((e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) && ostel_is_dir(sub));
+        if (!dir || !looks_like_run(sub) || n >= STUDY_MAX_RUNS) {
             free(sub);
             continue;
         }

@@ -4,14 +4,17 @@
  * reader: a refusal always says why, and whatever it accepts the readers behind it accept too — the
  * store's summary envelope, config check and metrics.csv row reader (db import), and the report's
  * summary and metrics loaders (report, report --db; the report needs an rss_mb column besides).
+ * The report's fast JSON parser builds cJSON's own tree wherever it does not give up.
  * Under OSTEL_FUZZ this is a libFuzzer target; otherwise replay_main.c replays the corpus in
  * tests/fuzz/corpus/rundir_validate/ in every test run.
  */
 #include "report/report.h"
 #include "rundir/rundir_validate.h"
 #include "store/store_rundir.h"
+#include "util/arena.h"
 
 #include <cJSON.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +31,37 @@ static char *copy(const uint8_t *data, size_t size)
         memcpy(c, data, size);
     c[size] = '\0';
     return c;
+}
+
+/* As readers see them: types, keys, strings, numbers bit for bit, children and their links. */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    bool num = (isnan(a->valuedouble) && isnan(b->valuedouble)) ||
+               memcmp(&a->valuedouble, &b->valuedouble, sizeof(double)) == 0;
+    if (a->type != b->type || a->valueint != b->valueint || !num ||
+        (a->string == NULL) != (b->string == NULL) || (a->string && strcmp(a->string, b->string)) ||
+        (a->valuestring == NULL) != (b->valuestring == NULL) ||
+        (a->valuestring && strcmp(a->valuestring, b->valuestring)))
+        return false;
+    const cJSON *x = a->child, *y = b->child, *px = NULL, *py = NULL;
+    for (; x && y; px = x, py = y, x = x->next, y = y->next)
+        if ((px && x->prev != px) || (py && y->prev != py) || !same_tree(x, y))
+            return false;
+    return !x && !y && (!a->child || (a->child->prev == px && b->child->prev == py));
+}
+
+static void check_json_fast(const uint8_t *data, size_t size)
+{
+    char *t = copy(data, size);
+    struct ostel_arena arena;
+    ostel_arena_init(&arena, 0);
+    cJSON *fast = ostel_rundir_json_parse_fast(t, size, &arena);
+    cJSON *plain = cJSON_ParseWithLengthOpts(t, size, NULL, false);
+    if (fast && (!plain || !same_tree(fast, plain)))
+        abort(); /* a tree where cJSON refuses, or another tree than cJSON's */
+    cJSON_Delete(plain);
+    ostel_arena_free(&arena);
+    free(t);
 }
 
 static void check_summary(const uint8_t *data, size_t size, struct ostel_rundir_facts *facts)
@@ -113,6 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ostel_rundir_facts facts;
     ostel_rundir_facts_init(&facts);
+    check_json_fast(data, size);
     check_summary(data, size, &facts);
     check_metrics(data, size, &facts);
     check_metrics(data, size, NULL);

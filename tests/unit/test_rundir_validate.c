@@ -7,9 +7,12 @@
 #include "testlib.h"
 #include "rundir/rundir_validate.h"
 #include "store/store.h"
+#include "util/arena.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +118,373 @@ static void test_ram_bound(void **state)
     assert_int_equal(ostel_rundir_validate_metrics(csv, &len, &f, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "line 2: column rss_mb is beyond"));
     assert_int_equal(ostel_rundir_validate_metrics(csv, &len, NULL, err, sizeof(err)), 0);
+}
+
+/* The scanner's values for a one-column metrics.csv (ts first), taken by a sink. */
+struct vals_sink {
+    double v[64];
+    size_t n;
+};
+
+static bool vals_header(void *ctx, const struct ostel_str *cells, size_t ncols)
+{
+    (void)ctx;
+    (void)cells;
+    return ncols == 2;
+}
+
+static void vals_row(void *ctx, const struct ostel_str *cells, const double *vals, size_t ncols)
+{
+    (void)cells;
+    (void)ncols;
+    struct vals_sink *s = ctx;
+    if (s->n < OSTEL_ARRAY_LEN(s->v))
+        s->v[s->n++] = vals[1];
+}
+
+/* Bit for bit: NAN equals NAN, and -0 is not 0. */
+static bool same_double(double a, double b)
+{
+    return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* The scanner's number parsing (a fast path for plain decimals of at most 15 digits, strtod
+ * otherwise) gives strtod's value exactly, bit for bit, for every form ostel or a spreadsheet
+ * writes; an empty cell is NAN. pageins_delta is a NUMBER column: negatives allowed. */
+static void test_scan_numbers_as_strtod(void **state)
+{
+    (void)state;
+    static const char *const cells[] = {"0",
+                                        "-0",
+                                        "1",
+                                        "-1.5",
+                                        "+2.25",
+                                        "12.345",
+                                        "0.1",
+                                        "0.3",
+                                        "1796629908.870",
+                                        "23384.79",
+                                        "999999999999999",
+                                        "99999999999999.9",
+                                        "0.000000000000001",
+                                        "999999999999999.9",
+                                        "1234567890.1234567",
+                                        "0.30000000000000004",
+                                        "1e3",
+                                        "1.5E-2",
+                                        "-7e2",
+                                        "2.5e+1",
+                                        "00012.5000",
+                                        "5.",
+                                        "-.5",
+                                        ".25",
+                                        "123456789012345",
+                                        "-98765.4321",
+                                        "45035996.273704975",
+                                        "0.1000000000000000055511151231257827"};
+    struct ostel_buf csv;
+    ostel_buf_init(&csv, 0);
+    ostel_buf_puts(&csv, "ts,pageins_delta\n");
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cells); i++)
+        ostel_buf_printf(&csv, "%zu.5,%s\n", i + 1, cells[i]);
+    ostel_buf_puts(&csv, "99,\n"); /* empty: NAN, never 0 */
+    struct vals_sink got = {0};
+    struct ostel_rundir_metrics_sink sink = {vals_header, vals_row, &got};
+    char err[256] = "";
+    int rc = ostel_rundir_scan_metrics_text(csv.data, csv.len, NULL, &sink, err, sizeof(err));
+    if (rc != 0)
+        fprintf(stderr, "%s\n", err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(got.n, OSTEL_ARRAY_LEN(cells) + 1);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cells); i++) {
+        double want = strtod(cells[i], NULL);
+        if (!same_double(got.v[i], want))
+            fprintf(stderr, "'%s': %.17g, strtod %.17g\n", cells[i], got.v[i], want);
+        assert_true(same_double(got.v[i], want));
+    }
+    assert_true(isnan(got.v[OSTEL_ARRAY_LEN(cells)]));
+    ostel_buf_free(&csv);
+
+    /* Random plain decimals of 1 to 17 digits, the dot anywhere (none: an integer): the same as
+     * strtod. */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int round = 0; round < 200; round++) {
+        ostel_buf_init(&csv, 0);
+        ostel_buf_puts(&csv, "ts,pageins_delta\n");
+        char text[64][24];
+        for (int k = 0; k < 64; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* at most 15 digits before the dot: a larger number is out of a cell's range */
+            int digits = 1 + (int)(x % 17), whole = digits < 15 ? digits : 15;
+            int dot = digits > 15 ? 1 + (int)((x >> 8) % (uint64_t)whole)
+                                  : (int)((x >> 8) % (uint64_t)(whole + 1));
+            size_t n = 0;
+            if ((x >> 20) & 1)
+                text[k][n++] = '-';
+            for (int d = 0; d < digits; d++) {
+                if (d == dot && d > 0)
+                    text[k][n++] = '.';
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                text[k][n++] = (char)('0' + x % 10);
+            }
+            text[k][n] = '\0';
+            ostel_buf_printf(&csv, "%d,%s\n", k, text[k]);
+        }
+        memset(&got, 0, sizeof(got));
+        assert_int_equal(
+            ostel_rundir_scan_metrics_text(csv.data, csv.len, NULL, &sink, err, sizeof(err)), 0);
+        assert_int_equal(got.n, 64);
+        for (int k = 0; k < 64; k++) {
+            double want = strtod(text[k], NULL);
+            if (!same_double(got.v[k], want))
+                fprintf(stderr, "'%s': %.17g, strtod %.17g\n", text[k], got.v[k], want);
+            assert_true(same_double(got.v[k], want));
+        }
+        ostel_buf_free(&csv);
+    }
+}
+
+/* The rules on the fast path as on strtod's: "-0" is no negative size, "-0.01" is; a phase seen
+ * on the row before is known, a new one checked. */
+static void test_scan_rules(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *csv, *want; /* want: NULL when accepted */
+    } cases[] = {
+        {"ts,rss_mb\n1,-0\n2,-0.000\n", NULL},
+        {"ts,rss_mb\n1,2\n2,-0.01\n", "line 3: column rss_mb is negative: '-0.01'"},
+        {"ts,rss_mb\n1,2\n2,-1e-2\n", "line 3: column rss_mb is negative: '-1e-2'"},
+        {"ts,rss_mb\n-1,2\n", "line 2: column ts is negative"},
+        {"ts,cpu_pct\n1,-3\n", "line 2: column cpu_pct is negative"},
+        {"ts,rss_mb\n1,2000000000000\n", "line 2: column rss_mb is beyond any machine's memory"},
+        {"ts,rss_mb\n1,1e16\n", "line 2: column rss_mb is out of range"},
+        {"ts,rss_mb\n1,1e-301\n", "line 2: column rss_mb is out of range"},
+        {"ts,rss_mb\n1,1.2.3\n", "line 2: column rss_mb is not a number: '1.2.3'"},
+        {"ts,rss_mb\n1,12a\n", "line 2: column rss_mb is not a number: '12a'"},
+        {"ts,rss_mb\n1, 12\n", "line 2: column rss_mb is not a number: ' 12'"},
+        {"ts,rss_mb\n1,-\n", "line 2: column rss_mb is not a number: '-'"},
+        {"ts,phase,rss_mb\n1,load,1\n2,load,1\n3,,1\n4,generate,1\n5,generate,1\n", NULL},
+        {"ts,phase,rss_mb\n1,load,1\n2,load,1\n3,loads,1\n", "line 4: unknown phase 'loads'"},
+        {"ts,phase,rss_mb\n1,,1\n2,x,1\n", "line 3: unknown phase 'x'"},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        char *csv = strdup(cases[i].csv);
+        size_t len = strlen(csv);
+        char err[256] = "";
+        int rc = ostel_rundir_validate_metrics(csv, &len, NULL, err, sizeof(err));
+        if (cases[i].want ? rc == 0 || !strstr(err, cases[i].want) : rc != 0)
+            fprintf(stderr, "case %zu: rc %d '%s'\n", i, rc, err);
+        if (cases[i].want) {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, cases[i].want));
+        } else {
+            assert_int_equal(rc, 0);
+        }
+        free(csv);
+    }
+}
+
+/* The arena parse validates as the plain one and gives the same tree; a refused file the same
+ * message (a half-built tree in the arena is not freed by cJSON, and nothing leaks). */
+static void test_parse_summary_arena(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"summary-real-tiny-q8.json", "summary-real-scenario.json",
+                                        "summary-bom.json",          "broken-summary-neg-wall.json",
+                                        "broken-summary-1e999.json", "metrics-real-tiny-q8.csv"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(names); i++) {
+        char *path = test_src_path(CORPUS "x");
+        path[strlen(path) - 1] = '\0';
+        char *full = ostel_xasprintf("%s%s", path, names[i]);
+        size_t len1, len2;
+        char *t1 = test_read_file(full, &len1), *t2 = test_read_file(full, &len2);
+        char err1[256] = "", err2[256] = "";
+        cJSON *plain = NULL, *fast = NULL;
+        struct ostel_rundir_facts f1, f2;
+        ostel_rundir_facts_init(&f1);
+        ostel_rundir_facts_init(&f2);
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        int rc1 = ostel_rundir_parse_summary(t1, &len1, &f1, &plain, err1, sizeof(err1));
+        int rc2 =
+            ostel_rundir_parse_summary_arena(t2, &len2, &f2, &arena, &fast, err2, sizeof(err2));
+        assert_int_equal(rc1, rc2);
+        assert_string_equal(err1, err2);
+        assert_int_equal(len1, len2);
+        assert_true(rc1 == 0 ? plain && fast : !plain && !fast);
+        if (rc1 == 0) {
+            assert_true(same_double(f1.ram_mib, f2.ram_mib));
+            char *p1 = cJSON_PrintUnformatted(plain), *p2 = cJSON_PrintUnformatted(fast);
+            assert_string_equal(p1, p2);
+            free(p1);
+            free(p2);
+        }
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+        /* outside the parse cJSON allocates with malloc as ever */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "n", 1);
+        cJSON_Delete(o);
+        free(t1);
+        free(t2);
+        free(full);
+        free(path);
+    }
+}
+
+/* Two trees alike as readers see them: types, keys, strings, numbers bit for bit and valueint,
+ * children in order, each child's prev its predecessor and the first child's the last one. */
+static bool same_tree(const cJSON *a, const cJSON *b)
+{
+    if (a->type != b->type || a->valueint != b->valueint ||
+        !same_double(a->valuedouble, b->valuedouble))
+        return false;
+    if ((a->string == NULL) != (b->string == NULL) || (a->string && strcmp(a->string, b->string)))
+        return false;
+    if ((a->valuestring == NULL) != (b->valuestring == NULL) ||
+        (a->valuestring && strcmp(a->valuestring, b->valuestring)))
+        return false;
+    const cJSON *x = a->child, *y = b->child, *px = NULL, *py = NULL;
+    for (; x && y; px = x, py = y, x = x->next, y = y->next) {
+        if ((px && x->prev != px) || (py && y->prev != py) || !same_tree(x, y))
+            return false;
+    }
+    if (x || y)
+        return false;
+    return !a->child || (a->child->prev == px && b->child->prev == py);
+}
+
+/* The fast JSON parser builds cJSON's tree, or gives up (cJSON then decides): never a tree where
+ * cJSON refuses, never a different one. */
+static void test_json_fast(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        bool fast; /* the fast parser takes it (false: it may give up) */
+    } cases[] = {
+        {"{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"x\\ny\\\"z\\/\\\\\\b\\f\\r\\t\"}}", true},
+        {" \t\r\n\x01{ \"e\" : -0 , \"f\":1.5e3,\"g\":12345678901234567890,\"h\":0.1}\x02 ", true},
+        {"{\"i\":-2147483649,\"j\":2147483648,\"k\":2147483647.5,\"l\":-2147483648.5}", true},
+        {"{\"k\":\"\",\"l\":[],\"m\":{},\"n\":[[],[{}]],\"a\":1,\"a\":2}", true},
+        {"[1E-2,-0.0,123456789012345678,0.30000000000000004,1e308,4.9e-324,-1e-7]", true},
+        {"[123456789012345,99999999999999.9,0.000000000000001,1e22,1e23,5e-1]", true},
+        {"{\"raw\":\"tab\there\x01\",\"utf8\":\"caf\xc3\xa9\"}", true},
+        {"{\"a\":1} trailing", true},
+        {"truex", true},
+        {"nullx", true},
+        {"\"str\" tail", true},
+        {"[01]", false},
+        {"[1.]", false},
+        {"[.5]", false},
+        {"[+1]", false},
+        {"[1e]", false},
+        {"[1e+]", false},
+        {"[-]", false},
+        {"[1.2.3]", false},
+        {"[0x10]", false},
+        {"[1-2]", false},
+        {"1-", false},
+        {"[1.000000000000000000000000000000000000000000000000000000000000000001]", false},
+        {"[\"\\u00e9\",\"\\ud83d\\ude00\"]", false},
+        {"[\"\\u0000x\"]", false},
+        {"[\"\\ud800\"]", false},
+        {"[\"\\x\"]", false},
+        {"[\"open", false},
+        {"[\"ends with a backslash\\", false},
+        {"[1,]", false},
+        {"{\"a\":1,}", false},
+        {"{\"a\" 1}", false},
+        {"{1:2}", false},
+        {"[1 2]", false},
+        {"\xef\xbb\xbf{}", false},
+        {"", false},
+        {"   ", false},
+        {"nul", false},
+        {"[tru]", false},
+        {"{\"a\":[1,{\"b\":}]}", false},
+    };
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(cases); i++) {
+        const char *doc = cases[i].doc;
+        size_t len = strlen(doc);
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        cJSON *fast = ostel_rundir_json_parse_fast(doc, len, &arena);
+        cJSON *plain = cJSON_ParseWithLengthOpts(doc, len, NULL, false);
+        if (cases[i].fast && !fast)
+            fprintf(stderr, "case %zu: the fast parser gave up\n", i);
+        if (fast && (!plain || !same_tree(fast, plain)))
+            fprintf(stderr, "case %zu: not cJSON's tree\n", i);
+        assert_true(!cases[i].fast || fast);
+        assert_true(!fast || (plain && same_tree(fast, plain)));
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+    }
+    /* nesting: deep is cJSON's call (it refuses past 1000), shallow is the fast parser's */
+    for (int depth = 100; depth <= 1100; depth += 500) {
+        char *doc = malloc(2 * (size_t)depth + 2);
+        memset(doc, '[', (size_t)depth);
+        doc[depth] = '1';
+        memset(doc + depth + 1, ']', (size_t)depth);
+        doc[2 * depth + 1] = '\0';
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        cJSON *fast = ostel_rundir_json_parse_fast(doc, strlen(doc), &arena);
+        cJSON *plain = cJSON_ParseWithLengthOpts(doc, strlen(doc), NULL, false);
+        assert_true(depth == 100 ? fast != NULL : fast == NULL);
+        assert_true(!fast || (plain && same_tree(fast, plain)));
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+        free(doc);
+    }
+    /* ostel's own summaries: all taken, all alike */
+    static const char *const names[] = {"summary-real-tiny-q8.json", "summary-real-scenario.json"};
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(names); i++) {
+        char *path = test_src_path(CORPUS "x");
+        path[strlen(path) - 1] = '\0';
+        char *full = ostel_xasprintf("%s%s", path, names[i]);
+        size_t len;
+        char *t = test_read_file(full, &len);
+        struct ostel_arena arena;
+        ostel_arena_init(&arena, 0);
+        cJSON *fast = ostel_rundir_json_parse_fast(t, len, &arena);
+        cJSON *plain = cJSON_ParseWithLengthOpts(t, len, NULL, false);
+        assert_non_null(fast);
+        assert_true(plain && same_tree(fast, plain));
+        cJSON_Delete(plain);
+        ostel_arena_free(&arena);
+        free(t);
+        free(full);
+        free(path);
+    }
+}
+
+/* The arena: aligned blocks, large requests on a block of their own, all freed at once (ASan's
+ * leak check holds it to that). */
+static void test_arena(void **state)
+{
+    (void)state;
+    struct ostel_arena a;
+    ostel_arena_init(&a, 1024);
+    unsigned char *prev[300];
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(prev); i++) {
+        size_t n = i % 7 == 0 ? 2000 : i % 5; /* 2000: more than a block; 0 bytes too */
+        prev[i] = ostel_arena_alloc(&a, n);
+        assert_non_null(prev[i]);
+        assert_int_equal((uintptr_t)prev[i] % _Alignof(max_align_t), 0);
+        memset(prev[i], (int)i, n);
+    }
+    /* nothing overlapped: each block still holds its own byte */
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(prev); i++) {
+        size_t n = i % 7 == 0 ? 2000 : i % 5;
+        for (size_t k = 0; k < n; k++)
+            assert_int_equal(prev[i][k], (unsigned char)i);
+    }
+    ostel_arena_free(&a);
+    assert_null(a.head);
+    assert_non_null(ostel_arena_alloc(&a, 8)); /* usable again */
+    ostel_arena_free(&a);
 }
 
 static int exec_sql(sqlite3 *db, const char *sql)
@@ -225,9 +595,10 @@ static void test_one_row_per_run(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_files),
-        cmocka_unit_test(test_broken_files),
-        cmocka_unit_test(test_ram_bound),
+        cmocka_unit_test(test_good_files),      cmocka_unit_test(test_broken_files),
+        cmocka_unit_test(test_ram_bound),       cmocka_unit_test(test_scan_numbers_as_strtod),
+        cmocka_unit_test(test_scan_rules),      cmocka_unit_test(test_parse_summary_arena),
+        cmocka_unit_test(test_json_fast),       cmocka_unit_test(test_arena),
         cmocka_unit_test(test_one_row_per_run),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
