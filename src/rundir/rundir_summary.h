@@ -50,6 +50,9 @@ struct ostel_summary_run {
     bool log_complete;    /* the log holds the tool's timings (llama.cpp issue 22142) */
     char *interrupted_by; /* the signal that interrupted ostel ("SIGINT"), or NULL */
     char *error;          /* why an artifact could not be written, or NULL */
+    /* A process ostel did not start (`ostel serve --url`): its sampler's rows and the pid it
+     * watched; < 0 = not written (every run ostel starts). */
+    long long samples, watched_pid;
 };
 
 /* summary.json's "host" object: what config.txt's host lines say, typed. */
@@ -74,6 +77,12 @@ struct ostel_summary {
     /* Further top-level sections in the order they were added ("scenario", "quality", "serve"),
      * as one owned object, or NULL when there are none. */
     struct cJSON *sections;
+    /* The summary of a process ostel did not start (`ostel serve --url`): the writer prints only
+     * what ostel knows of it — run's run_id, tag, status, start_ts, end_ts, wall_s, tool, samples,
+     * watched_pid and error (when set), then the sections; no llama, model_file, prediction,
+     * telemetry, gpu or host. The reader never sets it (such a summary reads as any other, its
+     * absent values unknown). */
+    bool external;
 };
 
 /* A summary with every value unknown (strings NULL, numbers NAN, counts -1). */
