@@ -369,10 +369,17 @@ static bool url_ok(const char *u)
 struct serve_ctx {
     struct serve_args *a;
     const char *url;
+    const char *dir;
     double ready_timeout_s;
     bool ready;
     char error[300];
     struct ostel_serve_outcome out;
+    /* what serve_before_summary decided, for the files written after the runner */
+    bool judged;           /* it ran */
+    int label_errno;       /* ostel_serve_label_metrics()'s errno */
+    bool write_error_then; /* the runner had a write error by then */
+    char outcome[400];     /* outcome_error()'s text then */
+    struct cJSON *summary; /* the summary as the runner was to write it (owned), for a fallback */
 };
 
 static int serve_during(void *arg, pid_t pid, const _Atomic int *stop)
@@ -501,6 +508,16 @@ static int write_config(const char *dir, const struct serve_args *a, const char 
     return e;
 }
 
+/* summary.json's "serve": the load's results (serve_json, NULL = none) and its error. */
+static cJSON *serve_section(const cJSON *serve_json, const char *serve_error)
+{
+    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
+    cJSON_AddItemToObject(s, "error",
+                          serve_error && *serve_error ? cJSON_CreateString(serve_error)
+                                                      : cJSON_CreateNull());
+    return s;
+}
+
 /*
  * Writes summary.json atomically: root (owned: the runner's summary as a tree, or --url mode's)
  * with the load's results as "serve", run.status set to status and, when set, run.error; with
@@ -513,12 +530,8 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
 {
     if (!root) /* the runner left no summary */
         root = cJSON_CreateObject();
-    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
-    cJSON_AddItemToObject(s, "error",
-                          serve_error && *serve_error ? cJSON_CreateString(serve_error)
-                                                      : cJSON_CreateNull());
     cJSON_DeleteItemFromObject(root, "serve");
-    cJSON_AddItemToObject(root, "serve", s);
+    cJSON_AddItemToObject(root, "serve", serve_section(serve_json, serve_error));
     cJSON *run = cJSON_GetObjectItem(root, "run");
     if (!cJSON_IsObject(run))
         run = cJSON_AddObjectToObject(root, "run");
@@ -542,27 +555,32 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
 }
 
 /*
- * The run's last word: summary.json, then config.txt (whose status a study reads), each written
- * atomically and checked. A write that fails makes the run failed with the reason (in err, which
- * is empty or already holds the load's error), recorded in whichever file can still be written: a
- * summary.json too big for the disk is written again without the levels, and each file is written
- * in place or removed as the last resort (write_in_place), so that no stale "ok" or "running"
- * stays beside a failed run. *status is updated. Returns 0, or
- * OSTEL_ERR when a file could not be written.
+ * The run's last word: summary.json (unless the runner wrote it already with the load's results:
+ * written), then config.txt (whose status a study reads), each written atomically and checked. A
+ * write that fails makes the run failed with the reason (in err, which is empty or already holds
+ * the load's error), recorded in whichever file can still be written: a summary.json too big for
+ * the disk is written again without the levels, and each file is written in place or removed as
+ * the last resort (write_in_place), so that no stale "ok" or "running" stays beside a failed run.
+ * *status is updated. Returns 0, or OSTEL_ERR when a file could not be written.
  */
 static int finish_files(const char *dir, const struct serve_args *a, const char *url,
-                        const char *config_base, cJSON *root, const cJSON *serve_json,
+                        const char *config_base, cJSON *root, const cJSON *serve_json, bool written,
                         const char **status, char *err, size_t err_size)
 {
     char serve_err[400], what[200];
     snprintf(serve_err, sizeof(serve_err), "%s", err);
     cJSON *copy1 = root ? cJSON_Duplicate(root, 1) : NULL;
     cJSON *copy2 = root ? cJSON_Duplicate(root, 1) : NULL;
-    int se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
+    int se = 0;
+    if (written)
+        cJSON_Delete(root);
+    else
+        se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
     if (se) {
         *status = "failed";
         ostel_write_error_text(what, sizeof(what), se, "summary.json");
-        add_reason(err, err_size, what);
+        if (!strstr(err, what)) /* the runner's own attempt may have said so already */
+            add_reason(err, err_size, what);
         (void)write_summary(dir, copy1, NULL, serve_err, *status, err, true);
         copy1 = NULL; /* write_summary took it */
     }
@@ -710,25 +728,27 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     ostel_config_line(&base, "ostel_version", OSTEL_VERSION);
     ostel_buf_printf(&base, "interval_ms=%.3f\nwatched_pid=%d\n", (double)a->interval_ns / 1e6,
                      (int)watched);
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "schema", "ostel.summary");
-    cJSON_AddNumberToObject(root, "schema_version", 1);
-    cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
-    cJSON *run = cJSON_AddObjectToObject(root, "run");
+    /* the struct's summary of a process ostel did not start (rundir_summary.h: external) */
+    struct ostel_summary sum;
+    ostel_summary_init(&sum);
+    sum.external = true;
+    ostel_summary_set_str(&sum.ostel_version, OSTEL_VERSION);
     char id[40];
     snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)t0.tv_sec, (unsigned long)t0.tv_nsec,
              (unsigned)getpid());
-    cJSON_AddStringToObject(run, "run_id", id);
-    cJSON_AddStringToObject(run, "tag", a->tag);
-    cJSON_AddStringToObject(run, "status", status);
-    cJSON_AddNumberToObject(run, "start_ts", round(st * 1000) / 1000);
-    cJSON_AddNumberToObject(run, "end_ts", round(et * 1000) / 1000);
-    cJSON_AddNumberToObject(run, "wall_s", round((et - st) * 1000) / 1000);
-    cJSON_AddStringToObject(run, "tool", "llama-server");
-    cJSON_AddNumberToObject(run, "samples", (double)samples);
-    cJSON_AddNumberToObject(run, "watched_pid", (double)watched);
-    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, &status, err,
-                           sizeof(err));
+    ostel_summary_set_str(&sum.run.run_id, id);
+    ostel_summary_set_str(&sum.run.tag, a->tag);
+    ostel_summary_set_str(&sum.run.status, status);
+    sum.run.start_ts_s = st;
+    sum.run.end_ts_s = et;
+    sum.run.wall_s = et - st;
+    ostel_summary_set_str(&sum.run.tool, "llama-server");
+    sum.run.samples = (long long)samples;
+    sum.run.watched_pid = (long long)watched;
+    cJSON *root = ostel_summary_to_json(&sum);
+    ostel_summary_free(&sum);
+    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, false,
+                           &status, err, sizeof(err));
     ostel_buf_free(&base);
     ostel_prom_run_end(a->prom, status);
     ostel_serve_outcome_free(&out);
@@ -870,6 +890,30 @@ static void outcome_error(const struct serve_ctx *sc, const struct ostel_run_res
         add_reason(err, err_size, sc->error); /* the load's own failure too */
 }
 
+/*
+ * The runner's before_summary (runner.h): metrics.csv gets its level column and each level its
+ * telemetry, the run is judged, and the load's results go into summary.json's one write as
+ * "serve", with the verdict in run.status and run.error. A copy of that summary is kept for the
+ * fallback when the runner cannot write it (finish_files).
+ */
+static void serve_before_summary(void *arg, struct ostel_summary *sum,
+                                 const struct ostel_run_result *res)
+{
+    struct serve_ctx *sc = arg;
+    sc->judged = true;
+    sc->label_errno = ostel_serve_label_metrics(sc->dir, &sc->out);
+    sc->write_error_then = res->write_error[0] != '\0';
+    outcome_error(sc, res, sc->label_errno, sc->outcome, sizeof(sc->outcome));
+    const char *status = ostel_run_status_name(res->status);
+    if (sc->outcome[0] && res->status == OSTEL_RUN_OK)
+        status = "failed";
+    ostel_summary_set_section(sum, "serve", serve_section(sc->out.json, sc->outcome));
+    ostel_summary_set_str(&sum->run.status, status);
+    if (sc->outcome[0])
+        ostel_summary_set_str(&sum->run.error, sc->outcome);
+    sc->summary = ostel_summary_to_json(sum);
+}
+
 /* ostel serve -m: llama-server started on a free port as the child of an ordinary run, the load
  * on the runner's during thread; then the run directory completed. Returns the exit code. */
 static int serve_started(struct serve_args *a, const struct ostel_args *pa, const char *server,
@@ -906,6 +950,9 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     spec.prom = a->prom;
     spec.during = serve_during;
     spec.during_arg = &sc;
+    spec.before_summary = serve_before_summary;
+    spec.before_summary_arg = &sc;
+    sc.dir = dir;
     if (!a->p.quiet)
         fprintf(stderr, "ostel serve: starting llama-server on %s\n", url);
     int exit_code = OSTEL_EXIT_FAIL;
@@ -914,19 +961,32 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
         ostel_serve_outcome_free(&sc.out);
         goto out;
     }
-    int le = ostel_serve_label_metrics(dir, &sc.out);
     bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
     bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
     char err[400];
-    outcome_error(&sc, &res, le, err, sizeof(err));
+    if (sc.judged) { /* serve_before_summary's verdict, and a write that failed after it */
+        snprintf(err, sizeof(err), "%s", sc.outcome);
+        if (!sc.write_error_then && res.write_error[0])
+            add_reason(err, sizeof(err), res.write_error);
+    } else {
+        outcome_error(&sc, &res, ostel_serve_label_metrics(dir, &sc.out), err, sizeof(err));
+    }
     /* the runner's status, unless the load failed in a run the runner saw go well */
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)
         status = "failed";
-    /* the runner's summary, as it wrote it: not read back */
-    cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
+    /* the runner's summary, as it wrote it with "serve" (not read back); when it could not, the
+     * one it was to write, written here as the fallback */
+    bool written = res.summary != NULL;
+    cJSON *root = sc.summary;
+    sc.summary = NULL;
+    if (written) {
+        cJSON_Delete(root);
+        root = ostel_summary_to_json(res.summary);
+    }
     ostel_run_result_free(&res);
-    int frc = finish_files(dir, a, url, NULL, root, sc.out.json, &status, err, sizeof(err));
+    int frc =
+        finish_files(dir, a, url, NULL, root, sc.out.json, written, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
         if (!sc.ready || server_failed)

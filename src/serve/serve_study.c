@@ -100,6 +100,12 @@ struct cell {
     bool ready;
     char error[300];
     struct ostel_serve_outcome out;
+    /* what cell_before_summary decided, for config.txt after the runner */
+    const char *dir;
+    const struct ostel_run_spec *rs; /* the study's spec: its own before_summary (the scenario) */
+    bool judged;                     /* the load's results are in the summary */
+    int label_errno;                 /* ostel_serve_label_metrics()'s errno */
+    char verdict[400];               /* the run's error ("" when none) */
 };
 
 static int cell_during(void *arg, pid_t pid, const _Atomic int *stop)
@@ -152,30 +158,53 @@ static void config_lines(struct ostel_buf *b, const struct ostel_serve_params *p
                      p->n_banned_tokens);
 }
 
-/* summary.json: the runner's summary (its result, not read back) with the load's results as
- * "serve" and the final status. Returns 0 or an errno. */
-static int write_summary(const char *dir, const struct ostel_summary *sum, const cJSON *serve_json,
-                         const char *status, const char *error)
+/* What went wrong in the cell, first cause first, into err ("" when nothing did). */
+static void cell_verdict(const struct cell *c, const struct ostel_run_result *res, char *err,
+                         size_t err_size)
 {
-    cJSON *root = sum ? ostel_summary_to_json(sum) : NULL;
-    if (!root)
-        root = cJSON_CreateObject();
-    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
-    cJSON_AddItemToObject(s, "error", *error ? cJSON_CreateString(error) : cJSON_CreateNull());
-    cJSON_DeleteItemFromObject(root, "serve");
-    cJSON_AddItemToObject(root, "serve", s);
-    cJSON *run = cJSON_GetObjectItem(root, "run");
-    if (!cJSON_IsObject(run))
-        run = cJSON_AddObjectToObject(root, "run");
-    cJSON_DeleteItemFromObject(run, "status");
-    cJSON_AddStringToObject(run, "status", status);
-    if (*error) {
-        cJSON_DeleteItemFromObject(run, "error");
-        cJSON_AddStringToObject(run, "error", error);
-    }
-    int e = ostel_summary_write_json(dir, root);
-    cJSON_Delete(root);
-    return e;
+    bool interrupted = res->status == OSTEL_RUN_INTERRUPTED;
+    err[0] = '\0';
+    if (!c->ready && !interrupted)
+        snprintf(err, err_size, "llama-server did not become ready (%s; run status %s)",
+                 c->error[0] ? c->error : "it exited", ostel_run_status_name(res->status));
+    else if (res->status != OSTEL_RUN_OK && !interrupted)
+        snprintf(err, err_size, "llama-server ended during the load (run status %s)",
+                 ostel_run_status_name(res->status));
+    else if (c->error[0])
+        snprintf(err, err_size, "%s", c->error);
+    else if (!interrupted && !some_level_completed(&c->out))
+        snprintf(err, err_size, "no level completed a request");
+}
+
+/*
+ * The runner's before_summary (runner.h): the study's own first (its scenario), then metrics.csv's
+ * level column and each level's telemetry, the verdict, and the load's results as "serve" with the
+ * final status, all in summary.json's one write. A cell whose files could not all be written gets
+ * no "serve": the study keeps nothing of it.
+ */
+static void cell_before_summary(void *arg, struct ostel_summary *sum,
+                                const struct ostel_run_result *res)
+{
+    struct cell *c = arg;
+    if (c->rs->before_summary)
+        c->rs->before_summary(c->rs->before_summary_arg, sum, res);
+    if (res->write_error[0])
+        return;
+    c->label_errno = ostel_serve_label_metrics(c->dir, &c->out);
+    if (c->label_errno)
+        return;
+    c->judged = true;
+    cell_verdict(c, res, c->verdict, sizeof(c->verdict));
+    const char *status = c->verdict[0] && res->status == OSTEL_RUN_OK
+                             ? ostel_run_status_name(OSTEL_RUN_FAILED)
+                             : ostel_run_status_name(res->status);
+    cJSON *s = c->out.json ? cJSON_Duplicate(c->out.json, 1) : cJSON_CreateObject();
+    cJSON_AddItemToObject(s, "error",
+                          c->verdict[0] ? cJSON_CreateString(c->verdict) : cJSON_CreateNull());
+    ostel_summary_set_section(sum, "serve", s);
+    ostel_summary_set_str(&sum->run.status, status);
+    if (c->verdict[0])
+        ostel_summary_set_str(&sum->run.error, c->verdict);
 }
 
 /* config.txt as the runner wrote it, less its status, error and serve_ lines, then the load's lines
@@ -209,41 +238,25 @@ static int write_config(const char *dir, const struct ostel_serve_params *p,
     return e;
 }
 
-/* After the runner: the level column, the verdict, summary.json, then config.txt. */
+/* After the runner (whose summary.json holds the load's results: cell_before_summary): the final
+ * status, then config.txt. */
 static void finish(const struct ostel_study_spec *s, const char *dir, struct cell *c,
                    const char *url, struct ostel_run_result *res)
 {
     if (res->write_error[0]) /* the study keeps nothing of this cell */
         return;
-    int le = ostel_serve_label_metrics(dir, &c->out);
-    if (le) {
+    if (c->label_errno || !c->judged) {
+        int le = c->label_errno ? c->label_errno : EIO;
         ostel_write_error_text(res->write_error, sizeof(res->write_error), le, "metrics.csv");
         res->write_errno = le;
         return;
     }
-    bool interrupted = res->status == OSTEL_RUN_INTERRUPTED;
-    char err[400] = "";
-    if (!c->ready && !interrupted)
-        snprintf(err, sizeof(err), "llama-server did not become ready (%s; run status %s)",
-                 c->error[0] ? c->error : "it exited", ostel_run_status_name(res->status));
-    else if (res->status != OSTEL_RUN_OK && !interrupted)
-        snprintf(err, sizeof(err), "llama-server ended during the load (run status %s)",
-                 ostel_run_status_name(res->status));
-    else if (c->error[0])
-        snprintf(err, sizeof(err), "%s", c->error);
-    else if (!interrupted && !some_level_completed(&c->out))
-        snprintf(err, sizeof(err), "no level completed a request");
-    if (err[0] && res->status == OSTEL_RUN_OK)
+    if (c->verdict[0] && res->status == OSTEL_RUN_OK)
         res->status = OSTEL_RUN_FAILED;
     const char *status = ostel_run_status_name(res->status);
-    int e = write_summary(dir, res->summary, c->out.json, status, err);
-    const char *file = "summary.json";
-    if (!e) {
-        e = write_config(dir, c->p, s, url, status, err);
-        file = "config.txt";
-    }
+    int e = write_config(dir, c->p, s, url, status, c->verdict);
     if (e) {
-        ostel_write_error_text(res->write_error, sizeof(res->write_error), e, file);
+        ostel_write_error_text(res->write_error, sizeof(res->write_error), e, "config.txt");
         res->write_errno = e;
     }
 }
@@ -304,6 +317,10 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
     spec.prompt_desc = s->prompt_file ? s->prompt_file : "ostel serve built-in text";
     spec.during = cell_during;
     spec.during_arg = &c;
+    spec.before_summary = cell_before_summary;
+    spec.before_summary_arg = &c;
+    c.dir = rs->dir;
+    c.rs = rs;
     int rc = ostel_runner_run(&spec, res);
     if (rc == 0)
         finish(s, rs->dir, &c, url, res);
