@@ -306,7 +306,9 @@ static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
         long long n = ostel_summary_jint(run, "signal");
         r->signal = n > 0 && n < 1000 ? (int)n : 0;
     }
-    r->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "oom_killed"));
+    const cJSON *oom = cJSON_GetObjectItemCaseSensitive(run, "oom_killed");
+    r->oom_killed = cJSON_IsTrue(oom);
+    r->has_oom_killed = cJSON_IsBool(oom);
     ostel_summary_set_str(&r->oom_scope, ostel_summary_jstr(run, "oom_scope"));
     r->start_ts_s = ostel_summary_jnum(run, "start_ts");
     r->end_ts_s = ostel_summary_jnum(run, "end_ts");
@@ -457,9 +459,11 @@ static const struct {
     const char *file_type[NKEYS], *model_desc[NKEYS], *size_mib[NKEYS], *n_params[NKEYS];
     const char *version[NKEYS], *breakdown[NKEYS], *buffers[NKEYS], *arch[NKEYS];
     const char *mf_n_params[NKEYS], *mf_size_bytes[NKEYS], *mf_file_type[NKEYS];
+    const char *timings_gen_tps[NKEYS];
 } llama_keys = {
     .prompt_tps = {"timings.prompt_tps", "prompt_tps"},
     .gen_tps = {"timings.gen_tps", "server_progress.tg_tps", "gen_tps"},
+    .timings_gen_tps = {"timings.gen_tps", "gen_tps"},
     .prompt_tokens = {"timings.prompt_tokens", "prompt_tokens"},
     .gen_tokens = {"timings.gen_tokens", "gen_tokens"},
     .load_ms = {"timings.load_ms", "load_ms"},
@@ -533,4 +537,5 @@ void ostel_summary_llama_facts(const struct ostel_summary *s, struct ostel_summa
     out->mf_n_params = jnum_first(mf, llama_keys.mf_n_params);
     out->mf_size_bytes = jnum_first(mf, llama_keys.mf_size_bytes);
     out->mf_file_type = jstr_first(mf, llama_keys.mf_file_type);
+    out->timings_gen_tps = jnum_first(l, llama_keys.timings_gen_tps);
 }

@@ -34,6 +34,8 @@ struct ostel_summary_run {
     int signal;           /* the signal that ended the child, 0 none (or only named) */
     char *signal_name;    /* "SIGKILL"; NULL with signal != 0 writes the number */
     bool oom_killed;      /* the kernel's OOM killer ended it */
+    bool has_oom_killed;  /* the reader's: run.oom_killed was a boolean (the writer always writes
+                             one, but for a process ostel did not start: external) */
     char *oom_scope;      /* where OOM kills were counted, or NULL */
     double start_ts_s;    /* Unix time; written rounded to ms */
     double end_ts_s;      /* Unix time; written rounded to ms */
@@ -152,6 +154,9 @@ struct ostel_summary_llama_facts {
     const struct cJSON *breakdown, *buffers;   /* memory table and buffer lines, or NULL */
     double mf_n_params, mf_size_bytes;         /* model_file's */
     const char *mf_file_type;                  /* model_file's */
+    /* gen_tps from llama.cpp's timings lines alone, never the server's progress line (which
+     * gen_tps falls back to): what the store's runs.gen_tok_s holds */
+    double timings_gen_tps;
 };
 void ostel_summary_llama_facts(const struct ostel_summary *s,
                                struct ostel_summary_llama_facts *out);

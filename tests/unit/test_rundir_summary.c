@@ -284,26 +284,49 @@ static void test_external(void **state)
     assert_false(r.external);
     assert_int_equal(r.run.samples, 20);
     assert_int_equal(r.run.watched_pid, 4242);
+    assert_false(r.run.has_oom_killed); /* never said: unknown, not false */
     assert_null(r.host.hostname);
     assert_null(r.llama);
     ostel_summary_free(&r);
     free(text);
     ostel_summary_free(&s);
-    /* a run ostel started writes neither */
+    /* a run ostel started writes neither, and always oom_killed */
     ostel_summary_init(&s);
     text = ostel_summary_text(&s, &n);
+    assert_int_equal(ostel_summary_parse(text, n, &r, err, sizeof(err)), OSTEL_OK);
+    assert_true(r.run.has_oom_killed);
+    ostel_summary_free(&r);
     assert_null(strstr(text, "\"samples\""));
     assert_null(strstr(text, "\"watched_pid\""));
     free(text);
     ostel_summary_free(&s);
 }
 
+/* A llama-server log with progress lines but no timings: the report's gen_tps is the server's
+ * progress figure, the timings' own (the store's column) unknown. */
+static void test_progress_only(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"schema\": \"ostel.summary\", \"schema_version\": 1, \"run\": "
+                               "{\"status\": \"ok\"}, \"llama\": {\"timings\": {\"gen_tps\": "
+                               "null}, \"server_progress\": {\"tg_tps\": 80}}}";
+    struct ostel_summary s;
+    char err[256];
+    assert_int_equal(ostel_summary_parse(text, strlen(text), &s, err, sizeof(err)), OSTEL_OK);
+    struct ostel_summary_llama_facts lf;
+    ostel_summary_llama_facts(&s, &lf);
+    assert_true(lf.gen_tps == 80);
+    assert_true(isnan(lf.timings_gen_tps));
+    ostel_summary_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_legacy_keys), cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_write_read),  cmocka_unit_test(test_external),
+        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_legacy_keys),   cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_write_read),    cmocka_unit_test(test_external),
+        cmocka_unit_test(test_progress_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
