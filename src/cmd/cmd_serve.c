@@ -343,6 +343,17 @@ static bool url_ok(const char *u)
     return true;
 }
 
+/* What serve_before_summary decided, for the files written after the runner. */
+struct serve_ctx {
+    const char *dir;
+    struct ostel_serve_server_result *sr; /* the server and its load (serve_server.h) */
+    bool judged;                          /* it ran */
+    int label_errno;                      /* ostel_serve_label_metrics()'s errno */
+    bool write_error_then;                /* the runner had a write error by then */
+    char outcome[400];                    /* ostel_serve_server_error()'s text then */
+    struct cJSON *summary; /* the summary as the runner was to write it (owned), for a fallback */
+};
+
 /* URL mode's signal flag (the runner keeps its own in the default mode). */
 static _Atomic int g_url_stop;
 static volatile sig_atomic_t g_url_signal;
@@ -408,6 +419,16 @@ static int write_config(const char *dir, const struct serve_args *a, const char 
     return e;
 }
 
+/* summary.json's "serve": the load's results (serve_json, NULL = none) and its error. */
+static cJSON *serve_section(const cJSON *serve_json, const char *serve_error)
+{
+    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
+    cJSON_AddItemToObject(s, "error",
+                          serve_error && *serve_error ? cJSON_CreateString(serve_error)
+                                                      : cJSON_CreateNull());
+    return s;
+}
+
 /*
  * Writes summary.json atomically: root (owned: the runner's summary as a tree, or --url mode's)
  * with the load's results as "serve", run.status set to status and, when set, run.error; with
@@ -420,12 +441,8 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
 {
     if (!root) /* the runner left no summary */
         root = cJSON_CreateObject();
-    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
-    cJSON_AddItemToObject(s, "error",
-                          serve_error && *serve_error ? cJSON_CreateString(serve_error)
-                                                      : cJSON_CreateNull());
     cJSON_DeleteItemFromObject(root, "serve");
-    cJSON_AddItemToObject(root, "serve", s);
+    cJSON_AddItemToObject(root, "serve", serve_section(serve_json, serve_error));
     cJSON *run = cJSON_GetObjectItem(root, "run");
     if (!cJSON_IsObject(run))
         run = cJSON_AddObjectToObject(root, "run");
@@ -449,27 +466,32 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
 }
 
 /*
- * The run's last word: summary.json, then config.txt (whose status a study reads), each written
- * atomically and checked. A write that fails makes the run failed with the reason (in err, which
- * is empty or already holds the load's error), recorded in whichever file can still be written: a
- * summary.json too big for the disk is written again without the levels, and each file is written
- * in place or removed as the last resort (write_in_place), so that no stale "ok" or "running"
- * stays beside a failed run. *status is updated. Returns 0, or
- * OSTEL_ERR when a file could not be written.
+ * The run's last word: summary.json (unless the runner wrote it already with the load's results:
+ * written), then config.txt (whose status a study reads), each written atomically and checked. A
+ * write that fails makes the run failed with the reason (in err, which is empty or already holds
+ * the load's error), recorded in whichever file can still be written: a summary.json too big for
+ * the disk is written again without the levels, and each file is written in place or removed as
+ * the last resort (write_in_place), so that no stale "ok" or "running" stays beside a failed run.
+ * *status is updated. Returns 0, or OSTEL_ERR when a file could not be written.
  */
 static int finish_files(const char *dir, const struct serve_args *a, const char *url,
-                        const char *config_base, cJSON *root, const cJSON *serve_json,
+                        const char *config_base, cJSON *root, const cJSON *serve_json, bool written,
                         const char **status, char *err, size_t err_size)
 {
     char serve_err[400], what[200];
     snprintf(serve_err, sizeof(serve_err), "%s", err);
     cJSON *copy1 = root ? cJSON_Duplicate(root, 1) : NULL;
     cJSON *copy2 = root ? cJSON_Duplicate(root, 1) : NULL;
-    int se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
+    int se = 0;
+    if (written)
+        cJSON_Delete(root);
+    else
+        se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
     if (se) {
         *status = "failed";
         ostel_write_error_text(what, sizeof(what), se, "summary.json");
-        add_reason(err, err_size, what);
+        if (!strstr(err, what)) /* the runner's own attempt may have said so already */
+            add_reason(err, err_size, what);
         (void)write_summary(dir, copy1, NULL, serve_err, *status, err, true);
         copy1 = NULL; /* write_summary took it */
     }
@@ -586,25 +608,27 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     ostel_config_line(&base, "ostel_version", OSTEL_VERSION);
     ostel_buf_printf(&base, "interval_ms=%.3f\nwatched_pid=%d\n", (double)a->interval_ns / 1e6,
                      (int)watched);
-    cJSON *root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "schema", "ostel.summary");
-    cJSON_AddNumberToObject(root, "schema_version", 1);
-    cJSON_AddStringToObject(root, "ostel_version", OSTEL_VERSION);
-    cJSON *run = cJSON_AddObjectToObject(root, "run");
+    /* the struct's summary of a process ostel did not start (rundir_summary.h: external) */
+    struct ostel_summary sum;
+    ostel_summary_init(&sum);
+    sum.external = true;
+    ostel_summary_set_str(&sum.ostel_version, OSTEL_VERSION);
     char id[40];
     snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)t0.tv_sec, (unsigned long)t0.tv_nsec,
              (unsigned)getpid());
-    cJSON_AddStringToObject(run, "run_id", id);
-    cJSON_AddStringToObject(run, "tag", a->tag);
-    cJSON_AddStringToObject(run, "status", status);
-    cJSON_AddNumberToObject(run, "start_ts", round(st * 1000) / 1000);
-    cJSON_AddNumberToObject(run, "end_ts", round(et * 1000) / 1000);
-    cJSON_AddNumberToObject(run, "wall_s", round((et - st) * 1000) / 1000);
-    cJSON_AddStringToObject(run, "tool", "llama-server");
-    cJSON_AddNumberToObject(run, "samples", (double)samples);
-    cJSON_AddNumberToObject(run, "watched_pid", (double)watched);
-    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, &status, err,
-                           sizeof(err));
+    ostel_summary_set_str(&sum.run.run_id, id);
+    ostel_summary_set_str(&sum.run.tag, a->tag);
+    ostel_summary_set_str(&sum.run.status, status);
+    sum.run.start_ts_s = st;
+    sum.run.end_ts_s = et;
+    sum.run.wall_s = et - st;
+    ostel_summary_set_str(&sum.run.tool, "llama-server");
+    sum.run.samples = (long long)samples;
+    sum.run.watched_pid = (long long)watched;
+    cJSON *root = ostel_summary_to_json(&sum);
+    ostel_summary_free(&sum);
+    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, false,
+                           &status, err, sizeof(err));
     ostel_buf_free(&base);
     ostel_prom_run_end(a->prom, status);
     ostel_serve_outcome_free(&out);
@@ -690,6 +714,30 @@ static void raise_open_files_limit(void)
     }
 }
 
+/*
+ * The runner's before_summary (runner.h): metrics.csv gets its level column and each level its
+ * telemetry, the run is judged, and the load's results go into summary.json's one write as
+ * "serve", with the verdict in run.status and run.error. A copy of that summary is kept for the
+ * fallback when the runner cannot write it (finish_files).
+ */
+static void serve_before_summary(void *arg, struct ostel_summary *sum,
+                                 const struct ostel_run_result *res)
+{
+    struct serve_ctx *sc = arg;
+    sc->judged = true;
+    sc->label_errno = ostel_serve_label_metrics(sc->dir, &sc->sr->out);
+    sc->write_error_then = res->write_error[0] != '\0';
+    ostel_serve_server_error(sc->sr, res, sc->label_errno, sc->outcome, sizeof(sc->outcome));
+    const char *status = ostel_run_status_name(res->status);
+    if (sc->outcome[0] && res->status == OSTEL_RUN_OK)
+        status = "failed";
+    ostel_summary_set_section(sum, "serve", serve_section(sc->sr->out.json, sc->outcome));
+    ostel_summary_set_str(&sum->run.status, status);
+    if (sc->outcome[0])
+        ostel_summary_set_str(&sum->run.error, sc->outcome);
+    sc->summary = ostel_summary_to_json(sum);
+}
+
 /* ostel serve -m: llama-server started on a free port as the child of an ordinary run, the load
  * on the runner's during thread (serve_server.h); then the run directory completed. Returns the
  * exit code. */
@@ -718,26 +766,43 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     spec.verbose = a->verbose;
     spec.quiet = a->p.quiet;
     spec.prom = a->prom;
+    struct ostel_serve_server_result sr;
+    struct serve_ctx sc = {.dir = dir, .sr = &sr};
+    spec.before_summary = serve_before_summary;
+    spec.before_summary_arg = &sc;
     if (!a->p.quiet)
         fprintf(stderr, "ostel serve: starting llama-server on http://127.0.0.1:%d\n", port);
-    struct ostel_serve_server_result sr;
     struct ostel_run_result res;
     int exit_code = OSTEL_EXIT_FAIL;
     if (ostel_serve_server_run(&srv, &spec, &a->p, &res, &sr) != 0)
         goto out;
-    int le = ostel_serve_label_metrics(dir, &sr.out);
     bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
     bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
     char err[400];
-    ostel_serve_server_error(&sr, &res, le, err, sizeof(err));
+    if (sc.judged) { /* serve_before_summary's verdict, and a write that failed after it */
+        snprintf(err, sizeof(err), "%s", sc.outcome);
+        if (!sc.write_error_then && res.write_error[0])
+            add_reason(err, sizeof(err), res.write_error);
+    } else {
+        ostel_serve_server_error(&sr, &res, ostel_serve_label_metrics(dir, &sr.out), err,
+                                 sizeof(err));
+    }
     /* the runner's status, unless the load failed in a run the runner saw go well */
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)
         status = "failed";
-    /* the runner's summary, as it wrote it: not read back */
-    cJSON *root = res.summary ? ostel_summary_to_json(res.summary) : NULL;
+    /* the runner's summary, as it wrote it with "serve" (not read back); when it could not, the
+     * one it was to write, written here as the fallback */
+    bool written = res.summary != NULL;
+    cJSON *root = sc.summary;
+    sc.summary = NULL;
+    if (written) {
+        cJSON_Delete(root);
+        root = ostel_summary_to_json(res.summary);
+    }
     ostel_run_result_free(&res);
-    int frc = finish_files(dir, a, sr.url, NULL, root, sr.out.json, &status, err, sizeof(err));
+    int frc =
+        finish_files(dir, a, sr.url, NULL, root, sr.out.json, written, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
         if (!sr.ready || server_failed)
@@ -750,6 +815,7 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     else
         exit_code = !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 out:
+    cJSON_Delete(sc.summary);
     ostel_serve_server_result_free(&sr);
     a->p.url = NULL;
     return exit_code;

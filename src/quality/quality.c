@@ -507,6 +507,9 @@ struct pass_out {
     double load_s;                   /* the log's load time; NAN when not printed */
     long long n_batch, n_ubatch;     /* llama_context's n_batch, n_ubatch; 0 when not printed */
     bool parsed;
+    bool log_read;    /* the log was read (by the pass's before_summary) */
+    bool logits_kept; /* the base pass's logits were renamed into place with their sidecar */
+    int keep_errno;   /* why they could not be, or 0 */
     char *dir;
 };
 
@@ -534,9 +537,129 @@ static void read_pass_log(const char *dir, struct pass_out *o)
         o->n_ubatch = lr.n_ubatch.valid ? (long long)lr.n_ubatch.value : 0;
         o->parsed = true;
     }
+    o->log_read = true;
     ostel_log_result_free(&lr);
     ostel_buf_free(&b);
     free(path);
+}
+
+/* The pass's "quality" section of summary.json: role, key, settings, outcome. */
+static cJSON *quality_section(const struct qctx *c, const char *role, size_t m, bool ok,
+                              const char *error, const struct pass_out *po)
+{
+    const struct ostel_quality_spec *q = c->q;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "role", role);
+    cJSON_AddStringToObject(o, "key", c->m[m].key);
+    cJSON_AddStringToObject(o, "base_key", c->key);
+    cJSON_AddBoolToObject(o, "ok", ok);
+    cJSON_AddItemToObject(o, "error", error ? cJSON_CreateString(error) : cJSON_CreateNull());
+    cJSON_AddStringToObject(o, "base_model", c->m[c->base].path);
+    cJSON_AddStringToObject(o, "base_tag", c->m[c->base].tag);
+    cJSON_AddStringToObject(o, "base_file_type", c->m[c->base].ftype);
+    cJSON_AddStringToObject(o, "file_type", c->m[m].ftype);
+    cJSON_AddStringToObject(o, "text", q->text);
+    cJSON_AddStringToObject(o, "text_fnv", c->text_hash);
+    cJSON_AddNumberToObject(o, "text_tokens", (double)c->tokens);
+    cJSON_AddNumberToObject(o, "ctx", (double)q->ctx);
+    cJSON_AddItemToObject(o, "batch",
+                          q->batch > 0 ? cJSON_CreateNumber((double)q->batch) : cJSON_CreateNull());
+    cJSON_AddItemToObject(
+        o, "ubatch", q->ubatch > 0 ? cJSON_CreateNumber((double)q->ubatch) : cJSON_CreateNull());
+    /* what llama.cpp used (its log's llama_context lines): the default when -b/-ub are not set */
+    cJSON_AddItemToObject(o, "n_batch",
+                          po && po->n_batch > 0 ? cJSON_CreateNumber((double)po->n_batch)
+                                                : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "n_ubatch",
+                          po && po->n_ubatch > 0 ? cJSON_CreateNumber((double)po->n_ubatch)
+                                                 : cJSON_CreateNull());
+    cJSON_AddNumberToObject(o, "chunks", (double)c->n_chunk);
+    cJSON_AddNumberToObject(o, "scored_tokens",
+                            (double)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk));
+    cJSON_AddNumberToObject(o, "logits_bytes", (double)c->logits_bytes);
+    cJSON_AddBoolToObject(o, "synthetic", c->m[m].synthetic || c->m[c->base].synthetic);
+    return o;
+}
+
+/*
+ * Why a pass failed, or NULL: ostel's own files of the pass not written (a full disk, ulimit -f),
+ * llama-perplexity's own error, its status, then its output: the base pass's logits file (which
+ * llama-perplexity does not check its writes to: a full disk shows only in its size; not checked
+ * once kept), a candidate's KL-divergence lines. buf (n bytes) holds the text it returns.
+ */
+static const char *pass_verdict(const struct qctx *c, enum pass_kind k, const struct pass_out *o,
+                                char *buf, size_t n)
+{
+    struct stat st;
+    if (o->res.write_error[0]) {
+        snprintf(buf, n, "%s (disk full?)", o->res.write_error);
+        return buf;
+    }
+    if (o->ppl.error[0])
+        return o->ppl.error;
+    if (o->res.status != OSTEL_RUN_OK) {
+        snprintf(buf, n, "llama-perplexity ended %s", ostel_run_status_name(o->res.status));
+        return buf;
+    }
+    if (k == PASS_BASE && !o->logits_kept &&
+        (stat(c->partial, &st) != 0 || (uint64_t)st.st_size != c->logits_bytes)) {
+        snprintf(buf, n, "the logits file has %lld of %llu bytes (disk full?)",
+                 stat(c->partial, &st) == 0 ? (long long)st.st_size : -1LL,
+                 (unsigned long long)c->logits_bytes);
+        return buf;
+    }
+    if (k == PASS_KLD && !o->ppl.kld_mean.valid)
+        return "llama-perplexity printed no KL-divergence statistics";
+    return NULL;
+}
+
+/* A pass's before_summary (runner.h): what a pass needs to know to judge it, so that its
+ * "quality" section goes into summary.json's one write. */
+struct pass_hook {
+    struct qctx *c;
+    enum pass_kind k;
+    size_t m;
+    const char *why; /* a refused pass's reason */
+    struct pass_out *o;
+};
+
+/*
+ * Reads the pass's log, judges it (pass_verdict) and adds its "quality" section to the summary the
+ * runner is about to write. A base pass that succeeded gets its logits kept here, first (the
+ * sidecar, then the rename): its section says ok only once they are. An interrupted pass, or a base
+ * pass whose logits could not be kept (o->keep_errno), gets no section, so a later invocation does
+ * it again.
+ */
+static void pass_before_summary(void *arg, struct ostel_summary *sum,
+                                const struct ostel_run_result *res)
+{
+    struct pass_hook *h = arg;
+    struct qctx *c = h->c;
+    struct pass_out *o = h->o;
+    if (res->status == OSTEL_RUN_INTERRUPTED)
+        return;
+    read_pass_log(o->dir, o);
+    if (h->k == PASS_REFUSED) {
+        ostel_summary_set_section(sum, "quality",
+                                  quality_section(c, "candidate", h->m, false, h->why, NULL));
+        return;
+    }
+    char buf[512];
+    const char *why = pass_verdict(c, h->k, o, buf, sizeof(buf));
+    if (!why && h->k == PASS_BASE) {
+        char *side = sidecar_text(c);
+        if (ostel_file_write_atomic(c->sidecar, side, strlen(side)) != 0 ||
+            rename(c->partial, c->logits) != 0)
+            o->keep_errno = errno ? errno : EIO;
+        else
+            o->logits_kept = true;
+        free(side);
+        if (o->keep_errno)
+            return;
+    }
+    ostel_summary_set_section(
+        sum, "quality",
+        quality_section(c, h->k == PASS_BASE ? "base" : "candidate", h->m, why == NULL, why, o));
 }
 
 /* Runs one pass into o->dir (made fresh). Returns 0 when the run directory is complete. */
@@ -568,6 +691,11 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
         rs.on_tick = on_tick;
         rs.on_output_ctx = c;
     }
+    struct pass_hook hook = {c, k, m, why, o};
+    if (k != PASS_PROBE) { /* the probe's directory is removed: it has no section */
+        rs.before_summary = pass_before_summary;
+        rs.before_summary_arg = &hook;
+    }
     int rc;
     /* The pinned llama.cpp's logger can lose a process's last lines at exit (upstream issue 22142,
      * docs/STYLE.md), where the figures are: a pass whose log lacks them is run again, at most
@@ -584,14 +712,16 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
         memset(&o->ppl, 0, sizeof(o->ppl));
         o->load_s = NAN;
         o->n_batch = o->n_ubatch = 0;
-        o->parsed = false;
+        o->parsed = o->log_read = o->logits_kept = false;
+        o->keep_errno = 0;
         ostel_run_result_free(&o->res);
         rc = ostel_runner_run(&rs, &o->res);
         if (!q->quiet && q->progress_bar && (k == PASS_BASE || k == PASS_KLD))
             fprintf(stderr, "\r\033[K");
         if (rc != 0)
             break;
-        read_pass_log(o->dir, o);
+        if (!o->log_read) /* the probe's (the others' were read by pass_before_summary) */
+            read_pass_log(o->dir, o);
         const struct ostel_log_perplexity *p = &o->ppl;
         bool complete = k == PASS_BASE || k == PASS_REFUSED || p->error[0] ||
                         (k == PASS_PROBE ? p->tokens_have.valid : p->kld_mean.valid);
@@ -610,53 +740,6 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
     }
     argv_free(argv);
     return rc;
-}
-
-/* Adds "quality" to the pass's summary (sum: the runner's, NULL when the pass left none) and
- * writes summary.json again: role, key, settings, outcome. */
-static void annotate(const struct qctx *c, const char *dir, struct ostel_summary *sum,
-                     const char *role, size_t m, bool ok, const char *error,
-                     const struct pass_out *po)
-{
-    const struct ostel_quality_spec *q = c->q;
-    if (!sum)
-        return;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "role", role);
-    cJSON_AddStringToObject(o, "key", c->m[m].key);
-    cJSON_AddStringToObject(o, "base_key", c->key);
-    cJSON_AddBoolToObject(o, "ok", ok);
-    cJSON_AddItemToObject(o, "error", error ? cJSON_CreateString(error) : cJSON_CreateNull());
-    cJSON_AddStringToObject(o, "base_model", c->m[c->base].path);
-    cJSON_AddStringToObject(o, "base_tag", c->m[c->base].tag);
-    cJSON_AddStringToObject(o, "base_file_type", c->m[c->base].ftype);
-    cJSON_AddStringToObject(o, "file_type", c->m[m].ftype);
-    cJSON_AddStringToObject(o, "text", q->text);
-    cJSON_AddStringToObject(o, "text_fnv", c->text_hash);
-    cJSON_AddNumberToObject(o, "text_tokens", (double)c->tokens);
-    cJSON_AddNumberToObject(o, "ctx", (double)q->ctx);
-    cJSON_AddItemToObject(o, "batch",
-                          q->batch > 0 ? cJSON_CreateNumber((double)q->batch) : cJSON_CreateNull());
-    cJSON_AddItemToObject(
-        o, "ubatch", q->ubatch > 0 ? cJSON_CreateNumber((double)q->ubatch) : cJSON_CreateNull());
-    /* what llama.cpp used (its log's llama_context lines): the default when -b/-ub are not set */
-    cJSON_AddItemToObject(o, "n_batch",
-                          po && po->n_batch > 0 ? cJSON_CreateNumber((double)po->n_batch)
-                                                : cJSON_CreateNull());
-    cJSON_AddItemToObject(o, "n_ubatch",
-                          po && po->n_ubatch > 0 ? cJSON_CreateNumber((double)po->n_ubatch)
-                                                 : cJSON_CreateNull());
-    cJSON_AddNumberToObject(o, "chunks", (double)c->n_chunk);
-    cJSON_AddNumberToObject(o, "scored_tokens",
-                            (double)ostel_quality_scored_tokens((uint64_t)q->ctx, c->n_chunk));
-    cJSON_AddNumberToObject(o, "logits_bytes", (double)c->logits_bytes);
-    cJSON_AddBoolToObject(o, "synthetic", c->m[m].synthetic || c->m[c->base].synthetic);
-    ostel_summary_set_section(sum, "quality", o);
-    int e = ostel_summary_write(dir, sum);
-    if (e) {
-        ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
-        ostel_warn("'%s': the quality section could not be written", dir);
-    }
 }
 
 /* Stores a pass (a study's), under its own key as the spec hash: one row per pass and candidate. */
@@ -790,7 +873,6 @@ static int base_pass(struct qctx *c, size_t pass_n)
     }
     double t0 = ostel_mono_s();
     int rc = run_pass(c, PASS_BASE, c->base, &o, NULL);
-    const char *why = NULL;
     char buf[512];
     if (rc != 0) {
         unlink(c->partial);
@@ -802,43 +884,25 @@ static int base_pass(struct qctx *c, size_t pass_n)
         pass_out_free(&o);
         return interrupted_rc(&o);
     }
-    struct stat st;
-    if (o.res.write_error[0]) {
-        /* ostel's own files of the pass could not be written (a full disk, ulimit -f) */
-        snprintf(buf, sizeof(buf), "%s (disk full?)", o.res.write_error);
-        why = buf;
-    } else if (o.ppl.error[0]) {
-        why = o.ppl.error;
-    } else if (o.res.status != OSTEL_RUN_OK) {
-        snprintf(buf, sizeof(buf), "llama-perplexity ended %s",
-                 ostel_run_status_name(o.res.status));
-        why = buf;
-    } else if (stat(c->partial, &st) != 0 || (uint64_t)st.st_size != c->logits_bytes) {
-        /* llama-perplexity does not check its writes: a full disk shows only here */
-        snprintf(buf, sizeof(buf), "the logits file has %lld of %llu bytes (disk full?)",
-                 stat(c->partial, &st) == 0 ? (long long)st.st_size : -1LL,
-                 (unsigned long long)c->logits_bytes);
-        why = buf;
+    if (o.keep_errno) {
+        unlink(c->partial);
+        ostel_error("quality: cannot keep the base logits '%s': %s", c->logits,
+                    strerror(o.keep_errno));
+        pass_out_free(&o);
+        return 1;
     }
+    /* the verdict pass_before_summary wrote into the summary, or a failure after it (summary.json
+     * or config.txt not written, the run failed) */
+    const char *why = pass_verdict(c, PASS_BASE, &o, buf, sizeof(buf));
     if (why) {
         unlink(c->partial);
-        annotate(c, o.dir, o.res.summary, "base", c->base, false, why, &o);
+        if (o.logits_kept)
+            unlink(c->logits);
         store_pass(c, o.dir, c->base); /* as failed: not done */
         ostel_error("quality: the base pass failed: %s; its log is in '%s'", why, o.dir);
         pass_out_free(&o);
         return 1;
     }
-    char *side = sidecar_text(c);
-    if (ostel_file_write_atomic(c->sidecar, side, strlen(side)) != 0 ||
-        rename(c->partial, c->logits) != 0) {
-        free(side);
-        unlink(c->partial);
-        ostel_error("quality: cannot keep the base logits '%s': %s", c->logits, strerror(errno));
-        pass_out_free(&o);
-        return 1;
-    }
-    free(side);
-    annotate(c, o.dir, o.res.summary, "base", c->base, true, NULL, &o);
     c->n_batch = o.n_batch;
     c->n_ubatch = o.n_ubatch;
     rc = store_pass(c, o.dir, c->base) == 0 ? 0 : 1;
@@ -871,10 +935,8 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
             pass_out_free(&o);
             return interrupted_rc(&o);
         }
-        if (rc == 0) {
-            annotate(c, o.dir, o.res.summary, "candidate", m, false, why, NULL);
-            store_pass(c, o.dir, m);
-        }
+        if (rc == 0)
+            store_pass(c, o.dir, m); /* its summary says why (pass_before_summary) */
         ostel_error("quality: %s refused: %s%s%s", c->m[m].tag, why,
                     rc == 0 ? "; recorded in " : "", rc == 0 ? o.dir : "");
         pass_out_free(&o);
@@ -895,20 +957,8 @@ static int kld_pass(struct qctx *c, size_t m, size_t pass_i, size_t pass_n)
         return interrupted_rc(&o);
     }
     char buf[512];
-    const char *why = NULL;
-    if (o.res.write_error[0]) {
-        snprintf(buf, sizeof(buf), "%s (disk full?)", o.res.write_error);
-        why = buf;
-    } else if (o.ppl.error[0]) {
-        why = o.ppl.error;
-    } else if (o.res.status != OSTEL_RUN_OK) {
-        snprintf(buf, sizeof(buf), "llama-perplexity ended %s",
-                 ostel_run_status_name(o.res.status));
-        why = buf;
-    } else if (!o.ppl.kld_mean.valid) {
-        why = "llama-perplexity printed no KL-divergence statistics";
-    }
-    annotate(c, o.dir, o.res.summary, "candidate", m, why == NULL, why, &o);
+    /* the verdict in its summary (pass_before_summary), or a failure after it */
+    const char *why = pass_verdict(c, PASS_KLD, &o, buf, sizeof(buf));
     if (why) {
         store_pass(c, o.dir, m); /* as failed: not done */
         ostel_error("quality: %s failed: %s; its log is in '%s'", c->m[m].tag, why, o.dir);

@@ -23,6 +23,7 @@ void ostel_summary_init(struct ostel_summary *s)
 {
     memset(s, 0, sizeof(*s));
     s->run.ctx = s->run.gen = -1;
+    s->run.samples = s->run.watched_pid = -1;
     s->run.start_ts_s = s->run.end_ts_s = s->run.wall_s = NAN;
     s->run.prompt_tokens = s->run.gen_tokens = NAN;
     s->host.cpu_cores = s->host.ram_mib = s->host.swap_mib = NAN;
@@ -89,6 +90,15 @@ static cJSON *tree_or_null(const cJSON *t)
     return t ? cJSON_Duplicate(t, 1) : cJSON_CreateNull();
 }
 
+/* run.samples and run.watched_pid, written only when set (a process ostel did not start). */
+static void run_to_json_watched(cJSON *run, const struct ostel_summary_run *r)
+{
+    if (r->samples >= 0)
+        cJSON_AddNumberToObject(run, "samples", (double)r->samples);
+    if (r->watched_pid >= 0)
+        cJSON_AddNumberToObject(run, "watched_pid", (double)r->watched_pid);
+}
+
 static cJSON *run_to_json(const struct ostel_summary_run *r)
 {
     cJSON *run = cJSON_CreateObject();
@@ -121,6 +131,25 @@ static cJSON *run_to_json(const struct ostel_summary_run *r)
     cJSON_AddBoolToObject(run, "log_complete", r->log_complete);
     cJSON_AddItemToObject(run, "interrupted_by", str_or_null(r->interrupted_by));
     cJSON_AddItemToObject(run, "error", str_or_null(r->error));
+    run_to_json_watched(run, r);
+    return run;
+}
+
+/* The "run" of a process ostel did not start (struct ostel_summary's external). */
+static cJSON *external_run_to_json(const struct ostel_summary_run *r)
+{
+    cJSON *run = cJSON_CreateObject();
+    if (r->run_id)
+        cJSON_AddStringToObject(run, "run_id", r->run_id);
+    cJSON_AddItemToObject(run, "tag", str_or_null(r->tag));
+    cJSON_AddStringToObject(run, "status", r->status ? r->status : "");
+    cJSON_AddItemToObject(run, "start_ts", num_or_null(ms_round(r->start_ts_s), true));
+    cJSON_AddItemToObject(run, "end_ts", num_or_null(ms_round(r->end_ts_s), true));
+    cJSON_AddItemToObject(run, "wall_s", num_or_null(ms_round(r->wall_s), true));
+    cJSON_AddItemToObject(run, "tool", str_or_null(r->tool));
+    run_to_json_watched(run, r);
+    if (r->error && *r->error)
+        cJSON_AddStringToObject(run, "error", r->error);
     return run;
 }
 
@@ -148,13 +177,17 @@ cJSON *ostel_summary_to_json(const struct ostel_summary *s)
     cJSON_AddStringToObject(root, "schema", "ostel.summary");
     cJSON_AddNumberToObject(root, "schema_version", 1);
     cJSON_AddStringToObject(root, "ostel_version", s->ostel_version ? s->ostel_version : "");
-    cJSON_AddItemToObject(root, "run", run_to_json(&s->run));
-    cJSON_AddItemToObject(root, "llama", tree_or_null(s->llama));
-    cJSON_AddItemToObject(root, "model_file", tree_or_null(s->model_file));
-    cJSON_AddItemToObject(root, "prediction", tree_or_null(s->prediction));
-    cJSON_AddItemToObject(root, "telemetry", tree_or_null(s->telemetry));
-    cJSON_AddItemToObject(root, "gpu", tree_or_null(s->gpu));
-    cJSON_AddItemToObject(root, "host", host_to_json(&s->host));
+    if (s->external) {
+        cJSON_AddItemToObject(root, "run", external_run_to_json(&s->run));
+    } else {
+        cJSON_AddItemToObject(root, "run", run_to_json(&s->run));
+        cJSON_AddItemToObject(root, "llama", tree_or_null(s->llama));
+        cJSON_AddItemToObject(root, "model_file", tree_or_null(s->model_file));
+        cJSON_AddItemToObject(root, "prediction", tree_or_null(s->prediction));
+        cJSON_AddItemToObject(root, "telemetry", tree_or_null(s->telemetry));
+        cJSON_AddItemToObject(root, "gpu", tree_or_null(s->gpu));
+        cJSON_AddItemToObject(root, "host", host_to_json(&s->host));
+    }
     const cJSON *sec;
     cJSON_ArrayForEach(sec, s->sections)
     {
@@ -273,7 +306,9 @@ static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
         long long n = ostel_summary_jint(run, "signal");
         r->signal = n > 0 && n < 1000 ? (int)n : 0;
     }
-    r->oom_killed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(run, "oom_killed"));
+    const cJSON *oom = cJSON_GetObjectItemCaseSensitive(run, "oom_killed");
+    r->oom_killed = cJSON_IsTrue(oom);
+    r->has_oom_killed = cJSON_IsBool(oom);
     ostel_summary_set_str(&r->oom_scope, ostel_summary_jstr(run, "oom_scope"));
     r->start_ts_s = ostel_summary_jnum(run, "start_ts");
     r->end_ts_s = ostel_summary_jnum(run, "end_ts");
@@ -301,6 +336,8 @@ static void run_from_json(struct ostel_summary_run *r, const cJSON *run)
     r->log_complete = !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(run, "log_complete"));
     ostel_summary_set_str(&r->interrupted_by, ostel_summary_jstr(run, "interrupted_by"));
     ostel_summary_set_str(&r->error, ostel_summary_jstr(run, "error"));
+    r->samples = ostel_summary_jint(run, "samples");
+    r->watched_pid = ostel_summary_jint(run, "watched_pid");
 }
 
 static void host_from_json(struct ostel_summary_host *h, const cJSON *host)
@@ -422,9 +459,11 @@ static const struct {
     const char *file_type[NKEYS], *model_desc[NKEYS], *size_mib[NKEYS], *n_params[NKEYS];
     const char *version[NKEYS], *breakdown[NKEYS], *buffers[NKEYS], *arch[NKEYS];
     const char *mf_n_params[NKEYS], *mf_size_bytes[NKEYS], *mf_file_type[NKEYS];
+    const char *timings_gen_tps[NKEYS];
 } llama_keys = {
     .prompt_tps = {"timings.prompt_tps", "prompt_tps"},
     .gen_tps = {"timings.gen_tps", "server_progress.tg_tps", "gen_tps"},
+    .timings_gen_tps = {"timings.gen_tps", "gen_tps"},
     .prompt_tokens = {"timings.prompt_tokens", "prompt_tokens"},
     .gen_tokens = {"timings.gen_tokens", "gen_tokens"},
     .load_ms = {"timings.load_ms", "load_ms"},
@@ -498,4 +537,5 @@ void ostel_summary_llama_facts(const struct ostel_summary *s, struct ostel_summa
     out->mf_n_params = jnum_first(mf, llama_keys.mf_n_params);
     out->mf_size_bytes = jnum_first(mf, llama_keys.mf_size_bytes);
     out->mf_file_type = jstr_first(mf, llama_keys.mf_file_type);
+    out->timings_gen_tps = jnum_first(l, llama_keys.timings_gen_tps);
 }

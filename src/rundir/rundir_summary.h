@@ -34,6 +34,8 @@ struct ostel_summary_run {
     int signal;           /* the signal that ended the child, 0 none (or only named) */
     char *signal_name;    /* "SIGKILL"; NULL with signal != 0 writes the number */
     bool oom_killed;      /* the kernel's OOM killer ended it */
+    bool has_oom_killed;  /* the reader's: run.oom_killed was a boolean (the writer always writes
+                             one, but for a process ostel did not start: external) */
     char *oom_scope;      /* where OOM kills were counted, or NULL */
     double start_ts_s;    /* Unix time; written rounded to ms */
     double end_ts_s;      /* Unix time; written rounded to ms */
@@ -50,6 +52,9 @@ struct ostel_summary_run {
     bool log_complete;    /* the log holds the tool's timings (llama.cpp issue 22142) */
     char *interrupted_by; /* the signal that interrupted ostel ("SIGINT"), or NULL */
     char *error;          /* why an artifact could not be written, or NULL */
+    /* A process ostel did not start (`ostel serve --url`): its sampler's rows and the pid it
+     * watched; < 0 = not written (every run ostel starts). */
+    long long samples, watched_pid;
 };
 
 /* summary.json's "host" object: what config.txt's host lines say, typed. */
@@ -74,6 +79,12 @@ struct ostel_summary {
     /* Further top-level sections in the order they were added ("scenario", "quality", "serve"),
      * as one owned object, or NULL when there are none. */
     struct cJSON *sections;
+    /* The summary of a process ostel did not start (`ostel serve --url`): the writer prints only
+     * what ostel knows of it — run's run_id, tag, status, start_ts, end_ts, wall_s, tool, samples,
+     * watched_pid and error (when set), then the sections; no llama, model_file, prediction,
+     * telemetry, gpu or host. The reader never sets it (such a summary reads as any other, its
+     * absent values unknown). */
+    bool external;
 };
 
 /* A summary with every value unknown (strings NULL, numbers NAN, counts -1). */
@@ -143,6 +154,9 @@ struct ostel_summary_llama_facts {
     const struct cJSON *breakdown, *buffers;   /* memory table and buffer lines, or NULL */
     double mf_n_params, mf_size_bytes;         /* model_file's */
     const char *mf_file_type;                  /* model_file's */
+    /* gen_tps from llama.cpp's timings lines alone, never the server's progress line (which
+     * gen_tps falls back to): what the store's runs.gen_tok_s holds */
+    double timings_gen_tps;
 };
 void ostel_summary_llama_facts(const struct ostel_summary *s,
                                struct ostel_summary_llama_facts *out);

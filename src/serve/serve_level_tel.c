@@ -119,7 +119,7 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
         rows[lv]++;
     }
     if (rc != 0) {
-        ostel_warn("%s: %s", path, err);
+        ostel_warn("%s/gpu_metrics.csv: %s", dir, err);
         ngpu = 0;
     }
     for (size_t i = 0; i < nl && ngpu; i++) {
@@ -199,7 +199,7 @@ static void add_server(const char *dir, const struct ostel_serve_outcome *o)
     }
     ostel_server_metrics_scan_free(&sc);
     if (rc != 0) {
-        ostel_warn("%s: %s", path, err);
+        ostel_warn("%s/server_metrics.csv: %s", dir, err);
         nl = 0;
     }
     for (size_t i = 0; i < nl; i++) {

@@ -15,6 +15,7 @@
 #include "util/util.h"
 
 #include <cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,30 +69,44 @@ static void params_from_spec(const struct ostel_study_spec *s, bool warmup,
     }
 }
 
-/* summary.json: the runner's summary (its result, not read back) with the load's results as
- * "serve" and the final status. Returns 0 or an errno. */
-static int write_summary(const char *dir, const struct ostel_summary *sum, const cJSON *serve_json,
-                         const char *status, const char *error)
+/* A cell's server and load, and what cell_before_summary decided, for config.txt after it. */
+struct cell {
+    const struct ostel_run_spec *rs; /* the study's spec: its own before_summary (the scenario) */
+    struct ostel_serve_server_result *r; /* the server and its load (ostel_serve_server_run) */
+    bool judged;                         /* the load's results are in the summary */
+    int label_errno;                     /* ostel_serve_label_metrics()'s errno */
+    char verdict[400];                   /* the run's error ("" when none) */
+};
+
+/*
+ * The runner's before_summary (runner.h): the study's own first (its scenario), then metrics.csv's
+ * level column and each level's telemetry, the verdict, and the load's results as "serve" with the
+ * final status, all in summary.json's one write. A cell whose files could not all be written gets
+ * no "serve": the study keeps nothing of it.
+ */
+static void cell_before_summary(void *arg, struct ostel_summary *sum,
+                                const struct ostel_run_result *res)
 {
-    cJSON *root = sum ? ostel_summary_to_json(sum) : NULL;
-    if (!root)
-        root = cJSON_CreateObject();
-    cJSON *s = serve_json ? cJSON_Duplicate(serve_json, 1) : cJSON_CreateObject();
-    cJSON_AddItemToObject(s, "error", *error ? cJSON_CreateString(error) : cJSON_CreateNull());
-    cJSON_DeleteItemFromObject(root, "serve");
-    cJSON_AddItemToObject(root, "serve", s);
-    cJSON *run = cJSON_GetObjectItem(root, "run");
-    if (!cJSON_IsObject(run))
-        run = cJSON_AddObjectToObject(root, "run");
-    cJSON_DeleteItemFromObject(run, "status");
-    cJSON_AddStringToObject(run, "status", status);
-    if (*error) {
-        cJSON_DeleteItemFromObject(run, "error");
-        cJSON_AddStringToObject(run, "error", error);
-    }
-    int e = ostel_summary_write_json(dir, root);
-    cJSON_Delete(root);
-    return e;
+    struct cell *c = arg;
+    if (c->rs->before_summary)
+        c->rs->before_summary(c->rs->before_summary_arg, sum, res);
+    if (res->write_error[0])
+        return;
+    c->label_errno = ostel_serve_label_metrics(c->rs->dir, &c->r->out);
+    if (c->label_errno)
+        return;
+    c->judged = true;
+    ostel_serve_server_error(c->r, res, 0, c->verdict, sizeof(c->verdict));
+    const char *status = c->verdict[0] && res->status == OSTEL_RUN_OK
+                             ? ostel_run_status_name(OSTEL_RUN_FAILED)
+                             : ostel_run_status_name(res->status);
+    cJSON *sj = c->r->out.json ? cJSON_Duplicate(c->r->out.json, 1) : cJSON_CreateObject();
+    cJSON_AddItemToObject(sj, "error",
+                          c->verdict[0] ? cJSON_CreateString(c->verdict) : cJSON_CreateNull());
+    ostel_summary_set_section(sum, "serve", sj);
+    ostel_summary_set_str(&sum->run.status, status);
+    if (c->verdict[0])
+        ostel_summary_set_str(&sum->run.error, c->verdict);
 }
 
 /* config.txt as the runner wrote it, less its status, error and serve_ lines, then the load's lines
@@ -109,32 +124,25 @@ static int write_config(const char *dir, const struct ostel_serve_params *p,
     return e;
 }
 
-/* After the runner: the level column, the verdict, summary.json, then config.txt. */
-static void finish(const struct ostel_study_spec *s, const char *dir,
-                   struct ostel_serve_server_result *r, const struct ostel_serve_params *p,
-                   struct ostel_run_result *res)
+/* After the runner (whose summary.json holds the load's results: cell_before_summary): the final
+ * status, then config.txt. */
+static void finish(const struct ostel_study_spec *s, const char *dir, const struct cell *c,
+                   const struct ostel_serve_params *p, struct ostel_run_result *res)
 {
     if (res->write_error[0]) /* the study keeps nothing of this cell */
         return;
-    int le = ostel_serve_label_metrics(dir, &r->out);
-    if (le) {
+    if (c->label_errno || !c->judged) {
+        int le = c->label_errno ? c->label_errno : EIO;
         ostel_write_error_text(res->write_error, sizeof(res->write_error), le, "metrics.csv");
         res->write_errno = le;
         return;
     }
-    char err[400];
-    ostel_serve_server_error(r, res, 0, err, sizeof(err));
-    if (err[0] && res->status == OSTEL_RUN_OK)
+    if (c->verdict[0] && res->status == OSTEL_RUN_OK)
         res->status = OSTEL_RUN_FAILED;
     const char *status = ostel_run_status_name(res->status);
-    int e = write_summary(dir, res->summary, r->out.json, status, err);
-    const char *file = "summary.json";
-    if (!e) {
-        e = write_config(dir, p, s, r->url, status, err);
-        file = "config.txt";
-    }
+    int e = write_config(dir, p, s, c->r->url, status, c->verdict);
     if (e) {
-        ostel_write_error_text(res->write_error, sizeof(res->write_error), e, file);
+        ostel_write_error_text(res->write_error, sizeof(res->write_error), e, "config.txt");
         res->write_errno = e;
     }
 }
@@ -165,9 +173,13 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
                                      .n_extra = s->llama_args.n,
                                      .ready_timeout_s = 300.0};
     struct ostel_serve_server_result r;
-    int rc = ostel_serve_server_run(&srv, rs, &p, res, &r);
+    struct cell c = {.rs = rs, .r = &r};
+    struct ostel_run_spec spec = *rs; /* ostel_serve_server_run keeps the caller's before_summary */
+    spec.before_summary = cell_before_summary;
+    spec.before_summary_arg = &c;
+    int rc = ostel_serve_server_run(&srv, &spec, &p, res, &r);
     if (rc == 0)
-        finish(s, rs->dir, &r, &p, res);
+        finish(s, rs->dir, &c, &p, res);
     ostel_serve_server_result_free(&r);
     free(levels);
     free(banned);

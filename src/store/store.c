@@ -9,6 +9,7 @@
 #include "store/store_internal.h"
 #include "store/store_serve.h"
 #include "rundir/rundir_config.h"
+#include "rundir/rundir_summary.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
 
@@ -206,62 +207,58 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == OSTEL_STORE_SCHEMA_
                "one migration per schema version");
 
 /*
- * Columns of `runs` taken from summary.json. 's'/'n'/'b': string/number/boolean the run-directory
- * contract defines (another type is a corrupt summary); 'S'/'N': values from sections other modules
- * define (llama perf), where an unexpected type is stored as NULL rather than refusing the run.
+ * Columns of `runs` taken from summary.json, bound in this order by bind_run_cols from rundir's
+ * struct (struct ostel_summary, its llama facts with their legacy keys, the aggregator's telemetry
+ * and the GPU object it holds). A contract value of the wrong type refuses the run
+ * (ostel_store_summary_mistyped); a value of another module's section (llama's, gpu's) of an
+ * unexpected type is stored as NULL.
  */
-struct run_col {
-    const char *col;
-    const char *path;
-    char kind;
-    const char *alt_path; /* tried when path is absent (the llama section's layout is not final) */
-};
-static const struct run_col run_cols[] = {
-    {"tag", "run.tag", 's', NULL},
-    {"status", "run.status", 's', NULL},
-    {"exit_code", "run.exit_code", 'n', NULL},
-    {"signal", "run.signal", 's', NULL},
-    {"oom_killed", "run.oom_killed", 'b', NULL},
-    {"start_ts", "run.start_ts", 'n', NULL},
-    {"end_ts", "run.end_ts", 'n', NULL},
-    {"wall_s", "run.wall_s", 'n', NULL},
-    {"tool", "run.tool", 's', NULL},
-    {"model", "run.model", 's', NULL},
-    {"ctx", "run.ctx", 'n', NULL},
-    {"gen", "run.gen", 'n', NULL},
-    {"scenario", "run.scenario", 'S', NULL},
-    {"repetition", "run.repetition", 'n', NULL},
-    {"ostel_version", "ostel_version", 's', NULL},
-    {"samples", "telemetry.samples", 'n', NULL},
-    {"interval_ms", "telemetry.interval_ms", 'n', NULL},
-    {"interval_ms_mean", "telemetry.interval_ms_mean", 'n', NULL},
-    {"interval_ms_p99", "telemetry.interval_ms_p99", 'n', NULL},
-    {"load_ms", "llama.timings.load_ms", 'N', "llama.load_ms"},
-    {"prompt_tokens", "llama.timings.prompt_tokens", 'N', "llama.prompt_tokens"},
-    {"prompt_ms", "llama.timings.prompt_ms", 'N', "llama.prompt_ms"},
-    {"prompt_tok_s", "llama.timings.prompt_tps", 'N', "llama.prompt_tps"},
-    {"gen_tokens", "llama.timings.gen_tokens", 'N', "llama.gen_tokens"},
-    {"gen_ms", "llama.timings.gen_ms", 'N', "llama.gen_ms"},
-    {"gen_tok_s", "llama.timings.gen_tps", 'N', "llama.gen_tps"},
-    {"rss_peak_mib", "telemetry.overall.rss_peak_mib", 'n', NULL},
-    {"rss_anon_peak_mib", "telemetry.overall.rss_anon_peak_mib", 'n', NULL},
-    {"rss_file_peak_mib", "telemetry.overall.rss_file_peak_mib", 'n', NULL},
-    {"swap_peak_mib", "telemetry.overall.swap_peak_mib", 'n', NULL},
-    {"cpu_mean_pct", "telemetry.overall.cpu_mean_pct", 'n', NULL},
-    {"majflt", "telemetry.overall.majflt", 'n', NULL},
-    {"pageouts", "telemetry.overall.pageouts", 'n', NULL},
-    {"swapouts", "telemetry.overall.swapouts", 'n', NULL},
-    {"pressure_worst", "telemetry.overall.pressure_worst", 'n', NULL},
-    {"avail_min_pct", "telemetry.overall.avail_min_pct", 'n', NULL},
-    {"ostel_cpu_ms", "telemetry.ostel_cpu.ms", 'n', NULL},
-    {"ostel_cpu_us_per_sample", "telemetry.ostel_cpu.us_per_sample", 'n', NULL},
-    {"gpu_backend", "gpu.backend", 'S', NULL},
-    {"gpu_generate_energy_j", "gpu.run.generate_energy_j", 'N', NULL},
-    {"gpu_j_per_token", "gpu.run.j_per_token", 'N', NULL},
-    {"gpu_tokens_per_j", "gpu.run.tokens_per_j", 'N', NULL},
-    {"gpu_prompt_j_per_token", "gpu.run.prompt_j_per_token", 'N', NULL},
-    {"gpu_peak_proc_mem_mib", "gpu.run.peak_proc_mem_mb", 'N', NULL},
-    {"gpu_vram_beyond_llama_mib", "gpu.run.vram_beyond_llama_mb", 'N', NULL},
+static const char *const run_cols[] = {
+    "tag",
+    "status",
+    "exit_code",
+    "signal",
+    "oom_killed",
+    "start_ts",
+    "end_ts",
+    "wall_s",
+    "tool",
+    "model",
+    "ctx",
+    "gen",
+    "scenario",
+    "repetition",
+    "ostel_version",
+    "samples",
+    "interval_ms",
+    "interval_ms_mean",
+    "interval_ms_p99",
+    "load_ms",
+    "prompt_tokens",
+    "prompt_ms",
+    "prompt_tok_s",
+    "gen_tokens",
+    "gen_ms",
+    "gen_tok_s",
+    "rss_peak_mib",
+    "rss_anon_peak_mib",
+    "rss_file_peak_mib",
+    "swap_peak_mib",
+    "cpu_mean_pct",
+    "majflt",
+    "pageouts",
+    "swapouts",
+    "pressure_worst",
+    "avail_min_pct",
+    "ostel_cpu_ms",
+    "ostel_cpu_us_per_sample",
+    "gpu_backend",
+    "gpu_generate_energy_j",
+    "gpu_j_per_token",
+    "gpu_tokens_per_j",
+    "gpu_prompt_j_per_token",
+    "gpu_peak_proc_mem_mib",
+    "gpu_vram_beyond_llama_mib",
 };
 /* Bound before run_cols, in this order. */
 static const char *const run_fixed_cols[] = {
@@ -419,6 +416,12 @@ static int bind_number(sqlite3_stmt *st, int i, double v)
     if (v == floor(v) && fabs(v) < 9007199254740992.0)
         return sqlite3_bind_int64(st, i, (sqlite3_int64)v);
     return sqlite3_bind_double(st, i, v);
+}
+
+/* A number, or NULL for NAN (rundir's reader: unknown). */
+static int bind_number_or_null(sqlite3_stmt *st, int i, double v)
+{
+    return isnan(v) ? sqlite3_bind_null(st, i) : bind_number(st, i, v);
 }
 
 /* ---- open / close / migrate ---------------------------------------------------------------- */
@@ -616,6 +619,7 @@ struct run_files {
     struct ostel_buf metrics, summary, config;
     bool have_config;
     cJSON *doc;
+    struct ostel_summary sum; /* doc read by rundir's reader (a view: borrows doc's sections) */
     struct ostel_store_metrics_rows rows; /* metrics.csv's rows, gathered by its validation */
 };
 
@@ -627,6 +631,7 @@ static void run_files_free(struct run_files *f)
     ostel_buf_free(&f->metrics);
     ostel_buf_free(&f->summary);
     ostel_buf_free(&f->config);
+    ostel_summary_free(&f->sum);
     cJSON_Delete(f->doc);
     ostel_store_metrics_rows_free(&f->rows);
 }
@@ -700,7 +705,8 @@ static int run_files_load(const char *dir, struct run_files *f, bool quiet)
     if (ostel_rundir_scan_metrics(f->metrics.data ? f->metrics.data : (char[1]){0}, &f->metrics.len,
                                   &facts, &sink, err, sizeof(err)) != 0)
         return RUN_FILES_FAIL("'%s': %s; the run is not imported", f->metrics_path, err);
-    if (ostel_store_summary_check(f->doc, err, sizeof(err)) != 0)
+    if (ostel_store_summary_check(f->doc, err, sizeof(err)) != 0 ||
+        ostel_summary_view(f->doc, &f->sum, err, sizeof(err)) != 0)
         return RUN_FILES_FAIL("'%s': %s", f->summary_path, err);
     if (ostel_is_file(f->config_path)) {
         if (!read_file(f->config_path, OSTEL_STORE_MAX_CONFIG_BYTES, &f->config, quiet))
@@ -865,13 +871,11 @@ static int run_key(const struct run_files *f, char **out)
         free(id);
         return OSTEL_OK;
     }
-    double start = 0;
-    const char *tag = "", *host = "";
-    if (ostel_store_json_number(f->doc, "run.start_ts", &start) != 1)
+    const struct ostel_summary *sum = &f->sum;
+    if (isnan(sum->run.start_ts_s))
         return ostel_error("'%s': no run.start_ts: cannot identify the run", f->summary_path);
-    ostel_store_json_string(f->doc, "run.tag", &tag);
-    ostel_store_json_string(f->doc, "host.hostname", &host);
-    *out = ostel_xasprintf("%.3f|%s|%s", start, tag, host);
+    *out = ostel_xasprintf("%.3f|%s|%s", sum->run.start_ts_s, sum->run.tag ? sum->run.tag : "",
+                           sum->host.hostname ? sum->host.hostname : "");
     return OSTEL_OK;
 }
 
@@ -896,10 +900,7 @@ static int find_run(struct ostel_store *s, const char *key, int64_t *id)
  */
 static int machine_extra(struct ostel_store *s, const struct run_files *f, int64_t id)
 {
-    const char *kernel = NULL, *arch = NULL, *gpu = NULL;
-    ostel_store_json_string(f->doc, "host.kernel", &kernel);
-    ostel_store_json_string(f->doc, "host.arch", &arch);
-    ostel_store_json_string(f->doc, "host.gpu", &gpu);
+    const char *kernel = f->sum.host.kernel, *arch = f->sum.host.arch, *gpu = f->sum.host.gpu;
     if (!kernel && !arch && !gpu)
         return OSTEL_OK;
     sqlite3_stmt *st = stmt_get(s, STMT_MACHINE_EXTRA,
@@ -920,23 +921,20 @@ static int machine_extra(struct ostel_store *s, const struct run_files *f, int64
 static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t *id)
 {
     *id = 0;
-    const char *hostname = NULL, *os = NULL, *cpu = NULL;
-    double cores = 0, ram = 0;
-    if (!cJSON_IsObject(ostel_store_json_get(f->doc, "host")))
-        return OSTEL_OK;
-    if (ostel_store_json_string(f->doc, "host.hostname", &hostname) < 0 ||
-        ostel_store_json_string(f->doc, "host.os", &os) < 0 ||
-        ostel_store_json_string(f->doc, "host.cpu_model", &cpu) < 0 ||
-        ostel_store_json_number(f->doc, "host.cpu_cores", &cores) < 0 ||
-        ostel_store_json_number(f->doc, "host.ram_mib", &ram) < 0)
+    const struct ostel_summary_host *h = &f->sum.host;
+    const char *hostname = h->hostname, *os = h->os, *cpu = h->cpu_model;
+    if (ostel_store_summary_mistyped_host(f->doc))
         return ostel_error("'%s': a \"host\" value has the wrong type", f->summary_path);
+    if (!hostname && !os && !cpu && isnan(h->cpu_cores) && isnan(h->ram_mib))
+        return OSTEL_OK; /* no "host" (a process ostel did not start), or nothing known of it */
     char *facts = ostel_xasprintf("%s\n%s\n%s\n%.0f\n%.0f", hostname ? hostname : "", os ? os : "",
-                                  cpu ? cpu : "", cores, ram);
+                                  cpu ? cpu : "", isnan(h->cpu_cores) ? 0 : h->cpu_cores,
+                                  isnan(h->ram_mib) ? 0 : h->ram_mib);
     char fp[17];
     ostel_store_hash_hex(facts, strlen(facts), fp);
     free(facts);
-    double start = 0;
-    bool have_start = ostel_store_json_number(f->doc, "run.start_ts", &start) == 1;
+    double start = f->sum.run.start_ts_s;
+    bool have_start = !isnan(start);
 
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_MACHINE,
                                 "INSERT INTO machines(fingerprint, hostname, os, cpu_model, "
@@ -948,10 +946,8 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
     bind_text_or_null(st, 2, hostname);
     bind_text_or_null(st, 3, os);
     bind_text_or_null(st, 4, cpu);
-    ostel_store_json_number(f->doc, "host.cpu_cores", &cores) == 1 ? bind_number(st, 5, cores)
-                                                                   : sqlite3_bind_null(st, 5);
-    ostel_store_json_number(f->doc, "host.ram_mib", &ram) == 1 ? bind_number(st, 6, ram)
-                                                               : sqlite3_bind_null(st, 6);
+    bind_number_or_null(st, 5, h->cpu_cores);
+    bind_number_or_null(st, 6, h->ram_mib);
     if (have_start) {
         sqlite3_bind_double(st, 7, start);
         sqlite3_bind_double(st, 8, start);
@@ -1010,14 +1006,73 @@ static int find_run_of_spec(struct ostel_store *s, int64_t study_id, const char 
     return OSTEL_STORE_ALREADY;
 }
 
+/* A number of a section's tree at a dotted path, or NULL (rundir_summary.h's ostel_summary_jnum).
+ */
+static void bind_tree_number(sqlite3_stmt *st, int i, const cJSON *tree, const char *path)
+{
+    bind_number_or_null(st, i, ostel_summary_jnum(tree, path));
+}
+
+/* The values of run_cols, in its order, from parameter i on. */
+static void bind_run_cols(sqlite3_stmt *st, int i, const struct ostel_summary *sum)
+{
+    const struct ostel_summary_run *r = &sum->run;
+    struct ostel_summary_llama_facts lf;
+    ostel_summary_llama_facts(sum, &lf);
+    bind_text_or_null(st, i++, r->tag);
+    bind_text_or_null(st, i++, r->status);
+    if (r->has_exit_code)
+        sqlite3_bind_int(st, i, r->exit_code);
+    i++;
+    bind_text_or_null(st, i++, r->signal_name);
+    if (r->has_oom_killed)
+        sqlite3_bind_int(st, i, r->oom_killed);
+    i++;
+    bind_number_or_null(st, i++, r->start_ts_s);
+    bind_number_or_null(st, i++, r->end_ts_s);
+    bind_number_or_null(st, i++, r->wall_s);
+    bind_text_or_null(st, i++, r->tool);
+    bind_text_or_null(st, i++, r->model);
+    bind_number_or_null(st, i++, r->ctx >= 0 ? (double)r->ctx : NAN);
+    bind_number_or_null(st, i++, r->gen >= 0 ? (double)r->gen : NAN);
+    bind_text_or_null(st, i++, r->scenario);
+    bind_number_or_null(st, i++, r->repetition > 0 ? r->repetition : NAN);
+    bind_text_or_null(st, i++, sum->ostel_version);
+    static const char *const tel[] = {"samples", "interval_ms", "interval_ms_mean",
+                                      "interval_ms_p99"};
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(tel); k++)
+        bind_tree_number(st, i++, sum->telemetry, tel[k]);
+    const double timings[] = {lf.load_ms,    lf.prompt_tokens, lf.prompt_ms,      lf.prompt_tps,
+                              lf.gen_tokens, lf.gen_ms,        lf.timings_gen_tps};
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(timings); k++)
+        bind_number_or_null(st, i++, timings[k]);
+    static const char *const overall[] = {"overall.rss_peak_mib",
+                                          "overall.rss_anon_peak_mib",
+                                          "overall.rss_file_peak_mib",
+                                          "overall.swap_peak_mib",
+                                          "overall.cpu_mean_pct",
+                                          "overall.majflt",
+                                          "overall.pageouts",
+                                          "overall.swapouts",
+                                          "overall.pressure_worst",
+                                          "overall.avail_min_pct",
+                                          "ostel_cpu.ms",
+                                          "ostel_cpu.us_per_sample"};
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(overall); k++)
+        bind_tree_number(st, i++, sum->telemetry, overall[k]);
+    bind_text_or_null(st, i++, ostel_summary_jstr(sum->gpu, "backend"));
+    static const char *const gpu[] = {"run.generate_energy_j", "run.j_per_token",
+                                      "run.tokens_per_j",      "run.prompt_j_per_token",
+                                      "run.peak_proc_mem_mb",  "run.vram_beyond_llama_mb"};
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(gpu); k++)
+        bind_tree_number(st, i++, sum->gpu, gpu[k]);
+}
+
 static int insert_run_row(struct ostel_store *s, const struct run_files *f, const char *key,
                           const char *dir, const struct ostel_store_import_opts *opts, int64_t mid,
                           const char *header, int64_t *run_id)
 {
-    const char *names[OSTEL_ARRAY_LEN(run_cols)];
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(run_cols); i++)
-        names[i] = run_cols[i].col;
-    char *sql = insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), names,
+    char *sql = insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), run_cols,
                            OSTEL_ARRAY_LEN(run_cols));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_RUN, sql);
     free(sql);
@@ -1029,7 +1084,6 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     char *spec =
         opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash) : config_get(f, "spec_hash");
     char *llama_version = config_get(f, "llama_version");
-    const char *kernel = NULL;
     char *abs_dir = realpath(dir, NULL);
     int i = 1;
     sqlite3_bind_text(st, i++, key, -1, SQLITE_TRANSIENT);
@@ -1042,8 +1096,7 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     bind_text_or_null(st, i++, spec);
     sqlite3_bind_text(st, i++, abs_dir ? abs_dir : dir, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, i++, now, -1, SQLITE_TRANSIENT);
-    ostel_store_json_string(f->doc, "host.kernel", &kernel);
-    bind_text_or_null(st, i++, kernel);
+    bind_text_or_null(st, i++, f->sum.host.kernel);
     bind_text_or_null(st, i++, llama_version);
     sqlite3_bind_text(st, i++, f->summary.data, (int)f->summary.len, SQLITE_STATIC);
     if (f->have_config)
@@ -1053,33 +1106,17 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     free(llama_version);
     free(abs_dir);
 
-    for (size_t c = 0; c < OSTEL_ARRAY_LEN(run_cols); c++, i++) {
-        const struct run_col *rc = &run_cols[c];
-        const cJSON *v = ostel_store_json_get(f->doc, rc->path);
-        if (!v && rc->alt_path)
-            v = ostel_store_json_get(f->doc, rc->alt_path);
-        if (!v || cJSON_IsNull(v))
-            continue;
-        bool strict = rc->kind == 's' || rc->kind == 'n' || rc->kind == 'b';
-        if ((rc->kind == 's' || rc->kind == 'S') && cJSON_IsString(v))
-            sqlite3_bind_text(st, i, v->valuestring, -1, SQLITE_TRANSIENT);
-        else if ((rc->kind == 'n' || rc->kind == 'N') && cJSON_IsNumber(v) &&
-                 isfinite(v->valuedouble))
-            bind_number(st, i, v->valuedouble);
-        else if (rc->kind == 'b' && cJSON_IsBool(v))
-            sqlite3_bind_int(st, i, cJSON_IsTrue(v));
-        else if (strict) {
-            free(spec);
-            return ostel_error("'%s': \"%s\" has the wrong type", f->summary_path, rc->path);
-        }
+    const char *bad = ostel_store_summary_mistyped(f->doc);
+    if (bad) {
+        free(spec);
+        return ostel_error("'%s': \"%s\" has the wrong type", f->summary_path, bad);
     }
+    bind_run_cols(st, i, &f->sum);
     int step = sqlite3_step(st);
     if ((step & 0xff) == SQLITE_CONSTRAINT && spec && opts && opts->study_id > 0 &&
         sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE &&
         strstr(sqlite3_errmsg(s->db), "runs.spec_hash")) {
-        double rep = 0;
-        ostel_store_json_number(f->doc, "run.repetition", &rep);
-        int rc = find_run_of_spec(s, opts->study_id, spec, (int64_t)rep, run_id);
+        int rc = find_run_of_spec(s, opts->study_id, spec, f->sum.run.repetition, run_id);
         free(spec);
         return rc;
     }
@@ -1225,7 +1262,8 @@ static int insert_phases(struct ostel_store *s, const struct run_files *f, int64
         char path[64];
         snprintf(path, sizeof(path), p == 0 ? "telemetry.%s" : "telemetry.phases.%s",
                  phase_keys[p]);
-        const cJSON *obj = ostel_store_json_get(f->doc, path);
+        /* the aggregator's section, as rundir's reader holds it */
+        const cJSON *obj = ostel_summary_jpath(f->sum.telemetry, path + strlen("telemetry."));
         if (!obj || cJSON_IsNull(obj))
             continue;
         if (!cJSON_IsObject(obj))
@@ -1253,9 +1291,9 @@ static int insert_phases(struct ostel_store *s, const struct run_files *f, int64
  */
 static int insert_memory(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
-    const cJSON *arr = ostel_store_json_get(f->doc, "llama.memory_breakdown");
-    if (!arr)
-        arr = ostel_store_json_get(f->doc, "llama.breakdown");
+    struct ostel_summary_llama_facts lf; /* llama.memory_breakdown, or the older "breakdown" */
+    ostel_summary_llama_facts(&f->sum, &lf);
+    const cJSON *arr = lf.breakdown;
     if (!cJSON_IsArray(arr))
         return OSTEL_OK;
     static const char *const head[] = {"run_id", "seq", "device", "description"};
@@ -1310,11 +1348,11 @@ static int insert_memory(struct ostel_store *s, const struct run_files *f, int64
  */
 static int insert_scenario(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
-    const char *name = NULL, *def = NULL;
-    const cJSON *obj = ostel_store_json_get(f->doc, "scenario");
+    const char *name = f->sum.run.scenario, *def = NULL;
+    const cJSON *obj = ostel_summary_section(&f->sum, "scenario");
     if (!cJSON_IsObject(obj))
         obj = NULL;
-    if (ostel_store_json_string(f->doc, "run.scenario", &name) != 1 && obj)
+    if (!name && obj)
         ostel_store_json_string(obj, "name", &name);
     if (!name || !*name || strcmp(name, "none") == 0)
         return OSTEL_OK;

@@ -306,6 +306,88 @@ fail:
     return OSTEL_ERR;
 }
 
+/*
+ * The values the store types into its columns where the run-directory contract defines their
+ * type: 's' a string, 'n' a finite number, 'b' a boolean (or null, or absent). rundir's reader
+ * (rundir_summary.h) takes a value of the wrong type as unknown; the store refuses the run instead,
+ * naming the first path in this order (runs' columns). The values themselves are read through
+ * rundir's struct.
+ */
+struct typed {
+    const char *path;
+    char kind;
+};
+static const struct typed typed_host[] = {
+    {"host.hostname", 's'},  {"host.os", 's'},      {"host.cpu_model", 's'},
+    {"host.cpu_cores", 'n'}, {"host.ram_mib", 'n'},
+};
+static const struct typed typed_run[] = {
+    {"run.tag", 's'},
+    {"run.status", 's'},
+    {"run.exit_code", 'n'},
+    {"run.signal", 's'},
+    {"run.oom_killed", 'b'},
+    {"run.start_ts", 'n'},
+    {"run.end_ts", 'n'},
+    {"run.wall_s", 'n'},
+    {"run.tool", 's'},
+    {"run.model", 's'},
+    {"run.ctx", 'n'},
+    {"run.gen", 'n'},
+    {"run.repetition", 'n'},
+    {"ostel_version", 's'},
+    {"telemetry.samples", 'n'},
+    {"telemetry.interval_ms", 'n'},
+    {"telemetry.interval_ms_mean", 'n'},
+    {"telemetry.interval_ms_p99", 'n'},
+    {"telemetry.overall.rss_peak_mib", 'n'},
+    {"telemetry.overall.rss_anon_peak_mib", 'n'},
+    {"telemetry.overall.rss_file_peak_mib", 'n'},
+    {"telemetry.overall.swap_peak_mib", 'n'},
+    {"telemetry.overall.cpu_mean_pct", 'n'},
+    {"telemetry.overall.majflt", 'n'},
+    {"telemetry.overall.pageouts", 'n'},
+    {"telemetry.overall.swapouts", 'n'},
+    {"telemetry.overall.pressure_worst", 'n'},
+    {"telemetry.overall.avail_min_pct", 'n'},
+    {"telemetry.ostel_cpu.ms", 'n'},
+    {"telemetry.ostel_cpu.us_per_sample", 'n'},
+};
+
+static bool typed_ok(const cJSON *root, const char *path, char kind)
+{
+    const cJSON *v = ostel_store_json_get(root, path);
+    if (!v || cJSON_IsNull(v))
+        return true;
+    switch (kind) {
+    case 's':
+        return cJSON_IsString(v) && v->valuestring;
+    case 'n':
+        return cJSON_IsNumber(v) && isfinite(v->valuedouble);
+    default:
+        return cJSON_IsBool(v);
+    }
+}
+
+/* The first path of table t whose value has the wrong type, or NULL. */
+static const char *first_mistyped(const cJSON *root, const struct typed *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!typed_ok(root, t[i].path, t[i].kind))
+            return t[i].path;
+    return NULL;
+}
+
+const char *ostel_store_summary_mistyped_host(const cJSON *root)
+{
+    return first_mistyped(root, typed_host, OSTEL_ARRAY_LEN(typed_host));
+}
+
+const char *ostel_store_summary_mistyped(const cJSON *root)
+{
+    return first_mistyped(root, typed_run, OSTEL_ARRAY_LEN(typed_run));
+}
+
 void ostel_store_hash_hex(const void *data, size_t len, char out[17])
 {
     ostel_fnv1a64_hex(data, len, OSTEL_FNV1A64_BASIS, out);

@@ -96,6 +96,17 @@ cJSON *ostel_store_summary_parse(const char *text, size_t len, char *err, size_t
 int ostel_store_summary_check(const cJSON *root, char *err, size_t err_size);
 
 /*
+ * The store's strictness over summary.json beyond the validator's: rundir's reader
+ * (rundir_summary.h), through which the store reads the values, takes a value of the wrong type as
+ * unknown, but the store refuses a run whose value has another type than the contract's where it
+ * fills a typed column (a string, a finite number, a boolean; null and absent are fine). Each
+ * returns NULL, or the dotted path of the first such value (a static string): the host's facts
+ * (the machine), the run's identity, outcome and statistics (the run row).
+ */
+const char *ostel_store_summary_mistyped_host(const cJSON *root);
+const char *ostel_store_summary_mistyped(const cJSON *root);
+
+/*
  * Looks up a dotted path ("telemetry.overall.rss_peak_mib") in a summary. Returns 1 and sets *out
  * for a number, 0 when the value is absent or null, OSTEL_ERR when it is present with another type.
  */

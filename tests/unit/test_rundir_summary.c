@@ -249,12 +249,84 @@ static void test_write_read(void **state)
     ostel_summary_free(&s);
 }
 
+/* The summary of a process ostel did not start (ostel serve --url): only what ostel knows of it,
+ * in the order that summary always had; its samples and watched pid read back. */
+static void test_external(void **state)
+{
+    (void)state;
+    struct ostel_summary s;
+    ostel_summary_init(&s);
+    s.external = true;
+    ostel_summary_set_str(&s.ostel_version, "9.9");
+    ostel_summary_set_str(&s.run.run_id, "00ff");
+    ostel_summary_set_str(&s.run.tag, "serve");
+    ostel_summary_set_str(&s.run.status, "ok");
+    s.run.start_ts_s = 10.0004;
+    s.run.end_ts_s = 12;
+    s.run.wall_s = 1.9996;
+    ostel_summary_set_str(&s.run.tool, "llama-server");
+    s.run.samples = 20;
+    s.run.watched_pid = 4242;
+    ostel_summary_set_section(&s, "serve", cJSON_CreateObject());
+    size_t n;
+    char *text = ostel_summary_text(&s, &n);
+    const char *want = "{\n\t\"schema\":\t\"ostel.summary\",\n\t\"schema_version\":\t1,\n"
+                       "\t\"ostel_version\":\t\"9.9\",\n\t\"run\":\t{\n"
+                       "\t\t\"run_id\":\t\"00ff\",\n\t\t\"tag\":\t\"serve\",\n"
+                       "\t\t\"status\":\t\"ok\",\n\t\t\"start_ts\":\t10,\n"
+                       "\t\t\"end_ts\":\t12,\n\t\t\"wall_s\":\t2,\n"
+                       "\t\t\"tool\":\t\"llama-server\",\n\t\t\"samples\":\t20,\n"
+                       "\t\t\"watched_pid\":\t4242\n\t},\n\t\"serve\":\t{\n\t}\n}\n";
+    assert_string_equal(text, want);
+    struct ostel_summary r;
+    char err[256];
+    assert_int_equal(ostel_summary_parse(text, n, &r, err, sizeof(err)), OSTEL_OK);
+    assert_false(r.external);
+    assert_int_equal(r.run.samples, 20);
+    assert_int_equal(r.run.watched_pid, 4242);
+    assert_false(r.run.has_oom_killed); /* never said: unknown, not false */
+    assert_null(r.host.hostname);
+    assert_null(r.llama);
+    ostel_summary_free(&r);
+    free(text);
+    ostel_summary_free(&s);
+    /* a run ostel started writes neither, and always oom_killed */
+    ostel_summary_init(&s);
+    text = ostel_summary_text(&s, &n);
+    assert_int_equal(ostel_summary_parse(text, n, &r, err, sizeof(err)), OSTEL_OK);
+    assert_true(r.run.has_oom_killed);
+    ostel_summary_free(&r);
+    assert_null(strstr(text, "\"samples\""));
+    assert_null(strstr(text, "\"watched_pid\""));
+    free(text);
+    ostel_summary_free(&s);
+}
+
+/* A llama-server log with progress lines but no timings: the report's gen_tps is the server's
+ * progress figure, the timings' own (the store's column) unknown. */
+static void test_progress_only(void **state)
+{
+    (void)state;
+    static const char text[] = "{\"schema\": \"ostel.summary\", \"schema_version\": 1, \"run\": "
+                               "{\"status\": \"ok\"}, \"llama\": {\"timings\": {\"gen_tps\": "
+                               "null}, \"server_progress\": {\"tg_tps\": 80}}}";
+    struct ostel_summary s;
+    char err[256];
+    assert_int_equal(ostel_summary_parse(text, strlen(text), &s, err, sizeof(err)), OSTEL_OK);
+    struct ostel_summary_llama_facts lf;
+    ostel_summary_llama_facts(&s, &lf);
+    assert_true(lf.gen_tps == 80);
+    assert_true(isnan(lf.timings_gen_tps));
+    ostel_summary_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_fields),
-        cmocka_unit_test(test_legacy_keys), cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_write_read),
+        cmocka_unit_test(test_round_trip),    cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_legacy_keys),   cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_write_read),    cmocka_unit_test(test_external),
+        cmocka_unit_test(test_progress_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

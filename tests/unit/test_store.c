@@ -7,6 +7,7 @@
 #include "rundir/rundir_requests.h"
 #include "store/store.h"
 #include "store/store_query.h"
+#include "rundir/rundir_summary.h"
 #include "util/fileio.h"
 
 #include <math.h>
@@ -865,6 +866,101 @@ static void test_report_sql_plan(void **state)
     sqlite3_close(raw);
 }
 
+/* Rewrites dir/summary.json through rundir's struct: edit() changes what was read. */
+static void rewrite_summary(const char *dir, void (*edit)(struct ostel_summary *))
+{
+    struct ostel_summary sum;
+    char err[256];
+    assert_int_equal(ostel_summary_read(dir, &sum, err, sizeof(err)), OSTEL_OK);
+    edit(&sum);
+    assert_int_equal(ostel_summary_write(dir, &sum), 0);
+    ostel_summary_free(&sum);
+}
+
+/* The llama section as the oldest ostel wrote it: flat keys, "breakdown" */
+static void flat_llama(struct ostel_summary *sum)
+{
+    cJSON_Delete(sum->llama);
+    sum->llama = cJSON_Parse("{\"gen_tps\": 12.5, \"load_ms\": 40.25, \"prompt_tps\": 300, "
+                             "\"breakdown\": [{\"device\": \"CPU\", \"self\": 10}]}");
+}
+
+/* A llama-server run whose log printed progress lines but no timings */
+static void progress_only(struct ostel_summary *sum)
+{
+    cJSON_Delete(sum->llama);
+    sum->llama = cJSON_Parse("{\"timings\": {\"gen_tps\": null}, "
+                             "\"server_progress\": {\"tg_tps\": 80}}");
+    sum->run.start_ts_s += 1; /* another run (the fixture has no run_id) */
+    sum->run.end_ts_s += 1;
+}
+
+/* `ostel serve --url`'s summary: a process ostel did not start (no host, no oom_killed) */
+static void external(struct ostel_summary *sum)
+{
+    sum->external = true;
+    sum->run.start_ts_s += 2;
+    sum->run.end_ts_s += 2;
+    sum->run.samples = 8;
+    sum->run.watched_pid = 4242;
+}
+
+/*
+ * The store reads summary.json through rundir's reader (struct ostel_summary and its llama facts):
+ * the older flat llama layout through the legacy keys, the timings column never from the server's
+ * progress line (which the report's gen_tps falls back to), and a summary of a process ostel did
+ * not start without a machine or an oom_killed it never said.
+ */
+static void test_summary_through_rundir(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *run = ostel_xasprintf("%s/run", dir);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    int64_t id = 0;
+
+    copy_run("q4-ok", run);
+    rewrite_summary(run, flat_llama);
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, &id), OSTEL_STORE_ADDED);
+    char *json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"load_ms\":40.25,"));
+    assert_non_null(strstr(json, "\"prompt_tok_s\":300,"));
+    assert_non_null(strstr(json, "\"gen_tok_s\":12.5,"));
+    assert_non_null(strstr(json, "\"oom_killed\":0,"));
+    free(json);
+    assert_int_equal(count(s, "memory_breakdown"), 1);
+    assert_int_equal(count(s, "machines"), 1);
+
+    test_rmtree(run);
+    copy_run("q4-ok", run);
+    rewrite_summary(run, progress_only);
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, &id), OSTEL_STORE_ADDED);
+    json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"gen_tok_s\":null,"));
+    free(json);
+
+    test_rmtree(run);
+    copy_run("q4-ok", run);
+    rewrite_summary(run, external);
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, &id), OSTEL_STORE_ADDED);
+    json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"machine_id\":null,"));
+    assert_non_null(strstr(json, "\"oom_killed\":null,"));
+    assert_non_null(strstr(json, "\"ctx\":null,"));
+    assert_non_null(strstr(json, "\"status\":\"ok\","));
+    free(json);
+    assert_int_equal(count(s, "machines"), 1);
+    assert_int_equal(count(s, "runs"), 3);
+
+    ostel_store_close(s);
+    test_rmtree(dir);
+    free(run);
+    free(dir);
+    free(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -883,6 +979,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_sql_plan, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_resume_per_study, db_setup, db_teardown),
         cmocka_unit_test(test_study_commit_fails),
+        cmocka_unit_test(test_summary_through_rundir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
