@@ -13,6 +13,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/run_args.h"
+#include "llama/gguf_facts.h"
 #include "llama/llama_tools.h"
 #include "run/aggregate.h"
 #include "rundir/rundir_metrics.h"
@@ -158,6 +159,9 @@ struct serve_args {
     char *vocab;         /* --vocab: with --url, the GGUF of the server's vocabulary */
     int utf8_only;       /* --utf8-only: -1 auto, 0 off, 1 on */
     int32_t *banned_ids; /* the tokens the requests ban (a.p.banned_tokens), owned */
+    /* the model's header facts from resolve_utf8_only's read, for the runner (model_file NULL:
+     * not read; the runner reads it), owned */
+    struct ostel_gguf_run_facts model_facts;
 };
 
 static void replace(char **dst, const char *v)
@@ -605,7 +609,7 @@ static void print_log_tail(const char *dir)
 static int resolve_utf8_only(struct serve_args *a)
 {
     return ostel_serve_resolve_utf8(a->utf8_only, a->url ? a->vocab : a->model, &a->p,
-                                    &a->banned_ids);
+                                    &a->banned_ids, a->url ? NULL : &a->model_facts);
 }
 
 static char *make_dir_name(const struct serve_args *a)
@@ -894,6 +898,7 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     spec.tag = a->tag;
     spec.tool = "llama-server";
     spec.model = a->model;
+    spec.model_facts = a->model_facts.model_file ? &a->model_facts : NULL;
     spec.ctx = a->ctx;
     spec.gen = -1;
     spec.prompt_desc = a->prompt_file ? a->prompt_file : "ostel serve built-in text";
@@ -962,6 +967,7 @@ static void serve_args_free(struct serve_args *a)
     free(a->levels);
     free(a->vocab);
     free(a->banned_ids);
+    ostel_gguf_run_facts_free(&a->model_facts);
 }
 
 int ostel_cmd_serve(int argc, char **argv)

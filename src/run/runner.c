@@ -976,7 +976,10 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         char *sp = ostel_xasprintf("%s/summary.json", s->dir);
         unlink(sp);
         free(sp);
-        ostel_run_result_free(res);
+        if (res->summary) /* the directory has none; the log's parse stays the log's */
+            ostel_summary_free(res->summary);
+        free(res->summary);
+        res->summary = NULL;
     }
     ostel_prom_run_end(s->prom, ostel_run_status_name(res->status));
     restore_signals(&sv);

@@ -1,9 +1,11 @@
 /*
  * Unit tests for what the runner's producers hand over instead of files read back: the sampler's
  * rows (each value as metrics.csv holds it) and, through a real run of /bin/sh, the summary and
- * the log parser's result in the runner's result, built without reading metrics.csv back.
+ * the log parser's result in the runner's result, built without reading metrics.csv back, and the
+ * model's header facts a caller hands to the runner.
  */
 #include "testlib.h"
+#include "llama/gguf_facts.h"
 #include "llama/logparse.h"
 #include "run/runner.h"
 #include "run/sampler.h"
@@ -158,11 +160,60 @@ static void test_run_hands_over(void **state)
     free(tmp);
 }
 
+/* The model's header facts a caller hands over are the ones recorded: the runner reads no header
+ * (here there is none to read). */
+static void test_run_takes_model_facts(void **state)
+{
+    (void)state;
+    char *tmp = test_tmpdir();
+    char *dir = ostel_xasprintf("%s/run", tmp);
+    char *const argv[] = {"/bin/sh", "-c", "exit 0", NULL};
+    struct ostel_gguf_run_facts facts;
+    memset(&facts, 0, sizeof(facts));
+    facts.model_file = cJSON_CreateObject();
+    cJSON_AddStringToObject(facts.model_file, "path", "handed-over");
+    struct ostel_run_spec s;
+    memset(&s, 0, sizeof(s));
+    s.dir = dir;
+    s.argv = argv;
+    s.tag = "t";
+    s.tool = "command";
+    s.model = "/nonexistent/ostel-test-model.gguf";
+    s.model_facts = &facts;
+    s.ctx = s.gen = -1;
+    s.scenario = "none";
+    s.ostel_cmdline = "test_runner";
+    s.interval_ns = 20000000ull;
+    s.gpu_interval_ns = UINT64_MAX;
+    s.quiet = true;
+    struct ostel_run_result res;
+    assert_int_equal(ostel_runner_run(&s, &res), 0);
+    assert_non_null(res.summary);
+    const cJSON *path = cJSON_GetObjectItem(res.summary->model_file, "path");
+    assert_true(cJSON_IsString(path));
+    assert_string_equal(path->valuestring, "handed-over");
+    ostel_run_result_free(&res);
+    test_rmtree(dir);
+
+    /* without them the runner reads the header itself: none here, so no model_file */
+    s.model_facts = NULL;
+    assert_int_equal(ostel_runner_run(&s, &res), 0);
+    assert_non_null(res.summary);
+    assert_null(res.summary->model_file);
+    ostel_run_result_free(&res);
+
+    ostel_gguf_run_facts_free(&facts);
+    test_rmtree(tmp);
+    free(dir);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_as_written),
         cmocka_unit_test(test_run_hands_over),
+        cmocka_unit_test(test_run_takes_model_facts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
