@@ -430,7 +430,7 @@ static char *gpu_names(const cJSON *gpu)
 struct post {
     struct ostel_log_result lr;
     bool parsed;                  /* the log was read and parsed */
-    struct ostel_metrics_table t; /* metrics.csv's rows, labelled with phases */
+    struct ostel_metrics_table t; /* the sampler's rows, labelled with phases */
     struct ostel_phase_bounds b;
 };
 

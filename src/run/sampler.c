@@ -243,13 +243,37 @@ uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint6
     return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, write_errno, NULL);
 }
 
-/* v as metrics.csv holds it: printed with the column's decimals and read as a reader reads it
- * (strtod's value, which the validator's fast path gives too), so that statistics of the rows
- * handed over are those of the file's values. NAN where the writer leaves the cell empty. */
+/*
+ * v as metrics.csv holds it: what strtod makes of "%.*f" (the writer's cell; the validator's fast
+ * path gives the same value), so that statistics of the rows handed over are those of the file's
+ * values. NAN where the writer leaves the cell empty. Without printing: printf rounds the exact
+ * binary value of v * 10^decimals to the nearest integer n, a tie to even; that product is p + e
+ * exactly (fma gives e), and only a p of exactly half an integer can be moved by e. The cell is
+ * then n / 10^decimals, which both strtod and the validator round correctly from n. Printed as a
+ * fallback where n would not be exact (2^53 and up).
+ */
 static double as_written(double v, int decimals)
 {
+    static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     if (!isfinite(v))
         return NAN;
+    if (decimals >= 0 && decimals < (int)OSTEL_ARRAY_LEN(pow10_tab)) {
+        double sc = pow10_tab[decimals], a = fabs(v);
+        double p = a * sc;
+        if (p < 9007199254740992.0) {
+            double e = fma(a, sc, -p); /* a * sc - p, exactly */
+            double f = floor(p), frac = p - f;
+            double n = frac > 0.5          ? f + 1
+                       : frac < 0.5        ? f
+                       : e > 0             ? f + 1
+                       : e < 0             ? f
+                       : fmod(f, 2.0) == 0 ? f
+                                           : f + 1;
+            double r = n / sc;
+            return signbit(v) ? -r : r; /* "-0.00" is -0 too */
+        }
+    }
     char cell[400]; /* DBL_MAX printed with 3 decimals: 313 bytes */
     snprintf(cell, sizeof(cell), "%.*f", decimals, v);
     return strtod(cell, NULL);

@@ -51,9 +51,9 @@ uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint6
 uint64_t ostel_sampler_finish_rows(struct ostel_sampler *s, int64_t *oom_kills,
                                    uint64_t *thread_cpu_ns, int *write_errno,
                                    struct ostel_metrics_table *rows);
-/* Sets each value of rows to the one metrics.csv holds for it: printed with its column's decimals
- * and read back as strtod reads it (a value the writer leaves empty, not finite, becomes invalid).
- * Pure; no file involved. */
+/* Sets each value of rows to the one metrics.csv holds for it: what strtod (and the validator)
+ * makes of the cell the writer prints with the column's decimals, computed without printing; a
+ * value the writer leaves empty (not finite) becomes invalid. Pure; no file involved. */
 void ostel_sampler_rows_as_written(struct ostel_metrics_row *rows, size_t n);
 /* Rows written so far (may be read from another thread). */
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s);

@@ -65,6 +65,60 @@ static void test_rows_as_written(void **state)
     ostel_buf_free(&csv);
 }
 
+/* Many values, of the kinds the sampler sees (binary fractions, ties, epoch seconds, small, huge,
+ * negative), against what strtod makes of the writer's cell, bit for bit. */
+static void test_rows_as_written_many(void **state)
+{
+    (void)state;
+    const enum ostel_metric_col cols[] = {OSTEL_COL_THREADS, OSTEL_COL_CPU_PCT, OSTEL_COL_RSS_MB,
+                                          OSTEL_COL_TS};
+    uint64_t x = 88172645463325252ull;
+    enum { N = 50000 };
+    struct ostel_metrics_row *rows = ostel_xcalloc(N, sizeof(*rows));
+    double *orig = ostel_xcalloc((size_t)N * 4, sizeof(double));
+    for (size_t i = 0; i < N; i++) {
+        for (size_t k = 0; k < 4; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+            double u = (double)(x >> 11) / 9007199254740992.0, v;
+            switch (i % 6) {
+            case 0:
+                v = (double)(x % 1000000) / 256.0;
+                break; /* pages in MiB: ties */
+            case 1:
+                v = (double)(x % 100000) / 8.0 - 5000.0;
+                break; /* negative ties */
+            case 2:
+                v = 1765000000.0 + u * 1e5;
+                break; /* epoch seconds */
+            case 3:
+                v = u * pow(10.0, (double)(x % 30) - 10.0);
+                break; /* 1e-10 to 1e19 */
+            case 4:
+                v = (double)(x % 100000) / 1000.0 + 0.0005;
+                break; /* near ties */
+            default:
+                v = -u * 1e-3;
+                break; /* rounds to -0 */
+            }
+            orig[i * 4 + k] = v;
+            ostel_metrics_set(&rows[i], cols[k], v);
+        }
+    }
+    ostel_sampler_rows_as_written(rows, N);
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < 4; k++) {
+            char cell[400];
+            snprintf(cell, sizeof(cell), "%.*f", ostel_metrics_col(cols[k])->decimals,
+                     orig[i * 4 + k]);
+            double want = strtod(cell, NULL);
+            if (memcmp(&want, &rows[i].v[cols[k]], sizeof(double)) != 0)
+                fail_msg("%.17g with %d decimals: '%s' is %.17g, not %.17g", orig[i * 4 + k],
+                         ostel_metrics_col(cols[k])->decimals, cell, want, rows[i].v[cols[k]]);
+        }
+    free(orig);
+    free(rows);
+}
+
 struct swap_arg {
     const char *dir;
     bool swapped;
@@ -212,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rows_as_written),
+        cmocka_unit_test(test_rows_as_written_many),
         cmocka_unit_test(test_run_hands_over),
         cmocka_unit_test(test_run_takes_model_facts),
     };
