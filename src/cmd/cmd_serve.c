@@ -13,6 +13,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/run_args.h"
+#include "llama/gguf_facts.h"
 #include "llama/llama_tools.h"
 #include "run/aggregate.h"
 #include "rundir/rundir_metrics.h"
@@ -155,6 +156,9 @@ struct serve_args {
     char *vocab;         /* --vocab: with --url, the GGUF of the server's vocabulary */
     int utf8_only;       /* --utf8-only: -1 auto, 0 off, 1 on */
     int32_t *banned_ids; /* the tokens the requests ban (a.p.banned_tokens), owned */
+    /* the model's header facts from resolve_utf8_only's read, for the runner (model_file NULL:
+     * not read; the runner reads it), owned */
+    struct ostel_gguf_run_facts model_facts;
 };
 
 static void replace(char **dst, const char *v)
@@ -534,7 +538,7 @@ static void print_log_tail(const char *dir)
 static int resolve_utf8_only(struct serve_args *a)
 {
     return ostel_serve_resolve_utf8(a->utf8_only, a->url ? a->vocab : a->model, &a->p,
-                                    &a->banned_ids);
+                                    &a->banned_ids, a->url ? NULL : &a->model_facts);
 }
 
 /* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
@@ -758,6 +762,7 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     spec.dir = dir;
     spec.tag = a->tag;
     spec.model = a->model;
+    spec.model_facts = a->model_facts.model_file ? &a->model_facts : NULL;
     spec.ctx = a->ctx;
     spec.scenario = "none";
     spec.llama_bin = a->llama_bin ? a->llama_bin : getenv("OSTEL_LLAMA_BIN");
@@ -835,6 +840,7 @@ static void serve_args_free(struct serve_args *a)
     free(a->levels);
     free(a->vocab);
     free(a->banned_ids);
+    ostel_gguf_run_facts_free(&a->model_facts);
 }
 
 int ostel_cmd_serve(int argc, char **argv)

@@ -23,19 +23,17 @@ static bool backend_is_host(const char *b)
     return strncmp(b, "CPU", 3) == 0 || strstr(b, "_Host") != NULL || strcmp(b, "Host") == 0;
 }
 
-static enum ostel_memmodel_backend backend_of_log(const struct ostel_log_result *r)
+static enum ostel_memmodel_backend backend_of_platform(const char *pl)
 {
-    const char *pl = ostel_logparse_platform(r);
-    if (!pl || strcmp(pl, "cpu") == 0)
+    if (!pl || !pl[0] || strcmp(pl, "cpu") == 0)
         return OSTEL_MEMMODEL_BACKEND_CPU;
     if (strcmp(pl, "metal") == 0)
         return OSTEL_MEMMODEL_BACKEND_METAL;
     return OSTEL_MEMMODEL_BACKEND_CUDA;
 }
 
-static uint32_t cpu_features_of_log(const struct ostel_log_result *r)
+static uint32_t cpu_features_of(const char *si)
 {
-    const char *si = r->system_info;
     uint32_t f = 0;
     if (!strstr(si, "REPACK = 1"))
         return 0; /* no repack support compiled in (or not printed: assume none) */
@@ -50,14 +48,68 @@ static uint32_t cpu_features_of_log(const struct ostel_log_result *r)
     return f;
 }
 
-static int flash_attn_of_log(const char *s)
+static int flash_attn_of(const char *s)
 {
-    if (!s[0] || strcmp(s, "auto") == 0)
+    if (strcmp(s, "auto") == 0)
         return -1;
     if (strcmp(s, "0") == 0 || strcasecmp(s, "disabled") == 0 || strcasecmp(s, "off") == 0 ||
         strcasecmp(s, "false") == 0)
         return 0;
     return 1;
+}
+
+static double logval(struct ostel_logval v)
+{
+    return v.valid ? v.value : NAN;
+}
+
+struct ostel_memmodel_log_settings ostel_memmodel_log_settings_of(const struct ostel_log_result *r)
+{
+    struct ostel_memmodel_log_settings s = {
+        .n_ctx = logval(r->n_ctx),
+        .n_seq_max = logval(r->n_seq_max),
+        .n_batch = logval(r->n_batch),
+        .n_ubatch = logval(r->n_ubatch),
+        .offloaded_layers = logval(r->offloaded_layers),
+        .kv_type_k = r->kv_type_k,
+        .kv_type_v = r->kv_type_v,
+        .flash_attn = r->flash_attn,
+        .platform = ostel_logparse_platform(r),
+        .system_info = r->system_info,
+    };
+    return s;
+}
+
+/* v as a count when it is one within [1, max) (NAN, not finite and absurd are not): true. */
+static bool count_in(double v, double max, uint32_t *out)
+{
+    if (!(v >= 1 && v < max))
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+void ostel_memmodel_params_from_log(struct ostel_memmodel_params *p,
+                                    const struct ostel_memmodel_log_settings *s)
+{
+    count_in(s->n_ctx, 1e9, &p->n_ctx);
+    if (count_in(s->n_seq_max, 1e5, &p->n_seq) && p->n_seq > 1)
+        p->kv_unified = true; /* older builds and servers keep one cache for all sequences */
+    count_in(s->n_ubatch, 1e7, &p->n_ubatch);
+    count_in(s->n_batch, 1e7, &p->n_batch);
+    int t = s->kv_type_k ? ostel_memmodel_cache_type(s->kv_type_k) : -1;
+    if (t >= 0)
+        p->type_k = (uint32_t)t;
+    t = s->kv_type_v ? ostel_memmodel_cache_type(s->kv_type_v) : -1;
+    if (t >= 0)
+        p->type_v = (uint32_t)t;
+    if (s->flash_attn && s->flash_attn[0])
+        p->flash_attn = flash_attn_of(s->flash_attn);
+    p->backend = backend_of_platform(s->platform);
+    if (s->offloaded_layers >= 0 && s->offloaded_layers < 1e6)
+        p->ngl = (int)s->offloaded_layers;
+    if (s->system_info && s->system_info[0])
+        p->cpu_features = cpu_features_of(s->system_info);
 }
 
 struct measured {
@@ -158,32 +210,8 @@ cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape
     }
 
     struct ostel_memmodel_params p = pin ? *pin : ostel_memmodel_default_params();
-    if (log->n_ctx.valid && log->n_ctx.value >= 1 && log->n_ctx.value < 1e9)
-        p.n_ctx = (uint32_t)log->n_ctx.value;
-    if (log->n_seq_max.valid && log->n_seq_max.value >= 1 && log->n_seq_max.value < 1e5) {
-        p.n_seq = (uint32_t)log->n_seq_max.value;
-        /* older builds and servers keep one cache for all sequences */
-        if (p.n_seq > 1)
-            p.kv_unified = true;
-    }
-    if (log->n_ubatch.valid && log->n_ubatch.value >= 1 && log->n_ubatch.value < 1e7)
-        p.n_ubatch = (uint32_t)log->n_ubatch.value;
-    if (log->n_batch.valid && log->n_batch.value >= 1 && log->n_batch.value < 1e7)
-        p.n_batch = (uint32_t)log->n_batch.value;
-    int t = ostel_memmodel_cache_type(log->kv_type_k);
-    if (t >= 0)
-        p.type_k = (uint32_t)t;
-    t = ostel_memmodel_cache_type(log->kv_type_v);
-    if (t >= 0)
-        p.type_v = (uint32_t)t;
-    if (log->flash_attn[0])
-        p.flash_attn = flash_attn_of_log(log->flash_attn);
-    p.backend = backend_of_log(log);
-    if (log->offloaded_layers.valid && log->offloaded_layers.value >= 0 &&
-        log->offloaded_layers.value < 1e6)
-        p.ngl = (int)log->offloaded_layers.value;
-    if (log->system_info[0])
-        p.cpu_features = cpu_features_of_log(log);
+    struct ostel_memmodel_log_settings ls = ostel_memmodel_log_settings_of(log);
+    ostel_memmodel_params_from_log(&p, &ls);
     /* the log's own KV size decides whether the window cache applies: keep the shape's */
 
     struct ostel_memmodel_result r;

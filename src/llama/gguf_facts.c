@@ -291,6 +291,20 @@ cJSON *ostel_gguf_model_json(const struct ostel_gguf *g, const struct ostel_gguf
     return o;
 }
 
+void ostel_gguf_run_facts_from(struct ostel_gguf_run_facts *f, const struct ostel_gguf *g,
+                               const char *path)
+{
+    memset(f, 0, sizeof(*f));
+    struct ostel_gguf_model m;
+    ostel_gguf_model_init(&m, g);
+    f->model_file = ostel_gguf_model_json(g, &m, path);
+    ostel_gguf_model_free(&m);
+    char serr[256];
+    f->has_shape = ostel_memmodel_shape_from_gguf(&f->shape, g, serr, sizeof(serr)) == OSTEL_OK;
+    if (!f->has_shape)
+        ostel_memmodel_shape_free(&f->shape);
+}
+
 int ostel_gguf_run_facts_read(struct ostel_gguf_run_facts *f, const char *path, char *err,
                               size_t err_size)
 {
@@ -300,14 +314,7 @@ int ostel_gguf_run_facts_read(struct ostel_gguf_run_facts *f, const char *path, 
         ostel_gguf_free(&g);
         return OSTEL_ERR;
     }
-    struct ostel_gguf_model m;
-    ostel_gguf_model_init(&m, &g);
-    f->model_file = ostel_gguf_model_json(&g, &m, path);
-    ostel_gguf_model_free(&m);
-    char serr[256];
-    f->has_shape = ostel_memmodel_shape_from_gguf(&f->shape, &g, serr, sizeof(serr)) == OSTEL_OK;
-    if (!f->has_shape)
-        ostel_memmodel_shape_free(&f->shape);
+    ostel_gguf_run_facts_from(f, &g, path);
     ostel_gguf_free(&g);
     return OSTEL_OK;
 }

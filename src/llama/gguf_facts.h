@@ -89,6 +89,11 @@ struct ostel_gguf_run_facts {
  */
 int ostel_gguf_run_facts_read(struct ostel_gguf_run_facts *f, const char *path, char *err,
                               size_t err_size);
+/* The same from a header the caller has read already (g borrowed; path recorded as given), for a
+ * caller that reads the header for facts of its own too. Never fails; free f with
+ * ostel_gguf_run_facts_free(). */
+void ostel_gguf_run_facts_from(struct ostel_gguf_run_facts *f, const struct ostel_gguf *g,
+                               const char *path);
 void ostel_gguf_run_facts_free(struct ostel_gguf_run_facts *f);
 
 #endif

@@ -157,6 +157,32 @@ cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape
                                    const struct ostel_memmodel_params *p,
                                    const struct ostel_log_result *log, char *err, size_t err_size);
 
+/*
+ * What a run's log says llama.cpp ran with, as far as the memory model's parameters go: from the
+ * log parser's result (ostel_memmodel_log_settings_of) or from the same facts as summary.json's
+ * llama object keeps them (the report). A number is NAN and a string NULL or "" where the log did
+ * not print it. Borrowed strings.
+ */
+struct ostel_memmodel_log_settings {
+    double n_ctx, n_seq_max, n_batch, n_ubatch, offloaded_layers;
+    const char *kv_type_k, *kv_type_v; /* "f16", "q8_0", ... */
+    const char *flash_attn;            /* as printed: "auto", "0", "1", "enabled", "disabled" */
+    const char *platform;    /* ostel_logparse_platform's name ("cpu", "metal", a GPU's), or NULL */
+    const char *system_info; /* llama.cpp's system_info line (its REPACK and CPU features) */
+};
+/* The settings in the log parser's result r (borrowing its strings). */
+struct ostel_memmodel_log_settings ostel_memmodel_log_settings_of(const struct ostel_log_result *r);
+/*
+ * Sets *p from what the log says (the one place where a log's settings become the memory model's
+ * parameters: the runner's prediction and the report's context sweep): n_ctx, n_batch, n_ubatch,
+ * n_seq (more than one: one unified cache, as older builds and servers keep), the cache types,
+ * flash attention, -ngl, the backend (from the platform: none or cpu is the CPU) and, where the
+ * system_info line was printed, the CPU features the repack depends on. What the log does not say,
+ * or says absurdly, leaves p's field as it was.
+ */
+void ostel_memmodel_params_from_log(struct ostel_memmodel_params *p,
+                                    const struct ostel_memmodel_log_settings *s);
+
 /* Error bars of the comparison: |error| at most this many percent. */
 #define OSTEL_MEMMODEL_BAR_MODEL_PCT 1.0
 #define OSTEL_MEMMODEL_BAR_CONTEXT_PCT 1.0

@@ -143,6 +143,7 @@ struct qmodel {
     bool synthetic;
     bool candidate;
     char key[17]; /* the pass's own key: the base key and this file's path, size and mtime */
+    struct ostel_gguf_run_facts facts; /* from the one read of its header, for each pass's runner */
 };
 
 struct qctx {
@@ -187,6 +188,7 @@ static int read_model(struct qmodel *m, const char *path)
         ostel_gguf_free(&g);
         return ostel_error("quality: '%s' is not a usable GGUF model: %s", path, err);
     }
+    ostel_gguf_run_facts_from(&m->facts, &g, path);
     struct ostel_gguf_model gm;
     ostel_gguf_model_init(&gm, &g);
     m->n_vocab = gm.n_vocab;
@@ -521,26 +523,19 @@ static void pass_out_free(struct pass_out *o)
     ostel_run_result_free(&o->res);
 }
 
-static void read_pass_log(const char *dir, struct pass_out *o)
+/* The pass's figures from the log parser's result, which the runner hands over (res.log): the log
+ * is not parsed again. */
+static void take_pass_log(struct pass_out *o, const struct ostel_run_result *res)
 {
-    char *path = ostel_xasprintf("%s/llama_output.log", dir);
-    struct ostel_buf b;
-    ostel_buf_init(&b, (size_t)64 << 20);
-    struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
-    char err[128];
-    if (ostel_file_read_all(path, (size_t)64 << 20, &b) == 0 &&
-        ostel_logparse_parse(b.data, b.len, &lr, err, sizeof(err)) == 0) {
-        o->ppl = lr.perplexity;
-        o->load_s = lr.timings.load_ms.valid ? lr.timings.load_ms.value / 1000.0 : NAN;
-        o->n_batch = lr.n_batch.valid ? (long long)lr.n_batch.value : 0;
-        o->n_ubatch = lr.n_ubatch.valid ? (long long)lr.n_ubatch.value : 0;
-        o->parsed = true;
-    }
     o->log_read = true;
-    ostel_log_result_free(&lr);
-    ostel_buf_free(&b);
-    free(path);
+    const struct ostel_log_result *lr = res->log;
+    if (!lr)
+        return;
+    o->ppl = lr->perplexity;
+    o->load_s = lr->timings.load_ms.valid ? lr->timings.load_ms.value / 1000.0 : NAN;
+    o->n_batch = lr->n_batch.valid ? (long long)lr->n_batch.value : 0;
+    o->n_ubatch = lr->n_ubatch.valid ? (long long)lr->n_ubatch.value : 0;
+    o->parsed = true;
 }
 
 /* The pass's "quality" section of summary.json: role, key, settings, outcome. */
@@ -638,7 +633,7 @@ static void pass_before_summary(void *arg, struct ostel_summary *sum,
     struct pass_out *o = h->o;
     if (res->status == OSTEL_RUN_INTERRUPTED)
         return;
-    read_pass_log(o->dir, o);
+    take_pass_log(o, res);
     if (h->k == PASS_REFUSED) {
         ostel_summary_set_section(sum, "quality",
                                   quality_section(c, "candidate", h->m, false, h->why, NULL));
@@ -676,6 +671,7 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
     rs.tag = c->m[m].tag;
     rs.tool = k == PASS_REFUSED ? "command" : "llama-perplexity";
     rs.model = c->m[m].path;
+    rs.model_facts = &c->m[m].facts;
     rs.ctx = q->ctx;
     rs.gen = -1;
     rs.prompt_desc = q->text;
@@ -720,8 +716,8 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
             fprintf(stderr, "\r\033[K");
         if (rc != 0)
             break;
-        if (!o->log_read) /* the probe's (the others' were read by pass_before_summary) */
-            read_pass_log(o->dir, o);
+        if (!o->log_read) /* the probe's (the others' were taken by pass_before_summary) */
+            take_pass_log(o, &o->res);
         const struct ostel_log_perplexity *p = &o->ppl;
         bool complete = k == PASS_BASE || k == PASS_REFUSED || p->error[0] ||
                         (k == PASS_PROBE ? p->tokens_have.valid : p->kld_mean.valid);
@@ -1176,8 +1172,10 @@ static int setup(struct qctx *c)
 
 static void ctx_free(struct qctx *c)
 {
-    for (size_t i = 0; c->m && i < c->n; i++)
+    for (size_t i = 0; c->m && i < c->n; i++) {
         free(c->m[i].tag);
+        ostel_gguf_run_facts_free(&c->m[i].facts);
+    }
     free(c->m);
     free(c->tool_path);
     free(c->llama_version);

@@ -467,65 +467,27 @@ static void load_prediction(struct ostel_report_prediction *p, const cJSON *o)
     copy_small(p->note, sizeof(p->note), ostel_summary_jstr(o, "note"));
 }
 
-/* A count from the log (n_ubatch, n_seq_max, layers): 0 when absent or absurd. */
-static uint32_t jcount(const cJSON *o, const char *key, double max)
-{
-    double v = ostel_summary_jnum(o, key);
-    return !isnan(v) && v >= 1 && v <= max ? (uint32_t)v : 0;
-}
-
-/* What llama.cpp ran with, as src/llama/fit_compare.c reads it from a log. */
+/* What llama.cpp ran with, as summary.json's llama object keeps the log's facts, made the memory
+ * model's parameters by the rules the runner's prediction used (ostel_memmodel_params_from_log). */
 static void load_mm_params(struct ostel_report_run *r, const cJSON *llama)
 {
     const cJSON *c = ostel_summary_jpath(llama, "context");
     if (!cJSON_IsObject(c))
         return;
-    struct ostel_memmodel_params *p = &r->mm;
     r->mm_known = true;
-    uint32_t v;
-    if ((v = jcount(c, "n_ctx", 1e9)))
-        p->n_ctx = v;
-    if ((v = jcount(c, "n_ubatch", 1e7)))
-        p->n_ubatch = v;
-    if ((v = jcount(c, "n_batch", 1e7)))
-        p->n_batch = v;
-    if ((v = jcount(c, "n_seq_max", 1e5))) {
-        p->n_seq = v;
-        p->kv_unified = v > 1; /* as the runner's prediction assumes */
-    }
-    const char *tk = ostel_summary_jstr(c, "kv_type_k"), *tv = ostel_summary_jstr(c, "kv_type_v");
-    int t = tk ? ostel_memmodel_cache_type(tk) : -1;
-    if (t >= 0)
-        p->type_k = (uint32_t)t;
-    t = tv ? ostel_memmodel_cache_type(tv) : -1;
-    if (t >= 0)
-        p->type_v = (uint32_t)t;
-    const char *fa = ostel_summary_jstr(c, "flash_attn");
-    if (fa && *fa && strcmp(fa, "auto") != 0)
-        p->flash_attn = strcmp(fa, "0") == 0 || strcasecmp(fa, "disabled") == 0 ||
-                                strcasecmp(fa, "off") == 0 || strcasecmp(fa, "false") == 0
-                            ? 0
-                            : 1;
-    double ngl = ostel_summary_jnum(c, "offloaded_layers");
-    if (!isnan(ngl) && ngl >= 0 && ngl < 1e6)
-        p->ngl = (int)ngl;
-    const char *pl = ostel_summary_jstr(llama, "platform");
-    if (pl && *pl)
-        p->backend = strcmp(pl, "cpu") == 0     ? OSTEL_MEMMODEL_BACKEND_CPU
-                     : strcmp(pl, "metal") == 0 ? OSTEL_MEMMODEL_BACKEND_METAL
-                                                : OSTEL_MEMMODEL_BACKEND_CUDA;
-    const char *si = ostel_summary_jstr(llama, "system_info");
-    p->cpu_features = 0;
-    if (si && strstr(si, "REPACK = 1")) {
-        if (strstr(si, "AVX2 = 1"))
-            p->cpu_features |= OSTEL_MEMMODEL_CPU_AVX2;
-        if (strstr(si, "AVX512 = 1"))
-            p->cpu_features |= OSTEL_MEMMODEL_CPU_AVX512;
-        if (strstr(si, "DOTPROD = 1"))
-            p->cpu_features |= OSTEL_MEMMODEL_CPU_NEON_DOTPROD;
-        if (strstr(si, "MATMUL_INT8 = 1"))
-            p->cpu_features |= OSTEL_MEMMODEL_CPU_NEON_I8MM;
-    }
+    struct ostel_memmodel_log_settings ls = {
+        .n_ctx = ostel_summary_jnum(c, "n_ctx"),
+        .n_seq_max = ostel_summary_jnum(c, "n_seq_max"),
+        .n_batch = ostel_summary_jnum(c, "n_batch"),
+        .n_ubatch = ostel_summary_jnum(c, "n_ubatch"),
+        .offloaded_layers = ostel_summary_jnum(c, "offloaded_layers"),
+        .kv_type_k = ostel_summary_jstr(c, "kv_type_k"),
+        .kv_type_v = ostel_summary_jstr(c, "kv_type_v"),
+        .flash_attn = ostel_summary_jstr(c, "flash_attn"),
+        .platform = ostel_summary_jstr(llama, "platform"),
+        .system_info = ostel_summary_jstr(llama, "system_info"),
+    };
+    ostel_memmodel_params_from_log(&r->mm, &ls);
 }
 
 /* A number of at most 1e9 (MiB, W, J), not negative; NAN otherwise. */

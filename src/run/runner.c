@@ -210,8 +210,9 @@ struct run_ctx {
     size_t n_marks, cap_marks;
     struct ostel_buf line; /* the current, not yet complete line */
     bool line_overflow;
-    char gpu_line[256];    /* config.txt's "gpu" line: what is read, or why nothing is */
-    cJSON *gpu_collection; /* what the GPU sampler recorded (owned), or NULL */
+    char gpu_line[256];              /* config.txt's "gpu" line: what is read, or why nothing is */
+    struct ostel_metrics_table rows; /* the sampler's rows, handed over as it stops (owned) */
+    cJSON *gpu_collection;           /* what the GPU sampler recorded (owned), or NULL */
 };
 
 /* Records the first artifact that could not be written; the run becomes status failed with it. */
@@ -429,7 +430,7 @@ static char *gpu_names(const cJSON *gpu)
 struct post {
     struct ostel_log_result lr;
     bool parsed;                  /* the log was read and parsed */
-    struct ostel_metrics_table t; /* metrics.csv's rows, labelled with phases */
+    struct ostel_metrics_table t; /* the sampler's rows, labelled with phases */
     struct ostel_phase_bounds b;
 };
 
@@ -449,18 +450,13 @@ static void parse_log(const struct run_ctx *c, struct post *p)
     ostel_buf_free(&log);
 }
 
-/* Phases from the marks and the log's timings; metrics.csv read back and rewritten with them. */
+/* Phases from the marks and the log's timings, on the rows the sampler handed over; metrics.csv
+ * rewritten with them. */
 static void label_phases(struct run_ctx *c, struct post *p)
 {
     const struct ostel_run_spec *s = c->spec;
-    struct ostel_buf csv;
-    ostel_buf_init(&csv, 0);
-    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
-    char err[256];
-    if (ostel_file_read_all(csv_path, (size_t)1 << 31, &csv) == 0 &&
-        ostel_metrics_parse(csv.data, csv.len, &p->t, err, sizeof(err)) != 0)
-        ostel_warn("%s: %s", csv_path, err);
-    ostel_buf_free(&csv);
+    p->t = c->rows;
+    memset(&c->rows, 0, sizeof(c->rows));
 
     ostel_phases_compute(c->marks, c->n_marks, &p->lr.timings, c->res->start_ts, c->res->end_ts,
                          &p->b);
@@ -478,6 +474,7 @@ static void label_phases(struct run_ctx *c, struct post *p)
         n = ostel_metrics_format_row(&p->t.rows[i], line, sizeof(line));
         ostel_buf_append(&out, line, n);
     }
+    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
     note_write_error(c, "metrics.csv", ostel_file_write_atomic_errno(csv_path, out.data, out.len));
     ostel_buf_free(&out);
     free(csv_path);
@@ -633,7 +630,12 @@ static struct ostel_summary *finalize(struct run_ctx *c)
     sum->gpu = gpu;
     fill_host(c, sum->gpu, &sum->host);
     ostel_metrics_table_free(&p.t);
-    ostel_log_result_free(&p.lr);
+    if (p.parsed) { /* the parser's result, handed over: nobody parses the log again */
+        res->log = ostel_xmalloc(sizeof(*res->log));
+        *res->log = p.lr;
+    } else {
+        ostel_log_result_free(&p.lr);
+    }
 
     if (s->before_summary)
         s->before_summary(s->before_summary_arg, sum, res);
@@ -868,7 +870,7 @@ static int64_t stop_watchers(struct run_ctx *c, struct watchers *w)
         uint64_t sampler_cpu = 0;
         res->oom_scope = ostel_sampler_oom_scope(w->sampler);
         int werr = 0;
-        res->samples = ostel_sampler_finish(w->sampler, &kills, &sampler_cpu, &werr);
+        res->samples = ostel_sampler_finish_rows(w->sampler, &kills, &sampler_cpu, &werr, &c->rows);
         note_write_error(c, "metrics.csv", werr);
         uint64_t runner_cpu1 =
             ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */
@@ -974,12 +976,16 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
         char *sp = ostel_xasprintf("%s/summary.json", s->dir);
         unlink(sp);
         free(sp);
-        ostel_run_result_free(res);
+        if (res->summary) /* the directory has none; the log's parse stays the log's */
+            ostel_summary_free(res->summary);
+        free(res->summary);
+        res->summary = NULL;
     }
     ostel_prom_run_end(s->prom, ostel_run_status_name(res->status));
     restore_signals(&sv);
     free(c.marks);
     ostel_buf_free(&c.line);
+    ostel_metrics_table_free(&c.rows);
     return OSTEL_OK;
 }
 
@@ -989,4 +995,8 @@ void ostel_run_result_free(struct ostel_run_result *res)
         ostel_summary_free(res->summary);
     free(res->summary);
     res->summary = NULL;
+    if (res->log)
+        ostel_log_result_free(res->log);
+    free(res->log);
+    res->log = NULL;
 }

@@ -16,6 +16,7 @@
 struct ostel_buf;
 struct ostel_run_result;
 struct ostel_gguf_run_facts;
+struct ostel_log_result;
 
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
@@ -95,6 +96,11 @@ struct ostel_run_result {
      * the directory has none (it or config.txt could not be written). Readers take it from here
      * instead of reading the file back. */
     struct ostel_summary *summary;
+    /* What the log parser found in llama_output.log (llama/logparse.h; owned:
+     * ostel_run_result_free()), the figures summary.json's llama object holds and more (a
+     * perplexity pass's), or NULL when the log could not be read or parsed. Readers take it from
+     * here instead of parsing the log again. */
+    struct ostel_log_result *log;
 };
 
 const char *ostel_run_status_name(enum ostel_run_status s);
@@ -111,7 +117,7 @@ int ostel_runner_prepare_dir(const char *dir);
  * Free res with ostel_run_result_free() in either case.
  */
 int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result *res);
-/* Frees what res owns (its summary); res stays readable otherwise. */
+/* Frees what res owns (its summary and log); res stays readable otherwise. */
 void ostel_run_result_free(struct ostel_run_result *res);
 
 #endif

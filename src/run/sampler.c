@@ -8,7 +8,9 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,16 @@ static const enum ostel_metric_col metric_to_col[OSTEL_PLATFORM_METRIC_COUNT + 1
 };
 _Static_assert(OSTEL_COL_COUNT == OSTEL_PLATFORM_METRIC_COUNT + 1,
                "every metrics.csv column but phase is filled by one platform metric");
+
+/* The rows taken, kept for the caller (ostel_sampler_finish_rows) in blocks chained oldest first:
+ * a full block gets a next one, the loop's only allocation (once per ROWS_PER_BLOCK samples, 41 s
+ * at 10 ms), and no row is ever moved while sampling. */
+#define ROWS_PER_BLOCK 4096
+struct row_block {
+    struct row_block *next;
+    size_t n;
+    struct ostel_metrics_row rows[ROWS_PER_BLOCK];
+};
 
 struct ostel_sampler {
     struct ostel_platform *plat;
@@ -50,6 +62,7 @@ struct ostel_sampler {
     char pending[32768];
     size_t npending;
     int64_t last_flush_ns;
+    struct row_block *first, *last; /* the rows taken (first allocated by start) */
 };
 
 #define FLUSH_NS 250000000LL
@@ -91,6 +104,13 @@ static void take_one(struct ostel_sampler *s)
     for (int k = 0; k < OSTEL_PLATFORM_METRIC_COUNT; k++)
         if (ostel_platform_metrics_has(&m, (enum ostel_platform_metric)k))
             ostel_metrics_set(&r, metric_to_col[k], m.v[k]);
+    if (s->last->n == ROWS_PER_BLOCK) {
+        s->last->next = ostel_xmalloc(sizeof(*s->last->next));
+        s->last = s->last->next;
+        s->last->next = NULL;
+        s->last->n = 0;
+    }
+    s->last->rows[s->last->n++] = r;
     size_t n = ostel_metrics_format_row(&r, s->row, sizeof(s->row));
     if (s->npending + n > sizeof(s->pending))
         flush_rows(s);
@@ -191,6 +211,9 @@ ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
         return NULL;
     }
     ostel_platform_pressure_init(&s->pressure);
+    s->first = s->last = ostel_xmalloc(sizeof(*s->first));
+    s->first->next = NULL;
+    s->first->n = 0;
     s->csv_fd = csv_fd;
     s->interval_ns = interval_ns;
     s->last_flush_ns = ostel_mono_ns();
@@ -201,6 +224,7 @@ ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
     int rc = pthread_create(&s->thread, NULL, loop, s);
     if (rc != 0) {
         ostel_platform_close(s->plat);
+        free(s->first);
         free(s);
         ostel_error("cannot start the sampler thread: %s", strerror(rc));
         return NULL;
@@ -210,11 +234,93 @@ ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
 
 uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns)
 {
-    return ostel_sampler_finish(s, oom_kills, thread_cpu_ns, NULL);
+    return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, NULL, NULL);
 }
 
 uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
                               int *write_errno)
+{
+    return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, write_errno, NULL);
+}
+
+/*
+ * v as metrics.csv holds it: what strtod makes of "%.*f" (the writer's cell; the validator's fast
+ * path gives the same value), so that statistics of the rows handed over are those of the file's
+ * values. NAN where the writer leaves the cell empty. Without printing: printf rounds the exact
+ * binary value of v * 10^decimals to the nearest integer n, a tie to even; that product is p + e
+ * exactly (fma gives e), and only a p of exactly half an integer can be moved by e. The cell is
+ * then n / 10^decimals, which both strtod and the validator round correctly from n. Printed as a
+ * fallback where n would not be exact (2^53 and up).
+ */
+static double as_written(double v, int decimals)
+{
+    static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    if (!isfinite(v))
+        return NAN;
+    if (decimals >= 0 && decimals < (int)OSTEL_ARRAY_LEN(pow10_tab)) {
+        double sc = pow10_tab[decimals], a = fabs(v);
+        double p = a * sc;
+        if (p < 9007199254740992.0) {
+            double e = fma(a, sc, -p); /* a * sc - p, exactly */
+            double f = floor(p), frac = p - f;
+            double n = frac > 0.5          ? f + 1
+                       : frac < 0.5        ? f
+                       : e > 0             ? f + 1
+                       : e < 0             ? f
+                       : fmod(f, 2.0) == 0 ? f
+                                           : f + 1;
+            double r = n / sc;
+            return signbit(v) ? -r : r; /* "-0.00" is -0 too */
+        }
+    }
+    char cell[400]; /* DBL_MAX printed with 3 decimals: 313 bytes */
+    snprintf(cell, sizeof(cell), "%.*f", decimals, v);
+    return strtod(cell, NULL);
+}
+
+void ostel_sampler_rows_as_written(struct ostel_metrics_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < OSTEL_COL_COUNT; c++) {
+            if (c == OSTEL_COL_PHASE || !ostel_metrics_has(&rows[i], (enum ostel_metric_col)c))
+                continue;
+            double v =
+                as_written(rows[i].v[c], ostel_metrics_col((enum ostel_metric_col)c)->decimals);
+            if (isnan(v))
+                rows[i].valid &= ~(1u << c);
+            else
+                rows[i].v[c] = v;
+        }
+}
+
+/* Hands the kept rows over as one table (rows->rows NULL when there are none), or frees them when
+ * rows is NULL. */
+static void take_rows(struct ostel_sampler *s, struct ostel_metrics_table *rows)
+{
+    size_t n = 0;
+    for (struct row_block *b = s->first; b; b = b->next)
+        n += b->n;
+    if (rows) {
+        rows->n = 0;
+        rows->rows = n ? ostel_xmalloc(n * sizeof(*rows->rows)) : NULL;
+    }
+    for (struct row_block *b = s->first, *next; b; b = next) {
+        next = b->next;
+        if (rows) {
+            memcpy(rows->rows + rows->n, b->rows, b->n * sizeof(*b->rows));
+            rows->n += b->n;
+        }
+        free(b);
+    }
+    s->first = s->last = NULL;
+    if (rows)
+        ostel_sampler_rows_as_written(rows->rows, rows->n);
+}
+
+uint64_t ostel_sampler_finish_rows(struct ostel_sampler *s, int64_t *oom_kills,
+                                   uint64_t *thread_cpu_ns, int *write_errno,
+                                   struct ostel_metrics_table *rows)
 {
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
@@ -228,6 +334,7 @@ uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint6
     *oom_kills = ostel_platform_read_oom_kills(s->plat, &kills, &scope) ? (int64_t)kills : -1;
     if (write_errno)
         *write_errno = atomic_load(&s->write_errno);
+    take_rows(s, rows);
     ostel_platform_close(s->plat);
     free(s);
     return n;

@@ -3,18 +3,23 @@
  * and the system through the platform interface at absolute deadlines (clock_nanosleep; macOS,
  * which lacks it, sleeps the time left with nanosleep), so intervals do not drift; it turns two
  * consecutive samples into one metrics.csv row and writes the rows at least every 250 ms (at once
- * at intervals of 250 ms or more). Nothing is allocated inside the loop: buffers and the platform's
- * per-process state are prepared by start. The thread measures its own CPU time for summary.json's
- * ostel_cpu.
+ * at intervals of 250 ms or more). It keeps every row it took, and hands them over when it stops
+ * (ostel_sampler_finish_rows), so that the runner labels phases and aggregates without reading
+ * metrics.csv back. Nothing else is allocated inside the loop: buffers and the platform's
+ * per-process state are prepared by start, and the kept rows grow by one block of 4096 at a time.
+ * The thread measures its own CPU time for summary.json's ostel_cpu.
  */
 #ifndef OSTEL_SAMPLER_H
 #define OSTEL_SAMPLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct ostel_sampler;
+struct ostel_metrics_row;
+struct ostel_metrics_table;
 
 /*
  * Starts sampling the tree rooted at pid every interval_ns, appending rows to csv_fd (borrowed; the
@@ -39,6 +44,17 @@ const char *ostel_sampler_oom_scope(const struct ostel_sampler *s);
  * gets the errno of the first write that failed (ENOSPC, EFBIG), or 0. */
 uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
                               int *write_errno);
+/* ostel_sampler_finish that also hands over every row taken (*rows, when not NULL; the caller frees
+ * it with ostel_metrics_table_free), in order, phase unset, each value as metrics.csv holds it
+ * (ostel_sampler_rows_as_written): the same rows a reader of the file would get, the rows the CSV
+ * lacks after a failed write included. */
+uint64_t ostel_sampler_finish_rows(struct ostel_sampler *s, int64_t *oom_kills,
+                                   uint64_t *thread_cpu_ns, int *write_errno,
+                                   struct ostel_metrics_table *rows);
+/* Sets each value of rows to the one metrics.csv holds for it: what strtod (and the validator)
+ * makes of the cell the writer prints with the column's decimals, computed without printing; a
+ * value the writer leaves empty (not finite) becomes invalid. Pure; no file involved. */
+void ostel_sampler_rows_as_written(struct ostel_metrics_row *rows, size_t n);
 /* Rows written so far (may be read from another thread). */
 uint64_t ostel_sampler_rows(const struct ostel_sampler *s);
 /* True when a write to the CSV failed (disk full): the run is then marked as such. */

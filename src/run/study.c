@@ -14,7 +14,7 @@
 #include "run/study_internal.h"
 #include "run/study_shard.h"
 
-#include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/llama_tools.h"
 #include "run/hog.h"
 #include "run/llama_cmd.h"
@@ -263,6 +263,7 @@ static void fill_spec(const struct study_ctx *c, struct ostel_run_spec *rs, cons
     rs->tag = s->tags.v[model];
     rs->tool = s->serve ? "llama-server" : s->tool;
     rs->model = s->models.v[model];
+    rs->model_facts = &c->model_facts[model];
     rs->ctx = ctx;
     rs->gen = gen;
     rs->prompt_desc = s->prompt_file ? s->prompt_file
@@ -502,14 +503,12 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
 static int check_inputs(struct study_ctx *c)
 {
     const struct ostel_study_spec *s = c->spec;
+    c->model_facts = ostel_xcalloc(s->models.n ? s->models.n : 1, sizeof(*c->model_facts));
     for (size_t m = 0; m < s->models.n; m++) {
-        struct ostel_gguf g;
         char err[256];
         if (!ostel_is_file(s->models.v[m]))
             return ostel_error("study: model '%s' not found", s->models.v[m]);
-        int rc = ostel_gguf_read_file(&g, s->models.v[m], err, sizeof(err));
-        ostel_gguf_free(&g);
-        if (rc != 0)
+        if (ostel_gguf_run_facts_read(&c->model_facts[m], s->models.v[m], err, sizeof(err)) != 0)
             return ostel_error("study: '%s' is not a usable GGUF model: %s", s->models.v[m], err);
     }
     if (s->prompt_file && !ostel_is_file(s->prompt_file))
@@ -759,6 +758,9 @@ out:
     free(c.warm_dir);
     free(c.tool_path);
     free(c.llama_version);
+    for (size_t m = 0; c.model_facts && m < s->models.n; m++)
+        ostel_gguf_run_facts_free(&c.model_facts[m]);
+    free(c.model_facts);
     ostel_study_unlock(lock_fd);
     return rc;
 }

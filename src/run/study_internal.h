@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct ostel_gguf_run_facts;
+
 struct study_ctx {
     const struct ostel_study_spec *spec;
     const struct ostel_study_options *opt;
@@ -21,6 +23,9 @@ struct study_ctx {
     int64_t study_id;
     char *runs_dir, *warm_dir;
     char *tool_path, *llama_version;
+    /* [spec->models.n]: each model's header facts as check_inputs read them, handed to every run
+     * of the model (ostel_run_spec.model_facts) so that the runner reads no header again */
+    struct ostel_gguf_run_facts *model_facts;
     struct ostel_study_run *plan;
     size_t nplan, todo, done_now;
     double t0, run_seconds;

@@ -169,9 +169,10 @@ int ostel_study_scenario_stop(struct study_ctx *c, struct ostel_study_scenario *
                               const char *run_dir, struct ostel_summary *sum)
 {
     int werr = 0, rc = OSTEL_OK;
+    struct ostel_metrics_table rows = {0}; /* as scenario_metrics.csv holds them */
     if (sc->sampler) {
         int64_t kills;
-        ostel_sampler_finish(sc->sampler, &kills, NULL, &werr);
+        ostel_sampler_finish_rows(sc->sampler, &kills, NULL, &werr, &rows);
         sc->sampler = NULL;
     }
     if (sc->running) {
@@ -219,17 +220,9 @@ int ostel_study_scenario_stop(struct study_ctx *c, struct ostel_study_scenario *
         else
             cJSON_AddNullToObject(j, "held_mib_at_start");
         cJSON_AddNumberToObject(j, "ready_s", round(sc->ready_s * 1000) / 1000);
-        struct ostel_buf b;
-        ostel_buf_init(&b, 0);
-        struct ostel_metrics_table t = {0};
-        char err[160];
-        if (ostel_file_read_all(csv, (size_t)1 << 30, &b) == 0 &&
-            ostel_metrics_parse(b.data, b.len, &t, err, sizeof(err)) == 0)
-            cJSON_AddItemToObject(
-                j, "telemetry",
-                ostel_aggregate_telemetry_json(t.rows, t.n, (double)c->spec->interval_ns / 1e6));
-        ostel_metrics_table_free(&t);
-        ostel_buf_free(&b);
+        cJSON_AddItemToObject(
+            j, "telemetry",
+            ostel_aggregate_telemetry_json(rows.rows, rows.n, (double)c->spec->interval_ns / 1e6));
         char *txt = cJSON_Print(j);
         char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
         if (rc == OSTEL_OK && ostel_file_write_atomic(jp, txt, strlen(txt)) != 0)
@@ -251,5 +244,6 @@ int ostel_study_scenario_stop(struct study_ctx *c, struct ostel_study_scenario *
     free(sc->csv_tmp);
     free(sc->ready_tmp);
     sc->log_tmp = sc->csv_tmp = sc->ready_tmp = NULL;
+    ostel_metrics_table_free(&rows);
     return rc;
 }

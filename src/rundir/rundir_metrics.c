@@ -108,7 +108,7 @@ void ostel_metrics_row_from_cells(const struct ostel_metrics_header *h,
     }
 }
 
-/* ---- the whole-file reader (the runner's read-back, tests) ---- */
+/* ---- the whole-file reader (serve's level labelling, tests) ---- */
 
 struct parse_ctx {
     struct ostel_metrics_header h;

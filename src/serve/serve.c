@@ -11,6 +11,7 @@
 #include "serve/serve.h"
 
 #include "llama/gguf.h"
+#include "llama/gguf_facts.h"
 #include "llama/synth.h"
 #include "llama/vocab.h"
 #include "platform/poller.h"
@@ -1499,8 +1500,10 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
 }
 
 int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
-                             int32_t **owned)
+                             int32_t **owned, struct ostel_gguf_run_facts *facts)
 {
+    if (facts)
+        memset(facts, 0, sizeof(*facts));
     if (mode == 0 || !path)
         return 0;
     struct ostel_gguf g;
@@ -1512,6 +1515,8 @@ int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_para
         ostel_gguf_free(&g);
         return rc;
     }
+    if (facts)
+        ostel_gguf_run_facts_from(facts, &g, path);
     if (mode == -1 && !ostel_synth_is_synth_name(ostel_gguf_get_str(&g, "general.name"))) {
         ostel_gguf_free(&g);
         return 0;

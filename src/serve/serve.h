@@ -109,13 +109,17 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
  * from the GGUF at path (the model, or the server's vocabulary). mode: -1 auto (on for an `ostel
  * synth` model, whose random weights emit such tokens often; off when the file cannot be read: the
  * server says then whether it can load it), 0 off, 1 on. On success sets p->utf8_only,
- * p->banned_tokens and p->n_banned_tokens, the list in *owned (the caller frees it). Returns 0, or
- * OSTEL_ERR (printed) when `on` cannot be honoured.
+ * p->banned_tokens and p->n_banned_tokens, the list in *owned (the caller frees it). facts, when
+ * not NULL, gets the run facts of the same read of the header (llama/gguf_facts.h, path recorded as
+ * given: the runner's model_facts) whenever the file was read, and stays zeroed (model_file NULL)
+ * when it was not (mode 0, unreadable); the caller frees it with ostel_gguf_run_facts_free().
+ * Returns 0, or OSTEL_ERR (printed) when `on` cannot be honoured.
  */
 #define OSTEL_SERVE_MAX_BANNED_TOKENS                                                              \
     65536 /* 1,448 in qwen2's vocabulary, the most of the pinned ones */
+struct ostel_gguf_run_facts;
 int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
-                             int32_t **owned);
+                             int32_t **owned, struct ostel_gguf_run_facts *facts);
 
 /* Whether llama-server arguments set the log verbosity (-lv, --verbosity, --log-verbosity): if not,
  * ostel passes -lv 4, the level at which llama.cpp logs its buffer sizes and memory breakdown (as

@@ -155,7 +155,7 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
     double *levels = NULL;
     params_from_spec(s, warmup, &p, &levels);
     int32_t *banned = NULL; /* an ostel synth model: its tokens that are not UTF-8 (serve.h) */
-    if (ostel_serve_resolve_utf8(-1, rs->model, &p, &banned) != OSTEL_OK) {
+    if (ostel_serve_resolve_utf8(-1, rs->model, &p, &banned, NULL) != OSTEL_OK) {
         free(levels);
         return OSTEL_ERR;
     }

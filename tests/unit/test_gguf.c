@@ -372,6 +372,14 @@ static void test_synth_file(void **state)
     assert_true(f.has_shape);
     assert_int_equal(f.shape.n_layer, 2);
     assert_int_equal(f.shape.n_vocab, 32000);
+    /* the same from a header its caller read already (the study's, quality's, serve's) */
+    struct ostel_gguf_run_facts f2;
+    ostel_gguf_run_facts_from(&f2, &g, out);
+    assert_true(cJSON_Compare(f.model_file, f2.model_file, true));
+    assert_true(f2.has_shape);
+    assert_int_equal(f2.shape.n_tensors, f.shape.n_tensors);
+    assert_int_equal(f2.shape.total_bytes, f.shape.total_bytes);
+    ostel_gguf_run_facts_free(&f2);
     ostel_gguf_run_facts_free(&f);
     ostel_gguf_model_free(&m);
     ostel_gguf_free(&g);

@@ -563,6 +563,85 @@ static void test_scan_log(void **state)
     ostel_log_result_free(&lr);
 }
 
+/* The one place a log's settings become the model's parameters (the runner's prediction and the
+ * report's context sweep both go through it). */
+static void test_params_from_log(void **state)
+{
+    (void)state;
+    struct ostel_memmodel_log_settings ls = {
+        .n_ctx = 8192,
+        .n_seq_max = 4,
+        .n_batch = 1024,
+        .n_ubatch = 256.9,
+        .offloaded_layers = 20,
+        .kv_type_k = "q8_0",
+        .kv_type_v = "q4_0",
+        .flash_attn = "disabled",
+        .platform = "cuda",
+        .system_info = "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 0 | REPACK = 1 |",
+    };
+    struct ostel_memmodel_params p = ostel_memmodel_default_params();
+    ostel_memmodel_params_from_log(&p, &ls);
+    assert_int_equal(p.n_ctx, 8192);
+    assert_int_equal(p.n_seq, 4);
+    assert_true(p.kv_unified);
+    assert_int_equal(p.n_batch, 1024);
+    assert_int_equal(p.n_ubatch, 256);
+    assert_int_equal(p.ngl, 20);
+    assert_int_equal(p.type_k, OSTEL_GGML_TYPE_Q8_0);
+    assert_int_equal(p.type_v, ostel_memmodel_cache_type("q4_0"));
+    assert_int_equal(p.flash_attn, 0);
+    assert_int_equal(p.backend, OSTEL_MEMMODEL_BACKEND_CUDA);
+    assert_int_equal(p.cpu_features, OSTEL_MEMMODEL_CPU_AVX2);
+
+    /* nothing said, or said absurdly: the caller's values stay, but the backend (no platform is
+     * the CPU) */
+    struct ostel_memmodel_log_settings none = {
+        .n_ctx = NAN,
+        .n_seq_max = 1e5,
+        .n_batch = 0,
+        .n_ubatch = INFINITY,
+        .offloaded_layers = -1,
+        .kv_type_k = "q4_K", /* no cache type */
+        .kv_type_v = NULL,
+        .flash_attn = "",
+        .platform = NULL,
+        .system_info = "",
+    };
+    struct ostel_memmodel_params q = p;
+    ostel_memmodel_params_from_log(&q, &none);
+    assert_int_equal(q.n_ctx, 8192);
+    assert_int_equal(q.n_seq, 4);
+    assert_int_equal(q.n_batch, 1024);
+    assert_int_equal(q.n_ubatch, 256);
+    assert_int_equal(q.ngl, 20);
+    assert_int_equal(q.type_k, OSTEL_GGML_TYPE_Q8_0);
+    assert_int_equal(q.type_v, ostel_memmodel_cache_type("q4_0"));
+    assert_int_equal(q.flash_attn, 0);
+    assert_int_equal(q.cpu_features, OSTEL_MEMMODEL_CPU_AVX2);
+    assert_int_equal(q.backend, OSTEL_MEMMODEL_BACKEND_CPU);
+    none.platform = "metal";
+    none.flash_attn = "auto";
+    none.system_info = "CPU : NEON = 1 | DOTPROD = 1 |"; /* no REPACK: nothing repacked */
+    ostel_memmodel_params_from_log(&q, &none);
+    assert_int_equal(q.backend, OSTEL_MEMMODEL_BACKEND_METAL);
+    assert_int_equal(q.flash_attn, -1);
+    assert_int_equal(q.cpu_features, 0);
+
+    /* from the parser's result: what it did not see is NAN or empty */
+    struct ostel_log_result lr;
+    ostel_log_result_init(&lr);
+    lr.n_ctx = (struct ostel_logval){2048, true};
+    snprintf(lr.kv_type_k, sizeof(lr.kv_type_k), "f16");
+    struct ostel_memmodel_log_settings of = ostel_memmodel_log_settings_of(&lr);
+    assert_true(of.n_ctx == 2048);
+    assert_true(isnan(of.n_seq_max) && isnan(of.n_batch) && isnan(of.offloaded_layers));
+    assert_string_equal(of.kv_type_k, "f16");
+    assert_string_equal(of.flash_attn, "");
+    assert_null(of.platform);
+    ostel_log_result_free(&lr);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -590,7 +669,7 @@ int main(void)
         cmocka_unit_test(test_calibration),       cmocka_unit_test(test_shared_logs),
         cmocka_unit_test(test_pinned_logs),       cmocka_unit_test(test_cuda_h200_logs),
         cmocka_unit_test(test_cuda_h200_predict), cmocka_unit_test(test_scan_log),
-        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_params_from_log),   cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
