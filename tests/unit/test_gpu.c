@@ -35,9 +35,9 @@ static char *fake_lib(const char *sub)
 static void reset_env(void)
 {
     static const char *const vars[] = {
-        "FAKE_NVML_GPUS",    "FAKE_NVML_PIDS",         "FAKE_NVML_LOSE",
-        "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",      "FAKE_NVML_HANG_MS",
-        "OSTEL_GPU",         "FAKE_NVML_INIT_HANG_MS", "FAKE_NVML_FAIL"};
+        "FAKE_NVML_GPUS",    "FAKE_NVML_PIDS",     "FAKE_NVML_LOSE", "FAKE_NVML_ENERGY0",
+        "FAKE_NVML_NO_INIT", "FAKE_NVML_HANG_MS",  "OSTEL_GPU",      "FAKE_NVML_INIT_HANG_MS",
+        "FAKE_NVML_FAIL",    "FAKE_NVML_HANG_MARK"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     char *lib = fake_lib("");
@@ -467,14 +467,17 @@ static void test_sampler_write_error(void **state)
     cJSON_Delete(col);
 }
 
-/* A driver call that hangs: stopping gives up waiting (in a child: the stuck thread stays behind).
- */
+/* A driver call that hangs (for weeks): stopping gives up waiting (in a child: the stuck thread
+ * stays behind). Stopped once the thread is inside the hung call (the double's mark file), so NVML
+ * was opened whatever the machine's load; no nap decides it. */
 static void test_hang_bounded_stop(void **state)
 {
     (void)state;
     reset_env();
-    setenv("FAKE_NVML_HANG_MS", "6000", 1);
+    setenv("FAKE_NVML_HANG_MS", "2000000000", 1);
     char *dir = test_tmpdir();
+    char *mark = ostel_xasprintf("%s/hung", dir);
+    setenv("FAKE_NVML_HANG_MARK", mark, 1);
     pid_t p = fork();
     assert_true(p >= 0);
     if (p == 0) {
@@ -484,7 +487,8 @@ static void test_hang_bounded_stop(void **state)
             ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why));
         if (!s)
             _exit(2);
-        nap_ms(50);
+        while (access(mark, F_OK) != 0) /* ctest's timeout ends a hang */
+            nap_ms(10);
         int werr;
         cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
         _exit(col && cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) &&
@@ -497,8 +501,10 @@ static void test_hang_bounded_stop(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     test_rmtree(dir);
+    free(mark);
     free(dir);
     unsetenv("FAKE_NVML_HANG_MS");
+    unsetenv("FAKE_NVML_HANG_MARK");
 }
 
 /* Threads of this process now, or 0 where /proc cannot tell. */
