@@ -3,6 +3,7 @@
  * command (docs/study.md). Options override the file's keys.
  */
 #include "cmd/cmd.h"
+#include "quality/quality_study.h"
 #include "report/report.h"
 #include "run/prom.h"
 #include "run/study.h"
@@ -239,9 +240,15 @@ int ostel_cmd_study(int argc, char **argv)
         goto out;
     }
     const char *self = getenv("OSTEL_SELF_EXE");
-    struct ostel_study_options o = {a.quiet, isatty(STDERR_FILENO) == 1, self ? self : "ostel", 0, 0, NULL,
-        a.wait, write_study_reports,
-        ostel_serve_study_run /* a serving study's cells (serve/serve_study.c) */};
+    struct ostel_study_options o = {
+        .quiet = a.quiet,
+        .progress_bar = isatty(STDERR_FILENO) == 1,
+        .self_exe = self ? self : "ostel",
+        .wait_lock = a.wait,
+        .write_reports = write_study_reports,
+        .run_serve = ostel_serve_study_run,     /* a serving study's cells (serve/serve_study.c) */
+        .run_quality = ostel_quality_study_run, /* its quality passes (quality/quality_study.c) */
+    };
     struct rlimit rl; /* a stream is a socket: let as many be open as a level asks */
     if (spec.serve && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;

@@ -3,15 +3,15 @@
  * runs with the same mechanism as `ostel quality` (quality.c), into the study's quality/ directory
  * and its database. The quality keys are rows of the study's key table (run/study_spec.c).
  */
+#include "quality/quality_study.h"
 #include "quality/quality.h"
-#include "run/study.h"
 #include "util/opt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int ostel_study_run_quality(const struct ostel_study_spec *s, struct ostel_store *store,
+int ostel_quality_study_run(const struct ostel_study_spec *s, struct ostel_store *store,
                             int64_t study_id, bool quiet, bool progress_bar)
 {
     if (!s->quality_text) {

@@ -1,10 +1,11 @@
 /*
  * report_json: the JSON report (schema "ostel.report", version 1; docs/report.md) — every group's
  * statistics, comparison, trends, notes, interpretation, memory prediction against measurement
- * and memory sweep over contexts, and every run's values. The HTML page
- * embeds the same tree with each run's time series added. Numbers are rounded to 6 significant
- * digits so golden files do not hinge on the last bit of a floating-point result; not available is
- * null, never 0.
+ * and memory sweep over contexts, and every run's values (no time series: each run's metrics.csv
+ * holds its samples). The HTML page embeds the tree's head, not its runs (report_html_scale.c
+ * carries those, with their downsampled series, in a compact form of its own). Numbers are
+ * rounded to 6 significant digits so golden files do not hinge on the last bit of a floating-point
+ * result; not available is null, never 0.
  */
 #include "report/report.h"
 
@@ -15,8 +16,6 @@
 #include <string.h>
 
 #include "report/report_par.h"
-
-#define SERIES_MAX_POINTS 1500
 
 static const char *const note_kinds[] = {
     [OSTEL_REPORT_NOTE_FAILED] = "failed",     [OSTEL_REPORT_NOTE_NO_MEMORY] = "no_memory",
@@ -94,93 +93,6 @@ static cJSON *phases_json(const double tel[OSTEL_REPORT_NPHASES][OSTEL_REPORT_NT
             add_num(ph, ostel_report_tel_key(t), tel[p][t]);
     }
     return o;
-}
-
-/* Bucketed series (max RSS, mean CPU, summed paging, worst pressure, lowest available). */
-static cJSON *series_json(const struct ostel_report_series *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    size_t step = s->n > SERIES_MAX_POINTS ? (s->n + SERIES_MAX_POINTS - 1) / SERIES_MAX_POINTS : 1;
-    cJSON *t = cJSON_AddArrayToObject(o, "t");
-    cJSON *rss = cJSON_AddArrayToObject(o, "rss_mib");
-    cJSON *cpu = cJSON_AddArrayToObject(o, "cpu_pct");
-    cJSON *pin = cJSON_AddArrayToObject(o, "pageins");
-    cJSON *pout = cJSON_AddArrayToObject(o, "pageouts");
-    cJSON *pr = cJSON_AddArrayToObject(o, "pressure");
-    cJSON *av = cJSON_AddArrayToObject(o, "avail_pct");
-    for (size_t i = 0; i < s->n; i += step) {
-        size_t end = i + step < s->n ? i + step : s->n;
-        double mrss = NAN, scpu = 0, spin = NAN, spout = NAN, mpr = NAN, mav = NAN;
-        size_t ncpu = 0;
-        for (size_t k = i; k < end; k++) {
-            if (!isnan(s->rss_mib[k]) && (isnan(mrss) || s->rss_mib[k] > mrss))
-                mrss = s->rss_mib[k];
-            if (!isnan(s->cpu_pct[k])) {
-                scpu += s->cpu_pct[k];
-                ncpu++;
-            }
-            if (!isnan(s->pageins[k]))
-                spin = (isnan(spin) ? 0 : spin) + s->pageins[k];
-            if (!isnan(s->pageouts[k]))
-                spout = (isnan(spout) ? 0 : spout) + s->pageouts[k];
-            if (!isnan(s->pressure[k]) && (isnan(mpr) || s->pressure[k] > mpr))
-                mpr = s->pressure[k];
-            if (!isnan(s->avail_pct[k]) && (isnan(mav) || s->avail_pct[k] < mav))
-                mav = s->avail_pct[k];
-        }
-        cJSON_AddItemToArray(t, ostel_report_json_num(s->t_s[i]));
-        cJSON_AddItemToArray(rss, ostel_report_json_num(mrss));
-        cJSON_AddItemToArray(cpu, ostel_report_json_num(ncpu ? scpu / (double)ncpu : NAN));
-        cJSON_AddItemToArray(pin, ostel_report_json_num(spin));
-        cJSON_AddItemToArray(pout, ostel_report_json_num(spout));
-        cJSON_AddItemToArray(pr, ostel_report_json_num(mpr));
-        cJSON_AddItemToArray(av, ostel_report_json_num(mav));
-    }
-    cJSON *phases = cJSON_AddArrayToObject(o, "phases");
-    for (size_t i = 0; i < s->n;) {
-        size_t j = i;
-        while (j < s->n && s->phase[j] == s->phase[i])
-            j++;
-        if (s->phase[i] != OSTEL_REPORT_PHASE_ALL) {
-            cJSON *ph = cJSON_CreateObject();
-            cJSON_AddStringToObject(ph, "name", ostel_report_phase_name(s->phase[i]));
-            add_num(ph, "start", s->t_s[i]);
-            add_num(ph, "end", j < s->n ? s->t_s[j] : s->t_s[j - 1]);
-            cJSON_AddItemToArray(phases, ph);
-        }
-        i = j;
-    }
-    return o;
-}
-
-/* A run's GPU samples (gpu_metrics.csv, as loaded): one object per GPU with its columns. */
-static cJSON *gpu_series_json(const struct ostel_report_gpu_series *s)
-{
-    cJSON *arr = cJSON_CreateArray();
-    unsigned ngpu = s->ngpu;
-    for (unsigned g = 0; g < ngpu; g++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "gpu", g);
-        cJSON *t = cJSON_AddArrayToObject(o, "t");
-        cJSON *mem = cJSON_AddArrayToObject(o, "mem_mib");
-        cJSON *proc = cJSON_AddArrayToObject(o, "proc_mib");
-        cJSON *pw = cJSON_AddArrayToObject(o, "power_w");
-        size_t k = 0;
-        for (size_t i = 0; i < s->n; i++) {
-            if (s->gpu[i] != g)
-                continue;
-            cJSON_AddItemToArray(t, ostel_report_json_num(s->t_s[i]));
-            cJSON_AddItemToArray(mem, ostel_report_json_num(s->mem_mib[i]));
-            cJSON_AddItemToArray(proc, ostel_report_json_num(s->proc_mib[i]));
-            cJSON_AddItemToArray(pw, ostel_report_json_num(s->power_w[i]));
-            k++;
-        }
-        if (k)
-            cJSON_AddItemToArray(arr, o);
-        else
-            cJSON_Delete(o);
-    }
-    return arr;
 }
 
 static cJSON *cmpval_json(const struct ostel_report_cmpval *v)
@@ -287,8 +199,7 @@ static cJSON *sweep_json(const struct ostel_report_sweep *sw)
 }
 
 /* One run; group is its group's label (borrowed). */
-static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group,
-                       bool with_series)
+static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group)
 {
     const struct ostel_report_run *run = &r->set->runs[idx];
     cJSON *o = cJSON_CreateObject();
@@ -327,10 +238,6 @@ static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *gro
     add_num(o, "ram_mib", run->ram_mib);
     add_num(o, "mem_available_start_mib", run->avail_start_mib);
     add_str(o, "log_tail", run->log_tail);
-    if (with_series)
-        cJSON_AddItemToObject(o, "series", series_json(&run->series));
-    if (with_series && run->gpu_series.n > 0)
-        cJSON_AddItemToObject(o, "gpu_series", gpu_series_json(&run->gpu_series));
     return o;
 }
 
@@ -419,14 +326,13 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
     return root;
 }
 
-cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
+cJSON *ostel_report_json_tree(const struct ostel_report *r)
 {
     cJSON *root = ostel_report_json_tree_head(r);
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     for (size_t gi = 0; gi < r->ngroups; gi++)
         for (size_t i = 0; i < r->groups[gi].n; i++)
-            cJSON_AddItemToArray(
-                runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label, with_series));
+            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label));
     return root;
 }
 
@@ -434,7 +340,7 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r, bool with_series)
  * members two tabs deeper. */
 static char *run_text(const struct ostel_report *r, size_t gi, size_t i)
 {
-    cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label, false);
+    cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label);
     char *t = cJSON_Print(o);
     OSTEL_ASSERT(t != NULL);
     cJSON_Delete(o);
@@ -469,7 +375,7 @@ static void run_text_at(void *ctx, size_t k)
 #define RUNS_BATCH 2048 /* runs printed at once (on a few threads), then appended and freed */
 
 /*
- * The same text as cJSON_Print of ostel_report_json_tree(r, false), written a batch of runs at a
+ * The same text as cJSON_Print of ostel_report_json_tree(r), written a batch of runs at a
  * time: the tree of 10,000 runs took a quarter of a gigabyte, one batch's texts take a few
  * megabytes; the batch's runs are printed on a few threads, each into its own string. cJSON
  * prints the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members

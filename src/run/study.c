@@ -724,7 +724,8 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         goto out;
     }
     if (rc == 0 && s->quality) { /* quality passes: src/quality/, docs/quality.md */
-        int qr = ostel_study_run_quality(s, c.store, c.study_id, o->quiet, o->progress_bar);
+        int qr = o->run_quality ? o->run_quality(s, c.store, c.study_id, o->quiet, o->progress_bar)
+                                : ostel_error("study: this build makes no quality passes");
         if (qr > 128)
             rc = qr;
         else if (qr != 0)

@@ -139,12 +139,6 @@ int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char
  * "FILE: ..." for a file-level problem).
  */
 int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path);
-/* Runs the study's quality passes into DIR/quality, storing them under study_id (after the runs;
- * src/quality/quality_study.c). Returns what ostel_quality_execute() returns. */
-struct ostel_store;
-int ostel_study_run_quality(const struct ostel_study_spec *s, struct ostel_store *store,
-                            int64_t study_id, bool quiet, bool progress_bar);
-
 /* Checks completeness and fills defaults (tags, dir, db). Returns 0 or -1 with a message in err. */
 int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_size);
 /* The spec as canonical INI text (what is stored and hashed). The caller frees it. */
@@ -177,6 +171,7 @@ int ostel_study_plan(const struct ostel_study_spec *s, struct ostel_study_run **
 void ostel_study_plan_free(struct ostel_study_run *runs, size_t n);
 
 struct ostel_run_spec;
+struct ostel_store;
 struct ostel_run_result;
 
 struct ostel_study_options {
@@ -195,6 +190,11 @@ struct ostel_study_options {
      * would; warmup: a short load that only warms the model. NULL in a study that cannot serve. */
     int (*run_serve)(const struct ostel_study_spec *spec, const char *server,
                      const struct ostel_run_spec *rs, bool warmup, struct ostel_run_result *res);
+    /* Runs the study's quality passes after its runs (cmd/ sets it to quality/quality_study.h's
+     * ostel_quality_study_run; run/ may not call into quality/), storing them under study_id in
+     * store; returns 0, a failure, or 128 + a signal. NULL in a study that cannot make them. */
+    int (*run_quality)(const struct ostel_study_spec *spec, struct ostel_store *store,
+                       int64_t study_id, bool quiet, bool progress_bar);
 };
 
 /*

@@ -33,6 +33,18 @@ wait_for() {
     done
 }
 
+# wait_gone PID WHAT: waits until process PID has ended (gone, or a zombie not yet reaped), for a
+# process sent SIGKILL (directly, or by PR_SET_PDEATHSIG when its parent died) that would not end
+# on its own. No time bound either: a process that outlives its SIGKILL hangs the test until
+# ctest's TIMEOUT, and the note printed first names the process waited for.
+wait_gone() {
+    local st noted=
+    while st=$(ps -o stat= -p "$1" 2>/dev/null | tr -d ' ') && [ -n "$st" ] && [ "${st#Z}" = "$st" ]; do
+        [ -n "$noted" ] || { note "waiting for $2 (pid $1) to end"; noted=1; }
+        sleep 0.05
+    done
+}
+
 # A temporary directory removed when the test exits.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ostel-e2e.XXXXXX")
 # On exit, background jobs a test left (a failed assertion while ostel runs) are ended first.
@@ -99,10 +111,11 @@ find_browser() {
 }
 # browser ARGS...: $BROWSER headless with a profile of its own under $TMP and the virtual-time
 # budget the report's self-check needs; its stderr goes to $BROWSER_LOG ($TMP/chromium.log unless
-# the test names another file).
+# the test names another file). No wall-clock bound: a big page on a loaded machine takes what it
+# takes, and ctest's TIMEOUT ends a browser that truly hangs.
 browser() {
     mkdir -p "$TMP/profile"
-    timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
+    "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
         --user-data-dir="$TMP/profile" --hide-scrollbars --virtual-time-budget=10000 "$@" \
         2>>"${BROWSER_LOG:-$TMP/chromium.log}"
 }

@@ -183,18 +183,24 @@ db_sound "$TMP/b.db" 3
 # ---- 4. kill -9 of a study at a few points, then resume ------------------------------------------
 S="$TMP/s3"
 stored() { q "$S/ostel.db" 'select count(*) from runs' 2>/dev/null || echo 0; }
-# at start-up, during the first run, and once a run is stored (the next one under way)
-for point in 0.1 0.8 stored; do
+# at start-up (its lock taken), during its first run (llama-completion its child), and once a run
+# is stored and the next one under way: each point a state the study is seen in, never a time
+# (lib.sh's wait_for fails when the study ends first)
+locked() { [ "$(cat "$S/.lock" 2>/dev/null)" = "$spid" ]; } # the holder writes its pid there
+running() { pgrep -P "$spid" >/dev/null; }
+for point in start-up first-run stored; do
     "$OSTEL" study -q "${STUDY_ARGS[@]}" "${LONG[@]}" -r 4 --dir "$S" >/dev/null 2>&1 &
     spid=$!
-    if [ "$point" = stored ]; then
+    case $point in
+    start-up) wait_for "$spid" locked ;;
+    first-run) wait_for "$spid" running ;;
+    stored)
         have=$(stored)
         more_stored() { [ "$(stored)" -gt "$have" ]; }
         wait_for "$spid" more_stored
-        sleep 0.3
-    else
-        sleep "$point"
-    fi
+        wait_for "$spid" running
+        ;;
+    esac
     kill -0 "$spid" 2>/dev/null || fail "the study ended before kill -9 at point $point"
     kill -KILL "$spid"
     wait "$spid" 2>/dev/null || true

@@ -96,25 +96,13 @@ print("page %d bytes; at 10,000 runs about %d" % (size, est))
 assert est <= 5000000, est
 PY
 
-# Chromium: the big page renders
-BROWSER=""
-for b in chromium chromium-browser google-chrome; do
-    if command -v "$b" >/dev/null 2>&1; then BROWSER=$(command -v "$b"); break; fi
-done
+# Chromium: the big page renders (lib.sh's helpers)
+BROWSER=$(find_browser)
 [ -n "$BROWSER" ] || fail "no headless browser: install Debian's 'chromium' (scripts/setup.sh does)"
-mkdir -p "$TMP/profile"
-chrome() {
-    timeout 300 "$BROWSER" --headless --no-sandbox --disable-gpu --no-first-run \
-        --user-data-dir="$TMP/profile" --hide-scrollbars --virtual-time-budget=10000 "$@" 2>>"$TMP/chromium.log"
-}
-chrome --window-size=1280,2000 --dump-dom "file://$TMP/r.html#pick" >"$TMP/dom.html" ||
-    fail "chromium could not render the page"
-attr() { { grep -o "$1=\"[^\"]*\"" "$TMP/dom.html" || true; } | head -n1 | sed 's/^[^"]*"//; s/"$//'; }
-[ -z "$(attr data-js-errors)" ] || fail "$(attr data-js-errors) JavaScript error(s): $(attr data-js-error)"
-expected=$(attr data-charts-expected)
-drawn=$(attr data-charts-drawn)
-[ -n "$expected" ] && [ "$expected" -ge 60 ] || fail "the page made '$expected' charts"
-[ "$drawn" = "$expected" ] || fail "$drawn of $expected charts drawn; blank: $(attr data-charts-blank)"
+dump_dom "$TMP/r.html#pick" "$TMP/dom.html"
+attr() { dom_attr "$TMP/dom.html" "$1"; }
+assert_charts_drawn "$TMP/dom.html"
+[ "$CHARTS_EXPECTED" -ge 60 ] || fail "the page made '$CHARTS_EXPECTED' charts"
 [ -n "$(attr data-overlays)" ] || fail "no overlay drawn"
 [ "$(attr data-run-pick-options)" -ge 1000 ] || fail "the run list has $(attr data-run-pick-options) runs"
 grep -q 'id="run-picked"><div class="card"' "$TMP/dom.html" || fail "the picked run was not drawn"
@@ -124,7 +112,7 @@ grep -q 'id="overlay-picked"><div class="card overlay"' "$TMP/dom.html" || fail 
 # "#pick" opens every long table at its last page: the runs table shows rows 1,901-2,000
 grep -q '<section id="runs" data-page="20">' "$TMP/dom.html" || fail "the runs table did not page"
 grep -q 'Rows 1,901–2,000 of 2,000' "$TMP/dom.html" || fail "the runs table's last page is not rows 1,901-2,000"
-chrome --window-size=1280,3000 --screenshot="$TMP/shot.png" "file://$TMP/r.html" >/dev/null
+browser --window-size=1280,3000 --screenshot="$TMP/shot.png" "file://$TMP/r.html" >/dev/null
 assert_file "$TMP/shot.png"
 # not blank: the decoded pixels of the screenshot take many values
 python3 - "$TMP/shot.png" <<'PY' || fail "the screenshot is blank"

@@ -96,11 +96,21 @@ model=$(tiny_model tiny-llama Q8_0)
 (cd "$TMP" && "$OSTEL" run "$model" 1024 8 classic -q --runs-dir "$TMP/runs") || fail "positional form"
 d=$(ls -d "$TMP"/runs/*-classic) || fail "no runs/<time>-classic directory"
 assert_grep "^ctx=1024\$" "$d/config.txt"
-"$OSTEL" run -q -t cmd --interval 10ms --out "$TMP/cmd" -- sh -c 'echo hello; sleep 0.3; echo bye >&2'
+# The command runs until its metrics.csv holds ten samples (the test lets it go then): no bound on
+# how fast the sampler gets them on a loaded machine.
+"$OSTEL" run -q -t cmd --interval 10ms --out "$TMP/cmd" -- \
+    sh -c 'echo hello; until [ -e "$0" ]; do sleep 0.05; done; echo bye >&2' "$TMP/cmd.release" &
+opid=$!
+ten_samples() { [ "$(wc -l 2>/dev/null <"$TMP/cmd/metrics.csv" || echo 0)" -ge 11 ]; } # + header
+wait_for "$opid" ten_samples
+touch "$TMP/cmd.release"
+wait "$opid" || fail "ostel run of a command failed"
 assert_eq "$(cat "$TMP/cmd/llama_output.log")" "hello
 bye" "log holds exactly the child's output"
 assert_eq "$(json "$TMP/cmd/summary.json" 'j["run"]["status"]')" ok
 assert_eq "$(json "$TMP/cmd/summary.json" 'j["telemetry"]["samples"] >= 10')" True "samples of a command"
+assert_eq "$(json "$TMP/cmd/summary.json" 'j["telemetry"]["samples"]')" \
+    "$(($(wc -l <"$TMP/cmd/metrics.csv") - 1))" "samples counted: metrics.csv's rows"
 # what watching cost: ostel's own CPU, more than nothing and less than its two threads could use
 assert_eq "$(json "$TMP/cmd/summary.json" '((c := j["telemetry"]["ostel_cpu"]) and
     (w := j["run"]["wall_s"]) and 0 < c["ms"] < 2000 * w and

@@ -9,9 +9,10 @@
 model=$(tiny_model tiny-llama F16)
 export OSTEL_LLAMA_BIN=$(dirname "$(llama_tool llama-server)")
 
-# no_server_left DIR: no llama-server of this test's model still runs
+# no_server_left DIR: no llama-server of this test's model still runs. Called once `ostel serve` has
+# exited: it ends the server's process group and reaps the server before it exits, so nothing is
+# waited for — a server still there now was left behind, however slow the machine.
 no_server_left() {
-    sleep 0.3
     if pgrep -f "llama-server -m $model" >/dev/null; then
         pgrep -af "llama-server -m $model" >&2
         fail "a llama-server was left behind ($1)"

@@ -11,7 +11,11 @@
  *   FAKE_NVML_ENERGY0=MJ      the energy counter's first value (default 1000000), +10 mJ per call
  *   FAKE_NVML_NO_INIT=1       nvmlInit answers DRIVER_NOT_LOADED
  *   FAKE_NVML_HANG_MS=N       every utilization call sleeps N ms (a driver stuck in a call)
+ *   FAKE_NVML_HANG_MARK=FILE  FILE is created as such a call starts its sleep (a test waits for
+ *                             it rather than for a time)
  *   FAKE_NVML_INIT_HANG_MS=N  nvmlInit sleeps N ms first (a driver stuck while starting)
+ *   FAKE_NVML_INIT_HANG_UNTIL=FILE  nvmlInit waits until FILE exists (stuck for as long as the
+ *                             test wants, whatever the machine's speed)
  *   FAKE_NVML_FAIL=CALL:N[-M][:RC],...  the CALL (mem, util, power, instant, energy, clock, temp,
  *                             events, procs) answers RC (default 999, Unknown Error; 10 is Timeout)
  *                             from its N-th call (counted over all devices, from 1) to its M-th
@@ -23,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef int nvmlReturn_t;
 typedef void *nvmlDevice_t;
@@ -116,6 +121,11 @@ nvmlReturn_t nvmlInit(void)
     int hang = env_int("FAKE_NVML_INIT_HANG_MS", 0);
     if (hang > 0) {
         struct timespec t = {hang / 1000, (long)(hang % 1000) * 1000000L};
+        nanosleep(&t, NULL);
+    }
+    const char *until = getenv("FAKE_NVML_INIT_HANG_UNTIL");
+    while (until && *until && access(until, F_OK) != 0) {
+        struct timespec t = {0, 10000000L};
         nanosleep(&t, NULL);
     }
     /* each open starts afresh: the library stays loaded between the tests' opens */
@@ -281,6 +291,10 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(nvmlDevice_t d, util_t *u)
         return INVALID_ARGUMENT;
     int hang = env_int("FAKE_NVML_HANG_MS", 0);
     if (hang > 0) {
+        const char *mark = getenv("FAKE_NVML_HANG_MARK");
+        FILE *f = mark && *mark ? fopen(mark, "w") : NULL;
+        if (f)
+            fclose(f);
         struct timespec t = {hang / 1000, (long)(hang % 1000) * 1000000L};
         nanosleep(&t, NULL);
     }

@@ -35,9 +35,10 @@ static char *fake_lib(const char *sub)
 static void reset_env(void)
 {
     static const char *const vars[] = {
-        "FAKE_NVML_GPUS",    "FAKE_NVML_PIDS",         "FAKE_NVML_LOSE",
-        "FAKE_NVML_ENERGY0", "FAKE_NVML_NO_INIT",      "FAKE_NVML_HANG_MS",
-        "OSTEL_GPU",         "FAKE_NVML_INIT_HANG_MS", "FAKE_NVML_FAIL"};
+        "FAKE_NVML_GPUS",      "FAKE_NVML_PIDS",           "FAKE_NVML_LOSE",
+        "FAKE_NVML_ENERGY0",   "FAKE_NVML_NO_INIT",        "FAKE_NVML_HANG_MS",
+        "OSTEL_GPU",           "FAKE_NVML_INIT_HANG_MS",   "FAKE_NVML_FAIL",
+        "FAKE_NVML_HANG_MARK", "FAKE_NVML_INIT_HANG_UNTIL"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     char *lib = fake_lib("");
@@ -467,14 +468,17 @@ static void test_sampler_write_error(void **state)
     cJSON_Delete(col);
 }
 
-/* A driver call that hangs: stopping gives up waiting (in a child: the stuck thread stays behind).
- */
+/* A driver call that hangs (for weeks): stopping gives up waiting (in a child: the stuck thread
+ * stays behind). Stopped once the thread is inside the hung call (the double's mark file), so NVML
+ * was opened whatever the machine's load; no nap decides it. */
 static void test_hang_bounded_stop(void **state)
 {
     (void)state;
     reset_env();
-    setenv("FAKE_NVML_HANG_MS", "6000", 1);
+    setenv("FAKE_NVML_HANG_MS", "2000000000", 1);
     char *dir = test_tmpdir();
+    char *mark = ostel_xasprintf("%s/hung", dir);
+    setenv("FAKE_NVML_HANG_MARK", mark, 1);
     pid_t p = fork();
     assert_true(p >= 0);
     if (p == 0) {
@@ -484,7 +488,8 @@ static void test_hang_bounded_stop(void **state)
             ostel_gpu_sampler_start(getpid(), csv, 20000000ull, 1, why, sizeof(why));
         if (!s)
             _exit(2);
-        nap_ms(50);
+        while (access(mark, F_OK) != 0) /* ctest's timeout ends a hang */
+            nap_ms(10);
         int werr;
         cJSON *col = ostel_gpu_sampler_stop(s, &werr, why, sizeof(why));
         _exit(col && cJSON_IsTrue(cJSON_GetObjectItem(col, "stop_timed_out")) &&
@@ -497,8 +502,10 @@ static void test_hang_bounded_stop(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     test_rmtree(dir);
+    free(mark);
     free(dir);
     unsetenv("FAKE_NVML_HANG_MS");
+    unsetenv("FAKE_NVML_HANG_MARK");
 }
 
 /* Threads of this process now, or 0 where /proc cannot tell. */
@@ -517,13 +524,16 @@ static int thread_count(void)
 
 /* A driver stuck in nvmlInit: starting returns at once (the thread opens NVML), stopping gives up
  * waiting and says so. Once nvmlInit returns, the thread left behind creates no gpu_metrics.csv in
- * the (by then finalized) run directory and ends. In a child: the stuck thread stays behind. */
+ * the (by then finalized) run directory and ends. In a child: the stuck thread stays behind. The
+ * double's nvmlInit returns only once the test has created a file, never after a time that a
+ * loaded machine could outlast. */
 static void test_init_hang(void **state)
 {
     (void)state;
     reset_env();
-    setenv("FAKE_NVML_INIT_HANG_MS", "8000", 1);
     char *dir = test_tmpdir();
+    char *release = ostel_xasprintf("%s/release", dir);
+    setenv("FAKE_NVML_INIT_HANG_UNTIL", release, 1);
     pid_t p = fork();
     assert_true(p >= 0);
     if (p == 0) {
@@ -544,12 +554,16 @@ static void test_init_hang(void **state)
             _exit(4);
         if (access(csv, F_OK) == 0)
             _exit(5); /* no GPU row, no file */
-        /* past the hang: until the thread left behind has ended (without /proc: past the 8 s) */
+        /* nvmlInit returns now; until the thread left behind has ended (without /proc: a moment) */
+        FILE *f = fopen(release, "w");
+        if (!f)
+            _exit(7);
+        fclose(f);
         if (thread_count() > 0)
             while (thread_count() > 1)
                 nap_ms(20);
         else
-            nap_ms(9000);
+            nap_ms(1000);
         _exit(access(csv, F_OK) == 0 ? 6 : 0); /* still no file */
     }
     int st = 0;
@@ -557,6 +571,7 @@ static void test_init_hang(void **state)
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 0);
     test_rmtree(dir);
+    free(release);
     free(dir);
     reset_env();
 }

@@ -1030,7 +1030,7 @@ static void test_memory_sweep(void **state)
     assert_string_equal(cell_at(rt, 1, 12), "compute +20.00% ⚠");
     ostel_report_tables_free(&ts);
 
-    cJSON *tree = ostel_report_json_tree(&rep, false);
+    cJSON *tree = ostel_report_json_tree(&rep);
     const cJSON *g0 = cJSON_GetArrayItem(cJSON_GetObjectItem(tree, "groups"), 0);
     const cJSON *pts = cJSON_GetObjectItem(cJSON_GetObjectItem(g0, "memory_sweep"), "points");
     assert_int_equal(cJSON_GetArraySize(pts), 4);
