@@ -12,9 +12,12 @@ export OSTEL_LLAMA_BIN=$(dirname "$(llama_tool llama-server)")
 # no_server_left DIR: no llama-server of this test's model still runs. Called once `ostel serve` has
 # exited: it ends the server's process group and reaps the server before it exits, so nothing is
 # waited for — a server still there now was left behind, however slow the machine.
+# The servers this test starts carry a mark of its own (an --alias), so that a llama-server of the
+# same model started by another test running beside this one does not count.
+SRV_ARGS=(-t 1 --alias "e2e-serve-$$")
 no_server_left() {
-    if pgrep -f "llama-server -m $model" >/dev/null; then
-        pgrep -af "llama-server -m $model" >&2
+    if pgrep -f "llama-server -m $model .*--alias e2e-serve-$$" >/dev/null; then
+        pgrep -af "llama-server -m $model .*--alias e2e-serve-$$" >&2
         fail "a llama-server was left behind ($1)"
     fi
 }
@@ -49,7 +52,7 @@ EOF
 # 1. a two-level concurrency run, its prompts pinned (--prompt-nonce)
 "$OSTEL" serve -m "$model" -c 2048 --parallel 2 --concurrency 1,2 --requests 6 --warmup 2 \
     --prompt-tokens 48 --output-tokens 12 --prompt-nonce 1 --interval 50ms -q -o "$TMP/two" \
-    -- -t 1 ||
+    -- "${SRV_ARGS[@]}" ||
     fail "ostel serve failed"
 for f in requests.csv server_metrics.csv metrics.csv config.txt summary.json llama_output.log; do
     assert_file "$TMP/two/$f"
@@ -67,7 +70,7 @@ assert_eq "$(json "$TMP/two/summary.json" 'j["serve"]["levels"][1]["ttft_ms"]["n
 # request completes: an ostel synth model's byte tokens <0x80>…<0xFF>, which made llama-server's
 # output parser end 2 of 200 requests before --utf8-only, are banned (docs/serve.md)
 "$OSTEL" serve -m "$model" -c 1024 --parallel 2 --concurrency 2 --requests 200 --warmup 0 \
-    --prompt-tokens 6 --output-tokens 1 -q -o "$TMP/many" -- -t 1 || fail "the 200-request run failed"
+    --prompt-tokens 6 --output-tokens 1 -q -o "$TMP/many" -- "${SRV_ARGS[@]}" || fail "the 200-request run failed"
 python3 - "$TMP/many" <<'EOF' || fail "the prompt cache was not defeated over 200 requests"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1] + "/requests.csv")))
@@ -153,7 +156,7 @@ no_server_left badarg
 for extra in "--port 8080" "--host=0.0.0.0"; do
     rc=0
     # shellcheck disable=SC2086
-    "$OSTEL" serve -m "$model" -q -o "$TMP/port" -- -t 1 $extra 2>"$TMP/port.err" || rc=$?
+    "$OSTEL" serve -m "$model" -q -o "$TMP/port" -- "${SRV_ARGS[@]}" $extra 2>"$TMP/port.err" || rc=$?
     assert_eq "$rc" 2 "exit status of '$extra' after --"
     assert_grep "after --: ostel starts llama-server on 127.0.0.1" "$TMP/port.err"
     [ ! -e "$TMP/port" ] || fail "a refused command made a run directory"
@@ -168,7 +171,7 @@ completed_rows() {
 
 # 5. the server killed mid-level: the requests it was serving are recorded as failed
 "$OSTEL" serve -m "$model" -c 4096 --parallel 2 --concurrency 2 --requests 400 --warmup 0 \
-    --prompt-tokens 16 --output-tokens 200 --max-error-rate 1 -q -o "$TMP/killed" -- -t 1 &
+    --prompt-tokens 16 --output-tokens 200 --max-error-rate 1 -q -o "$TMP/killed" -- "${SRV_ARGS[@]}" &
 opid=$!
 # three completed rows (a completed row ends ",1," — ok, no error): rows are written as requests
 # end
@@ -196,7 +199,7 @@ no_server_left killed
 
 # 6. Ctrl-C: what was measured is kept, the server stopped, exit 130
 "$OSTEL" serve -m "$model" -c 4096 --parallel 2 --concurrency 2 --requests 400 --warmup 0 \
-    --prompt-tokens 16 --output-tokens 200 -q -o "$TMP/int" -- -t 1 &
+    --prompt-tokens 16 --output-tokens 200 -q -o "$TMP/int" -- "${SRV_ARGS[@]}" &
 opid=$!
 # three completed rows (a completed row ends ",1," — ok, no error): rows are written as requests
 # end

@@ -16,9 +16,12 @@ q() { sqlite3 -batch -noheader "$1" "$2"; }
 # no_server_left: no llama-server of this test's models still runs. Called once the study has
 # exited: it reaps each cell's server before it goes on, so nothing is waited for here (a server of
 # a killed study is waited for by its pid, below).
+# (the servers this test starts carry an --alias of its own, so that one of the same models started
+# by another test running beside this one does not count; the failing server of part 4 exits at
+# once)
 no_server_left() {
-    if pgrep -f "llama-server -m ($q8|$q4)" >/dev/null; then
-        pgrep -af "llama-server -m ($q8|$q4)" >&2
+    if pgrep -f "llama-server -m ($q8|$q4) .*--alias e2e-study-serve-$$" >/dev/null; then
+        pgrep -af "llama-server -m ($q8|$q4) .*--alias e2e-study-serve-$$" >&2
         fail "a llama-server was left behind ($1)"
     fi
 }
@@ -29,7 +32,7 @@ no_server_left() {
 # stored has written a request (its directory then holds requests.csv, which the resume removes).
 STUDY=(--serve -m "$q8,$q4" -t q8,q4 -c 1024 -r 2 --concurrency 1,2 --requests 4
     --serve-warmup 1 --prompt-tokens 16 --output-tokens 48 --parallel 2 --interval 50ms
-    --cooldown 0.1s --no-warmup --dir "$TMP/s" -- -t 1)
+    --cooldown 0.1s --no-warmup --dir "$TMP/s" -- -t 1 --alias "e2e-study-serve-$$")
 db="$TMP/s/ostel.db"
 stored() { q "$db" 'select count(*) from runs' 2>/dev/null || echo 0; }
 # cells whose requests.csv has a request: more than are stored while one is under load
@@ -112,7 +115,7 @@ scenarios = mem:64M
 repetitions = 1
 warmup = true
 cooldown = 0.1s
-llama_args = -t 1
+llama_args = -t 1 --alias e2e-study-serve-$$
 [serve]
 rate = 4
 arrivals = constant
