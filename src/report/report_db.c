@@ -234,27 +234,41 @@ static int on_run(void *ctx, const struct ostel_store_report_run *row)
     return 0;
 }
 
-/* Hands the samples gathered for run L->cur to its series (times from its first sample). */
+/* Hands the samples gathered for run L->cur to its series (times from its first sample), at most
+ * L->max_points of them: the ones ostel_report_series_reduce keeps (LTTB on RSS, else on CPU),
+ * chosen here in the gathering buffers, so that a run's series is allocated at its final size. */
 static void finish_series(struct db_load *L)
 {
     if (L->sn == 0)
         return;
     struct ostel_report_series *s = &L->set->runs[L->cur].series;
+    size_t n = L->sn, m = n;
+    double *t = L->col[0]; /* ostel_report_series_array's order: t_s, rss_mib, cpu_pct, ... */
+    double t0 = t[0];
+    for (size_t i = 0; i < n; i++)
+        t[i] -= t0;
+    size_t *idx = NULL;
+    if (n > L->max_points) {
+        bool rss = false;
+        for (size_t i = 0; i < n && !rss; i++)
+            rss = !isnan(L->col[1][i]);
+        idx = ostel_xmalloc(L->max_points * sizeof(*idx));
+        m = ostel_report_lttb(t, rss ? L->col[1] : L->col[2], n, L->max_points, idx);
+    }
     for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
         double **dst = ostel_report_series_array(s, c);
         free(*dst);
-        *dst = ostel_xmalloc(L->sn * sizeof(double));
-        memcpy(*dst, L->col[c], L->sn * sizeof(double));
+        *dst = ostel_xmalloc(m * sizeof(double));
+        for (size_t i = 0; i < m; i++)
+            (*dst)[i] = L->col[c][idx ? idx[i] : i];
     }
-    double t0 = s->t_s[0];
-    for (size_t i = 0; i < L->sn; i++)
-        s->t_s[i] -= t0;
     free(s->phase);
-    s->phase = ostel_xmalloc(L->sn);
-    memcpy(s->phase, L->phase, L->sn);
-    s->n = L->sn;
+    s->phase = ostel_xmalloc(m);
+    for (size_t i = 0; i < m; i++)
+        s->phase[i] = L->phase[idx ? idx[i] : i];
+    s->n = m;
+    free(idx);
     L->sn = 0;
-    ostel_report_series_reduce(s, L->max_points);
 }
 
 static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
@@ -290,6 +304,15 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
     }
     L->phase[L->sn++] = (unsigned char)x->row.phase; /* the table's phases are the report's */
     return 0;
+}
+
+size_t ostel_report_db_series_points(size_t max_points, size_t nruns)
+{
+    const size_t most = OSTEL_REPORT_HTML_LAZY_RUNS_MAX;
+    if (max_points == SIZE_MAX || nruns <= most || max_points <= OSTEL_REPORT_DB_POINTS_MIN)
+        return max_points;
+    size_t k = max_points > SIZE_MAX / most ? max_points : max_points * most / nruns;
+    return k < OSTEL_REPORT_DB_POINTS_MIN ? OSTEL_REPORT_DB_POINTS_MIN : k;
 }
 
 int ostel_report_load_db(struct ostel_report_set *set, const char *path,
@@ -346,6 +369,7 @@ int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
         struct ostel_report_set view = {set->runs + before, set->n - before, 0};
         L->set = &view;
         L->cur = 0;
+        L->max_points = ostel_report_db_series_points(max_points, view.n);
         int sr = ostel_store_each_report_sample(s, study, sel->tag, on_sample, L);
         finish_series(L);
         L->set = set;

@@ -29,8 +29,18 @@ int ostel_report_load_db(struct ostel_report_set *set, const char *path,
                          const struct ostel_report_db_select *sel);
 
 /* The same, keeping at most max_points samples of each run's series (LTTB-reduced); 0 reads no
- * sample at all (a format that draws none: all but html). ostel_report_load_db keeps all. */
+ * sample at all (a format that draws none: all but html). ostel_report_load_db keeps all. Past
+ * OSTEL_REPORT_HTML_LAZY_RUNS_MAX runs a finite max_points shrinks with the number of runs
+ * (ostel_report_db_series_points), so that the series' memory stays bounded. */
 int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
                                 const struct ostel_report_db_select *sel, size_t max_points);
+
+/* Points a run's series keeps when nruns runs are loaded with max_points each (SIZE_MAX: all):
+ * max_points up to OSTEL_REPORT_HTML_LAZY_RUNS_MAX runs, where a page lists every run; past that,
+ * where it lists a share of each group's runs and draws the others only in their group's overlay,
+ * the same total (max_points × that many runs) shared among them, never fewer than
+ * OSTEL_REPORT_DB_POINTS_MIN: 24 a run at 100,000 runs, 190 MB of series instead of 1.5 GB. */
+#define OSTEL_REPORT_DB_POINTS_MIN 16
+size_t ostel_report_db_series_points(size_t max_points, size_t nruns);
 
 #endif

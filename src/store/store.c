@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 static void prefetch_stop(struct ostel_store *s);
+static void bulk_journal_end(struct ostel_store *s);
 
 /* ---- schema ------------------------------------------------------------------------------- */
 
@@ -472,6 +473,31 @@ fail: /* the step that failed has said why, in the one error line */
     return OSTEL_ERR;
 }
 
+/*
+ * A `db import` killed mid-batch leaves the file in rollback-journal mode with a hot journal
+ * (bulk_journal below). A read-only connection cannot roll it back and would refuse the file, so a
+ * read-only open first lets a writable connection read it, which is what SQLite itself does with a
+ * hot journal: the file is as it was before that batch, the journal gone. A journal that a live
+ * writer holds is not hot (its lock says so) and is left alone; where the file cannot be written
+ * (a read-only mount) nothing happens and the read-only open says why it cannot read it.
+ */
+static void rollback_hot_journal(const char *path)
+{
+    char *journal = ostel_xasprintf("%s-journal", path);
+    struct stat st;
+    bool hot = stat(journal, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    free(journal);
+    if (!hot)
+        return;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) ==
+        SQLITE_OK) {
+        sqlite3_busy_timeout(db, OSTEL_STORE_BUSY_TIMEOUT_MS);
+        sqlite3_exec(db, "SELECT count(*) FROM sqlite_schema", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+}
+
 int ostel_store_open(const char *path, int flags, struct ostel_store **out)
 {
     if (ostel_store_is_url(path))
@@ -484,6 +510,8 @@ int ostel_store_open(const char *path, int flags, struct ostel_store **out)
         ostel_error("no database at '%s'", path);
         goto fail;
     }
+    if (s->readonly)
+        rollback_hot_journal(path);
     int oflags = s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     char *uri = s->readonly ? ostel_store_readonly_uri(path) : NULL;
     int orc = sqlite3_open_v2(uri ? uri : path, &s->db,
@@ -524,6 +552,7 @@ void ostel_store_close(struct ostel_store *s)
     prefetch_stop(s);
     if (s->in_tx)
         ostel_store_run_rollback(s);
+    bulk_journal_end(s);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
@@ -748,6 +777,10 @@ struct ostel_store_prefetch {
     pthread_t tid[PREFETCH_THREADS_MAX];
     size_t nthreads;
     struct prefetch_slot slot[PREFETCH_SLOTS];
+    /* runs the importer is done with, freed by a thread (the parsed tree and rows were allocated
+     * there: their frees were a twentieth of the importing thread) */
+    struct run_files done[PREFETCH_SLOTS];
+    size_t ndone;
 };
 
 static void *prefetch_worker(void *arg)
@@ -755,10 +788,18 @@ static void *prefetch_worker(void *arg)
     struct ostel_store_prefetch *p = arg;
     pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->stop && (p->claimed >= p->n || p->claimed >= p->taken + PREFETCH_SLOTS))
+        while (!p->stop && p->ndone == 0 &&
+               (p->claimed >= p->n || p->claimed >= p->taken + PREFETCH_SLOTS))
             pthread_cond_wait(&p->cv, &p->mu);
         if (p->stop)
             break;
+        if (p->ndone > 0) {
+            struct run_files f = p->done[--p->ndone];
+            pthread_mutex_unlock(&p->mu);
+            run_files_free(&f);
+            pthread_mutex_lock(&p->mu);
+            continue;
+        }
         size_t i = p->claimed++;
         pthread_mutex_unlock(&p->mu);
         struct run_files f;
@@ -814,6 +855,8 @@ static void prefetch_stop(struct ostel_store *s)
     for (size_t i = 0; i < PREFETCH_SLOTS; i++)
         if (p->slot[i].ready)
             run_files_free(&p->slot[i].f);
+    while (p->ndone > 0)
+        run_files_free(&p->done[--p->ndone]);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);
     free(p);
@@ -845,6 +888,24 @@ static int run_files_read(struct ostel_store *s, const char *dir, struct run_fil
         }
     }
     return run_files_load(dir, f, false);
+}
+
+/* Frees f, which the importer is done with: on a read-ahead thread when there is one. */
+static void run_files_release(struct ostel_store *s, struct run_files *f)
+{
+    struct ostel_store_prefetch *p = s->prefetch;
+    if (p) {
+        pthread_mutex_lock(&p->mu);
+        bool queued = p->ndone < PREFETCH_SLOTS;
+        if (queued) {
+            p->done[p->ndone++] = *f;
+            pthread_cond_broadcast(&p->cv);
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (queued)
+            return;
+    }
+    run_files_free(f);
 }
 
 static char *config_get(const struct run_files *f, const char *key)
@@ -1130,32 +1191,34 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
 /* Samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost, paid per row, was a fifth
  * of an import); the last rows of a run one by one. */
 #define SAMPLE_BATCH 32
-#define SAMPLE_PARAMS (4 + ncols_typed()) /* run_id, seq, the typed columns, phase, extra */
+/* table samples' typed number columns (store_rundir.h), in the column table's order: looked up
+ * once per run, not per value */
+struct typed_cols {
+    int n;
+    unsigned char col[OSTEL_COL_COUNT];
+};
 
-/* table samples' typed number columns (store_rundir.h), in the column table's order */
-static int ncols_typed(void)
+static void typed_cols_init(struct typed_cols *t)
 {
-    int n = 0;
+    t->n = 0;
     for (int c = 0; c < OSTEL_COL_COUNT; c++)
-        n += ostel_store_col_typed((enum ostel_metric_col)c);
-    return n;
+        if (ostel_store_col_typed((enum ostel_metric_col)c))
+            t->col[t->n++] = (unsigned char)c;
 }
 
-static void bind_sample(sqlite3_stmt *st, int base, int64_t run_id, int64_t seq,
-                        const struct ostel_store_sample *sample)
+static void bind_sample(sqlite3_stmt *st, const struct typed_cols *t, int base, int64_t run_id,
+                        int64_t seq, const struct ostel_store_sample *sample)
 {
     const struct ostel_metrics_row *row = &sample->row;
     sqlite3_bind_int64(st, base + 1, run_id);
     sqlite3_bind_int64(st, base + 2, seq);
     int p = base + 3;
-    for (int c = 0; c < OSTEL_COL_COUNT; c++) {
-        if (!ostel_store_col_typed((enum ostel_metric_col)c))
-            continue;
-        if (ostel_metrics_has(row, (enum ostel_metric_col)c))
+    for (int i = 0; i < t->n; i++, p++) {
+        enum ostel_metric_col c = (enum ostel_metric_col)t->col[i];
+        if (ostel_metrics_has(row, c))
             bind_number(st, p, row->v[c]);
         else
             sqlite3_bind_null(st, p);
-        p++;
     }
     if (row->phase != OSTEL_PHASE_NONE)
         sqlite3_bind_text(st, p, ostel_phase_name(row->phase), -1, SQLITE_STATIC);
@@ -1167,13 +1230,15 @@ static void bind_sample(sqlite3_stmt *st, int base, int64_t run_id, int64_t seq,
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const tail[] = {"phase", "extra"};
+    struct typed_cols typed;
+    typed_cols_init(&typed);
+    const int params = 4 + typed.n; /* a row's: run_id, seq, the typed columns, phase, extra */
     const char *names[2 + OSTEL_COL_COUNT];
     size_t nnames = 0;
     names[nnames++] = "run_id";
     names[nnames++] = "seq";
-    for (int c = 0; c < OSTEL_COL_COUNT; c++)
-        if (ostel_store_col_typed((enum ostel_metric_col)c))
-            names[nnames++] = ostel_metrics_col_name((enum ostel_metric_col)c);
+    for (int i = 0; i < typed.n; i++)
+        names[nnames++] = ostel_metrics_col_name((enum ostel_metric_col)typed.col[i]);
     /* the statements' text only until they are prepared (once per database) */
     bool prepared = s->stmt[STMT_INSERT_SAMPLE] && s->stmt[STMT_INSERT_SAMPLES];
     char *sql = prepared ? NULL : insert_sql("samples", names, nnames, tail, 2);
@@ -1228,7 +1293,7 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
                 sqlite3_stmt *t = all ? many : st;
                 if (!all)
                     sqlite3_reset(st);
-                bind_sample(t, all ? (int)k * SAMPLE_PARAMS : 0, run_id, seq++, &rows[k]);
+                bind_sample(t, &typed, all ? (int)k * params : 0, run_id, seq++, &rows[k]);
                 if ((!all || k + 1 == n) && sqlite3_step(t) != SQLITE_DONE)
                     out = ostel_store_sql_error(s, "inserting samples");
             }
@@ -1442,14 +1507,72 @@ out:
         *run_id = id;
     free(key);
     free(header);
-    run_files_free(&f);
+    run_files_release(s, &f);
     return rc;
+}
+
+/* The journal mode the file is in after "PRAGMA journal_mode=<mode>" (lowercase), "" when the
+ * pragma failed (busy: another connection holds the file in WAL mode). */
+static void set_journal_mode(struct ostel_store *s, const char *mode, char out[16])
+{
+    out[0] = '\0';
+    char *sql = ostel_xasprintf("PRAGMA journal_mode=%s", mode);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+            snprintf(out, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+        sqlite3_finalize(st);
+    }
+    free(sql);
+}
+
+/*
+ * A bulk import (the first batch of this connection) writes through a rollback journal instead of
+ * the WAL. In WAL mode every page is written twice, into the WAL and then by the checkpoint into
+ * the file; with a rollback journal the pages an import appends past the file's end are written
+ * once, and only the few existing pages it changes go to the journal first. A batch stays one
+ * transaction either way: a killed import leaves a hot journal that the next writer to open the
+ * file rolls back (ostel_store_open), so the database is as it was before that batch, and a
+ * reader meanwhile sees the file is not in WAL mode and opens it with locks
+ * (ostel_store_readonly_uri), which refuses to read around a hot journal. synchronous=FULL is the
+ * rollback journal's safe setting across an OS crash (NORMAL is WAL's). The switch needs the file
+ * to itself: when another connection has it open in WAL mode (a study, a report), the import
+ * stays in WAL mode, asking once without waiting. ostel_store_close() switches the file back.
+ * Either way a bigger page cache keeps a batch's pages in memory until its commit.
+ */
+static void bulk_journal(struct ostel_store *s)
+{
+    if (s->bulk_tried)
+        return;
+    s->bulk_tried = true;
+    sqlite3_exec(s->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL); /* KiB: 64 MiB */
+    char mode[16];
+    sqlite3_busy_timeout(s->db, 0);
+    set_journal_mode(s, "DELETE", mode);
+    sqlite3_busy_timeout(s->db, OSTEL_STORE_BUSY_TIMEOUT_MS);
+    if (strcmp(mode, "delete") != 0)
+        return;
+    s->bulk_journal = true;
+    sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+}
+
+/* Back to WAL after a bulk import (ostel_store_open does the same for a file a killed import
+ * left in rollback mode). */
+static void bulk_journal_end(struct ostel_store *s)
+{
+    if (!s->bulk_journal || s->in_tx)
+        return;
+    s->bulk_journal = false;
+    if (exec_retry_busy(s, "PRAGMA journal_mode=WAL") == OSTEL_OK)
+        sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
 }
 
 int ostel_store_batch_begin(struct ostel_store *s)
 {
     if (s->pg)
         return OSTEL_OK; /* PostgreSQL keeps one transaction per run (docs/fleet.md) */
+    if (!s->readonly)
+        bulk_journal(s);
     /* A batch only inserts, each child row right after its run row, with the id that INSERT
      * returned: the foreign keys hold by construction and nothing cascades. Their check per row (a
      * seek into runs for every sample) was a tenth of an import, so a batch runs without it; the

@@ -29,7 +29,9 @@ struct ostel_store {
     char *path;
     bool readonly;
     bool in_tx;
-    bool in_batch; /* in_tx belongs to ostel_store_batch_begin: each import is a savepoint */
+    bool in_batch;     /* in_tx belongs to ostel_store_batch_begin: each import is a savepoint */
+    bool bulk_tried;   /* the first batch asked for the rollback journal (store.c bulk_journal) */
+    bool bulk_journal; /* ... and got it: close switches the file back to WAL */
     sqlite3_stmt *stmt[STMT_COUNT];        /* lazily prepared; finalized by close */
     struct ostel_store_pg *pg;             /* set: a PostgreSQL database (store_pg.c), db is NULL */
     struct ostel_store_prefetch *prefetch; /* db import's read-ahead threads, or NULL */

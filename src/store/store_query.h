@@ -48,7 +48,9 @@ struct ostel_store_report_sample {
 /* The metrics.csv columns of the samples statement, in its order after run_id: the report's series
  * and the phase. Sets *cols (static) and returns their count. */
 size_t ostel_store_report_cols(const enum ostel_metric_col **cols);
-/* The samples of the same runs, by run id then in file order. */
+/* The samples of the same runs, by run id then in file order. Without a filter (study_id <= 0, tag
+ * NULL), every stored sample: one whose run row is missing (only in a file edited by hand) comes
+ * too, and the caller skips a run id it did not get from the runs walk. */
 int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, const char *tag,
                                    int (*fn)(void *ctx,
                                              const struct ostel_store_report_sample *row),

@@ -11,6 +11,9 @@
  *     study's write may miss the newest runs, never read a half-written one in practice.
  *   - with a -wal file (a writer is active, or one was killed), `mode=ro`: the reader then sees the
  *     writer's committed transactions through the existing -wal and -shm.
+ *   - a file not in WAL mode (`db import` writes through a rollback journal, then switches back):
+ *     `mode=ro`, with locks; a hot journal left by a killed import makes the open fail with one
+ *     error until a writer opens the file and rolls it back.
  */
 #include "store/store_internal.h"
 
@@ -39,7 +42,10 @@ static void put_uri_path(struct ostel_buf *b, const char *path)
 char *ostel_store_readonly_uri(const char *path)
 {
     char *wal = ostel_xasprintf("%s-wal", path);
-    bool live = ostel_is_file(wal);
+    /* a file in rollback-journal mode (a bulk import's, store.c bulk_journal, or one made by
+     * another tool) is read with locks, never immutable: a writer changes the file in place, and
+     * a hot journal left by a killed one must be rolled back before the file is read */
+    bool live = ostel_is_file(wal) || !ostel_store_file_is_wal(path);
     free(wal);
     struct ostel_buf b;
     ostel_buf_init(&b, 0);

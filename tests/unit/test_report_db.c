@@ -79,6 +79,55 @@ static void load_dirs(struct ostel_report_set *set)
     free(cpu);
 }
 
+/* The html format's load (a few points a run, chosen by LTTB while the samples are gathered) keeps
+ * the same samples as a directory's load reduced afterwards; and the points a run keeps shrink only
+ * past the runs a page lists. */
+static void test_db_series_reduced(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    import_fixtures(db, 0, 0);
+    for (size_t k = 2; k <= 6; k++) {
+        struct ostel_report_set from_db, from_dirs;
+        ostel_report_set_init(&from_db);
+        ostel_report_set_init(&from_dirs);
+        assert_int_equal(ostel_report_load_db_series(&from_db, db, NULL, k), OSTEL_OK);
+        char *study = test_src_path("tests/data/runs/study-metal");
+        char *cpu = test_src_path("tests/data/runs/cpu-paging");
+        assert_int_equal(ostel_report_load_path_series(&from_dirs, study, k), OSTEL_OK);
+        assert_int_equal(ostel_report_load_path_series(&from_dirs, cpu, k), OSTEL_OK);
+        free(study);
+        free(cpu);
+        assert_int_equal(from_db.n, from_dirs.n);
+        size_t reduced = 0;
+        for (size_t i = 0; i < from_db.n; i++) {
+            struct ostel_report_series *a = &from_db.runs[i].series, *b = &from_dirs.runs[i].series;
+            assert_int_equal(a->n, b->n);
+            assert_true(a->n <= k);
+            reduced += a->n == k;
+            for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+                const double *x = *ostel_report_series_array(a, c);
+                const double *y = *ostel_report_series_array(b, c);
+                for (size_t j = 0; j < a->n; j++)
+                    assert_true(x[j] == y[j] || (isnan(x[j]) && isnan(y[j])));
+            }
+            assert_memory_equal(a->phase, b->phase, a->n);
+        }
+        assert_true(reduced > 0);
+        ostel_report_set_free(&from_db);
+        ostel_report_set_free(&from_dirs);
+    }
+    assert_int_equal(ostel_report_db_series_points(240, 10000), 240);
+    assert_int_equal(ostel_report_db_series_points(240, 20000), 120);
+    assert_int_equal(ostel_report_db_series_points(240, 100000), 24);
+    assert_int_equal(ostel_report_db_series_points(240, 1000000), OSTEL_REPORT_DB_POINTS_MIN);
+    assert_int_equal(ostel_report_db_series_points(SIZE_MAX, 1000000), SIZE_MAX);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
 static void test_db_equals_dirs(void **state)
 {
     (void)state;
@@ -444,10 +493,10 @@ static void test_real_scenario(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_db_gpu),
-        cmocka_unit_test(test_db_serve),       cmocka_unit_test(test_select),
-        cmocka_unit_test(test_log_tail),       cmocka_unit_test(test_bad_db),
-        cmocka_unit_test(test_real_scenario),
+        cmocka_unit_test(test_db_equals_dirs), cmocka_unit_test(test_db_series_reduced),
+        cmocka_unit_test(test_db_gpu),         cmocka_unit_test(test_db_serve),
+        cmocka_unit_test(test_select),         cmocka_unit_test(test_log_tail),
+        cmocka_unit_test(test_bad_db),         cmocka_unit_test(test_real_scenario),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include "testlib.h"
 #include "rundir/rundir_requests.h"
 #include "store/store.h"
+#include "store/store_internal.h"
 #include "store/store_query.h"
 #include "rundir/rundir_summary.h"
 #include "util/fileio.h"
@@ -678,6 +679,86 @@ static void test_bulk_speed(void **state)
     free(run);
 }
 
+/* A bulk import (a batch, as `db import` makes) writes through a rollback journal and switches the
+ * file back to WAL when it closes. Killed mid-batch (a child that exits without closing: its
+ * journal is left hot), the database is as before the batch: a read-only open (report --db, db
+ * info) rolls the journal back first and reads only the runs stored before; a writer then goes on
+ * and the file is in WAL mode again. */
+static void test_bulk_journal_killed(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    char *journal = ostel_xasprintf("%s-journal", db);
+    char *first = fixture(fixtures[0]);
+    struct ostel_store *s;
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_import_run_dir(s, first, NULL, NULL), OSTEL_STORE_ADDED);
+    ostel_store_close(s);
+    /* a whole batch: committed, and WAL again after close */
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_batch_begin(s), OSTEL_OK);
+    char *p = fixture(fixtures[1]);
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
+    free(p);
+    assert_int_equal(ostel_store_batch_commit(s), OSTEL_OK);
+    ostel_store_close(s);
+    struct stat st;
+    assert_int_not_equal(stat(journal, &st), 0);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (ostel_store_open(db, 0, &s) != OSTEL_OK || ostel_store_batch_begin(s) != OSTEL_OK)
+            _exit(2);
+        char *q8 = fixture(fixtures[2]);
+        if (ostel_store_import_run_dir(s, q8, NULL, NULL) != OSTEL_STORE_ADDED)
+            _exit(3);
+        /* spill the batch into the file as a long batch would, so that the journal is hot */
+        if (sqlite3_exec(s->db,
+                         "PRAGMA cache_spill=1; PRAGMA cache_size=1; CREATE TABLE pad(x);"
+                         "INSERT INTO pad SELECT zeroblob(3000) FROM"
+                         " (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n"
+                         "  WHERE i < 200) SELECT i FROM n)",
+                         NULL, NULL, NULL) != SQLITE_OK)
+            _exit(4);
+        _exit(0); /* as if killed: no commit, no rollback, no close */
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(stat(journal, &st), 0);
+    assert_true(st.st_size > 0);
+    /* the reader rolls it back and sees the two runs stored before */
+    assert_int_equal(ostel_store_open(db, OSTEL_STORE_OPEN_READONLY, &s), OSTEL_OK);
+    assert_int_equal(count(s, "runs"), 2);
+    assert_int_equal(count(s, "samples"), 8 + 2);
+    ostel_store_close(s);
+    assert_int_not_equal(stat(journal, &st), 0);
+    /* a writer goes on: WAL again, the third run imported whole */
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    p = fixture(fixtures[2]);
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
+    free(p);
+    assert_int_equal(count(s, "samples"), 13);
+    ostel_store_close(s);
+    assert_true(ostel_store_file_is_wal(db));
+    free(first);
+    free(journal);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
 static void test_metrics_reader(void **state)
 {
     (void)state;
@@ -855,6 +936,9 @@ static void test_report_sql_plan(void **state)
             } else {
                 assert_null(strstr(sql, " WHERE r."));
                 assert_non_null(strstr(plan, "SCAN")); /* all runs: a scan is right */
+                /* the samples alone, no look-up of each one's run */
+                if (samples)
+                    assert_null(strstr(plan, "SEARCH"));
             }
             free(plan);
             free(sql);
@@ -970,6 +1054,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bound_parameters, db_setup, db_teardown),
         cmocka_unit_test(test_two_processes),
         cmocka_unit_test(test_bulk_speed),
+        cmocka_unit_test(test_bulk_journal_killed),
         cmocka_unit_test(test_metrics_reader),
         cmocka_unit_test_setup_teardown(test_samples_schema_is_the_table, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_requests_schema_is_the_table, db_setup, db_teardown),
