@@ -1527,16 +1527,16 @@ static void set_journal_mode(struct ostel_store *s, const char *mode, char out[1
 }
 
 /*
- * A bulk import (the first batch of this connection) writes through a rollback journal instead of
- * the WAL. In WAL mode every page is written twice, into the WAL and then by the checkpoint into
- * the file; with a rollback journal the pages an import appends past the file's end are written
- * once, and only the few existing pages it changes go to the journal first. A batch stays one
- * transaction either way: a killed import leaves a hot journal that the next writer to open the
- * file rolls back (ostel_store_open), so the database is as it was before that batch, and a
- * reader meanwhile sees the file is not in WAL mode and opens it with locks
- * (ostel_store_readonly_uri), which refuses to read around a hot journal. synchronous=FULL is the
- * rollback journal's safe setting across an OS crash (NORMAL is WAL's). The switch needs the file
- * to itself: when another connection has it open in WAL mode (a study, a report), the import
+ * A bulk import (the first batch of this connection) into a database with no run yet writes
+ * through a rollback journal instead of the WAL. In WAL mode every page is written twice, into the
+ * WAL and then by the checkpoint into the file; with a rollback journal the pages an import appends
+ * past the file's end are written once, and only the few existing pages it changes go to the
+ * journal first. A batch stays one transaction either way: a killed import leaves a hot journal
+ * that the next writer to open the file rolls back (ostel_store_open), so the database is as it was
+ * before that batch, and a reader meanwhile sees the file is not in WAL mode and opens it with
+ * locks (ostel_store_readonly_uri), which refuses to read around a hot journal. synchronous=FULL is
+ * the rollback journal's safe setting across an OS crash (NORMAL is WAL's). The switch needs the
+ * file to itself: when another connection has it open in WAL mode (a study, a report), the import
  * stays in WAL mode, asking once without waiting. ostel_store_close() switches the file back.
  * Either way a bigger page cache keeps a batch's pages in memory until its commit.
  */
@@ -1546,6 +1546,17 @@ static void bulk_journal(struct ostel_store *s)
         return;
     s->bulk_tried = true;
     sqlite3_exec(s->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL); /* KiB: 64 MiB */
+    /* Only into a database that holds no run yet. A reader of a WAL database without a -wal file
+     * opens it immutable, with no lock (store_uri.c), so nothing tells the import it is there; in
+     * WAL mode the import writes beside such a reader, in rollback mode it would rewrite pages
+     * under it. A database with runs may have such readers; one without has nothing to read. */
+    sqlite3_stmt *st = NULL;
+    bool empty = sqlite3_prepare_v2(s->db, "SELECT NOT EXISTS (SELECT 1 FROM runs)", -1, &st,
+                                    NULL) == SQLITE_OK &&
+                 sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
+    sqlite3_finalize(st);
+    if (!empty)
+        return;
     char mode[16];
     sqlite3_busy_timeout(s->db, 0);
     set_journal_mode(s, "DELETE", mode);

@@ -679,49 +679,62 @@ static void test_bulk_speed(void **state)
     free(run);
 }
 
-/* A bulk import (a batch, as `db import` makes) writes through a rollback journal and switches the
- * file back to WAL when it closes. Killed mid-batch (a child that exits without closing: its
- * journal is left hot), the database is as before the batch: a read-only open (report --db, db
- * info) rolls the journal back first and reads only the runs stored before; a writer then goes on
- * and the file is in WAL mode again. */
+/* The file's journal mode as a raw read-only connection sees it. */
+static char *journal_mode_of(const char *db)
+{
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    char *mode = ostel_xstrdup((const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    return mode;
+}
+
+/* A bulk import (batches, as `db import` makes) into a database with no run yet writes through a
+ * rollback journal and switches the file back to WAL when it closes. Killed mid-batch (a child
+ * that exits without closing: its journal is left hot), the database is as before that batch: a
+ * read-only open (report --db, db info) rolls the journal back first and reads only the runs of
+ * the batches committed before; a writer then goes on and the file is in WAL mode again. */
 static void test_bulk_journal_killed(void **state)
 {
     (void)state;
     char *dir = test_tmpdir();
     char *db = ostel_xasprintf("%s/a.db", dir);
     char *journal = ostel_xasprintf("%s-journal", db);
-    char *first = fixture(fixtures[0]);
     struct ostel_store *s;
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
-    assert_int_equal(ostel_store_import_run_dir(s, first, NULL, NULL), OSTEL_STORE_ADDED);
-    ostel_store_close(s);
-    /* a whole batch: committed, and WAL again after close */
-    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    struct stat st;
+    /* a whole batch into a new database: committed, and WAL again after close */
+    char *scratch = ostel_xasprintf("%s/b.db", dir);
+    assert_int_equal(ostel_store_open(scratch, 0, &s), OSTEL_OK);
     assert_int_equal(ostel_store_batch_begin(s), OSTEL_OK);
     char *p = fixture(fixtures[1]);
     assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
     free(p);
     assert_int_equal(ostel_store_batch_commit(s), OSTEL_OK);
     ostel_store_close(s);
-    struct stat st;
-    assert_int_not_equal(stat(journal, &st), 0);
-    sqlite3 *raw;
-    assert_int_equal(sqlite3_open_v2(db, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-    assert_string_equal((const char *)sqlite3_column_text(q, 0), "wal");
-    sqlite3_finalize(q);
-    sqlite3_close(raw);
+    char *mode = journal_mode_of(scratch);
+    assert_string_equal(mode, "wal");
+    free(mode);
+    free(scratch);
 
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         if (ostel_store_open(db, 0, &s) != OSTEL_OK || ostel_store_batch_begin(s) != OSTEL_OK)
             _exit(2);
-        char *q8 = fixture(fixtures[2]);
-        if (ostel_store_import_run_dir(s, q8, NULL, NULL) != OSTEL_STORE_ADDED)
+        char *f0 = fixture(fixtures[0]), *f1 = fixture(fixtures[1]), *f2 = fixture(fixtures[2]);
+        if (ostel_store_import_run_dir(s, f0, NULL, NULL) != OSTEL_STORE_ADDED ||
+            ostel_store_import_run_dir(s, f1, NULL, NULL) != OSTEL_STORE_ADDED ||
+            ostel_store_batch_commit(s) != OSTEL_OK)
             _exit(3);
+        if (!s->bulk_journal) /* the mode this test is about */
+            _exit(5);
+        if (ostel_store_batch_begin(s) != OSTEL_OK ||
+            ostel_store_import_run_dir(s, f2, NULL, NULL) != OSTEL_STORE_ADDED)
+            _exit(6);
         /* spill the batch into the file as a long batch would, so that the journal is hot */
         if (sqlite3_exec(s->db,
                          "PRAGMA cache_spill=1; PRAGMA cache_size=1; CREATE TABLE pad(x);"
@@ -738,7 +751,7 @@ static void test_bulk_journal_killed(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
     assert_int_equal(stat(journal, &st), 0);
     assert_true(st.st_size > 0);
-    /* the reader rolls it back and sees the two runs stored before */
+    /* the reader rolls it back and sees the two runs of the first batch */
     assert_int_equal(ostel_store_open(db, OSTEL_STORE_OPEN_READONLY, &s), OSTEL_OK);
     assert_int_equal(count(s, "runs"), 2);
     assert_int_equal(count(s, "samples"), 8 + 2);
@@ -752,8 +765,38 @@ static void test_bulk_journal_killed(void **state)
     assert_int_equal(count(s, "samples"), 13);
     ostel_store_close(s);
     assert_true(ostel_store_file_is_wal(db));
-    free(first);
     free(journal);
+    test_rmtree(dir);
+    free(dir);
+    free(db);
+}
+
+/* A bulk import into a database that already holds runs stays in WAL mode: a reader may have it
+ * open immutable, without a lock (store_uri.c), and a rollback journal would rewrite pages under
+ * it. */
+static void test_bulk_journal_wal_when_runs(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *db = ostel_xasprintf("%s/a.db", dir);
+    struct ostel_store *s;
+    char *p = fixture(fixtures[0]);
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
+    ostel_store_close(s);
+    free(p);
+    assert_int_equal(ostel_store_open(db, 0, &s), OSTEL_OK);
+    assert_int_equal(ostel_store_batch_begin(s), OSTEL_OK);
+    p = fixture(fixtures[1]);
+    assert_int_equal(ostel_store_import_run_dir(s, p, NULL, NULL), OSTEL_STORE_ADDED);
+    free(p);
+    assert_false(s->bulk_journal);
+    char *mode = journal_mode_of(db);
+    assert_string_equal(mode, "wal");
+    free(mode);
+    assert_int_equal(ostel_store_batch_commit(s), OSTEL_OK);
+    assert_int_equal(count(s, "runs"), 2);
+    ostel_store_close(s);
     test_rmtree(dir);
     free(dir);
     free(db);
@@ -1055,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_two_processes),
         cmocka_unit_test(test_bulk_speed),
         cmocka_unit_test(test_bulk_journal_killed),
+        cmocka_unit_test(test_bulk_journal_wal_when_runs),
         cmocka_unit_test(test_metrics_reader),
         cmocka_unit_test_setup_teardown(test_samples_schema_is_the_table, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_requests_schema_is_the_table, db_setup, db_teardown),
