@@ -58,7 +58,7 @@ size_t ostel_report_json_double_text(char b[32], double d)
     if (d == 0) {
         pthread_once(&minus_zero_once, minus_zero_probe);
         bool neg = minus_zero && signbit(d);
-        memcpy(b, neg ? "-0" : "0", 3);
+        strcpy(b, neg ? "-0" : "0");
         return 1 + neg;
     }
     /* cJSON_CreateNumber's valueint, and print_number's choice of format */
@@ -73,49 +73,10 @@ size_t ostel_report_json_double_text(char b[32], double d)
     return (size_t)n;
 }
 
-/*
- * cJSON would print strtod("%.6g") with "%1.15g": for a normal double that is the same decimal of
- * at most 6 significant digits (15 digits round-trip it), laid out as "%.15g" lays it out (fixed
- * from 1e-4 up to 1e15, not to 1e6 as "%.6g"), or as "%d" would for an int. So the
- * "%.6g" text is re-laid out here; subnormal and huge magnitudes take cJSON's own way.
- */
-size_t ostel_report_json_num_text(char b[32], double v)
+/* Lays out the digits d[0..nd) (no trailing zero), the value d[0].d[1..] × 10^x, as "%.15g" does:
+ * fixed from 1e-4 up to 1e15, else "De±XX". */
+static size_t layout_g15(char *b, bool neg, const char *d, int nd, int x)
 {
-    if (!isfinite(v)) {
-        memcpy(b, "null", 5);
-        return 4;
-    }
-    char s[32];
-    snprintf(s, sizeof(s), "%.6g", v);
-    double a = fabs(v);
-    if (!(a >= 1e-300 && a <= 1e300))
-        return ostel_report_json_double_text(b, strtod(s, NULL));
-    const char *p = s;
-    bool neg = *p == '-';
-    p += neg;
-    char m[32]; /* the mantissa's digits, its decimal point dropped */
-    int nm = 0, ip = -1;
-    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
-        if (*p == '.')
-            ip = nm;
-        else if (nm < (int)sizeof(m))
-            m[nm++] = *p;
-    }
-    if (ip < 0)
-        ip = nm;
-    int e = 0;
-    if (*p == 'e')
-        e = atoi(p + 1);
-    int f = 0;
-    while (f < nm && m[f] == '0')
-        f++;
-    int last = nm;
-    while (last > f && m[last - 1] == '0')
-        last--;
-    if (f == last) /* zero, which the normal range above rules out */
-        return ostel_report_json_double_text(b, v);
-    const char *d = m + f;
-    int nd = last - f, x = ip - 1 - f + e; /* the value is d[0].d[1..] × 10^x */
     char *w = b;
     if (neg)
         *w++ = '-';
@@ -145,6 +106,100 @@ size_t ostel_report_json_num_text(char b[32], double v)
     }
     *w = '\0';
     return (size_t)(w - b);
+}
+
+/*
+ * a's 6 significant digits as "%.6g" rounds them (*q in [1e5, 1e6)) and the exponent of the
+ * first: a scaled by an exact power of ten (one rounding: 1e-10 off at most) and rounded to an
+ * integer, unless that lies within 1e-6 of a tie, where only the exact decimal expansion can tell
+ * (false: snprintf decides).
+ */
+static bool six_digits(double a, long *q, int *x)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int e = (int)floor(log10(a));
+    for (int tries = 0; tries < 3; tries++) {
+        int sc = e - 5;
+        if (sc > 22 || sc < -22)
+            return false;
+        double m = sc >= 0 ? a / p10[sc] : a * p10[-sc];
+        if (m < 1e5) {
+            e--;
+            continue;
+        }
+        if (m >= 1e6) {
+            e++;
+            continue;
+        }
+        double r = floor(m), frac = m - r;
+        if (fabs(frac - 0.5) < 1e-6)
+            return false;
+        *q = (long)r + (frac > 0.5);
+        if (*q == 1000000) {
+            *q = 100000;
+            e++;
+        }
+        *x = e;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * cJSON would print strtod("%.6g") with "%1.15g": for a normal double that is the same decimal of
+ * at most 6 significant digits (15 digits round-trip it), laid out as "%.15g" lays it out (fixed
+ * from 1e-4 up to 1e15, not to 1e6 as "%.6g"), or as "%d" would for an int. So the 6 digits are
+ * found (six_digits, else "%.6g"'s text) and laid out again; subnormal and huge magnitudes and
+ * zero take cJSON's own way.
+ */
+size_t ostel_report_json_num_text(char b[32], double v)
+{
+    if (!isfinite(v)) {
+        memcpy(b, "null", 5);
+        return 4;
+    }
+    double a = fabs(v);
+    bool neg = signbit(v);
+    long q;
+    int x;
+    if (a >= 1e-300 && a <= 1e300 && six_digits(a, &q, &x)) {
+        char d[8];
+        int nd = 6;
+        for (int i = 5; i >= 0; i--, q /= 10)
+            d[i] = (char)('0' + q % 10);
+        while (d[nd - 1] == '0')
+            nd--;
+        return layout_g15(b, neg, d, nd, x);
+    }
+    char s[32];
+    snprintf(s, sizeof(s), "%.6g", v);
+    if (!(a >= 1e-300 && a <= 1e300))
+        return ostel_report_json_double_text(b, strtod(s, NULL));
+    const char *p = s + neg;
+    char m[32]; /* the mantissa's digits, its decimal point dropped */
+    int nm = 0, ip = -1;
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        if (*p == '.')
+            ip = nm;
+        else if (nm < (int)sizeof(m))
+            m[nm++] = *p;
+    }
+    if (ip < 0)
+        ip = nm;
+    int e = 0;
+    if (*p == 'e')
+        e = atoi(p + 1);
+    int f = 0;
+    while (f < nm && m[f] == '0')
+        f++;
+    int last = nm;
+    while (last > f && m[last - 1] == '0')
+        last--;
+    if (f == last) /* zero, which the normal range above rules out */
+        return ostel_report_json_double_text(b, v);
+    return layout_g15(b, neg, m + f, last - f, ip - 1 - f + e);
 }
 
 static void add_num(cJSON *o, const char *key, double v)
