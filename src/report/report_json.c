@@ -776,7 +776,8 @@ static void run_text_at(void *ctx, size_t k)
 /*
  * The same text as cJSON_Print of ostel_report_json_tree(r), written a batch of runs at a
  * time: the tree of 10,000 runs took a quarter of a gigabyte, one batch's texts take a few
- * megabytes; the batch's runs are printed on a few threads, each into its own string. cJSON
+ * megabytes; the batch's runs are written (run_write, no tree) on a few threads, each into its
+ * own string; the head, a few groups, is still a cJSON tree printed. cJSON
  * prints the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members
  * two tabs deeper than when printed alone, joined by ", ", and "]\n}" at the end.
  */
