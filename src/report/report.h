@@ -616,5 +616,11 @@ void ostel_report_csv_num(struct ostel_buf *out, double v);
 struct cJSON *ostel_report_json_num(double v);
 /* An interval [lo, hi] of such numbers, or null when either end is NAN. The caller owns it. */
 struct cJSON *ostel_report_json_pair(double lo, double hi);
+/* The text cJSON_Print gives ostel_report_json_num(v), written into b without a cJSON item
+ * ("null", "0", "1.5e-07", "123457000"); returns its length. */
+size_t ostel_report_json_num_text(char b[32], double v);
+/* The text cJSON_Print gives a number item of value d (cJSON_CreateNumber(d)): "%d" when d is an
+ * int, else "%1.15g" or, when that does not read back, "%1.17g"; "null" when not finite. */
+size_t ostel_report_json_double_text(char b[32], double d);
 
 #endif

@@ -10,7 +10,10 @@
 #include "report/report.h"
 
 #include <cJSON.h>
+#include <float.h>
+#include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,172 @@ cJSON *ostel_report_json_num(double v)
     char b[32];
     snprintf(b, sizeof(b), "%.6g", v);
     return cJSON_CreateNumber(strtod(b, NULL));
+}
+
+/* cJSON before 1.7.16 prints -0 as "-0", later ones as "0" (an int): asked once. */
+static bool minus_zero;
+static pthread_once_t minus_zero_once = PTHREAD_ONCE_INIT;
+
+static void minus_zero_probe(void)
+{
+    cJSON *z = cJSON_CreateNumber(-0.0);
+    char *t = cJSON_PrintUnformatted(z);
+    minus_zero = t && strcmp(t, "-0") == 0;
+    cJSON_free(t);
+    cJSON_Delete(z);
+}
+
+size_t ostel_report_json_double_text(char b[32], double d)
+{
+    if (!isfinite(d)) {
+        memcpy(b, "null", 5);
+        return 4;
+    }
+    if (d == 0) {
+        pthread_once(&minus_zero_once, minus_zero_probe);
+        bool neg = minus_zero && signbit(d);
+        strcpy(b, neg ? "-0" : "0");
+        return 1 + neg;
+    }
+    /* cJSON_CreateNumber's valueint, and print_number's choice of format */
+    int vi = d >= INT_MAX ? INT_MAX : d <= (double)INT_MIN ? INT_MIN : (int)d;
+    if (d == (double)vi)
+        return (size_t)snprintf(b, 32, "%d", vi);
+    int n = snprintf(b, 32, "%1.15g", d);
+    double t = strtod(b, NULL);
+    double max = fabs(t) > fabs(d) ? fabs(t) : fabs(d);
+    if (!(fabs(t - d) <= max * DBL_EPSILON))
+        n = snprintf(b, 32, "%1.17g", d);
+    return (size_t)n;
+}
+
+/* Lays out the digits d[0..nd) (no trailing zero), the value d[0].d[1..] × 10^x, as "%.15g" does:
+ * fixed from 1e-4 up to 1e15, else "De±XX". */
+static size_t layout_g15(char *b, bool neg, const char *d, int nd, int x)
+{
+    char *w = b;
+    if (neg)
+        *w++ = '-';
+    if (x < -4 || x >= 15) {
+        *w++ = d[0];
+        if (nd > 1) {
+            *w++ = '.';
+            memcpy(w, d + 1, (size_t)nd - 1);
+            w += nd - 1;
+        }
+        w += snprintf(w, 8, "e%c%02d", x < 0 ? '-' : '+', x < 0 ? -x : x);
+    } else if (x >= 0) {
+        for (int i = 0; i <= x; i++)
+            *w++ = i < nd ? d[i] : '0';
+        if (nd > x + 1) {
+            *w++ = '.';
+            memcpy(w, d + x + 1, (size_t)(nd - x - 1));
+            w += nd - x - 1;
+        }
+    } else {
+        *w++ = '0';
+        *w++ = '.';
+        for (int i = 0; i < -x - 1; i++)
+            *w++ = '0';
+        memcpy(w, d, (size_t)nd);
+        w += nd;
+    }
+    *w = '\0';
+    return (size_t)(w - b);
+}
+
+/*
+ * a's 6 significant digits as "%.6g" rounds them (*q in [1e5, 1e6)) and the exponent of the
+ * first: a scaled by an exact power of ten (one rounding: 1e-10 off at most) and rounded to an
+ * integer, unless that lies within 1e-6 of a tie, where only the exact decimal expansion can tell
+ * (false: snprintf decides).
+ */
+static bool six_digits(double a, long *q, int *x)
+{
+    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    int e = (int)floor(log10(a));
+    for (int tries = 0; tries < 3; tries++) {
+        int sc = e - 5;
+        if (sc > 22 || sc < -22)
+            return false;
+        double m = sc >= 0 ? a / p10[sc] : a * p10[-sc];
+        if (m < 1e5) {
+            e--;
+            continue;
+        }
+        if (m >= 1e6) {
+            e++;
+            continue;
+        }
+        double r = floor(m), frac = m - r;
+        if (fabs(frac - 0.5) < 1e-6)
+            return false;
+        *q = (long)r + (frac > 0.5);
+        if (*q == 1000000) {
+            *q = 100000;
+            e++;
+        }
+        *x = e;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * cJSON would print strtod("%.6g") with "%1.15g": for a normal double that is the same decimal of
+ * at most 6 significant digits (15 digits round-trip it), laid out as "%.15g" lays it out (fixed
+ * from 1e-4 up to 1e15, not to 1e6 as "%.6g"), or as "%d" would for an int. So the 6 digits are
+ * found (six_digits, else "%.6g"'s text) and laid out again; subnormal and huge magnitudes and
+ * zero take cJSON's own way.
+ */
+size_t ostel_report_json_num_text(char b[32], double v)
+{
+    if (!isfinite(v)) {
+        memcpy(b, "null", 5);
+        return 4;
+    }
+    double a = fabs(v);
+    bool neg = signbit(v);
+    long q;
+    int x;
+    if (a >= 1e-300 && a <= 1e300 && six_digits(a, &q, &x)) {
+        char d[8];
+        int nd = 6;
+        for (int i = 5; i >= 0; i--, q /= 10)
+            d[i] = (char)('0' + q % 10);
+        while (d[nd - 1] == '0')
+            nd--;
+        return layout_g15(b, neg, d, nd, x);
+    }
+    char s[32];
+    snprintf(s, sizeof(s), "%.6g", v);
+    if (!(a >= 1e-300 && a <= 1e300))
+        return ostel_report_json_double_text(b, strtod(s, NULL));
+    const char *p = s + neg;
+    char m[32]; /* the mantissa's digits, its decimal point dropped */
+    int nm = 0, ip = -1;
+    for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+        if (*p == '.')
+            ip = nm;
+        else if (nm < (int)sizeof(m))
+            m[nm++] = *p;
+    }
+    if (ip < 0)
+        ip = nm;
+    int e = 0;
+    if (*p == 'e')
+        e = atoi(p + 1);
+    int f = 0;
+    while (f < nm && m[f] == '0')
+        f++;
+    int last = nm;
+    while (last > f && m[last - 1] == '0')
+        last--;
+    if (f == last) /* zero, which the normal range above rules out */
+        return ostel_report_json_double_text(b, v);
+    return layout_g15(b, neg, m + f, last - f, ip - 1 - f + e);
 }
 
 static void add_num(cJSON *o, const char *key, double v)
@@ -336,28 +505,258 @@ cJSON *ostel_report_json_tree(const struct ostel_report *r)
     return root;
 }
 
-/* One run's text as it stands in the report's "runs" array: cJSON_Print of the run alone, its
- * members two tabs deeper. */
-static char *run_text(const struct ostel_report *r, size_t gi, size_t i)
+/*
+ * A writer of cJSON_Print's layout without the tree: an object opens "{\n" one level deeper, its
+ * members stand on lines of their own (depth tabs, "key":<tab>value) joined by ",\n", and it
+ * closes on a line one level up (an empty one as "{\n" and the tabs); an array opens a level too,
+ * its elements joined by ", " on the same line. Numbers and strings are printed as cJSON prints
+ * them.
+ */
+struct jw {
+    struct ostel_buf *b;
+    int depth, top;
+    int count[16]; /* members or elements written at each open level */
+};
+
+static void jw_tabs(struct jw *w, int n)
 {
-    cJSON *o = run_json(r, r->groups[gi].runs[i], r->groups[gi].label);
-    char *t = cJSON_Print(o);
-    OSTEL_ASSERT(t != NULL);
-    cJSON_Delete(o);
-    size_t lines = 0, n = 0;
-    for (const char *c = t; *c; c++, n++)
-        lines += *c == '\n';
-    char *out = ostel_xmalloc(n + 2 * lines + 1), *w = out;
-    for (const char *c = t; *c; c++) {
-        *w++ = *c;
-        if (*c == '\n') {
-            *w++ = '\t';
-            *w++ = '\t';
+    static const char tabs[] = "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t";
+    ostel_buf_append(w->b, tabs, (size_t)n);
+}
+
+static void jw_open(struct jw *w, char c)
+{
+    OSTEL_ASSERT(w->top + 1 < (int)OSTEL_ARRAY_LEN(w->count));
+    ostel_buf_putc(w->b, c);
+    if (c == '{')
+        ostel_buf_putc(w->b, '\n');
+    w->depth++;
+    w->count[++w->top] = 0;
+}
+
+static void jw_close(struct jw *w, char c)
+{
+    w->depth--;
+    if (c == '}') {
+        if (w->count[w->top])
+            ostel_buf_putc(w->b, '\n');
+        jw_tabs(w, w->depth);
+    }
+    ostel_buf_putc(w->b, c);
+    w->top--;
+}
+
+static void jw_strval(struct jw *w, const char *s)
+{
+    struct ostel_buf *b = w->b;
+    ostel_buf_putc(b, '"');
+    const char *run = s;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c > 31 && *c != '"' && *c != '\\')
+            continue;
+        ostel_buf_append(b, run, (size_t)((const char *)c - run));
+        run = (const char *)c + 1;
+        switch (*c) {
+        case '"':
+            ostel_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            ostel_buf_puts(b, "\\\\");
+            break;
+        case '\b':
+            ostel_buf_puts(b, "\\b");
+            break;
+        case '\f':
+            ostel_buf_puts(b, "\\f");
+            break;
+        case '\n':
+            ostel_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            ostel_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            ostel_buf_puts(b, "\\t");
+            break;
+        default:
+            ostel_buf_printf(b, "\\u%04x", *c);
         }
     }
-    *w = '\0';
-    cJSON_free(t);
-    return out;
+    ostel_buf_puts(b, run);
+    ostel_buf_putc(b, '"');
+}
+
+/* The next element of an array. */
+static void jw_elem(struct jw *w)
+{
+    if (w->count[w->top]++)
+        ostel_buf_append(w->b, ", ", 2);
+}
+
+static void jw_key(struct jw *w, const char *key)
+{
+    if (w->count[w->top]++)
+        ostel_buf_append(w->b, ",\n", 2);
+    jw_tabs(w, w->depth);
+    jw_strval(w, key);
+    ostel_buf_append(w->b, ":\t", 2);
+}
+
+static void jw_null(struct jw *w, const char *key)
+{
+    jw_key(w, key);
+    ostel_buf_append(w->b, "null", 4);
+}
+
+static void jw_num(struct jw *w, const char *key, double v)
+{
+    char t[32];
+    jw_key(w, key);
+    ostel_buf_append(w->b, t, ostel_report_json_num_text(t, v));
+}
+
+static void jw_double(struct jw *w, const char *key, double v)
+{
+    char t[32];
+    jw_key(w, key);
+    ostel_buf_append(w->b, t, ostel_report_json_double_text(t, v));
+}
+
+static void jw_int(struct jw *w, const char *key, long long v)
+{
+    if (v < 0)
+        jw_null(w, key);
+    else
+        jw_double(w, key, (double)v);
+}
+
+static void jw_bool(struct jw *w, const char *key, bool v)
+{
+    jw_key(w, key);
+    ostel_buf_puts(w->b, v ? "true" : "false");
+}
+
+static void jw_bool_or_null(struct jw *w, const char *key, int v)
+{
+    if (v < 0)
+        jw_null(w, key);
+    else
+        jw_bool(w, key, v);
+}
+
+static void jw_str(struct jw *w, const char *key, const char *s)
+{
+    if (s && *s) {
+        jw_key(w, key);
+        jw_strval(w, s);
+    } else {
+        jw_null(w, key);
+    }
+}
+
+static void jw_cmpval(struct jw *w, const char *key, const struct ostel_report_cmpval *v)
+{
+    jw_key(w, key);
+    jw_open(w, '{');
+    jw_num(w, "predicted_mib", v->predicted_mib);
+    jw_num(w, "measured_mib", v->measured_mib);
+    jw_num(w, "error_pct", v->error_pct);
+    jw_close(w, '}');
+}
+
+/* What run_json builds, written at w's depth. */
+static void run_write(struct jw *w, const struct ostel_report *r, size_t idx, const char *group)
+{
+    const struct ostel_report_run *run = &r->set->runs[idx];
+    jw_open(w, '{');
+    jw_str(w, "name", run->name);
+    jw_str(w, "path", run->path);
+    jw_str(w, "group", group);
+    jw_str(w, "tag", run->tag);
+    jw_str(w, "status", run->status);
+    jw_int(w, "exit_code", run->exit_code);
+    jw_str(w, "signal", run->signal);
+    jw_bool(w, "oom_killed", run->oom_killed);
+    jw_str(w, "model", run->model);
+    jw_str(w, "model_type", run->model_type);
+    jw_num(w, "model_size_mib", run->model_size_mib);
+    jw_num(w, "model_n_params", run->model_n_params);
+    jw_int(w, "ctx", run->ctx);
+    jw_int(w, "gen", run->gen);
+    jw_num(w, "n_prompt", run->n_prompt);
+    jw_num(w, "n_gen", run->n_gen);
+    jw_int(w, "repetition", run->repetition);
+    jw_str(w, "scenario", run->scenario);
+    jw_str(w, "tool", run->tool);
+    jw_str(w, "llama_version", run->llama_version);
+    jw_str(w, "device", run->device);
+    jw_str(w, "device_desc", run->device_desc);
+    if (isfinite(run->start_ts))
+        jw_double(w, "start_ts", round(run->start_ts * 1000) / 1000);
+    else
+        jw_null(w, "start_ts");
+    jw_key(w, "metrics");
+    jw_open(w, '{');
+    for (int k = 0; k < OSTEL_REPORT_NMETRIC; k++)
+        if (r->gpu || !ostel_report_metric_is_gpu(k))
+            jw_num(w, ostel_report_metric_info(k)->key, run->metric[k]);
+    jw_close(w, '}');
+    jw_key(w, "phases");
+    jw_open(w, '{');
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++) {
+        if (!run->phase_present[p]) {
+            jw_null(w, ostel_report_phase_name(p));
+            continue;
+        }
+        jw_key(w, ostel_report_phase_name(p));
+        jw_open(w, '{');
+        for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
+            jw_num(w, ostel_report_tel_key(t), run->tel[p][t]);
+        jw_close(w, '}');
+    }
+    jw_close(w, '}');
+    const struct ostel_report_prediction *p = &run->pred;
+    if (!p->present) {
+        jw_null(w, "prediction");
+    } else {
+        jw_key(w, "prediction");
+        jw_open(w, '{');
+        for (int k = 0; k < OSTEL_REPORT_NPARTS; k++)
+            jw_cmpval(w, ostel_report_part_name(k), &p->part[k]);
+        jw_key(w, "devices");
+        jw_open(w, '[');
+        for (size_t d = 0; d < p->ndev; d++) {
+            jw_elem(w);
+            jw_open(w, '{');
+            jw_key(w, "device");
+            jw_strval(w, p->dev[d].name);
+            for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+                jw_cmpval(w, ostel_report_part_name(k), &p->dev[d].part[k]);
+            jw_close(w, '}');
+        }
+        jw_close(w, ']');
+        jw_int(w, "n_ctx", p->n_ctx);
+        jw_str(w, "source", p->source);
+        jw_str(w, "backend", p->backend);
+        jw_bool_or_null(w, "within_bars", p->within_bars);
+        jw_str(w, "note", p->note);
+        jw_close(w, '}');
+    }
+    jw_num(w, "ram_mib", run->ram_mib);
+    jw_num(w, "mem_available_start_mib", run->avail_start_mib);
+    jw_str(w, "log_tail", run->log_tail);
+    jw_close(w, '}');
+}
+
+/* One run's text as it stands in the report's "runs" array (the root's object, then the array,
+ * two levels deep): what cJSON_Print of run_json wrote, without the tree. */
+static char *run_text(const struct ostel_report *r, size_t gi, size_t i)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    struct jw w = {.b = &b, .depth = 2};
+    run_write(&w, r, r->groups[gi].runs[i], r->groups[gi].label);
+    return ostel_buf_detach(&b);
 }
 
 struct runs_job {
@@ -377,7 +776,8 @@ static void run_text_at(void *ctx, size_t k)
 /*
  * The same text as cJSON_Print of ostel_report_json_tree(r), written a batch of runs at a
  * time: the tree of 10,000 runs took a quarter of a gigabyte, one batch's texts take a few
- * megabytes; the batch's runs are printed on a few threads, each into its own string. cJSON
+ * megabytes; the batch's runs are written (run_write, no tree) on a few threads, each into its
+ * own string; the head, a few groups, is still a cJSON tree printed. cJSON
  * prints the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members
  * two tabs deeper than when printed alone, joined by ", ", and "]\n}" at the end.
  */

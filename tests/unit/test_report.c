@@ -16,11 +16,134 @@
 
 #include <cJSON.h>
 #include <fcntl.h>
+#include <float.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* ostel_report_json_write writes, without a tree, what cJSON_Print of ostel_report_json_tree
+ * gives, byte for byte. */
+static void assert_json_write_is_tree(const struct ostel_report *rep)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_report_json_write(rep, &b);
+    cJSON *tree = ostel_report_json_tree(rep);
+    char *t = cJSON_Print(tree);
+    assert_non_null(t);
+    size_t n = strlen(t);
+    assert_int_equal(b.len, n + 1);
+    assert_memory_equal(b.data, t, n);
+    assert_int_equal(b.data[n], '\n');
+    cJSON_free(t);
+    cJSON_Delete(tree);
+    ostel_buf_free(&b);
+}
+
+/* What cJSON prints for item, unformatted. */
+static void assert_prints_as(cJSON *item, const char *got, size_t n, double v)
+{
+    char *want = cJSON_PrintUnformatted(item);
+    assert_non_null(want);
+    if (strlen(want) != n || strcmp(want, got) != 0)
+        fprintf(stderr, "%a: cJSON %s, ours %s\n", v, want, got);
+    assert_string_equal(got, want);
+    assert_int_equal(n, strlen(want));
+    cJSON_free(want);
+    cJSON_Delete(item);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Both number formatters print what cJSON prints for their items, over edge cases and many
+ * random doubles: random bit patterns (every exponent, subnormals), decimals near the layouts'
+ * borders, integers near INT_MAX and 2^53. */
+static void test_json_numbers(void **state)
+{
+    (void)state;
+    double fixed[] = {0.0,
+                      -0.0,
+                      NAN,
+                      -NAN,
+                      INFINITY,
+                      -INFINITY,
+                      1,
+                      -1,
+                      0.5,
+                      1e-4,
+                      9.99999e-5,
+                      9.999995e-5,
+                      1e-5,
+                      1e5,
+                      1e6,
+                      999999.5,
+                      9999995,
+                      1e14,
+                      9.999995e14,
+                      1e15,
+                      1e16,
+                      1e21,
+                      1e300,
+                      1.0000001e300,
+                      1e301,
+                      1e-300,
+                      9.9999e-301,
+                      DBL_MAX,
+                      -DBL_MAX,
+                      DBL_MIN,
+                      4.9e-324,
+                      2.2e-308,
+                      2147483647.0,
+                      2147483648.0,
+                      -2147483648.0,
+                      -2147483649.0,
+                      2147480000,
+                      9007199254740993.0,
+                      123456789,
+                      0.1,
+                      0.2 + 0.1,
+                      1.0 / 3,
+                      -1.0 / 3,
+                      1765000000.123,
+                      1765000000.1235};
+    uint64_t seed = 0x9e3779b97f4a7c15u;
+    for (int i = 0; i < 400000; i++) {
+        double v;
+        int kind = i < (int)OSTEL_ARRAY_LEN(fixed) ? -1 : i % 4;
+        if (kind < 0) {
+            v = fixed[i];
+        } else if (kind == 0) {
+            uint64_t bits = xorshift(&seed);
+            memcpy(&v, &bits, sizeof(v));
+        } else if (kind == 1) {
+            /* digits × 10^e, e in [-330, 330] */
+            double m = (double)(xorshift(&seed) % 10000000) / 1e6;
+            v = m * pow(10, (int)(xorshift(&seed) % 661) - 330);
+        } else if (kind == 2) {
+            long long k = (long long)(xorshift(&seed) % 8000000000u) - 4000000000LL;
+            v = (double)k;
+        } else {
+            v = ((double)xorshift(&seed) / 18446744073709551616.0 - 0.5) *
+                pow(2, (int)(xorshift(&seed) % 140) - 70);
+        }
+        if (xorshift(&seed) & 1)
+            v = -v;
+        char b[32];
+        size_t n = ostel_report_json_num_text(b, v);
+        assert_prints_as(ostel_report_json_num(v), b, n, v);
+        n = ostel_report_json_double_text(b, v);
+        assert_prints_as(cJSON_CreateNumber(v), b, n, v);
+    }
+}
 
 /* Replaces every occurrence of from with to; the caller frees the result. */
 static char *replace_all(const char *s, const char *from, const char *to)
@@ -219,6 +342,7 @@ static void test_serve_odd_levels(void **state)
     assert_int_equal(sv.cells[1 * sv.nlevels + 1].runs, 0); /* "other" has no c2 */
     assert_false(sv.present[OSTEL_REPORT_SV_KV_MAX]);
     ostel_report_serve_free(&sv);
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     cJSON_free(odd);
@@ -402,6 +526,7 @@ static void test_grouping_and_baseline(void **state)
     assert_int_equal(rep.groups[0].runs[0], 2);
     assert_true(rep.groups[0].value[OSTEL_REPORT_M_GEN_TPS] == 11);
     assert_true(fabs(rep.groups[0].cmp[OSTEL_REPORT_M_GEN_TPS].ratio.ratio - 11.0 / 21.0) < 1e-12);
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
 
     unsigned by;
@@ -413,6 +538,7 @@ static void test_grouping_and_baseline(void **state)
     assert_int_equal(ostel_report_build(&rep, &set, &o2, err, sizeof(err)), 0);
     assert_int_equal(rep.ngroups, 1);
     assert_string_equal(rep.groups[0].label, "ctx 4096");
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
     struct ostel_report_options o3 = {0, "zzz"};
     assert_int_equal(ostel_report_build(&rep, &set, &o3, err, sizeof(err)), -1);
@@ -601,6 +727,14 @@ static void test_real_runs(void **state)
     double f16 = rep.groups[0].value[OSTEL_REPORT_M_MODEL_MIB];
     double q8 = rep.groups[1].value[OSTEL_REPORT_M_MODEL_MIB];
     assert_true(q8 > 0.4 * f16 && q8 < 0.6 * f16);
+    assert_json_write_is_tree(&rep);
+    /* every escape cJSON writes, and bytes it leaves alone */
+    struct ostel_report_run *ru = &set.runs[rep.groups[0].runs[0]];
+    free(ru->log_tail);
+    ru->log_tail = strdup("q\"b\\s/\x01\x1f\b\f\n\r\t\x7f\xc3\xa9 end");
+    free(ru->tag);
+    ru->tag = strdup("\x02tag\"");
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     free(dir);
@@ -744,6 +878,7 @@ static void test_gpu_fake(void **state)
     free(md);
     free(csv);
     free(json);
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     free(dir);
@@ -866,6 +1001,7 @@ static void test_prediction_real(void **state)
     const struct ostel_report_table *runs = table_of(&ts, "runs");
     assert_string_equal(cell_at(runs, 0, 12), "within the bars");
     ostel_report_tables_free(&ts);
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     free(dir);
@@ -1051,6 +1187,7 @@ static void test_memory_sweep(void **state)
     if (ostel_report_html_has_charts())
         assert_non_null(strstr(html.data, "id=\"sweep-chart\""));
     ostel_buf_free(&html);
+    assert_json_write_is_tree(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     test_rmtree(tmp);
@@ -1068,6 +1205,7 @@ int main(void)
         cmocka_unit_test(test_load_metrics),
         cmocka_unit_test(test_grouping_and_baseline),
         cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_json_numbers),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_html_escapes_log),
         cmocka_unit_test(test_golden_md),
