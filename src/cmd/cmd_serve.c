@@ -347,12 +347,16 @@ static bool url_ok(const char *u)
     return true;
 }
 
-/* What serve_before_summary decided, for the files written after the runner. */
+/* What serve_before_summary decided, for config.txt's last write (serve_before_config) and the
+ * files written after the runner when it could not write them. */
 struct serve_ctx {
     const char *dir;
+    const struct serve_args *a;           /* the load's parameters, for config.txt */
     struct ostel_serve_server_result *sr; /* the server and its load (serve_server.h) */
     bool judged;                          /* it ran */
+    bool labelled;                        /* metrics.csv got its level column (label_errno) */
     int label_errno;                      /* ostel_serve_label_metrics()'s errno */
+    char verdict[400];                    /* serve_before_config's error= (serve_verdict) */
     bool write_error_then;                /* the runner had a write error by then */
     char outcome[400];                    /* ostel_serve_server_error()'s text then */
     struct cJSON *summary; /* the summary as the runner was to write it (owned), for a fallback */
@@ -470,8 +474,9 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
 }
 
 /*
- * The run's last word: summary.json (unless the runner wrote it already with the load's results:
- * written), then config.txt (whose status a study reads), each written atomically and checked. A
+ * The run's last word where the runner did not write it (--url, or a runner whose write of
+ * summary.json or config.txt failed): summary.json, then config.txt (whose status a study reads),
+ * each written atomically and checked. A
  * write that fails makes the run failed with the reason (in err, which is empty or already holds
  * the load's error), recorded in whichever file can still be written: a summary.json too big for
  * the disk is written again without the levels, and each file is written in place or removed as
@@ -479,18 +484,14 @@ static int write_summary(const char *dir, cJSON *root, const cJSON *serve_json,
  * *status is updated. Returns 0, or OSTEL_ERR when a file could not be written.
  */
 static int finish_files(const char *dir, const struct serve_args *a, const char *url,
-                        const char *config_base, cJSON *root, const cJSON *serve_json, bool written,
+                        const char *config_base, cJSON *root, const cJSON *serve_json,
                         const char **status, char *err, size_t err_size)
 {
     char serve_err[400], what[200];
     snprintf(serve_err, sizeof(serve_err), "%s", err);
     cJSON *copy1 = root ? cJSON_Duplicate(root, 1) : NULL;
     cJSON *copy2 = root ? cJSON_Duplicate(root, 1) : NULL;
-    int se = 0;
-    if (written)
-        cJSON_Delete(root);
-    else
-        se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
+    int se = write_summary(dir, root, serve_json, serve_err, *status, err, false);
     if (se) {
         *status = "failed";
         ostel_write_error_text(what, sizeof(what), se, "summary.json");
@@ -631,8 +632,8 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     sum.run.watched_pid = (long long)watched;
     cJSON *root = ostel_summary_to_json(&sum);
     ostel_summary_free(&sum);
-    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, false,
-                           &status, err, sizeof(err));
+    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, &status, err,
+                           sizeof(err));
     ostel_buf_free(&base);
     ostel_prom_run_end(a->prom, status);
     ostel_serve_outcome_free(&out);
@@ -729,6 +730,7 @@ static void serve_before_summary(void *arg, struct ostel_summary *sum,
 {
     struct serve_ctx *sc = arg;
     sc->judged = true;
+    sc->labelled = true;
     sc->label_errno = ostel_serve_label_metrics(sc->dir, &sc->sr->out);
     sc->write_error_then = res->write_error[0] != '\0';
     ostel_serve_server_error(sc->sr, res, sc->label_errno, sc->outcome, sizeof(sc->outcome));
@@ -740,6 +742,41 @@ static void serve_before_summary(void *arg, struct ostel_summary *sum,
     if (sc->outcome[0])
         ostel_summary_set_str(&sum->run.error, sc->outcome);
     sc->summary = ostel_summary_to_json(sum);
+}
+
+/* The run's error, into err ("" when none): serve_before_summary's verdict with a write that failed
+ * after it, or when it did not run, the server's and the load's outcome (metrics.csv labelled
+ * once). */
+static void serve_verdict(struct serve_ctx *sc, const struct ostel_run_result *res, char *err,
+                          size_t err_size)
+{
+    if (sc->judged) {
+        snprintf(err, err_size, "%s", sc->outcome);
+        if (!sc->write_error_then && res->write_error[0] && !strstr(err, res->write_error))
+            add_reason(err, err_size, res->write_error);
+        return;
+    }
+    if (!sc->labelled) {
+        sc->label_errno = ostel_serve_label_metrics(sc->dir, &sc->sr->out);
+        sc->labelled = true;
+    }
+    ostel_serve_server_error(sc->sr, res, sc->label_errno, err, err_size);
+}
+
+/*
+ * The runner's before_config (runner.h): the load's serve_* lines, then the verdict as status= and
+ * error=, in config.txt's one last write (docs/serve.md), after summary.json's.
+ */
+static void serve_before_config(void *arg, struct ostel_buf *config,
+                                const struct ostel_run_result *res, const char **status,
+                                const char **error)
+{
+    struct serve_ctx *sc = arg;
+    ostel_serve_config_lines(config, &sc->a->p, sc->a->parallel, sc->sr->url);
+    serve_verdict(sc, res, sc->verdict, sizeof(sc->verdict));
+    if (sc->verdict[0] && res->status == OSTEL_RUN_OK)
+        *status = "failed";
+    *error = sc->verdict;
 }
 
 /* ostel serve -m: llama-server started on a free port as the child of an ordinary run, the load
@@ -772,9 +809,11 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     spec.quiet = a->p.quiet;
     spec.prom = a->prom;
     struct ostel_serve_server_result sr;
-    struct serve_ctx sc = {.dir = dir, .sr = &sr};
+    struct serve_ctx sc = {.dir = dir, .a = a, .sr = &sr};
     spec.before_summary = serve_before_summary;
     spec.before_summary_arg = &sc;
+    spec.before_config = serve_before_config;
+    spec.before_config_arg = &sc;
     if (!a->p.quiet)
         fprintf(stderr, "ostel serve: starting llama-server on http://127.0.0.1:%d\n", port);
     struct ostel_run_result res;
@@ -784,30 +823,23 @@ static int serve_started(struct serve_args *a, const struct ostel_args *pa, cons
     bool server_failed = res.status != OSTEL_RUN_OK && res.status != OSTEL_RUN_INTERRUPTED;
     bool interrupted = res.status == OSTEL_RUN_INTERRUPTED;
     char err[400];
-    if (sc.judged) { /* serve_before_summary's verdict, and a write that failed after it */
-        snprintf(err, sizeof(err), "%s", sc.outcome);
-        if (!sc.write_error_then && res.write_error[0])
-            add_reason(err, sizeof(err), res.write_error);
-    } else {
-        ostel_serve_server_error(&sr, &res, ostel_serve_label_metrics(dir, &sr.out), err,
-                                 sizeof(err));
-    }
+    serve_verdict(&sc, &res, err, sizeof(err)); /* with a config.txt write that failed */
     /* the runner's status, unless the load failed in a run the runner saw go well */
     const char *status = ostel_run_status_name(res.status);
     if (err[0] && res.status == OSTEL_RUN_OK)
         status = "failed";
-    /* the runner's summary, as it wrote it with "serve" (not read back); when it could not, the
-     * one it was to write, written here as the fallback */
+    /* the runner wrote summary.json (with "serve") and then config.txt (with the serve_* lines
+     * and the verdict: serve_before_config) unless one failed: then it left no summary, and the
+     * one it was to write is written here as the fallback, config.txt after it */
     bool written = res.summary != NULL;
     cJSON *root = sc.summary;
     sc.summary = NULL;
-    if (written) {
-        cJSON_Delete(root);
-        root = ostel_summary_to_json(res.summary);
-    }
     ostel_run_result_free(&res);
-    int frc =
-        finish_files(dir, a, sr.url, NULL, root, sr.out.json, written, &status, err, sizeof(err));
+    int frc = 0;
+    if (written)
+        cJSON_Delete(root);
+    else
+        frc = finish_files(dir, a, sr.url, NULL, root, sr.out.json, &status, err, sizeof(err));
     if (err[0]) {
         ostel_error("serve: %s", err);
         if (!sr.ready || server_failed)

@@ -580,7 +580,8 @@ static cJSON *quality_section(const struct qctx *c, const char *role, size_t m, 
  * Why a pass failed, or NULL: ostel's own files of the pass not written (a full disk, ulimit -f),
  * llama-perplexity's own error, its status, then its output: the base pass's logits file (which
  * llama-perplexity does not check its writes to: a full disk shows only in its size; not checked
- * once kept), a candidate's KL-divergence lines. buf (n bytes) holds the text it returns.
+ * once kept) and "Final estimate" line, a candidate's KL-divergence lines. buf (n bytes) holds the
+ * text it returns.
  */
 static const char *pass_verdict(const struct qctx *c, enum pass_kind k, const struct pass_out *o,
                                 char *buf, size_t n)
@@ -603,6 +604,8 @@ static const char *pass_verdict(const struct qctx *c, enum pass_kind k, const st
                  (unsigned long long)c->logits_bytes);
         return buf;
     }
+    if (k == PASS_BASE && !o->ppl.ppl.valid)
+        return "llama-perplexity printed no final estimate of the PPL";
     if (k == PASS_KLD && !o->ppl.kld_mean.valid)
         return "llama-perplexity printed no KL-divergence statistics";
     return NULL;
@@ -694,8 +697,10 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
     }
     int rc;
     /* The pinned llama.cpp's logger can lose a process's last lines at exit (upstream issue 22142,
-     * docs/STYLE.md), where the figures are: a pass whose log lacks them is run again, at most
-     * twice. The base pass's logits file is written by llama-perplexity itself, not the logger. */
+     * docs/STYLE.md), where the figures are: a pass that went well (exit 0, no error line) but
+     * whose log lacks them (the base's "Final estimate", a candidate's KLD statistics, the probe's
+     * token count) is run again, at most twice (the probe five times). The base pass's logits file
+     * is written by llama-perplexity itself, not the logger, and is kept by each attempt. */
     for (int attempt = 0;; attempt++) {
         c->chunks_done = 0;
         c->linelen = 0;
@@ -719,16 +724,18 @@ static int run_pass(struct qctx *c, enum pass_kind k, size_t m, struct pass_out 
         if (!o->log_read) /* the probe's (the others' were taken by pass_before_summary) */
             take_pass_log(o, &o->res);
         const struct ostel_log_perplexity *p = &o->ppl;
-        bool complete = k == PASS_BASE || k == PASS_REFUSED || p->error[0] ||
-                        (k == PASS_PROBE ? p->tokens_have.valid : p->kld_mean.valid);
+        bool complete = k == PASS_REFUSED || p->error[0] ||
+                        (k == PASS_PROBE  ? p->tokens_have.valid
+                         : k == PASS_BASE ? p->ppl.valid
+                                          : p->kld_mean.valid);
         int attempts = k == PASS_PROBE ? 6 : 3; /* the probe is cheap and exits soonest */
         if (complete || o->res.status != OSTEL_RUN_OK || attempt + 1 >= attempts ||
             g_quality_signal)
             break;
         if (k != PASS_PROBE)
             ostel_warn("%s: llama.cpp's log lost its last lines (llama.cpp issue 22142); running "
-                       "it again",
-                       o->dir);
+                       "it again (attempt %d of %d)",
+                       o->dir, attempt + 2, attempts);
         if (remove_pass_dir(o->dir) != 0) {
             rc = OSTEL_ERR;
             break;

@@ -564,15 +564,16 @@ int ostel_report_load_summary_json(struct ostel_report_run *r, const struct cJSO
         return OSTEL_ERR;
     }
     const struct ostel_summary_run *run = &sum.run;
+    char sig_buf[24];
+    const char *sig = ostel_summary_signal_text(run, sig_buf, sizeof(sig_buf));
     const cJSON *serve = ostel_summary_section(&sum, "serve");
     if (cJSON_IsObject(serve) && !r->serve_json)
         r->serve_json = cJSON_PrintUnformatted(serve);
     struct {
         char **dst;
         const char *v;
-    } strs[] = {{&r->run_id, run->run_id},    {&r->tag, run->tag},
-                {&r->status, run->status},    {&r->tool, run->tool},
-                {&r->model, run->model},      {&r->signal, run->signal_name},
+    } strs[] = {{&r->run_id, run->run_id},    {&r->tag, run->tag},     {&r->status, run->status},
+                {&r->tool, run->tool},        {&r->model, run->model}, {&r->signal, sig},
                 {&r->scenario, run->scenario}};
     for (size_t i = 0; i < OSTEL_ARRAY_LEN(strs); i++)
         if (strs[i].v)

@@ -234,8 +234,9 @@ static void close_artifact(struct run_ctx *c, int fd, const char *file)
         note_write_error(c, file, errno);
 }
 
-/* Writes config.txt atomically; returns 0 or the errno of the failure (prints nothing). */
-static int write_config(const struct run_ctx *c, const char *status)
+/* Writes config.txt atomically; returns 0 or the errno of the failure (prints nothing). The last
+ * write (last) lets the spec's before_config add its lines and its verdict. */
+static int write_config(const struct run_ctx *c, const char *status, bool last)
 {
     const struct ostel_run_spec *s = c->spec;
     struct ostel_buf b;
@@ -279,9 +280,12 @@ static int write_config(const struct run_ctx *c, const char *status)
         ostel_config_line(&b, "spec_hash", s->spec_hash);
     }
     ostel_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
+    const char *error = c->res->write_error[0] ? c->res->write_error : NULL;
+    if (last && s->before_config)
+        s->before_config(s->before_config_arg, &b, c->res, &status, &error);
     ostel_config_line(&b, "status", status);
-    if (c->res->write_error[0])
-        ostel_config_line(&b, "error", c->res->write_error);
+    if (error && *error)
+        ostel_config_line(&b, "error", error);
     int e = ostel_config_write(s->dir, b.data, b.len);
     free(cmd);
     ostel_buf_free(&b);
@@ -686,7 +690,7 @@ static int open_artifacts(struct run_ctx *c, struct artifacts *a)
     struct tm tm;
     gmtime_r(&st, &tm);
     strftime(c->start_time, sizeof(c->start_time), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    int ce = res->write_errno ? res->write_errno : write_config(c, "running");
+    int ce = res->write_errno ? res->write_errno : write_config(c, "running", false);
     if (ce) { /* nothing could be recorded: the child is not started, the directory left empty */
         const char *what = res->write_errno ? "metrics.csv" : "config.txt";
         close(a->log_fd);
@@ -966,7 +970,7 @@ int ostel_runner_run(const struct ostel_run_spec *s, struct ostel_run_result *re
     free(a.log_path);
     free(a.csv_path);
     res->summary = finalize(&c);
-    int fe = write_config(&c, ostel_run_status_name(res->status));
+    int fe = write_config(&c, ostel_run_status_name(res->status), true);
     if (fe) {
         /* config.txt still says "running": a summary.json beside it would contradict it, so the
          * directory is left visibly incomplete instead */

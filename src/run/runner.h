@@ -73,6 +73,16 @@ struct ostel_run_spec {
     void (*before_summary)(void *arg, struct ostel_summary *summary,
                            const struct ostel_run_result *res);
     void *before_summary_arg;
+    /* Optional (a served run): called on the runner's thread just before config.txt's last write
+     * (after summary.json's), with the result so far. It may append lines to config (after the
+     * runner's own, before status=), and replace the status= and error= values (*status, *error:
+     * the runner's are the run's status name and its write error or NULL; what it sets is
+     * borrowed until the call returns to the runner's write). A write that fails fails the run
+     * as for any run. Not called for the start-of-run config.txt (status=running). NULL for other
+     * runs. */
+    void (*before_config)(void *arg, struct ostel_buf *config, const struct ostel_run_result *res,
+                          const char **status, const char **error);
+    void *before_config_arg;
 };
 
 struct ostel_run_result {

@@ -14,6 +14,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -288,6 +289,16 @@ static cJSON *jtree(const cJSON *root, const char *key, bool view)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
     return v && !cJSON_IsNull(v) ? jkeep(v, view) : NULL;
+}
+
+const char *ostel_summary_signal_text(const struct ostel_summary_run *r, char *buf, size_t size)
+{
+    if (r->signal_name)
+        return r->signal_name;
+    if (r->signal <= 0)
+        return NULL;
+    snprintf(buf, size, "signal %d", r->signal);
+    return buf;
 }
 
 static void run_from_json(struct ostel_summary_run *r, const cJSON *run)

@@ -161,6 +161,11 @@ struct ostel_summary_llama_facts {
 void ostel_summary_llama_facts(const struct ostel_summary *s,
                                struct ostel_summary_llama_facts *out);
 
+/* The signal that ended the run as the report shows it and the store's runs.signal holds it: its
+ * name ("SIGKILL"), "signal N" for one the writer wrote as a number (it has no name for it:
+ * SIGQUIT, SIGUSR1…), or NULL for none. Returns r's string or buf (written, size bytes). */
+const char *ostel_summary_signal_text(const struct ostel_summary_run *r, char *buf, size_t size);
+
 /* summary.json's values by dotted path ("llama.timings.gen_tps"), for its readers: the item or
  * NULL; a finite number or NAN; a string or NULL; a whole number within ±1e15 or -1. */
 const struct cJSON *ostel_summary_jpath(const struct cJSON *o, const char *path);

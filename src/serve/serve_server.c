@@ -161,9 +161,8 @@ void ostel_serve_server_error(const struct ostel_serve_server_result *r,
     }
 }
 
-/* The load's lines of config.txt (docs/serve.md). */
-static void config_lines(struct ostel_buf *b, const struct ostel_serve_params *p,
-                         long long parallel, const char *url)
+void ostel_serve_config_lines(struct ostel_buf *b, const struct ostel_serve_params *p,
+                              long long parallel, const char *url)
 {
     ostel_config_line(b, "serve_url", url);
     ostel_config_line(b, "serve_mode",
@@ -214,7 +213,7 @@ int ostel_serve_config_text(const char *dir, const char *base, const struct oste
         }
         ostel_buf_free(&in);
     }
-    config_lines(b, p, parallel, url);
+    ostel_serve_config_lines(b, p, parallel, url);
     ostel_config_line(b, "status", status);
     if (error && *error)
         ostel_config_line(b, "error", error);

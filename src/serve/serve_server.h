@@ -74,8 +74,14 @@ void ostel_serve_server_error(const struct ostel_serve_server_result *r,
                               const struct ostel_run_result *res, int le, char *err,
                               size_t err_size);
 
+/* The load's serve_* lines of config.txt (docs/serve.md), appended to b: p's, parallel as
+ * serve_parallel (0 = empty), url. A served run adds them in the runner's before_config. */
+void ostel_serve_config_lines(struct ostel_buf *b, const struct ostel_serve_params *p,
+                              long long parallel, const char *url);
+
 /*
- * config.txt's text for a run with its load, into b: base (the lines before the load's), or when
+ * config.txt's text for a run with its load, into b (the runs the runner did not write it for, or
+ * whose last write failed): base (the lines before the load's), or when
  * base is NULL the lines of DIR/config.txt as the runner wrote it less its status=, error= and
  * serve_ lines; then the load's serve_* lines (p's, parallel as serve_parallel: 0 = empty, url);
  * then status= and, when error is set, error= (the last lines: a study reads them). Returns 0, or

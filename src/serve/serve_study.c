@@ -6,7 +6,6 @@
  */
 #include "serve/serve_study.h"
 
-#include "rundir/rundir_config.h"
 #include "rundir/rundir_summary.h"
 #include "serve/serve.h"
 #include "serve/serve_server.h"
@@ -72,6 +71,8 @@ static void params_from_spec(const struct ostel_study_spec *s, bool warmup,
 /* A cell's server and load, and what cell_before_summary decided, for config.txt after it. */
 struct cell {
     const struct ostel_run_spec *rs; /* the study's spec: its own before_summary (the scenario) */
+    const struct ostel_serve_params *p;  /* the load, for config.txt's serve_* lines */
+    long long parallel;                  /* the study's serve_parallel */
     struct ostel_serve_server_result *r; /* the server and its load (ostel_serve_server_run) */
     bool judged;                         /* the load's results are in the summary */
     int label_errno;                     /* ostel_serve_label_metrics()'s errno */
@@ -109,25 +110,29 @@ static void cell_before_summary(void *arg, struct ostel_summary *sum,
         ostel_summary_set_str(&sum->run.error, c->verdict);
 }
 
-/* config.txt as the runner wrote it, less its status, error and serve_ lines, then the load's lines
- * and the final status (the last lines: a study reads them). Returns 0 or an errno. */
-static int write_config(const char *dir, const struct ostel_serve_params *p,
-                        const struct ostel_study_spec *s, const char *url, const char *status,
-                        const char *error)
+/*
+ * The runner's before_config (runner.h): the load's serve_* lines and the final status and error in
+ * config.txt's one last write (a study reads its last lines). A cell that was not judged, or whose
+ * files could not all be written by then, keeps the runner's lines: the study keeps nothing of it.
+ */
+static void cell_before_config(void *arg, struct ostel_buf *config,
+                               const struct ostel_run_result *res, const char **status,
+                               const char **error)
 {
-    struct ostel_buf b;
-    ostel_buf_init(&b, 0);
-    int e = ostel_serve_config_text(dir, NULL, p, s->serve_parallel, url, status, error, &b);
-    if (!e)
-        e = ostel_config_write(dir, b.data ? b.data : "", b.len);
-    ostel_buf_free(&b);
-    return e;
+    struct cell *c = arg;
+    if (c->rs->before_config)
+        c->rs->before_config(c->rs->before_config_arg, config, res, status, error);
+    if (res->write_error[0] || !c->judged)
+        return;
+    ostel_serve_config_lines(config, c->p, c->parallel, c->r->url);
+    if (c->verdict[0] && res->status == OSTEL_RUN_OK)
+        *status = ostel_run_status_name(OSTEL_RUN_FAILED);
+    *error = c->verdict;
 }
 
-/* After the runner (whose summary.json holds the load's results: cell_before_summary): the final
- * status, then config.txt. */
-static void finish(const struct ostel_study_spec *s, const char *dir, const struct cell *c,
-                   const struct ostel_serve_params *p, struct ostel_run_result *res)
+/* After the runner (whose summary.json holds the load's results, cell_before_summary, and whose
+ * config.txt the final status, cell_before_config): the final status in res. */
+static void finish(const struct cell *c, struct ostel_run_result *res)
 {
     if (res->write_error[0]) /* the study keeps nothing of this cell */
         return;
@@ -139,12 +144,6 @@ static void finish(const struct ostel_study_spec *s, const char *dir, const stru
     }
     if (c->verdict[0] && res->status == OSTEL_RUN_OK)
         res->status = OSTEL_RUN_FAILED;
-    const char *status = ostel_run_status_name(res->status);
-    int e = write_config(dir, p, s, c->r->url, status, c->verdict);
-    if (e) {
-        ostel_write_error_text(res->write_error, sizeof(res->write_error), e, "config.txt");
-        res->write_errno = e;
-    }
 }
 
 int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
@@ -173,13 +172,15 @@ int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
                                      .n_extra = s->llama_args.n,
                                      .ready_timeout_s = 300.0};
     struct ostel_serve_server_result r;
-    struct cell c = {.rs = rs, .r = &r};
-    struct ostel_run_spec spec = *rs; /* ostel_serve_server_run keeps the caller's before_summary */
+    struct cell c = {.rs = rs, .p = &p, .parallel = s->serve_parallel, .r = &r};
+    struct ostel_run_spec spec = *rs; /* ostel_serve_server_run keeps the caller's hooks */
     spec.before_summary = cell_before_summary;
     spec.before_summary_arg = &c;
+    spec.before_config = cell_before_config;
+    spec.before_config_arg = &c;
     int rc = ostel_serve_server_run(&srv, &spec, &p, res, &r);
     if (rc == 0)
-        finish(s, rs->dir, &c, &p, res);
+        finish(&c, res);
     ostel_serve_server_result_free(&r);
     free(levels);
     free(banned);

@@ -1085,7 +1085,8 @@ static void bind_run_cols(sqlite3_stmt *st, int i, const struct ostel_summary *s
     if (r->has_exit_code)
         sqlite3_bind_int(st, i, r->exit_code);
     i++;
-    bind_text_or_null(st, i++, r->signal_name);
+    char sig[24];
+    bind_text_or_null(st, i++, ostel_summary_signal_text(r, sig, sizeof(sig)));
     if (r->has_oom_killed)
         sqlite3_bind_int(st, i, r->oom_killed);
     i++;

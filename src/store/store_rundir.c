@@ -308,10 +308,11 @@ fail:
 
 /*
  * The values the store types into its columns where the run-directory contract defines their
- * type: 's' a string, 'n' a finite number, 'b' a boolean (or null, or absent). rundir's reader
- * (rundir_summary.h) takes a value of the wrong type as unknown; the store refuses the run instead,
- * naming the first path in this order (runs' columns). The values themselves are read through
- * rundir's struct.
+ * type: 's' a string, 'n' a finite number, 'b' a boolean, 'g' a signal: its name or, for one the
+ * writer has no name for (SIGQUIT, SIGUSR1…), its number from 1 to 999 (each or null, or absent).
+ * rundir's reader (rundir_summary.h) takes a value of the wrong type as unknown; the store refuses
+ * the run instead, naming the first path in this order (runs' columns). The values themselves are
+ * read through rundir's struct.
  */
 struct typed {
     const char *path;
@@ -325,7 +326,7 @@ static const struct typed typed_run[] = {
     {"run.tag", 's'},
     {"run.status", 's'},
     {"run.exit_code", 'n'},
-    {"run.signal", 's'},
+    {"run.signal", 'g'},
     {"run.oom_killed", 'b'},
     {"run.start_ts", 'n'},
     {"run.end_ts", 'n'},
@@ -364,6 +365,10 @@ static bool typed_ok(const cJSON *root, const char *path, char kind)
         return cJSON_IsString(v) && v->valuestring;
     case 'n':
         return cJSON_IsNumber(v) && isfinite(v->valuedouble);
+    case 'g':
+        return (cJSON_IsString(v) && v->valuestring) ||
+               (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1000 &&
+                v->valuedouble == floor(v->valuedouble));
     default:
         return cJSON_IsBool(v);
     }

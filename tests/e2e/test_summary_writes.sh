@@ -3,7 +3,10 @@
 # `ostel quality` (each pass with its "quality" section), by `ostel serve` where ostel starts the
 # server (a stand-in llama-server: bench/fake_sse_server) and with --url, and by a serving study's
 # cells (with "serve" after the study's "scenario"). Counted as the renames onto */summary.json that
-# strace sees (the atomic writer's last step, util/fileio.c): two for a directory is a rewrite.
+# strace sees (the atomic writer's last step, util/fileio.c): two for a directory is a rewrite. And
+# its final config.txt is written once too: the renames onto */config.txt after that directory's
+# summary.json rename (the runner's last write, with serve's lines and the verdict; the runner's
+# start-of-run config.txt, status=running, comes before and is not counted) must be exactly one.
 . "$(dirname "$0")/lib.sh"
 
 command -v strace >/dev/null || skip "strace is not installed"
@@ -19,37 +22,54 @@ traced() {
     ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" \
         strace -f -qq -s 4096 -e trace=rename,renameat,renameat2 -o "$TMP/$name.trace" "$@"
 }
-# writes NAME ROOT → "DIR COUNT" per directory under ROOT whose summary.json was renamed into place
+# writes NAME ROOT → "DIR SUMMARY_COUNT CONFIG_AFTER" per directory under ROOT whose summary.json
+# was renamed into place: its summary.json renames, and its config.txt renames after the first of
+# them (in the trace's order, which is the order they returned in)
 writes() {
     python3 - "$TMP/$1.trace" "$2" <<'EOF'
 import collections, os, re, sys
 root = os.path.realpath(sys.argv[2])
 n = collections.Counter()
+after = collections.Counter()
 for line in open(sys.argv[1]):
-    m = re.search(r'rename(?:at2?)?\(.*"([^"]*/summary\.json)"(?:, [A-Z_0-9|]+)?\) = 0', line)
+    m = re.search(r'rename(?:at2?)?\(.*"([^"]*/(summary\.json|config\.txt))"(?:, [A-Z_0-9|]+)?\) = 0',
+                  line)
     if m:
         d = os.path.dirname(os.path.realpath(m.group(1)))
-        if d.startswith(root):
-            n[os.path.relpath(d, root)] += 1
+        if not d.startswith(root):
+            continue
+        d = os.path.relpath(d, root)
+        if m.group(2) == "summary.json":
+            n[d] += 1
+        elif n[d]:
+            after[d] += 1
 for d in sorted(n):
-    print(d, n[d])
+    print(d, n[d], after[d])
 EOF
 }
-# once NAME ROOT EXPECTED_DIRS: each directory's summary.json written exactly once, and as many
-# directories as expected (none missed by the trace)
+# once NAME ROOT EXPECTED_DIRS: each directory's summary.json written exactly once and its config.txt
+# once after it, and as many directories as expected (none missed by the trace)
 once() {
     local out
     out=$(writes "$1" "$2")
     [ -n "$out" ] || fail "$1: no summary.json write seen"
     echo "$out" | awk '$2 != 1 { bad = 1; print "written " $2 " times: " $1 > "/dev/stderr" } END { exit bad }' ||
         fail "$1: a summary.json was written more than once"
+    echo "$out" | awk '$3 != 1 { bad = 1; print "config.txt written " $3 " times after summary.json: " $1 > "/dev/stderr" } END { exit bad }' ||
+        fail "$1: a config.txt was not written exactly once after its summary.json"
     assert_eq "$(echo "$out" | wc -l)" "$3" "$1: directories with a summary.json"
 }
 
-# the check itself: a directory written twice is caught
-printf '%s\n' "1 rename(\"$TMP/x/summary.json.tmp\", \"$TMP/x/summary.json\") = 0" \
-    "1 rename(\"$TMP/x/summary.json.tmp\", \"$TMP/x/summary.json\") = 0" >"$TMP/self.trace"
+# the check itself: a directory written twice is caught, its summary.json or its final config.txt
+# (a config.txt before the summary.json is the start-of-run one)
+sj="1 rename(\"$TMP/x/summary.json.tmp\", \"$TMP/x/summary.json\") = 0"
+cf="1 rename(\"$TMP/x/config.txt.tmp\", \"$TMP/x/config.txt\") = 0"
+printf '%s\n' "$cf" "$sj" "$cf" >"$TMP/self.trace"
+once self "$TMP" 1
+printf '%s\n' "$cf" "$sj" "$sj" "$cf" >"$TMP/self.trace"
 (once self "$TMP" 1) 2>/dev/null && fail "a summary.json written twice was not caught"
+printf '%s\n' "$cf" "$sj" "$cf" "$cf" >"$TMP/self.trace"
+(once self "$TMP" 1) 2>/dev/null && fail "a config.txt written twice after the run was not caught"
 
 # ostel run: a plain command
 traced run "$OSTEL" run -q -o "$TMP/run/r" -- sh -c 'sleep 0.3' ||

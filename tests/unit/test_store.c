@@ -448,6 +448,8 @@ static void test_corrupt_rolls_back(void **state)
         {"summary.json", "\"ctx\": 4096", "\"ctx\": \"4096\""},
         /* a phase statistic with the wrong type */
         {"summary.json", "\"rss_mean_mib\": 403.97", "\"rss_mean_mib\": [1]"},
+        /* a signal that is neither a name nor a signal's number */
+        {"summary.json", "\"signal\": null", "\"signal\": 2.5"},
         /* a config line that is not key=value */
         {"config.txt", "ctx=4096", "ctx 4096"},
     };
@@ -1080,6 +1082,16 @@ static void test_summary_through_rundir(void **state)
     free(json);
     assert_int_equal(count(s, "machines"), 1);
     assert_int_equal(count(s, "runs"), 3);
+
+    /* a signal the writer has no name for is written as its number (SIGQUIT here): the run goes
+     * in, its signal as the report shows it */
+    test_rmtree(run);
+    copy_run("q4-failed", run);
+    patch(run, "summary.json", "\"signal\": null", "\"signal\": 3");
+    assert_int_equal(ostel_store_import_run_dir(s, run, NULL, &id), OSTEL_STORE_ADDED);
+    json = export_string(s, "runs", OSTEL_STORE_FORMAT_JSON, id);
+    assert_non_null(strstr(json, "\"signal\":\"signal 3\","));
+    free(json);
 
     ostel_store_close(s);
     test_rmtree(dir);
