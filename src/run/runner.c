@@ -212,6 +212,7 @@ struct run_ctx {
     bool line_overflow;
     char gpu_line[256];              /* config.txt's "gpu" line: what is read, or why nothing is */
     struct ostel_metrics_table rows; /* the sampler's rows, handed over as it stops (owned) */
+    bool rows_complete;              /* else metrics.csv is read back (label_phases) */
     cJSON *gpu_collection;           /* what the GPU sampler recorded (owned), or NULL */
 };
 
@@ -455,12 +456,25 @@ static void parse_log(const struct run_ctx *c, struct post *p)
 }
 
 /* Phases from the marks and the log's timings, on the rows the sampler handed over; metrics.csv
- * rewritten with them. */
+ * rewritten with them. Where the sampler could not keep them all (out of memory, or no sampler),
+ * the rows are metrics.csv's, read back through rundir's reader. */
 static void label_phases(struct run_ctx *c, struct post *p)
 {
     const struct ostel_run_spec *s = c->spec;
-    p->t = c->rows;
-    memset(&c->rows, 0, sizeof(c->rows));
+    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
+    if (c->rows_complete) {
+        p->t = c->rows;
+        memset(&c->rows, 0, sizeof(c->rows));
+    } else {
+        memset(&p->t, 0, sizeof(p->t));
+        struct ostel_buf csv;
+        ostel_buf_init(&csv, 0);
+        char err[256];
+        if (ostel_file_read_all(csv_path, (size_t)1 << 31, &csv) == 0 &&
+            ostel_metrics_parse(csv.data, csv.len, &p->t, err, sizeof(err)) != 0)
+            ostel_warn("%s: %s", csv_path, err);
+        ostel_buf_free(&csv);
+    }
 
     ostel_phases_compute(c->marks, c->n_marks, &p->lr.timings, c->res->start_ts, c->res->end_ts,
                          &p->b);
@@ -478,7 +492,6 @@ static void label_phases(struct run_ctx *c, struct post *p)
         n = ostel_metrics_format_row(&p->t.rows[i], line, sizeof(line));
         ostel_buf_append(&out, line, n);
     }
-    char *csv_path = ostel_xasprintf("%s/metrics.csv", s->dir);
     note_write_error(c, "metrics.csv", ostel_file_write_atomic_errno(csv_path, out.data, out.len));
     ostel_buf_free(&out);
     free(csv_path);
@@ -716,8 +729,8 @@ static void start_watchers(struct run_ctx *c, const struct ostel_child *child, i
                            struct watchers *w)
 {
     const struct ostel_run_spec *s = c->spec;
-    w->sampler = ostel_sampler_start_tap(child->pid, csv_fd, s->interval_ns,
-                                         s->prom ? ostel_prom_tap : NULL, s->prom);
+    w->sampler = ostel_sampler_start_keep(child->pid, csv_fd, s->interval_ns,
+                                          s->prom ? ostel_prom_tap : NULL, s->prom, true);
     if (!w->sampler)
         ostel_warn("the run goes on without telemetry");
     w->during = (struct during_thread){.spec = s, .pid = child->pid};
@@ -874,7 +887,11 @@ static int64_t stop_watchers(struct run_ctx *c, struct watchers *w)
         uint64_t sampler_cpu = 0;
         res->oom_scope = ostel_sampler_oom_scope(w->sampler);
         int werr = 0;
-        res->samples = ostel_sampler_finish_rows(w->sampler, &kills, &sampler_cpu, &werr, &c->rows);
+        res->samples = ostel_sampler_finish_rows(w->sampler, &kills, &sampler_cpu, &werr, &c->rows,
+                                                 &c->rows_complete);
+        if (!c->rows_complete)
+            ostel_warn("the sampler could not keep its rows (out of memory): metrics.csv is read "
+                       "back");
         note_write_error(c, "metrics.csv", werr);
         uint64_t runner_cpu1 =
             ostel_thread_cpu_ns(); /* with the last sample, taken by this thread */

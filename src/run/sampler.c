@@ -31,16 +31,12 @@ static const enum ostel_metric_col metric_to_col[OSTEL_PLATFORM_METRIC_COUNT + 1
 _Static_assert(OSTEL_COL_COUNT == OSTEL_PLATFORM_METRIC_COUNT + 1,
                "every metrics.csv column but phase is filled by one platform metric");
 
-/* The rows taken, kept for the caller (ostel_sampler_finish_rows) in blocks chained oldest first:
- * a full block gets a next one, the loop's only allocation (once per ROWS_PER_BLOCK samples, 41 s
- * at 10 ms), and no row is ever moved while sampling. */
+/* The rows taken, kept for the caller (ostel_sampler_finish_rows) when start was asked to, in one
+ * array grown with realloc by at least ROWS_PER_BLOCK rows at a time (a quarter of what it holds
+ * once larger, so the slack stays under a quarter; glibc moves a block this large with mremap,
+ * without copying), handed over as it is: no second copy at the end. A failed growth frees it and
+ * keeps no more rows (the run reads metrics.csv back). */
 #define ROWS_PER_BLOCK 4096
-struct row_block {
-    struct row_block *next;
-    size_t n;
-    struct ostel_metrics_row rows[ROWS_PER_BLOCK];
-};
-
 struct ostel_sampler {
     struct ostel_platform *plat;
     struct ostel_platform_pressure pressure;
@@ -62,7 +58,12 @@ struct ostel_sampler {
     char pending[32768];
     size_t npending;
     int64_t last_flush_ns;
-    struct row_block *first, *last; /* the rows taken (first allocated by start) */
+    /* The rows taken (keep_rows), or none: kept stays NULL and nkept 0 when keep_rows is off or
+     * after a failed allocation (rows_complete false). */
+    bool keep_rows, rows_complete;
+    struct ostel_metrics_row *kept;
+    size_t nkept, cap_kept;
+    size_t keep_max; /* the test hook's limit (OSTEL_TEST_SAMPLER_KEEP_MAX), or SIZE_MAX */
 };
 
 #define FLUSH_NS 250000000LL
@@ -88,6 +89,40 @@ static void flush_rows(struct ostel_sampler *s)
     s->last_flush_ns = ostel_mono_ns();
 }
 
+/* Stops keeping rows: frees those kept (memory is short) and says the rows are incomplete. */
+static void drop_rows(struct ostel_sampler *s)
+{
+    free(s->kept);
+    s->kept = NULL;
+    s->nkept = s->cap_kept = 0;
+    s->keep_rows = false;
+    s->rows_complete = false;
+}
+
+/* Appends r to the kept rows when they are kept; an allocation that fails (ENOMEM, or the test
+ * hook's limit) drops them rather than aborting: the sampling and metrics.csv go on. */
+static void keep_row(struct ostel_sampler *s, const struct ostel_metrics_row *r)
+{
+    if (!s->keep_rows)
+        return;
+    if (s->nkept == s->cap_kept) {
+        size_t step = s->cap_kept / 4 > ROWS_PER_BLOCK ? s->cap_kept / 4 : ROWS_PER_BLOCK;
+        size_t cap = s->cap_kept + step;
+        if (cap > s->keep_max)
+            cap = s->keep_max;
+        void *p = cap > s->cap_kept && cap <= SIZE_MAX / sizeof(*s->kept)
+                      ? realloc(s->kept, cap * sizeof(*s->kept))
+                      : NULL;
+        if (!p) {
+            drop_rows(s);
+            return;
+        }
+        s->kept = p;
+        s->cap_kept = cap;
+    }
+    s->kept[s->nkept++] = *r;
+}
+
 static void take_one(struct ostel_sampler *s)
 {
     ostel_platform_sample(s->plat, &s->cur);
@@ -104,21 +139,17 @@ static void take_one(struct ostel_sampler *s)
     for (int k = 0; k < OSTEL_PLATFORM_METRIC_COUNT; k++)
         if (ostel_platform_metrics_has(&m, (enum ostel_platform_metric)k))
             ostel_metrics_set(&r, metric_to_col[k], m.v[k]);
-    if (s->last->n == ROWS_PER_BLOCK) {
-        s->last->next = ostel_xmalloc(sizeof(*s->last->next));
-        s->last = s->last->next;
-        s->last->next = NULL;
-        s->last->n = 0;
-    }
-    s->last->rows[s->last->n++] = r;
     size_t n = ostel_metrics_format_row(&r, s->row, sizeof(s->row));
+    if (n > 0) /* kept only when written: the rows handed over are the file's */
+        keep_row(s, &r);
     if (s->npending + n > sizeof(s->pending))
         flush_rows(s);
     memcpy(s->pending + s->npending, s->row, n);
     s->npending += n;
     if (ostel_mono_ns() - s->last_flush_ns >= FLUSH_NS)
         flush_rows(s);
-    atomic_fetch_add(&s->rows, 1);
+    if (n > 0)
+        atomic_fetch_add(&s->rows, 1);
 }
 
 static void add_ns(struct timespec *t, uint64_t ns)
@@ -193,12 +224,20 @@ static void *loop(void *arg)
 
 struct ostel_sampler *ostel_sampler_start(pid_t pid, int csv_fd, uint64_t interval_ns)
 {
-    return ostel_sampler_start_tap(pid, csv_fd, interval_ns, NULL, NULL);
+    return ostel_sampler_start_keep(pid, csv_fd, interval_ns, NULL, NULL, false);
 }
 
 struct ostel_sampler *
 ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
                         void (*tap)(void *, const struct ostel_platform_sample *), void *tap_arg)
+{
+    return ostel_sampler_start_keep(pid, csv_fd, interval_ns, tap, tap_arg, false);
+}
+
+struct ostel_sampler *ostel_sampler_start_keep(pid_t pid, int csv_fd, uint64_t interval_ns,
+                                               void (*tap)(void *,
+                                                           const struct ostel_platform_sample *),
+                                               void *tap_arg, bool keep_rows)
 {
     char err[256];
     struct ostel_sampler *s = ostel_xcalloc(1, sizeof(*s));
@@ -211,9 +250,16 @@ ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
         return NULL;
     }
     ostel_platform_pressure_init(&s->pressure);
-    s->first = s->last = ostel_xmalloc(sizeof(*s->first));
-    s->first->next = NULL;
-    s->first->n = 0;
+    s->keep_rows = s->rows_complete = keep_rows;
+    s->keep_max = SIZE_MAX;
+    /* Tests only: the kept rows' allocation fails past this many rows, as on ENOMEM. */
+    const char *km = getenv("OSTEL_TEST_SAMPLER_KEEP_MAX");
+    if (km && *km) {
+        char *end;
+        unsigned long long v = strtoull(km, &end, 10);
+        if (*end == '\0')
+            s->keep_max = v < SIZE_MAX ? (size_t)v : SIZE_MAX;
+    }
     s->csv_fd = csv_fd;
     s->interval_ns = interval_ns;
     s->last_flush_ns = ostel_mono_ns();
@@ -224,7 +270,6 @@ ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
     int rc = pthread_create(&s->thread, NULL, loop, s);
     if (rc != 0) {
         ostel_platform_close(s->plat);
-        free(s->first);
         free(s);
         ostel_error("cannot start the sampler thread: %s", strerror(rc));
         return NULL;
@@ -234,13 +279,13 @@ ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
 
 uint64_t ostel_sampler_stop(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns)
 {
-    return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, NULL, NULL);
+    return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, NULL, NULL, NULL);
 }
 
 uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
                               int *write_errno)
 {
-    return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, write_errno, NULL);
+    return ostel_sampler_finish_rows(s, oom_kills, thread_cpu_ns, write_errno, NULL, NULL);
 }
 
 /*
@@ -294,33 +339,33 @@ void ostel_sampler_rows_as_written(struct ostel_metrics_row *rows, size_t n)
         }
 }
 
-/* Hands the kept rows over as one table (rows->rows NULL when there are none), or frees them when
- * rows is NULL. */
+/* Hands the kept rows over (rows->rows NULL when there are none; the array itself, trimmed to
+ * its rows, never copied), or frees them when rows is NULL. */
 static void take_rows(struct ostel_sampler *s, struct ostel_metrics_table *rows)
 {
-    size_t n = 0;
-    for (struct row_block *b = s->first; b; b = b->next)
-        n += b->n;
-    if (rows) {
-        rows->n = 0;
-        rows->rows = n ? ostel_xmalloc(n * sizeof(*rows->rows)) : NULL;
-    }
-    for (struct row_block *b = s->first, *next; b; b = next) {
-        next = b->next;
-        if (rows) {
-            memcpy(rows->rows + rows->n, b->rows, b->n * sizeof(*b->rows));
-            rows->n += b->n;
+    if (!rows) {
+        free(s->kept);
+    } else {
+        rows->n = s->nkept;
+        rows->rows = s->kept;
+        if (s->nkept && s->nkept < s->cap_kept) { /* trimming in place; kept as is if it fails */
+            void *p = realloc(s->kept, s->nkept * sizeof(*s->kept));
+            if (p)
+                rows->rows = p;
         }
-        free(b);
-    }
-    s->first = s->last = NULL;
-    if (rows)
+        if (!s->nkept) {
+            free(s->kept);
+            rows->rows = NULL;
+        }
         ostel_sampler_rows_as_written(rows->rows, rows->n);
+    }
+    s->kept = NULL;
+    s->nkept = s->cap_kept = 0;
 }
 
 uint64_t ostel_sampler_finish_rows(struct ostel_sampler *s, int64_t *oom_kills,
                                    uint64_t *thread_cpu_ns, int *write_errno,
-                                   struct ostel_metrics_table *rows)
+                                   struct ostel_metrics_table *rows, bool *rows_complete)
 {
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
@@ -334,6 +379,8 @@ uint64_t ostel_sampler_finish_rows(struct ostel_sampler *s, int64_t *oom_kills,
     *oom_kills = ostel_platform_read_oom_kills(s->plat, &kills, &scope) ? (int64_t)kills : -1;
     if (write_errno)
         *write_errno = atomic_load(&s->write_errno);
+    if (rows_complete)
+        *rows_complete = s->rows_complete;
     take_rows(s, rows);
     ostel_platform_close(s->plat);
     free(s);

@@ -3,10 +3,14 @@
  * and the system through the platform interface at absolute deadlines (clock_nanosleep; macOS,
  * which lacks it, sleeps the time left with nanosleep), so intervals do not drift; it turns two
  * consecutive samples into one metrics.csv row and writes the rows at least every 250 ms (at once
- * at intervals of 250 ms or more). It keeps every row it took, and hands them over when it stops
- * (ostel_sampler_finish_rows), so that the runner labels phases and aggregates without reading
- * metrics.csv back. Nothing else is allocated inside the loop: buffers and the platform's
- * per-process state are prepared by start, and the kept rows grow by one block of 4096 at a time.
+ * at intervals of 250 ms or more). Started with keep_rows (ostel_sampler_start_keep), it keeps
+ * every row it wrote, and hands them over when it stops (ostel_sampler_finish_rows), so that the
+ * runner labels phases and aggregates without reading metrics.csv back: 184 bytes a row, 6.6 MB an
+ * hour at 100 ms, 66 MB at 10 ms. Nothing else is allocated inside the loop: buffers and the
+ * platform's per-process state are prepared by start, and the kept rows grow with realloc by at
+ * least 4096 rows at a time. An allocation that fails there (ENOMEM: ostel measures memory
+ * pressure) drops the kept rows and keeps no more, and sampling and metrics.csv go on; the caller
+ * is told the rows are incomplete and reads metrics.csv back instead.
  * The thread measures its own CPU time for summary.json's ostel_cpu.
  */
 #ifndef OSTEL_SAMPLER_H
@@ -32,6 +36,13 @@ struct ostel_platform_sample;
 struct ostel_sampler *
 ostel_sampler_start_tap(pid_t pid, int csv_fd, uint64_t interval_ns,
                         void (*tap)(void *, const struct ostel_platform_sample *), void *tap_arg);
+/* The same, keeping the rows it writes for ostel_sampler_finish_rows when keep_rows is true (the
+ * two above keep none). Tests only: the environment's OSTEL_TEST_SAMPLER_KEEP_MAX=N makes the
+ * kept rows' allocation fail past N rows, as ENOMEM would. */
+struct ostel_sampler *ostel_sampler_start_keep(pid_t pid, int csv_fd, uint64_t interval_ns,
+                                               void (*tap)(void *,
+                                                           const struct ostel_platform_sample *),
+                                               void *tap_arg, bool keep_rows);
 /* Takes one last sample now (call it after the child exited, before it is reaped), then stops the
  * thread and frees the sampler. Returns the number of rows written; *oom_kills gets the kernel OOM
  * kills counted since the start in the platform's narrowest scope, or -1 when it cannot tell;
@@ -44,13 +55,15 @@ const char *ostel_sampler_oom_scope(const struct ostel_sampler *s);
  * gets the errno of the first write that failed (ENOSPC, EFBIG), or 0. */
 uint64_t ostel_sampler_finish(struct ostel_sampler *s, int64_t *oom_kills, uint64_t *thread_cpu_ns,
                               int *write_errno);
-/* ostel_sampler_finish that also hands over every row taken (*rows, when not NULL; the caller frees
+/* ostel_sampler_finish that also hands over the rows kept (*rows, when not NULL; the caller frees
  * it with ostel_metrics_table_free), in order, phase unset, each value as metrics.csv holds it
  * (ostel_sampler_rows_as_written): the same rows a reader of the file would get, the rows the CSV
- * lacks after a failed write included. */
+ * lacks after a failed write included. *rows_complete (when not NULL) is true when those are all
+ * the rows written; false when the sampler was started without keep_rows or an allocation failed
+ * (then *rows holds none, and the caller reads metrics.csv back). */
 uint64_t ostel_sampler_finish_rows(struct ostel_sampler *s, int64_t *oom_kills,
                                    uint64_t *thread_cpu_ns, int *write_errno,
-                                   struct ostel_metrics_table *rows);
+                                   struct ostel_metrics_table *rows, bool *rows_complete);
 /* Sets each value of rows to the one metrics.csv holds for it: what strtod (and the validator)
  * makes of the cell the writer prints with the column's decimals, computed without printing; a
  * value the writer leaves empty (not finite) becomes invalid. Pure; no file involved. */

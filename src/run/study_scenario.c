@@ -137,7 +137,8 @@ int ostel_study_scenario_start(struct study_ctx *c, size_t idx, struct ostel_stu
             ostel_warn("scenario '%s' holds %.0f MiB of the %.0f MiB it asked", text, sc->held_mib,
                        asked_mib);
     }
-    sc->sampler = ostel_sampler_start(sc->child.pid, sc->csv_fd, c->spec->interval_ns);
+    sc->sampler =
+        ostel_sampler_start_keep(sc->child.pid, sc->csv_fd, c->spec->interval_ns, NULL, NULL, true);
     return OSTEL_OK;
 }
 
@@ -170,9 +171,10 @@ int ostel_study_scenario_stop(struct study_ctx *c, struct ostel_study_scenario *
 {
     int werr = 0, rc = OSTEL_OK;
     struct ostel_metrics_table rows = {0}; /* as scenario_metrics.csv holds them */
+    bool rows_complete = false;            /* else scenario_metrics.csv is read back */
     if (sc->sampler) {
         int64_t kills;
-        ostel_sampler_finish_rows(sc->sampler, &kills, NULL, &werr, &rows);
+        ostel_sampler_finish_rows(sc->sampler, &kills, NULL, &werr, &rows, &rows_complete);
         sc->sampler = NULL;
     }
     if (sc->running) {
@@ -220,9 +222,19 @@ int ostel_study_scenario_stop(struct study_ctx *c, struct ostel_study_scenario *
         else
             cJSON_AddNullToObject(j, "held_mib_at_start");
         cJSON_AddNumberToObject(j, "ready_s", round(sc->ready_s * 1000) / 1000);
-        cJSON_AddItemToObject(
-            j, "telemetry",
-            ostel_aggregate_telemetry_json(rows.rows, rows.n, (double)c->spec->interval_ns / 1e6));
+        bool have_rows = rows_complete;
+        if (!rows_complete) { /* the sampler could not keep its rows (out of memory) */
+            struct ostel_buf b;
+            ostel_buf_init(&b, 0);
+            char err[160];
+            have_rows = ostel_file_read_all(csv, (size_t)1 << 30, &b) == 0 &&
+                        ostel_metrics_parse(b.data, b.len, &rows, err, sizeof(err)) == 0;
+            ostel_buf_free(&b);
+        }
+        if (have_rows)
+            cJSON_AddItemToObject(j, "telemetry",
+                                  ostel_aggregate_telemetry_json(
+                                      rows.rows, rows.n, (double)c->spec->interval_ns / 1e6));
         char *txt = cJSON_Print(j);
         char *jp = ostel_xasprintf("%s/scenario.json", run_dir);
         if (rc == OSTEL_OK && ostel_file_write_atomic(jp, txt, strlen(txt)) != 0)

@@ -7,11 +7,13 @@
 #include "testlib.h"
 #include "llama/gguf_facts.h"
 #include "llama/logparse.h"
+#include "run/aggregate.h"
 #include "run/runner.h"
 #include "run/sampler.h"
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_summary.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -142,6 +144,30 @@ static int swap_metrics(void *arg, pid_t child, const _Atomic int *stop)
     return 0;
 }
 
+/* The summary's telemetry is what the aggregator makes of metrics.csv's rows as the file holds
+ * them (phases included): every key the aggregator gives, equal. */
+static void assert_telemetry_is_file(const char *dir, const cJSON *tel, uint64_t samples,
+                                     uint64_t interval_ns)
+{
+    char *csv_path = ostel_xasprintf("%s/metrics.csv", dir);
+    size_t len;
+    char *csv = test_read_file(csv_path, &len);
+    struct ostel_metrics_table t;
+    char err[256];
+    assert_int_equal(ostel_metrics_parse(csv, len, &t, err, sizeof(err)), 0);
+    assert_int_equal(t.n, samples);
+    cJSON *agg = ostel_aggregate_telemetry_json(t.rows, t.n, (double)interval_ns / 1e6);
+    assert_non_null(agg);
+    assert_non_null(agg->child);
+    for (const cJSON *k = agg->child; k; k = k->next)
+        if (!cJSON_Compare(k, cJSON_GetObjectItem(tel, k->string), true))
+            fail_msg("telemetry.%s differs from metrics.csv's", k->string);
+    cJSON_Delete(agg);
+    ostel_metrics_table_free(&t);
+    free(csv);
+    free(csv_path);
+}
+
 static void test_run_hands_over(void **state)
 {
     (void)state;
@@ -192,6 +218,7 @@ static void test_run_hands_over(void **state)
     ostel_metrics_table_free(&t);
     free(csv);
     free(csv_path);
+    assert_telemetry_is_file(dir, tel, res.samples, s.interval_ns);
 
     /* the log parser's result, handed over */
     assert_non_null(res.log);
@@ -262,13 +289,81 @@ static void test_run_takes_model_facts(void **state)
     free(tmp);
 }
 
+/* A sampler whose kept rows cannot grow (ENOMEM, here the test hook's limit of 3 rows) keeps
+ * sampling and writing metrics.csv; the runner reads the file back, so the run still gets the
+ * telemetry of all its rows, the same the rows would have given. */
+static void test_run_rows_fallback(void **state)
+{
+    (void)state;
+    char *tmp = test_tmpdir();
+    char *dir = ostel_xasprintf("%s/run", tmp);
+    char *const argv[] = {"/bin/sh", "-c", "sleep 0.4", NULL};
+    struct ostel_run_spec s;
+    memset(&s, 0, sizeof(s));
+    s.dir = dir;
+    s.argv = argv;
+    s.tag = "t";
+    s.tool = "command";
+    s.ctx = s.gen = -1;
+    s.scenario = "none";
+    s.ostel_cmdline = "test_runner";
+    s.interval_ns = 20000000ull;
+    s.gpu_interval_ns = UINT64_MAX;
+    s.quiet = true;
+    struct ostel_run_result res;
+    assert_int_equal(setenv("OSTEL_TEST_SAMPLER_KEEP_MAX", "3", 1), 0);
+    int rc = ostel_runner_run(&s, &res);
+    unsetenv("OSTEL_TEST_SAMPLER_KEEP_MAX");
+    assert_int_equal(rc, 0);
+    assert_int_equal(res.status, OSTEL_RUN_OK);
+    assert_true(res.samples > 3); /* the limit was passed */
+    assert_non_null(res.summary);
+    const cJSON *tel = res.summary->telemetry;
+    const cJSON *samples = cJSON_GetObjectItem(tel, "samples");
+    assert_true(cJSON_IsNumber(samples));
+    assert_int_equal((uint64_t)samples->valuedouble, res.samples);
+    assert_telemetry_is_file(dir, tel, res.samples, s.interval_ns);
+    ostel_run_result_free(&res);
+    test_rmtree(tmp);
+    free(dir);
+    free(tmp);
+}
+
+/* A sampler started without keep_rows hands over none and says so; with it, every row written. */
+static void test_sampler_keep_rows(void **state)
+{
+    (void)state;
+    char *tmp = test_tmpdir();
+    char *path = ostel_xasprintf("%s/m.csv", tmp);
+    for (int keep = 0; keep < 2; keep++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd >= 0);
+        struct ostel_sampler *sp =
+            ostel_sampler_start_keep(getpid(), fd, 10000000ull, NULL, NULL, keep != 0);
+        assert_non_null(sp);
+        usleep(50000);
+        int64_t kills;
+        struct ostel_metrics_table rows = {0};
+        bool complete = keep == 0;
+        uint64_t n = ostel_sampler_finish_rows(sp, &kills, NULL, NULL, &rows, &complete);
+        close(fd);
+        assert_true(n >= 1);
+        assert_int_equal(complete, keep != 0);
+        assert_int_equal(rows.n, keep ? n : 0);
+        assert_true(keep ? rows.rows != NULL : rows.rows == NULL);
+        ostel_metrics_table_free(&rows);
+    }
+    test_rmtree(tmp);
+    free(path);
+    free(tmp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rows_as_written),
-        cmocka_unit_test(test_rows_as_written_many),
-        cmocka_unit_test(test_run_hands_over),
-        cmocka_unit_test(test_run_takes_model_facts),
+        cmocka_unit_test(test_rows_as_written),   cmocka_unit_test(test_rows_as_written_many),
+        cmocka_unit_test(test_run_hands_over),    cmocka_unit_test(test_run_takes_model_facts),
+        cmocka_unit_test(test_run_rows_fallback), cmocka_unit_test(test_sampler_keep_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
