@@ -321,32 +321,122 @@ static void scenario_before_summary(void *arg, struct ostel_summary *sum,
     h->stop_rc = ostel_study_scenario_stop(h->c, h->sc, !res->write_error[0] ? h->dir : NULL, sum);
 }
 
+/* do_run's run directory: refused when it is not one path component inside runs/; a leftover one
+ * is stored (finished) or removed. Returns -1 to go on, else do_run's return value. */
+static int claim_run_dir(struct study_ctx *c, const struct ostel_study_run *r, const char *dir)
+{
+    char why[512] = "its name is not one path component";
+    if (!ostel_path_is_component(r->dir_name) ||
+        ostel_path_check_inside(c->runs_dir, dir, why, sizeof(why)) != 0) {
+        ostel_error("study: refusing a run directory: %s", why);
+        return 1;
+    }
+    if (ostel_is_dir(dir)) {
+        if (run_dir_finished(dir, r->hash, c->spec->serve)) {
+            /* finished but never stored: ostel was killed between the two */
+            progress(c, r, "storing a finished run");
+            struct ostel_store_import_opts io = {c->study_id, r->hash};
+            int ir = ostel_store_import_run_dir(c->store, dir, &io, NULL);
+            return ir == OSTEL_ERR ? 1 : 0;
+        }
+        if (remove_run_dir(dir) != 0)
+            return 1;
+    }
+    return -1;
+}
+
+/* Runs the cell into res; returns the runner's (or the serve cell's) rc. */
+static int run_attempts(struct study_ctx *c, const struct ostel_study_run *r, const char *dir,
+                        struct ostel_run_spec *rs, struct scenario_hook *hook,
+                        struct ostel_run_result *res)
+{
+    const struct ostel_study_spec *s = c->spec;
+    int rr = OSTEL_ERR;
+    /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
+     * most twice, under the same scenario: a measurement without timings is no measurement. A
+     * serve cell's measurements are its requests: it runs once. */
+    hook->serve = s->serve;
+    if (s->serve)
+        rr = c->opt->run_serve(s, c->tool_path, rs, false, res);
+    for (int attempt = 0; !s->serve; attempt++) {
+        hook->attempt = attempt;
+        rr = ostel_runner_run(rs, res);
+        /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
+        if (rr != 0 || last_attempt(attempt, res, res->summary))
+            break;
+        ostel_run_result_free(res);
+        ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
+                   "again",
+                   r->dir_name);
+        if (remove_run_dir(dir) != 0) {
+            rr = OSTEL_ERR;
+            break;
+        }
+    }
+    return rr;
+}
+
+/* The scenario's stop: its rc from the hook, or, when the hook did not stop it, stopped now. */
+static int stop_scenario(struct study_ctx *c, const struct scenario_hook *hook, const char *dir,
+                         bool keep, const struct ostel_run_result *res)
+{
+    int stop_rc = hook->stop_rc;
+    if (!hook->stopped) {
+        /* not stopped before the write (ostel was interrupted after it): added now, rewriting
+         * summary.json */
+        stop_rc =
+            ostel_study_scenario_stop(c, hook->sc, keep ? dir : NULL, keep ? res->summary : NULL);
+        if (stop_rc == OSTEL_OK && keep && res->summary &&
+            ostel_summary_section(res->summary, "scenario")) {
+            int e = ostel_summary_write(dir, res->summary);
+            if (e)
+                stop_rc = ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
+        }
+    }
+    return stop_rc;
+}
+
+/* A kept run, started at t0: counted, stored and told. Returns 0, or 1 when it was not stored. */
+static int record_run(struct study_ctx *c, const struct ostel_study_run *r, const char *dir,
+                      const struct ostel_run_result *res, double t0)
+{
+    const struct ostel_study_spec *s = c->spec;
+    int rc = 0;
+    c->run_seconds += ostel_mono_s() - t0;
+    if (res->status != OSTEL_RUN_OK)
+        c->failed++;
+    /* Stored in one transaction; a failed run is stored as failed. */
+    struct ostel_store_import_opts io = {c->study_id, r->hash};
+    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR) {
+        ostel_error("study: %s is kept; run the same command again to store it", dir);
+        rc = 1;
+    }
+    c->last_gen_tps =
+        s->serve ? NAN : summary_gen_tps(res->summary); /* a server's is per request */
+    c->done_now++;
+    if (!c->opt->quiet && !c->opt->progress_bar) {
+        char took[32];
+        fmt_dur(ostel_mono_s() - t0, took, sizeof(took));
+        char g[32];
+        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld %s r%lld: %s", c->done_now, c->todo,
+                s->tags.v[r->model], s->scenarios.v[r->scenario], r->ctx, gen_text(r, g, sizeof(g)),
+                r->rep, ostel_run_status_name(res->status));
+        if (!isnan(c->last_gen_tps))
+            fprintf(stderr, ", generation %.2f t/s", c->last_gen_tps);
+        fprintf(stderr, ", %s\n", took);
+    }
+    return rc;
+}
+
 /* Returns 0 (run recorded), 1 (could not go on: printed), or 128+signal. */
 static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
 {
     const struct ostel_study_spec *s = c->spec;
     char *dir = ostel_xasprintf("%s/%s", c->runs_dir, r->dir_name);
-    int rc = 0;
-    char why[512] = "its name is not one path component";
-    if (!ostel_path_is_component(r->dir_name) ||
-        ostel_path_check_inside(c->runs_dir, dir, why, sizeof(why)) != 0) {
-        ostel_error("study: refusing a run directory: %s", why);
+    int rc = claim_run_dir(c, r, dir);
+    if (rc >= 0) {
         free(dir);
-        return 1;
-    }
-    if (ostel_is_dir(dir)) {
-        if (run_dir_finished(dir, r->hash, s->serve)) {
-            /* finished but never stored: ostel was killed between the two */
-            progress(c, r, "storing a finished run");
-            struct ostel_store_import_opts io = {c->study_id, r->hash};
-            int ir = ostel_store_import_run_dir(c->store, dir, &io, NULL);
-            free(dir);
-            return ir == OSTEL_ERR ? 1 : 0;
-        }
-        if (remove_run_dir(dir) != 0) {
-            free(dir);
-            return 1;
-        }
+        return rc;
     }
     const char *scen = s->scenarios.v[r->scenario];
     struct ostel_study_scenario sc;
@@ -367,43 +457,11 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     rs.before_summary = scenario_before_summary;
     rs.before_summary_arg = &hook;
     double t0 = ostel_mono_s();
-    int rr = OSTEL_ERR;
-    /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
-     * most twice, under the same scenario: a measurement without timings is no measurement. A
-     * serve cell's measurements are its requests: it runs once. */
-    hook.serve = s->serve;
-    if (s->serve)
-        rr = c->opt->run_serve(s, c->tool_path, &rs, false, &res);
-    for (int attempt = 0; !s->serve; attempt++) {
-        hook.attempt = attempt;
-        rr = ostel_runner_run(&rs, &res);
-        /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
-        if (rr != 0 || last_attempt(attempt, &res, res.summary))
-            break;
-        ostel_run_result_free(&res);
-        ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
-                   "again",
-                   r->dir_name);
-        if (remove_run_dir(dir) != 0) {
-            rr = OSTEL_ERR;
-            break;
-        }
-    }
+    int rr = run_attempts(c, r, dir, &rs, &hook, &res);
     if (argv)
         ostel_run_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
-    int stop_rc = hook.stop_rc;
-    if (!hook.stopped) {
-        /* not stopped before the write (ostel was interrupted after it): added now, rewriting
-         * summary.json */
-        stop_rc = ostel_study_scenario_stop(c, &sc, keep ? dir : NULL, keep ? res.summary : NULL);
-        if (stop_rc == OSTEL_OK && keep && res.summary &&
-            ostel_summary_section(res.summary, "scenario")) {
-            int e = ostel_summary_write(dir, res.summary);
-            if (e)
-                stop_rc = ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
-        }
-    }
+    int stop_rc = stop_scenario(c, &hook, dir, keep, &res);
     if (stop_rc != 0)
         keep = false;
     else if (recorded && res.write_error[0])
@@ -425,28 +483,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         ostel_run_result_free(&res);
         return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
     }
-    c->run_seconds += ostel_mono_s() - t0;
-    if (res.status != OSTEL_RUN_OK)
-        c->failed++;
-    /* Stored in one transaction; a failed run is stored as failed. */
-    struct ostel_store_import_opts io = {c->study_id, r->hash};
-    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR) {
-        ostel_error("study: %s is kept; run the same command again to store it", dir);
-        rc = 1;
-    }
-    c->last_gen_tps = s->serve ? NAN : summary_gen_tps(res.summary); /* a server's is per request */
-    c->done_now++;
-    if (!c->opt->quiet && !c->opt->progress_bar) {
-        char took[32];
-        fmt_dur(ostel_mono_s() - t0, took, sizeof(took));
-        char g[32];
-        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld %s r%lld: %s", c->done_now, c->todo,
-                s->tags.v[r->model], scen, r->ctx, gen_text(r, g, sizeof(g)), r->rep,
-                ostel_run_status_name(res.status));
-        if (!isnan(c->last_gen_tps))
-            fprintf(stderr, ", generation %.2f t/s", c->last_gen_tps);
-        fprintf(stderr, ", %s\n", took);
-    }
+    rc = record_run(c, r, dir, &res, t0);
     free(dir);
     ostel_run_result_free(&res);
     return rc;
