@@ -303,7 +303,7 @@ struct scenario_hook {
     int stop_rc;  /* and returned this */
 };
 
-/* The study's retry rule (do_run): a run that went well but lost its timings is run again. */
+/* The study's retry rule (run_attempts): a run that went well but lost its timings is run again. */
 static bool last_attempt(int attempt, const struct ostel_run_result *res,
                          const struct ostel_summary *sum)
 {
@@ -652,80 +652,97 @@ static int study_shard_finish(struct study_ctx *c)
     return ostel_store_shard_finish(c->store, c->study_id, c->opt->shard, done);
 }
 
-int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
+/* The study's inputs and scenarios checked, its directories made and locked (lock_fd), leftovers
+ * of a killed study reaped. Returns 0, OSTEL_EXIT_USAGE or OSTEL_EXIT_FAIL. */
+static int study_prepare(struct study_ctx *c, int *lock_fd)
 {
-    struct study_ctx c;
-    memset(&c, 0, sizeof(c));
-    c.spec = s;
-    c.opt = o;
-    c.last_gen_tps = NAN;
-    c.baseline_avail = NAN;
-    int rc = OSTEL_EXIT_USAGE, lock_fd = -1;
-    if (check_inputs(&c) != 0)
-        goto out;
-    rc = OSTEL_EXIT_FAIL;
-    if (check_scenarios(&c) != 0)
-        goto out;
-    c.llama_version = ostel_run_llama_tool_version(c.tool_path);
-    c.runs_dir = ostel_xasprintf("%s/runs", s->dir);
-    c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
-    if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
-        goto out;
-    if ((lock_fd = ostel_study_lock(s->dir, o->wait_lock)) < 0)
-        goto out;
-    active_reap_leftovers(&c);
+    const struct ostel_study_spec *s = c->spec;
+    if (check_inputs(c) != 0)
+        return OSTEL_EXIT_USAGE;
+    if (check_scenarios(c) != 0)
+        return OSTEL_EXIT_FAIL;
+    c->llama_version = ostel_run_llama_tool_version(c->tool_path);
+    c->runs_dir = ostel_xasprintf("%s/runs", s->dir);
+    c->warm_dir = ostel_xasprintf("%s/warmup", s->dir);
+    if (ostel_mkdir_p(c->runs_dir) != 0 || ostel_mkdir_p(c->warm_dir) != 0)
+        return OSTEL_EXIT_FAIL;
+    if ((*lock_fd = ostel_study_lock(s->dir, c->opt->wait_lock)) < 0)
+        return OSTEL_EXIT_FAIL;
+    active_reap_leftovers(c);
+    return 0;
+}
 
+/* study.ini written, the store opened, the plan made and the study recorded in the store;
+ * *skipp (one per planned run, another shard's set) is returned on success only. */
+static int study_register(struct study_ctx *c, bool **skipp)
+{
+    const struct ostel_study_spec *s = c->spec;
     char *canon = ostel_study_spec_canonical(s);
     char *ini = ostel_xasprintf("%s/study.ini", s->dir);
     int iw = ostel_file_write_atomic(ini, canon, strlen(canon));
     free(ini);
     if (iw != 0) {
         free(canon);
-        goto out;
+        return OSTEL_ERR;
     }
-    if (ostel_store_open(s->db, 0, &c.store) != 0) {
+    if (ostel_store_open(s->db, 0, &c->store) != 0) {
         free(canon);
-        goto out;
+        return OSTEL_ERR;
     }
-    ostel_study_plan(s, &c.plan, &c.nplan);
-    bool *skip = ostel_xcalloc(c.nplan ? c.nplan : 1, sizeof(bool));
+    ostel_study_plan(s, &c->plan, &c->nplan);
+    bool *skip = ostel_xcalloc(c->nplan ? c->nplan : 1, sizeof(bool));
     /* The name's checks and the inserts in one write transaction: two machines starting the
      * same study name at once cannot both pass the checks (docs/fleet.md) */
-    int sr = ostel_store_study_lock(c.store, s->name);
+    int sr = ostel_store_study_lock(c->store, s->name);
     if (sr == 0) {
-        sr = study_same_matrix(&c, canon);
+        sr = study_same_matrix(c, canon);
         if (sr == 0)
-            sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
-        if (sr == 0 && o->shards > 0)
-            sr = study_shard_begin(&c, skip);
-        if (ostel_store_study_unlock(c.store, sr == 0) != 0)
+            sr = ostel_store_insert_study(c->store, s->name, canon, strlen(canon), &c->study_id);
+        if (sr == 0 && c->opt->shards > 0)
+            sr = study_shard_begin(c, skip);
+        if (ostel_store_study_unlock(c->store, sr == 0) != 0)
             sr = OSTEL_ERR;
     }
     free(canon);
     if (sr != 0) {
         free(skip);
-        goto out;
+        return OSTEL_ERR;
     }
+    *skipp = skip;
+    return OSTEL_OK;
+}
+
+/* Skips the runs already in the store (a resumed study) and counts the rest in c->todo;
+ * *warmp (one per model) says which models are warmed up first. */
+static int study_resume(struct study_ctx *c, bool *skip, bool **warmp)
+{
+    const struct ostel_study_spec *s = c->spec;
     bool *warm = ostel_xcalloc(s->models.n, sizeof(bool));
-    for (size_t i = 0; i < c.nplan; i++) {
+    for (size_t i = 0; i < c->nplan; i++) {
         if (skip[i]) /* another shard's */
             continue;
-        int done = ostel_store_run_is_complete(c.store, c.study_id, c.plan[i].hash);
+        int done = ostel_store_run_is_complete(c->store, c->study_id, c->plan[i].hash);
         if (done == OSTEL_ERR) {
-            free(skip);
             free(warm);
-            goto out;
+            return OSTEL_ERR;
         }
         skip[i] = done == 1;
         if (!skip[i]) {
-            c.todo++;
-            warm[c.plan[i].model] = s->warmup;
+            c->todo++;
+            warm[c->plan[i].model] = s->warmup;
         }
     }
-    if (!o->quiet && c.todo < c.nplan)
-        fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c.nplan - c.todo,
-                c.nplan, ostel_store_name(c.store));
+    if (!c->opt->quiet && c->todo < c->nplan)
+        fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c->nplan - c->todo,
+                c->nplan, ostel_store_name(c->store));
+    *warmp = warm;
+    return OSTEL_OK;
+}
 
+/* The warm-ups and the runs not skipped, under the study's SIGINT/SIGTERM handler.
+ * Returns 0, 1 or 128+signal. */
+static int study_run_plan(struct study_ctx *c, const bool *skip, const bool *warm)
+{
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_study_signal;
@@ -734,25 +751,68 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    c.t0 = ostel_mono_s();
-    c.baseline_avail = avail_mib();
-    rc = 0;
-    if (c.todo > 0)
-        rc = do_warmups(&c, warm);
-    for (size_t i = 0; i < c.nplan && rc == 0; i++) {
+    c->t0 = ostel_mono_s();
+    c->baseline_avail = avail_mib();
+    int rc = 0;
+    if (c->todo > 0)
+        rc = do_warmups(c, warm);
+    for (size_t i = 0; i < c->nplan && rc == 0; i++) {
         if (skip[i])
             continue;
         if (g_study_signal) {
             rc = 128 + g_study_signal;
             break;
         }
-        rc = do_run(&c, &c.plan[i]);
-        if (rc == 0 && c.done_now < c.todo && !cooldown(&c))
+        rc = do_run(c, &c->plan[i]);
+        if (rc == 0 && c->done_now < c->todo && !cooldown(c))
             rc = 128 + g_study_signal;
     }
-    progress_end(&c);
+    progress_end(c);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
+/* After the runs: the shard's end, the reports and the closing lines. Returns 0, or 1. */
+static int study_finish(struct study_ctx *c)
+{
+    const struct ostel_study_spec *s = c->spec;
+    const struct ostel_study_options *o = c->opt;
+    if (o->shards > 0 && study_shard_finish(c) != 0)
+        return 1;
+    if (o->write_reports && o->write_reports(s, c->runs_dir) != 0)
+        return 1;
+    if (!o->quiet) {
+        char el[32];
+        fmt_dur(ostel_mono_s() - c->t0, el, sizeof(el));
+        fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c->done_now, el,
+                c->failed, ostel_store_name(c->store));
+    }
+    printf("%s/report.html\n", s->dir);
+    return 0;
+}
+
+int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
+{
+    struct study_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.spec = s;
+    c.opt = o;
+    c.last_gen_tps = NAN;
+    c.baseline_avail = NAN;
+    int lock_fd = -1;
+    int rc = study_prepare(&c, &lock_fd);
+    if (rc != 0)
+        goto out;
+    rc = OSTEL_EXIT_FAIL;
+    bool *skip = NULL, *warm = NULL;
+    if (study_register(&c, &skip) != OSTEL_OK)
+        goto out;
+    if (study_resume(&c, skip, &warm) != OSTEL_OK) {
+        free(skip);
+        goto out;
+    }
+    rc = study_run_plan(&c, skip, warm);
     free(skip);
     free(warm);
     if (rc > 128) {
@@ -772,21 +832,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         fprintf(stderr, "study: interrupted; run the same command again to resume\n");
     if (rc != 0)
         goto out;
-    if (o->shards > 0 && study_shard_finish(&c) != 0) {
-        rc = 1;
-        goto out;
-    }
-    if (o->write_reports && o->write_reports(s, c.runs_dir) != 0) {
-        rc = 1;
-        goto out;
-    }
-    if (!o->quiet) {
-        char el[32];
-        fmt_dur(ostel_mono_s() - c.t0, el, sizeof(el));
-        fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c.done_now, el,
-                c.failed, ostel_store_name(c.store));
-    }
-    printf("%s/report.html\n", s->dir);
+    rc = study_finish(&c);
 out:
     if (c.plan)
         ostel_study_plan_free(c.plan, c.nplan);
