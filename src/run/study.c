@@ -303,7 +303,7 @@ struct scenario_hook {
     int stop_rc;  /* and returned this */
 };
 
-/* The study's retry rule (do_run): a run that went well but lost its timings is run again. */
+/* The study's retry rule (run_attempts): a run that went well but lost its timings is run again. */
 static bool last_attempt(int attempt, const struct ostel_run_result *res,
                          const struct ostel_summary *sum)
 {
@@ -321,32 +321,122 @@ static void scenario_before_summary(void *arg, struct ostel_summary *sum,
     h->stop_rc = ostel_study_scenario_stop(h->c, h->sc, !res->write_error[0] ? h->dir : NULL, sum);
 }
 
+/* do_run's run directory: refused when it is not one path component inside runs/; a leftover one
+ * is stored (finished) or removed. Returns -1 to go on, else do_run's return value. */
+static int claim_run_dir(struct study_ctx *c, const struct ostel_study_run *r, const char *dir)
+{
+    char why[512] = "its name is not one path component";
+    if (!ostel_path_is_component(r->dir_name) ||
+        ostel_path_check_inside(c->runs_dir, dir, why, sizeof(why)) != 0) {
+        ostel_error("study: refusing a run directory: %s", why);
+        return 1;
+    }
+    if (ostel_is_dir(dir)) {
+        if (run_dir_finished(dir, r->hash, c->spec->serve)) {
+            /* finished but never stored: ostel was killed between the two */
+            progress(c, r, "storing a finished run");
+            struct ostel_store_import_opts io = {c->study_id, r->hash};
+            int ir = ostel_store_import_run_dir(c->store, dir, &io, NULL);
+            return ir == OSTEL_ERR ? 1 : 0;
+        }
+        if (remove_run_dir(dir) != 0)
+            return 1;
+    }
+    return -1;
+}
+
+/* Runs the cell into res; returns the runner's (or the serve cell's) rc. */
+static int run_attempts(struct study_ctx *c, const struct ostel_study_run *r, const char *dir,
+                        struct ostel_run_spec *rs, struct scenario_hook *hook,
+                        struct ostel_run_result *res)
+{
+    const struct ostel_study_spec *s = c->spec;
+    int rr = OSTEL_ERR;
+    /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
+     * most twice, under the same scenario: a measurement without timings is no measurement. A
+     * serve cell's measurements are its requests: it runs once. */
+    hook->serve = s->serve;
+    if (s->serve)
+        rr = c->opt->run_serve(s, c->tool_path, rs, false, res);
+    for (int attempt = 0; !s->serve; attempt++) {
+        hook->attempt = attempt;
+        rr = ostel_runner_run(rs, res);
+        /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
+        if (rr != 0 || last_attempt(attempt, res, res->summary))
+            break;
+        ostel_run_result_free(res);
+        ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
+                   "again",
+                   r->dir_name);
+        if (remove_run_dir(dir) != 0) {
+            rr = OSTEL_ERR;
+            break;
+        }
+    }
+    return rr;
+}
+
+/* The scenario's stop: its rc from the hook, or, when the hook did not stop it, stopped now. */
+static int stop_scenario(struct study_ctx *c, const struct scenario_hook *hook, const char *dir,
+                         bool keep, const struct ostel_run_result *res)
+{
+    int stop_rc = hook->stop_rc;
+    if (!hook->stopped) {
+        /* not stopped before the write (ostel was interrupted after it): added now, rewriting
+         * summary.json */
+        stop_rc =
+            ostel_study_scenario_stop(c, hook->sc, keep ? dir : NULL, keep ? res->summary : NULL);
+        if (stop_rc == OSTEL_OK && keep && res->summary &&
+            ostel_summary_section(res->summary, "scenario")) {
+            int e = ostel_summary_write(dir, res->summary);
+            if (e)
+                stop_rc = ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
+        }
+    }
+    return stop_rc;
+}
+
+/* A kept run, started at t0: counted, stored and told. Returns 0, or 1 when it was not stored. */
+static int record_run(struct study_ctx *c, const struct ostel_study_run *r, const char *dir,
+                      const struct ostel_run_result *res, double t0)
+{
+    const struct ostel_study_spec *s = c->spec;
+    int rc = 0;
+    c->run_seconds += ostel_mono_s() - t0;
+    if (res->status != OSTEL_RUN_OK)
+        c->failed++;
+    /* Stored in one transaction; a failed run is stored as failed. */
+    struct ostel_store_import_opts io = {c->study_id, r->hash};
+    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR) {
+        ostel_error("study: %s is kept; run the same command again to store it", dir);
+        rc = 1;
+    }
+    c->last_gen_tps =
+        s->serve ? NAN : summary_gen_tps(res->summary); /* a server's is per request */
+    c->done_now++;
+    if (!c->opt->quiet && !c->opt->progress_bar) {
+        char took[32];
+        fmt_dur(ostel_mono_s() - t0, took, sizeof(took));
+        char g[32];
+        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld %s r%lld: %s", c->done_now, c->todo,
+                s->tags.v[r->model], s->scenarios.v[r->scenario], r->ctx, gen_text(r, g, sizeof(g)),
+                r->rep, ostel_run_status_name(res->status));
+        if (!isnan(c->last_gen_tps))
+            fprintf(stderr, ", generation %.2f t/s", c->last_gen_tps);
+        fprintf(stderr, ", %s\n", took);
+    }
+    return rc;
+}
+
 /* Returns 0 (run recorded), 1 (could not go on: printed), or 128+signal. */
 static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
 {
     const struct ostel_study_spec *s = c->spec;
     char *dir = ostel_xasprintf("%s/%s", c->runs_dir, r->dir_name);
-    int rc = 0;
-    char why[512] = "its name is not one path component";
-    if (!ostel_path_is_component(r->dir_name) ||
-        ostel_path_check_inside(c->runs_dir, dir, why, sizeof(why)) != 0) {
-        ostel_error("study: refusing a run directory: %s", why);
+    int rc = claim_run_dir(c, r, dir);
+    if (rc >= 0) {
         free(dir);
-        return 1;
-    }
-    if (ostel_is_dir(dir)) {
-        if (run_dir_finished(dir, r->hash, s->serve)) {
-            /* finished but never stored: ostel was killed between the two */
-            progress(c, r, "storing a finished run");
-            struct ostel_store_import_opts io = {c->study_id, r->hash};
-            int ir = ostel_store_import_run_dir(c->store, dir, &io, NULL);
-            free(dir);
-            return ir == OSTEL_ERR ? 1 : 0;
-        }
-        if (remove_run_dir(dir) != 0) {
-            free(dir);
-            return 1;
-        }
+        return rc;
     }
     const char *scen = s->scenarios.v[r->scenario];
     struct ostel_study_scenario sc;
@@ -367,43 +457,11 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
     rs.before_summary = scenario_before_summary;
     rs.before_summary_arg = &hook;
     double t0 = ostel_mono_s();
-    int rr = OSTEL_ERR;
-    /* A run whose log lost its timings (llama.cpp's logger thread, see runner.c) is done again, at
-     * most twice, under the same scenario: a measurement without timings is no measurement. A
-     * serve cell's measurements are its requests: it runs once. */
-    hook.serve = s->serve;
-    if (s->serve)
-        rr = c->opt->run_serve(s, c->tool_path, &rs, false, &res);
-    for (int attempt = 0; !s->serve; attempt++) {
-        hook.attempt = attempt;
-        rr = ostel_runner_run(&rs, &res);
-        /* a full disk is not llama.cpp's lost log: never run again for it (res.write_error) */
-        if (rr != 0 || last_attempt(attempt, &res, res.summary))
-            break;
-        ostel_run_result_free(&res);
-        ostel_warn("%s: llama.cpp's log lost its timings (llama.cpp issue 22142); running it "
-                   "again",
-                   r->dir_name);
-        if (remove_run_dir(dir) != 0) {
-            rr = OSTEL_ERR;
-            break;
-        }
-    }
+    int rr = run_attempts(c, r, dir, &rs, &hook, &res);
     if (argv)
         ostel_run_llama_cmd_argv_free(argv);
     bool recorded = rr == 0, keep = recorded && !res.write_error[0];
-    int stop_rc = hook.stop_rc;
-    if (!hook.stopped) {
-        /* not stopped before the write (ostel was interrupted after it): added now, rewriting
-         * summary.json */
-        stop_rc = ostel_study_scenario_stop(c, &sc, keep ? dir : NULL, keep ? res.summary : NULL);
-        if (stop_rc == OSTEL_OK && keep && res.summary &&
-            ostel_summary_section(res.summary, "scenario")) {
-            int e = ostel_summary_write(dir, res.summary);
-            if (e)
-                stop_rc = ostel_error("cannot write '%s/summary.json': %s", dir, strerror(e));
-        }
-    }
+    int stop_rc = stop_scenario(c, &hook, dir, keep, &res);
     if (stop_rc != 0)
         keep = false;
     else if (recorded && res.write_error[0])
@@ -425,28 +483,7 @@ static int do_run(struct study_ctx *c, const struct ostel_study_run *r)
         ostel_run_result_free(&res);
         return 128 + (res.ostel_signal ? res.ostel_signal : SIGINT);
     }
-    c->run_seconds += ostel_mono_s() - t0;
-    if (res.status != OSTEL_RUN_OK)
-        c->failed++;
-    /* Stored in one transaction; a failed run is stored as failed. */
-    struct ostel_store_import_opts io = {c->study_id, r->hash};
-    if (ostel_store_import_run_dir(c->store, dir, &io, NULL) == OSTEL_ERR) {
-        ostel_error("study: %s is kept; run the same command again to store it", dir);
-        rc = 1;
-    }
-    c->last_gen_tps = s->serve ? NAN : summary_gen_tps(res.summary); /* a server's is per request */
-    c->done_now++;
-    if (!c->opt->quiet && !c->opt->progress_bar) {
-        char took[32];
-        fmt_dur(ostel_mono_s() - t0, took, sizeof(took));
-        char g[32];
-        fprintf(stderr, "study: [%zu/%zu] %s %s c%lld %s r%lld: %s", c->done_now, c->todo,
-                s->tags.v[r->model], scen, r->ctx, gen_text(r, g, sizeof(g)), r->rep,
-                ostel_run_status_name(res.status));
-        if (!isnan(c->last_gen_tps))
-            fprintf(stderr, ", generation %.2f t/s", c->last_gen_tps);
-        fprintf(stderr, ", %s\n", took);
-    }
+    rc = record_run(c, r, dir, &res, t0);
     free(dir);
     ostel_run_result_free(&res);
     return rc;
@@ -615,80 +652,97 @@ static int study_shard_finish(struct study_ctx *c)
     return ostel_store_shard_finish(c->store, c->study_id, c->opt->shard, done);
 }
 
-int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
+/* The study's inputs and scenarios checked, its directories made and locked (lock_fd), leftovers
+ * of a killed study reaped. Returns 0, OSTEL_EXIT_USAGE or OSTEL_EXIT_FAIL. */
+static int study_prepare(struct study_ctx *c, int *lock_fd)
 {
-    struct study_ctx c;
-    memset(&c, 0, sizeof(c));
-    c.spec = s;
-    c.opt = o;
-    c.last_gen_tps = NAN;
-    c.baseline_avail = NAN;
-    int rc = OSTEL_EXIT_USAGE, lock_fd = -1;
-    if (check_inputs(&c) != 0)
-        goto out;
-    rc = OSTEL_EXIT_FAIL;
-    if (check_scenarios(&c) != 0)
-        goto out;
-    c.llama_version = ostel_run_llama_tool_version(c.tool_path);
-    c.runs_dir = ostel_xasprintf("%s/runs", s->dir);
-    c.warm_dir = ostel_xasprintf("%s/warmup", s->dir);
-    if (ostel_mkdir_p(c.runs_dir) != 0 || ostel_mkdir_p(c.warm_dir) != 0)
-        goto out;
-    if ((lock_fd = ostel_study_lock(s->dir, o->wait_lock)) < 0)
-        goto out;
-    active_reap_leftovers(&c);
+    const struct ostel_study_spec *s = c->spec;
+    if (check_inputs(c) != 0)
+        return OSTEL_EXIT_USAGE;
+    if (check_scenarios(c) != 0)
+        return OSTEL_EXIT_FAIL;
+    c->llama_version = ostel_run_llama_tool_version(c->tool_path);
+    c->runs_dir = ostel_xasprintf("%s/runs", s->dir);
+    c->warm_dir = ostel_xasprintf("%s/warmup", s->dir);
+    if (ostel_mkdir_p(c->runs_dir) != 0 || ostel_mkdir_p(c->warm_dir) != 0)
+        return OSTEL_EXIT_FAIL;
+    if ((*lock_fd = ostel_study_lock(s->dir, c->opt->wait_lock)) < 0)
+        return OSTEL_EXIT_FAIL;
+    active_reap_leftovers(c);
+    return 0;
+}
 
+/* study.ini written, the store opened, the plan made and the study recorded in the store;
+ * *skipp (one per planned run, another shard's set) is returned on success only. */
+static int study_register(struct study_ctx *c, bool **skipp)
+{
+    const struct ostel_study_spec *s = c->spec;
     char *canon = ostel_study_spec_canonical(s);
     char *ini = ostel_xasprintf("%s/study.ini", s->dir);
     int iw = ostel_file_write_atomic(ini, canon, strlen(canon));
     free(ini);
     if (iw != 0) {
         free(canon);
-        goto out;
+        return OSTEL_ERR;
     }
-    if (ostel_store_open(s->db, 0, &c.store) != 0) {
+    if (ostel_store_open(s->db, 0, &c->store) != 0) {
         free(canon);
-        goto out;
+        return OSTEL_ERR;
     }
-    ostel_study_plan(s, &c.plan, &c.nplan);
-    bool *skip = ostel_xcalloc(c.nplan ? c.nplan : 1, sizeof(bool));
+    ostel_study_plan(s, &c->plan, &c->nplan);
+    bool *skip = ostel_xcalloc(c->nplan ? c->nplan : 1, sizeof(bool));
     /* The name's checks and the inserts in one write transaction: two machines starting the
      * same study name at once cannot both pass the checks (docs/fleet.md) */
-    int sr = ostel_store_study_lock(c.store, s->name);
+    int sr = ostel_store_study_lock(c->store, s->name);
     if (sr == 0) {
-        sr = study_same_matrix(&c, canon);
+        sr = study_same_matrix(c, canon);
         if (sr == 0)
-            sr = ostel_store_insert_study(c.store, s->name, canon, strlen(canon), &c.study_id);
-        if (sr == 0 && o->shards > 0)
-            sr = study_shard_begin(&c, skip);
-        if (ostel_store_study_unlock(c.store, sr == 0) != 0)
+            sr = ostel_store_insert_study(c->store, s->name, canon, strlen(canon), &c->study_id);
+        if (sr == 0 && c->opt->shards > 0)
+            sr = study_shard_begin(c, skip);
+        if (ostel_store_study_unlock(c->store, sr == 0) != 0)
             sr = OSTEL_ERR;
     }
     free(canon);
     if (sr != 0) {
         free(skip);
-        goto out;
+        return OSTEL_ERR;
     }
+    *skipp = skip;
+    return OSTEL_OK;
+}
+
+/* Skips the runs already in the store (a resumed study) and counts the rest in c->todo;
+ * *warmp (one per model) says which models are warmed up first. */
+static int study_resume(struct study_ctx *c, bool *skip, bool **warmp)
+{
+    const struct ostel_study_spec *s = c->spec;
     bool *warm = ostel_xcalloc(s->models.n, sizeof(bool));
-    for (size_t i = 0; i < c.nplan; i++) {
+    for (size_t i = 0; i < c->nplan; i++) {
         if (skip[i]) /* another shard's */
             continue;
-        int done = ostel_store_run_is_complete(c.store, c.study_id, c.plan[i].hash);
+        int done = ostel_store_run_is_complete(c->store, c->study_id, c->plan[i].hash);
         if (done == OSTEL_ERR) {
-            free(skip);
             free(warm);
-            goto out;
+            return OSTEL_ERR;
         }
         skip[i] = done == 1;
         if (!skip[i]) {
-            c.todo++;
-            warm[c.plan[i].model] = s->warmup;
+            c->todo++;
+            warm[c->plan[i].model] = s->warmup;
         }
     }
-    if (!o->quiet && c.todo < c.nplan)
-        fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c.nplan - c.todo,
-                c.nplan, ostel_store_name(c.store));
+    if (!c->opt->quiet && c->todo < c->nplan)
+        fprintf(stderr, "study: %zu of %zu runs are already in %s; resuming\n", c->nplan - c->todo,
+                c->nplan, ostel_store_name(c->store));
+    *warmp = warm;
+    return OSTEL_OK;
+}
 
+/* The warm-ups and the runs not skipped, under the study's SIGINT/SIGTERM handler.
+ * Returns 0, 1 or 128+signal. */
+static int study_run_plan(struct study_ctx *c, const bool *skip, const bool *warm)
+{
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_study_signal;
@@ -697,25 +751,68 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    c.t0 = ostel_mono_s();
-    c.baseline_avail = avail_mib();
-    rc = 0;
-    if (c.todo > 0)
-        rc = do_warmups(&c, warm);
-    for (size_t i = 0; i < c.nplan && rc == 0; i++) {
+    c->t0 = ostel_mono_s();
+    c->baseline_avail = avail_mib();
+    int rc = 0;
+    if (c->todo > 0)
+        rc = do_warmups(c, warm);
+    for (size_t i = 0; i < c->nplan && rc == 0; i++) {
         if (skip[i])
             continue;
         if (g_study_signal) {
             rc = 128 + g_study_signal;
             break;
         }
-        rc = do_run(&c, &c.plan[i]);
-        if (rc == 0 && c.done_now < c.todo && !cooldown(&c))
+        rc = do_run(c, &c->plan[i]);
+        if (rc == 0 && c->done_now < c->todo && !cooldown(c))
             rc = 128 + g_study_signal;
     }
-    progress_end(&c);
+    progress_end(c);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
+
+/* After the runs: the shard's end, the reports and the closing lines. Returns 0, or 1. */
+static int study_finish(struct study_ctx *c)
+{
+    const struct ostel_study_spec *s = c->spec;
+    const struct ostel_study_options *o = c->opt;
+    if (o->shards > 0 && study_shard_finish(c) != 0)
+        return 1;
+    if (o->write_reports && o->write_reports(s, c->runs_dir) != 0)
+        return 1;
+    if (!o->quiet) {
+        char el[32];
+        fmt_dur(ostel_mono_s() - c->t0, el, sizeof(el));
+        fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c->done_now, el,
+                c->failed, ostel_store_name(c->store));
+    }
+    printf("%s/report.html\n", s->dir);
+    return 0;
+}
+
+int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_study_options *o)
+{
+    struct study_ctx c;
+    memset(&c, 0, sizeof(c));
+    c.spec = s;
+    c.opt = o;
+    c.last_gen_tps = NAN;
+    c.baseline_avail = NAN;
+    int lock_fd = -1;
+    int rc = study_prepare(&c, &lock_fd);
+    if (rc != 0)
+        goto out;
+    rc = OSTEL_EXIT_FAIL;
+    bool *skip = NULL, *warm = NULL;
+    if (study_register(&c, &skip) != OSTEL_OK)
+        goto out;
+    if (study_resume(&c, skip, &warm) != OSTEL_OK) {
+        free(skip);
+        goto out;
+    }
+    rc = study_run_plan(&c, skip, warm);
     free(skip);
     free(warm);
     if (rc > 128) {
@@ -735,21 +832,7 @@ int ostel_study_execute(const struct ostel_study_spec *s, const struct ostel_stu
         fprintf(stderr, "study: interrupted; run the same command again to resume\n");
     if (rc != 0)
         goto out;
-    if (o->shards > 0 && study_shard_finish(&c) != 0) {
-        rc = 1;
-        goto out;
-    }
-    if (o->write_reports && o->write_reports(s, c.runs_dir) != 0) {
-        rc = 1;
-        goto out;
-    }
-    if (!o->quiet) {
-        char el[32];
-        fmt_dur(ostel_mono_s() - c.t0, el, sizeof(el));
-        fprintf(stderr, "study: %zu runs done in %s (%zu failed); database %s\n", c.done_now, el,
-                c.failed, ostel_store_name(c.store));
-    }
-    printf("%s/report.html\n", s->dir);
+    rc = study_finish(&c);
 out:
     if (c.plan)
         ostel_study_plan_free(c.plan, c.nplan);

@@ -1169,26 +1169,20 @@ static void fmt_level(char *out, size_t n, bool open, double v)
         snprintf(out, n, "c%g", v);
 }
 
-int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
-                    struct ostel_serve_outcome *out)
+/* Sets up the engine: clocks, URLs, the logit bias that bans tokens, curl's headers. */
+static void engine_init(struct engine *g, const struct ostel_serve_params *p,
+                        const _Atomic int *stop)
 {
-    memset(out, 0, sizeof(*out));
-    static bool curl_ready; /* set once, before any thread of ours uses curl */
-    if (!curl_ready) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        curl_ready = true;
-    }
-    struct engine g;
-    memset(&g, 0, sizeof(g));
-    g.req_fd = -1;
-    g.p = p;
-    g.stop = stop;
-    g.rng = p->seed;
-    g.t0_mono_ns = ostel_mono_ns();
+    memset(g, 0, sizeof(*g));
+    g->req_fd = -1;
+    g->p = p;
+    g->stop = stop;
+    g->rng = p->seed;
+    g->t0_mono_ns = ostel_mono_ns();
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    g.t0_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
-    g.completions_url = ostel_xasprintf("%s/v1/completions", p->url);
+    g->t0_real = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9;
+    g->completions_url = ostel_xasprintf("%s/v1/completions", p->url);
     if (p->n_banned_tokens) {
         /* llama-server's logit_bias takes [id, false] as a ban (-INFINITY): server-schema.cpp */
         struct ostel_buf lb;
@@ -1197,62 +1191,82 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
         for (size_t i = 0; i < p->n_banned_tokens; i++)
             ostel_buf_printf(&lb, "%s[%d,false]", i ? "," : "", (int)p->banned_tokens[i]);
         ostel_buf_puts(&lb, "]}");
-        g.logit_bias = ostel_buf_detach(&lb);
+        g->logit_bias = ostel_buf_detach(&lb);
     }
     if (p->scrape_interval_ns)
-        g.metrics_url = ostel_xasprintf("%s/metrics", p->url);
-    ostel_buf_init(&g.scrape_buf, 16u << 20);
-    g.hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-    g.level_name = "";
+        g->metrics_url = ostel_xasprintf("%s/metrics", p->url);
+    ostel_buf_init(&g->scrape_buf, 16u << 20);
+    g->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+    g->level_name = "";
+}
 
-    int rc = OSTEL_ERR;
+/* Opens requests.csv, server_metrics.csv and (save_tokens) tokens.csv with their headers;
+ * OSTEL_ERR with out->error set when one cannot be written. */
+static int open_outputs(struct engine *g, struct ostel_serve_outcome *out)
+{
+    const struct ostel_serve_params *p = g->p;
     char *rp = ostel_xasprintf("%s/requests.csv", p->dir);
     char *mp = ostel_xasprintf("%s/server_metrics.csv", p->dir);
-    ostel_buf_init(&g.req_row, 0);
-    ostel_buf_init(&g.tok_row, 0);
-    g.req_fd = open(rp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    g.met_csv = fopen(mp, "w");
-    if (g.req_fd < 0 || !g.met_csv) {
+    ostel_buf_init(&g->req_row, 0);
+    ostel_buf_init(&g->tok_row, 0);
+    g->req_fd = open(rp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    g->met_csv = fopen(mp, "w");
+    int rc = OSTEL_ERR;
+    if (g->req_fd < 0 || !g->met_csv) {
         snprintf(out->error, sizeof(out->error), "cannot write in '%s': %s", p->dir,
                  strerror(errno));
         goto done;
     }
     char hdr[512];
-    req_append(&g, hdr, ostel_requests_format_header(hdr, sizeof(hdr)));
-    fwrite(hdr, 1, ostel_server_metrics_format_header(hdr, sizeof(hdr)), g.met_csv);
-    flush_checked(&g, g.met_csv, "server_metrics.csv");
+    req_append(g, hdr, ostel_requests_format_header(hdr, sizeof(hdr)));
+    fwrite(hdr, 1, ostel_server_metrics_format_header(hdr, sizeof(hdr)), g->met_csv);
+    flush_checked(g, g->met_csv, "server_metrics.csv");
     if (p->save_tokens) {
         char *tp = ostel_xasprintf("%s/tokens.csv", p->dir);
-        g.tok_csv = fopen(tp, "w");
+        g->tok_csv = fopen(tp, "w");
         free(tp);
-        if (!g.tok_csv) {
+        if (!g->tok_csv) {
             snprintf(out->error, sizeof(out->error), "cannot write tokens.csv in '%s'", p->dir);
             goto done;
         }
-        fputs("req_id,index,arrival_mono_ns,text\n", g.tok_csv);
-        flush_checked(&g, g.tok_csv, "tokens.csv");
+        fputs("req_id,index,arrival_mono_ns,text\n", g->tok_csv);
+        flush_checked(g, g->tok_csv, "tokens.csv");
     }
-    if (g.write_errno) {
-        snprintf(out->error, sizeof(out->error), "%s", g.write_error);
+    if (g->write_errno) {
+        snprintf(out->error, sizeof(out->error), "%s", g->write_error);
         goto done;
     }
-    if (prepare_prompts(&g, out->error, sizeof(out->error)) != 0)
-        goto done;
-    g.poller = ostel_poller_new();
-    if (!g.poller) {
-        snprintf(out->error, sizeof(out->error), "cannot watch sockets");
-        goto done;
-    }
-    g.multi = curl_multi_init();
-    curl_multi_setopt(g.multi, CURLMOPT_MAXCONNECTS, 8192L);
-    g.timer_ns = -1;
-    curl_multi_setopt(g.multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(g.multi, CURLMOPT_SOCKETDATA, &g);
-    curl_multi_setopt(g.multi, CURLMOPT_TIMERFUNCTION, on_timer);
-    curl_multi_setopt(g.multi, CURLMOPT_TIMERDATA, &g);
+    rc = OSTEL_OK;
+done:
+    free(rp);
+    free(mp);
+    return rc;
+}
 
-    /* the levels: given, or a sweep decided as it goes */
-    size_t nlev = p->mode == OSTEL_SERVE_SWEEP ? (size_t)p->sweep_points : p->n_levels;
+/* The prompts, the socket poller and curl's multi handle; OSTEL_ERR with out->error set. */
+static int start_engine(struct engine *g, struct ostel_serve_outcome *out)
+{
+    if (prepare_prompts(g, out->error, sizeof(out->error)) != 0)
+        return OSTEL_ERR;
+    g->poller = ostel_poller_new();
+    if (!g->poller) {
+        snprintf(out->error, sizeof(out->error), "cannot watch sockets");
+        return OSTEL_ERR;
+    }
+    g->multi = curl_multi_init();
+    curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 8192L);
+    g->timer_ns = -1;
+    curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g);
+    curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g);
+    return OSTEL_OK;
+}
+
+/* The outcome's JSON up to its "levels" array (returned, empty), and room for nlev levels. */
+static cJSON *outcome_json(const struct engine *g, struct ostel_serve_outcome *out, size_t nlev)
+{
+    const struct ostel_serve_params *p = g->p;
     out->level_names = ostel_xcalloc(nlev, sizeof(char *));
     out->level_start_ts = ostel_xcalloc(nlev, sizeof(double));
     out->level_end_ts = ostel_xcalloc(nlev, sizeof(double));
@@ -1276,33 +1290,68 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     cJSON_AddBoolToObject(json, "utf8_only", p->utf8_only);
     cJSON_AddNumberToObject(json, "banned_tokens", (double)p->n_banned_tokens);
     if (!p->reuse_prompts) {
-        cJSON_AddNumberToObject(json, "prompt_nonce", (double)g.nonce);
-        cJSON_AddNumberToObject(json, "prompt_prefix_alphabet", (double)g.npool_ids);
+        cJSON_AddNumberToObject(json, "prompt_nonce", (double)g->nonce);
+        cJSON_AddNumberToObject(json, "prompt_prefix_alphabet", (double)g->npool_ids);
     }
     cJSON *slo = cJSON_AddObjectToObject(json, "slo");
     cJSON_AddItemToObject(slo, "ttft_ms", num_or_null(p->slo_ttft_ms));
     cJSON_AddItemToObject(slo, "itl_ms", num_or_null(p->slo_itl_ms));
     cJSON_AddItemToObject(slo, "e2e_ms", num_or_null(p->slo_e2e_ms));
-    cJSON *levels = cJSON_AddArrayToObject(json, "levels");
     out->json = json;
-    double r_lo = NAN, r_hi = NAN;
-    for (size_t li = 0; li < nlev && !g.interrupted && !g.server_exited && !g.write_errno; li++) {
-        struct level_run lv = {0};
-        if (p->mode == OSTEL_SERVE_SWEEP) {
-            if (li == 0) {
-                lv.value = 1;
-            } else if (li == 1) {
-                lv.value = p->sweep_concurrency;
-            } else {
-                if (!(r_lo > 0) || !(r_hi > r_lo))
-                    break; /* nothing between the two: the server did not scale */
-                lv.open = true;
-                lv.value = r_lo + (r_hi - r_lo) * (double)(li - 1) / (double)(nlev - 1);
-            }
+    return cJSON_AddArrayToObject(json, "levels");
+}
+
+/* Level li's load: given, or (sweep) 1, then sweep_concurrency, then rates between the two
+ * throughputs r_lo and r_hi; false when the sweep has nothing left between them. */
+static bool level_value(const struct ostel_serve_params *p, size_t li, size_t nlev, double r_lo,
+                        double r_hi, struct level_run *lv)
+{
+    if (p->mode == OSTEL_SERVE_SWEEP) {
+        if (li == 0) {
+            lv->value = 1;
+        } else if (li == 1) {
+            lv->value = p->sweep_concurrency;
         } else {
-            lv.open = p->mode == OSTEL_SERVE_RATE;
-            lv.value = p->levels[li];
+            if (!(r_lo > 0) || !(r_hi > r_lo))
+                return false; /* nothing between the two: the server did not scale */
+            lv->open = true;
+            lv->value = r_lo + (r_hi - r_lo) * (double)(li - 1) / (double)(nlev - 1);
         }
+    } else {
+        lv->open = p->mode == OSTEL_SERVE_RATE;
+        lv->value = p->levels[li];
+    }
+    return true;
+}
+
+/* The line on stderr that sums up a level. */
+static void print_level(const char *name, const cJSON *lj, const struct level_stats *ls)
+{
+    cJSON *t = cJSON_GetObjectItem(lj, "ttft_ms"), *e = cJSON_GetObjectItem(lj, "e2e_ms");
+    double p50 = cJSON_GetObjectItem(t, "p50")->valuedouble;
+    fprintf(stderr,
+            "ostel serve: level %s: %d ok, %d failed, %.3g req/s, %.4g output tok/s, "
+            "TTFT p50 %.4g ms, E2E p99 %.4g ms\n",
+            name, cJSON_GetObjectItem(lj, "completed")->valueint,
+            cJSON_GetObjectItem(lj, "failed")->valueint, ls->throughput,
+            cJSON_GetObjectItem(lj, "output_tokens_per_s")->valuedouble,
+            cJSON_IsNull(cJSON_GetObjectItem(t, "p50")) ? NAN : p50,
+            cJSON_IsNull(cJSON_GetObjectItem(e, "p99"))
+                ? NAN
+                : cJSON_GetObjectItem(e, "p99")->valuedouble);
+}
+
+/* Runs the levels in turn until they are done, interrupted, the server exits or a write fails. */
+static void run_levels(struct engine *g, struct ostel_serve_outcome *out, cJSON *levels,
+                       size_t nlev)
+{
+    const struct ostel_serve_params *p = g->p;
+    double r_lo = NAN, r_hi = NAN;
+    for (size_t li = 0; li < nlev && !g->interrupted && !g->server_exited && !g->write_errno;
+         li++) {
+        struct level_run lv = {0};
+        if (!level_value(p, li, nlev, r_lo, r_hi, &lv))
+            break;
         char name[32];
         fmt_level(name, sizeof(name), lv.open, lv.value);
         out->level_names[li] = ostel_xstrdup(name);
@@ -1311,34 +1360,95 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
         if (!p->quiet)
             fprintf(stderr, "ostel serve: level %s (%s %g)\n", name,
                     lv.open ? "rate" : "concurrency", lv.value);
-        run_level(&g, (int)li, &lv);
-        out->level_start_ts[li] = mono_to_real(&g, lv.start_ns);
-        out->level_end_ts[li] = mono_to_real(&g, lv.end_ns);
+        run_level(g, (int)li, &lv);
+        out->level_start_ts[li] = mono_to_real(g, lv.start_ns);
+        out->level_end_ts[li] = mono_to_real(g, lv.end_ns);
         struct level_stats ls;
-        cJSON *lj = level_json(&g, (int)li, &lv, &ls);
+        cJSON *lj = level_json(g, (int)li, &lv, &ls);
         cJSON_AddItemToArray(levels, lj);
         if (li == 0)
             r_lo = ls.throughput;
         if (li == 1)
             r_hi = ls.throughput;
-        if (!p->quiet) {
-            cJSON *t = cJSON_GetObjectItem(lj, "ttft_ms"), *e = cJSON_GetObjectItem(lj, "e2e_ms");
-            double p50 = cJSON_GetObjectItem(t, "p50")->valuedouble;
-            fprintf(stderr,
-                    "ostel serve: level %s: %d ok, %d failed, %.3g req/s, %.4g output tok/s, "
-                    "TTFT p50 %.4g ms, E2E p99 %.4g ms\n",
-                    name, cJSON_GetObjectItem(lj, "completed")->valueint,
-                    cJSON_GetObjectItem(lj, "failed")->valueint, ls.throughput,
-                    cJSON_GetObjectItem(lj, "output_tokens_per_s")->valuedouble,
-                    cJSON_IsNull(cJSON_GetObjectItem(t, "p50")) ? NAN : p50,
-                    cJSON_IsNull(cJSON_GetObjectItem(e, "p99"))
-                        ? NAN
-                        : cJSON_GetObjectItem(e, "p99")->valuedouble);
-        }
+        if (!p->quiet)
+            print_level(name, lj, &ls);
     }
+}
+
+/* Frees the engine and closes its files; a failure to close what was written fails a load
+ * that went well. Returns rc, or OSTEL_ERR with out->error set. */
+static int engine_finish(struct engine *g, struct ostel_serve_outcome *out, int rc)
+{
+    if (g->scrape) {
+        if (g->scraping)
+            curl_multi_remove_handle(g->multi, g->scrape);
+        curl_easy_cleanup(g->scrape);
+    }
+    for (size_t i = 0; i < g->npool; i++) {
+        curl_easy_cleanup(g->pool[i]->e);
+        free(g->pool[i]);
+    }
+    free(g->pool);
+    free(g->active);
+    ostel_poller_free(g->poller);
+    if (g->multi)
+        curl_multi_cleanup(g->multi);
+    for (size_t i = 0; i < g->nreqs; i++) {
+        if (g->reqs[i]->tok_text.data)
+            ostel_buf_free(&g->reqs[i]->tok_text);
+        free(g->reqs[i]->tok);
+        free(g->reqs[i]);
+    }
+    free(g->reqs);
+    if (g->req_fd >= 0) {
+        if (fsync(g->req_fd) != 0 && errno != EINVAL)
+            note_write_errno(g, errno, "requests.csv");
+        if (close(g->req_fd) != 0)
+            note_write_errno(g, errno, "requests.csv");
+    }
+    ostel_buf_free(&g->req_row);
+    ostel_buf_free(&g->tok_row);
+    if (g->met_csv)
+        close_checked(g, g->met_csv, "server_metrics.csv");
+    if (g->tok_csv)
+        close_checked(g, g->tok_csv, "tokens.csv");
+    if (rc == OSTEL_OK && g->write_errno) {
+        snprintf(out->error, sizeof(out->error), "%s", g->write_error);
+        rc = OSTEL_ERR;
+    }
+    free(g->corpus);
+    free(g->pool_ids);
+    free(g->completions_url);
+    free(g->logit_bias);
+    free(g->metrics_url);
+    ostel_buf_free(&g->scrape_buf);
+    curl_slist_free_all(g->hdrs);
+    return rc;
+}
+
+int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
+                    struct ostel_serve_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    static bool curl_ready; /* set once, before any thread of ours uses curl */
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        curl_ready = true;
+    }
+    struct engine g;
+    engine_init(&g, p, stop);
+
+    int rc = OSTEL_ERR;
+    if (open_outputs(&g, out) != OSTEL_OK || start_engine(&g, out) != OSTEL_OK)
+        goto done;
+
+    /* the levels: given, or a sweep decided as it goes */
+    size_t nlev = p->mode == OSTEL_SERVE_SWEEP ? (size_t)p->sweep_points : p->n_levels;
+    cJSON *levels = outcome_json(&g, out, nlev);
+    run_levels(&g, out, levels, nlev);
     /* a scrape still running is dropped */
-    cJSON_AddBoolToObject(json, "interrupted", g.interrupted);
-    cJSON_AddBoolToObject(json, "server_exited", g.server_exited);
+    cJSON_AddBoolToObject(out->json, "interrupted", g.interrupted);
+    cJSON_AddBoolToObject(out->json, "server_exited", g.server_exited);
     out->interrupted = g.interrupted;
     rc = OSTEL_OK;
     if (g.write_errno) {
@@ -1347,53 +1457,7 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
     }
 
 done:
-    if (g.scrape) {
-        if (g.scraping)
-            curl_multi_remove_handle(g.multi, g.scrape);
-        curl_easy_cleanup(g.scrape);
-    }
-    for (size_t i = 0; i < g.npool; i++) {
-        curl_easy_cleanup(g.pool[i]->e);
-        free(g.pool[i]);
-    }
-    free(g.pool);
-    free(g.active);
-    ostel_poller_free(g.poller);
-    if (g.multi)
-        curl_multi_cleanup(g.multi);
-    for (size_t i = 0; i < g.nreqs; i++) {
-        if (g.reqs[i]->tok_text.data)
-            ostel_buf_free(&g.reqs[i]->tok_text);
-        free(g.reqs[i]->tok);
-        free(g.reqs[i]);
-    }
-    free(g.reqs);
-    /* a failure to close what was written fails a load that went well */
-    if (g.req_fd >= 0) {
-        if (fsync(g.req_fd) != 0 && errno != EINVAL)
-            note_write_errno(&g, errno, "requests.csv");
-        if (close(g.req_fd) != 0)
-            note_write_errno(&g, errno, "requests.csv");
-    }
-    ostel_buf_free(&g.req_row);
-    ostel_buf_free(&g.tok_row);
-    if (g.met_csv)
-        close_checked(&g, g.met_csv, "server_metrics.csv");
-    if (g.tok_csv)
-        close_checked(&g, g.tok_csv, "tokens.csv");
-    if (rc == OSTEL_OK && g.write_errno) {
-        snprintf(out->error, sizeof(out->error), "%s", g.write_error);
-        rc = OSTEL_ERR;
-    }
-    free(rp);
-    free(mp);
-    free(g.corpus);
-    free(g.pool_ids);
-    free(g.completions_url);
-    free(g.logit_bias);
-    free(g.metrics_url);
-    ostel_buf_free(&g.scrape_buf);
-    curl_slist_free_all(g.hdrs);
+    rc = engine_finish(&g, out, rc);
     out->failed = rc != OSTEL_OK;
     return rc;
 }
