@@ -792,7 +792,7 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     if (kp >= 0 && !(cells[kp].n == m->phase_cell.n &&
                      memcmp(cells[kp].p, m->phase_cell.p, cells[kp].n) == 0)) {
         m->phase_cell = cells[kp];
-        m->phase = ostel_phase_from_name(cells[kp]);
+        m->phase = ostel_metrics_phase_from_name(cells[kp]);
     }
     s->phase[n] = (unsigned char)m->phase; /* the table's phases; NONE is the report's ALL */
     int ka = m->h.at[OSTEL_COL_SYS_AVAIL_MB];

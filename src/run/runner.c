@@ -590,7 +590,7 @@ static cJSON *telemetry_json(const struct run_ctx *c, const struct post *p)
         num_or_null(round(cpu_ms * 1000.0 / (double)res->samples * 10) / 10, has_cpu));
     cJSON *bounds = cJSON_AddObjectToObject(tel, "phase_starts");
     for (int k = OSTEL_PHASE_LOAD; k < OSTEL_PHASE_COUNT; k++)
-        cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)k),
+        cJSON_AddItemToObject(bounds, ostel_metrics_phase_name((enum ostel_phase)k),
                               num_or_null(round(p->b.start[k] * 1000) / 1000, p->b.start[k] >= 0));
     return tel;
 }

@@ -590,7 +590,7 @@ static bool cell_number(struct ostel_str s, double *out)
 /* "" or a phase name of the table's (rundir_metrics.h) */
 static bool known_phase(struct ostel_str s)
 {
-    return s.n == 0 || ostel_phase_from_name(s) != OSTEL_PHASE_NONE;
+    return s.n == 0 || ostel_metrics_phase_from_name(s) != OSTEL_PHASE_NONE;
 }
 
 /* At most 40 bytes of a cell for a message, control bytes replaced. */
