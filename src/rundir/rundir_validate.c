@@ -455,7 +455,7 @@ static int parse_summary(char *data, size_t *len, struct ostel_rundir_facts *fac
         snprintf(err, err_size, "not valid JSON (line %zu)", line_of(data, off));
         return OSTEL_ERR;
     }
-    int rc = -1;
+    int rc = OSTEL_ERR;
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "schema_version");
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
