@@ -702,16 +702,16 @@ static int run_compare(struct fit_args *a)
         return OSTEL_EXIT_FAIL;
     }
     struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
+    ostel_logparse_result_init(&lr);
     char err[256];
     if (ostel_logparse_parse(b.data, b.len, &lr, err, sizeof(err)) != 0) {
         ostel_buf_free(&b);
-        ostel_log_result_free(&lr);
+        ostel_logparse_result_free(&lr);
         return ostel_error("%s: %s", a->compare, err), OSTEL_EXIT_FAIL;
     }
     if (a->models[0] && !ostel_is_file(a->models[0])) {
         ostel_buf_free(&b);
-        ostel_log_result_free(&lr);
+        ostel_logparse_result_free(&lr);
         return ostel_error("%s: no such file", a->models[0]), OSTEL_EXIT_FAIL;
     }
     /* the model's tensor table when its header can be read, else the log's model header */
@@ -726,7 +726,7 @@ static int run_compare(struct fit_args *a)
                                            err, sizeof(err));
     ostel_gguf_run_facts_free(&facts);
     ostel_buf_free(&b);
-    ostel_log_result_free(&lr);
+    ostel_logparse_result_free(&lr);
     if (!o)
         return ostel_error("%s: %s", a->compare, err), OSTEL_EXIT_FAIL;
     char *s = cJSON_Print(o);

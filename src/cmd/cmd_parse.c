@@ -226,7 +226,7 @@ int ostel_cmd_parse(int argc, char **argv)
         return OSTEL_EXIT_FAIL;
     }
     struct ostel_log_result res;
-    ostel_log_result_init(&res);
+    ostel_logparse_result_init(&res);
     char err[256] = "";
     if (ostel_logparse_parse(data.data, data.len, &res, err, sizeof(err)) != OSTEL_OK) {
         ostel_buf_free(&data);
@@ -249,7 +249,7 @@ int ostel_cmd_parse(int argc, char **argv)
     } else {
         print_human(strcmp(path, "-") == 0 ? "(stdin)" : path, &res);
     }
-    ostel_log_result_free(&res);
+    ostel_logparse_result_free(&res);
     if (fflush(stdout) != 0) {
         ostel_error("parse: cannot write the output: %s", strerror(errno));
         status = OSTEL_EXIT_FAIL;

@@ -149,7 +149,7 @@ static const char *ftype_base_name(uint32_t ftype)
     }
 }
 
-const char *ostel_llama_ftype_name(uint32_t ftype)
+const char *ostel_ggml_ftype_name(uint32_t ftype)
 {
     /* Two tables of the same strings would drift; the guessed form is built from a fixed list. */
     static const char *const guessed[] = {
@@ -200,7 +200,7 @@ const char *ostel_llama_ftype_name(uint32_t ftype)
     return "(guessed) unknown, may not work";
 }
 
-uint32_t ostel_llama_ftype_from_type(uint32_t type)
+uint32_t ostel_ggml_ftype_from_type(uint32_t type)
 {
     uint32_t f;
     switch (type) {

@@ -54,11 +54,11 @@ bool ostel_ggml_tensor_bytes(uint32_t type, uint64_t ne0, uint64_t nelements, ui
  * llama.cpp's name of a llama_ftype exactly as llama_ftype_name() prints it ("Q4_K - Medium",
  * "(guessed) F16", "unknown, may not work"). Static storage.
  */
-const char *ostel_llama_ftype_name(uint32_t ftype);
+const char *ostel_ggml_ftype_name(uint32_t ftype);
 /*
  * The ftype llama.cpp guesses from the most common tensor type when general.file_type is absent
  * (the result has OSTEL_LLAMA_FTYPE_GUESSED set).
  */
-uint32_t ostel_llama_ftype_from_type(uint32_t type);
+uint32_t ostel_ggml_ftype_from_type(uint32_t type);
 
 #endif

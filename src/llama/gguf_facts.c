@@ -89,7 +89,7 @@ static int cmp_llama_order(const void *a, const void *b)
 static uint32_t guess_ftype(const struct ostel_gguf *g)
 {
     if (g->n_tensors == 0)
-        return ostel_llama_ftype_from_type(0);
+        return ostel_ggml_ftype_from_type(0);
     const struct ostel_gguf_tensor **p = ostel_xcalloc(g->n_tensors, sizeof(*p));
     for (size_t i = 0; i < g->n_tensors; i++)
         p[i] = &g->tensors[i];
@@ -107,7 +107,7 @@ static uint32_t guess_ftype(const struct ostel_gguf *g)
     }
     free(count);
     free(p);
-    return ostel_llama_ftype_from_type(best_type);
+    return ostel_ggml_ftype_from_type(best_type);
 }
 
 void ostel_gguf_model_init(struct ostel_gguf_model *m, const struct ostel_gguf *g)
@@ -122,7 +122,7 @@ void ostel_gguf_model_init(struct ostel_gguf_model *m, const struct ostel_gguf *
         m->file_type = guess_ftype(g);
         m->file_type_guessed = true;
     }
-    m->file_type_name = ostel_llama_ftype_name(m->file_type);
+    m->file_type_name = ostel_ggml_ftype_name(m->file_type);
     m->n_params = g->n_elements;
     m->tensor_bytes = g->tensor_bytes;
     m->bpw = g->n_elements ? (double)g->tensor_bytes * 8.0 / (double)g->n_elements : 0.0;

@@ -1348,12 +1348,12 @@ static void finish(struct lp_state *st)
 
 /* ---------------------------------------------------------------- public */
 
-void ostel_log_result_init(struct ostel_log_result *r)
+void ostel_logparse_result_init(struct ostel_log_result *r)
 {
     memset(r, 0, sizeof(*r));
 }
 
-void ostel_log_result_free(struct ostel_log_result *r)
+void ostel_logparse_result_free(struct ostel_log_result *r)
 {
     free(r->bench);
     memset(r, 0, sizeof(*r));
@@ -1367,7 +1367,7 @@ int ostel_logparse_parse(const char *data, size_t len, struct ostel_log_result *
             snprintf(err, err_size, "logparse: no input");
         return OSTEL_ERR;
     }
-    ostel_log_result_free(r);
+    ostel_logparse_result_free(r);
     struct lp_state *st = ostel_xcalloc(1, sizeof(*st));
     st->r = r;
     ostel_buf_init(&st->json_obj, LP_JSON_OBJ_MAX);

@@ -131,7 +131,7 @@ struct ostel_log_header_extra {
 #define OSTEL_LOGPARSE_MAX_DEVICES 16
 #define OSTEL_LOGPARSE_MAX_BENCH 4096
 
-/* Everything the parser found. Initialise with ostel_log_result_init, release with _free. */
+/* Everything the parser found. Initialise with ostel_logparse_result_init, release with _free. */
 struct ostel_log_result {
     struct ostel_log_timings timings;
     struct ostel_logval server_n_decoded, server_tg_tps; /* last server progress line */
@@ -171,8 +171,8 @@ struct ostel_log_result {
     bool has_perplexity;
 };
 
-void ostel_log_result_init(struct ostel_log_result *r);
-void ostel_log_result_free(struct ostel_log_result *r);
+void ostel_logparse_result_init(struct ostel_log_result *r);
+void ostel_logparse_result_free(struct ostel_log_result *r);
 
 /*
  * Parses a whole log (data, len), which need not be NUL-terminated or text. r must have been

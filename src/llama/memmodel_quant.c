@@ -82,7 +82,7 @@ static uint32_t type_fallback(uint32_t type, uint32_t ne0)
 int ostel_memmodel_ftype_from_name(const char *name)
 {
     for (uint32_t f = 0; f < 64; f++) {
-        const char *n = ostel_llama_ftype_name(f);
+        const char *n = ostel_ggml_ftype_name(f);
         if (n && strcmp(n, name) == 0 && strstr(n, "unknown") == NULL)
             return (int)f;
     }

@@ -30,16 +30,16 @@ enum {
 #define ARRAY_HEAD 12u
 #define GPT2_MAP_CPS 324 /* bytes_to_unicode maps every byte to a code point below 256 + 68 */
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) OSTEL_PRINTF(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+static int fail(char *err, size_t err_size, const char *fmt, ...) OSTEL_PRINTF(3, 4);
+static int fail(char *err, size_t err_size, const char *fmt, ...)
 {
-    if (err && errlen) {
+    if (err && err_size) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
+        vsnprintf(err, err_size, fmt, ap);
         va_end(ap);
     }
-    return -1;
+    return OSTEL_ERR;
 }
 
 static uint64_t le64(const uint8_t *p)
@@ -135,20 +135,20 @@ static bool byte_token_valid(const uint8_t *s, size_t n)
 }
 
 int ostel_vocab_non_utf8_tokens(const struct ostel_gguf *g, int32_t **ids, size_t *n, char *err,
-                                size_t errlen)
+                                size_t err_size)
 {
     *ids = NULL;
     *n = 0;
     const struct ostel_gguf_kv *tok = ostel_gguf_find(g, "tokenizer.ggml.tokens");
     if (!tok || tok->type != OSTEL_GGUF_TYPE_ARRAY || tok->arr_type != OSTEL_GGUF_TYPE_STRING)
-        return fail(err, errlen, "no tokenizer.ggml.tokens string array");
+        return fail(err, err_size, "no tokenizer.ggml.tokens string array");
     if (tok->arr_n == 0 || tok->arr_n > INT32_MAX)
-        return fail(err, errlen, "tokenizer.ggml.tokens holds %llu tokens",
+        return fail(err, err_size, "tokenizer.ggml.tokens holds %llu tokens",
                     (unsigned long long)tok->arr_n);
     const char *model = ostel_gguf_get_str(g, "tokenizer.ggml.model");
     bool bpe = model && strcmp(model, "gpt2") == 0;
     if (!bpe && !(model && strcmp(model, "llama") == 0))
-        return fail(err, errlen, "tokenizer model '%.40s' is not gpt2 or llama",
+        return fail(err, err_size, "tokenizer model '%.40s' is not gpt2 or llama",
                     model ? model : "(none)");
     /* BPE vocabularies with SentencePiece-style normal tokens (llama-vocab.cpp's
      * escape_whitespaces for these pre-tokenizers): their text as stored */
@@ -160,10 +160,10 @@ int ostel_vocab_non_utf8_tokens(const struct ostel_gguf *g, int32_t **ids, size_
     const struct ostel_gguf_kv *types = ostel_gguf_find(g, "tokenizer.ggml.token_type");
     if (types) {
         if (types->type != OSTEL_GGUF_TYPE_ARRAY || types->arr_type != OSTEL_GGUF_TYPE_INT32)
-            return fail(err, errlen, "tokenizer.ggml.token_type is not an int32 array");
+            return fail(err, err_size, "tokenizer.ggml.token_type is not an int32 array");
         if (types->arr_n < tok->arr_n || !types->raw || types->raw_len < ARRAY_HEAD ||
             (types->raw_len - ARRAY_HEAD) / 4 < tok->arr_n)
-            return fail(err, errlen, "tokenizer.ggml.token_type has fewer entries than tokens");
+            return fail(err, err_size, "tokenizer.ggml.token_type has fewer entries than tokens");
     }
     uint16_t byte_of[GPT2_MAP_CPS];
     gpt2_byte_map(byte_of);
@@ -172,7 +172,7 @@ int ostel_vocab_non_utf8_tokens(const struct ostel_gguf *g, int32_t **ids, size_
     const uint8_t *raw = tok->raw;
     size_t at = ARRAY_HEAD, len = tok->raw_len;
     if (!raw || len < ARRAY_HEAD)
-        return fail(err, errlen, "tokenizer.ggml.tokens is truncated");
+        return fail(err, err_size, "tokenizer.ggml.tokens is truncated");
     for (uint64_t i = 0; i < tok->arr_n; i++) {
         uint64_t sl = len - at >= 8 ? le64(raw + at) : UINT64_MAX;
         at += len - at >= 8 ? 8 : 0;
@@ -181,7 +181,7 @@ int ostel_vocab_non_utf8_tokens(const struct ostel_gguf *g, int32_t **ids, size_
             free(*ids);
             *ids = NULL;
             *n = 0;
-            return fail(err, errlen, "tokenizer.ggml.tokens is truncated at token %llu",
+            return fail(err, err_size, "tokenizer.ggml.tokens is truncated at token %llu",
                         (unsigned long long)i);
         }
         const uint8_t *s = raw + at;

@@ -40,12 +40,12 @@ bool ostel_vocab_utf8_valid(const uint8_t *s, size_t n);
  * never emits invalid UTF-8.
  *
  * *ids is set to a malloc'd array of *n ids in ascending order, which the caller frees (NULL and 0
- * when there are none, and after a failure). Returns 0, or -1 with one lowercase line in err: no
- * token array, a token_type array llama.cpp would refuse (not int32, shorter than the tokens), more
- * tokens than a llama_token can number, or a tokenizer model other than "gpt2" and "llama". g is
- * borrowed.
+ * when there are none, and after a failure). Returns 0, or OSTEL_ERR with one lowercase line in
+ * err: no token array, a token_type array llama.cpp would refuse (not int32, shorter than the
+ * tokens), more tokens than a llama_token can number, or a tokenizer model other than "gpt2" and
+ * "llama". g is borrowed.
  */
 int ostel_vocab_non_utf8_tokens(const struct ostel_gguf *g, int32_t **ids, size_t *n, char *err,
-                                size_t errlen);
+                                size_t err_size);
 
 #endif

@@ -380,7 +380,7 @@ static void first_difference(const char *have, const char *want, char *out, size
 /*
  * Checks an existing logits file: its sidecar names this key (else it was made from another base,
  * text or settings: the differing lines are named), its header and size agree. 1 = usable,
- * 0 = absent, -1 = refused (printed).
+ * 0 = absent, OSTEL_ERR = refused (printed).
  */
 static int logits_check(const struct qctx *c)
 {

@@ -321,13 +321,13 @@ static void sort_runs(size_t *v, size_t n, const struct ostel_report_set *set)
 }
 
 int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
-                       const struct ostel_report_options *opt, char *err, size_t errlen)
+                       const struct ostel_report_options *opt, char *err, size_t err_size)
 {
     memset(r, 0, sizeof(*r));
     r->set = set;
     r->group_by = opt->group_by ? opt->group_by : OSTEL_REPORT_BY_TAG;
     if (set->n == 0) {
-        snprintf(err, errlen, "no runs to report on");
+        snprintf(err, err_size, "no runs to report on");
         return OSTEL_ERR;
     }
     char **labels = ostel_xmalloc(set->n * sizeof(*labels));
@@ -370,7 +370,7 @@ int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *se
             ostel_buf_init(&b, 4096);
             for (size_t gi = 0; gi < r->ngroups; gi++)
                 ostel_buf_printf(&b, "%s'%s'", gi ? ", " : "", r->groups[gi].label);
-            snprintf(err, errlen, "baseline '%s' matches no group (the groups are %s)",
+            snprintf(err, err_size, "baseline '%s' matches no group (the groups are %s)",
                      opt->baseline, b.data);
             ostel_buf_free(&b);
             return OSTEL_ERR;

@@ -411,7 +411,7 @@ struct ostel_report {
 };
 
 /*
- * Builds the analysis of set (borrowed: it must outlive the report). Returns 0, or -1 with a
+ * Builds the analysis of set (borrowed: it must outlive the report). Returns 0, or OSTEL_ERR with a
  * message in err (an unknown baseline, an empty set). Free with ostel_report_free().
  *
  * Its one I/O: the GGUF header of each distinct model file the runs name is read (bounded, once)
@@ -420,7 +420,7 @@ struct ostel_report {
  * the runs (directories, the database) the analysis is the same.
  */
 int ostel_report_build(struct ostel_report *r, const struct ostel_report_set *set,
-                       const struct ostel_report_options *opt, char *err, size_t errlen);
+                       const struct ostel_report_options *opt, char *err, size_t err_size);
 void ostel_report_free(struct ostel_report *r);
 
 /* The report's record of a model path, or NULL when no run names it. */

@@ -792,7 +792,7 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     if (kp >= 0 && !(cells[kp].n == m->phase_cell.n &&
                      memcmp(cells[kp].p, m->phase_cell.p, cells[kp].n) == 0)) {
         m->phase_cell = cells[kp];
-        m->phase = ostel_phase_from_name(cells[kp]);
+        m->phase = ostel_metrics_phase_from_name(cells[kp]);
     }
     s->phase[n] = (unsigned char)m->phase; /* the table's phases; NONE is the report's ALL */
     int ka = m->h.at[OSTEL_COL_SYS_AVAIL_MB];
@@ -802,21 +802,22 @@ static void fill_row(void *ctx, const struct ostel_str *cells, const double *val
     m->n = n + 1;
 }
 
-/* The validator's pass with the fill as its sink: 0, or -1 with the message in why. With max_points
- * 0 (no format but HTML draws samples) every row is checked all the same, and no series kept. */
+/* The validator's pass with the fill as its sink: 0, or OSTEL_ERR with the message in err. With
+ * max_points 0 (no format but HTML draws samples) every row is checked all the same, and no series
+ * kept. */
 static int load_metrics_scan(struct ostel_report_run *r, const char *data, size_t len,
-                             const struct ostel_rundir_facts *facts, size_t max_points, char *why,
-                             size_t whylen)
+                             const struct ostel_rundir_facts *facts, size_t max_points, char *err,
+                             size_t err_size)
 {
     struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
     m->r = r;
     m->series = max_points > 0;
     m->rows = m->series ? line_count(data, len) : 0;
     struct ostel_rundir_metrics_sink sink = {fill_header, fill_row, m};
-    int rc = ostel_rundir_scan_metrics_text(data, len, facts, &sink, why, whylen);
+    int rc = ostel_rundir_scan_metrics_text(data, len, facts, &sink, err, err_size);
     if (rc == 0 && !m->on) {
-        snprintf(why, whylen, "line 1: not a metrics header (needs the columns ts and rss_mb)");
-        rc = -1;
+        snprintf(err, err_size, "line 1: not a metrics header (needs the columns ts and rss_mb)");
+        rc = OSTEL_ERR;
     }
     if (rc == 0)
         r->series.n = m->n;
@@ -834,13 +835,13 @@ int ostel_report_load_metrics(struct ostel_report_run *r, const char *data, size
  * md, csv and json take one value from metrics.csv, MemAvailable at the run's start (the first row
  * whose sys_avail_mb is not empty): they read its first METRICS_HEAD_BYTES (cut is true when the
  * file is longer) and check its header and its rows up to that one, as the full scan would, with
- * the same messages. 0 when found (or when the whole file has none), -1 with the message in why,
- * 1 when the whole file must be read (cut, and no such row in what was) or the full scan must
+ * the same messages. 0 when found (or when the whole file has none), OSTEL_ERR with the message in
+ * err, 1 when the whole file must be read (cut, and no such row in what was) or the full scan must
  * decide (a header without ts and rss_mb, whose message the full scan gives after checking every
  * row).
  */
 static int load_metrics_head(struct ostel_report_run *r, const char *data, size_t len, bool cut,
-                             const struct ostel_rundir_facts *facts, char *why, size_t whylen)
+                             const struct ostel_rundir_facts *facts, char *err, size_t err_size)
 {
     if (cut) { /* whole lines only */
         while (len > 0 && data[len - 1] != '\n')
@@ -851,13 +852,13 @@ static int load_metrics_head(struct ostel_report_run *r, const char *data, size_
     struct metrics_fill *m = ostel_xcalloc(1, sizeof(*m));
     struct ostel_rundir_metrics_scan *sc = ostel_xmalloc(sizeof(*sc));
     m->r = r;
-    int rc = ostel_rundir_metrics_scan_init(sc, data, len, facts, why, whylen);
+    int rc = ostel_rundir_metrics_scan_init(sc, data, len, facts, err, err_size);
     if (rc == 0 && !fill_header(m, sc->header, sc->ncols))
         rc = 1;
     while (rc == 0 && isnan(r->avail_start_mib)) {
-        int k = ostel_rundir_metrics_scan_next(sc, why, whylen);
+        int k = ostel_rundir_metrics_scan_next(sc, err, err_size);
         if (k < 0)
-            rc = -1;
+            rc = OSTEL_ERR;
         else if (k == 0)
             rc = cut ? 1 : 0;
         if (k <= 0)
@@ -958,10 +959,10 @@ static void buf_grow(struct ostel_buf *b, size_t cap)
 }
 
 /* Reads dir/file whole into b (initialised here; the caller frees it) when it is a regular file.
- * Returns 0, 1 when it is absent (or not a regular file), or -1 with the message in err. One open
- * and one fstat per file, the buffer sized from fstat: no separate stat to see whether it exists.
- * With cut not NULL, only the first head bytes of a larger file are read (*cut says so); a file
- * larger than max is refused all the same.
+ * Returns 0, 1 when it is absent (or not a regular file), or OSTEL_ERR with the message in err. One
+ * open and one fstat per file, the buffer sized from fstat: no separate stat to see whether it
+ * exists. With cut not NULL, only the first head bytes of a larger file are read (*cut says so); a
+ * file larger than max is refused all the same.
  */
 static int read_file_part(const char *dir, const char *file, size_t max, size_t head,
                           struct ostel_buf *b, bool *cut, char *err, size_t err_size)
@@ -977,11 +978,11 @@ static int read_file_part(const char *dir, const char *file, size_t max, size_t 
         if (errno == ENOENT || errno == ENOTDIR)
             rc = 1;
         else
-            rc = -1, snprintf(err, err_size, "cannot open '%s': %s", path, strerror(errno));
+            rc = OSTEL_ERR, snprintf(err, err_size, "cannot open '%s': %s", path, strerror(errno));
     } else if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = 1;
     } else if ((uint64_t)st.st_size > max) {
-        rc = -1, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
+        rc = OSTEL_ERR, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
     } else if (cut && (uint64_t)st.st_size > head) {
         buf_grow(b, head + 1);
         while (b->len < head) {
@@ -989,7 +990,8 @@ static int read_file_part(const char *dir, const char *file, size_t max, size_t 
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
-                rc = -1, snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+                snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+                rc = OSTEL_ERR;
                 break;
             }
             if (n == 0)
@@ -1011,13 +1013,14 @@ static int read_file_part(const char *dir, const char *file, size_t max, size_t 
             if (n < 0 && errno == EINTR)
                 continue;
             if (n < 0) {
-                rc = -1, snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+                snprintf(err, err_size, "cannot read '%s': %s", path, strerror(errno));
+                rc = OSTEL_ERR;
                 break;
             }
             if (n == 0)
                 break;
             if (b->len + (size_t)n > max) {
-                rc = -1, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
+                rc = OSTEL_ERR, snprintf(err, err_size, "'%s' is larger than %zu bytes", path, max);
                 break;
             }
             b->len += (size_t)n;

@@ -172,7 +172,7 @@ cJSON *ostel_aggregate_telemetry_json(const struct ostel_metrics_row *rows, size
     cJSON *ph = cJSON_AddObjectToObject(t, "phases");
     for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++) {
         ostel_aggregate_phase(rows, n, (enum ostel_phase)p, &s);
-        cJSON_AddItemToObject(ph, ostel_phase_name((enum ostel_phase)p),
+        cJSON_AddItemToObject(ph, ostel_metrics_phase_name((enum ostel_phase)p),
                               ostel_aggregate_to_json(&s));
     }
     return t;

@@ -178,7 +178,8 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
         cJSON_AddItemToObject(o, "overall", acc_json(&all));
         cJSON *phs = cJSON_AddObjectToObject(o, "phases");
         for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++) {
-            cJSON_AddItemToObject(phs, ostel_phase_name((enum ostel_phase)p), acc_json(&ph[p]));
+            cJSON_AddItemToObject(phs, ostel_metrics_phase_name((enum ostel_phase)p),
+                                  acc_json(&ph[p]));
             if (ph[p].cnt[OSTEL_GPU_ENERGY_J]) {
                 e_phase[p] += ph[p].sum[OSTEL_GPU_ENERGY_J];
                 e_valid[p] = true;

@@ -42,7 +42,7 @@ struct ostel_hog_spec {
 
 /*
  * Parses "mem:4G", "mem:70%", "mem:70%avail", "cpu:2" and comma-separated combinations
- * ("mem:4G,cpu:1"; each kind at most once). Returns 0 or -1 with a message in err.
+ * ("mem:4G,cpu:1"; each kind at most once). Returns 0 or OSTEL_ERR with a message in err.
  */
 int ostel_hog_parse_spec(const char *text, struct ostel_hog_spec *out, char *err, size_t err_size);
 
@@ -54,8 +54,9 @@ struct ostel_hog_meminfo {
 /*
  * Turns the spec's memory request into bytes and checks that it fits: at most MemAvailable minus
  * reserve_bytes. mi may be invalid (a platform without the numbers): then a percentage is an error
- * and an absolute size is accepted unchecked (*checked = false). Returns 0 or -1 with a message in
- * err, e.g. "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB spare)".
+ * and an absolute size is accepted unchecked (*checked = false). Returns 0 or OSTEL_ERR with a
+ * message in err, e.g. "mem:30G asks 30.0 GiB but only 22.1 GiB is available (keeping 256 MiB
+ * spare)".
  */
 int ostel_hog_resolve_mem(const struct ostel_hog_spec *spec, const struct ostel_hog_meminfo *mi,
                           uint64_t reserve_bytes, uint64_t *bytes, bool *checked, char *err,
@@ -75,7 +76,7 @@ struct ostel_hog_params {
 /*
  * Runs the load until a signal or the duration ends, printing "hog: ..." status lines to `out`
  * ("hog: ready rss=… MiB" once every page is touched). mem_bytes comes from ostel_hog_resolve_mem
- * (0 = no memory load). Returns 0 on a clean stop, -1 after printing an error.
+ * (0 = no memory load). Returns 0 on a clean stop, OSTEL_ERR after printing an error.
  */
 int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
                   const struct ostel_hog_params *params, FILE *out);

@@ -445,7 +445,7 @@ static void parse_log(const struct run_ctx *c, struct post *p)
     struct ostel_buf log;
     ostel_buf_init(&log, LOG_MAX_BYTES + 1);
     char *log_path = ostel_xasprintf("%s/llama_output.log", c->spec->dir);
-    ostel_log_result_init(&p->lr);
+    ostel_logparse_result_init(&p->lr);
     p->parsed = false;
     if (ostel_file_read_all(log_path, LOG_MAX_BYTES, &log) == 0) {
         char err[256];
@@ -590,7 +590,7 @@ static cJSON *telemetry_json(const struct run_ctx *c, const struct post *p)
         num_or_null(round(cpu_ms * 1000.0 / (double)res->samples * 10) / 10, has_cpu));
     cJSON *bounds = cJSON_AddObjectToObject(tel, "phase_starts");
     for (int k = OSTEL_PHASE_LOAD; k < OSTEL_PHASE_COUNT; k++)
-        cJSON_AddItemToObject(bounds, ostel_phase_name((enum ostel_phase)k),
+        cJSON_AddItemToObject(bounds, ostel_metrics_phase_name((enum ostel_phase)k),
                               num_or_null(round(p->b.start[k] * 1000) / 1000, p->b.start[k] >= 0));
     return tel;
 }
@@ -651,7 +651,7 @@ static struct ostel_summary *finalize(struct run_ctx *c)
         res->log = ostel_xmalloc(sizeof(*res->log));
         *res->log = p.lr;
     } else {
-        ostel_log_result_free(&p.lr);
+        ostel_logparse_result_free(&p.lr);
     }
 
     if (s->before_summary)
@@ -1017,7 +1017,7 @@ void ostel_run_result_free(struct ostel_run_result *res)
     free(res->summary);
     res->summary = NULL;
     if (res->log)
-        ostel_log_result_free(res->log);
+        ostel_logparse_result_free(res->log);
     free(res->log);
     res->log = NULL;
 }

@@ -128,18 +128,19 @@ void ostel_study_spec_free(struct ostel_study_spec *s);
 
 /*
  * Sets one key of the spec from text (its row of the key table, found by name or alias), as a study
- * file's [study] section or a flag would; returns 0, or -1 with a message in err ("unknown key
- * 'x'", "ctx: 'abc' is not a list of token counts"). Later calls for the same key replace the
+ * file's [study] section or a flag would; returns 0, or OSTEL_ERR with a message in err ("unknown
+ * key 'x'", "ctx: 'abc' is not a list of token counts"). Later calls for the same key replace the
  * value.
  */
 int ostel_study_spec_set(struct ostel_study_spec *s, const char *key, const char *value, char *err,
                          size_t err_size);
 /*
- * Reads a study file (INI). Returns 0, or -1 after printing "FILE:LINE: what is wrong" (or
+ * Reads a study file (INI). Returns 0, or OSTEL_ERR after printing "FILE:LINE: what is wrong" (or
  * "FILE: ..." for a file-level problem).
  */
 int ostel_study_spec_read_file(struct ostel_study_spec *s, const char *path);
-/* Checks completeness and fills defaults (tags, dir, db). Returns 0 or -1 with a message in err. */
+/* Checks completeness and fills defaults (tags, dir, db). Returns 0 or OSTEL_ERR with a message in
+ * err. */
 int ostel_study_spec_finish(struct ostel_study_spec *s, char *err, size_t err_size);
 /* The spec as canonical INI text (what is stored and hashed). The caller frees it. */
 char *ostel_study_spec_canonical(const struct ostel_study_spec *s);

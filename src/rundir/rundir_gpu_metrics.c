@@ -60,7 +60,7 @@ size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, si
     ostel_csvrow_init(&w, out, out_size);
     ostel_csvrow_num(&w, r->ts, cols[OSTEL_GPU_COL_TS].decimals);
     ostel_csvrow_num(&w, r->gpu, cols[OSTEL_GPU_COL_GPU].decimals);
-    ostel_csvrow_text(&w, ostel_phase_name(r->phase));
+    ostel_csvrow_text(&w, ostel_metrics_phase_name(r->phase));
     for (int f = 0; f < OSTEL_GPU_FIELD_COUNT; f++) /* NAN when the cell has no value: empty */
         ostel_csvrow_num(&w, (r->valid >> f) & 1u ? r->v[f] : NAN,
                          cols[OSTEL_GPU_COL_FIRST_FIELD + f].decimals);
@@ -154,7 +154,7 @@ int ostel_gpu_metrics_scan_next(struct ostel_gpu_metrics_scan *sc, struct ostel_
             continue; /* a column the table does not know */
         const struct ostel_gpu_metrics_col_info *info = &cols[c];
         if (info->rule == OSTEL_GPU_METRICS_RULE_PHASE) {
-            row->phase = ostel_phase_from_name(cell); /* an unknown name is no phase */
+            row->phase = ostel_metrics_phase_from_name(cell); /* an unknown name is no phase */
             continue;
         }
         double v;

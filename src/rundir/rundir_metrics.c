@@ -38,12 +38,12 @@ int ostel_metrics_col_find(struct ostel_str name)
     return -1;
 }
 
-const char *ostel_phase_name(enum ostel_phase p)
+const char *ostel_metrics_phase_name(enum ostel_phase p)
 {
     return (unsigned)p < OSTEL_PHASE_COUNT ? phase_names[p] : "";
 }
 
-enum ostel_phase ostel_phase_from_name(struct ostel_str s)
+enum ostel_phase ostel_metrics_phase_from_name(struct ostel_str s)
 {
     for (int i = 1; i < OSTEL_PHASE_COUNT; i++)
         if (ostel_str_eq(s, phase_names[i]))
@@ -66,7 +66,7 @@ size_t ostel_metrics_format_row(const struct ostel_metrics_row *r, char *out, si
     ostel_csvrow_init(&w, out, out_size);
     for (int c = 0; c < OSTEL_COL_COUNT; c++) {
         if (c == OSTEL_COL_PHASE)
-            ostel_csvrow_text(&w, ostel_phase_name(r->phase));
+            ostel_csvrow_text(&w, ostel_metrics_phase_name(r->phase));
         else /* NAN when the cell has no value: empty */
             ostel_csvrow_num(&w, ostel_metrics_get(r, (enum ostel_metric_col)c), cols[c].decimals);
     }
@@ -102,7 +102,7 @@ void ostel_metrics_row_from_cells(const struct ostel_metrics_header *h,
         if (i < 0)
             continue;
         if (c == OSTEL_COL_PHASE)
-            out->phase = ostel_phase_from_name(cells[i]);
+            out->phase = ostel_metrics_phase_from_name(cells[i]);
         else if (cells[i].n > 0 && !isnan(vals[i]))
             ostel_metrics_set(out, (enum ostel_metric_col)c, vals[i]);
     }

@@ -118,9 +118,9 @@ static inline double ostel_metrics_get(const struct ostel_metrics_row *r, enum o
 
 /* Column name ("rss_mb"), and phase name ("load"; "" for NONE). Static strings. */
 const char *ostel_metrics_col_name(enum ostel_metric_col c);
-const char *ostel_phase_name(enum ostel_phase p);
+const char *ostel_metrics_phase_name(enum ostel_phase p);
 /* Phase from its name; OSTEL_PHASE_NONE for "" or an unknown name. */
-enum ostel_phase ostel_phase_from_name(struct ostel_str s);
+enum ostel_phase ostel_metrics_phase_from_name(struct ostel_str s);
 /* The column of that header name, or -1 when the table has none. */
 int ostel_metrics_col_find(struct ostel_str name);
 

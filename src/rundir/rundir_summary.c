@@ -372,22 +372,22 @@ static const char *const known_keys[] = {
     "model_file", "prediction",     "telemetry",     "gpu", "host"};
 
 static int from_json(const cJSON *root, struct ostel_summary *out, bool view, char *err,
-                     size_t errlen)
+                     size_t err_size)
 {
     ostel_summary_init(out);
     const char *schema = ostel_summary_jstr(root, "schema");
     if (!cJSON_IsObject(root) || !schema || strcmp(schema, "ostel.summary") != 0) {
-        snprintf(err, errlen, "not an ostel summary (no \"schema\": \"ostel.summary\")");
+        snprintf(err, err_size, "not an ostel summary (no \"schema\": \"ostel.summary\")");
         return OSTEL_ERR;
     }
     double ver = ostel_summary_jnum(root, "schema_version");
     if (isnan(ver) || ver < 1 || ver > 1) {
-        snprintf(err, errlen, "unsupported schema_version (this ostel reads version 1)");
+        snprintf(err, err_size, "unsupported schema_version (this ostel reads version 1)");
         return OSTEL_ERR;
     }
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
     if (!cJSON_IsObject(run)) {
-        snprintf(err, errlen, "no \"run\" object");
+        snprintf(err, err_size, "no \"run\" object");
         return OSTEL_ERR;
     }
     ostel_summary_set_str(&out->ostel_version, ostel_summary_jstr(root, "ostel_version"));
@@ -410,31 +410,32 @@ static int from_json(const cJSON *root, struct ostel_summary *out, bool view, ch
     return OSTEL_OK;
 }
 
-int ostel_summary_from_json(const cJSON *root, struct ostel_summary *out, char *err, size_t errlen)
+int ostel_summary_from_json(const cJSON *root, struct ostel_summary *out, char *err,
+                            size_t err_size)
 {
-    return from_json(root, out, false, err, errlen);
+    return from_json(root, out, false, err, err_size);
 }
 
-int ostel_summary_view(const cJSON *root, struct ostel_summary *out, char *err, size_t errlen)
+int ostel_summary_view(const cJSON *root, struct ostel_summary *out, char *err, size_t err_size)
 {
-    return from_json(root, out, true, err, errlen);
+    return from_json(root, out, true, err, err_size);
 }
 
 int ostel_summary_parse(const char *data, size_t len, struct ostel_summary *out, char *err,
-                        size_t errlen)
+                        size_t err_size)
 {
     cJSON *root = cJSON_ParseWithLength(data, len);
     if (!root) {
         ostel_summary_init(out);
-        snprintf(err, errlen, "not valid JSON");
+        snprintf(err, err_size, "not valid JSON");
         return OSTEL_ERR;
     }
-    int rc = ostel_summary_from_json(root, out, err, errlen);
+    int rc = ostel_summary_from_json(root, out, err, err_size);
     cJSON_Delete(root);
     return rc;
 }
 
-int ostel_summary_read(const char *dir, struct ostel_summary *out, char *err, size_t errlen)
+int ostel_summary_read(const char *dir, struct ostel_summary *out, char *err, size_t err_size)
 {
     char *path = ostel_xasprintf("%s/summary.json", dir);
     struct ostel_buf b;
@@ -442,14 +443,14 @@ int ostel_summary_read(const char *dir, struct ostel_summary *out, char *err, si
     int rc;
     if (!ostel_is_file(path)) {
         ostel_summary_init(out);
-        snprintf(err, errlen, "missing");
+        snprintf(err, err_size, "missing");
         rc = OSTEL_ERR;
     } else if (ostel_file_read_all(path, SUMMARY_READ_MAX, &b) != 0) {
         ostel_summary_init(out);
-        snprintf(err, errlen, "cannot be read");
+        snprintf(err, err_size, "cannot be read");
         rc = OSTEL_ERR;
     } else {
-        rc = ostel_summary_parse(b.data ? b.data : "", b.len, out, err, errlen);
+        rc = ostel_summary_parse(b.data ? b.data : "", b.len, out, err, err_size);
     }
     ostel_buf_free(&b);
     free(path);

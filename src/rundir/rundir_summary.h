@@ -124,17 +124,17 @@ int ostel_summary_write_json(const char *dir, const struct cJSON *root);
  * without run_id, a run.scenario that is an object with a "name".
  */
 int ostel_summary_from_json(const struct cJSON *root, struct ostel_summary *out, char *err,
-                            size_t errlen);
+                            size_t err_size);
 /* ostel_summary_from_json without copying the sections: s's trees borrow root's (root must
  * outlive s; ostel_summary_free() frees only what s owns). For readers that hold the parsed tree
  * anyway (report, store): the sections are not copied for each of thousands of runs. */
 int ostel_summary_view(const struct cJSON *root, struct ostel_summary *out, char *err,
-                       size_t errlen);
+                       size_t err_size);
 /* The same from the file's bytes (data need not end in NUL). */
 int ostel_summary_parse(const char *data, size_t len, struct ostel_summary *out, char *err,
-                        size_t errlen);
+                        size_t err_size);
 /* DIR/summary.json read and parsed (at most 256 MiB); err says "missing" for a run without one. */
-int ostel_summary_read(const char *dir, struct ostel_summary *out, char *err, size_t errlen);
+int ostel_summary_read(const char *dir, struct ostel_summary *out, char *err, size_t err_size);
 
 /*
  * The llama.cpp facts a reader takes from the "llama" and "model_file" sections, with the keys

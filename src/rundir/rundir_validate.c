@@ -455,7 +455,7 @@ static int parse_summary(char *data, size_t *len, struct ostel_rundir_facts *fac
         snprintf(err, err_size, "not valid JSON (line %zu)", line_of(data, off));
         return OSTEL_ERR;
     }
-    int rc = -1;
+    int rc = OSTEL_ERR;
     const cJSON *schema = cJSON_GetObjectItemCaseSensitive(root, "schema");
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(root, "schema_version");
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(root, "run");
@@ -590,7 +590,7 @@ static bool cell_number(struct ostel_str s, double *out)
 /* "" or a phase name of the table's (rundir_metrics.h) */
 static bool known_phase(struct ostel_str s)
 {
-    return s.n == 0 || ostel_phase_from_name(s) != OSTEL_PHASE_NONE;
+    return s.n == 0 || ostel_metrics_phase_from_name(s) != OSTEL_PHASE_NONE;
 }
 
 /* At most 40 bytes of a cell for a message, control bytes replaced. */

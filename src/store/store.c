@@ -1222,7 +1222,7 @@ static void bind_sample(sqlite3_stmt *st, const struct typed_cols *t, int base, 
             sqlite3_bind_null(st, p);
     }
     if (row->phase != OSTEL_PHASE_NONE)
-        sqlite3_bind_text(st, p, ostel_phase_name(row->phase), -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, p, ostel_metrics_phase_name(row->phase), -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, p);
     bind_text_or_null(st, p + 1, sample->extra);
@@ -1777,7 +1777,8 @@ int ostel_store_load_run(struct ostel_store *s, int64_t id, struct ostel_store_r
         struct ostel_store_sample *r = &out->samples[out->nsamples++];
         memset(r, 0, sizeof(*r));
         const char *ph = (const char *)sqlite3_column_text(st, 0);
-        r->row.phase = ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
+        r->row.phase =
+            ph ? ostel_metrics_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
         r->extra = col_strdup(st, 1);
         int k = 2;
         for (int c = 0; c < OSTEL_COL_COUNT; c++) {
@@ -1845,7 +1846,7 @@ char *ostel_store_run_record_metrics_csv(const struct ostel_store_run_record *r,
                 ostel_buf_putc(&csv, ',');
             int c = h.col[k];
             if (c == OSTEL_COL_PHASE) {
-                ostel_buf_puts(&csv, ostel_phase_name(row->row.phase));
+                ostel_buf_puts(&csv, ostel_metrics_phase_name(row->row.phase));
             } else if (c >= 0 && ostel_store_col_typed((enum ostel_metric_col)c)) {
                 if (ostel_metrics_has(&row->row, (enum ostel_metric_col)c))
                     put_number(&csv, (enum ostel_metric_col)c, row->row.v[c]);

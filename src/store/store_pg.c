@@ -1221,7 +1221,8 @@ int ostel_store_pg_load_run(struct ostel_store *s, int64_t id, struct ostel_stor
     for (int i = 0; i < k; i++) {
         struct ostel_store_sample *x = &out->samples[i];
         const char *ph = PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0);
-        x->row.phase = ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
+        x->row.phase =
+            ph ? ostel_metrics_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
         x->extra = get_dup(r, i, 1);
         int f = 2;
         for (int c = 0; c < OSTEL_COL_COUNT; c++) {
@@ -1306,7 +1307,7 @@ int ostel_store_pg_each_report_sample(struct ostel_store *s, int64_t study_id, c
             if (cols[c] == OSTEL_COL_PHASE) {
                 const char *ph = pg_text(r, i, f);
                 row.row.phase =
-                    ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
+                    ph ? ostel_metrics_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
             } else if (!isnan(pg_num(r, i, f))) {
                 ostel_metrics_set(&row.row, cols[c], pg_num(r, i, f));
             }

@@ -230,7 +230,7 @@ int ostel_store_each_report_sample(struct ostel_store *s, int64_t study_id, cons
             if (report_cols[i] == OSTEL_COL_PHASE) {
                 const char *ph = col_text(st, k);
                 row.row.phase =
-                    ph ? ostel_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
+                    ph ? ostel_metrics_phase_from_name(ostel_str_from_cstr(ph)) : OSTEL_PHASE_NONE;
             } else if (sqlite3_column_type(st, k) != SQLITE_NULL) {
                 ostel_metrics_set(&row.row, report_cols[i], sqlite3_column_double(st, k));
             }

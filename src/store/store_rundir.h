@@ -46,13 +46,15 @@ struct ostel_store_metrics_reader {
 
 /*
  * Reads the header of metrics.csv held in (text, len); the text is borrowed and must outlive the
- * reader. Returns 0, or -1 with the validator's message in err (e.g. "line 1: no 'ts' column").
+ * reader. Returns 0, or OSTEL_ERR with the validator's message in err (e.g. "line 1: no 'ts'
+ * column").
  */
 int ostel_store_metrics_reader_init(struct ostel_store_metrics_reader *r, const char *text,
                                     size_t len, char *err, size_t err_size);
 /*
- * Reads the next row into *out. Returns 1 for a row, 0 at the end, -1 with a message in err on a
- * malformed row ("line 7: column rss_mb is not a number: 'abc'"). out->extra belongs to the reader.
+ * Reads the next row into *out. Returns 1 for a row, 0 at the end, OSTEL_ERR with a message in err
+ * on a malformed row ("line 7: column rss_mb is not a number: 'abc'"). out->extra belongs to the
+ * reader.
  */
 int ostel_store_metrics_reader_next(struct ostel_store_metrics_reader *r,
                                     struct ostel_store_sample *out, char *err, size_t err_size);
@@ -82,7 +84,7 @@ void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows);
 
 /*
  * config.txt: validates that every non-empty line is key=value (keys [A-Za-z0-9_.-]). Returns 0 or
- * -1 with a message in err. Values are read with rundir's ostel_config_get().
+ * OSTEL_ERR with a message in err. Values are read with rundir's ostel_config_get().
  */
 int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size);
 

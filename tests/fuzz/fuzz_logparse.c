@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ostel_log_result r;
-    ostel_log_result_init(&r);
+    ostel_logparse_result_init(&r);
     char err[128];
     if (ostel_logparse_parse((const char *)data, size, &r, err, sizeof(err)) == 0) {
         cJSON *j = ostel_logparse_to_json(&r);
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cJSON_free(s);
         cJSON_Delete(j);
     }
-    ostel_log_result_free(&r);
+    ostel_logparse_result_free(&r);
     /* the classifier on each line */
     size_t start = 0;
     for (size_t i = 0; i <= size; i++) {

@@ -429,18 +429,18 @@ static void test_type_table(void **state)
 static void test_ftype_names(void **state)
 {
     (void)state;
-    assert_string_equal(ostel_llama_ftype_name(15), "Q4_K - Medium");
-    assert_string_equal(ostel_llama_ftype_name(7), "Q8_0");
-    assert_string_equal(ostel_llama_ftype_name(1), "F16");
-    assert_string_equal(ostel_llama_ftype_name(0), "all F32");
-    assert_string_equal(ostel_llama_ftype_name(27), "IQ3_S mix - 3.66 bpw");
-    assert_string_equal(ostel_llama_ftype_name(38), "MXFP4 MoE");
-    assert_string_equal(ostel_llama_ftype_name(15 | 1024), "(guessed) Q4_K - Medium");
-    assert_string_equal(ostel_llama_ftype_name(33), "unknown, may not work");
-    assert_string_equal(ostel_llama_ftype_name(33 | 1024), "(guessed) unknown, may not work");
-    assert_int_equal(ostel_llama_ftype_from_type(12), 15 | 1024);
-    assert_int_equal(ostel_llama_ftype_from_type(11), 12 | 1024);
-    assert_int_equal(ostel_llama_ftype_from_type(99), 0 | 1024);
+    assert_string_equal(ostel_ggml_ftype_name(15), "Q4_K - Medium");
+    assert_string_equal(ostel_ggml_ftype_name(7), "Q8_0");
+    assert_string_equal(ostel_ggml_ftype_name(1), "F16");
+    assert_string_equal(ostel_ggml_ftype_name(0), "all F32");
+    assert_string_equal(ostel_ggml_ftype_name(27), "IQ3_S mix - 3.66 bpw");
+    assert_string_equal(ostel_ggml_ftype_name(38), "MXFP4 MoE");
+    assert_string_equal(ostel_ggml_ftype_name(15 | 1024), "(guessed) Q4_K - Medium");
+    assert_string_equal(ostel_ggml_ftype_name(33), "unknown, may not work");
+    assert_string_equal(ostel_ggml_ftype_name(33 | 1024), "(guessed) unknown, may not work");
+    assert_int_equal(ostel_ggml_ftype_from_type(12), 15 | 1024);
+    assert_int_equal(ostel_ggml_ftype_from_type(11), 12 | 1024);
+    assert_int_equal(ostel_ggml_ftype_from_type(99), 0 | 1024);
 }
 
 int main(void)

@@ -15,11 +15,11 @@
 static cJSON *parse_json(const char *data, size_t len)
 {
     struct ostel_log_result r;
-    ostel_log_result_init(&r);
+    ostel_logparse_result_init(&r);
     char err[128];
     assert_int_equal(ostel_logparse_parse(data, len, &r, err, sizeof(err)), 0);
     cJSON *j = ostel_logparse_to_json(&r);
-    ostel_log_result_free(&r);
+    ostel_logparse_result_free(&r);
     assert_non_null(j);
     return j;
 }
@@ -348,7 +348,7 @@ static void test_junk(void **state)
 {
     (void)state;
     struct ostel_log_result r;
-    ostel_log_result_init(&r);
+    ostel_logparse_result_init(&r);
     char err[64] = "";
     assert_int_equal(ostel_logparse_parse(NULL, 5, &r, err, sizeof(err)), -1);
     assert_true(err[0] != '\0');
@@ -382,7 +382,7 @@ static void test_junk(void **state)
     assert_non_null(s); /* serialisable: no NaN, no invalid strings */
     cJSON_free(s);
     cJSON_Delete(j);
-    ostel_log_result_free(&r);
+    ostel_logparse_result_free(&r);
     free(buf);
 }
 

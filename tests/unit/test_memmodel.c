@@ -331,7 +331,7 @@ static cJSON *compare_log(const char *path, const char *model_path)
     size_t len = 0;
     char *text = test_read_file(path, &len);
     struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
+    ostel_logparse_result_init(&lr);
     char err[256];
     assert_int_equal(ostel_logparse_parse(text, len, &lr, err, sizeof(err)), 0);
     struct ostel_gguf_run_facts facts;
@@ -341,7 +341,7 @@ static cJSON *compare_log(const char *path, const char *model_path)
     cJSON *o = ostel_memmodel_compare_json(facts.has_shape ? &facts.shape : NULL, NULL, &lr, err,
                                            sizeof(err));
     ostel_gguf_run_facts_free(&facts);
-    ostel_log_result_free(&lr);
+    ostel_logparse_result_free(&lr);
     free(text);
     return o;
 }
@@ -550,7 +550,7 @@ static void test_scan_log(void **state)
                       "print_info: n_ff = [1, 2, 3]\nprint_info: n_swa = 4096\n"
                       "print_info: n_embd_head_v = 256";
     struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
+    ostel_logparse_result_init(&lr);
     char err[128];
     assert_int_equal(ostel_logparse_parse(log, strlen(log), &lr, err, sizeof(err)), 0);
     const struct ostel_log_header_extra *e = &lr.header_extra;
@@ -560,7 +560,7 @@ static void test_scan_log(void **state)
     assert_int_equal(e->n_swa, 4096);
     assert_int_equal(ostel_logparse_parse(NULL, 0, &lr, err, sizeof(err)), 0);
     assert_int_equal(e->n_ff, 0);
-    ostel_log_result_free(&lr);
+    ostel_logparse_result_free(&lr);
 }
 
 /* The one place a log's settings become the model's parameters (the runner's prediction and the
@@ -630,7 +630,7 @@ static void test_params_from_log(void **state)
 
     /* from the parser's result: what it did not see is NAN or empty */
     struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
+    ostel_logparse_result_init(&lr);
     lr.n_ctx = (struct ostel_logval){2048, true};
     snprintf(lr.kv_type_k, sizeof(lr.kv_type_k), "f16");
     struct ostel_memmodel_log_settings of = ostel_memmodel_log_settings_of(&lr);
@@ -639,7 +639,7 @@ static void test_params_from_log(void **state)
     assert_string_equal(of.kv_type_k, "f16");
     assert_string_equal(of.flash_attn, "");
     assert_null(of.platform);
-    ostel_log_result_free(&lr);
+    ostel_logparse_result_free(&lr);
 }
 
 static void test_bad_input(void **state)
@@ -652,10 +652,10 @@ static void test_bad_input(void **state)
     char err[128];
     assert_int_equal(ostel_memmodel_predict(&s, &p, &r, err, sizeof(err)), -1);
     struct ostel_log_result lr;
-    ostel_log_result_init(&lr);
+    ostel_logparse_result_init(&lr);
     assert_int_equal(ostel_memmodel_shape_from_log(&s, &lr, err, sizeof(err)), -1);
     assert_null(ostel_memmodel_compare_json(NULL, NULL, &lr, err, sizeof(err)));
-    ostel_log_result_free(&lr);
+    ostel_logparse_result_free(&lr);
     assert_int_equal(ostel_memmodel_cache_type("q8_0"), OSTEL_GGML_TYPE_Q8_0);
     assert_int_equal(ostel_memmodel_cache_type("q4_K"), -1);
     assert_int_equal(ostel_memmodel_cache_type(NULL), -1);

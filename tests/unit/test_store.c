@@ -213,7 +213,7 @@ static void test_import_fixtures(void **state)
     assert_false(r.samples[3].row.valid & (1u << OSTEL_COL_PSI_SOME_PCT));
     assert_true(fabs(r.samples[3].row.v[OSTEL_COL_RSS_MB] - 403.1) < 1e-9);
     assert_int_equal(r.samples[4].row.phase, 3);
-    assert_string_equal(ostel_phase_name(r.samples[4].row.phase), "generate");
+    assert_string_equal(ostel_metrics_phase_name(r.samples[4].row.phase), "generate");
     ostel_store_run_record_free(&r);
     assert_int_equal(ostel_store_load_run(s, ids[2], &r), OSTEL_OK);
     assert_int_equal(r.nsamples, 3);
