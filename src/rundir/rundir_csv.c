@@ -15,7 +15,7 @@
 static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-bool ostel_rundir_csv_number(struct ostel_str s, double *out)
+bool ostel_rundir_csv_number_within(struct ostel_str s, size_t max_len, double *out)
 {
     size_t i = 0, digits = 0, frac = 0;
     bool neg = false, dot = false, simple = true;
@@ -41,7 +41,7 @@ bool ostel_rundir_csv_number(struct ostel_str s, double *out)
         return true;
     }
     char tmp[400]; /* any double as "%.6f" writes it: up to 309 digits before the point */
-    if (s.n == 0 || s.n >= sizeof(tmp) || s.p[0] == ' ')
+    if (s.n == 0 || s.n >= sizeof(tmp) || s.n >= max_len || s.p[0] == ' ')
         return false;
     memcpy(tmp, s.p, s.n);
     tmp[s.n] = '\0';
@@ -51,6 +51,11 @@ bool ostel_rundir_csv_number(struct ostel_str s, double *out)
         return false;
     *out = v;
     return true;
+}
+
+bool ostel_rundir_csv_number(struct ostel_str s, double *out)
+{
+    return ostel_rundir_csv_number_within(s, 400, out);
 }
 
 bool ostel_rundir_csv_cell(const char **p, const char *end, size_t max_len, struct ostel_buf *cell,

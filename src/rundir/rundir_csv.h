@@ -14,6 +14,9 @@
 /* A cell's number ("-12.345", "1e3"): true with *out set when the whole cell is one finite number
  * (a decimal of at most 15 digits without strtod, the same value; anything else through strtod). */
 bool ostel_rundir_csv_number(struct ostel_str s, double *out);
+/* The same for a cell of at most max_len - 1 bytes (a longer one is not a number; max_len <= 400):
+ * the validator's cells, which are shorter than 64. */
+bool ostel_rundir_csv_number_within(struct ostel_str s, size_t max_len, double *out);
 
 /*
  * One cell of a record from *p (before end): a quoted cell ("..." with "" for a quote; commas and

@@ -2,6 +2,7 @@
  * rundir_validate: one validator for a run directory's files (see rundir_validate.h).
  */
 #include "rundir/rundir_validate.h"
+#include "rundir/rundir_csv.h"
 #include "rundir/rundir_metrics.h"
 
 #include "util/arena.h"
@@ -551,40 +552,7 @@ static enum cell_rule rule_of(struct ostel_str name)
  * on a copy. False when it is not a number or not finite. */
 static bool cell_number(struct ostel_str s, double *out)
 {
-    size_t i = 0, digits = 0, frac = 0;
-    bool neg = false, dot = false, simple = true;
-    uint64_t m = 0;
-    if (s.n && (s.p[0] == '-' || s.p[0] == '+'))
-        neg = s.p[i++] == '-';
-    for (; i < s.n && simple; i++) {
-        char c = s.p[i];
-        if (c == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (c < '0' || c > '9' || ++digits > 15) {
-            simple = false;
-            break;
-        }
-        m = m * 10 + (uint64_t)(c - '0');
-        frac += dot;
-    }
-    if (simple && digits > 0) {
-        double v = (double)m / pow10_tab[frac];
-        *out = neg ? -v : v;
-        return true;
-    }
-    char tmp[64];
-    if (s.n == 0 || s.n >= sizeof(tmp) || s.p[0] == ' ')
-        return false;
-    memcpy(tmp, s.p, s.n);
-    tmp[s.n] = '\0';
-    char *end;
-    double v = strtod(tmp, &end);
-    if (*end || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
+    return ostel_rundir_csv_number_within(s, 64, out);
 }
 
 /* "" or a phase name of the table's (rundir_metrics.h) */
