@@ -27,12 +27,18 @@ int ostel_phase_stat_find(const char *key)
     return -1;
 }
 
+/* The statistic of each report index (the first OSTEL_PHASE_STAT_NREPORT slots); a statistic the
+ * report does not read fills a slot of its own past them. Two statistics of one report index would
+ * initialise one slot twice, which -Woverride-init (-Wextra) refuses. */
+static const signed char by_report[OSTEL_PHASE_STAT_NREPORT + OSTEL_PHASE_STAT_COUNT] = {
+#define BY_REPORT(id, key, unit, agg, col, sql, report)                                            \
+    [(report) < 0 ? OSTEL_PHASE_STAT_NREPORT + OSTEL_PHASE_STAT_##id : (report)] =                 \
+        OSTEL_PHASE_STAT_##id,
+    OSTEL_PHASE_STATS(BY_REPORT)
+#undef BY_REPORT
+};
+
 int ostel_phase_stat_of_report(int report)
 {
-    if (report < 0)
-        return -1;
-    for (int s = 0; s < OSTEL_PHASE_STAT_COUNT; s++)
-        if (stats[s].report == report)
-            return s;
-    return -1;
+    return report >= 0 && report < OSTEL_PHASE_STAT_NREPORT ? by_report[report] : -1;
 }

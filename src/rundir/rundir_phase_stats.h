@@ -25,8 +25,9 @@
  *           MAX, MIN, SUM, MEAN over the column's cells that have a value (none: null, never 0)
  *   col     the metrics.csv column it is reduced from (OSTEL_COL_<col>, rundir_metrics.h)
  *   sql     phase_summaries' column type, or NULL: not a column (kept in runs.summary_json)
- *   report  its place in the report's per-phase values (report.h's enum ostel_report_tel), or -1
- *           when the report does not read it
+ *   report  its place in the report's per-phase values (report.h's enum ostel_report_tel: 0 to
+ *           n-1, each once; the build refuses two of one place), or -1 when the report does not
+ *           read it
  */
 #define OSTEL_PHASE_STATS(X)                                                                       \
     X(START_TS, "start_ts", "s", FIRST, TS, "REAL", -1)                                            \
