@@ -7,6 +7,7 @@
  * and the sweep over contexts are report_sweep.c.
  */
 #include "report/report_internal.h"
+#include "rundir/rundir_phase_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -242,16 +243,13 @@ static void group_stats(const struct ostel_report_set *set, struct ostel_report_
             }
             struct ostel_stats_summary s;
             ostel_stats_summarize(v, k, &s);
-            /* Peaks and worst cases over runs; amounts and means as means. */
-            switch (t) {
-            case OSTEL_REPORT_TEL_RSS_PEAK_MIB:
-            case OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB:
-            case OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB:
-            case OSTEL_REPORT_TEL_PRESSURE_WORST:
-            case OSTEL_REPORT_TEL_SWAP_PEAK_MIB:
+            /* Peaks and lows over runs as what they are (the table's MAX and MIN); amounts, means
+             * and durations as means. */
+            switch (ostel_phase_stat((enum ostel_phase_stat)ostel_phase_stat_of_report(t))->agg) {
+            case OSTEL_PHASE_AGG_MAX:
                 g->phase_value[p][t] = s.max;
                 break;
-            case OSTEL_REPORT_TEL_AVAIL_MIN_PCT:
+            case OSTEL_PHASE_AGG_MIN:
                 g->phase_value[p][t] = s.min;
                 break;
             default:

@@ -37,7 +37,8 @@ const char *ostel_report_phase_name(int phase);
 /* summary.json's PHASE STATS key of a telemetry value ("rss_peak_mib"); "?" out of range. */
 const char *ostel_report_tel_key(int tel);
 
-/* Per-phase OS telemetry of one run (summary.json's PHASE STATS). */
+/* Per-phase OS telemetry of one run: the PHASE STATS (summary.json) the report reads, each at the
+ * index the table's report column gives it (rundir_phase_stats.h). */
 enum ostel_report_tel {
     OSTEL_REPORT_TEL_DURATION_S,
     OSTEL_REPORT_TEL_RSS_PEAK_MIB,

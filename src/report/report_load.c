@@ -28,6 +28,7 @@
 #include "rundir/rundir_gpu_metrics.h"
 #include "rundir/rundir_summary.h"
 #include "rundir/rundir_metrics.h"
+#include "rundir/rundir_phase_stats.h"
 #include "rundir/rundir_validate.h"
 #include "util/arena.h"
 #include "util/fileio.h"
@@ -50,26 +51,15 @@ const char *ostel_report_phase_name(int phase)
     return phase >= 0 && phase < OSTEL_REPORT_NPHASES ? phase_names[phase] : "?";
 }
 
-/* summary.json's PHASE STATS key of each telemetry value. */
-static const char *const tel_keys[OSTEL_REPORT_NTEL] = {
-    [OSTEL_REPORT_TEL_DURATION_S] = "duration_s",
-    [OSTEL_REPORT_TEL_RSS_PEAK_MIB] = "rss_peak_mib",
-    [OSTEL_REPORT_TEL_RSS_MEAN_MIB] = "rss_mean_mib",
-    [OSTEL_REPORT_TEL_CPU_MEAN_PCT] = "cpu_mean_pct",
-    [OSTEL_REPORT_TEL_PAGEINS] = "pageins",
-    [OSTEL_REPORT_TEL_PAGEOUTS] = "pageouts",
-    [OSTEL_REPORT_TEL_MAJFLT] = "majflt",
-    [OSTEL_REPORT_TEL_SWAPOUTS] = "swapouts",
-    [OSTEL_REPORT_TEL_PRESSURE_WORST] = "pressure_worst",
-    [OSTEL_REPORT_TEL_AVAIL_MIN_PCT] = "avail_min_pct",
-    [OSTEL_REPORT_TEL_SWAP_PEAK_MIB] = "swap_peak_mib",
-    [OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB] = "rss_anon_peak_mib",
-    [OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB] = "rss_file_peak_mib",
-};
+/* The report's per-phase values are the PHASE STATS whose report index the table gives
+ * (rundir_phase_stats.h), read under the table's keys. */
+_Static_assert((int)OSTEL_PHASE_STAT_NREPORT == (int)OSTEL_REPORT_NTEL,
+               "every value of enum ostel_report_tel has its row in OSTEL_PHASE_STATS");
 
 const char *ostel_report_tel_key(int tel)
 {
-    return tel >= 0 && tel < OSTEL_REPORT_NTEL ? tel_keys[tel] : "?";
+    int s = tel < OSTEL_REPORT_NTEL ? ostel_phase_stat_of_report(tel) : -1;
+    return s >= 0 ? ostel_phase_stat((enum ostel_phase_stat)s)->key : "?";
 }
 
 /* ---- the run set ---- */
@@ -538,8 +528,11 @@ static void load_phase(struct ostel_report_run *r, int phase, const cJSON *ps)
     if (!cJSON_IsObject(ps))
         return;
     r->phase_present[phase] = true;
-    for (int t = 0; t < OSTEL_REPORT_NTEL; t++)
-        r->tel[phase][t] = ostel_summary_jnum(ps, tel_keys[t]);
+    for (int k = 0; k < OSTEL_PHASE_STAT_COUNT; k++) {
+        const struct ostel_phase_stat_info *info = ostel_phase_stat((enum ostel_phase_stat)k);
+        if (info->report >= 0)
+            r->tel[phase][info->report] = ostel_summary_jnum(ps, info->key);
+    }
 }
 
 int ostel_report_load_summary(struct ostel_report_run *r, const char *data, size_t len, char *err,

@@ -9,6 +9,7 @@
 #include "store/store_internal.h"
 #include "store/store_serve.h"
 #include "rundir/rundir_config.h"
+#include "rundir/rundir_phase_stats.h"
 #include "rundir/rundir_summary.h"
 #include "rundir/rundir_validate.h"
 #include "util/fileio.h"
@@ -77,6 +78,8 @@ static const char *const migrations[] = {
     " majflt_delta INTEGER, threads INTEGER, sys_avail_mb REAL, swapin_delta INTEGER,"
     " swapout_delta INTEGER, psi_some_pct REAL, psi_full_pct REAL, extra TEXT,"
     " PRIMARY KEY(run_id, seq)) WITHOUT ROWID;"
+    /* the PHASE STATS with an SQL type in rundir_phase_stats.h's table, in its order (test_store
+     * checks the result against the table) */
     "CREATE TABLE phase_summaries("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     " phase TEXT NOT NULL,"
@@ -267,15 +270,6 @@ static const char *const run_fixed_cols[] = {
     "kernel",  "llama_version", "summary_json", "config_text", "metrics_header",
 };
 
-/* PHASE STATS of docs/run-directory.md: phase_summaries' columns, named like the JSON keys. */
-static const char *const phase_stats[] = {
-    "start_ts",         "end_ts",        "duration_s",        "samples",
-    "rss_peak_mib",     "rss_mean_mib",  "rss_anon_peak_mib", "rss_file_peak_mib",
-    "cpu_mean_pct",     "cpu_peak_pct",  "pageins",           "pageouts",
-    "majflt",           "minflt",        "swapins",           "swapouts",
-    "pressure_worst",   "avail_min_pct", "sys_avail_min_mib", "psi_some_max_pct",
-    "psi_full_max_pct", "swap_peak_mib", "threads_peak",
-};
 static const char *const phase_keys[] = {"overall", "load", "prompt", "generate", "teardown"};
 
 static const char *const memory_cols[] = {"total_mib",      "free_mib",    "self_mib",
@@ -1316,10 +1310,19 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     return OSTEL_OK;
 }
 
+/* PHASE STATS (rundir_phase_stats.h): phase_summaries' columns are the table's statistics with an
+ * SQL type, named like the JSON keys; a phase that is null has no row. */
 static int insert_phases(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const head[] = {"run_id", "phase"};
-    char *sql = insert_sql("phase_summaries", head, 2, phase_stats, OSTEL_ARRAY_LEN(phase_stats));
+    const char *stats[OSTEL_PHASE_STAT_COUNT];
+    size_t nstats = 0;
+    for (int k = 0; k < OSTEL_PHASE_STAT_COUNT; k++) {
+        const struct ostel_phase_stat_info *info = ostel_phase_stat((enum ostel_phase_stat)k);
+        if (info->sql)
+            stats[nstats++] = info->key;
+    }
+    char *sql = insert_sql("phase_summaries", head, 2, stats, nstats);
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_PHASE, sql);
     free(sql);
     if (!st)
@@ -1338,12 +1341,12 @@ static int insert_phases(struct ostel_store *s, const struct run_files *f, int64
         sqlite3_clear_bindings(st);
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_text(st, 2, phase_keys[p], -1, SQLITE_STATIC);
-        for (size_t k = 0; k < OSTEL_ARRAY_LEN(phase_stats); k++) {
+        for (size_t k = 0; k < nstats; k++) {
             double v;
-            int got = ostel_store_json_number(obj, phase_stats[k], &v);
+            int got = ostel_store_json_number(obj, stats[k], &v);
             if (got < 0)
                 return ostel_error("'%s': \"%s.%s\" is not a number", f->summary_path, path,
-                                   phase_stats[k]);
+                                   stats[k]);
             if (got == 1)
                 bind_number(st, 3 + (int)k, v);
         }

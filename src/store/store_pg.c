@@ -250,6 +250,9 @@ static const char *const pg_migrations[] = {
     " swapin_delta BIGINT, swapout_delta BIGINT, psi_some_pct DOUBLE PRECISION,"
     " psi_full_pct DOUBLE PRECISION, extra TEXT,"
     " PRIMARY KEY(run_id, seq));"
+    /* the PHASE STATS with an SQL type in rundir_phase_stats.h's table, in its order, REAL as
+     * DOUBLE PRECISION and INTEGER as BIGINT (test_pg_store checks them against SQLite's); the
+     * rows are copied from SQLite's (store.c) */
     "CREATE TABLE phase_summaries("
     " run_id BIGINT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     " phase TEXT NOT NULL,"

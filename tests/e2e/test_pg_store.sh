@@ -2,10 +2,11 @@
 # label: pg
 # e2e: the PostgreSQL store against a real server this test starts (tests/e2e/pglib.sh). The fixture
 # runs imported into PostgreSQL report exactly as from SQLite (md, csv, json, html) and export the
-# same rows; importing again adds nothing; four writers from four simulated machines, each also
-# racing the others on one shared set, store every run once; an importer killed with SIGKILL in the
-# middle of its COPY leaves nothing of its run, and importing again stores it whole; a wrong
-# password and an unreachable server are one error line each, exit 1, the password never printed.
+# same rows (phase_summaries' columns SQLite's); importing again adds nothing; four writers from
+# four simulated machines, each also racing the others on one shared set, store every run once; an
+# importer killed with SIGKILL in the middle of its COPY leaves nothing of its run, and importing
+# again stores it whole; a wrong password and an unreachable server are one error line each, exit
+# 1, the password never printed.
 source "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 source "$OSTEL_SRC_DIR/tests/e2e/pglib.sh"
 pg_start
@@ -27,6 +28,18 @@ for t in samples phase_summaries memory_breakdown scenarios machines; do
     "$OSTEL" db export --table "$t" --format json --db "$TMP/a.db" >"$TMP/sq.json" || fail "export $t sqlite"
     cmp -s "$TMP/pg.json" "$TMP/sq.json" || fail "export $t differs: diff $TMP/pg.json $TMP/sq.json"
 done
+# phase_summaries: SQLite's columns (test_store holds them to rundir_phase_stats.h's table) in their
+# order, REAL as double precision and INTEGER as bigint
+cols=$(python3 - "$TMP/a.db" <<'PY'
+import sqlite3, sys
+pg = {"REAL": "double precision", "INTEGER": "bigint", "TEXT": "text"}
+c = sqlite3.connect(sys.argv[1])
+print(",".join(f"{r[1]} {pg[r[2]]}" for r in c.execute("PRAGMA table_info('phase_summaries')")))
+PY
+)
+assert_eq "$(pg_sql "SELECT string_agg(column_name || ' ' || data_type, ',' ORDER BY ordinal_position)
+    FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'phase_summaries'")" \
+    "$cols" "PostgreSQL's phase_summaries columns"
 # runs: the same rows but for when they were imported
 "$OSTEL" db export --table runs --format json --db "$PG_URL" >"$TMP/pg.json" || fail "export runs"
 "$OSTEL" db export --table runs --format json --db "$TMP/a.db" >"$TMP/sq.json" || fail "export runs sqlite"

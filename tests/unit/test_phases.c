@@ -105,18 +105,21 @@ static void test_aggregate(void **state)
     }
     struct ostel_phase_stats s;
     ostel_aggregate_phase(rows, 4, OSTEL_PHASE_NONE, &s);
-    assert_int_equal(s.samples, 4);
-    assert_true(s.rss_peak_mib == 300);
-    assert_true(s.rss_mean_mib == 162.5);
-    assert_true(s.majflt == 6);
-    assert_true(s.pressure_worst == 4);
-    assert_true(s.has_cpu && s.cpu_mean_pct == 150);
-    assert_true(s.has_footprint && s.footprint_peak_mib == 250);
-    assert_true(s.has_footprint_life && s.footprint_lifetime_peak_mib == 400);
+    assert_int_equal(s.rows, 4);
+    assert_true(s.v[OSTEL_PHASE_STAT_SAMPLES] == 4);
+    assert_true(s.v[OSTEL_PHASE_STAT_RSS_PEAK_MIB] == 300);
+    assert_true(s.v[OSTEL_PHASE_STAT_RSS_MEAN_MIB] == 162.5);
+    assert_true(s.v[OSTEL_PHASE_STAT_MAJFLT] == 6);
+    assert_true(s.v[OSTEL_PHASE_STAT_PRESSURE_WORST] == 4);
+    assert_true(s.has[OSTEL_PHASE_STAT_CPU_MEAN_PCT] && s.v[OSTEL_PHASE_STAT_CPU_MEAN_PCT] == 150);
+    assert_true(s.has[OSTEL_PHASE_STAT_FOOTPRINT_PEAK_MIB] &&
+                s.v[OSTEL_PHASE_STAT_FOOTPRINT_PEAK_MIB] == 250);
+    assert_true(s.has[OSTEL_PHASE_STAT_FOOTPRINT_LIFETIME_PEAK_MIB] &&
+                s.v[OSTEL_PHASE_STAT_FOOTPRINT_LIFETIME_PEAK_MIB] == 400);
     ostel_aggregate_phase(rows, 4, OSTEL_PHASE_GENERATE, &s);
-    assert_int_equal(s.samples, 2);
-    assert_true(s.rss_peak_mib == 200);
-    assert_false(s.has_cpu);
+    assert_int_equal(s.rows, 2);
+    assert_true(s.v[OSTEL_PHASE_STAT_RSS_PEAK_MIB] == 200);
+    assert_false(s.has[OSTEL_PHASE_STAT_CPU_MEAN_PCT]);
     cJSON *j = ostel_aggregate_to_json(&s);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "cpu_mean_pct")));
     assert_true(cJSON_GetObjectItem(j, "majflt")->valuedouble == 5);
@@ -142,6 +145,38 @@ static void test_aggregate(void **state)
     cJSON_Delete(t);
 }
 
+/* A phase's JSON holds the PHASE STATS table's keys in its order (summary.json's order, the one
+ * docs/run-directory.md lists), a statistic without a value null; a phase without rows is null. */
+static void test_json_keys_are_the_table(void **state)
+{
+    (void)state;
+    struct ostel_metrics_row row;
+    memset(&row, 0, sizeof(row));
+    ostel_metrics_set(&row, OSTEL_COL_TS, 1700000000.25);
+    ostel_metrics_set(&row, OSTEL_COL_RSS_MB, 100.1234);
+    ostel_metrics_set(&row, OSTEL_COL_THREADS, 7);
+    struct ostel_phase_stats s;
+    ostel_aggregate_phase(&row, 1, OSTEL_PHASE_NONE, &s);
+    cJSON *j = ostel_aggregate_to_json(&s);
+    const cJSON *item = j->child;
+    for (int k = 0; k < OSTEL_PHASE_STAT_COUNT; k++, item = item->next) {
+        const struct ostel_phase_stat_info *info = ostel_phase_stat((enum ostel_phase_stat)k);
+        assert_non_null(item);
+        assert_string_equal(item->string, info->key);
+        bool has = info->agg == OSTEL_PHASE_AGG_COUNT || info->col == OSTEL_COL_TS ||
+                   info->col == OSTEL_COL_RSS_MB || info->col == OSTEL_COL_THREADS;
+        assert_int_equal(cJSON_IsNumber(item), has);
+        assert_int_equal(cJSON_IsNull(item), !has);
+    }
+    assert_null(item);
+    /* timestamps as they are, the rest to 3 decimals */
+    assert_true(cJSON_GetObjectItem(j, "start_ts")->valuedouble == 1700000000.25);
+    assert_true(cJSON_GetObjectItem(j, "rss_mean_mib")->valuedouble == 100.123);
+    assert_true(cJSON_GetObjectItem(j, "duration_s")->valuedouble == 0);
+    assert_true(cJSON_GetObjectItem(j, "samples")->valuedouble == 1);
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_killed_mid_generation),
         cmocka_unit_test(test_plain_command),
         cmocka_unit_test(test_aggregate),
+        cmocka_unit_test(test_json_keys_are_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * and json read its head up to the first row that gives MemAvailable (sys_avail_mb), checked as
  * the full scan checks it; html reads and checks every row, since it draws them. A value beyond
  * the first 4 KiB is still found (the whole file is read then), and a file without the column, or
- * a header the report cannot use, is checked whole with the full scan's messages.
+ * a header the report cannot use, is checked whole with the full scan's messages. The per-phase
+ * values the loader reads are the PHASE STATS table's (rundir_phase_stats.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,8 @@
 #include <sys/stat.h>
 
 #include "testlib.h"
+#include "report/report.h"
+#include "rundir/rundir_phase_stats.h"
 
 #define ROWS 400 /* about 12 KiB of rows: three times the head that md, csv and json read first */
 
@@ -156,10 +159,44 @@ static void test_metrics_read_per_format(void **state)
     free(dir);
 }
 
+/* The report's per-phase values are the PHASE STATS the table gives a report index (rundir/): each
+ * of enum ostel_report_tel is the statistic of its name, read under the table's key. */
+static void test_tel_is_the_table(void **state)
+{
+    (void)state;
+    static const struct {
+        int tel;
+        enum ostel_phase_stat stat;
+    } pairs[] = {
+        {OSTEL_REPORT_TEL_DURATION_S, OSTEL_PHASE_STAT_DURATION_S},
+        {OSTEL_REPORT_TEL_RSS_PEAK_MIB, OSTEL_PHASE_STAT_RSS_PEAK_MIB},
+        {OSTEL_REPORT_TEL_RSS_MEAN_MIB, OSTEL_PHASE_STAT_RSS_MEAN_MIB},
+        {OSTEL_REPORT_TEL_CPU_MEAN_PCT, OSTEL_PHASE_STAT_CPU_MEAN_PCT},
+        {OSTEL_REPORT_TEL_PAGEINS, OSTEL_PHASE_STAT_PAGEINS},
+        {OSTEL_REPORT_TEL_PAGEOUTS, OSTEL_PHASE_STAT_PAGEOUTS},
+        {OSTEL_REPORT_TEL_MAJFLT, OSTEL_PHASE_STAT_MAJFLT},
+        {OSTEL_REPORT_TEL_SWAPOUTS, OSTEL_PHASE_STAT_SWAPOUTS},
+        {OSTEL_REPORT_TEL_PRESSURE_WORST, OSTEL_PHASE_STAT_PRESSURE_WORST},
+        {OSTEL_REPORT_TEL_AVAIL_MIN_PCT, OSTEL_PHASE_STAT_AVAIL_MIN_PCT},
+        {OSTEL_REPORT_TEL_SWAP_PEAK_MIB, OSTEL_PHASE_STAT_SWAP_PEAK_MIB},
+        {OSTEL_REPORT_TEL_RSS_ANON_PEAK_MIB, OSTEL_PHASE_STAT_RSS_ANON_PEAK_MIB},
+        {OSTEL_REPORT_TEL_RSS_FILE_PEAK_MIB, OSTEL_PHASE_STAT_RSS_FILE_PEAK_MIB},
+    };
+    assert_int_equal(OSTEL_ARRAY_LEN(pairs), OSTEL_REPORT_NTEL);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(pairs); i++) {
+        const struct ostel_phase_stat_info *info = ostel_phase_stat(pairs[i].stat);
+        assert_int_equal(info->report, pairs[i].tel);
+        assert_string_equal(ostel_report_tel_key(pairs[i].tel), info->key);
+    }
+    assert_string_equal(ostel_report_tel_key(-1), "?");
+    assert_string_equal(ostel_report_tel_key(OSTEL_REPORT_NTEL), "?");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metrics_read_per_format),
+        cmocka_unit_test(test_tel_is_the_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
  */
 #include "testlib.h"
 #include "rundir/rundir_requests.h"
+#include "rundir/rundir_phase_stats.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "store/store_query.h"
@@ -902,6 +903,41 @@ static void test_samples_schema_is_the_table(void **state)
     ostel_buf_free(&want);
 }
 
+/* Table phase_summaries' columns are the PHASE STATS table's (rundir_phase_stats.h): run_id, phase,
+ * then every statistic with an SQL type, in the table's order and of that type. The schema is
+ * written out in store.c's migration (and store_pg.c's, the same names), so this is what keeps it
+ * the table's. */
+static void test_phases_schema_is_the_table(void **state)
+{
+    struct db_fixture *f = *state;
+    ostel_store_close(f->s);
+    f->s = NULL;
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(raw, "SELECT name, type FROM pragma_table_info('phase_summaries')", -1,
+                           &st, NULL),
+        SQLITE_OK);
+    struct ostel_buf got, want;
+    ostel_buf_init(&got, 0);
+    ostel_buf_init(&want, 0);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        ostel_buf_printf(&got, "%s %s,", (const char *)sqlite3_column_text(st, 0),
+                         (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    ostel_buf_puts(&want, "run_id INTEGER,phase TEXT,");
+    for (int k = 0; k < OSTEL_PHASE_STAT_COUNT; k++) {
+        const struct ostel_phase_stat_info *info = ostel_phase_stat((enum ostel_phase_stat)k);
+        if (info->sql)
+            ostel_buf_printf(&want, "%s %s,", info->key, info->sql);
+    }
+    assert_string_equal(got.data, want.data);
+    ostel_buf_free(&got);
+    ostel_buf_free(&want);
+}
+
 /* Table requests' columns are requests.csv's column table's (rundir_requests.h): run_id, seq, then
  * every column in the table's order, of the SQL type its kind gives. The schema is written out in
  * store.c's migration (and store_pg.c's), so this is what keeps it the table's. */
@@ -1114,6 +1150,7 @@ int main(void)
         cmocka_unit_test(test_metrics_reader),
         cmocka_unit_test_setup_teardown(test_samples_schema_is_the_table, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_requests_schema_is_the_table, db_setup, db_teardown),
+        cmocka_unit_test_setup_teardown(test_phases_schema_is_the_table, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_import_real_run, db_setup, db_teardown),
         cmocka_unit_test_setup_teardown(test_import_real_scenario, db_setup, db_teardown),
         cmocka_unit_test(test_migrate_to_2),
