@@ -189,6 +189,7 @@ int ostel_rundir_csv_scan_init(struct ostel_rundir_csv_scan *sc,
     sc->ntable = ntable;
     sc->ncols = 0;
     sc->lineno = 0;
+    sc->record_line = 0;
     ostel_buf_init(&sc->cell, OSTEL_RUNDIR_CSV_MAX_CELL + 16);
     ostel_buf_init(&sc->texts, 0);
     for (size_t c = 0; c < ntable; c++) {
@@ -239,6 +240,7 @@ int ostel_rundir_csv_scan_next(struct ostel_rundir_csv_scan *sc, char *err, size
     if (sc->p >= sc->end)
         return 0;
     const size_t line = sc->lineno + 1;
+    sc->record_line = line;
     size_t off[OSTEL_RUNDIR_CSV_MAX_TABLE];
     for (size_t c = 0; c < sc->ntable; c++) {
         sc->v[c] = NAN;

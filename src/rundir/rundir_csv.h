@@ -81,6 +81,7 @@ struct ostel_rundir_csv_scan {
     int at[OSTEL_RUNDIR_CSV_MAX_TABLE];           /* per table column: its file column, or -1 */
     double v[OSTEL_RUNDIR_CSV_MAX_TABLE];         /* the last row's numbers */
     const char *text[OSTEL_RUNDIR_CSV_MAX_TABLE]; /* the last row's texts */
+    size_t record_line;                           /* the last row's first line */
     /* private */
     const char *p, *end;
     size_t lineno;
