@@ -59,28 +59,27 @@ static void put_double(FILE *f, double v)
     fputs(tmp, f);
 }
 
-static void put_csv_text(FILE *f, const char *t, int n)
+void ostel_store_put_text(FILE *f, const char *t, size_t n, enum ostel_store_format fmt)
 {
-    bool quote = false;
-    for (int i = 0; i < n && !quote; i++)
-        quote = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
-    if (!quote) {
-        fwrite(t, 1, (size_t)n, f);
+    if (fmt == OSTEL_STORE_FORMAT_CSV) {
+        bool quote = false;
+        for (size_t i = 0; i < n && !quote; i++)
+            quote = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
+        if (!quote) {
+            fwrite(t, 1, n, f);
+            return;
+        }
+        fputc('"', f);
+        for (size_t i = 0; i < n; i++) {
+            if (t[i] == '"')
+                fputc('"', f);
+            fputc(t[i], f);
+        }
+        fputc('"', f);
         return;
     }
     fputc('"', f);
-    for (int i = 0; i < n; i++) {
-        if (t[i] == '"')
-            fputc('"', f);
-        fputc(t[i], f);
-    }
-    fputc('"', f);
-}
-
-static void put_json_string(FILE *f, const char *t, int n)
-{
-    fputc('"', f);
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)t[i];
         if (c == '"' || c == '\\')
             fprintf(f, "\\%c", c);
@@ -112,10 +111,7 @@ static void put_value(FILE *f, sqlite3_stmt *st, int i, enum ostel_store_format 
     default: {
         const char *t = (const char *)sqlite3_column_text(st, i);
         int n = sqlite3_column_bytes(st, i);
-        if (fmt == OSTEL_STORE_FORMAT_CSV)
-            put_csv_text(f, t ? t : "", t ? n : 0);
-        else
-            put_json_string(f, t ? t : "", t ? n : 0);
+        ostel_store_put_text(f, t ? t : "", t ? (size_t)n : 0, fmt);
     }
     }
 }
@@ -131,7 +127,7 @@ static void put_embedded_json(FILE *f, sqlite3_stmt *st, int i)
     if (out)
         fputs(out, f);
     else if (t)
-        put_json_string(f, t, n);
+        ostel_store_put_text(f, t, (size_t)n, OSTEL_STORE_FORMAT_JSON);
     else
         fputs("null", f);
     free(out);

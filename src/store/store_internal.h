@@ -51,5 +51,8 @@ int ostel_store_sql_error(struct ostel_store *s, const char *what);
 char *ostel_store_readonly_uri(const char *path);
 /* True when the database file's header marks it WAL mode (bytes 18 and 19 are 2). */
 bool ostel_store_file_is_wal(const char *path);
+/* Writes n bytes of text as `db export` writes a text cell (store_export.c; both backends): CSV
+ * quoted when it holds a comma, quote or line end; a JSON string. */
+void ostel_store_put_text(FILE *f, const char *t, size_t n, enum ostel_store_format fmt);
 
 #endif
