@@ -561,8 +561,7 @@ static bool known_phase(struct ostel_str s)
     return s.n == 0 || ostel_metrics_phase_from_name(s) != OSTEL_PHASE_NONE;
 }
 
-/* At most 40 bytes of a cell for a message, control bytes replaced. */
-static const char *show(struct ostel_str s, char out[48])
+const char *ostel_rundir_show(struct ostel_str s, char out[48])
 {
     size_t n = s.n > 40 ? 40 : s.n;
     for (size_t i = 0; i < n; i++)
@@ -617,12 +616,13 @@ int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const c
             return OSTEL_ERR;
         }
         if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
-            snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
+            snprintf(err, err_size, "line 1: bad column name '%s'", ostel_rundir_show(cell, shown));
             return OSTEL_ERR;
         }
         for (size_t k = 0; k < ncols; k++)
             if (cell.n == sc->header[k].n && memcmp(cell.p, sc->header[k].p, cell.n) == 0) {
-                snprintf(err, err_size, "line 1: column '%s' appears twice", show(cell, shown));
+                snprintf(err, err_size, "line 1: column '%s' appears twice",
+                         ostel_rundir_show(cell, shown));
                 return OSTEL_ERR;
             }
         sc->header[ncols] = cell;
@@ -680,7 +680,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
          * fast path of cell_number, same value) up to its comma; anything else is cut at its
          * comma and goes through cell_number. */
         const char *q = p;
-        bool fast = false, fast_neg = false;
+        bool fast = false, below_zero = false; /* below_zero: v < 0 */
         if (r != RULE_EXTRA && r != RULE_PHASE) {
             bool neg = false, dot = false;
             size_t digits = 0, frac = 0;
@@ -705,7 +705,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
                 double x = frac ? (double)m / pow10_tab[frac] : (double)m;
                 v = neg ? -x : x;
                 fast = true;
-                fast_neg = neg && m != 0; /* v < 0, known without waiting for the division */
+                below_zero = neg && m != 0; /* v < 0, known without waiting for the division */
             }
         }
         while (q < e && *q != ',')
@@ -718,51 +718,44 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
         if (r == RULE_PHASE &&
             !(cell.n == sc->phase_seen.n && memcmp(cell.p, sc->phase_seen.p, cell.n) == 0) &&
             !known_phase(cell)) {
-            snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
+            snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno,
+                     ostel_rundir_show(cell, shown));
             return OSTEL_ERR;
         }
         if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
             snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno,
-                     col_shown(sc, i, name), show(cell, shown));
+                     col_shown(sc, i, name), ostel_rundir_show(cell, shown));
             return OSTEL_ERR;
         }
         if (r == RULE_PHASE)
             sc->phase_seen = cell; /* the next row's phase is most often the same: one memcmp */
-        if (fast) {
-            /* at most 15 digits: neither absurd (< 1e15) nor too small (>= 1e-15 unless 0) */
-            if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && fast_neg) {
-                snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
-                         col_shown(sc, i, name), show(cell, shown));
-                return OSTEL_ERR;
-            }
-            if (r == RULE_MEM && v > sc->mem_max) {
-                snprintf(err, err_size,
-                         "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
-                         col_shown(sc, i, name), v, sc->mem_max);
-                return OSTEL_ERR;
-            }
-        } else if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
+        /* the fast path's number has at most 15 digits: neither absurd (< 1e15) nor too small
+         * (>= 1e-15 unless 0); any other goes through cell_number and the range check */
+        bool number = fast;
+        if (!fast && r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
             if (!cell_number(cell, &v)) {
                 snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
-                         col_shown(sc, i, name), show(cell, shown));
+                         col_shown(sc, i, name), ostel_rundir_show(cell, shown));
                 return OSTEL_ERR;
             }
             if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
                 snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
-                         col_shown(sc, i, name), show(cell, shown));
+                         col_shown(sc, i, name), ostel_rundir_show(cell, shown));
                 return OSTEL_ERR;
             }
-            if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && v < 0) {
-                snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
-                         col_shown(sc, i, name), show(cell, shown));
-                return OSTEL_ERR;
-            }
-            if (r == RULE_MEM && v > sc->mem_max) {
-                snprintf(err, err_size,
-                         "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
-                         col_shown(sc, i, name), v, sc->mem_max);
-                return OSTEL_ERR;
-            }
+            number = true;
+            below_zero = v < 0;
+        }
+        if (number && (r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && below_zero) {
+            snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
+                     col_shown(sc, i, name), ostel_rundir_show(cell, shown));
+            return OSTEL_ERR;
+        }
+        if (number && r == RULE_MEM && v > sc->mem_max) {
+            snprintf(err, err_size,
+                     "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
+                     col_shown(sc, i, name), v, sc->mem_max);
+            return OSTEL_ERR;
         }
         sc->cells[i] = cell;
         sc->vals[i] = v;

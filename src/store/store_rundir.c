@@ -23,16 +23,6 @@ static bool col_extra(const struct ostel_metrics_header *h, size_t i)
     return c < 0 || ostel_metrics_col((enum ostel_metric_col)c)->sql == NULL;
 }
 
-/* Copies at most 40 bytes of a cell into out for an error message, replacing control bytes. */
-static const char *show(struct ostel_str s, char out[48])
-{
-    size_t n = s.n > 40 ? 40 : s.n;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)s.p[i] < 0x20 ? '?' : s.p[i];
-    strcpy(out + n, s.n > 40 ? "..." : "");
-    return out;
-}
-
 /* Appends s as a JSON string exactly as cJSON_PrintUnformatted writes one (", \\ and bytes below
  * 0x20 escaped, the rest as they are). */
 static void json_string(struct ostel_buf *b, const char *s, size_t n)
@@ -215,7 +205,8 @@ int ostel_store_config_validate(const char *text, size_t len, char *err, size_t 
         for (long i = 0; ok && i < eq; i++)
             ok = key_char_ok(line.p[i]);
         if (!ok) {
-            snprintf(err, err_size, "line %zu is not key=value: '%s'", n, show(line, shown));
+            snprintf(err, err_size, "line %zu is not key=value: '%s'", n,
+                     ostel_rundir_show(line, shown));
             return OSTEL_ERR;
         }
     }
