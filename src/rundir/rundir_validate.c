@@ -561,7 +561,8 @@ static bool known_phase(struct ostel_str s)
     return s.n == 0 || ostel_metrics_phase_from_name(s) != OSTEL_PHASE_NONE;
 }
 
-const char *ostel_rundir_show(struct ostel_str s, char out[48])
+/* At most 40 bytes of a cell for a message, control bytes replaced. */
+static const char *show(struct ostel_str s, char out[48])
 {
     size_t n = s.n > 40 ? 40 : s.n;
     for (size_t i = 0; i < n; i++)
@@ -616,13 +617,12 @@ int ostel_rundir_metrics_scan_init(struct ostel_rundir_metrics_scan *sc, const c
             return OSTEL_ERR;
         }
         if (cell.n == 0 || cell.n > 64 || memchr(cell.p, '"', cell.n)) {
-            snprintf(err, err_size, "line 1: bad column name '%s'", ostel_rundir_show(cell, shown));
+            snprintf(err, err_size, "line 1: bad column name '%s'", show(cell, shown));
             return OSTEL_ERR;
         }
         for (size_t k = 0; k < ncols; k++)
             if (cell.n == sc->header[k].n && memcmp(cell.p, sc->header[k].p, cell.n) == 0) {
-                snprintf(err, err_size, "line 1: column '%s' appears twice",
-                         ostel_rundir_show(cell, shown));
+                snprintf(err, err_size, "line 1: column '%s' appears twice", show(cell, shown));
                 return OSTEL_ERR;
             }
         sc->header[ncols] = cell;
@@ -718,13 +718,12 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
         if (r == RULE_PHASE &&
             !(cell.n == sc->phase_seen.n && memcmp(cell.p, sc->phase_seen.p, cell.n) == 0) &&
             !known_phase(cell)) {
-            snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno,
-                     ostel_rundir_show(cell, shown));
+            snprintf(err, err_size, "line %zu: unknown phase '%s'", lineno, show(cell, shown));
             return OSTEL_ERR;
         }
         if (r == RULE_EXTRA && (cell.n > 256 || memchr(cell.p, '"', cell.n))) {
             snprintf(err, err_size, "line %zu: bad cell in column %s: '%s'", lineno,
-                     col_shown(sc, i, name), ostel_rundir_show(cell, shown));
+                     col_shown(sc, i, name), show(cell, shown));
             return OSTEL_ERR;
         }
         if (r == RULE_PHASE)
@@ -735,12 +734,12 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
         if (!fast && r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
             if (!cell_number(cell, &v)) {
                 snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
-                         col_shown(sc, i, name), ostel_rundir_show(cell, shown));
+                         col_shown(sc, i, name), show(cell, shown));
                 return OSTEL_ERR;
             }
             if (fabs(v) > CELL_ABS_MAX || (v != 0 && fabs(v) < 1e-300)) {
                 snprintf(err, err_size, "line %zu: column %s is out of range: '%s'", lineno,
-                         col_shown(sc, i, name), ostel_rundir_show(cell, shown));
+                         col_shown(sc, i, name), show(cell, shown));
                 return OSTEL_ERR;
             }
             number = true;
@@ -748,7 +747,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
         }
         if (number && (r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && below_zero) {
             snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
-                     col_shown(sc, i, name), ostel_rundir_show(cell, shown));
+                     col_shown(sc, i, name), show(cell, shown));
             return OSTEL_ERR;
         }
         if (number && r == RULE_MEM && v > sc->mem_max) {

@@ -40,9 +40,6 @@ void ostel_rundir_facts_init(struct ostel_rundir_facts *f);
 /* The largest memory figure (MiB) a valid run may hold under these facts. */
 double ostel_rundir_ram_bound_mib(const struct ostel_rundir_facts *f);
 
-/* At most 40 bytes of s for an error message (control bytes as '?', "..." after a longer one),
- * into out; returns out. */
-const char *ostel_rundir_show(struct ostel_str s, char out[48]);
 /* Strips a leading UTF-8 byte-order mark in place (the NUL after the data moves too). */
 void ostel_rundir_strip_bom(char *data, size_t *len);
 

@@ -181,38 +181,6 @@ void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows)
     memset(rows, 0, sizeof(*rows));
 }
 
-static bool key_char_ok(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-}
-
-int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size)
-{
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    size_t n = 0;
-    char shown[48];
-    if (memchr(text, '\0', len)) {
-        snprintf(err, err_size, "contains a NUL byte");
-        return OSTEL_ERR;
-    }
-    while (ostel_str_next_line(&rest, &line)) {
-        n++;
-        if (ostel_str_trim(line).n == 0)
-            continue;
-        long eq = ostel_str_find(line, "=");
-        bool ok = eq > 0;
-        for (long i = 0; ok && i < eq; i++)
-            ok = key_char_ok(line.p[i]);
-        if (!ok) {
-            snprintf(err, err_size, "line %zu is not key=value: '%s'", n,
-                     ostel_rundir_show(line, shown));
-            return OSTEL_ERR;
-        }
-    }
-    return OSTEL_OK;
-}
-
 const cJSON *ostel_store_json_get(const cJSON *root, const char *path)
 {
     const cJSON *cur = root;
