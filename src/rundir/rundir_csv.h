@@ -67,7 +67,8 @@ size_t ostel_rundir_csv_format_row(const struct ostel_rundir_csv_col *table, siz
  * is skipped, a missing one empty in every row): 0, or OSTEL_ERR with "line 1: ..." in err (no
  * header, a malformed one, more than 64 columns, a known column twice, a required one missing).
  * _next reads the next record (blank lines skipped) into v[] (NAN where empty or missing) and
- * text[] (NULL where empty or missing; owned by the scan until the next call): 1, 0 at the end,
+ * text[] (NULL where empty or missing; owned by the scan until the next call; a number cell's
+ * blanks around it are not its, one of blanks only is empty): 1, 0 at the end,
  * OSTEL_ERR with "line N: ..." (N the record's first line) for a malformed quote, a cell over 64
  * KiB, a number column's cell that is not a finite number (INTEGER: a whole one within ±2^53), a
  * cell count other than the header's. data is borrowed and must outlive the scan. Free with

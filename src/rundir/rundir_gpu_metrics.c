@@ -19,11 +19,16 @@ static const struct ostel_gpu_metrics_col_info cols[OSTEL_GPU_COL_COUNT] = {
 #undef COL_INFO
 };
 
-/* The same table for rundir_csv.c's reader: every column TEXT, so that this file's rules (below)
- * see each cell as written, trimmed, and give their own messages. */
+/* The same table for rundir_csv.c's reader: a number column (TS, NONNEG, NUMBER) REAL, read as it
+ * reads numbers; gpu and phase TEXT, for this file's own rules and messages (below). */
+#define CSV_KIND_TS OSTEL_RUNDIR_CSV_REAL
+#define CSV_KIND_NONNEG OSTEL_RUNDIR_CSV_REAL
+#define CSV_KIND_NUMBER OSTEL_RUNDIR_CSV_REAL
+#define CSV_KIND_GPU OSTEL_RUNDIR_CSV_TEXT
+#define CSV_KIND_PHASE OSTEL_RUNDIR_CSV_TEXT
 static const struct ostel_rundir_csv_col csv_cols[OSTEL_GPU_COL_COUNT] = {
 #define CSV_COL(id, name, unit, dec, rule)                                                         \
-    [OSTEL_GPU_COL_##id] = {name, unit, dec, OSTEL_RUNDIR_CSV_TEXT, false},
+    [OSTEL_GPU_COL_##id] = {name, unit, dec, CSV_KIND_##rule, false},
     OSTEL_GPU_METRICS_COLUMNS(CSV_COL)
 #undef CSV_COL
 };
@@ -107,45 +112,34 @@ int ostel_gpu_metrics_scan_next(struct ostel_gpu_metrics_scan *sc, struct ostel_
     const size_t lineno = csv->record_line;
     char msg[160];
     memset(row, 0, sizeof(*row));
-    bool got_ts = false, got_gpu = false;
+    const char *phase = csv->text[OSTEL_GPU_COL_PHASE]; /* an unknown name is no phase */
+    if (phase)
+        row->phase = ostel_metrics_phase_from_name(ostel_str_trim(ostel_str_from_cstr(phase)));
+    double v;
+    const char *gpu = csv->text[OSTEL_GPU_COL_GPU];
+    bool got_gpu = gpu && ostel_rundir_csv_number(ostel_str_trim(ostel_str_from_cstr(gpu)), &v) &&
+                   v >= 0 && v < OSTEL_GPU_MAX_DEVICES && v == floor(v);
+    row->gpu = got_gpu ? (unsigned)v : 0;
+    row->ts = csv->v[OSTEL_GPU_COL_TS];
     for (int c = 0; c < OSTEL_GPU_COL_COUNT; c++) {
         const struct ostel_gpu_metrics_col_info *info = &cols[c];
-        struct ostel_str cell =
-            ostel_str_trim(ostel_str_from_cstr(csv->text[c] ? csv->text[c] : ""));
-        if (info->rule == OSTEL_GPU_METRICS_RULE_PHASE) {
-            row->phase = ostel_metrics_phase_from_name(cell); /* an unknown name is no phase */
-            continue;
-        }
-        double v;
-        if (cell.n == 0)
-            continue;
-        if (info->rule == OSTEL_GPU_METRICS_RULE_GPU) {
-            got_gpu = ostel_rundir_csv_number(cell, &v) && v >= 0 && v < OSTEL_GPU_MAX_DEVICES &&
-                      v == floor(v);
-            row->gpu = got_gpu ? (unsigned)v : 0;
-            continue;
-        }
-        const char *why = NULL;
-        if (!ostel_rundir_csv_number(cell, &v))
-            why = "is not a number";
-        else if (fabs(v) > CELL_ABS_MAX)
-            why = "is out of range";
-        else if (v < 0 && info->rule != OSTEL_GPU_METRICS_RULE_NUMBER)
-            why = "is negative";
+        v = csv->v[c];
+        if (csv_cols[c].kind != OSTEL_RUNDIR_CSV_REAL || isnan(v))
+            continue; /* gpu and phase above; an empty cell */
+        const char *why = fabs(v) > CELL_ABS_MAX                                 ? "is out of range"
+                          : v < 0 && info->rule != OSTEL_GPU_METRICS_RULE_NUMBER ? "is negative"
+                                                                                 : NULL;
         if (why) {
             snprintf(msg, sizeof(msg), "column %s %s", info->name, why);
             return fail(err, err_size, lineno, msg);
         }
-        if (c == OSTEL_GPU_COL_TS) {
-            row->ts = v;
-            got_ts = true;
-        } else {
+        if (c >= OSTEL_GPU_COL_FIRST_FIELD) {
             enum ostel_gpu_field f = (enum ostel_gpu_field)(c - OSTEL_GPU_COL_FIRST_FIELD);
             row->v[f] = v;
             row->valid |= 1u << f;
         }
     }
-    if (!got_ts || !got_gpu) {
+    if (isnan(row->ts) || !got_gpu) {
         snprintf(msg, sizeof(msg), "no ts or no GPU index (0 to %d)", OSTEL_GPU_MAX_DEVICES - 1);
         return fail(err, err_size, lineno, msg);
     }
