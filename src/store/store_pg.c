@@ -1396,24 +1396,17 @@ int ostel_store_pg_export(struct ostel_store *s, const char *table, enum ostel_s
                 if (!null)
                     num ? (void)fputs(v, f) : ostel_store_put_text(f, v, strlen(v), fmt);
             } else {
-                bool embed = strcmp(name, "summary_json") == 0 ||
-                             strcmp(name, "telemetry_json") == 0 || strcmp(name, "extra") == 0;
-                const char *jname = strcmp(name, "summary_json") == 0     ? "summary"
-                                    : strcmp(name, "telemetry_json") == 0 ? "telemetry"
-                                                                          : name;
-                fprintf(f, "%s\"%s\":", first ? "" : ",", jname);
-                cJSON *doc = embed && !null ? cJSON_Parse(v) : NULL;
-                char *txt = doc ? cJSON_PrintUnformatted(doc) : NULL;
+                bool embed;
+                fprintf(f, "%s\"%s\":", first ? "" : ",",
+                        ostel_store_export_json_key(name, &embed));
                 if (null)
                     fputs("null", f);
-                else if (txt)
-                    fputs(txt, f);
+                else if (embed)
+                    ostel_store_put_embedded_json(f, v, strlen(v));
                 else if (num && strcmp(v, "NaN") != 0 && strstr(v, "Infinity") == NULL)
                     fputs(v, f);
                 else
                     ostel_store_put_text(f, v, strlen(v), fmt);
-                free(txt);
-                cJSON_Delete(doc);
             }
             first = false;
         }
