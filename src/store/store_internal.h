@@ -1,5 +1,7 @@
 /*
- * store_internal: the store handle's layout, shared by store.c and store_export.c only.
+ * store_internal: the store handle's layout and the helpers the store's own files share (store.c,
+ * its export, query, quality, serve, shard and URI parts, and the PostgreSQL backend); nothing
+ * outside store/ but test_store includes it.
  */
 #ifndef OSTEL_STORE_INTERNAL_H
 #define OSTEL_STORE_INTERNAL_H
