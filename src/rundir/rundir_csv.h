@@ -1,8 +1,8 @@
 /*
- * rundir_csv: what the run directory's CSV files share (rundir_gpu_metrics.c, rundir_requests.c):
- * a cell's number as ostel writes them, one RFC 4180 cell of a file whose text cells may be quoted,
- * and for a file described by a column table (requests.csv, server_metrics.csv) its writer and its
- * pull reader, typed by the table. Pure.
+ * rundir_csv: what the run directory's CSV files share (rundir_gpu_metrics.c, rundir_requests.c,
+ * the validator's numbers): a cell's number as ostel writes them, one RFC 4180 cell of a file whose
+ * text cells may be quoted, and for a file described by a column table (gpu_metrics.csv,
+ * requests.csv, server_metrics.csv) its writer and its pull reader, typed by the table. Pure.
  */
 #ifndef OSTEL_RUNDIR_CSV_H
 #define OSTEL_RUNDIR_CSV_H
@@ -38,7 +38,7 @@ enum ostel_rundir_csv_kind {
     OSTEL_RUNDIR_CSV_TEXT,
     OSTEL_RUNDIR_CSV_QUOTED,
 };
-/* One column of a table (rundir_requests.h's X-macros fill them). */
+/* One column of a table (rundir_requests.h's and rundir_gpu_metrics.c's X-macros fill them). */
 struct ostel_rundir_csv_col {
     const char *name;
     const char *unit;
