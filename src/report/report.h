@@ -588,13 +588,11 @@ void ostel_report_html_write(const struct ostel_report *r, struct ostel_buf *out
 /* True when this build embedded uPlot (the HTML report has charts). */
 bool ostel_report_html_has_charts(void);
 
-/* The JSON report (schema "ostel.report") as a cJSON tree, the document ostel_report_json_write
- * prints (runs carry no time series: metrics.csv holds them). The caller owns the tree
- * (cJSON_Delete). */
+/* The JSON report's (schema "ostel.report") head as a cJSON tree: the document
+ * ostel_report_json_write prints up to, not including, its "runs" member (which that writer writes
+ * without a tree; the HTML page carries the runs in a compact form of its own). The caller owns
+ * it (cJSON_Delete). */
 struct cJSON;
-struct cJSON *ostel_report_json_tree(const struct ostel_report *r);
-/* The same tree up to, not including, its "runs" member (the HTML page carries the runs in a
- * compact form of its own). The caller owns it. */
 struct cJSON *ostel_report_json_tree_head(const struct ostel_report *r);
 
 /* Escapers used by the formats: append s to out. */

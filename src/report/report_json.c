@@ -281,30 +281,6 @@ static void add_bool_or_null(cJSON *o, const char *key, int v)
         cJSON_AddBoolToObject(o, key, v);
 }
 
-/* A run's prediction as summary.json had it (docs/fit.md), or null. */
-static cJSON *prediction_json(const struct ostel_report_prediction *p)
-{
-    if (!p->present)
-        return cJSON_CreateNull();
-    cJSON *o = cJSON_CreateObject();
-    for (int k = 0; k < OSTEL_REPORT_NPARTS; k++)
-        cJSON_AddItemToObject(o, ostel_report_part_name(k), cmpval_json(&p->part[k]));
-    cJSON *devs = cJSON_AddArrayToObject(o, "devices");
-    for (size_t d = 0; d < p->ndev; d++) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "device", p->dev[d].name);
-        for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
-            cJSON_AddItemToObject(j, ostel_report_part_name(k), cmpval_json(&p->dev[d].part[k]));
-        cJSON_AddItemToArray(devs, j);
-    }
-    add_int(o, "n_ctx", p->n_ctx);
-    add_str(o, "source", p->source);
-    add_str(o, "backend", p->backend);
-    add_bool_or_null(o, "within_bars", p->within_bars);
-    add_str(o, "note", p->note);
-    return o;
-}
-
 /* The group's prediction rows (context × device) and totals. */
 static cJSON *group_prediction_json(const struct ostel_report_group *g)
 {
@@ -364,49 +340,6 @@ static cJSON *sweep_json(const struct ostel_report_sweep *sw)
         cJSON_AddItemToArray(ms, j);
     }
     add_str(o, "note", sw->note);
-    return o;
-}
-
-/* One run; group is its group's label (borrowed). */
-static cJSON *run_json(const struct ostel_report *r, size_t idx, const char *group)
-{
-    const struct ostel_report_run *run = &r->set->runs[idx];
-    cJSON *o = cJSON_CreateObject();
-    add_str(o, "name", run->name);
-    add_str(o, "path", run->path);
-    add_str(o, "group", group);
-    add_str(o, "tag", run->tag);
-    add_str(o, "status", run->status);
-    add_int(o, "exit_code", run->exit_code);
-    add_str(o, "signal", run->signal);
-    cJSON_AddBoolToObject(o, "oom_killed", run->oom_killed);
-    add_str(o, "model", run->model);
-    add_str(o, "model_type", run->model_type);
-    add_num(o, "model_size_mib", run->model_size_mib);
-    add_num(o, "model_n_params", run->model_n_params);
-    add_int(o, "ctx", run->ctx);
-    add_int(o, "gen", run->gen);
-    add_num(o, "n_prompt", run->n_prompt);
-    add_num(o, "n_gen", run->n_gen);
-    add_int(o, "repetition", run->repetition);
-    add_str(o, "scenario", run->scenario);
-    add_str(o, "tool", run->tool);
-    add_str(o, "llama_version", run->llama_version);
-    add_str(o, "device", run->device);
-    add_str(o, "device_desc", run->device_desc);
-    if (isfinite(run->start_ts))
-        cJSON_AddNumberToObject(o, "start_ts", round(run->start_ts * 1000) / 1000);
-    else
-        cJSON_AddNullToObject(o, "start_ts");
-    cJSON *m = cJSON_AddObjectToObject(o, "metrics");
-    for (int k = 0; k < OSTEL_REPORT_NMETRIC; k++)
-        if (r->gpu || !ostel_report_metric_is_gpu(k))
-            add_num(m, ostel_report_metric_info(k)->key, run->metric[k]);
-    cJSON_AddItemToObject(o, "phases", phases_json(run->tel, run->phase_present));
-    cJSON_AddItemToObject(o, "prediction", prediction_json(&run->pred));
-    add_num(o, "ram_mib", run->ram_mib);
-    add_num(o, "mem_available_start_mib", run->avail_start_mib);
-    add_str(o, "log_tail", run->log_tail);
     return o;
 }
 
@@ -492,16 +425,6 @@ cJSON *ostel_report_json_tree_head(const struct ostel_report *r)
     }
     if (serve)
         ostel_report_serve_free(&sv);
-    return root;
-}
-
-cJSON *ostel_report_json_tree(const struct ostel_report *r)
-{
-    cJSON *root = ostel_report_json_tree_head(r);
-    cJSON *runs = cJSON_AddArrayToObject(root, "runs");
-    for (size_t gi = 0; gi < r->ngroups; gi++)
-        for (size_t i = 0; i < r->groups[gi].n; i++)
-            cJSON_AddItemToArray(runs, run_json(r, r->groups[gi].runs[i], r->groups[gi].label));
     return root;
 }
 
@@ -664,7 +587,8 @@ static void jw_cmpval(struct jw *w, const char *key, const struct ostel_report_c
     jw_close(w, '}');
 }
 
-/* What run_json builds, written at w's depth. */
+/* One run's object in the report's "runs" array, written at w's depth; group is its group's label
+ * (borrowed). */
 static void run_write(struct jw *w, const struct ostel_report *r, size_t idx, const char *group)
 {
     const struct ostel_report_run *run = &r->set->runs[idx];
@@ -749,7 +673,7 @@ static void run_write(struct jw *w, const struct ostel_report *r, size_t idx, co
 }
 
 /* One run's text as it stands in the report's "runs" array (the root's object, then the array,
- * two levels deep): what cJSON_Print of run_json wrote, without the tree. */
+ * two levels deep), laid out as cJSON_Print lays out a tree. */
 static char *run_text(const struct ostel_report *r, size_t gi, size_t i)
 {
     struct ostel_buf b;
@@ -774,12 +698,13 @@ static void run_text_at(void *ctx, size_t k)
 #define RUNS_BATCH 2048 /* runs printed at once (on a few threads), then appended and freed */
 
 /*
- * The same text as cJSON_Print of ostel_report_json_tree(r), written a batch of runs at a
- * time: the tree of 10,000 runs took a quarter of a gigabyte, one batch's texts take a few
- * megabytes; the batch's runs are written (run_write, no tree) on a few threads, each into its
- * own string; the head, a few groups, is still a cJSON tree printed. cJSON
- * prints the runs array, the root's last member, as "\t\"runs\":\t[{" then each object's members
- * two tabs deeper than when printed alone, joined by ", ", and "]\n}" at the end.
+ * The report in cJSON_Print's layout, its runs written a batch at a time: a tree of 10,000 runs
+ * took a quarter of a gigabyte, one batch's texts take a few megabytes; the batch's runs are
+ * written (run_write, no tree) on a few threads, each into its own string; the head, a few
+ * groups, is a cJSON tree printed. cJSON would print the runs array, the root's last member, as
+ * "\t\"runs\":\t[{" then each object's members two tabs deeper than when printed alone, joined
+ * by ", ", and "]\n}" at the end. test_report parses what this writes, prints it again with cJSON
+ * (the same bytes) and checks every run's values against the report's structs.
  */
 void ostel_report_json_write(const struct ostel_report *r, struct ostel_buf *out)
 {

@@ -871,8 +871,10 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
                                   char *err, size_t err_size)
 {
     struct ostel_gpu_metrics_scan sc;
-    if (ostel_gpu_metrics_scan_init(&sc, data, len, err, err_size) != 0)
+    if (ostel_gpu_metrics_scan_init(&sc, data, len, err, err_size) != 0) {
+        ostel_gpu_metrics_scan_free(&sc);
         return OSTEL_ERR;
+    }
     size_t rows = line_count(data, len);
     struct ostel_report_gpu_series *s = &r->gpu_series;
     gpu_series_free(s);
@@ -898,6 +900,7 @@ int ostel_report_load_gpu_metrics(struct ostel_report_run *r, const char *data, 
         s->phase[n] = (unsigned char)row.phase; /* the table's phases; NONE is the report's ALL */
         n++;
     }
+    ostel_gpu_metrics_scan_free(&sc);
     if (k != 0) {
         gpu_series_free(s);
         return OSTEL_ERR;

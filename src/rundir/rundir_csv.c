@@ -189,6 +189,7 @@ int ostel_rundir_csv_scan_init(struct ostel_rundir_csv_scan *sc,
     sc->ntable = ntable;
     sc->ncols = 0;
     sc->lineno = 0;
+    sc->record_line = 0;
     ostel_buf_init(&sc->cell, OSTEL_RUNDIR_CSV_MAX_CELL + 16);
     ostel_buf_init(&sc->texts, 0);
     for (size_t c = 0; c < ntable; c++) {
@@ -239,6 +240,7 @@ int ostel_rundir_csv_scan_next(struct ostel_rundir_csv_scan *sc, char *err, size
     if (sc->p >= sc->end)
         return 0;
     const size_t line = sc->lineno + 1;
+    sc->record_line = line;
     size_t off[OSTEL_RUNDIR_CSV_MAX_TABLE];
     for (size_t c = 0; c < sc->ntable; c++) {
         sc->v[c] = NAN;
@@ -267,8 +269,11 @@ int ostel_rundir_csv_scan_next(struct ostel_rundir_csv_scan *sc, char *err, size
             ostel_buf_append(&sc->texts, sc->cell.data, sc->cell.len + 1); /* with its '\0' */
             continue;
         }
+        struct ostel_str num = ostel_str_trim(ostel_str_make(sc->cell.data, sc->cell.len));
+        if (num.n == 0)
+            continue; /* blanks: an empty cell */
         double v;
-        if (!ostel_rundir_csv_number(ostel_str_make(sc->cell.data, sc->cell.len), &v))
+        if (!ostel_rundir_csv_number(num, &v))
             return scan_fail(err, err_size, line, "column %s is not a number", col->name);
         if (col->kind == OSTEL_RUNDIR_CSV_INTEGER && (v != floor(v) || fabs(v) > INTEGER_MAX))
             return scan_fail(err, err_size, line, "column %s is not a whole number", col->name);

@@ -1,8 +1,8 @@
 /*
- * rundir_csv: what the run directory's CSV files share (rundir_gpu_metrics.c, rundir_requests.c):
- * a cell's number as ostel writes them, one RFC 4180 cell of a file whose text cells may be quoted,
- * and for a file described by a column table (requests.csv, server_metrics.csv) its writer and its
- * pull reader, typed by the table. Pure.
+ * rundir_csv: what the run directory's CSV files share (rundir_gpu_metrics.c, rundir_requests.c,
+ * the validator's numbers): a cell's number as ostel writes them, one RFC 4180 cell of a file whose
+ * text cells may be quoted, and for a file described by a column table (gpu_metrics.csv,
+ * requests.csv, server_metrics.csv) its writer and its pull reader, typed by the table. Pure.
  */
 #ifndef OSTEL_RUNDIR_CSV_H
 #define OSTEL_RUNDIR_CSV_H
@@ -38,7 +38,7 @@ enum ostel_rundir_csv_kind {
     OSTEL_RUNDIR_CSV_TEXT,
     OSTEL_RUNDIR_CSV_QUOTED,
 };
-/* One column of a table (rundir_requests.h's X-macros fill them). */
+/* One column of a table (rundir_requests.h's and rundir_gpu_metrics.c's X-macros fill them). */
 struct ostel_rundir_csv_col {
     const char *name;
     const char *unit;
@@ -67,7 +67,8 @@ size_t ostel_rundir_csv_format_row(const struct ostel_rundir_csv_col *table, siz
  * is skipped, a missing one empty in every row): 0, or OSTEL_ERR with "line 1: ..." in err (no
  * header, a malformed one, more than 64 columns, a known column twice, a required one missing).
  * _next reads the next record (blank lines skipped) into v[] (NAN where empty or missing) and
- * text[] (NULL where empty or missing; owned by the scan until the next call): 1, 0 at the end,
+ * text[] (NULL where empty or missing; owned by the scan until the next call; a number cell's
+ * blanks around it are not its, one of blanks only is empty): 1, 0 at the end,
  * OSTEL_ERR with "line N: ..." (N the record's first line) for a malformed quote, a cell over 64
  * KiB, a number column's cell that is not a finite number (INTEGER: a whole one within ±2^53), a
  * cell count other than the header's. data is borrowed and must outlive the scan. Free with
@@ -81,6 +82,7 @@ struct ostel_rundir_csv_scan {
     int at[OSTEL_RUNDIR_CSV_MAX_TABLE];           /* per table column: its file column, or -1 */
     double v[OSTEL_RUNDIR_CSV_MAX_TABLE];         /* the last row's numbers */
     const char *text[OSTEL_RUNDIR_CSV_MAX_TABLE]; /* the last row's texts */
+    size_t record_line;                           /* the last row's first line */
     /* private */
     const char *p, *end;
     size_t lineno;

@@ -8,7 +8,6 @@
 #include "util/csvrow.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,20 @@ static const struct ostel_gpu_metrics_col_info cols[OSTEL_GPU_COL_COUNT] = {
     [OSTEL_GPU_COL_##id] = {name, unit, dec, OSTEL_GPU_METRICS_RULE_##rule},
     OSTEL_GPU_METRICS_COLUMNS(COL_INFO)
 #undef COL_INFO
+};
+
+/* The same table for rundir_csv.c's reader: a number column (TS, NONNEG, NUMBER) REAL, read as it
+ * reads numbers; gpu and phase TEXT, for this file's own rules and messages (below). */
+#define CSV_KIND_TS OSTEL_RUNDIR_CSV_REAL
+#define CSV_KIND_NONNEG OSTEL_RUNDIR_CSV_REAL
+#define CSV_KIND_NUMBER OSTEL_RUNDIR_CSV_REAL
+#define CSV_KIND_GPU OSTEL_RUNDIR_CSV_TEXT
+#define CSV_KIND_PHASE OSTEL_RUNDIR_CSV_TEXT
+static const struct ostel_rundir_csv_col csv_cols[OSTEL_GPU_COL_COUNT] = {
+#define CSV_COL(id, name, unit, dec, rule)                                                         \
+    [OSTEL_GPU_COL_##id] = {name, unit, dec, CSV_KIND_##rule, false},
+    OSTEL_GPU_METRICS_COLUMNS(CSV_COL)
+#undef CSV_COL
 };
 
 _Static_assert(OSTEL_GPU_COL_FIRST_FIELD + OSTEL_GPU_FIELD_COUNT == OSTEL_GPU_COL_COUNT,
@@ -47,11 +60,7 @@ const char *ostel_gpu_field_name(enum ostel_gpu_field f)
 
 size_t ostel_gpu_metrics_format_header(char *out, size_t out_size)
 {
-    struct ostel_csvrow w;
-    ostel_csvrow_init(&w, out, out_size);
-    for (int c = 0; c < OSTEL_GPU_COL_COUNT; c++)
-        ostel_csvrow_text(&w, cols[c].name);
-    return ostel_csvrow_end(&w);
+    return ostel_rundir_csv_format_header(csv_cols, OSTEL_GPU_COL_COUNT, out, out_size);
 }
 
 size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, size_t out_size)
@@ -69,125 +78,77 @@ size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, si
 
 /* ---- reading ---- */
 
-static int fail(char *err, size_t err_size, size_t line, const char *fmt, ...) OSTEL_PRINTF(4, 5);
-static int fail(char *err, size_t err_size, size_t line, const char *fmt, ...)
+static int fail(char *err, size_t err_size, size_t line, const char *msg)
 {
-    char msg[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (err && err_size)
         snprintf(err, err_size, "line %zu: %s", line, msg);
     return OSTEL_ERR;
 }
 
-/* The next comma-separated cell of *rest, trimmed; false after the last one. */
-static bool next_cell(struct ostel_str *rest, bool *more, struct ostel_str *cell)
-{
-    if (!*more)
-        return false;
-    const char *comma = memchr(rest->p, ',', rest->n);
-    size_t n = comma ? (size_t)(comma - rest->p) : rest->n;
-    *cell = ostel_str_trim(ostel_str_make(rest->p, n));
-    *more = comma != NULL;
-    if (comma)
-        *rest = ostel_str_make(comma + 1, rest->n - n - 1);
-    return true;
-}
-
 int ostel_gpu_metrics_scan_init(struct ostel_gpu_metrics_scan *sc, const char *data, size_t len,
                                 char *err, size_t err_size)
 {
-    sc->ncols = 0;
-    sc->lineno = 1;
-    sc->rest = ostel_str_make(data, 0);
-    for (int c = 0; c < OSTEL_GPU_COL_COUNT; c++)
-        sc->at[c] = -1;
-    if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) { /* a spreadsheet's BOM */
-        data += 3;
-        len -= 3;
-    }
-    struct ostel_str rest = ostel_str_make(data, len), line, cell;
-    if (!ostel_str_next_line(&rest, &line) || ostel_str_trim(line).n == 0)
-        return fail(err, err_size, 1, "no header");
-    bool more = true;
-    while (next_cell(&line, &more, &cell)) {
-        if (sc->ncols == OSTEL_GPU_METRICS_MAX_COLS)
-            return fail(err, err_size, 1, "more than %d columns", OSTEL_GPU_METRICS_MAX_COLS);
-        int c = ostel_gpu_metrics_col_find(cell);
-        if (c >= 0 && sc->at[c] >= 0)
-            return fail(err, err_size, 1, "column '%s' appears twice", cols[c].name);
-        sc->col[sc->ncols] = c;
-        if (c >= 0)
-            sc->at[c] = (int)sc->ncols;
-        sc->ncols++;
-    }
-    if (sc->at[OSTEL_GPU_COL_TS] < 0 || sc->at[OSTEL_GPU_COL_GPU] < 0)
-        return fail(err, err_size, 1, "not a GPU metrics header (needs the columns ts and gpu)");
-    sc->rest = rest;
-    return 0;
+    static const char not_gpu[] = "not a GPU metrics header (needs the columns ts and gpu)";
+    struct ostel_rundir_csv_scan *csv = &sc->csv;
+    int rc =
+        ostel_rundir_csv_scan_init(csv, csv_cols, OSTEL_GPU_COL_COUNT, data, len, err, err_size);
+    bool keys = csv->at[OSTEL_GPU_COL_TS] >= 0 && csv->at[OSTEL_GPU_COL_GPU] >= 0;
+    /* a header that went wrong before naming ts and gpu (no header at all aside) is another
+     * file's: say so rather than how its header went wrong */
+    if (rc != 0 && csv->ncols > 0 && !keys)
+        return fail(err, err_size, 1, not_gpu);
+    if (rc != 0)
+        return rc;
+    return keys ? 0 : fail(err, err_size, 1, not_gpu);
 }
 
 int ostel_gpu_metrics_scan_next(struct ostel_gpu_metrics_scan *sc, struct ostel_gpu_row *row,
                                 char *err, size_t err_size)
 {
-    struct ostel_str line, cell;
-    for (;;) {
-        if (!ostel_str_next_line(&sc->rest, &line))
-            return 0;
-        sc->lineno++;
-        if (ostel_str_trim(line).n > 0)
-            break;
-    }
-    const size_t lineno = sc->lineno;
-    /* the file's last line without its newline: a row cut short when its cells are too few */
-    const bool unended = sc->rest.n == 0 && sc->rest.p == line.p + line.n;
+    struct ostel_rundir_csv_scan *csv = &sc->csv;
+    int rc = ostel_rundir_csv_scan_next(csv, err, err_size);
+    if (rc != 1)
+        return rc;
+    const size_t lineno = csv->record_line;
+    char msg[160];
     memset(row, 0, sizeof(*row));
-    bool got_ts = false, got_gpu = false, more = true;
-    size_t i = 0;
-    for (; next_cell(&line, &more, &cell); i++) {
-        if (i == sc->ncols)
-            return fail(err, err_size, lineno, "more cells than the header's %zu", sc->ncols);
-        int c = sc->col[i];
-        if (c < 0)
-            continue; /* a column the table does not know */
+    const char *phase = csv->text[OSTEL_GPU_COL_PHASE]; /* an unknown name is no phase */
+    if (phase)
+        row->phase = ostel_metrics_phase_from_name(ostel_str_trim(ostel_str_from_cstr(phase)));
+    double v;
+    const char *gpu = csv->text[OSTEL_GPU_COL_GPU];
+    bool got_gpu = gpu && ostel_rundir_csv_number(ostel_str_trim(ostel_str_from_cstr(gpu)), &v) &&
+                   v >= 0 && v < OSTEL_GPU_MAX_DEVICES && v == floor(v);
+    row->gpu = got_gpu ? (unsigned)v : 0;
+    row->ts = csv->v[OSTEL_GPU_COL_TS];
+    for (int c = 0; c < OSTEL_GPU_COL_COUNT; c++) {
         const struct ostel_gpu_metrics_col_info *info = &cols[c];
-        if (info->rule == OSTEL_GPU_METRICS_RULE_PHASE) {
-            row->phase = ostel_metrics_phase_from_name(cell); /* an unknown name is no phase */
-            continue;
+        v = csv->v[c];
+        if (csv_cols[c].kind != OSTEL_RUNDIR_CSV_REAL || isnan(v))
+            continue; /* gpu and phase above; an empty cell */
+        const char *why = fabs(v) > CELL_ABS_MAX                                 ? "is out of range"
+                          : v < 0 && info->rule != OSTEL_GPU_METRICS_RULE_NUMBER ? "is negative"
+                                                                                 : NULL;
+        if (why) {
+            snprintf(msg, sizeof(msg), "column %s %s", info->name, why);
+            return fail(err, err_size, lineno, msg);
         }
-        double v;
-        if (cell.n == 0)
-            continue;
-        if (info->rule == OSTEL_GPU_METRICS_RULE_GPU) {
-            got_gpu = ostel_rundir_csv_number(cell, &v) && v >= 0 && v < OSTEL_GPU_MAX_DEVICES &&
-                      v == floor(v);
-            row->gpu = got_gpu ? (unsigned)v : 0;
-            continue;
-        }
-        if (!ostel_rundir_csv_number(cell, &v))
-            return fail(err, err_size, lineno, "column %s is not a number", info->name);
-        if (fabs(v) > CELL_ABS_MAX)
-            return fail(err, err_size, lineno, "column %s is out of range", info->name);
-        if (v < 0 && info->rule != OSTEL_GPU_METRICS_RULE_NUMBER)
-            return fail(err, err_size, lineno, "column %s is negative", info->name);
-        if (c == OSTEL_GPU_COL_TS) {
-            row->ts = v;
-            got_ts = true;
-        } else {
+        if (c >= OSTEL_GPU_COL_FIRST_FIELD) {
             enum ostel_gpu_field f = (enum ostel_gpu_field)(c - OSTEL_GPU_COL_FIRST_FIELD);
             row->v[f] = v;
             row->valid |= 1u << f;
         }
     }
-    if (i != sc->ncols)
-        return fail(err, err_size, lineno, "%zu cells but the header has %zu%s", i, sc->ncols,
-                    unended ? " (the last row, cut short)" : "");
-    if (!got_ts || !got_gpu)
-        return fail(err, err_size, lineno, "no ts or no GPU index (0 to %d)",
-                    OSTEL_GPU_MAX_DEVICES - 1);
+    if (isnan(row->ts) || !got_gpu) {
+        snprintf(msg, sizeof(msg), "no ts or no GPU index (0 to %d)", OSTEL_GPU_MAX_DEVICES - 1);
+        return fail(err, err_size, lineno, msg);
+    }
     return 1;
+}
+
+void ostel_gpu_metrics_scan_free(struct ostel_gpu_metrics_scan *sc)
+{
+    ostel_rundir_csv_scan_free(&sc->csv);
 }
 
 int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table *out, char *err,
@@ -211,6 +172,7 @@ int ostel_gpu_metrics_parse(const char *data, size_t len, struct ostel_gpu_table
         }
         out->rows[out->n++] = r;
     }
+    ostel_gpu_metrics_scan_free(&sc);
     if (rc != 0)
         ostel_gpu_metrics_table_free(out);
     return rc == 0 ? OSTEL_OK : OSTEL_ERR;

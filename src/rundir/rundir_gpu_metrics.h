@@ -3,17 +3,19 @@
  * column table, OSTEL_GPU_METRICS_COLUMNS, from which everything else comes: the GPU fields' enum
  * (gpu/ fills them), the typed row, the writer (header and rows, without allocating: the GPU
  * sampler's loop), the reader's rule per column, and the docs' column lists (checked by
- * test_rundir_gpu_metrics). One reader too, a pull scanner: the header is mapped onto the table by
- * name (columns in any order; an unknown column is skipped, a missing one is invalid in every row;
- * ts and gpu must be there), and each row becomes a typed row with an empty cell invalid, never 0.
- * Its users: the runner's rewrite with phases (run/gpu_finalize.c), the report's GPU series
- * (report/report_load.c) and `ostel serve`'s per-level GPU figures (serve/serve_level_tel.c).
+ * test_rundir_gpu_metrics). One reader too, a pull scanner over rundir_csv.c's: the header is
+ * mapped onto the table by name (columns in any order; an unknown column is skipped, a missing one
+ * is invalid in every row; ts and gpu must be there), and each row becomes a typed row with an
+ * empty cell invalid, never 0. Its users: the runner's rewrite with phases (run/gpu_finalize.c),
+ * the report's GPU series (report/report_load.c) and `ostel serve`'s per-level GPU figures
+ * (serve/serve_level_tel.c).
  *
  * Long format: one row per GPU per sample. Pure: nothing here prints or reads a file.
  */
 #ifndef OSTEL_RUNDIR_GPU_METRICS_H
 #define OSTEL_RUNDIR_GPU_METRICS_H
 
+#include "rundir/rundir_csv.h"
 #include "rundir/rundir_metrics.h"
 #include "util/util.h"
 
@@ -115,29 +117,26 @@ size_t ostel_gpu_metrics_format_row(const struct ostel_gpu_row *r, char *out, si
 
 /* ---- reading ---- */
 
-#define OSTEL_GPU_METRICS_MAX_COLS 64 /* header cells a reader accepts */
-
 /*
- * The pull scanner. _init reads the header (a leading UTF-8 BOM skipped) and maps it by name: 0,
- * or OSTEL_ERR with "line 1: ..." in err (no header, more than 64 columns, a known column twice,
- * no ts or no gpu column). Each _next reads the next non-empty row into *row: 1 for a row, 0 at
- * the end, OSTEL_ERR with "line N: ..." in err (a cell count other than the header's, a cut last
- * row among them; an empty ts; a GPU index missing or out of range; a known column's cell that is
- * not a number within ±1e15, or negative where the table says NONNEG). Cells are trimmed of blanks.
- * data is borrowed and must outlive the scan. Nothing is allocated.
+ * The pull scanner, rundir_csv.c's reader over this table (RFC 4180 cells, a quoted one's quotes
+ * undone; blank lines skipped). _init reads the header (a leading UTF-8 BOM skipped) and maps it
+ * by name: 0, or OSTEL_ERR with "line 1: ..." in err (no header, more than 64 columns, a known
+ * column twice, no ts or no gpu column; a header malformed before naming both is "not a GPU
+ * metrics header"). Each _next reads the next row into *row: 1 for a row, 0 at the end, OSTEL_ERR
+ * with "line N: ..." in err (a cell count other than the header's, a cut last row among them; a
+ * malformed quote or a cell over 64 KiB; an empty ts; a GPU index missing or out of range; a known
+ * column's cell that is not a number within ±1e15, or negative where the table says NONNEG). Cells
+ * are trimmed of blanks before the table's rule. data is borrowed and must outlive the scan. Free
+ * with ostel_gpu_metrics_scan_free() always (also after _init failed).
  */
 struct ostel_gpu_metrics_scan {
-    size_t ncols;                        /* the header's cells */
-    int col[OSTEL_GPU_METRICS_MAX_COLS]; /* per file column: its OSTEL_GPU_COL_*, or -1 (unknown) */
-    int at[OSTEL_GPU_COL_COUNT];         /* per table column: its file column, or -1 (missing) */
-    /* private */
-    struct ostel_str rest;
-    size_t lineno;
+    struct ostel_rundir_csv_scan csv; /* its col[] and at[] are OSTEL_GPU_COL_* */
 };
 int ostel_gpu_metrics_scan_init(struct ostel_gpu_metrics_scan *sc, const char *data, size_t len,
                                 char *err, size_t err_size);
 int ostel_gpu_metrics_scan_next(struct ostel_gpu_metrics_scan *sc, struct ostel_gpu_row *row,
                                 char *err, size_t err_size);
+void ostel_gpu_metrics_scan_free(struct ostel_gpu_metrics_scan *sc);
 
 struct ostel_gpu_table {
     struct ostel_gpu_row *rows; /* owned */

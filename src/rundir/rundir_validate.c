@@ -680,7 +680,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
          * fast path of cell_number, same value) up to its comma; anything else is cut at its
          * comma and goes through cell_number. */
         const char *q = p;
-        bool fast = false, fast_neg = false;
+        bool fast = false, below_zero = false; /* below_zero: v < 0 */
         if (r != RULE_EXTRA && r != RULE_PHASE) {
             bool neg = false, dot = false;
             size_t digits = 0, frac = 0;
@@ -705,7 +705,7 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
                 double x = frac ? (double)m / pow10_tab[frac] : (double)m;
                 v = neg ? -x : x;
                 fast = true;
-                fast_neg = neg && m != 0; /* v < 0, known without waiting for the division */
+                below_zero = neg && m != 0; /* v < 0, known without waiting for the division */
             }
         }
         while (q < e && *q != ',')
@@ -728,20 +728,10 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
         }
         if (r == RULE_PHASE)
             sc->phase_seen = cell; /* the next row's phase is most often the same: one memcmp */
-        if (fast) {
-            /* at most 15 digits: neither absurd (< 1e15) nor too small (>= 1e-15 unless 0) */
-            if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && fast_neg) {
-                snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
-                         col_shown(sc, i, name), show(cell, shown));
-                return OSTEL_ERR;
-            }
-            if (r == RULE_MEM && v > sc->mem_max) {
-                snprintf(err, err_size,
-                         "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
-                         col_shown(sc, i, name), v, sc->mem_max);
-                return OSTEL_ERR;
-            }
-        } else if (r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
+        /* the fast path's number has at most 15 digits: neither absurd (< 1e15) nor too small
+         * (>= 1e-15 unless 0); any other goes through cell_number and the range check */
+        bool number = fast;
+        if (!fast && r != RULE_EXTRA && r != RULE_PHASE && cell.n > 0) {
             if (!cell_number(cell, &v)) {
                 snprintf(err, err_size, "line %zu: column %s is not a number: '%s'", lineno,
                          col_shown(sc, i, name), show(cell, shown));
@@ -752,17 +742,19 @@ int ostel_rundir_metrics_scan_next(struct ostel_rundir_metrics_scan *sc, char *e
                          col_shown(sc, i, name), show(cell, shown));
                 return OSTEL_ERR;
             }
-            if ((r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && v < 0) {
-                snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
-                         col_shown(sc, i, name), show(cell, shown));
-                return OSTEL_ERR;
-            }
-            if (r == RULE_MEM && v > sc->mem_max) {
-                snprintf(err, err_size,
-                         "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
-                         col_shown(sc, i, name), v, sc->mem_max);
-                return OSTEL_ERR;
-            }
+            number = true;
+            below_zero = v < 0;
+        }
+        if (number && (r == RULE_TS || r == RULE_NONNEG || r == RULE_MEM) && below_zero) {
+            snprintf(err, err_size, "line %zu: column %s is negative: '%s'", lineno,
+                     col_shown(sc, i, name), show(cell, shown));
+            return OSTEL_ERR;
+        }
+        if (number && r == RULE_MEM && v > sc->mem_max) {
+            snprintf(err, err_size,
+                     "line %zu: column %s is beyond any machine's memory (%g MiB > %g)", lineno,
+                     col_shown(sc, i, name), v, sc->mem_max);
+            return OSTEL_ERR;
         }
         sc->cells[i] = cell;
         sc->vals[i] = v;

@@ -118,6 +118,7 @@ static void add_gpu(const char *dir, const struct ostel_serve_outcome *o)
             agg_add(&x[f], ostel_gpu_row_get(&r, fields[f])); /* NAN (not read) is skipped */
         rows[lv]++;
     }
+    ostel_gpu_metrics_scan_free(&sc);
     if (rc != 0) {
         ostel_warn("%s/gpu_metrics.csv: %s", dir, err);
         ngpu = 0;

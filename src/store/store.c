@@ -737,8 +737,6 @@ static int run_files_load(const char *dir, struct run_files *f, bool quiet)
         if (ostel_rundir_validate_config(f->config.data ? f->config.data : (char[1]){0},
                                          &f->config.len, err, sizeof(err)) != 0)
             return RUN_FILES_FAIL("'%s': %s; the run is not imported", f->config_path, err);
-        if (ostel_store_config_validate(f->config.data, f->config.len, err, sizeof(err)))
-            return RUN_FILES_FAIL("'%s': %s", f->config_path, err);
         f->have_config = true;
     }
     return OSTEL_OK;

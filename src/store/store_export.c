@@ -59,28 +59,27 @@ static void put_double(FILE *f, double v)
     fputs(tmp, f);
 }
 
-static void put_csv_text(FILE *f, const char *t, int n)
+void ostel_store_put_text(FILE *f, const char *t, size_t n, enum ostel_store_format fmt)
 {
-    bool quote = false;
-    for (int i = 0; i < n && !quote; i++)
-        quote = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
-    if (!quote) {
-        fwrite(t, 1, (size_t)n, f);
+    if (fmt == OSTEL_STORE_FORMAT_CSV) {
+        bool quote = false;
+        for (size_t i = 0; i < n && !quote; i++)
+            quote = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
+        if (!quote) {
+            fwrite(t, 1, n, f);
+            return;
+        }
+        fputc('"', f);
+        for (size_t i = 0; i < n; i++) {
+            if (t[i] == '"')
+                fputc('"', f);
+            fputc(t[i], f);
+        }
+        fputc('"', f);
         return;
     }
     fputc('"', f);
-    for (int i = 0; i < n; i++) {
-        if (t[i] == '"')
-            fputc('"', f);
-        fputc(t[i], f);
-    }
-    fputc('"', f);
-}
-
-static void put_json_string(FILE *f, const char *t, int n)
-{
-    fputc('"', f);
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)t[i];
         if (c == '"' || c == '\\')
             fprintf(f, "\\%c", c);
@@ -112,30 +111,32 @@ static void put_value(FILE *f, sqlite3_stmt *st, int i, enum ostel_store_format 
     default: {
         const char *t = (const char *)sqlite3_column_text(st, i);
         int n = sqlite3_column_bytes(st, i);
-        if (fmt == OSTEL_STORE_FORMAT_CSV)
-            put_csv_text(f, t ? t : "", t ? n : 0);
-        else
-            put_json_string(f, t ? t : "", t ? n : 0);
+        ostel_store_put_text(f, t ? t : "", t ? (size_t)n : 0, fmt);
     }
     }
 }
 
-/* A stored JSON text column written as JSON (re-printed by cJSON, so the output stays valid even if
- * the database was edited by hand); falls back to a string. */
-static void put_embedded_json(FILE *f, sqlite3_stmt *st, int i)
+void ostel_store_put_embedded_json(FILE *f, const char *t, size_t n)
 {
-    const char *t = (const char *)sqlite3_column_text(st, i);
-    int n = sqlite3_column_bytes(st, i);
-    cJSON *doc = t ? cJSON_ParseWithLength(t, (size_t)n) : NULL;
+    cJSON *doc = cJSON_ParseWithLength(t, n);
     char *out = doc ? cJSON_PrintUnformatted(doc) : NULL;
     if (out)
         fputs(out, f);
-    else if (t)
-        put_json_string(f, t, n);
     else
-        fputs("null", f);
+        ostel_store_put_text(f, t, n, OSTEL_STORE_FORMAT_JSON);
     free(out);
     cJSON_Delete(doc);
+}
+
+const char *ostel_store_export_json_key(const char *col, bool *embed)
+{
+    *embed = true;
+    if (strcmp(col, "summary_json") == 0)
+        return "summary";
+    if (strcmp(col, "telemetry_json") == 0)
+        return "telemetry";
+    *embed = strcmp(col, "extra") == 0;
+    return col;
 }
 
 int ostel_store_export(struct ostel_store *s, const char *table, enum ostel_store_format fmt,
@@ -182,16 +183,15 @@ int ostel_store_export(struct ostel_store *s, const char *table, enum ostel_stor
         } else {
             fputs(rows ? ",\n{" : "\n{", f);
             for (int i = 0; i < ncol; i++) {
-                const char *name = sqlite3_column_name(st, i);
-                bool embed = strcmp(name, "summary_json") == 0 ||
-                             strcmp(name, "telemetry_json") == 0 || strcmp(name, "extra") == 0;
-                if (embed && strcmp(name, "summary_json") == 0)
-                    name = "summary";
-                else if (embed && strcmp(name, "telemetry_json") == 0)
-                    name = "telemetry";
-                fprintf(f, "%s\"%s\":", i ? "," : "", name);
-                if (embed)
-                    put_embedded_json(f, st, i);
+                bool embed;
+                const char *key = ostel_store_export_json_key(sqlite3_column_name(st, i), &embed);
+                /* the text asked for only where it is JSON: a number's type must stay its own */
+                const char *json = embed ? (const char *)sqlite3_column_text(st, i) : NULL;
+                fprintf(f, "%s\"%s\":", i ? "," : "", key);
+                if (json)
+                    ostel_store_put_embedded_json(f, json, (size_t)sqlite3_column_bytes(st, i));
+                else if (embed)
+                    fputs("null", f);
                 else
                     put_value(f, st, i, fmt);
             }

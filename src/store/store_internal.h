@@ -1,5 +1,7 @@
 /*
- * store_internal: the store handle's layout, shared by store.c and store_export.c only.
+ * store_internal: the store handle's layout and the helpers the store's own files share (store.c,
+ * its export, query, quality, serve, shard and URI parts, and the PostgreSQL backend); nothing
+ * outside store/ but test_store includes it.
  */
 #ifndef OSTEL_STORE_INTERNAL_H
 #define OSTEL_STORE_INTERNAL_H
@@ -51,5 +53,14 @@ int ostel_store_sql_error(struct ostel_store *s, const char *what);
 char *ostel_store_readonly_uri(const char *path);
 /* True when the database file's header marks it WAL mode (bytes 18 and 19 are 2). */
 bool ostel_store_file_is_wal(const char *path);
+/* Writes n bytes of text as `db export` writes a text cell (store_export.c; both backends): CSV
+ * quoted when it holds a comma, quote or line end; a JSON string. */
+void ostel_store_put_text(FILE *f, const char *t, size_t n, enum ostel_store_format fmt);
+/* A stored JSON text (summary, telemetry, extra) written as JSON, re-printed by cJSON so that the
+ * output stays valid even if the database was edited by hand; a string when it is not JSON. */
+void ostel_store_put_embedded_json(FILE *f, const char *t, size_t n);
+/* A column's key in `db export`'s JSON ("summary_json" is "summary", "telemetry_json"
+ * "telemetry"); *embed is set for those two and "extra", whose text is JSON. Static or col. */
+const char *ostel_store_export_json_key(const char *col, bool *embed);
 
 #endif

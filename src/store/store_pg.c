@@ -1344,40 +1344,6 @@ static const struct pg_table *pg_find_table(const char *name)
     return NULL;
 }
 
-static void put_text(FILE *f, const char *t, enum ostel_store_format fmt)
-{
-    size_t n = strlen(t);
-    if (fmt == OSTEL_STORE_FORMAT_CSV) {
-        if (strcspn(t, ",\"\n\r") == n) {
-            fputs(t, f);
-            return;
-        }
-        fputc('"', f);
-        for (; *t; t++) {
-            if (*t == '"')
-                fputc('"', f);
-            fputc(*t, f);
-        }
-        fputc('"', f);
-        return;
-    }
-    fputc('"', f);
-    for (; *t; t++) {
-        unsigned char c = (unsigned char)*t;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", f);
-        else if (c == '\t')
-            fputs("\\t", f);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 int ostel_store_pg_export(struct ostel_store *s, const char *table, enum ostel_store_format fmt,
                           int64_t run_id, FILE *f)
 {
@@ -1431,26 +1397,19 @@ int ostel_store_pg_export(struct ostel_store *s, const char *table, enum ostel_s
                 if (!first)
                     fputc(',', f);
                 if (!null)
-                    num ? (void)fputs(v, f) : put_text(f, v, fmt);
+                    num ? (void)fputs(v, f) : ostel_store_put_text(f, v, strlen(v), fmt);
             } else {
-                bool embed = strcmp(name, "summary_json") == 0 ||
-                             strcmp(name, "telemetry_json") == 0 || strcmp(name, "extra") == 0;
-                const char *jname = strcmp(name, "summary_json") == 0     ? "summary"
-                                    : strcmp(name, "telemetry_json") == 0 ? "telemetry"
-                                                                          : name;
-                fprintf(f, "%s\"%s\":", first ? "" : ",", jname);
-                cJSON *doc = embed && !null ? cJSON_Parse(v) : NULL;
-                char *txt = doc ? cJSON_PrintUnformatted(doc) : NULL;
+                bool embed;
+                fprintf(f, "%s\"%s\":", first ? "" : ",",
+                        ostel_store_export_json_key(name, &embed));
                 if (null)
                     fputs("null", f);
-                else if (txt)
-                    fputs(txt, f);
+                else if (embed)
+                    ostel_store_put_embedded_json(f, v, strlen(v));
                 else if (num && strcmp(v, "NaN") != 0 && strstr(v, "Infinity") == NULL)
                     fputs(v, f);
                 else
-                    put_text(f, v, fmt);
-                free(txt);
-                cJSON_Delete(doc);
+                    ostel_store_put_text(f, v, strlen(v), fmt);
             }
             first = false;
         }

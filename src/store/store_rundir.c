@@ -23,16 +23,6 @@ static bool col_extra(const struct ostel_metrics_header *h, size_t i)
     return c < 0 || ostel_metrics_col((enum ostel_metric_col)c)->sql == NULL;
 }
 
-/* Copies at most 40 bytes of a cell into out for an error message, replacing control bytes. */
-static const char *show(struct ostel_str s, char out[48])
-{
-    size_t n = s.n > 40 ? 40 : s.n;
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)s.p[i] < 0x20 ? '?' : s.p[i];
-    strcpy(out + n, s.n > 40 ? "..." : "");
-    return out;
-}
-
 /* Appends s as a JSON string exactly as cJSON_PrintUnformatted writes one (", \\ and bytes below
  * 0x20 escaped, the rest as they are). */
 static void json_string(struct ostel_buf *b, const char *s, size_t n)
@@ -189,37 +179,6 @@ void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows)
     free(rows->extra_at);
     ostel_buf_free(&rows->extra);
     memset(rows, 0, sizeof(*rows));
-}
-
-static bool key_char_ok(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '-';
-}
-
-int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size)
-{
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    size_t n = 0;
-    char shown[48];
-    if (memchr(text, '\0', len)) {
-        snprintf(err, err_size, "contains a NUL byte");
-        return OSTEL_ERR;
-    }
-    while (ostel_str_next_line(&rest, &line)) {
-        n++;
-        if (ostel_str_trim(line).n == 0)
-            continue;
-        long eq = ostel_str_find(line, "=");
-        bool ok = eq > 0;
-        for (long i = 0; ok && i < eq; i++)
-            ok = key_char_ok(line.p[i]);
-        if (!ok) {
-            snprintf(err, err_size, "line %zu is not key=value: '%s'", n, show(line, shown));
-            return OSTEL_ERR;
-        }
-    }
-    return OSTEL_OK;
 }
 
 const cJSON *ostel_store_json_get(const cJSON *root, const char *path)

@@ -83,12 +83,6 @@ void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, s
 void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows);
 
 /*
- * config.txt: validates that every non-empty line is key=value (keys [A-Za-z0-9_.-]). Returns 0 or
- * OSTEL_ERR with a message in err. Values are read with rundir's ostel_config_get().
- */
-int ostel_store_config_validate(const char *text, size_t len, char *err, size_t err_size);
-
-/*
  * summary.json: parses and checks the envelope ("schema": "ostel.summary", schema_version 1, a
  * "run" object with a string "status"). Returns the parsed document (the caller frees it with
  * cJSON_Delete) or NULL with a message in err.

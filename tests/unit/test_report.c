@@ -24,22 +24,209 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ostel_report_json_write writes, without a tree, what cJSON_Print of ostel_report_json_tree
- * gives, byte for byte. */
-static void assert_json_write_is_tree(const struct ostel_report *rep)
+/* ---- the JSON report checked against the report's structs ---- */
+
+/* A walk over an object's members in order: each expect_* takes the next member, checks its key
+ * and its value; walk_end checks that none is left. */
+struct walk {
+    const cJSON *at;
+    const char *where;
+};
+
+static struct walk walk_of(const cJSON *obj, const char *where)
+{
+    if (!cJSON_IsObject(obj))
+        fail_msg("%s: not an object", where);
+    return (struct walk){obj->child, where};
+}
+
+static const cJSON *walk_next(struct walk *w, const char *key)
+{
+    if (!w->at)
+        fail_msg("%s: no member '%s'", w->where, key);
+    if (strcmp(w->at->string, key) != 0)
+        fail_msg("%s: member '%s' where '%s' belongs", w->where, w->at->string, key);
+    const cJSON *c = w->at;
+    w->at = c->next;
+    return c;
+}
+
+static void walk_end(const struct walk *w)
+{
+    if (w->at)
+        fail_msg("%s: a member '%s' too many", w->where, w->at->string);
+}
+
+static void expect_null(struct walk *w, const char *key)
+{
+    if (!cJSON_IsNull(walk_next(w, key)))
+        fail_msg("%s.%s: not null", w->where, key);
+}
+
+/* v rounded to 6 significant digits (ostel_report_json_num: "%.6g" and strtod), null when not
+ * finite. */
+static void expect_num(struct walk *w, const char *key, double v)
+{
+    const cJSON *c = walk_next(w, key);
+    cJSON *want = ostel_report_json_num(v);
+    if (cJSON_IsNull(want) ? !cJSON_IsNull(c)
+                           : !cJSON_IsNumber(c) || c->valuedouble != want->valuedouble)
+        fail_msg("%s.%s: %s, want %.17g", w->where, key, cJSON_IsNumber(c) ? "other" : "no number",
+                 v);
+    cJSON_Delete(want);
+}
+
+/* v as it is, null when not finite. */
+static void expect_double(struct walk *w, const char *key, double v)
+{
+    const cJSON *c = walk_next(w, key);
+    if (isfinite(v) ? !cJSON_IsNumber(c) || c->valuedouble != v : !cJSON_IsNull(c))
+        fail_msg("%s.%s: want %.17g", w->where, key, v);
+}
+
+/* A count or setting, null when negative (not known). */
+static void expect_int(struct walk *w, const char *key, long long v)
+{
+    if (v < 0)
+        expect_null(w, key);
+    else
+        expect_double(w, key, (double)v);
+}
+
+static void expect_bool(struct walk *w, const char *key, int v)
+{
+    const cJSON *c = walk_next(w, key);
+    if (v < 0 ? !cJSON_IsNull(c) : !cJSON_IsBool(c) || cJSON_IsTrue(c) != (v != 0))
+        fail_msg("%s.%s: want %d", w->where, key, v);
+}
+
+/* s, null when NULL or empty. */
+static void expect_str(struct walk *w, const char *key, const char *s)
+{
+    const cJSON *c = walk_next(w, key);
+    if (s && *s ? !cJSON_IsString(c) || strcmp(c->valuestring, s) != 0 : !cJSON_IsNull(c))
+        fail_msg("%s.%s: want '%s'", w->where, key, s ? s : "(null)");
+}
+
+static void expect_cmpval(struct walk *w, const char *key, const struct ostel_report_cmpval *v)
+{
+    struct walk o = walk_of(walk_next(w, key), key);
+    expect_num(&o, "predicted_mib", v->predicted_mib);
+    expect_num(&o, "measured_mib", v->measured_mib);
+    expect_num(&o, "error_pct", v->error_pct);
+    walk_end(&o);
+}
+
+/* One run's object of the "runs" array against its struct. */
+static void expect_run(const cJSON *j, const struct ostel_report *rep, size_t idx,
+                       const char *group)
+{
+    const struct ostel_report_run *run = &rep->set->runs[idx];
+    struct walk w = walk_of(j, run->name);
+    expect_str(&w, "name", run->name);
+    expect_str(&w, "path", run->path);
+    expect_str(&w, "group", group);
+    expect_str(&w, "tag", run->tag);
+    expect_str(&w, "status", run->status);
+    expect_int(&w, "exit_code", run->exit_code);
+    expect_str(&w, "signal", run->signal);
+    expect_bool(&w, "oom_killed", run->oom_killed);
+    expect_str(&w, "model", run->model);
+    expect_str(&w, "model_type", run->model_type);
+    expect_num(&w, "model_size_mib", run->model_size_mib);
+    expect_num(&w, "model_n_params", run->model_n_params);
+    expect_int(&w, "ctx", run->ctx);
+    expect_int(&w, "gen", run->gen);
+    expect_num(&w, "n_prompt", run->n_prompt);
+    expect_num(&w, "n_gen", run->n_gen);
+    expect_int(&w, "repetition", run->repetition);
+    expect_str(&w, "scenario", run->scenario);
+    expect_str(&w, "tool", run->tool);
+    expect_str(&w, "llama_version", run->llama_version);
+    expect_str(&w, "device", run->device);
+    expect_str(&w, "device_desc", run->device_desc);
+    expect_double(&w, "start_ts", round(run->start_ts * 1000) / 1000); /* to the millisecond */
+    struct walk m = walk_of(walk_next(&w, "metrics"), "metrics");
+    for (int k = 0; k < OSTEL_REPORT_NMETRIC; k++)
+        if (rep->gpu || !ostel_report_metric_is_gpu(k))
+            expect_num(&m, ostel_report_metric_info(k)->key, run->metric[k]);
+    walk_end(&m);
+    struct walk ph = walk_of(walk_next(&w, "phases"), "phases");
+    for (int p = 0; p < OSTEL_REPORT_NPHASES; p++) {
+        if (!run->phase_present[p]) {
+            expect_null(&ph, ostel_report_phase_name(p));
+            continue;
+        }
+        struct walk t = walk_of(walk_next(&ph, ostel_report_phase_name(p)), "phase");
+        for (int k = 0; k < OSTEL_REPORT_NTEL; k++)
+            expect_num(&t, ostel_report_tel_key(k), run->tel[p][k]);
+        walk_end(&t);
+    }
+    walk_end(&ph);
+    const struct ostel_report_prediction *p = &run->pred;
+    if (!p->present) {
+        expect_null(&w, "prediction");
+    } else {
+        struct walk pr = walk_of(walk_next(&w, "prediction"), "prediction");
+        for (int k = 0; k < OSTEL_REPORT_NPARTS; k++)
+            expect_cmpval(&pr, ostel_report_part_name(k), &p->part[k]);
+        const cJSON *devs = walk_next(&pr, "devices");
+        assert_true(cJSON_IsArray(devs));
+        assert_int_equal(cJSON_GetArraySize(devs), p->ndev);
+        for (size_t d = 0; d < p->ndev; d++) {
+            struct walk dv = walk_of(cJSON_GetArrayItem(devs, (int)d), "device");
+            expect_str(&dv, "device", p->dev[d].name);
+            for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++)
+                expect_cmpval(&dv, ostel_report_part_name(k), &p->dev[d].part[k]);
+            walk_end(&dv);
+        }
+        expect_int(&pr, "n_ctx", p->n_ctx);
+        expect_str(&pr, "source", p->source);
+        expect_str(&pr, "backend", p->backend);
+        expect_bool(&pr, "within_bars", p->within_bars);
+        expect_str(&pr, "note", p->note);
+        walk_end(&pr);
+    }
+    expect_num(&w, "ram_mib", run->ram_mib);
+    expect_num(&w, "mem_available_start_mib", run->avail_start_mib);
+    expect_str(&w, "log_tail", run->log_tail);
+    walk_end(&w);
+}
+
+/* What ostel_report_json_write writes is JSON that cJSON prints back as the same bytes (its
+ * layout); its head is ostel_report_json_tree_head's tree; its "runs" hold every group's runs in
+ * order, each with the values of its struct. */
+static void assert_json_write_checks(const struct ostel_report *rep)
 {
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     ostel_report_json_write(rep, &b);
-    cJSON *tree = ostel_report_json_tree(rep);
-    char *t = cJSON_Print(tree);
+    cJSON *doc = cJSON_Parse(b.data);
+    assert_non_null(doc);
+    char *t = cJSON_Print(doc);
     assert_non_null(t);
     size_t n = strlen(t);
     assert_int_equal(b.len, n + 1);
     assert_memory_equal(b.data, t, n);
     assert_int_equal(b.data[n], '\n');
     cJSON_free(t);
-    cJSON_Delete(tree);
+    cJSON *runs = cJSON_DetachItemFromObject(doc, "runs");
+    assert_true(cJSON_IsArray(runs));
+    cJSON *head = ostel_report_json_tree_head(rep);
+    char *got = cJSON_Print(doc), *want = cJSON_Print(head);
+    assert_string_equal(got, want);
+    cJSON_free(got);
+    cJSON_free(want);
+    cJSON_Delete(head);
+    const cJSON *run = runs->child;
+    for (size_t gi = 0; gi < rep->ngroups; gi++)
+        for (size_t i = 0; i < rep->groups[gi].n; i++, run = run->next) {
+            assert_non_null(run);
+            expect_run(run, rep, rep->groups[gi].runs[i], rep->groups[gi].label);
+        }
+    assert_null(run);
+    cJSON_Delete(runs);
+    cJSON_Delete(doc);
     ostel_buf_free(&b);
 }
 
@@ -342,7 +529,7 @@ static void test_serve_odd_levels(void **state)
     assert_int_equal(sv.cells[1 * sv.nlevels + 1].runs, 0); /* "other" has no c2 */
     assert_false(sv.present[OSTEL_REPORT_SV_KV_MAX]);
     ostel_report_serve_free(&sv);
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     cJSON_free(odd);
@@ -526,7 +713,7 @@ static void test_grouping_and_baseline(void **state)
     assert_int_equal(rep.groups[0].runs[0], 2);
     assert_true(rep.groups[0].value[OSTEL_REPORT_M_GEN_TPS] == 11);
     assert_true(fabs(rep.groups[0].cmp[OSTEL_REPORT_M_GEN_TPS].ratio.ratio - 11.0 / 21.0) < 1e-12);
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
 
     unsigned by;
@@ -538,7 +725,7 @@ static void test_grouping_and_baseline(void **state)
     assert_int_equal(ostel_report_build(&rep, &set, &o2, err, sizeof(err)), 0);
     assert_int_equal(rep.ngroups, 1);
     assert_string_equal(rep.groups[0].label, "ctx 4096");
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
     struct ostel_report_options o3 = {0, "zzz"};
     assert_int_equal(ostel_report_build(&rep, &set, &o3, err, sizeof(err)), -1);
@@ -727,14 +914,14 @@ static void test_real_runs(void **state)
     double f16 = rep.groups[0].value[OSTEL_REPORT_M_MODEL_MIB];
     double q8 = rep.groups[1].value[OSTEL_REPORT_M_MODEL_MIB];
     assert_true(q8 > 0.4 * f16 && q8 < 0.6 * f16);
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     /* every escape cJSON writes, and bytes it leaves alone */
     struct ostel_report_run *ru = &set.runs[rep.groups[0].runs[0]];
     free(ru->log_tail);
     ru->log_tail = strdup("q\"b\\s/\x01\x1f\b\f\n\r\t\x7f\xc3\xa9 end");
     free(ru->tag);
     ru->tag = strdup("\x02tag\"");
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     free(dir);
@@ -878,7 +1065,7 @@ static void test_gpu_fake(void **state)
     free(md);
     free(csv);
     free(json);
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     free(dir);
@@ -1001,7 +1188,7 @@ static void test_prediction_real(void **state)
     const struct ostel_report_table *runs = table_of(&ts, "runs");
     assert_string_equal(cell_at(runs, 0, 12), "within the bars");
     ostel_report_tables_free(&ts);
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     free(dir);
@@ -1166,7 +1353,7 @@ static void test_memory_sweep(void **state)
     assert_string_equal(cell_at(rt, 1, 12), "compute +20.00% ⚠");
     ostel_report_tables_free(&ts);
 
-    cJSON *tree = ostel_report_json_tree(&rep);
+    cJSON *tree = ostel_report_json_tree_head(&rep);
     const cJSON *g0 = cJSON_GetArrayItem(cJSON_GetObjectItem(tree, "groups"), 0);
     const cJSON *pts = cJSON_GetObjectItem(cJSON_GetObjectItem(g0, "memory_sweep"), "points");
     assert_int_equal(cJSON_GetArraySize(pts), 4);
@@ -1187,7 +1374,7 @@ static void test_memory_sweep(void **state)
     if (ostel_report_html_has_charts())
         assert_non_null(strstr(html.data, "id=\"sweep-chart\""));
     ostel_buf_free(&html);
-    assert_json_write_is_tree(&rep);
+    assert_json_write_checks(&rep);
     ostel_report_free(&rep);
     ostel_report_set_free(&set);
     test_rmtree(tmp);

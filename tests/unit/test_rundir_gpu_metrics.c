@@ -227,11 +227,32 @@ static void test_reordered_and_extra(void **state)
     /* the mapping itself */
     struct ostel_gpu_metrics_scan sc;
     assert_int_equal(ostel_gpu_metrics_scan_init(&sc, csv, strlen(csv), err, sizeof(err)), 0);
-    assert_int_equal(sc.ncols, 5);
-    assert_int_equal(sc.col[0], OSTEL_GPU_COL_POWER_W);
-    assert_int_equal(sc.col[1], -1);
-    assert_int_equal(sc.at[OSTEL_GPU_COL_TS], 3);
-    assert_int_equal(sc.at[OSTEL_GPU_COL_PHASE], -1);
+    assert_int_equal(sc.csv.ncols, 5);
+    assert_int_equal(sc.csv.col[0], OSTEL_GPU_COL_POWER_W);
+    assert_int_equal(sc.csv.col[1], -1);
+    assert_int_equal(sc.csv.at[OSTEL_GPU_COL_TS], 3);
+    assert_int_equal(sc.csv.at[OSTEL_GPU_COL_PHASE], -1);
+    ostel_gpu_metrics_scan_free(&sc);
+}
+
+/* The cells are rundir_csv.c's: a quoted one's quotes undone, blanks around a value trimmed before
+ * the column's rule, a quote left open one error naming its row. */
+static void test_quoted_and_blanks(void **state)
+{
+    (void)state;
+    struct ostel_gpu_table t;
+    char err[256] = "";
+    if (parse("ts,gpu,phase,power_w\n\"1.5\", 2 ,\"load\", 300.25 \n", &t, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(t.n, 1);
+    assert_true(t.rows[0].ts == 1.5);
+    assert_int_equal(t.rows[0].gpu, 2);
+    assert_int_equal(t.rows[0].phase, OSTEL_PHASE_LOAD);
+    assert_true(ostel_gpu_row_get(&t.rows[0], OSTEL_GPU_POWER_W) == 300.25);
+    ostel_gpu_metrics_table_free(&t);
+    assert_int_equal(parse("ts,gpu\n1,0\n\"2,0\n", &t, err, sizeof(err)), OSTEL_ERR);
+    assert_string_equal(err, "line 3: a malformed cell (a quote not closed, or text after one)");
+    assert_null(t.rows);
 }
 
 /* Bad input: one error naming the line (and the column), nothing returned. */
@@ -292,23 +313,22 @@ static void test_scanner(void **state)
     assert_int_equal(r.gpu, 1);
     assert_int_equal(ostel_gpu_metrics_scan_next(&sc, &r, err, sizeof(err)), OSTEL_ERR);
     assert_string_equal(err, "line 4: column ts is not a number");
+    ostel_gpu_metrics_scan_free(&sc);
     csv = "ts,gpu\n1,0\n";
     assert_int_equal(ostel_gpu_metrics_scan_init(&sc, csv, strlen(csv), err, sizeof(err)), 0);
     assert_int_equal(ostel_gpu_metrics_scan_next(&sc, &r, err, sizeof(err)), 1);
     assert_int_equal(ostel_gpu_metrics_scan_next(&sc, &r, err, sizeof(err)), 0);
     assert_int_equal(ostel_gpu_metrics_scan_next(&sc, &r, err, sizeof(err)), 0);
+    ostel_gpu_metrics_scan_free(&sc);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_columns_in_order),
-        cmocka_unit_test(test_docs_are_the_table),
-        cmocka_unit_test(test_fixtures_roundtrip),
-        cmocka_unit_test(test_good_file),
-        cmocka_unit_test(test_reordered_and_extra),
-        cmocka_unit_test(test_bad_input),
-        cmocka_unit_test(test_scanner),
+        cmocka_unit_test(test_columns_in_order),    cmocka_unit_test(test_docs_are_the_table),
+        cmocka_unit_test(test_fixtures_roundtrip),  cmocka_unit_test(test_good_file),
+        cmocka_unit_test(test_reordered_and_extra), cmocka_unit_test(test_quoted_and_blanks),
+        cmocka_unit_test(test_bad_input),           cmocka_unit_test(test_scanner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

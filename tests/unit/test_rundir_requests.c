@@ -238,6 +238,14 @@ static void test_requests_good(void **state)
     assert_string_equal(r.text[OSTEL_REQ_COL_ERROR], "x");
     assert_int_equal(ostel_requests_scan_next(&sc, &r, err, sizeof(err)), 0);
     ostel_requests_scan_free(&sc);
+    /* blanks around a number are not its; a number cell of blanks only is empty */
+    csv = "req_id,ttft_ms,level\n 9 ,  , c4 \n";
+    assert_int_equal(ostel_requests_scan_init(&sc, csv, strlen(csv), err, sizeof(err)), 0);
+    assert_int_equal(ostel_requests_scan_next(&sc, &r, err, sizeof(err)), 1);
+    assert_true(r.v[OSTEL_REQ_COL_REQ_ID] == 9);
+    assert_true(isnan(r.v[OSTEL_REQ_COL_TTFT_MS]));
+    assert_string_equal(r.text[OSTEL_REQ_COL_LEVEL], " c4 "); /* text as written */
+    ostel_requests_scan_free(&sc);
 }
 
 static void test_requests_bad(void **state)
