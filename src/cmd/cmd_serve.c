@@ -607,12 +607,15 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     const char *status = g_url_signal ? "interrupted" : err[0] ? "failed" : "ok";
     struct ostel_buf base;
     ostel_buf_init(&base, 0);
-    ostel_config_line(&base, "tag", a->tag);
-    ostel_buf_puts(&base, "tool=llama-server\nmodel=\nctx=\ngen=\n");
-    ostel_config_line(&base, "ostel_command", cmdline);
-    ostel_config_line(&base, "ostel_version", OSTEL_VERSION);
-    ostel_buf_printf(&base, "interval_ms=%.3f\nwatched_pid=%d\n", (double)a->interval_ns / 1e6,
-                     (int)watched);
+    ostel_config_line(&base, OSTEL_CFG_TAG, a->tag);
+    ostel_config_line(&base, OSTEL_CFG_TOOL, "llama-server");
+    ostel_config_line(&base, OSTEL_CFG_MODEL, NULL);
+    ostel_config_line(&base, OSTEL_CFG_CTX, NULL);
+    ostel_config_line(&base, OSTEL_CFG_GEN, NULL);
+    ostel_config_line(&base, OSTEL_CFG_OSTEL_COMMAND, cmdline);
+    ostel_config_line(&base, OSTEL_CFG_OSTEL_VERSION, OSTEL_VERSION);
+    ostel_config_linef(&base, OSTEL_CFG_INTERVAL_MS, "%.3f", (double)a->interval_ns / 1e6);
+    ostel_config_num(&base, OSTEL_CFG_WATCHED_PID, (long long)watched, true);
     /* the struct's summary of a process ostel did not start (rundir_summary.h: external) */
     struct ostel_summary sum;
     ostel_summary_init(&sum);

@@ -628,24 +628,21 @@ int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_
     struct ostel_str rest = ostel_str_make(data, len), key, val;
     while (ostel_config_next(&rest, &key, &val)) {
         /* summary.json is authoritative; config.txt only fills what it left unknown. */
-        char **dst = NULL;
-        if (ostel_str_eq(key, "tag"))
-            dst = &r->tag;
-        else if (ostel_str_eq(key, "model"))
-            dst = &r->model;
-        else if (ostel_str_eq(key, "scenario"))
-            dst = &r->scenario;
-        else if (ostel_str_eq(key, "tool"))
-            dst = &r->tool;
-        else if (ostel_str_eq(key, "llama_version"))
-            dst = &r->llama_version;
-        else if (ostel_str_eq(key, "host"))
-            dst = &r->host;
+        enum ostel_config_key k;
+        if (!ostel_config_key_lookup(key, &k))
+            continue;
+        char **dst = k == OSTEL_CFG_TAG             ? &r->tag
+                     : k == OSTEL_CFG_MODEL         ? &r->model
+                     : k == OSTEL_CFG_SCENARIO      ? &r->scenario
+                     : k == OSTEL_CFG_TOOL          ? &r->tool
+                     : k == OSTEL_CFG_LLAMA_VERSION ? &r->llama_version
+                     : k == OSTEL_CFG_HOST          ? &r->host
+                                                    : NULL;
         if (dst && !**dst) {
             set_str(dst, val.p, val.n);
             continue;
         }
-        if (ostel_str_eq(key, "ram_mib") && isnan(r->ram_mib) && val.n > 0 && val.n < 20) {
+        if (k == OSTEL_CFG_RAM_MIB && isnan(r->ram_mib) && val.n > 0 && val.n < 20) {
             char tmp[24];
             memcpy(tmp, val.p, val.n);
             tmp[val.n] = '\0';
@@ -655,10 +652,10 @@ int ostel_report_load_config(struct ostel_report_run *r, const char *data, size_
                 r->ram_mib = v;
             continue;
         }
-        long long *num = ostel_str_eq(key, "ctx")          ? &r->ctx
-                         : ostel_str_eq(key, "gen")        ? &r->gen
-                         : ostel_str_eq(key, "repetition") ? &r->repetition
-                                                           : NULL;
+        long long *num = k == OSTEL_CFG_CTX          ? &r->ctx
+                         : k == OSTEL_CFG_GEN        ? &r->gen
+                         : k == OSTEL_CFG_REPETITION ? &r->repetition
+                                                     : NULL;
         if (num && *num < 0 && val.n > 0 && val.n < 20) {
             char tmp[24];
             memcpy(tmp, val.p, val.n);

@@ -243,50 +243,50 @@ static int write_config(const struct run_ctx *c, const char *status, bool last)
     struct ostel_buf b;
     ostel_buf_init(&b, 0);
     char *cmd = join_argv(s->argv);
-    ostel_config_line(&b, "run_id", c->run_id);
-    ostel_config_line(&b, "tag", s->tag);
-    ostel_config_line(&b, "model", s->model);
-    ostel_config_num(&b, "ctx", s->ctx, s->ctx >= 0);
-    ostel_config_num(&b, "gen", s->gen, s->gen >= 0);
-    ostel_config_line(&b, "prompt", s->prompt_desc);
-    ostel_config_line(&b, "tool", s->tool);
-    ostel_config_line(&b, "command", cmd);
-    ostel_config_line(&b, "ostel_command", s->ostel_cmdline);
-    ostel_config_line(&b, "llama_bin", s->llama_bin);
-    ostel_config_line(&b, "llama_version",
+    ostel_config_line(&b, OSTEL_CFG_RUN_ID, c->run_id);
+    ostel_config_line(&b, OSTEL_CFG_TAG, s->tag);
+    ostel_config_line(&b, OSTEL_CFG_MODEL, s->model);
+    ostel_config_num(&b, OSTEL_CFG_CTX, s->ctx, s->ctx >= 0);
+    ostel_config_num(&b, OSTEL_CFG_GEN, s->gen, s->gen >= 0);
+    ostel_config_line(&b, OSTEL_CFG_PROMPT, s->prompt_desc);
+    ostel_config_line(&b, OSTEL_CFG_TOOL, s->tool);
+    ostel_config_line(&b, OSTEL_CFG_COMMAND, cmd);
+    ostel_config_line(&b, OSTEL_CFG_OSTEL_COMMAND, s->ostel_cmdline);
+    ostel_config_line(&b, OSTEL_CFG_LLAMA_BIN, s->llama_bin);
+    ostel_config_line(&b, OSTEL_CFG_LLAMA_VERSION,
                       c->llama_version[0] ? c->llama_version : s->llama_version);
-    ostel_config_line(&b, "ostel_version", OSTEL_VERSION);
-    ostel_config_line(&b, "host", c->host.hostname);
-    ostel_config_line(&b, "os", c->host.os_version[0] ? c->host.os_version : c->host.os);
-    ostel_config_line(&b, "kernel", c->host.kernel);
-    ostel_config_line(&b, "arch", c->host.machine);
-    ostel_config_line(&b, "cpu_model", c->host.cpu_model);
-    ostel_config_num(&b, "cpu_cores", c->host.logical_cores,
+    ostel_config_line(&b, OSTEL_CFG_OSTEL_VERSION, OSTEL_VERSION);
+    ostel_config_line(&b, OSTEL_CFG_HOST, c->host.hostname);
+    ostel_config_line(&b, OSTEL_CFG_OS, c->host.os_version[0] ? c->host.os_version : c->host.os);
+    ostel_config_line(&b, OSTEL_CFG_KERNEL, c->host.kernel);
+    ostel_config_line(&b, OSTEL_CFG_ARCH, c->host.machine);
+    ostel_config_line(&b, OSTEL_CFG_CPU_MODEL, c->host.cpu_model);
+    ostel_config_num(&b, OSTEL_CFG_CPU_CORES, c->host.logical_cores,
                      (c->host.valid >> OSTEL_PLATFORM_HOST_CORES) & 1u);
-    ostel_config_num(&b, "ram_mib", (long long)(c->host.ram_bytes >> 20),
+    ostel_config_num(&b, OSTEL_CFG_RAM_MIB, (long long)(c->host.ram_bytes >> 20),
                      (c->host.valid >> OSTEL_PLATFORM_HOST_RAM) & 1u);
-    ostel_config_num(&b, "swap_mib", (long long)(c->host.swap_total_bytes >> 20),
+    ostel_config_num(&b, OSTEL_CFG_SWAP_MIB, (long long)(c->host.swap_total_bytes >> 20),
                      (c->host.valid >> OSTEL_PLATFORM_HOST_SWAP_TOTAL) & 1u);
-    ostel_config_line(&b, "platform", ostel_platform_backend_name());
+    ostel_config_line(&b, OSTEL_CFG_PLATFORM, ostel_platform_backend_name());
     if (c->gpu_line[0])
-        ostel_config_line(&b, "gpu", c->gpu_line);
-    ostel_config_line(&b, "start_time", c->start_time);
+        ostel_config_line(&b, OSTEL_CFG_GPU, c->gpu_line);
+    ostel_config_line(&b, OSTEL_CFG_START_TIME, c->start_time);
     char iv[32];
     snprintf(iv, sizeof(iv), "%.3f", (double)s->interval_ns / 1e6);
-    ostel_config_line(&b, "interval_ms", iv);
-    ostel_config_line(&b, "scenario", s->scenario ? s->scenario : "none");
-    ostel_config_num(&b, "repetition", s->repetition, s->repetition > 0);
+    ostel_config_line(&b, OSTEL_CFG_INTERVAL_MS, iv);
+    ostel_config_line(&b, OSTEL_CFG_SCENARIO, s->scenario ? s->scenario : "none");
+    ostel_config_num(&b, OSTEL_CFG_REPETITION, s->repetition, s->repetition > 0);
     if (s->study) {
-        ostel_config_line(&b, "study", s->study);
-        ostel_config_line(&b, "spec_hash", s->spec_hash);
+        ostel_config_line(&b, OSTEL_CFG_STUDY, s->study);
+        ostel_config_line(&b, OSTEL_CFG_SPEC_HASH, s->spec_hash);
     }
-    ostel_config_line(&b, "oom_scope", c->res->oom_scope ? c->res->oom_scope : "");
+    ostel_config_line(&b, OSTEL_CFG_OOM_SCOPE, c->res->oom_scope ? c->res->oom_scope : "");
     const char *error = c->res->write_error[0] ? c->res->write_error : NULL;
     if (last && s->before_config)
         s->before_config(s->before_config_arg, &b, c->res, &status, &error);
-    ostel_config_line(&b, "status", status);
+    ostel_config_line(&b, OSTEL_CFG_STATUS, status);
     if (error && *error)
-        ostel_config_line(&b, "error", error);
+        ostel_config_line(&b, OSTEL_CFG_ERROR, error);
     int e = ostel_config_write(s->dir, b.data, b.len);
     free(cmd);
     ostel_buf_free(&b);

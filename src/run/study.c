@@ -187,11 +187,11 @@ static bool run_dir_finished(const char *dir, const char *hash, bool serve)
     struct ostel_buf b;
     ostel_buf_init(&b, 1 << 20);
     if (ostel_is_file(sum) && ostel_config_read(dir, 1 << 20, &b) == 0) {
-        char *status = ostel_config_get(b.data, b.len, "status");
-        char *spec_hash = ostel_config_get(b.data, b.len, "spec_hash");
+        char *status = ostel_config_get(b.data, b.len, OSTEL_CFG_STATUS);
+        char *spec_hash = ostel_config_get(b.data, b.len, OSTEL_CFG_SPEC_HASH);
         bool final = status && (strcmp(status, "ok") == 0 || strcmp(status, "failed") == 0 ||
                                 strcmp(status, "killed") == 0 || strcmp(status, "timeout") == 0);
-        char *serve_mode = serve ? ostel_config_get(b.data, b.len, "serve_mode") : NULL;
+        char *serve_mode = serve ? ostel_config_get(b.data, b.len, OSTEL_CFG_SERVE_MODE) : NULL;
         ok = final && spec_hash && strcmp(spec_hash, hash) == 0 && (!serve || serve_mode);
         free(serve_mode);
         free(status);

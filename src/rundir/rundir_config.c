@@ -1,27 +1,79 @@
 /*
- * rundir_config: config.txt's one writer and one reader (see rundir_config.h).
+ * rundir_config: config.txt's key table, its one writer and its one reader (see rundir_config.h).
  */
 #include "rundir/rundir_config.h"
 
 #include "util/fileio.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void ostel_config_line(struct ostel_buf *b, const char *key, const char *value)
+static const struct ostel_config_key_info keys[OSTEL_CFG_COUNT] = {
+#define OSTEL_CONFIG_INFO_(id, name, by, meaning) {name, sizeof(name) - 1, by, meaning},
+    OSTEL_CONFIG_KEYS(OSTEL_CONFIG_INFO_)
+#undef OSTEL_CONFIG_INFO_
+};
+
+const struct ostel_config_key_info *ostel_config_key(enum ostel_config_key k)
 {
-    ostel_buf_printf(b, "%s=", key);
-    for (const char *p = value ? value : ""; *p; p++)
-        ostel_buf_putc(b, (*p == '\n' || *p == '\r') ? ' ' : *p);
+    OSTEL_ASSERT((unsigned)k < OSTEL_CFG_COUNT);
+    return &keys[k];
+}
+
+const char *ostel_config_key_name(enum ostel_config_key k)
+{
+    return ostel_config_key(k)->name;
+}
+
+bool ostel_config_key_lookup(struct ostel_str name, enum ostel_config_key *out)
+{
+    for (int k = 0; k < OSTEL_CFG_COUNT; k++) {
+        if (keys[k].len == name.n && memcmp(keys[k].name, name.p, name.n) == 0) {
+            *out = (enum ostel_config_key)k;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Appends value[0..n), its line ends made spaces, and the line's end. */
+static void put_value(struct ostel_buf *b, const char *value, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ostel_buf_putc(b, (value[i] == '\n' || value[i] == '\r') ? ' ' : value[i]);
     ostel_buf_putc(b, '\n');
 }
 
-void ostel_config_num(struct ostel_buf *b, const char *key, long long v, bool valid)
+void ostel_config_line(struct ostel_buf *b, enum ostel_config_key k, const char *value)
+{
+    const struct ostel_config_key_info *info = ostel_config_key(k);
+    ostel_buf_append(b, info->name, info->len);
+    ostel_buf_putc(b, '=');
+    put_value(b, value ? value : "", value ? strlen(value) : 0);
+}
+
+void ostel_config_num(struct ostel_buf *b, enum ostel_config_key k, long long v, bool valid)
 {
     char tmp[32];
     snprintf(tmp, sizeof(tmp), "%lld", v);
-    ostel_config_line(b, key, valid ? tmp : "");
+    ostel_config_line(b, k, valid ? tmp : "");
+}
+
+void ostel_config_linef(struct ostel_buf *b, enum ostel_config_key k, const char *fmt, ...)
+{
+    struct ostel_buf v;
+    ostel_buf_init(&v, 0);
+    va_list ap;
+    va_start(ap, fmt);
+    ostel_buf_vprintf(&v, fmt, ap);
+    va_end(ap);
+    const struct ostel_config_key_info *info = ostel_config_key(k);
+    ostel_buf_append(b, info->name, info->len);
+    ostel_buf_putc(b, '=');
+    put_value(b, v.data ? v.data : "", v.len);
+    ostel_buf_free(&v);
 }
 
 int ostel_config_write(const char *dir, const char *text, size_t len)
@@ -46,10 +98,11 @@ bool ostel_config_next(struct ostel_str *rest, struct ostel_str *key, struct ost
     return false;
 }
 
-char *ostel_config_get(const char *text, size_t len, const char *key)
+char *ostel_config_get(const char *text, size_t len, enum ostel_config_key k)
 {
     struct ostel_str rest = ostel_str_make(text, len), line;
-    size_t klen = strlen(key);
+    const char *key = ostel_config_key(k)->name;
+    size_t klen = ostel_config_key(k)->len;
     while (ostel_str_next_line(&rest, &line)) {
         if (line.n > klen && memcmp(line.p, key, klen) == 0 && line.p[klen] == '=')
             return ostel_xstrndup(line.p + klen + 1, line.n - klen - 1);

@@ -164,27 +164,30 @@ void ostel_serve_server_error(const struct ostel_serve_server_result *r,
 void ostel_serve_config_lines(struct ostel_buf *b, const struct ostel_serve_params *p,
                               long long parallel, const char *url)
 {
-    ostel_config_line(b, "serve_url", url);
-    ostel_config_line(b, "serve_mode",
+    ostel_config_line(b, OSTEL_CFG_SERVE_URL, url);
+    ostel_config_line(b, OSTEL_CFG_SERVE_MODE,
                       p->mode == OSTEL_SERVE_SWEEP  ? "sweep"
                       : p->mode == OSTEL_SERVE_RATE ? "rate"
                                                     : "concurrency");
-    ostel_buf_puts(b, "serve_levels=");
+    struct ostel_buf levels;
+    ostel_buf_init(&levels, 0);
     for (size_t i = 0; i < p->n_levels; i++)
-        ostel_buf_printf(b, "%s%g", i ? "," : "", p->levels[i]);
+        ostel_buf_printf(&levels, "%s%g", i ? "," : "", p->levels[i]);
+    ostel_config_line(b, OSTEL_CFG_SERVE_LEVELS, levels.data);
+    ostel_buf_free(&levels);
     /* N:SD, or MIN-MAX when uniform */
-    ostel_buf_printf(b, "\nserve_prompt_tokens=%d%c%d\nserve_output_tokens=%d%c%d\n",
-                     p->prompt_tokens, p->prompt_max ? '-' : ':',
-                     p->prompt_max ? p->prompt_max : p->prompt_sd, p->output_tokens,
-                     p->output_max ? '-' : ':', p->output_max ? p->output_max : p->output_sd);
-    ostel_buf_printf(b,
-                     "serve_requests=%d\nserve_warmup=%d\nserve_duration_s=%g\nserve_seed=%llu\n",
-                     p->requests, p->warmup, p->duration_s, (unsigned long long)p->seed);
-    ostel_buf_printf(b, "serve_unique_prompts=%d\nserve_parallel=", p->reuse_prompts ? 0 : 1);
-    if (parallel > 0)
-        ostel_buf_printf(b, "%lld", parallel);
-    ostel_buf_printf(b, "\nserve_utf8_only=%d\nserve_banned_tokens=%zu\n", p->utf8_only ? 1 : 0,
-                     p->n_banned_tokens);
+    ostel_config_linef(b, OSTEL_CFG_SERVE_PROMPT_TOKENS, "%d%c%d", p->prompt_tokens,
+                       p->prompt_max ? '-' : ':', p->prompt_max ? p->prompt_max : p->prompt_sd);
+    ostel_config_linef(b, OSTEL_CFG_SERVE_OUTPUT_TOKENS, "%d%c%d", p->output_tokens,
+                       p->output_max ? '-' : ':', p->output_max ? p->output_max : p->output_sd);
+    ostel_config_num(b, OSTEL_CFG_SERVE_REQUESTS, p->requests, true);
+    ostel_config_num(b, OSTEL_CFG_SERVE_WARMUP, p->warmup, true);
+    ostel_config_linef(b, OSTEL_CFG_SERVE_DURATION_S, "%g", p->duration_s);
+    ostel_config_linef(b, OSTEL_CFG_SERVE_SEED, "%llu", (unsigned long long)p->seed);
+    ostel_config_num(b, OSTEL_CFG_SERVE_UNIQUE_PROMPTS, p->reuse_prompts ? 0 : 1, true);
+    ostel_config_num(b, OSTEL_CFG_SERVE_PARALLEL, parallel, parallel > 0);
+    ostel_config_num(b, OSTEL_CFG_SERVE_UTF8_ONLY, p->utf8_only ? 1 : 0, true);
+    ostel_config_linef(b, OSTEL_CFG_SERVE_BANNED_TOKENS, "%zu", p->n_banned_tokens);
 }
 
 int ostel_serve_config_text(const char *dir, const char *base, const struct ostel_serve_params *p,
@@ -200,8 +203,9 @@ int ostel_serve_config_text(const char *dir, const char *base, const struct oste
         if (ostel_config_read(dir, 16u << 20, &in) == 0) {
             struct ostel_str rest = ostel_str_make(in.data ? in.data : "", in.len), key, val;
             while (ostel_config_next(&rest, &key, &val)) {
-                if (ostel_str_eq(key, "status") || ostel_str_eq(key, "error") ||
-                    ostel_str_starts_with(key, "serve_"))
+                enum ostel_config_key k; /* the load's lines, status and error: written below */
+                if (ostel_config_key_lookup(key, &k) &&
+                    (ostel_config_key(k)->by & OSTEL_CONFIG_SERVE))
                     continue;
                 ostel_buf_append(b, key.p, key.n);
                 ostel_buf_putc(b, '=');
@@ -214,8 +218,8 @@ int ostel_serve_config_text(const char *dir, const char *base, const struct oste
         ostel_buf_free(&in);
     }
     ostel_serve_config_lines(b, p, parallel, url);
-    ostel_config_line(b, "status", status);
+    ostel_config_line(b, OSTEL_CFG_STATUS, status);
     if (error && *error)
-        ostel_config_line(b, "error", error);
+        ostel_config_line(b, OSTEL_CFG_ERROR, error);
     return e;
 }

@@ -900,7 +900,7 @@ static void run_files_release(struct ostel_store *s, struct run_files *f)
     run_files_free(f);
 }
 
-static char *config_get(const struct run_files *f, const char *key)
+static char *config_get(const struct run_files *f, enum ostel_config_key key)
 {
     if (!f->have_config)
         return NULL;
@@ -918,7 +918,7 @@ static char *config_get(const struct run_files *f, const char *key)
  */
 static int run_key(const struct run_files *f, char **out)
 {
-    char *id = config_get(f, "run_id");
+    char *id = config_get(f, OSTEL_CFG_RUN_ID);
     if (id) {
         *out = ostel_xasprintf("id:%s", id);
         free(id);
@@ -1135,9 +1135,9 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
 
     char now[32];
     now_iso(now);
-    char *spec =
-        opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash) : config_get(f, "spec_hash");
-    char *llama_version = config_get(f, "llama_version");
+    char *spec = opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash)
+                                         : config_get(f, OSTEL_CFG_SPEC_HASH);
+    char *llama_version = config_get(f, OSTEL_CFG_LLAMA_VERSION);
     char *abs_dir = realpath(dir, NULL);
     int i = 1;
     sqlite3_bind_text(st, i++, key, -1, SQLITE_TRANSIENT);
@@ -1423,7 +1423,7 @@ static int insert_scenario(struct ostel_store *s, const struct run_files *f, int
         ostel_store_json_string(obj, "name", &name);
     if (!name || !*name || strcmp(name, "none") == 0)
         return OSTEL_OK;
-    char *cfg_def = config_get(f, "scenario_spec");
+    char *cfg_def = config_get(f, OSTEL_CFG_SCENARIO_SPEC);
     if (obj)
         ostel_store_json_string(obj, "definition", &def);
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_SCENARIO,

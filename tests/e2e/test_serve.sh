@@ -128,6 +128,14 @@ assert_eq "$(json "$TMP/url/summary.json" 'j["serve"]["levels"][0]["kind"]')" ra
 assert_eq "$(json "$TMP/url/summary.json" 'j["serve"]["levels"][0]["completed"]')" 5
 assert_eq "$(json "$TMP/url/summary.json" 'j["run"]["watched_pid"]')" "$spid"
 assert_grep "^serve_url=http://127.0.0.1:$port\$" "$TMP/url/config.txt"
+# --url's own lines, in their order (docs/run-directory.md), then the load's, then the status
+assert_eq "$(cut -d= -f1 "$TMP/url/config.txt" | tr '\n' ' ')" "tag tool model ctx gen \
+ostel_command ostel_version interval_ms watched_pid serve_url serve_mode serve_levels \
+serve_prompt_tokens serve_output_tokens serve_requests serve_warmup serve_duration_s serve_seed \
+serve_unique_prompts serve_parallel serve_utf8_only serve_banned_tokens status "
+assert_grep '^tool=llama-server$' "$TMP/url/config.txt"
+assert_grep '^model=$' "$TMP/url/config.txt"
+assert_grep "^watched_pid=$spid\$" "$TMP/url/config.txt"
 check_requests "$TMP/url" r20 6 4
 [ -f "$TMP/url/llama_output.log" ] && fail "--url made a llama_output.log of a server it did not start"
 

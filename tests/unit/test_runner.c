@@ -10,6 +10,7 @@
 #include "run/aggregate.h"
 #include "run/runner.h"
 #include "run/sampler.h"
+#include "rundir/rundir_config.h"
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_summary.h"
 
@@ -232,6 +233,26 @@ static void test_run_hands_over(void **state)
     assert_true(cJSON_IsNumber(ds) && ds->valuedouble == samples->valuedouble);
     assert_string_equal(disk.run.run_id, res.summary->run.run_id);
     ostel_summary_free(&disk);
+
+    /* config.txt: the runner's keys of the table, in the table's order, the final status last */
+    struct ostel_buf cfg;
+    ostel_buf_init(&cfg, 0);
+    assert_int_equal(ostel_config_read(dir, 1 << 20, &cfg), 0);
+    struct ostel_str rest = ostel_str_make(cfg.data, cfg.len), key, val;
+    int prev = -1, nkeys = 0;
+    enum ostel_config_key k = OSTEL_CFG_COUNT;
+    while (ostel_config_next(&rest, &key, &val)) {
+        if (!ostel_config_key_lookup(key, &k))
+            fail_msg("config.txt: '%.*s' is not in the table", (int)key.n, key.p);
+        assert_true((int)k > prev);
+        assert_true(ostel_config_key(k)->by & OSTEL_CONFIG_RUNNER);
+        prev = (int)k;
+        nkeys++;
+    }
+    assert_int_equal(k, OSTEL_CFG_STATUS);
+    assert_true(ostel_str_eq(val, "ok"));
+    assert_true(nkeys > 20);
+    ostel_buf_free(&cfg);
 
     ostel_run_result_free(&res);
     assert_null(res.summary);
