@@ -54,9 +54,11 @@ fi
 cleanup_cg() {
     local p d
     for d in "$CG" "$CG/run" "$CG/other"; do
-        for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+        for p in $(cat "$d/cgroup.procs" 2>/dev/null); do
+            kill -KILL "$p" 2>/dev/null || true
+            wait_gone "$p" "a process left in $d"
+        done
     done
-    sleep 0.2
     for d in "$RUN"/ostel-run-* "$CG/run" "$CG/other"; do
         [ -d "$d" ] && { rmdir "$d" 2>/dev/null || true; }
     done
