@@ -1474,89 +1474,125 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
 
 #endif /* OSTEL_HAVE_CURL */
 
-int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
+/* One level's sample rows, summed while they are labelled (ostel_serve_label_metrics). */
+struct level_acc {
+    double rss_peak, rss_sum, cpu_sum;
+    size_t n_rss, n_cpu, n_all;
+};
+
+/* row's level: the name of the last level whose span holds its ts ("" for none; row NULL: none),
+ * its values counted in every level that holds it. */
+static const char *label_row(const struct ostel_serve_outcome *o,
+                             const struct ostel_metrics_row *row, struct level_acc *acc)
+{
+    double ts = row ? ostel_metrics_get(row, OSTEL_COL_TS) : NAN;
+    const char *name = "";
+    for (size_t i = 0; i < o->n_levels; i++) {
+        if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
+            continue;
+        struct level_acc *a = &acc[i];
+        name = o->level_names[i];
+        a->n_all++;
+        double rss = ostel_metrics_get(row, OSTEL_COL_RSS_MB),
+               cpu = ostel_metrics_get(row, OSTEL_COL_CPU_PCT);
+        if (isfinite(rss)) {
+            a->rss_peak = a->n_rss == 0 || rss > a->rss_peak ? rss : a->rss_peak;
+            a->rss_sum += rss;
+            a->n_rss++;
+        }
+        if (isfinite(cpu)) {
+            a->cpu_sum += cpu;
+            a->n_cpu++;
+        }
+    }
+    return name;
+}
+
+/* metrics.csv with its level column, from the rows the runner (or the sampler) wrote it from:
+ * their header and rows formatted again, the very bytes of the file, each line ending in its
+ * level. */
+static void label_from_rows(const struct ostel_metrics_table *rows,
+                            const struct ostel_serve_outcome *o, struct level_acc *acc,
+                            struct ostel_buf *outb)
+{
+    char line[512];
+    size_t n = ostel_metrics_format_header(line, sizeof(line));
+    ostel_buf_append(outb, line, n ? n - 1 : 0);
+    ostel_buf_puts(outb, "," OSTEL_METRICS_LEVEL_COL "\n");
+    for (size_t k = 0; k < rows->n; k++) {
+        n = ostel_metrics_format_row(&rows->rows[k], line, sizeof(line));
+        ostel_buf_append(outb, line, n ? n - 1 : 0);
+        ostel_buf_printf(outb, ",%s\n", label_row(o, &rows->rows[k], acc));
+    }
+}
+
+/* The same from metrics.csv read back (text, in), each of its lines kept as it is: the rows typed
+ * by metrics.csv's one reader (rundir_metrics.h), one per non-empty line after the header; a file
+ * it refuses gets its level column with every cell empty. */
+static void label_from_text(const struct ostel_buf *in, const struct ostel_serve_outcome *o,
+                            struct level_acc *acc, struct ostel_buf *outb)
+{
+    const char *text = in->data ? in->data : "";
+    struct ostel_metrics_table t;
+    char perr[256];
+    if (ostel_metrics_parse(text, in->len, &t, perr, sizeof(perr)) != 0)
+        t.n = 0;
+    struct ostel_str rest = ostel_str_make(text, in->len), line;
+    bool header = true;
+    size_t k = 0;
+    while (ostel_str_next_line(&rest, &line)) {
+        ostel_buf_append(outb, line.p, line.n);
+        if (header) {
+            ostel_buf_puts(outb, "," OSTEL_METRICS_LEVEL_COL "\n");
+            header = false;
+            continue;
+        }
+        const struct ostel_metrics_row *row = line.n > 0 && k < t.n ? &t.rows[k++] : NULL;
+        ostel_buf_printf(outb, ",%s\n", label_row(o, row, acc));
+    }
+    ostel_metrics_table_free(&t);
+}
+
+/* Each level's telemetry from its rows, into its object of o->json's levels. */
+static void level_telemetry(struct ostel_serve_outcome *o, const struct level_acc *acc)
+{
+    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
+    for (size_t i = 0; i < o->n_levels && levels; i++) {
+        cJSON *l = cJSON_GetArrayItem(levels, (int)i);
+        if (!l)
+            break;
+        const struct level_acc *a = &acc[i];
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "samples", (double)a->n_all);
+        cJSON_AddItemToObject(t, "rss_peak_mib", num_or_null(a->n_rss ? a->rss_peak : NAN));
+        cJSON_AddItemToObject(t, "rss_mean_mib",
+                              num_or_null(a->n_rss ? a->rss_sum / (double)a->n_rss : NAN));
+        cJSON_AddItemToObject(t, "cpu_mean_pct",
+                              num_or_null(a->n_cpu ? a->cpu_sum / (double)a->n_cpu : NAN));
+        cJSON_DeleteItemFromObject(l, "telemetry");
+        cJSON_AddItemToObject(l, "telemetry", t);
+    }
+}
+
+int ostel_serve_label_metrics(const char *dir, const struct ostel_metrics_table *rows,
+                              struct ostel_serve_outcome *o)
 {
     char *path = ostel_xasprintf("%s/metrics.csv", dir);
     struct ostel_buf in, outb;
     ostel_buf_init(&in, (size_t)1 << 31);
     ostel_buf_init(&outb, 0);
-    size_t nl = o->n_levels;
-    double *peak = ostel_xcalloc(nl ? nl : 1, sizeof(double));
-    double *rss_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
-    double *cpu_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
-    size_t *n_rss = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
-    size_t *n_cpu = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
-    size_t *n_all = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
-    int rc = ostel_file_read_all(path, (size_t)1 << 31, &in);
-    if (rc == 0) {
-        /* the rows typed by metrics.csv's one reader (rundir_metrics.h), one per non-empty line
-         * after the header; a file it refuses (ostel wrote it just now: it does not happen) gets
-         * its level column with every cell empty */
-        const char *text = in.data ? in.data : "";
-        struct ostel_metrics_table t;
-        char perr[256];
-        if (ostel_metrics_parse(text, in.len, &t, perr, sizeof(perr)) != 0)
-            t.n = 0;
-        struct ostel_str rest = ostel_str_make(text, in.len), line;
-        bool header = true;
-        size_t k = 0;
-        while (ostel_str_next_line(&rest, &line)) {
-            ostel_buf_append(&outb, line.p, line.n);
-            if (header) {
-                ostel_buf_puts(&outb, "," OSTEL_METRICS_LEVEL_COL "\n");
-                header = false;
-                continue;
-            }
-            const struct ostel_metrics_row *row = line.n > 0 && k < t.n ? &t.rows[k++] : NULL;
-            double ts = row ? ostel_metrics_get(row, OSTEL_COL_TS) : NAN;
-            const char *name = "";
-            for (size_t i = 0; i < nl; i++) {
-                if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
-                    continue;
-                name = o->level_names[i];
-                n_all[i]++;
-                double rss = ostel_metrics_get(row, OSTEL_COL_RSS_MB),
-                       cpu = ostel_metrics_get(row, OSTEL_COL_CPU_PCT);
-                if (isfinite(rss)) {
-                    peak[i] = n_rss[i] == 0 || rss > peak[i] ? rss : peak[i];
-                    rss_sum[i] += rss;
-                    n_rss[i]++;
-                }
-                if (isfinite(cpu)) {
-                    cpu_sum[i] += cpu;
-                    n_cpu[i]++;
-                }
-            }
-            ostel_buf_printf(&outb, ",%s\n", name);
-        }
-        ostel_metrics_table_free(&t);
+    struct level_acc *acc = ostel_xcalloc(o->n_levels ? o->n_levels : 1, sizeof(*acc));
+    int rc = 0;
+    if (rows) {
+        label_from_rows(rows, o, acc, &outb);
         rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
-    } else {
-        rc = 0; /* nothing to label (ostel_file_read_all said why) */
-    }
-    /* each level's telemetry, into its summary object */
-    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
-    for (size_t i = 0; i < nl && levels; i++) {
-        cJSON *l = cJSON_GetArrayItem(levels, (int)i);
-        if (!l)
-            break;
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddNumberToObject(t, "samples", (double)n_all[i]);
-        cJSON_AddItemToObject(t, "rss_peak_mib", num_or_null(n_rss[i] ? peak[i] : NAN));
-        cJSON_AddItemToObject(t, "rss_mean_mib",
-                              num_or_null(n_rss[i] ? rss_sum[i] / (double)n_rss[i] : NAN));
-        cJSON_AddItemToObject(t, "cpu_mean_pct",
-                              num_or_null(n_cpu[i] ? cpu_sum[i] / (double)n_cpu[i] : NAN));
-        cJSON_DeleteItemFromObject(l, "telemetry");
-        cJSON_AddItemToObject(l, "telemetry", t);
-    }
+    } else if (ostel_file_read_all(path, (size_t)1 << 31, &in) == 0) {
+        label_from_text(&in, o, acc, &outb);
+        rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
+    } /* else nothing to label (ostel_file_read_all said why) */
+    level_telemetry(o, acc);
     ostel_serve_level_telemetry_extra(dir, o); /* the GPU and the server's gauges */
-    free(peak);
-    free(rss_sum);
-    free(cpu_sum);
-    free(n_rss);
-    free(n_cpu);
-    free(n_all);
+    free(acc);
     ostel_buf_free(&in);
     ostel_buf_free(&outb);
     free(path);

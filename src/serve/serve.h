@@ -99,9 +99,15 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
 /* Adds a "level" column to DIR/metrics.csv from the level spans (a row outside every span gets
  * an empty cell), and each level's telemetry (samples, rss_peak_mib, rss_mean_mib, cpu_mean_pct of
  * its rows) to o->json's levels, with the GPU's (gpu_metrics.csv) and the server's gauges
- * (server_metrics.csv) where those files are. Returns 0, or the errno of a failed rewrite of
- * metrics.csv (ENOSPC, EFBIG…; it prints nothing then, and the old file stays). */
-int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
+ * (server_metrics.csv) where those files are. rows (borrowed): the rows metrics.csv was written
+ * from (the runner's res->rows with keep_rows, the sampler's ostel_sampler_finish_rows), the file
+ * written again from them with the column added, never read; NULL where they were not kept (the
+ * sampler ran out of memory): the file is read back, each of its lines kept as it is. Returns 0,
+ * or the errno of a failed rewrite of metrics.csv (ENOSPC, EFBIG…; it prints nothing then, and the
+ * old file stays). */
+struct ostel_metrics_table;
+int ostel_serve_label_metrics(const char *dir, const struct ostel_metrics_table *rows,
+                              struct ostel_serve_outcome *o);
 
 /*
  * --utf8-only: decides whether every request bans the tokens that are not valid UTF-8 on their own

@@ -93,7 +93,7 @@ static void cell_before_summary(void *arg, struct ostel_summary *sum,
         c->rs->before_summary(c->rs->before_summary_arg, sum, res);
     if (res->write_error[0])
         return;
-    c->label_errno = ostel_serve_label_metrics(c->rs->dir, &c->r->out);
+    c->label_errno = ostel_serve_label_metrics(c->rs->dir, res->rows, &c->r->out);
     if (c->label_errno)
         return;
     c->judged = true;
