@@ -868,118 +868,160 @@ static bool stop_requested(const struct engine *g)
     return g->stop && atomic_load(g->stop);
 }
 
+/* A level's loop state (run_level). */
+struct level_loop {
+    int total, issued; /* requests to issue (warm-up ones first) and issued so far */
+    int64_t measure_start, dur_ns, next_arrival; /* monotonic ns; measure_start -1 before */
+    double rate;                                 /* open loop: arrivals per second */
+    int conc;                                    /* closed loop: requests in flight */
+    double *backlog; /* saturation: the in-flight count once a second (owned) */
+    size_t nback, capback;
+    int64_t next_back;
+    bool issuing, waited_verdict;
+    int64_t idle_ns; /* when the level went idle before waiting for the server's exit, or -1 */
+};
+
+/* Whether the level ends now: an output file could not be written (what is measured can no longer
+ * be kept: stop, and fail the run), or the stop flag is up; every request in flight is aborted. */
+static bool level_aborted(struct engine *g, struct level_run *lv)
+{
+    if (g->write_errno) {
+        lv->stopped = "write_error";
+        abort_inflight(g, "not recorded: an output file could not be written");
+        return true;
+    }
+    if (stop_requested(g)) {
+        /* 2: the server ostel started has exited (runner.h) */
+        bool died = atomic_load(g->stop) == 2;
+        g->interrupted = !died;
+        g->server_exited = died;
+        lv->stopped = died ? "server_exited" : "interrupted";
+        abort_inflight(g, died ? "the server exited" : "interrupted");
+        return true;
+    }
+    return false;
+}
+
+/* Starts the requests due at now: a closed loop's up to its concurrency, an open loop's at each
+ * arrival passed; issuing ends with the duration or the request count. */
+static void level_issue(struct engine *g, int li, const struct level_run *lv, struct level_loop *st,
+                        int64_t now)
+{
+    const struct ostel_serve_params *p = g->p;
+    if (st->issuing) {
+        if (st->dur_ns > 0)
+            st->issuing = st->measure_start < 0 || now < st->measure_start + st->dur_ns;
+        else
+            st->issuing = st->issued < st->total;
+    }
+    if (st->issuing && !lv->open) {
+        while (g->inflight < st->conc && st->issuing) {
+            bool wu = st->issued < p->warmup;
+            if (!wu && st->measure_start < 0)
+                st->measure_start = now;
+            start_request(g, li, wu, now);
+            st->issued++;
+            if (st->dur_ns == 0 && st->issued >= st->total)
+                st->issuing = false;
+        }
+    } else if (st->issuing) {
+        while (st->next_arrival <= now && st->issuing) {
+            bool wu = st->issued < p->warmup;
+            if (!wu && st->measure_start < 0)
+                st->measure_start = st->next_arrival;
+            if (st->dur_ns > 0 && st->measure_start >= 0 &&
+                st->next_arrival >= st->measure_start + st->dur_ns) {
+                st->issuing = false;
+                break;
+            }
+            start_request(g, li, wu, st->next_arrival);
+            st->issued++;
+            double gap = p->poisson ? -log(rng_unit(&g->rng)) / st->rate : 1.0 / st->rate;
+            st->next_arrival += (int64_t)(gap * 1e9);
+            if (st->dur_ns == 0 && st->issued >= st->total)
+                st->issuing = false;
+        }
+    }
+}
+
+/* The level is idle (nothing in flight, nothing more to issue). Failures in transport may be the
+ * server ostel started dying: the runner sees its exit within its 100 ms poll; the first time,
+ * this waits for that (2 s at most) so the level says why, and returns true (look again);
+ * false: the level is over. */
+static bool level_wait_verdict(struct engine *g, struct level_loop *st)
+{
+    if (!(g->p->server_managed && g->transport_failed && !st->waited_verdict && g->stop))
+        return false;
+    st->waited_verdict = true;
+    st->idle_ns = ostel_mono_ns(); /* the level's end: the wait is not part of it */
+    int64_t until = ostel_mono_ns() + 2000000000ll;
+    while (!stop_requested(g) && ostel_mono_ns() < until)
+        pump(g, 50);
+    return true;
+}
+
+/* Early stops: errors beyond the bound; an open loop's backlog growing without bound. */
+static void level_early_stops(struct engine *g, struct level_run *lv, struct level_loop *st,
+                              int64_t now)
+{
+    const struct ostel_serve_params *p = g->p;
+    size_t fin = g->level_finished, bad = g->level_failed;
+    if (st->issuing && fin >= 8 && (double)bad / (double)fin > p->max_error_rate) {
+        lv->stopped = "errors";
+        st->issuing = false;
+    }
+    if (now >= st->next_back) {
+        st->next_back += 1000000000ll;
+        if (st->nback == st->capback) {
+            st->capback = st->capback ? st->capback * 2 : 64;
+            st->backlog = ostel_xrealloc(st->backlog, st->capback * sizeof(*st->backlog));
+        }
+        st->backlog[st->nback++] = g->inflight;
+        if (st->issuing && lv->open && p->stop_on_saturation &&
+            ostel_serve_saturated(st->backlog, st->nback)) {
+            lv->stopped = "saturated";
+            st->issuing = false;
+        }
+    }
+}
+
 static void run_level(struct engine *g, int li, struct level_run *lv)
 {
     const struct ostel_serve_params *p = g->p;
     g->level_name = lv->name;
     int64_t now = ostel_mono_ns();
     lv->start_ns = now;
-    int total = p->warmup + p->requests;
-    int issued = 0;
-    int64_t measure_start = -1;
-    int64_t dur_ns = (int64_t)(p->duration_s * 1e9);
-    int64_t next_arrival = now;
-    double rate = lv->value;
-    int conc = (int)lv->value;
+    struct level_loop st = {.total = p->warmup + p->requests,
+                            .measure_start = -1,
+                            .dur_ns = (int64_t)(p->duration_s * 1e9),
+                            .next_arrival = now,
+                            .rate = lv->value,
+                            .conc = (int)lv->value,
+                            .next_back = now + 1000000000ll,
+                            .issuing = true,
+                            .idle_ns = -1};
     g->level_finished = g->level_failed = g->transport_failed = 0;
-    /* saturation: in-flight count once a second */
-    double *backlog = NULL;
-    size_t nback = 0, capback = 0;
-    int64_t next_back = now + 1000000000ll;
-    bool issuing = true, waited_verdict = false;
-    int64_t idle_ns = -1;
     for (;;) {
         now = ostel_mono_ns();
-        if (g->write_errno) {
-            /* what is measured can no longer be kept: stop, and fail the run */
-            lv->stopped = "write_error";
-            abort_inflight(g, "not recorded: an output file could not be written");
+        if (level_aborted(g, lv))
             break;
-        }
-        if (stop_requested(g)) {
-            /* 2: the server ostel started has exited (runner.h) */
-            bool died = atomic_load(g->stop) == 2;
-            g->interrupted = !died;
-            g->server_exited = died;
-            lv->stopped = died ? "server_exited" : "interrupted";
-            abort_inflight(g, died ? "the server exited" : "interrupted");
-            break;
-        }
-        if (issuing) {
-            if (dur_ns > 0)
-                issuing = measure_start < 0 || now < measure_start + dur_ns;
-            else
-                issuing = issued < total;
-        }
-        if (issuing && !lv->open) {
-            while (g->inflight < conc && issuing) {
-                bool wu = issued < p->warmup;
-                if (!wu && measure_start < 0)
-                    measure_start = now;
-                start_request(g, li, wu, now);
-                issued++;
-                if (dur_ns == 0 && issued >= total)
-                    issuing = false;
-            }
-        } else if (issuing) {
-            while (next_arrival <= now && issuing) {
-                bool wu = issued < p->warmup;
-                if (!wu && measure_start < 0)
-                    measure_start = next_arrival;
-                if (dur_ns > 0 && measure_start >= 0 && next_arrival >= measure_start + dur_ns) {
-                    issuing = false;
-                    break;
-                }
-                start_request(g, li, wu, next_arrival);
-                issued++;
-                double gap = p->poisson ? -log(rng_unit(&g->rng)) / rate : 1.0 / rate;
-                next_arrival += (int64_t)(gap * 1e9);
-                if (dur_ns == 0 && issued >= total)
-                    issuing = false;
-            }
-        }
-        if (!issuing && g->inflight == 0) {
-            /* failures in transport may be the server ostel started dying: the runner sees its
-             * exit within its 100 ms poll; wait for that (2 s at most) so the level says why */
-            if (p->server_managed && g->transport_failed && !waited_verdict && g->stop) {
-                waited_verdict = true;
-                idle_ns = ostel_mono_ns(); /* the level's end: the wait is not part of it */
-                int64_t until = ostel_mono_ns() + 2000000000ll;
-                while (!stop_requested(g) && ostel_mono_ns() < until)
-                    pump(g, 50);
+        level_issue(g, li, lv, &st, now);
+        if (!st.issuing && g->inflight == 0) {
+            if (level_wait_verdict(g, &st))
                 continue;
-            }
             break;
         }
         scrape_maybe(g, now);
-        /* early stops: errors beyond the bound; an open loop's backlog growing without bound */
-        size_t fin = g->level_finished, bad = g->level_failed;
-        if (issuing && fin >= 8 && (double)bad / (double)fin > p->max_error_rate) {
-            lv->stopped = "errors";
-            issuing = false;
-        }
-        if (now >= next_back) {
-            next_back += 1000000000ll;
-            if (nback == capback) {
-                capback = capback ? capback * 2 : 64;
-                backlog = ostel_xrealloc(backlog, capback * sizeof(*backlog));
-            }
-            backlog[nback++] = g->inflight;
-            if (issuing && lv->open && p->stop_on_saturation &&
-                ostel_serve_saturated(backlog, nback)) {
-                lv->stopped = "saturated";
-                issuing = false;
-            }
-        }
+        level_early_stops(g, lv, &st, now);
         int wait_ms = 50;
-        if (issuing && lv->open) {
-            int64_t d = (next_arrival - now) / 1000000;
+        if (st.issuing && lv->open) {
+            int64_t d = (st.next_arrival - now) / 1000000;
             wait_ms = d < 0 ? 0 : d < 50 ? (int)d : 50;
         }
         pump(g, wait_ms);
     }
-    free(backlog);
-    lv->end_ns = idle_ns >= 0 ? idle_ns : ostel_mono_ns();
+    free(st.backlog);
+    lv->end_ns = st.idle_ns >= 0 ? st.idle_ns : ostel_mono_ns();
 }
 
 /* ---- per-level results ---- */
@@ -1005,77 +1047,129 @@ struct level_stats {
     double throughput; /* ok requests/s; NAN when none */
 };
 
+/* A level's measured requests (level_json): one value per completed request in each series. */
+struct level_samples {
+    double *ttft, *ttft_s, *itl, *tpot, *e2e, *e2e_s, *queue, *srv, *cache; /* k each; owned */
+    double *pooled; /* every inter-token gap of the completed requests: kp (owned) */
+    size_t k, kp;
+    size_t n, ok, failed, good, below, mismatch;
+    double out_tok, in_tok;
+    int64_t t_first, t_last; /* first scheduled, last ended (monotonic ns); -1 when none */
+    cJSON *reasons;          /* failures by reason */
+};
+
+/* Sized for level li's measured requests. */
+static void level_samples_init(const struct engine *g, int li, struct level_samples *s)
+{
+    memset(s, 0, sizeof(*s));
+    size_t npool = 0;
+    for (size_t i = 0; i < g->nreqs; i++) {
+        const struct req *r = g->reqs[i];
+        s->n += r->level == li && !r->warmup;
+        if (r->level == li && !r->warmup && r->ok && r->ntok > 1)
+            npool += r->ntok - 1;
+    }
+    size_t cap = s->n ? s->n : 1;
+    double **series[] = {&s->ttft,  &s->ttft_s, &s->itl, &s->tpot, &s->e2e,
+                         &s->e2e_s, &s->queue,  &s->srv, &s->cache};
+    for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++)
+        *series[i] = ostel_xmalloc(cap * sizeof(double));
+    s->pooled = ostel_xmalloc((npool ? npool : 1) * sizeof(double));
+    s->t_first = s->t_last = -1;
+    s->reasons = cJSON_CreateObject();
+}
+
+static void level_samples_free(struct level_samples *s)
+{
+    double *series[] = {s->ttft,  s->ttft_s, s->itl, s->tpot,  s->e2e,
+                        s->e2e_s, s->queue,  s->srv, s->cache, s->pooled};
+    for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++)
+        free(series[i]);
+}
+
+/* A failed request, counted under its reason's first words (an HTTP status, a curl error). */
+static void level_add_failed(struct level_samples *s, const struct req *r)
+{
+    s->failed++;
+    char key[48];
+    snprintf(key, sizeof(key), "%.40s", r->error);
+    char *colon = strchr(key, ':');
+    if (colon && strncmp(key, "HTTP", 4) != 0)
+        *colon = '\0';
+    cJSON *c = cJSON_GetObjectItem(s->reasons, key);
+    if (c)
+        cJSON_SetNumberValue(c, c->valuedouble + 1);
+    else
+        cJSON_AddNumberToObject(s->reasons, key, 1);
+}
+
+/* A completed request's figures, one more value in each series. */
+static void level_add_ok(struct level_samples *s, const struct req *r,
+                         const struct ostel_serve_slo *slo)
+{
+    size_t k = s->k;
+    s->ok++;
+    s->ttft[k] = ms_between(r->sched_ns, r->first_ns);
+    s->ttft_s[k] = ms_between(r->send_ns, r->first_ns);
+    s->itl[k] = req_itl_mean_ms(r);
+    s->tpot[k] = req_tpot_ms(r);
+    s->e2e[k] = ms_between(r->sched_ns, r->end_ns);
+    s->e2e_s[k] = ms_between(r->send_ns, r->end_ns);
+    s->queue[k] = ms_between(r->sched_ns, r->send_ns);
+    s->srv[k] = isfinite(r->prompt_ms) ? s->ttft_s[k] - r->prompt_ms : NAN;
+    s->cache[k] = r->cache_n;
+    if (isfinite(s->srv[k]) && s->srv[k] < 0)
+        s->below++;
+    if (r->usage_completion >= 0 && r->usage_completion != r->chunks)
+        s->mismatch++;
+    for (size_t t = 1; t < r->ntok; t++)
+        s->pooled[s->kp++] = ms_between(r->tok[t - 1], r->tok[t]);
+    s->out_tok += r->usage_completion >= 0 ? r->usage_completion : r->chunks;
+    s->in_tok += r->usage_prompt >= 0 ? r->usage_prompt : r->prompt_asked;
+    s->good += ostel_serve_slo_met(slo, s->ttft[k], s->itl[k], s->e2e[k]);
+    s->k++;
+}
+
+/* The level's distributions, after its counts in o. */
+static void level_dists_json(cJSON *o, const struct level_samples *s)
+{
+    size_t k = s->k;
+    cJSON_AddItemToObject(o, "ttft_ms", dist_json(s->ttft, k));
+    cJSON_AddItemToObject(o, "ttft_from_send_ms", dist_json(s->ttft_s, k));
+    cJSON_AddItemToObject(o, "itl_ms", dist_json(s->itl, k));
+    cJSON_AddItemToObject(o, "itl_pooled_ms", dist_json(s->pooled, s->kp));
+    cJSON_AddItemToObject(o, "tpot_ms", dist_json(s->tpot, k));
+    cJSON_AddItemToObject(o, "e2e_ms", dist_json(s->e2e, k));
+    cJSON_AddItemToObject(o, "e2e_from_send_ms", dist_json(s->e2e_s, k));
+    cJSON_AddItemToObject(o, "client_queue_ms", dist_json(s->queue, k));
+    cJSON_AddItemToObject(o, "ttft_minus_server_prompt_ms", dist_json(s->srv, k));
+    cJSON_AddNumberToObject(o, "ttft_below_server_prompt", (double)s->below);
+    cJSON_AddNumberToObject(o, "usage_chunk_mismatches", (double)s->mismatch);
+    cJSON_AddItemToObject(o, "server_cache_n", dist_json(s->cache, k));
+}
+
 static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
                          struct level_stats *ls)
 {
     const struct ostel_serve_params *p = g->p;
-    size_t n = 0;
-    for (size_t i = 0; i < g->nreqs; i++)
-        n += g->reqs[i]->level == li && !g->reqs[i]->warmup;
-    size_t cap = n ? n : 1;
-    double *ttft = ostel_xmalloc(cap * sizeof(double)),
-           *ttft_s = ostel_xmalloc(cap * sizeof(double));
-    double *itl = ostel_xmalloc(cap * sizeof(double)), *tpot = ostel_xmalloc(cap * sizeof(double));
-    double *e2e = ostel_xmalloc(cap * sizeof(double)), *e2e_s = ostel_xmalloc(cap * sizeof(double));
-    double *queue = ostel_xmalloc(cap * sizeof(double)), *srv = ostel_xmalloc(cap * sizeof(double));
-    double *cache = ostel_xmalloc(cap * sizeof(double));
-    size_t npool = 0;
-    for (size_t i = 0; i < g->nreqs; i++) {
-        const struct req *r = g->reqs[i];
-        if (r->level == li && !r->warmup && r->ok && r->ntok > 1)
-            npool += r->ntok - 1;
-    }
-    double *pooled = ostel_xmalloc((npool ? npool : 1) * sizeof(double));
-    size_t k = 0, kp = 0, ok = 0, failed = 0, good = 0, below = 0, mismatch = 0;
-    double out_tok = 0, in_tok = 0;
-    int64_t t_first = -1, t_last = -1;
+    struct level_samples s;
+    level_samples_init(g, li, &s);
     const struct ostel_serve_slo slo = {p->slo_ttft_ms, p->slo_itl_ms, p->slo_e2e_ms};
-    cJSON *reasons = cJSON_CreateObject();
     for (size_t i = 0; i < g->nreqs; i++) {
         const struct req *r = g->reqs[i];
         if (r->level != li || r->warmup)
             continue;
-        if (t_first < 0 || r->sched_ns < t_first)
-            t_first = r->sched_ns;
-        if (r->end_ns > t_last)
-            t_last = r->end_ns;
-        if (!r->ok) {
-            failed++;
-            /* group reasons by their first words (an HTTP status, a curl error) */
-            char key[48];
-            snprintf(key, sizeof(key), "%.40s", r->error);
-            char *colon = strchr(key, ':');
-            if (colon && strncmp(key, "HTTP", 4) != 0)
-                *colon = '\0';
-            cJSON *c = cJSON_GetObjectItem(reasons, key);
-            if (c)
-                cJSON_SetNumberValue(c, c->valuedouble + 1);
-            else
-                cJSON_AddNumberToObject(reasons, key, 1);
-            continue;
-        }
-        ok++;
-        ttft[k] = ms_between(r->sched_ns, r->first_ns);
-        ttft_s[k] = ms_between(r->send_ns, r->first_ns);
-        itl[k] = req_itl_mean_ms(r);
-        tpot[k] = req_tpot_ms(r);
-        e2e[k] = ms_between(r->sched_ns, r->end_ns);
-        e2e_s[k] = ms_between(r->send_ns, r->end_ns);
-        queue[k] = ms_between(r->sched_ns, r->send_ns);
-        srv[k] = isfinite(r->prompt_ms) ? ttft_s[k] - r->prompt_ms : NAN;
-        cache[k] = r->cache_n;
-        if (isfinite(srv[k]) && srv[k] < 0)
-            below++;
-        if (r->usage_completion >= 0 && r->usage_completion != r->chunks)
-            mismatch++;
-        for (size_t t = 1; t < r->ntok; t++)
-            pooled[kp++] = ms_between(r->tok[t - 1], r->tok[t]);
-        out_tok += r->usage_completion >= 0 ? r->usage_completion : r->chunks;
-        in_tok += r->usage_prompt >= 0 ? r->usage_prompt : r->prompt_asked;
-        good += ostel_serve_slo_met(&slo, ttft[k], itl[k], e2e[k]);
-        k++;
+        if (s.t_first < 0 || r->sched_ns < s.t_first)
+            s.t_first = r->sched_ns;
+        if (r->end_ns > s.t_last)
+            s.t_last = r->end_ns;
+        if (!r->ok)
+            level_add_failed(&s, r);
+        else
+            level_add_ok(&s, r, &slo);
     }
-    double dur = t_first >= 0 && t_last > t_first ? (double)(t_last - t_first) / 1e9 : NAN;
+    double dur =
+        s.t_first >= 0 && s.t_last > s.t_first ? (double)(s.t_last - s.t_first) / 1e9 : NAN;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", lv->name);
     cJSON_AddStringToObject(o, "kind", lv->open ? "rate" : "concurrency");
@@ -1084,42 +1178,22 @@ static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
         cJSON_AddStringToObject(o, "arrivals", p->poisson ? "poisson" : "constant");
     cJSON_AddNumberToObject(o, "start_ts", round(mono_to_real(g, lv->start_ns) * 1000) / 1000);
     cJSON_AddNumberToObject(o, "end_ts", round(mono_to_real(g, lv->end_ns) * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "requests", (double)n);
-    cJSON_AddNumberToObject(o, "completed", (double)ok);
-    cJSON_AddNumberToObject(o, "failed", (double)failed);
-    cJSON_AddItemToObject(o, "failed_reasons", reasons);
+    cJSON_AddNumberToObject(o, "requests", (double)s.n);
+    cJSON_AddNumberToObject(o, "completed", (double)s.ok);
+    cJSON_AddNumberToObject(o, "failed", (double)s.failed);
+    cJSON_AddItemToObject(o, "failed_reasons", s.reasons);
     cJSON_AddItemToObject(o, "stopped_early",
                           lv->stopped ? cJSON_CreateString(lv->stopped) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "duration_s", num_or_null(dur));
-    ls->throughput = dur > 0 ? (double)ok / dur : NAN;
+    ls->throughput = dur > 0 ? (double)s.ok / dur : NAN;
     cJSON_AddItemToObject(o, "request_throughput", num_or_null(ls->throughput));
-    cJSON_AddItemToObject(o, "output_tokens_per_s", num_or_null(dur > 0 ? out_tok / dur : NAN));
+    cJSON_AddItemToObject(o, "output_tokens_per_s", num_or_null(dur > 0 ? s.out_tok / dur : NAN));
     cJSON_AddItemToObject(o, "total_tokens_per_s",
-                          num_or_null(dur > 0 ? (out_tok + in_tok) / dur : NAN));
-    cJSON_AddItemToObject(o, "goodput", num_or_null(dur > 0 ? (double)good / dur : NAN));
-    cJSON_AddNumberToObject(o, "good_requests", (double)good);
-    cJSON_AddItemToObject(o, "ttft_ms", dist_json(ttft, k));
-    cJSON_AddItemToObject(o, "ttft_from_send_ms", dist_json(ttft_s, k));
-    cJSON_AddItemToObject(o, "itl_ms", dist_json(itl, k));
-    cJSON_AddItemToObject(o, "itl_pooled_ms", dist_json(pooled, kp));
-    cJSON_AddItemToObject(o, "tpot_ms", dist_json(tpot, k));
-    cJSON_AddItemToObject(o, "e2e_ms", dist_json(e2e, k));
-    cJSON_AddItemToObject(o, "e2e_from_send_ms", dist_json(e2e_s, k));
-    cJSON_AddItemToObject(o, "client_queue_ms", dist_json(queue, k));
-    cJSON_AddItemToObject(o, "ttft_minus_server_prompt_ms", dist_json(srv, k));
-    cJSON_AddNumberToObject(o, "ttft_below_server_prompt", (double)below);
-    cJSON_AddNumberToObject(o, "usage_chunk_mismatches", (double)mismatch);
-    cJSON_AddItemToObject(o, "server_cache_n", dist_json(cache, k));
-    free(ttft);
-    free(ttft_s);
-    free(itl);
-    free(tpot);
-    free(e2e);
-    free(e2e_s);
-    free(queue);
-    free(srv);
-    free(cache);
-    free(pooled);
+                          num_or_null(dur > 0 ? (s.out_tok + s.in_tok) / dur : NAN));
+    cJSON_AddItemToObject(o, "goodput", num_or_null(dur > 0 ? (double)s.good / dur : NAN));
+    cJSON_AddNumberToObject(o, "good_requests", (double)s.good);
+    level_dists_json(o, &s);
+    level_samples_free(&s);
     return o;
 }
 
