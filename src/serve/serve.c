@@ -621,51 +621,16 @@ static void start_request(struct engine *g, int level, bool warmup, int64_t sche
     g->active[g->nactive++] = x;
 }
 
-/* Decimal digits of v at the end of out[0..24); returns the first. */
-static char *u64_digits(uint64_t v, char *out_end)
-{
-    char *p = out_end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return p;
-}
-
-/* r's tokens.csv rows, in one fwrite: req_id,index,arrival_mono_ns,"text" (quotes doubled,
- * control bytes made spaces). */
+/* r's tokens.csv rows (rundir_requests.h: ostel_tokens_append_row), in one fwrite. */
 static void write_tokens(struct engine *g, const struct req *r)
 {
     struct ostel_buf *b = &g->tok_row;
     ostel_buf_reset(b);
-    char id[24], num[24], *end = id + sizeof(id);
-    char *idp = u64_digits(r->id, end);
-    size_t idn = (size_t)(end - idp);
     const char *text = r->tok_text.data, *text_end = text + r->tok_text.len;
     for (size_t i = 0; i < r->ntok && text < text_end; i++) {
-        ostel_buf_append(b, idp, idn);
-        ostel_buf_putc(b, ',');
-        char *q = u64_digits(i, num + sizeof(num));
-        ostel_buf_append(b, q, (size_t)(num + sizeof(num) - q));
-        ostel_buf_putc(b, ',');
-        q = u64_digits((uint64_t)(r->tok[i] < 0 ? 0 : r->tok[i]), num + sizeof(num));
-        ostel_buf_append(b, q, (size_t)(num + sizeof(num) - q));
-        ostel_buf_append(b, ",\"", 2);
-        while (*text) {
-            size_t run = 0; /* plain bytes go in at once */
-            while (text[run] && text[run] != '"' && (unsigned char)text[run] >= 0x20)
-                run++;
-            ostel_buf_append(b, text, run);
-            text += run;
-            if (*text == '"')
-                ostel_buf_append(b, "\"\"", 2);
-            else if (*text)
-                ostel_buf_putc(b, ' ');
-            if (*text)
-                text++;
-        }
+        uint64_t arrival_ns = (uint64_t)(r->tok[i] < 0 ? 0 : r->tok[i]);
+        text += ostel_tokens_append_row(b, r->id, i, arrival_ns, text);
         text++; /* past the NUL that ends this token's text */
-        ostel_buf_append(b, "\"\n", 2);
     }
     errno = 0;
     if (b->len && fwrite(b->data, 1, b->len, g->tok_csv) != b->len)
@@ -1303,7 +1268,7 @@ static int open_outputs(struct engine *g, struct ostel_serve_outcome *out)
             snprintf(out->error, sizeof(out->error), "cannot write tokens.csv in '%s'", p->dir);
             goto done;
         }
-        fputs("req_id,index,arrival_mono_ns,text\n", g->tok_csv);
+        fwrite(hdr, 1, ostel_tokens_format_header(hdr, sizeof(hdr)), g->tok_csv);
         flush_checked(g, g->tok_csv, "tokens.csv");
     }
     if (g->write_errno) {
