@@ -539,7 +539,7 @@ static void print_log_tail(const char *dir)
 static int resolve_utf8_only(struct serve_args *a)
 {
     return ostel_serve_resolve_utf8(a->utf8_only, a->url ? a->vocab : a->model, &a->p,
-                                    &a->banned_ids, a->url ? NULL : &a->model_facts);
+                                    &a->banned_ids, a->url ? NULL : &a->model_facts, NULL);
 }
 
 /* --url: the load against a running server, sampling --pid's tree or ostel's own process. */

@@ -1639,7 +1639,7 @@ int ostel_serve_label_metrics(const char *dir, const struct ostel_metrics_table 
 }
 
 int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
-                             int32_t **owned, struct ostel_gguf_run_facts *facts)
+                             int32_t **owned, struct ostel_gguf_run_facts *facts, char **warn)
 {
     if (facts)
         memset(facts, 0, sizeof(*facts));
@@ -1672,6 +1672,9 @@ int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_para
     if (err[0]) {
         if (mode == 1)
             rc = ostel_error("serve: --utf8-only on: '%s': %s", path, err);
+        else if (warn)
+            *warn =
+                ostel_xasprintf("serve: --utf8-only auto: '%s': %s; no token is banned", path, err);
         else
             ostel_warn("serve: --utf8-only auto: '%s': %s; no token is banned", path, err);
     } else {

@@ -119,13 +119,16 @@ int ostel_serve_label_metrics(const char *dir, const struct ostel_metrics_table 
  * not NULL, gets the run facts of the same read of the header (llama/gguf_facts.h, path recorded as
  * given: the runner's model_facts) whenever the file was read, and stays zeroed (model_file NULL)
  * when it was not (mode 0, unreadable); the caller frees it with ostel_gguf_run_facts_free().
- * Returns 0, or OSTEL_ERR (printed) when `on` cannot be honoured.
+ * warn, when not NULL, gets the warning of an `auto` that cannot list the tokens instead of its
+ * being printed (owned by the caller; left as it is when there is none), for a caller that
+ * decides once for many loads and repeats it for each (serve_study.c). Returns 0, or OSTEL_ERR
+ * (printed) when `on` cannot be honoured.
  */
 #define OSTEL_SERVE_MAX_BANNED_TOKENS                                                              \
     65536 /* 1,448 in qwen2's vocabulary, the most of the pinned ones */
 struct ostel_gguf_run_facts;
 int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
-                             int32_t **owned, struct ostel_gguf_run_facts *facts);
+                             int32_t **owned, struct ostel_gguf_run_facts *facts, char **warn);
 
 /* Whether llama-server arguments set the log verbosity (-lv, --verbosity, --log-verbosity): if not,
  * ostel passes -lv 4, the level at which llama.cpp logs its buffer sizes and memory breakdown (as
