@@ -390,6 +390,21 @@ static void test_sampler_keep_rows(void **state)
         assert_int_equal(complete, keep != 0);
         assert_int_equal(rows.n, keep ? n : 0);
         assert_true(keep ? rows.rows != NULL : rows.rows == NULL);
+        if (keep) { /* the rows kept format to the very bytes written (serve's --url level
+                     * column rewrites metrics.csv from them) */
+            struct ostel_buf b;
+            ostel_buf_init(&b, 0);
+            char line[512];
+            for (size_t i = 0; i < rows.n; i++)
+                ostel_buf_append(&b, line,
+                                 ostel_metrics_format_row(&rows.rows[i], line, sizeof(line)));
+            size_t len;
+            char *csv = test_read_file(path, &len);
+            assert_int_equal(b.len, len);
+            assert_memory_equal(b.data, csv, len);
+            free(csv);
+            ostel_buf_free(&b);
+        }
         ostel_metrics_table_free(&rows);
     }
     test_rmtree(tmp);
