@@ -539,7 +539,7 @@ static void print_log_tail(const char *dir)
 static int resolve_utf8_only(struct serve_args *a)
 {
     return ostel_serve_resolve_utf8(a->utf8_only, a->url ? a->vocab : a->model, &a->p,
-                                    &a->banned_ids, a->url ? NULL : &a->model_facts);
+                                    &a->banned_ids, a->url ? NULL : &a->model_facts, NULL);
 }
 
 /* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
@@ -565,8 +565,8 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     clock_gettime(CLOCK_REALTIME, &t0);
     const char *slash = strrchr(dir, '/');
     ostel_prom_run_begin(a->prom, slash && slash[1] ? slash + 1 : dir, a->tag, NULL);
-    struct ostel_sampler *s = ostel_sampler_start_tap(watched, csv_fd, a->interval_ns,
-                                                      a->prom ? ostel_prom_tap : NULL, a->prom);
+    struct ostel_sampler *s = ostel_sampler_start_keep(
+        watched, csv_fd, a->interval_ns, a->prom ? ostel_prom_tap : NULL, a->prom, true);
     if (!s)
         ostel_warn("the load goes on without telemetry");
     struct ostel_serve_outcome out;
@@ -581,10 +581,12 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
         memset(&out, 0, sizeof(out));
     }
     uint64_t samples = 0;
+    struct ostel_metrics_table rows = {NULL, 0}; /* the sampler's, for the level column */
+    bool rows_complete = false;
     if (s) {
         int64_t kills = -1;
         int se = 0;
-        samples = ostel_sampler_finish(s, &kills, NULL, &se);
+        samples = ostel_sampler_finish_rows(s, &kills, NULL, &se, &rows, &rows_complete);
         werr = werr ? werr : se;
     }
     if (fsync(csv_fd) != 0 && errno != EINVAL && !werr)
@@ -595,7 +597,10 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     clock_gettime(CLOCK_REALTIME, &t1);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    int le = ostel_serve_label_metrics(dir, &out);
+    /* the rows as the file holds them; read back only where the sampler could not keep them all
+     * (out of memory) or a write failed (the file then lacks some) */
+    int le = ostel_serve_label_metrics(dir, rows_complete && !werr ? &rows : NULL, &out);
+    ostel_metrics_table_free(&rows);
     if ((werr || le) && !err[0]) /* the load's own error, if any, came first */
         ostel_write_error_text(err, sizeof(err), werr ? werr : le, "metrics.csv");
 
@@ -734,7 +739,7 @@ static void serve_before_summary(void *arg, struct ostel_summary *sum,
     struct serve_ctx *sc = arg;
     sc->judged = true;
     sc->labelled = true;
-    sc->label_errno = ostel_serve_label_metrics(sc->dir, &sc->sr->out);
+    sc->label_errno = ostel_serve_label_metrics(sc->dir, res->rows, &sc->sr->out);
     sc->write_error_then = res->write_error[0] != '\0';
     ostel_serve_server_error(sc->sr, res, sc->label_errno, sc->outcome, sizeof(sc->outcome));
     const char *status = ostel_run_status_name(res->status);
@@ -760,7 +765,7 @@ static void serve_verdict(struct serve_ctx *sc, const struct ostel_run_result *r
         return;
     }
     if (!sc->labelled) {
-        sc->label_errno = ostel_serve_label_metrics(sc->dir, &sc->sr->out);
+        sc->label_errno = ostel_serve_label_metrics(sc->dir, res->rows, &sc->sr->out);
         sc->labelled = true;
     }
     ostel_serve_server_error(sc->sr, res, sc->label_errno, err, err_size);

@@ -215,6 +215,7 @@ int ostel_cmd_study(int argc, char **argv)
     }
     struct ostel_study_spec spec;
     ostel_study_spec_init(&spec);
+    struct ostel_serve_study_models models = {0}; /* each model's GGUF read once for every cell */
     int exit_code = OSTEL_EXIT_USAGE;
     if (pos.npos > 1) {
         ostel_error("study: unexpected argument '%s'", pos.pos[1]);
@@ -247,6 +248,7 @@ int ostel_cmd_study(int argc, char **argv)
         .wait_lock = a.wait,
         .write_reports = write_study_reports,
         .run_serve = ostel_serve_study_run,     /* a serving study's cells (serve/serve_study.c) */
+        .run_serve_arg = &models,               /* what they keep of each model */
         .run_quality = ostel_quality_study_run, /* its quality passes (quality/quality_study.c) */
     };
     struct rlimit rl; /* a stream is a socket: let as many be open as a level asks */
@@ -281,6 +283,7 @@ int ostel_cmd_study(int argc, char **argv)
     exit_code = ostel_study_execute(&spec, &o);
     ostel_prom_stop(o.prom);
 out:
+    ostel_serve_study_models_free(&models);
     ostel_study_spec_free(&spec);
     free_args(&a);
     ostel_args_free(&pos);

@@ -646,7 +646,12 @@ static struct ostel_summary *finalize(struct run_ctx *c)
     sum->telemetry = telemetry_json(c, &p);
     sum->gpu = gpu;
     fill_host(c, sum->gpu, &sum->host);
-    ostel_metrics_table_free(&p.t);
+    if (s->keep_rows) { /* handed over: a served run labels its levels on them */
+        res->rows = ostel_xmalloc(sizeof(*res->rows));
+        *res->rows = p.t;
+    } else {
+        ostel_metrics_table_free(&p.t);
+    }
     if (p.parsed) { /* the parser's result, handed over: nobody parses the log again */
         res->log = ostel_xmalloc(sizeof(*res->log));
         *res->log = p.lr;
@@ -1020,4 +1025,8 @@ void ostel_run_result_free(struct ostel_run_result *res)
         ostel_logparse_result_free(res->log);
     free(res->log);
     res->log = NULL;
+    if (res->rows)
+        ostel_metrics_table_free(res->rows);
+    free(res->rows);
+    res->rows = NULL;
 }

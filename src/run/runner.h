@@ -17,6 +17,7 @@ struct ostel_buf;
 struct ostel_run_result;
 struct ostel_gguf_run_facts;
 struct ostel_log_result;
+struct ostel_metrics_table;
 
 enum ostel_run_status {
     OSTEL_RUN_OK = 0,      /* exited with status 0 */
@@ -83,6 +84,10 @@ struct ostel_run_spec {
     void (*before_config)(void *arg, struct ostel_buf *config, const struct ostel_run_result *res,
                           const char **status, const char **error);
     void *before_config_arg;
+    /* Hand the run's rows over in res->rows (a served run labels its levels on them, serve.h's
+     * ostel_serve_label_metrics); false for other runs, whose rows are freed with the summary's
+     * making. */
+    bool keep_rows;
 };
 
 struct ostel_run_result {
@@ -111,6 +116,12 @@ struct ostel_run_result {
      * perplexity pass's), or NULL when the log could not be read or parsed. Readers take it from
      * here instead of parsing the log again. */
     struct ostel_log_result *log;
+    /* With spec->keep_rows: metrics.csv's rows as the runner wrote them last, labelled with
+     * phases (rundir/rundir_metrics.h; owned: ostel_run_result_free()): the sampler's, or the
+     * file's read back where the sampler could not keep them (out of memory); NULL without
+     * keep_rows or when the run never got that far. Readers take them from here instead of
+     * reading metrics.csv back. */
+    struct ostel_metrics_table *rows;
 };
 
 const char *ostel_run_status_name(enum ostel_run_status s);
@@ -127,7 +138,7 @@ int ostel_runner_prepare_dir(const char *dir);
  * Free res with ostel_run_result_free() in either case.
  */
 int ostel_runner_run(const struct ostel_run_spec *spec, struct ostel_run_result *res);
-/* Frees what res owns (its summary and log); res stays readable otherwise. */
+/* Frees what res owns (its summary, log and rows); res stays readable otherwise. */
 void ostel_run_result_free(struct ostel_run_result *res);
 
 #endif

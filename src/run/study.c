@@ -357,7 +357,7 @@ static int run_attempts(struct study_ctx *c, const struct ostel_study_run *r, co
      * serve cell's measurements are its requests: it runs once. */
     hook->serve = s->serve;
     if (s->serve)
-        rr = c->opt->run_serve(s, c->tool_path, rs, false, res);
+        rr = c->opt->run_serve(c->opt->run_serve_arg, s, c->tool_path, rs, false, res);
     for (int attempt = 0; !s->serve; attempt++) {
         hook->attempt = attempt;
         rr = ostel_runner_run(rs, res);
@@ -516,8 +516,9 @@ static int do_warmups(struct study_ctx *c, const bool *needed)
         fill_spec(c, &rs, dir, argv, m, ctx, gen, "none", 0, NULL);
         struct ostel_run_result res;
         memset(&res, 0, sizeof(res)); /* a serve warm-up may fail before the runner */
-        int rr = s->serve ? c->opt->run_serve(s, c->tool_path, &rs, true, &res)
-                          : ostel_runner_run(&rs, &res);
+        int rr = s->serve
+                     ? c->opt->run_serve(c->opt->run_serve_arg, s, c->tool_path, &rs, true, &res)
+                     : ostel_runner_run(&rs, &res);
         ostel_run_result_free(&res);
         if (argv)
             ostel_run_llama_cmd_argv_free(argv);

@@ -188,9 +188,11 @@ struct ostel_study_options {
     /* Makes one cell of a serving study (cmd/ sets it to serve/serve_study.h's
      * ostel_serve_study_run; run/ may not call up into serve/): llama-server (the path `server`)
      * with rs's model, ctx, scenario and directory under the spec's load, as ostel_runner_run
-     * would; warmup: a short load that only warms the model. NULL in a study that cannot serve. */
-    int (*run_serve)(const struct ostel_study_spec *spec, const char *server,
+     * would; warmup: a short load that only warms the model. arg is run_serve_arg (what the cells
+     * keep of each model across the study). NULL in a study that cannot serve. */
+    int (*run_serve)(void *arg, const struct ostel_study_spec *spec, const char *server,
                      const struct ostel_run_spec *rs, bool warmup, struct ostel_run_result *res);
+    void *run_serve_arg;
     /* Runs the study's quality passes after its runs (cmd/ sets it to quality/quality_study.h's
      * ostel_quality_study_run; run/ may not call into quality/), storing them under study_id in
      * store; returns 0, a failure, or 128 + a signal. NULL in a study that cannot make them. */

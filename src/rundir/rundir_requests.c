@@ -22,6 +22,13 @@ static const struct ostel_rundir_csv_col srvm_cols[OSTEL_SRVM_COL_COUNT] = {
 #undef SRVM_COL
 };
 
+static const struct ostel_rundir_csv_col tok_cols[OSTEL_TOK_COL_COUNT] = {
+#define TOK_COL(id, name, unit, dec, kind, req)                                                    \
+    [OSTEL_TOK_COL_##id] = {name, unit, dec, OSTEL_RUNDIR_CSV_##kind, req},
+    OSTEL_TOKENS_COLUMNS(TOK_COL)
+#undef TOK_COL
+};
+
 _Static_assert(OSTEL_REQ_COL_COUNT <= OSTEL_RUNDIR_CSV_MAX_TABLE, "rundir_csv's table bound");
 
 const struct ostel_rundir_csv_col *ostel_requests_cols(void)
@@ -120,4 +127,62 @@ int ostel_server_metrics_scan_next(struct ostel_server_metrics_scan *sc,
 void ostel_server_metrics_scan_free(struct ostel_server_metrics_scan *sc)
 {
     ostel_rundir_csv_scan_free(&sc->csv);
+}
+
+/* ---- tokens.csv ---- */
+
+const struct ostel_rundir_csv_col *ostel_tokens_cols(void)
+{
+    return tok_cols;
+}
+
+size_t ostel_tokens_format_header(char *out, size_t out_size)
+{
+    return ostel_rundir_csv_format_header(tok_cols, OSTEL_TOK_COL_COUNT, out, out_size);
+}
+
+/* Decimal digits of v at the end of out[0..24); returns the first. */
+static char *u64_digits(uint64_t v, char *out_end)
+{
+    char *p = out_end;
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return p;
+}
+
+/* The row's cells in the table's order: three whole numbers, then the quoted text. */
+_Static_assert(OSTEL_TOK_COL_REQ_ID == 0 && OSTEL_TOK_COL_INDEX == 1 &&
+                   OSTEL_TOK_COL_ARRIVAL_MONO_NS == 2 && OSTEL_TOK_COL_TEXT == 3 &&
+                   OSTEL_TOK_COL_COUNT == 4,
+               "ostel_tokens_append_row writes tokens.csv's columns in this order");
+
+size_t ostel_tokens_append_row(struct ostel_buf *b, uint64_t req_id, uint64_t index,
+                               uint64_t arrival_mono_ns, const char *text)
+{
+    char num[24], *end = num + sizeof(num);
+    const uint64_t nums[3] = {req_id, index, arrival_mono_ns};
+    for (int c = 0; c < 3; c++) {
+        char *q = u64_digits(nums[c], end);
+        ostel_buf_append(b, q, (size_t)(end - q));
+        ostel_buf_putc(b, ',');
+    }
+    ostel_buf_putc(b, '"');
+    const char *t = text;
+    while (*t) {
+        size_t run = 0; /* plain bytes go in at once */
+        while (t[run] && t[run] != '"' && (unsigned char)t[run] >= 0x20)
+            run++;
+        ostel_buf_append(b, t, run);
+        t += run;
+        if (*t == '"')
+            ostel_buf_append(b, "\"\"", 2);
+        else if (*t)
+            ostel_buf_putc(b, ' ');
+        if (*t)
+            t++;
+    }
+    ostel_buf_append(b, "\"\n", 2);
+    return (size_t)(t - text);
 }

@@ -1,11 +1,13 @@
 /*
- * rundir_requests: `ostel serve`'s two CSV files as code (docs/serve.md, docs/run-directory.md),
- * each one column table from which its writer (serve/serve.c), its one reader, the store's columns
+ * rundir_requests: `ostel serve`'s CSV files as code (docs/serve.md, docs/run-directory.md), each
+ * one column table from which its writer (serve/serve.c), its one reader, the store's columns
  * (store/store_serve.c: table requests) and the docs' column lists (checked by
  * test_rundir_requests) come.
  *   requests.csv        one row per finished request (OSTEL_REQUESTS_COLUMNS)
  *   server_metrics.csv  one row per sample of llama-server's /metrics, long format
  *                       (OSTEL_SERVER_METRICS_COLUMNS); read back by serve/serve_level_tel.c
+ *   tokens.csv          one row per token chunk, with --save-tokens (OSTEL_TOKENS_COLUMNS); read by
+ *                       nothing in ostel (rundir_csv.h's reader takes it with the table)
  * A reader maps the header by name: columns in any order, an unknown one skipped, a missing one
  * empty in every row (a required one missing is an error); a quoted cell may hold commas, quotes
  * ("" inside) and line ends; an empty cell is empty (NAN, NULL), never 0. Pure: nothing here prints
@@ -139,5 +141,29 @@ int ostel_server_metrics_scan_next(struct ostel_server_metrics_scan *sc,
                                    struct ostel_server_metrics_row *row, char *err,
                                    size_t err_size);
 void ostel_server_metrics_scan_free(struct ostel_server_metrics_scan *sc);
+
+/* ---- tokens.csv (--save-tokens): req_id,index,arrival_mono_ns,text ---- */
+
+#define OSTEL_TOKENS_COLUMNS(X)                                                                    \
+    X(REQ_ID, "req_id", "id", 0, INTEGER, 1)                                                       \
+    X(INDEX, "index", "count", 0, INTEGER, 1)                                                      \
+    X(ARRIVAL_MONO_NS, "arrival_mono_ns", "ns", 0, INTEGER, 1)                                     \
+    X(TEXT, "text", "text", 0, QUOTED, 1)
+
+enum ostel_tokens_col {
+#define OSTEL_TOKENS_ENUM_(id, name, unit, dec, kind, req) OSTEL_TOK_COL_##id,
+    OSTEL_TOKENS_COLUMNS(OSTEL_TOKENS_ENUM_)
+#undef OSTEL_TOKENS_ENUM_
+        OSTEL_TOK_COL_COUNT
+};
+const struct ostel_rundir_csv_col *ostel_tokens_cols(void);
+size_t ostel_tokens_format_header(char *out, size_t out_size);
+/* Appends one token chunk's row with '\n' to b: the request's id, the chunk's index in it, its
+ * arrival (monotonic ns) and its text (NUL-terminated, borrowed) always quoted, quotes doubled and
+ * control bytes made spaces. Returns strlen(text) (a caller walking texts stored one after the
+ * other goes on past its NUL). Without an allocation of its own: many rows go to one buffer, one
+ * write per request. */
+size_t ostel_tokens_append_row(struct ostel_buf *b, uint64_t req_id, uint64_t index,
+                               uint64_t arrival_mono_ns, const char *text);
 
 #endif

@@ -621,51 +621,16 @@ static void start_request(struct engine *g, int level, bool warmup, int64_t sche
     g->active[g->nactive++] = x;
 }
 
-/* Decimal digits of v at the end of out[0..24); returns the first. */
-static char *u64_digits(uint64_t v, char *out_end)
-{
-    char *p = out_end;
-    do {
-        *--p = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return p;
-}
-
-/* r's tokens.csv rows, in one fwrite: req_id,index,arrival_mono_ns,"text" (quotes doubled,
- * control bytes made spaces). */
+/* r's tokens.csv rows (rundir_requests.h: ostel_tokens_append_row), in one fwrite. */
 static void write_tokens(struct engine *g, const struct req *r)
 {
     struct ostel_buf *b = &g->tok_row;
     ostel_buf_reset(b);
-    char id[24], num[24], *end = id + sizeof(id);
-    char *idp = u64_digits(r->id, end);
-    size_t idn = (size_t)(end - idp);
     const char *text = r->tok_text.data, *text_end = text + r->tok_text.len;
     for (size_t i = 0; i < r->ntok && text < text_end; i++) {
-        ostel_buf_append(b, idp, idn);
-        ostel_buf_putc(b, ',');
-        char *q = u64_digits(i, num + sizeof(num));
-        ostel_buf_append(b, q, (size_t)(num + sizeof(num) - q));
-        ostel_buf_putc(b, ',');
-        q = u64_digits((uint64_t)(r->tok[i] < 0 ? 0 : r->tok[i]), num + sizeof(num));
-        ostel_buf_append(b, q, (size_t)(num + sizeof(num) - q));
-        ostel_buf_append(b, ",\"", 2);
-        while (*text) {
-            size_t run = 0; /* plain bytes go in at once */
-            while (text[run] && text[run] != '"' && (unsigned char)text[run] >= 0x20)
-                run++;
-            ostel_buf_append(b, text, run);
-            text += run;
-            if (*text == '"')
-                ostel_buf_append(b, "\"\"", 2);
-            else if (*text)
-                ostel_buf_putc(b, ' ');
-            if (*text)
-                text++;
-        }
+        uint64_t arrival_ns = (uint64_t)(r->tok[i] < 0 ? 0 : r->tok[i]);
+        text += ostel_tokens_append_row(b, r->id, i, arrival_ns, text);
         text++; /* past the NUL that ends this token's text */
-        ostel_buf_append(b, "\"\n", 2);
     }
     errno = 0;
     if (b->len && fwrite(b->data, 1, b->len, g->tok_csv) != b->len)
@@ -868,118 +833,160 @@ static bool stop_requested(const struct engine *g)
     return g->stop && atomic_load(g->stop);
 }
 
+/* A level's loop state (run_level). */
+struct level_loop {
+    int total, issued; /* requests to issue (warm-up ones first) and issued so far */
+    int64_t measure_start, dur_ns, next_arrival; /* monotonic ns; measure_start -1 before */
+    double rate;                                 /* open loop: arrivals per second */
+    int conc;                                    /* closed loop: requests in flight */
+    double *backlog; /* saturation: the in-flight count once a second (owned) */
+    size_t nback, capback;
+    int64_t next_back;
+    bool issuing, waited_verdict;
+    int64_t idle_ns; /* when the level went idle before waiting for the server's exit, or -1 */
+};
+
+/* Whether the level ends now: an output file could not be written (what is measured can no longer
+ * be kept: stop, and fail the run), or the stop flag is up; every request in flight is aborted. */
+static bool level_aborted(struct engine *g, struct level_run *lv)
+{
+    if (g->write_errno) {
+        lv->stopped = "write_error";
+        abort_inflight(g, "not recorded: an output file could not be written");
+        return true;
+    }
+    if (stop_requested(g)) {
+        /* 2: the server ostel started has exited (runner.h) */
+        bool died = atomic_load(g->stop) == 2;
+        g->interrupted = !died;
+        g->server_exited = died;
+        lv->stopped = died ? "server_exited" : "interrupted";
+        abort_inflight(g, died ? "the server exited" : "interrupted");
+        return true;
+    }
+    return false;
+}
+
+/* Starts the requests due at now: a closed loop's up to its concurrency, an open loop's at each
+ * arrival passed; issuing ends with the duration or the request count. */
+static void level_issue(struct engine *g, int li, const struct level_run *lv, struct level_loop *st,
+                        int64_t now)
+{
+    const struct ostel_serve_params *p = g->p;
+    if (st->issuing) {
+        if (st->dur_ns > 0)
+            st->issuing = st->measure_start < 0 || now < st->measure_start + st->dur_ns;
+        else
+            st->issuing = st->issued < st->total;
+    }
+    if (st->issuing && !lv->open) {
+        while (g->inflight < st->conc && st->issuing) {
+            bool wu = st->issued < p->warmup;
+            if (!wu && st->measure_start < 0)
+                st->measure_start = now;
+            start_request(g, li, wu, now);
+            st->issued++;
+            if (st->dur_ns == 0 && st->issued >= st->total)
+                st->issuing = false;
+        }
+    } else if (st->issuing) {
+        while (st->next_arrival <= now && st->issuing) {
+            bool wu = st->issued < p->warmup;
+            if (!wu && st->measure_start < 0)
+                st->measure_start = st->next_arrival;
+            if (st->dur_ns > 0 && st->measure_start >= 0 &&
+                st->next_arrival >= st->measure_start + st->dur_ns) {
+                st->issuing = false;
+                break;
+            }
+            start_request(g, li, wu, st->next_arrival);
+            st->issued++;
+            double gap = p->poisson ? -log(rng_unit(&g->rng)) / st->rate : 1.0 / st->rate;
+            st->next_arrival += (int64_t)(gap * 1e9);
+            if (st->dur_ns == 0 && st->issued >= st->total)
+                st->issuing = false;
+        }
+    }
+}
+
+/* The level is idle (nothing in flight, nothing more to issue). Failures in transport may be the
+ * server ostel started dying: the runner sees its exit within its 100 ms poll; the first time,
+ * this waits for that (2 s at most) so the level says why, and returns true (look again);
+ * false: the level is over. */
+static bool level_wait_verdict(struct engine *g, struct level_loop *st)
+{
+    if (!(g->p->server_managed && g->transport_failed && !st->waited_verdict && g->stop))
+        return false;
+    st->waited_verdict = true;
+    st->idle_ns = ostel_mono_ns(); /* the level's end: the wait is not part of it */
+    int64_t until = ostel_mono_ns() + 2000000000ll;
+    while (!stop_requested(g) && ostel_mono_ns() < until)
+        pump(g, 50);
+    return true;
+}
+
+/* Early stops: errors beyond the bound; an open loop's backlog growing without bound. */
+static void level_early_stops(struct engine *g, struct level_run *lv, struct level_loop *st,
+                              int64_t now)
+{
+    const struct ostel_serve_params *p = g->p;
+    size_t fin = g->level_finished, bad = g->level_failed;
+    if (st->issuing && fin >= 8 && (double)bad / (double)fin > p->max_error_rate) {
+        lv->stopped = "errors";
+        st->issuing = false;
+    }
+    if (now >= st->next_back) {
+        st->next_back += 1000000000ll;
+        if (st->nback == st->capback) {
+            st->capback = st->capback ? st->capback * 2 : 64;
+            st->backlog = ostel_xrealloc(st->backlog, st->capback * sizeof(*st->backlog));
+        }
+        st->backlog[st->nback++] = g->inflight;
+        if (st->issuing && lv->open && p->stop_on_saturation &&
+            ostel_serve_saturated(st->backlog, st->nback)) {
+            lv->stopped = "saturated";
+            st->issuing = false;
+        }
+    }
+}
+
 static void run_level(struct engine *g, int li, struct level_run *lv)
 {
     const struct ostel_serve_params *p = g->p;
     g->level_name = lv->name;
     int64_t now = ostel_mono_ns();
     lv->start_ns = now;
-    int total = p->warmup + p->requests;
-    int issued = 0;
-    int64_t measure_start = -1;
-    int64_t dur_ns = (int64_t)(p->duration_s * 1e9);
-    int64_t next_arrival = now;
-    double rate = lv->value;
-    int conc = (int)lv->value;
+    struct level_loop st = {.total = p->warmup + p->requests,
+                            .measure_start = -1,
+                            .dur_ns = (int64_t)(p->duration_s * 1e9),
+                            .next_arrival = now,
+                            .rate = lv->value,
+                            .conc = (int)lv->value,
+                            .next_back = now + 1000000000ll,
+                            .issuing = true,
+                            .idle_ns = -1};
     g->level_finished = g->level_failed = g->transport_failed = 0;
-    /* saturation: in-flight count once a second */
-    double *backlog = NULL;
-    size_t nback = 0, capback = 0;
-    int64_t next_back = now + 1000000000ll;
-    bool issuing = true, waited_verdict = false;
-    int64_t idle_ns = -1;
     for (;;) {
         now = ostel_mono_ns();
-        if (g->write_errno) {
-            /* what is measured can no longer be kept: stop, and fail the run */
-            lv->stopped = "write_error";
-            abort_inflight(g, "not recorded: an output file could not be written");
+        if (level_aborted(g, lv))
             break;
-        }
-        if (stop_requested(g)) {
-            /* 2: the server ostel started has exited (runner.h) */
-            bool died = atomic_load(g->stop) == 2;
-            g->interrupted = !died;
-            g->server_exited = died;
-            lv->stopped = died ? "server_exited" : "interrupted";
-            abort_inflight(g, died ? "the server exited" : "interrupted");
-            break;
-        }
-        if (issuing) {
-            if (dur_ns > 0)
-                issuing = measure_start < 0 || now < measure_start + dur_ns;
-            else
-                issuing = issued < total;
-        }
-        if (issuing && !lv->open) {
-            while (g->inflight < conc && issuing) {
-                bool wu = issued < p->warmup;
-                if (!wu && measure_start < 0)
-                    measure_start = now;
-                start_request(g, li, wu, now);
-                issued++;
-                if (dur_ns == 0 && issued >= total)
-                    issuing = false;
-            }
-        } else if (issuing) {
-            while (next_arrival <= now && issuing) {
-                bool wu = issued < p->warmup;
-                if (!wu && measure_start < 0)
-                    measure_start = next_arrival;
-                if (dur_ns > 0 && measure_start >= 0 && next_arrival >= measure_start + dur_ns) {
-                    issuing = false;
-                    break;
-                }
-                start_request(g, li, wu, next_arrival);
-                issued++;
-                double gap = p->poisson ? -log(rng_unit(&g->rng)) / rate : 1.0 / rate;
-                next_arrival += (int64_t)(gap * 1e9);
-                if (dur_ns == 0 && issued >= total)
-                    issuing = false;
-            }
-        }
-        if (!issuing && g->inflight == 0) {
-            /* failures in transport may be the server ostel started dying: the runner sees its
-             * exit within its 100 ms poll; wait for that (2 s at most) so the level says why */
-            if (p->server_managed && g->transport_failed && !waited_verdict && g->stop) {
-                waited_verdict = true;
-                idle_ns = ostel_mono_ns(); /* the level's end: the wait is not part of it */
-                int64_t until = ostel_mono_ns() + 2000000000ll;
-                while (!stop_requested(g) && ostel_mono_ns() < until)
-                    pump(g, 50);
+        level_issue(g, li, lv, &st, now);
+        if (!st.issuing && g->inflight == 0) {
+            if (level_wait_verdict(g, &st))
                 continue;
-            }
             break;
         }
         scrape_maybe(g, now);
-        /* early stops: errors beyond the bound; an open loop's backlog growing without bound */
-        size_t fin = g->level_finished, bad = g->level_failed;
-        if (issuing && fin >= 8 && (double)bad / (double)fin > p->max_error_rate) {
-            lv->stopped = "errors";
-            issuing = false;
-        }
-        if (now >= next_back) {
-            next_back += 1000000000ll;
-            if (nback == capback) {
-                capback = capback ? capback * 2 : 64;
-                backlog = ostel_xrealloc(backlog, capback * sizeof(*backlog));
-            }
-            backlog[nback++] = g->inflight;
-            if (issuing && lv->open && p->stop_on_saturation &&
-                ostel_serve_saturated(backlog, nback)) {
-                lv->stopped = "saturated";
-                issuing = false;
-            }
-        }
+        level_early_stops(g, lv, &st, now);
         int wait_ms = 50;
-        if (issuing && lv->open) {
-            int64_t d = (next_arrival - now) / 1000000;
+        if (st.issuing && lv->open) {
+            int64_t d = (st.next_arrival - now) / 1000000;
             wait_ms = d < 0 ? 0 : d < 50 ? (int)d : 50;
         }
         pump(g, wait_ms);
     }
-    free(backlog);
-    lv->end_ns = idle_ns >= 0 ? idle_ns : ostel_mono_ns();
+    free(st.backlog);
+    lv->end_ns = st.idle_ns >= 0 ? st.idle_ns : ostel_mono_ns();
 }
 
 /* ---- per-level results ---- */
@@ -1005,77 +1012,129 @@ struct level_stats {
     double throughput; /* ok requests/s; NAN when none */
 };
 
+/* A level's measured requests (level_json): one value per completed request in each series. */
+struct level_samples {
+    double *ttft, *ttft_s, *itl, *tpot, *e2e, *e2e_s, *queue, *srv, *cache; /* k each; owned */
+    double *pooled; /* every inter-token gap of the completed requests: kp (owned) */
+    size_t k, kp;
+    size_t n, ok, failed, good, below, mismatch;
+    double out_tok, in_tok;
+    int64_t t_first, t_last; /* first scheduled, last ended (monotonic ns); -1 when none */
+    cJSON *reasons;          /* failures by reason */
+};
+
+/* Sized for level li's measured requests. */
+static void level_samples_init(const struct engine *g, int li, struct level_samples *s)
+{
+    memset(s, 0, sizeof(*s));
+    size_t npool = 0;
+    for (size_t i = 0; i < g->nreqs; i++) {
+        const struct req *r = g->reqs[i];
+        s->n += r->level == li && !r->warmup;
+        if (r->level == li && !r->warmup && r->ok && r->ntok > 1)
+            npool += r->ntok - 1;
+    }
+    size_t cap = s->n ? s->n : 1;
+    double **series[] = {&s->ttft,  &s->ttft_s, &s->itl, &s->tpot, &s->e2e,
+                         &s->e2e_s, &s->queue,  &s->srv, &s->cache};
+    for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++)
+        *series[i] = ostel_xmalloc(cap * sizeof(double));
+    s->pooled = ostel_xmalloc((npool ? npool : 1) * sizeof(double));
+    s->t_first = s->t_last = -1;
+    s->reasons = cJSON_CreateObject();
+}
+
+static void level_samples_free(struct level_samples *s)
+{
+    double *series[] = {s->ttft,  s->ttft_s, s->itl, s->tpot,  s->e2e,
+                        s->e2e_s, s->queue,  s->srv, s->cache, s->pooled};
+    for (size_t i = 0; i < sizeof(series) / sizeof(series[0]); i++)
+        free(series[i]);
+}
+
+/* A failed request, counted under its reason's first words (an HTTP status, a curl error). */
+static void level_add_failed(struct level_samples *s, const struct req *r)
+{
+    s->failed++;
+    char key[48];
+    snprintf(key, sizeof(key), "%.40s", r->error);
+    char *colon = strchr(key, ':');
+    if (colon && strncmp(key, "HTTP", 4) != 0)
+        *colon = '\0';
+    cJSON *c = cJSON_GetObjectItem(s->reasons, key);
+    if (c)
+        cJSON_SetNumberValue(c, c->valuedouble + 1);
+    else
+        cJSON_AddNumberToObject(s->reasons, key, 1);
+}
+
+/* A completed request's figures, one more value in each series. */
+static void level_add_ok(struct level_samples *s, const struct req *r,
+                         const struct ostel_serve_slo *slo)
+{
+    size_t k = s->k;
+    s->ok++;
+    s->ttft[k] = ms_between(r->sched_ns, r->first_ns);
+    s->ttft_s[k] = ms_between(r->send_ns, r->first_ns);
+    s->itl[k] = req_itl_mean_ms(r);
+    s->tpot[k] = req_tpot_ms(r);
+    s->e2e[k] = ms_between(r->sched_ns, r->end_ns);
+    s->e2e_s[k] = ms_between(r->send_ns, r->end_ns);
+    s->queue[k] = ms_between(r->sched_ns, r->send_ns);
+    s->srv[k] = isfinite(r->prompt_ms) ? s->ttft_s[k] - r->prompt_ms : NAN;
+    s->cache[k] = r->cache_n;
+    if (isfinite(s->srv[k]) && s->srv[k] < 0)
+        s->below++;
+    if (r->usage_completion >= 0 && r->usage_completion != r->chunks)
+        s->mismatch++;
+    for (size_t t = 1; t < r->ntok; t++)
+        s->pooled[s->kp++] = ms_between(r->tok[t - 1], r->tok[t]);
+    s->out_tok += r->usage_completion >= 0 ? r->usage_completion : r->chunks;
+    s->in_tok += r->usage_prompt >= 0 ? r->usage_prompt : r->prompt_asked;
+    s->good += ostel_serve_slo_met(slo, s->ttft[k], s->itl[k], s->e2e[k]);
+    s->k++;
+}
+
+/* The level's distributions, after its counts in o. */
+static void level_dists_json(cJSON *o, const struct level_samples *s)
+{
+    size_t k = s->k;
+    cJSON_AddItemToObject(o, "ttft_ms", dist_json(s->ttft, k));
+    cJSON_AddItemToObject(o, "ttft_from_send_ms", dist_json(s->ttft_s, k));
+    cJSON_AddItemToObject(o, "itl_ms", dist_json(s->itl, k));
+    cJSON_AddItemToObject(o, "itl_pooled_ms", dist_json(s->pooled, s->kp));
+    cJSON_AddItemToObject(o, "tpot_ms", dist_json(s->tpot, k));
+    cJSON_AddItemToObject(o, "e2e_ms", dist_json(s->e2e, k));
+    cJSON_AddItemToObject(o, "e2e_from_send_ms", dist_json(s->e2e_s, k));
+    cJSON_AddItemToObject(o, "client_queue_ms", dist_json(s->queue, k));
+    cJSON_AddItemToObject(o, "ttft_minus_server_prompt_ms", dist_json(s->srv, k));
+    cJSON_AddNumberToObject(o, "ttft_below_server_prompt", (double)s->below);
+    cJSON_AddNumberToObject(o, "usage_chunk_mismatches", (double)s->mismatch);
+    cJSON_AddItemToObject(o, "server_cache_n", dist_json(s->cache, k));
+}
+
 static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
                          struct level_stats *ls)
 {
     const struct ostel_serve_params *p = g->p;
-    size_t n = 0;
-    for (size_t i = 0; i < g->nreqs; i++)
-        n += g->reqs[i]->level == li && !g->reqs[i]->warmup;
-    size_t cap = n ? n : 1;
-    double *ttft = ostel_xmalloc(cap * sizeof(double)),
-           *ttft_s = ostel_xmalloc(cap * sizeof(double));
-    double *itl = ostel_xmalloc(cap * sizeof(double)), *tpot = ostel_xmalloc(cap * sizeof(double));
-    double *e2e = ostel_xmalloc(cap * sizeof(double)), *e2e_s = ostel_xmalloc(cap * sizeof(double));
-    double *queue = ostel_xmalloc(cap * sizeof(double)), *srv = ostel_xmalloc(cap * sizeof(double));
-    double *cache = ostel_xmalloc(cap * sizeof(double));
-    size_t npool = 0;
-    for (size_t i = 0; i < g->nreqs; i++) {
-        const struct req *r = g->reqs[i];
-        if (r->level == li && !r->warmup && r->ok && r->ntok > 1)
-            npool += r->ntok - 1;
-    }
-    double *pooled = ostel_xmalloc((npool ? npool : 1) * sizeof(double));
-    size_t k = 0, kp = 0, ok = 0, failed = 0, good = 0, below = 0, mismatch = 0;
-    double out_tok = 0, in_tok = 0;
-    int64_t t_first = -1, t_last = -1;
+    struct level_samples s;
+    level_samples_init(g, li, &s);
     const struct ostel_serve_slo slo = {p->slo_ttft_ms, p->slo_itl_ms, p->slo_e2e_ms};
-    cJSON *reasons = cJSON_CreateObject();
     for (size_t i = 0; i < g->nreqs; i++) {
         const struct req *r = g->reqs[i];
         if (r->level != li || r->warmup)
             continue;
-        if (t_first < 0 || r->sched_ns < t_first)
-            t_first = r->sched_ns;
-        if (r->end_ns > t_last)
-            t_last = r->end_ns;
-        if (!r->ok) {
-            failed++;
-            /* group reasons by their first words (an HTTP status, a curl error) */
-            char key[48];
-            snprintf(key, sizeof(key), "%.40s", r->error);
-            char *colon = strchr(key, ':');
-            if (colon && strncmp(key, "HTTP", 4) != 0)
-                *colon = '\0';
-            cJSON *c = cJSON_GetObjectItem(reasons, key);
-            if (c)
-                cJSON_SetNumberValue(c, c->valuedouble + 1);
-            else
-                cJSON_AddNumberToObject(reasons, key, 1);
-            continue;
-        }
-        ok++;
-        ttft[k] = ms_between(r->sched_ns, r->first_ns);
-        ttft_s[k] = ms_between(r->send_ns, r->first_ns);
-        itl[k] = req_itl_mean_ms(r);
-        tpot[k] = req_tpot_ms(r);
-        e2e[k] = ms_between(r->sched_ns, r->end_ns);
-        e2e_s[k] = ms_between(r->send_ns, r->end_ns);
-        queue[k] = ms_between(r->sched_ns, r->send_ns);
-        srv[k] = isfinite(r->prompt_ms) ? ttft_s[k] - r->prompt_ms : NAN;
-        cache[k] = r->cache_n;
-        if (isfinite(srv[k]) && srv[k] < 0)
-            below++;
-        if (r->usage_completion >= 0 && r->usage_completion != r->chunks)
-            mismatch++;
-        for (size_t t = 1; t < r->ntok; t++)
-            pooled[kp++] = ms_between(r->tok[t - 1], r->tok[t]);
-        out_tok += r->usage_completion >= 0 ? r->usage_completion : r->chunks;
-        in_tok += r->usage_prompt >= 0 ? r->usage_prompt : r->prompt_asked;
-        good += ostel_serve_slo_met(&slo, ttft[k], itl[k], e2e[k]);
-        k++;
+        if (s.t_first < 0 || r->sched_ns < s.t_first)
+            s.t_first = r->sched_ns;
+        if (r->end_ns > s.t_last)
+            s.t_last = r->end_ns;
+        if (!r->ok)
+            level_add_failed(&s, r);
+        else
+            level_add_ok(&s, r, &slo);
     }
-    double dur = t_first >= 0 && t_last > t_first ? (double)(t_last - t_first) / 1e9 : NAN;
+    double dur =
+        s.t_first >= 0 && s.t_last > s.t_first ? (double)(s.t_last - s.t_first) / 1e9 : NAN;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", lv->name);
     cJSON_AddStringToObject(o, "kind", lv->open ? "rate" : "concurrency");
@@ -1084,42 +1143,22 @@ static cJSON *level_json(struct engine *g, int li, const struct level_run *lv,
         cJSON_AddStringToObject(o, "arrivals", p->poisson ? "poisson" : "constant");
     cJSON_AddNumberToObject(o, "start_ts", round(mono_to_real(g, lv->start_ns) * 1000) / 1000);
     cJSON_AddNumberToObject(o, "end_ts", round(mono_to_real(g, lv->end_ns) * 1000) / 1000);
-    cJSON_AddNumberToObject(o, "requests", (double)n);
-    cJSON_AddNumberToObject(o, "completed", (double)ok);
-    cJSON_AddNumberToObject(o, "failed", (double)failed);
-    cJSON_AddItemToObject(o, "failed_reasons", reasons);
+    cJSON_AddNumberToObject(o, "requests", (double)s.n);
+    cJSON_AddNumberToObject(o, "completed", (double)s.ok);
+    cJSON_AddNumberToObject(o, "failed", (double)s.failed);
+    cJSON_AddItemToObject(o, "failed_reasons", s.reasons);
     cJSON_AddItemToObject(o, "stopped_early",
                           lv->stopped ? cJSON_CreateString(lv->stopped) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "duration_s", num_or_null(dur));
-    ls->throughput = dur > 0 ? (double)ok / dur : NAN;
+    ls->throughput = dur > 0 ? (double)s.ok / dur : NAN;
     cJSON_AddItemToObject(o, "request_throughput", num_or_null(ls->throughput));
-    cJSON_AddItemToObject(o, "output_tokens_per_s", num_or_null(dur > 0 ? out_tok / dur : NAN));
+    cJSON_AddItemToObject(o, "output_tokens_per_s", num_or_null(dur > 0 ? s.out_tok / dur : NAN));
     cJSON_AddItemToObject(o, "total_tokens_per_s",
-                          num_or_null(dur > 0 ? (out_tok + in_tok) / dur : NAN));
-    cJSON_AddItemToObject(o, "goodput", num_or_null(dur > 0 ? (double)good / dur : NAN));
-    cJSON_AddNumberToObject(o, "good_requests", (double)good);
-    cJSON_AddItemToObject(o, "ttft_ms", dist_json(ttft, k));
-    cJSON_AddItemToObject(o, "ttft_from_send_ms", dist_json(ttft_s, k));
-    cJSON_AddItemToObject(o, "itl_ms", dist_json(itl, k));
-    cJSON_AddItemToObject(o, "itl_pooled_ms", dist_json(pooled, kp));
-    cJSON_AddItemToObject(o, "tpot_ms", dist_json(tpot, k));
-    cJSON_AddItemToObject(o, "e2e_ms", dist_json(e2e, k));
-    cJSON_AddItemToObject(o, "e2e_from_send_ms", dist_json(e2e_s, k));
-    cJSON_AddItemToObject(o, "client_queue_ms", dist_json(queue, k));
-    cJSON_AddItemToObject(o, "ttft_minus_server_prompt_ms", dist_json(srv, k));
-    cJSON_AddNumberToObject(o, "ttft_below_server_prompt", (double)below);
-    cJSON_AddNumberToObject(o, "usage_chunk_mismatches", (double)mismatch);
-    cJSON_AddItemToObject(o, "server_cache_n", dist_json(cache, k));
-    free(ttft);
-    free(ttft_s);
-    free(itl);
-    free(tpot);
-    free(e2e);
-    free(e2e_s);
-    free(queue);
-    free(srv);
-    free(cache);
-    free(pooled);
+                          num_or_null(dur > 0 ? (s.out_tok + s.in_tok) / dur : NAN));
+    cJSON_AddItemToObject(o, "goodput", num_or_null(dur > 0 ? (double)s.good / dur : NAN));
+    cJSON_AddNumberToObject(o, "good_requests", (double)s.good);
+    level_dists_json(o, &s);
+    level_samples_free(&s);
     return o;
 }
 
@@ -1229,7 +1268,7 @@ static int open_outputs(struct engine *g, struct ostel_serve_outcome *out)
             snprintf(out->error, sizeof(out->error), "cannot write tokens.csv in '%s'", p->dir);
             goto done;
         }
-        fputs("req_id,index,arrival_mono_ns,text\n", g->tok_csv);
+        fwrite(hdr, 1, ostel_tokens_format_header(hdr, sizeof(hdr)), g->tok_csv);
         flush_checked(g, g->tok_csv, "tokens.csv");
     }
     if (g->write_errno) {
@@ -1474,89 +1513,125 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
 
 #endif /* OSTEL_HAVE_CURL */
 
-int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
+/* One level's sample rows, summed while they are labelled (ostel_serve_label_metrics). */
+struct level_acc {
+    double rss_peak, rss_sum, cpu_sum;
+    size_t n_rss, n_cpu, n_all;
+};
+
+/* row's level: the name of the last level whose span holds its ts ("" for none; row NULL: none),
+ * its values counted in every level that holds it. */
+static const char *label_row(const struct ostel_serve_outcome *o,
+                             const struct ostel_metrics_row *row, struct level_acc *acc)
+{
+    double ts = row ? ostel_metrics_get(row, OSTEL_COL_TS) : NAN;
+    const char *name = "";
+    for (size_t i = 0; i < o->n_levels; i++) {
+        if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
+            continue;
+        struct level_acc *a = &acc[i];
+        name = o->level_names[i];
+        a->n_all++;
+        double rss = ostel_metrics_get(row, OSTEL_COL_RSS_MB),
+               cpu = ostel_metrics_get(row, OSTEL_COL_CPU_PCT);
+        if (isfinite(rss)) {
+            a->rss_peak = a->n_rss == 0 || rss > a->rss_peak ? rss : a->rss_peak;
+            a->rss_sum += rss;
+            a->n_rss++;
+        }
+        if (isfinite(cpu)) {
+            a->cpu_sum += cpu;
+            a->n_cpu++;
+        }
+    }
+    return name;
+}
+
+/* metrics.csv with its level column, from the rows the runner (or the sampler) wrote it from:
+ * their header and rows formatted again, the very bytes of the file, each line ending in its
+ * level. */
+static void label_from_rows(const struct ostel_metrics_table *rows,
+                            const struct ostel_serve_outcome *o, struct level_acc *acc,
+                            struct ostel_buf *outb)
+{
+    char line[512];
+    size_t n = ostel_metrics_format_header(line, sizeof(line));
+    ostel_buf_append(outb, line, n ? n - 1 : 0);
+    ostel_buf_puts(outb, "," OSTEL_METRICS_LEVEL_COL "\n");
+    for (size_t k = 0; k < rows->n; k++) {
+        n = ostel_metrics_format_row(&rows->rows[k], line, sizeof(line));
+        ostel_buf_append(outb, line, n ? n - 1 : 0);
+        ostel_buf_printf(outb, ",%s\n", label_row(o, &rows->rows[k], acc));
+    }
+}
+
+/* The same from metrics.csv read back (text, in), each of its lines kept as it is: the rows typed
+ * by metrics.csv's one reader (rundir_metrics.h), one per non-empty line after the header; a file
+ * it refuses gets its level column with every cell empty. */
+static void label_from_text(const struct ostel_buf *in, const struct ostel_serve_outcome *o,
+                            struct level_acc *acc, struct ostel_buf *outb)
+{
+    const char *text = in->data ? in->data : "";
+    struct ostel_metrics_table t;
+    char perr[256];
+    if (ostel_metrics_parse(text, in->len, &t, perr, sizeof(perr)) != 0)
+        t.n = 0;
+    struct ostel_str rest = ostel_str_make(text, in->len), line;
+    bool header = true;
+    size_t k = 0;
+    while (ostel_str_next_line(&rest, &line)) {
+        ostel_buf_append(outb, line.p, line.n);
+        if (header) {
+            ostel_buf_puts(outb, "," OSTEL_METRICS_LEVEL_COL "\n");
+            header = false;
+            continue;
+        }
+        const struct ostel_metrics_row *row = line.n > 0 && k < t.n ? &t.rows[k++] : NULL;
+        ostel_buf_printf(outb, ",%s\n", label_row(o, row, acc));
+    }
+    ostel_metrics_table_free(&t);
+}
+
+/* Each level's telemetry from its rows, into its object of o->json's levels. */
+static void level_telemetry(struct ostel_serve_outcome *o, const struct level_acc *acc)
+{
+    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
+    for (size_t i = 0; i < o->n_levels && levels; i++) {
+        cJSON *l = cJSON_GetArrayItem(levels, (int)i);
+        if (!l)
+            break;
+        const struct level_acc *a = &acc[i];
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "samples", (double)a->n_all);
+        cJSON_AddItemToObject(t, "rss_peak_mib", num_or_null(a->n_rss ? a->rss_peak : NAN));
+        cJSON_AddItemToObject(t, "rss_mean_mib",
+                              num_or_null(a->n_rss ? a->rss_sum / (double)a->n_rss : NAN));
+        cJSON_AddItemToObject(t, "cpu_mean_pct",
+                              num_or_null(a->n_cpu ? a->cpu_sum / (double)a->n_cpu : NAN));
+        cJSON_DeleteItemFromObject(l, "telemetry");
+        cJSON_AddItemToObject(l, "telemetry", t);
+    }
+}
+
+int ostel_serve_label_metrics(const char *dir, const struct ostel_metrics_table *rows,
+                              struct ostel_serve_outcome *o)
 {
     char *path = ostel_xasprintf("%s/metrics.csv", dir);
     struct ostel_buf in, outb;
     ostel_buf_init(&in, (size_t)1 << 31);
     ostel_buf_init(&outb, 0);
-    size_t nl = o->n_levels;
-    double *peak = ostel_xcalloc(nl ? nl : 1, sizeof(double));
-    double *rss_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
-    double *cpu_sum = ostel_xcalloc(nl ? nl : 1, sizeof(double));
-    size_t *n_rss = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
-    size_t *n_cpu = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
-    size_t *n_all = ostel_xcalloc(nl ? nl : 1, sizeof(size_t));
-    int rc = ostel_file_read_all(path, (size_t)1 << 31, &in);
-    if (rc == 0) {
-        /* the rows typed by metrics.csv's one reader (rundir_metrics.h), one per non-empty line
-         * after the header; a file it refuses (ostel wrote it just now: it does not happen) gets
-         * its level column with every cell empty */
-        const char *text = in.data ? in.data : "";
-        struct ostel_metrics_table t;
-        char perr[256];
-        if (ostel_metrics_parse(text, in.len, &t, perr, sizeof(perr)) != 0)
-            t.n = 0;
-        struct ostel_str rest = ostel_str_make(text, in.len), line;
-        bool header = true;
-        size_t k = 0;
-        while (ostel_str_next_line(&rest, &line)) {
-            ostel_buf_append(&outb, line.p, line.n);
-            if (header) {
-                ostel_buf_puts(&outb, "," OSTEL_METRICS_LEVEL_COL "\n");
-                header = false;
-                continue;
-            }
-            const struct ostel_metrics_row *row = line.n > 0 && k < t.n ? &t.rows[k++] : NULL;
-            double ts = row ? ostel_metrics_get(row, OSTEL_COL_TS) : NAN;
-            const char *name = "";
-            for (size_t i = 0; i < nl; i++) {
-                if (!(ts >= o->level_start_ts[i] && ts <= o->level_end_ts[i]))
-                    continue;
-                name = o->level_names[i];
-                n_all[i]++;
-                double rss = ostel_metrics_get(row, OSTEL_COL_RSS_MB),
-                       cpu = ostel_metrics_get(row, OSTEL_COL_CPU_PCT);
-                if (isfinite(rss)) {
-                    peak[i] = n_rss[i] == 0 || rss > peak[i] ? rss : peak[i];
-                    rss_sum[i] += rss;
-                    n_rss[i]++;
-                }
-                if (isfinite(cpu)) {
-                    cpu_sum[i] += cpu;
-                    n_cpu[i]++;
-                }
-            }
-            ostel_buf_printf(&outb, ",%s\n", name);
-        }
-        ostel_metrics_table_free(&t);
+    struct level_acc *acc = ostel_xcalloc(o->n_levels ? o->n_levels : 1, sizeof(*acc));
+    int rc = 0;
+    if (rows) {
+        label_from_rows(rows, o, acc, &outb);
         rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
-    } else {
-        rc = 0; /* nothing to label (ostel_file_read_all said why) */
-    }
-    /* each level's telemetry, into its summary object */
-    cJSON *levels = o->json ? cJSON_GetObjectItem(o->json, "levels") : NULL;
-    for (size_t i = 0; i < nl && levels; i++) {
-        cJSON *l = cJSON_GetArrayItem(levels, (int)i);
-        if (!l)
-            break;
-        cJSON *t = cJSON_CreateObject();
-        cJSON_AddNumberToObject(t, "samples", (double)n_all[i]);
-        cJSON_AddItemToObject(t, "rss_peak_mib", num_or_null(n_rss[i] ? peak[i] : NAN));
-        cJSON_AddItemToObject(t, "rss_mean_mib",
-                              num_or_null(n_rss[i] ? rss_sum[i] / (double)n_rss[i] : NAN));
-        cJSON_AddItemToObject(t, "cpu_mean_pct",
-                              num_or_null(n_cpu[i] ? cpu_sum[i] / (double)n_cpu[i] : NAN));
-        cJSON_DeleteItemFromObject(l, "telemetry");
-        cJSON_AddItemToObject(l, "telemetry", t);
-    }
+    } else if (ostel_file_read_all(path, (size_t)1 << 31, &in) == 0) {
+        label_from_text(&in, o, acc, &outb);
+        rc = ostel_file_write_atomic_errno(path, outb.data ? outb.data : "", outb.len);
+    } /* else nothing to label (ostel_file_read_all said why) */
+    level_telemetry(o, acc);
     ostel_serve_level_telemetry_extra(dir, o); /* the GPU and the server's gauges */
-    free(peak);
-    free(rss_sum);
-    free(cpu_sum);
-    free(n_rss);
-    free(n_cpu);
-    free(n_all);
+    free(acc);
     ostel_buf_free(&in);
     ostel_buf_free(&outb);
     free(path);
@@ -1564,7 +1639,7 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o)
 }
 
 int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
-                             int32_t **owned, struct ostel_gguf_run_facts *facts)
+                             int32_t **owned, struct ostel_gguf_run_facts *facts, char **warn)
 {
     if (facts)
         memset(facts, 0, sizeof(*facts));
@@ -1597,6 +1672,9 @@ int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_para
     if (err[0]) {
         if (mode == 1)
             rc = ostel_error("serve: --utf8-only on: '%s': %s", path, err);
+        else if (warn)
+            *warn =
+                ostel_xasprintf("serve: --utf8-only auto: '%s': %s; no token is banned", path, err);
         else
             ostel_warn("serve: --utf8-only auto: '%s': %s; no token is banned", path, err);
     } else {

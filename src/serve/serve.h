@@ -99,9 +99,15 @@ int ostel_serve_wait_health(const char *url, double timeout_s, const _Atomic int
 /* Adds a "level" column to DIR/metrics.csv from the level spans (a row outside every span gets
  * an empty cell), and each level's telemetry (samples, rss_peak_mib, rss_mean_mib, cpu_mean_pct of
  * its rows) to o->json's levels, with the GPU's (gpu_metrics.csv) and the server's gauges
- * (server_metrics.csv) where those files are. Returns 0, or the errno of a failed rewrite of
- * metrics.csv (ENOSPC, EFBIG…; it prints nothing then, and the old file stays). */
-int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
+ * (server_metrics.csv) where those files are. rows (borrowed): the rows metrics.csv was written
+ * from (the runner's res->rows with keep_rows, the sampler's ostel_sampler_finish_rows), the file
+ * written again from them with the column added, never read; NULL where they were not kept (the
+ * sampler ran out of memory): the file is read back, each of its lines kept as it is. Returns 0,
+ * or the errno of a failed rewrite of metrics.csv (ENOSPC, EFBIG…; it prints nothing then, and the
+ * old file stays). */
+struct ostel_metrics_table;
+int ostel_serve_label_metrics(const char *dir, const struct ostel_metrics_table *rows,
+                              struct ostel_serve_outcome *o);
 
 /*
  * --utf8-only: decides whether every request bans the tokens that are not valid UTF-8 on their own
@@ -113,13 +119,16 @@ int ostel_serve_label_metrics(const char *dir, struct ostel_serve_outcome *o);
  * not NULL, gets the run facts of the same read of the header (llama/gguf_facts.h, path recorded as
  * given: the runner's model_facts) whenever the file was read, and stays zeroed (model_file NULL)
  * when it was not (mode 0, unreadable); the caller frees it with ostel_gguf_run_facts_free().
- * Returns 0, or OSTEL_ERR (printed) when `on` cannot be honoured.
+ * warn, when not NULL, gets the warning of an `auto` that cannot list the tokens instead of its
+ * being printed (owned by the caller; left as it is when there is none), for a caller that
+ * decides once for many loads and repeats it for each (serve_study.c). Returns 0, or OSTEL_ERR
+ * (printed) when `on` cannot be honoured.
  */
 #define OSTEL_SERVE_MAX_BANNED_TOKENS                                                              \
     65536 /* 1,448 in qwen2's vocabulary, the most of the pinned ones */
 struct ostel_gguf_run_facts;
 int ostel_serve_resolve_utf8(int mode, const char *path, struct ostel_serve_params *p,
-                             int32_t **owned, struct ostel_gguf_run_facts *facts);
+                             int32_t **owned, struct ostel_gguf_run_facts *facts, char **warn);
 
 /* Whether llama-server arguments set the log verbosity (-lv, --verbosity, --log-verbosity): if not,
  * ostel passes -lv 4, the level at which llama.cpp logs its buffer sizes and memory breakdown (as

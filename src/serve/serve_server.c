@@ -116,6 +116,7 @@ int ostel_serve_server_run(const struct ostel_serve_server *srv, const struct os
     spec.prompt_desc = p->prompt_file ? p->prompt_file : "ostel serve built-in text";
     spec.during = server_during;
     spec.during_arg = &c;
+    spec.keep_rows = true; /* res->rows: the levels are labelled on them */
     int rc = ostel_runner_run(&spec, res);
     ostel_serve_server_argv_free(argv);
     return rc;

@@ -49,7 +49,8 @@ void ostel_serve_server_argv_free(char **argv);
 
 /*
  * Runs llama-server as the child of an ordinary run: the runner's spec rs (dir, tag, model, ctx,
- * and the rest as the caller wants them) with argv, tool, gen, prompt_desc and during set here;
+ * and the rest as the caller wants them) with argv, tool, gen, prompt_desc, during and keep_rows
+ * (res->rows, the rows ostel_serve_label_metrics labels in before_summary) set here;
  * on the runner's during thread, the wait for srv->ready_timeout_s until /health answers, then the
  * load p (p->url is set to r->url and p->server_managed once the server is ready, so r must
  * outlive p's use). Everything is borrowed for the call.

@@ -93,7 +93,7 @@ static void cell_before_summary(void *arg, struct ostel_summary *sum,
         c->rs->before_summary(c->rs->before_summary_arg, sum, res);
     if (res->write_error[0])
         return;
-    c->label_errno = ostel_serve_label_metrics(c->rs->dir, &c->r->out);
+    c->label_errno = ostel_serve_label_metrics(c->rs->dir, res->rows, &c->r->out);
     if (c->label_errno)
         return;
     c->judged = true;
@@ -146,15 +146,77 @@ static void finish(const struct cell *c, struct ostel_run_result *res)
         res->status = OSTEL_RUN_FAILED;
 }
 
-int ostel_serve_study_run(const struct ostel_study_spec *s, const char *server,
+void ostel_serve_study_models_free(struct ostel_serve_study_models *m)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->v[i].path);
+        free(m->v[i].banned);
+        free(m->v[i].warning);
+    }
+    free(m->v);
+    m->v = NULL;
+    m->n = 0;
+}
+
+/* The model's entry in models, or NULL. */
+static struct ostel_serve_study_model *model_find(struct ostel_serve_study_models *models,
+                                                  const char *key)
+{
+    for (size_t i = 0; models && i < models->n; i++)
+        if (strcmp(models->v[i].path, key) == 0)
+            return &models->v[i];
+    return NULL;
+}
+
+/* --utf8-only auto for model (serve.h), decided on the model's first cell from its GGUF and kept
+ * in models (NULL: decided for this cell alone, its list in *owned); p gets the decision, and the
+ * warning is given again for every cell, as when each cell read the GGUF. */
+static int cell_utf8(struct ostel_serve_study_models *models, const char *model,
+                     struct ostel_serve_params *p, int32_t **owned)
+{
+    const char *key = model ? model : "";
+    struct ostel_serve_study_model one, *e = model_find(models, key);
+    if (!e) {
+        memset(&one, 0, sizeof(one));
+        struct ostel_serve_params q = *p;
+        if (ostel_serve_resolve_utf8(-1, model, &q, &one.banned, NULL, &one.warning) != OSTEL_OK) {
+            free(one.banned);
+            free(one.warning);
+            return OSTEL_ERR;
+        }
+        one.utf8_only = q.utf8_only;
+        one.n_banned = q.n_banned_tokens;
+        if (models) {
+            one.path = ostel_xstrdup(key);
+            models->v = ostel_xrealloc(models->v, (models->n + 1) * sizeof(*models->v));
+            models->v[models->n] = one;
+            e = &models->v[models->n++];
+        } else {
+            *owned = one.banned;
+            e = &one;
+        }
+    }
+    if (e->warning)
+        ostel_warn("%s", e->warning);
+    if (e->utf8_only) {
+        p->utf8_only = true;
+        p->banned_tokens = e->banned;
+        p->n_banned_tokens = e->n_banned;
+    }
+    if (e == &one)
+        free(one.warning);
+    return OSTEL_OK;
+}
+
+int ostel_serve_study_run(void *arg, const struct ostel_study_spec *s, const char *server,
                           const struct ostel_run_spec *rs, bool warmup,
                           struct ostel_run_result *res)
 {
     struct ostel_serve_params p;
     double *levels = NULL;
     params_from_spec(s, warmup, &p, &levels);
-    int32_t *banned = NULL; /* an ostel synth model: its tokens that are not UTF-8 (serve.h) */
-    if (ostel_serve_resolve_utf8(-1, rs->model, &p, &banned, NULL) != OSTEL_OK) {
+    int32_t *banned = NULL; /* an ostel synth model's tokens that are not UTF-8, when not kept */
+    if (cell_utf8(arg, rs->model, &p, &banned) != OSTEL_OK) {
         free(levels);
         return OSTEL_ERR;
     }

@@ -80,6 +80,7 @@ assert_eq "$(q "$db" 'select count(*) from serve_levels')" 8 "levels stored"
 assert_eq "$(q "$db" "select group_concat(distinct output_tokens_asked) from requests")" 48
 [ "$(q "$db" 'select count(*) from requests where ok = 1')" -gt 20 ] || fail "too few requests ok"
 [ "$(q "$db" 'select count(*) from samples')" -ge 8 ] || fail "samples were not stored"
+b8= b4=
 for d in "$TMP"/s/runs/*; do
     case "$d" in *-q8-none-c1024-serve-r[12] | *-q4-none-c1024-serve-r[12]) ;; *) fail "cell $d" ;; esac
     assert_eq "$(json "$d/summary.json" '[l["name"] for l in j["serve"]["levels"]]')" "['c1', 'c2']"
@@ -87,6 +88,15 @@ for d in "$TMP"/s/runs/*; do
     grep -q '^serve_mode=concurrency$' "$d/config.txt" || fail "$d/config.txt has no serve_mode"
     grep -q '^spec_hash=' "$d/config.txt" || fail "$d/config.txt has no spec_hash"
     head -1 "$d/metrics.csv" | grep -q ',level' || fail "$d/metrics.csv has no level column"
+    # an ostel synth model: every cell bans its non-UTF-8 tokens, the model's GGUF read once
+    # for all of them (serve_study.c's models), each cell the same list
+    banned=$(json "$d/summary.json" 'j["serve"]["banned_tokens"] if j["serve"]["utf8_only"] else 0')
+    [ "$banned" -gt 0 ] || fail "$d bans no token"
+    case "$d" in *-q8-*) b8="$b8 $banned" ;; *) b4="$b4 $banned" ;; esac
+done
+for b in "$b8" "$b4"; do
+    read -r x y rest <<<"$b"
+    [ -n "$y" ] && [ -z "$rest" ] && [ "$x" = "$y" ] || fail "cells of one model ban different tokens: $b"
 done
 # the study file says what was served
 assert_grep '^\[serve\]$' "$TMP/s/study.ini"
@@ -139,6 +149,10 @@ assert_eq "$(q "$TMP/h/ostel.db" 'select count(*) from requests')" 3
 assert_eq "$(q "$TMP/h/ostel.db" 'select count(*) from scenarios')" 1
 assert_grep '^serve_mode=rate$' "$d/config.txt"
 [ -d "$TMP/h/warmup/tiny-llama-Q4_K_M" ] || fail "no warm-up of the model"
+# the cell after the warm-up bans the synth model's tokens as the warm-up did: what the warm-up
+# decided from the model's GGUF, kept for the model's cells (serve_study.c)
+assert_eq "$(json "$d/summary.json" 'j["serve"]["utf8_only"] and j["serve"]["banned_tokens"] > 0')" \
+    True "the cell after the warm-up bans tokens"
 
 # 3. bad serving studies: one clear line each, exit 2, nothing started
 rc=0; "$OSTEL" study --serve -m "$q8" -n 16 --dir "$TMP/b" 2>"$TMP/err" || rc=$?

@@ -1,6 +1,7 @@
 /*
- * Unit tests for rundir_requests: requests.csv's and server_metrics.csv's column tables against
- * the docs (the header lines in docs/run-directory.md, the per-request table in docs/serve.md) and
+ * Unit tests for rundir_requests: requests.csv's, server_metrics.csv's and tokens.csv's column
+ * tables against the docs (the header lines in docs/run-directory.md, the per-request and per-token
+ * tables in docs/serve.md) and
  * the store's `requests` table (columns and types), their writers (every fixture ostel serve wrote
  * comes back byte for byte through the reader and the writer) and their one reader: a good file,
  * columns reordered and unknown ones skipped, quoted cells, a missing required column, garbage, a
@@ -30,6 +31,9 @@ static void test_columns_in_order(void **state)
     n = ostel_server_metrics_format_header(hdr, sizeof(hdr));
     assert_int_equal(n, 22);
     assert_string_equal(hdr, "ts,level,metric,value\n");
+    n = ostel_tokens_format_header(hdr, sizeof(hdr));
+    assert_int_equal(n, 34);
+    assert_string_equal(hdr, "req_id,index,arrival_mono_ns,text\n");
     const struct ostel_rundir_csv_col *c = ostel_requests_cols();
     assert_string_equal(ostel_rundir_csv_sql(c[OSTEL_REQ_COL_LEVEL].kind), "TEXT");
     assert_string_equal(ostel_rundir_csv_sql(c[OSTEL_REQ_COL_REQ_ID].kind), "INTEGER");
@@ -53,33 +57,20 @@ static void expect_docs_header(const char *doc, const char *section, const char 
     free(want);
 }
 
-/* docs/run-directory.md gives each file's header as a code line, the writer's byte for byte;
- * docs/serve.md's per-request table names the columns in order (a row may name several). */
-static void test_docs_are_the_tables(void **state)
+/* docs/serve.md's table under the heading names the columns of cols (ncols) in order (a row may
+ * name several). */
+static void expect_docs_table(const char *doc, size_t len, const char *heading,
+                              const struct ostel_rundir_csv_col *cols, int ncols)
 {
-    (void)state;
-    char hdr[1024];
-    char *path = test_src_path("docs/run-directory.md");
-    size_t len;
-    char *doc = test_read_file(path, &len);
-    ostel_requests_format_header(hdr, sizeof(hdr));
-    expect_docs_header(doc, "requests.csv", hdr);
-    ostel_server_metrics_format_header(hdr, sizeof(hdr));
-    expect_docs_header(doc, "server_metrics.csv", hdr);
-    free(doc);
-    free(path);
-
-    path = test_src_path("docs/serve.md");
-    doc = test_read_file(path, &len);
     struct ostel_str rest = ostel_str_make(doc, len), line;
-    bool in = false;
+    bool in = false, seen = false;
     int next = 0;
-    const struct ostel_rundir_csv_col *cols = ostel_requests_cols();
     while (ostel_str_next_line(&rest, &line)) {
         if (line.n > 3 && memcmp(line.p, "## ", 3) == 0) {
             if (in)
                 break;
-            in = ostel_str_eq(line, "## Per request (requests.csv)");
+            in = ostel_str_eq(line, heading);
+            seen = seen || in;
             continue;
         }
         if (!in || line.n < 4 || memcmp(line.p, "| `", 3) != 0)
@@ -95,19 +86,85 @@ static void test_docs_are_the_tables(void **state)
             assert_non_null(close);
             struct ostel_str name = ostel_str_make(open + 1, (size_t)(close - open - 1));
             p = close + 1;
-            if (next >= OSTEL_REQ_COL_COUNT)
-                fail_msg("docs/serve.md lists '%.*s' after the last column", (int)name.n, name.p);
+            if (next >= ncols)
+                fail_msg("docs/serve.md (%s) lists '%.*s' after the last column", heading,
+                         (int)name.n, name.p);
             if (!ostel_str_eq(name, cols[next].name))
-                fail_msg("docs/serve.md lists '%.*s' where the table has '%s'", (int)name.n, name.p,
-                         cols[next].name);
+                fail_msg("docs/serve.md (%s) lists '%.*s' where the table has '%s'", heading,
+                         (int)name.n, name.p, cols[next].name);
             next++;
         }
     }
-    if (next != OSTEL_REQ_COL_COUNT)
-        fail_msg("docs/serve.md lists %d of the table's %d columns", next,
-                 (int)OSTEL_REQ_COL_COUNT);
+    if (!seen)
+        fail_msg("docs/serve.md has no heading '%s'", heading);
+    if (next != ncols)
+        fail_msg("docs/serve.md (%s) lists %d of the table's %d columns", heading, next, ncols);
+}
+
+/* docs/run-directory.md gives each file's header as a code line, the writer's byte for byte;
+ * docs/serve.md's per-request and per-token tables name the columns in order. */
+static void test_docs_are_the_tables(void **state)
+{
+    (void)state;
+    char hdr[1024];
+    char *path = test_src_path("docs/run-directory.md");
+    size_t len;
+    char *doc = test_read_file(path, &len);
+    ostel_requests_format_header(hdr, sizeof(hdr));
+    expect_docs_header(doc, "requests.csv", hdr);
+    ostel_server_metrics_format_header(hdr, sizeof(hdr));
+    expect_docs_header(doc, "server_metrics.csv", hdr);
+    ostel_tokens_format_header(hdr, sizeof(hdr));
+    expect_docs_header(doc, "server_metrics.csv", hdr); /* the section that names tokens.csv */
     free(doc);
     free(path);
+
+    path = test_src_path("docs/serve.md");
+    doc = test_read_file(path, &len);
+    expect_docs_table(doc, len, "## Per request (requests.csv)", ostel_requests_cols(),
+                      OSTEL_REQ_COL_COUNT);
+    expect_docs_table(doc, len, "## Per token (tokens.csv)", ostel_tokens_cols(),
+                      OSTEL_TOK_COL_COUNT);
+    free(doc);
+    free(path);
+}
+
+/* tokens.csv's row writer and its table agree: rows of awkward texts come back through
+ * rundir_csv.h's reader with the table, each cell in its column, the text as written (quotes
+ * undone, control bytes made spaces), and the writer's bytes are exact. */
+static void test_tokens_rows(void **state)
+{
+    (void)state;
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    char hdr[128];
+    ostel_buf_append(&b, hdr, ostel_tokens_format_header(hdr, sizeof(hdr)));
+    const char *texts[] = {"Hello", "", " \"quoted\", with comma", "line\nbreak\ttab",
+                           "caf\xc3\xa9"};
+    const char *want[] = {"Hello", "", " \"quoted\", with comma", "line break tab", "caf\xc3\xa9"};
+    size_t n = sizeof(texts) / sizeof(texts[0]);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ostel_tokens_append_row(&b, 42, i, 123456789012345ull + i, texts[i]),
+                         strlen(texts[i]));
+    const char *third = strstr(b.data, "\n42,2,");
+    assert_non_null(third);
+    assert_memory_equal(third + 1, "42,2,123456789012347,\" \"\"quoted\"\", with comma\"\n", 45);
+    struct ostel_rundir_csv_scan sc;
+    char err[256];
+    assert_int_equal(ostel_rundir_csv_scan_init(&sc, ostel_tokens_cols(), OSTEL_TOK_COL_COUNT,
+                                                b.data, b.len, err, sizeof(err)),
+                     0);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ostel_rundir_csv_scan_next(&sc, err, sizeof(err)), 1);
+        assert_true(sc.v[OSTEL_TOK_COL_REQ_ID] == 42);
+        assert_true(sc.v[OSTEL_TOK_COL_INDEX] == (double)i);
+        assert_true(sc.v[OSTEL_TOK_COL_ARRIVAL_MONO_NS] == 123456789012345.0 + (double)i);
+        const char *t = sc.text[OSTEL_TOK_COL_TEXT];
+        assert_string_equal(t ? t : "", want[i]);
+    }
+    assert_int_equal(ostel_rundir_csv_scan_next(&sc, err, sizeof(err)), 0);
+    ostel_rundir_csv_scan_free(&sc);
+    ostel_buf_free(&b);
 }
 
 /* ---- every fixture through the reader and back through the writer ---- */
@@ -359,9 +416,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_columns_in_order),   cmocka_unit_test(test_docs_are_the_tables),
-        cmocka_unit_test(test_fixtures_roundtrip), cmocka_unit_test(test_requests_good),
-        cmocka_unit_test(test_requests_bad),       cmocka_unit_test(test_requests_long_cell),
-        cmocka_unit_test(test_server_metrics),
+        cmocka_unit_test(test_tokens_rows),        cmocka_unit_test(test_fixtures_roundtrip),
+        cmocka_unit_test(test_requests_good),      cmocka_unit_test(test_requests_bad),
+        cmocka_unit_test(test_requests_long_cell), cmocka_unit_test(test_server_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

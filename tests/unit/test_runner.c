@@ -169,6 +169,21 @@ static void assert_telemetry_is_file(const char *dir, const cJSON *tel, uint64_t
     free(csv_path);
 }
 
+/* rows formatted as metrics.csv's writer does, header first: the bytes of csv (len). */
+static void assert_rows_are_file(const struct ostel_metrics_table *rows, const char *csv,
+                                 size_t len)
+{
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    char line[512];
+    ostel_buf_append(&b, line, ostel_metrics_format_header(line, sizeof(line)));
+    for (size_t i = 0; i < rows->n; i++)
+        ostel_buf_append(&b, line, ostel_metrics_format_row(&rows->rows[i], line, sizeof(line)));
+    assert_int_equal(b.len, len);
+    assert_memory_equal(b.data, csv, len);
+    ostel_buf_free(&b);
+}
+
 static void test_run_hands_over(void **state)
 {
     (void)state;
@@ -194,6 +209,7 @@ static void test_run_hands_over(void **state)
     s.quiet = true;
     s.during = swap_metrics;
     s.during_arg = &sa;
+    s.keep_rows = true;
     struct ostel_run_result res;
     assert_int_equal(ostel_runner_run(&s, &res), 0);
     assert_true(sa.swapped);
@@ -217,6 +233,9 @@ static void test_run_hands_over(void **state)
     assert_int_equal(ostel_metrics_parse(csv, len, &t, err, sizeof(err)), 0);
     assert_int_equal(t.n, res.samples);
     ostel_metrics_table_free(&t);
+    /* with keep_rows, the rows handed over are the file's, byte for byte */
+    assert_non_null(res.rows);
+    assert_rows_are_file(res.rows, csv, len);
     free(csv);
     free(csv_path);
     assert_telemetry_is_file(dir, tel, res.samples, s.interval_ns);
@@ -257,6 +276,7 @@ static void test_run_hands_over(void **state)
     ostel_run_result_free(&res);
     assert_null(res.summary);
     assert_null(res.log);
+    assert_null(res.rows);
     test_rmtree(tmp);
     free(dir);
     free(tmp);
@@ -332,6 +352,7 @@ static void test_run_rows_fallback(void **state)
     s.gpu_interval_ns = UINT64_MAX;
     s.quiet = true;
     struct ostel_run_result res;
+    s.keep_rows = true;
     assert_int_equal(setenv("OSTEL_TEST_SAMPLER_KEEP_MAX", "3", 1), 0);
     int rc = ostel_runner_run(&s, &res);
     unsetenv("OSTEL_TEST_SAMPLER_KEEP_MAX");
@@ -344,7 +365,25 @@ static void test_run_rows_fallback(void **state)
     assert_true(cJSON_IsNumber(samples));
     assert_int_equal((uint64_t)samples->valuedouble, res.samples);
     assert_telemetry_is_file(dir, tel, res.samples, s.interval_ns);
+    /* the rows handed over are the ones read back, every one of them */
+    char *csv_path = ostel_xasprintf("%s/metrics.csv", dir);
+    size_t len;
+    char *csv = test_read_file(csv_path, &len);
+    assert_non_null(res.rows);
+    assert_int_equal(res.rows->n, res.samples);
+    assert_rows_are_file(res.rows, csv, len);
+    free(csv);
+    free(csv_path);
     ostel_run_result_free(&res);
+
+    /* without keep_rows, none are handed over */
+    char *dir2 = ostel_xasprintf("%s/run2", tmp);
+    s.dir = dir2;
+    s.keep_rows = false;
+    assert_int_equal(ostel_runner_run(&s, &res), 0);
+    assert_null(res.rows);
+    ostel_run_result_free(&res);
+    free(dir2);
     test_rmtree(tmp);
     free(dir);
     free(tmp);
@@ -372,6 +411,21 @@ static void test_sampler_keep_rows(void **state)
         assert_int_equal(complete, keep != 0);
         assert_int_equal(rows.n, keep ? n : 0);
         assert_true(keep ? rows.rows != NULL : rows.rows == NULL);
+        if (keep) { /* the rows kept format to the very bytes written (serve's --url level
+                     * column rewrites metrics.csv from them) */
+            struct ostel_buf b;
+            ostel_buf_init(&b, 0);
+            char line[512];
+            for (size_t i = 0; i < rows.n; i++)
+                ostel_buf_append(&b, line,
+                                 ostel_metrics_format_row(&rows.rows[i], line, sizeof(line)));
+            size_t len;
+            char *csv = test_read_file(path, &len);
+            assert_int_equal(b.len, len);
+            assert_memory_equal(b.data, csv, len);
+            free(csv);
+            ostel_buf_free(&b);
+        }
         ostel_metrics_table_free(&rows);
     }
     test_rmtree(tmp);

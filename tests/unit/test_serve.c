@@ -12,6 +12,8 @@
 #include "serve/serve.h"
 #include "serve/serve_stats.h"
 #include "serve/sse.h"
+#include "rundir/rundir_metrics.h"
+#include "util/util.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -353,7 +355,7 @@ static void test_label_metrics(void **state)
     o.level_names[0] = ostel_xstrdup("c1");
     o.level_names[1] = ostel_xstrdup("c2");
     o.json = cJSON_Parse("{\"levels\":[{},{}]}");
-    assert_int_equal(ostel_serve_label_metrics(dir, &o), 0);
+    assert_int_equal(ostel_serve_label_metrics(dir, NULL, &o), 0);
     char *got = test_read_file(path, NULL);
     assert_string_equal(got, "cpu_pct,ts,rss_mb,level\n"
                              "50,100.0,10,\n"
@@ -368,6 +370,78 @@ static void test_label_metrics(void **state)
                            "\"cpu_mean_pct\":70}}]}");
     free(j);
     free(got);
+    ostel_serve_outcome_free(&o);
+    test_rmtree(dir);
+    free(path);
+    free(dir);
+}
+
+/* With the rows metrics.csv was written from (the runner's res->rows), the file is written from
+ * them, never read: one replaced by garbage since still gets every row with its level, and each
+ * level the telemetry of its rows. */
+static void test_label_metrics_rows(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *path = ostel_xasprintf("%s/metrics.csv", dir);
+    const char *garbage = "not,a\nmetrics file\x01\n";
+    test_write_file(path, garbage, strlen(garbage));
+    struct ostel_metrics_table t = {ostel_xcalloc(4, sizeof(struct ostel_metrics_row)), 4};
+    const double ts[4] = {100.0, 100.5, 101.0, 102.0}, rss[4] = {10, 20, NAN, 40},
+                 cpu[4] = {50, NAN, 150, 70};
+    for (size_t i = 0; i < 4; i++) {
+        ostel_metrics_set(&t.rows[i], OSTEL_COL_TS, ts[i]);
+        if (!isnan(rss[i]))
+            ostel_metrics_set(&t.rows[i], OSTEL_COL_RSS_MB, rss[i]);
+        if (!isnan(cpu[i]))
+            ostel_metrics_set(&t.rows[i], OSTEL_COL_CPU_PCT, cpu[i]);
+    }
+    struct ostel_serve_outcome o;
+    memset(&o, 0, sizeof(o));
+    o.n_levels = 2;
+    o.level_start_ts = ostel_xmalloc(2 * sizeof(double));
+    o.level_end_ts = ostel_xmalloc(2 * sizeof(double));
+    o.level_names = ostel_xmalloc(2 * sizeof(char *));
+    o.level_start_ts[0] = 100.2, o.level_end_ts[0] = 101.0;
+    o.level_start_ts[1] = 101.5, o.level_end_ts[1] = 102.5;
+    o.level_names[0] = ostel_xstrdup("c1");
+    o.level_names[1] = ostel_xstrdup("c2");
+    o.json = cJSON_Parse("{\"levels\":[{},{}]}");
+    assert_int_equal(ostel_serve_label_metrics(dir, &t, &o), 0);
+
+    /* the writer's header and rows, each line ending in its level */
+    struct ostel_buf want;
+    ostel_buf_init(&want, 0);
+    char line[512];
+    size_t n = ostel_metrics_format_header(line, sizeof(line));
+    ostel_buf_append(&want, line, n - 1);
+    ostel_buf_puts(&want, ",level\n");
+    const char *lv[4] = {"", "c1", "c1", "c2"};
+    for (size_t i = 0; i < 4; i++) {
+        n = ostel_metrics_format_row(&t.rows[i], line, sizeof(line));
+        ostel_buf_append(&want, line, n - 1);
+        ostel_buf_printf(&want, ",%s\n", lv[i]);
+    }
+    size_t len;
+    char *got = test_read_file(path, &len);
+    assert_int_equal(len, want.len);
+    assert_memory_equal(got, want.data, len);
+    /* and metrics.csv's one reader takes it back: the same rows */
+    struct ostel_metrics_table back;
+    char err[256];
+    assert_int_equal(ostel_metrics_parse(got, len, &back, err, sizeof(err)), 0);
+    assert_int_equal(back.n, 4);
+    assert_true(ostel_metrics_get(&back.rows[3], OSTEL_COL_RSS_MB) == 40);
+    ostel_metrics_table_free(&back);
+    char *j = cJSON_PrintUnformatted(o.json);
+    assert_string_equal(j, "{\"levels\":[{\"telemetry\":{\"samples\":2,\"rss_peak_mib\":20,"
+                           "\"rss_mean_mib\":20,\"cpu_mean_pct\":150}},{\"telemetry\":{"
+                           "\"samples\":1,\"rss_peak_mib\":40,\"rss_mean_mib\":40,"
+                           "\"cpu_mean_pct\":70}}]}");
+    free(j);
+    free(got);
+    ostel_buf_free(&want);
+    ostel_metrics_table_free(&t);
     ostel_serve_outcome_free(&o);
     test_rmtree(dir);
     free(path);
@@ -402,7 +476,7 @@ static void test_level_gpu_energy(void **state)
     o.level_start_ts[0] = 100.0, o.level_end_ts[0] = 101.0;
     o.level_names[0] = ostel_xstrdup("c1");
     o.json = cJSON_Parse("{\"levels\":[{\"output_tokens_per_s\":9,\"duration_s\":10}]}");
-    assert_int_equal(ostel_serve_label_metrics(dir, &o), 0);
+    assert_int_equal(ostel_serve_label_metrics(dir, NULL, &o), 0);
     const cJSON *g = cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o.json, "levels"), 0),
                             "telemetry"),
@@ -417,7 +491,7 @@ static void test_level_gpu_energy(void **state)
      * never figures from the rows before the bad one */
     const char *bad = "ts,gpu,power_w\n100.1,0,300\n100.2,0,x\n";
     test_write_file(path, bad, strlen(bad));
-    assert_int_equal(ostel_serve_label_metrics(dir, &o), 0);
+    assert_int_equal(ostel_serve_label_metrics(dir, NULL, &o), 0);
     g = cJSON_GetObjectItem(
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o.json, "levels"), 0),
                             "telemetry"),
@@ -441,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_slo),
         cmocka_unit_test(test_saturation),
         cmocka_unit_test(test_label_metrics),
+        cmocka_unit_test(test_label_metrics_rows),
         cmocka_unit_test(test_level_gpu_energy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
