@@ -3,7 +3,7 @@
  */
 #include "run/gpu_finalize.h"
 
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 #include "util/fileio.h"
 #include "util/util.h"
 
@@ -79,7 +79,7 @@ cJSON *ostel_gpu_finalize(const char *dir, const struct ostel_phase_bounds *b,
             f.gen_tokens = lt->gen_tokens.value + 1;
     }
     self_per_device(lr, &f);
-    cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, collection, &f, b);
+    cJSON *o = ostel_gpu_aggregate_json(t.rows, t.n, collection, &f, b);
     ostel_gpu_metrics_table_free(&t);
     cJSON_Delete(collection);
     return o;

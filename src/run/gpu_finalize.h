@@ -1,6 +1,6 @@
 /*
  * gpu_finalize: the runner's post-processing of gpu_metrics.csv — phases labelled from the run's
- * boundaries, the file rewritten, and summary.json's "gpu" object built (gpu_metrics.h).
+ * boundaries, the file rewritten, and summary.json's "gpu" object built (gpu_aggregate.h).
  */
 #ifndef OSTEL_GPU_FINALIZE_H
 #define OSTEL_GPU_FINALIZE_H

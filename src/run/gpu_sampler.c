@@ -5,7 +5,7 @@
 
 #include "gpu/gpu.h"
 #include "platform/platform.h"
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 #include "util/util.h"
 
 #include <errno.h>

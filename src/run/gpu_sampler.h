@@ -11,7 +11,7 @@
 #ifndef OSTEL_GPU_SAMPLER_H
 #define OSTEL_GPU_SAMPLER_H
 
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 
 #include <cJSON.h>
 #include <stdint.h>

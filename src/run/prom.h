@@ -15,7 +15,7 @@
 
 #include "llama/logparse.h"
 #include "platform/platform.h"
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 #include "util/util.h"
 
 struct ostel_prom;

@@ -31,7 +31,7 @@
  *             index from 0 to OSTEL_GPU_MAX_DEVICES - 1), PHASE (a phase name; an unknown one is
  *             no phase), NONNEG (a number >= 0), NUMBER
  * The key columns come first, then the fields (OSTEL_GPU_METRICS_FIELDS), which gpu/ reads. No SQL
- * type: the store keeps summary.json's "gpu" object (run/gpu_metrics.c's aggregation), not the
+ * type: the store keeps summary.json's "gpu" object (run/gpu_aggregate.c's aggregation), not the
  * rows.
  */
 #define OSTEL_GPU_METRICS_KEYS(X)                                                                  \

@@ -7,7 +7,7 @@
  */
 #include "testlib.h"
 #include "gpu/gpu.h"
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 #include "run/gpu_sampler.h"
 #include "run/phases.h"
 #include "util/fileio.h"
@@ -134,7 +134,7 @@ static void test_csv_roundtrip_and_summary(void **state)
     for (int i = 0; i < OSTEL_GPU_MAX_DEVICES; i++)
         f.llama_self_mb[i] = -1;
     f.llama_self_mb[0] = 8458;
-    cJSON *j = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f, NULL);
+    cJSON *j = ostel_gpu_aggregate_json(t.rows, t.n, NULL, &f, NULL);
     cJSON *run = cJSON_GetObjectItem(j, "run");
     assert_true(fabs(cJSON_GetObjectItem(run, "generate_energy_j")->valuedouble - 160) < 1e-9);
     assert_true(fabs(cJSON_GetObjectItem(run, "j_per_token")->valuedouble - 0.5) < 1e-9);
@@ -177,18 +177,18 @@ static void test_energy_split(void **state)
     double e[OSTEL_PHASE_COUNT] = {0};
     bool seen[OSTEL_PHASE_COUNT] = {false};
     /* one interval over three phases: 30 ms load, 40 ms prompt, 30 ms generate */
-    ostel_gpu_metrics_energy_split(&b, 100.50, 100.60, 10.0, e, seen);
+    ostel_gpu_aggregate_energy_split(&b, 100.50, 100.60, 10.0, e, seen);
     assert_true(fabs(e[OSTEL_PHASE_LOAD] - 3.0) < 1e-9);
     assert_true(fabs(e[OSTEL_PHASE_PROMPT] - 4.0) < 1e-9);
     assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 3.0) < 1e-9);
     assert_false(seen[OSTEL_PHASE_TEARDOWN]);
     /* before the first boundary: no phase; a zero-length interval: the phase at its end */
     memset(e, 0, sizeof(e));
-    ostel_gpu_metrics_energy_split(&b, 99.95, 100.05, 2.0, e, seen);
+    ostel_gpu_aggregate_energy_split(&b, 99.95, 100.05, 2.0, e, seen);
     assert_true(fabs(e[OSTEL_PHASE_NONE] - 1.0) < 1e-9);
     assert_true(fabs(e[OSTEL_PHASE_LOAD] - 1.0) < 1e-9);
     memset(e, 0, sizeof(e));
-    ostel_gpu_metrics_energy_split(&b, 100.7, 100.7, 2.0, e, seen);
+    ostel_gpu_aggregate_energy_split(&b, 100.7, 100.7, 2.0, e, seen);
     assert_true(fabs(e[OSTEL_PHASE_GENERATE] - 2.0) < 1e-9);
 
     /* rows every 100 ms from 100.0 to 101.4 at 500 W: 50 J per row after the first */
@@ -211,7 +211,7 @@ static void test_energy_split(void **state)
         f.llama_self_mb[i] = -1;
     cJSON *col =
         cJSON_Parse("{\"devices\":[{\"index\":0,\"proc_reads\":3,\"other_procs_max\":0}]}");
-    cJSON *j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
+    cJSON *j = ostel_gpu_aggregate_json(rows, 15, col, &f, &b);
     cJSON *run = cJSON_GetObjectItem(j, "run");
     /* prompt 40 ms at 500 W = 20 J (labelling by row would give it 50 J, or 0 J) */
     assert_true(fabs(cJSON_GetObjectItem(run, "prompt_energy_j")->valuedouble - 20) < 1e-6);
@@ -232,7 +232,7 @@ static void test_energy_split(void **state)
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(col, "devices"), 0),
                             "other_procs_max"),
         1);
-    j = ostel_gpu_metrics_summary_json(rows, 15, col, &f, &b);
+    j = ostel_gpu_aggregate_json(rows, 15, col, &f, &b);
     run = cJSON_GetObjectItem(j, "run");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(run, "energy_shared")));
     assert_non_null(strstr(cJSON_GetObjectItem(run, "energy_note")->valuestring, "whole device"));

@@ -11,7 +11,7 @@
 #include "llama/ggml_types.h"
 #include "llama/gguf_write.h"
 #include "report/report.h"
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 #include "util/fileio.h"
 
 #include <cJSON.h>
@@ -963,7 +963,7 @@ static void test_gpu_fake(void **state)
     ostel_report_set_init(&set);
     assert_int_equal(ostel_report_load_path(&set, dir), 0);
     assert_int_equal(set.n, 6);
-    /* the fixture is what src/run/gpu_metrics.c makes of its own gpu_metrics.csv */
+    /* the fixture is what src/run/gpu_aggregate.c makes of its own gpu_metrics.csv */
     for (size_t i = 0; i < set.n; i++) {
         const struct ostel_report_run *run = &set.runs[i];
         assert_true(run->has_gpu);
@@ -979,7 +979,7 @@ static void test_gpu_fake(void **state)
         for (size_t k = 0; k < OSTEL_GPU_MAX_DEVICES; k++)
             f.llama_self_mb[k] = -1;
         f.llama_self_mb[0] = run->metric[OSTEL_REPORT_M_GPU_LLAMA_MIB];
-        cJSON *o = ostel_gpu_metrics_summary_json(t.rows, t.n, NULL, &f, NULL);
+        cJSON *o = ostel_gpu_aggregate_json(t.rows, t.n, NULL, &f, NULL);
         const cJSON *r = cJSON_GetObjectItem(o, "run");
         assert_float_equal(cJSON_GetObjectItem(r, "j_per_token")->valuedouble,
                            run->metric[OSTEL_REPORT_M_GPU_J_PER_TOKEN], 1e-9);

@@ -349,7 +349,7 @@ def gpu_acc(rows):
 
 
 def gpu_summary(rows, self_mb, prompt_tokens, gen_tokens):
-    """summary.json's "gpu" object as src/run/gpu_metrics.c computes it (one GPU)."""
+    """summary.json's "gpu" object as src/run/gpu_aggregate.c computes it (one GPU)."""
     phases = {p: gpu_acc([r for r in rows if r["phase"] == p])
               for p in ("load", "prompt", "generate", "teardown")}
     overall = gpu_acc(rows)

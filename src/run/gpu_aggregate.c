@@ -1,7 +1,7 @@
 /*
- * gpu_metrics: gpu_metrics.csv's rows aggregated for summary.json (see gpu_metrics.h).
+ * gpu_aggregate: gpu_metrics.csv's rows aggregated for summary.json (see gpu_aggregate.h).
  */
-#include "run/gpu_metrics.h"
+#include "run/gpu_aggregate.h"
 
 #include "run/phases.h"
 
@@ -80,9 +80,9 @@ static cJSON *acc_json(const struct acc *a)
     return o;
 }
 
-void ostel_gpu_metrics_energy_split(const struct ostel_phase_bounds *pb, double a, double b,
-                                    double j, double out[OSTEL_PHASE_COUNT],
-                                    bool seen[OSTEL_PHASE_COUNT])
+void ostel_gpu_aggregate_energy_split(const struct ostel_phase_bounds *pb, double a, double b,
+                                      double j, double out[OSTEL_PHASE_COUNT],
+                                      bool seen[OSTEL_PHASE_COUNT])
 {
     if (!pb) {
         out[OSTEL_PHASE_NONE] += j;
@@ -119,10 +119,9 @@ void ostel_gpu_metrics_energy_split(const struct ostel_phase_bounds *pb, double 
     }
 }
 
-cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n,
-                                      const cJSON *collection,
-                                      const struct ostel_gpu_run_facts *facts,
-                                      const struct ostel_phase_bounds *pb)
+cJSON *ostel_gpu_aggregate_json(const struct ostel_gpu_row *rows, size_t n, const cJSON *collection,
+                                const struct ostel_gpu_run_facts *facts,
+                                const struct ostel_phase_bounds *pb)
 {
     cJSON *root = collection ? cJSON_Duplicate(collection, 1) : cJSON_CreateObject();
     unsigned ndev = 0;
@@ -162,8 +161,8 @@ cJSON *ostel_gpu_metrics_summary_json(const struct ostel_gpu_row *rows, size_t n
                     e_split[r->phase] += r->v[OSTEL_GPU_ENERGY_J];
                     e_seen[r->phase] = true;
                 } else {
-                    ostel_gpu_metrics_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
-                                                   r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
+                    ostel_gpu_aggregate_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
+                                                     r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
                 }
                 prev_e_ts = r->ts;
             }
