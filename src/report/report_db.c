@@ -250,6 +250,7 @@ static void finish_series(struct db_load *L)
     if (L->sn == 0)
         return;
     struct ostel_report_series *s = &L->set->runs[L->cur].series;
+    ostel_report_series_packed_free(s);
     size_t n = L->sn, m = n;
     double *t = L->col[0]; /* ostel_report_series_array's order: t_s, rss_mib, cpu_pct, ... */
     double t0 = t[0];
@@ -277,6 +278,8 @@ static void finish_series(struct db_load *L)
     s->n = m;
     free(idx);
     L->sn = 0;
+    /* half the memory: 10,000 runs' series are most of an HTML report's */
+    ostel_report_series_pack(s, t0);
 }
 
 static int on_sample(void *ctx, const struct ostel_store_report_sample *x)

@@ -96,6 +96,7 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
 {
     if (s->n <= max)
         return;
+    OSTEL_ASSERT(!s->packed); /* the directories' loader reduces, then nothing packs */
     double **cols[] = {&s->t_s,      &s->rss_mib,   &s->cpu_pct,      &s->pageins,     &s->pageouts,
                        &s->pressure, &s->avail_pct, &s->rss_anon_mib, &s->rss_file_mib};
     if (max == 0) {
@@ -231,6 +232,10 @@ static double median_of(double *v, size_t n)
     return n ? select_kth(v, n, n / 2) : NAN;
 }
 
+/* The arrays (ostel_report_series_array's bits) that the time and each overlay's metric read. */
+#define SERIES_T (1u << 0)
+static const unsigned ov_mask[OSTEL_REPORT_NOV] = {1u << 1, 1u << 2, 1u << 4, 1u << 5 | 1u << 6};
+
 static double ov_value(const struct ostel_report_series *s, size_t i, int m)
 {
     switch (m) {
@@ -262,10 +267,13 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         return;
     struct segs *sg = ostel_xmalloc(nr * sizeof(*sg));
     const struct ostel_report_series **ss = ostel_xmalloc(nr * sizeof(*ss));
+    /* a packed series (the database's loader) is decoded run by run, only the arrays in use */
+    struct ostel_report_series_buf vb = {0};
     for (size_t i = 0, k = 0; i < g->n; i++)
         if (runs[g->runs[i]].series.n >= 2) {
             ss[k] = &runs[g->runs[i]].series;
-            run_segments(ss[k], &sg[k]);
+            run_segments(ostel_report_series_view(ss[k], SERIES_T | OSTEL_REPORT_SERIES_PHASE, &vb),
+                         &sg[k]);
             k++;
         }
     /* The group's phase lengths: medians over the runs that have the phase. */
@@ -288,6 +296,7 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         total = median_of(tmp, nr);
     }
     if (!(total > 0)) {
+        ostel_report_series_buf_free(&vb);
         free(tmp);
         free(sg);
         free(ss);
@@ -306,7 +315,8 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
     for (int m = 0; m < OSTEL_REPORT_NOV; m++) {
         size_t with = 0;
         for (size_t k = 0; k < nr; k++) {
-            const struct ostel_report_series *s = ss[k];
+            const struct ostel_report_series *s =
+                ostel_report_series_view(ss[k], SERIES_T | ov_mask[m], &vb);
             if (s->n > xcap) {
                 xcap = s->n;
                 xa = ostel_xrealloc(xa, xcap * sizeof(*xa));
@@ -353,6 +363,7 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
             ov->hi[m][j] = select_kth(tmp, c, (size_t)floor(0.9 * (double)(c - 1) + 0.5));
         }
     }
+    ostel_report_series_buf_free(&vb);
     free(xa);
     free(vals);
     free(tmp);
@@ -382,11 +393,16 @@ static double col_value(const struct ostel_report_series *s, int c, size_t i)
     return cols[c][i];
 }
 
+/* What the compact form reads: all but the RSS split (arrays 7 and 8). */
+#define COMPACT_MASK (OSTEL_REPORT_SERIES_ALL & ~(1u << 7 | 1u << 8))
+
 void ostel_report_series_compact(const struct ostel_report_series *s, size_t k,
                                  struct ostel_buf *out)
 {
     if (s->n < 2)
         return;
+    struct ostel_report_series_buf vb = {0};
+    s = ostel_report_series_view(s, COMPACT_MASK, &vb);
     size_t *idx = ostel_xmalloc((k < s->n ? k : s->n) * sizeof(*idx));
     bool rss = false;
     for (size_t i = 0; i < s->n && !rss; i++)
@@ -422,6 +438,7 @@ void ostel_report_series_compact(const struct ostel_report_series *s, size_t k,
         put_code(out, isnan(g.start[p]) ? NAN : g.start[p] + g.len[p], 0, tmax);
     }
     free(idx);
+    ostel_report_series_buf_free(&vb);
 }
 
 /* ---- the page's data ---- */
@@ -732,6 +749,7 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     size_t k = 0, lazied = 0;
     struct ostel_buf cb;
     ostel_buf_init(&cb, 0);
+    struct ostel_report_series_buf vb = {0}; /* a packed run's arrays, one run at a time */
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++, k++) {
@@ -746,7 +764,9 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
             if (chosen[k]) {
                 cJSON *c = cJSON_CreateObject();
                 cJSON_AddNumberToObject(c, "run", (double)pos[k]);
-                cJSON_AddItemToObject(c, "series", full_series(&run->series));
+                cJSON_AddItemToObject(c, "series",
+                                      full_series(ostel_report_series_view(
+                                          &run->series, OSTEL_REPORT_SERIES_ALL, &vb)));
                 if (run->gpu_series.n >= 2)
                     cJSON_AddItemToObject(c, "gpu", gpu_full_series(&run->gpu_series));
                 if (run->serve_json) /* the serve levels' spans, for the per-level timeline */
@@ -758,13 +778,15 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
             }
             ostel_buf_reset(&cb);
             if (lazied < LAZY_RUNS_MAX && run->series.n >= 2) {
-                ostel_report_series_compact(&run->series, lazy_pts, &cb);
+                ostel_report_series_compact(
+                    ostel_report_series_view(&run->series, COMPACT_MASK, &vb), lazy_pts, &cb);
                 lazied++;
             }
             cJSON_AddItemToArray(lazy, cb.len ? cJSON_CreateString(cb.data) : cJSON_CreateNull());
         }
     }
     ostel_buf_free(&cb);
+    ostel_report_series_buf_free(&vb);
     cJSON_AddItemToObject(root, "lazy", lazy);
 
     /* Every group's overlay: the first OSTEL_REPORT_OVERLAY_GROUPS_DRAWN at full resolution (drawn
