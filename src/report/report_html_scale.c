@@ -26,6 +26,7 @@
  * OVERLAY_POINTS_MIN. An overlay point is 13 numbers of about 7 characters. */
 #define OVERLAY_EXTRA_BUDGET_CHARS 400000
 #define OVERLAY_POINTS_MIN 20
+#define OVERLAY_VALS_BYTES (16u << 20) /* an overlay's interpolated values held at once */
 #define LAZY_POINTS_MIN 8
 #define LAZY_POINTS_MAX 64
 #define QMAX 4094 /* 12-bit codes; 4095 = no value */
@@ -309,60 +310,75 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         ov->x[j] = total * (double)j / (double)(np - 1);
     ov->x[np - 1] = total; /* exactly where every run's last sample lands */
 
-    double *vals = ostel_xmalloc(np * nr * sizeof(*vals)); /* [point][run] */
+    /* [point][run] for a block of the points at a time: all of them up to 13,107 runs, fewer
+     * past OVERLAY_VALS_BYTES (a group of 50,000 runs took 64 MB for all 160); each block warps
+     * the runs' times again, and a run's place in its samples carries over from block to block */
+    size_t bp = OVERLAY_VALS_BYTES / (nr * sizeof(double));
+    bp = bp < 1 ? 1 : bp > np ? np : bp;
+    double *vals = ostel_xmalloc(bp * nr * sizeof(*vals));
+    bool *any = ostel_xmalloc(nr * sizeof(*any));
+    size_t *cur = ostel_xmalloc(nr * sizeof(*cur));
     size_t xcap = 0;
     double *xa = NULL;
     for (int m = 0; m < OSTEL_REPORT_NOV; m++) {
-        size_t with = 0;
-        for (size_t k = 0; k < nr; k++) {
-            const struct ostel_report_series *s =
-                ostel_report_series_view(ss[k], SERIES_T | ov_mask[m], &vb);
-            if (s->n > xcap) {
-                xcap = s->n;
-                xa = ostel_xrealloc(xa, xcap * sizeof(*xa));
-            }
-            for (size_t i = 0; i < s->n; i++) {
-                xa[i] = warp(&sg[k], ov, total, s->t_s[i]);
-                if (i > 0 && xa[i] < xa[i - 1])
-                    xa[i] = xa[i - 1];
-            }
-            bool any = false;
-            size_t i = 0;
-            for (size_t j = 0; j < np; j++) {
-                double xg = ov->x[j], v = NAN;
-                while (i + 1 < s->n && xa[i + 1] < xg)
-                    i++;
-                if (xg >= xa[0] && xg <= xa[s->n - 1]) {
-                    double y0 = ov_value(s, i, m);
-                    double y1 = i + 1 < s->n ? ov_value(s, i + 1, m) : NAN;
-                    if (i + 1 < s->n && !isnan(y0) && !isnan(y1) && xa[i + 1] > xa[i]) {
-                        double f = (xg - xa[i]) / (xa[i + 1] - xa[i]);
-                        v = y0 + (f < 0 ? 0 : f > 1 ? 1 : f) * (y1 - y0);
-                    } else {
-                        v = !isnan(y0) ? y0 : y1;
-                    }
+        memset(any, 0, nr * sizeof(*any));
+        for (size_t j0 = 0; j0 < np; j0 += bp) {
+            size_t j1 = j0 + bp < np ? j0 + bp : np;
+            for (size_t k = 0; k < nr; k++) {
+                const struct ostel_report_series *s =
+                    ostel_report_series_view(ss[k], SERIES_T | ov_mask[m], &vb);
+                if (s->n > xcap) {
+                    xcap = s->n;
+                    xa = ostel_xrealloc(xa, xcap * sizeof(*xa));
                 }
-                vals[j * nr + k] = v;
-                any |= !isnan(v);
+                for (size_t i = 0; i < s->n; i++) {
+                    xa[i] = warp(&sg[k], ov, total, s->t_s[i]);
+                    if (i > 0 && xa[i] < xa[i - 1])
+                        xa[i] = xa[i - 1];
+                }
+                size_t i = j0 ? cur[k] : 0;
+                for (size_t j = j0; j < j1; j++) {
+                    double xg = ov->x[j], v = NAN;
+                    while (i + 1 < s->n && xa[i + 1] < xg)
+                        i++;
+                    if (xg >= xa[0] && xg <= xa[s->n - 1]) {
+                        double y0 = ov_value(s, i, m);
+                        double y1 = i + 1 < s->n ? ov_value(s, i + 1, m) : NAN;
+                        if (i + 1 < s->n && !isnan(y0) && !isnan(y1) && xa[i + 1] > xa[i]) {
+                            double f = (xg - xa[i]) / (xa[i + 1] - xa[i]);
+                            v = y0 + (f < 0 ? 0 : f > 1 ? 1 : f) * (y1 - y0);
+                        } else {
+                            v = !isnan(y0) ? y0 : y1;
+                        }
+                    }
+                    vals[(j - j0) * nr + k] = v;
+                    any[k] |= !isnan(v);
+                }
+                cur[k] = i;
             }
-            with += any;
+            for (size_t j = j0; j < j1; j++) {
+                const double *row = vals + (j - j0) * nr;
+                size_t c = 0;
+                for (size_t k = 0; k < nr; k++)
+                    if (!isnan(row[k]))
+                        tmp[c++] = row[k];
+                if (c == 0) {
+                    ov->med[m][j] = ov->lo[m][j] = ov->hi[m][j] = NAN;
+                    continue;
+                }
+                /* nearest rank on 0..c-1 */
+                ov->med[m][j] = select_kth(tmp, c, (size_t)floor(0.5 * (double)(c - 1) + 0.5));
+                ov->lo[m][j] = select_kth(tmp, c, (size_t)floor(0.1 * (double)(c - 1) + 0.5));
+                ov->hi[m][j] = select_kth(tmp, c, (size_t)floor(0.9 * (double)(c - 1) + 0.5));
+            }
         }
+        size_t with = 0;
+        for (size_t k = 0; k < nr; k++)
+            with += any[k];
         ov->n_at[m] = with;
-        for (size_t j = 0; j < np; j++) {
-            size_t c = 0;
-            for (size_t k = 0; k < nr; k++)
-                if (!isnan(vals[j * nr + k]))
-                    tmp[c++] = vals[j * nr + k];
-            if (c == 0) {
-                ov->med[m][j] = ov->lo[m][j] = ov->hi[m][j] = NAN;
-                continue;
-            }
-            /* nearest rank on 0..c-1 */
-            ov->med[m][j] = select_kth(tmp, c, (size_t)floor(0.5 * (double)(c - 1) + 0.5));
-            ov->lo[m][j] = select_kth(tmp, c, (size_t)floor(0.1 * (double)(c - 1) + 0.5));
-            ov->hi[m][j] = select_kth(tmp, c, (size_t)floor(0.9 * (double)(c - 1) + 0.5));
-        }
     }
+    free(any);
+    free(cur);
     ostel_report_series_buf_free(&vb);
     free(xa);
     free(vals);

@@ -68,6 +68,45 @@ static void fill_run(struct ostel_report_run *r, size_t n, size_t load, double b
     }
 }
 
+/* A group past 13,107 runs has its overlay's points computed a block at a time: every point the
+ * same as in one pass (RSS = the run's number, so each percentile is a known run's). */
+static void test_overlay_blocks(void **state)
+{
+    (void)state;
+    enum { RUNS = 20000 };
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    for (int k = 0; k < RUNS; k++) {
+        struct ostel_report_run *r = ostel_report_set_add(&set);
+        fill_run(r, 4, 2, 0);
+        for (size_t i = 0; i < 4; i++)
+            r->series.rss_mib[i] = k;
+        if (k % 2)
+            ostel_report_series_pack(&r->series, 0);
+    }
+    struct ostel_report r;
+    struct ostel_report_options opt = {0, NULL};
+    char err[256];
+    assert_int_equal(ostel_report_build(&r, &set, &opt, err, sizeof(err)), 0);
+    struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
+    ostel_report_overlay_build(&r, 0, ov);
+    assert_int_equal(ov->n_runs, RUNS);
+    assert_int_equal(ov->npts, OSTEL_REPORT_OVERLAY_POINTS);
+    assert_int_equal(ov->n_at[OSTEL_REPORT_OV_RSS], RUNS);
+    assert_int_equal(ov->n_at[OSTEL_REPORT_OV_AVAIL], 0);
+    for (size_t j = 0; j < OSTEL_REPORT_OVERLAY_POINTS; j++) {
+        assert_true(ov->med[OSTEL_REPORT_OV_RSS][j] == 10000); /* rank 0.5 × 19,999, rounded */
+        assert_true(ov->lo[OSTEL_REPORT_OV_RSS][j] == 2000);
+        assert_true(ov->hi[OSTEL_REPORT_OV_RSS][j] == 17999);
+        assert_true(ov->med[OSTEL_REPORT_OV_CPU][j] == (ov->x[j] < 0.1 ? 50 : 100) ||
+                    (ov->x[j] >= 0.1 && ov->x[j] <= 0.2)); /* interpolated between */
+        assert_true(ov->med[OSTEL_REPORT_OV_PAGING][j] == 1);
+    }
+    free(ov);
+    ostel_report_free(&r);
+    ostel_report_set_free(&set);
+}
+
 /* A deep copy of a plain series' arrays (the RSS split too, where present). */
 static void series_copy(struct ostel_report_series *dst, const struct ostel_report_series *src)
 {
@@ -486,10 +525,15 @@ static void test_listed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_series_pack),    cmocka_unit_test(test_series_pack_page),
-        cmocka_unit_test(test_lttb),           cmocka_unit_test(test_overlay),
-        cmocka_unit_test(test_decimals_exact), cmocka_unit_test(test_overlays_every_group),
-        cmocka_unit_test(test_table_rows),     cmocka_unit_test(test_listed),
+        cmocka_unit_test(test_series_pack),
+        cmocka_unit_test(test_series_pack_page),
+        cmocka_unit_test(test_overlay_blocks),
+        cmocka_unit_test(test_lttb),
+        cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_decimals_exact),
+        cmocka_unit_test(test_overlays_every_group),
+        cmocka_unit_test(test_table_rows),
+        cmocka_unit_test(test_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
