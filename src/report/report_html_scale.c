@@ -268,7 +268,7 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         return;
     struct segs *sg = ostel_xmalloc(nr * sizeof(*sg));
     const struct ostel_report_series **ss = ostel_xmalloc(nr * sizeof(*ss));
-    /* a packed series (the database's loader) is decoded run by run, only the arrays in use */
+    /* a packed series (both loaders pack) is decoded run by run, only the arrays in use */
     struct ostel_report_series_buf vb = {0};
     for (size_t i = 0, k = 0; i < g->n; i++)
         if (runs[g->runs[i]].series.n >= 2) {
