@@ -138,10 +138,10 @@ enum ostel_metric_col ostel_report_series_col(size_t i);
 /*
  * A series in less memory (report_series.c), for the thousands of runs an HTML report holds: each
  * column whose every value is a decimal of at most 4 places (metrics.csv's cells: "97.01", "3")
- * as 32-bit integers, a time column as milliseconds from its first sample; a column any of whose
- * values would not read back bit for bit stays as doubles. ostel_report_series_pack packs s in
- * place (its arrays freed; t0_abs is the ts that s's t_s values were made relative to, for the
- * time column's codes); nothing changes for a series of fewer than two samples.
+ * as integers of 1, 2 or 4 bytes, a time column as milliseconds from its first sample; a column
+ * any of whose values would not read back bit for bit stays as doubles. ostel_report_series_pack
+ * packs s in place (its arrays freed; t0_abs is the ts that s's t_s values were made relative to,
+ * for the time column's codes); nothing changes for a series of fewer than two samples.
  */
 void ostel_report_series_pack(struct ostel_report_series *s, double t0_abs);
 /* Scratch room for views of packed series; zero it before the first use. */

@@ -1,11 +1,12 @@
 /*
- * report_series: a run's series packed in about half its memory, and viewed as plain arrays again
- * (see report.h). An HTML report holds every run's series until its overlays and compact forms are
- * written: 10,000 runs of 212 samples were 130 MB of doubles. metrics.csv writes each column with a
- * fixed number of decimals, so a value is an integer code over a power of ten, and decoding it
- * (code / 10^d, one correctly rounded division) gives back the same double; every code is checked
- * to read back bit for bit when packed, and a column where one does not is kept as doubles, so a
- * view always holds exactly the values packed and a report is byte for byte the same.
+ * report_series: a run's series packed in a quarter to a half of its memory, and viewed as plain
+ * arrays again (see report.h). An HTML report holds every run's series until its overlays and
+ * compact forms are written: 10,000 runs of 212 samples were 130 MB of doubles. metrics.csv writes
+ * each column with a fixed number of decimals, so a value is an integer code over a power of ten
+ * (held in 1, 2 or 4 bytes, the fewest that hold the column's codes), and decoding it (code / 10^d,
+ * one correctly rounded division) gives back the same double; every code is checked to read back
+ * bit for bit when packed, and a column where one does not is kept as doubles, so a view always
+ * holds exactly the values packed and a report is byte for byte the same.
  */
 #include "report/report.h"
 
@@ -19,9 +20,10 @@
 #define SCALES 5 /* 10^0 .. 10^4 */
 
 struct pack_col {
-    double scale; /* 10^d; 0: the column is n doubles */
-    int64_t base; /* added to each code (the time column's first sample) */
-    size_t off;   /* its bytes in data */
+    double scale;   /* 10^d; 0: the column is n doubles */
+    int64_t base;   /* added to each code (the time column's first sample) */
+    size_t off;     /* its bytes in data */
+    unsigned width; /* bytes a code: 1, 2 or 4 (the smallest that holds every code) */
 };
 
 struct ostel_report_series_packed {
@@ -34,6 +36,51 @@ struct ostel_report_series_packed {
 static bool same_bits(double a, double b)
 {
     return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* The width that holds codes[0..n) (CODE_NAN aside), each width's smallest value kept for it. */
+static unsigned code_width(const int32_t *codes, size_t n)
+{
+    unsigned w = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (codes[i] == CODE_NAN)
+            continue;
+        if (codes[i] < -32767 || codes[i] > 32767)
+            return 4;
+        if (codes[i] < -127 || codes[i] > 127)
+            w = 2;
+    }
+    return w;
+}
+
+static void put_code(unsigned char *dst, size_t i, unsigned w, int32_t code)
+{
+    if (w == 1) {
+        int8_t c = code == CODE_NAN ? INT8_MIN : (int8_t)code;
+        memcpy(dst + i, &c, 1);
+    } else if (w == 2) {
+        int16_t c = code == CODE_NAN ? INT16_MIN : (int16_t)code;
+        memcpy(dst + 2 * i, &c, 2);
+    } else {
+        memcpy(dst + 4 * i, &code, 4);
+    }
+}
+
+static int32_t get_code(const unsigned char *src, size_t i, unsigned w)
+{
+    if (w == 1) {
+        int8_t c;
+        memcpy(&c, src + i, 1);
+        return c == INT8_MIN ? CODE_NAN : c;
+    }
+    if (w == 2) {
+        int16_t c;
+        memcpy(&c, src + 2 * i, 2);
+        return c == INT16_MIN ? CODE_NAN : c;
+    }
+    int32_t c;
+    memcpy(&c, src + 4 * i, 4);
+    return c;
 }
 
 /* The value code decodes to in column c (the time column made relative to t0_abs). */
@@ -91,7 +138,8 @@ void ostel_report_series_pack(struct ostel_report_series *s, double t0_abs)
         for (int d = 0; v && d < SCALES && col[c].scale == 0; d++, scale *= 10)
             if (try_scale(v, n, scale, c == 0, t0_abs, &col[c].base, codes + c * n))
                 col[c].scale = scale;
-        bytes += n * (col[c].scale ? sizeof(int32_t) : sizeof(double));
+        col[c].width = col[c].scale ? code_width(codes + c * n, n) : sizeof(double);
+        bytes += n * col[c].width;
     }
     struct ostel_report_series_packed *p = ostel_xmalloc(sizeof(*p) + bytes + n);
     memcpy(p->col, col, sizeof(col));
@@ -100,7 +148,8 @@ void ostel_report_series_pack(struct ostel_report_series *s, double t0_abs)
     for (size_t c = 0; c < NCOLS; c++) {
         double **arr = ostel_report_series_array(s, c);
         if (col[c].scale)
-            memcpy(p->data + col[c].off, codes + c * n, n * sizeof(int32_t));
+            for (size_t i = 0; i < n; i++)
+                put_code(p->data + col[c].off, i, col[c].width, codes[c * n + i]);
         else if (*arr)
             memcpy(p->data + col[c].off, *arr, n * sizeof(double));
         else /* a column a series built by hand lacks: all empty */
@@ -154,17 +203,13 @@ const struct ostel_report_series *ostel_report_series_view(const struct ostel_re
         }
         if (pc->scale == 1 && c != 0) { /* integers (pages, flags): no division */
             for (size_t i = 0; i < n; i++) {
-                int32_t code;
-                memcpy(&code, src + i * sizeof(code), sizeof(code));
+                int32_t code = get_code(src, i, pc->width);
                 dst[i] = code == CODE_NAN ? NAN : (double)code;
             }
             continue;
         }
-        for (size_t i = 0; i < n; i++) {
-            int32_t code;
-            memcpy(&code, src + i * sizeof(code), sizeof(code));
-            dst[i] = decode(code, pc->scale, pc->base, c == 0, p->t0_abs);
-        }
+        for (size_t i = 0; i < n; i++)
+            dst[i] = decode(get_code(src, i, pc->width), pc->scale, pc->base, c == 0, p->t0_abs);
     }
     if (mask & OSTEL_REPORT_SERIES_PHASE) {
         v->phase = b->phase_room;

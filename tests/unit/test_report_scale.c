@@ -143,16 +143,17 @@ static void test_series_pack(void **state)
     double t0 = strtod("1796629908.87", NULL);
     for (size_t i = 0; i < N; i++) {
         char b[64];
-        snprintf(b, sizeof(b), "1796629908.%03zu", 870 + 28 * i); /* as metrics.csv writes ts */
+        size_t ms = 870 + 28 * i; /* ts as metrics.csv writes it: 3 decimals */
+        snprintf(b, sizeof(b), "%zu.%03zu", 1796629908 + ms / 1000, ms % 1000);
         s->t_s[i] = strtod(b, NULL) - t0;
         snprintf(b, sizeof(b), "%zu.%02zu", 5 + i, (i * 37) % 100);
         s->rss_mib[i] = strtod(b, NULL);
-        s->cpu_pct[i] = i == 7 ? 1.0 / 3 : 12.5; /* one value of no 4-decimal code */
-        s->pageins[i] = i % 4 ? (double)i : NAN; /* integers, some empty */
-        s->pageouts[i] = i == 3 ? -0.0 : 0;      /* -0 reads back as 0: doubles */
-        s->pressure[i] = 1;
-        s->avail_pct[i] = i == 9 ? 5e9 : 97.01;  /* beyond 32 bits */
-        s->rss_anon_mib[i] = 0.0001 * (double)i; /* 4 decimals */
+        s->cpu_pct[i] = i == 7 ? 1.0 / 3 : 12.5;         /* one value of no 4-decimal code */
+        s->pageins[i] = i % 4 ? 100.0 * (double)i : NAN; /* 2-byte codes, some empty */
+        s->pageouts[i] = i == 3 ? -0.0 : 0;              /* -0 reads back as 0: doubles */
+        s->pressure[i] = i % 5 ? 1 : NAN;                /* 1-byte codes, some empty */
+        s->avail_pct[i] = i == 9 ? 5e9 : 97.01;          /* beyond 32 bits */
+        s->rss_anon_mib[i] = 100 + 0.0001 * (double)i;   /* 4 decimals: 4-byte codes */
     }
     struct ostel_report_series plain;
     series_copy(&plain, s);
