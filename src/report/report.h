@@ -125,6 +125,9 @@ struct ostel_report_series {
     double *rss_anon_mib, *rss_file_mib; /* RSS's anonymous and file-backed parts; NAN = empty */
     unsigned char *phase;                /* enum ostel_report_phase; ALL = no phase */
     double t0;                           /* the first sample's ts (seconds since the epoch) */
+    /* Packed (ostel_report_series_pack): the n samples held here, the arrays above NULL; read
+     * them through ostel_report_series_view. NULL for a plain series. */
+    struct ostel_report_series_packed *packed;
 };
 
 /* The series' arrays in order (t_s, rss_mib, cpu_pct, pressure, avail_pct, pageins, pageouts,
@@ -132,6 +135,34 @@ struct ostel_report_series {
 #define OSTEL_REPORT_SERIES_NCOLS 9
 double **ostel_report_series_array(struct ostel_report_series *s, size_t i);
 enum ostel_metric_col ostel_report_series_col(size_t i);
+
+/*
+ * A series in less memory (report_series.c), for the thousands of runs an HTML report holds: each
+ * column whose every value is a decimal of at most 4 places (metrics.csv's cells: "97.01", "3")
+ * as integers of 1, 2 or 4 bytes, a time column as milliseconds from its first sample; a column
+ * any of whose values would not read back bit for bit stays as doubles. ostel_report_series_pack
+ * packs s in place (its arrays freed; t0_abs is the ts that s's t_s values were made relative to,
+ * for the time column's codes); nothing changes for a series of fewer than two samples.
+ */
+void ostel_report_series_pack(struct ostel_report_series *s, double t0_abs);
+/* Scratch room for views of packed series; zero it before the first use. */
+struct ostel_report_series_buf {
+    struct ostel_report_series s; /* the view handed out */
+    double *room[OSTEL_REPORT_SERIES_NCOLS];
+    unsigned char *phase_room;
+    size_t cap; /* samples room holds */
+};
+void ostel_report_series_buf_free(struct ostel_report_series_buf *b);
+/* Which arrays a view fills: bit i for ostel_report_series_array's array i, and the phases. */
+#define OSTEL_REPORT_SERIES_ALL 0x3ffu
+#define OSTEL_REPORT_SERIES_PHASE (1u << OSTEL_REPORT_SERIES_NCOLS)
+/* s as plain arrays: s itself when it is not packed, else b's arrays, the ones in mask decoded
+ * from s (exactly the values packed), the others NULL; valid until b's next use. */
+const struct ostel_report_series *ostel_report_series_view(const struct ostel_report_series *s,
+                                                           unsigned mask,
+                                                           struct ostel_report_series_buf *b);
+/* Frees s's packed form (the loaders' series_free). */
+void ostel_report_series_packed_free(struct ostel_report_series *s);
 
 /* One run's GPU samples (gpu_metrics.csv, long format: one row per GPU per sample), times
  * relative to the run's first OS sample (else its first GPU row), MiB and W; NAN = empty. */

@@ -21,6 +21,7 @@
 #include "store/store_rundir.h"
 #include "report/report_html_scale.h"
 #include "report/report_par.h"
+#include "util/arena.h"
 #include "util/fileio.h"
 
 /* Replaces *dst with a copy of s whose control characters are spaces (it ends up in tables). */
@@ -108,6 +109,7 @@ static int ostel_report_db_shard_status(struct ostel_store *s, int64_t study, co
 /* Runs are read in batches: their texts copied out of SQLite, then parsed on a few threads (the
  * summaries' JSON is most of the cost), then freed, so memory holds one batch of texts at most. */
 #define DB_BATCH 1024
+#define SUMMARY_ARENA_BYTES (64u << 10) /* a summary's tree (a 10 KB text's: about 30 KB) */
 
 struct db_row {
     int64_t id;
@@ -131,6 +133,7 @@ struct db_load {
     double *col[OSTEL_REPORT_SERIES_NCOLS];
     unsigned char *phase;
     size_t max_points; /* per run's series (ostel_report_series_reduce) */
+    enum ostel_metric_col cols[OSTEL_REPORT_SERIES_NCOLS]; /* ostel_report_series_col's */
 };
 
 /* Fills run r from one row (its summary and config, not its samples): the first usable
@@ -160,14 +163,19 @@ static int load_row(struct ostel_report_run *r, const struct db_row *row, char *
     ostel_rundir_facts_init(&facts);
     size_t slen = strlen(row->summary_json);
     struct cJSON *root = NULL;
-    if (ostel_rundir_parse_summary(row->summary_json, &slen, &facts, &root, why, sizeof(why)) !=
-            0 ||
-        ostel_report_load_summary_json(r, root, why, sizeof(why)) != 0) {
-        cJSON_Delete(root);
+    /* the tree in an arena, freed whole, as from directories (report_load.c) */
+    struct ostel_arena arena;
+    ostel_arena_init(&arena, SUMMARY_ARENA_BYTES);
+    int rc = ostel_rundir_parse_summary_arena(row->summary_json, &slen, &facts, &arena, &root, why,
+                                              sizeof(why));
+    if (rc == 0)
+        rc = root ? ostel_report_load_summary_json(r, root, why, sizeof(why))
+                  : ostel_report_load_summary(r, row->summary_json, slen, why, sizeof(why));
+    ostel_arena_free(&arena);
+    if (rc != 0) {
         snprintf(err, err_size, "summary.json: %s", why);
         return OSTEL_ERR;
     }
-    cJSON_Delete(root);
     if (row->config_text) {
         size_t clen = strlen(row->config_text);
         if (ostel_rundir_validate_config(row->config_text, &clen, why, sizeof(why)) != 0) {
@@ -242,6 +250,7 @@ static void finish_series(struct db_load *L)
     if (L->sn == 0)
         return;
     struct ostel_report_series *s = &L->set->runs[L->cur].series;
+    ostel_report_series_packed_free(s);
     size_t n = L->sn, m = n;
     double *t = L->col[0]; /* ostel_report_series_array's order: t_s, rss_mib, cpu_pct, ... */
     double t0 = t[0];
@@ -269,6 +278,8 @@ static void finish_series(struct db_load *L)
     s->n = m;
     free(idx);
     L->sn = 0;
+    /* half the memory: 10,000 runs' series are most of an HTML report's */
+    ostel_report_series_pack(s, t0);
 }
 
 static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
@@ -291,7 +302,7 @@ static int on_sample(void *ctx, const struct ostel_store_report_sample *x)
         L->phase = ostel_xrealloc(L->phase, L->scap);
     }
     for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
-        enum ostel_metric_col col = ostel_report_series_col(c);
+        enum ostel_metric_col col = L->cols[c];
         double v = ostel_metrics_get(&x->row, col);
         /* the validator's bounds on metrics.csv (src/rundir): finite, not negative, not absurd */
         if (!L->bad[k] && !isnan(v) && (!isfinite(v) || v < 0 || v > 1e15)) {
@@ -340,6 +351,8 @@ int ostel_report_load_db_series(struct ostel_report_set *set, const char *path,
     L->set = set;
     L->path = path;
     L->max_points = max_points;
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++)
+        L->cols[c] = ostel_report_series_col(c);
     L->errs = ostel_xmalloc(DB_BATCH * sizeof(*L->errs));
     L->rcs = ostel_xcalloc(DB_BATCH, sizeof(*L->rcs));
     size_t before = set->n;

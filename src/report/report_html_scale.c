@@ -26,6 +26,7 @@
  * OVERLAY_POINTS_MIN. An overlay point is 13 numbers of about 7 characters. */
 #define OVERLAY_EXTRA_BUDGET_CHARS 400000
 #define OVERLAY_POINTS_MIN 20
+#define OVERLAY_VALS_BYTES (16u << 20) /* an overlay's interpolated values held at once */
 #define LAZY_POINTS_MIN 8
 #define LAZY_POINTS_MAX 64
 #define QMAX 4094 /* 12-bit codes; 4095 = no value */
@@ -96,6 +97,7 @@ void ostel_report_series_reduce(struct ostel_report_series *s, size_t max)
 {
     if (s->n <= max)
         return;
+    OSTEL_ASSERT(!s->packed); /* the directories' loader reduces, then nothing packs */
     double **cols[] = {&s->t_s,      &s->rss_mib,   &s->cpu_pct,      &s->pageins,     &s->pageouts,
                        &s->pressure, &s->avail_pct, &s->rss_anon_mib, &s->rss_file_mib};
     if (max == 0) {
@@ -231,6 +233,10 @@ static double median_of(double *v, size_t n)
     return n ? select_kth(v, n, n / 2) : NAN;
 }
 
+/* The arrays (ostel_report_series_array's bits) that the time and each overlay's metric read. */
+#define SERIES_T (1u << 0)
+static const unsigned ov_mask[OSTEL_REPORT_NOV] = {1u << 1, 1u << 2, 1u << 4, 1u << 5 | 1u << 6};
+
 static double ov_value(const struct ostel_report_series *s, size_t i, int m)
 {
     switch (m) {
@@ -262,10 +268,13 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         return;
     struct segs *sg = ostel_xmalloc(nr * sizeof(*sg));
     const struct ostel_report_series **ss = ostel_xmalloc(nr * sizeof(*ss));
+    /* a packed series (both loaders pack) is decoded run by run, only the arrays in use */
+    struct ostel_report_series_buf vb = {0};
     for (size_t i = 0, k = 0; i < g->n; i++)
         if (runs[g->runs[i]].series.n >= 2) {
             ss[k] = &runs[g->runs[i]].series;
-            run_segments(ss[k], &sg[k]);
+            run_segments(ostel_report_series_view(ss[k], SERIES_T | OSTEL_REPORT_SERIES_PHASE, &vb),
+                         &sg[k]);
             k++;
         }
     /* The group's phase lengths: medians over the runs that have the phase. */
@@ -288,6 +297,7 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         total = median_of(tmp, nr);
     }
     if (!(total > 0)) {
+        ostel_report_series_buf_free(&vb);
         free(tmp);
         free(sg);
         free(ss);
@@ -300,59 +310,76 @@ void ostel_report_overlay_build(const struct ostel_report *r, size_t gi,
         ov->x[j] = total * (double)j / (double)(np - 1);
     ov->x[np - 1] = total; /* exactly where every run's last sample lands */
 
-    double *vals = ostel_xmalloc(np * nr * sizeof(*vals)); /* [point][run] */
+    /* [point][run] for a block of the points at a time: all of them up to 13,107 runs, fewer
+     * past OVERLAY_VALS_BYTES (a group of 50,000 runs took 64 MB for all 160); each block warps
+     * the runs' times again, and a run's place in its samples carries over from block to block */
+    size_t bp = OVERLAY_VALS_BYTES / (nr * sizeof(double));
+    bp = bp < 1 ? 1 : bp > np ? np : bp;
+    double *vals = ostel_xmalloc(bp * nr * sizeof(*vals));
+    bool *any = ostel_xmalloc(nr * sizeof(*any));
+    size_t *cur = ostel_xmalloc(nr * sizeof(*cur));
     size_t xcap = 0;
     double *xa = NULL;
     for (int m = 0; m < OSTEL_REPORT_NOV; m++) {
-        size_t with = 0;
-        for (size_t k = 0; k < nr; k++) {
-            const struct ostel_report_series *s = ss[k];
-            if (s->n > xcap) {
-                xcap = s->n;
-                xa = ostel_xrealloc(xa, xcap * sizeof(*xa));
-            }
-            for (size_t i = 0; i < s->n; i++) {
-                xa[i] = warp(&sg[k], ov, total, s->t_s[i]);
-                if (i > 0 && xa[i] < xa[i - 1])
-                    xa[i] = xa[i - 1];
-            }
-            bool any = false;
-            size_t i = 0;
-            for (size_t j = 0; j < np; j++) {
-                double xg = ov->x[j], v = NAN;
-                while (i + 1 < s->n && xa[i + 1] < xg)
-                    i++;
-                if (xg >= xa[0] && xg <= xa[s->n - 1]) {
-                    double y0 = ov_value(s, i, m);
-                    double y1 = i + 1 < s->n ? ov_value(s, i + 1, m) : NAN;
-                    if (i + 1 < s->n && !isnan(y0) && !isnan(y1) && xa[i + 1] > xa[i]) {
-                        double f = (xg - xa[i]) / (xa[i + 1] - xa[i]);
-                        v = y0 + (f < 0 ? 0 : f > 1 ? 1 : f) * (y1 - y0);
-                    } else {
-                        v = !isnan(y0) ? y0 : y1;
-                    }
+        memset(any, 0, nr * sizeof(*any));
+        for (size_t j0 = 0; j0 < np; j0 += bp) {
+            size_t j1 = j0 + bp < np ? j0 + bp : np;
+            for (size_t k = 0; k < nr; k++) {
+                const struct ostel_report_series *s =
+                    ostel_report_series_view(ss[k], SERIES_T | ov_mask[m], &vb);
+                if (s->n > xcap) {
+                    xcap = s->n;
+                    xa = ostel_xrealloc(xa, xcap * sizeof(*xa));
                 }
-                vals[j * nr + k] = v;
-                any |= !isnan(v);
+                for (size_t i = 0; i < s->n; i++) {
+                    xa[i] = warp(&sg[k], ov, total, s->t_s[i]);
+                    if (i > 0 && xa[i] < xa[i - 1])
+                        xa[i] = xa[i - 1];
+                }
+                size_t i = j0 ? cur[k] : 0;
+                for (size_t j = j0; j < j1; j++) {
+                    double xg = ov->x[j], v = NAN;
+                    while (i + 1 < s->n && xa[i + 1] < xg)
+                        i++;
+                    if (xg >= xa[0] && xg <= xa[s->n - 1]) {
+                        double y0 = ov_value(s, i, m);
+                        double y1 = i + 1 < s->n ? ov_value(s, i + 1, m) : NAN;
+                        if (i + 1 < s->n && !isnan(y0) && !isnan(y1) && xa[i + 1] > xa[i]) {
+                            double f = (xg - xa[i]) / (xa[i + 1] - xa[i]);
+                            v = y0 + (f < 0 ? 0 : f > 1 ? 1 : f) * (y1 - y0);
+                        } else {
+                            v = !isnan(y0) ? y0 : y1;
+                        }
+                    }
+                    vals[(j - j0) * nr + k] = v;
+                    any[k] |= !isnan(v);
+                }
+                cur[k] = i;
             }
-            with += any;
+            for (size_t j = j0; j < j1; j++) {
+                const double *row = vals + (j - j0) * nr;
+                size_t c = 0;
+                for (size_t k = 0; k < nr; k++)
+                    if (!isnan(row[k]))
+                        tmp[c++] = row[k];
+                if (c == 0) {
+                    ov->med[m][j] = ov->lo[m][j] = ov->hi[m][j] = NAN;
+                    continue;
+                }
+                /* nearest rank on 0..c-1 */
+                ov->med[m][j] = select_kth(tmp, c, (size_t)floor(0.5 * (double)(c - 1) + 0.5));
+                ov->lo[m][j] = select_kth(tmp, c, (size_t)floor(0.1 * (double)(c - 1) + 0.5));
+                ov->hi[m][j] = select_kth(tmp, c, (size_t)floor(0.9 * (double)(c - 1) + 0.5));
+            }
         }
+        size_t with = 0;
+        for (size_t k = 0; k < nr; k++)
+            with += any[k];
         ov->n_at[m] = with;
-        for (size_t j = 0; j < np; j++) {
-            size_t c = 0;
-            for (size_t k = 0; k < nr; k++)
-                if (!isnan(vals[j * nr + k]))
-                    tmp[c++] = vals[j * nr + k];
-            if (c == 0) {
-                ov->med[m][j] = ov->lo[m][j] = ov->hi[m][j] = NAN;
-                continue;
-            }
-            /* nearest rank on 0..c-1 */
-            ov->med[m][j] = select_kth(tmp, c, (size_t)floor(0.5 * (double)(c - 1) + 0.5));
-            ov->lo[m][j] = select_kth(tmp, c, (size_t)floor(0.1 * (double)(c - 1) + 0.5));
-            ov->hi[m][j] = select_kth(tmp, c, (size_t)floor(0.9 * (double)(c - 1) + 0.5));
-        }
     }
+    free(any);
+    free(cur);
+    ostel_report_series_buf_free(&vb);
     free(xa);
     free(vals);
     free(tmp);
@@ -382,11 +409,16 @@ static double col_value(const struct ostel_report_series *s, int c, size_t i)
     return cols[c][i];
 }
 
+/* What the compact form reads: all but the RSS split (arrays 7 and 8). */
+#define COMPACT_MASK (OSTEL_REPORT_SERIES_ALL & ~(1u << 7 | 1u << 8))
+
 void ostel_report_series_compact(const struct ostel_report_series *s, size_t k,
                                  struct ostel_buf *out)
 {
     if (s->n < 2)
         return;
+    struct ostel_report_series_buf vb = {0};
+    s = ostel_report_series_view(s, COMPACT_MASK, &vb);
     size_t *idx = ostel_xmalloc((k < s->n ? k : s->n) * sizeof(*idx));
     bool rss = false;
     for (size_t i = 0; i < s->n && !rss; i++)
@@ -422,6 +454,7 @@ void ostel_report_series_compact(const struct ostel_report_series *s, size_t k,
         put_code(out, isnan(g.start[p]) ? NAN : g.start[p] + g.len[p], 0, tmax);
     }
     free(idx);
+    ostel_report_series_buf_free(&vb);
 }
 
 /* ---- the page's data ---- */
@@ -732,6 +765,7 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
     size_t k = 0, lazied = 0;
     struct ostel_buf cb;
     ostel_buf_init(&cb, 0);
+    struct ostel_report_series_buf vb = {0}; /* a packed run's arrays, one run at a time */
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
         for (size_t i = 0; i < g->n; i++, k++) {
@@ -746,7 +780,9 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
             if (chosen[k]) {
                 cJSON *c = cJSON_CreateObject();
                 cJSON_AddNumberToObject(c, "run", (double)pos[k]);
-                cJSON_AddItemToObject(c, "series", full_series(&run->series));
+                cJSON_AddItemToObject(c, "series",
+                                      full_series(ostel_report_series_view(
+                                          &run->series, OSTEL_REPORT_SERIES_ALL, &vb)));
                 if (run->gpu_series.n >= 2)
                     cJSON_AddItemToObject(c, "gpu", gpu_full_series(&run->gpu_series));
                 if (run->serve_json) /* the serve levels' spans, for the per-level timeline */
@@ -758,13 +794,15 @@ cJSON *ostel_report_html_data(const struct ostel_report *r, size_t run_charts)
             }
             ostel_buf_reset(&cb);
             if (lazied < LAZY_RUNS_MAX && run->series.n >= 2) {
-                ostel_report_series_compact(&run->series, lazy_pts, &cb);
+                ostel_report_series_compact(
+                    ostel_report_series_view(&run->series, COMPACT_MASK, &vb), lazy_pts, &cb);
                 lazied++;
             }
             cJSON_AddItemToArray(lazy, cb.len ? cJSON_CreateString(cb.data) : cJSON_CreateNull());
         }
     }
     ostel_buf_free(&cb);
+    ostel_report_series_buf_free(&vb);
     cJSON_AddItemToObject(root, "lazy", lazy);
 
     /* Every group's overlay: the first OSTEL_REPORT_OVERLAY_GROUPS_DRAWN at full resolution (drawn

@@ -81,6 +81,7 @@ static void series_free(struct ostel_report_series *s)
     free(s->rss_anon_mib);
     free(s->rss_file_mib);
     free(s->phase);
+    ostel_report_series_packed_free(s);
     memset(s, 0, sizeof(*s));
 }
 
@@ -1184,6 +1185,7 @@ static int load_run_into(struct ostel_report_run *r, const char *dir, size_t max
         gpu_series_reduce(&r->gpu_series, max_points);
     }
     ostel_report_series_reduce(&r->series, max_points);
+    ostel_report_series_pack(&r->series, r->series.t0); /* half the memory (report_series.c) */
     if (!r->ok)
         r->log_tail = ostel_report_read_log_tail(dir);
     return 0;

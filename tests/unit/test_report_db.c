@@ -101,8 +101,15 @@ static void test_db_series_reduced(void **state)
         free(cpu);
         assert_int_equal(from_db.n, from_dirs.n);
         size_t reduced = 0;
+        struct ostel_report_series_buf vb = {0}, vb2 = {0};
         for (size_t i = 0; i < from_db.n; i++) {
-            struct ostel_report_series *a = &from_db.runs[i].series, *b = &from_dirs.runs[i].series;
+            /* the database's series are packed (ostel_report_series_pack): viewed as arrays */
+            struct ostel_report_series av =
+                *ostel_report_series_view(&from_db.runs[i].series, OSTEL_REPORT_SERIES_ALL, &vb);
+            struct ostel_report_series bv =
+                *ostel_report_series_view(&from_dirs.runs[i].series, OSTEL_REPORT_SERIES_ALL, &vb2);
+            struct ostel_report_series *a = &av, *b = &bv;
+            assert_true(from_db.runs[i].series.n < 2 || from_db.runs[i].series.packed);
             assert_int_equal(a->n, b->n);
             assert_true(a->n <= k);
             reduced += a->n == k;
@@ -115,6 +122,8 @@ static void test_db_series_reduced(void **state)
             assert_memory_equal(a->phase, b->phase, a->n);
         }
         assert_true(reduced > 0);
+        ostel_report_series_buf_free(&vb);
+        ostel_report_series_buf_free(&vb2);
         ostel_report_set_free(&from_db);
         ostel_report_set_free(&from_dirs);
     }
@@ -142,24 +151,25 @@ static void test_db_equals_dirs(void **state)
     load_dirs(&from_dirs);
     assert_int_equal(from_db.n, 9);
     assert_int_equal(from_db.n, from_dirs.n);
+    struct ostel_report_series_buf vb = {0}, vb2 = {0};
     for (size_t i = 0; i < from_db.n; i++) {
         const struct ostel_report_run *a = &from_db.runs[i], *b = &from_dirs.runs[i];
         assert_string_equal(a->name, b->name);
         assert_string_equal(a->tag, b->tag);
         assert_int_equal(a->series.n, b->series.n);
         assert_true(a->series.n > 0);
+        const struct ostel_report_series *as =
+            ostel_report_series_view(&a->series, OSTEL_REPORT_SERIES_ALL, &vb);
+        const struct ostel_report_series *bs =
+            ostel_report_series_view(&b->series, OSTEL_REPORT_SERIES_ALL, &vb2);
         for (size_t k = 0; k < a->series.n; k++) {
-            assert_true(a->series.t_s[k] == b->series.t_s[k]);
-            assert_int_equal(a->series.phase[k], b->series.phase[k]);
+            assert_true(as->t_s[k] == bs->t_s[k]);
+            assert_int_equal(as->phase[k], bs->phase[k]);
             /* every column the report draws (the RSS split included) travels as typed rows */
-            const double *ca[] = {a->series.rss_mib,      a->series.cpu_pct,
-                                  a->series.pageins,      a->series.pageouts,
-                                  a->series.pressure,     a->series.avail_pct,
-                                  a->series.rss_anon_mib, a->series.rss_file_mib};
-            const double *cb[] = {b->series.rss_mib,      b->series.cpu_pct,
-                                  b->series.pageins,      b->series.pageouts,
-                                  b->series.pressure,     b->series.avail_pct,
-                                  b->series.rss_anon_mib, b->series.rss_file_mib};
+            const double *ca[] = {as->rss_mib,  as->cpu_pct,   as->pageins,      as->pageouts,
+                                  as->pressure, as->avail_pct, as->rss_anon_mib, as->rss_file_mib};
+            const double *cb[] = {bs->rss_mib,  bs->cpu_pct,   bs->pageins,      bs->pageouts,
+                                  bs->pressure, bs->avail_pct, bs->rss_anon_mib, bs->rss_file_mib};
             for (size_t c = 0; c < OSTEL_ARRAY_LEN(ca); c++)
                 assert_true(ca[c][k] == cb[c][k] || (isnan(ca[c][k]) && isnan(cb[c][k])));
         }
@@ -169,6 +179,8 @@ static void test_db_equals_dirs(void **state)
             assert_string_equal(a->log_tail, b->log_tail);
         }
     }
+    ostel_report_series_buf_free(&vb);
+    ostel_report_series_buf_free(&vb2);
     const char *formats[] = {"md", "csv", "json", "html"};
     for (size_t f = 0; f < OSTEL_ARRAY_LEN(formats); f++) {
         char *x = render(&from_db, formats[f]), *y = render(&from_dirs, formats[f]);
@@ -480,9 +492,13 @@ static void test_real_scenario(void **state)
     assert_true(r->ok);
     assert_int_equal(r->ctx, 512);
     assert_int_equal(r->series.n, 4);
-    assert_true(r->series.rss_mib[1] == 18.23);
-    assert_int_equal(r->series.phase[3], OSTEL_REPORT_PHASE_TEARDOWN);
-    assert_true(fabs(r->series.t_s[3] - 0.15) < 1e-6);
+    struct ostel_report_series_buf vb = {0};
+    const struct ostel_report_series *sv =
+        ostel_report_series_view(&r->series, OSTEL_REPORT_SERIES_ALL, &vb);
+    assert_true(sv->rss_mib[1] == 18.23);
+    assert_int_equal(sv->phase[3], OSTEL_REPORT_PHASE_TEARDOWN);
+    assert_true(fabs(sv->t_s[3] - 0.15) < 1e-6);
+    ostel_report_series_buf_free(&vb);
     ostel_report_set_free(&set);
     free(src);
     test_rmtree(dir);

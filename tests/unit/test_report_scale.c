@@ -68,6 +68,164 @@ static void fill_run(struct ostel_report_run *r, size_t n, size_t load, double b
     }
 }
 
+/* A group past 13,107 runs has its overlay's points computed a block at a time: every point the
+ * same as in one pass (RSS = the run's number, so each percentile is a known run's). */
+static void test_overlay_blocks(void **state)
+{
+    (void)state;
+    enum { RUNS = 20000 };
+    struct ostel_report_set set;
+    ostel_report_set_init(&set);
+    for (int k = 0; k < RUNS; k++) {
+        struct ostel_report_run *r = ostel_report_set_add(&set);
+        fill_run(r, 4, 2, 0);
+        for (size_t i = 0; i < 4; i++)
+            r->series.rss_mib[i] = k;
+        if (k % 2)
+            ostel_report_series_pack(&r->series, 0);
+    }
+    struct ostel_report r;
+    struct ostel_report_options opt = {0, NULL};
+    char err[256];
+    assert_int_equal(ostel_report_build(&r, &set, &opt, err, sizeof(err)), 0);
+    struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
+    ostel_report_overlay_build(&r, 0, ov);
+    assert_int_equal(ov->n_runs, RUNS);
+    assert_int_equal(ov->npts, OSTEL_REPORT_OVERLAY_POINTS);
+    assert_int_equal(ov->n_at[OSTEL_REPORT_OV_RSS], RUNS);
+    assert_int_equal(ov->n_at[OSTEL_REPORT_OV_AVAIL], 0);
+    for (size_t j = 0; j < OSTEL_REPORT_OVERLAY_POINTS; j++) {
+        assert_true(ov->med[OSTEL_REPORT_OV_RSS][j] == 10000); /* rank 0.5 × 19,999, rounded */
+        assert_true(ov->lo[OSTEL_REPORT_OV_RSS][j] == 2000);
+        assert_true(ov->hi[OSTEL_REPORT_OV_RSS][j] == 17999);
+        assert_true(ov->med[OSTEL_REPORT_OV_CPU][j] == (ov->x[j] < 0.1 ? 50 : 100) ||
+                    (ov->x[j] >= 0.1 && ov->x[j] <= 0.2)); /* interpolated between */
+        assert_true(ov->med[OSTEL_REPORT_OV_PAGING][j] == 1);
+    }
+    free(ov);
+    ostel_report_free(&r);
+    ostel_report_set_free(&set);
+}
+
+/* A deep copy of a plain series' arrays (the RSS split too, where present). */
+static void series_copy(struct ostel_report_series *dst, const struct ostel_report_series *src)
+{
+    *dst = *src;
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+        double **d = ostel_report_series_array(dst, c);
+        if (*d) {
+            double *v = ostel_xmalloc(src->n * sizeof(double));
+            memcpy(v, *d, src->n * sizeof(double));
+            *d = v;
+        }
+    }
+    dst->phase = ostel_xmalloc(src->n);
+    memcpy(dst->phase, src->phase, src->n);
+}
+
+static bool same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+/* ostel_report_series_pack keeps every value bit for bit: decimals as codes, the time column in
+ * milliseconds from a large epoch, and as doubles a column with a value that no code reads back
+ * (a third, -0, beyond 32 bits); a view decodes only the arrays asked for. */
+static void test_series_pack(void **state)
+{
+    (void)state;
+    enum { N = 50 };
+    struct ostel_report_run run;
+    memset(&run, 0, sizeof(run));
+    fill_run(&run, N, 10, 100);
+    struct ostel_report_series *s = &run.series;
+    s->rss_anon_mib = ostel_xmalloc(N * sizeof(double));
+    double t0 = strtod("1796629908.87", NULL);
+    for (size_t i = 0; i < N; i++) {
+        char b[64];
+        size_t ms = 870 + 28 * i; /* ts as metrics.csv writes it: 3 decimals */
+        snprintf(b, sizeof(b), "%zu.%03zu", 1796629908 + ms / 1000, ms % 1000);
+        s->t_s[i] = strtod(b, NULL) - t0;
+        snprintf(b, sizeof(b), "%zu.%02zu", 5 + i, (i * 37) % 100);
+        s->rss_mib[i] = strtod(b, NULL);
+        s->cpu_pct[i] = i == 7 ? 1.0 / 3 : 12.5;         /* one value of no 4-decimal code */
+        s->pageins[i] = i % 4 ? 100.0 * (double)i : NAN; /* 2-byte codes, some empty */
+        s->pageouts[i] = i == 3 ? -0.0 : 0;              /* -0 reads back as 0: doubles */
+        s->pressure[i] = i % 5 ? 1 : NAN;                /* 1-byte codes, some empty */
+        s->avail_pct[i] = i == 9 ? 5e9 : 97.01;          /* beyond 32 bits */
+        s->rss_anon_mib[i] = 100 + 0.0001 * (double)i;   /* 4 decimals: 4-byte codes */
+    }
+    struct ostel_report_series plain;
+    series_copy(&plain, s);
+    ostel_report_series_pack(s, t0);
+    assert_non_null(s->packed);
+    assert_null(s->t_s);
+    assert_null(s->phase);
+    assert_int_equal(s->n, N);
+    struct ostel_report_series_buf vb = {0};
+    const struct ostel_report_series *v = ostel_report_series_view(s, OSTEL_REPORT_SERIES_ALL, &vb);
+    for (size_t c = 0; c < OSTEL_REPORT_SERIES_NCOLS; c++) {
+        const double *x = *ostel_report_series_array((struct ostel_report_series *)v, c);
+        const double *y = *ostel_report_series_array(&plain, c);
+        assert_non_null(x);
+        for (size_t i = 0; i < N; i++)
+            assert_true(y ? same_bits(x[i], y[i]) : isnan(x[i])); /* rss_file: absent, empty */
+    }
+    assert_memory_equal(v->phase, plain.phase, N);
+    /* only what is asked for */
+    v = ostel_report_series_view(s, 1u << 1, &vb);
+    assert_non_null(v->rss_mib);
+    assert_null(v->t_s);
+    assert_null(v->phase);
+    assert_true(same_bits(v->rss_mib[N - 1], plain.rss_mib[N - 1]));
+    /* a plain series is its own view */
+    assert_ptr_equal(ostel_report_series_view(&plain, OSTEL_REPORT_SERIES_ALL, &vb), &plain);
+    ostel_report_series_buf_free(&vb);
+    ostel_report_series_pack(&plain, 0); /* 0.1 s steps from 0: the time column as doubles */
+    assert_non_null(plain.packed);
+    ostel_report_series_packed_free(&plain);
+    ostel_report_series_packed_free(s);
+}
+
+/* A page from packed series is the page from plain ones, byte for byte. */
+static void test_series_pack_page(void **state)
+{
+    (void)state;
+    struct ostel_report_set sets[2];
+    char *text[2];
+    for (int p = 0; p < 2; p++) {
+        ostel_report_set_init(&sets[p]);
+        for (int k = 0; k < 30; k++) {
+            struct ostel_report_run *r = ostel_report_set_add(&sets[p]);
+            fill_run(r, 40 + (size_t)k, 6 + (size_t)(k % 3), 10.0 * k);
+            for (size_t i = 0; i < r->series.n; i++)
+                r->series.rss_mib[i] = (double)(k * 100 + (int)i) / 100; /* 2 decimals */
+            free(r->tag);
+            r->tag = ostel_xstrdup(k % 2 ? "a" : "b");
+            free(r->status);
+            r->status = ostel_xstrdup("ok");
+            r->ok = true;
+            if (p == 1)
+                ostel_report_series_pack(&r->series, 0);
+        }
+        struct ostel_report r;
+        struct ostel_report_options opt = {0, NULL};
+        char err[256];
+        assert_int_equal(ostel_report_build(&r, &sets[p], &opt, err, sizeof(err)), 0);
+        cJSON *tree = ostel_report_html_data(&r, 4);
+        text[p] = cJSON_PrintUnformatted(tree);
+        cJSON_Delete(tree);
+        ostel_report_free(&r);
+    }
+    assert_non_null(sets[1].runs[0].series.packed);
+    assert_true(strlen(text[0]) > 1000);
+    assert_string_equal(text[0], text[1]);
+    for (int p = 0; p < 2; p++) {
+        cJSON_free(text[p]);
+        ostel_report_set_free(&sets[p]);
+    }
+}
+
 static void test_overlay(void **state)
 {
     (void)state;
@@ -368,9 +526,15 @@ static void test_listed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lttb),           cmocka_unit_test(test_overlay),
-        cmocka_unit_test(test_decimals_exact), cmocka_unit_test(test_overlays_every_group),
-        cmocka_unit_test(test_table_rows),     cmocka_unit_test(test_listed),
+        cmocka_unit_test(test_series_pack),
+        cmocka_unit_test(test_series_pack_page),
+        cmocka_unit_test(test_overlay_blocks),
+        cmocka_unit_test(test_lttb),
+        cmocka_unit_test(test_overlay),
+        cmocka_unit_test(test_decimals_exact),
+        cmocka_unit_test(test_overlays_every_group),
+        cmocka_unit_test(test_table_rows),
+        cmocka_unit_test(test_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
