@@ -276,6 +276,7 @@ static void finish_series(struct db_load *L)
     for (size_t i = 0; i < m; i++)
         s->phase[i] = L->phase[idx ? idx[i] : i];
     s->n = m;
+    s->t0 = t0; /* the first ts, as from a directory: a served run's levels are drawn from it */
     free(idx);
     L->sn = 0;
     /* half the memory: 10,000 runs' series are most of an HTML report's */

@@ -25,6 +25,31 @@ done
 assert_grep '^9 runs in 3 groups (1 failed); baseline' "$TMP/db.md"
 assert_grep 'said: <script>alert(1)</script>' "$TMP/db.md" # the failed run's log tail, from its dir
 
+# 1b. a served study's page from the database draws its runs as the directories' does: the same
+# series and the same per-level timeline (level starts and ends from each run's first sample: they
+# were left absolute from the database), only the GPU series absent (the database keeps none)
+SERVE="$RUNS/cuda-h100/serve-study"
+sv="$TMP/serve.db"
+"$OSTEL" db import -q "$SERVE"/*/ --db "$sv" >/dev/null || fail "import of the served study"
+"$OSTEL" report --db "$sv" -o "$TMP/sv-db.html" 2>"$TMP/err" || fail "served study from the db: $(cat "$TMP/err")"
+"$OSTEL" report "$SERVE" -o "$TMP/sv-dir.html" 2>"$TMP/err" || fail "served study from its directories"
+if grep -q 'id="ostel-data"' "$TMP/sv-dir.html"; then
+    python3 - "$TMP/sv-db.html" "$TMP/sv-dir.html" <<'PY' || fail "the served study's page differs from the database"
+import json, re, sys
+def data(path):
+    html = open(path, encoding="utf-8").read()
+    m = re.search(r'<script type="application/json" id="ostel-data">(.*?)</script>', html, re.S)
+    return json.loads(m.group(1))
+db, d = data(sys.argv[1]), data(sys.argv[2])
+assert len(d["charted"]) == 4 and all(len(r["levels"]) == 3 for r in d["charted"]), d["charted"]
+assert all(0 <= l["start"] < l["end"] < 3600 for r in db["charted"] for l in r["levels"]), \
+    [r["levels"] for r in db["charted"]]
+for r in d["charted"]:
+    r.pop("gpu", None)
+assert db == d, "the pages' data differ"
+PY
+fi
+
 # 2. selection, combination, OSTEL_DB
 "$OSTEL" report --db "$db" --tag q8_0 >"$TMP/o" || fail "--tag"
 assert_grep '^4 runs in 1 group (1 failed)\.' "$TMP/o"
