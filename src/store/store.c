@@ -344,6 +344,25 @@ static int exec(struct ostel_store *s, const char *sql)
     return OSTEL_OK;
 }
 
+/* exec() of a statement prepared once per handle (a batch's SAVEPOINT and RELEASE per run: their
+ * parse was more than the statements themselves); the same error line. */
+static int exec_prepared(struct ostel_store *s, enum store_stmt which, const char *sql)
+{
+    sqlite3_stmt **st = &s->stmt[which];
+    if (!*st &&
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        char buf[512];
+        return ostel_error("%s: %s", s->path, sql_msg(s, NULL, buf, sizeof(buf)));
+    }
+    int rc = OSTEL_OK;
+    if (sqlite3_step(*st) != SQLITE_DONE) {
+        char buf[512];
+        rc = ostel_error("%s: %s", s->path, sql_msg(s, NULL, buf, sizeof(buf)));
+    }
+    sqlite3_reset(*st);
+    return rc;
+}
+
 static int user_version(struct ostel_store *s)
 {
     sqlite3_stmt *st;
@@ -650,6 +669,9 @@ struct run_files {
     cJSON *doc;
     struct ostel_summary sum; /* doc read by rundir's reader (a view: borrows doc's sections) */
     struct ostel_store_metrics_rows rows; /* metrics.csv's rows, gathered by its validation */
+    /* worked out with the reading (on a read-ahead thread), reported where they are used */
+    char *abs_dir;                        /* realpath of the directory, or NULL */
+    const char *mistyped_host, *mistyped; /* ostel_store_summary_mistyped_host/_mistyped */
 };
 
 static void run_files_free(struct run_files *f)
@@ -657,6 +679,7 @@ static void run_files_free(struct run_files *f)
     free(f->metrics_path);
     free(f->summary_path);
     free(f->config_path);
+    free(f->abs_dir);
     ostel_buf_free(&f->metrics);
     ostel_buf_free(&f->summary);
     ostel_buf_free(&f->config);
@@ -747,6 +770,9 @@ static int run_files_load(const char *dir, struct run_files *f, bool quiet)
             return RUN_FILES_FAIL("'%s': %s", f->config_path, err);
         f->have_config = true;
     }
+    f->mistyped_host = ostel_store_summary_mistyped_host(f->doc);
+    f->mistyped = ostel_store_summary_mistyped(f->doc);
+    f->abs_dir = realpath(dir, NULL);
     return OSTEL_OK;
 }
 #undef RUN_FILES_FAIL
@@ -984,7 +1010,7 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
     *id = 0;
     const struct ostel_summary_host *h = &f->sum.host;
     const char *hostname = h->hostname, *os = h->os, *cpu = h->cpu_model;
-    if (ostel_store_summary_mistyped_host(f->doc))
+    if (f->mistyped_host)
         return ostel_error("'%s': a \"host\" value has the wrong type", f->summary_path);
     if (!hostname && !os && !cpu && isnan(h->cpu_cores) && isnan(h->ram_mib))
         return OSTEL_OK; /* no "host" (a process ostel did not start), or nothing known of it */
@@ -1134,8 +1160,11 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
                           const char *dir, const struct ostel_store_import_opts *opts, int64_t mid,
                           const char *header, int64_t *run_id)
 {
-    char *sql = insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), run_cols,
-                           OSTEL_ARRAY_LEN(run_cols));
+    /* the statement's text only until it is prepared (once per database) */
+    char *sql = s->stmt[STMT_INSERT_RUN]
+                    ? NULL
+                    : insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), run_cols,
+                                 OSTEL_ARRAY_LEN(run_cols));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_RUN, sql);
     free(sql);
     if (!st)
@@ -1146,7 +1175,6 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     char *spec =
         opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash) : config_get(f, "spec_hash");
     char *llama_version = config_get(f, "llama_version");
-    char *abs_dir = realpath(dir, NULL);
     int i = 1;
     sqlite3_bind_text(st, i++, key, -1, SQLITE_TRANSIENT);
     if (opts && opts->study_id > 0)
@@ -1156,7 +1184,7 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
         sqlite3_bind_int64(st, i, mid);
     i++;
     bind_text_or_null(st, i++, spec);
-    sqlite3_bind_text(st, i++, abs_dir ? abs_dir : dir, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i++, f->abs_dir ? f->abs_dir : dir, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, i++, now, -1, SQLITE_TRANSIENT);
     bind_text_or_null(st, i++, f->sum.host.kernel);
     bind_text_or_null(st, i++, llama_version);
@@ -1166,9 +1194,8 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     i++;
     sqlite3_bind_text(st, i++, header, -1, SQLITE_TRANSIENT);
     free(llama_version);
-    free(abs_dir);
 
-    const char *bad = ostel_store_summary_mistyped(f->doc);
+    const char *bad = f->mistyped;
     if (bad) {
         free(spec);
         return ostel_error("'%s': \"%s\" has the wrong type", f->summary_path, bad);
@@ -1225,7 +1252,11 @@ static void bind_sample(sqlite3_stmt *st, const struct typed_cols *t, int base, 
         sqlite3_bind_text(st, p, ostel_metrics_phase_name(row->phase), -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, p);
-    bind_text_or_null(st, p + 1, sample->extra);
+    /* not copied: the caller keeps sample->extra until the statement has run */
+    if (sample->extra)
+        sqlite3_bind_text(st, p + 1, sample->extra, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, p + 1);
 }
 
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
@@ -1246,8 +1277,12 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     if (sql) {
+        /* OR FAIL: no statement journal per INSERT (the pages it changes copied first, so that a
+         * failing row could undo the statement's earlier rows). A failure here fails the run,
+         * whose savepoint or transaction its caller rolls back whole, those rows with it. */
         const char *values = strstr(sql, " VALUES(") + strlen(" VALUES");
-        ostel_buf_puts(&q, sql);
+        ostel_buf_puts(&q, "INSERT OR FAIL");
+        ostel_buf_puts(&q, sql + strlen("INSERT"));
         for (int k = 1; k < SAMPLE_BATCH; k++) {
             ostel_buf_putc(&q, ',');
             ostel_buf_puts(&q, values);
@@ -1283,9 +1318,11 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
             rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
         }
         if (rc == 1) {
-            free(extras[n]);
-            extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
-            rows[n].extra = extras[n];
+            if (!gathered) { /* the reader's extra lasts until its next row: a copy */
+                free(extras[n]);
+                extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
+                rows[n].extra = extras[n];
+            }
             n++;
         }
         if (n == SAMPLE_BATCH || (rc != 1 && n > 0)) {
@@ -1316,10 +1353,35 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     return OSTEL_OK;
 }
 
+/*
+ * item[k]: the member of obj named phase_stats[k], the first of that name as
+ * cJSON_GetObjectItemCaseSensitive finds it, or NULL. One pass over the members, each tried first
+ * against the name after the previous one's (the aggregator writes them in the table's order),
+ * instead of a search of the object per statistic.
+ */
+static void phase_items(const cJSON *obj, const cJSON *item[OSTEL_ARRAY_LEN(phase_stats)])
+{
+    const size_t n = OSTEL_ARRAY_LEN(phase_stats);
+    for (size_t k = 0; k < n; k++)
+        item[k] = NULL;
+    size_t next = 0;
+    for (const cJSON *c = obj->child; c && c->string; c = c->next) {
+        size_t k = next;
+        if (k >= n || strcmp(c->string, phase_stats[k]) != 0)
+            for (k = 0; k < n && strcmp(c->string, phase_stats[k]) != 0; k++)
+                ;
+        if (k < n && !item[k])
+            item[k] = c;
+        next = k + 1;
+    }
+}
+
 static int insert_phases(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const head[] = {"run_id", "phase"};
-    char *sql = insert_sql("phase_summaries", head, 2, phase_stats, OSTEL_ARRAY_LEN(phase_stats));
+    char *sql = s->stmt[STMT_INSERT_PHASE] ? NULL
+                                           : insert_sql("phase_summaries", head, 2, phase_stats,
+                                                        OSTEL_ARRAY_LEN(phase_stats));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_PHASE, sql);
     free(sql);
     if (!st)
@@ -1338,14 +1400,16 @@ static int insert_phases(struct ostel_store *s, const struct run_files *f, int64
         sqlite3_clear_bindings(st);
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_text(st, 2, phase_keys[p], -1, SQLITE_STATIC);
+        const cJSON *item[OSTEL_ARRAY_LEN(phase_stats)];
+        phase_items(obj, item);
         for (size_t k = 0; k < OSTEL_ARRAY_LEN(phase_stats); k++) {
-            double v;
-            int got = ostel_store_json_number(obj, phase_stats[k], &v);
-            if (got < 0)
+            const cJSON *v = item[k]; /* as ostel_store_json_number reads it */
+            if (!v || cJSON_IsNull(v))
+                continue;
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
                 return ostel_error("'%s': \"%s.%s\" is not a number", f->summary_path, path,
                                    phase_stats[k]);
-            if (got == 1)
-                bind_number(st, 3 + (int)k, v);
+            bind_number(st, 3 + (int)k, v->valuedouble);
         }
         if (sqlite3_step(st) != SQLITE_DONE)
             return ostel_store_sql_error(s, "inserting phase summaries");
@@ -1363,7 +1427,9 @@ static int insert_memory(struct ostel_store *s, const struct run_files *f, int64
     if (!cJSON_IsArray(arr))
         return OSTEL_OK;
     static const char *const head[] = {"run_id", "seq", "device", "description"};
-    char *sql = insert_sql("memory_breakdown", head, 4, memory_cols, OSTEL_ARRAY_LEN(memory_cols));
+    char *sql = s->stmt[STMT_INSERT_MEMORY] ? NULL
+                                            : insert_sql("memory_breakdown", head, 4, memory_cols,
+                                                         OSTEL_ARRAY_LEN(memory_cols));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_MEMORY, sql);
     free(sql);
     if (!st)
@@ -1621,14 +1687,14 @@ int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
     if (s->in_batch) {
         /* Inside a batch's transaction: a savepoint per run, so a bad run leaves nothing and the
          * batch goes on; one COMMIT (one fsync) for the whole batch. */
-        if (exec(s, "SAVEPOINT run") != OSTEL_OK)
+        if (exec_prepared(s, STMT_SAVEPOINT, "SAVEPOINT run") != OSTEL_OK)
             return OSTEL_ERR;
         int rc = ostel_store_run_add_dir(s, dir, opts, run_id);
         if (rc < 0) {
             sqlite3_exec(s->db, "ROLLBACK TO run; RELEASE run", NULL, NULL, NULL);
             return rc;
         }
-        if (exec(s, "RELEASE run") != OSTEL_OK)
+        if (exec_prepared(s, STMT_RELEASE, "RELEASE run") != OSTEL_OK)
             return OSTEL_ERR;
         return rc;
     }

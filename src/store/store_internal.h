@@ -21,6 +21,8 @@ enum store_stmt {
     STMT_FIND_MACHINE,
     STMT_TOUCH_MACHINE,
     STMT_MACHINE_EXTRA,
+    STMT_SAVEPOINT, /* a batch's per-run savepoint (ostel_store_import_run_dir) */
+    STMT_RELEASE,
     STMT_COUNT
 };
 
