@@ -1216,8 +1216,8 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     return OSTEL_OK;
 }
 
-/* Samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost, paid per row, was a fifth
- * of an import); the last rows of a run one by one. */
+/* The streaming reader's samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost,
+ * paid per row, was a fifth of an import); the last rows of a run one by one. */
 #define SAMPLE_BATCH 32
 /* table samples' typed number columns (store_rundir.h), in the column table's order: looked up
  * once per run, not per value */
@@ -1252,15 +1252,221 @@ static void bind_sample(sqlite3_stmt *st, const struct typed_cols *t, int base, 
         sqlite3_bind_text(st, p, ostel_metrics_phase_name(row->phase), -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, p);
-    /* not copied: the caller keeps sample->extra until the statement has run */
-    if (sample->extra)
-        sqlite3_bind_text(st, p + 1, sample->extra, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, p + 1);
+    bind_text_or_null(st, p + 1, sample->extra);
 }
 
+/*
+ * The gathered rows of the run being imported as a table, for one INSERT … SELECT per run: an
+ * eponymous virtual table, ostel_import_samples, registered on a connection when it first imports
+ * gathered rows (nothing of it is stored in the database). Its columns are samples' in the order
+ * insert_samples names them (run_id, seq, the typed columns, phase, extra), its rows the run's in
+ * file order. Each value reaches SQLite through sqlite3_result_* where the multi-row INSERT bound
+ * it with sqlite3_bind_* (a fifth of the inserting thread's instructions) and copied each
+ * parameter into the statement: the same values with the same types (bind_number's rule), so the
+ * same rows.
+ */
+struct samples_src {
+    const struct ostel_store_metrics_rows *rows; /* the run's, set around the INSERT's step */
+    int64_t run_id;
+    struct typed_cols typed;
+};
+
+struct samples_vtab {
+    sqlite3_vtab base;
+    struct samples_src *src;
+};
+
+struct samples_cursor {
+    sqlite3_vtab_cursor base;
+    size_t i;
+};
+
+static int samples_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                           sqlite3_vtab **out, char **err)
+{
+    (void)argc;
+    (void)argv;
+    (void)err;
+    struct samples_src *src = aux;
+    struct ostel_buf q;
+    ostel_buf_init(&q, 0);
+    ostel_buf_puts(&q, "CREATE TABLE x(run_id, seq");
+    for (int i = 0; i < src->typed.n; i++)
+        ostel_buf_printf(&q, ", %s",
+                         ostel_metrics_col_name((enum ostel_metric_col)src->typed.col[i]));
+    ostel_buf_puts(&q, ", phase, extra)");
+    int rc = sqlite3_declare_vtab(db, q.data);
+    ostel_buf_free(&q);
+    if (rc != SQLITE_OK)
+        return rc;
+    struct samples_vtab *v = sqlite3_malloc(sizeof(*v));
+    if (!v)
+        return SQLITE_NOMEM;
+    memset(v, 0, sizeof(*v));
+    v->src = src;
+    *out = &v->base;
+    return SQLITE_OK;
+}
+
+static int samples_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int samples_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    (void)v;
+    info->estimatedCost = 1e6;
+    return SQLITE_OK;
+}
+
+static int samples_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    (void)v;
+    struct samples_cursor *c = sqlite3_malloc(sizeof(*c));
+    if (!c)
+        return SQLITE_NOMEM;
+    memset(c, 0, sizeof(*c));
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int samples_close(sqlite3_vtab_cursor *c)
+{
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+static int samples_filter(sqlite3_vtab_cursor *c, int idx, const char *idx_str, int argc,
+                          sqlite3_value **argv)
+{
+    (void)idx;
+    (void)idx_str;
+    (void)argc;
+    (void)argv;
+    ((struct samples_cursor *)c)->i = 0;
+    return SQLITE_OK;
+}
+
+static int samples_next(sqlite3_vtab_cursor *c)
+{
+    ((struct samples_cursor *)c)->i++;
+    return SQLITE_OK;
+}
+
+static int samples_eof(sqlite3_vtab_cursor *c)
+{
+    const struct samples_src *src = ((struct samples_vtab *)c->pVtab)->src;
+    return !src->rows || ((struct samples_cursor *)c)->i >= src->rows->n;
+}
+
+/* Column k of the current row, as bind_sample binds it: nothing set is NULL. */
+static int samples_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int k)
+{
+    const struct samples_src *src = ((struct samples_vtab *)c->pVtab)->src;
+    size_t i = ((struct samples_cursor *)c)->i;
+    const struct ostel_metrics_row *row = &src->rows->rows[i].row;
+    int t = k - 2;
+    if (t >= 0 && t < src->typed.n) {
+        unsigned col = src->typed.col[t];
+        double v = row->v[col];
+        if (!((row->valid >> col) & 1u)) /* ostel_metrics_has */
+            return SQLITE_OK;
+        if (v == floor(v) && fabs(v) < 9007199254740992.0) /* bind_number's rule */
+            sqlite3_result_int64(ctx, (sqlite3_int64)v);
+        else
+            sqlite3_result_double(ctx, v);
+    } else if (k == 0) {
+        sqlite3_result_int64(ctx, src->run_id);
+    } else if (k == 1) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)i);
+    } else if (t == src->typed.n) {
+        if (row->phase != OSTEL_PHASE_NONE)
+            sqlite3_result_text(ctx, ostel_metrics_phase_name(row->phase), -1, SQLITE_STATIC);
+    } else {
+        size_t at = src->rows->extra_at[i];
+        if (at != SIZE_MAX)
+            sqlite3_result_text(ctx, src->rows->extra.data + at, -1, SQLITE_STATIC);
+    }
+    return SQLITE_OK;
+}
+
+static int samples_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *out)
+{
+    *out = (sqlite3_int64)((struct samples_cursor *)c)->i;
+    return SQLITE_OK;
+}
+
+static const sqlite3_module samples_module = {
+    .iVersion = 0,
+    .xConnect = samples_connect,
+    .xBestIndex = samples_best_index,
+    .xDisconnect = samples_disconnect,
+    .xOpen = samples_open,
+    .xClose = samples_close,
+    .xFilter = samples_filter,
+    .xNext = samples_next,
+    .xEof = samples_eof,
+    .xColumn = samples_column,
+    .xRowid = samples_rowid,
+};
+
+/* The gathered rows of one run in one INSERT … SELECT from ostel_import_samples. */
+static int insert_gathered_samples(struct ostel_store *s,
+                                   const struct ostel_store_metrics_rows *rows, int64_t run_id)
+{
+    if (!s->samples_src) {
+        struct samples_src *src = ostel_xcalloc(1, sizeof(*src));
+        typed_cols_init(&src->typed);
+        if (sqlite3_create_module_v2(s->db, "ostel_import_samples", &samples_module, src, free) !=
+            SQLITE_OK)
+            return ostel_store_sql_error(s, "preparing samples");
+        s->samples_src = src;
+    }
+    struct samples_src *src = s->samples_src;
+    sqlite3_stmt *st = s->stmt[STMT_INSERT_SAMPLES_RUN];
+    if (!st) {
+        static const char *const tail[] = {"phase", "extra"};
+        const char *names[2 + OSTEL_COL_COUNT];
+        size_t nnames = 0;
+        names[nnames++] = "run_id";
+        names[nnames++] = "seq";
+        for (int i = 0; i < src->typed.n; i++)
+            names[nnames++] = ostel_metrics_col_name((enum ostel_metric_col)src->typed.col[i]);
+        char *sql = insert_sql("samples", names, nnames, tail, 2);
+        struct ostel_buf q;
+        ostel_buf_init(&q, 0);
+        /* OR FAIL: as the multi-row INSERT below */
+        ostel_buf_puts(&q, "INSERT OR FAIL");
+        ostel_buf_append(&q, sql + strlen("INSERT"),
+                         (size_t)(strstr(sql, " VALUES(") - sql) - strlen("INSERT"));
+        ostel_buf_puts(&q, " SELECT * FROM ostel_import_samples");
+        free(sql);
+        st = stmt_get(s, STMT_INSERT_SAMPLES_RUN, q.data);
+        ostel_buf_free(&q);
+        if (!st)
+            return OSTEL_ERR;
+    }
+    src->rows = rows;
+    src->run_id = run_id;
+    int rc = sqlite3_step(st);
+    src->rows = NULL;
+    int out = rc == SQLITE_DONE ? OSTEL_OK : ostel_store_sql_error(s, "inserting samples");
+    sqlite3_reset(st);
+    return out;
+}
+
+/*
+ * samples: the rows the validator gathered in one statement (insert_gathered_samples), else the
+ * reader's (also when the gathered extra columns' JSON outgrew its buffer: the reader builds each
+ * row's on its own, nothing is cut), SAMPLE_BATCH rows per INSERT.
+ */
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
+    if (f->rows.on && !f->rows.extra.overflow)
+        return insert_gathered_samples(s, &f->rows, run_id);
+
     static const char *const tail[] = {"phase", "extra"};
     struct typed_cols typed;
     typed_cols_init(&typed);
@@ -1295,14 +1501,9 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     if (!st || !many)
         return OSTEL_ERR;
 
-    /* the rows the validator gathered, else the reader's (also when the gathered extra columns'
-     * JSON outgrew its buffer: the reader builds each row's on its own, nothing is cut) */
     struct ostel_store_metrics_reader r;
     char err[256];
-    bool gathered = f->rows.on && !f->rows.extra.overflow;
-    size_t next = 0;
-    if (!gathered &&
-        ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
+    if (ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
         return ostel_error("'%s': %s", f->metrics_path, err);
     struct ostel_store_sample rows[SAMPLE_BATCH];
     char *extras[SAMPLE_BATCH] = {0};
@@ -1310,19 +1511,11 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     size_t n = 0;
     int rc, out = OSTEL_OK;
     for (;;) {
-        if (gathered) {
-            rc = next < f->rows.n;
-            if (rc)
-                ostel_store_metrics_rows_get(&f->rows, next++, &rows[n]);
-        } else {
-            rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
-        }
-        if (rc == 1) {
-            if (!gathered) { /* the reader's extra lasts until its next row: a copy */
-                free(extras[n]);
-                extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
-                rows[n].extra = extras[n];
-            }
+        rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
+        if (rc == 1) { /* the reader's extra lasts until its next row: a copy */
+            free(extras[n]);
+            extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
+            rows[n].extra = extras[n];
             n++;
         }
         if (n == SAMPLE_BATCH || (rc != 1 && n > 0)) {
@@ -1343,8 +1536,7 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     }
     for (size_t k = 0; k < SAMPLE_BATCH; k++)
         free(extras[k]);
-    if (!gathered)
-        ostel_store_metrics_reader_free(&r);
+    ostel_store_metrics_reader_free(&r);
     sqlite3_reset(st);
     if (out != OSTEL_OK)
         return out;

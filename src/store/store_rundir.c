@@ -176,13 +176,6 @@ void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
     sink->ctx = rows;
 }
 
-void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, size_t i,
-                                  struct ostel_store_sample *out)
-{
-    *out = rows->rows[i];
-    out->extra = rows->extra_at[i] == SIZE_MAX ? NULL : rows->extra.data + rows->extra_at[i];
-}
-
 void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows)
 {
     free(rows->rows);

@@ -63,8 +63,9 @@ void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r);
 /*
  * The same rows gathered while the run-directory validator reads metrics.csv (one pass over the
  * file): ostel_store_metrics_rows_sink() gives the sink for ostel_rundir_scan_metrics; after a scan
- * that succeeded, rows->on says whether the rows were gathered and ostel_store_metrics_rows_get()
- * returns row i as the reader would have (extra valid while rows lives).
+ * that succeeded, rows->on says whether the rows were gathered, and row i is rows[i].row as the
+ * reader would have read it, its extra JSON at extra.data + extra_at[i] (valid while rows lives;
+ * rows[i].extra is NULL).
  */
 struct ostel_store_metrics_rows {
     bool on;
@@ -78,8 +79,6 @@ struct ostel_store_metrics_rows {
 struct ostel_rundir_metrics_sink;
 void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
                                    struct ostel_rundir_metrics_sink *sink);
-void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, size_t i,
-                                  struct ostel_store_sample *out);
 void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows);
 
 /*
