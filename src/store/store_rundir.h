@@ -75,6 +75,12 @@ struct ostel_store_metrics_rows {
     struct ostel_store_sample *rows;
     size_t *extra_at; /* offset in extra of row i's JSON, or SIZE_MAX */
     struct ostel_buf extra;
+    /* the file's columns that go to samples.extra, in file order, and each one's JSON key with its
+     * colon ("\"gpu0_mem_mb\":"), written once per file: key k ends at extra_key_end[k] */
+    size_t nextra;
+    uint16_t extra_col[OSTEL_METRICS_MAX_COLS];
+    size_t extra_key_end[OSTEL_METRICS_MAX_COLS];
+    struct ostel_buf extra_keys;
 };
 struct ostel_rundir_metrics_sink;
 void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
