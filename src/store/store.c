@@ -338,6 +338,25 @@ static int exec(struct ostel_store *s, const char *sql)
     return OSTEL_OK;
 }
 
+/* exec() of a statement prepared once per handle (a batch's SAVEPOINT and RELEASE per run: their
+ * parse was more than the statements themselves); the same error line. */
+static int exec_prepared(struct ostel_store *s, enum store_stmt which, const char *sql)
+{
+    sqlite3_stmt **st = &s->stmt[which];
+    if (!*st &&
+        sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK) {
+        char buf[512];
+        return ostel_error("%s: %s", s->path, sql_msg(s, NULL, buf, sizeof(buf)));
+    }
+    int rc = OSTEL_OK;
+    if (sqlite3_step(*st) != SQLITE_DONE) {
+        char buf[512];
+        rc = ostel_error("%s: %s", s->path, sql_msg(s, NULL, buf, sizeof(buf)));
+    }
+    sqlite3_reset(*st);
+    return rc;
+}
+
 static int user_version(struct ostel_store *s)
 {
     sqlite3_stmt *st;
@@ -644,6 +663,9 @@ struct run_files {
     cJSON *doc;
     struct ostel_summary sum; /* doc read by rundir's reader (a view: borrows doc's sections) */
     struct ostel_store_metrics_rows rows; /* metrics.csv's rows, gathered by its validation */
+    /* worked out with the reading (on a read-ahead thread), reported where they are used */
+    char *abs_dir;                        /* realpath of the directory, or NULL */
+    const char *mistyped_host, *mistyped; /* ostel_store_summary_mistyped_host/_mistyped */
 };
 
 static void run_files_free(struct run_files *f)
@@ -651,6 +673,7 @@ static void run_files_free(struct run_files *f)
     free(f->metrics_path);
     free(f->summary_path);
     free(f->config_path);
+    free(f->abs_dir);
     ostel_buf_free(&f->metrics);
     ostel_buf_free(&f->summary);
     ostel_buf_free(&f->config);
@@ -739,6 +762,9 @@ static int run_files_load(const char *dir, struct run_files *f, bool quiet)
             return RUN_FILES_FAIL("'%s': %s; the run is not imported", f->config_path, err);
         f->have_config = true;
     }
+    f->mistyped_host = ostel_store_summary_mistyped_host(f->doc);
+    f->mistyped = ostel_store_summary_mistyped(f->doc);
+    f->abs_dir = realpath(dir, NULL);
     return OSTEL_OK;
 }
 #undef RUN_FILES_FAIL
@@ -976,7 +1002,7 @@ static int machine_id(struct ostel_store *s, const struct run_files *f, int64_t 
     *id = 0;
     const struct ostel_summary_host *h = &f->sum.host;
     const char *hostname = h->hostname, *os = h->os, *cpu = h->cpu_model;
-    if (ostel_store_summary_mistyped_host(f->doc))
+    if (f->mistyped_host)
         return ostel_error("'%s': a \"host\" value has the wrong type", f->summary_path);
     if (!hostname && !os && !cpu && isnan(h->cpu_cores) && isnan(h->ram_mib))
         return OSTEL_OK; /* no "host" (a process ostel did not start), or nothing known of it */
@@ -1126,8 +1152,11 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
                           const char *dir, const struct ostel_store_import_opts *opts, int64_t mid,
                           const char *header, int64_t *run_id)
 {
-    char *sql = insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), run_cols,
-                           OSTEL_ARRAY_LEN(run_cols));
+    /* the statement's text only until it is prepared (once per database) */
+    char *sql = s->stmt[STMT_INSERT_RUN]
+                    ? NULL
+                    : insert_sql("runs", run_fixed_cols, OSTEL_ARRAY_LEN(run_fixed_cols), run_cols,
+                                 OSTEL_ARRAY_LEN(run_cols));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_RUN, sql);
     free(sql);
     if (!st)
@@ -1138,7 +1167,6 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     char *spec = opts && opts->spec_hash ? ostel_xstrdup(opts->spec_hash)
                                          : config_get(f, OSTEL_CFG_SPEC_HASH);
     char *llama_version = config_get(f, OSTEL_CFG_LLAMA_VERSION);
-    char *abs_dir = realpath(dir, NULL);
     int i = 1;
     sqlite3_bind_text(st, i++, key, -1, SQLITE_TRANSIENT);
     if (opts && opts->study_id > 0)
@@ -1148,7 +1176,7 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
         sqlite3_bind_int64(st, i, mid);
     i++;
     bind_text_or_null(st, i++, spec);
-    sqlite3_bind_text(st, i++, abs_dir ? abs_dir : dir, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, i++, f->abs_dir ? f->abs_dir : dir, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, i++, now, -1, SQLITE_TRANSIENT);
     bind_text_or_null(st, i++, f->sum.host.kernel);
     bind_text_or_null(st, i++, llama_version);
@@ -1158,9 +1186,8 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     i++;
     sqlite3_bind_text(st, i++, header, -1, SQLITE_TRANSIENT);
     free(llama_version);
-    free(abs_dir);
 
-    const char *bad = ostel_store_summary_mistyped(f->doc);
+    const char *bad = f->mistyped;
     if (bad) {
         free(spec);
         return ostel_error("'%s': \"%s\" has the wrong type", f->summary_path, bad);
@@ -1181,8 +1208,8 @@ static int insert_run_row(struct ostel_store *s, const struct run_files *f, cons
     return OSTEL_OK;
 }
 
-/* Samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost, paid per row, was a fifth
- * of an import); the last rows of a run one by one. */
+/* The streaming reader's samples go in SAMPLE_BATCH rows per INSERT (the statement's own cost,
+ * paid per row, was a fifth of an import); the last rows of a run one by one. */
 #define SAMPLE_BATCH 32
 /* table samples' typed number columns (store_rundir.h), in the column table's order: looked up
  * once per run, not per value */
@@ -1220,8 +1247,218 @@ static void bind_sample(sqlite3_stmt *st, const struct typed_cols *t, int base, 
     bind_text_or_null(st, p + 1, sample->extra);
 }
 
+/*
+ * The gathered rows of the run being imported as a table, for one INSERT … SELECT per run: an
+ * eponymous virtual table, ostel_import_samples, registered on a connection when it first imports
+ * gathered rows (nothing of it is stored in the database). Its columns are samples' in the order
+ * insert_samples names them (run_id, seq, the typed columns, phase, extra), its rows the run's in
+ * file order. Each value reaches SQLite through sqlite3_result_* where the multi-row INSERT bound
+ * it with sqlite3_bind_* (a fifth of the inserting thread's instructions) and copied each
+ * parameter into the statement: the same values with the same types (bind_number's rule), so the
+ * same rows.
+ */
+struct samples_src {
+    const struct ostel_store_metrics_rows *rows; /* the run's, set around the INSERT's step */
+    int64_t run_id;
+    struct typed_cols typed;
+};
+
+struct samples_vtab {
+    sqlite3_vtab base;
+    struct samples_src *src;
+};
+
+struct samples_cursor {
+    sqlite3_vtab_cursor base;
+    size_t i;
+};
+
+static int samples_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+                           sqlite3_vtab **out, char **err)
+{
+    (void)argc;
+    (void)argv;
+    (void)err;
+    struct samples_src *src = aux;
+    struct ostel_buf q;
+    ostel_buf_init(&q, 0);
+    ostel_buf_puts(&q, "CREATE TABLE x(run_id, seq");
+    for (int i = 0; i < src->typed.n; i++)
+        ostel_buf_printf(&q, ", %s",
+                         ostel_metrics_col_name((enum ostel_metric_col)src->typed.col[i]));
+    ostel_buf_puts(&q, ", phase, extra)");
+    int rc = sqlite3_declare_vtab(db, q.data);
+    ostel_buf_free(&q);
+    if (rc != SQLITE_OK)
+        return rc;
+    struct samples_vtab *v = sqlite3_malloc(sizeof(*v));
+    if (!v)
+        return SQLITE_NOMEM;
+    memset(v, 0, sizeof(*v));
+    v->src = src;
+    *out = &v->base;
+    return SQLITE_OK;
+}
+
+static int samples_disconnect(sqlite3_vtab *v)
+{
+    sqlite3_free(v);
+    return SQLITE_OK;
+}
+
+static int samples_best_index(sqlite3_vtab *v, sqlite3_index_info *info)
+{
+    (void)v;
+    info->estimatedCost = 1e6;
+    return SQLITE_OK;
+}
+
+static int samples_open(sqlite3_vtab *v, sqlite3_vtab_cursor **out)
+{
+    (void)v;
+    struct samples_cursor *c = sqlite3_malloc(sizeof(*c));
+    if (!c)
+        return SQLITE_NOMEM;
+    memset(c, 0, sizeof(*c));
+    *out = &c->base;
+    return SQLITE_OK;
+}
+
+static int samples_close(sqlite3_vtab_cursor *c)
+{
+    sqlite3_free(c);
+    return SQLITE_OK;
+}
+
+static int samples_filter(sqlite3_vtab_cursor *c, int idx, const char *idx_str, int argc,
+                          sqlite3_value **argv)
+{
+    (void)idx;
+    (void)idx_str;
+    (void)argc;
+    (void)argv;
+    ((struct samples_cursor *)c)->i = 0;
+    return SQLITE_OK;
+}
+
+static int samples_next(sqlite3_vtab_cursor *c)
+{
+    ((struct samples_cursor *)c)->i++;
+    return SQLITE_OK;
+}
+
+static int samples_eof(sqlite3_vtab_cursor *c)
+{
+    const struct samples_src *src = ((struct samples_vtab *)c->pVtab)->src;
+    return !src->rows || ((struct samples_cursor *)c)->i >= src->rows->n;
+}
+
+/* Column k of the current row, as bind_sample binds it: nothing set is NULL. */
+static int samples_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int k)
+{
+    const struct samples_src *src = ((struct samples_vtab *)c->pVtab)->src;
+    size_t i = ((struct samples_cursor *)c)->i;
+    const struct ostel_metrics_row *row = &src->rows->rows[i].row;
+    int t = k - 2;
+    if (t >= 0 && t < src->typed.n) {
+        unsigned col = src->typed.col[t];
+        double v = row->v[col];
+        if (!((row->valid >> col) & 1u)) /* ostel_metrics_has */
+            return SQLITE_OK;
+        if (v == floor(v) && fabs(v) < 9007199254740992.0) /* bind_number's rule */
+            sqlite3_result_int64(ctx, (sqlite3_int64)v);
+        else
+            sqlite3_result_double(ctx, v);
+    } else if (k == 0) {
+        sqlite3_result_int64(ctx, src->run_id);
+    } else if (k == 1) {
+        sqlite3_result_int64(ctx, (sqlite3_int64)i);
+    } else if (t == src->typed.n) {
+        if (row->phase != OSTEL_PHASE_NONE)
+            sqlite3_result_text(ctx, ostel_metrics_phase_name(row->phase), -1, SQLITE_STATIC);
+    } else {
+        size_t at = src->rows->extra_at[i];
+        if (at != SIZE_MAX)
+            sqlite3_result_text(ctx, src->rows->extra.data + at, -1, SQLITE_STATIC);
+    }
+    return SQLITE_OK;
+}
+
+static int samples_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *out)
+{
+    *out = (sqlite3_int64)((struct samples_cursor *)c)->i;
+    return SQLITE_OK;
+}
+
+static const sqlite3_module samples_module = {
+    .iVersion = 0,
+    .xConnect = samples_connect,
+    .xBestIndex = samples_best_index,
+    .xDisconnect = samples_disconnect,
+    .xOpen = samples_open,
+    .xClose = samples_close,
+    .xFilter = samples_filter,
+    .xNext = samples_next,
+    .xEof = samples_eof,
+    .xColumn = samples_column,
+    .xRowid = samples_rowid,
+};
+
+/* The gathered rows of one run in one INSERT … SELECT from ostel_import_samples. */
+static int insert_gathered_samples(struct ostel_store *s,
+                                   const struct ostel_store_metrics_rows *rows, int64_t run_id)
+{
+    if (!s->samples_src) {
+        struct samples_src *src = ostel_xcalloc(1, sizeof(*src));
+        typed_cols_init(&src->typed);
+        if (sqlite3_create_module_v2(s->db, "ostel_import_samples", &samples_module, src, free) !=
+            SQLITE_OK)
+            return ostel_store_sql_error(s, "preparing samples");
+        s->samples_src = src;
+    }
+    struct samples_src *src = s->samples_src;
+    sqlite3_stmt *st = s->stmt[STMT_INSERT_SAMPLES_RUN];
+    if (!st) {
+        static const char *const tail[] = {"phase", "extra"};
+        const char *names[2 + OSTEL_COL_COUNT];
+        size_t nnames = 0;
+        names[nnames++] = "run_id";
+        names[nnames++] = "seq";
+        for (int i = 0; i < src->typed.n; i++)
+            names[nnames++] = ostel_metrics_col_name((enum ostel_metric_col)src->typed.col[i]);
+        char *sql = insert_sql("samples", names, nnames, tail, 2);
+        struct ostel_buf q;
+        ostel_buf_init(&q, 0);
+        /* OR FAIL: as the multi-row INSERT below */
+        ostel_buf_puts(&q, "INSERT OR FAIL");
+        ostel_buf_append(&q, sql + strlen("INSERT"),
+                         (size_t)(strstr(sql, " VALUES(") - sql) - strlen("INSERT"));
+        ostel_buf_puts(&q, " SELECT * FROM ostel_import_samples");
+        free(sql);
+        st = stmt_get(s, STMT_INSERT_SAMPLES_RUN, q.data);
+        ostel_buf_free(&q);
+        if (!st)
+            return OSTEL_ERR;
+    }
+    src->rows = rows;
+    src->run_id = run_id;
+    int rc = sqlite3_step(st);
+    src->rows = NULL;
+    int out = rc == SQLITE_DONE ? OSTEL_OK : ostel_store_sql_error(s, "inserting samples");
+    sqlite3_reset(st);
+    return out;
+}
+
+/*
+ * samples: the rows the validator gathered in one statement (insert_gathered_samples), else the
+ * reader's (also when the gathered extra columns' JSON outgrew its buffer: the reader builds each
+ * row's on its own, nothing is cut), SAMPLE_BATCH rows per INSERT.
+ */
 static int insert_samples(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
+    if (f->rows.on && !f->rows.extra.overflow)
+        return insert_gathered_samples(s, &f->rows, run_id);
+
     static const char *const tail[] = {"phase", "extra"};
     struct typed_cols typed;
     typed_cols_init(&typed);
@@ -1238,8 +1475,12 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     struct ostel_buf q;
     ostel_buf_init(&q, 0);
     if (sql) {
+        /* OR FAIL: no statement journal per INSERT (the pages it changes copied first, so that a
+         * failing row could undo the statement's earlier rows). A failure here fails the run,
+         * whose savepoint or transaction its caller rolls back whole, those rows with it. */
         const char *values = strstr(sql, " VALUES(") + strlen(" VALUES");
-        ostel_buf_puts(&q, sql);
+        ostel_buf_puts(&q, "INSERT OR FAIL");
+        ostel_buf_puts(&q, sql + strlen("INSERT"));
         for (int k = 1; k < SAMPLE_BATCH; k++) {
             ostel_buf_putc(&q, ',');
             ostel_buf_puts(&q, values);
@@ -1252,14 +1493,9 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     if (!st || !many)
         return OSTEL_ERR;
 
-    /* the rows the validator gathered, else the reader's (also when the gathered extra columns'
-     * JSON outgrew its buffer: the reader builds each row's on its own, nothing is cut) */
     struct ostel_store_metrics_reader r;
     char err[256];
-    bool gathered = f->rows.on && !f->rows.extra.overflow;
-    size_t next = 0;
-    if (!gathered &&
-        ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
+    if (ostel_store_metrics_reader_init(&r, f->metrics.data, f->metrics.len, err, sizeof(err)))
         return ostel_error("'%s': %s", f->metrics_path, err);
     struct ostel_store_sample rows[SAMPLE_BATCH];
     char *extras[SAMPLE_BATCH] = {0};
@@ -1267,14 +1503,8 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     size_t n = 0;
     int rc, out = OSTEL_OK;
     for (;;) {
-        if (gathered) {
-            rc = next < f->rows.n;
-            if (rc)
-                ostel_store_metrics_rows_get(&f->rows, next++, &rows[n]);
-        } else {
-            rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
-        }
-        if (rc == 1) {
+        rc = ostel_store_metrics_reader_next(&r, &rows[n], err, sizeof(err));
+        if (rc == 1) { /* the reader's extra lasts until its next row: a copy */
             free(extras[n]);
             extras[n] = rows[n].extra ? ostel_xstrdup(rows[n].extra) : NULL;
             rows[n].extra = extras[n];
@@ -1298,8 +1528,7 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
     }
     for (size_t k = 0; k < SAMPLE_BATCH; k++)
         free(extras[k]);
-    if (!gathered)
-        ostel_store_metrics_reader_free(&r);
+    ostel_store_metrics_reader_free(&r);
     sqlite3_reset(st);
     if (out != OSTEL_OK)
         return out;
@@ -1309,18 +1538,48 @@ static int insert_samples(struct ostel_store *s, const struct run_files *f, int6
 }
 
 /* PHASE STATS (rundir_phase_stats.h): phase_summaries' columns are the table's statistics with an
- * SQL type, named like the JSON keys; a phase that is null has no row. */
+ * SQL type, named like the JSON keys, in its order; a phase that is null has no row. Returns their
+ * count, their keys in keys[]. */
+static size_t phase_sql_keys(const char *keys[OSTEL_PHASE_STAT_COUNT])
+{
+    size_t n = 0;
+    for (int k = 0; k < OSTEL_PHASE_STAT_COUNT; k++) {
+        const struct ostel_phase_stat_info *info = ostel_phase_stat((enum ostel_phase_stat)k);
+        if (info->sql)
+            keys[n++] = info->key;
+    }
+    return n;
+}
+
+/*
+ * item[k]: the member of obj named keys[k], the first of that name as
+ * cJSON_GetObjectItemCaseSensitive finds it, or NULL. One pass over the members, each tried first
+ * against the name after the previous one's (the aggregator writes them in the table's order),
+ * instead of a search of the object per statistic.
+ */
+static void phase_items(const cJSON *obj, const char *const *keys, size_t n, const cJSON **item)
+{
+    for (size_t k = 0; k < n; k++)
+        item[k] = NULL;
+    size_t next = 0;
+    for (const cJSON *c = obj->child; c && c->string; c = c->next) {
+        size_t k = next;
+        if (k >= n || strcmp(c->string, keys[k]) != 0)
+            for (k = 0; k < n && strcmp(c->string, keys[k]) != 0; k++)
+                ;
+        if (k < n && !item[k])
+            item[k] = c;
+        next = k + 1;
+    }
+}
+
 static int insert_phases(struct ostel_store *s, const struct run_files *f, int64_t run_id)
 {
     static const char *const head[] = {"run_id", "phase"};
     const char *stats[OSTEL_PHASE_STAT_COUNT];
-    size_t nstats = 0;
-    for (int k = 0; k < OSTEL_PHASE_STAT_COUNT; k++) {
-        const struct ostel_phase_stat_info *info = ostel_phase_stat((enum ostel_phase_stat)k);
-        if (info->sql)
-            stats[nstats++] = info->key;
-    }
-    char *sql = insert_sql("phase_summaries", head, 2, stats, nstats);
+    size_t nstats = phase_sql_keys(stats);
+    char *sql =
+        s->stmt[STMT_INSERT_PHASE] ? NULL : insert_sql("phase_summaries", head, 2, stats, nstats);
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_PHASE, sql);
     free(sql);
     if (!st)
@@ -1339,14 +1598,16 @@ static int insert_phases(struct ostel_store *s, const struct run_files *f, int64
         sqlite3_clear_bindings(st);
         sqlite3_bind_int64(st, 1, run_id);
         sqlite3_bind_text(st, 2, phase_keys[p], -1, SQLITE_STATIC);
+        const cJSON *item[OSTEL_PHASE_STAT_COUNT];
+        phase_items(obj, stats, nstats, item);
         for (size_t k = 0; k < nstats; k++) {
-            double v;
-            int got = ostel_store_json_number(obj, stats[k], &v);
-            if (got < 0)
+            const cJSON *v = item[k]; /* as ostel_store_json_number reads it */
+            if (!v || cJSON_IsNull(v))
+                continue;
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
                 return ostel_error("'%s': \"%s.%s\" is not a number", f->summary_path, path,
                                    stats[k]);
-            if (got == 1)
-                bind_number(st, 3 + (int)k, v);
+            bind_number(st, 3 + (int)k, v->valuedouble);
         }
         if (sqlite3_step(st) != SQLITE_DONE)
             return ostel_store_sql_error(s, "inserting phase summaries");
@@ -1364,7 +1625,9 @@ static int insert_memory(struct ostel_store *s, const struct run_files *f, int64
     if (!cJSON_IsArray(arr))
         return OSTEL_OK;
     static const char *const head[] = {"run_id", "seq", "device", "description"};
-    char *sql = insert_sql("memory_breakdown", head, 4, memory_cols, OSTEL_ARRAY_LEN(memory_cols));
+    char *sql = s->stmt[STMT_INSERT_MEMORY] ? NULL
+                                            : insert_sql("memory_breakdown", head, 4, memory_cols,
+                                                         OSTEL_ARRAY_LEN(memory_cols));
     sqlite3_stmt *st = stmt_get(s, STMT_INSERT_MEMORY, sql);
     free(sql);
     if (!st)
@@ -1540,7 +1803,11 @@ static void set_journal_mode(struct ostel_store *s, const char *mode, char out[1
  * the rollback journal's safe setting across an OS crash (NORMAL is WAL's). The switch needs the
  * file to itself: when another connection has it open in WAL mode (a study, a report), the import
  * stays in WAL mode, asking once without waiting. ostel_store_close() switches the file back.
- * Either way a bigger page cache keeps a batch's pages in memory until its commit.
+ * Either way a bigger page cache keeps a batch's pages in memory until its commit, and the
+ * savepoints' sub-journals stay in memory (temp_store): each run's savepoint (a batch's
+ * ostel_store_import_run_dir) and each multi-row INSERT's statement journal copy the pages they
+ * change that existed before them, about 30 pages a run, which went to a temporary file, written
+ * and dropped run after run (a third of the import's system time).
  */
 static void bulk_journal(struct ostel_store *s)
 {
@@ -1548,6 +1815,7 @@ static void bulk_journal(struct ostel_store *s)
         return;
     s->bulk_tried = true;
     sqlite3_exec(s->db, "PRAGMA cache_size=-65536", NULL, NULL, NULL); /* KiB: 64 MiB */
+    sqlite3_exec(s->db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL);
     /* Only into a database that holds no run yet. A reader of a WAL database without a -wal file
      * opens it immutable, with no lock (store_uri.c), so nothing tells the import it is there; in
      * WAL mode the import writes beside such a reader, in rollback mode it would rewrite pages
@@ -1617,14 +1885,14 @@ int ostel_store_import_run_dir(struct ostel_store *s, const char *dir,
     if (s->in_batch) {
         /* Inside a batch's transaction: a savepoint per run, so a bad run leaves nothing and the
          * batch goes on; one COMMIT (one fsync) for the whole batch. */
-        if (exec(s, "SAVEPOINT run") != OSTEL_OK)
+        if (exec_prepared(s, STMT_SAVEPOINT, "SAVEPOINT run") != OSTEL_OK)
             return OSTEL_ERR;
         int rc = ostel_store_run_add_dir(s, dir, opts, run_id);
         if (rc < 0) {
             sqlite3_exec(s->db, "ROLLBACK TO run; RELEASE run", NULL, NULL, NULL);
             return rc;
         }
-        if (exec(s, "RELEASE run") != OSTEL_OK)
+        if (exec_prepared(s, STMT_RELEASE, "RELEASE run") != OSTEL_OK)
             return OSTEL_ERR;
         return rc;
     }

@@ -23,6 +23,9 @@ enum store_stmt {
     STMT_FIND_MACHINE,
     STMT_TOUCH_MACHINE,
     STMT_MACHINE_EXTRA,
+    STMT_INSERT_SAMPLES_RUN, /* a run's gathered rows in one INSERT … SELECT (store.c) */
+    STMT_SAVEPOINT,          /* a batch's per-run savepoint (ostel_store_import_run_dir) */
+    STMT_RELEASE,
     STMT_COUNT
 };
 
@@ -37,6 +40,7 @@ struct ostel_store {
     sqlite3_stmt *stmt[STMT_COUNT];        /* lazily prepared; finalized by close */
     struct ostel_store_pg *pg;             /* set: a PostgreSQL database (store_pg.c), db is NULL */
     struct ostel_store_prefetch *prefetch; /* db import's read-ahead threads, or NULL */
+    struct samples_src *samples_src;       /* the rows ostel_import_samples reads (store.c) */
 };
 
 #include "store/store_pg.h"

@@ -131,6 +131,14 @@ static bool rows_header(void *ctx, const struct ostel_str *cells, size_t ncols)
     struct ostel_store_metrics_rows *m = ctx;
     ostel_metrics_header_map(&m->h, cells, ncols);
     memcpy(m->names, cells, ncols * sizeof(*cells));
+    for (size_t i = 0; i < m->h.ncols; i++) {
+        if (!col_extra(&m->h, i))
+            continue;
+        json_string(&m->extra_keys, m->names[i].p, m->names[i].n);
+        ostel_buf_putc(&m->extra_keys, ':');
+        m->extra_col[m->nextra] = (uint16_t)i;
+        m->extra_key_end[m->nextra++] = m->extra_keys.len;
+    }
     m->on = true;
     return true;
 }
@@ -149,9 +157,20 @@ static void rows_row(void *ctx, const struct ostel_str *cells, const double *val
     ostel_metrics_row_from_cells(&m->h, cells, vals, &out->row);
     out->extra = NULL;
     size_t start = m->extra.len;
-    bool any = put_extra(&m->extra, &m->h, m->names, cells);
+    /* put_extra's object, from the keys written once for the file */
+    bool any = false;
+    for (size_t k = 0; k < m->nextra; k++) {
+        const struct ostel_str *cell = &cells[m->extra_col[k]];
+        if (cell->n == 0)
+            continue;
+        size_t key = k ? m->extra_key_end[k - 1] : 0;
+        ostel_buf_putc(&m->extra, any ? ',' : '{');
+        ostel_buf_append(&m->extra, m->extra_keys.data + key, m->extra_key_end[k] - key);
+        json_string(&m->extra, cell->p, cell->n);
+        any = true;
+    }
     if (any)
-        ostel_buf_putc(&m->extra, '\0'); /* each row's JSON ends with its NUL */
+        ostel_buf_append(&m->extra, "}", 2); /* each row's JSON ends with its NUL */
     m->extra_at[m->n] = any ? start : SIZE_MAX;
     m->n++;
 }
@@ -161,16 +180,10 @@ void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
 {
     memset(rows, 0, sizeof(*rows));
     ostel_buf_init(&rows->extra, 0);
+    ostel_buf_init(&rows->extra_keys, 0);
     sink->header = rows_header;
     sink->row = rows_row;
     sink->ctx = rows;
-}
-
-void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, size_t i,
-                                  struct ostel_store_sample *out)
-{
-    *out = rows->rows[i];
-    out->extra = rows->extra_at[i] == SIZE_MAX ? NULL : rows->extra.data + rows->extra_at[i];
 }
 
 void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows)
@@ -178,6 +191,7 @@ void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows)
     free(rows->rows);
     free(rows->extra_at);
     ostel_buf_free(&rows->extra);
+    ostel_buf_free(&rows->extra_keys);
     memset(rows, 0, sizeof(*rows));
 }
 

@@ -63,8 +63,9 @@ void ostel_store_metrics_reader_free(struct ostel_store_metrics_reader *r);
 /*
  * The same rows gathered while the run-directory validator reads metrics.csv (one pass over the
  * file): ostel_store_metrics_rows_sink() gives the sink for ostel_rundir_scan_metrics; after a scan
- * that succeeded, rows->on says whether the rows were gathered and ostel_store_metrics_rows_get()
- * returns row i as the reader would have (extra valid while rows lives).
+ * that succeeded, rows->on says whether the rows were gathered, and row i is rows[i].row as the
+ * reader would have read it, its extra JSON at extra.data + extra_at[i] (valid while rows lives;
+ * rows[i].extra is NULL).
  */
 struct ostel_store_metrics_rows {
     bool on;
@@ -74,12 +75,16 @@ struct ostel_store_metrics_rows {
     struct ostel_store_sample *rows;
     size_t *extra_at; /* offset in extra of row i's JSON, or SIZE_MAX */
     struct ostel_buf extra;
+    /* the file's columns that go to samples.extra, in file order, and each one's JSON key with its
+     * colon ("\"gpu0_mem_mb\":"), written once per file: key k ends at extra_key_end[k] */
+    size_t nextra;
+    uint16_t extra_col[OSTEL_METRICS_MAX_COLS];
+    size_t extra_key_end[OSTEL_METRICS_MAX_COLS];
+    struct ostel_buf extra_keys;
 };
 struct ostel_rundir_metrics_sink;
 void ostel_store_metrics_rows_sink(struct ostel_store_metrics_rows *rows,
                                    struct ostel_rundir_metrics_sink *sink);
-void ostel_store_metrics_rows_get(const struct ostel_store_metrics_rows *rows, size_t i,
-                                  struct ostel_store_sample *out);
 void ostel_store_metrics_rows_free(struct ostel_store_metrics_rows *rows);
 
 /*
