@@ -4,7 +4,7 @@
  *
  * Wiring only: load the database's runs (report_db.c) and the run directories (report_load.c) into
  * one run set, build the analysis (report.c), write it in the chosen format (report_*.c) to stdout
- * or atomically to FILE.
+ * or atomically to FILE, as it is made: the text goes out a megabyte at a time, never held whole.
  */
 #include "cmd/cmd.h"
 #include "report/report.h"
@@ -13,11 +13,13 @@
 #include "util/fileio.h"
 #include "util/opt.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define REPORT_MAX_BYTES (512u << 20)
+#define REPORT_MAX_BYTES ((size_t)512 << 20)
+#define REPORT_FLUSH_BYTES ((size_t)1 << 20) /* text held before it is written out */
 
 enum {
     OPT_BASELINE = 'b',
@@ -134,6 +136,66 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
+/* Tests only: a positive number below dflt in the environment variable `name` replaces dflt (a
+ * report that overflows, or flushes, midway without hundreds of megabytes). */
+static size_t test_bytes(const char *name, size_t dflt)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return dflt;
+    char *end;
+    unsigned long long n = strtoull(v, &end, 10);
+    return *end == '\0' && n > 0 && n < dflt ? (size_t)n : dflt;
+}
+
+static int stdout_write(void *ctx, const void *data, size_t len)
+{
+    (void)ctx;
+    errno = 0;
+    if (fwrite(data, 1, len, stdout) == len)
+        return 0;
+    return errno ? errno : EIO;
+}
+
+/*
+ * Writes the report in format fmt to stdout, or to path atomically (a report that fails midway,
+ * by a write error or by growing past the bound, leaves no file and an existing one as it was),
+ * the text going out as it is made. Prints its error.
+ */
+static int write_report(const struct ostel_report *report, const char *fmt, const char *path)
+{
+    size_t max = test_bytes("OSTEL_TEST_REPORT_MAX_BYTES", REPORT_MAX_BYTES);
+    size_t flush = test_bytes("OSTEL_TEST_REPORT_FLUSH_BYTES", REPORT_FLUSH_BYTES);
+    struct ostel_file_stream file;
+    int e = path ? ostel_file_stream_open(&file, path) : 0;
+    if (e)
+        return ostel_error("cannot write '%s': %s", path, strerror(e));
+    struct ostel_buf out;
+    ostel_buf_init(&out, max);
+    if (path)
+        ostel_buf_set_sink(&out, ostel_file_stream_write, &file, flush);
+    else
+        ostel_buf_set_sink(&out, stdout_write, NULL, flush);
+    ostel_report_find_format(fmt)->write(report, &out);
+    e = ostel_buf_flush(&out);
+    bool overflow = out.overflow;
+    ostel_buf_free(&out);
+    if (!e && !overflow && !path && fflush(stdout) != 0)
+        e = errno ? errno : EIO;
+    if (path && (e || overflow))
+        ostel_file_stream_abort(&file);
+    else if (path)
+        e = ostel_file_stream_commit(&file, path);
+    if (overflow)
+        return ostel_error("report: the report would exceed %zu MiB; report on fewer runs",
+                           max >> 20);
+    if (e && path)
+        return ostel_error("cannot write '%s': %s", path, strerror(e));
+    if (e)
+        return ostel_error("report: cannot write to standard output: %s", strerror(e));
+    return OSTEL_OK;
+}
+
 int ostel_cmd_report(int argc, char **argv)
 {
     struct report_args a = {0};
@@ -202,22 +264,7 @@ int ostel_cmd_report(int argc, char **argv)
     if (strcmp(a.format, "html") == 0 && !ostel_report_html_has_charts())
         ostel_warn("this ostel was built without uPlot (npm ci, then rebuild): the HTML report "
                    "has tables but no charts");
-    struct ostel_buf out;
-    ostel_buf_init(&out, REPORT_MAX_BYTES);
-    ostel_report_find_format(a.format)->write(&report, &out);
-    rc = OSTEL_EXIT_OK;
-    if (out.overflow) {
-        rc = OSTEL_EXIT_FAIL;
-        ostel_error("report: the report would exceed %u MiB; report on fewer runs",
-                    REPORT_MAX_BYTES >> 20);
-    } else if (a.output) {
-        if (ostel_file_write_atomic(a.output, out.data, out.len) != 0)
-            rc = OSTEL_EXIT_FAIL;
-    } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-        ostel_error("report: cannot write to standard output");
-        rc = OSTEL_EXIT_FAIL;
-    }
-    ostel_buf_free(&out);
+    rc = write_report(&report, a.format, a.output) == 0 ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
     ostel_report_free(&report);
     ostel_report_set_free(&set);
     ostel_args_free(&a.pos);

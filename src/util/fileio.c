@@ -47,39 +47,65 @@ int ostel_file_read_all(const char *path, size_t max, struct ostel_buf *out)
     return OSTEL_OK;
 }
 
-int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len)
+int ostel_file_stream_open(struct ostel_file_stream *f, const char *path)
 {
-    char *tmp = ostel_xasprintf("%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    f->tmp = ostel_xasprintf("%s.tmp.XXXXXX", path);
+    f->fd = mkstemp(f->tmp);
+    if (f->fd < 0) {
         int e = errno;
-        free(tmp);
+        free(f->tmp);
+        f->tmp = NULL;
         return e ? e : EIO;
     }
-    const char *p = data;
-    size_t left = len;
+    return 0;
+}
+
+int ostel_file_stream_write(void *ctx, const void *data, size_t len)
+{
+    struct ostel_file_stream *f = ctx;
+    return ostel_fd_write_all_errno(f->fd, data, len);
+}
+
+int ostel_file_stream_commit(struct ostel_file_stream *f, const char *path)
+{
     int e = 0;
-    while (left) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            e = n < 0 ? errno : EIO;
-            break;
-        }
-        p += n;
-        left -= (size_t)n;
-    }
-    if (!e && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
+    if (fchmod(f->fd, 0644) != 0 || fsync(f->fd) != 0)
         e = errno;
-    if (close(fd) != 0 && !e)
+    if (close(f->fd) != 0 && !e)
         e = errno;
-    if (!e && rename(tmp, path) != 0)
+    if (!e && rename(f->tmp, path) != 0)
         e = errno;
     if (e)
-        unlink(tmp); /* on every error path: no *.tmp.* is left behind */
-    free(tmp);
+        unlink(f->tmp); /* on every error path: no *.tmp.* is left behind */
+    free(f->tmp);
+    f->tmp = NULL;
+    f->fd = -1;
     return e;
+}
+
+void ostel_file_stream_abort(struct ostel_file_stream *f)
+{
+    if (!f->tmp)
+        return;
+    close(f->fd);
+    unlink(f->tmp);
+    free(f->tmp);
+    f->tmp = NULL;
+    f->fd = -1;
+}
+
+int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len)
+{
+    struct ostel_file_stream f;
+    int e = ostel_file_stream_open(&f, path);
+    if (e)
+        return e;
+    e = ostel_file_stream_write(&f, data, len);
+    if (e) {
+        ostel_file_stream_abort(&f);
+        return e;
+    }
+    return ostel_file_stream_commit(&f, path);
 }
 
 int ostel_fd_write_all_errno(int fd, const void *data, size_t len)

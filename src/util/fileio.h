@@ -15,6 +15,25 @@ int ostel_file_write_atomic(const char *path, const void *data, size_t len);
 /* The same, printing nothing: 0, or the errno of the step that failed (ENOSPC, EFBIG, EIO…); the
  * temporary file is removed on every error path. */
 int ostel_file_write_atomic_errno(const char *path, const void *data, size_t len);
+/*
+ * A file written in pieces and put in place atomically: a temporary file beside path, written as
+ * the pieces come, then fsync'd and renamed over path by ostel_file_stream_commit. Until then path
+ * is untouched (an existing file stays whole); ostel_file_stream_abort removes the temporary file.
+ * Every function prints nothing and returns 0 or an errno value.
+ */
+struct ostel_file_stream {
+    char *tmp; /* the temporary file's path (owned), NULL once committed or aborted */
+    int fd;
+};
+/* Opens the temporary file for path; on failure nothing is left to abort. */
+int ostel_file_stream_open(struct ostel_file_stream *f, const char *path);
+/* Appends data; an ostel_buf_sink_fn, so an ostel_buf can stream into the file (ctx is f). */
+int ostel_file_stream_write(void *f, const void *data, size_t len);
+/* Makes the file 0644, fsyncs it and renames it to path; on failure removes it. Ends f either way.
+ */
+int ostel_file_stream_commit(struct ostel_file_stream *f, const char *path);
+/* Closes and removes the temporary file; path is untouched. Ends f (a second call does nothing). */
+void ostel_file_stream_abort(struct ostel_file_stream *f);
 /* Writes all of data to fd, again after EINTR and short writes, printing nothing: 0, or the errno
  * of the write that failed (EIO for one that wrote nothing without saying why). */
 int ostel_fd_write_all_errno(int fd, const void *data, size_t len);

@@ -138,6 +138,11 @@ void ostel_buf_init(struct ostel_buf *b, size_t max)
     b->len = 0;
     b->max = max ? max : OSTEL_BUF_DEFAULT_MAX;
     b->overflow = false;
+    b->sink = NULL;
+    b->sink_ctx = NULL;
+    b->sink_threshold = 0;
+    b->flushed = 0;
+    b->sink_error = 0;
 }
 
 void ostel_buf_free(struct ostel_buf *b)
@@ -149,17 +154,60 @@ void ostel_buf_free(struct ostel_buf *b)
 
 void ostel_buf_reset(struct ostel_buf *b)
 {
+    OSTEL_ASSERT(!b->sink); /* what went to a sink cannot be taken back */
     b->len = 0;
     b->data[0] = '\0';
     b->overflow = false;
 }
 
-static bool buf_reserve(struct ostel_buf *b, size_t extra)
+void ostel_buf_set_sink(struct ostel_buf *b, ostel_buf_sink_fn sink, void *ctx, size_t threshold)
 {
-    if (extra > b->max || b->len > b->max - extra) {
+    OSTEL_ASSERT(b->len == 0 && b->flushed == 0);
+    b->sink = sink;
+    b->sink_ctx = ctx;
+    b->sink_threshold = threshold;
+}
+
+/* A streaming buffer stops at its first overflow or sink error: a later append that fitted would
+ * leave a hole in what the sink received. */
+static bool buf_stopped(const struct ostel_buf *b)
+{
+    return b->sink && (b->overflow || b->sink_error);
+}
+
+/* Whether n more bytes stay within max, counting those already handed to the sink. */
+static bool buf_room(struct ostel_buf *b, size_t n)
+{
+    if (n > b->max || b->flushed + b->len > b->max - n) {
         b->overflow = true;
         return false;
     }
+    return true;
+}
+
+static void buf_sink(struct ostel_buf *b, const void *p, size_t n)
+{
+    if (b->sink_error || n == 0)
+        return;
+    int e = b->sink(b->sink_ctx, p, n);
+    if (e)
+        b->sink_error = e;
+    else
+        b->flushed += n;
+}
+
+/* Hands what the buffer holds to its sink and empties it. */
+static void buf_hand_on(struct ostel_buf *b)
+{
+    buf_sink(b, b->data, b->len);
+    b->len = 0;
+    b->data[0] = '\0';
+}
+
+static bool buf_reserve(struct ostel_buf *b, size_t extra)
+{
+    if (!buf_room(b, extra))
+        return false;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return true;
@@ -171,13 +219,30 @@ static bool buf_reserve(struct ostel_buf *b, size_t extra)
     return true;
 }
 
+/* After an append: a streaming buffer that holds more than its threshold hands it on. */
+static void buf_appended(struct ostel_buf *b)
+{
+    if (b->sink && b->len > b->sink_threshold)
+        buf_hand_on(b);
+}
+
 void ostel_buf_append(struct ostel_buf *b, const void *p, size_t n)
 {
-    if (n == 0 || !buf_reserve(b, n))
+    if (n == 0 || buf_stopped(b))
+        return;
+    if (b->sink && n >= b->sink_threshold) { /* a large piece goes on as it is, not copied */
+        if (!buf_room(b, n))
+            return;
+        buf_hand_on(b);
+        buf_sink(b, p, n);
+        return;
+    }
+    if (!buf_reserve(b, n))
         return;
     memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
+    buf_appended(b);
 }
 
 void ostel_buf_puts(struct ostel_buf *b, const char *s)
@@ -192,6 +257,8 @@ void ostel_buf_putc(struct ostel_buf *b, char c)
 
 void ostel_buf_vprintf(struct ostel_buf *b, const char *fmt, va_list ap)
 {
+    if (buf_stopped(b))
+        return;
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap2);
@@ -199,12 +266,12 @@ void ostel_buf_vprintf(struct ostel_buf *b, const char *fmt, va_list ap)
     if (n < 0)
         return;
     if ((size_t)n < b->cap - b->len) {
-        if (b->len + (size_t)n > b->max) {
+        if (!buf_room(b, (size_t)n)) {
             b->data[b->len] = '\0';
-            b->overflow = true;
             return;
         }
         b->len += (size_t)n;
+        buf_appended(b);
         return;
     }
     if (!buf_reserve(b, (size_t)n)) {
@@ -213,6 +280,7 @@ void ostel_buf_vprintf(struct ostel_buf *b, const char *fmt, va_list ap)
     }
     vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
     b->len += (size_t)n;
+    buf_appended(b);
 }
 
 void ostel_buf_printf(struct ostel_buf *b, const char *fmt, ...)
@@ -221,6 +289,15 @@ void ostel_buf_printf(struct ostel_buf *b, const char *fmt, ...)
     va_start(ap, fmt);
     ostel_buf_vprintf(b, fmt, ap);
     va_end(ap);
+}
+
+int ostel_buf_flush(struct ostel_buf *b)
+{
+    if (!b->sink)
+        return 0;
+    if (!buf_stopped(b))
+        buf_hand_on(b);
+    return b->sink_error;
 }
 
 char *ostel_buf_detach(struct ostel_buf *b)

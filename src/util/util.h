@@ -69,15 +69,31 @@ int64_t ostel_mono_ns(void);
 uint64_t ostel_thread_cpu_ns(void);
 
 /*
+ * Where a streaming buffer's bytes go (ostel_buf_set_sink): ctx as given there, the bytes in order,
+ * each byte once. Returns 0, or an errno value (EIO, ENOSPC…) that the buffer keeps.
+ */
+typedef int (*ostel_buf_sink_fn)(void *ctx, const void *data, size_t len);
+
+/*
  * A growable byte buffer with a size cap. Appends past `max` set `overflow` and are dropped, so a
  * hostile input can never make ostel allocate without bound. data is always NUL-terminated.
+ *
+ * With a sink (ostel_buf_set_sink) the buffer streams: once it holds more than the threshold, what
+ * it holds goes to the sink and len drops to 0, so data is only the part not yet handed on and no
+ * one may read it back or cut it. `max` then bounds every byte ever appended (`flushed` + len), and
+ * the first overflow or sink error ends the stream: later appends are dropped.
  */
 struct ostel_buf {
     char *data;
     size_t len;
     size_t cap;
-    size_t max;    /* 0 = 1 GiB */
-    bool overflow; /* an append was refused because of max */
+    size_t max;             /* 0 = 1 GiB */
+    bool overflow;          /* an append was refused because of max */
+    ostel_buf_sink_fn sink; /* NULL: the buffer holds everything */
+    void *sink_ctx;
+    size_t sink_threshold; /* bytes held before they go to the sink */
+    size_t flushed;        /* bytes handed to the sink so far */
+    int sink_error;        /* the sink's first error (an errno value), 0 while none */
 };
 void ostel_buf_init(struct ostel_buf *b, size_t max);
 void ostel_buf_free(struct ostel_buf *b);
@@ -90,6 +106,16 @@ void ostel_buf_vprintf(struct ostel_buf *b, const char *fmt, va_list ap) OSTEL_P
 /* Moves the contents out; the caller owns and frees the returned string. The buffer is left freed:
  * ostel_buf_init() it again before reuse. */
 char *ostel_buf_detach(struct ostel_buf *b);
+/*
+ * Streams b (initialised, still empty) into sink: ctx is borrowed for the buffer's life, and an
+ * append that leaves more than threshold bytes held hands them on (an append of threshold bytes or
+ * more goes to the sink without a copy). The caller ends with ostel_buf_flush(). Not for a buffer
+ * that is read back: its data is only what is not yet handed on.
+ */
+void ostel_buf_set_sink(struct ostel_buf *b, ostel_buf_sink_fn sink, void *ctx, size_t threshold);
+/* Hands what b holds to its sink (nothing after an overflow or a sink error); returns the sink's
+ * first error (an errno value) or 0. A buffer without a sink keeps its bytes and returns 0. */
+int ostel_buf_flush(struct ostel_buf *b);
 
 /* A non-owning view of bytes: (ptr, len). Never NUL-terminated by contract. */
 struct ostel_str {

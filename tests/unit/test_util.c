@@ -9,6 +9,7 @@
 #include "util/opt.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -566,6 +567,233 @@ static void test_write_errno(void **state)
     assert_int_equal(strlen(text), 7);
 }
 
+/* A sink that keeps what it is given in another (plain) buffer, counting calls; it fails with
+ * fail_errno on call number fail_at (0: never). */
+struct sink_log {
+    struct ostel_buf got;
+    int calls, fail_at, fail_errno;
+};
+
+static int sink_log_write(void *ctx, const void *data, size_t len)
+{
+    struct sink_log *s = ctx;
+    assert_true(len > 0);
+    if (++s->calls == s->fail_at)
+        return s->fail_errno;
+    ostel_buf_append(&s->got, data, len);
+    return 0;
+}
+
+/* Appends of every kind and size: short and long printf (past the buffer's capacity), puts, putc,
+ * and pieces larger than a small threshold. */
+static void buf_write_mix(struct ostel_buf *b, size_t *most_held)
+{
+    char big[700];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)('a' + i % 26);
+    for (int i = 0; i < 200; i++) {
+        ostel_buf_printf(b, "%d,", i);
+        ostel_buf_putc(b, i % 2 ? '\n' : ' ');
+        if (i % 17 == 0)
+            ostel_buf_printf(b, "[%.*s]", (int)(i * 3 % sizeof(big)), big);
+        if (i % 23 == 0)
+            ostel_buf_append(b, big, (size_t)(i * 5) % sizeof(big));
+        ostel_buf_puts(b, i % 3 ? "" : "three");
+        if (b->len > *most_held)
+            *most_held = b->len;
+    }
+}
+
+/* A streaming buffer hands on exactly the bytes a plain one holds, in order, whatever its
+ * threshold, and never holds more than the threshold after an append. */
+static void test_buf_sink_bytes(void **state)
+{
+    (void)state;
+    struct ostel_buf whole;
+    ostel_buf_init(&whole, 0);
+    size_t most = 0;
+    buf_write_mix(&whole, &most);
+    assert_int_equal(whole.len, 7355);
+    const size_t thresholds[] = {0, 1, 3, 7, 64, 1000, 1 << 20};
+    for (size_t t = 0; t < OSTEL_ARRAY_LEN(thresholds); t++) {
+        struct sink_log log = {.fail_at = 0};
+        ostel_buf_init(&log.got, 0);
+        struct ostel_buf b;
+        ostel_buf_init(&b, 0);
+        ostel_buf_set_sink(&b, sink_log_write, &log, thresholds[t]);
+        size_t held = 0;
+        buf_write_mix(&b, &held);
+        assert_true(held <= thresholds[t]);
+        assert_int_equal(b.flushed + b.len, whole.len);
+        assert_int_equal(ostel_buf_flush(&b), 0);
+        assert_int_equal(b.len, 0);
+        assert_int_equal(b.flushed, whole.len);
+        assert_int_equal(log.got.len, whole.len);
+        assert_memory_equal(log.got.data, whole.data, whole.len);
+        if (thresholds[t] < 1000)
+            assert_true(log.calls > 10);
+        else if (thresholds[t] == 1 << 20)
+            assert_int_equal(log.calls, 1); /* all at the end */
+        assert_false(b.overflow);
+        ostel_buf_free(&b);
+        ostel_buf_free(&log.got);
+    }
+    ostel_buf_free(&whole);
+}
+
+/* max bounds every byte appended, those handed on included: the stream stops at the first append
+ * past it (a later one that would fit is dropped too: no hole in what the sink got). */
+static void test_buf_sink_max(void **state)
+{
+    (void)state;
+    for (int printf_path = 0; printf_path < 2; printf_path++) {
+        struct sink_log log = {.fail_at = 0};
+        ostel_buf_init(&log.got, 0);
+        struct ostel_buf b;
+        ostel_buf_init(&b, 100);
+        ostel_buf_set_sink(&b, sink_log_write, &log, 8);
+        for (int i = 0; i < 19; i++) /* 95 bytes */
+            ostel_buf_puts(&b, "abcde");
+        assert_true(log.calls >= 9);
+        assert_false(b.overflow);
+        assert_int_equal(b.flushed + b.len, 95);
+        if (printf_path)
+            ostel_buf_printf(&b, "%s", "0123456789");
+        else
+            ostel_buf_puts(&b, "0123456789");
+        assert_true(b.overflow);
+        ostel_buf_puts(&b, "x"); /* would fit, but after a refused append */
+        assert_int_equal(b.flushed + b.len, 95);
+        int calls = log.calls;
+        assert_int_equal(ostel_buf_flush(&b), 0);
+        assert_int_equal(log.calls, calls); /* nothing more after an overflow */
+        assert_int_equal(log.got.len, b.flushed);
+        assert_true(log.got.len <= 95);
+        ostel_buf_free(&b);
+        ostel_buf_free(&log.got);
+    }
+    /* exactly max bytes fit, across flushes */
+    struct sink_log log = {.fail_at = 0};
+    ostel_buf_init(&log.got, 0);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 100);
+    ostel_buf_set_sink(&b, sink_log_write, &log, 8);
+    for (int i = 0; i < 10; i++)
+        ostel_buf_printf(&b, "%09d\n", i);
+    ostel_buf_append(&b, "", 0);
+    assert_false(b.overflow);
+    assert_int_equal(ostel_buf_flush(&b), 0);
+    assert_int_equal(log.got.len, 100);
+    ostel_buf_putc(&b, 'x');
+    assert_true(b.overflow);
+    ostel_buf_free(&b);
+    ostel_buf_free(&log.got);
+}
+
+/* The sink's first error is kept and returned by flush; the sink is not called again. */
+static void test_buf_sink_error(void **state)
+{
+    (void)state;
+    struct sink_log log = {.fail_at = 3, .fail_errno = ENOSPC};
+    ostel_buf_init(&log.got, 0);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_buf_set_sink(&b, sink_log_write, &log, 4);
+    for (int i = 0; i < 100; i++)
+        ostel_buf_puts(&b, "0123");
+    assert_int_equal(log.calls, 3);
+    assert_int_equal(b.sink_error, ENOSPC);
+    assert_int_equal(b.flushed, log.got.len);
+    assert_int_equal(log.got.len, 8); /* the two calls before the failed one */
+    assert_int_equal(ostel_buf_flush(&b), ENOSPC);
+    assert_int_equal(ostel_buf_flush(&b), ENOSPC);
+    assert_int_equal(log.calls, 3);
+    assert_false(b.overflow);
+    ostel_buf_free(&b);
+    ostel_buf_free(&log.got);
+}
+
+/* Names in dir, "." and ".." left out. */
+static int dir_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* The streaming atomic writer: committed, the file holds every piece; aborted, an existing file
+ * keeps its old bytes and no temporary file is left; a directory that is not there fails at open
+ * and leaves nothing. */
+static void test_file_stream(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir();
+    char *f = ostel_xasprintf("%s/r.json", dir);
+    struct ostel_file_stream fs;
+    assert_int_equal(ostel_file_stream_open(&fs, f), 0);
+    assert_int_equal(ostel_file_stream_write(&fs, "{\"a\":", 5), 0);
+    assert_false(ostel_is_file(f)); /* not there before the commit */
+    assert_int_equal(ostel_file_stream_write(&fs, "1}", 2), 0);
+    assert_int_equal(ostel_file_stream_commit(&fs, f), 0);
+    size_t n;
+    char *got = test_read_file(f, &n);
+    assert_string_equal(got, "{\"a\":1}");
+    free(got);
+    struct stat st;
+    assert_int_equal(stat(f, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(dir_entries(dir), 1);
+
+    /* a buffer streaming into it, then aborted midway: the old file stays whole */
+    assert_int_equal(ostel_file_stream_open(&fs, f), 0);
+    assert_int_equal(dir_entries(dir), 2);
+    struct ostel_buf b;
+    ostel_buf_init(&b, 0);
+    ostel_buf_set_sink(&b, ostel_file_stream_write, &fs, 16);
+    for (int i = 0; i < 100; i++)
+        ostel_buf_printf(&b, "line %d\n", i);
+    assert_true(b.flushed > 0);
+    ostel_file_stream_abort(&fs);
+    ostel_file_stream_abort(&fs); /* a second call does nothing */
+    ostel_buf_free(&b);
+    got = test_read_file(f, &n);
+    assert_string_equal(got, "{\"a\":1}");
+    free(got);
+    assert_int_equal(dir_entries(dir), 1);
+
+    /* the same, committed: replaces the file */
+    assert_int_equal(ostel_file_stream_open(&fs, f), 0);
+    ostel_buf_init(&b, 0);
+    ostel_buf_set_sink(&b, ostel_file_stream_write, &fs, 16);
+    struct ostel_buf want;
+    ostel_buf_init(&want, 0);
+    for (int i = 0; i < 100; i++) {
+        ostel_buf_printf(&b, "line %d\n", i);
+        ostel_buf_printf(&want, "line %d\n", i);
+    }
+    assert_int_equal(ostel_buf_flush(&b), 0);
+    ostel_buf_free(&b);
+    assert_int_equal(ostel_file_stream_commit(&fs, f), 0);
+    got = test_read_file(f, &n);
+    assert_int_equal(n, want.len);
+    assert_memory_equal(got, want.data, n);
+    free(got);
+    ostel_buf_free(&want);
+    assert_int_equal(dir_entries(dir), 1);
+
+    char *missing = ostel_xasprintf("%s/no/r.json", dir);
+    assert_int_equal(ostel_file_stream_open(&fs, missing), ENOENT);
+    assert_int_equal(dir_entries(dir), 1);
+    free(missing);
+    free(f);
+    test_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -575,6 +803,10 @@ int main(void)
         cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_buf_sink_bytes),
+        cmocka_unit_test(test_buf_sink_max),
+        cmocka_unit_test(test_buf_sink_error),
+        cmocka_unit_test(test_file_stream),
         cmocka_unit_test(test_path_split_base),
         cmocka_unit_test(test_write_errno),
         cmocka_unit_test(test_options_mixed_interleaved),
