@@ -14,6 +14,7 @@
 #include "util/opt.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -157,6 +158,32 @@ static int stdout_write(void *ctx, const void *data, size_t len)
     return errno ? errno : EIO;
 }
 
+/* The temporary file a report is being written into, removed by a signal that ends ostel before
+ * the report is whole (Ctrl-C on a long report): no FILE.tmp.XXXXXX is left behind. */
+static char g_tmp[4096]; /* a copy: the stream frees its own when it ends */
+static volatile sig_atomic_t g_tmp_set;
+
+static void on_fatal_signal(int sig)
+{
+    if (g_tmp_set)
+        unlink(g_tmp); /* async-signal-safe; after the rename, a name no longer there */
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+/* The file's sink; OSTEL_TEST_REPORT_SIGNAL_AFTER_FLUSH=SIG sends ostel that signal after the first
+ * piece is written (e2e test_report_stream: a report ended midway leaves no temporary file). */
+static int file_write(void *ctx, const void *data, size_t len)
+{
+    int e = ostel_file_stream_write(ctx, data, len);
+    const char *t = getenv("OSTEL_TEST_REPORT_SIGNAL_AFTER_FLUSH");
+    if (!e && t && *t)
+        raise(atoi(t));
+    return e;
+}
+
 /*
  * Writes the report in format fmt to stdout, or to path atomically (a report that fails midway,
  * by a write error or by growing past the bound, leaves no file and an existing one as it was),
@@ -170,10 +197,19 @@ static int write_report(const struct ostel_report *report, const char *fmt, cons
     int e = path ? ostel_file_stream_open(&file, path) : 0;
     if (e)
         return ostel_error("cannot write '%s': %s", path, strerror(e));
+    struct sigaction sa, old[OSTEL_ARRAY_LEN(fatal_signals)];
+    if (path) {
+        g_tmp_set = snprintf(g_tmp, sizeof(g_tmp), "%s", file.tmp) < (int)sizeof(g_tmp);
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(fatal_signals); i++)
+            sigaction(fatal_signals[i], &sa, &old[i]);
+    }
     struct ostel_buf out;
     ostel_buf_init(&out, max);
     if (path)
-        ostel_buf_set_sink(&out, ostel_file_stream_write, &file, flush);
+        ostel_buf_set_sink(&out, file_write, &file, flush);
     else
         ostel_buf_set_sink(&out, stdout_write, NULL, flush);
     ostel_report_find_format(fmt)->write(report, &out);
@@ -186,6 +222,11 @@ static int write_report(const struct ostel_report *report, const char *fmt, cons
         ostel_file_stream_abort(&file);
     else if (path)
         e = ostel_file_stream_commit(&file, path);
+    if (path) { /* the temporary file is gone (renamed or removed): the signals as they were */
+        for (size_t i = 0; i < OSTEL_ARRAY_LEN(fatal_signals); i++)
+            sigaction(fatal_signals[i], &old[i], NULL);
+        g_tmp_set = 0;
+    }
     if (overflow)
         return ostel_error("report: the report would exceed %zu MiB; report on fewer runs",
                            max >> 20);

@@ -5,7 +5,8 @@
 # midway, after some of its text was written — past its size bound ($OSTEL_TEST_REPORT_MAX_BYTES,
 # tests only) or over the file-size limit (EFBIG) — is one error line and exit 1, leaves no file
 # and no temporary one, and an existing FILE keeps its old bytes; so does a directory that is not
-# there; to a full standard output, one error line and exit 1.
+# there; to a full standard output, one error line and exit 1; ended by a signal midway, no
+# temporary file left.
 source "$OSTEL_SRC_DIR/tests/e2e/lib.sh"
 source "$OSTEL_SRC_DIR/tests/e2e/faultlib.sh"
 
@@ -86,4 +87,16 @@ if [ -w /dev/full ]; then
 else
     note "no /dev/full: a full standard output is not checked"
 fi
+
+# 5. ended by a signal midway (SIGINT, SIGTERM: Ctrl-C on a long report), after a piece was
+# written: ostel ends by that signal, no temporary file is left, an existing file keeps its bytes
+for sig in 2 15; do
+    echo old >"$TMP/o2/r.json"
+    rc=0
+    OSTEL_TEST_REPORT_SIGNAL_AFTER_FLUSH=$sig OSTEL_TEST_REPORT_FLUSH_BYTES=4096 \
+        "$OSTEL" report "$@" --format json -o "$TMP/o2/r.json" 2>"$TMP/err" || rc=$?
+    assert_eq "$rc" $((128 + sig)) "exit status of a report ended by signal $sig"
+    assert_eq "$(cat "$TMP/o2/r.json")" old "the existing file after a report ended by signal $sig"
+    assert_eq "$(ls "$TMP/o2")" r.json "files beside a report ended by signal $sig"
+done
 echo "ok"
