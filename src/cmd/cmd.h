@@ -18,4 +18,10 @@ int ostel_cmd_serve(int argc, char **argv);
 int ostel_cmd_study(int argc, char **argv);
 int ostel_cmd_synth(int argc, char **argv);
 
+struct ostel_report;
+/* Writes a built report in format fmt ("md", "csv", "json", "html") to path atomically, or to
+ * stdout when path is NULL, the text going out a megabyte at a time as it is made (cmd_report.c;
+ * `ostel report` and a study's reports). Prints its error; returns OSTEL_OK or OSTEL_ERR. */
+int ostel_cmd_report_write(const struct ostel_report *report, const char *fmt, const char *path);
+
 #endif

@@ -189,7 +189,7 @@ static int file_write(void *ctx, const void *data, size_t len)
  * by a write error or by growing past the bound, leaves no file and an existing one as it was),
  * the text going out as it is made. Prints its error.
  */
-static int write_report(const struct ostel_report *report, const char *fmt, const char *path)
+int ostel_cmd_report_write(const struct ostel_report *report, const char *fmt, const char *path)
 {
     size_t max = test_bytes("OSTEL_TEST_REPORT_MAX_BYTES", REPORT_MAX_BYTES);
     size_t flush = test_bytes("OSTEL_TEST_REPORT_FLUSH_BYTES", REPORT_FLUSH_BYTES);
@@ -305,7 +305,7 @@ int ostel_cmd_report(int argc, char **argv)
     if (strcmp(a.format, "html") == 0 && !ostel_report_html_has_charts())
         ostel_warn("this ostel was built without uPlot (npm ci, then rebuild): the HTML report "
                    "has tables but no charts");
-    rc = write_report(&report, a.format, a.output) == 0 ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+    rc = ostel_cmd_report_write(&report, a.format, a.output) == 0 ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
     ostel_report_free(&report);
     ostel_report_set_free(&set);
     ostel_args_free(&a.pos);

@@ -73,17 +73,11 @@ static int write_study_reports(const struct ostel_study_spec *s, const char *run
     }
     static const char *const fmts[] = {"md", "html", "json"};
     int rc = OSTEL_OK;
-    for (size_t i = 0; i < OSTEL_ARRAY_LEN(fmts); i++) {
-        struct ostel_buf out;
-        ostel_buf_init(&out, (size_t)256 << 20);
-        ostel_report_find_format(fmts[i])->write(&rep, &out);
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(fmts); i++) { /* streamed as `ostel report -o` does */
         char *path = ostel_xasprintf("%s/report.%s", s->dir, fmts[i]);
-        if (out.overflow)
-            rc = ostel_error("report: %s is larger than 256 MiB", path);
-        else if (ostel_file_write_atomic(path, out.data, out.len) != 0)
+        if (ostel_cmd_report_write(&rep, fmts[i], path) != OSTEL_OK)
             rc = OSTEL_ERR;
         free(path);
-        ostel_buf_free(&out);
     }
     if (!ostel_report_html_has_charts())
         ostel_warn("this ostel was built without the chart library (npm ci): report.html has "
