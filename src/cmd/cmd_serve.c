@@ -167,12 +167,13 @@ static void replace(char **dst, const char *v)
     *dst = v ? ostel_xstrdup(v) : NULL;
 }
 
-static int on_option(void *ctx, int id, const char *arg, const char *source)
+/* An option group's answer for an option that is not in its group. */
+enum { OPTION_NOT_MINE = 1 };
+
+/* The load's levels: closed or open loop, at which concurrencies or rates, or a sweep. */
+static int on_level_option(struct serve_args *a, int id, const char *arg)
 {
-    struct serve_args *a = ctx;
     int64_t v;
-    double d;
-    uint64_t ns;
     switch (id) {
     case OPT_ARRIVALS:
         if (strcmp(arg, "poisson") && strcmp(arg, "constant"))
@@ -195,21 +196,27 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->have_rate = true;
         a->have_conc = false;
         return 0;
-    case 'c':
-        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
-            return ostel_error("serve: ctx-size must be a number of tokens from 1, got '%s'", arg);
-        a->ctx = v;
+    case OPT_SWEEP:
+        if (!ostel_parse_i64(arg, 3, 100, &v))
+            return ostel_error("serve: sweep must be a number of levels from 3 to 100, got '%s'",
+                               arg);
+        a->p.sweep_points = (int)v;
+        a->have_sweep = true;
         return 0;
-    case OPT_PARALLEL:
-        if (!ostel_parse_i64(arg, 1, 4096, &v))
-            return ostel_error("serve: parallel must be from 1 to 4096, got '%s'", arg);
-        a->parallel = v;
+    case OPT_SWEEP_CONC:
+        if (!ostel_parse_i64(arg, 2, 100000, &v))
+            return ostel_error("serve: sweep-concurrency must be from 2, got '%s'", arg);
+        a->p.sweep_concurrency = (int)v;
         return 0;
-    case OPT_PID:
-        if (!ostel_parse_i64(arg, 1, INT32_MAX, &v))
-            return ostel_error("serve: pid must be a process id, got '%s'", arg);
-        a->pid = v;
-        return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+/* Durations: each level's, the server's start, a request's, the sampling interval. */
+static int on_duration_option(struct serve_args *a, int id, const char *arg)
+{
+    uint64_t ns;
+    switch (id) {
     case OPT_DURATION:
         if (!ostel_parse_duration_ns(arg, 1000000000ull, &ns) || ns == 0)
             return ostel_error("serve: duration must be a positive duration (30s), got '%s'", arg);
@@ -229,6 +236,32 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         if (!ostel_parse_duration_ns(arg, 1000000ull, &a->interval_ns) ||
             a->interval_ns < 1000000ull || a->interval_ns > 3600ull * 1000000000ull)
             return ostel_error("serve: interval must be from 1ms to 1h, got '%s'", arg);
+        return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+/* The server's numbers (context, slots, --pid's process) and the requests': how many, their
+ * lengths, prompts, seed, bounds and what stops a level. */
+static int on_request_option(struct serve_args *a, int id, const char *arg)
+{
+    int64_t v;
+    double d;
+    switch (id) {
+    case 'c':
+        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
+            return ostel_error("serve: ctx-size must be a number of tokens from 1, got '%s'", arg);
+        a->ctx = v;
+        return 0;
+    case OPT_PARALLEL:
+        if (!ostel_parse_i64(arg, 1, 4096, &v))
+            return ostel_error("serve: parallel must be from 1 to 4096, got '%s'", arg);
+        a->parallel = v;
+        return 0;
+    case OPT_PID:
+        if (!ostel_parse_i64(arg, 1, INT32_MAX, &v))
+            return ostel_error("serve: pid must be a process id, got '%s'", arg);
+        a->pid = v;
         return 0;
     case OPT_MAX_ERRORS:
         if (!ostel_parse_f64(arg, &d) || !(d >= 0 && d <= 1))
@@ -269,18 +302,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("serve: slo must look like ttft=500ms,itl=50ms,e2e=10s, got '%s'",
                                arg);
         return 0;
-    case OPT_SWEEP:
-        if (!ostel_parse_i64(arg, 3, 100, &v))
-            return ostel_error("serve: sweep must be a number of levels from 3 to 100, got '%s'",
-                               arg);
-        a->p.sweep_points = (int)v;
-        a->have_sweep = true;
-        return 0;
-    case OPT_SWEEP_CONC:
-        if (!ostel_parse_i64(arg, 2, 100000, &v))
-            return ostel_error("serve: sweep-concurrency must be from 2, got '%s'", arg);
-        a->p.sweep_concurrency = (int)v;
-        return 0;
     case OPT_NO_SAT:
         a->p.stop_on_saturation = false;
         return 0;
@@ -290,6 +311,14 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_SAVE_TOKENS:
         a->p.save_tokens = true;
         return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+/* Names (files, directories, the URL, the tag), --utf8-only and the output switches. */
+static int on_name_option(struct serve_args *a, int id, const char *arg)
+{
+    switch (id) {
     case OPT_URL:
         replace(&a->url, arg);
         return 0;
@@ -331,6 +360,19 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case 'v':
         a->verbose = true;
         return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+static int on_option(void *ctx, int id, const char *arg, const char *source)
+{
+    static int (*const groups[])(struct serve_args *, int, const char *) = {
+        on_level_option, on_duration_option, on_request_option, on_name_option};
+    struct serve_args *a = ctx;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(groups); i++) {
+        int rc = groups[i](a, id, arg);
+        if (rc != OPTION_NOT_MINE)
+            return rc;
     }
     (void)source;
     return ostel_error("serve: unhandled option");
