@@ -404,8 +404,9 @@ static void fill_group_levels(const struct ostel_report *r, const struct ostel_r
     }
 }
 
-static void group_tables(const struct ostel_report *r, const struct ostel_report_serve *sv,
-                         struct ostel_report_tables *out)
+/* serve_groups: each group's latency and throughput per level. */
+static void group_latency_table(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                                struct ostel_report_tables *out)
 {
     static const int lat_m[] = {OSTEL_REPORT_SV_REQ_S,    OSTEL_REPORT_SV_OUT_TPS,
                                 OSTEL_REPORT_SV_GOODPUT,  OSTEL_REPORT_SV_TTFT_P50,
@@ -428,8 +429,15 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         "the SD is the spread between repetitions. The 95% CIs are in the statistics table "
         "below.");
     fill_group_levels(r, sv, t, lat_m, nm);
+}
 
-    /* the machine: RSS and CPU always, the server's gauges and the GPU where recorded */
+/* serve_groups_system: the machine, RSS and CPU always, the server's gauges and the GPU where
+ * recorded. */
+static void group_system_table(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                               struct ostel_report_tables *out)
+{
+    const char *head[18] = {"Group", "Level", "Runs"};
+    char numeric[19] = "llr";
     int sys_m[OSTEL_REPORT_SV_N];
     size_t ns = 0;
     sys_m[ns++] = OSTEL_REPORT_SV_RSS_PEAK;
@@ -442,8 +450,8 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         numeric[3 + k] = 'r';
     }
     numeric[3 + ns] = '\0';
-    t = ostel_report_table_new(out, "serve_groups_system", "Serving by group: the machine", 3 + ns,
-                               head, numeric);
+    struct ostel_report_table *t = ostel_report_table_new(
+        out, "serve_groups_system", "Serving by group: the machine", 3 + ns, head, numeric);
     t->caption = ostel_xasprintf(
         "Mean ± SD over the runs. RSS and CPU: the server's process tree in the level's samples "
         "(CPU 100 = one core); busy slots and deferred requests: llama-server's "
@@ -461,9 +469,15 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
               "included) / its output tokens"
             : "");
     fill_group_levels(r, sv, t, sys_m, ns);
+}
 
+/* serve_knee: each group's knee and its peak request throughput. */
+static void group_knee_table(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                             struct ostel_report_tables *out)
+{
     static const char *const knee_head[] = {"Group", "Knee", "Peak req/s", "At", "Why"};
-    t = ostel_report_table_new(out, "serve_knee", "Serving by group: the knee",
+    struct ostel_report_table *t =
+        ostel_report_table_new(out, "serve_knee", "Serving by group: the knee",
                                OSTEL_ARRAY_LEN(knee_head), knee_head, "llrll");
     t->caption = ostel_xstrdup(
         "The knee is the first level, in order of load (concurrency and rates apart), at which "
@@ -488,58 +502,75 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         cl[3].text = ostel_xstrdup(at >= 0 ? sv->levels[at].name : "—");
         cl[4].text = ostel_xstrdup(sv->knee_why[g] ? sv->knee_why[g] : "—");
     }
+}
 
-    if (r->ngroups >= 2) {
-        static const char *const cmp_head[] = {"Group",  "Level",   "Metric", "Ratio",
-                                               "95% CI", "Welch p", "Verdict"};
-        const struct ostel_report_group *base = &r->groups[r->baseline];
-        t = ostel_report_table_new(out, "serve_comparison",
-                                   "Serving by group: comparison with the baseline",
-                                   OSTEL_ARRAY_LEN(cmp_head), cmp_head, "lllrrrl");
-        t->caption = ostel_xasprintf(
-            "Per level, each group's mean divided by the baseline %s's at the same level; the "
-            "interval is the delta method on the log ratio, significant when Welch's p < 0.05 "
-            "(docs/report.md).",
-            base->label);
-        for (size_t g = 0; g < r->ngroups; g++) {
-            if (g == r->baseline)
-                continue;
-            for (size_t li = 0; li < sv->nlevels; li++) {
-                const struct ostel_report_serve_cell *c = &sv->cells[g * sv->nlevels + li];
-                for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
-                    const struct ostel_report_cmp *cm = &c->cmp[m];
-                    if (!sv_info[m].compare || isnan(cm->ratio.ratio))
-                        continue;
-                    size_t row = ostel_report_table_row_add(t);
-                    struct ostel_report_cell *cl = &t->cells[row * t->ncols];
-                    cl[0].text = ostel_xstrdup(r->groups[g].label);
-                    cl[1].text = ostel_xstrdup(sv->levels[li].name);
-                    cl[2].text = ostel_xstrdup(sv_info[m].label);
-                    cl[3].text = ostel_xasprintf("%.3f×", cm->ratio.ratio);
-                    cl[4].text = isnan(cm->ratio.lo)
-                                     ? ostel_xstrdup("—")
+/* One row of serve_comparison: group's metric m at level against the baseline's (cm). */
+static void comparison_row(struct ostel_report_table *t, const char *group, const char *level,
+                           int m, const struct ostel_report_cmp *cm)
+{
+    size_t row = ostel_report_table_row_add(t);
+    struct ostel_report_cell *cl = &t->cells[row * t->ncols];
+    cl[0].text = ostel_xstrdup(group);
+    cl[1].text = ostel_xstrdup(level);
+    cl[2].text = ostel_xstrdup(sv_info[m].label);
+    cl[3].text = ostel_xasprintf("%.3f×", cm->ratio.ratio);
+    cl[4].text = isnan(cm->ratio.lo) ? ostel_xstrdup("—")
                                      : ostel_xasprintf("%.3f – %.3f", cm->ratio.lo, cm->ratio.hi);
-                    cl[5].text = ostel_report_fmt_p(cm->welch.p);
-                    double pct = 100 * (cm->ratio.ratio - 1);
-                    const char *dir = pct >= 0 ? "higher" : "lower";
-                    if (isnan(cm->welch.p))
-                        cl[6].text = ostel_xasprintf(
-                            "%.1f%% %s; untested (needs 2 runs in each group)", fabs(pct), dir);
-                    else if (cm->significant)
-                        cl[6].text = ostel_xasprintf("%.1f%% %s, significant", fabs(pct), dir);
-                    else
-                        cl[6].text = ostel_xstrdup("no significant difference");
-                    cl[6].bold = cm->significant;
-                }
+    cl[5].text = ostel_report_fmt_p(cm->welch.p);
+    double pct = 100 * (cm->ratio.ratio - 1);
+    const char *dir = pct >= 0 ? "higher" : "lower";
+    if (isnan(cm->welch.p))
+        cl[6].text =
+            ostel_xasprintf("%.1f%% %s; untested (needs 2 runs in each group)", fabs(pct), dir);
+    else if (cm->significant)
+        cl[6].text = ostel_xasprintf("%.1f%% %s, significant", fabs(pct), dir);
+    else
+        cl[6].text = ostel_xstrdup("no significant difference");
+    cl[6].bold = cm->significant;
+}
+
+/* serve_comparison (two groups or more): each group's levels against the baseline's. */
+static void group_comparison_table(const struct ostel_report *r,
+                                   const struct ostel_report_serve *sv,
+                                   struct ostel_report_tables *out)
+{
+    static const char *const cmp_head[] = {"Group",  "Level",   "Metric", "Ratio",
+                                           "95% CI", "Welch p", "Verdict"};
+    const struct ostel_report_group *base = &r->groups[r->baseline];
+    struct ostel_report_table *t = ostel_report_table_new(
+        out, "serve_comparison", "Serving by group: comparison with the baseline",
+        OSTEL_ARRAY_LEN(cmp_head), cmp_head, "lllrrrl");
+    t->caption = ostel_xasprintf(
+        "Per level, each group's mean divided by the baseline %s's at the same level; the "
+        "interval is the delta method on the log ratio, significant when Welch's p < 0.05 "
+        "(docs/report.md).",
+        base->label);
+    for (size_t g = 0; g < r->ngroups; g++) {
+        if (g == r->baseline)
+            continue;
+        for (size_t li = 0; li < sv->nlevels; li++) {
+            const struct ostel_report_serve_cell *c = &sv->cells[g * sv->nlevels + li];
+            for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+                const struct ostel_report_cmp *cm = &c->cmp[m];
+                if (!sv_info[m].compare || isnan(cm->ratio.ratio))
+                    continue;
+                comparison_row(t, r->groups[g].label, sv->levels[li].name, m, cm);
             }
         }
-        if (t->nrows == 0)
-            t->caption = (free(t->caption), ostel_xstrdup("No level could be compared."));
     }
+    if (t->nrows == 0)
+        t->caption = (free(t->caption), ostel_xstrdup("No level could be compared."));
+}
 
+/* serve_statistics: every metric's n, mean, CI and CV per group and level. */
+static void group_statistics_table(const struct ostel_report *r,
+                                   const struct ostel_report_serve *sv,
+                                   struct ostel_report_tables *out)
+{
     static const char *const st_head[] = {"Group",     "Level",  "Metric", "n",
                                           "Mean ± SD", "95% CI", "CV"};
-    t = ostel_report_table_new(out, "serve_statistics", "Serving by group: statistics per level",
+    struct ostel_report_table *t =
+        ostel_report_table_new(out, "serve_statistics", "Serving by group: statistics per level",
                                OSTEL_ARRAY_LEN(st_head), st_head, "lllrrrr");
     t->caption = ostel_xstrdup("Over the group's runs that measured the level. 95% CI: of the "
                                "mean (Student t, n ≥ 2); CV: SD / mean.");
@@ -569,6 +600,18 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
             }
         }
     }
+}
+
+/* The serving tables by group, in the report's order. */
+static void group_tables(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                         struct ostel_report_tables *out)
+{
+    group_latency_table(r, sv, out);
+    group_system_table(r, sv, out);
+    group_knee_table(r, sv, out);
+    if (r->ngroups >= 2)
+        group_comparison_table(r, sv, out);
+    group_statistics_table(r, sv, out);
 }
 
 void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report_tables *out)
