@@ -1179,49 +1179,47 @@ static bool looks_like_system_info(const char *text)
     return c && c - text < 24 && strstr(text, " = 1 |") != NULL;
 }
 
-static void parse_line(struct lp_state *st, const char *text)
+/* Metal's "recommendedMaxWorkingSetSize = N MB", anywhere in a line. */
+static void working_set_line(struct lp_state *st, const char *text)
+{
+    const char *rm = strstr(text, "recommendedMaxWorkingSetSize");
+    if (rm && (rm = strchr(rm, '=')))
+        ostel_logparse_scan_val(st, rm + 1, &st->r->recommended_max_working_set_mb);
+}
+
+/* A line without a "tag: " prefix: a server timing block's un-prefixed lines, perplexity's and the
+ * CLI's speed, llama-cpp-python's system info, Metal's working set. */
+static void untagged_line(struct lp_state *st, const char *text)
 {
     struct ostel_log_result *r = st->r;
-    if (st->server_block_lines > 0)
-        st->server_block_lines--;
-    if (ostel_logparse_bench_line(st, text))
+    if (st->server_block_lines > 0 &&
+        timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_TIMING, false, text))
         return;
-
-    if (server_progress_line(st, text))
+    if (perplexity_line(st, text) || cli_speed_line(st, text))
         return;
+    if (!r->system_info[0] && looks_like_system_info(text))
+        copy_cstr(r->system_info, sizeof(r->system_info), text);
+    working_set_line(st, text);
+}
 
-    char tag[64];
-    const char *body;
-    if (!split_tag(text, tag, sizeof(tag), &body)) {
-        if (st->server_block_lines > 0 &&
-            timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_TIMING, false, text))
-            return;
-        if (perplexity_line(st, text) || cli_speed_line(st, text))
-            return;
-        if (!r->system_info[0] && looks_like_system_info(text))
-            copy_cstr(r->system_info, sizeof(r->system_info), text);
-        const char *rm = strstr(text, "recommendedMaxWorkingSetSize");
-        if (rm && (rm = strchr(rm, '=')))
-            ostel_logparse_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
-        return;
-    }
-
-    /* timing blocks */
+/* The timing blocks, by their tag; false when the tag is none of theirs. */
+static bool timing_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
     if (tag_is(tag, "llama_print_timings")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_PRINT_TIMINGS, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "llama_perf_context_print")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_PERF_CONTEXT, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "common_perf_print")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_COMMON_PERF, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "llama_perf_sampler_print")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_NONE, true, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "print_timing")) {
         /* "slot print_timing: id 0 | task 0 |" alone: un-prefixed timing lines follow (2025) */
@@ -1229,85 +1227,90 @@ static void parse_line(struct lp_state *st, const char *text)
             st->server_block_lines = 6;
         else
             timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_TIMING, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "print_timings")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_KV, false, body);
-        return;
+        return true;
     }
+    return false;
+}
 
-    if (tag_is(tag, "print_info") || tag_is(tag, "llm_load_print_meta")) {
-        model_line(st, body);
-        return;
-    }
-    if (perplexity_tag_line(st, tag, body))
-        return;
+/* The model loader's lines: the start of a load, a vocabulary-only load. */
+static bool model_load_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     if (tag_is(tag, "llama_model_loader")) {
         if (ostel_logparse_starts(body, "loaded meta data"))
             model_load_start(st);
-        return;
+        return true;
     }
     if (tag_is(tag, "llama_model_load") && strstr(body, "vocab only")) {
         if (!r->model.vocab_only) {
             r->model.vocab_only = true;
             r->vocab_only_loads++;
         }
-        return;
+        return true;
     }
-    if (strstr(body, "using device ")) {
-        device_line(st, body);
-        return;
-    }
+    return false;
+}
+
+/* The build: "build:" or "version:" lines, and common_init's or main's "build ..." (the old
+ * server's "build info | ..." among them). */
+static bool build_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     if (tag_is(tag, "build") || tag_is(tag, "version")) {
         build_line(st, body);
-        return;
+        return true;
     }
-    if ((tag_is(tag, "common_init") || tag_is(tag, "main")) &&
-        ostel_logparse_starts(body, "build ")) {
-        const char *b = ostel_logparse_skip_ws(body + strlen("build"));
-        if (ostel_logparse_starts(b, "info")) {
-            /* old server: "build info | tid=... build=2700 commit="abcdef1"" */
-            const char *n = strstr(b, " build=");
-            const char *c = strstr(b, " commit=\"");
-            if (!r->build[0] && n) {
-                ostel_logparse_scan_val(st, n + strlen(" build="), &r->build_number);
-                if (c) {
-                    c += strlen(" commit=\"");
-                    ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), c,
-                                             strcspn(c, "\""));
-                }
-                snprintf(r->build, sizeof(r->build), "%.0f (%s)", r->build_number.value,
-                         r->build_commit);
+    if (!((tag_is(tag, "common_init") || tag_is(tag, "main")) &&
+          ostel_logparse_starts(body, "build ")))
+        return false;
+    const char *b = ostel_logparse_skip_ws(body + strlen("build"));
+    if (ostel_logparse_starts(b, "info")) {
+        /* old server: "build info | tid=... build=2700 commit="abcdef1"" */
+        const char *n = strstr(b, " build=");
+        const char *c = strstr(b, " commit=\"");
+        if (!r->build[0] && n) {
+            ostel_logparse_scan_val(st, n + strlen(" build="), &r->build_number);
+            if (c) {
+                c += strlen(" commit=\"");
+                ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), c,
+                                         strcspn(c, "\""));
             }
-            return;
+            snprintf(r->build, sizeof(r->build), "%.0f (%s)", r->build_number.value,
+                     r->build_commit);
         }
-        if (*b == '=')
-            b = ostel_logparse_skip_ws(b + 1);
-        build_line(st, b);
-        return;
+        return true;
     }
-    if (tag_is(tag, "system_info")) {
-        copy_cstr(r->system_info, sizeof(r->system_info), body);
-        return;
-    }
-    if (is_breakdown_tag(tag)) {
-        breakdown_line(st, body);
-        return;
-    }
+    if (*b == '=')
+        b = ostel_logparse_skip_ws(b + 1);
+    build_line(st, b);
+    return true;
+}
+
+/* "offloaded N/M layers to GPU"; false for any other line. */
+static bool offload_line(struct lp_state *st, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     const char *off = strstr(body, "offloaded ");
-    if (off && strstr(off, "layers to GPU")) {
-        struct ostel_logval a = {0}, b = {0};
-        const char *e = ostel_logparse_scan_val(st, off + strlen("offloaded "), &a);
-        if (e && *e == '/' && ostel_logparse_scan_val(st, e + 1, &b)) {
-            r->offloaded_layers = a;
-            r->offloadable_layers = b;
-        }
-        return;
+    if (!(off && strstr(off, "layers to GPU")))
+        return false;
+    struct ostel_logval a = {0}, b = {0};
+    const char *e = ostel_logparse_scan_val(st, off + strlen("offloaded "), &a);
+    if (e && *e == '/' && ostel_logparse_scan_val(st, e + 1, &b)) {
+        r->offloaded_layers = a;
+        r->offloadable_layers = b;
     }
-    if (buffer_line(st, tag, body))
-        return;
-    if ((strstr(tag, "kv_cache") || is_context_tag(tag)) && kv_line(st, body))
-        return;
+    return true;
+}
+
+/* What no other tag took: the context's lines, Flash Attention's setting (any tag), Metal's working
+ * set. */
+static void context_rest_line(struct lp_state *st, const char *tag, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     if (is_context_tag(tag)) {
         context_line(st, body);
         /* fall through: "Flash Attention was auto, set to enabled" is a llama_context line */
@@ -1322,9 +1325,53 @@ static void parse_line(struct lp_state *st, const char *text)
             return;
         }
     }
-    const char *rm = strstr(body, "recommendedMaxWorkingSetSize");
-    if (rm && (rm = strchr(rm, '=')))
-        ostel_logparse_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
+    working_set_line(st, body);
+}
+
+static void parse_line(struct lp_state *st, const char *text)
+{
+    struct ostel_log_result *r = st->r;
+    if (st->server_block_lines > 0)
+        st->server_block_lines--;
+    if (ostel_logparse_bench_line(st, text))
+        return;
+
+    if (server_progress_line(st, text))
+        return;
+
+    char tag[64];
+    const char *body;
+    if (!split_tag(text, tag, sizeof(tag), &body)) {
+        untagged_line(st, text);
+        return;
+    }
+    if (timing_tag_line(st, tag, body))
+        return;
+    if (tag_is(tag, "print_info") || tag_is(tag, "llm_load_print_meta")) {
+        model_line(st, body);
+        return;
+    }
+    if (perplexity_tag_line(st, tag, body) || model_load_tag_line(st, tag, body))
+        return;
+    if (strstr(body, "using device ")) {
+        device_line(st, body);
+        return;
+    }
+    if (build_tag_line(st, tag, body))
+        return;
+    if (tag_is(tag, "system_info")) {
+        copy_cstr(r->system_info, sizeof(r->system_info), body);
+        return;
+    }
+    if (is_breakdown_tag(tag)) {
+        breakdown_line(st, body);
+        return;
+    }
+    if (offload_line(st, body) || buffer_line(st, tag, body))
+        return;
+    if ((strstr(tag, "kv_cache") || is_context_tag(tag)) && kv_line(st, body))
+        return;
+    context_rest_line(st, tag, body);
 }
 
 static void finish(struct lp_state *st)
