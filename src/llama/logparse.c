@@ -371,6 +371,116 @@ static void timing_begin(struct lp_state *st, struct ostel_logval *field, bool i
         t->format = fmt;
 }
 
+/* The timing key that body starts with ("<key> ="): its index in timing_keys, with *eq at its '=';
+ * -1 when none. */
+static int timing_key_at(const char *body, const char **eq)
+{
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(timing_keys); i++) {
+        if (ostel_logparse_starts(body, timing_keys[i].key)) {
+            const char *p = ostel_logparse_skip_ws(body + strlen(timing_keys[i].key));
+            if (*p == '=') {
+                *eq = p;
+                return (int)i;
+            }
+        }
+    }
+    return -1;
+}
+
+/*
+ * After "x ms", p at its "/": "/ n tokens" ("runs" for sampling; "/ p %" for the unaccounted time,
+ * not kept), the count into k's field. Returns where the text after it begins, or NULL when the
+ * line was cut (t->truncated set). *sep: the decimal separator scanned last (note_sep).
+ */
+static const char *timing_count(struct lp_state *st, enum tkey k, const char *p, char *sep)
+{
+    struct ostel_log_timings *t = &st->r->timings;
+    double x;
+    const char *end;
+    bool complete;
+    if (!ostel_logparse_scan_num(p + 1, &x, &end, sep, &complete) || !complete) {
+        t->truncated = true;
+        return NULL;
+    }
+    note_sep(st, *sep);
+    p = ostel_logparse_skip_ws(end);
+    struct ostel_logval *count = NULL;
+    switch (k) {
+    case T_PROMPT:
+        count = &t->prompt_tokens;
+        break;
+    case T_GEN:
+        count = &t->gen_tokens;
+        break;
+    case T_TOTAL:
+        count = &t->total_tokens;
+        break;
+    case T_SAMPLING:
+        count = &t->sampling_runs;
+        break;
+    default:
+        break;
+    }
+    if (count) {
+        lp_set(count, x);
+        /* "tokens"/"runs" cut short: the count before it was complete, the line was not */
+        if (!ostel_logparse_starts(p, "token") && !ostel_logparse_starts(p, "run"))
+            t->truncated = true;
+    }
+    while (*p && *p != ' ' && *p != '(')
+        p++;
+    return ostel_logparse_skip_ws(p);
+}
+
+/* The parenthesis after a prompt's, generation's or sampling's time, p at its "(": "( y ms per
+ * token, z tokens per second)", z into k's speed; t->truncated set where the line was cut. */
+static void timing_rate(struct ostel_log_timings *t, enum tkey k, const char *p)
+{
+    double x;
+    const char *end;
+    char sep = 0;
+    bool complete;
+    if (*p != '(') {
+        /* common_perf's "sampling time = x ms" has no parenthesis; the others always do */
+        if (k != T_SAMPLING)
+            t->truncated = true;
+        return;
+    }
+    /* "( 0.65 ms per token" then ", 12.31 tokens per second)" since June 2023 */
+    if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        t->truncated = true;
+        return;
+    }
+    p = ostel_logparse_skip_ws(end);
+    if (!ostel_logparse_starts(p, "ms per token")) {
+        t->truncated = true;
+        return;
+    }
+    p = ostel_logparse_skip_ws(p + strlen("ms per token"));
+    if (*p == ')')
+        return; /* mid-2023: no tokens per second */
+    if (*p != ',') {
+        t->truncated = true;
+        return;
+    }
+    if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        t->truncated = true;
+        return;
+    }
+    p = ostel_logparse_skip_ws(end);
+    if (!ostel_logparse_starts(p, "tokens per second")) {
+        t->truncated = true;
+        return;
+    }
+    struct ostel_logval *tps = k == T_PROMPT ? &t->prompt_tps
+                               : k == T_GEN  ? &t->gen_tps
+                                             : &t->sampling_tps;
+    if (!isnan(x))
+        lp_set(tps, x);
+    if (p[strlen("tokens per second")] != ')')
+        t->truncated = true;
+}
+
 /*
  * "<key> time = %10.2f ms / %5d tokens (%8.2f ms per token, %8.2f tokens per second)" and its
  * relatives: "sample time = x ms / n runs (y ms per token)" (mid-2023, no tokens per second),
@@ -381,16 +491,9 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
                         const char *body)
 {
     body = ostel_logparse_skip_ws(body);
-    size_t i;
     const char *p = NULL;
-    for (i = 0; i < OSTEL_ARRAY_LEN(timing_keys); i++) {
-        if (ostel_logparse_starts(body, timing_keys[i].key)) {
-            p = ostel_logparse_skip_ws(body + strlen(timing_keys[i].key));
-            if (*p == '=')
-                break;
-        }
-    }
-    if (i == OSTEL_ARRAY_LEN(timing_keys))
+    int i = timing_key_at(body, &p);
+    if (i < 0)
         return false;
     enum tkey k = timing_keys[i].k;
     if (sampler_only && k != T_SAMPLING)
@@ -424,83 +527,15 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
     }
     p = ostel_logparse_skip_ws(p + 2);
     if (*p == '/') {
-        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-            t->truncated = true;
+        p = timing_count(st, k, p, &sep);
+        if (!p)
             return true;
-        }
-        note_sep(st, sep);
-        p = ostel_logparse_skip_ws(end);
-        struct ostel_logval *count = NULL;
-        switch (k) {
-        case T_PROMPT:
-            count = &t->prompt_tokens;
-            break;
-        case T_GEN:
-            count = &t->gen_tokens;
-            break;
-        case T_TOTAL:
-            count = &t->total_tokens;
-            break;
-        case T_SAMPLING:
-            count = &t->sampling_runs;
-            break;
-        default:
-            break;
-        }
-        if (count) {
-            lp_set(count, x);
-            /* "tokens"/"runs" cut short: the count before it was complete, the line was not */
-            if (!ostel_logparse_starts(p, "token") && !ostel_logparse_starts(p, "run"))
-                t->truncated = true;
-        }
-        while (*p && *p != ' ' && *p != '(')
-            p++;
-        p = ostel_logparse_skip_ws(p);
     } else if (*p == '\0' && (k == T_PROMPT || k == T_GEN)) {
         t->truncated = true;
         return true;
     }
-    if (k == T_PROMPT || k == T_GEN || k == T_SAMPLING) {
-        if (*p != '(') {
-            /* common_perf's "sampling time = x ms" has no parenthesis; the others always do */
-            if (k != T_SAMPLING)
-                t->truncated = true;
-            return true;
-        }
-        /* "( 0.65 ms per token" then ", 12.31 tokens per second)" since June 2023 */
-        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-            t->truncated = true;
-            return true;
-        }
-        p = ostel_logparse_skip_ws(end);
-        if (!ostel_logparse_starts(p, "ms per token")) {
-            t->truncated = true;
-            return true;
-        }
-        p = ostel_logparse_skip_ws(p + strlen("ms per token"));
-        if (*p == ')')
-            return true; /* mid-2023: no tokens per second */
-        if (*p != ',') {
-            t->truncated = true;
-            return true;
-        }
-        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-            t->truncated = true;
-            return true;
-        }
-        p = ostel_logparse_skip_ws(end);
-        if (!ostel_logparse_starts(p, "tokens per second")) {
-            t->truncated = true;
-            return true;
-        }
-        struct ostel_logval *tps = k == T_PROMPT ? &t->prompt_tps
-                                   : k == T_GEN  ? &t->gen_tps
-                                                 : &t->sampling_tps;
-        if (!isnan(x))
-            lp_set(tps, x);
-        if (p[strlen("tokens per second")] != ')')
-            t->truncated = true;
-    }
+    if (k == T_PROMPT || k == T_GEN || k == T_SAMPLING)
+        timing_rate(t, k, p);
     return true;
 }
 
