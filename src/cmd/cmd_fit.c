@@ -752,6 +752,102 @@ static const char *alias_of(const char *arg)
     return arg;
 }
 
+/*
+ * Loads each model of a and predicts it on m (verdicts, the largest context that fits) into fms;
+ * *loaded counts those that hold a shape to free. Returns OSTEL_EXIT_OK, or OSTEL_EXIT_FAIL at the
+ * first model that could not be read or predicted (printed).
+ */
+static int predict_models(const struct fit_args *a, const struct fit_machine *m,
+                          struct fit_model *fms, size_t *loaded)
+{
+    for (size_t i = 0; i < a->n_models; i++, (*loaded)++) {
+        if (load_model(&fms[i], a->models[i]) != 0)
+            return OSTEL_EXIT_FAIL;
+        char err[256];
+        if (ostel_memmodel_predict(&fms[i].shape, &a->p, &fms[i].r, err, sizeof(err)) != 0) {
+            ostel_error("%s: %s", a->models[i], err);
+            (*loaded)++;
+            return OSTEL_EXIT_FAIL;
+        }
+        fms[i].v = overall(m, &fms[i].r, fms[i].per);
+        fms[i].max_ctx = largest_fitting_ctx(m, &fms[i].shape, &a->p);
+    }
+    return OSTEL_EXIT_OK;
+}
+
+/* --json's object of one model: its facts, the prediction, each device's need and verdict. */
+static cJSON *model_json(const struct fit_args *a, const struct fit_machine *m,
+                         const struct fit_model *fm)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "path", fm->path);
+    cJSON_AddStringToObject(j, "name", fm->name);
+    cJSON_AddStringToObject(j, "arch", fm->shape.arch);
+    cJSON_AddStringToObject(j, "file_type", fm->ftype);
+    cJSON_AddNumberToObject(j, "n_ctx_train", fm->shape.n_ctx_train);
+    cJSON_AddItemToObject(j, "prediction", ostel_memmodel_result_json(&fm->r));
+    uint64_t need[FIT_MAX_DEV];
+    needs_of(m, &fm->r, need);
+    cJSON *dv = cJSON_AddArrayToObject(j, "needs");
+    for (size_t d = 0; d < m->n_dev; d++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "device", m->dev[d].name);
+        cJSON_AddNumberToObject(x, "need_mib", need[d] / MIB);
+        cJSON_AddStringToObject(x, "verdict", verdict_name(fm->per[d]));
+        cJSON_AddItemToArray(dv, x);
+    }
+    cJSON_AddStringToObject(j, "verdict", verdict_name(fm->v));
+    if (fm->max_ctx)
+        cJSON_AddNumberToObject(j, "max_ctx_fits", fm->max_ctx);
+    else
+        cJSON_AddNullToObject(j, "max_ctx_fits");
+    if (a->sweep)
+        cJSON_AddItemToObject(j, "sweep", sweep_json(m, fm, &a->p, false));
+    return j;
+}
+
+/* --json: the machine and every model, one document on stdout. */
+static void print_json(const struct fit_args *a, const struct fit_machine *m,
+                       const struct fit_model *fms)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "machine", machine_json(m));
+    cJSON *arr = cJSON_AddArrayToObject(o, "models");
+    for (size_t i = 0; i < a->n_models; i++)
+        cJSON_AddItemToArray(arr, model_json(a, m, &fms[i]));
+    char *s = cJSON_Print(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+/* The text: each model (and its sweep), then a table of them all when there are several. */
+static void print_text(const struct fit_args *a, const struct fit_machine *m,
+                       const struct fit_model *fms)
+{
+    for (size_t i = 0; i < a->n_models; i++) {
+        if (i)
+            printf("\n");
+        print_model(m, &fms[i], &a->p);
+        if (a->sweep) {
+            cJSON *x = sweep_json(m, &fms[i], &a->p, true);
+            cJSON_Delete(x);
+        }
+    }
+    if (a->n_models > 1) {
+        printf("\n%-40s %-16s %10s  %-13s %s\n", "model", "type", "MiB", "verdict", "max ctx");
+        for (size_t i = 0; i < a->n_models; i++) {
+            uint64_t need[FIT_MAX_DEV];
+            needs_of(m, &fms[i].r, need);
+            const char *base = strrchr(fms[i].path, '/');
+            printf("%-40.40s %-16.16s %10.0f  %-13s %u\n", base ? base + 1 : fms[i].path,
+                   fms[i].ftype,
+                   (need[0] > gpu_need_sum(m, need) ? need[0] : gpu_need_sum(m, need)) / MIB,
+                   verdict_name(fms[i].v), fms[i].max_ctx);
+        }
+    }
+}
+
 int ostel_cmd_fit(int argc, char **argv)
 {
     struct fit_args a;
@@ -786,84 +882,13 @@ int ostel_cmd_fit(int argc, char **argv)
     a.p.cpu_features = m.cpu_features;
 
     struct fit_model *fms = ostel_xcalloc(a.n_models, sizeof(*fms));
-    int rc = OSTEL_EXIT_OK;
     size_t loaded = 0;
-    for (size_t i = 0; i < a.n_models; i++, loaded++) {
-        if (load_model(&fms[i], a.models[i]) != 0) {
-            rc = OSTEL_EXIT_FAIL;
-            break;
-        }
-        char err[256];
-        if (ostel_memmodel_predict(&fms[i].shape, &a.p, &fms[i].r, err, sizeof(err)) != 0) {
-            ostel_error("%s: %s", a.models[i], err);
-            rc = OSTEL_EXIT_FAIL;
-            loaded++;
-            break;
-        }
-        fms[i].v = overall(&m, &fms[i].r, fms[i].per);
-        fms[i].max_ctx = largest_fitting_ctx(&m, &fms[i].shape, &a.p);
-    }
+    int rc = predict_models(&a, &m, fms, &loaded);
     if (rc == OSTEL_EXIT_OK) {
-        if (a.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddItemToObject(o, "machine", machine_json(&m));
-            cJSON *arr = cJSON_AddArrayToObject(o, "models");
-            for (size_t i = 0; i < a.n_models; i++) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddStringToObject(j, "path", fms[i].path);
-                cJSON_AddStringToObject(j, "name", fms[i].name);
-                cJSON_AddStringToObject(j, "arch", fms[i].shape.arch);
-                cJSON_AddStringToObject(j, "file_type", fms[i].ftype);
-                cJSON_AddNumberToObject(j, "n_ctx_train", fms[i].shape.n_ctx_train);
-                cJSON_AddItemToObject(j, "prediction", ostel_memmodel_result_json(&fms[i].r));
-                uint64_t need[FIT_MAX_DEV];
-                needs_of(&m, &fms[i].r, need);
-                cJSON *dv = cJSON_AddArrayToObject(j, "needs");
-                for (size_t d = 0; d < m.n_dev; d++) {
-                    cJSON *x = cJSON_CreateObject();
-                    cJSON_AddStringToObject(x, "device", m.dev[d].name);
-                    cJSON_AddNumberToObject(x, "need_mib", need[d] / MIB);
-                    cJSON_AddStringToObject(x, "verdict", verdict_name(fms[i].per[d]));
-                    cJSON_AddItemToArray(dv, x);
-                }
-                cJSON_AddStringToObject(j, "verdict", verdict_name(fms[i].v));
-                if (fms[i].max_ctx)
-                    cJSON_AddNumberToObject(j, "max_ctx_fits", fms[i].max_ctx);
-                else
-                    cJSON_AddNullToObject(j, "max_ctx_fits");
-                if (a.sweep)
-                    cJSON_AddItemToObject(j, "sweep", sweep_json(&m, &fms[i], &a.p, false));
-                cJSON_AddItemToArray(arr, j);
-            }
-            char *s = cJSON_Print(o);
-            printf("%s\n", s);
-            free(s);
-            cJSON_Delete(o);
-        } else {
-            for (size_t i = 0; i < a.n_models; i++) {
-                if (i)
-                    printf("\n");
-                print_model(&m, &fms[i], &a.p);
-                if (a.sweep) {
-                    cJSON *x = sweep_json(&m, &fms[i], &a.p, true);
-                    cJSON_Delete(x);
-                }
-            }
-            if (a.n_models > 1) {
-                printf("\n%-40s %-16s %10s  %-13s %s\n", "model", "type", "MiB", "verdict",
-                       "max ctx");
-                for (size_t i = 0; i < a.n_models; i++) {
-                    uint64_t need[FIT_MAX_DEV];
-                    needs_of(&m, &fms[i].r, need);
-                    const char *base = strrchr(fms[i].path, '/');
-                    printf("%-40.40s %-16.16s %10.0f  %-13s %u\n", base ? base + 1 : fms[i].path,
-                           fms[i].ftype,
-                           (need[0] > gpu_need_sum(&m, need) ? need[0] : gpu_need_sum(&m, need)) /
-                               MIB,
-                           verdict_name(fms[i].v), fms[i].max_ctx);
-                }
-            }
-        }
+        if (a.json)
+            print_json(&a, &m, fms);
+        else
+            print_text(&a, &m, fms);
     }
     for (size_t i = 0; i < loaded && i < a.n_models; i++)
         ostel_memmodel_shape_free(&fms[i].shape);
