@@ -220,13 +220,11 @@ static uint32_t host_cpu_features(void)
     return f;
 }
 
-static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu_mem)
+/* The host's RAM, available memory and swap. */
+static void machine_read_memory(struct fit_machine *m, const struct ostel_platform_host *h)
 {
-    memset(m, 0, sizeof(*m));
-    struct ostel_platform_host h;
-    ostel_platform_host_read(&h);
-    if (h.valid & (1u << OSTEL_PLATFORM_HOST_RAM))
-        m->ram = h.ram_bytes;
+    if (h->valid & (1u << OSTEL_PLATFORM_HOST_RAM))
+        m->ram = h->ram_bytes;
     char err[256];
     struct ostel_platform *pl = ostel_platform_open(getpid(), 1, err, sizeof(err));
     if (pl) {
@@ -242,6 +240,80 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
             m->swap_free = s.swap_free_bytes;
         ostel_platform_close(pl);
     }
+}
+
+/* Apple silicon's GPU: its budget is iogpu.wired_limit_mb where set, else macOS's default. */
+static void machine_add_metal(struct fit_machine *m, const struct ostel_platform_host *h)
+{
+    struct fit_device *g = &m->dev[m->n_dev++];
+    g->name = "gpu";
+    if (h->gpu_wired_limit_bytes) {
+        g->capacity = h->gpu_wired_limit_bytes;
+        g->budget_src = "iogpu.wired_limit_mb";
+    } else {
+        /* macOS's recommendedMaxWorkingSetSize: about 2/3 of RAM up to 36 GiB, 3/4 above */
+        g->capacity = m->ram <= (36ull << 30) ? m->ram / 3 * 2 : m->ram / 4 * 3;
+        g->budget_src = "default working set";
+    }
+    g->budget = g->capacity;
+}
+
+/* CUDA's GPUs: one of --gpu-mem's size (or of unknown size), else each of NVML's n_gm with free
+ * memory. */
+static void machine_add_cuda(struct fit_machine *m, const struct ostel_gpu_mem *gm, unsigned n_gm,
+                             uint64_t gpu_mem)
+{
+    double free_sum = 0;
+    for (unsigned i = 0; i < n_gm; i++)
+        if (gm[i].free_mb > 0)
+            free_sum += gm[i].free_mb;
+    if (gpu_mem || free_sum <= 0) { /* one GPU of the size given, or of unknown size */
+        struct fit_device *g = &m->dev[m->n_dev++];
+        g->name = "gpu";
+        g->cuda = true;
+        g->share = 1;
+        g->nvml_index = -1;
+        g->capacity = g->budget = gpu_mem;
+        if (gpu_mem)
+            g->budget_src = "--gpu-mem";
+        else {
+            snprintf(g->src, sizeof(g->src), "unknown (give --gpu-mem)%s%s",
+                     m->nvml_why[0] ? ": " : "", m->nvml_why);
+            g->budget_src = g->src;
+        }
+        return;
+    }
+    /* llama.cpp's default split (--split-mode layer) gives each GPU a part of the layers in
+     * proportion to its free memory; each process also pays the runtime's overhead on each
+     */
+    for (unsigned i = 0; i < n_gm; i++) {
+        if (!(gm[i].free_mb > 0))
+            continue;
+        struct fit_device *g = &m->dev[m->n_dev++];
+        g->cuda = true;
+        g->nvml_index = (int)i;
+        g->share = gm[i].free_mb / free_sum;
+        if (n_gm == 1)
+            snprintf(g->label, sizeof(g->label), "gpu");
+        else
+            snprintf(g->label, sizeof(g->label), "gpu%u", i);
+        g->name = g->label;
+        /* a device name longer than the field is cut, as nvidia-smi's columns do */
+        snprintf(g->gpu_name, sizeof(g->gpu_name), "%.*s", (int)sizeof(g->gpu_name) - 1,
+                 gm[i].name);
+        g->capacity = g->budget = (uint64_t)(gm[i].free_mb * 1048576.0);
+        snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%.*s)", i,
+                 (int)sizeof(g->gpu_name) - 1, gm[i].name);
+        g->budget_src = g->src;
+    }
+}
+
+static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu_mem)
+{
+    memset(m, 0, sizeof(*m));
+    struct ostel_platform_host h;
+    ostel_platform_host_read(&h);
+    machine_read_memory(m, &h);
     /* NVIDIA GPUs (NVML answers): their free memory is the GPU budget unless --gpu-mem says. */
     struct ostel_gpu_mem gm[FIT_MAX_GPUS];
     unsigned n_gm = 0;
@@ -270,63 +342,10 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
     snprintf(m->host_src, sizeof(m->host_src), "%s", b.src);
     m->dev[0].budget = b.bytes;
     m->dev[0].budget_src = m->host_src;
-    if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL) {
-        struct fit_device *g = &m->dev[m->n_dev++];
-        g->name = "gpu";
-        if (h.gpu_wired_limit_bytes) {
-            g->capacity = h.gpu_wired_limit_bytes;
-            g->budget_src = "iogpu.wired_limit_mb";
-        } else {
-            /* macOS's recommendedMaxWorkingSetSize: about 2/3 of RAM up to 36 GiB, 3/4 above */
-            g->capacity = m->ram <= (36ull << 30) ? m->ram / 3 * 2 : m->ram / 4 * 3;
-            g->budget_src = "default working set";
-        }
-        g->budget = g->capacity;
-    } else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
-        double free_sum = 0;
-        for (unsigned i = 0; i < n_gm; i++)
-            if (gm[i].free_mb > 0)
-                free_sum += gm[i].free_mb;
-        if (gpu_mem || free_sum <= 0) { /* one GPU of the size given, or of unknown size */
-            struct fit_device *g = &m->dev[m->n_dev++];
-            g->name = "gpu";
-            g->cuda = true;
-            g->share = 1;
-            g->nvml_index = -1;
-            g->capacity = g->budget = gpu_mem;
-            if (gpu_mem)
-                g->budget_src = "--gpu-mem";
-            else {
-                snprintf(g->src, sizeof(g->src), "unknown (give --gpu-mem)%s%s",
-                         m->nvml_why[0] ? ": " : "", m->nvml_why);
-                g->budget_src = g->src;
-            }
-        } else {
-            /* llama.cpp's default split (--split-mode layer) gives each GPU a part of the layers in
-             * proportion to its free memory; each process also pays the runtime's overhead on each
-             */
-            for (unsigned i = 0; i < n_gm; i++) {
-                if (!(gm[i].free_mb > 0))
-                    continue;
-                struct fit_device *g = &m->dev[m->n_dev++];
-                g->cuda = true;
-                g->nvml_index = (int)i;
-                g->share = gm[i].free_mb / free_sum;
-                if (n_gm == 1)
-                    snprintf(g->label, sizeof(g->label), "gpu");
-                else
-                    snprintf(g->label, sizeof(g->label), "gpu%u", i);
-                g->name = g->label;
-                /* a device name longer than the field is cut, as nvidia-smi's columns do */
-                snprintf(g->gpu_name, sizeof(g->gpu_name), "%.*s", (int)sizeof(g->gpu_name) - 1,
-                         gm[i].name);
-                g->capacity = g->budget = (uint64_t)(gm[i].free_mb * 1048576.0);
-                snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%.*s)", i,
-                         (int)sizeof(g->gpu_name) - 1, gm[i].name);
-                g->budget_src = g->src;
-            }
-        }
-    }
+    if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL)
+        machine_add_metal(m, &h);
+    else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA)
+        machine_add_cuda(m, gm, n_gm, gpu_mem);
 }
 
 /* ---- verdicts ---- */
