@@ -264,10 +264,10 @@ static void knee_of_kind(const struct ostel_report_serve *sv, size_t g, bool rat
     ostel_buf_printf(why, "%s: %s", sv->levels[found].name, reason);
 }
 
-bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_serve *sv)
+/* Every level that some serve run measured, once by name (at most OSTEL_REPORT_SERVE_LEVELS_MAX),
+ * in sv->levels as the runs list them. */
+static void collect_levels(const struct ostel_report_set *set, struct ostel_report_serve *sv)
 {
-    memset(sv, 0, sizeof(*sv));
-    const struct ostel_report_set *set = r->set;
     size_t cap = 0;
     for (size_t i = 0; i < set->n; i++) {
         if (!serve_run(&set->runs[i]))
@@ -291,59 +291,59 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
         }
         cJSON_Delete(s);
     }
-    if (sv->nlevels == 0) {
-        free(sv->levels);
-        sv->levels = NULL;
-        return false;
-    }
-    qsort(sv->levels, sv->nlevels, sizeof(*sv->levels), level_cmp);
-    size_t ng = r->ngroups, nl = sv->nlevels;
-    sv->ngroups = ng;
-    sv->cells = ostel_xcalloc(ng * nl, sizeof(*sv->cells));
-    sv->serve_runs = ostel_xcalloc(ng, sizeof(*sv->serve_runs));
-    sv->knee = ostel_xcalloc(ng, sizeof(*sv->knee));
-    sv->knee_why = ostel_xcalloc(ng, sizeof(*sv->knee_why));
-    for (size_t g = 0; g < ng; g++) {
-        const struct ostel_report_group *gr = &r->groups[g];
-        /* values[level][metric][run] */
-        double *x = ostel_xmalloc((nl * OSTEL_REPORT_SV_N * gr->n + 1) * sizeof(*x));
-        for (size_t k = 0; k < nl * OSTEL_REPORT_SV_N * gr->n; k++)
-            x[k] = NAN;
-        bool *seen = ostel_xcalloc(nl, sizeof(*seen));
-        for (size_t j = 0; j < gr->n; j++) {
-            const struct ostel_report_run *run = &set->runs[gr->runs[j]];
-            if (!serve_run(run))
-                continue;
-            sv->serve_runs[g]++;
-            memset(seen, 0, nl * sizeof(*seen));
-            cJSON *s = cJSON_Parse(run->serve_json);
-            const cJSON *l;
-            cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
-            {
-                char nb[96];
-                long li = find_level(sv, level_name(l, nb, sizeof(nb)));
-                if (li < 0 || seen[li])
-                    continue; /* a level named twice in one run counts once: the first */
-                seen[li] = true;
-                struct ostel_report_serve_cell *c = &sv->cells[g * nl + (size_t)li];
-                c->runs++;
-                c->saturated |= strcmp(jstr(l, "stopped_early"), "saturated") == 0;
-                for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
-                    double v = sv_value(l, m);
-                    x[((size_t)li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n + j] = v;
-                    sv->present[m] |= isfinite(v);
-                }
+}
+
+/* Group g's cells: each level's runs, saturation and every metric's statistics over its serve
+ * runs (a level named twice in one run counted once). */
+static void group_cells(const struct ostel_report *r, size_t g, struct ostel_report_serve *sv)
+{
+    const struct ostel_report_set *set = r->set;
+    const struct ostel_report_group *gr = &r->groups[g];
+    size_t nl = sv->nlevels;
+    /* values[level][metric][run] */
+    double *x = ostel_xmalloc((nl * OSTEL_REPORT_SV_N * gr->n + 1) * sizeof(*x));
+    for (size_t k = 0; k < nl * OSTEL_REPORT_SV_N * gr->n; k++)
+        x[k] = NAN;
+    bool *seen = ostel_xcalloc(nl, sizeof(*seen));
+    for (size_t j = 0; j < gr->n; j++) {
+        const struct ostel_report_run *run = &set->runs[gr->runs[j]];
+        if (!serve_run(run))
+            continue;
+        sv->serve_runs[g]++;
+        memset(seen, 0, nl * sizeof(*seen));
+        cJSON *s = cJSON_Parse(run->serve_json);
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
+        {
+            char nb[96];
+            long li = find_level(sv, level_name(l, nb, sizeof(nb)));
+            if (li < 0 || seen[li])
+                continue; /* a level named twice in one run counts once: the first */
+            seen[li] = true;
+            struct ostel_report_serve_cell *c = &sv->cells[g * nl + (size_t)li];
+            c->runs++;
+            c->saturated |= strcmp(jstr(l, "stopped_early"), "saturated") == 0;
+            for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+                double v = sv_value(l, m);
+                x[((size_t)li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n + j] = v;
+                sv->present[m] |= isfinite(v);
             }
-            cJSON_Delete(s);
         }
-        for (size_t li = 0; li < nl; li++)
-            for (int m = 0; m < OSTEL_REPORT_SV_N; m++)
-                ostel_stats_summarize(&x[(li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n], gr->n,
-                                      &sv->cells[g * nl + li].stat[m]);
-        free(x);
-        free(seen);
+        cJSON_Delete(s);
     }
-    for (size_t g = 0; g < ng; g++) {
+    for (size_t li = 0; li < nl; li++)
+        for (int m = 0; m < OSTEL_REPORT_SV_N; m++)
+            ostel_stats_summarize(&x[(li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n], gr->n,
+                                  &sv->cells[g * nl + li].stat[m]);
+    free(x);
+    free(seen);
+}
+
+/* Every other group's cells against the baseline's at the same level: ratio, Welch's test. */
+static void compare_with_baseline(const struct ostel_report *r, struct ostel_report_serve *sv)
+{
+    size_t nl = sv->nlevels;
+    for (size_t g = 0; g < sv->ngroups; g++) {
         if (g == r->baseline)
             continue;
         for (size_t li = 0; li < nl; li++) {
@@ -356,6 +356,27 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
             }
         }
     }
+}
+
+bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_serve *sv)
+{
+    memset(sv, 0, sizeof(*sv));
+    collect_levels(r->set, sv);
+    if (sv->nlevels == 0) {
+        free(sv->levels);
+        sv->levels = NULL;
+        return false;
+    }
+    qsort(sv->levels, sv->nlevels, sizeof(*sv->levels), level_cmp);
+    size_t ng = r->ngroups, nl = sv->nlevels;
+    sv->ngroups = ng;
+    sv->cells = ostel_xcalloc(ng * nl, sizeof(*sv->cells));
+    sv->serve_runs = ostel_xcalloc(ng, sizeof(*sv->serve_runs));
+    sv->knee = ostel_xcalloc(ng, sizeof(*sv->knee));
+    sv->knee_why = ostel_xcalloc(ng, sizeof(*sv->knee_why));
+    for (size_t g = 0; g < ng; g++)
+        group_cells(r, g, sv);
+    compare_with_baseline(r, sv);
     for (size_t g = 0; g < ng; g++) {
         struct ostel_buf why;
         ostel_buf_init(&why, 0);
