@@ -220,13 +220,11 @@ static uint32_t host_cpu_features(void)
     return f;
 }
 
-static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu_mem)
+/* The host's RAM, available memory and swap. */
+static void machine_read_memory(struct fit_machine *m, const struct ostel_platform_host *h)
 {
-    memset(m, 0, sizeof(*m));
-    struct ostel_platform_host h;
-    ostel_platform_host_read(&h);
-    if (h.valid & (1u << OSTEL_PLATFORM_HOST_RAM))
-        m->ram = h.ram_bytes;
+    if (h->valid & (1u << OSTEL_PLATFORM_HOST_RAM))
+        m->ram = h->ram_bytes;
     char err[256];
     struct ostel_platform *pl = ostel_platform_open(getpid(), 1, err, sizeof(err));
     if (pl) {
@@ -242,6 +240,80 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
             m->swap_free = s.swap_free_bytes;
         ostel_platform_close(pl);
     }
+}
+
+/* Apple silicon's GPU: its budget is iogpu.wired_limit_mb where set, else macOS's default. */
+static void machine_add_metal(struct fit_machine *m, const struct ostel_platform_host *h)
+{
+    struct fit_device *g = &m->dev[m->n_dev++];
+    g->name = "gpu";
+    if (h->gpu_wired_limit_bytes) {
+        g->capacity = h->gpu_wired_limit_bytes;
+        g->budget_src = "iogpu.wired_limit_mb";
+    } else {
+        /* macOS's recommendedMaxWorkingSetSize: about 2/3 of RAM up to 36 GiB, 3/4 above */
+        g->capacity = m->ram <= (36ull << 30) ? m->ram / 3 * 2 : m->ram / 4 * 3;
+        g->budget_src = "default working set";
+    }
+    g->budget = g->capacity;
+}
+
+/* CUDA's GPUs: one of --gpu-mem's size (or of unknown size), else each of NVML's n_gm with free
+ * memory. */
+static void machine_add_cuda(struct fit_machine *m, const struct ostel_gpu_mem *gm, unsigned n_gm,
+                             uint64_t gpu_mem)
+{
+    double free_sum = 0;
+    for (unsigned i = 0; i < n_gm; i++)
+        if (gm[i].free_mb > 0)
+            free_sum += gm[i].free_mb;
+    if (gpu_mem || free_sum <= 0) { /* one GPU of the size given, or of unknown size */
+        struct fit_device *g = &m->dev[m->n_dev++];
+        g->name = "gpu";
+        g->cuda = true;
+        g->share = 1;
+        g->nvml_index = -1;
+        g->capacity = g->budget = gpu_mem;
+        if (gpu_mem)
+            g->budget_src = "--gpu-mem";
+        else {
+            snprintf(g->src, sizeof(g->src), "unknown (give --gpu-mem)%s%s",
+                     m->nvml_why[0] ? ": " : "", m->nvml_why);
+            g->budget_src = g->src;
+        }
+        return;
+    }
+    /* llama.cpp's default split (--split-mode layer) gives each GPU a part of the layers in
+     * proportion to its free memory; each process also pays the runtime's overhead on each
+     */
+    for (unsigned i = 0; i < n_gm; i++) {
+        if (!(gm[i].free_mb > 0))
+            continue;
+        struct fit_device *g = &m->dev[m->n_dev++];
+        g->cuda = true;
+        g->nvml_index = (int)i;
+        g->share = gm[i].free_mb / free_sum;
+        if (n_gm == 1)
+            snprintf(g->label, sizeof(g->label), "gpu");
+        else
+            snprintf(g->label, sizeof(g->label), "gpu%u", i);
+        g->name = g->label;
+        /* a device name longer than the field is cut, as nvidia-smi's columns do */
+        snprintf(g->gpu_name, sizeof(g->gpu_name), "%.*s", (int)sizeof(g->gpu_name) - 1,
+                 gm[i].name);
+        g->capacity = g->budget = (uint64_t)(gm[i].free_mb * 1048576.0);
+        snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%.*s)", i,
+                 (int)sizeof(g->gpu_name) - 1, gm[i].name);
+        g->budget_src = g->src;
+    }
+}
+
+static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu_mem)
+{
+    memset(m, 0, sizeof(*m));
+    struct ostel_platform_host h;
+    ostel_platform_host_read(&h);
+    machine_read_memory(m, &h);
     /* NVIDIA GPUs (NVML answers): their free memory is the GPU budget unless --gpu-mem says. */
     struct ostel_gpu_mem gm[FIT_MAX_GPUS];
     unsigned n_gm = 0;
@@ -270,63 +342,10 @@ static void machine_read(struct fit_machine *m, const char *device, uint64_t gpu
     snprintf(m->host_src, sizeof(m->host_src), "%s", b.src);
     m->dev[0].budget = b.bytes;
     m->dev[0].budget_src = m->host_src;
-    if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL) {
-        struct fit_device *g = &m->dev[m->n_dev++];
-        g->name = "gpu";
-        if (h.gpu_wired_limit_bytes) {
-            g->capacity = h.gpu_wired_limit_bytes;
-            g->budget_src = "iogpu.wired_limit_mb";
-        } else {
-            /* macOS's recommendedMaxWorkingSetSize: about 2/3 of RAM up to 36 GiB, 3/4 above */
-            g->capacity = m->ram <= (36ull << 30) ? m->ram / 3 * 2 : m->ram / 4 * 3;
-            g->budget_src = "default working set";
-        }
-        g->budget = g->capacity;
-    } else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA) {
-        double free_sum = 0;
-        for (unsigned i = 0; i < n_gm; i++)
-            if (gm[i].free_mb > 0)
-                free_sum += gm[i].free_mb;
-        if (gpu_mem || free_sum <= 0) { /* one GPU of the size given, or of unknown size */
-            struct fit_device *g = &m->dev[m->n_dev++];
-            g->name = "gpu";
-            g->cuda = true;
-            g->share = 1;
-            g->nvml_index = -1;
-            g->capacity = g->budget = gpu_mem;
-            if (gpu_mem)
-                g->budget_src = "--gpu-mem";
-            else {
-                snprintf(g->src, sizeof(g->src), "unknown (give --gpu-mem)%s%s",
-                         m->nvml_why[0] ? ": " : "", m->nvml_why);
-                g->budget_src = g->src;
-            }
-        } else {
-            /* llama.cpp's default split (--split-mode layer) gives each GPU a part of the layers in
-             * proportion to its free memory; each process also pays the runtime's overhead on each
-             */
-            for (unsigned i = 0; i < n_gm; i++) {
-                if (!(gm[i].free_mb > 0))
-                    continue;
-                struct fit_device *g = &m->dev[m->n_dev++];
-                g->cuda = true;
-                g->nvml_index = (int)i;
-                g->share = gm[i].free_mb / free_sum;
-                if (n_gm == 1)
-                    snprintf(g->label, sizeof(g->label), "gpu");
-                else
-                    snprintf(g->label, sizeof(g->label), "gpu%u", i);
-                g->name = g->label;
-                /* a device name longer than the field is cut, as nvidia-smi's columns do */
-                snprintf(g->gpu_name, sizeof(g->gpu_name), "%.*s", (int)sizeof(g->gpu_name) - 1,
-                         gm[i].name);
-                g->capacity = g->budget = (uint64_t)(gm[i].free_mb * 1048576.0);
-                snprintf(g->src, sizeof(g->src), "NVML free on GPU %u (%.*s)", i,
-                         (int)sizeof(g->gpu_name) - 1, gm[i].name);
-                g->budget_src = g->src;
-            }
-        }
-    }
+    if (m->backend == OSTEL_MEMMODEL_BACKEND_METAL)
+        machine_add_metal(m, &h);
+    else if (m->backend == OSTEL_MEMMODEL_BACKEND_CUDA)
+        machine_add_cuda(m, gm, n_gm, gpu_mem);
 }
 
 /* ---- verdicts ---- */
@@ -752,6 +771,102 @@ static const char *alias_of(const char *arg)
     return arg;
 }
 
+/*
+ * Loads each model of a and predicts it on m (verdicts, the largest context that fits) into fms;
+ * *loaded counts those that hold a shape to free. Returns OSTEL_EXIT_OK, or OSTEL_EXIT_FAIL at the
+ * first model that could not be read or predicted (printed).
+ */
+static int predict_models(const struct fit_args *a, const struct fit_machine *m,
+                          struct fit_model *fms, size_t *loaded)
+{
+    for (size_t i = 0; i < a->n_models; i++, (*loaded)++) {
+        if (load_model(&fms[i], a->models[i]) != 0)
+            return OSTEL_EXIT_FAIL;
+        char err[256];
+        if (ostel_memmodel_predict(&fms[i].shape, &a->p, &fms[i].r, err, sizeof(err)) != 0) {
+            ostel_error("%s: %s", a->models[i], err);
+            (*loaded)++;
+            return OSTEL_EXIT_FAIL;
+        }
+        fms[i].v = overall(m, &fms[i].r, fms[i].per);
+        fms[i].max_ctx = largest_fitting_ctx(m, &fms[i].shape, &a->p);
+    }
+    return OSTEL_EXIT_OK;
+}
+
+/* --json's object of one model: its facts, the prediction, each device's need and verdict. */
+static cJSON *model_json(const struct fit_args *a, const struct fit_machine *m,
+                         const struct fit_model *fm)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "path", fm->path);
+    cJSON_AddStringToObject(j, "name", fm->name);
+    cJSON_AddStringToObject(j, "arch", fm->shape.arch);
+    cJSON_AddStringToObject(j, "file_type", fm->ftype);
+    cJSON_AddNumberToObject(j, "n_ctx_train", fm->shape.n_ctx_train);
+    cJSON_AddItemToObject(j, "prediction", ostel_memmodel_result_json(&fm->r));
+    uint64_t need[FIT_MAX_DEV];
+    needs_of(m, &fm->r, need);
+    cJSON *dv = cJSON_AddArrayToObject(j, "needs");
+    for (size_t d = 0; d < m->n_dev; d++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "device", m->dev[d].name);
+        cJSON_AddNumberToObject(x, "need_mib", need[d] / MIB);
+        cJSON_AddStringToObject(x, "verdict", verdict_name(fm->per[d]));
+        cJSON_AddItemToArray(dv, x);
+    }
+    cJSON_AddStringToObject(j, "verdict", verdict_name(fm->v));
+    if (fm->max_ctx)
+        cJSON_AddNumberToObject(j, "max_ctx_fits", fm->max_ctx);
+    else
+        cJSON_AddNullToObject(j, "max_ctx_fits");
+    if (a->sweep)
+        cJSON_AddItemToObject(j, "sweep", sweep_json(m, fm, &a->p, false));
+    return j;
+}
+
+/* --json: the machine and every model, one document on stdout. */
+static void print_json(const struct fit_args *a, const struct fit_machine *m,
+                       const struct fit_model *fms)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "machine", machine_json(m));
+    cJSON *arr = cJSON_AddArrayToObject(o, "models");
+    for (size_t i = 0; i < a->n_models; i++)
+        cJSON_AddItemToArray(arr, model_json(a, m, &fms[i]));
+    char *s = cJSON_Print(o);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(o);
+}
+
+/* The text: each model (and its sweep), then a table of them all when there are several. */
+static void print_text(const struct fit_args *a, const struct fit_machine *m,
+                       const struct fit_model *fms)
+{
+    for (size_t i = 0; i < a->n_models; i++) {
+        if (i)
+            printf("\n");
+        print_model(m, &fms[i], &a->p);
+        if (a->sweep) {
+            cJSON *x = sweep_json(m, &fms[i], &a->p, true);
+            cJSON_Delete(x);
+        }
+    }
+    if (a->n_models > 1) {
+        printf("\n%-40s %-16s %10s  %-13s %s\n", "model", "type", "MiB", "verdict", "max ctx");
+        for (size_t i = 0; i < a->n_models; i++) {
+            uint64_t need[FIT_MAX_DEV];
+            needs_of(m, &fms[i].r, need);
+            const char *base = strrchr(fms[i].path, '/');
+            printf("%-40.40s %-16.16s %10.0f  %-13s %u\n", base ? base + 1 : fms[i].path,
+                   fms[i].ftype,
+                   (need[0] > gpu_need_sum(m, need) ? need[0] : gpu_need_sum(m, need)) / MIB,
+                   verdict_name(fms[i].v), fms[i].max_ctx);
+        }
+    }
+}
+
 int ostel_cmd_fit(int argc, char **argv)
 {
     struct fit_args a;
@@ -786,84 +901,13 @@ int ostel_cmd_fit(int argc, char **argv)
     a.p.cpu_features = m.cpu_features;
 
     struct fit_model *fms = ostel_xcalloc(a.n_models, sizeof(*fms));
-    int rc = OSTEL_EXIT_OK;
     size_t loaded = 0;
-    for (size_t i = 0; i < a.n_models; i++, loaded++) {
-        if (load_model(&fms[i], a.models[i]) != 0) {
-            rc = OSTEL_EXIT_FAIL;
-            break;
-        }
-        char err[256];
-        if (ostel_memmodel_predict(&fms[i].shape, &a.p, &fms[i].r, err, sizeof(err)) != 0) {
-            ostel_error("%s: %s", a.models[i], err);
-            rc = OSTEL_EXIT_FAIL;
-            loaded++;
-            break;
-        }
-        fms[i].v = overall(&m, &fms[i].r, fms[i].per);
-        fms[i].max_ctx = largest_fitting_ctx(&m, &fms[i].shape, &a.p);
-    }
+    int rc = predict_models(&a, &m, fms, &loaded);
     if (rc == OSTEL_EXIT_OK) {
-        if (a.json) {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddItemToObject(o, "machine", machine_json(&m));
-            cJSON *arr = cJSON_AddArrayToObject(o, "models");
-            for (size_t i = 0; i < a.n_models; i++) {
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddStringToObject(j, "path", fms[i].path);
-                cJSON_AddStringToObject(j, "name", fms[i].name);
-                cJSON_AddStringToObject(j, "arch", fms[i].shape.arch);
-                cJSON_AddStringToObject(j, "file_type", fms[i].ftype);
-                cJSON_AddNumberToObject(j, "n_ctx_train", fms[i].shape.n_ctx_train);
-                cJSON_AddItemToObject(j, "prediction", ostel_memmodel_result_json(&fms[i].r));
-                uint64_t need[FIT_MAX_DEV];
-                needs_of(&m, &fms[i].r, need);
-                cJSON *dv = cJSON_AddArrayToObject(j, "needs");
-                for (size_t d = 0; d < m.n_dev; d++) {
-                    cJSON *x = cJSON_CreateObject();
-                    cJSON_AddStringToObject(x, "device", m.dev[d].name);
-                    cJSON_AddNumberToObject(x, "need_mib", need[d] / MIB);
-                    cJSON_AddStringToObject(x, "verdict", verdict_name(fms[i].per[d]));
-                    cJSON_AddItemToArray(dv, x);
-                }
-                cJSON_AddStringToObject(j, "verdict", verdict_name(fms[i].v));
-                if (fms[i].max_ctx)
-                    cJSON_AddNumberToObject(j, "max_ctx_fits", fms[i].max_ctx);
-                else
-                    cJSON_AddNullToObject(j, "max_ctx_fits");
-                if (a.sweep)
-                    cJSON_AddItemToObject(j, "sweep", sweep_json(&m, &fms[i], &a.p, false));
-                cJSON_AddItemToArray(arr, j);
-            }
-            char *s = cJSON_Print(o);
-            printf("%s\n", s);
-            free(s);
-            cJSON_Delete(o);
-        } else {
-            for (size_t i = 0; i < a.n_models; i++) {
-                if (i)
-                    printf("\n");
-                print_model(&m, &fms[i], &a.p);
-                if (a.sweep) {
-                    cJSON *x = sweep_json(&m, &fms[i], &a.p, true);
-                    cJSON_Delete(x);
-                }
-            }
-            if (a.n_models > 1) {
-                printf("\n%-40s %-16s %10s  %-13s %s\n", "model", "type", "MiB", "verdict",
-                       "max ctx");
-                for (size_t i = 0; i < a.n_models; i++) {
-                    uint64_t need[FIT_MAX_DEV];
-                    needs_of(&m, &fms[i].r, need);
-                    const char *base = strrchr(fms[i].path, '/');
-                    printf("%-40.40s %-16.16s %10.0f  %-13s %u\n", base ? base + 1 : fms[i].path,
-                           fms[i].ftype,
-                           (need[0] > gpu_need_sum(&m, need) ? need[0] : gpu_need_sum(&m, need)) /
-                               MIB,
-                           verdict_name(fms[i].v), fms[i].max_ctx);
-                }
-            }
-        }
+        if (a.json)
+            print_json(&a, &m, fms);
+        else
+            print_text(&a, &m, fms);
     }
     for (size_t i = 0; i < loaded && i < a.n_models; i++)
         ostel_memmodel_shape_free(&fms[i].shape);

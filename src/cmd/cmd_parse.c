@@ -79,10 +79,9 @@ static void put_str(const char *label, const char *s)
         printf("  %-22s %s\n", label, s);
 }
 
-static void print_human(const char *name, const struct ostel_log_result *r)
+static void print_timings(const struct ostel_log_result *r)
 {
     const struct ostel_log_timings *t = &r->timings;
-    printf("%s\n", name);
     const char *fmt = ostel_logparse_format_name(t->format);
     printf("timings%s%s%s\n", fmt ? " (" : "", fmt ? fmt : "", fmt ? ")" : ": none");
     put_val("load", t->load_ms, "ms", 2);
@@ -100,23 +99,30 @@ static void print_human(const char *name, const struct ostel_log_result *r)
         printf("  (the timing block was cut short)\n");
     if (t->prompt_tps_derived || t->gen_tps_derived)
         printf("  (speed computed from ms and tokens: the log did not print it)\n");
+}
 
-    const struct ostel_log_model *m = &r->model;
-    if (m->seen) {
-        printf("model\n");
-        put_str("name", m->name);
-        put_str("arch", m->arch);
-        put_str("type", m->type);
-        put_str("file type", m->file_type);
-        put_str("file size", m->size_printed);
-        if (m->params.valid)
-            printf("  %-22s %.2f B\n", "params", m->params.value / 1e9);
-        put_val("n_ctx_train", m->n_ctx_train, NULL, 0);
-        put_val("n_layer", m->n_layer, NULL, 0);
-        put_val("n_embd", m->n_embd, NULL, 0);
-        put_val("n_head", m->n_head, NULL, 0);
-        put_val("n_head_kv", m->n_head_kv, NULL, 0);
-    }
+static void print_model(const struct ostel_log_model *m)
+{
+    if (!m->seen)
+        return;
+    printf("model\n");
+    put_str("name", m->name);
+    put_str("arch", m->arch);
+    put_str("type", m->type);
+    put_str("file type", m->file_type);
+    put_str("file size", m->size_printed);
+    if (m->params.valid)
+        printf("  %-22s %.2f B\n", "params", m->params.value / 1e9);
+    put_val("n_ctx_train", m->n_ctx_train, NULL, 0);
+    put_val("n_layer", m->n_layer, NULL, 0);
+    put_val("n_embd", m->n_embd, NULL, 0);
+    put_val("n_head", m->n_head, NULL, 0);
+    put_val("n_head_kv", m->n_head_kv, NULL, 0);
+}
+
+/* The context, KV cache and offload; then the devices. */
+static void print_context(const struct ostel_log_result *r)
+{
     if (r->n_ctx.valid || r->kv_size_mib.valid || r->offloaded_layers.valid) {
         printf("context\n");
         put_val("n_ctx", r->n_ctx, NULL, 0);
@@ -139,6 +145,11 @@ static void print_human(const char *name, const struct ostel_log_result *r)
         else
             printf("  %s\n", r->devices[i].name);
     }
+}
+
+/* The buffers and the memory breakdown, where the log printed them. */
+static void print_memory(const struct ostel_log_result *r)
+{
     if (r->n_buffers > 0) {
         printf("buffers (MiB)\n");
         for (size_t i = 0; i < r->n_buffers; i++)
@@ -162,6 +173,11 @@ static void print_human(const char *name, const struct ostel_log_result *r)
             printf("\n");
         }
     }
+}
+
+/* llama-bench's rows, perplexity's results and the build, where the log printed them. */
+static void print_results(const struct ostel_log_result *r)
+{
     if (r->n_bench > 0) {
         printf("llama-bench\n");
         for (size_t i = 0; i < r->n_bench; i++) {
@@ -185,6 +201,16 @@ static void print_human(const char *name, const struct ostel_log_result *r)
         put_str("llama.cpp", r->build);
         put_str("system_info", r->system_info);
     }
+}
+
+static void print_human(const char *name, const struct ostel_log_result *r)
+{
+    printf("%s\n", name);
+    print_timings(r);
+    print_model(&r->model);
+    print_context(r);
+    print_memory(r);
+    print_results(r);
 }
 
 int ostel_cmd_parse(int argc, char **argv)

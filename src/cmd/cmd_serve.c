@@ -167,12 +167,13 @@ static void replace(char **dst, const char *v)
     *dst = v ? ostel_xstrdup(v) : NULL;
 }
 
-static int on_option(void *ctx, int id, const char *arg, const char *source)
+/* An option group's answer for an option that is not in its group. */
+enum { OPTION_NOT_MINE = 1 };
+
+/* The load's levels: closed or open loop, at which concurrencies or rates, or a sweep. */
+static int on_level_option(struct serve_args *a, int id, const char *arg)
 {
-    struct serve_args *a = ctx;
     int64_t v;
-    double d;
-    uint64_t ns;
     switch (id) {
     case OPT_ARRIVALS:
         if (strcmp(arg, "poisson") && strcmp(arg, "constant"))
@@ -195,21 +196,27 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         a->have_rate = true;
         a->have_conc = false;
         return 0;
-    case 'c':
-        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
-            return ostel_error("serve: ctx-size must be a number of tokens from 1, got '%s'", arg);
-        a->ctx = v;
+    case OPT_SWEEP:
+        if (!ostel_parse_i64(arg, 3, 100, &v))
+            return ostel_error("serve: sweep must be a number of levels from 3 to 100, got '%s'",
+                               arg);
+        a->p.sweep_points = (int)v;
+        a->have_sweep = true;
         return 0;
-    case OPT_PARALLEL:
-        if (!ostel_parse_i64(arg, 1, 4096, &v))
-            return ostel_error("serve: parallel must be from 1 to 4096, got '%s'", arg);
-        a->parallel = v;
+    case OPT_SWEEP_CONC:
+        if (!ostel_parse_i64(arg, 2, 100000, &v))
+            return ostel_error("serve: sweep-concurrency must be from 2, got '%s'", arg);
+        a->p.sweep_concurrency = (int)v;
         return 0;
-    case OPT_PID:
-        if (!ostel_parse_i64(arg, 1, INT32_MAX, &v))
-            return ostel_error("serve: pid must be a process id, got '%s'", arg);
-        a->pid = v;
-        return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+/* Durations: each level's, the server's start, a request's, the sampling interval. */
+static int on_duration_option(struct serve_args *a, int id, const char *arg)
+{
+    uint64_t ns;
+    switch (id) {
     case OPT_DURATION:
         if (!ostel_parse_duration_ns(arg, 1000000000ull, &ns) || ns == 0)
             return ostel_error("serve: duration must be a positive duration (30s), got '%s'", arg);
@@ -229,6 +236,32 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
         if (!ostel_parse_duration_ns(arg, 1000000ull, &a->interval_ns) ||
             a->interval_ns < 1000000ull || a->interval_ns > 3600ull * 1000000000ull)
             return ostel_error("serve: interval must be from 1ms to 1h, got '%s'", arg);
+        return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+/* The server's numbers (context, slots, --pid's process) and the requests': how many, their
+ * lengths, prompts, seed, bounds and what stops a level. */
+static int on_request_option(struct serve_args *a, int id, const char *arg)
+{
+    int64_t v;
+    double d;
+    switch (id) {
+    case 'c':
+        if (!ostel_parse_i64(arg, 1, 1 << 24, &v))
+            return ostel_error("serve: ctx-size must be a number of tokens from 1, got '%s'", arg);
+        a->ctx = v;
+        return 0;
+    case OPT_PARALLEL:
+        if (!ostel_parse_i64(arg, 1, 4096, &v))
+            return ostel_error("serve: parallel must be from 1 to 4096, got '%s'", arg);
+        a->parallel = v;
+        return 0;
+    case OPT_PID:
+        if (!ostel_parse_i64(arg, 1, INT32_MAX, &v))
+            return ostel_error("serve: pid must be a process id, got '%s'", arg);
+        a->pid = v;
         return 0;
     case OPT_MAX_ERRORS:
         if (!ostel_parse_f64(arg, &d) || !(d >= 0 && d <= 1))
@@ -269,18 +302,6 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
             return ostel_error("serve: slo must look like ttft=500ms,itl=50ms,e2e=10s, got '%s'",
                                arg);
         return 0;
-    case OPT_SWEEP:
-        if (!ostel_parse_i64(arg, 3, 100, &v))
-            return ostel_error("serve: sweep must be a number of levels from 3 to 100, got '%s'",
-                               arg);
-        a->p.sweep_points = (int)v;
-        a->have_sweep = true;
-        return 0;
-    case OPT_SWEEP_CONC:
-        if (!ostel_parse_i64(arg, 2, 100000, &v))
-            return ostel_error("serve: sweep-concurrency must be from 2, got '%s'", arg);
-        a->p.sweep_concurrency = (int)v;
-        return 0;
     case OPT_NO_SAT:
         a->p.stop_on_saturation = false;
         return 0;
@@ -290,6 +311,14 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case OPT_SAVE_TOKENS:
         a->p.save_tokens = true;
         return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+/* Names (files, directories, the URL, the tag), --utf8-only and the output switches. */
+static int on_name_option(struct serve_args *a, int id, const char *arg)
+{
+    switch (id) {
     case OPT_URL:
         replace(&a->url, arg);
         return 0;
@@ -331,6 +360,19 @@ static int on_option(void *ctx, int id, const char *arg, const char *source)
     case 'v':
         a->verbose = true;
         return 0;
+    }
+    return OPTION_NOT_MINE;
+}
+
+static int on_option(void *ctx, int id, const char *arg, const char *source)
+{
+    static int (*const groups[])(struct serve_args *, int, const char *) = {
+        on_level_option, on_duration_option, on_request_option, on_name_option};
+    struct serve_args *a = ctx;
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(groups); i++) {
+        int rc = groups[i](a, id, arg);
+        if (rc != OPTION_NOT_MINE)
+            return rc;
     }
     (void)source;
     return ostel_error("serve: unhandled option");
@@ -542,8 +584,21 @@ static int resolve_utf8_only(struct serve_args *a)
                                     &a->banned_ids, a->url ? NULL : &a->model_facts, NULL);
 }
 
-/* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
-static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
+/* What --url mode's load and sampling left, for its run directory's last files. */
+struct url_run {
+    pid_t watched;                   /* --pid's process, or ostel's own */
+    struct timespec t0, t1;          /* the sampling's start and end (realtime) */
+    struct ostel_serve_outcome out;  /* the load's (owned) */
+    uint64_t samples;                /* the sampler's rows */
+    struct ostel_metrics_table rows; /* the sampler's, for the level column (owned) */
+    bool rows_complete;              /* rows holds every row it wrote */
+    int werr;                        /* metrics.csv's first write errno, 0 none */
+    char err[300];                   /* the run's error, "" none */
+};
+
+/* Creates dir's metrics.csv and writes its header (its errno into *werr); returns the descriptor,
+ * or OSTEL_ERR after printing why. */
+static int url_open_metrics(const char *dir, int *werr)
 {
     char *mpath = ostel_xasprintf("%s/metrics.csv", dir);
     int csv_fd = open(mpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_APPEND, 0644);
@@ -552,7 +607,28 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
         return ostel_error("cannot create files in '%s': %s", dir, strerror(errno));
     char header[512];
     size_t hl = ostel_metrics_format_header(header, sizeof(header));
-    int werr = ostel_fd_write_all_errno(csv_fd, header, hl);
+    *werr = ostel_fd_write_all_errno(csv_fd, header, hl);
+    return csv_fd;
+}
+
+/* The load, once the server answers /health; its error into u->err. */
+static void url_load(struct serve_args *a, struct url_run *u)
+{
+    int rc = ostel_serve_wait_health(a->url, (double)a->ready_timeout_ns / 1e9, &g_url_stop, NULL,
+                                     NULL, u->err, sizeof(u->err));
+    if (rc == 0) {
+        rc = ostel_serve_run(&a->p, &g_url_stop, &u->out);
+        if (rc != 0)
+            snprintf(u->err, sizeof(u->err), "%s", u->out.error);
+    } else {
+        memset(&u->out, 0, sizeof(u->out));
+    }
+}
+
+/* The load with SIGINT and SIGTERM caught and u->watched's tree sampled into csv_fd, which is
+ * closed after it. */
+static void url_measure(struct serve_args *a, const char *dir, int csv_fd, struct url_run *u)
+{
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_url_signal;
@@ -560,75 +636,70 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     signal(SIGPIPE, SIG_IGN);
-    pid_t watched = a->pid > 0 ? (pid_t)a->pid : getpid();
-    struct timespec t0;
-    clock_gettime(CLOCK_REALTIME, &t0);
+    clock_gettime(CLOCK_REALTIME, &u->t0);
     const char *slash = strrchr(dir, '/');
     ostel_prom_run_begin(a->prom, slash && slash[1] ? slash + 1 : dir, a->tag, NULL);
     struct ostel_sampler *s = ostel_sampler_start_keep(
-        watched, csv_fd, a->interval_ns, a->prom ? ostel_prom_tap : NULL, a->prom, true);
+        u->watched, csv_fd, a->interval_ns, a->prom ? ostel_prom_tap : NULL, a->prom, true);
     if (!s)
         ostel_warn("the load goes on without telemetry");
-    struct ostel_serve_outcome out;
-    char err[300] = "";
-    int rc = ostel_serve_wait_health(a->url, (double)a->ready_timeout_ns / 1e9, &g_url_stop, NULL,
-                                     NULL, err, sizeof(err));
-    if (rc == 0) {
-        rc = ostel_serve_run(&a->p, &g_url_stop, &out);
-        if (rc != 0)
-            snprintf(err, sizeof(err), "%s", out.error);
-    } else {
-        memset(&out, 0, sizeof(out));
-    }
-    uint64_t samples = 0;
-    struct ostel_metrics_table rows = {NULL, 0}; /* the sampler's, for the level column */
-    bool rows_complete = false;
+    url_load(a, u);
     if (s) {
         int64_t kills = -1;
         int se = 0;
-        samples = ostel_sampler_finish_rows(s, &kills, NULL, &se, &rows, &rows_complete);
-        werr = werr ? werr : se;
+        u->samples = ostel_sampler_finish_rows(s, &kills, NULL, &se, &u->rows, &u->rows_complete);
+        u->werr = u->werr ? u->werr : se;
     }
-    if (fsync(csv_fd) != 0 && errno != EINVAL && !werr)
-        werr = errno;
-    if (close(csv_fd) != 0 && !werr)
-        werr = errno;
-    struct timespec t1;
-    clock_gettime(CLOCK_REALTIME, &t1);
+    if (fsync(csv_fd) != 0 && errno != EINVAL && !u->werr)
+        u->werr = errno;
+    if (close(csv_fd) != 0 && !u->werr)
+        u->werr = errno;
+    clock_gettime(CLOCK_REALTIME, &u->t1);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+}
+
+/* metrics.csv's level column; a failed write or label is the run's error unless the load's came
+ * first. */
+static void url_label(const char *dir, struct url_run *u)
+{
     /* the rows as the file holds them; read back only where the sampler could not keep them all
      * (out of memory) or a write failed (the file then lacks some) */
-    int le = ostel_serve_label_metrics(dir, rows_complete && !werr ? &rows : NULL, &out);
-    ostel_metrics_table_free(&rows);
-    if ((werr || le) && !err[0]) /* the load's own error, if any, came first */
-        ostel_write_error_text(err, sizeof(err), werr ? werr : le, "metrics.csv");
+    int le =
+        ostel_serve_label_metrics(dir, u->rows_complete && !u->werr ? &u->rows : NULL, &u->out);
+    ostel_metrics_table_free(&u->rows);
+    if ((u->werr || le) && !u->err[0]) /* the load's own error, if any, came first */
+        ostel_write_error_text(u->err, sizeof(u->err), u->werr ? u->werr : le, "metrics.csv");
+}
 
-    /* config.txt and summary.json of a run that ostel did not start */
-    double st = (double)t0.tv_sec + t0.tv_nsec / 1e9, et = (double)t1.tv_sec + t1.tv_nsec / 1e9;
-    int ok = ostel_serve_levels_completed(&out);
-    if (!err[0] && !g_url_signal && !ok)
-        snprintf(err, sizeof(err), "no level completed a request");
-    const char *status = g_url_signal ? "interrupted" : err[0] ? "failed" : "ok";
-    struct ostel_buf base;
-    ostel_buf_init(&base, 0);
-    ostel_config_line(&base, OSTEL_CFG_TAG, a->tag);
-    ostel_config_line(&base, OSTEL_CFG_TOOL, "llama-server");
-    ostel_config_line(&base, OSTEL_CFG_MODEL, NULL);
-    ostel_config_line(&base, OSTEL_CFG_CTX, NULL);
-    ostel_config_line(&base, OSTEL_CFG_GEN, NULL);
-    ostel_config_line(&base, OSTEL_CFG_OSTEL_COMMAND, cmdline);
-    ostel_config_line(&base, OSTEL_CFG_OSTEL_VERSION, OSTEL_VERSION);
-    ostel_config_linef(&base, OSTEL_CFG_INTERVAL_MS, "%.3f", (double)a->interval_ns / 1e6);
-    ostel_config_num(&base, OSTEL_CFG_WATCHED_PID, (long long)watched, true);
-    /* the struct's summary of a process ostel did not start (rundir_summary.h: external) */
+/* config.txt's lines before the load's, for a run that ostel did not start. */
+static void url_config_base(struct ostel_buf *base, const struct serve_args *a, const char *cmdline,
+                            pid_t watched)
+{
+    ostel_config_line(base, OSTEL_CFG_TAG, a->tag);
+    ostel_config_line(base, OSTEL_CFG_TOOL, "llama-server");
+    ostel_config_line(base, OSTEL_CFG_MODEL, NULL);
+    ostel_config_line(base, OSTEL_CFG_CTX, NULL);
+    ostel_config_line(base, OSTEL_CFG_GEN, NULL);
+    ostel_config_line(base, OSTEL_CFG_OSTEL_COMMAND, cmdline);
+    ostel_config_line(base, OSTEL_CFG_OSTEL_VERSION, OSTEL_VERSION);
+    ostel_config_linef(base, OSTEL_CFG_INTERVAL_MS, "%.3f", (double)a->interval_ns / 1e6);
+    ostel_config_num(base, OSTEL_CFG_WATCHED_PID, (long long)watched, true);
+}
+
+/* The struct's summary of a process ostel did not start (rundir_summary.h: external), as the
+ * tree that finish_files writes (owned by the caller). */
+static cJSON *url_summary(const struct serve_args *a, const struct url_run *u, const char *status)
+{
+    double st = (double)u->t0.tv_sec + u->t0.tv_nsec / 1e9,
+           et = (double)u->t1.tv_sec + u->t1.tv_nsec / 1e9;
     struct ostel_summary sum;
     ostel_summary_init(&sum);
     sum.external = true;
     ostel_summary_set_str(&sum.ostel_version, OSTEL_VERSION);
     char id[40];
-    snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)t0.tv_sec, (unsigned long)t0.tv_nsec,
-             (unsigned)getpid());
+    snprintf(id, sizeof(id), "%08lx%08lx%08x", (unsigned long)u->t0.tv_sec,
+             (unsigned long)u->t0.tv_nsec, (unsigned)getpid());
     ostel_summary_set_str(&sum.run.run_id, id);
     ostel_summary_set_str(&sum.run.tag, a->tag);
     ostel_summary_set_str(&sum.run.status, status);
@@ -636,22 +707,46 @@ static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
     sum.run.end_ts_s = et;
     sum.run.wall_s = et - st;
     ostel_summary_set_str(&sum.run.tool, "llama-server");
-    sum.run.samples = (long long)samples;
-    sum.run.watched_pid = (long long)watched;
+    sum.run.samples = (long long)u->samples;
+    sum.run.watched_pid = (long long)u->watched;
     cJSON *root = ostel_summary_to_json(&sum);
     ostel_summary_free(&sum);
-    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, out.json, &status, err,
-                           sizeof(err));
+    return root;
+}
+
+/* --url: the load against a running server, sampling --pid's tree or ostel's own process. */
+static int serve_url(struct serve_args *a, const char *dir, const char *cmdline)
+{
+    struct url_run u;
+    memset(&u, 0, sizeof(u));
+    int csv_fd = url_open_metrics(dir, &u.werr);
+    if (csv_fd < 0)
+        return OSTEL_ERR;
+    u.watched = a->pid > 0 ? (pid_t)a->pid : getpid();
+    url_measure(a, dir, csv_fd, &u);
+    url_label(dir, &u);
+
+    /* config.txt and summary.json of a run that ostel did not start */
+    int ok = ostel_serve_levels_completed(&u.out);
+    if (!u.err[0] && !g_url_signal && !ok)
+        snprintf(u.err, sizeof(u.err), "no level completed a request");
+    const char *status = g_url_signal ? "interrupted" : u.err[0] ? "failed" : "ok";
+    struct ostel_buf base;
+    ostel_buf_init(&base, 0);
+    url_config_base(&base, a, cmdline, u.watched);
+    cJSON *root = url_summary(a, &u, status);
+    int frc = finish_files(dir, a, a->url, base.data ? base.data : "", root, u.out.json, &status,
+                           u.err, sizeof(u.err));
     ostel_buf_free(&base);
     ostel_prom_run_end(a->prom, status);
-    ostel_serve_outcome_free(&out);
-    if (err[0])
-        ostel_error("serve: %s", err);
+    ostel_serve_outcome_free(&u.out);
+    if (u.err[0])
+        ostel_error("serve: %s", u.err);
     if (!a->p.quiet)
         fprintf(stderr, "ostel serve: %s: %s\n", status, dir);
     if (g_url_signal && frc == 0)
         return 128 + g_url_signal;
-    return !err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
+    return !u.err[0] ? OSTEL_EXIT_OK : OSTEL_EXIT_FAIL;
 }
 
 /* Checks the parsed options and fills in their defaults; prints the first problem (OSTEL_ERR). */

@@ -163,6 +163,92 @@ static void list_presets(void)
     }
 }
 
+/* --arch's shape with the defaults the options left out, checked; prints why not (OSTEL_ERR). */
+static int custom_shape(const struct synth_args *a, struct ostel_synth_shape *shape)
+{
+    *shape = a->shape;
+    if (!shape->arch)
+        return ostel_error("synth: a custom shape needs --arch llama|qwen2");
+    bool qwen = strcmp(shape->arch, "qwen2") == 0;
+    shape->preset = "custom";
+    shape->name = qwen ? "custom qwen2 (ostel synth)" : "custom llama (ostel synth)";
+    shape->vocab_file = qwen ? "ggml-vocab-qwen2.gguf" : "ggml-vocab-llama-bpe.gguf";
+    shape->n_vocab = 0;
+    if (!shape->n_head_kv)
+        shape->n_head_kv = shape->n_head;
+    if (!shape->n_ctx_train)
+        shape->n_ctx_train = 4096;
+    shape->rope_theta = qwen ? 1000000.0f : 10000.0f;
+    shape->rms_eps = qwen ? 1e-6f : 1e-5f;
+    shape->qkv_bias = qwen;
+    char err[256];
+    if (ostel_synth_shape_check(shape, err, sizeof(err)) != OSTEL_OK)
+        return ostel_error("synth: %s", err);
+    return OSTEL_OK;
+}
+
+/* The shape to write: the preset named, or the custom one; prints why not (OSTEL_ERR). */
+static int choose_shape(const struct synth_args *a, const char *preset,
+                        struct ostel_synth_shape *shape)
+{
+    if (preset) {
+        if (a->custom)
+            return ostel_error("synth: give a preset or a custom shape (--arch ...), not both");
+        const struct ostel_synth_shape *p = ostel_synth_preset_find(preset);
+        if (!p)
+            return ostel_error("synth: unknown preset '%s' (see 'ostel synth --list')", preset);
+        *shape = *p;
+        return OSTEL_OK;
+    }
+    if (a->custom)
+        return custom_shape(a, shape);
+    return ostel_error("synth: give a preset (see --list) or a custom shape (--arch ...)");
+}
+
+/* --vocab's file (a bare name looked up in the vocab directory), or the shape's own; NULL after
+ * printing where it was not found. Owned by the caller. */
+static char *find_vocab(const struct synth_args *a, const struct ostel_synth_shape *shape)
+{
+    char *vocab = NULL;
+    if (a->vocab && strchr(a->vocab, '/') == NULL && !ostel_is_file(a->vocab))
+        vocab = ostel_llama_find_vocab(a->vocab); /* a bare name: look in the vocab directory */
+    else if (a->vocab)
+        vocab = ostel_xstrdup(a->vocab);
+    else
+        vocab = ostel_llama_find_vocab(shape->vocab_file);
+    if (!vocab)
+        ostel_error("synth: vocab file %s not found (run scripts/setup.sh, set OSTEL_VOCAB_DIR, "
+                    "or pass --vocab FILE)",
+                    a->vocab ? a->vocab : shape->vocab_file);
+    return vocab;
+}
+
+/* The line that says what was written (or, with --dry-run, would be). */
+static void print_result(const struct synth_args *a, const struct ostel_synth_shape *shape,
+                         const struct ostel_synth_result *res)
+{
+    char sz[32];
+    ostel_fmt_bytes(res->file_bytes, sz, sizeof(sz));
+    if (a->dry_run) {
+        printf("%s: %s %s would be %llu bytes (%s), %llu tensors, %llu parameters\n", a->out,
+               shape->preset, a->type, (unsigned long long)res->file_bytes, sz,
+               (unsigned long long)res->n_tensors, (unsigned long long)res->n_params);
+        return;
+    }
+    if (a->sparse) {
+        printf("%s: %s %s, %llu bytes (%s, sparse: the weights read as zeros), %llu tensors, "
+               "%llu parameters\n",
+               a->out, shape->preset, a->type, (unsigned long long)res->file_bytes, sz,
+               (unsigned long long)res->n_tensors, (unsigned long long)res->n_params);
+        return;
+    }
+    double mibs = res->seconds > 0 ? (double)res->file_bytes / 1048576.0 / res->seconds : 0;
+    printf("%s: %s %s, %llu bytes (%s), %llu tensors, %llu parameters, %.2f s (%.0f MiB/s)\n",
+           a->out, shape->preset, a->type, (unsigned long long)res->file_bytes, sz,
+           (unsigned long long)res->n_tensors, (unsigned long long)res->n_params, res->seconds,
+           mibs);
+}
+
 int ostel_cmd_synth(int argc, char **argv)
 {
     struct synth_args a = {.seed = 1, .type = "f16"};
@@ -183,44 +269,8 @@ int ostel_cmd_synth(int argc, char **argv)
         return OSTEL_EXIT_OK;
     }
     struct ostel_synth_shape shape;
-    if (preset) {
-        if (a.custom) {
-            ostel_error("synth: give a preset or a custom shape (--arch ...), not both");
-            return OSTEL_EXIT_USAGE;
-        }
-        const struct ostel_synth_shape *p = ostel_synth_preset_find(preset);
-        if (!p) {
-            ostel_error("synth: unknown preset '%s' (see 'ostel synth --list')", preset);
-            return OSTEL_EXIT_USAGE;
-        }
-        shape = *p;
-    } else if (a.custom) {
-        shape = a.shape;
-        if (!shape.arch) {
-            ostel_error("synth: a custom shape needs --arch llama|qwen2");
-            return OSTEL_EXIT_USAGE;
-        }
-        bool qwen = strcmp(shape.arch, "qwen2") == 0;
-        shape.preset = "custom";
-        shape.name = qwen ? "custom qwen2 (ostel synth)" : "custom llama (ostel synth)";
-        shape.vocab_file = qwen ? "ggml-vocab-qwen2.gguf" : "ggml-vocab-llama-bpe.gguf";
-        shape.n_vocab = 0;
-        if (!shape.n_head_kv)
-            shape.n_head_kv = shape.n_head;
-        if (!shape.n_ctx_train)
-            shape.n_ctx_train = 4096;
-        shape.rope_theta = qwen ? 1000000.0f : 10000.0f;
-        shape.rms_eps = qwen ? 1e-6f : 1e-5f;
-        shape.qkv_bias = qwen;
-        char err[256];
-        if (ostel_synth_shape_check(&shape, err, sizeof(err)) != OSTEL_OK) {
-            ostel_error("synth: %s", err);
-            return OSTEL_EXIT_USAGE;
-        }
-    } else {
-        ostel_error("synth: give a preset (see --list) or a custom shape (--arch ...)");
+    if (choose_shape(&a, preset, &shape) != OSTEL_OK)
         return OSTEL_EXIT_USAGE;
-    }
     if (!a.out) {
         ostel_error("synth: -o OUT.gguf is required");
         return OSTEL_EXIT_USAGE;
@@ -236,43 +286,15 @@ int ostel_cmd_synth(int argc, char **argv)
         return OSTEL_EXIT_USAGE;
     }
     o.type = (uint32_t)t;
-    char *vocab = NULL;
-    if (a.vocab && strchr(a.vocab, '/') == NULL && !ostel_is_file(a.vocab))
-        vocab = ostel_llama_find_vocab(a.vocab); /* a bare name: look in the vocab directory */
-    else if (a.vocab)
-        vocab = ostel_xstrdup(a.vocab);
-    else
-        vocab = ostel_llama_find_vocab(shape.vocab_file);
-    if (!vocab) {
-        ostel_error("synth: vocab file %s not found (run scripts/setup.sh, set OSTEL_VOCAB_DIR, "
-                    "or pass --vocab FILE)",
-                    a.vocab ? a.vocab : shape.vocab_file);
+    char *vocab = find_vocab(&a, &shape);
+    if (!vocab)
         return OSTEL_EXIT_FAIL;
-    }
     o.vocab_path = vocab;
     struct ostel_synth_result res;
     int rc = ostel_synth_write(&shape, &o, &res);
     free(vocab);
     if (rc != OSTEL_OK)
         return ostel_synth_interrupted() ? 128 + ostel_synth_interrupted() : OSTEL_EXIT_FAIL;
-    char sz[32];
-    ostel_fmt_bytes(res.file_bytes, sz, sizeof(sz));
-    if (a.dry_run) {
-        printf("%s: %s %s would be %llu bytes (%s), %llu tensors, %llu parameters\n", a.out,
-               shape.preset, a.type, (unsigned long long)res.file_bytes, sz,
-               (unsigned long long)res.n_tensors, (unsigned long long)res.n_params);
-        return OSTEL_EXIT_OK;
-    }
-    if (a.sparse) {
-        printf("%s: %s %s, %llu bytes (%s, sparse: the weights read as zeros), %llu tensors, "
-               "%llu parameters\n",
-               a.out, shape.preset, a.type, (unsigned long long)res.file_bytes, sz,
-               (unsigned long long)res.n_tensors, (unsigned long long)res.n_params);
-        return OSTEL_EXIT_OK;
-    }
-    double mibs = res.seconds > 0 ? (double)res.file_bytes / 1048576.0 / res.seconds : 0;
-    printf("%s: %s %s, %llu bytes (%s), %llu tensors, %llu parameters, %.2f s (%.0f MiB/s)\n",
-           a.out, shape.preset, a.type, (unsigned long long)res.file_bytes, sz,
-           (unsigned long long)res.n_tensors, (unsigned long long)res.n_params, res.seconds, mibs);
+    print_result(&a, &shape, &res);
     return OSTEL_EXIT_OK;
 }

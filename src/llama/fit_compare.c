@@ -148,31 +148,36 @@ static cJSON *cmp_json(double pred_bytes, bool have, double meas_mib, double *er
     return o;
 }
 
-cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape,
-                                   const struct ostel_memmodel_params *pin,
-                                   const struct ostel_log_result *log, char *err, size_t err_size)
+/* What the log measured, per kind of buffer and device. */
+struct log_measured {
+    struct measured model, kv, compute, output;
+};
+
+/*
+ * The log's buffer sizes into m (its "load_tensors:"-style buffer lines; where it has none, the
+ * memory breakdown table, integer MiB). Returns false when it holds no model, KV or compute size.
+ */
+static bool measure_log(const struct ostel_log_result *log, struct log_measured *m)
 {
-    /* measured, per device and kind */
-    struct measured mm = {{0}, {0}}, mk = {{0}, {0}}, mc = {{0}, {0}}, mo = {{0}, {0}};
     bool any = false;
     for (size_t i = 0; i < log->n_buffers; i++) {
         const struct ostel_log_buffer *b = &log->buffers[i];
         int dev = backend_is_host(b->backend) ? OSTEL_MEMMODEL_DEV_HOST : OSTEL_MEMMODEL_DEV_GPU;
         switch (b->kind) {
         case OSTEL_LOGPARSE_BUF_MODEL:
-            measured_add(&mm, dev, b->mib);
+            measured_add(&m->model, dev, b->mib);
             any = true;
             break;
         case OSTEL_LOGPARSE_BUF_KV:
-            measured_add(&mk, dev, b->mib);
+            measured_add(&m->kv, dev, b->mib);
             any = true;
             break;
         case OSTEL_LOGPARSE_BUF_COMPUTE:
-            measured_add(&mc, dev, b->mib);
+            measured_add(&m->compute, dev, b->mib);
             any = true;
             break;
         case OSTEL_LOGPARSE_BUF_OUTPUT:
-            measured_add(&mo, dev, b->mib);
+            measured_add(&m->output, dev, b->mib);
             break;
         default:
             break;
@@ -186,14 +191,76 @@ cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape
                           ? OSTEL_MEMMODEL_DEV_HOST
                           : OSTEL_MEMMODEL_DEV_GPU;
             if (row->model.valid)
-                measured_add(&mm, dev, row->model.value), any = true;
+                measured_add(&m->model, dev, row->model.value), any = true;
             if (row->context.valid)
-                measured_add(&mk, dev, row->context.value);
+                measured_add(&m->kv, dev, row->context.value);
             if (row->compute.valid)
-                measured_add(&mc, dev, row->compute.value);
+                measured_add(&m->compute, dev, row->compute.value);
         }
     }
-    if (!any) {
+    return any;
+}
+
+/* The comparison's object: prediction r (with parameters p, its shape from source) against m,
+ * overall and per device, and whether each error is within its bar. */
+static cJSON *compare_result_json(const struct ostel_memmodel_result *r,
+                                  const struct ostel_memmodel_params *p, const char *source,
+                                  const struct log_measured *m)
+{
+    const struct measured *mm = &m->model, *mk = &m->kv, *mc = &m->compute, *mo = &m->output;
+    cJSON *o = cJSON_CreateObject();
+    double e_model = 0, e_ctx = 0, e_comp = 0;
+    bool h_model = mm->valid[0] || mm->valid[1], h_ctx = mk->valid[0] || mk->valid[1];
+    bool h_comp = mc->valid[0] || mc->valid[1];
+    uint64_t pred_model = 0;
+    for (size_t d = 0; d < r->n_dev; d++)
+        pred_model += r->dev[d].model_bytes + r->dev[d].repack_bytes;
+    cJSON_AddItemToObject(o, "model",
+                          cmp_json((double)pred_model, h_model, mm->v[0] + mm->v[1], &e_model));
+    cJSON_AddItemToObject(o, "context",
+                          cmp_json((double)r->kv_bytes, h_ctx, mk->v[0] + mk->v[1], &e_ctx));
+    cJSON_AddItemToObject(o, "compute",
+                          cmp_json((double)r->compute_bytes, h_comp, mc->v[0] + mc->v[1], &e_comp));
+    cJSON_AddItemToObject(
+        o, "output",
+        cmp_json((double)r->output_bytes, mo->valid[0] || mo->valid[1], mo->v[0] + mo->v[1], NULL));
+    cJSON *devs = cJSON_AddArrayToObject(o, "devices");
+    for (size_t d = 0; d < r->n_dev; d++) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "device", r->dev[d].name);
+        cJSON_AddItemToObject(j, "model",
+                              cmp_json((double)(r->dev[d].model_bytes + r->dev[d].repack_bytes),
+                                       mm->valid[d], mm->v[d], NULL));
+        cJSON_AddItemToObject(j, "context",
+                              cmp_json((double)r->dev[d].kv_bytes, mk->valid[d], mk->v[d], NULL));
+        cJSON_AddItemToObject(
+            j, "compute", cmp_json((double)r->dev[d].compute_bytes, mc->valid[d], mc->v[d], NULL));
+        cJSON_AddItemToArray(devs, j);
+    }
+    cJSON_AddNumberToObject(o, "n_ctx", r->n_ctx);
+    cJSON_AddStringToObject(o, "source", source);
+    cJSON_AddStringToObject(o, "backend",
+                            p->backend == OSTEL_MEMMODEL_BACKEND_CPU     ? "cpu"
+                            : p->backend == OSTEL_MEMMODEL_BACKEND_METAL ? "metal"
+                                                                         : "gpu");
+    bool ok = (!h_model || fabs(e_model) <= OSTEL_MEMMODEL_BAR_MODEL_PCT) &&
+              (!h_ctx || fabs(e_ctx) <= OSTEL_MEMMODEL_BAR_CONTEXT_PCT) &&
+              (!h_comp || fabs(e_comp) <= OSTEL_MEMMODEL_BAR_COMPUTE_PCT);
+    cJSON_AddBoolToObject(o, "within_bars", ok);
+    if (r->note[0])
+        cJSON_AddStringToObject(o, "note", r->note);
+    else
+        cJSON_AddNullToObject(o, "note");
+    return o;
+}
+
+cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape,
+                                   const struct ostel_memmodel_params *pin,
+                                   const struct ostel_log_result *log, char *err, size_t err_size)
+{
+    /* measured, per device and kind */
+    struct log_measured m = {{{0}, {0}}, {{0}, {0}}, {{0}, {0}}, {{0}, {0}}};
+    if (!measure_log(log, &m)) {
         snprintf(err, err_size, "the log holds no buffer sizes to compare with");
         return NULL;
     }
@@ -219,50 +286,7 @@ cJSON *ostel_memmodel_compare_json(const struct ostel_memmodel_shape *gguf_shape
         ostel_memmodel_shape_free(&log_shape);
         return NULL;
     }
-
-    cJSON *o = cJSON_CreateObject();
-    double e_model = 0, e_ctx = 0, e_comp = 0;
-    bool h_model = mm.valid[0] || mm.valid[1], h_ctx = mk.valid[0] || mk.valid[1];
-    bool h_comp = mc.valid[0] || mc.valid[1];
-    uint64_t pred_model = 0;
-    for (size_t d = 0; d < r.n_dev; d++)
-        pred_model += r.dev[d].model_bytes + r.dev[d].repack_bytes;
-    cJSON_AddItemToObject(o, "model",
-                          cmp_json((double)pred_model, h_model, mm.v[0] + mm.v[1], &e_model));
-    cJSON_AddItemToObject(o, "context",
-                          cmp_json((double)r.kv_bytes, h_ctx, mk.v[0] + mk.v[1], &e_ctx));
-    cJSON_AddItemToObject(o, "compute",
-                          cmp_json((double)r.compute_bytes, h_comp, mc.v[0] + mc.v[1], &e_comp));
-    cJSON_AddItemToObject(
-        o, "output",
-        cmp_json((double)r.output_bytes, mo.valid[0] || mo.valid[1], mo.v[0] + mo.v[1], NULL));
-    cJSON *devs = cJSON_AddArrayToObject(o, "devices");
-    for (size_t d = 0; d < r.n_dev; d++) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "device", r.dev[d].name);
-        cJSON_AddItemToObject(j, "model",
-                              cmp_json((double)(r.dev[d].model_bytes + r.dev[d].repack_bytes),
-                                       mm.valid[d], mm.v[d], NULL));
-        cJSON_AddItemToObject(j, "context",
-                              cmp_json((double)r.dev[d].kv_bytes, mk.valid[d], mk.v[d], NULL));
-        cJSON_AddItemToObject(j, "compute",
-                              cmp_json((double)r.dev[d].compute_bytes, mc.valid[d], mc.v[d], NULL));
-        cJSON_AddItemToArray(devs, j);
-    }
-    cJSON_AddNumberToObject(o, "n_ctx", r.n_ctx);
-    cJSON_AddStringToObject(o, "source", source);
-    cJSON_AddStringToObject(o, "backend",
-                            p.backend == OSTEL_MEMMODEL_BACKEND_CPU     ? "cpu"
-                            : p.backend == OSTEL_MEMMODEL_BACKEND_METAL ? "metal"
-                                                                        : "gpu");
-    bool ok = (!h_model || fabs(e_model) <= OSTEL_MEMMODEL_BAR_MODEL_PCT) &&
-              (!h_ctx || fabs(e_ctx) <= OSTEL_MEMMODEL_BAR_CONTEXT_PCT) &&
-              (!h_comp || fabs(e_comp) <= OSTEL_MEMMODEL_BAR_COMPUTE_PCT);
-    cJSON_AddBoolToObject(o, "within_bars", ok);
-    if (r.note[0])
-        cJSON_AddStringToObject(o, "note", r.note);
-    else
-        cJSON_AddNullToObject(o, "note");
+    cJSON *o = compare_result_json(&r, &p, source, &m);
     ostel_memmodel_shape_free(&log_shape);
     return o;
 }

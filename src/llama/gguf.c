@@ -221,6 +221,126 @@ static void decode_scalar(uint32_t type, const uint8_t *p, struct ostel_gguf_kv 
     }
 }
 
+/* A string value: its length and bytes, decoded into kv->str and appended to raw as in the file. */
+static int read_string_value(struct reader *r, struct ostel_gguf_kv *kv, const char *what,
+                             struct ostel_buf *raw)
+{
+    uint64_t n;
+    if (rd_string(r, OSTEL_GGUF_MAX_STRING_LEN, &kv->str, &n, what) != OSTEL_OK)
+        return OSTEL_ERR;
+    kv->str_len = (size_t)n;
+    uint8_t lb[8];
+    for (int i = 0; i < 8; i++)
+        lb[i] = (uint8_t)(n >> (8 * i));
+    ostel_buf_append(raw, lb, 8);
+    ostel_buf_append(raw, kv->str, (size_t)n);
+    return OSTEL_OK;
+}
+
+/* An array's elements of es bytes each (a scalar type), read into raw in one piece. */
+static int read_scalar_elements(struct reader *r, struct ostel_gguf_kv *kv, unsigned es,
+                                const char *what, struct ostel_buf *raw)
+{
+    uint64_t bytes = kv->arr_n * es; /* cannot overflow: bounded by remain() */
+    if (account(r, bytes) != OSTEL_OK)
+        return OSTEL_ERR;
+    size_t at = raw->len;
+    raw->data = ostel_xrealloc(raw->data, at + (size_t)bytes + 1);
+    raw->cap = at + (size_t)bytes + 1;
+    if (rd(r, raw->data + at, bytes, what) != OSTEL_OK)
+        return OSTEL_ERR;
+    raw->len = at + (size_t)bytes;
+    raw->data[raw->len] = '\0';
+    return OSTEL_OK;
+}
+
+/* An array's string elements, each length and bytes into raw (within the metadata's cap). */
+static int read_string_elements(struct reader *r, struct ostel_gguf_kv *kv, const char *what,
+                                struct ostel_buf *raw)
+{
+    raw->max = (size_t)OSTEL_GGUF_MAX_METADATA;
+    for (uint64_t i = 0; i < kv->arr_n; i++) {
+        uint8_t lb[8];
+        if (rd(r, lb, 8, what) != OSTEL_OK)
+            return OSTEL_ERR;
+        uint64_t n = le(lb, 8);
+        if (n > OSTEL_GGUF_MAX_STRING_LEN || n > remain(r)) {
+            fail(r,
+                 "file is truncated or corrupt: element %llu of key '%.100s' claims "
+                 "%llu bytes, %llu are left",
+                 (unsigned long long)i, kv->key, (unsigned long long)n,
+                 (unsigned long long)remain(r));
+            return OSTEL_ERR;
+        }
+        if (account(r, n + 8) != OSTEL_OK)
+            return OSTEL_ERR;
+        ostel_buf_append(raw, lb, 8);
+        if (raw->cap < raw->len + (size_t)n + 1) {
+            size_t want = raw->cap * 2 > raw->len + n + 1 ? raw->cap * 2 : raw->len + n + 1;
+            raw->data = ostel_xrealloc(raw->data, want);
+            raw->cap = want;
+        }
+        if (rd(r, raw->data + raw->len, n, what) != OSTEL_OK)
+            return OSTEL_ERR;
+        raw->len += (size_t)n;
+        raw->data[raw->len] = '\0';
+    }
+    if (raw->overflow) {
+        fail(r, "metadata exceeds %llu MiB", OSTEL_GGUF_MAX_METADATA >> 20);
+        return OSTEL_ERR;
+    }
+    return OSTEL_OK;
+}
+
+/* An array value: its element type and count (checked against what is left of the file), then
+ * its elements, all appended to raw as in the file. */
+static int read_array_value(struct reader *r, struct ostel_gguf_kv *kv, const char *what,
+                            struct ostel_buf *raw)
+{
+    uint8_t head[12];
+    if (rd(r, head, 12, what) != OSTEL_OK)
+        return OSTEL_ERR;
+    kv->arr_type = (uint32_t)le(head, 4);
+    kv->arr_n = le(head + 4, 8);
+    if (kv->arr_type == OSTEL_GGUF_TYPE_ARRAY || kv->arr_type >= OSTEL_GGUF_TYPE_COUNT) {
+        fail(r, "key '%.100s' is an array of invalid type %u", kv->key, kv->arr_type);
+        return OSTEL_ERR;
+    }
+    unsigned es = scalar_size(kv->arr_type);
+    /* Each element takes at least es bytes (8 for a string's length): the count cannot exceed
+     * what is left of the file. */
+    uint64_t min_el = es ? es : 8;
+    if (kv->arr_n > remain(r) / min_el) {
+        fail(r,
+             "file is truncated or corrupt: key '%.100s' claims %llu elements of %s, more "
+             "than the %llu bytes left hold",
+             kv->key, (unsigned long long)kv->arr_n, ostel_gguf_type_name(kv->arr_type),
+             (unsigned long long)remain(r));
+        return OSTEL_ERR;
+    }
+    ostel_buf_append(raw, head, 12);
+    if (es)
+        return read_scalar_elements(r, kv, es, what, raw);
+    return read_string_elements(r, kv, what, raw);
+}
+
+/* A scalar value, decoded into kv and appended to raw as in the file. */
+static int read_scalar_value(struct reader *r, struct ostel_gguf_kv *kv, const char *what,
+                             struct ostel_buf *raw)
+{
+    unsigned es = scalar_size(kv->type);
+    if (es == 0) {
+        fail(r, "key '%.100s' has invalid GGUF type %u", kv->key, kv->type);
+        return OSTEL_ERR;
+    }
+    uint8_t b[8];
+    if (rd(r, b, es, what) != OSTEL_OK)
+        return OSTEL_ERR;
+    decode_scalar(kv->type, b, kv);
+    ostel_buf_append(raw, b, es);
+    return OSTEL_OK;
+}
+
 /* Reads one value of `type` after its type field; fills kv's decoded fields and raw bytes. */
 static int read_value(struct reader *r, struct ostel_gguf_kv *kv)
 {
@@ -228,101 +348,16 @@ static int read_value(struct reader *r, struct ostel_gguf_kv *kv)
     ostel_buf_init(&raw, 0);
     char what[160];
     snprintf(what, sizeof(what), "the value of key '%.100s'", kv->key);
-    if (kv->type == OSTEL_GGUF_TYPE_STRING) {
-        uint64_t n;
-        if (rd_string(r, OSTEL_GGUF_MAX_STRING_LEN, &kv->str, &n, what) != OSTEL_OK)
-            goto out;
-        kv->str_len = (size_t)n;
-        uint8_t lb[8];
-        for (int i = 0; i < 8; i++)
-            lb[i] = (uint8_t)(n >> (8 * i));
-        ostel_buf_append(&raw, lb, 8);
-        ostel_buf_append(&raw, kv->str, (size_t)n);
-    } else if (kv->type == OSTEL_GGUF_TYPE_ARRAY) {
-        uint8_t head[12];
-        if (rd(r, head, 12, what) != OSTEL_OK)
-            goto out;
-        kv->arr_type = (uint32_t)le(head, 4);
-        kv->arr_n = le(head + 4, 8);
-        if (kv->arr_type == OSTEL_GGUF_TYPE_ARRAY || kv->arr_type >= OSTEL_GGUF_TYPE_COUNT) {
-            fail(r, "key '%.100s' is an array of invalid type %u", kv->key, kv->arr_type);
-            goto out;
-        }
-        unsigned es = scalar_size(kv->arr_type);
-        /* Each element takes at least es bytes (8 for a string's length): the count cannot exceed
-         * what is left of the file. */
-        uint64_t min_el = es ? es : 8;
-        if (kv->arr_n > remain(r) / min_el) {
-            fail(r,
-                 "file is truncated or corrupt: key '%.100s' claims %llu elements of %s, more "
-                 "than the %llu bytes left hold",
-                 kv->key, (unsigned long long)kv->arr_n, ostel_gguf_type_name(kv->arr_type),
-                 (unsigned long long)remain(r));
-            goto out;
-        }
-        ostel_buf_append(&raw, head, 12);
-        if (es) {
-            uint64_t bytes = kv->arr_n * es; /* cannot overflow: bounded by remain() */
-            if (account(r, bytes) != OSTEL_OK)
-                goto out;
-            size_t at = raw.len;
-            raw.data = ostel_xrealloc(raw.data, at + (size_t)bytes + 1);
-            raw.cap = at + (size_t)bytes + 1;
-            if (rd(r, raw.data + at, bytes, what) != OSTEL_OK)
-                goto out;
-            raw.len = at + (size_t)bytes;
-            raw.data[raw.len] = '\0';
-        } else {
-            raw.max = (size_t)OSTEL_GGUF_MAX_METADATA;
-            for (uint64_t i = 0; i < kv->arr_n; i++) {
-                uint8_t lb[8];
-                if (rd(r, lb, 8, what) != OSTEL_OK)
-                    goto out;
-                uint64_t n = le(lb, 8);
-                if (n > OSTEL_GGUF_MAX_STRING_LEN || n > remain(r)) {
-                    fail(r,
-                         "file is truncated or corrupt: element %llu of key '%.100s' claims "
-                         "%llu bytes, %llu are left",
-                         (unsigned long long)i, kv->key, (unsigned long long)n,
-                         (unsigned long long)remain(r));
-                    goto out;
-                }
-                if (account(r, n + 8) != OSTEL_OK)
-                    goto out;
-                ostel_buf_append(&raw, lb, 8);
-                if (raw.cap < raw.len + (size_t)n + 1) {
-                    size_t want = raw.cap * 2 > raw.len + n + 1 ? raw.cap * 2 : raw.len + n + 1;
-                    raw.data = ostel_xrealloc(raw.data, want);
-                    raw.cap = want;
-                }
-                if (rd(r, raw.data + raw.len, n, what) != OSTEL_OK)
-                    goto out;
-                raw.len += (size_t)n;
-                raw.data[raw.len] = '\0';
-            }
-            if (raw.overflow) {
-                fail(r, "metadata exceeds %llu MiB", OSTEL_GGUF_MAX_METADATA >> 20);
-                goto out;
-            }
-        }
-    } else {
-        unsigned es = scalar_size(kv->type);
-        if (es == 0) {
-            fail(r, "key '%.100s' has invalid GGUF type %u", kv->key, kv->type);
-            goto out;
-        }
-        uint8_t b[8];
-        if (rd(r, b, es, what) != OSTEL_OK)
-            goto out;
-        decode_scalar(kv->type, b, kv);
-        ostel_buf_append(&raw, b, es);
+    int rc = kv->type == OSTEL_GGUF_TYPE_STRING  ? read_string_value(r, kv, what, &raw)
+             : kv->type == OSTEL_GGUF_TYPE_ARRAY ? read_array_value(r, kv, what, &raw)
+                                                 : read_scalar_value(r, kv, what, &raw);
+    if (rc != OSTEL_OK) {
+        ostel_buf_free(&raw);
+        return OSTEL_ERR;
     }
     kv->raw_len = raw.len;
     kv->raw = (uint8_t *)ostel_buf_detach(&raw);
     return OSTEL_OK;
-out:
-    ostel_buf_free(&raw);
-    return OSTEL_ERR;
 }
 
 static int cmp_kv_ptr(const void *a, const void *b)

@@ -371,6 +371,116 @@ static void timing_begin(struct lp_state *st, struct ostel_logval *field, bool i
         t->format = fmt;
 }
 
+/* The timing key that body starts with ("<key> ="): its index in timing_keys, with *eq at its '=';
+ * -1 when none. */
+static int timing_key_at(const char *body, const char **eq)
+{
+    for (size_t i = 0; i < OSTEL_ARRAY_LEN(timing_keys); i++) {
+        if (ostel_logparse_starts(body, timing_keys[i].key)) {
+            const char *p = ostel_logparse_skip_ws(body + strlen(timing_keys[i].key));
+            if (*p == '=') {
+                *eq = p;
+                return (int)i;
+            }
+        }
+    }
+    return -1;
+}
+
+/*
+ * After "x ms", p at its "/": "/ n tokens" ("runs" for sampling; "/ p %" for the unaccounted time,
+ * not kept), the count into k's field. Returns where the text after it begins, or NULL when the
+ * line was cut (t->truncated set). *sep: the decimal separator scanned last (note_sep).
+ */
+static const char *timing_count(struct lp_state *st, enum tkey k, const char *p, char *sep)
+{
+    struct ostel_log_timings *t = &st->r->timings;
+    double x;
+    const char *end;
+    bool complete;
+    if (!ostel_logparse_scan_num(p + 1, &x, &end, sep, &complete) || !complete) {
+        t->truncated = true;
+        return NULL;
+    }
+    note_sep(st, *sep);
+    p = ostel_logparse_skip_ws(end);
+    struct ostel_logval *count = NULL;
+    switch (k) {
+    case T_PROMPT:
+        count = &t->prompt_tokens;
+        break;
+    case T_GEN:
+        count = &t->gen_tokens;
+        break;
+    case T_TOTAL:
+        count = &t->total_tokens;
+        break;
+    case T_SAMPLING:
+        count = &t->sampling_runs;
+        break;
+    default:
+        break;
+    }
+    if (count) {
+        lp_set(count, x);
+        /* "tokens"/"runs" cut short: the count before it was complete, the line was not */
+        if (!ostel_logparse_starts(p, "token") && !ostel_logparse_starts(p, "run"))
+            t->truncated = true;
+    }
+    while (*p && *p != ' ' && *p != '(')
+        p++;
+    return ostel_logparse_skip_ws(p);
+}
+
+/* The parenthesis after a prompt's, generation's or sampling's time, p at its "(": "( y ms per
+ * token, z tokens per second)", z into k's speed; t->truncated set where the line was cut. */
+static void timing_rate(struct ostel_log_timings *t, enum tkey k, const char *p)
+{
+    double x;
+    const char *end;
+    char sep = 0;
+    bool complete;
+    if (*p != '(') {
+        /* common_perf's "sampling time = x ms" has no parenthesis; the others always do */
+        if (k != T_SAMPLING)
+            t->truncated = true;
+        return;
+    }
+    /* "( 0.65 ms per token" then ", 12.31 tokens per second)" since June 2023 */
+    if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        t->truncated = true;
+        return;
+    }
+    p = ostel_logparse_skip_ws(end);
+    if (!ostel_logparse_starts(p, "ms per token")) {
+        t->truncated = true;
+        return;
+    }
+    p = ostel_logparse_skip_ws(p + strlen("ms per token"));
+    if (*p == ')')
+        return; /* mid-2023: no tokens per second */
+    if (*p != ',') {
+        t->truncated = true;
+        return;
+    }
+    if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+        t->truncated = true;
+        return;
+    }
+    p = ostel_logparse_skip_ws(end);
+    if (!ostel_logparse_starts(p, "tokens per second")) {
+        t->truncated = true;
+        return;
+    }
+    struct ostel_logval *tps = k == T_PROMPT ? &t->prompt_tps
+                               : k == T_GEN  ? &t->gen_tps
+                                             : &t->sampling_tps;
+    if (!isnan(x))
+        lp_set(tps, x);
+    if (p[strlen("tokens per second")] != ')')
+        t->truncated = true;
+}
+
 /*
  * "<key> time = %10.2f ms / %5d tokens (%8.2f ms per token, %8.2f tokens per second)" and its
  * relatives: "sample time = x ms / n runs (y ms per token)" (mid-2023, no tokens per second),
@@ -381,16 +491,9 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
                         const char *body)
 {
     body = ostel_logparse_skip_ws(body);
-    size_t i;
     const char *p = NULL;
-    for (i = 0; i < OSTEL_ARRAY_LEN(timing_keys); i++) {
-        if (ostel_logparse_starts(body, timing_keys[i].key)) {
-            p = ostel_logparse_skip_ws(body + strlen(timing_keys[i].key));
-            if (*p == '=')
-                break;
-        }
-    }
-    if (i == OSTEL_ARRAY_LEN(timing_keys))
+    int i = timing_key_at(body, &p);
+    if (i < 0)
         return false;
     enum tkey k = timing_keys[i].k;
     if (sampler_only && k != T_SAMPLING)
@@ -424,83 +527,15 @@ static bool timing_line(struct lp_state *st, enum ostel_logparse_format fmt, boo
     }
     p = ostel_logparse_skip_ws(p + 2);
     if (*p == '/') {
-        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-            t->truncated = true;
+        p = timing_count(st, k, p, &sep);
+        if (!p)
             return true;
-        }
-        note_sep(st, sep);
-        p = ostel_logparse_skip_ws(end);
-        struct ostel_logval *count = NULL;
-        switch (k) {
-        case T_PROMPT:
-            count = &t->prompt_tokens;
-            break;
-        case T_GEN:
-            count = &t->gen_tokens;
-            break;
-        case T_TOTAL:
-            count = &t->total_tokens;
-            break;
-        case T_SAMPLING:
-            count = &t->sampling_runs;
-            break;
-        default:
-            break;
-        }
-        if (count) {
-            lp_set(count, x);
-            /* "tokens"/"runs" cut short: the count before it was complete, the line was not */
-            if (!ostel_logparse_starts(p, "token") && !ostel_logparse_starts(p, "run"))
-                t->truncated = true;
-        }
-        while (*p && *p != ' ' && *p != '(')
-            p++;
-        p = ostel_logparse_skip_ws(p);
     } else if (*p == '\0' && (k == T_PROMPT || k == T_GEN)) {
         t->truncated = true;
         return true;
     }
-    if (k == T_PROMPT || k == T_GEN || k == T_SAMPLING) {
-        if (*p != '(') {
-            /* common_perf's "sampling time = x ms" has no parenthesis; the others always do */
-            if (k != T_SAMPLING)
-                t->truncated = true;
-            return true;
-        }
-        /* "( 0.65 ms per token" then ", 12.31 tokens per second)" since June 2023 */
-        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-            t->truncated = true;
-            return true;
-        }
-        p = ostel_logparse_skip_ws(end);
-        if (!ostel_logparse_starts(p, "ms per token")) {
-            t->truncated = true;
-            return true;
-        }
-        p = ostel_logparse_skip_ws(p + strlen("ms per token"));
-        if (*p == ')')
-            return true; /* mid-2023: no tokens per second */
-        if (*p != ',') {
-            t->truncated = true;
-            return true;
-        }
-        if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-            t->truncated = true;
-            return true;
-        }
-        p = ostel_logparse_skip_ws(end);
-        if (!ostel_logparse_starts(p, "tokens per second")) {
-            t->truncated = true;
-            return true;
-        }
-        struct ostel_logval *tps = k == T_PROMPT ? &t->prompt_tps
-                                   : k == T_GEN  ? &t->gen_tps
-                                                 : &t->sampling_tps;
-        if (!isnan(x))
-            lp_set(tps, x);
-        if (p[strlen("tokens per second")] != ')')
-            t->truncated = true;
-    }
+    if (k == T_PROMPT || k == T_GEN || k == T_SAMPLING)
+        timing_rate(t, k, p);
     return true;
 }
 
@@ -1179,49 +1214,47 @@ static bool looks_like_system_info(const char *text)
     return c && c - text < 24 && strstr(text, " = 1 |") != NULL;
 }
 
-static void parse_line(struct lp_state *st, const char *text)
+/* Metal's "recommendedMaxWorkingSetSize = N MB", anywhere in a line. */
+static void working_set_line(struct lp_state *st, const char *text)
+{
+    const char *rm = strstr(text, "recommendedMaxWorkingSetSize");
+    if (rm && (rm = strchr(rm, '=')))
+        ostel_logparse_scan_val(st, rm + 1, &st->r->recommended_max_working_set_mb);
+}
+
+/* A line without a "tag: " prefix: a server timing block's un-prefixed lines, perplexity's and the
+ * CLI's speed, llama-cpp-python's system info, Metal's working set. */
+static void untagged_line(struct lp_state *st, const char *text)
 {
     struct ostel_log_result *r = st->r;
-    if (st->server_block_lines > 0)
-        st->server_block_lines--;
-    if (ostel_logparse_bench_line(st, text))
+    if (st->server_block_lines > 0 &&
+        timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_TIMING, false, text))
         return;
-
-    if (server_progress_line(st, text))
+    if (perplexity_line(st, text) || cli_speed_line(st, text))
         return;
+    if (!r->system_info[0] && looks_like_system_info(text))
+        copy_cstr(r->system_info, sizeof(r->system_info), text);
+    working_set_line(st, text);
+}
 
-    char tag[64];
-    const char *body;
-    if (!split_tag(text, tag, sizeof(tag), &body)) {
-        if (st->server_block_lines > 0 &&
-            timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_TIMING, false, text))
-            return;
-        if (perplexity_line(st, text) || cli_speed_line(st, text))
-            return;
-        if (!r->system_info[0] && looks_like_system_info(text))
-            copy_cstr(r->system_info, sizeof(r->system_info), text);
-        const char *rm = strstr(text, "recommendedMaxWorkingSetSize");
-        if (rm && (rm = strchr(rm, '=')))
-            ostel_logparse_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
-        return;
-    }
-
-    /* timing blocks */
+/* The timing blocks, by their tag; false when the tag is none of theirs. */
+static bool timing_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
     if (tag_is(tag, "llama_print_timings")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_PRINT_TIMINGS, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "llama_perf_context_print")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_PERF_CONTEXT, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "common_perf_print")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_COMMON_PERF, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "llama_perf_sampler_print")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_NONE, true, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "print_timing")) {
         /* "slot print_timing: id 0 | task 0 |" alone: un-prefixed timing lines follow (2025) */
@@ -1229,85 +1262,90 @@ static void parse_line(struct lp_state *st, const char *text)
             st->server_block_lines = 6;
         else
             timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_TIMING, false, body);
-        return;
+        return true;
     }
     if (tag_is(tag, "print_timings")) {
         timing_line(st, OSTEL_LOGPARSE_FORMAT_SERVER_KV, false, body);
-        return;
+        return true;
     }
+    return false;
+}
 
-    if (tag_is(tag, "print_info") || tag_is(tag, "llm_load_print_meta")) {
-        model_line(st, body);
-        return;
-    }
-    if (perplexity_tag_line(st, tag, body))
-        return;
+/* The model loader's lines: the start of a load, a vocabulary-only load. */
+static bool model_load_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     if (tag_is(tag, "llama_model_loader")) {
         if (ostel_logparse_starts(body, "loaded meta data"))
             model_load_start(st);
-        return;
+        return true;
     }
     if (tag_is(tag, "llama_model_load") && strstr(body, "vocab only")) {
         if (!r->model.vocab_only) {
             r->model.vocab_only = true;
             r->vocab_only_loads++;
         }
-        return;
+        return true;
     }
-    if (strstr(body, "using device ")) {
-        device_line(st, body);
-        return;
-    }
+    return false;
+}
+
+/* The build: "build:" or "version:" lines, and common_init's or main's "build ..." (the old
+ * server's "build info | ..." among them). */
+static bool build_tag_line(struct lp_state *st, const char *tag, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     if (tag_is(tag, "build") || tag_is(tag, "version")) {
         build_line(st, body);
-        return;
+        return true;
     }
-    if ((tag_is(tag, "common_init") || tag_is(tag, "main")) &&
-        ostel_logparse_starts(body, "build ")) {
-        const char *b = ostel_logparse_skip_ws(body + strlen("build"));
-        if (ostel_logparse_starts(b, "info")) {
-            /* old server: "build info | tid=... build=2700 commit="abcdef1"" */
-            const char *n = strstr(b, " build=");
-            const char *c = strstr(b, " commit=\"");
-            if (!r->build[0] && n) {
-                ostel_logparse_scan_val(st, n + strlen(" build="), &r->build_number);
-                if (c) {
-                    c += strlen(" commit=\"");
-                    ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), c,
-                                             strcspn(c, "\""));
-                }
-                snprintf(r->build, sizeof(r->build), "%.0f (%s)", r->build_number.value,
-                         r->build_commit);
+    if (!((tag_is(tag, "common_init") || tag_is(tag, "main")) &&
+          ostel_logparse_starts(body, "build ")))
+        return false;
+    const char *b = ostel_logparse_skip_ws(body + strlen("build"));
+    if (ostel_logparse_starts(b, "info")) {
+        /* old server: "build info | tid=... build=2700 commit="abcdef1"" */
+        const char *n = strstr(b, " build=");
+        const char *c = strstr(b, " commit=\"");
+        if (!r->build[0] && n) {
+            ostel_logparse_scan_val(st, n + strlen(" build="), &r->build_number);
+            if (c) {
+                c += strlen(" commit=\"");
+                ostel_logparse_copy_trim(r->build_commit, sizeof(r->build_commit), c,
+                                         strcspn(c, "\""));
             }
-            return;
+            snprintf(r->build, sizeof(r->build), "%.0f (%s)", r->build_number.value,
+                     r->build_commit);
         }
-        if (*b == '=')
-            b = ostel_logparse_skip_ws(b + 1);
-        build_line(st, b);
-        return;
+        return true;
     }
-    if (tag_is(tag, "system_info")) {
-        copy_cstr(r->system_info, sizeof(r->system_info), body);
-        return;
-    }
-    if (is_breakdown_tag(tag)) {
-        breakdown_line(st, body);
-        return;
-    }
+    if (*b == '=')
+        b = ostel_logparse_skip_ws(b + 1);
+    build_line(st, b);
+    return true;
+}
+
+/* "offloaded N/M layers to GPU"; false for any other line. */
+static bool offload_line(struct lp_state *st, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     const char *off = strstr(body, "offloaded ");
-    if (off && strstr(off, "layers to GPU")) {
-        struct ostel_logval a = {0}, b = {0};
-        const char *e = ostel_logparse_scan_val(st, off + strlen("offloaded "), &a);
-        if (e && *e == '/' && ostel_logparse_scan_val(st, e + 1, &b)) {
-            r->offloaded_layers = a;
-            r->offloadable_layers = b;
-        }
-        return;
+    if (!(off && strstr(off, "layers to GPU")))
+        return false;
+    struct ostel_logval a = {0}, b = {0};
+    const char *e = ostel_logparse_scan_val(st, off + strlen("offloaded "), &a);
+    if (e && *e == '/' && ostel_logparse_scan_val(st, e + 1, &b)) {
+        r->offloaded_layers = a;
+        r->offloadable_layers = b;
     }
-    if (buffer_line(st, tag, body))
-        return;
-    if ((strstr(tag, "kv_cache") || is_context_tag(tag)) && kv_line(st, body))
-        return;
+    return true;
+}
+
+/* What no other tag took: the context's lines, Flash Attention's setting (any tag), Metal's working
+ * set. */
+static void context_rest_line(struct lp_state *st, const char *tag, const char *body)
+{
+    struct ostel_log_result *r = st->r;
     if (is_context_tag(tag)) {
         context_line(st, body);
         /* fall through: "Flash Attention was auto, set to enabled" is a llama_context line */
@@ -1322,9 +1360,53 @@ static void parse_line(struct lp_state *st, const char *text)
             return;
         }
     }
-    const char *rm = strstr(body, "recommendedMaxWorkingSetSize");
-    if (rm && (rm = strchr(rm, '=')))
-        ostel_logparse_scan_val(st, rm + 1, &r->recommended_max_working_set_mb);
+    working_set_line(st, body);
+}
+
+static void parse_line(struct lp_state *st, const char *text)
+{
+    struct ostel_log_result *r = st->r;
+    if (st->server_block_lines > 0)
+        st->server_block_lines--;
+    if (ostel_logparse_bench_line(st, text))
+        return;
+
+    if (server_progress_line(st, text))
+        return;
+
+    char tag[64];
+    const char *body;
+    if (!split_tag(text, tag, sizeof(tag), &body)) {
+        untagged_line(st, text);
+        return;
+    }
+    if (timing_tag_line(st, tag, body))
+        return;
+    if (tag_is(tag, "print_info") || tag_is(tag, "llm_load_print_meta")) {
+        model_line(st, body);
+        return;
+    }
+    if (perplexity_tag_line(st, tag, body) || model_load_tag_line(st, tag, body))
+        return;
+    if (strstr(body, "using device ")) {
+        device_line(st, body);
+        return;
+    }
+    if (build_tag_line(st, tag, body))
+        return;
+    if (tag_is(tag, "system_info")) {
+        copy_cstr(r->system_info, sizeof(r->system_info), body);
+        return;
+    }
+    if (is_breakdown_tag(tag)) {
+        breakdown_line(st, body);
+        return;
+    }
+    if (offload_line(st, body) || buffer_line(st, tag, body))
+        return;
+    if ((strstr(tag, "kv_cache") || is_context_tag(tag)) && kv_line(st, body))
+        return;
+    context_rest_line(st, tag, body);
 }
 
 static void finish(struct lp_state *st)

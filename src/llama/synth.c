@@ -426,6 +426,157 @@ static char *dir_of(const char *path)
     return ostel_xstrndup(path, (size_t)(slash - path));
 }
 
+/* The file ostel_synth_write makes: its shape (n_vocab the vocabulary's), its metadata and tensors
+ * described in the GGUF writer, and the header they make. */
+struct synth_file {
+    struct ostel_synth_shape s;
+    struct ostel_gguf_writer w;
+    struct tensor_list l;
+    struct ostel_buf header;
+};
+
+/*
+ * Reads o->vocab_path and checks its tokens against shape; s becomes shape with the vocabulary's
+ * n_vocab. Returns 0 with vocab the caller's to free, or OSTEL_ERR (printed) with vocab freed.
+ */
+static int read_vocab(const struct ostel_synth_shape *shape, const struct ostel_synth_options *o,
+                      struct ostel_gguf *vocab, struct ostel_synth_shape *s)
+{
+    char err[512];
+    if (ostel_gguf_read_file(vocab, o->vocab_path, err, sizeof(err)) != OSTEL_OK) {
+        ostel_gguf_free(vocab);
+        return ostel_error("vocab file %s: %s", o->vocab_path, err);
+    }
+    const struct ostel_gguf_kv *tokens = ostel_gguf_find(vocab, "tokenizer.ggml.tokens");
+    if (!tokens || tokens->type != OSTEL_GGUF_TYPE_ARRAY ||
+        tokens->arr_type != OSTEL_GGUF_TYPE_STRING || tokens->arr_n == 0 ||
+        tokens->arr_n > (1u << 24)) {
+        ostel_gguf_free(vocab);
+        return ostel_error("%s has no usable tokenizer.ggml.tokens array", o->vocab_path);
+    }
+    *s = *shape;
+    if (s->n_vocab && s->n_vocab != tokens->arr_n) {
+        uint64_t have = tokens->arr_n;
+        ostel_gguf_free(vocab);
+        return ostel_error("vocab file %s has %llu tokens, preset %s needs %u", o->vocab_path,
+                           (unsigned long long)have, s->preset, s->n_vocab);
+    }
+    s->n_vocab = (uint32_t)tokens->arr_n;
+    return OSTEL_OK;
+}
+
+/*
+ * Describes f->s's file in f->w: the metadata, vocab's tokenizer keys (vocab is freed) and the
+ * tensors (f->l); its header into f->header and its sizes into res. Returns 0, or OSTEL_ERR
+ * (printed) with f->w and f->l freed and f->header not made.
+ */
+static int describe_file(struct synth_file *f, struct ostel_gguf *vocab, uint32_t type,
+                         struct ostel_synth_result *res)
+{
+    ostel_gguf_writer_init(&f->w);
+    add_metadata(&f->w, &f->s, type);
+    for (size_t i = 0; i < vocab->n_kv; i++)
+        if (strncmp(vocab->kv[i].key, "tokenizer.", 10) == 0)
+            ostel_gguf_writer_add_kv(&f->w, &vocab->kv[i]);
+    ostel_gguf_free(vocab);
+
+    f->l = (struct tensor_list){0};
+    build_tensors(&f->s, type, &f->l);
+    for (size_t i = 0; i < f->l.n; i++) {
+        struct tensor *t = &f->l.t[i];
+        if (ostel_gguf_writer_add_tensor(&f->w, t->name, t->type, t->n_dims, t->ne, &t->bytes) !=
+            OSTEL_OK) {
+            ostel_gguf_writer_free(&f->w);
+            free(f->l.t);
+            return ostel_error("internal: cannot describe tensor '%s'", t->name);
+        }
+        res->n_params += t->ne[0] * (t->ne[1] ? t->ne[1] : 1);
+    }
+    ostel_buf_init(&f->header, 0);
+    ostel_gguf_writer_header(&f->w, &f->header);
+    res->n_tensors = f->l.n;
+    res->file_bytes = f->header.len + f->w.data_bytes;
+    return OSTEL_OK;
+}
+
+/* Refuses an existing o->out_path without --force, and a file system (dir's) with less than need
+ * bytes free; prints why (OSTEL_ERR). */
+static int check_destination(const struct ostel_synth_options *o, const char *dir, uint64_t need)
+{
+    struct stat st;
+    if (!o->force && lstat(o->out_path, &st) == 0)
+        return ostel_error("'%s' exists (use --force to replace it)", o->out_path);
+    struct statvfs vfs;
+    if (statvfs(dir, &vfs) != 0)
+        return ostel_error("cannot stat the file system of '%s': %s", dir, strerror(errno));
+    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+    if (avail < need) {
+        char a[32], n[32];
+        return ostel_error("not enough free space in '%s': %s needed, %s available", dir,
+                           ostel_fmt_bytes(need, n, sizeof(n)),
+                           ostel_fmt_bytes(avail, a, sizeof(a)));
+    }
+    return OSTEL_OK;
+}
+
+/* Ctrl-C or SIGTERM from here on: stop at the next flush (on_stop_signal); the old handlers into
+ * old_int and old_term. */
+static void catch_stop_signals(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction stop = {0};
+    stop.sa_handler = on_stop_signal;
+    sigemptyset(&stop.sa_mask);
+    g_stop_signal = 0;
+    sigaction(SIGINT, &stop, old_int);
+    sigaction(SIGTERM, &stop, old_term);
+}
+
+/* f's bytes into out (the temporary file): the header, then each tensor's data and padding, or
+ * with o->sparse the data section as a hole. Checks the size against res->file_bytes. */
+static int write_contents(struct out *out, const struct synth_file *f,
+                          const struct ostel_synth_options *o, const struct ostel_synth_result *res)
+{
+    if (out_bytes(out, f->header.data, f->header.len) != OSTEL_OK)
+        return OSTEL_ERR;
+    uint64_t seed = o->seed;
+    for (size_t i = 0; i < f->l.n && !o->sparse; i++) {
+        uint64_t x = seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull);
+        uint64_t rng = splitmix64(&x) | 1; /* xorshift state must not be 0 */
+        if (write_tensor(out, &f->s, &f->l.t[i], rng) != OSTEL_OK ||
+            out_bytes(out, NULL, ostel_gguf_writer_pad_bytes(&f->w, f->l.t[i].bytes)) != OSTEL_OK)
+            return OSTEL_ERR;
+    }
+    if (out_flush(out) != OSTEL_OK)
+        return OSTEL_ERR;
+    if (o->sparse) { /* the data section as a hole: the file has its real size, no blocks */
+        if (ftruncate(out->fd, (off_t)res->file_bytes) != 0)
+            return ostel_error("cannot extend '%s' to %llu bytes: %s", out->path,
+                               (unsigned long long)res->file_bytes, strerror(errno));
+        out->written = res->file_bytes;
+    }
+    if (out->written != res->file_bytes)
+        return ostel_error("internal: wrote %llu bytes, expected %llu",
+                           (unsigned long long)out->written, (unsigned long long)res->file_bytes);
+    return OSTEL_OK;
+}
+
+/* The temporary file made the output: synced, closed (out->fd -1 after) and renamed to
+ * out->final_path. */
+static int commit_file(struct out *out)
+{
+    if (fchmod(out->fd, 0644) != 0 || fsync(out->fd) != 0)
+        return ostel_error("cannot sync '%s': %s", out->path, strerror(errno));
+    if (close(out->fd) != 0) {
+        out->fd = -1;
+        return ostel_error("cannot close '%s': %s", out->path, strerror(errno));
+    }
+    out->fd = -1;
+    if (rename(out->path, out->final_path) != 0)
+        return ostel_error("cannot rename '%s' to '%s': %s", out->path, out->final_path,
+                           strerror(errno));
+    return OSTEL_OK;
+}
+
 int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_synth_options *o,
                       struct ostel_synth_result *res)
 {
@@ -437,51 +588,11 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
         return ostel_error("output type must be f16 or q8_0");
 
     struct ostel_gguf vocab;
-    if (ostel_gguf_read_file(&vocab, o->vocab_path, err, sizeof(err)) != OSTEL_OK) {
-        ostel_gguf_free(&vocab);
-        return ostel_error("vocab file %s: %s", o->vocab_path, err);
-    }
-    const struct ostel_gguf_kv *tokens = ostel_gguf_find(&vocab, "tokenizer.ggml.tokens");
-    if (!tokens || tokens->type != OSTEL_GGUF_TYPE_ARRAY ||
-        tokens->arr_type != OSTEL_GGUF_TYPE_STRING || tokens->arr_n == 0 ||
-        tokens->arr_n > (1u << 24)) {
-        ostel_gguf_free(&vocab);
-        return ostel_error("%s has no usable tokenizer.ggml.tokens array", o->vocab_path);
-    }
-    struct ostel_synth_shape s = *shape;
-    if (s.n_vocab && s.n_vocab != tokens->arr_n) {
-        uint64_t have = tokens->arr_n;
-        ostel_gguf_free(&vocab);
-        return ostel_error("vocab file %s has %llu tokens, preset %s needs %u", o->vocab_path,
-                           (unsigned long long)have, s.preset, s.n_vocab);
-    }
-    s.n_vocab = (uint32_t)tokens->arr_n;
-
-    struct ostel_gguf_writer w;
-    ostel_gguf_writer_init(&w);
-    add_metadata(&w, &s, o->type);
-    for (size_t i = 0; i < vocab.n_kv; i++)
-        if (strncmp(vocab.kv[i].key, "tokenizer.", 10) == 0)
-            ostel_gguf_writer_add_kv(&w, &vocab.kv[i]);
-    ostel_gguf_free(&vocab);
-
-    struct tensor_list l = {0};
-    build_tensors(&s, o->type, &l);
-    for (size_t i = 0; i < l.n; i++) {
-        struct tensor *t = &l.t[i];
-        if (ostel_gguf_writer_add_tensor(&w, t->name, t->type, t->n_dims, t->ne, &t->bytes) !=
-            OSTEL_OK) {
-            ostel_gguf_writer_free(&w);
-            free(l.t);
-            return ostel_error("internal: cannot describe tensor '%s'", t->name);
-        }
-        res->n_params += t->ne[0] * (t->ne[1] ? t->ne[1] : 1);
-    }
-    struct ostel_buf header;
-    ostel_buf_init(&header, 0);
-    ostel_gguf_writer_header(&w, &header);
-    res->n_tensors = l.n;
-    res->file_bytes = header.len + w.data_bytes;
+    struct synth_file f;
+    if (read_vocab(shape, o, &vocab, &f.s) != OSTEL_OK)
+        return OSTEL_ERR;
+    if (describe_file(&f, &vocab, o->type, res) != OSTEL_OK)
+        return OSTEL_ERR;
 
     int rc = OSTEL_ERR;
     char *dir = dir_of(o->out_path);
@@ -493,33 +604,13 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
         rc = OSTEL_OK;
         goto done;
     }
-    struct stat st;
-    if (!o->force && lstat(o->out_path, &st) == 0) {
-        ostel_error("'%s' exists (use --force to replace it)", o->out_path);
+    if (check_destination(o, dir, (o->sparse ? f.header.len : res->file_bytes) + (64u << 20)) !=
+        OSTEL_OK)
         goto done;
-    }
-    struct statvfs vfs;
-    if (statvfs(dir, &vfs) != 0) {
-        ostel_error("cannot stat the file system of '%s': %s", dir, strerror(errno));
-        goto done;
-    }
-    uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-    uint64_t need = (o->sparse ? header.len : res->file_bytes) + (64u << 20);
-    if (avail < need) {
-        char a[32], n[32];
-        ostel_error("not enough free space in '%s': %s needed, %s available", dir,
-                    ostel_fmt_bytes(need, n, sizeof(n)), ostel_fmt_bytes(avail, a, sizeof(a)));
-        goto done;
-    }
     remove_stale_temps(dir, o->out_path);
     tmp = ostel_xasprintf("%s.synth-%ld-XXXXXX", o->out_path, (long)getpid());
     /* Ctrl-C or SIGTERM from here on: stop at the next flush, remove the temporary file. */
-    struct sigaction stop = {0};
-    stop.sa_handler = on_stop_signal;
-    sigemptyset(&stop.sa_mask);
-    g_stop_signal = 0;
-    sigaction(SIGINT, &stop, &old_int);
-    sigaction(SIGTERM, &stop, &old_term);
+    catch_stop_signals(&old_int, &old_term);
     handlers_set = true;
     out.fd = mkstemp(tmp);
     if (out.fd < 0) {
@@ -531,45 +622,8 @@ int ostel_synth_write(const struct ostel_synth_shape *shape, const struct ostel_
     out.path = tmp;
     out.buf = ostel_xmalloc(WRITE_CHUNK);
     double t0 = ostel_mono_s();
-    if (out_bytes(&out, header.data, header.len) != OSTEL_OK)
+    if (write_contents(&out, &f, o, res) != OSTEL_OK || commit_file(&out) != OSTEL_OK)
         goto done;
-    uint64_t seed = o->seed;
-    for (size_t i = 0; i < l.n && !o->sparse; i++) {
-        uint64_t x = seed ^ ((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull);
-        uint64_t rng = splitmix64(&x) | 1; /* xorshift state must not be 0 */
-        if (write_tensor(&out, &s, &l.t[i], rng) != OSTEL_OK ||
-            out_bytes(&out, NULL, ostel_gguf_writer_pad_bytes(&w, l.t[i].bytes)) != OSTEL_OK)
-            goto done;
-    }
-    if (out_flush(&out) != OSTEL_OK)
-        goto done;
-    if (o->sparse) { /* the data section as a hole: the file has its real size, no blocks */
-        if (ftruncate(out.fd, (off_t)res->file_bytes) != 0) {
-            ostel_error("cannot extend '%s' to %llu bytes: %s", tmp,
-                        (unsigned long long)res->file_bytes, strerror(errno));
-            goto done;
-        }
-        out.written = res->file_bytes;
-    }
-    if (out.written != res->file_bytes) {
-        ostel_error("internal: wrote %llu bytes, expected %llu", (unsigned long long)out.written,
-                    (unsigned long long)res->file_bytes);
-        goto done;
-    }
-    if (fchmod(out.fd, 0644) != 0 || fsync(out.fd) != 0) {
-        ostel_error("cannot sync '%s': %s", tmp, strerror(errno));
-        goto done;
-    }
-    if (close(out.fd) != 0) {
-        out.fd = -1;
-        ostel_error("cannot close '%s': %s", tmp, strerror(errno));
-        goto done;
-    }
-    out.fd = -1;
-    if (rename(tmp, o->out_path) != 0) {
-        ostel_error("cannot rename '%s' to '%s': %s", tmp, o->out_path, strerror(errno));
-        goto done;
-    }
     free(tmp);
     tmp = NULL;
     res->seconds = ostel_mono_s() - t0;
@@ -587,9 +641,9 @@ done:
     }
     free(out.buf);
     free(dir);
-    ostel_buf_free(&header);
-    ostel_gguf_writer_free(&w);
-    free(l.t);
+    ostel_buf_free(&f.header);
+    ostel_gguf_writer_free(&f.w);
+    free(f.l.t);
     return rc;
 }
 

@@ -173,7 +173,8 @@ static double median_field(const struct ostel_report *r, const struct ostel_repo
     return s.median;
 }
 
-void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
+/* The header: the columns, the GPU's when some run has GPU telemetry (the serving ones follow). */
+static void csv_header(const struct ostel_report *r, struct ostel_buf *out)
 {
     for (size_t c = 0; c < OSTEL_ARRAY_LEN(columns); c++)
         ostel_buf_printf(out, "%s%s", c ? "," : "", columns[c]);
@@ -186,6 +187,154 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
                             "gpu_j_per_token_ratio_ci95_hi,gpu_j_per_token_p,"
                             "gpu_j_per_token_significant");
     }
+}
+
+/* A group's row, section by section: the first cell (the label) comes first, every later cell of
+ * every section after a comma. */
+#define SEP ostel_buf_putc(out, ',')
+
+/* The group and its runs' facts, from the label to n_gen (llama-bench's names). */
+static void row_facts(const struct ostel_report *r, const struct ostel_report_group *g,
+                      struct ostel_buf *out)
+{
+    double size_mib = median_field(r, g, offsetof(struct ostel_report_run, model_size_mib), false);
+    double n_gen = median_field(r, g, offsetof(struct ostel_report_run, n_gen), false);
+    if (isnan(n_gen))
+        n_gen = median_field(r, g, offsetof(struct ostel_report_run, gen), true);
+    csv_str(out, g->label);
+    SEP;
+    csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, tag)));
+    SEP;
+    csv_str(out, common_model(r, g));
+    SEP;
+    csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, model_type)));
+    SEP;
+    ostel_report_csv_num(out, isnan(size_mib) ? NAN : round(size_mib * 1048576.0));
+    SEP;
+    ostel_report_csv_num(
+        out, median_field(r, g, offsetof(struct ostel_report_run, model_n_params), false));
+    SEP;
+    ostel_report_csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, ctx), true));
+    SEP;
+    ostel_report_csv_num(out,
+                         median_field(r, g, offsetof(struct ostel_report_run, n_prompt), false));
+    SEP;
+    ostel_report_csv_num(out, n_gen);
+}
+
+/* The runs and the speeds: generation's statistics, prompt processing's and the wall time's. */
+static void row_speeds(const struct ostel_report_group *g, struct ostel_buf *out)
+{
+    const struct ostel_stats_summary *gen = &g->stat[OSTEL_REPORT_M_GEN_TPS];
+    const struct ostel_stats_summary *pp = &g->stat[OSTEL_REPORT_M_PROMPT_TPS];
+    const struct ostel_stats_summary *wall = &g->stat[OSTEL_REPORT_M_WALL_S];
+    SEP;
+    ostel_report_csv_num(out, (double)g->n);
+    SEP;
+    ostel_report_csv_num(out, (double)g->n_ok);
+    SEP;
+    ostel_report_csv_num(out, gen->mean);
+    SEP;
+    ostel_report_csv_num(out, gen->sd);
+    SEP;
+    ostel_report_csv_num(out, gen->median);
+    SEP;
+    ostel_report_csv_num(out, gen->min);
+    SEP;
+    ostel_report_csv_num(out, gen->max);
+    SEP;
+    ostel_report_csv_num(out, gen->ci_lo);
+    SEP;
+    ostel_report_csv_num(out, gen->ci_hi);
+    SEP;
+    ostel_report_csv_num(out, gen->cv);
+    SEP;
+    ostel_report_csv_num(out, pp->mean);
+    SEP;
+    ostel_report_csv_num(out, pp->sd);
+    SEP;
+    ostel_report_csv_num(out, pp->median);
+    SEP;
+    ostel_report_csv_num(out, wall->mean);
+    SEP;
+    ostel_report_csv_num(out, wall->sd);
+}
+
+/* The device, memory and the machine's pressure, then the plan. */
+static void row_memory(const struct ostel_report_group *g, struct ostel_buf *out)
+{
+    static const int mem[] = {
+        OSTEL_REPORT_M_DEV_USED_MIB, OSTEL_REPORT_M_MODEL_MIB,      OSTEL_REPORT_M_CONTEXT_MIB,
+        OSTEL_REPORT_M_COMPUTE_MIB,  OSTEL_REPORT_M_HOST_MIB,       OSTEL_REPORT_M_RSS_PEAK_MIB,
+        OSTEL_REPORT_M_CPU_MEAN_PCT, OSTEL_REPORT_M_PAGEINS,        OSTEL_REPORT_M_PAGEOUTS,
+        OSTEL_REPORT_M_MAJFLT,       OSTEL_REPORT_M_PRESSURE_WORST, OSTEL_REPORT_M_AVAIL_MIN_PCT};
+    SEP;
+    csv_str(out, g->device);
+    for (size_t k = 0; k < OSTEL_ARRAY_LEN(mem); k++) {
+        SEP;
+        ostel_report_csv_num(out, g->value[mem[k]]);
+    }
+    SEP;
+    ostel_report_csv_num(out, g->plan_mib);
+    SEP;
+    csv_str(out, g->plan_basis);
+}
+
+/* The notes' brief lines, one cell. */
+static void row_notes(const struct ostel_report_group *g, struct ostel_buf *out)
+{
+    struct ostel_buf notes;
+    ostel_buf_init(&notes, 1 << 16);
+    for (size_t k = 0; k < g->nnotes; k++)
+        ostel_buf_printf(&notes, "%s%s", k ? "; " : "", g->notes[k].brief);
+    SEP;
+    csv_str(out, notes.data);
+    ostel_buf_free(&notes);
+}
+
+/* Prediction against measurement, all devices: values only when the group's runs share one
+ * context; the error is the largest over its runs. Then the RSS's anonymous and file peaks. */
+static void row_prediction(const struct ostel_report_group *g, struct ostel_buf *out)
+{
+    for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++) {
+        SEP;
+        ostel_report_csv_num(out, g->pred_total[k].predicted_mib);
+        SEP;
+        ostel_report_csv_num(out, g->pred_total[k].measured_mib);
+        SEP;
+        ostel_report_csv_num(out, g->pred_total[k].error_pct);
+    }
+    SEP;
+    if (g->pred_within_bars >= 0)
+        ostel_buf_puts(out, g->pred_within_bars ? "1" : "0");
+    SEP;
+    ostel_report_csv_num(out, g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB]);
+    SEP;
+    ostel_report_csv_num(out, g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB]);
+}
+
+/* The GPU's columns (only when some run has GPU telemetry: a CPU-only CSV keeps its columns): per
+ * metric the mean, sd and the 95% CI of the mean; J/token's comparison. */
+static void row_gpu(const struct ostel_report_group *g, bool base, struct ostel_buf *out)
+{
+    for (int m = OSTEL_REPORT_M_GPU_FIRST; m < OSTEL_REPORT_NMETRIC; m++) {
+        const struct ostel_stats_summary *s = &g->stat[m];
+        SEP;
+        ostel_report_csv_num(out, s->n ? s->mean : NAN);
+        SEP;
+        ostel_report_csv_num(out, s->n ? s->sd : NAN);
+        SEP;
+        ostel_report_csv_num(out, s->n ? s->ci_lo : NAN);
+        SEP;
+        ostel_report_csv_num(out, s->n ? s->ci_hi : NAN);
+    }
+    SEP;
+    csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN], base);
+}
+
+void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
+{
+    csv_header(r, out);
     /* The serving columns only when some run served (docs/report.md): per level and metric. */
     struct ostel_report_serve sv;
     bool serve = ostel_report_serve_build(r, &sv);
@@ -194,125 +343,16 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
     ostel_buf_puts(out, "\r\n");
     for (size_t gi = 0; gi < r->ngroups; gi++) {
         const struct ostel_report_group *g = &r->groups[gi];
-        const struct ostel_stats_summary *gen = &g->stat[OSTEL_REPORT_M_GEN_TPS];
-        const struct ostel_stats_summary *pp = &g->stat[OSTEL_REPORT_M_PROMPT_TPS];
-        const struct ostel_stats_summary *wall = &g->stat[OSTEL_REPORT_M_WALL_S];
-        double size_mib =
-            median_field(r, g, offsetof(struct ostel_report_run, model_size_mib), false);
-        double n_gen = median_field(r, g, offsetof(struct ostel_report_run, n_gen), false);
-        if (isnan(n_gen))
-            n_gen = median_field(r, g, offsetof(struct ostel_report_run, gen), true);
-#define SEP ostel_buf_putc(out, ',')
-        csv_str(out, g->label);
-        SEP;
-        csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, tag)));
-        SEP;
-        csv_str(out, common_model(r, g));
-        SEP;
-        csv_str(out, common_str_field(r, g, offsetof(struct ostel_report_run, model_type)));
-        SEP;
-        ostel_report_csv_num(out, isnan(size_mib) ? NAN : round(size_mib * 1048576.0));
-        SEP;
-        ostel_report_csv_num(
-            out, median_field(r, g, offsetof(struct ostel_report_run, model_n_params), false));
-        SEP;
-        ostel_report_csv_num(out, median_field(r, g, offsetof(struct ostel_report_run, ctx), true));
-        SEP;
-        ostel_report_csv_num(
-            out, median_field(r, g, offsetof(struct ostel_report_run, n_prompt), false));
-        SEP;
-        ostel_report_csv_num(out, n_gen);
-        SEP;
-        ostel_report_csv_num(out, (double)g->n);
-        SEP;
-        ostel_report_csv_num(out, (double)g->n_ok);
-        SEP;
-        ostel_report_csv_num(out, gen->mean);
-        SEP;
-        ostel_report_csv_num(out, gen->sd);
-        SEP;
-        ostel_report_csv_num(out, gen->median);
-        SEP;
-        ostel_report_csv_num(out, gen->min);
-        SEP;
-        ostel_report_csv_num(out, gen->max);
-        SEP;
-        ostel_report_csv_num(out, gen->ci_lo);
-        SEP;
-        ostel_report_csv_num(out, gen->ci_hi);
-        SEP;
-        ostel_report_csv_num(out, gen->cv);
-        SEP;
-        ostel_report_csv_num(out, pp->mean);
-        SEP;
-        ostel_report_csv_num(out, pp->sd);
-        SEP;
-        ostel_report_csv_num(out, pp->median);
-        SEP;
-        ostel_report_csv_num(out, wall->mean);
-        SEP;
-        ostel_report_csv_num(out, wall->sd);
-        SEP;
-        csv_str(out, g->device);
-        SEP;
-        static const int mem[] = {OSTEL_REPORT_M_DEV_USED_MIB,   OSTEL_REPORT_M_MODEL_MIB,
-                                  OSTEL_REPORT_M_CONTEXT_MIB,    OSTEL_REPORT_M_COMPUTE_MIB,
-                                  OSTEL_REPORT_M_HOST_MIB,       OSTEL_REPORT_M_RSS_PEAK_MIB,
-                                  OSTEL_REPORT_M_CPU_MEAN_PCT,   OSTEL_REPORT_M_PAGEINS,
-                                  OSTEL_REPORT_M_PAGEOUTS,       OSTEL_REPORT_M_MAJFLT,
-                                  OSTEL_REPORT_M_PRESSURE_WORST, OSTEL_REPORT_M_AVAIL_MIN_PCT};
-        for (size_t k = 0; k < OSTEL_ARRAY_LEN(mem); k++) {
-            ostel_report_csv_num(out, g->value[mem[k]]);
-            SEP;
-        }
-        ostel_report_csv_num(out, g->plan_mib);
-        SEP;
-        csv_str(out, g->plan_basis);
-        SEP;
         bool base = gi == r->baseline;
+        row_facts(r, g, out);
+        row_speeds(g, out);
+        row_memory(g, out);
+        SEP;
         csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GEN_TPS], base);
-        SEP;
-        struct ostel_buf notes;
-        ostel_buf_init(&notes, 1 << 16);
-        for (size_t k = 0; k < g->nnotes; k++)
-            ostel_buf_printf(&notes, "%s%s", k ? "; " : "", g->notes[k].brief);
-        csv_str(out, notes.data);
-        ostel_buf_free(&notes);
-        /* Prediction against measurement, all devices: values only when the group's runs share
-         * one context; the error is the largest over its runs. */
-        for (int k = 0; k < OSTEL_REPORT_PART_OUTPUT; k++) {
-            SEP;
-            ostel_report_csv_num(out, g->pred_total[k].predicted_mib);
-            SEP;
-            ostel_report_csv_num(out, g->pred_total[k].measured_mib);
-            SEP;
-            ostel_report_csv_num(out, g->pred_total[k].error_pct);
-        }
-        SEP;
-        if (g->pred_within_bars >= 0)
-            ostel_buf_puts(out, g->pred_within_bars ? "1" : "0");
-        SEP;
-        ostel_report_csv_num(out, g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB]);
-        SEP;
-        ostel_report_csv_num(out, g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB]);
-        /* The GPU's columns only when some run has GPU telemetry (a CPU-only CSV keeps its
-         * columns): per metric the mean, sd and the 95% CI of the mean; J/token's comparison. */
-        if (r->gpu) {
-            for (int m = OSTEL_REPORT_M_GPU_FIRST; m < OSTEL_REPORT_NMETRIC; m++) {
-                const struct ostel_stats_summary *s = &g->stat[m];
-                SEP;
-                ostel_report_csv_num(out, s->n ? s->mean : NAN);
-                SEP;
-                ostel_report_csv_num(out, s->n ? s->sd : NAN);
-                SEP;
-                ostel_report_csv_num(out, s->n ? s->ci_lo : NAN);
-                SEP;
-                ostel_report_csv_num(out, s->n ? s->ci_hi : NAN);
-            }
-            SEP;
-            csv_cmp(out, &g->cmp[OSTEL_REPORT_M_GPU_J_PER_TOKEN], base);
-        }
-#undef SEP
+        row_notes(g, out);
+        row_prediction(g, out);
+        if (r->gpu)
+            row_gpu(g, base, out);
         if (serve)
             ostel_report_serve_csv(r, &sv, (long)gi, out);
         ostel_buf_puts(out, "\r\n");
@@ -320,3 +360,5 @@ void ostel_report_csv_write(const struct ostel_report *r, struct ostel_buf *out)
     if (serve)
         ostel_report_serve_free(&sv);
 }
+
+#undef SEP

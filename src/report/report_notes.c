@@ -318,119 +318,149 @@ static bool device_is_unified(const char *dev)
     return strncmp(dev, "Metal", 5) == 0 || strncmp(dev, "MTL", 3) == 0;
 }
 
+/* A group's memory figures (MiB, NAN = unknown) that its interpretation weighs. */
+struct mem_figures {
+    double rss, used, host, model, ctx, compute, anon, file, proc, beyond;
+};
+
+/* Only RSS is known: it is the plan, as a lower bound. */
+static void interpret_rss_only(struct ostel_report_group *g, const struct mem_figures *f,
+                               struct ostel_buf *b)
+{
+    ostel_buf_printf(b,
+                     "Only RSS is known: peak %.0f MiB. RSS counts only the pages the CPU "
+                     "has resident, so GPU allocations and model pages that were mapped "
+                     "but not resident are missing from it: take it as a lower bound.",
+                     f->rss);
+    g->plan_mib = f->rss;
+    g->plan_basis = "peak RSS";
+}
+
+/* A GPU's run: llama.cpp's breakdown (all of it in RAM on Apple silicon), or NVML's process peak
+ * where it was measured, is the plan; the host's RSS explained. */
+static void interpret_device(struct ostel_report_group *g, const struct mem_figures *f,
+                             struct ostel_buf *b)
+{
+    double total = f->used + (isnan(f->host) ? 0 : f->host);
+    ostel_buf_printf(b,
+                     "llama.cpp accounts %.0f MiB on %s (model %.0f + context %.0f + "
+                     "compute %.0f)",
+                     f->used, g->device, f->model, f->ctx, f->compute);
+    if (!isnan(f->host))
+        ostel_buf_printf(b, " and %.0f MiB on the host", f->host);
+    if (!isnan(f->rss))
+        ostel_buf_printf(b, "; peak RSS was %.0f MiB", f->rss);
+    ostel_buf_puts(b, ". RSS counts only CPU-visible resident pages: memory that llama.cpp "
+                      "allocated on the GPU is not in it.");
+    if (device_is_unified(g->device))
+        ostel_buf_printf(b,
+                         " On Apple silicon the GPU uses the same RAM: plan for %.0f MiB "
+                         "of RAM in total (llama.cpp's breakdown), which must stay under "
+                         "Metal's recommended working set.",
+                         total);
+    else if (isnan(f->proc))
+        ostel_buf_printf(b,
+                         " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
+                         "fit in %s's memory%s.",
+                         f->used, g->device, isnan(f->host) ? "" : ", plus the host part in RAM");
+    if (!device_is_unified(g->device) && !isnan(f->rss)) {
+        ostel_buf_puts(b, " With the model on the GPU, the host's RSS is mostly file-backed "
+                          "pages of the mmap'd GGUF (metrics.csv's rss_file_mb): page cache, "
+                          "reclaimable, and gone with --no-mmap, which allocates the host "
+                          "copy only while loading; rss_anon_mb is the process's own.");
+        if (!isnan(f->anon) && !isnan(f->file))
+            ostel_buf_printf(b,
+                             " Here the anonymous part peaked at %.0f MiB (the RAM the "
+                             "process needs) and the file-backed part at %.0f MiB.",
+                             f->anon, f->file);
+    }
+    g->plan_mib = device_is_unified(g->device) ? total : f->used;
+    g->plan_basis = "llama.cpp breakdown";
+    if (!device_is_unified(g->device) && !isnan(f->proc)) {
+        ostel_buf_printf(b, " NVML measured the process at %.0f MiB on the GPU at its peak",
+                         f->proc);
+        if (!isnan(f->beyond))
+            ostel_buf_printf(b,
+                             ", %.0f MiB beyond llama.cpp's own accounting (the CUDA "
+                             "context, cuBLAS workspaces, allocator slack)",
+                             f->beyond);
+        ostel_buf_printf(
+            b, ". For capacity planning that is what must fit in %s's memory: %.0f MiB%s.",
+            g->device, f->proc, isnan(f->host) ? "" : ", plus the host part in RAM");
+        g->plan_mib = f->proc;
+        g->plan_basis = "NVML process peak";
+    }
+}
+
+/* A CPU's run: llama.cpp's total or the peak RSS, whichever covers the other, is the plan. */
+static void interpret_cpu(struct ostel_report_group *g, const struct mem_figures *f,
+                          struct ostel_buf *b)
+{
+    if (isnan(f->rss)) {
+        ostel_buf_printf(b,
+                         "llama.cpp accounts %.0f MiB (model %.0f + context %.0f + compute "
+                         "%.0f); no RSS was sampled. Plan with llama.cpp's total.",
+                         f->used, f->model, f->ctx, f->compute);
+        g->plan_mib = f->used;
+        g->plan_basis = "llama.cpp breakdown";
+    } else if (f->rss < RSS_SHORT_FRACTION * f->used) {
+        ostel_buf_printf(b,
+                         "Peak RSS (%.0f MiB) stayed %.0f MiB below llama.cpp's total "
+                         "(%.0f MiB: model %.0f + context %.0f + compute %.0f): RSS counts "
+                         "only resident pages, and part of the memory-mapped model or of "
+                         "the allocated buffers was never touched or was evicted. Plan "
+                         "with llama.cpp's total, %.0f MiB: with less, the model pages "
+                         "from disk once it is all in use.",
+                         f->rss, f->used - f->rss, f->used, f->model, f->ctx, f->compute, f->used);
+        g->plan_mib = f->used;
+        g->plan_basis = "llama.cpp breakdown";
+    } else {
+        ostel_buf_printf(b,
+                         "Peak RSS (%.0f MiB) covers llama.cpp's total (%.0f MiB: model "
+                         "%.0f + context %.0f + compute %.0f) plus %.0f MiB of runtime "
+                         "overhead. Plan with the peak RSS, %.0f MiB.",
+                         f->rss, f->used, f->model, f->ctx, f->compute,
+                         f->rss > f->used ? f->rss - f->used : 0, f->rss);
+        g->plan_mib = f->rss;
+        g->plan_basis = "peak RSS";
+    }
+}
+
 static void interpret(struct ostel_report_group *g)
 {
-    double rss = g->value[OSTEL_REPORT_M_RSS_PEAK_MIB];
-    double used = g->value[OSTEL_REPORT_M_DEV_USED_MIB];
-    double host = g->value[OSTEL_REPORT_M_HOST_MIB];
-    double model = g->value[OSTEL_REPORT_M_MODEL_MIB], ctx = g->value[OSTEL_REPORT_M_CONTEXT_MIB];
-    double compute = g->value[OSTEL_REPORT_M_COMPUTE_MIB];
-    double anon = g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB];
-    double file = g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB];
-    double proc = g->value[OSTEL_REPORT_M_GPU_PROC_PEAK_MIB];
-    double beyond = g->value[OSTEL_REPORT_M_GPU_BEYOND_MIB];
+    const struct mem_figures f = {
+        .rss = g->value[OSTEL_REPORT_M_RSS_PEAK_MIB],
+        .used = g->value[OSTEL_REPORT_M_DEV_USED_MIB],
+        .host = g->value[OSTEL_REPORT_M_HOST_MIB],
+        .model = g->value[OSTEL_REPORT_M_MODEL_MIB],
+        .ctx = g->value[OSTEL_REPORT_M_CONTEXT_MIB],
+        .compute = g->value[OSTEL_REPORT_M_COMPUTE_MIB],
+        .anon = g->value[OSTEL_REPORT_M_RSS_ANON_PEAK_MIB],
+        .file = g->value[OSTEL_REPORT_M_RSS_FILE_PEAK_MIB],
+        .proc = g->value[OSTEL_REPORT_M_GPU_PROC_PEAK_MIB],
+        .beyond = g->value[OSTEL_REPORT_M_GPU_BEYOND_MIB],
+    };
     g->plan_mib = NAN;
     g->plan_basis = NULL;
-    if (g->n_ok == 0 || (isnan(rss) && isnan(used)))
+    if (g->n_ok == 0 || (isnan(f.rss) && isnan(f.used)))
         return;
     struct ostel_buf b;
     ostel_buf_init(&b, 1 << 16);
     bool cpu = !*g->device || strcmp(g->device, "CPU") == 0;
-    if (isnan(used)) {
-        ostel_buf_printf(&b,
-                         "Only RSS is known: peak %.0f MiB. RSS counts only the pages the CPU "
-                         "has resident, so GPU allocations and model pages that were mapped "
-                         "but not resident are missing from it: take it as a lower bound.",
-                         rss);
-        g->plan_mib = rss;
-        g->plan_basis = "peak RSS";
-    } else if (!cpu) {
-        double total = used + (isnan(host) ? 0 : host);
-        ostel_buf_printf(&b,
-                         "llama.cpp accounts %.0f MiB on %s (model %.0f + context %.0f + "
-                         "compute %.0f)",
-                         used, g->device, model, ctx, compute);
-        if (!isnan(host))
-            ostel_buf_printf(&b, " and %.0f MiB on the host", host);
-        if (!isnan(rss))
-            ostel_buf_printf(&b, "; peak RSS was %.0f MiB", rss);
-        ostel_buf_puts(&b, ". RSS counts only CPU-visible resident pages: memory that llama.cpp "
-                           "allocated on the GPU is not in it.");
-        if (device_is_unified(g->device))
-            ostel_buf_printf(&b,
-                             " On Apple silicon the GPU uses the same RAM: plan for %.0f MiB "
-                             "of RAM in total (llama.cpp's breakdown), which must stay under "
-                             "Metal's recommended working set.",
-                             total);
-        else if (isnan(proc))
-            ostel_buf_printf(&b,
-                             " For capacity planning use llama.cpp's breakdown: %.0f MiB must "
-                             "fit in %s's memory%s.",
-                             used, g->device, isnan(host) ? "" : ", plus the host part in RAM");
-        if (!device_is_unified(g->device) && !isnan(rss)) {
-            ostel_buf_puts(&b, " With the model on the GPU, the host's RSS is mostly file-backed "
-                               "pages of the mmap'd GGUF (metrics.csv's rss_file_mb): page cache, "
-                               "reclaimable, and gone with --no-mmap, which allocates the host "
-                               "copy only while loading; rss_anon_mb is the process's own.");
-            if (!isnan(anon) && !isnan(file))
-                ostel_buf_printf(&b,
-                                 " Here the anonymous part peaked at %.0f MiB (the RAM the "
-                                 "process needs) and the file-backed part at %.0f MiB.",
-                                 anon, file);
-        }
-        g->plan_mib = device_is_unified(g->device) ? total : used;
-        g->plan_basis = "llama.cpp breakdown";
-        if (!device_is_unified(g->device) && !isnan(proc)) {
-            ostel_buf_printf(&b, " NVML measured the process at %.0f MiB on the GPU at its peak",
-                             proc);
-            if (!isnan(beyond))
-                ostel_buf_printf(&b,
-                                 ", %.0f MiB beyond llama.cpp's own accounting (the CUDA "
-                                 "context, cuBLAS workspaces, allocator slack)",
-                                 beyond);
-            ostel_buf_printf(
-                &b, ". For capacity planning that is what must fit in %s's memory: %.0f MiB%s.",
-                g->device, proc, isnan(host) ? "" : ", plus the host part in RAM");
-            g->plan_mib = proc;
-            g->plan_basis = "NVML process peak";
-        }
-    } else {
-        if (isnan(rss)) {
-            ostel_buf_printf(&b,
-                             "llama.cpp accounts %.0f MiB (model %.0f + context %.0f + compute "
-                             "%.0f); no RSS was sampled. Plan with llama.cpp's total.",
-                             used, model, ctx, compute);
-            g->plan_mib = used;
-            g->plan_basis = "llama.cpp breakdown";
-        } else if (rss < RSS_SHORT_FRACTION * used) {
-            ostel_buf_printf(&b,
-                             "Peak RSS (%.0f MiB) stayed %.0f MiB below llama.cpp's total "
-                             "(%.0f MiB: model %.0f + context %.0f + compute %.0f): RSS counts "
-                             "only resident pages, and part of the memory-mapped model or of "
-                             "the allocated buffers was never touched or was evicted. Plan "
-                             "with llama.cpp's total, %.0f MiB: with less, the model pages "
-                             "from disk once it is all in use.",
-                             rss, used - rss, used, model, ctx, compute, used);
-            g->plan_mib = used;
-            g->plan_basis = "llama.cpp breakdown";
-        } else {
-            ostel_buf_printf(&b,
-                             "Peak RSS (%.0f MiB) covers llama.cpp's total (%.0f MiB: model "
-                             "%.0f + context %.0f + compute %.0f) plus %.0f MiB of runtime "
-                             "overhead. Plan with the peak RSS, %.0f MiB.",
-                             rss, used, model, ctx, compute, rss > used ? rss - used : 0, rss);
-            g->plan_mib = rss;
-            g->plan_basis = "peak RSS";
-        }
-    }
-    if ((cpu || device_is_unified(g->device)) && !isnan(anon) && !isnan(file))
+    if (isnan(f.used))
+        interpret_rss_only(g, &f, &b);
+    else if (!cpu)
+        interpret_device(g, &f, &b);
+    else
+        interpret_cpu(g, &f, &b);
+    if ((cpu || device_is_unified(g->device)) && !isnan(f.anon) && !isnan(f.file))
         ostel_buf_printf(&b,
                          " Of the RSS, the anonymous part (the process's own memory: heap and "
                          "llama.cpp's buffers) peaked at %.0f MiB and the file-backed part (pages "
                          "of the mmap'd model file: page cache, reclaimable, and not there with "
                          "--no-mmap, which copies the model into anonymous memory instead) at "
                          "%.0f MiB.",
-                         anon, file);
+                         f.anon, f.file);
     if (group_has_note(g, OSTEL_REPORT_NOTE_PAGING) ||
         group_has_note(g, OSTEL_REPORT_NOTE_PRESSURE))
         ostel_buf_puts(&b, " These runs paged or met memory pressure: the machine had less free "

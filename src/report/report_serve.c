@@ -264,10 +264,10 @@ static void knee_of_kind(const struct ostel_report_serve *sv, size_t g, bool rat
     ostel_buf_printf(why, "%s: %s", sv->levels[found].name, reason);
 }
 
-bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_serve *sv)
+/* Every level that some serve run measured, once by name (at most OSTEL_REPORT_SERVE_LEVELS_MAX),
+ * in sv->levels as the runs list them. */
+static void collect_levels(const struct ostel_report_set *set, struct ostel_report_serve *sv)
 {
-    memset(sv, 0, sizeof(*sv));
-    const struct ostel_report_set *set = r->set;
     size_t cap = 0;
     for (size_t i = 0; i < set->n; i++) {
         if (!serve_run(&set->runs[i]))
@@ -291,59 +291,59 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
         }
         cJSON_Delete(s);
     }
-    if (sv->nlevels == 0) {
-        free(sv->levels);
-        sv->levels = NULL;
-        return false;
-    }
-    qsort(sv->levels, sv->nlevels, sizeof(*sv->levels), level_cmp);
-    size_t ng = r->ngroups, nl = sv->nlevels;
-    sv->ngroups = ng;
-    sv->cells = ostel_xcalloc(ng * nl, sizeof(*sv->cells));
-    sv->serve_runs = ostel_xcalloc(ng, sizeof(*sv->serve_runs));
-    sv->knee = ostel_xcalloc(ng, sizeof(*sv->knee));
-    sv->knee_why = ostel_xcalloc(ng, sizeof(*sv->knee_why));
-    for (size_t g = 0; g < ng; g++) {
-        const struct ostel_report_group *gr = &r->groups[g];
-        /* values[level][metric][run] */
-        double *x = ostel_xmalloc((nl * OSTEL_REPORT_SV_N * gr->n + 1) * sizeof(*x));
-        for (size_t k = 0; k < nl * OSTEL_REPORT_SV_N * gr->n; k++)
-            x[k] = NAN;
-        bool *seen = ostel_xcalloc(nl, sizeof(*seen));
-        for (size_t j = 0; j < gr->n; j++) {
-            const struct ostel_report_run *run = &set->runs[gr->runs[j]];
-            if (!serve_run(run))
-                continue;
-            sv->serve_runs[g]++;
-            memset(seen, 0, nl * sizeof(*seen));
-            cJSON *s = cJSON_Parse(run->serve_json);
-            const cJSON *l;
-            cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
-            {
-                char nb[96];
-                long li = find_level(sv, level_name(l, nb, sizeof(nb)));
-                if (li < 0 || seen[li])
-                    continue; /* a level named twice in one run counts once: the first */
-                seen[li] = true;
-                struct ostel_report_serve_cell *c = &sv->cells[g * nl + (size_t)li];
-                c->runs++;
-                c->saturated |= strcmp(jstr(l, "stopped_early"), "saturated") == 0;
-                for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
-                    double v = sv_value(l, m);
-                    x[((size_t)li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n + j] = v;
-                    sv->present[m] |= isfinite(v);
-                }
+}
+
+/* Group g's cells: each level's runs, saturation and every metric's statistics over its serve
+ * runs (a level named twice in one run counted once). */
+static void group_cells(const struct ostel_report *r, size_t g, struct ostel_report_serve *sv)
+{
+    const struct ostel_report_set *set = r->set;
+    const struct ostel_report_group *gr = &r->groups[g];
+    size_t nl = sv->nlevels;
+    /* values[level][metric][run] */
+    double *x = ostel_xmalloc((nl * OSTEL_REPORT_SV_N * gr->n + 1) * sizeof(*x));
+    for (size_t k = 0; k < nl * OSTEL_REPORT_SV_N * gr->n; k++)
+        x[k] = NAN;
+    bool *seen = ostel_xcalloc(nl, sizeof(*seen));
+    for (size_t j = 0; j < gr->n; j++) {
+        const struct ostel_report_run *run = &set->runs[gr->runs[j]];
+        if (!serve_run(run))
+            continue;
+        sv->serve_runs[g]++;
+        memset(seen, 0, nl * sizeof(*seen));
+        cJSON *s = cJSON_Parse(run->serve_json);
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(s, "levels"))
+        {
+            char nb[96];
+            long li = find_level(sv, level_name(l, nb, sizeof(nb)));
+            if (li < 0 || seen[li])
+                continue; /* a level named twice in one run counts once: the first */
+            seen[li] = true;
+            struct ostel_report_serve_cell *c = &sv->cells[g * nl + (size_t)li];
+            c->runs++;
+            c->saturated |= strcmp(jstr(l, "stopped_early"), "saturated") == 0;
+            for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+                double v = sv_value(l, m);
+                x[((size_t)li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n + j] = v;
+                sv->present[m] |= isfinite(v);
             }
-            cJSON_Delete(s);
         }
-        for (size_t li = 0; li < nl; li++)
-            for (int m = 0; m < OSTEL_REPORT_SV_N; m++)
-                ostel_stats_summarize(&x[(li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n], gr->n,
-                                      &sv->cells[g * nl + li].stat[m]);
-        free(x);
-        free(seen);
+        cJSON_Delete(s);
     }
-    for (size_t g = 0; g < ng; g++) {
+    for (size_t li = 0; li < nl; li++)
+        for (int m = 0; m < OSTEL_REPORT_SV_N; m++)
+            ostel_stats_summarize(&x[(li * OSTEL_REPORT_SV_N + (size_t)m) * gr->n], gr->n,
+                                  &sv->cells[g * nl + li].stat[m]);
+    free(x);
+    free(seen);
+}
+
+/* Every other group's cells against the baseline's at the same level: ratio, Welch's test. */
+static void compare_with_baseline(const struct ostel_report *r, struct ostel_report_serve *sv)
+{
+    size_t nl = sv->nlevels;
+    for (size_t g = 0; g < sv->ngroups; g++) {
         if (g == r->baseline)
             continue;
         for (size_t li = 0; li < nl; li++) {
@@ -356,6 +356,27 @@ bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_
             }
         }
     }
+}
+
+bool ostel_report_serve_build(const struct ostel_report *r, struct ostel_report_serve *sv)
+{
+    memset(sv, 0, sizeof(*sv));
+    collect_levels(r->set, sv);
+    if (sv->nlevels == 0) {
+        free(sv->levels);
+        sv->levels = NULL;
+        return false;
+    }
+    qsort(sv->levels, sv->nlevels, sizeof(*sv->levels), level_cmp);
+    size_t ng = r->ngroups, nl = sv->nlevels;
+    sv->ngroups = ng;
+    sv->cells = ostel_xcalloc(ng * nl, sizeof(*sv->cells));
+    sv->serve_runs = ostel_xcalloc(ng, sizeof(*sv->serve_runs));
+    sv->knee = ostel_xcalloc(ng, sizeof(*sv->knee));
+    sv->knee_why = ostel_xcalloc(ng, sizeof(*sv->knee_why));
+    for (size_t g = 0; g < ng; g++)
+        group_cells(r, g, sv);
+    compare_with_baseline(r, sv);
     for (size_t g = 0; g < ng; g++) {
         struct ostel_buf why;
         ostel_buf_init(&why, 0);
@@ -404,8 +425,9 @@ static void fill_group_levels(const struct ostel_report *r, const struct ostel_r
     }
 }
 
-static void group_tables(const struct ostel_report *r, const struct ostel_report_serve *sv,
-                         struct ostel_report_tables *out)
+/* serve_groups: each group's latency and throughput per level. */
+static void group_latency_table(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                                struct ostel_report_tables *out)
 {
     static const int lat_m[] = {OSTEL_REPORT_SV_REQ_S,    OSTEL_REPORT_SV_OUT_TPS,
                                 OSTEL_REPORT_SV_GOODPUT,  OSTEL_REPORT_SV_TTFT_P50,
@@ -428,8 +450,15 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         "the SD is the spread between repetitions. The 95% CIs are in the statistics table "
         "below.");
     fill_group_levels(r, sv, t, lat_m, nm);
+}
 
-    /* the machine: RSS and CPU always, the server's gauges and the GPU where recorded */
+/* serve_groups_system: the machine, RSS and CPU always, the server's gauges and the GPU where
+ * recorded. */
+static void group_system_table(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                               struct ostel_report_tables *out)
+{
+    const char *head[18] = {"Group", "Level", "Runs"};
+    char numeric[19] = "llr";
     int sys_m[OSTEL_REPORT_SV_N];
     size_t ns = 0;
     sys_m[ns++] = OSTEL_REPORT_SV_RSS_PEAK;
@@ -442,8 +471,8 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         numeric[3 + k] = 'r';
     }
     numeric[3 + ns] = '\0';
-    t = ostel_report_table_new(out, "serve_groups_system", "Serving by group: the machine", 3 + ns,
-                               head, numeric);
+    struct ostel_report_table *t = ostel_report_table_new(
+        out, "serve_groups_system", "Serving by group: the machine", 3 + ns, head, numeric);
     t->caption = ostel_xasprintf(
         "Mean ± SD over the runs. RSS and CPU: the server's process tree in the level's samples "
         "(CPU 100 = one core); busy slots and deferred requests: llama-server's "
@@ -461,9 +490,15 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
               "included) / its output tokens"
             : "");
     fill_group_levels(r, sv, t, sys_m, ns);
+}
 
+/* serve_knee: each group's knee and its peak request throughput. */
+static void group_knee_table(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                             struct ostel_report_tables *out)
+{
     static const char *const knee_head[] = {"Group", "Knee", "Peak req/s", "At", "Why"};
-    t = ostel_report_table_new(out, "serve_knee", "Serving by group: the knee",
+    struct ostel_report_table *t =
+        ostel_report_table_new(out, "serve_knee", "Serving by group: the knee",
                                OSTEL_ARRAY_LEN(knee_head), knee_head, "llrll");
     t->caption = ostel_xstrdup(
         "The knee is the first level, in order of load (concurrency and rates apart), at which "
@@ -488,58 +523,75 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
         cl[3].text = ostel_xstrdup(at >= 0 ? sv->levels[at].name : "—");
         cl[4].text = ostel_xstrdup(sv->knee_why[g] ? sv->knee_why[g] : "—");
     }
+}
 
-    if (r->ngroups >= 2) {
-        static const char *const cmp_head[] = {"Group",  "Level",   "Metric", "Ratio",
-                                               "95% CI", "Welch p", "Verdict"};
-        const struct ostel_report_group *base = &r->groups[r->baseline];
-        t = ostel_report_table_new(out, "serve_comparison",
-                                   "Serving by group: comparison with the baseline",
-                                   OSTEL_ARRAY_LEN(cmp_head), cmp_head, "lllrrrl");
-        t->caption = ostel_xasprintf(
-            "Per level, each group's mean divided by the baseline %s's at the same level; the "
-            "interval is the delta method on the log ratio, significant when Welch's p < 0.05 "
-            "(docs/report.md).",
-            base->label);
-        for (size_t g = 0; g < r->ngroups; g++) {
-            if (g == r->baseline)
-                continue;
-            for (size_t li = 0; li < sv->nlevels; li++) {
-                const struct ostel_report_serve_cell *c = &sv->cells[g * sv->nlevels + li];
-                for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
-                    const struct ostel_report_cmp *cm = &c->cmp[m];
-                    if (!sv_info[m].compare || isnan(cm->ratio.ratio))
-                        continue;
-                    size_t row = ostel_report_table_row_add(t);
-                    struct ostel_report_cell *cl = &t->cells[row * t->ncols];
-                    cl[0].text = ostel_xstrdup(r->groups[g].label);
-                    cl[1].text = ostel_xstrdup(sv->levels[li].name);
-                    cl[2].text = ostel_xstrdup(sv_info[m].label);
-                    cl[3].text = ostel_xasprintf("%.3f×", cm->ratio.ratio);
-                    cl[4].text = isnan(cm->ratio.lo)
-                                     ? ostel_xstrdup("—")
+/* One row of serve_comparison: group's metric m at level against the baseline's (cm). */
+static void comparison_row(struct ostel_report_table *t, const char *group, const char *level,
+                           int m, const struct ostel_report_cmp *cm)
+{
+    size_t row = ostel_report_table_row_add(t);
+    struct ostel_report_cell *cl = &t->cells[row * t->ncols];
+    cl[0].text = ostel_xstrdup(group);
+    cl[1].text = ostel_xstrdup(level);
+    cl[2].text = ostel_xstrdup(sv_info[m].label);
+    cl[3].text = ostel_xasprintf("%.3f×", cm->ratio.ratio);
+    cl[4].text = isnan(cm->ratio.lo) ? ostel_xstrdup("—")
                                      : ostel_xasprintf("%.3f – %.3f", cm->ratio.lo, cm->ratio.hi);
-                    cl[5].text = ostel_report_fmt_p(cm->welch.p);
-                    double pct = 100 * (cm->ratio.ratio - 1);
-                    const char *dir = pct >= 0 ? "higher" : "lower";
-                    if (isnan(cm->welch.p))
-                        cl[6].text = ostel_xasprintf(
-                            "%.1f%% %s; untested (needs 2 runs in each group)", fabs(pct), dir);
-                    else if (cm->significant)
-                        cl[6].text = ostel_xasprintf("%.1f%% %s, significant", fabs(pct), dir);
-                    else
-                        cl[6].text = ostel_xstrdup("no significant difference");
-                    cl[6].bold = cm->significant;
-                }
+    cl[5].text = ostel_report_fmt_p(cm->welch.p);
+    double pct = 100 * (cm->ratio.ratio - 1);
+    const char *dir = pct >= 0 ? "higher" : "lower";
+    if (isnan(cm->welch.p))
+        cl[6].text =
+            ostel_xasprintf("%.1f%% %s; untested (needs 2 runs in each group)", fabs(pct), dir);
+    else if (cm->significant)
+        cl[6].text = ostel_xasprintf("%.1f%% %s, significant", fabs(pct), dir);
+    else
+        cl[6].text = ostel_xstrdup("no significant difference");
+    cl[6].bold = cm->significant;
+}
+
+/* serve_comparison (two groups or more): each group's levels against the baseline's. */
+static void group_comparison_table(const struct ostel_report *r,
+                                   const struct ostel_report_serve *sv,
+                                   struct ostel_report_tables *out)
+{
+    static const char *const cmp_head[] = {"Group",  "Level",   "Metric", "Ratio",
+                                           "95% CI", "Welch p", "Verdict"};
+    const struct ostel_report_group *base = &r->groups[r->baseline];
+    struct ostel_report_table *t = ostel_report_table_new(
+        out, "serve_comparison", "Serving by group: comparison with the baseline",
+        OSTEL_ARRAY_LEN(cmp_head), cmp_head, "lllrrrl");
+    t->caption = ostel_xasprintf(
+        "Per level, each group's mean divided by the baseline %s's at the same level; the "
+        "interval is the delta method on the log ratio, significant when Welch's p < 0.05 "
+        "(docs/report.md).",
+        base->label);
+    for (size_t g = 0; g < r->ngroups; g++) {
+        if (g == r->baseline)
+            continue;
+        for (size_t li = 0; li < sv->nlevels; li++) {
+            const struct ostel_report_serve_cell *c = &sv->cells[g * sv->nlevels + li];
+            for (int m = 0; m < OSTEL_REPORT_SV_N; m++) {
+                const struct ostel_report_cmp *cm = &c->cmp[m];
+                if (!sv_info[m].compare || isnan(cm->ratio.ratio))
+                    continue;
+                comparison_row(t, r->groups[g].label, sv->levels[li].name, m, cm);
             }
         }
-        if (t->nrows == 0)
-            t->caption = (free(t->caption), ostel_xstrdup("No level could be compared."));
     }
+    if (t->nrows == 0)
+        t->caption = (free(t->caption), ostel_xstrdup("No level could be compared."));
+}
 
+/* serve_statistics: every metric's n, mean, CI and CV per group and level. */
+static void group_statistics_table(const struct ostel_report *r,
+                                   const struct ostel_report_serve *sv,
+                                   struct ostel_report_tables *out)
+{
     static const char *const st_head[] = {"Group",     "Level",  "Metric", "n",
                                           "Mean ± SD", "95% CI", "CV"};
-    t = ostel_report_table_new(out, "serve_statistics", "Serving by group: statistics per level",
+    struct ostel_report_table *t =
+        ostel_report_table_new(out, "serve_statistics", "Serving by group: statistics per level",
                                OSTEL_ARRAY_LEN(st_head), st_head, "lllrrrr");
     t->caption = ostel_xstrdup("Over the group's runs that measured the level. 95% CI: of the "
                                "mean (Student t, n ≥ 2); CV: SD / mean.");
@@ -569,6 +621,18 @@ static void group_tables(const struct ostel_report *r, const struct ostel_report
             }
         }
     }
+}
+
+/* The serving tables by group, in the report's order. */
+static void group_tables(const struct ostel_report *r, const struct ostel_report_serve *sv,
+                         struct ostel_report_tables *out)
+{
+    group_latency_table(r, sv, out);
+    group_system_table(r, sv, out);
+    group_knee_table(r, sv, out);
+    if (r->ngroups >= 2)
+        group_comparison_table(r, sv, out);
+    group_statistics_table(r, sv, out);
 }
 
 void ostel_report_serve_tables(const struct ostel_report *r, struct ostel_report_tables *out)

@@ -119,101 +119,107 @@ void ostel_gpu_aggregate_energy_split(const struct ostel_phase_bounds *pb, doubl
     }
 }
 
-cJSON *ostel_gpu_aggregate_json(const struct ostel_gpu_row *rows, size_t n, const cJSON *collection,
-                                const struct ostel_gpu_run_facts *facts,
-                                const struct ostel_phase_bounds *pb)
+/* The devices to summarize: the highest index in rows, or the collection's device count when
+ * larger, at most OSTEL_GPU_MAX_DEVICES. */
+static unsigned device_count(const struct ostel_gpu_row *rows, size_t n, const cJSON *cdevs)
 {
-    cJSON *root = collection ? cJSON_Duplicate(collection, 1) : cJSON_CreateObject();
     unsigned ndev = 0;
     for (size_t i = 0; i < n; i++)
         if (rows[i].gpu + 1 > ndev)
             ndev = rows[i].gpu + 1;
-    const cJSON *cdevs = collection ? cJSON_GetObjectItem(collection, "devices") : NULL;
     if (cJSON_IsArray(cdevs) && (unsigned)cJSON_GetArraySize(cdevs) > ndev)
         ndev = (unsigned)cJSON_GetArraySize(cdevs);
     if (ndev > OSTEL_GPU_MAX_DEVICES)
         ndev = OSTEL_GPU_MAX_DEVICES;
+    return ndev;
+}
 
-    cJSON *pd = cJSON_AddArrayToObject(root, "per_device");
-    double e_phase[OSTEL_PHASE_COUNT] = {0};
-    bool e_valid[OSTEL_PHASE_COUNT] = {false};
-    double proc_peak_sum = 0, beyond_sum = 0;
-    bool beyond_any = false;
-    for (unsigned d = 0; d < ndev; d++) {
-        struct acc all, ph[OSTEL_PHASE_COUNT];
-        acc_init(&all);
-        for (int p = 0; p < OSTEL_PHASE_COUNT; p++)
-            acc_init(&ph[p]);
-        /* Energy by phase: each delta over the interval since the device's previous energy
-         * reading (the previous row when none had a delta yet), split by time overlap. */
-        double e_split[OSTEL_PHASE_COUNT] = {0};
-        bool e_seen[OSTEL_PHASE_COUNT] = {false};
-        double prev_ts = NAN, prev_e_ts = NAN;
-        for (size_t i = 0; i < n; i++) {
-            const struct ostel_gpu_row *r = &rows[i];
-            if (r->gpu != d)
-                continue;
-            acc_add(&all, r);
-            acc_add(&ph[r->phase], r);
-            if ((r->valid >> OSTEL_GPU_ENERGY_J) & 1u) {
-                double from = isfinite(prev_e_ts) ? prev_e_ts : prev_ts;
-                if (!pb) {
-                    e_split[r->phase] += r->v[OSTEL_GPU_ENERGY_J];
-                    e_seen[r->phase] = true;
-                } else {
-                    ostel_gpu_aggregate_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
-                                                     r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
-                }
-                prev_e_ts = r->ts;
+/* Device d's rows into all and ph (per phase), its energy split by phase (pb: by time overlap). */
+static void device_accumulate(const struct ostel_gpu_row *rows, size_t n, unsigned d,
+                              const struct ostel_phase_bounds *pb, struct acc *all,
+                              struct acc ph[OSTEL_PHASE_COUNT])
+{
+    acc_init(all);
+    for (int p = 0; p < OSTEL_PHASE_COUNT; p++)
+        acc_init(&ph[p]);
+    /* Energy by phase: each delta over the interval since the device's previous energy
+     * reading (the previous row when none had a delta yet), split by time overlap. */
+    double e_split[OSTEL_PHASE_COUNT] = {0};
+    bool e_seen[OSTEL_PHASE_COUNT] = {false};
+    double prev_ts = NAN, prev_e_ts = NAN;
+    for (size_t i = 0; i < n; i++) {
+        const struct ostel_gpu_row *r = &rows[i];
+        if (r->gpu != d)
+            continue;
+        acc_add(all, r);
+        acc_add(&ph[r->phase], r);
+        if ((r->valid >> OSTEL_GPU_ENERGY_J) & 1u) {
+            double from = isfinite(prev_e_ts) ? prev_e_ts : prev_ts;
+            if (!pb) {
+                e_split[r->phase] += r->v[OSTEL_GPU_ENERGY_J];
+                e_seen[r->phase] = true;
+            } else {
+                ostel_gpu_aggregate_energy_split(pb, isfinite(from) ? from : r->ts, r->ts,
+                                                 r->v[OSTEL_GPU_ENERGY_J], e_split, e_seen);
             }
-            prev_ts = r->ts;
+            prev_e_ts = r->ts;
         }
-        for (int p = 0; p < OSTEL_PHASE_COUNT; p++) {
-            ph[p].sum[OSTEL_GPU_ENERGY_J] = e_split[p];
-            ph[p].cnt[OSTEL_GPU_ENERGY_J] = e_seen[p] ? 1 : 0;
-        }
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddNumberToObject(o, "index", d);
-        cJSON_AddItemToObject(o, "overall", acc_json(&all));
-        cJSON *phs = cJSON_AddObjectToObject(o, "phases");
-        for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++) {
-            cJSON_AddItemToObject(phs, ostel_metrics_phase_name((enum ostel_phase)p),
-                                  acc_json(&ph[p]));
-            if (ph[p].cnt[OSTEL_GPU_ENERGY_J]) {
-                e_phase[p] += ph[p].sum[OSTEL_GPU_ENERGY_J];
-                e_valid[p] = true;
-            }
-        }
-        /* VRAM beyond llama.cpp's accounting: the process's peak (NVML) minus llama.cpp's "self".
-         */
-        double proc_peak = peak_of(&all, OSTEL_GPU_PROC_MEM_MB);
-        double self = facts ? facts->llama_self_mb[d] : -1;
-        cJSON_AddItemToObject(o, "llama_self_mb", num(self >= 0 ? self : NAN, 1));
-        double beyond = isfinite(proc_peak) && self >= 0 ? proc_peak - self : NAN;
-        cJSON_AddItemToObject(o, "vram_beyond_llama_mb", num(beyond, 1));
-        if (isfinite(beyond)) {
-            beyond_sum += beyond;
-            beyond_any = true;
-        }
-        if (isfinite(proc_peak))
-            proc_peak_sum += proc_peak;
-        cJSON_AddItemToArray(pd, o);
+        prev_ts = r->ts;
     }
-    cJSON *run = cJSON_AddObjectToObject(root, "run");
-    double gen_e = e_valid[OSTEL_PHASE_GENERATE] ? e_phase[OSTEL_PHASE_GENERATE] : NAN;
-    double pr_e = e_valid[OSTEL_PHASE_PROMPT] ? e_phase[OSTEL_PHASE_PROMPT] : NAN;
-    double gt = facts ? facts->gen_tokens : -1, pt = facts ? facts->prompt_tokens : -1;
-    cJSON_AddItemToObject(run, "generate_energy_j", num(gen_e, 3));
-    cJSON_AddItemToObject(run, "prompt_energy_j", num(pr_e, 3));
-    cJSON_AddItemToObject(run, "j_per_token", num(gt > 0 ? gen_e / gt : NAN, 5));
-    cJSON_AddItemToObject(run, "tokens_per_j", num(gt > 0 && gen_e > 0 ? gt / gen_e : NAN, 4));
-    cJSON_AddItemToObject(run, "prompt_j_per_token", num(pt > 0 ? pr_e / pt : NAN, 5));
-    cJSON_AddItemToObject(run, "peak_proc_mem_mb",
-                          num(n && proc_peak_sum > 0 ? proc_peak_sum : NAN, 1));
-    cJSON_AddItemToObject(run, "vram_beyond_llama_mb", num(beyond_any ? beyond_sum : NAN, 1));
-    /* The energy counter is the whole device's: another process on it during the run spent part
-     * of what is counted. true when one was seen, false when every device's process list was read
-     * and showed none, null when it could not be told. */
+    for (int p = 0; p < OSTEL_PHASE_COUNT; p++) {
+        ph[p].sum[OSTEL_GPU_ENERGY_J] = e_split[p];
+        ph[p].cnt[OSTEL_GPU_ENERGY_J] = e_seen[p] ? 1 : 0;
+    }
+}
+
+/* The run's sums over its devices: energy per phase, the process's VRAM peaks and what was beyond
+ * llama.cpp's accounting. */
+struct run_totals {
+    double e_phase[OSTEL_PHASE_COUNT];
+    bool e_valid[OSTEL_PHASE_COUNT];
+    double proc_peak_sum, beyond_sum;
+    bool beyond_any;
+};
+
+/* per_device's object of device d (its rows accumulated), added into tot. */
+static cJSON *device_json(const struct ostel_gpu_row *rows, size_t n, unsigned d,
+                          const struct ostel_gpu_run_facts *facts,
+                          const struct ostel_phase_bounds *pb, struct run_totals *tot)
+{
+    struct acc all, ph[OSTEL_PHASE_COUNT];
+    device_accumulate(rows, n, d, pb, &all, ph);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "index", d);
+    cJSON_AddItemToObject(o, "overall", acc_json(&all));
+    cJSON *phs = cJSON_AddObjectToObject(o, "phases");
+    for (int p = OSTEL_PHASE_LOAD; p < OSTEL_PHASE_COUNT; p++) {
+        cJSON_AddItemToObject(phs, ostel_metrics_phase_name((enum ostel_phase)p), acc_json(&ph[p]));
+        if (ph[p].cnt[OSTEL_GPU_ENERGY_J]) {
+            tot->e_phase[p] += ph[p].sum[OSTEL_GPU_ENERGY_J];
+            tot->e_valid[p] = true;
+        }
+    }
+    /* VRAM beyond llama.cpp's accounting: the process's peak (NVML) minus llama.cpp's "self".
+     */
+    double proc_peak = peak_of(&all, OSTEL_GPU_PROC_MEM_MB);
+    double self = facts ? facts->llama_self_mb[d] : -1;
+    cJSON_AddItemToObject(o, "llama_self_mb", num(self >= 0 ? self : NAN, 1));
+    double beyond = isfinite(proc_peak) && self >= 0 ? proc_peak - self : NAN;
+    cJSON_AddItemToObject(o, "vram_beyond_llama_mb", num(beyond, 1));
+    if (isfinite(beyond)) {
+        tot->beyond_sum += beyond;
+        tot->beyond_any = true;
+    }
+    if (isfinite(proc_peak))
+        tot->proc_peak_sum += proc_peak;
+    return o;
+}
+
+/* The energy counter is the whole device's: another process on it during the run spent part of
+ * what is counted. 1 when one was seen, 0 when every device's process list was read and showed
+ * none, -1 when it could not be told. */
+static int energy_shared(const cJSON *cdevs)
+{
     int shared = -1;
     if (cJSON_IsArray(cdevs) && cJSON_GetArraySize(cdevs) > 0) {
         shared = 0;
@@ -230,6 +236,27 @@ cJSON *ostel_gpu_aggregate_json(const struct ostel_gpu_row *rows, size_t n, cons
                 shared = -1;
         }
     }
+    return shared;
+}
+
+/* The "run" object: energy and tokens per joule, the VRAM sums, whether the energy was shared. */
+static void add_run_json(cJSON *root, size_t n, const struct run_totals *tot,
+                         const struct ostel_gpu_run_facts *facts, const cJSON *cdevs)
+{
+    cJSON *run = cJSON_AddObjectToObject(root, "run");
+    double gen_e = tot->e_valid[OSTEL_PHASE_GENERATE] ? tot->e_phase[OSTEL_PHASE_GENERATE] : NAN;
+    double pr_e = tot->e_valid[OSTEL_PHASE_PROMPT] ? tot->e_phase[OSTEL_PHASE_PROMPT] : NAN;
+    double gt = facts ? facts->gen_tokens : -1, pt = facts ? facts->prompt_tokens : -1;
+    cJSON_AddItemToObject(run, "generate_energy_j", num(gen_e, 3));
+    cJSON_AddItemToObject(run, "prompt_energy_j", num(pr_e, 3));
+    cJSON_AddItemToObject(run, "j_per_token", num(gt > 0 ? gen_e / gt : NAN, 5));
+    cJSON_AddItemToObject(run, "tokens_per_j", num(gt > 0 && gen_e > 0 ? gt / gen_e : NAN, 4));
+    cJSON_AddItemToObject(run, "prompt_j_per_token", num(pt > 0 ? pr_e / pt : NAN, 5));
+    cJSON_AddItemToObject(run, "peak_proc_mem_mb",
+                          num(n && tot->proc_peak_sum > 0 ? tot->proc_peak_sum : NAN, 1));
+    cJSON_AddItemToObject(run, "vram_beyond_llama_mb",
+                          num(tot->beyond_any ? tot->beyond_sum : NAN, 1));
+    int shared = energy_shared(cdevs);
     cJSON_AddItemToObject(run, "energy_shared",
                           shared < 0 ? cJSON_CreateNull() : cJSON_CreateBool(shared == 1));
     cJSON_AddItemToObject(run, "energy_note",
@@ -238,5 +265,19 @@ cJSON *ostel_gpu_aggregate_json(const struct ostel_gpu_row *rows, size_t n, cons
                                                    "run: the energy counter is the whole "
                                                    "device's, so J/token is too high")
                               : cJSON_CreateNull());
+}
+
+cJSON *ostel_gpu_aggregate_json(const struct ostel_gpu_row *rows, size_t n, const cJSON *collection,
+                                const struct ostel_gpu_run_facts *facts,
+                                const struct ostel_phase_bounds *pb)
+{
+    cJSON *root = collection ? cJSON_Duplicate(collection, 1) : cJSON_CreateObject();
+    const cJSON *cdevs = collection ? cJSON_GetObjectItem(collection, "devices") : NULL;
+    unsigned ndev = device_count(rows, n, cdevs);
+    cJSON *pd = cJSON_AddArrayToObject(root, "per_device");
+    struct run_totals tot = {{0}, {false}, 0, 0, false};
+    for (unsigned d = 0; d < ndev; d++)
+        cJSON_AddItemToArray(pd, device_json(rows, n, d, facts, pb, &tot));
+    add_run_json(root, n, &tot, facts, cdevs);
     return root;
 }

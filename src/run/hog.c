@@ -287,6 +287,132 @@ static void touch_pages(volatile unsigned char *mem, size_t page, uint64_t npage
     }
 }
 
+/* The memory the hog holds: npages pages of page bytes, mapped at mem (map_len bytes). */
+struct hog_mem {
+    size_t page;
+    uint64_t npages;
+    uint64_t bytes; /* the size asked for; npages * page once mapped */
+    unsigned char *mem;
+    size_t map_len;
+};
+
+/* Maps m's pages (huge pages hinted); prints why not (OSTEL_ERR). */
+static int map_memory(const struct ostel_hog_spec *spec, struct hog_mem *m)
+{
+    if (!ostel_mul_u64(m->npages, m->page, &m->bytes) || m->bytes > SIZE_MAX)
+        return ostel_error("hog: %s is too large for this system", spec->mem_text);
+    m->map_len = (size_t)m->bytes;
+    void *p = mmap(NULL, m->map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        int rc = ostel_error("hog: cannot map %s: %s", spec->mem_text, strerror(errno));
+        m->map_len = 0;
+        return rc;
+    }
+    m->mem = p;
+    ostel_platform_hint_huge_pages(m->mem, m->map_len);
+    return OSTEL_OK;
+}
+
+/* Starts n CPU threads into *cpu (allocated, the caller's to free), counting them in *started;
+ * prints which could not start (OSTEL_ERR). */
+static int start_cpu_threads(struct hog *h, int n, pthread_t **cpu, int *started)
+{
+    *cpu = ostel_xcalloc((size_t)n, sizeof(**cpu));
+    for (; *started < n; (*started)++) {
+        if (pthread_create(&(*cpu)[*started], NULL, cpu_main, h) != 0)
+            return ostel_error("hog: cannot start CPU thread %d", *started + 1);
+    }
+    return OSTEL_OK;
+}
+
+/* Fill: every page written once, checking for a stop every 16 MiB. Returns false when a signal or
+ * the deadline stopped it first. */
+static bool fill_memory(struct hog *h, const struct hog_mem *m, double deadline)
+{
+    uint64_t chunk = ((uint64_t)16 << 20) / m->page;
+    for (uint64_t p = 0; p < m->npages && !atomic_load(&h->stop); p += chunk) {
+        touch_pages(m->mem, m->page, m->npages, p, m->npages - p < chunk ? m->npages - p : chunk,
+                    0);
+        if (deadline && ostel_mono_s() >= deadline)
+            atomic_store(&h->stop, true);
+    }
+    return !atomic_load(&h->stop);
+}
+
+/*
+ * The ready line on out (the RSS as measured, or ~ the memory asked for where it cannot be read)
+ * and, when asked for, the ready file (*wrote_ready: it was written, so it is removed at the end).
+ * Returns OSTEL_ERR when the ready file could not be written.
+ */
+static int announce_ready(const struct ostel_hog_spec *spec, const struct ostel_hog_params *params,
+                          const struct hog_mem *m, bool oom, uint64_t rate, double t0, FILE *out,
+                          bool *wrote_ready)
+{
+    uint64_t rss = 0;
+    bool have_rss = self_rss(&rss);
+    fprintf(out, "hog: ready rss=%s%llu MiB mem=%llu MiB cpu=%d pid=%ld oom_score_adj=%s",
+            have_rss ? "" : "~", (unsigned long long)((have_rss ? rss : m->bytes) >> 20),
+            (unsigned long long)(m->bytes >> 20), spec->cpu_threads, (long)getpid(),
+            oom ? "1000" : "unchanged");
+    if (m->npages)
+        fprintf(out, " rewrite=%llu pages/s (every page each %.1f s)", (unsigned long long)rate,
+                rate ? (double)m->npages / (double)rate : 0.0);
+    fprintf(out, " fill=%.2f s\n", ostel_mono_s() - t0);
+    fflush(out);
+    if (params->ready_file) {
+        char *txt =
+            ostel_xasprintf("pid=%ld\nrss_mib=%llu\nmem_mib=%llu\ncpu_threads=%d\n", (long)getpid(),
+                            (unsigned long long)((have_rss ? rss : m->bytes) >> 20),
+                            (unsigned long long)(m->bytes >> 20), spec->cpu_threads);
+        int w = ostel_file_write_atomic(params->ready_file, txt, strlen(txt));
+        free(txt);
+        *wrote_ready = w == OSTEL_OK;
+        if (w != OSTEL_OK)
+            return OSTEL_ERR;
+    }
+    return OSTEL_OK;
+}
+
+/* Maintain: re-write pages at `rate`, in 100 ms ticks, never more than one cycle per tick, until a
+ * stop or the deadline. Returns the pages re-written. */
+static uint64_t maintain_memory(struct hog *h, const struct hog_mem *m, uint64_t rate,
+                                double deadline)
+{
+    double tm = ostel_mono_s();
+    uint64_t done = 0, cursor = 0;
+    while (!atomic_load(&h->stop)) {
+        double t = ostel_mono_s();
+        if (deadline && t >= deadline)
+            break;
+        if (m->npages && rate) {
+            uint64_t due = (uint64_t)((t - tm) * (double)rate);
+            uint64_t n = due > done ? due - done : 0;
+            if (n > m->npages)
+                n = m->npages;
+            touch_pages(m->mem, m->page, m->npages, cursor % m->npages, n, 1 + cursor / m->npages);
+            cursor += n;
+            done = due;
+        }
+        double left = deadline ? deadline - ostel_mono_s() : 0.1;
+        sleep_s(left < 0.1 ? (left > 0 ? left : 0) : 0.1);
+    }
+    return cursor;
+}
+
+/* A signal that arrived after the sigwait thread ended stays pending: drop it before unblocking
+ * so that a clean stop does not become a death by signal. */
+static void drop_pending_signals(struct hog *h)
+{
+    sigset_t pending;
+    while (sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) ||
+            sigismember(&pending, SIGHUP))) {
+        int s;
+        if (sigwait(&h->sigs, &s) != 0)
+            break;
+    }
+}
+
 int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
                   const struct ostel_hog_params *params, FILE *out)
 {
@@ -312,99 +438,29 @@ int ostel_hog_run(const struct ostel_hog_spec *spec, uint64_t mem_bytes,
     bool oom = raise_oom_score();
     double t0 = ostel_mono_s();
     double deadline = params->duration_ns ? t0 + (double)params->duration_ns / 1e9 : 0;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (page == 0 || page == (size_t)-1)
-        page = 4096;
-    uint64_t npages = (mem_bytes + page - 1) / page;
-    unsigned char *mem = NULL;
-    size_t map_len = 0;
+    struct hog_mem m = {.page = (size_t)sysconf(_SC_PAGESIZE), .bytes = mem_bytes};
+    if (m.page == 0 || m.page == (size_t)-1)
+        m.page = 4096;
+    m.npages = (m.bytes + m.page - 1) / m.page;
 
-    if (npages) {
-        if (!ostel_mul_u64(npages, page, &mem_bytes) || mem_bytes > SIZE_MAX) {
-            rc = ostel_error("hog: %s is too large for this system", spec->mem_text);
-            goto out;
-        }
-        map_len = (size_t)mem_bytes;
-        void *m = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) {
-            rc = ostel_error("hog: cannot map %s: %s", spec->mem_text, strerror(errno));
-            map_len = 0;
-            goto out;
-        }
-        mem = m;
-        ostel_platform_hint_huge_pages(mem, map_len);
-    }
-    if (spec->cpu_threads) {
-        cpu = ostel_xcalloc((size_t)spec->cpu_threads, sizeof(*cpu));
-        for (; started < spec->cpu_threads; started++) {
-            if (pthread_create(&cpu[started], NULL, cpu_main, &h) != 0) {
-                rc = ostel_error("hog: cannot start CPU thread %d", started + 1);
-                goto out;
-            }
-        }
-    }
-    /* Fill: every page written once, checking for a stop every 16 MiB. */
-    uint64_t chunk = ((uint64_t)16 << 20) / page;
-    for (uint64_t p = 0; p < npages && !atomic_load(&h.stop); p += chunk) {
-        touch_pages(mem, page, npages, p, npages - p < chunk ? npages - p : chunk, 0);
-        if (deadline && ostel_mono_s() >= deadline)
-            atomic_store(&h.stop, true);
-    }
-    if (atomic_load(&h.stop)) {
+    if (m.npages && (rc = map_memory(spec, &m)) != OSTEL_OK)
+        goto out;
+    if (spec->cpu_threads &&
+        (rc = start_cpu_threads(&h, spec->cpu_threads, &cpu, &started)) != OSTEL_OK)
+        goto out;
+    if (!fill_memory(&h, &m, deadline)) {
         int sig = atomic_load(&h.signal);
         fprintf(out, "hog: stopped (%s) after %.1f s before the memory was in place\n",
                 sig ? "signal" : "duration", ostel_mono_s() - t0);
         fflush(out);
         goto out;
     }
-
-    uint64_t rss = 0;
-    bool have_rss = self_rss(&rss);
     double cycle_s = params->cycle_ns ? (double)params->cycle_ns / 1e9 : OSTEL_HOG_CYCLE_S;
     uint64_t rate =
-        params->rate_pages_s ? params->rate_pages_s : (uint64_t)ceil((double)npages / cycle_s);
-    fprintf(out, "hog: ready rss=%s%llu MiB mem=%llu MiB cpu=%d pid=%ld oom_score_adj=%s",
-            have_rss ? "" : "~", (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
-            (unsigned long long)(mem_bytes >> 20), spec->cpu_threads, (long)getpid(),
-            oom ? "1000" : "unchanged");
-    if (npages)
-        fprintf(out, " rewrite=%llu pages/s (every page each %.1f s)", (unsigned long long)rate,
-                rate ? (double)npages / (double)rate : 0.0);
-    fprintf(out, " fill=%.2f s\n", ostel_mono_s() - t0);
-    fflush(out);
-    if (params->ready_file) {
-        char *txt =
-            ostel_xasprintf("pid=%ld\nrss_mib=%llu\nmem_mib=%llu\ncpu_threads=%d\n", (long)getpid(),
-                            (unsigned long long)((have_rss ? rss : mem_bytes) >> 20),
-                            (unsigned long long)(mem_bytes >> 20), spec->cpu_threads);
-        int w = ostel_file_write_atomic(params->ready_file, txt, strlen(txt));
-        free(txt);
-        wrote_ready = w == OSTEL_OK;
-        if (w != OSTEL_OK) {
-            rc = OSTEL_ERR;
-            goto out;
-        }
-    }
-
-    /* Maintain: re-write pages at `rate`, in 100 ms ticks, never more than one cycle per tick. */
-    double tm = ostel_mono_s();
-    uint64_t done = 0, cursor = 0;
-    while (!atomic_load(&h.stop)) {
-        double t = ostel_mono_s();
-        if (deadline && t >= deadline)
-            break;
-        if (npages && rate) {
-            uint64_t due = (uint64_t)((t - tm) * (double)rate);
-            uint64_t n = due > done ? due - done : 0;
-            if (n > npages)
-                n = npages;
-            touch_pages(mem, page, npages, cursor % npages, n, 1 + cursor / npages);
-            cursor += n;
-            done = due;
-        }
-        double left = deadline ? deadline - ostel_mono_s() : 0.1;
-        sleep_s(left < 0.1 ? (left > 0 ? left : 0) : 0.1);
-    }
+        params->rate_pages_s ? params->rate_pages_s : (uint64_t)ceil((double)m.npages / cycle_s);
+    if ((rc = announce_ready(spec, params, &m, oom, rate, t0, out, &wrote_ready)) != OSTEL_OK)
+        goto out;
+    uint64_t cursor = maintain_memory(&h, &m, rate, deadline);
     int sig = atomic_load(&h.signal);
     fprintf(out, "hog: stopping (%s) after %.1f s, %llu page rewrites\n",
             sig == SIGTERM  ? "SIGTERM"
@@ -420,20 +476,11 @@ out:
     free(cpu);
     pthread_kill(sig_thread, SIGTERM); /* blocked, so it only wakes the sigwait() */
     pthread_join(sig_thread, NULL);
-    if (mem)
-        munmap(mem, map_len);
+    if (m.mem)
+        munmap(m.mem, m.map_len);
     if (wrote_ready)
         unlink(params->ready_file);
-    /* A signal that arrived after the sigwait thread ended stays pending: drop it before unblocking
-     * so that a clean stop does not become a death by signal. */
-    sigset_t pending;
-    while (sigpending(&pending) == 0 &&
-           (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT) ||
-            sigismember(&pending, SIGHUP))) {
-        int s;
-        if (sigwait(&h.sigs, &s) != 0)
-            break;
-    }
+    drop_pending_signals(&h);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
 }
