@@ -48,20 +48,6 @@ static void test_table(void **state)
     assert_int_equal(k, OSTEL_CFG_TAG);
 }
 
-/* Cell i (0-based) of a markdown table row "| a | b | c |", trimmed. */
-static struct ostel_str md_cell(struct ostel_str line, int i)
-{
-    size_t k = 0;
-    for (int n = -1; k < line.n; k++)
-        if (line.p[k] == '|' && ++n == i)
-            break;
-    k++;
-    size_t j = k;
-    while (j < line.n && line.p[j] != '|')
-        j++;
-    return ostel_str_trim(ostel_str_make(line.p + k, j - k));
-}
-
 /* The docs' "written by" cell of a row of the table. */
 static void writers_text(unsigned by, char *out, size_t size)
 {
@@ -103,7 +89,8 @@ static void test_docs_list_is_the_table(void **state)
         }
         if (!in || line.n < 4 || memcmp(line.p, "| `", 3) != 0)
             continue;
-        struct ostel_str name = md_cell(line, 0), by = md_cell(line, 1), meaning = md_cell(line, 2);
+        struct ostel_str name = test_md_cell(line, 0), by = test_md_cell(line, 1),
+                         meaning = test_md_cell(line, 2);
         assert_true(name.n >= 2 && name.p[0] == '`' && name.p[name.n - 1] == '`');
         name = ostel_str_make(name.p + 1, name.n - 2);
         if (next >= OSTEL_CFG_COUNT)

@@ -46,19 +46,6 @@ static void test_columns_in_order(void **state)
     assert_int_equal(strncmp(hdr, harness, sizeof(harness) - 1), 0);
 }
 
-/* The cell of a markdown table row after `skip` bars, trimmed. */
-static struct ostel_str md_cell(struct ostel_str line, int skip)
-{
-    size_t i = 0;
-    for (int k = 0; k < skip && i < line.n; i++)
-        if (line.p[i] == '|')
-            k++;
-    size_t j = i;
-    while (j < line.n && line.p[j] != '|')
-        j++;
-    return ostel_str_trim(ostel_str_make(line.p + i, j - i));
-}
-
 /* docs/run-directory.md's metrics.csv table lists the table's columns in its order (a row may name
  * several: "`minflt_delta`, `majflt_delta`"), each unit cell starting with the table's unit, then
  * serve's level column. */
@@ -80,7 +67,7 @@ static void test_docs_list_is_the_table(void **state)
         }
         if (!in || line.n < 4 || memcmp(line.p, "| `", 3) != 0)
             continue;
-        struct ostel_str names = md_cell(line, 1), unit = md_cell(line, 2);
+        struct ostel_str names = test_md_cell(line, 0), unit = test_md_cell(line, 1);
         const char *p = names.p, *end = names.p + names.n;
         while (p < end) {
             const char *open = memchr(p, '`', (size_t)(end - p));

@@ -58,19 +58,6 @@ static void test_table(void **state)
     assert_int_equal(ostel_phase_stat_of_report(OSTEL_PHASE_STAT_NREPORT), -1);
 }
 
-/* The cell of a markdown table row after `skip` bars, trimmed. */
-static struct ostel_str md_cell(struct ostel_str line, int skip)
-{
-    size_t i = 0;
-    for (int k = 0; k < skip && i < line.n; i++)
-        if (line.p[i] == '|')
-            k++;
-    size_t j = i;
-    while (j < line.n && line.p[j] != '|')
-        j++;
-    return ostel_str_trim(ostel_str_make(line.p + i, j - i));
-}
-
 static bool starts_with(struct ostel_str s, const char *prefix)
 {
     size_t n = strlen(prefix);
@@ -123,8 +110,9 @@ static void test_docs_list_is_the_table(void **state)
         }
         if (!in || !starts_with(line, "| `"))
             continue;
-        struct ostel_str key = md_cell(line, 1), unit = md_cell(line, 2), from = md_cell(line, 3);
-        struct ostel_str sql = md_cell(line, 4), report = md_cell(line, 5);
+        struct ostel_str key = test_md_cell(line, 0), unit = test_md_cell(line, 1),
+                         from = test_md_cell(line, 2);
+        struct ostel_str sql = test_md_cell(line, 3), report = test_md_cell(line, 4);
         if (next >= OSTEL_PHASE_STAT_COUNT)
             fail_msg("docs list %.*s after the table's last statistic", (int)key.n, key.p);
         const struct ostel_phase_stat_info *info = stat_info(next);

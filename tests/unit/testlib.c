@@ -61,6 +61,18 @@ void test_rmtree(const char *path)
     rmdir(path);
 }
 
+struct ostel_str test_md_cell(struct ostel_str row, int i)
+{
+    size_t k = 0;
+    for (int bars = 0; k < row.n && bars <= i; k++)
+        if (row.p[k] == '|')
+            bars++;
+    size_t j = k;
+    while (j < row.n && row.p[j] != '|')
+        j++;
+    return ostel_str_trim(ostel_str_make(row.p + k, j - k));
+}
+
 char *test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -26,6 +26,9 @@ void test_rmtree(const char *path);
 /* Reads a whole file into a NUL-terminated string (fails the test when unreadable). */
 char *test_read_file(const char *path, size_t *len);
 void test_write_file(const char *path, const void *data, size_t len);
+/* Cell i (0: the first, after the row's leading bar) of a markdown table row, trimmed; empty past
+ * the row's end. The docs' lists that unit tests hold to the code's tables are such rows. */
+struct ostel_str test_md_cell(struct ostel_str row, int i);
 /* Copies file `from` to `to`; with a name, from/name to to/name (from and to are directories). */
 void test_copy_file(const char *from, const char *to, const char *name);
 
