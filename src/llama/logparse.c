@@ -432,14 +432,24 @@ static const char *timing_count(struct lp_state *st, enum tkey k, const char *p,
     return ostel_logparse_skip_ws(p);
 }
 
+/* p at a number followed by word: the number into *x and the text after word, or NULL where the
+ * line is cut before both are whole. */
+static const char *num_then(const char *p, const char *word, double *x)
+{
+    const char *end;
+    char sep = 0;
+    bool complete;
+    if (!ostel_logparse_scan_num(p, x, &end, &sep, &complete) || !complete)
+        return NULL;
+    p = ostel_logparse_skip_ws(end);
+    return ostel_logparse_starts(p, word) ? p + strlen(word) : NULL;
+}
+
 /* The parenthesis after a prompt's, generation's or sampling's time, p at its "(": "( y ms per
  * token, z tokens per second)", z into k's speed; t->truncated set where the line was cut. */
 static void timing_rate(struct ostel_log_timings *t, enum tkey k, const char *p)
 {
     double x;
-    const char *end;
-    char sep = 0;
-    bool complete;
     if (*p != '(') {
         /* common_perf's "sampling time = x ms" has no parenthesis; the others always do */
         if (k != T_SAMPLING)
@@ -447,28 +457,15 @@ static void timing_rate(struct ostel_log_timings *t, enum tkey k, const char *p)
         return;
     }
     /* "( 0.65 ms per token" then ", 12.31 tokens per second)" since June 2023 */
-    if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
+    p = num_then(p + 1, "ms per token", &x);
+    if (!p) {
         t->truncated = true;
         return;
     }
-    p = ostel_logparse_skip_ws(end);
-    if (!ostel_logparse_starts(p, "ms per token")) {
-        t->truncated = true;
-        return;
-    }
-    p = ostel_logparse_skip_ws(p + strlen("ms per token"));
+    p = ostel_logparse_skip_ws(p);
     if (*p == ')')
         return; /* mid-2023: no tokens per second */
-    if (*p != ',') {
-        t->truncated = true;
-        return;
-    }
-    if (!ostel_logparse_scan_num(p + 1, &x, &end, &sep, &complete) || !complete) {
-        t->truncated = true;
-        return;
-    }
-    p = ostel_logparse_skip_ws(end);
-    if (!ostel_logparse_starts(p, "tokens per second")) {
+    if (*p != ',' || !(p = num_then(p + 1, "tokens per second", &x))) {
         t->truncated = true;
         return;
     }
@@ -477,7 +474,7 @@ static void timing_rate(struct ostel_log_timings *t, enum tkey k, const char *p)
                                              : &t->sampling_tps;
     if (!isnan(x))
         lp_set(tps, x);
-    if (p[strlen("tokens per second")] != ')')
+    if (*p != ')')
         t->truncated = true;
 }
 
