@@ -184,6 +184,22 @@ static void assert_rows_are_file(const struct ostel_metrics_table *rows, const c
     ostel_buf_free(&b);
 }
 
+/* A plain command's run spec: dir and argv as given, sampled every 20 ms, no GPU, quiet. */
+static void test_spec(struct ostel_run_spec *s, const char *dir, char *const *argv)
+{
+    memset(s, 0, sizeof(*s));
+    s->dir = dir;
+    s->argv = argv;
+    s->tag = "t";
+    s->tool = "command";
+    s->ctx = s->gen = -1;
+    s->scenario = "none";
+    s->ostel_cmdline = "test_runner";
+    s->interval_ns = 20000000ull;
+    s->gpu_interval_ns = UINT64_MAX;
+    s->quiet = true;
+}
+
 static void test_run_hands_over(void **state)
 {
     (void)state;
@@ -196,17 +212,7 @@ static void test_run_hands_over(void **state)
         NULL};
     struct swap_arg sa = {dir, false};
     struct ostel_run_spec s;
-    memset(&s, 0, sizeof(s));
-    s.dir = dir;
-    s.argv = argv;
-    s.tag = "t";
-    s.tool = "command";
-    s.ctx = s.gen = -1;
-    s.scenario = "none";
-    s.ostel_cmdline = "test_runner";
-    s.interval_ns = 20000000ull;
-    s.gpu_interval_ns = UINT64_MAX;
-    s.quiet = true;
+    test_spec(&s, dir, argv);
     s.during = swap_metrics;
     s.during_arg = &sa;
     s.keep_rows = true;
@@ -295,19 +301,9 @@ static void test_run_takes_model_facts(void **state)
     facts.model_file = cJSON_CreateObject();
     cJSON_AddStringToObject(facts.model_file, "path", "handed-over");
     struct ostel_run_spec s;
-    memset(&s, 0, sizeof(s));
-    s.dir = dir;
-    s.argv = argv;
-    s.tag = "t";
-    s.tool = "command";
+    test_spec(&s, dir, argv);
     s.model = "/nonexistent/ostel-test-model.gguf";
     s.model_facts = &facts;
-    s.ctx = s.gen = -1;
-    s.scenario = "none";
-    s.ostel_cmdline = "test_runner";
-    s.interval_ns = 20000000ull;
-    s.gpu_interval_ns = UINT64_MAX;
-    s.quiet = true;
     struct ostel_run_result res;
     assert_int_equal(ostel_runner_run(&s, &res), 0);
     assert_non_null(res.summary);
@@ -340,17 +336,7 @@ static void test_run_rows_fallback(void **state)
     char *dir = ostel_xasprintf("%s/run", tmp);
     char *const argv[] = {"/bin/sh", "-c", "sleep 0.4", NULL};
     struct ostel_run_spec s;
-    memset(&s, 0, sizeof(s));
-    s.dir = dir;
-    s.argv = argv;
-    s.tag = "t";
-    s.tool = "command";
-    s.ctx = s.gen = -1;
-    s.scenario = "none";
-    s.ostel_cmdline = "test_runner";
-    s.interval_ns = 20000000ull;
-    s.gpu_interval_ns = UINT64_MAX;
-    s.quiet = true;
+    test_spec(&s, dir, argv);
     struct ostel_run_result res;
     s.keep_rows = true;
     assert_int_equal(setenv("OSTEL_TEST_SAMPLER_KEEP_MAX", "3", 1), 0);
