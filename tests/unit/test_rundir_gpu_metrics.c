@@ -82,15 +82,8 @@ static void test_docs_are_the_table(void **state)
             continue;
         const char *bar = memchr(line.p + 1, '|', line.n - 1);
         assert_non_null(bar);
-        const char *p = line.p + 1;
-        while (p < bar) {
-            const char *open = memchr(p, '`', (size_t)(bar - p));
-            if (!open)
-                break;
-            const char *close = memchr(open + 1, '`', (size_t)(bar - open - 1));
-            assert_non_null(close);
-            struct ostel_str name = ostel_str_make(open + 1, (size_t)(close - open - 1));
-            p = close + 1;
+        struct ostel_str cell = ostel_str_make(line.p + 1, (size_t)(bar - line.p - 1)), name;
+        while (test_md_next_code(&cell, &name)) {
             if (f >= OSTEL_GPU_FIELD_COUNT)
                 fail_msg("docs/gpu.md lists '%.*s' after the last field", (int)name.n, name.p);
             if (!ostel_str_eq(name, ostel_gpu_field_name((enum ostel_gpu_field)f)))

@@ -67,16 +67,8 @@ static void test_docs_list_is_the_table(void **state)
         }
         if (!in || line.n < 4 || memcmp(line.p, "| `", 3) != 0)
             continue;
-        struct ostel_str names = test_md_cell(line, 0), unit = test_md_cell(line, 1);
-        const char *p = names.p, *end = names.p + names.n;
-        while (p < end) {
-            const char *open = memchr(p, '`', (size_t)(end - p));
-            if (!open)
-                break;
-            const char *close = memchr(open + 1, '`', (size_t)(end - open - 1));
-            assert_non_null(close);
-            struct ostel_str name = ostel_str_make(open + 1, (size_t)(close - open - 1));
-            p = close + 1;
+        struct ostel_str names = test_md_cell(line, 0), unit = test_md_cell(line, 1), name;
+        while (test_md_next_code(&names, &name)) {
             assert_false(level); /* level is the last column */
             if (ostel_str_eq(name, OSTEL_METRICS_LEVEL_COL)) {
                 level = true;

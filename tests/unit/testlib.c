@@ -73,6 +73,19 @@ struct ostel_str test_md_cell(struct ostel_str row, int i)
     return ostel_str_trim(ostel_str_make(row.p + k, j - k));
 }
 
+bool test_md_next_code(struct ostel_str *cell, struct ostel_str *name)
+{
+    const char *end = cell->p + cell->n;
+    const char *open = memchr(cell->p, '`', cell->n);
+    if (!open)
+        return false;
+    const char *close = memchr(open + 1, '`', (size_t)(end - open - 1));
+    assert_non_null(close);
+    *name = ostel_str_make(open + 1, (size_t)(close - open - 1));
+    *cell = ostel_str_make(close + 1, (size_t)(end - close - 1));
+    return true;
+}
+
 char *test_read_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");

@@ -29,6 +29,9 @@ void test_write_file(const char *path, const void *data, size_t len);
 /* Cell i (0: the first, after the row's leading bar) of a markdown table row, trimmed; empty past
  * the row's end. The docs' lists that unit tests hold to the code's tables are such rows. */
 struct ostel_str test_md_cell(struct ostel_str row, int i);
+/* The next `code` span of *cell into *name (its text between the backticks), *cell advanced past
+ * it; false when none is left. An opening backtick without its closing one fails the test. */
+bool test_md_next_code(struct ostel_str *cell, struct ostel_str *name);
 /* Copies file `from` to `to`; with a name, from/name to to/name (from and to are directories). */
 void test_copy_file(const char *from, const char *to, const char *name);
 
