@@ -38,9 +38,12 @@ bool ostel_config_key_lookup(struct ostel_str name, enum ostel_config_key *out)
     return false;
 }
 
-/* Appends value[0..n), its line ends made spaces, and the line's end. */
-static void put_value(struct ostel_buf *b, const char *value, size_t n)
+/* Appends k's line: KEY=value[0..n), the value's line ends made spaces, and the line's end. */
+static void put_line(struct ostel_buf *b, enum ostel_config_key k, const char *value, size_t n)
 {
+    const struct ostel_config_key_info *info = ostel_config_key(k);
+    ostel_buf_append(b, info->name, info->len);
+    ostel_buf_putc(b, '=');
     for (size_t i = 0; i < n; i++)
         ostel_buf_putc(b, (value[i] == '\n' || value[i] == '\r') ? ' ' : value[i]);
     ostel_buf_putc(b, '\n');
@@ -48,10 +51,7 @@ static void put_value(struct ostel_buf *b, const char *value, size_t n)
 
 void ostel_config_line(struct ostel_buf *b, enum ostel_config_key k, const char *value)
 {
-    const struct ostel_config_key_info *info = ostel_config_key(k);
-    ostel_buf_append(b, info->name, info->len);
-    ostel_buf_putc(b, '=');
-    put_value(b, value ? value : "", value ? strlen(value) : 0);
+    put_line(b, k, value ? value : "", value ? strlen(value) : 0);
 }
 
 void ostel_config_num(struct ostel_buf *b, enum ostel_config_key k, long long v, bool valid)
@@ -69,10 +69,7 @@ void ostel_config_linef(struct ostel_buf *b, enum ostel_config_key k, const char
     va_start(ap, fmt);
     ostel_buf_vprintf(&v, fmt, ap);
     va_end(ap);
-    const struct ostel_config_key_info *info = ostel_config_key(k);
-    ostel_buf_append(b, info->name, info->len);
-    ostel_buf_putc(b, '=');
-    put_value(b, v.data ? v.data : "", v.len);
+    put_line(b, k, v.data ? v.data : "", v.len);
     ostel_buf_free(&v);
 }
 
@@ -100,13 +97,11 @@ bool ostel_config_next(struct ostel_str *rest, struct ostel_str *key, struct ost
 
 char *ostel_config_get(const char *text, size_t len, enum ostel_config_key k)
 {
-    struct ostel_str rest = ostel_str_make(text, len), line;
-    const char *key = ostel_config_key(k)->name;
-    size_t klen = ostel_config_key(k)->len;
-    while (ostel_str_next_line(&rest, &line)) {
-        if (line.n > klen && memcmp(line.p, key, klen) == 0 && line.p[klen] == '=')
-            return ostel_xstrndup(line.p + klen + 1, line.n - klen - 1);
-    }
+    const struct ostel_config_key_info *info = ostel_config_key(k);
+    struct ostel_str rest = ostel_str_make(text, len), key, value;
+    while (ostel_config_next(&rest, &key, &value))
+        if (key.n == info->len && memcmp(key.p, info->name, key.n) == 0)
+            return ostel_xstrndup(value.p, value.n);
     return NULL;
 }
 
