@@ -10,9 +10,12 @@ each chunk's text carrying its send time on CLOCK_MONOTONIC):
   * bench/sse_floor_client.c (built here with cc): epoll + one recv per ready socket, no HTTP or
     JSON — the kernel's cost per token that every client on this machine pays, and the ITL error
     such a client sees
+  * bench/sse_uring_client.c (built here when liburing-dev is installed): the same least work
+    with io_uring's multishot receives in place of epoll + recv — whether another way of reading
+    the kernel offers costs less per token
 
-For each: CPU time (user + system of the client process alone, from wait4's rusage) per streamed
-token, wall time, tokens, the ITL measurement error — for consecutive tokens of one stream,
+For each: CPU time (user + system of the client process alone, from wait4's rusage; the user part
+beyond setup apart) per streamed token, wall time, tokens, the ITL measurement error — for consecutive tokens of one stream,
 (arrival_k − arrival_k−1) − (send_k − send_k−1), the client-observed gap minus the server's send gap
 of the same pair — its |p50|, |p99| and max, and how long the client's threads waited for a CPU
 while runnable (/proc/PID/task/*/schedstat, read every 10 ms): time in which no token can be read.
@@ -68,7 +71,7 @@ def run(cmd, env=None, stdout=subprocess.DEVNULL):
     out = p.stdout.read().decode(errors="replace") if p.stdout else ""
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{cmd[0]} failed: {err}")
-    return wall, ru.ru_utime + ru.ru_stime, err, out, sum(waits.values()) / 1e9, timeline
+    return wall, (ru.ru_utime, ru.ru_stime), err, out, sum(waits.values()) / 1e9, timeline
 
 
 def wait_in_gaps(timeline, pairs):
@@ -116,6 +119,9 @@ def main():
     ap.add_argument("--streams", type=int, default=1000)
     ap.add_argument("--tokens", type=int, default=40)
     ap.add_argument("--rate", type=float, default=20.0)
+    ap.add_argument("--uring-cflags", default="",
+                    help="extra cc flags for bench/sse_uring_client.c (-I, -L of an unpacked "
+                         "liburing-dev)")
     ap.add_argument("--python", default="/usr/bin/python3",
                     help="the interpreter with Debian's python3-aiohttp")
     a = ap.parse_args()
@@ -123,6 +129,12 @@ def main():
     fake = os.path.join(a.build, "fake_sse_server")
     tmp = tempfile.mkdtemp(prefix="ostel-serve-bench.")
     floor_bin = os.path.join(tmp, "sse_floor_client")
+    uring_bin = os.path.join(tmp, "sse_uring_client")
+    # the io_uring reader needs liburing-dev (>= 2.3) and a kernel >= 6.1: left out without them
+    have_uring = subprocess.run(["cc", "-O2", "-o", uring_bin, os.path.join(HERE, "sse_uring_client.c"),
+                                 "-luring", "-lm"] + a.uring_cflags.split(),
+                                stderr=subprocess.DEVNULL).returncode == 0 and \
+        subprocess.run([uring_bin, "--probe"]).returncode == 0
     subprocess.run(["cc", "-O2", "-o", floor_bin, os.path.join(HERE, "sse_floor_client.c"), "-lm"],
                    check=True)
     srv_notes = {}
@@ -130,7 +142,9 @@ def main():
     def with_server(name, cmd_of, tokens):
         """Runs one client on a fresh fake server (none inherits another's connections):
         (wall s, CPU s, run-queue wait s, tokens, ITL errors ms, arrival − send ms)."""
-        port_file = os.path.join(tmp, f"{name.split()[0]}-{tokens}.port")
+        # one file per client and run: the two floors share a first word, and a stale file would
+        # name a server already gone
+        port_file = os.path.join(tmp, f"{len(srv_notes)}-{name.split()[0]}-{tokens}.port")
         server = subprocess.Popen([fake, "--port", "0", "--port-file", port_file, "--rate",
                                    str(a.rate)], stderr=subprocess.PIPE)
         try:
@@ -175,9 +189,14 @@ def main():
     def floor_cmd(url, tokens):
         return [floor_bin, url.rsplit(":", 1)[1], str(a.streams), str(tokens)], None
 
+    def uring_cmd(url, tokens):
+        return [uring_bin, url.rsplit(":", 1)[1], str(a.streams), str(tokens)], None
+
     clients = [("ostel serve (C, libcurl multi)", ostel_cmd),
                ("Python asyncio + aiohttp (vLLM's way)", python_cmd),
                ("floor (C, epoll + recv only)", floor_cmd)]
+    if have_uring:
+        clients.append(("floor (C, io_uring multishot recv)", uring_cmd))
     results = {}
     for name, cmd_of in clients:
         # the same load with one token per stream: start-up, connections and requests alone
@@ -188,12 +207,17 @@ def main():
           f"{os.getloadavg()[0]:.1f}")
     for name, note in srv_notes.items():
         print(f"# server beside {name}: {note}")
+    if not have_uring:
+        print("# the io_uring floor left out: bench/sse_uring_client.c did not build (liburing-dev) "
+              "or this kernel lacks multishot receives with provided buffer rings (< 6.1)")
     print("| client | tokens | wall s | CPU s | CPU µs/token | setup CPU s (1 token each) | "
-          "CPU µs/token beyond setup | ITL error p50 ms | p99 ms | max ms | "
+          "CPU µs/token beyond setup | of it user µs | ITL error p50 ms | p99 ms | max ms | "
           "arrival − send p99 ms | run-queue wait s |")
-    print("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
-    per_tok, marginal, notes = {}, {}, []
-    for name, ((wall, cpu, rq, n, (e50, e99, emax), delays, big), setup) in results.items():
+    print("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
+    per_tok, marginal, user_marg, notes = {}, {}, {}, []
+    for name, ((wall, (user, sys_), rq, n, (e50, e99, emax), delays, big), setup) in results.items():
+        cpu, setup_user = user + sys_, setup[1][0]
+        setup = (setup[0], sum(setup[1])) + setup[2:]
         if big:
             npairs, nbig, nsmall, share, wbig, wsmall = big
             notes.append(f"# {name}: {nbig} of {npairs} ITL errors over 1 ms, in {share:.0%} of "
@@ -202,15 +226,22 @@ def main():
                          f"under 0.1 ms {wsmall:.1f} ms")
         per_tok[name] = cpu / n * 1e6 if n else float("nan")
         marginal[name] = (cpu - setup[1]) / (n - setup[3]) * 1e6 if n > setup[3] else float("nan")
+        user_marg[name] = ((user - setup_user) / (n - setup[3]) * 1e6 if n > setup[3]
+                           else float("nan"))
         d99 = f"{pct(delays, 0.99):.3f}" if delays else ""
         print(f"| {name} | {n} | {wall:.2f} | {cpu:.2f} | {per_tok[name]:.1f} | {setup[1]:.2f} | "
-              f"{marginal[name]:.1f} | {e50:.3f} | {e99:.3f} | {emax:.3f} | {d99} | {rq:.3f} |")
+              f"{marginal[name]:.1f} | {user_marg[name]:.1f} | {e50:.3f} | {e99:.3f} | {emax:.3f} | {d99} | {rq:.3f} |")
     for line in notes:
         print(line)
-    o, py, fl = (name for name, _ in clients)
+    o, py, fl = (name for name, _ in clients[:3])
     print(f"# CPU per token, Python / ostel: {per_tok[py] / per_tok[o]:.1f}× (beyond setup "
           f"{marginal[py] / marginal[o]:.1f}×); ostel / floor: {per_tok[o] / per_tok[fl]:.2f}× "
           f"({marginal[o] / marginal[fl]:.2f}×); Python / floor, the most any client could "
-          f"reach here: {per_tok[py] / per_tok[fl]:.1f}× ({marginal[py] / marginal[fl]:.1f}×)")
+          f"reach here: {per_tok[py] / per_tok[fl]:.1f}× ({marginal[py] / marginal[fl]:.1f}×); "
+          f"user time alone beyond setup, Python / ostel: {user_marg[py] / user_marg[o]:.1f}×")
+    if have_uring:
+        ur = clients[3][0]
+        print(f"# the io_uring floor / the epoll floor, CPU per token: "
+              f"{per_tok[ur] / per_tok[fl]:.2f}× (beyond setup {marginal[ur] / marginal[fl]:.2f}×)")
 
 main()
