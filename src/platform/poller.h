@@ -8,6 +8,10 @@
 
 #include <stdbool.h>
 
+/* The most events one ostel_poller_wait returns: a thousand streams' sockets ready at once are
+ * reported by one wait, not by two a batch's work apart. */
+#define OSTEL_POLLER_MAX 4096
+
 struct ostel_poller;
 struct ostel_poller_event {
     int fd;
@@ -21,8 +25,8 @@ void ostel_poller_free(struct ostel_poller *p);
 int ostel_poller_set(struct ostel_poller *p, int fd, bool in, bool out);
 /* Stops watching fd (it may already be closed). */
 void ostel_poller_remove(struct ostel_poller *p, int fd);
-/* Waits at most timeout_ms for ready descriptors; fills ev[0..max) and returns how many (0 on
- * timeout or EINTR). */
+/* Waits at most timeout_ms for ready descriptors; fills ev[0..max) (max at most OSTEL_POLLER_MAX)
+ * and returns how many (0 on timeout or EINTR). */
 int ostel_poller_wait(struct ostel_poller *p, int timeout_ms, struct ostel_poller_event *ev,
                       int max);
 

@@ -152,9 +152,11 @@ struct engine {
     struct xfer **pool; /* idle transfers for reuse */
     size_t npool, cappool;
     int inflight;
-    struct ostel_poller *poller; /* the sockets curl asked to watch */
-    int64_t timer_ns;            /* curl's next timeout (monotonic), -1 none */
-    struct xfer **active;        /* the transfers in flight, in no order */
+    struct ostel_poller *poller;   /* the sockets curl asked to watch */
+    int64_t timer_ns;              /* curl's next timeout (monotonic), -1 none */
+    struct ostel_poller_event *ev; /* OSTEL_POLLER_MAX: one wait's ready sockets */
+    int64_t wake_ns; /* while curl reads the sockets of one wait: when the wait returned; else -1 */
+    struct xfer **active; /* the transfers in flight, in no order */
     size_t nactive, capactive;
     CURL *scrape;
     struct ostel_buf scrape_buf;
@@ -398,7 +400,9 @@ static size_t on_write(char *p, size_t size, size_t n, void *arg)
     struct xfer *x = arg;
     struct req *r = x->r;
     size_t len = size * n;
-    r->last_ns = ostel_mono_ns();
+    /* the arrival: when the wait that found this socket ready returned, not when its turn came
+     * (docs/serve.md, "When a token arrives") */
+    r->last_ns = x->g->wake_ns >= 0 ? x->g->wake_ns : ostel_mono_ns();
     if (!r->http_status)
         curl_easy_getinfo(x->e, CURLINFO_RESPONSE_CODE, &r->http_status);
     if (r->http_status != 200) {
@@ -812,13 +816,15 @@ static void pump(struct engine *g, int timeout_ms)
         if (d < timeout_ms)
             timeout_ms = d < 0 ? 0 : (int)d;
     }
-    struct ostel_poller_event ev[512];
-    int n = ostel_poller_wait(g->poller, timeout_ms, ev, (int)OSTEL_ARRAY_LEN(ev));
+    struct ostel_poller_event *ev = g->ev;
+    int n = ostel_poller_wait(g->poller, timeout_ms, ev, OSTEL_POLLER_MAX);
+    g->wake_ns = n > 0 ? ostel_mono_ns() : -1;
     for (int i = 0; i < n; i++) {
         int flags = (ev[i].in ? CURL_CSELECT_IN : 0) | (ev[i].out ? CURL_CSELECT_OUT : 0) |
                     (ev[i].err ? CURL_CSELECT_ERR : 0);
         curl_multi_socket_action(g->multi, ev[i].fd, flags, &running);
     }
+    g->wake_ns = -1;
     if (g->timer_ns >= 0 && ostel_mono_ns() >= g->timer_ns) {
         g->timer_ns = -1;
         curl_multi_socket_action(g->multi, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -1240,6 +1246,7 @@ static void engine_init(struct engine *g, const struct ostel_serve_params *p,
 {
     memset(g, 0, sizeof(*g));
     g->req_fd = -1;
+    g->wake_ns = -1;
     g->p = p;
     g->stop = stop;
     g->rng = p->seed;
@@ -1319,6 +1326,7 @@ static int start_engine(struct engine *g, struct ostel_serve_outcome *out)
         snprintf(out->error, sizeof(out->error), "cannot watch sockets");
         return OSTEL_ERR;
     }
+    g->ev = ostel_xcalloc(OSTEL_POLLER_MAX, sizeof(*g->ev));
     g->multi = curl_multi_init();
     curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 8192L);
     g->timer_ns = -1;
@@ -1457,6 +1465,7 @@ static int engine_finish(struct engine *g, struct ostel_serve_outcome *out, int 
     free(g->pool);
     free(g->active);
     ostel_poller_free(g->poller);
+    free(g->ev);
     if (g->multi)
         curl_multi_cleanup(g->multi);
     for (size_t i = 0; i < g->nreqs; i++) {

@@ -14,7 +14,7 @@
 
 struct ostel_poller {
     int ep;
-    struct epoll_event buf[512];
+    struct epoll_event buf[OSTEL_POLLER_MAX];
 };
 
 struct ostel_poller *ostel_poller_new(void)
