@@ -875,8 +875,15 @@ struct level_loop {
     size_t nback, capback;
     int64_t next_back;
     bool issuing, waited_verdict;
-    int64_t idle_ns; /* when the level went idle before waiting for the server's exit, or -1 */
+    bool behind;         /* requests due were left for the next turn (ISSUE_BATCH) */
+    int64_t unfilled_ns; /* closed loop: since when a free slot has waited for the cap, or -1 */
+    int64_t idle_ns;     /* when the level went idle before waiting for the server's exit, or -1 */
 };
+
+/* The most requests started in one turn of the level's loop: the streams already running are read
+ * between batches, so a level that opens with a thousand requests does not keep its first
+ * streams' tokens unread (and their arrival late) while it sets up the last connections. */
+#define ISSUE_BATCH 16
 
 /* Whether the level ends now: an output file could not be written (what is measured can no longer
  * be kept: stop, and fail the run), or the stop flag is up; every request in flight is aborted. */
@@ -911,18 +918,31 @@ static void level_issue(struct engine *g, int li, const struct level_run *lv, st
         else
             st->issuing = st->issued < st->total;
     }
+    int batch = 0;
+    st->behind = false;
     if (st->issuing && !lv->open) {
+        /* a slot that waited for the cap was free since unfilled_ns: its request was due then */
+        int64_t sched = st->unfilled_ns >= 0 ? st->unfilled_ns : now;
         while (g->inflight < st->conc && st->issuing) {
+            if (batch++ == ISSUE_BATCH) {
+                st->behind = true;
+                break;
+            }
             bool wu = st->issued < p->warmup;
             if (!wu && st->measure_start < 0)
-                st->measure_start = now;
-            start_request(g, li, wu, now);
+                st->measure_start = sched;
+            start_request(g, li, wu, sched);
             st->issued++;
             if (st->dur_ns == 0 && st->issued >= st->total)
                 st->issuing = false;
         }
+        st->unfilled_ns = st->behind ? sched : -1;
     } else if (st->issuing) {
         while (st->next_arrival <= now && st->issuing) {
+            if (batch++ == ISSUE_BATCH) {
+                st->behind = true;
+                break;
+            }
             bool wu = st->issued < p->warmup;
             if (!wu && st->measure_start < 0)
                 st->measure_start = st->next_arrival;
@@ -996,6 +1016,7 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
                             .conc = (int)lv->value,
                             .next_back = now + 1000000000ll,
                             .issuing = true,
+                            .unfilled_ns = -1,
                             .idle_ns = -1};
     g->level_finished = g->level_failed = g->transport_failed = 0;
     for (;;) {
@@ -1011,7 +1032,9 @@ static void run_level(struct engine *g, int li, struct level_run *lv)
         scrape_maybe(g, now);
         level_early_stops(g, lv, &st, now);
         int wait_ms = 50;
-        if (st.issuing && lv->open) {
+        if (st.behind) {
+            wait_ms = 0; /* more are due: read what is ready, then issue the next batch */
+        } else if (st.issuing && lv->open) {
             int64_t d = (st.next_arrival - now) / 1000000;
             wait_ms = d < 0 ? 0 : d < 50 ? (int)d : 50;
         }

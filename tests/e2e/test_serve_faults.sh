@@ -360,4 +360,19 @@ assert_eq "$(json "$TMP/strict/summary.json" '(j["serve"]["levels"][0]["good_req
 assert_eq "$(json "$TMP/lax/summary.json" 'j["serve"]["levels"][0]["good_requests"]')" 6
 assert_eq "$(json "$TMP/lax/summary.json" '(lambda l: l["goodput"] == l["request_throughput"])(j["serve"]["levels"][0])')" True
 
+# 12. a level that opens with more requests than one turn of the loop starts (16 a turn, so that
+# the streams already running are read between batches): every request of the first fill was due
+# when the level began (its slot was free from then), whatever turn sent it; none sent before due
+start_fake --rate 200
+"$OSTEL" serve --url "$URL" --concurrency 40 --requests 40 --warmup 0 --prompt-tokens 4 \
+    --output-tokens 3 -q -o "$TMP/fill" || fail "the 40-stream fill failed"
+stop_fake
+python3 - "$TMP/fill/requests.csv" <<'EOF' || fail "the first fill's requests were not all due at the level's start"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 40 and all(r["ok"] == "1" for r in rows), len(rows)
+assert len({r["sched_ts"] for r in rows}) == 1, sorted({r["sched_ts"] for r in rows})
+assert all(float(r["send_ts"]) >= float(r["sched_ts"]) and float(r["queue_ms"]) >= 0 for r in rows)
+EOF
+
 note "serve faults: all checks passed"
