@@ -32,7 +32,7 @@ install_debian() {
     # packages only when the commands are missing.
     command -v node >/dev/null || pkgs+=(nodejs)
     command -v npm >/dev/null || pkgs+=(npm)
-    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil python3-aiohttp valgrind clang procps
+    [ "$WITH_TESTS" -eq 1 ] && pkgs+=(chromium hyperfine python3-psutil python3-aiohttp liburing-dev valgrind clang procps
                                     time bc)
     # the macOS cross-build test (cross/macos): llvm-nm/llvm-objdump, tclsh for the SQLite amalgamation
     [ "$WITH_TESTS" -eq 1 ] && pkgs+=(llvm tcl)
