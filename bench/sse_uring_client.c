@@ -7,39 +7,24 @@
  * io_uring_enter and no readiness event or recv system call is made per token. The kernel still
  * copies each segment out and sends each ACK (on loopback both the ACK's sending and its
  * processing on the server's socket happen in the reader's context). The same token counting and
- * ITL error as the floor's (one clock read per completion).
+ * ITL error as the floor's (one clock read per completion; the set-up, the counting and the result
+ * are sse_least.h's).
  *
  *   cc -O2 -o sse_uring_client bench/sse_uring_client.c -luring -lm   (liburing-dev >= 2.3,
  *   kernel >= 6.1)
  *   sse_uring_client PORT STREAMS TOKENS   (prints "tokens N itl_err_p50_ms X p99 Y max Z")
  *   sse_uring_client --probe               (exit 0: the kernel has what the reader needs)
  */
-#define _GNU_SOURCE
-#include <arpa/inet.h>
+#include "sse_least.h"
+
 #include <errno.h>
 #include <liburing.h>
-#include <math.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #define NBUF 4096 /* provided buffers (a power of two) */
 #define BUFSZ 4096
 #define BGID 1
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void arm(struct io_uring *ring, int fd)
 {
@@ -54,19 +39,17 @@ static void arm(struct io_uring *ring, int fd)
     io_uring_sqe_set_data64(sqe, (unsigned long long)fd);
 }
 
+static void arm_fd(int fd, void *ring)
+{
+    arm(ring, fd);
+}
+
 int main(int argc, char **argv)
 {
     bool probe = argc == 2 && strcmp(argv[1], "--probe") == 0;
     if (argc != 4 && !probe) {
         fprintf(stderr, "usage: %s PORT STREAMS TOKENS | --probe\n", argv[0]);
         return 2;
-    }
-    int port = probe ? 0 : atoi(argv[1]), n = probe ? 0 : atoi(argv[2]),
-        tokens = probe ? 0 : atoi(argv[3]);
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
     }
     struct io_uring ring;
     struct io_uring_params prm = {.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
@@ -99,38 +82,12 @@ int main(int argc, char **argv)
     if (probe) /* this kernel has what the reader needs */
         return 0;
 
-    char body[256], req[512];
-    int bl = snprintf(body, sizeof(body),
-                      "{\"model\":\"ostel\",\"prompt\":[1,2,3,4,5,6,7,8],\"max_tokens\":%d,"
-                      "\"stream\":true}",
-                      tokens);
-    int rlen = snprintf(req, sizeof(req),
-                        "POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
-                        "application/json\r\nContent-Length: %d\r\n\r\n%s",
-                        bl, body);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    for (int i = 0; i < n; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        if (fd < 0 || fd >= 65536 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-            send(fd, req, (size_t)rlen, 0) != rlen) {
-            perror("connect");
-            return 1;
-        }
-        arm(&ring, fd);
-    }
+    struct sse_least s;
+    if (sse_least_start(&s, atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), arm_fd, &ring) != 0)
+        return 1;
     io_uring_submit(&ring);
-
-    long long seen = 0;
-    long long *last_a = calloc(65536, sizeof(long long)),
-              *last_s = calloc(65536, sizeof(long long));
-    bool *closed = calloc(65536, sizeof(bool));
-    size_t nerr = 0, caperr = (size_t)n * (size_t)tokens + 1;
-    double *err = malloc(caperr * sizeof(double));
-    int open = n;
-    while (open > 0) {
+    bool *closed = calloc(SSE_LEAST_MAXFD, sizeof(bool));
+    while (s.open > 0) {
         struct __kernel_timespec ts = {.tv_sec = 5};
         struct io_uring_cqe *cqe;
         rc = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, NULL);
@@ -144,33 +101,12 @@ int main(int argc, char **argv)
             seen_cqes++;
             int fd = (int)io_uring_cqe_get_data64(cqe);
             int r = cqe->res;
-            struct timespec t;
-            clock_gettime(CLOCK_MONOTONIC, &t);
-            long long now =
-                t.tv_sec * 1000000000ll + t.tv_nsec; /* the arrival, as a client keeps */
+            long long now = sse_least_now();
             bool done = r <= 0 && r != -ENOBUFS && r != -ECANCELED;
             if (r > 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
                 unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
                 char *buf = bufs + (size_t)bid * BUFSZ;
-                for (char *p = buf; (p = memmem(p, (size_t)(buf + r - p), "data: ", 6)); p += 6) {
-                    if (p + 6 >= buf + r)
-                        break;
-                    if (p[6] == '{') {
-                        seen++;
-                        char *at = memchr(p, '@', (size_t)(buf + r - p));
-                        char *eol = memchr(p, '\n', (size_t)(buf + r - p));
-                        if (at && eol && at < eol) {
-                            long long sent = strtoll(at + 1, NULL, 10);
-                            if (last_s[fd] && nerr < caperr)
-                                err[nerr++] =
-                                    fabs((double)((now - last_a[fd]) - (sent - last_s[fd]))) / 1e6;
-                            last_a[fd] = now;
-                            last_s[fd] = sent;
-                        }
-                    } else if (p[6] == '[') {
-                        done = true;
-                    }
-                }
+                done = sse_least_scan(&s, fd, buf, r, now);
                 io_uring_buf_ring_add(br, buf, BUFSZ, (unsigned short)bid,
                                       io_uring_buf_ring_mask(NBUF), (int)returned++);
             }
@@ -179,7 +115,7 @@ int main(int argc, char **argv)
             } else if (done) {
                 closed[fd] = true;
                 close(fd); /* its multishot receive is cancelled when the ring ends */
-                open--;
+                s.open--;
             } else if (!(cqe->flags & IORING_CQE_F_MORE)) {
                 arm(&ring, fd); /* ended (buffers ran out): armed again */
             }
@@ -187,11 +123,7 @@ int main(int argc, char **argv)
         io_uring_buf_ring_advance(br, (int)returned);
         io_uring_cq_advance(&ring, seen_cqes);
     }
-    /* the closing chunk (usage) is a data: { event too */
-    qsort(err, nerr, sizeof(double), cmp_d);
-    printf("tokens %lld itl_err_p50_ms %.3f p99 %.3f max %.3f\n", seen - (n - open),
-           nerr ? err[nerr / 2] : 0.0, nerr ? err[(size_t)(0.99 * (double)(nerr - 1))] : 0.0,
-           nerr ? err[nerr - 1] : 0.0);
     io_uring_queue_exit(&ring);
-    return open == 0 ? 0 : 1;
+    free(closed);
+    return sse_least_finish(&s);
 }
