@@ -14,11 +14,12 @@ each chunk's text carrying its send time on CLOCK_MONOTONIC):
     with io_uring's multishot receives in place of epoll + recv — whether another way of reading
     the kernel offers costs less per token
 
-For each: CPU time (user + system of the client process alone, from wait4's rusage; the user part
-beyond setup apart) per streamed token, wall time, tokens, the ITL measurement error — for consecutive tokens of one stream,
-(arrival_k − arrival_k−1) − (send_k − send_k−1), the client-observed gap minus the server's send gap
-of the same pair — its |p50|, |p99| and max, and how long the client's threads waited for a CPU
-while runnable (/proc/PID/task/*/schedstat, read every 10 ms): time in which no token can be read.
+For each: CPU time (user + system of the client process alone, from wait4's rusage; the user
+part beyond setup apart) per streamed token, wall time, tokens, the ITL measurement error — for
+consecutive tokens of one stream, (arrival_k − arrival_k−1) − (send_k − send_k−1), the
+client-observed gap minus the server's send gap of the same pair — its |p50|, |p99| and max, and
+how long the client's threads waited for a CPU while runnable (/proc/PID/task/*/schedstat, read
+every 10 ms): time in which no token can be read.
 
     python3 bench/serve_bench.py [--build build] [--streams 1000] [--tokens 40] [--rate 20]
 """
@@ -131,10 +132,10 @@ def main():
     floor_bin = os.path.join(tmp, "sse_floor_client")
     uring_bin = os.path.join(tmp, "sse_uring_client")
     # the io_uring reader needs liburing-dev (>= 2.3) and a kernel >= 6.1: left out without them
-    have_uring = subprocess.run(["cc", "-O2", "-o", uring_bin, os.path.join(HERE, "sse_uring_client.c"),
-                                 "-luring", "-lm"] + a.uring_cflags.split(),
-                                stderr=subprocess.DEVNULL).returncode == 0 and \
-        subprocess.run([uring_bin, "--probe"]).returncode == 0
+    have_uring = subprocess.run(["cc", "-O2", "-o", uring_bin,
+                                 os.path.join(HERE, "sse_uring_client.c"), "-luring", "-lm"]
+                                + a.uring_cflags.split(), stderr=subprocess.DEVNULL).returncode == 0
+    have_uring = have_uring and subprocess.run([uring_bin, "--probe"]).returncode == 0
     subprocess.run(["cc", "-O2", "-o", floor_bin, os.path.join(HERE, "sse_floor_client.c"), "-lm"],
                    check=True)
     srv_notes = {}
@@ -208,14 +209,16 @@ def main():
     for name, note in srv_notes.items():
         print(f"# server beside {name}: {note}")
     if not have_uring:
-        print("# the io_uring floor left out: bench/sse_uring_client.c did not build (liburing-dev) "
-              "or this kernel lacks multishot receives with provided buffer rings (< 6.1)")
+        print("# the io_uring floor left out: bench/sse_uring_client.c did not build "
+              "(liburing-dev) or this kernel lacks multishot receives with provided buffer rings "
+              "(< 6.1)")
     print("| client | tokens | wall s | CPU s | CPU µs/token | setup CPU s (1 token each) | "
           "CPU µs/token beyond setup | of it user µs | ITL error p50 ms | p99 ms | max ms | "
           "arrival − send p99 ms | run-queue wait s |")
     print("| --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: | --: |")
     per_tok, marginal, user_marg, notes = {}, {}, {}, []
-    for name, ((wall, (user, sys_), rq, n, (e50, e99, emax), delays, big), setup) in results.items():
+    for name, ((wall, (user, sys_), rq, n, errs, delays, big), setup) in results.items():
+        e50, e99, emax = errs
         cpu, setup_user = user + sys_, setup[1][0]
         setup = (setup[0], sum(setup[1])) + setup[2:]
         if big:
@@ -230,7 +233,8 @@ def main():
                            else float("nan"))
         d99 = f"{pct(delays, 0.99):.3f}" if delays else ""
         print(f"| {name} | {n} | {wall:.2f} | {cpu:.2f} | {per_tok[name]:.1f} | {setup[1]:.2f} | "
-              f"{marginal[name]:.1f} | {user_marg[name]:.1f} | {e50:.3f} | {e99:.3f} | {emax:.3f} | {d99} | {rq:.3f} |")
+              f"{marginal[name]:.1f} | {user_marg[name]:.1f} | {e50:.3f} | {e99:.3f} | "
+              f"{emax:.3f} | {d99} | {rq:.3f} |")
     for line in notes:
         print(line)
     o, py, fl = (name for name, _ in clients[:3])
@@ -242,6 +246,7 @@ def main():
     if have_uring:
         ur = clients[3][0]
         print(f"# the io_uring floor / the epoll floor, CPU per token: "
-              f"{per_tok[ur] / per_tok[fl]:.2f}× (beyond setup {marginal[ur] / marginal[fl]:.2f}×)")
+              f"{per_tok[ur] / per_tok[fl]:.2f}× (beyond setup "
+              f"{marginal[ur] / marginal[fl]:.2f}×)")
 
 main()
