@@ -330,6 +330,33 @@ static void test_chunk(void **state)
     assert_int_equal(ostel_chunk_scan("{\"a\":1}\0x", 9, &c), -1); /* a NUL inside the length */
 }
 
+/* The outcome of two levels the label tests share: c1 over 100.2–101.0 s, c2 over 101.5–102.5 s. */
+static void two_levels(struct ostel_serve_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->n_levels = 2;
+    o->level_start_ts = ostel_xmalloc(2 * sizeof(double));
+    o->level_end_ts = ostel_xmalloc(2 * sizeof(double));
+    o->level_names = ostel_xmalloc(2 * sizeof(char *));
+    o->level_start_ts[0] = 100.2, o->level_end_ts[0] = 101.0;
+    o->level_start_ts[1] = 101.5, o->level_end_ts[1] = 102.5;
+    o->level_names[0] = ostel_xstrdup("c1");
+    o->level_names[1] = ostel_xstrdup("c2");
+    o->json = cJSON_Parse("{\"levels\":[{},{}]}");
+}
+
+/* Each of two_levels' levels got the telemetry of its rows: c1 the samples at 100.5 and 101.0 s,
+ * c2 the one at 102.0 s. */
+static void assert_two_levels_telemetry(const struct ostel_serve_outcome *o)
+{
+    char *j = cJSON_PrintUnformatted(o->json);
+    assert_string_equal(j, "{\"levels\":[{\"telemetry\":{\"samples\":2,\"rss_peak_mib\":20,"
+                           "\"rss_mean_mib\":20,\"cpu_mean_pct\":150}},{\"telemetry\":{"
+                           "\"samples\":1,\"rss_peak_mib\":40,\"rss_mean_mib\":40,"
+                           "\"cpu_mean_pct\":70}}]}");
+    free(j);
+}
+
 /* metrics.csv gets its level column (read by the one metrics.csv reader, by header name: an older
  * file's columns in another order), and each level its rows' telemetry. */
 static void test_label_metrics(void **state)
@@ -345,16 +372,7 @@ static void test_label_metrics(void **state)
                       "90,103.5,50\n";
     test_write_file(path, csv, strlen(csv));
     struct ostel_serve_outcome o;
-    memset(&o, 0, sizeof(o));
-    o.n_levels = 2;
-    o.level_start_ts = ostel_xmalloc(2 * sizeof(double));
-    o.level_end_ts = ostel_xmalloc(2 * sizeof(double));
-    o.level_names = ostel_xmalloc(2 * sizeof(char *));
-    o.level_start_ts[0] = 100.2, o.level_end_ts[0] = 101.0;
-    o.level_start_ts[1] = 101.5, o.level_end_ts[1] = 102.5;
-    o.level_names[0] = ostel_xstrdup("c1");
-    o.level_names[1] = ostel_xstrdup("c2");
-    o.json = cJSON_Parse("{\"levels\":[{},{}]}");
+    two_levels(&o);
     assert_int_equal(ostel_serve_label_metrics(dir, NULL, &o), 0);
     char *got = test_read_file(path, NULL);
     assert_string_equal(got, "cpu_pct,ts,rss_mb,level\n"
@@ -363,12 +381,7 @@ static void test_label_metrics(void **state)
                              "150,101.0,,c1\n"
                              "70,102.0,40,c2\n"
                              "90,103.5,50,\n");
-    char *j = cJSON_PrintUnformatted(o.json);
-    assert_string_equal(j, "{\"levels\":[{\"telemetry\":{\"samples\":2,\"rss_peak_mib\":20,"
-                           "\"rss_mean_mib\":20,\"cpu_mean_pct\":150}},{\"telemetry\":{"
-                           "\"samples\":1,\"rss_peak_mib\":40,\"rss_mean_mib\":40,"
-                           "\"cpu_mean_pct\":70}}]}");
-    free(j);
+    assert_two_levels_telemetry(&o);
     free(got);
     ostel_serve_outcome_free(&o);
     test_rmtree(dir);
@@ -397,16 +410,7 @@ static void test_label_metrics_rows(void **state)
             ostel_metrics_set(&t.rows[i], OSTEL_COL_CPU_PCT, cpu[i]);
     }
     struct ostel_serve_outcome o;
-    memset(&o, 0, sizeof(o));
-    o.n_levels = 2;
-    o.level_start_ts = ostel_xmalloc(2 * sizeof(double));
-    o.level_end_ts = ostel_xmalloc(2 * sizeof(double));
-    o.level_names = ostel_xmalloc(2 * sizeof(char *));
-    o.level_start_ts[0] = 100.2, o.level_end_ts[0] = 101.0;
-    o.level_start_ts[1] = 101.5, o.level_end_ts[1] = 102.5;
-    o.level_names[0] = ostel_xstrdup("c1");
-    o.level_names[1] = ostel_xstrdup("c2");
-    o.json = cJSON_Parse("{\"levels\":[{},{}]}");
+    two_levels(&o);
     assert_int_equal(ostel_serve_label_metrics(dir, &t, &o), 0);
 
     /* the writer's header and rows, each line ending in its level */
@@ -433,12 +437,7 @@ static void test_label_metrics_rows(void **state)
     assert_int_equal(back.n, 4);
     assert_true(ostel_metrics_get(&back.rows[3], OSTEL_COL_RSS_MB) == 40);
     ostel_metrics_table_free(&back);
-    char *j = cJSON_PrintUnformatted(o.json);
-    assert_string_equal(j, "{\"levels\":[{\"telemetry\":{\"samples\":2,\"rss_peak_mib\":20,"
-                           "\"rss_mean_mib\":20,\"cpu_mean_pct\":150}},{\"telemetry\":{"
-                           "\"samples\":1,\"rss_peak_mib\":40,\"rss_mean_mib\":40,"
-                           "\"cpu_mean_pct\":70}}]}");
-    free(j);
+    assert_two_levels_telemetry(&o);
     free(got);
     ostel_buf_free(&want);
     ostel_metrics_table_free(&t);
