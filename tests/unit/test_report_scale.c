@@ -68,6 +68,18 @@ static void fill_run(struct ostel_report_run *r, size_t n, size_t load, double b
     }
 }
 
+/* The report of set (default options) in r, and the overlay of its first group (free()). */
+static struct ostel_report_overlay *build_overlay(struct ostel_report *r,
+                                                  const struct ostel_report_set *set)
+{
+    struct ostel_report_options opt = {0, NULL};
+    char err[256];
+    assert_int_equal(ostel_report_build(r, set, &opt, err, sizeof(err)), 0);
+    struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
+    ostel_report_overlay_build(r, 0, ov);
+    return ov;
+}
+
 /* A group past 13,107 runs has its overlay's points computed a block at a time: every point the
  * same as in one pass (RSS = the run's number, so each percentile is a known run's). */
 static void test_overlay_blocks(void **state)
@@ -85,11 +97,7 @@ static void test_overlay_blocks(void **state)
             ostel_report_series_pack(&r->series, 0);
     }
     struct ostel_report r;
-    struct ostel_report_options opt = {0, NULL};
-    char err[256];
-    assert_int_equal(ostel_report_build(&r, &set, &opt, err, sizeof(err)), 0);
-    struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
-    ostel_report_overlay_build(&r, 0, ov);
+    struct ostel_report_overlay *ov = build_overlay(&r, &set);
     assert_int_equal(ov->n_runs, RUNS);
     assert_int_equal(ov->npts, OSTEL_REPORT_OVERLAY_POINTS);
     assert_int_equal(ov->n_at[OSTEL_REPORT_OV_RSS], RUNS);
@@ -243,11 +251,7 @@ static void test_overlay(void **state)
     }
     ostel_report_set_add(&set); /* a run without samples: not in the overlay */
     struct ostel_report r;
-    struct ostel_report_options opt = {0, NULL};
-    char err[256];
-    assert_int_equal(ostel_report_build(&r, &set, &opt, err, sizeof(err)), 0);
-    struct ostel_report_overlay *ov = ostel_xmalloc(sizeof(*ov));
-    ostel_report_overlay_build(&r, 0, ov);
+    struct ostel_report_overlay *ov = build_overlay(&r, &set);
     assert_int_equal(ov->n_runs, 9);
     assert_int_equal(ov->npts, OSTEL_REPORT_OVERLAY_POINTS);
     assert_int_equal(ov->n_at[OSTEL_REPORT_OV_RSS], 9);
