@@ -15,6 +15,7 @@
 #include "cmd/run_args.h"
 #include "llama/gguf_facts.h"
 #include "llama/llama_tools.h"
+#include "platform/platform.h"
 #include "run/aggregate.h"
 #include "rundir/rundir_metrics.h"
 #include "run/prom.h"
@@ -36,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -812,16 +812,6 @@ static int settle_args(struct serve_args *a, const struct ostel_args *pa)
     return resolve_utf8_only(a);
 }
 
-/* A stream is a socket: let thousands be open at once. */
-static void raise_open_files_limit(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 /*
  * The runner's before_summary (runner.h): metrics.csv gets its level column and each level its
  * telemetry, the run is judged, and the load's results go into summary.json's one write as
@@ -1009,7 +999,7 @@ int ostel_cmd_serve(int argc, char **argv)
     if ((a.metrics_listen || a.metrics_textfile) &&
         !(a.prom = ostel_prom_start(a.metrics_listen, a.metrics_textfile)))
         goto out;
-    raise_open_files_limit();
+    ostel_platform_fd_limit_raise(); /* before the server starts: it inherits the limit */
     dir = ostel_run_args_dir_name(a.out, a.runs_dir, a.tag);
     cmdline = ostel_run_args_join_cmdline(argc, argv);
     if (ostel_runner_prepare_dir(dir) != 0)

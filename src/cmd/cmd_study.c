@@ -3,6 +3,7 @@
  * command (docs/study.md). Options override the file's keys.
  */
 #include "cmd/cmd.h"
+#include "platform/platform.h"
 #include "quality/quality_study.h"
 #include "report/report.h"
 #include "run/prom.h"
@@ -14,7 +15,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 /* The options that are no study key: how the command runs, not what the study is. */
@@ -245,11 +245,8 @@ int ostel_cmd_study(int argc, char **argv)
         .run_serve_arg = &models,               /* what they keep of each model */
         .run_quality = ostel_quality_study_run, /* its quality passes (quality/quality_study.c) */
     };
-    struct rlimit rl; /* a stream is a socket: let as many be open as a level asks */
-    if (spec.serve && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    if (spec.serve)
+        ostel_platform_fd_limit_raise(); /* before the servers start: they inherit it */
     const struct ostel_study_shard_env env = {
         getenv("SLURM_ARRAY_TASK_ID"), getenv("SLURM_ARRAY_TASK_MIN"),
         getenv("SLURM_ARRAY_TASK_STEP"), getenv("SLURM_ARRAY_TASK_COUNT"),

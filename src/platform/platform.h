@@ -294,6 +294,18 @@ const char *ostel_platform_spawn_guard(void);
  * the GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
 pid_t ostel_platform_parent_pid(pid_t pid);
 
+/* The soft RLIMIT_NOFILE raised to the hard one, for ostel and the children it starts later: a
+ * stream is a socket, and a level may hold thousands (fd_room.c). */
+void ostel_platform_fd_limit_raise(void);
+/*
+ * Room for n open descriptors, made now: the limit raised as above, and the process's descriptor
+ * table grown to hold n (or the limit), so that opening the n-th socket later neither fails nor
+ * grows the table: on Linux a multithreaded process's table growth waits for an RCU grace period,
+ * 10 ms and more, inside whichever call opened the descriptor. Returns the room made: n, less
+ * when the limit is lower, 0 when none could be made.
+ */
+int ostel_platform_fd_room(int n);
+
 /* ---- Pure helpers (src/platform/platform_metrics.c, pressure.c): two samples -> one metrics.csv
  * row ----
  */

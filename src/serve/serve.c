@@ -14,6 +14,7 @@
 #include "llama/gguf_facts.h"
 #include "llama/synth.h"
 #include "llama/vocab.h"
+#include "platform/platform.h"
 #include "platform/poller.h"
 #include "rundir/rundir_metrics.h"
 #include "rundir/rundir_requests.h"
@@ -27,6 +28,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1525,6 +1527,23 @@ static int engine_finish(struct engine *g, struct ostel_serve_outcome *out, int 
     return rc;
 }
 
+/* The descriptors a run may hold at once: its largest closed-loop level's streams and
+ * SERVE_OTHER_FDS more (the output files, the scrape, the server's pipes), and at least
+ * SERVE_FD_ROOM, for open loops, whose streams in flight the server's pace decides. */
+#define SERVE_FD_ROOM 4096
+#define SERVE_OTHER_FDS 64
+static int streams_room(const struct ostel_serve_params *p)
+{
+    double most = 0;
+    if (p->mode == OSTEL_SERVE_CONCURRENCY)
+        for (size_t i = 0; i < p->n_levels; i++)
+            most = p->levels[i] > most ? p->levels[i] : most;
+    if (p->mode == OSTEL_SERVE_SWEEP && p->sweep_concurrency > most)
+        most = p->sweep_concurrency;
+    most += SERVE_OTHER_FDS;
+    return most < SERVE_FD_ROOM ? SERVE_FD_ROOM : most < INT_MAX ? (int)most : INT_MAX;
+}
+
 int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
                     struct ostel_serve_outcome *out)
 {
@@ -1534,6 +1553,8 @@ int ostel_serve_run(const struct ostel_serve_params *p, const _Atomic int *stop,
         curl_global_init(CURL_GLOBAL_DEFAULT);
         curl_ready = true;
     }
+    /* every stream a socket, opened mid-level: make room for them all now (platform.h) */
+    ostel_platform_fd_room(streams_room(p));
     struct engine g;
     engine_init(&g, p, stop);
 

@@ -375,4 +375,21 @@ assert len({r["sched_ts"] for r in rows}) == 1, sorted({r["sched_ts"] for r in r
 assert all(float(r["send_ts"]) >= float(r["sched_ts"]) and float(r["queue_ms"]) >= 0 for r in rows)
 EOF
 
+# 13. room for every stream's socket is made before the level starts: the descriptor table already
+# holds 4096 (or the hard limit) while 40 streams run. Grown later, one growth at a time as sockets
+# open, a multithreaded process waits out an RCU grace period at each (10 ms and more), in the
+# middle of the level with every stream unread.
+start_fake --rate 20
+"$OSTEL" serve --url "$URL" --concurrency 40 --requests 40 --warmup 0 --prompt-tokens 4 \
+    --output-tokens 40 -q -o "$TMP/room" &
+OPID=$!
+wait_for "$OPID" test -s "$TMP/room/requests.csv"
+fdsize=$(awk '/^FDSize:/ {print $2}' "/proc/$OPID/status")
+wait "$OPID" || fail "the 40-stream run failed"
+stop_fake
+hard=$(ulimit -Hn)
+room=4096
+[ "$hard" != unlimited ] && [ "$hard" -lt "$room" ] && room=$hard
+[ "$fdsize" -ge "$room" ] || fail "descriptor table of $fdsize while 40 streams ran, want >= $room"
+
 note "serve faults: all checks passed"

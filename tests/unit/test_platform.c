@@ -19,6 +19,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -692,6 +694,79 @@ static void test_darwin_tree(void **state)
     assert_true(trunc);
 }
 
+/* ---- room for descriptors (fd_room.c) ---- */
+
+/* The descriptor table's size (Linux: FDSize in /proc/self/status), or -1 where it cannot be read
+ */
+static long fd_table_size(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    long n = -1;
+    char line[256];
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "FDSize: %ld", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+static int lowest_free_fd(void)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0)
+        close(fd);
+    return fd;
+}
+
+static void test_fd_room(void **state)
+{
+    (void)state;
+    assert_int_equal(ostel_platform_fd_room(0), 0);
+    ostel_platform_fd_limit_raise();
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+    assert_true(rl.rlim_cur == rl.rlim_max); /* raised to the hard limit */
+    int want = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 3000 ? 3000 : (int)rl.rlim_cur;
+    assert_true(want > 64);
+    /* the table grows to hold want descriptors, and nothing is left open: not the lowest free
+     * descriptor, nor the one the table was grown with */
+    int free_before = lowest_free_fd();
+    long table_before = fd_table_size();
+    assert_true(table_before < want); /* -1 where it cannot be read */
+    assert_int_equal(ostel_platform_fd_room(want), want);
+    assert_int_equal(lowest_free_fd(), free_before);
+    assert_int_equal(fcntl(want - 1, F_GETFD), -1);
+    assert_int_equal(fcntl(want, F_GETFD), -1);
+    if (table_before >= 0) /* Linux */
+        assert_true(fd_table_size() >= want);
+    /* a pipe in use where the room's last descriptor goes stays open and the same */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(dup2(p[0], want - 1), want - 1);
+    assert_int_equal(ostel_platform_fd_room(want), want);
+    struct stat st;
+    assert_int_equal(fstat(want - 1, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    assert_int_equal(fcntl(want, F_GETFD), -1);
+    close(want - 1);
+    close(p[0]);
+    close(p[1]);
+
+    /* a hard limit below n: the room is the limit (in a child, whose limit may be lowered) */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct rlimit low = {300, 300};
+        int got = setrlimit(RLIMIT_NOFILE, &low) == 0 ? ostel_platform_fd_room(5000) : -1;
+        long size = fd_table_size();
+        _exit(got == 300 && (size < 0 || size >= 300) ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +780,7 @@ int main(void)
         cmocka_unit_test(test_darwin_units),
         cmocka_unit_test(test_darwin_avail),
         cmocka_unit_test(test_darwin_tree),
+        cmocka_unit_test(test_fd_room),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
