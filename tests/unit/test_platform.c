@@ -727,40 +727,44 @@ static void test_fd_room(void **state)
     struct rlimit rl;
     assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
     assert_true(rl.rlim_cur == rl.rlim_max); /* raised to the hard limit */
-    int want = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 3000 ? 3000 : (int)rl.rlim_cur;
-    assert_true(want > 64);
-    /* the table grows to hold want descriptors, and nothing is left open: not the lowest free
+    int lim = rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 3000 ? 3000 : (int)rl.rlim_cur;
+    assert_true(lim > 64);
+    /* the table grows to hold lim descriptors, and nothing is left open: not the lowest free
      * descriptor, nor the one the table was grown with */
     int free_before = lowest_free_fd();
     long table_before = fd_table_size();
-    assert_true(table_before < want); /* -1 where it cannot be read */
-    assert_int_equal(ostel_platform_fd_room(want), want);
+    assert_true(table_before < lim); /* -1 where it cannot be read */
+    assert_int_equal(ostel_platform_fd_room(lim), lim);
     assert_int_equal(lowest_free_fd(), free_before);
-    assert_int_equal(fcntl(want - 1, F_GETFD), -1);
-    assert_int_equal(fcntl(want, F_GETFD), -1);
+    assert_int_equal(fcntl(lim - 1, F_GETFD), -1);
     if (table_before >= 0) /* Linux */
-        assert_true(fd_table_size() >= want);
+        assert_true(fd_table_size() >= lim);
     /* a pipe in use where the room's last descriptor goes stays open and the same */
     int p[2];
     assert_int_equal(pipe(p), 0);
-    assert_int_equal(dup2(p[0], want - 1), want - 1);
-    assert_int_equal(ostel_platform_fd_room(want), want);
+    assert_int_equal(dup2(p[0], lim - 1), lim - 1);
+    assert_int_equal(ostel_platform_fd_room(lim), lim);
     struct stat st;
-    assert_int_equal(fstat(want - 1, &st), 0);
+    assert_int_equal(fstat(lim - 1, &st), 0);
     assert_true(S_ISFIFO(st.st_mode));
-    assert_int_equal(fcntl(want, F_GETFD), -1);
-    close(want - 1);
+    assert_int_equal(fcntl(lim, F_GETFD), -1);
+    close(lim - 1);
     close(p[0]);
     close(p[1]);
 
-    /* a hard limit below n: the room is the limit (in a child, whose limit may be lowered) */
+    /* a hard limit below n: the room is the limit, also when its last descriptor is in use and no
+     * free one is left above it (in a child, whose limit may be lowered) */
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         struct rlimit low = {300, 300};
         int got = setrlimit(RLIMIT_NOFILE, &low) == 0 ? ostel_platform_fd_room(5000) : -1;
         long size = fd_table_size();
-        _exit(got == 300 && (size < 0 || size >= 300) ? 0 : 1);
+        int last =
+            dup2(open("/dev/null", O_RDONLY), 299) == 299 ? ostel_platform_fd_room(5000) : -1;
+        _exit(got == 300 && (size < 0 || size >= 300) && last == 300 && fcntl(299, F_GETFD) >= 0
+                  ? 0
+                  : 1);
     }
     int status = 0;
     assert_int_equal(waitpid(pid, &status, 0), pid);
