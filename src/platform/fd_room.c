@@ -10,16 +10,30 @@
 #include "platform/platform.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 void ostel_platform_fd_limit_raise(void)
 {
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+        return;
+    rlim_t cur = rl.rlim_cur;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+        return;
+#ifdef OPEN_MAX
+    /* macOS refuses an unlimited soft limit for descriptors (its hard one is RLIM_INFINITY); its
+     * setrlimit(2) says to ask for min(OPEN_MAX, rlim_max) instead */
+    rlim_t open_max = (rlim_t)OPEN_MAX;
+    if (open_max > cur) {
+        rl.rlim_cur = open_max < rl.rlim_max ? open_max : rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+#else
+    (void)cur;
+#endif
 }
 
 int ostel_platform_fd_room(int n)
