@@ -294,8 +294,9 @@ const char *ostel_platform_spawn_guard(void);
  * the GPU module matches the driver's process list against the watched tree (ppid_<os>.c). */
 pid_t ostel_platform_parent_pid(pid_t pid);
 
-/* The soft RLIMIT_NOFILE raised to the hard one, for ostel and the children it starts later: a
- * stream is a socket, and a level may hold thousands (fd_room.c). */
+/* The soft RLIMIT_NOFILE raised to the hard one (where that is refused, as macOS refuses an
+ * unlimited one: to min(OPEN_MAX, hard)), for ostel and the children it starts later: a stream is
+ * a socket, and a level may hold thousands (fd_room.c). */
 void ostel_platform_fd_limit_raise(void);
 /*
  * Room for n open descriptors, made now: the limit raised as above, and the process's descriptor
