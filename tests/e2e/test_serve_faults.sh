@@ -360,7 +360,7 @@ assert_eq "$(json "$TMP/strict/summary.json" '(j["serve"]["levels"][0]["good_req
 assert_eq "$(json "$TMP/lax/summary.json" 'j["serve"]["levels"][0]["good_requests"]')" 6
 assert_eq "$(json "$TMP/lax/summary.json" '(lambda l: l["goodput"] == l["request_throughput"])(j["serve"]["levels"][0])')" True
 
-# 12. a level that opens with more requests than one turn of the loop starts (16 a turn, so that
+# 12. a level that opens with more requests than one turn of the loop starts (4 a turn, so that
 # the streams already running are read between batches): every request of the first fill was due
 # when the level began (its slot was free from then), whatever turn sent it; none sent before due
 start_fake --rate 200
