@@ -886,7 +886,8 @@ struct level_loop {
  * between batches, so a level that opens with a thousand requests does not keep its first
  * streams' tokens unread (and their arrival late) while it sets up the last connections. A batch's
  * connects hold the reads up: on a 16-CPU machine at 1000 streams the largest ITL error was 1.50 ms
- * (median of 66 runs) with 16, 0.85 with 8 and 0.76 with 4, the fill no slower (docs/serve.md). */
+ * (median of 66 rounds) with 16, 0.85 with 8 and 0.76 with 4 (54 rounds each), the fill no slower
+ * (docs/serve.md). */
 #define ISSUE_BATCH 4
 
 /* Whether the level ends now: an output file could not be written (what is measured can no longer
