@@ -17,13 +17,13 @@ import os
 import statistics
 import subprocess
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def bench_module():
-    """bench/serve_bench.py's run(), itl_errors() and pct(), without running its main()."""
+    """bench/serve_bench.py's functions (run, itl_errors, pct, start_fake, fake_url), without
+    running its main()."""
     path = os.path.join(HERE, "serve_bench.py")
     src = open(path).read().replace("\nmain()", "\n")
     ns = {"__file__": path, "__name__": "serve_bench"}
@@ -36,14 +36,9 @@ def one(sb, a, ostel):
     port_file = os.path.join(tmp, "port")
     pin_srv = ["taskset", "-c", "1"] if a.pin else []
     pin_cli = ["taskset", "-c", "0"] if a.pin else []
-    srv = subprocess.Popen(pin_srv + [a.fake, "--port", "0", "--port-file", port_file, "--rate",
-                                      str(a.rate)], stderr=subprocess.DEVNULL)
+    srv = sb["start_fake"](a.fake, port_file, a.rate, subprocess.DEVNULL, pin_srv)
     try:
-        for _ in range(200):
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            time.sleep(0.05)
-        url = "http://127.0.0.1:" + open(port_file).read().strip()
+        url = sb["fake_url"](port_file, 200)
         out = os.path.join(tmp, "run")
         _, (user, sys_), _, _, rq, _ = sb["run"](pin_cli + [
             ostel, "serve", "--url", url, "--concurrency", str(a.streams), "--requests",

@@ -114,6 +114,21 @@ def itl_errors(path):
     return n, len(streams), errs, delays, pairs
 
 
+def start_fake(fake, port_file, rate, stderr, prefix=()):
+    """bench/fake_sse_server on a free port of 127.0.0.1, the port written to port_file."""
+    return subprocess.Popen(list(prefix) + [fake, "--port", "0", "--port-file", port_file,
+                                            "--rate", str(rate)], stderr=stderr)
+
+
+def fake_url(port_file, tries):
+    """The fake server's URL, once it has written its port (tries × 50 ms at most)."""
+    for _ in range(tries):
+        if os.path.exists(port_file) and open(port_file).read().strip():
+            break
+        time.sleep(0.05)
+    return "http://127.0.0.1:" + open(port_file).read().strip()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -146,14 +161,9 @@ def main():
         # one file per client and run: the two floors share a first word, and a stale file would
         # name a server already gone
         port_file = os.path.join(tmp, f"{len(srv_notes)}-{name.split()[0]}-{tokens}.port")
-        server = subprocess.Popen([fake, "--port", "0", "--port-file", port_file, "--rate",
-                                   str(a.rate)], stderr=subprocess.PIPE)
+        server = start_fake(fake, port_file, a.rate, subprocess.PIPE)
         try:
-            for _ in range(100):
-                if os.path.exists(port_file) and open(port_file).read().strip():
-                    break
-                time.sleep(0.05)
-            url = "http://127.0.0.1:" + open(port_file).read().strip()
+            url = fake_url(port_file, 100)
             cmd, tokens_csv = cmd_of(url, tokens)
             if tokens_csv is None:  # the floor: "tokens N itl_err_p50_ms X p99 Y max Z"
                 wall, cpu, _, out, rq, _ = run(cmd, stdout=subprocess.PIPE)
