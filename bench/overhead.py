@@ -61,7 +61,8 @@ def sampler_external(cmd, dur, interval, tmp):
 
 
 def python_with_psutil():
-    """An interpreter that has psutil: this one, or Debian's (python3-psutil) when pyenv hides it."""
+    """An interpreter that has psutil: this one, or Debian's (python3-psutil) when pyenv hides
+    it."""
     for py in (sys.executable, "/usr/bin/python3"):
         if os.path.exists(py) and subprocess.run([py, "-c", "import psutil"],
                                                  capture_output=True).returncode == 0:
@@ -91,7 +92,8 @@ def part1(args, tmp):
     print("| --- | ---: | ---: | ---: |")
     for name, xs in per_sample.items():
         med = statistics.median(xs)
-        print(f"| {name} | {med*1e6:.1f} | {min(xs)*1e6:.1f}–{max(xs)*1e6:.1f} | {med/base:.1f} |")
+        print(f"| {name} | {med*1e6:.1f} | {min(xs)*1e6:.1f}–{max(xs)*1e6:.1f} | "
+              f"{med/base:.1f} |")
     return per_sample
 
 
@@ -125,8 +127,8 @@ def llama_bin_dir():
 
 def part2(args, tmp):
     # "unwatched" is llama.cpp alone, its output into a file. "1h": ostel spawns, pipes and parses
-    # as usual but takes only its first sample — it separates the cost of sampling from the cost of
-    # being watched at all. Any other mode is an `ostel run --interval MODE`.
+    # as usual but takes only its first sample — it separates the cost of sampling from the cost
+    # of being watched at all. Any other mode is an `ostel run --interval MODE`.
     modes = args.modes.split(",")
     if modes[0] != "unwatched":
         modes.insert(0, "unwatched")
@@ -188,8 +190,8 @@ def part2(args, tmp):
           f"({args.tool} {os.path.basename(args.model)}, "
           f"{f'-r {args.bench_reps} ' if args.tool == 'llama-bench' else '-c 512 '}-n {args.gen}"
           f"{f' -t {args.threads}' if args.threads else ''}"
-          f"{f' {args.llama_args}' if args.llama_args else ''}; {n} rounds, one run of each mode per "
-          f"round in rotated order)\n")
+          f"{f' {args.llama_args}' if args.llama_args else ''}; {n} rounds, one run of each mode "
+          f"per round in rotated order)\n")
     print("| run | generation t/s (mean ± sd) | ratio to unwatched, paired (95% CI) | sd of the "
           "paired log-ratio | ostel's CPU while watching: % of a core, µs per sample (medians) |")
     print("| --- | ---: | ---: | ---: | ---: |")
@@ -332,7 +334,8 @@ def main():
     ap.add_argument("--model")
     ap.add_argument("--llama-reps", type=int, default=5)
     ap.add_argument("--gen", type=int, default=128)
-    ap.add_argument("--only", choices=["samplers", "llama", "interleaved"], help="run one part only")
+    ap.add_argument("--only", choices=["samplers", "llama", "interleaved"],
+                    help="run one part only")
     ap.add_argument("--modes", default="unwatched,1h,100ms,10ms",
                     help="part 2: unwatched, and ostel run intervals (e.g. 1h,100ms,10ms)")
     ap.add_argument("--tool", choices=["llama-bench", "llama-completion"], default="llama-bench",

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """A psutil-based sampler recording the fields of ostel's metrics.csv, for bench/overhead.py.
 
-Samples the process tree of PID (children recursive) and the system every INTERVAL seconds until the
-root exits or DURATION passes, writing CSV rows to stdout-like file. This is what a careful Python tool
-would do; it is the yardstick for ostel's own cost per sample.
+Samples the process tree of PID (children recursive) and the system every INTERVAL seconds until
+the root exits or DURATION passes, writing CSV rows to stdout-like file. This is what a careful
+Python tool would do; it is the yardstick for ostel's own cost per sample.
 """
 import sys
 import time
@@ -25,7 +25,8 @@ def read_kv(path, keys):
 
 
 def main():
-    pid, interval, duration, out_path = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    pid, interval = int(sys.argv[1]), float(sys.argv[2])
+    duration, out_path = float(sys.argv[3]), sys.argv[4]
     root = psutil.Process(pid)
     rows = 0
     prev = None
@@ -71,7 +72,8 @@ def main():
                 out.write(f"{now:.3f},{rss/2**20:.2f},{(cur[1]-prev[1])/dt*100:.1f},"
                           f"{vm.available/vm.total*100:.2f},{cur[2]-prev[2]},{cur[3]-prev[3]},"
                           f"{(rss-shared)/2**20:.2f},{shared/2**20:.2f},{sw.used/2**20:.2f},"
-                          f"{cur[4]-prev[4]},{cur[5]-prev[5]},{threads},{vm.available/2**20:.2f},{psi}\n")
+                          f"{cur[4]-prev[4]},{cur[5]-prev[5]},{threads},"
+                          f"{vm.available/2**20:.2f},{psi}\n")
             prev = cur
             rows += 1
             nxt += interval

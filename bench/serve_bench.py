@@ -102,7 +102,8 @@ def itl_errors(path):
             if "@" not in text:
                 continue
             sent = int(text.rsplit("@", 1)[1])
-            streams.setdefault(r["req_id"], []).append((int(r["index"]), int(r["arrival_mono_ns"]), sent))
+            streams.setdefault(r["req_id"], []).append(
+                (int(r["index"]), int(r["arrival_mono_ns"]), sent))
     errs, delays, pairs, n = [], [], [], 0
     for toks in streams.values():
         toks.sort()

@@ -48,7 +48,8 @@ async def one(session, url, req_id, out_tokens, rows):
 
 
 async def main():
-    url, conc, n, out_tokens, path = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    url, path = sys.argv[1], sys.argv[5]
+    conc, n, out_tokens = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     rows = []
     sem = asyncio.Semaphore(conc)
     timeout = aiohttp.ClientTimeout(total=6 * 60 * 60)
