@@ -63,7 +63,8 @@ static int sse_least_start(struct sse_least *s, int port, int n, int tokens,
     for (int i = 0; i < n; i++) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        if (fd >= 0) /* else socket()'s errno stays for perror */
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (fd < 0 || fd >= SSE_LEAST_MAXFD ||
             connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
             send(fd, req, (size_t)rlen, 0) != rlen) {
